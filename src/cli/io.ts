@@ -1,0 +1,27 @@
+import { secrets } from '../config/secrets.js';
+
+/**
+ * Where the CLI writes, and what it reads from the process. Every byte written passes through
+ * the secret registry: the last line of defence against a password in an error message.
+ */
+export interface CliIO {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly stdoutIsTTY: boolean;
+  out(text: string): Promise<void>;
+  err(text: string): Promise<void>;
+}
+
+export function processIO(): CliIO {
+  return {
+    env: process.env,
+    stdoutIsTTY: process.stdout.isTTY === true,
+    out: (text) => write(process.stdout, text),
+    err: (text) => write(process.stderr, text),
+  };
+}
+
+function write(stream: NodeJS.WriteStream, text: string): Promise<void> {
+  return new Promise((resolve) => {
+    stream.write(secrets.redact(text), () => resolve());
+  });
+}

@@ -1,0 +1,239 @@
+import { existsSync } from 'node:fs';
+import { homedir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
+import type { Environment } from '../environment.js';
+import { InputError } from '../errors.js';
+import { MASK, secrets } from '../secrets.js';
+import { isKeywordValueString, parseKeywordValue, parsePostgresUri, type ConnOptions } from './conninfo.js';
+import { lookupPassfile, type PassfileStatus } from './pgpass.js';
+
+export const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'] as const;
+export const SESSION_ATTRS = ['any', 'read-write', 'read-only', 'primary', 'standby', 'prefer-standby'] as const;
+
+export const PostgresEndpointSchema = z.object({
+  /** A host name, an IP address, or a socket directory (starts with "/"). */
+  host: z.string().min(1),
+  port: z.number().int().min(1).max(65535),
+});
+export type PostgresEndpoint = z.infer<typeof PostgresEndpointSchema>;
+
+export const PassfileSummarySchema = z.object({
+  state: z.enum(['matched', 'no-match', 'missing', 'ignored-permissions', 'not-a-file', 'unreadable', 'not-consulted']),
+  path: z.string(),
+  line: z.number().optional(),
+  mode: z.string().optional(),
+});
+
+export const PostgresTargetSchema = z.object({
+  engine: z.literal('postgres'),
+  display: z.string(),
+  sources: z.record(z.string(), z.string()),
+  endpoints: z.array(PostgresEndpointSchema).min(1),
+  user: z.string().min(1),
+  database: z.string().min(1),
+  /** Never rendered: reports show sources.password instead. */
+  password: z.string().optional(),
+  passfile: PassfileSummarySchema,
+  sslmode: z.enum(SSL_MODES),
+  sslrootcert: z.string().optional(),
+  sslcert: z.string().optional(),
+  sslkey: z.string().optional(),
+  /** libpq connect_timeout, per host; undefined means "no limit of its own". */
+  connectTimeoutMs: z.number().int().positive().optional(),
+  targetSessionAttrs: z.enum(SESSION_ATTRS),
+  /** URL query keywords libpq does not know; reported so a typo does not pass silently. */
+  ignoredParams: z.array(z.string()),
+});
+export type PostgresTarget = z.infer<typeof PostgresTargetSchema>;
+
+/** Where a connection string came from: the command line, or an environment variable. */
+export interface ConnStringInput {
+  readonly text: string;
+  /** "url" for the command line, else e.g. "env DATABASE_URL" or "./.env DATABASE_URL". */
+  readonly source: string;
+}
+
+/** Socket directories libpq builds use by default: Debian's, then the upstream default. */
+const DEFAULT_SOCKET_DIRS = ['/var/run/postgresql', '/tmp'];
+
+const ENV_KEYWORDS = {
+  PGHOST: 'host',
+  PGHOSTADDR: 'hostaddr',
+  PGPORT: 'port',
+  PGDATABASE: 'dbname',
+  PGUSER: 'user',
+  PGPASSWORD: 'password',
+  PGPASSFILE: 'passfile',
+  PGSSLMODE: 'sslmode',
+  PGSSLROOTCERT: 'sslrootcert',
+  PGSSLCERT: 'sslcert',
+  PGSSLKEY: 'sslkey',
+  PGCONNECT_TIMEOUT: 'connect_timeout',
+  PGAPPNAME: 'application_name',
+  PGTARGETSESSIONATTRS: 'target_session_attrs',
+} as const satisfies Record<string, string>;
+
+/**
+ * Resolves a PostgreSQL target as libpq would: keywords from the connection string, then the PG*
+ * environment for whatever the string leaves out, then libpq's defaults; the password from the
+ * string, then PGPASSWORD, then the password file. Every setting records its source.
+ */
+export async function resolvePostgresTarget(input: ConnStringInput | undefined, env: Environment): Promise<PostgresTarget> {
+  const parsed = input ? parseConnString(input.text) : { options: {}, ignored: [] };
+  const options: ConnOptions = {};
+  const sources: Record<string, string> = {};
+  for (const [variable, keyword] of Object.entries(ENV_KEYWORDS)) {
+    const value = env.get(variable);
+    if (value !== undefined && value !== '') {
+      options[keyword] = value;
+      sources[keyword] = env.sourceOf(variable) ?? `env ${variable}`;
+    }
+  }
+  for (const [keyword, value] of Object.entries(parsed.options)) {
+    options[keyword] = value;
+    sources[keyword] = input?.source ?? 'url';
+  }
+  if (options.password !== undefined) secrets.add(options.password);
+
+  const endpoints = resolveEndpoints(options, sources);
+  const user = options.user ?? osUser();
+  if (!options.user) sources.user = 'default (the operating-system user, as libpq does)';
+  const database = options.dbname ?? user;
+  if (!options.dbname) sources.dbname = 'default (same as the user name, as libpq does)';
+
+  const first = endpoints[0];
+  if (!first) throw new InputError('no host to connect to', 'give a host in the URL or set PGHOST');
+  for (const shown of [user, database, ...endpoints.map((endpoint) => endpoint.host)]) secrets.addPublic(shown);
+  const passfilePath = options.passfile ?? join(env.get('HOME') || homedir(), '.pgpass');
+  let password = options.password;
+  let passfile: PassfileStatus | { state: 'not-consulted'; path: string } = { state: 'not-consulted', path: passfilePath };
+  if (password === undefined) {
+    passfile = await lookupPassfile(passfilePath, { host: first.host, port: first.port, database, user });
+    if (passfile.state === 'matched') {
+      password = passfile.password;
+      secrets.add(password);
+      sources.password = `${passfilePath} line ${passfile.line}`;
+    }
+  }
+
+  const sslmode = pick(options.sslmode ?? 'prefer', SSL_MODES, 'sslmode', sources.sslmode);
+  if (!options.sslmode) sources.sslmode = 'default (prefer)';
+  const targetSessionAttrs = pick(options.target_session_attrs ?? 'any', SESSION_ATTRS, 'target_session_attrs', sources.target_session_attrs);
+
+  const target: PostgresTarget = {
+    engine: 'postgres',
+    display: '',
+    sources: renameSources(sources),
+    endpoints,
+    user,
+    database,
+    ...(password !== undefined ? { password } : {}),
+    passfile: summarisePassfile(passfile),
+    sslmode,
+    ...(options.sslrootcert ? { sslrootcert: options.sslrootcert } : {}),
+    ...(options.sslcert ? { sslcert: options.sslcert } : {}),
+    ...(options.sslkey ? { sslkey: options.sslkey } : {}),
+    ...connectTimeout(options.connect_timeout, sources.connect_timeout),
+    targetSessionAttrs,
+    ignoredParams: [...parsed.ignored],
+  };
+  return PostgresTargetSchema.parse({ ...target, display: displayOf(target) });
+}
+
+function parseConnString(text: string): { options: ConnOptions; ignored: readonly string[] } {
+  if (isKeywordValueString(text)) return parseKeywordValue(text);
+  return parsePostgresUri(text);
+}
+
+function resolveEndpoints(options: ConnOptions, sources: Record<string, string>): PostgresEndpoint[] {
+  const hostList = (options.host ?? '').split(',').map((host) => host.trim());
+  if (!options.host) {
+    const socketDir = DEFAULT_SOCKET_DIRS.find((dir) => existsSync(dir)) ?? DEFAULT_SOCKET_DIRS[0] ?? '/tmp';
+    hostList.splice(0, hostList.length, socketDir);
+    sources.host = `default (the socket directory ${socketDir}, as libpq does)`;
+  }
+  // An empty host in a list means "the default socket directory" to libpq.
+  const hosts = hostList.map((host) => (host === '' ? (DEFAULT_SOCKET_DIRS.find((dir) => existsSync(dir)) ?? '/tmp') : host));
+  const portList = (options.port ?? '').split(',').map((port) => port.trim());
+  if (!options.port) sources.port = 'default (5432)';
+  if (portList.length !== 1 && portList.length !== hosts.length) {
+    throw new InputError(
+      `could not match ${portList.length} port numbers to ${hosts.length} hosts (${sources.port ?? 'url'})`,
+      'give one port for all hosts, or one port per host: postgresql://h1:5432,h2:5433/db',
+    );
+  }
+  return hosts.map((host, index) => ({ host, port: parsePort(portList.length === 1 ? portList[0] : portList[index], sources.port) }));
+}
+
+function parsePort(text: string | undefined, source: string | undefined): number {
+  if (text === undefined || text === '') return 5432;
+  const port = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new InputError(`invalid port "${text}" (from ${source ?? 'url'})`, 'a port is a whole number from 1 to 65535, e.g. 5432');
+  }
+  return port;
+}
+
+function pick<T extends string>(value: string, allowed: readonly T[], keyword: string, source: string | undefined): T {
+  const found = allowed.find((candidate) => candidate === value);
+  if (found === undefined) {
+    throw new InputError(`invalid ${keyword} "${value}" (from ${source ?? 'url'})`, `use one of: ${allowed.join(', ')}`);
+  }
+  return found;
+}
+
+function connectTimeout(text: string | undefined, source: string | undefined): { connectTimeoutMs?: number } {
+  if (text === undefined || text.trim() === '') return {};
+  const seconds = Number(text);
+  if (!Number.isFinite(seconds)) {
+    throw new InputError(`invalid connect_timeout "${text}" (from ${source ?? 'url'})`, 'connect_timeout is a number of seconds, e.g. connect_timeout=5');
+  }
+  if (seconds <= 0) return {};
+  // libpq: "the minimum allowed timeout is 2 seconds, so a value of 1 is interpreted as 2"
+  return { connectTimeoutMs: Math.max(2, Math.trunc(seconds)) * 1000 };
+}
+
+function osUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'postgres';
+  }
+}
+
+/** Reports use libpq keyword names people recognise; "dbname" reads better as "database". */
+function renameSources(sources: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(sources)) out[key === 'dbname' ? 'database' : key] = value;
+  return out;
+}
+
+function summarisePassfile(status: PassfileStatus | { state: 'not-consulted'; path: string }): z.infer<typeof PassfileSummarySchema> {
+  switch (status.state) {
+    case 'matched':
+      return { state: status.state, path: status.path, line: status.line };
+    case 'ignored-permissions':
+      return { state: status.state, path: status.path, mode: status.mode };
+    default:
+      return { state: status.state, path: status.path };
+  }
+}
+
+/** A canonical libpq URI for people to read: password masked, socket directories as ?host=. */
+export function displayOf(target: Omit<PostgresTarget, 'display'>): string {
+  const user = encodeURIComponent(target.user) + (target.password !== undefined ? `:${MASK}` : '');
+  const tcp = target.endpoints.filter((endpoint) => !endpoint.host.startsWith('/'));
+  const params: string[] = [];
+  let authority = '';
+  if (tcp.length === target.endpoints.length) {
+    authority = target.endpoints.map(({ host, port }) => `${host.includes(':') ? `[${host}]` : host}:${port}`).join(',');
+  } else {
+    params.push(`host=${target.endpoints.map((endpoint) => endpoint.host).join(',')}`);
+    params.push(`port=${target.endpoints.map((endpoint) => endpoint.port).join(',')}`);
+  }
+  if (target.sslmode !== 'prefer') params.push(`sslmode=${target.sslmode}`);
+  if (target.targetSessionAttrs !== 'any') params.push(`target_session_attrs=${target.targetSessionAttrs}`);
+  const query = params.length > 0 ? `?${params.join('&')}` : '';
+  return `postgresql://${user}@${authority}/${encodeURIComponent(target.database)}${query}`;
+}

@@ -1,0 +1,70 @@
+/**
+ * Every secret dbdoctor learns (passwords from URLs, PGPASSWORD, .pgpass, .env) is registered
+ * here, and every byte dbdoctor writes passes through `redact`. Renderers also mask passwords
+ * structurally; this is the safety net that catches a secret echoed back inside an error message.
+ */
+export const MASK = '****';
+
+/**
+ * The literal safety net only replaces secrets of at least this length, and only as whole tokens
+ * (not inside a longer word): replacing every "a" for a one-letter password, or the "postgres" in
+ * "postgresql://", would garble the report. Such secrets are still masked wherever dbdoctor renders
+ * a URL or a setting itself, which is where a password would otherwise appear.
+ */
+const MIN_LITERAL_LENGTH = 4;
+
+// scheme://user:password@ → scheme://user:****@ ; greedy up to the last "@" so that a password
+// holding an unescaped "/" or "@" is masked whole.
+const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s:@/]*):([^\s]*)@(?=[^\s@]*(?:\s|$))/gi;
+// key=value conninfo: password=secret or password='a secret'
+const CONNINFO_PASSWORD = /\b(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)/gi;
+
+export class Secrets {
+  private readonly values = new Set<string>();
+  private readonly publicValues = new Set<string>();
+
+  add(value: string | undefined): void {
+    if (!value || value.length < MIN_LITERAL_LENGTH) return;
+    this.values.add(value);
+    const encoded = encodeURIComponent(value);
+    if (encoded !== value) this.values.add(encoded);
+  }
+
+  /**
+   * A value that is shown on purpose (a user, database or host name). A password equal to one of
+   * them (user "postgres", password "postgres") cannot be told apart from it in text, so the
+   * literal net leaves it alone rather than masking every mention of the user.
+   */
+  addPublic(value: string | undefined): void {
+    if (value) this.publicValues.add(value);
+  }
+
+  redact(text: string): string {
+    let out = maskUrlPasswords(text);
+    // Longest first, so a secret that contains another is replaced whole.
+    for (const value of [...this.values].sort((a, b) => b.length - a.length)) {
+      if (this.publicValues.has(value)) continue;
+      out = out.replace(new RegExp(`(?<![A-Za-z0-9])${escapeRegExp(value)}(?![A-Za-z0-9])`, 'g'), MASK);
+    }
+    return out;
+  }
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Masks the password part of anything URL- or conninfo-shaped, known secret or not. */
+export function maskUrlPasswords(text: string): string {
+  return text
+    .replace(URL_USERINFO, (_match, scheme: string, user: string) => `${scheme}${user}:${MASK}@`)
+    .replace(CONNINFO_PASSWORD, (_match, key: string) => `${key}${MASK}`);
+}
+
+/** The process-wide registry; the CLI's writers redact through it. */
+export const secrets = new Secrets();
+
+/** Environment variable names whose values are secrets. */
+export function isSecretName(name: string): boolean {
+  return /pass(word)?|secret|token|credential|api_?key|private_?key/i.test(name);
+}

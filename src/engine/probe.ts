@@ -1,0 +1,111 @@
+import { z } from 'zod';
+import { CAUSES, type CauseCode } from './causes.js';
+import type { Deadline } from './deadline.js';
+import type { Evidence, Finding, Remediation } from './schema.js';
+import type { StepId } from './steps.js';
+
+/**
+ * The contract between the engine and a probe. The engine knows nothing about any database:
+ * a probe supplies one StepDefinition per tree step; the engine schedules them in tree order,
+ * gives each a deadline, records its evidence, and turns the first failure into the verdict.
+ */
+
+/** What every target offers the engine, whatever its database. */
+export interface DiagnosisTarget {
+  readonly engine: string;
+  /** The target as shown to people: secrets masked. */
+  readonly display: string;
+  /** Where each setting came from, e.g. { host: "url", password: "env PGPASSWORD" }. */
+  readonly sources: Readonly<Record<string, string>>;
+}
+
+export const ThresholdsSchema = z.object({
+  /** Active statements running longer than this are `long_running`. */
+  longRunningMs: z.number().positive(),
+  /** Lock waits longer than this are `blocked`. */
+  lockWaitMs: z.number().nonnegative(),
+  /** Sessions idle in a transaction longer than this are `idle_in_transaction`. */
+  idleInTransactionMs: z.number().positive(),
+  /** Sessions idle longer than this count towards `idle_connections`. */
+  idleMs: z.number().positive(),
+  /** Share of the connection limit in use that makes `near_limit`, in percent. */
+  nearLimitPercent: z.number().gt(0).lte(100),
+});
+export type Thresholds = z.infer<typeof ThresholdsSchema>;
+
+export const DEFAULT_THRESHOLDS = {
+  longRunningMs: 5 * 60_000,
+  lockWaitMs: 10_000,
+  idleInTransactionMs: 5 * 60_000,
+  idleMs: 30 * 60_000,
+  nearLimitPercent: 80,
+} as const satisfies Thresholds;
+
+/** What a probe is given for one run over one target. */
+export interface RunContext {
+  /** The deadline every step of this target must finish by. */
+  readonly deadline: Deadline;
+  readonly thresholds: Thresholds;
+  /** The environment dbdoctor runs in (process.env plus .env), for probes that read it. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/** A step's result: one finding, or several with the most important first. */
+export type StepOutcome = Finding | readonly [Finding, ...Finding[]];
+
+/** A remedy turns what a step learned into copy-paste steps for one cause. */
+export type Remedy = (...input: never[]) => Remediation[];
+
+/** What a step's `run` receives from the engine, typed by the causes the step may produce. */
+export interface StepIO<C extends CauseCode> {
+  /** This step's deadline: the run's, possibly narrowed by the step's own limit. */
+  readonly deadline: Deadline;
+  /** Evidence recorded as the step goes; kept even when the deadline cuts the step off. */
+  readonly evidence: Evidence;
+  pass(summary: string, evidence?: Evidence): Finding;
+  skip(reason: string, evidence?: Evidence): Finding;
+  /** A finding for `cause`, with the status the catalogue gives it (warn or fail). */
+  found(cause: C, summary: string, remediation: Remediation[], evidence?: Evidence): Finding;
+}
+
+export interface StepDefinition<Ctx> {
+  readonly id: StepId;
+  /** What dbdoctor checks at this step, in a sentence (docs, runbooks). */
+  readonly checks: string;
+  /** Every cause this step can produce: each has its remedy beside it. */
+  readonly produces: readonly CauseCode[];
+  /** The most this step may take, under the run's deadline. */
+  readonly limitMs: number | undefined;
+  run(ctx: Ctx, io: StepIO<CauseCode>): Promise<StepOutcome>;
+}
+
+export interface StepSpec<Ctx, C extends CauseCode> {
+  id: StepId;
+  checks: string;
+  limitMs?: number;
+  /** One remedy per cause this step can produce, next to the code that decides it. */
+  remedies: { readonly [K in C]: Remedy };
+  run(ctx: Ctx, io: StepIO<C>): Promise<StepOutcome>;
+}
+
+/** Declares a step; its remedies' keys are the causes it may produce, checked at compile time. */
+export function defineStep<Ctx, C extends CauseCode>(spec: StepSpec<Ctx, C>): StepDefinition<Ctx> {
+  const produces = Object.keys(spec.remedies).filter((key): key is C => key in CAUSES);
+  return {
+    id: spec.id,
+    checks: spec.checks,
+    produces,
+    limitMs: spec.limitMs,
+    run: (ctx, io) => spec.run(ctx, io),
+  };
+}
+
+export interface Probe<T extends DiagnosisTarget, Ctx> {
+  readonly engine: string;
+  /** One definition per tree step this engine checks, in any order. */
+  readonly steps: readonly StepDefinition<Ctx>[];
+  /** Creates the per-target context: lazily gathered, memoized evidence the steps share. */
+  open(target: T, run: RunContext): Ctx;
+  /** Releases whatever the context holds; must settle before `deadline`. */
+  close(ctx: Ctx, deadline: Deadline): Promise<void>;
+}

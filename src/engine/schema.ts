@@ -1,0 +1,85 @@
+import { z } from 'zod';
+import { CauseCodeSchema } from './causes.js';
+import { StepIdSchema } from './steps.js';
+
+/**
+ * The output contract. TypeScript types are inferred from these schemas so that what we
+ * validate and what we compile against cannot drift apart. Bump SCHEMA_VERSION on any
+ * incompatible change; adding optional fields is compatible.
+ */
+export const SCHEMA_VERSION = 1;
+
+export const StepStatusSchema = z.enum(['pass', 'warn', 'fail', 'skip']);
+export type StepStatus = z.infer<typeof StepStatusSchema>;
+
+export const TargetStatusSchema = z.enum(['healthy', 'degraded', 'unhealthy']);
+export type TargetStatus = z.infer<typeof TargetStatusSchema>;
+
+/** Evidence is what was measured: error codes, counts, durations. JSON values only. */
+export const EvidenceSchema = z.record(z.string(), z.unknown());
+export type Evidence = z.infer<typeof EvidenceSchema>;
+
+export const RemediationSchema = z.object({
+  text: z.string(),
+  /** A command to copy and paste; `language` says where it runs. */
+  command: z.string().optional(),
+  language: z.enum(['shell', 'sql']).optional(),
+});
+export type Remediation = z.infer<typeof RemediationSchema>;
+
+export const FindingSchema = z.object({
+  status: StepStatusSchema,
+  /** null for a plain pass or a skip; a catalogue code otherwise. */
+  cause: CauseCodeSchema.nullable(),
+  summary: z.string(),
+  evidence: EvidenceSchema,
+  remediation: z.array(RemediationSchema),
+});
+export type Finding = z.infer<typeof FindingSchema>;
+
+export const StepReportSchema = FindingSchema.extend({
+  id: StepIdSchema,
+  durationMs: z.number().nonnegative(),
+  /** Further warnings found by the same step, besides its main finding. */
+  also: z.array(FindingSchema).optional(),
+});
+export type StepReport = z.infer<typeof StepReportSchema>;
+
+export const VerdictSchema = z.object({
+  /** The step that decided the verdict; null when the target is healthy. */
+  step: StepIdSchema.nullable(),
+  cause: CauseCodeSchema,
+  message: z.string(),
+  details: EvidenceSchema,
+  remediation: z.array(RemediationSchema),
+});
+export type Verdict = z.infer<typeof VerdictSchema>;
+
+export const WarningSchema = z.object({
+  step: StepIdSchema,
+  cause: CauseCodeSchema,
+  summary: z.string(),
+});
+
+export const TargetReportSchema = z.object({
+  /** The target as the user gave it, with every secret masked. */
+  target: z.string(),
+  engine: z.string(),
+  /** Where each setting came from, e.g. { host: "url", password: "~/.pgpass line 3" }. */
+  source: z.record(z.string(), z.string()),
+  status: TargetStatusSchema,
+  verdict: VerdictSchema,
+  warnings: z.array(WarningSchema),
+  steps: z.array(StepReportSchema),
+  durationMs: z.number().nonnegative(),
+});
+export type TargetReport = z.infer<typeof TargetReportSchema>;
+
+export const RunReportSchema = z.object({
+  schemaVersion: z.literal(SCHEMA_VERSION),
+  tool: z.object({ name: z.literal('dbdoctor'), version: z.string() }),
+  status: TargetStatusSchema,
+  durationMs: z.number().nonnegative(),
+  targets: z.array(TargetReportSchema),
+});
+export type RunReport = z.infer<typeof RunReportSchema>;

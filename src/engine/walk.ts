@@ -1,0 +1,180 @@
+import { performance } from 'node:perf_hooks';
+import { CAUSES, type CauseCode } from './causes.js';
+import { isDeadlineExceeded, type Deadline } from './deadline.js';
+import type { DiagnosisTarget, Probe, RunContext, StepDefinition, StepIO, StepOutcome } from './probe.js';
+import type { Evidence, Finding, Remediation, StepReport, TargetReport, TargetStatus, Verdict } from './schema.js';
+import { STEP_ORDER, type StepId } from './steps.js';
+
+/**
+ * Time kept back from the steps so that closing connections never runs past the run's deadline.
+ * Closing is tiny (a Terminate message) and falls back to destroying the socket.
+ */
+export const TEARDOWN_RESERVE_MS = 120;
+
+const SEVERITY_RANK = { fail: 3, warn: 2, pass: 1, skip: 0 } as const;
+
+/** Walks the tree for one target: each step in order, stopping at the first failure. */
+export async function diagnoseTarget<T extends DiagnosisTarget, Ctx>(
+  probe: Probe<T, Ctx>,
+  target: T,
+  run: RunContext,
+): Promise<TargetReport> {
+  const started = performance.now();
+  const stepsDeadline = run.deadline.limit(run.deadline.remainingMs() - TEARDOWN_RESERVE_MS, run.deadline.scope);
+  const ctx = probe.open(target, { ...run, deadline: stepsDeadline });
+  const steps: StepReport[] = [];
+  let failed: StepReport | undefined;
+  try {
+    for (const id of STEP_ORDER) {
+      const definition = probe.steps.find((step) => step.id === id);
+      if (failed) {
+        steps.push(skipped(id, `not checked: ${failed.id} failed (${failed.cause ?? 'unknown'})`));
+      } else if (!definition) {
+        steps.push(skipped(id, `not checked for ${probe.engine}`));
+      } else {
+        const report = await runStep(definition, ctx, stepsDeadline);
+        steps.push(report);
+        if (report.status === 'fail') failed = report;
+      }
+    }
+  } finally {
+    await closeQuietly(probe, ctx, run.deadline);
+  }
+  return summarise(target, probe.engine, steps, performance.now() - started);
+}
+
+async function closeQuietly<Ctx>(probe: Probe<DiagnosisTarget, Ctx>, ctx: Ctx, deadline: Deadline): Promise<void> {
+  try {
+    await deadline.race(probe.close(ctx, deadline));
+  } catch {
+    // Closing is best effort: the probe destroys what it holds when its deadline fires.
+  }
+}
+
+async function runStep<Ctx>(definition: StepDefinition<Ctx>, ctx: Ctx, runDeadline: Deadline): Promise<StepReport> {
+  const deadline =
+    definition.limitMs === undefined ? runDeadline : runDeadline.limit(definition.limitMs, definition.id);
+  const io = stepIO(deadline);
+  const started = performance.now();
+  let outcome: StepOutcome;
+  try {
+    outcome = await deadline.race(definition.run(ctx, io));
+  } catch (error) {
+    outcome = isDeadlineExceeded(error) ? cutOff(io.evidence, error.scope, error.budgetMs) : crashed(io.evidence, error);
+  }
+  return toReport(definition.id, outcome, performance.now() - started);
+}
+
+function stepIO(deadline: Deadline): StepIO<CauseCode> {
+  const evidence: Evidence = {};
+  return {
+    deadline,
+    evidence,
+    pass: (summary, more) => ({ status: 'pass', cause: null, summary, evidence: { ...evidence, ...more }, remediation: [] }),
+    skip: (summary, more) => ({ status: 'skip', cause: null, summary, evidence: { ...evidence, ...more }, remediation: [] }),
+    found: (cause, summary, remediation, more) => ({
+      status: CAUSES[cause].severity,
+      cause,
+      summary,
+      evidence: { ...evidence, ...more },
+      remediation,
+    }),
+  };
+}
+
+// Remediation for the runner's own causes lives here, beside the code that decides them.
+function cutOff(evidence: Evidence, scope: string, budgetMs: number): Finding {
+  return {
+    status: 'fail',
+    cause: 'deadline_exceeded',
+    summary: `still waiting when the ${scope === 'run' ? '--timeout' : `${scope} limit`} of ${formatMs(budgetMs)} ran out`,
+    evidence: { ...evidence, deadline: scope, budgetMs },
+    remediation: [
+      {
+        text: 'The server answered too slowly for the deadline. Run again with a longer --timeout to see whether it answers at all; if it does, the server is overloaded (check CPU, I/O and lock waits on it).',
+      },
+    ],
+  };
+}
+
+function crashed(evidence: Evidence, error: unknown): Finding {
+  const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return {
+    status: 'warn',
+    cause: 'check_error',
+    summary: `the check itself failed: ${message}`,
+    evidence: { ...evidence, error: message },
+    remediation: [
+      { text: 'This is a limit of dbdoctor, not necessarily of the server. Run again with --verbose and report the evidence if it persists.' },
+    ],
+  };
+}
+
+function toReport(id: StepId, outcome: StepOutcome, durationMs: number): StepReport {
+  const findings: readonly Finding[] = 'status' in outcome ? [outcome] : outcome;
+  const primary = mostSevere(findings);
+  const also = findings.filter((finding) => finding !== primary && (finding.status === 'warn' || finding.status === 'fail'));
+  return { id, ...primary, durationMs: Math.round(durationMs * 10) / 10, ...(also.length > 0 ? { also } : {}) };
+}
+
+function mostSevere(findings: readonly Finding[]): Finding {
+  let best = findings[0];
+  if (!best) throw new Error('a step returned no finding');
+  for (const finding of findings) {
+    if (SEVERITY_RANK[finding.status] > SEVERITY_RANK[best.status]) best = finding;
+  }
+  return best;
+}
+
+function skipped(id: StepId, summary: string): StepReport {
+  return { id, status: 'skip', cause: null, summary, evidence: {}, remediation: [], durationMs: 0 };
+}
+
+function summarise(target: DiagnosisTarget, engine: string, steps: StepReport[], durationMs: number): TargetReport {
+  const findings = steps.flatMap((step) => [step, ...(step.also ?? [])].map((finding) => ({ step: step.id, finding })));
+  const firstFail = findings.find(({ finding }) => finding.status === 'fail');
+  const warnings = findings
+    .filter((entry): entry is { step: StepId; finding: Finding & { cause: CauseCode } } => entry.finding.status === 'warn' && entry.finding.cause !== null)
+    .map(({ step, finding }) => ({ step, cause: finding.cause, summary: finding.summary }));
+  const decisive = firstFail ?? findings.find(({ finding }) => finding.status === 'warn' && finding.cause !== null);
+  const status: TargetStatus = firstFail ? 'unhealthy' : warnings.length > 0 ? 'degraded' : 'healthy';
+  return {
+    target: target.display,
+    engine,
+    source: { ...target.sources },
+    status,
+    verdict: decisive ? verdictOf(decisive.step, decisive.finding) : healthyVerdict(steps),
+    warnings,
+    steps,
+    durationMs: Math.round(durationMs),
+  };
+}
+
+function verdictOf(step: StepId, finding: Finding): Verdict {
+  return {
+    step,
+    cause: finding.cause ?? 'check_error',
+    message: finding.summary,
+    details: finding.evidence,
+    remediation: finding.remediation,
+  };
+}
+
+function healthyVerdict(steps: StepReport[]): Verdict {
+  const passed = steps.filter((step) => step.status === 'pass').map((step) => step.id);
+  return {
+    step: null,
+    cause: 'healthy',
+    message: `all checks passed (${passed.join(', ')})`,
+    details: {},
+    remediation: [] satisfies Remediation[],
+  };
+}
+
+export function formatMs(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  const seconds = ms / 1000;
+  if (seconds < 60) return `${seconds >= 10 ? Math.round(seconds) : Math.round(seconds * 10) / 10} s`;
+  if (seconds < 3600) return `${Math.round((seconds / 60) * 10) / 10} min`;
+  return `${Math.round((seconds / 3600) * 10) / 10} h`;
+}

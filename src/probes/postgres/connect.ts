@@ -1,0 +1,440 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { Client } from 'pg';
+import type { PostgresEndpoint, PostgresTarget } from '../../config/postgres/target.js';
+import { isDeadlineExceeded, type Deadline } from '../../engine/deadline.js';
+import { resolveHost, type Resolution } from '../../net/dns.js';
+import { identifyProtocol, type ProtocolGuess } from '../../net/sniff.js';
+import { connectTcp, connectUnix, type ConnectOutcome } from '../../net/tcp.js';
+import { upgradeToTls, type CertificateSummary, type VerifyMode } from '../../net/tls.js';
+import { requestSsl, WireObserver } from './wire.js';
+
+/**
+ * One connection attempt, end to end: resolve → connect → SSLRequest → TLS → startup → auth.
+ * Everything observed on the way is kept in a ConnectionTrace, which the steps read to decide
+ * their findings. At most two connections are ever opened: the second only to settle TLS
+ * negotiation the way libpq does (sslmode allow/prefer), or to tell `tls_required` apart.
+ */
+export type Phase = 'dns' | 'tcp' | 'ssl' | 'tls' | 'startup' | 'auth' | 'ready';
+
+export interface AddressAttempt {
+  readonly address: string;
+  readonly outcome: ConnectOutcome['outcome'];
+  readonly code?: string;
+  readonly message?: string;
+  readonly durationMs: number;
+}
+
+export interface EndpointTrace {
+  readonly host: string;
+  readonly port: number;
+  readonly transport: 'tcp' | 'unix';
+  /** The socket file, for Unix-socket endpoints. */
+  readonly socketPath?: string;
+  dns?: Resolution;
+  readonly connects: AddressAttempt[];
+}
+
+export interface ServerError {
+  readonly code: string;
+  readonly severity: string;
+  readonly message: string;
+  readonly detail?: string;
+  readonly hint?: string;
+}
+
+export interface TlsTrace {
+  readonly outcome: 'established' | 'verify_failed' | 'handshake_failed' | 'timeout';
+  readonly verify: VerifyMode;
+  readonly protocol?: string;
+  readonly cipher?: string;
+  readonly problem?: string;
+  readonly code?: string;
+  readonly message?: string;
+  readonly certificate?: CertificateSummary;
+}
+
+export interface ConnectionTrace {
+  readonly endpoints: EndpointTrace[];
+  /** Where the TCP (or socket) connection was made, once it was. */
+  connected?: { readonly host: string; readonly port: number; readonly address: string; readonly transport: 'tcp' | 'unix' };
+  /** The furthest phase reached. */
+  phase: Phase;
+  encryption: 'none' | 'tls';
+  sslReply?: 'S' | 'N' | 'other' | 'closed' | 'none' | 'error';
+  tls?: TlsTrace;
+  /** What came back, when it was not PostgreSQL speaking. */
+  answeredBy?: ProtocolGuess;
+  bytesReceived: number;
+  closedByPeer: boolean;
+  /** The authentication the server asked for: SCRAM-SHA-256, md5, password, or none. */
+  authMethod?: string;
+  serverError?: ServerError;
+  clientError?: { readonly name: string; readonly message: string; readonly code?: string };
+  passwordMissing: boolean;
+  readonly serverParams: Record<string, string>;
+  backendPid?: number;
+  /** sslmode=disable only: a second, TLS connection got past pg_hba.conf (so TLS is required). */
+  tlsWouldBeAdmitted?: boolean;
+  timedOut: boolean;
+  budgetMs: number;
+  durationMs: number;
+}
+
+export interface Connection {
+  /** The attempt that decides the diagnosis (the last one made). */
+  readonly trace: ConnectionTrace;
+  /** The other attempt, when a second connection was made to settle TLS negotiation. */
+  readonly otherAttempt?: ConnectionTrace;
+  /** A logged-in session, when there is one. */
+  readonly client?: Client;
+  readonly stream?: Socket;
+}
+
+class PasswordMissing extends Error {
+  override readonly name = 'PasswordMissing';
+}
+
+type Encryption = 'plain' | 'tls-if-offered' | 'tls-required';
+
+export async function openConnection(target: PostgresTarget, deadline: Deadline): Promise<Connection> {
+  const first = await attempt(target, deadline, initialEncryption(target.sslmode));
+  const retry = secondAttemptFor(target, first.trace);
+  if (!retry) return first;
+  const second = await attempt(target, deadline, retry);
+  if (target.sslmode === 'disable') {
+    // The second connection only proves that TLS would have been admitted: close it and keep
+    // the first attempt's rejection as the evidence, marked with what the probe found.
+    await closeConnection(second, deadline);
+    first.trace.tlsWouldBeAdmitted = passesHba(second.trace);
+    return { trace: first.trace, otherAttempt: second.trace };
+  }
+  return { ...second, otherAttempt: first.trace };
+}
+
+function initialEncryption(sslmode: PostgresTarget['sslmode']): Encryption {
+  switch (sslmode) {
+    case 'disable':
+    case 'allow':
+      return 'plain';
+    case 'prefer':
+      return 'tls-if-offered';
+    default:
+      return 'tls-required';
+  }
+}
+
+/**
+ * libpq retries once with the other encryption when pg_hba.conf rejected the first attempt:
+ * plain → TLS for sslmode=allow, TLS → plain for sslmode=prefer. For sslmode=disable we make
+ * the same second attempt only to tell `tls_required` from a plain pg_hba rejection.
+ */
+function secondAttemptFor(target: PostgresTarget, trace: ConnectionTrace): Encryption | undefined {
+  if (!isHbaRejection(trace.serverError)) return undefined;
+  if (trace.connected?.transport === 'unix') return undefined;
+  if ((target.sslmode === 'allow' || target.sslmode === 'disable') && trace.encryption === 'none') return 'tls-required';
+  if (target.sslmode === 'prefer' && trace.encryption === 'tls') return 'plain';
+  return undefined;
+}
+
+export function isHbaRejection(error: ServerError | undefined): boolean {
+  return error?.code === '28000' && /pg_hba\.conf/.test(error.message);
+}
+
+function passesHba(trace: ConnectionTrace): boolean {
+  return trace.phase === 'ready' || (trace.serverError !== undefined && !isHbaRejection(trace.serverError)) || trace.authMethod !== undefined;
+}
+
+async function attempt(target: PostgresTarget, deadline: Deadline, encryption: Encryption): Promise<Connection> {
+  const started = performance.now();
+  // Load the driver while the network work happens: it is needed as soon as the socket is up.
+  const driver = loadDriver();
+  const trace: ConnectionTrace = {
+    endpoints: [],
+    phase: 'dns',
+    encryption: 'none',
+    bytesReceived: 0,
+    closedByPeer: false,
+    passwordMissing: false,
+    serverParams: {},
+    timedOut: false,
+    budgetMs: deadline.budgetMs,
+    durationMs: 0,
+  };
+  const done = (connection: Omit<Connection, 'trace'> = {}): Connection => {
+    trace.durationMs = Math.round((performance.now() - started) * 10) / 10;
+    return { trace, ...connection };
+  };
+
+  const opened = await openSocket(target, deadline, trace);
+  if (!opened) return done();
+
+  let stream: Socket = opened.socket;
+  if (encryption !== 'plain' && opened.transport === 'tcp') {
+    trace.phase = 'ssl';
+    const reply = await requestSsl(stream, deadline);
+    trace.sslReply = reply.reply;
+    if (reply.reply === 'other') {
+      trace.answeredBy = identifyProtocol(reply.bytes);
+      trace.bytesReceived = reply.bytes.length;
+    }
+    if (reply.reply === 'none') trace.timedOut = true;
+    if (reply.reply === 'closed') {
+      trace.closedByPeer = true;
+      // Hanging up on the SSLRequest is what a TLS-only endpoint (a TLS-terminating proxy, or a
+      // server expecting PostgreSQL 17's direct TLS) does. One direct TLS handshake tells it apart
+      // from a proxy with nothing behind it.
+      if (trace.connected) trace.answeredBy = await directTlsAnswer(trace.connected.address, trace.connected.port, opened.host, deadline);
+    }
+    if (reply.reply === 'error') trace.clientError = { name: 'SocketError', message: reply.message, code: reply.code };
+    if (reply.reply !== 'S' && !(reply.reply === 'N' && encryption === 'tls-if-offered')) {
+      stream.destroy();
+      return done();
+    }
+    if (reply.reply === 'S') {
+      trace.phase = 'tls';
+      const secured = await secure(stream, target, opened.host, deadline, trace);
+      if (!secured) return done();
+      stream = secured;
+    }
+  }
+
+  trace.phase = 'startup';
+  const client = await startSession(await driver, stream, target, opened, deadline, trace);
+  return done(client ? { client, stream } : {});
+}
+
+async function directTlsAnswer(address: string, port: number, host: string, deadline: Deadline): Promise<ProtocolGuess | undefined> {
+  const tcp = await connectTcp(address, port, deadline);
+  if (tcp.outcome !== 'connected') return undefined;
+  const tls = await upgradeToTls(tcp.socket, { host, verify: 'none', alpn: ['postgresql'] }, deadline);
+  if (tls.outcome !== 'established') return undefined;
+  const alpn = tls.socket.alpnProtocol;
+  tls.socket.destroy();
+  return {
+    protocol: 'tls',
+    description: `a TLS-only endpoint (it hangs up on PostgreSQL's SSLRequest but completes a direct ${tls.protocol} handshake${alpn ? `, ALPN ${alpn}` : ''})`,
+    sample: '',
+  };
+}
+
+interface OpenedSocket {
+  readonly socket: Socket;
+  readonly host: string;
+  readonly transport: 'tcp' | 'unix';
+}
+
+async function openSocket(target: PostgresTarget, deadline: Deadline, trace: ConnectionTrace): Promise<OpenedSocket | undefined> {
+  for (const endpoint of target.endpoints) {
+    const opened = endpoint.host.startsWith('/') ? await openUnixEndpoint(endpoint, deadline, trace) : await openTcpEndpoint(endpoint, target, deadline, trace);
+    if (opened) return opened;
+    if (deadline.expired) break;
+  }
+  return undefined;
+}
+
+async function openUnixEndpoint(endpoint: PostgresEndpoint, deadline: Deadline, trace: ConnectionTrace): Promise<OpenedSocket | undefined> {
+  const socketPath = join(endpoint.host, `.s.PGSQL.${endpoint.port}`);
+  const entry: EndpointTrace = { host: endpoint.host, port: endpoint.port, transport: 'unix', socketPath, connects: [] };
+  trace.endpoints.push(entry);
+  trace.phase = 'tcp';
+  const outcome = await connectUnix(socketPath, deadline);
+  entry.connects.push(summariseConnect(socketPath, outcome));
+  if (outcome.outcome !== 'connected') {
+    if (outcome.outcome === 'timeout') trace.timedOut = true;
+    return undefined;
+  }
+  trace.connected = { host: endpoint.host, port: endpoint.port, address: socketPath, transport: 'unix' };
+  return { socket: outcome.socket, host: endpoint.host, transport: 'unix' };
+}
+
+async function openTcpEndpoint(endpoint: PostgresEndpoint, target: PostgresTarget, deadline: Deadline, trace: ConnectionTrace): Promise<OpenedSocket | undefined> {
+  const entry: EndpointTrace = { host: endpoint.host, port: endpoint.port, transport: 'tcp', connects: [] };
+  trace.endpoints.push(entry);
+  // libpq's connect_timeout applies per host; our own budget bounds it from above.
+  const hostDeadline = target.connectTimeoutMs ? deadline.limit(target.connectTimeoutMs, 'connect_timeout') : deadline;
+  trace.phase = 'dns';
+  entry.dns = await resolveHost(endpoint.host, hostDeadline);
+  if (entry.dns.outcome !== 'resolved') return undefined;
+  trace.phase = 'tcp';
+  for (const { address } of entry.dns.addresses) {
+    const outcome = await connectTcp(address, endpoint.port, hostDeadline);
+    entry.connects.push(summariseConnect(address, outcome));
+    if (outcome.outcome === 'connected') {
+      trace.connected = { host: endpoint.host, port: endpoint.port, address, transport: 'tcp' };
+      return { socket: outcome.socket, host: endpoint.host, transport: 'tcp' };
+    }
+    if (outcome.outcome === 'timeout') trace.timedOut = true;
+    if (hostDeadline.expired) break;
+  }
+  return undefined;
+}
+
+function summariseConnect(address: string, outcome: ConnectOutcome): AddressAttempt {
+  return outcome.outcome === 'connected'
+    ? { address, outcome: outcome.outcome, durationMs: outcome.durationMs }
+    : { address, outcome: outcome.outcome, code: outcome.code, message: outcome.message, durationMs: outcome.durationMs };
+}
+
+function verifyMode(target: PostgresTarget): VerifyMode {
+  if (target.sslmode === 'verify-full') return 'full';
+  if (target.sslmode === 'verify-ca') return 'ca';
+  // libpq: "if a root CA file exists, the behavior of sslmode=require will be the same as that
+  // of verify-ca".
+  if (target.sslmode === 'require' && rootCertPath(target) !== undefined && existsSync(rootCertPath(target) ?? '')) return 'ca';
+  return 'none';
+}
+
+function rootCertPath(target: PostgresTarget): string | undefined {
+  if (target.sslrootcert === 'system') return undefined;
+  return target.sslrootcert ?? join(homedir(), '.postgresql', 'root.crt');
+}
+
+async function secure(stream: Socket, target: PostgresTarget, host: string, deadline: Deadline, trace: ConnectionTrace): Promise<Socket | undefined> {
+  const verify = verifyMode(target);
+  const caPath = verify === 'none' ? undefined : rootCertPath(target);
+  if (caPath !== undefined && !existsSync(caPath)) {
+    trace.tls = {
+      outcome: 'verify_failed',
+      verify,
+      problem: 'untrusted',
+      code: 'ROOT_CERT_MISSING',
+      message: `root certificate file "${caPath}" does not exist: give it with sslrootcert, use sslrootcert=system, or a weaker sslmode`,
+    };
+    stream.destroy();
+    return undefined;
+  }
+  const certPath = target.sslcert ?? join(homedir(), '.postgresql', 'postgresql.crt');
+  const keyPath = target.sslkey ?? join(homedir(), '.postgresql', 'postgresql.key');
+  const outcome = await upgradeToTls(
+    stream,
+    {
+      host,
+      verify,
+      ca: caPath ? readFileSync(caPath) : undefined,
+      ...(existsSync(certPath) && existsSync(keyPath) ? { cert: readFileSync(certPath), key: readFileSync(keyPath) } : {}),
+    },
+    deadline,
+  );
+  if (outcome.outcome === 'established') {
+    trace.encryption = 'tls';
+    trace.tls = { outcome: outcome.outcome, verify, protocol: outcome.protocol, cipher: outcome.cipher, ...(outcome.certificate ? { certificate: outcome.certificate } : {}) };
+    return outcome.socket;
+  }
+  if (outcome.outcome === 'timeout') trace.timedOut = true;
+  trace.tls =
+    outcome.outcome === 'verify_failed'
+      ? { outcome: outcome.outcome, verify, problem: outcome.problem, code: outcome.code, message: outcome.message, ...(outcome.certificate ? { certificate: outcome.certificate } : {}) }
+      : { outcome: outcome.outcome, verify, code: outcome.code, message: outcome.message };
+  stream.destroy();
+  return undefined;
+}
+
+type Driver = { readonly Client: typeof Client };
+let driverModule: Promise<Driver> | undefined;
+function loadDriver(): Promise<Driver> {
+  driverModule ??= import('pg').then((module): Driver => module.default);
+  return driverModule;
+}
+
+async function startSession(pg: Driver, stream: Socket, target: PostgresTarget, opened: OpenedSocket, deadline: Deadline, trace: ConnectionTrace): Promise<Client | undefined> {
+  const observer = new WireObserver(stream);
+  // pg connects its own socket; ours is connected already, so its connect() just reports success.
+  Object.defineProperty(stream, 'connect', {
+    configurable: true,
+    value: () => {
+      setImmediate(() => stream.emit('connect'));
+      return stream;
+    },
+  });
+  const client = new pg.Client({
+    stream: () => stream,
+    ssl: false,
+    host: opened.host,
+    port: trace.connected?.port ?? 5432,
+    user: target.user,
+    database: target.database,
+    application_name: 'dbdoctor',
+    password: async () => {
+      trace.phase = 'auth';
+      if (target.password === undefined) {
+        trace.passwordMissing = true;
+        throw new PasswordMissing('the server asked for a password and none was given');
+      }
+      return target.password;
+    },
+  });
+  client.on('error', () => undefined);
+  const connection = (client as unknown as { connection: NodeJS.EventEmitter }).connection;
+  connection.on('authenticationCleartextPassword', () => (trace.authMethod = 'password'));
+  connection.on('authenticationMD5Password', () => (trace.authMethod = 'md5'));
+  connection.on('authenticationSASL', (message: { mechanisms?: string[] }) => {
+    trace.authMethod = message.mechanisms?.join(', ') ?? 'SASL';
+    trace.phase = 'auth';
+  });
+  connection.on('authenticationOk', () => {
+    trace.authMethod ??= 'none (trust, peer or certificate)';
+    trace.phase = 'auth';
+  });
+  connection.on('parameterStatus', (message: { parameterName: string; parameterValue: string }) => {
+    trace.serverParams[message.parameterName] = message.parameterValue;
+  });
+  connection.on('backendKeyData', (message: { processID: number }) => (trace.backendPid = message.processID));
+
+  try {
+    await deadline.race(client.connect());
+    trace.phase = 'ready';
+    trace.bytesReceived = observer.bytesSeen;
+    return client;
+  } catch (error) {
+    trace.bytesReceived = observer.bytesSeen;
+    trace.closedByPeer = observer.closedByPeer;
+    if (isDeadlineExceeded(error)) {
+      trace.timedOut = true;
+    } else if (isServerError(error)) {
+      trace.serverError = {
+        code: error.code,
+        severity: error.severity ?? 'FATAL',
+        message: error.message,
+        ...(error.detail ? { detail: error.detail } : {}),
+        ...(error.hint ? { hint: error.hint } : {}),
+      };
+    } else if (!(error instanceof PasswordMissing)) {
+      const code = error instanceof Error && 'code' in error ? String(error.code) : undefined;
+      trace.clientError = { name: error instanceof Error ? error.name : 'Error', message: error instanceof Error ? error.message : String(error), ...(code ? { code } : {}) };
+    }
+    // Bytes that are not a PostgreSQL message mean something else answered.
+    const bytes = observer.firstBytes();
+    if (bytes.length > 0 && !trace.serverError && trace.authMethod === undefined) {
+      const guess = identifyProtocol(bytes);
+      if (guess.protocol !== 'postgres') trace.answeredBy = guess;
+    }
+    stream.destroy();
+    return undefined;
+  }
+}
+
+interface PgDatabaseError extends Error {
+  code: string;
+  severity?: string;
+  detail?: string;
+  hint?: string;
+}
+
+function isServerError(error: unknown): error is PgDatabaseError {
+  return error instanceof Error && 'code' in error && typeof error.code === 'string' && /^[0-9A-Z]{5}$/.test(error.code) && 'severity' in error;
+}
+
+/** Ends a session politely when there is time, and destroys its socket when there is not. */
+export async function closeConnection(connection: Connection, deadline: Deadline): Promise<void> {
+  const { client, stream } = connection;
+  if (!client) return;
+  try {
+    await deadline.race(client.end());
+  } catch {
+    stream?.destroy();
+  }
+}

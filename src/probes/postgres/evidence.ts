@@ -1,0 +1,66 @@
+import type { Evidence } from '../../engine/schema.js';
+import type { ConnectionTrace, EndpointTrace } from './connect.js';
+import type { LocalServer } from './local.js';
+
+/** Slices of the connection trace, shaped as evidence for the step that talks about them. */
+export function endpointEvidence(entry: EndpointTrace): Evidence {
+  return {
+    host: entry.host,
+    port: entry.port,
+    transport: entry.transport,
+    ...(entry.socketPath ? { socketPath: entry.socketPath } : {}),
+    ...(entry.dns
+      ? {
+          dns:
+            entry.dns.outcome === 'resolved'
+              ? { addresses: entry.dns.addresses.map((address) => address.address), literal: entry.dns.literal, durationMs: entry.dns.durationMs }
+              : { outcome: entry.dns.outcome, code: entry.dns.code, message: entry.dns.message, durationMs: entry.dns.durationMs },
+        }
+      : {}),
+    connects: entry.connects.map((attempt) => ({ ...attempt })),
+  };
+}
+
+export function reachEvidence(trace: ConnectionTrace): Evidence {
+  return { endpoints: trace.endpoints.map(endpointEvidence), ...(trace.connected ? { connectedTo: trace.connected.address } : {}) };
+}
+
+export function serverErrorEvidence(trace: ConnectionTrace): Evidence {
+  if (!trace.serverError) return {};
+  const { code, severity, message, detail, hint } = trace.serverError;
+  return { sqlstate: code, severity, serverMessage: message, ...(detail ? { detail } : {}), ...(hint ? { hint } : {}) };
+}
+
+export function protocolEvidence(trace: ConnectionTrace): Evidence {
+  return {
+    phase: trace.phase,
+    encryption: trace.encryption,
+    ...(trace.sslReply ? { sslRequestReply: trace.sslReply } : {}),
+    ...(trace.tls ? { tls: { ...trace.tls } } : {}),
+    ...(trace.answeredBy ? { answeredBy: { ...trace.answeredBy } } : {}),
+    bytesReceived: trace.bytesReceived,
+    ...(trace.closedByPeer ? { closedByPeer: true } : {}),
+    ...(trace.timedOut ? { timedOut: true, budgetMs: Math.round(trace.budgetMs) } : {}),
+    ...(trace.clientError ? { driverError: { ...trace.clientError } } : {}),
+    ...(trace.serverParams.server_version ? { serverVersion: trace.serverParams.server_version } : {}),
+  };
+}
+
+export function serverSummary(server: LocalServer): Evidence {
+  return {
+    pid: server.pid,
+    ...(server.dataDir ? { dataDir: server.dataDir } : {}),
+    ...(server.version ? { version: server.version } : {}),
+    ...(server.status ? { status: server.status } : {}),
+    listensOn: [...server.tcp.map((listener) => `${listener.address}:${listener.port}`), ...server.sockets],
+    seenVia: server.seenVia,
+  };
+}
+
+/** "127.0.0.1:5432" or "/var/run/postgresql/.s.PGSQL.5432": where we connected or tried to. */
+export function whereOf(trace: ConnectionTrace): string {
+  if (trace.connected) return trace.connected.transport === 'unix' ? trace.connected.address : `${trace.connected.host}:${trace.connected.port}`;
+  const entry = trace.endpoints[0];
+  if (!entry) return 'the server';
+  return entry.transport === 'unix' ? (entry.socketPath ?? entry.host) : `${entry.host}:${entry.port}`;
+}

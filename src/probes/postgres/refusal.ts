@@ -1,0 +1,81 @@
+import { dirname } from 'node:path';
+import { bindingCovers, isLocalAddress } from '../../host/local.js';
+import type { ConnectionTrace } from './connect.js';
+import type { LocalScan, LocalServer } from './local.js';
+
+/**
+ * Why a connection was refused, told from what runs on this machine:
+ *   not_running   nothing of PostgreSQL runs here (or, for a remote host, nothing listens there)
+ *   wrong_port    PostgreSQL listens on this address, but on another port
+ *   not_listening PostgreSQL runs, on this port, but not on this address / socket directory
+ */
+export type Refusal =
+  | { readonly cause: 'not_running'; readonly where: 'remote' | 'local'; readonly attempted: string }
+  | { readonly cause: 'wrong_port'; readonly attempted: string; readonly ports: readonly number[]; readonly servers: readonly LocalServer[] }
+  | { readonly cause: 'not_listening'; readonly attempted: string; readonly listening: readonly string[]; readonly servers: readonly LocalServer[] };
+
+export interface RefusedEndpoint {
+  readonly transport: 'tcp' | 'unix';
+  /** Addresses tried (tcp) or the socket path (unix). */
+  readonly addresses: readonly string[];
+  readonly port: number;
+  readonly attempted: string;
+}
+
+export function refusedEndpoint(trace: ConnectionTrace): RefusedEndpoint | undefined {
+  const endpoint = trace.endpoints[0];
+  if (!endpoint) return undefined;
+  const addresses = endpoint.connects.map((entry) => entry.address);
+  const attempted = endpoint.transport === 'unix' ? (endpoint.socketPath ?? endpoint.host) : `${endpoint.host}:${endpoint.port}`;
+  return { transport: endpoint.transport, addresses, port: endpoint.port, attempted };
+}
+
+/** Is the refused endpoint on this machine, where /proc can tell us more? */
+export function isLocalEndpoint(endpoint: RefusedEndpoint): boolean {
+  return endpoint.transport === 'unix' || endpoint.addresses.some((address) => isLocalAddress(address));
+}
+
+export function explainRefusal(endpoint: RefusedEndpoint, scan: LocalScan | undefined): Refusal {
+  if (!scan) return { cause: 'not_running', where: 'remote', attempted: endpoint.attempted };
+  const { servers } = scan;
+  if (servers.length === 0 && scan.strayPorts.length === 0) return { cause: 'not_running', where: 'local', attempted: endpoint.attempted };
+  return endpoint.transport === 'unix' ? explainSocket(endpoint, scan) : explainTcp(endpoint, scan);
+}
+
+function explainTcp(endpoint: RefusedEndpoint, scan: LocalScan): Refusal {
+  const { servers } = scan;
+  const listeners = servers.flatMap((server) => server.tcp);
+  const covering = listeners.filter((listener) => endpoint.addresses.some((address) => bindingCovers(listener.address, address)));
+  const otherPorts = unique(covering.map((listener) => listener.port).filter((port) => port !== endpoint.port));
+  if (otherPorts.length > 0) return { cause: 'wrong_port', attempted: endpoint.attempted, ports: otherPorts, servers };
+  // Without file-descriptor access, a socket file still names the port a local server uses.
+  const strayOther = unique(scan.strayPorts.map((entry) => entry.port).filter((port) => port !== endpoint.port));
+  if (listeners.length === 0 && strayOther.length > 0 && !scan.strayPorts.some((entry) => entry.port === endpoint.port)) {
+    return { cause: 'wrong_port', attempted: endpoint.attempted, ports: strayOther, servers };
+  }
+  const listening = [
+    ...listeners.map((listener) => `${listener.address.includes(':') ? `[${listener.address}]` : listener.address}:${listener.port}`),
+    ...servers.flatMap((server) => server.sockets),
+    ...scan.strayPorts.map((entry) => entry.path),
+  ];
+  return { cause: 'not_listening', attempted: endpoint.attempted, listening: unique(listening), servers };
+}
+
+function explainSocket(endpoint: RefusedEndpoint, scan: LocalScan): Refusal {
+  const { servers } = scan;
+  const path = endpoint.addresses[0] ?? endpoint.attempted;
+  const directory = dirname(path);
+  const sockets = unique([...servers.flatMap((server) => server.sockets), ...scan.strayPorts.map((entry) => entry.path)]);
+  const portOf = (socket: string): number => Number(/\.s\.PGSQL\.(\d+)$/.exec(socket)?.[1] ?? 0);
+  const sameDirectory = sockets.filter((socket) => dirname(socket) === directory);
+  if (sameDirectory.length > 0) {
+    return { cause: 'wrong_port', attempted: endpoint.attempted, ports: unique(sameDirectory.map(portOf)), servers };
+  }
+  const tcp = servers.flatMap((server) => server.tcp.map((listener) => `${listener.address}:${listener.port}`));
+  if (sockets.length === 0 && tcp.length === 0) return { cause: 'not_running', where: 'local', attempted: endpoint.attempted };
+  return { cause: 'not_listening', attempted: endpoint.attempted, listening: unique([...sockets, ...tcp]), servers };
+}
+
+function unique<T>(values: readonly T[]): T[] {
+  return [...new Set(values)];
+}

@@ -1,0 +1,66 @@
+import type { Socket } from 'node:net';
+import type { Client, QueryResultRow } from 'pg';
+import { isDeadlineExceeded, type Deadline } from '../../engine/deadline.js';
+
+/**
+ * The diagnosis's only session, kept gentle: everything runs inside one READ ONLY transaction
+ * with a short statement_timeout and lock_timeout set LOCAL (so nothing leaks to a pooled server
+ * connection), and the client never waits past its deadline. We set these after connecting rather
+ * than as startup parameters because connection poolers such as PgBouncer reject unknown ones.
+ */
+export const STATEMENT_TIMEOUT_CAP_MS = 5000;
+export const LOCK_TIMEOUT_MS = 1000;
+
+export type TransactionState = 'read-only' | 'unavailable';
+
+export class ReadOnlySession {
+  private begun: Promise<TransactionState> | undefined;
+  /** Why BEGIN READ ONLY was refused, when it was (e.g. a pooler in statement mode). */
+  transactionError: string | undefined;
+
+  constructor(
+    private readonly client: Client,
+    private readonly stream: Socket | undefined,
+    /** The server's major version, e.g. 15, from its server_version parameter. */
+    readonly majorVersion: number,
+  ) {}
+
+  async query<R extends QueryResultRow>(sql: string, params: readonly unknown[], deadline: Deadline): Promise<R[]> {
+    await this.begin(deadline);
+    return (await this.send<R>(sql, params, deadline)).rows;
+  }
+
+  private begin(deadline: Deadline): Promise<TransactionState> {
+    this.begun ??= (async () => {
+      const statementTimeout = Math.max(100, Math.min(STATEMENT_TIMEOUT_CAP_MS, deadline.remainingMs()));
+      try {
+        await this.send(`BEGIN READ ONLY; SET LOCAL statement_timeout = ${statementTimeout}; SET LOCAL lock_timeout = ${LOCK_TIMEOUT_MS}`, [], deadline);
+        return 'read-only';
+      } catch (error) {
+        if (isDeadlineExceeded(error)) throw error;
+        this.transactionError = error instanceof Error ? error.message : String(error);
+        return 'unavailable';
+      }
+    })();
+    return this.begun;
+  }
+
+  private async send<R extends QueryResultRow>(sql: string, params: readonly unknown[], deadline: Deadline): Promise<{ rows: R[] }> {
+    try {
+      return await deadline.race(params.length > 0 ? this.client.query<R>(sql, [...params]) : this.client.query<R>(sql));
+    } catch (error) {
+      // A query still running on the server is abandoned with its socket; the server's own
+      // statement_timeout ends it. We never send a cancel: that would be a second connection.
+      if (isDeadlineExceeded(error)) this.stream?.destroy();
+      throw error;
+    }
+  }
+}
+
+export function majorVersionOf(serverVersion: string | undefined): number {
+  const match = /^(\d+)(?:\.(\d+))?/.exec(serverVersion ?? '');
+  if (!match) return 0;
+  const major = Number(match[1]);
+  // Before 10, the major version had two parts: 9.6.
+  return major >= 10 ? major : major + Number(match[2] ?? 0) / 10;
+}

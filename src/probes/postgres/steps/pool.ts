@@ -1,0 +1,158 @@
+import { defineStep, type StepIO } from '../../../engine/probe.js';
+import type { Finding, Remediation } from '../../../engine/schema.js';
+import { formatMs } from '../../../engine/walk.js';
+import type { PgContext } from '../context.js';
+import { serverErrorEvidence } from '../evidence.js';
+
+/**
+ * Seed 003's step 4, in one read-only query: how many of max_connections are used, by whom,
+ * and which sessions sit idle (or idle inside a transaction) past the thresholds. Sessions whose
+ * details the role may not see (no pg_read_all_stats) are counted and reported as hidden.
+ */
+export const POOL_SQL = `
+SELECT current_setting('max_connections')::int AS max_connections,
+       current_setting('superuser_reserved_connections')::int AS superuser_reserved,
+       coalesce(nullif(current_setting('reserved_connections', true), '')::int, 0) AS reserved,
+       (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS is_superuser,
+       pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') AS reads_all_stats,
+       count(*) FILTER (WHERE backend_type = 'client backend')::int AS in_use,
+       count(*) FILTER (WHERE backend_type = 'client backend' AND state IS NULL)::int AS hidden,
+       count(*) FILTER (WHERE state = 'active')::int AS active,
+       count(*) FILTER (WHERE state = 'idle')::int AS idle,
+       count(*) FILTER (WHERE state = 'idle' AND state_change < now() - make_interval(secs => $1))::int AS idle_long,
+       count(*) FILTER (WHERE state LIKE 'idle in transaction%')::int AS idle_in_transaction,
+       coalesce(json_agg(json_build_object(
+           'pid', pid, 'user', usename, 'database', datname, 'applicationName', application_name,
+           'client', client_addr::text, 'state', state,
+           'idleSeconds', round(extract(epoch FROM now() - state_change)::numeric, 1),
+           'transactionSeconds', round(extract(epoch FROM now() - xact_start)::numeric, 1),
+           'lastQuery', left(query, 300))
+         ORDER BY state_change)
+         FILTER (WHERE state LIKE 'idle in transaction%' AND state_change < now() - make_interval(secs => $2)), '[]') AS stuck
+FROM pg_stat_activity`;
+
+/** Who holds the connections: the first thing to look at when the pool is exhausted. */
+const WHO_HOLDS_CONNECTIONS =
+  "SELECT usename, application_name, client_addr, state, count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' GROUP BY 1, 2, 3, 4 ORDER BY count(*) DESC;";
+
+export interface PoolRow {
+  max_connections: number;
+  superuser_reserved: number;
+  reserved: number;
+  is_superuser: boolean | null;
+  reads_all_stats: boolean;
+  in_use: number;
+  hidden: number;
+  active: number;
+  idle: number;
+  idle_long: number;
+  idle_in_transaction: number;
+  stuck: { pid: number; user: string; database: string; applicationName: string; state: string; idleSeconds: number; transactionSeconds: number; lastQuery: string }[];
+}
+
+const remedies = {
+  too_many_connections: (limitKind: 'server' | 'role' | 'database'): Remediation[] => [
+    { text: 'See who holds the connections (as a superuser: superusers keep reserved slots):', command: WHO_HOLDS_CONNECTIONS, language: 'sql' },
+    {
+      text: 'Free the slots held by sessions idle for more than 30 minutes (seed 003 runbook; review the list above first):',
+      command: "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE state = 'idle' AND state_change < now() - interval '30 minutes' AND pid <> pg_backend_pid();",
+      language: 'sql',
+    },
+    limitKind === 'server'
+      ? { text: 'Lasting fix: size the application pools so their sum stays below max_connections, or put PgBouncer in front. Raising max_connections needs a restart.' }
+      : { text: `The ${limitKind}'s own CONNECTION LIMIT is reached: raise it (ALTER ${limitKind === 'role' ? 'ROLE' : 'DATABASE'} … CONNECTION LIMIT n) or shrink the pools using it.` },
+  ],
+  near_limit: (): Remediation[] => [
+    { text: 'See who holds the connections:', command: WHO_HOLDS_CONNECTIONS, language: 'sql' },
+    { text: 'Shrink the application pools, close leaked connections, or put PgBouncer in front before the limit is hit.' },
+  ],
+  idle_in_transaction: (pids: readonly number[]): Remediation[] => [
+    { text: 'These sessions opened a transaction and stopped talking: they hold locks and connections. Find the code path that does not COMMIT/ROLLBACK (the last query is in the evidence).' },
+    {
+      text: 'To end them now (review first: their transactions are rolled back):',
+      command: `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid IN (${pids.join(', ')});`,
+      language: 'sql',
+    },
+    { text: 'Prevent it: let the server end such sessions by itself (seed 003 recommends one minute):', command: "ALTER SYSTEM SET idle_in_transaction_session_timeout = '1min'; SELECT pg_reload_conf();", language: 'sql' },
+  ],
+  idle_connections: (): Remediation[] => [
+    { text: 'Many sessions have been idle for a long time: a client pool that is too large or never releases connections. Lower the pool size or its idle timeout.' },
+    {
+      text: 'To free them now (seed 003 runbook):',
+      command: "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE state = 'idle' AND state_change < now() - interval '30 minutes' AND pid <> pg_backend_pid();",
+      language: 'sql',
+    },
+  ],
+};
+
+/** Step 4: is a connection slot free? */
+export const poolStep = defineStep<PgContext, keyof typeof remedies>({
+  id: 'pool',
+  checks: 'Reads max_connections and pg_stat_activity: slots in use, sessions idle past the idle threshold, sessions idle in a transaction past its threshold.',
+  remedies,
+  async run(ctx, io) {
+    const decision = await ctx.decision();
+    const { trace } = await ctx.connection();
+    if (decision.kind === 'failure' && decision.cause === 'too_many_connections') {
+      const message = trace.serverError?.message ?? 'too many connections';
+      const limitKind = /for role/.test(message) ? 'role' : /for database/.test(message) ? 'database' : 'server';
+      return io.found('too_many_connections', `the server refused the connection: "${message}"`, remedies.too_many_connections(limitKind), serverErrorEvidence(trace));
+    }
+    const session = await ctx.session();
+    if (!session) return io.skip('needs a logged-in session to read pg_stat_activity');
+    const { thresholds } = ctx.run;
+    const [row] = await session.query<PoolRow>(POOL_SQL, [thresholds.idleMs / 1000, thresholds.idleInTransactionMs / 1000], io.deadline);
+    if (!row) return io.skip('pg_stat_activity returned nothing');
+    ctx.visibility = row.reads_all_stats || row.is_superuser === true
+      ? { allSessions: true, hiddenSessions: 0 }
+      : { allSessions: false, hiddenSessions: row.hidden, reason: `role "${ctx.target.user}" is not a superuser and lacks pg_read_all_stats: other roles' sessions show no state or query` };
+    return judge(row, ctx, io);
+  },
+});
+
+function judge(row: PoolRow, ctx: PgContext, io: StepIO<keyof typeof remedies>): Finding | [Finding, ...Finding[]] {
+  const { thresholds } = ctx.run;
+  const usable = row.max_connections - row.superuser_reserved - row.reserved;
+  const percent = Math.round((row.in_use / row.max_connections) * 1000) / 10;
+  const evidence = {
+    maxConnections: row.max_connections,
+    reservedSlots: row.superuser_reserved + row.reserved,
+    inUse: row.in_use,
+    usedPercent: percent,
+    active: row.active,
+    idle: row.idle,
+    idleInTransaction: row.idle_in_transaction,
+    idlePastThreshold: row.idle_long,
+    ...(ctx.visibility && !ctx.visibility.allSessions ? { hiddenSessions: row.hidden, visibility: ctx.visibility.reason } : {}),
+  };
+  const findings: Finding[] = [];
+  if (row.in_use >= usable) {
+    // We got in through a superuser-reserved slot: ordinary roles are being refused right now.
+    findings.push(
+      io.found('too_many_connections', `${row.in_use} of ${row.max_connections} connections are in use: only reserved slots are left, so ordinary roles are refused`, remedies.too_many_connections('server'), evidence),
+    );
+  }
+  if (row.stuck.length > 0) {
+    const oldest = row.stuck[0];
+    findings.push(
+      io.found(
+        'idle_in_transaction',
+        `${row.stuck.length} session(s) idle in a transaction for more than ${formatMs(thresholds.idleInTransactionMs)}${oldest ? ` (oldest: pid ${oldest.pid}, ${oldest.user}, ${formatMs(oldest.idleSeconds * 1000)})` : ''}`,
+        remedies.idle_in_transaction(row.stuck.map((session) => session.pid)),
+        { ...evidence, sessions: row.stuck },
+      ),
+    );
+  }
+  if (percent >= thresholds.nearLimitPercent && row.in_use < usable) {
+    findings.push(io.found('near_limit', `${row.in_use} of ${row.max_connections} connections in use (${percent} %, warning at ${thresholds.nearLimitPercent} %)`, remedies.near_limit(), evidence));
+  }
+  if (row.idle_long > 0 && row.idle_long >= row.max_connections * 0.2) {
+    findings.push(
+      io.found('idle_connections', `${row.idle_long} sessions idle for more than ${formatMs(thresholds.idleMs)} hold ${Math.round((row.idle_long / row.max_connections) * 100)} % of max_connections`, remedies.idle_connections(), evidence),
+    );
+  }
+  const hidden = ctx.visibility && !ctx.visibility.allSessions ? ` (limited view: the role lacks pg_read_all_stats${row.hidden > 0 ? `; ${row.hidden} sessions of other roles hidden` : ''})` : '';
+  const pass = io.pass(`${row.in_use} of ${row.max_connections} connections in use (${percent} %)${hidden}`, evidence);
+  const [first, ...rest] = findings;
+  return first ? [first, ...rest] : pass;
+}

@@ -1,0 +1,76 @@
+import { defineStep } from '../../../engine/probe.js';
+import type { Remediation } from '../../../engine/schema.js';
+import type { PostgresTarget } from '../../../config/postgres/target.js';
+import { pgIsReady, urlWith } from '../commands.js';
+import type { PgContext } from '../context.js';
+import { reachEvidence, serverSummary, whereOf } from '../evidence.js';
+import type { LocalServer } from '../local.js';
+
+const remedies = { not_running: notRunning, wrong_port: wrongPort };
+
+/** Step 1 of the runbook: is PostgreSQL running at all? */
+export const processStep = defineStep<PgContext, keyof typeof remedies>({
+  id: 'process',
+  checks:
+    'Connects once. If the connection is refused on this machine, reads /proc for PostgreSQL processes and the ports and sockets they listen on.',
+  remedies,
+  async run(ctx, io) {
+    const { trace } = await ctx.connection();
+    const refusal = await ctx.refusal();
+    const where = whereOf(trace);
+    if (refusal?.cause === 'not_running') {
+      const remote = refusal.where === 'remote';
+      const summary = remote
+        ? `${where} refused the connection: nothing listens there (processes on a remote host cannot be inspected from here)`
+        : `nothing listens at ${where}, and no PostgreSQL server runs on this machine`;
+      return io.found('not_running', summary, remedies.not_running(ctx.target, remote), { ...reachEvidence(trace), localServers: remote ? 'not inspected (remote host)' : [] });
+    }
+    if (refusal?.cause === 'wrong_port') {
+      const ports = refusal.ports.join(', ');
+      return io.found(
+        'wrong_port',
+        `nothing listens at ${where}, but PostgreSQL listens on port ${ports}${describeServers(refusal.servers)}`,
+        remedies.wrong_port(ctx.target, refusal.ports),
+        { ...reachEvidence(trace), listeningPorts: [...refusal.ports], localServers: refusal.servers.map(serverSummary) },
+      );
+    }
+    if (refusal?.cause === 'not_listening') {
+      return io.pass(`PostgreSQL runs on this machine${describeServers(refusal.servers)}`, { localServers: refusal.servers.map(serverSummary) });
+    }
+    if (trace.connected) return io.pass(`a server accepted the connection at ${where}`, { connectedTo: trace.connected.address });
+    return io.skip(`cannot tell: ${where} could not be reached (see network)`);
+  },
+});
+
+function describeServers(servers: readonly LocalServer[]): string {
+  const first = servers[0];
+  if (!first) return '';
+  const more = servers.length > 1 ? ` and ${servers.length - 1} more` : '';
+  return ` (pid ${first.pid}${first.dataDir ? `, ${first.dataDir}` : ''}${more})`;
+}
+
+function notRunning(target: PostgresTarget, remote: boolean): Remediation[] {
+  const endpoint = target.endpoints[0];
+  if (remote) {
+    return [
+      { text: `Check that PostgreSQL runs on ${endpoint?.host ?? 'the server'} and on which port (on that host):`, command: 'sudo systemctl status postgresql; sudo ss -tlnp | grep -i postgres', language: 'shell' },
+      { text: 'If it runs in a container, check that it is up and that the port is published:', command: 'docker ps --filter "ancestor=postgres"', language: 'shell' },
+      { text: 'Then confirm from here:', command: pgIsReady(target), language: 'shell' },
+    ];
+  }
+  return [
+    { text: 'Start PostgreSQL (Debian/Ubuntu packages; or start the container or pg_ctl cluster you use):', command: 'sudo systemctl start postgresql', language: 'shell' },
+    { text: 'If it does not stay up, read why in its log (disk full, permissions, a bad setting):', command: 'sudo journalctl -u postgresql --since "-1h" --no-pager | tail -n 50; ls /var/log/postgresql/', language: 'shell' },
+    { text: 'Check there is free disk space for the data directory:', command: 'df -h /var/lib/postgresql', language: 'shell' },
+    { text: 'Then confirm it accepts connections:', command: pgIsReady(target), language: 'shell' },
+  ];
+}
+
+function wrongPort(target: PostgresTarget, ports: readonly number[]): Remediation[] {
+  const port = ports[0] ?? 5432;
+  return [
+    { text: `Connect to port ${port}, where PostgreSQL listens:`, command: urlWith(target, { port }), language: 'shell' },
+    { text: 'Or set the port in the environment your application reads:', command: `export PGPORT=${port}`, language: 'shell' },
+    { text: `Or, if the server should listen on ${target.endpoints[0]?.port ?? 5432}, set port in postgresql.conf and restart it (SHOW config_file; shows where the file is).` },
+  ];
+}

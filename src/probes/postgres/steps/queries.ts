@@ -1,0 +1,128 @@
+import { defineStep } from '../../../engine/probe.js';
+import type { Finding, Remediation } from '../../../engine/schema.js';
+import { formatMs } from '../../../engine/walk.js';
+import type { PgContext } from '../context.js';
+
+/**
+ * Seed 003's step 6: statements active past the long-running threshold, and sessions waiting on
+ * a lock past the lock-wait threshold with the sessions that block them. pg_blocking_pids is only
+ * called for sessions already waiting on a lock: it briefly locks the lock manager, so we keep
+ * the diagnosis gentle on a busy server.
+ */
+export const LONG_RUNNING_SQL = `
+SELECT pid, usename AS user, datname AS database, application_name, client_addr::text AS client,
+       round(extract(epoch FROM now() - query_start)::numeric, 1)::float8 AS running_seconds,
+       wait_event_type, wait_event, left(query, 300) AS query
+FROM pg_stat_activity
+WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND state = 'active'
+  AND query_start < now() - make_interval(secs => $1)
+ORDER BY query_start
+LIMIT 20`;
+
+/** Lock waits; `waitstart` (PostgreSQL 14+) says when the wait began, else the statement start. */
+export function blockedSql(majorVersion: number): string {
+  const waitStart = majorVersion >= 14 ? '(SELECT min(l.waitstart) FROM pg_locks l WHERE l.pid = a.pid AND NOT l.granted)' : 'NULL::timestamptz';
+  return `
+WITH waiting AS (
+  SELECT a.pid, a.usename, a.datname, a.application_name, left(a.query, 300) AS query,
+         round(extract(epoch FROM now() - coalesce(${waitStart}, a.query_start))::numeric, 1)::float8 AS waiting_seconds,
+         pg_blocking_pids(a.pid) AS blocked_by
+  FROM pg_stat_activity a
+  WHERE a.wait_event_type = 'Lock' AND a.pid <> pg_backend_pid()
+)
+SELECT w.pid, w.usename AS user, w.datname AS database, w.application_name, w.query, w.waiting_seconds, w.blocked_by,
+       (SELECT coalesce(json_agg(json_build_object(
+            'pid', b.pid, 'user', b.usename, 'applicationName', b.application_name, 'state', b.state,
+            'transactionSeconds', round(extract(epoch FROM now() - b.xact_start)::numeric, 1),
+            'query', left(b.query, 300)) ORDER BY b.pid), '[]')
+        FROM pg_stat_activity b WHERE b.pid = ANY (w.blocked_by)) AS blockers
+FROM waiting w
+WHERE w.waiting_seconds >= $1
+ORDER BY w.waiting_seconds DESC
+LIMIT 20`;
+}
+
+export interface LongRunningRow {
+  pid: number;
+  user: string;
+  database: string;
+  application_name: string;
+  client: string | null;
+  running_seconds: number;
+  wait_event_type: string | null;
+  wait_event: string | null;
+  query: string;
+}
+
+export interface BlockedRow {
+  pid: number;
+  user: string;
+  database: string;
+  application_name: string;
+  query: string;
+  waiting_seconds: number;
+  blocked_by: number[];
+  blockers: { pid: number; user: string; applicationName: string; state: string; transactionSeconds: number | null; query: string }[];
+}
+
+const remedies = {
+  long_running: (pids: readonly number[]): Remediation[] => [
+    { text: 'Look at what they run (evidence has the queries) before acting. To cancel the statements but keep the sessions:', command: pids.map((pid) => `SELECT pg_cancel_backend(${pid});`).join(' '), language: 'sql' },
+    { text: 'If a statement will not cancel, end its session:', command: pids.map((pid) => `SELECT pg_terminate_backend(${pid});`).join(' '), language: 'sql' },
+    { text: 'Prevent it: set a statement_timeout for the application role (ALTER ROLE … SET statement_timeout = \'30s\').' },
+  ],
+  blocked: (blockers: readonly number[], idleBlockers: readonly number[]): Remediation[] => [
+    ...(idleBlockers.length > 0
+      ? [{ text: `The blocking session(s) ${idleBlockers.join(', ')} are idle in a transaction: an application opened a transaction and stopped. Ending them rolls that transaction back and releases the locks.` }]
+      : [{ text: 'The blocking sessions are running statements; cancelling them releases the locks when their transactions roll back.' }]),
+    { text: 'Cancel the blocking statements first:', command: blockers.map((pid) => `SELECT pg_cancel_backend(${pid});`).join(' '), language: 'sql' },
+    { text: 'If the locks are still held (e.g. an idle transaction), end the blocking sessions:', command: blockers.map((pid) => `SELECT pg_terminate_backend(${pid});`).join(' '), language: 'sql' },
+    { text: 'Prevent long waits: set lock_timeout for the application role, and idle_in_transaction_session_timeout on the server.' },
+  ],
+};
+
+/** Step 6: is anything long-running or blocked? */
+export const queriesStep = defineStep<PgContext, keyof typeof remedies>({
+  id: 'queries',
+  checks: 'Reads pg_stat_activity for statements active past the long-running threshold, and pg_blocking_pids for sessions waiting on a lock past the lock-wait threshold.',
+  remedies,
+  async run(ctx, io) {
+    const session = await ctx.session();
+    if (!session) return io.skip('needs a logged-in session');
+    const { thresholds } = ctx.run;
+    const longRunning = await session.query<LongRunningRow>(LONG_RUNNING_SQL, [thresholds.longRunningMs / 1000], io.deadline);
+    io.evidence.longRunning = longRunning;
+    const blocked = await session.query<BlockedRow>(blockedSql(session.majorVersion), [thresholds.lockWaitMs / 1000], io.deadline);
+    io.evidence.blocked = blocked;
+    const visibility = ctx.visibility && !ctx.visibility.allSessions ? { visibility: ctx.visibility.reason } : {};
+    const findings: Finding[] = [];
+    if (blocked.length > 0) {
+      const blockers = [...new Set(blocked.flatMap((row) => row.blocked_by))];
+      const idleBlockers = blocked.flatMap((row) => row.blockers).filter((blocker) => blocker.state?.startsWith('idle in transaction')).map((blocker) => blocker.pid);
+      const worst = blocked[0];
+      findings.push(
+        io.found(
+          'blocked',
+          `${blocked.length} session(s) waiting on a lock for more than ${formatMs(thresholds.lockWaitMs)}${worst ? ` (pid ${worst.pid} has waited ${formatMs(worst.waiting_seconds * 1000)}, blocked by ${worst.blocked_by.join(', ')})` : ''}`,
+          remedies.blocked(blockers, [...new Set(idleBlockers)]),
+          { blocked, ...visibility },
+        ),
+      );
+    }
+    if (longRunning.length > 0) {
+      const oldest = longRunning[0];
+      findings.push(
+        io.found(
+          'long_running',
+          `${longRunning.length} statement(s) active for more than ${formatMs(thresholds.longRunningMs)}${oldest ? ` (oldest: pid ${oldest.pid}, ${formatMs(oldest.running_seconds * 1000)})` : ''}`,
+          remedies.long_running(longRunning.map((row) => row.pid)),
+          { longRunning, ...visibility },
+        ),
+      );
+    }
+    const [first, ...rest] = findings;
+    if (first) return [first, ...rest];
+    const limited = ctx.visibility && !ctx.visibility.allSessions ? ' (limited view: only this role’s sessions are visible)' : '';
+    return io.pass(`nothing active past ${formatMs(thresholds.longRunningMs)} and no lock wait past ${formatMs(thresholds.lockWaitMs)}${limited}`, { ...visibility });
+  },
+});

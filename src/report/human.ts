@@ -1,0 +1,123 @@
+import kleur from 'kleur';
+import type { Evidence, Remediation, RunReport, StepReport, StepStatus, TargetReport, TargetStatus } from '../engine/schema.js';
+import { formatMs } from '../engine/walk.js';
+
+/**
+ * The report for a person at 3 a.m.: the verdict first, in one line; then one line per step;
+ * then the fix as numbered, copy-pasteable commands. `verbose` adds every step's evidence.
+ * Nothing here decides anything: it only lays out what the engine concluded.
+ */
+export interface HumanOptions {
+  readonly verbose: boolean;
+  readonly color: boolean;
+}
+
+const STATUS_MARK: Record<StepStatus, string> = { pass: '✔', warn: '!', fail: '✖', skip: '–' };
+const HEADLINE: Record<TargetStatus, string> = { healthy: 'HEALTHY', degraded: 'DEGRADED', unhealthy: 'UNHEALTHY' };
+
+export function renderHuman(report: RunReport, options: HumanOptions): string {
+  kleur.enabled = options.color;
+  const blocks = report.targets.map((target) => renderTarget(target, options));
+  if (report.targets.length > 1) blocks.push(`${paint(report.status, HEADLINE[report.status])} overall: ${report.targets.length} targets in ${formatMs(report.durationMs)}`);
+  return `${blocks.join('\n\n')}\n`;
+}
+
+function renderTarget(target: TargetReport, options: HumanOptions): string {
+  const lines: string[] = [];
+  const { verdict } = target;
+  const headline = `${paint(target.status, `${statusMark(target.status)} ${HEADLINE[target.status]}`)}  ${kleur.bold(target.target)}`;
+  lines.push(headline);
+  if (verdict.step === null) {
+    lines.push(`  ${verdict.message}`);
+  } else {
+    lines.push(`  ${kleur.bold(`${verdict.step}: ${verdict.cause}`)} — ${verdict.message}`);
+  }
+  lines.push('');
+  const width = Math.max(...target.steps.map((step) => step.id.length));
+  for (const step of target.steps) {
+    lines.push(renderStep(step, width));
+    for (const extra of step.also ?? []) lines.push(`  ${' '.repeat(width + 2)}  ${paintStep(extra.status, `${STATUS_MARK[extra.status]} ${extra.cause ?? ''}`)} ${extra.summary}`);
+    if (options.verbose && Object.keys(step.evidence).length > 0) lines.push(indent(renderEvidence(step.evidence), 6 + width));
+  }
+  const fixes = remediationFor(target);
+  if (fixes.length > 0) {
+    lines.push('', kleur.bold('  What to do'));
+    fixes.forEach((fix, index) => {
+      lines.push(`  ${index + 1}. ${fix.text}`);
+      if (fix.command) lines.push(...fix.command.split('\n').map((line) => `       ${kleur.cyan(line)}`));
+    });
+  }
+  const otherWarnings = target.warnings.filter((warning) => !(warning.step === verdict.step && warning.cause === verdict.cause));
+  if (otherWarnings.length > 0) {
+    lines.push('', kleur.bold('  Also'));
+    for (const warning of otherWarnings) lines.push(`  ${kleur.yellow('!')} ${warning.step}: ${warning.cause} — ${warning.summary}`);
+  }
+  lines.push('', kleur.dim(`  settings: ${describeSources(target.source)}`), kleur.dim(`  ${target.engine} · diagnosed in ${formatMs(target.durationMs)}`));
+  return lines.join('\n');
+}
+
+function renderStep(step: StepReport, width: number): string {
+  const mark = paintStep(step.status, `${STATUS_MARK[step.status]} ${step.id.padEnd(width)}`);
+  const cause = step.cause && step.status !== 'pass' ? `${paintStep(step.status, step.cause)}: ` : '';
+  const time = step.durationMs >= 1 ? kleur.dim(`  ${formatMs(step.durationMs)}`) : '';
+  return `  ${mark}  ${cause}${step.status === 'skip' ? kleur.dim(step.summary) : step.summary}${time}`;
+}
+
+/** The verdict's fix first; for a degraded target, each warning's fix in turn. */
+function remediationFor(target: TargetReport): Remediation[] {
+  if (target.status !== 'healthy') {
+    const seen = new Set<string>();
+    const fixes: Remediation[] = [];
+    const ordered = [target.verdict.remediation, ...target.steps.flatMap((step) => [step, ...(step.also ?? [])].filter((finding) => finding.status === 'warn').map((finding) => finding.remediation))];
+    for (const list of ordered) {
+      for (const fix of list) {
+        const key = `${fix.text}|${fix.command ?? ''}`;
+        if (!seen.has(key)) {
+          seen.add(key);
+          fixes.push(fix);
+        }
+      }
+    }
+    return fixes;
+  }
+  return [];
+}
+
+function describeSources(source: Record<string, string>): string {
+  const entries = Object.entries(source);
+  if (entries.length === 0) return 'defaults';
+  return entries.map(([key, from]) => `${key} ← ${from}`).join(', ');
+}
+
+function renderEvidence(evidence: Evidence): string {
+  return JSON.stringify(evidence, null, 2);
+}
+
+function indent(text: string, by: number): string {
+  const pad = ' '.repeat(by);
+  return text
+    .split('\n')
+    .map((line) => kleur.dim(`${pad}${line}`))
+    .join('\n');
+}
+
+function statusMark(status: TargetStatus): string {
+  return status === 'healthy' ? '✔' : status === 'degraded' ? '!' : '✖';
+}
+
+function paint(status: TargetStatus, text: string): string {
+  return status === 'healthy' ? kleur.green().bold(text) : status === 'degraded' ? kleur.yellow().bold(text) : kleur.red().bold(text);
+}
+
+function paintStep(status: StepStatus, text: string): string {
+  switch (status) {
+    case 'pass':
+      return kleur.green(text);
+    case 'warn':
+      return kleur.yellow(text);
+    case 'fail':
+      return kleur.red(text);
+    default:
+      return kleur.dim(text);
+  }
+}

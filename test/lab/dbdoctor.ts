@@ -1,0 +1,77 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { RunReportSchema, type RunReport, type TargetReport } from '../../src/engine/schema.js';
+
+/** Runs the built CLI as a user would, in a clean environment, and captures everything. */
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const BIN = join(ROOT, 'bin', 'dbdoctor.js');
+
+export interface Run {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly wallMs: number;
+}
+
+export interface RunOptions {
+  readonly env?: Record<string, string>;
+  readonly cwd?: string;
+  /** A command prefix, e.g. ["nsenter", "-t", pid, …] to run inside a namespace. */
+  readonly prefix?: readonly string[];
+  readonly killAfterMs?: number;
+}
+
+/** A HOME with nothing in it, so no ~/.pgpass or ~/.postgresql leaks in from the machine. */
+export function emptyHome(): string {
+  return mkdtempSync(join(tmpdir(), 'dbdoctor-home-'));
+}
+
+export function dbdoctor(args: readonly string[], options: RunOptions = {}): Promise<Run> {
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: options.env?.HOME ?? emptyHome(),
+    LANG: 'C.UTF-8',
+    NO_COLOR: '1',
+    ...options.env,
+  };
+  const [command, ...argv] = [...(options.prefix ?? []), process.execPath, BIN, ...args];
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(command ?? process.execPath, argv, { env, cwd: options.cwd ?? mkdtempSync(join(tmpdir(), 'dbdoctor-cwd-')), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const killer = setTimeout(() => child.kill('SIGKILL'), options.killAfterMs ?? 60_000);
+    child.once('error', reject);
+    child.once('close', (code, signal) => {
+      clearTimeout(killer);
+      resolve({ code: code ?? (signal ? 128 : -1), stdout, stderr, wallMs: performance.now() - started });
+    });
+  });
+}
+
+/** Runs `diagnose --json` and returns the validated report with the run. */
+export async function diagnoseJson(args: readonly string[], options: RunOptions = {}): Promise<Run & { report: RunReport; target: TargetReport }> {
+  const result = await dbdoctor(['diagnose', '--json', ...args], options);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(result.stdout);
+  } catch {
+    throw new Error(`dbdoctor did not print JSON (exit ${result.code}).\nstdout: ${result.stdout}\nstderr: ${result.stderr}`);
+  }
+  const report = RunReportSchema.parse(parsed);
+  const target = report.targets[0];
+  if (!target) throw new Error('the report has no target');
+  return { ...result, report, target };
+}
+
+/** "step/cause" of a report's first target, the form assertions compare. */
+export function verdictOf(report: RunReport): string {
+  const verdict = report.targets[0]?.verdict;
+  return `${verdict?.step ?? 'none'}/${verdict?.cause ?? '?'}`;
+}

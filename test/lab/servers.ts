@@ -1,0 +1,84 @@
+import { createServer as createHttpServer } from 'node:http';
+import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
+import { readFileSync } from 'node:fs';
+
+/**
+ * Hostile peers on loopback, for faults no database server shows: a port that accepts and says
+ * nothing, one that hangs up at once, an HTTP server, a speak-first banner (SSH), a TLS-only
+ * endpoint. Each records how many connections it saw.
+ */
+export interface Peer {
+  readonly port: number;
+  connections: number;
+  close(): Promise<void>;
+}
+
+function listen(server: Server, sockets: Set<Socket>): Promise<number> {
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+  });
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      resolve(typeof address === 'object' && address ? address.port : 0);
+    });
+  });
+}
+
+async function peer(server: Server, onConnection: (socket: Socket) => void): Promise<Peer> {
+  const sockets = new Set<Socket>();
+  const state = { connections: 0 };
+  server.on('connection', (socket: Socket) => {
+    state.connections += 1;
+    onConnection(socket);
+  });
+  const port = await listen(server, sockets);
+  return {
+    port,
+    get connections() {
+      return state.connections;
+    },
+    set connections(value: number) {
+      state.connections = value;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Accepts every connection and never sends a byte. */
+export function silentPeer(): Promise<Peer> {
+  return peer(createServer(), () => undefined);
+}
+
+/** Accepts and closes at once, like a proxy with nothing healthy behind it. */
+export function hangUpPeer(): Promise<Peer> {
+  return peer(createServer(), (socket) => socket.end());
+}
+
+/** Sends a banner as soon as a client connects, as SSH and MySQL do. */
+export function bannerPeer(banner: string): Promise<Peer> {
+  return peer(createServer(), (socket) => socket.write(banner));
+}
+
+/** A plain HTTP server. */
+export function httpPeer(): Promise<Peer> {
+  const server = createHttpServer((request, response) => {
+    response.writeHead(200, { 'content-type': 'text/plain' });
+    response.end('hello\n');
+  });
+  return peer(server, () => undefined);
+}
+
+/** A TLS-only endpoint (expects a ClientHello first, as a TLS-terminating proxy does). */
+export function tlsOnlyPeer(certFile: string, keyFile: string): Promise<Peer> {
+  const server = createTlsServer({ cert: readFileSync(certFile), key: readFileSync(keyFile) }, (socket) => socket.end('hello\n'));
+  server.on('tlsClientError', () => undefined);
+  return peer(server, () => undefined);
+}
