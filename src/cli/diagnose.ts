@@ -1,11 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { Command, Option } from 'commander';
-import { loadDotEnv } from '../config/dotenv.js';
-import { buildEnvironment } from '../config/environment.js';
-import { resolveTargets } from '../config/targets.js';
 import { Deadline } from '../engine/deadline.js';
-import { DEFAULT_THRESHOLDS, type Thresholds } from '../engine/probe.js';
-import { exitCodeFor, runReport } from '../engine/run.js';
+import { DEFAULT_THRESHOLDS, type Thresholds } from '../engine/thresholds.js';
 import type { CliIO } from './io.js';
 import { parseDuration, parsePercent, parseSeconds } from './duration.js';
 
@@ -78,6 +74,13 @@ export async function runDiagnose(inputs: readonly string[], options: DiagnoseOp
   const started = performance.now();
   // The run's one deadline starts before anything is read, so nothing can wait past --timeout.
   const deadline = Deadline.within(options.timeoutMs, 'run');
+  // Loaded here, not at the top: `--version` and `--help` should not pay for them.
+  const [{ loadDotEnv }, { buildEnvironment }, { resolveTargets }, { exitCodeFor, runReport }] = await Promise.all([
+    import('../config/dotenv.js'),
+    import('../config/environment.js'),
+    import('../config/targets.js'),
+    import('../engine/run.js'),
+  ]);
   const dotenv = options.envFile ? await loadDotEnv(options.envFile.path, options.envFile.required) : undefined;
   const env = buildEnvironment(io.env, dotenv);
   const targets = await resolveTargets(inputs, env);

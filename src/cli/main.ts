@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { InputError } from '../config/errors.js';
 import { maskUrlPasswords } from '../config/secrets.js';
-import { EXIT_CODES } from '../engine/run.js';
+import { EXIT_CODES } from '../engine/exit.js';
 import { diagnoseCommand, runDiagnose } from './diagnose.js';
 import { processIO, type CliIO } from './io.js';
 
@@ -18,23 +18,21 @@ export function toolVersion(): string {
 export async function main(argv: readonly string[], io: CliIO = processIO()): Promise<number> {
   const version = toolVersion();
   let exitCode: number = EXIT_CODES.healthy;
+  // Commander's own messages go through our writers (redacted); errors are printed by us, once.
+  const output = { writeOut: (text: string) => void io.out(text), writeErr: (text: string) => void io.err(text), outputError: () => undefined };
   const program = new Command('dbdoctor')
     .description('Diagnoses database connectivity: one verdict, its evidence, and the fix.')
     .version(version, '-V, --version')
     .exitOverride()
     .showSuggestionAfterError(true)
-    .configureOutput({
-      writeOut: (text) => void io.out(text),
-      writeErr: (text) => void io.err(text),
-      outputError: () => undefined,
-    });
+    .configureOutput(output);
   program.addCommand(
     diagnoseCommand(io, async (inputs, options) => {
       exitCode = await runDiagnose(inputs, options, io, version);
     }),
     { isDefault: true },
   );
-  for (const command of program.commands) command.exitOverride().configureOutput({ outputError: () => undefined });
+  for (const command of program.commands) command.exitOverride().showSuggestionAfterError(true).configureOutput(output);
 
   try {
     await program.parseAsync([...argv]);

@@ -1,8 +1,10 @@
-import { z } from 'zod';
 import { CAUSES, type CauseCode } from './causes.js';
 import type { Deadline } from './deadline.js';
 import type { Evidence, Finding, Remediation } from './schema.js';
 import type { StepId } from './steps.js';
+import type { Thresholds } from './thresholds.js';
+
+export { DEFAULT_THRESHOLDS, type Thresholds } from './thresholds.js';
 
 /**
  * The contract between the engine and a probe. The engine knows nothing about any database:
@@ -18,28 +20,6 @@ export interface DiagnosisTarget {
   /** Where each setting came from, e.g. { host: "url", password: "env PGPASSWORD" }. */
   readonly sources: Readonly<Record<string, string>>;
 }
-
-export const ThresholdsSchema = z.object({
-  /** Active statements running longer than this are `long_running`. */
-  longRunningMs: z.number().positive(),
-  /** Lock waits longer than this are `blocked`. */
-  lockWaitMs: z.number().nonnegative(),
-  /** Sessions idle in a transaction longer than this are `idle_in_transaction`. */
-  idleInTransactionMs: z.number().positive(),
-  /** Sessions idle longer than this count towards `idle_connections`. */
-  idleMs: z.number().positive(),
-  /** Share of the connection limit in use that makes `near_limit`, in percent. */
-  nearLimitPercent: z.number().gt(0).lte(100),
-});
-export type Thresholds = z.infer<typeof ThresholdsSchema>;
-
-export const DEFAULT_THRESHOLDS = {
-  longRunningMs: 5 * 60_000,
-  lockWaitMs: 10_000,
-  idleInTransactionMs: 5 * 60_000,
-  idleMs: 30 * 60_000,
-  nearLimitPercent: 80,
-} as const satisfies Thresholds;
 
 /** What a probe is given for one run over one target. */
 export interface RunContext {

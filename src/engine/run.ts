@@ -1,12 +1,8 @@
 import { SCHEMA_VERSION, type RunReport, type TargetReport, type TargetStatus } from './schema.js';
 
-/** Exit codes: the same for every output format. 3 also covers "dbdoctor could not run at all". */
-export const EXIT_CODES = {
-  healthy: 0,
-  degraded: 1,
-  unhealthy: 2,
-  usage: 3,
-} as const satisfies Record<TargetStatus | 'usage', number>;
+import { EXIT_CODES } from './exit.js';
+
+export { EXIT_CODES };
 
 const RANK = { healthy: 0, degraded: 1, unhealthy: 2 } as const satisfies Record<TargetStatus, number>;
 

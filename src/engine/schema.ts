@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CauseCodeSchema } from './causes.js';
+import type { TargetStatus } from './status.js';
 import { StepIdSchema } from './steps.js';
 
 /**
@@ -12,8 +13,8 @@ export const SCHEMA_VERSION = 1;
 export const StepStatusSchema = z.enum(['pass', 'warn', 'fail', 'skip']);
 export type StepStatus = z.infer<typeof StepStatusSchema>;
 
-export const TargetStatusSchema = z.enum(['healthy', 'degraded', 'unhealthy']);
-export type TargetStatus = z.infer<typeof TargetStatusSchema>;
+export const TargetStatusSchema = z.enum(['healthy', 'degraded', 'unhealthy']) satisfies z.ZodType<TargetStatus>;
+export type { TargetStatus };
 
 /** Evidence is what was measured: error codes, counts, durations. JSON values only. */
 export const EvidenceSchema = z.record(z.string(), z.unknown());
@@ -37,8 +38,9 @@ export const FindingSchema = z.object({
 });
 export type Finding = z.infer<typeof FindingSchema>;
 
-export const StepReportSchema = FindingSchema.extend({
+export const StepReportSchema = z.object({
   id: StepIdSchema,
+  ...FindingSchema.shape,
   durationMs: z.number().nonnegative(),
   /** Further warnings found by the same step, besides its main finding. */
   also: z.array(FindingSchema).optional(),

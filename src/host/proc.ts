@@ -132,12 +132,13 @@ export function decodeIPv6(hex: string): string {
   const bytes = Buffer.from(hex.padStart(32, '0'), 'hex');
   const groups: string[] = [];
   for (let word = 0; word < 4; word += 1) {
-    const chunk = bytes.subarray(word * 4, word * 4 + 4).reverse();
+    // Copy before reversing: subarray shares memory, and reverse() works in place.
+    const chunk = Buffer.from(bytes.subarray(word * 4, word * 4 + 4)).reverse();
     groups.push(chunk.subarray(0, 2).toString('hex'), chunk.subarray(2, 4).toString('hex'));
   }
   const full = groups.map((group) => group.replace(/^0+(?=.)/, '')).join(':');
   if (full.startsWith('0:0:0:0:0:ffff:')) {
-    const v4 = bytes.subarray(12, 16).reverse();
+    const v4 = Buffer.from(bytes.subarray(12, 16)).reverse();
     return `::ffff:${[...v4].join('.')}`;
   }
   return compressIPv6(full);

@@ -1,6 +1,6 @@
 import { isIP, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { checkServerIdentity, connect, type PeerCertificate, type TLSSocket } from 'node:tls';
+import { checkServerIdentity, connect, type PeerCertificate, type SecureVersion, type TLSSocket } from 'node:tls';
 import type { Deadline } from '../engine/deadline.js';
 
 /**
@@ -20,6 +20,8 @@ export interface TlsUpgrade {
   readonly key?: Buffer | undefined;
   /** ALPN protocols to offer, e.g. ["postgresql"] for PostgreSQL's direct TLS. */
   readonly alpn?: readonly string[];
+  readonly minVersion?: SecureVersion | undefined;
+  readonly maxVersion?: SecureVersion | undefined;
 }
 
 export interface CertificateSummary {
@@ -82,6 +84,8 @@ export function upgradeToTls(socket: Socket, options: TlsUpgrade, deadline: Dead
       ...(options.cert ? { cert: options.cert } : {}),
       ...(options.key ? { key: options.key } : {}),
       ...(options.alpn ? { ALPNProtocols: [...options.alpn] } : {}),
+      ...(options.minVersion ? { minVersion: options.minVersion } : {}),
+      ...(options.maxVersion ? { maxVersion: options.maxVersion } : {}),
     });
     secure.on('error', () => undefined);
     const finish = (outcome: TlsOutcome): void => {

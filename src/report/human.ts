@@ -35,7 +35,7 @@ function renderTarget(target: TargetReport, options: HumanOptions): string {
   lines.push('');
   const width = Math.max(...target.steps.map((step) => step.id.length));
   for (const step of target.steps) {
-    lines.push(renderStep(step, width));
+    lines.push(renderStep(step, width, step.id === verdict.step && step.cause === verdict.cause));
     for (const extra of step.also ?? []) lines.push(`  ${' '.repeat(width + 2)}  ${paintStep(extra.status, `${STATUS_MARK[extra.status]} ${extra.cause ?? ''}`)} ${extra.summary}`);
     if (options.verbose && Object.keys(step.evidence).length > 0) lines.push(indent(renderEvidence(step.evidence), 6 + width));
   }
@@ -56,10 +56,12 @@ function renderTarget(target: TargetReport, options: HumanOptions): string {
   return lines.join('\n');
 }
 
-function renderStep(step: StepReport, width: number): string {
+/** The verdict's own step shows just its cause: its message is already the second line. */
+function renderStep(step: StepReport, width: number, isVerdict: boolean): string {
   const mark = paintStep(step.status, `${STATUS_MARK[step.status]} ${step.id.padEnd(width)}`);
-  const cause = step.cause && step.status !== 'pass' ? `${paintStep(step.status, step.cause)}: ` : '';
   const time = step.durationMs >= 1 ? kleur.dim(`  ${formatMs(step.durationMs)}`) : '';
+  if (isVerdict) return `  ${mark}  ${paintStep(step.status, step.cause ?? '')} ${kleur.dim('(see above)')}${time}`;
+  const cause = step.cause && step.status !== 'pass' ? `${paintStep(step.status, step.cause)}: ` : '';
   return `  ${mark}  ${cause}${step.status === 'skip' ? kleur.dim(step.summary) : step.summary}${time}`;
 }
 

@@ -3,6 +3,7 @@ import { diagnoseJson, verdictOf } from '../lab/dbdoctor.js';
 import { BLACK_HOLE, IsolatedHost, UNREACHABLE } from '../lab/isolated.js';
 import { bannerPeer, hangUpPeer, httpPeer, silentPeer, tlsOnlyPeer, type Peer } from '../lab/servers.js';
 import { selfSignedCertificate } from '../lab/tls.js';
+import { pgPeer } from '../lab/pg-peer.js';
 
 /** Network faults on an isolated host with its own resolver; protocol faults from scripted peers. */
 describe('network faults, on an isolated host with its own DNS server', () => {
@@ -118,5 +119,24 @@ describe('protocol faults from scripted peers on loopback', () => {
     const { report, target } = await diagnoseJson([`postgresql://app@127.0.0.1:${peer.port}/app`]);
     expect(verdictOf(report)).toBe('accepting/wrong_protocol');
     expect(target.verdict.details.answeredBy).toMatchObject({ protocol: 'tls' });
+  });
+
+  test('a PostgreSQL-speaking proxy refusing with its own SQLSTATE: not_accepting, with its words', async () => {
+    const peer = await track(pgPeer({ kind: 'reject', sqlstate: '08004', message: 'server rejected the connection: maintenance window' }));
+    const { code, report, target } = await diagnoseJson([`postgresql://app:pw-x1234@127.0.0.1:${peer.port}/app`]);
+    expect(verdictOf(report)).toBe('accepting/not_accepting');
+    expect(code).toBe(2);
+    expect(target.verdict.details).toMatchObject({ sqlstate: '08004', serverMessage: 'server rejected the connection: maintenance window' });
+  });
+
+  test('a server that logs in and then never answers: deadline_exceeded at pool, within --timeout', async () => {
+    const peer = await track(pgPeer({ kind: 'silent-after-login' }));
+    const { code, report, target, wallMs } = await diagnoseJson(['--timeout', '1.5', `postgresql://app:pw-x1234@127.0.0.1:${peer.port}/app`]);
+    expect(verdictOf(report)).toBe('pool/deadline_exceeded');
+    expect(code).toBe(2);
+    expect(target.verdict.details).toMatchObject({ deadline: 'run' });
+    expect(report.durationMs).toBeLessThanOrEqual(1500);
+    expect(wallMs).toBeLessThan(4000);
+    expect(target.steps.find((step) => step.id === 'auth')?.status).toBe('skip');
   });
 });

@@ -73,6 +73,8 @@ export interface ClusterOptions {
   readonly settings?: Readonly<Record<string, string | number>>;
   /** pg_hba.conf lines placed before the defaults (first match wins). */
   readonly hbaFirst?: readonly string[];
+  /** The whole pg_hba.conf, replacing initdb's defaults. */
+  readonly hba?: readonly string[];
   /** Listen addresses; default 127.0.0.1. */
   readonly listen?: string;
   /** Run the server inside this command prefix (an isolated test host). */
@@ -114,8 +116,8 @@ export class Cluster {
       logging_collector: 'off',
       ...options.settings,
     });
-    const hba = readFileSync(join(dataDir, 'pg_hba.conf'), 'utf8');
-    writeFileSync(join(dataDir, 'pg_hba.conf'), `${(options.hbaFirst ?? []).join('\n')}\n${hba}`);
+    const hba = options.hba ? '' : readFileSync(join(dataDir, 'pg_hba.conf'), 'utf8');
+    writeFileSync(join(dataDir, 'pg_hba.conf'), `${[...(options.hbaFirst ?? []), ...(options.hba ?? [])].join('\n')}\n${hba}`);
     await cluster.start();
     return cluster;
   }

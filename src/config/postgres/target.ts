@@ -10,6 +10,7 @@ import { lookupPassfile, type PassfileStatus } from './pgpass.js';
 
 export const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'] as const;
 export const SESSION_ATTRS = ['any', 'read-write', 'read-only', 'primary', 'standby', 'prefer-standby'] as const;
+export const TLS_VERSIONS = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'] as const;
 
 export const PostgresEndpointSchema = z.object({
   /** A host name, an IP address, or a socket directory (starts with "/"). */
@@ -39,6 +40,8 @@ export const PostgresTargetSchema = z.object({
   sslrootcert: z.string().optional(),
   sslcert: z.string().optional(),
   sslkey: z.string().optional(),
+  sslMinProtocolVersion: z.enum(TLS_VERSIONS).optional(),
+  sslMaxProtocolVersion: z.enum(TLS_VERSIONS).optional(),
   /** libpq connect_timeout, per host; undefined means "no limit of its own". */
   connectTimeoutMs: z.number().int().positive().optional(),
   targetSessionAttrs: z.enum(SESSION_ATTRS),
@@ -72,6 +75,8 @@ const ENV_KEYWORDS = {
   PGCONNECT_TIMEOUT: 'connect_timeout',
   PGAPPNAME: 'application_name',
   PGTARGETSESSIONATTRS: 'target_session_attrs',
+  PGSSLMINPROTOCOLVERSION: 'ssl_min_protocol_version',
+  PGSSLMAXPROTOCOLVERSION: 'ssl_max_protocol_version',
 } as const satisfies Record<string, string>;
 
 /**
@@ -134,6 +139,8 @@ export async function resolvePostgresTarget(input: ConnStringInput | undefined, 
     ...(options.sslrootcert ? { sslrootcert: options.sslrootcert } : {}),
     ...(options.sslcert ? { sslcert: options.sslcert } : {}),
     ...(options.sslkey ? { sslkey: options.sslkey } : {}),
+    ...(options.ssl_min_protocol_version ? { sslMinProtocolVersion: pick(options.ssl_min_protocol_version, TLS_VERSIONS, 'ssl_min_protocol_version', sources.ssl_min_protocol_version) } : {}),
+    ...(options.ssl_max_protocol_version ? { sslMaxProtocolVersion: pick(options.ssl_max_protocol_version, TLS_VERSIONS, 'ssl_max_protocol_version', sources.ssl_max_protocol_version) } : {}),
     ...connectTimeout(options.connect_timeout, sources.connect_timeout),
     targetSessionAttrs,
     ignoredParams: [...parsed.ignored],

@@ -5,7 +5,10 @@ import type { PostgresTarget } from '../../config/postgres/target.js';
  * or reads PGPASSWORD / ~/.pgpass as the operator's own setup has it.
  */
 export function shellQuote(value: string): string {
-  return /^[A-Za-z0-9_./:@%+=,-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
+  if (/^[A-Za-z0-9_./:@%+=,-]+$/.test(value)) return value;
+  // SQL is full of single quotes: double quotes read better when nothing in it is special there.
+  if (value.includes("'") && !/["$`\\!]/.test(value)) return `"${value}"`;
+  return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
 export function quoteIdent(name: string): string {

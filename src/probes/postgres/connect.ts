@@ -315,6 +315,8 @@ async function secure(stream: Socket, target: PostgresTarget, host: string, dead
       host,
       verify,
       ca: caPath ? readFileSync(caPath) : undefined,
+      minVersion: target.sslMinProtocolVersion,
+      maxVersion: target.sslMaxProtocolVersion,
       ...(existsSync(certPath) && existsSync(keyPath) ? { cert: readFileSync(certPath), key: readFileSync(keyPath) } : {}),
     },
     deadline,
@@ -336,8 +338,24 @@ async function secure(stream: Socket, target: PostgresTarget, host: string, dead
 type Driver = { readonly Client: typeof Client };
 let driverModule: Promise<Driver> | undefined;
 function loadDriver(): Promise<Driver> {
-  driverModule ??= import('pg').then((module): Driver => module.default);
+  driverModule ??= importPg();
   return driverModule;
+}
+
+/**
+ * pg decides at load time whether it runs on Cloudflare Workers: without a global `navigator`
+ * (Node 20 has none) it constructs a `Response`, which loads Node's whole fetch implementation
+ * (about 45 ms, measured). A `navigator` present only while pg loads answers the question at once.
+ */
+async function importPg(): Promise<Driver> {
+  const shim = !('navigator' in globalThis);
+  if (shim) Object.defineProperty(globalThis, 'navigator', { value: { userAgent: 'Node.js' }, configurable: true });
+  try {
+    const module = await import('pg');
+    return module.default;
+  } finally {
+    if (shim) Reflect.deleteProperty(globalThis, 'navigator');
+  }
 }
 
 async function startSession(pg: Driver, stream: Socket, target: PostgresTarget, opened: OpenedSocket, deadline: Deadline, trace: ConnectionTrace): Promise<Client | undefined> {
@@ -372,7 +390,9 @@ async function startSession(pg: Driver, stream: Socket, target: PostgresTarget, 
   connection.on('authenticationCleartextPassword', () => (trace.authMethod = 'password'));
   connection.on('authenticationMD5Password', () => (trace.authMethod = 'md5'));
   connection.on('authenticationSASL', (message: { mechanisms?: string[] }) => {
-    trace.authMethod = message.mechanisms?.join(', ') ?? 'SASL';
+    // The server offers -PLUS (channel binding) too when on TLS; the driver uses plain SCRAM.
+    const offered = message.mechanisms ?? [];
+    trace.authMethod = offered.includes('SCRAM-SHA-256') ? 'SCRAM-SHA-256' : (offered[0] ?? 'SASL');
     trace.phase = 'auth';
   });
   connection.on('authenticationOk', () => {

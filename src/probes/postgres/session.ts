@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import type { Client, QueryResultRow } from 'pg';
-import { isDeadlineExceeded, type Deadline } from '../../engine/deadline.js';
+import { DeadlineExceeded, isDeadlineExceeded, type Deadline } from '../../engine/deadline.js';
 
 /**
  * The diagnosis's only session, kept gentle: everything runs inside one READ ONLY transaction
@@ -15,6 +15,7 @@ export type TransactionState = 'read-only' | 'unavailable';
 
 export class ReadOnlySession {
   private begun: Promise<TransactionState> | undefined;
+  private statementTimeoutMs = STATEMENT_TIMEOUT_CAP_MS;
   /** Why BEGIN READ ONLY was refused, when it was (e.g. a pooler in statement mode). */
   transactionError: string | undefined;
 
@@ -32,9 +33,9 @@ export class ReadOnlySession {
 
   private begin(deadline: Deadline): Promise<TransactionState> {
     this.begun ??= (async () => {
-      const statementTimeout = Math.max(100, Math.min(STATEMENT_TIMEOUT_CAP_MS, deadline.remainingMs()));
+      this.statementTimeoutMs = Math.max(100, Math.min(STATEMENT_TIMEOUT_CAP_MS, deadline.remainingMs()));
       try {
-        await this.send(`BEGIN READ ONLY; SET LOCAL statement_timeout = ${statementTimeout}; SET LOCAL lock_timeout = ${LOCK_TIMEOUT_MS}`, [], deadline);
+        await this.send(`BEGIN READ ONLY; SET LOCAL statement_timeout = ${this.statementTimeoutMs}; SET LOCAL lock_timeout = ${LOCK_TIMEOUT_MS}`, [], deadline);
         return 'read-only';
       } catch (error) {
         if (isDeadlineExceeded(error)) throw error;
@@ -52,9 +53,20 @@ export class ReadOnlySession {
       // A query still running on the server is abandoned with its socket; the server's own
       // statement_timeout ends it. We never send a cancel: that would be a second connection.
       if (isDeadlineExceeded(error)) this.stream?.destroy();
-      throw error;
+      throw ownTimeout(error, this.statementTimeoutMs) ?? error;
     }
   }
+}
+
+/**
+ * Our own statement_timeout (57014) and lock_timeout (55P03) ending a diagnosis query mean the
+ * server could not answer in time, which is what a deadline says, not a broken check.
+ */
+function ownTimeout(error: unknown, statementTimeoutMs: number): DeadlineExceeded | undefined {
+  if (!(error instanceof Error) || !('code' in error)) return undefined;
+  if (error.code === '57014' && /statement timeout/.test(error.message)) return new DeadlineExceeded('statement_timeout', statementTimeoutMs);
+  if (error.code === '55P03' && /lock timeout/.test(error.message)) return new DeadlineExceeded('lock_timeout', LOCK_TIMEOUT_MS);
+  return undefined;
 }
 
 export function majorVersionOf(serverVersion: string | undefined): number {

@@ -6,17 +6,20 @@ import { serverErrorEvidence } from '../evidence.js';
 
 /**
  * Seed 003's step 4, in one read-only query: how many of max_connections are used, by whom,
- * and which sessions sit idle (or idle inside a transaction) past the thresholds. Sessions whose
- * details the role may not see (no pg_read_all_stats) are counted and reported as hidden.
+ * and which sessions sit idle (or idle inside a transaction) past the thresholds.
+ *
+ * A role without pg_read_all_stats sees other roles' rows with backend_type, state and query all
+ * NULL; only datid stays visible. We count such rows that are connected to a database as hidden
+ * sessions (which may include an autovacuum worker or two: an upper bound, not an exact count),
+ * so that a limited role does not under-report how full the server is.
  */
-export const POOL_SQL = `
-SELECT current_setting('max_connections')::int AS max_connections,
+export const POOL_SQL = `SELECT current_setting('max_connections')::int AS max_connections,
        current_setting('superuser_reserved_connections')::int AS superuser_reserved,
        coalesce(nullif(current_setting('reserved_connections', true), '')::int, 0) AS reserved,
        (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS is_superuser,
        pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') AS reads_all_stats,
-       count(*) FILTER (WHERE backend_type = 'client backend')::int AS in_use,
-       count(*) FILTER (WHERE backend_type = 'client backend' AND state IS NULL)::int AS hidden,
+       count(*) FILTER (WHERE backend_type = 'client backend' OR (backend_type IS NULL AND datid IS NOT NULL))::int AS in_use,
+       count(*) FILTER (WHERE backend_type IS NULL AND datid IS NOT NULL)::int AS hidden,
        count(*) FILTER (WHERE state = 'active')::int AS active,
        count(*) FILTER (WHERE state = 'idle')::int AS idle,
        count(*) FILTER (WHERE state = 'idle' AND state_change < now() - make_interval(secs => $1))::int AS idle_long,

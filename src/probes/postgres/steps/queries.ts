@@ -9,8 +9,7 @@ import type { PgContext } from '../context.js';
  * called for sessions already waiting on a lock: it briefly locks the lock manager, so we keep
  * the diagnosis gentle on a busy server.
  */
-export const LONG_RUNNING_SQL = `
-SELECT pid, usename AS user, datname AS database, application_name, client_addr::text AS client,
+export const LONG_RUNNING_SQL = `SELECT pid, usename AS user, datname AS database, application_name, client_addr::text AS client,
        round(extract(epoch FROM now() - query_start)::numeric, 1)::float8 AS running_seconds,
        wait_event_type, wait_event, left(query, 300) AS query
 FROM pg_stat_activity
@@ -22,8 +21,7 @@ LIMIT 20`;
 /** Lock waits; `waitstart` (PostgreSQL 14+) says when the wait began, else the statement start. */
 export function blockedSql(majorVersion: number): string {
   const waitStart = majorVersion >= 14 ? '(SELECT min(l.waitstart) FROM pg_locks l WHERE l.pid = a.pid AND NOT l.granted)' : 'NULL::timestamptz';
-  return `
-WITH waiting AS (
+  return `WITH waiting AS (
   SELECT a.pid, a.usename, a.datname, a.application_name, left(a.query, 300) AS query,
          round(extract(epoch FROM now() - coalesce(${waitStart}, a.query_start))::numeric, 1)::float8 AS waiting_seconds,
          pg_blocking_pids(a.pid) AS blocked_by

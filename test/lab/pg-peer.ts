@@ -1,0 +1,89 @@
+import { createServer, type Socket } from 'node:net';
+import type { Peer } from './servers.js';
+
+/**
+ * A scripted PostgreSQL server speaking the real v3 wire protocol, for faults a real server
+ * cannot be made to show on cue: a server that logs you in and then never answers, or one that
+ * rejects the startup with an error the tree does not know (a proxy's own SQLSTATE).
+ */
+export type PgPeerBehaviour =
+  | { readonly kind: 'reject'; readonly sqlstate: string; readonly message: string }
+  | { readonly kind: 'silent-after-login' };
+
+const SSL_REQUEST = 80877103;
+const PROTOCOL_3 = 196608;
+
+function message(type: string, body: Buffer): Buffer {
+  const header = Buffer.alloc(5);
+  header.write(type, 0, 'latin1');
+  header.writeInt32BE(body.length + 4, 1);
+  return Buffer.concat([header, body]);
+}
+
+const cstring = (text: string): Buffer => Buffer.from(`${text}\0`, 'utf8');
+const int32 = (value: number): Buffer => {
+  const buffer = Buffer.alloc(4);
+  buffer.writeInt32BE(value);
+  return buffer;
+};
+
+export const backend = {
+  authenticationOk: (): Buffer => message('R', int32(0)),
+  parameterStatus: (name: string, value: string): Buffer => message('S', Buffer.concat([cstring(name), cstring(value)])),
+  backendKeyData: (pid: number): Buffer => message('K', Buffer.concat([int32(pid), int32(12345)])),
+  readyForQuery: (): Buffer => message('Z', Buffer.from('I')),
+  error: (sqlstate: string, text: string, severity = 'FATAL'): Buffer =>
+    message('E', Buffer.concat([Buffer.from('S'), cstring(severity), Buffer.from('V'), cstring(severity), Buffer.from('C'), cstring(sqlstate), Buffer.from('M'), cstring(text), Buffer.from([0])])),
+};
+
+export function pgPeer(behaviour: PgPeerBehaviour): Promise<Peer> {
+  const sockets = new Set<Socket>();
+  const state = { connections: 0 };
+  const server = createServer((socket) => {
+    state.connections += 1;
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+    let buffer = Buffer.alloc(0);
+    let started = false;
+    socket.on('data', (chunk: Buffer) => {
+      buffer = Buffer.concat([buffer, chunk]);
+      while (!started && buffer.length >= 8) {
+        const length = buffer.readInt32BE(0);
+        if (buffer.length < length) return;
+        const code = buffer.readInt32BE(4);
+        buffer = buffer.subarray(length);
+        if (code === SSL_REQUEST) {
+          socket.write('N');
+        } else if (code === PROTOCOL_3) {
+          started = true;
+          if (behaviour.kind === 'reject') {
+            socket.end(backend.error(behaviour.sqlstate, behaviour.message));
+          } else {
+            socket.write(Buffer.concat([backend.authenticationOk(), backend.parameterStatus('server_version', '15.0 (scripted)'), backend.backendKeyData(4242), backend.readyForQuery()]));
+          }
+        }
+      }
+      // After login, a silent peer reads every query and answers none.
+    });
+  });
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      resolve({
+        port: typeof address === 'object' && address ? address.port : 0,
+        get connections() {
+          return state.connections;
+        },
+        set connections(value: number) {
+          state.connections = value;
+        },
+        close: () =>
+          new Promise<void>((done) => {
+            for (const socket of sockets) socket.destroy();
+            server.close(() => done());
+          }),
+      });
+    });
+  });
+}

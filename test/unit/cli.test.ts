@@ -1,0 +1,108 @@
+import { describe, expect, test } from 'vitest';
+import { diagnoseCommand, type DiagnoseOptions } from '../../src/cli/diagnose.js';
+import type { CliIO } from '../../src/cli/io.js';
+import { main } from '../../src/cli/main.js';
+
+function fakeIO(env: Record<string, string> = {}, tty = false): CliIO & { out: (text: string) => Promise<void>; stdout: string[]; stderr: string[] } {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  return {
+    env,
+    stdoutIsTTY: tty,
+    stdout,
+    stderr,
+    out: async (text) => void stdout.push(text),
+    err: async (text) => void stderr.push(text),
+  };
+}
+
+async function parse(args: string[], env: Record<string, string> = {}, tty = false): Promise<{ inputs: string[]; options: DiagnoseOptions }> {
+  let captured: { inputs: string[]; options: DiagnoseOptions } | undefined;
+  const command = diagnoseCommand(fakeIO(env, tty), async (inputs, options) => {
+    captured = { inputs, options };
+  }).exitOverride();
+  await command.parseAsync(args, { from: 'user' });
+  if (!captured) throw new Error('the command did not run');
+  return captured;
+}
+
+describe('diagnose: flag parsing', () => {
+  test('defaults', async () => {
+    const { inputs, options } = await parse([]);
+    expect(inputs).toEqual([]);
+    expect(options).toEqual({
+      timeoutMs: 10_000,
+      format: 'human',
+      verbose: false,
+      color: false,
+      envFile: { path: '.env', required: false },
+      thresholds: { longRunningMs: 300_000, lockWaitMs: 10_000, idleInTransactionMs: 300_000, idleMs: 1_800_000, nearLimitPercent: 80 },
+    });
+  });
+
+  test.each([
+    [['--timeout', '2.5'], { timeoutMs: 2500 }],
+    [['-t', '30'], { timeoutMs: 30_000 }],
+    [['--json'], { format: 'json' }],
+    [['--format', 'json'], { format: 'json' }],
+    [['--verbose'], { verbose: true }],
+    [['--env-file', 'prod.env'], { envFile: { path: 'prod.env', required: true } }],
+    [['--no-env-file'], { envFile: undefined }],
+  ] as const)('%j', async (args, expected) => {
+    const { options } = await parse([...args]);
+    expect(options).toMatchObject(expected);
+  });
+
+  test.each([
+    [['--long-running', '90s'], { longRunningMs: 90_000 }],
+    [['--lock-wait', '500ms'], { lockWaitMs: 500 }],
+    [['--idle-in-transaction', '2m'], { idleInTransactionMs: 120_000 }],
+    [['--idle', '1h'], { idleMs: 3_600_000 }],
+    [['--idle', '45'], { idleMs: 45_000 }],
+    [['--near-limit', '90%'], { nearLimitPercent: 90 }],
+  ] as const)('thresholds %j', async (args, expected) => {
+    const { options } = await parse([...args]);
+    expect(options.thresholds).toMatchObject(expected);
+  });
+
+  test('colour: on a TTY, off with NO_COLOR or --no-color, forced with FORCE_COLOR', async () => {
+    expect((await parse([], {}, true)).options.color).toBe(true);
+    expect((await parse([], { NO_COLOR: '1' }, true)).options.color).toBe(false);
+    expect((await parse(['--no-color'], {}, true)).options.color).toBe(false);
+    expect((await parse([], { FORCE_COLOR: '1' }, false)).options.color).toBe(true);
+  });
+});
+
+describe('bad input: one line, exit 3, never a stack trace', () => {
+  test.each([
+    [['diagnose', '--timeout', 'soon'], /--timeout <seconds>' argument 'soon' is invalid/],
+    [['diagnose', '--timeout', '0'], /greater than 0/],
+    [['diagnose', '--long-running', 'forever'], /expected a duration/],
+    [['diagnose', '--near-limit', '150'], /between 0 and 100/],
+    [['diagnose', '--format', 'xml'], /Allowed choices are human, json/],
+    [['diagnose', '--bogus'], /unknown option '--bogus'/],
+    [['diagnose', 'mysql://root:topsecret@db/x'], /unknown engine "mysql"/],
+    [['diagnose', 'postgresql://u:topsecret@db:notaport/x'], /invalid port "notaport"/],
+    [['diagnose', '--env-file', '/nonexistent/.env'], /cannot read env file/],
+  ])('%j', async (args, message) => {
+    const io = fakeIO();
+    const code = await main(['node', 'dbdoctor', ...args], io);
+    expect(code).toBe(3);
+    const text = io.stderr.join('');
+    expect(text).toMatch(message);
+    expect(text).toMatch(/^dbdoctor: /);
+    expect(text).not.toMatch(/\n\s+at /);
+    expect(text).not.toContain('topsecret');
+    expect(text.trimEnd().split('\n').length).toBeLessThanOrEqual(2);
+    expect(io.stdout.join('')).toBe('');
+  });
+
+  test('--version and --help exit 0', async () => {
+    const version = fakeIO();
+    expect(await main(['node', 'dbdoctor', '--version'], version)).toBe(0);
+    expect(version.stdout.join('')).toMatch(/^\d+\.\d+\.\d+\n$/);
+    const help = fakeIO();
+    expect(await main(['node', 'dbdoctor', 'diagnose', '--help'], help)).toBe(0);
+    expect(help.stdout.join('')).toContain('--timeout <seconds>');
+  });
+});

@@ -1,0 +1,47 @@
+import { describe, expect, test } from 'vitest';
+import { Deadline, DeadlineExceeded } from '../../src/engine/deadline.js';
+
+describe('deadlines', () => {
+  test('race rejects with the scope that ran out', async () => {
+    const deadline = Deadline.within(50, 'run');
+    await expect(deadline.race(new Promise(() => undefined))).rejects.toMatchObject({ name: 'DeadlineExceeded', scope: 'run', budgetMs: 50 });
+  });
+
+  test('a child never outlives its parent, and names the parent when the parent ran out', async () => {
+    const parent = Deadline.within(60, 'run');
+    const child = parent.limit(10_000, 'connect');
+    expect(child.budgetMs).toBeLessThanOrEqual(60);
+    await expect(child.race(new Promise(() => undefined))).rejects.toBeInstanceOf(DeadlineExceeded);
+  });
+
+  test('a child with a shorter budget fires first, with its own scope', async () => {
+    const parent = Deadline.within(5_000, 'run');
+    const child = parent.limit(30, 'connect');
+    const started = Date.now();
+    await expect(child.race(new Promise(() => undefined))).rejects.toMatchObject({ scope: 'connect' });
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(parent.expired).toBe(false);
+  });
+
+  test('children fire even when nothing else references their timers (garbage collection)', async () => {
+    const parent = Deadline.within(5_000, 'run');
+    const signal = parent.limit(40, 'connect').signal;
+    const global = globalThis as { gc?: () => void };
+    global.gc?.();
+    await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+    expect(signal.aborted).toBe(true);
+  });
+
+  test('race passes results and errors through when the work wins', async () => {
+    const deadline = Deadline.within(1_000);
+    await expect(deadline.race(Promise.resolve(7))).resolves.toBe(7);
+    await expect(deadline.race(Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+  });
+
+  test('sleep never outlasts the deadline', async () => {
+    const deadline = Deadline.within(30);
+    const started = Date.now();
+    await deadline.sleep(5_000);
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+});

@@ -1,0 +1,82 @@
+import { describe, expect, test } from 'vitest';
+import { bindingCovers, isLoopback } from '../../src/host/local.js';
+import { decodeIPv4, decodeIPv6, parseTcpTable, parseUnixTable } from '../../src/host/proc.js';
+import { parsePostmasterPid } from '../../src/probes/postgres/local.js';
+import { explainRefusal, type RefusedEndpoint } from '../../src/probes/postgres/refusal.js';
+import type { LocalScan, LocalServer } from '../../src/probes/postgres/local.js';
+
+describe('/proc parsing', () => {
+  test('IPv4 and IPv6 addresses as /proc/net stores them', () => {
+    expect(decodeIPv4('0100007F')).toBe('127.0.0.1');
+    expect(decodeIPv4('00000000')).toBe('0.0.0.0');
+    expect(decodeIPv6('00000000000000000000000001000000')).toBe('::1');
+    expect(decodeIPv6('00000000000000000000000000000000')).toBe('::');
+    expect(decodeIPv6('0000000000000000FFFF00000100007F')).toBe('::ffff:127.0.0.1');
+  });
+
+  test('listening TCP sockets only (state 0A)', () => {
+    const table = [
+      '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode',
+      '   0: 0100007F:1538 00000000:0000 0A 00000000:00000000 00:00000000 00000000   105        0 31337 1 0000000000000000 100 0 0 10 0',
+      '   1: 0100007F:D431 0100007F:1538 01 00000000:00000000 00:00000000 00000000     0        0 4242 1 0000000000000000 20 4 30 10 -1',
+    ].join('\n');
+    expect(parseTcpTable(table, 'tcp')).toEqual([{ transport: 'tcp', address: '127.0.0.1', port: 5432, inode: 31337 }]);
+  });
+
+  test('listening Unix sockets with paths', () => {
+    const table = [
+      'Num       RefCount Protocol Flags    Type St Inode Path',
+      '0000000000000000: 00000002 00000000 00010000 0001 01 23456 /var/run/postgresql/.s.PGSQL.5432',
+      '0000000000000000: 00000003 00000000 00000000 0001 03 23457 /var/run/postgresql/.s.PGSQL.5432',
+      '0000000000000000: 00000002 00000000 00010000 0001 01 23458 @abstract',
+    ].join('\n');
+    expect(parseUnixTable(table)).toEqual([{ transport: 'unix', address: '/var/run/postgresql/.s.PGSQL.5432', port: undefined, inode: 23456 }]);
+  });
+
+  test('postmaster.pid, line by line', () => {
+    expect(parsePostmasterPid('4993\n/tmp/pgx/d\n1795425151\n54999\n/tmp/pgx\n*\n  9977937        14\nstarting\n')).toEqual({
+      port: 54999,
+      socketDir: '/tmp/pgx',
+      listenAddress: '0.0.0.0',
+      status: 'starting',
+    });
+  });
+
+  test('which bound addresses accept which targets', () => {
+    expect(bindingCovers('0.0.0.0', '127.0.0.2')).toBe(true);
+    expect(bindingCovers('::', '10.0.0.1')).toBe(true);
+    expect(bindingCovers('127.0.0.1', '127.0.0.2')).toBe(false);
+    expect(isLoopback('127.1.2.3')).toBe(true);
+    expect(isLoopback('::ffff:127.0.0.1')).toBe(true);
+  });
+});
+
+describe('why a connection was refused', () => {
+  const server = (tcp: { address: string; port: number }[], sockets: string[] = []): LocalServer => ({ pid: 100, tcp, sockets, seenVia: 'file descriptors' });
+  const scan = (servers: LocalServer[], strayPorts: LocalScan['strayPorts'] = []): LocalScan => ({ servers, strayPorts, durationMs: 1 });
+  const tcpEndpoint: RefusedEndpoint = { transport: 'tcp', addresses: ['127.0.0.1'], port: 5432, attempted: '127.0.0.1:5432' };
+
+  test('remote host: not_running, nothing inspected', () => {
+    expect(explainRefusal(tcpEndpoint, undefined)).toMatchObject({ cause: 'not_running', where: 'remote' });
+  });
+  test('nothing runs here: not_running', () => {
+    expect(explainRefusal(tcpEndpoint, scan([]))).toMatchObject({ cause: 'not_running', where: 'local' });
+  });
+  test('listening on another port of the same address: wrong_port', () => {
+    expect(explainRefusal(tcpEndpoint, scan([server([{ address: '127.0.0.1', port: 5433 }])]))).toMatchObject({ cause: 'wrong_port', ports: [5433] });
+  });
+  test('listening on all addresses, another port: wrong_port', () => {
+    expect(explainRefusal(tcpEndpoint, scan([server([{ address: '0.0.0.0', port: 6543 }])]))).toMatchObject({ cause: 'wrong_port', ports: [6543] });
+  });
+  test('same port, another address: not_listening', () => {
+    expect(explainRefusal({ ...tcpEndpoint, addresses: ['10.0.0.5'], attempted: '10.0.0.5:5432' }, scan([server([{ address: '127.0.0.1', port: 5432 }])]))).toMatchObject({ cause: 'not_listening' });
+  });
+  test('no fd access, but a socket file names another port: wrong_port', () => {
+    expect(explainRefusal(tcpEndpoint, scan([{ pid: 1, tcp: [], sockets: [], seenVia: 'nothing readable' }], [{ path: '/run/postgresql/.s.PGSQL.5433', port: 5433 }]))).toMatchObject({ cause: 'wrong_port', ports: [5433] });
+  });
+  test('socket in the same directory, another port: wrong_port', () => {
+    const socketEndpoint: RefusedEndpoint = { transport: 'unix', addresses: ['/run/pg/.s.PGSQL.5432'], port: 5432, attempted: '/run/pg/.s.PGSQL.5432' };
+    expect(explainRefusal(socketEndpoint, scan([server([], ['/run/pg/.s.PGSQL.5433'])]))).toMatchObject({ cause: 'wrong_port', ports: [5433] });
+    expect(explainRefusal(socketEndpoint, scan([server([], ['/tmp/.s.PGSQL.5432'])]))).toMatchObject({ cause: 'not_listening', listening: ['/tmp/.s.PGSQL.5432'] });
+  });
+});
