@@ -1,5 +1,5 @@
-import { createServer, type Socket } from 'node:net';
-import type { Peer } from './servers.js';
+import { createServer } from 'node:net';
+import { peer, type Peer } from './servers.js';
 
 /**
  * A scripted PostgreSQL server speaking the real v3 wire protocol, for faults a real server
@@ -37,13 +37,7 @@ export const backend = {
 };
 
 export function pgPeer(behaviour: PgPeerBehaviour): Promise<Peer> {
-  const sockets = new Set<Socket>();
-  const state = { connections: 0 };
-  const server = createServer((socket) => {
-    state.connections += 1;
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => undefined);
+  return peer(createServer(), (socket) => {
     let buffer = Buffer.alloc(0);
     let started = false;
     socket.on('data', (chunk: Buffer) => {
@@ -65,25 +59,6 @@ export function pgPeer(behaviour: PgPeerBehaviour): Promise<Peer> {
         }
       }
       // After login, a silent peer reads every query and answers none.
-    });
-  });
-  return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      resolve({
-        port: typeof address === 'object' && address ? address.port : 0,
-        get connections() {
-          return state.connections;
-        },
-        set connections(value: number) {
-          state.connections = value;
-        },
-        close: () =>
-          new Promise<void>((done) => {
-            for (const socket of sockets) socket.destroy();
-            server.close(() => done());
-          }),
-      });
     });
   });
 }

@@ -10,7 +10,8 @@ import { readFileSync } from 'node:fs';
  */
 export interface Peer {
   readonly port: number;
-  connections: number;
+  /** How many connections the peer has accepted so far. */
+  readonly connections: number;
   close(): Promise<void>;
 }
 
@@ -28,7 +29,8 @@ function listen(server: Server, sockets: Set<Socket>): Promise<number> {
   });
 }
 
-async function peer(server: Server, onConnection: (socket: Socket) => void): Promise<Peer> {
+/** Serves `onConnection` on a free loopback port, counting connections; close() ends them all. */
+export async function peer(server: Server, onConnection: (socket: Socket) => void): Promise<Peer> {
   const sockets = new Set<Socket>();
   const state = { connections: 0 };
   server.on('connection', (socket: Socket) => {
@@ -40,9 +42,6 @@ async function peer(server: Server, onConnection: (socket: Socket) => void): Pro
     port,
     get connections() {
       return state.connections;
-    },
-    set connections(value: number) {
-      state.connections = value;
     },
     close: () =>
       new Promise<void>((resolve) => {

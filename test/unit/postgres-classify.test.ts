@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import type { ConnectionTrace } from '../../src/probes/postgres/connect.js';
+import { emptyTrace, type ConnectionTrace } from '../../src/probes/postgres/connect.js';
 import { BY_MESSAGE, causeOfServerError, decide } from '../../src/probes/postgres/classify.js';
 import { causeOfConnectFailure, causeOfResolution } from '../../src/net/classify.js';
 
@@ -71,19 +71,7 @@ describe('layer 3: message text, for proxies and servers that send no SQLSTATE',
 });
 
 function trace(partial: Partial<ConnectionTrace>): ConnectionTrace {
-  return {
-    endpoints: [],
-    phase: 'startup',
-    encryption: 'none',
-    bytesReceived: 0,
-    closedByPeer: false,
-    passwordMissing: false,
-    serverParams: {},
-    timedOut: false,
-    budgetMs: 1000,
-    durationMs: 1,
-    ...partial,
-  };
+  return { ...emptyTrace(1000), phase: 'startup', ...partial };
 }
 
 describe('deciding what an attempt means', () => {

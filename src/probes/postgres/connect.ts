@@ -94,6 +94,22 @@ export interface Connection {
   readonly stream?: Socket;
 }
 
+/** A trace before anything has happened. */
+export function emptyTrace(budgetMs: number): ConnectionTrace {
+  return {
+    endpoints: [],
+    phase: 'dns',
+    encryption: 'none',
+    bytesReceived: 0,
+    closedByPeer: false,
+    passwordMissing: false,
+    serverParams: {},
+    timedOut: false,
+    budgetMs,
+    durationMs: 0,
+  };
+}
+
 class PasswordMissing extends Error {
   override readonly name = 'PasswordMissing';
 }
@@ -152,18 +168,7 @@ async function attempt(target: PostgresTarget, deadline: Deadline, encryption: E
   const started = performance.now();
   // Load the driver while the network work happens: it is needed as soon as the socket is up.
   const driver = loadDriver();
-  const trace: ConnectionTrace = {
-    endpoints: [],
-    phase: 'dns',
-    encryption: 'none',
-    bytesReceived: 0,
-    closedByPeer: false,
-    passwordMissing: false,
-    serverParams: {},
-    timedOut: false,
-    budgetMs: deadline.budgetMs,
-    durationMs: 0,
-  };
+  const trace = emptyTrace(deadline.budgetMs);
   const done = (connection: Omit<Connection, 'trace'> = {}): Connection => {
     trace.durationMs = Math.round((performance.now() - started) * 10) / 10;
     return { trace, ...connection };

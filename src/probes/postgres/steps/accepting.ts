@@ -43,8 +43,9 @@ const remedies = {
     const socketElsewhere = refusal.listening.find((entry) => entry.includes('.s.PGSQL.'));
     if (endpoint?.host.startsWith('/') && socketElsewhere) {
       const directory = socketElsewhere.replace(/\/\.s\.PGSQL\.\d+$/, '');
+      const port = Number(/\.s\.PGSQL\.(\d+)$/.exec(socketElsewhere)?.[1] ?? endpoint.port);
       return [
-        { text: `Connect through the socket directory the server uses (${directory}):`, command: urlWith(target, { host: directory }), language: 'shell' },
+        { text: `Connect through the socket the server uses (${socketElsewhere}):`, command: urlWith(target, { host: directory, port }), language: 'shell' },
         { text: 'Or make the server create its socket where clients look: set unix_socket_directories in postgresql.conf and restart it.' },
       ];
     }
