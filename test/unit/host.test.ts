@@ -3,7 +3,7 @@ import { bindingCovers, isLoopback } from '../../src/host/local.js';
 import { decodeIPv4, decodeIPv6, parseTcpTable, parseUnixTable } from '../../src/host/proc.js';
 import { parsePostmasterPid } from '../../src/probes/postgres/local.js';
 import { explainRefusal, type RefusedEndpoint } from '../../src/probes/postgres/refusal.js';
-import type { LocalScan, LocalServer } from '../../src/probes/postgres/local.js';
+import type { LocalScan, PgLocalServer } from '../../src/probes/postgres/local.js';
 
 describe('/proc parsing', () => {
   test('IPv4 and IPv6 addresses as /proc/net stores them', () => {
@@ -52,8 +52,8 @@ describe('/proc parsing', () => {
 });
 
 describe('why a connection was refused', () => {
-  const server = (tcp: { address: string; port: number }[], sockets: string[] = []): LocalServer => ({ pid: 100, tcp, sockets, seenVia: 'file descriptors' });
-  const scan = (servers: LocalServer[], strayPorts: LocalScan['strayPorts'] = []): LocalScan => ({ servers, strayPorts, durationMs: 1 });
+  const server = (tcp: { address: string; port: number }[], sockets: string[] = []): PgLocalServer => ({ pid: 100, tcp, sockets, seenVia: 'file descriptors' });
+  const scan = (servers: PgLocalServer[], strayPorts: LocalScan['strayPorts'] = []): LocalScan => ({ servers, strayPorts, durationMs: 1 });
   const tcpEndpoint: RefusedEndpoint = { transport: 'tcp', addresses: ['127.0.0.1'], port: 5432, attempted: '127.0.0.1:5432' };
 
   test('remote host: not_running, nothing inspected', () => {

@@ -1,6 +1,6 @@
 import { stepOfCause, type CauseCode } from '../../engine/causes.js';
 import type { StepId } from '../../engine/steps.js';
-import { causeOfConnectFailure, causeOfResolution } from '../../net/classify.js';
+import { decideUnreached } from '../../net/classify.js';
 import type { ConnectionTrace, ServerError } from './connect.js';
 
 /**
@@ -75,16 +75,8 @@ export function decide(trace: ConnectionTrace): Decision {
   const failure = (cause: CauseCode, step = stepOfCause(cause) ?? 'accepting'): Decision => ({ kind: 'failure', step, cause });
 
   if (!trace.connected) {
-    const endpoint = trace.endpoints[0];
-    if (endpoint?.dns && endpoint.dns.outcome !== 'resolved') return failure(causeOfResolution(endpoint.dns));
-    const connects = trace.endpoints.flatMap((entry) => entry.connects);
-    if (connects.length > 0 && connects.every((entry) => entry.outcome === 'refused' || entry.outcome === 'missing')) return { kind: 'refused' };
-    const first = connects.find((entry) => entry.outcome !== 'refused' && entry.outcome !== 'missing') ?? connects[0];
-    if (!first) return failure('connect_timeout');
-    // A socket file we may not open is a permission problem, not a network one.
-    if (first.outcome === 'denied' && endpoint?.transport === 'unix') return failure('permission_denied');
-    const cause = causeOfConnectFailure({ outcome: first.outcome === 'connected' ? 'error' : first.outcome });
-    return cause === 'refused' ? { kind: 'refused' } : failure(cause);
+    const unreached = decideUnreached(trace.endpoints);
+    return unreached.kind === 'refused' ? unreached : failure(unreached.cause);
   }
 
   if (trace.answeredBy) return failure('wrong_protocol');

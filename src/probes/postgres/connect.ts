@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Client } from 'pg';
-import type { PostgresEndpoint, PostgresTarget } from '../../config/postgres/target.js';
+import type { PostgresTarget } from '../../config/postgres/target.js';
 import { isDeadlineExceeded, type Deadline } from '../../engine/deadline.js';
-import { resolveHost, type Resolution } from '../../net/dns.js';
+import { reachFirst, type Connected, type EndpointTrace } from '../../net/reach.js';
 import { identifyProtocol, type ProtocolGuess } from '../../net/sniff.js';
-import { connectTcp, connectUnix, type ConnectOutcome } from '../../net/tcp.js';
+import { connectTcp } from '../../net/tcp.js';
 import { upgradeToTls, type CertificateSummary, type VerifyMode } from '../../net/tls.js';
 import { requestSsl, WireObserver } from './wire.js';
 
@@ -19,24 +19,6 @@ import { requestSsl, WireObserver } from './wire.js';
  * negotiation the way libpq does (sslmode allow/prefer), or to tell `tls_required` apart.
  */
 export type Phase = 'dns' | 'tcp' | 'ssl' | 'tls' | 'startup' | 'auth' | 'ready';
-
-export interface AddressAttempt {
-  readonly address: string;
-  readonly outcome: ConnectOutcome['outcome'];
-  readonly code?: string;
-  readonly message?: string;
-  readonly durationMs: number;
-}
-
-export interface EndpointTrace {
-  readonly host: string;
-  readonly port: number;
-  readonly transport: 'tcp' | 'unix';
-  /** The socket file, for Unix-socket endpoints. */
-  readonly socketPath?: string;
-  dns?: Resolution;
-  readonly connects: AddressAttempt[];
-}
 
 export interface ServerError {
   readonly code: string;
@@ -60,7 +42,7 @@ export interface TlsTrace {
 export interface ConnectionTrace {
   readonly endpoints: EndpointTrace[];
   /** Where the TCP (or socket) connection was made, once it was. */
-  connected?: { readonly host: string; readonly port: number; readonly address: string; readonly transport: 'tcp' | 'unix' };
+  connected?: Connected;
   /** The furthest phase reached. */
   phase: Phase;
   encryption: 'none' | 'tls';
@@ -233,55 +215,18 @@ interface OpenedSocket {
 }
 
 async function openSocket(target: PostgresTarget, deadline: Deadline, trace: ConnectionTrace): Promise<OpenedSocket | undefined> {
-  for (const endpoint of target.endpoints) {
-    const opened = endpoint.host.startsWith('/') ? await openUnixEndpoint(endpoint, deadline, trace) : await openTcpEndpoint(endpoint, target, deadline, trace);
-    if (opened) return opened;
-    if (deadline.expired) break;
-  }
-  return undefined;
-}
-
-async function openUnixEndpoint(endpoint: PostgresEndpoint, deadline: Deadline, trace: ConnectionTrace): Promise<OpenedSocket | undefined> {
-  const socketPath = join(endpoint.host, `.s.PGSQL.${endpoint.port}`);
-  const entry: EndpointTrace = { host: endpoint.host, port: endpoint.port, transport: 'unix', socketPath, connects: [] };
-  trace.endpoints.push(entry);
   trace.phase = 'tcp';
-  const outcome = await connectUnix(socketPath, deadline);
-  entry.connects.push(summariseConnect(socketPath, outcome));
-  if (outcome.outcome !== 'connected') {
-    if (outcome.outcome === 'timeout') trace.timedOut = true;
+  const specs = target.endpoints.map((endpoint) => (endpoint.host.startsWith('/') ? { ...endpoint, socketPath: join(endpoint.host, `.s.PGSQL.${endpoint.port}`) } : endpoint));
+  // DNS happens inside; the phase says "dns" until something was resolved or connected.
+  const { entries, reached, timedOut } = await reachFirst(specs, deadline, { perHostLimitMs: target.connectTimeoutMs });
+  trace.endpoints.push(...entries);
+  trace.timedOut ||= timedOut;
+  if (!reached?.socket || !reached.connected) {
+    if (entries.every((entry) => entry.dns && entry.dns.outcome !== 'resolved')) trace.phase = 'dns';
     return undefined;
   }
-  trace.connected = { host: endpoint.host, port: endpoint.port, address: socketPath, transport: 'unix' };
-  return { socket: outcome.socket, host: endpoint.host, transport: 'unix' };
-}
-
-async function openTcpEndpoint(endpoint: PostgresEndpoint, target: PostgresTarget, deadline: Deadline, trace: ConnectionTrace): Promise<OpenedSocket | undefined> {
-  const entry: EndpointTrace = { host: endpoint.host, port: endpoint.port, transport: 'tcp', connects: [] };
-  trace.endpoints.push(entry);
-  // libpq's connect_timeout applies per host; our own budget bounds it from above.
-  const hostDeadline = target.connectTimeoutMs ? deadline.limit(target.connectTimeoutMs, 'connect_timeout') : deadline;
-  trace.phase = 'dns';
-  entry.dns = await resolveHost(endpoint.host, hostDeadline);
-  if (entry.dns.outcome !== 'resolved') return undefined;
-  trace.phase = 'tcp';
-  for (const { address } of entry.dns.addresses) {
-    const outcome = await connectTcp(address, endpoint.port, hostDeadline);
-    entry.connects.push(summariseConnect(address, outcome));
-    if (outcome.outcome === 'connected') {
-      trace.connected = { host: endpoint.host, port: endpoint.port, address, transport: 'tcp' };
-      return { socket: outcome.socket, host: endpoint.host, transport: 'tcp' };
-    }
-    if (outcome.outcome === 'timeout') trace.timedOut = true;
-    if (hostDeadline.expired) break;
-  }
-  return undefined;
-}
-
-function summariseConnect(address: string, outcome: ConnectOutcome): AddressAttempt {
-  return outcome.outcome === 'connected'
-    ? { address, outcome: outcome.outcome, durationMs: outcome.durationMs }
-    : { address, outcome: outcome.outcome, code: outcome.code, message: outcome.message, durationMs: outcome.durationMs };
+  trace.connected = reached.connected;
+  return { socket: reached.socket, host: reached.connected.host, transport: reached.connected.transport };
 }
 
 function verifyMode(target: PostgresTarget): VerifyMode {

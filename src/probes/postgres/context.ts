@@ -1,4 +1,5 @@
 import type { PostgresTarget } from '../../config/postgres/target.js';
+import { connectDeadline } from '../../engine/budget.js';
 import type { Deadline } from '../../engine/deadline.js';
 import type { RunContext } from '../../engine/probe.js';
 import { decide, type Decision } from './classify.js';
@@ -30,12 +31,6 @@ export interface Visibility {
   readonly reason?: string;
 }
 
-/**
- * The connection gets 60 % of what is left of the run, leaving the rest for the pool and query
- * checks; with the default --timeout of 10 s a black-holed host is reported after about 6 s.
- */
-const CONNECT_SHARE = 0.6;
-
 export function createContext(target: PostgresTarget, run: RunContext): PgContext {
   let connection: Promise<Connection> | undefined;
   let refusal: Promise<Refusal | undefined> | undefined;
@@ -45,7 +40,7 @@ export function createContext(target: PostgresTarget, run: RunContext): PgContex
     run,
     visibility: undefined,
     connection() {
-      connection ??= openConnection(target, run.deadline.limit(run.deadline.remainingMs() * CONNECT_SHARE, 'connect'));
+      connection ??= openConnection(target, connectDeadline(run.deadline));
       return connection;
     },
     async decision() {

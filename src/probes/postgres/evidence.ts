@@ -1,28 +1,11 @@
 import type { Evidence } from '../../engine/schema.js';
-import type { ConnectionTrace, EndpointTrace } from './connect.js';
-import type { LocalServer } from './local.js';
+import type { ConnectionTrace } from './connect.js';
+import { reachEvidence } from '../common/network.js';
+import type { PgLocalServer } from './local.js';
 
 /** Slices of the connection trace, shaped as evidence for the step that talks about them. */
-export function endpointEvidence(entry: EndpointTrace): Evidence {
-  return {
-    host: entry.host,
-    port: entry.port,
-    transport: entry.transport,
-    ...(entry.socketPath ? { socketPath: entry.socketPath } : {}),
-    ...(entry.dns
-      ? {
-          dns:
-            entry.dns.outcome === 'resolved'
-              ? { addresses: entry.dns.addresses.map((address) => address.address), literal: entry.dns.literal, durationMs: entry.dns.durationMs }
-              : { outcome: entry.dns.outcome, code: entry.dns.code, message: entry.dns.message, durationMs: entry.dns.durationMs },
-        }
-      : {}),
-    connects: entry.connects.map((attempt) => ({ ...attempt })),
-  };
-}
-
-export function reachEvidence(trace: ConnectionTrace): Evidence {
-  return { endpoints: trace.endpoints.map(endpointEvidence), ...(trace.connected ? { connectedTo: trace.connected.address } : {}) };
+export function reachEvidenceOf(trace: ConnectionTrace): Evidence {
+  return reachEvidence(trace.endpoints, trace.connected);
 }
 
 export function serverErrorEvidence(trace: ConnectionTrace): Evidence {
@@ -46,7 +29,7 @@ export function protocolEvidence(trace: ConnectionTrace): Evidence {
   };
 }
 
-export function serverSummary(server: LocalServer): Evidence {
+export function serverSummary(server: PgLocalServer): Evidence {
   return {
     pid: server.pid,
     ...(server.dataDir ? { dataDir: server.dataDir } : {}),

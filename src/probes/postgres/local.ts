@@ -1,13 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { cwdOf, listListeners, listProcesses, socketInodesOf, type Listener } from '../../host/proc.js';
+import { cwdOf } from '../../host/proc.js';
+import { findLocalServers } from '../../host/servers.js';
 
 /**
- * PostgreSQL servers running on this machine, as /proc shows them: each postmaster, its data
- * directory, and where it listens. With root we read its sockets from its file descriptors;
- * without, we fall back to postmaster.pid and the socket files any user can see.
+ * PostgreSQL servers running on this machine: each postmaster (a postgres process whose parent is
+ * not one), its data directory, and where it listens — from its file descriptors with root, else
+ * from postmaster.pid, plus the socket files (.s.PGSQL.<port>) any user can see.
  */
-export interface LocalServer {
+export interface PgLocalServer {
   readonly pid: number;
   readonly dataDir?: string;
   /** From the binary's path, e.g. "15" for /usr/lib/postgresql/15/bin/postgres. */
@@ -21,7 +22,7 @@ export interface LocalServer {
 }
 
 export interface LocalScan {
-  readonly servers: readonly LocalServer[];
+  readonly servers: readonly PgLocalServer[];
   /** PostgreSQL socket files (.s.PGSQL.<port>) we could not tie to a visible process. */
   readonly strayPorts: readonly { readonly path: string; readonly port: number }[];
   readonly durationMs: number;
@@ -31,47 +32,39 @@ const PG_SOCKET = /\/\.s\.PGSQL\.(\d+)$/;
 
 export async function scanLocalPostgres(): Promise<LocalScan> {
   const started = Date.now();
-  const [processes, listeners] = await Promise.all([listProcesses((comm) => comm === 'postgres' || comm === 'postmaster'), listListeners()]);
-  const pids = new Set(processes.map((info) => info.pid));
-  const postmasters = processes.filter((info) => !pids.has(info.ppid));
-  const servers = await Promise.all(postmasters.map((info) => describe(info.pid, info.cmdline, listeners)));
+  const found = await findLocalServers({ comm: (comm) => comm === 'postgres' || comm === 'postmaster', topLevelOnly: true });
+  const servers = await Promise.all(
+    found.servers.map(async (server): Promise<PgLocalServer> => {
+      const dataFlag = server.cmdline.indexOf('-D');
+      const dataDir = (dataFlag >= 0 ? server.cmdline[dataFlag + 1] : undefined) ?? (await cwdOf(server.pid));
+      const version = /\/postgresql\/([\d.]+)\/bin\//.exec(server.cmdline[0] ?? '')?.[1];
+      const pidFile = dataDir ? await readPostmasterPid(dataDir) : undefined;
+      const base = {
+        pid: server.pid,
+        ...(dataDir ? { dataDir } : {}),
+        ...(version ? { version } : {}),
+        ...(pidFile?.status ? { status: pidFile.status } : {}),
+      };
+      if (server.seenVia === 'file descriptors') return { ...base, tcp: server.tcp, sockets: server.unix, seenVia: 'file descriptors' };
+      if (pidFile?.port) {
+        return {
+          ...base,
+          tcp: pidFile.listenAddress ? [{ address: pidFile.listenAddress, port: pidFile.port }] : [],
+          sockets: pidFile.socketDir ? [join(pidFile.socketDir, `.s.PGSQL.${pidFile.port}`)] : [],
+          seenVia: 'postmaster.pid',
+        };
+      }
+      return { ...base, tcp: [], sockets: [], seenVia: 'nothing readable' };
+    }),
+  );
   const claimed = new Set(servers.flatMap((server) => server.sockets));
-  const strayPorts = listeners
+  const strayPorts = found.listeners
     .filter((listener) => listener.transport === 'unix' && !claimed.has(listener.address))
     .flatMap((listener) => {
       const port = PG_SOCKET.exec(listener.address)?.[1];
       return port ? [{ path: listener.address, port: Number(port) }] : [];
     });
   return { servers, strayPorts, durationMs: Date.now() - started };
-}
-
-async function describe(pid: number, cmdline: readonly string[], listeners: readonly Listener[]): Promise<LocalServer> {
-  const dataFlag = cmdline.indexOf('-D');
-  const dataDir = (dataFlag >= 0 ? cmdline[dataFlag + 1] : undefined) ?? (await cwdOf(pid));
-  const version = /\/postgresql\/([\d.]+)\/bin\//.exec(cmdline[0] ?? '')?.[1];
-  const pidFile = dataDir ? await readPostmasterPid(dataDir) : undefined;
-  const inodes = await socketInodesOf(pid);
-  const base = {
-    pid,
-    ...(dataDir ? { dataDir } : {}),
-    ...(version ? { version } : {}),
-    ...(pidFile?.status ? { status: pidFile.status } : {}),
-  };
-  if (inodes) {
-    const own = listeners.filter((listener) => inodes.has(listener.inode));
-    return {
-      ...base,
-      tcp: own.filter((listener) => listener.transport !== 'unix').map((listener) => ({ address: listener.address, port: listener.port ?? 0 })),
-      sockets: own.filter((listener) => listener.transport === 'unix').map((listener) => listener.address),
-      seenVia: 'file descriptors',
-    };
-  }
-  if (pidFile?.port) {
-    const socket = pidFile.socketDir ? [join(pidFile.socketDir, `.s.PGSQL.${pidFile.port}`)] : [];
-    const tcp = pidFile.listenAddress ? [{ address: pidFile.listenAddress, port: pidFile.port }] : [];
-    return { ...base, tcp, sockets: socket, seenVia: 'postmaster.pid' };
-  }
-  return { ...base, tcp: [], sockets: [], seenVia: 'nothing readable' };
 }
 
 interface PostmasterPid {

@@ -1,7 +1,8 @@
 import { dirname } from 'node:path';
-import { bindingCovers, isLocalAddress } from '../../host/local.js';
+import { isLocalAddress } from '../../host/local.js';
+import { explainTcpRefusal, unique } from '../common/refusal.js';
 import type { ConnectionTrace } from './connect.js';
-import type { LocalScan, LocalServer } from './local.js';
+import type { LocalScan, PgLocalServer } from './local.js';
 
 /**
  * Why a connection was refused, told from what runs on this machine:
@@ -11,8 +12,8 @@ import type { LocalScan, LocalServer } from './local.js';
  */
 export type Refusal =
   | { readonly cause: 'not_running'; readonly where: 'remote' | 'local'; readonly attempted: string }
-  | { readonly cause: 'wrong_port'; readonly attempted: string; readonly ports: readonly number[]; readonly servers: readonly LocalServer[] }
-  | { readonly cause: 'not_listening'; readonly attempted: string; readonly listening: readonly string[]; readonly servers: readonly LocalServer[] };
+  | { readonly cause: 'wrong_port'; readonly attempted: string; readonly ports: readonly number[]; readonly servers: readonly PgLocalServer[] }
+  | { readonly cause: 'not_listening'; readonly attempted: string; readonly listening: readonly string[]; readonly servers: readonly PgLocalServer[] };
 
 export interface RefusedEndpoint {
   readonly transport: 'tcp' | 'unix';
@@ -44,21 +45,21 @@ export function explainRefusal(endpoint: RefusedEndpoint, scan: LocalScan | unde
 
 function explainTcp(endpoint: RefusedEndpoint, scan: LocalScan): Refusal {
   const { servers } = scan;
-  const listeners = servers.flatMap((server) => server.tcp);
-  const covering = listeners.filter((listener) => endpoint.addresses.some((address) => bindingCovers(listener.address, address)));
-  const otherPorts = unique(covering.map((listener) => listener.port).filter((port) => port !== endpoint.port));
-  if (otherPorts.length > 0) return { cause: 'wrong_port', attempted: endpoint.attempted, ports: otherPorts, servers };
   // Without file-descriptor access, a socket file still names the port a local server uses.
-  const strayOther = unique(scan.strayPorts.map((entry) => entry.port).filter((port) => port !== endpoint.port));
-  if (listeners.length === 0 && strayOther.length > 0 && !scan.strayPorts.some((entry) => entry.port === endpoint.port)) {
-    return { cause: 'wrong_port', attempted: endpoint.attempted, ports: strayOther, servers };
+  const refusal = explainTcpRefusal(endpoint, {
+    running: servers.length > 0,
+    tcp: servers.flatMap((server) => server.tcp),
+    portHints: scan.strayPorts.map((entry) => entry.port),
+    elsewhere: [...servers.flatMap((server) => server.sockets), ...scan.strayPorts.map((entry) => entry.path)],
+  });
+  switch (refusal.cause) {
+    case 'not_running':
+      return { cause: 'not_running', where: 'local', attempted: endpoint.attempted };
+    case 'wrong_port':
+      return { cause: 'wrong_port', attempted: endpoint.attempted, ports: refusal.ports, servers };
+    default:
+      return { cause: 'not_listening', attempted: endpoint.attempted, listening: refusal.listening, servers };
   }
-  const listening = [
-    ...listeners.map((listener) => `${listener.address.includes(':') ? `[${listener.address}]` : listener.address}:${listener.port}`),
-    ...servers.flatMap((server) => server.sockets),
-    ...scan.strayPorts.map((entry) => entry.path),
-  ];
-  return { cause: 'not_listening', attempted: endpoint.attempted, listening: unique(listening), servers };
 }
 
 function explainSocket(endpoint: RefusedEndpoint, scan: LocalScan): Refusal {
@@ -76,6 +77,3 @@ function explainSocket(endpoint: RefusedEndpoint, scan: LocalScan): Refusal {
   return { cause: 'not_listening', attempted: endpoint.attempted, listening: unique([...sockets, ...tcp]), servers };
 }
 
-function unique<T>(values: readonly T[]): T[] {
-  return [...new Set(values)];
-}

@@ -3,8 +3,8 @@ import type { Remediation } from '../../../engine/schema.js';
 import type { PostgresTarget } from '../../../config/postgres/target.js';
 import { pgIsReady, urlWith } from '../commands.js';
 import type { PgContext } from '../context.js';
-import { reachEvidence, serverSummary, whereOf } from '../evidence.js';
-import type { LocalServer } from '../local.js';
+import { reachEvidenceOf, serverSummary, whereOf } from '../evidence.js';
+import type { PgLocalServer } from '../local.js';
 
 const remedies = { not_running: notRunning, wrong_port: wrongPort };
 
@@ -23,7 +23,7 @@ export const processStep = defineStep<PgContext, keyof typeof remedies>({
       const summary = remote
         ? `${where} refused the connection: nothing listens there (processes on a remote host cannot be inspected from here)`
         : `nothing listens at ${where}, and no PostgreSQL server runs on this machine`;
-      return io.found('not_running', summary, remedies.not_running(ctx.target, remote), { ...reachEvidence(trace), localServers: remote ? 'not inspected (remote host)' : [] });
+      return io.found('not_running', summary, remedies.not_running(ctx.target, remote), { ...reachEvidenceOf(trace), localServers: remote ? 'not inspected (remote host)' : [] });
     }
     if (refusal?.cause === 'wrong_port') {
       const ports = refusal.ports.join(', ');
@@ -31,7 +31,7 @@ export const processStep = defineStep<PgContext, keyof typeof remedies>({
         'wrong_port',
         `nothing listens at ${where}, but PostgreSQL listens on port ${ports}${describeServers(refusal.servers)}`,
         remedies.wrong_port(ctx.target, refusal.ports),
-        { ...reachEvidence(trace), listeningPorts: [...refusal.ports], localServers: refusal.servers.map(serverSummary) },
+        { ...reachEvidenceOf(trace), listeningPorts: [...refusal.ports], localServers: refusal.servers.map(serverSummary) },
       );
     }
     if (refusal?.cause === 'not_listening') {
@@ -42,7 +42,7 @@ export const processStep = defineStep<PgContext, keyof typeof remedies>({
   },
 });
 
-function describeServers(servers: readonly LocalServer[]): string {
+function describeServers(servers: readonly PgLocalServer[]): string {
   const first = servers[0];
   if (!first) return '';
   const more = servers.length > 1 ? ` and ${servers.length - 1} more` : '';

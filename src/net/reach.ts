@@ -1,0 +1,101 @@
+import type { Socket } from 'node:net';
+import type { Deadline } from '../engine/deadline.js';
+import { resolveHost, type Resolution } from './dns.js';
+import { connectTcp, connectUnix, type ConnectOutcome } from './tcp.js';
+
+/**
+ * Reaching an endpoint, before any database protocol: resolve its name, then connect to each
+ * address in turn (as libpq and most drivers do), or open its Unix socket. Every outcome is kept,
+ * so a report can say "::1 refused, 127.0.0.1 timed out". Shared by every probe.
+ */
+export interface EndpointSpec {
+  /** A host name or address; for a Unix socket, what to show as the host (e.g. its directory). */
+  readonly host: string;
+  readonly port: number;
+  /** Connect to this Unix socket instead of host:port over TCP. */
+  readonly socketPath?: string;
+}
+
+export interface AddressAttempt {
+  readonly address: string;
+  readonly outcome: ConnectOutcome['outcome'];
+  readonly code?: string;
+  readonly message?: string;
+  readonly durationMs: number;
+}
+
+export interface EndpointTrace {
+  readonly host: string;
+  readonly port: number;
+  readonly transport: 'tcp' | 'unix';
+  readonly socketPath?: string;
+  dns?: Resolution;
+  readonly connects: AddressAttempt[];
+}
+
+export interface Connected {
+  readonly host: string;
+  readonly port: number;
+  /** The address (tcp) or socket path (unix) the connection was made to. */
+  readonly address: string;
+  readonly transport: 'tcp' | 'unix';
+}
+
+export interface Reached {
+  readonly entry: EndpointTrace;
+  readonly connected?: Connected;
+  readonly socket?: Socket;
+  /** An attempt ran out of time (a black hole, or the resolver). */
+  readonly timedOut: boolean;
+}
+
+export interface ReachOptions {
+  /** A per-host limit under the deadline (libpq's connect_timeout, a driver's connectTimeoutMS). */
+  readonly perHostLimitMs?: number | undefined;
+}
+
+/** One endpoint: its name resolved, then each address tried until one connects. */
+export async function reachEndpoint(spec: EndpointSpec, deadline: Deadline, options: ReachOptions = {}): Promise<Reached> {
+  const hostDeadline = options.perHostLimitMs ? deadline.limit(options.perHostLimitMs, 'connect_timeout') : deadline;
+  if (spec.socketPath !== undefined) {
+    const entry: EndpointTrace = { host: spec.host, port: spec.port, transport: 'unix', socketPath: spec.socketPath, connects: [] };
+    const outcome = await connectUnix(spec.socketPath, hostDeadline);
+    entry.connects.push(summarise(spec.socketPath, outcome));
+    if (outcome.outcome !== 'connected') return { entry, timedOut: outcome.outcome === 'timeout' };
+    return { entry, connected: { host: spec.host, port: spec.port, address: spec.socketPath, transport: 'unix' }, socket: outcome.socket, timedOut: false };
+  }
+  const entry: EndpointTrace = { host: spec.host, port: spec.port, transport: 'tcp', connects: [] };
+  entry.dns = await resolveHost(spec.host, hostDeadline);
+  if (entry.dns.outcome !== 'resolved') return { entry, timedOut: entry.dns.code === 'ETIMEOUT' };
+  let timedOut = false;
+  for (const { address } of entry.dns.addresses) {
+    const outcome = await connectTcp(address, spec.port, hostDeadline);
+    entry.connects.push(summarise(address, outcome));
+    if (outcome.outcome === 'connected') {
+      return { entry, connected: { host: spec.host, port: spec.port, address, transport: 'tcp' }, socket: outcome.socket, timedOut };
+    }
+    if (outcome.outcome === 'timeout') timedOut = true;
+    if (hostDeadline.expired) break;
+  }
+  return { entry, timedOut };
+}
+
+/** Endpoints in order until one connects (libpq's multi-host behaviour). */
+export async function reachFirst(specs: readonly EndpointSpec[], deadline: Deadline, options: ReachOptions = {}): Promise<{ readonly entries: EndpointTrace[]; readonly reached?: Reached; readonly timedOut: boolean }> {
+  const entries: EndpointTrace[] = [];
+  let timedOut = false;
+  for (const spec of specs) {
+    const reached = await reachEndpoint(spec, deadline, options);
+    entries.push(reached.entry);
+    timedOut ||= reached.timedOut;
+    if (reached.socket) return { entries, reached, timedOut };
+    if (deadline.expired) break;
+  }
+  return { entries, timedOut };
+}
+
+function summarise(address: string, outcome: ConnectOutcome): AddressAttempt {
+  return outcome.outcome === 'connected'
+    ? { address, outcome: outcome.outcome, durationMs: outcome.durationMs }
+    : { address, outcome: outcome.outcome, code: outcome.code, message: outcome.message, durationMs: outcome.durationMs };
+}
