@@ -1,7 +1,14 @@
 import { performance } from 'node:perf_hooks';
 import { Command, Option } from 'commander';
+import { LIBPQ_KEYWORDS } from '../config/postgres/conninfo.js';
+import { secrets } from '../config/secrets.js';
+import { CAUSE_CODES } from '../engine/causes.js';
 import { Deadline } from '../engine/deadline.js';
+import { STEP_ORDER } from '../engine/steps.js';
+import type { EnvironmentView } from '../engine/probe.js';
 import { DEFAULT_THRESHOLDS, type Thresholds } from '../engine/thresholds.js';
+import { knownNames, type KnownName } from '../host/names.js';
+import { detectPlatform, PLATFORMS, type Platform, type PlatformInfo } from '../host/platform.js';
 import type { CliIO } from './io.js';
 import { parseDuration, parsePercent, parseSeconds } from './duration.js';
 
@@ -14,6 +21,8 @@ export interface DiagnoseOptions {
   /** undefined: no .env at all; required=false: ./.env if present. */
   readonly envFile: { readonly path: string; readonly required: boolean } | undefined;
   readonly thresholds: Thresholds;
+  /** --platform: the platform to tailor fixes to, instead of the detected one. */
+  readonly platform: Platform | undefined;
 }
 
 export const DEFAULT_TIMEOUT_SECONDS = 10;
@@ -30,6 +39,7 @@ interface RawFlags {
   idleInTransaction: number;
   idle: number;
   nearLimit: number;
+  platform?: string;
 }
 
 export function toOptions(flags: RawFlags, io: Pick<CliIO, 'env' | 'stdoutIsTTY'>): DiagnoseOptions {
@@ -41,6 +51,7 @@ export function toOptions(flags: RawFlags, io: Pick<CliIO, 'env' | 'stdoutIsTTY'
     verbose: flags.verbose === true,
     color: flags.color && !noColor && (forceColor || io.stdoutIsTTY),
     envFile: flags.envFile === false ? undefined : { path: flags.envFile ?? '.env', required: flags.envFile !== undefined },
+    platform: flags.platform === undefined ? undefined : flags.platform === 'k8s' ? 'kubernetes' : PLATFORMS.find((platform) => platform === flags.platform),
     thresholds: {
       longRunningMs: flags.longRunning,
       lockWaitMs: flags.lockWait,
@@ -67,7 +78,35 @@ export function diagnoseCommand(io: CliIO, onRun: (inputs: string[], options: Di
     .addOption(new Option('--idle-in-transaction <duration>', 'sessions idle in a transaction longer than this are idle_in_transaction').argParser(parseDuration).default(DEFAULT_THRESHOLDS.idleInTransactionMs, '5m'))
     .addOption(new Option('--idle <duration>', 'sessions idle longer than this count towards idle_connections').argParser(parseDuration).default(DEFAULT_THRESHOLDS.idleMs, '30m'))
     .addOption(new Option('--near-limit <percent>', 'share of max_connections in use that makes near_limit').argParser(parsePercent).default(DEFAULT_THRESHOLDS.nearLimitPercent))
+    .addOption(new Option('--platform <platform>', 'tailor fixes to this platform instead of the detected one').choices(['k8s', ...PLATFORMS]))
     .action(async (inputs: string[], flags: RawFlags) => onRun(inputs, toOptions(flags, io)));
+}
+
+/** The report's own words are never secrets: a password "pass" must not turn "status": "pass" into "****". */
+function registerVocabulary(): void {
+  const words = [
+    ...STEP_ORDER,
+    ...['pass', 'warn', 'fail', 'skip', 'healthy', 'degraded', 'unhealthy', 'dbdoctor', 'true', 'false', 'null'],
+    ...CAUSE_CODES,
+    ...PLATFORMS,
+    ...['postgres', 'mongodb', 'cassandra'],
+    // Setting names are keys of the report's "source" object.
+    ...LIBPQ_KEYWORDS,
+    'database',
+  ];
+  for (const word of words) secrets.addPublic(word);
+}
+
+/** The environment as probes see it; known names are gathered only if a step asks. */
+function environmentView(platform: PlatformInfo, env: Readonly<Record<string, string | undefined>>, cwd: string): EnvironmentView {
+  let names: Promise<readonly KnownName[]> | undefined;
+  return {
+    platform,
+    knownNames: () => {
+      names ??= knownNames({ env, cwd, composeFile: platform.composeFile });
+      return names;
+    },
+  };
 }
 
 export async function runDiagnose(inputs: readonly string[], options: DiagnoseOptions, io: CliIO, version: string): Promise<number> {
@@ -81,12 +120,20 @@ export async function runDiagnose(inputs: readonly string[], options: DiagnoseOp
     import('../config/targets.js'),
     import('../engine/run.js'),
   ]);
+  registerVocabulary();
   const dotenv = options.envFile ? await loadDotEnv(options.envFile.path, options.envFile.required) : undefined;
   const env = buildEnvironment(io.env, dotenv);
-  const targets = await resolveTargets(inputs, env);
+  const [targets, platform, { databaseVariables, configMismatches }] = await Promise.all([
+    resolveTargets(inputs, env),
+    detectPlatform({ env: env.toRecord(), cwd: io.cwd, override: options.platform }),
+    import('../config/inventory.js'),
+  ]);
+  const environment = environmentView(platform, env.toRecord(), io.cwd);
   const { diagnose } = await import('../probes/registry.js');
-  const reports = await Promise.all(targets.map((target) => diagnose(target, { deadline, thresholds: options.thresholds, env: env.toRecord() })));
-  const report = runReport(reports, performance.now() - started, version);
+  const reports = await Promise.all(
+    targets.map((target) => diagnose(target, { deadline, thresholds: options.thresholds, env: env.toRecord(), environment, hints: configMismatches(env, target) })),
+  );
+  const report = runReport(reports, performance.now() - started, version, { ...platform, signals: [...platform.signals], configuration: databaseVariables(env) });
   if (options.format === 'json') {
     const { renderJson } = await import('../report/json.js');
     await io.out(renderJson(report));

@@ -25,15 +25,15 @@ export class Secrets {
 
   add(value: string | undefined): void {
     if (!value || value.length < MIN_LITERAL_LENGTH) return;
-    this.values.add(value);
-    const encoded = encodeURIComponent(value);
-    if (encoded !== value) this.values.add(encoded);
+    // The forms a secret takes in output: as is, URL-encoded, and escaped inside a JSON string.
+    for (const form of [value, encodeURIComponent(value), JSON.stringify(value).slice(1, -1)]) this.values.add(form);
   }
 
   /**
-   * A value that is shown on purpose (a user, database or host name). A password equal to one of
-   * them (user "postgres", password "postgres") cannot be told apart from it in text, so the
-   * literal net leaves it alone rather than masking every mention of the user.
+   * A value that is shown on purpose: a user, database or host name, or a word of the report's own
+   * vocabulary ("pass", "fail", a cause code). A password equal to one of them (user "postgres",
+   * password "postgres"; password "pass") cannot be told apart from it in text, so the literal net
+   * leaves it alone rather than masking every mention of the user or breaking the JSON contract.
    */
   addPublic(value: string | undefined): void {
     if (value) this.publicValues.add(value);

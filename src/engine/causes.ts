@@ -39,6 +39,13 @@ export const CAUSES = {
     title: 'Server listens on another port',
     meaning: 'The connection was refused, but a server of this engine is listening on another local port, which is named.',
   },
+  localhost_in_container: {
+    steps: ['process'],
+    severity: 'fail',
+    title: 'localhost inside a container',
+    meaning:
+      'The connection to a loopback address was refused while dbdoctor runs inside a container: loopback is the container itself, not the database’s container. The service names this environment knows are suggested.',
+  },
 
   // ── accepting ──────────────────────────────────────────────────────────────
   starting_up: {
@@ -72,6 +79,12 @@ export const CAUSES = {
     title: 'Server runs but does not listen on this address',
     meaning:
       'A server of this engine runs on this machine, on the requested port, but not on the requested address (for PostgreSQL: listen_addresses), so the connection is refused.',
+  },
+  connection_reset: {
+    steps: ['accepting'],
+    severity: 'fail',
+    title: 'Reset during the handshake',
+    meaning: 'The TCP connection was accepted, then reset (RST) before the protocol handshake finished: a proxy or firewall killing the connection, or a server crashing on connect.',
   },
   no_response: {
     steps: ['accepting'],
@@ -141,6 +154,20 @@ export const CAUSES = {
     severity: 'fail',
     title: 'Host or network unreachable',
     meaning: 'The network stack reported that no route leads to the host (EHOSTUNREACH / ENETUNREACH), often from an ICMP message.',
+  },
+  firewall_rejected: {
+    steps: ['network'],
+    severity: 'fail',
+    title: 'Rejected by a firewall',
+    meaning:
+      'The connection was refused although a server of this engine listens on exactly that address and port on this machine: a firewall rule rejects it (e.g. iptables REJECT --reject-with tcp-reset).',
+  },
+  ipv6_mismatch: {
+    steps: ['network'],
+    severity: 'warn',
+    title: 'The first address refuses',
+    meaning:
+      'The name resolves to several addresses and the first (typically ::1 for localhost) refuses, while a later one (127.0.0.1) works. dbdoctor and libpq try the next address; clients that try only the first one (Node.js 17+, some drivers) fail.',
   },
 
   // ── pool ───────────────────────────────────────────────────────────────────
@@ -222,6 +249,15 @@ export const CAUSES = {
     severity: 'fail',
     title: 'Sessions blocked on locks',
     meaning: 'Sessions have waited on a lock for longer than the threshold; the waiting and blocking sessions, their queries and how long are in the evidence.',
+  },
+
+  // ── hints from the environment, beside any verdict ────────────────────────
+  config_mismatch: {
+    steps: 'any',
+    severity: 'warn',
+    title: 'Settings disagree',
+    meaning:
+      'The environment holds database settings that contradict each other or the target (a host in DATABASE_URL that differs from POSTGRES_HOST, one spelling of a variable set where another is expected): the application may read the other one.',
   },
 
   // ── the runner's own ───────────────────────────────────────────────────────

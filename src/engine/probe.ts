@@ -1,4 +1,6 @@
 import { CAUSES, type CauseCode } from './causes.js';
+import type { KnownName } from '../host/names.js';
+import type { PlatformInfo } from '../host/platform.js';
 import type { Deadline } from './deadline.js';
 import type { Evidence, Finding, Remediation } from './schema.js';
 import type { StepId } from './steps.js';
@@ -21,6 +23,23 @@ export interface DiagnosisTarget {
   readonly sources: Readonly<Record<string, string>>;
 }
 
+/** Where dbdoctor runs: the platform, and the host names this environment knows. */
+export interface EnvironmentView {
+  readonly platform: PlatformInfo;
+  /** Names for "did you mean" (Kubernetes services, /etc/hosts, compose services, variables). */
+  knownNames(): Promise<readonly KnownName[]>;
+}
+
+/**
+ * A finding that does not come from a step's own checks but belongs beside one: e.g. settings in
+ * the environment that contradict the target (config_mismatch). The walk adds it to that step's
+ * `also`, whether the step ran or was skipped, so it is reported with any verdict.
+ */
+export interface Hint {
+  readonly step: StepId;
+  readonly finding: Finding;
+}
+
 /** What a probe is given for one run over one target. */
 export interface RunContext {
   /** The deadline every step of this target must finish by. */
@@ -28,6 +47,8 @@ export interface RunContext {
   readonly thresholds: Thresholds;
   /** The environment dbdoctor runs in (process.env plus .env), for probes that read it. */
   readonly env: Readonly<Record<string, string | undefined>>;
+  readonly environment: EnvironmentView;
+  readonly hints?: readonly Hint[];
 }
 
 /** A step's result: one finding, or several with the most important first. */

@@ -1,4 +1,4 @@
-import { SCHEMA_VERSION, type RunReport, type TargetReport, type TargetStatus } from './schema.js';
+import { SCHEMA_VERSION, type EnvironmentReport, type RunReport, type TargetReport, type TargetStatus } from './schema.js';
 
 import { EXIT_CODES } from './exit.js';
 
@@ -10,12 +10,13 @@ export function worstStatus(statuses: readonly TargetStatus[]): TargetStatus {
   return statuses.reduce<TargetStatus>((worst, status) => (RANK[status] > RANK[worst] ? status : worst), 'healthy');
 }
 
-export function runReport(targets: TargetReport[], durationMs: number, version: string): RunReport {
+export function runReport(targets: TargetReport[], durationMs: number, version: string, environment?: EnvironmentReport): RunReport {
   return {
     schemaVersion: SCHEMA_VERSION,
     tool: { name: 'dbdoctor', version },
     status: worstStatus(targets.map((target) => target.status)),
     durationMs: Math.round(durationMs),
+    ...(environment ? { environment } : {}),
     targets,
   };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PLATFORMS } from '../host/platform.js';
 import { CauseCodeSchema } from './causes.js';
 import type { TargetStatus } from './status.js';
 import { StepIdSchema } from './steps.js';
@@ -77,11 +78,24 @@ export const TargetReportSchema = z.object({
 });
 export type TargetReport = z.infer<typeof TargetReportSchema>;
 
+/** Where dbdoctor ran, and the database settings it found in the environment (secrets masked). */
+export const EnvironmentReportSchema = z.object({
+  platform: z.enum(PLATFORMS),
+  chosen: z.enum(['detected', 'flag']),
+  inContainer: z.boolean(),
+  kubernetesNamespace: z.string().optional(),
+  composeFile: z.string().optional(),
+  signals: z.array(z.string()),
+  configuration: z.array(z.object({ name: z.string(), value: z.string(), source: z.string() })),
+});
+export type EnvironmentReport = z.infer<typeof EnvironmentReportSchema>;
+
 export const RunReportSchema = z.object({
   schemaVersion: z.literal(SCHEMA_VERSION),
   tool: z.object({ name: z.literal('dbdoctor'), version: z.string() }),
   status: TargetStatusSchema,
   durationMs: z.number().nonnegative(),
+  environment: EnvironmentReportSchema.optional(),
   targets: z.array(TargetReportSchema),
 });
 export type RunReport = z.infer<typeof RunReportSchema>;

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { CAUSES, type CauseCode } from './causes.js';
 import { isDeadlineExceeded, type Deadline } from './deadline.js';
-import type { DiagnosisTarget, Probe, RunContext, StepDefinition, StepIO, StepOutcome } from './probe.js';
+import type { DiagnosisTarget, Hint, Probe, RunContext, StepDefinition, StepIO, StepOutcome } from './probe.js';
 import type { Evidence, Finding, Remediation, StepReport, TargetReport, TargetStatus, Verdict } from './schema.js';
 import { STEP_ORDER, type StepId } from './steps.js';
 
@@ -40,7 +40,7 @@ export async function diagnoseTarget<T extends DiagnosisTarget, Ctx>(
   } finally {
     await closeQuietly(probe, ctx, run.deadline);
   }
-  return summarise(target, probe.engine, steps, performance.now() - started);
+  return summarise(target, probe.engine, withHints(steps, run.hints ?? []), performance.now() - started);
 }
 
 async function closeQuietly<Ctx>(probe: Probe<DiagnosisTarget, Ctx>, ctx: Ctx, deadline: Deadline): Promise<void> {
@@ -124,6 +124,13 @@ function mostSevere(findings: readonly Finding[]): Finding {
     if (SEVERITY_RANK[finding.status] > SEVERITY_RANK[best.status]) best = finding;
   }
   return best;
+}
+
+function withHints(steps: StepReport[], hints: readonly Hint[]): StepReport[] {
+  return steps.map((step) => {
+    const extra = hints.filter((hint) => hint.step === step.id).map((hint) => hint.finding);
+    return extra.length > 0 ? { ...step, also: [...(step.also ?? []), ...extra] } : step;
+  });
 }
 
 function skipped(id: StepId, summary: string): StepReport {

@@ -1,5 +1,5 @@
 import kleur from 'kleur';
-import type { Evidence, Remediation, RunReport, StepReport, StepStatus, TargetReport, TargetStatus } from '../engine/schema.js';
+import type { EnvironmentReport, Evidence, Remediation, RunReport, StepReport, StepStatus, TargetReport, TargetStatus } from '../engine/schema.js';
 import { formatMs } from '../engine/walk.js';
 
 /**
@@ -19,7 +19,23 @@ export function renderHuman(report: RunReport, options: HumanOptions): string {
   kleur.enabled = options.color;
   const blocks = report.targets.map((target) => renderTarget(target, options));
   if (report.targets.length > 1) blocks.push(`${paint(report.status, HEADLINE[report.status])} overall: ${report.targets.length} targets in ${formatMs(report.durationMs)}`);
+  const environment = renderEnvironment(report.environment, options.verbose);
+  if (environment) blocks.push(environment);
   return `${blocks.join('\n\n')}\n`;
+}
+
+/** Where dbdoctor ran: said when it matters (not a plain host), and in full with --verbose. */
+function renderEnvironment(environment: EnvironmentReport | undefined, verbose: boolean): string | undefined {
+  if (!environment || (!verbose && environment.platform === 'host')) return undefined;
+  const where = `${environment.platform}${environment.kubernetesNamespace ? ` (namespace ${environment.kubernetesNamespace})` : ''}${environment.chosen === 'flag' ? ', chosen with --platform' : ''}`;
+  // Markers seen but not counted (e.g. a /.dockerenv on a VM) are for --verbose only.
+  const signals = environment.signals.filter((signal) => verbose || !signal.includes('not counted'));
+  const lines = [kleur.dim(`  running on: ${where}${signals.length > 0 ? ` — ${signals.join('; ')}` : ''}`)];
+  if (verbose && environment.configuration.length > 0) {
+    lines.push(kleur.dim('  database settings in the environment:'));
+    for (const variable of environment.configuration) lines.push(kleur.dim(`    ${variable.name}=${variable.value}  (${variable.source})`));
+  }
+  return lines.join('\n');
 }
 
 function renderTarget(target: TargetReport, options: HumanOptions): string {

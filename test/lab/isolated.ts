@@ -21,6 +21,11 @@ export const UNREACHABLE = '10.98.0.5';
 export interface HostOptions {
   /** Isolate processes too (for /proc-based checks). */
   readonly pid?: boolean;
+  /**
+   * Look like a container from inside: a private /run holding /run/.containerenv, the marker
+   * podman writes when a container starts. Implies `pid` (it needs the host's own mount namespace).
+   */
+  readonly container?: boolean;
   /** resolv.conf content; default: a nameserver on the namespace's loopback where nothing listens. */
   readonly resolvConf?: string;
   /** Extra /etc/hosts lines. */
@@ -61,8 +66,29 @@ export class IsolatedHost {
     // Frames for BLACK_HOLE go to a MAC nobody has: the peer drops them, no ICMP, no RST.
     await inside(['ip', 'neigh', 'add', BLACK_HOLE, 'lladdr', '02:00:00:00:00:99', 'dev', `${host.name}a`, 'nud', 'permanent']);
     await inside(['ip', 'route', 'add', 'unreachable', '10.98.0.0/24']);
-    if (options.pid) await host.isolateProcesses();
+    if (options.pid || options.container) await host.isolateProcesses();
+    if (options.container) {
+      await host.exec('mount', ['-t', 'tmpfs', 'tmpfs', '/run']);
+      await host.exec('touch', ['/run/.containerenv']);
+    }
     return host;
+  }
+
+  /** Links two hosts with a veth pair: `a` gets .1 and `b` gets .2 of a fresh /24. */
+  static async link(a: IsolatedHost, b: IsolatedHost): Promise<{ readonly a: string; readonly b: string }> {
+    const subnet = `10.77.${1 + Math.floor(Math.random() * 250)}`;
+    const [ifA, ifB] = [`${a.name}l`, `${b.name}l`];
+    await run('ip', ['link', 'add', ifA, 'netns', a.name, 'type', 'veth', 'peer', 'name', ifB, 'netns', b.name]);
+    await run('ip', ['netns', 'exec', a.name, 'ip', 'addr', 'add', `${subnet}.1/24`, 'dev', ifA]);
+    await run('ip', ['netns', 'exec', b.name, 'ip', 'addr', 'add', `${subnet}.2/24`, 'dev', ifB]);
+    await run('ip', ['netns', 'exec', a.name, 'ip', 'link', 'set', ifA, 'up']);
+    await run('ip', ['netns', 'exec', b.name, 'ip', 'link', 'set', ifB, 'up']);
+    return { a: `${subnet}.1`, b: `${subnet}.2` };
+  }
+
+  /** Adds an iptables rule inside this host (e.g. ["-A", "INPUT", "-p", "tcp", "--dport", "5432", "-j", "DROP"]). */
+  async iptables(rule: readonly string[]): Promise<void> {
+    await run('ip', ['netns', 'exec', this.name, 'iptables', ...rule]);
   }
 
   private async isolateProcesses(): Promise<void> {

@@ -81,3 +81,16 @@ export function tlsOnlyPeer(certFile: string, keyFile: string): Promise<Peer> {
   server.on('tlsClientError', () => undefined);
   return peer(server, () => undefined);
 }
+
+/** Accepts, reads the first bytes, then resets the connection (RST), as a killing proxy does. */
+export function resetPeer(): Promise<Peer> {
+  return peer(createServer(), (socket) => socket.once('data', () => socket.resetAndDestroy()));
+}
+
+/** Answers one byte every `everyMs`, forever: a drip of something that is not a database. */
+export function dripPeer(everyMs = 400): Promise<Peer> {
+  return peer(createServer(), (socket) => {
+    const timer = setInterval(() => socket.write('.'), everyMs);
+    socket.on('close', () => clearInterval(timer));
+  });
+}

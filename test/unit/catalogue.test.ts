@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { generatedReadme } from '../lab/readme.js';
 import { CAUSE_CODES, CAUSES, type CauseCode } from '../../src/engine/causes.js';
 import { postgresProbe } from '../../src/probes/postgres/index.js';
 import { ROOT } from '../lab/dbdoctor.js';
@@ -10,15 +11,19 @@ import { ROOT } from '../lab/dbdoctor.js';
  * remediation beside the step that produces it, a README entry, and a test that produces it.
  */
 const PROBES = [postgresProbe];
-/** Causes the engine itself produces, with their remediation in engine/walk.ts. */
-const RUNNER_CAUSES: readonly CauseCode[] = ['deadline_exceeded', 'check_error'];
+/**
+ * Causes not produced by a probe's steps: the engine's own (remediation in engine/walk.ts) and
+ * hints from the environment (remediation in config/inventory.ts).
+ */
+const RUNNER_CAUSES: readonly CauseCode[] = ['deadline_exceeded', 'check_error', 'config_mismatch'];
 
 function testSources(): string {
   const files: string[] = [];
   const walk = (dir: string): void => {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
       if (entry.isDirectory()) walk(join(dir, entry.name));
-      else if (entry.name.endsWith('.test.ts') && entry.name !== 'catalogue.test.ts') files.push(readFileSync(join(dir, entry.name), 'utf8'));
+      // Lab scenarios are tests too: test/integration/lab.test.ts runs each and checks its expectation.
+      else if ((entry.name.endsWith('.test.ts') && entry.name !== 'catalogue.test.ts') || entry.name === 'scenarios.ts') files.push(readFileSync(join(dir, entry.name), 'utf8'));
     }
   };
   walk(join(ROOT, 'test'));
@@ -49,8 +54,12 @@ describe('the cause catalogue', () => {
   });
 
   test.each(CAUSE_CODES)('%s is produced by at least one test', (code) => {
-    const asserted = new RegExp(`['"\`](none|process|accepting|network|pool|auth|queries)/${code}['"\`]|cause: '${code}'`);
+    const asserted = new RegExp(`['"\`](none|process|accepting|network|pool|auth|queries)/${code}['"\`]|cause: '${code}'|warnings: \\[[^\\]]*'${code}'`);
     expect(tests).toMatch(asserted);
+  });
+
+  test('the README cause and lab tables are the ones generated from the code (npm run docs)', () => {
+    expect(generatedReadme(readme)).toBe(readme);
   });
 
   test('every step declares only causes the catalogue places at that step', () => {

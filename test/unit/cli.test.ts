@@ -9,6 +9,7 @@ function fakeIO(env: Record<string, string> = {}, tty = false): CliIO & { out: (
   return {
     env,
     stdoutIsTTY: tty,
+    cwd: process.cwd(),
     stdout,
     stderr,
     out: async (text) => void stdout.push(text),
@@ -37,6 +38,7 @@ describe('diagnose: flag parsing', () => {
       color: false,
       envFile: { path: '.env', required: false },
       thresholds: { longRunningMs: 300_000, lockWaitMs: 10_000, idleInTransactionMs: 300_000, idleMs: 1_800_000, nearLimitPercent: 80 },
+      platform: undefined,
     });
   });
 
@@ -48,6 +50,8 @@ describe('diagnose: flag parsing', () => {
     [['--verbose'], { verbose: true }],
     [['--env-file', 'prod.env'], { envFile: { path: 'prod.env', required: true } }],
     [['--no-env-file'], { envFile: undefined }],
+    [['--platform', 'k8s'], { platform: 'kubernetes' }],
+    [['--platform', 'compose'], { platform: 'compose' }],
   ] as const)('%j', async (args, expected) => {
     const { options } = await parse([...args]);
     expect(options).toMatchObject(expected);
@@ -80,6 +84,7 @@ describe('bad input: one line, exit 3, never a stack trace', () => {
     [['diagnose', '--long-running', 'forever'], /expected a duration/],
     [['diagnose', '--near-limit', '150'], /between 0 and 100/],
     [['diagnose', '--format', 'xml'], /Allowed choices are human, json/],
+    [['diagnose', '--platform', 'mainframe'], /Allowed choices are k8s, kubernetes/],
     [['diagnose', '--bogus'], /unknown option '--bogus'/],
     [['diagnose', 'mysql://root:topsecret@db/x'], /unknown engine "mysql"/],
     [['diagnose', 'postgresql://u:topsecret@db:notaport/x'], /invalid port "notaport"/],

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { Deadline } from '../../src/engine/deadline.js';
-import { DEFAULT_THRESHOLDS, defineStep, type Probe, type StepDefinition } from '../../src/engine/probe.js';
+import { DEFAULT_THRESHOLDS, defineStep, type Hint, type Probe, type StepDefinition } from '../../src/engine/probe.js';
 import { diagnoseTarget } from '../../src/engine/walk.js';
 import type { StepId } from '../../src/engine/steps.js';
 
@@ -38,7 +38,8 @@ function probeOf(script: Script, order: StepId[] = ['queries', 'auth', 'pool', '
 }
 
 const target = { engine: 'scripted', display: 'scripted://x', sources: { host: 'url' } };
-const run = (ms = 2000) => ({ deadline: Deadline.within(ms), thresholds: DEFAULT_THRESHOLDS, env: {} });
+const environment = { platform: { platform: 'host' as const, chosen: 'detected' as const, inContainer: false, signals: [] }, knownNames: async () => [] };
+const run = (ms = 2000, hints: Hint[] = []) => ({ deadline: Deadline.within(ms), thresholds: DEFAULT_THRESHOLDS, env: {}, environment, hints });
 const all = (status: 'pass'): Script => ({ process: status, accepting: status, network: status, pool: status, auth: status, queries: status });
 
 describe('the tree walk', () => {
@@ -98,6 +99,17 @@ describe('the tree walk', () => {
   test('a step missing for an engine is a skip that says so', async () => {
     const report = await diagnoseTarget(probeOf({ process: 'pass', accepting: 'pass', network: 'pass', auth: 'pass' }), target, run());
     expect(report.steps.find((step) => step.id === 'pool')).toMatchObject({ status: 'skip', summary: 'not checked for scripted' });
+  });
+
+  test('hints from the environment join their step, even a skipped one, and are reported with any verdict', async () => {
+    const hint: Hint = { step: 'network', finding: { status: 'warn', cause: 'config_mismatch', summary: 'settings disagree', evidence: {}, remediation: [] } };
+    const failing = await diagnoseTarget(probeOf({ ...all('pass'), process: 'fail' }), target, run(2000, [hint]));
+    expect(failing.status).toBe('unhealthy');
+    expect(failing.steps.find((step) => step.id === 'network')).toMatchObject({ status: 'skip', also: [hint.finding] });
+    expect(failing.warnings).toEqual([{ step: 'network', cause: 'config_mismatch', summary: 'settings disagree' }]);
+    const passing = await diagnoseTarget(probeOf(all('pass')), target, run(2000, [hint]));
+    expect(passing.status).toBe('degraded');
+    expect(passing.verdict).toMatchObject({ step: 'network', cause: 'config_mismatch' });
   });
 
   test('the probe is closed after the walk, even after a failure', async () => {

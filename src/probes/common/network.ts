@@ -1,25 +1,30 @@
 import type { CauseCode } from '../../engine/causes.js';
-import type { StepIO } from '../../engine/probe.js';
+import type { RunContext, StepIO, StepOutcome } from '../../engine/probe.js';
 import type { Evidence, Finding, Remediation } from '../../engine/schema.js';
 import { formatMs } from '../../engine/walk.js';
+import { suggestNames, type Suggestion } from '../../host/names.js';
 import type { ReachFailure } from '../../net/classify.js';
 import type { Connected, EndpointTrace } from '../../net/reach.js';
+import { resolverContext, type ResolverContext } from '../../net/resolver.js';
+import { platformFixes, type EngineWords } from './platform.js';
 
 /**
  * The network step, the same for every engine: name resolution, silence and routing are not a
  * database's business, so their findings and remediation live here once. A probe supplies what
- * it reached, how it got there, and an engine-specific "check it again" command.
+ * it reached, how it got there, and its engine's words for the fixes.
  */
-export type NetworkCause = 'dns_not_found' | 'dns_temporary' | 'connect_timeout' | 'host_unreachable';
+export type NetworkCause = 'dns_not_found' | 'dns_temporary' | 'connect_timeout' | 'host_unreachable' | 'firewall_rejected' | 'ipv6_mismatch';
 
 export interface NetworkView {
   readonly entries: readonly EndpointTrace[];
   readonly connected: Connected | undefined;
-  /** The reach failure, when nothing connected; undefined when something did. */
+  /** The reach failure, when nothing connected (or a firewall rejected it); undefined otherwise. */
   readonly failure: ReachFailure | undefined;
 }
 
 export interface NetworkContext {
+  readonly run: RunContext;
+  readonly engine: EngineWords;
   /** Where the host setting came from ("url", "env PGHOST", …), to name it in the fix. */
   readonly hostSource: string;
   /** The engine's own way to check reachability again (pg_isready, mongosh --eval ping, …). */
@@ -27,13 +32,17 @@ export interface NetworkContext {
 }
 
 export const NETWORK_CHECKS =
-  'Resolves each host with the system resolver (getaddrinfo, as drivers do) and connects to each address in turn, telling apart: name not found, resolver failure, silence (timeout) and no route.';
+  'Resolves each host with the system resolver (getaddrinfo, as drivers do; A and AAAA) and connects to each address in turn, telling apart: name not found, resolver failure or silence, no answer (timeout), no route, a firewall rejection, and a first address that refuses where a later one works.';
 
 export const networkRemedies = {
-  dns_not_found: (host: string, source: string): Remediation[] => [
+  dns_not_found: (host: string, source: string, suggestions: readonly Suggestion[], engine: EngineWords, port: number): Remediation[] => [
+    ...suggestions.filter((suggestion) => suggestion.name !== host).slice(0, 1).map((suggestion) => ({
+      text: `This environment knows "${suggestion.name}" (${suggestion.origin}). If that is the database, use it:`,
+      command: engine.urlFor(suggestion.name, suggestion.port ?? port),
+      language: 'shell' as const,
+    })),
     { text: `The name "${host}" does not exist for this machine's resolver. Check its spelling, and where it came from (${source}).` },
     { text: 'See what this machine resolves (it reads /etc/hosts, then DNS, as your application does):', command: `getent ahosts ${host}`, language: 'shell' },
-    { text: 'In Kubernetes or docker compose, use the service name exactly as declared (kubectl get svc / docker compose config --services).' },
   ],
   dns_temporary: (host: string): Remediation[] => [
     { text: 'The resolver could not answer right now: it is unreachable, overloaded, or not ready yet (common at pod start). This often heals; clients should retry with backoff.' },
@@ -50,6 +59,15 @@ export const networkRemedies = {
     { text: 'See the route this machine would use:', command: `ip route get ${host}`, language: 'shell' },
     recheck,
   ],
+  firewall_rejected: (port: number, recheck: Remediation): Remediation[] => [
+    { text: `The server listens, but a firewall rule answers in its place. List the rules that match port ${port}:`, command: `sudo iptables -S | grep -- '--dport ${port}'; sudo nft list ruleset | grep -n 'dport ${port}'`, language: 'shell' },
+    { text: 'Remove or narrow the REJECT rule for this client, then check again.' },
+    recheck,
+  ],
+  ipv6_mismatch: (host: string, refused: string, working: string, engine: EngineWords, port: number): Remediation[] => [
+    { text: `Use the address that works, so clients that try only the first one succeed:`, command: engine.urlFor(working.includes(':') ? `[${working}]` : working, port), language: 'shell' },
+    { text: `Or make the server listen on ${refused} too, or stop "${host}" resolving to it first (/etc/hosts, or Node's --dns-result-order=ipv4first).` },
+  ],
 } satisfies Record<NetworkCause, (...input: never[]) => Remediation[]>;
 
 export function endpointEvidence(entry: EndpointTrace): Evidence {
@@ -62,8 +80,14 @@ export function endpointEvidence(entry: EndpointTrace): Evidence {
       ? {
           dns:
             entry.dns.outcome === 'resolved'
-              ? { addresses: entry.dns.addresses.map((address) => address.address), literal: entry.dns.literal, durationMs: entry.dns.durationMs }
-              : { outcome: entry.dns.outcome, code: entry.dns.code, message: entry.dns.message, durationMs: entry.dns.durationMs },
+              ? {
+                  addresses: entry.dns.addresses.map((address) => address.address),
+                  literal: entry.dns.literal,
+                  ...(entry.dns.source ? { source: entry.dns.source } : {}),
+                  ...(entry.dns.tried ? { tried: entry.dns.tried.map((attempt) => ({ ...attempt })) } : {}),
+                  durationMs: entry.dns.durationMs,
+                }
+              : { outcome: entry.dns.outcome, code: entry.dns.code, message: entry.dns.message, ...(entry.dns.tried ? { tried: entry.dns.tried.map((attempt) => ({ ...attempt })) } : {}), durationMs: entry.dns.durationMs },
         }
       : {}),
     connects: entry.connects.map((attempt) => ({ ...attempt })),
@@ -74,23 +98,55 @@ export function reachEvidence(entries: readonly EndpointTrace[], connected: Conn
   return { endpoints: entries.map(endpointEvidence), ...(connected ? { connectedTo: connected.address } : {}) };
 }
 
-/** The network step's finding: a failure of its own, a pass with timings, or a skip. */
-export function judgeNetwork(view: NetworkView, io: StepIO<NetworkCause>, context: NetworkContext): Finding {
+/** The network step's findings: a failure of its own, a pass with timings (maybe with a warning), or a skip. */
+export async function judgeNetwork(view: NetworkView, io: StepIO<NetworkCause>, context: NetworkContext): Promise<StepOutcome> {
   const evidence = reachEvidence(view.entries, view.connected);
   const entry = view.entries[0];
   const host = entry?.host ?? 'the host';
+  const port = entry?.port ?? 0;
+  const { platform } = context.run.environment;
   const cause: CauseCode | undefined = view.failure?.kind === 'failure' ? view.failure.cause : undefined;
   const dns = entry?.dns && entry.dns.outcome !== 'resolved' ? entry.dns : undefined;
   switch (cause) {
-    case 'dns_not_found':
-      return io.found('dns_not_found', `the host name "${host}" does not resolve${dns ? ` (${dns.code})` : ''}`, networkRemedies.dns_not_found(host, context.hostSource), evidence);
-    case 'dns_temporary':
-      return io.found('dns_temporary', `name resolution for "${host}" failed temporarily${dns ? ` (${dns.code}: ${dns.message})` : ''}`, networkRemedies.dns_temporary(host), evidence);
+    case 'dns_not_found': {
+      const resolver = await resolverContext(host);
+      const suggestions = suggestNames(host, await context.run.environment.knownNames());
+      const itself = suggestions.find((suggestion) => suggestion.name.toLowerCase() === host.toLowerCase());
+      const others = suggestions.filter((suggestion) => suggestion !== itself);
+      const known = itself
+        ? `; it is a ${itself.kind === 'compose-service' ? `service in ${itself.origin.replace(/ service.*$/, '')}, and a compose service name resolves only inside its compose network` : `Kubernetes service (${itself.origin}), whose name resolves only through the cluster's DNS`}`
+        : others.length > 0
+          ? `; this environment knows ${others.map((suggestion) => `"${suggestion.name}"`).join(', ')}`
+          : '';
+      return io.found(
+        'dns_not_found',
+        `the host name "${host}" does not resolve${dns ? ` (${dns.code})` : ''}${known}`,
+        [...networkRemedies.dns_not_found(host, context.hostSource, suggestions, context.engine, port), ...platformFixes('dns_not_found', platform, context.engine, { host, port, suggestions })],
+        { ...evidence, resolver: resolverEvidence(resolver), suggestions: suggestions.map(({ name, origin, port: known }) => ({ name, origin, ...(known ? { port: known } : {}) })) },
+      );
+    }
+    case 'dns_temporary': {
+      const resolver = await resolverContext(host);
+      const summary = `name resolution for "${host}" failed temporarily: ${dns?.message ?? 'the resolver did not answer'}`;
+      return io.found('dns_temporary', summary, [...networkRemedies.dns_temporary(host), ...platformFixes('dns_temporary', platform, context.engine, { host, port })], {
+        ...evidence,
+        resolver: resolverEvidence(resolver),
+      });
+    }
     case 'connect_timeout':
-      return io.found('connect_timeout', timeoutSummary(view.entries), networkRemedies.connect_timeout(host, entry?.port ?? 0), evidence);
+      return io.found('connect_timeout', timeoutSummary(view.entries), [...networkRemedies.connect_timeout(host, port), ...platformFixes('connect_timeout', platform, context.engine, { host, port })], evidence);
     case 'host_unreachable': {
       const failed = entry?.connects.find((attempt) => attempt.outcome !== 'connected');
       return io.found('host_unreachable', `no route to ${failed?.address ?? host} (${failed?.code ?? 'unreachable'})`, networkRemedies.host_unreachable(host, context.recheck), evidence);
+    }
+    case 'firewall_rejected': {
+      const refused = entry?.connects.find((attempt) => attempt.outcome === 'refused');
+      return io.found(
+        'firewall_rejected',
+        `${refused?.address ?? host}:${port} refused the connection although ${context.engine.name} listens there: a firewall rule rejects it`,
+        networkRemedies.firewall_rejected(port, context.recheck),
+        evidence,
+      );
     }
     default:
       break;
@@ -98,9 +154,29 @@ export function judgeNetwork(view: NetworkView, io: StepIO<NetworkCause>, contex
   if (!view.connected) return io.skip(view.failure?.kind === 'refused' ? 'the host answered (it refused the connection): see process' : 'no connection was attempted', evidence);
   if (view.connected.transport === 'unix') return io.pass('a local Unix socket: no network involved', evidence);
   const used = view.entries.find((candidate) => candidate.host === view.connected?.host);
-  const resolved = used?.dns?.outcome === 'resolved' && !used.dns.literal ? `${used.host} resolved to ${view.connected.address} in ${formatMs(used.dns.durationMs)}; ` : '';
+  const resolved = used?.dns?.outcome === 'resolved' && !used.dns.literal ? `${used.host} resolved to ${used.dns.addresses.map((address) => address.address).join(', ')} in ${formatMs(used.dns.durationMs)}; ` : '';
   const connect = used?.connects.find((attempt) => attempt.outcome === 'connected');
-  return io.pass(`${resolved}TCP connected in ${formatMs(connect?.durationMs ?? 0)}`, evidence);
+  const pass = io.pass(`${resolved}TCP connected to ${view.connected.address} in ${formatMs(connect?.durationMs ?? 0)}`, evidence);
+  const refusedFirst = used?.connects.filter((attempt) => attempt.outcome === 'refused') ?? [];
+  const firstRefused = refusedFirst[0];
+  if (!firstRefused || !used) return pass;
+  const warning: Finding = io.found(
+    'ipv6_mismatch',
+    `"${used.host}" resolves to ${firstRefused.address} first, which refuses; ${view.connected.address} works. Clients that try only the first address fail with ECONNREFUSED ${firstRefused.address}:${used.port}`,
+    networkRemedies.ipv6_mismatch(used.host, firstRefused.address, view.connected.address, context.engine, used.port),
+    evidence,
+  );
+  return [pass, warning];
+}
+
+function resolverEvidence(resolver: ResolverContext): Evidence {
+  return {
+    nameservers: [...resolver.config.nameservers],
+    search: [...resolver.config.search],
+    ndots: resolver.config.ndots,
+    triedNames: [...resolver.triedNames],
+    inHostsFile: [...resolver.hostsFile],
+  };
 }
 
 function timeoutSummary(entries: readonly EndpointTrace[]): string {

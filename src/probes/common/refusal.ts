@@ -1,15 +1,23 @@
-import { bindingCovers } from '../../host/local.js';
+import type { Remediation } from '../../engine/schema.js';
+import { bindingCovers, isLoopback } from '../../host/local.js';
+import type { KnownName, Suggestion } from '../../host/names.js';
+import type { PlatformInfo } from '../../host/platform.js';
+import { platformFixes, type EngineWords } from './platform.js';
 
 /**
  * Why a TCP connection was refused, told from where this engine's servers listen on this machine:
- *   not_running    no server of this engine runs here (or the host is remote: nothing listens there)
- *   wrong_port     one listens on an address that covers the target, but on another port
- *   not_listening  one runs, but not on this address (its listen setting excludes it)
+ *   not_running             no server of this engine runs here (or the host is remote)
+ *   localhost_in_container  loopback refused inside a container: loopback is the container itself
+ *   wrong_port              one listens on an address that covers the target, but on another port
+ *   not_listening           one runs, but not on this address (its listen setting excludes it)
+ *   firewall_rejected       one listens on exactly this address and port: something else refused
  */
 export type TcpRefusal =
   | { readonly cause: 'not_running' }
+  | { readonly cause: 'localhost_in_container' }
   | { readonly cause: 'wrong_port'; readonly ports: readonly number[] }
-  | { readonly cause: 'not_listening'; readonly listening: readonly string[] };
+  | { readonly cause: 'not_listening'; readonly listening: readonly string[] }
+  | { readonly cause: 'firewall_rejected'; readonly listening: readonly string[] };
 
 export interface RefusedTcp {
   /** The addresses that refused. */
@@ -27,15 +35,42 @@ export interface EngineListeners {
   readonly elsewhere?: readonly string[];
 }
 
-export function explainTcpRefusal(refused: RefusedTcp, engine: EngineListeners): TcpRefusal {
-  if (!engine.running && engine.tcp.length === 0 && (engine.portHints ?? []).length === 0) return { cause: 'not_running' };
+export function explainTcpRefusal(refused: RefusedTcp, engine: EngineListeners, where: { readonly inContainer: boolean } = { inContainer: false }): TcpRefusal {
   const covering = engine.tcp.filter((listener) => refused.addresses.some((address) => bindingCovers(listener.address, address)));
+  const describe = (listeners: readonly { address: string; port: number }[]): string[] =>
+    unique(listeners.map((listener) => `${listener.address.includes(':') ? `[${listener.address}]` : listener.address}:${listener.port}`));
+  const exact = covering.filter((listener) => listener.port === refused.port);
+  if (exact.length > 0) return { cause: 'firewall_rejected', listening: describe(exact) };
+  if (!engine.running && engine.tcp.length === 0 && (engine.portHints ?? []).length === 0) {
+    const loopback = refused.addresses.length > 0 && refused.addresses.every((address) => isLoopback(address));
+    return where.inContainer && loopback ? { cause: 'localhost_in_container' } : { cause: 'not_running' };
+  }
   const otherPorts = unique(covering.map((listener) => listener.port).filter((port) => port !== refused.port));
   if (otherPorts.length > 0) return { cause: 'wrong_port', ports: otherPorts };
   const hinted = unique((engine.portHints ?? []).filter((port) => port !== refused.port));
   if (engine.tcp.length === 0 && hinted.length > 0 && !(engine.portHints ?? []).includes(refused.port)) return { cause: 'wrong_port', ports: hinted };
-  const listening = unique([...engine.tcp.map((listener) => `${listener.address.includes(':') ? `[${listener.address}]` : listener.address}:${listener.port}`), ...(engine.elsewhere ?? [])]);
-  return { cause: 'not_listening', listening };
+  return { cause: 'not_listening', listening: unique([...describe(engine.tcp), ...(engine.elsewhere ?? [])]) };
+}
+
+/** The fix for localhost inside a container: the database's service name, in the platform's words. */
+export function localhostInContainerRemedies(engine: EngineWords, platform: PlatformInfo, suggestions: readonly Suggestion[], port: number): Remediation[] {
+  const service = suggestions[0];
+  return [
+    {
+      text: `Inside a container, localhost is the container itself. ${engine.name} runs in another container or host: connect to its service name${service ? ` ("${service.name}", from ${service.origin})` : ''}.`,
+      ...(service ? { command: engine.urlFor(service.name, service.port ?? port), language: 'shell' as const } : {}),
+    },
+    ...platformFixes('localhost_in_container', platform, engine, { host: 'localhost', port, suggestions }),
+  ];
+}
+
+/** Names that look like where a database lives, for a container's localhost. */
+export function serviceSuggestions(known: readonly KnownName[], engineWords: readonly string[]): Suggestion[] {
+  const words = new RegExp(`(^|[-_.])(${['db', 'database', ...engineWords].join('|')})($|[-_.])`, 'i');
+  return known
+    .filter((entry) => words.test(entry.name) || entry.kind === 'compose-service' || entry.kind === 'kubernetes-service')
+    .map((entry): Suggestion => ({ ...entry, score: words.test(entry.name) ? 1 : 0.5 }))
+    .sort((a, b) => b.score - a.score);
 }
 
 export function unique<T>(values: readonly T[]): T[] {

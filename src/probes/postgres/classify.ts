@@ -89,6 +89,7 @@ export function decide(trace: ConnectionTrace): Decision {
     return failure(cause);
   }
   if (trace.passwordMissing) return failure('password_missing');
+  if (trace.clientError?.code === 'ECONNRESET') return failure('connection_reset');
   // The server asked for an authentication the driver could not complete (GSSAPI, a SCRAM
   // signature mismatch): an authentication problem, with the driver's words in the evidence.
   if (trace.clientError && trace.phase === 'auth') return failure('auth_failed');

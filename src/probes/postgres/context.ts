@@ -52,7 +52,7 @@ export function createContext(target: PostgresTarget, run: RunContext): PgContex
         if (decide(trace).kind !== 'refused') return undefined;
         const endpoint = refusedEndpoint(trace);
         if (!endpoint) return undefined;
-        return explainRefusal(endpoint, isLocalEndpoint(endpoint) ? await scanLocalPostgres() : undefined);
+        return explainRefusal(endpoint, isLocalEndpoint(endpoint) ? await scanLocalPostgres() : undefined, { inContainer: run.environment.platform.inContainer });
       })();
       return refusal;
     },

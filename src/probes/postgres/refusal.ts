@@ -12,6 +12,8 @@ import type { LocalScan, PgLocalServer } from './local.js';
  */
 export type Refusal =
   | { readonly cause: 'not_running'; readonly where: 'remote' | 'local'; readonly attempted: string }
+  | { readonly cause: 'localhost_in_container'; readonly attempted: string }
+  | { readonly cause: 'firewall_rejected'; readonly attempted: string; readonly listening: readonly string[]; readonly servers: readonly PgLocalServer[] }
   | { readonly cause: 'wrong_port'; readonly attempted: string; readonly ports: readonly number[]; readonly servers: readonly PgLocalServer[] }
   | { readonly cause: 'not_listening'; readonly attempted: string; readonly listening: readonly string[]; readonly servers: readonly PgLocalServer[] };
 
@@ -36,27 +38,33 @@ export function isLocalEndpoint(endpoint: RefusedEndpoint): boolean {
   return endpoint.transport === 'unix' || endpoint.addresses.some((address) => isLocalAddress(address));
 }
 
-export function explainRefusal(endpoint: RefusedEndpoint, scan: LocalScan | undefined): Refusal {
+export function explainRefusal(endpoint: RefusedEndpoint, scan: LocalScan | undefined, where: { readonly inContainer: boolean } = { inContainer: false }): Refusal {
   if (!scan) return { cause: 'not_running', where: 'remote', attempted: endpoint.attempted };
-  const { servers } = scan;
-  if (servers.length === 0 && scan.strayPorts.length === 0) return { cause: 'not_running', where: 'local', attempted: endpoint.attempted };
-  return endpoint.transport === 'unix' ? explainSocket(endpoint, scan) : explainTcp(endpoint, scan);
+  return endpoint.transport === 'unix' ? explainSocket(endpoint, scan) : explainTcp(endpoint, scan, where);
 }
 
-function explainTcp(endpoint: RefusedEndpoint, scan: LocalScan): Refusal {
+function explainTcp(endpoint: RefusedEndpoint, scan: LocalScan, where: { readonly inContainer: boolean }): Refusal {
   const { servers } = scan;
   // Without file-descriptor access, a socket file still names the port a local server uses.
-  const refusal = explainTcpRefusal(endpoint, {
-    running: servers.length > 0,
-    tcp: servers.flatMap((server) => server.tcp),
-    portHints: scan.strayPorts.map((entry) => entry.port),
-    elsewhere: [...servers.flatMap((server) => server.sockets), ...scan.strayPorts.map((entry) => entry.path)],
-  });
+  const refusal = explainTcpRefusal(
+    endpoint,
+    {
+      running: servers.length > 0,
+      tcp: servers.flatMap((server) => server.tcp),
+      portHints: scan.strayPorts.map((entry) => entry.port),
+      elsewhere: [...servers.flatMap((server) => server.sockets), ...scan.strayPorts.map((entry) => entry.path)],
+    },
+    where,
+  );
   switch (refusal.cause) {
     case 'not_running':
       return { cause: 'not_running', where: 'local', attempted: endpoint.attempted };
+    case 'localhost_in_container':
+      return { cause: 'localhost_in_container', attempted: endpoint.attempted };
     case 'wrong_port':
       return { cause: 'wrong_port', attempted: endpoint.attempted, ports: refusal.ports, servers };
+    case 'firewall_rejected':
+      return { cause: 'firewall_rejected', attempted: endpoint.attempted, listening: refusal.listening, servers };
     default:
       return { cause: 'not_listening', attempted: endpoint.attempted, listening: refusal.listening, servers };
   }
@@ -64,6 +72,7 @@ function explainTcp(endpoint: RefusedEndpoint, scan: LocalScan): Refusal {
 
 function explainSocket(endpoint: RefusedEndpoint, scan: LocalScan): Refusal {
   const { servers } = scan;
+  if (servers.length === 0 && scan.strayPorts.length === 0) return { cause: 'not_running', where: 'local', attempted: endpoint.attempted };
   const path = endpoint.addresses[0] ?? endpoint.attempted;
   const directory = dirname(path);
   const sockets = unique([...servers.flatMap((server) => server.sockets), ...scan.strayPorts.map((entry) => entry.path)]);

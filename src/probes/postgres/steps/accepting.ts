@@ -4,7 +4,10 @@ import { defineStep } from '../../../engine/probe.js';
 import type { Remediation } from '../../../engine/schema.js';
 import { pgIsReady, psqlAsAdmin, urlWith } from '../commands.js';
 import type { ConnectionTrace } from '../connect.js';
+import type { PlatformInfo } from '../../../host/platform.js';
+import { platformFixes } from '../../common/platform.js';
 import type { PgContext } from '../context.js';
+import { postgresWords } from '../words.js';
 import { protocolEvidence, serverErrorEvidence, serverSummary, whereOf } from '../evidence.js';
 import type { Refusal } from '../refusal.js';
 
@@ -21,9 +24,15 @@ const readTheLog: Remediation = {
 };
 
 const remedies = {
-  starting_up: (target: PostgresTarget): Remediation[] => [
+  starting_up: (target: PostgresTarget, platform: PlatformInfo): Remediation[] => [
     { text: 'The server is replaying its write-ahead log before it opens for connections; this heals by itself. Clients should retry with backoff instead of failing at start.' },
     waitForIt(target),
+    readTheLog,
+    ...platformFixes('starting_up', platform, postgresWords(target), { host: target.endpoints[0]?.host ?? 'localhost', port: target.endpoints[0]?.port ?? 5432 }),
+  ],
+  connection_reset: (target: PostgresTarget): Remediation[] => [
+    { text: 'Something reset the connection during the handshake: a proxy or firewall that kills connections (check its log and idle/connect rules), or a server process crashing on connect (check the server log).' },
+    { text: 'On the database host, see which process owns the port:', command: `sudo ss -tlnp 'sport = :${target.endpoints[0]?.port ?? 5432}'`, language: 'shell' },
     readTheLog,
   ],
   shutting_down: (target: PostgresTarget): Remediation[] => [
@@ -120,6 +129,7 @@ export const acceptingStep = defineStep<PgContext, keyof typeof remedies>({
     const protocol = protocolEvidence(trace);
     if (decision.kind === 'refused') {
       const refusal = await ctx.refusal();
+      if (refusal?.cause === 'firewall_rejected') return io.skip('the connection was rejected before it reached the server (see network)');
       if (refusal?.cause !== 'not_listening') return io.skip('no connection was made (see process)');
       return io.found(
         'not_listening',
@@ -133,7 +143,9 @@ export const acceptingStep = defineStep<PgContext, keyof typeof remedies>({
       const evidence = { ...protocol, ...serverErrorEvidence(trace) };
       switch (decision.cause) {
         case 'starting_up':
-          return io.found('starting_up', `the server is starting up and does not accept connections yet${serverWords}`, remedies.starting_up(target), evidence);
+          return io.found('starting_up', `the server is starting up and does not accept connections yet${serverWords}`, remedies.starting_up(target, ctx.run.environment.platform), evidence);
+        case 'connection_reset':
+          return io.found('connection_reset', `${where} accepted the TCP connection, then reset it during the ${trace.phase === 'ssl' ? 'TLS negotiation' : 'startup'} (${trace.clientError?.code ?? 'ECONNRESET'})`, remedies.connection_reset(target), evidence);
         case 'shutting_down':
           return io.found('shutting_down', `the server is shutting down${serverWords}`, remedies.shutting_down(target), evidence);
         case 'recovery':

@@ -2,6 +2,7 @@ import { defineStep } from '../../../engine/probe.js';
 import { judgeNetwork, NETWORK_CHECKS, networkRemedies } from '../../common/network.js';
 import { pgIsReady } from '../commands.js';
 import type { PgContext } from '../context.js';
+import { postgresWords } from '../words.js';
 
 /** Step 3: can this machine reach the server (resolution, routing)? The logic is shared. */
 export const networkStep = defineStep<PgContext, keyof typeof networkRemedies>({
@@ -11,8 +12,18 @@ export const networkStep = defineStep<PgContext, keyof typeof networkRemedies>({
   async run(ctx, io) {
     const { trace } = await ctx.connection();
     const decision = await ctx.decision();
-    const failure = decision.kind === 'refused' ? decision : decision.kind === 'failure' && decision.step === 'network' ? { kind: 'failure' as const, cause: decision.cause } : undefined;
+    const refusal = await ctx.refusal();
+    const failure =
+      refusal?.cause === 'firewall_rejected'
+        ? { kind: 'failure' as const, cause: 'firewall_rejected' as const }
+        : decision.kind === 'refused'
+          ? decision
+          : decision.kind === 'failure' && decision.step === 'network'
+            ? { kind: 'failure' as const, cause: decision.cause }
+            : undefined;
     return judgeNetwork({ entries: trace.endpoints, connected: trace.connected, failure }, io, {
+      run: ctx.run,
+      engine: postgresWords(ctx.target),
       hostSource: ctx.target.sources.host ?? 'the URL',
       recheck: { text: 'Then check again:', command: pgIsReady(ctx.target), language: 'shell' },
     });

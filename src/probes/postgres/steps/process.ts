@@ -2,11 +2,15 @@ import { defineStep } from '../../../engine/probe.js';
 import type { Remediation } from '../../../engine/schema.js';
 import type { PostgresTarget } from '../../../config/postgres/target.js';
 import { pgIsReady, urlWith } from '../commands.js';
+import type { PlatformInfo } from '../../../host/platform.js';
+import { platformFixes } from '../../common/platform.js';
+import { localhostInContainerRemedies, serviceSuggestions } from '../../common/refusal.js';
 import type { PgContext } from '../context.js';
+import { POSTGRES_SERVICE_WORDS, postgresWords } from '../words.js';
 import { reachEvidenceOf, serverSummary, whereOf } from '../evidence.js';
 import type { PgLocalServer } from '../local.js';
 
-const remedies = { not_running: notRunning, wrong_port: wrongPort };
+const remedies = { not_running: notRunning, wrong_port: wrongPort, localhost_in_container: localhostInContainerRemedies };
 
 /** Step 1 of the runbook: is PostgreSQL running at all? */
 export const processStep = defineStep<PgContext, keyof typeof remedies>({
@@ -18,12 +22,23 @@ export const processStep = defineStep<PgContext, keyof typeof remedies>({
     const { trace } = await ctx.connection();
     const refusal = await ctx.refusal();
     const where = whereOf(trace);
+    const { platform } = ctx.run.environment;
+    if (refusal?.cause === 'localhost_in_container') {
+      const suggestions = serviceSuggestions(await ctx.run.environment.knownNames(), POSTGRES_SERVICE_WORDS);
+      const names = suggestions.length > 0 ? `; this environment knows ${suggestions.slice(0, 3).map((suggestion) => `"${suggestion.name}"`).join(', ')}` : '';
+      return io.found(
+        'localhost_in_container',
+        `${where} refused the connection inside a container: localhost there is the container itself, not the database${names}`,
+        remedies.localhost_in_container(postgresWords(ctx.target), platform, suggestions, ctx.target.endpoints[0]?.port ?? 5432),
+        { ...reachEvidenceOf(trace), inContainer: true, platformSignals: [...platform.signals], suggestions: suggestions.map(({ name, origin, port }) => ({ name, origin, ...(port ? { port } : {}) })) },
+      );
+    }
     if (refusal?.cause === 'not_running') {
       const remote = refusal.where === 'remote';
       const summary = remote
         ? `${where} refused the connection: nothing listens there (processes on a remote host cannot be inspected from here)`
         : `nothing listens at ${where}, and no PostgreSQL server runs on this machine`;
-      return io.found('not_running', summary, remedies.not_running(ctx.target, remote), { ...reachEvidenceOf(trace), localServers: remote ? 'not inspected (remote host)' : [] });
+      return io.found('not_running', summary, remedies.not_running(ctx.target, remote, platform), { ...reachEvidenceOf(trace), localServers: remote ? 'not inspected (remote host)' : [] });
     }
     if (refusal?.cause === 'wrong_port') {
       const ports = refusal.ports.join(', ');
@@ -34,7 +49,7 @@ export const processStep = defineStep<PgContext, keyof typeof remedies>({
         { ...reachEvidenceOf(trace), listeningPorts: [...refusal.ports], localServers: refusal.servers.map(serverSummary) },
       );
     }
-    if (refusal?.cause === 'not_listening') {
+    if (refusal?.cause === 'not_listening' || refusal?.cause === 'firewall_rejected') {
       return io.pass(`PostgreSQL runs on this machine${describeServers(refusal.servers)}`, { localServers: refusal.servers.map(serverSummary) });
     }
     if (trace.connected) return io.pass(`a server accepted the connection at ${where}`, { connectedTo: trace.connected.address });
@@ -49,8 +64,10 @@ function describeServers(servers: readonly PgLocalServer[]): string {
   return ` (pid ${first.pid}${first.dataDir ? `, ${first.dataDir}` : ''}${more})`;
 }
 
-function notRunning(target: PostgresTarget, remote: boolean): Remediation[] {
+function notRunning(target: PostgresTarget, remote: boolean, platform: PlatformInfo): Remediation[] {
   const endpoint = target.endpoints[0];
+  const onPlatform = platformFixes('not_running', platform, postgresWords(target), { host: endpoint?.host ?? 'localhost', port: endpoint?.port ?? 5432 });
+  if (platform.platform === 'kubernetes' || platform.platform === 'compose') return [...onPlatform, { text: 'Then confirm it accepts connections:', command: pgIsReady(target), language: 'shell' }];
   if (remote) {
     return [
       { text: `Check that PostgreSQL runs on ${endpoint?.host ?? 'the server'} and on which port (on that host):`, command: 'sudo systemctl status postgresql; sudo ss -tlnp | grep -i postgres', language: 'shell' },
@@ -62,6 +79,7 @@ function notRunning(target: PostgresTarget, remote: boolean): Remediation[] {
     { text: 'Start PostgreSQL (Debian/Ubuntu packages; or start the container or pg_ctl cluster you use):', command: 'sudo systemctl start postgresql', language: 'shell' },
     { text: 'If it does not stay up, read why in its log (disk full, permissions, a bad setting):', command: 'sudo journalctl -u postgresql --since "-1h" --no-pager | tail -n 50; ls /var/log/postgresql/', language: 'shell' },
     { text: 'Check there is free disk space for the data directory:', command: 'df -h /var/lib/postgresql', language: 'shell' },
+    ...onPlatform.filter(() => platform.platform === 'systemd'),
     { text: 'Then confirm it accepts connections:', command: pgIsReady(target), language: 'shell' },
   ];
 }
