@@ -118,9 +118,11 @@ export async function judgeNetwork(view: NetworkView, io: StepIO<NetworkCause>, 
         : others.length > 0
           ? `; this environment knows ${others.map((suggestion) => `"${suggestion.name}"`).join(', ')}`
           : '';
+      // Search domains explain many lookups: "db" in a pod is asked as db.<namespace>.svc.cluster.local first.
+      const searched = resolver.triedNames.length > 1 ? ` (asked as ${resolver.triedNames.join(', ')})` : '';
       return io.found(
         'dns_not_found',
-        `the host name "${host}" does not resolve${dns ? ` (${dns.code})` : ''}${known}`,
+        `the host name "${host}" does not resolve${dns ? ` (${dns.code})` : ''}${searched}${known}`,
         [...networkRemedies.dns_not_found(host, context.hostSource, suggestions, context.engine, port), ...platformFixes('dns_not_found', platform, context.engine, { host, port, suggestions })],
         { ...evidence, resolver: resolverEvidence(resolver), suggestions: suggestions.map(({ name, origin, port: known }) => ({ name, origin, ...(known ? { port: known } : {}) })) },
       );
