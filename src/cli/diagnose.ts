@@ -1,146 +1,66 @@
 import { performance } from 'node:perf_hooks';
 import { Command, Option } from 'commander';
-import { LIBPQ_KEYWORDS } from '../config/postgres/conninfo.js';
-import { secrets } from '../config/secrets.js';
-import { CAUSE_CODES } from '../engine/causes.js';
 import { Deadline } from '../engine/deadline.js';
-import { STEP_ORDER } from '../engine/steps.js';
-import type { EnvironmentView } from '../engine/probe.js';
-import { DEFAULT_THRESHOLDS, type Thresholds } from '../engine/thresholds.js';
-import { knownNames, type KnownName } from '../host/names.js';
-import { detectPlatform, PLATFORMS, type Platform, type PlatformInfo } from '../host/platform.js';
+import { parseSeconds } from './duration.js';
 import type { CliIO } from './io.js';
-import { parseDuration, parsePercent, parseSeconds } from './duration.js';
+import { addRunFlags, runOptions, type RunFlags, type RunOptions } from './prepare.js';
+import { FORMATS, type Format } from './render.js';
 
 /** `dbdoctor diagnose [target…]`: the options, as a plain struct, then the run. */
-export interface DiagnoseOptions {
+export interface DiagnoseOptions extends RunOptions {
   readonly timeoutMs: number;
-  readonly format: 'human' | 'json';
+  readonly format: Format;
   readonly verbose: boolean;
   readonly color: boolean;
-  /** undefined: no .env at all; required=false: ./.env if present. */
-  readonly envFile: { readonly path: string; readonly required: boolean } | undefined;
-  readonly thresholds: Thresholds;
-  /** --platform: the platform to tailor fixes to, instead of the detected one. */
-  readonly platform: Platform | undefined;
 }
 
 export const DEFAULT_TIMEOUT_SECONDS = 10;
 
-interface RawFlags {
+interface DiagnoseFlags extends RunFlags {
   timeout: number;
   json?: boolean;
-  format?: 'human' | 'json';
+  format?: Format;
   verbose?: boolean;
   color: boolean;
-  envFile: string | false | undefined;
-  longRunning: number;
-  lockWait: number;
-  idleInTransaction: number;
-  idle: number;
-  nearLimit: number;
-  platform?: string;
 }
 
-export function toOptions(flags: RawFlags, io: Pick<CliIO, 'env' | 'stdoutIsTTY'>): DiagnoseOptions {
+export function colorWanted(enabled: boolean, io: Pick<CliIO, 'env' | 'stdoutIsTTY'>): boolean {
   const noColor = io.env.NO_COLOR !== undefined && io.env.NO_COLOR !== '';
   const forceColor = io.env.FORCE_COLOR !== undefined && io.env.FORCE_COLOR !== '0';
+  return enabled && !noColor && (forceColor || io.stdoutIsTTY);
+}
+
+export function toOptions(flags: DiagnoseFlags, io: Pick<CliIO, 'env' | 'stdoutIsTTY'>): DiagnoseOptions {
   return {
+    ...runOptions(flags),
     timeoutMs: flags.timeout * 1000,
     format: flags.json ? 'json' : (flags.format ?? 'human'),
     verbose: flags.verbose === true,
-    color: flags.color && !noColor && (forceColor || io.stdoutIsTTY),
-    envFile: flags.envFile === false ? undefined : { path: flags.envFile ?? '.env', required: flags.envFile !== undefined },
-    platform: flags.platform === undefined ? undefined : flags.platform === 'k8s' ? 'kubernetes' : PLATFORMS.find((platform) => platform === flags.platform),
-    thresholds: {
-      longRunningMs: flags.longRunning,
-      lockWaitMs: flags.lockWait,
-      idleInTransactionMs: flags.idleInTransaction,
-      idleMs: flags.idle,
-      nearLimitPercent: flags.nearLimit,
-    },
+    color: colorWanted(flags.color, io),
   };
 }
 
 export function diagnoseCommand(io: CliIO, onRun: (inputs: string[], options: DiagnoseOptions) => Promise<void>): Command {
-  return new Command('diagnose')
+  const command = new Command('diagnose')
     .description('walk the decision tree for each target and print one verdict with its evidence and fix')
-    .argument('[targets...]', 'postgres:// URLs or libpq "key=value" strings; none: DATABASE_URL, the PG* variables, or libpq defaults')
+    .argument('[targets...]', 'postgres:// URLs or libpq "key=value" strings; none: everything the environment points at')
     .addOption(new Option('-t, --timeout <seconds>', 'deadline for the whole run').argParser(parseSeconds).default(DEFAULT_TIMEOUT_SECONDS))
     .option('--json', 'print the JSON report (same as --format json)')
-    .addOption(new Option('-f, --format <format>', 'output format').choices(['human', 'json']))
-    .option('-v, --verbose', 'show every step\'s evidence')
-    .option('--no-color', 'no colours (also: NO_COLOR=1)')
-    .option('--env-file <path>', 'read settings from this .env file (default: ./.env when present)')
-    .option('--no-env-file', 'do not read any .env file')
-    .addOption(new Option('--long-running <duration>', 'statements active longer than this are long_running').argParser(parseDuration).default(DEFAULT_THRESHOLDS.longRunningMs, '5m'))
-    .addOption(new Option('--lock-wait <duration>', 'lock waits longer than this are blocked').argParser(parseDuration).default(DEFAULT_THRESHOLDS.lockWaitMs, '10s'))
-    .addOption(new Option('--idle-in-transaction <duration>', 'sessions idle in a transaction longer than this are idle_in_transaction').argParser(parseDuration).default(DEFAULT_THRESHOLDS.idleInTransactionMs, '5m'))
-    .addOption(new Option('--idle <duration>', 'sessions idle longer than this count towards idle_connections').argParser(parseDuration).default(DEFAULT_THRESHOLDS.idleMs, '30m'))
-    .addOption(new Option('--near-limit <percent>', 'share of max_connections in use that makes near_limit').argParser(parsePercent).default(DEFAULT_THRESHOLDS.nearLimitPercent))
-    .addOption(new Option('--platform <platform>', 'tailor fixes to this platform instead of the detected one').choices(['k8s', ...PLATFORMS]))
-    .action(async (inputs: string[], flags: RawFlags) => onRun(inputs, toOptions(flags, io)));
-}
-
-/** The report's own words are never secrets: a password "pass" must not turn "status": "pass" into "****". */
-function registerVocabulary(): void {
-  const words = [
-    ...STEP_ORDER,
-    ...['pass', 'warn', 'fail', 'skip', 'healthy', 'degraded', 'unhealthy', 'dbdoctor', 'true', 'false', 'null'],
-    ...CAUSE_CODES,
-    ...PLATFORMS,
-    ...['postgres', 'mongodb', 'cassandra'],
-    // Setting names are keys of the report's "source" object.
-    ...LIBPQ_KEYWORDS,
-    'database',
-  ];
-  for (const word of words) secrets.addPublic(word);
-}
-
-/** The environment as probes see it; known names are gathered only if a step asks. */
-function environmentView(platform: PlatformInfo, env: Readonly<Record<string, string | undefined>>, cwd: string): EnvironmentView {
-  let names: Promise<readonly KnownName[]> | undefined;
-  return {
-    platform,
-    knownNames: () => {
-      names ??= knownNames({ env, cwd, composeFile: platform.composeFile });
-      return names;
-    },
-  };
+    .addOption(new Option('-f, --format <format>', 'output format').choices(FORMATS))
+    .option('-v, --verbose', "show every step's evidence")
+    .option('--no-color', 'no colours (also: NO_COLOR=1)');
+  return addRunFlags(command, { stepFlags: true }).action(async (inputs: string[], flags: DiagnoseFlags) => onRun(inputs, toOptions(flags, io)));
 }
 
 export async function runDiagnose(inputs: readonly string[], options: DiagnoseOptions, io: CliIO, version: string): Promise<number> {
   const started = performance.now();
   // The run's one deadline starts before anything is read, so nothing can wait past --timeout.
   const deadline = Deadline.within(options.timeoutMs, 'run');
-  // Loaded here, not at the top: `--version` and `--help` should not pay for them.
-  const [{ loadDotEnv }, { buildEnvironment }, { resolveTargets }, { exitCodeFor, runReport }] = await Promise.all([
-    import('../config/dotenv.js'),
-    import('../config/environment.js'),
-    import('../config/targets.js'),
-    import('../engine/run.js'),
-  ]);
-  registerVocabulary();
-  const dotenv = options.envFile ? await loadDotEnv(options.envFile.path, options.envFile.required) : undefined;
-  const env = buildEnvironment(io.env, dotenv);
-  const [targets, platform, { databaseVariables, configMismatches }] = await Promise.all([
-    resolveTargets(inputs, env),
-    detectPlatform({ env: env.toRecord(), cwd: io.cwd, override: options.platform }),
-    import('../config/inventory.js'),
-  ]);
-  const environment = environmentView(platform, env.toRecord(), io.cwd);
-  const { diagnose } = await import('../probes/registry.js');
-  const reports = await Promise.all(
-    targets.map((target) => diagnose(target, { deadline, thresholds: options.thresholds, env: env.toRecord(), environment, hints: configMismatches(env, target) })),
-  );
-  const report = runReport(reports, performance.now() - started, version, { ...platform, signals: [...platform.signals], configuration: databaseVariables(env) });
-  if (options.format === 'json') {
-    const { renderJson } = await import('../report/json.js');
-    await io.out(renderJson(report));
-  } else {
-    const { renderHuman } = await import('../report/human.js');
-    await io.out(renderHuman(report, { verbose: options.verbose, color: options.color }));
-  }
+  const { prepareRun, diagnoseAll } = await import('./prepare.js');
+  const prepared = await prepareRun(inputs, options, io);
+  const reports = await diagnoseAll(prepared, deadline);
+  const [{ exitCodeFor, runReport }, { render }] = await Promise.all([import('../engine/run.js'), import('./render.js')]);
+  const report = runReport(reports, performance.now() - started, version, prepared.environmentReport);
+  await io.out(await render(report, options));
   return exitCodeFor(report);
 }
-

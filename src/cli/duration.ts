@@ -1,18 +1,21 @@
 import { InvalidArgumentError } from 'commander';
+import { durationMs } from '../config/duration.js';
 
 /**
  * Flag values: durations ("500ms", "30s", "5m", "2h"; a bare number is seconds), seconds, and
  * percentages. Each throws commander's InvalidArgumentError so a bad value becomes one clear line
  * and exit code 3.
  */
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, sec: 1000, m: 60_000, min: 60_000, h: 3_600_000 };
-
 export function parseDuration(text: string): number {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|sec|m|min|h)?\s*$/i.exec(text);
-  if (!match) throw new InvalidArgumentError('expected a duration such as 500ms, 30s, 5m or 1h');
-  const ms = Number(match[1]) * (UNIT_MS[(match[2] ?? 's').toLowerCase()] ?? 1000);
-  if (!Number.isFinite(ms) || ms <= 0) throw new InvalidArgumentError('the duration must be greater than zero');
+  const ms = durationMs(text);
+  if (ms === undefined) throw new InvalidArgumentError('expected a duration greater than zero, such as 500ms, 30s, 5m or 1h');
   return ms;
+}
+
+export function parseCount(text: string): number {
+  const count = /^\s*\d+\s*$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isInteger(count) || count < 1 || count > 1000) throw new InvalidArgumentError('expected a whole number from 1 to 1000');
+  return count;
 }
 
 export function parseSeconds(text: string): number {

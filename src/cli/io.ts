@@ -7,6 +7,7 @@ import { secrets } from '../config/secrets.js';
 export interface CliIO {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly stdoutIsTTY: boolean;
+  readonly stderrIsTTY: boolean;
   readonly cwd: string;
   out(text: string): Promise<void>;
   err(text: string): Promise<void>;
@@ -16,6 +17,7 @@ export function processIO(): CliIO {
   return {
     env: process.env,
     stdoutIsTTY: process.stdout.isTTY === true,
+    stderrIsTTY: process.stderr.isTTY === true,
     cwd: process.cwd(),
     out: (text) => write(process.stdout, text),
     err: (text) => write(process.stderr, text),

@@ -5,6 +5,10 @@ import { maskUrlPasswords } from '../config/secrets.js';
 import { EXIT_CODES } from '../engine/exit.js';
 import { diagnoseCommand, runDiagnose } from './diagnose.js';
 import { processIO, type CliIO } from './io.js';
+import { completionCommand } from './completion.js';
+import { runbookCommand } from './runbook.js';
+import { schemaCommand } from './schema.js';
+import { runWait, waitCommand } from './wait.js';
 
 export function toolVersion(): string {
   const pkg: unknown = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
@@ -17,6 +21,10 @@ export function toolVersion(): string {
  */
 export async function main(argv: readonly string[], io: CliIO = processIO()): Promise<number> {
   const version = toolVersion();
+  // `dbdoctor wait <target> -- <command…>`: what follows "--" is the command, not targets.
+  const separator = argv.indexOf('--');
+  const command = separator >= 0 ? argv.slice(separator + 1) : [];
+  const args = separator >= 0 ? argv.slice(0, separator) : argv;
   let exitCode: number = EXIT_CODES.healthy;
   // Commander's own messages go through our writers (redacted); errors are printed by us, once.
   const output = { writeOut: (text: string) => void io.out(text), writeErr: (text: string) => void io.err(text), outputError: () => undefined };
@@ -32,10 +40,18 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
     }),
     { isDefault: true },
   );
+  program.addCommand(
+    waitCommand(io, command, async (inputs, options) => {
+      exitCode = await runWait(inputs, options, io, version);
+    }),
+  );
+  program.addCommand(schemaCommand(io));
+  program.addCommand(runbookCommand(io));
+  program.addCommand(completionCommand(io, () => program));
   for (const command of program.commands) command.exitOverride().showSuggestionAfterError(true).configureOutput(output);
 
   try {
-    await program.parseAsync([...argv]);
+    await program.parseAsync([...args]);
     return exitCode;
   } catch (error) {
     return reportError(error, io);

@@ -7,6 +7,12 @@ import { resolvePostgresTarget, type PostgresTarget } from './postgres/target.js
 /** Every engine's target; the `engine` field tells them apart. */
 export type Target = PostgresTarget;
 
+/** A target and, when it came from a config file or the environment, the name it goes by. */
+export interface LabelledTarget {
+  readonly target: Target;
+  readonly label?: string;
+}
+
 export const SUPPORTED_SCHEMES = ['postgres://', 'postgresql://'] as const;
 
 /**
@@ -14,15 +20,19 @@ export const SUPPORTED_SCHEMES = ['postgres://', 'postgresql://'] as const;
  * targets. The scheme picks the engine; anything else is an input error with the fix.
  */
 export async function resolveTargets(inputs: readonly string[], env: Environment): Promise<Target[]> {
-  if (inputs.length === 0) return [await fromEnvironment(env)];
-  return Promise.all(inputs.map((input) => fromInput(input, env)));
+  if (inputs.length === 0) return (await discoverTargets(env)).map((entry) => entry.target);
+  return Promise.all(inputs.map((input) => resolveTarget(input, env)));
 }
 
-async function fromInput(input: string, env: Environment): Promise<Target> {
+export async function resolveTarget(input: string, env: Environment, source = 'url'): Promise<Target> {
+  return fromInput(input, env, source);
+}
+
+async function fromInput(input: string, env: Environment, source = 'url'): Promise<Target> {
   const text = input.trim();
   if (text === '') throw new InputError('the target is empty', 'give a URL such as postgresql://user@host:5432/db');
-  if (isPostgresUri(text)) return resolvePostgresTarget({ text, source: 'url' }, env);
-  if (isKeywordValueString(text)) return resolvePostgresTarget({ text, source: 'connection string' }, env);
+  if (isPostgresUri(text)) return resolvePostgresTarget({ text, source }, env);
+  if (isKeywordValueString(text)) return resolvePostgresTarget({ text, source: source === 'url' ? 'connection string' : source }, env);
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(text)?.[1];
   if (scheme) {
     throw new InputError(`unknown engine "${scheme}" in ${maskUrlPasswords(text)}`, `dbdoctor diagnoses ${SUPPORTED_SCHEMES.join(', ')} URLs`);
@@ -33,18 +43,30 @@ async function fromInput(input: string, env: Environment): Promise<Target> {
   );
 }
 
+/** Variables naming a database URL: DATABASE_URL, and any ORDERS_DATABASE_URL-style name. */
+const DATABASE_URL_VARIABLE = /^([A-Z0-9_]+_)?DATABASE_URL$/;
+
 /**
- * With no target: DATABASE_URL when set (from the environment or .env), else the libpq
- * environment (PGHOST, PGPORT, …), else libpq's own defaults (the local socket, port 5432).
+ * With no target: every database the environment points at. Each *DATABASE_URL variable with a
+ * supported scheme (labelled by its name); the libpq variables (PGHOST, …) when no DATABASE_URL
+ * is set (with one, they fill its gaps, as libpq does); else libpq's own defaults.
  */
-async function fromEnvironment(env: Environment): Promise<Target> {
-  const databaseUrl = env.get('DATABASE_URL');
-  if (databaseUrl && databaseUrl.trim() !== '') {
-    const source = env.sourceOf('DATABASE_URL') ?? 'env DATABASE_URL';
-    if (!isPostgresUri(databaseUrl) && !isKeywordValueString(databaseUrl)) {
-      throw new InputError(`${source} is not a PostgreSQL URL: ${maskUrlPasswords(databaseUrl)}`, `dbdoctor diagnoses ${SUPPORTED_SCHEMES.join(', ')} URLs; pass a target explicitly`);
+export async function discoverTargets(env: Environment): Promise<LabelledTarget[]> {
+  const found: LabelledTarget[] = [];
+  const urlVariables = env.names().filter((name) => DATABASE_URL_VARIABLE.test(name)).sort((a, b) => (a === 'DATABASE_URL' ? -1 : b === 'DATABASE_URL' ? 1 : a.localeCompare(b)));
+  for (const name of urlVariables) {
+    const value = env.get(name)?.trim() ?? '';
+    if (value === '') continue;
+    const source = env.sourceOf(name) ?? `env ${name}`;
+    if (isPostgresUri(value) || isKeywordValueString(value)) {
+      found.push({ target: await resolvePostgresTarget({ text: value, source }, env), label: name });
+    } else if (name === 'DATABASE_URL') {
+      throw new InputError(`${source} is not a URL dbdoctor knows: ${maskUrlPasswords(value)}`, `dbdoctor diagnoses ${SUPPORTED_SCHEMES.join(', ')} URLs; pass a target explicitly`);
     }
-    return resolvePostgresTarget({ text: databaseUrl, source }, env);
   }
-  return resolvePostgresTarget(undefined, env);
+  if (!found.some((entry) => entry.label === 'DATABASE_URL')) {
+    const libpq = env.names().some((name) => /^PG(HOST|HOSTADDR|PORT|USER|DATABASE|SERVICE)$/.test(name));
+    if (libpq || found.length === 0) found.unshift({ target: await resolvePostgresTarget(undefined, env), label: libpq ? 'PG* environment' : 'libpq defaults' });
+  }
+  return found;
 }

@@ -40,6 +40,13 @@ export interface Hint {
   readonly finding: Finding;
 }
 
+/** Which steps to run: all by default; `until` stops after a step (wait --until), only/skip choose. */
+export interface StepSelection {
+  readonly only?: readonly StepId[];
+  readonly skip?: readonly StepId[];
+  readonly until?: StepId;
+}
+
 /** What a probe is given for one run over one target. */
 export interface RunContext {
   /** The deadline every step of this target must finish by. */
@@ -49,6 +56,7 @@ export interface RunContext {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly environment: EnvironmentView;
   readonly hints?: readonly Hint[];
+  readonly steps?: StepSelection;
 }
 
 /** A step's result: one finding, or several with the most important first. */
@@ -77,8 +85,13 @@ export interface StepDefinition<Ctx> {
   readonly produces: readonly CauseCode[];
   /** The most this step may take, under the run's deadline. */
   readonly limitMs: number | undefined;
+  /** How an operator checks the same by hand (for runbooks): psql, kubectl, … */
+  readonly manual: readonly Remediation[];
   run(ctx: Ctx, io: StepIO<CauseCode>): Promise<StepOutcome>;
 }
+
+/** What a runbook needs of a step: everything but how it runs. */
+export type StepDescription = Omit<StepDefinition<never>, 'run' | 'limitMs'>;
 
 export interface StepSpec<Ctx, C extends CauseCode> {
   id: StepId;
@@ -86,6 +99,8 @@ export interface StepSpec<Ctx, C extends CauseCode> {
   limitMs?: number;
   /** One remedy per cause this step can produce, next to the code that decides it. */
   remedies: { readonly [K in C]: Remedy };
+  /** How an operator checks the same by hand, for the generated runbook. */
+  manual?: readonly Remediation[];
   run(ctx: Ctx, io: StepIO<C>): Promise<StepOutcome>;
 }
 
@@ -97,6 +112,7 @@ export function defineStep<Ctx, C extends CauseCode>(spec: StepSpec<Ctx, C>): St
     checks: spec.checks,
     produces,
     limitMs: spec.limitMs,
+    manual: spec.manual ?? [],
     run: (ctx, io) => spec.run(ctx, io),
   };
 }

@@ -67,6 +67,8 @@ export const WarningSchema = z.object({
 export const TargetReportSchema = z.object({
   /** The target as the user gave it, with every secret masked. */
   target: z.string(),
+  /** Its name, when it came from a config file or a variable (e.g. "orders", "DATABASE_URL"). */
+  label: z.string().optional(),
   engine: z.string(),
   /** Where each setting came from, e.g. { host: "url", password: "~/.pgpass line 3" }. */
   source: z.record(z.string(), z.string()),

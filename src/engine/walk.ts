@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { CAUSES, type CauseCode } from './causes.js';
 import { isDeadlineExceeded, type Deadline } from './deadline.js';
-import type { DiagnosisTarget, Hint, Probe, RunContext, StepDefinition, StepIO, StepOutcome } from './probe.js';
+import type { DiagnosisTarget, Hint, Probe, RunContext, StepDefinition, StepIO, StepOutcome, StepSelection } from './probe.js';
 import type { Evidence, Finding, Remediation, StepReport, TargetReport, TargetStatus, Verdict } from './schema.js';
 import { STEP_ORDER, type StepId } from './steps.js';
 
@@ -27,8 +27,11 @@ export async function diagnoseTarget<T extends DiagnosisTarget, Ctx>(
   try {
     for (const id of STEP_ORDER) {
       const definition = probe.steps.find((step) => step.id === id);
+      const unselected = notSelected(id, run.steps);
       if (failed) {
         steps.push(skipped(id, `not checked: ${failed.id} failed (${failed.cause ?? 'unknown'})`));
+      } else if (unselected) {
+        steps.push(skipped(id, unselected));
       } else if (!definition) {
         steps.push(skipped(id, `not checked for ${probe.engine}`));
       } else {
@@ -124,6 +127,16 @@ function mostSevere(findings: readonly Finding[]): Finding {
     if (SEVERITY_RANK[finding.status] > SEVERITY_RANK[best.status]) best = finding;
   }
   return best;
+}
+
+/** Why a step is left out by the run's selection, or undefined when it runs. */
+function notSelected(id: StepId, selection: StepSelection | undefined): string | undefined {
+  if (!selection) return undefined;
+  const index = STEP_ORDER.indexOf(id);
+  if (selection.until !== undefined && index > STEP_ORDER.indexOf(selection.until)) return `not checked: stopped after ${selection.until}`;
+  if (selection.only && !selection.only.includes(id)) return `not checked: not in --only ${selection.only.join(',')}`;
+  if (selection.skip?.includes(id)) return 'not checked: --skip';
+  return undefined;
 }
 
 function withHints(steps: StepReport[], hints: readonly Hint[]): StepReport[] {

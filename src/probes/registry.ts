@@ -1,5 +1,5 @@
 import type { Target } from '../config/targets.js';
-import type { RunContext } from '../engine/probe.js';
+import type { RunContext, StepDescription } from '../engine/probe.js';
 import type { TargetReport } from '../engine/schema.js';
 import { diagnoseTarget } from '../engine/walk.js';
 
@@ -13,5 +13,21 @@ export async function diagnose(target: Target, run: RunContext): Promise<TargetR
       const { postgresProbe } = await import('./postgres/index.js');
       return diagnoseTarget(postgresProbe, target, run);
     }
+  }
+}
+
+/** Engines that have a probe, with the name people use for them. */
+export const ENGINES = { postgres: 'PostgreSQL' } as const;
+export type EngineName = keyof typeof ENGINES;
+
+export function isEngine(name: string): name is EngineName {
+  return name in ENGINES;
+}
+
+/** A probe's step definitions, for runbooks and docs (loading the probe, never its driver). */
+export async function stepsOf(engine: EngineName): Promise<readonly StepDescription[]> {
+  switch (engine) {
+    case 'postgres':
+      return (await import('./postgres/index.js')).postgresProbe.steps;
   }
 }

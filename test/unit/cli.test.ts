@@ -9,6 +9,7 @@ function fakeIO(env: Record<string, string> = {}, tty = false): CliIO & { out: (
   return {
     env,
     stdoutIsTTY: tty,
+    stderrIsTTY: false,
     cwd: process.cwd(),
     stdout,
     stderr,
@@ -82,6 +83,7 @@ describe('bad input: one line, exit 3, never a stack trace', () => {
     [['diagnose', '--timeout', 'soon'], /--timeout <seconds>' argument 'soon' is invalid/],
     [['diagnose', '--timeout', '0'], /greater than 0/],
     [['diagnose', '--long-running', 'forever'], /expected a duration/],
+    [['diagnose', '--idle', '0s'], /greater than zero/],
     [['diagnose', '--near-limit', '150'], /between 0 and 100/],
     [['diagnose', '--format', 'xml'], /Allowed choices are human, json/],
     [['diagnose', '--platform', 'mainframe'], /Allowed choices are k8s, kubernetes/],

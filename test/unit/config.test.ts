@@ -162,6 +162,6 @@ describe('which engine a target is', () => {
     expect(target?.sources.host).toBe('env DATABASE_URL');
   });
   test('a DATABASE_URL for another engine is an input error', async () => {
-    await expect(resolveTargets([], envOf({ DATABASE_URL: 'redis://cache:6379' }))).rejects.toThrow(/not a PostgreSQL URL/);
+    await expect(resolveTargets([], envOf({ DATABASE_URL: 'redis://cache:6379' }))).rejects.toThrow(/is not a URL dbdoctor knows/);
   });
 });

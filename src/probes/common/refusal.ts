@@ -57,7 +57,7 @@ export function localhostInContainerRemedies(engine: EngineWords, platform: Plat
   const service = suggestions[0];
   return [
     {
-      text: `Inside a container, localhost is the container itself. ${engine.name} runs in another container or host: connect to its service name${service ? ` ("${service.name}", from ${service.origin})` : ''}.`,
+      text: `Inside a container, localhost is the container itself. ${engine.name} runs in another container or host: connect to its service name${service ? ` ("${service.name}", from ${service.origin})` : ''}. (Unless it is a sidecar in this pod, which shares localhost: then it is not up yet.)`,
       ...(service ? { command: engine.urlFor(service.name, service.port ?? port), language: 'shell' as const } : {}),
     },
     ...platformFixes('localhost_in_container', platform, engine, { host: 'localhost', port, suggestions }),

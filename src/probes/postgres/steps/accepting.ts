@@ -121,6 +121,11 @@ export const acceptingStep = defineStep<PgContext, keyof typeof remedies>({
   checks:
     'Sends SSLRequest and the startup message on the one connection, and tells apart: accepting, starting up, shutting down, in recovery, silent, another protocol, TLS mismatches and certificate problems.',
   remedies,
+  manual: [
+    { text: 'Does it accept connections?', command: 'pg_isready -h <host> -p <port>', language: 'shell' },
+    { text: 'Where it listens, and which hosts pg_hba.conf admits (as a superuser):', command: "SHOW listen_addresses; SELECT line_number, type, database, user_name, address, auth_method FROM pg_hba_file_rules;", language: 'sql' },
+    { text: 'Why it refuses (startup, recovery, shutdown) is in its log:', command: 'sudo journalctl -u postgresql -n 100 --no-pager | grep -E "ready to accept|starting up|recovery|shutting down"', language: 'shell' },
+  ],
   async run(ctx, io) {
     const { trace } = await ctx.connection();
     const decision = await ctx.decision();

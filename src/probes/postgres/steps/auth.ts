@@ -100,6 +100,11 @@ export const authStep = defineStep<PgContext, keyof typeof remedies>({
   id: 'auth',
   checks: 'Completes the startup handshake as the given user and database, and tells apart: wrong password, missing role, pg_hba.conf rejection, missing database, no password given, no permission.',
   remedies,
+  manual: [
+    { text: 'Log in as the application does (psql asks for the password):', command: 'psql -h <host> -p <port> -U <user> -d <database> -c "SELECT 1"', language: 'shell' },
+    { text: 'Does the role exist and may it log in? (as a superuser)', command: "SELECT rolname, rolcanlogin, rolvaliduntil FROM pg_roles WHERE rolname = '<user>';", language: 'sql' },
+    { text: 'The pg_hba.conf rules in force:', command: 'SELECT line_number, type, database, user_name, address, auth_method, error FROM pg_hba_file_rules;', language: 'sql' },
+  ],
   async run(ctx, io) {
     const decision = await ctx.decision();
     const { trace } = await ctx.connection();

@@ -9,6 +9,11 @@ export const networkStep = defineStep<PgContext, keyof typeof networkRemedies>({
   id: 'network',
   checks: NETWORK_CHECKS,
   remedies: networkRemedies,
+  manual: [
+    { text: 'Does the name resolve here, as the application resolves it?', command: 'getent ahosts <host>; cat /etc/resolv.conf', language: 'shell' },
+    { text: 'Does the port answer?', command: 'nc -vz -w 3 <host> <port>', language: 'shell' },
+    { text: 'Which route, and in Kubernetes which endpoints:', command: 'ip route get <address>; kubectl get endpoints <service>', language: 'shell' },
+  ],
   async run(ctx, io) {
     const { trace } = await ctx.connection();
     const decision = await ctx.decision();

@@ -93,6 +93,11 @@ export const poolStep = defineStep<PgContext, keyof typeof remedies>({
   id: 'pool',
   checks: 'Reads max_connections and pg_stat_activity: slots in use, sessions idle past the idle threshold, sessions idle in a transaction past its threshold.',
   remedies,
+  manual: [
+    { text: 'Connections by state, and the limit (seed 003, step 4):', command: "SELECT state, count(*) FROM pg_stat_activity GROUP BY state; SHOW max_connections;", language: 'sql' },
+    { text: 'Utilisation (alert above 80 %):', command: "SELECT count(*) AS in_use, current_setting('max_connections')::int AS max, round(100.0 * count(*) / current_setting('max_connections')::int, 1) AS percent FROM pg_stat_activity WHERE backend_type = 'client backend';", language: 'sql' },
+    { text: 'Sessions idle for more than 30 minutes, and those idle in a transaction:', command: "SELECT pid, usename, application_name, state, state_change FROM pg_stat_activity WHERE (state = 'idle' AND state_change < now() - interval '30 minutes') OR state LIKE 'idle in transaction%' ORDER BY state_change;", language: 'sql' },
+  ],
   async run(ctx, io) {
     const decision = await ctx.decision();
     const { trace } = await ctx.connection();

@@ -18,6 +18,11 @@ export const processStep = defineStep<PgContext, keyof typeof remedies>({
   checks:
     'Connects once. If the connection is refused on this machine, reads /proc for PostgreSQL processes and the ports and sockets they listen on.',
   remedies,
+  manual: [
+    { text: 'Is PostgreSQL running, and on which port? (Debian/Ubuntu clusters; any host; compose; Kubernetes)', command: 'pg_lsclusters; sudo ss -tlnp | grep -i postgres; ps -C postgres -o pid,args', language: 'shell' },
+    { text: 'The service and its recent log:', command: 'sudo systemctl status postgresql --no-pager; sudo journalctl -u postgresql -n 50 --no-pager | grep -E "FATAL|PANIC|ERROR"', language: 'shell' },
+    { text: 'In docker compose or Kubernetes:', command: 'docker compose ps postgres; kubectl get pods -l app=postgres -o wide', language: 'shell' },
+  ],
   async run(ctx, io) {
     const { trace } = await ctx.connection();
     const refusal = await ctx.refusal();
@@ -44,7 +49,7 @@ export const processStep = defineStep<PgContext, keyof typeof remedies>({
       const ports = refusal.ports.join(', ');
       return io.found(
         'wrong_port',
-        `nothing listens at ${where}, but PostgreSQL listens on port ${ports}${describeServers(refusal.servers)}`,
+        `nothing listens at ${where}, but PostgreSQL listens on port ${ports}${describeServers(refusal.servers)}: a wrong port, or the server for ${where} is not running`,
         remedies.wrong_port(ctx.target, refusal.ports),
         { ...reachEvidenceOf(trace), listeningPorts: [...refusal.ports], localServers: refusal.servers.map(serverSummary) },
       );
@@ -89,6 +94,6 @@ function wrongPort(target: PostgresTarget, ports: readonly number[]): Remediatio
   return [
     { text: `Connect to port ${port}, where PostgreSQL listens:`, command: urlWith(target, { port }), language: 'shell' },
     { text: 'Or set the port in the environment your application reads:', command: `export PGPORT=${port}`, language: 'shell' },
-    { text: `Or, if the server should listen on ${target.endpoints[0]?.port ?? 5432}, set port in postgresql.conf and restart it (SHOW config_file; shows where the file is).` },
+    { text: `Or, if a server for port ${target.endpoints[0]?.port ?? 5432} should be running, start it (or set port in its postgresql.conf and restart it).` },
   ];
 }

@@ -1,0 +1,29 @@
+import type { RunReport } from '../engine/schema.js';
+
+/** Output formats: one report, many renderings, the same exit codes. */
+export const FORMATS = ['human', 'json', 'junit', 'markdown', 'nagios', 'prometheus'] as const;
+export type Format = (typeof FORMATS)[number];
+
+export interface RenderOptions {
+  readonly format: Format;
+  readonly verbose: boolean;
+  readonly color: boolean;
+}
+
+/** Loads only the renderer asked for. */
+export async function render(report: RunReport, options: RenderOptions): Promise<string> {
+  switch (options.format) {
+    case 'json':
+      return (await import('../report/json.js')).renderJson(report);
+    case 'junit':
+      return (await import('../report/junit.js')).renderJunit(report);
+    case 'markdown':
+      return (await import('../report/markdown.js')).renderMarkdown(report);
+    case 'nagios':
+      return (await import('../report/nagios.js')).renderNagios(report);
+    case 'prometheus':
+      return (await import('../report/prometheus.js')).renderPrometheus(report);
+    default:
+      return (await import('../report/human.js')).renderHuman(report, { verbose: options.verbose, color: options.color });
+  }
+}

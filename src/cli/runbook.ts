@@ -1,0 +1,16 @@
+import { Command, Option } from 'commander';
+import { InputError } from '../config/errors.js';
+import type { CliIO } from './io.js';
+
+/** `dbdoctor runbook [engine]`: the decision tree as a runbook, from the steps themselves. */
+export function runbookCommand(io: CliIO): Command {
+  return new Command('runbook')
+    .description('print the decision tree for an engine as a runbook: each step, what dbdoctor checks, and the commands to check it by hand')
+    .argument('[engine]', 'postgres (default)', 'postgres')
+    .addOption(new Option('-f, --format <format>', 'runbook format').choices(['markdown', 'human']).default('markdown'))
+    .action(async (engine: string, flags: { format: 'markdown' | 'human' }) => {
+      const [{ ENGINES, isEngine, stepsOf }, { renderRunbook }] = await Promise.all([import('../probes/registry.js'), import('../docs/runbook.js')]);
+      if (!isEngine(engine)) throw new InputError(`no runbook for "${engine}"`, `engines: ${Object.keys(ENGINES).join(', ')}`);
+      await io.out(renderRunbook(engine, ENGINES[engine], await stepsOf(engine), flags.format));
+    });
+}

@@ -1,0 +1,258 @@
+import { spawn } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import { Command, Option } from 'commander';
+import { Deadline } from '../engine/deadline.js';
+import type { StepSelection } from '../engine/probe.js';
+import type { TargetReport } from '../engine/schema.js';
+import { formatMs } from '../engine/walk.js';
+import { colorWanted } from './diagnose.js';
+import { parseCount, parseDuration, parseSeconds } from './duration.js';
+import type { CliIO } from './io.js';
+import { addRunFlags, runOptions, type PreparedRun, type RunFlags, type RunOptions } from './prepare.js';
+import { FORMATS, type Format } from './render.js';
+
+/**
+ * `dbdoctor wait <target…> [-- command…]`: diagnose until every target is ready, with exponential
+ * backoff and jitter, then exit 0 (or run the command). On timeout, or on a cause that waiting
+ * cannot heal, exit 2 and print the last full diagnosis, so a failed init container's log says why.
+ */
+export const UNTIL = ['accepting', 'auth', 'ready'] as const;
+export type Until = (typeof UNTIL)[number];
+
+export interface WaitOptions extends RunOptions {
+  readonly until: Until;
+  readonly timeoutMs: number;
+  readonly intervalMs: number;
+  readonly maxIntervalMs: number;
+  readonly attemptTimeoutMs: number;
+  readonly failFast: boolean;
+  /** How many times in a row a "retries" cause (dns_not_found…) may be seen before it is final. */
+  readonly retries: number;
+  readonly quiet: boolean;
+  readonly format: Format;
+  /** Whether a format was asked for: then the last diagnosis is printed on success too. */
+  readonly formatChosen: boolean;
+  readonly color: boolean;
+  /** The command to run once ready (everything after "--"). */
+  readonly command: readonly string[];
+}
+
+export const WAIT_DEFAULTS = { timeoutSeconds: 60, intervalMs: 500, maxIntervalMs: 5000, attemptTimeoutMs: 10_000, retries: 5 } as const;
+
+interface WaitFlags extends RunFlags {
+  until: Until;
+  timeout: number;
+  interval: number;
+  maxInterval: number;
+  attemptTimeout: number;
+  failFast: boolean;
+  retries: number;
+  quiet?: boolean;
+  json?: boolean;
+  format?: Format;
+  color: boolean;
+}
+
+export function toWaitOptions(flags: WaitFlags, command: readonly string[], io: Pick<CliIO, 'env' | 'stdoutIsTTY'>): WaitOptions {
+  return {
+    ...runOptions(flags),
+    until: flags.until,
+    timeoutMs: flags.timeout * 1000,
+    intervalMs: flags.interval,
+    maxIntervalMs: Math.max(flags.interval, flags.maxInterval),
+    attemptTimeoutMs: flags.attemptTimeout,
+    failFast: flags.failFast,
+    retries: flags.retries,
+    quiet: flags.quiet === true,
+    format: flags.json ? 'json' : (flags.format ?? 'human'),
+    formatChosen: flags.json === true || flags.format !== undefined,
+    color: colorWanted(flags.color, io),
+    command,
+  };
+}
+
+export function waitCommand(io: CliIO, command: readonly string[], onRun: (inputs: string[], options: WaitOptions) => Promise<void>): Command {
+  const wait = new Command('wait')
+    .description('wait until every target is ready (an init container, a CI job), then exit 0 or run a command: dbdoctor wait <target> -- <command…>')
+    .argument('[targets...]', 'URLs as for diagnose; none: everything the environment points at')
+    .addOption(new Option('--until <step>', 'ready means: accepting (answers its protocol), auth (logs in), ready (logs in and runs a query)').choices(UNTIL).default('ready'))
+    .addOption(new Option('-t, --timeout <seconds>', 'give up after this long').argParser(parseSeconds).default(WAIT_DEFAULTS.timeoutSeconds))
+    .addOption(new Option('--interval <duration>', 'first wait between attempts (then doubling, with jitter)').argParser(parseDuration).default(WAIT_DEFAULTS.intervalMs, '500ms'))
+    .addOption(new Option('--max-interval <duration>', 'longest wait between attempts').argParser(parseDuration).default(WAIT_DEFAULTS.maxIntervalMs, '5s'))
+    .addOption(new Option('--attempt-timeout <duration>', 'deadline of each attempt').argParser(parseDuration).default(WAIT_DEFAULTS.attemptTimeoutMs, '10s'))
+    .option('--no-fail-fast', 'keep waiting through causes that waiting cannot heal (a wrong password, another protocol…)')
+    .addOption(new Option('--retries <count>', 'attempts in a row before a cause such as dns_not_found is taken as final').argParser(parseCount).default(WAIT_DEFAULTS.retries))
+    .option('-q, --quiet', 'no progress lines on stderr')
+    .option('--json', 'print the last diagnosis as JSON when giving up (same as --format json)')
+    .addOption(new Option('-f, --format <format>', 'format of the diagnosis printed when giving up').choices(FORMATS))
+    .option('--no-color', 'no colours (also: NO_COLOR=1)');
+  return addRunFlags(wait, { stepFlags: false }).action(async (inputs: string[], flags: WaitFlags) => onRun(inputs, toWaitOptions(flags, command, io)));
+}
+
+/** The steps each --until needs: stop after network, or after auth (without the pool's query). */
+export function selectionFor(until: Until): StepSelection {
+  switch (until) {
+    case 'accepting':
+      return { until: 'network' };
+    case 'auth':
+      return { until: 'auth', skip: ['pool'] };
+    default:
+      return { until: 'auth' };
+  }
+}
+
+/** Exponential backoff with ±20 % jitter, so a fleet of init containers does not poll in step. */
+export function nextInterval(previousMs: number, options: Pick<WaitOptions, 'maxIntervalMs'>, random: () => number = Math.random): { readonly sleepMs: number; readonly nextMs: number } {
+  const jitter = 0.8 + random() * 0.4;
+  return { sleepMs: Math.round(previousMs * jitter), nextMs: Math.min(previousMs * 2, options.maxIntervalMs) };
+}
+
+export async function runWait(inputs: readonly string[], options: WaitOptions, io: CliIO, version: string): Promise<number> {
+  const started = performance.now();
+  const deadline = Deadline.within(options.timeoutMs, 'wait');
+  const { prepareRun, diagnoseAll } = await import('./prepare.js');
+  const prepared = readinessOnly(await prepareRun(inputs, options, io));
+  const selection = selectionFor(options.until);
+  const progress = progressWriter(io, options.quiet);
+  const streaks = new Map<string, { cause: string; count: number }>();
+  let pending: PreparedRun['targets'] = prepared.targets;
+  let last: TargetReport[] = [];
+  let interval = options.intervalMs;
+  for (let attempt = 1; ; attempt += 1) {
+    const attemptDeadline = deadline.limit(options.attemptTimeoutMs, 'run');
+    const reports = await diagnoseAll({ ...prepared, targets: pending }, attemptDeadline, selection);
+    last = merge(last, reports);
+    const stillPending = pending.filter((_, index) => reports[index]?.status === 'unhealthy');
+    const elapsed = performance.now() - started;
+    if (stillPending.length === 0) {
+      progress.done(`ready after ${attempt} attempt${attempt > 1 ? 's' : ''} in ${formatMs(elapsed)}`);
+      // With --format or --json, the final diagnosis is kept on success too (a CI artifact).
+      if (options.formatChosen) await printLast(last, started, prepared, options, io, version);
+      return options.command.length > 0 ? runCommand(options.command) : 0;
+    }
+    const { waitingFor } = await import('../engine/waiting.js');
+    const final = reports.filter((report) => {
+      if (report.status !== 'unhealthy') return false;
+      const key = `${report.label ?? ''}|${report.target}`;
+      const streak = streaks.get(key);
+      const count = streak?.cause === report.verdict.cause ? streak.count + 1 : 1;
+      streaks.set(key, { cause: report.verdict.cause, count });
+      const kind = waitingFor(report.verdict.cause);
+      return kind === 'permanent' || (kind === 'retries' && count >= options.retries);
+    });
+    const summary = reports.filter((report) => report.status === 'unhealthy').map((report) => `${report.label ?? report.target}: ${report.verdict.step ?? 'none'}/${report.verdict.cause} — ${report.verdict.message}`).join('; ');
+    if (options.failFast && final.length > 0) {
+      progress.done(`giving up after ${attempt} attempt${attempt > 1 ? 's' : ''}: waiting will not heal ${final.map((report) => report.verdict.cause).join(', ')} (use --no-fail-fast to wait anyway)`);
+      return printLast(last, started, prepared, options, io, version);
+    }
+    const { sleepMs, nextMs } = nextInterval(interval, options);
+    if (deadline.remainingMs() <= sleepMs) {
+      progress.line(`[${attempt}] ${formatMs(elapsed)} ${summary}`);
+      progress.done(`timed out after ${formatMs(performance.now() - started)} (${attempt} attempts)`);
+      return printLast(last, started, prepared, options, io, version);
+    }
+    progress.line(`[${attempt}] ${formatMs(elapsed)} ${summary}; next try in ${formatMs(sleepMs)}`);
+    await sleepUntilListening(deadline, sleepMs, refusedEndpoints(reports));
+    interval = nextMs;
+    pending = stillPending;
+  }
+}
+
+/**
+ * Readiness is about connecting: a session idle in a transaction for an hour makes a server
+ * unhealthy to `diagnose`, but not unready. (Long-running and blocked queries are in the queries
+ * step, which wait never runs.)
+ */
+const TEN_YEARS_MS = 10 * 365 * 24 * 3600 * 1000;
+
+function readinessOnly(prepared: PreparedRun): PreparedRun {
+  return { ...prepared, targets: prepared.targets.map((planned) => ({ ...planned, thresholds: { ...planned.thresholds, idleInTransactionMs: TEN_YEARS_MS } })) };
+}
+
+/** Causes that mean "nothing listens there yet": worth watching the port during the pause. */
+const REFUSALS = new Set(['not_running', 'wrong_port', 'localhost_in_container', 'not_listening']);
+
+/** Where the refused targets were refused, read from the network evidence in their verdicts. */
+function refusedEndpoints(reports: readonly TargetReport[]): { address: string; port: number }[] {
+  return reports.flatMap((report) => {
+    if (report.status !== 'unhealthy' || !REFUSALS.has(report.verdict.cause)) return [];
+    const endpoints = report.verdict.details.endpoints;
+    if (!Array.isArray(endpoints)) return [];
+    return endpoints.flatMap((endpoint: unknown) => {
+      if (typeof endpoint !== 'object' || endpoint === null || !('port' in endpoint) || !('connects' in endpoint) || !Array.isArray(endpoint.connects)) return [];
+      const port = Number(endpoint.port);
+      return endpoint.connects.flatMap((attempt: unknown) =>
+        typeof attempt === 'object' && attempt !== null && 'address' in attempt && typeof attempt.address === 'string' && !attempt.address.startsWith('/') ? [{ address: attempt.address, port }] : [],
+      );
+    });
+  });
+}
+
+/**
+ * The pause between attempts, cut short when a refused port starts listening: a TCP connect every
+ * 150 ms costs the server nothing while it is down (the kernel refuses it), and brings the wait
+ * from "up to one backoff interval late" to about 150 ms after the server opens its port.
+ */
+async function sleepUntilListening(deadline: Deadline, sleepMs: number, endpoints: readonly { address: string; port: number }[]): Promise<void> {
+  if (endpoints.length === 0) return deadline.sleep(sleepMs);
+  const pause = deadline.limit(sleepMs, 'pause');
+  const { connectTcp } = await import('../net/tcp.js');
+  while (!pause.expired) {
+    await pause.sleep(150);
+    if (pause.expired) return;
+    for (const endpoint of endpoints) {
+      const outcome = await connectTcp(endpoint.address, endpoint.port, pause.limit(500, 'watch'));
+      if (outcome.outcome === 'connected') {
+        outcome.socket.destroy();
+        return;
+      }
+    }
+  }
+}
+
+/** The latest report for each target, in the order the targets were given. */
+function merge(previous: TargetReport[], latest: TargetReport[]): TargetReport[] {
+  const key = (report: TargetReport): string => `${report.label ?? ''}|${report.target}`;
+  const byKey = new Map(previous.map((report) => [key(report), report]));
+  for (const report of latest) byKey.set(key(report), report);
+  return [...byKey.values()];
+}
+
+async function printLast(last: TargetReport[], started: number, prepared: PreparedRun, options: WaitOptions, io: CliIO, version: string): Promise<number> {
+  const [{ runReport }, { render }] = await Promise.all([import('../engine/run.js'), import('./render.js')]);
+  const report = runReport(last, performance.now() - started, version, prepared.environmentReport);
+  await io.out(await render(report, { format: options.format, verbose: false, color: options.color }));
+  return 2;
+}
+
+interface Progress {
+  line(text: string): void;
+  done(text: string): void;
+}
+
+/** One line per attempt on stderr, or a single live line on a terminal; nothing with --quiet. */
+function progressWriter(io: CliIO, quiet: boolean): Progress {
+  if (quiet) return { line: () => undefined, done: () => undefined };
+  const live = io.stderrIsTTY;
+  const width = 160;
+  return {
+    line: (text) => void io.err(live ? `\r\u001b[2K${text.slice(0, width)}` : `dbdoctor wait: ${text}\n`),
+    done: (text) => void io.err(live ? `\r\u001b[2K${text}\n` : `dbdoctor wait: ${text}\n`),
+  };
+}
+
+/** Runs the command once ready, as wait-for-it does, passing signals on and exiting with its code. */
+function runCommand(command: readonly string[]): Promise<number> {
+  const [file, ...args] = command;
+  return new Promise((resolve) => {
+    const child = spawn(file ?? 'true', args, { stdio: 'inherit' });
+    const forward = (signal: NodeJS.Signals): void => void child.kill(signal);
+    process.on('SIGINT', forward);
+    process.on('SIGTERM', forward);
+    child.once('error', (error) => {
+      process.stderr.write(`dbdoctor wait: cannot run ${file ?? ''}: ${error.message}\n`);
+      resolve(127);
+    });
+    child.once('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+  });
+}

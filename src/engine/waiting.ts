@@ -1,0 +1,58 @@
+import type { CauseCode } from './causes.js';
+
+/**
+ * Whether waiting can make a cause go away, for `dbdoctor wait`. Exhaustive over the catalogue,
+ * so a new cause code must be classified here before it compiles.
+ *   heals      a server starting, a resolver not up yet, slots freeing: keep waiting
+ *   permanent  a wrong password or port, another protocol: waiting will not help, fail fast
+ *   retries    permanent once seen several times in a row (a name that does not resolve may be a
+ *              Kubernetes service whose DNS record is not created yet)
+ */
+export type Waiting = 'heals' | 'permanent' | 'retries';
+
+export const WAITING = {
+  healthy: 'heals',
+  not_running: 'heals',
+  // Both are read from what runs here now: the server waited for may simply not have started yet
+  // (beside other servers), or be a sidecar container that shares this pod's localhost.
+  wrong_port: 'heals',
+  localhost_in_container: 'retries',
+  starting_up: 'heals',
+  shutting_down: 'heals',
+  recovery: 'heals',
+  not_accepting: 'heals',
+  not_listening: 'retries',
+  connection_reset: 'heals',
+  no_response: 'heals',
+  wrong_protocol: 'permanent',
+  tls_required: 'permanent',
+  tls_unsupported: 'permanent',
+  tls_verify_failed: 'permanent',
+  tls_handshake_failed: 'permanent',
+  standby: 'heals',
+  dns_not_found: 'retries',
+  dns_temporary: 'heals',
+  connect_timeout: 'heals',
+  host_unreachable: 'heals',
+  firewall_rejected: 'retries',
+  ipv6_mismatch: 'heals',
+  too_many_connections: 'heals',
+  near_limit: 'heals',
+  idle_in_transaction: 'heals',
+  idle_connections: 'heals',
+  auth_failed: 'permanent',
+  role_missing: 'retries',
+  hba_rejected: 'permanent',
+  database_missing: 'retries',
+  password_missing: 'permanent',
+  permission_denied: 'permanent',
+  long_running: 'heals',
+  blocked: 'heals',
+  config_mismatch: 'heals',
+  deadline_exceeded: 'heals',
+  check_error: 'heals',
+} as const satisfies Record<CauseCode, Waiting>;
+
+export function waitingFor(cause: CauseCode): Waiting {
+  return WAITING[cause];
+}

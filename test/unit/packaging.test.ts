@@ -1,0 +1,126 @@
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { DockerfileParser } from 'dockerfile-ast';
+import { parseAllDocuments } from 'yaml';
+import { describe, expect, test } from 'vitest';
+import { validateWorkflow } from '@action-validator/core';
+import { diagnoseCommand } from '../../src/cli/diagnose.js';
+import type { CliIO } from '../../src/cli/io.js';
+import { waitCommand } from '../../src/cli/wait.js';
+import { parseConfigFile } from '../../src/config/file.js';
+import { ROOT } from '../lab/dbdoctor.js';
+
+/**
+ * There is no container engine or cluster on these machines, so the Dockerfile and manifests are
+ * checked here with a Dockerfile parser, the Kubernetes API schemas (kubernetes-models), the
+ * GitHub Actions workflow schema (action-validator), and our own command-line parser: paths that
+ * exist, flags that exist, a non-root user.
+ */
+const io: CliIO = { env: {}, stdoutIsTTY: false, stderrIsTTY: false, cwd: ROOT, out: async () => undefined, err: async () => undefined };
+
+/** Parses a dbdoctor command line with the real commands; throws on an unknown flag or value. */
+async function parsesAsDbdoctor(args: readonly string[]): Promise<string> {
+  const [name, ...rest] = args;
+  const separator = rest.indexOf('--');
+  const own = separator >= 0 ? rest.slice(0, separator) : rest;
+  let ran = '';
+  const command =
+    name === 'wait'
+      ? waitCommand(io, [], async () => void (ran = 'wait'))
+      : name === 'diagnose'
+        ? diagnoseCommand(io, async () => void (ran = 'diagnose'))
+        : undefined;
+  if (!command) throw new Error(`not a dbdoctor command: ${name ?? ''}`);
+  command.exitOverride().configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
+  await command.parseAsync(own, { from: 'user' });
+  return ran;
+}
+
+describe('the Dockerfile', () => {
+  const dockerfile = DockerfileParser.parse(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'));
+  const instructions = dockerfile.getInstructions();
+  const finalFrom = instructions.map((instruction) => instruction.getKeyword()).lastIndexOf('FROM');
+  const finalStage = instructions.slice(finalFrom);
+
+  test('builds on Node 20', () => {
+    const images = instructions.filter((instruction) => instruction.getKeyword() === 'FROM').map((instruction) => instruction.getArgumentsContent()?.split(/\s+/)[0] ?? '');
+    expect(images.length).toBeGreaterThan(0);
+    for (const image of images) expect(image).toMatch(/^node:20[-.\w]*$/);
+  });
+
+  test('runs as a non-root user, with dbdoctor as its entrypoint', () => {
+    const user = finalStage.filter((instruction) => instruction.getKeyword() === 'USER').at(-1)?.getArgumentsContent();
+    expect(user).toBeDefined();
+    expect(user).not.toMatch(/^(root|0)(:|$)/);
+    expect(finalStage.find((instruction) => instruction.getKeyword() === 'ENTRYPOINT')?.getArgumentsContent()).toBe('["dbdoctor"]');
+  });
+
+  test('copies only paths that exist and that .dockerignore lets through', () => {
+    const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n').map((line) => line.trim()).filter((line) => line !== '' && !line.startsWith('#'));
+    const sources = instructions
+      .filter((instruction) => instruction.getKeyword() === 'COPY' && !/--from=/.test(instruction.getTextContent()))
+      .flatMap((instruction) => (instruction.getArgumentsContent() ?? '').split(/\s+/).slice(0, -1));
+    expect(sources.length).toBeGreaterThan(0);
+    for (const source of sources) {
+      expect(existsSync(join(ROOT, source)), source).toBe(true);
+      expect(ignored, source).not.toContain(source);
+    }
+    expect(readFileSync(join(ROOT, 'Dockerfile'), 'utf8')).toContain('/app/bin/dbdoctor.js');
+    expect(existsSync(join(ROOT, 'bin', 'dbdoctor.js'))).toBe(true);
+  });
+});
+
+describe('the Kubernetes manifests', () => {
+  const dir = join(ROOT, 'deploy', 'kubernetes');
+  const documents = readdirSync(dir).flatMap((file) => parseAllDocuments(readFileSync(join(dir, file), 'utf8')).map((document) => ({ file, object: document.toJS() as { apiVersion: string; kind: string; data?: Record<string, string> } })));
+
+  test.each(documents.map((entry) => [`${entry.file} ${entry.object.kind}`, entry.object] as const))('%s is valid against the Kubernetes API schema', async (_name, object) => {
+    const group = object.apiVersion.includes('/') ? object.apiVersion : `v1`;
+    const module: Record<string, new (value: unknown) => { validate(): void }> = await import(`kubernetes-models/${group}`);
+    const Model = module[object.kind];
+    expect(Model, `${object.apiVersion} ${object.kind}`).toBeDefined();
+    if (Model) expect(() => new Model(object).validate()).not.toThrow();
+  });
+
+  test('every dbdoctor container runs a real dbdoctor command with real flags', async () => {
+    const containers = JSON.stringify(documents.map((entry) => entry.object));
+    const invocations: string[][] = [];
+    const collect = (value: unknown): void => {
+      if (Array.isArray(value)) value.forEach(collect);
+      else if (typeof value === 'object' && value !== null) {
+        const record = value as Record<string, unknown>;
+        if (record.image === 'dbdoctor:latest') {
+          const args = (record.args as string[] | undefined) ?? [];
+          if (record.command) {
+            const script = args.join(' ');
+            const match = /dbdoctor ([^>;|]+)/.exec(script);
+            if (match?.[1]) invocations.push(match[1].trim().split(/\s+/));
+          } else {
+            invocations.push(args);
+          }
+        }
+        Object.values(record).forEach(collect);
+      }
+    };
+    collect(JSON.parse(containers));
+    expect(invocations.length).toBe(3);
+    for (const args of invocations) expect(await parsesAsDbdoctor(args)).toBe(args[0]);
+  });
+
+  test('the fleet config in the ConfigMap is a valid dbdoctor config file', async () => {
+    const map = documents.find((entry) => entry.object.kind === 'ConfigMap')?.object;
+    const config = await parseConfigFile(map?.data?.['fleet.yaml'] ?? '', 'fleet.yaml');
+    expect(config.targets.map((target) => target.label)).toEqual(['orders', 'analytics']);
+  });
+});
+
+describe('the GitHub Actions example', () => {
+  const text = readFileSync(join(ROOT, 'deploy', 'github-actions', 'wait-for-database.yml'), 'utf8');
+  test('is a valid workflow', () => {
+    expect(validateWorkflow(text).errors).toEqual([]);
+  });
+  test('its dbdoctor step uses real flags', async () => {
+    const run = /npx --yes dbdoctor ([^>\n]+)/.exec(text)?.[1]?.trim().split(/\s+/) ?? [];
+    expect(await parsesAsDbdoctor(run)).toBe('wait');
+  });
+});
