@@ -5,6 +5,7 @@
 #   openssl     certificates for the TLS scenarios
 #   iproute2    ip netns / veth / routes for the isolated test hosts
 #   util-linux  unshare, nsenter, runuser
+#   pgbouncer   the connection pooler the pooler scenarios put in front of the clusters
 set -euo pipefail
 
 missing=()
@@ -12,6 +13,7 @@ compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql
 command -v openssl >/dev/null || missing+=(openssl)
 command -v ip >/dev/null || missing+=(iproute2)
 { command -v unshare && command -v nsenter && command -v runuser; } >/dev/null || missing+=(util-linux)
+[[ -x /usr/sbin/pgbouncer ]] || command -v pgbouncer >/dev/null || missing+=(pgbouncer)
 
 if ((${#missing[@]} > 0)); then
   if [[ "$(id -u)" != 0 ]]; then
