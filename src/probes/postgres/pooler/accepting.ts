@@ -4,7 +4,7 @@ import { formatMs } from '../../../engine/walk.js';
 import type { ConnectionTrace } from '../connect.js';
 import { protocolEvidence, serverErrorEvidence, whereOf } from '../evidence.js';
 import { describeBackend } from './backend.js';
-import { configFile, onConsole, showOnConsole } from './commands.js';
+import { CONFIG_FILE, onConsole, showOnConsole } from './commands.js';
 import { poolerAware, withPooler, type StepExtension } from './extend.js';
 import { poolerEvidence, workingServers, type PoolerView } from './view.js';
 import { acceptingStep } from '../steps/accepting.js';
@@ -19,8 +19,7 @@ const remedies = {
         ? [{ text: 'Check the database itself, not the pooler (pg_isready on the pooler\'s port says "accepting connections" even now):', command: `pg_isready -h ${backend.host.split(',')[0] ?? backend.host} -p ${backend.port}`, language: 'shell' as const }]
         : []),
       showOnConsole(target, view, 'Watch the pool from the pooler: server connections (sv_*) stay at 0 and clients wait (cl_waiting) while the database is away', 'SHOW POOLS;'),
-      { text: `If the database moved, correct its line under [databases] in ${configFile(view)}, then reload PgBouncer:` },
-      onConsole(target, view, 'Reload the configuration', 'RELOAD;'),
+      onConsole(target, view, `If the database moved, correct its line under [databases] in ${CONFIG_FILE}, then reload PgBouncer`, 'RELOAD;'),
       { text: 'Once the database is back, PgBouncer reconnects by itself; between failed logins it waits server_login_retry (15 s by default), and meanwhile answers new clients "server login has been failing".' },
     ];
   },

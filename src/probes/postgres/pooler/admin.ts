@@ -75,6 +75,8 @@ export const CONFIG_KEYS = [
   'auth_file',
   'auth_user',
   'auth_hba_file',
+  'admin_users',
+  'stats_users',
   'server_login_retry',
   'query_wait_timeout',
   'client_login_timeout',

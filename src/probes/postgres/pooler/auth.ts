@@ -3,7 +3,7 @@ import type { Remediation } from '../../../engine/schema.js';
 import { quoteIdent } from '../commands.js';
 import { serverErrorEvidence } from '../evidence.js';
 import { authStep } from '../steps/auth.js';
-import { authFileLine, authFileOf, configFile, onConsole, showOnConsole } from './commands.js';
+import { authFileLine, authFileOf, CONFIG_FILE, onConsole, showOnConsole } from './commands.js';
 import { poolerAware, withPooler, type StepExtension } from './extend.js';
 import { poolerEvidence, type PoolerView } from './view.js';
 
@@ -16,7 +16,7 @@ const remedies = {
     },
     authFileLine(target, view),
     reload(target, view),
-    { text: `If auth_query is used: check auth_user in ${configFile(view)}, that it may log in to the database, and that the query finds "${target.user}".` },
+    { text: `If auth_query is used: check auth_user in ${CONFIG_FILE}, that it may log in to the database, and that the query finds "${target.user}".` },
   ],
   pooler_backend_auth: (target: PostgresTarget, view: PoolerView | undefined, hba: boolean): Remediation[] => [
     ...(hba
@@ -32,7 +32,7 @@ const remedies = {
     { text: 'PgBouncer waits server_login_retry (15 s by default) before it tries the database again.' },
   ],
   database_missing: (target: PostgresTarget, view: PoolerView | undefined): Remediation[] => [
-    { text: `PgBouncer has no [databases] entry named "${target.database}" (and no "*" fallback). Add one in ${configFile(view)}, e.g.:`, command: `${target.database} = host=db.example port=5432 dbname=${target.database}`, language: 'shell' },
+    { text: `PgBouncer has no [databases] entry named "${target.database}" (and no "*" fallback). Add one in ${CONFIG_FILE}, e.g.:`, command: `${target.database} = host=db.example port=5432 dbname=${target.database}`, language: 'shell' },
     reload(target, view),
     showOnConsole(target, view, 'The databases PgBouncer knows', 'SHOW DATABASES;'),
   ],

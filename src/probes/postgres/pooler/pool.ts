@@ -5,7 +5,7 @@ import { formatMs } from '../../../engine/walk.js';
 import type { PgContext } from '../context.js';
 import { serverErrorEvidence } from '../evidence.js';
 import { poolStep } from '../steps/pool.js';
-import { configFile, onConsole, showOnConsole } from './commands.js';
+import { CONFIG_FILE, onConsole, showOnConsole } from './commands.js';
 import { findingsOf, outcomeOf, poolerAware, withPooler, type StepExtension } from './extend.js';
 import { consoleOf, poolerEvidence, poolEvidence, poolLimits, poolModeOf, type PoolerView, type PoolLimit } from './view.js';
 
@@ -16,8 +16,10 @@ import { consoleOf, poolerEvidence, poolEvidence, poolLimits, poolModeOf, type P
  * re-sends to each client, and the ones our own READ ONLY transaction sets, are left out.
  */
 export const SESSION_STATE_SQL = `SELECT pg_backend_pid() AS backend_pid,
-       (SELECT coalesce(json_agg(json_build_object('pid', l.pid, 'classid', l.classid, 'objid', l.objid, 'state', a.state,
-                'idleSeconds', round(extract(epoch FROM now() - a.state_change)::numeric, 1), 'lastQuery', left(a.query, 300)) ORDER BY l.pid), '[]')
+       (SELECT coalesce(json_agg(json_build_object('pid', l.pid, 'classid', l.classid::bigint, 'objid', l.objid::bigint,
+                'heldBy', CASE WHEN l.pid = pg_backend_pid() THEN 'the server connection dbdoctor was given' ELSE 'an idle server connection of the pool' END,
+                'idleSeconds', CASE WHEN l.pid <> pg_backend_pid() THEN round(extract(epoch FROM now() - a.state_change)::numeric, 1) END,
+                'lastQuery', CASE WHEN l.pid <> pg_backend_pid() THEN left(a.query, 300) END) ORDER BY l.pid), '[]')
           FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
          WHERE l.locktype = 'advisory' AND l.granted
            AND (l.pid = pg_backend_pid() OR (a.state = 'idle' AND l.pid = ANY ($1::int[])))) AS advisory_locks,
@@ -30,7 +32,7 @@ export const SESSION_STATE_SQL = `SELECT pg_backend_pid() AS backend_pid,
 
 export interface SessionStateRow {
   backend_pid: number;
-  advisory_locks: { pid: number; classid: number; objid: number; state: string; idleSeconds: number; lastQuery: string }[];
+  advisory_locks: { pid: number; classid: number; objid: number; heldBy: string; idleSeconds: number | null; lastQuery: string | null }[];
   prepared_statements: string[];
   session_settings: { name: string; setting: string }[];
 }
@@ -43,7 +45,7 @@ const LIMIT_KEYS = {
 
 const remedies = {
   pooler_client_limit: (target: PostgresTarget, view: PoolerView | undefined): Remediation[] => [
-    { text: `PgBouncer admits at most max_client_conn clients in all (its console included). Raise max_client_conn in ${configFile(view)}; PgBouncer needs a file descriptor per client and per server connection, so raise its limit too (LimitNOFILE in its systemd unit, or ulimit -n).` },
+    { text: `PgBouncer admits at most max_client_conn clients in all (its console included). Raise max_client_conn in ${CONFIG_FILE}; PgBouncer needs a file descriptor per client and per server connection, so raise its limit too (LimitNOFILE in its systemd unit, or ulimit -n).` },
     onConsole(target, view, 'Then reload it', 'RELOAD;'),
     showOnConsole(target, view, 'See which applications hold the client connections (a leak shows as many idle clients from one address)', 'SHOW CLIENTS;'),
     { text: 'Clients of a pooler may stay connected for ever; it is the server connections that are scarce. An application pool far larger than needed is the usual cause.' },
@@ -57,8 +59,8 @@ const remedies = {
     },
     {
       text: limit
-        ? `The limit that binds is ${LIMIT_KEYS[limit]} in ${configFile(view)}. Raise it only if PostgreSQL's max_connections leaves room for the sum of all pools, then reload:`
-        : `Clients wait although the pool is below its limits: PgBouncer is still opening server connections, slowly (sv_login). Check the database's speed at accepting connections, and the limits in ${configFile(view)}:`,
+        ? `The limit that binds is ${LIMIT_KEYS[limit]} in ${CONFIG_FILE}. Raise it only if PostgreSQL's max_connections leaves room for the sum of all pools, then reload:`
+        : `Clients wait although the pool is below its limits: PgBouncer is still opening server connections, slowly (sv_login). Check the database's speed at accepting connections, and the limits in ${CONFIG_FILE}:`,
     },
     onConsole(target, view, 'Reload the configuration', 'RELOAD;'),
     { text: 'Keep waits bounded for the applications: query_wait_timeout makes a waiting client fail instead of hanging (120 s by default).' },
@@ -67,11 +69,11 @@ const remedies = {
     what === 'servers'
       ? [
           showOnConsole(target, view, 'Every server connection of the pool is busy: the next query will wait. Watch cl_waiting and maxwait', 'SHOW POOLS;'),
-          { text: `If clients start to wait, see which limit binds in ${configFile(view)} (default_pool_size, max_db_connections, max_user_connections) and look for long transactions on the database.` },
+          { text: `If clients start to wait, see which limit binds in ${CONFIG_FILE} (default_pool_size, max_db_connections, max_user_connections) and look for long transactions on the database.` },
         ]
       : [
           showOnConsole(target, view, 'Most of max_client_conn is in use; see who holds the client connections', 'SHOW CLIENTS;'),
-          { text: `Raise max_client_conn in ${configFile(view)} (and the file-descriptor limit) before it is reached, or shrink the application pools.` },
+          { text: `Raise max_client_conn in ${CONFIG_FILE} (and the file-descriptor limit) before it is reached, or shrink the application pools.` },
         ],
   pooler_session_state: (target: PostgresTarget, view: PoolerView, lockPids: readonly number[]): Remediation[] => [
     { text: `PgBouncer runs "${target.database}" in ${poolModeOf(view) ?? 'transaction'} pool mode: after each transaction the server connection goes to another client, with whatever the last one left on it. Keep session state inside the transaction: pg_advisory_xact_lock instead of pg_advisory_lock, SET LOCAL instead of SET, unnamed or protocol-level prepared statements (PgBouncer 1.21+ with max_prepared_statements) instead of PREPARE.` },

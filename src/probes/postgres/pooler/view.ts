@@ -39,7 +39,9 @@ export async function gatherPoolerView(target: PostgresTarget, trace: Connection
       ? { state: 'not-tried', reason: 'the pooler refused this login; its console would refuse it too' }
       : await readAdminConsole(target, deadline.limit(Math.min(ADMIN_CAP_MS, deadline.remainingMs() * ADMIN_SHARE), 'pooler admin console'));
   const console = admin.state === 'read' ? admin.console : undefined;
-  const name = console?.version ?? (signs.includes('pooler-error') || signs.includes('relayed-error') ? 'PgBouncer' : 'a connection pooler');
+  // "not allowed" from the console is PgBouncer's own answer too.
+  const saidByPgBouncer = signs.includes('pooler-error') || signs.includes('relayed-error') || (admin.state === 'refused' && poolerErrorOf(admin.error)?.origin === 'pooler');
+  const name = console?.version ?? (saidByPgBouncer ? 'PgBouncer' : 'a connection pooler');
   const database = console?.databases.find((row) => row.name === target.database);
   const poolUser = database?.force_user ?? target.user;
   const pool = console?.pools.find((row) => row.database === target.database && row.user === poolUser);
