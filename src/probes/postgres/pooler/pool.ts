@@ -57,12 +57,14 @@ const remedies = {
       command: "SELECT pid, usename, application_name, state, now() - xact_start AS in_transaction_for, left(query, 80) AS last_query FROM pg_stat_activity WHERE backend_type = 'client backend' AND state LIKE 'idle in transaction%' ORDER BY xact_start;",
       language: 'sql',
     },
-    {
-      text: limit
-        ? `The limit that binds is ${LIMIT_KEYS[limit]} in ${CONFIG_FILE}. Raise it only if PostgreSQL's max_connections leaves room for the sum of all pools, then reload:`
-        : `Clients wait although the pool is below its limits: PgBouncer is still opening server connections, slowly (sv_login). Check the database's speed at accepting connections, and the limits in ${CONFIG_FILE}:`,
-    },
-    onConsole(target, view, 'Reload the configuration', 'RELOAD;'),
+    onConsole(
+      target,
+      view,
+      limit
+        ? `The limit that binds is ${LIMIT_KEYS[limit]} in ${CONFIG_FILE}. Raise it only if PostgreSQL's max_connections leaves room for the sum of all pools, then reload`
+        : `Clients wait although the pool is below its limits: PgBouncer is still opening server connections, slowly (sv_login). Check how fast the database accepts connections, and the limits in ${CONFIG_FILE}; after a change, reload`,
+      'RELOAD;',
+    ),
     { text: 'Keep waits bounded for the applications: query_wait_timeout makes a waiting client fail instead of hanging (120 s by default).' },
   ],
   near_limit: (target: PostgresTarget, view: PoolerView, what: 'servers' | 'clients'): Remediation[] =>
