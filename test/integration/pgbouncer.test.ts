@@ -25,6 +25,7 @@ function lab(name: string): {
   cluster: () => Cluster;
   bouncer: (options?: Partial<PgBouncerOptions>) => Promise<PgBouncer>;
   hold: (bouncer: PgBouncer, count: number, user?: string, password?: string) => Promise<pg.Client[]>;
+  queueBehindTwoTransactions: (bouncer: PgBouncer) => Promise<Held>;
 } {
   let cluster: Cluster | undefined;
   let bouncers: PgBouncer[] = [];
@@ -46,6 +47,11 @@ function lab(name: string): {
     if (!cluster) throw new Error('the cluster did not start');
     return cluster;
   };
+  const hold = async (bouncer: PgBouncer, count: number, user = 'app', password = PASSWORD): Promise<pg.Client[]> => {
+    const holding = await holdPoolerClients(bouncer, count, user, password);
+    held.push(holding);
+    return holding.clients;
+  };
   return {
     cluster: current,
     bouncer: async (options = {}) => {
@@ -53,10 +59,19 @@ function lab(name: string): {
       bouncers.push(bouncer);
       return bouncer;
     },
-    hold: async (bouncer, count, user = 'app', password = PASSWORD) => {
-      const holding = await holdPoolerClients(bouncer, count, user, password);
-      held.push(holding);
-      return holding.clients;
+    hold,
+    // Two clients hold the two server connections in open transactions; a third queues behind them.
+    queueBehindTwoTransactions: async (bouncer) => {
+      const clients = await hold(bouncer, 3);
+      for (const client of clients.slice(0, 2)) await client.query('BEGIN; SELECT 1');
+      const waiting = clients[2]?.query('SELECT 1').catch(() => undefined);
+      await pause(300);
+      return {
+        release: async () => {
+          for (const client of clients.slice(0, 2)) await client.query('ROLLBACK');
+          await waiting;
+        },
+      };
     },
   };
 }
@@ -64,7 +79,7 @@ function lab(name: string): {
 const stepOf = (target: { steps: { id: string; evidence: Record<string, unknown>; summary: string; status: string }[] }, id: string) => target.steps.find((step) => step.id === id);
 
 describe('through PgBouncer, the database up', () => {
-  const { cluster, bouncer, hold } = lab('bouncer');
+  const { cluster, bouncer, hold, queueBehindTwoTransactions } = lab('bouncer');
 
   test('healthy through the pooler: PgBouncer recognised, its pool read from the console, exit 0', async () => {
     const pooler = await bouncer();
@@ -102,10 +117,7 @@ describe('through PgBouncer, the database up', () => {
 
   test('default_pool_size 2, both server connections held in transactions, a client waiting: pooler_pool_exhausted names pool_size', async () => {
     const pooler = await bouncer({ settings: { default_pool_size: 2 } });
-    const clients = await hold(pooler, 3);
-    for (const client of clients.slice(0, 2)) await client.query('BEGIN; SELECT 1');
-    const waiting = clients[2]?.query('SELECT 1').catch(() => undefined);
-    await pause(300);
+    const queue = await queueBehindTwoTransactions(pooler);
     const { code, report, target } = await diagnoseJson([pooler.url('app', PASSWORD)]);
     expect(verdictOf(report)).toBe('pool/pooler_pool_exhausted');
     expect(code).toBe(2);
@@ -113,35 +125,26 @@ describe('through PgBouncer, the database up', () => {
     expect(target.verdict.message).toMatch(/^1 client\(s\) wait in PgBouncer [\d.]+'s queue for appdb\/app .*\(pool_size = 2\)/);
     expect(target.verdict.remediation.some((fix) => fix.command?.endsWith("pgbouncer -c 'RELOAD;'"))).toBe(true);
     expect(stepOf(target, 'queries')?.status).toBe('skip');
-    for (const client of clients.slice(0, 2)) await client.query('ROLLBACK');
-    await waiting;
+    await queue.release();
   });
 
   test('max_db_connections 2 below a pool size of 10: pooler_pool_exhausted names max_db_connections', async () => {
     const pooler = await bouncer({ settings: { default_pool_size: 10, max_db_connections: 2 } });
-    const clients = await hold(pooler, 3);
-    for (const client of clients.slice(0, 2)) await client.query('BEGIN; SELECT 1');
-    const waiting = clients[2]?.query('SELECT 1').catch(() => undefined);
-    await pause(300);
+    const queue = await queueBehindTwoTransactions(pooler);
     const { code, report, target } = await diagnoseJson([pooler.url('app', PASSWORD)]);
     expect(verdictOf(report)).toBe('pool/pooler_pool_exhausted');
     expect(code).toBe(2);
     expect(target.verdict.details).toMatchObject({ limit: 'max_db_connections', pooler: { limits: { maxDbConnections: 2, databaseConnections: 2 } } });
-    for (const client of clients.slice(0, 2)) await client.query('ROLLBACK');
-    await waiting;
+    await queue.release();
   });
 
   test('max_user_connections 2: pooler_pool_exhausted names max_user_connections', async () => {
     const pooler = await bouncer({ settings: { default_pool_size: 10, max_user_connections: 2 } });
-    const clients = await hold(pooler, 3);
-    for (const client of clients.slice(0, 2)) await client.query('BEGIN; SELECT 1');
-    const waiting = clients[2]?.query('SELECT 1').catch(() => undefined);
-    await pause(300);
+    const queue = await queueBehindTwoTransactions(pooler);
     const { report, target } = await diagnoseJson([pooler.url('app', PASSWORD)]);
     expect(verdictOf(report)).toBe('pool/pooler_pool_exhausted');
     expect(target.verdict.details).toMatchObject({ limit: 'max_user_connections', pooler: { limits: { maxUserConnections: 2, userConnections: 2 } } });
-    for (const client of clients.slice(0, 2)) await client.query('ROLLBACK');
-    await waiting;
+    await queue.release();
   });
 
   test('every server connection busy, nobody waiting yet: near_limit, degraded, and dbdoctor does not queue a query', async () => {

@@ -7,7 +7,7 @@ import { serverErrorEvidence } from '../evidence.js';
 import { poolStep } from '../steps/pool.js';
 import { CONFIG_FILE, onConsole, showOnConsole } from './commands.js';
 import { findingsOf, outcomeOf, poolerAware, withPooler, type StepExtension } from './extend.js';
-import { consoleOf, poolerEvidence, poolEvidence, poolLimits, poolModeOf, type PoolerView, type PoolLimit } from './view.js';
+import { consoleOf, poolerEvidence, poolEvidence, poolLimits, poolModeOf, queryWouldQueue, type PoolerView, type PoolLimit } from './view.js';
 
 /**
  * Session state a transaction-pooled server connection can carry from one client to the next,
@@ -120,7 +120,7 @@ export const poolerPoolStep = poolerAware(poolStep, {
         { pooler, ...(limits?.binding ? { limit: limits.binding } : {}) },
       );
     }
-    if (pool && limits?.binding && pool.sv_idle + pool.sv_used + pool.sv_tested === 0) {
+    if (pool && limits?.binding && queryWouldQueue(view)) {
       // A query from us would join the queue: the pool is judged from the console alone.
       return io.found('near_limit', `every server connection ${view.name} may open for ${pool.database}/${pool.user} is busy (${limits.held} of ${limits.binding} = ${limits.allowed}); no client waits yet`, remedies.near_limit(ctx.target, view, 'servers'), { pooler, limit: limits.binding });
     }

@@ -1,6 +1,6 @@
 import { queriesStep } from '../steps/queries.js';
 import { poolerAware, withPooler, type StepExtension } from './extend.js';
-import { poolLimits } from './view.js';
+import { queryWouldQueue } from './view.js';
 
 /** Step 6 behind a pooler: skipped when every server connection is busy, as our query would only queue. */
 export const poolerQueriesStep = poolerAware(queriesStep, {
@@ -8,9 +8,7 @@ export const poolerQueriesStep = poolerAware(queriesStep, {
   remedies: {},
   async run(ctx, io, base) {
     const view = await ctx.pooler(io.deadline);
-    const limits = view ? poolLimits(view) : undefined;
-    const pool = view?.pool;
-    if (view && pool && limits?.binding && pool.sv_idle + pool.sv_used + pool.sv_tested === 0) {
+    if (view && queryWouldQueue(view)) {
       return io.skip(`not checked: every server connection of ${view.name}'s pool is busy, and a query would wait in its queue`, { pooler: { name: view.name } });
     }
     return view ? withPooler(await base(), { name: view.name }) : base();

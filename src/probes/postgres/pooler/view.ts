@@ -57,6 +57,12 @@ export function workingServers(pool: PoolRow): number {
   return pool.sv_active + pool.sv_idle + pool.sv_used + pool.sv_tested;
 }
 
+/** A query sent now would queue: the pool is at a limit and none of its server connections is free. */
+export function queryWouldQueue(view: PoolerView): boolean {
+  const { pool } = view;
+  return pool !== undefined && poolLimits(view)?.binding !== undefined && pool.sv_idle + pool.sv_used + pool.sv_tested === 0;
+}
+
 export function serverConnections(pool: PoolRow): number {
   return workingServers(pool) + pool.sv_login;
 }
