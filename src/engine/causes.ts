@@ -251,6 +251,64 @@ export const CAUSES = {
     meaning: 'Sessions have waited on a lock for longer than the threshold; the waiting and blocking sessions, their queries and how long are in the evidence.',
   },
 
+  // ── connection poolers (PgBouncer) ─────────────────────────────────────────
+  // Appended for issue 9. A pooler splits one connection into two hops, client → pooler and
+  // pooler → database; each code names the hop. Steps are chosen by what the client experiences:
+  //   accepting  the pooler takes the connection but cannot serve it (the database behind is down,
+  //              or the pooler holds it paused): the target does not accept work, as with
+  //              not_accepting, though the pooler's process and port are fine;
+  //   pool       no slot at the pooler: its client limit, or its server-connection pool;
+  //   auth       a login is refused, by the pooler's own user list or by the database it logs in to.
+  pooler_backend_down: {
+    steps: ['accepting'],
+    severity: 'fail',
+    title: 'Pooler up, database behind it unreachable',
+    meaning:
+      'A connection pooler (PgBouncer) accepts clients but cannot get a server connection to the database behind it: the database is down or unreachable from the pooler, or its logins keep failing. What the pooler reports (its error, its pool counters) and what dbdoctor saw at the database address are in the evidence. pg_isready against the pooler still says "accepting connections".',
+  },
+  pooler_paused: {
+    steps: ['accepting'],
+    severity: 'fail',
+    title: 'Pooler holds the database paused or disabled',
+    meaning:
+      'An operator told PgBouncer to hold this database: PAUSE (clients log in, then every query waits in its queue) or DISABLE (new clients are rejected), until RESUME / ENABLE.',
+  },
+  pooler_client_limit: {
+    steps: ['pool'],
+    severity: 'fail',
+    title: 'Pooler client limit reached',
+    meaning:
+      'The pooler refused the connection because its own client limit is reached: PgBouncer\'s "no more connections allowed (max_client_conn)" (or, in newer versions, max_db_client_connections / max_user_client_connections). The database itself may have free slots.',
+  },
+  pooler_pool_exhausted: {
+    steps: ['pool'],
+    severity: 'fail',
+    title: 'Pooler pool exhausted: clients wait',
+    meaning:
+      'Clients wait in the pooler\'s queue (PgBouncer SHOW POOLS: cl_waiting, maxwait) because every server connection it may open for this database and user is busy. The limit that binds is named: the pool size (default_pool_size / pool_size), max_db_connections or max_user_connections. PostgreSQL itself may look idle.',
+  },
+  pooler_session_state: {
+    steps: ['pool'],
+    severity: 'warn',
+    title: 'Session state on transaction-pooled connections',
+    meaning:
+      'The pooler runs this database in transaction (or statement) pool mode, where server connections pass from client to client after each transaction, and a server connection carries session state left by an earlier client: session-level advisory locks held by idle server connections, named prepared statements, or settings changed with SET. The next client inherits them.',
+  },
+  pooler_auth: {
+    steps: ['auth'],
+    severity: 'fail',
+    title: 'The pooler rejected the login',
+    meaning:
+      'The pooler itself rejected the client\'s credentials (PgBouncer: auth_file, auth_query run as auth_user, or its auth_hba_file), before any database was asked. The database never saw this login.',
+  },
+  pooler_backend_auth: {
+    steps: ['auth'],
+    severity: 'fail',
+    title: 'The database rejected the pooler\'s login',
+    meaning:
+      'The pooler accepted the client, but the database rejected the pooler\'s own login to it (the pooler → database hop): a password in the pooler\'s auth_file or [databases] line that does not match the role\'s, a pg_hba.conf without a line for the pooler\'s host, or a missing role. The server\'s own words, relayed by the pooler, are in the evidence.',
+  },
+
   // ── hints from the environment, beside any verdict ────────────────────────
   config_mismatch: {
     steps: 'any',

@@ -2,7 +2,8 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { dbdoctor, emptyHome } from '../lab/dbdoctor.js';
-import { Cluster } from '../lab/postgres.js';
+import { PgBouncer } from '../lab/pgbouncer.js';
+import { Cluster, freePort } from '../lab/postgres.js';
 import { silentPeer, type Peer } from '../lab/servers.js';
 
 /**
@@ -16,13 +17,22 @@ const FORMATS = [['--json'], [], ['--verbose'], ['--verbose', '--json']];
 describe('no secret ever reaches the output', () => {
   let cluster: Cluster;
   let silent: Peer;
+  let pooler: PgBouncer;
   beforeAll(async () => {
     cluster = await Cluster.create('secrets');
     await cluster.sql(`CREATE ROLE app LOGIN PASSWORD '${SECRET}'`);
+    // PgBouncer holds the secret for "stale"; the database has another password for it.
+    await cluster.sql("CREATE ROLE stale LOGIN PASSWORD 'rotated-elsewhere'");
     await cluster.sql('CREATE DATABASE appdb OWNER app');
     silent = await silentPeer();
+    pooler = await PgBouncer.start(cluster, {
+      users: { app: SECRET, stale: SECRET },
+      databases: { appdb: `host=${cluster.host} port=${cluster.port} dbname=appdb`, gone: `host=127.0.0.1 port=${await freePort()} dbname=appdb` },
+      settings: { stats_users: 'app, stale' },
+    });
   });
   afterAll(async () => {
+    await pooler?.stop();
     await cluster?.destroy();
     await silent?.close();
   });
@@ -52,6 +62,10 @@ describe('no secret ever reaches the output', () => {
     ['an unresolvable host, password in a keyword/value string', () => ({ args: [`host=db.invalid user=app password=${SECRET} dbname=x`] })],
     ['malformed URL: password with an unescaped slash', () => ({ args: [`postgresql://app:${SECRET}/x@db/app`] })],
     ['malformed URL: bad port', () => ({ args: [`postgresql://app:${SECRET}@db:notaport/app`] })],
+    ['healthy through PgBouncer (console read), password in the URL', () => ({ args: [pooler.url('app', SECRET)] })],
+    ['wrong password at PgBouncer', () => ({ args: [pooler.url('app', SECRET + 'x')] })],
+    ['the database rejects PgBouncer\'s login, password in PGPASSWORD', () => ({ args: [`postgresql://stale@127.0.0.1:${pooler.port}/appdb`], env: { PGPASSWORD: SECRET } })],
+    ['the database behind PgBouncer is down (login held), password in the URL', () => ({ args: ['--timeout', '2', pooler.url('app', SECRET, 'gone')] })],
     ['unknown engine', () => ({ args: [`mysql://root:${SECRET}@db/app`] })],
     ['bad flag value next to a URL with a password', () => ({ args: ['--timeout', 'never', cluster.url('app', SECRET, 'appdb')] })],
   ];

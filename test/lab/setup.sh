@@ -6,6 +6,7 @@
 #   iproute2    ip netns / veth / routes for the isolated test hosts
 #   util-linux  unshare, nsenter, runuser
 #   iptables    firewall faults (DROP, REJECT) inside the lab's network namespaces
+#   pgbouncer   the connection pooler the pooler scenarios put in front of the clusters
 set -euo pipefail
 
 missing=()
@@ -14,6 +15,7 @@ command -v openssl >/dev/null || missing+=(openssl)
 command -v ip >/dev/null || missing+=(iproute2)
 { command -v unshare && command -v nsenter && command -v runuser; } >/dev/null || missing+=(util-linux)
 command -v iptables >/dev/null || missing+=(iptables)
+[[ -x /usr/sbin/pgbouncer ]] || command -v pgbouncer >/dev/null || missing+=(pgbouncer)
 
 if ((${#missing[@]} > 0)); then
   if [[ "$(id -u)" != 0 ]]; then

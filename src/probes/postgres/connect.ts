@@ -26,6 +26,12 @@ export interface ServerError {
   readonly message: string;
   readonly detail?: string;
   readonly hint?: string;
+  /**
+   * Whether the error carries PostgreSQL's source-location fields (file, line, routine). A
+   * PostgreSQL server always sends them; a pooler's own errors, and the server errors a pooler
+   * relays (PgBouncer re-sends only severity, SQLSTATE and message), carry none.
+   */
+  readonly located?: boolean;
 }
 
 export interface TlsTrace {
@@ -54,6 +60,11 @@ export interface ConnectionTrace {
   closedByPeer: boolean;
   /** The authentication the server asked for: SCRAM-SHA-256, md5, password, or none. */
   authMethod?: string;
+  /**
+   * The server accepted our credentials (SCRAM's final message or AuthenticationOk). A pooler
+   * that accepted them but has no server connection yet stays silent after this point.
+   */
+  authAccepted?: boolean;
   serverError?: ServerError;
   clientError?: { readonly name: string; readonly message: string; readonly code?: string };
   passwordMissing: boolean;
@@ -345,7 +356,9 @@ async function startSession(pg: Driver, stream: Socket, target: PostgresTarget, 
     trace.authMethod = offered.includes('SCRAM-SHA-256') ? 'SCRAM-SHA-256' : (offered[0] ?? 'SASL');
     trace.phase = 'auth';
   });
+  connection.on('authenticationSASLFinal', () => (trace.authAccepted = true));
   connection.on('authenticationOk', () => {
+    trace.authAccepted = true;
     trace.authMethod ??= 'none (trust, peer or certificate)';
     trace.phase = 'auth';
   });
@@ -371,6 +384,7 @@ async function startSession(pg: Driver, stream: Socket, target: PostgresTarget, 
         message: error.message,
         ...(error.detail ? { detail: error.detail } : {}),
         ...(error.hint ? { hint: error.hint } : {}),
+        located: Boolean(error.routine ?? error.file ?? error.line),
       };
     } else if (!(error instanceof PasswordMissing)) {
       const code = error instanceof Error && 'code' in error ? String(error.code) : undefined;
@@ -392,6 +406,9 @@ interface PgDatabaseError extends Error {
   severity?: string;
   detail?: string;
   hint?: string;
+  routine?: string;
+  file?: string;
+  line?: string;
 }
 
 function isServerError(error: unknown): error is PgDatabaseError {

@@ -4,7 +4,9 @@ import type { Deadline } from '../../engine/deadline.js';
 import type { RunContext } from '../../engine/probe.js';
 import { decide, type Decision } from './classify.js';
 import { closeConnection, openConnection, type Connection } from './connect.js';
-import { scanLocalPostgres, type LocalScan } from './local.js';
+import { scanLocalPostgres } from './local.js';
+import { decidePooler, poolerSigns, type PoolerSign } from './pooler/recognise.js';
+import { gatherPoolerView, type PoolerView } from './pooler/view.js';
 import { explainRefusal, isLocalEndpoint, refusedEndpoint, type Refusal } from './refusal.js';
 import { majorVersionOf, ReadOnlySession } from './session.js';
 
@@ -20,6 +22,13 @@ export interface PgContext {
   /** Why the connection was refused; undefined when it was not refused. */
   refusal(): Promise<Refusal | undefined>;
   session(): Promise<ReadOnlySession | undefined>;
+  /**
+   * The pooler in front of the database, when the connection shows one (pooler/recognise.ts);
+   * undefined for PostgreSQL itself. Gathered once, under the first caller's deadline.
+   */
+  pooler(deadline: Deadline): Promise<PoolerView | undefined>;
+  /** A sign of a pooler learned later, in the session: the next pooler() call looks again. */
+  notePooler(sign: PoolerSign): void;
   /** Set by the pool step: whether this role sees other sessions' state and queries. */
   visibility: Visibility | undefined;
   close(deadline: Deadline): Promise<void>;
@@ -35,6 +44,8 @@ export function createContext(target: PostgresTarget, run: RunContext): PgContex
   let connection: Promise<Connection> | undefined;
   let refusal: Promise<Refusal | undefined> | undefined;
   let session: Promise<ReadOnlySession | undefined> | undefined;
+  let pooler: Promise<PoolerView | undefined> | undefined;
+  const laterSigns: PoolerSign[] = [];
   const context: PgContext = {
     target,
     run,
@@ -44,7 +55,8 @@ export function createContext(target: PostgresTarget, run: RunContext): PgContex
       return connection;
     },
     async decision() {
-      return decide((await context.connection()).trace);
+      const { trace } = await context.connection();
+      return decidePooler(trace) ?? decide(trace);
     },
     refusal() {
       refusal ??= (async () => {
@@ -63,8 +75,23 @@ export function createContext(target: PostgresTarget, run: RunContext): PgContex
       })();
       return session;
     },
+    pooler(deadline) {
+      pooler ??= (async () => {
+        const { trace } = await context.connection();
+        const signs = [...poolerSigns(trace), ...laterSigns];
+        return signs.length > 0 ? gatherPoolerView(target, trace, signs, deadline) : undefined;
+      })();
+      return pooler;
+    },
+    notePooler(sign) {
+      laterSigns.push(sign);
+      pooler = undefined;
+    },
     async close(deadline) {
-      if (connection) await closeConnection(await connection, deadline);
+      if (!connection) return;
+      // A pooler drops a server connection whose client leaves inside a transaction: end ours.
+      if (pooler && session && (await pooler.catch(() => undefined))) await (await session)?.rollback(deadline);
+      await closeConnection(await connection, deadline);
     },
   };
   return context;

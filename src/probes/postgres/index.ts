@@ -1,17 +1,20 @@
 import type { PostgresTarget } from '../../config/postgres/target.js';
 import type { Probe } from '../../engine/probe.js';
 import { createContext, type PgContext } from './context.js';
-import { acceptingStep } from './steps/accepting.js';
-import { authStep } from './steps/auth.js';
 import { networkStep } from './steps/network.js';
-import { poolStep } from './steps/pool.js';
 import { processStep } from './steps/process.js';
-import { queriesStep } from './steps/queries.js';
+import { poolerAcceptingStep } from './pooler/accepting.js';
+import { poolerAuthStep } from './pooler/auth.js';
+import { poolerPoolStep } from './pooler/pool.js';
+import { poolerQueriesStep } from './pooler/queries.js';
 
-/** PostgreSQL: one connection, gathered lazily, read by six steps. */
+/**
+ * PostgreSQL: one connection, gathered lazily, read by six steps. Four of them also know
+ * connection poolers (pooler/): each runs PostgreSQL's step unchanged when no pooler shows.
+ */
 export const postgresProbe: Probe<PostgresTarget, PgContext> = {
   engine: 'postgres',
-  steps: [processStep, acceptingStep, networkStep, poolStep, authStep, queriesStep],
+  steps: [processStep, poolerAcceptingStep, networkStep, poolerPoolStep, poolerAuthStep, poolerQueriesStep],
   open: (target, run) => createContext(target, run),
   close: (ctx, deadline) => ctx.close(deadline),
 };

@@ -31,6 +31,16 @@ export class ReadOnlySession {
     return (await this.send<R>(sql, params, deadline)).rows;
   }
 
+  /**
+   * Ends the transaction, if one was begun. Only sent behind a pooler: PgBouncer closes a server
+   * connection whose client leaves in the middle of a transaction, where PostgreSQL itself just
+   * rolls it back when the session ends.
+   */
+  async rollback(deadline: Deadline): Promise<void> {
+    if (!this.begun || (await this.begun) !== 'read-only') return;
+    await this.send('ROLLBACK', [], deadline).catch(() => undefined);
+  }
+
   private begin(deadline: Deadline): Promise<TransactionState> {
     this.begun ??= (async () => {
       this.statementTimeoutMs = Math.max(100, Math.min(STATEMENT_TIMEOUT_CAP_MS, deadline.remainingMs()));

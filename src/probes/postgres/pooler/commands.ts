@@ -1,0 +1,44 @@
+import type { PostgresTarget } from '../../../config/postgres/target.js';
+import type { Remediation } from '../../../engine/schema.js';
+import { quoteLiteral, shellQuote } from '../commands.js';
+import { ADMIN_DATABASE } from './admin.js';
+import type { PoolerView } from './view.js';
+
+/**
+ * Copy-paste remediation for PgBouncer. Its admin commands (RELOAD, RESUME, RECONNECT, …) change
+ * a running pooler: dbdoctor prints them and never sends them. They run on the admin console as a
+ * user listed in admin_users; SHOW commands also as one listed in stats_users.
+ */
+export function adminPsql(target: PostgresTarget, view: PoolerView | undefined, sql: string, needs: 'admin' | 'stats' = 'stats'): string {
+  const endpoint = target.endpoints[0];
+  // The diagnosed user may read the console when it just did; changes need one of admin_users,
+  // named when the console showed them; else the console's own user, "pgbouncer".
+  const admins = (view?.admin.state === 'read' ? (view.admin.console.config.admin_users ?? '') : '').split(',').map((name) => name.trim()).filter((name) => name.length > 0);
+  const user = needs === 'stats' && view?.admin.state === 'read' ? target.user : (admins[0] ?? 'pgbouncer');
+  // The console takes one command per query: one -c each.
+  const commands = sql.split(/(?<=;)\s*/).filter((command) => command.length > 0);
+  return `psql -h ${shellQuote(endpoint?.host ?? 'localhost')} -p ${endpoint?.port ?? 6432} -U ${shellQuote(user)} ${ADMIN_DATABASE} ${commands.map((command) => `-c ${shellQuote(command)}`).join(' ')}`;
+}
+
+export function onConsole(target: PostgresTarget, view: PoolerView | undefined, text: string, sql: string): Remediation {
+  return { text: `${text} (on PgBouncer's admin console, as a user in admin_users):`, command: adminPsql(target, view, sql, 'admin'), language: 'shell' };
+}
+
+export function showOnConsole(target: PostgresTarget, view: PoolerView | undefined, text: string, sql: string): Remediation {
+  return { text: `${text} (PgBouncer's admin console; admin_users or stats_users may read it):`, command: adminPsql(target, view, sql), language: 'shell' };
+}
+
+export const CONFIG_FILE = 'pgbouncer.ini (/etc/pgbouncer/pgbouncer.ini on Debian)';
+
+export function authFileOf(view: PoolerView | undefined): string {
+  return view?.admin.state === 'read' && view.admin.console.config.auth_file ? view.admin.console.config.auth_file : '/etc/pgbouncer/userlist.txt';
+}
+
+/** The auth_file line for a role, built on the database server from its stored secret. */
+export function authFileLine(target: PostgresTarget, view: PoolerView | undefined): Remediation {
+  return {
+    text: `Build the auth_file line for "${target.user}" from the role's stored secret (as a superuser on the database server), then put it in ${authFileOf(view)} in place of the old one:`,
+    command: `SELECT format('"%s" "%s"', rolname, rolpassword) FROM pg_authid WHERE rolname = ${quoteLiteral(target.user)};`,
+    language: 'sql',
+  };
+}

@@ -1,0 +1,96 @@
+import { stepOfCause, type CauseCode } from '../../../engine/causes.js';
+import { causeOfServerError, type Decision } from '../classify.js';
+import type { ConnectionTrace, ServerError } from '../connect.js';
+
+/**
+ * Telling a pooler from PostgreSQL by what it does on the one connection, before asking it anything.
+ *
+ * PgBouncer answers every error of its own with SQLSTATE 08P01 and only three fields (severity,
+ * SQLSTATE, message), where PostgreSQL always adds file, line and routine. When the database
+ * rejects PgBouncer's own login, PgBouncer relays the server's message to the waiting clients the
+ * same bare way: with 08P01 up to 1.19, with the server's SQLSTATE from 1.20. Those are the only
+ * errors a client ever sees from it, so they are matched here by their words, SQLSTATE first.
+ *
+ * A login that succeeds shows two more tells: PgBouncer invents the BackendKeyData "process id"
+ * (random bytes, so almost never a number an operating system would use), and a pool with no
+ * server connection yet keeps the client waiting after accepting its password.
+ */
+export type PoolerSign =
+  /** An error in PgBouncer's own words. */
+  | 'pooler-error'
+  /** A PostgreSQL error relayed without PostgreSQL's location fields: a pooler passed it on. */
+  | 'relayed-error'
+  /** BackendKeyData's process id is not a number any PostgreSQL backend can have. */
+  | 'backend-key-not-a-pid'
+  /** The credentials were sent, then nothing came back before the deadline. */
+  | 'silent-after-authentication'
+  /** In the session, pg_backend_pid() is not the process id the login announced. */
+  | 'backend-pid-differs';
+
+export const SIGN_DESCRIPTIONS = {
+  'pooler-error': "an error in PgBouncer's own words (SQLSTATE 08P01, no source location)",
+  'relayed-error': 'a PostgreSQL error relayed without its source location, as a pooler relays it',
+  'backend-key-not-a-pid': 'the BackendKeyData process id is not a process id (PgBouncer makes up its own)',
+  'silent-after-authentication': 'the login was answered, then nothing came back (a pooler waiting for a server connection)',
+  'backend-pid-differs': 'pg_backend_pid() differs from the process id announced at login',
+} as const satisfies Record<PoolerSign, string>;
+
+/** The most a Linux process id can be (PID_MAX_LIMIT on 64-bit); PostgreSQL announces its own. */
+export const PID_MAX = 4_194_304;
+
+type Words = readonly (readonly [RegExp, CauseCode])[];
+
+/** PgBouncer's own login errors (client.c, objects.c, janitor.c), 1.18 to 1.25. */
+const PGBOUNCER_WORDS: Words = [
+  [/^no more connections allowed \(max_client_conn\)|^client connections exceeded \(max_(db|user)_client_connections\)/, 'pooler_client_limit'],
+  [/^server login has been failing|^client_login_timeout \(server down\)|^pgbouncer cannot connect to server/, 'pooler_backend_down'],
+  [/^server login failed: /, 'pooler_backend_auth'],
+  [/^(password|SASL|PAM|LDAP|certificate|"trust") authentication failed$|^(unix socket )?login rejected$|^no such user$|^not allowed$/, 'pooler_auth'],
+  [/^no such database: /, 'database_missing'],
+  [/^database "[^"]*" is disabled$|^authentication database "[^"]*" is disabled$/, 'pooler_paused'],
+];
+
+/** Causes the database gives for a login it refuses; relayed by a pooler, they are the pooler's login. */
+const LOGIN_REFUSALS: ReadonlySet<CauseCode> = new Set(['auth_failed', 'role_missing', 'hba_rejected', 'database_missing', 'permission_denied', 'password_missing']);
+
+export interface PoolerError {
+  readonly cause: CauseCode;
+  /** Whose words these are: the pooler's, or the database's passed on by the pooler. */
+  readonly origin: 'pooler' | 'database, relayed by the pooler';
+}
+
+export function poolerErrorOf(error: ServerError): PoolerError | undefined {
+  if (error.located === true) return undefined;
+  if (error.code === '08P01') {
+    const own = PGBOUNCER_WORDS.find(([pattern]) => pattern.test(error.message))?.[1];
+    if (own) return { cause: own, origin: 'pooler' };
+  }
+  // Only a missing `located` (false, not unknown) says the error did not come from PostgreSQL.
+  if (error.located !== false) return undefined;
+  const serverCause = causeOfServerError({ ...error, code: error.code === '08P01' ? '' : error.code });
+  if (LOGIN_REFUSALS.has(serverCause)) return { cause: 'pooler_backend_auth', origin: 'database, relayed by the pooler' };
+  if (error.code === '08P01' && serverCause !== 'not_accepting') return { cause: 'pooler_backend_down', origin: 'database, relayed by the pooler' };
+  return undefined;
+}
+
+/** The decision for a login a pooler refused, or undefined to let PostgreSQL's rules decide. */
+export function decidePooler(trace: ConnectionTrace): Decision | undefined {
+  if (!trace.serverError) return undefined;
+  const pooled = poolerErrorOf(trace.serverError);
+  if (!pooled) return undefined;
+  return { kind: 'failure', step: stepOfCause(pooled.cause) ?? 'accepting', cause: pooled.cause };
+}
+
+export function isProcessId(pid: number): boolean {
+  return Number.isInteger(pid) && pid > 0 && pid <= PID_MAX;
+}
+
+/** What the one connection says about a pooler in between; empty for a plain PostgreSQL. */
+export function poolerSigns(trace: ConnectionTrace): PoolerSign[] {
+  const signs: PoolerSign[] = [];
+  const pooled = trace.serverError ? poolerErrorOf(trace.serverError) : undefined;
+  if (pooled) signs.push(pooled.origin === 'pooler' ? 'pooler-error' : 'relayed-error');
+  if (trace.backendPid !== undefined && !isProcessId(trace.backendPid)) signs.push('backend-key-not-a-pid');
+  if (trace.timedOut && trace.phase === 'auth' && !trace.serverError) signs.push('silent-after-authentication');
+  return signs;
+}

@@ -1,0 +1,119 @@
+import { describe, expect, test } from 'vitest';
+import { emptyTrace } from '../../src/probes/postgres/connect.js';
+import { decide } from '../../src/probes/postgres/classify.js';
+import type { DatabaseRow, PoolRow } from '../../src/probes/postgres/pooler/admin.js';
+import { decidePooler, isProcessId, poolerErrorOf, poolerSigns } from '../../src/probes/postgres/pooler/recognise.js';
+import { poolLimits, type PoolerView } from '../../src/probes/postgres/pooler/view.js';
+
+/** PgBouncer's words, as its sources (1.18 to 1.25) write them: SQLSTATE 08P01 and no location fields. */
+describe("layer 1 for poolers: PgBouncer's own errors (SQLSTATE 08P01, no source location)", () => {
+  test.each([
+    ['no more connections allowed (max_client_conn)', 'pooler_client_limit'],
+    ['client connections exceeded (max_db_client_connections)', 'pooler_client_limit'],
+    ['server login has been failing, try again later (server_login_retry)', 'pooler_backend_down'],
+    ['server login has been failing, cached error: connect failed (server_login_retry)', 'pooler_backend_down'],
+    ['client_login_timeout (server down)', 'pooler_backend_down'],
+    ['pgbouncer cannot connect to server', 'pooler_backend_down'],
+    ['server login failed: wrong password type', 'pooler_backend_auth'],
+    ['password authentication failed', 'pooler_auth'],
+    ['SASL authentication failed', 'pooler_auth'],
+    ['login rejected', 'pooler_auth'],
+    ['no such user', 'pooler_auth'],
+    ['not allowed', 'pooler_auth'],
+    ['no such database: nowhere', 'database_missing'],
+    ['database "appdb" is disabled', 'pooler_paused'],
+  ])('"%s" → %s', (message, cause) => {
+    expect(poolerErrorOf({ code: '08P01', severity: 'FATAL', message, located: false })).toEqual({ cause, origin: 'pooler' });
+  });
+
+  test.each([
+    ['08P01', 'password authentication failed for user "app"', 'pooler_backend_auth'],
+    ['28P01', 'password authentication failed for user "app"', 'pooler_backend_auth'],
+    ['28000', 'no pg_hba.conf entry for host "10.0.0.7", user "app", database "appdb", no encryption', 'pooler_backend_auth'],
+    ['08P01', 'database "gone" does not exist', 'pooler_backend_auth'],
+    ['08P01', 'the database system is starting up', 'pooler_backend_down'],
+    ['08P01', 'sorry, too many clients already', 'pooler_backend_down'],
+  ])('relayed from the database: %s "%s" → %s', (code, message, cause) => {
+    expect(poolerErrorOf({ code, severity: 'FATAL', message, located: false })).toEqual({ cause, origin: 'database, relayed by the pooler' });
+  });
+
+  test.each([
+    ['PostgreSQL itself, with its location fields', { code: '28P01', severity: 'FATAL', message: 'password authentication failed for user "app"', located: true }],
+    ['unknown origin (no record of the fields)', { code: '28P01', severity: 'FATAL', message: 'password authentication failed for user "app"' }],
+    ["another proxy's own refusal", { code: '08004', severity: 'FATAL', message: 'server rejected the connection: maintenance window', located: false }],
+  ])('not a pooler: %s', (_name, error) => {
+    expect(poolerErrorOf(error)).toBeUndefined();
+  });
+
+  test("a pooler's decision overrides PostgreSQL's message rules (max_client_conn is not the database's too_many_connections)", () => {
+    const trace = { ...emptyTrace(1000), phase: 'startup' as const, connected: { host: '127.0.0.1', port: 6432, address: '127.0.0.1', transport: 'tcp' as const }, serverError: { code: '08P01', severity: 'FATAL', message: 'no more connections allowed (max_client_conn)', located: false } };
+    expect(decide(trace)).toMatchObject({ step: 'pool', cause: 'too_many_connections' });
+    expect(decidePooler(trace)).toEqual({ kind: 'failure', step: 'pool', cause: 'pooler_client_limit' });
+  });
+});
+
+describe('signs of a pooler on a login that worked', () => {
+  test.each([
+    [4242, true],
+    [4_194_304, true],
+    [4_194_305, false],
+    [689_506_417, false],
+    [-547_750_497, false],
+    [0, false],
+  ])('backend key pid %d is a process id: %s', (pid, expected) => {
+    expect(isProcessId(pid)).toBe(expected);
+  });
+
+  test('a made-up backend key, and a login held after the password, are signs; a plain login is none', () => {
+    expect(poolerSigns({ ...emptyTrace(1000), phase: 'ready', backendPid: 689_506_417 })).toEqual(['backend-key-not-a-pid']);
+    expect(poolerSigns({ ...emptyTrace(1000), phase: 'auth', timedOut: true, authAccepted: true })).toEqual(['silent-after-authentication']);
+    expect(poolerSigns({ ...emptyTrace(1000), phase: 'ready', backendPid: 31337 })).toEqual([]);
+  });
+});
+
+describe("which of PgBouncer's limits binds", () => {
+  const pool = (servers: number, user = 'app', database = 'appdb'): PoolRow => ({
+    database,
+    user,
+    cl_active: 0,
+    cl_waiting: 1,
+    sv_active: servers,
+    sv_idle: 0,
+    sv_used: 0,
+    sv_tested: 0,
+    sv_login: 0,
+    maxwait: 2,
+    maxwait_us: 0,
+    pool_mode: 'transaction',
+  });
+  const database = (poolSize: number, maxConnections = 0, current = 0): DatabaseRow => ({
+    name: 'appdb',
+    host: '127.0.0.1',
+    port: 5432,
+    database: 'appdb',
+    force_user: null,
+    pool_size: poolSize,
+    reserve_pool: 0,
+    pool_mode: null,
+    max_connections: maxConnections,
+    current_connections: current,
+    paused: 0,
+    disabled: 0,
+  });
+  const view = (pools: PoolRow[], row: DatabaseRow, maxUser = 0): PoolerView => ({
+    name: 'PgBouncer 1.18.0',
+    signs: ['backend-key-not-a-pid'],
+    admin: { state: 'read', console: { version: 'PgBouncer 1.18.0', config: { max_user_connections: String(maxUser) }, databases: [row], pools, servers: [], stats: [], lists: {}, unanswered: [] } },
+    ...(pools[0] ? { pool: pools[0] } : {}),
+    database: row,
+  });
+
+  test.each([
+    ['the pool size', view([pool(2)], database(2)), 'pool_size'],
+    ['max_db_connections before the pool size', view([pool(2)], database(10, 2, 2)), 'max_db_connections'],
+    ["max_user_connections, counted over the user's pools", view([pool(1), pool(1, 'app', 'other')], database(10), 2), 'max_user_connections'],
+    ['none: room left', view([pool(1)], database(5)), undefined],
+  ])('%s', (_name, pooler, binding) => {
+    expect(poolLimits(pooler)?.binding).toBe(binding);
+  });
+});
