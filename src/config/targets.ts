@@ -3,11 +3,12 @@ import { InputError } from './errors.js';
 import { maskUrlPasswords } from './secrets.js';
 import { isKeywordValueString, isPostgresUri } from './postgres/conninfo.js';
 import { resolvePostgresTarget, type PostgresTarget } from './postgres/target.js';
+import { isMongoUri, MONGODB_URL_VARIABLES, type MongoTarget } from './mongodb/target.js';
 
 /** Every engine's target; the `engine` field tells them apart. */
-export type Target = PostgresTarget;
+export type Target = PostgresTarget | MongoTarget;
 
-export const SUPPORTED_SCHEMES = ['postgres://', 'postgresql://'] as const;
+export const SUPPORTED_SCHEMES = ['postgres://', 'postgresql://', 'mongodb://', 'mongodb+srv://'] as const;
 
 /**
  * Turns what the user typed (or, with nothing typed, what the environment points at) into
@@ -22,6 +23,7 @@ async function fromInput(input: string, env: Environment): Promise<Target> {
   const text = input.trim();
   if (text === '') throw new InputError('the target is empty', 'give a URL such as postgresql://user@host:5432/db');
   if (isPostgresUri(text)) return resolvePostgresTarget({ text, source: 'url' }, env);
+  if (isMongoUri(text)) return resolveMongo({ text, source: 'url' });
   if (isKeywordValueString(text)) return resolvePostgresTarget({ text, source: 'connection string' }, env);
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(text)?.[1];
   if (scheme) {
@@ -41,10 +43,19 @@ async function fromEnvironment(env: Environment): Promise<Target> {
   const databaseUrl = env.get('DATABASE_URL');
   if (databaseUrl && databaseUrl.trim() !== '') {
     const source = env.sourceOf('DATABASE_URL') ?? 'env DATABASE_URL';
+    if (isMongoUri(databaseUrl)) return resolveMongo({ text: databaseUrl, source });
     if (!isPostgresUri(databaseUrl) && !isKeywordValueString(databaseUrl)) {
       throw new InputError(`${source} is not a PostgreSQL URL: ${maskUrlPasswords(databaseUrl)}`, `dbdoctor diagnoses ${SUPPORTED_SCHEMES.join(', ')} URLs; pass a target explicitly`);
     }
     return resolvePostgresTarget({ text: databaseUrl, source }, env);
   }
+  const mongoVariable = MONGODB_URL_VARIABLES.find((name) => (env.get(name) ?? '').trim() !== '');
+  if (mongoVariable) return resolveMongo({ text: env.get(mongoVariable) ?? '', source: env.sourceOf(mongoVariable) ?? `env ${mongoVariable}` });
   return resolvePostgresTarget(undefined, env);
+}
+
+/** MongoDB's resolver loads the driver's URL parser: only for MongoDB targets. */
+async function resolveMongo(input: { text: string; source: string }): Promise<Target> {
+  const { resolveMongoTarget } = await import('./mongodb/target.js');
+  return resolveMongoTarget(input);
 }

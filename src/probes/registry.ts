@@ -13,5 +13,9 @@ export async function diagnose(target: Target, run: RunContext): Promise<TargetR
       const { postgresProbe } = await import('./postgres/index.js');
       return diagnoseTarget(postgresProbe, target, run);
     }
+    case 'mongodb': {
+      const { mongoProbe } = await import('./mongodb/index.js');
+      return diagnoseTarget(mongoProbe, target, run);
+    }
   }
 }
