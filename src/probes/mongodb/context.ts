@@ -14,7 +14,8 @@ import { answeringSeed, survey, type Survey } from './survey.js';
  * refusal) a look at /proc, and the one driver session.
  */
 export interface MongoContext {
-  readonly target: MongoTarget;
+  /** The target; once the survey has run, with the options its TXT record set (mongodb+srv). */
+  target: MongoTarget;
   readonly run: RunContext;
   survey(): Promise<Survey>;
   decision(): Promise<Decision>;
@@ -45,7 +46,10 @@ export function createContext(target: MongoTarget, run: RunContext): MongoContex
     run,
     limitedView: undefined,
     survey() {
-      surveyed ??= survey(target, connectDeadline(run.deadline), VERSION);
+      surveyed ??= survey(target, connectDeadline(run.deadline), VERSION).then((result) => {
+        context.target = result.target;
+        return result;
+      });
       return surveyed;
     },
     async decision() {
@@ -63,7 +67,7 @@ export function createContext(target: MongoTarget, run: RunContext): MongoContex
       session ??= (async () => {
         const surveyed = await context.survey();
         const seed = answeringSeed(surveyed.seeds);
-        return seed ? openSession(target, seed, surveyed.srv, connectDeadline(run.deadline)) : undefined;
+        return seed ? openSession(surveyed.target, seed, surveyed.srv, connectDeadline(run.deadline)) : undefined;
       })();
       return session;
     },

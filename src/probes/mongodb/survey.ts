@@ -62,6 +62,8 @@ export interface MemberProbe {
 }
 
 export interface Survey {
+  /** The target with what the TXT record set (authSource, replicaSet) where the URL left them out. */
+  readonly target: MongoTarget;
   readonly srv?: SrvLookup;
   readonly seeds: readonly SeedProbe[];
   readonly members: readonly MemberProbe[];
@@ -69,20 +71,39 @@ export interface Survey {
   readonly durationMs: number;
 }
 
-export async function survey(target: MongoTarget, deadline: Deadline, version: string): Promise<Survey> {
+export async function survey(given: MongoTarget, deadline: Deadline, version: string): Promise<Survey> {
   const started = performance.now();
   let srv: SrvLookup | undefined;
-  let specs = target.hosts;
-  if (target.srv) {
-    srv = await lookupSeedList(target.hosts[0]?.host ?? '', target.srvServiceName, deadline);
+  let specs = given.hosts;
+  let target = given;
+  if (given.srv) {
+    srv = await lookupSeedList(given.hosts[0]?.host ?? '', given.srvServiceName, deadline);
     if (srv.srv.outcome !== 'found' || srv.problem || srv.txt.outcome === 'temporary') {
-      return { srv, seeds: [], members: [], budgetMs: deadline.budgetMs, durationMs: elapsedSince(started) };
+      return { target, srv, seeds: [], members: [], budgetMs: deadline.budgetMs, durationMs: elapsedSince(started) };
     }
     specs = srv.srv.records.map((record) => ({ host: record.name.replace(/\.$/, ''), port: record.port }));
+    target = withTxtOptions(given, srv);
   }
   const seeds = await Promise.all(specs.map((spec) => probeSeed(target, spec, deadline, version)));
   const members = await probeMembers(target, seeds, deadline);
-  return { ...(srv ? { srv } : {}), seeds, members, budgetMs: deadline.budgetMs, durationMs: elapsedSince(started) };
+  return { target, ...(srv ? { srv } : {}), seeds, members, budgetMs: deadline.budgetMs, durationMs: elapsedSince(started) };
+}
+
+/** The driver takes authSource and replicaSet from the TXT record when the URL does not set them. */
+export function withTxtOptions(target: MongoTarget, srv: SrvLookup): MongoTarget {
+  const from = `TXT record of ${srv.host}`;
+  const { authSource, replicaSet } = srv.txtOptions;
+  const sources = { ...target.sources };
+  let changed = target;
+  if (authSource && target.user !== undefined && sources.authSource?.startsWith('default')) {
+    changed = { ...changed, authSource };
+    sources.authSource = from;
+  }
+  if (replicaSet && changed.replicaSet === undefined) {
+    changed = { ...changed, replicaSet };
+    sources.replicaSet = from;
+  }
+  return changed === target ? target : { ...changed, sources };
 }
 
 function elapsedSince(started: number): number {
