@@ -1,7 +1,10 @@
 import { afterAll, describe, expect, test } from 'vitest';
 import { diagnoseJson, verdictOf } from '../lab/dbdoctor.js';
 import { mongoPeer, type MongoPeerScript } from '../lab/mongo-peer.js';
-import { hangUpPeer, httpPeer, silentPeer, type Peer } from '../lab/servers.js';
+import { createServer as createTlsServer } from 'node:tls';
+import { readFileSync } from 'node:fs';
+import { hangUpPeer, httpPeer, peer as servePeer, silentPeer, type Peer } from '../lab/servers.js';
+import { selfSignedCertificate } from '../lab/tls.js';
 
 /**
  * MongoDB faults no server available here can be made to show on cue, from a scripted server
@@ -158,6 +161,17 @@ describe('mongodb: protocol faults from hostile peers on loopback', () => {
     expect(verdictOf(report)).toBe('accepting/wrong_protocol');
     expect(code).toBe(2);
     expect(target.verdict.details.answeredBy).toMatchObject({ protocol: 'http' });
+  });
+
+  test('a TLS server that shares no cipher with the client: tls_handshake_failed', async () => {
+    const cert = await selfSignedCertificate('localhost');
+    // TLS 1.2 with a cipher suite no client offers: the handshake ends in a handshake_failure alert.
+    const server = createTlsServer({ cert: readFileSync(cert.certFile), key: readFileSync(cert.keyFile), maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES256-SHA' });
+    server.on('tlsClientError', () => undefined);
+    const peer = await track(servePeer(server, () => undefined));
+    const { code, report } = await diagnoseJson(['--timeout', '3', `mongodb://localhost:${peer.port}/?tls=true&tlsAllowInvalidCertificates=true`]);
+    expect(verdictOf(report)).toBe('accepting/tls_handshake_failed');
+    expect(code).toBe(2);
   });
 
   test('an HTTP server with tls=true: still wrong_protocol, not a TLS verdict', async () => {
