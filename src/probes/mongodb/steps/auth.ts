@@ -35,7 +35,7 @@ const createUser = (target: MongoTarget, database: string): Remediation => ({
 const remedies = {
   auth_failed: (target: MongoTarget, users: UserLookup): Remediation[] => {
     if (target.authSource !== 'admin' && Array.isArray(users.inAdmin)) {
-      return [{ text: `The user "${target.user ?? ''}" exists in the admin database, but the driver looked for it in "${target.authSource}" (${target.sources.authSource ?? 'the default'}). Add authSource=admin:`, command: urlWith(target, { set: { authSource: 'admin' } }), language: 'shell' }];
+      return [{ text: `The user "${target.user ?? ''}" exists in the admin database, but the driver looked for it in "${target.authSource}" (authSource ← ${target.sources.authSource ?? 'default'}). Add authSource=admin:`, command: urlWith(target, { set: { authSource: 'admin' } }), language: 'shell' }];
     }
     const fixes: Remediation[] = [{ text: `Check the password for "${target.user ?? ''}"; it came from ${target.sources.password ?? 'nowhere (none was given)'}.` }];
     if (target.authSource !== 'admin' && !target.sources.authSource?.startsWith('url') && !target.sources.authSource?.startsWith('env') && !target.sources.authSource?.startsWith('.')) {
@@ -118,7 +118,7 @@ function judgeFailure(target: MongoTarget, error: DriverError, users: UserLookup
         : users.inAuthSource === 'none'
           ? `: the server has no user "${target.user ?? ''}" in "${target.authSource}"`
           : ': the password is wrong, or the user is defined in another database';
-    return io.found('auth_failed', `authentication failed for "${target.user ?? ''}" (authSource ${target.authSource})${where} ${said}`, remedies.auth_failed(target, users), withError);
+    return io.found('auth_failed', `authentication failed for "${target.user ?? ''}" (authSource ${target.authSource})${where}; the server said ${said}`, remedies.auth_failed(target, users), withError);
   }
   return io.found('auth_failed', `the login did not complete: ${said}`, remedies.auth_failed(target, users), withError);
 }
