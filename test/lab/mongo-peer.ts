@@ -30,30 +30,26 @@ const OP_QUERY = 2004;
 const OP_MSG = 2013;
 const ITERATIONS = 4096;
 
-function opMsg(responseTo: number, document: Document): Buffer {
+/** A reply's message header, then its body; `responseTo` ties it to the request. */
+function message(opCode: number, responseTo: number, prefix: Buffer, document: Document): Buffer {
   const body = serialize(document);
-  const head = Buffer.alloc(21);
-  head.writeInt32LE(21 + body.length, 0);
+  const head = Buffer.alloc(16);
+  head.writeInt32LE(16 + prefix.length + body.length, 0);
   head.writeInt32LE(responseTo + 100_000, 4);
   head.writeInt32LE(responseTo, 8);
-  head.writeInt32LE(OP_MSG, 12);
-  head.writeUInt32LE(0, 16);
-  head.writeUInt8(0, 20);
-  return Buffer.concat([head, body]);
+  head.writeInt32LE(opCode, 12);
+  return Buffer.concat([head, prefix, body]);
 }
 
+/** OP_MSG: flagBits 0, one kind-0 section. */
+const opMsg = (responseTo: number, document: Document): Buffer => message(OP_MSG, responseTo, Buffer.from([0, 0, 0, 0, 0]), document);
+
+/** OP_REPLY to the legacy OP_QUERY handshake: AwaitCapable, no cursor, one document. */
 function opReply(responseTo: number, document: Document): Buffer {
-  const body = serialize(document);
-  const head = Buffer.alloc(36);
-  head.writeInt32LE(36 + body.length, 0);
-  head.writeInt32LE(responseTo + 100_000, 4);
-  head.writeInt32LE(responseTo, 8);
-  head.writeInt32LE(OP_REPLY, 12);
-  head.writeInt32LE(8, 16); // AwaitCapable
-  head.writeBigInt64LE(0n, 20);
-  head.writeInt32LE(0, 28);
-  head.writeInt32LE(1, 32);
-  return Buffer.concat([head, body]);
+  const fields = Buffer.alloc(20);
+  fields.writeInt32LE(8, 0);
+  fields.writeInt32LE(1, 16);
+  return message(OP_REPLY, responseTo, fields, document);
 }
 
 /** The command document of an OP_MSG (kind 0 section) or OP_QUERY (after the collection name and counts). */
