@@ -3,9 +3,10 @@ import { InputError } from './errors.js';
 import { maskUrlPasswords } from './secrets.js';
 import { isKeywordValueString, isPostgresUri } from './postgres/conninfo.js';
 import { resolvePostgresTarget, type PostgresTarget } from './postgres/target.js';
+import { isMongoUri, MONGODB_URL_VARIABLES, type MongoTarget } from './mongodb/target.js';
 
 /** Every engine's target; the `engine` field tells them apart. */
-export type Target = PostgresTarget;
+export type Target = PostgresTarget | MongoTarget;
 
 /** A target and, when it came from a config file or the environment, the name it goes by. */
 export interface LabelledTarget {
@@ -13,7 +14,7 @@ export interface LabelledTarget {
   readonly label?: string;
 }
 
-export const SUPPORTED_SCHEMES = ['postgres://', 'postgresql://'] as const;
+export const SUPPORTED_SCHEMES = ['postgres://', 'postgresql://', 'mongodb://', 'mongodb+srv://'] as const;
 
 /**
  * Turns what the user typed (or, with nothing typed, what the environment points at) into
@@ -32,6 +33,7 @@ async function fromInput(input: string, env: Environment, source = 'url'): Promi
   const text = input.trim();
   if (text === '') throw new InputError('the target is empty', 'give a URL such as postgresql://user@host:5432/db');
   if (isPostgresUri(text)) return resolvePostgresTarget({ text, source }, env);
+  if (isMongoUri(text)) return resolveMongo({ text, source });
   if (isKeywordValueString(text)) return resolvePostgresTarget({ text, source: source === 'url' ? 'connection string' : source }, env);
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(text)?.[1];
   if (scheme) {
@@ -48,7 +50,7 @@ const DATABASE_URL_VARIABLE = /^([A-Z0-9_]+_)?DATABASE_URL$/;
 
 /**
  * With no target: every database the environment points at. Each *DATABASE_URL variable with a
- * supported scheme (labelled by its name); the libpq variables (PGHOST, …) when no DATABASE_URL
+ * supported scheme (labelled by its name); MONGODB_URI / MONGO_URL / MONGO_URI; the libpq variables (PGHOST, …) when no DATABASE_URL
  * is set (with one, they fill its gaps, as libpq does); else libpq's own defaults.
  */
 export async function discoverTargets(env: Environment): Promise<LabelledTarget[]> {
@@ -60,13 +62,24 @@ export async function discoverTargets(env: Environment): Promise<LabelledTarget[
     const source = env.sourceOf(name) ?? `env ${name}`;
     if (isPostgresUri(value) || isKeywordValueString(value)) {
       found.push({ target: await resolvePostgresTarget({ text: value, source }, env), label: name });
+    } else if (isMongoUri(value)) {
+      found.push({ target: await resolveMongo({ text: value, source }), label: name });
     } else if (name === 'DATABASE_URL') {
       throw new InputError(`${source} is not a URL dbdoctor knows: ${maskUrlPasswords(value)}`, `dbdoctor diagnoses ${SUPPORTED_SCHEMES.join(', ')} URLs; pass a target explicitly`);
     }
   }
+  // MongoDB's own variables: the first of MONGODB_URI / MONGO_URL / MONGO_URI that is set.
+  const mongoVariable = MONGODB_URL_VARIABLES.find((name) => (env.get(name) ?? '').trim() !== '');
+  if (mongoVariable) found.push({ target: await resolveMongo({ text: env.get(mongoVariable) ?? '', source: env.sourceOf(mongoVariable) ?? `env ${mongoVariable}` }), label: mongoVariable });
   if (!found.some((entry) => entry.label === 'DATABASE_URL')) {
     const libpq = env.names().some((name) => /^PG(HOST|HOSTADDR|PORT|USER|DATABASE|SERVICE)$/.test(name));
     if (libpq || found.length === 0) found.unshift({ target: await resolvePostgresTarget(undefined, env), label: libpq ? 'PG* environment' : 'libpq defaults' });
   }
   return found;
+}
+
+/** MongoDB's resolver loads the driver's URL parser: only for MongoDB targets. */
+async function resolveMongo(input: { text: string; source: string }): Promise<Target> {
+  const { resolveMongoTarget } = await import('./mongodb/target.js');
+  return resolveMongoTarget(input);
 }

@@ -251,6 +251,43 @@ export const CAUSES = {
     meaning: 'Sessions have waited on a lock for longer than the threshold; the waiting and blocking sessions, their queries and how long are in the evidence.',
   },
 
+  // ── MongoDB (and any engine with replica sets or DNS seed lists) ─────────────
+  no_primary: {
+    steps: ['accepting'],
+    severity: 'fail',
+    title: 'Replica set has no primary',
+    meaning:
+      'The servers answer as members of a replica set, but none is primary and none names one (an election in progress, or a majority of members down), while the read preference needs a primary.',
+  },
+  replica_set_mismatch: {
+    steps: ['accepting'],
+    severity: 'fail',
+    title: 'Replica set name does not match',
+    meaning:
+      'The connection string names a replica set (replicaSet=…) but the server belongs to another set, or to none (a standalone server or a mongos), so the driver never selects it.',
+  },
+  member_unreachable: {
+    steps: ['network'],
+    severity: 'fail',
+    title: 'Advertised member cannot be reached',
+    meaning:
+      'A seed answered, but the replica set advertises its members under host names (from its own configuration) that this client cannot resolve or connect to, so the driver cannot reach the primary it needs.',
+  },
+  srv_invalid: {
+    steps: ['network'],
+    severity: 'fail',
+    title: 'DNS seed list records are invalid',
+    meaning:
+      'The SRV or TXT records behind a mongodb+srv:// name exist but the driver rejects them: a host outside the parent domain, several TXT records, or a TXT option other than authSource, replicaSet and loadBalanced.',
+  },
+  auth_mechanism: {
+    steps: ['auth'],
+    severity: 'fail',
+    title: 'Authentication mechanism not supported',
+    meaning:
+      'The client asked for an authentication mechanism (e.g. SCRAM-SHA-1, PLAIN) that the server does not support, or that the user has no credentials for.',
+  },
+
   // ── connection poolers (PgBouncer) ─────────────────────────────────────────
   // Appended for issue 9. A pooler splits one connection into two hops, client → pooler and
   // pooler → database; each code names the hop. Steps are chosen by what the client experiences:

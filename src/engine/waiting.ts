@@ -55,6 +55,13 @@ export const WAITING = {
   pooler_session_state: 'heals',
   pooler_auth: 'permanent',
   pooler_backend_auth: 'permanent',
+  // A replica set electing a primary, or members whose DNS records are not created yet, heal;
+  // a wrong replicaSet name or an unsupported mechanism do not.
+  no_primary: 'heals',
+  replica_set_mismatch: 'permanent',
+  member_unreachable: 'retries',
+  srv_invalid: 'permanent',
+  auth_mechanism: 'permanent',
   long_running: 'heals',
   blocked: 'heals',
   config_mismatch: 'heals',

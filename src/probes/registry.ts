@@ -13,11 +13,15 @@ export async function diagnose(target: Target, run: RunContext): Promise<TargetR
       const { postgresProbe } = await import('./postgres/index.js');
       return diagnoseTarget(postgresProbe, target, run);
     }
+    case 'mongodb': {
+      const { mongoProbe } = await import('./mongodb/index.js');
+      return diagnoseTarget(mongoProbe, target, run);
+    }
   }
 }
 
 /** Engines that have a probe, with the name people use for them. */
-export const ENGINES = { postgres: 'PostgreSQL' } as const;
+export const ENGINES = { postgres: 'PostgreSQL', mongodb: 'MongoDB' } as const;
 export type EngineName = keyof typeof ENGINES;
 
 export function isEngine(name: string): name is EngineName {
@@ -29,5 +33,7 @@ export async function stepsOf(engine: EngineName): Promise<readonly StepDescript
   switch (engine) {
     case 'postgres':
       return (await import('./postgres/index.js')).postgresProbe.steps;
+    case 'mongodb':
+      return (await import('./mongodb/index.js')).mongoProbe.steps;
   }
 }

@@ -5,6 +5,7 @@ import { dbdoctor, emptyHome } from '../lab/dbdoctor.js';
 import { PgBouncer } from '../lab/pgbouncer.js';
 import { Cluster, freePort } from '../lab/postgres.js';
 import { silentPeer, type Peer } from '../lab/servers.js';
+import { Ferret } from '../lab/mongo.js';
 
 /**
  * Never leaks a secret: every scenario, in every output format, with a known password given in
@@ -18,7 +19,9 @@ describe('no secret ever reaches the output', () => {
   let cluster: Cluster;
   let silent: Peer;
   let pooler: PgBouncer;
+  let ferret: Ferret;
   beforeAll(async () => {
+    ferret = await Ferret.start({ adminPassword: SECRET });
     cluster = await Cluster.create('secrets');
     await cluster.sql(`CREATE ROLE app LOGIN PASSWORD '${SECRET}'`);
     // PgBouncer holds the secret for "stale"; the database has another password for it.
@@ -35,6 +38,7 @@ describe('no secret ever reaches the output', () => {
     await pooler?.stop();
     await cluster?.destroy();
     await silent?.close();
+    await ferret?.destroy();
   });
 
   const scenarios: [string, () => { args: string[]; env?: Record<string, string>; cwd?: string }][] = [
@@ -67,6 +71,19 @@ describe('no secret ever reaches the output', () => {
     ['the database rejects PgBouncer\'s login, password in PGPASSWORD', () => ({ args: [`postgresql://stale@127.0.0.1:${pooler.port}/appdb`], env: { PGPASSWORD: SECRET } })],
     ['the database behind PgBouncer is down (login held), password in the URL', () => ({ args: ['--timeout', '2', pooler.url('app', SECRET, 'gone')] })],
     ['unknown engine', () => ({ args: [`mysql://root:${SECRET}@db/app`] })],
+    ['mongodb: healthy, password in the URL', () => ({ args: [ferret.url('admin', SECRET)] })],
+    ['mongodb: wrong password (the secret is the wrong one)', () => ({ args: [ferret.url('admin', SECRET + 'x', 'shop')] })],
+    ['mongodb: password in MONGODB_URI in ./.env, no target', () => {
+      const cwd = emptyHome();
+      writeFileSync(join(cwd, '.env'), `MONGODB_URI=${ferret.url('admin', SECRET)}\n`);
+      return { args: [], cwd };
+    }],
+    ['mongodb: password in MONGO_URL in the environment', () => ({ args: [], env: { MONGO_URL: ferret.url('admin', SECRET, 'app', '?authSource=admin') } })],
+    ['mongodb: a silent server (deadline), password in the URL', () => ({ args: ['--timeout', '1', `mongodb://admin:${SECRET}@127.0.0.1:${silent.port}/app`] })],
+    ['mongodb+srv: an unresolvable cluster, password in the URL', () => ({ args: [`mongodb+srv://admin:${SECRET}@cluster.invalid/app`] })],
+    ['mongodb: malformed option value next to a password', () => ({ args: [`mongodb://admin:${SECRET}@db:27017/?maxPoolSize=lots`] })],
+    ['mongodb: bad port next to a password', () => ({ args: [`mongodb://admin:${SECRET}@db:99999/`] })],
+    ['mongodb: a secret TLS key password option', () => ({ args: [`mongodb://db.invalid/?tls=true&tlsCertificateKeyFilePassword=${SECRET}`] })],
     ['bad flag value next to a URL with a password', () => ({ args: ['--timeout', 'never', cluster.url('app', SECRET, 'appdb')] })],
   ];
 

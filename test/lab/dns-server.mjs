@@ -1,6 +1,7 @@
 // A small real DNS server for the tests (UDP, RFC 1035 wire format). It answers A/AAAA records
 // from a JSON table given as argv[2], and for names mapped to "NXDOMAIN", "SERVFAIL" or "SILENT"
-// answers that way (SILENT: no answer at all). Unknown names get NXDOMAIN.
+// answers that way (SILENT: no answer at all). Unknown names get NXDOMAIN. Entries may also carry
+// SRV records ({ priority, weight, port, target }) and TXT records (strings), for mongodb+srv://.
 // Usage: node dns-server.mjs '<json table>' [address] [port]
 import { createSocket } from 'node:dgram';
 
@@ -55,6 +56,24 @@ function ipv6(text) {
   return Buffer.from(groups.flatMap((group) => { const value = parseInt(group || '0', 16); return [value >> 8, value & 0xff]; }));
 }
 
+function encodeName(name) {
+  const labels = name.replace(/\.$/, '').split('.').filter((label) => label !== '');
+  return Buffer.concat([...labels.map((label) => Buffer.concat([Buffer.from([label.length]), Buffer.from(label, 'ascii')])), Buffer.from([0])]);
+}
+
+function srvData({ priority = 0, weight = 0, port, target }) {
+  const head = Buffer.alloc(6);
+  head.writeUInt16BE(priority, 0);
+  head.writeUInt16BE(weight, 2);
+  head.writeUInt16BE(port, 4);
+  return Buffer.concat([head, encodeName(target)]);
+}
+
+function txtData(text) {
+  const bytes = Buffer.from(text, 'utf8');
+  return Buffer.concat([Buffer.from([bytes.length]), bytes]);
+}
+
 socket.on('message', (query, remote) => {
   const { name, end } = readName(query, 12);
   const qtype = query.readUInt16BE(end);
@@ -67,6 +86,8 @@ socket.on('message', (query, remote) => {
     const records = [];
     if (qtype === 1) for (const a of entry.A ?? []) records.push({ type: 1, bytes: ipv4(a) });
     if (qtype === 28) for (const aaaa of entry.AAAA ?? []) records.push({ type: 28, bytes: ipv6(aaaa) });
+    if (qtype === 33) for (const srv of entry.SRV ?? []) records.push({ type: 33, bytes: srvData(srv) });
+    if (qtype === 16) for (const txt of entry.TXT ?? []) records.push({ type: 16, bytes: txtData(txt) });
     reply = answer(query, RCODE.NOERROR, records);
   }
   socket.send(reply, remote.port, remote.address);

@@ -38,7 +38,14 @@ export function requireRoot(what: string): void {
   }
 }
 
-export type DnsTable = Readonly<Record<string, { A?: readonly string[]; AAAA?: readonly string[] } | 'NXDOMAIN' | 'SERVFAIL' | 'SILENT'>>;
+export interface SrvRecord {
+  readonly priority?: number;
+  readonly weight?: number;
+  readonly port: number;
+  readonly target: string;
+}
+
+export type DnsTable = Readonly<Record<string, { A?: readonly string[]; AAAA?: readonly string[]; SRV?: readonly SrvRecord[]; TXT?: readonly string[] } | 'NXDOMAIN' | 'SERVFAIL' | 'SILENT'>>;
 
 const DNS_SERVER = join(dirname(fileURLToPath(import.meta.url)), 'dns-server.mjs');
 

@@ -7,6 +7,8 @@
 #   util-linux  unshare, nsenter, runuser
 #   iptables    firewall faults (DROP, REJECT) inside the lab's network namespaces
 #   pgbouncer   the connection pooler the pooler scenarios put in front of the clusters
+#   ferretdb    a MongoDB wire-protocol server (FerretDB 1.x, SQLite backend), built once with Go into
+#               .lab/ferretdb/ (ignored by git); golang-go from Debian only when no Go is installed
 set -euo pipefail
 
 missing=()
@@ -26,6 +28,39 @@ if ((${#missing[@]} > 0)); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# FerretDB's module ships without the version file its build embeds, so it is built from a vendored
+# copy with that file written in (go install of the module alone panics at start).
+FERRETDB_VERSION=v1.24.0
+FERRETDB_BIN="$(cd "$(dirname "$0")/../.." && pwd)/.lab/ferretdb/${FERRETDB_VERSION}/ferretdb"
+if [[ ! -x "$FERRETDB_BIN" ]]; then
+  if ! command -v go >/dev/null && [[ -x /usr/local/go/bin/go ]]; then export PATH="$PATH:/usr/local/go/bin"; fi
+  if ! command -v go >/dev/null; then
+    if [[ "$(id -u)" != 0 ]]; then
+      echo "dbdoctor tests: Go is needed to build FerretDB; run this as root (as CI does) to install golang-go" >&2
+      exit 1
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends golang-go ca-certificates >/dev/null
+  fi
+  echo "dbdoctor tests: building FerretDB ${FERRETDB_VERSION} (once; cached in .lab/ferretdb)" >&2
+  build="$(dirname "$FERRETDB_BIN")/build"
+  rm -rf "$build" && mkdir -p "$build"
+  (
+    cd "$build"
+    export GOFLAGS=-mod=mod
+    go mod init dbdoctor.lab/ferretdb >/dev/null 2>&1
+    printf '//go:build tools\n\npackage tools\n\nimport _ "github.com/FerretDB/FerretDB/cmd/ferretdb"\n' > tools.go
+    go get "github.com/FerretDB/FerretDB/cmd/ferretdb@${FERRETDB_VERSION}" >/dev/null 2>&1
+    go mod tidy >/dev/null 2>&1
+    go mod vendor
+    echo "$FERRETDB_VERSION" > vendor/github.com/FerretDB/FerretDB/build/version/version.txt
+    GOFLAGS=-mod=vendor go build -o "$FERRETDB_BIN" github.com/FerretDB/FerretDB/cmd/ferretdb
+  )
+  rm -rf "$build"
+  "$FERRETDB_BIN" --version | head -1 >&2
 fi
 
 if [[ "$(id -u)" != 0 ]]; then

@@ -155,7 +155,8 @@ export async function judgeNetwork(view: NetworkView, io: StepIO<NetworkCause>, 
   }
   if (!view.connected) return io.skip(view.failure?.kind === 'refused' ? 'the host answered (it refused the connection): see process' : 'no connection was attempted', evidence);
   if (view.connected.transport === 'unix') return io.pass('a local Unix socket: no network involved', evidence);
-  const used = view.entries.find((candidate) => candidate.host === view.connected?.host);
+  // The endpoint that connected (several may share a host name, on other ports).
+  const used = view.entries.find((candidate) => candidate.port === view.connected?.port && candidate.connects.some((attempt) => attempt.outcome === 'connected'));
   const resolved = used?.dns?.outcome === 'resolved' && !used.dns.literal ? `${used.host} resolved to ${used.dns.addresses.map((address) => address.address).join(', ')} in ${formatMs(used.dns.durationMs)}; ` : '';
   const connect = used?.connects.find((attempt) => attempt.outcome === 'connected');
   const pass = io.pass(`${resolved}TCP connected to ${view.connected.address} in ${formatMs(connect?.durationMs ?? 0)}`, evidence);

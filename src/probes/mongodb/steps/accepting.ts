@@ -1,0 +1,154 @@
+import type { MongoTarget } from '../../../config/mongodb/target.js';
+import { defineStep } from '../../../engine/probe.js';
+import type { Remediation } from '../../../engine/schema.js';
+import { formatMs } from '../../../engine/walk.js';
+import { describeServer, judgeTopology } from '../classify.js';
+import { mongoshAsUser, mongoshPing, urlWith } from '../commands.js';
+import type { MongoContext } from '../context.js';
+import { helloEvidence, protocolEvidence, whereOf } from '../evidence.js';
+import { describeLocalServer } from '../local.js';
+import { advertisedMembers, isWritablePrimary, type SeedProbe } from '../survey.js';
+
+const whoOwnsThePort = (port: number): Remediation => ({ text: 'On the server, see which process owns the port:', command: `sudo ss -tlnp 'sport = :${port}'`, language: 'shell' });
+const readTheLog: Remediation = { text: 'Read the server log for the reason:', command: 'sudo tail -n 50 /var/log/mongodb/mongod.log', language: 'shell' };
+const listMembers = (target: MongoTarget): Remediation => ({ text: 'See each member’s state as the replica set reports it:', command: mongoshAsUser(target, 'rs.status().members.map(m => m.name + " " + m.stateStr)', { remove: ['replicaSet'], set: { directConnection: 'true' } }), language: 'shell' });
+
+const remedies = {
+  not_listening: (listening: readonly string[]): Remediation[] => [
+    { text: `The server listens on ${listening.join(', ') || 'other addresses'} only. Connect to one of those, or make it listen on this address too: set net.bindIp in mongod.conf (e.g. bindIp: 127.0.0.1,10.0.0.5, or bindIpAll: true) and restart it.` },
+  ],
+  no_response: (target: MongoTarget, closed: boolean, port: number): Remediation[] => [
+    {
+      text: closed
+        ? 'Something accepted the TCP connection and hung up without a word: typically a proxy, load balancer or port-forward with nothing healthy behind it. mongod itself does this when it has reached net.maxIncomingConnections.'
+        : 'Something accepted the TCP connection but never answered hello: a hung server, or a proxy whose backend does not answer.',
+    },
+    whoOwnsThePort(port),
+    { text: 'Check again once it answers:', command: mongoshPing(target), language: 'shell' },
+  ],
+  wrong_protocol: (what: string, port: number): Remediation[] => [
+    { text: `Port ${port} is served by ${what}. Check the port in the connection string: MongoDB usually listens on 27017.` },
+    whoOwnsThePort(port),
+  ],
+  tls_required: (target: MongoTarget): Remediation[] => [
+    { text: 'The server accepts only TLS connections (net.tls.mode: requireTLS). Connect with TLS:', command: urlWith(target, { set: { tls: 'true' } }), language: 'shell' },
+    { text: 'If the server certificate is signed by a private authority, give it too: tlsCAFile=/path/to/ca.pem.' },
+  ],
+  tls_unsupported: (target: MongoTarget): Remediation[] => [
+    { text: 'The connection string asks for TLS (tls=true, or mongodb+srv:// which turns it on), but this server does not speak TLS. Turn TLS on at the server (net.tls in mongod.conf), or, on a trusted network only, connect without it:', command: urlWith(target, { set: { tls: 'false' }, remove: ['ssl'] }), language: 'shell' },
+  ],
+  tls_verify_failed: (target: MongoTarget, problem: string, altNames: string): Remediation[] =>
+    problem === 'hostname_mismatch'
+      ? [{ text: `The certificate is for ${altNames || 'another name'}. Connect using a name it carries, or reissue it with this host name in subjectAltName.` }]
+      : [
+          { text: 'The server certificate is not trusted by this client. Give the authority that signed it:', command: urlWith(target, { set: { tlsCAFile: '/path/to/ca.pem' } }), language: 'shell' },
+          { text: 'Check the certificate’s issuer and dates on the server:', command: 'openssl x509 -noout -issuer -subject -dates -in /etc/ssl/mongodb.pem', language: 'shell' },
+        ],
+  tls_handshake_failed: (): Remediation[] => [
+    { text: 'Compare the TLS versions and ciphers both sides allow (server: net.tls.disabledProtocols; client: its TLS library), and whether the server requires a client certificate (tlsCertificateKeyFile).' },
+    readTheLog,
+  ],
+  shutting_down: (target: MongoTarget): Remediation[] => [
+    { text: 'The server is shutting down (or stepping down in quiesce mode). Find out who asked for it, then start it again once it has stopped:', command: 'sudo grep -i -E "shutdown|quiesce" /var/log/mongodb/mongod.log | tail -n 20; sudo systemctl start mongod', language: 'shell' },
+    { text: 'Wait until it answers (or use this as a readiness check):', command: `until ${mongoshPing(target)} >/dev/null 2>&1; do sleep 2; done`, language: 'shell' },
+  ],
+  not_accepting: (): Remediation[] => [readTheLog],
+  replica_set_mismatch: (target: MongoTarget, expected: string, actual: string | undefined): Remediation[] => [
+    actual
+      ? { text: `The server belongs to replica set "${actual}", not "${expected}". Fix the name in the connection string:`, command: urlWith(target, { set: { replicaSet: actual } }), language: 'shell' }
+      : { text: `The server is not a member of any replica set, so replicaSet=${expected} can never match. Drop the option (or point the string at the replica set's members):`, command: urlWith(target, { remove: ['replicaSet'] }), language: 'shell' },
+    { text: 'The set’s own name is in its configuration:', command: mongoshAsUser(target, 'rs.conf()._id', { remove: ['replicaSet'], set: { directConnection: 'true' } }), language: 'shell' },
+  ],
+  no_primary: (target: MongoTarget): Remediation[] => [
+    { text: 'No member is primary: an election is in progress (it settles within seconds), or a majority of the voting members is down or cannot see each other, so none can be elected.' },
+    listMembers(target),
+    { text: 'Bring the missing members back (or fix the network between them). For reads only, a read preference that accepts secondaries works without a primary:', command: urlWith(target, { set: { readPreference: 'secondaryPreferred' } }), language: 'shell' },
+  ],
+  standby: (target: MongoTarget, primary: string | undefined): Remediation[] => [
+    { text: 'directConnection=true pins the client to this one server, which is a secondary: reads work, every write fails with "not primary". Let the driver find the primary: drop directConnection and list the members (or name the set):', command: urlWith(target, { remove: ['directConnection'] }), language: 'shell' },
+    ...(primary ? [{ text: `Or connect directly to the primary, ${primary}:`, command: urlWith(target, { hosts: [primary] }), language: 'shell' as const }] : []),
+  ],
+};
+
+/** Step 2: does the server accept connections, speak MongoDB, and belong to the set we asked for? */
+export const acceptingStep = defineStep<MongoContext, keyof typeof remedies>({
+  id: 'accepting',
+  checks:
+    'Sends hello (OP_MSG) on each seed’s own socket and tells apart: a MongoDB answer, silence, a hang-up, another protocol, TLS mismatches; then checks the replica set: its name, and that it has a primary.',
+  remedies,
+  manual: [
+    { text: 'Does it answer hello, and as what (primary, secondary, which set)?', command: "mongosh 'mongodb://<host>:<port>/?directConnection=true' --quiet --eval 'JSON.stringify(db.hello())'", language: 'shell' },
+    { text: 'The replica set as its members see it:', command: "mongosh 'mongodb://<host>:<port>/?directConnection=true' --quiet --eval 'rs.status().members.map(m => [m.name, m.stateStr])'", language: 'shell' },
+  ],
+  async run(ctx, io) {
+    const decision = await ctx.decision();
+    const surveyed = await ctx.survey();
+    const target = ctx.target;
+    if (decision.kind === 'refused') {
+      const refusal = await ctx.refusal();
+      if (refusal?.cause === 'firewall_rejected') return io.skip('the connection was rejected before it reached the server (see network)');
+      if (refusal?.cause !== 'not_listening') return io.skip('no connection was made (see process)');
+      return io.found('not_listening', `a MongoDB server runs here but does not listen at ${refusal.attempted}; it listens on ${refusal.listening.join(', ') || 'no TCP address'}`, remedies.not_listening(refusal.listening), {
+        attempted: refusal.attempted,
+        listeningOn: [...refusal.listening],
+        localServers: refusal.servers.map(describeLocalServer),
+      });
+    }
+    if (decision.kind === 'srv' || (decision.kind === 'failure' && decision.step === 'network')) return io.skip('no connection was made (see network)');
+    if (decision.kind === 'failure') {
+      const seed = decision.seed;
+      const where = whereOf(seed);
+      const port = seed?.port ?? 27017;
+      const evidence = seed ? protocolEvidence(seed) : {};
+      const what = decision.answeredBy?.description ?? 'a server that does not speak the MongoDB protocol';
+      switch (decision.cause) {
+        case 'wrong_protocol':
+          return io.found('wrong_protocol', `${where} is answered by ${what}, not MongoDB`, remedies.wrong_protocol(what, port), { ...evidence, ...(decision.answeredBy ? { answeredBy: { ...decision.answeredBy } } : {}) });
+        case 'tls_required':
+          return io.found('tls_required', `${where} accepts only TLS: it hung up on a plain hello, and answers hello over TLS`, remedies.tls_required(target), evidence);
+        case 'tls_unsupported':
+          return io.found('tls_unsupported', `TLS is on for this connection, but ${where} does not speak TLS (the handshake failed; a plain hello is answered)`, remedies.tls_unsupported(target), evidence);
+        case 'tls_verify_failed': {
+          const problem = seed?.tls?.problem ?? 'other';
+          return io.found('tls_verify_failed', `the server certificate of ${where} was rejected: ${problem.replace(/_/g, ' ')} [${seed?.tls?.code ?? 'unknown'}]`, remedies.tls_verify_failed(target, problem, seed?.tls?.certificate?.altNames ?? ''), evidence);
+        }
+        case 'tls_handshake_failed':
+          return io.found('tls_handshake_failed', `the TLS handshake with ${where} failed: ${seed?.tls?.message ?? 'unknown error'}`, remedies.tls_handshake_failed(), evidence);
+        case 'shutting_down':
+          return io.found('shutting_down', `${where} is shutting down: ${serverWords(seed)}`, remedies.shutting_down(target), evidence);
+        case 'not_accepting':
+          return io.found('not_accepting', `${where} refused hello: ${serverWords(seed)}`, remedies.not_accepting(), evidence);
+        default: {
+          const closed = seed?.hello?.outcome === 'closed' || seed?.hello?.outcome === 'error';
+          const summary = closed
+            ? `${where} accepted the TCP connection, then closed it without answering hello`
+            : `${where} accepted the TCP connection but did not answer hello within ${formatMs(surveyed.budgetMs)}`;
+          return io.found('no_response', summary, remedies.no_response(target, closed, port), evidence);
+        }
+      }
+    }
+    const { seed, reply } = decision;
+    const evidence = protocolEvidence(seed);
+    const problem = judgeTopology(target, surveyed);
+    switch (problem?.cause) {
+      case 'replica_set_mismatch':
+        return io.found('replica_set_mismatch', `the connection string asks for replica set "${problem.expected}", but ${whereOf(seed)} is ${problem.found}: the driver will never select it`, remedies.replica_set_mismatch(target, problem.expected, typeof reply.setName === 'string' ? reply.setName : undefined), evidence);
+      case 'no_primary':
+        return io.found('no_primary', `replica set "${problem.setName}" has no primary: no member answered as primary or named one (read preference: ${target.readPreference})`, remedies.no_primary(target), { ...evidence, seeds: surveyed.seeds.map((candidate) => (candidate.hello?.outcome === 'reply' ? helloEvidence(candidate.hello.reply) : { server: whereOf(candidate) })) });
+      case 'standby':
+        return io.found('standby', `directConnection=true pins the client to ${whereOf(seed)}, a secondary of "${problem.setName}": writes will fail with "not primary"`, remedies.standby(target, problem.primary), evidence);
+      default:
+        break;
+    }
+    const version = typeof seed.buildInfo?.version === 'string' ? `MongoDB ${seed.buildInfo.version}${typeof seed.buildInfo.ferretdbVersion === 'string' ? ` (FerretDB ${seed.buildInfo.ferretdbVersion})` : ''}` : 'the server';
+    const role = typeof reply.setName === 'string' ? `, ${isWritablePrimary(reply) ? 'primary' : 'secondary'} of replica set "${reply.setName}" (${advertisedMembers(reply).length} members)` : `, ${describeServer(reply)}`;
+    const tls = seed.tls?.outcome === 'established' ? `TLS ${seed.tls.protocol ?? ''}`.trim() : 'no TLS';
+    return io.pass(`${version} answers hello at ${whereOf(seed)} (${tls}${role})`, evidence);
+  },
+});
+
+function serverWords(seed: SeedProbe | undefined): string {
+  const reply = seed?.hello?.outcome === 'reply' ? seed.hello.reply : undefined;
+  if (!reply) return 'no reason given';
+  return `"${String(reply.errmsg ?? 'no message')}"${reply.codeName ? ` [${String(reply.codeName)}${reply.code !== undefined ? ` ${String(reply.code)}` : ''}]` : ''}`;
+}

@@ -1,0 +1,87 @@
+import type { MongoTarget } from '../../../config/mongodb/target.js';
+import { defineStep } from '../../../engine/probe.js';
+import type { Remediation } from '../../../engine/schema.js';
+import { mongoshPing, urlWith } from '../commands.js';
+import type { MongoContext } from '../context.js';
+import { seedsEvidence, whereOf } from '../evidence.js';
+import { describeLocalServer } from '../local.js';
+import type { PlatformInfo } from '../../../host/platform.js';
+import { platformFixes } from '../../common/platform.js';
+import { localhostInContainerRemedies, serviceSuggestions } from '../../common/refusal.js';
+import { MONGO_SERVICE_WORDS, mongoWords } from '../words.js';
+
+const remedies = {
+  localhost_in_container: localhostInContainerRemedies,
+  not_running: (target: MongoTarget, remote: boolean, platform: PlatformInfo): Remediation[] =>
+    platform.platform === 'kubernetes' || platform.platform === 'compose'
+      ? [...platformFixes('not_running', platform, mongoWords(target), { host: target.hosts[0]?.host ?? 'localhost', port: target.hosts[0]?.port ?? 27017 }), { text: 'Then confirm it answers:', command: mongoshPing(target), language: 'shell' }]
+      : remote
+      ? [
+          { text: `Check that mongod (or mongos) runs on ${target.hosts[0]?.host ?? 'the server'} and on which port (on that host):`, command: 'sudo systemctl status mongod; sudo ss -tlnp | grep -E "mongo|ferretdb"', language: 'shell' },
+          { text: 'If it runs in a container or a pod, check that it is up and that the port is published or the service has endpoints:', command: 'docker ps --filter "ancestor=mongo"; kubectl get endpoints', language: 'shell' },
+          { text: 'Then confirm from here:', command: mongoshPing(target), language: 'shell' },
+        ]
+      : [
+          { text: 'Start MongoDB (packages: the mongod service; or start the container you use):', command: 'sudo systemctl start mongod', language: 'shell' },
+          { text: 'If it does not stay up, read why in its log (disk full, permissions, a lock file left behind, a bad setting):', command: 'sudo journalctl -u mongod --since "-1h" --no-pager | tail -n 50; sudo tail -n 50 /var/log/mongodb/mongod.log', language: 'shell' },
+          { text: 'Then confirm it answers:', command: mongoshPing(target), language: 'shell' },
+        ],
+  wrong_port: (target: MongoTarget, port: number): Remediation[] => {
+    const host = target.hosts[0]?.host ?? 'localhost';
+    return [
+      { text: `Connect to port ${port}, where the MongoDB server listens:`, command: urlWith(target, { hosts: [whereOf({ host, port })] }), language: 'shell' },
+      { text: `Or, if the server should listen on ${target.hosts[0]?.port ?? 27017}, set net.port in mongod.conf and restart it.` },
+    ];
+  },
+};
+
+/** Step 1: is a MongoDB server running at all? */
+export const processStep = defineStep<MongoContext, keyof typeof remedies>({
+  id: 'process',
+  checks: 'Connects to each seed. If every seed refuses on this machine, reads /proc for mongod, mongos and FerretDB processes and the ports they listen on.',
+  remedies,
+  manual: [
+    { text: 'Is mongod (or mongos) running, and on which port?', command: 'sudo systemctl status mongod --no-pager; sudo ss -tlnp | grep -E "mongo|ferretdb"', language: 'shell' },
+    { text: 'Its recent log:', command: 'sudo journalctl -u mongod -n 50 --no-pager; sudo tail -n 50 /var/log/mongodb/mongod.log', language: 'shell' },
+    { text: 'In docker compose or Kubernetes:', command: 'docker compose ps mongodb; kubectl get pods -l app=mongodb -o wide', language: 'shell' },
+  ],
+  async run(ctx, io) {
+    const decision = await ctx.decision();
+    const surveyed = await ctx.survey();
+    if (decision.kind === 'refused') {
+      const refusal = await ctx.refusal();
+      const evidence = { ...seedsEvidence(surveyed), localServers: refusal?.where === 'remote' ? 'not inspected (remote host)' : (refusal?.servers ?? []).map(describeLocalServer) };
+      if (refusal?.cause === 'wrong_port') {
+        const ports = refusal.ports.join(', ');
+        return io.found('wrong_port', `nothing listens at ${refusal.attempted}, but a MongoDB server listens on port ${ports}${serverNote(refusal.servers)}`, remedies.wrong_port(ctx.target, refusal.ports[0] ?? 27017), { ...evidence, listeningPorts: [...refusal.ports] });
+      }
+      if (refusal?.cause === 'localhost_in_container') {
+        const suggestions = serviceSuggestions(await ctx.run.environment.knownNames(), MONGO_SERVICE_WORDS);
+        const names = suggestions.length > 0 ? `; this environment knows ${suggestions.slice(0, 3).map((suggestion) => `"${suggestion.name}"`).join(', ')}` : '';
+        return io.found(
+          'localhost_in_container',
+          `${refusal.attempted} refused the connection inside a container: localhost there is the container itself, not the database${names}`,
+          remedies.localhost_in_container(mongoWords(ctx.target), ctx.run.environment.platform, suggestions, ctx.target.hosts[0]?.port ?? 27017),
+          { ...evidence, inContainer: true, suggestions: suggestions.map(({ name, origin }) => ({ name, origin })) },
+        );
+      }
+      if (refusal?.cause === 'not_listening' || refusal?.cause === 'firewall_rejected') return io.pass(`a MongoDB server runs on this machine${serverNote(refusal.servers)}`, evidence);
+      const remote = refusal?.where !== 'local';
+      const attempted = refusal?.attempted ?? whereOf(ctx.target.hosts[0]);
+      const summary = remote
+        ? `${attempted} refused the connection: nothing listens there (processes on a remote host cannot be inspected from here)`
+        : `nothing listens at ${attempted}, and no MongoDB server (mongod, mongos, ferretdb) runs on this machine`;
+      return io.found('not_running', summary, remedies.not_running(ctx.target, remote, ctx.run.environment.platform), evidence);
+    }
+    const connected = surveyed.seeds.find((seed) => seed.connected);
+    if (connected) return io.pass(`a server accepted the connection at ${whereOf(connected)}`, { connectedTo: connected.connected?.address });
+    if (decision.kind === 'srv') return io.skip('cannot tell: the DNS seed list gave no host to connect to (see network)');
+    return io.skip(`cannot tell: ${whereOf(ctx.target.hosts[0])} could not be reached (see network)`);
+  },
+});
+
+function serverNote(servers: readonly { pid: number; comm: string }[]): string {
+  const first = servers[0];
+  if (!first) return '';
+  return ` (${first.comm}, pid ${first.pid}${servers.length > 1 ? ` and ${servers.length - 1} more` : ''})`;
+}
