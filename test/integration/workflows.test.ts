@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { RunReportSchema } from '../../src/engine/schema.js';
 import { dbdoctor, diagnoseJson, emptyHome, ROOT, verdictOf } from '../lab/dbdoctor.js';
 import { BLACK_HOLE, IsolatedHost } from '../lab/isolated.js';
+import { ADMIN_USER, Ferret } from '../lab/mongo.js';
 import { Cluster } from '../lab/postgres.js';
 import { SCHEMA_FILE } from '../lab/readme.js';
 
@@ -100,17 +101,18 @@ describe('workflows', () => {
       for (const made of hosts) await made.destroy();
     });
 
-    test('seed 004: the resolver is down at start, then comes up: waits through dns_temporary', async () => {
+    test('seed 004, as an init container: the resolver is down at start, then comes up; wait returns once MongoDB answers', async () => {
       const host = await newHost();
-      const inside = await Cluster.create('seed004', { prefix: host.prefix, port: 5432, listen: '127.0.0.1,10.99.0.1', hbaFirst: ['host all all 10.0.0.0/8 trust'] });
+      const mongo = await Ferret.start({ listen: '10.99.0.1:27017', adminPassword: 'focus-pw-1', prefix: host.prefix });
       try {
-        const resolverComesUp = pause(1500).then(() => host.startDns({ db: { A: ['10.99.0.1'] } }));
-        const result = await dbdoctor(['wait', '--timeout', '30', '--until', 'accepting', 'postgresql://postgres@db:5432/postgres'], { prefix: host.prefix });
+        const resolverComesUp = pause(1500).then(() => host.startDns({ mongodb: { A: [mongo.host] } }));
+        const result = await dbdoctor(['wait', '--timeout', '30', `mongodb://${ADMIN_USER}:focus-pw-1@mongodb:27017/focus?authSource=admin`, '--', 'sh', '-c', 'echo started'], { prefix: host.prefix });
         await resolverComesUp;
         expect(result.code).toBe(0);
         expect(result.stderr).toContain('network/dns_temporary');
+        expect(result.stdout).toBe('started\n');
       } finally {
-        await inside.destroy();
+        await mongo.destroy();
       }
     });
 

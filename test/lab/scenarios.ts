@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IsolatedHost } from './isolated.js';
+import { ADMIN_USER, Ferret } from './mongo.js';
 import { Cluster } from './postgres.js';
 import { dripPeer, resetPeer, type Peer } from './servers.js';
 import { expiredCertificate } from './tls.js';
@@ -202,6 +203,34 @@ export const SCENARIOS: readonly LabScenario[] = [
             expect: { verdict: 'process/localhost_in_container', exit: 2, mentions: ['localhost there is the container itself', '"postgresql"', 'postgresql://user@postgresql:5432/main_db'], warnings: ['config_mismatch'] },
           },
           { title: 'DATABASE_URL, as compose provides it', args: [], env, cwd, prefix: app.prefix, expect: { verdict: 'none/healthy', exit: 0 } },
+        ];
+      }),
+  },
+  {
+    name: 'seed-004-dns-temporary-at-start',
+    title: 'Seed 004: a pod starts before cluster DNS answers: "mongodb:27017: Temporary failure in name resolution"',
+    shows: ['network/dns_temporary', 'none/healthy'],
+    setup: () =>
+      new Stack().build(async (stack) => {
+        const pod = await host(stack);
+        const mongo = stack.push(await Ferret.start({ listen: '10.99.0.1:27017', adminPassword: 'focus-pw-1', prefix: pod.prefix }), (made) => made.destroy());
+        const env = { ...KUBERNETES_ENV, MONGODB_URI: `mongodb://${ADMIN_USER}:focus-pw-1@mongodb:27017/focus?authSource=admin` };
+        return [
+          {
+            title: 'at pod start, the resolver does not answer yet',
+            args: [],
+            env,
+            prefix: pod.prefix,
+            expect: { verdict: 'network/dns_temporary', exit: 2, mentions: ['failed temporarily', 'initContainers:', '"wait"'] },
+          },
+          {
+            title: 'once cluster DNS answers',
+            args: [],
+            env,
+            prefix: pod.prefix,
+            before: async () => pod.startDns({ mongodb: { A: [mongo.host] } }),
+            expect: { verdict: 'none/healthy', exit: 0 },
+          },
         ];
       }),
   },
