@@ -13,7 +13,7 @@ import { Ferret } from '../lab/mongo.js';
  * stdout or stderr, whether the diagnosis passes, fails, or the input is rejected.
  */
 const SECRET = 'Tr0ub4dor-and-3-horses';
-const FORMATS = [['--json'], [], ['--verbose'], ['--verbose', '--json']];
+const FORMATS = [['--json'], [], ['--verbose'], ['--verbose', '--json'], ['--format', 'junit'], ['--format', 'markdown'], ['--format', 'nagios'], ['--format', 'prometheus']];
 
 describe('no secret ever reaches the output', () => {
   let cluster: Cluster;
@@ -41,7 +41,9 @@ describe('no secret ever reaches the output', () => {
     await ferret?.destroy();
   });
 
-  const scenarios: [string, () => { args: string[]; env?: Record<string, string>; cwd?: string }][] = [
+  const scenarios: [string, () => { args: string[]; env?: Record<string, string>; cwd?: string; command?: 'diagnose' | 'wait' }][] = [
+    ['wait, failing fast on a wrong password in the URL', () => ({ command: 'wait', args: ['--timeout', '5', cluster.url('app', SECRET + 'x', 'appdb')] })],
+    ['wait, timing out on a silent server, password in PGPASSWORD', () => ({ command: 'wait', args: ['--timeout', '1.5', `postgresql://app@127.0.0.1:${silent.port}/appdb`], env: { PGPASSWORD: SECRET } })],
     ['healthy, password in the URL', () => ({ args: [cluster.url('app', SECRET, 'appdb')] })],
     ['wrong password in the URL (the secret is the wrong one)', () => ({ args: [cluster.url('app', SECRET + 'x', 'appdb')] })],
     ['missing database, password in PGPASSWORD', () => ({ args: [`postgresql://app@127.0.0.1:${cluster.port}/nope`], env: { PGPASSWORD: SECRET } })],
@@ -88,9 +90,10 @@ describe('no secret ever reaches the output', () => {
   ];
 
   for (const [name, scenario] of scenarios) {
-    test.each(FORMATS)(`${name} %j`, async (...format) => {
-      const { args, env, cwd } = scenario();
-      const result = await dbdoctor(['diagnose', ...format, ...args], { ...(env ? { env } : {}), ...(cwd ? { cwd } : {}) });
+    // Each run is its own process, mostly waiting on a server: several at once keep the suite short.
+    test.concurrent.each(FORMATS)(`${name} %j`, async (...format) => {
+      const { args, env, cwd, command } = scenario();
+      const result = await dbdoctor([command ?? 'diagnose', ...format, ...args], { ...(env ? { env } : {}), ...(cwd ? { cwd } : {}) });
       expect(result.stdout + result.stderr).not.toContain(SECRET);
       expect(result.stdout + result.stderr).not.toContain(encodeURIComponent(SECRET));
       expect([0, 1, 2, 3]).toContain(result.code);

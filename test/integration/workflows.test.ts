@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
@@ -7,6 +8,7 @@ import { RunReportSchema } from '../../src/engine/schema.js';
 import { dbdoctor, diagnoseJson, emptyHome, ROOT, verdictOf } from '../lab/dbdoctor.js';
 import { BLACK_HOLE, IsolatedHost } from '../lab/isolated.js';
 import { ADMIN_USER, Ferret } from '../lab/mongo.js';
+import { PgBouncer } from '../lab/pgbouncer.js';
 import { Cluster } from '../lab/postgres.js';
 import { SCHEMA_FILE } from '../lab/readme.js';
 
@@ -73,6 +75,30 @@ describe('workflows', () => {
     test('--until accepting: a server that answers its protocol is enough, even with a wrong password', async () => {
       const result = await dbdoctor(['wait', '--until', 'accepting', url('', 'not-the-password')]);
       expect(result.code).toBe(0);
+    });
+
+    test('through PgBouncer: waits for the database behind the pooler, not for the pooler\'s port', async () => {
+      const bouncer = await PgBouncer.start(cluster, { users: { app: PASSWORD }, settings: { stats_users: 'app', server_login_retry: 1 } });
+      try {
+        await cluster.stop('fast');
+        // pg_isready against the pooler says "accepting connections" all along: it is no readiness check.
+        const ready = await new Promise<number>((resolve) => execFile('pg_isready', ['-h', '127.0.0.1', '-p', String(bouncer.port)], (error) => resolve(error ? Number(error.code) : 0)));
+        expect(ready).toBe(0);
+        let started = 0;
+        const starting = pause(2500).then(async () => {
+          await cluster.start();
+          started = Date.now();
+        });
+        // PgBouncer holds a login while it has no server connection: short attempts show each one.
+        const result = await dbdoctor(['wait', '--timeout', '40', '--attempt-timeout', '1s', bouncer.url('app', PASSWORD)]);
+        await starting;
+        expect(result.code).toBe(0);
+        expect(result.stderr).toContain('accepting/pooler_backend_down');
+        expect(started).toBeGreaterThan(0);
+      } finally {
+        await cluster.start().catch(() => undefined);
+        await bouncer.stop();
+      }
     });
 
     test('an idle-in-transaction session does not make a server unready', async () => {

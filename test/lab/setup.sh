@@ -6,6 +6,7 @@
 #   iproute2    ip netns / veth / routes for the isolated test hosts
 #   util-linux  unshare, nsenter, runuser
 #   iptables    firewall faults (DROP, REJECT) inside the lab's network namespaces
+#   zsh, fish   to check the completion scripts dbdoctor prints for them
 #   pgbouncer   the connection pooler the pooler scenarios put in front of the clusters
 #   ferretdb    a MongoDB wire-protocol server (FerretDB 1.x, SQLite backend), built once with Go into
 #               .lab/ferretdb/ (ignored by git); golang-go from Debian only when no Go is installed
@@ -17,6 +18,8 @@ command -v openssl >/dev/null || missing+=(openssl)
 command -v ip >/dev/null || missing+=(iproute2)
 { command -v unshare && command -v nsenter && command -v runuser; } >/dev/null || missing+=(util-linux)
 command -v iptables >/dev/null || missing+=(iptables)
+command -v zsh >/dev/null || missing+=(zsh)
+command -v fish >/dev/null || missing+=(fish)
 [[ -x /usr/sbin/pgbouncer ]] || command -v pgbouncer >/dev/null || missing+=(pgbouncer)
 
 if ((${#missing[@]} > 0)); then
