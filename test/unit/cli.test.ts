@@ -2,6 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { diagnoseCommand, type DiagnoseOptions } from '../../src/cli/diagnose.js';
 import type { CliIO } from '../../src/cli/io.js';
 import { main } from '../../src/cli/main.js';
+import { nextInterval, selectionFor, waitCommand, type WaitOptions } from '../../src/cli/wait.js';
 
 function fakeIO(env: Record<string, string> = {}, tty = false): CliIO & { out: (text: string) => Promise<void>; stdout: string[]; stderr: string[] } {
   const stdout: string[] = [];
@@ -111,5 +112,55 @@ describe('bad input: one line, exit 3, never a stack trace', () => {
     const help = fakeIO();
     expect(await main(['node', 'dbdoctor', 'diagnose', '--help'], help)).toBe(0);
     expect(help.stdout.join('')).toContain('--timeout <seconds>');
+  });
+});
+
+describe('wait: flag parsing', () => {
+  async function parseWait(args: string[], command: string[] = []): Promise<{ inputs: string[]; options: WaitOptions }> {
+    let captured: { inputs: string[]; options: WaitOptions } | undefined;
+    const wait = waitCommand(fakeIO(), command, async (inputs, options) => {
+      captured = { inputs, options };
+    }).exitOverride();
+    await wait.parseAsync(args, { from: 'user' });
+    if (!captured) throw new Error('the command did not run');
+    return captured;
+  }
+
+  test('defaults: ready, 60 s, 500 ms doubling to 5 s, fail fast, 5 retries', async () => {
+    const { options } = await parseWait(['postgresql://db/app']);
+    expect(options).toMatchObject({ until: 'ready', timeoutMs: 60_000, intervalMs: 500, maxIntervalMs: 5000, attemptTimeoutMs: 10_000, failFast: true, retries: 5, quiet: false, formatChosen: false, command: [] });
+  });
+
+  test.each([
+    [['--until', 'accepting'], { until: 'accepting' }],
+    [['--timeout', '300'], { timeoutMs: 300_000 }],
+    [['--interval', '1s', '--max-interval', '30s'], { intervalMs: 1000, maxIntervalMs: 30_000 }],
+    [['--interval', '2s', '--max-interval', '1s'], { intervalMs: 2000, maxIntervalMs: 2000 }],
+    [['--no-fail-fast'], { failFast: false }],
+    [['--retries', '3'], { retries: 3 }],
+    [['-q'], { quiet: true }],
+    [['--format', 'junit'], { format: 'junit', formatChosen: true }],
+  ] as const)('%j', async (args, expected) => {
+    const { options } = await parseWait([...args]);
+    expect(options).toMatchObject(expected);
+  });
+
+  test('the command after "--" is kept apart from the targets', async () => {
+    expect(await main(['node', 'dbdoctor', 'wait', '--until', 'bogus', 'postgresql://db/app', '--', 'echo', 'hi'], fakeIO())).toBe(3);
+    const { inputs, options } = await parseWait(['postgresql://db/app'], ['echo', 'hi']);
+    expect(inputs).toEqual(['postgresql://db/app']);
+    expect(options.command).toEqual(['echo', 'hi']);
+  });
+
+  test('backoff doubles up to the maximum, with ±20 % jitter', () => {
+    expect(nextInterval(500, { maxIntervalMs: 5000 }, () => 0)).toEqual({ sleepMs: 400, nextMs: 1000 });
+    expect(nextInterval(500, { maxIntervalMs: 5000 }, () => 1)).toEqual({ sleepMs: 600, nextMs: 1000 });
+    expect(nextInterval(4000, { maxIntervalMs: 5000 }, () => 0.5)).toEqual({ sleepMs: 4000, nextMs: 5000 });
+  });
+
+  test('--until picks the steps', () => {
+    expect(selectionFor('accepting')).toEqual({ until: 'network' });
+    expect(selectionFor('auth')).toEqual({ until: 'auth', skip: ['pool'] });
+    expect(selectionFor('ready')).toEqual({ until: 'auth' });
   });
 });
