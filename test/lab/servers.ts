@@ -1,6 +1,7 @@
 import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
 /**
@@ -92,5 +93,47 @@ export function dripPeer(everyMs = 400): Promise<Peer> {
   return peer(createServer(), (socket) => {
     const timer = setInterval(() => socket.write('.'), everyMs);
     socket.on('close', () => clearInterval(timer));
+  });
+}
+
+/** Answers every connection with random bytes, then keeps the connection open. */
+export function garbagePeer(): Promise<Peer> {
+  return peer(createServer(), (socket) => socket.write(randomBytes(64)));
+}
+
+/** Sends bytes without end, as fast as the client reads them. */
+export function endlessPeer(): Promise<Peer> {
+  return peer(createServer(), (socket) => {
+    const chunk = Buffer.alloc(16 * 1024, 0x41);
+    const pump = (): void => {
+      while (!socket.destroyed && socket.write(chunk)) {
+        // keep writing until the kernel buffer is full
+      }
+    };
+    socket.on('drain', pump);
+    pump();
+  });
+}
+
+/**
+ * Starts a PostgreSQL-looking handshake and hangs up in the middle: answers SSLRequest with "N",
+ * reads the startup message, sends the first byte of an authentication request, then closes.
+ */
+export function midHandshakePeer(): Promise<Peer> {
+  return peer(createServer(), (socket) => {
+    let seen = 0;
+    socket.on('data', (chunk: Buffer) => {
+      seen += 1;
+      if (seen === 1 && chunk.length === 8) socket.write('N');
+      else socket.end(Buffer.from([0x52, 0x00, 0x00]));
+    });
+  });
+}
+
+/** Claims TLS ("S" to SSLRequest, or anything on connect) and then speaks plaintext. */
+export function tlsPlaintextPeer(): Promise<Peer> {
+  return peer(createServer(), (socket) => {
+    socket.once('data', () => socket.write('S'));
+    socket.on('data', () => socket.write('hello, this is not TLS\r\n'));
   });
 }

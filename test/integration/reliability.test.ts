@@ -1,0 +1,164 @@
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { RunReportSchema, type RunReport } from '../../src/engine/schema.js';
+import { diagnoseJson, emptyHome } from '../lab/dbdoctor.js';
+import { BLACK_HOLE, IsolatedHost } from '../lab/isolated.js';
+import { Cluster, holdConnections } from '../lab/postgres.js';
+import { dripPeer, endlessPeer, garbagePeer, hangUpPeer, httpPeer, midHandshakePeer, resetPeer, silentPeer, tlsPlaintextPeer, type Peer } from '../lab/servers.js';
+
+/**
+ * Never hangs, never pushes a server over, never writes. Hostile peers and real faults, each with
+ * a short --timeout, run through test/lab/drain.mjs, which lets the process end only when its
+ * event loop is empty: a verdict in time AND nothing left behind.
+ */
+const DRAIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'lab', 'drain.mjs');
+/** Node's own start and teardown on a busy two-core machine, beyond the run's --timeout. */
+const MARGIN_MS = 2500;
+
+interface Drained {
+  readonly code: number;
+  readonly wallMs: number;
+  readonly report: RunReport;
+}
+
+function drained(args: readonly string[], prefix: readonly string[] = []): Promise<Drained> {
+  const started = performance.now();
+  const [command, ...argv] = [...prefix, process.execPath, DRAIN, 'diagnose', '--json', ...args];
+  return new Promise((resolve, reject) => {
+    const child = spawn(command ?? process.execPath, argv, { env: { PATH: process.env.PATH ?? '', HOME: emptyHome(), NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.once('error', reject);
+    child.once('close', (code) => {
+      clearTimeout(killer);
+      try {
+        resolve({ code: code ?? -1, wallMs: performance.now() - started, report: RunReportSchema.parse(JSON.parse(stdout)) });
+      } catch {
+        reject(new Error(`no report (exit ${code}): ${stdout.slice(0, 500)} ${stderr.slice(0, 500)}`));
+      }
+    });
+  });
+}
+
+const ENGINES = {
+  postgres: (port: number) => `postgresql://app:hostile-pw-1@127.0.0.1:${port}/app`,
+  mongodb: (port: number) => `mongodb://app:hostile-pw-1@127.0.0.1:${port}/app?directConnection=true`,
+} as const;
+
+const PEERS: readonly [string, () => Promise<Peer>][] = [
+  ['accepts and stays silent', silentPeer],
+  ['sends random bytes', garbagePeer],
+  ['sends an endless stream', endlessPeer],
+  ['drips a byte at a time', () => dripPeer(300)],
+  ['hangs up at once', hangUpPeer],
+  ['resets mid-handshake', resetPeer],
+  ['closes in the middle of the handshake', midHandshakePeer],
+  ['answers TLS with plaintext', tlsPlaintextPeer],
+  ['is an HTTP server', httpPeer],
+];
+
+describe('never hangs: hostile peers, every engine, --timeout 2', () => {
+  const peers: Peer[] = [];
+  afterAll(async () => {
+    await Promise.all(peers.map((peer) => peer.close()));
+  });
+
+  for (const [engine, url] of Object.entries(ENGINES)) {
+    test.concurrent.each(PEERS)(`${engine}: a peer that %s`, async (_name, start) => {
+      const peer = await start();
+      peers.push(peer);
+      const result = await drained(['--timeout', '2', url(peer.port)]);
+      expect(result.code).toBe(2);
+      expect(result.report.durationMs).toBeLessThanOrEqual(2000);
+      expect(result.wallMs).toBeLessThan(2000 + MARGIN_MS);
+    });
+  }
+});
+
+describe('never hangs: real network faults, every engine', () => {
+  let host: IsolatedHost;
+  beforeAll(async () => {
+    host = await IsolatedHost.create({ resolvConf: 'nameserver 127.0.0.53\noptions timeout:5 attempts:2\n' });
+    await host.startDns({ 'slow.lab': 'SILENT' });
+  });
+  afterAll(async () => host?.destroy());
+
+  const faults = [
+    ['a black-holed address', `${BLACK_HOLE}`],
+    ['a resolver that never answers', 'slow.lab'],
+  ] as const;
+  for (const [engine, url] of Object.entries({
+    postgres: (address: string) => `postgresql://app@${address}:5432/app`,
+    mongodb: (address: string) => `mongodb://${address}:27017/app`,
+  })) {
+    test.each(faults)(`${engine}: %s: the verdict within --timeout, and the process ends`, async (_name, address) => {
+      const result = await drained(['--timeout', '1.5', url(address)], host.prefix);
+      expect(result.code).toBe(2);
+      expect(result.report.durationMs).toBeLessThanOrEqual(1500);
+      expect(result.wallMs).toBeLessThan(1500 + MARGIN_MS);
+    });
+  }
+});
+
+describe('read-only and gentle: every statement and connection, from the server\'s own log', () => {
+  const PASSWORD = 'gentle-Pa55-word';
+  let cluster: Cluster;
+  beforeAll(async () => {
+    cluster = await Cluster.create('gentle', {
+      settings: { log_statement: "'all'", log_connections: 'on', log_disconnections: 'on', max_connections: 20 },
+      hba: ['local all all trust', 'host all nossl 127.0.0.1/32 scram-sha-256', 'hostnossl all all 127.0.0.1/32 scram-sha-256'],
+    });
+    await cluster.sql(`CREATE ROLE app LOGIN PASSWORD '${PASSWORD}'`);
+    await cluster.sql('GRANT pg_read_all_stats TO app');
+    await cluster.sql('CREATE DATABASE appdb OWNER app');
+  });
+  afterAll(async () => cluster?.destroy());
+
+  /** The statements and TCP connections one diagnosis caused, read from the server log. */
+  async function footprint(args: readonly string[], before?: () => Promise<() => Promise<void>>): Promise<{ connections: number; statements: string[] }> {
+    const undo = before ? await before() : async () => undefined;
+    const offset = readFileSync(cluster.logFile).length;
+    try {
+      await diagnoseJson(args);
+    } finally {
+      await undo();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const lines = readFileSync(cluster.logFile).subarray(offset).toString('utf8').split('\n');
+    return {
+      connections: lines.filter((line) => /connection received: host=127\.0\.0\.1/.test(line)).length,
+      statements: lines.filter((line) => / LOG: {2}(statement|execute [^:]*): /.test(line) && !/application_name/.test(line)).map((line) => line.replace(/^.* LOG: {2}(statement|execute [^:]*): /, '')),
+    };
+  }
+
+  const readOnly = /^(BEGIN READ ONLY; SET LOCAL statement_timeout = \d+; SET LOCAL lock_timeout = \d+|SELECT |WITH |ROLLBACK$|COMMIT$)/;
+
+  test.each([
+    ['healthy', (url: string) => [url]],
+    ['a wrong password', (url: string) => [url.replace(PASSWORD, 'not-it')]],
+    ['a missing database', (url: string) => [url.replace('/appdb', '/nosuch')]],
+    ['sslmode=prefer against a server without TLS', (url: string) => [`${url}?sslmode=prefer`]],
+    ['every threshold at its lowest (all checks run their queries)', (url: string) => ['--long-running', '1ms', '--lock-wait', '1ms', '--idle', '1ms', '--idle-in-transaction', '1ms', url]],
+  ])('%s: at most 2 connections, and only read-only statements', async (_name, args) => {
+    const { connections, statements } = await footprint(args(cluster.url('app', PASSWORD, 'appdb')));
+    expect(connections).toBeGreaterThanOrEqual(1);
+    expect(connections).toBeLessThanOrEqual(2);
+    for (const statement of statements) expect(statement).toMatch(readOnly);
+  });
+
+  test('an exhausted server: one connection attempt, no retry loop pushing it over', async () => {
+    const { connections, statements } = await footprint([cluster.url('app', PASSWORD, 'appdb')], async () => {
+      const held = await holdConnections(cluster, 20);
+      return () => held.release();
+    });
+    expect(connections).toBe(1);
+    expect(statements).toEqual([]);
+  });
+});
