@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { dbdoctor, emptyHome } from '../lab/dbdoctor.js';
@@ -9,7 +9,7 @@ import { Ferret } from '../lab/mongo.js';
 
 /**
  * Never leaks a secret: every scenario, in every output format, with a known password given in
- * the URL, the environment, ~/.pgpass and a .env file. The password must not appear anywhere in
+ * the URL, the environment, ~/.pgpass, a .env file and a --config file. The password must not appear anywhere in
  * stdout or stderr, whether the diagnosis passes, fails, or the input is rejected.
  */
 const SECRET = 'Tr0ub4dor-and-3-horses';
@@ -86,6 +86,26 @@ describe('no secret ever reaches the output', () => {
     ['mongodb: malformed option value next to a password', () => ({ args: [`mongodb://admin:${SECRET}@db:27017/?maxPoolSize=lots`] })],
     ['mongodb: bad port next to a password', () => ({ args: [`mongodb://admin:${SECRET}@db:99999/`] })],
     ['mongodb: a secret TLS key password option', () => ({ args: [`mongodb://db.invalid/?tls=true&tlsCertificateKeyFilePassword=${SECRET}`] })],
+    ['a config file with passwords in its URLs (one right, one wrong)', () => {
+      const cwd = emptyHome();
+      writeFileSync(join(cwd, 'fleet.yaml'), `targets:\n  - label: orders\n    url: ${cluster.url('app', SECRET, 'appdb')}\n  - label: stale\n    url: ${cluster.url('app', SECRET + 'x', 'appdb')}\n  - label: catalogue\n    url: ${ferret.url('admin', SECRET)}\n`);
+      return { args: ['--config', 'fleet.yaml'], cwd };
+    }],
+    ['a config file reading its URL from a variable (urlFrom)', () => {
+      const cwd = emptyHome();
+      writeFileSync(join(cwd, 'fleet.json'), JSON.stringify({ targets: [{ label: 'orders', urlFrom: 'ORDERS_URL' }] }));
+      return { args: ['--config', 'fleet.json'], cwd, env: { ORDERS_URL: cluster.url('app', SECRET, 'appdb') } };
+    }],
+    ['a config file with a syntax error on the line holding the password', () => {
+      const cwd = emptyHome();
+      writeFileSync(join(cwd, 'fleet.yaml'), `targets:\n  - label: orders\n    url: "postgresql://app:${SECRET}@db/app\n    timeout: [5\n`);
+      return { args: ['--config', 'fleet.yaml'], cwd };
+    }],
+    ['a config file with an invalid field next to the password', () => {
+      const cwd = emptyHome();
+      writeFileSync(join(cwd, 'fleet.yaml'), `targets:\n  - url: postgresql://app:${SECRET}@db/app\n    password: ${SECRET}\n`);
+      return { args: ['--config', 'fleet.yaml'], cwd };
+    }],
     ['bad flag value next to a URL with a password', () => ({ args: ['--timeout', 'never', cluster.url('app', SECRET, 'appdb')] })],
   ];
 
@@ -93,7 +113,10 @@ describe('no secret ever reaches the output', () => {
     // Each run is its own process, mostly waiting on a server: several at once keep the suite short.
     test.concurrent.each(FORMATS)(`${name} %j`, async (...format) => {
       const { args, env, cwd, command } = scenario();
+      const before = cwd ? readdirSync(cwd).sort() : [];
       const result = await dbdoctor([command ?? 'diagnose', ...format, ...args], { ...(env ? { env } : {}), ...(cwd ? { cwd } : {}) });
+      // dbdoctor writes no files: the working directory holds what the scenario put there, no more.
+      if (cwd) expect(readdirSync(cwd).sort()).toEqual(before);
       expect(result.stdout + result.stderr).not.toContain(SECRET);
       expect(result.stdout + result.stderr).not.toContain(encodeURIComponent(SECRET));
       expect([0, 1, 2, 3]).toContain(result.code);
