@@ -62,14 +62,20 @@ async function reportError(error: unknown, io: CliIO): Promise<number> {
   if (error instanceof CommanderError) {
     if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return EXIT_CODES.healthy;
     const message = error.message.replace(/^error: /, '');
-    await io.err(`dbdoctor: ${maskUrlPasswords(message)}\n  run "dbdoctor --help" for usage\n`);
+    await io.err(`dbdoctor: ${oneLine(maskUrlPasswords(message))}\n  run "dbdoctor --help" for usage\n`);
     return EXIT_CODES.usage;
   }
   if (error instanceof InputError) {
-    await io.err(`dbdoctor: ${error.message}\n${error.hint ? `  ${error.hint}\n` : ''}`);
+    await io.err(`dbdoctor: ${oneLine(error.message)}\n${error.hint ? `  ${oneLine(error.hint)}\n` : ''}`);
     return EXIT_CODES.usage;
   }
   const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  await io.err(`dbdoctor: internal error: ${maskUrlPasswords(message)}\n  please report this with the command you ran (passwords are masked above)\n`);
+  await io.err(`dbdoctor: internal error: ${oneLine(maskUrlPasswords(message))}\n  please report this with the command you ran (passwords are masked above)\n`);
   return EXIT_CODES.usage;
+}
+
+/** Input echoed in an error may hold newlines or control characters: show them escaped, on one line. */
+function oneLine(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.trimEnd().replace(/[\u0000-\u001f\u007f]/g, (ch) => (ch === '\n' ? '\\n' : ch === '\t' ? ' ' : `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`));
 }

@@ -30,12 +30,18 @@ export function parseDotEnv(text: string): Record<string, string> {
       }
       const end = closingQuoteIndex(body, quote);
       raw = end >= 0 ? body.slice(0, end) : body;
-      values[key] = quote === '"' ? raw.replace(/\\n/g, '\n').replace(/\\(["\\])/g, '$1') : raw;
+      values[key] = quote === '"' ? unescapeDoubleQuoted(raw) : raw;
     } else {
       values[key] = raw.replace(/\s+#.*$/, '').trim();
     }
   }
   return values;
+}
+
+/** One pass, so that "\\\\n" is a backslash and an "n", not a backslash and a newline. */
+function unescapeDoubleQuoted(raw: string): string {
+  const escapes: Record<string, string> = { n: '\n', r: '\r', t: '\t', '"': '"', '\\': '\\' };
+  return raw.replace(/\\([nrt"\\])/g, (_match, letter: string) => escapes[letter] ?? letter);
 }
 
 function closingQuoteIndex(body: string, quote: string): number {

@@ -85,7 +85,7 @@ export async function loadConfigFile(path: string): Promise<ConfigFile> {
 
 /** YAML (and JSON, which is YAML) with positions, so that errors can name the line. */
 export async function parseConfigFile(text: string, path: string): Promise<ConfigFile> {
-  const { LineCounter, parseDocument } = await import('yaml');
+  const { LineCounter, parseDocument, visit } = await import('yaml');
   const lines = new LineCounter();
   const document = parseDocument(text, { lineCounter: lines, prettyErrors: false });
   const syntax = document.errors[0];
@@ -93,7 +93,17 @@ export async function parseConfigFile(text: string, path: string): Promise<Confi
     const at = lines.linePos(syntax.pos[0]);
     throw new InputError(`${path}:${at.line}:${at.col}: ${syntax.message.split('\n')[0] ?? 'not valid YAML or JSON'}`, 'fix the syntax; the file is YAML (JSON is accepted too)');
   }
-  const parsed = ConfigFileSchema.safeParse(document.toJS());
+  let value: unknown;
+  try {
+    value = document.toJS({ maxAliasCount: 50 });
+  } catch (error) {
+    // An alias to an anchor that is not set (or that expands too much): name the first alias.
+    let offset = 0;
+    visit(document, { Alias: (_key, node) => ((offset = node.range?.[0] ?? 0), visit.BREAK) });
+    const at = lines.linePos(offset);
+    throw new InputError(`${path}:${at.line}:${at.col}: ${error instanceof Error ? error.message.split('\n')[0] : 'invalid alias'}`, 'fix the YAML anchor (&name) or alias (*name)');
+  }
+  const parsed = ConfigFileSchema.safeParse(value);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
   const field = (issue?.path ?? []).map((key) => (typeof key === 'number' ? `[${key}]` : `.${key}`)).join('').replace(/^\./, '') || '(top level)';

@@ -61,6 +61,45 @@ export function maskUrlPasswords(text: string): string {
     .replace(CONNINFO_PASSWORD, (_match, key: string) => `${key}${MASK}`);
 }
 
+/**
+ * The passwords a connection string seems to carry, read loosely — for scrubbing error messages
+ * about input that did not parse, where the parser cannot say which part was the password. The
+ * userinfo password runs from the first ":" after "://" to the last "@" on the line (whatever the
+ * user name holds — a parser may have failed on it); a conninfo password is its value,
+ * quoted or not. Each is also offered without what a URL would end it at, since a parser that
+ * failed may have cut it there.
+ */
+export function passwordsIn(text: string): string[] {
+  const found = new Set<string>();
+  for (const match of text.matchAll(/[a-z][a-z0-9+.-]*:\/\/[^:]*?:([^\n]*)@/gi)) {
+    const whole = match[1] ?? '';
+    found.add(whole);
+    for (const part of whole.split(/[\s/?#@]/)) found.add(part);
+  }
+  // A lookahead, so that overlapping candidates are all found ("password=' password='x'").
+  for (const match of text.matchAll(/(?=\bpassword\s*=\s*('((?:[^'\\]|\\.)*)'?|\S+))/gi)) {
+    found.add(match[2] !== undefined ? match[2].replace(/\\(.)/g, '$1') : (match[1] ?? ''));
+  }
+  return [...found].filter((value) => value.length >= MIN_LITERAL_LENGTH);
+}
+
+/** Replaces each of `values` (and its URL-encoded form) in `text`, longest first. */
+export function scrubLiterals(text: string, values: readonly string[]): string {
+  let out = text;
+  for (const value of [...values].sort((a, b) => b.length - a.length)) {
+    for (const form of new Set([value, encodeURIComponent(value), safeDecode(value)])) if (form.length >= MIN_LITERAL_LENGTH) out = out.split(form).join(MASK);
+  }
+  return out;
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
 /** The process-wide registry; the CLI's writers redact through it. */
 export const secrets = new Secrets();
 

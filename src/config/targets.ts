@@ -1,6 +1,6 @@
 import type { Environment } from './environment.js';
 import { InputError } from './errors.js';
-import { maskUrlPasswords } from './secrets.js';
+import { maskUrlPasswords, passwordsIn, scrubLiterals } from './secrets.js';
 import { isKeywordValueString, isPostgresUri } from './postgres/conninfo.js';
 import { resolvePostgresTarget, type PostgresTarget } from './postgres/target.js';
 import { isMongoUri, MONGODB_URL_VARIABLES, type MongoTarget } from './mongodb/target.js';
@@ -26,7 +26,24 @@ export async function resolveTargets(inputs: readonly string[], env: Environment
 }
 
 export async function resolveTarget(input: string, env: Environment, source = 'url'): Promise<Target> {
-  return fromInput(input, env, source);
+  return withoutPasswords(input, () => fromInput(input, env, source));
+}
+
+/**
+ * Parsers mask the password they find, but input that does not parse may hide it where they do
+ * not look (a "?" in the user name turns the password into a query parameter; libpq reads
+ * "sslmode= password=x" as sslmode "password=x"). Whatever the input seems to hold as a password
+ * is scrubbed from the error, literally, on the way out.
+ */
+async function withoutPasswords<T>(input: string, parse: () => Promise<T>): Promise<T> {
+  try {
+    return await parse();
+  } catch (error) {
+    if (!(error instanceof InputError)) throw error;
+    const candidates = passwordsIn(input);
+    if (candidates.length === 0) throw error;
+    throw new InputError(scrubLiterals(error.message, candidates), error.hint === undefined ? undefined : scrubLiterals(error.hint, candidates));
+  }
 }
 
 async function fromInput(input: string, env: Environment, source = 'url'): Promise<Target> {
@@ -61,16 +78,19 @@ export async function discoverTargets(env: Environment): Promise<LabelledTarget[
     if (value === '') continue;
     const source = env.sourceOf(name) ?? `env ${name}`;
     if (isPostgresUri(value) || isKeywordValueString(value)) {
-      found.push({ target: await resolvePostgresTarget({ text: value, source }, env), label: name });
+      found.push({ target: await withoutPasswords(value, () => resolvePostgresTarget({ text: value, source }, env)), label: name });
     } else if (isMongoUri(value)) {
-      found.push({ target: await resolveMongo({ text: value, source }), label: name });
+      found.push({ target: await withoutPasswords(value, () => resolveMongo({ text: value, source })), label: name });
     } else if (name === 'DATABASE_URL') {
-      throw new InputError(`${source} is not a URL dbdoctor knows: ${maskUrlPasswords(value)}`, `dbdoctor diagnoses ${SUPPORTED_SCHEMES.join(', ')} URLs; pass a target explicitly`);
+      throw new InputError(`${source} is not a URL dbdoctor knows: ${scrubLiterals(maskUrlPasswords(value), passwordsIn(value))}`, `dbdoctor diagnoses ${SUPPORTED_SCHEMES.join(', ')} URLs; pass a target explicitly`);
     }
   }
   // MongoDB's own variables: the first of MONGODB_URI / MONGO_URL / MONGO_URI that is set.
   const mongoVariable = MONGODB_URL_VARIABLES.find((name) => (env.get(name) ?? '').trim() !== '');
-  if (mongoVariable) found.push({ target: await resolveMongo({ text: env.get(mongoVariable) ?? '', source: env.sourceOf(mongoVariable) ?? `env ${mongoVariable}` }), label: mongoVariable });
+  if (mongoVariable) {
+    const text = env.get(mongoVariable) ?? '';
+    found.push({ target: await withoutPasswords(text, () => resolveMongo({ text, source: env.sourceOf(mongoVariable) ?? `env ${mongoVariable}` })), label: mongoVariable });
+  }
   if (!found.some((entry) => entry.label === 'DATABASE_URL')) {
     const libpq = env.names().some((name) => /^PG(HOST|HOSTADDR|PORT|USER|DATABASE|SERVICE)$/.test(name));
     if (libpq || found.length === 0) found.unshift({ target: await resolvePostgresTarget(undefined, env), label: libpq ? 'PG* environment' : 'libpq defaults' });

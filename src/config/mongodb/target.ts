@@ -184,7 +184,8 @@ function hintFor(message: string): string {
 function hostOf(address: string, shown: string, source: string): MongoHost {
   const match = /^\[?(.*?)\]?:(\d+)$/.exec(address);
   const port = Number(match?.[2] ?? 27017);
-  if (!match?.[1] || !Number.isInteger(port) || port < 1 || port > 65535) {
+  // A blank host ("mongodb:// @ /") passes the driver's parser and fails only at lookup time.
+  if (!match?.[1]?.trim() || /\s/.test(match[1]) || !Number.isInteger(port) || port < 1 || port > 65535) {
     throw new InputError(`invalid host "${address}" in ${shown} (from ${source})`, 'a host is name:port, e.g. mongo-0.example.com:27017');
   }
   return { host: match[1], port };

@@ -151,7 +151,14 @@ export function parseKeywordValue(input: string): ParsedConnString {
       throw new InputError(`cannot parse connection string ${shown}: expected keyword=value near "${text.slice(keyStart, keyStart + 12)}"`, 'write it as host=… port=… dbname=… user=…, or use a postgresql:// URL');
     }
     i += 1;
+    const valueStart = i;
     while (i < text.length && /\s/.test(text[i] ?? '')) i += 1;
+    // libpq skips blanks after "=", so "user= password=x" makes the user "password=x": almost
+    // always an empty value that was meant, and a password that would be shown as a user name.
+    const swallowed = /^([A-Za-z0-9_]+)\s*=/.exec(text.slice(i))?.[1];
+    if (i > valueStart && swallowed !== undefined && LIBPQ_KEYWORDS.has(swallowed)) {
+      throw new InputError(`cannot parse connection string ${shown}: ${key} has no value, so libpq would read "${swallowed}=…" as its value`, `write an empty value as ${key}='' or leave ${key} out`);
+    }
     let value = '';
     if (text[i] === "'") {
       i += 1;
@@ -177,6 +184,9 @@ export function parseKeywordValue(input: string): ParsedConnString {
         value += text[i] ?? '';
         i += 1;
       }
+    }
+    if (key !== 'password' && /\bpassword\s*=/i.test(value)) {
+      throw new InputError(`cannot parse connection string ${shown}: the value of ${key} holds "password=…", a quoting mistake`, `quote values with spaces or backslashes: ${key}='…' password='…'`);
     }
     if (LIBPQ_KEYWORDS.has(key)) options[key] = value;
     else ignored.push(key);

@@ -96,6 +96,13 @@ export async function resolvePostgresTarget(input: ConnStringInput | undefined, 
     }
   }
   for (const [keyword, value] of Object.entries(parsed.options)) {
+    // An empty value overrides the environment and then means "the default", as in libpq
+    // ("postgresql://@db/app?user=" connects as the operating-system user).
+    if (value === '') {
+      delete options[keyword];
+      delete sources[keyword];
+      continue;
+    }
     options[keyword] = value;
     sources[keyword] = input?.source ?? 'url';
   }
