@@ -13,5 +13,9 @@ export async function diagnose(target: Target, run: RunContext): Promise<TargetR
       const { postgresProbe } = await import('./postgres/index.js');
       return diagnoseTarget(postgresProbe, target, run);
     }
+    case 'cassandra': {
+      const { cassandraProbe } = await import('./cassandra/index.js');
+      return diagnoseTarget(cassandraProbe, target, run);
+    }
   }
 }
