@@ -94,12 +94,25 @@ const STARTED_LISTENING = /Starting listening for CQL clients/;
 const STOPPED_LISTENING = /Stop listening for CQL clients/;
 const NOT_STARTING = /Not starting native transport/;
 
-export function transportStateFromLog(text: string): TransportState {
+/** The time logback writes at the head of each line, in local time: "2026-11-23 09:44:27,336". */
+export function logTime(line: string): number | undefined {
+  const match = /(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d),(\d{3})/.exec(line);
+  return match ? new Date(`${match[1]}T${match[2]}.${match[3]}`).getTime() : undefined;
+}
+
+/**
+ * `startedAt` is when the JVM started: a start marker older than that belongs to an earlier run
+ * of the node (the log is appended to), so a JVM that has not logged its start yet is starting.
+ */
+export function transportStateFromLog(text: string, startedAt?: number): TransportState {
   const lines = text.split('\n').filter((line) => line.trim() !== '');
   let start = -1;
   lines.forEach((line, index) => {
     if (START_MARKER.test(line)) start = index;
   });
+  const markerTime = start >= 0 ? logTime(lines[start] ?? '') : undefined;
+  // One second of slack: the log's clock has millisecond resolution, /proc's a hundredth of a second.
+  if (startedAt !== undefined && (start < 0 || (markerTime !== undefined && markerTime < startedAt - 1000))) return { state: 'starting', line: undefined };
   if (start < 0) return { state: 'unknown' };
   const run = lines.slice(start);
   const last = (pattern: RegExp): number => run.reduce((found, line, index) => (pattern.test(line) ? index : found), -1);
@@ -108,6 +121,21 @@ export function transportStateFromLog(text: string): TransportState {
   const notStarting = last(NOT_STARTING);
   if (notStarting >= 0 && last(STARTED_LISTENING) < 0) return { state: 'disabled_by_config', line: run[notStarting] ?? '' };
   return { state: 'starting', line: run[run.length - 1] };
+}
+
+/** When a process started (epoch ms), from /proc/<pid>/stat and the boot time in /proc/stat. */
+export async function processStartedAt(pid: number): Promise<number | undefined> {
+  try {
+    const [stat, system] = await Promise.all([readFile(`/proc/${pid}/stat`, 'utf8'), readFile('/proc/stat', 'utf8')]);
+    // Fields after the command name (which may hold spaces) start at field 3; starttime is field 22.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[19]);
+    const boot = Number(/^btime (\d+)/m.exec(system)?.[1]);
+    // USER_HZ is 100 on every Linux this runs on.
+    return Number.isFinite(ticks) && Number.isFinite(boot) ? boot * 1000 + ticks * 10 : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The tail of a node's system.log (the last 512 KiB is plenty for one start). */

@@ -1,5 +1,5 @@
 import { explainTcpRefusal, type RefusedTcp } from '../common/refusal.js';
-import { readLogTail, transportStateFromLog, type CassandraNode, type CassandraScan, type TransportState } from './local.js';
+import { processStartedAt, readLogTail, transportStateFromLog, type CassandraNode, type CassandraScan, type TransportState } from './local.js';
 
 /**
  * Why a contact point refused, told from the Cassandra JVMs on this machine:
@@ -24,7 +24,7 @@ export async function explainRefusal(refused: RefusedTcp & { readonly attempted:
   const closed = nodes.find((node) => node.nativePort === refused.port && !native.some((listener) => listener.port === node.nativePort));
   if (closed) {
     const log = closed.logFile ? await readLogTail(closed.logFile) : undefined;
-    let transport = log ? transportStateFromLog(log) : { state: 'unknown' as const };
+    let transport: TransportState = log ? transportStateFromLog(log, await processStartedAt(closed.pid)) : { state: 'unknown' };
     if (transport.state === 'unknown' && !closed.startNativeTransport) transport = { state: 'disabled_by_config', line: `start_native_transport: false in ${closed.configFile ?? 'cassandra.yaml'}` };
     return { cause: 'transport_closed', attempted, node: closed, transport };
   }

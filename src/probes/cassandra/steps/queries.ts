@@ -5,7 +5,7 @@ import { formatMs } from '../../../engine/walk.js';
 import { causeOfDriverError, replicasRequired } from '../classify.js';
 import { cqlsh } from '../commands.js';
 import type { CqlContext } from '../context.js';
-import { flatten, loadDriver, query } from '../driver.js';
+import { flatten, hostErrorsOf, loadDriver, query } from '../driver.js';
 import { readPerNode, upHosts } from '../views.js';
 
 const remedies = {
@@ -93,7 +93,8 @@ async function readKeyspace(ctx: CqlContext, client: Parameters<typeof query>[0]
     await query(client, cql, [], io.deadline, { consistency: await consistencyCode(ctx.target.consistency) });
     return undefined;
   } catch (error) {
-    const flat = flatten(error);
+    // An idempotent read is retried on the next host: the server's answer is inside NoHostAvailableError.
+    const flat = hostErrorsOf(error).find((inner) => causeOfDriverError(inner) === 'unavailable') ?? flatten(error);
     if (causeOfDriverError(flat) !== 'unavailable') throw error;
     const said = flat.required !== undefined ? `: ${flat.required} replica(s) required, ${flat.alive ?? flat.received ?? 0} ${flat.alive !== undefined ? 'alive' : 'answered'}` : '';
     return io.found('unavailable', `reading "${keyspace}" at ${ctx.target.consistency} failed${said} (replication factor ${replication.local}): ${flat.message}`, remedies.unavailable(ctx.target, keyspace), { ...evidence, statement: cql, driverError: flat });
