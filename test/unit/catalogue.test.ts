@@ -3,13 +3,14 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { CAUSE_CODES, CAUSES, type CauseCode } from '../../src/engine/causes.js';
 import { postgresProbe } from '../../src/probes/postgres/index.js';
+import { cassandraProbe } from '../../src/probes/cassandra/index.js';
 import { ROOT } from '../lab/dbdoctor.js';
 
 /**
  * The catalogue's own test, as ESLint checks every rule: every cause code has a meaning, a
  * remediation beside the step that produces it, a README entry, and a test that produces it.
  */
-const PROBES = [postgresProbe];
+const PROBES = [postgresProbe, cassandraProbe];
 /** Causes the engine itself produces, with their remediation in engine/walk.ts. */
 const RUNNER_CAUSES: readonly CauseCode[] = ['deadline_exceeded', 'check_error'];
 
