@@ -54,7 +54,7 @@ export function toOptions(flags: RawFlags, io: Pick<CliIO, 'env' | 'stdoutIsTTY'
 export function diagnoseCommand(io: CliIO, onRun: (inputs: string[], options: DiagnoseOptions) => Promise<void>): Command {
   return new Command('diagnose')
     .description('walk the decision tree for each target and print one verdict with its evidence and fix')
-    .argument('[targets...]', 'postgres:// URLs or libpq "key=value" strings; none: DATABASE_URL, the PG* variables, or libpq defaults')
+    .argument('[targets...]', 'postgres:// or cassandra:// URLs, or libpq "key=value" strings; none: DATABASE_URL, the PG* or CASSANDRA_* variables, or libpq defaults')
     .addOption(new Option('-t, --timeout <seconds>', 'deadline for the whole run').argParser(parseSeconds).default(DEFAULT_TIMEOUT_SECONDS))
     .option('--json', 'print the JSON report (same as --format json)')
     .addOption(new Option('-f, --format <format>', 'output format').choices(['human', 'json']))
