@@ -16,6 +16,11 @@ export function cqlsh(target: CassandraTarget, cql?: string, host = target.conta
   return cql ? `${base} -e ${shellQuote(cql)}` : base;
 }
 
+/** A CQL identifier, double-quoted when it is not a plain lower-case name. */
+export function quoteName(name: string): string {
+  return /^[a-z_][a-z0-9_]*$/.test(name) ? name : `"${name.replace(/"/g, '""')}"`;
+}
+
 export function shellQuote(value: string): string {
   if (/^[A-Za-z0-9_./:@%+=,-]+$/.test(value)) return value;
   return `'${value.replace(/'/g, `'\\''`)}'`;

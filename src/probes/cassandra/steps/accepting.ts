@@ -9,7 +9,7 @@ import type { CassandraNode, TransportState } from '../local.js';
 
 const portOf = (target: CassandraTarget): number => target.contactPoints[0]?.port ?? 9042;
 const whoOwns = (target: CassandraTarget): Remediation => ({ text: 'On the host, see which process owns the port:', command: `sudo ss -tlnp 'sport = :${portOf(target)}'`, language: 'shell' });
-const nodetool = (_node: CassandraNode | undefined, command: string): string => `nodetool ${command}`;
+const nodetool = (command: string): string => `nodetool ${command}`;
 
 const remedies = {
   not_listening: (listening: readonly string[]): Remediation[] => [
@@ -19,14 +19,14 @@ const remedies = {
   starting_up: (target: CassandraTarget, node: CassandraNode | undefined): Remediation[] => [
     { text: 'The node is starting: it opens its CQL port last, after replaying the commit log and joining the ring. Clients should retry with backoff. Wait for it:', command: waitForCql(target), language: 'shell' },
     { text: 'Follow its progress in the log:', command: `tail -f ${node?.logFile ?? '/var/log/cassandra/system.log'}`, language: 'shell' },
-    { text: 'If it stays closed long after start, the native transport may have been switched off: check, and turn it on:', command: `${nodetool(node, 'statusbinary')}; ${nodetool(node, 'enablebinary')}`, language: 'shell' },
+    { text: 'If it stays closed long after start, the native transport may have been switched off: check, and turn it on:', command: `${nodetool('statusbinary')}; ${nodetool('enablebinary')}`, language: 'shell' },
   ],
   native_transport_disabled: (node: CassandraNode | undefined, byConfig: boolean): Remediation[] => [
-    { text: 'Turn the native transport (the CQL port) back on, on that node:', command: nodetool(node, 'enablebinary'), language: 'shell' },
+    { text: 'Turn the native transport (the CQL port) back on, on that node:', command: nodetool('enablebinary'), language: 'shell' },
     ...(byConfig
       ? [{ text: `It is off in the configuration: set start_native_transport: true in ${node?.configFile ?? 'cassandra.yaml'} so that it stays on after a restart.` }]
       : [{ text: 'Someone ran nodetool disablebinary (often before maintenance or a drain). Check that the maintenance is over before turning it on.' }]),
-    { text: 'Check:', command: nodetool(node, 'statusbinary'), language: 'shell' },
+    { text: 'Check:', command: nodetool('statusbinary'), language: 'shell' },
   ],
   no_response: (target: CassandraTarget, closed: boolean): Remediation[] => [
     {

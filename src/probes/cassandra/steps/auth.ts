@@ -2,11 +2,9 @@ import type { CassandraTarget } from '../../../config/cassandra/target.js';
 import { DeadlineExceeded } from '../../../engine/deadline.js';
 import { defineStep } from '../../../engine/probe.js';
 import type { Remediation } from '../../../engine/schema.js';
-import { cqlsh } from '../commands.js';
+import { cqlsh, quoteName } from '../commands.js';
 import type { CqlContext } from '../context.js';
 import { query } from '../driver.js';
-
-const quoteName = (name: string): string => (/^[a-z_][a-z0-9_]*$/.test(name) ? name : `"${name.replace(/"/g, '""')}"`);
 
 const remedies = {
   password_missing: (target: CassandraTarget): Remediation[] => [

@@ -3,7 +3,7 @@ import { defineStep } from '../../../engine/probe.js';
 import type { Finding, Remediation } from '../../../engine/schema.js';
 import { formatMs } from '../../../engine/walk.js';
 import { causeOfDriverError, replicasRequired } from '../classify.js';
-import { cqlsh } from '../commands.js';
+import { cqlsh, quoteName } from '../commands.js';
 import type { CqlContext } from '../context.js';
 import { flatten, hostErrorsOf, loadDriver, query } from '../driver.js';
 import { readPerNode, upHosts } from '../views.js';
@@ -88,7 +88,7 @@ async function readKeyspace(ctx: CqlContext, client: Parameters<typeof query>[0]
     if (live >= required) return undefined;
     return io.found('unavailable', `${ctx.target.consistency} needs ${required} replica(s) of "${keyspace}" (replication factor ${replication.local}), but only ${live} node(s) are up`, remedies.unavailable(ctx.target, keyspace), evidence);
   }
-  const cql = `SELECT * FROM ${quote(keyspace)}.${quote(String(table.table_name))} LIMIT 1`;
+  const cql = `SELECT * FROM ${quoteName(keyspace)}.${quoteName(String(table.table_name))} LIMIT 1`;
   try {
     await query(client, cql, [], io.deadline, { consistency: await consistencyCode(ctx.target.consistency) });
     return undefined;
@@ -99,8 +99,4 @@ async function readKeyspace(ctx: CqlContext, client: Parameters<typeof query>[0]
     const said = flat.required !== undefined ? `: ${flat.required} replica(s) required, ${flat.alive ?? flat.received ?? 0} ${flat.alive !== undefined ? 'alive' : 'answered'}` : '';
     return io.found('unavailable', `reading "${keyspace}" at ${ctx.target.consistency} failed${said} (replication factor ${replication.local}): ${flat.message}`, remedies.unavailable(ctx.target, keyspace), { ...evidence, statement: cql, driverError: flat });
   }
-}
-
-function quote(name: string): string {
-  return /^[a-z_][a-z0-9_]*$/.test(name) ? name : `"${name.replace(/"/g, '""')}"`;
 }
