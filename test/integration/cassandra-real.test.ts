@@ -54,7 +54,7 @@ describe('cassandra against a real Apache Cassandra', () => {
     const { code, report, target } = await diagnoseJson([`cassandra://${SUPERUSER.user}:${SUPERUSER.password}@127.0.0.1:${node.port + 1 === node.info.storagePort ? node.port + 2 : node.port + 1}/?dc=${DC}`]);
     expect(verdictOf(report)).toBe('process/wrong_port');
     expect(code).toBe(2);
-    expect(target.verdict.details.listeningPorts).toEqual([node.port]);
+    expect(target.verdict.details.listeningPorts).toContain(node.port);
     expect(target.verdict.remediation.map((fix) => fix.command ?? '').join('\n')).toContain(`127.0.0.1:${node.port}`);
   });
 

@@ -73,7 +73,8 @@ describe('no secret ever reaches the output: Cassandra', () => {
   let silent: Peer;
   beforeAll(async () => {
     node = await sharedCassandra();
-    await node.cql(`CREATE ROLE IF NOT EXISTS secretive WITH PASSWORD = '${SECRET}' AND LOGIN = true`);
+    // Under the node's lock: another file may have it stopped for a moment.
+    await exclusive(() => node.cql(`CREATE ROLE IF NOT EXISTS secretive WITH PASSWORD = '${SECRET}' AND LOGIN = true`));
     silent = await silentPeer();
   }, 240_000);
   afterAll(async () => {
