@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // Provides the run directory where the shared Apache Cassandra records itself, and stops it at the end.
+    globalSetup: ['test/lab/global-setup.ts'],
     // Integration tests start real servers; give them room, and keep to the machine's two cores.
     testTimeout: 60_000,
     hookTimeout: 180_000,

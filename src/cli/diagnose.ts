@@ -43,7 +43,7 @@ export function toOptions(flags: DiagnoseFlags, io: Pick<CliIO, 'env' | 'stdoutI
 export function diagnoseCommand(io: CliIO, onRun: (inputs: string[], options: DiagnoseOptions) => Promise<void>): Command {
   const command = new Command('diagnose')
     .description('walk the decision tree for each target and print one verdict with its evidence and fix')
-    .argument('[targets...]', 'postgres:// URLs or libpq "key=value" strings; none: everything the environment points at')
+    .argument('[targets...]', 'postgres://, mongodb:// or cassandra:// URLs, or libpq "key=value" strings; none: everything the environment points at')
     .addOption(new Option('-t, --timeout <seconds>', 'deadline for the whole run').argParser(parseSeconds).default(DEFAULT_TIMEOUT_SECONDS))
     .option('--json', 'print the JSON report (same as --format json)')
     .addOption(new Option('-f, --format <format>', 'output format').choices(FORMATS))

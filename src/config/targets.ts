@@ -4,9 +4,10 @@ import { maskUrlPasswords, passwordsIn, scrubLiterals } from './secrets.js';
 import { isKeywordValueString, isPostgresUri } from './postgres/conninfo.js';
 import { resolvePostgresTarget, type PostgresTarget } from './postgres/target.js';
 import { isMongoUri, MONGODB_URL_VARIABLES, type MongoTarget } from './mongodb/target.js';
+import { isCassandraUri, resolveCassandraTarget, SPELLINGS, type CassandraTarget } from './cassandra/target.js';
 
 /** Every engine's target; the `engine` field tells them apart. */
-export type Target = PostgresTarget | MongoTarget;
+export type Target = PostgresTarget | MongoTarget | CassandraTarget;
 
 /** A target and, when it came from a config file or the environment, the name it goes by. */
 export interface LabelledTarget {
@@ -14,7 +15,7 @@ export interface LabelledTarget {
   readonly label?: string;
 }
 
-export const SUPPORTED_SCHEMES = ['postgres://', 'postgresql://', 'mongodb://', 'mongodb+srv://'] as const;
+export const SUPPORTED_SCHEMES = ['postgres://', 'postgresql://', 'mongodb://', 'mongodb+srv://', 'cassandra://'] as const;
 
 /**
  * Turns what the user typed (or, with nothing typed, what the environment points at) into
@@ -35,7 +36,7 @@ export async function resolveTarget(input: string, env: Environment, source = 'u
  * "sslmode= password=x" as sslmode "password=x"). Whatever the input seems to hold as a password
  * is scrubbed from the error, literally, on the way out.
  */
-async function withoutPasswords<T>(input: string, parse: () => Promise<T>): Promise<T> {
+async function withoutPasswords<T>(input: string, parse: () => Promise<T> | T): Promise<T> {
   try {
     return await parse();
   } catch (error) {
@@ -51,6 +52,7 @@ async function fromInput(input: string, env: Environment, source = 'url'): Promi
   if (text === '') throw new InputError('the target is empty', 'give a URL such as postgresql://user@host:5432/db');
   if (isPostgresUri(text)) return resolvePostgresTarget({ text, source }, env);
   if (isMongoUri(text)) return resolveMongo({ text, source });
+  if (isCassandraUri(text)) return resolveCassandraTarget({ text, source }, env);
   if (isKeywordValueString(text)) return resolvePostgresTarget({ text, source: source === 'url' ? 'connection string' : source }, env);
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(text)?.[1];
   if (scheme) {
@@ -67,8 +69,9 @@ const DATABASE_URL_VARIABLE = /^([A-Z0-9_]+_)?DATABASE_URL$/;
 
 /**
  * With no target: every database the environment points at. Each *DATABASE_URL variable with a
- * supported scheme (labelled by its name); MONGODB_URI / MONGO_URL / MONGO_URI; the libpq variables (PGHOST, …) when no DATABASE_URL
- * is set (with one, they fill its gaps, as libpq does); else libpq's own defaults.
+ * supported scheme (labelled by its name); MONGODB_URI / MONGO_URL / MONGO_URI; CASSANDRA_CONTACT_POINTS
+ * (or CASSANDRA_HOSTS); the libpq variables (PGHOST, …) when no DATABASE_URL is set (with one, they
+ * fill its gaps, as libpq does); else, when nothing else was found, libpq's own defaults.
  */
 export async function discoverTargets(env: Environment): Promise<LabelledTarget[]> {
   const found: LabelledTarget[] = [];
@@ -81,6 +84,8 @@ export async function discoverTargets(env: Environment): Promise<LabelledTarget[
       found.push({ target: await withoutPasswords(value, () => resolvePostgresTarget({ text: value, source }, env)), label: name });
     } else if (isMongoUri(value)) {
       found.push({ target: await withoutPasswords(value, () => resolveMongo({ text: value, source })), label: name });
+    } else if (isCassandraUri(value)) {
+      found.push({ target: await withoutPasswords(value, () => resolveCassandraTarget({ text: value, source }, env)), label: name });
     } else if (name === 'DATABASE_URL') {
       throw new InputError(`${source} is not a URL dbdoctor knows: ${scrubLiterals(maskUrlPasswords(value), passwordsIn(value))}`, `dbdoctor diagnoses ${SUPPORTED_SCHEMES.join(', ')} URLs; pass a target explicitly`);
     }
@@ -90,6 +95,11 @@ export async function discoverTargets(env: Environment): Promise<LabelledTarget[
   if (mongoVariable) {
     const text = env.get(mongoVariable) ?? '';
     found.push({ target: await withoutPasswords(text, () => resolveMongo({ text, source: env.sourceOf(mongoVariable) ?? `env ${mongoVariable}` })), label: mongoVariable });
+  }
+  // Cassandra's contact-point variables, in either spelling, name a Cassandra target (unless a
+  // *DATABASE_URL already named one: they fill its gaps then).
+  if (SPELLINGS.hosts.some((name) => (env.get(name) ?? '').trim() !== '') && !found.some((entry) => entry.target.engine === 'cassandra')) {
+    found.push({ target: await resolveCassandraTarget(undefined, env), label: 'CASSANDRA_* environment' });
   }
   if (!found.some((entry) => entry.label === 'DATABASE_URL')) {
     const libpq = env.names().some((name) => /^PG(HOST|HOSTADDR|PORT|USER|DATABASE|SERVICE)$/.test(name));

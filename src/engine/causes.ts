@@ -368,6 +368,53 @@ export const CAUSES = {
     title: 'The check itself failed',
     meaning: 'dbdoctor’s own check failed unexpectedly (for example a catalogue query the server does not support). The error is in the evidence; the other steps carried on.',
   },
+  // ── added with the Cassandra probe ─────────────────────────────────────────
+  protocol_version: {
+    steps: ['accepting'],
+    severity: 'fail',
+    title: 'No common protocol version',
+    meaning:
+      'The server speaks the database protocol, but not at a version the client offers or is pinned to (Cassandra: "Invalid or unsupported protocol version"); the versions each side supports are in the evidence.',
+  },
+  native_transport_disabled: {
+    steps: ['accepting'],
+    severity: 'fail',
+    title: 'Client port switched off',
+    meaning:
+      'The database process runs on this machine but its client port is closed on purpose (Cassandra: nodetool disablebinary, or start_native_transport: false), as its log or configuration shows.',
+  },
+  local_dc_mismatch: {
+    steps: ['network'],
+    severity: 'fail',
+    title: 'Local data centre not in the cluster',
+    meaning: 'The client names a local data centre the cluster does not have, so the driver finds no node to use; the data centres that exist are listed.',
+  },
+  peer_unreachable: {
+    steps: ['network'],
+    severity: 'warn',
+    title: 'Advertised address unreachable from here',
+    meaning:
+      'A node advertises an address for clients (Cassandra: rpc_address / native_address) that this machine cannot resolve or reach, typically a container-internal or private address; drivers connect to that address, not to the contact point.',
+  },
+  nodes_down: {
+    steps: ['network'],
+    severity: 'warn',
+    title: 'Nodes are down',
+    meaning: 'The cluster lists nodes that refuse connections or that the driver marks down; the cluster still answers, with less capacity and fewer replicas.',
+  },
+  overloaded: {
+    steps: ['pool'],
+    severity: 'fail',
+    title: 'Server is overloaded',
+    meaning: 'The server refused work because it is overloaded (Cassandra: the Overloaded error, from native-transport request limits or back-pressure).',
+  },
+  unavailable: {
+    steps: ['queries'],
+    severity: 'fail',
+    title: 'Not enough replicas',
+    meaning:
+      'Too few replicas of the target keyspace are alive, or answered in time, for the consistency level (Cassandra: Unavailable, read timeout); replication factor, required and live replicas are in the evidence.',
+  },
 } as const satisfies Record<string, CauseMeta>;
 
 export type CauseCode = keyof typeof CAUSES;

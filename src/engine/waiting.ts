@@ -62,6 +62,16 @@ export const WAITING = {
   member_unreachable: 'retries',
   srv_invalid: 'permanent',
   auth_mechanism: 'permanent',
+  // Cassandra: a protocol version or data centre named wrongly is configuration; a binary port
+  // switched off (nodetool disablebinary during maintenance) may come back, so it is final only
+  // after --retries attempts; overload and missing replicas heal as nodes recover.
+  protocol_version: 'permanent',
+  native_transport_disabled: 'retries',
+  local_dc_mismatch: 'permanent',
+  peer_unreachable: 'retries',
+  nodes_down: 'heals',
+  overloaded: 'heals',
+  unavailable: 'heals',
   long_running: 'heals',
   blocked: 'heals',
   config_mismatch: 'heals',

@@ -17,11 +17,15 @@ export async function diagnose(target: Target, run: RunContext): Promise<TargetR
       const { mongoProbe } = await import('./mongodb/index.js');
       return diagnoseTarget(mongoProbe, target, run);
     }
+    case 'cassandra': {
+      const { cassandraProbe } = await import('./cassandra/index.js');
+      return diagnoseTarget(cassandraProbe, target, run);
+    }
   }
 }
 
 /** Engines that have a probe, with the name people use for them. */
-export const ENGINES = { postgres: 'PostgreSQL', mongodb: 'MongoDB' } as const;
+export const ENGINES = { postgres: 'PostgreSQL', mongodb: 'MongoDB', cassandra: 'Cassandra' } as const;
 export type EngineName = keyof typeof ENGINES;
 
 export function isEngine(name: string): name is EngineName {
@@ -35,5 +39,7 @@ export async function stepsOf(engine: EngineName): Promise<readonly StepDescript
       return (await import('./postgres/index.js')).postgresProbe.steps;
     case 'mongodb':
       return (await import('./mongodb/index.js')).mongoProbe.steps;
+    case 'cassandra':
+      return (await import('./cassandra/index.js')).cassandraProbe.steps;
   }
 }

@@ -6,6 +6,7 @@ import { PgBouncer } from '../lab/pgbouncer.js';
 import { Cluster, freePort } from '../lab/postgres.js';
 import { silentPeer, type Peer } from '../lab/servers.js';
 import { Ferret } from '../lab/mongo.js';
+import { DC, exclusive, sharedCassandra, type CassandraNode } from '../lab/cassandra.js';
 
 /**
  * Never leaks a secret: every scenario, in every output format, with a known password given in
@@ -117,6 +118,45 @@ describe('no secret ever reaches the output', () => {
       const result = await dbdoctor([command ?? 'diagnose', ...format, ...args], { ...(env ? { env } : {}), ...(cwd ? { cwd } : {}) });
       // dbdoctor writes no files: the working directory holds what the scenario put there, no more.
       if (cwd) expect(readdirSync(cwd).sort()).toEqual(before);
+      expect(result.stdout + result.stderr).not.toContain(SECRET);
+      expect(result.stdout + result.stderr).not.toContain(encodeURIComponent(SECRET));
+      expect([0, 1, 2, 3]).toContain(result.code);
+    });
+  }
+});
+
+describe('no secret ever reaches the output: Cassandra', () => {
+  let node: CassandraNode;
+  let silent: Peer;
+  beforeAll(async () => {
+    node = await sharedCassandra();
+    // Under the node's lock: another file may have it stopped for a moment.
+    await exclusive(() => node.cql(`CREATE ROLE IF NOT EXISTS secretive WITH PASSWORD = '${SECRET}' AND LOGIN = true`));
+    silent = await silentPeer();
+  }, 240_000);
+  afterAll(async () => {
+    await silent?.close();
+  });
+
+  const url = (password: string, host = `127.0.0.1:${node.port}`): string => `cassandra://secretive:${password}@${host}/?dc=${DC}`;
+  const scenarios: [string, () => { args: string[]; env?: Record<string, string>; cwd?: string }][] = [
+    ['healthy, password in the URL', () => ({ args: [url(SECRET)] })],
+    ['wrong password in the URL (the secret is the wrong one)', () => ({ args: [url(SECRET + 'x')] })],
+    ['password in CASSANDRA_PASSWORD, no target', () => ({ args: [], env: { CASSANDRA_CONTACT_POINTS: `127.0.0.1:${node.port}`, CASSANDRA_USERNAME: 'secretive', CASSANDRA_PASSWORD: SECRET, CASSANDRA_DC: DC } })],
+    ['password in DATABASE_URL in ./.env, no target', () => {
+      const cwd = emptyHome();
+      writeFileSync(join(cwd, '.env'), `DATABASE_URL=${url(SECRET)}\nCASSANDRA_PASSWORD=${SECRET}\n`);
+      return { args: [], cwd };
+    }],
+    ['a silent port (deadline), password in the URL', () => ({ args: ['--timeout', '1', url(SECRET, `127.0.0.1:${silent.port}`)] })],
+    ['an unresolvable host, password in the URL', () => ({ args: [url(SECRET, 'db.invalid:9042')] })],
+    ['malformed URL: bad port', () => ({ args: [url(SECRET, 'db:notaport')] })],
+  ];
+
+  for (const [name, scenario] of scenarios) {
+    test.each(FORMATS)(`${name} %j`, async (...format) => {
+      const { args, env, cwd } = scenario();
+      const result = await exclusive(() => dbdoctor(['diagnose', ...format, ...args], { ...(env ? { env } : {}), ...(cwd ? { cwd } : {}) }));
       expect(result.stdout + result.stderr).not.toContain(SECRET);
       expect(result.stdout + result.stderr).not.toContain(encodeURIComponent(SECRET));
       expect([0, 1, 2, 3]).toContain(result.code);

@@ -10,6 +10,7 @@
 #   pgbouncer   the connection pooler the pooler scenarios put in front of the clusters
 #   ferretdb    a MongoDB wire-protocol server (FerretDB 1.x, SQLite backend), built once with Go into
 #               .lab/ferretdb/ (ignored by git); golang-go from Debian only when no Go is installed
+#   openjdk-17-jdk-headless, maven   Java 17 to run Apache Cassandra, Maven to fetch it (below)
 set -euo pipefail
 
 missing=()
@@ -21,6 +22,8 @@ command -v iptables >/dev/null || missing+=(iptables)
 command -v zsh >/dev/null || missing+=(zsh)
 command -v fish >/dev/null || missing+=(fish)
 [[ -x /usr/sbin/pgbouncer ]] || command -v pgbouncer >/dev/null || missing+=(pgbouncer)
+command -v java >/dev/null || missing+=(openjdk-17-jdk-headless)
+command -v mvn >/dev/null || missing+=(maven)
 
 if ((${#missing[@]} > 0)); then
   if [[ "$(id -u)" != 0 ]]; then
@@ -68,4 +71,15 @@ fi
 
 if [[ "$(id -u)" != 0 ]]; then
   echo "dbdoctor tests: the isolated-host scenarios need root (network and PID namespaces); they will fail, not skip" >&2
+fi
+
+# Apache Cassandra for the Cassandra scenarios: cassandra-all and its runtime dependencies from
+# Maven Central, resolved once into a cache directory (test/lab/cassandra.ts reads the same path).
+lab="$(cd "$(dirname "$0")" && pwd)"
+cassandra_version="$(sed -n 's:.*<cassandra.version>\(.*\)</cassandra.version>.*:\1:p' "$lab/cassandra/pom.xml")"
+cassandra_lib="${DBDOCTOR_CACHE:-$HOME/.cache/dbdoctor}/cassandra-$cassandra_version/lib"
+if [[ ! -f "$cassandra_lib/.complete" ]]; then
+  echo "dbdoctor tests: fetching Apache Cassandra $cassandra_version from Maven Central into $cassandra_lib" >&2
+  mvn -q -B -f "$lab/cassandra/pom.xml" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$cassandra_lib"
+  touch "$cassandra_lib/.complete"
 fi

@@ -1,0 +1,123 @@
+import { createRequire } from 'node:module';
+import type { Client } from 'cassandra-driver';
+import type { CassandraTarget } from '../../config/cassandra/target.js';
+import { connectDeadline } from '../../engine/budget.js';
+import { stepOfCause, type CauseCode } from '../../engine/causes.js';
+import type { Deadline } from '../../engine/deadline.js';
+import type { RunContext } from '../../engine/probe.js';
+import type { StepId } from '../../engine/steps.js';
+import { isLocalAddress } from '../../host/local.js';
+import { causeOfDriverError, decideHost, mostTelling, type HostDecision } from './classify.js';
+import { closeSession, openSession, type DriverError, type HostError, type SessionOutcome } from './driver.js';
+import { handshake, type HostTrace } from './handshake.js';
+import { explainRefusal, type CassandraRefusal } from './refusal.js';
+import { scanLocalCassandra } from './local.js';
+
+/**
+ * Evidence the Cassandra steps share, each piece gathered once and only when a step asks: a raw
+ * CQL handshake with every contact point, the one driver session, and (after a refusal) a look
+ * at this machine's processes.
+ */
+export interface HostOutcome {
+  readonly trace: HostTrace;
+  readonly decision: HostDecision;
+}
+
+/** A driver failure, unwrapped: one entry per host, and the most telling one. */
+export interface DriverFailure {
+  readonly error: DriverError;
+  readonly hosts: readonly (HostError & { readonly cause: CauseCode })[];
+  readonly cause: CauseCode;
+  readonly step: StepId;
+  /** The host error the cause was read from. */
+  readonly telling: DriverError;
+}
+
+export type SessionView =
+  | { readonly kind: 'session'; readonly client: Client; readonly version: number | undefined }
+  | { readonly kind: 'failed'; readonly failure: DriverFailure }
+  | { readonly kind: 'timeout'; readonly budgetMs: number }
+  | { readonly kind: 'not-attempted'; readonly reason: string };
+
+export interface CqlContext {
+  readonly target: CassandraTarget;
+  readonly run: RunContext;
+  hosts(): Promise<readonly HostOutcome[]>;
+  /** The contact point the diagnosis follows: one that answered, else the most telling failure. */
+  primary(): Promise<HostOutcome>;
+  refusal(): Promise<CassandraRefusal | undefined>;
+  session(): Promise<SessionView>;
+  /** Tables this role could not read (reported as a limited view, not as a failure). */
+  readonly hidden: string[];
+  close(deadline: Deadline): Promise<void>;
+}
+
+const driverVersion = ((): string => {
+  try {
+    return String((createRequire(import.meta.url)('cassandra-driver/package.json') as { version?: string }).version ?? 'unknown');
+  } catch {
+    return 'unknown';
+  }
+})();
+
+export function createContext(target: CassandraTarget, run: RunContext): CqlContext {
+  let hosts: Promise<HostOutcome[]> | undefined;
+  let refusal: Promise<CassandraRefusal | undefined> | undefined;
+  let session: Promise<SessionView> | undefined;
+  const context: CqlContext = {
+    target,
+    run,
+    hidden: [],
+    hosts() {
+      hosts ??= (async () => {
+        const deadline = connectDeadline(run.deadline);
+        const options = { tls: target.tls, pinnedVersion: target.protocolVersion, driverVersion };
+        const traces = await Promise.all(target.contactPoints.map((point) => handshake(point, options, deadline)));
+        return traces.map((trace) => ({ trace, decision: decideHost(trace) }));
+      })();
+      return hosts;
+    },
+    async primary() {
+      const all = await context.hosts();
+      const best = mostTelling(all, (outcome) => outcome.decision);
+      if (!best) throw new Error('a Cassandra target has at least one contact point');
+      return best;
+    },
+    refusal() {
+      refusal ??= (async () => {
+        const { trace, decision } = await context.primary();
+        if (decision.kind !== 'refused') return undefined;
+        const addresses = trace.entry.connects.map((attempt) => attempt.address);
+        const local = addresses.some((address) => isLocalAddress(address));
+        return explainRefusal({ addresses, port: trace.port, attempted: `${trace.host}:${trace.port}` }, local ? await scanLocalCassandra() : undefined, { inContainer: run.environment.platform.inContainer });
+      })();
+      return refusal;
+    },
+    session() {
+      session ??= (async (): Promise<SessionView> => {
+        const { trace, decision } = await context.primary();
+        if (decision.kind !== 'ok') return { kind: 'not-attempted', reason: 'no contact point completed the CQL handshake' };
+        if (trace.startup === 'authenticate' && target.username === undefined) return { kind: 'not-attempted', reason: 'the server requires a login and no credentials were given' };
+        const outcome: SessionOutcome = await openSession(target, connectDeadline(run.deadline), trace.port);
+        if (outcome.kind !== 'failed') return outcome;
+        return { kind: 'failed', failure: unwrap(outcome.error, outcome.hostErrors) };
+      })();
+      return session;
+    },
+    async close(deadline) {
+      const view = session ? await session : undefined;
+      if (view?.kind === 'session') await closeSession(view.client, deadline);
+    },
+  };
+  return context;
+}
+
+/** NoHostAvailableError → one finding per host; the verdict is the one that got furthest. */
+export function unwrap(error: DriverError, hostErrors: readonly HostError[]): DriverFailure {
+  const hosts = hostErrors.map((host) => ({ ...host, cause: causeOfDriverError(host) }));
+  const decisionOf = (cause: CauseCode): HostDecision => ({ kind: 'failure', step: stepOfCause(cause) ?? 'accepting', cause });
+  const best = mostTelling(hosts, (host) => decisionOf(host.cause));
+  const cause = best?.cause ?? causeOfDriverError(error);
+  const decision = decisionOf(cause);
+  return { error, hosts, cause, step: decision.kind === 'failure' ? decision.step : 'accepting', telling: best ?? error };
+}

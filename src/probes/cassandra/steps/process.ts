@@ -1,0 +1,120 @@
+import type { CassandraTarget } from '../../../config/cassandra/target.js';
+import { SPELLINGS } from '../../../config/cassandra/target.js';
+import { defineStep } from '../../../engine/probe.js';
+import type { Remediation } from '../../../engine/schema.js';
+import { isLoopback } from '../../../host/local.js';
+import { localhostInContainerRemedies, serviceSuggestions } from '../../common/refusal.js';
+import { cassandraWords, CASSANDRA_SERVICE_WORDS } from '../words.js';
+import { cqlsh, environmentEvidence, nodeSummary, reachEvidenceOf, urlWith } from '../commands.js';
+import type { CqlContext } from '../context.js';
+
+/**
+ * Seed 002: an application inside a container connected to localhost, which is the container
+ * itself; the deployment had set the contact points under another variable name. When a loopback
+ * contact point is refused and the environment names other hosts, say which variable holds them.
+ */
+function otherHosts(env: Readonly<Record<string, string | undefined>>): { name: string; value: string } | undefined {
+  for (const name of SPELLINGS.hosts) {
+    const value = env[name]?.trim();
+    if (value && !value.split(',').every((host) => isLoopbackName(host.split(':')[0] ?? ''))) return { name, value };
+  }
+  return undefined;
+}
+
+const isLoopbackName = (host: string): boolean => host === 'localhost' || isLoopback(host);
+
+/** Seed 002's second half: the variable the application may read instead. */
+function spellingFix(env: Readonly<Record<string, string | undefined>>): Remediation[] {
+  const other = otherHosts(env);
+  const missing = SPELLINGS.hosts.find((name) => name !== other?.name);
+  if (!other || !missing) return [];
+  return [
+    {
+      text: `The environment names the Cassandra hosts in ${other.name}=${other.value}, but not in ${missing}: an application that reads ${missing} falls back to its default (often localhost). Read ${other.name}, or set both:`,
+      command: `export ${missing}=${other.value}`,
+      language: 'shell',
+    },
+  ];
+}
+
+const remedies = {
+  localhost_in_container: (target: CassandraTarget, ctx: CqlContext, suggestions: Parameters<typeof localhostInContainerRemedies>[2]): Remediation[] => [
+    ...spellingFix(ctx.run.env),
+    ...localhostInContainerRemedies(cassandraWords(target), ctx.run.environment.platform, suggestions, target.contactPoints[0]?.port ?? 9042),
+  ],
+  not_running: (target: CassandraTarget, remote: boolean, env: Readonly<Record<string, string | undefined>>): Remediation[] => {
+    const point = target.contactPoints[0];
+    const fixes: Remediation[] = [];
+    if (point && isLoopbackName(point.host)) {
+      fixes.push({ text: `"${point.host}" is this machine — inside a container, the container itself, not the Cassandra container. Use the Cassandra service's name (docker compose / Kubernetes service) as the contact point.` });
+      fixes.push(...spellingFix(env));
+    }
+    if (remote) {
+      fixes.push({ text: `Check that Cassandra runs on ${point?.host ?? 'the server'} and listens for CQL clients (on that host):`, command: 'nodetool status; nodetool statusbinary; sudo ss -tlnp | grep 9042', language: 'shell' });
+    } else {
+      fixes.push({ text: 'Start Cassandra (packages; or start the container you use):', command: 'sudo systemctl start cassandra', language: 'shell' });
+      fixes.push({ text: 'If it does not stay up, read why in its log:', command: 'sudo tail -n 50 /var/log/cassandra/system.log', language: 'shell' });
+    }
+    fixes.push({ text: 'Then check that it takes CQL clients:', command: cqlsh(target, 'SELECT release_version FROM system.local'), language: 'shell' });
+    return fixes;
+  },
+  wrong_port: (target: CassandraTarget, ports: readonly number[]): Remediation[] => {
+    const port = ports[0] ?? 9042;
+    return [
+      { text: `Connect to port ${port}, where Cassandra listens for CQL clients:`, command: urlWith(target, { port }), language: 'shell' },
+      { text: 'Or set the port in the environment your application reads:', command: `export CASSANDRA_PORT=${port}`, language: 'shell' },
+      { text: `Or, if the node should listen on ${target.contactPoints[0]?.port ?? 9042}, set native_transport_port in cassandra.yaml and restart it.` },
+    ];
+  },
+};
+
+/** Step 1: is a Cassandra node running? */
+export const processStep = defineStep<CqlContext, keyof typeof remedies>({
+  id: 'process',
+  checks: 'Speaks CQL to each contact point. If one refuses on this machine, reads /proc for Cassandra JVMs (CassandraDaemon), the ports they listen on and their native_transport_port.',
+  remedies,
+  manual: [
+    { text: 'Is Cassandra running, and on which ports (CQL is 9042 unless native_transport_port says otherwise)?', command: 'sudo systemctl status cassandra --no-pager; sudo ss -tlnp | grep java', language: 'shell' },
+    { text: 'Its recent log:', command: 'sudo tail -n 50 /var/log/cassandra/system.log', language: 'shell' },
+    { text: 'In docker compose or Kubernetes:', command: 'docker compose ps cassandra; kubectl get pods -l app=cassandra -o wide', language: 'shell' },
+  ],
+  async run(ctx, io) {
+    const hosts = await ctx.hosts();
+    const refusal = await ctx.refusal();
+    const evidence = { ...reachEvidenceOf(hosts), ...environmentEvidence(ctx.target) };
+    if (refusal?.cause === 'not_running') {
+      const remote = refusal.where === 'remote';
+      const notes = ctx.target.environmentNotes.length > 0 ? ` (${ctx.target.environmentNotes.join('; ')})` : '';
+      const summary = remote
+        ? `${refusal.attempted} refused the connection: nothing listens there${notes}`
+        : `nothing listens at ${refusal.attempted}, and no Cassandra node runs on this machine${notes}`;
+      return io.found('not_running', summary, remedies.not_running(ctx.target, remote, ctx.run.env), { ...evidence, localNodes: remote ? 'not inspected (remote host)' : [] });
+    }
+    if (refusal?.cause === 'localhost_in_container') {
+      const suggestions = serviceSuggestions(await ctx.run.environment.knownNames(), CASSANDRA_SERVICE_WORDS);
+      const names = suggestions.length > 0 ? `; this environment knows ${suggestions.slice(0, 3).map((suggestion) => `"${suggestion.name}"`).join(', ')}` : '';
+      const notes = ctx.target.environmentNotes.length > 0 ? ` (${ctx.target.environmentNotes.join('; ')})` : '';
+      return io.found('localhost_in_container', `${refusal.attempted} refused the connection inside a container: localhost there is the container itself, not the Cassandra node${names}${notes}`, remedies.localhost_in_container(ctx.target, ctx, suggestions), {
+        ...evidence,
+        inContainer: true,
+        suggestions: suggestions.map(({ name, origin }) => ({ name, origin })),
+      });
+    }
+    if (refusal?.cause === 'firewall_rejected') return io.pass(`a Cassandra node listens at ${refusal.listening.join(', ')} on this machine`, { ...evidence, localNodes: refusal.nodes.map(nodeSummary) });
+    if (refusal?.cause === 'wrong_port') {
+      const first = refusal.nodes[0];
+      return io.found('wrong_port', `nothing listens at ${refusal.attempted}, but Cassandra listens for CQL clients on port ${refusal.ports.join(', ')}${first ? ` (pid ${first.pid})` : ''}`, remedies.wrong_port(ctx.target, refusal.ports), {
+        ...evidence,
+        listeningPorts: [...refusal.ports],
+        localNodes: refusal.nodes.map(nodeSummary),
+      });
+    }
+    if (refusal?.cause === 'not_listening' || refusal?.cause === 'transport_closed') {
+      const nodes = refusal.cause === 'transport_closed' ? [refusal.node] : refusal.nodes;
+      return io.pass(`a Cassandra JVM runs on this machine (pid ${nodes.map((node) => node.pid).join(', ')})`, { localNodes: nodes.map(nodeSummary) });
+    }
+    const connected = hosts.find((outcome) => outcome.trace.connected);
+    if (connected?.trace.connected) return io.pass(`a server accepted the connection at ${connected.trace.host}:${connected.trace.port}`, { connectedTo: connected.trace.connected.address });
+    return io.skip('cannot tell: no contact point could be reached (see network)', evidence);
+  },
+});
