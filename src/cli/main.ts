@@ -4,6 +4,7 @@ import { InputError } from '../config/errors.js';
 import { maskUrlPasswords } from '../config/secrets.js';
 import { EXIT_CODES } from '../engine/exit.js';
 import { diagnoseCommand, runDiagnose } from './diagnose.js';
+import { explainCommand, runExplain } from './explain.js';
 import { processIO, type CliIO } from './io.js';
 
 export function toolVersion(): string {
@@ -32,6 +33,7 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
     }),
     { isDefault: true },
   );
+  program.addCommand(explainCommand(io, async (options) => void (exitCode = await runExplain(options, io, version))));
   for (const command of program.commands) command.exitOverride().showSuggestionAfterError(true).configureOutput(output);
 
   try {

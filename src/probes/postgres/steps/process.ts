@@ -92,3 +92,6 @@ function wrongPort(target: PostgresTarget, ports: readonly number[]): Remediatio
     { text: `Or, if the server should listen on ${target.endpoints[0]?.port ?? 5432}, set port in postgresql.conf and restart it (SHOW config_file; shows where the file is).` },
   ];
 }
+
+/** The remedies, for `dbdoctor explain` (the same fixes for a cause read from an error message). */
+export { remedies as processRemedies };
