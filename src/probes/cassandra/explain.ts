@@ -1,6 +1,6 @@
 import type { Remediation } from '../../engine/schema.js';
 import type { EngineExplainer, Explained, ExplainRule, FieldPattern, Fields } from '../../explain/rule.js';
-import { networkRemediation, tlsRemediation } from '../common/explain.js';
+import { remediationInWords } from '../common/explain.js';
 import type { EngineWords } from '../common/platform.js';
 
 /**
@@ -25,12 +25,8 @@ export function cassandraWords(): EngineWords {
   };
 }
 
-function remediation({ cause, fields }: Explained): Remediation[] | undefined {
-  const words = cassandraWords();
-  const host = fields.host ?? '<host>';
-  const port = Number(fields.port ?? 9042);
-  const recheck: Remediation = { text: 'Then check again (and nodetool status on a node):', command: words.readyCheck(host, port), language: 'shell' };
-  return networkRemediation(cause, fields, { words, recheck, defaultPort: 9042 }) ?? tlsRemediation(cause, words, "the driver's SSL options (a truststore or CA file)");
+function remediation(explained: Explained): Remediation[] | undefined {
+  return remediationInWords(explained, cassandraWords(), 9042, "the driver's SSL options (a truststore or CA file)");
 }
 
 function url(fields: Fields): string {

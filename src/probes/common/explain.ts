@@ -1,7 +1,7 @@
 import type { CauseCode } from '../../engine/causes.js';
 import type { Remediation } from '../../engine/schema.js';
 import type { PlatformInfo } from '../../host/platform.js';
-import type { Alternative, ExplainRule, FieldPattern, Fields } from '../../explain/rule.js';
+import type { Alternative, Explained, ExplainRule, FieldPattern, Fields } from '../../explain/rule.js';
 import { ENGINES } from '../../explain/rule.js';
 import { networkRemedies } from './network.js';
 import { platformFixes, type EngineWords } from './platform.js';
@@ -165,6 +165,18 @@ export const networkRules: readonly ExplainRule[] = [
     examples: ['org.postgresql.util.PSQLException: Connection to 127.0.0.1:44571 refused. Check that the hostname and port are correct and that the postmaster is accepting TCP/IP connections.'],
   },
 
+  {
+    // Last of the refusals: the bare words, as quoted in incident reports and logs (seed 002).
+    id: 'net.refused',
+    engines: ALL,
+    clients: ['any'],
+    rank: 'errno',
+    pattern: /\bConnection refused\b|\berrno 111\b/,
+    cause: 'not_running',
+    also: refusedAlso,
+    examples: ['"Connection refused" errors (errno 111)'],
+  },
+
   // ── routing, silence, resets ───────────────────────────────────────────────
   {
     id: 'net.no-route',
@@ -308,6 +320,16 @@ export function networkRemediation(cause: CauseCode, fields: Fields, network: Ne
     default:
       return undefined;
   }
+}
+
+/**
+ * The fix for an engine that has no explain remedies of its own yet (MongoDB, Cassandra): the
+ * shared network remedies, then the TLS and silence fixes below, in the engine's words.
+ */
+export function remediationInWords(explained: Explained, words: EngineWords, defaultPort: number, trustSetting: string): Remediation[] | undefined {
+  const { cause, fields } = explained;
+  const recheck: Remediation = { text: 'Then check again:', command: words.readyCheck(fields.host ?? '<host>', Number(fields.port ?? defaultPort)), language: 'shell' };
+  return networkRemediation(cause, fields, { words, recheck, defaultPort }) ?? tlsRemediation(cause, words, trustSetting);
 }
 
 /** Fixes for the accepting-step causes an engine without its own explain remedies can still name. */

@@ -1,6 +1,6 @@
 import type { Remediation } from '../../engine/schema.js';
 import type { EngineExplainer, Explained, ExplainRule, FieldPattern, Fields } from '../../explain/rule.js';
-import { networkRemediation, tlsRemediation } from '../common/explain.js';
+import { remediationInWords } from '../common/explain.js';
 import type { EngineWords } from '../common/platform.js';
 
 /**
@@ -42,12 +42,8 @@ export function mongodbWords(): EngineWords {
   };
 }
 
-function remediation({ cause, fields }: Explained): Remediation[] | undefined {
-  const words = mongodbWords();
-  const host = fields.host ?? '<host>';
-  const port = Number(fields.port ?? 27017);
-  const recheck: Remediation = { text: 'Then check again:', command: words.readyCheck(host, port), language: 'shell' };
-  return networkRemediation(cause, fields, { words, recheck, defaultPort: 27017 }) ?? tlsRemediation(cause, words, 'tlsCAFile=/path/to/ca.pem in the connection string');
+function remediation(explained: Explained): Remediation[] | undefined {
+  return remediationInWords(explained, mongodbWords(), 27017, 'tlsCAFile=/path/to/ca.pem in the connection string');
 }
 
 function url(fields: Fields): string {
