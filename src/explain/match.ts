@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { maskUrlPasswords } from '../config/secrets.js';
 import { CAUSES, stepOfCause, type CauseCode } from '../engine/causes.js';
 import type { Remediation } from '../engine/schema.js';
-import { networkRemediation, networkRules, networkFieldPatterns } from '../probes/common/explain.js';
+import { networkFieldPatterns, networkRules, remediationInWords } from '../probes/common/explain.js';
 import { shellQuote } from '../probes/postgres/commands.js';
 import { clientOf, enginesHinted, loadExplainer } from './engines.js';
 import { GUESSES } from './guesses.js';
@@ -131,11 +131,8 @@ function extractFields(text: string, best: RegExpExecArray | undefined, patterns
 function remediationOf(cause: CauseCode, explainer: EngineExplainer | undefined, explained: Parameters<EngineExplainer['remediation']>[0]): Remediation[] {
   const own = explainer?.remediation(explained);
   if (own) return own;
-  const generic = networkRemediation(cause, explained.fields, {
-    words: { name: 'the database server', unit: '<database-service>', readyCheck: (host, port) => `nc -vz -w 3 ${host} ${port}`, urlVariable: 'DATABASE_URL', urlFor: (host, port) => `<scheme>://${host}:${port}` },
-    recheck: { text: 'Then check again:', command: `nc -vz -w 3 ${explained.fields.host ?? '<host>'} ${explained.fields.port ?? '<port>'}`, language: 'shell' },
-    defaultPort: 0,
-  });
+  // The engine is not known: the shared fixes, in words that fit any database.
+  const generic = remediationInWords(explained, { name: 'the database server', unit: '<database-service>', readyCheck: (host, port) => `nc -vz -w 3 ${host} ${port}`, urlVariable: 'DATABASE_URL', urlFor: (host, port) => `<scheme>://${host}:${port}` }, 0, "the client's TLS settings");
   return generic ?? [{ text: `Run the command below against the server: it checks the whole tree and names the fix for ${cause}.` }];
 }
 
