@@ -4,6 +4,7 @@ import { InputError } from '../config/errors.js';
 import { maskUrlPasswords } from '../config/secrets.js';
 import { EXIT_CODES } from '../engine/exit.js';
 import { diagnoseCommand, runDiagnose } from './diagnose.js';
+import { explainCommand, runExplain } from './explain.js';
 import { processIO, type CliIO } from './io.js';
 import { completionCommand } from './completion.js';
 import { runbookCommand } from './runbook.js';
@@ -45,6 +46,7 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
       exitCode = await runWait(inputs, options, io, version);
     }),
   );
+  program.addCommand(explainCommand(io, async (options) => void (exitCode = await runExplain(options, io, version))));
   program.addCommand(schemaCommand(io));
   program.addCommand(runbookCommand(io));
   program.addCommand(completionCommand(io, () => program));

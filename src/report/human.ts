@@ -57,11 +57,7 @@ function renderTarget(target: TargetReport, options: HumanOptions): string {
   }
   const fixes = remediationFor(target);
   if (fixes.length > 0) {
-    lines.push('', kleur.bold('  What to do'));
-    fixes.forEach((fix, index) => {
-      lines.push(`  ${index + 1}. ${fix.text}`);
-      if (fix.command) lines.push(...fix.command.split('\n').map((line) => `       ${kleur.cyan(line)}`));
-    });
+    lines.push('', kleur.bold('  What to do'), ...remediationLines(fixes));
   }
   const otherWarnings = target.warnings.filter((warning) => !(warning.step === verdict.step && warning.cause === verdict.cause));
   if (otherWarnings.length > 0) {
@@ -70,6 +66,11 @@ function renderTarget(target: TargetReport, options: HumanOptions): string {
   }
   lines.push('', kleur.dim(`  settings: ${describeSources(target.source)}`), kleur.dim(`  ${target.engine} · diagnosed in ${formatMs(target.durationMs)}`));
   return lines.join('\n');
+}
+
+/** Numbered fixes, each command indented under its text (also used by `dbdoctor explain`). */
+export function remediationLines(fixes: readonly Remediation[]): string[] {
+  return fixes.flatMap((fix, index) => [`  ${index + 1}. ${fix.text}`, ...(fix.command ? fix.command.split('\n').map((line) => `       ${kleur.cyan(line)}`) : [])]);
 }
 
 /** The verdict's own step shows just its cause: its message is already the second line. */

@@ -163,3 +163,19 @@ describe('no secret ever reaches the output: Cassandra', () => {
     });
   }
 });
+
+describe('explain never echoes a secret pasted with the error', () => {
+  const pasted: [string, string][] = [
+    ['a URL in a SQLAlchemy error', `sqlalchemy.exc.OperationalError: (psycopg2.OperationalError) connection to server at "db" (10.0.0.7), port 5432 failed: FATAL:  password authentication failed for user "app"\n(engine url: postgresql://app:${SECRET}@db:5432/appdb)`],
+    ['PGPASSWORD in a log line', `PGPASSWORD=${SECRET} psql -h db -U app\npsql: error: connection to server at "db" (10.0.0.7), port 5432 failed: FATAL:  database "appdb" does not exist`],
+    ['a keyword/value string', `could not connect with "host=db user=app password=${SECRET} dbname=x": could not translate host name "db" to address: Name or service not known`],
+    ['a JSON config dump, unrecognised text', `{"mongo_password": "${SECRET}", "status": "weird"}`],
+  ];
+  for (const [name, text] of pasted) {
+    test.each(FORMATS)(`${name} %j`, async (...format) => {
+      const result = await dbdoctor(['explain', ...format.filter((flag) => flag !== '--verbose'), ...(format.includes('--verbose') ? ['-v'] : []), text]);
+      expect(result.stdout + result.stderr).not.toContain(SECRET);
+      expect([1, 2, 4]).toContain(result.code);
+    });
+  }
+});

@@ -30,7 +30,7 @@ const INVALID_AUTHORIZATION: ByMessage = [
   [/not permitted to log in/i, 'permission_denied'],
 ];
 
-const BY_SQLSTATE: Readonly<Record<string, CauseCode | ByMessage>> = {
+export const BY_SQLSTATE: Readonly<Record<string, CauseCode | ByMessage>> = {
   '57P03': CANNOT_CONNECT_NOW,
   '57P01': 'shutting_down',
   '53300': 'too_many_connections',

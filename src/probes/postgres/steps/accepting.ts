@@ -217,3 +217,6 @@ function describeProblem(problem: string): string {
       return 'the certificate failed verification';
   }
 }
+
+/** The remedies, for `dbdoctor explain` (the same fixes for a cause read from an error message). */
+export { remedies as acceptingRemedies };

@@ -180,3 +180,6 @@ function passfileNote(target: PostgresTarget): string {
       return '';
   }
 }
+
+/** The remedies, for `dbdoctor explain` (the same fixes for a cause read from an error message). */
+export { remedies as authRemedies };

@@ -164,3 +164,6 @@ function judge(row: PoolRow, ctx: PgContext, io: StepIO<keyof typeof remedies>):
   const [first, ...rest] = findings;
   return first ? [first, ...rest] : pass;
 }
+
+/** The remedies, for `dbdoctor explain` (the same fixes for a cause read from an error message). */
+export { remedies as poolRemedies };

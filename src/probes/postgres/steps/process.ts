@@ -97,3 +97,6 @@ function wrongPort(target: PostgresTarget, ports: readonly number[]): Remediatio
     { text: `Or, if a server for port ${target.endpoints[0]?.port ?? 5432} should be running, start it (or set port in its postgresql.conf and restart it).` },
   ];
 }
+
+/** The remedies, for `dbdoctor explain` (the same fixes for a cause read from an error message). */
+export { remedies as processRemedies };

@@ -129,3 +129,6 @@ export const queriesStep = defineStep<PgContext, keyof typeof remedies>({
     return io.pass(`nothing active past ${formatMs(thresholds.longRunningMs)} and no lock wait past ${formatMs(thresholds.lockWaitMs)}${limited}`, { ...visibility });
   },
 });
+
+/** The remedies, for `dbdoctor explain` (the same fixes for a cause read from an error message). */
+export { remedies as queriesRemedies };

@@ -1,0 +1,85 @@
+import { Command, Option } from 'commander';
+import { InputError } from '../config/errors.js';
+import { EXIT_CODES } from '../engine/exit.js';
+import type { CliIO } from './io.js';
+
+/** `dbdoctor explain [text…]`: the options, as a plain struct, then the run. */
+export interface ExplainOptions {
+  readonly format: 'human' | 'json';
+  readonly verbose: boolean;
+  readonly color: boolean;
+  readonly engine: 'postgres' | 'mongodb' | 'cassandra' | undefined;
+  /** The text from the command line, or "stdin" ("-", or no argument with a pipe). */
+  readonly input: { readonly from: 'argument'; readonly text: string } | { readonly from: 'stdin' };
+}
+
+/** Where the pasted text may come from besides the arguments. */
+export interface StdinSource {
+  readonly isTTY: boolean;
+  read(): Promise<string>;
+}
+
+/** Exit code when no rule recognises the text: not healthy, not a failure, not bad input. */
+export const EXIT_NOT_RECOGNISED = 4;
+
+interface RawFlags {
+  json?: boolean;
+  format?: 'human' | 'json';
+  verbose?: boolean;
+  color: boolean;
+  engine?: 'postgres' | 'mongodb' | 'cassandra';
+}
+
+export function toExplainOptions(words: readonly string[], flags: RawFlags, io: Pick<CliIO, 'env' | 'stdoutIsTTY'>): ExplainOptions {
+  const noColor = io.env.NO_COLOR !== undefined && io.env.NO_COLOR !== '';
+  const forceColor = io.env.FORCE_COLOR !== undefined && io.env.FORCE_COLOR !== '0';
+  const fromStdin = words.length === 0 || (words.length === 1 && words[0] === '-');
+  return {
+    format: flags.json ? 'json' : (flags.format ?? 'human'),
+    verbose: flags.verbose === true,
+    color: flags.color && !noColor && (forceColor || io.stdoutIsTTY),
+    engine: flags.engine,
+    input: fromStdin ? { from: 'stdin' } : { from: 'argument', text: words.join(' ') },
+  };
+}
+
+export function explainCommand(io: CliIO, onRun: (options: ExplainOptions) => Promise<void>): Command {
+  return new Command('explain')
+    .description('explain a pasted error message or stack trace: the cause, what it means, the fix, and the diagnose command that confirms it (offline)')
+    .argument('[text...]', 'the error text; "-" or none reads it from stdin')
+    .option('--json', 'print the JSON document (same as --format json)')
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['human', 'json']))
+    .option('-v, --verbose', 'list every rule that matched')
+    .option('--no-color', 'no colours (also: NO_COLOR=1)')
+    .addOption(new Option('--engine <engine>', 'the database engine, when the text does not say').choices(['postgres', 'mongodb', 'cassandra']))
+    .action(async (words: string[], flags: RawFlags) => onRun(toExplainOptions(words, flags, io)));
+}
+
+export function processStdin(): StdinSource {
+  return {
+    isTTY: process.stdin.isTTY === true,
+    read: async () => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of process.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+      return Buffer.concat(chunks).toString('utf8');
+    },
+  };
+}
+
+export async function runExplain(options: ExplainOptions, io: CliIO, version: string, stdin: StdinSource = processStdin()): Promise<number> {
+  if (options.input.from === 'stdin' && stdin.isTTY) throw new InputError('no error text to explain', 'paste it as an argument in quotes, or pipe it: … | dbdoctor explain -');
+  const text = options.input.from === 'stdin' ? await stdin.read() : options.input.text;
+  if (text.trim() === '') throw new InputError('no error text to explain (the input is empty)', 'paste it as an argument in quotes, or pipe it: … | dbdoctor explain -');
+  const [{ explainText }, { registerPastedSecrets }] = await Promise.all([import('../explain/match.js'), import('../explain/secrets.js')]);
+  registerPastedSecrets(text);
+  const report = await explainText(text, { version, ...(options.engine ? { engine: options.engine } : {}) });
+  if (options.format === 'json') {
+    const { ExplainReportSchema } = await import('../explain/schema.js');
+    await io.out(`${JSON.stringify(ExplainReportSchema.parse(report), null, 2)}\n`);
+  } else {
+    const { renderExplainHuman } = await import('../explain/render.js');
+    await io.out(renderExplainHuman(report, { verbose: options.verbose, color: options.color }));
+  }
+  if (!report.verdict) return EXIT_NOT_RECOGNISED;
+  return report.verdict.severity === 'warn' ? EXIT_CODES.degraded : EXIT_CODES.unhealthy;
+}

@@ -1,0 +1,461 @@
+import type { PostgresTarget } from '../../config/postgres/target.js';
+import type { Remediation } from '../../engine/schema.js';
+import type { Alternative, EngineExplainer, Explained, ExplainRule, FieldPattern, Fields } from '../../explain/rule.js';
+import { isLoopback } from '../../host/local.js';
+import { networkRemediation, UNKNOWN_PLATFORM } from '../common/explain.js';
+import { pgIsReady } from './commands.js';
+import { acceptingRemedies } from './steps/accepting.js';
+import { authRemedies, parseHbaRejection } from './steps/auth.js';
+import { poolRemedies } from './steps/pool.js';
+import { processRemedies } from './steps/process.js';
+import { queriesRemedies } from './steps/queries.js';
+import { postgresWords } from './words.js';
+
+/**
+ * `dbdoctor explain`'s PostgreSQL rules: the server's own messages (with the SQLSTATE it sends;
+ * test/unit/explain.test.ts checks each against classify.ts, the probe's one source of truth),
+ * then the clients' own words (libpq, psycopg, asyncpg, node-postgres, pgjdbc, pgx, lib/pq),
+ * then Prisma's documented P1xxx codes. Remediation is the probe's: the step remedies, called
+ * with a target built from what the message names.
+ */
+const PG = ['postgres'] as const;
+const SERVER_CLIENTS = ['psql', 'psycopg2', 'psycopg', 'sqlalchemy', 'asyncpg', 'node-postgres', 'pgjdbc', 'pgx', 'lib-pq'];
+const LIBPQ = ['psql', 'psycopg2', 'psycopg', 'sqlalchemy'];
+
+const closedAlso: readonly Alternative[] = [
+  { cause: 'connection_reset', why: 'a proxy or firewall resetting the connection looks the same to this client' },
+  { cause: 'wrong_protocol', why: 'something that is not PostgreSQL (an HTTP server, another database) hangs up on the startup message the same way' },
+  { cause: 'idle_in_transaction', why: 'if it happened in the middle of a session, the server may have ended a session left idle in a transaction (idle_in_transaction_session_timeout)' },
+];
+
+const prisma = (code: string): RegExp => new RegExp(`\\b${code}\\b`);
+
+export const postgresRules: readonly ExplainRule[] = [
+  // ── the server's words ─────────────────────────────────────────────────────
+  {
+    id: 'pg.password-failed',
+    engines: PG,
+    clients: SERVER_CLIENTS,
+    rank: 'server',
+    pattern: /password authentication failed(?: for user "(?<user>[^"]+)")?/,
+    cause: 'auth_failed',
+    sqlstate: '28P01',
+    also: [
+      { cause: 'role_missing', why: 'under password authentication PostgreSQL answers a role that does not exist with these same words' },
+      { cause: 'password_missing', why: 'some clients (asyncpg, lib/pq, pgx) send an empty password when none is configured, and get this answer' },
+    ],
+    fields: ['user'],
+    examples: ['FATAL:  password authentication failed for user "app"'],
+  },
+  {
+    id: 'pg.role-not-permitted',
+    engines: PG,
+    clients: SERVER_CLIENTS,
+    rank: 'server',
+    pattern: /role "(?<user>[^"]+)" is not permitted to log in/,
+    cause: 'permission_denied',
+    sqlstate: '28000',
+    fields: ['user'],
+    examples: ['FATAL:  role "locked" is not permitted to log in'],
+  },
+  {
+    id: 'pg.role-missing',
+    engines: PG,
+    clients: SERVER_CLIENTS,
+    rank: 'server',
+    pattern: /role "(?<user>[^"]+)" does not exist/,
+    cause: 'role_missing',
+    sqlstate: '28000',
+    fields: ['user'],
+    examples: ['FATAL:  role "ghost" does not exist'],
+  },
+  {
+    id: 'pg.database-missing',
+    engines: PG,
+    clients: SERVER_CLIENTS,
+    rank: 'server',
+    pattern: /database "(?<database>[^"]+)" does not exist/,
+    cause: 'database_missing',
+    sqlstate: '3D000',
+    fields: ['database'],
+    examples: ['FATAL:  database "nope" does not exist'],
+  },
+  {
+    id: 'pg.no-connect-privilege',
+    engines: PG,
+    clients: SERVER_CLIENTS,
+    rank: 'server',
+    pattern: /permission denied for database "(?<database>[^"]+)"/,
+    cause: 'permission_denied',
+    sqlstate: '42501',
+    fields: ['database'],
+    examples: ['FATAL:  permission denied for database "private"\nDETAIL:  User does not have CONNECT privilege.'],
+  },
+  {
+    // With TLS tried too (libpq's sslmode=prefer, pgjdbc, asyncpg): TLS would not help, so this is pg_hba.conf alone.
+    id: 'pg.hba-no-entry',
+    engines: PG,
+    clients: SERVER_CLIENTS,
+    rank: 'server',
+    pattern: /no pg_hba\.conf entry for host "[^"]*", user "(?<user>[^"]+)", database "(?<database>[^"]+)", (?:SSL|GSS) (?:encryption|on)/,
+    cause: 'hba_rejected',
+    sqlstate: '28000',
+    fields: ['user', 'database'],
+    examples: ['FATAL:  no pg_hba.conf entry for host "127.0.0.1", user "stranger", database "appdb", SSL encryption'],
+  },
+  {
+    id: 'pg.hba-no-entry-plaintext',
+    engines: PG,
+    clients: SERVER_CLIENTS,
+    rank: 'server',
+    pattern: /no pg_hba\.conf entry for host "[^"]*", user "(?<user>[^"]+)", database "(?<database>[^"]+)", (?:no encryption|SSL off)/,
+    cause: 'hba_rejected',
+    sqlstate: '28000',
+    also: [{ cause: 'tls_required', why: 'the connection was not encrypted: a hostssl line may admit it over TLS (sslmode=require); dbdoctor diagnose tries TLS to tell' }],
+    fields: ['user', 'database'],
+    examples: ['FATAL:  no pg_hba.conf entry for host "127.0.0.1", user "tlsonly", database "appdb", no encryption'],
+  },
+  {
+    id: 'pg.hba-reject',
+    engines: PG,
+    clients: SERVER_CLIENTS,
+    rank: 'server',
+    pattern: /pg_hba\.conf rejects connection for host "[^"]*", user "(?<user>[^"]+)", database "(?<database>[^"]+)"/,
+    cause: 'hba_rejected',
+    sqlstate: '28000',
+    fields: ['user', 'database'],
+    examples: ['FATAL:  pg_hba.conf rejects connection for host "127.0.0.1", user "rejected", database "appdb", SSL encryption'],
+  },
+  {
+    id: 'pg.too-many-clients',
+    engines: PG,
+    clients: SERVER_CLIENTS,
+    rank: 'server',
+    pattern: /sorry, too many clients already/,
+    cause: 'too_many_connections',
+    sqlstate: '53300',
+    examples: ['FATAL:  sorry, too many clients already'],
+  },
+  {
+    id: 'pg.reserved-slots',
+    engines: PG,
+    clients: SERVER_CLIENTS,
+    rank: 'server',
+    pattern: /remaining connection slots are reserved/,
+    cause: 'too_many_connections',
+    sqlstate: '53300',
+    examples: ['FATAL:  remaining connection slots are reserved for non-replication superuser connections'],
+  },
+  {
+    id: 'pg.connection-limit',
+    engines: PG,
+    clients: SERVER_CLIENTS,
+    rank: 'server',
+    pattern: /too many connections for (?:role "(?<user>[^"]+)"|database "(?<database>[^"]+)")/,
+    cause: 'too_many_connections',
+    sqlstate: '53300',
+    examples: ['FATAL:  too many connections for role "limited"'],
+  },
+  {
+    id: 'pg.starting-up',
+    engines: PG,
+    clients: SERVER_CLIENTS,
+    rank: 'server',
+    pattern: /the database system is starting up/,
+    cause: 'starting_up',
+    sqlstate: '57P03',
+    examples: ['FATAL:  the database system is starting up'],
+  },
+  {
+    id: 'pg.shutting-down',
+    engines: PG,
+    clients: SERVER_CLIENTS,
+    rank: 'server',
+    pattern: /the database system is shutting down/,
+    cause: 'shutting_down',
+    sqlstate: '57P03',
+    examples: ['FATAL:  the database system is shutting down'],
+  },
+  {
+    id: 'pg.recovery',
+    engines: PG,
+    clients: SERVER_CLIENTS,
+    rank: 'server',
+    pattern: /the database system is not accepting connections|the database system is in recovery mode|the database system is not yet accepting connections/,
+    cause: 'recovery',
+    sqlstate: '57P03',
+    examples: ['FATAL:  the database system is not accepting connections\nDETAIL:  Hot standby mode is disabled.'],
+  },
+  {
+    id: 'pg.statement-timeout',
+    engines: PG,
+    clients: SERVER_CLIENTS,
+    rank: 'server',
+    pattern: /canceling statement due to statement timeout/,
+    cause: 'long_running',
+    sqlstate: '57014',
+    also: [{ cause: 'blocked', why: 'a statement that waits on a lock past statement_timeout is cancelled with these same words' }],
+    examples: ['ERROR:  canceling statement due to statement timeout'],
+  },
+  {
+    id: 'pg.lock-timeout',
+    engines: PG,
+    clients: SERVER_CLIENTS,
+    rank: 'server',
+    pattern: /canceling statement due to lock timeout/,
+    cause: 'blocked',
+    sqlstate: '55P03',
+    examples: ['ERROR:  canceling statement due to lock timeout'],
+  },
+  {
+    id: 'pg.idle-in-transaction-timeout',
+    engines: PG,
+    clients: ['psql', 'asyncpg', 'node-postgres', 'pgjdbc', 'pgx', 'psycopg'],
+    rank: 'server',
+    pattern: /terminating connection due to idle-in-transaction timeout/,
+    cause: 'idle_in_transaction',
+    sqlstate: '25P03',
+    examples: ['FATAL:  terminating connection due to idle-in-transaction timeout'],
+  },
+
+  // ── the clients' words ─────────────────────────────────────────────────────
+  {
+    id: 'pg.no-password',
+    engines: PG,
+    clients: [...LIBPQ, 'pgjdbc', 'node-postgres'],
+    rank: 'client',
+    pattern: /fe_sendauth: no password supplied|but no password was provided|client password must be a string/,
+    cause: 'password_missing',
+    examples: ['fe_sendauth: no password supplied', 'The server requested SCRAM-based authentication, but no password was provided.'],
+  },
+  {
+    id: 'pg.tls-unsupported',
+    engines: PG,
+    clients: [...LIBPQ, 'asyncpg', 'node-postgres', 'pgjdbc', 'pgx', 'lib-pq'],
+    rank: 'client',
+    pattern: /server does not support SSL, but SSL was required|The server does not support SSL|SSL is not enabled on the server|rejected SSL upgrade|server refused TLS connection/,
+    cause: 'tls_unsupported',
+    examples: ['server does not support SSL, but SSL was required', 'pq: SSL is not enabled on the server'],
+  },
+  {
+    id: 'pg.tls-hostname.libpq',
+    engines: PG,
+    clients: LIBPQ,
+    rank: 'client',
+    pattern: /server certificate for "[^"]+"(?: \(and \d+ other names?\))? does not match host name "(?<host>[^"]+)"/,
+    cause: 'tls_verify_failed',
+    fields: ['host'],
+    examples: ['server certificate for "db.example" (and 1 other name) does not match host name "127.0.0.1"'],
+  },
+  {
+    id: 'pg.read-only-standby',
+    engines: PG,
+    clients: [...LIBPQ, 'asyncpg', 'pgjdbc', 'pgx'],
+    rank: 'client',
+    pattern: /session is read-only|ValidateConnect failed: read only connection|Could not find a server with specified targetServerType: primary|None of the hosts match the target attribute requirement <SessionAttribute\.read_write/,
+    cause: 'standby',
+    examples: ['connection to server at "127.0.0.1", port 39215 failed: session is read-only'],
+  },
+  {
+    id: 'pg.wrong-protocol',
+    engines: PG,
+    clients: [...LIBPQ, 'pgjdbc', 'pgx'],
+    rank: 'client',
+    // pgx reads an HTTP reply's "HTTP/1" as a message length: 1414811691 is "TP/1".
+    pattern: /expected authentication request from server, but received|received invalid response to SSL negotiation|unexpected response to SSL negotiation|Protocol error\.\s+Session setup failed|invalid body length: expected at most \d+, but got/,
+    cause: 'wrong_protocol',
+    examples: ['expected authentication request from server, but received H', 'org.postgresql.util.PSQLException: Protocol error.  Session setup failed.'],
+  },
+  {
+    id: 'pg.closed',
+    engines: PG,
+    clients: [...LIBPQ, 'asyncpg', 'node-postgres', 'pgjdbc', 'pgx', 'lib-pq'],
+    rank: 'symptom',
+    pattern: /server closed the connection unexpectedly|Connection terminated unexpectedly|connection was closed in the middle of operation|failed to receive message: unexpected EOF|^(?:unexpected )?EOF$|java\.io\.EOFException/m,
+    cause: 'no_response',
+    also: closedAlso,
+    examples: ['server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally\n\tbefore or while processing the request.', 'Error: Connection terminated unexpectedly'],
+  },
+
+  // ── Prisma's documented codes (https://www.prisma.io/docs/orm/reference/error-reference) ──
+  {
+    id: 'prisma.P1000',
+    engines: PG,
+    clients: ['prisma'],
+    rank: 'client',
+    pattern: /(?:P1000:?\s*)?Authentication failed against database server at `(?<host>[^`]+)`, the provided database credentials for `(?<user>[^`]+)` are not valid|\bP1000\b/,
+    cause: 'auth_failed',
+    also: [{ cause: 'role_missing', why: 'Prisma reports a role that does not exist with the same code' }],
+    fields: ['host', 'user'],
+    examples: ['Error: P1000: Authentication failed against database server at `db.example.com`, the provided database credentials for `app` are not valid.'],
+  },
+  {
+    id: 'prisma.P1001',
+    engines: PG,
+    clients: ['prisma'],
+    rank: 'symptom',
+    pattern: /(?:P1001:?\s*)?Can't reach database server at `(?<host>[^`]+)`:`(?<port>\d+)`|\bP1001\b/,
+    cause: 'not_running',
+    also: [
+      { cause: 'connect_timeout', why: 'Prisma says "can\'t reach" for a connection that timed out too' },
+      { cause: 'dns_not_found', why: 'and for a host name that does not resolve' },
+      { cause: 'host_unreachable', why: 'and for a host with no route to it' },
+    ],
+    fields: ['host', 'port'],
+    examples: ["Error: P1001: Can't reach database server at `db.example.com`:`5432`"],
+  },
+  {
+    id: 'prisma.P1002',
+    engines: PG,
+    clients: ['prisma'],
+    rank: 'symptom',
+    pattern: /(?:P1002:?\s*)?The database server at `(?<host>[^`]+)`:`(?<port>\d+)` was reached but timed out|\bP1002\b/,
+    cause: 'no_response',
+    also: [{ cause: 'too_many_connections', why: 'an overloaded server that cannot start a backend in time looks the same' }],
+    fields: ['host', 'port'],
+    examples: ['Error: P1002: The database server at `db.example.com`:`5432` was reached but timed out.'],
+  },
+  {
+    id: 'prisma.P1003',
+    engines: PG,
+    clients: ['prisma'],
+    rank: 'client',
+    pattern: /(?:P1003:?\s*)?Database `(?<database>[^`.]+)[^`]*` does not exist|\bP1003\b/,
+    cause: 'database_missing',
+    fields: ['database'],
+    examples: ['Error: P1003: Database `appdb` does not exist on the database server at `db.example.com:5432`.'],
+  },
+  {
+    id: 'prisma.P1010',
+    engines: PG,
+    clients: ['prisma'],
+    rank: 'client',
+    pattern: /(?:P1010:?\s*)?User `(?<user>[^`]+)` was denied access on the database `(?<database>[^`.]+)[^`]*`|\bP1010\b/,
+    cause: 'permission_denied',
+    fields: ['user', 'database'],
+    examples: ['Error: P1010: User `app` was denied access on the database `appdb.public`'],
+  },
+  {
+    id: 'prisma.P1011',
+    engines: PG,
+    clients: ['prisma'],
+    rank: 'client',
+    pattern: /\bP1011\b|Error opening a TLS connection/,
+    cause: 'tls_handshake_failed',
+    also: [
+      { cause: 'tls_verify_failed', why: 'Prisma uses this code for certificate problems too; the words after it say which' },
+      { cause: 'tls_unsupported', why: 'and for a server without TLS' },
+    ],
+    examples: ['Error: P1011: Error opening a TLS connection: bad certificate format'],
+  },
+  {
+    id: 'prisma.P1017',
+    engines: PG,
+    clients: ['prisma'],
+    rank: 'symptom',
+    pattern: /\bP1017\b|Server has closed the connection/,
+    cause: 'no_response',
+    also: closedAlso,
+    examples: ['Error: P1017: Server has closed the connection.'],
+  },
+];
+
+export const postgresFieldPatterns: readonly FieldPattern[] = [
+  { clients: LIBPQ, pattern: /connection to server at "(?<host>[^"]+)"(?: \([^)]*\))?, port (?<port>\d+) failed/ },
+  { clients: LIBPQ, pattern: /connection to server on socket "(?<host>[^"]+)\/\.s\.PGSQL\.(?<port>\d+)"/ },
+  { clients: LIBPQ, pattern: /could not translate host name "(?<host>[^"]+)"/ },
+  { clients: LIBPQ, pattern: /Is the server running on host "(?<host>[^"]+)"[^\n]*\n?[^\n]*TCP\/IP connections on port (?<port>\d+)/ },
+  { clients: ['psycopg'], pattern: /failed to resolve host '(?<host>[^']+)'/ },
+  { clients: ['pgx'], pattern: /failed to connect to `(?:host=(?<host>[^\s`]+) )?user=(?<user>[^\s`]+) database=(?<database>[^\s`]+)`/ },
+  { clients: ['pgx'], pattern: /failed to connect to `[^`]*`:\s*(?<host>[^\s:]+):(?<port>\d+) \(/ },
+  { clients: ['asyncpg'], pattern: /PostgreSQL server at "(?<host>[^":]+):(?<port>\d+)"/ },
+  { clients: ['pgjdbc'], pattern: /Connection to (?<host>[^\s:]+):(?<port>\d+) refused/ },
+  { clients: ['pgjdbc'], pattern: /The hostname (?<host>[^\s]+) could not be verified/ },
+  { clients: SERVER_CLIENTS, pattern: /for user "(?<user>[^"]+)"/ },
+  { clients: SERVER_CLIENTS, pattern: /user "(?<user>[^"]+)", database "(?<database>[^"]+)"/ },
+];
+
+/** A PostgreSQL target from what a message names; what it does not name is a placeholder. */
+function targetOf(fields: Fields): PostgresTarget {
+  const host = fields.host ?? '<host>';
+  const port = Number(fields.port ?? 5432);
+  const user = fields.user ?? '<user>';
+  const database = fields.database ?? '<database>';
+  return {
+    engine: 'postgres',
+    display: '',
+    sources: { host: 'the pasted text', user: 'the pasted text', database: 'the pasted text', password: 'the application’s settings' },
+    endpoints: [{ host, port }],
+    user,
+    database,
+    passfile: { state: 'not-consulted', path: '~/.pgpass' },
+    sslmode: 'prefer',
+    targetSessionAttrs: 'any',
+    ignoredParams: [],
+  };
+}
+
+function remediation({ cause, fields, matched, text }: Explained): Remediation[] | undefined {
+  const target = targetOf(fields);
+  const network = networkRemediation(cause, fields, { words: postgresWords(target), recheck: { text: 'Then check again:', command: pgIsReady(target), language: 'shell' }, defaultPort: 5432 });
+  switch (cause) {
+    case 'not_running':
+      return processRemedies.not_running(target, fields.host === undefined || !isLoopback(fields.host), UNKNOWN_PLATFORM);
+    case 'hba_rejected':
+      return authRemedies.hba_rejected(target, parseHbaRejection(matched));
+    case 'auth_failed':
+      return authRemedies.auth_failed(target, /Peer authentication/.test(text) ? 'peer' : /Ident authentication/.test(text) ? 'ident' : undefined);
+    case 'role_missing':
+    case 'database_missing':
+    case 'password_missing':
+      return authRemedies[cause](target);
+    case 'permission_denied':
+      return authRemedies.permission_denied(target, /not permitted to log in/.test(matched));
+    case 'starting_up':
+      return acceptingRemedies.starting_up(target, UNKNOWN_PLATFORM);
+    case 'shutting_down':
+    case 'recovery':
+    case 'connection_reset':
+    case 'tls_required':
+    case 'tls_unsupported':
+    case 'standby':
+      return acceptingRemedies[cause](target);
+    case 'not_accepting':
+    case 'tls_handshake_failed':
+      return acceptingRemedies[cause]();
+    case 'no_response':
+      return acceptingRemedies.no_response(target, /closed|EOF|terminated/i.test(matched));
+    case 'wrong_protocol':
+      return acceptingRemedies.wrong_protocol(target, 'something that does not speak PostgreSQL');
+    case 'tls_verify_failed': {
+      const problem = /expired/i.test(matched) ? 'expired' : /host ?name|IP SANs|IP address mismatch|altnames/i.test(matched) ? 'hostname_mismatch' : 'untrusted';
+      return acceptingRemedies.tls_verify_failed(target, problem, /server certificate for "([^"]+)"/.exec(matched)?.[1] ?? '');
+    }
+    case 'too_many_connections':
+      return poolRemedies.too_many_connections(/for role/.test(matched) ? 'role' : /for database/.test(matched) ? 'database' : 'server');
+    case 'idle_in_transaction':
+      return [
+        { text: 'The server ended this session because it sat idle inside an open transaction longer than idle_in_transaction_session_timeout. Find the code path that does not COMMIT or ROLLBACK promptly.' },
+        ...poolRemedies.idle_in_transaction([]).slice(2),
+      ];
+    case 'long_running':
+    case 'blocked':
+      // Which sessions to cancel is only known on the server: the confirming diagnosis lists them.
+      return [
+        { text: cause === 'blocked' ? 'A statement waited on a lock longer than lock_timeout: another session holds it. See who blocks whom (as a superuser):' : 'A statement ran longer than statement_timeout. See what is running and for how long (as a superuser):', command: "SELECT pid, usename, state, now() - query_start AS running_for, pg_blocking_pids(pid) AS blocked_by, left(query, 80) FROM pg_stat_activity WHERE state <> 'idle' ORDER BY query_start;", language: 'sql' },
+        ...(cause === 'blocked' ? queriesRemedies.blocked([], []).slice(-1) : queriesRemedies.long_running([]).slice(-1)),
+      ];
+    default:
+      return network;
+  }
+}
+
+/** The URL `dbdoctor diagnose` takes for these fields, password left out. */
+function url(fields: Fields): string {
+  const user = fields.user ? `${encodeURIComponent(fields.user)}@` : '';
+  const host = fields.host?.startsWith('/') ? '' : (fields.host ?? '<host>');
+  const socket = fields.host?.startsWith('/') ? `?host=${fields.host}` : '';
+  return `postgresql://${user}${host.includes(':') ? `[${host}]` : host}:${fields.port ?? 5432}/${fields.database ? encodeURIComponent(fields.database) : ''}${socket}`;
+}
+
+export const postgresExplainer: EngineExplainer = { engine: 'postgres', rules: postgresRules, fieldPatterns: postgresFieldPatterns, remediation, url };

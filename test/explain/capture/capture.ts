@@ -1,0 +1,465 @@
+import { execFile, execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Cluster, freePort, holdConnections } from '../../lab/postgres.js';
+import { BLACK_HOLE, IsolatedHost, UNREACHABLE } from '../../lab/isolated.js';
+import { hangUpPeer, httpPeer, resetPeer, silentPeer, tlsOnlyPeer, type Peer } from '../../lab/servers.js';
+import { selfSignedCertificate } from '../../lab/tls.js';
+
+/**
+ * Re-captures the explain corpus: real clients against real faults. Each fault is built with the
+ * fault lab (real PostgreSQL clusters, isolated hosts with the lab's DNS server, scripted peers),
+ * each client makes one connection attempt through a small program of ours (python/, node/, go/,
+ * java/), and what the client prints is saved under ../corpus/<engine>/<client>/<fault>.txt with
+ * its provenance. Needs root and the clients installed by ./setup.sh; see ./README.md.
+ *
+ *   tsx test/explain/capture/capture.ts [fault-id-prefix…]
+ */
+const HERE = dirname(fileURLToPath(import.meta.url));
+const CORPUS = join(HERE, '..', 'corpus');
+const TOOLS = process.env.CAPTURE_DIR ?? '/tmp/dbdoctor-capture';
+const SECRET = 'Capture-Secret-7f3a';
+
+type Engine = 'postgres' | 'mongodb' | 'cassandra';
+
+interface Case {
+  readonly host: string;
+  readonly port: number;
+  readonly user?: string;
+  readonly password?: string;
+  readonly database?: string;
+  /** libpq-style query parameters (sslmode, sslrootcert, …), for the URL forms. */
+  readonly params?: Readonly<Record<string, string>>;
+  readonly tls?: boolean;
+  readonly caFile?: string;
+  readonly timeoutMs?: number;
+  /** Statements to run once connected ("@sleep <ms>" pauses). */
+  readonly sql?: readonly string[];
+}
+
+interface Client {
+  readonly engine: Engine;
+  readonly version: string;
+  argv(c: Case): string[];
+}
+
+interface Fault {
+  readonly id: string;
+  readonly engine: Engine;
+  /** step/cause: what the fault is, as `dbdoctor diagnose` names it. */
+  readonly cause: string;
+  readonly description: string;
+  /** Only these clients can express the fault (e.g. a libpq-only setting). */
+  readonly clients?: readonly string[];
+  /** Builds the fault; `after` registers what undoes it once its clients have run. */
+  readonly build: (after: (undo: () => Promise<unknown>) => void) => Promise<{ readonly case: Case; readonly prefix?: readonly string[] }>;
+}
+
+const query = (params: Readonly<Record<string, string>> | undefined): string => {
+  const entries = Object.entries(params ?? {});
+  return entries.length > 0 ? `?${entries.map(([key, value]) => `${key}=${encodeURIComponent(value)}`).join('&')}` : '';
+};
+const authority = (c: Case): string => `${c.host.includes(':') ? `[${c.host}]` : c.host}:${c.port}`;
+const userinfo = (c: Case): string => (c.user ? `${encodeURIComponent(c.user)}${c.password !== undefined ? `:${encodeURIComponent(c.password)}` : ''}@` : '');
+const pgUrl = (c: Case): string => `postgresql://${userinfo(c)}${authority(c)}/${c.database ?? 'postgres'}${query(c.params)}`;
+const mongoUrl = (c: Case): string => `mongodb://${userinfo(c)}${authority(c)}/${query({ directConnection: 'true', ...(c.tls ? { tls: 'true', ...(c.caFile ? { tlsCAFile: c.caFile } : {}) } : {}), ...c.params })}`;
+const json = (c: Case, url: string): string => JSON.stringify({ ...c, url, timeoutMs: c.timeoutMs ?? 3000 });
+
+function versionOf(command: string, args: readonly string[]): string {
+  try {
+    return execFileSync(command, [...args], { encoding: 'utf8' }).trim();
+  } catch {
+    return 'not installed';
+  }
+}
+
+const python = join(TOOLS, 'venv', 'bin', 'python');
+const pyVersion = (module: string): string => versionOf(python, ['-c', `import importlib.metadata as m; print(m.version(${JSON.stringify(module)}))`]);
+const nodeVersion = (module: string): string => {
+  try {
+    return (JSON.parse(readFileSync(join(TOOLS, 'node', 'node_modules', module, 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'not installed';
+  }
+};
+const goVersion = (module: string): string => versionOf('go', ['list', '-m', '-f', '{{.Version}}', module]).split('\n')[0] ?? '';
+const jarVersion = (prefix: string): string => {
+  const lib = join(HERE, 'java', 'target', 'lib');
+  const jar = existsSync(lib) ? readdirSync(lib).find((name) => name.startsWith(`${prefix}-`) && /-\d/.test(name.slice(prefix.length))) : undefined;
+  return jar ? jar.slice(prefix.length + 1, -'.jar'.length) : 'not installed';
+};
+const javaClasspath = (): string => `${join(HERE, 'java', 'target', 'classes')}:${join(HERE, 'java', 'target', 'lib', '*')}`;
+
+const py = (client: string, toUrl: (c: Case) => string) => (c: Case): string[] => [python, join(HERE, 'python', 'clients.py'), client, json(c, toUrl(c))];
+const node = (client: string, toUrl: (c: Case) => string) => (c: Case): string[] => [process.execPath, join(TOOLS, 'node', 'clients.mjs'), client, json(c, toUrl(c))];
+const go = (client: string, toUrl: (c: Case) => string) => (c: Case): string[] => [join(TOOLS, 'capture-go'), client, json(c, toUrl(c))];
+
+const CLIENTS: Readonly<Record<string, Client>> = {
+  psql: {
+    engine: 'postgres',
+    version: `psql (libpq) ${versionOf('psql', ['--version']).replace(/^psql \(PostgreSQL\) /, '')}`,
+    // psql runs each -c in the same session; "\! sleep" pauses it.
+    argv: (c) => ['env', `PGCONNECT_TIMEOUT=${Math.ceil((c.timeoutMs ?? 3000) / 1000)}`, 'psql', '--no-password', pgUrl(c), ...(c.sql ?? ['SELECT 1']).flatMap((statement) => ['-c', statement.startsWith('@sleep ') ? `\\! sleep ${Number(statement.slice(7)) / 1000}` : statement])],
+  },
+  psycopg2: { engine: 'postgres', version: `psycopg2-binary ${pyVersion('psycopg2-binary')}`, argv: (c) => py('psycopg2', pgUrl)({ ...c, params: { connect_timeout: '3', ...c.params } }) },
+  psycopg: { engine: 'postgres', version: `psycopg ${pyVersion('psycopg')} (binary)`, argv: (c) => py('psycopg', pgUrl)({ ...c, params: { connect_timeout: '3', ...c.params } }) },
+  asyncpg: { engine: 'postgres', version: `asyncpg ${pyVersion('asyncpg')}`, argv: py('asyncpg', pgUrl) },
+  sqlalchemy: { engine: 'postgres', version: `SQLAlchemy ${pyVersion('SQLAlchemy')} with psycopg2-binary ${pyVersion('psycopg2-binary')}`, argv: (c) => py('sqlalchemy', pgUrl)({ ...c, params: { connect_timeout: '3', ...c.params } }) },
+  'node-postgres': { engine: 'postgres', version: `pg ${nodeVersion('pg')} (Node.js ${process.versions.node})`, argv: node('pg', pgUrl) },
+  pgjdbc: {
+    engine: 'postgres',
+    version: `org.postgresql:postgresql ${jarVersion('postgresql')} (Java 17)`,
+    argv: (c) => {
+      const params = { ...c.params };
+      // pgjdbc spells target_session_attrs=read-write as targetServerType=primary.
+      if (params.target_session_attrs === 'read-write') {
+        delete params.target_session_attrs;
+        params.targetServerType = 'primary';
+      }
+      return ['java', '-cp', javaClasspath(), 'capture.Main', 'pgjdbc', `jdbc:postgresql://${authority(c)}/${c.database ?? 'postgres'}${query(params)}`, c.user ?? '', c.password ?? '', ...(c.sql ?? [])];
+    },
+  },
+  pgx: { engine: 'postgres', version: `github.com/jackc/pgx/v5 ${goVersion('github.com/jackc/pgx/v5')}`, argv: (c) => go('pgx', pgUrl)({ ...c, params: { connect_timeout: '3', ...c.params } }) },
+  'lib-pq': { engine: 'postgres', version: `github.com/lib/pq ${goVersion('github.com/lib/pq')}`, argv: (c) => go('pq', pgUrl)({ ...c, params: { connect_timeout: '3', ...c.params } }) },
+  pymongo: { engine: 'mongodb', version: `pymongo ${pyVersion('pymongo')}`, argv: py('pymongo', mongoUrl) },
+  'mongodb-node': { engine: 'mongodb', version: `mongodb ${nodeVersion('mongodb')} (Node.js ${process.versions.node})`, argv: node('mongodb', mongoUrl) },
+  'mongo-go-driver': { engine: 'mongodb', version: `go.mongodb.org/mongo-driver ${goVersion('go.mongodb.org/mongo-driver')}`, argv: go('mongo', mongoUrl) },
+  'cassandra-python': { engine: 'cassandra', version: `cassandra-driver ${pyVersion('cassandra-driver')} (Python)`, argv: py('cassandra', () => '') },
+  'cassandra-node': { engine: 'cassandra', version: `cassandra-driver ${nodeVersion('cassandra-driver')} (Node.js ${process.versions.node})`, argv: node('cassandra', () => '') },
+  'cassandra-java': {
+    engine: 'cassandra',
+    version: `com.datastax.oss:java-driver-core ${jarVersion('java-driver-core')} (Java 17)`,
+    argv: (c) => ['java', '-cp', javaClasspath(), 'capture.Main', 'cassandra', c.host, String(c.port), c.user ?? '', c.password ?? '', String(c.timeoutMs ?? 3000), ...(c.tls ? ['tls'] : [])],
+  },
+  gocql: { engine: 'cassandra', version: `github.com/gocql/gocql ${goVersion('github.com/gocql/gocql')}`, argv: go('gocql', () => '') },
+};
+
+const DEFAULT_PORT: Record<Engine, number> = { postgres: 5432, mongodb: 27017, cassandra: 9042 };
+const LIBPQ = ['psql', 'psycopg2', 'psycopg', 'sqlalchemy'];
+
+/** The clusters a capture run builds, torn down at the end. */
+const teardown: (() => Promise<unknown>)[] = [];
+
+async function postgresFaults(): Promise<Fault[]> {
+  const cert = await selfSignedCertificate('db.example');
+  const stranger = await selfSignedCertificate('stranger.example');
+  const main = await Cluster.create('explain-main', {
+    settings: { ssl: 'on', ssl_cert_file: `'${cert.certFile}'`, ssl_key_file: `'${cert.keyFile}'`, ssl_min_protocol_version: "'TLSv1.3'" },
+    hba: [
+      'local all all trust',
+      'hostssl all tlsonly 127.0.0.1/32 scram-sha-256',
+      'host all rejected 127.0.0.1/32 reject',
+      'host all ghost 127.0.0.1/32 trust',
+      'host all app,locked,limited,nobody 127.0.0.1/32 scram-sha-256',
+    ],
+  });
+  teardown.push(() => main.destroy());
+  for (const role of ['app', 'tlsonly', 'rejected']) await main.sql(`CREATE ROLE ${role} LOGIN PASSWORD '${SECRET}'`);
+  await main.sql(`CREATE ROLE locked NOLOGIN PASSWORD '${SECRET}'`);
+  await main.sql(`CREATE ROLE limited LOGIN CONNECTION LIMIT 0 PASSWORD '${SECRET}'`);
+  await main.sql('CREATE DATABASE appdb OWNER app');
+  await main.sql('CREATE DATABASE private OWNER postgres');
+  await main.sql('REVOKE CONNECT ON DATABASE private FROM PUBLIC');
+
+  const plain = await Cluster.create('explain-plain');
+  teardown.push(() => plain.destroy());
+  await plain.sql(`CREATE ROLE app LOGIN PASSWORD '${SECRET}'`);
+  await plain.sql('CREATE TABLE held (id int)');
+  await plain.sql('GRANT SELECT ON held TO app');
+
+  const pool = await Cluster.create('explain-pool', { settings: { max_connections: 6, superuser_reserved_connections: 3 } });
+  teardown.push(() => pool.destroy());
+  await pool.sql(`CREATE ROLE app LOGIN PASSWORD '${SECRET}'`);
+
+  const on = (cluster: Cluster, c: Partial<Case>): Case => ({ host: cluster.host, port: cluster.port, user: 'app', password: SECRET, database: 'postgres', ...c });
+  const peerFault = (id: string, cause: string, description: string, start: () => Promise<Peer>): Fault => ({
+    id,
+    engine: 'postgres',
+    cause,
+    description,
+    build: async (after) => {
+      const peer = await start();
+      after(() => peer.close());
+      return { case: { host: '127.0.0.1', port: peer.port, user: 'app', password: SECRET, database: 'appdb', params: { sslmode: 'disable' }, timeoutMs: 2000 } };
+    },
+  });
+  const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+  const standby = async (settings: Record<string, string>): Promise<void> => {
+    await plain.stop('fast');
+    plain.markStandby();
+    plain.configure(settings);
+    await plain.startNoWait();
+    for (let waited = 0; waited < 10_000 && !existsSync(join(plain.socketDir, `.s.PGSQL.${plain.port}`)); waited += 100) await pause(100);
+    await pause(300);
+  };
+  const primary = async (): Promise<void> => {
+    await plain.stop('immediate');
+    execFileSync('rm', ['-f', join(plain.dataDir, 'standby.signal')]);
+    plain.configure({ restore_command: "''", hot_standby: 'on' });
+    await plain.start();
+  };
+
+  return [
+    { id: 'pg-wrong-password', engine: 'postgres', cause: 'auth/auth_failed', description: 'wrong password for an existing role (scram-sha-256)', build: async () => ({ case: on(main, { password: `${SECRET}x`, database: 'appdb' }) }) },
+    { id: 'pg-missing-role-password-auth', engine: 'postgres', cause: 'auth/auth_failed', description: 'a role that does not exist, under scram-sha-256 (PostgreSQL answers as for a wrong password)', build: async () => ({ case: on(main, { user: 'nobody', database: 'appdb' }) }) },
+    { id: 'pg-missing-role-trust', engine: 'postgres', cause: 'auth/role_missing', description: 'a role that does not exist, under a trust line (the server says so)', build: async () => ({ case: on(main, { user: 'ghost', database: 'appdb' }) }) },
+    { id: 'pg-missing-database', engine: 'postgres', cause: 'auth/database_missing', description: 'a database that does not exist', build: async () => ({ case: on(main, { database: 'nope' }) }) },
+    { id: 'pg-hba-reject-line', engine: 'postgres', cause: 'auth/hba_rejected', description: 'a pg_hba.conf "reject" line matches the role', build: async () => ({ case: on(main, { user: 'rejected', database: 'appdb' }) }) },
+    { id: 'pg-hba-no-entry', engine: 'postgres', cause: 'auth/hba_rejected', description: 'no pg_hba.conf line admits the role', build: async () => ({ case: on(main, { user: 'stranger', database: 'appdb' }) }) },
+    { id: 'pg-no-password', engine: 'postgres', cause: 'auth/password_missing', description: 'no password given; the server asks for one (scram-sha-256)', build: async () => ({ case: { ...on(main, { database: 'appdb' }), password: undefined } }) },
+    { id: 'pg-role-nologin', engine: 'postgres', cause: 'auth/permission_denied', description: 'the role exists with NOLOGIN', build: async () => ({ case: on(main, { user: 'locked', database: 'appdb' }) }) },
+    { id: 'pg-no-connect-privilege', engine: 'postgres', cause: 'auth/permission_denied', description: 'CONNECT on the database revoked from PUBLIC', build: async () => ({ case: on(main, { database: 'private' }) }) },
+    { id: 'pg-role-connection-limit', engine: 'postgres', cause: 'pool/too_many_connections', description: 'the role’s CONNECTION LIMIT (0) is reached', build: async () => ({ case: on(main, { user: 'limited', database: 'appdb' }) }) },
+    {
+      id: 'pg-reserved-slots',
+      engine: 'postgres',
+      cause: 'pool/too_many_connections',
+      description: 'every non-reserved slot taken (max_connections 6, superuser_reserved_connections 3)',
+      build: async (after) => {
+        const held = await holdConnections(pool, 3);
+        after(() => held.release());
+        return { case: on(pool, { params: { sslmode: 'disable' } }) };
+      },
+    },
+    {
+      id: 'pg-too-many-clients',
+      engine: 'postgres',
+      cause: 'pool/too_many_connections',
+      description: 'every slot taken, reserved ones too (max_connections 6)',
+      build: async (after) => {
+        const held = await holdConnections(pool, 6);
+        after(() => held.release());
+        return { case: on(pool, { params: { sslmode: 'disable' } }) };
+      },
+    },
+    { id: 'pg-tls-required', engine: 'postgres', cause: 'accepting/tls_required', description: 'a hostssl-only role connecting with sslmode=disable', build: async () => ({ case: on(main, { user: 'tlsonly', database: 'appdb', params: { sslmode: 'disable' } }) }) },
+    { id: 'pg-tls-unsupported', engine: 'postgres', cause: 'accepting/tls_unsupported', description: 'sslmode=require against a server with ssl = off', build: async () => ({ case: on(plain, { params: { sslmode: 'require' } }) }) },
+    { id: 'pg-tls-hostname-mismatch', engine: 'postgres', cause: 'accepting/tls_verify_failed', description: 'sslmode=verify-full: the certificate is for db.example, the client connects to 127.0.0.1', build: async () => ({ case: on(main, { database: 'appdb', params: { sslmode: 'verify-full', sslrootcert: cert.certFile } }) }) },
+    { id: 'pg-tls-untrusted', engine: 'postgres', cause: 'accepting/tls_verify_failed', description: 'sslmode=verify-ca with a root certificate that did not sign the server’s (self-signed) certificate', build: async () => ({ case: on(main, { database: 'appdb', params: { sslmode: 'verify-ca', sslrootcert: stranger.certFile } }) }) },
+    { id: 'pg-tls-protocol-version', engine: 'postgres', cause: 'accepting/tls_handshake_failed', description: 'client capped at TLS 1.2 (ssl_max_protocol_version), server requires TLS 1.3', clients: LIBPQ, build: async () => ({ case: on(main, { database: 'appdb', params: { sslmode: 'require', ssl_max_protocol_version: 'TLSv1.2' } }) }) },
+    peerFault('pg-http-server', 'accepting/wrong_protocol', 'an HTTP server on the port (sslmode=disable)', httpPeer),
+    peerFault('pg-silent-peer', 'accepting/no_response', 'a peer that accepts the TCP connection and never answers (client timeout 2-3 s)', silentPeer),
+    peerFault('pg-hang-up', 'accepting/no_response', 'a peer that accepts the TCP connection and closes it at once', hangUpPeer),
+    peerFault('pg-reset', 'accepting/connection_reset', 'a peer that resets the connection (RST) on the first bytes', resetPeer),
+    { id: 'pg-statement-timeout', engine: 'postgres', cause: 'queries/long_running', description: 'statement_timeout (200 ms) cancels pg_sleep(2)', build: async () => ({ case: on(plain, { params: { sslmode: 'disable' }, sql: ['SET statement_timeout = 200', 'SELECT pg_sleep(2)'] }) }) },
+    {
+      id: 'pg-lock-timeout',
+      engine: 'postgres',
+      cause: 'queries/blocked',
+      description: 'lock_timeout (200 ms) while another session holds ACCESS EXCLUSIVE on the table',
+      build: async (after) => {
+        const holder = plain.client();
+        await holder.connect();
+        await holder.query('BEGIN');
+        await holder.query('LOCK TABLE held IN ACCESS EXCLUSIVE MODE');
+        after(() => holder.end());
+        return { case: on(plain, { params: { sslmode: 'disable' }, sql: ['SET lock_timeout = 200', 'SELECT * FROM held'] }) };
+      },
+    },
+    {
+      id: 'pg-idle-in-transaction-timeout',
+      engine: 'postgres',
+      cause: 'pool/idle_in_transaction',
+      description: 'idle_in_transaction_session_timeout (200 ms) ends a session left idle in a transaction',
+      build: async () => ({ case: on(plain, { params: { sslmode: 'disable' }, sql: ['SET idle_in_transaction_session_timeout = 200', 'BEGIN', 'SELECT 1', '@sleep 800', 'SELECT 1'] }) }),
+    },
+    {
+      id: 'pg-starting-up',
+      engine: 'postgres',
+      cause: 'accepting/starting_up',
+      description: 'a standby start whose restore_command blocks on a FIFO: the server stays "starting up"',
+      build: async (after) => {
+        const fifo = join(plain.root, 'restore.fifo');
+        if (!existsSync(fifo)) execFileSync('runuser', ['-u', 'postgres', '--', 'mkfifo', fifo]);
+        await standby({ hot_standby: 'on', restore_command: `'cat ${fifo} > /dev/null; false'` });
+        after(primary);
+        return { case: on(plain, { params: { sslmode: 'disable' } }) };
+      },
+    },
+    {
+      id: 'pg-recovery',
+      engine: 'postgres',
+      cause: 'accepting/recovery',
+      description: 'a standby with hot_standby = off',
+      build: async (after) => {
+        await standby({ hot_standby: 'off' });
+        after(primary);
+        return { case: on(plain, { params: { sslmode: 'disable' } }) };
+      },
+    },
+    {
+      id: 'pg-read-only-standby',
+      engine: 'postgres',
+      cause: 'accepting/standby',
+      description: 'a hot standby, with target_session_attrs=read-write (pgjdbc: targetServerType=primary)',
+      clients: [...LIBPQ, 'pgjdbc', 'pgx', 'asyncpg'],
+      build: async (after) => {
+        await plain.stop('fast');
+        plain.markStandby();
+        plain.configure({ hot_standby: 'on' });
+        await plain.start();
+        after(primary);
+        return { case: on(plain, { params: { sslmode: 'disable', target_session_attrs: 'read-write' } }) };
+      },
+    },
+    {
+      id: 'pg-shutting-down',
+      engine: 'postgres',
+      cause: 'accepting/shutting_down',
+      description: 'a smart shutdown held open by one connected session',
+      build: async (after) => {
+        const session = plain.client();
+        await session.connect();
+        await plain.stop('smart', false);
+        await pause(300);
+        after(async () => {
+          await session.end().catch(() => undefined);
+          await plain.stop('fast');
+          await plain.start();
+        });
+        return { case: on(plain, { params: { sslmode: 'disable' } }) };
+      },
+    },
+  ];
+}
+
+/** Faults that need no server: the same for every engine. */
+async function networkFaults(engine: Engine): Promise<Fault[]> {
+  const port = DEFAULT_PORT[engine];
+  const base = { user: 'app', password: SECRET, database: 'appdb', params: engine === 'postgres' ? { sslmode: 'disable' } : undefined };
+  const isolated = async (options: { dns: boolean }, after: (undo: () => Promise<unknown>) => void): Promise<IsolatedHost> => {
+    const host = await IsolatedHost.create();
+    after(() => host.destroy());
+    if (options.dns) await host.startDns({ 'flaky.lab': 'SERVFAIL' });
+    return host;
+  };
+  const faults: Fault[] = [
+    {
+      id: 'net-refused',
+      engine,
+      cause: 'process/not_running',
+      description: 'nothing listens on the port: connection refused',
+      build: async () => ({ case: { ...base, host: '127.0.0.1', port: await freePort() } }),
+    },
+    {
+      id: 'net-dns-nxdomain',
+      engine,
+      cause: 'network/dns_not_found',
+      description: `the name "${engine}.lab" does not exist (the lab's DNS server answers NXDOMAIN), in an isolated host`,
+      build: async (after) => ({ case: { ...base, host: `${engine}.lab`, port }, prefix: (await isolated({ dns: true }, after)).prefix }),
+    },
+    {
+      id: 'net-dns-servfail',
+      engine,
+      cause: 'network/dns_temporary',
+      description: 'the resolver answers SERVFAIL for "flaky.lab", in an isolated host',
+      build: async (after) => ({ case: { ...base, host: 'flaky.lab', port }, prefix: (await isolated({ dns: true }, after)).prefix }),
+    },
+    {
+      id: 'net-dns-resolver-down',
+      engine,
+      cause: 'network/dns_temporary',
+      description: `no resolver answers (nameserver 127.0.0.53, nothing listens), name "${engine}"`,
+      build: async (after) => ({ case: { ...base, host: engine, port }, prefix: (await isolated({ dns: false }, after)).prefix }),
+    },
+    {
+      id: 'net-black-hole',
+      engine,
+      cause: 'network/connect_timeout',
+      description: `${BLACK_HOLE}: packets are dropped silently (client timeout 3 s), in an isolated host`,
+      build: async (after) => ({ case: { ...base, host: BLACK_HOLE, port }, prefix: (await isolated({ dns: false }, after)).prefix }),
+    },
+    {
+      id: 'net-no-route',
+      engine,
+      cause: 'network/host_unreachable',
+      description: `${UNREACHABLE}: an "unreachable" route (EHOSTUNREACH), in an isolated host`,
+      build: async (after) => ({ case: { ...base, host: UNREACHABLE, port }, prefix: (await isolated({ dns: false }, after)).prefix }),
+    },
+  ];
+  if (engine !== 'postgres') {
+    faults.push({
+      id: 'net-tls-self-signed',
+      engine,
+      cause: 'accepting/tls_verify_failed',
+      description: 'TLS turned on in the client; the endpoint’s certificate is self-signed and not trusted',
+      build: async (after) => {
+        const certificate = await selfSignedCertificate('localhost');
+        const peer = await tlsOnlyPeer(certificate.certFile, certificate.keyFile);
+        after(() => peer.close());
+        return { case: { ...base, host: 'localhost', port: peer.port, tls: true } };
+      },
+    });
+  }
+  return faults;
+}
+
+function run(argv: readonly string[], prefix: readonly string[]): Promise<string> {
+  const [command, ...args] = [...prefix, ...argv];
+  return new Promise((resolve) => {
+    execFile(command ?? 'false', args, { timeout: 30_000, env: { ...process.env, HOME: TOOLS, LC_ALL: 'C.UTF-8', PGPASSWORD: '', NO_COLOR: '1' } }, (_error, stdout, stderr) => resolve(`${stdout}${stderr}`));
+  });
+}
+
+function redact(text: string): string {
+  return text.split(SECRET).join('****').split(encodeURIComponent(SECRET)).join('****');
+}
+
+async function capture(fault: Fault, when: string): Promise<void> {
+  const undo: (() => Promise<unknown>)[] = [];
+  try {
+    await captureBuilt(fault, await fault.build((step) => undo.push(step)), when);
+  } finally {
+    for (const step of undo.reverse()) await step().catch((error: unknown) => console.log(`  cleanup failed: ${String(error)}`));
+  }
+}
+
+async function captureBuilt(fault: Fault, built: { readonly case: Case; readonly prefix?: readonly string[] }, when: string): Promise<void> {
+  const clients = Object.entries(CLIENTS).filter(([id, client]) => client.engine === fault.engine && (!fault.clients || fault.clients.includes(id)));
+  await Promise.all(
+    clients.map(async ([id, client]) => {
+      const output = redact((await run(client.argv(built.case), built.prefix ?? [])).trim());
+      const file = join(CORPUS, fault.engine, id, `${fault.id}.txt`);
+      if (output === '' || /^connected$/m.test(output)) {
+        console.log(`  ${fault.id} ${id}: no error (${output.slice(0, 60) || 'no output'}), not saved`);
+        return;
+      }
+      const c = built.case;
+      const fields = [`host=${c.host}`, `port=${c.port}`, ...(c.user && fault.engine === 'postgres' ? [`user=${c.user}`] : []), ...(c.database && fault.engine === 'postgres' ? [`database=${c.database}`] : [])];
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(
+        file,
+        [
+          `client: ${client.version}`,
+          `engine: ${fault.engine}`,
+          `fault: ${fault.description}`,
+          `cause: ${fault.cause}`,
+          `fields: ${fields.join(' ')}`,
+          `captured: ${when} by test/explain/capture/capture.ts${built.prefix ? ', inside an isolated host (network namespace)' : ''}; password replaced by ****`,
+          '----',
+          output,
+          '',
+        ].join('\n'),
+      );
+      console.log(`  ${fault.id} ${id}: ${output.split('\n').find((line) => /error|exception|fail|refused|timeout/i.test(line))?.slice(0, 100) ?? output.slice(0, 100)}`);
+    }),
+  );
+}
+
+async function main(): Promise<void> {
+  const only = process.argv.slice(2);
+  const when = new Date().toISOString().slice(0, 10);
+  copyFileSync(join(HERE, 'node', 'clients.mjs'), join(TOOLS, 'node', 'clients.mjs'));
+  try {
+    const faults = [...(await networkFaults('postgres')), ...(await networkFaults('mongodb')), ...(await networkFaults('cassandra')), ...(await postgresFaults())];
+    for (const fault of faults.filter((candidate) => only.length === 0 || only.some((prefix) => candidate.id.startsWith(prefix) || candidate.engine === prefix))) {
+      console.log(`${fault.engine} ${fault.id} (${fault.cause})`);
+      await capture(fault, when);
+    }
+  } finally {
+    for (const step of teardown.reverse()) await step().catch(() => undefined);
+  }
+}
+
+await main();
