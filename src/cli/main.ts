@@ -6,6 +6,7 @@ import { EXIT_CODES } from '../engine/exit.js';
 import { diagnoseCommand, runDiagnose } from './diagnose.js';
 import { explainCommand, runExplain } from './explain.js';
 import { processIO, type CliIO } from './io.js';
+import { registerVocabulary } from './vocabulary.js';
 import { completionCommand } from './completion.js';
 import { runbookCommand } from './runbook.js';
 import { schemaCommand } from './schema.js';
@@ -22,6 +23,7 @@ export function toolVersion(): string {
  */
 export async function main(argv: readonly string[], io: CliIO = processIO()): Promise<number> {
   const version = toolVersion();
+  registerVocabulary();
   // `dbdoctor wait <target> -- <command…>`: what follows "--" is the command, not targets.
   const separator = argv.indexOf('--');
   const command = separator >= 0 ? argv.slice(separator + 1) : [];

@@ -3,8 +3,6 @@ import type { Environment } from '../config/environment.js';
 import type { ConfigFile } from '../config/file.js';
 import type { LabelledTarget } from '../config/targets.js';
 import { secrets } from '../config/secrets.js';
-import { LIBPQ_KEYWORDS } from '../config/postgres/conninfo.js';
-import { CAUSE_CODES } from '../engine/causes.js';
 import type { Deadline } from '../engine/deadline.js';
 import type { EnvironmentView, RunContext, StepSelection } from '../engine/probe.js';
 import type { EnvironmentReport, TargetReport } from '../engine/schema.js';
@@ -98,7 +96,6 @@ export interface PreparedRun {
 }
 
 export async function prepareRun(inputs: readonly string[], options: RunOptions, io: CliIO): Promise<PreparedRun> {
-  registerVocabulary();
   const [{ loadDotEnv }, { buildEnvironment }, { resolveTarget, discoverTargets }, { databaseVariables }] = await Promise.all([
     import('../config/dotenv.js'),
     import('../config/environment.js'),
@@ -198,17 +195,3 @@ function environmentView(platform: PlatformInfo, env: Readonly<Record<string, st
   };
 }
 
-/** The report's own words are never secrets: a password "pass" must not turn "status": "pass" into "****". */
-function registerVocabulary(): void {
-  const words = [
-    ...STEP_ORDER,
-    ...['pass', 'warn', 'fail', 'skip', 'healthy', 'degraded', 'unhealthy', 'dbdoctor', 'true', 'false', 'null'],
-    ...CAUSE_CODES,
-    ...PLATFORMS,
-    ...['postgres', 'mongodb', 'cassandra'],
-    // Setting names are keys of the report's "source" object.
-    ...LIBPQ_KEYWORDS,
-    'database',
-  ];
-  for (const word of words) secrets.addPublic(word);
-}

@@ -13,20 +13,32 @@ export const MASK = '****';
  */
 const MIN_LITERAL_LENGTH = 4;
 
+/**
+ * Nor does it replace a secret made of digits only (or a JSON literal): such a token cannot be
+ * told from a port, a count or a timing, and replacing one would corrupt JSON numbers, metric
+ * values and perfdata. Such passwords are masked structurally, like every password dbdoctor shows.
+ */
+const BARE_VALUE = /^(?:\d+(?:[.,]\d+)?|true|false|null)$/;
+
 // scheme://user:password@ → scheme://user:****@ ; greedy up to the last "@" so that a password
 // holding an unescaped "/" or "@" is masked whole.
 const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s:@/]*):([^\s]*)@(?=[^\s@]*(?:\s|$))/gi;
 // key=value conninfo: password=secret or password='a secret'
-const CONNINFO_PASSWORD = /\b(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)/gi;
+// The value stops at a quote, backslash or line end, so that masking text inside a JSON string
+// never eats the string's closing quote (registered passwords are replaced whole before this).
+const CONNINFO_PASSWORD = /\b(password[ \t]*=[ \t]*)('(?:[^'\\\n]|\\.)*'|'?[^\s"'\\]+)/gi;
 
 export class Secrets {
   private readonly values = new Set<string>();
   private readonly publicValues = new Set<string>();
+  /** One pattern for every secret, built when first needed after a change. */
+  private pattern: RegExp | null | undefined;
 
   add(value: string | undefined): void {
     if (!value || value.length < MIN_LITERAL_LENGTH) return;
     // The forms a secret takes in output: as is, URL-encoded, and escaped inside a JSON string.
     for (const form of [value, encodeURIComponent(value), JSON.stringify(value).slice(1, -1)]) this.values.add(form);
+    this.pattern = undefined;
   }
 
   /**
@@ -37,16 +49,26 @@ export class Secrets {
    */
   addPublic(value: string | undefined): void {
     if (value) this.publicValues.add(value);
+    this.pattern = undefined;
   }
 
   redact(text: string): string {
-    let out = maskUrlPasswords(text);
-    // Longest first, so a secret that contains another is replaced whole.
-    for (const value of [...this.values].sort((a, b) => b.length - a.length)) {
-      if (this.publicValues.has(value)) continue;
-      out = out.replace(new RegExp(`(?<![A-Za-z0-9])${escapeRegExp(value)}(?![A-Za-z0-9])`, 'g'), MASK);
-    }
-    return out;
+    // Known secrets first, then whatever is URL- or conninfo-shaped.
+    const pattern = this.literalPattern();
+    return maskUrlPasswords(pattern ? text.replace(pattern, MASK) : text);
+  }
+
+  /**
+   * Every secret as a whole token, longest first (a secret that contains another is replaced
+   * whole). "_" joins words (a password "timeout" leaves connect_timeout alone); a percent-escape
+   * before it ("%3A" + secret, inside an encoded URL) is a boundary; a JSON key is left alone (a
+   * password "host" leaves "host": alone).
+   */
+  private literalPattern(): RegExp | null {
+    if (this.pattern !== undefined) return this.pattern;
+    const masked = [...this.values].filter((value) => !this.publicValues.has(value) && !BARE_VALUE.test(value)).sort((a, b) => b.length - a.length);
+    this.pattern = masked.length === 0 ? null : new RegExp(`(?:(?<![A-Za-z0-9_])|(?<=%[0-9A-Fa-f]{2}))(?:${masked.map(escapeRegExp).join('|')})(?![A-Za-z0-9_])(?!"\\s*:)`, 'g');
+    return this.pattern;
   }
 }
 

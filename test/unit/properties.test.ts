@@ -11,6 +11,9 @@ import { parseConfigFile } from '../../src/config/file.js';
 import { secrets } from '../../src/config/secrets.js';
 import { discoverTargets, resolveTarget } from '../../src/config/targets.js';
 import { main } from '../../src/cli/main.js';
+import { registerVocabulary } from '../../src/cli/vocabulary.js';
+import { runExplain } from '../../src/cli/explain.js';
+import { ExplainReportSchema } from '../../src/explain/schema.js';
 import type { CliIO } from '../../src/cli/io.js';
 
 /**
@@ -21,6 +24,8 @@ import type { CliIO } from '../../src/cli/io.js';
  * fast-check picks a new seed each run; a failure prints the seed and the shrunk input to replay.
  */
 const HOME = mkdtempSync(join(tmpdir(), 'dbdoctor-props-'));
+// As main() does before anything is written (the runs below call runExplain directly too).
+registerVocabulary();
 /** PROPERTY_RUNS=5000 npx vitest run test/unit/properties.test.ts searches deeper. */
 const RUNS = { numRuns: Number(process.env.PROPERTY_RUNS ?? 400) };
 
@@ -304,6 +309,38 @@ describe('the CLI on invalid input: one clear message, exit code 3', () => {
         expectOneClearError(io, code);
       }),
       { numRuns: 150 },
+    );
+  });
+});
+
+describe('explain: any pasted text gets an answer, never a crash', () => {
+  const words = fc.constantFrom(
+    'FATAL:', 'password authentication failed for user', 'connection refused', 'ECONNREFUSED', 'ETIMEDOUT', 'getaddrinfo ENOTFOUND', 'EAI_AGAIN',
+    'could not translate host name', 'SQLSTATE 28P01', 'P1001', 'MongoServerSelectionError', 'NoHostAvailableError', 'timeout expired', 'SSL',
+    'pg_hba.conf', 'too many clients', 'the database system is starting up', 'Traceback (most recent call last):', '\tat org.postgresql.', ':5432', '\n', '"',
+  );
+  const pasted = fc
+    .tuple(fc.array(fc.oneof(words, piece), { maxLength: 12 }), fc.option(urlInput, { nil: undefined }), fc.array(fc.oneof(words, piece), { maxLength: 6 }))
+    .map(([before, url, after]) => ({ text: [...before, url?.text ?? '', ...after].join(' '), password: url?.password }));
+
+  test('a verdict (exit 2 or 1), or "not recognised" (4); empty input is bad input (3); pasted passwords stay hidden', async () => {
+    await fc.assert(
+      fc.asyncProperty(pasted, fc.constantFrom('human' as const, 'json' as const), async ({ text, password: secret }, format) => {
+        const io = captureIO();
+        const result = await outcome(() => runExplain({ format, verbose: true, color: false, engine: undefined, input: { from: 'stdin' } }, io, 'test', { isTTY: false, read: async () => text }));
+        if (text.trim() === '') {
+          expect('error' in result).toBe(true);
+          return;
+        }
+        if (!('ok' in result)) throw new Error(`explain rejected non-empty text: ${result.error.message}`);
+        expect([1, 2, 4]).toContain(result.ok);
+        const out = io.stdout.join('');
+        if (format === 'json') ExplainReportSchema.parse(JSON.parse(out));
+        // The password of a URL written as URLs are (user:password@host, no blanks in either) is masked.
+        const written = /\b[a-z][a-z0-9+.-]*:\/\/[^\s:@/]*:([^\s@]+)@/i.exec(text)?.[1];
+        if (secret && (written === secret || written === encodeURIComponent(secret))) expect(out).not.toContain(secret);
+      }),
+      { numRuns: Math.ceil(RUNS.numRuns / 2), examples: [[{ text: '   ', password: undefined }, 'human']] },
     );
   });
 });
