@@ -79,4 +79,16 @@ describe('why a connection was refused', () => {
     expect(explainRefusal(socketEndpoint, scan([server([], ['/run/pg/.s.PGSQL.5433'])]))).toMatchObject({ cause: 'wrong_port', ports: [5433] });
     expect(explainRefusal(socketEndpoint, scan([server([], ['/tmp/.s.PGSQL.5432'])]))).toMatchObject({ cause: 'not_listening', listening: ['/tmp/.s.PGSQL.5432'] });
   });
+  test('the server for this port is starting or stopping, sockets not open: in_transition', () => {
+    const starting: PgLocalServer = { ...server([]), status: 'starting', port: 5432 };
+    expect(explainRefusal(tcpEndpoint, scan([starting]))).toMatchObject({ cause: 'in_transition', state: 'starting' });
+    expect(explainRefusal(tcpEndpoint, scan([{ ...starting, status: 'stopping' }]))).toMatchObject({ cause: 'in_transition', state: 'stopping' });
+  });
+  test('another cluster starting, with no socket open yet, is no evidence about this port', () => {
+    const otherStarting: PgLocalServer = { ...server([]), pid: 200, status: 'starting', port: 6000 };
+    expect(explainRefusal(tcpEndpoint, scan([otherStarting]))).toMatchObject({ cause: 'not_running', where: 'local' });
+    expect(explainRefusal(tcpEndpoint, scan([otherStarting, server([{ address: '127.0.0.1', port: 5433 }])]))).toMatchObject({ cause: 'wrong_port', ports: [5433] });
+    // Once it listens, it counts like any other.
+    expect(explainRefusal(tcpEndpoint, scan([{ ...otherStarting, tcp: [{ address: '127.0.0.1', port: 6000 }] }]))).toMatchObject({ cause: 'wrong_port', ports: [6000] });
+  });
 });

@@ -15,6 +15,8 @@ export interface PgLocalServer {
   readonly version?: string;
   /** postmaster.pid's status line: starting, ready, stopping, standby. */
   readonly status?: string;
+  /** postmaster.pid's port: the port it uses, even before (or after) it listens. */
+  readonly port?: number;
   readonly tcp: readonly { readonly address: string; readonly port: number }[];
   readonly sockets: readonly string[];
   /** How we learned where it listens. */
@@ -44,6 +46,7 @@ export async function scanLocalPostgres(): Promise<LocalScan> {
         ...(dataDir ? { dataDir } : {}),
         ...(version ? { version } : {}),
         ...(pidFile?.status ? { status: pidFile.status } : {}),
+        ...(pidFile?.port ? { port: pidFile.port } : {}),
       };
       if (server.seenVia === 'file descriptors') return { ...base, tcp: server.tcp, sockets: server.unix, seenVia: 'file descriptors' };
       if (pidFile?.port) {

@@ -9,13 +9,20 @@ import type { LocalScan, PgLocalServer } from './local.js';
  *   not_running   nothing of PostgreSQL runs here (or, for a remote host, nothing listens there)
  *   wrong_port    PostgreSQL listens on this address, but on another port
  *   not_listening PostgreSQL runs, on this port, but not on this address / socket directory
+ *   in_transition the server for this port is starting or stopping: postmaster.pid names the port,
+ *                 but its sockets are not open (yet, or any more) — a refusal that heals by itself
+ *
+ * A server that is starting or stopping elsewhere on this machine, with no socket open, says
+ * nothing about where a settled server listens; it is left out of the other judgements (two
+ * clusters on one host, one of them restarting, must not turn "not running" into "not listening").
  */
 export type Refusal =
   | { readonly cause: 'not_running'; readonly where: 'remote' | 'local'; readonly attempted: string }
   | { readonly cause: 'localhost_in_container'; readonly attempted: string }
   | { readonly cause: 'firewall_rejected'; readonly attempted: string; readonly listening: readonly string[]; readonly servers: readonly PgLocalServer[] }
   | { readonly cause: 'wrong_port'; readonly attempted: string; readonly ports: readonly number[]; readonly servers: readonly PgLocalServer[] }
-  | { readonly cause: 'not_listening'; readonly attempted: string; readonly listening: readonly string[]; readonly servers: readonly PgLocalServer[] };
+  | { readonly cause: 'not_listening'; readonly attempted: string; readonly listening: readonly string[]; readonly servers: readonly PgLocalServer[] }
+  | { readonly cause: 'in_transition'; readonly state: 'starting' | 'stopping'; readonly attempted: string; readonly server: PgLocalServer };
 
 export interface RefusedEndpoint {
   readonly transport: 'tcp' | 'unix';
@@ -40,7 +47,16 @@ export function isLocalEndpoint(endpoint: RefusedEndpoint): boolean {
 
 export function explainRefusal(endpoint: RefusedEndpoint, scan: LocalScan | undefined, where: { readonly inContainer: boolean } = { inContainer: false }): Refusal {
   if (!scan) return { cause: 'not_running', where: 'remote', attempted: endpoint.attempted };
-  return endpoint.transport === 'unix' ? explainSocket(endpoint, scan) : explainTcp(endpoint, scan, where);
+  const inTransition = scan.servers.filter(isInTransition);
+  const ours = inTransition.find((server) => server.port === endpoint.port);
+  if (ours) return { cause: 'in_transition', state: ours.status === 'stopping' ? 'stopping' : 'starting', attempted: endpoint.attempted, server: ours };
+  const settled = { ...scan, servers: scan.servers.filter((server) => !inTransition.includes(server)) };
+  return endpoint.transport === 'unix' ? explainSocket(endpoint, settled) : explainTcp(endpoint, settled, where);
+}
+
+/** Starting or stopping, with no socket open: where it will listen is not known yet. */
+function isInTransition(server: PgLocalServer): boolean {
+  return (server.status === 'starting' || server.status === 'stopping') && server.tcp.length === 0 && server.sockets.length === 0;
 }
 
 function explainTcp(endpoint: RefusedEndpoint, scan: LocalScan, where: { readonly inContainer: boolean }): Refusal {

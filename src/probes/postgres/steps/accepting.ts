@@ -135,6 +135,15 @@ export const acceptingStep = defineStep<PgContext, keyof typeof remedies>({
     if (decision.kind === 'refused') {
       const refusal = await ctx.refusal();
       if (refusal?.cause === 'firewall_rejected') return io.skip('the connection was rejected before it reached the server (see network)');
+      if (refusal?.cause === 'in_transition') {
+        // Its postmaster.pid names this port, but its sockets are not open: the window between
+        // starting the postmaster and "ready to accept connections" (or the end of a shutdown).
+        const evidence = { attempted: refusal.attempted, postmasterStatus: refusal.server.status ?? refusal.state, localServers: [serverSummary(refusal.server)] };
+        const server = ` (pid ${refusal.server.pid}${refusal.server.dataDir ? `, ${refusal.server.dataDir}` : ''})`;
+        return refusal.state === 'starting'
+          ? io.found('starting_up', `the server for ${refusal.attempted} is starting up${server} and has not opened its sockets yet`, remedies.starting_up(target, ctx.run.environment.platform), evidence)
+          : io.found('shutting_down', `the server for ${refusal.attempted} is shutting down${server} and has closed its sockets`, remedies.shutting_down(target), evidence);
+      }
       if (refusal?.cause !== 'not_listening') return io.skip('no connection was made (see process)');
       return io.found(
         'not_listening',

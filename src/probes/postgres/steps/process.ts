@@ -54,6 +54,11 @@ export const processStep = defineStep<PgContext, keyof typeof remedies>({
         { ...reachEvidenceOf(trace), listeningPorts: [...refusal.ports], localServers: refusal.servers.map(serverSummary) },
       );
     }
+    if (refusal?.cause === 'in_transition') {
+      return io.pass(`PostgreSQL for port ${refusal.server.port ?? '?'} runs on this machine and is ${refusal.state}${describeServers([refusal.server])}`, {
+        localServers: [serverSummary(refusal.server)],
+      });
+    }
     if (refusal?.cause === 'not_listening' || refusal?.cause === 'firewall_rejected') {
       return io.pass(`PostgreSQL runs on this machine${describeServers(refusal.servers)}`, { localServers: refusal.servers.map(serverSummary) });
     }
