@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { RunReportSchema, type RunReport } from '../../src/engine/schema.js';
 import { diagnoseJson, emptyHome } from '../lab/dbdoctor.js';
 import { BLACK_HOLE, IsolatedHost } from '../lab/isolated.js';
-import { Cluster, holdConnections } from '../lab/postgres.js';
+import { Cluster, holdConnections, pgBinDir } from '../lab/postgres.js';
 import { dripPeer, endlessPeer, garbagePeer, hangUpPeer, httpPeer, midHandshakePeer, resetPeer, silentPeer, tlsPlaintextPeer, type Peer } from '../lab/servers.js';
 
 /**
@@ -50,6 +50,7 @@ function drained(args: readonly string[], prefix: readonly string[] = []): Promi
 const ENGINES = {
   postgres: (port: number) => `postgresql://app:hostile-pw-1@127.0.0.1:${port}/app`,
   mongodb: (port: number) => `mongodb://app:hostile-pw-1@127.0.0.1:${port}/app?directConnection=true`,
+  cassandra: (port: number) => `cassandra://app:hostile-pw-1@127.0.0.1:${port}/app?dc=dc1`,
 } as const;
 
 const PEERS: readonly [string, () => Promise<Peer>][] = [
@@ -97,6 +98,7 @@ describe('never hangs: real network faults, every engine', () => {
   for (const [engine, url] of Object.entries({
     postgres: (address: string) => `postgresql://app@${address}:5432/app`,
     mongodb: (address: string) => `mongodb://${address}:27017/app`,
+    cassandra: (address: string) => `cassandra://${address}:9042/app?dc=dc1`,
   })) {
     test.each(faults)(`${engine}: %s: the verdict within --timeout, and the process ends`, async (_name, address) => {
       const result = await drained(['--timeout', '1.5', url(address)], host.prefix);
@@ -160,5 +162,58 @@ describe('read-only and gentle: every statement and connection, from the server\
     });
     expect(connections).toBe(1);
     expect(statements).toEqual([]);
+  });
+});
+
+describe('under load: pgbench on loopback, the diagnosis still ends within its deadline', () => {
+  const PASSWORD = 'loaded-Pa55-word';
+  const CLIENTS = 24;
+  let cluster: Cluster;
+  let bench: ReturnType<typeof spawn> | undefined;
+  beforeAll(async () => {
+    cluster = await Cluster.create('loaded', { settings: { max_connections: 60 } });
+    await cluster.sql(`CREATE ROLE app LOGIN PASSWORD '${PASSWORD}'`);
+    await cluster.sql('GRANT pg_read_all_stats TO app');
+    await cluster.sql('CREATE DATABASE appdb OWNER app');
+    const env = { ...process.env, PGPASSWORD: PASSWORD };
+    const pgbench = (args: readonly string[]): ReturnType<typeof spawn> =>
+      spawn(join(pgBinDir(), 'pgbench'), ['-h', '127.0.0.1', '-p', String(cluster.port), '-U', 'app', ...args, 'appdb'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    await new Promise<void>((resolve, reject) => {
+      const init = pgbench(['-i', '-q', '-s', '4']);
+      let stderr = '';
+      init.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      init.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`pgbench -i failed: ${stderr}`))));
+    });
+    // TPC-B-like transactions from every client at once, for longer than the test needs; the
+    // two branch rows of scale 4 make them queue on row locks as well as on the CPUs.
+    bench = pgbench(['-n', '-c', String(CLIENTS), '-j', '2', '-T', '120']);
+    for (let waited = 0; waited < 30_000; waited += 200) {
+      const { rows } = await cluster.sql("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'pgbench'");
+      if ((rows[0] as { n: number }).n >= CLIENTS) break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  });
+  afterAll(async () => {
+    if (bench && bench.exitCode === null) {
+      const ended = new Promise((resolve) => bench?.once('close', resolve));
+      bench.kill('SIGINT');
+      await ended;
+    }
+    await cluster?.destroy();
+  });
+
+  test(`${CLIENTS} pgbench clients: a verdict within --timeout 5, with the connections and activity it saw`, async () => {
+    const result = await drained(['--timeout', '5', cluster.url('app', PASSWORD, 'appdb')]);
+    expect(bench?.exitCode).toBeNull(); // the load was still running
+    expect(result.report.durationMs).toBeLessThanOrEqual(5000);
+    expect(result.wallMs).toBeLessThan(5000 + MARGIN_MS);
+    const target = result.report.targets[0];
+    expect(target?.status).not.toBe('unhealthy');
+    const pool = target?.steps.find((step) => step.id === 'pool');
+    expect(pool?.status).toBe('pass');
+    // The pgbench clients and our own session, as pg_stat_activity showed them.
+    expect(pool?.evidence.inUse).toBeGreaterThanOrEqual(CLIENTS + 1);
+    expect(pool?.summary).toMatch(/^\d+ of 60 connections in use/);
+    expect(target?.steps.find((step) => step.id === 'queries')?.status).toBe('pass');
   });
 });
