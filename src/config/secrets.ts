@@ -35,7 +35,7 @@ export class Secrets {
   private pattern: RegExp | null | undefined;
 
   add(value: string | undefined): void {
-    if (!value || value.length < MIN_LITERAL_LENGTH) return;
+    if (!value || value.length < MIN_LITERAL_LENGTH || this.values.has(value)) return;
     // The forms a secret takes in output: as is, URL-encoded, and escaped inside a JSON string.
     for (const form of [value, encodeURIComponent(value), JSON.stringify(value).slice(1, -1)]) this.values.add(form);
     this.pattern = undefined;
@@ -48,7 +48,8 @@ export class Secrets {
    * leaves it alone rather than masking every mention of the user or breaking the JSON contract.
    */
   addPublic(value: string | undefined): void {
-    if (value) this.publicValues.add(value);
+    if (!value || this.publicValues.has(value)) return;
+    this.publicValues.add(value);
     this.pattern = undefined;
   }
 
