@@ -6,7 +6,7 @@ import type { CliIO } from './io.js';
 export function runbookCommand(io: CliIO): Command {
   return new Command('runbook')
     .description('print the decision tree for an engine as a runbook: each step, what dbdoctor checks, and the commands to check it by hand')
-    .argument('[engine]', 'postgres (default)', 'postgres')
+    .argument('[engine]', 'postgres, mongodb or cassandra', 'postgres')
     .addOption(new Option('-f, --format <format>', 'runbook format').choices(['markdown', 'human']).default('markdown'))
     .action(async (engine: string, flags: { format: 'markdown' | 'human' }) => {
       const [{ ENGINES, isEngine, stepsOf }, { renderRunbook }] = await Promise.all([import('../probes/registry.js'), import('../docs/runbook.js')]);

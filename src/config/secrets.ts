@@ -53,6 +53,17 @@ export class Secrets {
     this.pattern = undefined;
   }
 
+  /**
+   * Forgets every secret. The CLI runs one command per process and never calls this; a process
+   * that runs many commands in turn (the property tests) does, so that one run's secrets do not
+   * pile up into the next run's pattern.
+   */
+  forget(): void {
+    this.values.clear();
+    this.publicValues.clear();
+    this.pattern = undefined;
+  }
+
   redact(text: string): string {
     // Known secrets first, then whatever is URL- or conninfo-shaped.
     const pattern = this.literalPattern();

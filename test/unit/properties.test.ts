@@ -326,6 +326,9 @@ describe('explain: any pasted text gets an answer, never a crash', () => {
   test('a verdict (exit 2 or 1), or "not recognised" (4); empty input is bad input (3); pasted passwords stay hidden', async () => {
     await fc.assert(
       fc.asyncProperty(pasted, fc.constantFrom('human' as const, 'json' as const), async ({ text, password: secret }, format) => {
+        // Each run as its own process: forget the last run's pasted secrets.
+        secrets.forget();
+        registerVocabulary();
         const io = captureIO();
         const result = await outcome(() => runExplain({ format, verbose: true, color: false, engine: undefined, input: { from: 'stdin' } }, io, 'test', { isTTY: false, read: async () => text }));
         if (text.trim() === '') {
