@@ -22,6 +22,21 @@ export interface NetworkView {
   readonly failure: ReachFailure | undefined;
 }
 
+/**
+ * What the network step judges, from an engine's connection decision: a firewall's rejection
+ * (told from a refusal by what listens here), a refusal (the host answered: process's business),
+ * or a failure the decision put in the network step; nothing otherwise.
+ */
+export function networkFailureOf(
+  decision: { readonly kind: string; readonly step?: string; readonly cause?: CauseCode },
+  refusal: { readonly cause: string } | undefined,
+): ReachFailure | undefined {
+  if (refusal?.cause === 'firewall_rejected') return { kind: 'failure', cause: 'firewall_rejected' };
+  if (decision.kind === 'refused') return { kind: 'refused' };
+  if (decision.kind === 'failure' && decision.step === 'network' && decision.cause) return { kind: 'failure', cause: decision.cause };
+  return undefined;
+}
+
 export interface NetworkContext {
   readonly run: RunContext;
   readonly engine: EngineWords;

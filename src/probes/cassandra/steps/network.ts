@@ -1,7 +1,7 @@
 import type { CassandraTarget } from '../../../config/cassandra/target.js';
 import { defineStep } from '../../../engine/probe.js';
 import type { Remediation } from '../../../engine/schema.js';
-import { judgeNetwork, NETWORK_CHECKS, networkRemedies } from '../../common/network.js';
+import { judgeNetwork, NETWORK_CHECKS, networkFailureOf, networkRemedies } from '../../common/network.js';
 import { readCluster, type NodeView } from '../cluster.js';
 import { cqlsh, environmentEvidence, hostsEvidence, urlWith } from '../commands.js';
 import { cassandraWords } from '../words.js';
@@ -43,14 +43,7 @@ export const networkStep = defineStep<CqlContext, keyof typeof remedies>({
     const primary = await ctx.primary();
     const ordered = [primary, ...hosts.filter((outcome) => outcome !== primary)];
     const refusal = primary.decision.kind === 'refused' ? await ctx.refusal() : undefined;
-    const failure =
-      refusal?.cause === 'firewall_rejected'
-        ? { kind: 'failure' as const, cause: 'firewall_rejected' as const }
-        : primary.decision.kind === 'refused'
-          ? primary.decision
-          : primary.decision.kind === 'failure' && primary.decision.step === 'network'
-            ? { kind: 'failure' as const, cause: primary.decision.cause }
-            : undefined;
+    const failure = networkFailureOf(primary.decision, refusal);
     Object.assign(io.evidence, environmentEvidence(target), hosts.length > 1 ? { contactPoints: hostsEvidence(hosts) } : {});
     const outcome = await judgeNetwork({ entries: ordered.map((entry) => entry.trace.entry), connected: primary.trace.connected, failure }, io, {
       run: ctx.run,

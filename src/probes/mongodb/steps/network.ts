@@ -1,7 +1,7 @@
 import type { MongoTarget } from '../../../config/mongodb/target.js';
 import { defineStep, type StepIO } from '../../../engine/probe.js';
 import type { Evidence, Finding, Remediation } from '../../../engine/schema.js';
-import { endpointEvidence, judgeNetwork, NETWORK_CHECKS, networkRemedies } from '../../common/network.js';
+import { endpointEvidence, judgeNetwork, NETWORK_CHECKS, networkFailureOf, networkRemedies } from '../../common/network.js';
 import { unreachableMember } from '../classify.js';
 import { mongoshPing, urlWith } from '../commands.js';
 import type { MongoContext } from '../context.js';
@@ -50,14 +50,7 @@ export const networkStep = defineStep<MongoContext, keyof typeof remedies>({
     const target = ctx.target;
     if (decision.kind === 'srv' && surveyed.srv) return judgeSrv(surveyed.srv, decision.cause, decision.record, io, target);
     const refusal = decision.kind === 'refused' ? await ctx.refusal() : undefined;
-    const failure =
-      refusal?.cause === 'firewall_rejected'
-        ? { kind: 'failure' as const, cause: 'firewall_rejected' as const }
-        : decision.kind === 'refused'
-          ? decision
-          : decision.kind === 'failure' && decision.step === 'network'
-            ? { kind: 'failure' as const, cause: decision.cause }
-            : undefined;
+    const failure = networkFailureOf(decision, refusal);
     const outcome = await judgeNetwork({ entries: surveyed.seeds.map((seed) => seed.entry), connected: surveyed.seeds.find((seed) => seed.connected)?.connected, failure }, io, {
       run: ctx.run,
       engine: mongoWords(target),

@@ -1,5 +1,5 @@
 import { defineStep } from '../../../engine/probe.js';
-import { judgeNetwork, NETWORK_CHECKS, networkRemedies } from '../../common/network.js';
+import { judgeNetwork, NETWORK_CHECKS, networkFailureOf, networkRemedies } from '../../common/network.js';
 import { pgIsReady } from '../commands.js';
 import type { PgContext } from '../context.js';
 import { postgresWords } from '../words.js';
@@ -18,14 +18,7 @@ export const networkStep = defineStep<PgContext, keyof typeof networkRemedies>({
     const { trace } = await ctx.connection();
     const decision = await ctx.decision();
     const refusal = await ctx.refusal();
-    const failure =
-      refusal?.cause === 'firewall_rejected'
-        ? { kind: 'failure' as const, cause: 'firewall_rejected' as const }
-        : decision.kind === 'refused'
-          ? decision
-          : decision.kind === 'failure' && decision.step === 'network'
-            ? { kind: 'failure' as const, cause: decision.cause }
-            : undefined;
+    const failure = networkFailureOf(decision, refusal);
     return judgeNetwork({ entries: trace.endpoints, connected: trace.connected, failure }, io, {
       run: ctx.run,
       engine: postgresWords(ctx.target),
