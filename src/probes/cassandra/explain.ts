@@ -5,17 +5,100 @@ import type { EngineWords } from '../common/platform.js';
 import { resolveCassandraTarget } from '../../config/cassandra/target.js';
 import { buildEnvironment } from '../../config/environment.js';
 import { cassandraWords } from './words.js';
+import { acceptingRemedies } from './steps/accepting.js';
+import { authRemedies } from './steps/auth.js';
+import { networkRemedies } from './steps/network.js';
+import { queriesRemedies } from './steps/queries.js';
 
 /**
- * `dbdoctor explain`'s Cassandra part. Every message the Cassandra drivers print for the network
- * faults is read by src/probes/common/explain.ts (their wrappers, NoHostAvailable and
- * AllNodesFailedException, only carry the socket's error); what is here is Cassandra's words for
- * the fixes. Server-side errors (bad credentials, overloaded, …) belong here once the Cassandra
- * probe and its lab can produce real messages.
+ * `dbdoctor explain`'s Cassandra part: the server's errors as the drivers wrap them (classify.ts
+ * reads the same words: BY_DRIVER_MESSAGE), the drivers' own words for a login the node asks for
+ * and for a local data centre the cluster does not have, and Cassandra's words for the fixes. The
+ * network faults (NoHostAvailable / AllNodesFailedException carrying a socket error) are read by
+ * src/probes/common/explain.ts.
  */
-export const cassandraRules: readonly ExplainRule[] = [];
+const CQL = ['cassandra'] as const;
+const DRIVERS = ['cassandra-python', 'cassandra-node', 'cassandra-java', 'gocql'];
 
-export const cassandraFieldPatterns: readonly FieldPattern[] = [];
+export const cassandraRules: readonly ExplainRule[] = [
+  // ── the server's words ─────────────────────────────────────────────────────
+  {
+    id: 'cql.bad-credentials',
+    engines: CQL,
+    clients: DRIVERS,
+    rank: 'server',
+    // PasswordAuthenticator's answer (error 0x0100 Bad credentials) for a wrong password or an unknown role alike.
+    pattern: /Provided username (?<user>\S+) and\/or password are incorrect/,
+    cause: 'auth_failed',
+    fields: ['user'],
+    examples: ['AuthenticationError: Provided username app and/or password are incorrect'],
+  },
+  {
+    id: 'cql.login-not-permitted',
+    engines: CQL,
+    clients: DRIVERS,
+    rank: 'server',
+    pattern: /(?<user>[^\s'"]+) is not permitted to log in/,
+    cause: 'permission_denied',
+    fields: ['user'],
+    examples: ["server replied with 'reporting is not permitted to log in' to AuthResponse request"],
+  },
+  {
+    id: 'cql.keyspace-missing',
+    engines: CQL,
+    clients: DRIVERS,
+    rank: 'server',
+    pattern: /Keyspace '[^']+' does not exist|InvalidKeyspaceException: Invalid keyspace \S+|Unable to connect to any servers using keyspace '[^']+'/,
+    cause: 'database_missing',
+    fields: ['database'],
+    examples: ["ResponseError: Keyspace 'no_such_keyspace' does not exist"],
+  },
+  {
+    id: 'cql.protocol-version',
+    engines: CQL,
+    clients: ['cassandra-python', 'cassandra-node', 'gocql'],
+    rank: 'server',
+    pattern: /Invalid or unsupported protocol version \(\d+\)|unable to STARTUP using protocol version \d+|ProtocolError returned from server while using explicitly set client protocol_version \d+|Beta version of the protocol used \([^)]*\), but USE_BETA flag is unset|unsupported protocol response version: \d+/,
+    cause: 'protocol_version',
+    examples: ['Invalid or unsupported protocol version (2); supported versions are (3/v3, 4/v4, 5/v5, 6/v6-beta)'],
+  },
+  {
+    id: 'cql.unavailable',
+    engines: CQL,
+    clients: DRIVERS,
+    rank: 'server',
+    // Error 0x1000 Unavailable: the coordinator knows too few replicas alive for the consistency level.
+    pattern: /Not enough replicas available for query at consistency (?<consistency>\w+)|Cannot achieve consistency level (?<level>\w+)/,
+    cause: 'unavailable',
+    examples: ['Not enough replicas available for query at consistency LOCAL_QUORUM (2 required but only 1 alive)'],
+  },
+  // ── the drivers' words ─────────────────────────────────────────────────────
+  {
+    id: 'cql.authentication-required',
+    engines: CQL,
+    clients: DRIVERS,
+    rank: 'client',
+    // The node sent AUTHENTICATE and the driver has no credentials to answer with.
+    pattern: /requires authentication(?: \([^)]*\))?, but no authenticator|Remote end requires authentication|authentication required \(using "[^"]*"\)/,
+    cause: 'password_missing',
+    examples: ['gocql: unable to create session: unable to discover protocol version: authentication required (using "org.apache.cassandra.auth.PasswordAuthenticator")'],
+  },
+  {
+    id: 'cql.local-dc',
+    engines: CQL,
+    clients: ['cassandra-node'],
+    rank: 'client',
+    pattern: /localDataCenter was configured as '[^']*', but only found hosts in data centers: \[[^\]]*\]/,
+    cause: 'local_dc_mismatch',
+    examples: ["ArgumentError: localDataCenter was configured as 'dc-east', but only found hosts in data centers: [datacenter1]"],
+  },
+];
+
+export const cassandraFieldPatterns: readonly FieldPattern[] = [
+  { clients: DRIVERS, pattern: /Keyspace '(?<database>[^']+)' does not exist/ },
+  { clients: ['cassandra-java'], pattern: /Invalid keyspace (?<database>\S+)/ },
+  { clients: ['cassandra-python'], pattern: /using keyspace '(?<database>[^']+)'/ },
+];
 
 /**
  * The probe's own words for the shared fixes, for a target built from what the text names (an
@@ -29,12 +112,43 @@ function wordsFor(fields: Fields): EngineWords {
   }
 }
 
+/** The target the text names; the password is wherever the application keeps it. */
+function targetFor(fields: Fields): ReturnType<typeof resolveCassandraTarget> {
+  let target: ReturnType<typeof resolveCassandraTarget>;
+  try {
+    target = resolveCassandraTarget({ text: url(fields), source: 'the pasted text' }, buildEnvironment({}));
+  } catch {
+    target = resolveCassandraTarget({ text: 'cassandra://localhost:9042', source: 'the pasted text' }, buildEnvironment({}));
+  }
+  return { ...target, sources: { ...target.sources, password: 'the application’s settings' } };
+}
+
 function remediation(explained: Explained): Remediation[] | undefined {
-  return remediationInWords(explained, wordsFor(explained.fields), 9042, "the driver's SSL options (a truststore or CA file)");
+  const { cause, fields, text } = explained;
+  switch (cause) {
+    case 'auth_failed':
+    case 'permission_denied':
+    case 'password_missing':
+    case 'database_missing':
+      return authRemedies[cause](targetFor(fields));
+    case 'protocol_version': {
+      const offered = /supported versions are \(([^)]*)\)/.exec(text)?.[1]?.match(/(\d+)\/v\d+(?!-beta)/g)?.map((version) => Number(version.split('/')[0])) ?? [];
+      return acceptingRemedies.protocol_version(targetFor(fields), offered);
+    }
+    case 'local_dc_mismatch': {
+      const list = /only found hosts in data centers: \[([^\]]*)\]/.exec(text)?.[1] ?? '';
+      return networkRemedies.local_dc_mismatch(targetFor(fields), list.split(',').map((name) => name.trim()).filter((name) => name !== ''));
+    }
+    case 'unavailable':
+      return queriesRemedies.unavailable(targetFor(fields), fields.database ?? '<keyspace>');
+    default:
+      return remediationInWords(explained, wordsFor(fields), 9042, "the driver's SSL options (a truststore or CA file)");
+  }
 }
 
 function url(fields: Fields): string {
-  return `cassandra://${fields.host ?? '<host>'}:${fields.port ?? 9042}`;
+  const user = fields.user ? `${encodeURIComponent(fields.user)}@` : '';
+  return `cassandra://${user}${fields.host ?? '<host>'}:${fields.port ?? 9042}/${fields.database ?? ''}`;
 }
 
 export const cassandraExplainer: EngineExplainer = { engine: 'cassandra', rules: cassandraRules, fieldPatterns: cassandraFieldPatterns, remediation, url };

@@ -1,17 +1,66 @@
+import type { MongoTarget } from '../../config/mongodb/target.js';
 import type { Remediation } from '../../engine/schema.js';
 import type { EngineExplainer, Explained, ExplainRule, FieldPattern, Fields } from '../../explain/rule.js';
 import { remediationInWords } from '../common/explain.js';
 import type { EngineWords } from '../common/platform.js';
+import { acceptingRemedies } from './steps/accepting.js';
+import { authRemedies } from './steps/auth.js';
 
 /**
- * `dbdoctor explain`'s MongoDB part. The network-level causes MongoDB shares with every engine are
- * read by src/probes/common/explain.ts; what is here is the driver's own wording (server selection)
- * and MongoDB's words for the fixes. Server-side codes (AuthenticationFailed 18, too many
- * connections, …) belong here once the MongoDB probe and its lab can produce real messages.
+ * `dbdoctor explain`'s MongoDB part: the server's errors (the codes and words classify.ts reads:
+ * AuthenticationFailed 18, an unsupported mechanism, "requires authentication" 13), then the
+ * drivers' own wording (server selection), and MongoDB's words for the fixes. The network-level
+ * causes MongoDB shares with every engine are read by src/probes/common/explain.ts.
  */
 const MONGO = ['mongodb'] as const;
+const DRIVERS = ['pymongo', 'mongodb-node', 'mongo-go-driver'];
 
 export const mongodbRules: readonly ExplainRule[] = [
+  // ── the server's words (classify.ts: the words before the code where they are more precise) ──
+  {
+    // FerretDB sends this with code 18 (AuthenticationFailed), MongoDB with 334 (MechanismUnavailable).
+    id: 'mongo.auth-mechanism',
+    engines: MONGO,
+    clients: DRIVERS,
+    rank: 'server',
+    pattern: /[Uu]nsupported authentication mechanism "?(?<mechanism>[\w-]+)"?|\bMechanismUnavailable\b/,
+    cause: 'auth_mechanism',
+    examples: ['MongoServerError: Unsupported authentication mechanism "PLAIN".'],
+  },
+  {
+    // Code 13 (Unauthorized) without a login: no credentials reached the server at all.
+    id: 'mongo.requires-authentication',
+    engines: MONGO,
+    clients: DRIVERS,
+    rank: 'server',
+    pattern: /Command \w+ requires authentication/,
+    cause: 'password_missing',
+    also: [{ cause: 'auth_failed', why: 'a client that logs in lazily (or against another authSource) and carries on after a failed login gets the same answer' }],
+    examples: ['MongoServerError: Command listDatabases requires authentication'],
+  },
+  {
+    id: 'mongo.auth-failed',
+    engines: MONGO,
+    clients: DRIVERS,
+    rank: 'server',
+    // Code 18; Atlas prefixes "bad auth :". The words are MongoDB's and FerretDB's alike.
+    pattern: /\bAuthentication failed\b/,
+    cause: 'auth_failed',
+    examples: ["pymongo.errors.OperationFailure: Authentication failed., full error: {'ok': 0.0, 'errmsg': 'Authentication failed.', 'code': 18, 'codeName': 'AuthenticationFailed'}"],
+  },
+  // ── the drivers' words ─────────────────────────────────────────────────────
+  {
+    // A replicaSet= topology with no servers left: every seed answered, and the driver removed each
+    // one for not being a member of that set (a standalone, a mongos, another set). Unreachable
+    // seeds would stay in the topology as Unknown.
+    id: 'mongo.replica-set-no-members',
+    engines: MONGO,
+    clients: DRIVERS,
+    rank: 'client',
+    pattern: /No replica set members available for replica set name "(?<setName>[^"]+)"|Type: ReplicaSetNoPrimary, Servers: \[\] \}|type: 'ReplicaSetNoPrimary',\s+servers: Map\(0\) \{\}[\s\S]*?setName: '(?<setName2>[^']+)'/,
+    cause: 'replica_set_mismatch',
+    examples: ['server selection error: server selection timeout, current topology: { Type: ReplicaSetNoPrimary, Servers: [] }'],
+  },
   {
     id: 'mongo.selection-timeout',
     engines: MONGO,
@@ -42,8 +91,57 @@ export function mongodbWords(): EngineWords {
   };
 }
 
+/** A MongoDB target from what a message names; what it does not name is a placeholder. */
+function targetOf(fields: Fields, options: Readonly<Record<string, string>> = {}): MongoTarget {
+  const host = fields.host ?? 'HOST';
+  const port = Number(fields.port ?? 27017);
+  const user = fields.user ?? 'USER';
+  const query = new URLSearchParams(options).toString();
+  return {
+    engine: 'mongodb',
+    display: '',
+    sources: { password: 'the application’s settings' },
+    uri: `mongodb://${encodeURIComponent(user)}@${host.includes(':') ? `[${host}]` : host}:${port}/${query ? `?${query}` : ''}`,
+    srv: false,
+    hosts: [{ host, port }],
+    srvServiceName: 'mongodb',
+    user,
+    database: 'test',
+    authSource: 'admin',
+    ...(options.authMechanism ? { authMechanism: options.authMechanism } : {}),
+    ...(options.replicaSet ? { replicaSet: options.replicaSet } : {}),
+    loadBalanced: false,
+    readPreference: 'primary',
+    tls: false,
+    tlsAllowInvalidCertificates: false,
+    tlsAllowInvalidHostnames: false,
+    ignoredParams: [],
+  };
+}
+
 function remediation(explained: Explained): Remediation[] | undefined {
-  return remediationInWords(explained, mongodbWords(), 27017, 'tlsCAFile=/path/to/ca.pem in the connection string');
+  const { cause, fields, matched } = explained;
+  switch (cause) {
+    case 'auth_failed':
+      return authRemedies.auth_failed(targetOf(fields), { inAuthSource: 'unknown', inAdmin: 'unknown' });
+    case 'auth_mechanism': {
+      const mechanism = /mechanism "?([\w-]+)"?/.exec(matched)?.[1];
+      return authRemedies.auth_mechanism(targetOf(fields, mechanism ? { authMechanism: mechanism } : {}), undefined);
+    }
+    case 'password_missing':
+      return authRemedies.password_missing({ ...targetOf(fields), user: undefined });
+    case 'replica_set_mismatch': {
+      const setName = /replica set name "([^"]+)"|setName: '([^']+)'/.exec(explained.text);
+      const expected = setName?.[1] ?? setName?.[2] ?? 'NAME';
+      const target = targetOf(fields, { replicaSet: expected });
+      return [
+        { text: `No server the driver reached is a member of replica set "${expected}": each answered as a standalone server, a mongos, or a member of another set, and was dropped. Fix the name, or drop replicaSet for a standalone server:`, command: acceptingRemedies.replica_set_mismatch(target, expected, undefined)[0]?.command ?? '', language: 'shell' },
+        ...acceptingRemedies.replica_set_mismatch(target, expected, undefined).slice(1),
+      ];
+    }
+    default:
+      return remediationInWords(explained, mongodbWords(), 27017, 'tlsCAFile=/path/to/ca.pem in the connection string');
+  }
 }
 
 function url(fields: Fields): string {

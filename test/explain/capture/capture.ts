@@ -6,6 +6,9 @@ import { Cluster, freePort, holdConnections } from '../../lab/postgres.js';
 import { BLACK_HOLE, IsolatedHost, UNREACHABLE } from '../../lab/isolated.js';
 import { hangUpPeer, httpPeer, resetPeer, silentPeer, tlsOnlyPeer, type Peer } from '../../lab/servers.js';
 import { selfSignedCertificate } from '../../lab/tls.js';
+import { Ferret, ADMIN_USER } from '../../lab/mongo.js';
+import { APP, CassandraNode, DC, KEYSPACES, NOLOGIN } from '../../lab/cassandra.js';
+import { holdPoolerClients, PgBouncer } from '../../lab/pgbouncer.js';
 
 /**
  * Re-captures the explain corpus: real clients against real faults. Each fault is built with the
@@ -36,6 +39,16 @@ interface Case {
   readonly timeoutMs?: number;
   /** Statements to run once connected ("@sleep <ms>" pauses). */
   readonly sql?: readonly string[];
+  /** Cassandra: the keyspace to use, the local data centre, the protocol version, one statement and its consistency level. */
+  readonly keyspace?: string;
+  readonly dc?: string;
+  readonly protocolVersion?: number;
+  readonly cql?: string;
+  readonly consistency?: string;
+  /** MongoDB: the admin command to run once connected (default ping, which needs no login). */
+  readonly command?: string;
+  /** Passwords other than SECRET that the output must not show (a lab role's own). */
+  readonly secrets?: readonly string[];
 }
 
 interface Client {
@@ -50,6 +63,8 @@ interface Fault {
   /** step/cause: what the fault is, as `dbdoctor diagnose` names it. */
   readonly cause: string;
   readonly description: string;
+  /** Clients that hide the fault behind other words, and the step/cause those words support ("reads-as" in the header). */
+  readonly readsAs?: Readonly<Record<string, string>>;
   /** Only these clients can express the fault (e.g. a libpq-only setting). */
   readonly clients?: readonly string[];
   /** Builds the fault; `after` registers what undoes it once its clients have run. */
@@ -66,9 +81,9 @@ const pgUrl = (c: Case): string => `postgresql://${userinfo(c)}${authority(c)}/$
 const mongoUrl = (c: Case): string => `mongodb://${userinfo(c)}${authority(c)}/${query({ directConnection: 'true', ...(c.tls ? { tls: 'true', ...(c.caFile ? { tlsCAFile: c.caFile } : {}) } : {}), ...c.params })}`;
 const json = (c: Case, url: string): string => JSON.stringify({ ...c, url, timeoutMs: c.timeoutMs ?? 3000 });
 
-function versionOf(command: string, args: readonly string[]): string {
+function versionOf(command: string, args: readonly string[], cwd?: string): string {
   try {
-    return execFileSync(command, [...args], { encoding: 'utf8' }).trim();
+    return execFileSync(command, [...args], { encoding: 'utf8', cwd, stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   } catch {
     return 'not installed';
   }
@@ -83,7 +98,8 @@ const nodeVersion = (module: string): string => {
     return 'not installed';
   }
 };
-const goVersion = (module: string): string => versionOf('go', ['list', '-m', '-f', '{{.Version}}', module]).split('\n')[0] ?? '';
+// Run in go/, where go.mod names the modules (elsewhere `go list -m` knows none of them).
+const goVersion = (module: string): string => versionOf('go', ['list', '-m', '-f', '{{.Version}}', module], join(HERE, 'go')).split('\n')[0] ?? '';
 const jarVersion = (prefix: string): string => {
   const lib = join(HERE, 'java', 'target', 'lib');
   const jar = existsSync(lib) ? readdirSync(lib).find((name) => name.startsWith(`${prefix}-`) && /-\d/.test(name.slice(prefix.length))) : undefined;
@@ -130,7 +146,14 @@ const CLIENTS: Readonly<Record<string, Client>> = {
   'cassandra-java': {
     engine: 'cassandra',
     version: `com.datastax.oss:java-driver-core ${jarVersion('java-driver-core')} (Java 17)`,
-    argv: (c) => ['java', '-cp', javaClasspath(), 'capture.Main', 'cassandra', c.host, String(c.port), c.user ?? '', c.password ?? '', String(c.timeoutMs ?? 3000), ...(c.tls ? ['tls'] : [])],
+    argv: (c) => [
+      'java', '-cp', javaClasspath(), 'capture.Main', 'cassandra', c.host, String(c.port), c.user ?? '', c.password ?? '', String(c.timeoutMs ?? 3000),
+      ...(c.tls ? ['tls'] : []),
+      ...(c.keyspace ? [`keyspace=${c.keyspace}`] : []),
+      ...(c.dc ? [`dc=${c.dc}`] : []),
+      ...(c.protocolVersion ? [`protocol=V${c.protocolVersion}`] : []),
+      ...(c.cql ? [`cql=${c.cql}`, `consistency=${c.consistency ?? 'LOCAL_ONE'}`] : []),
+    ],
   },
   gocql: { engine: 'cassandra', version: `github.com/gocql/gocql ${goVersion('github.com/gocql/gocql')}`, argv: go('gocql', () => '') },
 };
@@ -324,6 +347,100 @@ async function postgresFaults(): Promise<Fault[]> {
   ];
 }
 
+/** PgBouncer (Debian's package) in front of a real cluster; the PostgreSQL clients connect through it. */
+async function pgbouncerFaults(): Promise<Fault[]> {
+  const cluster = await Cluster.create('explain-bouncer');
+  teardown.push(() => cluster.destroy());
+  await cluster.sql(`CREATE ROLE app LOGIN PASSWORD '${SECRET}'`);
+  await cluster.sql('CREATE DATABASE appdb OWNER app');
+  const through = async (after: (undo: () => Promise<unknown>) => void, options: { users?: Record<string, string>; settings?: Record<string, string | number>; databases?: Record<string, string> } = {}): Promise<PgBouncer> => {
+    // pgjdbc sends extra_float_digits, which PgBouncer refuses unless told to ignore it (as deployments for Java do).
+    const bouncer = await PgBouncer.start(cluster, { users: { app: SECRET }, ...options, settings: { ignore_startup_parameters: 'extra_float_digits', ...options.settings } });
+    after(() => bouncer.stop());
+    return bouncer;
+  };
+  const on = (bouncer: PgBouncer, c: Partial<Case> = {}): Case => ({ host: bouncer.host, port: bouncer.port, user: 'app', password: SECRET, database: 'appdb', params: { sslmode: 'disable' }, ...c });
+  return [
+    { id: 'pgb-wrong-password', engine: 'postgres', cause: 'auth/pooler_auth', description: 'PgBouncer (auth_type scram-sha-256, auth_file) refuses a wrong password', build: async (after) => ({ case: on(await through(after), { password: `${SECRET}x` }) }) },
+    {
+      id: 'pgb-backend-auth',
+      engine: 'postgres',
+      cause: 'auth/pooler_backend_auth',
+      description: 'PgBouncer’s auth_file holds a stale password for app: the client logs in to PgBouncer with it, PgBouncer cannot log in to PostgreSQL with it (server_login_retry 1 s)',
+      build: async (after) => ({ case: on(await through(after, { users: { app: 'stale-Pa55' }, settings: { server_login_retry: 1 } }), { password: 'stale-Pa55', secrets: ['stale-Pa55'], sql: ['SELECT 1'] }) }),
+    },
+    {
+      id: 'pgb-backend-down',
+      engine: 'postgres',
+      cause: 'accepting/pooler_backend_down',
+      description: 'PgBouncer’s [databases] entry points at a port where nothing listens (the database is down); server_login_retry 1 s',
+      build: async (after) => {
+        const down = await freePort();
+        const bouncer = await through(after, { databases: { appdb: `host=127.0.0.1 port=${down} dbname=appdb` }, settings: { server_login_retry: 1 } });
+        return { case: on(bouncer, { sql: ['SELECT 1'] }) };
+      },
+    },
+    {
+      id: 'pgb-client-limit',
+      engine: 'postgres',
+      cause: 'pool/pooler_client_limit',
+      description: 'max_client_conn 3 at PgBouncer, three clients connected',
+      build: async (after) => {
+        const bouncer = await through(after, { settings: { max_client_conn: 3 } });
+        const held = await holdPoolerClients(bouncer, 3, 'app', SECRET);
+        after(() => held.release());
+        return { case: on(bouncer) };
+      },
+    },
+    {
+      id: 'pgb-pool-exhausted',
+      engine: 'postgres',
+      cause: 'pool/pooler_pool_exhausted',
+      description: 'default_pool_size 1 (transaction mode), its server connection held in an open transaction; query_wait_timeout 1 s',
+      build: async (after) => {
+        const bouncer = await through(after, { settings: { default_pool_size: 1, query_wait_timeout: 1 } });
+        const held = await holdPoolerClients(bouncer, 1, 'app', SECRET);
+        await held.clients[0]?.query('BEGIN; SELECT 1');
+        after(() => held.release());
+        return { case: on(bouncer, { sql: ['SELECT 1'] }) };
+      },
+    },
+    { id: 'pgb-no-such-database', engine: 'postgres', cause: 'auth/database_missing', description: 'a database PgBouncer has no [databases] entry for (and no "*" fallback)', build: async (after) => ({ case: on(await through(after), { database: 'nowhere' }) }) },
+  ];
+}
+
+/** A real FerretDB (SCRAM authentication on, the admin user set up) on a free port. */
+async function mongodbFaults(): Promise<Fault[]> {
+  const server = await Ferret.start({ adminPassword: SECRET });
+  teardown.push(() => server.destroy());
+  const on = (c: Partial<Case> = {}): Case => ({ host: server.host, port: server.port, user: ADMIN_USER, password: SECRET, ...c });
+  return [
+    { id: 'mongo-wrong-password', engine: 'mongodb', cause: 'auth/auth_failed', description: 'wrong password for the admin user (SCRAM-SHA-256, FerretDB answers AuthenticationFailed, code 18)', build: async () => ({ case: on({ password: `${SECRET}x` }) }) },
+    { id: 'mongo-auth-mechanism', engine: 'mongodb', cause: 'auth/auth_mechanism', description: 'authMechanism=PLAIN, a mechanism FerretDB does not support', build: async () => ({ case: on({ params: { authMechanism: 'PLAIN' } }) }) },
+    { id: 'mongo-no-credentials', engine: 'mongodb', cause: 'auth/password_missing', description: 'no credentials; the server requires authentication (listDatabases; ping needs no login)', build: async () => ({ case: on({ user: undefined, password: undefined, command: 'listDatabases' }) }) },
+    { id: 'mongo-replica-set-mismatch', engine: 'mongodb', cause: 'accepting/replica_set_mismatch', description: 'replicaSet=rs0 (directConnection=false) against a standalone server', build: async () => ({ case: on({ params: { directConnection: 'false', replicaSet: 'rs0' } }) }) },
+  ];
+}
+
+/** One real Apache Cassandra 5 node (PasswordAuthenticator; test/lab/cassandra.ts), started once. */
+async function cassandraFaults(): Promise<Fault[]> {
+  const node = await CassandraNode.create();
+  teardown.push(() => node.stop());
+  // The lab's ordinary role (not the superuser, whose password "cassandra" cannot be told from the word); it may read both keyspaces.
+  await node.cql(`GRANT SELECT ON KEYSPACE ${KEYSPACES.overReplicated} TO ${APP.user}`);
+  const on = (c: Partial<Case> = {}): Case => ({ host: '127.0.0.1', port: node.port, user: APP.user, password: APP.password, secrets: [APP.password, NOLOGIN.password], timeoutMs: 5000, ...c });
+  return [
+    { id: 'cql-wrong-password', engine: 'cassandra', cause: 'auth/auth_failed', description: 'wrong password for an existing role (PasswordAuthenticator)', build: async () => ({ case: on({ password: SECRET }) }) },
+    { id: 'cql-no-credentials', engine: 'cassandra', cause: 'auth/password_missing', description: 'no credentials for a node with PasswordAuthenticator', build: async () => ({ case: on({ user: undefined, password: undefined }) }) },
+    { id: 'cql-role-nologin', engine: 'cassandra', cause: 'auth/permission_denied', description: 'a role with LOGIN = false, its right password', build: async () => ({ case: on({ user: NOLOGIN.user, password: NOLOGIN.password }) }) },
+    { id: 'cql-missing-keyspace', engine: 'cassandra', cause: 'auth/database_missing', description: 'a keyspace that does not exist', build: async () => ({ case: on({ keyspace: 'no_such_keyspace' }) }) },
+    { id: 'cql-protocol-v2', engine: 'cassandra', cause: 'accepting/protocol_version', description: 'protocol version 2, which Cassandra 5 no longer speaks', clients: ['cassandra-python', 'cassandra-node', 'gocql'], build: async () => ({ case: on({ protocolVersion: 2 }) }) },
+    { id: 'cql-protocol-v6', engine: 'cassandra', cause: 'accepting/protocol_version', description: 'protocol version 6 (beta), which Cassandra 5 does not offer without allow_beta', build: async () => ({ case: on({ protocolVersion: 6 }) }) },
+    { id: 'cql-wrong-dc', engine: 'cassandra', cause: 'network/local_dc_mismatch', description: `local data centre "dc-east"; the node is in "${DC}"`, build: async () => ({ case: on({ dc: 'dc-east', cql: 'SELECT release_version FROM system.local' }) }) },
+    { id: 'cql-unavailable', engine: 'cassandra', cause: 'queries/unavailable', description: `a read at LOCAL_QUORUM of keyspace ${KEYSPACES.overReplicated} (RF 3 on a one-node data centre: 2 replicas required, 1 alive)`, build: async () => ({ case: on({ cql: `SELECT * FROM ${KEYSPACES.overReplicated}.items`, consistency: 'LOCAL_QUORUM' }) }) },
+  ];
+}
+
 /** Faults that need no server: the same for every engine. */
 async function networkFaults(engine: Engine): Promise<Fault[]> {
   const port = DEFAULT_PORT[engine];
@@ -402,8 +519,10 @@ function run(argv: readonly string[], prefix: readonly string[]): Promise<string
   });
 }
 
-function redact(text: string): string {
-  return text.split(SECRET).join('****').split(encodeURIComponent(SECRET)).join('****');
+function redact(text: string, others: readonly string[] = []): string {
+  let redacted = text;
+  for (const secret of [SECRET, ...others]) redacted = redacted.split(secret).join('****').split(encodeURIComponent(secret)).join('****');
+  return redacted;
 }
 
 async function capture(fault: Fault, when: string): Promise<void> {
@@ -419,14 +538,17 @@ async function captureBuilt(fault: Fault, built: { readonly case: Case; readonly
   const clients = Object.entries(CLIENTS).filter(([id, client]) => client.engine === fault.engine && (!fault.clients || fault.clients.includes(id)));
   await Promise.all(
     clients.map(async ([id, client]) => {
-      const output = redact((await run(client.argv(built.case), built.prefix ?? [])).trim());
+      const output = redact((await run(client.argv(built.case), built.prefix ?? [])).trim(), built.case.secrets);
       const file = join(CORPUS, fault.engine, id, `${fault.id}.txt`);
       if (output === '' || /^connected$/m.test(output)) {
         console.log(`  ${fault.id} ${id}: no error (${output.slice(0, 60) || 'no output'}), not saved`);
         return;
       }
       const c = built.case;
-      const fields = [`host=${c.host}`, `port=${c.port}`, ...(c.user && fault.engine === 'postgres' ? [`user=${c.user}`] : []), ...(c.database && fault.engine === 'postgres' ? [`database=${c.database}`] : [])];
+      // The user and database (a Cassandra keyspace) only where the fault gives them; the network faults name neither.
+      const named = !fault.id.startsWith('net-');
+      const database = fault.engine === 'postgres' ? c.database : fault.engine === 'cassandra' ? c.keyspace : undefined;
+      const fields = [`host=${c.host}`, `port=${c.port}`, ...(c.user && (named || fault.engine === 'postgres') ? [`user=${c.user}`] : []), ...(database && (named || fault.engine === 'postgres') ? [`database=${database}`] : [])];
       mkdirSync(dirname(file), { recursive: true });
       writeFileSync(
         file,
@@ -435,6 +557,7 @@ async function captureBuilt(fault: Fault, built: { readonly case: Case; readonly
           `engine: ${fault.engine}`,
           `fault: ${fault.description}`,
           `cause: ${fault.cause}`,
+          ...(fault.readsAs?.[id] ? [`reads-as: ${fault.readsAs[id]}`] : []),
           `fields: ${fields.join(' ')}`,
           `captured: ${when} by test/explain/capture/capture.ts${built.prefix ? ', inside an isolated host (network namespace)' : ''}; password replaced by ****`,
           '----',
@@ -452,8 +575,20 @@ async function main(): Promise<void> {
   const when = new Date().toISOString().slice(0, 10);
   copyFileSync(join(HERE, 'node', 'clients.mjs'), join(TOOLS, 'node', 'clients.mjs'));
   try {
-    const faults = [...(await networkFaults('postgres')), ...(await networkFaults('mongodb')), ...(await networkFaults('cassandra')), ...(await postgresFaults())];
-    for (const fault of faults.filter((candidate) => only.length === 0 || only.some((prefix) => candidate.id.startsWith(prefix) || candidate.engine === prefix))) {
+    const wanted = (id: string, engine: Engine): boolean => only.length === 0 || only.some((prefix) => id.startsWith(prefix) || engine === prefix);
+    // Each group's servers start only when one of its faults is wanted (Cassandra takes ~15 s).
+    const groups: [string, Engine, () => Promise<Fault[]>][] = [
+      ['net-', 'postgres', () => networkFaults('postgres')],
+      ['net-', 'mongodb', () => networkFaults('mongodb')],
+      ['net-', 'cassandra', () => networkFaults('cassandra')],
+      ['pg-', 'postgres', postgresFaults],
+      ['pgb-', 'postgres', pgbouncerFaults],
+      ['mongo-', 'mongodb', mongodbFaults],
+      ['cql-', 'cassandra', cassandraFaults],
+    ];
+    const faults: Fault[] = [];
+    for (const [prefix, engine, build] of groups) if (only.length === 0 || only.some((want) => want.startsWith(prefix) || prefix.startsWith(want) || want === engine)) faults.push(...(await build()));
+    for (const fault of faults.filter((candidate) => wanted(candidate.id, candidate.engine))) {
       console.log(`${fault.engine} ${fault.id} (${fault.cause})`);
       await capture(fault, when);
     }

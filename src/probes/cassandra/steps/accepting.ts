@@ -164,3 +164,4 @@ export const acceptingStep = defineStep<CqlContext, keyof typeof remedies>({
     });
   },
 });
+export { remedies as acceptingRemedies };

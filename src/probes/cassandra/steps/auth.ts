@@ -69,3 +69,4 @@ export const authStep = defineStep<CqlContext, keyof typeof remedies>({
 function shortName(authenticator: string | undefined): string {
   return (authenticator ?? 'an authenticator').split('.').pop() ?? 'an authenticator';
 }
+export { remedies as authRemedies };

@@ -84,3 +84,4 @@ export const networkStep = defineStep<CqlContext, keyof typeof remedies>({
     return [io.pass(`${reach.summary}; cluster "${cluster.clusterName}": ${cluster.nodes.length} node(s) in ${dcs}, all reachable at their advertised addresses`, evidence), ...hints];
   },
 });
+export { remedies as networkRemedies };

@@ -104,3 +104,4 @@ async function readKeyspace(ctx: CqlContext, client: Parameters<typeof query>[0]
     return io.found('unavailable', `reading "${keyspace}" at ${ctx.target.consistency} failed${said} (replication factor ${replication.local}): ${flat.message}`, remedies.unavailable(ctx.target, keyspace), { ...evidence, statement: cql, driverError: flat });
   }
 }
+export { remedies as queriesRemedies };

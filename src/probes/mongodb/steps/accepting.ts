@@ -152,3 +152,4 @@ function serverWords(seed: SeedProbe | undefined): string {
   if (!reply) return 'no reason given';
   return `"${String(reply.errmsg ?? 'no message')}"${reply.codeName ? ` [${String(reply.codeName)}${reply.code !== undefined ? ` ${String(reply.code)}` : ''}]` : ''}`;
 }
+export { remedies as acceptingRemedies };

@@ -134,3 +134,4 @@ function reachesDatabase(privilege: unknown, database: string): boolean {
   if ('anyResource' in resource && resource.anyResource === true) return true;
   return 'db' in resource && (resource.db === database || resource.db === '');
 }
+export { remedies as authRemedies };

@@ -17,6 +17,7 @@ import (
 	"github.com/gocql/gocql"
 	"github.com/jackc/pgx/v5"
 	_ "github.com/lib/pq"
+	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/mongo"
 	"go.mongodb.org/mongo-driver/mongo/options"
 )
@@ -30,8 +31,16 @@ type testCase struct {
 	TimeoutMs int    `json:"timeoutMs"`
 	TLS       bool   `json:"tls"`
 	// SQL: statements to run once connected ("@sleep <ms>" pauses), for faults inside a session.
-	SQL []string `json:"sql"`
-	CAFile    string `json:"caFile"`
+	SQL    []string `json:"sql"`
+	CAFile string   `json:"caFile"`
+	// Cassandra: keyspace, local data centre, protocol version, and one statement at a consistency level.
+	Keyspace        string `json:"keyspace"`
+	DC              string `json:"dc"`
+	ProtocolVersion int    `json:"protocolVersion"`
+	CQL             string `json:"cql"`
+	Consistency     string `json:"consistency"`
+	// MongoDB: the admin command to run once connected (ping needs no login; listDatabases does).
+	Command string `json:"command"`
 }
 
 func runAll(statements []string, exec func(string) error) error {
@@ -84,7 +93,11 @@ func main() {
 		var client *mongo.Client
 		client, err = mongo.Connect(ctx, opts)
 		if err == nil {
-			err = client.Ping(ctx, nil)
+			if c.Command != "" {
+				err = client.Database("admin").RunCommand(ctx, bson.D{{Key: c.Command, Value: 1}}).Err()
+			} else {
+				err = client.Ping(ctx, nil)
+			}
 			client.Disconnect(context.Background())
 		}
 	case "gocql":
@@ -107,9 +120,25 @@ func main() {
 			}
 			cluster.SslOpts = &gocql.SslOptions{Config: &tls.Config{RootCAs: pool, ServerName: c.Host}, EnableHostVerification: true}
 		}
+		if c.Keyspace != "" {
+			cluster.Keyspace = c.Keyspace
+		}
+		if c.DC != "" {
+			cluster.PoolConfig.HostSelectionPolicy = gocql.DCAwareRoundRobinPolicy(c.DC)
+		}
+		if c.ProtocolVersion != 0 {
+			cluster.ProtoVersion = c.ProtocolVersion
+		}
 		var session *gocql.Session
 		session, err = cluster.CreateSession()
 		if err == nil {
+			if c.CQL != "" {
+				consistency := gocql.LocalOne
+				if c.Consistency != "" {
+					consistency = gocql.ParseConsistency(c.Consistency)
+				}
+				err = session.Query(c.CQL).Consistency(consistency).Exec()
+			}
 			session.Close()
 		}
 	default:

@@ -20,19 +20,27 @@ try {
     const { MongoClient } = await import('mongodb');
     const mongo = new MongoClient(c.url, { serverSelectionTimeoutMS: timeout, connectTimeoutMS: timeout });
     await mongo.connect();
-    await mongo.db('admin').command({ ping: 1 });
+    // "command": the admin command to run once connected (ping needs no login; listDatabases does).
+    await mongo.db('admin').command({ [c.command ?? 'ping']: 1 });
     await mongo.close();
   } else if (client === 'cassandra') {
-    const { Client, auth } = await import('cassandra-driver');
+    const { Client, auth, types } = await import('cassandra-driver');
     const { readFileSync } = await import('node:fs');
     const cassandra = new Client({
       contactPoints: [`${c.host}:${c.port}`],
-      localDataCenter: 'datacenter1',
+      localDataCenter: c.dc ?? 'datacenter1',
+      ...(c.keyspace ? { keyspace: c.keyspace } : {}),
+      ...(c.protocolVersion ? { protocolOptions: { maxVersion: c.protocolVersion } } : {}),
       socketOptions: { connectTimeout: timeout, readTimeout: timeout },
       ...(c.user ? { authProvider: new auth.PlainTextAuthProvider(c.user, c.password) } : {}),
       ...(c.tls ? { sslOptions: { ...(c.caFile ? { ca: [readFileSync(c.caFile)] } : {}), servername: c.host } } : {}),
     });
     await cassandra.connect();
+    // "cql": one statement once connected, at "consistency" (a name such as LOCAL_QUORUM).
+    if (c.cql) {
+      const level = types.consistencies[(c.consistency ?? 'LOCAL_ONE').toLowerCase().replace(/_(\w)/g, (_, letter) => letter.toUpperCase())];
+      await cassandra.execute(c.cql, [], { consistency: level });
+    }
     await cassandra.shutdown();
   } else {
     throw new Error(`unknown client ${client}`);

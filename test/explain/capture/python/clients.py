@@ -48,7 +48,8 @@ def main() -> None:
     elif client == "pymongo":
         import pymongo
         mongo = pymongo.MongoClient(case["url"], serverSelectionTimeoutMS=int(timeout * 1000), connectTimeoutMS=int(timeout * 1000))
-        mongo.admin.command("ping")
+        # "command": the admin command to run once connected (ping needs no login; listDatabases does).
+        mongo.admin.command(case.get("command", "ping"))
     elif client == "cassandra":
         from cassandra.cluster import Cluster
         from cassandra.auth import PlainTextAuthProvider
@@ -60,7 +61,15 @@ def main() -> None:
             context = ssl.create_default_context(cafile=case.get("caFile"))
             options["ssl_context"] = context
             options["ssl_options"] = {"server_hostname": case["host"]}
-        Cluster([case["host"]], protocol_version=4, **options).connect()
+        if case.get("dc"):
+            from cassandra.policies import DCAwareRoundRobinPolicy
+            options["load_balancing_policy"] = DCAwareRoundRobinPolicy(local_dc=case["dc"])
+        session = Cluster([case["host"]], protocol_version=case.get("protocolVersion", 4), **options).connect(case.get("keyspace"))
+        if case.get("cql"):
+            from cassandra import ConsistencyLevel
+            from cassandra.query import SimpleStatement
+            level = getattr(ConsistencyLevel, case.get("consistency", "LOCAL_ONE"))
+            session.execute(SimpleStatement(case["cql"], consistency_level=level))
     else:
         raise SystemExit(f"unknown client {client}")
     print("connected")

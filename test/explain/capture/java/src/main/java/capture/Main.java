@@ -15,7 +15,7 @@ import java.util.Properties;
  * shows it (printStackTrace). Used by ../capture.ts to build the explain corpus.
  *
  *   java -cp … capture.Main pgjdbc <jdbc-url> <user> <password> [sql…]
- *   java -cp … capture.Main cassandra <host> <port> <user> <password> <timeoutMs> [tls]
+ *   java -cp … capture.Main cassandra <host> <port> <user> <password> <timeoutMs> [tls] [keyspace=… dc=… protocol=V3 cql=… consistency=…]
  */
 public final class Main {
   public static void main(String[] args) throws Exception {
@@ -36,18 +36,30 @@ public final class Main {
         }
       } else {
         Duration timeout = Duration.ofMillis(Long.parseLong(args[5]));
-        DriverConfigLoader config = DriverConfigLoader.programmaticBuilder()
+        java.util.Map<String, String> options = new java.util.HashMap<>();
+        boolean tls = false;
+        for (int i = 6; i < args.length; i++) {
+          if (args[i].equals("tls")) tls = true;
+          else options.put(args[i].substring(0, args[i].indexOf('=')), args[i].substring(args[i].indexOf('=') + 1));
+        }
+        var loader = DriverConfigLoader.programmaticBuilder()
             .withDuration(DefaultDriverOption.CONNECTION_CONNECT_TIMEOUT, timeout)
             .withDuration(DefaultDriverOption.CONNECTION_INIT_QUERY_TIMEOUT, timeout)
-            .withDuration(DefaultDriverOption.REQUEST_TIMEOUT, timeout)
-            .build();
+            .withDuration(DefaultDriverOption.REQUEST_TIMEOUT, timeout);
+        if (options.containsKey("protocol")) loader = loader.withString(DefaultDriverOption.PROTOCOL_VERSION, options.get("protocol"));
         CqlSessionBuilder builder = CqlSession.builder()
-            .withConfigLoader(config)
+            .withConfigLoader(loader.build())
             .addContactPoint(InetSocketAddress.createUnresolved(args[1], Integer.parseInt(args[2])))
-            .withLocalDatacenter("datacenter1");
+            .withLocalDatacenter(options.getOrDefault("dc", "datacenter1"));
         if (!args[3].isEmpty()) builder = builder.withAuthCredentials(args[3], args[4]);
-        if (args.length > 6 && args[6].equals("tls")) builder = builder.withSslContext(javax.net.ssl.SSLContext.getDefault());
+        if (options.containsKey("keyspace")) builder = builder.withKeyspace(options.get("keyspace"));
+        if (tls) builder = builder.withSslContext(javax.net.ssl.SSLContext.getDefault());
         try (CqlSession session = builder.build()) {
+          // One statement once connected, at a consistency level (LOCAL_QUORUM, …).
+          if (options.containsKey("cql")) {
+            session.execute(com.datastax.oss.driver.api.core.cql.SimpleStatement.newInstance(options.get("cql"))
+                .setConsistencyLevel(com.datastax.oss.driver.api.core.DefaultConsistencyLevel.valueOf(options.getOrDefault("consistency", "LOCAL_ONE"))));
+          }
           System.out.println("connected");
         }
       }
