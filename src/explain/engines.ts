@@ -6,7 +6,7 @@ import type { Engine, EngineExplainer } from './rule.js';
  * rule table is imported when the text points at it (or, with no hint at all, every engine's).
  */
 export const ENGINE_HINTS: Readonly<Record<Engine, RegExp>> = {
-  postgres: /psycopg|asyncpg|PSQLException|node_modules\/pg\/|org\.postgresql|\bpq: |\bpgx\b|pgconn|SQLSTATE|pg_hba|pg-protocol|postgres(?:ql)?:\/\/|libpq|\bpsql\b|connection to server (?:at|on socket)|\bP10\d\d\b|:5432\b|, port 5432\b/,
+  postgres: /psycopg|asyncpg|PSQLException|node_modules\/pg\/|org\.postgresql|\bpq: |\bpgx\b|pgconn|SQLSTATE|pg_hba|pg-protocol|postgres(?:ql)?:\/\/|libpq|\bpsql\b|connection to server (?:at|on socket)|\bP10\d\d\b|:5432\b|, port 5432\b|pgbouncer|max_client_conn|query_wait_timeout|client_login_timeout|server_login_retry|no such database: /,
   mongodb: /pymongo|Mongo[A-Z]\w*(?:Error|Exception)|mongodb(?:\+srv)?:\/\/|mongo-driver|server selection|:27017\b/,
   cassandra: /cassandra|datastax|gocql|NoHostAvailable|AllNodesFailedException|UnresolvableContactPoints|contact point|:9042\b/i,
 };

@@ -10,12 +10,18 @@ import { poolRemedies } from './steps/pool.js';
 import { processRemedies } from './steps/process.js';
 import { queriesRemedies } from './steps/queries.js';
 import { postgresWords } from './words.js';
+import { poolerAcceptingRemedies } from './pooler/accepting.js';
+import { poolerAuthRemedies } from './pooler/auth.js';
+import { poolerPoolRemedies } from './pooler/pool.js';
+import type { PoolerView } from './pooler/view.js';
 
 /**
  * `dbdoctor explain`'s PostgreSQL rules: the server's own messages (with the SQLSTATE it sends;
  * test/unit/explain.test.ts checks each against classify.ts, the probe's one source of truth),
  * then the clients' own words (libpq, psycopg, asyncpg, node-postgres, pgjdbc, pgx, lib/pq),
- * then Prisma's documented P1xxx codes. Remediation is the probe's: the step remedies, called
+ * then Prisma's documented P1xxx codes. PgBouncer's own words (always SQLSTATE 08P01, see
+ * pooler/recognise.ts) come first: where a client shows that SQLSTATE, a relayed PostgreSQL
+ * message is PgBouncer's login to the database, not the application's. Remediation is the probe's: the step remedies, called
  * with a target built from what the message names.
  */
 const PG = ['postgres'] as const;
@@ -26,11 +32,91 @@ const closedAlso: readonly Alternative[] = [
   { cause: 'connection_reset', why: 'a proxy or firewall resetting the connection looks the same to this client' },
   { cause: 'wrong_protocol', why: 'something that is not PostgreSQL (an HTTP server, another database) hangs up on the startup message the same way' },
   { cause: 'idle_in_transaction', why: 'if it happened in the middle of a session, the server may have ended a session left idle in a transaction (idle_in_transaction_session_timeout)' },
+  { cause: 'pooler_pool_exhausted', why: 'behind PgBouncer, a client whose query waited longer than query_wait_timeout for a server connection is disconnected; psycopg2 and lib/pq show only the closed connection' },
+  { cause: 'pooler_backend_down', why: 'and one PgBouncer turns away because its logins to the database behind it keep failing ("server login has been failing")' },
 ];
 
 const prisma = (code: string): RegExp => new RegExp(`\\b${code}\\b`);
 
 export const postgresRules: readonly ExplainRule[] = [
+  // ── PgBouncer's words (SQLSTATE 08P01; captured through PgBouncer 1.18) ───
+  {
+    id: 'pgbouncer.client-limit',
+    engines: PG,
+    clients: SERVER_CLIENTS,
+    rank: 'server',
+    pattern: /no more connections allowed \(max_client_conn\)/,
+    cause: 'pooler_client_limit',
+    sqlstate: '08P01',
+    examples: ['FATAL:  no more connections allowed (max_client_conn)'],
+  },
+  {
+    // PostgreSQL says "password authentication failed for user …" for a failed SCRAM login; these are PgBouncer's own words.
+    id: 'pgbouncer.auth-failed',
+    engines: PG,
+    clients: SERVER_CLIENTS,
+    rank: 'server',
+    pattern: /\bSASL authentication failed\b/,
+    cause: 'pooler_auth',
+    sqlstate: '08P01',
+    examples: ['FATAL:  SASL authentication failed', 'pq: SASL authentication failed (08P01)'],
+  },
+  {
+    // PostgreSQL's refusal of PgBouncer's own login, relayed with PgBouncer's SQLSTATE (up to 1.19): only clients that show it can tell.
+    id: 'pgbouncer.backend-auth',
+    engines: PG,
+    clients: ['asyncpg', 'lib-pq', 'pgx'],
+    rank: 'server',
+    pattern: /(?:(?<=ProtocolViolation(?:Error)?: )|(?=password authentication failed for user "[^"]+" \((?:SQLSTATE )?08P01\)))password authentication failed for user "(?<user>[^"]+)"/,
+    cause: 'pooler_backend_auth',
+    sqlstate: '08P01',
+    fields: ['user'],
+    examples: ['pq: password authentication failed for user "app" (08P01)', 'asyncpg.exceptions.ProtocolViolationError: password authentication failed for user "app"'],
+  },
+  {
+    id: 'pgbouncer.server-down',
+    engines: PG,
+    clients: SERVER_CLIENTS,
+    rank: 'server',
+    pattern: /client_login_timeout \(server down\)/,
+    cause: 'pooler_backend_down',
+    sqlstate: '08P01',
+    examples: ['FATAL:  client_login_timeout (server down)'],
+  },
+  {
+    id: 'pgbouncer.login-failing',
+    engines: PG,
+    clients: ['psql', 'psycopg', 'asyncpg', 'node-postgres', 'pgjdbc', 'pgx'],
+    rank: 'server',
+    pattern: /server login has been failing, try again later/,
+    cause: 'pooler_backend_down',
+    also: [{ cause: 'pooler_backend_auth', why: 'PgBouncer says this for server_login_retry after any failed login to the database: one the database refused (a wrong password in its auth_file) as well as one it could not connect for' }],
+    sqlstate: '08P01',
+    examples: ['FATAL:  server login has been failing, try again later (server_login_retry)'],
+  },
+  {
+    id: 'pgbouncer.query-wait-timeout',
+    engines: PG,
+    clients: SERVER_CLIENTS,
+    rank: 'server',
+    pattern: /\bquery_wait_timeout\b/,
+    cause: 'pooler_pool_exhausted',
+    also: [{ cause: 'pooler_backend_down', why: 'PgBouncer also disconnects with query_wait_timeout a client that waited for a server connection it could not open: a database that is down or does not answer' }],
+    sqlstate: '08P01',
+    examples: ['FATAL:  query_wait_timeout', 'asyncpg.exceptions.ProtocolViolationError: query_wait_timeout'],
+  },
+  {
+    id: 'pgbouncer.no-such-database',
+    engines: PG,
+    clients: SERVER_CLIENTS,
+    rank: 'server',
+    pattern: /no such database: (?<database>[^\s]+)/,
+    cause: 'database_missing',
+    sqlstate: '08P01',
+    fields: ['database'],
+    examples: ['FATAL:  no such database: nowhere'],
+  },
+
   // ── the server's words ─────────────────────────────────────────────────────
   {
     id: 'pg.password-failed',
@@ -43,6 +129,7 @@ export const postgresRules: readonly ExplainRule[] = [
     also: [
       { cause: 'role_missing', why: 'under password authentication PostgreSQL answers a role that does not exist with these same words' },
       { cause: 'password_missing', why: 'some clients (asyncpg, lib/pq, pgx) send an empty password when none is configured, and get this answer' },
+      { cause: 'pooler_backend_auth', why: 'behind PgBouncer, these are PostgreSQL\'s words to PgBouncer\'s own login (the password in its auth_file), relayed to the client: with SQLSTATE 08P01 up to PgBouncer 1.19, with 28P01 from 1.20' },
     ],
     fields: ['user'],
     examples: ['FATAL:  password authentication failed for user "app"'],
@@ -271,7 +358,7 @@ export const postgresRules: readonly ExplainRule[] = [
     engines: PG,
     clients: [...LIBPQ, 'asyncpg', 'node-postgres', 'pgjdbc', 'pgx', 'lib-pq'],
     rank: 'symptom',
-    pattern: /server closed the connection unexpectedly|Connection terminated unexpectedly|connection was closed in the middle of operation|failed to receive message: unexpected EOF|^(?:unexpected )?EOF$|java\.io\.EOFException/m,
+    pattern: /server closed the connection unexpectedly|Connection terminated unexpectedly|connection was closed in the middle of operation|failed to receive message: unexpected EOF|^(?:unexpected )?EOF$|java\.io\.EOFException|^driver: bad connection$/m,
     cause: 'no_response',
     also: closedAlso,
     examples: ['server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally\n\tbefore or while processing the request.', 'Error: Connection terminated unexpectedly'],
@@ -376,9 +463,9 @@ export const postgresFieldPatterns: readonly FieldPattern[] = [
 ];
 
 /** A PostgreSQL target from what a message names; what it does not name is a placeholder. */
-function targetOf(fields: Fields): PostgresTarget {
+function targetOf(fields: Fields, defaultPort = 5432): PostgresTarget {
   const host = fields.host ?? '<host>';
-  const port = Number(fields.port ?? 5432);
+  const port = Number(fields.port ?? defaultPort);
   const user = fields.user ?? '<user>';
   const database = fields.database ?? '<database>';
   return {
@@ -395,8 +482,12 @@ function targetOf(fields: Fields): PostgresTarget {
   };
 }
 
-function remediation({ cause, fields, matched, text }: Explained): Remediation[] | undefined {
-  const target = targetOf(fields);
+/** PgBouncer as a pasted message shows it: its console was not read, its [databases] line is not known. */
+const PGBOUNCER_FROM_TEXT: PoolerView = { name: 'PgBouncer', signs: [], admin: { state: 'not-tried', reason: 'dbdoctor explain reads only the pasted text' } };
+
+function remediation({ cause, fields, matched, text, rule }: Explained): Remediation[] | undefined {
+  const pgbouncer = rule.id.startsWith('pgbouncer.');
+  const target = targetOf(fields, pgbouncer ? 6432 : 5432);
   const network = networkRemediation(cause, fields, { words: postgresWords(target), recheck: { text: 'Then check again:', command: pgIsReady(target), language: 'shell' }, defaultPort: 5432 });
   switch (cause) {
     case 'not_running':
@@ -405,8 +496,19 @@ function remediation({ cause, fields, matched, text }: Explained): Remediation[]
       return authRemedies.hba_rejected(target, parseHbaRejection(matched));
     case 'auth_failed':
       return authRemedies.auth_failed(target, /Peer authentication/.test(text) ? 'peer' : /Ident authentication/.test(text) ? 'ident' : undefined);
-    case 'role_missing':
+    case 'pooler_client_limit':
+      return poolerPoolRemedies.pooler_client_limit(target, undefined);
+    case 'pooler_pool_exhausted':
+      return poolerPoolRemedies.pooler_pool_exhausted(target, PGBOUNCER_FROM_TEXT, undefined);
+    case 'pooler_backend_down':
+      return poolerAcceptingRemedies.pooler_backend_down(target, PGBOUNCER_FROM_TEXT);
+    case 'pooler_auth':
+      return poolerAuthRemedies.pooler_auth(target, undefined);
+    case 'pooler_backend_auth':
+      return poolerAuthRemedies.pooler_backend_auth(target, undefined, /pg_hba\.conf/.test(matched));
     case 'database_missing':
+      return pgbouncer ? poolerAuthRemedies.database_missing(target, undefined) : authRemedies.database_missing(target);
+    case 'role_missing':
     case 'password_missing':
       return authRemedies[cause](target);
     case 'permission_denied':

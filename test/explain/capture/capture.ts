@@ -373,10 +373,38 @@ async function pgbouncerFaults(): Promise<Fault[]> {
       id: 'pgb-backend-down',
       engine: 'postgres',
       cause: 'accepting/pooler_backend_down',
-      description: 'PgBouncer’s [databases] entry points at a port where nothing listens (the database is down); server_login_retry 1 s',
+      description: 'PgBouncer’s [databases] entry points at a port where nothing listens (the database is down) and it never logged in there, so it cannot finish a client’s login; server_login_retry 1 s, client_login_timeout 1 s (60 s by default: a client with a shorter timeout sees only its own timeout)',
       build: async (after) => {
         const down = await freePort();
-        const bouncer = await through(after, { databases: { appdb: `host=127.0.0.1 port=${down} dbname=appdb` }, settings: { server_login_retry: 1 } });
+        const bouncer = await through(after, { databases: { appdb: `host=127.0.0.1 port=${down} dbname=appdb` }, settings: { server_login_retry: 1, client_login_timeout: 1 } });
+        return { case: on(bouncer, { sql: ['SELECT 1'] }) };
+      },
+    },
+    {
+      id: 'pgb-backend-gone',
+      engine: 'postgres',
+      cause: 'accepting/pooler_backend_down',
+      description: 'the database stops after PgBouncer had logged in to it: PgBouncer still logs clients in, and their query waits for a server connection until query_wait_timeout (1 s); server_login_retry 1 s',
+      readsAs: { psycopg2: 'accepting/no_response', sqlalchemy: 'accepting/no_response', 'lib-pq': 'accepting/no_response' },
+      build: async (after) => {
+        const bouncer = await through(after, { settings: { server_login_retry: 1, query_wait_timeout: 1 } });
+        const warm = await holdPoolerClients(bouncer, 1, 'app', SECRET);
+        await warm.clients[0]?.query('SELECT 1');
+        await warm.release();
+        await cluster.stop('fast');
+        after(() => cluster.start());
+        return { case: on(bouncer, { sql: ['SELECT 1'] }) };
+      },
+    },
+    {
+      id: 'pgb-backend-silent',
+      engine: 'postgres',
+      cause: 'accepting/pooler_backend_down',
+      description: 'PgBouncer’s [databases] entry points at a host that accepts TCP and never answers (a hung database): clients wait for a server connection until query_wait_timeout (1 s; server_connect_timeout is 15 s)',
+      build: async (after) => {
+        const hung = await silentPeer();
+        after(() => hung.close());
+        const bouncer = await through(after, { databases: { appdb: `host=127.0.0.1 port=${hung.port} dbname=appdb` }, settings: { query_wait_timeout: 1 } });
         return { case: on(bouncer, { sql: ['SELECT 1'] }) };
       },
     },
@@ -397,6 +425,7 @@ async function pgbouncerFaults(): Promise<Fault[]> {
       engine: 'postgres',
       cause: 'pool/pooler_pool_exhausted',
       description: 'default_pool_size 1 (transaction mode), its server connection held in an open transaction; query_wait_timeout 1 s',
+      readsAs: { psycopg2: 'accepting/no_response', sqlalchemy: 'accepting/no_response', 'lib-pq': 'accepting/no_response' },
       build: async (after) => {
         const bouncer = await through(after, { settings: { default_pool_size: 1, query_wait_timeout: 1 } });
         const held = await holdPoolerClients(bouncer, 1, 'app', SECRET);

@@ -77,3 +77,6 @@ function backendDownReasons(view: PoolerView, trace: ConnectionTrace, saidSo: bo
   if (reachedFromHere === 'answers') reasons.push("the database's port answers from here, so PgBouncer's logins to it are what fail (its log says why)");
   return reasons;
 }
+
+/** For `dbdoctor explain`, which names the same fixes from a pasted message. */
+export { remedies as poolerAcceptingRemedies };

@@ -71,3 +71,6 @@ export const poolerAuthStep = poolerAware(authStep, {
     return withPooler(await base(), { name: view.name }, (summary) => `${summary}, through ${view.name}`);
   },
 } satisfies StepExtension<keyof typeof remedies>);
+
+/** For `dbdoctor explain`, which names the same fixes from a pasted message. */
+export { remedies as poolerAuthRemedies };

@@ -62,7 +62,9 @@ const remedies = {
       view,
       limit
         ? `The limit that binds is ${LIMIT_KEYS[limit]} in ${CONFIG_FILE}. Raise it only if PostgreSQL's max_connections leaves room for the sum of all pools, then reload`
-        : `Clients wait although the pool is below its limits: PgBouncer is still opening server connections, slowly (sv_login). Check how fast the database accepts connections, and the limits in ${CONFIG_FILE}; after a change, reload`,
+        : view.admin.state === 'not-tried'
+          ? `SHOW POOLS tells which limit binds (sv_active against it): ${Object.values(LIMIT_KEYS).join('; ')}, in ${CONFIG_FILE}. Raise one only if PostgreSQL's max_connections leaves room for the sum of all pools, then reload`
+          : `Clients wait although the pool is below its limits: PgBouncer is still opening server connections, slowly (sv_login). Check how fast the database accepts connections, and the limits in ${CONFIG_FILE}; after a change, reload`,
       'RELOAD;',
     ),
     { text: 'Keep waits bounded for the applications: query_wait_timeout makes a waiting client fail instead of hanging (120 s by default).' },
@@ -176,3 +178,6 @@ function clientLimitFindings(ctx: PgContext, io: StepIO<PoolCause>, view: Pooler
   if (percent < ctx.run.thresholds.nearLimitPercent) return [];
   return [io.found('near_limit', `${used} of max_client_conn = ${max} client connections in use at ${view.name} (${percent} %)`, remedies.near_limit(ctx.target, view, 'clients'), { pooler: poolEvidence(view), usedClients: used, maxClientConn: max })];
 }
+
+/** For `dbdoctor explain`, which names the same fixes from a pasted message. */
+export { remedies as poolerPoolRemedies };
