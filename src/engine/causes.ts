@@ -222,7 +222,7 @@ export const CAUSES = {
     steps: ['auth'],
     severity: 'fail',
     title: 'Database does not exist',
-    meaning: 'The server said the requested database does not exist (PostgreSQL: 3D000).',
+    meaning: 'The server, or the pooler in front of it, said the requested database (a Cassandra keyspace) does not exist (PostgreSQL: 3D000; PgBouncer: "no such database").',
   },
   password_missing: {
     steps: ['auth'],
