@@ -40,6 +40,7 @@ async function fleetFile(lab: Lab, size: number, composition: Composition, dir: 
 interface Point {
   readonly size: number;
   readonly wallMs: number;
+  readonly wallRange: string;
   readonly cpuS: number;
   readonly rssMiB: number;
   readonly statuses: string;
@@ -53,6 +54,7 @@ async function point(lab: Lab, size: number, composition: Composition, dir: stri
   return {
     size,
     wallMs: median(samples.map((sample) => sample.wallMs)),
+    wallRange: `${ms(Math.min(...samples.map((sample) => sample.wallMs)))}–${ms(Math.max(...samples.map((sample) => sample.wallMs)))}`,
     cpuS: median(samples.map((sample) => sample.userS + sample.systemS)),
     rssMiB: median(samples.map((sample) => sample.maxRssKiB / 1024)),
     statuses: statuses(samples[0]?.stdout ?? ''),
@@ -86,8 +88,8 @@ export async function fleet(lab: Lab, runs = 3): Promise<Section> {
       `**${composition.name}**`,
       '',
       table(
-        ['targets', 'wall (median)', 'CPU user+sys (median)', 'peak RSS (median)', 'statuses (first run)'],
-        points.map((entry) => [String(entry.size), ms(entry.wallMs), `${entry.cpuS.toFixed(2)} s`, `${entry.rssMiB.toFixed(0)} MiB`, entry.statuses]),
+        ['targets', 'wall: median (min–max)', 'CPU user+sys (median)', 'peak RSS (median)', 'statuses (first run)'],
+        points.map((entry) => [String(entry.size), `${ms(entry.wallMs)} (${entry.wallRange})`, `${entry.cpuS.toFixed(2)} s`, `${entry.rssMiB.toFixed(0)} MiB`, entry.statuses]),
       ),
       '',
       `Each target past the 10th adds ${ms(extra.wallMs)} wall, ${ms(extra.cpuMs)} CPU and ${extra.rssMiB.toFixed(2)} MiB peak RSS ((100 − 10) ÷ 90).`,

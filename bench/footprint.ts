@@ -71,9 +71,9 @@ export async function load(lab: Lab, runs = 3): Promise<Section> {
     }
     const headline = [`Load on the server per dbdoctor diagnosis (server log): ${headlineParts.join('; ')} (pg_isready + the 4 check_postgres actions together: ${set.received} connections / ${set.statements} statements).`];
     const body = [
-      `Counted in the cluster's own log with \`log_connections = on\` and \`log_statement = 'all'\` (switched on for this part only): "connection received" (TCP connections the server accepted), "connection authorized" (logins that succeeded) and "statement:"/"execute:" lines; ${runs} runs of each, median (range when runs differed). check_postgres runs with the thresholds of the healthy comparison.`,
+      `Counted in the cluster's own log with \`log_connections = on\` and \`log_statement = 'all'\` (switched on for this part only): "connection received" (TCP connections the server accepted), "connection authorized" (the server accepted the credentials; a missing database is refused after it) and "statement:"/"execute:" lines; ${runs} runs of each, median (range when runs differed). check_postgres runs with the thresholds of the healthy comparison.`,
       '',
-      table(['run', 'dbdoctor verdict', 'connections received', 'logins authorized', 'statements'], rows),
+      table(['run', 'dbdoctor verdict', 'connections received', '"connection authorized" lines', 'statements'], rows),
       '',
       `pg_isready + the four check_postgres actions together: ${set.received} connections, ${set.statements} statements.`,
       '',

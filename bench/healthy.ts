@@ -55,7 +55,7 @@ export async function healthy(lab: Lab, runs = 10): Promise<Section> {
   };
   const rows = tools.map((tool, index) => [tool.name, describe(stats[index] as Stats), `${ratio(doctor.median, (stats[index] as Stats).median)}`, outcome(index)]);
   const headline = [
-    `Healthy PostgreSQL, full tree: dbdoctor ${ms(doctor.median)} vs ${ms(set.median)} for pg_isready + 4 check_postgres actions run in sequence: **${ratio(doctor.median, set.median)}** (dbdoctor ÷ the set; ${ratio(doctor.median, (stats[2] as Stats).median)} of pg_isready alone).`,
+    `Healthy PostgreSQL, full tree: dbdoctor ${ms(doctor.median)} vs ${ms(set.median)} for pg_isready + 4 check_postgres actions run in sequence: **${ratio(doctor.median, set.median)}** (dbdoctor ÷ the set); per tool: ${tools.slice(2).map((tool, index) => `${tool.name.replace('check_postgres --action=', '')} ${ratio(doctor.median, (stats[index + 2] as Stats).median)}`).join(', ')}.`,
   ];
   const body = [
     `Target: \`postgresql://${APP.user}:****@127.0.0.1:PORT/${APP.database}\` on a local PostgreSQL 15 (the role has \`pg_monitor\`, so check_postgres sees the same server views). Every tool is a whole process; ${runs} measured runs each after one warm-up, run round-robin (one run of each tool in turn) so that drift in the machine's load affects all alike. check_postgres gets dbdoctor's default thresholds where it needs one (\`--critical='5 minutes'\` for txn_idle and query_time).`,
@@ -64,7 +64,7 @@ export async function healthy(lab: Lab, runs = 10): Promise<Section> {
     '',
     `Sum of the five tools' medians: ${ms(sumOfParts)} (dbdoctor ÷ sum: ${ratio(doctor.median, sumOfParts)}); the sequential set as one process: ${ms(set.median)}. p90: dbdoctor ${ms(doctor.p90)}, the set ${ms(set.p90)}.`,
     '',
-    'What the two sides cover: dbdoctor walks process → accepting → network → pool → auth → queries in one process (one Node.js start, one or two connections); pg_isready only asks whether the server accepts connections (no login), and each check_postgres action is a Perl start plus a `psql` process that logs in and runs one query.',
+    'What the two sides cover: dbdoctor walks process → accepting → network → pool → auth → queries in one process (one Node.js start; the connections and statements it costs the server are counted under "Load on the server"); pg_isready only asks whether the server accepts connections (no login), and each check_postgres action is a Perl start plus a `psql` process that logs in and runs one query.',
   ].join('\n');
   return { title: 'Healthy PostgreSQL: dbdoctor vs pg_isready + check_postgres', body, headline };
 }
