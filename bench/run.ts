@@ -12,7 +12,7 @@ import { coldStart } from './coldstart.js';
 import { engines } from './engines.js';
 import { failing } from './failing.js';
 import { fleet } from './fleet.js';
-import { load } from './footprint.js';
+import { load as serverLoad } from './footprint.js';
 import { healthy } from './healthy.js';
 import { createLab, log, type Lab, type Section } from './lab.js';
 import { ms } from './measure.js';
@@ -79,8 +79,27 @@ async function section(name: string, work: () => Promise<Section>): Promise<Sect
   }
 }
 
+/** The 1-minute load average, sampled every 5 s while the benchmark runs (it counts our own processes too). */
+function loadSampler(): { stop(): string } {
+  const samples: number[] = [];
+  const sample = (): void => void samples.push(Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]));
+  sample();
+  const timer = setInterval(sample, 5000);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      sample();
+      const mean = samples.reduce((sum, value) => sum + value, 0) / samples.length;
+      const max = Math.max(...samples);
+      const busy = max > cpus().length + 1;
+      return `- Load average (1 min) during the run: mean ${mean.toFixed(1)}, max ${max.toFixed(1)} on ${cpus().length} cores (the benchmark's own processes count; it alone keeps it around 1–2)${busy ? '. **Other work competed for the CPU during this run: figures are slower and more spread than on a quiet machine.**' : ''}`;
+    },
+  };
+}
+
 async function main(): Promise<number> {
   const started = performance.now();
+  const load = loadSampler();
   const about = await machine();
   log('setting up the lab (a PostgreSQL cluster, a network namespace, a silent peer)');
   const lab: Lab = await createLab();
@@ -90,11 +109,12 @@ async function main(): Promise<number> {
     sections.push(await section('Failing targets', () => failing(lab)));
     sections.push(await section('Cold start', () => coldStart(lab)));
     sections.push(await section('Fleets', () => fleet(lab)));
-    sections.push(await section('Load on the server', () => load(lab)));
+    sections.push(await section('Load on the server', () => serverLoad(lab)));
   } finally {
     await lab.destroy();
   }
   sections.push(await section('MongoDB and Cassandra', () => engines(lab)));
+  about.push(load.stop());
 
   const document = [
     '# dbdoctor benchmarks',
