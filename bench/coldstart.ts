@@ -1,6 +1,6 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { BIN } from '../test/lab/dbdoctor.js';
 import { baseEnv, describe, interleaved, ms, ratio, runOnce, table, type Command, type Stats } from './measure.js';
 import { diagnose, dbdoctorEnv, log, verdict, type Lab, type Section } from './lab.js';
@@ -67,6 +67,7 @@ export async function coldStart(lab: Lab, runs = 20): Promise<Section> {
     if (check.name.startsWith('Cassandra') && !loaded.has('cassandra-driver')) controlsSeen = false;
     moduleRows.push([check.name, verdict(sample.stdout), [...loaded].sort().join(', ') || '(none)', heavy.length > 0 ? heavy.join(', ') : 'none']);
   }
+  rmSync(dirname(hook), { recursive: true, force: true });
   const moduleLine = `Lazy drivers: a PostgreSQL-only run (healthy full tree, and refused) loads ${postgresClean ? '**neither** `mongodb` nor `cassandra-driver`' : '**a MongoDB or Cassandra package** (see the table)'} — ${postgresClean ? 'PASS' : 'FAIL'}; ${controlsSeen ? 'the MongoDB and Cassandra control runs show the witnesses do see those drivers when they load' : '**but a control run did not show its driver: the witnesses may be blind**'}.`;
 
   const headline = [

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../test/lab/postgres.js';
@@ -65,17 +65,21 @@ async function point(lab: Lab, size: number, composition: Composition, dir: stri
 export async function fleet(lab: Lab, runs = 3): Promise<Section> {
   const dir = mkdtempSync(join(tmpdir(), 'dbdoctor-bench-fleet-'));
   const results = new Map<Composition, Point[]>();
-  for (const composition of [MIXED, NO_SILENT]) {
-    const points: Point[] = [];
-    for (const size of SIZES) {
-      if (size === 1 && composition === NO_SILENT) {
-        points.push(results.get(MIXED)?.[0] as Point);
-        continue;
+  try {
+    for (const composition of [MIXED, NO_SILENT]) {
+      const points: Point[] = [];
+      for (const size of SIZES) {
+        if (size === 1 && composition === NO_SILENT) {
+          points.push(results.get(MIXED)?.[0] as Point);
+          continue;
+        }
+        log(`fleet: ${size} target${size === 1 ? '' : 's'}, ${composition.name} (${runs} runs under /usr/bin/time -v)`);
+        points.push(await point(lab, size, composition, dir, runs));
       }
-      log(`fleet: ${size} target${size === 1 ? '' : 's'}, ${composition.name} (${runs} runs under /usr/bin/time -v)`);
-      points.push(await point(lab, size, composition, dir, runs));
+      results.set(composition, points);
     }
-    results.set(composition, points);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
   const marginal = (points: readonly Point[]): { wallMs: number; cpuMs: number; rssMiB: number } => {
     const [, ten, hundred] = points as [Point, Point, Point];
