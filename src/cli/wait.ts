@@ -145,7 +145,11 @@ export async function runWait(inputs: readonly string[], options: WaitOptions, i
       progress.done(`giving up after ${attempt} attempt${attempt > 1 ? 's' : ''}: waiting will not heal ${final.map((report) => report.verdict.cause).join(', ')} (use --no-fail-fast to wait anyway)`);
       return printLast(last, started, prepared, options, io, version);
     }
-    const { sleepMs, nextMs } = nextInterval(interval, options);
+    // A server that answers "starting up" (or is replaying WAL) is seconds from ready: ask again
+    // every second at most, as `until pg_isready; do sleep 1; done` does, rather than backing off
+    // to --max-interval and returning up to that late. Each try is one refused login.
+    const soon = reports.some((report) => report.status === 'unhealthy' && SOON_READY.has(report.verdict.cause));
+    const { sleepMs, nextMs } = soon ? nextInterval(Math.min(interval, SOON_READY_MS), { maxIntervalMs: SOON_READY_MS }) : nextInterval(interval, options);
     if (deadline.remainingMs() <= sleepMs) {
       progress.line(`[${attempt}] ${formatMs(elapsed)} ${summary}`);
       progress.done(`timed out after ${formatMs(performance.now() - started)} (${attempt} attempts)`);
@@ -168,6 +172,10 @@ const TEN_YEARS_MS = 10 * 365 * 24 * 3600 * 1000;
 function readinessOnly(prepared: PreparedRun): PreparedRun {
   return { ...prepared, targets: prepared.targets.map((planned) => ({ ...planned, thresholds: { ...planned.thresholds, idleInTransactionMs: TEN_YEARS_MS } })) };
 }
+
+/** Causes of a server on its way up, and how often to ask it again at most. */
+const SOON_READY = new Set(['starting_up', 'recovery']);
+const SOON_READY_MS = 1000;
 
 /** Causes that mean "nothing listens there yet": worth watching the port during the pause. */
 const REFUSALS = new Set(['not_running', 'wrong_port', 'localhost_in_container', 'not_listening']);

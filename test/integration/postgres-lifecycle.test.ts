@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { diagnoseJson, verdictOf } from '../lab/dbdoctor.js';
+import { dbdoctor, diagnoseJson, verdictOf } from '../lab/dbdoctor.js';
 import { Cluster } from '../lab/postgres.js';
 
 /**
@@ -54,6 +54,13 @@ describe('postgres lifecycle states', () => {
       expect(target.verdict.details).toMatchObject({ sqlstate: '57P03', serverMessage: 'the database system is starting up' });
       expect(target.verdict.remediation.some((fix) => fix.command?.startsWith('until pg_isready'))).toBe(true);
       expect(target.steps.find((step) => step.id === 'process')?.status).toBe('pass');
+
+      // wait asks a starting server again every second or so, instead of backing off to 5 s.
+      const waited = await dbdoctor(['wait', '--timeout', '4', '--until', 'accepting', url()]);
+      expect(waited.code).toBe(2);
+      const pauses = [...waited.stderr.matchAll(/accepting\/starting_up .*; next try in ([\d.]+) (ms|s)/g)].map((match) => Number(match[1]) * (match[2] === 's' ? 1000 : 1));
+      expect(pauses.length).toBeGreaterThanOrEqual(3);
+      for (const pause of pauses) expect(pause).toBeLessThanOrEqual(1200);
     } finally {
       await restorePrimary();
     }
