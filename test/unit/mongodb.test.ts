@@ -42,6 +42,10 @@ describe('mongodb targets: parsed by the driver', () => {
     ['mongodb://h:99999/', /invalid MongoDB connection string/],
     ['mongodb://a,b/?directConnection=true', /directConnection/],
     ['mongodb://h/?maxPoolSize=lots', /maxPoolSize/],
+    // The driver would connect to a host "ss": the real mistake is the unescaped "@".
+    ['mongodb://app:p@ss@db.example:27017/app', /unescaped "@"/],
+    // Found by the property tests: the parser lets it pass, the masked copy does not (was a crash).
+    ['mongodb+srv:// :Pw9Aa00@#@$', /invalid MongoDB connection string/],
   ])('%s is an input error', async (text, message) => {
     await expect(resolveMongoTarget({ text, source: 'url' })).rejects.toThrow(InputError);
     await expect(resolveMongoTarget({ text, source: 'url' })).rejects.toThrow(message);

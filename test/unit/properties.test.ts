@@ -268,6 +268,15 @@ function captureIO(): CliIO & { stdout: string[]; stderr: string[] } {
   };
 }
 
+/**
+ * Each CLI run as its own process, as the real CLI runs: the secrets earlier runs registered are
+ * forgotten (thousands of them would slow every redaction and could mask words of this run).
+ */
+function freshProcess(): void {
+  secrets.forget();
+  registerVocabulary();
+}
+
 function expectOneClearError(io: { stdout: string[]; stderr: string[] }, code: number, secret?: string): void {
   const text = io.stderr.join('');
   expect(code).toBe(3);
@@ -285,6 +294,7 @@ describe('the CLI on invalid input: one clear message, exit code 3', () => {
       fc.asyncProperty(fc.oneof(urlInput, keywordInput), async ({ text, password: secret }) => {
         const parsed = await outcome(() => resolveTarget(text, environment()));
         fc.pre('error' in parsed);
+        freshProcess();
         const io = captureIO();
         expectOneClearError(io, await main(['node', 'dbdoctor', 'diagnose', '--no-env-file', text], io), secret);
       }),
@@ -303,6 +313,7 @@ describe('the CLI on invalid input: one clear message, exit code 3', () => {
     const command = fc.constantFrom('diagnose', 'wait');
     await fc.assert(
       fc.asyncProperty(command, flag, fc.oneof(piece, fc.constantFrom('0', '-5', '1e9', 'NaN', 'Infinity', '5 m', '101', 'json,human', 'auth,bogus', '/nonexistent.yaml')), async (name, option, value) => {
+        freshProcess();
         const io = captureIO();
         // An invalid target after the flag: if the value is accepted, the target is what is rejected.
         const code = await main(['node', 'dbdoctor', name, '--no-env-file', option, value, 'nosuchengine://db/app'], io);
@@ -326,9 +337,7 @@ describe('explain: any pasted text gets an answer, never a crash', () => {
   test('a verdict (exit 2 or 1), or "not recognised" (4); empty input is bad input (3); pasted passwords stay hidden', async () => {
     await fc.assert(
       fc.asyncProperty(pasted, fc.constantFrom('human' as const, 'json' as const), async ({ text, password: secret }, format) => {
-        // Each run as its own process: forget the last run's pasted secrets.
-        secrets.forget();
-        registerVocabulary();
+        freshProcess();
         const io = captureIO();
         const result = await outcome(() => runExplain({ format, verbose: true, color: false, engine: undefined, input: { from: 'stdin' } }, io, 'test', { isTTY: false, read: async () => text }));
         if (text.trim() === '') {

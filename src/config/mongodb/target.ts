@@ -64,9 +64,23 @@ export async function resolveMongoTarget(input: { readonly text: string; readonl
   const [{ ConnectionString: Parser }, driver] = await Promise.all([import('mongodb-connection-string-url'), import('mongodb')]);
   const text = input.text.trim();
   const shown = maskUrlPasswords(text);
+  // The driver splits user info from hosts at the first "@" it likes, and a password holding a
+  // raw "@" turns the rest of it into a host name: "app:p@ss@db" would be diagnosed as a host
+  // "ss" that does not resolve. The user's mistake is the encoding: say so.
+  const authority = /^mongodb(?:\+srv)?:\/\/([^/?#]*)/i.exec(text)?.[1] ?? '';
+  if ((authority.match(/@/g) ?? []).length > 1) {
+    throw new InputError(
+      `invalid MongoDB connection string ${shown} (from ${input.source}): the user name or password holds an unescaped "@"`,
+      'percent-encode it as %40 in the URL (and ":" as %3A, "/" as %2F); the driver would read what follows it as the host',
+    );
+  }
   let written: ConnectionString;
+  let display: string;
   try {
     written = new Parser(text);
+    // The masked copy is parsed again from its text, which the parser can refuse where it let the
+    // original pass (an unescaped "@" or "#" in the password): the driver would refuse it too.
+    display = displayOf(written);
   } catch (error) {
     throw new InputError(`invalid MongoDB connection string ${shown} (from ${input.source}): ${errorText(error)}`, 'the form is mongodb://user:password@host:27017,host2:27017/database?option=value or mongodb+srv://user:password@cluster.example.com/database');
   }
@@ -106,7 +120,7 @@ export async function resolveMongoTarget(input: { readonly text: string; readonl
 
   const target: MongoTarget = {
     engine: 'mongodb',
-    display: displayOf(written),
+    display,
     sources,
     uri: text,
     srv: written.isSRV,
