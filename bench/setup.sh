@@ -10,6 +10,8 @@ set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
 bash "$here/../test/lab/setup.sh"
+# shellcheck source=test/lab/debian.sh
+source "$here/../test/lab/debian.sh"
 
 missing=()
 [[ -x /usr/bin/check_postgres ]] || missing+=(check-postgres)
@@ -17,16 +19,7 @@ command -v wait-for-it >/dev/null || missing+=(wait-for-it)
 [[ -x /usr/bin/time ]] || missing+=(time)
 { command -v pg_isready && command -v psql; } >/dev/null || missing+=(postgresql-client)
 
-if ((${#missing[@]} > 0)); then
-  if [[ "$(id -u)" != 0 ]]; then
-    echo "dbdoctor bench: missing ${missing[*]}; run this as root to install them from Debian's packages" >&2
-    exit 1
-  fi
-  echo "dbdoctor bench: installing ${missing[*]}" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+if ((${#missing[@]} > 0)); then install_from_debian "dbdoctor bench" "${missing[@]}"; fi
 
 if [[ "$(id -u)" != 0 ]]; then
   echo "dbdoctor bench: the benchmarks need root (network namespaces, clusters run as the postgres user)" >&2

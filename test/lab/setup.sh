@@ -12,6 +12,8 @@
 #               .lab/ferretdb/ (ignored by git); golang-go from Debian only when no Go is installed
 #   openjdk-17-jdk-headless, maven   Java 17 to run Apache Cassandra, Maven to fetch it (below)
 set -euo pipefail
+# shellcheck source=test/lab/debian.sh
+source "$(dirname "$0")/debian.sh"
 
 missing=()
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
@@ -25,16 +27,7 @@ command -v fish >/dev/null || missing+=(fish)
 command -v java >/dev/null || missing+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null || missing+=(maven)
 
-if ((${#missing[@]} > 0)); then
-  if [[ "$(id -u)" != 0 ]]; then
-    echo "dbdoctor tests: missing ${missing[*]}; run this as root (as CI does) to install them from Debian's packages" >&2
-    exit 1
-  fi
-  echo "dbdoctor tests: installing ${missing[*]}" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+if ((${#missing[@]} > 0)); then install_from_debian "dbdoctor tests" "${missing[@]}"; fi
 
 # FerretDB's module ships without the version file its build embeds, so it is built from a vendored
 # copy with that file written in (go install of the module alone panics at start).
@@ -42,15 +35,7 @@ FERRETDB_VERSION=v1.24.0
 FERRETDB_BIN="$(cd "$(dirname "$0")/../.." && pwd)/.lab/ferretdb/${FERRETDB_VERSION}/ferretdb"
 if [[ ! -x "$FERRETDB_BIN" ]]; then
   if ! command -v go >/dev/null && [[ -x /usr/local/go/bin/go ]]; then export PATH="$PATH:/usr/local/go/bin"; fi
-  if ! command -v go >/dev/null; then
-    if [[ "$(id -u)" != 0 ]]; then
-      echo "dbdoctor tests: Go is needed to build FerretDB; run this as root (as CI does) to install golang-go" >&2
-      exit 1
-    fi
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends golang-go ca-certificates >/dev/null
-  fi
+  if ! command -v go >/dev/null; then install_from_debian "dbdoctor tests (Go, to build FerretDB)" golang-go ca-certificates; fi
   echo "dbdoctor tests: building FerretDB ${FERRETDB_VERSION} (once; cached in .lab/ferretdb)" >&2
   build="$(dirname "$FERRETDB_BIN")/build"
   rm -rf "$build" && mkdir -p "$build"
