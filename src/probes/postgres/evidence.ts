@@ -29,6 +29,14 @@ export function protocolEvidence(trace: ConnectionTrace): Evidence {
   };
 }
 
+/** " (pid 123, /var/lib/postgresql/15/main and 2 more)": the servers a summary line names. */
+export function describeServers(servers: readonly PgLocalServer[]): string {
+  const first = servers[0];
+  if (!first) return '';
+  const more = servers.length > 1 ? ` and ${servers.length - 1} more` : '';
+  return ` (pid ${first.pid}${first.dataDir ? `, ${first.dataDir}` : ''}${more})`;
+}
+
 export function serverSummary(server: PgLocalServer): Evidence {
   return {
     pid: server.pid,

@@ -8,7 +8,7 @@ import type { PlatformInfo } from '../../../host/platform.js';
 import { platformFixes } from '../../common/platform.js';
 import type { PgContext } from '../context.js';
 import { postgresWords } from '../words.js';
-import { protocolEvidence, serverErrorEvidence, serverSummary, whereOf } from '../evidence.js';
+import { describeServers, protocolEvidence, serverErrorEvidence, serverSummary, whereOf } from '../evidence.js';
 import type { Refusal } from '../refusal.js';
 
 const waitForIt = (target: PostgresTarget): Remediation => ({
@@ -138,8 +138,8 @@ export const acceptingStep = defineStep<PgContext, keyof typeof remedies>({
       if (refusal?.cause === 'in_transition') {
         // Its postmaster.pid names this port, but its sockets are not open: the window between
         // starting the postmaster and "ready to accept connections" (or the end of a shutdown).
-        const evidence = { attempted: refusal.attempted, postmasterStatus: refusal.server.status ?? refusal.state, localServers: [serverSummary(refusal.server)] };
-        const server = ` (pid ${refusal.server.pid}${refusal.server.dataDir ? `, ${refusal.server.dataDir}` : ''})`;
+        const evidence = { attempted: refusal.attempted, postmasterStatus: refusal.state, localServers: [serverSummary(refusal.server)] };
+        const server = describeServers([refusal.server]);
         return refusal.state === 'starting'
           ? io.found('starting_up', `the server for ${refusal.attempted} is starting up${server} and has not opened its sockets yet`, remedies.starting_up(target, ctx.run.environment.platform), evidence)
           : io.found('shutting_down', `the server for ${refusal.attempted} is shutting down${server} and has closed its sockets`, remedies.shutting_down(target), evidence);

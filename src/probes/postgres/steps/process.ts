@@ -7,8 +7,7 @@ import { platformFixes } from '../../common/platform.js';
 import { localhostInContainerRemedies, serviceSuggestions } from '../../common/refusal.js';
 import type { PgContext } from '../context.js';
 import { POSTGRES_SERVICE_WORDS, postgresWords } from '../words.js';
-import { reachEvidenceOf, serverSummary, whereOf } from '../evidence.js';
-import type { PgLocalServer } from '../local.js';
+import { describeServers, reachEvidenceOf, serverSummary, whereOf } from '../evidence.js';
 
 const remedies = { not_running: notRunning, wrong_port: wrongPort, localhost_in_container: localhostInContainerRemedies };
 
@@ -66,13 +65,6 @@ export const processStep = defineStep<PgContext, keyof typeof remedies>({
     return io.skip(`cannot tell: ${where} could not be reached (see network)`);
   },
 });
-
-function describeServers(servers: readonly PgLocalServer[]): string {
-  const first = servers[0];
-  if (!first) return '';
-  const more = servers.length > 1 ? ` and ${servers.length - 1} more` : '';
-  return ` (pid ${first.pid}${first.dataDir ? `, ${first.dataDir}` : ''}${more})`;
-}
 
 function notRunning(target: PostgresTarget, remote: boolean, platform: PlatformInfo): Remediation[] {
   const endpoint = target.endpoints[0];
