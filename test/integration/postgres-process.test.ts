@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { diagnoseJson, verdictOf } from '../lab/dbdoctor.js';
 import { IsolatedHost } from '../lab/isolated.js';
-import { Cluster } from '../lab/postgres.js';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { Cluster, pgBinDir } from '../lab/postgres.js';
 
 /**
  * Process-step faults need a machine where the only PostgreSQL is the one under test, so each
@@ -71,4 +73,46 @@ describe('postgres process step, on an isolated host', () => {
       await cluster.start();
     }
   });
+
+  test('stopped server while a single-user postgres holds its data directory: not_running, and the holder is named', async () => {
+    await cluster.stop('fast');
+    // `postgres --single` (initdb runs two of these; operators run it for maintenance) listens on
+    // nothing and keeps running while its standard input is open.
+    const single = (port: number): ReturnType<typeof spawn> =>
+      spawn(host.prefix[0] ?? 'nsenter', [...host.prefix.slice(1), 'runuser', '-u', 'postgres', '--', join(pgBinDir(), 'postgres'), '--single', '-D', cluster.dataDir, '-c', `port=${port}`, 'postgres'], {
+        stdio: ['pipe', 'ignore', 'ignore'],
+      });
+    const ended = (child: ReturnType<typeof spawn>): Promise<void> => new Promise((resolve) => { child.once('exit', () => resolve()); child.stdin?.end(); });
+    try {
+      for (const [port, holds] of [[PORT, true], [6000, false]] as const) {
+        const child = single(port);
+        try {
+          const pidFile = join(cluster.dataDir, 'postmaster.pid');
+          await waitFor(async () => (await host.exec('cat', [pidFile]).catch(() => ({ stdout: '' }))).stdout.startsWith('-'));
+          const { report, target } = await diagnoseJson([`postgresql://postgres@127.0.0.1:${PORT}/postgres`], { prefix: host.prefix });
+          expect(verdictOf(report)).toBe('process/not_running');
+          expect(target.verdict.details.localServers).toEqual([]);
+          if (holds) {
+            expect(target.verdict.details.heldBy).toMatchObject({ mode: 'single-user', dataDir: cluster.dataDir, port: PORT });
+            expect(target.verdict.message).toContain('single-user postgres');
+            expect(target.verdict.remediation[0]?.text).toContain('postmaster.pid');
+          } else {
+            expect(target.verdict.details.heldBy).toBeUndefined();
+          }
+        } finally {
+          await ended(child);
+        }
+      }
+    } finally {
+      await cluster.start();
+    }
+  });
 });
+
+async function waitFor(condition: () => Promise<boolean>): Promise<void> {
+  for (let attempt = 0; attempt < 100; attempt += 1) {
+    if (await condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error('condition not met within 10 s');
+}

@@ -35,11 +35,16 @@ describe('/proc parsing', () => {
 
   test('postmaster.pid, line by line', () => {
     expect(parsePostmasterPid('4993\n/tmp/pgx/d\n1795425151\n54999\n/tmp/pgx\n*\n  9977937        14\nstarting\n')).toEqual({
+      pid: 4993,
       port: 54999,
       socketDir: '/tmp/pgx',
       listenAddress: '0.0.0.0',
       status: 'starting',
     });
+  });
+
+  test("postmaster.pid of a standalone backend: its pid negated, no socket lines", () => {
+    expect(parsePostmasterPid('-27114\n/tmp/idb/d2\n1795438567\n5432\n\n\n 10478553   1146914\n')).toEqual({ pid: -27114, port: 5432 });
   });
 
   test('which bound addresses accept which targets', () => {
@@ -53,7 +58,7 @@ describe('/proc parsing', () => {
 
 describe('why a connection was refused', () => {
   const server = (tcp: { address: string; port: number }[], sockets: string[] = []): PgLocalServer => ({ pid: 100, tcp, sockets, seenVia: 'file descriptors' });
-  const scan = (servers: PgLocalServer[], strayPorts: LocalScan['strayPorts'] = []): LocalScan => ({ servers, strayPorts, durationMs: 1 });
+  const scan = (servers: PgLocalServer[], strayPorts: LocalScan['strayPorts'] = [], standalone: LocalScan['standalone'] = []): LocalScan => ({ servers, standalone, strayPorts, durationMs: 1 });
   const tcpEndpoint: RefusedEndpoint = { transport: 'tcp', addresses: ['127.0.0.1'], port: 5432, attempted: '127.0.0.1:5432' };
 
   test('remote host: not_running, nothing inspected', () => {
@@ -83,6 +88,10 @@ describe('why a connection was refused', () => {
     const starting: PgLocalServer = { ...server([]), status: 'starting', port: 5432 };
     expect(explainRefusal(tcpEndpoint, scan([starting]))).toMatchObject({ cause: 'in_transition', state: 'starting' });
     expect(explainRefusal(tcpEndpoint, scan([{ ...starting, status: 'stopping' }]))).toMatchObject({ cause: 'in_transition', state: 'stopping' });
+    // Before the status line is written: a pid file with a port, no status, no socket yet.
+    const { status: _unwritten, ...early } = starting;
+    expect(explainRefusal(tcpEndpoint, scan([early]))).toMatchObject({ cause: 'in_transition', state: 'starting' });
+    expect(explainRefusal(tcpEndpoint, scan([{ ...early, port: 6000 }]))).toMatchObject({ cause: 'not_running', where: 'local' });
   });
   test('another cluster starting, with no socket open yet, is no evidence about this port', () => {
     const otherStarting: PgLocalServer = { ...server([]), pid: 200, status: 'starting', port: 6000 };
@@ -90,5 +99,12 @@ describe('why a connection was refused', () => {
     expect(explainRefusal(tcpEndpoint, scan([otherStarting, server([{ address: '127.0.0.1', port: 5433 }])]))).toMatchObject({ cause: 'wrong_port', ports: [5433] });
     // Once it listens, it counts like any other.
     expect(explainRefusal(tcpEndpoint, scan([{ ...otherStarting, tcp: [{ address: '127.0.0.1', port: 6000 }] }]))).toMatchObject({ cause: 'wrong_port', ports: [6000] });
+  });
+  test('a single-user backend holding the data directory for this port: not_running, and it is named', () => {
+    const single = { pid: 300, mode: 'single-user' as const, dataDir: '/srv/pg', port: 5432 };
+    expect(explainRefusal(tcpEndpoint, scan([], [], [single]))).toEqual({ cause: 'not_running', where: 'local', attempted: '127.0.0.1:5432', heldBy: single });
+    expect(explainRefusal(tcpEndpoint, scan([server([{ address: '127.0.0.1', port: 5433 }])], [], [single]))).toMatchObject({ cause: 'wrong_port', heldBy: single });
+    // One for another port (initdb creating another cluster) is no evidence about this one.
+    expect(explainRefusal(tcpEndpoint, scan([], [], [{ ...single, port: 6000 }]))).toEqual({ cause: 'not_running', where: 'local', attempted: '127.0.0.1:5432' });
   });
 });

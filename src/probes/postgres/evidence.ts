@@ -1,7 +1,7 @@
 import type { Evidence } from '../../engine/schema.js';
 import type { ConnectionTrace } from './connect.js';
 import { reachEvidence } from '../common/network.js';
-import type { PgLocalServer } from './local.js';
+import type { PgLocalServer, PgStandalone } from './local.js';
 
 /** Slices of the connection trace, shaped as evidence for the step that talks about them. */
 export function reachEvidenceOf(trace: ConnectionTrace): Evidence {
@@ -54,4 +54,15 @@ export function whereOf(trace: ConnectionTrace): string {
   const entry = trace.endpoints[0];
   if (!entry) return 'the server';
   return entry.transport === 'unix' ? (entry.socketPath ?? entry.host) : `${entry.host}:${entry.port}`;
+}
+
+/** "; a single-user postgres (pid 42, /srv/pg) holds the data directory for port 5432 …": why that server cannot start. */
+export function describeHolder(heldBy: PgStandalone | undefined): string {
+  if (!heldBy) return '';
+  const who = heldBy.mode === 'bootstrap' ? "initdb's bootstrap postgres" : 'a single-user postgres';
+  return `; ${who} (pid ${heldBy.pid}${heldBy.dataDir ? `, ${heldBy.dataDir}` : ''}) holds the data directory for port ${heldBy.port ?? '?'}, so its server cannot start until that process exits`;
+}
+
+export function holderEvidence(heldBy: PgStandalone | undefined): Evidence {
+  return heldBy ? { heldBy: { pid: heldBy.pid, mode: heldBy.mode, ...(heldBy.dataDir ? { dataDir: heldBy.dataDir } : {}), ...(heldBy.port ? { port: heldBy.port } : {}) } } : {};
 }

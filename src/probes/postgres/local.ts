@@ -23,8 +23,24 @@ export interface PgLocalServer {
   readonly seenVia: 'file descriptors' | 'postmaster.pid' | 'nothing readable';
 }
 
+/**
+ * A postgres process that is not a server: a single-user backend (`postgres --single`, run by
+ * initdb or by an operator for maintenance) or initdb's bootstrap (`--boot`). It listens on
+ * nothing and never will, but it holds its data directory's postmaster.pid (with its pid negated),
+ * so the server for that directory cannot start until it exits.
+ */
+export interface PgStandalone {
+  readonly pid: number;
+  readonly mode: 'single-user' | 'bootstrap';
+  readonly dataDir?: string;
+  /** The port in its postmaster.pid: the port the server for that data directory would use. */
+  readonly port?: number;
+}
+
 export interface LocalScan {
+  /** Postmasters: servers that listen, or are starting or stopping. */
   readonly servers: readonly PgLocalServer[];
+  readonly standalone: readonly PgStandalone[];
   /** PostgreSQL socket files (.s.PGSQL.<port>) we could not tie to a visible process. */
   readonly strayPorts: readonly { readonly path: string; readonly port: number }[];
   readonly durationMs: number;
@@ -35,12 +51,14 @@ const PG_SOCKET = /\/\.s\.PGSQL\.(\d+)$/;
 export async function scanLocalPostgres(): Promise<LocalScan> {
   const started = Date.now();
   const found = await findLocalServers({ comm: (comm) => comm === 'postgres' || comm === 'postmaster', topLevelOnly: true });
-  const servers = await Promise.all(
-    found.servers.map(async (server): Promise<PgLocalServer> => {
+  const processes = await Promise.all(
+    found.servers.filter((server) => !isUtilityRun(server.cmdline)).map(async (server): Promise<PgLocalServer | PgStandalone> => {
       const dataFlag = server.cmdline.indexOf('-D');
       const dataDir = (dataFlag >= 0 ? server.cmdline[dataFlag + 1] : undefined) ?? (await cwdOf(server.pid));
       const version = /\/postgresql\/([\d.]+)\/bin\//.exec(server.cmdline[0] ?? '')?.[1];
       const pidFile = dataDir ? await readPostmasterPid(dataDir) : undefined;
+      const mode = standaloneMode(server.cmdline, pidFile?.pid === -server.pid);
+      if (mode) return { pid: server.pid, mode, ...(dataDir ? { dataDir } : {}), ...(pidFile?.port ? { port: pidFile.port } : {}) };
       const base = {
         pid: server.pid,
         ...(dataDir ? { dataDir } : {}),
@@ -60,6 +78,8 @@ export async function scanLocalPostgres(): Promise<LocalScan> {
       return { ...base, tcp: [], sockets: [], seenVia: 'nothing readable' };
     }),
   );
+  const servers = processes.filter((entry): entry is PgLocalServer => !('mode' in entry));
+  const standalone = processes.filter((entry): entry is PgStandalone => 'mode' in entry);
   const claimed = new Set(servers.flatMap((server) => server.sockets));
   const strayPorts = found.listeners
     .filter((listener) => listener.transport === 'unix' && !claimed.has(listener.address))
@@ -67,10 +87,24 @@ export async function scanLocalPostgres(): Promise<LocalScan> {
       const port = PG_SOCKET.exec(listener.address)?.[1];
       return port ? [{ path: listener.address, port: Number(port) }] : [];
     });
-  return { servers, strayPorts, durationMs: Date.now() - started };
+  return { servers, standalone, strayPorts, durationMs: Date.now() - started };
+}
+
+/** `postgres -C setting`, `--describe-config`, `-V`: a command that prints and exits, not a server. */
+function isUtilityRun(cmdline: readonly string[]): boolean {
+  return cmdline.some((arg) => arg === '-C' || arg === '--describe-config' || arg === '-V' || arg === '--version' || arg === '--check');
+}
+
+/** A backend without a postmaster: its flag says so, or postmaster.pid holds its pid negated. */
+function standaloneMode(cmdline: readonly string[], negatedPid: boolean): PgStandalone['mode'] | undefined {
+  if (cmdline.includes('--boot')) return 'bootstrap';
+  if (cmdline.includes('--single') || negatedPid) return 'single-user';
+  return undefined;
 }
 
 interface PostmasterPid {
+  /** Negative for a standalone backend (single-user or bootstrap). */
+  readonly pid?: number;
   readonly port?: number;
   readonly socketDir?: string;
   readonly listenAddress?: string;
@@ -78,14 +112,16 @@ interface PostmasterPid {
 }
 
 /**
- * postmaster.pid, line by line: pid, data directory, start time, port, first socket directory,
+ * postmaster.pid, line by line: pid (negated for a standalone backend), data directory, start time, port, first socket directory,
  * first listen address, shared memory key, status (PostgreSQL 10+).
  */
 export function parsePostmasterPid(text: string): PostmasterPid {
   const lines = text.split('\n');
+  const pid = Number(lines[0]);
   const port = Number(lines[3]);
   const listen = lines[5]?.trim();
   return {
+    ...(lines[0]?.trim() && Number.isInteger(pid) && pid !== 0 ? { pid } : {}),
     ...(Number.isInteger(port) && port > 0 ? { port } : {}),
     ...(lines[4]?.trim() ? { socketDir: lines[4].trim() } : {}),
     ...(listen ? { listenAddress: listen === '*' ? '0.0.0.0' : listen } : {}),

@@ -2,7 +2,7 @@ import { dirname } from 'node:path';
 import { isLocalAddress } from '../../host/local.js';
 import { explainTcpRefusal, unique } from '../common/refusal.js';
 import type { ConnectionTrace } from './connect.js';
-import type { LocalScan, PgLocalServer } from './local.js';
+import type { LocalScan, PgLocalServer, PgStandalone } from './local.js';
 
 /**
  * Why a connection was refused, told from what runs on this machine:
@@ -12,15 +12,19 @@ import type { LocalScan, PgLocalServer } from './local.js';
  *   in_transition the server for this port is starting or stopping: postmaster.pid names the port,
  *                 but its sockets are not open (yet, or any more) — a refusal that heals by itself
  *
+ * A single-user or bootstrap backend (initdb, a maintenance session) is not a server: it never
+ * listens. When it holds the data directory for the refused port, not_running and wrong_port name
+ * it (`heldBy`): the server for that port cannot start until it exits.
+ *
  * A server that is starting or stopping elsewhere on this machine, with no socket open, says
  * nothing about where a settled server listens; it is left out of the other judgements (two
  * clusters on one host, one of them restarting, must not turn "not running" into "not listening").
  */
 export type Refusal =
-  | { readonly cause: 'not_running'; readonly where: 'remote' | 'local'; readonly attempted: string }
+  | { readonly cause: 'not_running'; readonly where: 'remote' | 'local'; readonly attempted: string; readonly heldBy?: PgStandalone }
   | { readonly cause: 'localhost_in_container'; readonly attempted: string }
   | { readonly cause: 'firewall_rejected'; readonly attempted: string; readonly listening: readonly string[]; readonly servers: readonly PgLocalServer[] }
-  | { readonly cause: 'wrong_port'; readonly attempted: string; readonly ports: readonly number[]; readonly servers: readonly PgLocalServer[] }
+  | { readonly cause: 'wrong_port'; readonly attempted: string; readonly ports: readonly number[]; readonly servers: readonly PgLocalServer[]; readonly heldBy?: PgStandalone }
   | { readonly cause: 'not_listening'; readonly attempted: string; readonly listening: readonly string[]; readonly servers: readonly PgLocalServer[] }
   | { readonly cause: 'in_transition'; readonly state: 'starting' | 'stopping'; readonly attempted: string; readonly server: PgLocalServer };
 
@@ -51,12 +55,19 @@ export function explainRefusal(endpoint: RefusedEndpoint, scan: LocalScan | unde
   const ours = inTransition.find((server) => server.port === endpoint.port);
   if (ours) return { cause: 'in_transition', state: ours.status === 'stopping' ? 'stopping' : 'starting', attempted: endpoint.attempted, server: ours };
   const settled = { ...scan, servers: scan.servers.filter((server) => !inTransition.includes(server)) };
-  return endpoint.transport === 'unix' ? explainSocket(endpoint, settled) : explainTcp(endpoint, settled, where);
+  const refusal = endpoint.transport === 'unix' ? explainSocket(endpoint, settled) : explainTcp(endpoint, settled, where);
+  const heldBy = scan.standalone.find((backend) => backend.port === endpoint.port);
+  return heldBy && (refusal.cause === 'not_running' || refusal.cause === 'wrong_port') ? { ...refusal, heldBy } : refusal;
 }
 
-/** Starting or stopping, with no socket open: where it will listen is not known yet. */
+/**
+ * Starting or stopping, with no socket open: where it will listen is not known yet. A postmaster
+ * writes postmaster.pid before it opens its sockets and adds the status line only after: a pid
+ * file with a port but no status, and no socket, is one in those first milliseconds.
+ */
 function isInTransition(server: PgLocalServer): boolean {
-  return (server.status === 'starting' || server.status === 'stopping') && server.tcp.length === 0 && server.sockets.length === 0;
+  const early = server.status === undefined && server.port !== undefined;
+  return (server.status === 'starting' || server.status === 'stopping' || early) && server.tcp.length === 0 && server.sockets.length === 0;
 }
 
 function explainTcp(endpoint: RefusedEndpoint, scan: LocalScan, where: { readonly inContainer: boolean }): Refusal {

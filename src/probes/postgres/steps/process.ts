@@ -7,7 +7,8 @@ import { platformFixes } from '../../common/platform.js';
 import { localhostInContainerRemedies, serviceSuggestions } from '../../common/refusal.js';
 import type { PgContext } from '../context.js';
 import { POSTGRES_SERVICE_WORDS, postgresWords } from '../words.js';
-import { describeServers, reachEvidenceOf, serverSummary, whereOf } from '../evidence.js';
+import { describeHolder, describeServers, holderEvidence, reachEvidenceOf, serverSummary, whereOf } from '../evidence.js';
+import type { PgStandalone } from '../local.js';
 
 const remedies = { not_running: notRunning, wrong_port: wrongPort, localhost_in_container: localhostInContainerRemedies };
 
@@ -41,16 +42,20 @@ export const processStep = defineStep<PgContext, keyof typeof remedies>({
       const remote = refusal.where === 'remote';
       const summary = remote
         ? `${where} refused the connection: nothing listens there (processes on a remote host cannot be inspected from here)`
-        : `nothing listens at ${where}, and no PostgreSQL server runs on this machine`;
-      return io.found('not_running', summary, remedies.not_running(ctx.target, remote, platform), { ...reachEvidenceOf(trace), localServers: remote ? 'not inspected (remote host)' : [] });
+        : `nothing listens at ${where}, and no PostgreSQL server runs on this machine${describeHolder(refusal.heldBy)}`;
+      return io.found('not_running', summary, [...holderRemedies(refusal.heldBy), ...remedies.not_running(ctx.target, remote, platform)], {
+        ...reachEvidenceOf(trace),
+        localServers: remote ? 'not inspected (remote host)' : [],
+        ...holderEvidence(refusal.heldBy),
+      });
     }
     if (refusal?.cause === 'wrong_port') {
       const ports = refusal.ports.join(', ');
       return io.found(
         'wrong_port',
-        `nothing listens at ${where}, but PostgreSQL listens on port ${ports}${describeServers(refusal.servers)}: a wrong port, or the server for ${where} is not running`,
-        remedies.wrong_port(ctx.target, refusal.ports),
-        { ...reachEvidenceOf(trace), listeningPorts: [...refusal.ports], localServers: refusal.servers.map(serverSummary) },
+        `nothing listens at ${where}, but PostgreSQL listens on port ${ports}${describeServers(refusal.servers)}: a wrong port, or the server for ${where} is not running${describeHolder(refusal.heldBy)}`,
+        [...holderRemedies(refusal.heldBy), ...remedies.wrong_port(ctx.target, refusal.ports)],
+        { ...reachEvidenceOf(trace), listeningPorts: [...refusal.ports], localServers: refusal.servers.map(serverSummary), ...holderEvidence(refusal.heldBy) },
       );
     }
     if (refusal?.cause === 'in_transition') {
@@ -65,6 +70,19 @@ export const processStep = defineStep<PgContext, keyof typeof remedies>({
     return io.skip(`cannot tell: ${where} could not be reached (see network)`);
   },
 });
+
+/** A standalone backend holds the data directory: the server cannot start until it exits. Never ended for you. */
+function holderRemedies(heldBy: PgStandalone | undefined): Remediation[] {
+  if (!heldBy) return [];
+  const who = heldBy.mode === 'bootstrap' ? "initdb's bootstrap postgres" : 'a single-user postgres (initdb runs one while it creates a cluster; operators run one for maintenance)';
+  return [
+    {
+      text: `Pid ${heldBy.pid} is ${who}. While it runs, pg_ctl start fails with 'lock file "postmaster.pid" already exists'. Let it finish, or end that session where it runs (single-user mode reads commands on its standard input; Ctrl-D ends it), then start the server.`,
+      command: `ps -o pid,ppid,etime,args -p ${heldBy.pid}`,
+      language: 'shell',
+    },
+  ];
+}
 
 function notRunning(target: PostgresTarget, remote: boolean, platform: PlatformInfo): Remediation[] {
   const endpoint = target.endpoints[0];
