@@ -78,10 +78,10 @@ describe('postgres process step, on an isolated host', () => {
     await cluster.stop('fast');
     // `postgres --single` (initdb runs two of these; operators run it for maintenance) listens on
     // nothing and keeps running while its standard input is open.
-    const single = (port: number): ReturnType<typeof spawn> =>
-      spawn(host.prefix[0] ?? 'nsenter', [...host.prefix.slice(1), 'runuser', '-u', 'postgres', '--', join(pgBinDir(), 'postgres'), '--single', '-D', cluster.dataDir, '-c', `port=${port}`, 'postgres'], {
-        stdio: ['pipe', 'ignore', 'ignore'],
-      });
+    const single = (port: number): ReturnType<typeof spawn> => {
+      const [file, ...rest] = [...host.prefix, 'runuser', '-u', 'postgres', '--', join(pgBinDir(), 'postgres'), '--single', '-D', cluster.dataDir, '-c', `port=${port}`, 'postgres'];
+      return spawn(file ?? 'runuser', rest, { stdio: ['pipe', 'ignore', 'ignore'] });
+    };
     const ended = (child: ReturnType<typeof spawn>): Promise<void> => new Promise((resolve) => { child.once('exit', () => resolve()); child.stdin?.end(); });
     try {
       for (const [port, holds] of [[PORT, true], [6000, false]] as const) {

@@ -59,8 +59,12 @@ export function whereOf(trace: ConnectionTrace): string {
 /** "; a single-user postgres (pid 42, /srv/pg) holds the data directory for port 5432 …": why that server cannot start. */
 export function describeHolder(heldBy: PgStandalone | undefined): string {
   if (!heldBy) return '';
-  const who = heldBy.mode === 'bootstrap' ? "initdb's bootstrap postgres" : 'a single-user postgres';
-  return `; ${who} (pid ${heldBy.pid}${heldBy.dataDir ? `, ${heldBy.dataDir}` : ''}) holds the data directory for port ${heldBy.port ?? '?'}, so its server cannot start until that process exits`;
+  return `; ${holderName(heldBy)} (pid ${heldBy.pid}${heldBy.dataDir ? `, ${heldBy.dataDir}` : ''}) holds the data directory for port ${heldBy.port ?? '?'}, so its server cannot start until that process exits`;
+}
+
+/** What a standalone backend is, in a sentence: "a single-user postgres" or "initdb's bootstrap postgres". */
+export function holderName(heldBy: PgStandalone): string {
+  return heldBy.mode === 'bootstrap' ? "initdb's bootstrap postgres" : 'a single-user postgres';
 }
 
 export function holderEvidence(heldBy: PgStandalone | undefined): Evidence {

@@ -7,7 +7,7 @@ import { platformFixes } from '../../common/platform.js';
 import { localhostInContainerRemedies, serviceSuggestions } from '../../common/refusal.js';
 import type { PgContext } from '../context.js';
 import { POSTGRES_SERVICE_WORDS, postgresWords } from '../words.js';
-import { describeHolder, describeServers, holderEvidence, reachEvidenceOf, serverSummary, whereOf } from '../evidence.js';
+import { describeHolder, describeServers, holderEvidence, holderName, reachEvidenceOf, serverSummary, whereOf } from '../evidence.js';
 import type { PgStandalone } from '../local.js';
 
 const remedies = { not_running: notRunning, wrong_port: wrongPort, localhost_in_container: localhostInContainerRemedies };
@@ -74,7 +74,7 @@ export const processStep = defineStep<PgContext, keyof typeof remedies>({
 /** A standalone backend holds the data directory: the server cannot start until it exits. Never ended for you. */
 function holderRemedies(heldBy: PgStandalone | undefined): Remediation[] {
   if (!heldBy) return [];
-  const who = heldBy.mode === 'bootstrap' ? "initdb's bootstrap postgres" : 'a single-user postgres (initdb runs one while it creates a cluster; operators run one for maintenance)';
+  const who = `${holderName(heldBy)}${heldBy.mode === 'single-user' ? ' (initdb runs one while it creates a cluster; operators run one for maintenance)' : ''}`;
   return [
     {
       text: `Pid ${heldBy.pid} is ${who}. While it runs, pg_ctl start fails with 'lock file "postmaster.pid" already exists'. Let it finish, or end that session where it runs (single-user mode reads commands on its standard input; Ctrl-D ends it), then start the server.`,
