@@ -51,7 +51,9 @@ if [[ ! -x "$FERRETDB_BIN" ]]; then
     GOFLAGS=-mod=vendor go build -o "$FERRETDB_BIN" github.com/FerretDB/FerretDB/cmd/ferretdb
   )
   rm -rf "$build"
-  "$FERRETDB_BIN" --version | head -1 >&2
+  # Not `--version | head -1`: under pipefail, head closing the pipe early fails the build with SIGPIPE.
+  ferretdb_version="$("$FERRETDB_BIN" --version)"
+  echo "dbdoctor tests: built FerretDB, ${ferretdb_version%%$'\n'*}" >&2
 fi
 
 if [[ "$(id -u)" != 0 ]]; then
