@@ -35,6 +35,8 @@ export interface WaitOptions extends RunOptions {
   readonly color: boolean;
   /** The command to run once ready (everything after "--"). */
   readonly command: readonly string[];
+  /** When --timeout starts counting, on the `performance.now()` clock: 0 is this process's start. */
+  readonly originMs: number;
 }
 
 export const WAIT_DEFAULTS = { timeoutSeconds: 60, intervalMs: 500, maxIntervalMs: 5000, attemptTimeoutMs: 10_000, retries: 5 } as const;
@@ -68,6 +70,7 @@ export function toWaitOptions(flags: WaitFlags, command: readonly string[], io: 
     formatChosen: flags.json === true || flags.format !== undefined,
     color: colorWanted(flags.color, io),
     command,
+    originMs: 0,
   };
 }
 
@@ -109,7 +112,9 @@ export function nextInterval(previousMs: number, options: Pick<WaitOptions, 'max
 
 export async function runWait(inputs: readonly string[], options: WaitOptions, io: CliIO, version: string): Promise<number> {
   const started = performance.now();
-  const deadline = Deadline.within(options.timeoutMs, 'wait');
+  // --timeout is a promise to the caller (an init container, a CI step): it counts from the moment
+  // the process started, and wait gives up only when it has passed, unless the cause cannot heal.
+  const deadline = Deadline.after(options.originMs, options.timeoutMs, 'wait');
   const { prepareRun, diagnoseAll } = await import('./prepare.js');
   const prepared = readinessOnly(await prepareRun(inputs, options, io));
   const selection = selectionFor(options.until);
@@ -118,9 +123,12 @@ export async function runWait(inputs: readonly string[], options: WaitOptions, i
   let pending: PreparedRun['targets'] = prepared.targets;
   let last: TargetReport[] = [];
   let interval = options.intervalMs;
+  let slowestAttemptMs = 0;
   for (let attempt = 1; ; attempt += 1) {
+    const attemptStarted = performance.now();
     const attemptDeadline = deadline.limit(options.attemptTimeoutMs, 'run');
     const reports = await diagnoseAll({ ...prepared, targets: pending }, attemptDeadline, selection);
+    slowestAttemptMs = Math.max(slowestAttemptMs, performance.now() - attemptStarted);
     last = merge(last, reports);
     const stillPending = pending.filter((_, index) => reports[index]?.status === 'unhealthy');
     const elapsed = performance.now() - started;
@@ -145,22 +153,52 @@ export async function runWait(inputs: readonly string[], options: WaitOptions, i
       progress.done(`giving up after ${attempt} attempt${attempt > 1 ? 's' : ''}: waiting will not heal ${final.map((report) => report.verdict.cause).join(', ')} (use --no-fail-fast to wait anyway)`);
       return printLast(last, started, prepared, options, io, version);
     }
+    if (deadline.remainingMs() < LAST_MOMENT_MS) {
+      progress.line(`[${attempt}] ${formatMs(elapsed)} ${summary}`);
+      progress.done(`timed out after ${formatMs(performance.now() - started)} (${attempt} attempt${attempt > 1 ? 's' : ''}; --timeout ${formatMs(options.timeoutMs)})`);
+      return printLast(last, started, prepared, options, io, version);
+    }
     // A server that answers "starting up" (or is replaying WAL) is seconds from ready: ask again
     // every second at most, as `until pg_isready; do sleep 1; done` does, rather than backing off
     // to --max-interval and returning up to that late. Each try is one refused login.
     const soon = reports.some((report) => report.status === 'unhealthy' && SOON_READY.has(report.verdict.cause));
     const { sleepMs, nextMs } = soon ? nextInterval(Math.min(interval, SOON_READY_MS), { maxIntervalMs: SOON_READY_MS }) : nextInterval(interval, options);
-    if (deadline.remainingMs() <= sleepMs) {
-      progress.line(`[${attempt}] ${formatMs(elapsed)} ${summary}`);
-      progress.done(`timed out after ${formatMs(performance.now() - started)} (${attempt} attempts)`);
+    // Never sleep past the last moment an attempt can start and still finish by the deadline: the
+    // last attempt is kept for the end of --timeout, not given up a whole backoff interval early.
+    const remainingMs = deadline.remainingMs();
+    const reserveMs = lastAttemptMs(slowestAttemptMs);
+    if (remainingMs <= reserveMs + MIN_PAUSE_MS) {
+      // Too little time for another whole attempt: watch a refused port to the end, and try once
+      // more only if it opens; otherwise the deadline has come, and the last full diagnosis stands.
+      progress.line(`[${attempt}] ${formatMs(elapsed)} ${summary}; watching until the deadline`);
+      if (await sleepUntilListening(deadline, remainingMs, refusedEndpoints(reports))) {
+        pending = stillPending;
+        continue;
+      }
+      progress.done(`timed out after ${formatMs(performance.now() - started)} (${attempt} attempt${attempt > 1 ? 's' : ''}; --timeout ${formatMs(options.timeoutMs)})`);
       return printLast(last, started, prepared, options, io, version);
     }
-    progress.line(`[${attempt}] ${formatMs(elapsed)} ${summary}; next try in ${formatMs(sleepMs)}`);
-    await sleepUntilListening(deadline, sleepMs, refusedEndpoints(reports));
+    const pauseMs = Math.max(MIN_PAUSE_MS, Math.min(sleepMs, remainingMs - reserveMs));
+    progress.line(`[${attempt}] ${formatMs(elapsed)} ${summary}; next try in ${formatMs(pauseMs)}`);
+    await sleepUntilListening(deadline, pauseMs, refusedEndpoints(reports));
     interval = nextMs;
     pending = stillPending;
   }
 }
+
+/**
+ * Time kept free for the last attempt before the deadline: what the slowest attempt so far took,
+ * with room, and at least a quarter second; an attempt that cannot finish in time is cut off by
+ * its deadline anyway, so this only decides how close to the end the last one starts.
+ */
+function lastAttemptMs(slowestAttemptMs: number): number {
+  return Math.max(250, slowestAttemptMs * 1.5);
+}
+
+/** Below this much time left, no attempt is started: the deadline has, in effect, passed. */
+const LAST_MOMENT_MS = 20;
+/** The shortest pause between attempts, so that quick failures near the deadline do not spin. */
+const MIN_PAUSE_MS = 50;
 
 /**
  * Readiness is about connecting: a session idle in a transaction for an hour makes a server
@@ -200,22 +238,27 @@ function refusedEndpoints(reports: readonly TargetReport[]): { address: string; 
  * The pause between attempts, cut short when a refused port starts listening: a TCP connect every
  * 150 ms costs the server nothing while it is down (the kernel refuses it), and brings the wait
  * from "up to one backoff interval late" to about 150 ms after the server opens its port.
+ * Says whether a port opened.
  */
-async function sleepUntilListening(deadline: Deadline, sleepMs: number, endpoints: readonly { address: string; port: number }[]): Promise<void> {
-  if (endpoints.length === 0) return deadline.sleep(sleepMs);
+async function sleepUntilListening(deadline: Deadline, sleepMs: number, endpoints: readonly { address: string; port: number }[]): Promise<boolean> {
+  if (endpoints.length === 0) {
+    await deadline.sleep(sleepMs);
+    return false;
+  }
   const pause = deadline.limit(sleepMs, 'pause');
   const { connectTcp } = await import('../net/tcp.js');
   while (!pause.expired) {
     await pause.sleep(150);
-    if (pause.expired) return;
+    if (pause.expired) return false;
     for (const endpoint of endpoints) {
       const outcome = await connectTcp(endpoint.address, endpoint.port, pause.limit(500, 'watch'));
       if (outcome.outcome === 'connected') {
         outcome.socket.destroy();
-        return;
+        return true;
       }
     }
   }
+  return false;
 }
 
 /** The latest report for each target, in the order the targets were given. */

@@ -1,4 +1,5 @@
 import { setMaxListeners } from 'node:events';
+import { performance } from 'node:perf_hooks';
 
 /**
  * Every wait in dbdoctor has a deadline passed in from above. A Deadline is a point in time plus
@@ -35,6 +36,15 @@ export class Deadline {
     setMaxListeners(0, controller.signal);
     const timer = setTimeout(() => controller.abort(), budget).unref();
     return new Deadline(Date.now() + budget, budget, controller.signal, scope, undefined, timer);
+  }
+
+  /**
+   * A root deadline `ms` after `originMs` on the `performance.now()` clock. The CLI passes 0, the
+   * moment this process started: `--timeout 3` measured from outside, as a shell or the kubelet
+   * measures it, then means 3 s, start-up of Node and dbdoctor included.
+   */
+  static after(originMs: number, ms: number, scope = 'run'): Deadline {
+    return Deadline.within(originMs + ms - performance.now(), scope);
   }
 
   remainingMs(): number {
