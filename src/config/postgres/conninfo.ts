@@ -1,5 +1,5 @@
 import { InputError } from '../errors.js';
-import { maskUrlPasswords } from '../secrets.js';
+import { MASK, maskUrlPasswords } from '../secrets.js';
 
 /**
  * libpq's two connection-string forms, parsed to libpq keywords (host, port, dbname, user,
@@ -48,13 +48,12 @@ export function parsePostgresUri(input: string): ParsedConnString {
   const query = queryAt >= 0 ? rest.slice(queryAt + 1) : '';
   if (queryAt >= 0) rest = rest.slice(0, queryAt);
 
-  // userinfo ends at the last "@" before the path, so that a password with an unescaped "@"
-  // still parses the way most drivers read it.
   const slashAt = rest.indexOf('/');
   const authority = slashAt >= 0 ? rest.slice(0, slashAt) : rest;
   const path = slashAt >= 0 ? rest.slice(slashAt + 1) : '';
   const options: ConnOptions = {};
   const atAt = authority.lastIndexOf('@');
+  if (authority.indexOf('@') !== atAt) throw rawAtSign(text, authority, atAt);
   const hostPart = atAt >= 0 ? authority.slice(atAt + 1) : authority;
   if (atAt >= 0) {
     const userinfo = authority.slice(0, atAt);
@@ -103,6 +102,26 @@ export function parsePostgresUri(input: string): ParsedConnString {
     }
   }
   return { options, ignored };
+}
+
+/**
+ * A raw "@" in the user name or password splits the clients in two: libpq reads the user info up
+ * to the first "@" (psql, psycopg 2 and 3, Ruby's pg, PHP's pdo_pgsql, anything on libpq), so the
+ * rest of the password becomes part of the host name and the connection fails ("could not
+ * translate host name"); parsers of the WHATWG or RFC 3986 kind read up to the last one
+ * (node-postgres, asyncpg, pgx, SQLAlchemy) and log in. Diagnosing either reading would be right
+ * for only some of the applications that share the URL; the encoding is what to fix.
+ */
+function rawAtSign(text: string, authority: string, lastAt: number): InputError {
+  const userinfo = authority.slice(0, lastAt);
+  const colon = userinfo.indexOf(':');
+  const where = colon >= 0 && userinfo.indexOf('@') > colon ? 'password' : 'user name';
+  const user = colon >= 0 ? userinfo.slice(0, colon) : userinfo;
+  const masked = `${text.slice(0, text.indexOf('://') + 3)}${where === 'password' ? `${user}:${MASK}` : MASK}@${text.slice(text.indexOf('://') + 3 + lastAt + 1)}`;
+  return new InputError(
+    `cannot parse ${maskUrlPasswords(masked)}: the ${where} holds a raw "@", and PostgreSQL clients disagree on where it ends`,
+    `libpq and what is built on it (psql, psycopg, Ruby's pg, PHP's pdo_pgsql) stop at the first "@" and fail with "could not translate host name"; node-postgres, asyncpg and pgx stop at the last one and log in. Write each "@" in the ${where} as %40 (a@b → a%40b), so that every client reads the same`,
+  );
 }
 
 function splitHostPort(spec: string, shown: string): { host: string; port: string } {
