@@ -4,6 +4,7 @@ import { Command, Option } from 'commander';
 import { Deadline } from '../engine/deadline.js';
 import type { StepSelection } from '../engine/probe.js';
 import type { TargetReport } from '../engine/schema.js';
+import { EXIT_CODES } from '../engine/exit.js';
 import { formatMs } from '../engine/walk.js';
 import { colorWanted } from './diagnose.js';
 import { parseCount, parseDuration, parseSeconds } from './duration.js';
@@ -129,7 +130,9 @@ export async function runWait(inputs: readonly string[], options: WaitOptions, i
     const attemptDeadline = deadline.limit(options.attemptTimeoutMs, 'run');
     const reports = await diagnoseAll({ ...prepared, targets: pending }, attemptDeadline, selection);
     slowestAttemptMs = Math.max(slowestAttemptMs, performance.now() - attemptStarted);
-    last = merge(last, reports);
+    // An attempt that --timeout itself cut short says only that time ran out: the diagnosis printed
+    // on giving up stays the last one that finished (a wrong password, a refused port).
+    last = merge(last, reports, deadline.remainingMs() < LAST_MOMENT_MS);
     const stillPending = pending.filter((_, index) => reports[index]?.status === 'unhealthy');
     const elapsed = performance.now() - started;
     if (stillPending.length === 0) {
@@ -171,12 +174,15 @@ export async function runWait(inputs: readonly string[], options: WaitOptions, i
       // Too little time for another whole attempt: watch a refused port to the end, and try once
       // more only if it opens; otherwise the deadline has come, and the last full diagnosis stands.
       progress.line(`[${attempt}] ${formatMs(elapsed)} ${summary}; watching until the deadline`);
+      // The report is rendered while watching, so that it is out the moment the deadline comes.
+      const rendered = renderLast(last, options.originMs + options.timeoutMs - started, prepared, options, version);
       if (await sleepUntilListening(deadline, remainingMs, refusedEndpoints(reports))) {
         pending = stillPending;
         continue;
       }
       progress.done(`timed out after ${formatMs(performance.now() - started)} (${attempt} attempt${attempt > 1 ? 's' : ''}; --timeout ${formatMs(options.timeoutMs)})`);
-      return printLast(last, started, prepared, options, io, version);
+      await io.out(await rendered);
+      return EXIT_CODES.unhealthy;
     }
     const pauseMs = Math.max(MIN_PAUSE_MS, Math.min(sleepMs, remainingMs - reserveMs));
     progress.line(`[${attempt}] ${formatMs(elapsed)} ${summary}; next try in ${formatMs(pauseMs)}`);
@@ -262,18 +268,26 @@ async function sleepUntilListening(deadline: Deadline, sleepMs: number, endpoint
 }
 
 /** The latest report for each target, in the order the targets were given. */
-function merge(previous: TargetReport[], latest: TargetReport[]): TargetReport[] {
+function merge(previous: TargetReport[], latest: TargetReport[], cutByTimeout: boolean): TargetReport[] {
   const key = (report: TargetReport): string => `${report.label ?? ''}|${report.target}`;
   const byKey = new Map(previous.map((report) => [key(report), report]));
-  for (const report of latest) byKey.set(key(report), report);
+  for (const report of latest) {
+    if (cutByTimeout && report.verdict.cause === 'deadline_exceeded' && byKey.has(key(report))) continue;
+    byKey.set(key(report), report);
+  }
   return [...byKey.values()];
 }
 
 async function printLast(last: TargetReport[], started: number, prepared: PreparedRun, options: WaitOptions, io: CliIO, version: string): Promise<number> {
+  await io.out(await renderLast(last, performance.now() - started, prepared, options, version));
+  return EXIT_CODES.unhealthy;
+}
+
+/** The last full diagnosis of every target, as --format asks. */
+async function renderLast(last: TargetReport[], durationMs: number, prepared: PreparedRun, options: WaitOptions, version: string): Promise<string> {
   const [{ runReport }, { render }] = await Promise.all([import('../engine/run.js'), import('./render.js')]);
-  const report = runReport(last, performance.now() - started, version, prepared.environmentReport);
-  await io.out(await render(report, { format: options.format, verbose: false, color: options.color }));
-  return 2;
+  const report = runReport(last, durationMs, version, prepared.environmentReport);
+  return render(report, { format: options.format, verbose: false, color: options.color });
 }
 
 interface Progress {

@@ -1,5 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -63,6 +63,10 @@ export class IsolatedHost {
     mkdirSync(etc, { recursive: true });
     writeFileSync(`${etc}/resolv.conf`, options.resolvConf ?? 'nameserver 127.0.0.53\noptions timeout:1 attempts:1\n');
     writeFileSync(`${etc}/hosts`, ['127.0.0.1 localhost', '::1 localhost ip6-localhost', ...(options.hosts ?? [])].join('\n') + '\n');
+    // Another machine has no PostgreSQL clusters of this one's: `ip netns exec` binds each entry
+    // of /etc/netns/<name> over /etc, so an empty directory hides Debian's /etc/postgresql (where
+    // the postgresql package's stopped 15/main cluster would otherwise be seen from inside).
+    if (existsSync('/etc/postgresql')) mkdirSync(`${etc}/postgresql`);
     await run('ip', ['netns', 'add', host.name]);
     const inside = (args: string[]): Promise<unknown> => run('ip', ['netns', 'exec', host.name, ...args]);
     await inside(['ip', 'link', 'set', 'lo', 'up']);

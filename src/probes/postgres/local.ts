@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cwdOf } from '../../host/proc.js';
 import { findLocalServers } from '../../host/servers.js';
+import { findClusters, type PgCluster } from './clusters.js';
 
 /**
  * PostgreSQL servers running on this machine: each postmaster (a postgres process whose parent is
@@ -43,12 +44,14 @@ export interface LocalScan {
   readonly standalone: readonly PgStandalone[];
   /** PostgreSQL socket files (.s.PGSQL.<port>) we could not tie to a visible process. */
   readonly strayPorts: readonly { readonly path: string; readonly port: number }[];
+  /** Clusters configured on this machine, running or not, with the port each uses or would use. */
+  readonly clusters?: readonly PgCluster[];
   readonly durationMs: number;
 }
 
 const PG_SOCKET = /\/\.s\.PGSQL\.(\d+)$/;
 
-export async function scanLocalPostgres(): Promise<LocalScan> {
+export async function scanLocalPostgres(env: Readonly<Record<string, string | undefined>> = {}): Promise<LocalScan> {
   const started = Date.now();
   const found = await findLocalServers({ comm: (comm) => comm === 'postgres' || comm === 'postmaster', topLevelOnly: true });
   const processes = await Promise.all(
@@ -87,7 +90,9 @@ export async function scanLocalPostgres(): Promise<LocalScan> {
       const port = PG_SOCKET.exec(listener.address)?.[1];
       return port ? [{ path: listener.address, port: Number(port) }] : [];
     });
-  return { servers, standalone, strayPorts, durationMs: Date.now() - started };
+  const runningDataDirs = [...servers, ...standalone].flatMap((server) => (server.dataDir ? [server.dataDir] : []));
+  const clusters = await findClusters({ runningDataDirs, env });
+  return { servers, standalone, strayPorts, clusters, durationMs: Date.now() - started };
 }
 
 /** `postgres -C setting`, `--describe-config`, `-V`: a command that prints and exits, not a server. */

@@ -2,6 +2,7 @@ import { dirname } from 'node:path';
 import { isLocalAddress } from '../../host/local.js';
 import { explainTcpRefusal, unique } from '../common/refusal.js';
 import type { ConnectionTrace } from './connect.js';
+import type { PgCluster } from './clusters.js';
 import type { LocalScan, PgLocalServer, PgStandalone } from './local.js';
 
 /**
@@ -16,12 +17,26 @@ import type { LocalScan, PgLocalServer, PgStandalone } from './local.js';
  * listens. When it holds the data directory for the refused port, not_running and wrong_port name
  * it (`heldBy`): the server for that port cannot start until it exits.
  *
+ * A stopped cluster configured for the refused port (see clusters.ts) makes it not_running even
+ * when another cluster listens on another port: that one is a different cluster (its own data
+ * directory, its own name), and "connect to its port" would send the application to another
+ * database. It is named as a possibility only.
+ *
  * A server that is starting or stopping elsewhere on this machine, with no socket open, says
  * nothing about where a settled server listens; it is left out of the other judgements (two
  * clusters on one host, one of them restarting, must not turn "not running" into "not listening").
  */
 export type Refusal =
-  | { readonly cause: 'not_running'; readonly where: 'remote' | 'local'; readonly attempted: string; readonly heldBy?: PgStandalone }
+  | {
+      readonly cause: 'not_running';
+      readonly where: 'remote' | 'local';
+      readonly attempted: string;
+      readonly heldBy?: PgStandalone;
+      /** Stopped clusters configured for this port: the server that is not running, by name. */
+      readonly stopped?: readonly PgCluster[];
+      /** Servers that run on other ports: possibilities for the operator, not the fix. */
+      readonly others?: readonly PgLocalServer[];
+    }
   | { readonly cause: 'localhost_in_container'; readonly attempted: string }
   | { readonly cause: 'firewall_rejected'; readonly attempted: string; readonly listening: readonly string[]; readonly servers: readonly PgLocalServer[] }
   | { readonly cause: 'wrong_port'; readonly attempted: string; readonly ports: readonly number[]; readonly servers: readonly PgLocalServer[]; readonly heldBy?: PgStandalone }
@@ -52,12 +67,30 @@ export function isLocalEndpoint(endpoint: RefusedEndpoint): boolean {
 export function explainRefusal(endpoint: RefusedEndpoint, scan: LocalScan | undefined, where: { readonly inContainer: boolean } = { inContainer: false }): Refusal {
   if (!scan) return { cause: 'not_running', where: 'remote', attempted: endpoint.attempted };
   const inTransition = scan.servers.filter(isInTransition);
-  const ours = inTransition.find((server) => server.port === endpoint.port);
+  const ours = inTransition.find((server) => server.port === endpoint.port) ?? startingCluster(endpoint, scan);
   if (ours) return { cause: 'in_transition', state: ours.status === 'stopping' ? 'stopping' : 'starting', attempted: endpoint.attempted, server: ours };
   const settled = { ...scan, servers: scan.servers.filter((server) => !inTransition.includes(server)) };
-  const refusal = endpoint.transport === 'unix' ? explainSocket(endpoint, settled) : explainTcp(endpoint, settled, where);
+  const explained = endpoint.transport === 'unix' ? explainSocket(endpoint, settled) : explainTcp(endpoint, settled, where);
+  const stopped = (scan.clusters ?? []).filter((cluster) => cluster.port === endpoint.port && !cluster.live);
+  const refusal: Refusal =
+    stopped.length > 0 && (explained.cause === 'wrong_port' || explained.cause === 'not_running')
+      ? { cause: 'not_running', where: 'local', attempted: endpoint.attempted, stopped, others: settled.servers }
+      : explained;
   const heldBy = scan.standalone.find((backend) => backend.port === endpoint.port);
   return heldBy && (refusal.cause === 'not_running' || refusal.cause === 'wrong_port') ? { ...refusal, heldBy } : refusal;
+}
+
+/**
+ * A cluster configured for the refused port whose postmaster is alive but has no socket open: it
+ * is starting (or stopping), even in the first milliseconds when its postmaster.pid has no port
+ * line yet and the process scan cannot say which port it is for.
+ */
+function startingCluster(endpoint: RefusedEndpoint, scan: LocalScan): PgLocalServer | undefined {
+  const cluster = (scan.clusters ?? []).find((candidate) => candidate.port === endpoint.port && candidate.live);
+  if (!cluster) return undefined;
+  const server = scan.servers.find((candidate) => candidate.pid === cluster.postmasterPid);
+  if (server && (server.tcp.length > 0 || server.sockets.length > 0)) return undefined;
+  return server ? { ...server, port: cluster.port, status: server.status ?? 'starting' } : { pid: cluster.postmasterPid ?? 0, dataDir: cluster.dataDir, port: cluster.port, status: 'starting', tcp: [], sockets: [], seenVia: 'postmaster.pid' };
 }
 
 /**

@@ -1,14 +1,19 @@
 import { defineStep } from '../../../engine/probe.js';
 import type { Remediation } from '../../../engine/schema.js';
 import type { PostgresTarget } from '../../../config/postgres/target.js';
-import { pgIsReady, urlWith } from '../commands.js';
+import { existsSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { join } from 'node:path';
+import type { Evidence } from '../../../engine/schema.js';
+import type { PgCluster } from '../clusters.js';
+import { pgIsReady, shellQuote, urlWith } from '../commands.js';
 import type { PlatformInfo } from '../../../host/platform.js';
 import { platformFixes } from '../../common/platform.js';
 import { localhostInContainerRemedies, serviceSuggestions } from '../../common/refusal.js';
 import type { PgContext } from '../context.js';
 import { POSTGRES_SERVICE_WORDS, postgresWords } from '../words.js';
 import { describeHolder, describeServers, holderEvidence, holderName, reachEvidenceOf, serverSummary, whereOf } from '../evidence.js';
-import type { PgStandalone } from '../local.js';
+import type { PgLocalServer, PgStandalone } from '../local.js';
 
 const remedies = { not_running: notRunning, wrong_port: wrongPort, localhost_in_container: localhostInContainerRemedies };
 
@@ -40,12 +45,21 @@ export const processStep = defineStep<PgContext, keyof typeof remedies>({
     }
     if (refusal?.cause === 'not_running') {
       const remote = refusal.where === 'remote';
+      const stopped = refusal.stopped ?? [];
+      const others = refusal.others ?? [];
       const summary = remote
         ? `${where} refused the connection: nothing listens there (processes on a remote host cannot be inspected from here)`
-        : `nothing listens at ${where}, and no PostgreSQL server runs on this machine${describeHolder(refusal.heldBy)}`;
-      return io.found('not_running', summary, [...holderRemedies(refusal.heldBy), ...remedies.not_running(ctx.target, remote, platform)], {
+        : stopped.length > 0
+          ? `nothing listens at ${where}: ${describeStopped(stopped)}, configured for port ${stopped[0]?.port ?? '?'}, is not running${others.length === 0 ? ', and no other PostgreSQL server runs on this machine' : others.length === 1 ? `; another PostgreSQL cluster runs here on port ${otherPorts(others)}${describeServers(others)}` : `; other PostgreSQL clusters run here on ports ${otherPorts(others)}${describeServers(others)}`}${describeHolder(refusal.heldBy)}`
+          : `nothing listens at ${where}, and no PostgreSQL server runs on this machine${describeHolder(refusal.heldBy)}`;
+      // In compose or Kubernetes the database is started through the orchestrator, whatever data
+      // directory this machine shows: the platform's fixes stay.
+      const orchestrated = platform.platform === 'kubernetes' || platform.platform === 'compose';
+      const fixes = stopped.length > 0 && !orchestrated ? stoppedClusterRemedies(ctx.target, stopped, others) : remedies.not_running(ctx.target, remote, platform);
+      return io.found('not_running', summary, [...holderRemedies(refusal.heldBy), ...fixes], {
         ...reachEvidenceOf(trace),
-        localServers: remote ? 'not inspected (remote host)' : [],
+        localServers: remote ? 'not inspected (remote host)' : others.map(serverSummary),
+        ...(stopped.length > 0 ? { stoppedClusters: stopped.map(stoppedSummary) } : {}),
         ...holderEvidence(refusal.heldBy),
       });
     }
@@ -111,6 +125,79 @@ function wrongPort(target: PostgresTarget, ports: readonly number[]): Remediatio
     { text: 'Or set the port in the environment your application reads:', command: `export PGPORT=${port}`, language: 'shell' },
     { text: `Or, if a server for port ${target.endpoints[0]?.port ?? 5432} should be running, start it (or set port in its postgresql.conf and restart it).` },
   ];
+}
+
+/** "cluster 15/main (/var/lib/postgresql/15/main)", or the data directory alone, for each stopped cluster. */
+function describeStopped(stopped: readonly PgCluster[]): string {
+  const named = stopped.map((cluster) => (cluster.name ? `cluster ${cluster.name} (${cluster.dataDir})` : `the cluster in ${cluster.dataDir}`));
+  return named.length > 1 ? `${named.slice(0, -1).join(', ')} and ${named.at(-1) ?? ''}` : (named[0] ?? '');
+}
+
+function otherPorts(servers: readonly PgLocalServer[]): string {
+  const ports = [...new Set(servers.flatMap((server) => server.tcp.map((listener) => listener.port)).concat(servers.flatMap((server) => (server.port ? [server.port] : []))))];
+  return ports.join(', ');
+}
+
+function stoppedSummary(cluster: PgCluster): Evidence {
+  return {
+    dataDir: cluster.dataDir,
+    port: cluster.port,
+    portFrom: cluster.portFrom,
+    ...(cluster.name ? { name: cluster.name } : {}),
+    ...(cluster.version ? { version: cluster.version } : {}),
+    ...(cluster.owner ? { owner: cluster.owner } : {}),
+    ...(cluster.postmasterPid !== undefined ? { stalePostmasterPid: cluster.postmasterPid } : {}),
+  };
+}
+
+/**
+ * Start the cluster that is configured for this port, the way it is managed; the other cluster's
+ * port comes last, as a possibility: connecting there reaches another cluster's databases.
+ */
+function stoppedClusterRemedies(target: PostgresTarget, stopped: readonly PgCluster[], others: readonly PgLocalServer[]): Remediation[] {
+  const cluster = stopped[0];
+  if (!cluster) return [];
+  const fixes: Remediation[] = [];
+  if (cluster.debian) {
+    const { version, cluster: name } = cluster.debian;
+    fixes.push(
+      { text: `Start cluster ${version}/${name} (Debian/Ubuntu's cluster tools; pg_lsclusters lists them all):`, command: `${asRoot()}pg_ctlcluster ${shellQuote(version)} ${shellQuote(name)} start`, language: 'shell' },
+      { text: 'If it does not stay up, its log says why:', command: `${asRoot()}tail -n 50 ${shellQuote(`/var/log/postgresql/postgresql-${version}-${name}.log`)}`, language: 'shell' },
+    );
+  } else {
+    const pgCtl = cluster.version && existsSync(`/usr/lib/postgresql/${cluster.version}/bin/pg_ctl`) ? `/usr/lib/postgresql/${cluster.version}/bin/pg_ctl` : 'pg_ctl';
+    const asOwner = !cluster.owner || cluster.owner === currentUser() ? '' : process.getuid?.() === 0 ? `runuser -u ${shellQuote(cluster.owner)} -- ` : `sudo -u ${shellQuote(cluster.owner)} `;
+    fixes.push({
+      text: `Start the cluster in ${cluster.dataDir}${cluster.owner ? ` as its owner, ${cluster.owner}` : ''} (or through the service that manages it); -l keeps its start-up messages:`,
+      command: `${asOwner}${pgCtl} -D ${shellQuote(cluster.dataDir)} -l ${shellQuote(join(cluster.dataDir, 'startup.log'))} start`,
+      language: 'shell',
+    });
+  }
+  if (cluster.postmasterPid !== undefined) {
+    fixes.push({ text: `Its postmaster.pid still names pid ${cluster.postmasterPid}, a server that is gone (a crash, or a killed container): pg_ctl start checks that pid and replaces the file; do not delete it by hand while any postgres of that directory runs.` });
+  }
+  const port = otherPorts(others).split(', ')[0];
+  if (others.length > 0 && port) {
+    fixes.push({
+      text: `Another cluster listens on port ${port}${describeServers(others)}. Only if your database lives there, connect to it instead:`,
+      command: urlWith(target, { port: Number(port) }),
+      language: 'shell',
+    });
+  }
+  fixes.push({ text: 'Then confirm it accepts connections:', command: pgIsReady(target), language: 'shell' });
+  return fixes;
+}
+
+function asRoot(): string {
+  return process.getuid?.() === 0 ? '' : 'sudo ';
+}
+
+function currentUser(): string | undefined {
+  try {
+    return userInfo().username;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The remedies, for `dbdoctor explain` (the same fixes for a cause read from an error message). */
