@@ -64,7 +64,9 @@ async function clusterIn(candidate: Candidate): Promise<PgCluster | undefined> {
   const version = (await readText(join(candidate.dataDir, 'PG_VERSION')))?.trim();
   if (!version) return undefined;
   const pid = Number((await readText(join(candidate.dataDir, 'postmaster.pid')))?.split('\n')[0]);
-  const postmasterPid = Number.isInteger(pid) && pid !== 0 ? Math.abs(pid) : undefined;
+  // A negated pid is a single-user or bootstrap backend's (local.ts names it as the holder): no
+  // postmaster runs for this directory, and none is left behind.
+  const postmasterPid = Number.isInteger(pid) && pid > 0 ? pid : undefined;
   const [settings, owner] = await Promise.all([readSettings(candidate), ownerOf(candidate.dataDir)]);
   const name = candidate.debian ? `${candidate.debian.version}/${candidate.debian.cluster}` : settings.clusterName;
   return {
@@ -166,7 +168,7 @@ async function readConfig(file: string, depth = 0): Promise<string | undefined> 
 /** The last `name = value` of a postgresql.conf-style text, unquoted. */
 export function lastSetting(text: string, name: string): string | undefined {
   let value: string | undefined;
-  const pattern = new RegExp(`^\\s*${name}\\s*=?\\s*(?:'((?:[^']|'')*)'|([^\\s#]+))`, 'i');
+  const pattern = new RegExp(`^\\s*${name}(?:\\s*=\\s*|\\s+)(?:'((?:[^']|'')*)'|([^\\s#]+))`, 'i');
   for (const line of text.split('\n')) {
     const match = pattern.exec(line);
     if (match) value = match[1] !== undefined ? match[1].replace(/''/g, "'") : match[2];
