@@ -107,8 +107,10 @@ async function conventionalDataDirs(options: { readonly runningDataDirs: readonl
     children('/var/lib/pgsql', (name) => /^\d/.test(name)).then((dirs) => dirs.map((dir) => join(dir, 'data'))),
     children('/usr/local/var', (name) => name.startsWith('postgres')),
     children('/opt/homebrew/var', (name) => name.startsWith('postgres')),
-    // Beside a running cluster: /srv/pg/main and /srv/pg/reporting, one of them stopped.
+    // Beside a running cluster, and one level up: /srv/pg/main beside /srv/pg/reporting, and
+    // /var/lib/pgsql/15/data beside /var/lib/pgsql/16/data (where clusters of one machine live).
     ...options.runningDataDirs.map((dir) => children(dirname(dir), () => true)),
+    ...options.runningDataDirs.map((dir) => grandchildren(dirname(dirname(dir)))),
   ]);
   const fromEnv = options.env.PGDATA && isAbsolute(options.env.PGDATA) ? [options.env.PGDATA] : [];
   return [...fromEnv, ...fixed, ...globbed.flat()].map((dataDir) => ({ dataDir }));
@@ -218,8 +220,20 @@ async function list(dir: string): Promise<string[]> {
   return readdir(dir).catch(() => []);
 }
 
+/** Directories two levels under `dir`, looked at only when it is not the root and holds few entries. */
+async function grandchildren(dir: string): Promise<string[]> {
+  if (dirname(dir) === dir) return [];
+  const parents = await children(dir, () => true);
+  if (parents.length > MAX_ENTRIES) return [];
+  return (await Promise.all(parents.map((parent) => children(parent, () => true)))).flat();
+}
+
+/** A directory with more entries than this (a busy /tmp, /home on a shared host) is not searched. */
+const MAX_ENTRIES = 256;
+
 async function children(dir: string, keep: (name: string) => boolean): Promise<string[]> {
   const names = (await list(dir)).filter(keep);
+  if (names.length > MAX_ENTRIES) return [];
   const dirs = await Promise.all(names.map(async (name) => ((await stat(join(dir, name)).catch(() => undefined))?.isDirectory() ? join(dir, name) : undefined)));
   return dirs.filter((dir): dir is string => dir !== undefined);
 }

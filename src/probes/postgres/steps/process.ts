@@ -68,7 +68,7 @@ export const processStep = defineStep<PgContext, keyof typeof remedies>({
       return io.found(
         'wrong_port',
         `nothing listens at ${where}, but PostgreSQL listens on port ${ports}${describeServers(refusal.servers)}: a wrong port, or the server for ${where} is not running${describeHolder(refusal.heldBy)}`,
-        [...holderRemedies(refusal.heldBy), ...remedies.wrong_port(ctx.target, refusal.ports)],
+        [...holderRemedies(refusal.heldBy), ...remedies.wrong_port(ctx.target, refusal.ports, refusal.servers)],
         { ...reachEvidenceOf(trace), listeningPorts: [...refusal.ports], localServers: refusal.servers.map(serverSummary), ...holderEvidence(refusal.heldBy) },
       );
     }
@@ -118,13 +118,24 @@ function notRunning(target: PostgresTarget, remote: boolean, platform: PlatformI
   ];
 }
 
-function wrongPort(target: PostgresTarget, ports: readonly number[]): Remediation[] {
+function wrongPort(target: PostgresTarget, ports: readonly number[], servers: readonly PgLocalServer[] = []): Remediation[] {
   const port = ports[0] ?? 5432;
-  return [
-    { text: `Connect to port ${port}, where PostgreSQL listens:`, command: urlWith(target, { port }), language: 'shell' },
-    { text: 'Or set the port in the environment your application reads:', command: `export PGPORT=${port}`, language: 'shell' },
-    { text: `Or, if a server for port ${target.endpoints[0]?.port ?? 5432} should be running, start it (or set port in its postgresql.conf and restart it).` },
-  ];
+  const wanted = target.endpoints[0]?.port ?? 5432;
+  const from = target.sources.port ?? 'url';
+  // With several clusters on other ports, any one of them is a guess: each is offered as "if
+  // your database is there", with the data directory that tells them apart.
+  const connect: Remediation[] =
+    ports.length > 1
+      ? ports.slice(0, 3).map((candidate) => {
+          const server = servers.find((entry) => entry.tcp.some((listener) => listener.port === candidate) || entry.port === candidate);
+          return { text: `If your database is the cluster on port ${candidate}${server?.dataDir ? ` (${server.dataDir})` : ''}, connect there:`, command: urlWith(target, { port: candidate }), language: 'shell' as const };
+        })
+      : [{ text: `Connect to port ${port}, where PostgreSQL listens:`, command: urlWith(target, { port }), language: 'shell' }];
+  // PGPORT only moves a client whose port is not written elsewhere (a URL's port wins over it).
+  const setting: Remediation = /^env PGPORT|^default/.test(from)
+    ? { text: 'Or set the port in the environment your application reads:', command: `export PGPORT=${port}`, language: 'shell' }
+    : { text: `Or change the port where it is set (${from}).` };
+  return [...connect, setting, { text: `Or, if a server for port ${wanted} should be running, start it (or set port in its postgresql.conf and restart it).` }];
 }
 
 /** "cluster 15/main (/var/lib/postgresql/15/main)", or the data directory alone, for each stopped cluster. */
