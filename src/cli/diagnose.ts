@@ -4,7 +4,7 @@ import { Deadline } from '../engine/deadline.js';
 import { parseSeconds } from './duration.js';
 import type { CliIO } from './io.js';
 import { addRunFlags, runOptions, type RunFlags, type RunOptions } from './prepare.js';
-import { FORMATS, type Format } from './render.js';
+import { FORMATS, widthFor, type Format } from './render.js';
 
 /** `dbdoctor diagnose [target…]`: the options, as a plain struct, then the run. */
 export interface DiagnoseOptions extends RunOptions {
@@ -61,6 +61,6 @@ export async function runDiagnose(inputs: readonly string[], options: DiagnoseOp
   const reports = await diagnoseAll(prepared, deadline);
   const [{ exitCodeFor, runReport }, { render }] = await Promise.all([import('../engine/run.js'), import('./render.js')]);
   const report = runReport(reports, performance.now() - started, version, prepared.environmentReport);
-  await io.out(await render(report, options));
+  await io.out(await render(report, { ...options, width: widthFor(io) }));
   return exitCodeFor(report);
 }

@@ -8,6 +8,14 @@ export interface RenderOptions {
   readonly format: Format;
   readonly verbose: boolean;
   readonly color: boolean;
+  /** Columns the human report fits; see widthFor. */
+  readonly width?: number;
+}
+
+/** The terminal's width; piped, $COLUMNS, else 100 (a ticket, a CI log). */
+export function widthFor(io: { readonly columns?: number; readonly env: Readonly<Record<string, string | undefined>> }): number {
+  const fromEnv = Number(io.env.COLUMNS);
+  return io.columns ?? (Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : 100);
 }
 
 /** Loads only the renderer asked for. */
@@ -24,6 +32,6 @@ export async function render(report: RunReport, options: RenderOptions): Promise
     case 'prometheus':
       return (await import('../report/prometheus.js')).renderPrometheus(report);
     default:
-      return (await import('../report/human.js')).renderHuman(report, { verbose: options.verbose, color: options.color });
+      return (await import('../report/human.js')).renderHuman(report, { verbose: options.verbose, color: options.color, ...(options.width ? { width: options.width } : {}) });
   }
 }

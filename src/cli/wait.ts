@@ -10,7 +10,7 @@ import { colorWanted } from './diagnose.js';
 import { parseCount, parseDuration, parseSeconds } from './duration.js';
 import type { CliIO } from './io.js';
 import { addRunFlags, runOptions, type PreparedRun, type RunFlags, type RunOptions } from './prepare.js';
-import { FORMATS, type Format } from './render.js';
+import { FORMATS, widthFor, type Format } from './render.js';
 
 /**
  * `dbdoctor wait <target…> [-- command…]`: diagnose until every target is ready, with exponential
@@ -175,7 +175,7 @@ export async function runWait(inputs: readonly string[], options: WaitOptions, i
       // more only if it opens; otherwise the deadline has come, and the last full diagnosis stands.
       progress.line(`[${attempt}] ${formatMs(elapsed)} ${summary}; watching until the deadline`);
       // The report is rendered while watching, so that it is out the moment the deadline comes.
-      const rendered = renderLast(last, options.originMs + options.timeoutMs - started, prepared, options, version);
+      const rendered = renderLast(last, options.originMs + options.timeoutMs - started, prepared, options, version, widthFor(io));
       if (await sleepUntilListening(deadline, remainingMs, refusedEndpoints(reports))) {
         pending = stillPending;
         continue;
@@ -279,15 +279,15 @@ function merge(previous: TargetReport[], latest: TargetReport[], cutByTimeout: b
 }
 
 async function printLast(last: TargetReport[], started: number, prepared: PreparedRun, options: WaitOptions, io: CliIO, version: string): Promise<number> {
-  await io.out(await renderLast(last, performance.now() - started, prepared, options, version));
+  await io.out(await renderLast(last, performance.now() - started, prepared, options, version, widthFor(io)));
   return EXIT_CODES.unhealthy;
 }
 
 /** The last full diagnosis of every target, as --format asks. */
-async function renderLast(last: TargetReport[], durationMs: number, prepared: PreparedRun, options: WaitOptions, version: string): Promise<string> {
+async function renderLast(last: TargetReport[], durationMs: number, prepared: PreparedRun, options: WaitOptions, version: string, width: number): Promise<string> {
   const [{ runReport }, { render }] = await Promise.all([import('../engine/run.js'), import('./render.js')]);
   const report = runReport(last, durationMs, version, prepared.environmentReport);
-  return render(report, { format: options.format, verbose: false, color: options.color });
+  return render(report, { format: options.format, verbose: false, color: options.color, width });
 }
 
 interface Progress {

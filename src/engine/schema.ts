@@ -21,6 +21,25 @@ export type { TargetStatus };
 export const EvidenceSchema = z.record(z.string(), z.unknown());
 export type Evidence = z.infer<typeof EvidenceSchema>;
 
+/**
+ * A database session a verdict is about, in the words every engine shares: the human report lists
+ * them (who, how long, what it runs) so the operator sees them before ending any. Probes put them
+ * under `sessions` in a finding's evidence; engine-specific rows stay beside them.
+ */
+export const SessionEvidenceSchema = z.object({
+  /** What it is to this verdict: "waiting", "blocking", "running", "idle in transaction", … */
+  role: z.string(),
+  pid: z.union([z.number(), z.string()]),
+  user: z.string().optional(),
+  application: z.string().optional(),
+  /** e.g. "idle in transaction", "active". */
+  state: z.string().optional(),
+  /** How long, and on what: "waited 1.8 s for pid 30829", "transaction open 2.1 s". */
+  detail: z.string().optional(),
+  query: z.string().optional(),
+});
+export type SessionEvidence = z.infer<typeof SessionEvidenceSchema>;
+
 export const RemediationSchema = z.object({
   text: z.string(),
   /** A command to copy and paste; `language` says where it runs. */

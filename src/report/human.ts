@@ -1,111 +1,211 @@
 import kleur from 'kleur';
-import type { EnvironmentReport, Evidence, Remediation, RunReport, StepReport, StepStatus, TargetReport, TargetStatus } from '../engine/schema.js';
+import { SessionEvidenceSchema, type EnvironmentReport, type Evidence, type Remediation, type RunReport, type SessionEvidence, type StepReport, type StepStatus, type TargetReport, type TargetStatus } from '../engine/schema.js';
 import { formatMs } from '../engine/walk.js';
+import { displayWidth, wrapCommand, wrapText } from './wrap.js';
 
 /**
- * The report for a person at 3 a.m.: the verdict first, in one line; then one line per step;
- * then the fix as numbered, copy-pasteable commands. `verbose` adds every step's evidence.
- * Nothing here decides anything: it only lays out what the engine concluded.
+ * The report for a person at 3 a.m.: the verdict first, in one line; the evidence that decides it
+ * (the sessions, when sessions are the problem); one line per step, saying each thing once; then
+ * the fix as numbered commands that run as printed. Every line fits `width` (see wrap.ts).
+ * `verbose` adds every step's evidence. Nothing here decides anything.
  */
 export interface HumanOptions {
   readonly verbose: boolean;
   readonly color: boolean;
+  /** Columns to fit: the terminal's, else $COLUMNS, else 100. */
+  readonly width?: number;
 }
+
+export const DEFAULT_WIDTH = 100;
 
 const STATUS_MARK: Record<StepStatus, string> = { pass: '✔', warn: '!', fail: '✖', skip: '–' };
 const HEADLINE: Record<TargetStatus, string> = { healthy: 'HEALTHY', degraded: 'DEGRADED', unhealthy: 'UNHEALTHY' };
+const COMMAND_INDENT = '       ';
+/** At most this many sessions are listed; the rest are counted (all are in --json). */
+const MAX_SESSIONS = 5;
 
 export function renderHuman(report: RunReport, options: HumanOptions): string {
   kleur.enabled = options.color;
-  const blocks = report.targets.map((target) => renderTarget(target, options));
-  if (report.targets.length > 1) blocks.push(`${paint(report.status, HEADLINE[report.status])} overall: ${report.targets.length} targets in ${formatMs(report.durationMs)}`);
-  const environment = renderEnvironment(report.environment, options.verbose);
+  const width = Math.max(40, options.width ?? DEFAULT_WIDTH);
+  const numbered = report.targets.length > 1;
+  const blocks = report.targets.map((target, index) => renderTarget(target, { ...options, width }, numbered ? index + 1 : undefined));
+  if (numbered) blocks.push(overall(report, width));
+  const environment = renderEnvironment(report.environment, options.verbose, width);
   if (environment) blocks.push(environment);
   return `${blocks.join('\n\n')}\n`;
 }
 
+/** "✖ 3 of 4 unhealthy: #2 auth_failed, #3 dns_not_found, #4 wrong_port · 226 ms" */
+function overall(report: RunReport, width: number): string {
+  const count = report.targets.length;
+  const of = (status: TargetStatus): string[] => report.targets.flatMap((target, index) => (target.status === status ? [`#${index + 1} ${target.verdict.cause}`] : []));
+  const unhealthy = of('unhealthy');
+  const degraded = of('degraded');
+  const parts = [
+    ...(unhealthy.length > 0 ? [`${unhealthy.length} of ${count} unhealthy: ${unhealthy.join(', ')}`] : []),
+    ...(degraded.length > 0 ? [`${degraded.length} of ${count} degraded: ${degraded.join(', ')}`] : []),
+  ];
+  const text = parts.length > 0 ? parts.join('; ') : `all ${count} healthy`;
+  const line = `${statusMark(report.status)} ${text} · ${formatMs(report.durationMs)}`;
+  return wrapText(line, width, '', '  ')
+    .map((part, index) => (index === 0 ? paint(report.status, part) : part))
+    .join('\n');
+}
+
 /** Where dbdoctor ran: said when it matters (not a plain host), and in full with --verbose. */
-function renderEnvironment(environment: EnvironmentReport | undefined, verbose: boolean): string | undefined {
+function renderEnvironment(environment: EnvironmentReport | undefined, verbose: boolean, width: number): string | undefined {
   if (!environment || (!verbose && environment.platform === 'host')) return undefined;
   const where = `${environment.platform}${environment.kubernetesNamespace ? ` (namespace ${environment.kubernetesNamespace})` : ''}${environment.chosen === 'flag' ? ', chosen with --platform' : ''}`;
   // Markers seen but not counted (e.g. a /.dockerenv on a VM) are for --verbose only.
   const signals = environment.signals.filter((signal) => verbose || !signal.includes('not counted'));
-  const lines = [kleur.dim(`  running on: ${where}${signals.length > 0 ? ` — ${signals.join('; ')}` : ''}`)];
+  const lines = wrapText(`running on: ${where}${signals.length > 0 ? ` — ${signals.join('; ')}` : ''}`, width, '  ', '    ');
   if (verbose && environment.configuration.length > 0) {
-    lines.push(kleur.dim('  database settings in the environment:'));
-    for (const variable of environment.configuration) lines.push(kleur.dim(`    ${variable.name}=${variable.value}  (${variable.source})`));
+    lines.push('  database settings in the environment:');
+    for (const variable of environment.configuration) lines.push(...wrapText(`${variable.name}=${variable.value}  (${variable.source})`, width, '    ', '      '));
   }
-  return lines.join('\n');
+  return lines.map((line) => kleur.dim(line)).join('\n');
 }
 
-function renderTarget(target: TargetReport, options: HumanOptions): string {
-  const lines: string[] = [];
+function renderTarget(target: TargetReport, options: HumanOptions & { readonly width: number }, number: number | undefined): string {
+  const { width } = options;
   const { verdict } = target;
-  const headline = `${paint(target.status, `${statusMark(target.status)} ${HEADLINE[target.status]}`)}  ${kleur.bold(target.target)}`;
-  lines.push(headline);
-  if (verdict.step === null) {
-    lines.push(`  ${verdict.message}`);
-  } else {
-    lines.push(`  ${kleur.bold(`${verdict.step}: ${verdict.cause}`)} — ${verdict.message}`);
+  const lines: string[] = [];
+  // Two targets may differ only in a masked password: the number and label tell them apart.
+  const name = [number !== undefined ? `#${number}` : undefined, target.label].filter(Boolean).join(' ');
+  lines.push(`${paint(target.status, `${statusMark(target.status)} ${HEADLINE[target.status]}`)}  ${name ? `${kleur.bold(name)}  ` : ''}${kleur.bold(target.target)}`);
+  if (verdict.step !== null) {
+    const head = `${verdict.step}: ${verdict.cause}`;
+    const wrapped = wrapText(`${head} — ${verdict.message}`, width, '  ', '    ');
+    lines.push(...wrapped.map((line, index) => (index === 0 ? line.replace(head, kleur.bold(head)) : line)));
   }
+  const sessions = sessionsOf(verdict.details);
+  if (sessions.length > 0) lines.push('', ...sessionLines(sessions, width));
   lines.push('');
-  const width = Math.max(...target.steps.map((step) => step.id.length));
-  for (const step of target.steps) {
-    lines.push(renderStep(step, width, step.id === verdict.step && step.cause === verdict.cause));
-    for (const extra of step.also ?? []) lines.push(`  ${' '.repeat(width + 2)}  ${paintStep(extra.status, `${STATUS_MARK[extra.status]} ${extra.cause ?? ''}`)} ${extra.summary}`);
-    if (options.verbose && Object.keys(step.evidence).length > 0) lines.push(indent(renderEvidence(step.evidence), 6 + width));
-  }
+  const idWidth = Math.max(...target.steps.map((step) => step.id.length));
+  lines.push(...stepLines(target.steps, verdict, idWidth, width, options.verbose));
   const fixes = remediationFor(target);
-  if (fixes.length > 0) {
-    lines.push('', kleur.bold('  What to do'), ...remediationLines(fixes));
-  }
+  if (fixes.length > 0) lines.push('', kleur.bold('  What to do'), ...remediationLines(fixes, width));
   const otherWarnings = target.warnings.filter((warning) => !(warning.step === verdict.step && warning.cause === verdict.cause));
   if (otherWarnings.length > 0) {
     lines.push('', kleur.bold('  Also'));
-    for (const warning of otherWarnings) lines.push(`  ${kleur.yellow('!')} ${warning.step}: ${warning.cause} — ${warning.summary}`);
+    for (const warning of otherWarnings) lines.push(...wrapText(`${kleur.yellow('!')} ${warning.step}: ${warning.cause} — ${warning.summary}`, width, '  ', '    '));
   }
-  lines.push('', kleur.dim(`  settings: ${describeSources(target.source)}`), kleur.dim(`  ${target.engine} · diagnosed in ${formatMs(target.durationMs)}`));
+  lines.push('', ...wrapText(`settings: ${describeSources(target.source)}`, width, '  ', '    ').map((line) => kleur.dim(line)), kleur.dim(`  ${target.engine} · diagnosed in ${formatMs(target.durationMs)}`));
   return lines.join('\n');
 }
 
-/** Numbered fixes, each command indented under its text (also used by `dbdoctor explain`). */
-export function remediationLines(fixes: readonly Remediation[]): string[] {
-  return fixes.flatMap((fix, index) => [`  ${index + 1}. ${fix.text}`, ...(fix.command ? fix.command.split('\n').map((line) => `       ${kleur.cyan(line)}`) : [])]);
+/**
+ * One line per step. The verdict's own step shows just its cause (its message is the second line
+ * of the report); steps skipped for the same reason say it once, beside a bracket that joins them.
+ */
+function stepLines(steps: readonly StepReport[], verdict: TargetReport['verdict'], idWidth: number, width: number, verbose: boolean): string[] {
+  const lines: string[] = [];
+  const column = `  x ${' '.repeat(idWidth)}  `;
+  for (let index = 0; index < steps.length; index += 1) {
+    const step = steps[index];
+    if (!step) continue;
+    const mark = (bracket = ''): string => paintStep(step.status, `${STATUS_MARK[step.status]} ${step.id.padEnd(idWidth)}`) + bracket;
+    let run = 1;
+    while (step.status === 'skip' && !verbose && steps[index + run]?.status === 'skip' && steps[index + run]?.summary === step.summary) run += 1;
+    if (run > 1) {
+      const group = steps.slice(index, index + run);
+      const reason = skipReason(step.summary);
+      group.forEach((member, at) => {
+        const bracket = at === 0 ? ' ┐' : at === run - 1 ? ' ┘' : ' │';
+        const text = at === 0 ? ` ${reason}` : '';
+        lines.push(`  ${paintStep('skip', `${STATUS_MARK.skip} ${member.id.padEnd(idWidth)}${bracket}`)}${kleur.dim(text)}`);
+      });
+      index += run - 1;
+      continue;
+    }
+    const isVerdict = step.id === verdict.step && step.cause === verdict.cause;
+    const body = isVerdict ? `${step.cause ?? ''} (see above)` : `${step.cause && step.status !== 'pass' ? `${step.cause}: ` : ''}${step.summary}`;
+    const wrapped = wrapText(body, width, column, ' '.repeat(displayWidth(column)));
+    lines.push(...wrapped.map((line, at) => (at === 0 ? `  ${mark()}  ${paintBody(step.status, line.slice(displayWidth(column)), isVerdict)}` : step.status === 'skip' ? kleur.dim(line) : line)));
+    for (const extra of step.also ?? []) {
+      const extraText = `${STATUS_MARK[extra.status]} ${extra.cause ?? ''} ${extra.summary}`;
+      lines.push(...wrapText(extraText, width, ' '.repeat(displayWidth(column)), ' '.repeat(displayWidth(column) + 2)).map((line) => paintStep(extra.status, line)));
+    }
+    if (verbose && Object.keys(step.evidence).length > 0) lines.push(indent(renderEvidence(step.evidence), 6 + idWidth));
+  }
+  return lines;
 }
 
-/** The verdict's own step shows just its cause: its message is already the second line. */
-function renderStep(step: StepReport, width: number, isVerdict: boolean): string {
-  const mark = paintStep(step.status, `${STATUS_MARK[step.status]} ${step.id.padEnd(width)}`);
-  const time = step.durationMs >= 1 ? kleur.dim(`  ${formatMs(step.durationMs)}`) : '';
-  if (isVerdict) return `  ${mark}  ${paintStep(step.status, step.cause ?? '')} ${kleur.dim('(see above)')}${time}`;
-  const cause = step.cause && step.status !== 'pass' ? `${paintStep(step.status, step.cause)}: ` : '';
-  return `  ${mark}  ${cause}${step.status === 'skip' ? kleur.dim(step.summary) : step.summary}${time}`;
+/** "not checked: process failed (wrong_port)" says its cause twice on the page: once is enough. */
+function skipReason(summary: string): string {
+  return summary.replace(/^not checked: (\w+) failed \(\w+\)$/, 'not checked after $1 failed');
+}
+
+function paintBody(status: StepStatus, text: string, isVerdict: boolean): string {
+  if (status === 'skip') return kleur.dim(text);
+  if (isVerdict) return text.replace(/^(\S+)/, (cause) => paintStep(status, cause)).replace('(see above)', kleur.dim('(see above)'));
+  return text;
+}
+
+/** Numbered fixes, each command indented under its text (also used by `dbdoctor explain`). */
+export function remediationLines(fixes: readonly Remediation[], width: number = DEFAULT_WIDTH): string[] {
+  return fixes.flatMap((fix, index) => {
+    const label = `  ${index + 1}. `;
+    return [...wrapText(fix.text, width, label), ...(fix.command ? wrapCommand(fix.command, width, COMMAND_INDENT, fix.language).map((line) => kleur.cyan(line)) : [])];
+  });
 }
 
 /** The verdict's fix first; for a degraded target, each warning's fix in turn. */
 function remediationFor(target: TargetReport): Remediation[] {
-  if (target.status !== 'healthy') {
-    const seen = new Set<string>();
-    const fixes: Remediation[] = [];
-    const ordered = [target.verdict.remediation, ...target.steps.flatMap((step) => [step, ...(step.also ?? [])].filter((finding) => finding.status === 'warn').map((finding) => finding.remediation))];
-    for (const list of ordered) {
-      for (const fix of list) {
-        const key = `${fix.text}|${fix.command ?? ''}`;
-        if (!seen.has(key)) {
-          seen.add(key);
-          fixes.push(fix);
-        }
+  if (target.status === 'healthy') return [];
+  const seen = new Set<string>();
+  const fixes: Remediation[] = [];
+  const ordered = [target.verdict.remediation, ...target.steps.flatMap((step) => [step, ...(step.also ?? [])].filter((finding) => finding.status === 'warn').map((finding) => finding.remediation))];
+  for (const list of ordered) {
+    for (const fix of list) {
+      const key = `${fix.text}|${fix.command ?? ''}`;
+      if (!seen.has(key)) {
+        seen.add(key);
+        fixes.push(fix);
       }
     }
-    return fixes;
   }
-  return [];
+  return fixes;
 }
 
-function describeSources(source: Record<string, string>): string {
-  const entries = Object.entries(source);
-  if (entries.length === 0) return 'defaults';
-  return entries.map(([key, from]) => `${key} ← ${from}`).join(', ');
+/** The sessions a verdict is about (queries: waiting, blocking, long-running; pool: idle in a transaction). */
+function sessionsOf(details: Evidence): SessionEvidence[] {
+  const parsed = SessionEvidenceSchema.array().safeParse(details.sessions);
+  return parsed.success ? parsed.data : [];
+}
+
+/**
+ * Each session in two lines: what it is (role, pid, who, for how long), then what it runs, cut to
+ * the line: the operator reads this before typing pg_terminate_backend.
+ */
+function sessionLines(sessions: readonly SessionEvidence[], width: number): string[] {
+  const kindWidth = Math.max(...sessions.slice(0, MAX_SESSIONS).map((session) => session.role.length));
+  const lines: string[] = [];
+  for (const session of sessions.slice(0, MAX_SESSIONS)) {
+    const who = session.user && session.application ? `${session.user} (${session.application})` : (session.user ?? session.application);
+    const facts = [`pid ${session.pid}`, who, session.state, session.detail].filter(Boolean).join(' · ');
+    const lead = `  ${session.role.padEnd(kindWidth)}  `;
+    lines.push(...wrapText(facts, width, lead, ' '.repeat(displayWidth(lead))).map((line, index) => (index === 0 ? line.replace(session.role, kleur.bold(session.role)) : line)));
+    if (session.query) lines.push(kleur.dim(truncate(`${' '.repeat(displayWidth(lead))}${session.query.replace(/\s+/g, ' ').trim()}`, width)));
+  }
+  if (sessions.length > MAX_SESSIONS) lines.push(kleur.dim(`  … and ${sessions.length - MAX_SESSIONS} more (all of them with --json or -v)`));
+  return lines;
+}
+
+function truncate(text: string, width: number): string {
+  return displayWidth(text) <= width ? text : `${[...text].slice(0, width - 1).join('')}…`;
+}
+
+/** "user, password, host, port, database from the URL; sslmode default (prefer)": one phrase per source. */
+export function describeSources(source: Record<string, string>): string {
+  const groups = new Map<string, string[]>();
+  for (const [key, from] of Object.entries(source)) groups.set(from, [...(groups.get(from) ?? []), key]);
+  if (groups.size === 0) return 'defaults';
+  return [...groups.entries()].map(([from, keys]) => (from.startsWith('default') ? `${keys.join(', ')} ${from}` : `${keys.join(', ')} from ${sourceName(from)}`)).join('; ');
+}
+
+function sourceName(from: string): string {
+  return from === 'url' ? 'the URL' : from.replace(/^env /, '$');
 }
 
 function renderEvidence(evidence: Evidence): string {

@@ -1,5 +1,5 @@
 import { defineStep, type StepIO } from '../../../engine/probe.js';
-import type { Finding, Remediation } from '../../../engine/schema.js';
+import type { Finding, Remediation, SessionEvidence } from '../../../engine/schema.js';
 import { formatMs } from '../../../engine/walk.js';
 import type { PgContext } from '../context.js';
 import { serverErrorEvidence } from '../evidence.js';
@@ -51,6 +51,18 @@ export interface PoolRow {
   idle_long: number;
   idle_in_transaction: number;
   stuck: { pid: number; user: string; database: string; applicationName: string; state: string; idleSeconds: number; transactionSeconds: number; lastQuery: string }[];
+}
+
+/** The neutral fields the human report lists (engine/schema.ts: SessionEvidence), beside the row's own. */
+function idleSession(stuck: PoolRow['stuck'][number]): SessionEvidence {
+  return {
+    role: 'idle in transaction',
+    pid: stuck.pid,
+    user: stuck.user,
+    ...(stuck.applicationName ? { application: stuck.applicationName } : {}),
+    detail: `idle ${formatMs(stuck.idleSeconds * 1000)}, transaction open ${formatMs(stuck.transactionSeconds * 1000)}`,
+    query: stuck.lastQuery,
+  };
 }
 
 const remedies = {
@@ -147,7 +159,7 @@ function judge(row: PoolRow, ctx: PgContext, io: StepIO<keyof typeof remedies>):
         'idle_in_transaction',
         `${row.stuck.length} session(s) idle in a transaction for more than ${formatMs(thresholds.idleInTransactionMs)}${oldest ? ` (oldest: pid ${oldest.pid}, ${oldest.user}, ${formatMs(oldest.idleSeconds * 1000)})` : ''}`,
         remedies.idle_in_transaction(row.stuck.map((session) => session.pid)),
-        { ...evidence, sessions: row.stuck },
+        { ...evidence, sessions: row.stuck.map((stuck) => ({ ...stuck, ...idleSession(stuck) })) },
       ),
     );
   }

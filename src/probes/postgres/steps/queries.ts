@@ -1,5 +1,5 @@
 import { defineStep } from '../../../engine/probe.js';
-import type { Finding, Remediation } from '../../../engine/schema.js';
+import type { Finding, Remediation, SessionEvidence } from '../../../engine/schema.js';
 import { formatMs } from '../../../engine/walk.js';
 import type { PgContext } from '../context.js';
 
@@ -79,6 +79,46 @@ const remedies = {
   ],
 };
 
+/** Who waits and who holds the lock, each once, waiters first: what the human report lists. */
+function blockedSessions(rows: readonly BlockedRow[]): SessionEvidence[] {
+  const waiting = rows.map((row): SessionEvidence => ({
+    role: 'waiting',
+    pid: row.pid,
+    user: row.user,
+    ...(row.application_name ? { application: row.application_name } : {}),
+    detail: `waited ${formatMs(row.waiting_seconds * 1000)} for ${row.blocked_by.map((pid) => `pid ${pid}`).join(', ')}`,
+    query: row.query,
+  }));
+  const seen = new Set<number>(rows.map((row) => row.pid));
+  const blocking = rows.flatMap((row) => row.blockers).flatMap((blocker): SessionEvidence[] => {
+    if (seen.has(blocker.pid)) return [];
+    seen.add(blocker.pid);
+    return [
+      {
+        role: 'blocking',
+        pid: blocker.pid,
+        user: blocker.user,
+        ...(blocker.applicationName ? { application: blocker.applicationName } : {}),
+        state: blocker.state,
+        ...(blocker.transactionSeconds !== null ? { detail: `transaction open ${formatMs(blocker.transactionSeconds * 1000)}` } : {}),
+        query: blocker.query,
+      },
+    ];
+  });
+  return [...waiting, ...blocking];
+}
+
+function runningSession(row: LongRunningRow): SessionEvidence {
+  return {
+    role: 'running',
+    pid: row.pid,
+    user: row.user,
+    ...(row.application_name ? { application: row.application_name } : {}),
+    detail: `for ${formatMs(row.running_seconds * 1000)}${row.wait_event ? `, waiting on ${row.wait_event_type ?? ''} ${row.wait_event}` : ''}`,
+    query: row.query,
+  };
+}
+
 /** Step 6: is anything long-running or blocked? */
 export const queriesStep = defineStep<PgContext, keyof typeof remedies>({
   id: 'queries',
@@ -108,7 +148,7 @@ export const queriesStep = defineStep<PgContext, keyof typeof remedies>({
           'blocked',
           `${blocked.length} session(s) waiting on a lock for more than ${formatMs(thresholds.lockWaitMs)}${worst ? ` (pid ${worst.pid} has waited ${formatMs(worst.waiting_seconds * 1000)}, blocked by ${worst.blocked_by.join(', ')})` : ''}`,
           remedies.blocked(blockers, [...new Set(idleBlockers)]),
-          { blocked, ...visibility },
+          { blocked, sessions: blockedSessions(blocked), ...visibility },
         ),
       );
     }
@@ -119,7 +159,7 @@ export const queriesStep = defineStep<PgContext, keyof typeof remedies>({
           'long_running',
           `${longRunning.length} statement(s) active for more than ${formatMs(thresholds.longRunningMs)}${oldest ? ` (oldest: pid ${oldest.pid}, ${formatMs(oldest.running_seconds * 1000)})` : ''}`,
           remedies.long_running(longRunning.map((row) => row.pid)),
-          { longRunning, ...visibility },
+          { longRunning, sessions: longRunning.map(runningSession), ...visibility },
         ),
       );
     }
