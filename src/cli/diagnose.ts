@@ -40,15 +40,31 @@ export function toOptions(flags: DiagnoseFlags, io: Pick<CliIO, 'env' | 'stdoutI
   };
 }
 
+/** Exit codes, the same in every format; said in --help so a script author need not guess. */
+export const EXIT_CODES_HELP = `
+Exit codes:
+  0  healthy        1  degraded (a warning)        2  unhealthy
+  3  bad input, or dbdoctor could not run           4  explain: text not recognised`;
+
+const DIAGNOSE_HELP = `
+Examples:
+  dbdoctor diagnose 'postgresql://app@db.internal:5432/orders'
+  dbdoctor diagnose                          # what the environment points at ($DATABASE_URL, PGHOST, …)
+  dbdoctor diagnose 'mongodb://app@mongo:27017/app?authSource=admin' --json
+  dbdoctor diagnose 'host=/var/run/postgresql dbname=orders' --timeout 30
+  dbdoctor diagnose --config targets.yaml --format junit > dbdoctor.xml
+${EXIT_CODES_HELP}`;
+
 export function diagnoseCommand(io: CliIO, onRun: (inputs: string[], options: DiagnoseOptions) => Promise<void>): Command {
   const command = new Command('diagnose')
-    .description('walk the decision tree for each target and print one verdict with its evidence and fix')
+    .description('find out why an application cannot reach its database: is the server running, accepting connections, reachable, is a connection slot free, may the user log in, is anything stuck; one verdict, its evidence and the fix')
     .argument('[targets...]', 'postgres://, mongodb:// or cassandra:// URLs, or libpq "key=value" strings; none: everything the environment points at')
     .addOption(new Option('-t, --timeout <seconds>', 'deadline for the whole run').argParser(parseSeconds).default(DEFAULT_TIMEOUT_SECONDS))
     .option('--json', 'print the JSON report (same as --format json)')
     .addOption(new Option('-f, --format <format>', 'output format').choices(FORMATS))
     .option('-v, --verbose', "show every step's evidence")
     .option('--no-color', 'no colours (also: NO_COLOR=1)');
+  command.addHelpText('after', DIAGNOSE_HELP);
   return addRunFlags(command, { stepFlags: true }).action(async (inputs: string[], flags: DiagnoseFlags) => onRun(inputs, toOptions(flags, io)));
 }
 

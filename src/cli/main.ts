@@ -3,7 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { InputError } from '../config/errors.js';
 import { maskUrlPasswords } from '../config/secrets.js';
 import { EXIT_CODES } from '../engine/exit.js';
-import { diagnoseCommand, runDiagnose } from './diagnose.js';
+import { diagnoseCommand, EXIT_CODES_HELP, runDiagnose } from './diagnose.js';
 import { explainCommand, runExplain } from './explain.js';
 import { processIO, type CliIO } from './io.js';
 import { registerVocabulary } from './vocabulary.js';
@@ -36,7 +36,16 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
     .version(version, '-V, --version')
     .exitOverride()
     .showSuggestionAfterError(true)
-    .configureOutput(output);
+    .configureOutput(output)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  dbdoctor 'postgresql://app@db:5432/orders'     # diagnose (the default command)
+  dbdoctor wait -t 120 "$DATABASE_URL" -- ./start
+  kubectl logs deploy/api | dbdoctor explain
+${EXIT_CODES_HELP}`,
+    );
   program.addCommand(
     diagnoseCommand(io, async (inputs, options) => {
       exitCode = await runDiagnose(inputs, options, io, version);

@@ -75,6 +75,16 @@ export function toWaitOptions(flags: WaitFlags, command: readonly string[], io: 
   };
 }
 
+const WAIT_HELP = `
+Examples:
+  dbdoctor wait --timeout 120 "$DATABASE_URL" -- npm start
+  dbdoctor wait --until accepting 'postgresql://app@db:5432/app'      # as pg_isready, with the reason
+  dbdoctor wait -t 300 -q 'mongodb://mongo:27017/app' && ./migrate
+
+--timeout counts from the moment dbdoctor starts: it gives up only when that time has passed, or
+at once when waiting cannot heal the cause (a wrong password; --no-fail-fast waits anyway).
+Exit codes: 0 ready (or the command's own code), 2 gave up (the last diagnosis is printed), 3 bad input.`;
+
 export function waitCommand(io: CliIO, command: readonly string[], onRun: (inputs: string[], options: WaitOptions) => Promise<void>): Command {
   const wait = new Command('wait')
     .description('wait until every target is ready (an init container, a CI job), then exit 0 or run a command: dbdoctor wait <target> -- <command…>')
@@ -90,6 +100,7 @@ export function waitCommand(io: CliIO, command: readonly string[], onRun: (input
     .option('--json', 'print the last diagnosis as JSON when giving up (same as --format json)')
     .addOption(new Option('-f, --format <format>', 'format of the diagnosis printed when giving up').choices(FORMATS))
     .option('--no-color', 'no colours (also: NO_COLOR=1)');
+  wait.addHelpText('after', WAIT_HELP);
   return addRunFlags(wait, { stepFlags: false }).action(async (inputs: string[], flags: WaitFlags) => onRun(inputs, toWaitOptions(flags, command, io)));
 }
 
