@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { appendFileSync, mkdtempSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -71,6 +71,7 @@ export async function diagnoseJson(args: readonly string[], options: RunOptions 
   const target = report.targets[0];
   if (!target) throw new Error('the report has no target');
   await logVerdict(report, result.wallMs);
+  keepReport(report);
   return { ...result, report, target };
 }
 
@@ -78,6 +79,19 @@ export async function diagnoseJson(args: readonly string[], options: RunOptions 
 export function verdictOf(report: RunReport): string {
   const verdict = report.targets[0]?.verdict;
   return `${verdict?.step ?? 'none'}/${verdict?.cause ?? '?'}`;
+}
+
+/**
+ * DBDOCTOR_REPORT_DIR=<dir>: the first real report of each engine/step/cause a test produces is
+ * kept there as JSON, the input `npm run goldens` turns into the golden human outputs.
+ */
+function keepReport(report: RunReport): void {
+  const dir = process.env.DBDOCTOR_REPORT_DIR;
+  const target = report.targets[0];
+  if (!dir || !target) return;
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${target.engine}-${target.verdict.step ?? 'none'}-${target.verdict.cause}.json`);
+  if (!existsSync(file)) writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
 }
 
 /**
