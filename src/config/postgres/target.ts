@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { checkHost, checkNoNul } from '../checks.js';
 import type { Environment } from '../environment.js';
 import { InputError } from '../errors.js';
 import { MASK, secrets } from '../secrets.js';
@@ -107,8 +108,10 @@ export async function resolvePostgresTarget(input: ConnStringInput | undefined, 
     sources[keyword] = input?.source ?? 'url';
   }
   if (options.password !== undefined) secrets.add(options.password);
+  checkNoNul(options, (keyword) => sources[keyword], (keyword) => keyword === 'password' || keyword === 'sslpassword');
 
   const endpoints = resolveEndpoints(options, sources);
+  for (const endpoint of endpoints) checkEndpoint(endpoint, sources.host ?? 'url');
   const user = options.user ?? osUser();
   if (!options.user) sources.user = 'default (the operating-system user, as libpq does)';
   const database = options.dbname ?? user;
@@ -179,6 +182,22 @@ function resolveEndpoints(options: ConnOptions, sources: Record<string, string>)
   }
   return hosts.map((host, index) => ({ host, port: parsePort(portList.length === 1 ? portList[0] : portList[index], sources.port) }));
 }
+
+/**
+ * A host libpq could connect to: a DNS name, an IP address, a socket directory, or (libpq 14+) an
+ * abstract socket "@name". A socket's full path (directory + "/.s.PGSQL.<port>") must fit in a
+ * sockaddr_un, as libpq checks too ("Unix-domain socket path … is too long").
+ */
+function checkEndpoint(endpoint: PostgresEndpoint, source: string): void {
+  checkHost(endpoint.host, source, { socketPaths: true, abstractSockets: true, socketExample: '/var/run/postgresql' });
+  const socket = endpoint.host.startsWith('/') ? `${endpoint.host.replace(/\/+$/, '')}/.s.PGSQL.${endpoint.port}` : undefined;
+  if (socket !== undefined && Buffer.byteLength(socket) > SOCKET_PATH_BYTES) {
+    throw new InputError(`invalid host "${endpoint.host}" (from ${source}): the socket path ${socket} is longer than ${SOCKET_PATH_BYTES} bytes`, 'use a shorter socket directory (unix_socket_directories on the server)');
+  }
+}
+
+/** sun_path holds 108 bytes on Linux, the last one for the terminating NUL. */
+const SOCKET_PATH_BYTES = 107;
 
 function parsePort(text: string | undefined, source: string | undefined): number {
   if (text === undefined || text === '') return 5432;

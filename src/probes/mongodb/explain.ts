@@ -1,3 +1,5 @@
+import { sh } from '../../text/shell.js';
+import { urlHost } from '../../text/url.js';
 import type { MongoTarget } from '../../config/mongodb/target.js';
 import type { Remediation } from '../../engine/schema.js';
 import type { EngineExplainer, Explained, ExplainRule, FieldPattern, Fields } from '../../explain/rule.js';
@@ -85,9 +87,9 @@ export function mongodbWords(): EngineWords {
   return {
     name: 'MongoDB',
     unit: 'mongod',
-    readyCheck: (host, port) => `mongosh --quiet "mongodb://${host}:${port}/" --eval "db.runCommand({ ping: 1 })"`,
+    readyCheck: (host, port) => sh`mongosh --quiet ${`mongodb://${urlHost(host)}:${port}/`} --eval ${'db.runCommand({ ping: 1 })'}`,
     urlVariable: 'MONGODB_URI',
-    urlFor: (host, port) => `mongodb://${host}:${port}/`,
+    urlFor: (host, port) => `mongodb://${urlHost(host)}:${port}/`,
   };
 }
 
@@ -145,7 +147,7 @@ function remediation(explained: Explained): Remediation[] | undefined {
 }
 
 function url(fields: Fields): string {
-  return `mongodb://${fields.host ?? '<host>'}:${fields.port ?? 27017}/`;
+  return `mongodb://${fields.host ? urlHost(fields.host) : '<host>'}:${fields.port ?? 27017}/`;
 }
 
 export const mongodbExplainer: EngineExplainer = { engine: 'mongodb', rules: mongodbRules, fieldPatterns: mongodbFieldPatterns, remediation, url };

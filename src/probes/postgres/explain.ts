@@ -1,3 +1,4 @@
+import { urlHost, urlPart, urlQueryValue } from '../../text/url.js';
 import type { PostgresTarget } from '../../config/postgres/target.js';
 import type { Remediation } from '../../engine/schema.js';
 import type { Alternative, EngineExplainer, Explained, ExplainRule, FieldPattern, Fields } from '../../explain/rule.js';
@@ -554,10 +555,10 @@ function remediation({ cause, fields, matched, text, rule }: Explained): Remedia
 
 /** The URL `dbdoctor diagnose` takes for these fields, password left out. */
 function url(fields: Fields): string {
-  const user = fields.user ? `${encodeURIComponent(fields.user)}@` : '';
-  const host = fields.host?.startsWith('/') ? '' : (fields.host ?? '<host>');
-  const socket = fields.host?.startsWith('/') ? `?host=${fields.host}` : '';
-  return `postgresql://${user}${host.includes(':') ? `[${host}]` : host}:${fields.port ?? 5432}/${fields.database ? encodeURIComponent(fields.database) : ''}${socket}`;
+  const user = fields.user ? `${urlPart(fields.user)}@` : '';
+  const host = fields.host?.startsWith('/') ? '' : fields.host ? urlHost(fields.host) : '<host>';
+  const socket = fields.host?.startsWith('/') ? `?host=${urlQueryValue(fields.host)}` : '';
+  return `postgresql://${user}${host}:${fields.port ?? 5432}/${fields.database ? urlPart(fields.database) : ''}${socket}`;
 }
 
 export const postgresExplainer: EngineExplainer = { engine: 'postgres', rules: postgresRules, fieldPatterns: postgresFieldPatterns, remediation, url };

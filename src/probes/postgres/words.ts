@@ -1,5 +1,6 @@
 import type { PostgresTarget } from '../../config/postgres/target.js';
 import type { EngineWords } from '../common/platform.js';
+import { sh } from '../../text/shell.js';
 import { urlWith } from './commands.js';
 
 /** PostgreSQL in the shared steps' and platform fixes' words. */
@@ -7,7 +8,7 @@ export function postgresWords(target: PostgresTarget): EngineWords {
   return {
     name: 'PostgreSQL',
     unit: 'postgresql',
-    readyCheck: (host, port) => `pg_isready -h ${host} -p ${port}`,
+    readyCheck: (host, port) => sh`pg_isready -h ${host} -p ${port}`,
     urlVariable: 'DATABASE_URL',
     urlFor: (host, port) => urlWith(target, { host, port }),
   };

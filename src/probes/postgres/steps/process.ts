@@ -1,7 +1,8 @@
 import { defineStep } from '../../../engine/probe.js';
 import type { Remediation } from '../../../engine/schema.js';
 import type { PostgresTarget } from '../../../config/postgres/target.js';
-import { pgIsReady, urlWith } from '../commands.js';
+import { pgIsReady, urlCommand, urlWith } from '../commands.js';
+import { sh } from '../../../text/shell.js';
 import type { PlatformInfo } from '../../../host/platform.js';
 import { platformFixes } from '../../common/platform.js';
 import { localhostInContainerRemedies, serviceSuggestions } from '../../common/refusal.js';
@@ -78,7 +79,7 @@ function holderRemedies(heldBy: PgStandalone | undefined): Remediation[] {
   return [
     {
       text: `Pid ${heldBy.pid} is ${who}. While it runs, pg_ctl start fails with 'lock file "postmaster.pid" already exists'. Let it finish, or end that session where it runs (single-user mode reads commands on its standard input; Ctrl-D ends it), then start the server.`,
-      command: `ps -o pid,ppid,etime,args -p ${heldBy.pid}`,
+      command: sh`ps -o pid,ppid,etime,args -p ${heldBy.pid}`,
       language: 'shell',
     },
   ];
@@ -107,8 +108,8 @@ function notRunning(target: PostgresTarget, remote: boolean, platform: PlatformI
 function wrongPort(target: PostgresTarget, ports: readonly number[]): Remediation[] {
   const port = ports[0] ?? 5432;
   return [
-    { text: `Connect to port ${port}, where PostgreSQL listens:`, command: urlWith(target, { port }), language: 'shell' },
-    { text: 'Or set the port in the environment your application reads:', command: `export PGPORT=${port}`, language: 'shell' },
+    { text: `Connect to port ${port}, where PostgreSQL listens:`, command: urlCommand(urlWith(target, { port })), language: 'shell' },
+    { text: 'Or set the port in the environment your application reads:', command: sh`export PGPORT=${port}`, language: 'shell' },
     { text: `Or, if a server for port ${target.endpoints[0]?.port ?? 5432} should be running, start it (or set port in its postgresql.conf and restart it).` },
   ];
 }
