@@ -63,10 +63,12 @@ export type ShellValue = string | number | ShellFragment | readonly (string | nu
  *   sh`until ${raw(check)}; do sleep 1; done`
  */
 export function sh(strings: TemplateStringsArray, ...values: readonly ShellValue[]): string {
-  let out = strings[0] ?? '';
+  // The literal parts as written (raw): they are shell syntax, and "\\n" in printf '%s\\n' is the shell's.
+  const literal = strings.raw;
+  let out = literal[0] ?? '';
   values.forEach((value, index) => {
     out += typeof value === 'object' && !Array.isArray(value) && 'shell' in value ? value.shell : Array.isArray(value) ? value.map((item) => shellWord(item)).join(' ') : shellWord(value as string | number);
-    out += strings[index + 1] ?? '';
+    out += literal[index + 1] ?? '';
   });
   return out;
 }

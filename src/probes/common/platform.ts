@@ -49,7 +49,7 @@ export function platformFixes(cause: PlatformCause, platform: PlatformInfo, engi
  * A Kubernetes object name from a host: RFC 1123 label characters only (a service name, or the
  * first label of a DNS name), for an init container's name.
  */
-function kubernetesName(host: string): string {
+export function kubernetesName(host: string): string {
   const name = host.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 50);
   return name === '' ? 'database' : name;
 }

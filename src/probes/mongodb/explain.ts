@@ -1,5 +1,6 @@
 import { sh } from '../../text/shell.js';
-import { urlHost } from '../../text/url.js';
+import { urlHost, urlPart } from '../../text/url.js';
+import { isHostName } from '../../net/hostname.js';
 import type { MongoTarget } from '../../config/mongodb/target.js';
 import type { Remediation } from '../../engine/schema.js';
 import type { EngineExplainer, Explained, ExplainRule, FieldPattern, Fields } from '../../explain/rule.js';
@@ -95,7 +96,8 @@ export function mongodbWords(): EngineWords {
 
 /** A MongoDB target from what a message names; what it does not name is a placeholder. */
 function targetOf(fields: Fields, options: Readonly<Record<string, string>> = {}): MongoTarget {
-  const host = fields.host ?? 'HOST';
+  // A host the text does not name, or names as something no resolver takes, is a placeholder.
+  const host = fields.host !== undefined && isHostName(fields.host) ? fields.host : 'HOST';
   const port = Number(fields.port ?? 27017);
   const user = fields.user ?? 'USER';
   const query = new URLSearchParams(options).toString();
@@ -103,7 +105,7 @@ function targetOf(fields: Fields, options: Readonly<Record<string, string>> = {}
     engine: 'mongodb',
     display: '',
     sources: { password: 'the application’s settings' },
-    uri: `mongodb://${encodeURIComponent(user)}@${host.includes(':') ? `[${host}]` : host}:${port}/${query ? `?${query}` : ''}`,
+    uri: `mongodb://${urlPart(user)}@${urlHost(host)}:${port}/${query ? `?${query}` : ''}`,
     srv: false,
     hosts: [{ host, port }],
     srvServiceName: 'mongodb',

@@ -1,5 +1,6 @@
 import type { PostgresTarget } from '../../config/postgres/target.js';
 import { raw, sh, shellWord } from '../../text/shell.js';
+import { isInvisible } from '../../text/visible.js';
 import { urlHost, urlPart, urlQueryValue } from '../../text/url.js';
 
 /**
@@ -73,10 +74,12 @@ const HBA_KEYWORDS = /^(?:all|sameuser|samerole|samegroup|replication|samehost|s
 /**
  * A pg_hba.conf token: bare when it is a plain word and no keyword, else "double-quoted" with ""
  * for a quote (quoting also keeps a leading + or @ or / from meaning a group, a file or a regular
- * expression). pg_hba.conf has no way to write a line break: undefined then.
+ * expression). pg_hba.conf has no way to write a line break, and a control or invisible character
+ * cannot be copied from a printed line: undefined then.
  */
 export function hbaToken(value: string): string | undefined {
-  if (value === '' || /[\r\n\u0000]/.test(value)) return undefined;
+  // A line of the file, printed to copy: a character that would not show as itself cannot be copied.
+  if (value === '' || [...value].some(isInvisible)) return undefined;
   if (/^[A-Za-z0-9_.-]+$/.test(value) && !HBA_KEYWORDS.test(value)) return value;
   return `"${value.replace(/"/g, '""')}"`;
 }

@@ -119,3 +119,6 @@ export const processStep = defineStep<CqlContext, keyof typeof remedies>({
     return io.skip('cannot tell: no contact point could be reached (see network)', evidence);
   },
 });
+
+/** The remedies, for `dbdoctor explain` and the tests that check every printed command. */
+export { remedies as processRemedies };

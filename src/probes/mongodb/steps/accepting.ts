@@ -14,6 +14,14 @@ const whoOwnsThePort = (port: number): Remediation => ({ text: 'On the server, s
 const readTheLog: Remediation = { text: 'Read the server log for the reason:', command: 'sudo tail -n 50 /var/log/mongodb/mongod.log', language: 'shell' };
 const listMembers = (target: MongoTarget): Remediation => ({ text: 'See each member’s state as the replica set reports it:', command: mongoshAsUser(target, 'rs.status().members.map(m => m.name + " " + m.stateStr)', { remove: ['replicaSet'], set: { directConnection: 'true' } }), language: 'shell' });
 
+/** The primary a secondary names is what the server said: a URL holds it only when it is a host and port. */
+function primaryDirectly(target: MongoTarget, primary: string): Remediation {
+  const seed = advertisedSeed(primary);
+  return seed
+    ? { text: `Or connect directly to the primary, ${primary}:`, command: shellWord(urlWith(target, { hosts: [seed] })), language: 'shell' }
+    : { text: `The server names "${primary}" as the primary, which is not a host and port: check the replica set configuration (rs.conf()).` };
+}
+
 const remedies = {
   not_listening: (listening: readonly string[]): Remediation[] => [
     { text: `The server listens on ${listening.join(', ') || 'other addresses'} only. Connect to one of those, or make it listen on this address too: set net.bindIp in mongod.conf (e.g. bindIp: 127.0.0.1,10.0.0.5, or bindIpAll: true) and restart it.` },
@@ -67,7 +75,7 @@ const remedies = {
   ],
   standby: (target: MongoTarget, primary: string | undefined): Remediation[] => [
     { text: 'directConnection=true pins the client to this one server, which is a secondary: reads work, every write fails with "not primary". Let the driver find the primary: drop directConnection and list the members (or name the set):', command: shellWord(urlWith(target, { remove: ['directConnection'] })), language: 'shell' },
-    ...(primary && advertisedSeed(primary) ? [{ text: `Or connect directly to the primary, ${primary}:`, command: shellWord(urlWith(target, { hosts: [advertisedSeed(primary) ?? ''] })), language: 'shell' as const }] : []),
+    ...(primary ? [primaryDirectly(target, primary)] : []),
   ],
 };
 

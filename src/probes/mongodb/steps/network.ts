@@ -111,3 +111,6 @@ function membersEvidence(surveyed: Survey): Evidence {
   if (surveyed.members.length === 0) return {};
   return { members: surveyed.members.map((member) => ({ name: member.name, reachable: member.reachable, ...(member.viaSeed ? { viaSeed: true } : {}), ...(member.entry ? endpointEvidence(member.entry) : {}) })) };
 }
+
+/** The remedies, for `dbdoctor explain` and the tests that check every printed command. */
+export { remedies as networkRemedies };

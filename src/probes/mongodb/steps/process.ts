@@ -86,3 +86,6 @@ function serverNote(servers: readonly { pid: number; comm: string }[]): string {
   if (!first) return '';
   return ` (${first.comm}, pid ${first.pid}${servers.length > 1 ? ` and ${servers.length - 1} more` : ''})`;
 }
+
+/** The remedies, for `dbdoctor explain` and the tests that check every printed command. */
+export { remedies as processRemedies };

@@ -134,3 +134,6 @@ export const queriesStep = defineStep<MongoContext, keyof typeof remedies>({
     return io.pass(`nothing running past ${formatMs(thresholds.longRunningMs)} and no lock wait past ${formatMs(thresholds.lockWaitMs)}${limited ? ` (limited view: ${limited})` : ''}`, evidence);
   },
 });
+
+/** The remedies, for `dbdoctor explain` and the tests that check every printed command. */
+export { remedies as queriesRemedies };

@@ -19,8 +19,12 @@ const remedies = {
     const backendHost = backend?.host.split(',')[0] ?? '';
     return [
       { text: `PgBouncer is fine; the database it forwards to, ${where}, is not. Start it, or fix the address: on the database host, see whether PostgreSQL runs and where it listens:`, command: 'sudo systemctl status postgresql; sudo ss -tlnp | grep -i postgres', language: 'shell' },
-      ...(backend && backend.transport === 'tcp' && hostProblem(backendHost) === undefined
-        ? [{ text: 'Check the database itself, not the pooler (pg_isready on the pooler\'s port says "accepting connections" even now):', command: sh`pg_isready -h ${backendHost} -p ${backend.port}`, language: 'shell' as const }]
+      ...(backend && backend.transport === 'tcp'
+        ? [
+            hostProblem(backendHost) === undefined
+              ? { text: 'Check the database itself, not the pooler (pg_isready on the pooler\'s port says "accepting connections" even now):', command: sh`pg_isready -h ${backendHost} -p ${backend.port}`, language: 'shell' as const }
+              : { text: 'Check the database itself, not the pooler (pg_isready on the pooler\'s port says "accepting connections" even now); the host PgBouncer names for it is no host name, so check its [databases] line too.' },
+          ]
         : []),
       showOnConsole(target, view, 'Watch the pool from the pooler: server connections (sv_*) stay at 0 and clients wait (cl_waiting) while the database is away', 'SHOW POOLS;'),
       onConsole(target, view, `If the database moved, correct its line under [databases] in ${CONFIG_FILE}, then reload PgBouncer`, 'RELOAD;'),

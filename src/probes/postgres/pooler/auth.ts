@@ -43,7 +43,7 @@ function databasesLine(target: PostgresTarget): Remediation {
   const text = `PgBouncer has no [databases] entry named "${target.database}" (and no "*" fallback). Add one in ${CONFIG_FILE}`;
   const key = pgbouncerName(target.database, 'ini');
   const dbname = pgbouncerValue(target.database);
-  if (key === undefined || dbname === undefined) return { text: `${text} (a name with a line break cannot be written there: rename the database).` };
+  if (key === undefined || dbname === undefined) return { text: `${text} (this name holds a line break or a control character, which a line of pgbouncer.ini cannot hold: rename the database).` };
   return { text: `${text}, e.g.:`, command: `${key} = host=db.example port=5432 dbname=${dbname}`, language: 'shell' };
 }
 

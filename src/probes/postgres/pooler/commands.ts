@@ -2,6 +2,7 @@ import type { PostgresTarget } from '../../../config/postgres/target.js';
 import type { Remediation } from '../../../engine/schema.js';
 import { raw, sh } from '../../../text/shell.js';
 import { pgLiteral } from '../../../text/sql.js';
+import { isInvisible } from '../../../text/visible.js';
 import { ADMIN_DATABASE } from './admin.js';
 import type { PoolerView } from './view.js';
 
@@ -25,16 +26,17 @@ export function adminPsql(target: PostgresTarget, view: PoolerView | undefined, 
 /**
  * A name on PgBouncer's admin console (RESUME db;) or as a [databases] key in pgbouncer.ini: bare
  * when it is letters, digits and "_", else "double-quoted" with "" for a quote, as PgBouncer reads
- * both. An ini key cannot hold a line break: undefined then.
+ * both. A line of pgbouncer.ini cannot hold a line break, and is printed to be copied: a control
+ * or invisible character in it is undefined then (on the console, psql -c carries any of them).
  */
 export function pgbouncerName(name: string, where: 'console' | 'ini' = 'console'): string | undefined {
-  if (where === 'ini' && /[\r\n]/.test(name)) return undefined;
+  if (where === 'ini' && [...name].some(isInvisible)) return undefined;
   return /^[0-9A-Za-z_]+$/.test(name) ? name : `"${name.replace(/"/g, '""')}"`;
 }
 
 /** A value in a [databases] connection string: bare when it has no space or quote, else '…' with '' (PgBouncer's rule). */
 export function pgbouncerValue(value: string): string | undefined {
-  if (/[\r\n]/.test(value)) return undefined;
+  if ([...value].some(isInvisible)) return undefined;
   return value !== '' && /^[^\s']+$/.test(value) ? value : `'${value.replace(/'/g, "''")}'`;
 }
 

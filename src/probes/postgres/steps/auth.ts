@@ -61,7 +61,13 @@ const remedies = {
     const line = rejection ? hbaLine(rejection) : undefined;
     return [
       { text: 'Find the pg_hba.conf in use and its rules (as a superuser):', command: psqlAsAdmin(target, 'SHOW hba_file;'), language: 'shell' },
-      ...(line ? [{ text: 'Add a line that admits this client, above any broader reject line:', command: line, language: 'shell' as const }] : []),
+      ...(rejection
+        ? [
+            line
+              ? { text: 'Add a line that admits this client, above any broader reject line:', command: line, language: 'shell' as const }
+              : { text: 'Add a line that admits this client, above any broader reject line (the names the server reported cannot be written in pg_hba.conf as they are: match them with all, or with a group role, +role).' },
+          ]
+        : []),
       reload,
       { text: 'Check that the line parsed (errors show in the error column):', command: 'SELECT line_number, type, database, user_name, address, auth_method, error FROM pg_hba_file_rules;', language: 'sql' },
     ];
