@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { hasInvisible } from '../../src/text/visible.js';
 
 /**
  * Runs the commands dbdoctor prints the way an operator would: pasted into bash. Nothing real runs:
@@ -175,4 +176,41 @@ export function fillPlaceholders(command: string): string {
     out += character;
   }
   return out;
+}
+
+export type Kind = 'shell' | 'url' | 'yaml' | 'config';
+
+/** What a remedy's command is: a command for a shell, a URL to put in the settings, or a snippet of a file. */
+export function kindOf(command: string): Kind {
+  if (/^(initContainers|services):\n/.test(command)) return 'yaml';
+  const first = command.split(/[\s;]/)[0] ?? '';
+  if (/^'?[a-z+]+:\/\//.test(first)) return 'url';
+  if ((STUBBED_PROGRAMS as readonly string[]).includes(first) || first === 'until') return 'shell';
+  return 'config';
+}
+
+/** How a command is pasted: a shell command as it is, a URL as the one argument of echo; snippets are not pasted. */
+export function pastable(command: string): string | undefined {
+  const kind = kindOf(command);
+  return kind === 'shell' ? command : kind === 'url' ? `echo ${command}` : undefined;
+}
+
+/** Programs no remedy runs, which a value that escaped its quotes would: the sentinel. */
+const SENTINELS = new Set(['touch', 'rm', 'curl', 'wget', 'bash', 'sh', 'id']);
+
+/**
+ * Commands from a real report, built from whatever a hostile server or input said: each holds no
+ * control or invisible character, and each shell command, pasted into bash, has no syntax error,
+ * runs no program it should not (the sentinel), and creates no file.
+ */
+export async function unsafeToPaste(commands: readonly string[]): Promise<string[]> {
+  const problems: string[] = [];
+  for (const command of commands) for (const line of command.split('\n')) if (hasInvisible(line)) problems.push(`an invisible character in ${JSON.stringify(command)}`);
+  const shellCommands = commands.map(pastable).filter((command): command is string => command !== undefined);
+  const runs = await pasteIntoBash(shellCommands.map(fillPlaceholders));
+  for (const run of runs) {
+    if (run.syntaxError || run.notFound.length > 0 || run.createdFiles.length > 0) problems.push(`${run.command}: ${run.stderr} ${run.createdFiles.join(' ')}`);
+    for (const call of run.invocations) if (SENTINELS.has(call.program) && !run.command.startsWith(call.program)) problems.push(`${run.command} ran ${call.program}`);
+  }
+  return problems;
 }
