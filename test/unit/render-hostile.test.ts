@@ -53,7 +53,8 @@ const hostileReport: fc.Arbitrary<RunReport> = fc.array(hostile, { minLength: 12
         target: `postgresql://app@db:5432/${at(0)}`,
         label: at(1),
         engine: 'postgres',
-        source: { host: at(2), [at(3)]: 'url' },
+        // A setting's name is dbdoctor's own; any text but __proto__, which no object keeps as a key.
+        source: { host: at(2), [at(3) === '__proto__' ? 'proto' : at(3)]: 'url' },
         status: 'unhealthy',
         verdict: { step: 'auth', cause: 'auth_failed', message: at(4), details: { serverMessage: at(5) }, remediation: [{ text: at(6), command: `psql -c ${at(7)}`, language: 'shell' }, { text: at(8) }] },
         warnings: [{ step: 'pool', cause: 'near_limit', summary: at(9) }],
@@ -81,6 +82,12 @@ function outsideCode(markdown: string): string {
   const withoutFences = markdown.replace(/^( *)(`{3,})[^\n]*\n[\s\S]*?\n\1\2$/gm, '');
   let out = '';
   for (let index = 0; index < withoutFences.length; ) {
+    if (withoutFences[index] === '\\') {
+      // An escaped character (an escaped backtick opens no span).
+      out += withoutFences.slice(index, index + 2);
+      index += 2;
+      continue;
+    }
     const run = /^`+/.exec(withoutFences.slice(index))?.[0];
     if (!run) {
       out += withoutFences[index];
