@@ -3,6 +3,7 @@ import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { checkHost, checkNoNul } from '../checks.js';
+import { urlHost, urlQueryValue } from '../../text/url.js';
 import type { Environment } from '../environment.js';
 import { InputError } from '../errors.js';
 import { MASK, secrets } from '../secrets.js';
@@ -256,13 +257,13 @@ function summarisePassfile(status: PassfileStatus | { state: 'not-consulted'; pa
 /** A canonical libpq URI for people to read: password masked, socket directories as ?host=. */
 export function displayOf(target: Omit<PostgresTarget, 'display'>): string {
   const user = encodeURIComponent(target.user) + (target.password !== undefined ? `:${MASK}` : '');
-  const tcp = target.endpoints.filter((endpoint) => !endpoint.host.startsWith('/'));
+  const tcp = target.endpoints.filter((endpoint) => !endpoint.host.startsWith('/') && !endpoint.host.startsWith('@'));
   const params: string[] = [];
   let authority = '';
   if (tcp.length === target.endpoints.length) {
-    authority = target.endpoints.map(({ host, port }) => `${host.includes(':') ? `[${host}]` : host}:${port}`).join(',');
+    authority = target.endpoints.map(({ host, port }) => `${urlHost(host)}:${port}`).join(',');
   } else {
-    params.push(`host=${target.endpoints.map((endpoint) => endpoint.host).join(',')}`);
+    params.push(`host=${target.endpoints.map((endpoint) => urlQueryValue(endpoint.host)).join(',')}`);
     params.push(`port=${target.endpoints.map((endpoint) => endpoint.port).join(',')}`);
   }
   if (target.sslmode !== 'prefer') params.push(`sslmode=${target.sslmode}`);
