@@ -1,4 +1,5 @@
 import { isIPv6 } from 'node:net';
+import { shellWord } from './shell.js';
 
 /**
  * Connection URLs dbdoctor prints (postgresql://, cassandra://, …) are built from parts: each part
@@ -31,4 +32,15 @@ export function urlHost(host: string): string {
  */
 export function urlQueryValue(value: string): string {
   return urlPart(value).replace(/%(2F|3A|40|2C)/g, (_match, code: string) => String.fromCharCode(Number.parseInt(code, 16)));
+}
+
+/**
+ * A URL printed on a line of its own, for the application's settings (a .env file, a manifest, a
+ * secret): as it is when it holds only characters a URL is made of and no shell reads specially
+ * beyond "?", "&" and "[ ]" — quotes would become part of the value in most of those places —
+ * and as one quoted shell word otherwise (a part the user wrote unencoded, with "$" or a space).
+ * Built from percent-encoded parts, dbdoctor's own URLs are always the first kind.
+ */
+export function urlLine(url: string): string {
+  return /^[A-Za-z0-9._~%:/@?&=,+[\]-]+$/.test(url) ? url : shellWord(url);
 }

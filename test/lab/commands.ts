@@ -192,8 +192,13 @@ export function kindOf(command: string): Kind {
 /** How a command is pasted: a shell command as it is, a URL as the one argument of echo; snippets are not pasted. */
 export function pastable(command: string): string | undefined {
   const kind = kindOf(command);
-  return kind === 'shell' ? command : kind === 'url' ? `echo ${command}` : undefined;
+  if (kind === 'shell') return command;
+  // A URL line quoted as a shell word (it holds "$", a space…): as the argument of echo it must come out whole.
+  return kind === 'url' && !SAFE_URL.test(command) ? `echo ${command}` : undefined;
 }
+
+/** A URL line printed as it is: only characters URLs are made of, none a shell expands or splits on but "?", "&" and "[ ]". */
+export const SAFE_URL = /^[A-Za-z0-9._~%:/@?&=,+[\]-]+$/;
 
 /** Programs no remedy runs, which a value that escaped its quotes would: the sentinel. */
 const SENTINELS = new Set(['touch', 'rm', 'curl', 'wget', 'bash', 'sh', 'id']);
@@ -212,5 +217,7 @@ export async function unsafeToPaste(commands: readonly string[]): Promise<string
     if (run.syntaxError || run.notFound.length > 0 || run.createdFiles.length > 0) problems.push(`${run.command}: ${run.stderr} ${run.createdFiles.join(' ')}`);
     for (const call of run.invocations) if (SENTINELS.has(call.program) && !run.command.startsWith(call.program)) problems.push(`${run.command} ran ${call.program}`);
   }
+  // A URL line printed as it is must be made of URL characters only.
+  for (const command of commands) if (kindOf(command) === 'url' && !SAFE_URL.test(command) && !/^\$?'/.test(command)) problems.push(`a URL line neither plain nor quoted: ${command}`);
   return problems;
 }

@@ -19,7 +19,7 @@ import { cqlIdent, cqlLiteral, pgIdent, pgLiteral } from '../../src/text/sql.js'
 import { urlHost, urlPart, urlQueryValue } from '../../src/text/url.js';
 import { hasInvisible } from '../../src/text/visible.js';
 import { cases, hostileValues, pairs, PLAIN, type Case, type Values } from '../lab/remedy-cases.js';
-import { fillPlaceholders, kindOf, pastable, pasteIntoBash, sameUpToValues, type Encoder, type Invocation, type PastedRun } from '../lab/commands.js';
+import { fillPlaceholders, kindOf, pastable, pasteIntoBash, SAFE_URL, sameUpToValues, type Encoder, type Invocation, type PastedRun } from '../lab/commands.js';
 
 /**
  * Every remedy that prints a command, built twice: once with plain placeholder values, once with
@@ -121,6 +121,7 @@ async function checkRemedies(values: Values): Promise<void> {
   const valuePairs = pairs(values);
   const pasted: { plain: string; hostile: string; where: string }[] = [];
   const statements: { statement: string; hostile: string; encoders: Encoder[]; where: string }[] = [];
+  const urls: { statement: string; hostile: string; encoders: Encoder[]; where: string }[] = [];
   plainCases.forEach((plainCase, caseIndex) => {
     const hostileCase = hostileCases[caseIndex];
     const where = `${plainCase.engine}/${plainCase.cause}`;
@@ -146,9 +147,12 @@ async function checkRemedies(values: Values): Promise<void> {
       }
       switch (kindOf(plainFix.command)) {
         case 'shell':
+          pasted.push({ plain: plainFix.command, hostile: fix.command, where });
+          break;
         case 'url':
-          // A URL on its own line is one word: as the argument of echo, it must come out whole.
-          pasted.push({ plain: pastable(plainFix.command) ?? '', hostile: pastable(fix.command) ?? '', where });
+          // A URL line: as it is when made of URL characters only, else one quoted word (pasted as the argument of echo).
+          if (SAFE_URL.test(fix.command)) expect(sameUpToValues(plainFix.command, fix.command, valuePairs, ANY), `${where}\n  ${plainFix.command}\n  ${fix.command}`).toBe(true);
+          else urls.push({ statement: plainFix.command, hostile: `echo ${fix.command}`, encoders: ANY, where });
           break;
         case 'yaml':
           expect(() => parseYaml(fix.command ?? ''), `${where}: ${fix.command}`).not.toThrow();
@@ -161,7 +165,7 @@ async function checkRemedies(values: Values): Promise<void> {
   });
   const unique = [...new Map(pasted.map((entry) => [`${entry.plain}\0${entry.hostile}`, entry])).values()];
   const t1 = Date.now();
-  const runs = await pasteIntoBash([...unique.map(({ hostile }) => fillPlaceholders(hostile)), ...statements.map(({ hostile }) => hostile)]);
+  const runs = await pasteIntoBash([...unique.map(({ hostile }) => fillPlaceholders(hostile)), ...statements.map(({ hostile }) => hostile), ...urls.map(({ hostile }) => hostile)]);
   if (process.env.DEBUG_TIMING) console.log('paste', unique.length, Date.now() - t1);
   statements.forEach(({ statement, encoders, where }, index) => {
     const run = runs[unique.length + index];
@@ -170,6 +174,13 @@ async function checkRemedies(values: Values): Promise<void> {
     expect(run?.syntaxError === false && run.notFound.length === 0 && run.invocations.length === 1 && call?.program === 'cqlsh', context).toBe(true);
     const cql = call?.args[call.args.indexOf('-e') + 1] ?? '';
     expect(sameUpToValues(statement, cql, valuePairs, encoders), context).toBe(true);
+  });
+  urls.forEach(({ statement, encoders, where }, index) => {
+    const run = runs[unique.length + statements.length + index];
+    const url = run?.invocations[0]?.args[0] ?? '';
+    const context = `${where}\n  ${statement}\n  ${run?.command ?? ''}\n  ${run?.stderr ?? ''}`;
+    expect(run?.syntaxError === false && run.notFound.length === 0 && run.invocations.length === 1 && run.invocations[0]?.args.length === 1, context).toBe(true);
+    expect(sameUpToValues(statement, url, valuePairs, encoders), context).toBe(true);
   });
   unique.forEach(({ where, plain: plainCommand }, index) => {
     const plainRun = plain.pasted.get(plainCommand);

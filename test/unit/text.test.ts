@@ -15,7 +15,7 @@ import { bounded, boundedDeep, boundFinding, COMMAND_CHARS, LIST_ITEMS } from '.
 import { jsString, yamlString } from '../../src/text/js.js';
 import { pathOperand, raw, sh, shellWord } from '../../src/text/shell.js';
 import { cqlIdent, cqlLiteral, pgIdent, pgLiteral } from '../../src/text/sql.js';
-import { urlHost, urlPart, urlQueryValue } from '../../src/text/url.js';
+import { urlHost, urlLine, urlPart, urlQueryValue } from '../../src/text/url.js';
 import { hasInvisible, terminalSafe, visible } from '../../src/text/visible.js';
 
 /**
@@ -235,6 +235,12 @@ describe('URL parts', () => {
       }),
       RUNS,
     );
+  });
+
+  test('a URL line: as it is when made of URL characters, one quoted shell word otherwise', () => {
+    expect(urlLine('mongodb://admin@127.0.0.1:27017/shop?authSource=admin&tls=true')).toBe('mongodb://admin@127.0.0.1:27017/shop?authSource=admin&tls=true');
+    expect(urlLine('postgresql://u@[::1]:5432/d')).toBe('postgresql://u@[::1]:5432/d');
+    expect(urlLine('mongodb://db/a$(touch x)')).toBe("'mongodb://db/a$(touch x)'");
   });
 
   test('hosts: IPv6 in brackets with its zone escaped, names as they are', () => {

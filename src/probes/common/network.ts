@@ -1,4 +1,5 @@
 import type { CauseCode } from '../../engine/causes.js';
+import { urlLine } from '../../text/url.js';
 import type { RunContext, StepIO, StepOutcome } from '../../engine/probe.js';
 import type { Evidence, Finding, Remediation } from '../../engine/schema.js';
 import { formatMs } from '../../engine/walk.js';
@@ -7,7 +8,7 @@ import type { ReachFailure } from '../../net/classify.js';
 import type { Connected, EndpointTrace } from '../../net/reach.js';
 import { isHostName } from '../../net/hostname.js';
 import { resolverContext, type ResolverContext } from '../../net/resolver.js';
-import { sh, shellWord } from '../../text/shell.js';
+import { sh } from '../../text/shell.js';
 import { platformFixes, type EngineWords } from './platform.js';
 
 /**
@@ -62,7 +63,7 @@ export const networkRemedies = {
   dns_not_found: (host: string, source: string, suggestions: readonly Suggestion[], engine: EngineWords, port: number): Remediation[] => [
     ...suggestions.filter((suggestion) => suggestion.name !== host).slice(0, 1).map((suggestion) => ({
       text: `This environment knows "${suggestion.name}" (${suggestion.origin}). If that is the database, use it:`,
-      command: shellWord(engine.urlFor(suggestion.name, suggestion.port ?? port)),
+      command: urlLine(engine.urlFor(suggestion.name, suggestion.port ?? port)),
       language: 'shell' as const,
     })),
     { text: `The name "${host}" does not exist for this machine's resolver. Check its spelling, and where it came from (${source}).` },
@@ -89,7 +90,7 @@ export const networkRemedies = {
     recheck,
   ],
   ipv6_mismatch: (host: string, refused: string, working: string, engine: EngineWords, port: number): Remediation[] => [
-    { text: `Use the address that works, so clients that try only the first one succeed:`, command: shellWord(engine.urlFor(working, port)), language: 'shell' },
+    { text: `Use the address that works, so clients that try only the first one succeed:`, command: urlLine(engine.urlFor(working, port)), language: 'shell' },
     { text: `Or make the server listen on ${refused} too, or stop "${host}" resolving to it first (/etc/hosts, or Node's --dns-result-order=ipv4first).` },
   ],
 } satisfies Record<NetworkCause, (...input: never[]) => Remediation[]>;

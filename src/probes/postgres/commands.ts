@@ -1,7 +1,7 @@
 import type { PostgresTarget } from '../../config/postgres/target.js';
 import { raw, sh, shellWord } from '../../text/shell.js';
 import { isInvisible } from '../../text/visible.js';
-import { urlHost, urlPart, urlQueryValue } from '../../text/url.js';
+import { urlHost, urlLine, urlPart, urlQueryValue } from '../../text/url.js';
 
 /**
  * Building blocks for copy-paste remediation. Commands never carry a password: psql asks for it,
@@ -38,7 +38,7 @@ export function pgIsReady(target: PostgresTarget): string {
 /**
  * A URL for the same target with one part changed, password left out: every part percent-encoded,
  * a socket directory in ?host=. It is a value (for the application's settings); a remedy that
- * prints it alone prints it as one shell word (`urlCommand`).
+ * prints it alone prints it with `urlCommand`.
  */
 export function urlWith(
   target: PostgresTarget,
@@ -57,10 +57,8 @@ export function urlWith(
   return `postgresql://${user}@${urlHost(host)}:${port}/${database}${params.length > 0 ? `?${params.join('&')}` : ''}`;
 }
 
-/** A URL printed on its own line, to paste into the application's settings or a shell: one shell word. */
-export function urlCommand(url: string): string {
-  return shellWord(url);
-}
+/** A URL printed on its own line, to paste into the application's settings (text/url: urlLine). */
+export const urlCommand = urlLine;
 
 /** A .pgpass field: ":" and "\" escaped with "\" (libpq's rule); a line break cannot be written at all. */
 export function pgpassField(value: string): string | undefined {

@@ -1,10 +1,11 @@
 import type { CassandraTarget } from '../../../config/cassandra/target.js';
+import { urlLine } from '../../../text/url.js';
 import { defineStep } from '../../../engine/probe.js';
 import type { Evidence, Remediation } from '../../../engine/schema.js';
 import { formatMs } from '../../../engine/walk.js';
 import { DRIVER_MAX_VERSION, type HostTrace } from '../handshake.js';
 import { cqlsh, environmentEvidence, hostsEvidence, nodeSummary, urlWith, waitForCql } from '../commands.js';
-import { pathOperand, raw, sh, shellWord } from '../../../text/shell.js';
+import { pathOperand, raw, sh } from '../../../text/shell.js';
 import type { CqlContext } from '../context.js';
 import type { CassandraNode, TransportState } from '../local.js';
 
@@ -43,7 +44,7 @@ const remedies = {
     whoOwns(target),
   ],
   tls_required: (target: CassandraTarget): Remediation[] => [
-    { text: 'The port only speaks TLS (client_encryption_options enabled, not optional). Connect with TLS:', command: shellWord(urlWith(target, { tls: true })), language: 'shell' },
+    { text: 'The port only speaks TLS (client_encryption_options enabled, not optional). Connect with TLS:', command: urlLine(urlWith(target, { tls: true })), language: 'shell' },
     { text: 'cqlsh needs --ssl too:', command: sh`${raw(cqlsh({ ...target, tls: false }))} --ssl`, language: 'shell' },
   ],
   tls_unsupported: (): Remediation[] => [
@@ -56,7 +57,7 @@ const remedies = {
     const common = offered.filter((version) => version <= DRIVER_MAX_VERSION).sort((a, b) => b - a)[0];
     return [
       target.protocolVersion !== undefined && common !== undefined
-        ? { text: `The client is pinned to protocol v${target.protocolVersion}; the server offers ${offered.map((version) => `v${version}`).join(', ')}. Pin a version both speak, or let the driver negotiate (remove the pin):`, command: shellWord(urlWith(target, { protocolVersion: 'negotiate' })), language: 'shell' }
+        ? { text: `The client is pinned to protocol v${target.protocolVersion}; the server offers ${offered.map((version) => `v${version}`).join(', ')}. Pin a version both speak, or let the driver negotiate (remove the pin):`, command: urlLine(urlWith(target, { protocolVersion: 'negotiate' })), language: 'shell' }
         : { text: `The server offers ${offered.map((version) => `v${version}`).join(', ') || 'no version this client knows'}; this driver speaks v1–v${DRIVER_MAX_VERSION}. Upgrade the driver (or the server) so that they share a version.` },
     ];
   },

@@ -1,4 +1,5 @@
 import type { CassandraTarget } from '../../../config/cassandra/target.js';
+import { urlLine } from '../../../text/url.js';
 import { SPELLINGS } from '../../../config/cassandra/target.js';
 import { defineStep } from '../../../engine/probe.js';
 import type { Remediation } from '../../../engine/schema.js';
@@ -6,7 +7,7 @@ import { isLoopback } from '../../../host/local.js';
 import { localhostInContainerRemedies, serviceSuggestions } from '../../common/refusal.js';
 import { cassandraWords, CASSANDRA_SERVICE_WORDS } from '../words.js';
 import { cqlsh, environmentEvidence, nodeSummary, reachEvidenceOf, urlWith } from '../commands.js';
-import { raw, sh, shellWord } from '../../../text/shell.js';
+import { raw, sh } from '../../../text/shell.js';
 import type { CqlContext } from '../context.js';
 
 /**
@@ -62,7 +63,7 @@ const remedies = {
   wrong_port: (target: CassandraTarget, ports: readonly number[]): Remediation[] => {
     const port = ports[0] ?? 9042;
     return [
-      { text: `Connect to port ${port}, where Cassandra listens for CQL clients:`, command: shellWord(urlWith(target, { port })), language: 'shell' },
+      { text: `Connect to port ${port}, where Cassandra listens for CQL clients:`, command: urlLine(urlWith(target, { port })), language: 'shell' },
       { text: 'Or set the port in the environment your application reads:', command: sh`export CASSANDRA_PORT=${port}`, language: 'shell' },
       { text: `Or, if the node should listen on ${target.contactPoints[0]?.port ?? 9042}, set native_transport_port in cassandra.yaml and restart it.` },
     ];

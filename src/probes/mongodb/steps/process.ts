@@ -1,8 +1,8 @@
 import type { MongoTarget } from '../../../config/mongodb/target.js';
+import { urlLine } from '../../../text/url.js';
 import { defineStep } from '../../../engine/probe.js';
 import type { Remediation } from '../../../engine/schema.js';
 import { hostPort, mongoshPing, urlWith } from '../commands.js';
-import { shellWord } from '../../../text/shell.js';
 import type { MongoContext } from '../context.js';
 import { seedsEvidence, whereOf } from '../evidence.js';
 import { describeLocalServer } from '../local.js';
@@ -30,7 +30,7 @@ const remedies = {
   wrong_port: (target: MongoTarget, port: number): Remediation[] => {
     const host = target.hosts[0]?.host ?? 'localhost';
     return [
-      { text: `Connect to port ${port}, where the MongoDB server listens:`, command: shellWord(urlWith(target, { hosts: [hostPort(host, port)] })), language: 'shell' },
+      { text: `Connect to port ${port}, where the MongoDB server listens:`, command: urlLine(urlWith(target, { hosts: [hostPort(host, port)] })), language: 'shell' },
       { text: `Or, if the server should listen on ${target.hosts[0]?.port ?? 27017}, set net.port in mongod.conf and restart it.` },
     ];
   },
