@@ -6,13 +6,13 @@ import { EXIT_CODES } from '../engine/exit.js';
 import { diagnoseCommand, runDiagnose } from './diagnose.js';
 import { explainCommand, runExplain } from './explain.js';
 import { processIO, type CliIO } from './io.js';
-import { bounded } from '../text/bound.js';
-import { visible } from '../text/visible.js';
 import { registerVocabulary } from './vocabulary.js';
 import { completionCommand } from './completion.js';
 import { runbookCommand } from './runbook.js';
 import { schemaCommand } from './schema.js';
 import { runWait, waitCommand } from './wait.js';
+import { bounded } from '../text/bound.js';
+import { visible } from '../text/visible.js';
 
 export function toolVersion(): string {
   const pkg: unknown = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));

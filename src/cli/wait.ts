@@ -8,10 +8,10 @@ import { formatMs } from '../engine/walk.js';
 import { colorWanted } from './diagnose.js';
 import { parseCount, parseDuration, parseSeconds } from './duration.js';
 import { safeOutput, type CliIO } from './io.js';
-import { bounded } from '../text/bound.js';
-import { visible } from '../text/visible.js';
 import { addRunFlags, runOptions, type PreparedRun, type RunFlags, type RunOptions } from './prepare.js';
 import { FORMATS, type Format } from './render.js';
+import { bounded } from '../text/bound.js';
+import { visible } from '../text/visible.js';
 
 /**
  * `dbdoctor wait <target…> [-- command…]`: diagnose until every target is ready, with exponential

@@ -4,12 +4,12 @@ import { CAUSES, stepOfCause, type CauseCode } from '../engine/causes.js';
 import type { Remediation } from '../engine/schema.js';
 import { networkFieldPatterns, networkRules, remediationInWords } from '../probes/common/explain.js';
 import { shellQuote } from '../probes/postgres/commands.js';
-import { sh } from '../text/shell.js';
-import { urlHost } from '../text/url.js';
 import { clientOf, enginesHinted, loadExplainer } from './engines.js';
 import { GUESSES } from './guesses.js';
 import { ENGINES, FIELD_NAMES, RANKS, type Engine, type EngineExplainer, type ExplainRule, type FieldPattern, type Fields } from './rule.js';
 import { EXPLAIN_SCHEMA_VERSION, type CauseRef, type ExplainReport } from './schema.js';
+import { sh } from '../text/shell.js';
+import { urlHost } from '../text/url.js';
 
 /**
  * Reads a pasted error message or stack trace: every rule of the engines the text points at is

@@ -3,12 +3,12 @@ import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { checkHost, checkNoNul } from '../checks.js';
-import { urlHost, urlQueryValue } from '../../text/url.js';
 import type { Environment } from '../environment.js';
 import { InputError } from '../errors.js';
 import { MASK, secrets } from '../secrets.js';
 import { isKeywordValueString, parseKeywordValue, parsePostgresUri, type ConnOptions } from './conninfo.js';
 import { lookupPassfile, type PassfileStatus } from './pgpass.js';
+import { urlHost, urlQueryValue } from '../../text/url.js';
 
 export const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'] as const;
 export const SESSION_ATTRS = ['any', 'read-write', 'read-only', 'primary', 'standby', 'prefer-standby'] as const;

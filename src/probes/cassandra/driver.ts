@@ -1,5 +1,5 @@
-import { bounded, MESSAGE_CHARS } from '../../text/bound.js';
 import type { Client } from 'cassandra-driver';
+import { bounded, MESSAGE_CHARS } from '../../text/bound.js';
 type Host = ReturnType<Client['hosts']['values']>[number];
 import type { CassandraEndpoint, CassandraTarget } from '../../config/cassandra/target.js';
 import { isDeadlineExceeded, type Deadline } from '../../engine/deadline.js';

@@ -1,5 +1,3 @@
-import { isHostName } from '../../net/hostname.js';
-import { urlHost, urlPart } from '../../text/url.js';
 import type { Remediation } from '../../engine/schema.js';
 import type { EngineExplainer, Explained, ExplainRule, FieldPattern, Fields } from '../../explain/rule.js';
 import { remediationInWords } from '../common/explain.js';
@@ -11,6 +9,8 @@ import { acceptingRemedies } from './steps/accepting.js';
 import { authRemedies } from './steps/auth.js';
 import { networkRemedies } from './steps/network.js';
 import { queriesRemedies } from './steps/queries.js';
+import { isHostName } from '../../net/hostname.js';
+import { urlHost, urlPart } from '../../text/url.js';
 
 /**
  * `dbdoctor explain`'s Cassandra part: the server's errors as the drivers wrap them (classify.ts

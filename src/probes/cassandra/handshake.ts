@@ -6,8 +6,8 @@ import { reachEndpoint, type Connected, type EndpointTrace } from '../../net/rea
 import { identifyProtocol, type ProtocolGuess } from '../../net/sniff.js';
 import { connectTcp } from '../../net/tcp.js';
 import { upgradeToTls } from '../../net/tls.js';
-import { bounded, boundedDeep, MESSAGE_CHARS, NAME_CHARS } from '../../text/bound.js';
 import { BodyReader, ERROR_CODES, looksLikeCqlResponse, OPCODES, parseError, readFrame, request, supportedVersionsIn, versionsOf, type CqlError, type Frame } from './frame.js';
+import { bounded, boundedDeep, MESSAGE_CHARS, NAME_CHARS } from '../../text/bound.js';
 
 /**
  * One contact point, spoken to without a driver: resolve, connect, (TLS,) OPTIONS, STARTUP.

@@ -1,9 +1,9 @@
 import type { Remediation } from '../../engine/schema.js';
-import { urlLine } from '../../text/url.js';
 import { bindingCovers, isLoopback } from '../../host/local.js';
 import type { KnownName, Suggestion } from '../../host/names.js';
 import type { PlatformInfo } from '../../host/platform.js';
 import { platformFixes, type EngineWords } from './platform.js';
+import { urlLine } from '../../text/url.js';
 
 /**
  * Why a TCP connection was refused, told from where this engine's servers listen on this machine:

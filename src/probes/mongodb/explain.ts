@@ -1,6 +1,3 @@
-import { sh } from '../../text/shell.js';
-import { urlHost, urlPart } from '../../text/url.js';
-import { isHostName } from '../../net/hostname.js';
 import type { MongoTarget } from '../../config/mongodb/target.js';
 import type { Remediation } from '../../engine/schema.js';
 import type { EngineExplainer, Explained, ExplainRule, FieldPattern, Fields } from '../../explain/rule.js';
@@ -8,6 +5,9 @@ import { remediationInWords } from '../common/explain.js';
 import type { EngineWords } from '../common/platform.js';
 import { acceptingRemedies } from './steps/accepting.js';
 import { authRemedies } from './steps/auth.js';
+import { sh } from '../../text/shell.js';
+import { urlHost, urlPart } from '../../text/url.js';
+import { isHostName } from '../../net/hostname.js';
 
 /**
  * `dbdoctor explain`'s MongoDB part: the server's errors (the codes and words classify.ts reads:

@@ -1,10 +1,10 @@
-import { bounded, MESSAGE_CHARS, NAME_CHARS } from '../../text/bound.js';
 import { performance } from 'node:perf_hooks';
 import type { Document } from 'bson';
 import type { MongoClient } from 'mongodb';
 import { withoutOptions, type MongoTarget } from '../../config/mongodb/target.js';
 import { isDeadlineExceeded, type Deadline } from '../../engine/deadline.js';
 import type { SrvLookup } from './srv.js';
+import { bounded, MESSAGE_CHARS, NAME_CHARS } from '../../text/bound.js';
 
 type ConnectionStringClass = typeof import('mongodb-connection-string-url').ConnectionString;
 

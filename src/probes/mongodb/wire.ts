@@ -1,8 +1,8 @@
-import { boundedDeep, MESSAGE_CHARS } from '../../text/bound.js';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { deserialize, serialize, type Document } from 'bson';
 import type { Deadline } from '../../engine/deadline.js';
+import { boundedDeep, MESSAGE_CHARS } from '../../text/bound.js';
 
 /**
  * Just enough of the MongoDB wire protocol to ask a port "are you MongoDB?" ourselves: one OP_MSG

@@ -1,4 +1,3 @@
-import { urlHost, urlPart, urlQueryValue } from '../../text/url.js';
 import type { PostgresTarget } from '../../config/postgres/target.js';
 import type { Remediation } from '../../engine/schema.js';
 import type { Alternative, EngineExplainer, Explained, ExplainRule, FieldPattern, Fields } from '../../explain/rule.js';
@@ -15,6 +14,7 @@ import { poolerAcceptingRemedies } from './pooler/accepting.js';
 import { poolerAuthRemedies } from './pooler/auth.js';
 import { poolerPoolRemedies } from './pooler/pool.js';
 import type { PoolerView } from './pooler/view.js';
+import { urlHost, urlPart, urlQueryValue } from '../../text/url.js';
 
 /**
  * `dbdoctor explain`'s PostgreSQL rules: the server's own messages (with the SQLSTATE it sends;

@@ -1,7 +1,7 @@
 import type { PostgresTarget } from '../../config/postgres/target.js';
 import type { EngineWords } from '../common/platform.js';
-import { sh } from '../../text/shell.js';
 import { urlWith } from './commands.js';
+import { sh } from '../../text/shell.js';
 
 /** PostgreSQL in the shared steps' and platform fixes' words. */
 export function postgresWords(target: PostgresTarget): EngineWords {

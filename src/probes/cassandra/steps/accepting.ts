@@ -1,13 +1,13 @@
 import type { CassandraTarget } from '../../../config/cassandra/target.js';
-import { urlLine } from '../../../text/url.js';
 import { defineStep } from '../../../engine/probe.js';
 import type { Evidence, Remediation } from '../../../engine/schema.js';
 import { formatMs } from '../../../engine/walk.js';
 import { DRIVER_MAX_VERSION, type HostTrace } from '../handshake.js';
 import { cqlsh, environmentEvidence, hostsEvidence, nodeSummary, urlWith, waitForCql } from '../commands.js';
-import { pathOperand, raw, sh } from '../../../text/shell.js';
 import type { CqlContext } from '../context.js';
 import type { CassandraNode, TransportState } from '../local.js';
+import { urlLine } from '../../../text/url.js';
+import { pathOperand, raw, sh } from '../../../text/shell.js';
 
 const portOf = (target: CassandraTarget): number => target.contactPoints[0]?.port ?? 9042;
 const whoOwns = (target: CassandraTarget): Remediation => ({ text: 'On the host, see which process owns the port:', command: sh`sudo ss -tlnp ${`sport = :${portOf(target)}`}`, language: 'shell' });

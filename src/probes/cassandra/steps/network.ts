@@ -1,5 +1,4 @@
 import type { CassandraTarget } from '../../../config/cassandra/target.js';
-import { urlLine } from '../../../text/url.js';
 import { defineStep } from '../../../engine/probe.js';
 import type { Remediation } from '../../../engine/schema.js';
 import { judgeNetwork, NETWORK_CHECKS, networkFailureOf, networkRemedies } from '../../common/network.js';
@@ -7,6 +6,7 @@ import { readCluster, type NodeView } from '../cluster.js';
 import { cqlsh, environmentEvidence, hostsEvidence, urlWith } from '../commands.js';
 import { cassandraWords } from '../words.js';
 import type { CqlContext } from '../context.js';
+import { urlLine } from '../../../text/url.js';
 
 const remedies = {
   ...networkRemedies,

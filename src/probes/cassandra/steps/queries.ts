@@ -4,10 +4,10 @@ import type { Finding, Remediation } from '../../../engine/schema.js';
 import { formatMs } from '../../../engine/walk.js';
 import { causeOfDriverError, replicasRequired } from '../classify.js';
 import { cqlsh, cqlStatement, quoteName } from '../commands.js';
-import { sh } from '../../../text/shell.js';
 import type { CqlContext } from '../context.js';
 import { flatten, hostErrorsOf, loadDriver, query } from '../driver.js';
 import { readPerNode, upHosts } from '../views.js';
+import { sh } from '../../../text/shell.js';
 
 const remedies = {
   long_running: (target: CassandraTarget): Remediation[] => [

@@ -1,15 +1,15 @@
 import type { MongoTarget } from '../../../config/mongodb/target.js';
-import { urlLine } from '../../../text/url.js';
 import { defineStep } from '../../../engine/probe.js';
 import type { Remediation } from '../../../engine/schema.js';
 import { formatMs } from '../../../engine/walk.js';
 import { describeServer, judgeTopology } from '../classify.js';
 import { advertisedSeed, mongoshAsUser, mongoshPing, urlWith } from '../commands.js';
-import { raw, sh } from '../../../text/shell.js';
 import type { MongoContext } from '../context.js';
 import { helloEvidence, protocolEvidence, whereOf } from '../evidence.js';
 import { describeLocalServer } from '../local.js';
 import { advertisedMembers, isWritablePrimary, type SeedProbe } from '../survey.js';
+import { urlLine } from '../../../text/url.js';
+import { raw, sh } from '../../../text/shell.js';
 
 const whoOwnsThePort = (port: number): Remediation => ({ text: 'On the server, see which process owns the port:', command: sh`sudo ss -tlnp ${`sport = :${port}`}`, language: 'shell' });
 const readTheLog: Remediation = { text: 'Read the server log for the reason:', command: 'sudo tail -n 50 /var/log/mongodb/mongod.log', language: 'shell' };

@@ -1,5 +1,4 @@
 import type { Document } from 'bson';
-import { urlLine } from '../../../text/url.js';
 import type { MongoTarget } from '../../../config/mongodb/target.js';
 import { DeadlineExceeded } from '../../../engine/deadline.js';
 import { defineStep, type StepIO } from '../../../engine/probe.js';
@@ -9,6 +8,7 @@ import { jsString, mongoshAsAdmin, urlWith } from '../commands.js';
 import type { MongoContext } from '../context.js';
 import { adminCommand, type DriverError } from '../session.js';
 import { answeringSeed, type SeedProbe } from '../survey.js';
+import { urlLine } from '../../../text/url.js';
 
 /** Where the user is found, from hello's saslSupportedMechs (asked without logging in). */
 export interface UserLookup {

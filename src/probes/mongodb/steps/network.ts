@@ -1,17 +1,17 @@
 import type { MongoTarget } from '../../../config/mongodb/target.js';
-import { urlLine } from '../../../text/url.js';
 import { defineStep, type StepIO } from '../../../engine/probe.js';
 import type { Evidence, Finding, Remediation } from '../../../engine/schema.js';
 import { endpointEvidence, judgeNetwork, NETWORK_CHECKS, networkFailureOf, networkRemedies } from '../../common/network.js';
 import { unreachableMember } from '../classify.js';
 import { hostPort, mongoshPing, urlWith } from '../commands.js';
-import { isHostName } from '../../../net/hostname.js';
-import { jsString } from '../../../text/js.js';
-import { sh } from '../../../text/shell.js';
 import type { MongoContext } from '../context.js';
 import { mongoWords } from '../words.js';
 import type { SrvLookup } from '../srv.js';
 import type { MemberProbe, Survey } from '../survey.js';
+import { urlLine } from '../../../text/url.js';
+import { isHostName } from '../../../net/hostname.js';
+import { jsString } from '../../../text/js.js';
+import { sh } from '../../../text/shell.js';
 
 /**
  * Seed 004: at pod start the name did not resolve yet. An init container waits for it. The name is

@@ -1,5 +1,4 @@
 import type { MongoTarget } from '../../../config/mongodb/target.js';
-import { urlLine } from '../../../text/url.js';
 import { defineStep } from '../../../engine/probe.js';
 import type { Remediation } from '../../../engine/schema.js';
 import { hostPort, mongoshPing, urlWith } from '../commands.js';
@@ -10,6 +9,7 @@ import type { PlatformInfo } from '../../../host/platform.js';
 import { platformFixes } from '../../common/platform.js';
 import { localhostInContainerRemedies, serviceSuggestions } from '../../common/refusal.js';
 import { MONGO_SERVICE_WORDS, mongoWords } from '../words.js';
+import { urlLine } from '../../../text/url.js';
 
 const remedies = {
   localhost_in_container: localhostInContainerRemedies,

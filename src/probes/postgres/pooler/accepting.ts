@@ -5,11 +5,11 @@ import type { ConnectionTrace } from '../connect.js';
 import { protocolEvidence, serverErrorEvidence, whereOf } from '../evidence.js';
 import { describeBackend } from './backend.js';
 import { CONFIG_FILE, onConsole, pgbouncerName, showOnConsole } from './commands.js';
-import { hostProblem } from '../../../net/hostname.js';
-import { sh } from '../../../text/shell.js';
 import { poolerAware, withPooler, type StepExtension } from './extend.js';
 import { poolerEvidence, workingServers, type PoolerView } from './view.js';
 import { acceptingStep } from '../steps/accepting.js';
+import { hostProblem } from '../../../net/hostname.js';
+import { sh } from '../../../text/shell.js';
 
 const remedies = {
   pooler_backend_down: (target: PostgresTarget, view: PoolerView): Remediation[] => {

@@ -1,11 +1,11 @@
 import type { PostgresTarget } from '../../../config/postgres/target.js';
 import type { Remediation } from '../../../engine/schema.js';
-import { pgIdent } from '../../../text/sql.js';
 import { serverErrorEvidence } from '../evidence.js';
 import { authStep } from '../steps/auth.js';
 import { authFileLine, authFileOf, CONFIG_FILE, onConsole, pgbouncerName, pgbouncerValue, showOnConsole } from './commands.js';
 import { poolerAware, withPooler, type StepExtension } from './extend.js';
 import { poolerEvidence, type PoolerView } from './view.js';
+import { pgIdent } from '../../../text/sql.js';
 
 const reload = (target: PostgresTarget, view: PoolerView | undefined): Remediation => onConsole(target, view, 'PgBouncer re-reads its auth_file and pgbouncer.ini on reload', 'RELOAD;');
 

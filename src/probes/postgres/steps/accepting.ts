@@ -3,7 +3,6 @@ import { formatMs } from '../../../engine/walk.js';
 import { defineStep } from '../../../engine/probe.js';
 import type { Remediation } from '../../../engine/schema.js';
 import { pgIsReady, psqlAsAdmin, urlCommand, urlWith } from '../commands.js';
-import { raw, sh } from '../../../text/shell.js';
 import type { ConnectionTrace } from '../connect.js';
 import type { PlatformInfo } from '../../../host/platform.js';
 import { platformFixes } from '../../common/platform.js';
@@ -11,6 +10,7 @@ import type { PgContext } from '../context.js';
 import { postgresWords } from '../words.js';
 import { describeServers, protocolEvidence, serverErrorEvidence, serverSummary, whereOf } from '../evidence.js';
 import type { Refusal } from '../refusal.js';
+import { raw, sh } from '../../../text/shell.js';
 
 const waitForIt = (target: PostgresTarget): Remediation => ({
   text: 'Wait until it accepts connections (or use this as a readiness check):',

@@ -1,14 +1,14 @@
+import { isIP } from 'node:net';
 import { userInfo } from 'node:os';
 import type { PostgresTarget } from '../../../config/postgres/target.js';
 import { defineStep } from '../../../engine/probe.js';
 import type { Evidence, Remediation } from '../../../engine/schema.js';
-import { isIP } from 'node:net';
 import { hbaToken, pgpassField, psqlAsAdmin, urlCommand, urlWith } from '../commands.js';
-import { pathOperand, sh } from '../../../text/shell.js';
-import { pgIdent, pgLiteral } from '../../../text/sql.js';
 import type { ServerError } from '../connect.js';
 import type { PgContext } from '../context.js';
 import { serverErrorEvidence } from '../evidence.js';
+import { pathOperand, sh } from '../../../text/shell.js';
+import { pgIdent, pgLiteral } from '../../../text/sql.js';
 
 /** What PostgreSQL's pg_hba rejection names: the four things a pg_hba.conf line matches on. */
 export interface HbaRejection {
@@ -35,7 +35,7 @@ export function parseHbaRejection(message: string): HbaRejection | undefined {
 /**
  * The pg_hba.conf line that admits what the server's message names. Its words come from the
  * server: each is a pg_hba.conf token (quoted when needed), the address must be an IP address, and
- * a name pg_hba.conf cannot write (a line break) gives no line at all.
+ * a name a printed line cannot carry (a line break, a control character) gives no line at all.
  */
 function hbaLine(rejection: HbaRejection): string | undefined {
   const database = hbaToken(rejection.database);
@@ -109,7 +109,7 @@ const remedies = {
     return [
       line
         ? { text: 'Give the password in the URL, in PGPASSWORD, or in the password file. A password-file line for this target:', command: sh`printf '%s\n' ${line} >> ${file} && chmod 0600 ${file}`, language: 'shell' }
-        : { text: `Give the password in the URL or in PGPASSWORD (a password-file line cannot hold a line break, which the ${target.user.includes('\n') ? 'user' : 'database'} name has).` },
+        : { text: 'Give the password in the URL or in PGPASSWORD (a password-file line cannot hold a line break, which the user or database name has).' },
       ...(passfile.state === 'no-match' ? [{ text: `${passfile.path} exists but has no line matching host, port, database and user (fields may be *).` }] : []),
     ];
   },

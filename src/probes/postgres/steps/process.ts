@@ -2,7 +2,6 @@ import { defineStep } from '../../../engine/probe.js';
 import type { Remediation } from '../../../engine/schema.js';
 import type { PostgresTarget } from '../../../config/postgres/target.js';
 import { pgIsReady, urlCommand, urlWith } from '../commands.js';
-import { sh } from '../../../text/shell.js';
 import type { PlatformInfo } from '../../../host/platform.js';
 import { platformFixes } from '../../common/platform.js';
 import { localhostInContainerRemedies, serviceSuggestions } from '../../common/refusal.js';
@@ -10,6 +9,7 @@ import type { PgContext } from '../context.js';
 import { POSTGRES_SERVICE_WORDS, postgresWords } from '../words.js';
 import { describeHolder, describeServers, holderEvidence, holderName, reachEvidenceOf, serverSummary, whereOf } from '../evidence.js';
 import type { PgStandalone } from '../local.js';
+import { sh } from '../../../text/shell.js';
 
 const remedies = { not_running: notRunning, wrong_port: wrongPort, localhost_in_container: localhostInContainerRemedies };
 
