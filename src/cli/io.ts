@@ -1,8 +1,11 @@
 import { secrets } from '../config/secrets.js';
+import { terminalSafe } from '../text/visible.js';
 
 /**
  * Where the CLI writes, and what it reads from the process. Every byte written passes through
- * the secret registry: the last line of defence against a password in an error message.
+ * the secret registry (the last line of defence against a password in an error message) and
+ * through `terminalSafe` (the last against a control sequence from a server or an input: only
+ * dbdoctor's own colour and progress-line codes reach the terminal).
  */
 export interface CliIO {
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -29,6 +32,11 @@ export function processIO(): CliIO {
 
 function write(stream: NodeJS.WriteStream, text: string): Promise<void> {
   return new Promise((resolve) => {
-    stream.write(secrets.redact(text), () => resolve());
+    stream.write(safeOutput(text), () => resolve());
   });
+}
+
+/** What every writer does to text before it leaves the process: secrets masked, control characters escaped. */
+export function safeOutput(text: string): string {
+  return terminalSafe(secrets.redact(text));
 }

@@ -1,4 +1,10 @@
+import { secrets } from '../config/secrets.js';
 import type { RunReport } from '../engine/schema.js';
+import { mapStrings } from '../text/visible.js';
+
+function redacted(report: RunReport): RunReport {
+  return mapStrings(report, (text) => secrets.redact(text));
+}
 
 /** Output formats: one report, many renderings, the same exit codes. */
 export const FORMATS = ['human', 'json', 'junit', 'markdown', 'nagios', 'prometheus'] as const;
@@ -18,8 +24,13 @@ export function widthFor(io: { readonly columns?: number; readonly env: Readonly
   return io.columns ?? (Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : 100);
 }
 
-/** Loads only the renderer asked for. */
-export async function render(report: RunReport, options: RenderOptions): Promise<string> {
+/**
+ * Loads only the renderer asked for. For every format but JSON, known secrets are masked in the
+ * report's strings before the renderer escapes them for its format (a password with a "[" in it
+ * would be "\\[" in Markdown, where the writers' own net could no longer find it).
+ */
+export async function render(untrusted: RunReport, options: RenderOptions): Promise<string> {
+  const report = options.format === 'json' ? untrusted : redacted(untrusted);
   switch (options.format) {
     case 'json':
       return (await import('../report/json.js')).renderJson(report);

@@ -1,3 +1,5 @@
+import { visible } from '../text/visible.js';
+
 /**
  * Every secret dbdoctor learns (passwords from URLs, PGPASSWORD, .pgpass, .env) is registered
  * here, and every byte dbdoctor writes passes through `redact`. Renderers also mask passwords
@@ -36,8 +38,9 @@ export class Secrets {
 
   add(value: string | undefined): void {
     if (!value || value.length < MIN_LITERAL_LENGTH || this.values.has(value)) return;
-    // The forms a secret takes in output: as is, URL-encoded, and escaped inside a JSON string.
-    for (const form of [value, encodeURIComponent(value), JSON.stringify(value).slice(1, -1)]) this.values.add(form);
+    // The forms a secret takes in output: as is, URL-encoded, escaped inside a JSON string, and
+    // with its control characters made visible (text/visible, as every non-JSON format shows it).
+    for (const form of [value, encodeURIComponent(value), JSON.stringify(value).slice(1, -1), visible(value)]) this.values.add(form);
     this.pattern = undefined;
   }
 

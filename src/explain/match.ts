@@ -8,6 +8,8 @@ import { clientOf, enginesHinted, loadExplainer } from './engines.js';
 import { GUESSES } from './guesses.js';
 import { ENGINES, FIELD_NAMES, RANKS, type Engine, type EngineExplainer, type ExplainRule, type FieldPattern, type Fields } from './rule.js';
 import { EXPLAIN_SCHEMA_VERSION, type CauseRef, type ExplainReport } from './schema.js';
+import { sh } from '../text/shell.js';
+import { urlHost } from '../text/url.js';
 
 /**
  * Reads a pasted error message or stack trace: every rule of the engines the text points at is
@@ -132,7 +134,7 @@ function remediationOf(cause: CauseCode, explainer: EngineExplainer | undefined,
   const own = explainer?.remediation(explained);
   if (own) return own;
   // The engine is not known: the shared fixes, in words that fit any database.
-  const generic = remediationInWords(explained, { name: 'the database server', unit: '<database-service>', readyCheck: (host, port) => `nc -vz -w 3 ${host} ${port}`, urlVariable: 'DATABASE_URL', urlFor: (host, port) => `<scheme>://${host}:${port}` }, 0, "the client's TLS settings");
+  const generic = remediationInWords(explained, { name: 'the database server', unit: '<database-service>', readyCheck: (host, port) => sh`nc -vz -w 3 ${host} ${port}`, urlVariable: 'DATABASE_URL', urlFor: (host, port) => `<scheme>://${urlHost(host)}:${port}` }, 0, "the client's TLS settings");
   return generic ?? [{ text: `Run the command below against the server: it checks the whole tree and names the fix for ${cause}.` }];
 }
 

@@ -1,6 +1,7 @@
 import kleur from 'kleur';
 import { SessionEvidenceSchema, type EnvironmentReport, type Evidence, type Remediation, type RunReport, type SessionEvidence, type StepReport, type StepStatus, type TargetReport, type TargetStatus } from '../engine/schema.js';
 import { formatMs } from '../engine/walk.js';
+import { displayable, jsonBlock } from './display.js';
 import { displayWidth, wrapCommand, wrapText } from './wrap.js';
 
 /**
@@ -21,11 +22,14 @@ export const DEFAULT_WIDTH = 100;
 const STATUS_MARK: Record<StepStatus, string> = { pass: '✔', warn: '!', fail: '✖', skip: '–' };
 const HEADLINE: Record<TargetStatus, string> = { healthy: 'HEALTHY', degraded: 'DEGRADED', unhealthy: 'UNHEALTHY' };
 const COMMAND_INDENT = '       ';
+/** Holds words together while wrapping; turned back into spaces before printing. */
+const NBSP = '\u00a0';
 /** At most this many sessions are listed; the rest are counted (all are in --json). */
 const MAX_SESSIONS = 5;
 
-export function renderHuman(report: RunReport, options: HumanOptions): string {
+export function renderHuman(untrusted: RunReport, options: HumanOptions): string {
   kleur.enabled = options.color;
+  const report = displayable(untrusted);
   const width = Math.max(40, options.width ?? DEFAULT_WIDTH);
   const numbered = report.targets.length > 1;
   const blocks = report.targets.map((target, index) => renderTarget(target, { ...options, width }, numbered ? index + 1 : undefined));
@@ -75,7 +79,9 @@ function renderTarget(target: TargetReport, options: HumanOptions & { readonly w
   lines.push(`${paint(target.status, `${statusMark(target.status)} ${HEADLINE[target.status]}`)}  ${name ? `${kleur.bold(name)}  ` : ''}${kleur.bold(target.target)}`);
   if (verdict.step !== null) {
     const head = `${verdict.step}: ${verdict.cause}`;
-    const wrapped = wrapText(`${head} — ${verdict.message}`, width, '  ', '    ');
+    // The cause and the first word of its message stay on one line, however long that word is.
+    const glued = `${head} — ${verdict.message}`.replace(/^(\S+) (\S+) — (\S*)/, (_, step: string, cause: string, word: string) => `${step}${NBSP}${cause}${NBSP}—${NBSP}${word}`);
+    const wrapped = wrapText(glued, width, '  ', '    ').map((line) => line.replaceAll(NBSP, ' '));
     lines.push(...wrapped.map((line, index) => (index === 0 ? line.replace(head, kleur.bold(head)) : line)));
   }
   const sessions = sessionsOf(verdict.details);
@@ -170,8 +176,9 @@ function remediationFor(target: TargetReport): Remediation[] {
 
 /** The sessions a verdict is about (queries: waiting, blocking, long-running; pool: idle in a transaction). */
 function sessionsOf(details: Evidence): SessionEvidence[] {
+  // Evidence is left raw by displayable (it is shown as JSON): these fields are shown as text.
   const parsed = SessionEvidenceSchema.array().safeParse(details.sessions);
-  return parsed.success ? parsed.data : [];
+  return parsed.success ? displayable(parsed.data) : [];
 }
 
 /**
@@ -209,7 +216,7 @@ function sourceName(from: string): string {
 }
 
 function renderEvidence(evidence: Evidence): string {
-  return JSON.stringify(evidence, null, 2);
+  return jsonBlock(evidence);
 }
 
 function indent(text: string, by: number): string {

@@ -1,11 +1,14 @@
 import type { RunReport, TargetReport } from '../engine/schema.js';
+import { displayable } from './display.js';
 import { connectionsUsedRatio, STATUS_WORD, targetName } from './names.js';
 
 /**
  * A Nagios/Icinga plugin's output: one status line with perfdata, then one line per target.
  * The exit codes already match the plugin convention: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
  */
-export function renderNagios(report: RunReport): string {
+export function renderNagios(untrusted: RunReport): string {
+  // One status line: untrusted text made visible (a line break would start Nagios's long output).
+  const report = displayable(untrusted);
   const bad = report.targets.filter((target) => target.status !== 'healthy');
   const first = bad[0];
   const summary =

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { checkHost, checkNoNul } from '../checks.js';
 import { InputError } from '../errors.js';
 import { MASK, maskUrlPasswords, secrets } from '../secrets.js';
 import type { ConnectionString } from 'mongodb-connection-string-url';
@@ -115,6 +116,9 @@ export async function resolveMongoTarget(input: { readonly text: string; readonl
   if (!explicit('tls') && !explicit('ssl')) sources.tls = written.isSRV ? 'default (on, for mongodb+srv)' : 'default (off)';
 
   const hosts = written.isSRV ? [{ host: written.hosts[0] ?? '', port: 27017 }] : options.hosts.map((address) => hostOf(address.toString(), shown, source));
+  // A seed is a DNS name, an IP address or a socket file; a +srv host only a DNS name the SRV record hangs from.
+  for (const entry of hosts) checkHost(entry.host, source, written.isSRV ? {} : { socketPaths: true, socketExample: '/tmp/mongodb-27017.sock' });
+  checkNoNul({ user, database, authSource: credentials?.source, replicaSet: options.replicaSet }, () => source);
   for (const shownName of [user, database, ...hosts.map((entry) => entry.host)]) secrets.addPublic(shownName);
   const mechanism = credentials?.mechanism && credentials.mechanism !== 'DEFAULT' ? credentials.mechanism : undefined;
 

@@ -2,11 +2,13 @@ import { existsSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { checkHost, checkNoNul } from '../checks.js';
 import type { Environment } from '../environment.js';
 import { InputError } from '../errors.js';
 import { MASK, secrets } from '../secrets.js';
 import { isKeywordValueString, parseKeywordValue, parsePostgresUri, type ConnOptions } from './conninfo.js';
 import { lookupPassfile, type PassfileStatus } from './pgpass.js';
+import { urlHost, urlQueryValue } from '../../text/url.js';
 
 export const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'] as const;
 export const SESSION_ATTRS = ['any', 'read-write', 'read-only', 'primary', 'standby', 'prefer-standby'] as const;
@@ -107,8 +109,10 @@ export async function resolvePostgresTarget(input: ConnStringInput | undefined, 
     sources[keyword] = input?.source ?? 'url';
   }
   if (options.password !== undefined) secrets.add(options.password);
+  checkNoNul(options, (keyword) => sources[keyword], (keyword) => keyword === 'password' || keyword === 'sslpassword');
 
   const endpoints = resolveEndpoints(options, sources);
+  for (const endpoint of endpoints) checkEndpoint(endpoint, sources.host ?? 'url');
   const user = options.user ?? osUser();
   if (!options.user) sources.user = 'default (the operating-system user, as libpq does)';
   const database = options.dbname ?? user;
@@ -180,6 +184,22 @@ function resolveEndpoints(options: ConnOptions, sources: Record<string, string>)
   return hosts.map((host, index) => ({ host, port: parsePort(portList.length === 1 ? portList[0] : portList[index], sources.port) }));
 }
 
+/**
+ * A host libpq could connect to: a DNS name, an IP address, a socket directory, or (libpq 14+) an
+ * abstract socket "@name". A socket's full path (directory + "/.s.PGSQL.<port>") must fit in a
+ * sockaddr_un, as libpq checks too ("Unix-domain socket path … is too long").
+ */
+function checkEndpoint(endpoint: PostgresEndpoint, source: string): void {
+  checkHost(endpoint.host, source, { socketPaths: true, abstractSockets: true, socketExample: '/var/run/postgresql' });
+  const socket = endpoint.host.startsWith('/') ? `${endpoint.host.replace(/\/+$/, '')}/.s.PGSQL.${endpoint.port}` : undefined;
+  if (socket !== undefined && Buffer.byteLength(socket) > SOCKET_PATH_BYTES) {
+    throw new InputError(`invalid host "${endpoint.host}" (from ${source}): the socket path ${socket} is longer than ${SOCKET_PATH_BYTES} bytes`, 'use a shorter socket directory (unix_socket_directories on the server)');
+  }
+}
+
+/** sun_path holds 108 bytes on Linux, the last one for the terminating NUL. */
+const SOCKET_PATH_BYTES = 107;
+
 function parsePort(text: string | undefined, source: string | undefined): number {
   if (text === undefined || text === '') return 5432;
   const port = /^\d+$/.test(text) ? Number(text) : Number.NaN;
@@ -237,13 +257,13 @@ function summarisePassfile(status: PassfileStatus | { state: 'not-consulted'; pa
 /** A canonical libpq URI for people to read: password masked, socket directories as ?host=. */
 export function displayOf(target: Omit<PostgresTarget, 'display'>): string {
   const user = encodeURIComponent(target.user) + (target.password !== undefined ? `:${MASK}` : '');
-  const tcp = target.endpoints.filter((endpoint) => !endpoint.host.startsWith('/'));
+  const tcp = target.endpoints.filter((endpoint) => !endpoint.host.startsWith('/') && !endpoint.host.startsWith('@'));
   const params: string[] = [];
   let authority = '';
   if (tcp.length === target.endpoints.length) {
-    authority = target.endpoints.map(({ host, port }) => `${host.includes(':') ? `[${host}]` : host}:${port}`).join(',');
+    authority = target.endpoints.map(({ host, port }) => `${urlHost(host)}:${port}`).join(',');
   } else {
-    params.push(`host=${target.endpoints.map((endpoint) => endpoint.host).join(',')}`);
+    params.push(`host=${target.endpoints.map((endpoint) => urlQueryValue(endpoint.host)).join(',')}`);
     params.push(`port=${target.endpoints.map((endpoint) => endpoint.port).join(',')}`);
   }
   if (target.sslmode !== 'prefer') params.push(`sslmode=${target.sslmode}`);

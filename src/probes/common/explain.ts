@@ -4,6 +4,8 @@ import type { PlatformInfo } from '../../host/platform.js';
 import type { Alternative, Explained, ExplainRule, FieldPattern, Fields } from '../../explain/rule.js';
 import { ENGINES } from '../../explain/rule.js';
 import { networkRemedies } from './network.js';
+import { isHostName } from '../../net/hostname.js';
+import { sh } from '../../text/shell.js';
 import { platformFixes, type EngineWords } from './platform.js';
 
 /**
@@ -286,6 +288,14 @@ export const networkFieldPatterns: readonly FieldPattern[] = [
   { clients: ['any'], pattern: /\b(?:postgres(?:ql)?|mongodb(?:\+srv)?|cassandra):\/\/(?:(?<user>[^:@/\s]+)(?::[^@\s]*)?@)?(?<host>[^:/?\s,@]+)(?::(?<port>\d+))?(?:\/(?<database>[^?\s/'"]+))?/ },
 ];
 
+/**
+ * The host a pasted text names, for commands: words that are no host name (a pasted message can
+ * say anything, and a word starting with "-" would be an option to getent or nc) stay <host>.
+ */
+function hostOf(fields: Fields): string {
+  return fields.host !== undefined && isHostName(fields.host) ? fields.host : '<host>';
+}
+
 /** What every engine has to say about the network causes, in its own words (tool names, URLs). */
 export interface NetworkWords {
   readonly words: EngineWords;
@@ -298,7 +308,7 @@ export const UNKNOWN_PLATFORM: PlatformInfo = { platform: 'host', chosen: 'detec
 
 /** The shared network remedies (the network step's own), for a cause read from text. */
 export function networkRemediation(cause: CauseCode, fields: Fields, network: NetworkWords): Remediation[] | undefined {
-  const host = fields.host ?? '<host>';
+  const host = hostOf(fields);
   const port = Number(fields.port ?? network.defaultPort);
   switch (cause) {
     case 'dns_not_found':
@@ -313,7 +323,7 @@ export function networkRemediation(cause: CauseCode, fields: Fields, network: Ne
       return networkRemedies.firewall_rejected(port, network.recheck);
     case 'not_running':
       return [
-        { text: `Nothing accepted the connection at ${host}:${port}. Check that ${network.words.name} runs there, and on which port (on that host):`, command: `sudo ss -tlnp | grep -i ${network.words.unit}`, language: 'shell' },
+        { text: `Nothing accepted the connection at ${host}:${port}. Check that ${network.words.name} runs there, and on which port (on that host):`, command: sh`sudo ss -tlnp | grep -i ${network.words.unit}`, language: 'shell' },
         ...platformFixes('not_running', UNKNOWN_PLATFORM, network.words, { host, port }),
         network.recheck,
       ];
@@ -328,7 +338,7 @@ export function networkRemediation(cause: CauseCode, fields: Fields, network: Ne
  */
 export function remediationInWords(explained: Explained, words: EngineWords, defaultPort: number, trustSetting: string): Remediation[] | undefined {
   const { cause, fields } = explained;
-  const recheck: Remediation = { text: 'Then check again:', command: words.readyCheck(fields.host ?? '<host>', Number(fields.port ?? defaultPort)), language: 'shell' };
+  const recheck: Remediation = { text: 'Then check again:', command: words.readyCheck(hostOf(fields), Number(fields.port ?? defaultPort)), language: 'shell' };
   return networkRemediation(cause, fields, { words, recheck, defaultPort }) ?? tlsRemediation(cause, words, trustSetting);
 }
 

@@ -5,6 +5,9 @@ import { remediationInWords } from '../common/explain.js';
 import type { EngineWords } from '../common/platform.js';
 import { acceptingRemedies } from './steps/accepting.js';
 import { authRemedies } from './steps/auth.js';
+import { sh } from '../../text/shell.js';
+import { urlHost, urlPart } from '../../text/url.js';
+import { isHostName } from '../../net/hostname.js';
 
 /**
  * `dbdoctor explain`'s MongoDB part: the server's errors (the codes and words classify.ts reads:
@@ -85,15 +88,16 @@ export function mongodbWords(): EngineWords {
   return {
     name: 'MongoDB',
     unit: 'mongod',
-    readyCheck: (host, port) => `mongosh --quiet "mongodb://${host}:${port}/" --eval "db.runCommand({ ping: 1 })"`,
+    readyCheck: (host, port) => sh`mongosh --quiet ${`mongodb://${urlHost(host)}:${port}/`} --eval ${'db.runCommand({ ping: 1 })'}`,
     urlVariable: 'MONGODB_URI',
-    urlFor: (host, port) => `mongodb://${host}:${port}/`,
+    urlFor: (host, port) => `mongodb://${urlHost(host)}:${port}/`,
   };
 }
 
 /** A MongoDB target from what a message names; what it does not name is a placeholder. */
 function targetOf(fields: Fields, options: Readonly<Record<string, string>> = {}): MongoTarget {
-  const host = fields.host ?? 'HOST';
+  // A host the text does not name, or names as something no resolver takes, is a placeholder.
+  const host = fields.host !== undefined && isHostName(fields.host) ? fields.host : 'HOST';
   const port = Number(fields.port ?? 27017);
   const user = fields.user ?? 'USER';
   const query = new URLSearchParams(options).toString();
@@ -101,7 +105,7 @@ function targetOf(fields: Fields, options: Readonly<Record<string, string>> = {}
     engine: 'mongodb',
     display: '',
     sources: { password: 'the application’s settings' },
-    uri: `mongodb://${encodeURIComponent(user)}@${host.includes(':') ? `[${host}]` : host}:${port}/${query ? `?${query}` : ''}`,
+    uri: `mongodb://${urlPart(user)}@${urlHost(host)}:${port}/${query ? `?${query}` : ''}`,
     srv: false,
     hosts: [{ host, port }],
     srvServiceName: 'mongodb',
@@ -145,7 +149,7 @@ function remediation(explained: Explained): Remediation[] | undefined {
 }
 
 function url(fields: Fields): string {
-  return `mongodb://${fields.host ?? '<host>'}:${fields.port ?? 27017}/`;
+  return `mongodb://${fields.host ? urlHost(fields.host) : '<host>'}:${fields.port ?? 27017}/`;
 }
 
 export const mongodbExplainer: EngineExplainer = { engine: 'mongodb', rules: mongodbRules, fieldPatterns: mongodbFieldPatterns, remediation, url };

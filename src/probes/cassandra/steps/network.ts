@@ -6,11 +6,12 @@ import { readCluster, type NodeView } from '../cluster.js';
 import { cqlsh, environmentEvidence, hostsEvidence, urlWith } from '../commands.js';
 import { cassandraWords } from '../words.js';
 import type { CqlContext } from '../context.js';
+import { urlLine } from '../../../text/url.js';
 
 const remedies = {
   ...networkRemedies,
   local_dc_mismatch: (target: CassandraTarget, dataCenters: readonly string[]): Remediation[] => [
-    ...(dataCenters[0] ? [{ text: `Use a data centre the cluster has (${dataCenters.join(', ')}):`, command: urlWith(target, { localDc: dataCenters[0] }), language: 'shell' as const }] : []),
+    ...(dataCenters[0] ? [{ text: `Use a data centre the cluster has (${dataCenters.join(', ')}):`, command: urlLine(urlWith(target, { localDc: dataCenters[0] })), language: 'shell' as const }] : []),
     { text: `The local data centre came from ${target.sources.localDc ?? 'the URL'}; it must match the node's data centre exactly (case included). See the names:`, command: cqlsh(target, 'SELECT data_center FROM system.local; SELECT peer, data_center FROM system.peers;'), language: 'shell' },
   ],
   peer_unreachable: (nodes: readonly NodeView[]): Remediation[] => [

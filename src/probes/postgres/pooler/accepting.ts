@@ -4,19 +4,27 @@ import { formatMs } from '../../../engine/walk.js';
 import type { ConnectionTrace } from '../connect.js';
 import { protocolEvidence, serverErrorEvidence, whereOf } from '../evidence.js';
 import { describeBackend } from './backend.js';
-import { CONFIG_FILE, onConsole, showOnConsole } from './commands.js';
+import { CONFIG_FILE, onConsole, pgbouncerName, showOnConsole } from './commands.js';
 import { poolerAware, withPooler, type StepExtension } from './extend.js';
 import { poolerEvidence, workingServers, type PoolerView } from './view.js';
 import { acceptingStep } from '../steps/accepting.js';
+import { hostProblem } from '../../../net/hostname.js';
+import { sh } from '../../../text/shell.js';
 
 const remedies = {
   pooler_backend_down: (target: PostgresTarget, view: PoolerView): Remediation[] => {
     const backend = view.backend;
     const where = backend ? describeBackend(backend) : 'the database in its [databases] line';
+    // The address is what PgBouncer's console says: a command names it only when it is a host.
+    const backendHost = backend?.host.split(',')[0] ?? '';
     return [
       { text: `PgBouncer is fine; the database it forwards to, ${where}, is not. Start it, or fix the address: on the database host, see whether PostgreSQL runs and where it listens:`, command: 'sudo systemctl status postgresql; sudo ss -tlnp | grep -i postgres', language: 'shell' },
       ...(backend && backend.transport === 'tcp'
-        ? [{ text: 'Check the database itself, not the pooler (pg_isready on the pooler\'s port says "accepting connections" even now):', command: `pg_isready -h ${backend.host.split(',')[0] ?? backend.host} -p ${backend.port}`, language: 'shell' as const }]
+        ? [
+            hostProblem(backendHost) === undefined
+              ? { text: 'Check the database itself, not the pooler (pg_isready on the pooler\'s port says "accepting connections" even now):', command: sh`pg_isready -h ${backendHost} -p ${backend.port}`, language: 'shell' as const }
+              : { text: 'Check the database itself, not the pooler (pg_isready on the pooler\'s port says "accepting connections" even now); the host PgBouncer names for it is no host name, so check its [databases] line too.' },
+          ]
         : []),
       showOnConsole(target, view, 'Watch the pool from the pooler: server connections (sv_*) stay at 0 and clients wait (cl_waiting) while the database is away', 'SHOW POOLS;'),
       onConsole(target, view, `If the database moved, correct its line under [databases] in ${CONFIG_FILE}, then reload PgBouncer`, 'RELOAD;'),
@@ -29,7 +37,7 @@ const remedies = {
         ? `DISABLE was run for "${target.database}" on PgBouncer: new clients are rejected until ENABLE. If the maintenance is over:`
         : `PAUSE was run for "${target.database}" on PgBouncer: clients log in, then every query waits in its queue until RESUME. If the maintenance is over:`,
     },
-    onConsole(target, view, disabled ? 'Let clients in again' : 'Resume the database', `${disabled ? 'ENABLE' : 'RESUME'} ${target.database};`),
+    onConsole(target, view, disabled ? 'Let clients in again' : 'Resume the database', [`${disabled ? 'ENABLE' : 'RESUME'} ${pgbouncerName(target.database) ?? ''};`]),
     showOnConsole(target, view, 'Check the paused and disabled columns', 'SHOW DATABASES;'),
   ],
 };

@@ -1,11 +1,11 @@
 import type { PostgresTarget } from '../../../config/postgres/target.js';
 import type { Remediation } from '../../../engine/schema.js';
-import { quoteIdent } from '../commands.js';
 import { serverErrorEvidence } from '../evidence.js';
 import { authStep } from '../steps/auth.js';
-import { authFileLine, authFileOf, CONFIG_FILE, onConsole, showOnConsole } from './commands.js';
+import { authFileLine, authFileOf, CONFIG_FILE, onConsole, pgbouncerName, pgbouncerValue, showOnConsole } from './commands.js';
 import { poolerAware, withPooler, type StepExtension } from './extend.js';
 import { poolerEvidence, type PoolerView } from './view.js';
+import { pgIdent } from '../../../text/sql.js';
 
 const reload = (target: PostgresTarget, view: PoolerView | undefined): Remediation => onConsole(target, view, 'PgBouncer re-reads its auth_file and pgbouncer.ini on reload', 'RELOAD;');
 
@@ -26,17 +26,26 @@ const remedies = {
             text: `PgBouncer logs in to PostgreSQL as "${target.user}" with the password it holds: the "${target.user}" line of its auth_file (plain text, or the SCRAM secret copied from PostgreSQL), or password= on the [databases] line. The role's password in PostgreSQL is different. Make them match:`,
           },
           authFileLine(target, view),
-          { text: 'Or give the role the password PgBouncer holds (as a superuser on the database):', command: `ALTER ROLE ${quoteIdent(target.user)} PASSWORD 'the-password-in-auth_file';`, language: 'sql' as const },
+          { text: 'Or give the role the password PgBouncer holds (as a superuser on the database):', command: `ALTER ROLE ${pgIdent(target.user)} PASSWORD 'the-password-in-auth_file';`, language: 'sql' as const },
         ]),
     reload(target, view),
     { text: 'PgBouncer waits server_login_retry (15 s by default) before it tries the database again.' },
   ],
   database_missing: (target: PostgresTarget, view: PoolerView | undefined): Remediation[] => [
-    { text: `PgBouncer has no [databases] entry named "${target.database}" (and no "*" fallback). Add one in ${CONFIG_FILE}, e.g.:`, command: `${target.database} = host=db.example port=5432 dbname=${target.database}`, language: 'shell' },
+    databasesLine(target),
     reload(target, view),
     showOnConsole(target, view, 'The databases PgBouncer knows', 'SHOW DATABASES;'),
   ],
 };
+
+/** The [databases] line to add, its name and dbname written as pgbouncer.ini reads them. */
+function databasesLine(target: PostgresTarget): Remediation {
+  const text = `PgBouncer has no [databases] entry named "${target.database}" (and no "*" fallback). Add one in ${CONFIG_FILE}`;
+  const key = pgbouncerName(target.database, 'ini');
+  const dbname = pgbouncerValue(target.database);
+  if (key === undefined || dbname === undefined) return { text: `${text} (this name holds a line break or a control character, which a line of pgbouncer.ini cannot hold: rename the database).` };
+  return { text: `${text}, e.g.:`, command: `${key} = host=db.example port=5432 dbname=${dbname}`, language: 'shell' };
+}
 
 /** Step 5 behind a pooler: two logins, client → pooler and pooler → database; says which one failed. */
 export const poolerAuthStep = poolerAware(authStep, {

@@ -2,7 +2,7 @@ import type { PostgresTarget } from '../../../config/postgres/target.js';
 import { formatMs } from '../../../engine/walk.js';
 import { defineStep } from '../../../engine/probe.js';
 import type { Remediation } from '../../../engine/schema.js';
-import { pgIsReady, psqlAsAdmin, urlWith } from '../commands.js';
+import { pgIsReady, psqlAsAdmin, urlCommand, urlWith } from '../commands.js';
 import type { ConnectionTrace } from '../connect.js';
 import type { PlatformInfo } from '../../../host/platform.js';
 import { platformFixes } from '../../common/platform.js';
@@ -10,10 +10,11 @@ import type { PgContext } from '../context.js';
 import { postgresWords } from '../words.js';
 import { describeServers, protocolEvidence, serverErrorEvidence, serverSummary, whereOf } from '../evidence.js';
 import type { Refusal } from '../refusal.js';
+import { raw, sh } from '../../../text/shell.js';
 
 const waitForIt = (target: PostgresTarget): Remediation => ({
   text: 'Wait until it accepts connections (or use this as a readiness check):',
-  command: `until ${pgIsReady(target)}; do sleep 1; done`,
+  command: sh`until ${raw(pgIsReady(target))}; do sleep 1; done`,
   language: 'shell',
 });
 
@@ -32,7 +33,7 @@ const remedies = {
   ],
   connection_reset: (target: PostgresTarget): Remediation[] => [
     { text: 'Something reset the connection during the handshake: a proxy or firewall that kills connections (check its log and idle/connect rules), or a server process crashing on connect (check the server log).' },
-    { text: 'On the database host, see which process owns the port:', command: `sudo ss -tlnp 'sport = :${target.endpoints[0]?.port ?? 5432}'`, language: 'shell' },
+    { text: 'On the database host, see which process owns the port:', command: sh`sudo ss -tlnp ${`sport = :${target.endpoints[0]?.port ?? 5432}`}`, language: 'shell' },
     readTheLog,
   ],
   shutting_down: (target: PostgresTarget): Remediation[] => [
@@ -54,7 +55,7 @@ const remedies = {
       const directory = socketElsewhere.replace(/\/\.s\.PGSQL\.\d+$/, '');
       const port = Number(/\.s\.PGSQL\.(\d+)$/.exec(socketElsewhere)?.[1] ?? endpoint.port);
       return [
-        { text: `Connect through the socket the server uses (${socketElsewhere}):`, command: urlWith(target, { host: directory, port }), language: 'shell' },
+        { text: `Connect through the socket the server uses (${socketElsewhere}):`, command: urlCommand(urlWith(target, { host: directory, port })), language: 'shell' },
         { text: 'Or make the server create its socket where clients look: set unix_socket_directories in postgresql.conf and restart it.' },
       ];
     }
@@ -70,21 +71,21 @@ const remedies = {
         ? 'Something accepted the TCP connection and hung up without a word: typically a proxy, load balancer or port-forward (kubectl port-forward, docker-proxy) with nothing healthy behind it.'
         : 'Something accepted the TCP connection but never answered: a hung server, a proxy whose backend does not answer, or a server too overloaded to start a backend.',
     },
-    { text: 'On the database host, see which process owns the port:', command: `sudo ss -tlnp 'sport = :${target.endpoints[0]?.port ?? 5432}'`, language: 'shell' },
+    { text: 'On the database host, see which process owns the port:', command: sh`sudo ss -tlnp ${`sport = :${target.endpoints[0]?.port ?? 5432}`}`, language: 'shell' },
     { text: 'If it is PostgreSQL itself, look for a stuck postmaster or exhausted resources in its log and with top.' },
     { text: 'Check again once it answers:', command: pgIsReady(target), language: 'shell' },
   ],
   wrong_protocol: (target: PostgresTarget, what: string): Remediation[] => [
     { text: `Port ${target.endpoints[0]?.port ?? 5432} is served by ${what}. Check the port in your connection settings: PostgreSQL usually listens on 5432.` },
-    { text: 'On the host, see which process owns the port:', command: `sudo ss -tlnp 'sport = :${target.endpoints[0]?.port ?? 5432}'`, language: 'shell' },
+    { text: 'On the host, see which process owns the port:', command: sh`sudo ss -tlnp ${`sport = :${target.endpoints[0]?.port ?? 5432}`}`, language: 'shell' },
   ],
   tls_required: (target: PostgresTarget): Remediation[] => [
-    { text: 'The server only admits this connection over TLS. Connect with TLS:', command: urlWith(target, { sslmode: 'require' }), language: 'shell' },
+    { text: 'The server only admits this connection over TLS. Connect with TLS:', command: urlCommand(urlWith(target, { sslmode: 'require' })), language: 'shell' },
     { text: 'Or, if plaintext is acceptable on this network, add a "host" (not "hostssl") line for this client to pg_hba.conf and reload:', command: 'SELECT pg_reload_conf();', language: 'sql' },
   ],
   tls_unsupported: (target: PostgresTarget): Remediation[] => [
     { text: 'Turn TLS on at the server: in postgresql.conf set ssl = on with ssl_cert_file and ssl_key_file, then reload:', command: 'SELECT pg_reload_conf();', language: 'sql' },
-    { text: 'Or, on a trusted network only, connect without requiring TLS:', command: urlWith(target, { sslmode: 'prefer' }), language: 'shell' },
+    { text: 'Or, on a trusted network only, connect without requiring TLS:', command: urlCommand(urlWith(target, { sslmode: 'prefer' })), language: 'shell' },
   ],
   tls_verify_failed: (target: PostgresTarget, problem: string, altNames: string): Remediation[] => {
     switch (problem) {
@@ -97,11 +98,11 @@ const remedies = {
       case 'hostname_mismatch':
         return [
           { text: `The certificate is for ${altNames || 'another name'}. Connect using a name it carries, or reissue it with this host name in subjectAltName.` },
-          { text: 'Or verify only the issuing authority, not the name:', command: urlWith(target, { sslmode: 'verify-ca' }), language: 'shell' },
+          { text: 'Or verify only the issuing authority, not the name:', command: urlCommand(urlWith(target, { sslmode: 'verify-ca' })), language: 'shell' },
         ];
       default:
         return [
-          { text: 'The certificate is not signed by an authority this client trusts. Give the CA that signed the server certificate with sslrootcert, or use the system store:', command: urlWith(target, { sslrootcert: '/path/to/root.crt' }), language: 'shell' },
+          { text: 'The certificate is not signed by an authority this client trusts. Give the CA that signed the server certificate with sslrootcert, or use the system store:', command: urlCommand(urlWith(target, { sslrootcert: '/path/to/root.crt' })), language: 'shell' },
         ];
     }
   },

@@ -6,7 +6,7 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { Evidence } from '../../../engine/schema.js';
 import type { PgCluster } from '../clusters.js';
-import { pgIsReady, shellQuote, urlWith } from '../commands.js';
+import { pgIsReady, urlCommand, urlWith } from '../commands.js';
 import type { PlatformInfo } from '../../../host/platform.js';
 import { platformFixes } from '../../common/platform.js';
 import { localhostInContainerRemedies, serviceSuggestions } from '../../common/refusal.js';
@@ -14,6 +14,7 @@ import type { PgContext } from '../context.js';
 import { POSTGRES_SERVICE_WORDS, postgresWords } from '../words.js';
 import { describeHolder, describeServers, holderEvidence, holderName, reachEvidenceOf, serverSummary, whereOf } from '../evidence.js';
 import type { PgLocalServer, PgStandalone } from '../local.js';
+import { raw, sh } from '../../../text/shell.js';
 
 const remedies = { not_running: notRunning, wrong_port: wrongPort, localhost_in_container: localhostInContainerRemedies };
 
@@ -92,7 +93,7 @@ function holderRemedies(heldBy: PgStandalone | undefined): Remediation[] {
   return [
     {
       text: `Pid ${heldBy.pid} is ${who}. While it runs, pg_ctl start fails with 'lock file "postmaster.pid" already exists'. Let it finish, or end that session where it runs (single-user mode reads commands on its standard input; Ctrl-D ends it), then start the server.`,
-      command: `ps -o pid,ppid,etime,args -p ${heldBy.pid}`,
+      command: sh`ps -o pid,ppid,etime,args -p ${heldBy.pid}`,
       language: 'shell',
     },
   ];
@@ -128,12 +129,12 @@ function wrongPort(target: PostgresTarget, ports: readonly number[], servers: re
     ports.length > 1
       ? ports.slice(0, 3).map((candidate) => {
           const server = servers.find((entry) => entry.tcp.some((listener) => listener.port === candidate) || entry.port === candidate);
-          return { text: `If your database is the cluster on port ${candidate}${server?.dataDir ? ` (${server.dataDir})` : ''}, connect there:`, command: urlWith(target, { port: candidate }), language: 'shell' as const };
+          return { text: `If your database is the cluster on port ${candidate}${server?.dataDir ? ` (${server.dataDir})` : ''}, connect there:`, command: urlCommand(urlWith(target, { port: candidate })), language: 'shell' as const };
         })
-      : [{ text: `Connect to port ${port}, where PostgreSQL listens:`, command: urlWith(target, { port }), language: 'shell' }];
+      : [{ text: `Connect to port ${port}, where PostgreSQL listens:`, command: urlCommand(urlWith(target, { port })), language: 'shell' }];
   // PGPORT only moves a client whose port is not written elsewhere (a URL's port wins over it).
   const setting: Remediation = /^env PGPORT|^default/.test(from)
-    ? { text: 'Or set the port in the environment your application reads:', command: `export PGPORT=${port}`, language: 'shell' }
+    ? { text: 'Or set the port in the environment your application reads:', command: sh`export PGPORT=${port}`, language: 'shell' }
     : { text: `Or change the port where it is set (${from}).` };
   return [...connect, setting, { text: `Or, if a server for port ${wanted} should be running, start it (or set port in its postgresql.conf and restart it).` }];
 }
@@ -172,15 +173,15 @@ function stoppedClusterRemedies(target: PostgresTarget, stopped: readonly PgClus
   if (cluster.debian) {
     const { version, cluster: name } = cluster.debian;
     fixes.push(
-      { text: `Start cluster ${version}/${name} (Debian/Ubuntu's cluster tools; pg_lsclusters lists them all):`, command: `${asRoot()}pg_ctlcluster ${shellQuote(version)} ${shellQuote(name)} start`, language: 'shell' },
-      { text: 'If it does not stay up, its log says why:', command: `${asRoot()}tail -n 50 ${shellQuote(`/var/log/postgresql/postgresql-${version}-${name}.log`)}`, language: 'shell' },
+      { text: `Start cluster ${version}/${name} (Debian/Ubuntu's cluster tools; pg_lsclusters lists them all):`, command: sh`${raw(asRoot())}pg_ctlcluster ${version} ${name} start`, language: 'shell' },
+      { text: 'If it does not stay up, its log says why:', command: sh`${raw(asRoot())}tail -n 50 ${`/var/log/postgresql/postgresql-${version}-${name}.log`}`, language: 'shell' },
     );
   } else {
     const pgCtl = cluster.version && existsSync(`/usr/lib/postgresql/${cluster.version}/bin/pg_ctl`) ? `/usr/lib/postgresql/${cluster.version}/bin/pg_ctl` : 'pg_ctl';
-    const asOwner = !cluster.owner || cluster.owner === currentUser() ? '' : process.getuid?.() === 0 ? `runuser -u ${shellQuote(cluster.owner)} -- ` : `sudo -u ${shellQuote(cluster.owner)} `;
+    const asOwner = !cluster.owner || cluster.owner === currentUser() ? '' : process.getuid?.() === 0 ? sh`runuser -u ${cluster.owner} -- ` : sh`sudo -u ${cluster.owner} `;
     fixes.push({
       text: `Start the cluster in ${cluster.dataDir}${cluster.owner ? ` as its owner, ${cluster.owner}` : ''} (or through the service that manages it); -l keeps its start-up messages:`,
-      command: `${asOwner}${pgCtl} -D ${shellQuote(cluster.dataDir)} -l ${shellQuote(join(cluster.dataDir, 'startup.log'))} start`,
+      command: sh`${raw(asOwner)}${pgCtl} -D ${cluster.dataDir} -l ${join(cluster.dataDir, 'startup.log')} start`,
       language: 'shell',
     });
   }
@@ -191,7 +192,7 @@ function stoppedClusterRemedies(target: PostgresTarget, stopped: readonly PgClus
   if (others.length > 0 && port) {
     fixes.push({
       text: `Another cluster listens on port ${port}${describeServers(others)}. Only if your database lives there, connect to it instead:`,
-      command: urlWith(target, { port: Number(port) }),
+      command: urlCommand(urlWith(target, { port: Number(port) })),
       language: 'shell',
     });
   }

@@ -1,6 +1,7 @@
 import { defineStep } from '../../../engine/probe.js';
 import type { Finding, Remediation, SessionEvidence } from '../../../engine/schema.js';
 import { formatMs } from '../../../engine/walk.js';
+import { perPid } from '../commands.js';
 import type { PgContext } from '../context.js';
 
 /**
@@ -65,16 +66,16 @@ export interface BlockedRow {
 
 const remedies = {
   long_running: (pids: readonly number[]): Remediation[] => [
-    { text: 'Look at what they run (evidence has the queries) before acting. To cancel the statements but keep the sessions:', command: pids.map((pid) => `SELECT pg_cancel_backend(${pid});`).join(' '), language: 'sql' },
-    { text: 'If a statement will not cancel, end its session:', command: pids.map((pid) => `SELECT pg_terminate_backend(${pid});`).join(' '), language: 'sql' },
+    { text: 'Look at what they run (evidence has the queries) before acting. To cancel the statements but keep the sessions:', ...perPid(pids, (pid) => `SELECT pg_cancel_backend(${pid});`) },
+    { text: 'If a statement will not cancel, end its session:', ...perPid(pids, (pid) => `SELECT pg_terminate_backend(${pid});`) },
     { text: 'Prevent it: set a statement_timeout for the application role (ALTER ROLE … SET statement_timeout = \'30s\').' },
   ],
   blocked: (blockers: readonly number[], idleBlockers: readonly number[]): Remediation[] => [
     ...(idleBlockers.length > 0
       ? [{ text: `The blocking session(s) ${idleBlockers.join(', ')} are idle in a transaction: an application opened a transaction and stopped. Ending them rolls that transaction back and releases the locks.` }]
       : [{ text: 'The blocking sessions are running statements; cancelling them releases the locks when their transactions roll back.' }]),
-    { text: 'Cancel the blocking statements first:', command: blockers.map((pid) => `SELECT pg_cancel_backend(${pid});`).join(' '), language: 'sql' },
-    { text: 'If the locks are still held (e.g. an idle transaction), end the blocking sessions:', command: blockers.map((pid) => `SELECT pg_terminate_backend(${pid});`).join(' '), language: 'sql' },
+    { text: 'Cancel the blocking statements first:', ...perPid(blockers, (pid) => `SELECT pg_cancel_backend(${pid});`) },
+    { text: 'If the locks are still held (e.g. an idle transaction), end the blocking sessions:', ...perPid(blockers, (pid) => `SELECT pg_terminate_backend(${pid});`) },
     { text: 'Prevent long waits: set lock_timeout for the application role, and idle_in_transaction_session_timeout on the server.' },
   ],
 };
