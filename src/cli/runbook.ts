@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { InputError } from '../config/errors.js';
 import type { CliIO } from './io.js';
+import { widthFor } from './render.js';
 
 /** `dbdoctor runbook [engine]`: the decision tree as a runbook, from the steps themselves. */
 export function runbookCommand(io: CliIO): Command {
@@ -11,6 +12,6 @@ export function runbookCommand(io: CliIO): Command {
     .action(async (engine: string, flags: { format: 'markdown' | 'human' }) => {
       const [{ ENGINES, isEngine, stepsOf }, { renderRunbook }] = await Promise.all([import('../probes/registry.js'), import('../docs/runbook.js')]);
       if (!isEngine(engine)) throw new InputError(`no runbook for "${engine}"`, `engines: ${Object.keys(ENGINES).join(', ')}`);
-      await io.out(renderRunbook(engine, ENGINES[engine], await stepsOf(engine), flags.format));
+      await io.out(renderRunbook(engine, ENGINES[engine], await stepsOf(engine), flags.format, widthFor(io)));
     });
 }
