@@ -123,6 +123,12 @@ export interface Probe<T extends DiagnosisTarget, Ctx> {
   readonly steps: readonly StepDefinition<Ctx>[];
   /** Creates the per-target context: lazily gathered, memoized evidence the steps share. */
   open(target: T, run: RunContext): Ctx;
+  /**
+   * The shell command that runs a statement a remedy prints (language "sql") against this target's
+   * server, as the role that may run it: the engine adds it to the remedy as `run`. Undefined when
+   * the engine has no client for statements.
+   */
+  statementCommand?(target: T, statement: string, cause: CauseCode | null): string | undefined;
   /** Releases whatever the context holds; must settle before `deadline`. */
   close(ctx: Ctx, deadline: Deadline): Promise<void>;
 }

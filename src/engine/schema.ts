@@ -45,6 +45,12 @@ export const RemediationSchema = z.object({
   /** A command to copy and paste; `language` says where it runs. */
   command: z.string().optional(),
   language: z.enum(['shell', 'sql']).optional(),
+  /**
+   * For a statement (language "sql": SQL, or CQL for Cassandra): the shell command that runs it
+   * against the same server the diagnosis reached (psql -h … -c '…', cqlsh … -e '…'), never with
+   * a password in it. The human view prints this line; `command` keeps the statement itself.
+   */
+  run: z.string().optional(),
 });
 export type Remediation = z.infer<typeof RemediationSchema>;
 

@@ -4,7 +4,7 @@ import { isDeadlineExceeded, type Deadline } from './deadline.js';
 import type { DiagnosisTarget, Hint, Probe, RunContext, StepDefinition, StepIO, StepOutcome, StepSelection } from './probe.js';
 import type { Evidence, Finding, Remediation, StepReport, TargetReport, TargetStatus, Verdict } from './schema.js';
 import { STEP_ORDER, type StepId } from './steps.js';
-import { boundFinding } from '../text/bound.js';
+import { boundFinding, COMMAND_CHARS } from '../text/bound.js';
 
 /**
  * Time kept back from the steps so that closing connections never runs past the run's deadline.
@@ -44,7 +44,7 @@ export async function diagnoseTarget<T extends DiagnosisTarget, Ctx>(
   } finally {
     await closeQuietly(probe, ctx, run.deadline);
   }
-  return summarise(target, probe.engine, withHints(steps, run.hints ?? []), performance.now() - started);
+  return summarise(target, probe.engine, runnable(withHints(steps, run.hints ?? []), (statement, cause) => probe.statementCommand?.(target, statement, cause)), performance.now() - started);
 }
 
 async function closeQuietly<Ctx>(probe: Probe<DiagnosisTarget, Ctx>, ctx: Ctx, deadline: Deadline): Promise<void> {
@@ -149,6 +149,24 @@ function withHints(steps: StepReport[], hints: readonly Hint[]): StepReport[] {
     const extra = hints.filter((hint) => hint.step === step.id).map((hint) => boundFinding(hint.finding));
     return extra.length > 0 ? { ...step, also: [...(step.also ?? []), ...extra] } : step;
   });
+}
+
+/**
+ * Every statement a remedy prints gets the shell line that runs it against the same server
+ * (`run`), so that what the operator copies runs as printed. A remedy that already says how it
+ * runs (it has a `run` key, even an empty one: e.g. a statement meant for the database behind a
+ * pooler, not for the pooler the diagnosis reached) is left as it is.
+ */
+function runnable(steps: StepReport[], command: (statement: string, cause: CauseCode | null) => string | undefined): StepReport[] {
+  const withRun = (finding: Finding): Finding => ({
+    ...finding,
+    remediation: finding.remediation.map((fix) => {
+      if (fix.language !== 'sql' || fix.command === undefined || 'run' in fix) return fix;
+      const run = command(fix.command, finding.cause);
+      return run !== undefined && run.length <= COMMAND_CHARS ? { ...fix, run } : fix;
+    }),
+  });
+  return steps.map((step) => ({ ...step, ...withRun(step), ...(step.also ? { also: step.also.map(withRun) } : {}) }));
 }
 
 function skipped(id: StepId, summary: string): StepReport {

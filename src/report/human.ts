@@ -152,7 +152,9 @@ function paintBody(status: StepStatus, text: string, isVerdict: boolean): string
 export function remediationLines(fixes: readonly Remediation[], width: number = DEFAULT_WIDTH): string[] {
   return fixes.flatMap((fix, index) => {
     const label = `  ${index + 1}. `;
-    return [...wrapText(fix.text, width, label), ...(fix.command ? wrapCommand(fix.command, width, COMMAND_INDENT, fix.language).map((line) => kleur.cyan(line)) : [])];
+    // A statement is shown as the shell line that runs it against the same server, when there is one.
+    const [command, language] = fix.run !== undefined ? [fix.run, 'shell' as const] : [fix.command, fix.language];
+    return [...wrapText(fix.text, width, label), ...(command ? wrapCommand(command, width, COMMAND_INDENT, language).map((line) => kleur.cyan(line)) : [])];
   });
 }
 

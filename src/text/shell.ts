@@ -80,3 +80,17 @@ export function sh(strings: TemplateStringsArray, ...values: readonly ShellValue
 export function pathOperand(path: string): ShellFragment {
   return raw(shellWord(path.startsWith('-') ? `./${path}` : path));
 }
+
+/**
+ * A command that needs root, as printed: with sudo, unless dbdoctor itself runs as root (a
+ * container, an init job), where sudo adds nothing and is often not installed. Run where the
+ * command runs: dbdoctor's own user is the best guess of the operator's.
+ */
+export function asRoot(command: string): string {
+  return process.getuid?.() === 0 ? command : `sudo ${command}`;
+}
+
+/** A command run as another operating-system user: runuser when root (no sudo needed), else sudo -u. */
+export function asOsUser(user: string, command: string): string {
+  return process.getuid?.() === 0 ? sh`runuser -u ${user} -- ${raw(command)}` : sh`sudo -u ${user} ${raw(command)}`;
+}

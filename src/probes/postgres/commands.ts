@@ -1,5 +1,7 @@
 import type { PostgresTarget } from '../../config/postgres/target.js';
-import { raw, sh, shellWord } from '../../text/shell.js';
+import type { CauseCode } from '../../engine/causes.js';
+import { asOsUser, raw, sh, shellWord } from '../../text/shell.js';
+import { pgIdent } from '../../text/sql.js';
 import { isInvisible } from '../../text/visible.js';
 import { urlHost, urlLine, urlPart, urlQueryValue } from '../../text/url.js';
 
@@ -29,6 +31,37 @@ export function psqlAsUser(target: PostgresTarget, sql?: string): string {
 export function psqlAsAdmin(target: PostgresTarget, sql?: string, database = 'postgres'): string {
   const base = sh`psql ${raw(endpointFlags(target))} -U postgres -d ${database}`;
   return sql ? sh`${raw(base)} -c ${sql}` : base;
+}
+
+/**
+ * Causes for which the diagnosed address takes no session (nothing listens there, or the server
+ * refuses new ones): a statement for them is run on the database host, over its own socket, as the
+ * operating-system user that owns the cluster (peer authentication, Debian's default).
+ */
+const NO_SESSION_HERE: ReadonlySet<CauseCode> = new Set<CauseCode>(['not_running', 'wrong_port', 'not_listening', 'shutting_down', 'no_response', 'connection_reset', 'starting_up', 'recovery', 'not_accepting']);
+
+/**
+ * The psql line that runs a remedy's statement against the server the diagnosis reached, as a
+ * superuser (the statements remedies print need one: other sessions' queries, pg_terminate_backend,
+ * roles, pg_hba_file_rules), in the diagnosed database — or in "postgres" when that database is
+ * what is missing. psql asks for the password or reads ~/.pgpass; none is ever on the line.
+ */
+export function psqlStatement(target: PostgresTarget, sql: string, cause: CauseCode | null): string {
+  if (cause !== null && NO_SESSION_HERE.has(cause)) return asOsUser('postgres', sh`psql -p ${target.endpoints[0]?.port ?? 5432} -c ${sql}`);
+  return psqlAsAdmin(target, sql, cause === 'database_missing' ? 'postgres' : target.database);
+}
+
+/**
+ * Sets a role's password the way that leaves it nowhere: psql's \password asks for it twice on the
+ * terminal and sends only its SCRAM hash, where ALTER ROLE … PASSWORD '…' would put it in shell
+ * history, the process list and the server log. Run as a superuser; `before` are statements to run
+ * first (CREATE ROLE …). `server` is where, when it is not the diagnosed endpoint (the database
+ * behind a pooler).
+ */
+export function setPassword(target: PostgresTarget, role: string, before: readonly string[] = [], server?: { host: string; port: number; database: string }): string {
+  const endpoint = server ?? { host: target.endpoints[0]?.host ?? 'localhost', port: target.endpoints[0]?.port ?? 5432, database: 'postgres' };
+  const commands = [...before, `\\password ${pgIdent(role)}`].map((command) => sh`-c ${command}`).join(' ');
+  return sh`psql -h ${endpoint.host} -p ${endpoint.port} -U postgres -d ${endpoint.database} ${raw(commands)}`;
 }
 
 export function pgIsReady(target: PostgresTarget): string {

@@ -1,5 +1,6 @@
 import type { PostgresTarget } from '../../config/postgres/target.js';
 import type { Probe } from '../../engine/probe.js';
+import { psqlStatement } from './commands.js';
 import { createContext, type PgContext } from './context.js';
 import { networkStep } from './steps/network.js';
 import { processStep } from './steps/process.js';
@@ -15,6 +16,7 @@ import { poolerQueriesStep } from './pooler/queries.js';
 export const postgresProbe: Probe<PostgresTarget, PgContext> = {
   engine: 'postgres',
   steps: [processStep, poolerAcceptingStep, networkStep, poolerPoolStep, poolerAuthStep, poolerQueriesStep],
+  statementCommand: (target, statement, cause) => psqlStatement(target, statement, cause),
   open: (target, run) => createContext(target, run),
   close: (ctx, deadline) => ctx.close(deadline),
 };

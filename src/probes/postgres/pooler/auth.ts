@@ -5,7 +5,8 @@ import { authStep } from '../steps/auth.js';
 import { authFileLine, authFileOf, CONFIG_FILE, onConsole, pgbouncerName, pgbouncerValue, showOnConsole } from './commands.js';
 import { poolerAware, withPooler, type StepExtension } from './extend.js';
 import { poolerEvidence, type PoolerView } from './view.js';
-import { pgIdent } from '../../../text/sql.js';
+import { sh } from '../../../text/shell.js';
+import { setPassword } from '../commands.js';
 
 const reload = (target: PostgresTarget, view: PoolerView | undefined): Remediation => onConsole(target, view, 'PgBouncer re-reads its auth_file and pgbouncer.ini on reload', 'RELOAD;');
 
@@ -20,13 +21,17 @@ const remedies = {
   ],
   pooler_backend_auth: (target: PostgresTarget, view: PoolerView | undefined, hba: boolean): Remediation[] => [
     ...(hba
-      ? [{ text: "PostgreSQL's pg_hba.conf has no line for PgBouncer's address: add one for the pooler's host (PgBouncer logs in from its own address, not the application's), then reload PostgreSQL:", command: 'SELECT pg_reload_conf();', language: 'sql' as const }]
+      ? [{ text: "PostgreSQL's pg_hba.conf has no line for PgBouncer's address: add one for the pooler's host (PgBouncer logs in from its own address, not the application's), then reload PostgreSQL:", command: 'SELECT pg_reload_conf();', language: 'sql' as const, ...onBackend(view, 'SELECT pg_reload_conf();') }]
       : [
           {
             text: `PgBouncer logs in to PostgreSQL as "${target.user}" with the password it holds: the "${target.user}" line of its auth_file (plain text, or the SCRAM secret copied from PostgreSQL), or password= on the [databases] line. The role's password in PostgreSQL is different. Make them match:`,
           },
           authFileLine(target, view),
-          { text: 'Or give the role the password PgBouncer holds (as a superuser on the database):', command: `ALTER ROLE ${pgIdent(target.user)} PASSWORD 'the-password-in-auth_file';`, language: 'sql' as const },
+          {
+            text: 'Or give the role the password PgBouncer holds (as a superuser on the database behind PgBouncer; psql asks for it twice):',
+            command: setPassword(target, target.user, [], backendServer(view) ?? { host: 'the-database-host', port: 5432, database: 'postgres' }),
+            language: 'shell' as const,
+          },
         ]),
     reload(target, view),
     { text: 'PgBouncer waits server_login_retry (15 s by default) before it tries the database again.' },
@@ -37,6 +42,23 @@ const remedies = {
     showOnConsole(target, view, 'The databases PgBouncer knows', 'SHOW DATABASES;'),
   ],
 };
+
+/** Where PgBouncer sends this database (its [databases] line), when the console said. */
+function backendServer(view: PoolerView | undefined): { host: string; port: number; database: string } | undefined {
+  const backend = view?.backend;
+  const host = backend?.host.split(',')[0]?.trim();
+  return backend && host ? { host, port: backend.port, database: backend.database } : undefined;
+}
+
+/**
+ * A statement for PostgreSQL behind the pooler runs there, not on the pooler the diagnosis
+ * reached: psql to the backend when the console named it; else no run line (`run` present but
+ * empty keeps the engine from pointing one at the pooler).
+ */
+function onBackend(view: PoolerView | undefined, sql: string): { run?: string } {
+  const server = backendServer(view);
+  return server ? { run: sh`psql -h ${server.host} -p ${server.port} -U postgres -d ${server.database} -c ${sql}` } : { run: undefined };
+}
 
 /** The [databases] line to add, its name and dbname written as pgbouncer.ini reads them. */
 function databasesLine(target: PostgresTarget): Remediation {

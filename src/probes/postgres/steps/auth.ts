@@ -3,7 +3,7 @@ import { userInfo } from 'node:os';
 import type { PostgresTarget } from '../../../config/postgres/target.js';
 import { defineStep } from '../../../engine/probe.js';
 import type { Evidence, Remediation } from '../../../engine/schema.js';
-import { hbaToken, pgpassField, psqlAsAdmin, urlCommand, urlWith } from '../commands.js';
+import { hbaToken, pgpassField, psqlAsAdmin, setPassword, urlCommand, urlWith } from '../commands.js';
 import type { ServerError } from '../connect.js';
 import type { PgContext } from '../context.js';
 import { serverErrorEvidence } from '../evidence.js';
@@ -81,14 +81,14 @@ const remedies = {
     return [
       { text: `Check the password for role "${target.user}"; it came from ${target.sources.password ?? 'nowhere (none was given)'}.` },
       { text: 'PostgreSQL gives this same answer when the role does not exist. Check the role (as a superuser):', command: psqlAsAdmin(target, `SELECT rolname, rolcanlogin, rolvaliduntil FROM pg_roles WHERE rolname = ${pgLiteral(target.user)};`), language: 'shell' },
-      { text: 'To set a new password (as a superuser), then update it where the application reads it:', command: `ALTER ROLE ${pgIdent(target.user)} WITH PASSWORD 'new-password';`, language: 'sql' },
+      { text: 'To set a new password (as a superuser; psql asks for it twice, so it stays out of shell history and the server log), then update it where the application reads it:', command: setPassword(target, target.user), language: 'shell' },
     ];
   },
   role_missing: (target: PostgresTarget): Remediation[] => [
     ...(target.sources.user?.startsWith('default')
       ? [{ text: `No user was given, so libpq used the operating-system user "${target.user}". Set the user in the URL or with PGUSER.` }]
       : [{ text: `The role "${target.user}" came from ${target.sources.user ?? 'the URL'}; check its spelling. Existing roles:`, command: psqlAsAdmin(target, 'SELECT rolname FROM pg_roles WHERE rolcanlogin ORDER BY 1;'), language: 'shell' as const }]),
-    { text: 'Or create the role (as a superuser):', command: `CREATE ROLE ${pgIdent(target.user)} LOGIN PASSWORD 'choose-a-password';`, language: 'sql' },
+    { text: 'Or create the role and give it a password (as a superuser; psql asks for the password twice):', command: setPassword(target, target.user, [`CREATE ROLE ${pgIdent(target.user)} LOGIN;`]), language: 'shell' },
   ],
   database_missing: (target: PostgresTarget): Remediation[] => [
     ...(target.sources.database?.startsWith('default')
