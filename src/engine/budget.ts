@@ -11,3 +11,13 @@ export const CONNECT_SHARE = 0.6;
 export function connectDeadline(run: Deadline): Deadline {
   return run.limit(run.remainingMs() * CONNECT_SHARE, 'connect');
 }
+
+/**
+ * Said after a wait a connection attempt gave up on ("no answer within 1.7 s"): that time was the
+ * attempt's share of --timeout, not the whole of it, and how to let it wait longer (twice the run's
+ * timeout, at least the 10 s default).
+ */
+export function connectShareNote(budgetMs: number): string {
+  const longer = Math.max(10, Math.ceil((budgetMs / CONNECT_SHARE / 1000) * 2));
+  return `(a connection attempt may use ${Math.round(CONNECT_SHARE * 100)} % of the time --timeout leaves; --timeout ${longer} waits longer)`;
+}

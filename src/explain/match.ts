@@ -79,7 +79,7 @@ export async function explainText(raw: string, options: ExplainOptions): Promise
     alternatives: alternativesOf(best, matches),
     guesses: [],
     remediation: remediationOf(rule.cause, explainer, { cause: rule.cause, rule, fields, matched, text }),
-    confirm: explainer ? confirmCommand(explainer, fields) : 'dbdoctor diagnose <your connection URL>',
+    confirm: explainer ? confirmCommand(explainer, fields) : 'dbdoctor diagnose "$DATABASE_URL"',
     durationMs: performance.now() - started,
   };
 }

@@ -17,15 +17,17 @@ export function renderExplainHuman(untrusted: ExplainReport, options: { readonly
   const ref = (entry: CauseRef): string => `${entry.step ?? 'any'}/${entry.cause}`;
   if (report.verdict) {
     const { verdict } = report;
-    const mark = verdict.severity === 'warn' ? kleur.yellow('! RECOGNISED') : kleur.red('✖ RECOGNISED');
-    lines.push(`${mark}  ${kleur.bold(`${verdict.step ?? 'any'}/${verdict.cause}`)} — ${verdict.title}${source ? kleur.dim(`  (${source})`) : ''}`);
+    // The header names the fault (its code and what it is), as a diagnosis does; the step it
+    // belongs to is in --json and -v.
+    const mark = verdict.severity === 'warn' ? kleur.yellow('!') : kleur.red('✖');
+    lines.push(`${mark} ${kleur.bold(verdict.cause)} — ${verdict.title}${source ? kleur.dim(`  (${source})`) : ''}`);
     lines.push(`  the text says: ${verdict.matched.replace(/\s+/g, ' ').slice(0, 200)}`, '', kleur.bold('  What it means'), `  ${verdict.meaning}`);
     if (report.alternatives.length > 0) {
       lines.push('', kleur.bold('  Also possible (the text alone cannot tell them apart)'));
       for (const alternative of report.alternatives) lines.push(`  · ${ref(alternative)} — ${alternative.why}`);
     }
   } else {
-    lines.push(`${kleur.yellow('? NOT RECOGNISED')}  no rule knows this message${source ? kleur.dim(`  (${source})`) : ''}`);
+    lines.push(`${kleur.yellow('? NOT RECOGNISED')}  dbdoctor does not know this message${source ? kleur.dim(`  (${source})`) : ''}`);
     if (report.guesses.length > 0) {
       lines.push('', kleur.bold('  Closest guesses (not a diagnosis)'));
       for (const guess of report.guesses) lines.push(`  · ${ref(guess)} — ${guess.why}`);

@@ -81,16 +81,36 @@ export function pathOperand(path: string): ShellFragment {
   return raw(shellWord(path.startsWith('-') ? `./${path}` : path));
 }
 
-/**
- * A command that needs root, as printed: with sudo, unless dbdoctor itself runs as root (a
- * container, an init job), where sudo adds nothing and is often not installed. Run where the
- * command runs: dbdoctor's own user is the best guess of the operator's.
- */
-export function asRoot(command: string): string {
-  return process.getuid?.() === 0 ? command : `sudo ${command}`;
-}
-
 /** A command run as another operating-system user: runuser when root (no sudo needed), else sudo -u. */
 export function asOsUser(user: string, command: string): string {
   return process.getuid?.() === 0 ? sh`runuser -u ${user} -- ${raw(command)}` : sh`sudo -u ${user} ${raw(command)}`;
+}
+
+/**
+ * A wait that ends: `check` (a command built with `sh`) is retried every `interval` seconds for at
+ * most `seconds`, and the whole exits non-zero (124, timeout's code) when it never succeeded — a
+ * readiness check for a script or an init container, never a loop that runs forever. timeout is
+ * in coreutils and busybox alike.
+ */
+export function waitUpTo(seconds: number, check: string, interval = 2): string {
+  return sh`timeout ${seconds} sh -c ${`until ${check}; do sleep ${interval}; done`}`;
+}
+
+/**
+ * Does a TCP port take connections? bash's /dev/tcp, bounded by timeout: nc is missing from many
+ * images (and its flags differ between its variants). The host and port are arguments ($0, $1),
+ * never text inside the script.
+ */
+export function tcpCheck(host: string, port: number | string, seconds = 3): string {
+  return sh`timeout ${seconds} bash -c ${'exec 3<>"/dev/tcp/$0/$1"'} ${host} ${port}`;
+}
+
+/**
+ * A command written with sudo where it needs root, as printed: the sudo words are dropped when
+ * dbdoctor itself runs as root (a container, an init job, a root shell), where sudo adds nothing
+ * and is often not installed. Only "sudo " that starts a command (after ;, |, &&, ||) and gives no
+ * option is dropped: "sudo -u postgres …" changes user, which root needs too.
+ */
+export function sudoUnlessRoot(command: string): string {
+  return process.getuid?.() === 0 ? command.replace(/(^|[;|&]\s*)sudo (?!-)/g, '$1') : command;
 }

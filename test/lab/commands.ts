@@ -34,7 +34,7 @@ export interface PastedRun {
 export const STUBBED_PROGRAMS = [
   'cat', 'chmod', 'cqlsh', 'dbdoctor', 'df', 'dig', 'docker', 'echo', 'export', 'getent', 'grep', 'head', 'iptables', 'ip', 'journalctl',
   'kubectl', 'ls', 'mongosh', 'nc', 'nft', 'nodetool', 'openssl', 'pg_isready', 'pg_lsclusters', 'printf', 'ps', 'psql', 'rm', 'sh', 'sleep',
-  'ss', 'sudo', 'systemctl', 'tail', 'touch', 'curl', 'wget', 'bash', 'id', 'true', 'false',
+  'ss', 'sudo', 'systemctl', 'tail', 'touch', 'curl', 'wget', 'bash', 'id', 'true', 'false', 'timeout', 'runuser',
 ] as const;
 
 const run = promisify(execFile);
@@ -43,6 +43,10 @@ const SCRIPT = `
 set +o histexpand
 __log() { builtin printf '%s\\0' "$__MARK" "$#" "$@" >> "$__LOG"; }
 for __p in ${STUBBED_PROGRAMS.join(' ')}; do eval "$__p() { __log $__p \\"\\$@\\"; }"; done
+# A bounded wait (timeout N sh -c 'until …; do sleep …; done'): the script is run here, so that
+# what it runs is logged (and a value escaping its quotes in it runs the sentinel); anything else
+# timeout runs (bash -c with a fixed script and its values as arguments) is logged as its words.
+timeout() { if [ "$2" = sh ] && [ "$3" = -c ]; then __log timeout "$1" sh -c; eval "$4"; else __log timeout "$@"; fi; }
 PATH=/nonexistent
 __MARK=0
 while IFS= read -r -d '' __cmd; do

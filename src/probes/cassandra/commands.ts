@@ -4,7 +4,7 @@ import type { Evidence } from '../../engine/schema.js';
 import { reachEvidence } from '../common/network.js';
 import type { HostOutcome } from './context.js';
 import type { CassandraNode } from './local.js';
-import { raw, sh } from '../../text/shell.js';
+import { raw, sh, tcpCheck, waitUpTo } from '../../text/shell.js';
 import { cqlIdent } from '../../text/sql.js';
 import { isInvisible } from '../../text/visible.js';
 
@@ -50,7 +50,7 @@ export function urlWith(target: CassandraTarget, change: { host?: string; port?:
 /** How to wait for a node to take CQL clients (a readiness check). */
 export function waitForCql(target: CassandraTarget): string {
   const point = target.contactPoints[0];
-  return sh`until nc -z ${point?.host ?? 'localhost'} ${point?.port ?? 9042}; do sleep 2; done`;
+  return waitUpTo(300, tcpCheck(point?.host ?? 'localhost', point?.port ?? 9042));
 }
 
 export function reachEvidenceOf(hosts: readonly HostOutcome[]): Evidence {

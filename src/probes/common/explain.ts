@@ -5,7 +5,7 @@ import type { Alternative, Explained, ExplainRule, FieldPattern, Fields } from '
 import { ENGINES } from '../../explain/rule.js';
 import { networkRemedies } from './network.js';
 import { isHostName } from '../../net/hostname.js';
-import { sh } from '../../text/shell.js';
+import { sh, sudoUnlessRoot } from '../../text/shell.js';
 import { platformFixes, type EngineWords } from './platform.js';
 
 /**
@@ -323,7 +323,7 @@ export function networkRemediation(cause: CauseCode, fields: Fields, network: Ne
       return networkRemedies.firewall_rejected(port, network.recheck);
     case 'not_running':
       return [
-        { text: `Nothing accepted the connection at ${host}:${port}. Check that ${network.words.name} runs there, and on which port (on that host):`, command: sh`sudo ss -tlnp | grep -i ${network.words.unit}`, language: 'shell' },
+        { text: `Nothing accepted the connection at ${host}:${port}. Check that ${network.words.name} runs there, and on which port (on that host):`, command: sudoUnlessRoot(sh`sudo ss -tlnp | grep -i ${network.words.unit}`), language: 'shell' },
         ...platformFixes('not_running', UNKNOWN_PLATFORM, network.words, { host, port }),
         network.recheck,
       ];
@@ -356,7 +356,7 @@ export function tlsRemediation(cause: CauseCode, words: EngineWords, trustSettin
     case 'connection_reset':
       return [
         { text: `Something accepted the TCP connection but did not answer as ${words.name}: a hung server, a proxy with nothing healthy behind it, or TLS expected on one side only.` },
-        { text: 'On the database host, see which process owns the port:', command: "sudo ss -tlnp 'sport = :<port>'", language: 'shell' },
+        { text: 'On the database host, see which process owns the port:', command: sudoUnlessRoot("sudo ss -tlnp 'sport = :<port>'"), language: 'shell' },
       ];
     default:
       return undefined;

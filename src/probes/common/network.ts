@@ -8,8 +8,10 @@ import type { ReachFailure } from '../../net/classify.js';
 import type { Connected, EndpointTrace } from '../../net/reach.js';
 import { isHostName } from '../../net/hostname.js';
 import { resolverContext, type ResolverContext } from '../../net/resolver.js';
-import { sh } from '../../text/shell.js';
+import { spokenSource } from '../../config/source.js';
+import { raw, sh, sudoUnlessRoot, tcpCheck, waitUpTo } from '../../text/shell.js';
 import { platformFixes, type EngineWords } from './platform.js';
+import { connectShareNote } from '../../engine/budget.js';
 
 /**
  * The network step, the same for every engine: name resolution, silence and routing are not a
@@ -66,17 +68,17 @@ export const networkRemedies = {
       command: urlLine(engine.urlFor(suggestion.name, suggestion.port ?? port)),
       language: 'shell' as const,
     })),
-    { text: `The name "${host}" does not exist for this machine's resolver. Check its spelling, and where it came from (${source}).` },
+    { text: `The name "${host}" does not exist for this machine's resolver. Check its spelling, and where it came from (${spokenSource(source, 'the connection URL')}).` },
     { text: 'See what this machine resolves (it reads /etc/hosts, then DNS, as your application does):', command: sh`getent ahosts ${hostOperand(host)}`, language: 'shell' },
   ],
   dns_temporary: (host: string): Remediation[] => [
     { text: 'The resolver could not answer right now: it is unreachable, overloaded, or not ready yet (common at pod start). This often heals; clients should retry with backoff.' },
     { text: 'Check which resolver this machine uses, and retry the lookup:', command: sh`cat /etc/resolv.conf; getent ahosts ${hostOperand(host)}`, language: 'shell' },
-    { text: 'Wait for the name before starting the application (e.g. in an init container):', command: sh`until getent hosts ${hostOperand(host)}; do sleep 2; done`, language: 'shell' },
+    { text: 'Wait for the name before starting the application (e.g. in an init container):', command: waitUpTo(60, sh`getent hosts ${hostOperand(host)} >/dev/null`), language: 'shell' },
   ],
   connect_timeout: (host: string, port: number): Remediation[] => [
     { text: 'Nothing answered, not even a refusal: packets are being dropped by a firewall, a cloud security group or network policy, or the host is down.' },
-    { text: 'Test the path from this machine:', command: sh`nc -vz -w 3 ${hostOperand(host)} ${port}`, language: 'shell' },
+    { text: 'Test the path from this machine:', command: sh`${raw(tcpCheck(hostOperand(host), port))} && echo open`, language: 'shell' },
     { text: `Check that the firewall or security group admits this machine on port ${port}, and that the host is up.` },
   ],
   host_unreachable: (host: string, recheck: Remediation): Remediation[] => [
@@ -85,7 +87,7 @@ export const networkRemedies = {
     recheck,
   ],
   firewall_rejected: (port: number, recheck: Remediation): Remediation[] => [
-    { text: `The server listens, but a firewall rule answers in its place. List the rules that match port ${port}:`, command: sh`sudo iptables -S | grep -- ${`--dport ${port}`}; sudo nft list ruleset | grep -n ${`dport ${port}`}`, language: 'shell' },
+    { text: `The server listens, but a firewall rule answers in its place. List the rules that match port ${port}:`, command: sudoUnlessRoot(sh`sudo iptables -S | grep -- ${`--dport ${port}`}; sudo nft list ruleset | grep -n ${`dport ${port}`}`), language: 'shell' },
     { text: 'Remove or narrow the REJECT rule for this client, then check again.' },
     recheck,
   ],
@@ -212,5 +214,5 @@ function timeoutSummary(entries: readonly EndpointTrace[]): string {
   const attempts = entry?.connects ?? [];
   const addresses = attempts.map((attempt) => attempt.address).join(', ') || entry?.host || 'the host';
   const waited = Math.max(0, ...attempts.map((attempt) => attempt.durationMs));
-  return `no answer from ${addresses} port ${entry?.port ?? ''} within ${formatMs(waited)}: packets are dropped (firewall, black hole) or the host is down`;
+  return `no answer from ${addresses} port ${entry?.port ?? ''} within ${formatMs(waited)} ${connectShareNote(waited)}: packets are dropped (firewall, black hole) or the host is down`;
 }

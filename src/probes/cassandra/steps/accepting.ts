@@ -7,10 +7,10 @@ import { cqlsh, environmentEvidence, hostsEvidence, nodeSummary, urlWith, waitFo
 import type { CqlContext } from '../context.js';
 import type { CassandraNode, TransportState } from '../local.js';
 import { urlLine } from '../../../text/url.js';
-import { pathOperand, raw, sh } from '../../../text/shell.js';
+import { pathOperand, raw, sh, sudoUnlessRoot } from '../../../text/shell.js';
 
 const portOf = (target: CassandraTarget): number => target.contactPoints[0]?.port ?? 9042;
-const whoOwns = (target: CassandraTarget): Remediation => ({ text: 'On the host, see which process owns the port:', command: sh`sudo ss -tlnp ${`sport = :${portOf(target)}`}`, language: 'shell' });
+const whoOwns = (target: CassandraTarget): Remediation => ({ text: 'On the host, see which process owns the port:', command: sudoUnlessRoot(sh`sudo ss -tlnp ${`sport = :${portOf(target)}`}`), language: 'shell' });
 const nodetool = (command: string): string => `nodetool ${command}`;
 
 const remedies = {
@@ -61,7 +61,7 @@ const remedies = {
         : { text: `The server offers ${offered.map((version) => `v${version}`).join(', ') || 'no version this client knows'}; this driver speaks v1–v${DRIVER_MAX_VERSION}. Upgrade the driver (or the server) so that they share a version.` },
     ];
   },
-  not_accepting: (): Remediation[] => [{ text: 'The node answered the handshake with an error dbdoctor does not recognise; its words are in the evidence. Read the node log:', command: 'sudo tail -n 50 /var/log/cassandra/system.log', language: 'shell' }],
+  not_accepting: (): Remediation[] => [{ text: 'The node answered the handshake with an error dbdoctor does not recognise; its words are in the evidence. Read the node log:', command: sudoUnlessRoot('sudo tail -n 50 /var/log/cassandra/system.log'), language: 'shell' }],
 };
 
 function describeTransport(transport: TransportState): string {

@@ -5,6 +5,7 @@ import type { Remediation } from '../../../engine/schema.js';
 import { cqlsh, cqlStatement, quoteName } from '../commands.js';
 import type { CqlContext } from '../context.js';
 import { query } from '../driver.js';
+import { spokenSource } from '../../../config/source.js';
 
 const remedies = {
   password_missing: (target: CassandraTarget): Remediation[] => [
@@ -12,14 +13,14 @@ const remedies = {
     { text: 'Check them with cqlsh (it prompts for the password):', command: cqlsh({ ...target, username: target.username ?? 'app' }), language: 'shell' },
   ],
   auth_failed: (target: CassandraTarget): Remediation[] => [
-    { text: `Check the password for role "${target.username ?? ''}"; it came from ${target.sources.password ?? 'nowhere (none was given)'}. Cassandra gives the same answer when the role does not exist.` },
+    { text: `Check the password for role "${target.username ?? ''}"; it came from ${spokenSource(target.sources.password, 'nowhere (none was given)')}. Cassandra gives the same answer when the role does not exist.` },
     { text: 'As a superuser, check the role, and set a new password if needed (then update it where the application reads it):', ...cqlStatement(target, `LIST ROLES; ALTER ROLE ${quoteName(target.username ?? 'app')} WITH PASSWORD = 'new-password';`) },
   ],
   permission_denied: (target: CassandraTarget): Remediation[] => [
     { text: `The role "${target.username ?? ''}" exists and its password is right, but it may not log in. As a superuser:`, ...cqlStatement(target, `ALTER ROLE ${quoteName(target.username ?? 'app')} WITH LOGIN = true;`) },
   ],
   database_missing: (target: CassandraTarget): Remediation[] => [
-    { text: `The keyspace came from ${target.sources.keyspace ?? 'the URL'}; check its spelling (names are case-sensitive when quoted). Existing keyspaces:`, command: cqlsh(target, 'SELECT keyspace_name FROM system_schema.keyspaces;'), language: 'shell' },
+    { text: `The keyspace came from ${spokenSource(target.sources.keyspace, 'the URL')}; check its spelling (names are case-sensitive when quoted). Existing keyspaces:`, command: cqlsh(target, 'SELECT keyspace_name FROM system_schema.keyspaces;'), language: 'shell' },
   ],
 };
 

@@ -7,12 +7,14 @@ import { cqlsh, environmentEvidence, hostsEvidence, urlWith } from '../commands.
 import { cassandraWords } from '../words.js';
 import type { CqlContext } from '../context.js';
 import { urlLine } from '../../../text/url.js';
+import { spokenSource } from '../../../config/source.js';
+import { sudoUnlessRoot } from '../../../text/shell.js';
 
 const remedies = {
   ...networkRemedies,
   local_dc_mismatch: (target: CassandraTarget, dataCenters: readonly string[]): Remediation[] => [
     ...(dataCenters[0] ? [{ text: `Use a data centre the cluster has (${dataCenters.join(', ')}):`, command: urlLine(urlWith(target, { localDc: dataCenters[0] })), language: 'shell' as const }] : []),
-    { text: `The local data centre came from ${target.sources.localDc ?? 'the URL'}; it must match the node's data centre exactly (case included). See the names:`, command: cqlsh(target, 'SELECT data_center FROM system.local; SELECT peer, data_center FROM system.peers;'), language: 'shell' },
+    { text: `The local data centre came from ${spokenSource(target.sources.localDc, 'the URL')}; it must match the node's data centre exactly (case included). See the names:`, command: cqlsh(target, 'SELECT data_center FROM system.local; SELECT peer, data_center FROM system.peers;'), language: 'shell' },
   ],
   peer_unreachable: (nodes: readonly NodeView[]): Remediation[] => [
     { text: `The driver connects to each node at the address it advertises (${nodes.map((node) => `${node.advertised}:${node.port}`).join(', ')}), not at the contact point. Make each node advertise an address clients can reach: set broadcast_rpc_address (with rpc_address: 0.0.0.0) in cassandra.yaml and restart it; in containers, publish or route that address.` },
@@ -20,7 +22,7 @@ const remedies = {
   ],
   nodes_down: (nodes: readonly NodeView[]): Remediation[] => [
     { text: `See the ring as the cluster sees it (${nodes.map((node) => node.node).join(', ')} refused or are marked down):`, command: 'nodetool status', language: 'shell' },
-    { text: 'On each down node, start Cassandra and read its log for why it stopped:', command: 'sudo systemctl start cassandra; sudo tail -n 50 /var/log/cassandra/system.log', language: 'shell' },
+    { text: 'On each down node, start Cassandra and read its log for why it stopped:', command: sudoUnlessRoot('sudo systemctl start cassandra; sudo tail -n 50 /var/log/cassandra/system.log'), language: 'shell' },
   ],
 };
 
@@ -35,7 +37,7 @@ export const networkStep = defineStep<CqlContext, keyof typeof remedies>({
   checks: `${NETWORK_CHECKS} Then reads the cluster from system.local and system.peers_v2: data centres, and whether each node's advertised address (native_address / rpc_address) resolves and answers from here.`,
   remedies,
   manual: [
-    { text: 'Does each contact point resolve and answer from here?', command: 'getent ahosts <host>; nc -vz -w 3 <host> 9042', language: 'shell' },
+    { text: 'Does each contact point resolve and answer from here?', command: 'getent ahosts "$CASSANDRA_HOST"; timeout 3 bash -c \'exec 3<>"/dev/tcp/$0/$1"\' "$CASSANDRA_HOST" 9042 && echo open', language: 'shell' },
     { text: 'What the nodes advertise to drivers, and their data centres:', command: "cqlsh <host> -e 'SELECT peer, native_address, native_port, data_center FROM system.peers_v2'", language: 'shell' },
   ],
   async run(ctx, io) {

@@ -7,7 +7,7 @@ import { isLoopback } from '../../../host/local.js';
 import { localhostInContainerRemedies, serviceSuggestions } from '../../common/refusal.js';
 import { cassandraWords, CASSANDRA_SERVICE_WORDS } from '../words.js';
 import { cqlsh, environmentEvidence, nodeSummary, reachEvidenceOf, urlWith } from '../commands.js';
-import { raw, sh } from '../../../text/shell.js';
+import { raw, sh, sudoUnlessRoot } from '../../../text/shell.js';
 import type { CqlContext } from '../context.js';
 
 /**
@@ -52,10 +52,10 @@ const remedies = {
       fixes.push(...spellingFix(env));
     }
     if (remote) {
-      fixes.push({ text: `Check that Cassandra runs on ${point?.host ?? 'the server'} and listens for CQL clients (on that host):`, command: 'nodetool status; nodetool statusbinary; sudo ss -tlnp | grep 9042', language: 'shell' });
+      fixes.push({ text: `Check that Cassandra runs on ${point?.host ?? 'the server'} and listens for CQL clients (on that host):`, command: sudoUnlessRoot('nodetool status; nodetool statusbinary; sudo ss -tlnp | grep 9042'), language: 'shell' });
     } else {
-      fixes.push({ text: 'Start Cassandra (packages; or start the container you use):', command: 'sudo systemctl start cassandra', language: 'shell' });
-      fixes.push({ text: 'If it does not stay up, read why in its log:', command: 'sudo tail -n 50 /var/log/cassandra/system.log', language: 'shell' });
+      fixes.push({ text: 'Start Cassandra (packages; or start the container you use):', command: sudoUnlessRoot('sudo systemctl start cassandra'), language: 'shell' });
+      fixes.push({ text: 'If it does not stay up, read why in its log:', command: sudoUnlessRoot('sudo tail -n 50 /var/log/cassandra/system.log'), language: 'shell' });
     }
     fixes.push({ text: 'Then check that it takes CQL clients:', command: cqlsh(target, 'SELECT release_version FROM system.local'), language: 'shell' });
     return fixes;
@@ -76,8 +76,8 @@ export const processStep = defineStep<CqlContext, keyof typeof remedies>({
   checks: 'Speaks CQL to each contact point. If one refuses on this machine, reads /proc for Cassandra JVMs (CassandraDaemon), the ports they listen on and their native_transport_port.',
   remedies,
   manual: [
-    { text: 'Is Cassandra running, and on which ports (CQL is 9042 unless native_transport_port says otherwise)?', command: 'sudo systemctl status cassandra --no-pager; sudo ss -tlnp | grep java', language: 'shell' },
-    { text: 'Its recent log:', command: 'sudo tail -n 50 /var/log/cassandra/system.log', language: 'shell' },
+    { text: 'Is Cassandra running, and on which ports (CQL is 9042 unless native_transport_port says otherwise)?', command: sudoUnlessRoot('sudo systemctl status cassandra --no-pager; sudo ss -tlnp | grep java'), language: 'shell' },
+    { text: 'Its recent log:', command: sudoUnlessRoot('sudo tail -n 50 /var/log/cassandra/system.log'), language: 'shell' },
     { text: 'In docker compose or Kubernetes:', command: 'docker compose ps cassandra; kubectl get pods -l app=cassandra -o wide', language: 'shell' },
   ],
   async run(ctx, io) {

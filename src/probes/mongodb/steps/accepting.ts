@@ -9,10 +9,11 @@ import { helloEvidence, protocolEvidence, whereOf } from '../evidence.js';
 import { describeLocalServer } from '../local.js';
 import { advertisedMembers, isWritablePrimary, type SeedProbe } from '../survey.js';
 import { urlLine } from '../../../text/url.js';
-import { raw, sh } from '../../../text/shell.js';
+import { raw, sh, sudoUnlessRoot, waitUpTo } from '../../../text/shell.js';
+import { connectShareNote } from '../../../engine/budget.js';
 
-const whoOwnsThePort = (port: number): Remediation => ({ text: 'On the server, see which process owns the port:', command: sh`sudo ss -tlnp ${`sport = :${port}`}`, language: 'shell' });
-const readTheLog: Remediation = { text: 'Read the server log for the reason:', command: 'sudo tail -n 50 /var/log/mongodb/mongod.log', language: 'shell' };
+const whoOwnsThePort = (port: number): Remediation => ({ text: 'On the server, see which process owns the port:', command: sudoUnlessRoot(sh`sudo ss -tlnp ${`sport = :${port}`}`), language: 'shell' });
+const readTheLog: Remediation = { text: 'Read the server log for the reason:', command: sudoUnlessRoot('sudo tail -n 50 /var/log/mongodb/mongod.log'), language: 'shell' };
 const listMembers = (target: MongoTarget): Remediation => ({ text: 'See each member’s state as the replica set reports it:', command: mongoshAsUser(target, 'rs.status().members.map(m => m.name + " " + m.stateStr)', { remove: ['replicaSet'], set: { directConnection: 'true' } }), language: 'shell' });
 
 /** The primary a secondary names is what the server said: a URL holds it only when it is a host and port. */
@@ -59,8 +60,8 @@ const remedies = {
     readTheLog,
   ],
   shutting_down: (target: MongoTarget): Remediation[] => [
-    { text: 'The server is shutting down (or stepping down in quiesce mode). Find out who asked for it, then start it again once it has stopped:', command: 'sudo grep -i -E "shutdown|quiesce" /var/log/mongodb/mongod.log | tail -n 20; sudo systemctl start mongod', language: 'shell' },
-    { text: 'Wait until it answers (or use this as a readiness check):', command: sh`until ${raw(mongoshPing(target))} >/dev/null 2>&1; do sleep 2; done`, language: 'shell' },
+    { text: 'The server is shutting down (or stepping down in quiesce mode). Find out who asked for it, then start it again once it has stopped:', command: sudoUnlessRoot('sudo grep -i -E "shutdown|quiesce" /var/log/mongodb/mongod.log | tail -n 20; sudo systemctl start mongod'), language: 'shell' },
+    { text: 'Wait until it answers (or use this as a readiness check):', command: waitUpTo(120, sh`${raw(mongoshPing(target))} >/dev/null 2>&1`), language: 'shell' },
   ],
   not_accepting: (): Remediation[] => [readTheLog],
   replica_set_mismatch: (target: MongoTarget, expected: string, actual: string | undefined): Remediation[] => [
@@ -132,7 +133,7 @@ export const acceptingStep = defineStep<MongoContext, keyof typeof remedies>({
           const closed = seed?.hello?.outcome === 'closed' || seed?.hello?.outcome === 'error';
           const summary = closed
             ? `${where} accepted the TCP connection, then closed it without answering hello`
-            : `${where} accepted the TCP connection but did not answer hello within ${formatMs(surveyed.budgetMs)}`;
+            : `${where} accepted the TCP connection but did not answer hello within ${formatMs(surveyed.budgetMs)} ${connectShareNote(surveyed.budgetMs)}`;
           return io.found('no_response', summary, remedies.no_response(target, closed, port), evidence);
         }
       }

@@ -9,6 +9,7 @@ import type { MongoContext } from '../context.js';
 import { adminCommand, type DriverError } from '../session.js';
 import { answeringSeed, type SeedProbe } from '../survey.js';
 import { urlLine } from '../../../text/url.js';
+import { spokenSource } from '../../../config/source.js';
 
 /** Where the user is found, from hello's saslSupportedMechs (asked without logging in). */
 export interface UserLookup {
@@ -36,9 +37,9 @@ const createUser = (target: MongoTarget, database: string): Remediation => ({
 const remedies = {
   auth_failed: (target: MongoTarget, users: UserLookup): Remediation[] => {
     if (target.authSource !== 'admin' && Array.isArray(users.inAdmin)) {
-      return [{ text: `The user "${target.user ?? ''}" exists in the admin database, but the driver looked for it in "${target.authSource}" (authSource ← ${target.sources.authSource ?? 'default'}). Add authSource=admin:`, command: urlLine(urlWith(target, { set: { authSource: 'admin' } })), language: 'shell' }];
+      return [{ text: `The user "${target.user ?? ''}" exists in the admin database, but the driver looked for it in "${target.authSource}" (authSource ← ${spokenSource(target.sources.authSource, 'default')}). Add authSource=admin:`, command: urlLine(urlWith(target, { set: { authSource: 'admin' } })), language: 'shell' }];
     }
-    const fixes: Remediation[] = [{ text: `Check the password for "${target.user ?? ''}"; it came from ${target.sources.password ?? 'nowhere (none was given)'}.` }];
+    const fixes: Remediation[] = [{ text: `Check the password for "${target.user ?? ''}"; it came from ${spokenSource(target.sources.password, 'nowhere (none was given)')}.` }];
     if (target.authSource !== 'admin' && !target.sources.authSource?.startsWith('url') && !target.sources.authSource?.startsWith('env') && !target.sources.authSource?.startsWith('.')) {
       fixes.push({ text: `The connection string gives no authSource, so the driver looks the user up in "${target.authSource}" (the database in the URL). Users are usually created in admin:`, command: urlLine(urlWith(target, { set: { authSource: 'admin' } })), language: 'shell' });
     }

@@ -11,7 +11,8 @@ import type { MemberProbe, Survey } from '../survey.js';
 import { urlLine } from '../../../text/url.js';
 import { isHostName } from '../../../net/hostname.js';
 import { jsString } from '../../../text/js.js';
-import { sh } from '../../../text/shell.js';
+import { sh, waitUpTo } from '../../../text/shell.js';
+import { spokenSource } from '../../../config/source.js';
 
 /**
  * Seed 004: at pod start the name did not resolve yet. An init container waits for it. The name is
@@ -19,7 +20,7 @@ import { sh } from '../../../text/shell.js';
  */
 const waitInInitContainer = (host: string): Remediation => ({
   text: 'In Kubernetes, let an init container wait for the name before the application starts (instead of crash-looping on it):',
-  command: ['initContainers:', '  - name: wait-for-mongodb', '    image: busybox:1.36', `    command: ["sh", "-c", ${jsString(sh`until nslookup ${host}; do echo waiting for ${host}; sleep 2; done`)}]`].join('\n'),
+  command: ['initContainers:', '  - name: wait-for-mongodb', '    image: busybox:1.36', `    command: ["sh", "-c", ${jsString(waitUpTo(120, sh`nslookup ${host}`))}]`].join('\n'),
 });
 
 const srvRecordRemedies = (lookup: SrvLookup, record: 'SRV' | 'TXT'): Remediation[] => [
@@ -52,7 +53,7 @@ export const networkStep = defineStep<MongoContext, keyof typeof remedies>({
   remedies,
   manual: [
     { text: 'Do the seeds (and, for mongodb+srv, the SRV and TXT records) resolve here?', command: 'getent ahosts <host>; dig +short SRV _mongodb._tcp.<cluster-domain>; dig +short TXT <cluster-domain>', language: 'shell' },
-    { text: 'Does every member the set advertises resolve and answer from here?', command: 'nc -vz -w 3 <member-host> <member-port>', language: 'shell' },
+    { text: 'Does every member the set advertises resolve and answer from here?', command: 'timeout 3 bash -c \'exec 3<>"/dev/tcp/$0/$1"\' MEMBER_HOST MEMBER_PORT && echo open', language: 'shell' },
   ],
   async run(ctx, io) {
     const decision = await ctx.decision();
@@ -93,7 +94,7 @@ function judgeSrv(lookup: SrvLookup, cause: 'dns_not_found' | 'dns_temporary' | 
   const name = record === 'SRV' ? lookup.srvName : lookup.host;
   switch (cause) {
     case 'dns_not_found':
-      return io.found('dns_not_found', `mongodb+srv://${lookup.host}: the SRV record ${lookup.srvName} does not exist${code}`, [{ text: `mongodb+srv:// looks up the hosts in the SRV record ${lookup.srvName}; it does not exist for this machine's resolver. Check the cluster name (it came from ${target.sources.hosts ?? 'the URL'}).` }, ...srvRecordRemedies(lookup, 'SRV')], evidence);
+      return io.found('dns_not_found', `mongodb+srv://${lookup.host}: the SRV record ${lookup.srvName} does not exist${code}`, [{ text: `mongodb+srv:// looks up the hosts in the SRV record ${lookup.srvName}; it does not exist for this machine's resolver. Check the cluster name (it came from ${spokenSource(target.sources.hosts, 'the URL')}).` }, ...srvRecordRemedies(lookup, 'SRV')], evidence);
     case 'dns_temporary':
       return io.found('dns_temporary', `the ${record} lookup for ${name} failed temporarily${code}`, [...networkRemedies.dns_temporary(lookup.host).slice(0, 1), ...srvRecordRemedies(lookup, record), waitInInitContainer(lookup.host)], evidence);
     default:

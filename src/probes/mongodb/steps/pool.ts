@@ -42,7 +42,7 @@ export const poolStep = defineStep<MongoContext, keyof typeof remedies>({
     const session = await ctx.session();
     if (!session) return io.skip('needs a server that answers hello (see accepting)');
     if (session.kind === 'timed_out') throw new DeadlineExceeded('connect', session.budgetMs);
-    if (session.kind !== 'ready') return io.skip('needs a logged-in session (see auth)');
+    if (session.kind !== 'ready') return io.skip('not checked: the login failed (see auth), and connection counts are read through a login');
     const clientPool = clientPoolEvidence(ctx.target);
     const status = await adminCommand(session.client, { serverStatus: 1, repl: 0, metrics: 0, locks: 0, opcounters: 0, wiredTiger: 0 }, io.deadline);
     if (status.kind === 'error') {

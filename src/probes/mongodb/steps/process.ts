@@ -10,6 +10,7 @@ import { platformFixes } from '../../common/platform.js';
 import { localhostInContainerRemedies, serviceSuggestions } from '../../common/refusal.js';
 import { MONGO_SERVICE_WORDS, mongoWords } from '../words.js';
 import { urlLine } from '../../../text/url.js';
+import { sudoUnlessRoot } from '../../../text/shell.js';
 
 const remedies = {
   localhost_in_container: localhostInContainerRemedies,
@@ -18,13 +19,13 @@ const remedies = {
       ? [...platformFixes('not_running', platform, mongoWords(target), { host: target.hosts[0]?.host ?? 'localhost', port: target.hosts[0]?.port ?? 27017 }), { text: 'Then confirm it answers:', command: mongoshPing(target), language: 'shell' }]
       : remote
       ? [
-          { text: `Check that mongod (or mongos) runs on ${target.hosts[0]?.host ?? 'the server'} and on which port (on that host):`, command: 'sudo systemctl status mongod; sudo ss -tlnp | grep -E "mongo|ferretdb"', language: 'shell' },
+          { text: `Check that mongod (or mongos) runs on ${target.hosts[0]?.host ?? 'the server'} and on which port (on that host):`, command: sudoUnlessRoot('sudo systemctl status mongod; sudo ss -tlnp | grep -E "mongo|ferretdb"'), language: 'shell' },
           { text: 'If it runs in a container or a pod, check that it is up and that the port is published or the service has endpoints:', command: 'docker ps --filter "ancestor=mongo"; kubectl get endpoints', language: 'shell' },
           { text: 'Then confirm from here:', command: mongoshPing(target), language: 'shell' },
         ]
       : [
-          { text: 'Start MongoDB (packages: the mongod service; or start the container you use):', command: 'sudo systemctl start mongod', language: 'shell' },
-          { text: 'If it does not stay up, read why in its log (disk full, permissions, a lock file left behind, a bad setting):', command: 'sudo journalctl -u mongod --since "-1h" --no-pager | tail -n 50; sudo tail -n 50 /var/log/mongodb/mongod.log', language: 'shell' },
+          { text: 'Start MongoDB (packages: the mongod service; or start the container you use):', command: sudoUnlessRoot('sudo systemctl start mongod'), language: 'shell' },
+          { text: 'If it does not stay up, read why in its log (disk full, permissions, a lock file left behind, a bad setting):', command: sudoUnlessRoot('sudo journalctl -u mongod --since "-1h" --no-pager | tail -n 50; sudo tail -n 50 /var/log/mongodb/mongod.log'), language: 'shell' },
           { text: 'Then confirm it answers:', command: mongoshPing(target), language: 'shell' },
         ],
   wrong_port: (target: MongoTarget, port: number): Remediation[] => {
@@ -42,8 +43,8 @@ export const processStep = defineStep<MongoContext, keyof typeof remedies>({
   checks: 'Connects to each seed. If every seed refuses on this machine, reads /proc for mongod, mongos and FerretDB processes and the ports they listen on.',
   remedies,
   manual: [
-    { text: 'Is mongod (or mongos) running, and on which port?', command: 'sudo systemctl status mongod --no-pager; sudo ss -tlnp | grep -E "mongo|ferretdb"', language: 'shell' },
-    { text: 'Its recent log:', command: 'sudo journalctl -u mongod -n 50 --no-pager; sudo tail -n 50 /var/log/mongodb/mongod.log', language: 'shell' },
+    { text: 'Is mongod (or mongos) running, and on which port?', command: sudoUnlessRoot('sudo systemctl status mongod --no-pager; sudo ss -tlnp | grep -E "mongo|ferretdb"'), language: 'shell' },
+    { text: 'Its recent log:', command: sudoUnlessRoot('sudo journalctl -u mongod -n 50 --no-pager; sudo tail -n 50 /var/log/mongodb/mongod.log'), language: 'shell' },
     { text: 'In docker compose or Kubernetes:', command: 'docker compose ps mongodb; kubectl get pods -l app=mongodb -o wide', language: 'shell' },
   ],
   async run(ctx, io) {

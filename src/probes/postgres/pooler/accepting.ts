@@ -9,7 +9,7 @@ import { poolerAware, withPooler, type StepExtension } from './extend.js';
 import { poolerEvidence, workingServers, type PoolerView } from './view.js';
 import { acceptingStep } from '../steps/accepting.js';
 import { hostProblem } from '../../../net/hostname.js';
-import { sh } from '../../../text/shell.js';
+import { sh, sudoUnlessRoot } from '../../../text/shell.js';
 
 const remedies = {
   pooler_backend_down: (target: PostgresTarget, view: PoolerView): Remediation[] => {
@@ -18,7 +18,7 @@ const remedies = {
     // The address is what PgBouncer's console says: a command names it only when it is a host.
     const backendHost = backend?.host.split(',')[0] ?? '';
     return [
-      { text: `PgBouncer is fine; the database it forwards to, ${where}, is not. Start it, or fix the address: on the database host, see whether PostgreSQL runs and where it listens:`, command: 'sudo systemctl status postgresql; sudo ss -tlnp | grep -i postgres', language: 'shell' },
+      { text: `PgBouncer is fine; the database it forwards to, ${where}, is not. Start it, or fix the address: on the database host, see whether PostgreSQL runs and where it listens:`, command: sudoUnlessRoot('sudo systemctl status postgresql; sudo ss -tlnp | grep -i postgres'), language: 'shell' },
       ...(backend && backend.transport === 'tcp'
         ? [
             hostProblem(backendHost) === undefined

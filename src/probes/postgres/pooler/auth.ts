@@ -7,13 +7,14 @@ import { poolerAware, withPooler, type StepExtension } from './extend.js';
 import { poolerEvidence, type PoolerView } from './view.js';
 import { sh } from '../../../text/shell.js';
 import { setPassword } from '../commands.js';
+import { spokenSource } from '../../../config/source.js';
 
 const reload = (target: PostgresTarget, view: PoolerView | undefined): Remediation => onConsole(target, view, 'PgBouncer re-reads its auth_file and pgbouncer.ini on reload', 'RELOAD;');
 
 const remedies = {
   pooler_auth: (target: PostgresTarget, view: PoolerView | undefined): Remediation[] => [
     {
-      text: `PgBouncer checked the password for "${target.user}" itself (it came from ${target.sources.password ?? 'nowhere'}); PostgreSQL never saw this login. PgBouncer compares it with the "${target.user}" line of its auth_file (${authFileOf(view)}), or, for a user without a line there, with what auth_query returns when run as auth_user. It answers the same way for a user it does not know.`,
+      text: `PgBouncer checked the password for "${target.user}" itself (it came from ${spokenSource(target.sources.password, 'nowhere')}); PostgreSQL never saw this login. PgBouncer compares it with the "${target.user}" line of its auth_file (${authFileOf(view)}), or, for a user without a line there, with what auth_query returns when run as auth_user. It answers the same way for a user it does not know.`,
     },
     authFileLine(target, view),
     reload(target, view),

@@ -3,6 +3,7 @@ import { formatMs } from '../../../engine/walk.js';
 import { defineStep } from '../../../engine/probe.js';
 import type { Remediation } from '../../../engine/schema.js';
 import { pgIsReady, psqlAsAdmin, urlCommand, urlWith } from '../commands.js';
+import { connectShareNote } from '../../../engine/budget.js';
 import type { ConnectionTrace } from '../connect.js';
 import type { PlatformInfo } from '../../../host/platform.js';
 import { platformFixes } from '../../common/platform.js';
@@ -10,17 +11,17 @@ import type { PgContext } from '../context.js';
 import { postgresWords } from '../words.js';
 import { describeServers, protocolEvidence, serverErrorEvidence, serverSummary, whereOf } from '../evidence.js';
 import type { Refusal } from '../refusal.js';
-import { raw, sh } from '../../../text/shell.js';
+import { raw, sh, sudoUnlessRoot, waitUpTo } from '../../../text/shell.js';
 
 const waitForIt = (target: PostgresTarget): Remediation => ({
   text: 'Wait until it accepts connections (or use this as a readiness check):',
-  command: sh`until ${raw(pgIsReady(target))}; do sleep 1; done`,
+  command: waitUpTo(60, sh`${raw(pgIsReady(target))} -q`, 1),
   language: 'shell',
 });
 
 const readTheLog: Remediation = {
   text: 'Read the server log for the reason:',
-  command: 'sudo journalctl -u postgresql --since "-30min" --no-pager | tail -n 50; sudo tail -n 50 /var/log/postgresql/*.log',
+  command: sudoUnlessRoot('sudo journalctl -u postgresql --since "-30min" --no-pager | tail -n 50; sudo tail -n 50 /var/log/postgresql/*.log'),
   language: 'shell',
 };
 
@@ -33,18 +34,18 @@ const remedies = {
   ],
   connection_reset: (target: PostgresTarget): Remediation[] => [
     { text: 'Something reset the connection during the handshake: a proxy or firewall that kills connections (check its log and idle/connect rules), or a server process crashing on connect (check the server log).' },
-    { text: 'On the database host, see which process owns the port:', command: sh`sudo ss -tlnp ${`sport = :${target.endpoints[0]?.port ?? 5432}`}`, language: 'shell' },
+    { text: 'On the database host, see which process owns the port:', command: sudoUnlessRoot(sh`sudo ss -tlnp ${`sport = :${target.endpoints[0]?.port ?? 5432}`}`), language: 'shell' },
     readTheLog,
   ],
   shutting_down: (target: PostgresTarget): Remediation[] => [
     { text: 'A shutdown is in progress. A "smart" shutdown waits for every session to end; see who is still connected (as a superuser, through a session that is already open):', command: 'SELECT pid, usename, application_name, state, now() - backend_start AS connected_for FROM pg_stat_activity WHERE backend_type = \'client backend\';', language: 'sql' },
-    { text: 'Find out who asked for the shutdown:', command: 'sudo journalctl -u postgresql --since "-30min" --no-pager | grep -i -E "shutdown|terminat"', language: 'shell' },
-    { text: 'Once it has stopped, start it again:', command: 'sudo systemctl start postgresql', language: 'shell' },
+    { text: 'Find out who asked for the shutdown:', command: sudoUnlessRoot('sudo journalctl -u postgresql --since "-30min" --no-pager | grep -i -E "shutdown|terminat"'), language: 'shell' },
+    { text: 'Once it has stopped, start it again:', command: sudoUnlessRoot('sudo systemctl start postgresql'), language: 'shell' },
     waitForIt(target),
   ],
   recovery: (target: PostgresTarget): Remediation[] => [
     { text: 'The server is replaying WAL. If it is a standby with hot_standby = off it will never accept connections: connect to the primary, or set hot_standby = on in postgresql.conf and restart it.' },
-    { text: 'If it is crash recovery, it heals by itself; follow its progress in the log:', command: 'sudo journalctl -u postgresql -f', language: 'shell' },
+    { text: 'If it is crash recovery, it heals by itself; follow its progress in the log:', command: sudoUnlessRoot('sudo journalctl -u postgresql -f'), language: 'shell' },
     waitForIt(target),
   ],
   not_accepting: (): Remediation[] => [readTheLog],
@@ -61,7 +62,7 @@ const remedies = {
     }
     return [
       { text: 'See where the server listens (as a superuser, e.g. over its Unix socket):', command: 'SHOW listen_addresses;', language: 'sql' },
-      { text: `Make it listen on ${endpoint?.host ?? 'this address'} too: in postgresql.conf set listen_addresses = '*' (or list the address), then restart (a reload is not enough for this setting):`, command: 'sudo systemctl restart postgresql', language: 'shell' },
+      { text: `Make it listen on ${endpoint?.host ?? 'this address'} too: in postgresql.conf set listen_addresses = '*' (or list the address), then restart (a reload is not enough for this setting):`, command: sudoUnlessRoot('sudo systemctl restart postgresql'), language: 'shell' },
       { text: 'Remote clients also need a pg_hba.conf line for their network; check them:', command: 'SELECT line_number, type, database, user_name, address, auth_method FROM pg_hba_file_rules;', language: 'sql' },
     ];
   },
@@ -71,13 +72,13 @@ const remedies = {
         ? 'Something accepted the TCP connection and hung up without a word: typically a proxy, load balancer or port-forward (kubectl port-forward, docker-proxy) with nothing healthy behind it.'
         : 'Something accepted the TCP connection but never answered: a hung server, a proxy whose backend does not answer, or a server too overloaded to start a backend.',
     },
-    { text: 'On the database host, see which process owns the port:', command: sh`sudo ss -tlnp ${`sport = :${target.endpoints[0]?.port ?? 5432}`}`, language: 'shell' },
+    { text: 'On the database host, see which process owns the port:', command: sudoUnlessRoot(sh`sudo ss -tlnp ${`sport = :${target.endpoints[0]?.port ?? 5432}`}`), language: 'shell' },
     { text: 'If it is PostgreSQL itself, look for a stuck postmaster or exhausted resources in its log and with top.' },
     { text: 'Check again once it answers:', command: pgIsReady(target), language: 'shell' },
   ],
   wrong_protocol: (target: PostgresTarget, what: string): Remediation[] => [
     { text: `Port ${target.endpoints[0]?.port ?? 5432} is served by ${what}. Check the port in your connection settings: PostgreSQL usually listens on 5432.` },
-    { text: 'On the host, see which process owns the port:', command: sh`sudo ss -tlnp ${`sport = :${target.endpoints[0]?.port ?? 5432}`}`, language: 'shell' },
+    { text: 'On the host, see which process owns the port:', command: sudoUnlessRoot(sh`sudo ss -tlnp ${`sport = :${target.endpoints[0]?.port ?? 5432}`}`), language: 'shell' },
   ],
   tls_required: (target: PostgresTarget): Remediation[] => [
     { text: 'The server only admits this connection over TLS. Connect with TLS:', command: urlCommand(urlWith(target, { sslmode: 'require' })), language: 'shell' },
@@ -125,7 +126,7 @@ export const acceptingStep = defineStep<PgContext, keyof typeof remedies>({
   manual: [
     { text: 'Does it accept connections?', command: 'pg_isready -h <host> -p <port>', language: 'shell' },
     { text: 'Where it listens, and which hosts pg_hba.conf admits (as a superuser):', command: "SHOW listen_addresses; SELECT line_number, type, database, user_name, address, auth_method FROM pg_hba_file_rules;", language: 'sql' },
-    { text: 'Why it refuses (startup, recovery, shutdown) is in its log:', command: 'sudo journalctl -u postgresql -n 100 --no-pager | grep -E "ready to accept|starting up|recovery|shutting down"', language: 'shell' },
+    { text: 'Why it refuses (startup, recovery, shutdown) is in its log:', command: sudoUnlessRoot('sudo journalctl -u postgresql -n 100 --no-pager | grep -E "ready to accept|starting up|recovery|shutting down"'), language: 'shell' },
   ],
   async run(ctx, io) {
     const { trace } = await ctx.connection();
@@ -208,8 +209,19 @@ export const acceptingStep = defineStep<PgContext, keyof typeof remedies>({
 function noResponseSummary(trace: ConnectionTrace, where: string): string {
   if (trace.closedByPeer || trace.sslReply === 'closed') return `${where} accepted the TCP connection, then closed it without a PostgreSQL answer`;
   if (trace.clientError && !trace.timedOut) return `${where} accepted the TCP connection, then the connection failed: ${trace.clientError.message}`;
-  return `${where} accepted the TCP connection but sent no PostgreSQL answer within ${formatMs(trace.budgetMs)} (stuck in ${trace.phase})`;
+  return `${where} accepted the TCP connection but sent no PostgreSQL answer within ${formatMs(trace.budgetMs)} (${WAITING_FOR[trace.phase]}) ${connectShareNote(trace.budgetMs)}`;
 }
+
+/** What the server was last asked for when it went silent, in the protocol's own terms. */
+const WAITING_FOR: Record<ConnectionTrace['phase'], string> = {
+  dns: 'before the name resolved',
+  tcp: 'while connecting',
+  ssl: 'no reply to the request for TLS',
+  tls: 'the TLS handshake did not finish',
+  startup: 'no reply to the startup message',
+  auth: 'no reply during the login',
+  ready: 'no reply to a query',
+};
 
 function describeProblem(problem: string): string {
   switch (problem) {

@@ -9,6 +9,7 @@ import type { PgContext } from '../context.js';
 import { serverErrorEvidence } from '../evidence.js';
 import { pathOperand, sh } from '../../../text/shell.js';
 import { pgIdent, pgLiteral } from '../../../text/sql.js';
+import { spokenSource } from '../../../config/source.js';
 
 /** What PostgreSQL's pg_hba rejection names: the four things a pg_hba.conf line matches on. */
 export interface HbaRejection {
@@ -79,7 +80,7 @@ const remedies = {
       ];
     }
     return [
-      { text: `Check the password for role "${target.user}"; it came from ${target.sources.password ?? 'nowhere (none was given)'}.` },
+      { text: `Check the password for role "${target.user}"; it came from ${spokenSource(target.sources.password, 'nowhere (none was given)')}.` },
       { text: 'PostgreSQL gives this same answer when the role does not exist. Check the role (as a superuser):', command: psqlAsAdmin(target, `SELECT rolname, rolcanlogin, rolvaliduntil FROM pg_roles WHERE rolname = ${pgLiteral(target.user)};`), language: 'shell' },
       { text: 'To set a new password (as a superuser; psql asks for it twice, so it stays out of shell history and the server log), then update it where the application reads it:', command: setPassword(target, target.user), language: 'shell' },
     ];
@@ -87,13 +88,13 @@ const remedies = {
   role_missing: (target: PostgresTarget): Remediation[] => [
     ...(target.sources.user?.startsWith('default')
       ? [{ text: `No user was given, so libpq used the operating-system user "${target.user}". Set the user in the URL or with PGUSER.` }]
-      : [{ text: `The role "${target.user}" came from ${target.sources.user ?? 'the URL'}; check its spelling. Existing roles:`, command: psqlAsAdmin(target, 'SELECT rolname FROM pg_roles WHERE rolcanlogin ORDER BY 1;'), language: 'shell' as const }]),
+      : [{ text: `The role "${target.user}" came from ${spokenSource(target.sources.user, 'the URL')}; check its spelling. Existing roles:`, command: psqlAsAdmin(target, 'SELECT rolname FROM pg_roles WHERE rolcanlogin ORDER BY 1;'), language: 'shell' as const }]),
     { text: 'Or create the role and give it a password (as a superuser; psql asks for the password twice):', command: setPassword(target, target.user, [`CREATE ROLE ${pgIdent(target.user)} LOGIN;`]), language: 'shell' },
   ],
   database_missing: (target: PostgresTarget): Remediation[] => [
     ...(target.sources.database?.startsWith('default')
       ? [{ text: `No database was given, so libpq used one named like the user ("${target.database}"). Set the database in the URL or with PGDATABASE.` }]
-      : [{ text: `The database name came from ${target.sources.database ?? 'the URL'}; check its spelling. Existing databases:`, command: sh`psql -h ${target.endpoints[0]?.host ?? 'localhost'} -p ${target.endpoints[0]?.port ?? 5432} -U ${target.user} -d postgres -l`, language: 'shell' as const }]),
+      : [{ text: `The database name came from ${spokenSource(target.sources.database, 'the URL')}; check its spelling. Existing databases:`, command: sh`psql -h ${target.endpoints[0]?.host ?? 'localhost'} -p ${target.endpoints[0]?.port ?? 5432} -U ${target.user} -d postgres -l`, language: 'shell' as const }]),
     { text: 'Or create it (as a superuser or a role with CREATEDB):', command: `CREATE DATABASE ${pgIdent(target.database)} OWNER ${pgIdent(target.user)};`, language: 'sql' },
   ],
   password_missing: (target: PostgresTarget): Remediation[] => {

@@ -11,7 +11,7 @@ export const networkStep = defineStep<PgContext, keyof typeof networkRemedies>({
   remedies: networkRemedies,
   manual: [
     { text: 'Does the name resolve here, as the application resolves it?', command: 'getent ahosts <host>; cat /etc/resolv.conf', language: 'shell' },
-    { text: 'Does the port answer?', command: 'nc -vz -w 3 <host> <port>', language: 'shell' },
+    { text: 'Does the port answer?', command: 'timeout 3 bash -c \'exec 3<>"/dev/tcp/$0/$1"\' "$PGHOST" "${PGPORT:-5432}" && echo open', language: 'shell' },
     { text: 'Which route, and in Kubernetes which endpoints:', command: 'ip route get <address>; kubectl get endpoints <service>', language: 'shell' },
   ],
   async run(ctx, io) {

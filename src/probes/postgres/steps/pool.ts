@@ -70,7 +70,7 @@ const remedies = {
   too_many_connections: (limitKind: 'server' | 'role' | 'database'): Remediation[] => [
     { text: 'See who holds the connections (as a superuser: superusers keep reserved slots):', command: WHO_HOLDS_CONNECTIONS, language: 'sql' },
     {
-      text: 'Free the slots held by sessions idle for more than 30 minutes (seed 003 runbook; review the list above first):',
+      text: 'Free the slots held by sessions idle for more than 30 minutes (review the list above first):',
       command: "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE state = 'idle' AND state_change < now() - interval '30 minutes' AND pid <> pg_backend_pid();",
       language: 'sql',
     },
@@ -87,12 +87,12 @@ const remedies = {
     ...(pidsOf(pids).length > 0
       ? [{ text: 'To end them now (review first: their transactions are rolled back):', command: `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid IN (${pidsOf(pids).join(', ')});`, language: 'sql' as const }]
       : []),
-    { text: 'Prevent it: let the server end such sessions by itself (seed 003 recommends one minute):', command: "ALTER SYSTEM SET idle_in_transaction_session_timeout = '1min'; SELECT pg_reload_conf();", language: 'sql' },
+    { text: 'Prevent it: let the server end such sessions by itself (one minute is a common choice):', command: "ALTER SYSTEM SET idle_in_transaction_session_timeout = '1min'; SELECT pg_reload_conf();", language: 'sql' },
   ],
   idle_connections: (): Remediation[] => [
     { text: 'Many sessions have been idle for a long time: a client pool that is too large or never releases connections. Lower the pool size or its idle timeout.' },
     {
-      text: 'To free them now (seed 003 runbook):',
+      text: 'To free them now:',
       command: "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE state = 'idle' AND state_change < now() - interval '30 minutes' AND pid <> pg_backend_pid();",
       language: 'sql',
     },
@@ -105,7 +105,7 @@ export const poolStep = defineStep<PgContext, keyof typeof remedies>({
   checks: 'Reads max_connections and pg_stat_activity: slots in use, sessions idle past the idle threshold, sessions idle in a transaction past its threshold.',
   remedies,
   manual: [
-    { text: 'Connections by state, and the limit (seed 003, step 4):', command: "SELECT state, count(*) FROM pg_stat_activity GROUP BY state; SHOW max_connections;", language: 'sql' },
+    { text: 'Connections by state, and the limit ', command: "SELECT state, count(*) FROM pg_stat_activity GROUP BY state; SHOW max_connections;", language: 'sql' },
     { text: 'Utilisation (alert above 80 %):', command: "SELECT count(*) AS in_use, current_setting('max_connections')::int AS max, round(100.0 * count(*) / current_setting('max_connections')::int, 1) AS percent FROM pg_stat_activity WHERE backend_type = 'client backend';", language: 'sql' },
     { text: 'Sessions idle for more than 30 minutes, and those idle in a transaction:', command: "SELECT pid, usename, application_name, state, state_change FROM pg_stat_activity WHERE (state = 'idle' AND state_change < now() - interval '30 minutes') OR state LIKE 'idle in transaction%' ORDER BY state_change;", language: 'sql' },
   ],
@@ -118,7 +118,7 @@ export const poolStep = defineStep<PgContext, keyof typeof remedies>({
       return io.found('too_many_connections', `the server refused the connection: "${message}"`, remedies.too_many_connections(limitKind), serverErrorEvidence(trace));
     }
     const session = await ctx.session();
-    if (!session) return io.skip('needs a logged-in session to read pg_stat_activity');
+    if (!session) return io.skip('not checked: the login failed, and the sessions are read through a login');
     const { thresholds } = ctx.run;
     const [row] = await session.query<PoolRow>(POOL_SQL, [thresholds.idleMs / 1000, thresholds.idleInTransactionMs / 1000], io.deadline);
     if (!row) return io.skip('pg_stat_activity returned nothing');

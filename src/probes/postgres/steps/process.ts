@@ -14,7 +14,8 @@ import type { PgContext } from '../context.js';
 import { POSTGRES_SERVICE_WORDS, postgresWords } from '../words.js';
 import { describeHolder, describeServers, holderEvidence, holderName, reachEvidenceOf, serverSummary, whereOf } from '../evidence.js';
 import type { PgLocalServer, PgStandalone } from '../local.js';
-import { raw, sh } from '../../../text/shell.js';
+import { spokenSource } from '../../../config/source.js';
+import { raw, sh, sudoUnlessRoot } from '../../../text/shell.js';
 
 const remedies = { not_running: notRunning, wrong_port: wrongPort, localhost_in_container: localhostInContainerRemedies };
 
@@ -25,8 +26,8 @@ export const processStep = defineStep<PgContext, keyof typeof remedies>({
     'Connects once. If the connection is refused on this machine, reads /proc for PostgreSQL processes and the ports and sockets they listen on.',
   remedies,
   manual: [
-    { text: 'Is PostgreSQL running, and on which port? (Debian/Ubuntu clusters; any host; compose; Kubernetes)', command: 'pg_lsclusters; sudo ss -tlnp | grep -i postgres; ps -C postgres -o pid,args', language: 'shell' },
-    { text: 'The service and its recent log:', command: 'sudo systemctl status postgresql --no-pager; sudo journalctl -u postgresql -n 50 --no-pager | grep -E "FATAL|PANIC|ERROR"', language: 'shell' },
+    { text: 'Is PostgreSQL running, and on which port? (Debian/Ubuntu clusters; any host; compose; Kubernetes)', command: sudoUnlessRoot('pg_lsclusters; sudo ss -tlnp | grep -i postgres; ps -C postgres -o pid,args'), language: 'shell' },
+    { text: 'The service and its recent log:', command: sudoUnlessRoot('sudo systemctl status postgresql --no-pager; sudo journalctl -u postgresql -n 50 --no-pager | grep -E "FATAL|PANIC|ERROR"'), language: 'shell' },
     { text: 'In docker compose or Kubernetes:', command: 'docker compose ps postgres; kubectl get pods -l app=postgres -o wide', language: 'shell' },
   ],
   async run(ctx, io) {
@@ -105,14 +106,14 @@ function notRunning(target: PostgresTarget, remote: boolean, platform: PlatformI
   if (platform.platform === 'kubernetes' || platform.platform === 'compose') return [...onPlatform, { text: 'Then confirm it accepts connections:', command: pgIsReady(target), language: 'shell' }];
   if (remote) {
     return [
-      { text: `Check that PostgreSQL runs on ${endpoint?.host ?? 'the server'} and on which port (on that host):`, command: 'sudo systemctl status postgresql; sudo ss -tlnp | grep -i postgres', language: 'shell' },
+      { text: `Check that PostgreSQL runs on ${endpoint?.host ?? 'the server'} and on which port (on that host):`, command: sudoUnlessRoot('sudo systemctl status postgresql; sudo ss -tlnp | grep -i postgres'), language: 'shell' },
       { text: 'If it runs in a container, check that it is up and that the port is published:', command: 'docker ps --filter "ancestor=postgres"', language: 'shell' },
       { text: 'Then confirm from here:', command: pgIsReady(target), language: 'shell' },
     ];
   }
   return [
-    { text: 'Start PostgreSQL (Debian/Ubuntu packages; or start the container or pg_ctl cluster you use):', command: 'sudo systemctl start postgresql', language: 'shell' },
-    { text: 'If it does not stay up, read why in its log (disk full, permissions, a bad setting):', command: 'sudo journalctl -u postgresql --since "-1h" --no-pager | tail -n 50; ls /var/log/postgresql/', language: 'shell' },
+    { text: 'Start PostgreSQL (Debian/Ubuntu packages; or start the container or pg_ctl cluster you use):', command: sudoUnlessRoot('sudo systemctl start postgresql'), language: 'shell' },
+    { text: 'If it does not stay up, read why in its log (disk full, permissions, a bad setting):', command: sudoUnlessRoot('sudo journalctl -u postgresql --since "-1h" --no-pager | tail -n 50; ls /var/log/postgresql/'), language: 'shell' },
     { text: 'Check there is free disk space for the data directory:', command: 'df -h /var/lib/postgresql', language: 'shell' },
     ...onPlatform.filter(() => platform.platform === 'systemd'),
     { text: 'Then confirm it accepts connections:', command: pgIsReady(target), language: 'shell' },
@@ -135,7 +136,7 @@ function wrongPort(target: PostgresTarget, ports: readonly number[], servers: re
   // PGPORT only moves a client whose port is not written elsewhere (a URL's port wins over it).
   const setting: Remediation = /^env PGPORT|^default/.test(from)
     ? { text: 'Or set the port in the environment your application reads:', command: sh`export PGPORT=${port}`, language: 'shell' }
-    : { text: `Or change the port where it is set (${from}).` };
+    : { text: `Or change the port where it is set (${spokenSource(from, 'the connection URL')}).` };
   return [...connect, setting, { text: `Or, if a server for port ${wanted} should be running, start it (or set port in its postgresql.conf and restart it).` }];
 }
 
