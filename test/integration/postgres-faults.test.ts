@@ -34,12 +34,21 @@ describe('network faults, on an isolated host with its own DNS server', () => {
     expect(verdictOf(report)).toBe('network/dns_temporary');
     expect(code).toBe(2);
     expect(target.verdict.message).toContain('unreachable (ECONNREFUSED');
+    // The advice follows the evidence: a resolver nobody runs is configuration, not a wait.
+    const advice = target.verdict.remediation.map((fix) => `${fix.text} ${fix.command ?? ''}`).join('\n');
+    expect(advice).toContain('/etc/resolv.conf');
+    expect(advice).toContain('does not heal by waiting');
+    expect(advice).not.toMatch(/often heals|often passes|until /);
   });
 
   test('resolver answers SERVFAIL: dns_temporary', async () => {
     const { report, target } = await diagnoseJson(['postgresql://app@flaky.lab:5432/app'], { prefix: host.prefix });
     expect(verdictOf(report)).toBe('network/dns_temporary');
     expect(target.verdict.message).toContain('SERVFAIL');
+    // It may pass: a wait is offered, and it ends.
+    const waits = target.verdict.remediation.flatMap((fix) => (fix.command?.includes('until ') ? [fix.command] : []));
+    expect(waits.length).toBeGreaterThan(0);
+    for (const wait of waits) expect(wait).toMatch(/^timeout \d+ sh -c /);
   });
 
   test('black-holed address: connect_timeout within the deadline', async () => {

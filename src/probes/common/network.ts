@@ -71,11 +71,31 @@ export const networkRemedies = {
     { text: `The name "${host}" does not exist for this machine's resolver. Check its spelling, and where it came from (${spokenSource(source, 'the connection URL')}).` },
     { text: 'See what this machine resolves (it reads /etc/hosts, then DNS, as your application does):', command: sh`getent ahosts ${hostOperand(host)}`, language: 'shell' },
   ],
-  dns_temporary: (host: string): Remediation[] => [
-    { text: 'The resolver could not answer right now: it is unreachable, overloaded, or not ready yet (common at pod start). This often heals; clients should retry with backoff.' },
-    { text: 'Check which resolver this machine uses, and retry the lookup:', command: sh`cat /etc/resolv.conf; getent ahosts ${hostOperand(host)}`, language: 'shell' },
-    { text: 'Wait for the name before starting the application (e.g. in an init container):', command: waitUpTo(60, sh`getent hosts ${hostOperand(host)} >/dev/null`), language: 'shell' },
-  ],
+  /**
+   * The advice follows what the resolver did: nothing answering DNS at the configured server
+   * (ECONNREFUSED) or a refusal to serve this client (REFUSED) is configuration, and waiting does
+   * not change it; a timeout or SERVFAIL may pass (a resolver starting, an upstream outage).
+   */
+  dns_temporary: (host: string, code?: string): Remediation[] => {
+    const check: Remediation = { text: 'See which DNS server this machine is configured with, and retry the lookup:', command: sh`cat /etc/resolv.conf; getent ahosts ${hostOperand(host)}`, language: 'shell' };
+    if (code === 'ECONNREFUSED' || code === 'EREFUSED') {
+      return [
+        {
+          text:
+            code === 'ECONNREFUSED'
+              ? 'Nothing answers DNS at the server this machine is configured to ask: it is not running there, or /etc/resolv.conf names the wrong address. This does not heal by waiting.'
+              : 'The DNS server refuses to answer this machine (its access rules). This does not heal by waiting.',
+        },
+        check,
+        { text: 'Fix the resolver configuration: point the nameserver line of /etc/resolv.conf (or the DHCP/systemd-resolved/container setting that writes it) at a DNS server that answers, or start the local resolver it names.' },
+      ];
+    }
+    return [
+      { text: 'The DNS server did not answer in time (or answered SERVFAIL): it is overloaded, not ready yet (common at pod start), or its upstream is failing. This often passes; clients should retry with backoff.' },
+      check,
+      { text: 'Wait for the name before starting the application (e.g. in an init container), at most 60 s:', command: waitUpTo(60, sh`getent hosts ${hostOperand(host)} >/dev/null`), language: 'shell' },
+    ];
+  },
   connect_timeout: (host: string, port: number): Remediation[] => [
     { text: 'Nothing answered, not even a refusal: packets are being dropped by a firewall, a cloud security group or network policy, or the host is down.' },
     { text: 'Test the path from this machine:', command: sh`${raw(tcpCheck(hostOperand(host), port))} && echo open`, language: 'shell' },
@@ -157,7 +177,7 @@ export async function judgeNetwork(view: NetworkView, io: StepIO<NetworkCause>, 
     case 'dns_temporary': {
       const resolver = await resolverContext(host);
       const summary = `name resolution for "${host}" failed temporarily: ${dns?.message ?? 'the resolver did not answer'}`;
-      return io.found('dns_temporary', summary, [...networkRemedies.dns_temporary(host), ...platformFixes('dns_temporary', platform, context.engine, { host, port })], {
+      return io.found('dns_temporary', summary, [...networkRemedies.dns_temporary(host, dns?.code), ...(dns?.code === 'ECONNREFUSED' || dns?.code === 'EREFUSED' ? [] : platformFixes('dns_temporary', platform, context.engine, { host, port }))], {
         ...evidence,
         resolver: resolverEvidence(resolver),
       });

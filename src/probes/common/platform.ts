@@ -93,8 +93,8 @@ function kubernetes(cause: PlatformCause, platform: PlatformInfo, engine: Engine
       ];
     default:
       return [
-        { text: `See the ${engine.name} pods and why they are not ready:`, command: sh`kubectl get pods -n ${nsWord} -o wide; kubectl describe pod -n ${nsWord} <${raw(engine.unit)}-pod>`, language: 'shell' },
-        { text: 'Read its log:', command: sh`kubectl logs -n ${nsWord} <${raw(engine.unit)}-pod> --tail=50`, language: 'shell' },
+        { text: `See the ${engine.name} pods and why they are not ready:`, command: sh`kubectl get pods -n ${nsWord} -o wide`, language: 'shell' },
+        { text: `Then, with POD set to the name of the ${engine.name} pod from that list (POD=…):`, command: sh`kubectl describe pod -n ${nsWord} "$POD"; kubectl logs -n ${nsWord} "$POD" --tail=50`, language: 'shell' },
         waitFor,
       ];
   }
