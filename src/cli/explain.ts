@@ -80,6 +80,7 @@ export async function runExplain(options: ExplainOptions, io: CliIO, version: st
     const { renderExplainHuman } = await import('../explain/render.js');
     await io.out(renderExplainHuman(report, { verbose: options.verbose, color: options.color }));
   }
-  if (!report.verdict) return EXIT_NOT_RECOGNISED;
+  // An error from a query: nothing is wrong with the connection (0), which is what explain judges.
+  if (!report.verdict) return report.queryError ? EXIT_CODES.healthy : EXIT_NOT_RECOGNISED;
   return report.verdict.severity === 'warn' ? EXIT_CODES.degraded : EXIT_CODES.unhealthy;
 }

@@ -6,6 +6,7 @@ import { networkFieldPatterns, networkRules, remediationInWords } from '../probe
 import { shellQuote } from '../probes/postgres/commands.js';
 import { clientOf, enginesHinted, loadExplainer } from './engines.js';
 import { GUESSES } from './guesses.js';
+import { queryErrorOf } from './query-errors.js';
 import { ENGINES, FIELD_NAMES, RANKS, type Engine, type EngineExplainer, type ExplainRule, type FieldPattern, type Fields } from './rule.js';
 import { EXPLAIN_SCHEMA_VERSION, type CauseRef, type ExplainReport } from './schema.js';
 import { sh } from '../text/shell.js';
@@ -58,6 +59,11 @@ export async function explainText(raw: string, options: ExplainOptions): Promise
     matches: matches.map(({ rule }) => ({ rule: rule.id, cause: rule.cause, rank: rule.rank })),
   };
   if (!best) {
+    // No connection cause: an error from a query (the connection worked) is said as such, not guessed at.
+    const queryError = queryErrorOf(text);
+    if (queryError) {
+      return { ...base, status: 'not_recognised', verdict: null, alternatives: [], guesses: [], queryError: { ...queryError, said: maskUrlPasswords(queryError.said) }, remediation: [], confirm: null, durationMs: performance.now() - started };
+    }
     return { ...base, status: 'not_recognised', verdict: null, alternatives: [], guesses: guess(text), remediation: [], confirm: engine && explainer ? confirmCommand(explainer, fields) : null, durationMs: performance.now() - started };
   }
   const { rule } = best;

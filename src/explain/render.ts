@@ -26,6 +26,10 @@ export function renderExplainHuman(untrusted: ExplainReport, options: { readonly
       lines.push('', kleur.bold('  Also possible (the text alone cannot tell them apart)'));
       for (const alternative of report.alternatives) lines.push(`  · ${ref(alternative)} — ${alternative.why}`);
     }
+  } else if (report.queryError) {
+    const { queryError } = report;
+    lines.push(`${kleur.green('✔ not a connection problem')} — the connection worked; this is an error in the query or the schema${source ? kleur.dim(`  (${source})`) : ''}`);
+    lines.push(`  the text says: ${queryError.said.replace(/\s+/g, ' ').slice(0, 200)}`, '', kleur.bold('  What it means'), `  ${queryError.kind}${queryError.code ? ` (SQLSTATE ${queryError.code})` : ''}: the server received the statement and rejected it. Fix the statement, the schema it expects (a migration not applied, the wrong database or search_path), or the data; the database connection itself is fine.`);
   } else {
     lines.push(`${kleur.yellow('? NOT RECOGNISED')}  dbdoctor does not know this message${source ? kleur.dim(`  (${source})`) : ''}`);
     if (report.guesses.length > 0) {

@@ -50,6 +50,11 @@ export const ExplainReportSchema = z.object({
   remediation: z.array(RemediationSchema),
   /** The command that confirms the verdict against the server (never with a password). */
   confirm: z.string().nullable(),
+  /**
+   * Only when not recognised: the text is an error from a query, not from connecting (the
+   * connection worked): what kind, its SQLSTATE when the text gives one, and the words.
+   */
+  queryError: z.object({ kind: z.string(), code: z.string().optional(), said: z.string() }).optional(),
   /** Every rule that matched, best first. */
   matches: z.array(z.object({ rule: z.string(), cause: CauseCodeSchema, rank: z.enum(RANKS) })),
   durationMs: z.number().nonnegative(),
