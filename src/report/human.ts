@@ -32,11 +32,20 @@ export function renderHuman(untrusted: RunReport, options: HumanOptions): string
   const report = displayable(untrusted);
   const width = Math.max(40, options.width ?? DEFAULT_WIDTH);
   const numbered = report.targets.length > 1;
-  const blocks = report.targets.map((target, index) => renderTarget(target, { ...options, width }, numbered ? index + 1 : undefined));
+  const blocks = report.targets.map((target, index) => renderTarget(target, { ...options, width }, numbered ? index + 1 : undefined, sameAs(report.targets, index)));
   if (numbered) blocks.push(overall(report, width));
   const environment = renderEnvironment(report.environment, options.verbose, width);
   if (environment) blocks.push(environment);
   return `${blocks.join('\n\n')}\n`;
+}
+
+/**
+ * The number of an earlier target shown with the same text (they differ in what is masked: the
+ * password), so that the headline can say so rather than print the same line twice.
+ */
+function sameAs(targets: readonly TargetReport[], index: number): number | undefined {
+  const earlier = targets.findIndex((other, otherIndex) => otherIndex < index && other.target === targets[index]?.target);
+  return earlier === -1 ? undefined : earlier + 1;
 }
 
 /** "✖ 3 of 4 unhealthy: #2 auth_failed, #3 dns_not_found, #4 wrong_port · 226 ms" */
@@ -70,13 +79,13 @@ function renderEnvironment(environment: EnvironmentReport | undefined, verbose: 
   return lines.map((line) => kleur.dim(line)).join('\n');
 }
 
-function renderTarget(target: TargetReport, options: HumanOptions & { readonly width: number }, number: number | undefined): string {
+function renderTarget(target: TargetReport, options: HumanOptions & { readonly width: number }, number: number | undefined, twin?: number): string {
   const { width } = options;
   const { verdict } = target;
   const lines: string[] = [];
   // Two targets may differ only in a masked password: the number and label tell them apart.
   const name = [number !== undefined ? `#${number}` : undefined, target.label].filter(Boolean).join(' ');
-  lines.push(`${paint(target.status, `${statusMark(target.status)} ${HEADLINE[target.status]}`)}  ${name ? `${kleur.bold(name)}  ` : ''}${kleur.bold(target.target)}`);
+  lines.push(`${paint(target.status, `${statusMark(target.status)} ${HEADLINE[target.status]}`)}  ${name ? `${kleur.bold(name)}  ` : ''}${kleur.bold(target.target)}${twin !== undefined ? kleur.dim(`  (same as #${twin} but for the masked password)`) : ''}`);
   if (verdict.step !== null) {
     const head = `${verdict.step}: ${verdict.cause}`;
     // The cause and the first word of its message stay on one line, however long that word is.
