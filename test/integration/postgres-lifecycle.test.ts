@@ -52,7 +52,7 @@ describe('postgres lifecycle states', () => {
       expect(verdictOf(report)).toBe('accepting/starting_up');
       expect(code).toBe(2);
       expect(target.verdict.details).toMatchObject({ sqlstate: '57P03', serverMessage: 'the database system is starting up' });
-      expect(target.verdict.remediation.some((fix) => fix.command?.startsWith('until pg_isready'))).toBe(true);
+      expect(target.verdict.remediation.some((fix) => /^timeout \d+ sh -c 'until pg_isready /.test(fix.command ?? ''))).toBe(true);
       expect(target.steps.find((step) => step.id === 'process')?.status).toBe('pass');
 
       // wait asks a starting server again every second or so, instead of backing off to 5 s.

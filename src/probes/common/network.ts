@@ -177,7 +177,7 @@ export async function judgeNetwork(view: NetworkView, io: StepIO<NetworkCause>, 
     case 'dns_temporary': {
       const resolver = await resolverContext(host);
       const summary = `name resolution for "${host}" failed temporarily: ${dns?.message ?? 'the resolver did not answer'}`;
-      return io.found('dns_temporary', summary, [...networkRemedies.dns_temporary(host, dns?.code), ...(dns?.code === 'ECONNREFUSED' || dns?.code === 'EREFUSED' ? [] : platformFixes('dns_temporary', platform, context.engine, { host, port }))], {
+      return io.found('dns_temporary', summary, [...networkRemedies.dns_temporary(host, dns?.code), ...platformFixes('dns_temporary', platform, context.engine, { host, port })], {
         ...evidence,
         resolver: resolverEvidence(resolver),
       });

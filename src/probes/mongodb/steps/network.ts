@@ -96,9 +96,7 @@ function judgeSrv(lookup: SrvLookup, cause: 'dns_not_found' | 'dns_temporary' | 
     case 'dns_not_found':
       return io.found('dns_not_found', `mongodb+srv://${lookup.host}: the SRV record ${lookup.srvName} does not exist${code}`, [{ text: `mongodb+srv:// looks up the hosts in the SRV record ${lookup.srvName}; it does not exist for this machine's resolver. Check the cluster name (it came from ${spokenSource(target.sources.hosts, 'the URL')}).` }, ...srvRecordRemedies(lookup, 'SRV')], evidence);
     case 'dns_temporary':
-      return io.found('dns_temporary', `the ${record} lookup for ${name} failed temporarily${code}`, answer.outcome !== 'found' && (answer.code === 'ECONNREFUSED' || answer.code === 'EREFUSED')
-        ? networkRemedies.dns_temporary(lookup.host, answer.code)
-        : [...networkRemedies.dns_temporary(lookup.host).slice(0, 1), ...srvRecordRemedies(lookup, record), waitInInitContainer(lookup.host)], evidence);
+      return io.found('dns_temporary', `the ${record} lookup for ${name} failed temporarily${code}`, [...networkRemedies.dns_temporary(lookup.host).slice(0, 1), ...srvRecordRemedies(lookup, record), waitInInitContainer(lookup.host)], evidence);
     default:
       return io.found('srv_invalid', `the ${record} record${record === 'SRV' ? 's' : ''} for mongodb+srv://${lookup.host} would be refused by the driver: ${lookup.problem?.reason ?? 'malformed'}`, remedies.srv_invalid(lookup, record), evidence);
   }
