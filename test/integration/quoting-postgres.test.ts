@@ -109,11 +109,15 @@ describe('quoting, checked by a real PostgreSQL', () => {
       });
       const runs = await pasteIntoBash(shell.flatMap(({ plain: plainCommand, hostile }) => [plainCommand, hostile]));
       shell.forEach((_, index) => {
-        const sqlOf = (run: (typeof runs)[number] | undefined): string => {
+        // Every -c: psql runs them in turn (CREATE ROLE …, then \password). One starting with "\"
+        // is a psql meta-command, read by psql and never sent as SQL: not parsed here.
+        const sqlOf = (run: (typeof runs)[number] | undefined): string[] => {
           const args = run?.invocations[0]?.args ?? [];
-          return args[args.indexOf('-c') + 1] ?? '';
+          return args.flatMap((arg, at) => (at > 0 && args[at - 1] === '-c' && !arg.startsWith('\\') ? [arg] : []));
         };
-        statements.push({ plain: sqlOf(runs[index * 2]), hostile: sqlOf(runs[index * 2 + 1]) });
+        const plainSql = sqlOf(runs[index * 2]);
+        const hostileSql = sqlOf(runs[index * 2 + 1]);
+        plainSql.forEach((sql, at) => statements.push({ plain: sql, hostile: hostileSql[at] ?? '' }));
       });
       for (const { plain: plainSql, hostile } of statements) {
         // Remedies that print several statements print fixed ones (pids, settings): one at a time is what holds values.
