@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { diagnoseCommand, type DiagnoseOptions } from '../../src/cli/diagnose.js';
 import type { CliIO } from '../../src/cli/io.js';
 import { main } from '../../src/cli/main.js';
-import { nextInterval, selectionFor, waitCommand, type WaitOptions } from '../../src/cli/wait.js';
+import { fitLine, nextInterval, progressWriter, selectionFor, waitCommand, type WaitOptions } from '../../src/cli/wait.js';
 
 function fakeIO(env: Record<string, string> = {}, tty = false): CliIO & { out: (text: string) => Promise<void>; stdout: string[]; stderr: string[] } {
   const stdout: string[] = [];
@@ -162,5 +162,30 @@ describe('wait: flag parsing', () => {
     expect(selectionFor('accepting')).toEqual({ until: 'network' });
     expect(selectionFor('auth')).toEqual({ until: 'auth', skip: ['pool'] });
     expect(selectionFor('ready')).toEqual({ until: 'auth' });
+  });
+});
+
+describe("wait's live progress line fits the terminal", () => {
+  const long = `[3] 2.4 s postgresql://app@db.internal.example:5432/app: accepting/starting_up — ${'the database system is starting up; '.repeat(8)}next try in 250 ms`;
+
+  test.each([80, 100, 40])('at %i columns every live line is at most columns − 1 wide, the cut marked', (columns) => {
+    const written: string[] = [];
+    const progress = progressWriter({ env: {}, stderrIsTTY: true, stderrColumns: columns, err: async (text) => void written.push(text) }, false);
+    progress.line(long);
+    progress.line('short');
+    const [first, second] = written.map((text) => text.replace('\r\u001b[2K', ''));
+    expect([...(first ?? '')].length).toBe(columns - 1);
+    expect(first?.endsWith('…')).toBe(true);
+    expect(second).toBe('short');
+  });
+
+  test('without a known width, $COLUMNS or 100; not on a terminal, whole lines', () => {
+    const written: string[] = [];
+    progressWriter({ env: { COLUMNS: '60' }, stderrIsTTY: true, err: async (text) => void written.push(text) }, false).line(long);
+    progressWriter({ env: {}, stderrIsTTY: false, stderrColumns: 80, err: async (text) => void written.push(text) }, false).line(long);
+    expect([...(written[0] ?? '')].length - '\r\u001b[2K'.length).toBe(59);
+    expect(written[1]).toBe(`dbdoctor wait: ${long}\n`);
+    expect(fitLine('ñandú', 5)).toBe('ñandú');
+    expect(fitLine('ñandú!', 5)).toBe('ñand…');
   });
 });
