@@ -80,12 +80,18 @@ export function toWaitOptions(flags: WaitFlags, command: readonly string[], io: 
 const WAIT_HELP = `
 Examples:
   dbdoctor wait --timeout 120 "$DATABASE_URL" -- npm start
-  dbdoctor wait --until accepting 'postgresql://app@db:5432/app'      # as pg_isready, with the reason
+  # as pg_isready, with the reason:
+  dbdoctor wait --until accepting 'postgresql://app@db:5432/app'
   dbdoctor wait -t 300 -q 'mongodb://mongo:27017/app' && ./migrate
 
---timeout counts from the moment dbdoctor starts: it gives up only when that time has passed, or
-at once when waiting cannot heal the cause (a wrong password; --no-fail-fast waits anyway).
-Exit codes: 0 ready (or the command's own code), 2 gave up (the last diagnosis is printed), 3 bad input.`;
+--timeout counts from the moment dbdoctor starts: wait gives up only when that
+time has passed, or at once when waiting cannot heal the cause (a wrong
+password; --no-fail-fast waits anyway).
+
+Exit codes:
+  0  ready (with a command after --: the command's own exit code)
+  2  gave up (the last diagnosis is printed)
+  3  bad input`;
 
 export function waitCommand(io: CliIO, command: readonly string[], onRun: (inputs: string[], options: WaitOptions) => Promise<void>): Command {
   const wait = new Command('wait')

@@ -189,3 +189,38 @@ describe("wait's live progress line fits the terminal", () => {
     expect(fitLine('ñandú!', 5)).toBe('ñand…');
   });
 });
+
+describe('--help fits 80 columns, with examples and the exit codes of each command', () => {
+  const commands = ['', 'diagnose', 'wait', 'explain', 'runbook', 'schema', 'completion'];
+
+  test.each(commands)('dbdoctor %s --help at 80 columns: no line over 80', async (name) => {
+    const io = { ...fakeIO(), columns: 80 };
+    expect(await main(['node', 'dbdoctor', ...(name ? [name] : []), '--help'], io)).toBe(0);
+    const help = io.stdout.join('');
+    const long = help.split('\n').filter((line) => [...line].length > 80);
+    expect(long).toEqual([]);
+    expect(help).toMatch(/\nExamples?\b/);
+    expect(help).toContain('\nExit codes:\n');
+  });
+
+  test('each command lists its own exit codes', async () => {
+    const helpOf = async (name: string): Promise<string> => {
+      const io = { ...fakeIO(), columns: 80 };
+      await main(['node', 'dbdoctor', name, '--help'], io);
+      return io.stdout.join('').split('\nExit codes:\n')[1] ?? '';
+    };
+    const [diagnose, wait, explain] = await Promise.all([helpOf('diagnose'), helpOf('wait'), helpOf('explain')]);
+    expect(diagnose).toMatch(/2 +unhealthy/);
+    expect(diagnose).not.toMatch(/\b4\b|explain/);
+    expect(wait).toMatch(/2 +gave up/);
+    expect(wait).not.toMatch(/\b4\b|degraded/);
+    expect(explain).toMatch(/4 +the text was not recognised/);
+  });
+
+  test('wrapped examples still run as one command: a line ending in " \\" continues the next', async () => {
+    const io = { ...fakeIO(), columns: 80 };
+    await main(['node', 'dbdoctor', 'diagnose', '--help'], io);
+    const examples = io.stdout.join('').split('\nExamples:\n')[1]?.split('\n\n')[0] ?? '';
+    expect(examples).toContain("dbdoctor diagnose --json \\\n    'mongodb://app@mongo:27017/app?authSource=admin'");
+  });
+});
