@@ -233,7 +233,7 @@ export async function runWait(inputs: readonly string[], options: WaitOptions, i
  * deadline's origin), so that it reads as the deadline kept, not as giving up early.
  */
 function gaveUp(attempts: number, options: Pick<WaitOptions, 'originMs' | 'timeoutMs'>): string {
-  return `gave up at ${formatMs(performance.now() - options.originMs)}: timed out after ${attempts} attempt${attempts > 1 ? 's' : ''} (--timeout ${formatMs(options.timeoutMs)}, counted from dbdoctor's start)`;
+  return `gave up at ${formatMs(performance.now() - options.originMs)}: timed out after ${attempts} attempt${attempts > 1 ? 's' : ''} (--timeout ${formatMs(options.timeoutMs)} from start)`;
 }
 
 /**
