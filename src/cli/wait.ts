@@ -200,7 +200,8 @@ export async function runWait(inputs: readonly string[], options: WaitOptions, i
       // (This attempt's time is no guide: the first one loads the drivers, and a loaded machine
       // makes any one slow, while a server that answers "starting up" answers at once.)
       const lastStartMs = remainingMs - LAST_ANSWER_MS;
-      if (refused.length === 0 && lastStartMs >= MIN_PAUSE_MS) {
+      const answered = reports.every((report) => report.status !== 'unhealthy' || !UNANSWERED.has(report.verdict.cause));
+      if (refused.length === 0 && answered && lastStartMs >= MIN_PAUSE_MS) {
         const pauseMs = Math.min(ANSWERED_SPACING_MS, lastStartMs);
         progress.line(`[${attempt}] ${formatMs(elapsed)} ${summary}; next try in ${formatMs(pauseMs)}`);
         await deadline.sleep(pauseMs);
@@ -272,6 +273,12 @@ const SOON_READY_MS = 250;
 const ANSWERED_SPACING_MS = 150;
 /** The least time kept for the last attempt at a port that answered: a login and a query. */
 const LAST_ANSWER_MS = 100;
+
+/**
+ * Causes where nothing answered: an attempt takes as long as its deadline allows, so near the end
+ * another one would only be cut short; the last whole diagnosis is kept and printed at the deadline.
+ */
+const UNANSWERED = new Set(['no_response', 'connect_timeout', 'deadline_exceeded', 'host_unreachable', 'dns_temporary']);
 
 /** Causes that mean "nothing listens there yet": worth watching the port during the pause. */
 const REFUSALS = new Set(['not_running', 'wrong_port', 'localhost_in_container', 'not_listening']);
