@@ -1,6 +1,13 @@
 import { Command, InvalidArgumentError, type Option } from 'commander';
 import type { CliIO } from './io.js';
 
+const COMPLETION_HELP = `
+Example (in ~/.bashrc):
+  eval "$(dbdoctor completion bash)"
+
+Exit codes:
+  0  printed     3  bad input (a shell dbdoctor has no script for)`;
+
 /**
  * `dbdoctor completion bash|zsh|fish`: completion scripts generated from the commands and flags
  * commander knows, so a new flag is completed without anyone remembering to add it.
@@ -124,5 +131,6 @@ export function completionCommand(io: CliIO, program: () => Command): Command {
       if (!shell) throw new InvalidArgumentError(`expected one of ${SHELLS.join(', ')}`);
       return shell;
     })
-    .action(async (shell: Shell) => io.out(completionScript(shell, program())));
+    
+    .addHelpText('after', COMPLETION_HELP).action(async (shell: Shell) => io.out(completionScript(shell, program())));
 }

@@ -40,20 +40,32 @@ export function toOptions(flags: DiagnoseFlags, io: Pick<CliIO, 'env' | 'stdoutI
   };
 }
 
-/** Exit codes, the same in every format; said in --help so a script author need not guess. */
+/**
+ * Exit codes, the same in every format; said in --help so a script author need not guess. Each
+ * command lists its own (explain's 4 and wait's "the command's own code" apply to them only); the
+ * top-level help lists them all. Every help text fits 80 columns (test/unit/cli.test.ts).
+ */
 export const EXIT_CODES_HELP = `
 Exit codes:
-  0  healthy        1  degraded (a warning)        2  unhealthy
-  3  bad input, or dbdoctor could not run           4  explain: text not recognised`;
+  0  healthy     1  degraded (a warning)     2  unhealthy
+  3  bad input, or dbdoctor could not run
+  4  explain only: the text was not recognised`;
+
+const DIAGNOSE_EXIT_CODES = `
+Exit codes:
+  0  healthy     1  degraded (a warning)     2  unhealthy
+  3  bad input, or dbdoctor could not run`;
 
 const DIAGNOSE_HELP = `
 Examples:
   dbdoctor diagnose 'postgresql://app@db.internal:5432/orders'
-  dbdoctor diagnose                          # what the environment points at ($DATABASE_URL, PGHOST, …)
-  dbdoctor diagnose 'mongodb://app@mongo:27017/app?authSource=admin' --json
+  # what the environment points at ($DATABASE_URL, PGHOST, …):
+  dbdoctor diagnose
+  dbdoctor diagnose --json \\
+    'mongodb://app@mongo:27017/app?authSource=admin'
   dbdoctor diagnose 'host=/var/run/postgresql dbname=orders' --timeout 30
   dbdoctor diagnose --config targets.yaml --format junit > dbdoctor.xml
-${EXIT_CODES_HELP}`;
+${DIAGNOSE_EXIT_CODES}`;
 
 export function diagnoseCommand(io: CliIO, onRun: (inputs: string[], options: DiagnoseOptions) => Promise<void>): Command {
   const command = new Command('diagnose')

@@ -43,6 +43,17 @@ export function toExplainOptions(words: readonly string[], flags: RawFlags, io: 
   };
 }
 
+const EXPLAIN_HELP = `
+Examples:
+  dbdoctor explain 'FATAL: password authentication failed for user "app"'
+  kubectl logs deploy/api --tail 200 | dbdoctor explain
+  dbdoctor explain --engine mongodb < error.txt
+
+Exit codes:
+  2  a cause was recognised (1 when it is only a warning)
+  3  bad input (no text to explain)
+  4  the text was not recognised as a connection error`;
+
 export function explainCommand(io: CliIO, onRun: (options: ExplainOptions) => Promise<void>): Command {
   return new Command('explain')
     .description('explain a pasted error message or stack trace: the cause, what it means, the fix, and the diagnose command that confirms it (offline)')
@@ -52,6 +63,7 @@ export function explainCommand(io: CliIO, onRun: (options: ExplainOptions) => Pr
     .option('-v, --verbose', 'list every rule that matched')
     .option('--no-color', 'no colours (also: NO_COLOR=1)')
     .addOption(new Option('--engine <engine>', 'the database engine, when the text does not say').choices(['postgres', 'mongodb', 'cassandra']))
+    .addHelpText('after', EXPLAIN_HELP)
     .action(async (words: string[], flags: RawFlags) => onRun(toExplainOptions(words, flags, io)));
 }
 

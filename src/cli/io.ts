@@ -13,6 +13,8 @@ export interface CliIO {
   readonly stderrIsTTY: boolean;
   /** The terminal's width, when standard output is one. */
   readonly columns?: number;
+  /** The terminal's width, when standard error is one (wait's live progress line). */
+  readonly stderrColumns?: number;
   readonly cwd: string;
   out(text: string): Promise<void>;
   err(text: string): Promise<void>;
@@ -24,6 +26,7 @@ export function processIO(): CliIO {
     stdoutIsTTY: process.stdout.isTTY === true,
     stderrIsTTY: process.stderr.isTTY === true,
     ...(process.stdout.isTTY && process.stdout.columns > 0 ? { columns: process.stdout.columns } : {}),
+    ...(process.stderr.isTTY && process.stderr.columns > 0 ? { stderrColumns: process.stderr.columns } : {}),
     cwd: process.cwd(),
     out: (text) => write(process.stdout, text),
     err: (text) => write(process.stderr, text),

@@ -32,7 +32,14 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
   const args = separator >= 0 ? argv.slice(0, separator) : argv;
   let exitCode: number = EXIT_CODES.healthy;
   // Commander's own messages go through our writers (redacted); errors are printed by us, once.
-  const output = { writeOut: (text: string) => void io.out(text), writeErr: (text: string) => void io.err(text), outputError: () => undefined };
+  // Help fits the terminal, 80 columns when there is none (a pipe, a CI log).
+  const output = {
+    writeOut: (text: string) => void io.out(text),
+    writeErr: (text: string) => void io.err(text),
+    outputError: () => undefined,
+    getOutHelpWidth: () => io.columns ?? 80,
+    getErrHelpWidth: () => io.columns ?? 80,
+  };
   const program = new Command('dbdoctor')
     .description('Diagnoses database connectivity: one verdict, its evidence, and the fix.')
     .version(version, '-V, --version')
@@ -43,7 +50,7 @@ export async function main(argv: readonly string[], io: CliIO = processIO()): Pr
       'after',
       `
 Examples:
-  dbdoctor 'postgresql://app@db:5432/orders'     # diagnose (the default command)
+  dbdoctor 'postgresql://app@db:5432/orders'   # diagnose, the default command
   dbdoctor wait -t 120 "$DATABASE_URL" -- ./start
   kubectl logs deploy/api | dbdoctor explain
 ${EXIT_CODES_HELP}`,

@@ -80,12 +80,18 @@ export function toWaitOptions(flags: WaitFlags, command: readonly string[], io: 
 const WAIT_HELP = `
 Examples:
   dbdoctor wait --timeout 120 "$DATABASE_URL" -- npm start
-  dbdoctor wait --until accepting 'postgresql://app@db:5432/app'      # as pg_isready, with the reason
+  # as pg_isready, with the reason:
+  dbdoctor wait --until accepting 'postgresql://app@db:5432/app'
   dbdoctor wait -t 300 -q 'mongodb://mongo:27017/app' && ./migrate
 
---timeout counts from the moment dbdoctor starts: it gives up only when that time has passed, or
-at once when waiting cannot heal the cause (a wrong password; --no-fail-fast waits anyway).
-Exit codes: 0 ready (or the command's own code), 2 gave up (the last diagnosis is printed), 3 bad input.`;
+--timeout counts from the moment dbdoctor starts: wait gives up only when that
+time has passed, or at once when waiting cannot heal the cause (a wrong
+password; --no-fail-fast waits anyway).
+
+Exit codes:
+  0  ready (with a command after --: the command's own exit code)
+  2  gave up (the last diagnosis is printed)
+  3  bad input`;
 
 export function waitCommand(io: CliIO, command: readonly string[], onRun: (inputs: string[], options: WaitOptions) => Promise<void>): Command {
   const wait = new Command('wait')
@@ -147,7 +153,8 @@ export async function runWait(inputs: readonly string[], options: WaitOptions, i
     // on giving up stays the last one that finished (a wrong password, a refused port).
     last = merge(last, reports, deadline.remainingMs() < LAST_MOMENT_MS);
     const stillPending = pending.filter((_, index) => reports[index]?.status === 'unhealthy');
-    const elapsed = performance.now() - started;
+    // Times shown count as --timeout does: from this process's start.
+    const elapsed = performance.now() - options.originMs;
     if (stillPending.length === 0) {
       progress.done(`ready after ${attempt} attempt${attempt > 1 ? 's' : ''} in ${formatMs(elapsed)}`);
       // With --format or --json, the final diagnosis is kept on success too (a CI artifact).
@@ -172,7 +179,7 @@ export async function runWait(inputs: readonly string[], options: WaitOptions, i
     }
     if (deadline.remainingMs() < LAST_MOMENT_MS) {
       progress.line(`[${attempt}] ${formatMs(elapsed)} ${summary}`);
-      progress.done(`timed out after ${formatMs(performance.now() - started)} (${attempt} attempt${attempt > 1 ? 's' : ''}; --timeout ${formatMs(options.timeoutMs)})`);
+      progress.done(gaveUp(attempt, options));
       return printLast(last, started, prepared, options, io, version);
     }
     // A server that answers "starting up" (or is replaying WAL) is seconds from ready: ask again
@@ -184,26 +191,50 @@ export async function runWait(inputs: readonly string[], options: WaitOptions, i
     // last attempt is kept for the end of --timeout, not given up a whole backoff interval early.
     const remainingMs = deadline.remainingMs();
     const reserveMs = lastAttemptMs(slowestAttemptMs);
+    const refused = refusedEndpoints(reports);
     if (remainingMs <= reserveMs + MIN_PAUSE_MS) {
+      // A port that answered (starting up, replaying WAL, shutting down, full) can be ready the
+      // next moment, and only another real attempt can see it: keep asking, spaced as a port is
+      // watched, until a login and a query no longer fit. An attempt the deadline cuts short
+      // costs nothing: it ends at the deadline, and the diagnosis printed stays the last whole one.
+      // (This attempt's time is no guide: the first one loads the drivers, and a loaded machine
+      // makes any one slow, while a server that answers "starting up" answers at once.)
+      const lastStartMs = remainingMs - LAST_ANSWER_MS;
+      const answered = reports.every((report) => report.status !== 'unhealthy' || !UNANSWERED.has(report.verdict.cause));
+      if (refused.length === 0 && answered && lastStartMs >= MIN_PAUSE_MS) {
+        const pauseMs = Math.min(ANSWERED_SPACING_MS, lastStartMs);
+        progress.line(`[${attempt}] ${formatMs(elapsed)} ${summary}; next try in ${formatMs(pauseMs)}`);
+        await deadline.sleep(pauseMs);
+        pending = stillPending;
+        continue;
+      }
       // Too little time for another whole attempt: watch a refused port to the end, and try once
       // more only if it opens; otherwise the deadline has come, and the last full diagnosis stands.
       progress.line(`[${attempt}] ${formatMs(elapsed)} ${summary}; watching until the deadline`);
       // The report is rendered while watching, so that it is out the moment the deadline comes.
       const rendered = renderLast(last, options.originMs + options.timeoutMs - started, prepared, options, version, widthFor(io));
-      if (await sleepUntilListening(deadline, remainingMs, refusedEndpoints(reports))) {
+      if (await sleepUntilListening(deadline, remainingMs, refused)) {
         pending = stillPending;
         continue;
       }
-      progress.done(`timed out after ${formatMs(performance.now() - started)} (${attempt} attempt${attempt > 1 ? 's' : ''}; --timeout ${formatMs(options.timeoutMs)})`);
+      progress.done(gaveUp(attempt, options));
       await io.out(await rendered);
       return EXIT_CODES.unhealthy;
     }
     const pauseMs = Math.max(MIN_PAUSE_MS, Math.min(sleepMs, remainingMs - reserveMs));
     progress.line(`[${attempt}] ${formatMs(elapsed)} ${summary}; next try in ${formatMs(pauseMs)}`);
-    await sleepUntilListening(deadline, pauseMs, refusedEndpoints(reports));
+    await sleepUntilListening(deadline, pauseMs, refused);
     interval = nextMs;
     pending = stillPending;
   }
+}
+
+/**
+ * The give-up line, with the time counted as --timeout counts it (from the process's start, the
+ * deadline's origin), so that it reads as the deadline kept, not as giving up early.
+ */
+function gaveUp(attempts: number, options: Pick<WaitOptions, 'originMs' | 'timeoutMs'>): string {
+  return `gave up at ${formatMs(performance.now() - options.originMs)}: timed out after ${attempts} attempt${attempts > 1 ? 's' : ''} (--timeout ${formatMs(options.timeoutMs)} from start)`;
 }
 
 /**
@@ -231,9 +262,23 @@ function readinessOnly(prepared: PreparedRun): PreparedRun {
   return { ...prepared, targets: prepared.targets.map((planned) => ({ ...planned, thresholds: { ...planned.thresholds, idleInTransactionMs: TEN_YEARS_MS } })) };
 }
 
-/** Causes of a server on its way up, and how often to ask it again at most. */
-const SOON_READY = new Set(['starting_up', 'recovery']);
-const SOON_READY_MS = 1000;
+/**
+ * Causes of a server on its way up (or restarting), and how long to wait between attempts at most:
+ * a quarter second, so that wait returns about that soon after the server is ready. Each try is
+ * one connection the server refuses with "the database system is starting up".
+ */
+const SOON_READY = new Set(['starting_up', 'recovery', 'shutting_down']);
+const SOON_READY_MS = 250;
+/** Near the deadline, between attempts at a port that answers: as often as a refused port is watched. */
+const ANSWERED_SPACING_MS = 150;
+/** The least time kept for the last attempt at a port that answered: a login and a query. */
+const LAST_ANSWER_MS = 100;
+
+/**
+ * Causes where nothing answered: an attempt takes as long as its deadline allows, so near the end
+ * another one would only be cut short; the last whole diagnosis is kept and printed at the deadline.
+ */
+const UNANSWERED = new Set(['no_response', 'connect_timeout', 'deadline_exceeded', 'host_unreachable', 'dns_temporary']);
 
 /** Causes that mean "nothing listens there yet": worth watching the port during the pause. */
 const REFUSALS = new Set(['not_running', 'wrong_port', 'localhost_in_container', 'not_listening']);
@@ -309,15 +354,25 @@ interface Progress {
   done(text: string): void;
 }
 
-/** One line per attempt on stderr, or a single live line on a terminal; nothing with --quiet. */
-function progressWriter(io: CliIO, quiet: boolean): Progress {
+/**
+ * One line per attempt on stderr, or a single live line on a terminal; nothing with --quiet. The
+ * live line is cut to the terminal's width less one column: a line that wraps leaves its first
+ * rows behind, since "\r\e[2K" clears only the row the cursor is on.
+ */
+export function progressWriter(io: Pick<CliIO, 'err' | 'stderrIsTTY' | 'stderrColumns' | 'columns' | 'env'>, quiet: boolean): Progress {
   if (quiet) return { line: () => undefined, done: () => undefined };
   const live = io.stderrIsTTY;
-  const width = 160;
+  const width = (io.stderrColumns ?? widthFor(io)) - 1;
   return {
-    line: (text) => void io.err(live ? `\r\u001b[2K${text.slice(0, width)}` : `dbdoctor wait: ${text}\n`),
+    line: (text) => void io.err(live ? `\r\u001b[2K${fitLine(text, width)}` : `dbdoctor wait: ${text}\n`),
     done: (text) => void io.err(live ? `\r\u001b[2K${text}\n` : `dbdoctor wait: ${text}\n`),
   };
+}
+
+/** The text cut to `width` columns, an ellipsis marking the cut. */
+export function fitLine(text: string, width: number): string {
+  const characters = [...text];
+  return characters.length <= width ? text : `${characters.slice(0, Math.max(0, width - 1)).join('')}…`;
 }
 
 /** Runs the command once ready, as wait-for-it does, passing signals on and exiting with its code. */

@@ -32,8 +32,19 @@ export function renderHuman(untrusted: RunReport, options: HumanOptions): string
   const report = displayable(untrusted);
   const width = Math.max(40, options.width ?? DEFAULT_WIDTH);
   const numbered = report.targets.length > 1;
-  const blocks = report.targets.map((target, index) => renderTarget(target, { ...options, width }, numbered ? index + 1 : undefined, sameAs(report.targets, index)));
-  if (numbered) blocks.push(overall(report, width));
+  // Several targets: the summary comes first, so that the answer is on line 1, and again last,
+  // where the eye lands after scrolling; a healthy target is one line (its steps are for -v),
+  // and the ones that need attention follow in full.
+  const blocks = report.targets.map((target, index) =>
+    numbered && target.status === 'healthy' && !options.verbose
+      ? headline(target, index + 1, sameAs(report.targets, index))
+      : renderTarget(target, { ...options, width }, numbered ? index + 1 : undefined, sameAs(report.targets, index)),
+  );
+  if (numbered) {
+    const summary = overall(report, width);
+    blocks.unshift(summary);
+    blocks.push(summary);
+  }
   const environment = renderEnvironment(report.environment, options.verbose, width);
   if (environment) blocks.push(environment);
   return `${blocks.join('\n\n')}\n`;
@@ -79,13 +90,18 @@ function renderEnvironment(environment: EnvironmentReport | undefined, verbose: 
   return lines.map((line) => kleur.dim(line)).join('\n');
 }
 
+/** "✔ HEALTHY  #1 orders  postgresql://app@db:5432/orders": the whole report of a healthy one among several. */
+function headline(target: TargetReport, number: number | undefined, twin?: number): string {
+  // Two targets may differ only in a masked password: the number and label tell them apart.
+  const name = [number !== undefined ? `#${number}` : undefined, target.label].filter(Boolean).join(' ');
+  return `${paint(target.status, `${statusMark(target.status)} ${HEADLINE[target.status]}`)}  ${name ? `${kleur.bold(name)}  ` : ''}${kleur.bold(target.target)}${twin !== undefined ? kleur.dim(`  (same as #${twin} but for the masked password)`) : ''}`;
+}
+
 function renderTarget(target: TargetReport, options: HumanOptions & { readonly width: number }, number: number | undefined, twin?: number): string {
   const { width } = options;
   const { verdict } = target;
   const lines: string[] = [];
-  // Two targets may differ only in a masked password: the number and label tell them apart.
-  const name = [number !== undefined ? `#${number}` : undefined, target.label].filter(Boolean).join(' ');
-  lines.push(`${paint(target.status, `${statusMark(target.status)} ${HEADLINE[target.status]}`)}  ${name ? `${kleur.bold(name)}  ` : ''}${kleur.bold(target.target)}${twin !== undefined ? kleur.dim(`  (same as #${twin} but for the masked password)`) : ''}`);
+  lines.push(headline(target, number, twin));
   if (verdict.step !== null) {
     const head = `${verdict.step}: ${verdict.cause}`;
     // The cause and the first word of its message stay on one line, however long that word is.

@@ -121,4 +121,26 @@ describe('data directories side by side, one stopped', () => {
       await run('rm', ['-rf', elsewhere]);
     }
   });
+
+  test('over a Unix socket, the stopped cluster\'s socket directory and port: not_running as over TCP, the other cluster\'s socket only a possibility', async () => {
+    await asPostgres('pg_ctl', ['-D', dir('reporting'), '-m', 'fast', '-w', 'stop']).catch(() => undefined);
+    const { code, report, target } = await diagnoseJson([`postgresql://app@/app?host=${dir('reporting')}&port=${stoppedPort}`]);
+    expect(verdictOf(report)).toBe('process/not_running');
+    expect(code).toBe(2);
+    expect(target.verdict.message).toContain(`cluster reporting (${dir('reporting')}), configured for port ${stoppedPort}, is not running`);
+    const fixes = commands(target.verdict.remediation);
+    expect(fixes[0]).toContain(`-D ${dir('reporting')}`);
+    const possibility = target.verdict.remediation.find((fix) => /^Another cluster listens at .*Only if your database lives there/.test(fix.text));
+    expect(possibility?.text).toContain(join(dir('main'), `.s.PGSQL.${runningPort}`));
+    expect(possibility?.command).toBe(`postgresql://app@/app?host=${dir('main')}&port=${runningPort}`);
+    expect(target.verdict.details.stoppedClusters).toEqual([expect.objectContaining({ name: 'reporting', port: stoppedPort })]);
+  });
+
+  test('over a Unix socket no cluster here is configured for: not_listening, naming where PostgreSQL\'s sockets are', async () => {
+    const nowhere = labDir('nosocket');
+    const { report, target } = await diagnoseJson([`postgresql://app@/app?host=${nowhere}&port=${stoppedPort}`]);
+    expect(verdictOf(report)).toBe('accepting/not_listening');
+    expect(target.verdict.message).toContain(join(dir('main'), `.s.PGSQL.${runningPort}`));
+    await run('rm', ['-rf', nowhere]);
+  });
 });

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { dbdoctor, type Run } from '../lab/dbdoctor.js';
 import { BLACK_HOLE, IsolatedHost } from '../lab/isolated.js';
@@ -15,6 +16,9 @@ const SLACK_MS = 200;
 function expectWholeTimeout(run: Run, seconds: number): void {
   expect(run.code, run.stderr).toBe(2);
   expect(run.stderr).toMatch(/timed out after/);
+  // The give-up line counts as --timeout does, from the process's start: never before it.
+  const gaveUpAt = Number(/gave up at (\d+(?:\.\d+)?) s/.exec(run.stderr)?.[1]);
+  expect(gaveUpAt, run.stderr).toBeGreaterThanOrEqual(seconds);
   expect(run.wallMs, `ended ${Math.round(seconds * 1000 - run.wallMs)} ms before --timeout ${seconds}`).toBeGreaterThanOrEqual(seconds * 1000);
   expect(run.wallMs, `ended ${Math.round(run.wallMs - seconds * 1000)} ms after --timeout ${seconds}`).toBeLessThanOrEqual(seconds * 1000 + SLACK_MS);
 }
@@ -82,5 +86,87 @@ describe('wait keeps its --timeout', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('waiting will not heal auth_failed');
     expect(result.wallMs).toBeLessThan(10_000);
+  });
+});
+
+/**
+ * A server replaying WAL after a crash has its port open and answers every login with 57P03 "the
+ * database system is starting up" until recovery ends. Watching the port cannot see it become
+ * ready; only another real attempt can. The server is started so that it becomes ready shortly
+ * before the deadline; readiness is measured by the test itself, with its own connections.
+ */
+describe('wait keeps trying a server that answers "starting up" until the deadline', () => {
+  let cluster: Cluster;
+  const runs: { seconds: number; readyMs: number; code: number; wallMs: number }[] = [];
+
+  beforeAll(async () => {
+    // No checkpoint between the write and the crash: the next start replays all of it.
+    cluster = await Cluster.create('waitrecovery', { settings: { max_wal_size: "'4GB'", checkpoint_timeout: "'30min'", shared_buffers: "'128MB'" } });
+    await cluster.sql("CREATE ROLE app LOGIN PASSWORD 'recovery-pw'");
+    await cluster.sql('CREATE TABLE filler (id int, pad text)');
+  });
+  afterAll(async () => {
+    // eslint-disable-next-line no-console
+    console.log(`wait through crash recovery (--timeout, ready at, exit, wall):\n${runs.map((run) => `  -t ${run.seconds}: ready ${(run.readyMs / 1000).toFixed(2)} s, exit ${run.code} at ${(run.wallMs / 1000).toFixed(2)} s`).join('\n')}`);
+    await cluster?.destroy();
+  });
+
+  /** Writes WAL, then stops the server as a crash would: the next start replays it. */
+  async function crash(): Promise<void> {
+    await cluster.sql("INSERT INTO filler SELECT g, repeat('x', 200) FROM generate_series(1, 400000) g");
+    await cluster.stop('immediate');
+  }
+
+  /** When the server first accepts a login of ours, on the performance clock (polls every 20 ms). */
+  async function readyAt(limitMs: number): Promise<number> {
+    const end = performance.now() + limitMs;
+    while (performance.now() < end) {
+      const client = cluster.client({ viaSocket: true });
+      try {
+        await client.connect();
+        const at = performance.now();
+        await client.end();
+        return at;
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    }
+    return Number.POSITIVE_INFINITY;
+  }
+
+  test('ready before the deadline: exit 0, every time', { timeout: 120_000 }, async () => {
+    // How long this machine takes from `pg_ctl start` to ready after such a crash.
+    await crash();
+    let issued = performance.now();
+    await cluster.startNoWait();
+    let recoveryMs = (await readyAt(30_000)) - issued;
+    const inTime: typeof runs = [];
+    let seenStarting = 0;
+    for (const seconds of [3, 3.5, 3, 3.5, 3]) {
+      await crash();
+      // Aim at ready 0.4–0.7 s before the deadline (counted from our spawn, which is earlier than
+      // the process's own start: the margin is on the safe side).
+      const startAfterMs = Math.max(200, seconds * 1000 - 550 - recoveryMs);
+      const spawned = performance.now();
+      const waiting = dbdoctor(['wait', '--timeout', String(seconds), `postgresql://app:recovery-pw@127.0.0.1:${cluster.port}/postgres`]);
+      await new Promise((resolve) => setTimeout(resolve, startAfterMs));
+      issued = performance.now();
+      await cluster.startNoWait();
+      const ready = await readyAt(30_000);
+      recoveryMs = ready - issued;
+      const result = await waiting;
+      const run = { seconds, readyMs: ready - spawned, code: result.code, wallMs: result.wallMs };
+      runs.push(run);
+      if (/starting_up|recovery/.test(result.stderr)) seenStarting += 1;
+      if (run.readyMs <= seconds * 1000 - 300) {
+        inTime.push(run);
+        expect(result.code, `ready at ${Math.round(run.readyMs)} ms of ${seconds} s\n${result.stderr}`).toBe(0);
+        expect(result.wallMs).toBeLessThanOrEqual(seconds * 1000 + SLACK_MS);
+      }
+      await readyAt(30_000);
+    }
+    // The scenario happened: most runs were ready in time, and the server was seen starting up.
+    expect(inTime.length, JSON.stringify(runs)).toBeGreaterThanOrEqual(3);
+    expect(seenStarting).toBeGreaterThanOrEqual(1);
   });
 });

@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { diagnoseCommand, type DiagnoseOptions } from '../../src/cli/diagnose.js';
 import type { CliIO } from '../../src/cli/io.js';
 import { main } from '../../src/cli/main.js';
-import { nextInterval, selectionFor, waitCommand, type WaitOptions } from '../../src/cli/wait.js';
+import { fitLine, nextInterval, progressWriter, selectionFor, waitCommand, type WaitOptions } from '../../src/cli/wait.js';
 
 function fakeIO(env: Record<string, string> = {}, tty = false): CliIO & { out: (text: string) => Promise<void>; stdout: string[]; stderr: string[] } {
   const stdout: string[] = [];
@@ -162,5 +162,65 @@ describe('wait: flag parsing', () => {
     expect(selectionFor('accepting')).toEqual({ until: 'network' });
     expect(selectionFor('auth')).toEqual({ until: 'auth', skip: ['pool'] });
     expect(selectionFor('ready')).toEqual({ until: 'auth' });
+  });
+});
+
+describe("wait's live progress line fits the terminal", () => {
+  const long = `[3] 2.4 s postgresql://app@db.internal.example:5432/app: accepting/starting_up — ${'the database system is starting up; '.repeat(8)}next try in 250 ms`;
+
+  test.each([80, 100, 40])('at %i columns every live line is at most columns − 1 wide, the cut marked', (columns) => {
+    const written: string[] = [];
+    const progress = progressWriter({ env: {}, stderrIsTTY: true, stderrColumns: columns, err: async (text) => void written.push(text) }, false);
+    progress.line(long);
+    progress.line('short');
+    const [first, second] = written.map((text) => text.replace('\r\u001b[2K', ''));
+    expect([...(first ?? '')].length).toBe(columns - 1);
+    expect(first?.endsWith('…')).toBe(true);
+    expect(second).toBe('short');
+  });
+
+  test('without a known width, $COLUMNS or 100; not on a terminal, whole lines', () => {
+    const written: string[] = [];
+    progressWriter({ env: { COLUMNS: '60' }, stderrIsTTY: true, err: async (text) => void written.push(text) }, false).line(long);
+    progressWriter({ env: {}, stderrIsTTY: false, stderrColumns: 80, err: async (text) => void written.push(text) }, false).line(long);
+    expect([...(written[0] ?? '')].length - '\r\u001b[2K'.length).toBe(59);
+    expect(written[1]).toBe(`dbdoctor wait: ${long}\n`);
+    expect(fitLine('ñandú', 5)).toBe('ñandú');
+    expect(fitLine('ñandú!', 5)).toBe('ñand…');
+  });
+});
+
+describe('--help fits 80 columns, with examples and the exit codes of each command', () => {
+  const commands = ['', 'diagnose', 'wait', 'explain', 'runbook', 'schema', 'completion'];
+
+  test.each(commands)('dbdoctor %s --help at 80 columns: no line over 80', async (name) => {
+    const io = { ...fakeIO(), columns: 80 };
+    expect(await main(['node', 'dbdoctor', ...(name ? [name] : []), '--help'], io)).toBe(0);
+    const help = io.stdout.join('');
+    const long = help.split('\n').filter((line) => [...line].length > 80);
+    expect(long).toEqual([]);
+    expect(help).toMatch(/\nExamples?\b/);
+    expect(help).toContain('\nExit codes:\n');
+  });
+
+  test('each command lists its own exit codes', async () => {
+    const helpOf = async (name: string): Promise<string> => {
+      const io = { ...fakeIO(), columns: 80 };
+      await main(['node', 'dbdoctor', name, '--help'], io);
+      return io.stdout.join('').split('\nExit codes:\n')[1] ?? '';
+    };
+    const [diagnose, wait, explain] = await Promise.all([helpOf('diagnose'), helpOf('wait'), helpOf('explain')]);
+    expect(diagnose).toMatch(/2 +unhealthy/);
+    expect(diagnose).not.toMatch(/\b4\b|explain/);
+    expect(wait).toMatch(/2 +gave up/);
+    expect(wait).not.toMatch(/\b4\b|degraded/);
+    expect(explain).toMatch(/4 +the text was not recognised/);
+  });
+
+  test('wrapped examples still run as one command: a line ending in " \\" continues the next', async () => {
+    const io = { ...fakeIO(), columns: 80 };
+    await main(['node', 'dbdoctor', 'diagnose', '--help'], io);
+    const examples = io.stdout.join('').split('\nExamples:\n')[1]?.split('\n\n')[0] ?? '';
+    expect(examples).toContain("dbdoctor diagnose --json \\\n    'mongodb://app@mongo:27017/app?authSource=admin'");
   });
 });

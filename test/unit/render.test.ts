@@ -67,3 +67,38 @@ describe('JSON output', () => {
     expect(() => renderJson({ ...report, status: 'fine' } as unknown as RunReport)).toThrow();
   });
 });
+
+describe('human output, several targets', () => {
+  const unhealthy = report.targets[0];
+  if (!unhealthy) throw new Error('the fixture has a target');
+  const healthy: RunReport['targets'][number] = {
+    ...unhealthy,
+    target: 'postgresql://app:****@primary:5432/app',
+    label: 'orders',
+    status: 'healthy',
+    verdict: { step: null, cause: 'healthy', message: 'all checks passed', details: {}, remediation: [] },
+    steps: unhealthy.steps.map((step) => ({ ...step, status: 'pass', cause: null, summary: `${step.id} ok` })),
+  };
+  const several: RunReport = { ...report, targets: [healthy, unhealthy, { ...healthy, label: 'billing', target: 'postgresql://app:****@billing:5432/app' }, { ...unhealthy, target: 'postgresql://app:****@db2:5432/app' }] };
+  const text = renderHuman(several, { verbose: false, color: false, width: 80 });
+  const lines = text.trimEnd().split('\n');
+
+  test('the summary is the first line, and the last', () => {
+    expect(lines[0]).toBe('✖ 2 of 4 unhealthy: #2 dns_not_found, #4 dns_not_found · 42 ms');
+    expect(lines.at(-1)).toBe(lines[0]);
+  });
+
+  test('a healthy target is one line; an unhealthy one is in full', () => {
+    expect(lines).toContain('✔ HEALTHY  #1 orders  postgresql://app:****@primary:5432/app');
+    expect(lines).toContain('✔ HEALTHY  #3 billing  postgresql://app:****@billing:5432/app');
+    expect(text).not.toContain('process ok');
+    expect(lines.filter((line) => line.includes('dns_not_found — the host name "db" does not resolve'))).toHaveLength(2);
+    expect(lines.filter((line) => /What to do/.test(line))).toHaveLength(2);
+  });
+
+  test('-v shows every target in full; one target alone stays in full; JSON is unchanged', () => {
+    expect(renderHuman(several, { verbose: true, color: false, width: 80 })).toContain('process ok');
+    expect(renderHuman({ ...report, status: 'healthy', targets: [healthy] }, { verbose: false, color: false, width: 80 })).toContain('process ok');
+    expect(JSON.parse(renderJson(several))).toEqual(several);
+  });
+});

@@ -24,6 +24,8 @@ export interface PgCluster {
   /** The port its server would listen on, and where that was read. */
   readonly port: number;
   readonly portFrom: string;
+  /** unix_socket_directories (or -k of its last start): where its sockets would be; unset, the build's default. */
+  readonly socketDirs?: readonly string[];
   /** Debian's "15/main"; otherwise cluster_name when set. */
   readonly name?: string;
   /** PG_VERSION: "15". */
@@ -73,6 +75,7 @@ async function clusterIn(candidate: Candidate): Promise<PgCluster | undefined> {
     dataDir: candidate.dataDir,
     port: settings.port?.value ?? DEFAULT_PORT,
     portFrom: settings.port?.from ?? 'the default (no port set)',
+    ...(settings.socketDirs ? { socketDirs: settings.socketDirs } : {}),
     ...(name ? { name } : {}),
     version,
     ...(owner ? { owner } : {}),
@@ -119,6 +122,7 @@ async function conventionalDataDirs(options: { readonly runningDataDirs: readonl
 interface Settings {
   readonly port?: { readonly value: number; readonly from: string };
   readonly clusterName?: string;
+  readonly socketDirs?: readonly string[];
 }
 
 /**
@@ -142,7 +146,10 @@ async function readSettings(candidate: Candidate): Promise<Settings> {
           ? { value: Number(confPort), from: configFile }
           : undefined;
   const clusterName = (auto ? lastSetting(auto, 'cluster_name') : undefined) ?? (conf ? lastSetting(conf, 'cluster_name') : undefined);
-  return { ...(port ? { port } : {}), ...(clusterName ? { clusterName } : {}) };
+  // The same order for the socket directories: -k on the command line, ALTER SYSTEM, the file.
+  const sockets = (opts ? socketDirsFromCommandLine(opts) : undefined) ?? (auto ? lastSetting(auto, 'unix_socket_directories') : undefined) ?? (conf ? lastSetting(conf, 'unix_socket_directories') : undefined);
+  const socketDirs = sockets?.split(',').map((dir) => dir.trim()).filter((dir) => dir.length > 0);
+  return { ...(port ? { port } : {}), ...(clusterName ? { clusterName } : {}), ...(socketDirs ? { socketDirs } : {}) };
 }
 
 /** postgresql.conf with the files its include_dir / include / include_if_exists lines name, in order. */
@@ -178,9 +185,27 @@ export function lastSetting(text: string, name: string): string | undefined {
   return value;
 }
 
+/** postmaster.opts' arguments, as pg_ctl quoted them. */
+function commandLineArgs(text: string): string[] {
+  return [...text.matchAll(/"((?:[^"\\]|\\.)*)"|(\S+)/g)].map((match) => match[1] ?? match[2] ?? '');
+}
+
+/** `-k /dir`, `-k/dir` or `-c unix_socket_directories=…` in postmaster.opts: the last one counts. */
+export function socketDirsFromCommandLine(text: string): string | undefined {
+  const args = commandLineArgs(text);
+  let dirs: string | undefined;
+  for (let index = 0; index < args.length; index += 1) {
+    const arg = args[index] ?? '';
+    const next = args[index + 1] ?? '';
+    const value = arg === '-k' ? next : arg.startsWith('-k') ? arg.slice(2) : arg === '-c' && next.startsWith('unix_socket_directories=') ? next.slice('unix_socket_directories='.length) : undefined;
+    if (value !== undefined) dirs = value.replace(/^'(.*)'$/, '$1');
+  }
+  return dirs;
+}
+
 /** `-p 5433`, `-p5433`, `--port=5433` or `-c port=5433` in postmaster.opts' quoted arguments. */
 export function portFromCommandLine(text: string): number | undefined {
-  const args = [...text.matchAll(/"((?:[^"\\]|\\.)*)"|(\S+)/g)].map((match) => match[1] ?? match[2] ?? '');
+  const args = commandLineArgs(text);
   let port: number | undefined;
   for (let index = 0; index < args.length; index += 1) {
     const arg = args[index] ?? '';

@@ -71,13 +71,32 @@ export function explainRefusal(endpoint: RefusedEndpoint, scan: LocalScan | unde
   if (ours) return { cause: 'in_transition', state: ours.status === 'stopping' ? 'stopping' : 'starting', attempted: endpoint.attempted, server: ours };
   const settled = { ...scan, servers: scan.servers.filter((server) => !inTransition.includes(server)) };
   const explained = endpoint.transport === 'unix' ? explainSocket(endpoint, settled) : explainTcp(endpoint, settled, where);
-  const stopped = (scan.clusters ?? []).filter((cluster) => cluster.port === endpoint.port && !cluster.live);
+  // Over a Unix socket, a stopped cluster is the one refused when its sockets would be in that
+  // directory too: the other cluster's socket elsewhere is then a possibility, as over TCP, and
+  // not_listening is left for a socket no cluster here is configured for.
+  const stopped = (scan.clusters ?? []).filter((cluster) => cluster.port === endpoint.port && !cluster.live && (endpoint.transport === 'tcp' || usesSocketDir(cluster, socketDirOf(endpoint))));
+  const replaced = explained.cause === 'wrong_port' || explained.cause === 'not_running' || (endpoint.transport === 'unix' && explained.cause === 'not_listening');
   const refusal: Refusal =
-    stopped.length > 0 && (explained.cause === 'wrong_port' || explained.cause === 'not_running')
+    stopped.length > 0 && replaced
       ? { cause: 'not_running', where: 'local', attempted: endpoint.attempted, stopped, others: settled.servers }
       : explained;
   const heldBy = scan.standalone.find((backend) => backend.port === endpoint.port);
   return heldBy && (refusal.cause === 'not_running' || refusal.cause === 'wrong_port') ? { ...refusal, heldBy } : refusal;
+}
+
+function socketDirOf(endpoint: RefusedEndpoint): string {
+  return dirname(endpoint.addresses[0] ?? endpoint.attempted);
+}
+
+/**
+ * Where PostgreSQL builds put their sockets when unix_socket_directories is not set: /tmp for a
+ * source build, /var/run/postgresql (= /run/postgresql) for Debian's and the PGDG packages.
+ */
+const DEFAULT_SOCKET_DIRS = ['/tmp', '/var/run/postgresql', '/run/postgresql'];
+
+function usesSocketDir(cluster: PgCluster, directory: string): boolean {
+  const normal = (dir: string): string => dir.replace(/\/+$/, '') || '/';
+  return (cluster.socketDirs ?? DEFAULT_SOCKET_DIRS).some((dir) => normal(dir) === normal(directory));
 }
 
 /**

@@ -3,7 +3,7 @@ import type { Remediation } from '../../../engine/schema.js';
 import type { PostgresTarget } from '../../../config/postgres/target.js';
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Evidence } from '../../../engine/schema.js';
 import type { PgCluster } from '../clusters.js';
 import { pgIsReady, urlCommand, urlWith } from '../commands.js';
@@ -190,7 +190,17 @@ function stoppedClusterRemedies(target: PostgresTarget, stopped: readonly PgClus
     fixes.push({ text: `Its postmaster.pid still names pid ${cluster.postmasterPid}, a server that is gone (a crash, or a killed container): pg_ctl start checks that pid and replaces the file; do not delete it by hand while any postgres of that directory runs.` });
   }
   const port = otherPorts(others).split(', ')[0];
-  if (others.length > 0 && port) {
+  // Over a Unix socket, the other cluster is reached at its own socket, in its own directory.
+  const overSocket = target.endpoints[0]?.host.startsWith('/') === true;
+  const socket = others.flatMap((server) => server.sockets)[0];
+  const socketPort = Number(/\.s\.PGSQL\.(\d+)$/.exec(socket ?? '')?.[1] ?? 0);
+  if (overSocket && socket && socketPort > 0) {
+    fixes.push({
+      text: `Another cluster listens at ${socket}${describeServers(others)}. Only if your database lives there, connect to it instead:`,
+      command: urlCommand(urlWith(target, { host: dirname(socket), port: socketPort })),
+      language: 'shell',
+    });
+  } else if (others.length > 0 && port) {
     fixes.push({
       text: `Another cluster listens on port ${port}${describeServers(others)}. Only if your database lives there, connect to it instead:`,
       command: urlCommand(urlWith(target, { port: Number(port) })),
