@@ -86,6 +86,8 @@ export interface PlannedTarget extends LabelledTarget {
   readonly timeoutMs?: number;
   readonly thresholds: Thresholds;
   readonly steps?: StepSelection;
+  /** `dbdoctor exporter`: the config file's minInterval for this target, when it gives one. */
+  readonly minIntervalMs?: number;
 }
 
 export interface PreparedRun {
@@ -149,10 +151,12 @@ async function configTargets(
       const skip = entry.skip ?? defaults.skip ?? options.steps?.skip;
       const steps = only || skip ? { ...(only ? { only } : {}), ...(skip ? { skip } : {}) } : undefined;
       const timeout = entry.timeout ?? defaults.timeout;
+      const minInterval = entry.minInterval ?? defaults.minInterval;
       return {
         target,
         ...(entry.label ? { label: entry.label } : {}),
         ...(timeout ? { timeoutMs: timeout * 1000 } : {}),
+        ...(minInterval !== undefined ? { minIntervalMs: minInterval } : {}),
         thresholds: durationsToThresholds(options.thresholds, defaults.thresholds, entry.thresholds),
         ...(steps ? { steps } : {}),
       };

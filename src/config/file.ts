@@ -17,6 +17,7 @@ import { InputError } from './errors.js';
  *       urlFrom: ANALYTICS_DATABASE_URL   # read the URL from this variable (keeps secrets out of the file)
  *       timeout: 5
  *       skip: [queries]
+ *       minInterval: 1m           # dbdoctor exporter: diagnose this one at most once a minute
  *
  * Validated with zod; an error names the file, line, column and field.
  */
@@ -55,6 +56,8 @@ const TargetEntrySchema = z
     thresholds: ThresholdsSchema.optional(),
     only: Steps.optional(),
     skip: Steps.optional(),
+    /** `dbdoctor exporter` only: a scrape within this long of the last diagnosis gets its result. */
+    minInterval: Duration.optional(),
   })
   .strict()
   .refine((entry) => (entry.url === undefined) !== (entry.urlFrom === undefined), { message: 'give exactly one of url or urlFrom' });
@@ -62,7 +65,7 @@ const TargetEntrySchema = z
 export const ConfigFileSchema = z
   .object({
     defaults: z
-      .object({ timeout: z.number().positive().max(3600).optional(), thresholds: ThresholdsSchema.optional(), only: Steps.optional(), skip: Steps.optional() })
+      .object({ timeout: z.number().positive().max(3600).optional(), thresholds: ThresholdsSchema.optional(), only: Steps.optional(), skip: Steps.optional(), minInterval: Duration.optional() })
       .strict()
       .optional(),
     targets: z.array(TargetEntrySchema).min(1, 'list at least one target'),

@@ -1,0 +1,244 @@
+import { readdirSync } from 'node:fs';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { TLSSocket } from 'node:tls';
+import { maskUrlPasswords, secrets } from '../config/secrets.js';
+import { CONTENT_TYPE } from './exposition.js';
+import type { Logger } from './log.js';
+import { REQUEST_OUTCOMES, renderSelf, type RequestOutcome } from './metrics.js';
+import type { Answer, Scheduler } from './scheduler.js';
+import type { ClientCertificateRule, WebConfig } from './webconfig.js';
+
+/**
+ * The exporter's HTTP(S) server, in the blackbox exporter's multi-target pattern:
+ *   /probe?target=<name>  one diagnosis of a target named in the config file, as metrics
+ *   /metrics              the exporter's own health
+ *   /-/healthy /-/ready   liveness, and readiness (false once shutting down)
+ * A target is only ever a name from the config file: the query string cannot make the exporter
+ * connect anywhere else (no server-side request forgery), and it carries no credentials.
+ */
+export interface ServerOptions {
+  /** undefined: every interface. */
+  readonly host: string | undefined;
+  readonly port: number;
+  readonly configFile: string;
+  readonly version: string;
+  /** The longest a diagnosis may take when the scrape does not say (--timeout). */
+  readonly timeoutMs: number;
+  /** Taken off the scrape's own timeout, for rendering and the way back (--timeout-offset). */
+  readonly timeoutOffsetMs: number;
+  readonly web: WebConfig;
+}
+
+export interface RunningServer {
+  readonly url: string;
+  readonly address: AddressInfo;
+  /** Stops taking scrapes, lets the diagnoses in flight end (within their deadlines), then closes. */
+  shutdown(reason: string): Promise<void>;
+}
+
+/** Open HTTP connections at most (every Prometheus keeps one per target it scrapes). */
+const MAX_CONNECTIONS = 1024;
+/** How long a diagnosis may take to wrap up once its deadline fires, before the scrape stops waiting. */
+const SETTLE_MS = 250;
+/** A target name longer than this is not one; it is cut in messages and logs. */
+const NAME_SHOWN = 80;
+
+export async function startServer(options: ServerOptions, scheduler: Scheduler, log: Logger): Promise<RunningServer> {
+  const requests = Object.fromEntries(REQUEST_OUTCOMES.map((outcome) => [outcome, 0])) as Record<RequestOutcome, number>;
+  let state: 'starting' | 'ready' | 'stopping' = 'starting';
+  const { tls } = options.web;
+
+  const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+    for (const [name, value] of Object.entries(options.web.headers)) response.setHeader(name, value);
+    response.setHeader('X-Content-Type-Options', 'nosniff');
+    const url = new URL(request.url ?? '/', 'http://exporter');
+    const path = url.pathname;
+    if (request.method !== 'GET' && request.method !== 'HEAD') return send(response, 405, `${request.method ?? '?'} is not supported: use GET\n`, { Allow: 'GET, HEAD' });
+    if (path === '/-/healthy') return send(response, 200, 'Healthy\n');
+    if (path === '/-/ready') return state === 'ready' ? send(response, 200, 'Ready\n') : send(response, 503, state === 'stopping' ? 'Shutting down\n' : 'Starting\n');
+    const certificate = clientCertificateProblem(request, tls?.verify);
+    if (certificate) return send(response, 403, `${certificate}\n`);
+    if (options.web.users) {
+      const user = await options.web.users.check(request.headers.authorization);
+      if (!user) return send(response, 401, 'Unauthorized: this exporter requires basic authentication\n', { 'WWW-Authenticate': 'Basic realm="dbdoctor exporter", charset="UTF-8"' });
+    }
+    if (path === '/probe') return probe(request, response, url);
+    if (path === '/metrics') return send(response, 200, renderSelf({ version: options.version, targets: scheduler.names, requests, diagnoses: new Map(scheduler.names.map((name) => [name, scheduler.diagnosesOf(name)])), inFlight: scheduler.inFlight, waiting: scheduler.waiting, process: processFigures() }), { 'Content-Type': CONTENT_TYPE });
+    if (path === '/') return send(response, 200, landing(options, scheduler.names));
+    return send(response, 404, `no such page: ${shown(path)}; the exporter serves /probe?target=<name>, /metrics, /-/healthy and /-/ready\n`);
+  };
+
+  const probe = async (request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> => {
+    const started = performance.now();
+    const remote = request.socket.remoteAddress ?? '?';
+    const unknownParameter = [...url.searchParams.keys()].find((key) => key !== 'target');
+    const names = url.searchParams.getAll('target');
+    const invalid = (message: string): void => {
+      requests.invalid += 1;
+      log.warn('probe refused', { reason: message, remote });
+      send(response, 400, `${message}\n`);
+    };
+    if (unknownParameter !== undefined) return invalid(`unknown parameter "${shown(unknownParameter)}": /probe takes one parameter, target=<name of a target in ${options.configFile}>`);
+    const [name] = names;
+    if (names.length !== 1 || name === undefined || name === '') return invalid(`give one target: /probe?target=<name>, with a name from ${options.configFile} (${listed(scheduler.names)})`);
+    if (!scheduler.has(name)) {
+      requests.unknown_target += 1;
+      const looksLikeAddress = /:\/\/|@|^[\w.-]+:\d+$|=/.test(name);
+      const message = looksLikeAddress
+        ? `unknown target "${shown(name)}": targets are named in ${options.configFile}, never given as a URL or address in the query string; add it there with a label, then probe it by that label`
+        : `unknown target "${shown(name)}": the targets in ${options.configFile} are ${listed(scheduler.names)}`;
+      log.warn('unknown target', { target: shown(name), remote });
+      return send(response, 400, `${message}\n`);
+    }
+    if (state === 'stopping') {
+      requests.shutting_down += 1;
+      return send(response, 503, 'the exporter is shutting down\n');
+    }
+    const scrapeSeconds = Number(request.headers['x-prometheus-scrape-timeout-seconds']);
+    const scrapeMs = Number.isFinite(scrapeSeconds) && scrapeSeconds > 0 ? scrapeSeconds * 1000 : undefined;
+    const budgetMs = Math.round(Math.min(options.timeoutMs, scrapeMs === undefined ? Infinity : Math.max(scrapeMs - options.timeoutOffsetMs, scrapeMs / 2)));
+    let answer: Answer;
+    try {
+      answer = await scheduler.probe(name, budgetMs, SETTLE_MS);
+    } catch (error) {
+      log.error('diagnosis failed', { target: name, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
+      return send(response, 500, `the diagnosis of ${name} failed inside dbdoctor; see the exporter's log\n`);
+    }
+    requests[answer.kind] += 1;
+    const entry = answer.entry;
+    if (answer.kind === 'fresh' && entry) {
+      const { report } = entry;
+      log.info('diagnosed', { target: name, engine: report.engine, status: report.status, step: report.verdict.step ?? 'none', cause: report.verdict.cause, duration_ms: report.durationMs, budget_ms: budgetMs });
+    }
+    if (answer.kind === 'timed_out') log.warn('no result in time', { target: name, reason: answer.reason, served: entry ? 'last result' : 'nothing' });
+    log.debug('probe', { target: name, served: answer.kind, remote, ms: Math.round(performance.now() - started) });
+    if (!entry) return send(response, 503, `${answer.kind === 'timed_out' ? answer.reason : 'no result'}\n`);
+    return send(response, 200, entry.text, { 'Content-Type': CONTENT_TYPE });
+  };
+
+  const listener = (request: IncomingMessage, response: ServerResponse): void => {
+    handle(request, response).catch((error: unknown) => {
+      log.error('request failed', { error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
+      if (!response.headersSent) send(response, 500, 'internal error\n');
+      else response.destroy();
+    });
+  };
+
+  const server: Server = tls
+    ? createHttpsServer(
+        {
+          cert: tls.cert,
+          key: tls.key,
+          ...(tls.ca ? { ca: tls.ca } : {}),
+          requestCert: tls.requestCert,
+          rejectUnauthorized: tls.verify === 'required',
+          minVersion: tls.minVersion,
+          maxVersion: tls.maxVersion,
+        },
+        listener,
+      )
+    : createHttpServer(listener);
+  server.maxConnections = MAX_CONNECTIONS;
+  server.headersTimeout = 10_000;
+  server.on('clientError', (_error, socket) => socket.destroy());
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ ...(options.host !== undefined ? { host: options.host } : {}), port: options.port }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  state = 'ready';
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `${tls ? 'https' : 'http'}://${host}:${address.port}`;
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = (reason: string): Promise<void> => {
+    stopping ??= (async () => {
+      // While the diagnoses in flight end (each within its deadline), the server still answers:
+      // /-/ready says 503 and new probes are refused with 503, so that a load balancer and
+      // Prometheus see why, rather than a refused connection. Then it stops listening.
+      state = 'stopping';
+      log.info('shutting down', { reason, diagnoses_in_flight: scheduler.inFlight });
+      await scheduler.drain();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // The answers to the scrapes that waited are on their way; idle keep-alive connections go now.
+      server.closeIdleConnections();
+      const late = setTimeout(() => server.closeAllConnections(), 2000);
+      await closed;
+      clearTimeout(late);
+      log.info('stopped', { reason });
+    })();
+    return stopping;
+  };
+  return { url, address, shutdown };
+}
+
+function send(response: ServerResponse, status: number, body: string, headers: Readonly<Record<string, string>> = {}): void {
+  // The safety net every byte dbdoctor writes passes through: a registered secret never leaves.
+  const text = secrets.redact(body);
+  response.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(text), ...headers });
+  response.end(response.req.method === 'HEAD' ? undefined : text);
+}
+
+/** Text from the request, as it may be shown back: passwords masked, control characters visible, cut short. */
+function shown(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  const visible = maskUrlPasswords(text).replace(/[\u0000-\u001f\u007f]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return visible.length > NAME_SHOWN ? `${visible.slice(0, NAME_SHOWN)}…` : visible;
+}
+
+function listed(names: readonly string[]): string {
+  const first = names.slice(0, 10).join(', ');
+  return names.length > 10 ? `${first} and ${names.length - 10} more (see / for all)` : first;
+}
+
+function landing(options: ServerOptions, names: readonly string[]): string {
+  return [
+    `dbdoctor exporter ${options.version}: diagnoses on scrape`,
+    '',
+    '  /probe?target=<name>  one diagnosis of a target named in the config file, as metrics',
+    '  /metrics              the exporter\'s own health',
+    '  /-/healthy, /-/ready  liveness and readiness',
+    '',
+    `Targets (${options.configFile}):`,
+    ...names.map((name) => `  /probe?target=${encodeURIComponent(name)}`),
+    '',
+  ].join('\n');
+}
+
+/**
+ * The client-certificate rules Node's own verification does not cover: a certificate that must be
+ * present whatever signs it (RequireAnyClientCert), and one that must verify only when given.
+ */
+function clientCertificateProblem(request: IncomingMessage, verify: ClientCertificateRule | undefined): string | undefined {
+  if (verify === undefined || verify === 'none' || verify === 'required') return undefined;
+  const socket = request.socket as TLSSocket;
+  if (typeof socket.getPeerCertificate !== 'function') return undefined;
+  const presented = Object.keys(socket.getPeerCertificate() ?? {}).length > 0;
+  if (verify === 'any' && !presented) return 'Forbidden: this exporter requires a client certificate';
+  if (verify === 'if_given' && presented && !socket.authorized) return `Forbidden: the client certificate does not verify (${String(socket.authorizationError)})`;
+  return undefined;
+}
+
+function processFigures(): { cpuSeconds: number; rssBytes: number; heapUsedBytes: number; startSeconds: number; openFds: number | undefined } {
+  const cpu = process.cpuUsage();
+  let openFds: number | undefined;
+  try {
+    openFds = readdirSync('/proc/self/fd').length - 1;
+  } catch {
+    openFds = undefined;
+  }
+  return {
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    rssBytes: process.memoryUsage.rss(),
+    heapUsedBytes: process.memoryUsage().heapUsed,
+    startSeconds: Math.round(performance.timeOrigin) / 1000,
+    openFds,
+  };
+}

@@ -1,0 +1,176 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { InputError } from '../config/errors.js';
+
+/**
+ * `--web.config.file`: TLS and basic authentication in the file format of the Prometheus
+ * exporter-toolkit (the one node_exporter, blackbox_exporter and Prometheus itself read), so that
+ * the same file and the same bcrypt hashes work here:
+ *
+ *   tls_server_config:
+ *     cert_file: /etc/dbdoctor/tls.crt
+ *     key_file: /etc/dbdoctor/tls.key
+ *     client_auth_type: RequireAndVerifyClientCert   # with client_ca_file
+ *     client_ca_file: /etc/dbdoctor/ca.crt
+ *     min_version: TLS12
+ *   http_server_config:
+ *     headers: { Strict-Transport-Security: max-age=31536000 }
+ *   basic_auth_users:
+ *     prometheus: $2y$10$…      # htpasswd -nBC 10 prometheus
+ *
+ * Settings of that format that Node cannot honour as written (cipher_suites, curve_preferences,
+ * prefer_server_cipher_suites, client_allowed_sans, http2) are refused by name rather than ignored:
+ * a security setting that silently does nothing is worse than an error.
+ */
+const CLIENT_AUTH_TYPES = ['NoClientCert', 'RequestClientCert', 'RequireAnyClientCert', 'VerifyClientCertIfGiven', 'RequireAndVerifyClientCert'] as const;
+const TLS_VERSIONS = { TLS10: 'TLSv1', TLS11: 'TLSv1.1', TLS12: 'TLSv1.2', TLS13: 'TLSv1.3' } as const;
+type TlsVersionName = keyof typeof TLS_VERSIONS;
+const TlsVersion = z.enum(Object.keys(TLS_VERSIONS) as [TlsVersionName, ...TlsVersionName[]]);
+const UNSUPPORTED = ['cipher_suites', 'curve_preferences', 'prefer_server_cipher_suites', 'client_allowed_sans'] as const;
+
+const BCRYPT = /^\$2[aby]?\$\d{2}\$[./A-Za-z0-9]{53}$/;
+
+export const WebConfigSchema = z
+  .object({
+    tls_server_config: z
+      .object({
+        cert_file: z.string().min(1),
+        key_file: z.string().min(1),
+        client_auth_type: z.enum(CLIENT_AUTH_TYPES).default('NoClientCert'),
+        client_ca_file: z.string().min(1).optional(),
+        min_version: TlsVersion.default('TLS12'),
+        max_version: TlsVersion.default('TLS13'),
+        // Read so that they can be refused by name (below), not as unknown keys.
+        cipher_suites: z.unknown().optional(),
+        curve_preferences: z.unknown().optional(),
+        prefer_server_cipher_suites: z.unknown().optional(),
+        client_allowed_sans: z.unknown().optional(),
+      })
+      .strict()
+      .optional(),
+    http_server_config: z
+      .object({ headers: z.record(z.string(), z.string()).optional(), http2: z.unknown().optional() })
+      .strict()
+      .optional(),
+    basic_auth_users: z.record(z.string().min(1), z.string().regex(BCRYPT, 'expected a bcrypt hash such as htpasswd -nBC 10 USER prints ($2y$10$…)')).optional(),
+  })
+  .strict();
+
+export type WebConfigFile = z.infer<typeof WebConfigSchema>;
+
+/** none: not asked for or not checked; any: one must be sent, whatever signs it; if_given / required: it must verify. */
+export type ClientCertificateRule = 'none' | 'any' | 'if_given' | 'required';
+
+export interface TlsFiles {
+  readonly cert: Buffer;
+  readonly key: Buffer;
+  readonly ca?: Buffer;
+  readonly requestCert: boolean;
+  /** Whether a client certificate, when given (or required), must verify against the CA. */
+  readonly verify: ClientCertificateRule;
+  readonly minVersion: (typeof TLS_VERSIONS)[TlsVersionName];
+  readonly maxVersion: (typeof TLS_VERSIONS)[TlsVersionName];
+}
+
+export interface WebConfig {
+  readonly tls?: TlsFiles;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly users?: BasicAuth;
+}
+
+export async function loadWebConfig(path: string): Promise<WebConfig> {
+  const { parseDocument } = await import('yaml');
+  const text = await readText(path, 'the web config file');
+  const document = parseDocument(text, { prettyErrors: false });
+  if (document.errors[0]) throw new InputError(`${path}: ${document.errors[0].message.split('\n')[0] ?? 'not valid YAML'}`, 'fix the YAML of --web.config.file');
+  const parsed = WebConfigSchema.safeParse(document.toJS() ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = (issue?.path ?? []).join('.') || '(top level)';
+    throw new InputError(`${path}: ${field}: ${issue?.message ?? 'invalid'}`, 'the file has the Prometheus exporter-toolkit format: tls_server_config, http_server_config, basic_auth_users');
+  }
+  const config = parsed.data;
+  const tlsConfig = config.tls_server_config;
+  const unsupported = tlsConfig ? UNSUPPORTED.find((key) => tlsConfig[key] !== undefined) : undefined;
+  if (unsupported) throw new InputError(`${path}: tls_server_config.${unsupported} is not supported by dbdoctor (Node.js chooses cipher suites and curves itself)`, `remove ${unsupported}; use min_version: TLS13 to restrict the protocol instead`);
+  if (config.http_server_config?.http2 !== undefined) throw new InputError(`${path}: http_server_config.http2 is not supported by dbdoctor (it serves HTTP/1.1)`, 'remove http2');
+  let tls: TlsFiles | undefined;
+  if (tlsConfig) {
+    const needsCa = tlsConfig.client_auth_type === 'VerifyClientCertIfGiven' || tlsConfig.client_auth_type === 'RequireAndVerifyClientCert';
+    if (needsCa && !tlsConfig.client_ca_file) throw new InputError(`${path}: tls_server_config.client_auth_type ${tlsConfig.client_auth_type} needs client_ca_file`, 'give client_ca_file: the CA that signs the client certificates');
+    const [cert, key, ca] = await Promise.all([
+      readBytes(tlsConfig.cert_file, 'tls_server_config.cert_file'),
+      readBytes(tlsConfig.key_file, 'tls_server_config.key_file'),
+      tlsConfig.client_ca_file ? readBytes(tlsConfig.client_ca_file, 'tls_server_config.client_ca_file') : Promise.resolve(undefined),
+    ]);
+    const type = tlsConfig.client_auth_type;
+    tls = {
+      cert,
+      key,
+      ...(ca ? { ca } : {}),
+      requestCert: type !== 'NoClientCert',
+      verify: type === 'RequireAndVerifyClientCert' ? 'required' : type === 'VerifyClientCertIfGiven' ? 'if_given' : type === 'RequireAnyClientCert' ? 'any' : 'none',
+      minVersion: TLS_VERSIONS[tlsConfig.min_version],
+      maxVersion: TLS_VERSIONS[tlsConfig.max_version],
+    };
+  }
+  return {
+    ...(tls ? { tls } : {}),
+    headers: config.http_server_config?.headers ?? {},
+    ...(config.basic_auth_users && Object.keys(config.basic_auth_users).length > 0 ? { users: new BasicAuth(config.basic_auth_users) } : {}),
+  };
+}
+
+async function readText(path: string, what: string): Promise<string> {
+  return (await readBytes(path, what)).toString('utf8');
+}
+
+async function readBytes(path: string, what: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (error) {
+    const code = error instanceof Error && 'code' in error ? String(error.code) : 'unreadable';
+    throw new InputError(`cannot read ${what} ${path} (${code})`, 'check the path and its permissions');
+  }
+}
+
+/**
+ * Basic authentication against bcrypt hashes (bcryptjs, pure JavaScript: no native build). bcrypt
+ * is slow on purpose (tens of ms at cost 10), and Prometheus sends the credentials with every
+ * scrape, so a verified pair is remembered — as a keyed hash, never the password — in a small
+ * bounded set, as the exporter-toolkit does. An unknown user is checked against a dummy hash so
+ * that the time taken does not tell which users exist.
+ */
+export class BasicAuth {
+  private readonly verified = new Set<string>();
+  private readonly key = randomBytes(32);
+  private static readonly REMEMBERED = 256;
+  private static readonly DUMMY = '$2b$10$zdJdAHk0IsmWfUw7js5m2uv4btTowg3BHfB7o.FyR1f0qlkuHOHQW';
+
+  constructor(private readonly users: Readonly<Record<string, string>>) {}
+
+  get names(): string[] {
+    return Object.keys(this.users);
+  }
+
+  /** Checks an Authorization header value; resolves to the user name, or undefined. */
+  async check(header: string | undefined): Promise<string | undefined> {
+    const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header ?? '');
+    if (!match?.[1]) return undefined;
+    const decoded = Buffer.from(match[1], 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon < 0) return undefined;
+    const user = decoded.slice(0, colon);
+    const password = decoded.slice(colon + 1);
+    const hash = Object.hasOwn(this.users, user) ? this.users[user] : undefined;
+    const remembered = createHash('sha256').update(this.key).update(user).update('\0').update(password).update('\0').update(hash ?? '').digest('hex');
+    if (hash !== undefined && this.verified.has(remembered)) return user;
+    const { default: bcrypt } = await import('bcryptjs');
+    const matches = await bcrypt.compare(password, hash ?? BasicAuth.DUMMY);
+    if (!matches || hash === undefined) return undefined;
+    if (this.verified.size >= BasicAuth.REMEMBERED) this.verified.clear();
+    this.verified.add(remembered);
+    return user;
+  }
+}

@@ -1,0 +1,266 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { dbdoctor, emptyHome } from '../lab/dbdoctor.js';
+import { ExporterProcess, get, samples, type HttpAnswer } from '../lab/exporter.js';
+import { Cluster } from '../lab/postgres.js';
+import { promtool } from '../lab/prometheus.js';
+import { silentPeer, type Peer } from '../lab/servers.js';
+import { selfSignedCertificate } from '../lab/tls.js';
+
+/**
+ * `dbdoctor exporter` in front of a real PostgreSQL, scraped the way Prometheus scrapes it (many at
+ * once, with its timeout header), without a Prometheus server: what the query string may and may
+ * not do, how many connections a burst of scrapes costs the database (from the server's own log),
+ * deadlines, graceful shutdown, and access control. test/integration/exporter-prometheus.test.ts
+ * has the real Prometheus.
+ */
+const PASSWORD = 'burst-Pa55-word-61';
+const WRONG = 'not-the-Pa55-93';
+const SCRAPE_PASSWORD = 'scrape-S3cret-17';
+/** A bcrypt hash of SCRAPE_PASSWORD made by libxcrypt (glibc's crypt, $2y$, cost 10), as htpasswd -nBC 10 writes them. */
+const SCRAPE_HASH = '$2y$10$abcdefghijklmnopqrstuunWOb7tlFo8R/aKWi8WjWLCeckTMuv/C';
+const MIN_INTERVAL_S = 4;
+
+describe('dbdoctor exporter against a real PostgreSQL', () => {
+  let cluster: Cluster;
+  let silent: Peer;
+  let decoy: Peer;
+  let exporter: ExporterProcess;
+  let dir: string;
+  const answers: HttpAnswer[] = [];
+  const logs: string[] = [];
+
+  const probe = async (query: string, headers: Record<string, string> = {}): Promise<HttpAnswer> => {
+    const answer = await get(`${exporter.url}/probe?${query}`, { headers });
+    answers.push(answer);
+    return answer;
+  };
+  /** Connections the server accepted over TCP since `offset` bytes of its log. */
+  const connectionsSince = (offset: number): number =>
+    readFileSync(cluster.logFile).subarray(offset).toString('utf8').split('\n').filter((line) => /connection received: host=127\.0\.0\.1/.test(line)).length;
+
+  beforeAll(async () => {
+    cluster = await Cluster.create('exporter', { settings: { log_connections: 'on', max_connections: 40 } });
+    await cluster.sql(`CREATE ROLE app LOGIN PASSWORD '${PASSWORD}'`);
+    await cluster.sql('GRANT pg_read_all_stats TO app');
+    await cluster.sql('CREATE DATABASE appdb OWNER app');
+    silent = await silentPeer();
+    decoy = await silentPeer();
+    dir = emptyHome();
+    writeFileSync(
+      join(dir, 'targets.yaml'),
+      [
+        'targets:',
+        '  - label: burst',
+        `    url: ${cluster.url('app', PASSWORD, 'appdb')}`,
+        `    minInterval: ${MIN_INTERVAL_S}s`,
+        '  - label: wrong-password',
+        '    urlFrom: WRONG_DATABASE_URL',
+        '  - label: silent',
+        `    url: postgresql://app:${PASSWORD}@127.0.0.1:${silent.port}/appdb`,
+        '',
+      ].join('\n'),
+    );
+    exporter = await ExporterProcess.start(['--config', 'targets.yaml', '--listen', '127.0.0.1:0', '--log-level', 'debug'], { cwd: dir, env: { WRONG_DATABASE_URL: cluster.url('app', WRONG, 'appdb') } });
+  });
+  afterAll(async () => {
+    await exporter?.stop();
+    if (exporter) logs.push(exporter.log);
+    await silent?.close();
+    await decoy?.close();
+    await cluster?.destroy();
+  });
+
+  test('an unknown target name: 400, naming the targets the config file gives', async () => {
+    const answer = await probe('target=orders');
+    expect(answer.status).toBe(400);
+    expect(answer.body).toBe('unknown target "orders": the targets in targets.yaml are burst, wrong-password, silent\n');
+  });
+
+  test('a URL in place of a name: 400, nothing contacted, its password not echoed', async () => {
+    const url = `postgresql://app:${PASSWORD}@127.0.0.1:${decoy.port}/appdb`;
+    const answer = await probe(`target=${encodeURIComponent(url)}`);
+    expect(answer.status).toBe(400);
+    expect(answer.body).toContain('targets are named in targets.yaml, never given as a URL or address in the query string');
+    expect(answer.body).toContain(`postgresql://app:****@127.0.0.1:${decoy.port}/appdb`);
+    const address = await probe(`target=${encodeURIComponent(`127.0.0.1:${decoy.port}`)}`);
+    expect(address.status).toBe(400);
+    expect(address.body).toMatch(/never given as a URL or address/);
+    expect(decoy.connections).toBe(0);
+  });
+
+  test('no target, two targets, or another parameter: 400 with the form /probe takes', async () => {
+    for (const query of ['', 'target=', 'target=burst&target=silent']) {
+      const answer = await probe(query);
+      expect(answer.status, query).toBe(400);
+      expect(answer.body).toMatch(/^give one target: \/probe\?target=<name>, with a name from targets\.yaml \(burst, wrong-password, silent\)\n$/);
+    }
+    const extra = await probe('target=burst&password=x');
+    expect(extra.status).toBe(400);
+    expect(extra.body).toMatch(/^unknown parameter "password": \/probe takes one parameter/);
+  });
+
+  test(`40 concurrent scrapes of one target: one diagnosis, at most 2 connections in the server's log; more within ${MIN_INTERVAL_S}s: none; after it: one more`, async () => {
+    const before = readFileSync(cluster.logFile).length;
+    const burst = await Promise.all(Array.from({ length: 40 }, () => probe('target=burst')));
+    expect(burst.every((answer) => answer.status === 200)).toBe(true);
+    expect(new Set(burst.map((answer) => answer.body)).size).toBe(1);
+    expect(samples(burst[0]?.body ?? '', 'dbdoctor_verdict')[0]?.labels).toMatchObject({ target: 'burst', step: 'none', cause: 'healthy' });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const first = connectionsSince(before);
+    expect(first).toBeGreaterThanOrEqual(1);
+    expect(first).toBeLessThanOrEqual(2);
+
+    const cached = await Promise.all(Array.from({ length: 20 }, () => probe('target=burst')));
+    expect(cached.every((answer) => answer.body === burst[0]?.body)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(connectionsSince(before)).toBe(first);
+
+    let self = samples((await get(`${exporter.url}/metrics`)).body, 'dbdoctor_exporter_diagnoses_total');
+    expect(self.find((sample) => sample.labels.target === 'burst')?.value).toBe(1);
+    const outcomes = Object.fromEntries(samples((await get(`${exporter.url}/metrics`)).body, 'dbdoctor_exporter_probe_requests_total').map((sample) => [sample.labels.outcome, sample.value]));
+    expect(outcomes).toMatchObject({ fresh: 1, shared: 39, cached: 20 });
+
+    await new Promise((resolve) => setTimeout(resolve, MIN_INTERVAL_S * 1000));
+    const middle = readFileSync(cluster.logFile).length;
+    const again = await Promise.all(Array.from({ length: 40 }, () => probe('target=burst')));
+    expect(again.every((answer) => answer.status === 200)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const second = connectionsSince(middle);
+    expect(second).toBeGreaterThanOrEqual(1);
+    expect(second).toBeLessThanOrEqual(2);
+    self = samples((await get(`${exporter.url}/metrics`)).body, 'dbdoctor_exporter_diagnoses_total');
+    expect(self.find((sample) => sample.labels.target === 'burst')?.value).toBe(2);
+  });
+
+  test('a healthy target: the series, pool figures, and promtool check metrics passes', async () => {
+    const answer = await probe('target=burst');
+    expect(answer.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
+    const labels = { target: 'burst', engine: 'postgres', endpoint: `postgresql://app@127.0.0.1:${cluster.port}/appdb` };
+    expect(samples(answer.body, 'dbdoctor_up')).toEqual([{ labels, value: 1 }]);
+    expect(samples(answer.body, 'dbdoctor_target_status').map((sample) => [sample.labels.status, sample.value])).toEqual([
+      ['healthy', 1],
+      ['degraded', 0],
+      ['unhealthy', 0],
+    ]);
+    expect(samples(answer.body, 'dbdoctor_max_connections')).toEqual([{ labels, value: 40 }]);
+    expect(samples(answer.body, 'dbdoctor_connections_in_use')[0]?.value).toBeGreaterThanOrEqual(1);
+    expect(samples(answer.body, 'dbdoctor_lock_waits')).toEqual([{ labels, value: 0 }]);
+    expect(samples(answer.body, 'dbdoctor_step_duration_seconds').map((sample) => sample.labels.step)).toEqual(['process', 'accepting', 'network', 'pool', 'auth', 'queries']);
+    const check = await promtool(['check', 'metrics'], answer.body);
+    expect(check.output).toBe('');
+    expect(check.code).toBe(0);
+    const self = await promtool(['check', 'metrics'], (await get(`${exporter.url}/metrics`)).body);
+    expect(self.output).toBe('');
+    expect(self.code).toBe(0);
+  });
+
+  test('a wrong password (its URL from a variable): auth/auth_failed, with the server\'s words and the first fix', async () => {
+    const answer = await probe('target=wrong-password');
+    expect(answer.status).toBe(200);
+    expect(samples(answer.body, 'dbdoctor_up')[0]?.value).toBe(0);
+    expect(samples(answer.body, 'dbdoctor_verdict')[0]?.labels).toMatchObject({ step: 'auth', cause: 'auth_failed', endpoint: `postgresql://app@127.0.0.1:${cluster.port}/appdb` });
+    const info = samples(answer.body, 'dbdoctor_verdict_info')[0]?.labels;
+    expect(info?.message).toMatch(/password authentication failed for user "app"/);
+    expect(info?.remediation).not.toBe('');
+  });
+
+  test('the scrape\'s X-Prometheus-Scrape-Timeout-Seconds caps the deadline: a silent server, 2 s scrape, a verdict within 1.5 s', async () => {
+    const started = performance.now();
+    const answer = await probe('target=silent', { 'X-Prometheus-Scrape-Timeout-Seconds': '2' });
+    const wallMs = performance.now() - started;
+    expect(answer.status).toBe(200);
+    expect(samples(answer.body, 'dbdoctor_up')[0]?.value).toBe(0);
+    expect(samples(answer.body, 'dbdoctor_probe_duration_seconds')[0]?.value).toBeLessThanOrEqual(1.5);
+    expect(wallMs).toBeLessThan(2000);
+    expect(samples(answer.body, 'dbdoctor_verdict')[0]?.labels.step).toBe('accepting');
+  });
+
+  test('memory is bounded: 300 scrapes of made-up names add no series to /metrics', async () => {
+    const before = (await get(`${exporter.url}/metrics`)).body.split('\n').length;
+    for (let index = 0; index < 300; index += 10) await Promise.all(Array.from({ length: 10 }, (_, offset) => get(`${exporter.url}/probe?target=made-up-${index + offset}`)));
+    const after = (await get(`${exporter.url}/metrics`)).body;
+    expect(after.split('\n').length).toBe(before);
+    expect(samples(after, 'dbdoctor_exporter_probe_requests_total').find((sample) => sample.labels.outcome === 'unknown_target')?.value).toBeGreaterThanOrEqual(300);
+  });
+
+  test('SIGTERM: not ready any more, new probes refused, the diagnosis in flight still answered, exit 0', async () => {
+    const other = await ExporterProcess.start(['--config', 'targets.yaml', '--listen', '127.0.0.1:0'], { cwd: dir, env: { WRONG_DATABASE_URL: cluster.url('app', WRONG, 'appdb') } });
+    try {
+      expect((await get(`${other.url}/-/ready`)).status).toBe(200);
+      const inFlight = get(`${other.url}/probe?target=silent`, { headers: { 'X-Prometheus-Scrape-Timeout-Seconds': '3' } });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      process.kill(other.pid, 'SIGTERM');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const ready = await get(`${other.url}/-/ready`);
+      expect(ready.status).toBe(503);
+      expect(ready.body).toBe('Shutting down\n');
+      const refused = await get(`${other.url}/probe?target=burst`);
+      expect(refused.status).toBe(503);
+      const answered = await inFlight;
+      answers.push(answered, ready, refused);
+      expect(answered.status).toBe(200);
+      expect(samples(answered.body, 'dbdoctor_verdict')[0]?.labels.target).toBe('silent');
+      expect(await other.exit).toBe(0);
+      expect(other.log).toMatch(/msg="shutting down" reason=SIGTERM diagnoses_in_flight=1/);
+      expect(other.log).toMatch(/msg=stopped reason=SIGTERM/);
+    } finally {
+      await other.stop();
+      logs.push(other.log);
+    }
+  });
+
+  test('--web.config.file: TLS, and basic auth against an htpasswd-style bcrypt hash; health endpoints open', async () => {
+    const cert = await selfSignedCertificate('localhost');
+    writeFileSync(join(dir, 'web.yaml'), `tls_server_config:\n  cert_file: ${cert.certFile}\n  key_file: ${cert.keyFile}\nbasic_auth_users:\n  prometheus: '${SCRAPE_HASH}'\n`);
+    const secured = await ExporterProcess.start(['--config', 'targets.yaml', '--listen', '127.0.0.1:0', '--web.config.file', 'web.yaml'], { cwd: dir, env: { WRONG_DATABASE_URL: cluster.url('app', WRONG, 'appdb') } });
+    try {
+      expect(secured.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+      expect(secured.log).toMatch(/tls=true basic_auth=true/);
+      const ca = readFileSync(cert.certFile);
+      const options = { ca, servername: 'localhost' };
+      const anonymous = await get(`${secured.url}/probe?target=burst`, options);
+      expect(anonymous.status).toBe(401);
+      expect(anonymous.headers['www-authenticate']).toMatch(/^Basic realm=/);
+      expect((await get(`${secured.url}/metrics`, { ...options, auth: `prometheus:${WRONG}` })).status).toBe(401);
+      expect((await get(`${secured.url}/metrics`, { ...options, auth: `nobody:${SCRAPE_PASSWORD}` })).status).toBe(401);
+      const allowed = await get(`${secured.url}/probe?target=burst`, { ...options, auth: `prometheus:${SCRAPE_PASSWORD}` });
+      expect(allowed.status).toBe(200);
+      expect(samples(allowed.body, 'dbdoctor_up')[0]?.value).toBe(1);
+      expect((await get(`${secured.url}/-/healthy`, options)).status).toBe(200);
+      expect((await get(`${secured.url}/-/ready`, options)).status).toBe(200);
+      await expect(get(secured.url.replace('https:', 'http:') + '/metrics', { timeoutMs: 3000 })).rejects.toThrow();
+      answers.push(anonymous, allowed);
+    } finally {
+      await secured.stop();
+      logs.push(secured.log);
+    }
+  });
+
+  test('bad input stops the start with one line and exit 3: no --config, an unlabelled target, a web config setting Node cannot honour', async () => {
+    const none = await dbdoctor(['exporter'], { cwd: dir });
+    expect(none.code).toBe(3);
+    expect(none.stderr).toMatch(/^dbdoctor: dbdoctor exporter needs --config <file>/);
+    writeFileSync(join(dir, 'unlabelled.yaml'), `targets:\n  - url: ${cluster.url('app', PASSWORD, 'appdb')}\n`);
+    const unlabelled = await dbdoctor(['exporter', '--config', 'unlabelled.yaml'], { cwd: dir });
+    expect(unlabelled.code).toBe(3);
+    expect(unlabelled.stderr).toMatch(/^dbdoctor: unlabelled\.yaml: targets\[0\] \(postgresql:\/\/app:\*\*\*\*@127\.0\.0\.1:\d+\/appdb\) has no label: the exporter probes targets by label\n {2}give every target a label/);
+    writeFileSync(join(dir, 'ciphers.yaml'), 'tls_server_config:\n  cert_file: a\n  key_file: b\n  cipher_suites: [TLS_AES_128_GCM_SHA256]\n');
+    const ciphers = await dbdoctor(['exporter', '--config', 'targets.yaml', '--web.config.file', 'ciphers.yaml'], { cwd: dir });
+    expect(ciphers.code).toBe(3);
+    expect(ciphers.stderr).toMatch(/^dbdoctor: ciphers\.yaml: tls_server_config\.cipher_suites is not supported by dbdoctor/);
+    const listen = await dbdoctor(['exporter', '--config', 'targets.yaml', '--listen', 'nowhere'], { cwd: dir });
+    expect(listen.code).toBe(3);
+    expect(listen.stderr).toMatch(/--listen.*expected host:port/);
+    for (const run of [none, unlabelled, ciphers, listen]) logs.push(run.stderr, run.stdout);
+  });
+
+  test('the password never appears in any response or log line', async () => {
+    expect(answers.length).toBeGreaterThan(100);
+    const everything = [...answers.map((answer) => `${JSON.stringify(answer.headers)}\n${answer.body}`), exporter.log, ...logs].join('\n');
+    expect(exporter.log).toMatch(/msg=diagnosed target=burst engine=postgres status=healthy/);
+    for (const secret of [PASSWORD, WRONG, SCRAPE_PASSWORD, encodeURIComponent(PASSWORD)]) expect(everything).not.toContain(secret);
+  });
+});
