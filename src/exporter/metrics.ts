@@ -29,7 +29,6 @@ export const PROBE_METRICS = {
   lockWaits: { name: 'dbdoctor_lock_waits', type: 'gauge', help: 'Sessions or operations waiting on a lock for longer than the lock-wait threshold (at most 20 are read).' },
   lockWaitLongest: { name: 'dbdoctor_lock_wait_longest_seconds', type: 'gauge', help: 'The longest of those lock waits.' },
   longRunning: { name: 'dbdoctor_long_running_queries', type: 'gauge', help: 'Statements or operations active for longer than the long-running threshold (at most 20 are read).' },
-  replicationLag: { name: 'dbdoctor_replication_lag_seconds', type: 'gauge', help: 'How far this server replays behind its primary, where the diagnosis measured it.' },
   duration: { name: 'dbdoctor_probe_duration_seconds', type: 'gauge', help: 'How long the diagnosis took.' },
   timestamp: { name: 'dbdoctor_probe_timestamp_seconds', type: 'gauge', help: 'When the diagnosis these figures come from ended (Unix time): older than the scrape when served from the cache.' },
 } as const satisfies Record<string, MetricSpec>;
@@ -75,7 +74,6 @@ export function renderProbe(result: ProbeResult): string {
     figure(PROBE_METRICS.lockWaits, figures.lockWaits),
     figure(PROBE_METRICS.lockWaitLongest, figures.lockWaitLongestSeconds),
     figure(PROBE_METRICS.longRunning, figures.longRunning),
-    figure(PROBE_METRICS.replicationLag, figures.replicationLagSeconds),
     family(PROBE_METRICS.duration, [one({}, seconds(report.durationMs))]),
     family(PROBE_METRICS.timestamp, [one({}, result.endedAt / 1000)]),
   ]);
@@ -91,7 +89,6 @@ export interface Figures {
   readonly lockWaits?: number;
   readonly lockWaitLongestSeconds?: number;
   readonly longRunning?: number;
-  readonly replicationLagSeconds?: number;
 }
 
 /**
@@ -106,13 +103,11 @@ export function figuresOf(report: TargetReport): Figures {
   const blocked = Array.isArray(queries?.blocked) ? (queries.blocked as unknown[]) : undefined;
   const longRunning = Array.isArray(queries?.longRunning) ? (queries.longRunning as unknown[]) : undefined;
   const waits = (blocked ?? []).map((row) => numberIn(row, 'waiting_seconds') ?? msToSeconds(numberIn(row, 'lockWaitMs'))).filter((value): value is number => value !== undefined);
-  const lag = report.steps.map((step) => numberIn(step.evidence, 'replicationLagSeconds')).find((value) => value !== undefined);
   return {
     ...connections,
     ...(blocked ? { lockWaits: blocked.length } : {}),
     ...(waits.length > 0 ? { lockWaitLongestSeconds: Math.max(...waits) } : blocked ? { lockWaitLongestSeconds: 0 } : {}),
     ...(longRunning ? { longRunning: longRunning.length } : {}),
-    ...(lag !== undefined ? { replicationLagSeconds: lag } : {}),
   };
 }
 
