@@ -5,6 +5,7 @@ import { parseAllDocuments } from 'yaml';
 import { describe, expect, test } from 'vitest';
 import { validateWorkflow } from '@action-validator/core';
 import { diagnoseCommand } from '../../src/cli/diagnose.js';
+import { exporterCommand } from '../../src/cli/exporter.js';
 import type { CliIO } from '../../src/cli/io.js';
 import { waitCommand } from '../../src/cli/wait.js';
 import { parseConfigFile } from '../../src/config/file.js';
@@ -29,7 +30,9 @@ async function parsesAsDbdoctor(args: readonly string[]): Promise<string> {
       ? waitCommand(io, [], async () => void (ran = 'wait'))
       : name === 'diagnose'
         ? diagnoseCommand(io, async () => void (ran = 'diagnose'))
-        : undefined;
+        : name === 'exporter'
+          ? exporterCommand(async () => void (ran = 'exporter'))
+          : undefined;
   if (!command) throw new Error(`not a dbdoctor command: ${name ?? ''}`);
   command.exitOverride().configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
   await command.parseAsync(own, { from: 'user' });
@@ -76,7 +79,10 @@ describe('the Kubernetes manifests', () => {
 
   test.each(documents.map((entry) => [`${entry.file} ${entry.object.kind}`, entry.object] as const))('%s is valid against the Kubernetes API schema', async (_name, object) => {
     const group = object.apiVersion.includes('/') ? object.apiVersion : `v1`;
-    const module: Record<string, new (value: unknown) => { validate(): void }> = await import(`kubernetes-models/${group}`);
+    // The Prometheus Operator's resources (ServiceMonitor) against the operator's CRD schemas.
+    const module: Record<string, new (value: unknown) => { validate(): void }> = group.startsWith('monitoring.coreos.com/')
+      ? await import(`@kubernetes-models/prometheus-operator/${group}`)
+      : await import(`kubernetes-models/${group}`);
     const Model = module[object.kind];
     expect(Model, `${object.apiVersion} ${object.kind}`).toBeDefined();
     if (Model) expect(() => new Model(object).validate()).not.toThrow();
@@ -103,7 +109,7 @@ describe('the Kubernetes manifests', () => {
       }
     };
     collect(JSON.parse(containers));
-    expect(invocations.length).toBe(3);
+    expect(invocations.length).toBe(4);
     for (const args of invocations) expect(await parsesAsDbdoctor(args)).toBe(args[0]);
   });
 
@@ -122,5 +128,37 @@ describe('the GitHub Actions example', () => {
   test('its dbdoctor step uses real flags', async () => {
     const run = /npx --yes dbdoctor ([^>\n]+)/.exec(text)?.[1]?.trim().split(/\s+/) ?? [];
     expect(await parsesAsDbdoctor(run)).toBe('wait');
+  });
+});
+
+describe('the exporter manifests', () => {
+  const documents = parseAllDocuments(readFileSync(join(ROOT, 'deploy', 'kubernetes', 'exporter.yaml'), 'utf8')).map((document) => document.toJS() as Record<string, any>);
+  const of = (kind: string): Record<string, any> => documents.find((object) => object.kind === kind) ?? {};
+
+  test('the ServiceMonitor probes exactly the labels of the ConfigMap, in job "dbdoctor", with the target as instance', async () => {
+    const config = await parseConfigFile(of('ConfigMap').data['targets.yaml'], 'targets.yaml');
+    const labels = config.targets.map((target) => target.label);
+    expect(labels.every((label) => label !== undefined)).toBe(true);
+    const endpoints = of('ServiceMonitor').spec.endpoints as Record<string, any>[];
+    const probes = endpoints.filter((endpoint) => endpoint.path === '/probe');
+    expect(probes.map((endpoint) => endpoint.params.target[0])).toEqual(labels);
+    for (const endpoint of probes) {
+      expect(endpoint.relabelings).toEqual([{ targetLabel: 'job', replacement: 'dbdoctor' }, { sourceLabels: ['__param_target'], targetLabel: 'instance' }]);
+      // The scrape timeout is what the exporter gives a diagnosis (less 0.5 s): longer than the config's timeout would be wasted.
+      expect(Number.parseFloat(endpoint.scrapeTimeout)).toBeGreaterThan(config.defaults?.timeout ?? 10);
+    }
+    expect(endpoints.filter((endpoint) => endpoint.path === '/metrics')).toHaveLength(1);
+  });
+
+  test('the Deployment listens where the Service and probes point, and waits longer than a diagnosis on SIGTERM', () => {
+    const pod = of('Deployment').spec.template.spec;
+    const container = pod.containers[0];
+    expect(container.args[container.args.indexOf('--listen') + 1]).toBe(`:${container.ports[0].containerPort}`);
+    expect(of('Service').spec.ports[0].targetPort).toBe(container.ports[0].name);
+    expect(container.readinessProbe.httpGet.path).toBe('/-/ready');
+    expect(container.livenessProbe.httpGet.path).toBe('/-/healthy');
+    expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(10);
+    expect(of('Service').spec.selector).toEqual(of('Deployment').spec.selector.matchLabels);
+    expect(of('ServiceMonitor').spec.selector.matchLabels).toEqual(of('Service').metadata.labels);
   });
 });

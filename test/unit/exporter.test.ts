@@ -1,0 +1,246 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { exporterCommand, parseListen, type ExporterOptions } from '../../src/cli/exporter.js';
+import { InputError } from '../../src/config/errors.js';
+import type { TargetReport } from '../../src/engine/schema.js';
+import { escapeLabelValue, labelSafeText } from '../../src/exporter/exposition.js';
+import { createLogger } from '../../src/exporter/log.js';
+import { endpointOf, figuresOf, renderProbe } from '../../src/exporter/metrics.js';
+import { Scheduler } from '../../src/exporter/scheduler.js';
+import { BasicAuth, loadWebConfig } from '../../src/exporter/webconfig.js';
+import { samples } from '../lab/exporter.js';
+import { promtool } from '../lab/prometheus.js';
+
+/** The exporter's pure parts: flags, the text format, figures from evidence, the scheduler, the web config. */
+function report(overrides: Partial<TargetReport> = {}): TargetReport {
+  return {
+    target: 'postgresql://app:****@db:5432/app',
+    engine: 'postgres',
+    source: {},
+    status: 'healthy',
+    verdict: { step: null, cause: 'healthy', message: 'all checks passed', details: {}, remediation: [] },
+    warnings: [],
+    steps: [],
+    durationMs: 42,
+    ...overrides,
+  };
+}
+
+describe('exporter flags', () => {
+  const parse = async (args: string[]): Promise<ExporterOptions> => {
+    let options: ExporterOptions | undefined;
+    const command = exporterCommand(async (parsed) => void (options = parsed));
+    command.exitOverride().configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
+    await command.parseAsync(args, { from: 'user' });
+    if (!options) throw new Error('not run');
+    return options;
+  };
+
+  test.each([
+    ['127.0.0.1:9187', { host: '127.0.0.1', port: 9187 }],
+    [':9187', { host: undefined, port: 9187 }],
+    ['[::1]:9187', { host: '::1', port: 9187 }],
+    ['exporter.local:80', { host: 'exporter.local', port: 80 }],
+  ])('--listen %s', (text, expected) => {
+    expect(parseListen(text)).toEqual(expected);
+  });
+
+  test.each(['9187', '127.0.0.1', '127.0.0.1:99999', '::1:9187', 'host:port'])('--listen %s is bad input', (text) => {
+    expect(() => parseListen(text)).toThrow(/expected host:port/);
+  });
+
+  test('defaults: loopback 9187, 10 s, 15 s minimum interval, 16 at once, logfmt', async () => {
+    const options = await parse(['--config', 'targets.yaml']);
+    expect(options).toMatchObject({ listen: { host: '127.0.0.1', port: 9187 }, timeoutMs: 10_000, timeoutOffsetMs: 500, minIntervalMs: 15_000, maxConcurrent: 16, logFormat: 'logfmt', logLevel: 'info', configFile: 'targets.yaml', webConfigFile: undefined });
+  });
+
+  test('every flag', async () => {
+    const options = await parse(['--config', 'f.yaml', '--listen', ':9999', '--web.config.file', 'web.yml', '-t', '20', '--timeout-offset', '1', '--min-interval', '1m', '--max-concurrent', '4', '--log-format', 'json', '--log-level', 'debug']);
+    expect(options).toMatchObject({ listen: { host: undefined, port: 9999 }, webConfigFile: 'web.yml', timeoutMs: 20_000, timeoutOffsetMs: 1000, minIntervalMs: 60_000, maxConcurrent: 4, logFormat: 'json', logLevel: 'debug' });
+  });
+
+  test('no --config: bad input naming the flag', async () => {
+    await expect(parse([])).rejects.toThrow(InputError);
+    await expect(parse([])).rejects.toThrow(/needs --config <file>/);
+  });
+});
+
+describe('the text format', () => {
+  test('label values escape backslash, double quote and line feed; lone surrogates become U+FFFD', () => {
+    expect(escapeLabelValue('a\\b"c\nd')).toBe('a\\\\b\\"c\\nd');
+    expect(escapeLabelValue('x\uD800y')).toBe('x\uFFFDy');
+    expect(escapeLabelValue('😀')).toBe('😀');
+  });
+
+  test('free text for a label: one line, control characters visible, cut to length', () => {
+    expect(labelSafeText('first\n  second\tthird\u0007')).toBe('first second third\\x07');
+    expect(labelSafeText('x'.repeat(400))).toHaveLength(300);
+    expect(labelSafeText('x'.repeat(400)).endsWith('…')).toBe(true);
+  });
+
+  test('a hostile server message stays inside its label, and promtool accepts the output', async () => {
+    const message = 'FATAL: "} 1\ndbdoctor_up{target="evil"} 1\n# TYPE x counter \\';
+    const text = renderProbe({
+      name: 'orders',
+      endedAt: 1_700_000_000_000,
+      report: report({ status: 'unhealthy', verdict: { step: 'auth', cause: 'auth_failed', message, details: {}, remediation: [{ text: 'Fix "it":', command: 'psql "host=db"' }] } }),
+    });
+    expect(samples(text, 'dbdoctor_up')).toHaveLength(1);
+    expect(samples(text, 'dbdoctor_verdict_info')[0]?.labels).toMatchObject({ message: labelSafeText(message), remediation: 'Fix "it": psql "host=db"' });
+    const check = await promtool(['check', 'metrics'], text);
+    expect(check.output).toBe('');
+    expect(check.code).toBe(0);
+  });
+
+  test('the endpoint label is the shown target without its masked password', () => {
+    expect(endpointOf({ target: 'postgresql://app:****@db:5432/app' })).toBe('postgresql://app@db:5432/app');
+    expect(endpointOf({ target: 'mongodb://db:27017/?tlsCertificateKeyFilePassword=****' })).toBe('mongodb://db:27017/?tlsCertificateKeyFilePassword=****');
+  });
+});
+
+describe('figures from the evidence each engine gives', () => {
+  const step = (id: 'pool' | 'queries', evidence: Record<string, unknown>, status: 'pass' | 'skip' = 'pass') => ({ id, status, cause: null, summary: '', evidence, remediation: [], durationMs: 1 });
+
+  test.each([
+    ['PostgreSQL', { inUse: 12, maxConnections: 100, usedPercent: 12 }, { inUse: 12, maxConnections: 100 }],
+    ['MongoDB', { current: 5, available: 95, limit: 100 }, { inUse: 5, maxConnections: 100 }],
+    ['PgBouncer', { usedClients: 90, maxClientConn: 100 }, { inUse: 90, maxConnections: 100 }],
+    ['Cassandra: the fullest node', { nodes: [{ node: 'a', connected: 10, limit: 100 }, { node: 'b', connected: 9, limit: 10 }] }, { inUse: 9, maxConnections: 10 }],
+    ['Cassandra without a limit', { nodes: [{ node: 'a', connected: 3, limit: -1 }, { node: 'b', connected: 7, limit: -1 }] }, { inUse: 7 }],
+    ['a limited view', { visibility: 'no permission' }, {}],
+  ])('pool: %s', (_name, evidence, expected) => {
+    expect(figuresOf(report({ steps: [step('pool', evidence)] }))).toEqual(expected);
+  });
+
+  test('lock waits and long-running statements: counts and the longest wait (PostgreSQL seconds, MongoDB milliseconds)', () => {
+    expect(figuresOf(report({ steps: [step('queries', { blocked: [{ waiting_seconds: 12.5 }, { waiting_seconds: 3 }], longRunning: [{}] })] }))).toEqual({ lockWaits: 2, lockWaitLongestSeconds: 12.5, longRunning: 1 });
+    expect(figuresOf(report({ steps: [step('queries', { blocked: [{ lockWaitMs: 2500 }], longRunning: [] })] }))).toEqual({ lockWaits: 1, lockWaitLongestSeconds: 2.5, longRunning: 0 });
+    expect(figuresOf(report({ steps: [step('queries', { blocked: [], longRunning: [] })] }))).toEqual({ lockWaits: 0, lockWaitLongestSeconds: 0, longRunning: 0 });
+  });
+
+  test('a skipped step gives no figure (not a zero)', () => {
+    expect(figuresOf(report({ steps: [step('pool', { inUse: 1, maxConnections: 2 }, 'skip'), step('queries', { blocked: [] }, 'skip')] }))).toEqual({});
+  });
+});
+
+describe('the scheduler', () => {
+  const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+  test('one diagnosis per target at a time: concurrent scrapes share it; within the interval the result is cached; after it, a new one', async () => {
+    let calls = 0;
+    let running = 0;
+    let most = 0;
+    const scheduler = new Scheduler(
+      [{ name: 'a', minIntervalMs: 200 }],
+      async () => {
+        calls += 1;
+        running += 1;
+        most = Math.max(most, running);
+        await sleep(50);
+        running -= 1;
+        return report();
+      },
+      4,
+    );
+    const answers = await Promise.all(Array.from({ length: 25 }, () => scheduler.probe('a', 1000)));
+    expect(answers.map((answer) => answer.kind).sort()).toEqual(['fresh', ...Array<string>(24).fill('shared')]);
+    expect(new Set(answers.map((answer) => answer.entry?.text)).size).toBe(1);
+    expect((await scheduler.probe('a', 1000)).kind).toBe('cached');
+    expect(calls).toBe(1);
+    await sleep(250);
+    expect((await scheduler.probe('a', 1000)).kind).toBe('fresh');
+    expect(calls).toBe(2);
+    expect(most).toBe(1);
+    expect(scheduler.diagnosesOf('a')).toBe(2);
+  });
+
+  test('at most maxConcurrent across targets; one that cannot start within its scrape time is timed_out, the others run', async () => {
+    let running = 0;
+    let most = 0;
+    const scheduler = new Scheduler(
+      ['a', 'b', 'c'].map((name) => ({ name, minIntervalMs: 1000 })),
+      async () => {
+        running += 1;
+        most = Math.max(most, running);
+        await sleep(150);
+        running -= 1;
+        return report();
+      },
+      2,
+    );
+    const answers = await Promise.all([scheduler.probe('a', 1000), scheduler.probe('b', 1000), scheduler.probe('c', 50)]);
+    expect(answers.map((answer) => answer.kind)).toEqual(['fresh', 'fresh', 'timed_out']);
+    expect(answers[2]).toMatchObject({ entry: undefined, reason: expect.stringMatching(/no diagnosis slot for c within 50 ms: 2 diagnoses were running/) });
+    expect(most).toBe(2);
+    await scheduler.drain();
+    expect(scheduler.inFlight).toBe(0);
+    expect(scheduler.waiting).toBe(0);
+  });
+
+  test('a scrape that stops waiting gets the last result, if there is one', async () => {
+    let slow = false;
+    const scheduler = new Scheduler([{ name: 'a', minIntervalMs: 1 }], async () => (slow ? (await sleep(300), report({ durationMs: 2 })) : report({ durationMs: 1 })), 1);
+    const first = await scheduler.probe('a', 1000);
+    await sleep(5);
+    slow = true;
+    const late = await scheduler.probe('a', 50);
+    expect(late.kind).toBe('timed_out');
+    expect(late.entry).toBe(first.entry);
+    await scheduler.drain();
+  });
+});
+
+describe('the web config file (the exporter-toolkit format)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dbdoctor-webconfig-'));
+  const file = (name: string, text: string): string => {
+    writeFileSync(join(dir, name), text);
+    return join(dir, name);
+  };
+
+  test('basic_auth_users: bcrypt hashes from libxcrypt ($2y$, $2b$) and bcryptjs; wrong password, unknown user, malformed header refused', async () => {
+    const config = await loadWebConfig(
+      file('users.yml', "basic_auth_users:\n  alice: '$2y$10$abcdefghijklmnopqrstuunWOb7tlFo8R/aKWi8WjWLCeckTMuv/C'\n  bob: '$2b$10$vhNjmM9yJaGHv2SyUk.2J.fU.LK5BnOTeVt1jWjSfvyJC/uqcYeie'\n"),
+    );
+    const users = config.users as BasicAuth;
+    const basic = (credentials: string): string => `Basic ${Buffer.from(credentials).toString('base64')}`;
+    expect(await users.check(basic('alice:scrape-S3cret-17'))).toBe('alice');
+    expect(await users.check(basic('alice:scrape-S3cret-17'))).toBe('alice'); // remembered
+    expect(await users.check(basic('bob:s3cret-scrape'))).toBe('bob');
+    expect(await users.check(basic('alice:s3cret-scrape'))).toBeUndefined();
+    expect(await users.check(basic('carol:scrape-S3cret-17'))).toBeUndefined();
+    expect(await users.check('Bearer x')).toBeUndefined();
+    expect(await users.check(undefined)).toBeUndefined();
+    expect(await users.check(basic('no colon'))).toBeUndefined();
+    expect(config.tls).toBeUndefined();
+  });
+
+  test.each([
+    ['a plain-text password', 'basic_auth_users:\n  alice: secret\n', /basic_auth_users\.alice: expected a bcrypt hash/],
+    ['an unknown key', 'tls_config:\n  cert_file: x\n', /\(top level\): Unrecognized key\(s\) in object: 'tls_config'/],
+    ['cipher_suites', 'tls_server_config:\n  cert_file: a\n  key_file: b\n  cipher_suites: [x]\n', /tls_server_config\.cipher_suites is not supported/],
+    ['http2', 'http_server_config:\n  http2: true\n', /http_server_config\.http2 is not supported/],
+    ['client verification without a CA', 'tls_server_config:\n  cert_file: a\n  key_file: b\n  client_auth_type: RequireAndVerifyClientCert\n', /needs client_ca_file/],
+    ['a certificate file that is not there', 'tls_server_config:\n  cert_file: /nonexistent/tls.crt\n  key_file: /nonexistent/tls.key\n', /cannot read tls_server_config\.cert_file \/nonexistent\/tls\.crt \(ENOENT\)/],
+  ])('%s is bad input', async (_name, text, message) => {
+    await expect(loadWebConfig(file('bad.yml', text))).rejects.toThrow(message);
+    await expect(loadWebConfig(file('bad.yml', text))).rejects.toBeInstanceOf(InputError);
+  });
+});
+
+describe('the log', () => {
+  test('logfmt quotes what needs it; json is one object a line; below the level nothing', () => {
+    const lines: string[] = [];
+    const now = (): Date => new Date('2026-01-01T00:00:00Z');
+    const logfmt = createLogger((line) => lines.push(line), 'logfmt', 'info', now);
+    logfmt.info('diagnosed', { target: 'orders', cause: 'not_running', note: 'two words', quote: 'a"b', bell: '\u0007', ms: 12, skipped: undefined });
+    logfmt.debug('hidden');
+    const json = createLogger((line) => lines.push(line), 'json', 'debug', now);
+    json.warn('unknown target', { target: 'x y' });
+    expect(lines).toEqual([
+      'ts=2026-01-01T00:00:00.000Z level=info msg=diagnosed target=orders cause=not_running note="two words" quote="a\\"b" bell="\\u0007" ms=12\n',
+      '{"ts":"2026-01-01T00:00:00.000Z","level":"warn","msg":"unknown target","target":"x y"}\n',
+    ]);
+  });
+});
