@@ -7,7 +7,7 @@ import type { TLSSocket } from 'node:tls';
 import { maskUrlPasswords, secrets } from '../config/secrets.js';
 import { CONTENT_TYPE } from './exposition.js';
 import type { Logger } from './log.js';
-import { REQUEST_OUTCOMES, renderSelf, type RequestOutcome } from './metrics.js';
+import { endpointOf, REQUEST_OUTCOMES, renderSelf, type RequestOutcome } from './metrics.js';
 import type { Answer, Scheduler } from './scheduler.js';
 import type { ClientCertificateRule, WebConfig } from './webconfig.js';
 
@@ -111,7 +111,7 @@ export async function startServer(options: ServerOptions, scheduler: Scheduler, 
     const entry = answer.entry;
     if (answer.kind === 'fresh' && entry) {
       const { report } = entry;
-      log.info('diagnosed', { target: name, engine: report.engine, status: report.status, step: report.verdict.step ?? 'none', cause: report.verdict.cause, duration_ms: report.durationMs, budget_ms: budgetMs });
+      log.info('diagnosed', { target: name, engine: report.engine, status: report.status, step: report.verdict.step ?? 'none', cause: report.verdict.cause, duration_ms: report.durationMs, budget_ms: budgetMs, endpoint: endpointOf(report) });
     }
     if (answer.kind === 'timed_out') log.warn('no result in time', { target: name, reason: answer.reason, served: entry ? 'last result' : 'nothing' });
     log.debug('probe', { target: name, served: answer.kind, remote, ms: Math.round(performance.now() - started) });

@@ -94,6 +94,33 @@ describe('the text format', () => {
     expect(check.code).toBe(0);
   });
 
+  test('a degraded target: usable (up 1), the first warning is the verdict, each warning a series, figures absent when not measured', () => {
+    const text = renderProbe({
+      name: 'reports',
+      endedAt: 1_700_000_000_500,
+      report: report({
+        status: 'degraded',
+        verdict: { step: 'pool', cause: 'near_limit', message: '85 of 100 connections in use', details: {}, remediation: [{ text: 'Find who holds the connections:', command: 'SELECT 1;', language: 'sql' }] },
+        warnings: [
+          { step: 'pool', cause: 'near_limit', summary: '85 of 100' },
+          { step: 'queries', cause: 'long_running', summary: '1 statement' },
+        ],
+        steps: [{ id: 'pool', status: 'warn', cause: 'near_limit', summary: '', evidence: { inUse: 85, maxConnections: 100 }, remediation: [], durationMs: 12 }],
+      }),
+    });
+    const labels = { target: 'reports', engine: 'postgres', endpoint: 'postgresql://app@db:5432/app' };
+    expect(samples(text, 'dbdoctor_up')).toEqual([{ labels, value: 1 }]);
+    expect(samples(text, 'dbdoctor_target_status').filter((sample) => sample.value === 1).map((sample) => sample.labels.status)).toEqual(['degraded']);
+    expect(samples(text, 'dbdoctor_verdict')).toEqual([{ labels: { ...labels, step: 'pool', cause: 'near_limit' }, value: 1 }]);
+    expect(samples(text, 'dbdoctor_warning').map((sample) => `${sample.labels.step}/${sample.labels.cause}`)).toEqual(['pool/near_limit', 'queries/long_running']);
+    expect(samples(text, 'dbdoctor_verdict_info')[0]?.labels.remediation).toBe('Find who holds the connections: SELECT 1;');
+    expect(samples(text, 'dbdoctor_connections_in_use')).toEqual([{ labels, value: 85 }]);
+    expect(samples(text, 'dbdoctor_step_duration_seconds')).toEqual([{ labels: { ...labels, step: 'pool' }, value: 0.012 }]);
+    expect(samples(text, 'dbdoctor_lock_waits')).toEqual([]);
+    expect(text).not.toContain('dbdoctor_lock_waits');
+    expect(samples(text, 'dbdoctor_probe_timestamp_seconds')[0]?.value).toBe(1_700_000_000.5);
+  });
+
   test('the endpoint label is the shown target without its masked password', () => {
     expect(endpointOf({ target: 'postgresql://app:****@db:5432/app' })).toBe('postgresql://app@db:5432/app');
     expect(endpointOf({ target: 'mongodb://db:27017/?tlsCertificateKeyFilePassword=****' })).toBe('mongodb://db:27017/?tlsCertificateKeyFilePassword=****');
