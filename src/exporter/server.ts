@@ -3,11 +3,11 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { TLSSocket } from 'node:tls';
+import { TLSSocket } from 'node:tls';
 import { maskUrlPasswords, secrets } from '../config/secrets.js';
 import { CONTENT_TYPE } from './exposition.js';
 import type { Logger } from './log.js';
-import { endpointOf, REQUEST_OUTCOMES, renderSelf, type RequestOutcome } from './metrics.js';
+import { endpointOf, renderSelf, type RequestOutcome } from './metrics.js';
 import type { Answer, Scheduler } from './scheduler.js';
 import type { ClientCertificateRule, WebConfig } from './webconfig.js';
 
@@ -47,7 +47,7 @@ const SETTLE_MS = 250;
 const NAME_SHOWN = 80;
 
 export async function startServer(options: ServerOptions, scheduler: Scheduler, log: Logger): Promise<RunningServer> {
-  const requests = Object.fromEntries(REQUEST_OUTCOMES.map((outcome) => [outcome, 0])) as Record<RequestOutcome, number>;
+  const requests: Record<RequestOutcome, number> = { fresh: 0, cached: 0, shared: 0, unknown_target: 0, invalid: 0, timed_out: 0, shutting_down: 0 };
   let state: 'starting' | 'ready' | 'stopping' = 'starting';
   const { tls } = options.web;
 
@@ -152,7 +152,8 @@ export async function startServer(options: ServerOptions, scheduler: Scheduler, 
       resolve();
     });
   });
-  const address = server.address() as AddressInfo;
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error(`the exporter listens on ${String(address)}, not a TCP address`);
   state = 'ready';
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `${tls ? 'https' : 'http'}://${host}:${address.port}`;
@@ -218,8 +219,8 @@ function landing(options: ServerOptions, names: readonly string[]): string {
  */
 function clientCertificateProblem(request: IncomingMessage, verify: ClientCertificateRule | undefined): string | undefined {
   if (verify === undefined || verify === 'none' || verify === 'required') return undefined;
-  const socket = request.socket as TLSSocket;
-  if (typeof socket.getPeerCertificate !== 'function') return undefined;
+  const socket = request.socket;
+  if (!(socket instanceof TLSSocket)) return undefined;
   const presented = Object.keys(socket.getPeerCertificate() ?? {}).length > 0;
   if (verify === 'any' && !presented) return 'Forbidden: this exporter requires a client certificate';
   if (verify === 'if_given' && presented && !socket.authorized) return `Forbidden: the client certificate does not verify (${String(socket.authorizationError)})`;

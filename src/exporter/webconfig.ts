@@ -26,7 +26,7 @@ import { InputError } from '../config/errors.js';
 const CLIENT_AUTH_TYPES = ['NoClientCert', 'RequestClientCert', 'RequireAnyClientCert', 'VerifyClientCertIfGiven', 'RequireAndVerifyClientCert'] as const;
 const TLS_VERSIONS = { TLS10: 'TLSv1', TLS11: 'TLSv1.1', TLS12: 'TLSv1.2', TLS13: 'TLSv1.3' } as const;
 type TlsVersionName = keyof typeof TLS_VERSIONS;
-const TlsVersion = z.enum(Object.keys(TLS_VERSIONS) as [TlsVersionName, ...TlsVersionName[]]);
+const TlsVersion = z.enum(['TLS10', 'TLS11', 'TLS12', 'TLS13']) satisfies z.ZodType<TlsVersionName>;
 const UNSUPPORTED = ['cipher_suites', 'curve_preferences', 'prefer_server_cipher_suites', 'client_allowed_sans'] as const;
 
 const BCRYPT = /^\$2[aby]?\$\d{2}\$[./A-Za-z0-9]{53}$/;
