@@ -29,7 +29,11 @@ export class ExporterProcess {
     });
     let log = '';
     const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`the exporter did not start within 20 s:\n${log}`)), 20_000);
+      const timer = setTimeout(() => {
+        // Never leave it behind: a test or benchmark that gave up on it must not keep it running.
+        child.kill('SIGKILL');
+        reject(new Error(`the exporter did not log "listening" within 20 s:\n${log}`));
+      }, 20_000);
       child.once('exit', (code) => {
         clearTimeout(timer);
         reject(new Error(`the exporter exited (${code}) before listening:\n${log}`));
