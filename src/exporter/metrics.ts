@@ -1,4 +1,5 @@
 import { MASK } from '../config/secrets.js';
+import { CAUSES } from '../engine/causes.js';
 import type { StepReport, TargetReport } from '../engine/schema.js';
 import { TargetStatusSchema } from '../engine/schema.js';
 import { exposition, family, labelSafeText, type Labels, type MetricSpec, type Sample } from './exposition.js';
@@ -7,7 +8,11 @@ import { exposition, family, labelSafeText, type Labels, type MetricSpec, type S
  * What `/probe?target=<name>` answers: one diagnosis of a named target as metrics. Every series
  * carries the target's name, engine and endpoint (its URL without the password); label values are
  * bounded (steps, statuses and cause codes from the catalogue) except on dbdoctor_verdict_info,
- * which holds the verdict's words for alert annotations, one series per target.
+ * which holds words for alert annotations, one series per target. Its words are chosen so that
+ * the series changes when the verdict does, not from scrape to scrape: the cause's title from the
+ * catalogue (the verdict's own message carries counts and durations that move with every
+ * diagnosis), and the first remediation line, which names only what the fix is about (the
+ * target's host and settings, a port, the sessions to look at) and so changes with the problem.
  *
  * These names are the exporter's. The `--format prometheus` file format (src/report/prometheus.ts,
  * for the textfile collector) keeps its own names, which are a contract of their own; the README's
@@ -20,7 +25,7 @@ export const PROBE_METRICS = {
   verdictInfo: {
     name: 'dbdoctor_verdict_info',
     type: 'gauge',
-    help: "The verdict's message and first remediation line, for alert annotations (free text: join on target, never aggregate by it); always 1.",
+    help: "The verdict in words for alert annotations: the cause's title from the catalogue (message) and the first remediation line (free text: join on target, never aggregate by it); always 1.",
   },
   warning: { name: 'dbdoctor_warning', type: 'gauge', help: 'Each warning the diagnosis found (a degraded finding), by step and cause; always 1.' },
   stepDuration: { name: 'dbdoctor_step_duration_seconds', type: 'gauge', help: 'How long each step of the decision tree took (steps that ran).' },
@@ -65,7 +70,7 @@ export function renderProbe(result: ProbeResult): string {
     ),
     family(PROBE_METRICS.verdict, [one(verdict)]),
     family(PROBE_METRICS.verdictInfo, [
-      one({ ...verdict, message: labelSafeText(report.verdict.message), remediation: first ? labelSafeText(first.command ? `${first.text} ${first.command}` : first.text) : '' }),
+      one({ ...verdict, message: CAUSES[report.verdict.cause].title, remediation: first ? labelSafeText(first.command ? `${first.text} ${first.command}` : first.text) : '' }),
     ]),
     family(PROBE_METRICS.warning, [...warnings.values()].map((warning) => one(warning))),
     family(PROBE_METRICS.stepDuration, ran.map((step) => one({ step: step.id }, seconds(step.durationMs)))),

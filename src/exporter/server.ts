@@ -111,7 +111,8 @@ export async function startServer(options: ServerOptions, scheduler: Scheduler, 
     const entry = answer.entry;
     if (answer.kind === 'fresh' && entry) {
       const { report } = entry;
-      log.info('diagnosed', { target: name, engine: report.engine, status: report.status, step: report.verdict.step ?? 'none', cause: report.verdict.cause, duration_ms: report.durationMs, budget_ms: budgetMs, endpoint: endpointOf(report) });
+      // The verdict's own words (with what was measured) are here, not in a label: they change from one diagnosis to the next.
+      log.info('diagnosed', { target: name, engine: report.engine, status: report.status, step: report.verdict.step ?? 'none', cause: report.verdict.cause, duration_ms: report.durationMs, budget_ms: budgetMs, endpoint: endpointOf(report), message: report.verdict.message });
     }
     if (answer.kind === 'timed_out') log.warn('no result in time', { target: name, reason: answer.reason, served: entry ? 'last result' : 'nothing' });
     log.debug('probe', { target: name, served: answer.kind, remote, ms: Math.round(performance.now() - started) });

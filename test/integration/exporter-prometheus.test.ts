@@ -196,13 +196,14 @@ describe('a real Prometheus scrapes dbdoctor exporter in front of PostgreSQL, Fe
     expect(alert.labels).toEqual({ alertname: 'DatabaseUnhealthy', severity: 'critical', job: 'dbdoctor', instance: 'pg-stopped', target: 'pg-stopped', engine: 'postgres', endpoint: endpoints['pg-stopped'] });
     expect(alert.annotations).toMatchObject({ step: 'process', cause: 'not_running' });
     expect(alert.annotations.summary).toBe('pg-stopped (postgres) is unhealthy: not_running at the process step');
-    expect(alert.annotations.description).toContain(`${link.b}:5433`);
+    expect(alert.annotations.description).toBe('No server is running');
     expect(alert.annotations.remediation).not.toBe('');
     expect(alert.annotations.runbook).toBe('dbdoctor runbook not_running');
     const firing = (await prometheus.alerts()).filter((entry) => entry.labels.alertname === 'DatabaseUnhealthy' && entry.state === 'firing');
     expect(firing.map((entry) => `${entry.labels.target} ${entry.annotations.cause}`).sort()).toEqual(['cassandra-wrong-password auth_failed', 'mongo-wrong-password auth_failed', 'pg-stopped not_running', 'pg-wrong-password auth_failed']);
     const wrongPassword = firing.find((entry) => entry.labels.target === 'pg-wrong-password');
-    expect(wrongPassword?.annotations.description).toMatch(/password authentication failed for user "app"/);
+    expect(wrongPassword?.annotations.description).toBe('Authentication failed');
+    expect(wrongPassword?.annotations.remediation).toMatch(/^Check the password for role "app"/);
     const capture = process.env.DBDOCTOR_EXPORTER_CAPTURE;
     if (capture) writeFileSync(`${capture}.alert.json`, JSON.stringify(alert, null, 2));
   });

@@ -163,8 +163,10 @@ describe('dbdoctor exporter against a real PostgreSQL', () => {
     expect(samples(answer.body, 'dbdoctor_up')[0]?.value).toBe(0);
     expect(samples(answer.body, 'dbdoctor_verdict')[0]?.labels).toMatchObject({ step: 'auth', cause: 'auth_failed', endpoint: `postgresql://app@127.0.0.1:${cluster.port}/appdb` });
     const info = samples(answer.body, 'dbdoctor_verdict_info')[0]?.labels;
-    expect(info?.message).toMatch(/password authentication failed for user "app"/);
+    // The label is the cause's title (it must not churn); the server's words are in the log line.
+    expect(info?.message).toBe('Authentication failed');
     expect(info?.remediation).not.toBe('');
+    expect(exporter.log).toMatch(/msg=diagnosed target=wrong-password .*message="[^"]*password authentication failed for user \\"app\\"/);
   });
 
   test('the scrape\'s X-Prometheus-Scrape-Timeout-Seconds caps the deadline: a silent server, 2 s scrape, a verdict within 1.5 s', async () => {

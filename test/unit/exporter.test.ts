@@ -85,10 +85,15 @@ describe('the text format', () => {
     const text = renderProbe({
       name: 'orders',
       endedAt: 1_700_000_000_000,
-      report: report({ status: 'unhealthy', verdict: { step: 'auth', cause: 'auth_failed', message, details: {}, remediation: [{ text: 'Fix "it":', command: 'psql "host=db"' }] } }),
+      report: report({ status: 'unhealthy', verdict: { step: 'auth', cause: 'auth_failed', message, details: {}, remediation: [{ text: 'Fix "it":', command: 'psql "host=db"' }, { text: message }] } }),
     });
     expect(samples(text, 'dbdoctor_up')).toHaveLength(1);
-    expect(samples(text, 'dbdoctor_verdict_info')[0]?.labels).toMatchObject({ message: labelSafeText(message), remediation: 'Fix "it": psql "host=db"' });
+    // The message label is the cause's title (the measured message would churn series): see below.
+    expect(samples(text, 'dbdoctor_verdict_info')[0]?.labels).toMatchObject({ message: 'Authentication failed', remediation: 'Fix "it": psql "host=db"' });
+    const hostileFirst = renderProbe({ name: 'orders', endedAt: 1_700_000_000_000, report: report({ status: 'unhealthy', verdict: { step: 'auth', cause: 'auth_failed', message, details: {}, remediation: [{ text: message, command: 'psql "host=db"\n' }] } }) });
+    expect(samples(hostileFirst, 'dbdoctor_up')).toHaveLength(1);
+    expect(samples(hostileFirst, 'dbdoctor_verdict_info')[0]?.labels.remediation).toBe(labelSafeText(`${message} psql "host=db"\n`));
+    expect((await promtool(['check', 'metrics'], hostileFirst)).code).toBe(0);
     const check = await promtool(['check', 'metrics'], text);
     expect(check.output).toBe('');
     expect(check.code).toBe(0);
@@ -119,6 +124,16 @@ describe('the text format', () => {
     expect(samples(text, 'dbdoctor_lock_waits')).toEqual([]);
     expect(text).not.toContain('dbdoctor_lock_waits');
     expect(samples(text, 'dbdoctor_probe_timestamp_seconds')[0]?.value).toBe(1_700_000_000.5);
+  });
+
+  test('dbdoctor_verdict_info does not churn: diagnoses that measured different figures for the same verdict write the same series', () => {
+    const at = (message: string, endedAt: number): string =>
+      renderProbe({ name: 'reports', endedAt, report: report({ status: 'degraded', verdict: { step: 'pool', cause: 'near_limit', message, details: {}, remediation: [{ text: 'Find who holds the connections:', command: 'SELECT 1;', language: 'sql' }] }, warnings: [{ step: 'pool', cause: 'near_limit', summary: message }] }) });
+    const first = samples(at('85 of 100 connections in use (85 %, warning at 80 %)', 1), 'dbdoctor_verdict_info');
+    const later = samples(at('97 of 100 connections in use (97 %, warning at 80 %)', 2), 'dbdoctor_verdict_info');
+    expect(later).toEqual(first);
+    expect(first[0]?.labels).toMatchObject({ step: 'pool', cause: 'near_limit', message: 'Connections near the limit', remediation: 'Find who holds the connections: SELECT 1;' });
+    expect(samples(renderProbe({ name: 'a', endedAt: 1, report: report() }), 'dbdoctor_verdict_info')[0]?.labels).toMatchObject({ cause: 'healthy', message: 'Healthy', remediation: '' });
   });
 
   test('the endpoint label is the shown target without its masked password', () => {
