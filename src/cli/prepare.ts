@@ -84,6 +84,8 @@ export function addRunFlags(command: Command, options: { stepFlags: boolean }): 
 
 export interface PlannedTarget extends LabelledTarget {
   readonly timeoutMs?: number;
+  /** Where timeoutMs was set, as a message names it when the budget runs out. */
+  readonly timeoutFrom?: string;
   readonly thresholds: Thresholds;
   readonly steps?: StepSelection;
   /** `dbdoctor exporter`: the config file's minInterval for this target, when it gives one. */
@@ -155,7 +157,7 @@ async function configTargets(
       return {
         target,
         ...(entry.label ? { label: entry.label } : {}),
-        ...(timeout ? { timeoutMs: timeout * 1000 } : {}),
+        ...(timeout ? { timeoutMs: timeout * 1000, timeoutFrom: `${options.configFile ?? 'config'}: ${entry.timeout ? `timeout of ${name}` : 'defaults.timeout'}` } : {}),
         ...(minInterval !== undefined ? { minIntervalMs: minInterval } : {}),
         thresholds: durationsToThresholds(options.thresholds, defaults.thresholds, entry.thresholds),
         ...(steps ? { steps } : {}),
@@ -170,7 +172,7 @@ export async function diagnoseAll(prepared: PreparedRun, deadline: Deadline, ove
   return Promise.all(
     prepared.targets.map(async (planned) => {
       const context: RunContext = {
-        deadline: planned.timeoutMs ? deadline.limit(planned.timeoutMs, 'run') : deadline,
+        deadline: planned.timeoutMs ? deadline.limit(planned.timeoutMs, 'run', { name: 'the timeout', ...(planned.timeoutFrom ? { detail: planned.timeoutFrom } : {}) }) : deadline,
         thresholds: planned.thresholds,
         env: prepared.env.toRecord(),
         environment: prepared.environment,
