@@ -2,7 +2,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { InputError } from '../config/errors.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../exporter/log.js';
 import { DEFAULT_TIMEOUT_SECONDS } from './diagnose.js';
-import { parseCount, parseDuration, parseSeconds } from './duration.js';
+import { parseCount, parseDuration, parseSeconds, parseSecondsOrZero } from './duration.js';
 import type { CliIO } from './io.js';
 import { addRunFlags, runOptions, type RunFlags, type RunOptions } from './prepare.js';
 
@@ -71,7 +71,7 @@ export function exporterCommand(onRun: (options: ExporterOptions) => Promise<voi
     .addOption(new Option('--listen <address>', 'where to listen (loopback unless told otherwise; :9187 is every interface)').argParser(parseListen).default(parseListen(EXPORTER_DEFAULTS.listen), EXPORTER_DEFAULTS.listen))
     .option('--web.config.file <file>', 'TLS and basic authentication, in the Prometheus exporter-toolkit web config format')
     .addOption(new Option('-t, --timeout <seconds>', "the longest one diagnosis may take (a scrape's own timeout lowers it)").argParser(parseSeconds).default(DEFAULT_TIMEOUT_SECONDS))
-    .addOption(new Option('--timeout-offset <seconds>', "taken off the scrape's timeout (X-Prometheus-Scrape-Timeout-Seconds) for the answer's way back").argParser(parseSeconds).default(EXPORTER_DEFAULTS.timeoutOffsetSeconds))
+    .addOption(new Option('--timeout-offset <seconds>', "taken off the scrape's timeout (X-Prometheus-Scrape-Timeout-Seconds) for the answer's way back; 0 for none").argParser(parseSecondsOrZero).default(EXPORTER_DEFAULTS.timeoutOffsetSeconds))
     .addOption(new Option('--min-interval <duration>', 'diagnose a target at most this often; scrapes in between get the last result (config: minInterval)').argParser(parseDuration).default(EXPORTER_DEFAULTS.minIntervalMs, '15s'))
     .addOption(new Option('--max-concurrent <count>', 'diagnoses running at once, across all targets (one per target at most)').argParser(parseCount).default(EXPORTER_DEFAULTS.maxConcurrent))
     .addOption(new Option('--log-format <format>', 'log lines as').choices(LOG_FORMATS).default('logfmt'))

@@ -2,10 +2,9 @@ import type { ExporterOptions } from '../cli/exporter.js';
 import type { CliIO } from '../cli/io.js';
 import { diagnoseAll, prepareRun, type PlannedTarget } from '../cli/prepare.js';
 import { InputError } from '../config/errors.js';
-import { Deadline } from '../engine/deadline.js';
 import { endpointOf } from './metrics.js';
 import { createLogger } from './log.js';
-import { Scheduler } from './scheduler.js';
+import { MIN_DIAGNOSIS_MS, Scheduler, type ScheduledTarget } from './scheduler.js';
 import { startServer, type RunningServer } from './server.js';
 import { loadWebConfig, type WebConfig } from './webconfig.js';
 
@@ -19,16 +18,19 @@ export async function serveExporter(options: ExporterOptions, io: CliIO, version
   const configFile = options.configFile ?? '';
   const [prepared, web] = await Promise.all([prepareRun([], options, io), options.webConfigFile ? loadWebConfig(options.webConfigFile) : Promise.resolve<WebConfig>({ headers: {} })]);
   const byName = namedTargets(prepared.targets, configFile);
+  const scheduled = [...byName.values()].map((planned) => ({ name: planned.label, minIntervalMs: planned.minIntervalMs ?? options.minIntervalMs }));
   const scheduler = new Scheduler(
-    [...byName.values()].map((planned) => ({ name: planned.label, minIntervalMs: planned.minIntervalMs ?? options.minIntervalMs })),
-    async (name, budgetMs) => {
+    scheduled,
+    async (name, deadline) => {
       const planned = byName.get(name);
       if (!planned) throw new Error(`not a configured target: ${name}`);
-      const [report] = await diagnoseAll({ ...prepared, targets: [planned] }, Deadline.within(budgetMs, 'run'));
+      const [report] = await diagnoseAll({ ...prepared, targets: [planned] }, deadline);
       if (!report) throw new Error(`no report for ${name}`);
       return report;
     },
     options.maxConcurrent,
+    Date.now,
+    Math.min(MIN_DIAGNOSIS_MS, options.timeoutMs),
   );
   const server = await startServer(
     { host: options.listen.host, port: options.listen.port, configFile, version, timeoutMs: options.timeoutMs, timeoutOffsetMs: options.timeoutOffsetMs, web },
@@ -40,11 +42,11 @@ export async function serveExporter(options: ExporterOptions, io: CliIO, version
     targets: byName.size,
     tls: web.tls !== undefined,
     basic_auth: web.users !== undefined,
-    min_interval_ms: options.minIntervalMs,
+    ...intervalFields(scheduled),
     max_concurrent: options.maxConcurrent,
     version,
   });
-  for (const planned of byName.values()) log.debug('target', { target: planned.label, engine: planned.target.engine, endpoint: endpointOf({ target: planned.target.display }) });
+  for (const planned of byName.values()) log.debug('target', { target: planned.label, engine: planned.target.engine, endpoint: endpointOf({ target: planned.target.display }), min_interval_ms: planned.minIntervalMs ?? options.minIntervalMs });
   return server;
 }
 
@@ -60,4 +62,13 @@ function namedTargets(targets: readonly PlannedTarget[], configFile: string): Ma
     byName.set(label, { ...planned, label });
   });
   return byName;
+}
+
+/** The minimum interval the targets get (the config file's, or --min-interval): one figure, or the shortest and the longest. */
+export function intervalFields(targets: readonly ScheduledTarget[]): { min_interval_ms?: number; min_interval_longest_ms?: number } {
+  const intervals = targets.map((target) => target.minIntervalMs);
+  if (intervals.length === 0) return {};
+  const shortest = Math.min(...intervals);
+  const longest = Math.max(...intervals);
+  return shortest === longest ? { min_interval_ms: shortest } : { min_interval_ms: shortest, min_interval_longest_ms: longest };
 }

@@ -8,6 +8,7 @@ import { maskUrlPasswords, secrets } from '../config/secrets.js';
 import { CONTENT_TYPE } from './exposition.js';
 import type { Logger } from './log.js';
 import { endpointOf, renderSelf, type RequestOutcome } from './metrics.js';
+import type { BudgetSource } from '../engine/deadline.js';
 import type { Answer, Scheduler } from './scheduler.js';
 import type { ClientCertificateRule, WebConfig } from './webconfig.js';
 
@@ -97,12 +98,11 @@ export async function startServer(options: ServerOptions, scheduler: Scheduler, 
       requests.shutting_down += 1;
       return send(response, 503, 'the exporter is shutting down\n');
     }
-    const scrapeSeconds = Number(request.headers['x-prometheus-scrape-timeout-seconds']);
-    const scrapeMs = Number.isFinite(scrapeSeconds) && scrapeSeconds > 0 ? scrapeSeconds * 1000 : undefined;
-    const budgetMs = Math.round(Math.min(options.timeoutMs, scrapeMs === undefined ? Infinity : Math.max(scrapeMs - options.timeoutOffsetMs, scrapeMs / 2)));
+    const budget = scrapeBudget(request.headers['x-prometheus-scrape-timeout-seconds'], options.timeoutMs, options.timeoutOffsetMs);
+    const budgetMs = budget.ms;
     let answer: Answer;
     try {
-      answer = await scheduler.probe(name, budgetMs, SETTLE_MS);
+      answer = await scheduler.probe(name, budgetMs, SETTLE_MS, budget.source);
     } catch (error) {
       log.error('diagnosis failed', { target: name, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
       return send(response, 500, `the diagnosis of ${name} failed inside dbdoctor; see the exporter's log\n`);
@@ -179,6 +179,26 @@ export async function startServer(options: ServerOptions, scheduler: Scheduler, 
     return stopping;
   };
   return { url, address, shutdown };
+}
+
+/**
+ * The time one diagnosis gets: the exporter's --timeout, or less when the scrape says it waits less
+ * (X-Prometheus-Scrape-Timeout-Seconds): the scrape's timeout less --timeout-offset, for the answer's
+ * way back, but never less than half the scrape's timeout (an offset as long as the timeout would
+ * leave nothing). So a 10 s scrape gives 9.5 s with the default offset of 0.5 s, a 2 s one 1.5 s,
+ * and a 0.5 s one 250 ms, which is less than a diagnosis needs (MIN_DIAGNOSIS_MS).
+ */
+export function scrapeBudget(header: string | string[] | undefined, timeoutMs: number, offsetMs: number): { readonly ms: number; readonly source: BudgetSource } {
+  const text = Array.isArray(header) ? header[0] : header;
+  const seconds = text === undefined || text.trim() === '' ? Number.NaN : Number(text);
+  const exporter: BudgetSource = { name: "the exporter's --timeout" };
+  if (!Number.isFinite(seconds) || seconds <= 0) return { ms: timeoutMs, source: exporter };
+  const scrapeMs = seconds * 1000;
+  const offset = scrapeMs - offsetMs >= scrapeMs / 2;
+  const ms = Math.round(offset ? scrapeMs - offsetMs : scrapeMs / 2);
+  if (ms >= timeoutMs) return { ms: timeoutMs, source: exporter };
+  const detail = offset ? `X-Prometheus-Scrape-Timeout-Seconds ${seconds} less --timeout-offset ${offsetMs / 1000}` : `half of X-Prometheus-Scrape-Timeout-Seconds ${seconds}, as --timeout-offset ${offsetMs / 1000} is more than half`;
+  return { ms, source: { name: "the scrape's deadline", detail } };
 }
 
 function send(response: ServerResponse, status: number, body: string, headers: Readonly<Record<string, string>> = {}): void {

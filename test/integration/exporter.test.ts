@@ -6,6 +6,7 @@ import { dbdoctor, emptyHome } from '../lab/dbdoctor.js';
 import { ExporterProcess, get, samples, type HttpAnswer } from '../lab/exporter.js';
 import { Cluster } from '../lab/postgres.js';
 import { promtool } from '../lab/prometheus.js';
+import { pgPeer } from '../lab/pg-peer.js';
 import { silentPeer, type Peer } from '../lab/servers.js';
 import { selfSignedCertificate } from '../lab/tls.js';
 
@@ -178,6 +179,51 @@ describe('dbdoctor exporter against a real PostgreSQL', () => {
     expect(samples(answer.body, 'dbdoctor_probe_duration_seconds')[0]?.value).toBeLessThanOrEqual(1.5);
     expect(wallMs).toBeLessThan(2000);
     expect(samples(answer.body, 'dbdoctor_verdict')[0]?.labels.step).toBe('accepting');
+  });
+
+  test('a scrape\'s own short timeout cannot poison what other scrapers see: 0.1 s starts no diagnosis (503, saying why, or the last result); a verdict decided by a short deadline is not served to a scrape that allows more', async () => {
+    const slow = await pgPeer({ kind: 'silent-after-login' });
+    writeFileSync(join(dir, 'short.yaml'), ['targets:', '  - label: orders', `    url: ${cluster.url('app', PASSWORD, 'appdb')}`, '    minInterval: 60s', '  - label: slow', `    url: postgresql://app:${PASSWORD}@127.0.0.1:${slow.port}/appdb`, '    minInterval: 60s', ''].join('\n'));
+    const other = await ExporterProcess.start(['--config', 'short.yaml', '--listen', '127.0.0.1:0'], { cwd: dir });
+    const diagnosesOf = async (target: string): Promise<number | undefined> => samples((await get(`${other.url}/metrics`)).body, 'dbdoctor_exporter_diagnoses_total').find((sample) => sample.labels.target === target)?.value;
+    const scrape = async (target: string, seconds?: string): Promise<HttpAnswer> => {
+      const answer = await get(`${other.url}/probe?target=${target}`, { headers: seconds ? { 'X-Prometheus-Scrape-Timeout-Seconds': seconds } : {} });
+      answers.push(answer);
+      return answer;
+    };
+    try {
+      const tooShort = await scrape('orders', '0.1');
+      expect(tooShort.status).toBe(503);
+      expect(tooShort.body).toBe('the scrape allows 50 ms for a diagnosis of orders, less than the 1000 ms one needs; raise its scrape_timeout\n');
+      expect(await diagnosesOf('orders')).toBe(0);
+      const normal = await scrape('orders');
+      expect(samples(normal.body, 'dbdoctor_verdict')[0]?.labels).toMatchObject({ step: 'none', cause: 'healthy' });
+      // Too short again: the last result (healthy), and still no diagnosis of its own.
+      const again = await scrape('orders', '0.1');
+      expect(again.status).toBe(200);
+      expect(again.body).toBe(normal.body);
+      expect(await diagnosesOf('orders')).toBe(1);
+
+      // A server that logs in and never answers, first scraped with a 2 s timeout: cut off by the
+      // scrape's own deadline, named as such with its figure.
+      const short = await scrape('slow', '2');
+      expect(samples(short.body, 'dbdoctor_verdict')[0]?.labels).toMatchObject({ step: 'pool', cause: 'deadline_exceeded' });
+      expect(other.log).toMatch(/msg=diagnosed target=slow .*budget_ms=1500 .*message="still waiting when the scrape's deadline of 1\.5 s \(X-Prometheus-Scrape-Timeout-Seconds 2 less --timeout-offset 0\.5\) ran out"/);
+      // Then a scraper that allows 4 s, within the minimum interval: a diagnosis of its own, not the 1.5 s verdict.
+      const longer = await scrape('slow', '4');
+      expect(samples(longer.body, 'dbdoctor_verdict')[0]?.labels).toMatchObject({ step: 'pool', cause: 'deadline_exceeded' });
+      expect(samples(longer.body, 'dbdoctor_probe_duration_seconds')[0]?.value).toBeGreaterThan(2);
+      expect(await diagnosesOf('slow')).toBe(2);
+      expect(other.log).toMatch(/msg=diagnosed target=slow .*budget_ms=3500 .*message="still waiting when the scrape's deadline of 3\.5 s/);
+      // And the 2 s scraper now gets that one (it allows no more time than it had).
+      const shortAgain = await scrape('slow', '2');
+      expect(shortAgain.body).toBe(longer.body);
+      expect(await diagnosesOf('slow')).toBe(2);
+    } finally {
+      await other.stop();
+      logs.push(other.log);
+      await slow.close();
+    }
   });
 
   test('memory is bounded: 300 scrapes of made-up names add no series to /metrics', async () => {

@@ -9,6 +9,8 @@ import { escapeLabelValue, labelSafeText } from '../../src/exporter/exposition.j
 import { createLogger } from '../../src/exporter/log.js';
 import { endpointOf, figuresOf, renderProbe } from '../../src/exporter/metrics.js';
 import { Scheduler } from '../../src/exporter/scheduler.js';
+import { intervalFields } from '../../src/exporter/serve.js';
+import { scrapeBudget } from '../../src/exporter/server.js';
 import { BasicAuth, loadWebConfig } from '../../src/exporter/webconfig.js';
 import { samples } from '../lab/exporter.js';
 import { promtool } from '../lab/prometheus.js';
@@ -59,6 +61,31 @@ describe('exporter flags', () => {
   test('every flag', async () => {
     const options = await parse(['--config', 'f.yaml', '--listen', ':9999', '--web.config.file', 'web.yml', '-t', '20', '--timeout-offset', '1', '--min-interval', '1m', '--max-concurrent', '4', '--log-format', 'json', '--log-level', 'debug']);
     expect(options).toMatchObject({ listen: { host: undefined, port: 9999 }, webConfigFile: 'web.yml', timeoutMs: 20_000, timeoutOffsetMs: 1000, minIntervalMs: 60_000, maxConcurrent: 4, logFormat: 'json', logLevel: 'debug' });
+  });
+
+  test.each([
+    [undefined, 10_000, "the exporter's --timeout"],
+    ['15', 10_000, "the exporter's --timeout"],
+    ['10', 9_500, "the scrape's deadline (X-Prometheus-Scrape-Timeout-Seconds 10 less --timeout-offset 0.5)"],
+    ['2', 1_500, "the scrape's deadline (X-Prometheus-Scrape-Timeout-Seconds 2 less --timeout-offset 0.5)"],
+    ['0.5', 250, "the scrape's deadline (half of X-Prometheus-Scrape-Timeout-Seconds 0.5, as --timeout-offset 0.5 is more than half)"],
+    ['0.1', 50, "the scrape's deadline (half of X-Prometheus-Scrape-Timeout-Seconds 0.1, as --timeout-offset 0.5 is more than half)"],
+    ['nonsense', 10_000, "the exporter's --timeout"],
+    ['-3', 10_000, "the exporter's --timeout"],
+  ])('the time a diagnosis gets: X-Prometheus-Scrape-Timeout-Seconds %s → %i ms, named %s', (header, ms, named) => {
+    const budget = scrapeBudget(header, 10_000, 500);
+    expect(budget.ms).toBe(ms);
+    expect(`${budget.source.name}${budget.source.detail ? ` (${budget.source.detail})` : ''}`).toBe(named);
+  });
+
+  test('--timeout-offset 0 is allowed (as the blackbox exporter allows it): the whole scrape timeout', async () => {
+    expect((await parse(['--config', 'f.yaml', '--timeout-offset', '0'])).timeoutOffsetMs).toBe(0);
+    expect(scrapeBudget('2', 10_000, 0).ms).toBe(2000);
+  });
+
+  test('the listening line gives the minimum interval the targets get: the config file\'s default, not the flag\'s', () => {
+    expect(intervalFields([{ name: 'a', minIntervalMs: 60_000 }, { name: 'b', minIntervalMs: 60_000 }])).toEqual({ min_interval_ms: 60_000 });
+    expect(intervalFields([{ name: 'a', minIntervalMs: 15_000 }, { name: 'b', minIntervalMs: 60_000 }])).toEqual({ min_interval_ms: 15_000, min_interval_longest_ms: 60_000 });
   });
 
   test('no --config: bad input naming the flag', async () => {
@@ -231,6 +258,84 @@ describe('the scheduler', () => {
     expect(late.kind).toBe('timed_out');
     expect(late.entry).toBe(first.entry);
     await scheduler.drain();
+  });
+});
+
+describe('the scheduler: freshness and what a scrape\'s own timeout may do', () => {
+  const unhealthy = (cause: 'deadline_exceeded' | 'connect_timeout' | 'auth_failed'): TargetReport =>
+    report({ status: 'unhealthy', verdict: { step: 'accepting', cause, message: cause, details: {}, remediation: [] } });
+
+  test('the minimum interval counts from the start of a diagnosis, with slack: a scrape every minInterval gets a fresh one each time, even a few ms early', async () => {
+    let clock = 1_000_000;
+    const scheduler = new Scheduler([{ name: 'a', minIntervalMs: 30_000 }], async () => ((clock += 250), report()), 4, () => clock);
+    const kinds: string[] = [];
+    // The scrapes of one Prometheus every 30 s (jittered by a few ms), and of a second replica in between.
+    for (const at of [0, 15_000, 29_995, 45_000, 60_003, 75_000, 89_980, 105_000, 119_999]) {
+      clock = 1_000_000 + at;
+      kinds.push(`${at}:${(await scheduler.probe('a', 9500)).kind}`);
+    }
+    expect(kinds).toEqual(['0:fresh', '15000:cached', '29995:fresh', '45000:cached', '60003:fresh', '75000:cached', '89980:fresh', '105000:cached', '119999:fresh']);
+    clock = 1_000_000 + 119_999 + 28_000; // within the interval less its slack (1 s at most)
+    expect((await scheduler.probe('a', 9500)).kind).toBe('cached');
+  });
+
+  test('a scrape that allows less than a diagnosis needs starts none: the last result, or nothing (a 503)', async () => {
+    let calls = 0;
+    const scheduler = new Scheduler([{ name: 'a', minIntervalMs: 1 }], async () => ((calls += 1), report()), 4, Date.now, 1000);
+    const none = await scheduler.probe('a', 50);
+    expect(none).toMatchObject({ kind: 'timed_out', entry: undefined, reason: 'the scrape allows 50 ms for a diagnosis of a, less than the 1000 ms one needs; raise its scrape_timeout' });
+    expect(calls).toBe(0);
+    const good = await scheduler.probe('a', 9500);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const short = await scheduler.probe('a', 50);
+    expect(short).toMatchObject({ kind: 'timed_out', entry: good.entry });
+    expect(calls).toBe(1);
+  });
+
+  test.each(['deadline_exceeded', 'connect_timeout'] as const)('a short scrape cannot poison the others: its unhealthy %s, decided under its short budget, is not served to a scrape that allows more', async (cause) => {
+    let calls = 0;
+    const scheduler = new Scheduler(
+      [{ name: 'a', minIntervalMs: 60_000 }],
+      async (_name, deadline) => {
+        calls += 1;
+        // A slow server: answers in 1.2 s; a shorter budget runs out (it used all of it).
+        if (deadline.budgetMs < 1200) return (await new Promise((resolve) => setTimeout(resolve, deadline.budgetMs - 20)), unhealthy(cause));
+        return (await new Promise((resolve) => setTimeout(resolve, 10)), report());
+      },
+      4,
+      Date.now,
+      100,
+    );
+    const short = await scheduler.probe('a', 200);
+    expect(short.kind).toBe('fresh');
+    expect(short.entry?.report.verdict.cause).toBe(cause);
+    expect(short.entry?.timeBound).toBe(true);
+    // Another scraper, within the interval, with Prometheus's usual 9.5 s: a diagnosis of its own.
+    const normal = await scheduler.probe('a', 9500);
+    expect(normal.kind).toBe('fresh');
+    expect(normal.entry?.report.status).toBe('healthy');
+    // From then on every scraper gets the healthy result, the short one too.
+    expect((await scheduler.probe('a', 9500)).entry?.report.status).toBe('healthy');
+    expect(await scheduler.probe('a', 200)).toMatchObject({ kind: 'cached', entry: normal.entry });
+    expect(calls).toBe(2);
+  });
+
+  test('a scrape that joins a shorter diagnosis in flight and gets a verdict it may not use diagnoses again; a verdict that is not about time is shared', async () => {
+    let calls = 0;
+    const slow = new Scheduler([{ name: 'a', minIntervalMs: 60_000 }], async (_name, deadline) => ((calls += 1), deadline.budgetMs < 1000 ? (await new Promise((resolve) => setTimeout(resolve, deadline.budgetMs - 10)), unhealthy('deadline_exceeded')) : report()), 4, Date.now, 100);
+    const [short, long] = await Promise.all([slow.probe('a', 300), (await new Promise((resolve) => setTimeout(resolve, 50)), slow.probe('a', 9500))]);
+    expect(short.entry?.report.status).toBe('unhealthy');
+    expect(long).toMatchObject({ kind: 'fresh' });
+    expect(long.entry?.report.status).toBe('healthy');
+    expect(calls).toBe(2);
+    // A wrong password is a wrong password whatever the budget: served to all, one diagnosis.
+    let auth = 0;
+    const fast = new Scheduler([{ name: 'a', minIntervalMs: 60_000 }], async () => ((auth += 1), await new Promise((resolve) => setTimeout(resolve, 30)), unhealthy('auth_failed')), 4, Date.now, 100);
+    const [first, joined] = await Promise.all([fast.probe('a', 300), fast.probe('a', 9500)]);
+    expect([first.kind, joined.kind]).toEqual(['fresh', 'shared']);
+    expect(joined.entry?.timeBound).toBe(false);
+    expect((await fast.probe('a', 9500)).kind).toBe('cached');
+    expect(auth).toBe(1);
   });
 });
 

@@ -1,11 +1,13 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DockerfileParser } from 'dockerfile-ast';
-import { parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { describe, expect, test } from 'vitest';
 import { validateWorkflow } from '@action-validator/core';
 import { diagnoseCommand } from '../../src/cli/diagnose.js';
-import { exporterCommand } from '../../src/cli/exporter.js';
+import { EXPORTER_DEFAULTS, exporterCommand } from '../../src/cli/exporter.js';
+import { durationMs } from '../../src/config/duration.js';
+import { Scheduler } from '../../src/exporter/scheduler.js';
 import type { CliIO } from '../../src/cli/io.js';
 import { waitCommand } from '../../src/cli/wait.js';
 import { parseConfigFile } from '../../src/config/file.js';
@@ -148,6 +150,27 @@ describe('the exporter manifests', () => {
       expect(Number.parseFloat(endpoint.scrapeTimeout)).toBeGreaterThan(config.defaults?.timeout ?? 10);
     }
     expect(endpoints.filter((endpoint) => endpoint.path === '/metrics')).toHaveLength(1);
+  });
+
+  test('with the shipped minInterval and scrape intervals, every scrape of a Prometheus gets a fresh diagnosis (not every other one)', async () => {
+    const config = await parseConfigFile(of('ConfigMap').data['targets.yaml'], 'targets.yaml');
+    const probes = (of('ServiceMonitor').spec.endpoints as Record<string, any>[]).filter((endpoint) => endpoint.path === '/probe');
+    for (const endpoint of probes) {
+      const intervalMs = durationMs(String(endpoint.interval)) ?? 0;
+      const minIntervalMs = config.targets.find((target) => target.label === endpoint.params.target[0])?.minInterval ?? config.defaults?.minInterval ?? 15_000;
+      expect(minIntervalMs).toBeLessThanOrEqual(intervalMs);
+      let clock = 0;
+      const scheduler = new Scheduler([{ name: 'x', minIntervalMs }], async () => ((clock += 300), { target: 'x', engine: 'postgres', source: {}, status: 'healthy', verdict: { step: null, cause: 'healthy', message: '', details: {}, remediation: [] }, warnings: [], steps: [], durationMs: 300 }), 1, () => clock);
+      const kinds: string[] = [];
+      for (let scrape = 0; scrape < 8; scrape += 1) {
+        clock = scrape * intervalMs + (scrape % 2 === 0 ? -7 : 5); // a few ms early or late
+        kinds.push((await scheduler.probe('x', 9500)).kind);
+      }
+      expect(kinds, endpoint.params.target[0]).toEqual(Array<string>(8).fill('fresh'));
+    }
+    // The example scrape config against the exporter's default --min-interval.
+    const prometheus = parse(readFileSync(join(ROOT, 'deploy', 'prometheus', 'prometheus.yml'), 'utf8')) as { global: { scrape_interval: string } };
+    expect(durationMs(prometheus.global.scrape_interval)).toBeGreaterThanOrEqual(EXPORTER_DEFAULTS.minIntervalMs);
   });
 
   test('the Deployment listens where the Service and probes point, and waits longer than a diagnosis on SIGTERM', () => {
