@@ -192,6 +192,8 @@ describe('dbdoctor exporter against a real PostgreSQL', () => {
       return answer;
     };
     try {
+      // The interval the targets get (the config file's), not --min-interval's default of 15 s.
+      expect(other.log).toMatch(/msg=listening .*min_interval_ms=60000 max_concurrent=16/);
       const tooShort = await scrape('orders', '0.1');
       expect(tooShort.status).toBe(503);
       expect(tooShort.body).toBe('the scrape allows 50 ms for a diagnosis of orders, less than the 1000 ms one needs; raise its scrape_timeout\n');
