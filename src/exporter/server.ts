@@ -63,8 +63,10 @@ export async function startServer(options: ServerOptions, scheduler: Scheduler, 
     const certificate = clientCertificateProblem(request, tls?.verify);
     if (certificate) return send(response, 403, `${certificate}\n`);
     if (options.web.users) {
-      const user = await options.web.users.check(request.headers.authorization);
-      if (!user) return send(response, 401, 'Unauthorized: this exporter requires basic authentication\n', { 'WWW-Authenticate': 'Basic realm="dbdoctor exporter", charset="UTF-8"' });
+      const outcome = await options.web.users.verify(request.headers.authorization);
+      // Too many password checks already wait (a flood of wrong ones): answer at once, not later.
+      if (outcome.kind === 'busy') return send(response, 429, 'Too many password checks in progress: try again\n', { 'Retry-After': '1' });
+      if (outcome.kind === 'refused') return send(response, 401, 'Unauthorized: this exporter requires basic authentication\n', { 'WWW-Authenticate': 'Basic realm="dbdoctor exporter", charset="UTF-8"' });
     }
     if (path === '/probe') return probe(request, response, url);
     if (path === '/metrics') return send(response, 200, renderSelf({ version: options.version, targets: scheduler.names, requests, diagnoses: new Map(scheduler.names.map((name) => [name, scheduler.diagnosesOf(name)])), inFlight: scheduler.inFlight, waiting: scheduler.waiting, process: processFigures() }), { 'Content-Type': CONTENT_TYPE });
@@ -174,6 +176,7 @@ export async function startServer(options: ServerOptions, scheduler: Scheduler, 
       const late = setTimeout(() => server.closeAllConnections(), 2000);
       await closed;
       clearTimeout(late);
+      await options.web.users?.close();
       log.info('stopped', { reason });
     })();
     return stopping;

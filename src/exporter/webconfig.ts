@@ -1,7 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { InputError } from '../config/errors.js';
+import { BcryptWorker } from './bcrypt.js';
 
 /**
  * `--web.config.file`: TLS and basic authentication in the file format of the Prometheus
@@ -136,41 +137,69 @@ async function readBytes(path: string, what: string): Promise<Buffer> {
 }
 
 /**
- * Basic authentication against bcrypt hashes (bcryptjs, pure JavaScript: no native build). bcrypt
- * is slow on purpose (tens of ms at cost 10), and Prometheus sends the credentials with every
- * scrape, so a verified pair is remembered — as a keyed hash, never the password — in a small
- * bounded set, as the exporter-toolkit does. An unknown user is checked against a dummy hash so
- * that the time taken does not tell which users exist.
+ * Basic authentication against bcrypt hashes (bcryptjs, pure JavaScript: no native build), in the
+ * exporter-toolkit's way: the result of each (user, password) against the user's hash is
+ * remembered, as a keyed hash, never the password, so that Prometheus, which sends the same
+ * credentials with every scrape, costs one bcrypt comparison, and so does a client that keeps
+ * sending the same wrong ones. Successes and failures are kept apart (a flood of new wrong
+ * passwords cannot push out the right one), each in a small bounded set. The comparisons run in
+ * a worker thread (bcrypt.ts), never on the event loop that answers health checks and scrapes. An
+ * unknown user is checked against a dummy hash so that the time taken does not tell which users
+ * exist.
  */
+export type AuthOutcome = { readonly kind: 'allowed'; readonly user: string } | { readonly kind: 'refused' } | { readonly kind: 'busy' };
+
 export class BasicAuth {
-  private readonly verified = new Set<string>();
+  private readonly allowed = new Set<string>();
+  private readonly refused = new Set<string>();
   private readonly key = randomBytes(32);
+  private readonly worker: BcryptWorker;
   private static readonly REMEMBERED = 256;
+  private static readonly REMEMBERED_FAILURES = 1024;
   private static readonly DUMMY = '$2b$10$zdJdAHk0IsmWfUw7js5m2uv4btTowg3BHfB7o.FyR1f0qlkuHOHQW';
 
-  constructor(private readonly users: Readonly<Record<string, string>>) {}
+  constructor(
+    private readonly users: Readonly<Record<string, string>>,
+    maxWaiting?: number,
+  ) {
+    this.worker = new BcryptWorker(maxWaiting);
+  }
 
   get names(): string[] {
     return Object.keys(this.users);
   }
 
-  /** Checks an Authorization header value; resolves to the user name, or undefined. */
+  /** Checks an Authorization header value; resolves to the user name, or undefined (refused, or too many checks waiting). */
   async check(header: string | undefined): Promise<string | undefined> {
+    const outcome = await this.verify(header);
+    return outcome.kind === 'allowed' ? outcome.user : undefined;
+  }
+
+  async verify(header: string | undefined): Promise<AuthOutcome> {
     const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header ?? '');
-    if (!match?.[1]) return undefined;
+    if (!match?.[1]) return { kind: 'refused' };
     const decoded = Buffer.from(match[1], 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
-    if (colon < 0) return undefined;
+    if (colon < 0) return { kind: 'refused' };
     const user = decoded.slice(0, colon);
     const password = decoded.slice(colon + 1);
     const hash = Object.hasOwn(this.users, user) ? this.users[user] : undefined;
-    const remembered = createHash('sha256').update(this.key).update(user).update('\0').update(password).update('\0').update(hash ?? '').digest('hex');
-    if (hash !== undefined && this.verified.has(remembered)) return user;
-    const { default: bcrypt } = await import('bcryptjs');
-    const matches = await bcrypt.compare(password, hash ?? BasicAuth.DUMMY);
-    if (!matches || hash === undefined) return undefined;
-    if (this.verified.size >= BasicAuth.REMEMBERED) this.verified.clear();
-    this.verified.add(remembered);
-    return user;
+    const remembered = createHmac('sha256', this.key).update(user).update('\0').update(password).update('\0').update(hash ?? '').digest('hex');
+    if (this.allowed.has(remembered)) return { kind: 'allowed', user };
+    if (this.refused.has(remembered)) return { kind: 'refused' };
+    const compared = await this.worker.compare(password, hash ?? BasicAuth.DUMMY);
+    if (compared.kind === 'busy') return compared;
+    const ok = compared.matches && hash !== undefined;
+    remember(ok ? this.allowed : this.refused, remembered, ok ? BasicAuth.REMEMBERED : BasicAuth.REMEMBERED_FAILURES);
+    return ok ? { kind: 'allowed', user } : { kind: 'refused' };
   }
+
+  close(): Promise<void> {
+    return this.worker.close();
+  }
+}
+
+function remember(set: Set<string>, key: string, most: number): void {
+  if (set.size >= most) set.clear();
+  set.add(key);
 }

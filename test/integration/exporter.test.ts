@@ -289,6 +289,39 @@ describe('dbdoctor exporter against a real PostgreSQL', () => {
     }
   });
 
+  test('basic auth under a flood of wrong passwords: health checks and a scrape with the right password still answer at once (bcrypt is off the event loop, bounded)', async () => {
+    writeFileSync(join(dir, 'auth.yaml'), `basic_auth_users:\n  prometheus: '${SCRAPE_HASH}'\n`);
+    const guarded = await ExporterProcess.start(['--config', 'targets.yaml', '--listen', '127.0.0.1:0', '--web.config.file', 'auth.yaml'], { cwd: dir, env: { WRONG_DATABASE_URL: cluster.url('app', WRONG, 'appdb') } });
+    try {
+      // Prometheus's scrape: its credentials are checked once, then remembered.
+      expect((await get(`${guarded.url}/metrics`, { auth: `prometheus:${SCRAPE_PASSWORD}` })).status).toBe(200);
+      const flood = Array.from({ length: 60 }, (_, index) => get(`${guarded.url}/metrics`, { auth: `prometheus:${WRONG}-${index}` }));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const timed = async (request: Promise<HttpAnswer>): Promise<{ answer: HttpAnswer; ms: number }> => {
+        const started = performance.now();
+        const answer = await request;
+        return { answer, ms: performance.now() - started };
+      };
+      const [healthy, ready, scrape] = await Promise.all([timed(get(`${guarded.url}/-/healthy`)), timed(get(`${guarded.url}/-/ready`)), timed(get(`${guarded.url}/metrics`, { auth: `prometheus:${SCRAPE_PASSWORD}` }))]);
+      // Bounds with a wide margin (a liveness probe's own timeout is 1 s), not speeds: with bcrypt
+      // on the event loop these took 10 s and 9 s.
+      expect(healthy.answer.status).toBe(200);
+      expect(healthy.ms).toBeLessThan(1500);
+      expect(ready.ms).toBeLessThan(1500);
+      expect(scrape.answer.status).toBe(200);
+      expect(scrape.ms).toBeLessThan(1500);
+      const refused = await Promise.all(flood);
+      answers.push(...refused);
+      // Each wrong password refused: checked (401), or, past the few that may wait, turned away at once (429).
+      expect(refused.every((answer) => answer.status === 401 || answer.status === 429)).toBe(true);
+      expect(refused.filter((answer) => answer.status === 429).length).toBeGreaterThan(0);
+      expect(refused.find((answer) => answer.status === 429)?.headers['retry-after']).toBe('1');
+    } finally {
+      await guarded.stop();
+      logs.push(guarded.log);
+    }
+  });
+
   test('bad input stops the start with one line and exit 3: no --config, an unlabelled target, a web config setting Node cannot honour', async () => {
     const none = await dbdoctor(['exporter'], { cwd: dir });
     expect(none.code).toBe(3);

@@ -1,5 +1,6 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { exporterCommand, parseListen, type ExporterOptions } from '../../src/cli/exporter.js';
@@ -361,6 +362,35 @@ describe('the web config file (the exporter-toolkit format)', () => {
     expect(await users.check(undefined)).toBeUndefined();
     expect(await users.check(basic('no colon'))).toBeUndefined();
     expect(config.tls).toBeUndefined();
+  });
+
+  test('bcrypt runs off the event loop, one comparison at a time, a bounded queue beyond which a check is refused at once as busy; both outcomes remembered', async () => {
+    const auth = new BasicAuth({ alice: '$2y$10$abcdefghijklmnopqrstuunWOb7tlFo8R/aKWi8WjWLCeckTMuv/C' }, 4);
+    const basic = (credentials: string): string => `Basic ${Buffer.from(credentials).toString('base64')}`;
+    try {
+      expect(await auth.verify(basic('alice:scrape-S3cret-17'))).toEqual({ kind: 'allowed', user: 'alice' });
+      expect(await auth.verify(basic('alice:wrong-0'))).toEqual({ kind: 'refused' });
+      // Twenty new wrong passwords at once: the event loop keeps turning (a timer set now fires
+      // long before the comparisons are done), and those beyond one comparing plus four waiting are busy.
+      let lag = Number.POSITIVE_INFINITY;
+      const started = performance.now();
+      const tick = new Promise<void>((resolve) => setTimeout(() => ((lag = performance.now() - started), resolve()), 10));
+      const flood = Array.from({ length: 20 }, (_, index) => auth.verify(basic(`alice:wrong-${index + 1}`)));
+      await tick;
+      // A bound on a promise, with a wide margin, not a speed: on the event loop, twenty bcrypt
+      // comparisons held this timer for over a second.
+      expect(lag).toBeLessThan(500);
+      const outcomes = await Promise.all(flood);
+      expect(outcomes.filter((outcome) => outcome.kind === 'refused')).toHaveLength(5);
+      expect(outcomes.filter((outcome) => outcome.kind === 'busy')).toHaveLength(15);
+      // Remembered: the right password and a wrong one already seen answer without the worker, even while it is full.
+      const busyAgain = Array.from({ length: 10 }, (_, index) => auth.verify(basic(`alice:other-${index}`)));
+      expect(await auth.verify(basic('alice:scrape-S3cret-17'))).toEqual({ kind: 'allowed', user: 'alice' });
+      expect(await auth.verify(basic('alice:wrong-0'))).toEqual({ kind: 'refused' });
+      await Promise.all(busyAgain);
+    } finally {
+      await auth.close();
+    }
   });
 
   test.each([
