@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { TLSSocket } from 'node:tls';
 import { maskUrlPasswords, secrets } from '../config/secrets.js';
@@ -40,8 +40,28 @@ export interface RunningServer {
   shutdown(reason: string): Promise<void>;
 }
 
-/** Open HTTP connections at most (every Prometheus keeps one per target it scrapes). */
-const MAX_CONNECTIONS = 1024;
+/**
+ * Connections, and how long a client may take, so that idle or slow clients cannot hold the server
+ * (slowloris). Node's defaults suit a web server behind a proxy, not an exporter anyone on the
+ * network reaches: a request may take 300 s to arrive, a TLS handshake 120 s, and incomplete
+ * requests are looked at every 30 s, so 1100 idle sockets once locked everyone out for 28 s.
+ * A scrape is one small GET: its headers come at once.
+ */
+export const CONNECTION_LIMITS = {
+  /** The whole request head, from the first byte (or from the connection, if none came). */
+  headersTimeoutMs: 5_000,
+  /** The whole request: a GET has no body, so this is the head again, with room. */
+  requestTimeoutMs: 10_000,
+  /** An idle keep-alive connection between scrapes (Node's default). */
+  keepAliveTimeoutMs: 5_000,
+  /** A TLS client that connects and sends no handshake. */
+  handshakeTimeoutMs: 5_000,
+  /** How often the server looks for requests past those timeouts (Node: 30 s). */
+  checkEveryMs: 1_000,
+  /** Open connections at most, and from one address, scaled to the targets: a Prometheus holds about one per target it scrapes at a time, and keeps it a few seconds after. */
+  total: (targets: number): number => Math.max(1024, 4 * targets),
+  perAddress: (targets: number): number => Math.max(256, 2 * targets),
+} as const;
 /** How long a diagnosis may take to wrap up once its deadline fires, before the scrape stops waiting. */
 const SETTLE_MS = 250;
 /** A target name longer than this is not one; it is cut in messages and logs. */
@@ -130,9 +150,17 @@ export async function startServer(options: ServerOptions, scheduler: Scheduler, 
     });
   };
 
+  const limits = {
+    headersTimeout: CONNECTION_LIMITS.headersTimeoutMs,
+    requestTimeout: CONNECTION_LIMITS.requestTimeoutMs,
+    keepAliveTimeout: CONNECTION_LIMITS.keepAliveTimeoutMs,
+    connectionsCheckingInterval: CONNECTION_LIMITS.checkEveryMs,
+  };
   const server: Server = tls
     ? createHttpsServer(
         {
+          ...limits,
+          handshakeTimeout: CONNECTION_LIMITS.handshakeTimeoutMs,
           cert: tls.cert,
           key: tls.key,
           ...(tls.ca ? { ca: tls.ca } : {}),
@@ -143,10 +171,26 @@ export async function startServer(options: ServerOptions, scheduler: Scheduler, 
         },
         listener,
       )
-    : createHttpServer(listener);
-  server.maxConnections = MAX_CONNECTIONS;
-  server.headersTimeout = 10_000;
+    : createHttpServer(limits, listener);
+  const targets = scheduler.names.length;
+  server.maxConnections = CONNECTION_LIMITS.total(targets);
   server.on('clientError', (_error, socket) => socket.destroy());
+  // One address may not take every connection: past its share, its new connections are closed at once.
+  const perAddress = new Map<string, number>();
+  server.on('connection', (socket: Socket) => {
+    const address = socket.remoteAddress ?? '?';
+    const open = (perAddress.get(address) ?? 0) + 1;
+    if (open > CONNECTION_LIMITS.perAddress(targets)) {
+      socket.destroy();
+      return;
+    }
+    perAddress.set(address, open);
+    socket.once('close', () => {
+      const left = (perAddress.get(address) ?? 1) - 1;
+      if (left > 0) perAddress.set(address, left);
+      else perAddress.delete(address);
+    });
+  });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -319,6 +320,61 @@ describe('dbdoctor exporter against a real PostgreSQL', () => {
     } finally {
       await guarded.stop();
       logs.push(guarded.log);
+    }
+  });
+
+  test('idle connections (slowloris) cannot lock others out: one address holds at most its share, and the server closes silent connections within its headers timeout (TLS: its handshake timeout)', async () => {
+    const cert = await selfSignedCertificate('localhost');
+    writeFileSync(join(dir, 'tls-only.yaml'), `tls_server_config:\n  cert_file: ${cert.certFile}\n  key_file: ${cert.keyFile}\n`);
+    const env = { WRONG_DATABASE_URL: cluster.url('app', WRONG, 'appdb') };
+    const [plain, secured] = await Promise.all([
+      ExporterProcess.start(['--config', 'targets.yaml', '--listen', '127.0.0.1:0'], { cwd: dir, env }),
+      ExporterProcess.start(['--config', 'targets.yaml', '--listen', '127.0.0.1:0', '--web.config.file', 'tls-only.yaml'], { cwd: dir, env }),
+    ]);
+    const idle: Socket[] = [];
+    /** Opens `count` connections from `from` that never send a byte; resolves once each is connected or refused. */
+    const open = async (url: string, from: string, count: number): Promise<{ sockets: Socket[]; closedAt: number[] }> => {
+      const { hostname, port } = new URL(url);
+      const closedAt: number[] = [];
+      const sockets = await Promise.all(
+        Array.from({ length: count }, () =>
+          new Promise<Socket>((resolve) => {
+            const socket = connect({ host: hostname, port: Number(port), localAddress: from });
+            idle.push(socket);
+            socket.on('error', () => undefined);
+            socket.once('close', () => closedAt.push(performance.now()));
+            socket.once('connect', () => resolve(socket));
+            socket.once('close', () => resolve(socket));
+          }),
+        ),
+      );
+      return { sockets, closedAt };
+    };
+    try {
+      const started = performance.now();
+      const [flood, tlsFlood] = await Promise.all([open(plain.url, '127.0.0.2', 300), open(secured.url, '127.0.0.2', 20)]);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      // Past its share (256 for a handful of targets), the address's new connections are closed at once.
+      expect(flood.closedAt.length).toBeGreaterThanOrEqual(300 - 256);
+      expect(flood.closedAt.length).toBeLessThan(300);
+      // Everyone else is served meanwhile.
+      const healthStarted = performance.now();
+      expect((await get(`${plain.url}/-/healthy`)).status).toBe(200);
+      expect(performance.now() - healthStarted).toBeLessThan(1500);
+      expect((await get(`${plain.url}/probe?target=burst`)).status).toBe(200);
+      // And the silent ones are closed by the server: headers (or handshake) timeout 5 s, looked at every second.
+      const until = async (closedAt: number[], count: number): Promise<void> => {
+        while (closedAt.length < count && performance.now() - started < 12_000) await new Promise((resolve) => setTimeout(resolve, 200));
+      };
+      await Promise.all([until(flood.closedAt, 300), until(tlsFlood.closedAt, 20)]);
+      expect(flood.closedAt).toHaveLength(300);
+      expect(tlsFlood.closedAt).toHaveLength(20);
+      // A bound the server promises (5 s, checked every 1 s), with a margin; Node's defaults took 28 s.
+      expect(Math.max(...flood.closedAt, ...tlsFlood.closedAt) - started).toBeLessThan(9_000);
+    } finally {
+      for (const socket of idle) socket.destroy();
+      await Promise.all([plain.stop(), secured.stop()]);
+      logs.push(plain.log, secured.log);
     }
   });
 
