@@ -16,15 +16,25 @@ export type Comparison = { readonly kind: 'compared'; readonly matches: boolean 
 
 // The worker is a script (no file of its own, so that it runs the same from dist/ and from the
 // sources under the tests); it loads the same bcryptjs the exporter resolves.
+// An unknown user is compared with a decoy hash of the highest cost in use (made once per cost), so
+// that it takes as long as a known one.
 const WORKER_SCRIPT = `
 const { parentPort, workerData } = require('node:worker_threads');
 const bcrypt = require(workerData.bcryptjs);
-parentPort.on('message', ({ id, password, hash }) => {
+const decoys = new Map();
+const decoy = (cost) => {
+  if (!decoys.has(cost)) decoys.set(cost, bcrypt.hashSync('decoy', bcrypt.genSaltSync(cost)));
+  return decoys.get(cost);
+};
+parentPort.on('message', ({ id, password, hash, decoyCost }) => {
   let matches = false;
-  try { matches = bcrypt.compareSync(password, hash); } catch { matches = false; }
+  try { matches = bcrypt.compareSync(password, hash ?? decoy(decoyCost)); } catch { matches = false; }
   parentPort.postMessage({ id, matches });
 });
 `;
+
+/** A user's hash, or, for an unknown user, a decoy of this cost. */
+export type HashToCompare = { readonly hash: string } | { readonly decoyCost: number };
 
 export class BcryptWorker {
   private worker: Worker | undefined;
@@ -35,13 +45,13 @@ export class BcryptWorker {
   constructor(private readonly maxWaiting = MAX_WAITING) {}
 
   /** Checks the password against the hash in the worker; 'busy' when too many checks already wait. */
-  async compare(password: string, hash: string): Promise<Comparison> {
+  async compare(password: string, against: HashToCompare): Promise<Comparison> {
     // One comparing, maxWaiting waiting.
     if (this.pending.size > this.maxWaiting) return { kind: 'busy' };
     const id = (this.next += 1);
     const result = new Promise<boolean>((resolve) => this.pending.set(id, resolve));
     try {
-      (await this.start()).postMessage({ id, password, hash });
+      (await this.start()).postMessage({ id, password, ...against });
     } catch {
       this.settle(id, false);
     }

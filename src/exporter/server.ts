@@ -4,6 +4,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { TLSSocket } from 'node:tls';
+import { InputError } from '../config/errors.js';
 import { maskUrlPasswords, secrets } from '../config/secrets.js';
 import { CONTENT_TYPE } from './exposition.js';
 import type { Logger } from './log.js';
@@ -193,9 +194,10 @@ export async function startServer(options: ServerOptions, scheduler: Scheduler, 
   });
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const failed = (error: Error): void => reject(listenError(error, options.host, options.port));
+    server.once('error', failed);
     server.listen({ ...(options.host !== undefined ? { host: options.host } : {}), port: options.port }, () => {
-      server.off('error', reject);
+      server.off('error', failed);
       resolve();
     });
   });
@@ -246,6 +248,30 @@ export function scrapeBudget(header: string | string[] | undefined, timeoutMs: n
   if (ms >= timeoutMs) return { ms: timeoutMs, source: exporter };
   const detail = offset ? `X-Prometheus-Scrape-Timeout-Seconds ${seconds} less --timeout-offset ${offsetMs / 1000}` : `half of X-Prometheus-Scrape-Timeout-Seconds ${seconds}, as --timeout-offset ${offsetMs / 1000} is more than half`;
   return { ms, source: { name: "the scrape's deadline", detail } };
+}
+
+/** Why the exporter cannot listen where --listen says, in one line with the way out. */
+export function listenError(error: Error, host: string | undefined, port: number): Error {
+  const code = 'code' in error ? String(error.code) : '';
+  const where = `--listen ${host === undefined ? '' : host.includes(':') ? `[${host}]` : host}:${port}`;
+  const shown = host ?? 'every interface';
+  switch (code) {
+    case 'EADDRINUSE':
+      return new InputError(`${where}: the address is already in use: another process listens on port ${port}${host === undefined ? '' : ` of ${host}`}`, `stop it, or choose another port with --listen; to see which process: ss -ltnp 'sport = :${port}'`);
+    case 'EADDRNOTAVAIL':
+      return new InputError(`${where}: ${shown} is not an address of this machine`, `listen on one of its addresses (ip -brief address), on 127.0.0.1, or on every interface with --listen :${port}`);
+    case 'EACCES':
+    case 'EPERM':
+      return new InputError(`${where}: not permitted to listen on port ${port}${port < 1024 ? ' (ports below 1024 need root or CAP_NET_BIND_SERVICE)' : ''}`, `choose a port above 1023, e.g. --listen ${host === undefined ? '' : host.includes(':') ? `[${host}]` : host}:9187`);
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EAI_NONAME':
+      return new InputError(`${where}: the name ${shown} does not resolve to an address of this machine (${code})`, 'give an IP address, or :PORT for every interface');
+    case 'EAFNOSUPPORT':
+      return new InputError(`${where}: this machine has no IPv6 (${code})`, `listen on an IPv4 address, or on every interface with --listen :${port}`);
+    default:
+      return new InputError(`${where}: cannot listen there (${code || error.message})`, 'check the address and port given to --listen');
+  }
 }
 
 function send(response: ServerResponse, status: number, body: string, headers: Readonly<Record<string, string>> = {}): void {

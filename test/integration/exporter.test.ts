@@ -1,6 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { dbdoctor, emptyHome } from '../lab/dbdoctor.js';
@@ -24,6 +26,7 @@ const SCRAPE_PASSWORD = 'scrape-S3cret-17';
 /** A bcrypt hash of SCRAPE_PASSWORD made by libxcrypt (glibc's crypt, $2y$, cost 10), as htpasswd -nBC 10 writes them. */
 const SCRAPE_HASH = '$2y$10$abcdefghijklmnopqrstuunWOb7tlFo8R/aKWi8WjWLCeckTMuv/C';
 const MIN_INTERVAL_S = 4;
+const execFileAsync = promisify(execFile);
 
 describe('dbdoctor exporter against a real PostgreSQL', () => {
   let cluster: Cluster;
@@ -394,6 +397,48 @@ describe('dbdoctor exporter against a real PostgreSQL', () => {
     expect(listen.code).toBe(3);
     expect(listen.stderr).toMatch(/--listen.*expected host:port/);
     for (const run of [none, unlabelled, ciphers, listen]) logs.push(run.stderr, run.stdout);
+  });
+
+  test('start-up problems are one line each with the way out, exit 3, never "internal error": the port in use, an address not on this machine, certificate and key swapped, mismatched or garbage, an encrypted key, a CA file with no certificate, headers that cannot be sent', async () => {
+    const [cert, other] = await Promise.all([selfSignedCertificate('localhost'), selfSignedCertificate('other.example')]);
+    const file = (name: string, text: string): string => (writeFileSync(join(dir, name), text), name);
+    const garbage = file('garbage.pem', 'this is not a certificate\n');
+    await execFileAsync('openssl', ['pkey', '-in', cert.keyFile, '-aes256', '-passout', 'pass:not-given', '-out', join(dir, 'encrypted.key')]);
+    const web = (name: string, tls: Record<string, string>, extra = ''): string => file(name, `tls_server_config:\n${Object.entries(tls).map(([key, value]) => `  ${key}: ${value}\n`).join('')}${extra}`);
+    const port = new URL(exporter.url).port;
+    const cases: [string, string[], RegExp, RegExp][] = [
+      ['the port in use', ['--listen', `127.0.0.1:${port}`], new RegExp(`^dbdoctor: --listen 127\\.0\\.0\\.1:${port}: the address is already in use: another process listens on port ${port} of 127\\.0\\.0\\.1$`), /ss -ltnp 'sport = :\d+'/],
+      ['an address not on this machine', ['--listen', '192.0.2.1:9187'], /^dbdoctor: --listen 192\.0\.2\.1:9187: 192\.0\.2\.1 is not an address of this machine$/, /--listen :9187/],
+      ['certificate and key swapped', ['--web.config.file', web('swapped.yaml', { cert_file: cert.keyFile, key_file: cert.certFile })], /^dbdoctor: swapped\.yaml: tls_server_config\.cert_file \S+ holds a private key, not a certificate$/, /swapped/],
+      ['a key that is not the certificate\'s', ['--web.config.file', web('mismatch.yaml', { cert_file: cert.certFile, key_file: other.keyFile })], /^dbdoctor: mismatch\.yaml: tls_server_config\.key_file \S+ is not the private key of cert_file \S+ \(CN=localhost\)$/, /issued for/],
+      ['a garbage certificate', ['--web.config.file', web('garbage-cert.yaml', { cert_file: garbage, key_file: cert.keyFile })], /^dbdoctor: garbage-cert\.yaml: tls_server_config\.cert_file garbage\.pem is not a PEM certificate/, /in PEM/],
+      ['a garbage key', ['--web.config.file', web('garbage-key.yaml', { cert_file: cert.certFile, key_file: garbage })], /^dbdoctor: garbage-key\.yaml: tls_server_config\.key_file garbage\.pem is not a PEM private key/, /private key of cert_file/],
+      ['an encrypted key', ['--web.config.file', web('encrypted.yaml', { cert_file: cert.certFile, key_file: 'encrypted.key' })], /^dbdoctor: encrypted\.yaml: tls_server_config\.key_file encrypted\.key is encrypted with a passphrase/, /openssl pkey/],
+      ['a CA file with no certificate', ['--web.config.file', web('garbage-ca.yaml', { cert_file: cert.certFile, key_file: cert.keyFile, client_auth_type: 'RequireAndVerifyClientCert', client_ca_file: garbage })], /^dbdoctor: garbage-ca\.yaml: tls_server_config\.client_ca_file garbage\.pem is not a PEM certificate/, /sign the client certificates/],
+      ['a header value with a line break', ['--web.config.file', file('crlf.yaml', 'http_server_config:\n  headers:\n    Content-Security-Policy: "default-src \'none\'\\r\\nX-Injected: 1"\n')], /^dbdoctor: crlf\.yaml: http_server_config\.headers\.Content-Security-Policy: the value .* has a line break or control character/, /one line/],
+      ['a header the format does not allow', ['--web.config.file', file('x-foo.yaml', 'http_server_config:\n  headers:\n    X-Foo: bar\n')], /^dbdoctor: x-foo\.yaml: http_server_config\.headers: "X-Foo" cannot be set \(the exporter-toolkit format allows Strict-Transport-Security, X-Content-Type-Options, X-Frame-Options, X-XSS-Protection, Content-Security-Policy\)$/, /allowed header/],
+      ['Content-Type, which the exporter sets itself', ['--web.config.file', file('content-type.yaml', 'http_server_config:\n  headers:\n    Content-Type: text/html\n')], /"Content-Type" cannot be set/, /allowed header/],
+      ['a value outside the allowed set', ['--web.config.file', file('frame.yaml', 'http_server_config:\n  headers:\n    X-Frame-Options: allow-from x\n')], /^dbdoctor: frame\.yaml: http_server_config\.headers\.X-Frame-Options: "allow-from x" is not one of "deny", "sameorigin"$/, /deny or sameorigin/],
+    ];
+    for (const [name, args, line, hint] of cases) {
+      const run = await dbdoctor(['exporter', '--config', 'targets.yaml', '--listen', '127.0.0.1:0', ...args], { cwd: dir, env: { WRONG_DATABASE_URL: cluster.url('app', WRONG, 'appdb') } });
+      logs.push(run.stderr, run.stdout);
+      expect(run.code, name).toBe(3);
+      const [first, second, ...rest] = run.stderr.trimEnd().split('\n');
+      expect(first, name).toMatch(line);
+      expect(second, name).toMatch(hint);
+      expect(rest, name).toEqual([]);
+      expect(run.stderr, name).not.toMatch(/internal error|please report/);
+    }
+    // The allowed headers, as allowed, are sent.
+    const headed = await ExporterProcess.start(['--config', 'targets.yaml', '--listen', '127.0.0.1:0', '--web.config.file', file('headers.yaml', "http_server_config:\n  headers:\n    X-Frame-Options: deny\n    Content-Security-Policy: \"default-src 'none'\"\n")], { cwd: dir, env: { WRONG_DATABASE_URL: cluster.url('app', WRONG, 'appdb') } });
+    try {
+      const answer = await get(`${headed.url}/metrics`);
+      expect(answer.status).toBe(200);
+      expect(answer.headers).toMatchObject({ 'x-frame-options': 'deny', 'content-security-policy': "default-src 'none'" });
+    } finally {
+      await headed.stop();
+    }
   });
 
   test('the password never appears in any response or log line', async () => {

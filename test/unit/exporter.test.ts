@@ -400,6 +400,11 @@ describe('the web config file (the exporter-toolkit format)', () => {
     ['http2', 'http_server_config:\n  http2: true\n', /http_server_config\.http2 is not supported/],
     ['client verification without a CA', 'tls_server_config:\n  cert_file: a\n  key_file: b\n  client_auth_type: RequireAndVerifyClientCert\n', /needs client_ca_file/],
     ['a certificate file that is not there', 'tls_server_config:\n  cert_file: /nonexistent/tls.crt\n  key_file: /nonexistent/tls.key\n', /cannot read tls_server_config\.cert_file \/nonexistent\/tls\.crt \(ENOENT\)/],
+    ['a header outside the exporter-toolkit\'s set', 'http_server_config:\n  headers:\n    X-Powered-By: dbdoctor\n', /http_server_config\.headers: "X-Powered-By" cannot be set/],
+    ['a header name in another case', 'http_server_config:\n  headers:\n    x-frame-options: deny\n', /"x-frame-options" cannot be set/],
+    ['a header value with CR LF', 'http_server_config:\n  headers:\n    Strict-Transport-Security: "max-age=1\\r\\nSet-Cookie: x=1"\n', /Strict-Transport-Security: the value .* has a line break or control character/],
+    ['X-Content-Type-Options other than nosniff', 'http_server_config:\n  headers:\n    X-Content-Type-Options: sniff\n', /X-Content-Type-Options: "sniff" is not one of "nosniff"/],
+    ['min_version above max_version', 'tls_server_config:\n  cert_file: a\n  key_file: b\n  min_version: TLS13\n  max_version: TLS12\n', /min_version TLS13 is above max_version TLS12/],
   ])('%s is bad input', async (_name, text, message) => {
     await expect(loadWebConfig(file('bad.yml', text))).rejects.toThrow(message);
     await expect(loadWebConfig(file('bad.yml', text))).rejects.toBeInstanceOf(InputError);
