@@ -79,14 +79,30 @@ export function exporterCommand(onRun: (options: ExporterOptions) => Promise<voi
   return addRunFlags(command, { stepFlags: true }).action(async (flags: ExporterFlags) => onRun(toExporterOptions(flags)));
 }
 
-/** Runs until SIGTERM or SIGINT, then finishes the diagnoses in flight and exits 0. */
+/**
+ * Runs until SIGTERM or SIGINT, then finishes the diagnoses in flight and exits 0; a second one
+ * while it does stops at once (exit 128 + the signal's number, as a shell reports it). SIGHUP reads
+ * the config file and the web config again (serve.ts), as Prometheus and its exporters do.
+ */
 export async function runExporter(options: ExporterOptions, io: CliIO, version: string): Promise<number> {
   const { serveExporter } = await import('../exporter/serve.js');
   const running = await serveExporter(options, io, version);
+  const reload = (): void => {
+    running.log.info('reloading', { reason: 'SIGHUP' });
+    void running.reload();
+  };
+  process.on('SIGHUP', reload);
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
     process.once('SIGINT', () => resolve('SIGINT'));
   });
+  const again = (second: NodeJS.Signals): void => {
+    running.log.warn('stopping now', { reason: `a second ${second} while shutting down`, diagnoses: 'abandoned' });
+    process.exit(128 + (second === 'SIGINT' ? 2 : 15));
+  };
+  process.on('SIGTERM', () => again('SIGTERM'));
+  process.on('SIGINT', () => again('SIGINT'));
   await running.shutdown(signal);
+  process.off('SIGHUP', reload);
   return 0;
 }

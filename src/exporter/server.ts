@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createHttpsServer, Server as HttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { TLSSocket } from 'node:tls';
@@ -39,6 +39,14 @@ export interface RunningServer {
   readonly address: AddressInfo;
   /** Stops taking scrapes, lets the diagnoses in flight end (within their deadlines), then closes. */
   shutdown(reason: string): Promise<void>;
+  /**
+   * A web config read again (SIGHUP): headers, users and the TLS certificate, key, CA and versions
+   * apply to the next request or handshake. Turning TLS on or off, or changing client_auth_type,
+   * needs a new server: the reason is returned and the running config kept.
+   */
+  reconfigure(web: WebConfig): string | undefined;
+  /** The targets changed (SIGHUP): the connection limits follow their number. */
+  targetsChanged(): void;
 }
 
 /**
@@ -71,20 +79,21 @@ const NAME_SHOWN = 80;
 export async function startServer(options: ServerOptions, scheduler: Scheduler, log: Logger): Promise<RunningServer> {
   const requests: Record<RequestOutcome, number> = { fresh: 0, cached: 0, shared: 0, unknown_target: 0, invalid: 0, timed_out: 0, shutting_down: 0 };
   let state: 'starting' | 'ready' | 'stopping' = 'starting';
+  let web = options.web;
   const { tls } = options.web;
 
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
-    for (const [name, value] of Object.entries(options.web.headers)) response.setHeader(name, value);
+    for (const [name, value] of Object.entries(web.headers)) response.setHeader(name, value);
     response.setHeader('X-Content-Type-Options', 'nosniff');
     const url = new URL(request.url ?? '/', 'http://exporter');
     const path = url.pathname;
     if (request.method !== 'GET' && request.method !== 'HEAD') return send(response, 405, `${request.method ?? '?'} is not supported: use GET\n`, { Allow: 'GET, HEAD' });
     if (path === '/-/healthy') return send(response, 200, 'Healthy\n');
     if (path === '/-/ready') return state === 'ready' ? send(response, 200, 'Ready\n') : send(response, 503, state === 'stopping' ? 'Shutting down\n' : 'Starting\n');
-    const certificate = clientCertificateProblem(request, tls?.verify);
+    const certificate = clientCertificateProblem(request, web.tls?.verify);
     if (certificate) return send(response, 403, `${certificate}\n`);
-    if (options.web.users) {
-      const outcome = await options.web.users.verify(request.headers.authorization);
+    if (web.users) {
+      const outcome = await web.users.verify(request.headers.authorization);
       // Too many password checks already wait (a flood of wrong ones): answer at once, not later.
       if (outcome.kind === 'busy') return send(response, 429, 'Too many password checks in progress: try again\n', { 'Retry-After': '1' });
       if (outcome.kind === 'refused') return send(response, 401, 'Unauthorized: this exporter requires basic authentication\n', { 'WWW-Authenticate': 'Basic realm="dbdoctor exporter", charset="UTF-8"' });
@@ -173,15 +182,14 @@ export async function startServer(options: ServerOptions, scheduler: Scheduler, 
         listener,
       )
     : createHttpServer(limits, listener);
-  const targets = scheduler.names.length;
-  server.maxConnections = CONNECTION_LIMITS.total(targets);
+  server.maxConnections = CONNECTION_LIMITS.total(scheduler.names.length);
   server.on('clientError', (_error, socket) => socket.destroy());
   // One address may not take every connection: past its share, its new connections are closed at once.
   const perAddress = new Map<string, number>();
   server.on('connection', (socket: Socket) => {
     const address = socket.remoteAddress ?? '?';
     const open = (perAddress.get(address) ?? 0) + 1;
-    if (open > CONNECTION_LIMITS.perAddress(targets)) {
+    if (open > CONNECTION_LIMITS.perAddress(scheduler.names.length)) {
       socket.destroy();
       return;
     }
@@ -222,12 +230,31 @@ export async function startServer(options: ServerOptions, scheduler: Scheduler, 
       const late = setTimeout(() => server.closeAllConnections(), 2000);
       await closed;
       clearTimeout(late);
-      await options.web.users?.close();
+      await web.users?.close();
       log.info('stopped', { reason });
     })();
     return stopping;
   };
-  return { url, address, shutdown };
+  const reconfigure = (next: WebConfig): string | undefined => {
+    if ((web.tls === undefined) !== (next.tls === undefined)) return `turning TLS ${next.tls ? 'on' : 'off'} needs a restart`;
+    if (web.tls && next.tls && (web.tls.requestCert !== next.tls.requestCert || web.tls.verify !== next.tls.verify)) return 'a change of client_auth_type needs a restart';
+    if (next.tls && server instanceof HttpsServer) {
+      server.setSecureContext({ cert: next.tls.cert, key: next.tls.key, ...(next.tls.ca ? { ca: next.tls.ca } : {}), minVersion: next.tls.minVersion, maxVersion: next.tls.maxVersion });
+    }
+    const previous = web.users;
+    // The same users: the same checker, with what it remembers.
+    web = previous && next.users?.sameUsers(previous) ? { ...next, users: previous } : next;
+    if (previous && web.users !== previous) {
+      // Checks in flight on the old one finish first (the worker answers within about a second).
+      setTimeout(() => void previous.close(), 10_000).unref();
+    }
+    if (next.users && web.users !== next.users) void next.users.close();
+    return undefined;
+  };
+  const targetsChanged = (): void => {
+    server.maxConnections = CONNECTION_LIMITS.total(scheduler.names.length);
+  };
+  return { url, address, shutdown, reconfigure, targetsChanged };
 }
 
 /**

@@ -259,6 +259,13 @@ export class BasicAuth {
     return Object.keys(this.users);
   }
 
+  /** Whether `other` checks the same users against the same hashes. */
+  sameUsers(other: BasicAuth): boolean {
+    const mine = Object.entries(this.users).sort(([a], [b]) => a.localeCompare(b));
+    const theirs = Object.entries(other.users).sort(([a], [b]) => a.localeCompare(b));
+    return JSON.stringify(mine) === JSON.stringify(theirs);
+  }
+
   /** Checks an Authorization header value; resolves to the user name, or undefined (refused, or too many checks waiting). */
   async check(header: string | undefined): Promise<string | undefined> {
     const outcome = await this.verify(header);

@@ -1,7 +1,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { execFile } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { connect as tlsConnect } from 'node:tls';
 import { promisify } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -263,6 +265,87 @@ describe('dbdoctor exporter against a real PostgreSQL', () => {
     } finally {
       await other.stop();
       logs.push(other.log);
+    }
+  });
+
+  test('SIGHUP reads the config file and the web config again: targets added, removed and changed (its old result dropped), the TLS certificate rotated; a file that no longer reads is logged and the running config kept', async () => {
+    const [first, second] = await Promise.all([selfSignedCertificate('localhost'), selfSignedCertificate('localhost')]);
+    const config = (targets: Record<string, string>): void => writeFileSync(join(dir, 'reload.yaml'), ['targets:', ...Object.entries(targets).flatMap(([label, url]) => [`  - label: ${label}`, `    url: ${url}`]), ''].join('\n'));
+    const webConfig = (cert: { certFile: string; keyFile: string }): void => writeFileSync(join(dir, 'reload-web.yaml'), `tls_server_config:\n  cert_file: ${cert.certFile}\n  key_file: ${cert.keyFile}\n`);
+    config({ orders: cluster.url('app', PASSWORD, 'appdb'), legacy: cluster.url('app', PASSWORD, 'appdb') });
+    webConfig(first);
+    const reloading = await ExporterProcess.start(['--config', 'reload.yaml', '--listen', '127.0.0.1:0', '--web.config.file', 'reload-web.yaml', '--min-interval', '1m'], { cwd: dir });
+    const tlsOptions = { ca: `${readFileSync(first.certFile, 'utf8')}${readFileSync(second.certFile, 'utf8')}`, servername: 'localhost' };
+    const peerCertificate = async (): Promise<string> => {
+      const { port } = new URL(reloading.url);
+      return new Promise((resolve, reject) => {
+        const socket = tlsConnect({ host: '127.0.0.1', port: Number(port), servername: 'localhost', rejectUnauthorized: false }, () => {
+          resolve(socket.getPeerCertificate().fingerprint256);
+          socket.destroy();
+        });
+        socket.once('error', reject);
+      });
+    };
+    const fingerprint = async (file: string): Promise<string> => new X509Certificate(readFileSync(file)).fingerprint256;
+    const hangUp = async (marker: RegExp): Promise<void> => {
+      const before = reloading.log.length;
+      process.kill(reloading.pid, 'SIGHUP');
+      for (let waited = 0; waited < 10_000 && !marker.test(reloading.log.slice(before)); waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(reloading.log.slice(before)).toMatch(marker);
+    };
+    try {
+      expect(await peerCertificate()).toBe(await fingerprint(first.certFile));
+      const healthy = await get(`${reloading.url}/probe?target=orders`, tlsOptions);
+      expect(samples(healthy.body, 'dbdoctor_verdict')[0]?.labels.cause).toBe('healthy');
+
+      // orders now with a wrong password, legacy gone, reports new; and the certificate rotated.
+      config({ orders: cluster.url('app', WRONG, 'appdb'), reports: cluster.url('app', PASSWORD, 'appdb') });
+      webConfig(second);
+      await hangUp(/msg=reloaded targets=2 added=reports removed=legacy changed=orders min_interval_ms=60000 web_config=applied/);
+      expect(await peerCertificate()).toBe(await fingerprint(second.certFile));
+      // Within the minute the old healthy result would have been served: it was about another URL.
+      const changed = await get(`${reloading.url}/probe?target=orders`, tlsOptions);
+      expect(samples(changed.body, 'dbdoctor_verdict')[0]?.labels).toMatchObject({ step: 'auth', cause: 'auth_failed' });
+      expect((await get(`${reloading.url}/probe?target=reports`, tlsOptions)).status).toBe(200);
+      const gone = await get(`${reloading.url}/probe?target=legacy`, tlsOptions);
+      expect(gone.status).toBe(400);
+      expect(gone.body).toBe('unknown target "legacy": the targets in reload.yaml are orders, reports\n');
+
+      // A config file that no longer reads: logged, and the running one kept.
+      writeFileSync(join(dir, 'reload.yaml'), 'targets:\n  - label: [unclosed\n');
+      await hangUp(/level=error msg="reload failed: keeping the running config" error="reload\.yaml:/);
+      expect((await get(`${reloading.url}/probe?target=reports`, tlsOptions)).status).toBe(200);
+      // TLS off needs a restart: said so, the TLS config kept (the targets still reload).
+      config({ orders: cluster.url('app', PASSWORD, 'appdb') });
+      writeFileSync(join(dir, 'reload-web.yaml'), 'http_server_config:\n  headers:\n    X-Frame-Options: deny\n');
+      await hangUp(/msg=reloaded targets=1 removed=reports changed=orders min_interval_ms=60000 web_config="kept: turning TLS off needs a restart"/);
+      expect(await peerCertificate()).toBe(await fingerprint(second.certFile));
+      expect(reloading.log).toMatch(/msg="web config not applied" reason="turning TLS off needs a restart"/);
+      expect((await get(`${reloading.url}/-/ready`, tlsOptions)).status).toBe(200);
+      expect(reloading.log).not.toMatch(/internal error/);
+    } finally {
+      expect(await reloading.stop()).toBe(0);
+      logs.push(reloading.log);
+    }
+  });
+
+  test('a second SIGTERM while draining stops at once, saying so (exit 143)', async () => {
+    const draining = await ExporterProcess.start(['--config', 'targets.yaml', '--listen', '127.0.0.1:0'], { cwd: dir, env: { WRONG_DATABASE_URL: cluster.url('app', WRONG, 'appdb') } });
+    try {
+      const inFlight = get(`${draining.url}/probe?target=silent`, { headers: { 'X-Prometheus-Scrape-Timeout-Seconds': '8' } }).catch(() => undefined);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      process.kill(draining.pid, 'SIGTERM');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const started = performance.now();
+      process.kill(draining.pid, 'SIGTERM');
+      expect(await draining.exit).toBe(143);
+      expect(performance.now() - started).toBeLessThan(3000);
+      expect(draining.log).toMatch(/msg="shutting down" reason=SIGTERM diagnoses_in_flight=1/);
+      expect(draining.log).toMatch(/level=warn msg="stopping now" reason="a second SIGTERM while shutting down"/);
+      await inFlight;
+    } finally {
+      await draining.stop();
+      logs.push(draining.log);
     }
   });
 

@@ -10,7 +10,11 @@ import { escapeLabelValue, labelSafeText } from '../../src/exporter/exposition.j
 import { createLogger } from '../../src/exporter/log.js';
 import { endpointOf, figuresOf, renderProbe } from '../../src/exporter/metrics.js';
 import { Scheduler } from '../../src/exporter/scheduler.js';
-import { intervalFields } from '../../src/exporter/serve.js';
+import { compareTargets, intervalFields } from '../../src/exporter/serve.js';
+import type { PlannedTarget } from '../../src/cli/prepare.js';
+import { DEFAULT_THRESHOLDS } from '../../src/engine/probe.js';
+import { buildEnvironment } from '../../src/config/environment.js';
+import { resolveTargets } from '../../src/config/targets.js';
 import { scrapeBudget } from '../../src/exporter/server.js';
 import { BasicAuth, loadWebConfig } from '../../src/exporter/webconfig.js';
 import { samples } from '../lab/exporter.js';
@@ -87,6 +91,15 @@ describe('exporter flags', () => {
   test('the listening line gives the minimum interval the targets get: the config file\'s default, not the flag\'s', () => {
     expect(intervalFields([{ name: 'a', minIntervalMs: 60_000 }, { name: 'b', minIntervalMs: 60_000 }])).toEqual({ min_interval_ms: 60_000 });
     expect(intervalFields([{ name: 'a', minIntervalMs: 15_000 }, { name: 'b', minIntervalMs: 60_000 }])).toEqual({ min_interval_ms: 15_000, min_interval_longest_ms: 60_000 });
+  });
+
+  test('a reload compares targets by label: added, removed, and changed (a new password too, compared as a hash)', async () => {
+    const env = buildEnvironment({ HOME: mkdtempSync(join(tmpdir(), 'dbdoctor-unit-')) });
+    const planned = async (url: string): Promise<PlannedTarget> => ({ target: (await resolveTargets([url], env))[0] ?? expect.fail(url), thresholds: DEFAULT_THRESHOLDS });
+    const before = new Map([['a', await planned('postgresql://app:one@db/a')], ['b', await planned('postgresql://app:x@db/b')], ['c', await planned('postgresql://app:x@db/c')]]);
+    const after = new Map([['a', await planned('postgresql://app:two@db/a')], ['b', await planned('postgresql://app:x@db/b')], ['d', await planned('postgresql://app:x@db/d')]]);
+    expect(before.get('a')?.target.display).toBe(after.get('a')?.target.display);
+    expect(compareTargets(before, after)).toEqual({ added: ['d'], removed: ['c'], changed: ['a'] });
   });
 
   test('no --config: bad input naming the flag', async () => {
