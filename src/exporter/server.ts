@@ -7,7 +7,7 @@ import { TLSSocket } from 'node:tls';
 import { InputError } from '../config/errors.js';
 import { maskUrlPasswords, secrets } from '../config/secrets.js';
 import { CONTENT_TYPE } from './exposition.js';
-import type { Logger } from './log.js';
+import { ThrottledLog, type Logger } from './log.js';
 import { endpointOf, renderSelf, type RequestOutcome } from './metrics.js';
 import type { BudgetSource } from '../engine/deadline.js';
 import type { Answer, Scheduler } from './scheduler.js';
@@ -79,6 +79,8 @@ const NAME_SHOWN = 80;
 export async function startServer(options: ServerOptions, scheduler: Scheduler, log: Logger): Promise<RunningServer> {
   const requests: Record<RequestOutcome, number> = { fresh: 0, cached: 0, shared: 0, unknown_target: 0, invalid: 0, timed_out: 0, shutting_down: 0 };
   let state: 'starting' | 'ready' | 'stopping' = 'starting';
+  // Lines that any client can cause are rate-limited (log.ts).
+  const throttled = new ThrottledLog(log);
   let web = options.web;
   const { tls } = options.web;
 
@@ -111,7 +113,7 @@ export async function startServer(options: ServerOptions, scheduler: Scheduler, 
     const names = url.searchParams.getAll('target');
     const invalid = (message: string): void => {
       requests.invalid += 1;
-      log.warn('probe refused', { reason: message, remote });
+      throttled.warn('probe refused', { reason: message, remote, subject: remote });
       send(response, 400, `${message}\n`);
     };
     if (unknownParameter !== undefined) return invalid(`unknown parameter "${shown(unknownParameter)}": /probe takes one parameter, target=<name of a target in ${options.configFile}>`);
@@ -123,7 +125,7 @@ export async function startServer(options: ServerOptions, scheduler: Scheduler, 
       const message = looksLikeAddress
         ? `unknown target "${shown(name)}": targets are named in ${options.configFile}, never given as a URL or address in the query string; add it there with a label, then probe it by that label`
         : `unknown target "${shown(name)}": the targets in ${options.configFile} are ${listed(scheduler.names)}`;
-      log.warn('unknown target', { target: shown(name), remote });
+      throttled.warn('unknown target', { target: shown(name), remote, subject: shown(name) });
       return send(response, 400, `${message}\n`);
     }
     if (state === 'stopping') {
@@ -146,7 +148,8 @@ export async function startServer(options: ServerOptions, scheduler: Scheduler, 
       // The verdict's own words (with what was measured) are here, not in a label: they change from one diagnosis to the next.
       log.info('diagnosed', { target: name, engine: report.engine, status: report.status, step: report.verdict.step ?? 'none', cause: report.verdict.cause, duration_ms: report.durationMs, budget_ms: budgetMs, endpoint: endpointOf(report), message: report.verdict.message });
     }
-    if (answer.kind === 'timed_out') log.warn('no result in time', { target: name, reason: answer.reason, served: entry ? 'last result' : 'nothing' });
+    // Per target (they are the config file's): a short timeout sent on purpose cannot flood the log.
+    if (answer.kind === 'timed_out') throttled.warn('no result in time', { target: name, reason: answer.reason, served: entry ? 'last result' : 'nothing' }, `no result in time ${name}`);
     log.debug('probe', { target: name, served: answer.kind, remote, ms: Math.round(performance.now() - started) });
     if (!entry) return send(response, 503, `${answer.kind === 'timed_out' ? answer.reason : 'no result'}\n`);
     return send(response, 200, entry.text, { 'Content-Type': CONTENT_TYPE });
@@ -231,6 +234,7 @@ export async function startServer(options: ServerOptions, scheduler: Scheduler, 
       await closed;
       clearTimeout(late);
       await web.users?.close();
+      throttled.flush();
       log.info('stopped', { reason });
     })();
     return stopping;

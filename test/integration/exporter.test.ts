@@ -242,6 +242,24 @@ describe('dbdoctor exporter against a real PostgreSQL', () => {
     expect(samples(after, 'dbdoctor_exporter_probe_requests_total').find((sample) => sample.labels.outcome === 'unknown_target')?.value).toBeGreaterThanOrEqual(300);
   });
 
+  test('2000 scrapes of unknown names write 5 log lines and one that counts the rest, not 2000', async () => {
+    const quiet = await ExporterProcess.start(['--config', 'targets.yaml', '--listen', '127.0.0.1:0'], { cwd: dir, env: { WRONG_DATABASE_URL: cluster.url('app', WRONG, 'appdb') } });
+    try {
+      for (let index = 0; index < 2000; index += 50) {
+        const batch = await Promise.all(Array.from({ length: 50 }, (_, offset) => get(`${quiet.url}/probe?target=typo-${index + offset}`)));
+        expect(batch.every((answer) => answer.status === 400)).toBe(true);
+      }
+      const counted = samples((await get(`${quiet.url}/metrics`)).body, 'dbdoctor_exporter_probe_requests_total').find((sample) => sample.labels.outcome === 'unknown_target');
+      expect(counted?.value).toBe(2000);
+    } finally {
+      expect(await quiet.stop()).toBe(0);
+      logs.push(quiet.log);
+    }
+    const lines = quiet.log.split('\n');
+    expect(lines.filter((line) => /msg="unknown target" target=typo-/.test(line))).toHaveLength(5);
+    expect(lines.filter((line) => /msg="unknown target \(more, not logged one by one\)" suppressed=1995 window_s=60 examples=typo-\d+,typo-\d+,typo-\d+,typo-\d+,typo-\d+$/.test(line))).toHaveLength(1);
+  });
+
   test('SIGTERM: not ready any more, new probes refused, the diagnosis in flight still answered, exit 0', async () => {
     const other = await ExporterProcess.start(['--config', 'targets.yaml', '--listen', '127.0.0.1:0'], { cwd: dir, env: { WRONG_DATABASE_URL: cluster.url('app', WRONG, 'appdb') } });
     try {

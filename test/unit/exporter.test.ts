@@ -7,7 +7,7 @@ import { exporterCommand, parseListen, type ExporterOptions } from '../../src/cl
 import { InputError } from '../../src/config/errors.js';
 import type { TargetReport } from '../../src/engine/schema.js';
 import { escapeLabelValue, labelSafeText } from '../../src/exporter/exposition.js';
-import { createLogger } from '../../src/exporter/log.js';
+import { createLogger, ThrottledLog } from '../../src/exporter/log.js';
 import { endpointOf, figuresOf, renderProbe } from '../../src/exporter/metrics.js';
 import { Scheduler } from '../../src/exporter/scheduler.js';
 import { compareTargets, intervalFields } from '../../src/exporter/serve.js';
@@ -421,6 +421,29 @@ describe('the web config file (the exporter-toolkit format)', () => {
   ])('%s is bad input', async (_name, text, message) => {
     await expect(loadWebConfig(file('bad.yml', text))).rejects.toThrow(message);
     await expect(loadWebConfig(file('bad.yml', text))).rejects.toBeInstanceOf(InputError);
+  });
+});
+
+describe('the log under a flood of bad requests', () => {
+  test('at most a burst of lines of one kind per window; the rest counted into one line at the end of the window (or at shutdown), with a few examples', () => {
+    const lines: string[] = [];
+    let clock = 0;
+    const log = createLogger((line) => lines.push(line), 'logfmt', 'info', () => new Date(0));
+    const throttled = new ThrottledLog(log, 60_000, 3, () => clock);
+    for (let index = 0; index < 20_000; index += 1) throttled.warn('unknown target', { target: `x${index}`, remote: '10.0.0.9', subject: `x${index}` });
+    throttled.warn('no result in time', { target: 'orders' }, 'no result in time orders');
+    throttled.warn('no result in time', { target: 'billing' }, 'no result in time billing');
+    expect(lines).toHaveLength(5);
+    clock = 61_000;
+    throttled.warn('unknown target', { target: 'later', remote: '10.0.0.9', subject: 'later' });
+    expect(lines.slice(3)).toEqual([
+      'ts=1970-01-01T00:00:00.000Z level=warn msg="no result in time" target=orders\n',
+      'ts=1970-01-01T00:00:00.000Z level=warn msg="no result in time" target=billing\n',
+      'ts=1970-01-01T00:00:00.000Z level=warn msg="unknown target (more, not logged one by one)" suppressed=19997 window_s=60 examples=x3,x4,x5,x6,x7\n',
+      'ts=1970-01-01T00:00:00.000Z level=warn msg="unknown target" target=later remote=10.0.0.9\n',
+    ]);
+    throttled.flush();
+    expect(lines).toHaveLength(7);
   });
 });
 
