@@ -147,7 +147,14 @@ async function configTargets(
         url = env.get(entry.urlFrom);
         if (!url) throw new InputError(`${options.configFile ?? 'config'}: ${name}: the variable ${entry.urlFrom} is not set`, `set ${entry.urlFrom}, or give url: instead of urlFrom:`);
       }
-      const target = await resolveTarget(url ?? '', env, entry.urlFrom ? (env.sourceOf(entry.urlFrom) ?? `env ${entry.urlFrom}`) : `config ${name}`);
+      let target: LabelledTarget['target'];
+      try {
+        target = await resolveTarget(url ?? '', env, entry.urlFrom ? (env.sourceOf(entry.urlFrom) ?? `env ${entry.urlFrom}`) : `config ${name}`);
+      } catch (error) {
+        // A URL's problem, said with where the URL is: the file and the target (its label), or the variable.
+        if (error instanceof InputError) throw new InputError(`${options.configFile ?? 'config'}: ${name}${entry.urlFrom ? ` (${entry.urlFrom})` : ''}: ${error.message}`, error.hint);
+        throw error;
+      }
       if (entry.engine && entry.engine !== target.engine) throw new InputError(`${options.configFile ?? 'config'}: ${name}: engine ${entry.engine} does not match the URL (${target.engine})`, 'remove engine:, or fix the URL');
       const only = entry.only ?? defaults.only ?? options.steps?.only;
       const skip = entry.skip ?? defaults.skip ?? options.steps?.skip;

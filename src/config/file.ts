@@ -24,7 +24,9 @@ import { InputError } from './errors.js';
 const Duration = z.union([z.number().positive(), z.string()]).transform((value, context) => {
   const ms = durationMs(value);
   if (ms === undefined) {
-    context.addIssue({ code: z.ZodIssueCode.custom, message: 'expected a duration such as 500ms, 30s, 5m or 1h (a bare number is seconds)' });
+    // "0s" is a duration, just not one that can be used: say that, not that it is not one.
+    const zero = typeof value === 'string' && /^\s*0+(?:\.0+)?\s*(ms|s|sec|m|min|h)?\s*$/i.test(value);
+    context.addIssue({ code: z.ZodIssueCode.custom, message: zero ? 'must be greater than 0, e.g. 30s' : 'expected a duration such as 500ms, 30s, 5m or 1h (a bare number is seconds)' });
     return z.NEVER;
   }
   return ms;

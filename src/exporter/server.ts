@@ -87,7 +87,8 @@ export async function startServer(options: ServerOptions, scheduler: Scheduler, 
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     for (const [name, value] of Object.entries(web.headers)) response.setHeader(name, value);
     response.setHeader('X-Content-Type-Options', 'nosniff');
-    const url = new URL(request.url ?? '/', 'http://exporter');
+    const url = requestUrl(request.url);
+    if (!url) return send(response, 400, 'a request path must start with /\n');
     const path = url.pathname;
     if (request.method !== 'GET' && request.method !== 'HEAD') return send(response, 405, `${request.method ?? '?'} is not supported: use GET\n`, { Allow: 'GET, HEAD' });
     if (path === '/-/healthy') return send(response, 200, 'Healthy\n');
@@ -279,6 +280,22 @@ export function scrapeBudget(header: string | string[] | undefined, timeoutMs: n
   if (ms >= timeoutMs) return { ms: timeoutMs, source: exporter };
   const detail = offset ? `X-Prometheus-Scrape-Timeout-Seconds ${seconds} less --timeout-offset ${offsetMs / 1000}` : `half of X-Prometheus-Scrape-Timeout-Seconds ${seconds}, as --timeout-offset ${offsetMs / 1000} is more than half`;
   return { ms, source: { name: "the scrape's deadline", detail } };
+}
+
+/**
+ * The request's path and query. Resolved against a base, "//probe?target=x" would be a URL whose
+ * host is "probe" and whose path is "/": the index page, answered 200 to a scrape. A path is kept
+ * as sent (so "//probe" is no page), and an absolute URL (from a proxy) gives its own path.
+ */
+export function requestUrl(raw: string | undefined): URL | undefined {
+  const text = raw ?? '/';
+  if (text.startsWith('/')) return new URL(`http://exporter${text}`);
+  try {
+    const absolute = new URL(text);
+    return absolute.protocol === 'http:' || absolute.protocol === 'https:' ? new URL(`http://exporter${absolute.pathname}${absolute.search}`) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Why the exporter cannot listen where --listen says, in one line with the way out. */

@@ -542,6 +542,22 @@ describe('dbdoctor exporter against a real PostgreSQL', () => {
     }
   });
 
+  test('small things said right: //probe is no page (not the index, 200); a bad percent-escape and a zero minInterval name the file and the target', async () => {
+    const doubled = await get(`${exporter.url}//probe?target=burst`);
+    expect(doubled.status).toBe(404);
+    expect(doubled.body).toMatch(/^no such page: \/\/probe;/);
+    answers.push(doubled);
+    writeFileSync(join(dir, 'escape.yaml'), ['targets:', '  - label: orders', '    url: postgresql://app:50%zz-off@127.0.0.1:5432/appdb', ''].join('\n'));
+    const escape = await dbdoctor(['exporter', '--config', 'escape.yaml', '--listen', '127.0.0.1:0'], { cwd: dir });
+    expect(escape.code).toBe(3);
+    expect(escape.stderr).toMatch(/^dbdoctor: escape\.yaml: orders: cannot parse postgresql:\/\/app:\*\*\*\*@127\.0\.0\.1:5432\/appdb: the password has a malformed percent-escape\n {2}a literal "%" must be written %25\n$/);
+    writeFileSync(join(dir, 'zero.yaml'), ['defaults:', '  minInterval: 0s', 'targets:', '  - label: orders', `    url: ${cluster.url('app', PASSWORD, 'appdb')}`, ''].join('\n'));
+    const zero = await dbdoctor(['exporter', '--config', 'zero.yaml', '--listen', '127.0.0.1:0'], { cwd: dir });
+    expect(zero.code).toBe(3);
+    expect(zero.stderr).toMatch(/^dbdoctor: zero\.yaml:2:\d+: defaults\.minInterval: must be greater than 0, e\.g\. 30s\n/);
+    logs.push(escape.stderr, zero.stderr);
+  });
+
   test('the password never appears in any response or log line', async () => {
     expect(answers.length).toBeGreaterThan(100);
     const everything = [...answers.map((answer) => `${JSON.stringify(answer.headers)}\n${answer.body}`), exporter.log, ...logs].join('\n');

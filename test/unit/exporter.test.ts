@@ -15,7 +15,7 @@ import type { PlannedTarget } from '../../src/cli/prepare.js';
 import { DEFAULT_THRESHOLDS } from '../../src/engine/probe.js';
 import { buildEnvironment } from '../../src/config/environment.js';
 import { resolveTargets } from '../../src/config/targets.js';
-import { scrapeBudget } from '../../src/exporter/server.js';
+import { requestUrl, scrapeBudget } from '../../src/exporter/server.js';
 import { BasicAuth, loadWebConfig } from '../../src/exporter/webconfig.js';
 import { samples } from '../lab/exporter.js';
 import { promtool } from '../lab/prometheus.js';
@@ -100,6 +100,21 @@ describe('exporter flags', () => {
     const after = new Map([['a', await planned('postgresql://app:two@db/a')], ['b', await planned('postgresql://app:x@db/b')], ['d', await planned('postgresql://app:x@db/d')]]);
     expect(before.get('a')?.target.display).toBe(after.get('a')?.target.display);
     expect(compareTargets(before, after)).toEqual({ added: ['d'], removed: ['c'], changed: ['a'] });
+  });
+
+  test.each([
+    ['/probe?target=x', '/probe', 'x'],
+    ['//probe?target=x', '//probe', 'x'],
+    ['http://exporter.example:9187/probe?target=y', '/probe', 'y'],
+    ['/', '/', null],
+  ])('the request path %s is %s (never resolved as a host)', (raw, path, target) => {
+    const url = requestUrl(raw);
+    expect(url?.pathname).toBe(path);
+    expect(url?.searchParams.get('target') ?? null).toBe(target);
+  });
+
+  test.each(['probe?target=x', '*', 'ftp://x/probe'])('the request path %s is refused', (raw) => {
+    expect(requestUrl(raw)).toBeUndefined();
   });
 
   test('no --config: bad input naming the flag', async () => {
