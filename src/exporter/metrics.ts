@@ -29,8 +29,8 @@ export const PROBE_METRICS = {
   },
   warning: { name: 'dbdoctor_warning', type: 'gauge', help: 'Each warning the diagnosis found (a degraded finding), by step and cause; always 1.' },
   stepDuration: { name: 'dbdoctor_step_duration_seconds', type: 'gauge', help: 'How long each step of the decision tree took (steps that ran).' },
-  inUse: { name: 'dbdoctor_connections_in_use', type: 'gauge', help: 'Connections in use on the server, as the pool step read them (Cassandra: the fullest node).' },
-  maxConnections: { name: 'dbdoctor_max_connections', type: 'gauge', help: "The server's connection limit, as the pool step read it (Cassandra: the fullest node's)." },
+  inUse: { name: 'dbdoctor_connections_in_use', type: 'gauge', help: 'Connections in use on the server, as the pool step read them (PgBouncer: its clients; Cassandra: the fullest node).' },
+  maxConnections: { name: 'dbdoctor_max_connections', type: 'gauge', help: "The server's connection limit, as the pool step read it (PgBouncer: max_client_conn; Cassandra: the fullest node's)." },
   lockWaits: { name: 'dbdoctor_lock_waits', type: 'gauge', help: 'Sessions or operations waiting on a lock for longer than the lock-wait threshold (at most 20 are read).' },
   lockWaitLongest: { name: 'dbdoctor_lock_wait_longest_seconds', type: 'gauge', help: 'The longest of those lock waits.' },
   longRunning: { name: 'dbdoctor_long_running_queries', type: 'gauge', help: 'Statements or operations active for longer than the long-running threshold (at most 20 are read).' },
@@ -123,6 +123,16 @@ function evidenceOf(steps: readonly StepReport[], id: StepReport['id']): Record<
 
 function poolFigures(evidence: Record<string, unknown> | undefined): Pick<Figures, 'inUse' | 'maxConnections'> {
   if (!evidence) return {};
+  // Through PgBouncer: its clients against max_client_conn (SHOW LISTS, SHOW CONFIG), the limit
+  // that refuses this URL's clients (pooler_client_limit). The step's evidence also holds
+  // PostgreSQL's own figures behind it, but a series that meant one limit or the other depending
+  // on what the step found would mean neither; without the console, no figure.
+  if (typeof evidence.pooler === 'object' && evidence.pooler !== null) {
+    const clients: unknown = 'clients' in evidence.pooler ? evidence.pooler.clients : undefined;
+    const used = numberIn(clients, 'used');
+    const max = numberIn(clients, 'maxClientConn');
+    return used === undefined ? {} : { inUse: used, ...(max !== undefined && max > 0 ? { maxConnections: max } : {}) };
+  }
   // PostgreSQL (pg_stat_activity and max_connections)
   const pg = { inUse: numberIn(evidence, 'inUse'), max: numberIn(evidence, 'maxConnections') };
   if (pg.inUse !== undefined) return { inUse: pg.inUse, ...(pg.max !== undefined ? { maxConnections: pg.max } : {}) };

@@ -7,11 +7,12 @@ import { connect as tlsConnect } from 'node:tls';
 import { promisify } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { dbdoctor, emptyHome } from '../lab/dbdoctor.js';
+import { dbdoctor, diagnoseJson, emptyHome, verdictOf } from '../lab/dbdoctor.js';
 import { ExporterProcess, get, samples, type HttpAnswer } from '../lab/exporter.js';
 import { Cluster } from '../lab/postgres.js';
 import { promtool } from '../lab/prometheus.js';
 import { pgPeer } from '../lab/pg-peer.js';
+import { PgBouncer } from '../lab/pgbouncer.js';
 import { silentPeer, type Peer } from '../lab/servers.js';
 import { selfSignedCertificate } from '../lab/tls.js';
 
@@ -539,6 +540,38 @@ describe('dbdoctor exporter against a real PostgreSQL', () => {
       expect(answer.headers).toMatchObject({ 'x-frame-options': 'deny', 'content-security-policy': "default-src 'none'" });
     } finally {
       await headed.stop();
+    }
+  });
+
+  test('through a real PgBouncer: dbdoctor_max_connections is its max_client_conn and in use its clients (not PostgreSQL\'s max_connections behind it); a wrong password is pooler_auth, whose fix names the auth_file setting when the console cannot be read', async () => {
+    const bouncer = await PgBouncer.start(cluster, { users: { app: PASSWORD }, settings: { stats_users: 'app', max_client_conn: 60 } });
+    writeFileSync(join(dir, 'bouncer.yaml'), ['targets:', '  - label: pooled', `    url: postgresql://app:${PASSWORD}@127.0.0.1:${bouncer.port}/appdb`, '  - label: pooled-wrong', `    url: postgresql://app:${WRONG}@127.0.0.1:${bouncer.port}/appdb`, ''].join('\n'));
+    const pooled = await ExporterProcess.start(['--config', 'bouncer.yaml', '--listen', '127.0.0.1:0'], { cwd: dir });
+    try {
+      const answer = await get(`${pooled.url}/probe?target=pooled`);
+      answers.push(answer);
+      expect(samples(answer.body, 'dbdoctor_verdict')[0]?.labels).toMatchObject({ step: 'none', cause: 'healthy' });
+      expect(samples(answer.body, 'dbdoctor_max_connections')[0]?.value).toBe(60);
+      expect(samples(answer.body, 'dbdoctor_connections_in_use')[0]?.value).toBeGreaterThanOrEqual(1);
+      expect(samples(answer.body, 'dbdoctor_connections_in_use')[0]?.value).toBeLessThanOrEqual(60);
+      const wrong = await get(`${pooled.url}/probe?target=pooled-wrong`);
+      answers.push(wrong);
+      expect(samples(wrong.body, 'dbdoctor_verdict')[0]?.labels).toMatchObject({ step: 'auth', cause: 'pooler_auth' });
+      const remediation = samples(wrong.body, 'dbdoctor_verdict_info')[0]?.labels.remediation ?? '';
+      expect(remediation).toContain('its auth_file (the file auth_file names in pgbouncer.ini, by default /etc/pgbouncer/userlist.txt on Debian)');
+      // When the console can be read (PgBouncer let the user in; PostgreSQL refused PgBouncer), the fix names the real file.
+      const stale = await PgBouncer.start(cluster, { users: { app: WRONG }, settings: { stats_users: 'app' } });
+      try {
+        const { report, target } = await diagnoseJson([`postgresql://app:${WRONG}@127.0.0.1:${stale.port}/appdb`]);
+        expect(verdictOf(report)).toBe('auth/pooler_backend_auth');
+        expect(target.verdict.remediation.map((fix) => fix.text).join('\n')).toContain(`then put it in ${join(stale.root, 'userlist.txt')} in place of the old one`);
+      } finally {
+        await stale.stop();
+      }
+    } finally {
+      await pooled.stop();
+      logs.push(pooled.log);
+      await bouncer.stop();
     }
   });
 

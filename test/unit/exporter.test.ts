@@ -208,6 +208,9 @@ describe('figures from the evidence each engine gives', () => {
     ['Cassandra: the fullest node', { nodes: [{ node: 'a', connected: 10, limit: 100 }, { node: 'b', connected: 9, limit: 10 }] }, { inUse: 9, maxConnections: 10 }],
     ['Cassandra without a limit', { nodes: [{ node: 'a', connected: 3, limit: -1 }, { node: 'b', connected: 7, limit: -1 }] }, { inUse: 7 }],
     ['a limited view', { visibility: 'no permission' }, {}],
+    ['through PgBouncer: its clients and max_client_conn, not PostgreSQL\'s figures behind it', { inUse: 12, maxConnections: 100, pooler: { name: 'PgBouncer', clients: { used: 7, maxClientConn: 500 } } }, { inUse: 7, maxConnections: 500 }],
+    ['through PgBouncer near max_client_conn: the same figures', { pooler: { name: 'PgBouncer', clients: { used: 450, maxClientConn: 500 } }, usedClients: 450, maxClientConn: 500 }, { inUse: 450, maxConnections: 500 }],
+    ['through PgBouncer without its console: no figure (not PostgreSQL\'s under the pooler\'s name)', { inUse: 12, maxConnections: 100, pooler: { name: 'PgBouncer' } }, {}],
   ])('pool: %s', (_name, evidence, expected) => {
     expect(figuresOf(report({ steps: [step('pool', evidence)] }))).toEqual(expected);
   });
