@@ -199,7 +199,12 @@ describe('a real Prometheus scrapes dbdoctor exporter in front of PostgreSQL, Fe
     expect(alert.annotations.description).toBe('No server is running');
     expect(alert.annotations.remediation).not.toBe('');
     expect(alert.annotations.runbook).toBe('dbdoctor runbook not_running');
-    const firing = (await prometheus.alerts()).filter((entry) => entry.labels.alertname === 'DatabaseUnhealthy' && entry.state === 'firing');
+    // Each target's alert becomes active at the first rule evaluation after its own first scrape
+    // (a second apart): wait for the unusable ones, then assert the whole set.
+    const unusable = NAMES.filter((name) => TARGETS[name].up === 0);
+    const firingNow = async (): Promise<typeof alert[]> => (await prometheus.alerts()).filter((entry) => entry.labels.alertname === 'DatabaseUnhealthy' && entry.state === 'firing');
+    await prometheus.until('DatabaseUnhealthy firing for every unusable target', async () => ((await firingNow()).length >= unusable.length ? true : undefined), 30_000);
+    const firing = await firingNow();
     expect(firing.map((entry) => `${entry.labels.target} ${entry.annotations.cause}`).sort()).toEqual(['cassandra-wrong-password auth_failed', 'mongo-wrong-password auth_failed', 'pg-stopped not_running', 'pg-wrong-password auth_failed']);
     const wrongPassword = firing.find((entry) => entry.labels.target === 'pg-wrong-password');
     expect(wrongPassword?.annotations.description).toBe('Authentication failed');
