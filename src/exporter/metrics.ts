@@ -174,7 +174,7 @@ export function metricNames(): string[] {
 export const SELF_METRICS = {
   build: { name: 'dbdoctor_exporter_build_info', type: 'gauge', help: 'The dbdoctor version and Node.js version the exporter runs; always 1.' },
   targets: { name: 'dbdoctor_exporter_targets', type: 'gauge', help: 'Targets named in the config file.' },
-  requests: { name: 'dbdoctor_exporter_probe_requests_total', type: 'counter', help: 'Probe requests, by how they were answered: fresh (a diagnosis ran), cached (within the minimum interval), shared (joined a diagnosis in flight), or why not.' },
+  requests: { name: 'dbdoctor_exporter_probe_requests_total', type: 'counter', help: 'Probe requests, by how they were answered: fresh (a diagnosis ran), cached (within the minimum interval), shared (joined a diagnosis in flight), or why not (too_short: the scrape timeout leaves less than a diagnosis needs).' },
   diagnoses: { name: 'dbdoctor_exporter_diagnoses_total', type: 'counter', help: 'Diagnoses run, by target.' },
   inFlight: { name: 'dbdoctor_exporter_diagnoses_in_flight', type: 'gauge', help: 'Diagnoses running now.' },
   waiting: { name: 'dbdoctor_exporter_diagnoses_waiting', type: 'gauge', help: 'Diagnoses waiting for a free slot (--max-concurrent).' },
@@ -185,7 +185,7 @@ export const SELF_METRICS = {
   fds: { name: 'process_open_fds', type: 'gauge', help: 'Number of open file descriptors.' },
 } as const satisfies Record<string, MetricSpec>;
 
-export const REQUEST_OUTCOMES = ['fresh', 'cached', 'shared', 'unknown_target', 'invalid', 'timed_out', 'shutting_down'] as const;
+export const REQUEST_OUTCOMES = ['fresh', 'cached', 'shared', 'unknown_target', 'invalid', 'timed_out', 'too_short', 'shutting_down'] as const;
 export type RequestOutcome = (typeof REQUEST_OUTCOMES)[number];
 
 export interface SelfState {

@@ -37,7 +37,9 @@ export interface Entry extends ProbeResult {
 export type Answer =
   | { readonly kind: 'fresh' | 'cached' | 'shared'; readonly entry: Entry }
   /** No result within the scrape's time: the last one (older than the interval), if there is one. */
-  | { readonly kind: 'timed_out'; readonly entry: Entry | undefined; readonly reason: string };
+  | { readonly kind: 'timed_out'; readonly entry: Entry | undefined; readonly reason: string }
+  /** The scrape allows less time than a diagnosis needs: none started; the last result, if there is one. */
+  | { readonly kind: 'too_short'; readonly entry: Entry | undefined; readonly reason: string };
 
 /** Runs one diagnosis within `deadline`; the scheduler never calls it twice at once for a target. */
 export type Diagnose = (name: string, deadline: Deadline) => Promise<TargetReport>;
@@ -164,7 +166,7 @@ export class Scheduler {
     const last = slot.last;
     if (last && started - last.startedAt < reusableFor(slot.target.minIntervalMs) && servable(last, budgetMs)) return { kind: 'cached', entry: last };
     if (budgetMs < this.minBudgetMs) {
-      return { kind: 'timed_out', entry: last, reason: `the scrape allows ${budgetMs} ms for a diagnosis of ${name}, less than the ${this.minBudgetMs} ms one needs; raise its scrape_timeout` };
+      return { kind: 'too_short', entry: last, reason: `the scrape allows ${budgetMs} ms for a diagnosis of ${name}, less than the ${this.minBudgetMs} ms one needs; raise its scrape_timeout` };
     }
     // Assigned just below; the diagnosis reads it only when it ends.
     let running: Running | undefined;

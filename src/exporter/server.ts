@@ -77,7 +77,7 @@ const SETTLE_MS = 250;
 const NAME_SHOWN = 80;
 
 export async function startServer(options: ServerOptions, scheduler: Scheduler, log: Logger): Promise<RunningServer> {
-  const requests: Record<RequestOutcome, number> = { fresh: 0, cached: 0, shared: 0, unknown_target: 0, invalid: 0, timed_out: 0, shutting_down: 0 };
+  const requests: Record<RequestOutcome, number> = { fresh: 0, cached: 0, shared: 0, unknown_target: 0, invalid: 0, timed_out: 0, too_short: 0, shutting_down: 0 };
   let state: 'starting' | 'ready' | 'stopping' = 'starting';
   // Lines that any client can cause are rate-limited (log.ts).
   const throttled = new ThrottledLog(log);
@@ -151,8 +151,9 @@ export async function startServer(options: ServerOptions, scheduler: Scheduler, 
     }
     // Per target (they are the config file's): a short timeout sent on purpose cannot flood the log.
     if (answer.kind === 'timed_out') throttled.warn('no result in time', { target: name, reason: answer.reason, served: entry ? 'last result' : 'nothing' }, `no result in time ${name}`);
+    if (answer.kind === 'too_short') throttled.warn('scrape timeout too short', { target: name, reason: answer.reason, served: entry ? 'last result' : 'nothing', remote }, `too short ${name}`);
     log.debug('probe', { target: name, served: answer.kind, remote, ms: Math.round(performance.now() - started) });
-    if (!entry) return send(response, 503, `${answer.kind === 'timed_out' ? answer.reason : 'no result'}\n`);
+    if (!entry) return send(response, 503, `${answer.kind === 'timed_out' || answer.kind === 'too_short' ? answer.reason : 'no result'}\n`);
     return send(response, 200, entry.text, { 'Content-Type': CONTENT_TYPE });
   };
 

@@ -212,6 +212,10 @@ describe('dbdoctor exporter against a real PostgreSQL', () => {
       expect(again.status).toBe(200);
       expect(again.body).toBe(normal.body);
       expect(await diagnosesOf('orders')).toBe(1);
+      // The first was counted apart from timeouts under load (DbdoctorProbesTimingOut): a scrape config to fix;
+      // the second, within the interval, was served from the cache like any other.
+      const outcomes = Object.fromEntries(samples((await get(`${other.url}/metrics`)).body, 'dbdoctor_exporter_probe_requests_total').map((sample) => [sample.labels.outcome, sample.value]));
+      expect(outcomes).toMatchObject({ too_short: 1, timed_out: 0, fresh: 1, cached: 1 });
 
       // A server that logs in and never answers, first scraped with a 2 s timeout: cut off by the
       // scrape's own deadline, named as such with its figure.

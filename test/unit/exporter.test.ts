@@ -315,12 +315,12 @@ describe('the scheduler: freshness and what a scrape\'s own timeout may do', () 
     let calls = 0;
     const scheduler = new Scheduler([{ name: 'a', minIntervalMs: 1 }], async () => ((calls += 1), report()), 4, Date.now, 1000);
     const none = await scheduler.probe('a', 50);
-    expect(none).toMatchObject({ kind: 'timed_out', entry: undefined, reason: 'the scrape allows 50 ms for a diagnosis of a, less than the 1000 ms one needs; raise its scrape_timeout' });
+    expect(none).toMatchObject({ kind: 'too_short', entry: undefined, reason: 'the scrape allows 50 ms for a diagnosis of a, less than the 1000 ms one needs; raise its scrape_timeout' });
     expect(calls).toBe(0);
     const good = await scheduler.probe('a', 9500);
     await new Promise((resolve) => setTimeout(resolve, 5));
     const short = await scheduler.probe('a', 50);
-    expect(short).toMatchObject({ kind: 'timed_out', entry: good.entry });
+    expect(short).toMatchObject({ kind: 'too_short', entry: good.entry });
     expect(calls).toBe(1);
   });
 
