@@ -3,7 +3,7 @@ import type { Environment } from '../config/environment.js';
 import type { ConfigFile } from '../config/file.js';
 import type { LabelledTarget } from '../config/targets.js';
 import { secrets } from '../config/secrets.js';
-import type { Deadline } from '../engine/deadline.js';
+import type { BudgetSource, Deadline } from '../engine/deadline.js';
 import type { EnvironmentView, RunContext, StepSelection } from '../engine/probe.js';
 import type { EnvironmentReport, TargetReport } from '../engine/schema.js';
 import { STEP_ORDER, type StepId } from '../engine/steps.js';
@@ -173,13 +173,18 @@ async function configTargets(
   );
 }
 
+/** A target's own timeout as a message names it when it runs out. */
+export function timeoutSourceOf(planned: Pick<PlannedTarget, 'timeoutFrom'>): BudgetSource {
+  return { name: 'the timeout', ...(planned.timeoutFrom ? { detail: planned.timeoutFrom } : {}) };
+}
+
 /** Diagnoses every planned target concurrently, each under its own limit within the run's deadline. */
 export async function diagnoseAll(prepared: PreparedRun, deadline: Deadline, override?: StepSelection): Promise<TargetReport[]> {
   const [{ diagnose }, { configMismatches }] = await Promise.all([import('../probes/registry.js'), import('../config/inventory.js')]);
   return Promise.all(
     prepared.targets.map(async (planned) => {
       const context: RunContext = {
-        deadline: planned.timeoutMs ? deadline.limit(planned.timeoutMs, 'run', { name: 'the timeout', ...(planned.timeoutFrom ? { detail: planned.timeoutFrom } : {}) }) : deadline,
+        deadline: planned.timeoutMs ? deadline.limit(planned.timeoutMs, 'run', timeoutSourceOf(planned)) : deadline,
         thresholds: planned.thresholds,
         env: prepared.env.toRecord(),
         environment: prepared.environment,

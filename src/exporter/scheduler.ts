@@ -21,6 +21,8 @@ import { renderProbe, type ProbeResult } from './metrics.js';
 export interface ScheduledTarget {
   readonly name: string;
   readonly minIntervalMs: number;
+  /** The target's own timeout (its config file's `timeout`), when it gives one: no scrape's budget exceeds it. */
+  readonly timeout?: { readonly ms: number; readonly source: BudgetSource };
 }
 
 export interface Entry extends ProbeResult {
@@ -151,22 +153,29 @@ export class Scheduler {
    * less a margin; `source` names it in a deadline_exceeded message); the scrape waits for it that
    * long plus `settleMs`, the time a diagnosis takes to wrap up once its deadline fires.
    */
-  async probe(name: string, budgetMs: number, settleMs = 0, source?: BudgetSource): Promise<Answer> {
+  async probe(name: string, requestedMs: number, settleMs = 0, requestedSource?: BudgetSource): Promise<Answer> {
     const slot = this.slots.get(name);
     if (!slot) throw new Error(`not a configured target: ${name}`);
     const started = this.now();
+    // The target's own timeout caps the scrape's (and then it is the one a message names, and the
+    // least a diagnosis of it may get: its owner chose it).
+    const own = slot.target.timeout;
+    const capped = own !== undefined && own.ms < requestedMs;
+    const budgetMs = capped ? own.ms : requestedMs;
+    const source = capped ? own.source : requestedSource;
+    const floorMs = own !== undefined ? Math.min(this.minBudgetMs, own.ms) : this.minBudgetMs;
     if (slot.running) {
       const shared = await this.await(slot, slot.running.promise, budgetMs + settleMs, 'shared');
       if (shared.kind !== 'shared' || servable(shared.entry, budgetMs)) return shared;
       // Shorter than this scrape allows, and its verdict may come from that: diagnose again with
       // the time left, if it is enough; else this is the best there is.
       const left = budgetMs - (this.now() - started);
-      return left >= this.minBudgetMs && this.slots.get(name) === slot ? this.probe(name, left, settleMs, source) : shared;
+      return left >= floorMs && this.slots.get(name) === slot ? this.probe(name, left, settleMs, source) : shared;
     }
     const last = slot.last;
     if (last && started - last.startedAt < reusableFor(slot.target.minIntervalMs) && servable(last, budgetMs)) return { kind: 'cached', entry: last };
-    if (budgetMs < this.minBudgetMs) {
-      return { kind: 'too_short', entry: last, reason: `the scrape allows ${budgetMs} ms for a diagnosis of ${name}, less than the ${this.minBudgetMs} ms one needs; raise its scrape_timeout` };
+    if (budgetMs < floorMs) {
+      return { kind: 'too_short', entry: last, reason: `the scrape allows ${budgetMs} ms for a diagnosis of ${name}, less than the ${floorMs} ms one needs; raise its scrape_timeout` };
     }
     // Assigned just below; the diagnosis reads it only when it ends.
     let running: Running | undefined;

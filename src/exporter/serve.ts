@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ExporterOptions } from '../cli/exporter.js';
 import type { CliIO } from '../cli/io.js';
-import { diagnoseAll, prepareRun, type PlannedTarget, type PreparedRun } from '../cli/prepare.js';
+import { diagnoseAll, prepareRun, timeoutSourceOf, type PlannedTarget, type PreparedRun } from '../cli/prepare.js';
 import { InputError } from '../config/errors.js';
 import { endpointOf } from './metrics.js';
 import { createLogger, type Logger } from './log.js';
@@ -38,7 +38,12 @@ export async function serveExporter(options: ExporterOptions, io: CliIO, version
     return { prepared, byName: namedTargets(prepared.targets, configFile), web };
   };
   let current = await load();
-  const scheduled = (byName: Loaded['byName']): ScheduledTarget[] => [...byName.values()].map((planned) => ({ name: planned.label, minIntervalMs: planned.minIntervalMs ?? options.minIntervalMs }));
+  const scheduled = (byName: Loaded['byName']): ScheduledTarget[] =>
+    [...byName.values()].map((planned) => ({
+      name: planned.label,
+      minIntervalMs: planned.minIntervalMs ?? options.minIntervalMs,
+      ...(planned.timeoutMs !== undefined ? { timeout: { ms: planned.timeoutMs, source: timeoutSourceOf(planned) } } : {}),
+    }));
   const scheduler = new Scheduler(
     scheduled(current.byName),
     async (name, deadline) => {

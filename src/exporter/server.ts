@@ -147,7 +147,7 @@ export async function startServer(options: ServerOptions, scheduler: Scheduler, 
     if (answer.kind === 'fresh' && entry) {
       const { report } = entry;
       // The verdict's own words (with what was measured) are here, not in a label: they change from one diagnosis to the next.
-      log.info('diagnosed', { target: name, engine: report.engine, status: report.status, step: report.verdict.step ?? 'none', cause: report.verdict.cause, duration_ms: report.durationMs, budget_ms: budgetMs, endpoint: endpointOf(report), message: report.verdict.message });
+      log.info('diagnosed', { target: name, engine: report.engine, status: report.status, step: report.verdict.step ?? 'none', cause: report.verdict.cause, duration_ms: report.durationMs, budget_ms: entry.budgetMs, endpoint: endpointOf(report), message: report.verdict.message });
     }
     // Per target (they are the config file's): a short timeout sent on purpose cannot flood the log.
     if (answer.kind === 'timed_out') throttled.warn('no result in time', { target: name, reason: answer.reason, served: entry ? 'last result' : 'nothing' }, `no result in time ${name}`);

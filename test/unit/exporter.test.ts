@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { exporterCommand, parseListen, type ExporterOptions } from '../../src/cli/exporter.js';
 import { InputError } from '../../src/config/errors.js';
+import { DeadlineExceeded } from '../../src/engine/deadline.js';
 import type { TargetReport } from '../../src/engine/schema.js';
 import { escapeLabelValue, labelSafeText } from '../../src/exporter/exposition.js';
 import { createLogger, ThrottledLog } from '../../src/exporter/log.js';
@@ -350,6 +351,26 @@ describe('the scheduler: freshness and what a scrape\'s own timeout may do', () 
     expect((await scheduler.probe('a', 9500)).entry?.report.status).toBe('healthy');
     expect(await scheduler.probe('a', 200)).toMatchObject({ kind: 'cached', entry: normal.entry });
     expect(calls).toBe(2);
+  });
+
+  test('a target\'s own timeout caps every scrape\'s budget, and is the one named; a short one of its own is not "too short"', async () => {
+    const seen: { budgetMs: number; source: string }[] = [];
+    const own = { ms: 600, source: { name: 'the timeout', detail: 'targets.yaml: timeout of a' } };
+    const scheduler = new Scheduler([{ name: 'a', minIntervalMs: 60_000, timeout: own }], async (_name, deadline) => {
+      const error = await deadline.race(new Promise(() => undefined)).catch((caught: unknown) => caught);
+      seen.push({ budgetMs: deadline.budgetMs, source: error instanceof DeadlineExceeded ? error.describe((ms) => `${ms} ms`) : '' });
+      return unhealthy('deadline_exceeded');
+    }, 4, Date.now, 1000);
+    const answer = await scheduler.probe('a', 9500, 0, { name: "the scrape's deadline" });
+    expect(answer.kind).toBe('fresh');
+    expect(answer.entry?.budgetMs).toBe(600);
+    expect(seen).toEqual([{ budgetMs: 600, source: 'the timeout of 600 ms (targets.yaml: timeout of a)' }]);
+    // A 15 s scrape is capped at 600 ms as well: the same result serves it, no diagnosis more.
+    expect((await scheduler.probe('a', 15_000)).kind).toBe('cached');
+    expect(seen).toHaveLength(1);
+    // The target's 600 ms is less than the exporter's least (1 s), but its owner chose it: a 650 ms scrape diagnoses.
+    const other = new Scheduler([{ name: 'b', minIntervalMs: 60_000, timeout: own }], async () => report(), 4, Date.now, 1000);
+    expect((await other.probe('b', 650)).kind).toBe('fresh');
   });
 
   test('a scrape that joins a shorter diagnosis in flight and gets a verdict it may not use diagnoses again; a verdict that is not about time is shared', async () => {
