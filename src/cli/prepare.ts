@@ -3,7 +3,7 @@ import type { Environment } from '../config/environment.js';
 import type { ConfigFile } from '../config/file.js';
 import type { LabelledTarget } from '../config/targets.js';
 import { secrets } from '../config/secrets.js';
-import type { Deadline } from '../engine/deadline.js';
+import type { BudgetSource, Deadline } from '../engine/deadline.js';
 import type { EnvironmentView, RunContext, StepSelection } from '../engine/probe.js';
 import type { EnvironmentReport, TargetReport } from '../engine/schema.js';
 import { STEP_ORDER, type StepId } from '../engine/steps.js';
@@ -84,8 +84,12 @@ export function addRunFlags(command: Command, options: { stepFlags: boolean }): 
 
 export interface PlannedTarget extends LabelledTarget {
   readonly timeoutMs?: number;
+  /** Where timeoutMs was set, as a message names it when the budget runs out. */
+  readonly timeoutFrom?: string;
   readonly thresholds: Thresholds;
   readonly steps?: StepSelection;
+  /** `dbdoctor exporter`: the config file's minInterval for this target, when it gives one. */
+  readonly minIntervalMs?: number;
 }
 
 export interface PreparedRun {
@@ -143,21 +147,35 @@ async function configTargets(
         url = env.get(entry.urlFrom);
         if (!url) throw new InputError(`${options.configFile ?? 'config'}: ${name}: the variable ${entry.urlFrom} is not set`, `set ${entry.urlFrom}, or give url: instead of urlFrom:`);
       }
-      const target = await resolveTarget(url ?? '', env, entry.urlFrom ? (env.sourceOf(entry.urlFrom) ?? `env ${entry.urlFrom}`) : `config ${name}`);
+      let target: LabelledTarget['target'];
+      try {
+        target = await resolveTarget(url ?? '', env, entry.urlFrom ? (env.sourceOf(entry.urlFrom) ?? `env ${entry.urlFrom}`) : `config ${name}`);
+      } catch (error) {
+        // A URL's problem, said with where the URL is: the file and the target (its label), or the variable.
+        if (error instanceof InputError) throw new InputError(`${options.configFile ?? 'config'}: ${name}${entry.urlFrom ? ` (${entry.urlFrom})` : ''}: ${error.message}`, error.hint);
+        throw error;
+      }
       if (entry.engine && entry.engine !== target.engine) throw new InputError(`${options.configFile ?? 'config'}: ${name}: engine ${entry.engine} does not match the URL (${target.engine})`, 'remove engine:, or fix the URL');
       const only = entry.only ?? defaults.only ?? options.steps?.only;
       const skip = entry.skip ?? defaults.skip ?? options.steps?.skip;
       const steps = only || skip ? { ...(only ? { only } : {}), ...(skip ? { skip } : {}) } : undefined;
       const timeout = entry.timeout ?? defaults.timeout;
+      const minInterval = entry.minInterval ?? defaults.minInterval;
       return {
         target,
         ...(entry.label ? { label: entry.label } : {}),
-        ...(timeout ? { timeoutMs: timeout * 1000 } : {}),
+        ...(timeout ? { timeoutMs: timeout * 1000, timeoutFrom: `${options.configFile ?? 'config'}: ${entry.timeout ? `timeout of ${name}` : 'defaults.timeout'}` } : {}),
+        ...(minInterval !== undefined ? { minIntervalMs: minInterval } : {}),
         thresholds: durationsToThresholds(options.thresholds, defaults.thresholds, entry.thresholds),
         ...(steps ? { steps } : {}),
       };
     }),
   );
+}
+
+/** A target's own timeout as a message names it when it runs out. */
+export function timeoutSourceOf(planned: Pick<PlannedTarget, 'timeoutFrom'>): BudgetSource {
+  return { name: 'the timeout', ...(planned.timeoutFrom ? { detail: planned.timeoutFrom } : {}) };
 }
 
 /** Diagnoses every planned target concurrently, each under its own limit within the run's deadline. */
@@ -166,7 +184,7 @@ export async function diagnoseAll(prepared: PreparedRun, deadline: Deadline, ove
   return Promise.all(
     prepared.targets.map(async (planned) => {
       const context: RunContext = {
-        deadline: planned.timeoutMs ? deadline.limit(planned.timeoutMs, 'run') : deadline,
+        deadline: planned.timeoutMs ? deadline.limit(planned.timeoutMs, 'run', timeoutSourceOf(planned)) : deadline,
         thresholds: planned.thresholds,
         env: prepared.env.toRecord(),
         environment: prepared.environment,

@@ -109,7 +109,7 @@ export function nextInterval(previousMs: number, options: Pick<WaitOptions, 'max
 
 export async function runWait(inputs: readonly string[], options: WaitOptions, io: CliIO, version: string): Promise<number> {
   const started = performance.now();
-  const deadline = Deadline.within(options.timeoutMs, 'wait');
+  const deadline = Deadline.within(options.timeoutMs, 'wait', { name: 'the --timeout' });
   const { prepareRun, diagnoseAll } = await import('./prepare.js');
   const prepared = readinessOnly(await prepareRun(inputs, options, io));
   const selection = selectionFor(options.until);
@@ -119,7 +119,7 @@ export async function runWait(inputs: readonly string[], options: WaitOptions, i
   let last: TargetReport[] = [];
   let interval = options.intervalMs;
   for (let attempt = 1; ; attempt += 1) {
-    const attemptDeadline = deadline.limit(options.attemptTimeoutMs, 'run');
+    const attemptDeadline = deadline.limit(options.attemptTimeoutMs, 'run', { name: 'the --attempt-timeout' });
     const reports = await diagnoseAll({ ...prepared, targets: pending }, attemptDeadline, selection);
     last = merge(last, reports);
     const stillPending = pending.filter((_, index) => reports[index]?.status === 'unhealthy');

@@ -360,7 +360,7 @@ export const CAUSES = {
     steps: 'any',
     severity: 'fail',
     title: 'Cut off by the deadline',
-    meaning: 'The step was still waiting when the run’s --timeout expired; the evidence gathered so far is kept.',
+    meaning: 'The step was still waiting when the run’s budget expired (--timeout, a target’s timeout in the config file, or, in the exporter, the scrape’s deadline; the message names which, with its figure); the evidence gathered so far is kept.',
   },
   check_error: {
     steps: 'any',

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { CAUSES, type CauseCode } from './causes.js';
-import { isDeadlineExceeded, type Deadline } from './deadline.js';
+import { isDeadlineExceeded, type Deadline, type DeadlineExceeded } from './deadline.js';
 import type { DiagnosisTarget, Hint, Probe, RunContext, StepDefinition, StepIO, StepOutcome, StepSelection } from './probe.js';
 import type { Evidence, Finding, Remediation, StepReport, TargetReport, TargetStatus, Verdict } from './schema.js';
 import { STEP_ORDER, type StepId } from './steps.js';
@@ -20,7 +20,7 @@ export async function diagnoseTarget<T extends DiagnosisTarget, Ctx>(
   run: RunContext,
 ): Promise<TargetReport> {
   const started = performance.now();
-  const stepsDeadline = run.deadline.limit(run.deadline.remainingMs() - TEARDOWN_RESERVE_MS, run.deadline.scope);
+  const stepsDeadline = run.deadline.reserving(TEARDOWN_RESERVE_MS);
   const ctx = probe.open(target, { ...run, deadline: stepsDeadline });
   const steps: StepReport[] = [];
   let failed: StepReport | undefined;
@@ -63,7 +63,7 @@ async function runStep<Ctx>(definition: StepDefinition<Ctx>, ctx: Ctx, runDeadli
   try {
     outcome = await deadline.race(definition.run(ctx, io));
   } catch (error) {
-    outcome = isDeadlineExceeded(error) ? cutOff(io.evidence, error.scope, error.budgetMs) : crashed(io.evidence, error);
+    outcome = isDeadlineExceeded(error) ? cutOff(io.evidence, error) : crashed(io.evidence, error);
   }
   return toReport(definition.id, outcome, performance.now() - started);
 }
@@ -86,15 +86,17 @@ function stepIO(deadline: Deadline): StepIO<CauseCode> {
 }
 
 // Remediation for the runner's own causes lives here, beside the code that decides them.
-function cutOff(evidence: Evidence, scope: string, budgetMs: number): Finding {
+function cutOff(evidence: Evidence, exceeded: DeadlineExceeded): Finding {
+  const { scope, budgetMs, source } = exceeded;
   return {
     status: 'fail',
     cause: 'deadline_exceeded',
-    summary: `still waiting when the ${scope === 'run' ? '--timeout' : `${scope} limit`} of ${formatMs(budgetMs)} ran out`,
-    evidence: { ...evidence, deadline: scope, budgetMs },
+    // Named as the person who set the budget knows it, with the figure they set.
+    summary: `still waiting when ${exceeded.describe(formatMs)} ran out`,
+    evidence: { ...evidence, deadline: scope, budgetMs, budgetFrom: source.detail ? `${source.name} (${source.detail})` : source.name },
     remediation: [
       {
-        text: 'The server answered too slowly for the deadline. Run again with a longer --timeout to see whether it answers at all; if it does, the server is overloaded (check CPU, I/O and lock waits on it).',
+        text: `The server answered too slowly for the deadline. Allow more time than ${exceeded.describe(formatMs)} to see whether it answers at all; if it does, the server is overloaded (check CPU, I/O and lock waits on it).`,
       },
     ],
   };

@@ -11,6 +11,9 @@
 #   ferretdb    a MongoDB wire-protocol server (FerretDB 1.x, SQLite backend), built once with Go into
 #               .lab/ferretdb/ (ignored by git); golang-go from Debian only when no Go is installed
 #   openjdk-17-jdk-headless, maven   Java 17 to run Apache Cassandra, Maven to fetch it (below)
+#   prometheus  the real Prometheus that scrapes `dbdoctor exporter` in the tests, and promtool to
+#               check its metrics, alerting rules and rule unit tests; the tests start their own
+#               server on a free loopback port, so the package's service is kept from starting
 set -euo pipefail
 # shellcheck source=test/lab/debian.sh
 source "$(dirname "$0")/debian.sh"
@@ -26,6 +29,7 @@ command -v fish >/dev/null || missing+=(fish)
 [[ -x /usr/sbin/pgbouncer ]] || command -v pgbouncer >/dev/null || missing+=(pgbouncer)
 command -v java >/dev/null || missing+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null || missing+=(maven)
+{ command -v prometheus && command -v promtool; } >/dev/null || missing+=(prometheus)
 
 if ((${#missing[@]} > 0)); then install_from_debian "dbdoctor tests" "${missing[@]}"; fi
 

@@ -93,6 +93,21 @@ export const authStep = defineStep<MongoContext, keyof typeof remedies>({
       }
       return io.pass('no credentials given, and the server lets this client in without them', evidence);
     }
+    // A login may be taken on trust and checked only when a command first needs the data: FerretDB
+    // with PLAIN hands the user and password to its PostgreSQL backend then, and answers that first
+    // command with PostgreSQL's "password authentication failed". One command that reaches the data
+    // (allowed to any user that logged in) makes the login real.
+    const reach = await adminCommand(session.client, { listCollections: 1, nameOnly: true, authorizedCollections: true }, io.deadline, target.database);
+    if (reach.kind === 'error' && causeOfServerError(reach.error) === 'auth_failed') {
+      // The user is known where the password is checked: no advice about where users are defined.
+      const [checkPassword = { text: 'Check the password.' }] = remedies.auth_failed(target, { inAuthSource: 'unknown', inAdmin: 'unknown' });
+      return io.found(
+        'auth_failed',
+        `the server took the login of "${target.user}" (${target.authMechanism ?? 'negotiated'}), then refused its credentials when a command first used them: "${refusalIn(reach.error.message)}"`,
+        [checkPassword, { text: `This server checks the password only when a command first needs the data, where the data is. FerretDB with PLAIN, for one, hands it to its PostgreSQL backend: there it must be the password of the PostgreSQL role "${target.user ?? ''}".` }],
+        { ...evidence, serverError: { ...reach.error }, refusedOnFirstCommand: 'listCollections' },
+      );
+    }
     const status = await adminCommand(session.client, { connectionStatus: 1, showPrivileges: true }, io.deadline);
     const authInfo: unknown = status.kind === 'ok' ? status.reply.authInfo : undefined;
     const privileges: unknown = typeof authInfo === 'object' && authInfo !== null && 'authenticatedUserPrivileges' in authInfo ? authInfo.authenticatedUserPrivileges : undefined;
@@ -125,6 +140,13 @@ function judgeFailure(target: MongoTarget, error: DriverError, users: UserLookup
     return io.found('auth_failed', `authentication failed for "${target.user ?? ''}" (authSource ${target.authSource})${where}; the server said ${said}`, remedies.auth_failed(target, users), withError);
   }
   return io.found('auth_failed', `the login did not complete: ${said}`, remedies.auth_failed(target, users), withError);
+}
+
+/** The refusal in a server's error: FerretDB wraps PostgreSQL's words in its call stack and the tried addresses. */
+function refusalIn(message: string): string {
+  const line = message.split('\n').map((part) => part.trim()).reverse().find((part) => /authentication failed|auth failed/i.test(part)) ?? message.split('\n')[0] ?? '';
+  const fatal = line.indexOf('FATAL:');
+  return (fatal >= 0 ? line.slice(fatal) : line.replace(/^(\[[^\]]*\]\s*)+/, '')).slice(0, 300);
 }
 
 function reachesDatabase(privilege: unknown, database: string): boolean {

@@ -30,8 +30,9 @@ export function showOnConsole(target: PostgresTarget, view: PoolerView | undefin
 
 export const CONFIG_FILE = 'pgbouncer.ini (/etc/pgbouncer/pgbouncer.ini on Debian)';
 
+/** The auth_file the console showed; without the console, the setting to look for and Debian's default (a made-up path would send someone to the wrong file). */
 export function authFileOf(view: PoolerView | undefined): string {
-  return view?.admin.state === 'read' && view.admin.console.config.auth_file ? view.admin.console.config.auth_file : '/etc/pgbouncer/userlist.txt';
+  return view?.admin.state === 'read' && view.admin.console.config.auth_file ? view.admin.console.config.auth_file : 'the file auth_file names in pgbouncer.ini, by default /etc/pgbouncer/userlist.txt on Debian';
 }
 
 /** The auth_file line for a role, built on the database server from its stored secret. */
