@@ -1,5 +1,5 @@
 import type { Remediation } from '../../engine/schema.js';
-import type { EngineExplainer, Explained, ExplainRule, FieldPattern, Fields } from '../../explain/rule.js';
+import type { EngineExplainer, Explained, ExplainRule, FieldPattern, Fields } from '../../engine/explainer.js';
 import { remediationInWords } from '../common/explain.js';
 import type { EngineWords } from '../common/platform.js';
 import { resolveCassandraTarget } from '../../config/cassandra/target.js';

@@ -1,8 +1,9 @@
 import type { CauseCode } from '../../engine/causes.js';
 import type { Remediation } from '../../engine/schema.js';
 import type { PlatformInfo } from '../../host/platform.js';
-import type { Alternative, Explained, ExplainRule, FieldPattern, Fields } from '../../explain/rule.js';
-import { ENGINES } from '../../explain/rule.js';
+import type { Alternative, Explained, ExplainRule, FieldPattern, Fields } from '../../engine/explainer.js';
+import { ENGINE_NAMES, type NetworkExplainer } from '../registry.js';
+import { errnoReader, refusedAlso, timeoutAlso } from './errno.js';
 import { networkRemedies } from './network.js';
 import { platformFixes, type EngineWords } from './platform.js';
 
@@ -12,21 +13,11 @@ import { platformFixes, type EngineWords } from './platform.js';
  * client's (libpq, Python's socket errors, Node's errno codes, Go's net package, Java's exceptions);
  * the examples are real messages, captured in test/explain/corpus with their provenance.
  */
-const ALL = ENGINES;
+const ALL = ENGINE_NAMES;
 
-const refusedAlso: readonly Alternative[] = [
-  { cause: 'wrong_port', why: 'a server may be listening on another port' },
-  { cause: 'not_listening', why: 'a server may run there but listen only on other addresses (PostgreSQL listen_addresses, MongoDB bindIp, Cassandra rpc_address)' },
-  { cause: 'localhost_in_container', why: 'if the client runs in a container and the host is localhost, localhost is the container itself' },
-  { cause: 'firewall_rejected', why: 'a firewall rule that answers with a TCP reset looks the same to the client' },
-];
 
 const eitherDns: readonly Alternative[] = [{ cause: 'dns_temporary', why: 'this client reports "name does not exist" and "resolver did not answer" with the same words' }];
 
-const timeoutAlso: readonly Alternative[] = [
-  { cause: 'no_response', why: 'a server (or proxy) that accepted the connection and never answered gives the same message' },
-  { cause: 'dns_temporary', why: 'a resolver that never answers uses up the same timeout in some clients' },
-];
 
 export const networkRules: readonly ExplainRule[] = [
   // ── names ──────────────────────────────────────────────────────────────────
@@ -172,6 +163,8 @@ export const networkRules: readonly ExplainRule[] = [
     clients: ['any'],
     rank: 'errno',
     pattern: /\bConnection refused\b|\berrno 111\b/,
+    // As captured: Go's lower-case "connection refused" is often its resolver's (rule net.dns-temporary.go).
+    caseSensitive: true,
     cause: 'not_running',
     also: refusedAlso,
     examples: ['"Connection refused" errors (errno 111)'],
@@ -352,3 +345,20 @@ export function tlsRemediation(cause: CauseCode, words: EngineWords, trustSettin
       return undefined;
   }
 }
+
+/** A database that is not known: the shared fixes, in words that fit any. */
+const ANY_DATABASE: EngineWords = {
+  name: 'the database server',
+  unit: '<database-service>',
+  readyCheck: (host, port) => `nc -vz -w 3 ${host} ${port}`,
+  urlVariable: 'DATABASE_URL',
+  urlFor: (host, port) => `<scheme>://${host}:${port}`,
+};
+
+/** The network's part of explain, loaded through the registry: its rules, the errno reader, the fixes for any engine. */
+export const networkExplainer: NetworkExplainer = {
+  rules: networkRules,
+  fieldPatterns: networkFieldPatterns,
+  readers: async () => [errnoReader],
+  remediation: (explained) => remediationInWords(explained, ANY_DATABASE, 0, "the client's TLS settings"),
+};

@@ -1,7 +1,7 @@
 import type { CauseCode } from '../../engine/causes.js';
 import type { RunContext, StepIO, StepOutcome } from '../../engine/probe.js';
 import type { Evidence, Finding, Remediation } from '../../engine/schema.js';
-import { formatMs } from '../../engine/walk.js';
+import { formatMs } from '../../text/duration.js';
 import { suggestNames, type Suggestion } from '../../host/names.js';
 import type { ReachFailure } from '../../net/classify.js';
 import type { Connected, EndpointTrace } from '../../net/reach.js';

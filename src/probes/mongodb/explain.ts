@@ -1,9 +1,9 @@
 import type { MongoTarget } from '../../config/mongodb/target.js';
 import type { Remediation } from '../../engine/schema.js';
-import type { EngineExplainer, Explained, ExplainRule, FieldPattern, Fields } from '../../explain/rule.js';
+import type { EngineExplainer, Explained, ExplainRule, FieldPattern, Fields } from '../../engine/explainer.js';
 import { remediationInWords } from '../common/explain.js';
 import type { EngineWords } from '../common/platform.js';
-import { acceptingRemedies } from './steps/accepting.js';
+import { showSetName, withoutReplicaSet } from './steps/accepting.js';
 import { authRemedies } from './steps/auth.js';
 
 /**
@@ -135,8 +135,8 @@ function remediation(explained: Explained): Remediation[] | undefined {
       const expected = setName?.[1] ?? setName?.[2] ?? 'NAME';
       const target = targetOf(fields, { replicaSet: expected });
       return [
-        { text: `No server the driver reached is a member of replica set "${expected}": each answered as a standalone server, a mongos, or a member of another set, and was dropped. Fix the name, or drop replicaSet for a standalone server:`, command: acceptingRemedies.replica_set_mismatch(target, expected, undefined)[0]?.command ?? '', language: 'shell' },
-        ...acceptingRemedies.replica_set_mismatch(target, expected, undefined).slice(1),
+        { text: `No server the driver reached is a member of replica set "${expected}": each answered as a standalone server, a mongos, or a member of another set, and was dropped. Fix the name, or drop replicaSet for a standalone server:`, command: withoutReplicaSet(target), language: 'shell' },
+        showSetName(target),
       ];
     }
     default:

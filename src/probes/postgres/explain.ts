@@ -1,14 +1,14 @@
 import type { PostgresTarget } from '../../config/postgres/target.js';
 import type { Remediation } from '../../engine/schema.js';
-import type { Alternative, EngineExplainer, Explained, ExplainRule, FieldPattern, Fields } from '../../explain/rule.js';
+import type { Alternative, EngineExplainer, Explained, ExplainRule, FieldPattern, Fields } from '../../engine/explainer.js';
 import { isLoopback } from '../../host/local.js';
 import { networkRemediation, UNKNOWN_PLATFORM } from '../common/explain.js';
 import { pgIsReady } from './commands.js';
 import { acceptingRemedies } from './steps/accepting.js';
 import { authRemedies, parseHbaRejection } from './steps/auth.js';
-import { poolRemedies } from './steps/pool.js';
+import { poolRemedies, preventIdleInTransaction } from './steps/pool.js';
 import { processRemedies } from './steps/process.js';
-import { queriesRemedies } from './steps/queries.js';
+import { preventLongRunning, preventLongWaits } from './steps/queries.js';
 import { postgresWords } from './words.js';
 import { poolerAcceptingRemedies } from './pooler/accepting.js';
 import { poolerAuthRemedies } from './pooler/auth.js';
@@ -538,14 +538,14 @@ function remediation({ cause, fields, matched, text, rule }: Explained): Remedia
     case 'idle_in_transaction':
       return [
         { text: 'The server ended this session because it sat idle inside an open transaction longer than idle_in_transaction_session_timeout. Find the code path that does not COMMIT or ROLLBACK promptly.' },
-        ...poolRemedies.idle_in_transaction([]).slice(2),
+        preventIdleInTransaction,
       ];
     case 'long_running':
     case 'blocked':
       // Which sessions to cancel is only known on the server: the confirming diagnosis lists them.
       return [
         { text: cause === 'blocked' ? 'A statement waited on a lock longer than lock_timeout: another session holds it. See who blocks whom (as a superuser):' : 'A statement ran longer than statement_timeout. See what is running and for how long (as a superuser):', command: "SELECT pid, usename, state, now() - query_start AS running_for, pg_blocking_pids(pid) AS blocked_by, left(query, 80) FROM pg_stat_activity WHERE state <> 'idle' ORDER BY query_start;", language: 'sql' },
-        ...(cause === 'blocked' ? queriesRemedies.blocked([], []).slice(-1) : queriesRemedies.long_running([]).slice(-1)),
+        cause === 'blocked' ? preventLongWaits : preventLongRunning,
       ];
     default:
       return network;

@@ -1,0 +1,162 @@
+/**
+ * What a pasted text looks like once the way it travelled is undone, so that rules match the
+ * message rather than its wrapping: terminal colours, Windows line ends, HTML entities, JSON, PHP
+ * and Python escaping (`\"`, `\n`, `\u00e9`, `\xc3\xa9`), UTF-8 read as Latin-1, log prefixes
+ * (timestamps, levels, process ids, syslog, kubectl --prefix, docker compose, glog), structured
+ * log lines (JSON, whose string values are the message) and stack frames (Java, JavaScript, Python,
+ * Go, Ruby), which name code, not causes. Line breaks are kept (some rules read a line on its
+ * own); `flatten` gives the same text with every line break and indentation run as one space, for
+ * messages a terminal or a log collector wrapped.
+ */
+
+/** How much of a paste is read: enough for any stack trace, bounded for a pasted log file. */
+export const MAX_TEXT = 256 * 1024;
+
+export interface NormalisedLine {
+  readonly text: string;
+  /** The line began with a log prefix (a timestamp, syslog header, …): it starts a log record. */
+  readonly record: boolean;
+}
+
+export interface Normalised {
+  /** The lines joined with "\n": what rules are matched against. */
+  readonly text: string;
+  readonly lines: readonly NormalisedLine[];
+}
+
+export function normalise(raw: string): Normalised {
+  let text = raw.slice(0, MAX_TEXT).replace(/\r\n?/g, '\n');
+  // eslint-disable-next-line no-control-regex
+  text = text.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '').replace(/[\u00a0\u2007\u202f]/g, ' ').replace(/[\u200b\u200e\u200f\ufeff]/g, '');
+  text = undoMojibake(text);
+  text = decodeEntities(text);
+  if (/\\["'nt]|\\u[0-9a-fA-F]{4}|\\x[89a-fA-F][0-9a-fA-F]/.test(text)) text = unescape(unescape(text));
+  const lines: NormalisedLine[] = [];
+  let skipIndentedAfter = -1;
+  for (const rawLine of text.split('\n')) {
+    const json = jsonLine(rawLine);
+    if (json !== undefined) {
+      for (const [index, part] of json.split('\n').entries()) lines.push({ text: part, record: index === 0 });
+      continue;
+    }
+    const { rest, record } = stripPrefix(rawLine);
+    const indent = /^\s*/.exec(rest)?.[0].length ?? 0;
+    // A Python frame's source line (and its ^^^^ markers) is indented deeper than its "File" line.
+    if (skipIndentedAfter >= 0 && indent > skipIndentedAfter && !record) continue;
+    skipIndentedAfter = -1;
+    if (STACK_FRAME.test(rest)) {
+      if (/^\s*File "/.test(rest)) skipIndentedAfter = indent;
+      continue;
+    }
+    lines.push({ text: rest, record });
+  }
+  return { text: lines.map((line) => line.text).join('\n'), lines };
+}
+
+/** A frame names code: a Java/JS "at …", Python's File "…", line n, Go's file.go:n and goroutines, Ruby's "from …:n:in". */
+const STACK_FRAME = /^\s+at \S.*(?:\.(?:java|kt|scala|groovy|js|mjs|cjs|ts):\d+|Native Method|Unknown Source|<anonymous>|:\d+:\d+)\)?\]?(?:\s+~?\[[^\]]*\])?\s*$|^\s*File "[^"]+", line \d+|^\s*\.\.\. \d+ (?:more|common frames omitted)\s*$|^\s+\^+\s*$|^\s*(?:\/|[A-Za-z]:\\)[^\s:]+\.go:\d+(?: \+0x[0-9a-f]+)?\s*$|^goroutine \d+ \[[^\]]*\]:\s*$|^\s*from \S+:\d+:in `|^\s*\S+\.rb:\d+:in `/;
+
+/**
+ * Log prefixes, tried in turn until none matches: kubectl's --prefix, docker compose's
+ * "service  | ", timestamps (ISO 8601, with a zone or not, in brackets or not), a syslog header,
+ * glog's "E0501 10:00:00.123456 1 file.go:12]", then process ids and a level word.
+ */
+const RECORD_PREFIXES: readonly RegExp[] = [
+  /^\[pod\/[^\]\s]+\]\s*/,
+  /^[\w.-]+(?:[-_]\d+)?\s+\|\s?/,
+  /^\s*\[?\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2}|\s?[A-Z]{2,5}\b)?\]?:?\s*/,
+  /^\s*\[?\d{4}\/\d{2}\/\d{2} \d{2}:\d{2}:\d{2}(?:[.,]\d+)?\]?\s*/,
+  /^[A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2} \S+ [\w./-]+(?:\[\d+\])?:\s*/,
+  /^[IWEF]\d{4} \d{2}:\d{2}:\d{2}\.\d+\s+\d+ [\w./-]+:\d+\]\s*/,
+  /^\s*\[?\d{2}:\d{2}:\d{2}(?:[.,]\d+)?\]?\s+/,
+];
+const AFTER_PREFIX: readonly RegExp[] = [/^\[\d+\](?:[-:]\d+)?:?\s*/, /^\[?(?:ERROR|ERR|WARN(?:ING)?|INFO|DEBUG|TRACE|CRITICAL|CRIT|SEVERE|error|warn(?:ing)?|info|debug)\]?:?\s+/, /^\[[\w .:/-]{1,60}\]\s+/];
+
+function stripPrefix(line: string): { rest: string; record: boolean } {
+  let rest = line;
+  let record = false;
+  for (let pass = 0; pass < 4; pass++) {
+    const prefix = RECORD_PREFIXES.find((pattern) => pattern.test(rest));
+    if (!prefix) break;
+    rest = rest.replace(prefix, '');
+    record = true;
+  }
+  if (record) for (const pattern of AFTER_PREFIX) rest = rest.replace(pattern, '');
+  return { rest, record };
+}
+
+/** A structured log line: its string values, the message ones first, one per line. */
+function jsonLine(line: string): string | undefined {
+  const trimmed = line.trim();
+  if (!trimmed.startsWith('{') || !trimmed.endsWith('}') || trimmed.length < 8) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(trimmed);
+  } catch {
+    return undefined;
+  }
+  const values: string[] = [];
+  const walk = (value: unknown, depth: number): void => {
+    if (typeof value === 'string') {
+      if (value.length > 2 && !/^\d{4}-\d{2}-\d{2}T/.test(value)) values.push(value);
+    } else if (value && typeof value === 'object' && depth < 6) {
+      for (const inner of Object.values(value)) walk(inner, depth + 1);
+    }
+  };
+  walk(parsed, 0);
+  return values.length > 0 ? values.join('\n') : undefined;
+}
+
+const ENTITIES: Readonly<Record<string, string>> = { quot: '"', apos: "'", lt: '<', gt: '>', amp: '&', nbsp: ' ', laquo: '«', raquo: '»' };
+
+function decodeEntities(text: string): string {
+  if (!/&(?:#\d{2,5}|#x[0-9a-fA-F]{2,4}|[a-z]{2,6});/.test(text)) return text;
+  return text.replace(/&(#\d{2,5}|#x[0-9a-fA-F]{2,4}|[a-z]{2,6});/g, (whole, name: string) => {
+    if (name.startsWith('#x')) return String.fromCodePoint(Number.parseInt(name.slice(2), 16));
+    if (name.startsWith('#')) return String.fromCodePoint(Number(name.slice(1)));
+    return ENTITIES[name] ?? whole;
+  });
+}
+
+/** One level of JSON / PHP / Python string escaping; runs of \xNN that spell UTF-8 become their characters. */
+function unescape(text: string): string {
+  return text
+    .replace(/(?:\\x[0-9a-fA-F]{2})+/g, (run) => {
+      const bytes = Buffer.from(run.split('\\x').slice(1).map((hex) => Number.parseInt(hex, 16)));
+      const decoded = bytes.toString('utf8');
+      return decoded.includes('\ufffd') || /[\u0000-\u001f]/.test(decoded) ? run : decoded;
+    })
+    .replace(/\\u([0-9a-fA-F]{4})/g, (_whole, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)))
+    .replace(/\\r\\n|\\n/g, '\n')
+    .replace(/\\t/g, '\t')
+    .replace(/\\(["'/])/g, '$1')
+    .replace(/\\\\/g, '\\');
+}
+
+/** UTF-8 shown as Latin-1 ("autentificaciÃ³n"): read back as UTF-8 when that gives clean text. */
+function undoMojibake(text: string): string {
+  if (!/[\u00c2-\u00f4][\u0080-\u00bf]/.test(text) || /[^\u0000-\u00ff]/.test(text)) return text;
+  const decoded = Buffer.from(text, 'latin1').toString('utf8');
+  return decoded.includes('\ufffd') ? text : decoded;
+}
+
+/**
+ * The text with every line break (and the indentation after it) as one space, and where each
+ * character came from, so a match in the flat text points back into the lines.
+ */
+export function flatten(text: string): { readonly text: string; readonly origin: (index: number) => number } {
+  const origins: number[] = [];
+  let flat = '';
+  const pattern = /[ \t]*\n\s*/g;
+  let last = 0;
+  for (const match of text.matchAll(pattern)) {
+    const start = match.index ?? 0;
+    for (let index = last; index < start; index++) origins.push(index);
+    flat += `${text.slice(last, start)} `;
+    origins.push(start);
+    last = start + match[0].length;
+  }
+  for (let index = last; index < text.length; index++) origins.push(index);
+  flat += text.slice(last);
+  return { text: flat, origin: (index) => origins[Math.min(index, origins.length - 1)] ?? 0 };
+}

@@ -1,0 +1,90 @@
+import type { CauseCode } from '../../engine/causes.js';
+import type { Alternative, Reader, Reading } from '../../engine/explainer.js';
+import { ERRNO_TABLE, type ErrnoEntry, type SocketFailure } from '../../net/errno.js';
+
+/**
+ * `dbdoctor explain`'s errno layer: a socket or resolver error in any platform's spelling (name,
+ * number or message; net/errno.ts) means the same cause as the network step's classify
+ * (net/classify.ts) gives it. A refusal or a timeout inside a name lookup ("lookup db on
+ * 10.0.0.10:53: read udp …: connection refused", "querySrv ECONNREFUSED") is the resolver's, not
+ * the database's.
+ */
+export const refusedAlso: readonly Alternative[] = [
+  { cause: 'wrong_port', why: 'a server may be listening on another port' },
+  { cause: 'not_listening', why: 'a server may run there but listen only on other addresses (PostgreSQL listen_addresses, MongoDB bindIp, Cassandra rpc_address)' },
+  { cause: 'localhost_in_container', why: 'if the client runs in a container and the host is localhost, localhost is the container itself' },
+  { cause: 'firewall_rejected', why: 'a firewall rule that answers with a TCP reset looks the same to the client' },
+];
+
+export const timeoutAlso: readonly Alternative[] = [
+  { cause: 'no_response', why: 'a server (or proxy) that accepted the connection and never answered gives the same message' },
+  { cause: 'dns_temporary', why: 'a resolver that never answers uses up the same timeout in some clients' },
+];
+
+const MEANING: Readonly<Record<SocketFailure, { readonly cause: CauseCode; readonly also?: readonly Alternative[] }>> = {
+  refused: { cause: 'not_running', also: refusedAlso },
+  timeout: { cause: 'connect_timeout', also: timeoutAlso },
+  unreachable: { cause: 'host_unreachable' },
+  reset: { cause: 'connection_reset', also: [{ cause: 'no_response', why: 'a server that crashed or a proxy that gave up closes the connection the same way' }] },
+  name_not_found: { cause: 'dns_not_found', also: [{ cause: 'dns_temporary', why: 'some resolvers (musl, Windows, the JVM) answer "no such name" when no nameserver answered at all' }] },
+  name_temporary: { cause: 'dns_temporary' },
+};
+
+const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/ /g, '\\s+');
+
+const BY_NAME = new Map<string, ErrnoEntry>(ERRNO_TABLE.flatMap((entry) => entry.names.map((name) => [name, entry] as const)));
+const BY_NUMBER = new Map<number, ErrnoEntry>(ERRNO_TABLE.flatMap((entry) => entry.numbers.map((number) => [number, entry] as const)));
+const BY_GAI = new Map<number, ErrnoEntry>(ERRNO_TABLE.flatMap((entry) => (entry.gai ?? []).map((number) => [number, entry] as const)));
+const BY_MESSAGE = new Map<string, ErrnoEntry>(ERRNO_TABLE.flatMap((entry) => entry.messages.map((message) => [message.toLowerCase(), entry] as const)));
+
+/** c-ares and getaddrinfo codes after a DNS query: every one is about the name, never the database. */
+const DNS_QUERY = /\b(?:query(?:Srv|Txt|A|Aaaa|Any|Cname|Mx|Ns|Ptr)|getaddrinfo|getHostByName|lookup)\s+(E[A-Z_]+)\b/g;
+const DNS_NOT_FOUND_CODES = new Set(['ENOTFOUND', 'ENODATA', 'EAI_NONAME', 'EAI_NODATA', 'NXDOMAIN']);
+const NAMES = new RegExp(`\\b(${[...BY_NAME.keys()].filter((name) => !['ETIMEOUT', 'EREFUSED', 'ESERVFAIL'].includes(name)).join('|')})\\b`, 'g');
+const NUMBERS = /(?:\[Errno |\berrno[:=]?\s*|\(os error |\[WinError |\(0x[0-9A-Fa-f]{8}\/|SocketException \(|\bsocket error\s*#?\s*|\berror code[:=]?\s*|\bWSA error\s*)(-?\d{1,5})\b/gi;
+const MESSAGES = new RegExp(`(?<![\\w-])(${[...BY_MESSAGE.keys()].sort((a, b) => b.length - a.length).map(escape).join('|')})(?![\\w-])`, 'gi');
+/** The resolver's own failure: Go's "lookup db on 10.0.0.10:53: …", a DNS query's code. */
+const RESOLVER_CONTEXT = /lookup \S+ on \S+:[^\n]*$|\b(?:querySrv|queryTxt|getaddrinfo|resolv\w*)[^\n]{0,40}$/i;
+
+function reading(entry: ErrnoEntry, failure: SocketFailure, index: number, words: string, basis: Reading['basis']): Reading {
+  const meaning = MEANING[failure];
+  return { id: `errno.${failure === entry.failure ? entry.names[0] : `${entry.names[0]}.resolver`}`, basis, rank: 'errno', cause: meaning.cause, ...(meaning.also ? { also: meaning.also } : {}), index, end: index + words.length, words };
+}
+
+/** A refusal or timeout that happened to the name lookup: the resolver could not answer. */
+function failureAt(entry: ErrnoEntry, text: string, index: number): SocketFailure {
+  if (entry.failure !== 'refused' && entry.failure !== 'timeout') return entry.failure;
+  const before = text.slice(Math.max(0, text.lastIndexOf('\n', index - 1) + 1), index);
+  return RESOLVER_CONTEXT.test(before) ? 'name_temporary' : entry.failure;
+}
+
+export const errnoReader: Reader = {
+  id: 'errno',
+  read(text) {
+    const found: Reading[] = [];
+    const taken = new Set<number>();
+    for (const match of text.matchAll(DNS_QUERY)) {
+      const code = match[1] ?? '';
+      const entry = BY_NAME.get(code) ?? (DNS_NOT_FOUND_CODES.has(code) ? BY_NAME.get('ENOTFOUND') : undefined);
+      const index = match.index + match[0].length - code.length;
+      taken.add(index);
+      const failure: SocketFailure = DNS_NOT_FOUND_CODES.has(code) ? 'name_not_found' : 'name_temporary';
+      found.push(reading(entry ?? (BY_NAME.get('EAI_AGAIN') as ErrnoEntry), failure, index, code, 'code'));
+    }
+    for (const match of text.matchAll(NAMES)) {
+      const entry = BY_NAME.get(match[1] ?? '');
+      if (!entry || taken.has(match.index)) continue;
+      found.push(reading(entry, failureAt(entry, text, match.index), match.index, match[0], 'code'));
+    }
+    for (const match of text.matchAll(NUMBERS)) {
+      const number = Number(match[1]);
+      const entry = (match[0].startsWith('[Errno') ? BY_GAI.get(number) : undefined) ?? BY_NUMBER.get(number);
+      if (entry) found.push(reading(entry, failureAt(entry, text, match.index), match.index, match[0], 'code'));
+    }
+    for (const match of text.matchAll(MESSAGES)) {
+      const entry = BY_MESSAGE.get((match[1] ?? '').toLowerCase().replace(/\s+/g, ' '));
+      if (entry) found.push(reading(entry, failureAt(entry, text, match.index), match.index, match[0], 'words'));
+    }
+    return found;
+  },
+};
