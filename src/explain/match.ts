@@ -338,6 +338,8 @@ function alternativesOf(best: Ranked, readings: readonly Ranked[]): CauseRef[] {
   };
   for (const alternative of best.also ?? []) add(alternative.cause, alternative.why);
   for (const other of readings) {
+    // A code with several causes that allows the verdict's (28000 beside "role … does not exist") adds nothing.
+    if (other.basis === 'code' && (other.also ?? []).some((alternative) => alternative.cause === best.cause)) continue;
     if (other.rank === best.rank) add(other.cause, `the text also says "${maskUrlPasswords(other.words).slice(0, 120)}" (rule ${other.id})`);
   }
   return refs;

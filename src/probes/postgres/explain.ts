@@ -1,8 +1,10 @@
 import type { PostgresTarget } from '../../config/postgres/target.js';
 import type { Remediation } from '../../engine/schema.js';
-import type { Alternative, EngineExplainer, Explained, ExplainRule, FieldPattern, Fields } from '../../engine/explainer.js';
+import type { EngineExplainer, Explained, ExplainRule, FieldPattern, Fields, Reader } from '../../engine/explainer.js';
+import { libpqHosts } from './hosts.js';
 import { isLoopback } from '../../host/local.js';
 import { networkRemediation, UNKNOWN_PLATFORM } from '../common/explain.js';
+import { closedAlso, passwordFailedAlso, statementTimeoutAlso } from './alternatives.js';
 import { pgIsReady } from './commands.js';
 import { acceptingRemedies } from './steps/accepting.js';
 import { authRemedies, parseHbaRejection } from './steps/auth.js';
@@ -28,13 +30,6 @@ const PG = ['postgres'] as const;
 const SERVER_CLIENTS = ['psql', 'psycopg2', 'psycopg', 'sqlalchemy', 'asyncpg', 'node-postgres', 'pgjdbc', 'pgx', 'lib-pq'];
 const LIBPQ = ['psql', 'psycopg2', 'psycopg', 'sqlalchemy'];
 
-const closedAlso: readonly Alternative[] = [
-  { cause: 'connection_reset', why: 'a proxy or firewall resetting the connection looks the same to this client' },
-  { cause: 'wrong_protocol', why: 'something that is not PostgreSQL (an HTTP server, another database) hangs up on the startup message the same way' },
-  { cause: 'idle_in_transaction', why: 'if it happened in the middle of a session, the server may have ended a session left idle in a transaction (idle_in_transaction_session_timeout)' },
-  { cause: 'pooler_pool_exhausted', why: 'behind PgBouncer, a client whose query waited longer than query_wait_timeout for a server connection is disconnected; psycopg2 and lib/pq show only the closed connection' },
-  { cause: 'pooler_backend_down', why: 'and one PgBouncer turns away because its logins to the database behind it keep failing ("server login has been failing")' },
-];
 
 const prisma = (code: string): RegExp => new RegExp(`\\b${code}\\b`);
 
@@ -126,11 +121,7 @@ export const postgresRules: readonly ExplainRule[] = [
     pattern: /password authentication failed(?: for user "(?<user>[^"]+)")?/,
     cause: 'auth_failed',
     sqlstate: '28P01',
-    also: [
-      { cause: 'role_missing', why: 'under password authentication PostgreSQL answers a role that does not exist with these same words' },
-      { cause: 'password_missing', why: 'some clients (asyncpg, lib/pq, pgx) send an empty password when none is configured, and get this answer' },
-      { cause: 'pooler_backend_auth', why: 'behind PgBouncer, these are PostgreSQL\'s words to PgBouncer\'s own login (the password in its auth_file), relayed to the client: with SQLSTATE 08P01 up to PgBouncer 1.19, with 28P01 from 1.20' },
-    ],
+    also: passwordFailedAlso,
     fields: ['user'],
     examples: ['FATAL:  password authentication failed for user "app"'],
   },
@@ -281,7 +272,7 @@ export const postgresRules: readonly ExplainRule[] = [
     pattern: /canceling statement due to statement timeout/,
     cause: 'long_running',
     sqlstate: '57014',
-    also: [{ cause: 'blocked', why: 'a statement that waits on a lock past statement_timeout is cancelled with these same words' }],
+    also: statementTimeoutAlso,
     examples: ['ERROR:  canceling statement due to statement timeout'],
   },
   {
@@ -320,7 +311,7 @@ export const postgresRules: readonly ExplainRule[] = [
     engines: PG,
     clients: [...LIBPQ, 'asyncpg', 'node-postgres', 'pgjdbc', 'pgx', 'lib-pq'],
     rank: 'client',
-    pattern: /server does not support SSL, but SSL was required|The server does not support SSL|SSL is not enabled on the server|rejected SSL upgrade|server refused TLS connection/,
+    pattern: /\bserver does not support (?:SSL|TLS)\b|SSL is not enabled on the server|rejected SSL upgrade|server refused TLS connection/,
     cause: 'tls_unsupported',
     examples: ['server does not support SSL, but SSL was required', 'pq: SSL is not enabled on the server'],
   },
@@ -560,4 +551,10 @@ function url(fields: Fields): string {
   return `postgresql://${user}${host.includes(':') ? `[${host}]` : host}:${fields.port ?? 5432}/${fields.database ? encodeURIComponent(fields.database) : ''}${socket}`;
 }
 
-export const postgresExplainer: EngineExplainer = { engine: 'postgres', rules: postgresRules, fieldPatterns: postgresFieldPatterns, remediation, url };
+/** The catalogs (every language PostgreSQL, libpq and pgjdbc ship) and SQLSTATE in every client's spelling, loaded when a text is read. */
+async function readers(): Promise<readonly Reader[]> {
+  const [{ catalogReader }, { sqlstateReader }] = await Promise.all([import('./catalog/reader.js'), import('./codes.js')]);
+  return [catalogReader, sqlstateReader];
+}
+
+export const postgresExplainer: EngineExplainer = { engine: 'postgres', rules: postgresRules, fieldPatterns: postgresFieldPatterns, readers, hostSplitters: [libpqHosts], remediation, url };

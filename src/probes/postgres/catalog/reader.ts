@@ -1,0 +1,175 @@
+import type { Fields, Reader, Reading } from '../../../engine/explainer.js';
+import { TRANSLATIONS } from './catalogs.generated.js';
+import { CATALOG_MESSAGES, type ArgKind, type CatalogMessage, type CatalogName } from './selection.js';
+
+/**
+ * Reads PostgreSQL's own messages in every language its catalogs ship (catalogs.generated.ts,
+ * selected by selection.ts): each translation becomes a pattern in which the literal words are
+ * matched as they are (whitespace and case aside) and each placeholder is a capture typed by what
+ * it holds: %s / {0} as text, %d / %u as digits, %c as one character; the user, database, host
+ * and port the message names come out as fields. A pattern is compiled only when its longest
+ * literal word is in the text, so a paste costs a substring search per message.
+ */
+export interface CompiledMessage {
+  readonly catalog: CatalogName;
+  readonly message: CatalogMessage;
+  readonly lang: string;
+  readonly template: string;
+  /** Lower-cased literal the text must contain before the pattern is tried. */
+  readonly needle: string;
+  pattern(): RegExp;
+}
+
+/** printf's conversions (with positional %2$s) as PostgreSQL and libpq use them, and MessageFormat's {0}. */
+const PRINTF = /%(?:(\d+)\$)?[-+ #0]*\d*(?:\.\d+)?(?:hh|h|ll|l|z|j|t|L)?([sdiuxXcmfgp%])/g;
+const MESSAGE_FORMAT = /\{(\d+)(?:,[^}]*)?\}/g;
+
+const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** Literal words: whitespace runs match any whitespace (messages get wrapped and re-indented). */
+const literal = (text: string): string => escape(text.replace(/[\u00a0\u202f]/g, ' ')).replace(/\s+/g, '\\s+');
+
+function capture(kind: ArgKind | undefined, conversion: string, last: boolean, used: Set<string>): string {
+  if (conversion === 'd' || conversion === 'i' || conversion === 'u' || conversion === 'x' || conversion === 'X') {
+    if (kind === 'port' && !used.has('port')) {
+      used.add('port');
+      return '(?<port>\\d{1,5})';
+    }
+    return '-?[0-9a-fA-F]+';
+  }
+  if (conversion === 'c') return '\\S';
+  if (kind === 'endpoint' && !used.has('host')) {
+    used.add('host');
+    used.add('port');
+    return '\\[?(?<host>[^\\s:\\]]+|[0-9a-fA-F:]+)\\]?:(?<port>\\d{1,5})';
+  }
+  const body = last ? '[^\\n]*' : '[^\\n]+?';
+  if (kind === 'address' && !used.has('address')) {
+    used.add('address');
+    return '(?<address>[0-9a-fA-F.:]+)';
+  }
+  if (kind && kind !== 'endpoint' && !used.has(kind)) {
+    used.add(kind);
+    return `(?<${kind}>${body})`;
+  }
+  return body;
+}
+
+/** A catalog message's translation as a pattern source and its needle. */
+export function compileTemplate(template: string, catalog: CatalogName, args: readonly ArgKind[] = []): { source: string; needle: string } {
+  const text = template.trim();
+  const placeholder = catalog === 'pgjdbc' ? MESSAGE_FORMAT : PRINTF;
+  const parts: string[] = [];
+  const literals: string[] = [];
+  const used = new Set<string>();
+  let last = 0;
+  let ordinal = 0;
+  const source = catalog === 'pgjdbc' ? text.replace(/''/g, "'") : text;
+  const matches = [...source.matchAll(placeholder)];
+  for (const [index, match] of matches.entries()) {
+    const before = source.slice(last, match.index);
+    last = match.index + match[0].length;
+    if (catalog !== 'pgjdbc' && match[2] === '%') {
+      parts.push(literal(before), '%');
+      literals.push(before);
+      continue;
+    }
+    parts.push(literal(before));
+    literals.push(before);
+    const position = catalog === 'pgjdbc' ? Number(match[1]) : match[1] ? Number(match[1]) - 1 : ordinal;
+    ordinal++;
+    const atEnd = index === matches.length - 1 && source.slice(last).trim() === '';
+    parts.push(capture(args[position], catalog === 'pgjdbc' ? 's' : (match[2] ?? 's'), atEnd, used));
+  }
+  parts.push(literal(source.slice(last)));
+  literals.push(source.slice(last));
+  const needle = literals
+    .flatMap((part) => part.replace(/[\u00a0\u202f]/g, ' ').split(/[\s"'«»“”„「」『』()]+/))
+    .reduce((longest, word) => (word.length > longest.length ? word : longest), '')
+    .toLowerCase();
+  return { source: parts.join(''), needle };
+}
+
+/** Needles shorter than this say too little to try the pattern on every paste (a bare "%s: %s"). */
+const MIN_NEEDLE = 4;
+
+function compileAll(): CompiledMessage[] {
+  const compiled: CompiledMessage[] = [];
+  for (const catalog of Object.keys(CATALOG_MESSAGES) as CatalogName[]) {
+    for (const message of CATALOG_MESSAGES[catalog]) {
+      for (const [lang, texts] of Object.entries(TRANSLATIONS[catalog][message.key] ?? {})) {
+        for (const [template] of texts) {
+          const { source, needle } = compileTemplate(template, catalog, message.args);
+          if ([...needle].length < MIN_NEEDLE && !/[^\u0000-\u024f]/.test(needle)) continue;
+          let pattern: RegExp | undefined;
+          compiled.push({ catalog, message, lang, template, needle, pattern: () => (pattern ??= new RegExp(source, 'giu')) });
+        }
+      }
+    }
+  }
+  return compiled;
+}
+
+let all: CompiledMessage[] | undefined;
+export function catalogMessages(): readonly CompiledMessage[] {
+  all ??= compileAll();
+  return all;
+}
+
+function fieldsOf(groups: Record<string, string | undefined> | undefined): Fields {
+  const fields: Fields = {};
+  for (const name of ['host', 'port', 'user', 'database'] as const) {
+    const value = groups?.[name]?.trim();
+    if (value) fields[name] = value;
+  }
+  return fields;
+}
+
+export interface CatalogHit {
+  readonly compiled: CompiledMessage;
+  readonly index: number;
+  readonly end: number;
+  readonly words: string;
+  readonly fields: Fields;
+  /** The address a host name resolved to, when the message names it (libpq: "db" (10.0.0.7)). */
+  readonly address?: string;
+}
+
+/** Every occurrence of every catalog message in the text (frames included). */
+export function findCatalogMessages(text: string, only?: (message: CompiledMessage) => boolean): CatalogHit[] {
+  const lower = text.toLowerCase();
+  const hits: CatalogHit[] = [];
+  for (const compiled of catalogMessages()) {
+    if ((only && !only(compiled)) || !lower.includes(compiled.needle)) continue;
+    const pattern = compiled.pattern();
+    pattern.lastIndex = 0;
+    for (let match = pattern.exec(text), count = 0; match && count < 500; match = pattern.exec(text), count++) {
+      if (match[0].length === 0) pattern.lastIndex++;
+      hits.push({ compiled, index: match.index, end: match.index + match[0].length, words: match[0], fields: fieldsOf(match.groups), ...(match.groups?.address ? { address: match.groups.address } : {}) });
+    }
+  }
+  return hits;
+}
+
+export const catalogReader: Reader = {
+  id: 'postgres-catalogs',
+  read(text) {
+    const readings: Reading[] = [];
+    for (const hit of findCatalogMessages(text, (compiled) => compiled.message.cause !== null)) {
+      const { message, catalog, lang } = hit.compiled;
+      if (!message.cause) continue;
+      readings.push({
+        id: `catalog.${catalog}.${message.key}.${lang}`,
+        basis: 'catalog',
+        rank: message.rank,
+        cause: message.cause,
+        ...(message.also ? { also: message.also } : {}),
+        index: hit.index,
+        end: hit.end,
+        words: hit.words,
+        fields: hit.fields,
+      });
+    }
+    return readings;
+  },
+};
