@@ -53,6 +53,12 @@ export interface ExplainRule {
   readonly also?: readonly Alternative[];
   /** The fields this rule's pattern extracts itself (checked against the corpus). */
   readonly fields?: readonly FieldName[];
+  /**
+   * The words are known but do not decide (a bare SQLSTATE 28000, an established connection that
+   * dropped): when this rule is the most decisive, explain answers "not recognised" and names the
+   * cause and its alternatives as guesses, never as a verdict.
+   */
+  readonly tentative?: true;
   /** For PostgreSQL server rules: the SQLSTATE the server sends with these words. */
   readonly sqlstate?: string;
   /** At least one real message it matches; the full messages and their provenance are in test/explain/corpus. */
@@ -81,6 +87,8 @@ export interface Reading {
   readonly end: number;
   readonly words: string;
   readonly fields?: Fields;
+  /** Known words that do not decide: guesses only (ExplainRule.tentative). */
+  readonly tentative?: true;
 }
 
 /**

@@ -155,6 +155,7 @@ function ruleSource(rule: ExplainRule): Source {
     end,
     words: match[0],
     fields: fieldsOf(match.groups),
+    ...(rule.tentative ? { tentative: true as const } : {}),
   });
   return {
     engines: rule.engines,
@@ -277,9 +278,12 @@ function hostPartsOf(text: string, explainers: readonly EngineExplainer[]): Host
 function decide(readings: readonly Ranked[]): { best: Ranked | undefined; conflict: Ranked[] } {
   const best = readings[0];
   if (!best) return { best: undefined, conflict: [] };
+  // Known words that do not decide: their cause and its alternatives are guesses.
+  if (best.tentative) return { best: undefined, conflict: [best] };
   const top = readings.filter((reading) => reading.rank === best.rank);
   const allows = (a: Ranked, b: Ranked): boolean => a.cause === b.cause || (a.also ?? []).some((alternative) => alternative.cause === b.cause) || (b.also ?? []).some((alternative) => alternative.cause === a.cause);
-  const against = top.filter((reading) => (reading.basis === 'code' || best.basis === 'code') && reading.basis !== best.basis && !allows(best, reading));
+  // Only the server's own evidence can contradict itself: a SQLSTATE or a MongoDB code against the server's words.
+  const against = best.rank !== 'server' ? [] : top.filter((reading) => (reading.basis === 'code' || best.basis === 'code') && reading.basis !== best.basis && !reading.tentative && !allows(best, reading));
   if (against.length > 0) return { best: undefined, conflict: [best, ...against] };
   return { best, conflict: [] };
 }
@@ -364,13 +368,23 @@ function confirmCommand(explainer: EngineExplainer, fields: Fields): string {
   return `dbdoctor diagnose ${shellQuote(explainer.url(fields))}`;
 }
 
-/** Evidence that contradicts itself: each side named, as a guess. */
+/**
+ * Evidence that does not decide: words known to fit several causes (each named, with why), or
+ * readings that contradict each other (each side named). Guesses, never a verdict.
+ */
 function conflictGuesses(conflict: readonly Ranked[]): CauseRef[] {
   const refs: CauseRef[] = [];
-  for (const reading of conflict) {
-    if (refs.some((ref) => ref.cause === reading.cause)) continue;
-    refs.push({ step: stepOfCause(reading.cause) ?? null, cause: reading.cause, why: `the text says "${maskUrlPasswords(reading.words).slice(0, 120)}" (${reading.id}), which other evidence in it contradicts: a guess, not a diagnosis` });
+  const add = (cause: CauseCode, why: string): void => {
+    if (!refs.some((ref) => ref.cause === cause)) refs.push({ step: stepOfCause(cause) ?? null, cause, why });
+  };
+  const [first] = conflict;
+  if (first?.tentative) {
+    const said = `the text says "${maskUrlPasswords(first.words).slice(0, 120)}" (${first.id}), which does not tell`;
+    add(first.cause, `${said} which cause: a guess, not a diagnosis`);
+    for (const alternative of first.also ?? []) add(alternative.cause, `${alternative.why}: a guess, not a diagnosis`);
+    return refs.slice(0, 5);
   }
+  for (const reading of conflict) add(reading.cause, `the text says "${maskUrlPasswords(reading.words).slice(0, 120)}" (${reading.id}), which other evidence in it contradicts: a guess, not a diagnosis`);
   return refs.slice(0, 3);
 }
 

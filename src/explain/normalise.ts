@@ -39,7 +39,9 @@ export function normalise(raw: string): Normalised {
       for (const [index, part] of json.split('\n').entries()) lines.push({ text: part, record: index === 0 });
       continue;
     }
-    const { rest, record } = stripPrefix(rawLine);
+    const stripped = stripPrefix(rawLine);
+    const record = stripped.record;
+    const rest = stripped.rest.replace(RUBY_LOCATION, '');
     const indent = /^\s*/.exec(rest)?.[0].length ?? 0;
     // A Python frame's source line (and its ^^^^ markers) is indented deeper than its "File" line.
     if (skipIndentedAfter >= 0 && indent > skipIndentedAfter && !record) continue;
@@ -54,7 +56,9 @@ export function normalise(raw: string): Normalised {
 }
 
 /** A frame names code: a Java/JS "at …", Python's File "…", line n, Go's file.go:n and goroutines, Ruby's "from …:n:in". */
-const STACK_FRAME = /^\s+at \S.*(?:\.(?:java|kt|scala|groovy|js|mjs|cjs|ts):\d+|Native Method|Unknown Source|<anonymous>|:\d+:\d+)\)?\]?(?:\s+~?\[[^\]]*\])?\s*$|^\s*File "[^"]+", line \d+|^\s*\.\.\. \d+ (?:more|common frames omitted)\s*$|^\s+\^+\s*$|^\s*(?:\/|[A-Za-z]:\\)[^\s:]+\.go:\d+(?: \+0x[0-9a-f]+)?\s*$|^goroutine \d+ \[[^\]]*\]:\s*$|^\s*from \S+:\d+:in `|^\s*\S+\.rb:\d+:in `/;
+const STACK_FRAME = /^\s+at \S.*(?:\.(?:java|kt|scala|groovy|js|mjs|cjs|ts):\d+|Native Method|Unknown Source|<anonymous>|:\d+:\d+)\)?\]?(?:\s+~?\[[^\]]*\])?\s*$|^\s*File "[^"]+", line \d+|^\s*\.\.\. \d+ (?:more|common frames omitted)\s*$|^\s+\^+\s*$|^\s*(?:\/|[A-Za-z]:\\)[^\s:]+\.go:\d+(?: \+0x[0-9a-f]+)?\s*$|^goroutine \d+ \[[^\]]*\]:\s*$|^\s*from \S+:\d+:in `/;
+/** Ruby prints the message after the first frame's location ("db.rb:83:in `connect': FATAL: …"): the location goes, the message stays. */
+const RUBY_LOCATION = /^\s*\S+\.rb:\d+:in `[^']*': /;
 
 /**
  * Log prefixes, tried in turn until none matches: kubectl's --prefix, docker compose's

@@ -1,5 +1,6 @@
 import type { Remediation } from '../../engine/schema.js';
-import type { EngineExplainer, Explained, ExplainRule, FieldPattern, Fields } from '../../engine/explainer.js';
+import type { EngineExplainer, Explained, ExplainRule, FieldPattern, Fields, HostSplitter, Reader } from '../../engine/explainer.js';
+import { splitterAt } from '../common/hosts.js';
 import { remediationInWords } from '../common/explain.js';
 import type { EngineWords } from '../common/platform.js';
 import { resolveCassandraTarget } from '../../config/cassandra/target.js';
@@ -48,7 +49,7 @@ export const cassandraRules: readonly ExplainRule[] = [
     engines: CQL,
     clients: DRIVERS,
     rank: 'server',
-    pattern: /Keyspace '[^']+' does not exist|InvalidKeyspaceException: Invalid keyspace \S+|Unable to connect to any servers using keyspace '[^']+'/,
+    pattern: /Keyspace '?(?<database>[\w"]+)'? does not exist|InvalidKeyspaceException: Invalid keyspace \S+|Unable to connect to any servers using keyspace '[^']+'/,
     cause: 'database_missing',
     fields: ['database'],
     examples: ["ResponseError: Keyspace 'no_such_keyspace' does not exist"],
@@ -68,7 +69,7 @@ export const cassandraRules: readonly ExplainRule[] = [
     clients: DRIVERS,
     rank: 'server',
     // Error 0x1000 Unavailable: the coordinator knows too few replicas alive for the consistency level.
-    pattern: /Not enough replicas available for query at consistency (?<consistency>\w+)|Cannot achieve consistency level (?<level>\w+)/,
+    pattern: /Not enough replicas? available for query at consistency (?<consistency>\w+)|Cannot achieve consistency level (?<level>\w+)/,
     cause: 'unavailable',
     examples: ['Not enough replicas available for query at consistency LOCAL_QUORUM (2 required but only 1 alive)'],
   },
@@ -79,7 +80,7 @@ export const cassandraRules: readonly ExplainRule[] = [
     clients: DRIVERS,
     rank: 'client',
     // The node sent AUTHENTICATE and the driver has no credentials to answer with.
-    pattern: /requires authentication(?: \([^)]*\))?, but no authenticator|Remote end requires authentication|authentication required \(using "[^"]*"\)/,
+    pattern: /requires authentication(?: \([^)]*\))?, but no authenticator|Remote end requires authentication|authentication required \(using "[^"]*"\)|Authentication provider not set/,
     cause: 'password_missing',
     examples: ['gocql: unable to create session: unable to discover protocol version: authentication required (using "org.apache.cassandra.auth.PasswordAuthenticator")'],
   },
@@ -151,4 +152,21 @@ function url(fields: Fields): string {
   return `cassandra://${user}${fields.host ?? '<host>'}:${fields.port ?? 9042}/${fields.database ?? ''}`;
 }
 
-export const cassandraExplainer: EngineExplainer = { engine: 'cassandra', rules: cassandraRules, fieldPatterns: cassandraFieldPatterns, remediation, url };
+/**
+ * How the drivers list the hosts they tried: the Python driver's NoHostAvailable map
+ * ({'10.0.0.1:9042': ConnectionRefusedError(…), …}), the Node.js driver's innerErrors (the same
+ * keys), the Java driver's "tried: /10.0.0.1:9042 (…)" (3.x) and "Node(endPoint=/10.0.0.1:9042, …)"
+ * (4.x).
+ */
+const cassandraHosts: readonly HostSplitter[] = [
+  splitterAt('cassandra-map', /(?<=[{,]\s*)'(?<host>[^'\s:]+|\[[^\]]+\])(?::(?<port>\d+))?':\s/g),
+  splitterAt('cassandra-java3', /(?:tried: |\), )\/(?<host>[^\s:/]+):(?<port>\d+) \(/g),
+  splitterAt('cassandra-java4', /Node\(endPoint=[^/\s]*\/(?<host>[^\s:,]+):(?<port>\d+)/g),
+];
+
+/** The native protocol's error codes, the drivers' class names and fixed sentences for them, loaded when a text is read. */
+async function readers(): Promise<readonly Reader[]> {
+  return [(await import('./codes.js')).cqlCodeReader];
+}
+
+export const cassandraExplainer: EngineExplainer = { engine: 'cassandra', rules: cassandraRules, fieldPatterns: cassandraFieldPatterns, readers, hostSplitters: cassandraHosts, remediation, url };

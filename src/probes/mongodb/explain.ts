@@ -1,6 +1,7 @@
 import type { MongoTarget } from '../../config/mongodb/target.js';
 import type { Remediation } from '../../engine/schema.js';
-import type { EngineExplainer, Explained, ExplainRule, FieldPattern, Fields } from '../../engine/explainer.js';
+import type { EngineExplainer, Explained, ExplainRule, FieldPattern, Fields, HostSplitter, Reader } from '../../engine/explainer.js';
+import { splitterAt } from '../common/hosts.js';
 import { remediationInWords } from '../common/explain.js';
 import type { EngineWords } from '../common/platform.js';
 import { showSetName, withoutReplicaSet } from './steps/accepting.js';
@@ -148,4 +149,21 @@ function url(fields: Fields): string {
   return `mongodb://${fields.host ?? '<host>'}:${fields.port ?? 27017}/`;
 }
 
-export const mongodbExplainer: EngineExplainer = { engine: 'mongodb', rules: mongodbRules, fieldPatterns: mongodbFieldPatterns, remediation, url };
+/**
+ * How the drivers list the servers of a topology they could not select from: Go's "{ Addr:
+ * a:27017, Type: Unknown, Last error: … }", Node.js's "'a:27017' => ServerDescription { … }",
+ * pymongo's "<ServerDescription ('a', 27017) … error=…>", Java's "{address=a:27017, … exception=…}".
+ */
+const mongoHosts: readonly HostSplitter[] = [
+  splitterAt('mongo-go', /\{ Addr: (?<host>[^\s,:]+|\[[^\]]+\]):(?<port>\d+)/g),
+  splitterAt('mongo-node', /'(?<host>[^'\s:]+|\[[^\]]+\]):(?<port>\d+)' => ServerDescription/g),
+  splitterAt('mongo-python', /<ServerDescription \('(?<host>[^']+)', (?<port>\d+)\)/g),
+  splitterAt('mongo-java', /\{address=(?<host>[^\s,:]+|\[[^\]]+\]):(?<port>\d+)/g),
+];
+
+/** MongoDB's codes and code names in every driver's spelling, loaded when a text is read. */
+async function readers(): Promise<readonly Reader[]> {
+  return [(await import('./codes.js')).mongoCodeReader];
+}
+
+export const mongodbExplainer: EngineExplainer = { engine: 'mongodb', rules: mongodbRules, fieldPatterns: mongodbFieldPatterns, readers, hostSplitters: mongoHosts, remediation, url };

@@ -59,7 +59,9 @@ function readingOf(code: string, text: string, index: number, words: string): Re
   if (decided === undefined) return undefined;
   const { cause, also } = decided === 'ambiguous' ? (AMBIGUOUS[code] ?? { cause: undefined, also: undefined }) : { cause: decided, also: ALSO[code] };
   if (!cause) return undefined;
-  return { id: `sqlstate.${code}`, basis: 'code', rank: 'server', cause, ...(also ? { also } : {}), index, end: index + words.length, words: `${words.trim()} (${CONDITION_OF.get(code) ?? ''})` };
+  // A code with several causes and no words to choose: named, as guesses.
+  const tentative = decided === 'ambiguous' ? { tentative: true as const } : {};
+  return { id: `sqlstate.${code}`, basis: 'code', rank: 'server', cause, ...(also ? { also } : {}), ...tentative, index, end: index + words.length, words: `${words.trim()} (${CONDITION_OF.get(code) ?? ''})` };
 }
 
 export const sqlstateReader: Reader = {

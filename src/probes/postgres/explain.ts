@@ -73,7 +73,7 @@ export const postgresRules: readonly ExplainRule[] = [
     engines: PG,
     clients: SERVER_CLIENTS,
     rank: 'server',
-    pattern: /client_login_timeout \(server down\)/,
+    pattern: /client_login_timeout \(server down\)|pgbouncer cannot connect to server/,
     cause: 'pooler_backend_down',
     sqlstate: '08P01',
     examples: ['FATAL:  client_login_timeout (server down)'],
@@ -553,8 +553,8 @@ function url(fields: Fields): string {
 
 /** The catalogs (every language PostgreSQL, libpq and pgjdbc ship) and SQLSTATE in every client's spelling, loaded when a text is read. */
 async function readers(): Promise<readonly Reader[]> {
-  const [{ catalogReader }, { sqlstateReader }] = await Promise.all([import('./catalog/reader.js'), import('./codes.js')]);
-  return [catalogReader, sqlstateReader];
+  const [{ catalogReader }, { sqlstateReader }, { postgresPhrases }] = await Promise.all([import('./catalog/reader.js'), import('./codes.js'), import('./phrases.js')]);
+  return [catalogReader, postgresPhrases, sqlstateReader];
 }
 
 export const postgresExplainer: EngineExplainer = { engine: 'postgres', rules: postgresRules, fieldPatterns: postgresFieldPatterns, readers, hostSplitters: [libpqHosts], remediation, url };

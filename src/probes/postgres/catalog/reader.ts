@@ -56,8 +56,21 @@ function capture(kind: ArgKind | undefined, conversion: string, last: boolean, u
 }
 
 /** A catalog message's translation as a pattern source and its needle. */
-export function compileTemplate(template: string, catalog: CatalogName, args: readonly ArgKind[] = []): { source: string; needle: string } {
+/**
+ * A message of several sentences is known by its first (pastes get cut, and clients re-wrap the
+ * rest), when that sentence is long enough to stand alone; a final full stop is not required.
+ */
+function firstSentence(template: string): string {
   const text = template.trim();
+  const end = /[.。!?](?:\s|$)|\n/.exec(text);
+  const first = end ? text.slice(0, end.index) : text;
+  const words = first.replace(/%\S*?[sdiuxXcm]|\{\d+\}/g, ' ').trim();
+  return words.length >= 20 ? first : text.replace(/[.。]$/, '');
+}
+
+export function compileTemplate(template: string, catalog: CatalogName, args: readonly ArgKind[] = [], whole = false): { source: string; needle: string } {
+  // A frame is read whole: the host and port it names come after its first line (libpq up to 13).
+  const text = whole ? template.trim() : firstSentence(template);
   const placeholder = catalog === 'pgjdbc' ? MESSAGE_FORMAT : PRINTF;
   const parts: string[] = [];
   const literals: string[] = [];
@@ -99,7 +112,7 @@ function compileAll(): CompiledMessage[] {
     for (const message of CATALOG_MESSAGES[catalog]) {
       for (const [lang, texts] of Object.entries(TRANSLATIONS[catalog][message.key] ?? {})) {
         for (const [template] of texts) {
-          const { source, needle } = compileTemplate(template, catalog, message.args);
+          const { source, needle } = compileTemplate(template, catalog, message.args, message.cause === null);
           if ([...needle].length < MIN_NEEDLE && !/[^\u0000-\u024f]/.test(needle)) continue;
           let pattern: RegExp | undefined;
           compiled.push({ catalog, message, lang, template, needle, pattern: () => (pattern ??= new RegExp(source, 'giu')) });
@@ -168,6 +181,7 @@ export const catalogReader: Reader = {
         end: hit.end,
         words: hit.words,
         fields: hit.fields,
+        ...(message.tentative ? { tentative: true as const } : {}),
       });
     }
     return readings;

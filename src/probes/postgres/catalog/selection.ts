@@ -32,6 +32,8 @@ export interface CatalogMessage {
   readonly args?: readonly ArgKind[];
   readonly also?: readonly Alternative[];
   readonly sqlstate?: string;
+  /** The words do not decide: guesses only (ExplainRule.tentative). */
+  readonly tentative?: true;
 }
 
 export type CatalogName = 'server' | 'libpq' | 'pgjdbc';
@@ -118,7 +120,8 @@ export const LIBPQ_MESSAGES: readonly CatalogMessage[] = [
   // ── symptoms: the words that follow (an errno, OpenSSL's reason) say more ───
   { key: 'dns', msgid: 'could not translate host name "%s" to address: %s', cause: 'dns_not_found', rank: 'symptom', args: ['host', null], also: [{ cause: 'dns_temporary', why: 'libpq says this for every resolver failure; the words after it (the resolver\'s own) tell "no such name" from "no answer"' }] },
   { key: 'closed', msgid: 'server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally\n\tbefore or while processing the request.', cause: 'no_response', rank: 'symptom', also: closedAlso },
-  { key: 'ssl-eof', msgid: 'SSL SYSCALL error: EOF detected', cause: 'no_response', rank: 'symptom', also: closedAlso },
+  // The peer closed a TLS connection: at connect or mid-session, a crash, a proxy or a timeout alike.
+  { key: 'ssl-eof', msgid: 'SSL SYSCALL error: EOF detected', cause: 'connection_reset', rank: 'symptom', also: closedAlso, tentative: true },
   { key: 'ssl-syscall', msgid: 'SSL SYSCALL error: %s', cause: 'connection_reset', rank: 'symptom', args: [null], also: closedAlso },
   { key: 'timeout', msgid: 'timeout expired', cause: 'connect_timeout', rank: 'symptom', also: timeoutAlso },
   { key: 'receive', msgid: 'could not receive data from server: %s', cause: 'no_response', rank: 'symptom', args: [null], also: closedAlso },
