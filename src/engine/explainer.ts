@@ -99,6 +99,8 @@ export interface Reading {
 export interface Reader {
   readonly id: string;
   read(text: string): readonly Reading[];
+  /** What the text names besides the causes (a frame such as libpq's "connection to server at … failed:", in any language). */
+  fields?(text: string): Fields;
 }
 
 /** The part of a text about one host, when a client lists what happened at each host it tried. */

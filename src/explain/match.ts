@@ -37,6 +37,7 @@ interface Ranked extends Reading {
 interface Source {
   readonly engines: readonly string[];
   read(text: string, flat: ReturnType<typeof flatten>): Reading[];
+  fields?(text: string): Fields;
 }
 
 export function enginesHinted(text: string): EngineName[] {
@@ -68,7 +69,7 @@ export async function explainText(raw: string, options: ExplainOptions): Promise
   const engine = options.engine ?? (hinted.length === 1 ? hinted[0] : best && best.engines.length === 1 && isEngineName(best.engines[0]) ? best.engines[0] : undefined);
   const explainer = explainers.find((candidate) => candidate.engine === engine);
   const recordText = text.slice(chosen.start, chosen.end);
-  const fields = extractFields(recordText, best, [...(explainer?.fieldPatterns ?? explainers.flatMap((candidate) => candidate.fieldPatterns)), ...network.fieldPatterns]);
+  const fields = extractFields(recordText, [...(best ? [best] : []), ...chosen.readings], [...(explainer?.fieldPatterns ?? explainers.flatMap((candidate) => candidate.fieldPatterns)), ...network.fieldPatterns], sources);
   const base = {
     schemaVersion: EXPLAIN_SCHEMA_VERSION,
     tool: { name: 'dbdoctor' as const, version: options.version },
@@ -183,6 +184,7 @@ function* matchAll(pattern: RegExp, text: string): Generator<RegExpExecArray> {
 function readerSource(reader: Reader, engines: readonly string[]): Source {
   return {
     engines,
+    ...(reader.fields ? { fields: (text: string) => reader.fields?.(text) ?? {} } : {}),
     read(text, flat) {
       const found = [...reader.read(text)];
       if (found.length > 0) return found;
@@ -278,8 +280,12 @@ function hostPartsOf(text: string, explainers: readonly EngineExplainer[]): Host
 function decide(readings: readonly Ranked[]): { best: Ranked | undefined; conflict: Ranked[] } {
   const best = readings[0];
   if (!best) return { best: undefined, conflict: [] };
-  // Known words that do not decide: their cause and its alternatives are guesses.
+  // Known words that do not decide: their cause and its alternatives are guesses. Words known not
+  // to decide also overrule the same cause read elsewhere at the same rank (a node-postgres
+  // "Connection terminated unexpectedly" that Node.js reports as an established client's error).
   if (best.tentative) return { best: undefined, conflict: [best] };
+  const veto = readings.find((reading) => reading.tentative && reading.basis === 'words' && reading.rank === best.rank && reading.cause === best.cause);
+  if (veto) return { best: undefined, conflict: [veto] };
   const top = readings.filter((reading) => reading.rank === best.rank);
   const allows = (a: Ranked, b: Ranked): boolean => a.cause === b.cause || (a.also ?? []).some((alternative) => alternative.cause === b.cause) || (b.also ?? []).some((alternative) => alternative.cause === a.cause);
   // Only the server's own evidence can contradict itself: a SQLSTATE or a MongoDB code against the server's words.
@@ -349,12 +355,15 @@ function alternativesOf(best: Ranked, readings: readonly Ranked[]): CauseRef[] {
   return refs;
 }
 
-function extractFields(text: string, best: Ranked | undefined, patterns: readonly FieldPattern[]): Fields {
-  const fields: Fields = { ...best?.fields };
-  for (const { pattern } of patterns) {
-    const found = fieldsOf(new RegExp(pattern.source, pattern.flags.replace('g', '')).exec(text)?.groups);
+/** The verdict's own fields first, then what the other readings of the same record name, the field patterns, and the readers' frames. */
+function extractFields(text: string, readings: readonly Ranked[], patterns: readonly FieldPattern[], sources: readonly Source[]): Fields {
+  const fields: Fields = {};
+  const take = (found: Fields): void => {
     for (const name of FIELD_NAMES) if (fields[name] === undefined && found[name] !== undefined) fields[name] = found[name];
-  }
+  };
+  for (const reading of readings) take(reading.fields ?? {});
+  for (const { pattern } of patterns) take(fieldsOf(new RegExp(pattern.source, pattern.flags.replace('g', '')).exec(text)?.groups));
+  for (const source of sources) if (source.fields) take(source.fields(text));
   return fields;
 }
 

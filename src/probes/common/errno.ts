@@ -1,6 +1,7 @@
 import type { CauseCode } from '../../engine/causes.js';
 import type { Alternative, Reader, Reading } from '../../engine/explainer.js';
 import { ERRNO_TABLE, type ErrnoEntry, type SocketFailure } from '../../net/errno.js';
+import { ERRNO_TRANSLATIONS } from './errno-catalog.generated.js';
 
 /**
  * `dbdoctor explain`'s errno layer: a socket or resolver error in any platform's spelling (name,
@@ -26,7 +27,7 @@ const MEANING: Readonly<Record<SocketFailure, { readonly cause: CauseCode; reado
   timeout: { cause: 'connect_timeout', also: timeoutAlso },
   unreachable: { cause: 'host_unreachable' },
   reset: { cause: 'connection_reset', also: [{ cause: 'no_response', why: 'a server that crashed or a proxy that gave up closes the connection the same way' }] },
-  name_not_found: { cause: 'dns_not_found', also: [{ cause: 'dns_temporary', why: 'some resolvers (musl, Windows, the JVM) answer "no such name" when no nameserver answered at all' }] },
+  name_not_found: { cause: 'dns_not_found' },
   name_temporary: { cause: 'dns_temporary' },
 };
 
@@ -35,14 +36,19 @@ const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\
 const BY_NAME = new Map<string, ErrnoEntry>(ERRNO_TABLE.flatMap((entry) => entry.names.map((name) => [name, entry] as const)));
 const BY_NUMBER = new Map<number, ErrnoEntry>(ERRNO_TABLE.flatMap((entry) => entry.numbers.map((number) => [number, entry] as const)));
 const BY_GAI = new Map<number, ErrnoEntry>(ERRNO_TABLE.flatMap((entry) => (entry.gai ?? []).map((number) => [number, entry] as const)));
-const BY_MESSAGE = new Map<string, ErrnoEntry>(ERRNO_TABLE.flatMap((entry) => entry.messages.map((message) => [message.toLowerCase(), entry] as const)));
+/** The messages in English and, from glibc's own catalogs, in every language it ships (a translated libpq prints them after its own words). */
+const BY_MESSAGE = new Map<string, ErrnoEntry>(
+  ERRNO_TABLE.flatMap((entry) =>
+    entry.messages.flatMap((message) => [message, ...Object.values(ERRNO_TRANSLATIONS[message] ?? {}).filter((translated) => translated.length >= 6)].map((text) => [text.toLowerCase().replace(/\s+/g, ' '), entry] as const)),
+  ),
+);
 
 /** c-ares and getaddrinfo codes after a DNS query: every one is about the name, never the database. */
-const DNS_QUERY = /\b(?:query(?:Srv|Txt|A|Aaaa|Any|Cname|Mx|Ns|Ptr)|getaddrinfo|getHostByName|lookup)\s+(E[A-Z_]+)\b/g;
+const DNS_QUERY = /\b(?:query(?:Srv|Txt|A|Aaaa|Any|Cname|Mx|Ns|Ptr)|getaddrinfo|getHostByName|lookup)\s+(E[A-Z_]+)\b/gi;
 const DNS_NOT_FOUND_CODES = new Set(['ENOTFOUND', 'ENODATA', 'EAI_NONAME', 'EAI_NODATA', 'NXDOMAIN']);
 const NAMES = new RegExp(`\\b(${[...BY_NAME.keys()].filter((name) => !['ETIMEOUT', 'EREFUSED', 'ESERVFAIL'].includes(name)).join('|')})\\b`, 'g');
 const NUMBERS = /(?:\[Errno |\berrno[:=]?\s*|\(os error |\[WinError |\(0x[0-9A-Fa-f]{8}\/|SocketException \(|\bsocket error\s*#?\s*|\berror code[:=]?\s*|\bWSA error\s*)(-?\d{1,5})\b/gi;
-const MESSAGES = new RegExp(`(?<![\\w-])(${[...BY_MESSAGE.keys()].sort((a, b) => b.length - a.length).map(escape).join('|')})(?![\\w-])`, 'gi');
+const MESSAGES = new RegExp(`(?<![\\p{L}\\p{N}_-])(${[...BY_MESSAGE.keys()].sort((a, b) => b.length - a.length).map(escape).join('|')})(?![\\p{L}\\p{N}_-])`, 'giu');
 /** The resolver's own failure: Go's "lookup db on 10.0.0.10:53: …", a DNS query's code. */
 const RESOLVER_CONTEXT = /lookup \S+ on \S+:[^\n]*$|\b(?:querySrv|queryTxt|getaddrinfo|resolv\w*)[^\n]{0,40}$/i;
 
@@ -64,7 +70,7 @@ export const errnoReader: Reader = {
     const found: Reading[] = [];
     const taken = new Set<number>();
     for (const match of text.matchAll(DNS_QUERY)) {
-      const code = match[1] ?? '';
+      const code = (match[1] ?? '').toUpperCase();
       const entry = BY_NAME.get(code) ?? (DNS_NOT_FOUND_CODES.has(code) ? BY_NAME.get('ENOTFOUND') : undefined);
       const index = match.index + match[0].length - code.length;
       taken.add(index);

@@ -13,6 +13,8 @@ export interface Phrase {
   readonly also?: readonly Alternative[];
   /** Which client prints it, and where. */
   readonly source: string;
+  /** Known words that do not decide (ExplainRule.tentative). */
+  readonly tentative?: true;
 }
 
 const literal = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\s+/g, '\\s+');
@@ -25,7 +27,7 @@ export function phraseReader(id: string, phrases: readonly Phrase[]): Reader {
       const found: Reading[] = [];
       for (const { phrase, index, pattern } of compiled) {
         for (const match of text.matchAll(pattern)) {
-          found.push({ id: `${id}.${index}`, basis: 'words', rank: phrase.rank, cause: phrase.cause, ...(phrase.also ? { also: phrase.also } : {}), index: match.index, end: match.index + match[0].length, words: match[0] });
+          found.push({ id: `${id}.${index}`, basis: 'words', rank: phrase.rank, cause: phrase.cause, ...(phrase.also ? { also: phrase.also } : {}), ...(phrase.tentative ? { tentative: true as const } : {}), index: match.index, end: match.index + match[0].length, words: match[0] });
         }
       }
       return found;

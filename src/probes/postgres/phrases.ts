@@ -1,4 +1,5 @@
 import { phraseReader, type Phrase } from '../common/phrases.js';
+import { closedAlso } from './alternatives.js';
 
 /**
  * PostgreSQL clients' fixed sentences that no catalog dbdoctor reads carries: libpq 9.6's answer
@@ -9,6 +10,11 @@ const PHRASES: readonly Phrase[] = [
   { text: 'SCRAM authentication requires libpq version 10 or above', cause: 'auth_mechanism', rank: 'client', source: 'libpq 9.6 (fe-auth.c), in every client linked to it' },
   { text: 'pq: unknown authentication response: 10', cause: 'auth_mechanism', rank: 'client', source: 'Go lib/pq before 1.10 (conn.go: AuthenticationSASL is type 10)' },
   { text: 'No password has been provided but the backend requires one', cause: 'password_missing', rank: 'client', source: 'Npgsql (NpgsqlConnector.Auth)' },
+  // Node.js names an 'error' event no one listened to; node-postgres emits one on a Client (or the
+  // pool's idle client) only once it is connected, so the connection that ended was established:
+  // a server restart, an idle timeout, a proxy or a network cut alike.
+  { text: "Emitted 'error' event on Client instance", cause: 'no_response', rank: 'symptom', also: closedAlso, tentative: true, source: 'Node.js events (unhandled error event), node-postgres client.js' },
+  { text: "Emitted 'error' event on BoundPool instance", cause: 'no_response', rank: 'symptom', also: closedAlso, tentative: true, source: 'Node.js events, pg-pool (an idle client that lost its connection)' },
 ];
 
 export const postgresPhrases = phraseReader('pg-phrase', PHRASES);

@@ -186,4 +186,11 @@ export const catalogReader: Reader = {
     }
     return readings;
   },
+  fields(text) {
+    const fields: Fields = {};
+    for (const hit of findCatalogMessages(text, (compiled) => compiled.message.cause === null)) {
+      for (const name of ['host', 'port', 'user', 'database'] as const) if (fields[name] === undefined && hit.fields[name] !== undefined) fields[name] = hit.fields[name];
+    }
+    return fields;
+  },
 };
