@@ -69,7 +69,9 @@ export async function explainText(raw: string, options: ExplainOptions): Promise
   const engine = options.engine ?? (hinted.length === 1 ? hinted[0] : best && best.engines.length === 1 && isEngineName(best.engines[0]) ? best.engines[0] : undefined);
   const explainer = explainers.find((candidate) => candidate.engine === engine);
   const recordText = text.slice(chosen.start, chosen.end);
-  const fields = extractFields(recordText, [...(best ? [best] : []), ...chosen.readings], [...(explainer?.fieldPatterns ?? explainers.flatMap((candidate) => candidate.fieldPatterns)), ...network.fieldPatterns], sources);
+  const focusText = text.slice(chosen.focus.start, chosen.focus.end);
+  const hostFields: Fields = chosen.host ? { host: chosen.host.host, ...(chosen.host.port ? { port: chosen.host.port } : {}) } : {};
+  const fields = extractFields(focusText, [...(best ? [best] : []), ...chosen.readings], [...(explainer?.fieldPatterns ?? explainers.flatMap((candidate) => candidate.fieldPatterns)), ...network.fieldPatterns], sources, hostFields);
   const base = {
     schemaVersion: EXPLAIN_SCHEMA_VERSION,
     tool: { name: 'dbdoctor' as const, version: options.version },
@@ -85,7 +87,7 @@ export async function explainText(raw: string, options: ExplainOptions): Promise
     const guesses = chosen.conflict.length > 0 ? conflictGuesses(chosen.conflict) : guess(recordText);
     return { ...base, status: 'not_recognised', verdict: null, alternatives: [], guesses, remediation: [], confirm: engine && explainer ? confirmCommand(explainer, fields) : null, durationMs: performance.now() - started };
   }
-  const matched = maskUrlPasswords(linesOf(text, best.index, best.end));
+  const matched = maskUrlPasswords(chosen.host ? excerpt(text, chosen.focus) : linesOf(text, best.index, best.end));
   const meta = CAUSES[best.cause];
   return {
     ...base,
@@ -231,6 +233,10 @@ function recordsOf(recordStarts: readonly boolean[], text: string): Range[] {
 }
 
 interface Judged extends Range {
+  /** The text the verdict was read from: the record, or the verdict's host's part of it. */
+  readonly focus: Range;
+  /** The verdict's host, when the text lists several. */
+  readonly host?: { readonly host: string; readonly port?: string };
   readonly readings: readonly Ranked[];
   readonly best: Ranked | undefined;
   /** Readings whose causes contradict each other (a code against the words): no verdict. */
@@ -247,7 +253,7 @@ function judgeRecord(record: Range, all: readonly Ranked[], text: string, explai
     const best = decide(readings.filter(within(part))).best;
     const port = part.port !== undefined && /^\d{1,5}$/.test(part.port) ? { port: Number(part.port) } : {};
     return best
-      ? { host: part.host, ...port, step: stepOfCause(best.cause) ?? null, cause: best.cause, rule: best.id, rank: best.rank, matched: maskUrlPasswords(linesOf(text, best.index, best.end)) }
+      ? { host: part.host, ...port, step: stepOfCause(best.cause) ?? null, cause: best.cause, rule: best.id, rank: best.rank, matched: maskUrlPasswords(excerpt(text, part)) }
       : { host: part.host, ...port, step: null, cause: null, rule: null, rank: null, matched: null };
   });
   if (parts.length > 1) {
@@ -259,10 +265,10 @@ function judgeRecord(record: Range, all: readonly Ranked[], text: string, explai
     const chosen = best && perHost[0] && byDecisiveness(perHost[0], best) <= 0 ? perHost[0] : best;
     const hostOf = chosen ? parts.find((part) => within(part)(chosen)) : undefined;
     const local = hostOf ? readings.filter(within(hostOf)) : readings;
-    return { ...record, readings: local, best: chosen, conflict: chosen ? [] : conflict, hosts };
+    return { ...record, focus: hostOf ?? record, ...(hostOf ? { host: { host: hostOf.host.replace(/ \(.*\)$/, ''), ...(hostOf.port ? { port: hostOf.port } : {}) } } : {}), readings: local, best: chosen, conflict: chosen ? [] : conflict, hosts };
   }
   const { best, conflict } = decide(readings);
-  return { ...record, readings, best, conflict, hosts };
+  return { ...record, focus: record, readings, best, conflict, hosts };
 }
 
 function hostPartsOf(text: string, explainers: readonly EngineExplainer[]): HostPart[] {
@@ -326,6 +332,11 @@ function distinctDiagnoses(recognised: readonly Judged[], text: string): Diagnos
   }));
 }
 
+/** A host's part of a one-line host list, as shown beside its finding. */
+function excerpt(text: string, part: Range): string {
+  return text.slice(part.start, part.end).replace(/\s+/g, ' ').replace(/^[\s,{(]+|[\s,})]+$/g, '').slice(0, 300);
+}
+
 /** The whole lines a match sits on (a short match like "[Errno -3]" reads better in its sentence). */
 function linesOf(text: string, index: number, end: number): string {
   const start = text.lastIndexOf('\n', index) + 1;
@@ -356,8 +367,8 @@ function alternativesOf(best: Ranked, readings: readonly Ranked[]): CauseRef[] {
 }
 
 /** The verdict's own fields first, then what the other readings of the same record name, the field patterns, and the readers' frames. */
-function extractFields(text: string, readings: readonly Ranked[], patterns: readonly FieldPattern[], sources: readonly Source[]): Fields {
-  const fields: Fields = {};
+function extractFields(text: string, readings: readonly Ranked[], patterns: readonly FieldPattern[], sources: readonly Source[], first: Fields): Fields {
+  const fields: Fields = { ...first };
   const take = (found: Fields): void => {
     for (const name of FIELD_NAMES) if (fields[name] === undefined && found[name] !== undefined) fields[name] = found[name];
   };

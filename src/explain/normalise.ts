@@ -74,7 +74,7 @@ const RECORD_PREFIXES: readonly RegExp[] = [
   /^[IWEF]\d{4} \d{2}:\d{2}:\d{2}\.\d+\s+\d+ [\w./-]+:\d+\]\s*/,
   /^\s*\[?\d{2}:\d{2}:\d{2}(?:[.,]\d+)?\]?\s+/,
 ];
-const AFTER_PREFIX: readonly RegExp[] = [/^\[\d+\](?:[-:]\d+)?:?\s*/, /^\[?(?:ERROR|ERR|WARN(?:ING)?|INFO|DEBUG|TRACE|CRITICAL|CRIT|SEVERE|error|warn(?:ing)?|info|debug)\]?:?\s+/, /^\[[\w .:/-]{1,60}\]\s+/];
+const AFTER_PREFIX: readonly RegExp[] = [/^\[\d+\](?:[-:]\d+)?:?\s*/, /^[\w./-]+\s+(?=\[?(?:ERROR|ERR|WARN(?:ING)?|INFO|DEBUG|TRACE|CRITICAL|SEVERE|FATAL|error|warn(?:ing)?|info)\b)/, /^\[?(?:ERROR|ERR|WARN(?:ING)?|INFO|DEBUG|TRACE|CRITICAL|CRIT|SEVERE|error|warn(?:ing)?|info|debug)\]?:?\s+/, /^\[[\w .:/-]{1,60}\]\s+/];
 
 function stripPrefix(line: string): { rest: string; record: boolean } {
   let rest = line;

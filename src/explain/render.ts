@@ -28,6 +28,14 @@ export function renderExplainHuman(report: ExplainReport, options: { readonly ve
       for (const guess of report.guesses) lines.push(`  · ${ref(guess)} — ${guess.why}`);
     }
   }
+  if (report.hosts && report.hosts.length > 1) {
+    lines.push('', kleur.bold(`  Each host the text lists (${report.hosts.length})`));
+    for (const host of report.hosts) lines.push(`  · ${host.host}${host.port !== undefined ? `:${host.port}` : ''} — ${host.cause ? `${host.step ?? 'any'}/${host.cause}` : 'not recognised'}${host.matched ? kleur.dim(`  (${host.matched.replace(/\s+/g, ' ').slice(0, 120)})`) : ''}`);
+  }
+  if (report.diagnoses && report.diagnoses.length > 1) {
+    lines.push('', kleur.bold(`  Different errors in the text, each once, newest last (the verdict is the newest)`));
+    for (const diagnosis of report.diagnoses) lines.push(`  · ${diagnosis.step ?? 'any'}/${diagnosis.cause} — ${diagnosis.title}${kleur.dim(`  (${diagnosis.occurrences}×, last at line ${diagnosis.lastLine})`)}`);
+  }
   const fields = Object.entries(report.fields).map(([name, value]) => `${name} ${String(value)}`);
   if (fields.length > 0) lines.push('', `  ${kleur.dim('named in the text:')} ${fields.join(' · ')}`);
   if (report.remediation.length > 0) lines.push('', kleur.bold('  What to do'), ...remediationLines(report.remediation));
