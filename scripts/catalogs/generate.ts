@@ -47,11 +47,12 @@ export const TRANSLATIONS: Readonly<Record<'server' | 'libpq' | 'pgjdbc', Readon
 `,
   );
 
-  const codes = parseErrcodes(postgres.at(-1)?.errcodes ?? '');
+  // Every release's codes: a code a later release dropped (72000 snapshot_too_old) is still sent by the earlier ones.
+  const codes = [...new Map(postgres.flatMap((release) => parseErrcodes(release.errcodes))).entries()].sort(([a], [b]) => a.localeCompare(b));
   writeFileSync(
     OUT_SQLSTATES,
     `${HEADER}/* eslint-disable */
-/** PostgreSQL's SQLSTATE codes and their condition names (errcodes.txt of PostgreSQL ${releases.at(-1) ?? ''}): clients name their exception classes after them. */
+/** PostgreSQL's SQLSTATE codes and their condition names (errcodes.txt of PostgreSQL ${releases.join(', ')}): clients name their exception classes after them. */
 export const SQLSTATES: readonly (readonly [string, string])[] = [
 ${codes.map((entry) => `  ${JSON.stringify(entry)},`).join('\n')}
 ];

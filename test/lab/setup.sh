@@ -11,6 +11,7 @@
 #   ferretdb    a MongoDB wire-protocol server (FerretDB 1.x, SQLite backend), built once with Go into
 #               .lab/ferretdb/ (ignored by git); golang-go from Debian only when no Go is installed
 #   openjdk-17-jdk-headless, maven   Java 17 to run Apache Cassandra, Maven to fetch it (below)
+#   libc-l10n   glibc's message translations: test/explain/catalogs.test.ts checks explain's tables against them
 set -euo pipefail
 # shellcheck source=test/lab/debian.sh
 source "$(dirname "$0")/debian.sh"
@@ -26,6 +27,7 @@ command -v fish >/dev/null || missing+=(fish)
 [[ -x /usr/sbin/pgbouncer ]] || command -v pgbouncer >/dev/null || missing+=(pgbouncer)
 command -v java >/dev/null || missing+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null || missing+=(maven)
+[[ -f /usr/share/locale/de/LC_MESSAGES/libc.mo ]] || missing+=(libc-l10n)
 
 if ((${#missing[@]} > 0)); then install_from_debian "dbdoctor tests" "${missing[@]}"; fi
 
@@ -69,4 +71,13 @@ if [[ ! -f "$cassandra_lib/.complete" ]]; then
   echo "dbdoctor tests: fetching Apache Cassandra $cassandra_version from Maven Central into $cassandra_lib" >&2
   mvn -q -B -f "$lab/cassandra/pom.xml" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$cassandra_lib"
   touch "$cassandra_lib/.complete"
+fi
+
+# pgjdbc's jar, whose translations explain's catalog tables are checked against
+# (test/explain/catalogs.test.ts; scripts/catalogs/sources.ts reads the same path).
+pgjdbc_version="$(sed -n "s:^export const PGJDBC_VERSION = '\(.*\)';:\1:p" "$lab/../../scripts/catalogs/sources.ts")"
+pgjdbc_jar="${DBDOCTOR_CACHE:-$HOME/.cache/dbdoctor}/catalogs/postgresql-$pgjdbc_version.jar"
+if [[ ! -f "$pgjdbc_jar" ]]; then
+  echo "dbdoctor tests: fetching pgjdbc $pgjdbc_version from Maven Central into $(dirname "$pgjdbc_jar")" >&2
+  mvn -q -B dependency:copy "-Dartifact=org.postgresql:postgresql:$pgjdbc_version" "-DoutputDirectory=$(dirname "$pgjdbc_jar")"
 fi

@@ -43,7 +43,8 @@ function capture(kind: ArgKind | undefined, conversion: string, last: boolean, u
     used.add('port');
     return '\\[?(?<host>[^\\s:\\]]+|[0-9a-fA-F:]+)\\]?:(?<port>\\d{1,5})';
   }
-  const body = last ? '[^\\n]*' : '[^\\n]+?';
+  // At the end of a message, a name stops before a closing full stop or the end of the line.
+  const body = last ? '[^\\n]*?(?=[.。]?[ \\t]*(?:\\n|$))' : '[^\\n]+?';
   if (kind === 'address' && !used.has('address')) {
     used.add('address');
     return '(?<address>[0-9a-fA-F.:]+)';
@@ -61,11 +62,15 @@ function capture(kind: ArgKind | undefined, conversion: string, last: boolean, u
  * rest), when that sentence is long enough to stand alone; a final full stop is not required.
  */
 function firstSentence(template: string): string {
-  const text = template.trim();
-  const end = /[.。!?](?:\s|$)|\n/.exec(text);
-  const first = end ? text.slice(0, end.index) : text;
-  const words = first.replace(/%\S*?[sdiuxXcm]|\{\d+\}/g, ' ').trim();
-  return words.length >= 20 ? first : text.replace(/[.。]$/, '');
+  const text = template.trim().replace(/[.。]$/, '');
+  const placeholder = /%[-+ #0-9.$hlzjtL]*[sdiuxXcm]|\{\d+\}/;
+  for (const end of text.matchAll(/[.。!?](?=\s)|\n/g)) {
+    const first = text.slice(0, end.index);
+    // Cut only where nothing after the cut names anything: the fields must still come out.
+    if (placeholder.test(text.slice(end.index))) continue;
+    if (first.replace(new RegExp(placeholder.source, 'g'), ' ').trim().length >= 20) return first;
+  }
+  return text;
 }
 
 export function compileTemplate(template: string, catalog: CatalogName, args: readonly ArgKind[] = [], whole = false): { source: string; needle: string } {
@@ -96,15 +101,19 @@ export function compileTemplate(template: string, catalog: CatalogName, args: re
   }
   parts.push(literal(source.slice(last)));
   literals.push(source.slice(last));
+  // The rarest-looking word: the longest, and of two as long the one outside ASCII (a CJK word over "SSL").
+  const weight = (word: string): number => [...word].length * 2 + (/[^\u0000-\u007f]/.test(word) ? 1 : 0);
   const needle = literals
     .flatMap((part) => part.replace(/[\u00a0\u202f]/g, ' ').split(/[\s"'«»“”„「」『』()]+/))
-    .reduce((longest, word) => (word.length > longest.length ? word : longest), '')
+    .reduce((best, word) => (weight(word) > weight(best) ? word : best), '')
     .toLowerCase();
   return { source: parts.join(''), needle };
 }
 
-/** Needles shorter than this say too little to try the pattern on every paste (a bare "%s: %s"). */
-const MIN_NEEDLE = 4;
+/** Messages with fewer letters than this (placeholders aside) say too little to be read on their own. */
+const MIN_LETTERS = 6;
+/** Letters, placeholders and spaces aside; a Han, kana or Hangul character says as much as a short word. */
+const letters = (template: string): number => [...template.replace(/%[-+ #0-9.$hlzjtL]*[sdiuxXcm%]|\{\d+\}|\s/g, '')].reduce((sum, char) => sum + (/[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]/.test(char) ? 3 : 1), 0);
 
 function compileAll(): CompiledMessage[] {
   const compiled: CompiledMessage[] = [];
@@ -113,7 +122,8 @@ function compileAll(): CompiledMessage[] {
       for (const [lang, texts] of Object.entries(TRANSLATIONS[catalog][message.key] ?? {})) {
         for (const [template] of texts) {
           const { source, needle } = compileTemplate(template, catalog, message.args, message.cause === null);
-          if ([...needle].length < MIN_NEEDLE && !/[^\u0000-\u024f]/.test(needle)) continue;
+          // Too little to go on: a message whose words, placeholders aside, are fewer than a few letters.
+          if (letters(template) < MIN_LETTERS || needle === '') continue;
           let pattern: RegExp | undefined;
           compiled.push({ catalog, message, lang, template, needle, pattern: () => (pattern ??= new RegExp(source, 'giu')) });
         }
@@ -164,11 +174,19 @@ export function findCatalogMessages(text: string, only?: (message: CompiledMessa
   return hits;
 }
 
+/**
+ * Of two messages read at the same place, the longer: "canceling statement due to lock timeout"
+ * in Italian starts with the whole of "… statement timeout" in Italian.
+ */
+function longestAt(hits: readonly CatalogHit[]): CatalogHit[] {
+  return hits.filter((hit) => !hits.some((other) => other !== hit && other.compiled.message.key !== hit.compiled.message.key && other.index <= hit.index && other.end >= hit.end && other.end - other.index > hit.end - hit.index));
+}
+
 export const catalogReader: Reader = {
   id: 'postgres-catalogs',
   read(text) {
     const readings: Reading[] = [];
-    for (const hit of findCatalogMessages(text, (compiled) => compiled.message.cause !== null)) {
+    for (const hit of longestAt(findCatalogMessages(text, (compiled) => compiled.message.cause !== null))) {
       const { message, catalog, lang } = hit.compiled;
       if (!message.cause) continue;
       readings.push({
