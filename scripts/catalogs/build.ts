@@ -47,7 +47,8 @@ export function parseErrcodes(text: string): [string, string][] {
   const codes = new Map<string, string>();
   for (const line of text.split('\n')) {
     const fields = /^([0-9A-Z]{5})\s+[EWS]\s+ERRCODE_(\w+)(?:\s+(\w+))?/.exec(line);
-    if (fields?.[1]) codes.set(fields[1], fields[3] ?? (fields[2] ?? '').toLowerCase());
+    // A code's own condition name wins over a later alias line without one (3D000 undefined_database).
+    if (fields?.[1] && (fields[3] || !codes.has(fields[1]))) codes.set(fields[1], fields[3] ?? (fields[2] ?? '').toLowerCase());
   }
   return [...codes.entries()].sort(([a], [b]) => a.localeCompare(b));
 }
