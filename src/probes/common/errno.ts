@@ -31,8 +31,6 @@ const MEANING: Readonly<Record<SocketFailure, { readonly cause: CauseCode; reado
   name_temporary: { cause: 'dns_temporary' },
 };
 
-const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/ /g, '\\s+');
-
 const BY_NAME = new Map<string, ErrnoEntry>(ERRNO_TABLE.flatMap((entry) => entry.names.map((name) => [name, entry] as const)));
 const BY_NUMBER = new Map<number, ErrnoEntry>(ERRNO_TABLE.flatMap((entry) => entry.numbers.map((number) => [number, entry] as const)));
 const BY_GAI = new Map<number, ErrnoEntry>(ERRNO_TABLE.flatMap((entry) => (entry.gai ?? []).map((number) => [number, entry] as const)));
@@ -40,7 +38,7 @@ const BY_GAI = new Map<number, ErrnoEntry>(ERRNO_TABLE.flatMap((entry) => (entry
 const BY_MESSAGE = new Map<string, ErrnoEntry>(
   ERRNO_TABLE.flatMap((entry) =>
     entry.messages.flatMap((message) => [message, ...Object.values(ERRNO_TRANSLATIONS[message] ?? {}).filter((translated) => translated.length >= 6)].map((text) => [text.toLowerCase().replace(/\s+/g, ' '), entry] as const)),
-  ),
+  ).sort(([a], [b]) => b.length - a.length),
 );
 
 /** c-ares and getaddrinfo codes after a DNS query: every one is about the name, never the database. */
@@ -48,7 +46,21 @@ const DNS_QUERY = /\b(?:query(?:Srv|Txt|A|Aaaa|Any|Cname|Mx|Ns|Ptr)|getaddrinfo|
 const DNS_NOT_FOUND_CODES = new Set(['ENOTFOUND', 'ENODATA', 'EAI_NONAME', 'EAI_NODATA', 'NXDOMAIN']);
 const NAMES = new RegExp(`\\b(${[...BY_NAME.keys()].filter((name) => !['ETIMEOUT', 'EREFUSED', 'ESERVFAIL'].includes(name)).join('|')})\\b`, 'g');
 const NUMBERS = /(?:\[Errno |\berrno[:=]?\s*|\(os error |\[WinError |\(0x[0-9A-Fa-f]{8}\/|SocketException \(|\bsocket error\s*#?\s*|\berror code[:=]?\s*|\bWSA error\s*)(-?\d{1,5})\b/gi;
-const MESSAGES = new RegExp(`(?<![\\p{L}\\p{N}_-])(${[...BY_MESSAGE.keys()].sort((a, b) => b.length - a.length).map(escape).join('|')})(?![\\p{L}\\p{N}_-])`, 'giu');
+/** Messages are found by substring (hundreds of them, in every language), then checked to stand as words. */
+const WORD_CHAR = /[\p{L}\p{N}_-]/u;
+function* messagesIn(text: string): Generator<{ index: number; words: string; entry: ErrnoEntry }> {
+  const lower = text.toLowerCase().replace(/\s/g, ' ');
+  const found: { index: number; words: string; entry: ErrnoEntry }[] = [];
+  for (const [message, entry] of BY_MESSAGE) {
+    for (let index = lower.indexOf(message); index !== -1; index = lower.indexOf(message, index + message.length)) {
+      if (WORD_CHAR.test(lower.charAt(index - 1)) || WORD_CHAR.test(lower.charAt(index + message.length))) continue;
+      // A shorter message inside a longer one found at the same place ("Connection refused" in "… the remote computer refused …") is not read twice.
+      if (found.some((other) => other.index <= index && other.index + other.words.length >= index + message.length)) continue;
+      found.push({ index, words: text.slice(index, index + message.length), entry });
+    }
+  }
+  yield* found.sort((a, b) => a.index - b.index);
+}
 /** The resolver's own failure: Go's "lookup db on 10.0.0.10:53: …", a DNS query's code. */
 const RESOLVER_CONTEXT = /lookup \S+ on \S+:[^\n]*$|\b(?:querySrv|queryTxt|getaddrinfo|resolv\w*)[^\n]{0,40}$/i;
 
@@ -87,10 +99,7 @@ export const errnoReader: Reader = {
       const entry = (match[0].startsWith('[Errno') ? BY_GAI.get(number) : undefined) ?? BY_NUMBER.get(number);
       if (entry) found.push(reading(entry, failureAt(entry, text, match.index), match.index, match[0], 'code'));
     }
-    for (const match of text.matchAll(MESSAGES)) {
-      const entry = BY_MESSAGE.get((match[1] ?? '').toLowerCase().replace(/\s+/g, ' '));
-      if (entry) found.push(reading(entry, failureAt(entry, text, match.index), match.index, match[0], 'words'));
-    }
+    for (const { index, words, entry } of messagesIn(text)) found.push(reading(entry, failureAt(entry, text, index), index, words, 'words'));
     return found;
   },
 };

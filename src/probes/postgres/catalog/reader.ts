@@ -102,7 +102,7 @@ export function compileTemplate(template: string, catalog: CatalogName, args: re
   parts.push(literal(source.slice(last)));
   literals.push(source.slice(last));
   // The rarest-looking word: the longest, and of two as long the one outside ASCII (a CJK word over "SSL").
-  const weight = (word: string): number => [...word].length * 2 + (/[^\u0000-\u007f]/.test(word) ? 1 : 0);
+  const weight = (word: string): number => word.length * 2 + (word.split('').some((char) => char.charCodeAt(0) > 0x7f) ? 1 : 0);
   const needle = literals
     .flatMap((part) => part.replace(/[\u00a0\u202f]/g, ' ').split(/[\s"'«»“”„「」『』()]+/))
     .reduce((best, word) => (weight(word) > weight(best) ? word : best), '')
@@ -113,7 +113,14 @@ export function compileTemplate(template: string, catalog: CatalogName, args: re
 /** Messages with fewer letters than this (placeholders aside) say too little to be read on their own. */
 const MIN_LETTERS = 6;
 /** Letters, placeholders and spaces aside; a Han, kana or Hangul character says as much as a short word. */
-const letters = (template: string): number => [...template.replace(/%[-+ #0-9.$hlzjtL]*[sdiuxXcm%]|\{\d+\}|\s/g, '')].reduce((sum, char) => sum + (/[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]/.test(char) ? 3 : 1), 0);
+const letters = (template: string): number => {
+  let sum = 0;
+  for (const char of template.replace(/%[-+ #0-9.$hlzjtL]*[sdiuxXcm%]|\{\d+\}|\s/g, '')) {
+    const code = char.charCodeAt(0);
+    sum += (code >= 0x3040 && code <= 0x30ff) || (code >= 0x3400 && code <= 0x9fff) || (code >= 0xac00 && code <= 0xd7af) ? 3 : 1;
+  }
+  return sum;
+};
 
 function compileAll(): CompiledMessage[] {
   const compiled: CompiledMessage[] = [];
