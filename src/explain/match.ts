@@ -57,7 +57,7 @@ export async function explainText(raw: string, options: ExplainOptions): Promise
   const [explainers, network] = await Promise.all([Promise.all((hinted.length > 0 ? hinted : ENGINE_NAMES).map(loadExplainer)), loadNetworkExplainer()]);
   const sources = await sourcesOf(explainers, network);
   const flat = flatten(text);
-  const readings = sources.flatMap((source, order) => source.read(text, flat).map((reading): Ranked => ({ ...reading, order, engines: source.engines })));
+  const readings = covered(sources.flatMap((source, order) => source.read(text, flat).map((reading): Ranked => ({ ...reading, order, engines: source.engines }))));
   readings.sort(byDecisiveness);
 
   const records = recordsOf(normalised.lines.map((line) => line.record), text);
@@ -109,6 +109,17 @@ export async function explainText(raw: string, options: ExplainOptions): Promise
     confirm: explainer ? confirmCommand(explainer, fields) : 'dbdoctor diagnose <your connection URL>',
     durationMs: performance.now() - started,
   };
+}
+
+/**
+ * What a tentative catalog message frames is tentative too: libpq's "could not receive data from
+ * server: Connection reset by peer" on an established session says how it broke, not why a
+ * connection could not be made.
+ */
+function covered(readings: readonly Ranked[]): Ranked[] {
+  const frames = readings.filter((reading) => reading.tentative && reading.basis === 'catalog');
+  if (frames.length === 0) return [...readings];
+  return readings.map((reading) => (reading.rank === 'errno' && !reading.tentative && frames.some((frame) => frame.index <= reading.index && frame.end >= reading.end) ? { ...reading, tentative: true as const } : reading));
 }
 
 function isEngineName(name: string | undefined): name is EngineName {

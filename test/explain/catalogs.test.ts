@@ -124,10 +124,18 @@ interface Case {
   readonly text: string;
 }
 
+/** libpq's frame for a connection attempt, in the message's own language when libpq has one. */
+function frameIn(lang: string): string {
+  const frame = CATALOG_MESSAGES.libpq.find((message) => message.key === 'frame-host-address') as CatalogMessage;
+  const template = (TRANSLATIONS.libpq[frame.key]?.[lang] ?? TRANSLATIONS.libpq[frame.key]?.en ?? [])[0]?.[0] ?? '';
+  return fill(template, 'libpq', frame);
+}
+
+/** A session message (unframedIsSession) is a cause in a connection attempt: it is sent inside libpq's frame; on its own it is a guess. */
 const cases: Case[] = (Object.keys(CATALOG_MESSAGES) as CatalogName[]).flatMap((catalog) =>
   CATALOG_MESSAGES[catalog]
     .filter((message) => message.cause !== null)
-    .flatMap((message) => Object.entries(TRANSLATIONS[catalog][message.key] ?? {}).flatMap(([lang, texts]) => texts.map(([template]) => ({ catalog, message, lang, text: `${PREFIX[catalog]}${fill(template, catalog, message)}` })))),
+    .flatMap((message) => Object.entries(TRANSLATIONS[catalog][message.key] ?? {}).flatMap(([lang, texts]) => texts.map(([template]) => ({ catalog, message, lang, text: `${PREFIX[catalog]}${message.unframedIsSession ? frameIn(lang) : ''}${fill(template, catalog, message)}` })))),
 );
 const byLanguage = new Map<string, Case[]>();
 for (const entry of cases) byLanguage.set(entry.lang, [...(byLanguage.get(entry.lang) ?? []), entry]);
@@ -156,6 +164,15 @@ describe('every message of every shipped language comes back as its cause (round
       }
     }
     expect(misses).toEqual([]);
+  });
+
+  test('a session message outside a connection attempt (no frame) gives guesses, not a verdict, in every language', async () => {
+    for (const entry of cases.filter((candidate) => candidate.message.unframedIsSession)) {
+      const text = entry.text.replace(`${PREFIX[entry.catalog]}${frameIn(entry.lang)}`, 'psycopg2.OperationalError: ');
+      const report = await explainText(text, { version: 'test' });
+      expect(report.verdict, text).toBeNull();
+      expect(report.guesses.map((guess) => guess.cause), text).toContain(entry.message.cause);
+    }
   });
 
   test('each translation compiles to a pattern with a needle it can be found by', () => {

@@ -219,6 +219,8 @@ export const networkRules: readonly ExplainRule[] = [
     clients: ['psql', 'psycopg2', 'psycopg', 'sqlalchemy', 'asyncpg', 'node-postgres'],
     rank: 'symptom',
     pattern: /timeout expired|ConnectionTimeout|^TimeoutError\s*$|Connection terminated due to connection timeout/m,
+    // Class names as captured: in another case ("connectionTimeout=30000") they are a setting, not an error.
+    caseSensitive: true,
     cause: 'connect_timeout',
     also: timeoutAlso,
     examples: ['psycopg2.OperationalError: connection to server at "10.99.0.3", port 5432 failed: timeout expired', 'Error: timeout expired'],

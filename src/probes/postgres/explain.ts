@@ -350,6 +350,8 @@ export const postgresRules: readonly ExplainRule[] = [
     clients: [...LIBPQ, 'asyncpg', 'node-postgres', 'pgjdbc', 'pgx', 'lib-pq'],
     rank: 'symptom',
     pattern: /server closed the connection unexpectedly|Connection terminated unexpectedly|connection was closed in the middle of operation|failed to receive message: unexpected EOF|^(?:unexpected )?EOF$|java\.io\.EOFException|^driver: bad connection$/m,
+    // As captured: a bare "EOF" line and Go's "driver: bad connection" mean this only in these cases.
+    caseSensitive: true,
     cause: 'no_response',
     also: closedAlso,
     examples: ['server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally\n\tbefore or while processing the request.', 'Error: Connection terminated unexpectedly'],

@@ -181,6 +181,9 @@ export function findCatalogMessages(text: string, only?: (message: CompiledMessa
   return hits;
 }
 
+/** Clients that say they were connecting without a libpq frame (psycopg 3, asyncpg, SQLAlchemy's connect). */
+const CONNECTING = /\bconnection failed:|\bcould not connect to server\b|\bunable to connect\b|\bfailed to connect\b/i;
+
 /**
  * Of two messages read at the same place, the longer: "canceling statement due to lock timeout"
  * in Italian starts with the whole of "… statement timeout" in Italian.
@@ -193,9 +196,12 @@ export const catalogReader: Reader = {
   id: 'postgres-catalogs',
   read(text) {
     const readings: Reading[] = [];
-    for (const hit of longestAt(findCatalogMessages(text, (compiled) => compiled.message.cause !== null))) {
+    const hits = findCatalogMessages(text);
+    const frames = hits.filter((hit) => hit.compiled.message.cause === null).map((hit) => hit.index);
+    for (const hit of longestAt(hits.filter((candidate) => candidate.compiled.message.cause !== null))) {
       const { message, catalog, lang } = hit.compiled;
       if (!message.cause) continue;
+      const session = message.unframedIsSession && !frames.some((index) => index <= hit.index) && !CONNECTING.test(text.slice(0, hit.index));
       readings.push({
         id: `catalog.${catalog}.${message.key}.${lang}`,
         basis: 'catalog',
@@ -206,7 +212,7 @@ export const catalogReader: Reader = {
         end: hit.end,
         words: hit.words,
         fields: hit.fields,
-        ...(message.tentative ? { tentative: true as const } : {}),
+        ...(message.tentative || session ? { tentative: true as const } : {}),
       });
     }
     return readings;

@@ -34,6 +34,12 @@ export interface CatalogMessage {
   readonly sqlstate?: string;
   /** The words do not decide: guesses only (ExplainRule.tentative). */
   readonly tentative?: true;
+  /**
+   * Said outside a connection attempt (no libpq frame such as "connection to server at … failed:"
+   * before it), this is an established session that broke, whatever the socket error inside it
+   * says: guesses only, for it and for what it frames.
+   */
+  readonly unframedIsSession?: true;
 }
 
 export type CatalogName = 'server' | 'libpq' | 'pgjdbc';
@@ -119,15 +125,16 @@ export const LIBPQ_MESSAGES: readonly CatalogMessage[] = [
   { key: 'sasl-mechanisms', msgid: "none of the server's SASL authentication mechanisms are supported", cause: 'auth_mechanism', rank: 'client' },
   // ── symptoms: the words that follow (an errno, OpenSSL's reason) say more ───
   { key: 'dns', msgid: 'could not translate host name "%s" to address: %s', cause: 'dns_not_found', rank: 'symptom', args: ['host', null], also: [{ cause: 'dns_temporary', why: 'libpq says this for every resolver failure; the words after it (the resolver\'s own) tell "no such name" from "no answer"' }] },
-  { key: 'closed', msgid: 'server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally\n\tbefore or while processing the request.', cause: 'no_response', rank: 'symptom', also: closedAlso },
+    // As the lab's rule pg.closed reads it (with a session's causes among its alternatives), in every language.
+{ key: 'closed', msgid: 'server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally\n\tbefore or while processing the request.', cause: 'no_response', rank: 'symptom', also: closedAlso },
   // The peer closed a TLS connection: at connect or mid-session, a crash, a proxy or a timeout alike.
   { key: 'ssl-eof', msgid: 'SSL SYSCALL error: EOF detected', cause: 'connection_reset', rank: 'symptom', also: closedAlso, tentative: true },
-  { key: 'ssl-syscall', msgid: 'SSL SYSCALL error: %s', cause: 'connection_reset', rank: 'symptom', args: [null], also: closedAlso },
+  { key: 'ssl-syscall', msgid: 'SSL SYSCALL error: %s', cause: 'connection_reset', rank: 'symptom', args: [null], also: closedAlso, unframedIsSession: true },
   { key: 'timeout', msgid: 'timeout expired', cause: 'connect_timeout', rank: 'symptom', also: timeoutAlso },
-  { key: 'receive', msgid: 'could not receive data from server: %s', cause: 'no_response', rank: 'symptom', args: [null], also: closedAlso },
+  { key: 'receive', msgid: 'could not receive data from server: %s', cause: 'no_response', rank: 'symptom', args: [null], also: closedAlso, unframedIsSession: true },
   { key: 'send-startup', msgid: 'could not send startup packet: %s', cause: 'no_response', rank: 'symptom', args: [null], also: closedAlso },
   { key: 'send-ssl', msgid: 'could not send SSL negotiation packet: %s', cause: 'no_response', rank: 'symptom', args: [null], also: closedAlso },
-  { key: 'write-failed', msgid: 'write to server failed', cause: 'no_response', rank: 'symptom', also: closedAlso },
+  { key: 'write-failed', msgid: 'write to server failed', cause: 'no_response', rank: 'symptom', also: closedAlso, unframedIsSession: true },
   { key: 'ssl-error', msgid: 'SSL error: %s', cause: 'tls_handshake_failed', rank: 'symptom', args: [null], also: [{ cause: 'tls_verify_failed', why: 'OpenSSL\'s words after "SSL error:" name the problem; a certificate problem is this' }] },
   { key: 'ssl-establish', msgid: 'could not establish SSL connection: %s', cause: 'tls_handshake_failed', rank: 'symptom', args: [null], also: [{ cause: 'tls_verify_failed', why: 'OpenSSL\'s words after it name the problem; a certificate problem is this' }] },
 ];
