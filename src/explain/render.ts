@@ -22,7 +22,8 @@ export function renderExplainHuman(report: ExplainReport, options: { readonly ve
       for (const alternative of report.alternatives) lines.push(`  · ${ref(alternative)} — ${alternative.why}`);
     }
   } else {
-    lines.push(`${kleur.yellow('? NOT RECOGNISED')}  no rule knows this message${source ? kleur.dim(`  (${source})`) : ''}`);
+    const why = report.matches.length > 0 ? 'the text does not decide between causes' : 'no rule knows this message';
+    lines.push(`${kleur.yellow('? NOT RECOGNISED')}  ${why}${source ? kleur.dim(`  (${source})`) : ''}`);
     if (report.guesses.length > 0) {
       lines.push('', kleur.bold('  Closest guesses (not a diagnosis)'));
       for (const guess of report.guesses) lines.push(`  · ${ref(guess)} — ${guess.why}`);
