@@ -3,7 +3,7 @@
  *
  *   npm run build && npx tsx test/explain/public/score.ts [--split tune|heldout|all]
  *       [--dbdoctor bin/dbdoctor.js] [--mode cli|in-process] [--jobs N]
- *       [--list wrong|missed|all] [--json]
+ *       [--list wrong|missed|all] [--json | --side-by-side]
  *
  * --mode cli (the reference) sends each message to the built CLI exactly as a user would
  * (`explain --json`, the text on stdin), so the score measures the shipped command whatever the
@@ -175,6 +175,34 @@ export function report(name: string, results: readonly Scored[]): string {
   ].join('\n');
 }
 
+/** Both splits in one table per grouping: the held-out columns are the figures that count. */
+export function sideBySide(results: readonly Scored[]): string {
+  const cell = (group: readonly Scored[]): string => {
+    const t = tally(group);
+    return `${t.n} | ${t.right} | ${t.wrong} | ${t.missed + t.error} | ${percent(t.right, t.n)}`;
+  };
+  const section = (title: string, key: (result: Scored) => string | null): string => {
+    const groups = groupBy(results, key);
+    const lines = [
+      `| ${title} | tune n | right | wrong | not rec. | right % | held-out n | right | wrong | not rec. | right % |`,
+      '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ];
+    for (const [name, group] of [...groups.entries()].sort(([a], [b]) => a.localeCompare(b))) {
+      lines.push(`| ${name} | ${cell(group.filter((result) => result.entry.split === 'tune'))} | ${cell(group.filter((result) => result.entry.split === 'heldout'))} |`);
+    }
+    return lines.join('\n');
+  };
+  const labelKind = (result: Scored): string => (isSpecialLabel(result.entry.label) ? result.entry.label : 'a cause (step/cause)');
+  return [
+    section('all', () => 'all'),
+    section('engine', (result) => result.entry.engine),
+    section('label', labelKind),
+    section('client family', (result) => familyOf(result.entry.client)),
+    section('client', (result) => result.entry.client),
+    section('translated message (lang)', (result) => result.entry.lang ?? null),
+  ].join('\n\n');
+}
+
 function listing(results: readonly Scored[], which: string): string {
   const wanted = (outcome: Outcome): boolean => which === 'all' ? outcome !== 'right' : outcome === which || (which === 'wrong' && outcome === 'error');
   return results
@@ -207,6 +235,11 @@ async function main(): Promise<void> {
 
   if (args.includes('--json')) {
     process.stdout.write(`${JSON.stringify(results.map((result) => ({ id: result.entry.id, split: result.entry.split, engine: result.entry.engine, client: result.entry.client, label: result.entry.label, also: result.entry.also ?? [], got: result.got, outcome: result.outcome })), null, 2)}\n`);
+    return;
+  }
+  if (args.includes('--side-by-side')) {
+    process.stdout.write(`${sideBySide(results)}\n\n_${entries.length} messages scored with ${bin} (${used}) in ${seconds} s._\n`);
+    if (list) process.stdout.write(`\n${listing(results, list)}\n`);
     return;
   }
   const sections = splits.map((split) => report(split === 'tune' ? 'tune split' : 'held-out split', results.filter((result) => result.entry.split === split)));
