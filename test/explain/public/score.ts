@@ -64,10 +64,13 @@ function runExplain(bin: string, text: string, home: string): Promise<{ code: nu
   });
 }
 
-/** One message in, the explain document (or why there is none) out. */
-type Explainer = (text: string) => Promise<{ document: unknown } | { failure: string }>;
+/**
+ * One message in, the explain document (or why there is none) out. A test that holds explain to a
+ * score can pass its own: async (text) => ({ document: await explainText(text, { version: "test" }) }).
+ */
+export type Explainer = (text: string) => Promise<{ document: unknown } | { failure: string }>;
 
-function cliExplainer(bin: string): Explainer {
+export function cliExplainer(bin: string): Explainer {
   const home = mkdtempSync(join(tmpdir(), 'dbdoctor-score-'));
   return async (text) => {
     const run = await runExplain(bin, text, home);
@@ -80,7 +83,7 @@ function cliExplainer(bin: string): Explainer {
 }
 
 /** explainText from the build next to the CLI, or null when that build has no such module. */
-async function inProcessExplainer(bin: string): Promise<Explainer | null> {
+export async function inProcessExplainer(bin: string): Promise<Explainer | null> {
   const module = resolve(dirname(bin), '..', 'dist', 'explain', 'match.js');
   try {
     const { explainText } = (await import(pathToFileURL(module).href)) as { explainText?: (text: string, options: { version: string }) => Promise<unknown> };
