@@ -46,7 +46,7 @@ export const EntrySchema = z
     /** The library or tool whose output this is (the outermost one that shows: sqlalchemy, not psycopg2). */
     client: z.string().min(1),
     /** Only when the text shows it: the platform's own wording is part of the test. */
-    os: z.enum(['windows', 'macos', 'alpine']).optional(),
+    os: z.enum(['windows', 'macos', 'alpine', 'android']).optional(),
     /** Only when the database's or driver's own message is translated (gettext language code). */
     lang: z.string().regex(/^[a-z]{2}(_[A-Z]{2})?$/).optional(),
     label: z.union([CauseRefSchema, z.enum(SPECIAL_LABELS)]),
