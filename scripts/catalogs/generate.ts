@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ERRNO_TABLE } from '../../src/net/errno.js';
+import { ERRNO_TABLE, SOCKET_FILE_MISSING } from '../../src/net/errno.js';
 import { CATALOG_MESSAGES } from '../../src/probes/postgres/catalog/selection.js';
 import { collect, collectPlain, parseErrcodes, type Translations } from './build.js';
 import { fetchGlibc, fetchPgjdbc, fetchPostgres } from './sources.js';
@@ -61,11 +61,15 @@ ${codes.map((entry) => `  ${JSON.stringify(entry)},`).join('\n')}
 
   const messages = ERRNO_TABLE.flatMap((entry) => entry.messages);
   const errno = collectPlain(messages, glibc.catalogs);
+  const socketMissing = collectPlain([...SOCKET_FILE_MISSING.messages], glibc.catalogs);
   writeFileSync(
     OUT_ERRNO,
     `${HEADER}/* eslint-disable */
 /** glibc's own translations of the socket and resolver messages in src/net/errno.ts (${glibc.package}): English message → language → translation. */
 export const ERRNO_TRANSLATIONS: Readonly<Record<string, Readonly<Record<string, string>>>> = ${JSON.stringify(errno, null, 2)};
+
+/** The same for a missing Unix socket file (ENOENT, src/net/errno.ts: SOCKET_FILE_MISSING). */
+export const SOCKET_MISSING_TRANSLATIONS: Readonly<Record<string, Readonly<Record<string, string>>>> = ${JSON.stringify(socketMissing, null, 2)};
 `,
   );
   const count = (translations: Translations): number => Object.values(translations).reduce((sum, byLang) => sum + Object.values(byLang).reduce((inner, texts) => inner + texts.length, 0), 0);

@@ -59,6 +59,16 @@ export interface ExplainRule {
    * cause and its alternatives as guesses, never as a verdict.
    */
   readonly tentative?: true;
+  /**
+   * The words decide only when the text shows a connection attempt (the engine's `connecting`
+   * signs: libpq's "connection to server at … failed:", a driver's connect function innermost in
+   * the stack). Said on an established session ("server closed the connection unexpectedly" from
+   * a query, node-postgres's "Connection terminated unexpectedly"), they cannot tell a handshake
+   * that failed from a session that broke later: guesses, never a verdict.
+   */
+  readonly whileConnecting?: true;
+  /** Why these words do not decide, said with the guesses (tentative or whileConnecting words). */
+  readonly undecided?: string;
   /** For PostgreSQL server rules: the SQLSTATE the server sends with these words. */
   readonly sqlstate?: string;
   /** At least one real message it matches; the full messages and their provenance are in test/explain/corpus. */
@@ -89,6 +99,16 @@ export interface Reading {
   readonly fields?: Fields;
   /** Known words that do not decide: guesses only (ExplainRule.tentative). */
   readonly tentative?: true;
+  /** Decides only inside a connection attempt (ExplainRule.whileConnecting). */
+  readonly whileConnecting?: true;
+  /**
+   * The words say an established session broke (Node.js's unhandled 'error' event on a connected
+   * node-postgres Client): tentative, and the socket's words beside them say how it broke, not
+   * why a connection failed.
+   */
+  readonly session?: true;
+  /** Why the words do not decide (ExplainRule.undecided). */
+  readonly undecided?: string;
 }
 
 /**
@@ -101,6 +121,25 @@ export interface Reader {
   read(text: string): readonly Reading[];
   /** What the text names besides the causes (a frame such as libpq's "connection to server at … failed:", in any language). */
   fields?(text: string): Fields;
+  /** Where the text shows a connection attempt (a frame such as libpq's "connection to server at … failed:", in any language): [index, end) of each. */
+  attempts?(text: string): readonly { readonly index: number; readonly end: number }[];
+}
+
+/** A stack frame taken out of the text (it names code, not a cause), and where it stood: the index in the normalised text of the line that followed it. */
+export interface StackFrame {
+  readonly index: number;
+  readonly text: string;
+}
+
+/**
+ * How a text shows that a connection was being made when a message was said, for words that
+ * decide only then (ExplainRule.whileConnecting).
+ */
+export interface ConnectingSigns {
+  /** A client's words for a failed connection attempt, said before the message (pgjdbc's "The connection attempt failed.", pgx's "failed to connect to"). */
+  readonly words: RegExp;
+  /** A stack frame of a connection attempt: Python's innermost frame before the message, or any frame after it (Java prints the innermost first). */
+  readonly frame: RegExp;
 }
 
 /** The part of a text about one host, when a client lists what happened at each host it tried. */
@@ -138,6 +177,13 @@ export interface EngineExplainer {
   /** Code and catalog readers; may import generated tables, so called only when a text is read. */
   readers?(): Promise<readonly Reader[]>;
   readonly hostSplitters?: readonly HostSplitter[];
+  /** How its clients show a connection attempt (for whileConnecting words). */
+  readonly connecting?: ConnectingSigns;
+  /**
+   * Words only a working connection says (a query's own error, a "connected" line): in a log
+   * stream, such a record after the newest error makes that error history.
+   */
+  readonly working?: RegExp;
   /** The remediation for a cause, or undefined to fall back to the shared network remedies. */
   remediation(explained: Explained): Remediation[] | undefined;
   /** The URL `dbdoctor diagnose` would take for these fields (never a password). */

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { maskUrlPasswords } from '../config/secrets.js';
 import { CAUSES, stepOfCause, type CauseCode } from '../engine/causes.js';
-import { FIELD_NAMES, RANKS, type EngineExplainer, type ExplainRule, type FieldPattern, type Fields, type HostPart, type Rank, type Reader, type Reading } from '../engine/explainer.js';
+import { FIELD_NAMES, RANKS, type EngineExplainer, type ExplainRule, type FieldPattern, type Fields, type HostPart, type Rank, type Reader, type Reading, type StackFrame } from '../engine/explainer.js';
 import type { Remediation } from '../engine/schema.js';
 import { CLIENT_HINTS, ENGINE_HINTS, ENGINE_NAMES, loadExplainer, loadNetworkExplainer, type EngineName, type NetworkExplainer } from '../probes/registry.js';
 import { shellQuote } from '../text/shell.js';
@@ -38,53 +38,83 @@ interface Source {
   readonly engines: readonly string[];
   read(text: string, flat: ReturnType<typeof flatten>): Reading[];
   fields?(text: string): Fields;
+  attempts?(text: string): readonly Range[];
 }
 
 export function enginesHinted(text: string): EngineName[] {
-  return ENGINE_NAMES.filter((engine) => ENGINE_HINTS[engine].test(text));
+  return ENGINE_NAMES.filter((engine) => wordIn(ENGINE_HINTS[engine], text) !== undefined);
 }
 
 export function clientOf(text: string): string | undefined {
-  return CLIENT_HINTS.find(([, pattern]) => pattern.test(text))?.[0];
+  return CLIENT_HINTS.find(([, pattern]) => wordIn(pattern, text) !== undefined)?.[0];
+}
+
+/**
+ * A hint (or a guess's word) counts where it stands in text, not in junk: random bytes spell
+ * "CQL" or "dns" now and then, but the characters around them are not words.
+ */
+function wordIn(pattern: RegExp, text: string): string | undefined {
+  const global = new RegExp(pattern.source, pattern.flags.includes('g') ? pattern.flags : `${pattern.flags}g`);
+  let tried = 0;
+  for (const match of text.matchAll(global)) {
+    if (readable(text.slice(Math.max(0, match.index - 40), match.index + match[0].length + 40))) return match[0];
+    if (++tried >= 50) return undefined;
+  }
+  return undefined;
+}
+
+/** Mostly letters, digits, punctuation and spaces: at most one character in ten is anything else (a control character, a replacement character). */
+function readable(text: string): boolean {
+  let other = 0;
+  for (const char of text) if (char === '\ufffd' || !/[\p{L}\p{N}\p{P}\p{S}\p{Zs}\t\n]/u.test(char)) other++;
+  return other * 10 <= text.length;
 }
 
 export async function explainText(raw: string, options: ExplainOptions): Promise<ExplainReport> {
   const started = performance.now();
   const normalised = normalise(raw);
   const { text } = normalised;
-  // Hints read the text as pasted: stack frames name the client's modules.
-  const hinted = options.engine ? [options.engine] : enginesHinted(raw);
+  // Hints read the text as pasted (stack frames name the client's modules), as far as it is read.
+  const pasted = normalised.truncated ? raw.slice(-normalised.truncated.read) : raw;
+  const hinted = options.engine ? [options.engine] : enginesHinted(pasted);
   const [explainers, network] = await Promise.all([Promise.all((hinted.length > 0 ? hinted : ENGINE_NAMES).map(loadExplainer)), loadNetworkExplainer()]);
   const sources = await sourcesOf(explainers, network);
   const flat = flatten(text);
-  const readings = covered(sources.flatMap((source, order) => source.read(text, flat).map((reading): Ranked => ({ ...reading, order, engines: source.engines }))));
+  const records = recordsOf(normalised.lines.map((line) => line.record), text);
+  const read = sources.flatMap((source, order) => source.read(text, flat).map((reading): Ranked => ({ ...reading, order, engines: source.engines })));
+  const readings = covered(inSession(read, { text, records, frames: normalised.frames, attempts: sources.flatMap((source) => source.attempts?.(text) ?? []), signs: explainers.flatMap((explainer) => (explainer.connecting ? [explainer.connecting] : [])) }));
   readings.sort(byDecisiveness);
 
-  const records = recordsOf(normalised.lines.map((line) => line.record), text);
   const judged = records.map((record) => judgeRecord(record, readings, text, explainers));
   const recognised = judged.filter((entry) => entry.best !== undefined);
   // The newest record that says something decides; earlier distinct diagnoses are listed.
-  const chosen = recognised.at(-1) ?? judged.find((entry) => entry.readings.length > 0) ?? judged[0] ?? judgeRecord({ start: 0, end: text.length }, readings, text, explainers);
-  const { best } = chosen;
+  const newest = recognised.at(-1);
+  const chosen = newest ?? judged.find((entry) => entry.readings.length > 0) ?? judged[0] ?? judgeRecord({ start: 0, end: text.length }, readings, text, explainers);
+  // A log stream whose later records show a working connection: the errors before are history.
+  const working = newest ? workingAfter(newest, records, text, [...explainers.map((explainer) => explainer.working), network.working]) : undefined;
+  const best = working ? undefined : chosen.best;
   const engine = options.engine ?? (hinted.length === 1 ? hinted[0] : best && best.engines.length === 1 && isEngineName(best.engines[0]) ? best.engines[0] : undefined);
   const explainer = explainers.find((candidate) => candidate.engine === engine);
   const recordText = text.slice(chosen.start, chosen.end);
   const focusText = text.slice(chosen.focus.start, chosen.focus.end);
   const hostFields: Fields = chosen.host ? { host: chosen.host.host, ...(chosen.host.port ? { port: chosen.host.port } : {}) } : {};
-  const fields = extractFields(focusText, [...(best ? [best] : []), ...chosen.readings], [...(explainer?.fieldPatterns ?? explainers.flatMap((candidate) => candidate.fieldPatterns)), ...network.fieldPatterns], sources, hostFields);
+  const fields = working ? {} : extractFields(focusText, [...(best ? [best] : []), ...chosen.readings], [...(explainer?.fieldPatterns ?? explainers.flatMap((candidate) => candidate.fieldPatterns)), ...network.fieldPatterns], sources, hostFields);
+  const diagnoses = distinctDiagnoses(recognised, text);
   const base = {
     schemaVersion: EXPLAIN_SCHEMA_VERSION,
     tool: { name: 'dbdoctor' as const, version: options.version },
     command: 'explain' as const,
     engine: engine ?? null,
-    client: clientOf(raw) ?? null,
+    client: clientOf(pasted) ?? null,
     fields: { ...(fields.host ? { host: fields.host } : {}), ...(fields.port ? { port: Number(fields.port) } : {}), ...(fields.user ? { user: fields.user } : {}), ...(fields.database ? { database: fields.database } : {}) },
-    matches: dedupe(chosen.readings).map((reading) => ({ rule: reading.id, cause: reading.cause, rank: reading.rank, basis: reading.basis })),
-    ...(chosen.hosts.length > 1 ? { hosts: [...chosen.hosts] } : {}),
-    ...(distinctDiagnoses(recognised, text).length > 1 ? { diagnoses: distinctDiagnoses(recognised, text) } : {}),
+    matches: working ? [] : dedupe(chosen.readings).map((reading) => ({ rule: reading.id, cause: reading.cause, rank: reading.rank, basis: reading.basis })),
+    ...(!working && chosen.hosts.length > 1 ? { hosts: [...chosen.hosts] } : {}),
+    ...(diagnoses.length > 1 || (working && diagnoses.length > 0) ? { diagnoses } : {}),
+    ...(working ? { working } : {}),
+    ...(normalised.truncated ? { truncated: normalised.truncated } : {}),
   };
   if (!best) {
-    const guesses = chosen.conflict.length > 0 ? conflictGuesses(chosen.conflict) : guess(recordText);
+    const guesses = working ? [] : chosen.conflict.length > 0 ? conflictGuesses(chosen.conflict) : guess(recordText);
     return { ...base, status: 'not_recognised', verdict: null, alternatives: [], guesses, remediation: [], confirm: engine && explainer ? confirmCommand(explainer, fields) : null, durationMs: performance.now() - started };
   }
   const matched = maskUrlPasswords(chosen.host ? excerpt(text, chosen.focus) : linesOf(text, best.index, best.end));
@@ -111,6 +141,76 @@ export async function explainText(raw: string, options: ExplainOptions): Promise
   };
 }
 
+// ── words that decide only while connecting ───────────────────────────────────
+
+/** The causes a session that broke shows in the socket's words: a reset, a closed or silent peer, a read that timed out. */
+const BREAKS: ReadonlySet<CauseCode> = new Set(['connection_reset', 'no_response', 'connect_timeout']);
+
+const SESSION_UNDECIDED = 'the text shows no connection attempt (no "connection to server … failed", no connect call in the stack), so these words fit a session that broke after it was established as well as a handshake that failed';
+
+interface SessionContext {
+  readonly text: string;
+  readonly records: readonly Range[];
+  readonly frames: readonly StackFrame[];
+  /** Where readers found a connection attempt (libpq's frames, in any language). */
+  readonly attempts: readonly Range[];
+  readonly signs: readonly NonNullable<EngineExplainer['connecting']>[];
+}
+
+/**
+ * Words that decide only inside a connection attempt (whileConnecting) are guesses when the text
+ * shows none; and where they say a session broke, the socket's words in the same record (a reset,
+ * a timeout, an EOF) say how it broke, not why a connection failed: guesses too.
+ */
+function inSession(readings: readonly Ranked[], context: SessionContext): Ranked[] {
+  const broken = new Set<Range>();
+  const recordOf = (reading: Ranked): Range => context.records.find((range) => reading.index >= range.start && reading.index < range.end) ?? { start: 0, end: context.text.length };
+  const judged = readings.map((reading) => {
+    if (reading.session) broken.add(recordOf(reading));
+    if (!reading.whileConnecting || reading.tentative) return reading;
+    const record = recordOf(reading);
+    if (connecting(reading, record, context)) return reading;
+    broken.add(record);
+    return { ...reading, tentative: true as const, undecided: reading.undecided ?? SESSION_UNDECIDED };
+  });
+  if (broken.size === 0) return judged;
+  return judged.map((reading) => {
+    if (reading.tentative || (reading.rank !== 'errno' && reading.rank !== 'symptom') || !BREAKS.has(reading.cause)) return reading;
+    const record = [...broken].find((range) => reading.index >= range.start && reading.index < range.end);
+    if (!record || connecting(reading, record, context)) return reading;
+    return { ...reading, tentative: true as const, undecided: 'the same text says an established session broke, so these words say how it broke, not why a connection could not be made' };
+  });
+}
+
+/** Does the text show, around this reading, that a connection was being made? */
+function connecting(reading: Ranked, record: Range, context: SessionContext): boolean {
+  const { text } = context;
+  // Words before it: on its line or the three before (a frame, "The connection attempt failed."), within its record.
+  let from = reading.index;
+  for (let lines = 0; lines < 4 && from > record.start; lines++) from = text.lastIndexOf('\n', from - 2) + 1;
+  from = Math.max(from, record.start);
+  if (context.attempts.some((attempt) => attempt.start >= from && attempt.start <= reading.index)) return true;
+  const before = text.slice(from, reading.index);
+  if (context.signs.some((signs) => new RegExp(signs.words.source, signs.words.flags.replace('g', '')).test(before))) return true;
+  // Frames: Python's innermost (the last "File" before the message); any other frame of the record (Java prints the innermost first, after the message).
+  const frames = context.frames.filter((frame) => frame.index >= record.start && frame.index <= record.end);
+  const python = frames.filter((frame) => frame.text.startsWith('File "') && frame.index <= reading.index).at(-1);
+  const others = frames.filter((frame) => !frame.text.startsWith('File "'));
+  return [...(python ? [python] : []), ...others].some((frame) => context.signs.some((signs) => signs.frame.test(frame.text)));
+}
+
+/** Words that show a connection works, in a record after the newest error: that error is history. */
+function workingAfter(newest: Range, records: readonly Range[], text: string, patterns: readonly (RegExp | undefined)[]): { words: string; line: number } | undefined {
+  for (const record of records.filter((range) => range.start >= newest.end)) {
+    const part = text.slice(record.start, record.end);
+    for (const pattern of patterns) {
+      const found = pattern ? new RegExp(pattern.source, pattern.flags.replace('g', '')).exec(part) : null;
+      if (found) return { words: found[0], line: text.slice(0, record.start + found.index).split('\n').length };
+    }
+  }
+  return undefined;
+}
+
 /**
  * What a tentative catalog message frames is tentative too: libpq's "could not receive data from
  * server: Connection reset by peer" on an established session says how it broke, not why a
@@ -119,7 +219,10 @@ export async function explainText(raw: string, options: ExplainOptions): Promise
 function covered(readings: readonly Ranked[]): Ranked[] {
   const frames = readings.filter((reading) => reading.tentative && reading.basis === 'catalog');
   if (frames.length === 0) return [...readings];
-  return readings.map((reading) => (reading.rank === 'errno' && !reading.tentative && frames.some((frame) => frame.index <= reading.index && frame.end >= reading.end) ? { ...reading, tentative: true as const } : reading));
+  return readings.map((reading) => {
+    const frame = reading.rank === 'errno' && !reading.tentative ? frames.find((candidate) => candidate.index <= reading.index && candidate.end >= reading.end) : undefined;
+    return frame ? { ...reading, tentative: true as const, ...(frame.undecided ? { undecided: frame.undecided } : {}) } : reading;
+  });
 }
 
 function isEngineName(name: string | undefined): name is EngineName {
@@ -170,6 +273,8 @@ function ruleSource(rule: ExplainRule): Source {
     words: match[0],
     fields: fieldsOf(match.groups),
     ...(rule.tentative ? { tentative: true as const } : {}),
+    ...(rule.whileConnecting ? { whileConnecting: true as const } : {}),
+    ...(rule.undecided ? { undecided: rule.undecided } : {}),
   });
   return {
     engines: rule.engines,
@@ -198,6 +303,7 @@ function readerSource(reader: Reader, engines: readonly string[]): Source {
   return {
     engines,
     ...(reader.fields ? { fields: (text: string) => reader.fields?.(text) ?? {} } : {}),
+    ...(reader.attempts ? { attempts: (text: string) => (reader.attempts?.(text) ?? []).map((attempt) => ({ start: attempt.index, end: attempt.end })) } : {}),
     read(text, flat) {
       const found = [...reader.read(text)];
       if (found.length > 0) return found;
@@ -210,7 +316,9 @@ function fieldsOf(groups: Record<string, string | undefined> | undefined): Field
   const fields: Fields = {};
   for (const name of FIELD_NAMES) {
     const value = groups?.[name]?.trim();
-    if (value && (name !== 'port' || /^\d{1,5}$/.test(value))) fields[name] = value.replace(/^\[(.*)\]$/, '$1');
+    // A name that runs over a line break or holds a control character is not one the client printed.
+    // eslint-disable-next-line no-control-regex
+    if (value && !/[\u0000-\u001f\u007f]/.test(value) && (name !== 'port' || /^\d{1,5}$/.test(value))) fields[name] = value.replace(/^\[(.*)\]$/, '$1');
   }
   return fields;
 }
@@ -258,7 +366,7 @@ interface Judged extends Range {
 const within = (range: Range) => (reading: Ranked): boolean => reading.index >= range.start && reading.index < range.end;
 
 function judgeRecord(record: Range, all: readonly Ranked[], text: string, explainers: readonly EngineExplainer[]): Judged {
-  const readings = all.filter(within(record));
+  const readings = said(all.filter(within(record)), text);
   const parts = hostPartsOf(text.slice(record.start, record.end), explainers).map((part) => ({ ...part, start: part.start + record.start, end: part.end + record.start }));
   const hosts: HostFinding[] = parts.map((part) => {
     const best = decide(readings.filter(within(part))).best;
@@ -282,6 +390,31 @@ function judgeRecord(record: Range, all: readonly Ranked[], text: string, explai
   return { ...record, focus: record, readings, best, conflict, hosts };
 }
 
+/**
+ * An error the user mentions in their own sentence ("I fixed the earlier "password authentication
+ * failed" problem, but now …") is not what the program said: when the text says anything else, the
+ * words in prose quotes are left out. Alone, they are all there is, and are read.
+ */
+function said(readings: Ranked[], text: string): Ranked[] {
+  const spoken = readings.filter((reading) => !quotedInProse(reading, text));
+  return spoken.length > 0 && spoken.length < readings.length ? spoken : readings;
+}
+
+/** Three words of prose, no colon, then an opening quote; the words read inside it; its closing quote, then a space or punctuation. */
+const PROSE_BEFORE = /(?:^|\s)[\p{Ll}\p{Lu}][\p{Ll}'’]*(?:\s+\p{Ll}[\p{Ll}'’]*){2,}\s+(["“'‘`«])[^"“”'‘’`«»:\n]*$/u;
+const CLOSING: Readonly<Record<string, string>> = { '"': '"', '“': '”', "'": "'", '‘': '’', '`': '`', '«': '»' };
+
+function quotedInProse(reading: Ranked, text: string): boolean {
+  const lineStart = text.lastIndexOf('\n', reading.index - 1) + 1;
+  const before = PROSE_BEFORE.exec(text.slice(lineStart, reading.index));
+  if (!before || before[0].includes(':')) return false;
+  const close = CLOSING[before[1] ?? ''] ?? '"';
+  const lineEnd = text.indexOf('\n', reading.end);
+  const after = text.slice(reading.end, lineEnd === -1 ? undefined : lineEnd);
+  const at = after.indexOf(close);
+  return at !== -1 && !/[\n"“”«»]/.test(after.slice(0, at)) && /^(?:\s|[.,;:!?)]|$)/.test(after.slice(at + 1));
+}
+
 function hostPartsOf(text: string, explainers: readonly EngineExplainer[]): HostPart[] {
   for (const splitter of explainers.flatMap((explainer) => explainer.hostSplitters ?? [])) {
     const parts = splitter.split(text);
@@ -300,7 +433,7 @@ function decide(readings: readonly Ranked[]): { best: Ranked | undefined; confli
   // Known words that do not decide: their cause and its alternatives are guesses. Words known not
   // to decide also overrule the same cause read elsewhere at the same rank (a node-postgres
   // "Connection terminated unexpectedly" that Node.js reports as an established client's error).
-  if (best.tentative) return { best: undefined, conflict: [best] };
+  if (best.tentative) return { best: undefined, conflict: readings.filter((reading) => reading.tentative) };
   const veto = readings.find((reading) => reading.tentative && reading.basis === 'words' && reading.rank === best.rank && reading.cause === best.cause);
   if (veto) return { best: undefined, conflict: [veto] };
   const top = readings.filter((reading) => reading.rank === best.rank);
@@ -410,10 +543,13 @@ function conflictGuesses(conflict: readonly Ranked[]): CauseRef[] {
   };
   const [first] = conflict;
   if (first?.tentative) {
-    const said = `the text says "${maskUrlPasswords(first.words).slice(0, 120)}" (${first.id}), which does not tell`;
-    add(first.cause, `${said} which cause: a guess, not a diagnosis`);
-    for (const alternative of first.also ?? []) add(alternative.cause, `${alternative.why}: a guess, not a diagnosis`);
-    return refs.slice(0, 5);
+    // Each reading that does not decide, most decisive first: its cause, then the causes its words also fit.
+    for (const reading of conflict) {
+      const words = `the text says "${maskUrlPasswords(reading.words).slice(0, 120)}" (${reading.id})`;
+      add(reading.cause, reading.undecided ? `${words}, and ${reading.undecided}: a guess, not a diagnosis` : `${words}, which does not tell which cause: a guess, not a diagnosis`);
+      for (const alternative of reading.also ?? []) add(alternative.cause, `${alternative.why}: a guess, not a diagnosis`);
+    }
+    return refs.slice(0, 6);
   }
   for (const reading of conflict) add(reading.cause, `the text says "${maskUrlPasswords(reading.words).slice(0, 120)}" (${reading.id}), which other evidence in it contradicts: a guess, not a diagnosis`);
   return refs.slice(0, 3);
@@ -423,7 +559,7 @@ function conflictGuesses(conflict: readonly Ranked[]): CauseRef[] {
 function guess(text: string): CauseRef[] {
   const refs: CauseRef[] = [];
   for (const { pattern, cause } of GUESSES) {
-    const word = pattern.exec(text)?.[0];
+    const word = wordIn(pattern, text);
     if (word && !refs.some((ref) => ref.cause === cause)) {
       refs.push({ step: stepOfCause(cause) ?? null, cause, why: `the text mentions "${word}", but no rule knows its wording: a guess, not a diagnosis` });
     }

@@ -1,3 +1,5 @@
+import type { StackFrame } from '../engine/explainer.js';
+
 /**
  * What a pasted text looks like once the way it travelled is undone, so that rules match the
  * message rather than its wrapping: terminal colours, Windows line ends, HTML entities, JSON, PHP
@@ -9,12 +11,16 @@
  * messages a terminal or a log collector wrapped.
  */
 
-/** How much of a paste is read: enough for any stack trace, bounded for a pasted log file. */
+/**
+ * How much of a paste is read: enough for any stack trace, bounded for a pasted log file. A longer
+ * paste is read from its end (the newest lines: a log's last error is the one that matters), from
+ * the first whole line within the bound, and the report says how much was left out.
+ */
 export const MAX_TEXT = 256 * 1024;
 
 export interface NormalisedLine {
   readonly text: string;
-  /** The line began with a log prefix (a timestamp, syslog header, …): it starts a log record. */
+  /** The line began with a log prefix (a timestamp, syslog header, …) or a shell prompt: it starts a log record. */
   readonly record: boolean;
 }
 
@@ -22,38 +28,107 @@ export interface Normalised {
   /** The lines joined with "\n": what rules are matched against. */
   readonly text: string;
   readonly lines: readonly NormalisedLine[];
+  /** The stack frames taken out, with where each stood (StackFrame.index). */
+  readonly frames: readonly StackFrame[];
+  /** When the paste was longer than MAX_TEXT: how many characters it had, and how many of its last ones were read. */
+  readonly truncated?: { readonly total: number; readonly read: number };
 }
 
-export function normalise(raw: string): Normalised {
-  let text = raw.slice(0, MAX_TEXT).replace(/\r\n?/g, '\n');
-  // eslint-disable-next-line no-control-regex
-  text = text.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '').replace(/[\u00a0\u2007\u202f]/g, ' ').replace(/[\u200b\u200e\u200f\ufeff]/g, '');
-  text = undoMojibake(text);
-  text = decodeEntities(text);
-  if (/\\["'nt]|\\u[0-9a-fA-F]{4}|\\x[89a-fA-F][0-9a-fA-F]/.test(text)) text = unescape(unescape(text));
-  const lines: NormalisedLine[] = [];
-  let skipIndentedAfter = -1;
-  for (const rawLine of text.split('\n')) {
-    const json = jsonLine(rawLine);
-    if (json !== undefined) {
-      for (const [index, part] of json.split('\n').entries()) lines.push({ text: part, record: index === 0 });
-      continue;
-    }
-    const stripped = stripPrefix(rawLine);
-    const record = stripped.record;
-    const rest = stripped.rest.replace(RUBY_LOCATION, '');
-    const indent = /^\s*/.exec(rest)?.[0].length ?? 0;
-    // A Python frame's source line (and its ^^^^ markers) is indented deeper than its "File" line.
-    if (skipIndentedAfter >= 0 && indent > skipIndentedAfter && !record) continue;
-    skipIndentedAfter = -1;
-    if (STACK_FRAME.test(rest)) {
-      if (/^\s*File "/.test(rest)) skipIndentedAfter = indent;
-      continue;
-    }
-    lines.push({ text: rest, record });
-  }
-  return { text: lines.map((line) => line.text).join('\n'), lines };
+/** The newest part of a long paste: its last MAX_TEXT characters, from the first line that starts within them. */
+function tail(raw: string): { text: string; truncated?: Normalised['truncated'] } {
+  if (raw.length <= MAX_TEXT) return { text: raw };
+  const cut = raw.slice(-MAX_TEXT);
+  const firstLine = cut.indexOf('\n');
+  const text = firstLine === -1 || firstLine === cut.length - 1 ? cut : cut.slice(firstLine + 1);
+  return { text, truncated: { total: raw.length, read: text.length } };
 }
+
+/**
+ * What a terminal would not show as text: escape sequences (colours, OSC window titles and
+ * hyperlinks), a character a backspace took back, and other control characters. Line breaks and
+ * tabs stay.
+ */
+function withoutControls(text: string): string {
+  let clean = text
+    // eslint-disable-next-line no-control-regex
+    .replace(/\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)?/g, '')
+    // eslint-disable-next-line no-control-regex
+    .replace(/\u001b\[[0-9;?<=>!]*[ -/]*[@-~]/g, '')
+    // eslint-disable-next-line no-control-regex
+    .replace(/\u001b[@-Z\\-_]?/g, '');
+  // eslint-disable-next-line no-control-regex
+  for (let pass = 0; pass < 64 && /[^\n\u0008]\u0008/.test(clean); pass++) clean = clean.replace(/[^\n\u0008]\u0008/g, '');
+  // eslint-disable-next-line no-control-regex
+  return clean.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '');
+}
+
+/** Anything that still holds an escape a JSON, PHP or Python string would have. */
+const ESCAPED = /\\["'nt]|\\u[0-9a-fA-F]{4}|\\x[89a-fA-F][0-9a-fA-F]/;
+
+export function normalise(raw: string): Normalised {
+  const { text: read, truncated } = tail(raw);
+  let text = withoutControls(read.replace(/\r\n?/g, '\n'));
+  text = text.replace(/[\u00a0\u2007\u202f]/g, ' ').replace(/[\u200b\u200e\u200f\ufeff]/g, '');
+  // eslint-disable-next-line no-control-regex
+  text = undoMojibake(text).replace(/[\u0080-\u009f]/g, '');
+  text = decodeEntities(text);
+  const lines: NormalisedLine[] = [];
+  const frames: { line: number; text: string }[] = [];
+  // A structured log line is parsed as pasted (its escapes are JSON's); the rest is unescaped as a whole.
+  const escaped = ESCAPED.test(text.split('\n').filter((line) => jsonLine(line) === undefined).join('\n'));
+  let skipIndentedAfter = -1;
+  for (const pasted of text.split('\n')) {
+    const parsed = jsonLine(pasted);
+    if (parsed !== undefined) {
+      const json = withoutControls(ESCAPED.test(parsed) ? unescape(parsed) : parsed);
+      for (const [index, part] of json.split('\n').entries()) lines.push({ text: part, record: index === 0 });
+      skipIndentedAfter = -1;
+      continue;
+    }
+    // Escapes undone may spell control characters again (\u0007): they go too.
+    for (const rawLine of (escaped ? withoutControls(unescape(unescape(pasted))) : pasted).split('\n')) {
+      const prompt = SHELL_PROMPT.test(rawLine);
+      if (prompt) {
+        // What the user typed is not what a program said; the prompt starts a new record.
+        lines.push({ text: '', record: true });
+        skipIndentedAfter = -1;
+        continue;
+      }
+      const stripped = stripPrefix(rawLine);
+      const record = stripped.record;
+      const rest = stripped.rest.replace(RUBY_LOCATION, '');
+      const indent = /^\s*/.exec(rest)?.[0].length ?? 0;
+      // A Python frame's source line (and its ^^^^ markers) is indented deeper than its "File" line.
+      if (skipIndentedAfter >= 0 && indent > skipIndentedAfter && !record) continue;
+      skipIndentedAfter = -1;
+      if (STACK_FRAME.test(rest)) {
+        if (/^\s*File "/.test(rest)) skipIndentedAfter = indent;
+        frames.push({ line: lines.length, text: rest.trim() });
+        continue;
+      }
+      lines.push({ text: rest, record });
+    }
+  }
+  const starts: number[] = [];
+  let offset = 0;
+  for (const line of lines) {
+    starts.push(offset);
+    offset += line.text.length + 1;
+  }
+  return {
+    text: lines.map((line) => line.text).join('\n'),
+    lines,
+    frames: frames.map((frame) => ({ index: starts[frame.line] ?? Math.max(0, offset - 1), text: frame.text })),
+    ...(truncated ? { truncated } : {}),
+  };
+}
+
+/**
+ * A shell prompt and the command typed after it: a terminal paste of several attempts is several
+ * records. POSIX shells ("$ ", "user@host:~/app$ ", "root@db:~# ", a "(venv) " before), PowerShell
+ * ("PS C:\\app> "), cmd ("C:\\app>"), Python's ">>> ", psql's "appdb=# ", cqlsh's "cqlsh:ks> ".
+ */
+const SHELL_PROMPT = /^\s*(?:\([\w.-]+\)\s+)?(?:\$|[\w.-]+@[\w.-]+(?::[^\s$#]*)?\s?[$#]|\[[\w.-]+@[\w.-]+[^\]]*\][$#]|PS [A-Za-z]:\\[^>]*>|[A-Za-z]:\\[^>\s]*>|>>>|[\w-]+=[#>]|cqlsh(?::[\w-]+)?>)\s+\S/;
 
 /** A frame names code: a Java/JS "at …", Python's File "…", line n, Go's file.go:n and goroutines, Ruby's "from …:n:in". */
 const STACK_FRAME = /^\s+at \S.*(?:\.(?:java|kt|scala|groovy|js|mjs|cjs|ts):\d+|Native Method|Unknown Source|<anonymous>|:\d+:\d+)\)?\]?(?:\s+~?\[[^\]]*\])?\s*$|^\s*File "[^"]+", line \d+|^\s*\.\.\. \d+ (?:more|common frames omitted)\s*$|^\s+\^+\s*$|^\s*(?:\/|[A-Za-z]:\\)[^\s:]+\.go:\d+(?: \+0x[0-9a-f]+)?\s*$|^goroutine \d+ \[[^\]]*\]:\s*$|^\s*from \S+:\d+:in `/;

@@ -88,6 +88,13 @@ export const ExplainReportSchema = z.object({
   hosts: z.array(HostFindingSchema).optional(),
   /** When the text is a log stream with several different errors: each once, oldest first, newest last (the verdict is the newest). */
   diagnoses: z.array(DiagnosisSchema).optional(),
+  /**
+   * When a log stream shows a working connection after its newest error (a query's own error, a
+   * "connected" line): the words and their line. The errors before are history: no verdict.
+   */
+  working: z.object({ words: z.string(), line: z.number().int().positive() }).optional(),
+  /** When the paste was longer than explain reads: its length and how many of its last characters were read. */
+  truncated: z.object({ total: z.number().int().positive(), read: z.number().int().nonnegative() }).optional(),
   durationMs: z.number().nonnegative(),
 });
 export type ExplainReport = z.infer<typeof ExplainReportSchema>;

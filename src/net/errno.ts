@@ -102,3 +102,11 @@ export const ERRNO_TABLE: readonly ErrnoEntry[] = [
     ],
   },
 ];
+
+/**
+ * A Unix socket file that is not there: a server that is not running, or one whose socket is in
+ * another directory or for another port. The errno is ENOENT, whose words name any missing file,
+ * so it is read only beside a socket path (src/probes/common/errno.ts); its message in every
+ * language glibc ships is generated with the others.
+ */
+export const SOCKET_FILE_MISSING = { names: ['ENOENT'], messages: ['No such file or directory'] } as const;

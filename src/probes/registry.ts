@@ -103,6 +103,8 @@ export interface NetworkExplainer {
   readers(): Promise<readonly Reader[]>;
   /** The fix in words that fit any database, for a text whose engine is not known. */
   readonly remediation: EngineExplainer['remediation'];
+  /** Words any client logs once connected (EngineExplainer.working). */
+  readonly working: RegExp;
 }
 
 export async function loadNetworkExplainer(): Promise<NetworkExplainer> {

@@ -103,7 +103,8 @@ describe('the same causes in other clients\' words, cases, escapings and languag
     ['libpq: authentication method 10', 'psql: authentication method 10 not supported', 'auth/auth_mechanism'],
     ['another case: Server does not support SSL', 'Error: Server does not support SSL connections', 'accepting/tls_unsupported'],
     ['node-postgres connection timeout', 'Error: Connection terminated due to connection timeout', 'network/connect_timeout'],
-    ['Ruby PG::ReadOnlySqlTransaction', 'PG::ReadOnlySqlTransaction: ERROR:  cannot execute INSERT in a read-only transaction', 'accepting/standby'],
+    // 25006 is a standby or a read-only transaction on a primary (default_transaction_read_only): the words do not decide (issue 13's follow-up).
+    ['Ruby PG::ReadOnlySqlTransaction', 'PG::ReadOnlySqlTransaction: ERROR:  cannot execute INSERT in a read-only transaction', 'not recognised'],
     // PostgreSQL in other languages (lc_messages)
     ['German server', 'FATAL:  Passwort-Authentifizierung für Benutzer »app« fehlgeschlagen', 'auth/auth_failed'],
     ['French server', 'FATAL:  la base de données « orders » n\'existe pas', 'auth/database_missing'],
@@ -144,7 +145,8 @@ describe('codes before words: SQLSTATE in every client\'s spelling', () => {
     ['pgx', 'failed to connect to `host=db user=app database=app`: server error (FATAL: x (SQLSTATE 28P01))', 'auth/auth_failed'],
     ['PHP PDO', 'SQLSTATE[53300] [7] x', 'pool/too_many_connections'],
     ['node-postgres error object', "error: x\n  code: '3D000',\n  routine: 'InitPostgres'", 'auth/database_missing'],
-    ['psql verbose', 'FATAL:  57P01: x', 'accepting/shutting_down'],
+    // 57P01 decides a shutdown only inside a connection attempt; on a session it may be pg_terminate_backend().
+    ['psql verbose', 'psql: error: connection to server at "db" (10.0.0.5), port 5432 failed: FATAL:  57P01: x', 'accepting/shutting_down'],
     ['Npgsql', 'Npgsql.PostgresException (0x80004005): 53300: x', 'pool/too_many_connections'],
     ['Hibernate', 'SQL Error: 0, SQLState: 28P01', 'auth/auth_failed'],
     ['go-pg', 'ERROR #55P03 x', 'queries/blocked'],

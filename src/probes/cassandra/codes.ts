@@ -96,8 +96,10 @@ export const cqlCodeReader: Reader = {
         const hit = byCode(name, match.index, match[0]);
         if (hit) found.push(hit);
       } else if (BY_DRIVER_NAME[word]) {
-        // A driver's own error name says less than a code or the server's words.
-        found.push(reading(`cql-driver.${word}`, BY_DRIVER_NAME[word], match.index, match[0], 'symptom'));
+        // A driver's own error name says less than a code or the server's words; a request that timed
+        // out decides only while connecting (on a session it is a query the node did not answer in time).
+        const timedOut = /^OperationTimedOut/.test(word) ? { whileConnecting: true as const } : {};
+        found.push({ ...reading(`cql-driver.${word}`, BY_DRIVER_NAME[word], match.index, match[0], 'symptom'), ...timedOut });
       }
     }
     for (const [pattern, name] of SENTENCES) {

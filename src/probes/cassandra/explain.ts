@@ -1,7 +1,8 @@
 import type { Remediation } from '../../engine/schema.js';
-import type { EngineExplainer, Explained, ExplainRule, FieldPattern, Fields, HostSplitter, Reader } from '../../engine/explainer.js';
+import type { ConnectingSigns, EngineExplainer, Explained, ExplainRule, FieldPattern, Fields, HostSplitter, Reader } from '../../engine/explainer.js';
 import { splitterAt } from '../common/hosts.js';
 import { remediationInWords } from '../common/explain.js';
+import { hostPort } from '../../text/address.js';
 import type { EngineWords } from '../common/platform.js';
 import { resolveCassandraTarget } from '../../config/cassandra/target.js';
 import { buildEnvironment } from '../../config/environment.js';
@@ -149,7 +150,7 @@ function remediation(explained: Explained): Remediation[] | undefined {
 
 function url(fields: Fields): string {
   const user = fields.user ? `${encodeURIComponent(fields.user)}@` : '';
-  return `cassandra://${user}${fields.host ?? '<host>'}:${fields.port ?? 9042}/${fields.database ?? ''}`;
+  return `cassandra://${user}${hostPort(fields.host ?? '<host>', fields.port ?? 9042)}/${fields.database ?? ''}`;
 }
 
 /**
@@ -169,4 +170,17 @@ async function readers(): Promise<readonly Reader[]> {
   return [(await import('./codes.js')).cqlCodeReader];
 }
 
-export const cassandraExplainer: EngineExplainer = { engine: 'cassandra', rules: cassandraRules, fieldPatterns: cassandraFieldPatterns, readers, hostSplitters: cassandraHosts, remediation, url };
+/**
+ * How the Cassandra drivers show a connection attempt (for a request timeout, which decides only
+ * then): their words for a session that could not be made, and the frames of the control
+ * connection or the session's start.
+ */
+const cassandraConnecting: ConnectingSigns = {
+  words: /Unable to connect to any servers|Could not reach any contact point|unable to create session|no connections were made when creating the session|Error during connection|\bCannot connect\b/i,
+  frame: /\bControlConnection[._]|\bClient\._?connect\b|\bCluster\.(?:init|connect)\b|\bSessionBuilder\.build|\bDefaultSession\.init\b|, in (?:connect|_connect|_new_session|_reconnect_internal)\s*$/,
+};
+
+/** What only a working session hears: a query's own error, or a driver that connected. */
+const CASSANDRA_WORKING = /\bunconfigured table\b|\bline \d+:\d+ (?:no viable alternative|mismatched input)\b|\bUndefined column name\b/i;
+
+export const cassandraExplainer: EngineExplainer = { engine: 'cassandra', rules: cassandraRules, fieldPatterns: cassandraFieldPatterns, readers, hostSplitters: cassandraHosts, connecting: cassandraConnecting, working: CASSANDRA_WORKING, remediation, url };

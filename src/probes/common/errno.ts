@@ -1,7 +1,7 @@
 import type { CauseCode } from '../../engine/causes.js';
 import type { Alternative, Reader, Reading } from '../../engine/explainer.js';
-import { ERRNO_TABLE, type ErrnoEntry, type SocketFailure } from '../../net/errno.js';
-import { ERRNO_TRANSLATIONS } from './errno-catalog.generated.js';
+import { ERRNO_TABLE, SOCKET_FILE_MISSING, type ErrnoEntry, type SocketFailure } from '../../net/errno.js';
+import { ERRNO_TRANSLATIONS, SOCKET_MISSING_TRANSLATIONS } from './errno-catalog.generated.js';
 
 /**
  * `dbdoctor explain`'s errno layer: a socket or resolver error in any platform's spelling (name,
@@ -34,12 +34,26 @@ const MEANING: Readonly<Record<SocketFailure, { readonly cause: CauseCode; reado
 const BY_NAME = new Map<string, ErrnoEntry>(ERRNO_TABLE.flatMap((entry) => entry.names.map((name) => [name, entry] as const)));
 const BY_NUMBER = new Map<number, ErrnoEntry>(ERRNO_TABLE.flatMap((entry) => entry.numbers.map((number) => [number, entry] as const)));
 const BY_GAI = new Map<number, ErrnoEntry>(ERRNO_TABLE.flatMap((entry) => (entry.gai ?? []).map((number) => [number, entry] as const)));
-/** The messages in English and, from glibc's own catalogs, in every language it ships (a translated libpq prints them after its own words). */
-const BY_MESSAGE = new Map<string, ErrnoEntry>(
-  ERRNO_TABLE.flatMap((entry) =>
-    entry.messages.flatMap((message) => [message, ...Object.values(ERRNO_TRANSLATIONS[message] ?? {}).filter((translated) => translated.length >= 6)].map((text) => [text.toLowerCase().replace(/\s+/g, ' '), entry] as const)),
-  ).sort(([a], [b]) => b.length - a.length),
-);
+/** Long enough to be read on its own: six letters, a Han, kana or Hangul character counting as three ("拒绝连接", zh_CN's "Connection refused"). */
+function sayable(text: string): boolean {
+  let weight = 0;
+  for (const char of text) weight += /[\p{sc=Han}\p{sc=Hiragana}\p{sc=Katakana}\p{sc=Hangul}]/u.test(char) ? 3 : 1;
+  return weight >= 6;
+}
+
+/** A message in English and, from glibc's own catalogs, in every language it ships (a translated libpq prints them after its own words), as it is searched. */
+const spellings = (message: string, translations: Readonly<Record<string, Readonly<Record<string, string>>>>): string[] =>
+  [message, ...Object.values(translations[message] ?? {}).filter(sayable)].map((text) => text.toLowerCase().replace(/\s+/g, ' '));
+
+const BY_MESSAGE = new Map<string, ErrnoEntry>(ERRNO_TABLE.flatMap((entry) => entry.messages.flatMap((message) => spellings(message, ERRNO_TRANSLATIONS).map((text) => [text, entry] as const))).sort(([a], [b]) => b.length - a.length));
+
+/** A missing socket file (ENOENT, SOCKET_FILE_MISSING), in every language: read only beside a socket path. */
+const SOCKET_MISSING = SOCKET_FILE_MISSING.messages.flatMap((message) => spellings(message, SOCKET_MISSING_TRANSLATIONS));
+const SOCKET_PATH = /\.s\.PGSQL\.\d+|[\w.-]+\.sock\b/;
+const socketMissingAlso: readonly Alternative[] = [
+  { cause: 'wrong_port', why: 'a server may be running with its socket for another port (the number at the end of the file name)' },
+  { cause: 'not_listening', why: 'or with its socket in another directory (PostgreSQL: unix_socket_directories)' },
+];
 
 /** c-ares and getaddrinfo codes after a DNS query: every one is about the name, never the database. */
 const DNS_QUERY = /\b(?:query(?:Srv|Txt|A|Aaaa|Any|Cname|Mx|Ns|Ptr)|getaddrinfo|getHostByName|lookup)\s+(E[A-Z_]+)\b/gi;
@@ -76,6 +90,24 @@ function failureAt(entry: ErrnoEntry, text: string, index: number): SocketFailur
   return RESOLVER_CONTEXT.test(before) ? 'name_temporary' : entry.failure;
 }
 
+/** ENOENT (its name or its message in any language) where the text names a socket file nearby: no server made that socket. */
+function socketMissing(text: string): Reading[] {
+  const lower = text.toLowerCase().replace(/\s/g, ' ');
+  const found: Reading[] = [];
+  const near = (index: number, length: number): boolean => SOCKET_PATH.test(text.slice(Math.max(0, index - 300), index + length + 300));
+  const push = (index: number, words: string, basis: Reading['basis']): void => {
+    if (near(index, words.length)) found.push({ id: 'errno.ENOENT.socket', basis, rank: 'errno', cause: 'not_running', also: socketMissingAlso, index, end: index + words.length, words });
+  };
+  for (const message of SOCKET_MISSING) {
+    for (let index = lower.indexOf(message); index !== -1; index = lower.indexOf(message, index + message.length)) {
+      if (WORD_CHAR.test(lower.charAt(index - 1)) || WORD_CHAR.test(lower.charAt(index + message.length))) continue;
+      push(index, text.slice(index, index + message.length), 'words');
+    }
+  }
+  for (const match of text.matchAll(/\bENOENT\b/g)) push(match.index, match[0], 'code');
+  return found;
+}
+
 export const errnoReader: Reader = {
   id: 'errno',
   read(text) {
@@ -100,6 +132,7 @@ export const errnoReader: Reader = {
       if (entry) found.push(reading(entry, failureAt(entry, text, match.index), match.index, match[0], 'code'));
     }
     for (const { index, words, entry } of messagesIn(text)) found.push(reading(entry, failureAt(entry, text, index), index, words, 'words'));
+    found.push(...socketMissing(text));
     return found;
   },
 };

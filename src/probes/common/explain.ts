@@ -6,6 +6,8 @@ import { ENGINE_NAMES, type NetworkExplainer } from '../registry.js';
 import { errnoReader, refusedAlso, timeoutAlso } from './errno.js';
 import { networkRemedies } from './network.js';
 import { platformFixes, type EngineWords } from './platform.js';
+import { hostPort } from '../../text/address.js';
+import { shellQuote } from '../../text/shell.js';
 
 /**
  * `dbdoctor explain`'s rules for what the network and the operating system say, whatever the
@@ -119,7 +121,8 @@ export const networkRules: readonly ExplainRule[] = [
     engines: ALL,
     clients: ['node-postgres', 'mongodb-node', 'cassandra-node'],
     rank: 'errno',
-    pattern: /connect ECONNREFUSED (?<host>[0-9a-fA-F.:]+?):(?<port>\d+)|connect ENOENT \S+\.(?:s\.PGSQL\.\d+|sock)\b/,
+    // The port is the last number: Node prints an IPv6 address bare ("connect ECONNREFUSED ::1:5432").
+    pattern: /connect ECONNREFUSED (?<host>[0-9a-fA-F.:]+):(?<port>\d+)(?![\d:.])|connect ENOENT \S+\.(?:s\.PGSQL\.\d+|sock)\b/,
     cause: 'not_running',
     also: refusedAlso,
     fields: ['host', 'port'],
@@ -267,7 +270,7 @@ export const networkRules: readonly ExplainRule[] = [
 
 /** Where clients name host and port in network errors. */
 export const networkFieldPatterns: readonly FieldPattern[] = [
-  { clients: ['node-postgres', 'mongodb-node', 'cassandra-node'], pattern: /connect E[A-Z]+ (?<host>[0-9a-fA-F.:]+?):(?<port>\d+)/ },
+  { clients: ['node-postgres', 'mongodb-node', 'cassandra-node'], pattern: /connect E[A-Z]+ (?<host>[0-9a-fA-F.:]+):(?<port>\d+)(?![\d:.])/ },
   { clients: ['node-postgres', 'mongodb-node'], pattern: /getaddrinfo E[A-Z_]+ (?<host>[^\s'"]+)/ },
   { clients: ['pgx', 'lib-pq', 'mongo-go-driver', 'gocql'], pattern: /dial tcp (?<host>[^\s:]+|\[[^\]]+\]):(?<port>\d+)/ },
   { clients: ['pgx', 'lib-pq', 'mongo-go-driver', 'gocql'], pattern: /lookup (?<host>[^\s]+) on / },
@@ -286,7 +289,8 @@ export const networkFieldPatterns: readonly FieldPattern[] = [
 export interface NetworkWords {
   readonly words: EngineWords;
   readonly recheck: Remediation;
-  readonly defaultPort: number;
+  /** The engine's port; none when the engine is not known (then a port the text does not name is "<port>", never a number made up). */
+  readonly defaultPort: number | undefined;
 }
 
 /** A platform that adds nothing: explain does not know where the pasted text came from. */
@@ -295,10 +299,12 @@ export const UNKNOWN_PLATFORM: PlatformInfo = { platform: 'host', chosen: 'detec
 /** The shared network remedies (the network step's own), for a cause read from text. */
 export function networkRemediation(cause: CauseCode, fields: Fields, network: NetworkWords): Remediation[] | undefined {
   const host = fields.host ?? '<host>';
-  const port = Number(fields.port ?? network.defaultPort);
+  const known = fields.port !== undefined ? Number(fields.port) : network.defaultPort;
+  const port = known ?? '<port>';
   switch (cause) {
     case 'dns_not_found':
-      return networkRemedies.dns_not_found(host, 'the application’s settings', [], network.words, port);
+      // No suggestions from a pasted text: the port would only go into one.
+      return networkRemedies.dns_not_found(host, 'the application’s settings', [], network.words, known ?? 0);
     case 'dns_temporary':
       return networkRemedies.dns_temporary(host);
     case 'connect_timeout':
@@ -309,8 +315,8 @@ export function networkRemediation(cause: CauseCode, fields: Fields, network: Ne
       return networkRemedies.firewall_rejected(port, network.recheck);
     case 'not_running':
       return [
-        { text: `Nothing accepted the connection at ${host}:${port}. Check that ${network.words.name} runs there, and on which port (on that host):`, command: `sudo ss -tlnp | grep -i ${network.words.unit}`, language: 'shell' },
-        ...platformFixes('not_running', UNKNOWN_PLATFORM, network.words, { host, port }),
+        { text: `Nothing accepted the connection at ${hostPort(host, port)}. Check that ${network.words.name} runs there, and on which port (on that host):`, command: `sudo ss -tlnp | grep -i ${network.words.unit}`, language: 'shell' },
+        ...platformFixes('not_running', UNKNOWN_PLATFORM, network.words, { host, port: known ?? 0 }),
         network.recheck,
       ];
     default:
@@ -322,9 +328,13 @@ export function networkRemediation(cause: CauseCode, fields: Fields, network: Ne
  * The fix for an engine that has no explain remedies of its own yet (MongoDB, Cassandra): the
  * shared network remedies, then the TLS and silence fixes below, in the engine's words.
  */
-export function remediationInWords(explained: Explained, words: EngineWords, defaultPort: number, trustSetting: string): Remediation[] | undefined {
+export function remediationInWords(explained: Explained, words: EngineWords, defaultPort: number | undefined, trustSetting: string): Remediation[] | undefined {
   const { cause, fields } = explained;
-  const recheck: Remediation = { text: 'Then check again:', command: words.readyCheck(fields.host ?? '<host>', Number(fields.port ?? defaultPort)), language: 'shell' };
+  const port = fields.port !== undefined ? Number(fields.port) : defaultPort;
+  const recheck: Remediation =
+    fields.host !== undefined && port !== undefined
+      ? { text: 'Then check again:', command: words.readyCheck(fields.host, port), language: 'shell' }
+      : { text: 'Then check again with the command below, given the connection URL the application uses.' };
   return networkRemediation(cause, fields, { words, recheck, defaultPort }) ?? tlsRemediation(cause, words, trustSetting);
 }
 
@@ -353,15 +363,23 @@ export function tlsRemediation(cause: CauseCode, words: EngineWords, trustSettin
 const ANY_DATABASE: EngineWords = {
   name: 'the database server',
   unit: '<database-service>',
-  readyCheck: (host, port) => `nc -vz -w 3 ${host} ${port}`,
+  readyCheck: (host, port) => `nc -vz -w 3 ${shellQuote(host)} ${port}`,
   urlVariable: 'DATABASE_URL',
-  urlFor: (host, port) => `<scheme>://${host}:${port}`,
+  urlFor: (host, port) => `<scheme>://${hostPort(host, port)}`,
 };
+
+/**
+ * What any client logs once it is connected: in a log stream, a record after the newest error
+ * that says so makes that error history (EngineExplainer.working). "not connected to" and
+ * "disconnected" are not it.
+ */
+const CONNECTED = /(?<!\bnot |dis)\bconnected to (?:the )?(?:database|db|server|postgres(?:ql)?|mongo(?:db)?|cassandra|cluster)\b|\b(?:database )?connection (?:established|successful)\b|\bsuccessfully connected\b/i;
 
 /** The network's part of explain, loaded through the registry: its rules, the errno reader, the fixes for any engine. */
 export const networkExplainer: NetworkExplainer = {
   rules: networkRules,
   fieldPatterns: networkFieldPatterns,
-  readers: async () => [errnoReader],
-  remediation: (explained) => remediationInWords(explained, ANY_DATABASE, 0, "the client's TLS settings"),
+  readers: async () => [errnoReader, (await import('./libraries.js')).libraryPhrases],
+  remediation: (explained) => remediationInWords(explained, ANY_DATABASE, undefined, "the client's TLS settings"),
+  working: CONNECTED,
 };

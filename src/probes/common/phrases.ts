@@ -15,6 +15,10 @@ export interface Phrase {
   readonly source: string;
   /** Known words that do not decide (ExplainRule.tentative). */
   readonly tentative?: true;
+  /** Why they do not decide, said with the guesses (ExplainRule.undecided). */
+  readonly undecided?: string;
+  /** The words say an established session broke (Reading.session). */
+  readonly session?: true;
 }
 
 const literal = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\s+/g, '\\s+');
@@ -27,7 +31,7 @@ export function phraseReader(id: string, phrases: readonly Phrase[]): Reader {
       const found: Reading[] = [];
       for (const { phrase, index, pattern } of compiled) {
         for (const match of text.matchAll(pattern)) {
-          found.push({ id: `${id}.${index}`, basis: 'words', rank: phrase.rank, cause: phrase.cause, ...(phrase.also ? { also: phrase.also } : {}), ...(phrase.tentative ? { tentative: true as const } : {}), index: match.index, end: match.index + match[0].length, words: match[0] });
+          found.push({ id: `${id}.${index}`, basis: 'words', rank: phrase.rank, cause: phrase.cause, ...(phrase.also ? { also: phrase.also } : {}), ...(phrase.tentative ? { tentative: true as const } : {}), ...(phrase.undecided ? { undecided: phrase.undecided } : {}), ...(phrase.session ? { session: true as const } : {}), index: match.index, end: match.index + match[0].length, words: match[0] });
         }
       }
       return found;

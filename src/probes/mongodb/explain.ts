@@ -3,6 +3,8 @@ import type { Remediation } from '../../engine/schema.js';
 import type { EngineExplainer, Explained, ExplainRule, FieldPattern, Fields, HostSplitter, Reader } from '../../engine/explainer.js';
 import { splitterAt } from '../common/hosts.js';
 import { remediationInWords } from '../common/explain.js';
+import { hostPort } from '../../text/address.js';
+import { shellQuote } from '../../text/shell.js';
 import type { EngineWords } from '../common/platform.js';
 import { showSetName, withoutReplicaSet } from './steps/accepting.js';
 import { authRemedies } from './steps/auth.js';
@@ -86,9 +88,9 @@ export function mongodbWords(): EngineWords {
   return {
     name: 'MongoDB',
     unit: 'mongod',
-    readyCheck: (host, port) => `mongosh --quiet "mongodb://${host}:${port}/" --eval "db.runCommand({ ping: 1 })"`,
+    readyCheck: (host, port) => `mongosh --quiet ${shellQuote(`mongodb://${hostPort(host, port)}/`)} --eval "db.runCommand({ ping: 1 })"`,
     urlVariable: 'MONGODB_URI',
-    urlFor: (host, port) => `mongodb://${host}:${port}/`,
+    urlFor: (host, port) => `mongodb://${hostPort(host, port)}/`,
   };
 }
 
@@ -146,7 +148,7 @@ function remediation(explained: Explained): Remediation[] | undefined {
 }
 
 function url(fields: Fields): string {
-  return `mongodb://${fields.host ?? '<host>'}:${fields.port ?? 27017}/`;
+  return `mongodb://${hostPort(fields.host ?? '<host>', fields.port ?? 27017)}/`;
 }
 
 /**
@@ -163,7 +165,11 @@ const mongoHosts: readonly HostSplitter[] = [
 
 /** MongoDB's codes and code names in every driver's spelling, loaded when a text is read. */
 async function readers(): Promise<readonly Reader[]> {
-  return [(await import('./codes.js')).mongoCodeReader];
+  const [{ mongodbPhrases }, { mongoCodeReader }] = await Promise.all([import('./phrases.js'), import('./codes.js')]);
+  return [mongodbPhrases, mongoCodeReader];
 }
 
-export const mongodbExplainer: EngineExplainer = { engine: 'mongodb', rules: mongodbRules, fieldPatterns: mongodbFieldPatterns, readers, hostSplitters: mongoHosts, remediation, url };
+/** What only a working connection hears: a write's own error. */
+const MONGODB_WORKING = /\bE11000 duplicate key error\b|\bDocument failed validation\b/;
+
+export const mongodbExplainer: EngineExplainer = { engine: 'mongodb', rules: mongodbRules, fieldPatterns: mongodbFieldPatterns, readers, hostSplitters: mongoHosts, working: MONGODB_WORKING, remediation, url };

@@ -1,6 +1,7 @@
 import type { CauseCode } from '../../engine/causes.js';
 import type { Alternative, Reader, Reading } from '../../engine/explainer.js';
 import { cannotConnectNowAlso, invalidAuthorizationAlso, passwordFailedAlso, statementTimeoutAlso } from './alternatives.js';
+import { SERVER_MESSAGES } from './catalog/selection.js';
 import { SQLSTATES } from './catalog/sqlstates.generated.js';
 import { causeOfSqlstate } from './classify.js';
 
@@ -33,6 +34,19 @@ const AMBIGUOUS: Readonly<Record<string, { readonly cause: CauseCode; readonly a
 
 const ALSO: Readonly<Record<string, readonly Alternative[]>> = { '28P01': passwordFailedAlso, '57014': statementTimeoutAlso };
 
+/**
+ * Codes the probe reads as one cause at connect time that, read from a pasted text, do not decide
+ * unless the words beside them do (the same as their catalog messages, catalog/selection.ts):
+ * 25006 is a standby or a read-only transaction on a primary ("… during recovery" is a standby);
+ * 57P01 on an established session is a shutdown or pg_terminate_backend() ("immediate shutdown"
+ * is a shutdown), and decides only inside a connection attempt.
+ */
+const UNDECIDED: Readonly<Record<string, { readonly decidedBy: RegExp; readonly whileConnecting?: true }>> = {
+  '25006': { decidedBy: /during recovery/i },
+  '57P01': { decidedBy: /immediate shutdown/i, whileConnecting: true },
+};
+const UNDECIDED_WHY = new Map(SERVER_MESSAGES.filter((message) => message.sqlstate && message.undecided).map((message) => [message.sqlstate as string, message.undecided as string]));
+
 const SPELLINGS: readonly RegExp[] = [
   /\bSQL\s?STATE\s*(?:\[|=|:|\(|is\b)?\s*['"]?([0-9A-Z]{5})\b/gi,
   /\bSQL[\s_-]?state\s*(?:\[|=|:|\()?\s*['"]?([0-9A-Z]{5})\b/gi,
@@ -60,8 +74,23 @@ function readingOf(code: string, text: string, index: number, words: string): Re
   const { cause, also } = decided === 'ambiguous' ? (AMBIGUOUS[code] ?? { cause: undefined, also: undefined }) : { cause: decided, also: ALSO[code] };
   if (!cause) return undefined;
   // A code with several causes and no words to choose: named, as guesses.
-  const tentative = decided === 'ambiguous' ? { tentative: true as const } : {};
-  return { id: `sqlstate.${code}`, basis: 'code', rank: 'server', cause, ...(also ? { also } : {}), ...tentative, index, end: index + words.length, words: `${words.trim()} (${CONDITION_OF.get(code) ?? ''})` };
+  const undecided = UNDECIDED[code];
+  const open = undecided && !undecided.decidedBy.test(context);
+  const tentative = decided === 'ambiguous' || (open && !undecided.whileConnecting) ? { tentative: true as const } : {};
+  const why = open ? UNDECIDED_WHY.get(code) : undefined;
+  return {
+    id: `sqlstate.${code}`,
+    basis: 'code',
+    rank: 'server',
+    cause,
+    ...(also ? { also } : {}),
+    ...tentative,
+    ...(open && undecided.whileConnecting ? { whileConnecting: true as const } : {}),
+    ...(why ? { undecided: why } : {}),
+    index,
+    end: index + words.length,
+    words: `${words.trim()} (${CONDITION_OF.get(code) ?? ''})`,
+  };
 }
 
 export const sqlstateReader: Reader = {

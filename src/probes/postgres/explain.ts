@@ -1,11 +1,12 @@
 import type { PostgresTarget } from '../../config/postgres/target.js';
 import type { Remediation } from '../../engine/schema.js';
-import type { EngineExplainer, Explained, ExplainRule, FieldPattern, Fields, Reader } from '../../engine/explainer.js';
+import type { ConnectingSigns, EngineExplainer, Explained, ExplainRule, FieldPattern, Fields, Reader } from '../../engine/explainer.js';
 import { libpqHosts } from './hosts.js';
+import { hostPort } from '../../text/address.js';
 import { isLoopback } from '../../host/local.js';
 import { networkRemediation, UNKNOWN_PLATFORM } from '../common/explain.js';
 import { closedAlso, passwordFailedAlso, statementTimeoutAlso } from './alternatives.js';
-import { pgIsReady } from './commands.js';
+import { pgIsReady, urlWith } from './commands.js';
 import { acceptingRemedies } from './steps/accepting.js';
 import { authRemedies, parseHbaRejection } from './steps/auth.js';
 import { poolRemedies, preventIdleInTransaction } from './steps/pool.js';
@@ -99,6 +100,29 @@ export const postgresRules: readonly ExplainRule[] = [
     also: [{ cause: 'pooler_backend_down', why: 'PgBouncer also disconnects with query_wait_timeout a client that waited for a server connection it could not open: a database that is down or does not answer' }],
     sqlstate: '08P01',
     examples: ['FATAL:  query_wait_timeout', 'asyncpg.exceptions.ProtocolViolationError: query_wait_timeout'],
+  },
+  {
+    // client_tls_sslmode = require (or verify-*) at PgBouncer, a client without TLS. PostgreSQL's own refusal of a plaintext login is pg_hba.conf's words.
+    id: 'pgbouncer.tls-required',
+    engines: PG,
+    clients: SERVER_CLIENTS,
+    rank: 'server',
+    pattern: /(?:FATAL:\s+|\berror: |\bpq: |ProtocolViolation(?:Error)?: |^)SSL required\b/m,
+    cause: 'tls_required',
+    sqlstate: '08P01',
+    examples: ['psql: error: connection to server at "127.0.0.1", port 6432 failed: FATAL:  SSL required', 'pq: SSL required (08P01)'],
+  },
+  {
+    // DISABLE <db> on PgBouncer's console (PAUSE makes clients wait instead: query_wait_timeout).
+    id: 'pgbouncer.database-disabled',
+    engines: PG,
+    clients: SERVER_CLIENTS,
+    rank: 'server',
+    pattern: /(?:authentication )?database "(?<database>[^"]+)" is disabled/,
+    cause: 'pooler_paused',
+    sqlstate: '08P01',
+    fields: ['database'],
+    examples: ['FATAL:  database "appdb" is disabled'],
   },
   {
     id: 'pgbouncer.no-such-database',
@@ -354,6 +378,8 @@ export const postgresRules: readonly ExplainRule[] = [
     caseSensitive: true,
     cause: 'no_response',
     also: closedAlso,
+    // The same words end a session that broke mid-query (a restart, a terminated backend, a proxy's idle timeout).
+    whileConnecting: true,
     examples: ['server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally\n\tbefore or while processing the request.', 'Error: Connection terminated unexpectedly'],
   },
 
@@ -436,6 +462,7 @@ export const postgresRules: readonly ExplainRule[] = [
     pattern: /\bP1017\b|Server has closed the connection/,
     cause: 'no_response',
     also: closedAlso,
+    whileConnecting: true,
     examples: ['Error: P1017: Server has closed the connection.'],
   },
 ];
@@ -454,6 +481,24 @@ export const postgresFieldPatterns: readonly FieldPattern[] = [
   { clients: SERVER_CLIENTS, pattern: /for user "(?<user>[^"]+)"/ },
   { clients: SERVER_CLIENTS, pattern: /user "(?<user>[^"]+)", database "(?<database>[^"]+)"/ },
 ];
+
+/**
+ * How PostgreSQL's clients show a connection attempt, for words that decide only then (the closed
+ * connection, 57P01): libpq's frames are read in every language by the catalog reader
+ * (Reader.attempts); these are the other clients' words, and the stack frames of a connect call.
+ */
+export const postgresConnecting: ConnectingSigns = {
+  words: /\bconnection failed:|\bcould not connect to server\b|\bunable to connect\b|\bfailed to connect\b|\bThe connection attempt failed\b|\bException while connecting\b|\bError connecting to\b/i,
+  // Python's innermost frame is a driver's connect function; Java's frames pass through pgjdbc's or a pool's connection factory.
+  frame: /, in _{0,2}(?:connect|connect_addr|create_ssl_connection|_create_ssl_connection)\s*$|\bConnectionFactoryImpl\.|\bPgConnection\.<init>|\borg\.postgresql\.Driver\.(?:connect|makeConnection)\b|\bNpgsqlConnector\.(?:Connect|Open|RawOpen)|\bHikariPool\.createPoolEntry\b|\bPoolBase\.newConnection\b/,
+};
+
+/**
+ * Words only a working connection hears: a query's own error (a missing table or column, a syntax
+ * error, a constraint), or the server's log saying it is ready. In a log stream, earlier errors
+ * are history.
+ */
+const POSTGRES_WORKING = /\brelation "[^"\n]+" does not exist|\bcolumn "[^"\n]+"(?: of relation "[^"\n]+")? does not exist|\bsyntax error at or near\b|\bduplicate key value violates unique constraint\b|\bviolates (?:foreign key|not-null|check) constraint\b|\bdatabase system is ready to accept connections\b/i;
 
 /** A PostgreSQL target from what a message names; what it does not name is a placeholder. */
 function targetOf(fields: Fields, defaultPort = 5432): PostgresTarget {
@@ -495,6 +540,8 @@ function remediation({ cause, fields, matched, text, rule }: Explained): Remedia
       return poolerPoolRemedies.pooler_pool_exhausted(target, PGBOUNCER_FROM_TEXT, undefined);
     case 'pooler_backend_down':
       return poolerAcceptingRemedies.pooler_backend_down(target, PGBOUNCER_FROM_TEXT);
+    case 'pooler_paused':
+      return poolerAcceptingRemedies.pooler_paused(target, PGBOUNCER_FROM_TEXT, /is disabled/.test(matched));
     case 'pooler_auth':
       return poolerAuthRemedies.pooler_auth(target, undefined);
     case 'pooler_backend_auth':
@@ -508,10 +555,16 @@ function remediation({ cause, fields, matched, text, rule }: Explained): Remedia
       return authRemedies.permission_denied(target, /not permitted to log in/.test(matched));
     case 'starting_up':
       return acceptingRemedies.starting_up(target, UNKNOWN_PLATFORM);
+    case 'tls_required':
+      return pgbouncer
+        ? [
+            { text: 'PgBouncer admits clients only over TLS (client_tls_sslmode in pgbouncer.ini). Connect with TLS:', command: urlWith(target, { sslmode: 'require' }), language: 'shell' },
+            { text: 'Or, if plaintext is acceptable on this network, set client_tls_sslmode = prefer (or allow) in pgbouncer.ini and reload PgBouncer.' },
+          ]
+        : acceptingRemedies.tls_required(target);
     case 'shutting_down':
     case 'recovery':
     case 'connection_reset':
-    case 'tls_required':
     case 'tls_unsupported':
     case 'standby':
       return acceptingRemedies[cause](target);
@@ -550,7 +603,7 @@ function url(fields: Fields): string {
   const user = fields.user ? `${encodeURIComponent(fields.user)}@` : '';
   const host = fields.host?.startsWith('/') ? '' : (fields.host ?? '<host>');
   const socket = fields.host?.startsWith('/') ? `?host=${fields.host}` : '';
-  return `postgresql://${user}${host.includes(':') ? `[${host}]` : host}:${fields.port ?? 5432}/${fields.database ? encodeURIComponent(fields.database) : ''}${socket}`;
+  return `postgresql://${user}${hostPort(host, fields.port ?? 5432)}/${fields.database ? encodeURIComponent(fields.database) : ''}${socket}`;
 }
 
 /** The catalogs (every language PostgreSQL, libpq and pgjdbc ship) and SQLSTATE in every client's spelling, loaded when a text is read. */
@@ -559,4 +612,4 @@ async function readers(): Promise<readonly Reader[]> {
   return [catalogReader, postgresPhrases, sqlstateReader];
 }
 
-export const postgresExplainer: EngineExplainer = { engine: 'postgres', rules: postgresRules, fieldPatterns: postgresFieldPatterns, readers, hostSplitters: [libpqHosts], remediation, url };
+export const postgresExplainer: EngineExplainer = { engine: 'postgres', rules: postgresRules, fieldPatterns: postgresFieldPatterns, readers, hostSplitters: [libpqHosts], connecting: postgresConnecting, working: POSTGRES_WORKING, remediation, url };

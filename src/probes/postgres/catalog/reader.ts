@@ -152,6 +152,9 @@ function fieldsOf(groups: Record<string, string | undefined> | undefined): Field
     const value = groups?.[name]?.trim();
     if (value) fields[name] = value;
   }
+  // A socket frame names the socket file: its directory is the host, the number at its end the port (as libpq's host=/dir port=N).
+  const socket = fields.host ? /^(?<dir>\/.*)\/\.s\.PGSQL\.(?<port>\d{1,5})$/.exec(fields.host) : null;
+  if (socket?.groups) return { ...fields, host: socket.groups.dir ?? fields.host, port: fields.port ?? socket.groups.port };
   return fields;
 }
 
@@ -181,9 +184,6 @@ export function findCatalogMessages(text: string, only?: (message: CompiledMessa
   return hits;
 }
 
-/** Clients that say they were connecting without a libpq frame (psycopg 3, asyncpg, SQLAlchemy's connect). */
-const CONNECTING = /\bconnection failed:|\bcould not connect to server\b|\bunable to connect\b|\bfailed to connect\b/i;
-
 /**
  * Of two messages read at the same place, the longer: "canceling statement due to lock timeout"
  * in Italian starts with the whole of "… statement timeout" in Italian.
@@ -197,11 +197,9 @@ export const catalogReader: Reader = {
   read(text) {
     const readings: Reading[] = [];
     const hits = findCatalogMessages(text);
-    const frames = hits.filter((hit) => hit.compiled.message.cause === null).map((hit) => hit.index);
     for (const hit of longestAt(hits.filter((candidate) => candidate.compiled.message.cause !== null))) {
       const { message, catalog, lang } = hit.compiled;
       if (!message.cause) continue;
-      const session = message.unframedIsSession && !frames.some((index) => index <= hit.index) && !CONNECTING.test(text.slice(0, hit.index));
       readings.push({
         id: `catalog.${catalog}.${message.key}.${lang}`,
         basis: 'catalog',
@@ -212,10 +210,16 @@ export const catalogReader: Reader = {
         end: hit.end,
         words: hit.words,
         fields: hit.fields,
-        ...(message.tentative || session ? { tentative: true as const } : {}),
+        ...(message.tentative ? { tentative: true as const } : {}),
+        // Outside a connection attempt (libpq's frames: `attempts` below), an established session that broke.
+        ...(message.unframedIsSession ? { whileConnecting: true as const } : {}),
+        ...(message.undecided ? { undecided: message.undecided } : {}),
       });
     }
     return readings;
+  },
+  attempts(text) {
+    return findCatalogMessages(text, (compiled) => compiled.message.cause === null).map((hit) => ({ index: hit.index, end: hit.end }));
   },
   fields(text) {
     const fields: Fields = {};

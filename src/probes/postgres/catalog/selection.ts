@@ -40,7 +40,14 @@ export interface CatalogMessage {
    * says: guesses only, for it and for what it frames.
    */
   readonly unframedIsSession?: true;
+  /** Why the words do not decide, said with the guesses (ExplainRule.undecided). */
+  readonly undecided?: string;
 }
+
+/** 57P01 on an established session: a fast shutdown and pg_terminate_backend() say the same. */
+const TERMINATED = 'on an established session PostgreSQL says this both when the server shuts down (a fast shutdown or restart) and when an administrator or a tool ends that one session with pg_terminate_backend(): the words cannot tell which';
+/** 25006: a standby, or a read-only transaction on a primary. */
+const READ_ONLY = 'PostgreSQL says this on a hot standby, and on a primary wherever the transaction is read-only (default_transaction_read_only set for the role or the database, SET TRANSACTION READ ONLY, a provider that made the database read-only); the words cannot tell them apart, and dbdoctor has no cause for the second';
 
 export type CatalogName = 'server' | 'libpq' | 'pgjdbc';
 
@@ -87,7 +94,7 @@ export const SERVER_MESSAGES: readonly CatalogMessage[] = [
   { key: 'recovery-mode', msgid: 'the database system is in recovery mode', cause: 'recovery', rank: 'server', sqlstate: '57P03' },
   { key: 'not-accepting', msgid: 'the database system is not accepting connections', cause: 'recovery', rank: 'server', also: cannotConnectNowAlso, sqlstate: '57P03' },
   { key: 'not-yet-accepting', msgid: 'the database system is not yet accepting connections', cause: 'recovery', rank: 'server', sqlstate: '57P03' },
-  { key: 'admin-shutdown', msgid: 'terminating connection due to administrator command', cause: 'shutting_down', rank: 'server', sqlstate: '57P01' },
+  { key: 'admin-shutdown', msgid: 'terminating connection due to administrator command', cause: 'shutting_down', rank: 'server', sqlstate: '57P01', unframedIsSession: true, undecided: TERMINATED },
   { key: 'immediate-shutdown', msgid: 'terminating connection due to immediate shutdown command', cause: 'shutting_down', rank: 'server', sqlstate: '57P01' },
   { key: 'crash-of-another', msgid: 'terminating connection because of crash of another server process', cause: 'recovery', rank: 'server', sqlstate: '57P02' },
   // ── sessions and statements (postgres.c, heapam.c, lockcmds.c, utility.c) ───
@@ -96,7 +103,7 @@ export const SERVER_MESSAGES: readonly CatalogMessage[] = [
   { key: 'lock-timeout', msgid: 'canceling statement due to lock timeout', cause: 'blocked', rank: 'server', sqlstate: '55P03' },
   { key: 'nowait-row', msgid: 'could not obtain lock on row in relation "%s"', cause: 'blocked', rank: 'server', args: [null], sqlstate: '55P03' },
   { key: 'nowait-relation', msgid: 'could not obtain lock on relation "%s"', cause: 'blocked', rank: 'server', args: [null], sqlstate: '55P03' },
-  { key: 'read-only-transaction', msgid: 'cannot execute %s in a read-only transaction', cause: 'standby', rank: 'server', args: [null], sqlstate: '25006' },
+  { key: 'read-only-transaction', msgid: 'cannot execute %s in a read-only transaction', cause: 'standby', rank: 'server', args: [null], sqlstate: '25006', tentative: true, undecided: READ_ONLY },
   { key: 'during-recovery', msgid: 'cannot execute %s during recovery', cause: 'standby', rank: 'server', args: [null], sqlstate: '25006' },
   { key: 'read-write-during-recovery', msgid: 'cannot set transaction read-write mode during recovery', cause: 'standby', rank: 'server', sqlstate: '25006' },
 ];
@@ -125,8 +132,8 @@ export const LIBPQ_MESSAGES: readonly CatalogMessage[] = [
   { key: 'sasl-mechanisms', msgid: "none of the server's SASL authentication mechanisms are supported", cause: 'auth_mechanism', rank: 'client' },
   // ── symptoms: the words that follow (an errno, OpenSSL's reason) say more ───
   { key: 'dns', msgid: 'could not translate host name "%s" to address: %s', cause: 'dns_not_found', rank: 'symptom', args: ['host', null], also: [{ cause: 'dns_temporary', why: 'libpq says this for every resolver failure; the words after it (the resolver\'s own) tell "no such name" from "no answer"' }] },
-    // As the lab's rule pg.closed reads it (with a session's causes among its alternatives), in every language.
-{ key: 'closed', msgid: 'server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally\n\tbefore or while processing the request.', cause: 'no_response', rank: 'symptom', also: closedAlso },
+  // As the lab's rule pg.closed reads it (with a session's causes among its alternatives), in every language.
+  { key: 'closed', msgid: 'server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally\n\tbefore or while processing the request.', cause: 'no_response', rank: 'symptom', also: closedAlso, unframedIsSession: true },
   // The peer closed a TLS connection: at connect or mid-session, a crash, a proxy or a timeout alike.
   { key: 'ssl-eof', msgid: 'SSL SYSCALL error: EOF detected', cause: 'connection_reset', rank: 'symptom', also: closedAlso, tentative: true },
   { key: 'ssl-syscall', msgid: 'SSL SYSCALL error: %s', cause: 'connection_reset', rank: 'symptom', args: [null], also: closedAlso, unframedIsSession: true },
@@ -154,7 +161,8 @@ export const PGJDBC_MESSAGES: readonly CatalogMessage[] = [
   { key: 'scram-no-password', msgid: 'The server requested SCRAM-based authentication, but no password was provided.', cause: 'password_missing', rank: 'client' },
   { key: 'scram-empty-password', msgid: 'The server requested SCRAM-based authentication, but the password is an empty string.', cause: 'password_missing', rank: 'client' },
   { key: 'plugin-no-password', msgid: 'The server requested password-based authentication, but no password was provided by plugin {0}', cause: 'password_missing', rank: 'client', args: [null] },
-  { key: 'io-error', msgid: 'An I/O error occurred while sending to the backend.', cause: 'no_response', rank: 'symptom', also: closedAlso },
+  // pgjdbc reports an I/O error while connecting as "The connection attempt failed."; this is a query's.
+  { key: 'io-error', msgid: 'An I/O error occurred while sending to the backend.', cause: 'no_response', rank: 'symptom', also: closedAlso, unframedIsSession: true },
   { key: 'ssl-setup', msgid: 'An error occurred while setting up the SSL connection.', cause: 'tls_handshake_failed', rank: 'symptom', also: [{ cause: 'tls_verify_failed', why: 'the exception it wraps (its "Caused by") names a certificate problem when there is one' }] },
 ];
 
