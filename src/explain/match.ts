@@ -316,11 +316,10 @@ function fieldsOf(groups: Record<string, string | undefined> | undefined): Field
   const fields: Fields = {};
   for (const name of FIELD_NAMES) {
     const value = groups?.[name]?.trim();
-    // A name that runs over a line break or holds a control character is not one the client printed.
-    // eslint-disable-next-line no-control-regex
-    if (value && !/[\u0000-\u001f\u007f]/.test(value) && (name !== 'port' || /^\d{1,5}$/.test(value))) fields[name] = value.replace(/^\[(.*)\]$/, '$1');
+    if (value) fields[name] = value.replace(/^\[(.*)\]$/, '$1');
   }
-  return fields;
+  // A name that runs over a line break or holds a control character is not one the client printed.
+  return plausible(fields);
 }
 
 function byDecisiveness(a: Ranked, b: Ranked): number {
@@ -516,9 +515,28 @@ function extractFields(text: string, readings: readonly Ranked[], patterns: read
   const take = (found: Fields): void => {
     for (const name of FIELD_NAMES) if (fields[name] === undefined && found[name] !== undefined) fields[name] = found[name];
   };
-  for (const reading of readings) take(reading.fields ?? {});
+  for (const reading of readings) take(plausible(reading.fields ?? {}));
   for (const { pattern } of patterns) take(fieldsOf(new RegExp(pattern.source, pattern.flags.replace('g', '')).exec(text)?.groups));
-  for (const source of sources) if (source.fields) take(source.fields(text));
+  for (const source of sources) if (source.fields) take(plausible(source.fields(text)));
+  return fields;
+}
+
+/**
+ * Only names a client could have printed go into the commands explain prints: a host that is a
+ * name, an address or a socket directory; a port from 1 to 65535; a user or database without
+ * control characters. Anything else read from a paste is left out (the command keeps its
+ * placeholder).
+ */
+function plausible(found: Fields): Fields {
+  const fields: Fields = {};
+  for (const name of FIELD_NAMES) {
+    const value = found[name];
+    // eslint-disable-next-line no-control-regex
+    if (value === undefined || value === '' || /[\u0000-\u001f\u007f]/.test(value)) continue;
+    if (name === 'host' && !/^(?:[\p{L}\p{N}_.-]+|[0-9a-fA-F:.]+(?:%[\w.-]+)?|\/[\p{L}\p{N}_./@+-]*)$/u.test(value)) continue;
+    if (name === 'port' && !(/^\d{1,5}$/.test(value) && Number(value) >= 1 && Number(value) <= 65535)) continue;
+    fields[name] = value;
+  }
   return fields;
 }
 

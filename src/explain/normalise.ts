@@ -130,8 +130,8 @@ export function normalise(raw: string): Normalised {
  */
 const SHELL_PROMPT = /^\s*(?:\([\w.-]+\)\s+)?(?:\$|[\w.-]+@[\w.-]+(?::[^\s$#]*)?\s?[$#]|\[[\w.-]+@[\w.-]+[^\]]*\][$#]|PS [A-Za-z]:\\[^>]*>|[A-Za-z]:\\[^>\s]*>|>>>|[\w-]+=[#>]|cqlsh(?::[\w-]+)?>)\s+\S/;
 
-/** A frame names code: a Java/JS "at …", Python's File "…", line n, Go's file.go:n and goroutines, Ruby's "from …:n:in". */
-const STACK_FRAME = /^\s+at \S.*(?:\.(?:java|kt|scala|groovy|js|mjs|cjs|ts):\d+|Native Method|Unknown Source|<anonymous>|:\d+:\d+)\)?\]?(?:\s+~?\[[^\]]*\])?\s*$|^\s*File "[^"]+", line \d+|^\s*\.\.\. \d+ (?:more|common frames omitted)\s*$|^\s+\^+\s*$|^\s*(?:\/|[A-Za-z]:\\)[^\s:]+\.go:\d+(?: \+0x[0-9a-f]+)?\s*$|^goroutine \d+ \[[^\]]*\]:\s*$|^\s*from \S+:\d+:in `/;
+/** A frame names code: a Java/JS "at …", .NET's "at Type.Method(args)" and its "--- End of … ---" lines, Python's File "…", line n, Go's file.go:n and goroutines, Ruby's "from …:n:in". */
+const STACK_FRAME = /^\s+(?:at|bei) [\w.`<>|$+]+(?:\[[^\]]*\])?\([^()]*\)(?: in \S.*:(?:line|Zeile) \d+)?\s*$|^\s*--- (?:End of|Ende der) [^-]*---\s*$|^\s+at \S.*(?:\.(?:java|kt|scala|groovy|js|mjs|cjs|ts):\d+|Native Method|Unknown Source|<anonymous>|:\d+:\d+)\)?\]?(?:\s+~?\[[^\]]*\])?\s*$|^\s*File "[^"]+", line \d+|^\s*\.\.\. \d+ (?:more|common frames omitted)\s*$|^\s+\^+\s*$|^\s*(?:\/|[A-Za-z]:\\)[^\s:]+\.go:\d+(?: \+0x[0-9a-f]+)?\s*$|^goroutine \d+ \[[^\]]*\]:\s*$|^\s*from \S+:\d+:in `/;
 /** Ruby prints the message after the first frame's location ("db.rb:83:in `connect': FATAL: …"): the location goes, the message stays. */
 const RUBY_LOCATION = /^\s*\S+\.rb:\d+:in `[^']*': /;
 

@@ -379,7 +379,8 @@ const CONNECTED = /(?<!\bnot |dis)\bconnected to (?:the )?(?:database|db|server|
 export const networkExplainer: NetworkExplainer = {
   rules: networkRules,
   fieldPatterns: networkFieldPatterns,
-  readers: async () => [errnoReader, (await import('./libraries.js')).libraryPhrases],
+  // A library's fixed sentence before the errno words inside it ("The DNS operation timed out" is the resolver's).
+  readers: async () => [(await import('./libraries.js')).libraryPhrases, errnoReader],
   remediation: (explained) => remediationInWords(explained, ANY_DATABASE, undefined, "the client's TLS settings"),
   working: CONNECTED,
 };

@@ -19,6 +19,8 @@ export interface Phrase {
   readonly undecided?: string;
   /** The words say an established session broke (Reading.session). */
   readonly session?: true;
+  /** The words decide only inside a connection attempt (ExplainRule.whileConnecting). */
+  readonly whileConnecting?: true;
 }
 
 const literal = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\s+/g, '\\s+');
@@ -31,7 +33,7 @@ export function phraseReader(id: string, phrases: readonly Phrase[]): Reader {
       const found: Reading[] = [];
       for (const { phrase, index, pattern } of compiled) {
         for (const match of text.matchAll(pattern)) {
-          found.push({ id: `${id}.${index}`, basis: 'words', rank: phrase.rank, cause: phrase.cause, ...(phrase.also ? { also: phrase.also } : {}), ...(phrase.tentative ? { tentative: true as const } : {}), ...(phrase.undecided ? { undecided: phrase.undecided } : {}), ...(phrase.session ? { session: true as const } : {}), index: match.index, end: match.index + match[0].length, words: match[0] });
+          found.push({ id: `${id}.${index}`, basis: 'words', rank: phrase.rank, cause: phrase.cause, ...(phrase.also ? { also: phrase.also } : {}), ...(phrase.tentative ? { tentative: true as const } : {}), ...(phrase.undecided ? { undecided: phrase.undecided } : {}), ...(phrase.session ? { session: true as const } : {}), ...(phrase.whileConnecting ? { whileConnecting: true as const } : {}), index: match.index, end: match.index + match[0].length, words: match[0] });
         }
       }
       return found;

@@ -490,7 +490,7 @@ export const postgresFieldPatterns: readonly FieldPattern[] = [
 export const postgresConnecting: ConnectingSigns = {
   words: /\bconnection failed:|\bcould not connect to server\b|\bunable to connect\b|\bfailed to connect\b|\bThe connection attempt failed\b|\bException while connecting\b|\bError connecting to\b/i,
   // Python's innermost frame is a driver's connect function; Java's frames pass through pgjdbc's or a pool's connection factory.
-  frame: /, in _{0,2}(?:connect|connect_addr|create_ssl_connection|_create_ssl_connection)\s*$|\bConnectionFactoryImpl\.|\bPgConnection\.<init>|\borg\.postgresql\.Driver\.(?:connect|makeConnection)\b|\bNpgsqlConnector\.(?:Connect|Open|RawOpen)|\bHikariPool\.createPoolEntry\b|\bPoolBase\.newConnection\b/,
+  frame: /, in _{0,2}(?:connect|connect_addr|create_ssl_connection|_create_ssl_connection)\s*$|\bConnectionFactoryImpl\.|\bPgConnection\.<init>|\borg\.postgresql\.Driver\.(?:connect|makeConnection)\b|\bNpgsqlConnector\.<?(?:Connect|Open|RawOpen)|\bHikariPool\.createPoolEntry\b|\bPoolBase\.newConnection\b/,
 };
 
 /**

@@ -11,7 +11,10 @@ const PHRASES: readonly Phrase[] = [
   { text: 'SCRAM authentication requires libpq version 10 or above', cause: 'auth_mechanism', rank: 'client', source: 'libpq 9.6 (fe-auth.c), in every client linked to it' },
   { text: 'pq: unknown authentication response: 10', cause: 'auth_mechanism', rank: 'client', source: 'Go lib/pq before 1.10 (conn.go: AuthenticationSASL is type 10)' },
   { text: 'No password has been provided but the backend requires one', cause: 'password_missing', rank: 'client', source: 'Npgsql (NpgsqlConnector.Auth)' },
-  { text: 'Timeout during connection attempt', cause: 'connect_timeout', rank: 'symptom', also: timeoutAlso, source: 'Npgsql (NpgsqlConnector.Connect: System.TimeoutException)' },
+  { text: 'Timeout during connection attempt', cause: 'connect_timeout', rank: 'symptom', also: timeoutAlso, source: 'Npgsql 4+ (NpgsqlConnector.Connect: System.TimeoutException)' },
+  { text: 'Connection establishment timeout', cause: 'connect_timeout', rank: 'symptom', also: timeoutAlso, source: 'Npgsql 2 (NpgsqlClosedState.Open: "… Increase Timeout value in ConnectionString.")' },
+  // A read that timed out: the handshake's (a server that accepted and never answered) or a query's.
+  { text: 'Timeout during reading attempt', cause: 'no_response', rank: 'symptom', also: [{ cause: 'long_running', why: 'on an established session, a query that ran longer than the command timeout ends the same way' }], whileConnecting: true, source: 'Npgsql (NpgsqlReadBuffer: System.TimeoutException)' },
   // PgBouncer's log: it could not resolve the host of its [databases] entry, so it cannot reach the database behind it.
   {
     text: 'server DNS lookup failed',
