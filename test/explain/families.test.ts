@@ -242,6 +242,7 @@ describe("an application's own connection pool is not the network", () => {
     ['Knex', 'KnexTimeoutError: Knex: Timeout acquiring a connection. The pool is probably full. Are you missing a .transacting(trx) call?'],
     ['HikariCP with no connection opened', 'java.sql.SQLTransientConnectionException: HikariPool-1 - Connection is not available, request timed out after 30000ms (total=0, active=0, idle=0, waiting=2)'],
     ['pg-pool', 'Error: timeout exceeded when trying to connect'],
+    ['sqlx, debug-printed', 'Error: PoolTimedOut'],
   ])('%s: a pool that cannot tell "busy" from "cannot connect" names both', async (_name, text) => {
     const report = await explain(text);
     expect(report.verdict).toBeNull();

@@ -35,7 +35,8 @@ const POOLS: readonly Phrase[] = [
   { text: 'Timed out while checking out a connection from connection pool', cause: 'long_running', rank: 'client', also: held, tentative: true, undecided: BUSY, source: 'MongoDB drivers (Node.js MongoWaitQueueTimeoutError, pymongo WaitQueueTimeoutError)' },
   { text: 'Timeout acquiring a connection. The pool is probably full', cause: 'long_running', rank: 'client', also: heldOrBroken, tentative: true, undecided: BUSY_OR_BROKEN, source: 'Knex (client.js: KnexTimeoutError)' },
   { text: 'timeout exceeded when trying to connect', cause: 'long_running', rank: 'client', also: heldOrBroken, tentative: true, undecided: BUSY_OR_BROKEN, source: 'pg-pool (connectionTimeoutMillis)' },
-  { text: 'pool timed out while waiting for an open connection', cause: 'long_running', rank: 'client', also: heldOrBroken, tentative: true, undecided: BUSY_OR_BROKEN, source: 'sqlx (Error::PoolTimedOut)' },
+  { text: 'pool timed out while waiting for an open connection', cause: 'long_running', rank: 'client', also: heldOrBroken, tentative: true, undecided: BUSY_OR_BROKEN, source: 'sqlx (Error::PoolTimedOut, as displayed)' },
+  { text: 'PoolTimedOut', cause: 'long_running', rank: 'client', also: heldOrBroken, tentative: true, undecided: BUSY_OR_BROKEN, source: 'sqlx (Error::PoolTimedOut, as debug-printed)' },
   { text: 'ConnectionAcquireTimeoutError', cause: 'long_running', rank: 'client', also: heldOrBroken, tentative: true, undecided: BUSY_OR_BROKEN, source: 'Sequelize (pool acquire timeout)' },
   { text: 'Connection is not available, request timed out after', cause: 'long_running', rank: 'client', also: heldOrBroken, tentative: true, undecided: BUSY_OR_BROKEN, source: 'HikariCP (HikariPool.createTimeoutException; "total=0" means it opened none)' },
 ];
