@@ -75,10 +75,10 @@ export function normalise(raw: string): Normalised {
   const lines: NormalisedLine[] = [];
   const frames: { line: number; text: string }[] = [];
   // A structured log line is parsed as pasted (its escapes are JSON's); the rest is unescaped as a whole.
-  const escaped = ESCAPED.test(text.split('\n').filter((line) => jsonLine(line) === undefined).join('\n'));
+  const pastedLines = text.split('\n').map((line) => ({ line, json: jsonLine(line) }));
+  const escaped = ESCAPED.test(pastedLines.filter(({ json }) => json === undefined).map(({ line }) => line).join('\n'));
   let skipIndentedAfter = -1;
-  for (const pasted of text.split('\n')) {
-    const parsed = jsonLine(pasted);
+  for (const { line: pasted, json: parsed } of pastedLines) {
     if (parsed !== undefined) {
       const json = withoutControls(ESCAPED.test(parsed) ? unescape(parsed) : parsed);
       for (const [index, part] of json.split('\n').entries()) lines.push({ text: part, record: index === 0 });
