@@ -25,9 +25,10 @@ describe('explain on the public corpus keeps its ground', () => {
     expect(wrong).toBe(0);
   });
 
-  test('held-out half: at least 91 % right, at most 9 wrong', async () => {
+  // Scored once, at the end of the second round: 190 of 205 right, 5 wrong (91.2 %, 9 wrong before it).
+  test('held-out half: at least 92.5 % right, at most 5 wrong', async () => {
     const { right, wrong, total } = await score('heldout');
-    expect(right / total).toBeGreaterThanOrEqual(0.91);
-    expect(wrong).toBeLessThanOrEqual(9);
+    expect(right / total).toBeGreaterThanOrEqual(0.925);
+    expect(wrong).toBeLessThanOrEqual(5);
   });
 });
