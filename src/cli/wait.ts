@@ -4,7 +4,7 @@ import { Command, Option } from 'commander';
 import { Deadline } from '../engine/deadline.js';
 import type { StepSelection } from '../engine/probe.js';
 import type { TargetReport } from '../engine/schema.js';
-import { formatMs } from '../engine/walk.js';
+import { formatMs } from '../text/duration.js';
 import { colorWanted } from './diagnose.js';
 import { parseCount, parseDuration, parseSeconds } from './duration.js';
 import type { CliIO } from './io.js';

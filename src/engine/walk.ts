@@ -4,6 +4,7 @@ import { isDeadlineExceeded, type Deadline, type DeadlineExceeded } from './dead
 import type { DiagnosisTarget, Hint, Probe, RunContext, StepDefinition, StepIO, StepOutcome, StepSelection } from './probe.js';
 import type { Evidence, Finding, Remediation, StepReport, TargetReport, TargetStatus, Verdict } from './schema.js';
 import { STEP_ORDER, type StepId } from './steps.js';
+import { formatMs } from '../text/duration.js';
 
 /**
  * Time kept back from the steps so that closing connections never runs past the run's deadline.
@@ -193,10 +194,3 @@ function healthyVerdict(steps: StepReport[]): Verdict {
   };
 }
 
-export function formatMs(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  const seconds = ms / 1000;
-  if (seconds < 60) return `${seconds >= 10 ? Math.round(seconds) : Math.round(seconds * 10) / 10} s`;
-  if (seconds < 3600) return `${Math.round((seconds / 60) * 10) / 10} min`;
-  return `${Math.round((seconds / 3600) * 10) / 10} h`;
-}

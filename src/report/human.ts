@@ -1,6 +1,6 @@
 import kleur from 'kleur';
 import type { EnvironmentReport, Evidence, Remediation, RunReport, StepReport, StepStatus, TargetReport, TargetStatus } from '../engine/schema.js';
-import { formatMs } from '../engine/walk.js';
+import { formatMs } from '../text/duration.js';
 
 /**
  * The report for a person at 3 a.m.: the verdict first, in one line; then one line per step;

@@ -1,5 +1,5 @@
 import type { RunReport, TargetReport } from '../engine/schema.js';
-import { formatMs } from '../engine/walk.js';
+import { formatMs } from '../text/duration.js';
 import { STATUS_WORD } from './names.js';
 
 /** A paste-ready incident note: verdict, steps, what to do, and the evidence folded away. */

@@ -14,6 +14,7 @@
 #   prometheus  the real Prometheus that scrapes `dbdoctor exporter` in the tests, and promtool to
 #               check its metrics, alerting rules and rule unit tests; the tests start their own
 #               server on a free loopback port, so the package's service is kept from starting
+#   libc-l10n   glibc's message translations: test/explain/catalogs.test.ts checks explain's tables against them
 set -euo pipefail
 # shellcheck source=test/lab/debian.sh
 source "$(dirname "$0")/debian.sh"
@@ -30,6 +31,7 @@ command -v fish >/dev/null || missing+=(fish)
 command -v java >/dev/null || missing+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null || missing+=(maven)
 { command -v prometheus && command -v promtool; } >/dev/null || missing+=(prometheus)
+[[ -f /usr/share/locale/de/LC_MESSAGES/libc.mo ]] || missing+=(libc-l10n)
 
 if ((${#missing[@]} > 0)); then install_from_debian "dbdoctor tests" "${missing[@]}"; fi
 
@@ -73,4 +75,13 @@ if [[ ! -f "$cassandra_lib/.complete" ]]; then
   echo "dbdoctor tests: fetching Apache Cassandra $cassandra_version from Maven Central into $cassandra_lib" >&2
   mvn -q -B -f "$lab/cassandra/pom.xml" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$cassandra_lib"
   touch "$cassandra_lib/.complete"
+fi
+
+# pgjdbc's jar, whose translations explain's catalog tables are checked against
+# (test/explain/catalogs.test.ts; scripts/catalogs/sources.ts reads the same path).
+pgjdbc_version="$(sed -n "s:^export const PGJDBC_VERSION = '\(.*\)';:\1:p" "$lab/../../scripts/catalogs/sources.ts")"
+pgjdbc_jar="${DBDOCTOR_CACHE:-$HOME/.cache/dbdoctor}/catalogs/postgresql-$pgjdbc_version.jar"
+if [[ ! -f "$pgjdbc_jar" ]]; then
+  echo "dbdoctor tests: fetching pgjdbc $pgjdbc_version from Maven Central into $(dirname "$pgjdbc_jar")" >&2
+  mvn -q -B dependency:copy "-Dartifact=org.postgresql:postgresql:$pgjdbc_version" "-DoutputDirectory=$(dirname "$pgjdbc_jar")"
 fi

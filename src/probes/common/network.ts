@@ -1,7 +1,7 @@
 import type { CauseCode } from '../../engine/causes.js';
 import type { RunContext, StepIO, StepOutcome } from '../../engine/probe.js';
 import type { Evidence, Finding, Remediation } from '../../engine/schema.js';
-import { formatMs } from '../../engine/walk.js';
+import { formatMs } from '../../text/duration.js';
 import { suggestNames, type Suggestion } from '../../host/names.js';
 import type { ReachFailure } from '../../net/classify.js';
 import type { Connected, EndpointTrace } from '../../net/reach.js';
@@ -64,7 +64,7 @@ export const networkRemedies = {
     { text: 'Check which resolver this machine uses, and retry the lookup:', command: `cat /etc/resolv.conf; getent ahosts ${host}`, language: 'shell' },
     { text: 'Wait for the name before starting the application (e.g. in an init container):', command: `until getent hosts ${host}; do sleep 2; done`, language: 'shell' },
   ],
-  connect_timeout: (host: string, port: number): Remediation[] => [
+  connect_timeout: (host: string, port: number | string): Remediation[] => [
     { text: 'Nothing answered, not even a refusal: packets are being dropped by a firewall, a cloud security group or network policy, or the host is down.' },
     { text: 'Test the path from this machine:', command: `nc -vz -w 3 ${host} ${port}`, language: 'shell' },
     { text: `Check that the firewall or security group admits this machine on port ${port}, and that the host is up.` },
@@ -74,7 +74,7 @@ export const networkRemedies = {
     { text: 'See the route this machine would use:', command: `ip route get ${host}`, language: 'shell' },
     recheck,
   ],
-  firewall_rejected: (port: number, recheck: Remediation): Remediation[] => [
+  firewall_rejected: (port: number | string, recheck: Remediation): Remediation[] => [
     { text: `The server listens, but a firewall rule answers in its place. List the rules that match port ${port}:`, command: `sudo iptables -S | grep -- '--dport ${port}'; sudo nft list ruleset | grep -n 'dport ${port}'`, language: 'shell' },
     { text: 'Remove or narrow the REJECT rule for this client, then check again.' },
     recheck,

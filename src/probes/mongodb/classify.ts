@@ -20,20 +20,35 @@ export type Decision =
   | { readonly kind: 'answered'; readonly seed: SeedProbe; readonly reply: Document };
 
 /** MongoDB error codes a server may answer hello (or any command) with before it serves. */
-const BY_CODE: Readonly<Record<number, CauseCode>> = {
+export const BY_CODE: Readonly<Record<number, CauseCode>> = {
   91: 'shutting_down', // ShutdownInProgress
   11600: 'shutting_down', // InterruptedAtShutdown
   18: 'auth_failed', // AuthenticationFailed
   334: 'auth_mechanism', // MechanismUnavailable
   13: 'permission_denied', // Unauthorized
+  11: 'role_missing', // UserNotFound
+  10107: 'standby', // NotWritablePrimary (NotMaster): a write reached a secondary
+  13435: 'standby', // NotPrimaryNoSecondaryOk (NotMasterNoSlaveOk): a read reached a secondary without secondaryOk
+  189: 'no_primary', // PrimarySteppedDown
+  11602: 'no_primary', // InterruptedDueToReplStateChange
+  133: 'no_primary', // FailedToSatisfyReadPreference
 };
 
-const BY_CODE_NAME: Readonly<Record<string, CauseCode>> = {
+/** The same codes by name, with the names older servers used (NotMaster, NotMasterNoSlaveOk). */
+export const BY_CODE_NAME: Readonly<Record<string, CauseCode>> = {
   ShutdownInProgress: 'shutting_down',
   InterruptedAtShutdown: 'shutting_down',
   AuthenticationFailed: 'auth_failed',
   MechanismUnavailable: 'auth_mechanism',
   Unauthorized: 'permission_denied',
+  UserNotFound: 'role_missing',
+  NotWritablePrimary: 'standby',
+  NotMaster: 'standby',
+  NotPrimaryNoSecondaryOk: 'standby',
+  NotMasterNoSlaveOk: 'standby',
+  PrimarySteppedDown: 'no_primary',
+  InterruptedDueToReplStateChange: 'no_primary',
+  FailedToSatisfyReadPreference: 'no_primary',
 };
 
 /** For servers and proxies whose errors carry no (or a generic) code. */

@@ -1,16 +1,10 @@
 import type { PostgresTarget } from '../../config/postgres/target.js';
+import { shellQuote } from '../../text/shell.js';
 
 /**
  * Building blocks for copy-paste remediation. Commands never carry a password: psql asks for it,
  * or reads PGPASSWORD / ~/.pgpass as the operator's own setup has it.
  */
-export function shellQuote(value: string): string {
-  if (/^[A-Za-z0-9_./:@%+=,-]+$/.test(value)) return value;
-  // SQL is full of single quotes: double quotes read better when nothing in it is special there.
-  if (value.includes("'") && !/["$`\\!]/.test(value)) return `"${value}"`;
-  return `'${value.replace(/'/g, `'\\''`)}'`;
-}
-
 export function quoteIdent(name: string): string {
   return /^[a-z_][a-z0-9_]*$/.test(name) ? name : `"${name.replace(/"/g, '""')}"`;
 }

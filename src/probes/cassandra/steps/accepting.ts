@@ -1,7 +1,7 @@
 import type { CassandraTarget } from '../../../config/cassandra/target.js';
 import { defineStep } from '../../../engine/probe.js';
 import type { Evidence, Remediation } from '../../../engine/schema.js';
-import { formatMs } from '../../../engine/walk.js';
+import { formatMs } from '../../../text/duration.js';
 import { DRIVER_MAX_VERSION, type HostTrace } from '../handshake.js';
 import { cqlsh, environmentEvidence, hostsEvidence, nodeSummary, urlWith, waitForCql } from '../commands.js';
 import type { CqlContext } from '../context.js';

@@ -1,7 +1,7 @@
 import type { CassandraTarget } from '../../../config/cassandra/target.js';
 import { defineStep } from '../../../engine/probe.js';
 import type { Finding, Remediation } from '../../../engine/schema.js';
-import { formatMs } from '../../../engine/walk.js';
+import { formatMs } from '../../../text/duration.js';
 import { causeOfDriverError, replicasRequired } from '../classify.js';
 import { cqlsh, quoteName } from '../commands.js';
 import type { CqlContext } from '../context.js';

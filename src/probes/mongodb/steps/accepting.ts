@@ -1,7 +1,7 @@
 import type { MongoTarget } from '../../../config/mongodb/target.js';
 import { defineStep } from '../../../engine/probe.js';
 import type { Remediation } from '../../../engine/schema.js';
-import { formatMs } from '../../../engine/walk.js';
+import { formatMs } from '../../../text/duration.js';
 import { describeServer, judgeTopology } from '../classify.js';
 import { mongoshAsUser, mongoshPing, urlWith } from '../commands.js';
 import type { MongoContext } from '../context.js';
@@ -12,6 +12,10 @@ import { advertisedMembers, isWritablePrimary, type SeedProbe } from '../survey.
 const whoOwnsThePort = (port: number): Remediation => ({ text: 'On the server, see which process owns the port:', command: `sudo ss -tlnp 'sport = :${port}'`, language: 'shell' });
 const readTheLog: Remediation = { text: 'Read the server log for the reason:', command: 'sudo tail -n 50 /var/log/mongodb/mongod.log', language: 'shell' };
 const listMembers = (target: MongoTarget): Remediation => ({ text: 'See each member’s state as the replica set reports it:', command: mongoshAsUser(target, 'rs.status().members.map(m => m.name + " " + m.stateStr)', { remove: ['replicaSet'], set: { directConnection: 'true' } }), language: 'shell' });
+
+/** The connection string without replicaSet=, and where the set's own name is: reused by name by explain. */
+export const withoutReplicaSet = (target: MongoTarget): string => urlWith(target, { remove: ['replicaSet'] });
+export const showSetName = (target: MongoTarget): Remediation => ({ text: 'The set’s own name is in its configuration:', command: mongoshAsUser(target, 'rs.conf()._id', { remove: ['replicaSet'], set: { directConnection: 'true' } }), language: 'shell' });
 
 const remedies = {
   not_listening: (listening: readonly string[]): Remediation[] => [
@@ -56,8 +60,8 @@ const remedies = {
   replica_set_mismatch: (target: MongoTarget, expected: string, actual: string | undefined): Remediation[] => [
     actual
       ? { text: `The server belongs to replica set "${actual}", not "${expected}". Fix the name in the connection string:`, command: urlWith(target, { set: { replicaSet: actual } }), language: 'shell' }
-      : { text: `The server is not a member of any replica set, so replicaSet=${expected} can never match. Drop the option (or point the string at the replica set's members):`, command: urlWith(target, { remove: ['replicaSet'] }), language: 'shell' },
-    { text: 'The set’s own name is in its configuration:', command: mongoshAsUser(target, 'rs.conf()._id', { remove: ['replicaSet'], set: { directConnection: 'true' } }), language: 'shell' },
+      : { text: `The server is not a member of any replica set, so replicaSet=${expected} can never match. Drop the option (or point the string at the replica set's members):`, command: withoutReplicaSet(target), language: 'shell' },
+    showSetName(target),
   ],
   no_primary: (target: MongoTarget): Remediation[] => [
     { text: 'No member is primary: an election is in progress (it settles within seconds), or a majority of the voting members is down or cannot see each other, so none can be elected.' },

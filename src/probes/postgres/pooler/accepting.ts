@@ -1,6 +1,6 @@
 import type { PostgresTarget } from '../../../config/postgres/target.js';
 import type { Remediation } from '../../../engine/schema.js';
-import { formatMs } from '../../../engine/walk.js';
+import { formatMs } from '../../../text/duration.js';
 import type { ConnectionTrace } from '../connect.js';
 import { protocolEvidence, serverErrorEvidence, whereOf } from '../evidence.js';
 import { describeBackend } from './backend.js';

@@ -1,6 +1,7 @@
 import type { PostgresTarget } from '../../../config/postgres/target.js';
 import type { Remediation } from '../../../engine/schema.js';
-import { quoteLiteral, shellQuote } from '../commands.js';
+import { shellQuote } from '../../../text/shell.js';
+import { quoteLiteral } from '../commands.js';
 import { ADMIN_DATABASE } from './admin.js';
 import type { PoolerView } from './view.js';
 

@@ -1,7 +1,7 @@
 import type { PostgresTarget } from '../../../config/postgres/target.js';
 import type { StepIO } from '../../../engine/probe.js';
 import type { Evidence, Finding, Remediation } from '../../../engine/schema.js';
-import { formatMs } from '../../../engine/walk.js';
+import { formatMs } from '../../../text/duration.js';
 import type { PgContext } from '../context.js';
 import { serverErrorEvidence } from '../evidence.js';
 import { poolStep } from '../steps/pool.js';

@@ -1,5 +1,5 @@
 import type { PostgresTarget } from '../../../config/postgres/target.js';
-import { formatMs } from '../../../engine/walk.js';
+import { formatMs } from '../../../text/duration.js';
 import { defineStep } from '../../../engine/probe.js';
 import type { Remediation } from '../../../engine/schema.js';
 import { pgIsReady, psqlAsAdmin, urlWith } from '../commands.js';

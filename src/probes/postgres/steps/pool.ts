@@ -1,6 +1,6 @@
 import { defineStep, type StepIO } from '../../../engine/probe.js';
 import type { Finding, Remediation } from '../../../engine/schema.js';
-import { formatMs } from '../../../engine/walk.js';
+import { formatMs } from '../../../text/duration.js';
 import type { PgContext } from '../context.js';
 import { serverErrorEvidence } from '../evidence.js';
 
@@ -53,6 +53,13 @@ export interface PoolRow {
   stuck: { pid: number; user: string; database: string; applicationName: string; state: string; idleSeconds: number; transactionSeconds: number; lastQuery: string }[];
 }
 
+/** The lasting fix for sessions idle in a transaction; explain reuses it by name. */
+export const preventIdleInTransaction: Remediation = {
+  text: 'Prevent it: let the server end such sessions by itself (seed 003 recommends one minute):',
+  command: "ALTER SYSTEM SET idle_in_transaction_session_timeout = '1min'; SELECT pg_reload_conf();",
+  language: 'sql',
+};
+
 const remedies = {
   too_many_connections: (limitKind: 'server' | 'role' | 'database'): Remediation[] => [
     { text: 'See who holds the connections (as a superuser: superusers keep reserved slots):', command: WHO_HOLDS_CONNECTIONS, language: 'sql' },
@@ -76,7 +83,7 @@ const remedies = {
       command: `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid IN (${pids.join(', ')});`,
       language: 'sql',
     },
-    { text: 'Prevent it: let the server end such sessions by itself (seed 003 recommends one minute):', command: "ALTER SYSTEM SET idle_in_transaction_session_timeout = '1min'; SELECT pg_reload_conf();", language: 'sql' },
+    preventIdleInTransaction,
   ],
   idle_connections: (): Remediation[] => [
     { text: 'Many sessions have been idle for a long time: a client pool that is too large or never releases connections. Lower the pool size or its idle timeout.' },

@@ -1,6 +1,6 @@
 import { defineStep } from '../../../engine/probe.js';
 import type { Finding, Remediation } from '../../../engine/schema.js';
-import { formatMs } from '../../../engine/walk.js';
+import { formatMs } from '../../../text/duration.js';
 import type { PgContext } from '../context.js';
 
 /**
@@ -63,11 +63,15 @@ export interface BlockedRow {
   blockers: { pid: number; user: string; applicationName: string; state: string; transactionSeconds: number | null; query: string }[];
 }
 
+/** The lasting fixes, reused by name by explain (which cannot know the sessions to cancel). */
+export const preventLongRunning: Remediation = { text: 'Prevent it: set a statement_timeout for the application role (ALTER ROLE … SET statement_timeout = \'30s\').' };
+export const preventLongWaits: Remediation = { text: 'Prevent long waits: set lock_timeout for the application role, and idle_in_transaction_session_timeout on the server.' };
+
 const remedies = {
   long_running: (pids: readonly number[]): Remediation[] => [
     { text: 'Look at what they run (evidence has the queries) before acting. To cancel the statements but keep the sessions:', command: pids.map((pid) => `SELECT pg_cancel_backend(${pid});`).join(' '), language: 'sql' },
     { text: 'If a statement will not cancel, end its session:', command: pids.map((pid) => `SELECT pg_terminate_backend(${pid});`).join(' '), language: 'sql' },
-    { text: 'Prevent it: set a statement_timeout for the application role (ALTER ROLE … SET statement_timeout = \'30s\').' },
+    preventLongRunning,
   ],
   blocked: (blockers: readonly number[], idleBlockers: readonly number[]): Remediation[] => [
     ...(idleBlockers.length > 0
@@ -75,7 +79,7 @@ const remedies = {
       : [{ text: 'The blocking sessions are running statements; cancelling them releases the locks when their transactions roll back.' }]),
     { text: 'Cancel the blocking statements first:', command: blockers.map((pid) => `SELECT pg_cancel_backend(${pid});`).join(' '), language: 'sql' },
     { text: 'If the locks are still held (e.g. an idle transaction), end the blocking sessions:', command: blockers.map((pid) => `SELECT pg_terminate_backend(${pid});`).join(' '), language: 'sql' },
-    { text: 'Prevent long waits: set lock_timeout for the application role, and idle_in_transaction_session_timeout on the server.' },
+    preventLongWaits,
   ],
 };
 
