@@ -1,4 +1,4 @@
-import { CAUSES, type CauseCode } from './causes.js';
+import { CAUSES, type CauseCode, type WarnableCause } from './causes.js';
 import type { KnownName } from '../host/names.js';
 import type { PlatformInfo } from '../host/platform.js';
 import type { Deadline } from './deadline.js';
@@ -75,6 +75,11 @@ export interface StepIO<C extends CauseCode> {
   skip(reason: string, evidence?: Evidence): Finding;
   /** A finding for `cause`, with the status the catalogue gives it (warn or fail). */
   found(cause: C, summary: string, remediation: Remediation[], evidence?: Evidence): Finding;
+  /**
+   * A warning for a code the catalogue makes a failure, in the one case its `warnWhen` names
+   * (a standby that nobody asked for a primary from): only such codes are accepted.
+   */
+  warn(cause: C & WarnableCause, summary: string, remediation: Remediation[], evidence?: Evidence): Finding;
 }
 
 export interface StepDefinition<Ctx> {

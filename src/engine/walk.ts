@@ -82,6 +82,7 @@ function stepIO(deadline: Deadline): StepIO<CauseCode> {
       evidence: { ...evidence, ...more },
       remediation,
     }),
+    warn: (cause, summary, remediation, more) => ({ status: 'warn', cause, summary, evidence: { ...evidence, ...more }, remediation }),
   };
 }
 

@@ -39,7 +39,7 @@ describe('diagnose: flag parsing', () => {
       verbose: false,
       color: false,
       envFile: { path: '.env', required: false },
-      thresholds: { longRunningMs: 300_000, lockWaitMs: 10_000, idleInTransactionMs: 300_000, idleMs: 1_800_000, nearLimitPercent: 80 },
+      thresholds: { longRunningMs: 300_000, lockWaitMs: 10_000, idleInTransactionMs: 300_000, idleMs: 1_800_000, nearLimitPercent: 80, replicationLagMs: 60_000 },
       platform: undefined,
     });
   });
@@ -66,6 +66,7 @@ describe('diagnose: flag parsing', () => {
     [['--idle', '1h'], { idleMs: 3_600_000 }],
     [['--idle', '45'], { idleMs: 45_000 }],
     [['--near-limit', '90%'], { nearLimitPercent: 90 }],
+    [['--replication-lag', '30s'], { replicationLagMs: 30_000 }],
   ] as const)('thresholds %j', async (args, expected) => {
     const { options } = await parse([...args]);
     expect(options.thresholds).toMatchObject(expected);

@@ -112,6 +112,7 @@ export function judgeConnectedSeed(seed: SeedProbe): { cause: CauseCode; answere
 export type TopologyProblem =
   | { readonly cause: 'replica_set_mismatch'; readonly expected: string; readonly found: string }
   | { readonly cause: 'no_primary'; readonly setName: string }
+  /** A direct connection to a secondary while the read preference wants the primary: reads work, writes fail. */
   | { readonly cause: 'standby'; readonly setName: string; readonly primary?: string };
 
 export function describeServer(reply: Document): string {
@@ -136,6 +137,38 @@ export function judgeTopology(target: MongoTarget, survey: Survey): TopologyProb
   }
   if (!replies.some((reply) => isWritablePrimary(reply) || typeof reply.primary === 'string')) return { cause: 'no_primary', setName };
   return undefined;
+}
+
+/** Read preferences that accept a secondary: a secondary reached with one of them was asked for. */
+export const SECONDARY_OK = new Set(['secondary', 'secondaryPreferred', 'nearest', 'primaryPreferred']);
+
+export type MongoReplicationProblem =
+  | { readonly cause: 'replication_stopped'; readonly summary: string }
+  | { readonly cause: 'replication_lag'; readonly summary: string; readonly lagSeconds: number };
+
+/**
+ * A secondary's own health, from hello: a set that names no primary receives no writes at all;
+ * a secondary whose last write is older than the primary's by more than the threshold lags
+ * (both dates from hello's lastWrite, the same clock: the primary's).
+ */
+export function judgeSecondary(reply: Document, primaryReply: Document | undefined, lagThresholdMs: number): MongoReplicationProblem | undefined {
+  if (isWritablePrimary(reply) || typeof reply.setName !== 'string') return undefined;
+  if (typeof reply.primary !== 'string') {
+    return { cause: 'replication_stopped', summary: `replica set "${reply.setName}" names no primary: this secondary receives no new writes (an election is under way, or too few members are up to elect one)` };
+  }
+  const own = lastWriteDate(reply);
+  const primaries = primaryReply ? lastWriteDate(primaryReply) : undefined;
+  if (own === undefined || primaries === undefined) return undefined;
+  const lagSeconds = Math.max(0, (primaries.getTime() - own.getTime()) / 1000);
+  if (lagSeconds * 1000 <= lagThresholdMs) return undefined;
+  return { cause: 'replication_lag', lagSeconds, summary: `this secondary's last write is ${Math.round(lagSeconds)} s behind its primary ${reply.primary}'s (hello lastWrite.lastWriteDate; threshold ${Math.round(lagThresholdMs / 1000)} s)` };
+}
+
+function lastWriteDate(reply: Document): Date | undefined {
+  const lastWrite: unknown = reply.lastWrite;
+  if (typeof lastWrite !== 'object' || lastWrite === null || !('lastWriteDate' in lastWrite)) return undefined;
+  const date = lastWrite.lastWriteDate;
+  return date instanceof Date ? date : undefined;
 }
 
 /** The primary a replica set names: from `primary`, else the writable seed's own name (`me`). */

@@ -67,6 +67,11 @@ export interface Survey {
   readonly srv?: SrvLookup;
   readonly seeds: readonly SeedProbe[];
   readonly members: readonly MemberProbe[];
+  /**
+   * The primary a secondary seed names, when no seed is that primary: asked hello too, so that the
+   * secondary's last write can be compared with the primary's (replication lag).
+   */
+  readonly namedPrimary?: SeedProbe;
   readonly budgetMs: number;
   readonly durationMs: number;
 }
@@ -85,8 +90,16 @@ export async function survey(given: MongoTarget, deadline: Deadline, version: st
     target = withTxtOptions(given, srv);
   }
   const seeds = await Promise.all(specs.map((spec) => probeSeed(target, spec, deadline, version)));
-  const members = await probeMembers(target, seeds, deadline);
-  return { target, ...(srv ? { srv } : {}), seeds, members, budgetMs: deadline.budgetMs, durationMs: elapsedSince(started) };
+  const [members, namedPrimary] = await Promise.all([probeMembers(target, seeds, deadline), probeNamedPrimary(target, seeds, deadline, version)]);
+  return { target, ...(srv ? { srv } : {}), seeds, members, ...(namedPrimary ? { namedPrimary } : {}), budgetMs: deadline.budgetMs, durationMs: elapsedSince(started) };
+}
+
+/** hello on the primary a secondary names, when the seeds do not include it (a direct connection to a secondary). */
+async function probeNamedPrimary(target: MongoTarget, seeds: readonly SeedProbe[], deadline: Deadline, version: string): Promise<SeedProbe | undefined> {
+  const answering = answeringSeed(seeds);
+  const named = answering && !isWritablePrimary(answering.hello.reply) && typeof answering.hello.reply.primary === 'string' ? parseMember(answering.hello.reply.primary) : undefined;
+  if (!named || seeds.some((seed) => memberKey(seed.host, seed.port) === memberKey(named.host, named.port))) return undefined;
+  return probeSeed(target, named, deadline.limit(Math.min(1500, deadline.remainingMs() / 2), 'primary'), version);
 }
 
 /** The driver takes authSource and replicaSet from the TXT record when the URL does not set them. */

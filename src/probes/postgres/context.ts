@@ -5,8 +5,10 @@ import type { RunContext } from '../../engine/probe.js';
 import { decide, type Decision } from './classify.js';
 import { closeConnection, openConnection, type Connection } from './connect.js';
 import { scanLocalPostgres } from './local.js';
-import { decidePooler, poolerSigns, type PoolerSign } from './pooler/recognise.js';
+import { decidePooler, decidePoolerError, poolerSigns, type PoolerSign } from './pooler/recognise.js';
+import { confirmThroughPooler, type Confirmation } from './pooler/confirm.js';
 import { gatherPoolerView, type PoolerView } from './pooler/view.js';
+import { readServerState, type ServerState } from './replication.js';
 import { explainRefusal, isLocalEndpoint, refusedEndpoint, type Refusal } from './refusal.js';
 import { majorVersionOf, ReadOnlySession } from './session.js';
 
@@ -22,6 +24,13 @@ export interface PgContext {
   /** Why the connection was refused; undefined when it was not refused. */
   refusal(): Promise<Refusal | undefined>;
   session(): Promise<ReadOnlySession | undefined>;
+  /**
+   * The server's role (primary or standby) and a standby's replication, asked live through the
+   * session, once (under the first caller's deadline); undefined without a session. Rejects when
+   * the session ends under the query. Behind a pooler, ask the pooler view instead (it decides
+   * whether a query may be sent at all).
+   */
+  serverState(deadline: Deadline): Promise<ServerState | undefined>;
   /**
    * The pooler in front of the database, when the connection shows one (pooler/recognise.ts);
    * undefined for PostgreSQL itself. Gathered once, under the first caller's deadline.
@@ -45,6 +54,7 @@ export function createContext(target: PostgresTarget, run: RunContext): PgContex
   let refusal: Promise<Refusal | undefined> | undefined;
   let session: Promise<ReadOnlySession | undefined> | undefined;
   let pooler: Promise<PoolerView | undefined> | undefined;
+  let serverState: Promise<ServerState | undefined> | undefined;
   const laterSigns: PoolerSign[] = [];
   const context: PgContext = {
     target,
@@ -56,7 +66,11 @@ export function createContext(target: PostgresTarget, run: RunContext): PgContex
     },
     async decision() {
       const { trace } = await context.connection();
-      return decidePooler(trace) ?? decide(trace);
+      // A pooler that let the login in may turn the first query away: its words decide then, as
+      // they would have at login (only once the pooler has been looked at, by the accepting step).
+      const view = pooler ? await pooler.catch(() => undefined) : undefined;
+      const turnedAway = view?.confirmation?.kind === 'turned-away' ? decidePoolerError(view.confirmation.error) : undefined;
+      return decidePooler(trace) ?? turnedAway ?? decide(trace);
     },
     refusal() {
       refusal ??= (async () => {
@@ -73,13 +87,25 @@ export function createContext(target: PostgresTarget, run: RunContext): PgContex
         const { client, stream, trace } = await context.connection();
         return client ? new ReadOnlySession(client, stream, majorVersionOf(trace.serverParams.server_version)) : undefined;
       })();
-      return session;
+      // A session that ended (turned away by a pooler, or given up in its queue) takes no query.
+      return session.then((live) => (live?.lost ? undefined : live));
+    },
+    serverState(deadline) {
+      serverState ??= (async () => {
+        const live = await context.session();
+        return live ? readServerState(live, deadline) : undefined;
+      })();
+      return serverState;
     },
     pooler(deadline) {
       pooler ??= (async () => {
         const { trace } = await context.connection();
         const signs = [...poolerSigns(trace), ...laterSigns];
-        return signs.length > 0 ? gatherPoolerView(target, trace, signs, deadline) : undefined;
+        const confirm = async (within: Deadline): Promise<Confirmation> => {
+          const live = await context.session();
+          return live ? confirmThroughPooler(live, target, within) : { kind: 'not-asked', reason: 'no session' };
+        };
+        return signs.length > 0 ? gatherPoolerView(target, trace, signs, deadline, confirm) : undefined;
       })();
       return pooler;
     },

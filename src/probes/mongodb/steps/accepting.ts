@@ -1,13 +1,14 @@
 import type { MongoTarget } from '../../../config/mongodb/target.js';
-import { defineStep } from '../../../engine/probe.js';
-import type { Remediation } from '../../../engine/schema.js';
+import { defineStep, type StepIO } from '../../../engine/probe.js';
+import type { Evidence, Finding, Remediation } from '../../../engine/schema.js';
 import { formatMs } from '../../../engine/walk.js';
-import { describeServer, judgeTopology } from '../classify.js';
+import { describeServer, judgeSecondary, judgeTopology, SECONDARY_OK } from '../classify.js';
 import { mongoshAsUser, mongoshPing, urlWith } from '../commands.js';
 import type { MongoContext } from '../context.js';
 import { helloEvidence, protocolEvidence, whereOf } from '../evidence.js';
 import { describeLocalServer } from '../local.js';
-import { advertisedMembers, isWritablePrimary, type SeedProbe } from '../survey.js';
+import { advertisedMembers, isWritablePrimary, type SeedProbe, type Survey } from '../survey.js';
+import type { Document } from 'bson';
 
 const whoOwnsThePort = (port: number): Remediation => ({ text: 'On the server, see which process owns the port:', command: `sudo ss -tlnp 'sport = :${port}'`, language: 'shell' });
 const readTheLog: Remediation = { text: 'Read the server log for the reason:', command: 'sudo tail -n 50 /var/log/mongodb/mongod.log', language: 'shell' };
@@ -63,6 +64,15 @@ const remedies = {
     { text: 'No member is primary: an election is in progress (it settles within seconds), or a majority of the voting members is down or cannot see each other, so none can be elected.' },
     listMembers(target),
     { text: 'Bring the missing members back (or fix the network between them). For reads only, a read preference that accepts secondaries works without a primary:', command: urlWith(target, { set: { readPreference: 'secondaryPreferred' } }), language: 'shell' },
+  ],
+  replication_stopped: (target: MongoTarget): Remediation[] => [
+    { text: 'The replica set has no primary, so no member receives writes: an election is under way (it settles within seconds), or too few voting members are up to elect one.' },
+    listMembers(target),
+    { text: 'Bring the missing members back, or fix the network between them; rs.status() on a member shows which it cannot reach.' },
+  ],
+  replication_lag: (target: MongoTarget): Remediation[] => [
+    { text: 'See how far each secondary is behind the primary:', command: mongoshAsUser(target, 'rs.printSecondaryReplicationInfo()', { remove: ['replicaSet'], set: { directConnection: 'true' } }), language: 'shell' },
+    { text: 'A secondary falls behind when it cannot apply writes as fast as the primary takes them (disk, CPU, an index build) or when its oplog fetching is slow over the network; its log and serverStatus().metrics.repl say which.' },
   ],
   standby: (target: MongoTarget, primary: string | undefined): Remediation[] => [
     { text: 'directConnection=true pins the client to this one server, which is a secondary: reads work, every write fails with "not primary". Let the driver find the primary: drop directConnection and list the members (or name the set):', command: urlWith(target, { remove: ['directConnection'] }), language: 'shell' },
@@ -136,16 +146,32 @@ export const acceptingStep = defineStep<MongoContext, keyof typeof remedies>({
       case 'no_primary':
         return io.found('no_primary', `replica set "${problem.setName}" has no primary: no member answered as primary or named one (read preference: ${target.readPreference})`, remedies.no_primary(target), { ...evidence, seeds: surveyed.seeds.map((candidate) => (candidate.hello?.outcome === 'reply' ? helloEvidence(candidate.hello.reply) : { server: whereOf(candidate) })) });
       case 'standby':
-        return io.found('standby', `directConnection=true pins the client to ${whereOf(seed)}, a secondary of "${problem.setName}": writes will fail with "not primary"`, remedies.standby(target, problem.primary), evidence);
+        return [
+          io.warn('standby', `directConnection=true pins the client to ${whereOf(seed)}, a secondary of "${problem.setName}"${problem.primary ? ` (its primary is ${problem.primary})` : ''}: reads work, every write fails with "not primary"`, remedies.standby(target, problem.primary), evidence),
+          ...replicationFindings(ctx.target, io, reply, surveyed, ctx.run.thresholds.replicationLagMs, evidence),
+        ];
       default:
         break;
     }
     const version = typeof seed.buildInfo?.version === 'string' ? `MongoDB ${seed.buildInfo.version}${typeof seed.buildInfo.ferretdbVersion === 'string' ? ` (FerretDB ${seed.buildInfo.ferretdbVersion})` : ''}` : 'the server';
     const role = typeof reply.setName === 'string' ? `, ${isWritablePrimary(reply) ? 'primary' : 'secondary'} of replica set "${reply.setName}" (${advertisedMembers(reply).length} members)` : `, ${describeServer(reply)}`;
     const tls = seed.tls?.outcome === 'established' ? `TLS ${seed.tls.protocol ?? ''}`.trim() : 'no TLS';
-    return io.pass(`${version} answers hello at ${whereOf(seed)} (${tls}${role})`, evidence);
+    const asked = !isWritablePrimary(reply) && typeof reply.setName === 'string' && SECONDARY_OK.has(target.readPreference) ? `, as readPreference=${target.readPreference} allows` : '';
+    const pass = io.pass(`${version} answers hello at ${whereOf(seed)} (${tls}${role}${asked})`, evidence);
+    const replication = replicationFindings(target, io, reply, surveyed, ctx.run.thresholds.replicationLagMs, evidence);
+    return replication.length > 0 ? [pass, ...replication] : pass;
   },
 });
+
+/** A secondary's replication, beside whatever the step found: no primary to follow, or lag behind it. */
+function replicationFindings(target: MongoTarget, io: StepIO<keyof typeof remedies>, reply: Document, surveyed: Survey, lagThresholdMs: number, evidence: Evidence): Finding[] {
+  const primaryReply = [...surveyed.seeds, ...(surveyed.namedPrimary ? [surveyed.namedPrimary] : [])].flatMap((candidate) => (candidate.hello?.outcome === 'reply' && isWritablePrimary(candidate.hello.reply) ? [candidate.hello.reply] : []))[0];
+  const problem = judgeSecondary(reply, primaryReply, lagThresholdMs);
+  if (!problem) return [];
+  return problem.cause === 'replication_stopped'
+    ? [io.found('replication_stopped', problem.summary, remedies.replication_stopped(target), evidence)]
+    : [io.found('replication_lag', problem.summary, remedies.replication_lag(target), { ...evidence, lagSeconds: Math.round(problem.lagSeconds) })];
+}
 
 function serverWords(seed: SeedProbe | undefined): string {
   const reply = seed?.hello?.outcome === 'reply' ? seed.hello.reply : undefined;

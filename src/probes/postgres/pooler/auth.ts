@@ -5,7 +5,9 @@ import { serverErrorEvidence } from '../evidence.js';
 import { authStep } from '../steps/auth.js';
 import { authFileLine, authFileOf, CONFIG_FILE, onConsole, showOnConsole } from './commands.js';
 import { poolerAware, withPooler, type StepExtension } from './extend.js';
-import { poolerEvidence, type PoolerView } from './view.js';
+import { poolerEvidence, workingServers, type PoolerView } from './view.js';
+import { poolerSaid } from './accepting.js';
+import { describeConfirmation } from './confirm.js';
 
 const reload = (target: PostgresTarget, view: PoolerView | undefined): Remediation => onConsole(target, view, 'PgBouncer re-reads its auth_file and pgbouncer.ini on reload', 'RELOAD;');
 
@@ -49,8 +51,16 @@ export const poolerAuthStep = poolerAware(authStep, {
     const view = await ctx.pooler(io.deadline);
     if (!view) return base();
     const pooler = poolerEvidence(view);
-    const error = trace.serverError;
-    const evidence = { user: target.user, database: target.database, authMethod: trace.authMethod ?? 'unknown', ...serverErrorEvidence(trace), passwordSource: target.sources.password ?? 'none', pooler };
+    const said = poolerSaid(trace, view);
+    const error = said?.error;
+    const evidence = {
+      user: target.user,
+      database: target.database,
+      authMethod: trace.authMethod ?? 'unknown',
+      ...(error ? { sqlstate: error.code, severity: error.severity, serverMessage: error.message, ...(said.to !== 'login' ? { saidTo: said.to } : {}) } : {}),
+      passwordSource: target.sources.password ?? 'none',
+      pooler,
+    };
     if (decision.kind === 'failure' && error) {
       switch (decision.cause) {
         case 'pooler_auth':
@@ -58,7 +68,7 @@ export const poolerAuthStep = poolerAware(authStep, {
         case 'pooler_backend_auth':
           return io.found(
             'pooler_backend_auth',
-            `${view.name} accepted "${target.user}", but the database behind it rejected ${view.name}'s own login: "${error.message}" (relayed by the pooler [${error.code}])`,
+            `${view.name} accepted "${target.user}", but the database behind it rejected ${view.name}'s own login: "${error.message}" (${said?.to === 'login' ? 'relayed by the pooler' : `said by the pooler to ${said?.to ?? 'the client'}`} [${error.code}])`,
             remedies.pooler_backend_auth(target, view, /pg_hba\.conf/.test(error.message)),
             { ...evidence, rejectedBy: 'database, at the pooler\'s login' },
           );
@@ -68,9 +78,20 @@ export const poolerAuthStep = poolerAware(authStep, {
           break;
       }
     }
-    return withPooler(await base(), { name: view.name }, (summary) => `${summary}, through ${view.name}`);
+    return withPooler(await base(), { name: view.name }, (summary) => `${summary}, through ${view.name}; ${backendLogin(view)}`);
   },
 } satisfies StepExtension<keyof typeof remedies>);
+
+/**
+ * The login to the pooler is one hop; its own login to the database is the other, and only a
+ * server connection proves it: a query answered, or server connections on the console.
+ */
+function backendLogin(view: PoolerView): string {
+  const confirmation = view.confirmation;
+  if (confirmation?.kind === 'answered') return `${view.name}'s own login to the database confirmed (a query was answered)`;
+  if (view.pool && workingServers(view.pool) > 0) return `${view.name}'s own logins to the database confirmed by its console (${workingServers(view.pool)} server connection(s) logged in)`;
+  return `${view.name}'s own login to the database not confirmed${confirmation ? ` (${describeConfirmation(confirmation)})` : ''}`;
+}
 
 /** For `dbdoctor explain`, which names the same fixes from a pasted message. */
 export { remedies as poolerAuthRemedies };

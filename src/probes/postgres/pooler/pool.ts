@@ -4,7 +4,9 @@ import type { Evidence, Finding, Remediation } from '../../../engine/schema.js';
 import { formatMs } from '../../../engine/walk.js';
 import type { PgContext } from '../context.js';
 import { serverErrorEvidence } from '../evidence.js';
-import { poolStep } from '../steps/pool.js';
+import { poolRemedies, poolStep } from '../steps/pool.js';
+import { poolerSaid } from './accepting.js';
+import { describeConfirmation } from './confirm.js';
 import { CONFIG_FILE, onConsole, showOnConsole } from './commands.js';
 import { findingsOf, outcomeOf, poolerAware, withPooler, type StepExtension } from './extend.js';
 import { consoleOf, poolerEvidence, poolEvidence, poolLimits, poolModeOf, queryWouldQueue, type PoolerView, type PoolLimit } from './view.js';
@@ -62,7 +64,7 @@ const remedies = {
       view,
       limit
         ? `The limit that binds is ${LIMIT_KEYS[limit]} in ${CONFIG_FILE}. Raise it only if PostgreSQL's max_connections leaves room for the sum of all pools, then reload`
-        : view.admin.state === 'not-tried'
+        : view.admin.state !== 'read'
           ? `SHOW POOLS tells which limit binds (sv_active against it): ${Object.values(LIMIT_KEYS).join('; ')}, in ${CONFIG_FILE}. Raise one only if PostgreSQL's max_connections leaves room for the sum of all pools, then reload`
           : `Clients wait although the pool is below its limits: PgBouncer is still opening server connections, slowly (sv_login). Check how fast the database accepts connections, and the limits in ${CONFIG_FILE}; after a change, reload`,
       'RELOAD;',
@@ -91,13 +93,13 @@ const remedies = {
   ],
 };
 
-type PoolCause = keyof typeof remedies;
+type PoolCause = keyof typeof remedies | 'too_many_connections';
 
 /** Step 4 behind a pooler: a slot at the pooler, a server connection from its pool, and session state in it. */
 export const poolerPoolStep = poolerAware(poolStep, {
   checks:
     "Behind PgBouncer: its client limit (max_client_conn), its pool for this database and user (SHOW POOLS: waiting clients, server connections against default_pool_size, max_db_connections and max_user_connections), and session state left on transaction-pooled server connections.",
-  remedies,
+  remedies: { ...remedies, too_many_connections: poolRemedies.too_many_connections },
   async run(ctx, io, base) {
     const decision = await ctx.decision();
     const { trace } = await ctx.connection();
@@ -113,6 +115,35 @@ export const poolerPoolStep = poolerAware(poolStep, {
     const pooler = poolEvidence(view);
     const { pool } = view;
     const limits = poolLimits(view);
+    const said = poolerSaid(trace, view);
+    if (decision.kind === 'failure' && said && said.to !== 'login') {
+      const words = `"${said.error.message}" [${said.error.code}]`;
+      if (decision.cause === 'pooler_pool_exhausted') {
+        return io.found(
+          'pooler_pool_exhausted',
+          `${view.name} disconnected the query that waited in its queue for ${pool ? `${pool.database}/${pool.user}` : 'a server connection'}: ${words}. Every server connection it may open was busy, or it could not open a new one to a database that does not answer`,
+          remedies.pooler_pool_exhausted(ctx.target, view, limits?.binding),
+          { pooler, serverMessage: said.error.message, sqlstate: said.error.code },
+        );
+      }
+      if (decision.cause === 'too_many_connections') {
+        return io.found('too_many_connections', `the database behind ${view.name} refused its login for lack of connection slots: ${words} (relayed by the pooler)`, poolRemedies.too_many_connections(/for role/.test(said.error.message) ? 'role' : /for database/.test(said.error.message) ? 'database' : 'server'), { pooler, serverMessage: said.error.message, sqlstate: said.error.code });
+      }
+    }
+    const confirmation = view.confirmation;
+    if (confirmation?.kind === 'queued' && confirmation.second?.outcome !== 'login-held') {
+      // Without the console, the queue is all there is to see: the query waited, a second
+      // client was let in (PgBouncer's logins to the database are not failing), and waited too.
+      const answeredMeanwhile = confirmation.second?.outcome === 'answered';
+      return answeredMeanwhile
+        ? io.found('near_limit', `queries wait in ${view.name}'s queue: ours waited ${formatMs(confirmation.waitedMs)} while a second client's was answered`, remedies.near_limit(ctx.target, view, 'servers'), { pooler })
+        : io.found(
+            'pooler_pool_exhausted',
+            `a query through ${view.name} waited ${formatMs(confirmation.waitedMs)} in its queue without a server connection, and a second client's query waited too, while PgBouncer did not turn clients away (its logins to the database are not failing): every server connection it may open is busy. Not confirmed without its console: which limit binds, and whether it is instead holding the database paused (PAUSE) or still opening a connection to a database that does not answer (SHOW POOLS: sv_active against sv_login; SHOW DATABASES: paused)`,
+            remedies.pooler_pool_exhausted(ctx.target, view, limits?.binding),
+            { pooler, databaseBehind: describeConfirmation(confirmation) },
+          );
+    }
     if (pool && pool.cl_waiting > 0) {
       const bound = limits?.binding ? `all ${limits.held} server connections it may open are busy (${limits.binding} = ${limits.allowed})` : `only ${limits?.held ?? 0} server connections are open, below the pool size of ${limits?.allowed ?? '?'}`;
       return io.found(

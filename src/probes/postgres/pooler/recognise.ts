@@ -40,15 +40,46 @@ export const PID_MAX = 4_194_304;
 
 type Words = readonly (readonly [RegExp, CauseCode])[];
 
-/** PgBouncer's own login errors (client.c, objects.c, janitor.c), 1.18 to 1.25. */
+/**
+ * PgBouncer's own words to a client (every disconnect_client(…, notify=true, …) and the server
+ * disconnect reasons it passes to a linked client, in client.c, objects.c, janitor.c, server.c,
+ * proto.c), 1.10 to 1.25, each family to the cause it means. A client sees them at login or, when
+ * PgBouncer answered the login from its cache, at its first query.
+ */
 const PGBOUNCER_WORDS: Words = [
   [/^no more connections allowed \(max_client_conn\)|^client connections exceeded \(max_(db|user)_client_connections\)/, 'pooler_client_limit'],
+  // Its logins to the database fail: from 1.24 the cached error says which (see cachedErrorCause).
   [/^server login has been failing|^client_login_timeout \(server down\)|^pgbouncer cannot connect to server/, 'pooler_backend_down'],
   [/^server login failed: /, 'pooler_backend_auth'],
-  [/^(password|SASL|PAM|LDAP|certificate|"trust") authentication failed$|^(unix socket )?login rejected$|^no such user$|^not allowed$/, 'pooler_auth'],
+  // A server connection that broke under a linked client, for reasons on the database's side.
+  [/^(server conn crashed\?|server DNS lookup failed|connect failed|cannot connect|connect timeout|TLS startup failed|server refused SSL|unexpected eof)/, 'pooler_backend_down'],
+  [
+    /^(password|SASL|PAM|LDAP|certificate|"trust") authentication failed$|^(unix socket )?login rejected$|^no such user$|^not allowed$|^no username supplied$|^(username|password) too long$|^client selected an invalid SASL authentication mechanism$|^empty password returned by client$|^no authentication method is found$/,
+    'pooler_auth',
+  ],
   [/^no such database: /, 'database_missing'],
   [/^database "[^"]*" is disabled$|^authentication database "[^"]*" is disabled$/, 'pooler_paused'],
+  [/^SSL required$/, 'tls_required'],
+  // A query (ours) that waited in its queue longer than query_wait_timeout, or query_timeout.
+  [/^query_(wait_)?timeout$/, 'pooler_pool_exhausted'],
+  [/^server shutting down$/, 'shutting_down'],
+  // PgBouncer itself could not serve the client: its own resources or configuration, or an admin.
+  [/^(bouncer config error|bouncer resources exhaustion|no memory for (authentication )?pool|out of memory|pause failed|failed to (prepare|send) welcome message|admin forced disconnect|client_login_timeout$|unsupported (startup parameter|options startup parameter))/, 'not_accepting'],
 ];
+
+/**
+ * From 1.24 "server login has been failing, cached error: <reason> (server_login_retry)" names
+ * the last failure: the database's own words (a login it refused) or PgBouncer's (it could not
+ * connect). The database's refusal of PgBouncer's login is pooler_backend_auth, the rest is down.
+ */
+const CACHED_ERROR = /^server login has been failing, cached error: (.*) \(server_login_retry\)$/;
+
+function cachedErrorCause(message: string): CauseCode | undefined {
+  const reason = CACHED_ERROR.exec(message)?.[1];
+  if (reason === undefined) return undefined;
+  const said = causeOfServerError({ code: '', severity: 'FATAL', message: reason });
+  return LOGIN_REFUSALS.has(said) ? 'pooler_backend_auth' : 'pooler_backend_down';
+}
 
 /** Causes the database gives for a login it refuses; relayed by a pooler, they are the pooler's login. */
 const LOGIN_REFUSALS: ReadonlySet<CauseCode> = new Set(['auth_failed', 'role_missing', 'hba_rejected', 'database_missing', 'permission_denied', 'password_missing']);
@@ -62,7 +93,7 @@ export interface PoolerError {
 export function poolerErrorOf(error: ServerError): PoolerError | undefined {
   if (error.located === true) return undefined;
   if (error.code === '08P01') {
-    const own = PGBOUNCER_WORDS.find(([pattern]) => pattern.test(error.message))?.[1];
+    const own = cachedErrorCause(error.message) ?? PGBOUNCER_WORDS.find(([pattern]) => pattern.test(error.message))?.[1];
     if (own) return { cause: own, origin: 'pooler' };
   }
   // Only a missing `located` (false, not unknown) says the error did not come from PostgreSQL.
@@ -75,10 +106,17 @@ export function poolerErrorOf(error: ServerError): PoolerError | undefined {
 
 /** The decision for a login a pooler refused, or undefined to let PostgreSQL's rules decide. */
 export function decidePooler(trace: ConnectionTrace): Decision | undefined {
-  if (!trace.serverError) return undefined;
-  const pooled = poolerErrorOf(trace.serverError);
-  if (!pooled) return undefined;
-  return { kind: 'failure', step: stepOfCause(pooled.cause) ?? 'accepting', cause: pooled.cause };
+  const pooled = trace.serverError ? poolerErrorOf(trace.serverError) : undefined;
+  return pooled ? { kind: 'failure', step: stepOfCause(pooled.cause) ?? 'accepting', cause: pooled.cause } : undefined;
+}
+
+/**
+ * The decision for the error that ended a session at its first query through a pooler: the
+ * pooler's words (or the database's, relayed by it), else PostgreSQL's own rules.
+ */
+export function decidePoolerError(error: ServerError): Decision {
+  const cause = poolerErrorOf(error)?.cause ?? causeOfServerError(error);
+  return { kind: 'failure', step: stepOfCause(cause) ?? 'accepting', cause };
 }
 
 export function isProcessId(pid: number): boolean {

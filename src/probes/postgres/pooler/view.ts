@@ -4,6 +4,7 @@ import type { Evidence } from '../../../engine/schema.js';
 import type { ConnectionTrace } from '../connect.js';
 import { readAdminConsole, type AdminConsole, type AdminOutcome, type DatabaseRow, type PoolRow } from './admin.js';
 import { backendAddress, backendEvidence, reachBackend, type BackendAddress, type BackendReach } from './backend.js';
+import { confirmationEvidence, confirmWithSecondClient, type Confirmation } from './confirm.js';
 import { poolerErrorOf, SIGN_DESCRIPTIONS, type PoolerSign } from './recognise.js';
 
 /**
@@ -22,6 +23,8 @@ export interface PoolerView {
   readonly database?: DatabaseRow;
   readonly backend?: BackendAddress;
   readonly backendReach?: BackendReach;
+  /** Whether the database behind answered a query through the pooler (pooler/confirm.ts). */
+  readonly confirmation?: Confirmation;
 }
 
 export type PoolLimit = 'pool_size' | 'max_db_connections' | 'max_user_connections';
@@ -30,7 +33,10 @@ export type PoolLimit = 'pool_size' | 'max_db_connections' | 'max_user_connectio
 const ADMIN_SHARE = 0.5;
 const ADMIN_CAP_MS = 3000;
 
-export async function gatherPoolerView(target: PostgresTarget, trace: ConnectionTrace, signs: readonly PoolerSign[], deadline: Deadline): Promise<PoolerView> {
+/** Sends the confirming query through the session (the context owns the session). */
+export type Confirm = (deadline: Deadline) => Promise<Confirmation>;
+
+export async function gatherPoolerView(target: PostgresTarget, trace: ConnectionTrace, signs: readonly PoolerSign[], deadline: Deadline, confirm: Confirm): Promise<PoolerView> {
   const rejected = trace.serverError ? poolerErrorOf(trace.serverError) : undefined;
   // The console checks the same credentials against the same limits: after the pooler refused
   // them, or refused a client for lack of room, asking again would only be refused again.
@@ -47,9 +53,23 @@ export async function gatherPoolerView(target: PostgresTarget, trace: Connection
   const pool = console?.pools.find((row) => row.database === target.database && row.user === poolUser);
   const backend = database ? backendAddress(database, console?.config.unix_socket_dir) : undefined;
   const view: PoolerView = { name, signs, admin, ...(pool ? { pool } : {}), ...(database ? { database } : {}), ...(backend ? { backend } : {}) };
-  if (!backend || database?.paused || (pool && workingServers(pool) > 0)) return view;
-  const backendReach = await reachBackend(backend, deadline.limit(Math.min(ADMIN_CAP_MS, deadline.remainingMs() * ADMIN_SHARE), 'database behind the pooler'));
-  return { ...view, backendReach };
+  const backendReach =
+    !backend || database?.paused || (pool && workingServers(pool) > 0) ? undefined : await reachBackend(backend, deadline.limit(Math.min(ADMIN_CAP_MS, deadline.remainingMs() * ADMIN_SHARE), 'database behind the pooler'));
+  const seen: PoolerView = backendReach ? { ...view, backendReach } : view;
+  // A login the pooler holds has no session to ask through: a second client asks instead.
+  if (signs.includes('silent-after-authentication')) return { ...seen, confirmation: await confirmWithSecondClient(target, deadline) };
+  const unasked = reasonNotToAsk(seen, trace);
+  return { ...seen, confirmation: unasked ? { kind: 'not-asked', reason: unasked } : await confirm(deadline) };
+}
+
+/** When a query through the pooler would tell nothing new, or only join a queue. */
+function reasonNotToAsk(view: PoolerView, trace: ConnectionTrace): string | undefined {
+  if (trace.phase !== 'ready') return 'the login through the pooler did not complete';
+  if ((view.database?.paused ?? 0) > 0) return 'the pooler holds the database paused: a query would wait until RESUME';
+  if (queryWouldQueue(view)) return "every server connection of the pool is busy and at its limit (the pooler's console): a query would only join the queue";
+  const outcome = view.backendReach?.outcome;
+  if (view.pool && workingServers(view.pool) === 0 && (outcome === 'refused' || outcome === 'unreachable')) return "the pooler holds no server connection and the database's address does not answer from here";
+  return undefined;
 }
 
 /** Server connections that are logged in: busy, idle, or being checked. */
@@ -128,6 +148,7 @@ export function poolerEvidence(view: PoolerView): Evidence {
     ...(view.database ? { paused: view.database.paused > 0, disabled: view.database.disabled > 0 } : {}),
     ...(console ? { config: { ...console.config }, ...(stats ? { stats: { ...stats } } : {}) } : {}),
     ...(view.backend ? { database: view.backendReach ? backendEvidence(view.backendReach) : { ...view.backend } } : {}),
+    ...(view.confirmation ? { databaseBehind: confirmationEvidence(view.confirmation) } : {}),
   };
 }
 

@@ -1,7 +1,8 @@
 import type { PostgresTarget } from '../../../config/postgres/target.js';
 import { formatMs } from '../../../engine/walk.js';
-import { defineStep } from '../../../engine/probe.js';
-import type { Remediation } from '../../../engine/schema.js';
+import type { Deadline } from '../../../engine/deadline.js';
+import { defineStep, type StepIO } from '../../../engine/probe.js';
+import type { Evidence, Finding, Remediation } from '../../../engine/schema.js';
 import { pgIsReady, psqlAsAdmin, urlWith } from '../commands.js';
 import type { ConnectionTrace } from '../connect.js';
 import type { PlatformInfo } from '../../../host/platform.js';
@@ -10,6 +11,7 @@ import type { PgContext } from '../context.js';
 import { postgresWords } from '../words.js';
 import { describeServers, protocolEvidence, serverErrorEvidence, serverSummary, whereOf } from '../evidence.js';
 import type { Refusal } from '../refusal.js';
+import { describePrimary, judgeReplication, replicationEvidence, type PrimaryAddress, type Replication, type ServerState } from '../replication.js';
 
 const waitForIt = (target: PostgresTarget): Remediation => ({
   text: 'Wait until it accepts connections (or use this as a readiness check):',
@@ -109,9 +111,40 @@ const remedies = {
     { text: 'Compare the TLS versions and ciphers both sides allow (server: ssl_min_protocol_version, ssl_ciphers; client: ssl_min_protocol_version), and read the server log for the handshake error.' },
     readTheLog,
   ],
-  standby: (target: PostgresTarget): Remediation[] => [
-    { text: 'This server is a read-only standby. Point the application at the primary, or list every node and let libpq pick the primary:', command: 'postgresql://user@primary:5432,standby:5432/db?target_session_attrs=read-write', language: 'shell' },
+  standby: (target: PostgresTarget, primary?: PrimaryAddress, asked: 'primary' | 'nothing' = 'primary'): Remediation[] => [
+    {
+      text:
+        asked === 'nothing'
+          ? `This server is a read-only standby: reads work, every write fails (SQLSTATE 25006, "cannot execute … in a read-only transaction"). Point the application at the primary${whichPrimary(primary)}`
+          : `This server is a read-only standby. Point the application at the primary${whichPrimary(primary)}`,
+      ...(primary ? { command: urlWith(target, { host: primary.host, port: primary.port }), language: 'shell' as const } : {}),
+    },
+    {
+      text: 'Or list every node and let libpq pick the primary (target_session_attrs=read-write):',
+      command: primary
+        ? urlWith(target, { hosts: [{ host: primary.host, port: primary.port }, ...target.endpoints], targetSessionAttrs: 'read-write' })
+        : urlWith(target, { hosts: [{ host: 'primary-host', port: 5432 }, ...target.endpoints], targetSessionAttrs: 'read-write' }),
+      language: 'shell',
+    },
+    ...(asked === 'nothing'
+      ? [{ text: 'If this application only reads, say so, and a standby is what it should get:', command: urlWith(target, { targetSessionAttrs: 'prefer-standby' }), language: 'shell' as const }]
+      : []),
     { text: 'To see which node is the primary, on each node:', command: psqlAsAdmin(target, 'SELECT pg_is_in_recovery();'), language: 'shell' },
+  ],
+  replication_stopped: (target: PostgresTarget, primary?: PrimaryAddress): Remediation[] => [
+    {
+      text: `The standby receives nothing new: its primary${primary ? ` (${describePrimary(primary)})` : ''} is down or unreachable from the standby, or refuses its replication login. Check the primary:`,
+      command: primary ? `pg_isready -h ${primary.host} -p ${primary.port}` : 'pg_isready -h <primary-host> -p 5432',
+      language: 'shell',
+    },
+    { text: 'On the standby, see its WAL receiver (as a superuser: the state and sender need pg_read_all_stats):', command: psqlAsAdmin(target, 'SELECT status, sender_host, sender_port, last_msg_receipt_time FROM pg_stat_wal_receiver;'), language: 'shell' },
+    { text: 'Its log says why it cannot stream ("could not connect to the primary server", an authentication error, a missing WAL segment):', command: 'sudo journalctl -u postgresql --since "-30min" --no-pager | grep -i -E "primary|walreceiver|replication"', language: 'shell' },
+    { text: 'If the primary is gone for good, promote this standby (only once the old primary cannot come back; dbdoctor never runs this):', command: 'SELECT pg_promote();', language: 'sql' },
+  ],
+  replication_lag: (target: PostgresTarget, paused: boolean): Remediation[] => [
+    ...(paused ? [{ text: 'Replay is paused on the standby. Resume it (as a superuser):', command: psqlAsAdmin(target, 'SELECT pg_wal_replay_resume();'), language: 'shell' as const }] : []),
+    { text: 'On the primary, each standby\'s lag:', command: 'SELECT application_name, client_addr, state, write_lag, flush_lag, replay_lag FROM pg_stat_replication;', language: 'sql' },
+    { text: 'On the standby, what replay waits on (queries conflicting with it, up to max_standby_streaming_delay, or I/O):', command: psqlAsAdmin(target, "SELECT pid, wait_event_type, wait_event FROM pg_stat_activity WHERE backend_type = 'startup';"), language: 'shell' },
   ],
 };
 
@@ -190,19 +223,68 @@ export const acceptingStep = defineStep<PgContext, keyof typeof remedies>({
       }
     }
     if (decision.kind === 'failure' && decision.step === 'network') return io.skip('no connection was made (see network)');
-    const version = trace.serverParams.server_version;
-    const standby = trace.serverParams.in_hot_standby === 'on';
-    if (standby && (target.targetSessionAttrs === 'read-write' || target.targetSessionAttrs === 'primary')) {
-      return io.found('standby', `the server is a read-only hot standby, but target_session_attrs=${target.targetSessionAttrs} requires a primary`, remedies.standby(target), { ...protocol, inHotStandby: true });
-    }
+    const state = await askRole(ctx, trace, io.deadline);
+    const version = state?.serverVersion ?? trace.serverParams.server_version;
+    const standby = state ? state.inRecovery : trace.serverParams.in_hot_standby === 'on';
     const tls = trace.encryption === 'tls' ? `TLS ${trace.tls?.protocol ?? ''}`.trim() : trace.connected?.transport === 'unix' ? 'Unix socket' : 'no TLS';
-    const role = standby ? ', read-only standby' : '';
-    return io.pass(`${version ? `PostgreSQL ${version.split(' ')[0]}` : 'the server'} answers the PostgreSQL protocol (${tls}${role})`, {
-      ...protocol,
-      ...(standby ? { inHotStandby: true } : {}),
-    });
+    const evidence = { ...protocol, ...(state ? replicationEvidence(state) : standby ? { inHotStandby: true } : {}) };
+    const answers = `${version ? `PostgreSQL ${version.split(' ')[0]}` : 'the server'} answers the PostgreSQL protocol (${tls}`;
+    if (!standby) return io.pass(`${answers})`, evidence);
+    const primary = state?.replication?.primary;
+    const replication = state?.replication ? replicationFindings(ctx, io, state.replication, evidence) : [];
+    const named = primary ? `; it replicates from ${describePrimary(primary)}` : '';
+    switch (ASKED_ROLE[target.targetSessionAttrs]) {
+      case 'primary':
+        return [io.found('standby', `the server is a read-only hot standby, but target_session_attrs=${target.targetSessionAttrs} requires a primary${named}`, remedies.standby(target, primary), evidence), ...replication];
+      case 'standby':
+        return [io.pass(`${answers}, a read-only standby, as target_session_attrs=${target.targetSessionAttrs} asks${named})`, evidence), ...replication];
+      default:
+        return [
+          io.warn(
+            'standby',
+            `the server is a read-only hot standby, and the connection settings do not ask for one (target_session_attrs=${target.targetSessionAttrs}${target.sources.target_session_attrs ? ` from ${target.sources.target_session_attrs}` : ', the default'}): reads work, every write fails with SQLSTATE 25006${named}`,
+            remedies.standby(target, primary, 'nothing'),
+            evidence,
+          ),
+          ...replication,
+        ];
+    }
   },
 });
+
+function whichPrimary(primary: PrimaryAddress | undefined): string {
+  return primary
+    ? `, ${describePrimary(primary)} (the standby replicates from it):`
+    : ' (the standby does not show this role which host that is: its pg_stat_wal_receiver shows it to pg_read_all_stats, its primary_conninfo to pg_read_all_settings).';
+}
+
+/** What target_session_attrs asks of the server's role (libpq's meanings). */
+const ASKED_ROLE = {
+  any: 'nothing',
+  'read-write': 'primary',
+  primary: 'primary',
+  'read-only': 'standby',
+  standby: 'standby',
+  'prefer-standby': 'standby',
+} as const satisfies Record<PostgresTarget['targetSessionAttrs'], 'nothing' | 'primary' | 'standby'>;
+
+/**
+ * The role is asked live unless the login already said "primary" straight from PostgreSQL
+ * (in_hot_standby = off, reported since 14): behind a pooler that value is a replay, and a server
+ * before 14 does not send it.
+ */
+async function askRole(ctx: PgContext, trace: ConnectionTrace, deadline: Deadline): Promise<ServerState | undefined> {
+  if (trace.serverParams.in_hot_standby === 'off' && !(await ctx.pooler(deadline))) return undefined;
+  return ctx.serverState(deadline);
+}
+
+function replicationFindings(ctx: PgContext, io: StepIO<keyof typeof remedies>, replication: Replication, evidence: Evidence): Finding[] {
+  const problem = judgeReplication(replication, ctx.run.thresholds.replicationLagMs);
+  if (!problem) return [];
+  return problem.cause === 'replication_stopped'
+    ? [io.found('replication_stopped', problem.summary, remedies.replication_stopped(ctx.target, replication.primary), evidence)]
+    : [io.found('replication_lag', problem.summary, remedies.replication_lag(ctx.target, replication.replayPaused), evidence)];
+}
 
 function noResponseSummary(trace: ConnectionTrace, where: string): string {
   if (trace.closedByPeer || trace.sslReply === 'closed') return `${where} accepted the TCP connection, then closed it without a PostgreSQL answer`;

@@ -1,0 +1,197 @@
+import { describe, expect, test } from 'vitest';
+import { diagnoseJson, verdictOf } from '../lab/dbdoctor.js';
+import { pgbouncerLab } from '../lab/pgbouncer-lab.js';
+import { selfSignedCertificate } from '../lab/tls.js';
+
+/**
+ * PgBouncer (Debian's package) in front of a real PostgreSQL, each scenario diagnosed twice: as
+ * "app", whom stats_users lets read PgBouncer's admin console, and as "other", an ordinary
+ * application user the console refuses ("not allowed"), as in most deployments. Without the
+ * console dbdoctor has only what PgBouncer says, when it says it, and what it withholds: a login
+ * PgBouncer answers from its cache proves nothing about the database, so a query is sent
+ * through it, and a second client looks at the queue when that query waits.
+ */
+const PASSWORD = 'client-side-Pa55';
+const USERS = [
+  { user: 'app', console: true },
+  { user: 'other', console: false },
+] as const;
+const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+const stepOf = (target: { steps: { id: string; summary: string; status: string; evidence: Record<string, unknown> }[] }, id: string) => target.steps.find((step) => step.id === id);
+
+describe('PgBouncer from the client side, the database up', () => {
+  const lab = pgbouncerLab('bouncer-client', PASSWORD);
+
+  test.each(USERS)('healthy ($user, console: $console): the database behind is confirmed by a query, not by values PgBouncer replays', async ({ user, console }) => {
+    const pooler = await lab.bouncer();
+    const { code, report, target } = await diagnoseJson([pooler.url(user, PASSWORD)]);
+    expect(verdictOf(report)).toBe('none/healthy');
+    expect(code).toBe(0);
+    expect(stepOf(target, 'accepting')?.summary).toMatch(/^PgBouncer[\d. ]* \(a connection pooler\) answers; behind it, PostgreSQL \d+\.\d+ answers .*, confirmed by a query through it$/);
+    expect(stepOf(target, 'auth')?.summary).toContain("own login to the database confirmed (a query was answered)");
+    expect(stepOf(target, 'accepting')?.evidence.pooler).toMatchObject({ adminConsole: console ? expect.stringMatching(/^read/) : 'refused: "not allowed" [08P01]', databaseBehind: { outcome: 'answered' } });
+  });
+
+  test.each(USERS)('two transactions hold the pool of two, a client queues ($user, console: $console): pooler_pool_exhausted', async ({ user, console }) => {
+    const pooler = await lab.bouncer({ settings: { default_pool_size: 2 } });
+    const queue = await lab.queueBehindTwoTransactions(pooler, user);
+    const { code, report, target } = await diagnoseJson([pooler.url(user, PASSWORD)]);
+    expect(verdictOf(report)).toBe('pool/pooler_pool_exhausted');
+    expect(code).toBe(2);
+    if (console) expect(target.verdict.details).toMatchObject({ limit: 'pool_size' });
+    else expect(target.verdict.message).toMatch(/waited [\d.]+ s in its queue without a server connection, and a second client's query waited too, while PgBouncer did not turn clients away .* Not confirmed without its console: which limit binds/);
+    expect(stepOf(target, 'accepting')?.status).toBe(console ? 'pass' : 'skip');
+    await queue.release();
+  });
+
+  test.each(USERS)('query_wait_timeout = 1 s, the one server connection held ($user, console: $console): the console says near_limit and sends no query; without it, PgBouncer\'s "query_wait_timeout" is a verdict, pooler_pool_exhausted', async ({ user, console }) => {
+    const pooler = await lab.bouncer({ settings: { default_pool_size: 1, query_wait_timeout: 1 } });
+    const [holder] = await lab.hold(pooler, 1, user);
+    await holder?.query('BEGIN; SELECT 1');
+    const { code, report, target } = await diagnoseJson([pooler.url(user, PASSWORD)]);
+    if (console) {
+      expect(verdictOf(report)).toBe('pool/near_limit');
+      expect(code).toBe(1);
+    } else {
+      expect(verdictOf(report)).toBe('pool/pooler_pool_exhausted');
+      expect(code).toBe(2);
+      expect(target.verdict.message).toContain('"query_wait_timeout" [08P01]');
+    }
+    await holder?.query('ROLLBACK');
+  });
+
+  test.each(USERS)('PAUSE appdb ($user, console: $console): pooler_paused from the console; without it, the queue is all there is, and PAUSE is named among its reasons', async ({ user, console }) => {
+    const pooler = await lab.bouncer();
+    const warm = pooler.client(user, PASSWORD);
+    await warm.connect();
+    await warm.end();
+    await pooler.admin('PAUSE appdb');
+    try {
+      const { code, report, target } = await diagnoseJson([pooler.url(user, PASSWORD)]);
+      expect(code).toBe(2);
+      if (console) {
+        expect(verdictOf(report)).toBe('accepting/pooler_paused');
+      } else {
+        expect(verdictOf(report)).toBe('pool/pooler_pool_exhausted');
+        expect(target.verdict.message).toContain('holding the database paused (PAUSE)');
+      }
+    } finally {
+      await pooler.admin('RESUME appdb');
+    }
+  });
+
+  test.each(USERS)('DISABLE appdb ($user, console: $console): pooler_paused, in PgBouncer\'s words', async ({ user }) => {
+    const pooler = await lab.bouncer();
+    await pooler.admin('DISABLE appdb');
+    const { code, report, target } = await diagnoseJson([pooler.url(user, PASSWORD)]);
+    expect(verdictOf(report)).toBe('accepting/pooler_paused');
+    expect(code).toBe(2);
+    expect(target.verdict.details.serverMessage).toBe('database "appdb" is disabled');
+  });
+
+  test.each(USERS)('max_client_conn reached ($user, console: $console): pooler_client_limit', async ({ user }) => {
+    const pooler = await lab.bouncer({ settings: { max_client_conn: 2 } });
+    await lab.hold(pooler, 2);
+    const { code, report } = await diagnoseJson([pooler.url(user, PASSWORD)]);
+    expect(verdictOf(report)).toBe('pool/pooler_client_limit');
+    expect(code).toBe(2);
+  });
+
+  test.each(USERS)('a wrong password at PgBouncer ($user, console: $console): pooler_auth', async ({ user }) => {
+    const pooler = await lab.bouncer();
+    const { code, report } = await diagnoseJson([pooler.url(user, 'not-the-password')]);
+    expect(verdictOf(report)).toBe('auth/pooler_auth');
+    expect(code).toBe(2);
+  });
+
+  test.each(USERS)('a database PgBouncer does not know ($user, console: $console): database_missing', async ({ user }) => {
+    const pooler = await lab.bouncer();
+    const { code, report } = await diagnoseJson([pooler.url(user, PASSWORD, 'nowhere')]);
+    expect(verdictOf(report)).toBe('auth/database_missing');
+    expect(code).toBe(2);
+  });
+
+  test.each(USERS)('client_tls_sslmode = require, a client with sslmode=disable ($user, console: $console): PgBouncer\'s "SSL required" is tls_required', async ({ user }) => {
+    const certificate = await selfSignedCertificate('localhost');
+    const pooler = await lab.bouncer({ settings: { client_tls_sslmode: 'require', client_tls_key_file: certificate.keyFile, client_tls_cert_file: certificate.certFile } });
+    const { code, report, target } = await diagnoseJson([pooler.url(user, PASSWORD, 'appdb', '?sslmode=disable')]);
+    expect(verdictOf(report)).toBe('accepting/tls_required');
+    expect(code).toBe(2);
+    expect(target.verdict.message).toContain('"SSL required"');
+  });
+
+  test.each(USERS)('the database refuses PgBouncer\'s login, PgBouncer fresh ($user, console: $console): pooler_backend_auth, the database\'s words relayed', async ({ user }) => {
+    const pooler = await lab.bouncer({ users: { app: 'stale-password', other: 'stale-password' } });
+    const { code, report, target } = await diagnoseJson([pooler.url(user, 'stale-password')]);
+    expect(verdictOf(report)).toBe('auth/pooler_backend_auth');
+    expect(code).toBe(2);
+    expect(target.verdict.details.serverMessage).toBe(`password authentication failed for user "${user}"`);
+  });
+
+  test.each(USERS)('the database starts refusing PgBouncer\'s login after serving it ($user, console: $console): pooler_backend_down, with what was and was not confirmed', async ({ user, console }) => {
+    const pooler = await lab.bouncer();
+    const warm = pooler.client(user, PASSWORD);
+    await warm.connect();
+    await warm.query('SELECT 1');
+    await warm.end();
+    // The role's password changes in PostgreSQL, and PgBouncer's server connections are ended:
+    // its next login to the database fails, while its cached login still lets clients in.
+    await lab.cluster().sql(`ALTER ROLE ${user} PASSWORD 'changed-elsewhere'`);
+    await lab.cluster().sql(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '${user}'`);
+    await pause(200);
+    try {
+      const { code, report, target } = await diagnoseJson([pooler.url(user, PASSWORD)]);
+      expect(verdictOf(report)).toBe('accepting/pooler_backend_down');
+      expect(code).toBe(2);
+      expect(target.verdict.message).toContain('server login has been failing');
+      if (console) expect(target.verdict.message).toContain("the database's port answers from here, so PgBouncer's logins to it are what fail");
+      else expect(target.verdict.message).toContain('PgBouncer before 1.24 says this both when the database is down and when it refuses PgBouncer\'s login');
+    } finally {
+      await lab.cluster().sql(`ALTER ROLE ${user} PASSWORD '${PASSWORD}'`);
+    }
+  });
+});
+
+describe('PgBouncer from the client side, the database stopped', () => {
+  const lab = pgbouncerLab('bouncer-client-down', PASSWORD);
+
+  test.each(USERS)('stopped after PgBouncer served it ($user, console: $console): pooler_backend_down on the first run and the next, never a replayed "PostgreSQL answers"', async ({ user, console }) => {
+    const pooler = await lab.bouncer();
+    const warm = pooler.client(user, PASSWORD);
+    await warm.connect();
+    await warm.query('SELECT 1');
+    await warm.end();
+    await lab.cluster().stop('fast');
+    try {
+      for (const run of ['first', 'next']) {
+        const { code, report, target } = await diagnoseJson([pooler.url(user, PASSWORD)]);
+        expect(verdictOf(report), `${run} run`).toBe('accepting/pooler_backend_down');
+        expect(code).toBe(2);
+        expect(target.steps.map((step) => step.status)).toEqual(['pass', 'fail', 'skip', 'skip', 'skip', 'skip']);
+        if (console) expect(target.verdict.message).toContain('refuses connections from here too');
+        else expect(target.verdict.message).toContain('server login has been failing');
+      }
+    } finally {
+      await lab.cluster().start();
+    }
+  });
+
+  test.each(USERS)('a fresh PgBouncer whose database is down holds the login ($user, console: $console): pooler_backend_down within --timeout', async ({ user, console }) => {
+    await lab.cluster().stop('fast');
+    try {
+      const pooler = await lab.bouncer();
+      const { code, report, target, wallMs } = await diagnoseJson(['--timeout', '4', pooler.url(user, PASSWORD)]);
+      expect(verdictOf(report)).toBe('accepting/pooler_backend_down');
+      expect(code).toBe(2);
+      expect(target.verdict.message).toContain('accepted the login, then held it without a server connection');
+      // A fresh pool has no cached login to give out: PgBouncer holds every client's login, a
+      // second one too, until client_login_timeout (60 s).
+      if (console) expect(target.verdict.message).toContain('refuses connections from here too');
+      else expect(target.verdict.message).toContain("a second client's login was held too");
+      // A deadline bound, with a margin: the run ends by its --timeout.
+      expect(wallMs).toBeLessThan(4000 + 2000);
+    } finally {
+      await lab.cluster().start();
+    }
+  });
+});
