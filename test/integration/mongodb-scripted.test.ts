@@ -37,12 +37,41 @@ describe('mongodb: scripted replica-set, pool and query faults', () => {
     expect(target.verdict.message).toContain('"rs0"');
   });
 
-  test('a secondary behind directConnection=true: standby (writes would fail "not primary")', async () => {
+  test('a secondary behind directConnection=true: standby, a warning (reads work, writes would fail "not primary")', async () => {
     const peer = await start({ hello: { ...SECONDARY, hosts: [`127.0.0.1:1`], primary: 'db-primary.example:27017' } });
     const { code, report, target } = await diagnoseJson([`mongodb://127.0.0.1:${peer.port}/app?directConnection=true`]);
     expect(verdictOf(report)).toBe('accepting/standby');
-    expect(code).toBe(2);
+    // Issue 14: like a PostgreSQL standby reached through a URL that asks for no role, degraded.
+    expect(code).toBe(1);
     expect(target.verdict.remediation.map((fix) => fix.command ?? '').join('\n')).toContain('db-primary.example:27017');
+  });
+
+  test('a secondary asked for (readPreference=secondary, directConnection=true), its primary 5 min ahead: healthy but for replication_lag', async () => {
+    const now = Date.now();
+    const primaryPeer = await start({ hello: { isWritablePrimary: true, ismaster: true, secondary: false, setName: 'rs0', lastWrite: { lastWriteDate: new Date(now) } } });
+    const secondary = await start({ hello: { ...SECONDARY, hosts: [`127.0.0.1:${primaryPeer.port}`], primary: `127.0.0.1:${primaryPeer.port}`, lastWrite: { lastWriteDate: new Date(now - 300_000) } } });
+    const { code, report, target } = await diagnoseJson([`mongodb://127.0.0.1:${secondary.port}/app?directConnection=true&readPreference=secondary`]);
+    expect(verdictOf(report)).toBe('accepting/replication_lag');
+    expect(code).toBe(1);
+    expect(target.verdict.message).toContain(`300 s behind its primary 127.0.0.1:${primaryPeer.port}`);
+    expect(target.verdict.details.lagSeconds).toBe(300);
+  });
+
+  test('a secondary asked for, in sync with its primary: healthy', async () => {
+    const now = new Date();
+    const primaryPeer = await start({ hello: { isWritablePrimary: true, ismaster: true, secondary: false, setName: 'rs0', lastWrite: { lastWriteDate: now } } });
+    const secondary = await start({ hello: { ...SECONDARY, hosts: [`127.0.0.1:${primaryPeer.port}`], primary: `127.0.0.1:${primaryPeer.port}`, lastWrite: { lastWriteDate: now } } });
+    const { code, report, target } = await diagnoseJson([`mongodb://127.0.0.1:${secondary.port}/app?directConnection=true&readPreference=secondaryPreferred`]);
+    expect(verdictOf(report)).toBe('none/healthy');
+    expect(code).toBe(0);
+    expect(target.steps.find((step) => step.id === 'accepting')?.summary).toContain('secondary of replica set "rs0" (1 members), as readPreference=secondaryPreferred allows');
+  });
+
+  test('a secondary whose set names no primary, read with readPreference=secondary: replication_stopped', async () => {
+    const peer = await start({ hello: { ...SECONDARY, hosts: ['127.0.0.1:1'] } });
+    const { code, report } = await diagnoseJson([`mongodb://127.0.0.1:${peer.port}/app?directConnection=true&readPreference=secondary`]);
+    expect(verdictOf(report)).toBe('accepting/replication_stopped');
+    expect(code).toBe(1);
   });
 
   test('the wrong replicaSet name: replica_set_mismatch names the real one', async () => {

@@ -13,9 +13,10 @@ import { describeConfirmation } from './confirm.js';
 const remedies = {
   pooler_backend_down: (target: PostgresTarget, view: PoolerView): Remediation[] => {
     const backend = view.backend;
-    const where = backend ? describeBackend(backend) : 'the database in its [databases] line';
+    const where = backend ? `the database it forwards to, ${describeBackend(backend)},` : `the database it forwards "${target.database}" to (host= and port= on that line under [databases] in ${CONFIG_FILE})`;
     return [
-      { text: `PgBouncer is fine; the database it forwards to, ${where}, is not. Start it, or fix the address: on the database host, see whether PostgreSQL runs and where it listens:`, command: 'sudo systemctl status postgresql; sudo ss -tlnp | grep -i postgres', language: 'shell' },
+      { text: `PgBouncer is fine; ${where} does not serve it. Start it, or fix the address: on the database host, see whether PostgreSQL runs and where it listens:`, command: 'sudo systemctl status postgresql; sudo ss -tlnp | grep -i postgres', language: 'shell' },
+      { text: "PgBouncer's log names each failed login to the database (\"connect failed\", or the database's own words, e.g. a password or pg_hba.conf refusal):", command: 'sudo grep -E "server login|login failed|connect failed|closing because" /var/log/postgresql/pgbouncer.log | tail -n 20', language: 'shell' },
       ...(backend && backend.transport === 'tcp'
         ? [{ text: 'Check the database itself, not the pooler (pg_isready on the pooler\'s port says "accepting connections" even now):', command: `pg_isready -h ${backend.host.split(',')[0] ?? backend.host} -p ${backend.port}`, language: 'shell' as const }]
         : []),

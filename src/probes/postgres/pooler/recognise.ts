@@ -58,13 +58,17 @@ const PGBOUNCER_WORDS: Words = [
     'pooler_auth',
   ],
   [/^no such database: /, 'database_missing'],
-  [/^database "[^"]*" is disabled$|^authentication database "[^"]*" is disabled$/, 'pooler_paused'],
+  [/^database "[^"]*" is disabled$|^authentication database "[^"]*" is disabled$|^database does not allow connections: /, 'pooler_paused'],
   [/^SSL required$/, 'tls_required'],
   // A query (ours) that waited in its queue longer than query_wait_timeout, or query_timeout.
   [/^query_(wait_)?timeout$/, 'pooler_pool_exhausted'],
-  [/^server shutting down$/, 'shutting_down'],
-  // PgBouncer itself could not serve the client: its own resources or configuration, or an admin.
-  [/^(bouncer config error|bouncer resources exhaustion|no memory for (authentication )?pool|out of memory|pause failed|failed to (prepare|send) welcome message|admin forced disconnect|client_login_timeout$|unsupported (startup parameter|options startup parameter))/, 'not_accepting'],
+  [/^(server|pooler) is shutting down$|^server shutting down$/, 'shutting_down'],
+  // PgBouncer itself could not serve the client: its own resources or configuration, an admin, a
+  // SUSPEND for an online restart, or packets of ours it would not take.
+  [
+    /^(bouncer config error|bouncer resources exhaustion|no memory for (authentication )?pool|out of memory|pause (cancel request )?failed|failed to (prepare|send) welcome message|admin forced disconnect|client_login_timeout$|client_idle_timeout$|suspend_timeout$|unsupported (startup parameter|options startup parameter)|old V2 protocol not supported|bad packet|bad pkt|unknown pkt|incomplete (pkt|query)|failed to parse packet|client sent partial pkt|client re-sent startup pkt|client password pkt before startup packet|invalid startup packet layout|received unencrypted data after|broken (Parse|Bind|Describe|Close) packet|prepared statement (did not exist|name is already in use)|PQexec disallowed|ldap is not supported|auth_ldap_options is null)/,
+    'not_accepting',
+  ],
 ];
 
 /**

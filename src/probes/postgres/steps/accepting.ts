@@ -242,7 +242,7 @@ export const acceptingStep = defineStep<PgContext, keyof typeof remedies>({
         return [
           io.warn(
             'standby',
-            `the server is a read-only hot standby, and the connection settings do not ask for one (target_session_attrs=${target.targetSessionAttrs}${target.sources.target_session_attrs ? ` from ${target.sources.target_session_attrs}` : ', the default'}): reads work, every write fails with SQLSTATE 25006${named}`,
+            `the server is a read-only standby (in hot standby), and the connection settings do not ask for one (target_session_attrs=${target.targetSessionAttrs}${target.sources.target_session_attrs ? ` from ${target.sources.target_session_attrs}` : ', the default'}): reads work, every write fails with SQLSTATE 25006${named}`,
             remedies.standby(target, primary, 'nothing'),
             evidence,
           ),
