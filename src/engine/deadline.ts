@@ -47,17 +47,33 @@ export class Deadline {
 
   /** A sub-deadline of at most `ms` from now that never outlives this one. */
   limit(ms: number, scope: string): Deadline {
+    return this.child(ms, scope, undefined);
+  }
+
+  /**
+   * This deadline, ended early when `signal` fires: for a wait that something found elsewhere
+   * makes pointless (another connection already said what answers on a port).
+   */
+  until(signal: AbortSignal, scope: string): Deadline {
+    return this.child(this.remainingMs(), scope, signal);
+  }
+
+  private child(ms: number, scope: string, cut: AbortSignal | undefined): Deadline {
     const budget = Math.max(0, Math.floor(Math.min(ms, this.remainingMs())));
     const controller = new AbortController();
     setMaxListeners(0, controller.signal);
     const abort = (): void => {
       clearTimeout(timer);
       this.signal.removeEventListener('abort', abort);
+      cut?.removeEventListener('abort', abort);
       controller.abort();
     };
     const timer = setTimeout(abort, budget).unref();
-    if (this.signal.aborted) abort();
-    else this.signal.addEventListener('abort', abort, { once: true });
+    if (this.signal.aborted || cut?.aborted) abort();
+    else {
+      this.signal.addEventListener('abort', abort, { once: true });
+      cut?.addEventListener('abort', abort, { once: true });
+    }
     return new Deadline(Date.now() + budget, budget, controller.signal, scope, this, timer);
   }
 

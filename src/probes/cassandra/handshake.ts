@@ -6,6 +6,7 @@ import { reachEndpoint, type Connected, type EndpointTrace } from '../../net/rea
 import { identifyProtocol, type ProtocolGuess } from '../../net/sniff.js';
 import { connectTcp } from '../../net/tcp.js';
 import { upgradeToTls } from '../../net/tls.js';
+import { isForeign, watchForSilence, type SilenceWatch, type ListenerIdentity } from '../../net/identify.js';
 import { BodyReader, ERROR_CODES, looksLikeCqlResponse, OPCODES, parseError, readFrame, request, supportedVersionsIn, versionsOf, type CqlError, type Frame } from './frame.js';
 
 /**
@@ -32,6 +33,8 @@ export interface HostTrace {
   answeredBy?: ProtocolGuess;
   /** Hung up on CQL, but a second connection completed a TLS handshake: the port is TLS-only. */
   tlsOnly?: boolean;
+  /** What answered other openings on new connections, when CQL got silence or a hang-up. */
+  listener?: ListenerIdentity;
   closedByPeer: boolean;
   timedOut: boolean;
   bytesReceived: number;
@@ -52,14 +55,39 @@ export async function handshake(point: CassandraEndpoint, options: HandshakeOpti
   const started = performance.now();
   const reached = await reachEndpoint(point, deadline);
   const trace: HostTrace = { host: point.host, port: point.port, entry: reached.entry, phase: 'connect', closedByPeer: false, timedOut: reached.timedOut, bytesReceived: 0, durationMs: 0 };
-  const finish = (socket?: Socket): HostTrace => {
-    socket?.destroy();
+  if (!reached.socket || !reached.connected) {
     trace.durationMs = Math.round((performance.now() - started) * 10) / 10;
     return trace;
-  };
-  if (!reached.socket || !reached.connected) return finish();
+  }
   trace.connected = reached.connected;
-  let socket: Socket = reached.socket;
+  const watch = watchForSilence(reached.socket, reached.connected, deadline, 'cassandra');
+  try {
+    await speakCql(point, options, reached.socket, watch?.deadline ?? deadline, deadline, trace);
+    await nameTheListener(watch, trace);
+  } finally {
+    watch?.stop();
+  }
+  trace.durationMs = Math.round((performance.now() - started) * 10) / 10;
+  return trace;
+}
+
+/** Silence, or a hang-up, with no CQL word and no TLS behind: what answers other openings names the listener. */
+async function nameTheListener(watch: SilenceWatch | undefined, trace: HostTrace): Promise<void> {
+  if (!watch || trace.answeredBy || trace.serverError || trace.tlsOnly || trace.bytesReceived > 0 || !(trace.timedOut || trace.closedByPeer)) return;
+  trace.listener = await (watch.result() ?? watch.identify());
+  if (isForeign(trace.listener, 'cassandra')) {
+    trace.answeredBy = trace.listener.answeredBy;
+    trace.timedOut = false;
+    trace.closedByPeer = false;
+  }
+}
+
+/** OPTIONS then STARTUP on the contact point's socket; `outer` is the point's own deadline, for second tries. */
+async function speakCql(point: CassandraEndpoint, options: HandshakeOptions, raw: Socket, deadline: Deadline, outer: Deadline, trace: HostTrace): Promise<void> {
+  const finish = (socket?: Socket): void => {
+    socket?.destroy();
+  };
+  let socket: Socket = raw;
   if (options.tls) {
     trace.phase = 'tls';
     const secured = await upgradeToTls(socket, { host: point.host, verify: 'none' }, deadline);
@@ -83,7 +111,7 @@ export async function handshake(point: CassandraEndpoint, options: HandshakeOpti
     const lower = offered.filter((candidate) => DRIVER_VERSIONS.includes(candidate) && candidate < version).sort((a, b) => b - a)[0];
     if (error.code === ERROR_CODES.protocolError && options.pinnedVersion === undefined && lower !== undefined && trace.connected) {
       socket.destroy();
-      const again = await connectTcp(trace.connected.address, point.port, deadline);
+      const again = await connectTcp(trace.connected.address, point.port, outer);
       if (again.outcome !== 'connected') return finish();
       socket = again.socket;
       version = lower;
@@ -94,7 +122,7 @@ export async function handshake(point: CassandraEndpoint, options: HandshakeOpti
     }
   }
   if (!reply) {
-    if (trace.closedByPeer && trace.bytesReceived === 0 && !options.tls && trace.connected) trace.tlsOnly = await completesTls(trace.connected.address, point, deadline);
+    if (trace.closedByPeer && trace.bytesReceived === 0 && !options.tls && trace.connected) trace.tlsOnly = await completesTls(trace.connected.address, point, outer);
     return finish(socket);
   }
   if (reply.opcode === OPCODES.ERROR) {

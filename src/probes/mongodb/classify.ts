@@ -3,6 +3,7 @@ import type { MongoTarget } from '../../config/mongodb/target.js';
 import type { CauseCode } from '../../engine/causes.js';
 import { decideUnreached } from '../../net/classify.js';
 import { identifyProtocol, type ProtocolGuess } from '../../net/sniff.js';
+import { isForeign } from '../../net/identify.js';
 import { advertisedMembers, answeringSeed, isWritablePrimary, memberKey, parseMember, type MemberProbe, type SeedProbe, type Survey } from './survey.js';
 
 /**
@@ -85,10 +86,13 @@ export function judgeConnectedSeed(seed: SeedProbe): { cause: CauseCode; answere
   if (tls?.outcome === 'verify_failed') return { cause: 'tls_verify_failed' };
   if (tls && tls.outcome !== 'established') {
     if (otherWay?.answer === 'mongodb') return { cause: 'tls_unsupported' };
+    if (isForeign(seed.listener, 'mongodb')) return { cause: 'wrong_protocol', answeredBy: seed.listener.answeredBy };
     if (otherWay?.answeredBy) return { cause: 'wrong_protocol', answeredBy: otherWay.answeredBy };
     return { cause: tls.outcome === 'timeout' ? 'no_response' : 'tls_handshake_failed' };
   }
   if (otherWay?.tried === 'tls' && otherWay.answer === 'mongodb') return { cause: 'tls_required' };
+  // Silence or a hang-up on hello, and another protocol answering on a new connection.
+  if (isForeign(seed.listener, 'mongodb')) return { cause: 'wrong_protocol', answeredBy: seed.listener.answeredBy };
   if (otherWay?.tried === 'tls' && otherWay.answer === 'tls-only') {
     return { cause: 'wrong_protocol', answeredBy: { protocol: 'tls', description: 'a TLS-only endpoint that does not answer MongoDB’s hello even over TLS', sample: '' } };
   }

@@ -4,10 +4,11 @@ import { performance } from 'node:perf_hooks';
 import type { Document } from 'bson';
 import type { MongoTarget } from '../../config/mongodb/target.js';
 import type { Deadline } from '../../engine/deadline.js';
-import { reachEndpoint, type Connected, type EndpointTrace } from '../../net/reach.js';
+import { reachEndpoint, type Connected, type EndpointTrace, type Reached } from '../../net/reach.js';
 import { identifyProtocol, type ProtocolGuess } from '../../net/sniff.js';
 import { connectTcp } from '../../net/tcp.js';
 import { upgradeToTls, type CertificateSummary, type TlsUpgrade, type VerifyMode } from '../../net/tls.js';
+import { watchForSilence, type ListenerIdentity, type SilenceWatch } from '../../net/identify.js';
 import { lookupSeedList, type SrvLookup } from './srv.js';
 import { WireConversation, type Exchange } from './wire.js';
 
@@ -48,6 +49,8 @@ export interface SeedProbe {
   /** hello's saslSupportedMechs for admin.<user>, asked when the user is looked up elsewhere. */
   readonly adminMechanisms?: readonly string[] | 'none';
   readonly otherWay?: OtherWay;
+  /** What answered other openings on new connections, when hello got silence or a hang-up. */
+  readonly listener?: ListenerIdentity;
 }
 
 export interface MemberProbe {
@@ -138,6 +141,29 @@ async function probeSeed(target: MongoTarget, spec: { host: string; port: number
   const reached = await reachEndpoint(spec, deadline);
   const base = { host: spec.host, port: spec.port, entry: reached.entry };
   if (!reached.socket || !reached.connected) return base;
+  const watch = watchForSilence(reached.socket, reached.connected, deadline, 'mongodb');
+  try {
+    return await withListener(await speakTo(target, spec, { ...reached, socket: reached.socket, connected: reached.connected }, watch?.deadline ?? deadline, deadline, version), watch);
+  } finally {
+    watch?.stop();
+  }
+}
+
+/** hello got silence or a hang-up, and nothing else answered: what answers other openings names the listener. */
+async function withListener(seed: SeedProbe, watch: SilenceWatch | undefined): Promise<SeedProbe> {
+  if (!watch || seed.otherWay?.answer === 'mongodb' || seed.otherWay?.answer === 'tls-only' || seed.otherWay?.answeredBy) return seed;
+  const hello = seed.hello;
+  const wordless = hello === undefined ? seed.tls?.outcome === 'timeout' : (hello.outcome === 'silent' || hello.outcome === 'closed') && hello.bytes.length === 0;
+  if (!wordless) return seed;
+  return { ...seed, listener: await (watch.result() ?? watch.identify()) };
+}
+
+/**
+ * TLS when asked for, then hello on the seed's own socket. `deadline` ends early when the
+ * listener was named on another connection; `outer` is the seed's own, for the second tries.
+ */
+async function speakTo(target: MongoTarget, spec: { host: string; port: number }, reached: Reached & { socket: Socket; connected: Connected }, deadline: Deadline, outer: Deadline, version: string): Promise<SeedProbe> {
+  const base = { host: spec.host, port: spec.port, entry: reached.entry };
   const connected = reached.connected;
   let socket: Socket = reached.socket;
   let tls: TlsTrace | undefined;
@@ -152,7 +178,7 @@ async function probeSeed(target: MongoTarget, spec: { host: string; port: number
         outcome.outcome === 'verify_failed'
           ? { outcome: outcome.outcome, verify, problem: outcome.problem, code: outcome.code, message: outcome.message, ...(outcome.certificate ? { certificate: outcome.certificate } : {}) }
           : { outcome: outcome.outcome, verify, code: outcome.code, message: outcome.message };
-      const otherWay = outcome.outcome === 'verify_failed' ? undefined : await askOtherWay('plain', connected, spec.host, target, deadline, version);
+      const otherWay = outcome.outcome === 'verify_failed' ? undefined : await askOtherWay('plain', connected, spec.host, target, outer, version);
       return { ...base, connected, tls, ...(otherWay ? { otherWay } : {}) };
     }
     tls = { outcome: 'established', verify, protocol: outcome.protocol, ...(outcome.certificate ? { certificate: outcome.certificate } : {}) };
@@ -170,7 +196,7 @@ async function probeSeed(target: MongoTarget, spec: { host: string; port: number
     // A plain hello that gets hung up on (or a TLS alert back) is what a TLS-only port does:
     // one TLS handshake on a second connection tells it from a proxy with nothing behind it.
     const looksLikeTls = hello.outcome === 'closed' || (hello.outcome === 'foreign' && (hello.bytes[0] === 0x15 || hello.bytes[0] === 0x16));
-    const otherWay = !target.tls && looksLikeTls ? await askOtherWay('tls', connected, spec.host, target, deadline, version) : undefined;
+    const otherWay = !target.tls && looksLikeTls ? await askOtherWay('tls', connected, spec.host, target, outer, version) : undefined;
     return { ...base, connected, ...(tls ? { tls } : {}), hello, ...(otherWay ? { otherWay } : {}) };
   } finally {
     socket.destroy();

@@ -8,6 +8,7 @@ import type { PostgresTarget } from '../../config/postgres/target.js';
 import { isDeadlineExceeded, type Deadline } from '../../engine/deadline.js';
 import { reachFirst, type Connected, type EndpointTrace } from '../../net/reach.js';
 import { identifyProtocol, type ProtocolGuess } from '../../net/sniff.js';
+import { isForeign, watchForSilence, type ListenerIdentity, type SilenceWatch } from '../../net/identify.js';
 import { connectTcp } from '../../net/tcp.js';
 import { upgradeToTls, type CertificateSummary, type VerifyMode } from '../../net/tls.js';
 import { requestSsl, WireObserver } from './wire.js';
@@ -56,6 +57,8 @@ export interface ConnectionTrace {
   tls?: TlsTrace;
   /** What came back, when it was not PostgreSQL speaking. */
   answeredBy?: ProtocolGuess;
+  /** What answered other openings on new connections, when this one stayed silent or hung up. */
+  listener?: ListenerIdentity;
   bytesReceived: number;
   closedByPeer: boolean;
   /** The authentication the server asked for: SCRAM-SHA-256, md5, password, or none. */
@@ -169,7 +172,35 @@ async function attempt(target: PostgresTarget, deadline: Deadline, encryption: E
 
   const opened = await openSocket(target, deadline, trace);
   if (!opened) return done();
+  const watch = trace.connected ? watchForSilence(opened.socket, trace.connected, deadline, 'postgres') : undefined;
+  try {
+    const connection = await handshake(target, opened, driver, encryption, watch?.deadline ?? deadline, trace);
+    await nameTheListener(watch, trace);
+    return done(connection);
+  } finally {
+    watch?.stop();
+  }
+}
 
+/**
+ * Silence, or a hang-up, with no PostgreSQL word: what answers other openings on new connections
+ * names the listener (an HTTP server, MongoDB, …). A TLS-only port was named already.
+ */
+async function nameTheListener(watch: SilenceWatch | undefined, trace: ConnectionTrace): Promise<void> {
+  if (!watch || trace.answeredBy || trace.serverError || trace.authMethod !== undefined || trace.bytesReceived > 0 || trace.sslReply === 'S' || trace.sslReply === 'N') return;
+  if (!trace.timedOut && !trace.closedByPeer) return;
+  trace.listener = await (watch.result() ?? watch.identify());
+  if (isForeign(trace.listener, 'postgres')) {
+    trace.answeredBy = trace.listener.answeredBy;
+    trace.timedOut = false;
+  }
+}
+
+/**
+ * The driver is awaited only once the SSLRequest has been answered: awaiting it earlier gives a
+ * server that hangs up at once time to close the socket before anything listens to it.
+ */
+async function handshake(target: PostgresTarget, opened: OpenedSocket, driver: Promise<Driver>, encryption: Encryption, deadline: Deadline, trace: ConnectionTrace): Promise<Omit<Connection, 'trace'>> {
   let stream: Socket = opened.socket;
   if (encryption !== 'plain' && opened.transport === 'tcp') {
     trace.phase = 'ssl';
@@ -190,19 +221,19 @@ async function attempt(target: PostgresTarget, deadline: Deadline, encryption: E
     if (reply.reply === 'error') trace.clientError = { name: 'SocketError', message: reply.message, code: reply.code };
     if (reply.reply !== 'S' && !(reply.reply === 'N' && encryption === 'tls-if-offered')) {
       stream.destroy();
-      return done();
+      return {};
     }
     if (reply.reply === 'S') {
       trace.phase = 'tls';
       const secured = await secure(stream, target, opened.host, deadline, trace);
-      if (!secured) return done();
+      if (!secured) return {};
       stream = secured;
     }
   }
 
   trace.phase = 'startup';
   const client = await startSession(await driver, stream, target, opened, deadline, trace);
-  return done(client ? { client, stream } : {});
+  return client ? { client, stream } : {};
 }
 
 async function directTlsAnswer(address: string, port: number, host: string, deadline: Deadline): Promise<ProtocolGuess | undefined> {

@@ -6,7 +6,10 @@ import { describeServer, judgeSecondary, judgeTopology, SECONDARY_OK } from '../
 import { mongoshAsUser, mongoshPing, urlWith } from '../commands.js';
 import type { MongoContext } from '../context.js';
 import { helloEvidence, protocolEvidence, whereOf } from '../evidence.js';
-import { describeLocalServer } from '../local.js';
+import { describeLocalServer, MONGODB_PROCESSES } from '../local.js';
+import { findLocalServers } from '../../../host/servers.js';
+import type { ProtocolGuess } from '../../../net/sniff.js';
+import { listenerViewEvidence, lookAtListener, ownerNote, wrongProtocolRemedies, wrongProtocolSummary, type EngineIdentity, type EngineListener, type ListenerView } from '../../common/listener.js';
 import { advertisedMembers, isWritablePrimary, type SeedProbe, type Survey } from '../survey.js';
 import type { Document } from 'bson';
 
@@ -27,10 +30,10 @@ const remedies = {
     whoOwnsThePort(port),
     { text: 'Check again once it answers:', command: mongoshPing(target), language: 'shell' },
   ],
-  wrong_protocol: (what: string, port: number): Remediation[] => [
-    { text: `Port ${port} is served by ${what}. Check the port in the connection string: MongoDB usually listens on 27017.` },
-    whoOwnsThePort(port),
-  ],
+  wrong_protocol: (what: string, port: number, seen?: { readonly target: MongoTarget; readonly host: string; readonly guess?: ProtocolGuess; readonly view?: ListenerView }): Remediation[] =>
+    seen
+      ? wrongProtocolRemedies(mongoIdentity(seen.target), seen.host, port, seen.guess ?? { protocol: 'unknown', description: what, sample: '' }, seen.view)
+      : [{ text: `Port ${port} is served by ${what}. Check the port in the connection string: MongoDB usually listens on 27017.` }, whoOwnsThePort(port)],
   tls_required: (target: MongoTarget): Remediation[] => [
     { text: 'The server accepts only TLS connections (net.tls.mode: requireTLS). Connect with TLS:', command: urlWith(target, { set: { tls: 'true' } }), language: 'shell' },
     { text: 'If the server certificate is signed by a private authority, give it too: tlsCAFile=/path/to/ca.pem.' },
@@ -112,8 +115,15 @@ export const acceptingStep = defineStep<MongoContext, keyof typeof remedies>({
       const evidence = seed ? protocolEvidence(seed) : {};
       const what = decision.answeredBy?.description ?? 'a server that does not speak the MongoDB protocol';
       switch (decision.cause) {
-        case 'wrong_protocol':
-          return io.found('wrong_protocol', `${where} is answered by ${what}, not MongoDB`, remedies.wrong_protocol(what, port), { ...evidence, ...(decision.answeredBy ? { answeredBy: { ...decision.answeredBy } } : {}) });
+        case 'wrong_protocol': {
+          const view = await lookAtListener(seed?.connected, localMongoListeners);
+          return io.found(
+            'wrong_protocol',
+            wrongProtocolSummary(mongoIdentity(target), where, decision.answeredBy, view),
+            remedies.wrong_protocol(what, port, { target, host: seed?.host ?? 'localhost', ...(decision.answeredBy ? { guess: decision.answeredBy } : {}), view }),
+            { ...evidence, ...(decision.answeredBy ? { answeredBy: { ...decision.answeredBy } } : {}), ...listenerViewEvidence(view, seed?.listener) },
+          );
+        }
         case 'tls_required':
           return io.found('tls_required', `${where} accepts only TLS: it hung up on a plain hello, and answers hello over TLS`, remedies.tls_required(target), evidence);
         case 'tls_unsupported':
@@ -130,10 +140,11 @@ export const acceptingStep = defineStep<MongoContext, keyof typeof remedies>({
           return io.found('not_accepting', `${where} refused hello: ${serverWords(seed)}`, remedies.not_accepting(), evidence);
         default: {
           const closed = seed?.hello?.outcome === 'closed' || seed?.hello?.outcome === 'error';
+          const view = await lookAtListener(seed?.connected, localMongoListeners);
           const summary = closed
             ? `${where} accepted the TCP connection, then closed it without answering hello`
             : `${where} accepted the TCP connection but did not answer hello within ${formatMs(surveyed.budgetMs)}`;
-          return io.found('no_response', summary, remedies.no_response(target, closed, port), evidence);
+          return io.found('no_response', `${summary}${ownerNote(view)}`, remedies.no_response(target, closed, port), { ...evidence, ...listenerViewEvidence(view, seed?.listener) });
         }
       }
     }
@@ -171,6 +182,15 @@ function replicationFindings(target: MongoTarget, io: StepIO<keyof typeof remedi
   return problem.cause === 'replication_stopped'
     ? [io.found('replication_stopped', problem.summary, remedies.replication_stopped(target), evidence)]
     : [io.found('replication_lag', problem.summary, remedies.replication_lag(target), { ...evidence, lagSeconds: Math.round(problem.lagSeconds) })];
+}
+
+function mongoIdentity(target: MongoTarget): EngineIdentity {
+  return { name: 'MongoDB', protocol: 'mongodb', defaultPort: 27017, urlFor: (host, port) => urlWith(target, { hosts: [`${host.includes(':') ? `[${host}]` : host}:${port}`] }) };
+}
+
+async function localMongoListeners(): Promise<EngineListener[]> {
+  const { servers } = await findLocalServers({ comm: (comm) => MONGODB_PROCESSES.includes(comm), topLevelOnly: true });
+  return servers.flatMap((server) => server.tcp.map((listener) => ({ ...listener, pid: server.pid })));
 }
 
 function serverWords(seed: SeedProbe | undefined): string {

@@ -11,6 +11,10 @@ import type { PgContext } from '../context.js';
 import { postgresWords } from '../words.js';
 import { describeServers, protocolEvidence, serverErrorEvidence, serverSummary, whereOf } from '../evidence.js';
 import type { Refusal } from '../refusal.js';
+import { lookAtListener, listenerViewEvidence, ownerNote, wrongProtocolRemedies, wrongProtocolSummary, type EngineIdentity, type EngineListener, type ListenerView } from '../../common/listener.js';
+import type { ProtocolGuess } from '../../../net/sniff.js';
+import { scanLocalPostgres } from '../local.js';
+import { majorVersionOf } from '../session.js';
 import { describePrimary, judgeReplication, replicationEvidence, type PrimaryAddress, type Replication, type ServerState } from '../replication.js';
 
 const waitForIt = (target: PostgresTarget): Remediation => ({
@@ -76,10 +80,8 @@ const remedies = {
     { text: 'If it is PostgreSQL itself, look for a stuck postmaster or exhausted resources in its log and with top.' },
     { text: 'Check again once it answers:', command: pgIsReady(target), language: 'shell' },
   ],
-  wrong_protocol: (target: PostgresTarget, what: string): Remediation[] => [
-    { text: `Port ${target.endpoints[0]?.port ?? 5432} is served by ${what}. Check the port in your connection settings: PostgreSQL usually listens on 5432.` },
-    { text: 'On the host, see which process owns the port:', command: `sudo ss -tlnp 'sport = :${target.endpoints[0]?.port ?? 5432}'`, language: 'shell' },
-  ],
+  wrong_protocol: (target: PostgresTarget, what: string, seen?: { readonly guess?: ProtocolGuess; readonly view?: ListenerView }): Remediation[] =>
+    wrongProtocolRemedies(postgresIdentity(target), target.endpoints[0]?.host ?? 'localhost', target.endpoints[0]?.port ?? 5432, seen?.guess ?? { protocol: 'unknown', description: what, sample: '' }, seen?.view),
   tls_required: (target: PostgresTarget): Remediation[] => [
     { text: 'The server only admits this connection over TLS. Connect with TLS:', command: urlWith(target, { sslmode: 'require' }), language: 'shell' },
     { text: 'Or, if plaintext is acceptable on this network, add a "host" (not "hostssl") line for this client to pg_hba.conf and reload:', command: 'SELECT pg_reload_conf();', language: 'sql' },
@@ -197,11 +199,14 @@ export const acceptingStep = defineStep<PgContext, keyof typeof remedies>({
           return io.found('shutting_down', `the server is shutting down${serverWords}`, remedies.shutting_down(target), evidence);
         case 'recovery':
           return io.found('recovery', `the server is in recovery and refuses connections${serverWords}`, remedies.recovery(target), evidence);
-        case 'no_response':
-          return io.found('no_response', noResponseSummary(trace, where), remedies.no_response(target, trace.closedByPeer || trace.sslReply === 'closed'), evidence);
+        case 'no_response': {
+          const view = await lookAtListener(trace.connected, localPostgresListeners);
+          return io.found('no_response', `${noResponseSummary(trace, where)}${ownerNote(view)}`, remedies.no_response(target, trace.closedByPeer || trace.sslReply === 'closed'), { ...evidence, ...listenerViewEvidence(view, trace.listener) });
+        }
         case 'wrong_protocol': {
+          const view = await lookAtListener(trace.connected, localPostgresListeners);
           const what = trace.answeredBy?.description ?? 'a server that does not speak this PostgreSQL protocol';
-          return io.found('wrong_protocol', `${where} is answered by ${what}, not PostgreSQL`, remedies.wrong_protocol(target, what), evidence);
+          return io.found('wrong_protocol', wrongProtocolSummary(postgresIdentity(target), where, trace.answeredBy, view), remedies.wrong_protocol(target, what, { ...(trace.answeredBy ? { guess: trace.answeredBy } : {}), view }), { ...evidence, ...listenerViewEvidence(view, trace.listener) });
         }
         case 'tls_required':
           return io.found('tls_required', `the server requires TLS for this connection, but sslmode=${target.sslmode}${serverWords}`, remedies.tls_required(target), { ...evidence, tlsWouldBeAdmitted: true });
@@ -269,12 +274,16 @@ const ASKED_ROLE = {
 } as const satisfies Record<PostgresTarget['targetSessionAttrs'], 'nothing' | 'primary' | 'standby'>;
 
 /**
- * The role is asked live unless the login already said "primary" straight from PostgreSQL
- * (in_hot_standby = off, reported since 14): behind a pooler that value is a replay, and a server
- * before 14 does not send it.
+ * The role, from the login's in_hot_standby (PostgreSQL reports it since 14) when it comes
+ * straight from PostgreSQL; asked live when a pooler replays it from an earlier server connection
+ * (the pooler step asked already: its answer is in the view) and when the server is older than
+ * 14, or a standby, whose replication is then read too.
  */
 async function askRole(ctx: PgContext, trace: ConnectionTrace, deadline: Deadline): Promise<ServerState | undefined> {
-  if (trace.serverParams.in_hot_standby === 'off' && !(await ctx.pooler(deadline))) return undefined;
+  const view = await ctx.pooler(deadline);
+  if (view) return view.confirmation?.kind === 'answered' ? view.confirmation.state : undefined;
+  const reported = trace.serverParams.in_hot_standby;
+  if (reported === 'off' || (reported === undefined && majorVersionOf(trace.serverParams.server_version) >= 14)) return undefined;
   return ctx.serverState(deadline);
 }
 
@@ -284,6 +293,15 @@ function replicationFindings(ctx: PgContext, io: StepIO<keyof typeof remedies>, 
   return problem.cause === 'replication_stopped'
     ? [io.found('replication_stopped', problem.summary, remedies.replication_stopped(ctx.target, replication.primary), evidence)]
     : [io.found('replication_lag', problem.summary, remedies.replication_lag(ctx.target, replication.replayPaused), evidence)];
+}
+
+/** PostgreSQL, for the listener's words shared with the other engines. */
+function postgresIdentity(target: PostgresTarget): EngineIdentity {
+  return { name: 'PostgreSQL', protocol: 'postgres', defaultPort: 5432, urlFor: (host, port) => urlWith(target, { host, port }) };
+}
+
+async function localPostgresListeners(): Promise<EngineListener[]> {
+  return (await scanLocalPostgres()).servers.flatMap((server) => server.tcp.map((listener) => ({ ...listener, pid: server.pid })));
 }
 
 function noResponseSummary(trace: ConnectionTrace, where: string): string {
