@@ -130,7 +130,7 @@ export const acceptingStep = defineStep<CqlContext, keyof typeof remedies>({
         case 'wrong_protocol': {
           const view = await lookAtListener(trace.connected, localCassandraListeners);
           const what = trace.answeredBy?.description ?? 'something that does not speak CQL';
-          return io.found('wrong_protocol', wrongProtocolSummary(cassandraIdentity(target), where, trace.answeredBy, view), remedies.wrong_protocol(target, what, { ...(trace.answeredBy ? { guess: trace.answeredBy } : {}), view }), listenerViewEvidence(view, trace.listener));
+          return io.found('wrong_protocol', wrongProtocolSummary(cassandraIdentity(target), where, trace.answeredBy, view), remedies.wrong_protocol(target, what, { ...(trace.answeredBy ? { guess: trace.answeredBy } : {}), view }), { ...(trace.answeredBy ? { answeredBy: { ...trace.answeredBy } } : {}), ...listenerViewEvidence(view, trace.listener) });
         }
         case 'tls_required':
           return io.found('tls_required', `${where} speaks TLS only${trace.tlsOnly ? ' (it hung up on a plain CQL frame, then completed a TLS handshake)' : ' (it answered a plain CQL frame with TLS)'}, and the client does not use TLS`, remedies.tls_required(target));
