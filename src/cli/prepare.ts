@@ -4,7 +4,7 @@ import type { ConfigFile } from '../config/file.js';
 import type { LabelledTarget } from '../config/targets.js';
 import { secrets } from '../config/secrets.js';
 import type { Deadline } from '../engine/deadline.js';
-import type { EnvironmentView, RunContext, StepSelection } from '../engine/probe.js';
+import type { EnvironmentView, RunContext, StepObserver, StepSelection } from '../engine/probe.js';
 import type { EnvironmentReport, TargetReport } from '../engine/schema.js';
 import { STEP_ORDER, type StepId } from '../engine/steps.js';
 import { DEFAULT_THRESHOLDS, type Thresholds } from '../engine/thresholds.js';
@@ -164,7 +164,7 @@ async function configTargets(
 }
 
 /** Diagnoses every planned target concurrently, each under its own limit within the run's deadline. */
-export async function diagnoseAll(prepared: PreparedRun, deadline: Deadline, override?: StepSelection): Promise<TargetReport[]> {
+export async function diagnoseAll(prepared: PreparedRun, deadline: Deadline, override?: StepSelection, observer?: StepObserver): Promise<TargetReport[]> {
   const [{ diagnose }, { configMismatches }] = await Promise.all([import('../probes/registry.js'), import('../config/inventory.js')]);
   return Promise.all(
     prepared.targets.map(async (planned) => {
@@ -175,6 +175,7 @@ export async function diagnoseAll(prepared: PreparedRun, deadline: Deadline, ove
         environment: prepared.environment,
         hints: configMismatches(prepared.env, planned.target),
         ...((override ?? planned.steps) ? { steps: mergeSelection(planned.steps, override) } : {}),
+        ...(observer ? { observer } : {}),
       };
       const report = await diagnose(planned.target, context);
       return planned.label ? { ...report, label: planned.label } : report;

@@ -47,6 +47,15 @@ export interface StepSelection {
   readonly until?: StepId;
 }
 
+/**
+ * Told when each step of a target starts and ends, for a live progress line; it only watches.
+ * The walk calls it synchronously and ignores what it does.
+ */
+export interface StepObserver {
+  stepStarted(target: string, step: StepId): void;
+  stepFinished(target: string, step: StepId): void;
+}
+
 /** What a probe is given for one run over one target. */
 export interface RunContext {
   /** The deadline every step of this target must finish by. */
@@ -57,6 +66,7 @@ export interface RunContext {
   readonly environment: EnvironmentView;
   readonly hints?: readonly Hint[];
   readonly steps?: StepSelection;
+  readonly observer?: StepObserver;
 }
 
 /** A step's result: one finding, or several with the most important first. */

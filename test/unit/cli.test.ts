@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { diagnoseCommand, type DiagnoseOptions } from '../../src/cli/diagnose.js';
+import { diagnoseCommand, wantsProgress, type DiagnoseOptions } from '../../src/cli/diagnose.js';
 import type { CliIO } from '../../src/cli/io.js';
 import { main } from '../../src/cli/main.js';
 import { nextInterval, selectionFor, waitCommand, type WaitOptions } from '../../src/cli/wait.js';
@@ -163,5 +163,20 @@ describe('wait: flag parsing', () => {
     expect(selectionFor('accepting')).toEqual({ until: 'network' });
     expect(selectionFor('auth')).toEqual({ until: 'auth', skip: ['pool'] });
     expect(selectionFor('ready')).toEqual({ until: 'auth' });
+  });
+});
+
+describe('diagnose: the live progress line', () => {
+  test.each([
+    ['a terminal, human output', true, 'human', {}, true],
+    ['a pipe', false, 'human', {}, false],
+    ['--json', true, 'json', {}, false],
+    ['junit', true, 'junit', {}, false],
+    ['CI=true', true, 'human', { CI: 'true' }, false],
+    ['CI=1', true, 'human', { CI: '1' }, false],
+    ['CI=false', true, 'human', { CI: 'false' }, true],
+    ['TERM=dumb', true, 'human', { TERM: 'dumb' }, false],
+  ] as const)('%s', (_name, tty, format, env, shown) => {
+    expect(wantsProgress({ stderrIsTTY: tty, env }, format)).toBe(shown);
   });
 });
