@@ -32,6 +32,20 @@ describe('PgBouncer from the client side, the database up', () => {
     expect(stepOf(target, 'accepting')?.evidence.pooler).toMatchObject({ adminConsole: console ? expect.stringMatching(/^read/) : 'refused: "not allowed" [08P01]', databaseBehind: { outcome: 'answered' } });
   });
 
+  test.each(USERS)('a session-level advisory lock left on a transaction-pooled server connection ($user, console: $console): pooler_session_state with the console; without it the pool mode is unknown, and the pool step says so', async ({ user, console }) => {
+    const pooler = await lab.bouncer();
+    const [client] = await lab.hold(pooler, 1, user);
+    await client?.query('SELECT pg_advisory_lock(4343)');
+    const { code, report, target } = await diagnoseJson([pooler.url(user, PASSWORD)]);
+    if (console) {
+      expect(verdictOf(report)).toBe('pool/pooler_session_state');
+      expect(code).toBe(1);
+    } else {
+      expect(verdictOf(report)).toBe('none/healthy');
+      expect(stepOf(target, 'pool')?.summary).toContain("its console is not open to this user: its pool's size and mode, and session state left on its server connections, are not checked");
+    }
+  });
+
   test.each(USERS)('two transactions hold the pool of two, a client queues ($user, console: $console): pooler_pool_exhausted', async ({ user, console }) => {
     const pooler = await lab.bouncer({ settings: { default_pool_size: 2 } });
     const queue = await lab.queueBehindTwoTransactions(pooler, user);

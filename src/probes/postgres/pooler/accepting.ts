@@ -13,7 +13,7 @@ import { describeConfirmation } from './confirm.js';
 const remedies = {
   pooler_backend_down: (target: PostgresTarget, view: PoolerView): Remediation[] => {
     const backend = view.backend;
-    const where = backend ? `the database it forwards to, ${describeBackend(backend)},` : `the database it forwards "${target.database}" to (host= and port= on that line under [databases] in ${CONFIG_FILE})`;
+    const where = backend ? `the database it forwards to, ${describeBackend(backend)},` : `the database it forwards "${target.database}" to, as its [databases] line in ${CONFIG_FILE} says,`;
     return [
       { text: `PgBouncer is fine; ${where} does not serve it. Start it, or fix the address: on the database host, see whether PostgreSQL runs and where it listens:`, command: 'sudo systemctl status postgresql; sudo ss -tlnp | grep -i postgres', language: 'shell' },
       { text: "PgBouncer's log names each failed login to the database (\"connect failed\", or the database's own words, e.g. a password or pg_hba.conf refusal):", command: 'sudo grep -E "server login|login failed|connect failed|closing because" /var/log/postgresql/pgbouncer.log | tail -n 20', language: 'shell' },
@@ -109,6 +109,19 @@ export function poolerSaid(trace: ConnectionTrace, view: PoolerView | undefined)
   return undefined;
 }
 
+function saidWords(said: NonNullable<ReturnType<typeof poolerSaid>>, view: PoolerView): string {
+  const words = `"${said.error.message}"`;
+  switch (said.to) {
+    case 'login':
+      return `it says ${words}`;
+    case 'the first query':
+      return `it let the login in from its cache, then answered the first query with ${words}`;
+    default:
+      if (view.signs.includes('silent-after-authentication')) return `it turned a second client away with ${words}`;
+      return `it let the login in from its cache and held the first query in its queue${view.confirmation && 'waitedMs' in view.confirmation ? ` (${formatMs(view.confirmation.waitedMs)})` : ''}, then turned a second client away with ${words}`;
+  }
+}
+
 function confirmationWords(view: PoolerView): string {
   return view.confirmation ? describeConfirmation(view.confirmation) : 'not confirmed';
 }
@@ -123,7 +136,7 @@ function backendDownReasons(view: PoolerView, trace: ConnectionTrace, said: Retu
   const lost = view.confirmation?.kind === 'lost';
   if (!said && !(noServer && reachedFromHere && reachedFromHere !== 'answers') && !(stuck && pgbouncer) && !lost) return [];
   const reasons: string[] = [];
-  if (said) reasons.push(`it says "${said.error.message}"${said.to === 'login' ? '' : ` (to ${said.to})`}`);
+  if (said) reasons.push(saidWords(said, view));
   if (said && /^server login has been failing, try again later/.test(said.error.message) && !backendReach) {
     reasons.push('PgBouncer before 1.24 says this both when the database is down and when it refuses PgBouncer\'s login; its log says which');
   }

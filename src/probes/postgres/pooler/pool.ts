@@ -158,7 +158,8 @@ export const poolerPoolStep = poolerAware(poolStep, {
       return io.found('near_limit', `every server connection ${view.name} may open for ${pool.database}/${pool.user} is busy (${limits.held} of ${limits.binding} = ${limits.allowed}); no client waits yet`, remedies.near_limit(ctx.target, view, 'servers'), { pooler, limit: limits.binding });
     }
     const findings: Finding[] = [...(await sessionStateFindings(ctx, io, view)), ...clientLimitFindings(ctx, io, view)];
-    const poolSummary = pool ? `${view.name} pool ${pool.database}/${pool.user}: ${pool.sv_active} of ${limits?.allowed ?? '?'} server connections busy, none waiting; PostgreSQL: ` : `${view.name} in front; PostgreSQL: `;
+    const unread = consoleOf(view) ? '' : " (its console is not open to this user: its pool's size and mode, and session state left on its server connections, are not checked)";
+    const poolSummary = pool ? `${view.name} pool ${pool.database}/${pool.user}: ${pool.sv_active} of ${limits?.allowed ?? '?'} server connections busy, none waiting; PostgreSQL: ` : `${view.name} in front${unread}; PostgreSQL: `;
     const baseFindings = findingsOf(withPooler(await base(), pooler, (summary) => `${poolSummary}${summary}`));
     const problems = baseFindings.filter((finding) => finding.status !== 'pass');
     return outcomeOf(problems.length > 0 || findings.length > 0 ? [...problems, ...findings, ...baseFindings.filter((finding) => finding.status === 'pass')] : baseFindings);
