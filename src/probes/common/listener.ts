@@ -1,3 +1,4 @@
+import type { Deadline } from '../../engine/deadline.js';
 import type { Evidence, Remediation } from '../../engine/schema.js';
 import { describeOwner, ownerOfListener, type ListenerOwner, type OwnerLookup } from '../../host/owner.js';
 import { listenerEvidence, type ListenerIdentity } from '../../net/identify.js';
@@ -41,13 +42,19 @@ export interface ListenerView {
   readonly elsewhere: readonly EngineListener[];
 }
 
-/** The owner of the port and the engine's own listeners; nothing is looked at for a remote host. */
-export async function lookAtListener(connected: Connected | undefined, engineListeners: () => Promise<readonly EngineListener[]>): Promise<ListenerView> {
+/**
+ * The owner of the port and the engine's own listeners; nothing is looked at for a remote host.
+ * Reading /proc takes a moment on a busy machine: what is not read within most of what is left of
+ * the step's deadline is left out, so that the verdict itself is never cut off.
+ */
+export async function lookAtListener(connected: Connected | undefined, engineListeners: () => Promise<readonly EngineListener[]>, deadline: Deadline): Promise<ListenerView> {
   if (!connected || connected.transport !== 'tcp') return { owner: undefined, elsewhere: [] };
-  const owner = await ownerOfListener(connected.address, connected.port);
+  const within = deadline.limit(deadline.remainingMs() * 0.7, 'look at the listener');
+  const late: OwnerLookup = { state: 'unknown', reason: 'not looked up: no time left under --timeout' };
+  const owner = await within.race(ownerOfListener(connected.address, connected.port)).catch(() => late);
   if (owner.state === 'remote') return { owner, elsewhere: [] };
-  const elsewhere = (await engineListeners()).filter((listener) => listener.port !== connected.port);
-  return { owner, elsewhere };
+  const elsewhere = await within.race(engineListeners()).catch(() => []);
+  return { owner, elsewhere: elsewhere.filter((listener) => listener.port !== connected.port) };
 }
 
 function foundOwner(view: ListenerView | undefined): ListenerOwner | undefined {

@@ -123,12 +123,12 @@ export const acceptingStep = defineStep<CqlContext, keyof typeof remedies>({
         case 'starting_up':
           return io.found('starting_up', `${where} is bootstrapping and does not take queries yet${serverWords(trace)}`, remedies.starting_up(target, undefined));
         case 'no_response': {
-          const view = await lookAtListener(trace.connected, localCassandraListeners);
+          const view = await lookAtListener(trace.connected, localCassandraListeners, io.deadline);
           const summary = trace.closedByPeer ? `${where} accepted the TCP connection, then closed it without a CQL answer` : `${where} accepted the TCP connection but sent no CQL answer within ${formatMs(io.deadline.budgetMs)}`;
           return io.found('no_response', `${summary}${ownerNote(view)}`, remedies.no_response(target, trace.closedByPeer), listenerViewEvidence(view, trace.listener));
         }
         case 'wrong_protocol': {
-          const view = await lookAtListener(trace.connected, localCassandraListeners);
+          const view = await lookAtListener(trace.connected, localCassandraListeners, io.deadline);
           const what = trace.answeredBy?.description ?? 'something that does not speak CQL';
           return io.found('wrong_protocol', wrongProtocolSummary(cassandraIdentity(target), where, trace.answeredBy, view), remedies.wrong_protocol(target, what, { ...(trace.answeredBy ? { guess: trace.answeredBy } : {}), view }), { ...(trace.answeredBy ? { answeredBy: { ...trace.answeredBy } } : {}), ...listenerViewEvidence(view, trace.listener) });
         }

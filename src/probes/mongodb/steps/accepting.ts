@@ -116,7 +116,7 @@ export const acceptingStep = defineStep<MongoContext, keyof typeof remedies>({
       const what = decision.answeredBy?.description ?? 'a server that does not speak the MongoDB protocol';
       switch (decision.cause) {
         case 'wrong_protocol': {
-          const view = await lookAtListener(seed?.connected, localMongoListeners);
+          const view = await lookAtListener(seed?.connected, localMongoListeners, io.deadline);
           return io.found(
             'wrong_protocol',
             wrongProtocolSummary(mongoIdentity(target), where, decision.answeredBy, view),
@@ -140,7 +140,7 @@ export const acceptingStep = defineStep<MongoContext, keyof typeof remedies>({
           return io.found('not_accepting', `${where} refused hello: ${serverWords(seed)}`, remedies.not_accepting(), evidence);
         default: {
           const closed = seed?.hello?.outcome === 'closed' || seed?.hello?.outcome === 'error';
-          const view = await lookAtListener(seed?.connected, localMongoListeners);
+          const view = await lookAtListener(seed?.connected, localMongoListeners, io.deadline);
           const summary = closed
             ? `${where} accepted the TCP connection, then closed it without answering hello`
             : `${where} accepted the TCP connection but did not answer hello within ${formatMs(surveyed.budgetMs)}`;

@@ -97,7 +97,8 @@ export const poolerAcceptingStep = poolerAware(acceptingStep, {
       // The pool is busy: a query would only queue. Its console shows server connections logged in.
       return io.pass(`${where} answers; behind it, the database serves ${workingServers(view.pool)} server connection(s) of the pool (its console, SHOW POOLS; no query sent, it would only wait)`, { ...evidence });
     }
-    return io.skip(`${where} answers; the database behind it is ${confirmationWords(view)} (see pool)`, evidence);
+    const next = decision.kind === 'failure' ? decision.step : confirmation?.kind === 'queued' ? 'pool' : undefined;
+    return io.skip(`${where} answers; the database behind it is ${confirmationWords(view)}${next ? ` (see ${next})` : ''}`, evidence);
   },
 } satisfies StepExtension<keyof typeof remedies | 'shutting_down' | 'not_accepting' | 'tls_required' | 'starting_up' | 'recovery'>);
 
