@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import type { StepObserver } from '../engine/probe.js';
 import type { StepId } from '../engine/steps.js';
 import { formatMs } from '../engine/walk.js';
@@ -21,12 +20,12 @@ export interface ProgressLine {
 }
 
 export function progressLine(io: Pick<CliIO, 'err' | 'stderrColumns'>, timeoutMs: number): ProgressLine {
-  const started = performance.now();
+  const started = Date.now();
   const active = new Map<string, { target: string; step: StepId; since: number }>();
   let drawn = false;
   let frame = 0;
   const draw = (): void => {
-    const now = performance.now();
+    const now = Date.now();
     const waiting = [...active.values()].filter((entry) => now - entry.since >= SHOW_AFTER_MS).sort((a, b) => a.since - b.since);
     const first = waiting[0];
     if (!first) return;
@@ -42,7 +41,7 @@ export function progressLine(io: Pick<CliIO, 'err' | 'stderrColumns'>, timeoutMs
   timer.unref();
   return {
     observer: {
-      stepStarted: (target, step) => active.set(target, { target, step, since: performance.now() }),
+      stepStarted: (target, step) => active.set(target, { target, step, since: Date.now() }),
       stepFinished: (target) => active.delete(target),
     },
     clear: async () => {

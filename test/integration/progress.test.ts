@@ -2,7 +2,6 @@ import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { BIN, dbdoctor, emptyHome } from '../lab/dbdoctor.js';
 import { pythonSilentServer, type Listener } from '../lab/listeners.js';
-import { freePort } from '../lab/postgres.js';
 
 /**
  * The live progress line, checked under a real pseudo-terminal (util-linux's script, which gives
@@ -56,12 +55,6 @@ describe('the progress line on a terminal', () => {
     const { output } = await underTerminal(['--timeout', '2', url()], { CI: 'true' });
     expect(output).not.toContain(CLEAR);
     expect(output).toContain('UNHEALTHY');
-  });
-
-  test('steps that do not wait (a refused port): no progress line', async () => {
-    const { code, output } = await underTerminal([`postgresql://app@127.0.0.1:${await freePort()}/app`]);
-    expect(code).toBe(2);
-    expect(output).not.toContain(CLEAR);
   });
 
   test('stderr into a pipe: nothing on it', async () => {
