@@ -46,6 +46,25 @@ describe('PgBouncer from the client side, the database up', () => {
     }
   });
 
+  test.each(USERS)('statement pool mode ($user, console: $console): the database answers; that mode allows no transaction, which is said, not failed', async ({ user }) => {
+    const pooler = await lab.bouncer({ settings: { pool_mode: 'statement' } });
+    const { code, report, target } = await diagnoseJson([pooler.url(user, PASSWORD)]);
+    expect(verdictOf(report)).toBe('none/healthy');
+    expect(code).toBe(0);
+    expect(stepOf(target, 'accepting')?.summary).toContain('the database answered a query, then PgBouncer');
+    expect(stepOf(target, 'accepting')?.summary).toContain('its statement pool mode allows no transaction');
+    expect(stepOf(target, 'pool')?.status).toBe('skip');
+    expect(stepOf(target, 'auth')?.summary).toContain("own login to the database confirmed (a query reached it)");
+  });
+
+  test.each(USERS)('disable_pqexec = 1 ($user, console: $console): PgBouncer refuses the simple query protocol the checks use: a limit of dbdoctor (check_error, degraded), not a verdict on the database', async ({ user }) => {
+    const pooler = await lab.bouncer({ settings: { disable_pqexec: 1 } });
+    const { code, report, target } = await diagnoseJson([pooler.url(user, PASSWORD)]);
+    expect(verdictOf(report)).toBe('accepting/check_error');
+    expect(code).toBe(1);
+    expect(target.verdict.message).toContain('answers, but the database behind it is not confirmed: PgBouncer refuses the simple query protocol');
+  });
+
   test.each(USERS)('two transactions hold the pool of two, a client queues ($user, console: $console): pooler_pool_exhausted', async ({ user, console }) => {
     const pooler = await lab.bouncer({ settings: { default_pool_size: 2 } });
     const queue = await lab.queueBehindTwoTransactions(pooler, user);

@@ -36,12 +36,18 @@ const remedies = {
   ],
 };
 
+/** A query the pooler would not take at all (disable_pqexec) is a limit of dbdoctor's, not the database's. */
+const ourQueryRefused = (): Remediation[] => [
+  { text: "dbdoctor could not ask the database behind the pooler: the pooler refused its query. Check the database directly, or through the pooler with a client that uses the extended query protocol (psql's \\bind, or an application's own health check)." },
+];
+
 /** Step 2 behind a pooler: the pooler answers, but can it serve the database behind it? */
 export const poolerAcceptingStep = poolerAware(acceptingStep, {
   checks:
     'Behind a connection pooler (PgBouncer, recognised by its errors and its made-up backend key): reads its admin console (SHOW POOLS, DATABASES, SERVERS, STATS, CONFIG) when the user may, sends one query through it (a login alone proves nothing: PgBouncer answers it from values cached from an earlier server connection), opens a second client when that query waits, and, when it holds no server connection, checks whether the database behind it answers.',
   remedies: {
     ...remedies,
+    check_error: ourQueryRefused,
     shutting_down: acceptingRemedies.shutting_down,
     not_accepting: acceptingRemedies.not_accepting,
     tls_required: acceptingRemedies.tls_required,
@@ -93,6 +99,12 @@ export const poolerAcceptingStep = poolerAware(acceptingStep, {
     if (confirmation?.kind === 'answered') {
       return withPooler(await base(), pooler, (summary) => `${view.name} (a connection pooler) answers; behind it, ${summary}, confirmed by a query through it`);
     }
+    if (confirmation?.kind === 'statement-mode') {
+      return io.pass(`${view.name} (a connection pooler) answers; behind it, the database answered a query, then ${view.name} ended the session: its statement pool mode allows no transaction, and dbdoctor's checks run in one (pool and queries are not checked)`, evidence);
+    }
+    if (confirmation?.kind === 'refused-our-query') {
+      return io.found('check_error', `${where} answers, but the database behind it is ${confirmationWords(view)}`, ourQueryRefused(), evidence);
+    }
     if (confirmation?.kind === 'not-asked' && view.pool && workingServers(view.pool) > 0) {
       // The pool is busy: a query would only queue. Its console shows server connections logged in.
       return io.pass(`${where} answers; behind it, the database serves ${workingServers(view.pool)} server connection(s) of the pool (its console, SHOW POOLS; no query sent, it would only wait)`, { ...evidence });
@@ -100,7 +112,7 @@ export const poolerAcceptingStep = poolerAware(acceptingStep, {
     const next = decision.kind === 'failure' ? decision.step : confirmation?.kind === 'queued' ? 'pool' : undefined;
     return io.skip(`${where} answers; the database behind it is ${confirmationWords(view)}${next ? ` (see ${next})` : ''}`, evidence);
   },
-} satisfies StepExtension<keyof typeof remedies | 'shutting_down' | 'not_accepting' | 'tls_required' | 'starting_up' | 'recovery'>);
+} satisfies StepExtension<keyof typeof remedies | 'check_error' | 'shutting_down' | 'not_accepting' | 'tls_required' | 'starting_up' | 'recovery'>);
 
 /** What the pooler said, and to whom: the login, our first query, or a second client. */
 export function poolerSaid(trace: ConnectionTrace, view: PoolerView | undefined): { readonly error: ServerError; readonly to: 'login' | 'the first query' | 'a second client' } | undefined {

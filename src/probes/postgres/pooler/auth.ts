@@ -89,6 +89,7 @@ export const poolerAuthStep = poolerAware(authStep, {
 function backendLogin(view: PoolerView): string {
   const confirmation = view.confirmation;
   if (confirmation?.kind === 'answered') return `${view.name}'s own login to the database confirmed (a query was answered)`;
+  if (confirmation?.kind === 'statement-mode') return `${view.name}'s own login to the database confirmed (a query reached it)`;
   if (view.pool && workingServers(view.pool) > 0) return `${view.name}'s own logins to the database confirmed by its console (${workingServers(view.pool)} server connection(s) logged in)`;
   return `${view.name}'s own login to the database not confirmed${confirmation ? ` (${describeConfirmation(confirmation)})` : ''}`;
 }

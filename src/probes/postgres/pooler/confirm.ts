@@ -34,11 +34,22 @@ export type SecondClient =
 
 export type Confirmation =
   | { readonly kind: 'answered'; readonly state: ServerState; readonly waitedMs: number }
+  /**
+   * The database ran the query's BEGIN, then PgBouncer ended the session: in statement pool mode
+   * it allows no transaction ("transaction blocks not allowed in statement pooling mode"), and the
+   * diagnosis's queries run in one. The database answers; what it is, is not known.
+   */
+  | { readonly kind: 'statement-mode'; readonly waitedMs: number }
   | { readonly kind: 'turned-away'; readonly error: ServerError; readonly by: 'the query' | 'a second client'; readonly waitedMs: number }
   | { readonly kind: 'queued'; readonly waitedMs: number; readonly second?: SecondClient }
   /** The connection closed under the query without a word. */
   | { readonly kind: 'lost'; readonly message: string; readonly waitedMs: number }
-  | { readonly kind: 'not-asked'; readonly reason: string };
+  | { readonly kind: 'not-asked'; readonly reason: string }
+  /** The pooler would not take dbdoctor's query at all (disable_pqexec): a limit of dbdoctor's. */
+  | { readonly kind: 'refused-our-query'; readonly reason: string };
+
+/** PgBouncer ends a statement-pooled client whose server connection is left in a transaction. */
+export const STATEMENT_MODE = /transaction blocks not allowed in statement pooling mode/;
 
 /** How long the query may wait before a second client looks at the queue; and the most it may wait in all. */
 export const SECOND_CLIENT_AFTER_MS = 500;
@@ -53,6 +64,11 @@ export async function confirmThroughPooler(session: ReadOnlySession, target: Pos
     (state): Confirmation => ({ kind: 'answered', state, waitedMs: waited() }),
     (error: unknown): Confirmation => {
       if (isDeadlineExceeded(error)) return { kind: 'queued', waitedMs: waited() };
+      if (error instanceof SessionLost && STATEMENT_MODE.test(error.serverError?.message ?? '')) return { kind: 'statement-mode', waitedMs: waited() };
+      // disable_pqexec: PgBouncer refuses the simple query protocol the checks use; the database was not asked.
+      if (error instanceof SessionLost && /^PQexec disallowed$/.test(error.serverError?.message ?? '')) {
+        return { kind: 'refused-our-query', reason: "PgBouncer refuses the simple query protocol dbdoctor's checks use (disable_pqexec = 1: \"PQexec disallowed\")" };
+      }
       if (error instanceof SessionLost) return error.serverError ? { kind: 'turned-away', error: error.serverError, by: 'the query', waitedMs: waited() } : { kind: 'lost', message: error.message, waitedMs: waited() };
       throw error;
     },
@@ -120,6 +136,8 @@ export function describeConfirmation(confirmation: Confirmation): string {
   switch (confirmation.kind) {
     case 'answered':
       return `confirmed: a query through the pooler was answered by PostgreSQL ${confirmation.state.serverVersion.split(' ')[0] ?? ''} in ${confirmation.waitedMs} ms`;
+    case 'statement-mode':
+      return "confirmed: a query through the pooler reached the database, then PgBouncer ended the session (statement pool mode allows no transaction, and dbdoctor's checks run in one)";
     case 'turned-away':
       return `${confirmation.by === 'the query' ? 'a query through the pooler' : 'a second client'} was turned away: "${confirmation.error.message}" [${confirmation.error.code}]`;
     case 'queued':

@@ -131,6 +131,7 @@ export const poolerPoolStep = poolerAware(poolStep, {
       }
     }
     const confirmation = view.confirmation;
+    if (confirmation?.kind === 'statement-mode') return io.skip(statementModeSkip(view.name), { pooler });
     if (confirmation?.kind === 'queued' && confirmation.second?.outcome !== 'login-held') {
       // Without the console, the queue is all there is to see: the query waited, a second
       // client was let in (PgBouncer's logins to the database are not failing), and waited too.
@@ -209,6 +210,11 @@ function clientLimitFindings(ctx: PgContext, io: StepIO<PoolCause>, view: Pooler
   const percent = Math.round((used / max) * 1000) / 10;
   if (percent < ctx.run.thresholds.nearLimitPercent) return [];
   return [io.found('near_limit', `${used} of max_client_conn = ${max} client connections in use at ${view.name} (${percent} %)`, remedies.near_limit(ctx.target, view, 'clients'), { pooler: poolEvidence(view), usedClients: used, maxClientConn: max })];
+}
+
+/** Statement pool mode ended the diagnosis's session at its first transaction. */
+export function statementModeSkip(name: string): string {
+  return `not checked: ${name} runs this database in statement pool mode, which allows no transaction, and this check runs in one`;
 }
 
 /** For `dbdoctor explain`, which names the same fixes from a pasted message. */

@@ -66,7 +66,7 @@ const PGBOUNCER_WORDS: Words = [
   // PgBouncer itself could not serve the client: its own resources or configuration, an admin, a
   // SUSPEND for an online restart, or packets of ours it would not take.
   [
-    /^(bouncer config error|bouncer resources exhaustion|no memory for (authentication )?pool|out of memory|pause (cancel request )?failed|failed to (prepare|send) welcome message|admin forced disconnect|client_login_timeout$|client_idle_timeout$|suspend_timeout$|unsupported (startup parameter|options startup parameter)|old V2 protocol not supported|bad packet|bad pkt|unknown pkt|incomplete (pkt|query)|failed to parse packet|client sent partial pkt|client re-sent startup pkt|client password pkt before startup packet|invalid startup packet layout|received unencrypted data after|broken (Parse|Bind|Describe|Close) packet|prepared statement (did not exist|name is already in use)|PQexec disallowed|ldap is not supported|auth_ldap_options is null)/,
+    /^(bouncer config error|bouncer resources exhaustion|no memory for (authentication )?pool|out of memory|pause (cancel request )?failed|failed to (prepare|send) welcome message|admin forced disconnect|client_login_timeout$|client_idle_timeout$|suspend_timeout$|unsupported (startup parameter|options startup parameter)|old V2 protocol not supported|bad packet|bad pkt|unknown pkt|incomplete (pkt|query)|failed to parse packet|client sent partial pkt|client re-sent startup pkt|client password pkt before startup packet|invalid startup packet layout|received unencrypted data after|broken (Parse|Bind|Describe|Close) packet|prepared statement (did not exist|name is already in use)|ldap is not supported|auth_ldap_options is null)/,
     'not_accepting',
   ],
 ];
