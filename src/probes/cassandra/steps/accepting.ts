@@ -124,7 +124,7 @@ export const acceptingStep = defineStep<CqlContext, keyof typeof remedies>({
           return io.found('starting_up', `${where} is bootstrapping and does not take queries yet${serverWords(trace)}`, remedies.starting_up(target, undefined));
         case 'no_response': {
           const view = await lookAtListener(trace.connected, localCassandraListeners, io.deadline);
-          const summary = trace.closedByPeer ? `${where} accepted the TCP connection, then closed it without a CQL answer` : `${where} accepted the TCP connection but sent no CQL answer within ${formatMs(io.deadline.budgetMs)}`;
+          const summary = trace.closedByPeer ? `${where} accepted the TCP connection, then closed it without a CQL answer` : `${where} accepted the TCP connection but sent no CQL answer within ${formatMs(trace.durationMs)}`;
           return io.found('no_response', `${summary}${ownerNote(view)}`, remedies.no_response(target, trace.closedByPeer), listenerViewEvidence(view, trace.listener));
         }
         case 'wrong_protocol': {

@@ -143,7 +143,7 @@ export const acceptingStep = defineStep<MongoContext, keyof typeof remedies>({
           const view = await lookAtListener(seed?.connected, localMongoListeners, io.deadline);
           const summary = closed
             ? `${where} accepted the TCP connection, then closed it without answering hello`
-            : `${where} accepted the TCP connection but did not answer hello within ${formatMs(surveyed.budgetMs)}`;
+            : `${where} accepted the TCP connection but did not answer hello within ${formatMs(seed?.hello?.durationMs ?? surveyed.durationMs)}`;
           return io.found('no_response', `${summary}${ownerNote(view)}`, remedies.no_response(target, closed, port), { ...evidence, ...listenerViewEvidence(view, seed?.listener) });
         }
       }
