@@ -95,6 +95,8 @@ export const CAUSES = {
   no_response: {
     steps: ['accepting'],
     severity: 'fail',
+    warnWhen:
+      'a later host or address of the connection string answered: libpq gave this one up after connect_timeout and moved on, so the connection works, and every new one waits that long first',
     title: 'Accepted, but no answer',
     meaning: 'The TCP connection was accepted but nothing answered the protocol handshake in time: a hung server, a stuck proxy, or a port forward to nowhere.',
   },
@@ -155,6 +157,8 @@ export const CAUSES = {
   connect_timeout: {
     steps: ['network'],
     severity: 'fail',
+    warnWhen:
+      'a later host or address of the connection string answered: libpq gave this one up after connect_timeout and moved on, so the connection works, and every new one waits that long first',
     title: 'No answer to connect',
     meaning: 'The TCP connection attempt got no answer at all before its deadline: a firewall dropping packets, a black-holed route, or a host that is down.',
   },
@@ -439,6 +443,14 @@ export const CAUSES = {
     title: 'The standby lags behind',
     meaning:
       'The standby receives changes but applies them late: the last replayed transaction is older than the --replication-lag threshold (default 1 min) while more WAL waits to be replayed (PostgreSQL: pg_last_xact_replay_timestamp, pg_last_wal_receive_lsn against pg_last_wal_replay_lsn; MongoDB: the secondary’s last write against the primary’s).',
+  },
+  // ── the role a connection asks for (issue 14) ─────────────────────────────────────────────
+  role_mismatch: {
+    steps: ['accepting'],
+    severity: 'fail',
+    title: 'Not the role the connection asks for',
+    meaning:
+      'The connection settings ask for a standby or a read-only session (PostgreSQL: target_session_attrs=standby or read-only), or for a read-write one, and the server (every host listed) is the other kind: a primary where a standby was asked for, or a primary running with default_transaction_read_only = on where read-write was asked for. libpq refuses it ("server is not in hot standby mode", "session is not read-only", "session is read-only"). A standby where a primary is required is `standby`.',
   },
 } as const satisfies Record<string, CauseMeta>;
 

@@ -72,6 +72,17 @@ export interface RunContext {
 /** A step's result: one finding, or several with the most important first. */
 export type StepOutcome = Finding | readonly [Finding, ...Finding[]];
 
+/** A step's findings as a list, and back: for a step that adds a finding to another's outcome. */
+export function findingsOf(outcome: StepOutcome): Finding[] {
+  return 'status' in outcome ? [outcome] : [...outcome];
+}
+
+export function outcomeOf(findings: readonly Finding[]): StepOutcome {
+  const [first, ...rest] = findings;
+  if (!first) throw new Error('a step returned no finding');
+  return rest.length === 0 ? first : [first, ...rest];
+}
+
 /** A remedy turns what a step learned into copy-paste steps for one cause. */
 export type Remedy = (...input: never[]) => Remediation[];
 

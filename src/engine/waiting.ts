@@ -78,6 +78,8 @@ export const WAITING = {
   // primary comes back.
   replication_stopped: 'heals',
   replication_lag: 'heals',
+  // As standby: a failover, or a standby still being built, changes the role a host has.
+  role_mismatch: 'heals',
   config_mismatch: 'heals',
   deadline_exceeded: 'heals',
   check_error: 'heals',

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { diagnoseJson, verdictOf } from '../lab/dbdoctor.js';
 import { Cluster } from '../lab/postgres.js';
+import { pythonBlackHole, pythonSilentServer } from '../lab/listeners.js';
 
 /**
  * A real primary and a real streaming hot standby made from it with pg_basebackup -R (as an
@@ -22,6 +23,8 @@ describe('a primary and a streaming standby', () => {
     await primary.sql(`CREATE ROLE replicator REPLICATION LOGIN PASSWORD '${PASSWORD}'`);
     await primary.sql(`CREATE ROLE app LOGIN PASSWORD '${PASSWORD}'`);
     await primary.sql(`CREATE ROLE monitor LOGIN PASSWORD '${PASSWORD}' IN ROLE pg_read_all_stats, pg_read_all_settings`);
+    await primary.sql(`CREATE ROLE reader LOGIN PASSWORD '${PASSWORD}'`);
+    await primary.sql('ALTER ROLE reader SET default_transaction_read_only = on');
     await primary.sql('CREATE TABLE ticks (at timestamptz DEFAULT now())');
     standby = await Cluster.standbyOf(primary, 'standby', { user: 'replicator', password: PASSWORD });
     // Streaming, and one transaction replayed, before any scenario looks.
@@ -75,6 +78,93 @@ describe('a primary and a streaming standby', () => {
     expect(code).toBe(2);
   });
 
+  /** Several hosts, as libpq walks them (hosts.ts): "primary,standby" as host:port pairs. */
+  const hostsUrl = (user: string, order: readonly Cluster[], query = ''): string =>
+    `postgresql://${user}:${PASSWORD}@${order.map((cluster) => `127.0.0.1:${cluster.port}`).join(',')}/postgres${query}`;
+  const stepOf = (target: { steps: { id: string; summary: string; evidence: Record<string, unknown> }[] }, id: string) => target.steps.find((step) => step.id === id);
+
+  test.each(['read-write', 'primary'])('the standby listed first, target_session_attrs=%s: libpq passes it over and settles on the primary, so does dbdoctor (healthy; the standby is in the evidence)', async (attrs) => {
+    const { code, report, target } = await diagnoseJson([hostsUrl('app', [standby, primary], `?target_session_attrs=${attrs}`)]);
+    expect(verdictOf(report)).toBe('none/healthy');
+    expect(code).toBe(0);
+    expect(stepOf(target, 'process')?.summary).toBe(`a server accepted the connection at 127.0.0.1:${primary.port} (host 2 of the 2 listed)`);
+    const words = attrs === 'read-write' ? 'session is read-only' : 'server is in hot standby mode';
+    expect(stepOf(target, 'accepting')?.summary).toContain(`libpq passed over 127.0.0.1:${standby.port} (a standby: "${words}")`);
+    expect(stepOf(target, 'process')?.evidence.hostsTried).toEqual([
+      expect.objectContaining({ port: standby.port, outcome: 'role', said: words, role: expect.objectContaining({ inHotStandby: true }) }),
+      expect.objectContaining({ port: primary.port, outcome: 'chosen' }),
+    ]);
+  });
+
+  test.each([
+    ['standby', 'server is not in hot standby mode'],
+    ['read-only', 'session is not read-only'],
+  ])('target_session_attrs=%s pointed at the primary alone: libpq refuses it, role_mismatch (a failure)', async (attrs, words) => {
+    const { code, report, target } = await diagnoseJson([primary.url('app', PASSWORD, 'postgres', `?target_session_attrs=${attrs}`)]);
+    expect(verdictOf(report)).toBe('accepting/role_mismatch');
+    expect(code).toBe(2);
+    expect(target.verdict.message).toContain(`the server is a primary (read-write), not a standby, and target_session_attrs=${attrs} refuses it (libpq: "${words}")`);
+    expect(target.verdict.remediation[0]?.command).toBe(`postgresql://app@127.0.0.1:${primary.port}/postgres?target_session_attrs=prefer-standby`);
+  });
+
+  test.each(['read-only', 'standby', 'prefer-standby'])('the primary listed first, target_session_attrs=%s: the diagnosis is made at the standby libpq picks', async (attrs) => {
+    const { code, report, target } = await diagnoseJson([hostsUrl('app', [primary, standby], `?target_session_attrs=${attrs}`)]);
+    expect(verdictOf(report)).toBe('none/healthy');
+    expect(code).toBe(0);
+    expect(stepOf(target, 'process')?.summary).toContain(`127.0.0.1:${standby.port} (host 2 of the 2 listed)`);
+    expect(stepOf(target, 'accepting')?.summary).toContain(`a read-only standby, as target_session_attrs=${attrs} asks`);
+  });
+
+  test('prefer-standby with no standby listed: libpq falls back to the primary, healthy, and says so', async () => {
+    const { code, report, target } = await diagnoseJson([hostsUrl('app', [primary, primary], '?target_session_attrs=prefer-standby')]);
+    expect(verdictOf(report)).toBe('none/healthy');
+    expect(code).toBe(0);
+    expect(stepOf(target, 'accepting')?.summary).toContain('no host listed is a standby, so prefer-standby settles on this primary');
+  });
+
+  test('target_session_attrs=read-write against a primary whose role runs with default_transaction_read_only = on: libpq refuses it ("session is read-only"), role_mismatch', async () => {
+    const { code, report, target } = await diagnoseJson([primary.url('reader', PASSWORD, 'postgres', '?target_session_attrs=read-write')]);
+    expect(verdictOf(report)).toBe('accepting/role_mismatch');
+    expect(code).toBe(2);
+    expect(target.verdict.message).toContain('a primary that runs with default_transaction_read_only = on, so every session is read-only, and target_session_attrs=read-write refuses it (libpq: "session is read-only")');
+    // The same role without a role asked for: a primary, healthy.
+    expect(verdictOf((await diagnoseJson([primary.url('reader', PASSWORD, 'postgres')])).report)).toBe('none/healthy');
+  });
+
+  test.each([
+    ['connect_timeout in the URL', (url: string) => ({ args: [`${url}?connect_timeout=2`], env: {} })],
+    ['PGCONNECT_TIMEOUT', (url: string) => ({ args: [url], env: { PGCONNECT_TIMEOUT: '2' } })],
+  ])('a silent first host, %s = 2: libpq gives it up after 2 s and connects to the second; so does dbdoctor, with a no_response warning (every connection waits 2 s)', async (_name, build) => {
+    const silent = await pythonSilentServer();
+    try {
+      const url = `postgresql://app:${PASSWORD}@127.0.0.1:${silent.port},127.0.0.1:${primary.port}/postgres`;
+      const { args, env } = build(url);
+      const { code, report, target, wallMs } = await diagnoseJson(['--timeout', '10', ...args], { env });
+      expect(verdictOf(report)).toBe('accepting/no_response');
+      expect(code).toBe(1);
+      expect(report.status).toBe('degraded');
+      expect(target.verdict.message).toBe(`127.0.0.1:${silent.port} accepted the TCP connection but sent no PostgreSQL answer within connect_timeout (2 s); libpq gave it up and moved on to 127.0.0.1:${primary.port}, so every new connection waits 2 s first`);
+      expect(stepOf(target, 'process')?.summary).toContain(`127.0.0.1:${primary.port} (host 2 of the 2 listed)`);
+      // connect_timeout bounds the first host's whole attempt (a deadline bound, with a margin).
+      expect(wallMs).toBeLessThan(2000 + 2500);
+    } finally {
+      await silent.stop();
+    }
+  });
+
+  test('a black-holed first host, connect_timeout=2: the second host serves, with a connect_timeout warning', async () => {
+    const hole = await pythonBlackHole();
+    try {
+      const { code, report, target } = await diagnoseJson([`postgresql://app:${PASSWORD}@127.0.0.1:${hole.port},127.0.0.1:${primary.port}/postgres?connect_timeout=2`]);
+      expect(verdictOf(report)).toBe('network/connect_timeout');
+      expect(code).toBe(1);
+      expect(target.warnings.map((warning) => `${warning.step}/${warning.cause}`)).toEqual(['network/connect_timeout']);
+      expect(target.verdict.message).toContain(`127.0.0.1:${hole.port} did not answer at all within connect_timeout (2 s); libpq gave it up and moved on to 127.0.0.1:${primary.port}`);
+    } finally {
+      await hole.stop();
+    }
+  });
+
   test('replay paused while the primary writes: replication_lag past --replication-lag', async () => {
     await standby.sql('SELECT pg_wal_replay_pause()');
     try {
@@ -104,6 +194,25 @@ describe('a primary and a streaming standby', () => {
       expect(verdictOf(plain.report)).toBe('accepting/standby');
       expect(plain.code).toBe(1);
       expect(plain.target.warnings.map((warning) => warning.cause)).toEqual(['standby', 'replication_stopped']);
+
+      // Both nodes listed, the stopped primary first: libpq settles on the standby; the primary's
+      // refusal is in the evidence, and the fixes neither ask to list a primary that is listed nor
+      // send the operator to the stopped primary's port for the standby's WAL receiver.
+      const both = await diagnoseJson([hostsUrl('monitor', [primary, standby])]);
+      expect(verdictOf(both.report)).toBe('accepting/standby');
+      expect(both.code).toBe(1);
+      expect(both.target.verdict.message).toContain(`libpq passed over 127.0.0.1:${primary.port} (connection refused)`);
+      expect(stepOf(both.target, 'process')?.evidence.hostsTried).toEqual([expect.objectContaining({ port: primary.port, outcome: 'refused' }), expect.objectContaining({ port: standby.port, outcome: 'chosen' })]);
+      const fixes = [...both.target.verdict.remediation, ...both.target.steps.flatMap((step) => (step.also ?? []).flatMap((finding) => finding.remediation))];
+      expect(fixes.map((fix) => fix.text).join('\n')).not.toMatch(/list every node|add the primary/i);
+      expect(fixes.map((fix) => fix.text).join('\n')).toContain(`The primary the standby replicates from, 127.0.0.1:${primary.port}, is already in the host list, and libpq passed it over: connection refused`);
+      const walReceiver = fixes.find((fix) => fix.command?.includes('pg_stat_wal_receiver'));
+      expect(walReceiver?.command).toContain(`-p ${standby.port} `);
+
+      const readWrite = await diagnoseJson([hostsUrl('monitor', [primary, standby], '?target_session_attrs=read-write')]);
+      expect(verdictOf(readWrite.report)).toBe('accepting/standby');
+      expect(readWrite.code).toBe(2);
+      expect(readWrite.target.verdict.message).toContain(`no host listed is a primary, which target_session_attrs=read-write requires: 127.0.0.1:${primary.port} (connection refused); 127.0.0.1:${standby.port} is a read-only hot standby; it replicates from 127.0.0.1:${primary.port}`);
     } finally {
       await primary.start();
     }

@@ -98,3 +98,31 @@ export async function redisServer(): Promise<Listener> {
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
   return started(child, port, 'redis-server', () => rmSync(dir, { recursive: true, force: true }));
 }
+
+/**
+ * A port that drops connection attempts, on loopback: a Python socket listening with a backlog of
+ * zero that never accepts, its accept queue filled at once by its own connections. The kernel then
+ * drops every further SYN, so a client's connect gets no answer at all, as from a black-holed
+ * address (no namespace or firewall rule needed).
+ */
+export async function pythonBlackHole(): Promise<Listener> {
+  const port = await freePort();
+  const script = `import socket, time\ns = socket.socket()\ns.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\ns.bind(("127.0.0.1", ${port}))\ns.listen(0)\nfill = []\nfor _ in range(4):\n    c = socket.socket()\n    c.setblocking(False)\n    try:\n        c.connect(("127.0.0.1", ${port}))\n    except BlockingIOError:\n        pass\n    fill.append(c)\nprint("ready", flush=True)\ntime.sleep(3600)\n`;
+  const child = spawn(PYTHON, ['-c', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the black-hole listener did not start')), 15_000);
+    child.stdout?.once('data', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+  const pid = child.pid ?? -1;
+  return {
+    port,
+    pid,
+    comm: 'python3',
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
+  };
+}

@@ -6,12 +6,13 @@ import { performance } from 'node:perf_hooks';
 import type { Client } from 'pg';
 import type { PostgresTarget } from '../../config/postgres/target.js';
 import { isDeadlineExceeded, type Deadline } from '../../engine/deadline.js';
-import { reachFirst, type Connected, type EndpointTrace } from '../../net/reach.js';
+import type { Connected, EndpointTrace } from '../../net/reach.js';
 import { identifyProtocol, type ProtocolGuess } from '../../net/sniff.js';
 import { isForeign, watchForSilence, type ListenerIdentity, type SilenceWatch } from '../../net/identify.js';
 import { connectTcp } from '../../net/tcp.js';
 import { upgradeToTls, type CertificateSummary, type VerifyMode } from '../../net/tls.js';
 import { requestSsl, WireObserver } from './wire.js';
+import type { HostTried } from './hosts.js';
 
 /**
  * One connection attempt, end to end: resolve → connect → SSLRequest → TLS → startup → auth.
@@ -48,6 +49,11 @@ export interface TlsTrace {
 
 export interface ConnectionTrace {
   readonly endpoints: EndpointTrace[];
+  /**
+   * Every host (and address) libpq's walk tried before settling on this one, and this one, in
+   * order (hosts.ts); only when the target lists several hosts, or one took several addresses.
+   */
+  hosts?: readonly HostTried[];
   /** Where the TCP (or socket) connection was made, once it was. */
   connected?: Connected;
   /** The furthest phase reached. */
@@ -112,11 +118,24 @@ class PasswordMissing extends Error {
 
 type Encryption = 'plain' | 'tls-if-offered' | 'tls-required';
 
-export async function openConnection(target: PostgresTarget, deadline: Deadline): Promise<Connection> {
-  const first = await attempt(target, deadline, initialEncryption(target.sslmode));
+/** One address of one host, its TCP connection (or Unix socket) made. */
+export interface OpenedSocket {
+  readonly socket: Socket;
+  readonly host: string;
+  readonly transport: 'tcp' | 'unix';
+  readonly connected: Connected;
+}
+
+/**
+ * libpq's whole handshake on one address, whose socket is open: SSLRequest, TLS, startup, auth,
+ * and the second connection libpq makes to the same address to settle TLS (sslmode allow and
+ * prefer), through `reconnect`. The walk over hosts and addresses is hosts.ts's.
+ */
+export async function connectAt(target: PostgresTarget, opened: OpenedSocket, reconnect: () => Promise<OpenedSocket | undefined>, deadline: Deadline): Promise<Connection> {
+  const first = await attempt(target, opened, deadline, initialEncryption(target.sslmode));
   const retry = secondAttemptFor(target, first.trace);
   if (!retry) return first;
-  const second = await attempt(target, deadline, retry);
+  const second = await attempt(target, await reconnect(), deadline, retry);
   if (target.sslmode === 'disable') {
     // The second connection only proves that TLS would have been admitted: close it and keep
     // the first attempt's rejection as the evidence, marked with what the probe found.
@@ -160,7 +179,7 @@ function passesHba(trace: ConnectionTrace): boolean {
   return trace.phase === 'ready' || (trace.serverError !== undefined && !isHbaRejection(trace.serverError)) || trace.authMethod !== undefined;
 }
 
-async function attempt(target: PostgresTarget, deadline: Deadline, encryption: Encryption): Promise<Connection> {
+async function attempt(target: PostgresTarget, opened: OpenedSocket | undefined, deadline: Deadline, encryption: Encryption): Promise<Connection> {
   const started = performance.now();
   // Load the driver while the network work happens: it is needed as soon as the socket is up.
   const driver = loadDriver();
@@ -169,10 +188,10 @@ async function attempt(target: PostgresTarget, deadline: Deadline, encryption: E
     trace.durationMs = Math.round((performance.now() - started) * 10) / 10;
     return { trace, ...connection };
   };
-
-  const opened = await openSocket(target, deadline, trace);
+  trace.phase = 'tcp';
   if (!opened) return done();
-  const watch = trace.connected ? watchForSilence(opened.socket, trace.connected, deadline, 'postgres') : undefined;
+  trace.connected = opened.connected;
+  const watch = opened.transport === 'tcp' ? watchForSilence(opened.socket, opened.connected, deadline, 'postgres') : undefined;
   try {
     const connection = await handshake(target, opened, driver, encryption, watch?.deadline ?? deadline, trace);
     await nameTheListener(watch, trace);
@@ -248,27 +267,6 @@ async function directTlsAnswer(address: string, port: number, host: string, dead
     description: `a TLS-only endpoint (it hangs up on PostgreSQL's SSLRequest but completes a direct ${tls.protocol} handshake${alpn ? `, ALPN ${alpn}` : ''})`,
     sample: '',
   };
-}
-
-interface OpenedSocket {
-  readonly socket: Socket;
-  readonly host: string;
-  readonly transport: 'tcp' | 'unix';
-}
-
-async function openSocket(target: PostgresTarget, deadline: Deadline, trace: ConnectionTrace): Promise<OpenedSocket | undefined> {
-  trace.phase = 'tcp';
-  const specs = target.endpoints.map((endpoint) => (endpoint.host.startsWith('/') ? { ...endpoint, socketPath: join(endpoint.host, `.s.PGSQL.${endpoint.port}`) } : endpoint));
-  // DNS happens inside; the phase says "dns" until something was resolved or connected.
-  const { entries, reached, timedOut } = await reachFirst(specs, deadline, { perHostLimitMs: target.connectTimeoutMs });
-  trace.endpoints.push(...entries);
-  trace.timedOut ||= timedOut;
-  if (!reached?.socket || !reached.connected) {
-    if (entries.every((entry) => entry.dns && entry.dns.outcome !== 'resolved')) trace.phase = 'dns';
-    return undefined;
-  }
-  trace.connected = reached.connected;
-  return { socket: reached.socket, host: reached.connected.host, transport: reached.connected.transport };
 }
 
 function verifyMode(target: PostgresTarget): VerifyMode {

@@ -3,7 +3,8 @@ import { connectDeadline } from '../../engine/budget.js';
 import type { Deadline } from '../../engine/deadline.js';
 import type { RunContext } from '../../engine/probe.js';
 import { decide, type Decision } from './classify.js';
-import { closeConnection, openConnection, type Connection } from './connect.js';
+import { closeConnection, type Connection } from './connect.js';
+import { decisiveEndpoint, focusOn, openConnection } from './hosts.js';
 import { scanLocalPostgres } from './local.js';
 import { decidePooler, decidePoolerError, poolerSigns, type PoolerSign } from './pooler/recognise.js';
 import { confirmThroughPooler, type Confirmation } from './pooler/confirm.js';
@@ -17,7 +18,13 @@ import { majorVersionOf, ReadOnlySession } from './session.js';
  * asks for it: the one connection, what it means, and (only after a refusal) a look at /proc.
  */
 export interface PgContext {
+  /**
+   * The target, with the host the diagnosis is about first once the connection has settled on
+   * one (libpq's walk over several hosts, hosts.ts): the fixes and commands name that server.
+   */
   readonly target: PostgresTarget;
+  /** The target as given, its hosts in their order. */
+  readonly requested: PostgresTarget;
   readonly run: RunContext;
   connection(): Promise<Connection>;
   decision(): Promise<Decision>;
@@ -56,12 +63,19 @@ export function createContext(target: PostgresTarget, run: RunContext): PgContex
   let pooler: Promise<PoolerView | undefined> | undefined;
   let serverState: Promise<ServerState | undefined> | undefined;
   const laterSigns: PoolerSign[] = [];
+  let focused: PostgresTarget | undefined;
   const context: PgContext = {
-    target,
+    get target() {
+      return focused ?? target;
+    },
+    requested: target,
     run,
     visibility: undefined,
     connection() {
-      connection ??= openConnection(target, connectDeadline(run.deadline));
+      connection ??= openConnection(target, connectDeadline(run.deadline)).then((opened) => {
+        focused = focusOn(target, decisiveEndpoint(target, opened.trace));
+        return opened;
+      });
       return connection;
     },
     async decision() {
@@ -103,9 +117,9 @@ export function createContext(target: PostgresTarget, run: RunContext): PgContex
         const signs = [...poolerSigns(trace), ...laterSigns];
         const confirm = async (within: Deadline): Promise<Confirmation> => {
           const live = await context.session();
-          return live ? confirmThroughPooler(live, target, within) : { kind: 'not-asked', reason: 'no session' };
+          return live ? confirmThroughPooler(live, context.target, within) : { kind: 'not-asked', reason: 'no session' };
         };
-        return signs.length > 0 ? gatherPoolerView(target, trace, signs, deadline, confirm) : undefined;
+        return signs.length > 0 ? gatherPoolerView(context.target, trace, signs, deadline, confirm) : undefined;
       })();
       return pooler;
     },

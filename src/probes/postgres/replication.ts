@@ -16,7 +16,7 @@ import type { ReadOnlySession } from './session.js';
  * primary_conninfo (which may hold a password: only its host and port are kept) needs
  * pg_read_all_settings or a superuser.
  */
-export const ROLE_SQL = `SELECT current_setting('server_version') AS server_version, pg_is_in_recovery() AS in_recovery`;
+export const ROLE_SQL = `SELECT current_setting('server_version') AS server_version, pg_is_in_recovery() AS in_recovery, current_setting('default_transaction_read_only') = 'on' AS default_read_only`;
 
 /** PostgreSQL 10 renamed the xlog functions; sender_host arrived in 11, primary_conninfo as a setting in 12. */
 export function replicationSql(majorVersion: number): string | undefined {
@@ -35,6 +35,7 @@ export function replicationSql(majorVersion: number): string | undefined {
 interface RoleRow {
   server_version: string;
   in_recovery: boolean;
+  default_read_only: boolean;
 }
 
 interface ReplicationRow {
@@ -73,6 +74,8 @@ export interface ServerState {
   /** The version of the server that answered the query: behind a pooler, the database's own. */
   readonly serverVersion: string;
   readonly inRecovery: boolean;
+  /** default_transaction_read_only: a primary can make every session read-only (libpq's read-write refuses it). */
+  readonly defaultReadOnly?: boolean;
   readonly replication?: Replication;
   /** Why the replication state is not known, when it is not. */
   readonly replicationUnknown?: string;
@@ -82,7 +85,7 @@ export interface ServerState {
 export async function readServerState(session: ReadOnlySession, deadline: Deadline): Promise<ServerState> {
   const [role] = await session.query<RoleRow>(ROLE_SQL, [], deadline);
   if (!role) throw new Error('pg_is_in_recovery() returned no row');
-  const state = { serverVersion: role.server_version, inRecovery: role.in_recovery };
+  const state = { serverVersion: role.server_version, inRecovery: role.in_recovery, defaultReadOnly: role.default_read_only };
   if (!role.in_recovery) return state;
   const sql = replicationSql(session.majorVersion);
   if (!sql) return { ...state, replicationUnknown: 'not checked before PostgreSQL 10' };

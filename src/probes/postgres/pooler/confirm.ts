@@ -1,7 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import type { PostgresTarget } from '../../../config/postgres/target.js';
 import { isDeadlineExceeded, type Deadline } from '../../../engine/deadline.js';
-import { closeConnection, openConnection, type ServerError } from '../connect.js';
+import { closeConnection, type ServerError } from '../connect.js';
+import { openConnection, pinnedTo } from '../hosts.js';
 import { readServerState, type ServerState } from '../replication.js';
 import { SessionLost, type ReadOnlySession } from '../session.js';
 
@@ -104,7 +105,7 @@ export async function confirmWithSecondClient(target: PostgresTarget, deadline: 
 }
 
 async function secondClient(target: PostgresTarget, deadline: Deadline): Promise<SecondClient> {
-  const connection = await openConnection(target, deadline);
+  const connection = await openConnection(pinnedTo(target), deadline);
   const { client, trace } = connection;
   try {
     if (!client) {

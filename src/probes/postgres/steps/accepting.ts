@@ -16,6 +16,7 @@ import type { ProtocolGuess } from '../../../net/sniff.js';
 import { scanLocalPostgres } from '../local.js';
 import { majorVersionOf } from '../session.js';
 import { describePrimary, judgeReplication, replicationEvidence, type PrimaryAddress, type Replication, type ServerState } from '../replication.js';
+import { authority, hostsEvidence, roleWords, slowPassedOver, type HostTried } from '../hosts.js';
 
 const waitForIt = (target: PostgresTarget): Remediation => ({
   text: 'Wait until it accepts connections (or use this as a readiness check):',
@@ -113,25 +114,69 @@ const remedies = {
     { text: 'Compare the TLS versions and ciphers both sides allow (server: ssl_min_protocol_version, ssl_ciphers; client: ssl_min_protocol_version), and read the server log for the handshake error.' },
     readTheLog,
   ],
-  standby: (target: PostgresTarget, primary?: PrimaryAddress, asked: 'primary' | 'nothing' = 'primary'): Remediation[] => [
-    {
+  standby: (target: PostgresTarget, primary?: PrimaryAddress, asked: 'primary' | 'nothing' = 'primary', hosts?: readonly HostTried[]): Remediation[] => {
+    const listed = primary ? target.endpoints.some((endpoint) => endpoint.host === primary.host && endpoint.port === primary.port) : false;
+    const several = target.endpoints.length > 1;
+    const passedOver = primary ? hosts?.find((entry) => entry.host === primary.host && entry.port === primary.port) : undefined;
+    const pointAt: Remediation = {
       text:
         asked === 'nothing'
           ? `This server is a read-only standby: reads work, every write fails (SQLSTATE 25006, "cannot execute … in a read-only transaction"). Point the application at the primary${whichPrimary(primary)}`
           : `This server is a read-only standby. Point the application at the primary${whichPrimary(primary)}`,
       ...(primary ? { command: urlWith(target, { host: primary.host, port: primary.port }), language: 'shell' as const } : {}),
-    },
-    {
-      text: 'Or list every node and let libpq pick the primary (target_session_attrs=read-write):',
-      command: primary
-        ? urlWith(target, { hosts: [{ host: primary.host, port: primary.port }, ...target.endpoints], targetSessionAttrs: 'read-write' })
-        : urlWith(target, { hosts: [{ host: 'primary-host', port: 5432 }, ...target.endpoints], targetSessionAttrs: 'read-write' }),
-      language: 'shell',
-    },
-    ...(asked === 'nothing'
-      ? [{ text: 'If this application only reads, say so, and a standby is what it should get:', command: urlWith(target, { targetSessionAttrs: 'prefer-standby' }), language: 'shell' as const }]
-      : []),
-    { text: 'To see which node is the primary, on each node:', command: psqlAsAdmin(target, 'SELECT pg_is_in_recovery();'), language: 'shell' },
+    };
+    // The primary is in the list already: it is not a question of listing it, but of why libpq passed it over.
+    const listedFixes: Remediation[] = listed && primary
+      ? [
+          {
+            text: `The primary the standby replicates from, ${describePrimary(primary)}, is already in the host list${passedOver ? `, and libpq passed it over: ${passedOver.said}` : ''}. Bring it back, or, if it is gone for good, promote a standby and list it instead. Check the primary:`,
+            command: `pg_isready -h ${primary.host} -p ${primary.port}`,
+            language: 'shell',
+          },
+        ]
+      : [];
+    const listEvery: Remediation[] = listed
+      ? []
+      : several && asked === 'primary'
+        ? [
+            {
+              text: `None of the hosts listed is a primary: add the primary's host to the list${primary ? ` (${describePrimary(primary)}, which the standby replicates from)` : ''}, or, if the primary is gone for good, promote a standby:`,
+              command: urlWith(target, { hosts: [...(primary ? [{ host: primary.host, port: primary.port }] : [{ host: 'primary-host', port: 5432 }]), ...target.endpoints], targetSessionAttrs: target.targetSessionAttrs }),
+              language: 'shell',
+            },
+          ]
+        : [
+            {
+              text: 'Or list every node and let libpq pick the primary (target_session_attrs=read-write):',
+              command: primary
+                ? urlWith(target, { hosts: [{ host: primary.host, port: primary.port }, ...target.endpoints], targetSessionAttrs: 'read-write' })
+                : urlWith(target, { hosts: [{ host: 'primary-host', port: 5432 }, ...target.endpoints], targetSessionAttrs: 'read-write' }),
+              language: 'shell',
+            },
+          ];
+    return [
+      ...(listed ? listedFixes : [pointAt]),
+      ...listEvery,
+      ...(asked === 'nothing'
+        ? [{ text: 'If this application only reads, say so, and a standby is what it should get:', command: urlWith(target, { targetSessionAttrs: 'prefer-standby' }), language: 'shell' as const }]
+        : []),
+      { text: 'To see which node is the primary, on each node:', command: psqlAsAdmin(target, 'SELECT pg_is_in_recovery();'), language: 'shell' },
+    ];
+  },
+  role_mismatch: (target: PostgresTarget, kind: 'primary' | 'read-only primary'): Remediation[] => [
+    ...(kind === 'read-only primary'
+      ? [
+          { text: 'The primary runs with default_transaction_read_only = on (set in postgresql.conf, or for the role or database with ALTER … SET), so libpq sees a read-only session and target_session_attrs=read-write refuses it. See where it is set:', command: psqlAsAdmin(target, "SELECT source, sourcefile, setting FROM pg_settings WHERE name = 'default_transaction_read_only'; SELECT setdatabase::regdatabase, setrole::regrole, setconfig FROM pg_db_role_setting;"), language: 'shell' as const },
+          { text: 'If writes should be allowed again, reset it where it is set (e.g. ALTER DATABASE … RESET default_transaction_read_only, or in postgresql.conf and reload).' },
+        ]
+      : [
+          {
+            text: `target_session_attrs=${target.targetSessionAttrs} asks for ${target.targetSessionAttrs === 'read-only' ? 'a read-only session' : 'a standby'}, and ${target.endpoints.length > 1 ? 'no host listed is one' : 'this server is a primary'}: libpq refuses it. Add the standby's host to the list, or, if the application may use the primary when no standby is up, ask for prefer-standby:`,
+            command: urlWith(target, { hosts: target.endpoints, targetSessionAttrs: 'prefer-standby' }),
+            language: 'shell' as const,
+          },
+          { text: 'To see which node is a standby, on each node:', command: psqlAsAdmin(target, 'SELECT pg_is_in_recovery();'), language: 'shell' as const },
+        ]),
   ],
   replication_stopped: (target: PostgresTarget, primary?: PrimaryAddress): Remediation[] => [
     {
@@ -231,31 +276,93 @@ export const acceptingStep = defineStep<PgContext, keyof typeof remedies>({
     const state = await askRole(ctx, trace, io.deadline);
     const version = state?.serverVersion ?? trace.serverParams.server_version;
     const standby = state ? state.inRecovery : trace.serverParams.in_hot_standby === 'on';
+    const readOnlyByDefault = state?.defaultReadOnly ?? trace.serverParams.default_transaction_read_only === 'on';
     const tls = trace.encryption === 'tls' ? `TLS ${trace.tls?.protocol ?? ''}`.trim() : trace.connected?.transport === 'unix' ? 'Unix socket' : 'no TLS';
-    const evidence = { ...protocol, ...(state ? replicationEvidence(state) : standby ? { inHotStandby: true } : {}) };
+    const evidence = { ...protocol, ...(state ? replicationEvidence(state) : standby ? { inHotStandby: true } : {}), ...(readOnlyByDefault ? { defaultTransactionReadOnly: true } : {}), ...hostsEvidence(trace.hosts) };
     const answers = `${version ? `PostgreSQL ${version.split(' ')[0]}` : 'the server'} answers the PostgreSQL protocol (${tls}`;
-    if (!standby) return io.pass(`${answers})`, evidence);
+    const attrs = `target_session_attrs=${target.targetSessionAttrs}`;
+    const others = otherHosts(trace, where);
+    // A silent host libpq gave up on after connect_timeout: the connection works, slowly.
+    const slow = silentHosts(io, trace, target);
+    if (!standby) {
+      const refused = refusedPrimary(target.targetSessionAttrs, readOnlyByDefault);
+      if (refused) {
+        const what = refused === 'read-only primary' ? 'a primary that runs with default_transaction_read_only = on, so every session is read-only' : 'a primary (read-write), not a standby';
+        const words = refused === 'read-only primary' ? 'session is read-only' : target.targetSessionAttrs === 'read-only' ? 'session is not read-only' : 'server is not in hot standby mode';
+        return [io.found('role_mismatch', `${others ? `no host listed is what ${attrs} asks for: ${others}; ${where}` : 'the server'} is ${what}, and ${attrs} refuses it (libpq: "${words}")`, remedies.role_mismatch(target, refused), evidence), ...slow];
+      }
+      const fallback = target.targetSessionAttrs === 'prefer-standby' && target.endpoints.length > 1 ? '; no host listed is a standby, so prefer-standby settles on this primary' : '';
+      return [io.pass(`${answers})${fallback}${others ? `; libpq passed over ${others}` : ''}`, evidence), ...slow];
+    }
     const primary = state?.replication?.primary;
     const replication = state?.replication ? replicationFindings(ctx, io, state.replication, evidence) : [];
     const named = primary ? `; it replicates from ${describePrimary(primary)}` : '';
     switch (ASKED_ROLE[target.targetSessionAttrs]) {
-      case 'primary':
-        return [io.found('standby', `the server is a read-only hot standby, but target_session_attrs=${target.targetSessionAttrs} requires a primary${named}`, remedies.standby(target, primary), evidence), ...replication];
+      case 'primary': {
+        const summary = others
+          ? `no host listed is a primary, which ${attrs} requires: ${others}; ${where} is a read-only hot standby${named}`
+          : `the server is a read-only hot standby, but ${attrs} requires a primary${named}`;
+        return [io.found('standby', summary, remedies.standby(target, primary, 'primary', trace.hosts), evidence), ...replication, ...slow];
+      }
       case 'standby':
-        return [io.pass(`${answers}, a read-only standby, as target_session_attrs=${target.targetSessionAttrs} asks${named})`, evidence), ...replication];
+        return [io.pass(`${answers}, a read-only standby, as ${attrs} asks${named})${others ? `; libpq passed over ${others}` : ''}`, evidence), ...replication, ...slow];
       default:
         return [
           io.warn(
             'standby',
-            `the server is a read-only standby (in hot standby), and the connection settings do not ask for one (target_session_attrs=${target.targetSessionAttrs}${target.sources.target_session_attrs ? ` from ${target.sources.target_session_attrs}` : ', the default'}): reads work, every write fails with SQLSTATE 25006${named}`,
-            remedies.standby(target, primary, 'nothing'),
+            `the server is a read-only standby (in hot standby), and the connection settings do not ask for one (${attrs}${target.sources.target_session_attrs ? ` from ${target.sources.target_session_attrs}` : ', the default'}): reads work, every write fails with SQLSTATE 25006${named}${others ? `; libpq passed over ${others}` : ''}`,
+            remedies.standby(target, primary, 'nothing', trace.hosts),
             evidence,
           ),
           ...replication,
+          ...slow,
         ];
     }
   },
 });
+
+/** Warnings for silent hosts libpq passed over after connect_timeout (black-holed ones are the network step's). */
+function silentHosts(io: StepIO<keyof typeof remedies>, trace: ConnectionTrace, target: PostgresTarget): Finding[] {
+  const { silent } = slowPassedOver(trace);
+  const first = silent[0];
+  if (!first || !trace.connected) return [];
+  const wait = formatMs(target.connectTimeoutMs ?? 0);
+  const names = silent.map((entry) => authority(entry.address ?? entry.host, entry.port)).join(', ');
+  return [
+    io.warn(
+      'no_response',
+      `${names} accepted the TCP connection but sent no PostgreSQL answer within connect_timeout (${wait}); libpq gave ${silent.length > 1 ? 'them' : 'it'} up and moved on to ${authority(trace.connected.host, trace.connected.port)}, so every new connection waits ${wait} first`,
+      [
+        { text: `Every connection the application opens waits ${wait} for ${names} before libpq tries the next host. Take ${silent.length > 1 ? 'them' : 'it'} out of the host list, or find out what listens there and why it does not answer:` },
+        { text: 'On that host, see which process owns the port:', command: `sudo ss -tlnp 'sport = :${first.port}'`, language: 'shell' },
+      ],
+      hostsEvidence(trace.hosts),
+    ),
+  ];
+}
+
+/**
+ * The other hosts libpq's walk tried, in a clause: "127.0.0.1:5433 (a standby: "session is
+ * read-only"), 127.0.0.1:5432 (connection refused)". Empty for a single host.
+ */
+function otherHosts(trace: ConnectionTrace, where: string): string {
+  const passed = (trace.hosts ?? []).filter((entry) => entry.outcome !== 'chosen' && authority(entry.host, entry.port) !== where);
+  return passed.map((entry) => `${authority(entry.host, entry.port)} (${entry.outcome === 'role' ? `${roleWords(entry.role)}: "${entry.said}"` : entry.said})`).join(', ');
+}
+
+/** A primary that libpq refuses for this target_session_attrs, and why; undefined when it takes it. */
+function refusedPrimary(attrs: PostgresTarget['targetSessionAttrs'], readOnlyByDefault: boolean): 'primary' | 'read-only primary' | undefined {
+  switch (attrs) {
+    case 'standby':
+      return 'primary';
+    case 'read-only':
+      return readOnlyByDefault ? undefined : 'primary';
+    case 'read-write':
+      return readOnlyByDefault ? 'read-only primary' : undefined;
+    default:
+      return undefined;
+  }
+}
 
 function whichPrimary(primary: PrimaryAddress | undefined): string {
   return primary
@@ -307,7 +414,8 @@ async function localPostgresListeners(): Promise<EngineListener[]> {
 function noResponseSummary(trace: ConnectionTrace, where: string): string {
   if (trace.closedByPeer || trace.sslReply === 'closed') return `${where} accepted the TCP connection, then closed it without a PostgreSQL answer`;
   if (trace.clientError && !trace.timedOut) return `${where} accepted the TCP connection, then the connection failed: ${trace.clientError.message}`;
-  return `${where} accepted the TCP connection but sent no PostgreSQL answer within ${formatMs(trace.budgetMs)} (stuck in ${trace.phase})`;
+  // What was waited, not the budget the wait had: a deadline can end it sooner (a shorter --timeout, connect_timeout).
+  return `${where} accepted the TCP connection but sent no PostgreSQL answer within ${formatMs(trace.durationMs)} (stuck in ${trace.phase})`;
 }
 
 function describeProblem(problem: string): string {
