@@ -24,6 +24,7 @@ describe('a primary and a streaming standby', () => {
     await primary.sql(`CREATE ROLE app LOGIN PASSWORD '${PASSWORD}'`);
     await primary.sql(`CREATE ROLE monitor LOGIN PASSWORD '${PASSWORD}' IN ROLE pg_read_all_stats, pg_read_all_settings`);
     await primary.sql(`CREATE ROLE reader LOGIN PASSWORD '${PASSWORD}'`);
+    await primary.sql(`CREATE ROLE statsonly LOGIN PASSWORD '${PASSWORD}' IN ROLE pg_read_all_stats`);
     await primary.sql('ALTER ROLE reader SET default_transaction_read_only = on');
     await primary.sql('CREATE TABLE ticks (at timestamptz DEFAULT now())');
     standby = await Cluster.standbyOf(primary, 'standby', { user: 'replicator', password: PASSWORD });
@@ -190,7 +191,16 @@ describe('a primary and a streaming standby', () => {
       expect(asked.target.verdict.message).toContain(`its primary is 127.0.0.1:${primary.port} (from primary_conninfo), which refuses connections from here too: it is down`);
       expect(asked.target.verdict.remediation[0]?.command).toBe(`pg_isready -h 127.0.0.1 -p ${primary.port}`);
 
+      // pg_read_all_stats without pg_read_all_settings: no WAL receiver runs to name its sender,
+      // and only primary_conninfo is out of reach; the role is not told it lacks what it has.
+      const stats = await diagnoseJson([standbyUrl('statsonly')]);
+      expect(verdictOf(stats.report)).toBe('accepting/standby');
+      expect(stats.target.warnings.map((warning) => warning.cause)).toEqual(['standby', 'replication_stopped']);
+      expect(stats.target.warnings[1]?.summary).toContain('no WAL receiver runs to name its sender, and primary_conninfo needs pg_read_all_settings, which this role lacks');
+      expect(JSON.stringify(stats.target)).not.toMatch(/needs pg_read_all_stats[^"]*lacks|lacks pg_read_all_stats/);
+
       const plain = await diagnoseJson([standbyUrl('app')]);
+      expect(plain.target.warnings[1]?.summary).toContain("its WAL receiver's sender needs pg_read_all_stats and its primary_conninfo pg_read_all_settings, and this role has neither");
       expect(verdictOf(plain.report)).toBe('accepting/standby');
       expect(plain.code).toBe(1);
       expect(plain.target.warnings.map((warning) => warning.cause)).toEqual(['standby', 'replication_stopped']);

@@ -29,7 +29,9 @@ export function replicationSql(majorVersion: number): string | undefined {
        pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::float8 AS replay_pending_bytes,
        pg_is_wal_replay_paused() AS replay_paused,
        CASE WHEN pg_has_role(current_user, 'pg_read_all_settings', 'USAGE')
-            THEN current_setting('primary_conninfo', true) END AS primary_conninfo`;
+            THEN current_setting('primary_conninfo', true) END AS primary_conninfo,
+       pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') AS reads_stats,
+       pg_has_role(current_user, 'pg_read_all_settings', 'USAGE') AS reads_settings`;
 }
 
 interface RoleRow {
@@ -44,6 +46,8 @@ interface ReplicationRow {
   replay_pending_bytes: number | null;
   replay_paused: boolean | null;
   primary_conninfo: string | null;
+  reads_stats: boolean | null;
+  reads_settings: boolean | null;
 }
 
 export interface PrimaryAddress {
@@ -66,6 +70,8 @@ export interface Replication {
   readonly replayPaused: boolean;
   /** The primary, when the standby shows it to this role. */
   readonly primary?: PrimaryAddress;
+  /** Why the primary is not known, when it is not: in words that fit what this role may see. */
+  readonly primaryUnknown?: string;
   /** Only when the receiver does not stream and the primary is known: does its port answer from here? */
   readonly primaryReach?: 'answers' | 'refused' | 'unreachable';
 }
@@ -111,8 +117,21 @@ function replicationOf(row: ReplicationRow): Replication {
     replayAgeSeconds: row.replay_age_seconds,
     replayPendingBytes: row.replay_pending_bytes,
     replayPaused: row.replay_paused === true,
-    ...(primary ? { primary } : {}),
+    ...(primary ? { primary } : { primaryUnknown: whyPrimaryUnknown(receiver, row) }),
   };
+}
+
+/**
+ * Where the primary would show, and why it does not here: the WAL receiver's sender (to
+ * pg_read_all_stats, and only while a receiver runs) and primary_conninfo (to pg_read_all_settings).
+ */
+function whyPrimaryUnknown(receiver: Replication['receiver'], row: ReplicationRow): string {
+  const stats = row.reads_stats === true;
+  const settings = row.reads_settings === true;
+  if (!stats && !settings) return "the standby does not show where its primary is: its WAL receiver's sender needs pg_read_all_stats and its primary_conninfo pg_read_all_settings, and this role has neither";
+  const sender = stats ? (receiver.state === 'absent' ? 'no WAL receiver runs to name its sender' : 'its WAL receiver names no sender') : "its WAL receiver's sender needs pg_read_all_stats, which this role lacks";
+  const conninfo = settings ? 'it has no primary_conninfo' : 'primary_conninfo needs pg_read_all_settings, which this role lacks';
+  return `the standby does not show where its primary is: ${sender}, and ${conninfo}`;
 }
 
 /** host and port of primary_conninfo; never its password, which is dropped here. */
@@ -154,7 +173,7 @@ export function judgeReplication(replication: Replication, lagThresholdMs: numbe
   const age = replayAgeSeconds === null ? 'it has replayed no transaction since it started' : `its last replayed transaction is ${formatSeconds(replayAgeSeconds)} old`;
   if (receiver.state === 'absent' || (receiver.state === 'visible' && receiver.status !== 'streaming')) {
     const what = receiver.state === 'absent' ? 'no WAL receiver runs' : `its WAL receiver is "${receiver.status}", not streaming`;
-    const primary = replication.primary ? primaryWords(replication.primary, replication.primaryReach) : 'the standby does not show this role where its primary is (pg_read_all_stats / pg_read_all_settings would)';
+    const primary = replication.primary ? primaryWords(replication.primary, replication.primaryReach) : (replication.primaryUnknown ?? 'the standby does not show where its primary is');
     return { cause: 'replication_stopped', summary: `the standby receives nothing from its primary: ${what}; ${primary}; ${age}` };
   }
   const pending = replayPendingBytes ?? 0;

@@ -114,15 +114,15 @@ const remedies = {
     { text: 'Compare the TLS versions and ciphers both sides allow (server: ssl_min_protocol_version, ssl_ciphers; client: ssl_min_protocol_version), and read the server log for the handshake error.' },
     readTheLog,
   ],
-  standby: (target: PostgresTarget, primary?: PrimaryAddress, asked: 'primary' | 'nothing' = 'primary', hosts?: readonly HostTried[]): Remediation[] => {
+  standby: (target: PostgresTarget, primary?: PrimaryAddress, asked: 'primary' | 'nothing' = 'primary', hosts?: readonly HostTried[], unknown?: string): Remediation[] => {
     const listed = primary ? target.endpoints.some((endpoint) => endpoint.host === primary.host && endpoint.port === primary.port) : false;
     const several = target.endpoints.length > 1;
     const passedOver = primary ? hosts?.find((entry) => entry.host === primary.host && entry.port === primary.port) : undefined;
     const pointAt: Remediation = {
       text:
         asked === 'nothing'
-          ? `This server is a read-only standby: reads work, every write fails (SQLSTATE 25006, "cannot execute … in a read-only transaction"). Point the application at the primary${whichPrimary(primary)}`
-          : `This server is a read-only standby. Point the application at the primary${whichPrimary(primary)}`,
+          ? `This server is a read-only standby: reads work, every write fails (SQLSTATE 25006, "cannot execute … in a read-only transaction"). Point the application at the primary${whichPrimary(primary, unknown)}`
+          : `This server is a read-only standby. Point the application at the primary${whichPrimary(primary, unknown)}`,
       ...(primary ? { command: urlWith(target, { host: primary.host, port: primary.port }), language: 'shell' as const } : {}),
     };
     // The primary is in the list already: it is not a question of listing it, but of why libpq passed it over.
@@ -302,7 +302,7 @@ export const acceptingStep = defineStep<PgContext, keyof typeof remedies>({
         const summary = others
           ? `no host listed is a primary, which ${attrs} requires: ${others}; ${where} is a read-only hot standby${named}`
           : `the server is a read-only hot standby, but ${attrs} requires a primary${named}`;
-        return [io.found('standby', summary, remedies.standby(target, primary, 'primary', trace.hosts), evidence), ...replication, ...slow];
+        return [io.found('standby', summary, remedies.standby(target, primary, 'primary', trace.hosts, state?.replication?.primaryUnknown ?? state?.replicationUnknown), evidence), ...replication, ...slow];
       }
       case 'standby':
         return [io.pass(`${answers}, a read-only standby, as ${attrs} asks${named})${others ? `; libpq passed over ${others}` : ''}`, evidence), ...replication, ...slow];
@@ -311,7 +311,7 @@ export const acceptingStep = defineStep<PgContext, keyof typeof remedies>({
           io.warn(
             'standby',
             `the server is a read-only standby (in hot standby), and the connection settings do not ask for one (${attrs}${target.sources.target_session_attrs ? ` from ${target.sources.target_session_attrs}` : ', the default'}): reads work, every write fails with SQLSTATE 25006${named}${others ? `; libpq passed over ${others}` : ''}`,
-            remedies.standby(target, primary, 'nothing', trace.hosts),
+            remedies.standby(target, primary, 'nothing', trace.hosts, state?.replication?.primaryUnknown ?? state?.replicationUnknown),
             evidence,
           ),
           ...replication,
@@ -364,10 +364,8 @@ function refusedPrimary(attrs: PostgresTarget['targetSessionAttrs'], readOnlyByD
   }
 }
 
-function whichPrimary(primary: PrimaryAddress | undefined): string {
-  return primary
-    ? `, ${describePrimary(primary)} (the standby replicates from it):`
-    : ' (the standby does not show this role which host that is: its pg_stat_wal_receiver shows it to pg_read_all_stats, its primary_conninfo to pg_read_all_settings).';
+function whichPrimary(primary: PrimaryAddress | undefined, unknown: string | undefined): string {
+  return primary ? `, ${describePrimary(primary)} (the standby replicates from it):` : ` (${unknown ?? 'the standby does not show which host that is'}).`;
 }
 
 /** What target_session_attrs asks of the server's role (libpq's meanings). */
