@@ -31,6 +31,8 @@ export function pgbouncerLab(name: string, password: string): PgBouncerLab {
     cluster = await Cluster.create(name);
     await cluster.sql(`CREATE ROLE app LOGIN PASSWORD '${password}'`);
     await cluster.sql(`CREATE ROLE other LOGIN PASSWORD '${password}'`);
+    // A third application role, neither "app" nor "other": its pools compete with theirs.
+    await cluster.sql(`CREATE ROLE third LOGIN PASSWORD '${password}'`);
     await cluster.sql('CREATE DATABASE appdb OWNER app');
   });
   afterEach(async () => {
@@ -52,7 +54,7 @@ export function pgbouncerLab(name: string, password: string): PgBouncerLab {
   return {
     cluster: current,
     bouncer: async (options = {}) => {
-      const bouncer = await PgBouncer.start(current(), { users: { app: password, other: password }, ...options, settings: { stats_users: 'app', ...options.settings } });
+      const bouncer = await PgBouncer.start(current(), { users: { app: password, other: password, third: password }, ...options, settings: { stats_users: 'app', ...options.settings } });
       bouncers.push(bouncer);
       return bouncer;
     },

@@ -6,9 +6,11 @@ import { decide, type Decision } from './classify.js';
 import { closeConnection, type Connection } from './connect.js';
 import { decisiveEndpoint, focusOn, openConnection } from './hosts.js';
 import { scanLocalPostgres } from './local.js';
-import { decidePooler, decidePoolerError, poolerSigns, type PoolerSign } from './pooler/recognise.js';
+import { decidePooler, decidePoolerError, heldBeforeAuthentication, poolerSigns, type PoolerSign } from './pooler/recognise.js';
 import { confirmThroughPooler, type Confirmation } from './pooler/confirm.js';
 import { gatherPoolerView, type PoolerView } from './pooler/view.js';
+import { findLocalPgBouncer } from './pooler/local.js';
+import { judgeBackend, type BackendJudgement } from './pooler/judge.js';
 import { readServerState, type ServerState } from './replication.js';
 import { explainRefusal, isLocalEndpoint, refusedEndpoint, type Refusal } from './refusal.js';
 import { majorVersionOf, ReadOnlySession } from './session.js';
@@ -84,7 +86,11 @@ export function createContext(target: PostgresTarget, run: RunContext): PgContex
       // they would have at login (only once the pooler has been looked at, by the accepting step).
       const view = pooler ? await pooler.catch(() => undefined) : undefined;
       const turnedAway = view?.confirmation?.kind === 'turned-away' ? decidePoolerError(view.confirmation.error) : undefined;
-      return decidePooler(trace) ?? turnedAway ?? decide(trace);
+      // What the rest of the evidence makes of it (pooler/judge.ts): a limit other pools hold, or
+      // the database's refusal in PgBouncer's log, outweighs PgBouncer's ambiguous words.
+      const judged = view ? decisionOf(judgeBackend(view, trace)) : undefined;
+      if (judged && judged.cause !== 'pooler_backend_down') return judged;
+      return decidePooler(trace) ?? turnedAway ?? judged ?? decide(trace);
     },
     refusal() {
       refusal ??= (async () => {
@@ -115,11 +121,15 @@ export function createContext(target: PostgresTarget, run: RunContext): PgContex
       pooler ??= (async () => {
         const { trace } = await context.connection();
         const signs = [...poolerSigns(trace), ...laterSigns];
+        // A login held before any password was asked for shows no pooler on the wire; on this
+        // machine, the port's owner may still be PgBouncer (auth_query waiting on the database).
+        const local = signs.length === 0 && heldBeforeAuthentication(trace) ? await findLocalPgBouncer(trace.connected, deadline.limit(deadline.remainingMs() / 2, 'the port owner')) : undefined;
+        if (local?.state === 'found') signs.push('held-before-authentication');
         const confirm = async (within: Deadline): Promise<Confirmation> => {
           const live = await context.session();
           return live ? confirmThroughPooler(live, context.target, within) : { kind: 'not-asked', reason: 'no session' };
         };
-        return signs.length > 0 ? gatherPoolerView(context.target, trace, signs, deadline, confirm) : undefined;
+        return signs.length > 0 ? gatherPoolerView(context.target, trace, signs, deadline, confirm, local) : undefined;
       })();
       return pooler;
     },
@@ -135,4 +145,17 @@ export function createContext(target: PostgresTarget, run: RunContext): PgContex
     },
   };
   return context;
+}
+
+function decisionOf(judged: BackendJudgement): Extract<Decision, { kind: 'failure' }> | undefined {
+  switch (judged.kind) {
+    case 'at-limit':
+      return { kind: 'failure', step: 'pool', cause: 'pooler_pool_exhausted' };
+    case 'refuses-login':
+      return { kind: 'failure', step: 'auth', cause: 'pooler_backend_auth' };
+    case 'down':
+      return { kind: 'failure', step: 'accepting', cause: 'pooler_backend_down' };
+    default:
+      return undefined;
+  }
 }

@@ -1,30 +1,82 @@
 import type { PostgresTarget } from '../../../config/postgres/target.js';
 import type { Remediation } from '../../../engine/schema.js';
-import { formatMs } from '../../../engine/walk.js';
-import type { ConnectionTrace, ServerError } from '../connect.js';
 import { protocolEvidence, whereOf } from '../evidence.js';
+import { urlWith } from '../commands.js';
 import { describeBackend } from './backend.js';
-import { CONFIG_FILE, onConsole, showOnConsole } from './commands.js';
+import { authFileLine, authFileOf, configFileOf, onConsole, serverLoginLog, showOnConsole } from './commands.js';
+import { judgeBackend, poolerSaid, type DownHow } from './judge.js';
+import { describeOwner } from '../../../host/owner.js';
 import { poolerAware, withPooler, type StepExtension } from './extend.js';
-import { poolerEvidence, workingServers, type PoolerView } from './view.js';
+import { consoleOf, poolerEvidence, settingOf, workingServers, type PoolerView } from './view.js';
 import { acceptingRemedies, acceptingStep } from '../steps/accepting.js';
 import { describeConfirmation } from './confirm.js';
 
 const remedies = {
-  pooler_backend_down: (target: PostgresTarget, view: PoolerView): Remediation[] => {
+  pooler_backend_down: (target: PostgresTarget, view: PoolerView, how: DownHow = 'unreachable'): Remediation[] => {
     const backend = view.backend;
-    const where = backend ? `the database it forwards to, ${describeBackend(backend)},` : `the database it forwards "${target.database}" to, as its [databases] line in ${CONFIG_FILE} says,`;
-    return [
-      { text: `PgBouncer is fine; ${where} does not serve it. Start it, or fix the address: on the database host, see whether PostgreSQL runs and where it listens:`, command: 'sudo systemctl status postgresql; sudo ss -tlnp | grep -i postgres', language: 'shell' },
-      { text: "PgBouncer's log names each failed login to the database (\"connect failed\", or the database's own words, e.g. a password or pg_hba.conf refusal):", command: 'sudo grep -E "server login|login failed|connect failed|closing because" /var/log/postgresql/pgbouncer.log | tail -n 20', language: 'shell' },
-      ...(backend && backend.transport === 'tcp'
-        ? [{ text: 'Check the database itself, not the pooler (pg_isready on the pooler\'s port says "accepting connections" even now):', command: `pg_isready -h ${backend.host.split(',')[0] ?? backend.host} -p ${backend.port}`, language: 'shell' as const }]
-        : []),
-      showOnConsole(target, view, 'Watch the pool from the pooler: server connections (sv_*) stay at 0 and clients wait (cl_waiting) while the database is away', 'SHOW POOLS;'),
-      onConsole(target, view, `If the database moved, correct its line under [databases] in ${CONFIG_FILE}, then reload PgBouncer`, 'RELOAD;'),
-      { text: 'Once the database is back, PgBouncer reconnects by itself; between failed logins it waits server_login_retry (15 s by default), and meanwhile answers new clients "server login has been failing".' },
-    ];
+    const config = configFileOf(view);
+    const where = backend ? `the database it forwards to, ${describeBackend(backend)},` : `the database it forwards "${target.database}" to, as its [databases] line in ${config} says,`;
+    const first = backend?.host.split(',')[0] ?? backend?.host;
+    const checkDatabase: Remediation[] =
+      backend && backend.transport === 'tcp'
+        ? [{ text: 'Check the database itself, not the pooler (pg_isready on the pooler\'s port says "accepting connections" even now):', command: `pg_isready -h ${first} -p ${backend.port}`, language: 'shell' }]
+        : [];
+    const retry: Remediation = { text: `Once the database is back, PgBouncer reconnects by itself; between failed logins it waits server_login_retry (${settingOf(view, 'server_login_retry') ?? 15} s${settingOf(view, 'server_login_retry') ? '' : ' by default'}), and meanwhile answers new clients "server login has been failing".` };
+    const watch = showOnConsole(target, view, 'Watch the pool from the pooler: server connections (sv_*) stay at 0 and clients wait (cl_waiting) while the database is away', 'SHOW POOLS;');
+    const moved = onConsole(target, view, `If the database moved, correct its line under [databases] in ${config}, then reload PgBouncer`, 'RELOAD;');
+    const owner = view.backendReach?.owner?.state === 'found' ? view.backendReach.owner.owner : undefined;
+    switch (how) {
+      case 'not-postgres':
+        return [
+          { text: `The [databases] line for "${target.database}" in ${config} sends PgBouncer to ${backend ? describeBackend(backend) : 'an address'}, where another program answers, not PostgreSQL. Correct its host= and port= to where PostgreSQL listens, then reload PgBouncer.` },
+          ...(owner ? [{ text: `${describeOwner(owner)} owns that port; see what it is:`, command: `ps -o pid,user,args -p ${owner.pid}`, language: 'shell' as const }] : []),
+          onConsole(target, view, 'After the change, reload PgBouncer', 'RELOAD;'),
+          ...checkDatabase,
+        ];
+      case 'not-answering':
+        return [
+          { text: `${backend ? describeBackend(backend) : 'The database address'} takes connections but sends no PostgreSQL answer, to PgBouncer as to dbdoctor: a hung server (look at its log and load), or a proxy or port forward with nothing behind it. PgBouncer's own connection waits there (server_connect_timeout, 15 s by default).` },
+          ...checkDatabase,
+          serverLoginLog(view),
+          showOnConsole(target, view, 'See the server connections PgBouncer is still opening (state "login" / sv_login)', 'SHOW SERVERS;'),
+        ];
+      case 'came-back':
+        return [
+          { text: `The database answers again; PgBouncer's last login to it failed while it was away, and PgBouncer tries again by itself after server_login_retry (${settingOf(view, 'server_login_retry') ?? 15} s). Nothing to do if the database is meant to be up: run this again in a moment.` },
+          ...checkDatabase,
+          serverLoginLog(view),
+        ];
+      case 'logins-fail':
+        return [
+          { text: `PostgreSQL runs at ${backend ? describeBackend(backend) : 'the database address'}, and PgBouncer's logins to it fail: the database refuses them (a password in ${authFileOf(view)} or on the [databases] line that no longer matches, a pg_hba.conf line, a missing role), or it came back less than server_login_retry ago. PgBouncer's log says which:` },
+          serverLoginLog(view),
+          authFileLine(target, view),
+          retry,
+        ];
+      case 'unknown':
+        return [
+          { text: `Not confirmed from here whether ${where.replace(/,$/, '')} is down, refuses PgBouncer's login, or (a login PgBouncer holds) is out of reach behind a limit such as max_db_connections that other pools hold. Check the database first, on its host:`, command: 'sudo systemctl status postgresql; sudo ss -tlnp | grep -i postgres', language: 'shell' },
+          serverLoginLog(view),
+          showOnConsole(target, view, 'A user in admin_users or stats_users sees the pool and the limits', 'SHOW POOLS; SHOW DATABASES;'),
+          retry,
+        ];
+      default:
+        return [
+          { text: `PgBouncer is fine; ${where} does not serve it. Start it, or fix the address: on the database host, see whether PostgreSQL runs and where it listens:`, command: 'sudo systemctl status postgresql; sudo ss -tlnp | grep -i postgres', language: 'shell' },
+          serverLoginLog(view),
+          ...checkDatabase,
+          watch,
+          moved,
+          retry,
+        ];
+    }
   },
+  /** PgBouncer's own client_tls_sslmode, not PostgreSQL's pg_hba.conf, asks for TLS on this hop. */
+  tls_required: (target: PostgresTarget, view: PoolerView | undefined): Remediation[] => [
+    { text: `PgBouncer requires TLS from its clients (client_tls_sslmode = ${settingOf(view, 'client_tls_sslmode') ?? 'require'} in ${configFileOf(view)}). Connect with TLS:`, command: urlWith(target, { sslmode: 'require' }), language: 'shell' },
+    { text: `Or, if plaintext is acceptable between the application and PgBouncer, set client_tls_sslmode = prefer (or allow) in ${configFileOf(view)}; PgBouncer applies it to new clients after a reload.` },
+    onConsole(target, view, 'Reload PgBouncer', 'RELOAD;'),
+  ],
   pooler_paused: (target: PostgresTarget, view: PoolerView | undefined, disabled: boolean): Remediation[] => [
     {
       text: disabled
@@ -50,7 +102,6 @@ export const poolerAcceptingStep = poolerAware(acceptingStep, {
     check_error: ourQueryRefused,
     shutting_down: acceptingRemedies.shutting_down,
     not_accepting: acceptingRemedies.not_accepting,
-    tls_required: acceptingRemedies.tls_required,
     starting_up: acceptingRemedies.starting_up,
     recovery: acceptingRemedies.recovery,
   },
@@ -71,10 +122,10 @@ export const poolerAcceptingStep = poolerAware(acceptingStep, {
       const what = disabled ? `rejects new clients for "${ctx.target.database}" (DISABLE): "${said?.error.message ?? 'disabled'}"` : `holds "${ctx.target.database}" paused (PAUSE): clients log in, then their queries wait`;
       return io.found('pooler_paused', `${where} ${what}`, remedies.pooler_paused(ctx.target, view, disabled), evidence);
     }
-    const reasons = backendDownReasons(view, trace, failed === 'pooler_backend_down' ? said : undefined);
-    if (reasons.length > 0) {
+    const judged = judgeBackend(view, trace);
+    if (judged.kind === 'down') {
       const behind = view.backend ? describeBackend(view.backend) : 'the database behind it';
-      return io.found('pooler_backend_down', `${where} is up, but cannot reach ${behind}: ${reasons.join('; ')}`, remedies.pooler_backend_down(ctx.target, view), evidence);
+      return io.found('pooler_backend_down', `${where} is up, but ${HEADLINES[judged.how](behind)}: ${judged.reasons.join('; ')}`, remedies.pooler_backend_down(ctx.target, view, judged.how), evidence);
     }
     if (decision.kind === 'failure' && said) {
       const words = `"${said.error.message}" [${said.error.code}]${said.to === 'login' ? '' : ` (to ${said.to})`}`;
@@ -82,7 +133,7 @@ export const poolerAcceptingStep = poolerAware(acceptingStep, {
         case 'shutting_down':
           return io.found('shutting_down', `${where} is shutting down: ${words}`, acceptingRemedies.shutting_down(ctx.target), evidence);
         case 'tls_required':
-          return io.found('tls_required', `${where} requires TLS from its clients (client_tls_sslmode), but sslmode=${ctx.target.sslmode}: ${words}`, acceptingRemedies.tls_required(ctx.target), evidence);
+          return io.found('tls_required', `${where} requires TLS from its clients (client_tls_sslmode), but sslmode=${ctx.target.sslmode}: ${words}`, remedies.tls_required(ctx.target, view), evidence);
         case 'starting_up':
           return io.found('starting_up', `the database behind ${where} is starting up: ${words}`, acceptingRemedies.starting_up(ctx.target, ctx.run.environment.platform), evidence);
         case 'recovery':
@@ -94,6 +145,12 @@ export const poolerAcceptingStep = poolerAware(acceptingStep, {
           // PgBouncer answers, the database is not confirmed.
           return io.skip(`${where} answers; the database behind it: ${confirmationWords(view)} (see ${decision.step})`, evidence);
       }
+    }
+    if (judged.kind === 'at-limit' || judged.kind === 'refuses-login') {
+      const others = serversOfOtherPools(view);
+      const step = judged.kind === 'at-limit' ? 'pool' : 'auth';
+      if (others > 0) return io.pass(`${where} answers; behind it, the database serves ${others} server connection(s) of other pools (its console, SHOW SERVERS), none for this one (see ${step})`, evidence);
+      return io.skip(`${where} answers; the database behind it: ${judged.reasons.at(-1) ?? 'not confirmed'} (see ${step})`, evidence);
     }
     const confirmation = view.confirmation;
     if (confirmation?.kind === 'answered') {
@@ -114,53 +171,26 @@ export const poolerAcceptingStep = poolerAware(acceptingStep, {
   },
 } satisfies StepExtension<keyof typeof remedies | 'check_error' | 'shutting_down' | 'not_accepting' | 'tls_required' | 'starting_up' | 'recovery'>);
 
-/** What the pooler said, and to whom: the login, our first query, or a second client. */
-export function poolerSaid(trace: ConnectionTrace, view: PoolerView | undefined): { readonly error: ServerError; readonly to: 'login' | 'the first query' | 'a second client' } | undefined {
-  if (trace.serverError) return { error: trace.serverError, to: 'login' };
-  const confirmation = view?.confirmation;
-  if (confirmation?.kind === 'turned-away') return { error: confirmation.error, to: confirmation.by === 'the query' ? 'the first query' : 'a second client' };
-  return undefined;
-}
-
-function saidWords(said: NonNullable<ReturnType<typeof poolerSaid>>, view: PoolerView): string {
-  const words = `"${said.error.message}"`;
-  switch (said.to) {
-    case 'login':
-      return `it says ${words}`;
-    case 'the first query':
-      return `it let the login in from its cache, then answered the first query with ${words}`;
-    default:
-      if (view.signs.includes('silent-after-authentication')) return `it turned a second client away with ${words}`;
-      return `it let the login in from its cache and held the first query in its queue${view.confirmation && 'waitedMs' in view.confirmation ? ` (${formatMs(view.confirmation.waitedMs)})` : ''}, then turned a second client away with ${words}`;
-  }
-}
-
 function confirmationWords(view: PoolerView): string {
   return view.confirmation ? describeConfirmation(view.confirmation) : 'not confirmed';
 }
 
-/** Why the pooler cannot serve the database, in its words and ours; empty when it can. */
-function backendDownReasons(view: PoolerView, trace: ConnectionTrace, said: ReturnType<typeof poolerSaid>): string[] {
-  const { pool, backendReach } = view;
-  const noServer = !pool || workingServers(pool) === 0;
-  const reachedFromHere = backendReach?.outcome;
-  const stuck = view.signs.includes('silent-after-authentication');
-  const pgbouncer = view.admin.state === 'read' || view.name.startsWith('PgBouncer');
-  const lost = view.confirmation?.kind === 'lost';
-  if (!said && !(noServer && reachedFromHere && reachedFromHere !== 'answers') && !(stuck && pgbouncer) && !lost) return [];
-  const reasons: string[] = [];
-  if (said) reasons.push(saidWords(said, view));
-  if (said && /^server login has been failing, try again later/.test(said.error.message) && !backendReach) {
-    reasons.push('PgBouncer before 1.24 says this both when the database is down and when it refuses PgBouncer\'s login; its log says which');
-  }
-  if (stuck) reasons.push(`it accepted the login, then held it without a server connection for ${formatMs(trace.budgetMs)}`);
-  if (lost && view.confirmation?.kind === 'lost') reasons.push(`it closed the session under the first query without a word (${view.confirmation.message}): the server connection it had given the query broke`);
-  if (view.confirmation?.kind === 'queued' && view.confirmation.second?.outcome === 'login-held') reasons.push('a second client\'s login was held too');
-  if (pool) reasons.push(`it holds no server connection for ${pool.database}/${pool.user}${pool.cl_waiting > 0 ? ` and ${pool.cl_waiting} client(s) wait` : ''}`);
-  if (reachedFromHere === 'refused') reasons.push('the database address refuses connections from here too (nothing listens there)');
-  if (reachedFromHere === 'unreachable') reasons.push('the database address does not answer from here either');
-  if (reachedFromHere === 'answers') reasons.push("the database's port answers from here, so PgBouncer's logins to it are what fail (its log says why)");
-  return reasons;
+/** The headline's verb for each way the database behind is not served. */
+const HEADLINES: Readonly<Record<DownHow, (behind: string) => string>> = {
+  unreachable: (behind) => `cannot reach ${behind}`,
+  broke: (behind) => `cannot reach ${behind}`,
+  'not-postgres': (behind) => `gets no PostgreSQL answer from ${behind}`,
+  'not-answering': (behind) => `gets no PostgreSQL answer from ${behind}`,
+  'came-back': (behind) => `holds no server connection to ${behind} yet`,
+  'logins-fail': (behind) => `its logins to ${behind} fail`,
+  unknown: () => 'does not serve the database behind it',
+};
+
+/** Server connections the console shows logged in to this database for other pools (other users). */
+function serversOfOtherPools(view: PoolerView): number {
+  const console = consoleOf(view);
+  if (!console || !view.database) return 0;
+  return console.pools.filter((row) => row.database === view.database?.name && row !== view.pool).reduce((sum, row) => sum + workingServers(row), 0);
 }
 
 /** For `dbdoctor explain`, which names the same fixes from a pasted message. */

@@ -5,11 +5,11 @@ import { formatMs } from '../../../engine/walk.js';
 import type { PgContext } from '../context.js';
 import { serverErrorEvidence } from '../evidence.js';
 import { poolRemedies, poolStep } from '../steps/pool.js';
-import { poolerSaid } from './accepting.js';
+import { judgeBackend, poolerSaid } from './judge.js';
 import { describeConfirmation } from './confirm.js';
-import { CONFIG_FILE, onConsole, showOnConsole } from './commands.js';
+import { configFileOf, onConsole, showOnConsole } from './commands.js';
 import { findingsOf, outcomeOf, poolerAware, withPooler, type StepExtension } from './extend.js';
-import { consoleOf, poolerEvidence, poolEvidence, poolLimits, poolModeOf, queryWouldQueue, type PoolerView, type PoolLimit } from './view.js';
+import { configuredPoolMode, consoleOf, poolerEvidence, poolEvidence, poolLimits, poolModeOf, queryWouldQueue, type PoolerView, type PoolLimit } from './view.js';
 
 /**
  * Session state a transaction-pooled server connection can carry from one client to the next,
@@ -47,26 +47,22 @@ const LIMIT_KEYS = {
 
 const remedies = {
   pooler_client_limit: (target: PostgresTarget, view: PoolerView | undefined): Remediation[] => [
-    { text: `PgBouncer admits at most max_client_conn clients in all (its console included). Raise max_client_conn in ${CONFIG_FILE}; PgBouncer needs a file descriptor per client and per server connection, so raise its limit too (LimitNOFILE in its systemd unit, or ulimit -n).` },
+    { text: `PgBouncer admits at most max_client_conn clients in all (its console included). Raise max_client_conn in ${configFileOf(view)}; PgBouncer needs a file descriptor per client and per server connection, so raise its limit too (LimitNOFILE in its systemd unit, or ulimit -n).` },
     onConsole(target, view, 'Then reload it', 'RELOAD;'),
     showOnConsole(target, view, 'See which applications hold the client connections (a leak shows as many idle clients from one address)', 'SHOW CLIENTS;'),
     { text: 'Clients of a pooler may stay connected for ever; it is the server connections that are scarce. An application pool far larger than needed is the usual cause.' },
   ],
   pooler_pool_exhausted: (target: PostgresTarget, view: PoolerView, limit: PoolLimit | undefined): Remediation[] => [
     showOnConsole(target, view, 'See the queue and what holds the server connections: cl_waiting and maxwait per pool, then each server connection with its client', 'SHOW POOLS; SHOW SERVERS;'),
-    {
-      text: 'In transaction pool mode a server connection is held for a whole transaction: transactions left open by an application (idle in transaction) hold the pool. Find them on the database:',
-      command: "SELECT pid, usename, application_name, state, now() - xact_start AS in_transaction_for, left(query, 80) AS last_query FROM pg_stat_activity WHERE backend_type = 'client backend' AND state LIKE 'idle in transaction%' ORDER BY xact_start;",
-      language: 'sql',
-    },
+    whatHoldsThePool(view, target.database),
     onConsole(
       target,
       view,
       limit
-        ? `The limit that binds is ${LIMIT_KEYS[limit]} in ${CONFIG_FILE}. Raise it only if PostgreSQL's max_connections leaves room for the sum of all pools, then reload`
+        ? `The limit that binds is ${LIMIT_KEYS[limit]} in ${configFileOf(view)}. Raise it only if PostgreSQL's max_connections leaves room for the sum of all pools, then reload`
         : view.admin.state !== 'read'
-          ? `SHOW POOLS tells which limit binds (sv_active against it): ${Object.values(LIMIT_KEYS).join('; ')}, in ${CONFIG_FILE}. Raise one only if PostgreSQL's max_connections leaves room for the sum of all pools, then reload`
-          : `Clients wait although the pool is below its limits: PgBouncer is still opening server connections, slowly (sv_login). Check how fast the database accepts connections, and the limits in ${CONFIG_FILE}; after a change, reload`,
+          ? `SHOW POOLS tells which limit binds (sv_active against it): ${Object.values(LIMIT_KEYS).join('; ')}, in ${configFileOf(view)}. Raise one only if PostgreSQL's max_connections leaves room for the sum of all pools, then reload`
+          : `Clients wait although the pool is below its limits: PgBouncer is still opening server connections, slowly (sv_login). Check how fast the database accepts connections, and the limits in ${configFileOf(view)}; after a change, reload`,
       'RELOAD;',
     ),
     { text: 'Keep waits bounded for the applications: query_wait_timeout makes a waiting client fail instead of hanging (120 s by default).' },
@@ -75,11 +71,11 @@ const remedies = {
     what === 'servers'
       ? [
           showOnConsole(target, view, 'Every server connection of the pool is busy: the next query will wait. Watch cl_waiting and maxwait', 'SHOW POOLS;'),
-          { text: `If clients start to wait, see which limit binds in ${CONFIG_FILE} (default_pool_size, max_db_connections, max_user_connections) and look for long transactions on the database.` },
+          { text: `If clients start to wait, see which limit binds in ${configFileOf(view)} (default_pool_size, max_db_connections, max_user_connections) and look for long transactions on the database.` },
         ]
       : [
           showOnConsole(target, view, 'Most of max_client_conn is in use; see who holds the client connections', 'SHOW CLIENTS;'),
-          { text: `Raise max_client_conn in ${CONFIG_FILE} (and the file-descriptor limit) before it is reached, or shrink the application pools.` },
+          { text: `Raise max_client_conn in ${configFileOf(view)} (and the file-descriptor limit) before it is reached, or shrink the application pools.` },
         ],
   pooler_session_state: (target: PostgresTarget, view: PoolerView, lockPids: readonly number[]): Remediation[] => [
     { text: `PgBouncer runs "${target.database}" in ${poolModeOf(view) ?? 'transaction'} pool mode: after each transaction the server connection goes to another client, with whatever the last one left on it. Keep session state inside the transaction: pg_advisory_xact_lock instead of pg_advisory_lock, SET LOCAL instead of SET, unnamed or protocol-level prepared statements (PgBouncer 1.21+ with max_prepared_statements) instead of PREPARE.` },
@@ -94,6 +90,35 @@ const remedies = {
 };
 
 type PoolCause = keyof typeof remedies | 'too_many_connections';
+
+/**
+ * What holds a server connection depends on the pool mode: a session in session mode, a
+ * transaction in transaction mode, a statement in statement mode. Unknown without the console:
+ * transaction mode, PgBouncer's most used, is named as such.
+ */
+function whatHoldsThePool(view: PoolerView, database: string): Remediation {
+  const mode = poolModeOf(view) ?? configuredPoolMode(view, database);
+  switch (mode) {
+    case 'session':
+      return {
+        text: 'In session pool mode a server connection is held for a client\'s whole session, idle or not: clients that stay connected (an application pool\'s idle connections) hold the pool. Find the longest-connected sessions on the database:',
+        command: "SELECT pid, usename, application_name, client_addr, state, now() - backend_start AS connected_for, now() - state_change AS in_state_for FROM pg_stat_activity WHERE backend_type = 'client backend' ORDER BY backend_start;",
+        language: 'sql',
+      };
+    case 'statement':
+      return {
+        text: 'In statement pool mode a server connection is held only while a statement runs: long-running statements hold the pool. Find them on the database:',
+        command: "SELECT pid, usename, application_name, now() - query_start AS running_for, left(query, 80) AS query FROM pg_stat_activity WHERE backend_type = 'client backend' AND state = 'active' ORDER BY query_start;",
+        language: 'sql',
+      };
+    default:
+      return {
+        text: `${mode === 'transaction' ? 'In transaction pool mode (this pool\'s)' : 'In transaction pool mode (the usual; the console would say which mode this pool runs in)'} a server connection is held for a whole transaction: transactions left open by an application (idle in transaction) hold the pool. Find them on the database:`,
+        command: "SELECT pid, usename, application_name, state, now() - xact_start AS in_transaction_for, left(query, 80) AS last_query FROM pg_stat_activity WHERE backend_type = 'client backend' AND state LIKE 'idle in transaction%' ORDER BY xact_start;",
+        language: 'sql',
+      };
+  }
+}
 
 /** Step 4 behind a pooler: a slot at the pooler, a server connection from its pool, and session state in it. */
 export const poolerPoolStep = poolerAware(poolStep, {
@@ -129,6 +154,18 @@ export const poolerPoolStep = poolerAware(poolStep, {
       if (decision.cause === 'too_many_connections') {
         return io.found('too_many_connections', `the database behind ${view.name} refused its login for lack of connection slots: ${words} (relayed by the pooler)`, poolRemedies.too_many_connections(/for role/.test(said.error.message) ? 'role' : /for database/.test(said.error.message) ? 'database' : 'server'), { pooler, serverMessage: said.error.message, sqlstate: said.error.code });
       }
+    }
+    const judged = judgeBackend(view, trace);
+    // Clients wait because the database refuses PgBouncer's logins, not for lack of room: the auth step says so.
+    if (judged.kind === 'refuses-login') return io.skip(`not checked: ${view.name}'s logins to the database are refused (see auth); its clients wait for that, not for room`, { pooler });
+    if (judged.kind === 'at-limit') {
+      // A limit across pools, held by the others: this pool's clients wait for a connection PgBouncer may not open.
+      return io.found(
+        'pooler_pool_exhausted',
+        `${view.name} opens no server connection for ${pool ? `${pool.database}/${pool.user}` : `"${ctx.target.database}"`}, whose clients wait: ${judged.reasons.join('; ')}`,
+        remedies.pooler_pool_exhausted(ctx.target, view, judged.limit),
+        { pooler, limit: judged.limit, limitKnownFrom: judged.known },
+      );
     }
     const confirmation = view.confirmation;
     if (confirmation?.kind === 'statement-mode') return io.skip(statementModeSkip(view.name), { pooler });

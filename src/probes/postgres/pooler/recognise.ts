@@ -25,7 +25,12 @@ export type PoolerSign =
   /** The credentials were sent, then nothing came back before the deadline. */
   | 'silent-after-authentication'
   /** In the session, pg_backend_pid() is not the process id the login announced. */
-  | 'backend-pid-differs';
+  | 'backend-pid-differs'
+  /**
+   * The port is PgBouncer's (its owner on this machine, from /proc), and it held the login before
+   * asking for a password: auth_query runs on the database first, and the database does not answer.
+   */
+  | 'held-before-authentication';
 
 export const SIGN_DESCRIPTIONS = {
   'pooler-error': "an error in PgBouncer's own words (SQLSTATE 08P01, no source location)",
@@ -33,6 +38,7 @@ export const SIGN_DESCRIPTIONS = {
   'backend-key-not-a-pid': 'the BackendKeyData process id is not a process id (PgBouncer makes up its own)',
   'silent-after-authentication': 'the login was answered, then nothing came back (a pooler waiting for a server connection)',
   'backend-pid-differs': 'pg_backend_pid() differs from the process id announced at login',
+  'held-before-authentication': 'pgbouncer owns the port on this machine, and it held the login before asking for a password',
 } as const satisfies Record<PoolerSign, string>;
 
 /** The most a Linux process id can be (PID_MAX_LIMIT on 64-bit); PostgreSQL announces its own. */
@@ -135,4 +141,13 @@ export function poolerSigns(trace: ConnectionTrace): PoolerSign[] {
   if (trace.backendPid !== undefined && !isProcessId(trace.backendPid)) signs.push('backend-key-not-a-pid');
   if (trace.timedOut && trace.phase === 'auth' && !trace.serverError) signs.push('silent-after-authentication');
   return signs;
+}
+
+/**
+ * The server answered the SSLRequest, took the startup message, then said nothing until the
+ * deadline: no authentication request, no error. PostgreSQL asks for a password at once; a
+ * PgBouncer that must run auth_query on the database first waits for it.
+ */
+export function heldBeforeAuthentication(trace: ConnectionTrace): boolean {
+  return trace.timedOut && (trace.sslReply === 'N' || trace.sslReply === 'S') && trace.phase === 'startup' && trace.authMethod === undefined && !trace.serverError;
 }
