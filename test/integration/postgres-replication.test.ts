@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { diagnoseJson, verdictOf } from '../lab/dbdoctor.js';
 import { Cluster } from '../lab/postgres.js';
-import { pythonBlackHole, pythonSilentServer } from '../lab/listeners.js';
+import { pythonBlackHole, pythonHttpServer, pythonSilentServer } from '../lab/listeners.js';
 
 /**
  * A real primary and a real streaming hot standby made from it with pg_basebackup -R (as an
@@ -163,6 +163,23 @@ describe('a primary and a streaming standby', () => {
       expect(target.verdict.message).toContain(`127.0.0.1:${hole.port} did not answer at all within connect_timeout (2 s); libpq gave it up and moved on to 127.0.0.1:${primary.port}`);
     } finally {
       await hole.stop();
+    }
+  });
+
+  test('a URL that points at a web server while a primary and a standby run here: where PostgreSQL listens is offered, the standby last and named as read-only', async () => {
+    const web = await pythonHttpServer();
+    try {
+      const { report, target } = await diagnoseJson([`postgresql://app:${PASSWORD}@127.0.0.1:${web.port}/postgres`]);
+      expect(verdictOf(report)).toBe('accepting/wrong_protocol');
+      const listens = target.verdict.details.engineListensOn as { port: number; note?: string }[];
+      expect(listens.find((listener) => listener.port === standby.port)).toMatchObject({ note: 'a read-only standby: writes fail there' });
+      expect(listens.find((listener) => listener.port === primary.port)?.note).toBeUndefined();
+      // A standby is never offered before a server that takes writes.
+      expect(listens.findIndex((listener) => listener.port === primary.port)).toBeLessThan(listens.findIndex((listener) => listener.port === standby.port));
+      const offered = target.verdict.remediation[0];
+      if (offered?.command?.includes(`:${standby.port}/`)) expect(offered.text).toContain('a read-only standby');
+    } finally {
+      await web.stop();
     }
   });
 

@@ -35,6 +35,8 @@ export interface EngineListener {
   readonly address: string;
   readonly port: number;
   readonly pid: number;
+  /** What the fix should say about it: "a read-only standby" (its postmaster.pid says so). */
+  readonly note?: string;
 }
 
 export interface ListenerView {
@@ -54,7 +56,9 @@ export async function lookAtListener(connected: Connected | undefined, engineLis
   const owner = await within.race(ownerOfListener(connected.address, connected.port)).catch(() => late);
   if (owner.state === 'remote') return { owner, elsewhere: [] };
   const elsewhere = await within.race(engineListeners()).catch(() => []);
-  return { owner, elsewhere: elsewhere.filter((listener) => listener.port !== connected.port) };
+  // A listener with a note (a standby) is offered after the plain ones.
+  const others = elsewhere.filter((listener) => listener.port !== connected.port);
+  return { owner, elsewhere: [...others.filter((listener) => !listener.note), ...others.filter((listener) => listener.note)] };
 }
 
 function foundOwner(view: ListenerView | undefined): ListenerOwner | undefined {
@@ -84,7 +88,7 @@ export function wrongProtocolRemedies(engine: EngineIdentity, host: string, port
   const right = view?.elsewhere[0];
   const fixes: Remediation[] = [];
   if (right) {
-    fixes.push({ text: `${engine.name} listens on ${right.address.includes(':') ? `[${right.address}]` : right.address}:${right.port} on this machine (pid ${right.pid}): connect there:`, command: engine.urlFor(host, right.port), language: 'shell' });
+    fixes.push({ text: `${engine.name} listens on ${right.address.includes(':') ? `[${right.address}]` : right.address}:${right.port} on this machine (pid ${right.pid}${right.note ? `, ${right.note}` : ''}): connect there${right.note ? ' if that is the server you mean' : ''}:`, command: engine.urlFor(host, right.port), language: 'shell' });
   }
   if (other && other.name !== engine.name) {
     fixes.push({ text: `${other.name} answers on port ${port}: it is probably the ${other.name} port. ${engine.name} listens on ${engine.defaultPort} by default; if you meant ${other.name}, use a ${other.scheme} URL.` });

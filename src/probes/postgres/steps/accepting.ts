@@ -406,7 +406,8 @@ function postgresIdentity(target: PostgresTarget): EngineIdentity {
 }
 
 async function localPostgresListeners(): Promise<EngineListener[]> {
-  return (await scanLocalPostgres()).servers.flatMap((server) => server.tcp.map((listener) => ({ ...listener, pid: server.pid })));
+  // A standby (standby.signal in its data directory) takes no writes: the fix says so.
+  return (await scanLocalPostgres()).servers.flatMap((server) => server.tcp.map((listener) => ({ ...listener, pid: server.pid, ...(server.standby ? { note: 'a read-only standby: writes fail there' } : {}) })));
 }
 
 function noResponseSummary(trace: ConnectionTrace, where: string): string {
