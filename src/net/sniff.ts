@@ -26,6 +26,9 @@ export function identifyProtocol(bytes: Buffer): ProtocolGuess {
     const server = headerOf(bytes, 'server');
     return guess('http', `an HTTP server (${server ? `Server: ${server}` : firstLine(bytes)})`);
   }
+  // An HTML page without a status line: a web server answering a request line it read as HTTP/0.9
+  // (python's http.server does so for an engine's opening bytes that happen to hold a newline).
+  if (/^\s*<(!doctype html|html)\b/i.test(bytes.subarray(0, 64).toString('latin1'))) return guess('http', 'an HTTP server (it answered with an HTML page and no headers)');
   if (bytes[0] === 0x15 && bytes[1] === 0x03) return guess('tls', 'a TLS endpoint (it answered with a TLS alert)');
   if (bytes[0] === 0x16 && bytes[1] === 0x03) return guess('tls', 'a TLS endpoint (it sent a TLS handshake record)');
   if (ascii.startsWith('SSH-')) return guess('ssh', `an SSH server (${firstLine(bytes)})`);
@@ -136,4 +139,14 @@ function firstLine(bytes: Buffer): string {
 
 function printable(bytes: Buffer): string {
   return [...bytes].map((byte) => (byte >= 0x20 && byte < 0x7f ? String.fromCharCode(byte) : '.')).join('');
+}
+
+/**
+ * A guess that names a family but not the program: text, an unknown binary protocol, or an HTTP
+ * server whose Server header was not seen. One more opening on a new connection may name it, so
+ * that the same listener is named the same way whatever the engine's own handshake provoked.
+ */
+export function isVague(guess: ProtocolGuess | undefined): boolean {
+  if (!guess) return false;
+  return guess.protocol === 'text' || guess.protocol === 'binary' || (guess.protocol === 'http' && !/\(Server: /.test(guess.description));
 }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { diagnoseJson, verdictOf } from '../lab/dbdoctor.js';
 import { dropbearServer, pythonHttpServer, pythonSilentServer, redisServer, type Listener } from '../lab/listeners.js';
+import { resetPeer } from '../lab/servers.js';
 import { Cluster } from '../lab/postgres.js';
 import { Ferret } from '../lab/mongo.js';
 import { exclusive, sharedCassandra, type CassandraNode } from '../lab/cassandra.js';
@@ -64,6 +65,40 @@ describe('another program on the port', () => {
     expect(target.verdict.message).toContain(`; ${silent.comm} (pid ${silent.pid}) owns the port (127.0.0.1:${silent.port})`);
     expect(target.verdict.details.otherOpenings).toMatchObject({ answeredBy: 'nothing recognisable' });
     expect(wallMs).toBeLessThan(3000 + 2000);
+    // The figure said is what was waited, never more than the run took (not the budget the wait had).
+    const waited = /within ([\d.]+) (ms|s)\b/.exec(target.verdict.message);
+    expect(waited).not.toBeNull();
+    const said = Number(waited?.[1]) * (waited?.[2] === 's' ? 1000 : 1);
+    expect(said).toBeLessThanOrEqual(report.durationMs + 100);
+    expect(said).toBeGreaterThan(300);
+  });
+
+  test.each(ENGINES)('the same silent program on [::1], as $name: the address is written with brackets', async ({ url }) => {
+    const silent = await track(pythonSilentServer('::1'));
+    const { report, target } = await diagnoseJson(['--timeout', '3', url(silent.port).replace('127.0.0.1', '[::1]')]);
+    expect(verdictOf(report)).toBe('accepting/no_response');
+    expect(target.verdict.message.startsWith(`[::1]:${silent.port} accepted the TCP connection`)).toBe(true);
+  });
+
+  test.each(ENGINES)('a peer that resets the connection (RST) on its first bytes, as a killing proxy does, as $name: connection_reset, not "closed"', async ({ url }) => {
+    const peer = await resetPeer();
+    try {
+      const { code, report, target } = await diagnoseJson(['--timeout', '3', url(peer.port)]);
+      expect(verdictOf(report)).toBe('accepting/connection_reset');
+      expect(code).toBe(2);
+      expect(target.verdict.message).toContain('then reset it');
+    } finally {
+      await peer.close();
+    }
+  });
+
+  test('a MongoDB hello that python\'s http.server reads as an HTTP/0.9 request line (it holds a newline: user "uuu") gets a bare HTML page back; the listener is named as from any other URL (its Server header)', async () => {
+    const http = await track(pythonHttpServer());
+    for (const user of ['u', 'uu', 'uuu', 'uuuu', 'uuuuu']) {
+      const { report, target } = await diagnoseJson(['--timeout', '6', `mongodb://${user}:pw@127.0.0.1:${http.port}/app`]);
+      expect(verdictOf(report)).toBe('accepting/wrong_protocol');
+      expect(target.verdict.message, user).toMatch(/not MongoDB: an HTTP server \(Server: SimpleHTTP\/[\d.]+ Python\/[\d.]+\) answers on this port$/);
+    }
   });
 });
 

@@ -21,16 +21,16 @@ export interface Listener {
   stop(): Promise<void>;
 }
 
-async function started(child: ChildProcess, port: number, comm: string, cleanup: () => void = () => undefined): Promise<Listener> {
+async function started(child: ChildProcess, port: number, comm: string, cleanup: () => void = () => undefined, host = '127.0.0.1'): Promise<Listener> {
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const until = Date.now() + 15_000;
-  while (!(await accepts(port))) {
+  while (!(await accepts(port, host))) {
     if (child.exitCode !== null || Date.now() > until) {
       child.kill('SIGKILL');
       cleanup();
-      throw new Error(`${comm} did not listen on 127.0.0.1:${port} (exit ${String(child.exitCode)}):\n${output}`);
+      throw new Error(`${comm} did not listen on ${host}:${port} (exit ${String(child.exitCode)}):\n${output}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
@@ -52,9 +52,9 @@ async function started(child: ChildProcess, port: number, comm: string, cleanup:
   };
 }
 
-function accepts(port: number): Promise<boolean> {
+function accepts(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
+    const socket = connect({ host, port });
     socket.once('connect', () => {
       socket.destroy();
       resolve(true);
@@ -73,12 +73,13 @@ export async function pythonHttpServer(): Promise<Listener> {
   return started(child, port, 'python3', () => rmSync(dir, { recursive: true, force: true }));
 }
 
-/** A Python socket that accepts connections and never sends a byte (a hung service). */
-export async function pythonSilentServer(): Promise<Listener> {
-  const port = await freePort();
-  const script = `import socket, time\ns = socket.socket()\ns.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\ns.bind(("127.0.0.1", ${port}))\ns.listen(64)\nheld = []\nwhile True:\n    held.append(s.accept()[0])\n`;
+/** A Python socket that accepts connections and never sends a byte (a hung service); on ::1 when asked. */
+export async function pythonSilentServer(host: '127.0.0.1' | '::1' = '127.0.0.1'): Promise<Listener> {
+  const port = await freePort(host);
+  const family = host === '::1' ? 'socket.AF_INET6' : 'socket.AF_INET';
+  const script = `import socket, time\ns = socket.socket(${family})\ns.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\ns.bind(("${host}", ${port}))\ns.listen(64)\nheld = []\nwhile True:\n    held.append(s.accept()[0])\n`;
   const child = spawn(PYTHON, ['-c', script], { stdio: ['ignore', 'pipe', 'pipe'] });
-  return started(child, port, 'python3');
+  return started(child, port, 'python3', () => undefined, host);
 }
 
 /** Dropbear, an SSH server, with its own host key in a temporary directory; it greets first. */

@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { CassandraEndpoint } from '../../config/cassandra/target.js';
 import type { Deadline } from '../../engine/deadline.js';
 import { reachEndpoint, type Connected, type EndpointTrace } from '../../net/reach.js';
-import { identifyProtocol, type ProtocolGuess } from '../../net/sniff.js';
+import { identifyProtocol, isVague, type ProtocolGuess } from '../../net/sniff.js';
 import { connectTcp } from '../../net/tcp.js';
 import { upgradeToTls } from '../../net/tls.js';
 import { isForeign, watchForSilence, type SilenceWatch, type ListenerIdentity } from '../../net/identify.js';
@@ -36,6 +36,8 @@ export interface HostTrace {
   /** What answered other openings on new connections, when CQL got silence or a hang-up. */
   listener?: ListenerIdentity;
   closedByPeer: boolean;
+  /** The peer reset the connection (RST, ECONNRESET) rather than closing it. */
+  resetByPeer?: boolean;
   timedOut: boolean;
   bytesReceived: number;
   durationMs: number;
@@ -73,6 +75,12 @@ export async function handshake(point: CassandraEndpoint, options: HandshakeOpti
 
 /** Silence, or a hang-up, with no CQL word and no TLS behind: what answers other openings names the listener. */
 async function nameTheListener(watch: SilenceWatch | undefined, trace: HostTrace): Promise<void> {
+  if (watch && isVague(trace.answeredBy)) {
+    // A vague answer (text, an HTML page without headers) may be named better by another opening.
+    trace.listener = await (watch.result() ?? watch.identify());
+    if (isForeign(trace.listener, 'cassandra') && !isVague(trace.listener.answeredBy)) trace.answeredBy = trace.listener.answeredBy;
+    return;
+  }
   if (!watch || trace.answeredBy || trace.serverError || trace.tlsOnly || trace.bytesReceived > 0 || !(trace.timedOut || trace.closedByPeer)) return;
   trace.listener = await (watch.result() ?? watch.identify());
   if (isForeign(trace.listener, 'cassandra')) {
@@ -180,7 +188,10 @@ function exchange(socket: Socket, frame: Buffer, deadline: Deadline, trace: Host
       trace.closedByPeer = true;
       done(undefined);
     };
-    const onError = (): void => onClose();
+    const onError = (error: NodeJS.ErrnoException): void => {
+      if (error.code === 'ECONNRESET') trace.resetByPeer = true;
+      onClose();
+    };
     const onAbort = (): void => {
       trace.timedOut = true;
       done(undefined);

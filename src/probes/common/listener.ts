@@ -111,3 +111,19 @@ export function listenerViewEvidence(view: ListenerView | undefined, identity: L
     ...(identity ? { otherOpenings: listenerEvidence(identity) } : {}),
   };
 }
+
+/**
+ * A connection accepted, then reset (RST) before the engine's handshake finished: the same for
+ * every engine (PostgreSQL's accepting step words its own).
+ */
+export function connectionResetRemedies(engine: string, port: number): Remediation[] {
+  return [
+    { text: `Something reset the connection during the ${engine} handshake: a proxy or firewall that kills connections (check its log and idle/connect rules), or a server process crashing on connect (check the server log).` },
+    { text: 'On the database host, see which process owns the port:', command: `sudo ss -tlnp 'sport = :${port}'`, language: 'shell' },
+  ];
+}
+
+/** "127.0.0.1:5432", "[::1]:5432": a host and port as a person writes them. */
+export function hostAndPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}

@@ -2,7 +2,7 @@ import type { Document } from 'bson';
 import type { MongoTarget } from '../../config/mongodb/target.js';
 import type { CauseCode } from '../../engine/causes.js';
 import { decideUnreached } from '../../net/classify.js';
-import { identifyProtocol, type ProtocolGuess } from '../../net/sniff.js';
+import { identifyProtocol, isVague, type ProtocolGuess } from '../../net/sniff.js';
 import { isForeign } from '../../net/identify.js';
 import { advertisedMembers, answeringSeed, isWritablePrimary, memberKey, parseMember, type MemberProbe, type SeedProbe, type Survey } from './survey.js';
 
@@ -91,8 +91,8 @@ export function judgeConnectedSeed(seed: SeedProbe): { cause: CauseCode; answere
     return { cause: tls.outcome === 'timeout' ? 'no_response' : 'tls_handshake_failed' };
   }
   if (otherWay?.tried === 'tls' && otherWay.answer === 'mongodb') return { cause: 'tls_required' };
-  // Silence or a hang-up on hello, and another protocol answering on a new connection.
-  if (isForeign(seed.listener, 'mongodb')) return { cause: 'wrong_protocol', answeredBy: seed.listener.answeredBy };
+  // Silence, a hang-up or a vague answer on hello, and another protocol named on a new connection.
+  if (isForeign(seed.listener, 'mongodb') && !(hello?.outcome === 'foreign' && isVague(seed.listener.answeredBy))) return { cause: 'wrong_protocol', answeredBy: seed.listener.answeredBy };
   if (otherWay?.tried === 'tls' && otherWay.answer === 'tls-only') {
     return { cause: 'wrong_protocol', answeredBy: { protocol: 'tls', description: 'a TLS-only endpoint that does not answer MongoDB’s hello even over TLS', sample: '' } };
   }
@@ -107,6 +107,8 @@ export function judgeConnectedSeed(seed: SeedProbe): { cause: CauseCode; answere
       return { cause: 'wrong_protocol', answeredBy: identifyProtocol(hello.bytes) };
     case 'closed':
       return hello.bytes.length > 0 ? { cause: 'wrong_protocol', answeredBy: identifyProtocol(hello.bytes) } : { cause: 'no_response' };
+    case 'error':
+      return { cause: hello.code === 'ECONNRESET' ? 'connection_reset' : 'no_response' };
     default:
       return { cause: 'no_response' };
   }

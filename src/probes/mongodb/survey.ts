@@ -5,7 +5,7 @@ import type { Document } from 'bson';
 import type { MongoTarget } from '../../config/mongodb/target.js';
 import type { Deadline } from '../../engine/deadline.js';
 import { reachEndpoint, type Connected, type EndpointTrace, type Reached } from '../../net/reach.js';
-import { identifyProtocol, type ProtocolGuess } from '../../net/sniff.js';
+import { identifyProtocol, isVague, type ProtocolGuess } from '../../net/sniff.js';
 import { connectTcp } from '../../net/tcp.js';
 import { upgradeToTls, type CertificateSummary, type TlsUpgrade, type VerifyMode } from '../../net/tls.js';
 import { watchForSilence, type ListenerIdentity, type SilenceWatch } from '../../net/identify.js';
@@ -154,7 +154,9 @@ async function withListener(seed: SeedProbe, watch: SilenceWatch | undefined): P
   if (!watch || seed.otherWay?.answer === 'mongodb' || seed.otherWay?.answer === 'tls-only' || seed.otherWay?.answeredBy) return seed;
   const hello = seed.hello;
   const wordless = hello === undefined ? seed.tls?.outcome === 'timeout' : (hello.outcome === 'silent' || hello.outcome === 'closed') && hello.bytes.length === 0;
-  if (!wordless) return seed;
+  // A vague answer (text, an HTML page without headers) may be named better by another opening.
+  const vague = hello?.outcome === 'foreign' && isVague(identifyProtocol(hello.bytes));
+  if (!wordless && !vague) return seed;
   return { ...seed, listener: await (watch.result() ?? watch.identify()) };
 }
 

@@ -7,7 +7,7 @@ import type { Client } from 'pg';
 import type { PostgresTarget } from '../../config/postgres/target.js';
 import { isDeadlineExceeded, type Deadline } from '../../engine/deadline.js';
 import type { Connected, EndpointTrace } from '../../net/reach.js';
-import { identifyProtocol, type ProtocolGuess } from '../../net/sniff.js';
+import { identifyProtocol, isVague, type ProtocolGuess } from '../../net/sniff.js';
 import { isForeign, watchForSilence, type ListenerIdentity, type SilenceWatch } from '../../net/identify.js';
 import { connectTcp } from '../../net/tcp.js';
 import { upgradeToTls, type CertificateSummary, type VerifyMode } from '../../net/tls.js';
@@ -206,6 +206,12 @@ async function attempt(target: PostgresTarget, opened: OpenedSocket | undefined,
  * names the listener (an HTTP server, MongoDB, …). A TLS-only port was named already.
  */
 async function nameTheListener(watch: SilenceWatch | undefined, trace: ConnectionTrace): Promise<void> {
+  if (watch && isVague(trace.answeredBy)) {
+    // A vague answer (text, an HTML page without headers) may be named better by another opening.
+    trace.listener = await (watch.result() ?? watch.identify());
+    if (isForeign(trace.listener, 'postgres') && !isVague(trace.listener.answeredBy)) trace.answeredBy = trace.listener.answeredBy;
+    return;
+  }
   if (!watch || trace.answeredBy || trace.serverError || trace.authMethod !== undefined || trace.bytesReceived > 0 || trace.sslReply === 'S' || trace.sslReply === 'N') return;
   if (!trace.timedOut && !trace.closedByPeer) return;
   trace.listener = await (watch.result() ?? watch.identify());

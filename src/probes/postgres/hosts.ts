@@ -3,6 +3,7 @@ import type { PostgresEndpoint, PostgresTarget } from '../../config/postgres/tar
 import type { Deadline } from '../../engine/deadline.js';
 import { formatMs } from '../../engine/walk.js';
 import { connectAddress, lookUpEndpoint, type EndpointSpec, type EndpointTrace } from '../../net/reach.js';
+import { hostAndPort } from '../common/listener.js';
 import { closeConnection, connectAt, emptyTrace, type Connection, type ConnectionTrace, type OpenedSocket } from './connect.js';
 
 /**
@@ -263,8 +264,7 @@ export function roleWords(role: ServerRole | undefined): string {
 }
 
 export function authority(host: string, port: number): string {
-  if (host.startsWith('/')) return join(host, `.s.PGSQL.${port}`);
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  return host.startsWith('/') ? join(host, `.s.PGSQL.${port}`) : hostAndPort(host, port);
 }
 
 export function hostsEvidence(hosts: readonly HostTried[] | undefined): Record<string, unknown> {

@@ -7,13 +7,14 @@ import { cqlsh, environmentEvidence, hostsEvidence, nodeSummary, urlWith, waitFo
 import type { CqlContext } from '../context.js';
 import { scanLocalCassandra, type CassandraNode, type TransportState } from '../local.js';
 import type { ProtocolGuess } from '../../../net/sniff.js';
-import { listenerViewEvidence, lookAtListener, ownerNote, wrongProtocolRemedies, wrongProtocolSummary, type EngineIdentity, type EngineListener, type ListenerView } from '../../common/listener.js';
+import { connectionResetRemedies, hostAndPort, listenerViewEvidence, lookAtListener, ownerNote, wrongProtocolRemedies, wrongProtocolSummary, type EngineIdentity, type EngineListener, type ListenerView } from '../../common/listener.js';
 
 const portOf = (target: CassandraTarget): number => target.contactPoints[0]?.port ?? 9042;
 const whoOwns = (target: CassandraTarget): Remediation => ({ text: 'On the host, see which process owns the port:', command: `sudo ss -tlnp 'sport = :${portOf(target)}'`, language: 'shell' });
 const nodetool = (command: string): string => `nodetool ${command}`;
 
 const remedies = {
+  connection_reset: (port: number): Remediation[] => connectionResetRemedies('CQL', port),
   not_listening: (listening: readonly string[]): Remediation[] => [
     { text: `Cassandra listens for CQL clients on ${listening.join(', ') || 'another address'}. Connect there, or set rpc_address (or rpc_interface) in cassandra.yaml to an address clients can reach, then restart the node.` },
     { text: 'See what the node binds to:', command: 'nodetool info | grep -i -E "native|rpc"; grep -E "^(rpc_address|native_transport_port)" /etc/cassandra/cassandra.yaml', language: 'shell' },
@@ -100,7 +101,7 @@ export const acceptingStep = defineStep<CqlContext, keyof typeof remedies>({
     const { trace, decision } = await ctx.primary();
     io.evidence.contactPoints = hostsEvidence(hosts);
     Object.assign(io.evidence, environmentEvidence(target));
-    const where = `${trace.host}:${trace.port}`;
+    const where = hostAndPort(trace.host, trace.port);
     if (decision.kind === 'refused') {
       const refusal = await ctx.refusal();
       if (refusal?.cause === 'not_listening') {
@@ -122,6 +123,8 @@ export const acceptingStep = defineStep<CqlContext, keyof typeof remedies>({
       switch (decision.cause) {
         case 'starting_up':
           return io.found('starting_up', `${where} is bootstrapping and does not take queries yet${serverWords(trace)}`, remedies.starting_up(target, undefined));
+        case 'connection_reset':
+          return io.found('connection_reset', `${where} accepted the TCP connection, then reset it (RST) before a CQL answer (ECONNRESET)`, remedies.connection_reset(trace.port));
         case 'no_response': {
           const view = await lookAtListener(trace.connected, localCassandraListeners, io.deadline);
           const summary = trace.closedByPeer ? `${where} accepted the TCP connection, then closed it without a CQL answer` : `${where} accepted the TCP connection but sent no CQL answer within ${formatMs(trace.durationMs)}`;

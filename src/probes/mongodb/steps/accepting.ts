@@ -9,7 +9,7 @@ import { helloEvidence, protocolEvidence, whereOf } from '../evidence.js';
 import { describeLocalServer, MONGODB_PROCESSES } from '../local.js';
 import { findLocalServers } from '../../../host/servers.js';
 import type { ProtocolGuess } from '../../../net/sniff.js';
-import { listenerViewEvidence, lookAtListener, ownerNote, wrongProtocolRemedies, wrongProtocolSummary, type EngineIdentity, type EngineListener, type ListenerView } from '../../common/listener.js';
+import { connectionResetRemedies, listenerViewEvidence, lookAtListener, ownerNote, wrongProtocolRemedies, wrongProtocolSummary, type EngineIdentity, type EngineListener, type ListenerView } from '../../common/listener.js';
 import { advertisedMembers, isWritablePrimary, type SeedProbe, type Survey } from '../survey.js';
 import type { Document } from 'bson';
 
@@ -18,6 +18,7 @@ const readTheLog: Remediation = { text: 'Read the server log for the reason:', c
 const listMembers = (target: MongoTarget): Remediation => ({ text: 'See each member’s state as the replica set reports it:', command: mongoshAsUser(target, 'rs.status().members.map(m => m.name + " " + m.stateStr)', { remove: ['replicaSet'], set: { directConnection: 'true' } }), language: 'shell' });
 
 const remedies = {
+  connection_reset: (port: number): Remediation[] => connectionResetRemedies('MongoDB', port),
   not_listening: (listening: readonly string[]): Remediation[] => [
     { text: `The server listens on ${listening.join(', ') || 'other addresses'} only. Connect to one of those, or make it listen on this address too: set net.bindIp in mongod.conf (e.g. bindIp: 127.0.0.1,10.0.0.5, or bindIpAll: true) and restart it.` },
   ],
@@ -138,6 +139,8 @@ export const acceptingStep = defineStep<MongoContext, keyof typeof remedies>({
           return io.found('shutting_down', `${where} is shutting down: ${serverWords(seed)}`, remedies.shutting_down(target), evidence);
         case 'not_accepting':
           return io.found('not_accepting', `${where} refused hello: ${serverWords(seed)}`, remedies.not_accepting(), evidence);
+        case 'connection_reset':
+          return io.found('connection_reset', `${where} accepted the TCP connection, then reset it (RST) before answering hello (ECONNRESET)`, remedies.connection_reset(port), evidence);
         default: {
           const closed = seed?.hello?.outcome === 'closed' || seed?.hello?.outcome === 'error';
           const view = await lookAtListener(seed?.connected, localMongoListeners, io.deadline);
