@@ -54,6 +54,12 @@ export interface StepSelection {
 export interface StepObserver {
   stepStarted(target: string, step: StepId): void;
   stepFinished(target: string, step: StepId): void;
+  /**
+   * What the target's probe is waiting on now, when it can say ("the PostgreSQL handshake with
+   * 127.0.0.1:6432", "PgBouncer's answer to a second client"); undefined once it is not. A step
+   * may be waiting on something another step started (a connection they share).
+   */
+  waitingOn?(target: string, what: string | undefined): void;
 }
 
 /** What a probe is given for one run over one target. */

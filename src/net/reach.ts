@@ -110,3 +110,19 @@ function summarise(address: string, outcome: ConnectOutcome): AddressAttempt {
     ? { address, outcome: outcome.outcome, durationMs: outcome.durationMs }
     : { address, outcome: outcome.outcome, code: outcome.code, message: outcome.message, durationMs: outcome.durationMs };
 }
+
+/**
+ * What a probe tells as it reaches its servers: the first that takes a TCP connection (the
+ * process step's answer, before any handshake), and what it waits on now (the progress line).
+ */
+export interface ReachHooks {
+  readonly reached?: (connected: Connected) => void;
+  readonly waiting?: (what: string | undefined) => void;
+}
+
+/** The first TCP connection a probe makes, as a promise a step can race with the whole outcome. */
+export function firstReach(): { readonly hooks: Pick<ReachHooks, 'reached'>; readonly promise: Promise<Connected> } {
+  let resolve: ((connected: Connected) => void) | undefined;
+  const promise = new Promise<Connected>((done) => (resolve = done));
+  return { hooks: { reached: (connected) => resolve?.(connected) }, promise };
+}

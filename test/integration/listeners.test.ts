@@ -71,6 +71,9 @@ describe('another program on the port', () => {
     const said = Number(waited?.[1]) * (waited?.[2] === 's' ? 1000 : 1);
     expect(said).toBeLessThanOrEqual(report.durationMs + 100);
     expect(said).toBeGreaterThan(300);
+    // The wait is the handshake's, timed on the accepting step, not on the process step that only needed the TCP connection.
+    const timed = (id: string): number => target.steps.find((step) => step.id === id)?.durationMs ?? 0;
+    expect(timed('accepting')).toBeGreaterThan(timed('process'));
   });
 
   test.each(ENGINES)('the same silent program on [::1], as $name: the address is written with brackets', async ({ url }) => {

@@ -43,4 +43,18 @@ describe('the progress line', () => {
     await line.clear();
     expect(written.at(-1)).toBe('\r\u001b[2K');
   });
+
+  test('what the probe waits on is named, its own wait timed, and dropped once it is over', async () => {
+    const { written, io } = capture();
+    const line = progressLine({ ...io, stderrColumns: 200 }, 10_000);
+    line.observer.stepStarted('postgresql://db/app', 'accepting');
+    vi.advanceTimersByTime(200);
+    line.observer.waitingOn?.('postgresql://db/app', 'the PostgreSQL handshake with db:5432');
+    vi.advanceTimersByTime(SHOW_AFTER_MS);
+    expect(written.at(-1)).toMatch(/^\r\u001b\[2K\S accepting: waiting 300 ms · 500 ms of --timeout 10 s · for the PostgreSQL handshake with db:5432 · postgresql:\/\/db\/app$/);
+    line.observer.waitingOn?.('postgresql://db/app', undefined);
+    vi.advanceTimersByTime(100);
+    expect(written.at(-1)).toMatch(/^\r\u001b\[2K\S accepting: waiting 600 ms · 600 ms of --timeout 10 s · postgresql:\/\/db\/app$/);
+    await line.clear();
+  });
 });

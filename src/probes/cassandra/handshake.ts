@@ -2,7 +2,8 @@ import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { CassandraEndpoint } from '../../config/cassandra/target.js';
 import type { Deadline } from '../../engine/deadline.js';
-import { reachEndpoint, type Connected, type EndpointTrace } from '../../net/reach.js';
+import { reachEndpoint, type Connected, type EndpointTrace, type ReachHooks } from '../../net/reach.js';
+import { hostAndPort } from '../common/listener.js';
 import { identifyProtocol, isVague, type ProtocolGuess } from '../../net/sniff.js';
 import { connectTcp } from '../../net/tcp.js';
 import { upgradeToTls } from '../../net/tls.js';
@@ -53,7 +54,7 @@ export interface HandshakeOptions {
   readonly driverVersion: string;
 }
 
-export async function handshake(point: CassandraEndpoint, options: HandshakeOptions, deadline: Deadline): Promise<HostTrace> {
+export async function handshake(point: CassandraEndpoint, options: HandshakeOptions, deadline: Deadline, hooks: ReachHooks = {}): Promise<HostTrace> {
   const started = performance.now();
   const reached = await reachEndpoint(point, deadline);
   const trace: HostTrace = { host: point.host, port: point.port, entry: reached.entry, phase: 'connect', closedByPeer: false, timedOut: reached.timedOut, bytesReceived: 0, durationMs: 0 };
@@ -61,6 +62,8 @@ export async function handshake(point: CassandraEndpoint, options: HandshakeOpti
     trace.durationMs = Math.round((performance.now() - started) * 10) / 10;
     return trace;
   }
+  hooks.reached?.(reached.connected);
+  hooks.waiting?.(`the CQL handshake with ${hostAndPort(point.host, point.port)}`);
   trace.connected = reached.connected;
   const watch = watchForSilence(reached.socket, reached.connected, deadline, 'cassandra');
   try {

@@ -4,7 +4,8 @@ import { performance } from 'node:perf_hooks';
 import type { Document } from 'bson';
 import type { MongoTarget } from '../../config/mongodb/target.js';
 import type { Deadline } from '../../engine/deadline.js';
-import { reachEndpoint, type Connected, type EndpointTrace, type Reached } from '../../net/reach.js';
+import { reachEndpoint, type Connected, type EndpointTrace, type Reached, type ReachHooks } from '../../net/reach.js';
+import { hostAndPort } from '../common/listener.js';
 import { identifyProtocol, isVague, type ProtocolGuess } from '../../net/sniff.js';
 import { connectTcp } from '../../net/tcp.js';
 import { upgradeToTls, type CertificateSummary, type TlsUpgrade, type VerifyMode } from '../../net/tls.js';
@@ -79,7 +80,7 @@ export interface Survey {
   readonly durationMs: number;
 }
 
-export async function survey(given: MongoTarget, deadline: Deadline, version: string): Promise<Survey> {
+export async function survey(given: MongoTarget, deadline: Deadline, version: string, hooks: ReachHooks = {}): Promise<Survey> {
   const started = performance.now();
   let srv: SrvLookup | undefined;
   let specs = given.hosts;
@@ -92,7 +93,7 @@ export async function survey(given: MongoTarget, deadline: Deadline, version: st
     specs = srv.srv.records.map((record) => ({ host: record.name.replace(/\.$/, ''), port: record.port }));
     target = withTxtOptions(given, srv);
   }
-  const seeds = await Promise.all(specs.map((spec) => probeSeed(target, spec, deadline, version)));
+  const seeds = await Promise.all(specs.map((spec) => probeSeed(target, spec, deadline, version, hooks)));
   const [members, namedPrimary] = await Promise.all([probeMembers(target, seeds, deadline), probeNamedPrimary(target, seeds, deadline, version)]);
   return { target, ...(srv ? { srv } : {}), seeds, members, ...(namedPrimary ? { namedPrimary } : {}), budgetMs: deadline.budgetMs, durationMs: elapsedSince(started) };
 }
@@ -137,10 +138,12 @@ export function helloCommand(target: MongoTarget, version: string, first: boolea
   };
 }
 
-async function probeSeed(target: MongoTarget, spec: { host: string; port: number }, deadline: Deadline, version: string): Promise<SeedProbe> {
+async function probeSeed(target: MongoTarget, spec: { host: string; port: number }, deadline: Deadline, version: string, hooks: ReachHooks = {}): Promise<SeedProbe> {
   const reached = await reachEndpoint(spec, deadline);
   const base = { host: spec.host, port: spec.port, entry: reached.entry };
   if (!reached.socket || !reached.connected) return base;
+  hooks.reached?.(reached.connected);
+  hooks.waiting?.(`MongoDB's hello at ${hostAndPort(spec.host, spec.port)}`);
   const watch = watchForSilence(reached.socket, reached.connected, deadline, 'mongodb');
   try {
     return await withListener(await speakTo(target, spec, { ...reached, socket: reached.socket, connected: reached.connected }, watch?.deadline ?? deadline, deadline, version), watch);

@@ -124,6 +124,8 @@ export interface OpenedSocket {
   readonly host: string;
   readonly transport: 'tcp' | 'unix';
   readonly connected: Connected;
+  /** Told what the handshake waits on once the password was accepted (the progress line's words). */
+  readonly waiting?: (what: string) => void;
 }
 
 /**
@@ -391,9 +393,14 @@ async function startSession(pg: Driver, stream: Socket, target: PostgresTarget, 
     trace.authMethod = offered.includes('SCRAM-SHA-256') ? 'SCRAM-SHA-256' : (offered[0] ?? 'SASL');
     trace.phase = 'auth';
   });
-  connection.on('authenticationSASLFinal', () => (trace.authAccepted = true));
-  connection.on('authenticationOk', () => {
+  // A pooler that has no server connection yet holds the login right here, after the password.
+  const accepted = (): void => {
+    if (!trace.authAccepted) opened.waiting?.('the answer to the login (a pooler holds it until it has a server connection)');
     trace.authAccepted = true;
+  };
+  connection.on('authenticationSASLFinal', accepted);
+  connection.on('authenticationOk', () => {
+    accepted();
     trace.authMethod ??= 'none (trust, peer or certificate)';
     trace.phase = 'auth';
   });

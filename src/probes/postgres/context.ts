@@ -4,6 +4,7 @@ import type { Deadline } from '../../engine/deadline.js';
 import type { RunContext } from '../../engine/probe.js';
 import { decide, type Decision } from './classify.js';
 import { closeConnection, type Connection } from './connect.js';
+import { firstReach, type Connected } from '../../net/reach.js';
 import { decisiveEndpoint, focusOn, openConnection } from './hosts.js';
 import { scanLocalPostgres } from './local.js';
 import { decidePooler, decidePoolerError, heldBeforeAuthentication, poolerSigns, type PoolerSign } from './pooler/recognise.js';
@@ -29,6 +30,12 @@ export interface PgContext {
   readonly requested: PostgresTarget;
   readonly run: RunContext;
   connection(): Promise<Connection>;
+  /**
+   * The first server that took a TCP connection, as soon as one did (before its handshake), or,
+   * when none did, the connection's outcome: the process step's question, answered without
+   * waiting for the handshake, which is the accepting step's.
+   */
+  reached(): Promise<{ readonly kind: 'connected'; readonly connected: Connected } | { readonly kind: 'settled'; readonly connection: Connection }>;
   decision(): Promise<Decision>;
   /** Why the connection was refused; undefined when it was not refused. */
   refusal(): Promise<Refusal | undefined>;
@@ -66,6 +73,8 @@ export function createContext(target: PostgresTarget, run: RunContext): PgContex
   let serverState: Promise<ServerState | undefined> | undefined;
   const laterSigns: PoolerSign[] = [];
   let focused: PostgresTarget | undefined;
+  const first = firstReach();
+  const waiting = (what: string | undefined): void => run.observer?.waitingOn?.(target.display, what);
   const context: PgContext = {
     get target() {
       return focused ?? target;
@@ -74,11 +83,16 @@ export function createContext(target: PostgresTarget, run: RunContext): PgContex
     run,
     visibility: undefined,
     connection() {
-      connection ??= openConnection(target, connectDeadline(run.deadline)).then((opened) => {
+      connection ??= openConnection(target, connectDeadline(run.deadline), { ...first.hooks, waiting }).then((opened) => {
         focused = focusOn(target, decisiveEndpoint(target, opened.trace));
+        waiting(undefined);
         return opened;
       });
       return connection;
+    },
+    async reached() {
+      const settled = context.connection();
+      return Promise.race([first.promise.then((connected) => ({ kind: 'connected' as const, connected })), settled.then((opened) => ({ kind: 'settled' as const, connection: opened }))]);
     },
     async decision() {
       const { trace } = await context.connection();
@@ -129,8 +143,10 @@ export function createContext(target: PostgresTarget, run: RunContext): PgContex
           const live = await context.session();
           return live ? confirmThroughPooler(live, context.target, within) : { kind: 'not-asked', reason: 'no session' };
         };
-        return signs.length > 0 ? gatherPoolerView(context.target, trace, signs, deadline, confirm, local) : undefined;
-      })();
+        if (signs.length === 0) return undefined;
+        waiting('the pooler: its console, a query through it, the database behind it');
+        return gatherPoolerView(context.target, trace, signs, deadline, confirm, local);
+      })().finally(() => waiting(undefined));
       return pooler;
     },
     notePooler(sign) {

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { PostgresEndpoint, PostgresTarget } from '../../config/postgres/target.js';
 import type { Deadline } from '../../engine/deadline.js';
 import { formatMs } from '../../engine/walk.js';
-import { connectAddress, lookUpEndpoint, type EndpointSpec, type EndpointTrace } from '../../net/reach.js';
+import { connectAddress, lookUpEndpoint, type EndpointSpec, type EndpointTrace, type ReachHooks } from '../../net/reach.js';
 import { hostAndPort } from '../common/listener.js';
 import { closeConnection, connectAt, emptyTrace, type Connection, type ConnectionTrace, type OpenedSocket } from './connect.js';
 
@@ -71,7 +71,7 @@ export interface ServerRole {
   readonly from: 'login' | 'query';
 }
 
-export async function openConnection(target: PostgresTarget, deadline: Deadline): Promise<Connection> {
+export async function openConnection(target: PostgresTarget, deadline: Deadline, hooks: ReachHooks = {}): Promise<Connection> {
   const entries: EndpointTrace[] = [];
   const tried: HostTried[] = [];
   const asked = target.endpoints.length > 1 ? ASKED[target.targetSessionAttrs] : undefined;
@@ -87,7 +87,7 @@ export async function openConnection(target: PostgresTarget, deadline: Deadline)
   };
   for (const endpoint of target.endpoints) {
     if (deadline.expired) break;
-    const { connection, next } = await connectHost(target, endpoint, deadline, entries, tried);
+    const { connection, next } = await connectHost(target, endpoint, deadline, entries, tried, hooks);
     if (connection.client && asked) {
       const role = await roleOf(connection, asked, deadline);
       if (role === undefined) return finish(connection, { outcome: 'chosen', said: 'logged in; its role could not be asked in time' });
@@ -141,7 +141,7 @@ function specOf(endpoint: PostgresEndpoint): EndpointSpec {
  * One host: its name resolved, then each address until one gives a connection that decides.
  * `next` says whether libpq would go on to the next host after this one's outcome.
  */
-async function connectHost(target: PostgresTarget, endpoint: PostgresEndpoint, deadline: Deadline, entries: EndpointTrace[], tried: HostTried[]): Promise<{ connection: Connection; next: boolean }> {
+async function connectHost(target: PostgresTarget, endpoint: PostgresEndpoint, deadline: Deadline, entries: EndpointTrace[], tried: HostTried[], hooks: ReachHooks): Promise<{ connection: Connection; next: boolean }> {
   const limitOf = (): Deadline => (target.connectTimeoutMs ? deadline.limit(target.connectTimeoutMs, 'connect_timeout') : deadline);
   const lookup = await lookUpEndpoint(specOf(endpoint), limitOf());
   entries.push(lookup.entry);
@@ -149,18 +149,21 @@ async function connectHost(target: PostgresTarget, endpoint: PostgresEndpoint, d
   for (const address of lookup.addresses) {
     if (deadline.expired) break;
     const within = limitOf();
+    hooks.waiting?.(`a TCP connection to ${authority(address, endpoint.port)}`);
     const reached = await connectAddress(lookup.entry, address, within);
     if (!reached.socket || !reached.connected) {
       const last = lookup.entry.connects.at(-1);
       tried.push({ host: endpoint.host, port: endpoint.port, address, connected: false, outcome: reached.outcome === 'refused' || reached.outcome === 'missing' ? 'refused' : reached.outcome === 'timeout' ? 'connect_timeout' : 'unreachable', said: connectWords(last?.code, last?.message, within, target), durationMs: last?.durationMs ?? 0 });
       continue;
     }
-    const opened: OpenedSocket = { socket: reached.socket, host: reached.connected.host, transport: reached.connected.transport, connected: reached.connected };
+    const opened: OpenedSocket = { socket: reached.socket, host: reached.connected.host, transport: reached.connected.transport, connected: reached.connected, ...(hooks.waiting ? { waiting: hooks.waiting } : {}) };
+    hooks.reached?.(reached.connected);
+    hooks.waiting?.(`the PostgreSQL handshake with ${authority(reached.connected.host, reached.connected.port)}`);
     const again = async (): Promise<OpenedSocket | undefined> => {
       // The second connection libpq makes to settle TLS goes to the same address, under the same limit.
       const copy: EndpointTrace = { ...lookup.entry, connects: [] };
       const retry = await connectAddress(copy, address, within);
-      return retry.socket && retry.connected ? { socket: retry.socket, host: retry.connected.host, transport: retry.connected.transport, connected: retry.connected } : undefined;
+      return retry.socket && retry.connected ? { socket: retry.socket, host: retry.connected.host, transport: retry.connected.transport, connected: retry.connected, ...(hooks.waiting ? { waiting: hooks.waiting } : {}) } : undefined;
     };
     const connection = await connectAt(target, opened, again, within);
     const { trace } = connection;

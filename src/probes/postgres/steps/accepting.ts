@@ -211,7 +211,7 @@ export const acceptingStep = defineStep<PgContext, keyof typeof remedies>({
     const decision = await ctx.decision();
     const target = ctx.target;
     const where = whereOf(trace);
-    const protocol = protocolEvidence(trace);
+    const protocol = { ...protocolEvidence(trace), ...hostsEvidence(trace.hosts) };
     if (decision.kind === 'refused') {
       const refusal = await ctx.refusal();
       if (refusal?.cause === 'firewall_rejected') return io.skip('the connection was rejected before it reached the server (see network)');
@@ -278,7 +278,7 @@ export const acceptingStep = defineStep<PgContext, keyof typeof remedies>({
     const standby = state ? state.inRecovery : trace.serverParams.in_hot_standby === 'on';
     const readOnlyByDefault = state?.defaultReadOnly ?? trace.serverParams.default_transaction_read_only === 'on';
     const tls = trace.encryption === 'tls' ? `TLS ${trace.tls?.protocol ?? ''}`.trim() : trace.connected?.transport === 'unix' ? 'Unix socket' : 'no TLS';
-    const evidence = { ...protocol, ...(state ? replicationEvidence(state) : standby ? { inHotStandby: true } : {}), ...(readOnlyByDefault ? { defaultTransactionReadOnly: true } : {}), ...hostsEvidence(trace.hosts) };
+    const evidence = { ...protocol, ...(state ? replicationEvidence(state) : standby ? { inHotStandby: true } : {}), ...(readOnlyByDefault ? { defaultTransactionReadOnly: true } : {}) };
     const answers = `${version ? `PostgreSQL ${version.split(' ')[0]}` : 'the server'} answers the PostgreSQL protocol (${tls}`;
     const attrs = `target_session_attrs=${target.targetSessionAttrs}`;
     const others = otherHosts(trace, where);

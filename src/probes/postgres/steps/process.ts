@@ -10,6 +10,7 @@ import { POSTGRES_SERVICE_WORDS, postgresWords } from '../words.js';
 import { describeHolder, describeServers, holderEvidence, holderName, reachEvidenceOf, serverSummary, whereOf } from '../evidence.js';
 import type { PgStandalone } from '../local.js';
 import { hostsEvidence } from '../hosts.js';
+import { hostAndPort } from '../../common/listener.js';
 
 const remedies = { not_running: notRunning, wrong_port: wrongPort, localhost_in_container: localhostInContainerRemedies };
 
@@ -25,6 +26,15 @@ export const processStep = defineStep<PgContext, keyof typeof remedies>({
     { text: 'In docker compose or Kubernetes:', command: 'docker compose ps postgres; kubectl get pods -l app=postgres -o wide', language: 'shell' },
   ],
   async run(ctx, io) {
+    // One host: a TCP connection answers this step's question; the handshake that follows is the
+    // accepting step's wait (and its time). Several hosts: which one libpq settles on decides.
+    if (ctx.requested.endpoints.length === 1) {
+      const early = await ctx.reached();
+      if (early.kind === 'connected') {
+        const at = early.connected.transport === 'unix' ? early.connected.address : hostAndPort(early.connected.host, early.connected.port);
+        return io.pass(`a server accepted the connection at ${at}`, { connectedTo: early.connected.address });
+      }
+    }
     const { trace } = await ctx.connection();
     const refusal = await ctx.refusal();
     const where = whereOf(trace);
