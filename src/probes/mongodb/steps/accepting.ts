@@ -10,7 +10,7 @@ import { describeLocalServer, MONGODB_PROCESSES } from '../local.js';
 import { findLocalServers } from '../../../host/servers.js';
 import type { ProtocolGuess } from '../../../net/sniff.js';
 import { connectionResetRemedies, listenerViewEvidence, lookAtListener, ownerNote, wrongProtocolRemedies, wrongProtocolSummary, type EngineIdentity, type EngineListener, type ListenerView } from '../../common/listener.js';
-import { advertisedMembers, isWritablePrimary, type SeedProbe, type Survey } from '../survey.js';
+import { advertisedMembers, isWritablePrimary, memberKey, parseMember, type SeedProbe, type Survey } from '../survey.js';
 import type { Document } from 'bson';
 
 const whoOwnsThePort = (port: number): Remediation => ({ text: 'On the server, see which process owns the port:', command: `sudo ss -tlnp 'sport = :${port}'`, language: 'shell' });
@@ -69,8 +69,10 @@ const remedies = {
     listMembers(target),
     { text: 'Bring the missing members back (or fix the network between them). For reads only, a read preference that accepts secondaries works without a primary:', command: urlWith(target, { set: { readPreference: 'secondaryPreferred' } }), language: 'shell' },
   ],
-  replication_stopped: (target: MongoTarget): Remediation[] => [
-    { text: 'The replica set has no primary, so no member receives writes: an election is under way (it settles within seconds), or too few voting members are up to elect one.' },
+  replication_stopped: (target: MongoTarget, stoppedPrimary?: string): Remediation[] => [
+    stoppedPrimary
+      ? { text: `The primary this secondary follows, ${stoppedPrimary}, refuses connections: start it (on its host). Meanwhile, if a majority of the voting members is up, they elect another primary within seconds; if not, the set takes no writes.` }
+      : { text: 'The replica set has no primary, so no member receives writes: an election is under way (it settles within seconds), or too few voting members are up to elect one.' },
     listMembers(target),
     { text: 'Bring the missing members back, or fix the network between them; rs.status() on a member shows which it cannot reach.' },
   ],
@@ -171,15 +173,41 @@ export const acceptingStep = defineStep<MongoContext, keyof typeof remedies>({
     const role = typeof reply.setName === 'string' ? `, ${isWritablePrimary(reply) ? 'primary' : 'secondary'} of replica set "${reply.setName}" (${advertisedMembers(reply).length} members)` : `, ${describeServer(reply)}`;
     const tls = seed.tls?.outcome === 'established' ? `TLS ${seed.tls.protocol ?? ''}`.trim() : 'no TLS';
     const asked = !isWritablePrimary(reply) && typeof reply.setName === 'string' && SECONDARY_OK.has(target.readPreference) ? `, as readPreference=${target.readPreference} allows` : '';
-    const pass = io.pass(`${version} answers hello at ${whereOf(seed)} (${tls}${role}${asked})`, evidence);
+    const unmeasured = unreachedPrimary(reply, surveyed);
+    const note = unmeasured && !unmeasured.refused ? `; its lag was not measured: its primary ${unmeasured.name} does not answer from here` : '';
+    const pass = io.pass(`${version} answers hello at ${whereOf(seed)} (${tls}${role}${asked})${note}`, evidence);
     const replication = replicationFindings(target, io, reply, surveyed, ctx.run.thresholds.replicationLagMs, evidence);
     return replication.length > 0 ? [pass, ...replication] : pass;
   },
 });
 
+/**
+ * The primary a secondary names, when dbdoctor could not ask it (for the lag): refused means
+ * nothing listens there — it is stopped, and the secondary follows no one until an election.
+ */
+function unreachedPrimary(reply: Document, surveyed: Survey): { readonly name: string; readonly refused: boolean } | undefined {
+  if (isWritablePrimary(reply) || typeof reply.setName !== 'string' || typeof reply.primary !== 'string') return undefined;
+  const named = parseMember(reply.primary);
+  const probed = [...surveyed.seeds, ...(surveyed.namedPrimary ? [surveyed.namedPrimary] : [])].find((candidate) => memberKey(candidate.host, candidate.port) === memberKey(named.host, named.port));
+  if (!probed || probed.hello?.outcome === 'reply') return undefined;
+  const connects = probed.entry?.connects ?? [];
+  return { name: reply.primary, refused: connects.length > 0 && connects.every((attempt) => attempt.outcome === 'refused') };
+}
+
 /** A secondary's replication, beside whatever the step found: no primary to follow, or lag behind it. */
 function replicationFindings(target: MongoTarget, io: StepIO<keyof typeof remedies>, reply: Document, surveyed: Survey, lagThresholdMs: number, evidence: Evidence): Finding[] {
   const primaryReply = [...surveyed.seeds, ...(surveyed.namedPrimary ? [surveyed.namedPrimary] : [])].flatMap((candidate) => (candidate.hello?.outcome === 'reply' && isWritablePrimary(candidate.hello.reply) ? [candidate.hello.reply] : []))[0];
+  const unreached = unreachedPrimary(reply, surveyed);
+  if (unreached?.refused) {
+    return [
+      io.found(
+        'replication_stopped',
+        `this secondary of "${String(reply.setName)}" names ${unreached.name} as its primary, which refuses connections from here: nothing listens there, the primary is stopped, and this secondary receives nothing new until the set elects another (its lag cannot be measured)`,
+        remedies.replication_stopped(target, unreached.name),
+        evidence,
+      ),
+    ];
+  }
   const problem = judgeSecondary(reply, primaryReply, lagThresholdMs);
   if (!problem) return [];
   return problem.cause === 'replication_stopped'
