@@ -48,7 +48,7 @@ const remedies = {
         ];
       case 'logins-fail':
         return [
-          { text: `PostgreSQL runs at ${backend ? describeBackend(backend) : 'the database address'}, and PgBouncer's logins to it fail: the database refuses them (a password in ${authFileOf(view)} or on the [databases] line that no longer matches, a pg_hba.conf line, a missing role), or it came back less than server_login_retry ago. PgBouncer's log says which:` },
+          { text: `PostgreSQL runs at ${backend ? describeBackend(backend) : 'the database address'}, and PgBouncer's logins to it fail: the database refuses them (a password in ${authFileOf(view)} or on the [databases] line that no longer matches, a pg_hba.conf line, a missing role), or it came back less than server_login_retry ago. PgBouncer's log says which.` },
           serverLoginLog(view),
           authFileLine(target, view),
           retry,

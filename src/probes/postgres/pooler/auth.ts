@@ -18,7 +18,7 @@ const remedies = {
     if (/^(unix socket )?login rejected$/.test(words)) {
       return [
         {
-          text: `PgBouncer's own host-based rules (auth_type = hba, its auth_hba_file${hbaFile ? ` ${hbaFile}` : ''}) turned this connection away: a reject line matches its host, user "${target.user}" and database "${target.database}", or no line admits it. PostgreSQL never saw this login. Find the line, narrow the reject (or add a line that admits this client before it):`,
+          text: `PgBouncer's own host-based rules (auth_type = hba, its auth_hba_file${hbaFile ? ` ${hbaFile}` : ''}) turned this connection away: a reject line matches its host, user "${target.user}" and database "${target.database}", or no line admits it. PostgreSQL never saw this login. Find the line, narrow the reject (or add a line that admits this client before it)${hbaFile ? ':' : '.'}`,
           ...(hbaFile ? { command: `grep -nEv '^[[:space:]]*(#|$)' ${shellQuote(hbaFile)}`, language: 'shell' as const } : {}),
         },
         { text: `The file is named by auth_hba_file in ${configFileOf(view)}; its lines read as pg_hba.conf's (first match wins).` },

@@ -333,7 +333,7 @@ function silentHosts(io: StepIO<keyof typeof remedies>, trace: ConnectionTrace, 
       'no_response',
       `${names} accepted the TCP connection but sent no PostgreSQL answer within connect_timeout (${wait}); libpq gave ${silent.length > 1 ? 'them' : 'it'} up and moved on to ${authority(trace.connected.host, trace.connected.port)}, so every new connection waits ${wait} first`,
       [
-        { text: `Every connection the application opens waits ${wait} for ${names} before libpq tries the next host. Take ${silent.length > 1 ? 'them' : 'it'} out of the host list, or find out what listens there and why it does not answer:` },
+        { text: `Every connection the application opens waits ${wait} for ${names} before libpq tries the next host. Take ${silent.length > 1 ? 'them' : 'it'} out of the host list, or find out what listens there and why it does not answer.` },
         { text: 'On that host, see which process owns the port:', command: `sudo ss -tlnp 'sport = :${first.port}'`, language: 'shell' },
       ],
       hostsEvidence(trace.hosts),
