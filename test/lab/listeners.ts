@@ -52,7 +52,8 @@ async function started(child: ChildProcess, port: number, comm: string, cleanup:
   };
 }
 
-function accepts(port: number, host = '127.0.0.1'): Promise<boolean> {
+/** Whether something takes a TCP connection on the port (closed at once). */
+export function accepts(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ host, port });
     socket.once('connect', () => {

@@ -5,6 +5,7 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { freePort, labDir, postgresOwner, type Cluster } from './postgres.js';
+import { accepts } from './listeners.js';
 
 /**
  * Throw-away PgBouncer instances in front of the lab's clusters: a pgbouncer.ini and an auth_file
@@ -85,7 +86,7 @@ export class PgBouncer {
     const until = Date.now() + 15_000;
     while (Date.now() < until) {
       if (this.child.exitCode !== null) throw new Error(`pgbouncer exited with ${this.child.exitCode}:\n${log()}`);
-      if (await accepts(this.host, this.port)) return;
+      if (await accepts(this.port, this.host)) return;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     throw new Error(`pgbouncer did not listen on ${this.port} within 15 s:\n${log()}`);
@@ -142,16 +143,6 @@ function writeOwned(path: string, text: string, mode: number): void {
   }
 }
 
-function accepts(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
 
 /** Clients through the pooler, each logged in, held until released. */
 export async function holdPoolerClients(bouncer: PgBouncer, count: number, user: string, password: string, database = 'appdb'): Promise<{ clients: pg.Client[]; release(): Promise<void> }> {

@@ -80,10 +80,10 @@ const remedies = {
   pooler_paused: (target: PostgresTarget, view: PoolerView | undefined, disabled: boolean): Remediation[] => [
     {
       text: disabled
-        ? `DISABLE was run for "${target.database}" on PgBouncer: new clients are rejected until ENABLE. If the maintenance is over:`
-        : `PAUSE was run for "${target.database}" on PgBouncer: clients log in, then every query waits in its queue until RESUME. If the maintenance is over:`,
+        ? `DISABLE was run for "${target.database}" on PgBouncer: new clients are rejected until ENABLE.`
+        : `PAUSE was run for "${target.database}" on PgBouncer: clients log in, then every query waits in its queue until RESUME.`,
     },
-    onConsole(target, view, disabled ? 'Let clients in again' : 'Resume the database', `${disabled ? 'ENABLE' : 'RESUME'} ${target.database};`),
+    onConsole(target, view, disabled ? 'Once the maintenance is over, let clients in again' : 'Once the maintenance is over, resume the database', `${disabled ? 'ENABLE' : 'RESUME'} ${target.database};`),
     showOnConsole(target, view, 'Check the paused and disabled columns', 'SHOW DATABASES;'),
   ],
 };
