@@ -5,7 +5,8 @@ import { selfSignedCertificate } from '../lab/tls.js';
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { pythonSilentServer, redisServer } from '../lab/listeners.js';
+import { pythonSilentServer, redisServer, type Listener } from '../lab/listeners.js';
+import type { TargetReport } from '../../src/engine/schema.js';
 import type { PgBouncer } from '../lab/pgbouncer.js';
 
 /**
@@ -174,10 +175,7 @@ describe('PgBouncer from the client side, the database up', () => {
 
   /** PgBouncer serves the role, then PostgreSQL changes the role's password and ends the server connections. */
   const refuseAfterServing = async (pooler: PgBouncer, user: string): Promise<void> => {
-    const warm = pooler.client(user, PASSWORD);
-    await warm.connect();
-    await warm.query('SELECT 1');
-    await warm.end();
+    await pooler.serve(user, PASSWORD);
     await lab.cluster().sql(`ALTER ROLE ${user} PASSWORD 'changed-elsewhere'`);
     await lab.cluster().sql(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '${user}'`);
     await pause(200);
@@ -242,34 +240,32 @@ describe('PgBouncer from the client side, the database up', () => {
     }
   });
 
-  test.each(USERS)('the [databases] line points at a port that takes connections and never answers ($user, console: $console): pooler_backend_down naming what listens there', async ({ user, console }) => {
-    const silent = await pythonSilentServer();
+  /** PgBouncer whose [databases] line sends appdb to another program's port: the verdict, that program, the pooler. */
+  const behind = async (start: () => Promise<Listener>, user: string): Promise<{ listener: Listener; pooler: PgBouncer; target: TargetReport }> => {
+    const listener = await start();
     try {
-      const pooler = await lab.bouncer({ databases: { appdb: `host=127.0.0.1 port=${silent.port} dbname=appdb` } });
+      const pooler = await lab.bouncer({ databases: { appdb: `host=127.0.0.1 port=${listener.port} dbname=appdb` } });
       const { code, report, target } = await diagnoseJson([pooler.url(user, PASSWORD)]);
       expect(verdictOf(report)).toBe('accepting/pooler_backend_down');
       expect(code).toBe(2);
-      expect(target.verdict.message).toContain(`gets no PostgreSQL answer from 127.0.0.1:${silent.port} (database "appdb")`);
-      expect(target.verdict.message).toContain(`${silent.comm} (pid ${silent.pid}) takes the connection but sends no PostgreSQL answer`);
-      if (console) expect(target.verdict.message).toContain('server connection(s) still logging in (sv_login)');
-      expect(target.verdict.remediation[0]?.text).toContain('takes connections but sends no PostgreSQL answer');
+      return { listener, pooler, target };
     } finally {
-      await silent.stop();
+      await listener.stop();
     }
+  };
+
+  test.each(USERS)('the [databases] line points at a port that takes connections and never answers ($user, console: $console): pooler_backend_down naming what listens there', async ({ user, console }) => {
+    const { listener, target } = await behind(() => pythonSilentServer(), user);
+    expect(target.verdict.message).toContain(`gets no PostgreSQL answer from 127.0.0.1:${listener.port} (database "appdb")`);
+    expect(target.verdict.message).toContain(`${listener.comm} (pid ${listener.pid}) takes the connection but sends no PostgreSQL answer`);
+    if (console) expect(target.verdict.message).toContain('server connection(s) still logging in (sv_login)');
+    expect(target.verdict.remediation[0]?.text).toContain('takes connections but sends no PostgreSQL answer');
   });
 
   test.each(USERS)('the [databases] line points at a Redis ($user, console: $console): pooler_backend_down, the Redis named as for a URL that points at it', async ({ user }) => {
-    const redis = await redisServer();
-    try {
-      const pooler = await lab.bouncer({ databases: { appdb: `host=127.0.0.1 port=${redis.port} dbname=appdb` } });
-      const { code, report, target } = await diagnoseJson([pooler.url(user, PASSWORD)]);
-      expect(verdictOf(report)).toBe('accepting/pooler_backend_down');
-      expect(code).toBe(2);
-      expect(target.verdict.message).toContain(`redis-server (pid ${redis.pid}) listens, not PostgreSQL: a Redis server`);
-      expect(target.verdict.remediation[0]?.text).toContain(`The [databases] line for "appdb" in ${pooler.iniFile} sends PgBouncer to 127.0.0.1:${redis.port}`);
-    } finally {
-      await redis.stop();
-    }
+    const { listener, pooler, target } = await behind(redisServer, user);
+    expect(target.verdict.message).toContain(`redis-server (pid ${listener.pid}) listens, not PostgreSQL: a Redis server`);
+    expect(target.verdict.remediation[0]?.text).toContain(`The [databases] line for "appdb" in ${pooler.iniFile} sends PgBouncer to 127.0.0.1:${listener.port}`);
   });
 
   test.each(USERS)("auth_type = hba, a reject line in PgBouncer's auth_hba_file ($user, console: $console): pooler_auth, and the fix is that file", async ({ user }) => {
@@ -325,10 +321,7 @@ describe('PgBouncer from the client side, a database that just came back or need
 
   test.each(USERS)('the database restarted less than server_login_retry ago ($user, console: $console): PgBouncer has not logged in again yet; pooler_backend_down that says it heals by itself, never "start it"', async ({ user }) => {
     const pooler = await lab.bouncer();
-    const warm = pooler.client(user, PASSWORD);
-    await warm.connect();
-    await warm.query('SELECT 1');
-    await warm.end();
+    await pooler.serve(user, PASSWORD);
     await lab.cluster().stop('fast');
     // A query while it is away makes PgBouncer's next login fail ("connect failed").
     const during = pooler.client(user, PASSWORD);
@@ -365,10 +358,7 @@ describe('PgBouncer from the client side, the database stopped', () => {
 
   test.each(USERS)('stopped after PgBouncer served it ($user, console: $console): pooler_backend_down on the first run and the next, never a replayed "PostgreSQL answers"', async ({ user, console }) => {
     const pooler = await lab.bouncer();
-    const warm = pooler.client(user, PASSWORD);
-    await warm.connect();
-    await warm.query('SELECT 1');
-    await warm.end();
+    await pooler.serve(user, PASSWORD);
     await lab.cluster().stop('fast');
     try {
       for (const run of ['first', 'next']) {

@@ -104,6 +104,14 @@ export class PgBouncer {
     return client;
   }
 
+  /** One client of `user` logs in and runs a query, so that PgBouncer has served the pool (and cached its login). */
+  async serve(user: string, password: string): Promise<void> {
+    const warm = this.client(user, password);
+    await warm.connect();
+    await warm.query('SELECT 1');
+    await warm.end();
+  }
+
   /** Runs one command on the admin console as the lab's admin user (PAUSE, RESUME, SHOW …). */
   async admin(command: string): Promise<pg.QueryResult> {
     const client = this.client(LAB_ADMIN.user, LAB_ADMIN.password, 'pgbouncer');
