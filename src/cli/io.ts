@@ -8,6 +8,8 @@ export interface CliIO {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly stdoutIsTTY: boolean;
   readonly stderrIsTTY: boolean;
+  /** The terminal's width on stderr, when it is one. */
+  readonly stderrColumns?: number;
   readonly cwd: string;
   out(text: string): Promise<void>;
   err(text: string): Promise<void>;
@@ -18,6 +20,7 @@ export function processIO(): CliIO {
     env: process.env,
     stdoutIsTTY: process.stdout.isTTY === true,
     stderrIsTTY: process.stderr.isTTY === true,
+    ...(process.stderr.isTTY === true && process.stderr.columns ? { stderrColumns: process.stderr.columns } : {}),
     cwd: process.cwd(),
     out: (text) => write(process.stdout, text),
     err: (text) => write(process.stderr, text),

@@ -4,7 +4,7 @@ import type { ConfigFile } from '../config/file.js';
 import type { LabelledTarget } from '../config/targets.js';
 import { secrets } from '../config/secrets.js';
 import type { BudgetSource, Deadline } from '../engine/deadline.js';
-import type { EnvironmentView, RunContext, StepSelection } from '../engine/probe.js';
+import type { EnvironmentView, RunContext, StepObserver, StepSelection } from '../engine/probe.js';
 import type { EnvironmentReport, TargetReport } from '../engine/schema.js';
 import { STEP_ORDER, type StepId } from '../engine/steps.js';
 import { DEFAULT_THRESHOLDS, type Thresholds } from '../engine/thresholds.js';
@@ -37,6 +37,7 @@ export interface RunFlags {
   idleInTransaction: number;
   idle: number;
   nearLimit: number;
+  replicationLag: number;
 }
 
 export function runOptions(flags: RunFlags): RunOptions {
@@ -50,6 +51,7 @@ export function runOptions(flags: RunFlags): RunOptions {
       idleInTransactionMs: flags.idleInTransaction,
       idleMs: flags.idle,
       nearLimitPercent: flags.nearLimit,
+      replicationLagMs: flags.replicationLag,
     },
     steps: flags.only || flags.skip ? { ...(flags.only ? { only: flags.only } : {}), ...(flags.skip ? { skip: flags.skip } : {}) } : undefined,
   };
@@ -73,7 +75,8 @@ export function addRunFlags(command: Command, options: { stepFlags: boolean }): 
     .addOption(new Option('--lock-wait <duration>', 'lock waits longer than this are blocked').argParser(parseDuration).default(DEFAULT_THRESHOLDS.lockWaitMs, '10s'))
     .addOption(new Option('--idle-in-transaction <duration>', 'sessions idle in a transaction longer than this are idle_in_transaction').argParser(parseDuration).default(DEFAULT_THRESHOLDS.idleInTransactionMs, '5m'))
     .addOption(new Option('--idle <duration>', 'sessions idle longer than this count towards idle_connections').argParser(parseDuration).default(DEFAULT_THRESHOLDS.idleMs, '30m'))
-    .addOption(new Option('--near-limit <percent>', 'share of the connection limit in use that makes near_limit').argParser(parsePercent).default(DEFAULT_THRESHOLDS.nearLimitPercent));
+    .addOption(new Option('--near-limit <percent>', 'share of the connection limit in use that makes near_limit').argParser(parsePercent).default(DEFAULT_THRESHOLDS.nearLimitPercent))
+    .addOption(new Option('--replication-lag <duration>', 'a standby replaying changes older than this is replication_lag').argParser(parseDuration).default(DEFAULT_THRESHOLDS.replicationLagMs, '1m'));
   if (options.stepFlags) {
     command
       .addOption(new Option('--only <steps>', `run only these steps (comma-separated: ${STEP_ORDER.join(',')})`).argParser(parseSteps))
@@ -179,7 +182,7 @@ export function timeoutSourceOf(planned: Pick<PlannedTarget, 'timeoutFrom'>): Bu
 }
 
 /** Diagnoses every planned target concurrently, each under its own limit within the run's deadline. */
-export async function diagnoseAll(prepared: PreparedRun, deadline: Deadline, override?: StepSelection): Promise<TargetReport[]> {
+export async function diagnoseAll(prepared: PreparedRun, deadline: Deadline, override?: StepSelection, observer?: StepObserver): Promise<TargetReport[]> {
   const [{ diagnose }, { configMismatches }] = await Promise.all([import('../probes/registry.js'), import('../config/inventory.js')]);
   return Promise.all(
     prepared.targets.map(async (planned) => {
@@ -190,6 +193,7 @@ export async function diagnoseAll(prepared: PreparedRun, deadline: Deadline, ove
         environment: prepared.environment,
         hints: configMismatches(prepared.env, planned.target),
         ...((override ?? planned.steps) ? { steps: mergeSelection(planned.steps, override) } : {}),
+        ...(observer ? { observer } : {}),
       };
       const report = await diagnose(planned.target, context);
       return planned.label ? { ...report, label: planned.label } : report;

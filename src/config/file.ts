@@ -9,7 +9,7 @@ import { InputError } from './errors.js';
  *
  *   defaults:
  *     timeout: 10                 # seconds, per target (the run's --timeout still bounds all)
- *     thresholds: { longRunning: 5m, lockWait: 10s, nearLimit: 80 }
+ *     thresholds: { longRunning: 5m, lockWait: 10s, nearLimit: 80, replicationLag: 1m }
  *   targets:
  *     - label: orders
  *       url: postgresql://app@orders-db:5432/orders
@@ -39,6 +39,7 @@ const ThresholdsSchema = z
     idleInTransaction: Duration,
     idle: Duration,
     nearLimit: z.number().gt(0).lte(100),
+    replicationLag: Duration,
   })
   .partial()
   .strict();

@@ -87,18 +87,30 @@ export class Deadline {
     return this.child(this.remainingMs() - ms, this.scope, this.source, this.reported ?? { scope: this.scope, budgetMs: this.budgetMs, source: this.source });
   }
 
-  private child(ms: number, scope: string, source: BudgetSource | undefined, reported?: Deadline['reported']): Deadline {
+  /**
+   * This deadline, ended early when `signal` fires: for a wait that something found elsewhere
+   * makes pointless (another connection already said what answers on a port).
+   */
+  until(signal: AbortSignal, scope: string): Deadline {
+    return this.child(this.remainingMs(), scope, this.source, undefined, signal);
+  }
+
+  private child(ms: number, scope: string, source: BudgetSource | undefined, reported?: Deadline['reported'], cut?: AbortSignal): Deadline {
     const budget = Math.max(0, Math.floor(Math.min(ms, this.remainingMs())));
     const controller = new AbortController();
     setMaxListeners(0, controller.signal);
     const abort = (): void => {
       clearTimeout(timer);
       this.signal.removeEventListener('abort', abort);
+      cut?.removeEventListener('abort', abort);
       controller.abort();
     };
     const timer = setTimeout(abort, budget).unref();
-    if (this.signal.aborted) abort();
-    else this.signal.addEventListener('abort', abort, { once: true });
+    if (this.signal.aborted || cut?.aborted) abort();
+    else {
+      this.signal.addEventListener('abort', abort, { once: true });
+      cut?.addEventListener('abort', abort, { once: true });
+    }
     return new Deadline(Date.now() + budget, budget, controller.signal, scope, this, timer, source, reported);
   }
 

@@ -36,7 +36,9 @@ export async function diagnoseTarget<T extends DiagnosisTarget, Ctx>(
       } else if (!definition) {
         steps.push(skipped(id, `not checked for ${probe.engine}`));
       } else {
+        run.observer?.stepStarted(target.display, id);
         const report = await runStep(definition, ctx, stepsDeadline);
+        run.observer?.stepFinished(target.display, id);
         steps.push(report);
         if (report.status === 'fail') failed = report;
       }
@@ -83,6 +85,7 @@ function stepIO(deadline: Deadline): StepIO<CauseCode> {
       evidence: { ...evidence, ...more },
       remediation,
     }),
+    warn: (cause, summary, remediation, more) => ({ status: 'warn', cause, summary, evidence: { ...evidence, ...more }, remediation }),
   };
 }
 

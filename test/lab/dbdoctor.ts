@@ -70,8 +70,24 @@ export async function diagnoseJson(args: readonly string[], options: RunOptions 
   const report = RunReportSchema.parse(parsed);
   const target = report.targets[0];
   if (!target) throw new Error('the report has no target');
+  unannouncedCommands(report);
   await logVerdict(report, result.wallMs);
   return { ...result, report, target };
+}
+
+/**
+ * Every scenario's fixes, checked as a reader meets them: a text that ends in a colon announces a
+ * command, and one must follow it (a fix that says "Make them match:" and stops is a defect).
+ */
+function unannouncedCommands(report: RunReport): void {
+  for (const target of report.targets) {
+    const findings = [target.verdict, ...target.steps.flatMap((step) => [step, ...(step.also ?? [])])];
+    for (const finding of findings) {
+      for (const fix of finding.remediation) {
+        if (fix.text.trimEnd().endsWith(':') && !fix.command) throw new Error(`a fix announces a command and gives none: "${fix.text}"`);
+      }
+    }
+  }
 }
 
 /** "step/cause" of a report's first target, the form assertions compare. */

@@ -122,6 +122,26 @@ export class Cluster {
     return cluster;
   }
 
+  /**
+   * A streaming hot standby of `primary`, made as an operator makes one: pg_basebackup -R over TCP
+   * as a replication role (which writes primary_conninfo and standby.signal), on its own port and
+   * socket directory. The role needs REPLICATION and a password; initdb's pg_hba.conf admits
+   * replication connections from 127.0.0.1 with scram-sha-256.
+   */
+  static async standbyOf(primary: Cluster, name: string, replicator: { readonly user: string; readonly password: string }): Promise<Cluster> {
+    const root = labDir(name);
+    const dataDir = join(root, 'data');
+    const socketDir = join(root, 'sock');
+    const conninfo = `host=${primary.host} port=${primary.port} user=${replicator.user} password=${replicator.password} application_name=${name}`;
+    await asPostgres('pg_basebackup', ['-d', conninfo, '-D', dataDir, '-R', '-X', 'stream', '-c', 'fast', '--no-sync']);
+    await run(isRoot() ? 'runuser' : 'mkdir', isRoot() ? ['-u', 'postgres', '--', 'mkdir', '-p', socketDir] : ['-p', socketDir]);
+    const port = await freePort();
+    const standby = new Cluster(name, port, dataDir, socketDir, root, primary.prefix);
+    standby.configure({ port, unix_socket_directories: `'${socketDir}'`, hot_standby: 'on' });
+    await standby.start();
+    return standby;
+  }
+
   configure(settings: Readonly<Record<string, string | number>>): void {
     appendFileSync(join(this.dataDir, 'postgresql.conf'), `\n${Object.entries(settings).map(([key, value]) => `${key} = ${value}`).join('\n')}\n`);
   }

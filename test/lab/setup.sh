@@ -15,6 +15,9 @@
 #               check its metrics, alerting rules and rule unit tests; the tests start their own
 #               server on a free loopback port, so the package's service is kept from starting
 #   libc-l10n   glibc's message translations: test/explain/catalogs.test.ts checks explain's tables against them
+#   python3     its http.server, and a socket that never answers: listeners that are not a database
+#   dropbear-bin, redis-server   an SSH server (it speaks first) and Redis (it waits for a command) on
+#               the target port, for the "what listens here?" scenarios; they start no service (below)
 set -euo pipefail
 # shellcheck source=test/lab/debian.sh
 source "$(dirname "$0")/debian.sh"
@@ -32,8 +35,30 @@ command -v java >/dev/null || missing+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null || missing+=(maven)
 { command -v prometheus && command -v promtool; } >/dev/null || missing+=(prometheus)
 [[ -f /usr/share/locale/de/LC_MESSAGES/libc.mo ]] || missing+=(libc-l10n)
+command -v python3 >/dev/null || missing+=(python3)
 
 if ((${#missing[@]} > 0)); then install_from_debian "dbdoctor tests" "${missing[@]}"; fi
+
+# The tests start these daemons themselves, on free loopback ports. Debian's maintainer scripts
+# would start redis-server as a service on 6379: a policy-rc.d that refuses (exit 101) keeps them
+# from it while they install, unless the machine has its own policy already.
+daemons=()
+command -v dropbear >/dev/null || daemons+=(dropbear-bin)
+command -v redis-server >/dev/null || daemons+=(redis-server)
+if ((${#daemons[@]} > 0)); then
+  guard=""
+  if [[ "$(id -u)" == 0 && ! -e /usr/sbin/policy-rc.d ]]; then
+    guard=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\nexit 101\n' > "$guard"
+    chmod 755 "$guard"
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
+  install_from_debian "dbdoctor tests" "${daemons[@]}"
+  if [[ -n "$guard" ]]; then
+    rm -f "$guard"
+    trap - EXIT
+  fi
+fi
 
 # FerretDB's module ships without the version file its build embeds, so it is built from a vendored
 # copy with that file written in (go install of the module alone panics at start).

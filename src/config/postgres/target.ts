@@ -246,8 +246,11 @@ export function displayOf(target: Omit<PostgresTarget, 'display'>): string {
     params.push(`host=${target.endpoints.map((endpoint) => endpoint.host).join(',')}`);
     params.push(`port=${target.endpoints.map((endpoint) => endpoint.port).join(',')}`);
   }
-  if (target.sslmode !== 'prefer') params.push(`sslmode=${target.sslmode}`);
-  if (target.targetSessionAttrs !== 'any') params.push(`target_session_attrs=${target.targetSessionAttrs}`);
+  // Defaults are left out, unless a setting gave them: the header shows what the user asked for.
+  const given = (keyword: string): boolean => target.sources[keyword] !== undefined && !target.sources[keyword]?.startsWith('default');
+  if (target.sslmode !== 'prefer' || given('sslmode')) params.push(`sslmode=${target.sslmode}`);
+  if (target.targetSessionAttrs !== 'any' || given('target_session_attrs')) params.push(`target_session_attrs=${target.targetSessionAttrs}`);
+  if (target.connectTimeoutMs !== undefined) params.push(`connect_timeout=${target.connectTimeoutMs / 1000}`);
   const query = params.length > 0 ? `?${params.join('&')}` : '';
   return `postgresql://${user}@${authority}/${encodeURIComponent(target.database)}${query}`;
 }

@@ -84,6 +84,7 @@ export function decideHost(trace: HostTrace): HostDecision {
   if (trace.tlsOnly) return failure('tls_required');
   if (trace.serverError) return failure(causeOfCqlError(trace.serverError));
   if (trace.startup) return { kind: 'ok' };
+  if (trace.resetByPeer) return failure('connection_reset');
   return failure('no_response');
 }
 

@@ -38,7 +38,17 @@ export function pgIsReady(target: PostgresTarget): string {
 /** A URL for the same target with one part changed, password left out. */
 export function urlWith(
   target: PostgresTarget,
-  change: { port?: number; host?: string; sslmode?: string; database?: string; user?: string; sslrootcert?: string },
+  change: {
+    port?: number;
+    host?: string;
+    sslmode?: string;
+    database?: string;
+    user?: string;
+    sslrootcert?: string;
+    /** Several hosts, in order (libpq tries each); replaces host and port. */
+    hosts?: readonly { readonly host: string; readonly port: number }[];
+    targetSessionAttrs?: string;
+  },
 ): string {
   const endpoint = target.endpoints[0];
   const host = change.host ?? endpoint?.host ?? 'localhost';
@@ -49,6 +59,12 @@ export function urlWith(
   const sslmode = change.sslmode ?? (target.sslmode !== 'prefer' ? target.sslmode : undefined);
   if (sslmode) params.push(`sslmode=${sslmode}`);
   if (change.sslrootcert) params.push(`sslrootcert=${change.sslrootcert}`);
+  if (change.targetSessionAttrs) params.push(`target_session_attrs=${change.targetSessionAttrs}`);
+  const hosts = change.hosts?.filter((entry, index, all) => !entry.host.startsWith('/') && all.findIndex((other) => other.host === entry.host && other.port === entry.port) === index);
+  if (hosts && hosts.length > 0) {
+    const authorities = hosts.map((entry) => (entry.host.includes(':') ? `[${entry.host}]:${entry.port}` : `${entry.host}:${entry.port}`));
+    return `postgresql://${user}@${authorities.join(',')}/${database}${params.length > 0 ? `?${params.join('&')}` : ''}`;
+  }
   if (host.startsWith('/')) return `postgresql://${user}@/${database}?${[`host=${host}`, `port=${port}`, ...params].join('&')}`;
   const authority = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
   return `postgresql://${user}@${authority}/${database}${params.length > 0 ? `?${params.join('&')}` : ''}`;

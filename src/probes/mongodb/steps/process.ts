@@ -46,6 +46,11 @@ export const processStep = defineStep<MongoContext, keyof typeof remedies>({
     { text: 'In docker compose or Kubernetes:', command: 'docker compose ps mongodb; kubectl get pods -l app=mongodb -o wide', language: 'shell' },
   ],
   async run(ctx, io) {
+    // One seed: its TCP connection answers this step's question; hello is the accepting step's wait.
+    if (ctx.target.hosts.length === 1 && !ctx.target.srv) {
+      const early = await ctx.reached();
+      if (early.kind === 'connected') return io.pass(`a server accepted the connection at ${whereOf({ host: early.connected.host, port: early.connected.port })}`, { connectedTo: early.connected.address });
+    }
     const decision = await ctx.decision();
     const surveyed = await ctx.survey();
     if (decision.kind === 'refused') {

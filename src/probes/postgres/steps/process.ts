@@ -9,6 +9,8 @@ import type { PgContext } from '../context.js';
 import { POSTGRES_SERVICE_WORDS, postgresWords } from '../words.js';
 import { describeHolder, describeServers, holderEvidence, holderName, reachEvidenceOf, serverSummary, whereOf } from '../evidence.js';
 import type { PgStandalone } from '../local.js';
+import { hostsEvidence } from '../hosts.js';
+import { hostAndPort } from '../../common/listener.js';
 
 const remedies = { not_running: notRunning, wrong_port: wrongPort, localhost_in_container: localhostInContainerRemedies };
 
@@ -24,6 +26,15 @@ export const processStep = defineStep<PgContext, keyof typeof remedies>({
     { text: 'In docker compose or Kubernetes:', command: 'docker compose ps postgres; kubectl get pods -l app=postgres -o wide', language: 'shell' },
   ],
   async run(ctx, io) {
+    // One host: a TCP connection answers this step's question; the handshake that follows is the
+    // accepting step's wait (and its time). Several hosts: which one libpq settles on decides.
+    if (ctx.requested.endpoints.length === 1) {
+      const early = await ctx.reached();
+      if (early.kind === 'connected') {
+        const at = early.connected.transport === 'unix' ? early.connected.address : hostAndPort(early.connected.host, early.connected.port);
+        return io.pass(`a server accepted the connection at ${at}`, { connectedTo: early.connected.address });
+      }
+    }
     const { trace } = await ctx.connection();
     const refusal = await ctx.refusal();
     const where = whereOf(trace);
@@ -66,7 +77,13 @@ export const processStep = defineStep<PgContext, keyof typeof remedies>({
     if (refusal?.cause === 'not_listening' || refusal?.cause === 'firewall_rejected') {
       return io.pass(`PostgreSQL runs on this machine${describeServers(refusal.servers)}`, { localServers: refusal.servers.map(serverSummary) });
     }
-    if (trace.connected) return io.pass(`a server accepted the connection at ${where}`, { connectedTo: trace.connected.address });
+    if (trace.connected) {
+      // Several hosts: which one libpq's walk settled on (hosts.ts); the others are in the evidence.
+      const count = ctx.requested.endpoints.length;
+      const index = ctx.requested.endpoints.findIndex((endpoint) => endpoint.host === trace.connected?.host && endpoint.port === trace.connected.port);
+      const which = count > 1 && index >= 0 ? ` (host ${index + 1} of the ${count} listed)` : '';
+      return io.pass(`a server accepted the connection at ${where}${which}`, { connectedTo: trace.connected.address, ...hostsEvidence(trace.hosts) });
+    }
     return io.skip(`cannot tell: ${where} could not be reached (see network)`);
   },
 });
