@@ -38,7 +38,18 @@ import { fillPlaceholders, kindOf, pastable, pasteIntoBash, SAFE_URL, sameUpToVa
  *
  * The catalogue check at the end makes sure every cause a step can produce is built here.
  */
-const RUNS = { numRuns: Number(process.env.PROPERTY_RUNS ?? 20) };
+/**
+ * Each run builds every remedy and pastes a few hundred commands: about a second. A failure is
+ * shrunk, and shrinking reruns the property many times; the time limit stops the whole check
+ * (shrinking included: the failure found so far is reported, with its seed and path to resume) so
+ * that it never takes minutes. FC_SEED and FC_PATH replay a reported failure.
+ */
+const TIME_LIMIT_MS = Number(process.env.PROPERTY_TIME_LIMIT_MS ?? 90_000);
+const RUNS = {
+  numRuns: Number(process.env.PROPERTY_RUNS ?? 20),
+  plugins: [fc.interruptAfterTimeLimit(TIME_LIMIT_MS)],
+  ...(process.env.FC_SEED ? { seed: Number(process.env.FC_SEED), ...(process.env.FC_PATH ? { path: process.env.FC_PATH } : {}) } : {}),
+};
 const SANDBOX = mkdtempSync(join(tmpdir(), 'dbdoctor-remedies-'));
 
 // ---------------------------------------------------------------- what a command may differ in
@@ -219,7 +230,7 @@ describe('every printed command, built from hostile values, is the intended comm
         ],
       },
     );
-  }, 600_000);
+  }, TIME_LIMIT_MS + 60_000);
 
   test('every cause a step can produce is among the cases above', async () => {
     const built = new Set((await cases(PLAIN, SANDBOX)).map((entry) => `${entry.engine}/${entry.cause}`));

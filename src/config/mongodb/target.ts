@@ -3,6 +3,8 @@ import { checkHost, checkNoNul } from '../checks.js';
 import { InputError } from '../errors.js';
 import { MASK, maskUrlPasswords, secrets } from '../secrets.js';
 import type { ConnectionString } from 'mongodb-connection-string-url';
+import { bounded } from '../../text/bound.js';
+import { visible } from '../../text/visible.js';
 
 /**
  * A MongoDB target, parsed by the official driver itself: `mongodb-connection-string-url` (the
@@ -106,6 +108,7 @@ export async function resolveMongoTarget(input: { readonly text: string; readonl
     sources.password = source;
     secrets.add(password);
   }
+  checkDatabaseName(text, input.source);
   const database = written.pathname.replace(/^\//, '') ? safeDecode(written.pathname.replace(/^\//, '')) : 'test';
   sources.database = written.pathname.replace(/^\//, '') ? source : 'default (test, as the driver does)';
   const authSource = credentials?.source ?? (explicit('authSource') ? (params.get('authSource') ?? 'admin') : written.pathname.replace(/^\//, '') ? database : 'admin');
@@ -207,6 +210,20 @@ function hostOf(address: string, shown: string, source: string): MongoHost {
     throw new InputError(`invalid host "${address}" in ${shown} (from ${source})`, 'a host is name:port, e.g. mongo-0.example.com:27017');
   }
   return { host: match[1], port };
+}
+
+/**
+ * The database as written in the URL's path. The driver refuses a name holding "." when the
+ * application opens it ("Database names cannot contain the character '.'"), and the URL parser
+ * drops "." and ".." (or %2E, %2E%2E) as path segments before the driver sees them, leaving the
+ * default "test": either way the database the user wrote is not the one anything would use.
+ */
+function checkDatabaseName(text: string, source: string): void {
+  const path = /^mongodb(?:\+srv)?:\/\/[^/?#]*\/([^?#]*)/i.exec(text)?.[1];
+  if (path === undefined || path === '') return;
+  const name = safeDecode(path);
+  if (!name.includes('.')) return;
+  throw new InputError(`invalid database "${bounded(visible(name), 120)}" (from ${source}): a MongoDB database name cannot hold "." (the driver refuses it; "." or ".." alone is dropped from the URL, leaving "test"); write the database's real name`);
 }
 
 /** The connection string as people should see it: the password (and secret options) masked. */
