@@ -21,6 +21,12 @@ export interface ExplainOptions {
   /** --engine: the engine, when the text does not say. */
   readonly engine?: Engine;
   readonly version: string;
+  /**
+   * Masks the secrets in a value read from the text (the CLI's: the passwords the paste carries,
+   * registered first). Every value a command is built from passes it before anything is built:
+   * a command is never rewritten afterwards.
+   */
+  readonly mask?: (value: string) => string;
 }
 
 interface Match {
@@ -47,7 +53,8 @@ export async function explainText(raw: string, options: ExplainOptions): Promise
   const best = matches[0];
   const engine = options.engine ?? (hinted.length === 1 ? hinted[0] : best && best.rule.engines.length === 1 ? best.rule.engines[0] : undefined);
   const explainer = explainers.find((candidate) => candidate.engine === engine);
-  const fields = extractFields(text, best?.match, [...(explainer?.fieldPatterns ?? explainers.flatMap((candidate) => candidate.fieldPatterns)), ...networkFieldPatterns]);
+  const mask = options.mask ?? ((value: string) => value);
+  const fields = maskedFields(extractFields(text, best?.match, [...(explainer?.fieldPatterns ?? explainers.flatMap((candidate) => candidate.fieldPatterns)), ...networkFieldPatterns]), mask);
   const base = {
     schemaVersion: EXPLAIN_SCHEMA_VERSION,
     tool: { name: 'dbdoctor' as const, version: options.version },
@@ -61,7 +68,7 @@ export async function explainText(raw: string, options: ExplainOptions): Promise
     return { ...base, status: 'not_recognised', verdict: null, alternatives: [], guesses: guess(text), remediation: [], confirm: engine && explainer ? confirmCommand(explainer, fields) : null, durationMs: performance.now() - started };
   }
   const { rule } = best;
-  const matched = maskUrlPasswords(lineOf(text, best.match));
+  const matched = mask(maskUrlPasswords(lineOf(text, best.match)));
   const meta = CAUSES[rule.cause];
   return {
     ...base,
@@ -78,7 +85,7 @@ export async function explainText(raw: string, options: ExplainOptions): Promise
     },
     alternatives: alternativesOf(best, matches),
     guesses: [],
-    remediation: remediationOf(rule.cause, explainer, { cause: rule.cause, rule, fields, matched, text }),
+    remediation: remediationOf(rule.cause, explainer, { cause: rule.cause, rule, fields, matched, text: mask(text) }),
     confirm: explainer ? confirmCommand(explainer, fields) : 'dbdoctor diagnose <your connection URL>',
     durationMs: performance.now() - started,
   };
@@ -128,6 +135,18 @@ function extractFields(text: string, best: RegExpExecArray | undefined, patterns
   take(best?.groups);
   for (const { pattern } of patterns) take(pattern.exec(text)?.groups);
   return fields;
+}
+
+/** The fields with their secrets masked; a port that no longer reads as one is dropped. */
+function maskedFields(fields: Fields, mask: (value: string) => string): Fields {
+  const out: Fields = {};
+  for (const name of FIELD_NAMES) {
+    const value = fields[name];
+    if (value === undefined) continue;
+    const masked = mask(value);
+    if (name !== 'port' || masked === value) out[name] = masked;
+  }
+  return out;
 }
 
 function remediationOf(cause: CauseCode, explainer: EngineExplainer | undefined, explained: Parameters<EngineExplainer['remediation']>[0]): Remediation[] {

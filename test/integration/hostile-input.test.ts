@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { registerVocabulary } from '../../src/cli/vocabulary.js';
-import { safeOutput, type CliIO } from '../../src/cli/io.js';
+import { safeDocument, safeOutput, type CliIO } from '../../src/cli/io.js';
 import { buildEnvironment } from '../../src/config/environment.js';
 import { secrets } from '../../src/config/secrets.js';
 import { resolveTarget } from '../../src/config/targets.js';
@@ -34,11 +34,11 @@ const RAW = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\p{Cf}]/u;
 /** No NUL here: a NUL is refused as input (its own test below). */
 const value = hostileText.map((text) => text.replace(/\u0000/g, '')).filter((text) => text !== '');
 
-/** The CLI's writers, as the real process has them (secrets masked, control characters escaped). */
+/** The CLI's writers, as the real process has them (documents escaped; prose also has its secrets masked). */
 function captureIO(env: Record<string, string>, cwd: string): CliIO & { stdout: string[]; stderr: string[] } {
   const stdout: string[] = [];
   const stderr: string[] = [];
-  return { env, stdoutIsTTY: false, stderrIsTTY: false, cwd, stdout, stderr, out: async (text) => void stdout.push(safeOutput(text)), err: async (text) => void stderr.push(safeOutput(text)) };
+  return { env, stdoutIsTTY: false, stderrIsTTY: false, cwd, stdout, stderr, out: async (text) => void stdout.push(safeDocument(text)), err: async (text) => void stderr.push(safeOutput(text)) };
 }
 
 interface Outcome {
@@ -132,6 +132,19 @@ describe('hostile input, through the CLI', () => {
       { numRuns: Math.ceil(RUNS.numRuns / 2) },
     );
   }, 300_000);
+
+  test('a password that is JSON syntax or a piece of a command\'s quoting (.env): the JSON parses, its literals stay, every command is safe', async () => {
+    const port = await freePort();
+    for (const [user, password] of [['app', 'false,'], ['app', 'null,'], ['app', '"inContainer": '], ["ab'; touch PWN #", '"ab\''], ["a .'$(touch PWN)", "''\\''"]] as const) {
+      const dir = mkdtempSync(join(tmpdir(), 'dbdoctor-secret-syntax-'));
+      writeFileSync(join(dir, '.env'), `DATABASE_URL=${jsString(`postgresql://${urlPart(user)}:${urlPart(password)}@127.0.0.1:${port}/app`)}\nCASSANDRA_CONTACT_POINTS=127.0.0.1:${port}\nCASSANDRA_USERNAME=${jsString(user)}\nCASSANDRA_PASSWORD=${jsString(password)}\n`);
+      for (const chosen of FORMATS) {
+        const outcome = await run(['diagnose', '--timeout', '3', ...chosen], {}, dir);
+        await expectSafe(outcome, chosen);
+        if (chosen[0] === '--json') expect(RunReportSchema.parse(JSON.parse(outcome.stdout)).environment?.inContainer, outcome.stdout).toBeTypeOf('boolean');
+      }
+    }
+  }, 120_000);
 
   test('a pasted error for explain, hostile in every word it is read for', async () => {
     await fc.assert(

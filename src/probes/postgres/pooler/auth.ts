@@ -23,7 +23,7 @@ const remedies = {
       ? [{ text: "PostgreSQL's pg_hba.conf has no line for PgBouncer's address: add one for the pooler's host (PgBouncer logs in from its own address, not the application's), then reload PostgreSQL:", command: 'SELECT pg_reload_conf();', language: 'sql' as const }]
       : [
           {
-            text: `PgBouncer logs in to PostgreSQL as "${target.user}" with the password it holds: the "${target.user}" line of its auth_file (plain text, or the SCRAM secret copied from PostgreSQL), or password= on the [databases] line. The role's password in PostgreSQL is different. Make them match:`,
+            text: `PgBouncer logs in to PostgreSQL as "${target.user}" with the password it holds: the "${target.user}" line of its auth_file (plain text, or the SCRAM secret copied from PostgreSQL), or the password setting on the [databases] line. The role's password in PostgreSQL is different. Make them match:`,
           },
           authFileLine(target, view),
           { text: 'Or give the role the password PgBouncer holds (as a superuser on the database):', command: `ALTER ROLE ${pgIdent(target.user)} PASSWORD 'the-password-in-auth_file';`, language: 'sql' as const },
