@@ -8,7 +8,8 @@ import { clientOf, enginesHinted, loadExplainer } from './engines.js';
 import { GUESSES } from './guesses.js';
 import { ENGINES, FIELD_NAMES, RANKS, type Engine, type EngineExplainer, type ExplainRule, type FieldPattern, type Fields } from './rule.js';
 import { EXPLAIN_SCHEMA_VERSION, type CauseRef, type ExplainReport } from './schema.js';
-import { sh } from '../text/shell.js';
+import { sh, unprintable } from '../text/shell.js';
+import { COMMAND_CHARS, printableFix } from '../text/bound.js';
 import { urlHost } from '../text/url.js';
 
 /**
@@ -149,7 +150,12 @@ function maskedFields(fields: Fields, mask: (value: string) => string): Fields {
   return out;
 }
 
+/** The fixes for the cause, each command as printed or left out with the reason (as every finding's: text/bound). */
 function remediationOf(cause: CauseCode, explainer: EngineExplainer | undefined, explained: Parameters<EngineExplainer['remediation']>[0]): Remediation[] {
+  return fixesOf(cause, explainer, explained).map(printableFix);
+}
+
+function fixesOf(cause: CauseCode, explainer: EngineExplainer | undefined, explained: Parameters<EngineExplainer['remediation']>[0]): Remediation[] {
   const own = explainer?.remediation(explained);
   if (own) return own;
   // The engine is not known: the shared fixes, in words that fit any database.
@@ -157,8 +163,10 @@ function remediationOf(cause: CauseCode, explainer: EngineExplainer | undefined,
   return generic ?? [{ text: `Run the command below against the server: it checks the whole tree and names the fix for ${cause}.` }];
 }
 
-function confirmCommand(explainer: EngineExplainer, fields: Fields): string {
-  return `dbdoctor diagnose ${shellQuote(explainer.url(fields))}`;
+/** The diagnose command for what the text names: null when it cannot be printed as it runs (text/shell: unprintable). */
+function confirmCommand(explainer: EngineExplainer, fields: Fields): string | null {
+  const command = `dbdoctor diagnose ${shellQuote(explainer.url(fields))}`;
+  return unprintable(command, COMMAND_CHARS) === undefined ? command : null;
 }
 
 /** For text no rule recognises: causes whose vocabulary it uses, said to be guesses. */

@@ -37,6 +37,7 @@ import { poolRemedies as cqlPool } from '../../src/probes/cassandra/steps/pool.j
 import { authRemedies as cqlAuth } from '../../src/probes/cassandra/steps/auth.js';
 import { queriesRemedies as cqlQueries } from '../../src/probes/cassandra/steps/queries.js';
 import type { CqlContext } from '../../src/probes/cassandra/context.js';
+import { printableFix } from '../../src/text/bound.js';
 import { urlHost, urlPart } from '../../src/text/url.js';
 
 /**
@@ -163,7 +164,8 @@ export async function cases(values: Values, sandbox: string): Promise<Case[]> {
   const mongo = await mongoTarget(values);
   const cql = cassandraTarget(values);
   const out: Case[] = [];
-  const add = (engine: Case['engine'], cause: Case['cause'], fixes: readonly Remediation[]): void => void out.push({ engine, cause, fixes });
+  // As printed: every finding's commands pass the same rule (text/bound: printableFix).
+  const add = (engine: Case['engine'], cause: Case['cause'], fixes: readonly Remediation[]): void => void out.push({ engine, cause, fixes: fixes.map(printableFix) });
   const platforms = platformsWith(said2);
   const known = suggestionsFrom(values.host);
 

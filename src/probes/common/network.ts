@@ -8,7 +8,7 @@ import type { ReachFailure } from '../../net/classify.js';
 import type { Connected, EndpointTrace } from '../../net/reach.js';
 import { isHostName } from '../../net/hostname.js';
 import { resolverContext, type ResolverContext } from '../../net/resolver.js';
-import { sh } from '../../text/shell.js';
+import { sh, viaSh } from '../../text/shell.js';
 import { platformFixes, type EngineWords } from './platform.js';
 
 /**
@@ -64,7 +64,6 @@ export const networkRemedies = {
     ...suggestions.filter((suggestion) => suggestion.name !== host).slice(0, 1).map((suggestion) => ({
       text: `This environment knows "${suggestion.name}" (${suggestion.origin}). If that is the database, use it:`,
       command: urlLine(engine.urlFor(suggestion.name, suggestion.port ?? port)),
-      language: 'shell' as const,
     })),
     { text: `The name "${host}" does not exist for this machine's resolver. Check its spelling, and where it came from (${source}).` },
     { text: 'See what this machine resolves (it reads /etc/hosts, then DNS, as your application does):', command: sh`getent ahosts ${hostOperand(host)}`, language: 'shell' },
@@ -72,7 +71,7 @@ export const networkRemedies = {
   dns_temporary: (host: string): Remediation[] => [
     { text: 'The resolver could not answer right now: it is unreachable, overloaded, or not ready yet (common at pod start). This often heals; clients should retry with backoff.' },
     { text: 'Check which resolver this machine uses, and retry the lookup:', command: sh`cat /etc/resolv.conf; getent ahosts ${hostOperand(host)}`, language: 'shell' },
-    { text: 'Wait for the name before starting the application (e.g. in an init container):', command: sh`until getent hosts ${hostOperand(host)}; do sleep 2; done`, language: 'shell' },
+    { text: 'Wait for the name before starting the application (e.g. in an init container):', command: viaSh(sh`until getent hosts ${hostOperand(host)}; do sleep 2; done`), language: 'shell' },
   ],
   connect_timeout: (host: string, port: number): Remediation[] => [
     { text: 'Nothing answered, not even a refusal: packets are being dropped by a firewall, a cloud security group or network policy, or the host is down.' },
@@ -90,7 +89,7 @@ export const networkRemedies = {
     recheck,
   ],
   ipv6_mismatch: (host: string, refused: string, working: string, engine: EngineWords, port: number): Remediation[] => [
-    { text: `Use the address that works, so clients that try only the first one succeed:`, command: urlLine(engine.urlFor(working, port)), language: 'shell' },
+    { text: `Use the address that works, so clients that try only the first one succeed:`, command: urlLine(engine.urlFor(working, port)) },
     { text: `Or make the server listen on ${refused} too, or stop "${host}" resolving to it first (/etc/hosts, or Node's --dns-result-order=ipv4first).` },
   ],
 } satisfies Record<NetworkCause, (...input: never[]) => Remediation[]>;

@@ -139,7 +139,7 @@ function remediation(explained: Explained): Remediation[] | undefined {
       const expected = setName?.[1] ?? setName?.[2] ?? 'NAME';
       const target = targetOf(fields, { replicaSet: expected });
       return [
-        { text: `No server the driver reached is a member of replica set "${expected}": each answered as a standalone server, a mongos, or a member of another set, and was dropped. Fix the name, or drop replicaSet for a standalone server:`, command: acceptingRemedies.replica_set_mismatch(target, expected, undefined)[0]?.command ?? '', language: 'shell' },
+        { ...acceptingRemedies.replica_set_mismatch(target, expected, undefined)[0], text: `No server the driver reached is a member of replica set "${expected}": each answered as a standalone server, a mongos, or a member of another set, and was dropped. Fix the name, or drop replicaSet for a standalone server:` },
         ...acceptingRemedies.replica_set_mismatch(target, expected, undefined).slice(1),
       ];
     }

@@ -44,7 +44,7 @@ const remedies = {
     whoOwns(target),
   ],
   tls_required: (target: CassandraTarget): Remediation[] => [
-    { text: 'The port only speaks TLS (client_encryption_options enabled, not optional). Connect with TLS:', command: urlLine(urlWith(target, { tls: true })), language: 'shell' },
+    { text: 'The port only speaks TLS (client_encryption_options enabled, not optional). Connect with TLS:', command: urlLine(urlWith(target, { tls: true })) },
     { text: 'cqlsh needs --ssl too:', command: sh`${raw(cqlsh({ ...target, tls: false }))} --ssl`, language: 'shell' },
   ],
   tls_unsupported: (): Remediation[] => [
@@ -57,7 +57,7 @@ const remedies = {
     const common = offered.filter((version) => version <= DRIVER_MAX_VERSION).sort((a, b) => b - a)[0];
     return [
       target.protocolVersion !== undefined && common !== undefined
-        ? { text: `The client is pinned to protocol v${target.protocolVersion}; the server offers ${offered.map((version) => `v${version}`).join(', ')}. Pin a version both speak, or let the driver negotiate (remove the pin):`, command: urlLine(urlWith(target, { protocolVersion: 'negotiate' })), language: 'shell' }
+        ? { text: `The client is pinned to protocol v${target.protocolVersion}; the server offers ${offered.map((version) => `v${version}`).join(', ')}. Pin a version both speak, or let the driver negotiate (remove the pin):`, command: urlLine(urlWith(target, { protocolVersion: 'negotiate' })) }
         : { text: `The server offers ${offered.map((version) => `v${version}`).join(', ') || 'no version this client knows'}; this driver speaks v1–v${DRIVER_MAX_VERSION}. Upgrade the driver (or the server) so that they share a version.` },
     ];
   },

@@ -63,7 +63,7 @@ const remedies = {
   wrong_port: (target: CassandraTarget, ports: readonly number[]): Remediation[] => {
     const port = ports[0] ?? 9042;
     return [
-      { text: `Connect to port ${port}, where Cassandra listens for CQL clients:`, command: urlLine(urlWith(target, { port })), language: 'shell' },
+      { text: `Connect to port ${port}, where Cassandra listens for CQL clients:`, command: urlLine(urlWith(target, { port })) },
       { text: 'Or set the port in the environment your application reads:', command: sh`export CASSANDRA_PORT=${port}`, language: 'shell' },
       { text: `Or, if the node should listen on ${target.contactPoints[0]?.port ?? 9042}, set native_transport_port in cassandra.yaml and restart it.` },
     ];

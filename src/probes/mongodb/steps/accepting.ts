@@ -9,7 +9,7 @@ import { helloEvidence, protocolEvidence, whereOf } from '../evidence.js';
 import { describeLocalServer } from '../local.js';
 import { advertisedMembers, isWritablePrimary, type SeedProbe } from '../survey.js';
 import { urlLine } from '../../../text/url.js';
-import { raw, sh } from '../../../text/shell.js';
+import { raw, sh, viaSh } from '../../../text/shell.js';
 
 const whoOwnsThePort = (port: number): Remediation => ({ text: 'On the server, see which process owns the port:', command: sh`sudo ss -tlnp ${`sport = :${port}`}`, language: 'shell' });
 const readTheLog: Remediation = { text: 'Read the server log for the reason:', command: 'sudo tail -n 50 /var/log/mongodb/mongod.log', language: 'shell' };
@@ -19,7 +19,7 @@ const listMembers = (target: MongoTarget): Remediation => ({ text: 'See each mem
 function primaryDirectly(target: MongoTarget, primary: string): Remediation {
   const seed = advertisedSeed(primary);
   return seed
-    ? { text: `Or connect directly to the primary, ${primary}:`, command: urlLine(urlWith(target, { hosts: [seed] })), language: 'shell' }
+    ? { text: `Or connect directly to the primary, ${primary}:`, command: urlLine(urlWith(target, { hosts: [seed] })) }
     : { text: `The server names "${primary}" as the primary, which is not a host and port: check the replica set configuration (rs.conf()).` };
 }
 
@@ -41,17 +41,17 @@ const remedies = {
     whoOwnsThePort(port),
   ],
   tls_required: (target: MongoTarget): Remediation[] => [
-    { text: 'The server accepts only TLS connections (net.tls.mode: requireTLS). Connect with TLS:', command: urlLine(urlWith(target, { set: { tls: 'true' } })), language: 'shell' },
+    { text: 'The server accepts only TLS connections (net.tls.mode: requireTLS). Connect with TLS:', command: urlLine(urlWith(target, { set: { tls: 'true' } })) },
     { text: 'If the server certificate is signed by a private authority, give it too: tlsCAFile=/path/to/ca.pem.' },
   ],
   tls_unsupported: (target: MongoTarget): Remediation[] => [
-    { text: 'The connection string asks for TLS (tls=true, or mongodb+srv:// which turns it on), but this server does not speak TLS. Turn TLS on at the server (net.tls in mongod.conf), or, on a trusted network only, connect without it:', command: urlLine(urlWith(target, { set: { tls: 'false' }, remove: ['ssl'] })), language: 'shell' },
+    { text: 'The connection string asks for TLS (tls=true, or mongodb+srv:// which turns it on), but this server does not speak TLS. Turn TLS on at the server (net.tls in mongod.conf), or, on a trusted network only, connect without it:', command: urlLine(urlWith(target, { set: { tls: 'false' }, remove: ['ssl'] })) },
   ],
   tls_verify_failed: (target: MongoTarget, problem: string, altNames: string): Remediation[] =>
     problem === 'hostname_mismatch'
       ? [{ text: `The certificate is for ${altNames || 'another name'}. Connect using a name it carries, or reissue it with this host name in subjectAltName.` }]
       : [
-          { text: 'The server certificate is not trusted by this client. Give the authority that signed it:', command: urlLine(urlWith(target, { set: { tlsCAFile: '/path/to/ca.pem' } })), language: 'shell' },
+          { text: 'The server certificate is not trusted by this client. Give the authority that signed it:', command: urlLine(urlWith(target, { set: { tlsCAFile: '/path/to/ca.pem' } })) },
           { text: 'Check the certificate’s issuer and dates on the server:', command: 'openssl x509 -noout -issuer -subject -dates -in /etc/ssl/mongodb.pem', language: 'shell' },
         ],
   tls_handshake_failed: (): Remediation[] => [
@@ -60,22 +60,22 @@ const remedies = {
   ],
   shutting_down: (target: MongoTarget): Remediation[] => [
     { text: 'The server is shutting down (or stepping down in quiesce mode). Find out who asked for it, then start it again once it has stopped:', command: 'sudo grep -i -E "shutdown|quiesce" /var/log/mongodb/mongod.log | tail -n 20; sudo systemctl start mongod', language: 'shell' },
-    { text: 'Wait until it answers (or use this as a readiness check):', command: sh`until ${raw(mongoshPing(target))} >/dev/null 2>&1; do sleep 2; done`, language: 'shell' },
+    { text: 'Wait until it answers (or use this as a readiness check):', command: viaSh(sh`until ${raw(mongoshPing(target))} >/dev/null 2>&1; do sleep 2; done`), language: 'shell' },
   ],
   not_accepting: (): Remediation[] => [readTheLog],
   replica_set_mismatch: (target: MongoTarget, expected: string, actual: string | undefined): Remediation[] => [
     actual
-      ? { text: `The server belongs to replica set "${actual}", not "${expected}". Fix the name in the connection string:`, command: urlLine(urlWith(target, { set: { replicaSet: actual } })), language: 'shell' }
-      : { text: `The server is not a member of any replica set, so replicaSet=${expected} can never match. Drop the option (or point the string at the replica set's members):`, command: urlLine(urlWith(target, { remove: ['replicaSet'] })), language: 'shell' },
+      ? { text: `The server belongs to replica set "${actual}", not "${expected}". Fix the name in the connection string:`, command: urlLine(urlWith(target, { set: { replicaSet: actual } })) }
+      : { text: `The server is not a member of any replica set, so replicaSet=${expected} can never match. Drop the option (or point the string at the replica set's members):`, command: urlLine(urlWith(target, { remove: ['replicaSet'] })) },
     { text: 'The set’s own name is in its configuration:', command: mongoshAsUser(target, 'rs.conf()._id', { remove: ['replicaSet'], set: { directConnection: 'true' } }), language: 'shell' },
   ],
   no_primary: (target: MongoTarget): Remediation[] => [
     { text: 'No member is primary: an election is in progress (it settles within seconds), or a majority of the voting members is down or cannot see each other, so none can be elected.' },
     listMembers(target),
-    { text: 'Bring the missing members back (or fix the network between them). For reads only, a read preference that accepts secondaries works without a primary:', command: urlLine(urlWith(target, { set: { readPreference: 'secondaryPreferred' } })), language: 'shell' },
+    { text: 'Bring the missing members back (or fix the network between them). For reads only, a read preference that accepts secondaries works without a primary:', command: urlLine(urlWith(target, { set: { readPreference: 'secondaryPreferred' } })) },
   ],
   standby: (target: MongoTarget, primary: string | undefined): Remediation[] => [
-    { text: 'directConnection=true pins the client to this one server, which is a secondary: reads work, every write fails with "not primary". Let the driver find the primary: drop directConnection and list the members (or name the set):', command: urlLine(urlWith(target, { remove: ['directConnection'] })), language: 'shell' },
+    { text: 'directConnection=true pins the client to this one server, which is a secondary: reads work, every write fails with "not primary". Let the driver find the primary: drop directConnection and list the members (or name the set):', command: urlLine(urlWith(target, { remove: ['directConnection'] })) },
     ...(primary ? [primaryDirectly(target, primary)] : []),
   ],
 };

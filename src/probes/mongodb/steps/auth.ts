@@ -36,11 +36,11 @@ const createUser = (target: MongoTarget, database: string): Remediation => ({
 const remedies = {
   auth_failed: (target: MongoTarget, users: UserLookup): Remediation[] => {
     if (target.authSource !== 'admin' && Array.isArray(users.inAdmin)) {
-      return [{ text: `The user "${target.user ?? ''}" exists in the admin database, but the driver looked for it in "${target.authSource}" (authSource ← ${target.sources.authSource ?? 'default'}). Add authSource=admin:`, command: urlLine(urlWith(target, { set: { authSource: 'admin' } })), language: 'shell' }];
+      return [{ text: `The user "${target.user ?? ''}" exists in the admin database, but the driver looked for it in "${target.authSource}" (authSource ← ${target.sources.authSource ?? 'default'}). Add authSource=admin:`, command: urlLine(urlWith(target, { set: { authSource: 'admin' } })) }];
     }
     const fixes: Remediation[] = [{ text: `Check the password for "${target.user ?? ''}"; it came from ${target.sources.password ?? 'nowhere (none was given)'}.` }];
     if (target.authSource !== 'admin' && !target.sources.authSource?.startsWith('url') && !target.sources.authSource?.startsWith('env') && !target.sources.authSource?.startsWith('.')) {
-      fixes.push({ text: `The connection string gives no authSource, so the driver looks the user up in "${target.authSource}" (the database in the URL). Users are usually created in admin:`, command: urlLine(urlWith(target, { set: { authSource: 'admin' } })), language: 'shell' });
+      fixes.push({ text: `The connection string gives no authSource, so the driver looks the user up in "${target.authSource}" (the database in the URL). Users are usually created in admin:`, command: urlLine(urlWith(target, { set: { authSource: 'admin' } })) });
     }
     fixes.push(
       { text: `See where the user is defined (as an administrator):`, command: mongoshAsAdmin(target, `db.getSiblingDB("admin").system.users.find({ user: ${jsString(target.user ?? '')} }, { user: 1, db: 1, mechanisms: 1 })`), language: 'shell' },
@@ -50,15 +50,15 @@ const remedies = {
   },
   auth_mechanism: (target: MongoTarget, offered: readonly string[] | undefined): Remediation[] => [
     offered && offered.length > 0
-      ? { text: `Use a mechanism the user has (${offered.join(', ')}), or leave authMechanism out and let the driver negotiate:`, command: urlLine(urlWith(target, { remove: ['authMechanism'] })), language: 'shell' }
-      : { text: 'Leave authMechanism out and let the driver negotiate SCRAM-SHA-256 / SCRAM-SHA-1:', command: urlLine(urlWith(target, { remove: ['authMechanism'] })), language: 'shell' },
+      ? { text: `Use a mechanism the user has (${offered.join(', ')}), or leave authMechanism out and let the driver negotiate:`, command: urlLine(urlWith(target, { remove: ['authMechanism'] })) }
+      : { text: 'Leave authMechanism out and let the driver negotiate SCRAM-SHA-256 / SCRAM-SHA-1:', command: urlLine(urlWith(target, { remove: ['authMechanism'] })) },
     { text: 'To give the user credentials for another mechanism (as an administrator), set its password again with the mechanisms listed:', command: mongoshAsAdmin(target, `db.getSiblingDB(${jsString(target.authSource)}).updateUser(${jsString(target.user ?? 'app')}, { pwd: passwordPrompt(), mechanisms: ["SCRAM-SHA-256", "SCRAM-SHA-1"] })`), language: 'shell' },
   ],
   password_missing: (target: MongoTarget): Remediation[] =>
     target.user
       ? [{ text: `The connection string names the user "${target.user}" but gives no password. Put it in the URL (percent-encoded) or in the variable your application reads (MONGODB_URI).` }]
       : [
-          { text: 'The server requires authentication, and the connection string names no user. Add the user and password (percent-encoded):', command: urlLine(urlWith(target).replace('://', '://USER:PASSWORD@')), language: 'shell' },
+          { text: 'The server requires authentication, and the connection string names no user. Add the user and password (percent-encoded):', command: urlLine(urlWith(target).replace('://', '://USER:PASSWORD@')) },
         ],
   permission_denied: (target: MongoTarget): Remediation[] => [
     { text: `Grant the user a role on "${target.database}" (as an administrator):`, command: mongoshAsAdmin(target, `db.getSiblingDB(${jsString(target.authSource)}).grantRolesToUser(${jsString(target.user ?? '')}, [{ role: "readWrite", db: ${jsString(target.database)} }])`), language: 'shell' },

@@ -34,7 +34,7 @@ const remedies = {
     isHostName(member.host)
       ? { text: 'Either make those names resolvable here (DNS, or /etc/hosts for a test):', command: sh`getent ahosts ${member.host}`, language: 'shell' }
       : { text: 'Either make those names resolvable here (DNS, or /etc/hosts for a test), or, since this one is not a host name at all, correct it in the replica set configuration.' },
-    { text: 'Or, to reach this one server only (administration, a port-forward), connect directly: the driver then skips discovery:', command: urlLine(urlWith(target, { set: { directConnection: 'true' }, remove: ['replicaSet'], hosts: [hostPort(target.hosts[0]?.host ?? 'localhost', target.hosts[0]?.port ?? 27017)] })), language: 'shell' },
+    { text: 'Or, to reach this one server only (administration, a port-forward), connect directly: the driver then skips discovery:', command: urlLine(urlWith(target, { set: { directConnection: 'true' }, remove: ['replicaSet'], hosts: [hostPort(target.hosts[0]?.host ?? 'localhost', target.hosts[0]?.port ?? 27017)] })) },
     { text: 'Or change the advertised names to ones every client can resolve (on the primary, as an administrator): cfg = rs.conf(); cfg.members[0].host = "db0.example.com:27017"; rs.reconfig(cfg)' },
   ],
   srv_invalid: (lookup: SrvLookup, record: 'SRV' | 'TXT'): Remediation[] => [

@@ -30,7 +30,7 @@ const remedies = {
   wrong_port: (target: MongoTarget, port: number): Remediation[] => {
     const host = target.hosts[0]?.host ?? 'localhost';
     return [
-      { text: `Connect to port ${port}, where the MongoDB server listens:`, command: urlLine(urlWith(target, { hosts: [hostPort(host, port)] })), language: 'shell' },
+      { text: `Connect to port ${port}, where the MongoDB server listens:`, command: urlLine(urlWith(target, { hosts: [hostPort(host, port)] })) },
       { text: `Or, if the server should listen on ${target.hosts[0]?.port ?? 27017}, set net.port in mongod.conf and restart it.` },
     ];
   },

@@ -44,7 +44,7 @@ function databasesLine(target: PostgresTarget): Remediation {
   const key = pgbouncerName(target.database, 'ini');
   const dbname = pgbouncerValue(target.database);
   if (key === undefined || dbname === undefined) return { text: `${text} (this name holds a line break or a control character, which a line of pgbouncer.ini cannot hold: rename the database).` };
-  return { text: `${text}, e.g.:`, command: `${key} = host=db.example port=5432 dbname=${dbname}`, language: 'shell' };
+  return { text: `${text}, e.g.:`, command: `${key} = host=db.example port=5432 dbname=${dbname}` };
 }
 
 /** Step 5 behind a pooler: two logins, client → pooler and pooler → database; says which one failed. */

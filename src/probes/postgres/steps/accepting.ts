@@ -10,11 +10,11 @@ import type { PgContext } from '../context.js';
 import { postgresWords } from '../words.js';
 import { describeServers, protocolEvidence, serverErrorEvidence, serverSummary, whereOf } from '../evidence.js';
 import type { Refusal } from '../refusal.js';
-import { raw, sh } from '../../../text/shell.js';
+import { raw, sh, viaSh } from '../../../text/shell.js';
 
 const waitForIt = (target: PostgresTarget): Remediation => ({
   text: 'Wait until it accepts connections (or use this as a readiness check):',
-  command: sh`until ${raw(pgIsReady(target))}; do sleep 1; done`,
+  command: viaSh(sh`until ${raw(pgIsReady(target))}; do sleep 1; done`),
   language: 'shell',
 });
 
@@ -55,7 +55,7 @@ const remedies = {
       const directory = socketElsewhere.replace(/\/\.s\.PGSQL\.\d+$/, '');
       const port = Number(/\.s\.PGSQL\.(\d+)$/.exec(socketElsewhere)?.[1] ?? endpoint.port);
       return [
-        { text: `Connect through the socket the server uses (${socketElsewhere}):`, command: urlCommand(urlWith(target, { host: directory, port })), language: 'shell' },
+        { text: `Connect through the socket the server uses (${socketElsewhere}):`, command: urlCommand(urlWith(target, { host: directory, port })) },
         { text: 'Or make the server create its socket where clients look: set unix_socket_directories in postgresql.conf and restart it.' },
       ];
     }
@@ -80,12 +80,12 @@ const remedies = {
     { text: 'On the host, see which process owns the port:', command: sh`sudo ss -tlnp ${`sport = :${target.endpoints[0]?.port ?? 5432}`}`, language: 'shell' },
   ],
   tls_required: (target: PostgresTarget): Remediation[] => [
-    { text: 'The server only admits this connection over TLS. Connect with TLS:', command: urlCommand(urlWith(target, { sslmode: 'require' })), language: 'shell' },
+    { text: 'The server only admits this connection over TLS. Connect with TLS:', command: urlCommand(urlWith(target, { sslmode: 'require' })) },
     { text: 'Or, if plaintext is acceptable on this network, add a "host" (not "hostssl") line for this client to pg_hba.conf and reload:', command: 'SELECT pg_reload_conf();', language: 'sql' },
   ],
   tls_unsupported: (target: PostgresTarget): Remediation[] => [
     { text: 'Turn TLS on at the server: in postgresql.conf set ssl = on with ssl_cert_file and ssl_key_file, then reload:', command: 'SELECT pg_reload_conf();', language: 'sql' },
-    { text: 'Or, on a trusted network only, connect without requiring TLS:', command: urlCommand(urlWith(target, { sslmode: 'prefer' })), language: 'shell' },
+    { text: 'Or, on a trusted network only, connect without requiring TLS:', command: urlCommand(urlWith(target, { sslmode: 'prefer' })) },
   ],
   tls_verify_failed: (target: PostgresTarget, problem: string, altNames: string): Remediation[] => {
     switch (problem) {
@@ -93,16 +93,16 @@ const remedies = {
       case 'not_yet_valid':
         return [
           { text: 'The server certificate is outside its validity period: renew it, replace ssl_cert_file / ssl_key_file, then reload:', command: 'SELECT pg_reload_conf();', language: 'sql' },
-          { text: 'Check its dates on the server:', command: 'openssl x509 -noout -dates -in "$(psql -Atc "SHOW ssl_cert_file")"', language: 'shell' },
+          { text: 'Check its dates on the server:', command: "psql -Atc 'SHOW ssl_cert_file' | xargs openssl x509 -noout -dates -in", language: 'shell' },
         ];
       case 'hostname_mismatch':
         return [
           { text: `The certificate is for ${altNames || 'another name'}. Connect using a name it carries, or reissue it with this host name in subjectAltName.` },
-          { text: 'Or verify only the issuing authority, not the name:', command: urlCommand(urlWith(target, { sslmode: 'verify-ca' })), language: 'shell' },
+          { text: 'Or verify only the issuing authority, not the name:', command: urlCommand(urlWith(target, { sslmode: 'verify-ca' })) },
         ];
       default:
         return [
-          { text: 'The certificate is not signed by an authority this client trusts. Give the CA that signed the server certificate with sslrootcert, or use the system store:', command: urlCommand(urlWith(target, { sslrootcert: '/path/to/root.crt' })), language: 'shell' },
+          { text: 'The certificate is not signed by an authority this client trusts. Give the CA that signed the server certificate with sslrootcert, or use the system store:', command: urlCommand(urlWith(target, { sslrootcert: '/path/to/root.crt' })) },
         ];
     }
   },
@@ -111,7 +111,7 @@ const remedies = {
     readTheLog,
   ],
   standby: (target: PostgresTarget): Remediation[] => [
-    { text: 'This server is a read-only standby. Point the application at the primary, or list every node and let libpq pick the primary:', command: 'postgresql://user@primary:5432,standby:5432/db?target_session_attrs=read-write', language: 'shell' },
+    { text: 'This server is a read-only standby. Point the application at the primary, or list every node and let libpq pick the primary:', command: 'postgresql://user@primary:5432,standby:5432/db?target_session_attrs=read-write' },
     { text: 'To see which node is the primary, on each node:', command: psqlAsAdmin(target, 'SELECT pg_is_in_recovery();'), language: 'shell' },
   ],
 };

@@ -64,7 +64,7 @@ const remedies = {
       ...(rejection
         ? [
             line
-              ? { text: 'Add a line that admits this client, above any broader reject line:', command: line, language: 'shell' as const }
+              ? { text: 'Add a line that admits this client to pg_hba.conf, above any broader reject line:', command: line }
               : { text: 'Add a line that admits this client, above any broader reject line (the names the server reported cannot be written in pg_hba.conf as they are: match them with all, or with a group role, +role).' },
           ]
         : []),
@@ -75,7 +75,7 @@ const remedies = {
   auth_failed: (target: PostgresTarget, method: string | undefined): Remediation[] => {
     if (method === 'peer' || method === 'ident') {
       return [
-        { text: `${method} authentication lets the operating-system user "${osUser()}" in only as the database role of the same name. Run as that OS user, map it in pg_ident.conf, or connect over TCP with a password:`, command: urlCommand(urlWith(target, { host: '127.0.0.1' })), language: 'shell' },
+        { text: `${method} authentication lets the operating-system user "${osUser()}" in only as the database role of the same name. Run as that OS user, map it in pg_ident.conf, or connect over TCP with a password:`, command: urlCommand(urlWith(target, { host: '127.0.0.1' })) },
       ];
     }
     return [

@@ -108,7 +108,7 @@ function notRunning(target: PostgresTarget, remote: boolean, platform: PlatformI
 function wrongPort(target: PostgresTarget, ports: readonly number[]): Remediation[] {
   const port = ports[0] ?? 5432;
   return [
-    { text: `Connect to port ${port}, where PostgreSQL listens:`, command: urlCommand(urlWith(target, { port })), language: 'shell' },
+    { text: `Connect to port ${port}, where PostgreSQL listens:`, command: urlCommand(urlWith(target, { port })) },
     { text: 'Or set the port in the environment your application reads:', command: sh`export PGPORT=${port}`, language: 'shell' },
     { text: `Or, if a server for port ${target.endpoints[0]?.port ?? 5432} should be running, start it (or set port in its postgresql.conf and restart it).` },
   ];
