@@ -29,7 +29,7 @@ import { hostileText } from '../lab/remedy-cases.js';
 const RUNS = { numRuns: Number(process.env.PROPERTY_RUNS ?? 60) };
 const FORMATS = [['--json'], [], ['--verbose'], ['--format', 'markdown'], ['--format', 'junit'], ['--format', 'nagios'], ['--format', 'prometheus']] as const;
 // eslint-disable-next-line no-control-regex
-const RAW = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\p{Cf}]/u;
+const RAW = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\p{Cf}\p{Default_Ignorable_Code_Point}]/u;
 
 /** No NUL here: a NUL is refused as input (its own test below). */
 const value = hostileText.map((text) => text.replace(/\u0000/g, '')).filter((text) => text !== '');

@@ -24,7 +24,7 @@ const HUGE = `${ATTACK}${'x'.repeat(1024 * 1024)}`;
 
 const FORMATS = [['--json'], [], ['--verbose'], ['--format', 'markdown'], ['--format', 'junit'], ['--format', 'nagios'], ['--format', 'prometheus']] as const;
 // eslint-disable-next-line no-control-regex
-const RAW = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\p{Cf}]/u;
+const RAW = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\p{Cf}\p{Default_Ignorable_Code_Point}]/u;
 /** Output written here: small, whatever the server sent (a megabyte). */
 const MAX_OUTPUT = 200 * 1024;
 

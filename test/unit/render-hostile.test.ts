@@ -77,7 +77,7 @@ const hostileReport: fc.Arbitrary<RunReport> = fc.array(hostile, { minLength: 12
 });
 
 // eslint-disable-next-line no-control-regex
-const RAW = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\p{Cf}]/u;
+const RAW = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\p{Cf}\p{Default_Ignorable_Code_Point}]/u;
 /** The output's control characters, dbdoctor's own colours aside. */
 const foreignControls = (text: string): string => text.replace(/\u001b\[[0-9;]*m/g, '').replace(/[\n\t]/g, '');
 

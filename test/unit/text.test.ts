@@ -41,7 +41,7 @@ const wordText = anyText.map((value) => value.replace(/\u0000/g, ''));
 const wellFormed = (value: string): boolean => !/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(value);
 
 // eslint-disable-next-line no-control-regex
-const RAW_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\p{Cf}]/u;
+const RAW_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\p{Cf}\p{Default_Ignorable_Code_Point}]/u;
 
 describe('visible: untrusted text shows its control characters escaped', () => {
   test.each([
@@ -52,6 +52,9 @@ describe('visible: untrusted text shows its control characters escaped', () => {
     ['\u202egnp.exe', '\\u202egnp.exe'],
     ['zero\u200bwidth\ufeff', 'zero\\u200bwidth\\ufeff'],
     ['tag\u{e0041}', 'tag\\u{e0041}'],
+    // Default_Ignorable_Code_Point, assigned or not: Hangul fillers, variation selectors, CGJ, Mongolian FVS, Khmer vowels, U+2065, U+E0080.
+    ['a\u3164b\u115f\u1160\uffa0', 'a\\u3164b\\u115f\\u1160\\uffa0'],
+    ['\u2714\ufe0f\u{e0100}\u034f\u180b\u17b4\u2065\u{e0080}', '\u2714\\ufe0f\\u{e0100}\\u034f\\u180b\\u17b4\\u2065\\u{e0080}'],
     ['tab\tstays', 'tab\tstays'],
     ['café 数据库 ✔', 'café 数据库 ✔'],
   ])('%j → %j', (input, shown) => {
@@ -295,6 +298,11 @@ describe('host names: what no client could resolve is refused, what some client 
     ['/var/run/postgresql', 'socket path'],
     ["db'", `"'"`],
     ['db/x', '"/"'],
+    // Letters and marks drawn as nothing (Default_Ignorable_Code_Point): a Hangul filler, a variation selector.
+    ['a\u3164b', 'an invisible character (\\u3164)'],
+    ['a\ufe0fb', 'an invisible character (\\ufe0f)'],
+    ['a\u115fb.example', 'an invisible character'],
+    ['a\u034fb', 'an invisible character'],
   ])('%j is refused: %s', (host, reason) => {
     expect(hostProblem(host)).toContain(reason);
   });
