@@ -1,6 +1,7 @@
+import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { main } from '../../src/cli/main.js';
@@ -13,7 +14,7 @@ import { RunReportSchema } from '../../src/engine/schema.js';
 import { jsString } from '../../src/text/js.js';
 import { urlPart } from '../../src/text/url.js';
 import { unsafeToPaste } from '../lab/commands.js';
-import { dbdoctor } from '../lab/dbdoctor.js';
+import { BIN, dbdoctor } from '../lab/dbdoctor.js';
 import { freePort } from '../lab/postgres.js';
 import { hostileText } from '../lab/remedy-cases.js';
 
@@ -203,6 +204,22 @@ describe('invalid names are bad input, said before any network call', () => {
     secrets.forget();
     const resolved = await resolveTarget(target, buildEnvironment({ HOME: mkdtempSync(join(tmpdir(), 'dbdoctor-accepted-')) }));
     expect(['postgres', 'mongodb', 'cassandra']).toContain(resolved.engine);
+  });
+
+  test('--env-file reaches dbdoctor on Node 20, run as installed (its shebang): a missing file is one line of its own, escapes shown', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dbdoctor-env-file-'));
+    const env = { PATH: `${dirname(process.execPath)}:${process.env.PATH ?? '/usr/bin:/bin'}`, HOME: dir, NO_COLOR: '1' };
+    const missing = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      execFile(BIN, ['diagnose', '--env-file', join(dir, 'no\u001b]0;T\u0007such')], { cwd: dir, env }, (error, _stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stderr }));
+    });
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toMatch(/^dbdoctor: cannot read env file .*no\\x1b\]0;T\\x07such/);
+    expect(RAW.test(missing.stderr.replace(/\n/g, ''))).toBe(false);
+    writeFileSync(join(dir, 'db.env'), 'DATABASE_URL=postgresql://app@db.invalid:5432/app\n');
+    const read = await new Promise<{ stdout: string }>((resolve) => {
+      execFile(BIN, ['diagnose', '--json', '--timeout', '3', '--env-file=db.env'], { cwd: dir, env }, (_error, stdout) => resolve({ stdout }));
+    });
+    expect(RunReportSchema.parse(JSON.parse(read.stdout)).targets[0]?.source.host).toMatch(/db\.env/);
   });
 
   test('the issue’s example, through the real process: refused in one line, no lookup, no file', async () => {
