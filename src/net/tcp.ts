@@ -37,8 +37,12 @@ export function connectTcp(address: string, port: number, deadline: Deadline): P
   return attempt(() => connect({ host: address, port, noDelay: true, autoSelectFamily: false }), deadline);
 }
 
+/**
+ * Connects to a Unix socket: a path ("/run/postgresql/.s.PGSQL.5432"), or a Linux abstract socket
+ * written as libpq writes it, "@name/.s.PGSQL.5432" (no file: the kernel's name starts with a NUL).
+ */
 export function connectUnix(path: string, deadline: Deadline): Promise<ConnectOutcome> {
-  return attempt(() => connect({ path }), deadline);
+  return attempt(() => connect({ path: path.startsWith('@') ? `\u0000${path.slice(1)}` : path }), deadline);
 }
 
 function attempt(open: () => Socket, deadline: Deadline): Promise<ConnectOutcome> {

@@ -16,7 +16,7 @@ describe('postgres process step, on an isolated host', () => {
 
   beforeAll(async () => {
     host = await IsolatedHost.create({ pid: true });
-    cluster = await Cluster.create('process', { prefix: host.prefix, port: PORT, listen: '127.0.0.1' });
+    cluster = await Cluster.create('process', { prefix: host.prefix, port: PORT, listen: '127.0.0.1', abstractSocket: 'dbdoctor-process' });
   });
   afterAll(async () => {
     await cluster?.destroy();
@@ -51,6 +51,20 @@ describe('postgres process step, on an isolated host', () => {
     expect(code).toBe(2);
     expect(target.steps.find((step) => step.id === 'process')?.status).toBe('pass');
     expect(target.verdict.details.listeningOn).toContain(`127.0.0.1:${PORT}`);
+  });
+
+  test('an abstract socket (host=@name, libpq 14+): connected to as a Unix socket, never looked up in DNS', async () => {
+    const { code, report, target } = await diagnoseJson([`host=@dbdoctor-process port=${PORT} user=postgres dbname=postgres`], { prefix: host.prefix });
+    expect(verdictOf(report)).toBe('none/healthy');
+    expect(code).toBe(0);
+    expect(target.steps.find((step) => step.id === 'network')?.summary).toContain('Unix socket');
+    expect(target.target).toBe(`postgresql://postgres@/postgres?host=@dbdoctor-process&port=${PORT}`);
+  });
+
+  test('an abstract socket nobody listens on: names the sockets the server has', async () => {
+    const { report, target } = await diagnoseJson([`host=@dbdoctor-nosuch port=${PORT} user=postgres dbname=postgres`], { prefix: host.prefix });
+    expect(verdictOf(report)).toBe('accepting/not_listening');
+    expect(target.verdict.details.listeningOn).toContain(`@dbdoctor-process/.s.PGSQL.${PORT}`);
   });
 
   test('socket in another directory: names where the socket is', async () => {

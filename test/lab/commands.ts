@@ -272,7 +272,8 @@ export type Kind = 'shell' | 'url' | 'yaml' | 'config';
 /** What a remedy's command is: a command for a shell, a URL to put in the settings, or a snippet of a file. */
 export function kindOf(command: string): Kind {
   if (/^(initContainers|services):\n/.test(command)) return 'yaml';
-  const first = command.split(/[\s;]/)[0] ?? '';
+  // The program: the first word after any VAR=value assignments (PGHOSTADDR=10.0.0.5 psql …).
+  const first = command.split(/[\s;]/).find((word) => !/^[A-Z_][A-Z0-9_]*=/.test(word)) ?? '';
   if (/^'?[a-z+]+:\/\//.test(first)) return 'url';
   if ((STUBBED_PROGRAMS as readonly string[]).includes(first)) return 'shell';
   return 'config';

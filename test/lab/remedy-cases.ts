@@ -116,12 +116,14 @@ export function pairs(values: Values): [string, string][] {
 
 const libpqQuoted = (value: string): string => `'${value.replace(/[\\']/g, '\\$&')}'`;
 
-async function postgresTargets(values: Values, sandbox: string): Promise<{ tcp: PostgresTarget; socket: PostgresTarget }> {
+async function postgresTargets(values: Values, sandbox: string): Promise<{ tcp: PostgresTarget; socket: PostgresTarget; hostaddr: PostgresTarget }> {
   const env = buildEnvironment({ HOME: sandbox, PGPASSFILE: join(sandbox, values.passfileName) });
   const keywords = `port=5432 user=${libpqQuoted(values.user)} dbname=${libpqQuoted(values.database)}`;
   return {
     tcp: await resolvePostgresTarget({ text: `host=${libpqQuoted(values.host)} ${keywords}`, source: 'url' }, env),
     socket: await resolvePostgresTarget({ text: `host=${libpqQuoted(values.socketDir)} ${keywords}`, source: 'url' }, env),
+    // libpq's hostaddr: the address connected to, the host naming the server.
+    hostaddr: await resolvePostgresTarget({ text: `host=${libpqQuoted(values.host)} hostaddr=10.0.0.5 ${keywords}`, source: 'url' }, env),
   };
 }
 
@@ -160,7 +162,7 @@ function suggestionsFrom(name: string): Suggestion[] {
 
 export async function cases(values: Values, sandbox: string): Promise<Case[]> {
   const [said0, said1, said2, said3] = values.said;
-  const { tcp, socket } = await postgresTargets(values, sandbox);
+  const { tcp, socket, hostaddr } = await postgresTargets(values, sandbox);
   const mongo = await mongoTarget(values);
   const cql = cassandraTarget(values);
   const out: Case[] = [];
@@ -183,8 +185,8 @@ export async function cases(values: Values, sandbox: string): Promise<Case[]> {
     add(engine, 'ipv6_mismatch', sharedNetworkRemedies.ipv6_mismatch(values.host, '::1', '127.0.0.1', words, port));
   }
 
-  // PostgreSQL, over TCP and over a socket directory.
-  for (const target of [tcp, socket]) {
+  // PostgreSQL, over TCP, over a socket directory, and to a hostaddr.
+  for (const target of [tcp, socket, hostaddr]) {
     for (const platform of platforms) {
       add('postgres', 'not_running', pgProcess.not_running(target, false, platform));
       add('postgres', 'not_running', pgProcess.not_running(target, true, platform));

@@ -167,7 +167,7 @@ function parseWithDriver(driver: Driver, text: string, ignored: string[], shown:
     } catch (error) {
       const unknown = unsupportedOptions(errorText(error));
       if (unknown.length === 0 || !(error instanceof driver.MongoParseError)) {
-        throw new InputError(`invalid MongoDB connection string ${shown} (from ${source}): ${maskUrlPasswords(errorText(error))}`, hintFor(errorText(error)));
+        throw new InputError(`invalid MongoDB connection string ${shown} (from ${source}): ${maskUrlPasswords(errorText(error))}`, hintFor(errorText(error), text));
       }
       uri = withoutOptions(uri, unknown);
       ignored.push(...unknown);
@@ -195,7 +195,9 @@ function splitQuery(uri: string): [string, string] {
   return index < 0 ? [uri, ''] : [uri.slice(0, index), uri.slice(index + 1)];
 }
 
-function hintFor(message: string): string {
+function hintFor(message: string, text: string): string {
+  // The driver cannot read a zone id in an IPv6 address ([fe80::1%25eth0]): "Unable to parse … with URL".
+  if (/\[[^\]]*%25[^\]]*\]/.test(text)) return 'the MongoDB driver cannot read an IPv6 address with a zone id (%25eth0): use a global or unique-local address, or a host name that resolves to it';
   if (/directConnection/i.test(message)) return 'directConnection=true takes exactly one host; list several hosts without it (or with replicaSet=…)';
   if (/Unable to parse .* with URL|port/i.test(message)) return 'a port is a whole number from 1 to 65535, e.g. 27017';
   if (/srv/i.test(message)) return 'mongodb+srv:// takes one host name and no port: mongodb+srv://user:password@cluster.example.com/database';
@@ -203,6 +205,8 @@ function hintFor(message: string): string {
 }
 
 function hostOf(address: string, shown: string, source: string): MongoHost {
+  // A Unix socket (mongodb://%2Ftmp%2Fmongodb-27017.sock): the driver gives its path, no port.
+  if (address.startsWith('/')) return { host: address, port: Number(/-(\d+)\.sock$/.exec(address)?.[1] ?? 27017) };
   const match = /^\[?(.*?)\]?:(\d+)$/.exec(address);
   const port = Number(match?.[2] ?? 27017);
   // A blank host ("mongodb:// @ /") passes the driver's parser and fails only at lookup time.

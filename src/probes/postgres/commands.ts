@@ -19,20 +19,34 @@ function endpointFlags(target: PostgresTarget): string {
   return sh`-h ${endpoint.host} -p ${endpoint.port}`;
 }
 
+/**
+ * A libpq program for the target's first endpoint: -h and -p, and, when the target connects to a
+ * hostaddr, PGHOSTADDR before it (libpq's hostaddr: the address connected to; -h then only names
+ * the server, as in the diagnosis).
+ */
+export function libpqProgram(target: PostgresTarget, program: string): string {
+  const hostaddr = target.endpoints[0]?.hostaddr;
+  return `${hostaddr ? sh`PGHOSTADDR=${hostaddr} ` : ''}${program} ${endpointFlags(target)}`;
+}
+
+/** psql as `user`, to `database`. */
+export function psqlAs(target: PostgresTarget, user: string, database: string, sql?: string): string {
+  const base = sh`${raw(libpqProgram(target, 'psql'))} -U ${user} -d ${database}`;
+  return sql ? sh`${raw(base)} -c ${sql}` : base;
+}
+
 /** psql as the diagnosed user, to the diagnosed database. */
 export function psqlAsUser(target: PostgresTarget, sql?: string): string {
-  const base = sh`psql ${raw(endpointFlags(target))} -U ${target.user} -d ${target.database}`;
-  return sql ? sh`${raw(base)} -c ${sql}` : base;
+  return psqlAs(target, target.user, target.database, sql);
 }
 
 /** psql as a superuser (the conventional "postgres" role), for fixes that need one. */
 export function psqlAsAdmin(target: PostgresTarget, sql?: string, database = 'postgres'): string {
-  const base = sh`psql ${raw(endpointFlags(target))} -U postgres -d ${database}`;
-  return sql ? sh`${raw(base)} -c ${sql}` : base;
+  return psqlAs(target, 'postgres', database, sql);
 }
 
 export function pgIsReady(target: PostgresTarget): string {
-  return sh`pg_isready ${raw(endpointFlags(target))}`;
+  return libpqProgram(target, 'pg_isready');
 }
 
 /**
@@ -53,6 +67,8 @@ export function urlWith(
   const sslmode = change.sslmode ?? (target.sslmode !== 'prefer' ? target.sslmode : undefined);
   if (sslmode) params.push(`sslmode=${urlQueryValue(sslmode)}`);
   if (change.sslrootcert) params.push(`sslrootcert=${urlQueryValue(change.sslrootcert)}`);
+  // The address connected to stays with its host (libpq's hostaddr), unless the host is what changes.
+  if (change.host === undefined && endpoint?.hostaddr) params.push(`hostaddr=${urlQueryValue(endpoint.hostaddr)}`);
   if (host.startsWith('/') || host.startsWith('@')) return `postgresql://${user}@/${database}?${[`host=${urlQueryValue(host)}`, `port=${port}`, ...params].join('&')}`;
   return `postgresql://${user}@${urlHost(host)}:${port}/${database}${params.length > 0 ? `?${params.join('&')}` : ''}`;
 }

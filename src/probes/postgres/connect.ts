@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Client } from 'pg';
-import type { PostgresTarget } from '../../config/postgres/target.js';
+import { isSocketHost, socketPathOf, type PostgresTarget } from '../../config/postgres/target.js';
 import { isDeadlineExceeded, type Deadline } from '../../engine/deadline.js';
 import { reachFirst, type Connected, type EndpointTrace } from '../../net/reach.js';
 import { identifyProtocol, type ProtocolGuess } from '../../net/sniff.js';
@@ -228,7 +228,10 @@ interface OpenedSocket {
 
 async function openSocket(target: PostgresTarget, deadline: Deadline, trace: ConnectionTrace): Promise<OpenedSocket | undefined> {
   trace.phase = 'tcp';
-  const specs = target.endpoints.map((endpoint) => (endpoint.host.startsWith('/') ? { ...endpoint, socketPath: join(endpoint.host, `.s.PGSQL.${endpoint.port}`) } : endpoint));
+  // As libpq: a hostaddr is connected to as written (the host only names the server, for TLS); a socket host is a socket.
+  const specs = target.endpoints.map((endpoint) =>
+    endpoint.hostaddr ? { host: endpoint.host, port: endpoint.port, address: endpoint.hostaddr } : isSocketHost(endpoint.host) ? { ...endpoint, socketPath: socketPathOf(endpoint.host, endpoint.port) } : endpoint,
+  );
   // DNS happens inside; the phase says "dns" until something was resolved or connected.
   const { entries, reached, timedOut } = await reachFirst(specs, deadline, { perHostLimitMs: target.connectTimeoutMs });
   trace.endpoints.push(...entries);

@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { isSocketHost, socketPathOf } from '../../../config/postgres/target.js';
 import type { Deadline } from '../../../engine/deadline.js';
 import type { Evidence } from '../../../engine/schema.js';
 import { reachFirst, type EndpointSpec, type EndpointTrace } from '../../../net/reach.js';
@@ -29,7 +29,7 @@ export interface BackendReach {
 export function backendAddress(row: DatabaseRow, unixSocketDir: string | undefined): BackendAddress | undefined {
   const host = row.host ?? unixSocketDir;
   if (!host) return undefined;
-  return { host, port: row.port || 5432, database: row.database ?? row.name, transport: host.startsWith('/') ? 'unix' : 'tcp' };
+  return { host, port: row.port || 5432, database: row.database ?? row.name, transport: isSocketHost(host) ? 'unix' : 'tcp' };
 }
 
 export async function reachBackend(address: BackendAddress, deadline: Deadline): Promise<BackendReach> {
@@ -37,7 +37,7 @@ export async function reachBackend(address: BackendAddress, deadline: Deadline):
     .split(',')
     .map((host) => host.trim())
     .filter((host) => host.length > 0)
-    .map((host) => (host.startsWith('/') ? { host, port: address.port, socketPath: join(host, `.s.PGSQL.${address.port}`) } : { host, port: address.port }));
+    .map((host) => (isSocketHost(host) ? { host, port: address.port, socketPath: socketPathOf(host, address.port) } : { host, port: address.port }));
   const { entries, reached } = await reachFirst(specs, deadline);
   reached?.socket?.destroy();
   if (reached?.connected) return { address, outcome: 'answers', entries };
@@ -50,6 +50,6 @@ export function backendEvidence(reach: BackendReach): Evidence {
 }
 
 export function describeBackend(address: BackendAddress): string {
-  const where = address.transport === 'unix' ? join(address.host, `.s.PGSQL.${address.port}`) : `${address.host}:${address.port}`;
+  const where = address.transport === 'unix' ? socketPathOf(address.host, address.port) : `${address.host}:${address.port}`;
   return `${where} (database "${address.database}")`;
 }

@@ -20,7 +20,8 @@ export function adminPsql(target: PostgresTarget, view: PoolerView | undefined, 
   // The console takes one command per query: one -c each. A list is taken as it is (a command
   // may name a database with a ";" in it); fixed text is split at its semicolons.
   const commands = typeof sql === 'string' ? sql.split(/(?<=;)\s*/).filter((command) => command.length > 0) : sql;
-  return sh`psql -h ${endpoint?.host ?? 'localhost'} -p ${endpoint?.port ?? 6432} -U ${user} ${ADMIN_DATABASE} ${raw(commands.map((command) => sh`-c ${command}`).join(' '))}`;
+  const hostaddr = endpoint?.hostaddr ? sh`PGHOSTADDR=${endpoint.hostaddr} ` : '';
+  return sh`${raw(hostaddr)}psql -h ${endpoint?.host ?? 'localhost'} -p ${endpoint?.port ?? 6432} -U ${user} ${ADMIN_DATABASE} ${raw(commands.map((command) => sh`-c ${command}`).join(' '))}`;
 }
 
 /**

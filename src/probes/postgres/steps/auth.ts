@@ -1,13 +1,13 @@
 import { isIP } from 'node:net';
 import { userInfo } from 'node:os';
-import type { PostgresTarget } from '../../../config/postgres/target.js';
+import { isSocketHost, type PostgresTarget } from '../../../config/postgres/target.js';
 import { defineStep } from '../../../engine/probe.js';
 import type { Evidence, Remediation } from '../../../engine/schema.js';
-import { hbaToken, pgpassField, psqlAsAdmin, urlCommand, urlWith } from '../commands.js';
+import { hbaToken, pgpassField, psqlAs, psqlAsAdmin, urlCommand, urlWith } from '../commands.js';
 import type { ServerError } from '../connect.js';
 import type { PgContext } from '../context.js';
 import { serverErrorEvidence } from '../evidence.js';
-import { pathOperand, sh } from '../../../text/shell.js';
+import { pathOperand, raw, sh } from '../../../text/shell.js';
 import { pgIdent, pgLiteral } from '../../../text/sql.js';
 
 /** What PostgreSQL's pg_hba rejection names: the four things a pg_hba.conf line matches on. */
@@ -93,14 +93,14 @@ const remedies = {
   database_missing: (target: PostgresTarget): Remediation[] => [
     ...(target.sources.database?.startsWith('default')
       ? [{ text: `No database was given, so libpq used one named like the user ("${target.database}"). Set the database in the URL or with PGDATABASE.` }]
-      : [{ text: `The database name came from ${target.sources.database ?? 'the URL'}; check its spelling. Existing databases:`, command: sh`psql -h ${target.endpoints[0]?.host ?? 'localhost'} -p ${target.endpoints[0]?.port ?? 5432} -U ${target.user} -d postgres -l`, language: 'shell' as const }]),
+      : [{ text: `The database name came from ${target.sources.database ?? 'the URL'}; check its spelling. Existing databases:`, command: sh`${raw(psqlAs(target, target.user, 'postgres'))} -l`, language: 'shell' as const }]),
     { text: 'Or create it (as a superuser or a role with CREATEDB):', command: `CREATE DATABASE ${pgIdent(target.database)} OWNER ${pgIdent(target.user)};`, language: 'sql' },
   ],
   password_missing: (target: PostgresTarget): Remediation[] => {
     const passfile = target.passfile;
     const endpoint = target.endpoints[0];
     // Each field escaped as libpq reads the file; printf, not echo, which may read "-n" or "\c" in it.
-    const fields = [endpoint?.host.startsWith('/') ? 'localhost' : (endpoint?.host ?? '*'), String(endpoint?.port ?? '*'), target.database, target.user].map(pgpassField);
+    const fields = [endpoint && isSocketHost(endpoint.host) ? 'localhost' : (endpoint?.host ?? '*'), String(endpoint?.port ?? '*'), target.database, target.user].map(pgpassField);
     const line = fields.every((field) => field !== undefined) ? `${fields.join(':')}:your-password` : undefined;
     const file = pathOperand(passfile.path);
     if (passfile.state === 'ignored-permissions') {
