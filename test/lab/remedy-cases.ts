@@ -250,7 +250,8 @@ export async function cases(values: Values, sandbox: string): Promise<Case[]> {
     for (const remote of [true, false]) add('mongodb', 'not_running', mongoProcess.not_running(mongo, remote, platform));
   }
   add('mongodb', 'wrong_port', mongoProcess.wrong_port(mongo, 27018));
-  add('mongodb', 'not_listening', mongoAccepting.not_listening([said0, said1]));
+  add('mongodb', 'not_listening', mongoAccepting.not_listening([said0, said1], said2));
+  add('mongodb', 'not_listening', mongoAccepting.not_listening([said0, said1], `/${said2}/mongodb-27017.sock`));
   add('mongodb', 'no_response', mongoAccepting.no_response(mongo, true, 27017));
   add('mongodb', 'wrong_protocol', mongoAccepting.wrong_protocol(said0, 27017));
   add('mongodb', 'tls_required', mongoAccepting.tls_required(mongo));

@@ -9,6 +9,7 @@ import { InputError } from '../errors.js';
 import { MASK, secrets } from '../secrets.js';
 import { isKeywordValueString, parseKeywordValue, parsePostgresUri, type ConnOptions } from './conninfo.js';
 import { lookupPassfile, type PassfileStatus } from './pgpass.js';
+import { abstractSocketSupport } from '../../net/tcp.js';
 import { bounded } from '../../text/bound.js';
 import { urlHost, urlQueryValue } from '../../text/url.js';
 import { visible } from '../../text/visible.js';
@@ -239,6 +240,12 @@ function hostaddrs(text: string, hostCount: number | undefined, sources: Record<
  */
 function checkEndpoint(endpoint: PostgresEndpoint, source: string): void {
   checkHost(endpoint.host, source, { socketPaths: true, abstractSockets: true, socketExample: '/var/run/postgresql' });
+  if (endpoint.host.startsWith('@') && !endpoint.hostaddr) {
+    const support = abstractSocketSupport();
+    if (support.state === 'unsupported') {
+      throw new InputError(`cannot reach the abstract socket "${endpoint.host}" (from ${source}): ${support.reason}`, 'connect over TCP or through a socket directory (unix_socket_directories), or run dbdoctor with a newer Node.js');
+    }
+  }
   const socket = isSocketHost(endpoint.host) ? socketPathOf(endpoint.host, endpoint.port) : undefined;
   if (socket !== undefined && Buffer.byteLength(socket) > SOCKET_PATH_BYTES) {
     throw new InputError(`invalid host "${endpoint.host}" (from ${source}): the socket path ${socket} is longer than ${SOCKET_PATH_BYTES} bytes`, 'use a shorter socket directory (unix_socket_directories on the server)');

@@ -100,6 +100,8 @@ export function endpointEvidence(entry: EndpointTrace): Evidence {
     port: entry.port,
     transport: entry.transport,
     ...(entry.socketPath ? { socketPath: entry.socketPath } : {}),
+    // libpq's hostaddr: the address connected to as written; the host only names the server.
+    ...(entry.hostaddr ? { hostaddr: entry.hostaddr } : {}),
     ...(entry.dns
       ? {
           dns:
@@ -181,7 +183,11 @@ export async function judgeNetwork(view: NetworkView, io: StepIO<NetworkCause>, 
   if (view.connected.transport === 'unix') return io.pass('a local Unix socket: no network involved', evidence);
   // The endpoint that connected (several may share a host name, on other ports).
   const used = view.entries.find((candidate) => candidate.port === view.connected?.port && candidate.connects.some((attempt) => attempt.outcome === 'connected'));
-  const resolved = used?.dns?.outcome === 'resolved' && !used.dns.literal ? `${used.host} resolved to ${used.dns.addresses.map((address) => address.address).join(', ')} in ${formatMs(used.dns.durationMs)}; ` : '';
+  const resolved = used?.hostaddr
+    ? `hostaddr ${used.hostaddr} given, no name lookup ("${used.host}" only names the server); `
+    : used?.dns?.outcome === 'resolved' && !used.dns.literal
+      ? `${used.host} resolved to ${used.dns.addresses.map((address) => address.address).join(', ')} in ${formatMs(used.dns.durationMs)}; `
+      : '';
   const connect = used?.connects.find((attempt) => attempt.outcome === 'connected');
   const pass = io.pass(`${resolved}TCP connected to ${view.connected.address} in ${formatMs(connect?.durationMs ?? 0)}`, evidence);
   const refusedFirst = used?.connects.filter((attempt) => attempt.outcome === 'refused') ?? [];

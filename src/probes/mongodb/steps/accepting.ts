@@ -5,7 +5,7 @@ import { formatMs } from '../../../engine/walk.js';
 import { describeServer, judgeTopology } from '../classify.js';
 import { advertisedSeed, mongoshAsUser, mongoshPing, urlWith } from '../commands.js';
 import type { MongoContext } from '../context.js';
-import { helloEvidence, protocolEvidence, whereOf } from '../evidence.js';
+import { helloEvidence, isSocketPath, protocolEvidence, whereOf } from '../evidence.js';
 import { describeLocalServer } from '../local.js';
 import { advertisedMembers, isWritablePrimary, type SeedProbe } from '../survey.js';
 import { urlLine } from '../../../text/url.js';
@@ -24,8 +24,11 @@ function primaryDirectly(target: MongoTarget, primary: string): Remediation {
 }
 
 const remedies = {
-  not_listening: (listening: readonly string[]): Remediation[] => [
-    { text: `The server listens on ${listening.join(', ') || 'other addresses'} only. Connect to one of those, or make it listen on this address too: set net.bindIp in mongod.conf (e.g. bindIp: 127.0.0.1,10.0.0.5, or bindIpAll: true) and restart it.` },
+  not_listening: (listening: readonly string[], attempted: string): Remediation[] => [
+    isSocketPath(attempted)
+      ? // mongod makes its socket in net.unixDomainSocket.pathPrefix (default /tmp), named mongodb-<port>.sock.
+        { text: `The server listens on ${listening.join(', ') || 'other addresses'} only. Connect to one of those, or make it create its socket where you look: set net.unixDomainSocket.pathPrefix in mongod.conf to the directory of ${attempted} (the file is mongodb-<port>.sock) and restart it.` }
+      : { text: `The server listens on ${listening.join(', ') || 'other addresses'} only. Connect to one of those, or make it listen on this address too: set net.bindIp in mongod.conf (e.g. bindIp: 127.0.0.1,10.0.0.5, or bindIpAll: true) and restart it.` },
   ],
   no_response: (target: MongoTarget, closed: boolean, port: number): Remediation[] => [
     {
@@ -98,7 +101,7 @@ export const acceptingStep = defineStep<MongoContext, keyof typeof remedies>({
       const refusal = await ctx.refusal();
       if (refusal?.cause === 'firewall_rejected') return io.skip('the connection was rejected before it reached the server (see network)');
       if (refusal?.cause !== 'not_listening') return io.skip('no connection was made (see process)');
-      return io.found('not_listening', `a MongoDB server runs here but does not listen at ${refusal.attempted}; it listens on ${refusal.listening.join(', ') || 'no TCP address'}`, remedies.not_listening(refusal.listening), {
+      return io.found('not_listening', `a MongoDB server runs here but does not listen at ${refusal.attempted}; it listens on ${refusal.listening.join(', ') || 'no address'}`, remedies.not_listening(refusal.listening, refusal.attempted), {
         attempted: refusal.attempted,
         listeningOn: [...refusal.listening],
         localServers: refusal.servers.map(describeLocalServer),
