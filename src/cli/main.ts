@@ -12,6 +12,8 @@ import { completionCommand } from './completion.js';
 import { runbookCommand } from './runbook.js';
 import { schemaCommand } from './schema.js';
 import { runWait, waitCommand } from './wait.js';
+import { bounded } from '../text/bound.js';
+import { visible } from '../text/visible.js';
 
 export function toolVersion(): string {
   const pkg: unknown = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
@@ -80,8 +82,10 @@ async function reportError(error: unknown, io: CliIO): Promise<number> {
   return EXIT_CODES.usage;
 }
 
-/** Input echoed in an error may hold newlines or control characters: show them escaped, on one line. */
+/**
+ * Input echoed in an error may hold line breaks, control sequences or bidi overrides: shown
+ * escaped, on one line, and bounded (an input can be as long as a file).
+ */
 function oneLine(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.trimEnd().replace(/[\u0000-\u001f\u007f]/g, (ch) => (ch === '\n' ? '\\n' : ch === '\t' ? ' ' : `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`));
+  return visible(bounded(text.trimEnd(), 2000)).replace(/\t/g, ' ');
 }

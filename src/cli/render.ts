@@ -1,3 +1,4 @@
+import { secrets } from '../config/secrets.js';
 import type { RunReport } from '../engine/schema.js';
 
 /** Output formats: one report, many renderings, the same exit codes. */
@@ -10,8 +11,14 @@ export interface RenderOptions {
   readonly color: boolean;
 }
 
-/** Loads only the renderer asked for. */
-export async function render(report: RunReport, options: RenderOptions): Promise<string> {
+/**
+ * Loads only the renderer asked for. Known secrets are masked in the report's values before any
+ * renderer lays it out or escapes it for its format (a password with a "[" in it would be "\\[" in
+ * Markdown; inside JSON a password "false," would be JSON syntax): the report as a structure, its
+ * commands kept as built (secrets.redactDocument).
+ */
+export async function render(untrusted: RunReport, options: RenderOptions): Promise<string> {
+  const report = secrets.redactDocument(untrusted);
   switch (options.format) {
     case 'json':
       return (await import('../report/json.js')).renderJson(report);

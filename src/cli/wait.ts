@@ -7,9 +7,11 @@ import type { TargetReport } from '../engine/schema.js';
 import { formatMs } from '../text/duration.js';
 import { colorWanted } from './diagnose.js';
 import { parseCount, parseDuration, parseSeconds } from './duration.js';
-import type { CliIO } from './io.js';
+import { safeOutput, type CliIO } from './io.js';
 import { addRunFlags, runOptions, type PreparedRun, type RunFlags, type RunOptions } from './prepare.js';
 import { FORMATS, type Format } from './render.js';
+import { bounded } from '../text/bound.js';
+import { visible } from '../text/visible.js';
 
 /**
  * `dbdoctor wait <target…> [-- command…]`: diagnose until every target is ready, with exponential
@@ -140,7 +142,8 @@ export async function runWait(inputs: readonly string[], options: WaitOptions, i
       const kind = waitingFor(report.verdict.cause);
       return kind === 'permanent' || (kind === 'retries' && count >= options.retries);
     });
-    const summary = reports.filter((report) => report.status === 'unhealthy').map((report) => `${report.label ?? report.target}: ${report.verdict.step ?? 'none'}/${report.verdict.cause} — ${report.verdict.message}`).join('; ');
+    // Server words and names from the settings: made visible, one line per attempt.
+    const summary = visible(reports.filter((report) => report.status === 'unhealthy').map((report) => `${report.label ?? report.target}: ${report.verdict.step ?? 'none'}/${report.verdict.cause} — ${bounded(report.verdict.message, 500)}`).join('; '));
     if (options.failFast && final.length > 0) {
       progress.done(`giving up after ${attempt} attempt${attempt > 1 ? 's' : ''}: waiting will not heal ${final.map((report) => report.verdict.cause).join(', ')} (use --no-fail-fast to wait anyway)`);
       return printLast(last, started, prepared, options, io, version);
@@ -258,7 +261,7 @@ function runCommand(command: readonly string[]): Promise<number> {
     process.on('SIGINT', forward);
     process.on('SIGTERM', forward);
     child.once('error', (error) => {
-      process.stderr.write(`dbdoctor wait: cannot run ${file ?? ''}: ${error.message}\n`);
+      process.stderr.write(safeOutput(visible(`dbdoctor wait: cannot run ${file ?? ''}: ${error.message}`)) + '\n');
       resolve(127);
     });
     child.once('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));

@@ -2,7 +2,10 @@ import type { Hint } from '../engine/probe.js';
 import type { Remediation } from '../engine/schema.js';
 import { hostsIn } from '../host/names.js';
 import type { Environment } from './environment.js';
+import { isSocketHost } from './postgres/target.js';
 import { isSecretName, MASK, maskUrlPasswords } from './secrets.js';
+import { sh } from '../text/shell.js';
+import { urlHost, urlPart } from '../text/url.js';
 import type { Target } from './targets.js';
 
 /**
@@ -54,7 +57,7 @@ export function configMismatches(env: Environment, target: Target): Hint[] {
   if (target.engine !== 'postgres') return [];
   const settings = postgresHostSettings(env);
   const endpoint = target.endpoints[0];
-  const targetHost = endpoint && !endpoint.host.startsWith('/') ? endpoint.host : 'localhost';
+  const targetHost = endpoint && !isSocketHost(endpoint.host) ? endpoint.host : 'localhost';
   const hostSource = target.sources.host ?? 'the URL';
   const hints: Hint[] = [];
   const distinct = [...new Set(settings.map((setting) => setting.host))];
@@ -72,7 +75,11 @@ export function configMismatches(env: Environment, target: Target): Hint[] {
           `you diagnosed host ${targetHost} (${hostSource}), but ${first.variable} in this environment points at ${first.host}: is the application reading the setting you think it is?`,
           { diagnosedHost: targetHost, settings: [...settings] },
           [
-            { text: `Diagnose what ${first.variable} points at too:`, command: `dbdoctor diagnose${first.variable === 'DATABASE_URL' ? '' : ` "postgresql://${encodeURIComponent(target.user)}@${first.host}:${endpoint?.port ?? 5432}/${encodeURIComponent(target.database)}"`}`, language: 'shell' },
+            {
+              text: `Diagnose what ${first.variable} points at too:`,
+              command: first.variable === 'DATABASE_URL' ? 'dbdoctor diagnose' : sh`dbdoctor diagnose ${`postgresql://${urlPart(target.user)}@${urlHost(first.host)}:${endpoint?.port ?? 5432}/${urlPart(target.database)}`}`,
+              language: 'shell',
+            },
             { text: `If the code reads a host variable with a localhost default (e.g. os.getenv("POSTGRES_HOST", "localhost")), make it read ${first.variable}, or set that variable too.` },
           ],
         ),

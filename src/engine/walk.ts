@@ -5,6 +5,7 @@ import type { DiagnosisTarget, Hint, Probe, RunContext, StepDefinition, StepIO, 
 import type { Evidence, Finding, Remediation, StepReport, TargetReport, TargetStatus, Verdict } from './schema.js';
 import { STEP_ORDER, type StepId } from './steps.js';
 import { formatMs } from '../text/duration.js';
+import { boundFinding } from '../text/bound.js';
 
 /**
  * Time kept back from the steps so that closing connections never runs past the run's deadline.
@@ -119,8 +120,12 @@ function crashed(evidence: Evidence, error: unknown): Finding {
   };
 }
 
+/**
+ * A step's findings as reported: each bounded (text/bound), whatever a server sent, so no report
+ * grows with what a peer chose to say; the most severe first.
+ */
 function toReport(id: StepId, outcome: StepOutcome, durationMs: number): StepReport {
-  const findings: readonly Finding[] = 'status' in outcome ? [outcome] : outcome;
+  const findings: readonly Finding[] = ('status' in outcome ? [outcome] : [...outcome]).map((finding: Finding) => boundFinding(finding));
   const primary = mostSevere(findings);
   const also = findings.filter((finding) => finding !== primary && (finding.status === 'warn' || finding.status === 'fail'));
   return { id, ...primary, durationMs: Math.round(durationMs * 10) / 10, ...(also.length > 0 ? { also } : {}) };
@@ -147,7 +152,7 @@ function notSelected(id: StepId, selection: StepSelection | undefined): string |
 
 function withHints(steps: StepReport[], hints: readonly Hint[]): StepReport[] {
   return steps.map((step) => {
-    const extra = hints.filter((hint) => hint.step === step.id).map((hint) => hint.finding);
+    const extra = hints.filter((hint) => hint.step === step.id).map((hint) => boundFinding(hint.finding));
     return extra.length > 0 ? { ...step, also: [...(step.also ?? []), ...extra] } : step;
   });
 }

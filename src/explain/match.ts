@@ -4,7 +4,8 @@ import { CAUSES, stepOfCause, type CauseCode } from '../engine/causes.js';
 import { FIELD_NAMES, RANKS, type EngineExplainer, type ExplainRule, type FieldPattern, type Fields, type HostPart, type Rank, type Reader, type Reading, type StackFrame } from '../engine/explainer.js';
 import type { Remediation } from '../engine/schema.js';
 import { CLIENT_HINTS, ENGINE_HINTS, ENGINE_NAMES, loadExplainer, loadNetworkExplainer, type EngineName, type NetworkExplainer } from '../probes/registry.js';
-import { shellQuote } from '../text/shell.js';
+import { shellQuote, unprintable } from '../text/shell.js';
+import { COMMAND_CHARS, printableFix } from '../text/bound.js';
 import { GUESSES } from './guesses.js';
 import { flatten, normalise } from './normalise.js';
 import { EXPLAIN_SCHEMA_VERSION, type CauseRef, type Diagnosis, type ExplainReport, type HostFinding } from './schema.js';
@@ -26,6 +27,12 @@ export interface ExplainOptions {
   /** --engine: the engine, when the text does not say. */
   readonly engine?: EngineName;
   readonly version: string;
+  /**
+   * Masks the secrets in a value read from the text (the CLI's: the passwords the paste carries,
+   * registered first). Every value a command is built from passes it before anything is built:
+   * a command is never rewritten afterwards.
+   */
+  readonly mask?: (value: string) => string;
 }
 
 /** A reading with its place in the tables (lower first within a rank) and the engines its source serves. */
@@ -98,7 +105,8 @@ export async function explainText(raw: string, options: ExplainOptions): Promise
   const recordText = text.slice(chosen.start, chosen.end);
   const focusText = text.slice(chosen.focus.start, chosen.focus.end);
   const hostFields: Fields = chosen.host ? { host: chosen.host.host, ...(chosen.host.port ? { port: chosen.host.port } : {}) } : {};
-  const fields = working ? {} : extractFields(focusText, [...(best ? [best] : []), ...chosen.readings], [...(explainer?.fieldPatterns ?? explainers.flatMap((candidate) => candidate.fieldPatterns)), ...network.fieldPatterns], sources, hostFields);
+  const mask = options.mask ?? ((value: string) => value);
+  const fields = working ? {} : maskedFields(extractFields(focusText, [...(best ? [best] : []), ...chosen.readings], [...(explainer?.fieldPatterns ?? explainers.flatMap((candidate) => candidate.fieldPatterns)), ...network.fieldPatterns], sources, hostFields), mask);
   const diagnoses = distinctDiagnoses(recognised, text);
   const base = {
     schemaVersion: EXPLAIN_SCHEMA_VERSION,
@@ -117,7 +125,7 @@ export async function explainText(raw: string, options: ExplainOptions): Promise
     const guesses = working ? [] : chosen.conflict.length > 0 ? conflictGuesses(chosen.conflict) : guess(recordText);
     return { ...base, status: 'not_recognised', verdict: null, alternatives: [], guesses, remediation: [], confirm: engine && explainer ? confirmCommand(explainer, fields) : null, durationMs: performance.now() - started };
   }
-  const matched = maskUrlPasswords(chosen.host ? excerpt(text, chosen.focus) : linesOf(text, best.index, best.end));
+  const matched = mask(maskUrlPasswords(chosen.host ? excerpt(text, chosen.focus) : linesOf(text, best.index, best.end)));
   const meta = CAUSES[best.cause];
   return {
     ...base,
@@ -135,7 +143,7 @@ export async function explainText(raw: string, options: ExplainOptions): Promise
     },
     alternatives: alternativesOf(best, chosen.readings),
     guesses: [],
-    remediation: remediationOf(best.cause, explainer, network, { cause: best.cause, rule: { id: best.id, rank: best.rank }, fields, matched, text: recordText }),
+    remediation: remediationOf(best.cause, explainer, network, { cause: best.cause, rule: { id: best.id, rank: best.rank }, fields, matched, text: mask(recordText) }),
     confirm: explainer ? confirmCommand(explainer, fields) : 'dbdoctor diagnose <your connection URL>',
     durationMs: performance.now() - started,
   };
@@ -540,14 +548,33 @@ function plausible(found: Fields): Fields {
   return fields;
 }
 
+/** The fields with their secrets masked; a port that no longer reads as one is dropped. */
+function maskedFields(fields: Fields, mask: (value: string) => string): Fields {
+  const out: Fields = {};
+  for (const name of FIELD_NAMES) {
+    const value = fields[name];
+    if (value === undefined) continue;
+    const masked = mask(value);
+    if (name !== 'port' || masked === value) out[name] = masked;
+  }
+  return out;
+}
+
+/** The fixes for the cause, each command as printed or left out with the reason (as every finding's: text/bound). */
 function remediationOf(cause: CauseCode, explainer: EngineExplainer | undefined, network: NetworkExplainer, explained: Parameters<EngineExplainer['remediation']>[0]): Remediation[] {
+  return fixesOf(cause, explainer, network, explained).map(printableFix);
+}
+
+function fixesOf(cause: CauseCode, explainer: EngineExplainer | undefined, network: NetworkExplainer, explained: Parameters<EngineExplainer['remediation']>[0]): Remediation[] {
   const own = explainer?.remediation(explained) ?? network.remediation(explained);
   if (own) return own;
   return [{ text: `Run the command below against the server: it checks the whole tree and names the fix for ${cause}.` }];
 }
 
-function confirmCommand(explainer: EngineExplainer, fields: Fields): string {
-  return `dbdoctor diagnose ${shellQuote(explainer.url(fields))}`;
+/** The diagnose command for what the text names: null when it cannot be printed as it runs (text/shell: unprintable). */
+function confirmCommand(explainer: EngineExplainer, fields: Fields): string | null {
+  const command = `dbdoctor diagnose ${shellQuote(explainer.url(fields))}`;
+  return unprintable(command, COMMAND_CHARS) === undefined ? command : null;
 }
 
 /**

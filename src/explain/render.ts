@@ -1,4 +1,5 @@
 import kleur from 'kleur';
+import { displayable } from '../report/display.js';
 import { remediationLines } from '../report/human.js';
 import { hostPort } from '../text/address.js';
 import type { CauseRef, ExplainReport } from './schema.js';
@@ -8,10 +9,12 @@ import type { CauseRef, ExplainReport } from './schema.js';
  * fit, what the text names, the fix, and the command that confirms it against the server. Text no
  * rule knows gets "not recognised" and guesses that say they are guesses.
  */
-export function renderExplainHuman(report: ExplainReport, options: { readonly verbose: boolean; readonly color: boolean }): string {
+export function renderExplainHuman(untrusted: ExplainReport, options: { readonly verbose: boolean; readonly color: boolean }): string {
   // Every line is built from the report and returned as one text, written once by the CLI: the one
   // place where what came from the pasted text (the words, the fields) can be made safe to show.
   kleur.enabled = options.color;
+  // The pasted text, and every field read from it, is untrusted: shown with its control characters visible.
+  const report = displayable(untrusted);
   const lines: string[] = [];
   const source = [report.engine, report.client].filter(Boolean).join(' · ');
   const ref = (entry: CauseRef): string => `${entry.step ?? 'any'}/${entry.cause}`;

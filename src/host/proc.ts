@@ -115,7 +115,8 @@ export function parseUnixTable(text: string): Listener[] {
     // Num RefCount Protocol Flags Type St Inode Path; Flags 00010000 = __SO_ACCEPTCON (listening)
     if (fields.length < 8 || fields[3] !== '00010000') continue;
     const path = fields.slice(7).join(' ');
-    if (!path.startsWith('/')) continue;
+    // A path, or an abstract socket, which the kernel lists as "@name" (libpq's own spelling).
+    if (!path.startsWith('/') && !path.startsWith('@')) continue;
     listeners.push({ transport: 'unix', address: path, port: undefined, inode: Number(fields[6]) });
   }
   return listeners;

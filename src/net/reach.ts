@@ -14,6 +14,8 @@ export interface EndpointSpec {
   readonly port: number;
   /** Connect to this Unix socket instead of host:port over TCP. */
   readonly socketPath?: string;
+  /** Connect to this numeric address, with no lookup of the host (libpq's hostaddr). */
+  readonly address?: string;
 }
 
 export interface AddressAttempt {
@@ -29,6 +31,8 @@ export interface EndpointTrace {
   readonly port: number;
   readonly transport: 'tcp' | 'unix';
   readonly socketPath?: string;
+  /** The numeric address connected to instead of looking the host up (libpq's hostaddr). */
+  readonly hostaddr?: string;
   dns?: Resolution;
   readonly connects: AddressAttempt[];
 }
@@ -77,8 +81,9 @@ export async function lookUpEndpoint(spec: EndpointSpec, deadline: Deadline): Pr
   if (spec.socketPath !== undefined) {
     return { entry: { host: spec.host, port: spec.port, transport: 'unix', socketPath: spec.socketPath, connects: [] }, addresses: [spec.socketPath], timedOut: false };
   }
-  const entry: EndpointTrace = { host: spec.host, port: spec.port, transport: 'tcp', connects: [] };
-  entry.dns = await resolveHost(spec.host, deadline);
+  const entry: EndpointTrace = { host: spec.host, port: spec.port, transport: 'tcp', ...(spec.address !== undefined ? { hostaddr: spec.address } : {}), connects: [] };
+  // With a hostaddr there is no lookup: the literal "resolves" to itself.
+  entry.dns = await resolveHost(spec.address ?? spec.host, deadline);
   if (entry.dns.outcome !== 'resolved') return { entry, addresses: [], timedOut: entry.dns.code === 'ETIMEOUT' };
   return { entry, addresses: entry.dns.addresses.map(({ address }) => address), timedOut: false };
 }

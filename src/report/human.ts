@@ -1,6 +1,7 @@
 import kleur from 'kleur';
 import type { EnvironmentReport, Evidence, Remediation, RunReport, StepReport, StepStatus, TargetReport, TargetStatus } from '../engine/schema.js';
 import { formatMs } from '../text/duration.js';
+import { displayable, jsonBlock } from './display.js';
 
 /**
  * The report for a person at 3 a.m.: the verdict first, in one line; then one line per step;
@@ -15,8 +16,9 @@ export interface HumanOptions {
 const STATUS_MARK: Record<StepStatus, string> = { pass: '✔', warn: '!', fail: '✖', skip: '–' };
 const HEADLINE: Record<TargetStatus, string> = { healthy: 'HEALTHY', degraded: 'DEGRADED', unhealthy: 'UNHEALTHY' };
 
-export function renderHuman(report: RunReport, options: HumanOptions): string {
+export function renderHuman(untrusted: RunReport, options: HumanOptions): string {
   kleur.enabled = options.color;
+  const report = displayable(untrusted);
   const blocks = report.targets.map((target) => renderTarget(target, options));
   if (report.targets.length > 1) blocks.push(`${paint(report.status, HEADLINE[report.status])} overall: ${report.targets.length} targets in ${formatMs(report.durationMs)}`);
   const environment = renderEnvironment(report.environment, options.verbose);
@@ -69,7 +71,8 @@ function renderTarget(target: TargetReport, options: HumanOptions): string {
 }
 
 /** Numbered fixes, each command indented under its text (also used by `dbdoctor explain`). */
-export function remediationLines(fixes: readonly Remediation[]): string[] {
+export function remediationLines(untrusted: readonly Remediation[]): string[] {
+  const fixes = displayable(untrusted);
   return fixes.flatMap((fix, index) => [`  ${index + 1}. ${fix.text}`, ...(fix.command ? fix.command.split('\n').map((line) => `       ${kleur.cyan(line)}`) : [])]);
 }
 
@@ -109,7 +112,7 @@ function describeSources(source: Record<string, string>): string {
 }
 
 function renderEvidence(evidence: Evidence): string {
-  return JSON.stringify(evidence, null, 2);
+  return jsonBlock(evidence);
 }
 
 function indent(text: string, by: number): string {

@@ -1,4 +1,5 @@
 import type { RunReport, StepReport, TargetReport } from '../engine/schema.js';
+import { displayable } from './display.js';
 import { targetName } from './names.js';
 
 /**
@@ -6,7 +7,9 @@ import { targetName } from './names.js';
  * is a <failure> (type = cause code), a skipped one <skipped>, a warning a passing case with the
  * warning in <system-out> (JUnit has no "warning").
  */
-export function renderJunit(report: RunReport): string {
+export function renderJunit(untrusted: RunReport): string {
+  // Untrusted text made visible first (a control character is not even allowed in XML 1.0), then XML-escaped.
+  const report = displayable(untrusted);
   const count = (status: StepReport['status']): number => report.targets.reduce((sum, target) => sum + target.steps.filter((step) => step.status === status).length, 0);
   const tests = report.targets.reduce((sum, target) => sum + target.steps.length, 0);
   const suites = report.targets.map(suite).join('\n');
@@ -46,6 +49,7 @@ export function xml(text: string): string {
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
     .replace(/"/g, '&quot;')
+    // What XML 1.0 cannot carry at all, not even as a character reference (made visible earlier; a net).
     // eslint-disable-next-line no-control-regex
-    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '');
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
 }

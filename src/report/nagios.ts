@@ -1,11 +1,14 @@
 import type { RunReport, TargetReport } from '../engine/schema.js';
+import { displayable } from './display.js';
 import { connectionsUsedRatio, STATUS_WORD, targetName } from './names.js';
 
 /**
  * A Nagios/Icinga plugin's output: one status line with perfdata, then one line per target.
  * The exit codes already match the plugin convention: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
  */
-export function renderNagios(report: RunReport): string {
+export function renderNagios(untrusted: RunReport): string {
+  // One status line: untrusted text made visible (a line break would start Nagios's long output).
+  const report = displayable(untrusted);
   const bad = report.targets.filter((target) => target.status !== 'healthy');
   const first = bad[0];
   const summary =
@@ -26,7 +29,8 @@ function line(target: TargetReport): string {
 }
 
 function perf(target: TargetReport): string[] {
-  const label = (what: string): string => `'${targetName(target).replace(/'/g, '"').replace(/=/g, ':')} ${what}'`;
+  // A label is quoted with ' and ends at "="; a "|" would start perfdata (or long output) anew.
+  const label = (what: string): string => `'${targetName(target).replace(/'/g, '"').replace(/=/g, ':').replace(/\|/g, '/')} ${what}'`;
   const values = [`${label('up')}=${target.status === 'unhealthy' ? 0 : 1};;1:;0;1`, `${label('seconds')}=${(target.durationMs / 1000).toFixed(3)}s`];
   const ratio = connectionsUsedRatio(target);
   if (ratio !== undefined) values.push(`${label('connections used')}=${Math.round(ratio * 1000) / 10}%;80;100;0;100`);

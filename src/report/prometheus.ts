@@ -1,4 +1,5 @@
 import type { RunReport, StepReport, TargetReport } from '../engine/schema.js';
+import { displayable } from './display.js';
 import { connectionsUsedRatio, targetName } from './names.js';
 
 /**
@@ -8,7 +9,9 @@ import { connectionsUsedRatio, targetName } from './names.js';
  */
 const STEP_VALUE: Record<StepReport['status'], number> = { skip: 0, pass: 1, warn: 2, fail: 3 };
 
-export function renderPrometheus(report: RunReport): string {
+export function renderPrometheus(untrusted: RunReport): string {
+  // Label values: untrusted text made visible, then escaped as the exposition format wants (\\, \", \n).
+  const report = displayable(untrusted);
   const lines: string[] = [];
   const family = (name: string, help: string, samples: string[]): void => {
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`, ...samples);

@@ -443,6 +443,7 @@ describe('what explain prints is safe to print and to paste', () => {
     const { out } = await human('Error: Connection timed out');
     expect(out).toMatch(/network\/connect_timeout/);
     expect(out).not.toMatch(/port 0\b|:0\b| 0$/m);
-    expect(out).toContain('nc -vz -w 3 <host> <port>');
+    // Placeholders are quoted (issue 20): unquoted, bash reads <host> as a redirection (issue 19).
+    expect(out).toContain("nc -vz -w 3 '<host>' '<port>'");
   });
 });

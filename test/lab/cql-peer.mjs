@@ -5,7 +5,8 @@
 // Usage: node cql-peer.mjs '<json behaviour>'   (prints its port when listening)
 //   { "listen": "127.0.0.1", "overloaded": false, "dc": "dc1",
 //     "peers": [{ "peer": "127.0.0.2", "native": "127.0.0.2", "dc": "dc1" }],
-//     "queries": [{ "task": "SELECT …", "runningMicros": 400000000 }] }
+//     "queries": [{ "task": "SELECT …", "runningMicros": 400000000 }],
+//     "supported": { "X": ["…"] }, "release": "5.0.5", "cluster": "scripted", "startupError": { "code": 10, "message": "…" } }
 import { createServer } from 'node:net';
 import { BodyReader, encodeError, encodeFrame, ERROR_CODES, OPCODES, readFrame, write } from '../../dist/probes/cassandra/frame.js';
 
@@ -49,7 +50,7 @@ function answer(query) {
   const text = query.replace(/\s+/g, ' ').trim();
   if (/FROM system\.local/i.test(text)) {
     return rows('system', 'local', [['key', 'varchar'], ['cluster_name', 'varchar'], ['partitioner', 'varchar'], ['rpc_address', 'inet'], ['broadcast_address', 'inet'], ['listen_address', 'inet'], ...NODE_COLUMNS], [
-      { key: 'local', cluster_name: 'scripted', partitioner: 'org.apache.cassandra.dht.Murmur3Partitioner', rpc_address: listen, broadcast_address: listen, listen_address: listen, data_center: dc, rack: 'rack1', release_version: '5.0.5', tokens: ['0'], host_id: hostId(0) },
+      { key: 'local', cluster_name: behaviour.cluster ?? 'scripted', partitioner: 'org.apache.cassandra.dht.Murmur3Partitioner', rpc_address: listen, broadcast_address: listen, listen_address: listen, data_center: dc, rack: 'rack1', release_version: behaviour.release ?? '5.0.5', tokens: ['0'], host_id: hostId(0) },
     ]);
   }
   const peers = (behaviour.peers ?? []).map((peer, index) => ({ peer: peer.peer, rpc_address: peer.native, native_address: peer.native, native_port: port, data_center: peer.dc ?? dc, rack: 'rack1', release_version: '5.0.5', tokens: [String((index + 1) * 1000)], host_id: hostId(index + 1) }));
@@ -72,8 +73,9 @@ function respond(socket, frame) {
   }
   switch (frame.opcode) {
     case OPCODES.OPTIONS:
-      return reply(OPCODES.SUPPORTED, write.stringMultimap({ PROTOCOL_VERSIONS: ['3/v3', '4/v4'], CQL_VERSION: ['3.4.7'], COMPRESSION: [] }));
+      return reply(OPCODES.SUPPORTED, write.stringMultimap({ PROTOCOL_VERSIONS: ['3/v3', '4/v4'], CQL_VERSION: ['3.4.7'], COMPRESSION: [], ...behaviour.supported }));
     case OPCODES.STARTUP:
+      if (behaviour.startupError) return reply(OPCODES.ERROR, encodeError(behaviour.startupError));
       if (behaviour.overloaded) return reply(OPCODES.ERROR, encodeError({ code: ERROR_CODES.overloaded, message: 'Server is in overloaded state. Cannot accept more requests at this point' }));
       return reply(OPCODES.READY, Buffer.alloc(0));
     case OPCODES.REGISTER:

@@ -10,6 +10,11 @@ export interface CqlPeerBehaviour {
   readonly overloaded?: boolean;
   readonly peers?: readonly { readonly peer: string; readonly native: string; readonly dc?: string }[];
   readonly queries?: readonly { readonly task: string; readonly runningMicros: number }[];
+  /** A hostile node: extra SUPPORTED options, its own release and cluster names, an ERROR for STARTUP. */
+  readonly supported?: Readonly<Record<string, readonly string[]>>;
+  readonly release?: string;
+  readonly cluster?: string;
+  readonly startupError?: { readonly code: number; readonly message: string };
 }
 
 const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'cql-peer.mjs');

@@ -41,7 +41,8 @@ export function dbdoctor(args: readonly string[], options: RunOptions = {}): Pro
   // Entering a mount namespace (nsenter -m) resets the working directory to its root, so inside a
   // prefix we change to the wanted directory ourselves.
   const inside = options.prefix && options.cwd ? ['sh', '-c', 'cd "$0" && exec "$@"', options.cwd] : [];
-  const [command, ...argv] = [...(options.prefix ?? []), ...inside, process.execPath, BIN, ...args];
+  // As the shebang runs it: "--" ends node's options (Node 20 would read a --env-file of dbdoctor's own).
+  const [command, ...argv] = [...(options.prefix ?? []), ...inside, process.execPath, '--', BIN, ...args];
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn(command ?? process.execPath, argv, { env, cwd: options.cwd ?? mkdtempSync(join(tmpdir(), 'dbdoctor-cwd-')), stdio: ['ignore', 'pipe', 'pipe'] });

@@ -29,6 +29,8 @@ export interface FerretOptions {
   readonly replSetName?: string;
   /** A TLS listener on this address, with this certificate. */
   readonly tls?: { readonly listen: string; readonly certFile: string; readonly keyFile: string };
+  /** A Unix socket to listen on too (a path; FerretDB's --listen-unix). */
+  readonly unix?: string;
   readonly prefix?: readonly string[];
   /** /etc/hosts lines for the server only (a private mount namespace). */
   readonly hosts?: readonly string[];
@@ -68,6 +70,7 @@ export class Ferret {
       '--log-level=info',
       ...(options.replSetName ? [`--repl-set-name=${options.replSetName}`] : []),
       ...(options.tls ? [`--listen-tls=${options.tls.listen}`, `--listen-tls-cert-file=${options.tls.certFile}`, `--listen-tls-key-file=${options.tls.keyFile}`] : []),
+      ...(options.unix ? [`--listen-unix=${options.unix}`] : []),
       ...(options.adminPassword !== undefined && !options.postgresqlUrl ? ['--test-enable-new-auth'] : []),
       ...(options.adminPassword !== undefined && !options.postgresqlUrl && first ? ['--setup-database=admin', `--setup-username=${ADMIN_USER}`, `--setup-password=${options.adminPassword}`] : []),
     ];
@@ -90,7 +93,7 @@ export class Ferret {
       });
       child.stderr?.on('data', (chunk: Buffer) => {
         log += chunk.toString();
-        const ready = /Listening on TCP/.test(log) && (!options.tls || /Listening on TLS/.test(log));
+        const ready = /Listening on TCP/.test(log) && (!options.tls || /Listening on TLS/.test(log)) && (!options.unix || /Listening on Unix/.test(log));
         if (ready) {
           clearTimeout(timer);
           resolve();

@@ -8,7 +8,24 @@ import { peer, type Peer } from './servers.js';
  */
 export type PgPeerBehaviour =
   | { readonly kind: 'reject'; readonly sqlstate: string; readonly message: string }
-  | { readonly kind: 'silent-after-login' };
+  | { readonly kind: 'silent-after-login' }
+  /**
+   * A hostile server: whatever it likes in every field it controls — startup parameters (the
+   * version string and any others, as many as it wants), then an ErrorResponse whose message,
+   * detail, hint and severity it writes too (escape sequences, megabytes). `login` first sends
+   * AuthenticationOk, as after a successful login.
+   */
+  | { readonly kind: 'hostile'; readonly login: boolean; readonly params: readonly (readonly [string, string])[]; readonly error?: ErrorFields; readonly pid?: number };
+
+export interface ErrorFields {
+  readonly sqlstate: string;
+  readonly message: string;
+  readonly severity?: string;
+  readonly detail?: string;
+  readonly hint?: string;
+  /** With PostgreSQL's source-location fields (F, L, R), as a real server sends them (a pooler does not). */
+  readonly located?: boolean;
+}
 
 const SSL_REQUEST = 80877103;
 const PROTOCOL_3 = 196608;
@@ -32,8 +49,17 @@ export const backend = {
   parameterStatus: (name: string, value: string): Buffer => message('S', Buffer.concat([cstring(name), cstring(value)])),
   backendKeyData: (pid: number): Buffer => message('K', Buffer.concat([int32(pid), int32(12345)])),
   readyForQuery: (): Buffer => message('Z', Buffer.from('I')),
-  error: (sqlstate: string, text: string, severity = 'FATAL'): Buffer =>
-    message('E', Buffer.concat([Buffer.from('S'), cstring(severity), Buffer.from('V'), cstring(severity), Buffer.from('C'), cstring(sqlstate), Buffer.from('M'), cstring(text), Buffer.from([0])])),
+  error: (sqlstate: string, text: string, severity = 'FATAL', more: { detail?: string; hint?: string; located?: boolean } = {}): Buffer =>
+    message(
+      'E',
+      Buffer.concat([
+        Buffer.from('S'), cstring(severity), Buffer.from('V'), cstring(severity), Buffer.from('C'), cstring(sqlstate), Buffer.from('M'), cstring(text),
+        ...(more.detail !== undefined ? [Buffer.from('D'), cstring(more.detail)] : []),
+        ...(more.hint !== undefined ? [Buffer.from('H'), cstring(more.hint)] : []),
+        ...(more.located ? [Buffer.from('F'), cstring('auth.c'), Buffer.from('L'), cstring('539'), Buffer.from('R'), cstring('ClientAuthentication')] : []),
+        Buffer.from([0]),
+      ]),
+    ),
 };
 
 export function pgPeer(behaviour: PgPeerBehaviour): Promise<Peer> {
@@ -53,6 +79,15 @@ export function pgPeer(behaviour: PgPeerBehaviour): Promise<Peer> {
           started = true;
           if (behaviour.kind === 'reject') {
             socket.end(backend.error(behaviour.sqlstate, behaviour.message));
+          } else if (behaviour.kind === 'hostile') {
+            const said = [
+              ...(behaviour.login ? [backend.authenticationOk()] : []),
+              ...behaviour.params.map(([name, value]) => backend.parameterStatus(name, value)),
+              ...(behaviour.pid !== undefined ? [backend.backendKeyData(behaviour.pid)] : []),
+            ];
+            const { error } = behaviour;
+            if (error) socket.end(Buffer.concat([...said, backend.error(error.sqlstate, error.message, error.severity, error)]));
+            else socket.write(Buffer.concat([...said, backend.readyForQuery()]));
           } else {
             socket.write(Buffer.concat([backend.authenticationOk(), backend.parameterStatus('server_version', '15.0 (scripted)'), backend.backendKeyData(4242), backend.readyForQuery()]));
           }

@@ -81,6 +81,8 @@ export interface ClusterOptions {
   readonly prefix?: readonly string[];
   /** A fixed port (inside an isolated host any port is free). */
   readonly port?: number;
+  /** A Linux abstract socket to listen on too ("@name", in the server's network namespace). */
+  readonly abstractSocket?: string;
 }
 
 export class Cluster {
@@ -105,7 +107,7 @@ export class Cluster {
     cluster.configure({
       port,
       listen_addresses: `'${options.listen ?? '127.0.0.1'}'`,
-      unix_socket_directories: `'${socketDir}'`,
+      unix_socket_directories: `'${socketDir}${options.abstractSocket ? `,@${options.abstractSocket}` : ''}'`,
       fsync: 'off',
       synchronous_commit: 'off',
       full_page_writes: 'off',

@@ -76,6 +76,15 @@ export function httpPeer(): Promise<Peer> {
   return peer(server, () => undefined);
 }
 
+/**
+ * An HTTP server that writes its own status line and headers, byte for byte (Node's HTTP server
+ * refuses control characters in them; a hostile one does not): answers whatever arrives first.
+ */
+export function rawHttpPeer(status: string, headers: readonly (readonly [string, string])[], body = 'hello\n'): Promise<Peer> {
+  const response = Buffer.from(`HTTP/1.1 ${status}\r\n${headers.map(([name, value]) => `${name}: ${value}\r\n`).join('')}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`, 'utf8');
+  return peer(createServer(), (socket) => socket.once('data', () => socket.end(response)));
+}
+
 /** A TLS-only endpoint (expects a ClientHello first, as a TLS-terminating proxy does). */
 export function tlsOnlyPeer(certFile: string, keyFile: string): Promise<Peer> {
   const server = createTlsServer({ cert: readFileSync(certFile), key: readFileSync(keyFile) }, (socket) => socket.end('hello\n'));

@@ -6,7 +6,9 @@
 #   iproute2    ip netns / veth / routes for the isolated test hosts
 #   util-linux  unshare, nsenter, runuser
 #   iptables    firewall faults (DROP, REJECT) inside the lab's network namespaces
-#   zsh, fish   to check the completion scripts dbdoctor prints for them
+#   zsh, fish, dash   to check the completion scripts dbdoctor prints for them, and that every
+#               printed command pastes the same in bash, zsh, fish and sh (dash)
+#   cmark-gfm   GitHub's Markdown renderer, to check that the Markdown report makes no link
 #   pgbouncer   the connection pooler the pooler scenarios put in front of the clusters
 #   ferretdb    a MongoDB wire-protocol server (FerretDB 1.x, SQLite backend), built once with Go into
 #               .lab/ferretdb/ (ignored by git); golang-go from Debian only when no Go is installed
@@ -30,6 +32,8 @@ command -v ip >/dev/null || missing+=(iproute2)
 command -v iptables >/dev/null || missing+=(iptables)
 command -v zsh >/dev/null || missing+=(zsh)
 command -v fish >/dev/null || missing+=(fish)
+command -v dash >/dev/null || missing+=(dash)
+command -v cmark-gfm >/dev/null || missing+=(cmark-gfm)
 [[ -x /usr/sbin/pgbouncer ]] || command -v pgbouncer >/dev/null || missing+=(pgbouncer)
 command -v java >/dev/null || missing+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null || missing+=(maven)

@@ -2,6 +2,8 @@ import { z } from 'zod';
 import type { Environment } from '../environment.js';
 import { InputError } from '../errors.js';
 import { MASK, maskUrlPasswords, secrets } from '../secrets.js';
+import { checkHost, checkNoNul } from '../checks.js';
+import { urlHost, urlPart } from '../../text/url.js';
 
 /**
  * A Cassandra target: contact points, the local data centre, credentials, keyspace.
@@ -194,6 +196,8 @@ export function resolveCassandraTarget(input: { text: string; source: string } |
   }
   const tls = ['true', '1', 'require'].includes((url.params.get('ssl') ?? url.params.get('tls') ?? '').toLowerCase());
 
+  checkNoNul({ username, password, keyspace, localDc }, (name) => sources[name], (name) => name === 'password');
+  for (const point of contactPoints) checkHost(point.host, sources.host ?? from);
   for (const shown of [username, keyspace, localDc, ...contactPoints.map((point) => point.host)]) secrets.addPublic(shown);
   const target: CassandraTarget = {
     engine: 'cassandra',
@@ -215,13 +219,13 @@ export function resolveCassandraTarget(input: { text: string; source: string } |
 
 /** The target as a URL for people to read: password masked. */
 export function displayOf(target: Omit<CassandraTarget, 'display'>): string {
-  const user = target.username !== undefined ? `${encodeURIComponent(target.username)}${target.password !== undefined ? `:${MASK}` : ''}@` : '';
-  const hosts = target.contactPoints.map(({ host, port }) => `${host.includes(':') ? `[${host}]` : host}:${port}`).join(',');
+  const user = target.username !== undefined ? `${urlPart(target.username)}${target.password !== undefined ? `:${MASK}` : ''}@` : '';
+  const hosts = target.contactPoints.map(({ host, port }) => `${urlHost(host)}:${port}`).join(',');
   const params = [
-    ...(target.localDc ? [`dc=${encodeURIComponent(target.localDc)}`] : []),
+    ...(target.localDc ? [`dc=${urlPart(target.localDc)}`] : []),
     ...(target.consistency !== 'LOCAL_ONE' ? [`consistency=${target.consistency}`] : []),
     ...(target.protocolVersion !== undefined ? [`protocolVersion=${target.protocolVersion}`] : []),
     ...(target.tls ? ['ssl=true'] : []),
   ];
-  return `cassandra://${user}${hosts}/${target.keyspace ? encodeURIComponent(target.keyspace) : ''}${params.length > 0 ? `?${params.join('&')}` : ''}`;
+  return `cassandra://${user}${hosts}/${target.keyspace ? urlPart(target.keyspace) : ''}${params.length > 0 ? `?${params.join('&')}` : ''}`;
 }

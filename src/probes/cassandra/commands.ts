@@ -5,40 +5,42 @@ import { reachEvidence } from '../common/network.js';
 import type { HostOutcome } from './context.js';
 import type { CassandraNode } from './local.js';
 import { hostAndPort } from '../common/listener.js';
+import { raw, sh, viaSh } from '../../text/shell.js';
+import { cqlIdent } from '../../text/sql.js';
 
 /**
  * Building blocks for copy-paste remediation. Commands never carry a password: cqlsh prompts for
- * it when -u is given without -p.
+ * it when -u is given without -p. CQL given to cqlsh -e is one shell word; names inside it are CQL
+ * identifiers (`cqlIdent`), values CQL literals (`cqlLiteral`, text/sql).
  */
 export function cqlsh(target: CassandraTarget, cql?: string, host = target.contactPoints[0]): string {
-  const user = target.username !== undefined ? ` -u ${shellQuote(target.username)}` : '';
+  const user = target.username !== undefined ? sh` -u ${target.username}` : '';
   const tls = target.tls ? ' --ssl' : '';
-  const base = `cqlsh ${shellQuote(host?.host ?? 'localhost')} ${host?.port ?? 9042}${user}${tls}`;
-  return cql ? `${base} -e ${shellQuote(cql)}` : base;
+  const base = sh`cqlsh ${host?.host ?? 'localhost'} ${host?.port ?? 9042}${raw(user)}${raw(tls)}`;
+  return cql ? sh`${raw(base)} -e ${cql}` : base;
 }
 
-/** A CQL identifier, double-quoted when it is not a plain lower-case name. */
-export function quoteName(name: string): string {
-  return /^[a-z_][a-z0-9_]*$/.test(name) ? name : `"${name.replace(/"/g, '""')}"`;
-}
+/** A CQL identifier, double-quoted when it is not a plain lower-case name (or is a reserved word). */
+export const quoteName = cqlIdent;
 
-export function shellQuote(value: string): string {
-  if (/^[A-Za-z0-9_./:@%+=,-]+$/.test(value)) return value;
-  return `'${value.replace(/'/g, `'\\''`)}'`;
-}
-
-/** The target's URL with one part changed, password left out. */
-export function urlWith(target: CassandraTarget, change: { host?: string; port?: number; localDc?: string }): string {
+/** The target's URL with one part changed, password left out (displayOf percent-encodes every part). */
+export function urlWith(target: CassandraTarget, change: { host?: string; port?: number; localDc?: string; tls?: boolean; protocolVersion?: 'negotiate' }): string {
   const first = target.contactPoints[0];
   const contactPoints = change.host !== undefined || change.port !== undefined ? [{ host: change.host ?? first?.host ?? 'localhost', port: change.port ?? first?.port ?? 9042 }] : target.contactPoints;
-  const { password: _password, ...rest } = target;
-  return displayOf({ ...rest, contactPoints, ...(change.localDc !== undefined ? { localDc: change.localDc } : {}) });
+  const { password: _password, protocolVersion, ...rest } = target;
+  return displayOf({
+    ...rest,
+    contactPoints,
+    ...(change.localDc !== undefined ? { localDc: change.localDc } : {}),
+    ...(change.tls !== undefined ? { tls: change.tls } : {}),
+    ...(protocolVersion !== undefined && change.protocolVersion !== 'negotiate' ? { protocolVersion } : {}),
+  });
 }
 
 /** How to wait for a node to take CQL clients (a readiness check). */
 export function waitForCql(target: CassandraTarget): string {
   const point = target.contactPoints[0];
-  return `until nc -z ${point?.host ?? 'localhost'} ${point?.port ?? 9042}; do sleep 2; done`;
+  return viaSh(sh`until nc -z ${point?.host ?? 'localhost'} ${point?.port ?? 9042}; do sleep 2; done`);
 }
 
 export function reachEvidenceOf(hosts: readonly HostOutcome[]): Evidence {

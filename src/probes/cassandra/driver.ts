@@ -1,4 +1,5 @@
 import type { Client } from 'cassandra-driver';
+import { bounded, MESSAGE_CHARS } from '../../text/bound.js';
 type Host = ReturnType<Client['hosts']['values']>[number];
 import type { CassandraEndpoint, CassandraTarget } from '../../config/cassandra/target.js';
 import { isDeadlineExceeded, type Deadline } from '../../engine/deadline.js';
@@ -42,12 +43,13 @@ export type SessionOutcome =
   | { readonly kind: 'timeout'; readonly budgetMs: number };
 
 export function flatten(error: unknown): DriverError {
-  if (!(error instanceof Error)) return { name: 'Error', message: String(error) };
+  if (!(error instanceof Error)) return { name: 'Error', message: bounded(String(error), MESSAGE_CHARS) };
   const fields = error as Error & Record<string, unknown>;
   const numeric = (key: string): Record<string, number> => (typeof fields[key] === 'number' ? { [key]: fields[key] } : {});
   const code = typeof fields.code === 'number' || typeof fields.code === 'string' ? { code: fields.code } : {};
   // Keep the first line: the driver appends stack traces of inner errors to its messages.
-  const message = error.message.split('\n')[0] ?? error.message;
+  // A node's own words (ERROR frames carry them): bounded (text/bound).
+  const message = bounded(error.message.split('\n')[0] ?? error.message, MESSAGE_CHARS);
   return { name: error.name, message, ...code, ...(typeof fields.consistencies === 'number' ? { consistency: fields.consistencies } : {}), ...numeric('required'), ...numeric('alive'), ...numeric('received'), ...numeric('blockFor') };
 }
 

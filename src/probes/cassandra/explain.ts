@@ -11,6 +11,8 @@ import { acceptingRemedies } from './steps/accepting.js';
 import { authRemedies } from './steps/auth.js';
 import { networkRemedies } from './steps/network.js';
 import { queriesRemedies } from './steps/queries.js';
+import { isHostName } from '../../net/hostname.js';
+import { urlHost, urlPart } from '../../text/url.js';
 
 /**
  * `dbdoctor explain`'s Cassandra part: the server's errors as the drivers wrap them (classify.ts
@@ -107,22 +109,24 @@ export const cassandraFieldPatterns: readonly FieldPattern[] = [
  * empty environment: a pasted message is about the application's machine, not this one).
  */
 function wordsFor(fields: Fields): EngineWords {
-  try {
-    return cassandraWords(resolveCassandraTarget({ text: url(fields), source: 'the pasted text' }, buildEnvironment({})));
-  } catch {
-    return cassandraWords(resolveCassandraTarget({ text: 'cassandra://localhost:9042', source: 'the pasted text' }, buildEnvironment({})));
-  }
+  return cassandraWords(targetFor(fields));
 }
 
-/** The target the text names; the password is wherever the application keeps it. */
+/**
+ * The target the text names; the password is wherever the application keeps it. A host the text
+ * does not name (or names as something no resolver takes) stays the <host> placeholder, a value
+ * like any other in the commands.
+ */
 function targetFor(fields: Fields): ReturnType<typeof resolveCassandraTarget> {
+  const named = fields.host !== undefined && isHostName(fields.host) ? fields.host : undefined;
   let target: ReturnType<typeof resolveCassandraTarget>;
   try {
-    target = resolveCassandraTarget({ text: url(fields), source: 'the pasted text' }, buildEnvironment({}));
+    target = resolveCassandraTarget({ text: url({ ...fields, host: named ?? 'localhost' }), source: 'the pasted text' }, buildEnvironment({}));
   } catch {
     target = resolveCassandraTarget({ text: 'cassandra://localhost:9042', source: 'the pasted text' }, buildEnvironment({}));
   }
-  return { ...target, sources: { ...target.sources, password: 'the application’s settings' } };
+  const contactPoints = named ? target.contactPoints : target.contactPoints.map((point) => ({ ...point, host: '<host>' }));
+  return { ...target, contactPoints, sources: { ...target.sources, password: 'the application’s settings' } };
 }
 
 function remediation(explained: Explained): Remediation[] | undefined {
@@ -149,8 +153,8 @@ function remediation(explained: Explained): Remediation[] | undefined {
 }
 
 function url(fields: Fields): string {
-  const user = fields.user ? `${encodeURIComponent(fields.user)}@` : '';
-  return `cassandra://${user}${hostPort(fields.host ?? '<host>', fields.port ?? 9042)}/${fields.database ?? ''}`;
+  const user = fields.user ? `${urlPart(fields.user)}@` : '';
+  return `cassandra://${user}${fields.host ? urlHost(fields.host) : '<host>'}:${fields.port ?? 9042}/${fields.database ? urlPart(fields.database) : ''}`;
 }
 
 /**

@@ -9,6 +9,7 @@ import { connectTcp } from '../../net/tcp.js';
 import { upgradeToTls } from '../../net/tls.js';
 import { isForeign, watchForSilence, type SilenceWatch, type ListenerIdentity } from '../../net/identify.js';
 import { BodyReader, ERROR_CODES, looksLikeCqlResponse, OPCODES, parseError, readFrame, request, supportedVersionsIn, versionsOf, type CqlError, type Frame } from './frame.js';
+import { bounded, boundedDeep, MESSAGE_CHARS, NAME_CHARS } from '../../text/bound.js';
 
 /**
  * One contact point, spoken to without a driver: resolve, connect, (TLS,) OPTIONS, STARTUP.
@@ -128,7 +129,7 @@ async function speakCql(point: CassandraEndpoint, options: HandshakeOptions, raw
       version = lower;
       reply = await exchange(socket, request.options(version), deadline, trace);
     } else {
-      trace.serverError = error;
+      trace.serverError = boundedError(error);
       return finish(socket);
     }
   }
@@ -137,11 +138,11 @@ async function speakCql(point: CassandraEndpoint, options: HandshakeOptions, raw
     return finish(socket);
   }
   if (reply.opcode === OPCODES.ERROR) {
-    trace.serverError = parseError(reply.body);
+    trace.serverError = boundedError(parseError(reply.body));
     return finish(socket);
   }
   if (reply.opcode === OPCODES.SUPPORTED) {
-    trace.supported = new BodyReader(reply.body).stringMultimap();
+    trace.supported = boundedDeep(new BodyReader(reply.body).stringMultimap(), NAME_CHARS);
     const offered = versionsOf(trace.supported.PROTOCOL_VERSIONS ?? []);
     if (offered.length > 0) trace.versionsOffered = offered;
   }
@@ -154,10 +155,15 @@ async function speakCql(point: CassandraEndpoint, options: HandshakeOptions, raw
   if (startup.opcode === OPCODES.READY) trace.startup = 'ready';
   else if (startup.opcode === OPCODES.AUTHENTICATE) {
     trace.startup = 'authenticate';
-    trace.authenticator = new BodyReader(startup.body).string();
-  } else if (startup.opcode === OPCODES.ERROR) trace.serverError = parseError(startup.body);
+    trace.authenticator = bounded(new BodyReader(startup.body).string(), NAME_CHARS);
+  } else if (startup.opcode === OPCODES.ERROR) trace.serverError = boundedError(parseError(startup.body));
   trace.phase = 'done';
   return finish(socket);
+}
+
+/** What a node said in an ERROR frame is kept as evidence and shown: bounded (text/bound). */
+function boundedError(error: CqlError): CqlError {
+  return { ...error, message: bounded(error.message, MESSAGE_CHARS) };
 }
 
 /**

@@ -5,6 +5,8 @@ import type { Alternative, Explained, ExplainRule, FieldPattern, Fields } from '
 import { ENGINE_NAMES, type NetworkExplainer } from '../registry.js';
 import { errnoReader, refusedAlso, timeoutAlso } from './errno.js';
 import { networkRemedies } from './network.js';
+import { isHostName } from '../../net/hostname.js';
+import { sh } from '../../text/shell.js';
 import { platformFixes, type EngineWords } from './platform.js';
 import { hostPort } from '../../text/address.js';
 import { shellQuote } from '../../text/shell.js';
@@ -285,6 +287,14 @@ export const networkFieldPatterns: readonly FieldPattern[] = [
   { clients: ['any'], pattern: /\b(?:postgres(?:ql)?|mongodb(?:\+srv)?|cassandra):\/\/(?:(?<user>[^:@/\s]+)(?::[^@\s]*)?@)?(?<host>[^:/?\s,@]+)(?::(?<port>\d+))?(?:\/(?<database>[^?\s/'"]+))?/ },
 ];
 
+/**
+ * The host a pasted text names, for commands: words that are no host name (a pasted message can
+ * say anything, and a word starting with "-" would be an option to getent or nc) stay <host>.
+ */
+function hostOf(fields: Fields): string {
+  return fields.host !== undefined && isHostName(fields.host) ? fields.host : '<host>';
+}
+
 /** What every engine has to say about the network causes, in its own words (tool names, URLs). */
 export interface NetworkWords {
   readonly words: EngineWords;
@@ -298,7 +308,7 @@ export const UNKNOWN_PLATFORM: PlatformInfo = { platform: 'host', chosen: 'detec
 
 /** The shared network remedies (the network step's own), for a cause read from text. */
 export function networkRemediation(cause: CauseCode, fields: Fields, network: NetworkWords): Remediation[] | undefined {
-  const host = fields.host ?? '<host>';
+  const host = hostOf(fields);
   const known = fields.port !== undefined ? Number(fields.port) : network.defaultPort;
   const port = known ?? '<port>';
   switch (cause) {
@@ -315,7 +325,7 @@ export function networkRemediation(cause: CauseCode, fields: Fields, network: Ne
       return networkRemedies.firewall_rejected(port, network.recheck);
     case 'not_running':
       return [
-        { text: `Nothing accepted the connection at ${hostPort(host, port)}. Check that ${network.words.name} runs there, and on which port (on that host):`, command: `sudo ss -tlnp | grep -i ${network.words.unit}`, language: 'shell' },
+        { text: `Nothing accepted the connection at ${hostPort(host, port)}. Check that ${network.words.name} runs there, and on which port (on that host):`, command: sh`sudo ss -tlnp | grep -i ${network.words.unit}`, language: 'shell' },
         ...platformFixes('not_running', UNKNOWN_PLATFORM, network.words, { host, port: known ?? 0 }),
         network.recheck,
       ];
@@ -333,7 +343,7 @@ export function remediationInWords(explained: Explained, words: EngineWords, def
   const port = fields.port !== undefined ? Number(fields.port) : defaultPort;
   const recheck: Remediation =
     fields.host !== undefined && port !== undefined
-      ? { text: 'Then check again:', command: words.readyCheck(fields.host, port), language: 'shell' }
+      ? { text: 'Then check again:', command: words.readyCheck(hostOf(fields), port), language: 'shell' }
       : { text: 'Then check again with the command below, given the connection URL the application uses.' };
   return networkRemediation(cause, fields, { words, recheck, defaultPort }) ?? tlsRemediation(cause, words, trustSetting);
 }

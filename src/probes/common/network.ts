@@ -1,11 +1,14 @@
 import type { CauseCode } from '../../engine/causes.js';
+import { urlLine } from '../../text/url.js';
 import type { RunContext, StepIO, StepOutcome } from '../../engine/probe.js';
 import type { Evidence, Finding, Remediation } from '../../engine/schema.js';
 import { formatMs } from '../../text/duration.js';
 import { suggestNames, type Suggestion } from '../../host/names.js';
 import type { ReachFailure } from '../../net/classify.js';
 import type { Connected, EndpointTrace } from '../../net/reach.js';
+import { isHostName } from '../../net/hostname.js';
 import { resolverContext, type ResolverContext } from '../../net/resolver.js';
+import { sh, viaSh } from '../../text/shell.js';
 import { platformFixes, type EngineWords } from './platform.js';
 
 /**
@@ -49,38 +52,44 @@ export interface NetworkContext {
 export const NETWORK_CHECKS =
   'Resolves each host with the system resolver (getaddrinfo, as drivers do; A and AAAA) and connects to each address in turn, telling apart: name not found, resolver failure or silence, no answer (timeout), no route, a firewall rejection, and a first address that refuses where a later one works.';
 
+/**
+ * A host as an operand of getent, nc or ip: a quoted word. A name that is not a host (a pasted
+ * message's words, which `dbdoctor explain` reads) is the placeholder instead: a word starting
+ * with "-" would be an option to these programs, whatever the quoting.
+ */
+const hostOperand = (host: string): string => (isHostName(host) ? host : '<host>');
+
 export const networkRemedies = {
   dns_not_found: (host: string, source: string, suggestions: readonly Suggestion[], engine: EngineWords, port: number): Remediation[] => [
     ...suggestions.filter((suggestion) => suggestion.name !== host).slice(0, 1).map((suggestion) => ({
       text: `This environment knows "${suggestion.name}" (${suggestion.origin}). If that is the database, use it:`,
-      command: engine.urlFor(suggestion.name, suggestion.port ?? port),
-      language: 'shell' as const,
+      command: urlLine(engine.urlFor(suggestion.name, suggestion.port ?? port)),
     })),
     { text: `The name "${host}" does not exist for this machine's resolver. Check its spelling, and where it came from (${source}).` },
-    { text: 'See what this machine resolves (it reads /etc/hosts, then DNS, as your application does):', command: `getent ahosts ${host}`, language: 'shell' },
+    { text: 'See what this machine resolves (it reads /etc/hosts, then DNS, as your application does):', command: sh`getent ahosts ${hostOperand(host)}`, language: 'shell' },
   ],
   dns_temporary: (host: string): Remediation[] => [
     { text: 'The resolver could not answer right now: it is unreachable, overloaded, or not ready yet (common at pod start). This often heals; clients should retry with backoff.' },
-    { text: 'Check which resolver this machine uses, and retry the lookup:', command: `cat /etc/resolv.conf; getent ahosts ${host}`, language: 'shell' },
-    { text: 'Wait for the name before starting the application (e.g. in an init container):', command: `until getent hosts ${host}; do sleep 2; done`, language: 'shell' },
+    { text: 'Check which resolver this machine uses, and retry the lookup:', command: sh`cat /etc/resolv.conf; getent ahosts ${hostOperand(host)}`, language: 'shell' },
+    { text: 'Wait for the name before starting the application (e.g. in an init container):', command: viaSh(sh`until getent hosts ${hostOperand(host)}; do sleep 2; done`), language: 'shell' },
   ],
   connect_timeout: (host: string, port: number | string): Remediation[] => [
     { text: 'Nothing answered, not even a refusal: packets are being dropped by a firewall, a cloud security group or network policy, or the host is down.' },
-    { text: 'Test the path from this machine:', command: `nc -vz -w 3 ${host} ${port}`, language: 'shell' },
+    { text: 'Test the path from this machine:', command: sh`nc -vz -w 3 ${hostOperand(host)} ${port}`, language: 'shell' },
     { text: `Check that the firewall or security group admits this machine on port ${port}, and that the host is up.` },
   ],
   host_unreachable: (host: string, recheck: Remediation): Remediation[] => [
     { text: 'The network reported that no route leads to the host: a wrong address, a missing route or VPN, or the host is down.' },
-    { text: 'See the route this machine would use:', command: `ip route get ${host}`, language: 'shell' },
+    { text: 'See the route this machine would use:', command: sh`ip route get ${hostOperand(host)}`, language: 'shell' },
     recheck,
   ],
   firewall_rejected: (port: number | string, recheck: Remediation): Remediation[] => [
-    { text: `The server listens, but a firewall rule answers in its place. List the rules that match port ${port}:`, command: `sudo iptables -S | grep -- '--dport ${port}'; sudo nft list ruleset | grep -n 'dport ${port}'`, language: 'shell' },
+    { text: `The server listens, but a firewall rule answers in its place. List the rules that match port ${port}:`, command: sh`sudo iptables -S | grep -- ${`--dport ${port}`}; sudo nft list ruleset | grep -n ${`dport ${port}`}`, language: 'shell' },
     { text: 'Remove or narrow the REJECT rule for this client, then check again.' },
     recheck,
   ],
   ipv6_mismatch: (host: string, refused: string, working: string, engine: EngineWords, port: number): Remediation[] => [
-    { text: `Use the address that works, so clients that try only the first one succeed:`, command: engine.urlFor(working.includes(':') ? `[${working}]` : working, port), language: 'shell' },
+    { text: `Use the address that works, so clients that try only the first one succeed:`, command: urlLine(engine.urlFor(working, port)) },
     { text: `Or make the server listen on ${refused} too, or stop "${host}" resolving to it first (/etc/hosts, or Node's --dns-result-order=ipv4first).` },
   ],
 } satisfies Record<NetworkCause, (...input: never[]) => Remediation[]>;
@@ -91,6 +100,8 @@ export function endpointEvidence(entry: EndpointTrace): Evidence {
     port: entry.port,
     transport: entry.transport,
     ...(entry.socketPath ? { socketPath: entry.socketPath } : {}),
+    // libpq's hostaddr: the address connected to as written; the host only names the server.
+    ...(entry.hostaddr ? { hostaddr: entry.hostaddr } : {}),
     ...(entry.dns
       ? {
           dns:
@@ -172,7 +183,11 @@ export async function judgeNetwork(view: NetworkView, io: StepIO<NetworkCause>, 
   if (view.connected.transport === 'unix') return io.pass('a local Unix socket: no network involved', evidence);
   // The endpoint that connected (several may share a host name, on other ports).
   const used = view.entries.find((candidate) => candidate.port === view.connected?.port && candidate.connects.some((attempt) => attempt.outcome === 'connected'));
-  const resolved = used?.dns?.outcome === 'resolved' && !used.dns.literal ? `${used.host} resolved to ${used.dns.addresses.map((address) => address.address).join(', ')} in ${formatMs(used.dns.durationMs)}; ` : '';
+  const resolved = used?.hostaddr
+    ? `hostaddr ${used.hostaddr} given, no name lookup ("${used.host}" only names the server); `
+    : used?.dns?.outcome === 'resolved' && !used.dns.literal
+      ? `${used.host} resolved to ${used.dns.addresses.map((address) => address.address).join(', ')} in ${formatMs(used.dns.durationMs)}; `
+      : '';
   const connect = used?.connects.find((attempt) => attempt.outcome === 'connected');
   const pass = io.pass(`${resolved}TCP connected to ${view.connected.address} in ${formatMs(connect?.durationMs ?? 0)}`, evidence);
   const refusedFirst = used?.connects.filter((attempt) => attempt.outcome === 'refused') ?? [];

@@ -1,6 +1,10 @@
 import type { Remediation } from '../../engine/schema.js';
+import { urlLine } from '../../text/url.js';
 import type { Suggestion } from '../../host/names.js';
 import type { PlatformInfo } from '../../host/platform.js';
+import { isHostName } from '../../net/hostname.js';
+import { jsString, yamlString } from '../../text/js.js';
+import { raw, sh, shellWord } from '../../text/shell.js';
 
 /**
  * Fixes in the words of the platform dbdoctor runs on (or the one chosen with --platform):
@@ -12,11 +16,11 @@ export interface EngineWords {
   readonly name: string;
   /** The systemd unit, e.g. "postgresql", "mongod", "cassandra". */
   readonly unit: string;
-  /** A shell command that succeeds once the server is ready, e.g. "pg_isready -h db -p 5432". */
+  /** A shell command (built with `sh`: its words quoted) that succeeds once the server is ready, e.g. "pg_isready -h db -p 5432". */
   readonly readyCheck: (host: string, port: number) => string;
   /** The variable applications usually read the address from, e.g. DATABASE_URL. */
   readonly urlVariable: string;
-  /** The URL for another host (password left out). */
+  /** The URL for another host (password left out), its parts percent-encoded; unquoted: callers quote it for where it goes. */
   readonly urlFor: (host: string, port: number) => string;
 }
 
@@ -42,27 +46,40 @@ export function platformFixes(cause: PlatformCause, platform: PlatformInfo, engi
   }
 }
 
+/**
+ * A Kubernetes object name from a host: RFC 1123 label characters only (a service name, or the
+ * first label of a DNS name), for an init container's name.
+ */
+export function kubernetesName(host: string): string {
+  const name = host.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 50);
+  return name === '' ? 'database' : name;
+}
+
 function kubernetes(cause: PlatformCause, platform: PlatformInfo, engine: EngineWords, details: PlatformDetails): Remediation[] {
+  // The namespace (from the pod's service account) and the service name are values: quoted words
+  // in commands, YAML scalars in manifests. A name that is not a host is left as a placeholder.
   const ns = platform.kubernetesNamespace ?? '<namespace>';
-  const service = details.suggestions?.[0]?.name ?? details.host;
+  const nsWord = raw(platform.kubernetesNamespace === undefined ? '<namespace>' : shellWord(ns));
+  const named = details.suggestions?.[0]?.name ?? details.host;
+  const service = isHostName(named) ? named : '<service>';
+  const serviceWord = raw(service === '<service>' ? service : shellWord(service));
   const port = details.suggestions?.[0]?.port ?? details.port;
   const waitFor: Remediation = {
     text: 'Have the pod wait for it instead of crash-looping: an init container (add under spec.template.spec):',
     command: [
       'initContainers:',
-      `  - name: wait-for-${service}`,
+      `  - name: ${yamlString(`wait-for-${kubernetesName(service)}`)}`,
       '    image: dbdoctor:latest',
-      `    args: ["wait", "--timeout", "300", "${engine.urlFor(service, port)}"]`,
+      `    args: ["wait", "--timeout", "300", ${jsString(engine.urlFor(service, port))}]`,
     ].join('\n'),
-    language: 'shell',
   };
   switch (cause) {
     case 'dns_not_found':
     case 'localhost_in_container':
       return [
-        { text: `List the services of namespace ${ns}: a service's DNS name is <service>.${ns}.svc.cluster.local.`, command: `kubectl get svc -n ${ns}`, language: 'shell' },
-        { text: `Check that the service has ready endpoints:`, command: `kubectl get endpoints ${service} -n ${ns}`, language: 'shell' },
-        { text: `Point the deployment at the service (replace <deployment>):`, command: `kubectl set env deployment/<deployment> -n ${ns} ${engine.urlVariable}=${engine.urlFor(service, port)}`, language: 'shell' },
+        { text: `List the services of namespace ${ns}: a service's DNS name is <service>.${ns}.svc.cluster.local.`, command: sh`kubectl get svc -n ${nsWord}`, language: 'shell' },
+        { text: `Check that the service has ready endpoints:`, command: sh`kubectl get endpoints ${serviceWord} -n ${nsWord}`, language: 'shell' },
+        { text: `Point the deployment at the service (replace <deployment>):`, command: sh`kubectl set env deployment/<deployment> -n ${nsWord} ${raw(`${engine.urlVariable}=`)}${engine.urlFor(service, port)}`, language: 'shell' },
       ];
     case 'dns_temporary':
       return [
@@ -71,12 +88,12 @@ function kubernetes(cause: PlatformCause, platform: PlatformInfo, engine: Engine
       ];
     case 'connect_timeout':
       return [
-        { text: `Check for a NetworkPolicy that drops this traffic, and that the service has endpoints:`, command: `kubectl get networkpolicy -n ${ns}; kubectl get endpoints ${service} -n ${ns}`, language: 'shell' },
+        { text: `Check for a NetworkPolicy that drops this traffic, and that the service has endpoints:`, command: sh`kubectl get networkpolicy -n ${nsWord}; kubectl get endpoints ${serviceWord} -n ${nsWord}`, language: 'shell' },
       ];
     default:
       return [
-        { text: `See the ${engine.name} pods and why they are not ready:`, command: `kubectl get pods -n ${ns} -o wide; kubectl describe pod -n ${ns} <${engine.unit}-pod>`, language: 'shell' },
-        { text: 'Read its log:', command: `kubectl logs -n ${ns} <${engine.unit}-pod> --tail=50`, language: 'shell' },
+        { text: `See the ${engine.name} pods and why they are not ready:`, command: sh`kubectl get pods -n ${nsWord} -o wide; kubectl describe pod -n ${nsWord} <${raw(engine.unit)}-pod>`, language: 'shell' },
+        { text: 'Read its log:', command: sh`kubectl logs -n ${nsWord} <${raw(engine.unit)}-pod> --tail=50`, language: 'shell' },
         waitFor,
       ];
   }
@@ -84,40 +101,42 @@ function kubernetes(cause: PlatformCause, platform: PlatformInfo, engine: Engine
 
 function compose(cause: PlatformCause, platform: PlatformInfo, engine: EngineWords, details: PlatformDetails): Remediation[] {
   const file = platform.composeFile ?? 'compose.yaml';
-  const service = details.suggestions?.find((suggestion) => suggestion.kind === 'compose-service')?.name ?? details.suggestions?.[0]?.name ?? '<db-service>';
+  const named = details.suggestions?.find((suggestion) => suggestion.kind === 'compose-service')?.name ?? details.suggestions?.[0]?.name;
+  const service = named !== undefined && isHostName(named) ? named : '<db-service>';
+  const serviceWord = raw(service === '<db-service>' ? service : shellWord(service));
+  const serviceKey = service === '<db-service>' ? service : yamlString(service);
   const suggested = details.suggestions?.find((suggestion) => suggestion.name === service);
   const healthy: Remediation = {
     text: `Start the application only once ${engine.name} is ready: a healthcheck on the database service and a condition on the application's depends_on (in ${file}):`,
     command: [
       'services:',
-      `  ${service}:`,
+      `  ${serviceKey}:`,
       '    healthcheck:',
-      `      test: ["CMD-SHELL", "${engine.readyCheck('localhost', details.port)}"]`,
+      `      test: ["CMD-SHELL", ${jsString(engine.readyCheck('localhost', details.port))}]`,
       '      interval: 5s',
       '      timeout: 5s',
       '      retries: 10',
       '  app:',
       '    depends_on:',
-      `      ${service}:`,
+      `      ${serviceKey}:`,
       '        condition: service_healthy',
     ].join('\n'),
-    language: 'shell',
   };
   switch (cause) {
     case 'dns_not_found':
       if (!platform.inContainer && suggested?.kind === 'compose-service' && suggested.name === details.host) {
-        return [{ text: `"${details.host}" is a service in ${file}: that name resolves only inside the compose network. From this host use the published port:`, command: engine.urlFor('localhost', suggested.publishedPort ?? details.port), language: 'shell' }];
+        return [{ text: `"${details.host}" is a service in ${file}: that name resolves only inside the compose network. From this host use the published port:`, command: urlLine(engine.urlFor('localhost', suggested.publishedPort ?? details.port)) }];
       }
       return [{ text: `The services of ${file}, whose names resolve inside the compose network:`, command: 'docker compose config --services', language: 'shell' }];
     case 'localhost_in_container':
       return [
-        { text: `Use the database's service name, not localhost: in ${file} set ${engine.urlVariable} for the application to`, command: engine.urlFor(service, suggested?.port ?? details.port), language: 'shell' },
-        { text: 'Check the name resolves from the application container:', command: `docker compose exec <app> getent hosts ${service}`, language: 'shell' },
+        { text: `Use the database's service name, not localhost: in ${file} set ${engine.urlVariable} for the application to`, command: urlLine(engine.urlFor(service, suggested?.port ?? details.port)) },
+        { text: 'Check the name resolves from the application container:', command: sh`docker compose exec <app> getent hosts ${serviceWord}`, language: 'shell' },
       ];
     case 'dns_temporary':
     case 'not_running':
     case 'starting_up':
-      return [{ text: `See the state and log of the database service:`, command: `docker compose ps; docker compose logs --tail=50 ${service}`, language: 'shell' }, healthy];
+      return [{ text: `See the state and log of the database service:`, command: sh`docker compose ps; docker compose logs --tail=50 ${serviceWord}`, language: 'shell' }, healthy];
     default:
       return [];
   }
@@ -125,6 +144,6 @@ function compose(cause: PlatformCause, platform: PlatformInfo, engine: EngineWor
 
 function systemd(engine: EngineWords): Remediation[] {
   return [
-    { text: `Its systemd unit's state and recent log:`, command: `systemctl status ${engine.unit} --no-pager; journalctl -u ${engine.unit} -n 50 --no-pager`, language: 'shell' },
+    { text: `Its systemd unit's state and recent log:`, command: sh`systemctl status ${engine.unit} --no-pager; journalctl -u ${engine.unit} -n 50 --no-pager`, language: 'shell' },
   ];
 }

@@ -3,6 +3,7 @@ import { bindingCovers, isLoopback } from '../../host/local.js';
 import type { KnownName, Suggestion } from '../../host/names.js';
 import type { PlatformInfo } from '../../host/platform.js';
 import { platformFixes, type EngineWords } from './platform.js';
+import { urlLine } from '../../text/url.js';
 
 /**
  * Why a TCP connection was refused, told from where this engine's servers listen on this machine:
@@ -58,7 +59,7 @@ export function localhostInContainerRemedies(engine: EngineWords, platform: Plat
   return [
     {
       text: `Inside a container, localhost is the container itself. ${engine.name} runs in another container or host: connect to its service name${service ? ` ("${service.name}", from ${service.origin})` : ''}. (Unless it is a sidecar in this pod, which shares localhost: then it is not up yet.)`,
-      ...(service ? { command: engine.urlFor(service.name, service.port ?? port), language: 'shell' as const } : {}),
+      ...(service ? { command: urlLine(engine.urlFor(service.name, service.port ?? port)) } : {}),
     },
     ...platformFixes('localhost_in_container', platform, engine, { host: 'localhost', port, suggestions }),
   ];

@@ -1,16 +1,26 @@
 import { ConnectionString } from 'mongodb-connection-string-url';
 import type { MongoTarget } from '../../config/mongodb/target.js';
+import { isHostName } from '../../net/hostname.js';
+import { jsString } from '../../text/js.js';
+import { sh } from '../../text/shell.js';
+import { urlHost, urlPart } from '../../text/url.js';
+import { isSocketPath } from './evidence.js';
 
 /**
  * Building blocks for copy-paste remediation. Commands never carry a password: mongosh asks for
- * it when the URL names a user, and a `ping` needs no login at all.
+ * it when the URL names a user, and a `ping` needs no login at all. The URL is one shell word; a
+ * script for --eval is one shell word too, and every value inside it a JavaScript string
+ * (`jsString`), so a name a server sent stays a string in mongosh.
  */
-export function shellQuote(value: string): string {
-  if (/^[A-Za-z0-9_./:@%+=,-]+$/.test(value)) return value;
-  return `'${value.replace(/'/g, `'\\''`)}'`;
+export { jsString };
+
+/** A seed as a connection string writes it: host:port, an IPv6 address in brackets, a socket path percent-encoded. */
+export function hostPort(host: string, port: number): string {
+  return isSocketPath(host) ? urlPart(host) : `${urlHost(host)}:${port}`;
 }
 
 export interface UrlChange {
+  /** Seeds, each already written as a URL host (`hostPort`). */
   readonly hosts?: readonly string[];
   /** Drop the user too (for commands that need no login). */
   readonly anonymous?: boolean;
@@ -42,12 +52,12 @@ function queryOf(url: ConnectionString, change: UrlChange): string {
 
 /** A `ping` that needs no login: the readiness check for scripts and init containers. */
 export function mongoshPing(target: MongoTarget, hosts?: readonly string[]): string {
-  return `mongosh ${shellQuote(urlWith(target, { anonymous: true, ...(hosts ? { hosts } : {}) }))} --quiet --eval 'db.runCommand({ ping: 1 }).ok'`;
+  return sh`mongosh ${urlWith(target, { anonymous: true, ...(hosts ? { hosts } : {}) })} --quiet --eval ${'db.runCommand({ ping: 1 }).ok'}`;
 }
 
-/** mongosh as the diagnosed user (it prompts for the password), running `script`. */
+/** mongosh as the diagnosed user (it prompts for the password), running `script` (its values `jsString`s). */
 export function mongoshAsUser(target: MongoTarget, script: string, change: UrlChange = {}): string {
-  return `mongosh ${shellQuote(urlWith(target, change))} --quiet --eval ${shellQuote(script)}`;
+  return sh`mongosh ${urlWith(target, change)} --quiet --eval ${script}`;
 }
 
 /** mongosh as an administrator, for fixes that need one. */
@@ -55,5 +65,18 @@ export function mongoshAsAdmin(target: MongoTarget, script: string): string {
   const url = new ConnectionString(urlWith(target, { anonymous: true, remove: ['authSource', 'authMechanism'] }));
   url.username = 'admin';
   url.searchParams.set('authSource', 'admin');
-  return `mongosh ${shellQuote(url.toString())} --quiet --eval ${shellQuote(script)}`;
+  return sh`mongosh ${url.toString()} --quiet --eval ${script}`;
+}
+
+/**
+ * A "host:port" a server advertised (hello's primary, a member's name), as a seed for a printed
+ * URL — or undefined when it is not a host and port any client could use: what a server says is
+ * data, and only a real address becomes part of a command.
+ */
+export function advertisedSeed(address: string): string | undefined {
+  const match = /^(?:\[([^\]]+)\]|([^:]+))(?::(\d{1,5}))?$/.exec(address);
+  const host = match?.[1] ?? match?.[2];
+  const port = Number(match?.[3] ?? 27017);
+  if (host === undefined || !isHostName(host) || !Number.isInteger(port) || port < 1 || port > 65535) return undefined;
+  return hostPort(host, port);
 }

@@ -4,10 +4,12 @@ import type { EngineExplainer, Explained, ExplainRule, FieldPattern, Fields, Hos
 import { splitterAt } from '../common/hosts.js';
 import { remediationInWords } from '../common/explain.js';
 import { hostPort } from '../../text/address.js';
-import { shellQuote } from '../../text/shell.js';
 import type { EngineWords } from '../common/platform.js';
 import { showSetName, withoutReplicaSet } from './steps/accepting.js';
 import { authRemedies } from './steps/auth.js';
+import { sh, shellQuote } from '../../text/shell.js';
+import { urlHost, urlLine, urlPart } from '../../text/url.js';
+import { isHostName } from '../../net/hostname.js';
 
 /**
  * `dbdoctor explain`'s MongoDB part: the server's errors (the codes and words classify.ts reads:
@@ -88,15 +90,16 @@ export function mongodbWords(): EngineWords {
   return {
     name: 'MongoDB',
     unit: 'mongod',
-    readyCheck: (host, port) => `mongosh --quiet ${shellQuote(`mongodb://${hostPort(host, port)}/`)} --eval "db.runCommand({ ping: 1 })"`,
+    readyCheck: (host, port) => sh`mongosh --quiet ${`mongodb://${urlHost(host)}:${port}/`} --eval ${'db.runCommand({ ping: 1 })'}`,
     urlVariable: 'MONGODB_URI',
-    urlFor: (host, port) => `mongodb://${hostPort(host, port)}/`,
+    urlFor: (host, port) => `mongodb://${urlHost(host)}:${port}/`,
   };
 }
 
 /** A MongoDB target from what a message names; what it does not name is a placeholder. */
 function targetOf(fields: Fields, options: Readonly<Record<string, string>> = {}): MongoTarget {
-  const host = fields.host ?? 'HOST';
+  // A host the text does not name, or names as something no resolver takes, is a placeholder.
+  const host = fields.host !== undefined && isHostName(fields.host) ? fields.host : 'HOST';
   const port = Number(fields.port ?? 27017);
   const user = fields.user ?? 'USER';
   const query = new URLSearchParams(options).toString();
@@ -104,7 +107,7 @@ function targetOf(fields: Fields, options: Readonly<Record<string, string>> = {}
     engine: 'mongodb',
     display: '',
     sources: { password: 'the application’s settings' },
-    uri: `mongodb://${encodeURIComponent(user)}@${host.includes(':') ? `[${host}]` : host}:${port}/${query ? `?${query}` : ''}`,
+    uri: `mongodb://${urlPart(user)}@${urlHost(host)}:${port}/${query ? `?${query}` : ''}`,
     srv: false,
     hosts: [{ host, port }],
     srvServiceName: 'mongodb',
@@ -138,7 +141,7 @@ function remediation(explained: Explained): Remediation[] | undefined {
       const expected = setName?.[1] ?? setName?.[2] ?? 'NAME';
       const target = targetOf(fields, { replicaSet: expected });
       return [
-        { text: `No server the driver reached is a member of replica set "${expected}": each answered as a standalone server, a mongos, or a member of another set, and was dropped. Fix the name, or drop replicaSet for a standalone server:`, command: withoutReplicaSet(target), language: 'shell' },
+        { text: `No server the driver reached is a member of replica set "${expected}": each answered as a standalone server, a mongos, or a member of another set, and was dropped. Fix the name, or drop replicaSet for a standalone server:`, command: urlLine(withoutReplicaSet(target)) },
         showSetName(target),
       ];
     }
@@ -148,7 +151,7 @@ function remediation(explained: Explained): Remediation[] | undefined {
 }
 
 function url(fields: Fields): string {
-  return `mongodb://${hostPort(fields.host ?? '<host>', fields.port ?? 27017)}/`;
+  return `mongodb://${fields.host ? urlHost(fields.host) : '<host>'}:${fields.port ?? 27017}/`;
 }
 
 /**

@@ -3,7 +3,9 @@ import type { Document } from 'bson';
 import type { MongoClient } from 'mongodb';
 import { withoutOptions, type MongoTarget } from '../../config/mongodb/target.js';
 import { isDeadlineExceeded, type Deadline } from '../../engine/deadline.js';
+import { hostPort } from './commands.js';
 import type { SrvLookup } from './srv.js';
+import { bounded, MESSAGE_CHARS, NAME_CHARS } from '../../text/bound.js';
 
 type ConnectionStringClass = typeof import('mongodb-connection-string-url').ConnectionString;
 
@@ -32,7 +34,7 @@ const PASSWORD_MECHANISMS = new Set([undefined, 'SCRAM-SHA-1', 'SCRAM-SHA-256', 
 
 export async function openSession(target: MongoTarget, server: { host: string; port: number }, srv: SrvLookup | undefined, deadline: Deadline): Promise<Session> {
   if (target.user !== undefined && target.password === undefined && PASSWORD_MECHANISMS.has(target.authMechanism)) return { kind: 'password_missing' };
-  const address = `${server.host.includes(':') ? `[${server.host}]` : server.host}:${server.port}`;
+  const address = hostPort(server.host, server.port);
   const started = performance.now();
   const [{ MongoClient }, { ConnectionString }] = await Promise.all([import('mongodb'), import('mongodb-connection-string-url')]);
   const budget = Math.max(100, Math.floor(deadline.remainingMs()));
@@ -76,10 +78,11 @@ export function directUri(ConnectionString: ConnectionStringClass, target: Mongo
 }
 
 export function driverError(error: unknown): DriverError {
-  if (!(error instanceof Error)) return { name: 'Error', message: String(error) };
+  // A server's error message and code name are its own words: bounded (text/bound).
+  if (!(error instanceof Error)) return { name: 'Error', message: bounded(String(error), MESSAGE_CHARS) };
   const code = 'code' in error && typeof error.code === 'number' ? error.code : undefined;
-  const codeName = 'codeName' in error && typeof error.codeName === 'string' ? error.codeName : undefined;
-  return { name: error.name, message: error.message, ...(code !== undefined ? { code } : {}), ...(codeName ? { codeName } : {}) };
+  const codeName = 'codeName' in error && typeof error.codeName === 'string' ? bounded(error.codeName, NAME_CHARS) : undefined;
+  return { name: bounded(error.name, NAME_CHARS), message: bounded(error.message, MESSAGE_CHARS), ...(code !== undefined ? { code } : {}), ...(codeName ? { codeName } : {}) };
 }
 
 export type CommandOutcome = { readonly kind: 'ok'; readonly reply: Document } | { readonly kind: 'error'; readonly error: DriverError };

@@ -139,7 +139,8 @@ export function helloCommand(target: MongoTarget, version: string, first: boolea
 }
 
 async function probeSeed(target: MongoTarget, spec: { host: string; port: number }, deadline: Deadline, version: string, hooks: ReachHooks = {}): Promise<SeedProbe> {
-  const reached = await reachEndpoint(spec, deadline);
+  // A seed may be a Unix socket (its path, as the driver gives it).
+  const reached = await reachEndpoint(spec.host.startsWith('/') ? { ...spec, socketPath: spec.host } : spec, deadline);
   const base = { host: spec.host, port: spec.port, entry: reached.entry };
   if (!reached.socket || !reached.connected) return base;
   hooks.reached?.(reached.connected);

@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { deserialize, serialize, type Document } from 'bson';
 import type { Deadline } from '../../engine/deadline.js';
+import { boundedDeep, MESSAGE_CHARS } from '../../text/bound.js';
 
 /**
  * Just enough of the MongoDB wire protocol to ask a port "are you MongoDB?" ourselves: one OP_MSG
@@ -49,7 +50,7 @@ export function isMongoHeader(bytes: Buffer): boolean {
   return length >= HEADER_BYTES && length <= MAX_MESSAGE_BYTES && (opCode === OP_MSG || opCode === OP_REPLY || opCode === OP_COMPRESSED);
 }
 
-/** The first document of a complete OP_MSG or OP_REPLY message. */
+/** The first document of a complete OP_MSG or OP_REPLY message, its strings and lists bounded (text/bound). */
 export function decodeReply(message: Buffer): Document | undefined {
   const opCode = message.readInt32LE(12);
   try {
@@ -60,7 +61,7 @@ export function decodeReply(message: Buffer): Document | undefined {
         const kind = message.readUInt8(offset);
         offset += 1;
         const size = message.readInt32LE(offset);
-        if (kind === 0) return deserialize(message.subarray(offset, offset + size));
+        if (kind === 0) return boundedDeep(deserialize(message.subarray(offset, offset + size)), MESSAGE_CHARS);
         // kind 1: size, identifier, documents; skip it.
         offset += size;
       }
@@ -70,7 +71,7 @@ export function decodeReply(message: Buffer): Document | undefined {
       // responseFlags (4), cursorID (8), startingFrom (4), numberReturned (4), documents.
       const offset = HEADER_BYTES + 20;
       const size = message.readInt32LE(offset);
-      return deserialize(message.subarray(offset, offset + size));
+      return boundedDeep(deserialize(message.subarray(offset, offset + size)), MESSAGE_CHARS);
     }
   } catch {
     return undefined;

@@ -1,15 +1,15 @@
 import type { MongoTarget } from '../../config/mongodb/target.js';
 import type { EngineWords } from '../common/platform.js';
-import { mongoshPing, urlWith } from './commands.js';
+import { hostPort, mongoshPing, urlWith } from './commands.js';
 
 /** MongoDB in the shared steps' and platform fixes' words. */
 export function mongoWords(target: MongoTarget): EngineWords {
   return {
     name: 'MongoDB',
     unit: 'mongod',
-    readyCheck: (host, port) => mongoshPing(target, [`${host}:${port}`]),
+    readyCheck: (host, port) => mongoshPing(target, [hostPort(host, port)]),
     urlVariable: 'MONGODB_URI',
-    urlFor: (host, port) => urlWith(target, { hosts: [`${host}:${port}`] }),
+    urlFor: (host, port) => urlWith(target, { hosts: [hostPort(host, port)] }),
   };
 }
 

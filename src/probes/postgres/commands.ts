@@ -1,41 +1,62 @@
 import type { PostgresTarget } from '../../config/postgres/target.js';
-import { shellQuote } from '../../text/shell.js';
+import { raw, sh, shellWord } from '../../text/shell.js';
+import { isInvisible } from '../../text/visible.js';
+import { urlHost, urlLine, urlPart, urlQueryValue } from '../../text/url.js';
 
 /**
  * Building blocks for copy-paste remediation. Commands never carry a password: psql asks for it,
- * or reads PGPASSWORD / ~/.pgpass as the operator's own setup has it.
+ * or reads PGPASSWORD / ~/.pgpass as the operator's own setup has it. Every value is quoted for the
+ * language it lands in: a shell word (text/shell), an SQL identifier or literal (text/sql), a URL
+ * part (text/url), and for psql -c, SQL inside a shell word.
  */
-export function quoteIdent(name: string): string {
-  return /^[a-z_][a-z0-9_]*$/.test(name) ? name : `"${name.replace(/"/g, '""')}"`;
-}
 
-export function quoteLiteral(value: string): string {
-  return `'${value.replace(/'/g, "''")}'`;
-}
+/** Kept for the callers that name it so (dbdoctor explain); new code uses shellWord from text/shell. */
+export { shellWord as shellQuote } from '../../text/shell.js';
+
+/** The names the probes merged from issues 13 and 14 use for text/sql's PostgreSQL quoting. */
+export { pgIdent as quoteIdent, pgLiteral as quoteLiteral } from '../../text/sql.js';
 
 function endpointFlags(target: PostgresTarget): string {
   const endpoint = target.endpoints[0];
   if (!endpoint) return '';
-  return `-h ${shellQuote(endpoint.host)} -p ${endpoint.port}`;
+  return sh`-h ${endpoint.host} -p ${endpoint.port}`;
+}
+
+/**
+ * A libpq program for the target's first endpoint: -h and -p, and, when the target connects to a
+ * hostaddr, PGHOSTADDR before it (libpq's hostaddr: the address connected to; -h then only names
+ * the server, as in the diagnosis).
+ */
+export function libpqProgram(target: PostgresTarget, program: string): string {
+  const hostaddr = target.endpoints[0]?.hostaddr;
+  return `${hostaddr ? sh`PGHOSTADDR=${hostaddr} ` : ''}${program} ${endpointFlags(target)}`;
+}
+
+/** psql as `user`, to `database`. */
+export function psqlAs(target: PostgresTarget, user: string, database: string, sql?: string): string {
+  const base = sh`${raw(libpqProgram(target, 'psql'))} -U ${user} -d ${database}`;
+  return sql ? sh`${raw(base)} -c ${sql}` : base;
 }
 
 /** psql as the diagnosed user, to the diagnosed database. */
 export function psqlAsUser(target: PostgresTarget, sql?: string): string {
-  const base = `psql ${endpointFlags(target)} -U ${shellQuote(target.user)} -d ${shellQuote(target.database)}`;
-  return sql ? `${base} -c ${shellQuote(sql)}` : base;
+  return psqlAs(target, target.user, target.database, sql);
 }
 
 /** psql as a superuser (the conventional "postgres" role), for fixes that need one. */
 export function psqlAsAdmin(target: PostgresTarget, sql?: string, database = 'postgres'): string {
-  const base = `psql ${endpointFlags(target)} -U postgres -d ${shellQuote(database)}`;
-  return sql ? `${base} -c ${shellQuote(sql)}` : base;
+  return psqlAs(target, 'postgres', database, sql);
 }
 
 export function pgIsReady(target: PostgresTarget): string {
-  return `pg_isready ${endpointFlags(target)}`;
+  return libpqProgram(target, 'pg_isready');
 }
 
-/** A URL for the same target with one part changed, password left out. */
+/**
+ * A URL for the same target with one part changed, password left out: every part percent-encoded,
+ * a socket directory in ?host=. It is a value (for the application's settings); a remedy that
+ * prints it alone prints it with `urlCommand`.
+ */
 export function urlWith(
   target: PostgresTarget,
   change: {
@@ -53,19 +74,60 @@ export function urlWith(
   const endpoint = target.endpoints[0];
   const host = change.host ?? endpoint?.host ?? 'localhost';
   const port = change.port ?? endpoint?.port ?? 5432;
-  const user = encodeURIComponent(change.user ?? target.user);
-  const database = encodeURIComponent(change.database ?? target.database);
+  const user = urlPart(change.user ?? target.user);
+  const database = urlPart(change.database ?? target.database);
   const params: string[] = [];
   const sslmode = change.sslmode ?? (target.sslmode !== 'prefer' ? target.sslmode : undefined);
-  if (sslmode) params.push(`sslmode=${sslmode}`);
-  if (change.sslrootcert) params.push(`sslrootcert=${change.sslrootcert}`);
-  if (change.targetSessionAttrs) params.push(`target_session_attrs=${change.targetSessionAttrs}`);
-  const hosts = change.hosts?.filter((entry, index, all) => !entry.host.startsWith('/') && all.findIndex((other) => other.host === entry.host && other.port === entry.port) === index);
+  if (sslmode) params.push(`sslmode=${urlQueryValue(sslmode)}`);
+  if (change.sslrootcert) params.push(`sslrootcert=${urlQueryValue(change.sslrootcert)}`);
+  if (change.targetSessionAttrs) params.push(`target_session_attrs=${urlQueryValue(change.targetSessionAttrs)}`);
+  const hosts = change.hosts?.filter((entry, index, all) => !entry.host.startsWith('/') && !entry.host.startsWith('@') && all.findIndex((other) => other.host === entry.host && other.port === entry.port) === index);
   if (hosts && hosts.length > 0) {
-    const authorities = hosts.map((entry) => (entry.host.includes(':') ? `[${entry.host}]:${entry.port}` : `${entry.host}:${entry.port}`));
+    const authorities = hosts.map((entry) => `${urlHost(entry.host)}:${entry.port}`);
     return `postgresql://${user}@${authorities.join(',')}/${database}${params.length > 0 ? `?${params.join('&')}` : ''}`;
   }
-  if (host.startsWith('/')) return `postgresql://${user}@/${database}?${[`host=${host}`, `port=${port}`, ...params].join('&')}`;
-  const authority = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-  return `postgresql://${user}@${authority}/${database}${params.length > 0 ? `?${params.join('&')}` : ''}`;
+  // The address connected to stays with its host (libpq's hostaddr), unless the host is what changes.
+  if (change.host === undefined && endpoint?.hostaddr) params.push(`hostaddr=${urlQueryValue(endpoint.hostaddr)}`);
+  if (host.startsWith('/') || host.startsWith('@')) return `postgresql://${user}@/${database}?${[`host=${urlQueryValue(host)}`, `port=${port}`, ...params].join('&')}`;
+  return `postgresql://${user}@${urlHost(host)}:${port}/${database}${params.length > 0 ? `?${params.join('&')}` : ''}`;
+}
+
+/** A URL printed on its own line, to paste into the application's settings (text/url: urlLine). */
+export const urlCommand = urlLine;
+
+/** A .pgpass field: ":" and "\" escaped with "\" (libpq's rule); a line break cannot be written at all. */
+export function pgpassField(value: string): string | undefined {
+  if (/[\r\n]/.test(value)) return undefined;
+  return value.replace(/[\\:]/g, '\\$&');
+}
+
+/** Words pg_hba.conf reads as keywords in its database, user and address fields. */
+const HBA_KEYWORDS = /^(?:all|sameuser|samerole|samegroup|replication|samehost|samenet)$/;
+
+/**
+ * A pg_hba.conf token: bare when it is a plain word and no keyword, else "double-quoted" with ""
+ * for a quote (quoting also keeps a leading + or @ or / from meaning a group, a file or a regular
+ * expression). pg_hba.conf has no way to write a line break, and a control or invisible character
+ * cannot be copied from a printed line: undefined then.
+ */
+export function hbaToken(value: string): string | undefined {
+  // A line of the file, printed to copy: a character that would not show as itself cannot be copied.
+  if (value === '' || [...value].some(isInvisible)) return undefined;
+  if (/^[A-Za-z0-9_.-]+$/.test(value) && !HBA_KEYWORDS.test(value)) return value;
+  return `"${value.replace(/"/g, '""')}"`;
+}
+
+/**
+ * Process ids as a server reported them, for a statement: only whole numbers are kept. The types
+ * say number, but a row comes from whatever answered (a pooler, a proxy, a hostile peer), and a
+ * "pid" of `1); DROP …` must never reach a printed statement.
+ */
+export function pidsOf(values: readonly unknown[]): number[] {
+  return [...new Set(values.filter((value): value is number => typeof value === 'number' && Number.isSafeInteger(value)))];
+}
+
+/** A statement per pid (SELECT pg_cancel_backend(…); …) as a remedy's command; none without a pid. */
+export function perPid(values: readonly unknown[], statement: (pid: number) => string): { command: string; language: 'sql' } | Record<string, never> {
+  const pids = pidsOf(values);
+  return pids.length > 0 ? { command: pids.map(statement).join(' '), language: 'sql' } : {};
 }

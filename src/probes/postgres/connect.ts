@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Client } from 'pg';
-import type { PostgresTarget } from '../../config/postgres/target.js';
+import { isSocketHost, socketPathOf, type PostgresTarget } from '../../config/postgres/target.js';
 import { isDeadlineExceeded, type Deadline } from '../../engine/deadline.js';
 import type { Connected, EndpointTrace } from '../../net/reach.js';
 import { identifyProtocol, isVague, type ProtocolGuess } from '../../net/sniff.js';
@@ -13,6 +13,7 @@ import { connectTcp } from '../../net/tcp.js';
 import { upgradeToTls, type CertificateSummary, type VerifyMode } from '../../net/tls.js';
 import { requestSsl, WireObserver } from './wire.js';
 import type { HostTried } from './hosts.js';
+import { bounded, MESSAGE_CHARS, NAME_CHARS } from '../../text/bound.js';
 
 /**
  * One connection attempt, end to end: resolve → connect → SSLRequest → TLS → startup → auth.
@@ -405,7 +406,10 @@ async function startSession(pg: Driver, stream: Socket, target: PostgresTarget, 
     trace.phase = 'auth';
   });
   connection.on('parameterStatus', (message: { parameterName: string; parameterValue: string }) => {
-    trace.serverParams[message.parameterName] = message.parameterValue;
+    // Whatever answered chose these: a bounded number of them, each bounded (text/bound).
+    if (Object.keys(trace.serverParams).length < MAX_SERVER_PARAMS || message.parameterName in trace.serverParams) {
+      trace.serverParams[bounded(message.parameterName, NAME_CHARS)] = bounded(message.parameterValue, NAME_CHARS);
+    }
   });
   connection.on('backendKeyData', (message: { processID: number }) => (trace.backendPid = message.processID));
 
@@ -422,15 +426,15 @@ async function startSession(pg: Driver, stream: Socket, target: PostgresTarget, 
     } else if (isServerError(error)) {
       trace.serverError = {
         code: error.code,
-        severity: error.severity ?? 'FATAL',
-        message: error.message,
-        ...(error.detail ? { detail: error.detail } : {}),
-        ...(error.hint ? { hint: error.hint } : {}),
+        severity: bounded(error.severity ?? 'FATAL', NAME_CHARS),
+        message: bounded(error.message, MESSAGE_CHARS),
+        ...(error.detail ? { detail: bounded(error.detail, MESSAGE_CHARS) } : {}),
+        ...(error.hint ? { hint: bounded(error.hint, MESSAGE_CHARS) } : {}),
         located: Boolean(error.routine ?? error.file ?? error.line),
       };
     } else if (!(error instanceof PasswordMissing)) {
       const code = error instanceof Error && 'code' in error ? String(error.code) : undefined;
-      trace.clientError = { name: error instanceof Error ? error.name : 'Error', message: error instanceof Error ? error.message : String(error), ...(code ? { code } : {}) };
+      trace.clientError = { name: error instanceof Error ? error.name : 'Error', message: bounded(error instanceof Error ? error.message : String(error), MESSAGE_CHARS), ...(code ? { code: bounded(code, NAME_CHARS) } : {}) };
     }
     // Bytes that are not a PostgreSQL message mean something else answered.
     const bytes = observer.firstBytes();
@@ -442,6 +446,9 @@ async function startSession(pg: Driver, stream: Socket, target: PostgresTarget, 
     return undefined;
   }
 }
+
+/** Startup parameters kept from one server (PostgreSQL sends about fifteen). */
+const MAX_SERVER_PARAMS = 64;
 
 interface PgDatabaseError extends Error {
   code: string;

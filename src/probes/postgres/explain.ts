@@ -17,6 +17,7 @@ import { poolerAcceptingRemedies } from './pooler/accepting.js';
 import { poolerAuthRemedies } from './pooler/auth.js';
 import { poolerPoolRemedies } from './pooler/pool.js';
 import type { PoolerView } from './pooler/view.js';
+import { urlHost, urlPart, urlQueryValue } from '../../text/url.js';
 
 /**
  * `dbdoctor explain`'s PostgreSQL rules: the server's own messages (with the SQLSTATE it sends;
@@ -600,10 +601,10 @@ function remediation({ cause, fields, matched, text, rule }: Explained): Remedia
 
 /** The URL `dbdoctor diagnose` takes for these fields, password left out. */
 function url(fields: Fields): string {
-  const user = fields.user ? `${encodeURIComponent(fields.user)}@` : '';
-  const host = fields.host?.startsWith('/') ? '' : (fields.host ?? '<host>');
-  const socket = fields.host?.startsWith('/') ? `?host=${fields.host}` : '';
-  return `postgresql://${user}${hostPort(host, fields.port ?? 5432)}/${fields.database ? encodeURIComponent(fields.database) : ''}${socket}`;
+  const user = fields.user ? `${urlPart(fields.user)}@` : '';
+  const host = fields.host?.startsWith('/') ? '' : fields.host ? urlHost(fields.host) : '<host>';
+  const socket = fields.host?.startsWith('/') ? `?host=${urlQueryValue(fields.host)}` : '';
+  return `postgresql://${user}${host}:${fields.port ?? 5432}/${fields.database ? urlPart(fields.database) : ''}${socket}`;
 }
 
 /** The catalogs (every language PostgreSQL, libpq and pgjdbc ship) and SQLSTATE in every client's spelling, loaded when a text is read. */

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { PostgresEndpoint, PostgresTarget } from '../../config/postgres/target.js';
+import { isSocketHost, socketPathOf, type PostgresEndpoint, type PostgresTarget } from '../../config/postgres/target.js';
 import type { Deadline } from '../../engine/deadline.js';
 import { formatMs } from '../../text/duration.js';
 import { connectAddress, lookUpEndpoint, type EndpointSpec, type EndpointTrace, type ReachHooks } from '../../net/reach.js';
@@ -134,7 +134,10 @@ export function pinnedTo(target: PostgresTarget, endpoint: PostgresEndpoint = ta
 }
 
 function specOf(endpoint: PostgresEndpoint): EndpointSpec {
-  return endpoint.host.startsWith('/') ? { ...endpoint, socketPath: join(endpoint.host, `.s.PGSQL.${endpoint.port}`) } : endpoint;
+  // As libpq: a hostaddr is connected to as written (the host only names the server, for TLS and
+  // the password file); a socket host (a directory, or an abstract "@name") is a socket.
+  if (endpoint.hostaddr) return { host: endpoint.host, port: endpoint.port, address: endpoint.hostaddr };
+  return isSocketHost(endpoint.host) ? { ...endpoint, socketPath: socketPathOf(endpoint.host, endpoint.port) } : endpoint;
 }
 
 /**
@@ -267,7 +270,7 @@ export function roleWords(role: ServerRole | undefined): string {
 }
 
 export function authority(host: string, port: number): string {
-  return host.startsWith('/') ? join(host, `.s.PGSQL.${port}`) : hostAndPort(host, port);
+  return isSocketHost(host) ? socketPathOf(host, port) : hostAndPort(host, port);
 }
 
 export function hostsEvidence(hosts: readonly HostTried[] | undefined): Record<string, unknown> {

@@ -8,9 +8,11 @@ import type { CqlContext } from '../context.js';
 import { scanLocalCassandra, type CassandraNode, type TransportState } from '../local.js';
 import type { ProtocolGuess } from '../../../net/sniff.js';
 import { connectionResetRemedies, hostAndPort, listenerViewEvidence, lookAtListener, ownerNote, wrongProtocolRemedies, wrongProtocolSummary, type EngineIdentity, type EngineListener, type ListenerView } from '../../common/listener.js';
+import { urlLine } from '../../../text/url.js';
+import { pathOperand, raw, sh } from '../../../text/shell.js';
 
 const portOf = (target: CassandraTarget): number => target.contactPoints[0]?.port ?? 9042;
-const whoOwns = (target: CassandraTarget): Remediation => ({ text: 'On the host, see which process owns the port:', command: `sudo ss -tlnp 'sport = :${portOf(target)}'`, language: 'shell' });
+const whoOwns = (target: CassandraTarget): Remediation => ({ text: 'On the host, see which process owns the port:', command: sh`sudo ss -tlnp ${`sport = :${portOf(target)}`}`, language: 'shell' });
 const nodetool = (command: string): string => `nodetool ${command}`;
 
 const remedies = {
@@ -21,7 +23,7 @@ const remedies = {
   ],
   starting_up: (target: CassandraTarget, node: CassandraNode | undefined): Remediation[] => [
     { text: 'The node is starting: it opens its CQL port last, after replaying the commit log and joining the ring. Clients should retry with backoff. Wait for it:', command: waitForCql(target), language: 'shell' },
-    { text: 'Follow its progress in the log:', command: `tail -f ${node?.logFile ?? '/var/log/cassandra/system.log'}`, language: 'shell' },
+    { text: 'Follow its progress in the log:', command: sh`tail -f ${pathOperand(node?.logFile ?? '/var/log/cassandra/system.log')}`, language: 'shell' },
     { text: 'If it stays closed long after start, the native transport may have been switched off: check, and turn it on:', command: `${nodetool('statusbinary')}; ${nodetool('enablebinary')}`, language: 'shell' },
   ],
   native_transport_disabled: (node: CassandraNode | undefined, byConfig: boolean): Remediation[] => [
@@ -43,8 +45,8 @@ const remedies = {
   wrong_protocol: (target: CassandraTarget, what: string, seen?: { readonly guess?: ProtocolGuess; readonly view?: ListenerView }): Remediation[] =>
     wrongProtocolRemedies(cassandraIdentity(target), target.contactPoints[0]?.host ?? 'localhost', portOf(target), seen?.guess ?? { protocol: 'unknown', description: what, sample: '' }, seen?.view),
   tls_required: (target: CassandraTarget): Remediation[] => [
-    { text: 'The port only speaks TLS (client_encryption_options enabled, not optional). Connect with TLS:', command: `${urlWith(target, {})}${urlWith(target, {}).includes('?') ? '&' : '?'}ssl=true`, language: 'shell' },
-    { text: 'cqlsh needs --ssl too:', command: `${cqlsh(target)} --ssl`, language: 'shell' },
+    { text: 'The port only speaks TLS (client_encryption_options enabled, not optional). Connect with TLS:', command: urlLine(urlWith(target, { tls: true })) },
+    { text: 'cqlsh needs --ssl too:', command: sh`${raw(cqlsh({ ...target, tls: false }))} --ssl`, language: 'shell' },
   ],
   tls_unsupported: (): Remediation[] => [
     { text: 'The node answers in plain CQL: client encryption is off. Either connect without TLS, or enable client_encryption_options in cassandra.yaml (with a keystore) and restart the node.' },
@@ -56,7 +58,7 @@ const remedies = {
     const common = offered.filter((version) => version <= DRIVER_MAX_VERSION).sort((a, b) => b - a)[0];
     return [
       target.protocolVersion !== undefined && common !== undefined
-        ? { text: `The client is pinned to protocol v${target.protocolVersion}; the server offers ${offered.map((version) => `v${version}`).join(', ')}. Pin a version both speak, or let the driver negotiate (remove the pin):`, command: urlWith(target, {}).replace(/[?&]protocolVersion=\d+/, ''), language: 'shell' }
+        ? { text: `The client is pinned to protocol v${target.protocolVersion}; the server offers ${offered.map((version) => `v${version}`).join(', ')}. Pin a version both speak, or let the driver negotiate (remove the pin):`, command: urlLine(urlWith(target, { protocolVersion: 'negotiate' })) }
         : { text: `The server offers ${offered.map((version) => `v${version}`).join(', ') || 'no version this client knows'}; this driver speaks v1–v${DRIVER_MAX_VERSION}. Upgrade the driver (or the server) so that they share a version.` },
     ];
   },

@@ -85,3 +85,6 @@ function tally(rows: readonly Row[]): Record<string, number> {
   }
   return counts;
 }
+
+/** The remedies, for `dbdoctor explain` and the tests that check every printed command. */
+export { remedies as poolRemedies };

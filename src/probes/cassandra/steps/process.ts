@@ -1,4 +1,5 @@
 import type { CassandraTarget } from '../../../config/cassandra/target.js';
+import { urlLine } from '../../../text/url.js';
 import { SPELLINGS } from '../../../config/cassandra/target.js';
 import { defineStep } from '../../../engine/probe.js';
 import type { Remediation } from '../../../engine/schema.js';
@@ -6,6 +7,7 @@ import { isLoopback } from '../../../host/local.js';
 import { localhostInContainerRemedies, serviceSuggestions } from '../../common/refusal.js';
 import { cassandraWords, CASSANDRA_SERVICE_WORDS } from '../words.js';
 import { cqlsh, environmentEvidence, nodeSummary, reachEvidenceOf, urlWith } from '../commands.js';
+import { raw, sh } from '../../../text/shell.js';
 import type { CqlContext } from '../context.js';
 import { hostAndPort } from '../../common/listener.js';
 
@@ -32,7 +34,7 @@ function spellingFix(env: Readonly<Record<string, string | undefined>>): Remedia
   return [
     {
       text: `The environment names the Cassandra hosts in ${other.name}=${other.value}, but not in ${missing}: an application that reads ${missing} falls back to its default (often localhost). Read ${other.name}, or set both:`,
-      command: `export ${missing}=${other.value}`,
+      command: sh`export ${raw(missing)}=${other.value}`,
       language: 'shell',
     },
   ];
@@ -62,8 +64,8 @@ const remedies = {
   wrong_port: (target: CassandraTarget, ports: readonly number[]): Remediation[] => {
     const port = ports[0] ?? 9042;
     return [
-      { text: `Connect to port ${port}, where Cassandra listens for CQL clients:`, command: urlWith(target, { port }), language: 'shell' },
-      { text: 'Or set the port in the environment your application reads:', command: `export CASSANDRA_PORT=${port}`, language: 'shell' },
+      { text: `Connect to port ${port}, where Cassandra listens for CQL clients:`, command: urlLine(urlWith(target, { port })) },
+      { text: 'Or set the port in the environment your application reads:', command: sh`export CASSANDRA_PORT=${port}`, language: 'shell' },
       { text: `Or, if the node should listen on ${target.contactPoints[0]?.port ?? 9042}, set native_transport_port in cassandra.yaml and restart it.` },
     ];
   },
@@ -124,3 +126,6 @@ export const processStep = defineStep<CqlContext, keyof typeof remedies>({
     return io.skip('cannot tell: no contact point could be reached (see network)', evidence);
   },
 });
+
+/** The remedies, for `dbdoctor explain` and the tests that check every printed command. */
+export { remedies as processRemedies };

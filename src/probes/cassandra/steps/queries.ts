@@ -7,6 +7,7 @@ import { cqlsh, quoteName } from '../commands.js';
 import type { CqlContext } from '../context.js';
 import { flatten, hostErrorsOf, loadDriver, query } from '../driver.js';
 import { readPerNode, upHosts } from '../views.js';
+import { sh } from '../../../text/shell.js';
 
 const remedies = {
   long_running: (target: CassandraTarget): Remediation[] => [
@@ -14,9 +15,9 @@ const remedies = {
     { text: 'Long reads are usually full scans (ALLOW FILTERING, large partitions) or reads across many partitions; bound them with per-query timeouts and paging. Check the node for GC pauses and compaction:', command: 'nodetool tpstats; nodetool compactionstats', language: 'shell' },
   ],
   unavailable: (target: CassandraTarget, keyspace: string): Remediation[] => [
-    { text: 'See which replicas are down, for this keyspace:', command: `nodetool status ${keyspace}`, language: 'shell' },
+    { text: 'See which replicas are down, for this keyspace:', command: sh`nodetool status ${keyspace}`, language: 'shell' },
     { text: 'Bring the down nodes back (start Cassandra on them); until then, a lower consistency level may serve reads:', command: cqlsh(target, 'CONSISTENCY LOCAL_ONE;'), language: 'shell' },
-    { text: 'If the replication factor is larger than the data centre has nodes, lower it (as a superuser), then repair:', command: `ALTER KEYSPACE ${keyspace} WITH replication = {'class': 'NetworkTopologyStrategy', '<dc>': <nodes>};`, language: 'sql' },
+    { text: 'If the replication factor is larger than the data centre has nodes, lower it (as a superuser), then repair:', command: `ALTER KEYSPACE ${quoteName(keyspace)} WITH replication = {'class': 'NetworkTopologyStrategy', '<dc>': <nodes>};`, language: 'sql' },
   ],
 };
 

@@ -3,17 +3,19 @@ import { defineStep, type StepIO } from '../../../engine/probe.js';
 import type { Evidence, Finding, Remediation } from '../../../engine/schema.js';
 import { formatMs } from '../../../text/duration.js';
 import { describeServer, judgeSecondary, judgeTopology, SECONDARY_OK } from '../classify.js';
-import { mongoshAsUser, mongoshPing, urlWith } from '../commands.js';
+import { advertisedSeed, mongoshAsUser, mongoshPing, urlWith } from '../commands.js';
 import type { MongoContext } from '../context.js';
-import { helloEvidence, protocolEvidence, whereOf } from '../evidence.js';
+import { helloEvidence, isSocketPath, protocolEvidence, whereOf } from '../evidence.js';
 import { describeLocalServer, MONGODB_PROCESSES } from '../local.js';
 import { findLocalServers } from '../../../host/servers.js';
 import type { ProtocolGuess } from '../../../net/sniff.js';
 import { connectionResetRemedies, listenerViewEvidence, lookAtListener, ownerNote, wrongProtocolRemedies, wrongProtocolSummary, type EngineIdentity, type EngineListener, type ListenerView } from '../../common/listener.js';
 import { advertisedMembers, isWritablePrimary, memberKey, parseMember, type SeedProbe, type Survey } from '../survey.js';
 import type { Document } from 'bson';
+import { urlLine } from '../../../text/url.js';
+import { raw, sh, viaSh } from '../../../text/shell.js';
 
-const whoOwnsThePort = (port: number): Remediation => ({ text: 'On the server, see which process owns the port:', command: `sudo ss -tlnp 'sport = :${port}'`, language: 'shell' });
+const whoOwnsThePort = (port: number): Remediation => ({ text: 'On the server, see which process owns the port:', command: sh`sudo ss -tlnp ${`sport = :${port}`}`, language: 'shell' });
 const readTheLog: Remediation = { text: 'Read the server log for the reason:', command: 'sudo tail -n 50 /var/log/mongodb/mongod.log', language: 'shell' };
 const listMembers = (target: MongoTarget): Remediation => ({ text: 'See each member’s state as the replica set reports it:', command: mongoshAsUser(target, 'rs.status().members.map(m => m.name + " " + m.stateStr)', { remove: ['replicaSet'], set: { directConnection: 'true' } }), language: 'shell' });
 
@@ -21,10 +23,21 @@ const listMembers = (target: MongoTarget): Remediation => ({ text: 'See each mem
 export const withoutReplicaSet = (target: MongoTarget): string => urlWith(target, { remove: ['replicaSet'] });
 export const showSetName = (target: MongoTarget): Remediation => ({ text: 'The set’s own name is in its configuration:', command: mongoshAsUser(target, 'rs.conf()._id', { remove: ['replicaSet'], set: { directConnection: 'true' } }), language: 'shell' });
 
+/** The primary a secondary names is what the server said: a URL holds it only when it is a host and port. */
+function primaryDirectly(target: MongoTarget, primary: string): Remediation {
+  const seed = advertisedSeed(primary);
+  return seed
+    ? { text: `Or connect directly to the primary, ${primary}:`, command: urlLine(urlWith(target, { hosts: [seed] })) }
+    : { text: `The server names "${primary}" as the primary, which is not a host and port: check the replica set configuration (rs.conf()).` };
+}
+
 const remedies = {
   connection_reset: (port: number): Remediation[] => connectionResetRemedies('MongoDB', port),
-  not_listening: (listening: readonly string[]): Remediation[] => [
-    { text: `The server listens on ${listening.join(', ') || 'other addresses'} only. Connect to one of those, or make it listen on this address too: set net.bindIp in mongod.conf (e.g. bindIp: 127.0.0.1,10.0.0.5, or bindIpAll: true) and restart it.` },
+  not_listening: (listening: readonly string[], attempted: string): Remediation[] => [
+    isSocketPath(attempted)
+      ? // mongod makes its socket in net.unixDomainSocket.pathPrefix (default /tmp), named mongodb-<port>.sock.
+        { text: `The server listens on ${listening.join(', ') || 'other addresses'} only. Connect to one of those, or make it create its socket where you look: set net.unixDomainSocket.pathPrefix in mongod.conf to the directory of ${attempted} (the file is mongodb-<port>.sock) and restart it.` }
+      : { text: `The server listens on ${listening.join(', ') || 'other addresses'} only. Connect to one of those, or make it listen on this address too: set net.bindIp in mongod.conf (e.g. bindIp: 127.0.0.1,10.0.0.5, or bindIpAll: true) and restart it.` },
   ],
   no_response: (target: MongoTarget, closed: boolean, port: number): Remediation[] => [
     {
@@ -40,17 +53,17 @@ const remedies = {
       ? wrongProtocolRemedies(mongoIdentity(seen.target), seen.host, port, seen.guess ?? { protocol: 'unknown', description: what, sample: '' }, seen.view)
       : [{ text: `Port ${port} is served by ${what}. Check the port in the connection string: MongoDB usually listens on 27017.` }, whoOwnsThePort(port)],
   tls_required: (target: MongoTarget): Remediation[] => [
-    { text: 'The server accepts only TLS connections (net.tls.mode: requireTLS). Connect with TLS:', command: urlWith(target, { set: { tls: 'true' } }), language: 'shell' },
+    { text: 'The server accepts only TLS connections (net.tls.mode: requireTLS). Connect with TLS:', command: urlLine(urlWith(target, { set: { tls: 'true' } })) },
     { text: 'If the server certificate is signed by a private authority, give it too: tlsCAFile=/path/to/ca.pem.' },
   ],
   tls_unsupported: (target: MongoTarget): Remediation[] => [
-    { text: 'The connection string asks for TLS (tls=true, or mongodb+srv:// which turns it on), but this server does not speak TLS. Turn TLS on at the server (net.tls in mongod.conf), or, on a trusted network only, connect without it:', command: urlWith(target, { set: { tls: 'false' }, remove: ['ssl'] }), language: 'shell' },
+    { text: 'The connection string asks for TLS (tls=true, or mongodb+srv:// which turns it on), but this server does not speak TLS. Turn TLS on at the server (net.tls in mongod.conf), or, on a trusted network only, connect without it:', command: urlLine(urlWith(target, { set: { tls: 'false' }, remove: ['ssl'] })) },
   ],
   tls_verify_failed: (target: MongoTarget, problem: string, altNames: string): Remediation[] =>
     problem === 'hostname_mismatch'
       ? [{ text: `The certificate is for ${altNames || 'another name'}. Connect using a name it carries, or reissue it with this host name in subjectAltName.` }]
       : [
-          { text: 'The server certificate is not trusted by this client. Give the authority that signed it:', command: urlWith(target, { set: { tlsCAFile: '/path/to/ca.pem' } }), language: 'shell' },
+          { text: 'The server certificate is not trusted by this client. Give the authority that signed it:', command: urlLine(urlWith(target, { set: { tlsCAFile: '/path/to/ca.pem' } })) },
           { text: 'Check the certificate’s issuer and dates on the server:', command: 'openssl x509 -noout -issuer -subject -dates -in /etc/ssl/mongodb.pem', language: 'shell' },
         ],
   tls_handshake_failed: (): Remediation[] => [
@@ -59,19 +72,19 @@ const remedies = {
   ],
   shutting_down: (target: MongoTarget): Remediation[] => [
     { text: 'The server is shutting down (or stepping down in quiesce mode). Find out who asked for it, then start it again once it has stopped:', command: 'sudo grep -i -E "shutdown|quiesce" /var/log/mongodb/mongod.log | tail -n 20; sudo systemctl start mongod', language: 'shell' },
-    { text: 'Wait until it answers (or use this as a readiness check):', command: `until ${mongoshPing(target)} >/dev/null 2>&1; do sleep 2; done`, language: 'shell' },
+    { text: 'Wait until it answers (or use this as a readiness check):', command: viaSh(sh`until ${raw(mongoshPing(target))} >/dev/null 2>&1; do sleep 2; done`), language: 'shell' },
   ],
   not_accepting: (): Remediation[] => [readTheLog],
   replica_set_mismatch: (target: MongoTarget, expected: string, actual: string | undefined): Remediation[] => [
     actual
-      ? { text: `The server belongs to replica set "${actual}", not "${expected}". Fix the name in the connection string:`, command: urlWith(target, { set: { replicaSet: actual } }), language: 'shell' }
-      : { text: `The server is not a member of any replica set, so replicaSet=${expected} can never match. Drop the option (or point the string at the replica set's members):`, command: withoutReplicaSet(target), language: 'shell' },
+      ? { text: `The server belongs to replica set "${actual}", not "${expected}". Fix the name in the connection string:`, command: urlLine(urlWith(target, { set: { replicaSet: actual } })) }
+      : { text: `The server is not a member of any replica set, so replicaSet=${expected} can never match. Drop the option (or point the string at the replica set's members):`, command: urlLine(withoutReplicaSet(target)) },
     showSetName(target),
   ],
   no_primary: (target: MongoTarget): Remediation[] => [
     { text: 'No member is primary: an election is in progress (it settles within seconds), or a majority of the voting members is down or cannot see each other, so none can be elected.' },
     listMembers(target),
-    { text: 'Bring the missing members back (or fix the network between them). For reads only, a read preference that accepts secondaries works without a primary:', command: urlWith(target, { set: { readPreference: 'secondaryPreferred' } }), language: 'shell' },
+    { text: 'Bring the missing members back (or fix the network between them). For reads only, a read preference that accepts secondaries works without a primary:', command: urlLine(urlWith(target, { set: { readPreference: 'secondaryPreferred' } })) },
   ],
   replication_stopped: (target: MongoTarget, stoppedPrimary?: string): Remediation[] => [
     stoppedPrimary
@@ -85,8 +98,8 @@ const remedies = {
     { text: 'A secondary falls behind when it cannot apply writes as fast as the primary takes them (disk, CPU, an index build) or when its oplog fetching is slow over the network; its log and serverStatus().metrics.repl say which.' },
   ],
   standby: (target: MongoTarget, primary: string | undefined): Remediation[] => [
-    { text: 'directConnection=true pins the client to this one server, which is a secondary: reads work, every write fails with "not primary". Let the driver find the primary: drop directConnection and list the members (or name the set):', command: urlWith(target, { remove: ['directConnection'] }), language: 'shell' },
-    ...(primary ? [{ text: `Or connect directly to the primary, ${primary}:`, command: urlWith(target, { hosts: [primary] }), language: 'shell' as const }] : []),
+    { text: 'directConnection=true pins the client to this one server, which is a secondary: reads work, every write fails with "not primary". Let the driver find the primary: drop directConnection and list the members (or name the set):', command: urlLine(urlWith(target, { remove: ['directConnection'] })) },
+    ...(primary ? [primaryDirectly(target, primary)] : []),
   ],
 };
 
@@ -108,7 +121,7 @@ export const acceptingStep = defineStep<MongoContext, keyof typeof remedies>({
       const refusal = await ctx.refusal();
       if (refusal?.cause === 'firewall_rejected') return io.skip('the connection was rejected before it reached the server (see network)');
       if (refusal?.cause !== 'not_listening') return io.skip('no connection was made (see process)');
-      return io.found('not_listening', `a MongoDB server runs here but does not listen at ${refusal.attempted}; it listens on ${refusal.listening.join(', ') || 'no TCP address'}`, remedies.not_listening(refusal.listening), {
+      return io.found('not_listening', `a MongoDB server runs here but does not listen at ${refusal.attempted}; it listens on ${refusal.listening.join(', ') || 'no address'}`, remedies.not_listening(refusal.listening, refusal.attempted), {
         attempted: refusal.attempted,
         listeningOn: [...refusal.listening],
         localServers: refusal.servers.map(describeLocalServer),

@@ -4,10 +4,11 @@ import { DeadlineExceeded } from '../../../engine/deadline.js';
 import { defineStep, type StepIO } from '../../../engine/probe.js';
 import type { Evidence, Finding, Remediation } from '../../../engine/schema.js';
 import { causeOfServerError } from '../classify.js';
-import { mongoshAsAdmin, urlWith } from '../commands.js';
+import { jsString, mongoshAsAdmin, urlWith } from '../commands.js';
 import type { MongoContext } from '../context.js';
 import { adminCommand, type DriverError } from '../session.js';
 import { answeringSeed, type SeedProbe } from '../survey.js';
+import { urlLine } from '../../../text/url.js';
 
 /** Where the user is found, from hello's saslSupportedMechs (asked without logging in). */
 export interface UserLookup {
@@ -28,39 +29,39 @@ export function lookupUser(seed: SeedProbe | undefined): UserLookup {
 
 const createUser = (target: MongoTarget, database: string): Remediation => ({
   text: `Or create the user in "${database}" (as an administrator), then keep the password where the application reads it:`,
-  command: mongoshAsAdmin(target, `db.getSiblingDB(${JSON.stringify(database)}).createUser({ user: ${JSON.stringify(target.user ?? 'app')}, pwd: passwordPrompt(), roles: [{ role: "readWrite", db: ${JSON.stringify(target.database)} }] })`),
+  command: mongoshAsAdmin(target, `db.getSiblingDB(${jsString(database)}).createUser({ user: ${jsString(target.user ?? 'app')}, pwd: passwordPrompt(), roles: [{ role: "readWrite", db: ${jsString(target.database)} }] })`),
   language: 'shell',
 });
 
 const remedies = {
   auth_failed: (target: MongoTarget, users: UserLookup): Remediation[] => {
     if (target.authSource !== 'admin' && Array.isArray(users.inAdmin)) {
-      return [{ text: `The user "${target.user ?? ''}" exists in the admin database, but the driver looked for it in "${target.authSource}" (authSource ← ${target.sources.authSource ?? 'default'}). Add authSource=admin:`, command: urlWith(target, { set: { authSource: 'admin' } }), language: 'shell' }];
+      return [{ text: `The user "${target.user ?? ''}" exists in the admin database, but the driver looked for it in "${target.authSource}" (authSource ← ${target.sources.authSource ?? 'default'}). Add authSource=admin:`, command: urlLine(urlWith(target, { set: { authSource: 'admin' } })) }];
     }
     const fixes: Remediation[] = [{ text: `Check the password for "${target.user ?? ''}"; it came from ${target.sources.password ?? 'nowhere (none was given)'}.` }];
     if (target.authSource !== 'admin' && !target.sources.authSource?.startsWith('url') && !target.sources.authSource?.startsWith('env') && !target.sources.authSource?.startsWith('.')) {
-      fixes.push({ text: `The connection string gives no authSource, so the driver looks the user up in "${target.authSource}" (the database in the URL). Users are usually created in admin:`, command: urlWith(target, { set: { authSource: 'admin' } }), language: 'shell' });
+      fixes.push({ text: `The connection string gives no authSource, so the driver looks the user up in "${target.authSource}" (the database in the URL). Users are usually created in admin:`, command: urlLine(urlWith(target, { set: { authSource: 'admin' } })) });
     }
     fixes.push(
-      { text: `See where the user is defined (as an administrator):`, command: mongoshAsAdmin(target, `db.getSiblingDB("admin").system.users.find({ user: ${JSON.stringify(target.user ?? '')} }, { user: 1, db: 1, mechanisms: 1 })`), language: 'shell' },
+      { text: `See where the user is defined (as an administrator):`, command: mongoshAsAdmin(target, `db.getSiblingDB("admin").system.users.find({ user: ${jsString(target.user ?? '')} }, { user: 1, db: 1, mechanisms: 1 })`), language: 'shell' },
       createUser(target, target.authSource),
     );
     return fixes;
   },
   auth_mechanism: (target: MongoTarget, offered: readonly string[] | undefined): Remediation[] => [
     offered && offered.length > 0
-      ? { text: `Use a mechanism the user has (${offered.join(', ')}), or leave authMechanism out and let the driver negotiate:`, command: urlWith(target, { remove: ['authMechanism'] }), language: 'shell' }
-      : { text: 'Leave authMechanism out and let the driver negotiate SCRAM-SHA-256 / SCRAM-SHA-1:', command: urlWith(target, { remove: ['authMechanism'] }), language: 'shell' },
-    { text: 'To give the user credentials for another mechanism (as an administrator), set its password again with the mechanisms listed:', command: mongoshAsAdmin(target, `db.getSiblingDB(${JSON.stringify(target.authSource)}).updateUser(${JSON.stringify(target.user ?? 'app')}, { pwd: passwordPrompt(), mechanisms: ["SCRAM-SHA-256", "SCRAM-SHA-1"] })`), language: 'shell' },
+      ? { text: `Use a mechanism the user has (${offered.join(', ')}), or leave authMechanism out and let the driver negotiate:`, command: urlLine(urlWith(target, { remove: ['authMechanism'] })) }
+      : { text: 'Leave authMechanism out and let the driver negotiate SCRAM-SHA-256 / SCRAM-SHA-1:', command: urlLine(urlWith(target, { remove: ['authMechanism'] })) },
+    { text: 'To give the user credentials for another mechanism (as an administrator), set its password again with the mechanisms listed:', command: mongoshAsAdmin(target, `db.getSiblingDB(${jsString(target.authSource)}).updateUser(${jsString(target.user ?? 'app')}, { pwd: passwordPrompt(), mechanisms: ["SCRAM-SHA-256", "SCRAM-SHA-1"] })`), language: 'shell' },
   ],
   password_missing: (target: MongoTarget): Remediation[] =>
     target.user
       ? [{ text: `The connection string names the user "${target.user}" but gives no password. Put it in the URL (percent-encoded) or in the variable your application reads (MONGODB_URI).` }]
       : [
-          { text: 'The server requires authentication, and the connection string names no user. Add the user and password (percent-encoded):', command: urlWith(target).replace('://', '://USER:PASSWORD@'), language: 'shell' },
+          { text: 'The server requires authentication, and the connection string names no user. Add the user and password (percent-encoded):', command: urlLine(urlWith(target).replace('://', '://USER:PASSWORD@')) },
         ],
   permission_denied: (target: MongoTarget): Remediation[] => [
-    { text: `Grant the user a role on "${target.database}" (as an administrator):`, command: mongoshAsAdmin(target, `db.getSiblingDB(${JSON.stringify(target.authSource)}).grantRolesToUser(${JSON.stringify(target.user ?? '')}, [{ role: "readWrite", db: ${JSON.stringify(target.database)} }])`), language: 'shell' },
+    { text: `Grant the user a role on "${target.database}" (as an administrator):`, command: mongoshAsAdmin(target, `db.getSiblingDB(${jsString(target.authSource)}).grantRolesToUser(${jsString(target.user ?? '')}, [{ role: "readWrite", db: ${jsString(target.database)} }])`), language: 'shell' },
     { text: 'Or check the database name in the connection string: the user may have its roles on another one.' },
   ],
 };
@@ -72,7 +73,7 @@ export const authStep = defineStep<MongoContext, keyof typeof remedies>({
     'Logs in through the driver (one client, pool of one) and tells apart: wrong credentials (with where the user is actually defined, from hello’s saslSupportedMechs), an unsupported mechanism, a missing password, and a user without any role on the database.',
   remedies,
   manual: [
-    { text: 'Log in as the application does, against the database that holds the user (authSource):', command: "mongosh '<url>' --quiet --eval 'JSON.stringify(db.runCommand({ connectionStatus: 1 }).authInfo)'", language: 'shell' },
+    { text: 'Log in as the application does, against the database that holds the user (authSource):', command: "mongosh '<url>' --quiet --eval 'jsString(db.runCommand({ connectionStatus: 1 }).authInfo)'", language: 'shell' },
     { text: 'Where the user is defined (as an administrator):', command: `mongosh '<admin-url>' --quiet --eval 'db.getSiblingDB("admin").system.users.find({ user: "<user>" }, { db: 1, mechanisms: 1 })'`, language: 'shell' },
   ],
   async run(ctx, io) {

@@ -4,20 +4,27 @@ import type { Evidence, Finding, Remediation } from '../../../engine/schema.js';
 import { endpointEvidence, judgeNetwork, NETWORK_CHECKS, networkFailureOf, networkRemedies } from '../../common/network.js';
 import { unreachableMember } from '../classify.js';
 import { isLocalAddress } from '../../../host/local.js';
-import { mongoshPing, urlWith } from '../commands.js';
+import { hostPort, mongoshPing, urlWith } from '../commands.js';
 import type { MongoContext } from '../context.js';
 import { mongoWords } from '../words.js';
 import type { SrvLookup } from '../srv.js';
 import type { MemberProbe, Survey } from '../survey.js';
+import { urlLine } from '../../../text/url.js';
+import { isHostName } from '../../../net/hostname.js';
+import { jsString } from '../../../text/js.js';
+import { sh } from '../../../text/shell.js';
 
-/** Seed 004: at pod start the name did not resolve yet. An init container waits for it. */
+/**
+ * Seed 004: at pod start the name did not resolve yet. An init container waits for it. The name is
+ * a word of the shell command, which is a string of the YAML manifest: quoted for both, in turn.
+ */
 const waitInInitContainer = (host: string): Remediation => ({
   text: 'In Kubernetes, let an init container wait for the name before the application starts (instead of crash-looping on it):',
-  command: ['initContainers:', '  - name: wait-for-mongodb', '    image: busybox:1.36', `    command: ['sh', '-c', 'until nslookup ${host}; do echo waiting for ${host}; sleep 2; done']`].join('\n'),
+  command: ['initContainers:', '  - name: wait-for-mongodb', '    image: busybox:1.36', `    command: ["sh", "-c", ${jsString(sh`until nslookup ${host}; do echo waiting for ${host}; sleep 2; done`)}]`].join('\n'),
 });
 
 const srvRecordRemedies = (lookup: SrvLookup, record: 'SRV' | 'TXT'): Remediation[] => [
-  { text: `Look at the ${record} record${record === 'SRV' ? 's' : ''} as this machine's resolver sees ${record === 'SRV' ? 'them' : 'it'}:`, command: record === 'SRV' ? `dig +short SRV ${lookup.srvName}` : `dig +short TXT ${lookup.host}`, language: 'shell' },
+  { text: `Look at the ${record} record${record === 'SRV' ? 's' : ''} as this machine's resolver sees ${record === 'SRV' ? 'them' : 'it'}:`, command: record === 'SRV' ? sh`dig +short SRV ${lookup.srvName}` : sh`dig +short TXT ${lookup.host}`, language: 'shell' },
 ];
 
 const remedies = {
@@ -30,8 +37,11 @@ const remedies = {
         ]
       : [
     { text: `The driver connects to the members under the names the replica set advertises (its rs.conf() "host" fields), not under the seed names. "${member.name}" must resolve and be reachable from here, as from every client.` },
-    { text: 'Either make those names resolvable here (DNS, or /etc/hosts for a test):', command: `getent ahosts ${member.host}`, language: 'shell' },
-    { text: 'Or, to reach this one server only (administration, a port-forward), connect directly: the driver then skips discovery:', command: urlWith(target, { set: { directConnection: 'true' }, remove: ['replicaSet'], hosts: [`${target.hosts[0]?.host ?? 'localhost'}:${target.hosts[0]?.port ?? 27017}`] }), language: 'shell' },
+    // The member's name is what the server advertised: a command names it only when it is a host.
+    isHostName(member.host)
+      ? { text: 'Either make those names resolvable here (DNS, or /etc/hosts for a test):', command: sh`getent ahosts ${member.host}`, language: 'shell' }
+      : { text: 'Either make those names resolvable here (DNS, or /etc/hosts for a test), or, since this one is not a host name at all, correct it in the replica set configuration.' },
+    { text: 'Or, to reach this one server only (administration, a port-forward), connect directly: the driver then skips discovery:', command: urlLine(urlWith(target, { set: { directConnection: 'true' }, remove: ['replicaSet'], hosts: [hostPort(target.hosts[0]?.host ?? 'localhost', target.hosts[0]?.port ?? 27017)] })) },
     { text: 'Or change the advertised names to ones every client can resolve (on the primary, as an administrator): cfg = rs.conf(); cfg.members[0].host = "db0.example.com:27017"; rs.reconfig(cfg)' },
         ],
   srv_invalid: (lookup: SrvLookup, record: 'SRV' | 'TXT'): Remediation[] => [
@@ -119,3 +129,6 @@ function membersEvidence(surveyed: Survey): Evidence {
   if (surveyed.members.length === 0) return {};
   return { members: surveyed.members.map((member) => ({ name: member.name, reachable: member.reachable, ...(member.viaSeed ? { viaSeed: true } : {}), ...(member.entry ? endpointEvidence(member.entry) : {}) })) };
 }
+
+/** The remedies, for `dbdoctor explain` and the tests that check every printed command. */
+export { remedies as networkRemedies };

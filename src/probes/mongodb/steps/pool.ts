@@ -86,3 +86,6 @@ function clientPoolEvidence(target: MongoTarget): Evidence {
     ...(target.waitQueueTimeoutMS !== undefined ? { waitQueueTimeoutMS: target.waitQueueTimeoutMS } : {}),
   };
 }
+
+/** The remedies, for `dbdoctor explain` and the tests that check every printed command. */
+export { remedies as poolRemedies };

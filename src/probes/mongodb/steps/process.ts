@@ -1,7 +1,7 @@
 import type { MongoTarget } from '../../../config/mongodb/target.js';
 import { defineStep } from '../../../engine/probe.js';
 import type { Remediation } from '../../../engine/schema.js';
-import { mongoshPing, urlWith } from '../commands.js';
+import { hostPort, mongoshPing, urlWith } from '../commands.js';
 import type { MongoContext } from '../context.js';
 import { seedsEvidence, whereOf } from '../evidence.js';
 import { describeLocalServer } from '../local.js';
@@ -9,6 +9,7 @@ import type { PlatformInfo } from '../../../host/platform.js';
 import { platformFixes } from '../../common/platform.js';
 import { localhostInContainerRemedies, serviceSuggestions } from '../../common/refusal.js';
 import { MONGO_SERVICE_WORDS, mongoWords } from '../words.js';
+import { urlLine } from '../../../text/url.js';
 
 const remedies = {
   localhost_in_container: localhostInContainerRemedies,
@@ -29,7 +30,7 @@ const remedies = {
   wrong_port: (target: MongoTarget, port: number): Remediation[] => {
     const host = target.hosts[0]?.host ?? 'localhost';
     return [
-      { text: `Connect to port ${port}, where the MongoDB server listens:`, command: urlWith(target, { hosts: [whereOf({ host, port })] }), language: 'shell' },
+      { text: `Connect to port ${port}, where the MongoDB server listens:`, command: urlLine(urlWith(target, { hosts: [hostPort(host, port)] })) },
       { text: `Or, if the server should listen on ${target.hosts[0]?.port ?? 27017}, set net.port in mongod.conf and restart it.` },
     ];
   },
@@ -90,3 +91,6 @@ function serverNote(servers: readonly { pid: number; comm: string }[]): string {
   if (!first) return '';
   return ` (${first.comm}, pid ${first.pid}${servers.length > 1 ? ` and ${servers.length - 1} more` : ''})`;
 }
+
+/** The remedies, for `dbdoctor explain` and the tests that check every printed command. */
+export { remedies as processRemedies };

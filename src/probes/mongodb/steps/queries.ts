@@ -5,7 +5,7 @@ import { defineStep } from '../../../engine/probe.js';
 import type { Evidence, Finding, Remediation } from '../../../engine/schema.js';
 import { formatMs } from '../../../text/duration.js';
 import { causeOfServerError } from '../classify.js';
-import { mongoshAsAdmin } from '../commands.js';
+import { jsString, mongoshAsAdmin } from '../commands.js';
 import type { MongoContext } from '../context.js';
 import { adminCommand } from '../session.js';
 
@@ -73,8 +73,9 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null;
 }
 
+/** One killOp per operation; an opid is a number, or (mongos) a "shard:number" string: a JavaScript string then. */
 const killOps = (target: MongoTarget, opids: readonly (number | string)[]): string =>
-  mongoshAsAdmin(target, opids.map((opid) => `db.adminCommand({ killOp: 1, op: ${JSON.stringify(opid)} })`).join('; '));
+  mongoshAsAdmin(target, opids.map((opid) => `db.adminCommand({ killOp: 1, op: ${typeof opid === 'number' && Number.isFinite(opid) ? opid : jsString(String(opid))} })`).join('; '));
 
 const remedies = {
   long_running: (target: MongoTarget, opids: readonly (number | string)[]): Remediation[] => [
@@ -133,3 +134,6 @@ export const queriesStep = defineStep<MongoContext, keyof typeof remedies>({
     return io.pass(`nothing running past ${formatMs(thresholds.longRunningMs)} and no lock wait past ${formatMs(thresholds.lockWaitMs)}${limited ? ` (limited view: ${limited})` : ''}`, evidence);
   },
 });
+
+/** The remedies, for `dbdoctor explain` and the tests that check every printed command. */
+export { remedies as queriesRemedies };

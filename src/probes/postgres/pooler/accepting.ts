@@ -3,15 +3,17 @@ import type { Remediation } from '../../../engine/schema.js';
 import { formatMs } from '../../../text/duration.js';
 import type { ConnectionTrace } from '../connect.js';
 import { protocolEvidence, serverErrorEvidence, whereOf } from '../evidence.js';
-import { urlWith } from '../commands.js';
+import { urlCommand, urlWith } from '../commands.js';
 import { describeBackend } from './backend.js';
-import { authFileLine, authFileOf, configFileOf, onConsole, serverLoginLog, showOnConsole } from './commands.js';
+import { authFileLine, authFileOf, configFileOf, onConsole, pgbouncerName, serverLoginLog, showOnConsole } from './commands.js';
 import { judgeBackend, poolerSaid, type DownHow } from './judge.js';
 import { describeOwner } from '../../../host/owner.js';
 import { poolerAware, withPooler, type StepExtension } from './extend.js';
 import { consoleOf, poolerEvidence, settingOf, workingServers, type PoolerView } from './view.js';
 import { acceptingRemedies, acceptingStep } from '../steps/accepting.js';
 import { describeConfirmation } from './confirm.js';
+import { hostProblem } from '../../../net/hostname.js';
+import { sh } from '../../../text/shell.js';
 
 const remedies = {
   pooler_backend_down: (target: PostgresTarget, view: PoolerView, how: DownHow = 'unreachable'): Remediation[] => {
@@ -21,7 +23,11 @@ const remedies = {
     const first = backend?.host.split(',')[0] ?? backend?.host;
     const checkDatabase: Remediation[] =
       backend && backend.transport === 'tcp'
-        ? [{ text: 'Check the database itself, not the pooler (pg_isready on the pooler\'s port says "accepting connections" even now):', command: `pg_isready -h ${first} -p ${backend.port}`, language: 'shell' }]
+        ? [
+            hostProblem(first ?? '') === undefined
+              ? { text: 'Check the database itself, not the pooler (pg_isready on the pooler\'s port says "accepting connections" even now):', command: sh`pg_isready -h ${first ?? ''} -p ${backend.port}`, language: 'shell' }
+              : { text: 'Check the database itself, not the pooler (pg_isready on the pooler\'s port says "accepting connections" even now); the host PgBouncer names for it is no host name, so check its [databases] line too.' },
+          ]
         : [];
     const retry: Remediation = { text: `Once the database is back, PgBouncer reconnects by itself; between failed logins it waits server_login_retry (${settingOf(view, 'server_login_retry') ?? 15} s${settingOf(view, 'server_login_retry') ? '' : ' by default'}), and meanwhile answers new clients "server login has been failing".` };
     const watch = showOnConsole(target, view, 'Watch the pool from the pooler: server connections (sv_*) stay at 0 and clients wait (cl_waiting) while the database is away', 'SHOW POOLS;');
@@ -31,7 +37,7 @@ const remedies = {
       case 'not-postgres':
         return [
           { text: `The [databases] line for "${target.database}" in ${config} sends PgBouncer to ${backend ? describeBackend(backend) : 'an address'}, where another program answers, not PostgreSQL. Correct its host= and port= to where PostgreSQL listens, then reload PgBouncer.` },
-          ...(owner ? [{ text: `${describeOwner(owner)} owns that port; see what it is:`, command: `ps -o pid,user,args -p ${owner.pid}`, language: 'shell' as const }] : []),
+          ...(owner ? [{ text: `${describeOwner(owner)} owns that port; see what it is:`, command: sh`ps -o pid,user,args -p ${owner.pid}`, language: 'shell' as const }] : []),
           onConsole(target, view, 'After the change, reload PgBouncer', 'RELOAD;'),
           ...checkDatabase,
         ];
@@ -75,7 +81,7 @@ const remedies = {
   },
   /** PgBouncer's own client_tls_sslmode, not PostgreSQL's pg_hba.conf, asks for TLS on this hop. */
   tls_required: (target: PostgresTarget, view: PoolerView | undefined): Remediation[] => [
-    { text: `PgBouncer requires TLS from its clients (client_tls_sslmode = ${settingOf(view, 'client_tls_sslmode') ?? 'require'} in ${configFileOf(view)}). Connect with TLS:`, command: urlWith(target, { sslmode: 'require' }), language: 'shell' },
+    { text: `PgBouncer requires TLS from its clients (client_tls_sslmode = ${settingOf(view, 'client_tls_sslmode') ?? 'require'} in ${configFileOf(view)}). Connect with TLS:`, command: urlCommand(urlWith(target, { sslmode: 'require' })) },
     { text: `Or, if plaintext is acceptable between the application and PgBouncer, set client_tls_sslmode = prefer (or allow) in ${configFileOf(view)}; PgBouncer applies it to new clients after a reload.` },
     onConsole(target, view, 'Reload PgBouncer', 'RELOAD;'),
   ],
@@ -85,7 +91,7 @@ const remedies = {
         ? `DISABLE was run for "${target.database}" on PgBouncer: new clients are rejected until ENABLE.`
         : `PAUSE was run for "${target.database}" on PgBouncer: clients log in, then every query waits in its queue until RESUME.`,
     },
-    onConsole(target, view, disabled ? 'Once the maintenance is over, let clients in again' : 'Once the maintenance is over, resume the database', `${disabled ? 'ENABLE' : 'RESUME'} ${target.database};`),
+    onConsole(target, view, disabled ? 'Once the maintenance is over, let clients in again' : 'Once the maintenance is over, resume the database', [`${disabled ? 'ENABLE' : 'RESUME'} ${pgbouncerName(target.database) ?? ''};`]),
     showOnConsole(target, view, 'Check the paused and disabled columns', 'SHOW DATABASES;'),
   ],
 };

@@ -3,6 +3,8 @@ import type { PostgresTarget } from '../../../config/postgres/target.js';
 import { isDeadlineExceeded, type Deadline } from '../../../engine/deadline.js';
 import { closeConnection, type ServerError } from '../connect.js';
 import { openConnection, pinnedTo } from '../hosts.js';
+import { bounded, NAME_CHARS } from '../../../text/bound.js';
+import { mapStrings } from '../../../text/visible.js';
 
 /**
  * PgBouncer's admin console: the virtual database "pgbouncer" on the pooler's own port. It speaks
@@ -131,7 +133,8 @@ export async function readAdminConsole(target: PostgresTarget, deadline: Deadlin
     const unanswered: string[] = [];
     const show = async (command: string): Promise<Record<string, unknown>[]> => {
       try {
-        return (await deadline.race(client.query<Record<string, unknown>>(command))).rows;
+        // What the console says is kept as evidence: every string in it bounded (text/bound).
+        return mapStrings((await deadline.race(client.query<Record<string, unknown>>(command))).rows, (value) => bounded(value, NAME_CHARS));
       } catch (error) {
         if (isDeadlineExceeded(error)) throw error;
         unanswered.push(command);

@@ -1,14 +1,15 @@
 import type { PostgresTarget } from '../../../config/postgres/target.js';
 import type { Remediation } from '../../../engine/schema.js';
 import { shellQuote } from '../../../text/shell.js';
-import { quoteIdent, urlWith } from '../commands.js';
+import { quoteIdent, urlCommand, urlWith } from '../commands.js';
 import { serverErrorEvidence } from '../evidence.js';
 import { authStep } from '../steps/auth.js';
-import { authFileLine, authFileOf, configFileOf, onConsole, showOnConsole } from './commands.js';
+import { authFileLine, authFileOf, configFileOf, onConsole, pgbouncerName, pgbouncerValue, showOnConsole } from './commands.js';
 import { poolerAware, withPooler, type StepExtension } from './extend.js';
 import { poolerEvidence, settingOf, workingServers, type PoolerView } from './view.js';
 import { judgeBackend, poolerSaid } from './judge.js';
 import { describeConfirmation } from './confirm.js';
+import { pgIdent } from '../../../text/sql.js';
 
 const reload = (target: PostgresTarget, view: PoolerView | undefined): Remediation => onConsole(target, view, 'PgBouncer re-reads its auth_file and pgbouncer.ini on reload', 'RELOAD;');
 
@@ -35,7 +36,7 @@ const remedies = {
     }
     if (/^certificate authentication failed$/.test(words)) {
       return [
-        { text: `PgBouncer checks a client certificate for "${target.user}" (auth_type = cert, or a cert line of its auth_hba_file): the certificate's common name must be the user name, signed by client_tls_ca_file in ${configFileOf(view)}. Give the certificate with sslcert and sslkey:`, command: urlWith(target, { sslmode: 'require' }), language: 'shell' },
+        { text: `PgBouncer checks a client certificate for "${target.user}" (auth_type = cert, or a cert line of its auth_hba_file): the certificate's common name must be the user name, signed by client_tls_ca_file in ${configFileOf(view)}. Give the certificate with sslcert and sslkey:`, command: urlCommand(urlWith(target, { sslmode: 'require' })) },
         reload(target, view),
       ];
     }
@@ -65,17 +66,26 @@ const remedies = {
             text: `PgBouncer logs in to PostgreSQL as "${target.user}" with the password it holds: the "${target.user}" line of its auth_file (plain text, or the SCRAM secret copied from PostgreSQL), or the password keyword on the [databases] line. The role's password in PostgreSQL is different. Make them match, with one of the two fixes that follow.`,
           },
           authFileLine(target, view),
-          { text: 'Or give the role the password PgBouncer holds (as a superuser on the database):', command: `ALTER ROLE ${quoteIdent(target.user)} PASSWORD 'the-password-in-auth_file';`, language: 'sql' as const },
+          { text: 'Or give the role the password PgBouncer holds (as a superuser on the database):', command: `ALTER ROLE ${pgIdent(target.user)} PASSWORD 'the-password-in-auth_file';`, language: 'sql' as const },
         ]),
     reload(target, view),
     { text: `PgBouncer waits server_login_retry (${settingOf(view, 'server_login_retry') ?? 15} s${settingOf(view, 'server_login_retry') ? '' : ' by default'}) before it tries the database again.` },
   ],
   database_missing: (target: PostgresTarget, view: PoolerView | undefined): Remediation[] => [
-    { text: `PgBouncer has no [databases] entry named "${target.database}" (and no "*" fallback). Add one in ${configFileOf(view)}, e.g.:`, command: `${target.database} = host=db.example port=5432 dbname=${target.database}`, language: 'shell' },
+    databasesLine(target, view),
     reload(target, view),
     showOnConsole(target, view, 'The databases PgBouncer knows', 'SHOW DATABASES;'),
   ],
 };
+
+/** The [databases] line to add, its name and dbname written as pgbouncer.ini reads them. */
+function databasesLine(target: PostgresTarget, view: PoolerView | undefined): Remediation {
+  const text = `PgBouncer has no [databases] entry named "${target.database}" (and no "*" fallback). Add one in ${configFileOf(view)}`;
+  const key = pgbouncerName(target.database, 'ini');
+  const dbname = pgbouncerValue(target.database);
+  if (key === undefined || dbname === undefined) return { text: `${text} (this name holds a line break or a control character, which a line of pgbouncer.ini cannot hold: rename the database).` };
+  return { text: `${text}, e.g.:`, command: `${key} = host=db.example port=5432 dbname=${dbname}` };
+}
 
 /** Step 5 behind a pooler: two logins, client → pooler and pooler → database; says which one failed. */
 export const poolerAuthStep = poolerAware(authStep, {

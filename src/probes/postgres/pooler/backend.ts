@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { isSocketHost, socketPathOf } from '../../../config/postgres/target.js';
 import type { Deadline } from '../../../engine/deadline.js';
 import type { Evidence } from '../../../engine/schema.js';
 import { describeOwner, ownerOfListener, type OwnerLookup } from '../../../host/owner.js';
@@ -45,7 +45,7 @@ export interface BackendReach {
 export function backendAddress(row: Pick<DatabaseRow, 'host' | 'port' | 'database' | 'name'>, unixSocketDir: string | undefined): BackendAddress | undefined {
   const host = row.host ?? unixSocketDir;
   if (!host) return undefined;
-  return { host, port: row.port || 5432, database: row.database ?? row.name, transport: host.startsWith('/') ? 'unix' : 'tcp' };
+  return { host, port: row.port || 5432, database: row.database ?? row.name, transport: isSocketHost(host) ? 'unix' : 'tcp' };
 }
 
 /** How long the database's address may take to answer the SSLRequest. */
@@ -56,7 +56,7 @@ export async function reachBackend(address: BackendAddress, deadline: Deadline):
     .split(',')
     .map((host) => host.trim())
     .filter((host) => host.length > 0)
-    .map((host) => (host.startsWith('/') ? { host, port: address.port, socketPath: join(host, `.s.PGSQL.${address.port}`) } : { host, port: address.port }));
+    .map((host) => (isSocketHost(host) ? { host, port: address.port, socketPath: socketPathOf(host, address.port) } : { host, port: address.port }));
   const { entries, reached } = await reachFirst(specs, deadline);
   if (!reached?.socket || !reached.connected) {
     const refused = entries.length > 0 && entries.every((entry) => entry.connects.length > 0 && entry.connects.every((attempt) => attempt.outcome === 'refused' || attempt.outcome === 'missing'));
@@ -117,6 +117,6 @@ export function describeBackendListener(reach: BackendReach): string {
 }
 
 export function describeBackend(address: BackendAddress): string {
-  const where = address.transport === 'unix' ? join(address.host, `.s.PGSQL.${address.port}`) : `${address.host}:${address.port}`;
+  const where = address.transport === 'unix' ? socketPathOf(address.host, address.port) : `${address.host}:${address.port}`;
   return `${where} (database "${address.database}")`;
 }

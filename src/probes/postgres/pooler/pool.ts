@@ -2,12 +2,13 @@ import type { PostgresTarget } from '../../../config/postgres/target.js';
 import type { StepIO } from '../../../engine/probe.js';
 import type { Evidence, Finding, Remediation } from '../../../engine/schema.js';
 import { formatMs } from '../../../text/duration.js';
+import { pidsOf } from '../commands.js';
 import type { PgContext } from '../context.js';
 import { serverErrorEvidence } from '../evidence.js';
 import { poolRemedies, poolStep } from '../steps/pool.js';
 import { judgeBackend, poolerSaid } from './judge.js';
 import { describeConfirmation } from './confirm.js';
-import { configFileOf, onConsole, showOnConsole } from './commands.js';
+import { configFileOf, CONFIG_FILE, onConsole, pgbouncerName, showOnConsole } from './commands.js';
 import { findingsOf, outcomeOf, poolerAware, withPooler, type StepExtension } from './extend.js';
 import { configuredPoolMode, consoleOf, poolerEvidence, poolEvidence, poolLimits, poolModeOf, queryWouldQueue, type PoolerView, type PoolLimit } from './view.js';
 
@@ -80,12 +81,12 @@ const remedies = {
   pooler_session_state: (target: PostgresTarget, view: PoolerView, lockPids: readonly number[]): Remediation[] => [
     { text: `PgBouncer runs "${target.database}" in ${poolModeOf(view) ?? 'transaction'} pool mode: after each transaction the server connection goes to another client, with whatever the last one left on it. Keep session state inside the transaction: pg_advisory_xact_lock instead of pg_advisory_lock, SET LOCAL instead of SET, unnamed or protocol-level prepared statements (PgBouncer 1.21+ with max_prepared_statements) instead of PREPARE.` },
     { text: 'Or give the clients that need session state their own pool in session mode: a second [databases] entry with pool_mode=session, then RELOAD;.' },
-    ...(lockPids.length > 0
+    ...(pidsOf(lockPids).length > 0
       ? [
-          { text: 'To release the leaked advisory locks now, end the server connections that hold them (PgBouncer opens new ones; review the evidence first):', command: `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid IN (${lockPids.join(', ')});`, language: 'sql' as const },
+          { text: 'To release the leaked advisory locks now, end the server connections that hold them (PgBouncer opens new ones; review the evidence first):', command: `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid IN (${pidsOf(lockPids).join(', ')});`, language: 'sql' as const },
         ]
       : []),
-    onConsole(target, view, 'Or let PgBouncer replace the pool\'s server connections once each is released', `RECONNECT ${target.database};`),
+    onConsole(target, view, 'Or let PgBouncer replace the pool\'s server connections once each is released', [`RECONNECT ${pgbouncerName(target.database) ?? ''};`]),
   ],
 };
 

@@ -1,9 +1,10 @@
 import type { PostgresTarget } from '../../../config/postgres/target.js';
+import { isHostName } from '../../../net/hostname.js';
 import { formatMs } from '../../../text/duration.js';
 import type { Deadline } from '../../../engine/deadline.js';
 import { defineStep, type StepIO } from '../../../engine/probe.js';
 import type { Evidence, Finding, Remediation } from '../../../engine/schema.js';
-import { pgIsReady, psqlAsAdmin, urlWith } from '../commands.js';
+import { pgIsReady, psqlAsAdmin, urlCommand, urlWith } from '../commands.js';
 import type { ConnectionTrace } from '../connect.js';
 import type { PlatformInfo } from '../../../host/platform.js';
 import { platformFixes } from '../../common/platform.js';
@@ -17,10 +18,11 @@ import { scanLocalPostgres } from '../local.js';
 import { majorVersionOf } from '../session.js';
 import { describePrimary, judgeReplication, replicationEvidence, type PrimaryAddress, type Replication, type ServerState } from '../replication.js';
 import { authority, hostsEvidence, roleWords, slowPassedOver, type HostTried } from '../hosts.js';
+import { raw, sh, viaSh } from '../../../text/shell.js';
 
 const waitForIt = (target: PostgresTarget): Remediation => ({
   text: 'Wait until it accepts connections (or use this as a readiness check):',
-  command: `until ${pgIsReady(target)}; do sleep 1; done`,
+  command: viaSh(sh`until ${raw(pgIsReady(target))}; do sleep 1; done`),
   language: 'shell',
 });
 
@@ -39,7 +41,7 @@ const remedies = {
   ],
   connection_reset: (target: PostgresTarget): Remediation[] => [
     { text: 'Something reset the connection during the handshake: a proxy or firewall that kills connections (check its log and idle/connect rules), or a server process crashing on connect (check the server log).' },
-    { text: 'On the database host, see which process owns the port:', command: `sudo ss -tlnp 'sport = :${target.endpoints[0]?.port ?? 5432}'`, language: 'shell' },
+    { text: 'On the database host, see which process owns the port:', command: sh`sudo ss -tlnp ${`sport = :${target.endpoints[0]?.port ?? 5432}`}`, language: 'shell' },
     readTheLog,
   ],
   shutting_down: (target: PostgresTarget): Remediation[] => [
@@ -61,7 +63,7 @@ const remedies = {
       const directory = socketElsewhere.replace(/\/\.s\.PGSQL\.\d+$/, '');
       const port = Number(/\.s\.PGSQL\.(\d+)$/.exec(socketElsewhere)?.[1] ?? endpoint.port);
       return [
-        { text: `Connect through the socket the server uses (${socketElsewhere}):`, command: urlWith(target, { host: directory, port }), language: 'shell' },
+        { text: `Connect through the socket the server uses (${socketElsewhere}):`, command: urlCommand(urlWith(target, { host: directory, port })) },
         { text: 'Or make the server create its socket where clients look: set unix_socket_directories in postgresql.conf and restart it.' },
       ];
     }
@@ -77,19 +79,19 @@ const remedies = {
         ? 'Something accepted the TCP connection and hung up without a word: typically a proxy, load balancer or port-forward (kubectl port-forward, docker-proxy) with nothing healthy behind it.'
         : 'Something accepted the TCP connection but never answered: a hung server, a proxy whose backend does not answer, or a server too overloaded to start a backend.',
     },
-    { text: 'On the database host, see which process owns the port:', command: `sudo ss -tlnp 'sport = :${target.endpoints[0]?.port ?? 5432}'`, language: 'shell' },
+    { text: 'On the database host, see which process owns the port:', command: sh`sudo ss -tlnp ${`sport = :${target.endpoints[0]?.port ?? 5432}`}`, language: 'shell' },
     { text: 'If it is PostgreSQL itself, look for a stuck postmaster or exhausted resources in its log and with top.' },
     { text: 'Check again once it answers:', command: pgIsReady(target), language: 'shell' },
   ],
   wrong_protocol: (target: PostgresTarget, what: string, seen?: { readonly guess?: ProtocolGuess; readonly view?: ListenerView }): Remediation[] =>
     wrongProtocolRemedies(postgresIdentity(target), target.endpoints[0]?.host ?? 'localhost', target.endpoints[0]?.port ?? 5432, seen?.guess ?? { protocol: 'unknown', description: what, sample: '' }, seen?.view),
   tls_required: (target: PostgresTarget): Remediation[] => [
-    { text: 'The server only admits this connection over TLS. Connect with TLS:', command: urlWith(target, { sslmode: 'require' }), language: 'shell' },
+    { text: 'The server only admits this connection over TLS. Connect with TLS:', command: urlCommand(urlWith(target, { sslmode: 'require' })) },
     { text: 'Or, if plaintext is acceptable on this network, add a "host" (not "hostssl") line for this client to pg_hba.conf and reload:', command: 'SELECT pg_reload_conf();', language: 'sql' },
   ],
   tls_unsupported: (target: PostgresTarget): Remediation[] => [
     { text: 'Turn TLS on at the server: in postgresql.conf set ssl = on with ssl_cert_file and ssl_key_file, then reload:', command: 'SELECT pg_reload_conf();', language: 'sql' },
-    { text: 'Or, on a trusted network only, connect without requiring TLS:', command: urlWith(target, { sslmode: 'prefer' }), language: 'shell' },
+    { text: 'Or, on a trusted network only, connect without requiring TLS:', command: urlCommand(urlWith(target, { sslmode: 'prefer' })) },
   ],
   tls_verify_failed: (target: PostgresTarget, problem: string, altNames: string): Remediation[] => {
     switch (problem) {
@@ -97,16 +99,16 @@ const remedies = {
       case 'not_yet_valid':
         return [
           { text: 'The server certificate is outside its validity period: renew it, replace ssl_cert_file / ssl_key_file, then reload:', command: 'SELECT pg_reload_conf();', language: 'sql' },
-          { text: 'Check its dates on the server:', command: 'openssl x509 -noout -dates -in "$(psql -Atc "SHOW ssl_cert_file")"', language: 'shell' },
+          { text: 'Check its dates on the server:', command: "psql -Atc 'SHOW ssl_cert_file' | xargs openssl x509 -noout -dates -in", language: 'shell' },
         ];
       case 'hostname_mismatch':
         return [
           { text: `The certificate is for ${altNames || 'another name'}. Connect using a name it carries, or reissue it with this host name in subjectAltName.` },
-          { text: 'Or verify only the issuing authority, not the name:', command: urlWith(target, { sslmode: 'verify-ca' }), language: 'shell' },
+          { text: 'Or verify only the issuing authority, not the name:', command: urlCommand(urlWith(target, { sslmode: 'verify-ca' })) },
         ];
       default:
         return [
-          { text: 'The certificate is not signed by an authority this client trusts. Give the CA that signed the server certificate with sslrootcert, or use the system store:', command: urlWith(target, { sslrootcert: '/path/to/root.crt' }), language: 'shell' },
+          { text: 'The certificate is not signed by an authority this client trusts. Give the CA that signed the server certificate with sslrootcert, or use the system store:', command: urlCommand(urlWith(target, { sslrootcert: '/path/to/root.crt' })) },
         ];
     }
   },
@@ -114,7 +116,9 @@ const remedies = {
     { text: 'Compare the TLS versions and ciphers both sides allow (server: ssl_min_protocol_version, ssl_ciphers; client: ssl_min_protocol_version), and read the server log for the handshake error.' },
     readTheLog,
   ],
-  standby: (target: PostgresTarget, primary?: PrimaryAddress, asked: 'primary' | 'nothing' = 'primary', hosts?: readonly HostTried[], unknown?: string): Remediation[] => {
+  standby: (target: PostgresTarget, reported?: PrimaryAddress, asked: 'primary' | 'nothing' = 'primary', hosts?: readonly HostTried[], unknown?: string): Remediation[] => {
+    // The primary is what the standby reported (primary_conninfo, its WAL receiver): commands name it only when it is a host.
+    const primary = reported && isHostName(reported.host) ? reported : undefined;
     const listed = primary ? target.endpoints.some((endpoint) => endpoint.host === primary.host && endpoint.port === primary.port) : false;
     const several = target.endpoints.length > 1;
     const passedOver = primary ? hosts?.find((entry) => entry.host === primary.host && entry.port === primary.port) : undefined;
@@ -123,14 +127,14 @@ const remedies = {
         asked === 'nothing'
           ? `This server is a read-only standby: reads work, every write fails (SQLSTATE 25006, "cannot execute … in a read-only transaction"). Point the application at the primary${whichPrimary(primary, unknown)}`
           : `This server is a read-only standby. Point the application at the primary${whichPrimary(primary, unknown)}`,
-      ...(primary ? { command: urlWith(target, { host: primary.host, port: primary.port }), language: 'shell' as const } : {}),
+      ...(primary ? { command: urlCommand(urlWith(target, { host: primary.host, port: primary.port })) } : {}),
     };
     // The primary is in the list already: it is not a question of listing it, but of why libpq passed it over.
     const listedFixes: Remediation[] = listed && primary
       ? [
           {
             text: `The primary the standby replicates from, ${describePrimary(primary)}, is already in the host list${passedOver ? `, and libpq passed it over: ${passedOver.said}` : ''}. Bring it back, or, if it is gone for good, promote a standby and list it instead. Check the primary:`,
-            command: `pg_isready -h ${primary.host} -p ${primary.port}`,
+            command: sh`pg_isready -h ${primary.host} -p ${primary.port}`,
             language: 'shell',
           },
         ]
@@ -141,24 +145,22 @@ const remedies = {
         ? [
             {
               text: `None of the hosts listed is a primary: add the primary's host to the list${primary ? ` (${describePrimary(primary)}, which the standby replicates from)` : ''}, or, if the primary is gone for good, promote a standby:`,
-              command: urlWith(target, { hosts: [...(primary ? [{ host: primary.host, port: primary.port }] : [{ host: 'primary-host', port: 5432 }]), ...target.endpoints], targetSessionAttrs: target.targetSessionAttrs }),
-              language: 'shell',
+              command: urlCommand(urlWith(target, { hosts: [...(primary ? [{ host: primary.host, port: primary.port }] : [{ host: 'primary-host', port: 5432 }]), ...target.endpoints], targetSessionAttrs: target.targetSessionAttrs })),
             },
           ]
         : [
             {
               text: 'Or list every node and let libpq pick the primary (target_session_attrs=read-write):',
               command: primary
-                ? urlWith(target, { hosts: [{ host: primary.host, port: primary.port }, ...target.endpoints], targetSessionAttrs: 'read-write' })
-                : urlWith(target, { hosts: [{ host: 'primary-host', port: 5432 }, ...target.endpoints], targetSessionAttrs: 'read-write' }),
-              language: 'shell',
+                ? urlCommand(urlWith(target, { hosts: [{ host: primary.host, port: primary.port }, ...target.endpoints], targetSessionAttrs: 'read-write' }))
+                : urlCommand(urlWith(target, { hosts: [{ host: 'primary-host', port: 5432 }, ...target.endpoints], targetSessionAttrs: 'read-write' })),
             },
           ];
     return [
       ...(listed ? listedFixes : [pointAt]),
       ...listEvery,
       ...(asked === 'nothing'
-        ? [{ text: 'If this application only reads, say so, and a standby is what it should get:', command: urlWith(target, { targetSessionAttrs: 'prefer-standby' }), language: 'shell' as const }]
+        ? [{ text: 'If this application only reads, say so, and a standby is what it should get:', command: urlCommand(urlWith(target, { targetSessionAttrs: 'prefer-standby' })) }]
         : []),
       { text: 'To see which node is the primary, on each node:', command: psqlAsAdmin(target, 'SELECT pg_is_in_recovery();'), language: 'shell' },
     ];
@@ -172,22 +174,12 @@ const remedies = {
       : [
           {
             text: `target_session_attrs=${target.targetSessionAttrs} asks for ${target.targetSessionAttrs === 'read-only' ? 'a read-only session' : 'a standby'}, and ${target.endpoints.length > 1 ? 'no host listed is one' : 'this server is a primary'}: libpq refuses it. Add the standby's host to the list, or, if the application may use the primary when no standby is up, ask for prefer-standby:`,
-            command: urlWith(target, { hosts: target.endpoints, targetSessionAttrs: 'prefer-standby' }),
-            language: 'shell' as const,
+            command: urlCommand(urlWith(target, { hosts: target.endpoints, targetSessionAttrs: 'prefer-standby' })),
           },
           { text: 'To see which node is a standby, on each node:', command: psqlAsAdmin(target, 'SELECT pg_is_in_recovery();'), language: 'shell' as const },
         ]),
   ],
-  replication_stopped: (target: PostgresTarget, primary?: PrimaryAddress): Remediation[] => [
-    {
-      text: `The standby receives nothing new: its primary${primary ? ` (${describePrimary(primary)})` : ''} is down or unreachable from the standby, or refuses its replication login. Check the primary:`,
-      command: primary ? `pg_isready -h ${primary.host} -p ${primary.port}` : 'pg_isready -h <primary-host> -p 5432',
-      language: 'shell',
-    },
-    { text: 'On the standby, see its WAL receiver (as a superuser: the state and sender need pg_read_all_stats):', command: psqlAsAdmin(target, 'SELECT status, sender_host, sender_port, last_msg_receipt_time FROM pg_stat_wal_receiver;'), language: 'shell' },
-    { text: 'Its log says why it cannot stream ("could not connect to the primary server", an authentication error, a missing WAL segment):', command: 'sudo journalctl -u postgresql --since "-30min" --no-pager | grep -i -E "primary|walreceiver|replication"', language: 'shell' },
-    { text: 'If the primary is gone for good, promote this standby (only once the old primary cannot come back; dbdoctor never runs this):', command: 'SELECT pg_promote();', language: 'sql' },
-  ],
+  replication_stopped: (target: PostgresTarget, reported?: PrimaryAddress): Remediation[] => replicationStopped(target, reported && isHostName(reported.host) ? reported : undefined),
   replication_lag: (target: PostgresTarget, paused: boolean): Remediation[] => [
     ...(paused ? [{ text: 'Replay is paused on the standby. Resume it (as a superuser):', command: psqlAsAdmin(target, 'SELECT pg_wal_replay_resume();'), language: 'shell' as const }] : []),
     { text: 'On the primary, each standby\'s lag:', command: 'SELECT application_name, client_addr, state, write_lag, flush_lag, replay_lag FROM pg_stat_replication;', language: 'sql' },
@@ -436,3 +428,16 @@ function describeProblem(problem: string): string {
 
 /** The remedies, for `dbdoctor explain` (the same fixes for a cause read from an error message). */
 export { remedies as acceptingRemedies };
+
+function replicationStopped(target: PostgresTarget, primary: PrimaryAddress | undefined): Remediation[] {
+  return [
+    {
+      text: `The standby receives nothing new: its primary${primary ? ` (${describePrimary(primary)})` : ''} is down or unreachable from the standby, or refuses its replication login. Check the primary:`,
+      command: primary ? sh`pg_isready -h ${primary.host} -p ${primary.port}` : 'pg_isready -h PRIMARY_HOST -p 5432',
+      language: 'shell',
+    },
+    { text: 'On the standby, see its WAL receiver (as a superuser: the state and sender need pg_read_all_stats):', command: psqlAsAdmin(target, 'SELECT status, sender_host, sender_port, last_msg_receipt_time FROM pg_stat_wal_receiver;'), language: 'shell' },
+    { text: 'Its log says why it cannot stream ("could not connect to the primary server", an authentication error, a missing WAL segment):', command: 'sudo journalctl -u postgresql --since "-30min" --no-pager | grep -i -E "primary|walreceiver|replication"', language: 'shell' },
+    { text: 'If the primary is gone for good, promote this standby (only once the old primary cannot come back; dbdoctor never runs this):', command: 'SELECT pg_promote();', language: 'sql' },
+  ];
+}

@@ -1,12 +1,15 @@
+import { isIP } from 'node:net';
 import { userInfo } from 'node:os';
-import type { PostgresTarget } from '../../../config/postgres/target.js';
+import { isSocketHost, type PostgresTarget } from '../../../config/postgres/target.js';
 import { defineStep } from '../../../engine/probe.js';
 import type { Evidence, Remediation } from '../../../engine/schema.js';
 import { shellQuote } from '../../../text/shell.js';
-import { psqlAsAdmin, quoteIdent, quoteLiteral, urlWith } from '../commands.js';
+import { hbaToken, pgpassField, psqlAs, psqlAsAdmin, quoteIdent, quoteLiteral, urlCommand, urlWith } from '../commands.js';
 import type { ServerError } from '../connect.js';
 import type { PgContext } from '../context.js';
 import { serverErrorEvidence } from '../evidence.js';
+import { pathOperand, raw, sh } from '../../../text/shell.js';
+import { pgIdent, pgLiteral } from '../../../text/sql.js';
 
 /** What PostgreSQL's pg_hba rejection names: the four things a pg_hba.conf line matches on. */
 export interface HbaRejection {
@@ -30,10 +33,19 @@ export function parseHbaRejection(message: string): HbaRejection | undefined {
   };
 }
 
-function hbaLine(rejection: HbaRejection): string {
-  if (rejection.host === '[local]') return `local   ${rejection.database}   ${rejection.user}   scram-sha-256`;
-  const mask = rejection.host.includes(':') ? '128' : '32';
-  return `host    ${rejection.database}   ${rejection.user}   ${rejection.host}/${mask}   scram-sha-256`;
+/**
+ * The pg_hba.conf line that admits what the server's message names. Its words come from the
+ * server: each is a pg_hba.conf token (quoted when needed), the address must be an IP address, and
+ * a name a printed line cannot carry (a line break, a control character) gives no line at all.
+ */
+function hbaLine(rejection: HbaRejection): string | undefined {
+  const database = hbaToken(rejection.database);
+  const user = hbaToken(rejection.user);
+  if (database === undefined || user === undefined) return undefined;
+  if (rejection.host === '[local]') return `local   ${database}   ${user}   scram-sha-256`;
+  const family = isIP(rejection.host);
+  if (family === 0) return undefined;
+  return `host    ${database}   ${user}   ${rejection.host}/${family === 6 ? '128' : '32'}   scram-sha-256`;
 }
 
 const reload: Remediation = { text: 'Reload the configuration (no restart needed):', command: 'SELECT pg_reload_conf();', language: 'sql' };
@@ -47,9 +59,16 @@ const remedies = {
         reload,
       ];
     }
+    const line = rejection ? hbaLine(rejection) : undefined;
     return [
       { text: 'Find the pg_hba.conf in use and its rules (as a superuser):', command: psqlAsAdmin(target, 'SHOW hba_file;'), language: 'shell' },
-      ...(rejection ? [{ text: 'Add a line that admits this client, above any broader reject line:', command: hbaLine(rejection), language: 'shell' as const }] : []),
+      ...(rejection
+        ? [
+            line
+              ? { text: 'Add a line that admits this client to pg_hba.conf, above any broader reject line:', command: line }
+              : { text: 'Add a line that admits this client, above any broader reject line (the names the server reported cannot be written in pg_hba.conf as they are: match them with all, or with a group role, +role).' },
+          ]
+        : []),
       reload,
       { text: 'Check that the line parsed (errors show in the error column):', command: 'SELECT line_number, type, database, user_name, address, auth_method, error FROM pg_hba_file_rules;', language: 'sql' },
     ];
@@ -57,43 +76,48 @@ const remedies = {
   auth_failed: (target: PostgresTarget, method: string | undefined): Remediation[] => {
     if (method === 'peer' || method === 'ident') {
       return [
-        { text: `${method} authentication lets the operating-system user "${osUser()}" in only as the database role of the same name. Run as that OS user, map it in pg_ident.conf, or connect over TCP with a password:`, command: urlWith(target, { host: '127.0.0.1' }), language: 'shell' },
+        { text: `${method} authentication lets the operating-system user "${osUser()}" in only as the database role of the same name. Run as that OS user, map it in pg_ident.conf, or connect over TCP with a password:`, command: urlCommand(urlWith(target, { host: '127.0.0.1' })) },
       ];
     }
     return [
       { text: `Check the password for role "${target.user}"; it came from ${target.sources.password ?? 'nowhere (none was given)'}.` },
-      { text: 'PostgreSQL gives this same answer when the role does not exist. Check the role (as a superuser):', command: psqlAsAdmin(target, `SELECT rolname, rolcanlogin, rolvaliduntil FROM pg_roles WHERE rolname = ${quoteLiteral(target.user)};`), language: 'shell' },
-      { text: 'To set a new password (as a superuser), then update it where the application reads it:', command: `ALTER ROLE ${quoteIdent(target.user)} WITH PASSWORD 'new-password';`, language: 'sql' },
+      { text: 'PostgreSQL gives this same answer when the role does not exist. Check the role (as a superuser):', command: psqlAsAdmin(target, `SELECT rolname, rolcanlogin, rolvaliduntil FROM pg_roles WHERE rolname = ${pgLiteral(target.user)};`), language: 'shell' },
+      { text: 'To set a new password (as a superuser), then update it where the application reads it:', command: `ALTER ROLE ${pgIdent(target.user)} WITH PASSWORD 'new-password';`, language: 'sql' },
     ];
   },
   role_missing: (target: PostgresTarget): Remediation[] => [
     ...(target.sources.user?.startsWith('default')
       ? [{ text: `No user was given, so libpq used the operating-system user "${target.user}". Set the user in the URL or with PGUSER.` }]
       : [{ text: `The role "${target.user}" came from ${target.sources.user ?? 'the URL'}; check its spelling. Existing roles:`, command: psqlAsAdmin(target, 'SELECT rolname FROM pg_roles WHERE rolcanlogin ORDER BY 1;'), language: 'shell' as const }]),
-    { text: 'Or create the role (as a superuser):', command: `CREATE ROLE ${quoteIdent(target.user)} LOGIN PASSWORD 'choose-a-password';`, language: 'sql' },
+    { text: 'Or create the role (as a superuser):', command: `CREATE ROLE ${pgIdent(target.user)} LOGIN PASSWORD 'choose-a-password';`, language: 'sql' },
   ],
   database_missing: (target: PostgresTarget): Remediation[] => [
     ...(target.sources.database?.startsWith('default')
       ? [{ text: `No database was given, so libpq used one named like the user ("${target.database}"). Set the database in the URL or with PGDATABASE.` }]
-      : [{ text: `The database name came from ${target.sources.database ?? 'the URL'}; check its spelling. Existing databases:`, command: `psql -h ${shellQuote(target.endpoints[0]?.host ?? 'localhost')} -p ${target.endpoints[0]?.port ?? 5432} -U ${shellQuote(target.user)} -d postgres -l`, language: 'shell' as const }]),
-    { text: 'Or create it (as a superuser or a role with CREATEDB):', command: `CREATE DATABASE ${quoteIdent(target.database)} OWNER ${quoteIdent(target.user)};`, language: 'sql' },
+      : [{ text: `The database name came from ${target.sources.database ?? 'the URL'}; check its spelling. Existing databases:`, command: sh`${raw(psqlAs(target, target.user, 'postgres'))} -l`, language: 'shell' as const }]),
+    { text: 'Or create it (as a superuser or a role with CREATEDB):', command: `CREATE DATABASE ${pgIdent(target.database)} OWNER ${pgIdent(target.user)};`, language: 'sql' },
   ],
   password_missing: (target: PostgresTarget): Remediation[] => {
     const passfile = target.passfile;
     const endpoint = target.endpoints[0];
-    const line = `${endpoint?.host.startsWith('/') ? 'localhost' : (endpoint?.host ?? '*')}:${endpoint?.port ?? '*'}:${target.database}:${target.user}:your-password`;
+    // Each field escaped as libpq reads the file; printf, not echo, which may read "-n" or "\c" in it.
+    const fields = [endpoint && isSocketHost(endpoint.host) ? 'localhost' : (endpoint?.host ?? '*'), String(endpoint?.port ?? '*'), target.database, target.user].map(pgpassField);
+    const line = fields.every((field) => field !== undefined) ? `${fields.join(':')}:your-password` : undefined;
+    const file = pathOperand(passfile.path);
     if (passfile.state === 'ignored-permissions') {
-      return [{ text: `${passfile.path} exists but libpq ignores it: its mode is ${passfile.mode ?? 'too open'}, and it must not be readable by group or others.`, command: `chmod 0600 ${shellQuote(passfile.path)}`, language: 'shell' }];
+      return [{ text: `${passfile.path} exists but libpq ignores it: its mode is ${passfile.mode ?? 'too open'}, and it must not be readable by group or others.`, command: sh`chmod 0600 ${file}`, language: 'shell' }];
     }
     return [
-      { text: 'Give the password in the URL, in PGPASSWORD, or in the password file. A password-file line for this target:', command: `echo ${shellQuote(line)} >> ${shellQuote(passfile.path)} && chmod 0600 ${shellQuote(passfile.path)}`, language: 'shell' },
+      line
+        ? { text: 'Give the password in the URL, in PGPASSWORD, or in the password file. A password-file line for this target:', command: sh`printf '%s\n' ${line} >> ${file} && chmod 0600 ${file}`, language: 'shell' }
+        : { text: 'Give the password in the URL or in PGPASSWORD (a password-file line cannot hold a line break, which the user or database name has).' },
       ...(passfile.state === 'no-match' ? [{ text: `${passfile.path} exists but has no line matching host, port, database and user (fields may be *).` }] : []),
     ];
   },
   permission_denied: (target: PostgresTarget, cannotLogin: boolean): Remediation[] =>
     cannotLogin
-      ? [{ text: `The role "${target.user}" exists but has NOLOGIN. Allow it to log in (as a superuser):`, command: `ALTER ROLE ${quoteIdent(target.user)} LOGIN;`, language: 'sql' }]
-      : [{ text: `Grant the role the right to connect to the database (as its owner or a superuser):`, command: `GRANT CONNECT ON DATABASE ${quoteIdent(target.database)} TO ${quoteIdent(target.user)};`, language: 'sql' }],
+      ? [{ text: `The role "${target.user}" exists but has NOLOGIN. Allow it to log in (as a superuser):`, command: `ALTER ROLE ${pgIdent(target.user)} LOGIN;`, language: 'sql' }]
+      : [{ text: `Grant the role the right to connect to the database (as its owner or a superuser):`, command: `GRANT CONNECT ON DATABASE ${pgIdent(target.database)} TO ${pgIdent(target.user)};`, language: 'sql' }],
 };
 
 /** Step 5: may this user log in to this database? */

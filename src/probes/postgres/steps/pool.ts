@@ -1,6 +1,7 @@
 import { defineStep, type StepIO } from '../../../engine/probe.js';
 import type { Finding, Remediation } from '../../../engine/schema.js';
 import { formatMs } from '../../../text/duration.js';
+import { pidsOf } from '../commands.js';
 import type { PgContext } from '../context.js';
 import { serverErrorEvidence } from '../evidence.js';
 
@@ -78,11 +79,9 @@ const remedies = {
   ],
   idle_in_transaction: (pids: readonly number[]): Remediation[] => [
     { text: 'These sessions opened a transaction and stopped talking: they hold locks and connections. Find the code path that does not COMMIT/ROLLBACK (the last query is in the evidence).' },
-    {
-      text: 'To end them now (review first: their transactions are rolled back):',
-      command: `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid IN (${pids.join(', ')});`,
-      language: 'sql',
-    },
+    ...(pidsOf(pids).length > 0
+      ? [{ text: 'To end them now (review first: their transactions are rolled back):', command: `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid IN (${pidsOf(pids).join(', ')});`, language: 'sql' as const }]
+      : []),
     preventIdleInTransaction,
   ],
   idle_connections: (): Remediation[] => [

@@ -1,7 +1,7 @@
 import { defineStep } from '../../../engine/probe.js';
 import type { Remediation } from '../../../engine/schema.js';
 import type { PostgresTarget } from '../../../config/postgres/target.js';
-import { pgIsReady, urlWith } from '../commands.js';
+import { pgIsReady, urlCommand, urlWith } from '../commands.js';
 import type { PlatformInfo } from '../../../host/platform.js';
 import { platformFixes } from '../../common/platform.js';
 import { localhostInContainerRemedies, serviceSuggestions } from '../../common/refusal.js';
@@ -11,6 +11,7 @@ import { describeHolder, describeServers, holderEvidence, holderName, reachEvide
 import type { PgStandalone } from '../local.js';
 import { hostsEvidence } from '../hosts.js';
 import { hostAndPort } from '../../common/listener.js';
+import { sh } from '../../../text/shell.js';
 
 const remedies = { not_running: notRunning, wrong_port: wrongPort, localhost_in_container: localhostInContainerRemedies };
 
@@ -95,7 +96,7 @@ function holderRemedies(heldBy: PgStandalone | undefined): Remediation[] {
   return [
     {
       text: `Pid ${heldBy.pid} is ${who}. While it runs, pg_ctl start fails with 'lock file "postmaster.pid" already exists'. Let it finish, or end that session where it runs (single-user mode reads commands on its standard input; Ctrl-D ends it), then start the server.`,
-      command: `ps -o pid,ppid,etime,args -p ${heldBy.pid}`,
+      command: sh`ps -o pid,ppid,etime,args -p ${heldBy.pid}`,
       language: 'shell',
     },
   ];
@@ -124,8 +125,8 @@ function notRunning(target: PostgresTarget, remote: boolean, platform: PlatformI
 function wrongPort(target: PostgresTarget, ports: readonly number[]): Remediation[] {
   const port = ports[0] ?? 5432;
   return [
-    { text: `Connect to port ${port}, where PostgreSQL listens:`, command: urlWith(target, { port }), language: 'shell' },
-    { text: 'Or set the port in the environment your application reads:', command: `export PGPORT=${port}`, language: 'shell' },
+    { text: `Connect to port ${port}, where PostgreSQL listens:`, command: urlCommand(urlWith(target, { port })) },
+    { text: 'Or set the port in the environment your application reads:', command: sh`export PGPORT=${port}`, language: 'shell' },
     { text: `Or, if a server for port ${target.endpoints[0]?.port ?? 5432} should be running, start it (or set port in its postgresql.conf and restart it).` },
   ];
 }

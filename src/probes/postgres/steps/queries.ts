@@ -1,6 +1,7 @@
 import { defineStep } from '../../../engine/probe.js';
 import type { Finding, Remediation } from '../../../engine/schema.js';
 import { formatMs } from '../../../text/duration.js';
+import { perPid } from '../commands.js';
 import type { PgContext } from '../context.js';
 
 /**
@@ -69,16 +70,16 @@ export const preventLongWaits: Remediation = { text: 'Prevent long waits: set lo
 
 const remedies = {
   long_running: (pids: readonly number[]): Remediation[] => [
-    { text: 'Look at what they run (evidence has the queries) before acting. To cancel the statements but keep the sessions:', command: pids.map((pid) => `SELECT pg_cancel_backend(${pid});`).join(' '), language: 'sql' },
-    { text: 'If a statement will not cancel, end its session:', command: pids.map((pid) => `SELECT pg_terminate_backend(${pid});`).join(' '), language: 'sql' },
+    { text: 'Look at what they run (evidence has the queries) before acting. To cancel the statements but keep the sessions:', ...perPid(pids, (pid) => `SELECT pg_cancel_backend(${pid});`) },
+    { text: 'If a statement will not cancel, end its session:', ...perPid(pids, (pid) => `SELECT pg_terminate_backend(${pid});`) },
     preventLongRunning,
   ],
   blocked: (blockers: readonly number[], idleBlockers: readonly number[]): Remediation[] => [
     ...(idleBlockers.length > 0
       ? [{ text: `The blocking session(s) ${idleBlockers.join(', ')} are idle in a transaction: an application opened a transaction and stopped. Ending them rolls that transaction back and releases the locks.` }]
       : [{ text: 'The blocking sessions are running statements; cancelling them releases the locks when their transactions roll back.' }]),
-    { text: 'Cancel the blocking statements first:', command: blockers.map((pid) => `SELECT pg_cancel_backend(${pid});`).join(' '), language: 'sql' },
-    { text: 'If the locks are still held (e.g. an idle transaction), end the blocking sessions:', command: blockers.map((pid) => `SELECT pg_terminate_backend(${pid});`).join(' '), language: 'sql' },
+    { text: 'Cancel the blocking statements first:', ...perPid(blockers, (pid) => `SELECT pg_cancel_backend(${pid});`) },
+    { text: 'If the locks are still held (e.g. an idle transaction), end the blocking sessions:', ...perPid(blockers, (pid) => `SELECT pg_terminate_backend(${pid});`) },
     preventLongWaits,
   ],
 };
