@@ -54,7 +54,9 @@ export class Secrets {
     if (!value || value.length < MIN_LITERAL_LENGTH || this.values.has(value)) return;
     // The forms a secret takes in output: as is, URL-encoded, escaped inside a JSON string, and
     // with its control characters made visible (text/visible, as every non-JSON format shows it).
-    for (const form of [value, encodeURIComponent(value), JSON.stringify(value).slice(1, -1), visible(value)]) this.values.add(form);
+    // A lone surrogate (half of a character, cut from a longer text) has no URL form: encodeURIComponent throws.
+    const urlForm = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(value) ? value : encodeURIComponent(value);
+    for (const form of [value, urlForm, JSON.stringify(value).slice(1, -1), visible(value)]) this.values.add(form);
     this.pattern = undefined;
     this.commandRegExp = undefined;
   }

@@ -4,6 +4,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { dbdoctor, diagnoseJson, emptyHome, verdictOf } from '../lab/dbdoctor.js';
 import { Cluster, freePort, pgBinDir } from '../lab/postgres.js';
+import { buildEnvironment } from '../../src/config/environment.js';
+import { resolvePostgresTarget } from '../../src/config/postgres/target.js';
+import { psqlAsUser } from '../../src/probes/postgres/commands.js';
 import { selfSignedCertificate, type Certificate } from '../lab/tls.js';
 
 /**
@@ -26,6 +29,8 @@ describe('postgres hostaddr (libpq): connect to the address, the host only names
     });
     await cluster.sql(`CREATE ROLE app LOGIN PASSWORD '${PASSWORD}'`);
     await cluster.sql('CREATE DATABASE appdb OWNER app');
+    await cluster.sql('CREATE DATABASE "-db" OWNER app');
+    await cluster.sql(`CREATE DATABASE "host=elsewhere.invalid dbname=appdb" OWNER app`);
   });
   afterAll(async () => cluster?.destroy());
 
@@ -123,5 +128,37 @@ describe('postgres hostaddr (libpq): connect to the address, the host only names
     expect(endpoints[0]).toMatchObject({ host: 'localhost', dns: { literal: false } });
     expect(endpoints[0]?.hostaddr).toBeUndefined();
     expect(endpoints[1]).toMatchObject({ host: NAME, hostaddr: '127.0.0.1', dns: { literal: true } });
+  });
+
+  /** Runs a printed command in bash as an operator pastes it, with psql on the PATH. */
+  const paste = (command: string) =>
+    spawnSync('bash', ['-c', command], { env: { PATH: `${pgBinDir()}:${process.env.PATH ?? ''}`, PGPASSWORD: PASSWORD, HOME: emptyHome() }, encoding: 'utf8' });
+
+  test('sslmode=verify-ca: the printed psql keeps the root certificate and the mode, and runs as printed; URLs keep sslrootcert', async () => {
+    const { report, target } = await diagnoseJson([keywords(`dbname=no_such_db sslmode=verify-ca sslrootcert=${cert.certFile}`)]);
+    expect(verdictOf(report)).toBe('auth/database_missing');
+    const list = target.verdict.remediation.map((fix) => fix.command ?? '').find((command) => command.includes(' -l'));
+    expect(list).toBe(`PGHOSTADDR=127.0.0.1 PGSSLMODE=verify-ca PGSSLROOTCERT=${cert.certFile} psql -h ${NAME} -p ${cluster.port} -U app -d postgres -l`);
+    // The same connection, asked whether it is encrypted (-l would list and exit).
+    const ran = paste(`${(list ?? 'false').replace(/ -l$/, '')} -At -c 'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()'`);
+    expect(ran.stderr).toBe('');
+    expect(ran.stdout.trim()).toBe('t');
+  });
+
+  test('verify-full against a certificate for another name: the verify-ca URL it prints keeps the root certificate and the hostaddr, and connects', async () => {
+    const { report, target } = await diagnoseJson([`host=other-name.invalid hostaddr=127.0.0.1 port=${cluster.port} user=app password=${PASSWORD} dbname=appdb sslmode=verify-full sslrootcert=${cert.certFile}`]);
+    expect(verdictOf(report)).toMatch(/^accepting\/tls_/);
+    const url = target.verdict.remediation.map((fix) => fix.command ?? '').find((command) => command.includes('sslmode=verify-ca'));
+    expect(url).toBe(`postgresql://app@other-name.invalid:${cluster.port}/appdb?sslmode=verify-ca&sslrootcert=${cert.certFile}&hostaddr=127.0.0.1`);
+    const ran = paste(`psql '${url ?? ''}' -At -c 'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()'`);
+    expect(ran.stderr).toBe('');
+    expect(ran.stdout.trim()).toBe('t');
+  });
+
+  test.each(['-db', 'host=elsewhere.invalid dbname=appdb'])('a database named %j: the printed psql connects to that very database, here', async (database) => {
+    const target = await resolvePostgresTarget({ text: `host=${NAME} hostaddr=127.0.0.1 port=${cluster.port} user=app dbname='${database}'`, source: 'url' }, buildEnvironment({ HOME: emptyHome() }));
+    const ran = paste(psqlAsUser(target, 'SELECT current_database()') + ' -At');
+    expect(ran.stderr).toBe('');
+    expect(ran.stdout.trim()).toBe(database);
   });
 });

@@ -123,7 +123,8 @@ async function postgresTargets(values: Values, sandbox: string): Promise<{ tcp: 
     tcp: await resolvePostgresTarget({ text: `host=${libpqQuoted(values.host)} ${keywords}`, source: 'url' }, env),
     socket: await resolvePostgresTarget({ text: `host=${libpqQuoted(values.socketDir)} ${keywords}`, source: 'url' }, env),
     // libpq's hostaddr: the address connected to, the host naming the server.
-    hostaddr: await resolvePostgresTarget({ text: `host=${libpqQuoted(values.host)} hostaddr=10.0.0.5 ${keywords}`, source: 'url' }, env),
+    // and a verifying sslmode with its root certificate, which printed commands and URLs keep.
+    hostaddr: await resolvePostgresTarget({ text: `host=${libpqQuoted(values.host)} hostaddr=10.0.0.5 sslmode=verify-ca sslrootcert=${libpqQuoted(values.socketDir)} ${keywords}`, source: 'url' }, env),
   };
 }
 

@@ -11,7 +11,7 @@ import { kubernetesName } from '../../src/probes/common/platform.js';
 import { postgresProbe } from '../../src/probes/postgres/index.js';
 import { mongoProbe } from '../../src/probes/mongodb/index.js';
 import { cassandraProbe } from '../../src/probes/cassandra/index.js';
-import { hbaToken, pgpassField } from '../../src/probes/postgres/commands.js';
+import { dbnameOperand, hbaToken, pgpassField } from '../../src/probes/postgres/commands.js';
 import { pgbouncerName, pgbouncerValue } from '../../src/probes/postgres/pooler/commands.js';
 import { jsString, yamlString } from '../../src/text/js.js';
 import { shellWord } from '../../src/text/shell.js';
@@ -68,6 +68,8 @@ const URL_ENCODERS: Encoder[] = [urlPart, urlHost, (value) => urlHost(value.toLo
 const ANY: Encoder[] = [
   identity, shellWord, jsString, inner(jsString), yamlString, kubernetesName, (value) => pgpassField(value), (value) => hbaToken(value),
   (value) => pgbouncerName(value, 'ini'), (value) => pgbouncerValue(value), (value) => inner(jsString)(shellWord(value)), ...URL_ENCODERS,
+  // psql -d: a name libpq would expand as a connection string is given as dbname='…'.
+  dbnameOperand,
 ];
 const SQL: Encoder[] = [pgLiteral, pgIdent, (value) => pgbouncerName(value)];
 const CQL: Encoder[] = [cqlLiteral, cqlIdent];

@@ -102,4 +102,9 @@ describe('sockets', () => {
     const other = await resolveMongoTarget({ text: 'mongodb://%2Fvar%2Frun%2Fmongodb%2Fmongodb-27018.sock', source: 'url' });
     expect(other.hosts).toEqual([{ host: '/var/run/mongodb/mongodb-27018.sock', port: 27018 }]);
   });
+
+  test('MongoDB: a socket path longer than a socket address holds is bad input, not "nothing listens"', async () => {
+    const long = `/${'a'.repeat(120)}/mongodb-27017.sock`;
+    await expect(resolveMongoTarget({ text: `mongodb://${encodeURIComponent(long)}/`, source: 'url' })).rejects.toThrow(/is longer than 107 bytes/);
+  });
 });

@@ -239,6 +239,15 @@ describe('JavaScript strings (mongosh) and YAML scalars', () => {
     expect(yamlString('yes')).toBe('"yes"');
     expect(yamlString('db-1')).toBe('db-1');
   });
+
+  test('a value some YAML reads as a number, a boolean or a date is quoted: read back as the string in YAML 1.1 and 1.2', () => {
+    for (const value of ['0123', '1e3', '1E3', '0x1F', '0o17', '0b101', '1_000', '12:30', '2001-12-14', '.5', '-1', '+1', '.inf', 'yes', 'No', 'on', 'TRUE', 'null', '~', 'y']) {
+      const scalar = yamlString(value);
+      expect(scalar).toBe(jsString(value));
+      for (const version of ['1.1', '1.2'] as const) expect(parseYaml(`key: ${scalar}\n`, { version })).toEqual({ key: value });
+    }
+    expect(yamlString('db1e3')).toBe('db1e3');
+  });
 });
 
 describe('URL parts', () => {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { checkHost, checkNoNul } from '../checks.js';
+import { checkHost, checkNoNul, checkSocketLength } from '../checks.js';
 import { InputError } from '../errors.js';
 import { MASK, maskUrlPasswords, secrets } from '../secrets.js';
 import type { ConnectionString } from 'mongodb-connection-string-url';
@@ -120,7 +120,10 @@ export async function resolveMongoTarget(input: { readonly text: string; readonl
 
   const hosts = written.isSRV ? [{ host: written.hosts[0] ?? '', port: 27017 }] : options.hosts.map((address) => hostOf(address.toString(), shown, source));
   // A seed is a DNS name, an IP address or a socket file; a +srv host only a DNS name the SRV record hangs from.
-  for (const entry of hosts) checkHost(entry.host, source, written.isSRV ? {} : { socketPaths: true, socketExample: '/tmp/mongodb-27017.sock' });
+  for (const entry of hosts) {
+    checkHost(entry.host, source, written.isSRV ? {} : { socketPaths: true, socketExample: '/tmp/mongodb-27017.sock' });
+    if (entry.host.startsWith('/')) checkSocketLength(entry.host, entry.host, source, 'use a shorter socket path (net.unixDomainSocket.pathPrefix on the server)');
+  }
   checkNoNul({ user, database, authSource: credentials?.source, replicaSet: options.replicaSet }, () => source);
   for (const shownName of [user, database, ...hosts.map((entry) => entry.host)]) secrets.addPublic(shownName);
   const mechanism = credentials?.mechanism && credentials.mechanism !== 'DEFAULT' ? credentials.mechanism : undefined;

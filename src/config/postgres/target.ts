@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { checkHost, checkNoNul } from '../checks.js';
+import { checkHost, checkNoNul, checkSocketLength } from '../checks.js';
 import type { Environment } from '../environment.js';
 import { InputError } from '../errors.js';
 import { MASK, secrets } from '../secrets.js';
@@ -246,14 +246,8 @@ function checkEndpoint(endpoint: PostgresEndpoint, source: string): void {
       throw new InputError(`cannot reach the abstract socket "${endpoint.host}" (from ${source}): ${support.reason}`, 'connect over TCP or through a socket directory (unix_socket_directories), or run dbdoctor with a newer Node.js');
     }
   }
-  const socket = isSocketHost(endpoint.host) ? socketPathOf(endpoint.host, endpoint.port) : undefined;
-  if (socket !== undefined && Buffer.byteLength(socket) > SOCKET_PATH_BYTES) {
-    throw new InputError(`invalid host "${endpoint.host}" (from ${source}): the socket path ${socket} is longer than ${SOCKET_PATH_BYTES} bytes`, 'use a shorter socket directory (unix_socket_directories on the server)');
-  }
+  if (isSocketHost(endpoint.host)) checkSocketLength(endpoint.host, socketPathOf(endpoint.host, endpoint.port), source, 'use a shorter socket directory (unix_socket_directories on the server)');
 }
-
-/** sun_path holds 108 bytes on Linux, the last one for the terminating NUL. */
-const SOCKET_PATH_BYTES = 107;
 
 function parsePort(text: string | undefined, source: string | undefined): number {
   if (text === undefined || text === '') return 5432;

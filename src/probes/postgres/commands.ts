@@ -23,18 +23,40 @@ function endpointFlags(target: PostgresTarget): string {
 }
 
 /**
- * A libpq program for the target's first endpoint: -h and -p, and, when the target connects to a
- * hostaddr, PGHOSTADDR before it (libpq's hostaddr: the address connected to; -h then only names
- * the server, as in the diagnosis).
+ * A libpq program for the target's first endpoint, connecting as the diagnosis did: -h and -p,
+ * and before it the settings that decide where it connects and whom it trusts, as libpq's own
+ * variables — PGHOSTADDR (the address connected to; -h then only names the server), and for a
+ * verifying sslmode (verify-ca, verify-full) PGSSLMODE with the root certificate, and the client
+ * certificate and key when the target has them. Without them the pasted command would look the
+ * name up, or trust any certificate, or fail where the application succeeds.
  */
 export function libpqProgram(target: PostgresTarget, program: string): string {
-  const hostaddr = target.endpoints[0]?.hostaddr;
-  return `${hostaddr ? sh`PGHOSTADDR=${hostaddr} ` : ''}${program} ${endpointFlags(target)}`;
+  const endpoint = target.endpoints[0];
+  const settings: [string, string | undefined][] = [
+    ['PGHOSTADDR', endpoint?.hostaddr],
+    ['PGSSLMODE', target.sslmode === 'verify-ca' || target.sslmode === 'verify-full' ? target.sslmode : undefined],
+    ['PGSSLROOTCERT', target.sslrootcert],
+    ['PGSSLCERT', target.sslcert],
+    ['PGSSLKEY', target.sslkey],
+  ];
+  const prefix = settings.map(([name, value]) => (value ? sh`${raw(name)}=${value} ` : '')).join('');
+  return `${prefix}${program} ${endpointFlags(target)}`;
+}
+
+/**
+ * A database name as psql's -d reads it. libpq takes a -d value holding "=", or starting with
+ * postgresql:// or postgres://, as a whole connection string (expand_dbname): a database named
+ * "host=elsewhere" would connect elsewhere. Such a name is given as a connection string naming only
+ * it, dbname='…' (' and \ escaped with \, libpq's rule). A leading "-" needs nothing: -d takes the
+ * next word whatever it starts with.
+ */
+export function dbnameOperand(database: string): string {
+  return database.includes('=') || /^postgres(ql)?:\/\//.test(database) ? `dbname='${database.replace(/[\\']/g, '\\$&')}'` : database;
 }
 
 /** psql as `user`, to `database`. */
 export function psqlAs(target: PostgresTarget, user: string, database: string, sql?: string): string {
-  const base = sh`${raw(libpqProgram(target, 'psql'))} -U ${user} -d ${database}`;
+  const base = sh`${raw(libpqProgram(target, 'psql'))} -U ${user} -d ${dbnameOperand(database)}`;
   return sql ? sh`${raw(base)} -c ${sql}` : base;
 }
 
@@ -79,7 +101,13 @@ export function urlWith(
   const params: string[] = [];
   const sslmode = change.sslmode ?? (target.sslmode !== 'prefer' ? target.sslmode : undefined);
   if (sslmode) params.push(`sslmode=${urlQueryValue(sslmode)}`);
-  if (change.sslrootcert) params.push(`sslrootcert=${urlQueryValue(change.sslrootcert)}`);
+  // The certificates the target verifies and authenticates with stay (verify-ca without its root
+  // certificate would fail, or, for require, stop verifying), unless TLS is what is turned off.
+  const tls = sslmode !== 'disable';
+  const sslrootcert = change.sslrootcert ?? (tls ? target.sslrootcert : undefined);
+  if (sslrootcert) params.push(`sslrootcert=${urlQueryValue(sslrootcert)}`);
+  if (tls && target.sslcert) params.push(`sslcert=${urlQueryValue(target.sslcert)}`);
+  if (tls && target.sslkey) params.push(`sslkey=${urlQueryValue(target.sslkey)}`);
   if (change.targetSessionAttrs) params.push(`target_session_attrs=${urlQueryValue(change.targetSessionAttrs)}`);
   const hosts = change.hosts?.filter((entry, index, all) => !entry.host.startsWith('/') && !entry.host.startsWith('@') && all.findIndex((other) => other.host === entry.host && other.port === entry.port) === index);
   if (hosts && hosts.length > 0) {
