@@ -239,3 +239,13 @@ export function flatten(text: string): { readonly text: string; readonly origin:
   flat += text.slice(last);
   return { text: flat, origin: (index) => origins[Math.min(index, origins.length - 1)] ?? 0 };
 }
+
+/** The patterns normalise runs on every line, by name: test/explain/linear.test.ts holds each to linear time on long lines. */
+export const LINE_PATTERNS: Readonly<Record<string, RegExp>> = {
+  ESCAPED,
+  SHELL_PROMPT,
+  STACK_FRAME,
+  RUBY_LOCATION,
+  ...Object.fromEntries(RECORD_PREFIXES.map((pattern, index) => [`RECORD_PREFIXES[${index}]`, pattern])),
+  ...Object.fromEntries(AFTER_PREFIX.map((pattern, index) => [`AFTER_PREFIX[${index}]`, pattern])),
+};
