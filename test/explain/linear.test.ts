@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { describe, expect, test } from 'vitest';
 import { explainText } from '../../src/explain/match.js';
 import { GUESSES } from '../../src/explain/guesses.js';
-import { LINE_PATTERNS } from '../../src/explain/normalise.js';
+import { LINE_PATTERNS, MAX_TOKEN, normalise } from '../../src/explain/normalise.js';
 import { PASTED_SECRET_FORMS } from '../../src/explain/secrets.js';
 import { CLIENT_HINTS, ENGINE_HINTS, ENGINE_NAMES, loadExplainer, loadNetworkExplainer } from '../../src/probes/registry.js';
 import { adversarialPastes } from '../../bench/pastes.js';
@@ -127,4 +127,19 @@ describe('explain reads long pastes in linear time', () => {
     }
     expect(slow).toEqual([]);
   }, 300_000);
+
+  // A token longer than any name or message (a blob) keeps its two ends; the words around it are read whole.
+  test("a blob on the error's own line is elided in its middle, and the error beside it still decides", async () => {
+    const blob = 'QUJDRA=='.repeat(25_000);
+    const normalised = normalise(`payload=${blob} psql: error: FATAL:  password authentication failed for user "app"`);
+    expect(normalised.text.length).toBeLessThan(2 * MAX_TOKEN);
+    expect(normalised.text).toContain(' … ');
+    expect(normalised.text.startsWith('payload=QUJDRA==')).toBe(true);
+    expect(normalised.text.endsWith('FATAL:  password authentication failed for user "app"')).toBe(true);
+    const glued = await explainText(`${blob}FATAL:  password authentication failed for user "app"`, { version: 'test' });
+    expect(glued.verdict?.cause).toBe('auth_failed');
+    expect(glued.fields.user).toBe('app');
+    const short = 'x'.repeat(MAX_TOKEN);
+    expect(normalise(short).text).toBe(short);
+  });
 });
