@@ -10,6 +10,7 @@ import { FERRETDB, FERRETDB_VERSION } from '../test/lab/mongo.js';
 import { pgBinDir } from '../test/lab/postgres.js';
 import { coldStart } from './coldstart.js';
 import { engines } from './engines.js';
+import { explainPastes } from './explain.js';
 import { exporterCost } from './exporter.js';
 import { failing } from './failing.js';
 import { fleet } from './fleet.js';
@@ -103,7 +104,11 @@ function loadSampler(): { stop(): string } {
  * RESULTS.md (and its headline lines, which start with its name), leaving the other parts' figures
  * from their last full run.
  */
-const PARTS = { exporter: { headline: 'Exporter:', run: exporterCost } } as const satisfies Record<string, { headline: string; run: (lab: Lab) => Promise<Section> }>;
+const PARTS = {
+  exporter: { headline: 'Exporter:', run: exporterCost, lab: true },
+  // explain is offline: it needs no lab (and so no root).
+  explain: { headline: 'Explain', run: () => explainPastes(), lab: false },
+} as const satisfies Record<string, { headline: string; run: (lab: Lab) => Promise<Section>; lab: boolean }>;
 
 async function only(name: string): Promise<number> {
   const part = Object.entries(PARTS).find(([key]) => key === name)?.[1];
@@ -111,13 +116,17 @@ async function only(name: string): Promise<number> {
     process.stderr.write(`bench: --only takes one of ${Object.keys(PARTS).join(', ')}\n`);
     return 3;
   }
-  log('setting up the lab (a PostgreSQL cluster, a network namespace, a silent peer)');
-  const lab: Lab = await createLab();
   let result: Section & { failed?: boolean };
-  try {
-    result = await section(name, () => part.run(lab));
-  } finally {
-    await lab.destroy();
+  if (part.lab) {
+    log('setting up the lab (a PostgreSQL cluster, a network namespace, a silent peer)');
+    const lab: Lab = await createLab();
+    try {
+      result = await section(name, () => part.run(lab));
+    } finally {
+      await lab.destroy();
+    }
+  } else {
+    result = await section(name, () => explainPastes());
   }
   const load = Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
   const when = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
@@ -163,6 +172,7 @@ async function main(): Promise<number> {
     await lab.destroy();
   }
   sections.push(await section('MongoDB and Cassandra', () => engines(lab)));
+  sections.push(await section('Explain on long pastes', () => explainPastes()));
   about.push(load.stop());
 
   const document = [

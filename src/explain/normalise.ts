@@ -18,6 +18,21 @@ import type { StackFrame } from '../engine/explainer.js';
  */
 export const MAX_TEXT = 256 * 1024;
 
+/**
+ * The longest run of non-space characters read whole. No message, name or address is longer: a
+ * longer token is a blob (base64, a minified payload, a hex dump, a line of digits) whose middle
+ * says nothing, and which patterns would otherwise walk at every offset. Its first and last
+ * KEPT_OF_TOKEN characters stay, with " … " between them (spaces, so that no pattern reads the
+ * two ends as one word).
+ */
+export const MAX_TOKEN = 1024;
+const KEPT_OF_TOKEN = 256;
+const LONG_TOKEN = new RegExp(`(?<!\\S)\\S{${MAX_TOKEN + 1},}`, 'g');
+
+function elided(line: string): string {
+  return line.length <= MAX_TOKEN ? line : line.replace(LONG_TOKEN, (token) => `${token.slice(0, KEPT_OF_TOKEN)} … ${token.slice(-KEPT_OF_TOKEN)}`);
+}
+
 export interface NormalisedLine {
   readonly text: string;
   /** The line began with a log prefix (a timestamp, syslog header, …) or a shell prompt: it starts a log record. */
@@ -81,7 +96,7 @@ export function normalise(raw: string): Normalised {
   for (const { line: pasted, json: parsed } of pastedLines) {
     if (parsed !== undefined) {
       const json = withoutControls(ESCAPED.test(parsed) ? unescape(parsed) : parsed);
-      for (const [index, part] of json.split('\n').entries()) lines.push({ text: part, record: index === 0 });
+      for (const [index, part] of json.split('\n').entries()) lines.push({ text: elided(part), record: index === 0 });
       skipIndentedAfter = -1;
       continue;
     }
@@ -103,10 +118,10 @@ export function normalise(raw: string): Normalised {
       skipIndentedAfter = -1;
       if (STACK_FRAME.test(rest)) {
         if (/^\s*File "/.test(rest)) skipIndentedAfter = indent;
-        frames.push({ line: lines.length, text: rest.trim() });
+        frames.push({ line: lines.length, text: elided(rest.trim()) });
         continue;
       }
-      lines.push({ text: rest, record });
+      lines.push({ text: elided(rest), record });
     }
   }
   const starts: number[] = [];
@@ -239,3 +254,14 @@ export function flatten(text: string): { readonly text: string; readonly origin:
   flat += text.slice(last);
   return { text: flat, origin: (index) => origins[Math.min(index, origins.length - 1)] ?? 0 };
 }
+
+/** The patterns normalise runs on every line, by name: test/explain/linear.test.ts holds each to linear time on long lines. */
+export const LINE_PATTERNS: Readonly<Record<string, RegExp>> = {
+  ESCAPED,
+  SHELL_PROMPT,
+  STACK_FRAME,
+  RUBY_LOCATION,
+  LONG_TOKEN,
+  ...Object.fromEntries(RECORD_PREFIXES.map((pattern, index) => [`RECORD_PREFIXES[${index}]`, pattern])),
+  ...Object.fromEntries(AFTER_PREFIX.map((pattern, index) => [`AFTER_PREFIX[${index}]`, pattern])),
+};

@@ -42,7 +42,7 @@ export const cassandraRules: readonly ExplainRule[] = [
     engines: CQL,
     clients: DRIVERS,
     rank: 'server',
-    pattern: /(?<user>[^\s'"]+) is not permitted to log in/,
+    pattern: /(?<![^\s'"])(?<user>[^\s'"]{1,256}) is not permitted to log in/,
     cause: 'permission_denied',
     fields: ['user'],
     examples: ["server replied with 'reporting is not permitted to log in' to AuthResponse request"],

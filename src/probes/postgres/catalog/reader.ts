@@ -29,7 +29,14 @@ const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\
 /** Literal words: whitespace runs match any whitespace (messages get wrapped and re-indented). */
 const literal = (text: string): string => escape(text.replace(/[\u00a0\u202f]/g, ' ')).replace(/\s+/g, '\\s+');
 
-function capture(kind: ArgKind | undefined, conversion: string, last: boolean, used: Set<string>): string {
+/**
+ * A name a message starts with ("%s kann nicht …") is bounded: unbounded, the pattern would walk
+ * the rest of the line from every offset of a long line before finding the message's words
+ * (quadratic: minutes for a 200 KB paste). No name a server prints is longer.
+ */
+const LEADING_NAME = '[^\\n]{1,256}?';
+
+function capture(kind: ArgKind | undefined, conversion: string, last: boolean, used: Set<string>, first = false): string {
   if (conversion === 'd' || conversion === 'i' || conversion === 'u' || conversion === 'x' || conversion === 'X') {
     if (kind === 'port' && !used.has('port')) {
       used.add('port');
@@ -44,7 +51,7 @@ function capture(kind: ArgKind | undefined, conversion: string, last: boolean, u
     return '\\[?(?<host>[^\\s:\\]]+|[0-9a-fA-F:]+)\\]?:(?<port>\\d{1,5})';
   }
   // At the end of a message, a name stops before a closing full stop or the end of the line.
-  const body = last ? '[^\\n]*?(?=[.。]?[ \\t]*(?:\\n|$))' : '[^\\n]+?';
+  const body = last ? '[^\\n]*?(?=[.。]?[ \\t]*(?:\\n|$))' : first ? LEADING_NAME : '[^\\n]+?';
   if (kind === 'address' && !used.has('address')) {
     used.add('address');
     return '(?<address>[0-9a-fA-F.:]+)';
@@ -97,7 +104,7 @@ export function compileTemplate(template: string, catalog: CatalogName, args: re
     const position = catalog === 'pgjdbc' ? Number(match[1]) : match[1] ? Number(match[1]) - 1 : ordinal;
     ordinal++;
     const atEnd = index === matches.length - 1 && source.slice(last).trim() === '';
-    parts.push(capture(args[position], catalog === 'pgjdbc' ? 's' : (match[2] ?? 's'), atEnd, used));
+    parts.push(capture(args[position], catalog === 'pgjdbc' ? 's' : (match[2] ?? 's'), atEnd, used, parts.join('') === ''));
   }
   parts.push(literal(source.slice(last)));
   literals.push(source.slice(last));
