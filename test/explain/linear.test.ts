@@ -22,6 +22,8 @@ const N = 8 * 1024;
 const FLOOR_MS = 15;
 /** Linear is 4×, quadratic 16×: anything above 8× is super-linear. */
 const MAX_RATIO = 8;
+/** Below this a whole explain on 64 KiB is fast enough whatever its growth. */
+const PIPELINE_FLOOR_MS = 250;
 
 const GENERIC_UNITS = ['a', '7', ' ', '\t', 'a:', '1.', 'a.', 'a-', 'ab1.c-d', 'a ', ' :', '"', "'", '\\', '\\"', 'a@', 'a=', ':', '/', 'a/', 'a\n', '%', '(', '[', ']', 'a,', 'x1', '0x', 'E', 'at ', '1.1.1.1.', 'a://b:c', '{"a":', '«', '\u00e9'];
 
@@ -125,7 +127,9 @@ describe('explain reads long pastes in linear time', () => {
       };
       const large = await best(paste.text);
       const base = Math.max(await best(small[index]?.text ?? ''), 1);
-      if (large > 4 * FLOOR_MS && large / base > MAX_RATIO) slow.push(`${paste.name}: ${base.toFixed(0)} ms at 16 KiB, ${large.toFixed(0)} ms at 64 KiB`);
+      // Only a paste that is slow in itself counts: a ratio between a few milliseconds is the
+      // collector's and the machine's noise (quadratic pastes took 5–120 s here before the fix).
+      if (large > PIPELINE_FLOOR_MS && large / base > MAX_RATIO) slow.push(`${paste.name}: ${base.toFixed(0)} ms at 16 KiB, ${large.toFixed(0)} ms at 64 KiB`);
     }
     expect(slow).toEqual([]);
   }, 300_000);
