@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 
 /**
@@ -12,6 +13,8 @@ export interface Command {
   readonly env?: Readonly<Record<string, string>>;
   /** Kill the process (SIGKILL, whole group) after this long; default 30 s. */
   readonly killAfterMs?: number;
+  /** A file the child reads as its standard input (a paste piped in); none by default. */
+  readonly stdin?: string;
 }
 
 export interface Sample {
@@ -45,12 +48,14 @@ export function runOnce(command: Command): Promise<Sample> {
   const killAfter = command.killAfterMs ?? 30_000;
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(file ?? 'true', args, { env: command.env ?? baseEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const input = command.stdin === undefined ? 'ignore' : openSync(command.stdin, 'r');
+    const child = spawn(file ?? 'true', args, { env: command.env ?? baseEnv(), stdio: [input, 'pipe', 'pipe'], detached: true });
+    if (typeof input === 'number') closeSync(input);
     let stdout = '';
     let stderr = '';
     let killed = false;
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const timer = setTimeout(() => {
       killed = true;
       try {

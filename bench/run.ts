@@ -10,6 +10,8 @@ import { FERRETDB, FERRETDB_VERSION } from '../test/lab/mongo.js';
 import { pgBinDir } from '../test/lab/postgres.js';
 import { coldStart } from './coldstart.js';
 import { engines } from './engines.js';
+import { explainPastes } from './explain.js';
+import { exporterCost } from './exporter.js';
 import { failing } from './failing.js';
 import { fleet } from './fleet.js';
 import { load as serverLoad } from './footprint.js';
@@ -97,7 +99,62 @@ function loadSampler(): { stop(): string } {
   };
 }
 
+/**
+ * `npm run bench -- --only exporter`: runs that one part and rewrites only its section of
+ * RESULTS.md (and its headline lines, which start with its name), leaving the other parts' figures
+ * from their last full run.
+ */
+const PARTS = {
+  exporter: { headline: 'Exporter:', run: exporterCost, lab: true },
+  // explain is offline: it needs no lab (and so no root).
+  explain: { headline: 'Explain', run: () => explainPastes(), lab: false },
+} as const satisfies Record<string, { headline: string; run: (lab: Lab) => Promise<Section>; lab: boolean }>;
+
+async function only(name: string): Promise<number> {
+  const part = Object.entries(PARTS).find(([key]) => key === name)?.[1];
+  if (!part) {
+    process.stderr.write(`bench: --only takes one of ${Object.keys(PARTS).join(', ')}\n`);
+    return 3;
+  }
+  let result: Section & { failed?: boolean };
+  if (part.lab) {
+    log('setting up the lab (a PostgreSQL cluster, a network namespace, a silent peer)');
+    const lab: Lab = await createLab();
+    try {
+      result = await section(name, () => part.run(lab));
+    } finally {
+      await lab.destroy();
+    }
+  } else {
+    result = await section(name, () => explainPastes());
+  }
+  const load = Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
+  const when = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const commit = await output('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']);
+  const note = `_Measured on its own by \`npm run bench -- --only ${name}\` on ${when} (commit ${commit}, 1-minute load average ${load.toFixed(1)} at the end on ${cpus().length} cores); the other sections come from the last full run._`;
+  writeFileSync(RESULTS, spliceSection(readFileSync(RESULTS, 'utf8'), { ...result, body: `${note}\n\n${result.body}` }, part.headline));
+  log(`rewrote the "${result.title}" section of ${RESULTS.replace(ROOT + '/', '')}`);
+  return result.failed ? 1 : 0;
+}
+
+/** RESULTS.md with one section (and its headline lines) replaced, or added at the end. */
+export function spliceSection(document: string, section: Section, headlinePrefix: string): string {
+  const lines = document.split('\n');
+  const headlineAt = lines.indexOf('## Headline');
+  const headlineEnd = lines.findIndex((line, index) => index > headlineAt && line.startsWith('## '));
+  const kept = lines.slice(headlineAt + 1, headlineEnd).filter((line) => !line.startsWith(`- ${headlinePrefix}`) && line.trim() !== '');
+  const headline = [...kept, ...section.headline.map((line) => `- ${line}`)];
+  const withHeadline = [...lines.slice(0, headlineAt + 1), '', ...headline, '', ...lines.slice(headlineEnd)];
+  const start = withHeadline.indexOf(`## ${section.title}`);
+  const block = [`## ${section.title}`, '', section.body, ''];
+  if (start < 0) return [...withHeadline, ...block].join('\n');
+  const end = withHeadline.findIndex((line, index) => index > start && line.startsWith('## '));
+  return [...withHeadline.slice(0, start), ...block, ...(end < 0 ? [] : withHeadline.slice(end))].join('\n');
+}
+
 async function main(): Promise<number> {
+  const onlyAt = process.argv.indexOf('--only');
+  if (onlyAt >= 0) return only(process.argv[onlyAt + 1] ?? '');
   const started = performance.now();
   const load = loadSampler();
   const about = await machine();
@@ -110,10 +167,12 @@ async function main(): Promise<number> {
     sections.push(await section('Cold start', () => coldStart(lab)));
     sections.push(await section('Fleets', () => fleet(lab)));
     sections.push(await section('Load on the server', () => serverLoad(lab)));
+    sections.push(await section('Exporter', () => exporterCost(lab)));
   } finally {
     await lab.destroy();
   }
   sections.push(await section('MongoDB and Cassandra', () => engines(lab)));
+  sections.push(await section('Explain on long pastes', () => explainPastes()));
   about.push(load.stop());
 
   const document = [

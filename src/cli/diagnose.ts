@@ -30,6 +30,12 @@ export function colorWanted(enabled: boolean, io: Pick<CliIO, 'env' | 'stdoutIsT
   return enabled && !noColor && (forceColor || io.stdoutIsTTY);
 }
 
+/** The live progress line (cli/progress.ts, loaded only then): a terminal, the human format, not CI. */
+export function wantsProgress(io: Pick<CliIO, 'stderrIsTTY' | 'env'>, format: Format): boolean {
+  const ci = io.env.CI !== undefined && io.env.CI !== '' && io.env.CI !== 'false' && io.env.CI !== '0';
+  return io.stderrIsTTY && format === 'human' && !ci && io.env.TERM !== 'dumb';
+}
+
 export function toOptions(flags: DiagnoseFlags, io: Pick<CliIO, 'env' | 'stdoutIsTTY'>): DiagnoseOptions {
   return {
     ...runOptions(flags),
@@ -86,7 +92,8 @@ export async function runDiagnose(inputs: readonly string[], options: DiagnoseOp
   const deadline = Deadline.within(options.timeoutMs, 'run');
   const { prepareRun, diagnoseAll } = await import('./prepare.js');
   const prepared = await prepareRun(inputs, options, io);
-  const reports = await diagnoseAll(prepared, deadline);
+  const progress = wantsProgress(io, options.format) ? (await import('./progress.js')).progressLine(io, options.timeoutMs) : undefined;
+  const reports = await diagnoseAll(prepared, deadline, undefined, progress?.observer).finally(() => progress?.clear());
   const [{ exitCodeFor, runReport }, { render }] = await Promise.all([import('../engine/run.js'), import('./render.js')]);
   const report = runReport(reports, performance.now() - started, version, prepared.environmentReport);
   await io.out(await render(report, { ...options, width: widthFor(io) }));

@@ -24,6 +24,14 @@ export function parseSeconds(text: string): number {
   return seconds;
 }
 
+/** Seconds that may be 0 (an offset or a margin, where none is a choice). */
+export function parseSecondsOrZero(text: string): number {
+  if (/^\s*0+(?:\.0+)?\s*$/.test(text)) return 0;
+  const seconds = /^\s*\d+(?:\.\d+)?\s*$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isFinite(seconds) || seconds < 0 || seconds > 86_400) throw new InvalidArgumentError('expected a number of seconds, 0 or more, e.g. 0.5');
+  return seconds;
+}
+
 export function parsePercent(text: string): number {
   const percent = /^\s*\d+(?:\.\d+)?\s*%?\s*$/.test(text) ? Number(text.replace('%', '')) : Number.NaN;
   if (!Number.isFinite(percent) || percent <= 0 || percent > 100) throw new InvalidArgumentError('expected a percentage between 0 and 100, e.g. 80');

@@ -2,10 +2,14 @@ import { secrets } from '../config/secrets.js';
 import { terminalSafe } from '../text/visible.js';
 
 /**
- * Where the CLI writes, and what it reads from the process. Every byte written passes through
- * the secret registry (the last line of defence against a password in an error message) and
- * through `terminalSafe` (the last against a control sequence from a server or an input: only
+ * Where the CLI writes, and what it reads from the process. Every byte written passes
+ * `terminalSafe` (the last net against a control sequence from a server or an input: only
  * dbdoctor's own colour and progress-line codes reach the terminal).
+ *
+ * Secrets: what goes to stdout is a document (a report, explain's answer, a runbook, a schema),
+ * redacted as a structure before it was rendered (`secrets.redactDocument`): its JSON syntax and
+ * its commands are never rewritten. What goes to stderr is prose (an error, wait's progress), and
+ * passes the secret net on its way out (`safeOutput`), where rewriting cannot change a meaning.
  */
 export interface CliIO {
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -28,18 +32,23 @@ export function processIO(): CliIO {
     ...(process.stdout.isTTY && process.stdout.columns > 0 ? { columns: process.stdout.columns } : {}),
     ...(process.stderr.isTTY && process.stderr.columns > 0 ? { stderrColumns: process.stderr.columns } : {}),
     cwd: process.cwd(),
-    out: (text) => write(process.stdout, text),
-    err: (text) => write(process.stderr, text),
+    out: (text) => write(process.stdout, safeDocument(text)),
+    err: (text) => write(process.stderr, safeOutput(text)),
   };
 }
 
 function write(stream: NodeJS.WriteStream, text: string): Promise<void> {
   return new Promise((resolve) => {
-    stream.write(safeOutput(text), () => resolve());
+    stream.write(text, () => resolve());
   });
 }
 
-/** What every writer does to text before it leaves the process: secrets masked, control characters escaped. */
+/** What the writers do to prose (stderr) before it leaves the process: secrets masked, control characters escaped. */
 export function safeOutput(text: string): string {
   return terminalSafe(secrets.redact(text));
+}
+
+/** What the writers do to a document (stdout), already redacted as a structure: control characters escaped. */
+export function safeDocument(text: string): string {
+  return terminalSafe(text);
 }

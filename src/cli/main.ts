@@ -5,6 +5,7 @@ import { maskUrlPasswords } from '../config/secrets.js';
 import { EXIT_CODES } from '../engine/exit.js';
 import { diagnoseCommand, EXIT_CODES_HELP, runDiagnose } from './diagnose.js';
 import { explainCommand, runExplain } from './explain.js';
+import { exporterCommand, runExporter } from './exporter.js';
 import { processIO, type CliIO } from './io.js';
 import { registerVocabulary } from './vocabulary.js';
 import { completionCommand } from './completion.js';
@@ -67,6 +68,7 @@ ${EXIT_CODES_HELP}`,
     }),
   );
   program.addCommand(explainCommand(io, async (options) => void (exitCode = await runExplain(options, io, version))));
+  program.addCommand(exporterCommand(async (options) => void (exitCode = await runExporter(options, io, version))));
   program.addCommand(schemaCommand(io));
   program.addCommand(runbookCommand(io));
   program.addCommand(completionCommand(io, () => program));

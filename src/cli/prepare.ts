@@ -3,8 +3,8 @@ import type { Environment } from '../config/environment.js';
 import type { ConfigFile } from '../config/file.js';
 import type { LabelledTarget } from '../config/targets.js';
 import { secrets } from '../config/secrets.js';
-import type { Deadline } from '../engine/deadline.js';
-import type { EnvironmentView, RunContext, StepSelection } from '../engine/probe.js';
+import type { BudgetSource, Deadline } from '../engine/deadline.js';
+import type { EnvironmentView, RunContext, StepObserver, StepSelection } from '../engine/probe.js';
 import type { EnvironmentReport, TargetReport } from '../engine/schema.js';
 import { STEP_ORDER, type StepId } from '../engine/steps.js';
 import { DEFAULT_THRESHOLDS, type Thresholds } from '../engine/thresholds.js';
@@ -37,6 +37,7 @@ export interface RunFlags {
   idleInTransaction: number;
   idle: number;
   nearLimit: number;
+  replicationLag: number;
 }
 
 export function runOptions(flags: RunFlags): RunOptions {
@@ -50,6 +51,7 @@ export function runOptions(flags: RunFlags): RunOptions {
       idleInTransactionMs: flags.idleInTransaction,
       idleMs: flags.idle,
       nearLimitPercent: flags.nearLimit,
+      replicationLagMs: flags.replicationLag,
     },
     steps: flags.only || flags.skip ? { ...(flags.only ? { only: flags.only } : {}), ...(flags.skip ? { skip: flags.skip } : {}) } : undefined,
   };
@@ -73,7 +75,8 @@ export function addRunFlags(command: Command, options: { stepFlags: boolean }): 
     .addOption(new Option('--lock-wait <duration>', 'lock waits longer than this are blocked').argParser(parseDuration).default(DEFAULT_THRESHOLDS.lockWaitMs, '10s'))
     .addOption(new Option('--idle-in-transaction <duration>', 'sessions idle in a transaction longer than this are idle_in_transaction').argParser(parseDuration).default(DEFAULT_THRESHOLDS.idleInTransactionMs, '5m'))
     .addOption(new Option('--idle <duration>', 'sessions idle longer than this count towards idle_connections').argParser(parseDuration).default(DEFAULT_THRESHOLDS.idleMs, '30m'))
-    .addOption(new Option('--near-limit <percent>', 'share of the connection limit in use that makes near_limit').argParser(parsePercent).default(DEFAULT_THRESHOLDS.nearLimitPercent));
+    .addOption(new Option('--near-limit <percent>', 'share of the connection limit in use that makes near_limit').argParser(parsePercent).default(DEFAULT_THRESHOLDS.nearLimitPercent))
+    .addOption(new Option('--replication-lag <duration>', 'a standby replaying changes older than this is replication_lag').argParser(parseDuration).default(DEFAULT_THRESHOLDS.replicationLagMs, '1m'));
   if (options.stepFlags) {
     command
       .addOption(new Option('--only <steps>', `run only these steps (comma-separated: ${STEP_ORDER.join(',')})`).argParser(parseSteps))
@@ -84,8 +87,12 @@ export function addRunFlags(command: Command, options: { stepFlags: boolean }): 
 
 export interface PlannedTarget extends LabelledTarget {
   readonly timeoutMs?: number;
+  /** Where timeoutMs was set, as a message names it when the budget runs out. */
+  readonly timeoutFrom?: string;
   readonly thresholds: Thresholds;
   readonly steps?: StepSelection;
+  /** `dbdoctor exporter`: the config file's minInterval for this target, when it gives one. */
+  readonly minIntervalMs?: number;
 }
 
 export interface PreparedRun {
@@ -143,16 +150,25 @@ async function configTargets(
         url = env.get(entry.urlFrom);
         if (!url) throw new InputError(`${options.configFile ?? 'config'}: ${name}: the variable ${entry.urlFrom} is not set`, `set ${entry.urlFrom}, or give url: instead of urlFrom:`);
       }
-      const target = await resolveTarget(url ?? '', env, entry.urlFrom ? (env.sourceOf(entry.urlFrom) ?? `env ${entry.urlFrom}`) : `config ${name}`);
+      let target: LabelledTarget['target'];
+      try {
+        target = await resolveTarget(url ?? '', env, entry.urlFrom ? (env.sourceOf(entry.urlFrom) ?? `env ${entry.urlFrom}`) : `config ${name}`);
+      } catch (error) {
+        // A URL's problem, said with where the URL is: the file and the target (its label), or the variable.
+        if (error instanceof InputError) throw new InputError(`${options.configFile ?? 'config'}: ${name}${entry.urlFrom ? ` (${entry.urlFrom})` : ''}: ${error.message}`, error.hint);
+        throw error;
+      }
       if (entry.engine && entry.engine !== target.engine) throw new InputError(`${options.configFile ?? 'config'}: ${name}: engine ${entry.engine} does not match the URL (${target.engine})`, 'remove engine:, or fix the URL');
       const only = entry.only ?? defaults.only ?? options.steps?.only;
       const skip = entry.skip ?? defaults.skip ?? options.steps?.skip;
       const steps = only || skip ? { ...(only ? { only } : {}), ...(skip ? { skip } : {}) } : undefined;
       const timeout = entry.timeout ?? defaults.timeout;
+      const minInterval = entry.minInterval ?? defaults.minInterval;
       return {
         target,
         ...(entry.label ? { label: entry.label } : {}),
-        ...(timeout ? { timeoutMs: timeout * 1000 } : {}),
+        ...(timeout ? { timeoutMs: timeout * 1000, timeoutFrom: `${options.configFile ?? 'config'}: ${entry.timeout ? `timeout of ${name}` : 'defaults.timeout'}` } : {}),
+        ...(minInterval !== undefined ? { minIntervalMs: minInterval } : {}),
         thresholds: durationsToThresholds(options.thresholds, defaults.thresholds, entry.thresholds),
         ...(steps ? { steps } : {}),
       };
@@ -160,18 +176,24 @@ async function configTargets(
   );
 }
 
+/** A target's own timeout as a message names it when it runs out. */
+export function timeoutSourceOf(planned: Pick<PlannedTarget, 'timeoutFrom'>): BudgetSource {
+  return { name: 'the timeout', ...(planned.timeoutFrom ? { detail: planned.timeoutFrom } : {}) };
+}
+
 /** Diagnoses every planned target concurrently, each under its own limit within the run's deadline. */
-export async function diagnoseAll(prepared: PreparedRun, deadline: Deadline, override?: StepSelection): Promise<TargetReport[]> {
+export async function diagnoseAll(prepared: PreparedRun, deadline: Deadline, override?: StepSelection, observer?: StepObserver): Promise<TargetReport[]> {
   const [{ diagnose }, { configMismatches }] = await Promise.all([import('../probes/registry.js'), import('../config/inventory.js')]);
   return Promise.all(
     prepared.targets.map(async (planned) => {
       const context: RunContext = {
-        deadline: planned.timeoutMs ? deadline.limit(planned.timeoutMs, 'run') : deadline,
+        deadline: planned.timeoutMs ? deadline.limit(planned.timeoutMs, 'run', timeoutSourceOf(planned)) : deadline,
         thresholds: planned.thresholds,
         env: prepared.env.toRecord(),
         environment: prepared.environment,
         hints: configMismatches(prepared.env, planned.target),
         ...((override ?? planned.steps) ? { steps: mergeSelection(planned.steps, override) } : {}),
+        ...(observer ? { observer } : {}),
       };
       const report = await diagnose(planned.target, context);
       return planned.label ? { ...report, label: planned.label } : report;

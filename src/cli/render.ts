@@ -1,10 +1,5 @@
 import { secrets } from '../config/secrets.js';
 import type { RunReport } from '../engine/schema.js';
-import { mapStrings } from '../text/visible.js';
-
-function redacted(report: RunReport): RunReport {
-  return mapStrings(report, (text) => secrets.redact(text));
-}
 
 /** Output formats: one report, many renderings, the same exit codes. */
 export const FORMATS = ['human', 'json', 'junit', 'markdown', 'nagios', 'prometheus'] as const;
@@ -25,12 +20,13 @@ export function widthFor(io: { readonly columns?: number; readonly env: Readonly
 }
 
 /**
- * Loads only the renderer asked for. For every format but JSON, known secrets are masked in the
- * report's strings before the renderer escapes them for its format (a password with a "[" in it
- * would be "\\[" in Markdown, where the writers' own net could no longer find it).
+ * Loads only the renderer asked for. Known secrets are masked in the report's values before any
+ * renderer lays it out or escapes it for its format (a password with a "[" in it would be "\\[" in
+ * Markdown; inside JSON a password "false," would be JSON syntax): the report as a structure, its
+ * commands kept as built (secrets.redactDocument).
  */
 export async function render(untrusted: RunReport, options: RenderOptions): Promise<string> {
-  const report = options.format === 'json' ? untrusted : redacted(untrusted);
+  const report = secrets.redactDocument(untrusted);
   switch (options.format) {
     case 'json':
       return (await import('../report/json.js')).renderJson(report);

@@ -12,6 +12,7 @@ export function durationsToThresholds(base: Thresholds, ...layers: (ConfigThresh
       idleInTransactionMs: layer?.idleInTransaction ?? current.idleInTransactionMs,
       idleMs: layer?.idle ?? current.idleMs,
       nearLimitPercent: layer?.nearLimit ?? current.nearLimitPercent,
+      replicationLagMs: layer?.replicationLag ?? current.replicationLagMs,
     }),
     base,
   );

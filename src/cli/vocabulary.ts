@@ -3,6 +3,9 @@ import { secrets } from '../config/secrets.js';
 import { CAUSE_CODES } from '../engine/causes.js';
 import { STEP_ORDER } from '../engine/steps.js';
 import { PLATFORMS } from '../host/platform.js';
+import { RunReportSchema } from '../engine/schema.js';
+import { ExplainReportSchema } from '../explain/schema.js';
+import { z } from 'zod';
 
 /**
  * The words of dbdoctor's own output are never secrets: a password "pass" must not turn
@@ -21,6 +24,25 @@ export function registerVocabulary(): void {
     // Setting names are keys of the report's "source" object.
     ...LIBPQ_KEYWORDS,
     'database',
+    // The documents' own field names ("name", "text", "command", …): a secret equal to one must not
+    // mask a key, or the JSON would no longer be the schema's.
+    ...schemaKeys(RunReportSchema),
+    ...schemaKeys(ExplainReportSchema),
   ];
   for (const word of words) secrets.addPublic(word);
+}
+
+/** Every object key a zod schema declares, at any depth. */
+function schemaKeys(schema: z.ZodTypeAny, seen = new Set<z.ZodTypeAny>()): string[] {
+  if (seen.has(schema)) return [];
+  seen.add(schema);
+  if (schema instanceof z.ZodObject) {
+    const shape = schema.shape as Record<string, z.ZodTypeAny>;
+    return [...Object.keys(shape), ...Object.values(shape).flatMap((inner) => schemaKeys(inner, seen))];
+  }
+  // Wrappers and containers (optional, nullable, array, union, record, effects, lazy…): whatever schemas their definition holds.
+  const def = schema._def as Record<string, unknown>;
+  const inner = Object.values(def).flatMap((value) => (Array.isArray(value) ? value : value instanceof Map ? [...value.values()] : [value]));
+  const lazy = schema instanceof z.ZodLazy ? [schema.schema] : [];
+  return [...inner, ...lazy].filter((value): value is z.ZodTypeAny => value instanceof z.ZodType).flatMap((value) => schemaKeys(value, seen));
 }

@@ -5,7 +5,7 @@ import { Deadline } from '../engine/deadline.js';
 import type { StepSelection } from '../engine/probe.js';
 import type { TargetReport } from '../engine/schema.js';
 import { EXIT_CODES } from '../engine/exit.js';
-import { formatMs } from '../engine/walk.js';
+import { formatMs } from '../text/duration.js';
 import { colorWanted } from './diagnose.js';
 import { parseCount, parseDuration, parseSeconds } from './duration.js';
 import { safeOutput, type CliIO } from './io.js';
@@ -134,7 +134,7 @@ export async function runWait(inputs: readonly string[], options: WaitOptions, i
   const started = performance.now();
   // --timeout is a promise to the caller (an init container, a CI step): it counts from the moment
   // the process started, and wait gives up only when it has passed, unless the cause cannot heal.
-  const deadline = Deadline.after(options.originMs, options.timeoutMs, 'wait');
+  const deadline = Deadline.after(options.originMs, options.timeoutMs, 'wait', { name: 'the --timeout' });
   const { prepareRun, diagnoseAll } = await import('./prepare.js');
   const prepared = readinessOnly(await prepareRun(inputs, options, io));
   const selection = selectionFor(options.until);
@@ -146,7 +146,7 @@ export async function runWait(inputs: readonly string[], options: WaitOptions, i
   let slowestAttemptMs = 0;
   for (let attempt = 1; ; attempt += 1) {
     const attemptStarted = performance.now();
-    const attemptDeadline = deadline.limit(options.attemptTimeoutMs, 'run');
+    const attemptDeadline = deadline.limit(options.attemptTimeoutMs, 'run', { name: 'the --attempt-timeout' });
     const reports = await diagnoseAll({ ...prepared, targets: pending }, attemptDeadline, selection);
     slowestAttemptMs = Math.max(slowestAttemptMs, performance.now() - attemptStarted);
     // An attempt that --timeout itself cut short says only that time ran out: the diagnosis printed

@@ -18,6 +18,18 @@ export function checkHost(host: string, source: string, rules: HostRules & { rea
   );
 }
 
+/** sun_path holds 108 bytes on Linux, the last one for the terminating NUL. */
+const SOCKET_PATH_BYTES = 107;
+
+/**
+ * A socket path no socket address can hold is bad input: the kernel, or the runtime, would cut it
+ * and connect somewhere else, or nowhere, and the refusal would be blamed on the server.
+ */
+export function checkSocketLength(host: string, socket: string, source: string, hint: string): void {
+  if (Buffer.byteLength(socket) <= SOCKET_PATH_BYTES) return;
+  throw new InputError(`invalid host "${bounded(host, 120)}" (from ${source}): the socket path ${bounded(socket, 160)} is longer than ${SOCKET_PATH_BYTES} bytes`, hint);
+}
+
 /** Refuses a NUL byte in any of `settings`; a secret is named, never shown. */
 export function checkNoNul(settings: Readonly<Record<string, string | undefined>>, sourceOf: (name: string) => string | undefined, secret: (name: string) => boolean = () => false): void {
   for (const [name, value] of Object.entries(settings)) {

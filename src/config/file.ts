@@ -9,7 +9,7 @@ import { InputError } from './errors.js';
  *
  *   defaults:
  *     timeout: 10                 # seconds, per target (the run's --timeout still bounds all)
- *     thresholds: { longRunning: 5m, lockWait: 10s, nearLimit: 80 }
+ *     thresholds: { longRunning: 5m, lockWait: 10s, nearLimit: 80, replicationLag: 1m }
  *   targets:
  *     - label: orders
  *       url: postgresql://app@orders-db:5432/orders
@@ -17,13 +17,16 @@ import { InputError } from './errors.js';
  *       urlFrom: ANALYTICS_DATABASE_URL   # read the URL from this variable (keeps secrets out of the file)
  *       timeout: 5
  *       skip: [queries]
+ *       minInterval: 1m           # dbdoctor exporter: diagnose this one at most once a minute
  *
  * Validated with zod; an error names the file, line, column and field.
  */
 const Duration = z.union([z.number().positive(), z.string()]).transform((value, context) => {
   const ms = durationMs(value);
   if (ms === undefined) {
-    context.addIssue({ code: z.ZodIssueCode.custom, message: 'expected a duration such as 500ms, 30s, 5m or 1h (a bare number is seconds)' });
+    // "0s" is a duration, just not one that can be used: say that, not that it is not one.
+    const zero = typeof value === 'string' && /^\s*0+(?:\.0+)?\s*(ms|s|sec|m|min|h)?\s*$/i.test(value);
+    context.addIssue({ code: z.ZodIssueCode.custom, message: zero ? 'must be greater than 0, e.g. 30s' : 'expected a duration such as 500ms, 30s, 5m or 1h (a bare number is seconds)' });
     return z.NEVER;
   }
   return ms;
@@ -36,6 +39,7 @@ const ThresholdsSchema = z
     idleInTransaction: Duration,
     idle: Duration,
     nearLimit: z.number().gt(0).lte(100),
+    replicationLag: Duration,
   })
   .partial()
   .strict();
@@ -55,6 +59,8 @@ const TargetEntrySchema = z
     thresholds: ThresholdsSchema.optional(),
     only: Steps.optional(),
     skip: Steps.optional(),
+    /** `dbdoctor exporter` only: a scrape within this long of the last diagnosis gets its result. */
+    minInterval: Duration.optional(),
   })
   .strict()
   .refine((entry) => (entry.url === undefined) !== (entry.urlFrom === undefined), { message: 'give exactly one of url or urlFrom' });
@@ -62,7 +68,7 @@ const TargetEntrySchema = z
 export const ConfigFileSchema = z
   .object({
     defaults: z
-      .object({ timeout: z.number().positive().max(3600).optional(), thresholds: ThresholdsSchema.optional(), only: Steps.optional(), skip: Steps.optional() })
+      .object({ timeout: z.number().positive().max(3600).optional(), thresholds: ThresholdsSchema.optional(), only: Steps.optional(), skip: Steps.optional(), minInterval: Duration.optional() })
       .strict()
       .optional(),
     targets: z.array(TargetEntrySchema).min(1, 'list at least one target'),

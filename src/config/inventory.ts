@@ -2,6 +2,7 @@ import type { Hint } from '../engine/probe.js';
 import type { Remediation } from '../engine/schema.js';
 import { hostsIn } from '../host/names.js';
 import type { Environment } from './environment.js';
+import { isSocketHost } from './postgres/target.js';
 import { isSecretName, MASK, maskUrlPasswords } from './secrets.js';
 import { sh } from '../text/shell.js';
 import { urlHost, urlPart } from '../text/url.js';
@@ -56,7 +57,7 @@ export function configMismatches(env: Environment, target: Target): Hint[] {
   if (target.engine !== 'postgres') return [];
   const settings = postgresHostSettings(env);
   const endpoint = target.endpoints[0];
-  const targetHost = endpoint && !endpoint.host.startsWith('/') ? endpoint.host : 'localhost';
+  const targetHost = endpoint && !isSocketHost(endpoint.host) ? endpoint.host : 'localhost';
   const hostSource = target.sources.host ?? 'the URL';
   const hints: Hint[] = [];
   const distinct = [...new Set(settings.map((setting) => setting.host))];

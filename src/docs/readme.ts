@@ -7,7 +7,8 @@ import { CAUSES } from '../engine/causes.js';
 export function causesTable(): string {
   const rows = Object.entries(CAUSES).map(([code, meta]) => {
     const steps = meta.steps === 'none' ? '—' : meta.steps === 'any' ? 'any' : meta.steps.join(', ');
-    return `| \`${code}\` | ${steps} | ${meta.severity} | ${meta.meaning.replace(/\|/g, '\\|')} |`;
+    const status = 'warnWhen' in meta ? `${meta.severity}; warn when ${meta.warnWhen}` : meta.severity;
+    return `| \`${code}\` | ${steps} | ${status} | ${meta.meaning.replace(/\|/g, '\\|')} |`;
   });
   return ['| code | step | status | meaning |', '| --- | --- | --- | --- |', ...rows].join('\n');
 }

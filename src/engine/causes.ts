@@ -7,12 +7,18 @@ import type { StepId } from './steps.js';
  * entry and at least one test that produces it (test/unit/catalogue.test.ts checks both).
  *
  * `steps` lists where the code may appear; `severity` is the status a finding with this code has.
- * The meaning is engine-agnostic; each probe keeps its own remediation next to the step that
- * produces the code.
+ * A few codes name a state that fails one connection and only weakens another (a standby is fatal
+ * to a client that asked for a primary, and a warning to one that asked for nothing): they say
+ * so in `warnWhen`, and a step may then report them as warnings (StepIO.warn) in that case only.
+ * The code and its meaning stay the same either way; only the status differs, and the README's
+ * catalogue shows both. The meaning is engine-agnostic; each probe keeps its own remediation next
+ * to the step that produces the code.
  */
 export interface CauseMeta {
   readonly steps: readonly StepId[] | 'any' | 'none';
   readonly severity: 'pass' | 'warn' | 'fail';
+  /** For a `fail` code that is a warning in some cases: which, in a sentence (README, runbooks). */
+  readonly warnWhen?: string;
   readonly title: string;
   readonly meaning: string;
 }
@@ -89,6 +95,8 @@ export const CAUSES = {
   no_response: {
     steps: ['accepting'],
     severity: 'fail',
+    warnWhen:
+      'a later host or address of the connection string answered: libpq gave this one up after connect_timeout and moved on, so the connection works, and every new one waits that long first',
     title: 'Accepted, but no answer',
     meaning: 'The TCP connection was accepted but nothing answered the protocol handshake in time: a hung server, a stuck proxy, or a port forward to nowhere.',
   },
@@ -126,8 +134,11 @@ export const CAUSES = {
   standby: {
     steps: ['accepting'],
     severity: 'fail',
+    warnWhen:
+      'the client connects to it anyway, so reads work and only writes fail: PostgreSQL with target_session_attrs absent or any; MongoDB with directConnection=true to a secondary, whatever the read preference (a direct connection reads from any member)',
     title: 'Server is a read-only standby',
-    meaning: 'The server is a hot standby (read-only) but the connection settings require a primary (target_session_attrs=read-write or primary).',
+    meaning:
+      'The server is a hot standby or replica-set secondary (read-only) but the connection settings require a primary (target_session_attrs=read-write or primary), or ask for no role at all, so writes will fail (PostgreSQL: 25006). The primary is named when the standby knows it.',
   },
 
   // ── network ────────────────────────────────────────────────────────────────
@@ -146,6 +157,8 @@ export const CAUSES = {
   connect_timeout: {
     steps: ['network'],
     severity: 'fail',
+    warnWhen:
+      'a later host or address of the connection string answered: libpq gave this one up after connect_timeout and moved on, so the connection works, and every new one waits that long first',
     title: 'No answer to connect',
     meaning: 'The TCP connection attempt got no answer at all before its deadline: a firewall dropping packets, a black-holed route, or a host that is down.',
   },
@@ -360,7 +373,7 @@ export const CAUSES = {
     steps: 'any',
     severity: 'fail',
     title: 'Cut off by the deadline',
-    meaning: 'The step was still waiting when the run’s --timeout expired; the evidence gathered so far is kept.',
+    meaning: 'The step was still waiting when the run’s budget expired (--timeout, a target’s timeout in the config file, or, in the exporter, the scrape’s deadline; the message names which, with its figure); the evidence gathered so far is kept.',
   },
   check_error: {
     steps: 'any',
@@ -415,7 +428,34 @@ export const CAUSES = {
     meaning:
       'Too few replicas of the target keyspace are alive, or answered in time, for the consistency level (Cassandra: Unavailable, read timeout); replication factor, required and live replicas are in the evidence.',
   },
+
+  // ── replication (issue 14): a standby's own health, beside the standby verdict ─────────────
+  replication_stopped: {
+    steps: ['accepting'],
+    severity: 'warn',
+    title: 'Replication has stopped',
+    meaning:
+      'The server is a standby (or secondary) that is not receiving changes from its primary: no WAL receiver is streaming (PostgreSQL: pg_stat_wal_receiver is empty or not "streaming"), or the replica set names no primary. The primary is down, unreachable from the standby, or refuses its replication login; reads return ever older data.',
+  },
+  replication_lag: {
+    steps: ['accepting'],
+    severity: 'warn',
+    title: 'The standby lags behind',
+    meaning:
+      'The standby receives changes but applies them late: the last replayed transaction is older than the --replication-lag threshold (default 1 min) while more WAL waits to be replayed (PostgreSQL: pg_last_xact_replay_timestamp, pg_last_wal_receive_lsn against pg_last_wal_replay_lsn; MongoDB: the secondary’s last write against the primary’s).',
+  },
+  // ── the role a connection asks for (issue 14) ─────────────────────────────────────────────
+  role_mismatch: {
+    steps: ['accepting'],
+    severity: 'fail',
+    title: 'Not the role the connection asks for',
+    meaning:
+      'The connection settings ask for a standby or a read-only session (PostgreSQL: target_session_attrs=standby or read-only), or for a read-write one, and the server (every host listed) is the other kind: a primary where a standby was asked for, or a primary running with default_transaction_read_only = on where read-write was asked for. libpq refuses it ("server is not in hot standby mode", "session is not read-only", "session is read-only"). A standby where a primary is required is `standby`.',
+  },
 } as const satisfies Record<string, CauseMeta>;
+
+/** Codes that a step may report as a warning although their catalogue status is fail. */
+export type WarnableCause = { [K in CauseCode]: (typeof CAUSES)[K] extends { readonly warnWhen: string } ? K : never }[CauseCode];
 
 export type CauseCode = keyof typeof CAUSES;
 export const CAUSE_CODES = Object.keys(CAUSES) as CauseCode[];

@@ -12,9 +12,27 @@ export class DeadlineExceeded extends Error {
     /** Which budget ran out, e.g. "run" (the global --timeout) or "connect". */
     readonly scope: string,
     readonly budgetMs: number,
+    /** What set that budget, as a person knows it (e.g. "the --timeout"); see `Deadline.source`. */
+    readonly source: BudgetSource = defaultSource(scope),
   ) {
     super(`${scope}: no result within ${budgetMs} ms`);
   }
+
+  /** "the --timeout of 1.5 s", "the scrape's deadline of 1.5 s (X-Prometheus-Scrape-Timeout-Seconds …)". */
+  describe(format: (ms: number) => string): string {
+    return `${this.source.name} of ${format(this.budgetMs)}${this.source.detail ? ` (${this.source.detail})` : ''}`;
+  }
+}
+
+/** A budget as the person who set it knows it: a noun that takes "of <figure>", and where it came from. */
+export interface BudgetSource {
+  readonly name: string;
+  readonly detail?: string;
+}
+
+/** How a budget is named when its creator does not say: "run" is the command's --timeout. */
+export function defaultSource(scope: string): BudgetSource {
+  return { name: scope === 'run' ? 'the --timeout' : `the ${scope} limit` };
 }
 
 export class Deadline {
@@ -27,15 +45,23 @@ export class Deadline {
     // Held so the timer lives as long as the deadline. (AbortSignal.any holds its sources weakly:
     // a bare AbortSignal.timeout passed to it can be garbage-collected and never fire.)
     private readonly timer: NodeJS.Timeout,
+    /**
+     * What set this budget, in the words of the person who set it: "the --timeout", "the
+     * --attempt-timeout", "the scrape's timeout less --timeout-offset", "the target's timeout in
+     * targets.yaml". A message that says a budget ran out names it this way, with `budgetMs`.
+     */
+    readonly source: BudgetSource = defaultSource(scope),
+    /** Set by `reserving`: the budget this one is carved from, which is the one to name. */
+    private readonly reported?: { readonly scope: string; readonly budgetMs: number; readonly source: BudgetSource },
   ) {}
 
   /** A root deadline `ms` from now. Its timer is unref'd: it never keeps the process alive. */
-  static within(ms: number, scope = 'run'): Deadline {
+  static within(ms: number, scope = 'run', source?: BudgetSource): Deadline {
     const budget = Math.max(0, Math.floor(ms));
     const controller = new AbortController();
     setMaxListeners(0, controller.signal);
     const timer = setTimeout(() => controller.abort(), budget).unref();
-    return new Deadline(Date.now() + budget, budget, controller.signal, scope, undefined, timer);
+    return new Deadline(Date.now() + budget, budget, controller.signal, scope, undefined, timer, source);
   }
 
   /**
@@ -43,8 +69,14 @@ export class Deadline {
    * moment this process started: `--timeout 3` measured from outside, as a shell or the kubelet
    * measures it, then means 3 s, start-up of Node and dbdoctor included.
    */
-  static after(originMs: number, ms: number, scope = 'run'): Deadline {
-    return Deadline.within(originMs + ms - performance.now(), scope);
+  static after(originMs: number, ms: number, scope = 'run', source?: BudgetSource): Deadline {
+    const budget = Math.max(0, Math.floor(originMs + ms - performance.now()));
+    const controller = new AbortController();
+    setMaxListeners(0, controller.signal);
+    const timer = setTimeout(() => controller.abort(), budget).unref();
+    // Named with the figure the person set (--timeout 3: "3 s"), not what was left of it at start.
+    const reported = source ? { scope, budgetMs: Math.floor(ms), source } : undefined;
+    return new Deadline(Date.now() + budget, budget, controller.signal, scope, undefined, timer, source, reported);
   }
 
   remainingMs(): number {
@@ -56,26 +88,53 @@ export class Deadline {
   }
 
   /** A sub-deadline of at most `ms` from now that never outlives this one. */
-  limit(ms: number, scope: string): Deadline {
+  limit(ms: number, scope: string, source?: BudgetSource): Deadline {
+    // Asked for no less than what is left, it is this budget that binds, and the one to name.
+    if (ms >= this.remainingMs()) return this.reserving(0);
+    return this.child(ms, scope, source);
+  }
+
+  /**
+   * The same budget, ending `ms` sooner (time kept back, e.g. to close connections): when it runs
+   * out, it is this budget that is named, with its own figure, since that is the one the person
+   * set. (A 1.5 s --timeout cut short 120 ms early still says "the --timeout of 1.5 s".)
+   */
+  reserving(ms: number): Deadline {
+    return this.child(this.remainingMs() - ms, this.scope, this.source, this.reported ?? { scope: this.scope, budgetMs: this.budgetMs, source: this.source });
+  }
+
+  /**
+   * This deadline, ended early when `signal` fires: for a wait that something found elsewhere
+   * makes pointless (another connection already said what answers on a port).
+   */
+  until(signal: AbortSignal, scope: string): Deadline {
+    return this.child(this.remainingMs(), scope, this.source, undefined, signal);
+  }
+
+  private child(ms: number, scope: string, source: BudgetSource | undefined, reported?: Deadline['reported'], cut?: AbortSignal): Deadline {
     const budget = Math.max(0, Math.floor(Math.min(ms, this.remainingMs())));
     const controller = new AbortController();
     setMaxListeners(0, controller.signal);
     const abort = (): void => {
       clearTimeout(timer);
       this.signal.removeEventListener('abort', abort);
+      cut?.removeEventListener('abort', abort);
       controller.abort();
     };
     const timer = setTimeout(abort, budget).unref();
-    if (this.signal.aborted) abort();
-    else this.signal.addEventListener('abort', abort, { once: true });
-    return new Deadline(Date.now() + budget, budget, controller.signal, scope, this, timer);
+    if (this.signal.aborted || cut?.aborted) abort();
+    else {
+      this.signal.addEventListener('abort', abort, { once: true });
+      cut?.addEventListener('abort', abort, { once: true });
+    }
+    return new Deadline(Date.now() + budget, budget, controller.signal, scope, this, timer, source, reported);
   }
-
 
   /** The error describing which budget ran out: the innermost expired one. */
   exceeded(): DeadlineExceeded {
     if (this.parent?.expired) return this.parent.exceeded();
-    return new DeadlineExceeded(this.scope, this.budgetMs);
+    const named = this.reported ?? this;
+    return new DeadlineExceeded(named.scope, named.budgetMs, named.source);
   }
 
   /** Throws DeadlineExceeded when the deadline has passed. */

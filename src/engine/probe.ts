@@ -1,4 +1,4 @@
-import { CAUSES, type CauseCode } from './causes.js';
+import { CAUSES, type CauseCode, type WarnableCause } from './causes.js';
 import type { KnownName } from '../host/names.js';
 import type { PlatformInfo } from '../host/platform.js';
 import type { Deadline } from './deadline.js';
@@ -47,6 +47,21 @@ export interface StepSelection {
   readonly until?: StepId;
 }
 
+/**
+ * Told when each step of a target starts and ends, for a live progress line; it only watches.
+ * The walk calls it synchronously and ignores what it does.
+ */
+export interface StepObserver {
+  stepStarted(target: string, step: StepId): void;
+  stepFinished(target: string, step: StepId): void;
+  /**
+   * What the target's probe is waiting on now, when it can say ("the PostgreSQL handshake with
+   * 127.0.0.1:6432", "PgBouncer's answer to a second client"); undefined once it is not. A step
+   * may be waiting on something another step started (a connection they share).
+   */
+  waitingOn?(target: string, what: string | undefined): void;
+}
+
 /** What a probe is given for one run over one target. */
 export interface RunContext {
   /** The deadline every step of this target must finish by. */
@@ -57,10 +72,22 @@ export interface RunContext {
   readonly environment: EnvironmentView;
   readonly hints?: readonly Hint[];
   readonly steps?: StepSelection;
+  readonly observer?: StepObserver;
 }
 
 /** A step's result: one finding, or several with the most important first. */
 export type StepOutcome = Finding | readonly [Finding, ...Finding[]];
+
+/** A step's findings as a list, and back: for a step that adds a finding to another's outcome. */
+export function findingsOf(outcome: StepOutcome): Finding[] {
+  return 'status' in outcome ? [outcome] : [...outcome];
+}
+
+export function outcomeOf(findings: readonly Finding[]): StepOutcome {
+  const [first, ...rest] = findings;
+  if (!first) throw new Error('a step returned no finding');
+  return rest.length === 0 ? first : [first, ...rest];
+}
 
 /** A remedy turns what a step learned into copy-paste steps for one cause. */
 export type Remedy = (...input: never[]) => Remediation[];
@@ -75,6 +102,11 @@ export interface StepIO<C extends CauseCode> {
   skip(reason: string, evidence?: Evidence): Finding;
   /** A finding for `cause`, with the status the catalogue gives it (warn or fail). */
   found(cause: C, summary: string, remediation: Remediation[], evidence?: Evidence): Finding;
+  /**
+   * A warning for a code the catalogue makes a failure, in the one case its `warnWhen` names
+   * (a standby that nobody asked for a primary from): only such codes are accepted.
+   */
+  warn(cause: C & WarnableCause, summary: string, remediation: Remediation[], evidence?: Evidence): Finding;
 }
 
 export interface StepDefinition<Ctx> {

@@ -42,7 +42,12 @@ export type SessionEvidence = z.infer<typeof SessionEvidenceSchema>;
 
 export const RemediationSchema = z.object({
   text: z.string(),
-  /** A command to copy and paste; `language` says where it runs. */
+  /**
+   * What to copy and paste. `language` says where it runs: "shell" (bash, zsh, fish or sh: every
+   * value is quoted the same way for all four) or "sql" (psql, cqlsh). Without `language` it is not
+   * run at all: a line for a file or a setting — a pg_hba.conf or pgbouncer.ini line, a compose or
+   * Kubernetes snippet, a connection URL — pasted where the text says.
+   */
   command: z.string().optional(),
   language: z.enum(['shell', 'sql']).optional(),
   /**

@@ -13,6 +13,8 @@ export interface Thresholds {
   readonly idleMs: number;
   /** Share of the connection limit in use that makes `near_limit`, in percent. */
   readonly nearLimitPercent: number;
+  /** A standby whose last replayed transaction is older than this, with WAL still to replay, is `replication_lag`. */
+  readonly replicationLagMs: number;
 }
 
 export const DEFAULT_THRESHOLDS = {
@@ -21,4 +23,5 @@ export const DEFAULT_THRESHOLDS = {
   idleInTransactionMs: 5 * 60_000,
   idleMs: 30 * 60_000,
   nearLimitPercent: 80,
+  replicationLagMs: 60_000,
 } as const satisfies Thresholds;

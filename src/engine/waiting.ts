@@ -74,6 +74,12 @@ export const WAITING = {
   unavailable: 'heals',
   long_running: 'heals',
   blocked: 'heals',
+  // Warnings about a standby's replication: wait never waits on a warning, but they heal as the
+  // primary comes back.
+  replication_stopped: 'heals',
+  replication_lag: 'heals',
+  // As standby: a failover, or a standby still being built, changes the role a host has.
+  role_mismatch: 'heals',
   config_mismatch: 'heals',
   deadline_exceeded: 'heals',
   check_error: 'heals',

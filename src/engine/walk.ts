@@ -1,9 +1,10 @@
 import { performance } from 'node:perf_hooks';
 import { CAUSES, type CauseCode } from './causes.js';
-import { isDeadlineExceeded, type Deadline } from './deadline.js';
+import { isDeadlineExceeded, type Deadline, type DeadlineExceeded } from './deadline.js';
 import type { DiagnosisTarget, Hint, Probe, RunContext, StepDefinition, StepIO, StepOutcome, StepSelection } from './probe.js';
 import type { Evidence, Finding, Remediation, StepReport, TargetReport, TargetStatus, Verdict } from './schema.js';
 import { STEP_ORDER, type StepId } from './steps.js';
+import { formatMs } from '../text/duration.js';
 import { boundFinding, COMMAND_CHARS } from '../text/bound.js';
 
 /**
@@ -21,7 +22,7 @@ export async function diagnoseTarget<T extends DiagnosisTarget, Ctx>(
   run: RunContext,
 ): Promise<TargetReport> {
   const started = performance.now();
-  const stepsDeadline = run.deadline.limit(run.deadline.remainingMs() - TEARDOWN_RESERVE_MS, run.deadline.scope);
+  const stepsDeadline = run.deadline.reserving(TEARDOWN_RESERVE_MS);
   const ctx = probe.open(target, { ...run, deadline: stepsDeadline });
   const steps: StepReport[] = [];
   let failed: StepReport | undefined;
@@ -36,7 +37,9 @@ export async function diagnoseTarget<T extends DiagnosisTarget, Ctx>(
       } else if (!definition) {
         steps.push(skipped(id, `not checked for ${probe.engine}`));
       } else {
+        run.observer?.stepStarted(target.display, id);
         const report = await runStep(definition, ctx, stepsDeadline);
+        run.observer?.stepFinished(target.display, id);
         steps.push(report);
         if (report.status === 'fail') failed = report;
       }
@@ -64,7 +67,7 @@ async function runStep<Ctx>(definition: StepDefinition<Ctx>, ctx: Ctx, runDeadli
   try {
     outcome = await deadline.race(definition.run(ctx, io));
   } catch (error) {
-    outcome = isDeadlineExceeded(error) ? cutOff(io.evidence, error.scope, error.budgetMs) : crashed(io.evidence, error);
+    outcome = isDeadlineExceeded(error) ? cutOff(io.evidence, error) : crashed(io.evidence, error);
   }
   return toReport(definition.id, outcome, performance.now() - started);
 }
@@ -83,19 +86,22 @@ function stepIO(deadline: Deadline): StepIO<CauseCode> {
       evidence: { ...evidence, ...more },
       remediation,
     }),
+    warn: (cause, summary, remediation, more) => ({ status: 'warn', cause, summary, evidence: { ...evidence, ...more }, remediation }),
   };
 }
 
 // Remediation for the runner's own causes lives here, beside the code that decides them.
-function cutOff(evidence: Evidence, scope: string, budgetMs: number): Finding {
+function cutOff(evidence: Evidence, exceeded: DeadlineExceeded): Finding {
+  const { scope, budgetMs, source } = exceeded;
   return {
     status: 'fail',
     cause: 'deadline_exceeded',
-    summary: `still waiting when the ${scope === 'run' ? '--timeout' : `${scope} limit`} of ${formatMs(budgetMs)} ran out`,
-    evidence: { ...evidence, deadline: scope, budgetMs },
+    // Named as the person who set the budget knows it, with the figure they set.
+    summary: `still waiting when ${exceeded.describe(formatMs)} ran out`,
+    evidence: { ...evidence, deadline: scope, budgetMs, budgetFrom: source.detail ? `${source.name} (${source.detail})` : source.name },
     remediation: [
       {
-        text: 'The server answered too slowly for the deadline. Run again with a longer --timeout to see whether it answers at all; if it does, the server is overloaded (check CPU, I/O and lock waits on it).',
+        text: `The server answered too slowly for the deadline. Allow more time than ${exceeded.describe(formatMs)} to see whether it answers at all; if it does, the server is overloaded (check CPU, I/O and lock waits on it).`,
       },
     ],
   };
@@ -214,10 +220,3 @@ function healthyVerdict(steps: StepReport[]): Verdict {
   };
 }
 
-export function formatMs(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  const seconds = ms / 1000;
-  if (seconds < 60) return `${seconds >= 10 ? Math.round(seconds) : Math.round(seconds * 10) / 10} s`;
-  if (seconds < 3600) return `${Math.round((seconds / 60) * 10) / 10} min`;
-  return `${Math.round((seconds / 3600) * 10) / 10} h`;
-}

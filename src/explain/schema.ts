@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { CauseCodeSchema } from '../engine/causes.js';
+import { RANKS } from '../engine/explainer.js';
 import { RemediationSchema } from '../engine/schema.js';
 import { StepIdSchema } from '../engine/steps.js';
-import { ENGINES, RANKS } from './rule.js';
+import { ENGINE_NAMES } from '../probes/registry.js';
 
 /**
  * `dbdoctor explain --json`: its own document, versioned like the diagnosis report. Types are
@@ -19,13 +20,43 @@ const CauseRefSchema = z.object({
 });
 export type CauseRef = z.infer<typeof CauseRefSchema>;
 
+/** What the evidence is: a rule's words, a code (SQLSTATE, MongoDB code, errno …), or a catalog message. */
+const BasisSchema = z.enum(['words', 'code', 'catalog']);
+
+/** One host of a multi-host error (a driver's per-host map, libpq's one line per address): what it says. */
+const HostFindingSchema = z.object({
+  host: z.string(),
+  port: z.number().int().optional(),
+  /** null when nothing recognisable is said about this host. */
+  step: StepIdSchema.nullable(),
+  cause: CauseCodeSchema.nullable(),
+  rule: z.string().nullable(),
+  rank: z.enum(RANKS).nullable(),
+  matched: z.string().nullable(),
+});
+export type HostFinding = z.infer<typeof HostFindingSchema>;
+
+/** One distinct diagnosis in a log stream that holds several errors. */
+const DiagnosisSchema = z.object({
+  step: StepIdSchema.nullable(),
+  cause: CauseCodeSchema,
+  title: z.string(),
+  rule: z.string(),
+  rank: z.enum(RANKS),
+  matched: z.string(),
+  /** How many log records said it, and the line of the last (1-based, in the normalised text). */
+  occurrences: z.number().int().positive(),
+  lastLine: z.number().int().positive(),
+});
+export type Diagnosis = z.infer<typeof DiagnosisSchema>;
+
 export const ExplainReportSchema = z.object({
   schemaVersion: z.literal(EXPLAIN_SCHEMA_VERSION),
   tool: z.object({ name: z.literal('dbdoctor'), version: z.string() }),
   command: z.literal('explain'),
-  /** recognised: a rule matched; not_recognised: none did (then only `guesses`). */
+  /** recognised: a rule matched; not_recognised: none did, or the evidence conflicts (then only `guesses`). */
   status: z.enum(['recognised', 'not_recognised']),
-  engine: z.enum(ENGINES).nullable(),
+  engine: z.enum(ENGINE_NAMES).nullable(),
   /** The client the text comes from, when it says (psycopg2, pgjdbc, pymongo, …). */
   client: z.string().nullable(),
   verdict: z
@@ -40,6 +71,7 @@ export const ExplainReportSchema = z.object({
       rank: z.enum(RANKS),
       /** The words that matched, passwords masked. */
       matched: z.string(),
+      basis: BasisSchema.optional(),
     })
     .nullable(),
   /** Causes the same words also fit: the text alone cannot tell them apart. */
@@ -56,7 +88,18 @@ export const ExplainReportSchema = z.object({
    */
   queryError: z.object({ kind: z.string(), code: z.string().optional(), said: z.string() }).optional(),
   /** Every rule that matched, best first. */
-  matches: z.array(z.object({ rule: z.string(), cause: CauseCodeSchema, rank: z.enum(RANKS) })),
+  matches: z.array(z.object({ rule: z.string(), cause: CauseCodeSchema, rank: z.enum(RANKS), basis: BasisSchema.optional() })),
+  /** When the text lists several hosts: each host's own finding (the verdict is the most specific of them). */
+  hosts: z.array(HostFindingSchema).optional(),
+  /** When the text is a log stream with several different errors: each once, oldest first, newest last (the verdict is the newest). */
+  diagnoses: z.array(DiagnosisSchema).optional(),
+  /**
+   * When a log stream shows a working connection after its newest error (a query's own error, a
+   * "connected" line): the words and their line. The errors before are history: no verdict.
+   */
+  working: z.object({ words: z.string(), line: z.number().int().positive() }).optional(),
+  /** When the paste was longer than explain reads: its length and how many of its last characters were read. */
+  truncated: z.object({ total: z.number().int().positive(), read: z.number().int().nonnegative() }).optional(),
   durationMs: z.number().nonnegative(),
 });
 export type ExplainReport = z.infer<typeof ExplainReportSchema>;

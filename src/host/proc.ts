@@ -29,26 +29,26 @@ export async function listProcesses(select: (comm: string) => boolean): Promise<
   } catch {
     return [];
   }
-  const found = await Promise.all(
-    entries.filter((name) => /^\d+$/.test(name)).map(async (name): Promise<ProcessInfo | undefined> => {
-      const pid = Number(name);
-      const comm = (await readText(`/proc/${pid}/comm`))?.trim();
-      if (comm === undefined || !select(comm)) return undefined;
-      const status = (await readText(`/proc/${pid}/status`)) ?? '';
-      // A zombie (exited, not yet reaped: common under a container init that never reaps) is
-      // not a running server.
-      if (/^State:\s+[ZX]/m.test(status)) return undefined;
-      const cmdline = ((await readText(`/proc/${pid}/cmdline`)) ?? '').split('\0').filter((part) => part !== '');
-      return {
-        pid,
-        ppid: Number(/^PPid:\s+(\d+)/m.exec(status)?.[1] ?? 0),
-        comm,
-        cmdline,
-        uid: Number(/^Uid:\s+(\d+)/m.exec(status)?.[1] ?? -1),
-      };
-    }),
-  );
+  const found = await Promise.all(entries.filter((name) => /^\d+$/.test(name)).map((name) => processInfo(Number(name), select)));
   return found.filter((info): info is ProcessInfo => info !== undefined);
+}
+
+/** One process, if it exists, runs (is no zombie) and its name passes `select`. */
+export async function processInfo(pid: number, select: (comm: string) => boolean = () => true): Promise<ProcessInfo | undefined> {
+  const comm = (await readText(`/proc/${pid}/comm`))?.trim();
+  if (comm === undefined || !select(comm)) return undefined;
+  const status = (await readText(`/proc/${pid}/status`)) ?? '';
+  // A zombie (exited, not yet reaped: common under a container init that never reaps) is
+  // not a running server.
+  if (/^State:\s+[ZX]/m.test(status)) return undefined;
+  const cmdline = ((await readText(`/proc/${pid}/cmdline`)) ?? '').split('\0').filter((part) => part !== '');
+  return {
+    pid,
+    ppid: Number(/^PPid:\s+(\d+)/m.exec(status)?.[1] ?? 0),
+    comm,
+    cmdline,
+    uid: Number(/^Uid:\s+(\d+)/m.exec(status)?.[1] ?? -1),
+  };
 }
 
 /** Listening TCP sockets (IPv4 and IPv6) and listening Unix sockets of this network namespace. */
@@ -115,7 +115,8 @@ export function parseUnixTable(text: string): Listener[] {
     // Num RefCount Protocol Flags Type St Inode Path; Flags 00010000 = __SO_ACCEPTCON (listening)
     if (fields.length < 8 || fields[3] !== '00010000') continue;
     const path = fields.slice(7).join(' ');
-    if (!path.startsWith('/')) continue;
+    // A path, or an abstract socket, which the kernel lists as "@name" (libpq's own spelling).
+    if (!path.startsWith('/') && !path.startsWith('@')) continue;
     listeners.push({ transport: 'unix', address: path, port: undefined, inode: Number(fields[6]) });
   }
   return listeners;

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { isInvisible } from '../text/visible.js';
 
 /**
  * Is this something a client could connect to: a DNS name, an IPv4 or IPv6 literal, or (where the
@@ -34,6 +35,9 @@ export function hostProblem(host: string, rules: HostRules = {}): string | undef
   const name = bare.endsWith('.') ? bare.slice(0, -1) : bare;
   if (name === '') return 'it is only a dot';
   if (Buffer.byteLength(name) > NAME_OCTETS) return `it is longer than ${NAME_OCTETS} bytes`;
+  // A letter or a mark that is drawn as nothing (a Hangul filler, a variation selector) names a host that cannot be seen.
+  const invisible = [...name].find(isInvisible);
+  if (invisible !== undefined) return `it holds ${describeCharacter(invisible)}, which no host name has`;
   for (const label of name.split('.')) {
     if (label === '') return 'it has an empty label (two dots in a row, or a leading dot)';
     if (Buffer.byteLength(label) > LABEL_OCTETS) return `its label "${label.slice(0, 20)}…" is longer than ${LABEL_OCTETS} bytes`;
@@ -50,7 +54,7 @@ function describeCharacter(character: string): string {
   if (character === ' ') return 'a space';
   const code = character.codePointAt(0) ?? 0;
   if (code < 0x20 || (code >= 0x7f && code <= 0x9f)) return `a control character (\\x${code.toString(16).padStart(2, '0')})`;
-  if (/\p{Cf}|\p{Z}/u.test(character)) return `an invisible character (\\u${code.toString(16).padStart(4, '0')})`;
+  if (isInvisible(character) || /\p{Z}/u.test(character)) return `an invisible character (\\u${code.toString(16).padStart(4, '0')})`;
   return `"${character}"`;
 }
 

@@ -37,8 +37,35 @@ export function connectTcp(address: string, port: number, deadline: Deadline): P
   return attempt(() => connect({ host: address, port, noDelay: true, autoSelectFamily: false }), deadline);
 }
 
+/**
+ * Connects to a Unix socket: a path ("/run/postgresql/.s.PGSQL.5432"), or a Linux abstract socket
+ * written as libpq writes it, "@name/.s.PGSQL.5432" (no file: the kernel's name starts with a NUL).
+ */
 export function connectUnix(path: string, deadline: Deadline): Promise<ConnectOutcome> {
-  return attempt(() => connect({ path }), deadline);
+  if (path.startsWith('@')) {
+    const support = abstractSocketSupport();
+    if (support.state === 'unsupported') return Promise.resolve({ outcome: 'error', code: 'EABSTRACTSOCKET', message: support.reason, durationMs: 0 });
+  }
+  return attempt(() => connect({ path: path.startsWith('@') ? `\u0000${path.slice(1)}` : path }), deadline);
+}
+
+export type AbstractSocketSupport = { readonly state: 'supported' } | { readonly state: 'unsupported'; readonly reason: string };
+
+/**
+ * Can this runtime reach a Linux abstract socket that another program (PostgreSQL) bound? The
+ * kernel matches an abstract name byte for byte over the address length given. libuv before 1.48
+ * (Node 20 ships 1.46) gives the whole sun_path, so "\0name" becomes "\0name\0\0…" (108 bytes; ss
+ * and /proc show "@name@@@@…") and every connect to a server's "@name" is refused. Refusing to try
+ * is better than reporting a refusal that is not the server's.
+ */
+export function abstractSocketSupport(platform: NodeJS.Platform = process.platform, uv: string = process.versions.uv ?? '0'): AbstractSocketSupport {
+  if (platform !== 'linux') return { state: 'unsupported', reason: `abstract sockets ("@name") exist only on Linux, not on ${platform}` };
+  const [major = 0, minor = 0] = uv.split('.').map(Number);
+  if (major > 1 || (major === 1 && minor >= 48)) return { state: 'supported' };
+  return {
+    state: 'unsupported',
+    reason: `Node.js ${process.version} (libuv ${uv}) pads an abstract socket's name to 108 bytes and so cannot reach one another program listens on; Node.js 22 or later can`,
+  };
 }
 
 function attempt(open: () => Socket, deadline: Deadline): Promise<ConnectOutcome> {

@@ -1,6 +1,6 @@
 import kleur from 'kleur';
 import { SessionEvidenceSchema, type EnvironmentReport, type Evidence, type Remediation, type RunReport, type SessionEvidence, type StepReport, type StepStatus, type TargetReport, type TargetStatus } from '../engine/schema.js';
-import { formatMs } from '../engine/walk.js';
+import { formatMs } from '../text/duration.js';
 import { displayable, jsonBlock } from './display.js';
 import { displayWidth, wrapCommand, wrapText } from './wrap.js';
 

@@ -1,5 +1,5 @@
 import type { RunReport, TargetReport } from '../engine/schema.js';
-import { formatMs } from '../engine/walk.js';
+import { formatMs } from '../text/duration.js';
 import { displayable, jsonBlock } from './display.js';
 import { STATUS_WORD } from './names.js';
 
@@ -28,7 +28,7 @@ function section(target: TargetReport): string {
   if (target.verdict.remediation.length > 0) {
     parts.push(
       '### What to do',
-      target.verdict.remediation.map((fix, index) => `${index + 1}. ${markdownText(fix.text)}${fix.command ? `\n\n${fenced(fix.command, fix.language === 'sql' ? 'sql' : 'sh', '   ')}` : ''}`).join('\n'),
+      target.verdict.remediation.map((fix, index) => `${index + 1}. ${markdownText(fix.text)}${fix.command ? `\n\n${fenced(fix.command, fix.language === 'sql' ? 'sql' : fix.language === 'shell' ? 'sh' : '', '   ')}` : ''}`).join('\n'),
     );
   }
   if (target.warnings.length > 0) parts.push(`**Also:** ${target.warnings.map((warning) => `\`${warning.step}/${warning.cause}\` ${markdownText(warning.summary)}`).join('; ')}`);
@@ -40,11 +40,21 @@ function section(target: TargetReport): string {
 /**
  * Text as Markdown shows it literally: the characters that make links and images ([ ]), HTML
  * (< >), entities (&, which would turn "&#x202E;" into a bidi override), code spans (`), table
- * cells (|) and escapes (\) are backslash-escaped; line breaks were made visible already.
+ * cells (|) and escapes (\) are backslash-escaped; line breaks were made visible already. GitHub's
+ * Markdown also makes links of bare text (extended autolinks): a URL, a www. name, an e-mail
+ * address. No escape stops the e-mail kind (GitHub finds it after escapes are undone), so a word
+ * that could become one — holding "@", "://", "www." or a mailto:/xmpp: scheme — is a code span.
  */
 export function markdownText(text: string): string {
-  return text.replace(/[\\`<>[\]|&]/g, '\\$&').replace(/\n/g, ' ');
+  return text
+    .replace(/\n/g, ' ')
+    .split(/([^\s|]+)/)
+    .map((part, index) => (index % 2 === 1 && LINK_SHAPED.test(part) ? codeSpan(part) : part.replace(/[\\`<>[\]|&]/g, '\\$&')))
+    .join('');
 }
+
+/** A word GitHub's autolink extension could turn into a link (a wider net than its rules). */
+const LINK_SHAPED = /@|:\/\/|www\.|^(?:mailto|xmpp):/i;
 
 /** Inline code holding any text: a backtick fence longer than any run of backticks in it. */
 export function codeSpan(text: string): string {

@@ -29,7 +29,8 @@ function line(target: TargetReport): string {
 }
 
 function perf(target: TargetReport): string[] {
-  const label = (what: string): string => `'${targetName(target).replace(/'/g, '"').replace(/=/g, ':')} ${what}'`;
+  // A label is quoted with ' and ends at "="; a "|" would start perfdata (or long output) anew.
+  const label = (what: string): string => `'${targetName(target).replace(/'/g, '"').replace(/=/g, ':').replace(/\|/g, '/')} ${what}'`;
   const values = [`${label('up')}=${target.status === 'unhealthy' ? 0 : 1};;1:;0;1`, `${label('seconds')}=${(target.durationMs / 1000).toFixed(3)}s`];
   const ratio = connectionsUsedRatio(target);
   if (ratio !== undefined) values.push(`${label('connections used')}=${Math.round(ratio * 1000) / 10}%;80;100;0;100`);

@@ -1,3 +1,5 @@
+import { unprintable } from './shell.js';
+
 /**
  * What a server sends is kept as evidence and shown, and a hostile or broken server can send
  * megabytes where a version string belongs. Every server-supplied string is cut to a length fit
@@ -49,26 +51,37 @@ export function boundedDeep<T>(value: T, chars: number = EVIDENCE_CHARS): T {
   return walk(value, 0) as T;
 }
 
+interface Fix {
+  readonly text: string;
+  readonly command?: string | undefined;
+  readonly language?: 'shell' | 'sql' | undefined;
+}
+
 interface BoundableFinding {
   readonly summary: string;
   readonly evidence: Record<string, unknown>;
-  readonly remediation: readonly { readonly text: string; readonly command?: string | undefined; readonly language?: 'shell' | 'sql' | undefined }[];
+  readonly remediation: readonly Fix[];
 }
 
 /**
  * The last net, applied to every finding the engine reports: summary, evidence and remedy texts
- * bounded. A command is never cut (half a quoted word would run something else): one too long to
- * print is left out, and its text says so.
+ * bounded. A command is never cut (half a quoted word would run something else), nor shown other
+ * than as it runs: one that cannot be printed (text/shell: unprintable — too long, or holding a
+ * value no quoting writes the same way in every shell) is left out, and its text says why.
  */
 export function boundFinding<F extends BoundableFinding>(finding: F): F {
   return {
     ...finding,
     summary: bounded(finding.summary, SUMMARY_CHARS),
     evidence: boundedDeep(finding.evidence),
-    remediation: finding.remediation.map((fix) => {
-      if (fix.command === undefined || fix.command.length <= COMMAND_CHARS) return { ...fix, text: bounded(fix.text, SUMMARY_CHARS) };
-      const { command: _command, language: _language, ...rest } = fix;
-      return { ...rest, text: `${bounded(fix.text, SUMMARY_CHARS)} (the command is left out: at ${fix.command.length} characters it is too long to print safely)` };
-    }),
+    remediation: finding.remediation.map(printableFix),
   };
+}
+
+/** A remedy as printed: its text bounded, its command kept whole or left out with the reason. */
+export function printableFix(fix: Fix): Fix {
+  const why = fix.command === undefined ? undefined : unprintable(fix.command, COMMAND_CHARS);
+  if (why === undefined) return { ...fix, text: bounded(fix.text, SUMMARY_CHARS) };
+  const { command: _command, language: _language, ...rest } = fix;
+  return { ...rest, text: `${bounded(fix.text, SUMMARY_CHARS)} (the command is left out: ${why})` };
 }

@@ -23,6 +23,8 @@ const YAML_SPECIAL = /^(?:y|n|yes|no|on|off|true|false|null|~)$/i;
  * when YAML reads it back as the same string, else double-quoted with JSON's escapes.
  */
 export function yamlString(value: string): string {
-  if (/^[A-Za-z0-9_./@-]+$/.test(value) && !/^[-.]/.test(value) && !YAML_SPECIAL.test(value) && !/^[0-9._+-]+$/.test(value)) return value;
+  // A word starting with a digit may be a number in some YAML: 0123 (octal in 1.1), 1e3 (a float in
+  // 1.2), 0x1F, 0o17, 0b101, 1_000, 12:30 (base 60 in 1.1), 2001-12-14 (a timestamp): always quoted.
+  if (/^[A-Za-z0-9_./@-]+$/.test(value) && !/^[-.0-9]/.test(value) && !YAML_SPECIAL.test(value)) return value;
   return jsString(value);
 }

@@ -13,15 +13,18 @@
 /**
  * What is never printed as is: C0 controls (tab and line feed aside), DEL, C1 controls (U+0080–
  * U+009F: 8-bit CSI, OSC and DCS on some terminals), Unicode format characters (Cf: bidi
- * embeddings, overrides and isolates, zero-width characters, the BOM, tag characters) and the line
- * and paragraph separators.
+ * embeddings, overrides and isolates, zero-width characters, the BOM, tag characters), the line
+ * and paragraph separators, and every other character Unicode says a renderer may draw as nothing
+ * (Default_Ignorable_Code_Point: Hangul fillers, variation selectors, the combining grapheme
+ * joiner, Mongolian free variation selectors, Khmer inherent vowels, and the unassigned code points
+ * reserved as invisible, U+2065, U+E0080…).
  */
 // eslint-disable-next-line no-control-regex
-const INVISIBLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\p{Cf}]/u;
+const INVISIBLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\p{Cf}\p{Default_Ignorable_Code_Point}]/u;
 // eslint-disable-next-line no-control-regex
-const INVISIBLE_ALL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\p{Cf}]/gu;
+const INVISIBLE_ALL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\p{Cf}\p{Default_Ignorable_Code_Point}]/gu;
 // eslint-disable-next-line no-control-regex
-const INVISIBLE_OR_NEWLINE = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029\p{Cf}]/gu;
+const INVISIBLE_OR_NEWLINE = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029\p{Cf}\p{Default_Ignorable_Code_Point}]/gu;
 
 /** Whether `text` holds a character a terminal would not show as itself (line feed and tab included). */
 export function hasInvisible(text: string): boolean {
@@ -92,7 +95,7 @@ const OWN_SEQUENCES = /\r?\u001b\[(?:2K|K|0K)|\u001b\[([0-9;]*)m/y;
  * character: JSON.stringify leaves DEL, C1 and format characters raw). Line feeds and tabs pass.
  */
 export function terminalSafe(text: string): string {
-  if (!/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\p{Cf}]/u.test(text)) return text;
+  if (!/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\p{Cf}\p{Default_Ignorable_Code_Point}]/u.test(text)) return text;
   let out = '';
   let index = 0;
   while (index < text.length) {

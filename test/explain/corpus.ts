@@ -15,9 +15,22 @@ export interface CorpusMessage {
    * password that the server answers as a wrong one): explain can only say what the text says.
    */
   readonly readsAs: string | undefined;
+  /**
+   * "reads-as: guesses <step/cause>": the words cannot decide (a connection closed with no sign of
+   * a connection attempt: a handshake that failed and a session that broke later read the same), so
+   * explain must say "not recognised" and name this cause among its guesses.
+   */
+  readonly guesses: string | undefined;
   readonly fields: Readonly<Record<string, string>>;
   readonly header: Readonly<Record<string, string>>;
   readonly text: string;
+}
+
+/** The reads-as header: a step/cause the words support, or "guesses <step/cause>" for words that do not decide. */
+function readsAsOf(header: string | undefined): { readsAs: string | undefined; guesses: string | undefined } {
+  const [first, second] = (header ?? '').split(' ');
+  if (first === 'guesses') return { readsAs: undefined, guesses: second };
+  return { readsAs: first || undefined, guesses: undefined };
 }
 
 export const CORPUS_DIR = join(ROOT, 'test', 'explain', 'corpus');
@@ -36,7 +49,7 @@ export function loadCorpus(): CorpusMessage[] {
           engine: engine.name,
           client,
           cause: header.cause ?? '',
-          readsAs: header['reads-as']?.split(' ')[0],
+          ...readsAsOf(header['reads-as']),
           fields,
           header,
           text: raw.slice(split + '\n----\n'.length),

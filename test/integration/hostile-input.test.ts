@@ -1,11 +1,12 @@
+import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { registerVocabulary } from '../../src/cli/vocabulary.js';
-import { safeOutput, type CliIO } from '../../src/cli/io.js';
+import { safeDocument, safeOutput, type CliIO } from '../../src/cli/io.js';
 import { buildEnvironment } from '../../src/config/environment.js';
 import { secrets } from '../../src/config/secrets.js';
 import { resolveTarget } from '../../src/config/targets.js';
@@ -13,7 +14,7 @@ import { RunReportSchema } from '../../src/engine/schema.js';
 import { jsString } from '../../src/text/js.js';
 import { urlPart } from '../../src/text/url.js';
 import { unsafeToPaste } from '../lab/commands.js';
-import { dbdoctor } from '../lab/dbdoctor.js';
+import { BIN, dbdoctor } from '../lab/dbdoctor.js';
 import { freePort } from '../lab/postgres.js';
 import { hostileText } from '../lab/remedy-cases.js';
 
@@ -29,16 +30,16 @@ import { hostileText } from '../lab/remedy-cases.js';
 const RUNS = { numRuns: Number(process.env.PROPERTY_RUNS ?? 60) };
 const FORMATS = [['--json'], [], ['--verbose'], ['--format', 'markdown'], ['--format', 'junit'], ['--format', 'nagios'], ['--format', 'prometheus']] as const;
 // eslint-disable-next-line no-control-regex
-const RAW = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\p{Cf}]/u;
+const RAW = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\p{Cf}\p{Default_Ignorable_Code_Point}]/u;
 
 /** No NUL here: a NUL is refused as input (its own test below). */
 const value = hostileText.map((text) => text.replace(/\u0000/g, '')).filter((text) => text !== '');
 
-/** The CLI's writers, as the real process has them (secrets masked, control characters escaped). */
+/** The CLI's writers, as the real process has them (documents escaped; prose also has its secrets masked). */
 function captureIO(env: Record<string, string>, cwd: string): CliIO & { stdout: string[]; stderr: string[] } {
   const stdout: string[] = [];
   const stderr: string[] = [];
-  return { env, stdoutIsTTY: false, stderrIsTTY: false, cwd, stdout, stderr, out: async (text) => void stdout.push(safeOutput(text)), err: async (text) => void stderr.push(safeOutput(text)) };
+  return { env, stdoutIsTTY: false, stderrIsTTY: false, cwd, stdout, stderr, out: async (text) => void stdout.push(safeDocument(text)), err: async (text) => void stderr.push(safeOutput(text)) };
 }
 
 interface Outcome {
@@ -133,6 +134,19 @@ describe('hostile input, through the CLI', () => {
     );
   }, 300_000);
 
+  test('a password that is JSON syntax or a piece of a command\'s quoting (.env): the JSON parses, its literals stay, every command is safe', async () => {
+    const port = await freePort();
+    for (const [user, password] of [['app', 'false,'], ['app', 'null,'], ['app', '"inContainer": '], ["ab'; touch PWN #", '"ab\''], ["a .'$(touch PWN)", "''\\''"]] as const) {
+      const dir = mkdtempSync(join(tmpdir(), 'dbdoctor-secret-syntax-'));
+      writeFileSync(join(dir, '.env'), `DATABASE_URL=${jsString(`postgresql://${urlPart(user)}:${urlPart(password)}@127.0.0.1:${port}/app`)}\nCASSANDRA_CONTACT_POINTS=127.0.0.1:${port}\nCASSANDRA_USERNAME=${jsString(user)}\nCASSANDRA_PASSWORD=${jsString(password)}\n`);
+      for (const chosen of FORMATS) {
+        const outcome = await run(['diagnose', '--timeout', '3', ...chosen], {}, dir);
+        await expectSafe(outcome, chosen);
+        if (chosen[0] === '--json') expect(RunReportSchema.parse(JSON.parse(outcome.stdout)).environment?.inContainer, outcome.stdout).toBeTypeOf('boolean');
+      }
+    }
+  }, 120_000);
+
   test('a pasted error for explain, hostile in every word it is read for', async () => {
     await fc.assert(
       fc.asyncProperty(value, value, value, fc.constantFrom([], ['--verbose']), async (host, user, noise, flags) => {
@@ -190,6 +204,22 @@ describe('invalid names are bad input, said before any network call', () => {
     secrets.forget();
     const resolved = await resolveTarget(target, buildEnvironment({ HOME: mkdtempSync(join(tmpdir(), 'dbdoctor-accepted-')) }));
     expect(['postgres', 'mongodb', 'cassandra']).toContain(resolved.engine);
+  });
+
+  test('--env-file reaches dbdoctor on Node 20, run as installed (its shebang): a missing file is one line of its own, escapes shown', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dbdoctor-env-file-'));
+    const env = { PATH: `${dirname(process.execPath)}:${process.env.PATH ?? '/usr/bin:/bin'}`, HOME: dir, NO_COLOR: '1' };
+    const missing = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      execFile(BIN, ['diagnose', '--env-file', join(dir, 'no\u001b]0;T\u0007such')], { cwd: dir, env }, (error, _stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stderr }));
+    });
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toMatch(/^dbdoctor: cannot read env file .*no\\x1b\]0;T\\x07such/);
+    expect(RAW.test(missing.stderr.replace(/\n/g, ''))).toBe(false);
+    writeFileSync(join(dir, 'db.env'), 'DATABASE_URL=postgresql://app@db.invalid:5432/app\n');
+    const read = await new Promise<{ stdout: string }>((resolve) => {
+      execFile(BIN, ['diagnose', '--json', '--timeout', '3', '--env-file=db.env'], { cwd: dir, env }, (_error, stdout) => resolve({ stdout }));
+    });
+    expect(RunReportSchema.parse(JSON.parse(read.stdout)).targets[0]?.source.host).toMatch(/db\.env/);
   });
 
   test('the issue’s example, through the real process: refused in one line, no lookup, no file', async () => {

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, test } from 'vitest';
 import { RunReportSchema } from '../../src/engine/schema.js';
 import { runInNewContext } from 'node:vm';
-import { pasteIntoBash, unsafeToPaste } from '../lab/commands.js';
+import { pasteIntoShells, unsafeToPaste } from '../lab/commands.js';
 import { startCqlPeer } from '../lab/cql-peer.js';
 import { dbdoctor, verdictOf } from '../lab/dbdoctor.js';
 import { mongoPeer } from '../lab/mongo-peer.js';
@@ -24,7 +24,7 @@ const HUGE = `${ATTACK}${'x'.repeat(1024 * 1024)}`;
 
 const FORMATS = [['--json'], [], ['--verbose'], ['--format', 'markdown'], ['--format', 'junit'], ['--format', 'nagios'], ['--format', 'prometheus']] as const;
 // eslint-disable-next-line no-control-regex
-const RAW = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\p{Cf}]/u;
+const RAW = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\p{Cf}\p{Default_Ignorable_Code_Point}]/u;
 /** Output written here: small, whatever the server sent (a megabyte). */
 const MAX_OUTPUT = 200 * 1024;
 
@@ -111,13 +111,14 @@ describe('hostile MongoDB servers', () => {
     );
     const opid = `shard01:1' }); db.dropDatabase(); ({ '${OSC52}`;
     const report = await diagnoseEveryFormat(`mongodb://127.0.0.1:${peer.port}/shop`, 'queries/long_running');
-    // Pasted, mongosh gets one script; run against a recording db, it asks to kill exactly that opid, and nothing else.
-    const [pasted] = await pasteIntoBash([report.targets[0]?.verdict.remediation[0]?.command ?? '']);
-    const args = pasted?.invocations[0]?.args ?? [];
-    const calls: unknown[] = [];
-    const db = new Proxy({}, { get: (_target, name) => (...given: unknown[]) => void calls.push({ [String(name)]: given }) });
-    runInNewContext(args[args.indexOf('--eval') + 1] ?? '', { db });
-    expect(calls).toEqual([{ adminCommand: [{ killOp: 1, op: opid }] }]);
+    // Pasted into any shell, mongosh gets one script; run against a recording db, it asks to kill exactly that opid, and nothing else.
+    for (const [shell, [pasted]] of await pasteIntoShells([report.targets[0]?.verdict.remediation[0]?.command ?? ''])) {
+      const args = pasted?.invocations[0]?.args ?? [];
+      const calls: unknown[] = [];
+      const db = new Proxy({}, { get: (_target, name) => (...given: unknown[]) => void calls.push({ [String(name)]: given }) });
+      runInNewContext(args[args.indexOf('--eval') + 1] ?? '', { db });
+      expect(calls, shell).toEqual([{ adminCommand: [{ killOp: 1, op: opid }] }]);
+    }
   });
 });
 

@@ -5,6 +5,7 @@ import { createServer as createTlsServer } from 'node:tls';
 import { readFileSync } from 'node:fs';
 import { hangUpPeer, httpPeer, peer as servePeer, silentPeer, type Peer } from '../lab/servers.js';
 import { selfSignedCertificate } from '../lab/tls.js';
+import { freePort } from '../lab/postgres.js';
 
 /**
  * MongoDB faults no server available here can be made to show on cue, from a scripted server
@@ -37,12 +38,71 @@ describe('mongodb: scripted replica-set, pool and query faults', () => {
     expect(target.verdict.message).toContain('"rs0"');
   });
 
-  test('a secondary behind directConnection=true: standby (writes would fail "not primary")', async () => {
+  test('a secondary behind directConnection=true: standby, a warning (reads work, writes would fail "not primary")', async () => {
     const peer = await start({ hello: { ...SECONDARY, hosts: [`127.0.0.1:1`], primary: 'db-primary.example:27017' } });
     const { code, report, target } = await diagnoseJson([`mongodb://127.0.0.1:${peer.port}/app?directConnection=true`]);
     expect(verdictOf(report)).toBe('accepting/standby');
-    expect(code).toBe(2);
+    // Issue 14: like a PostgreSQL standby reached through a URL that asks for no role, degraded.
+    expect(code).toBe(1);
     expect(target.verdict.remediation.map((fix) => fix.command ?? '').join('\n')).toContain('db-primary.example:27017');
+  });
+
+  test('a secondary asked for (readPreference=secondary, directConnection=true), its primary 5 min ahead: healthy but for replication_lag', async () => {
+    const now = Date.now();
+    const primaryPeer = await start({ hello: { isWritablePrimary: true, ismaster: true, secondary: false, setName: 'rs0', lastWrite: { lastWriteDate: new Date(now) } } });
+    const secondary = await start({ hello: { ...SECONDARY, hosts: [`127.0.0.1:${primaryPeer.port}`], primary: `127.0.0.1:${primaryPeer.port}`, lastWrite: { lastWriteDate: new Date(now - 300_000) } } });
+    const { code, report, target } = await diagnoseJson([`mongodb://127.0.0.1:${secondary.port}/app?directConnection=true&readPreference=secondary`]);
+    expect(verdictOf(report)).toBe('accepting/replication_lag');
+    expect(code).toBe(1);
+    expect(target.verdict.message).toContain(`300 s behind its primary 127.0.0.1:${primaryPeer.port}`);
+    expect(target.verdict.details.lagSeconds).toBe(300);
+  });
+
+  test('a secondary asked for, in sync with its primary: healthy', async () => {
+    const now = new Date();
+    const primaryPeer = await start({ hello: { isWritablePrimary: true, ismaster: true, secondary: false, setName: 'rs0', lastWrite: { lastWriteDate: now } } });
+    const secondary = await start({ hello: { ...SECONDARY, hosts: [`127.0.0.1:${primaryPeer.port}`], primary: `127.0.0.1:${primaryPeer.port}`, lastWrite: { lastWriteDate: now } } });
+    const { code, report, target } = await diagnoseJson([`mongodb://127.0.0.1:${secondary.port}/app?directConnection=true&readPreference=secondaryPreferred`]);
+    expect(verdictOf(report)).toBe('none/healthy');
+    expect(code).toBe(0);
+    expect(target.steps.find((step) => step.id === 'accepting')?.summary).toContain('secondary of replica set "rs0" (1 members), as readPreference=secondaryPreferred allows');
+  });
+
+  test('a secondary whose set names no primary, read with readPreference=secondary: replication_stopped', async () => {
+    const peer = await start({ hello: { ...SECONDARY, hosts: ['127.0.0.1:1'] } });
+    const { code, report } = await diagnoseJson([`mongodb://127.0.0.1:${peer.port}/app?directConnection=true&readPreference=secondary`]);
+    expect(verdictOf(report)).toBe('accepting/replication_stopped');
+    expect(code).toBe(1);
+  });
+
+  test('a secondary asked for, whose named primary is stopped (nothing listens at its address): replication_stopped, a warning that says the primary is down and the lag cannot be measured', async () => {
+    const stopped = await freePort();
+    const secondary = await start({ hello: { ...SECONDARY, hosts: [`127.0.0.1:${stopped}`], primary: `127.0.0.1:${stopped}`, lastWrite: { lastWriteDate: new Date() } } });
+    const { code, report, target } = await diagnoseJson([`mongodb://127.0.0.1:${secondary.port}/app?directConnection=true&readPreference=secondary`]);
+    expect(verdictOf(report)).toBe('accepting/replication_stopped');
+    expect(code).toBe(1);
+    expect(target.verdict.message).toContain(`names 127.0.0.1:${stopped} as its primary, which refuses connections from here: nothing listens there, the primary is stopped`);
+    expect(target.verdict.remediation[0]?.text).toContain(`The primary this secondary follows, 127.0.0.1:${stopped}, refuses connections: start it`);
+  });
+
+  test('a secondary asked for, whose named primary does not answer hello: healthy, and the summary says its lag was not measured', async () => {
+    const silent = await track(silentPeer());
+    const secondary = await start({ hello: { ...SECONDARY, hosts: [`127.0.0.1:${silent.port}`], primary: `127.0.0.1:${silent.port}`, lastWrite: { lastWriteDate: new Date() } } });
+    const { report, target } = await diagnoseJson(['--timeout', '6', `mongodb://127.0.0.1:${secondary.port}/app?directConnection=true&readPreference=secondary`]);
+    expect(verdictOf(report)).toBe('none/healthy');
+    expect(target.steps.find((step) => step.id === 'accepting')?.summary).toContain(`its lag was not measured: its primary 127.0.0.1:${silent.port} does not answer from here`);
+  });
+
+  test('replicaSet=rs0, the primary the set advertises stopped (a refused loopback address): member_unreachable that says the member is stopped, not that its name must resolve', async () => {
+    const stopped = await freePort();
+    const secondary = await start({ hello: { ...SECONDARY, hosts: [`127.0.0.1:${stopped}`], primary: `127.0.0.1:${stopped}`, lastWrite: { lastWriteDate: new Date() } } });
+    const { code, report, target } = await diagnoseJson([`mongodb://127.0.0.1:${secondary.port}/app?replicaSet=rs0`]);
+    expect(verdictOf(report)).toBe('network/member_unreachable');
+    expect(code).toBe(2);
+    expect(target.verdict.message).toContain(`its primary as 127.0.0.1:${stopped}, which refuses connections (ECONNREFUSED): nothing listens on port ${stopped} on this machine, so that member is stopped`);
+    const fixes = target.verdict.remediation.map((fix) => fix.text).join('\n');
+    expect(fixes).toContain('that member (mongod) is stopped');
+    expect(fixes).not.toContain('must resolve and be reachable');
   });
 
   test('the wrong replicaSet name: replica_set_mismatch names the real one', async () => {

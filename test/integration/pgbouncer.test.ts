@@ -2,11 +2,10 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import type pg from 'pg';
+import { describe, expect, test } from 'vitest';
 import { diagnoseJson, verdictOf } from '../lab/dbdoctor.js';
-import { holdPoolerClients, PgBouncer, type PgBouncerOptions } from '../lab/pgbouncer.js';
-import { Cluster, pgBinDir } from '../lab/postgres.js';
+import { pgbouncerLab, type PgBouncerLab } from '../lab/pgbouncer-lab.js';
+import { pgBinDir } from '../lab/postgres.js';
 
 /**
  * Real PgBouncer (Debian's package) in front of real PostgreSQL clusters, faults made for real:
@@ -17,63 +16,8 @@ const PASSWORD = 'bouncer-Pa55-word';
 const run = promisify(execFile);
 const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-interface Held {
-  release(): Promise<void>;
-}
-
-function lab(name: string): {
-  cluster: () => Cluster;
-  bouncer: (options?: Partial<PgBouncerOptions>) => Promise<PgBouncer>;
-  hold: (bouncer: PgBouncer, count: number, user?: string, password?: string) => Promise<pg.Client[]>;
-  queueBehindTwoTransactions: (bouncer: PgBouncer) => Promise<Held>;
-} {
-  let cluster: Cluster | undefined;
-  let bouncers: PgBouncer[] = [];
-  let held: Held[] = [];
-  beforeAll(async () => {
-    cluster = await Cluster.create(name);
-    await cluster.sql(`CREATE ROLE app LOGIN PASSWORD '${PASSWORD}'`);
-    await cluster.sql(`CREATE ROLE other LOGIN PASSWORD '${PASSWORD}'`);
-    await cluster.sql('CREATE DATABASE appdb OWNER app');
-  });
-  afterEach(async () => {
-    await Promise.all(held.map((holding) => holding.release()));
-    await Promise.all(bouncers.map((bouncer) => bouncer.stop()));
-    held = [];
-    bouncers = [];
-  });
-  afterAll(async () => cluster?.destroy());
-  const current = (): Cluster => {
-    if (!cluster) throw new Error('the cluster did not start');
-    return cluster;
-  };
-  const hold = async (bouncer: PgBouncer, count: number, user = 'app', password = PASSWORD): Promise<pg.Client[]> => {
-    const holding = await holdPoolerClients(bouncer, count, user, password);
-    held.push(holding);
-    return holding.clients;
-  };
-  return {
-    cluster: current,
-    bouncer: async (options = {}) => {
-      const bouncer = await PgBouncer.start(current(), { users: { app: PASSWORD, other: PASSWORD }, ...options, settings: { stats_users: 'app', ...options.settings } });
-      bouncers.push(bouncer);
-      return bouncer;
-    },
-    hold,
-    // Two clients hold the two server connections in open transactions; a third queues behind them.
-    queueBehindTwoTransactions: async (bouncer) => {
-      const clients = await hold(bouncer, 3);
-      for (const client of clients.slice(0, 2)) await client.query('BEGIN; SELECT 1');
-      const waiting = clients[2]?.query('SELECT 1').catch(() => undefined);
-      await pause(300);
-      return {
-        release: async () => {
-          for (const client of clients.slice(0, 2)) await client.query('ROLLBACK');
-          await waiting;
-        },
-      };
-    },
-  };
+function lab(name: string): PgBouncerLab {
+  return pgbouncerLab(name, PASSWORD);
 }
 
 const stepOf = (target: { steps: { id: string; evidence: Record<string, unknown>; summary: string; status: string }[] }, id: string) => target.steps.find((step) => step.id === id);

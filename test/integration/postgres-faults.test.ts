@@ -92,7 +92,10 @@ describe('protocol faults from scripted peers on loopback', () => {
     expect(target.steps.find((step) => step.id === 'process')?.status).toBe('pass');
     expect(report.durationMs).toBeLessThanOrEqual(2000);
     expect(wallMs).toBeLessThan(5000);
-    expect(peer.connections).toBe(1);
+    // Issue 14: besides the engine's own connection, one more bounded probe per foreign opening
+    // (an HTTP request line, MongoDB's hello, CQL's OPTIONS) names what listens, within --timeout.
+    expect(peer.connections).toBeGreaterThanOrEqual(2);
+    expect(peer.connections).toBeLessThanOrEqual(4);
   });
 
   test('a port that accepts and hangs up: no_response, closed by the peer', async () => {

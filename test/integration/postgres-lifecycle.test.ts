@@ -78,7 +78,7 @@ describe('postgres lifecycle states', () => {
     }
   });
 
-  test('a hot standby with target_session_attrs=read-write: standby; without it: healthy, noted read-only', async () => {
+  test('a hot standby with target_session_attrs=read-write: standby; without it: degraded (standby, a warning), noted read-only', async () => {
     await cluster.stop('fast');
     cluster.markStandby();
     cluster.configure({ hot_standby: 'on' });
@@ -87,7 +87,8 @@ describe('postgres lifecycle states', () => {
       const strict = await diagnoseJson([url('?target_session_attrs=read-write')]);
       expect(verdictOf(strict.report)).toBe('accepting/standby');
       const relaxed = await diagnoseJson([url()]);
-      expect(relaxed.code).toBe(0);
+      // Issue 14: a standby reached through a URL that asks for no role is degraded, not healthy.
+      expect(relaxed.code).toBe(1);
       expect(relaxed.target.steps.find((step) => step.id === 'accepting')?.summary).toContain('read-only standby');
     } finally {
       await restorePrimary();

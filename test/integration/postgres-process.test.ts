@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { diagnoseJson, verdictOf } from '../lab/dbdoctor.js';
+import { dbdoctor, diagnoseJson, verdictOf } from '../lab/dbdoctor.js';
+import { abstractSocketSupport } from '../../src/net/tcp.js';
 import { IsolatedHost } from '../lab/isolated.js';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -16,7 +17,7 @@ describe('postgres process step, on an isolated host', () => {
 
   beforeAll(async () => {
     host = await IsolatedHost.create({ pid: true });
-    cluster = await Cluster.create('process', { prefix: host.prefix, port: PORT, listen: '127.0.0.1' });
+    cluster = await Cluster.create('process', { prefix: host.prefix, port: PORT, listen: '127.0.0.1', abstractSocket: 'dbdoctor-process' });
   });
   afterAll(async () => {
     await cluster?.destroy();
@@ -51,6 +52,37 @@ describe('postgres process step, on an isolated host', () => {
     expect(code).toBe(2);
     expect(target.steps.find((step) => step.id === 'process')?.status).toBe('pass');
     expect(target.verdict.details.listeningOn).toContain(`127.0.0.1:${PORT}`);
+  });
+
+  // Node 20's libuv (1.46) pads an abstract name to 108 bytes, so it cannot reach PostgreSQL's
+  // "@name"; Node 22 and later can. Each runtime gets the answer it can give, both asserted.
+  const abstract = abstractSocketSupport();
+
+  test('an abstract socket (host=@name, libpq 14+): connected to as a Unix socket where the runtime can; else exit 3 in one line, never a DNS lookup', async () => {
+    const args = [`host=@dbdoctor-process port=${PORT} user=postgres dbname=postgres`];
+    if (abstract.state === 'supported') {
+      const { code, report, target } = await diagnoseJson(args, { prefix: host.prefix });
+      expect(verdictOf(report)).toBe('none/healthy');
+      expect(code).toBe(0);
+      expect(target.steps.find((step) => step.id === 'network')?.summary).toContain('Unix socket');
+      expect(target.target).toBe(`postgresql://postgres@/postgres?host=@dbdoctor-process&port=${PORT}`);
+    } else {
+      const result = await dbdoctor(['diagnose', ...args], { prefix: host.prefix });
+      expect(result.code).toBe(3);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toMatch(/^dbdoctor: cannot reach the abstract socket "@dbdoctor-process" \(from connection string\): Node\.js v\S+ \(libuv [\d.]+\) pads/);
+      expect(result.stderr.trimEnd().split('\n').length).toBeLessThanOrEqual(2);
+    }
+  });
+
+  test('an abstract socket nobody listens on: names the sockets the server has (where the runtime reaches abstract sockets)', async () => {
+    // The server's own "@name" listener is listed from /proc/net/unix on every runtime.
+    const { target } = await diagnoseJson([`postgresql://postgres@127.0.0.1:6543/postgres`], { prefix: host.prefix });
+    expect(JSON.stringify(target.verdict.details)).toContain(`@dbdoctor-process/.s.PGSQL.${PORT}`);
+    if (abstract.state !== 'supported') return;
+    const { report, target: socketTarget } = await diagnoseJson([`host=@dbdoctor-nosuch port=${PORT} user=postgres dbname=postgres`], { prefix: host.prefix });
+    expect(verdictOf(report)).toBe('accepting/not_listening');
+    expect(socketTarget.verdict.details.listeningOn).toContain(`@dbdoctor-process/.s.PGSQL.${PORT}`);
   });
 
   test('socket in another directory: names where the socket is', async () => {

@@ -6,23 +6,30 @@ import { promisify } from 'node:util';
 import { hasInvisible } from '../../src/text/visible.js';
 
 /**
- * Runs the commands dbdoctor prints the way an operator would: pasted into bash. Nothing real runs:
- * every program a remedy may name is a shell function that records its argv (the builtins too:
- * printf, echo, export), PATH leads nowhere, and each command runs in a subshell in an empty
- * working directory. What a test learns per command: the programs it called with their exact
- * argv, whether bash found a syntax error, any program it could not find (an injected command
- * shows up here, or as an unexpected invocation), and whether any file appeared in the working
- * directory (an injected redirection).
+ * Runs the commands dbdoctor prints the way an operator would: pasted into a shell — bash, zsh,
+ * fish and dash (sh), since dbdoctor completes commands for the first three and `sh -c` scripts run
+ * in the fourth. Nothing real runs: every program a remedy may name is a shell function that
+ * records its argv (the builtins too: printf, echo, export — but dash, where export is a special
+ * builtin no function can replace), PATH leads nowhere, and each command is read from its own file
+ * (as a paste is read: by the shell's parser, never by eval) in an empty working directory, in a
+ * subshell where the shell has one. What a test learns per command and shell: the programs it
+ * called with their exact argv, what the shell wrote on stderr (a syntax error, a command it did
+ * not find, a glob with no match), and whether any file appeared in the working directory (an
+ * injected redirection).
  */
 export interface Invocation {
   readonly program: string;
   readonly args: readonly string[];
 }
 
+export const SHELLS = ['bash', 'zsh', 'fish', 'dash'] as const;
+export type Shell = (typeof SHELLS)[number];
+
 export interface PastedRun {
+  readonly shell: Shell;
   readonly command: string;
   readonly invocations: readonly Invocation[];
-  /** What bash wrote on stderr: a syntax error, a command it did not find. */
+  /** What the shell wrote on stderr: a syntax error, a command it did not find. */
   readonly stderr: string;
   readonly syntaxError: boolean;
   readonly notFound: readonly string[];
@@ -34,52 +41,134 @@ export interface PastedRun {
 export const STUBBED_PROGRAMS = [
   'cat', 'chmod', 'cqlsh', 'dbdoctor', 'df', 'dig', 'docker', 'echo', 'export', 'getent', 'grep', 'head', 'iptables', 'ip', 'journalctl',
   'kubectl', 'ls', 'mongosh', 'nc', 'nft', 'nodetool', 'openssl', 'pg_isready', 'pg_lsclusters', 'printf', 'ps', 'psql', 'rm', 'sh', 'sleep',
-  'ss', 'sudo', 'systemctl', 'tail', 'touch', 'curl', 'wget', 'bash', 'id', 'true', 'false', 'timeout', 'runuser',
+  'ss', 'sudo', 'systemctl', 'tail', 'touch', 'curl', 'wget', 'bash', 'id', 'true', 'false', 'xargs', 'tee', 'sed', 'timeout', 'runuser',
 ] as const;
 
 const run = promisify(execFile);
+const programs = STUBBED_PROGRAMS.join(' ');
 
-const SCRIPT = `
-set +o histexpand
+/** Each shell's driver: stubs, then every command file sourced in its own working directory. */
+const DRIVERS: Record<Shell, { readonly argv: readonly string[]; readonly script: string }> = {
+  bash: {
+    argv: ['--norc', '--noprofile', '-c'],
+    script: `
 __log() { builtin printf '%s\\0' "$__MARK" "$#" "$@" >> "$__LOG"; }
-for __p in ${STUBBED_PROGRAMS.join(' ')}; do eval "$__p() { __log $__p \\"\\$@\\"; }"; done
+for __p in ${programs}; do eval "$__p() { __log $__p \\"\\$@\\"; }"; done
 # A bounded wait (timeout N sh -c 'until …; do sleep …; done'): the script is run here, so that
 # what it runs is logged (and a value escaping its quotes in it runs the sentinel); anything else
 # timeout runs (bash -c with a fixed script and its values as arguments) is logged as its words.
 timeout() { if [ "$2" = sh ] && [ "$3" = -c ]; then __log timeout "$1" sh -c; eval "$4"; else __log timeout "$@"; fi; }
 PATH=/nonexistent
-__MARK=0
-while IFS= read -r -d '' __cmd; do
-  __MARK=$((__MARK+1))
-  ( cd "$__WORK/$__MARK" && eval "$__cmd" ) </dev/null >/dev/null 2>"$__DIR/err.$__MARK"
-done < "$__DIR/commands"
-`;
+__i=1
+while [ "$__i" -le "$__N" ]; do
+  __MARK=$__i
+  ( builtin cd "$__WORK/$__i" && builtin source "$__DIR/cmd.$__i" ) </dev/null >/dev/null 2>"$__DIR/err.$__i"
+  __i=$((__i+1))
+done
+`,
+  },
+  zsh: {
+    argv: ['-f', '-c'],
+    // export, typeset… are reserved words in zsh: disabled as such, a function can stand in for them.
+    script: `
+disable -r export typeset local readonly declare
+__log() { builtin printf '%s\\0' "$__MARK" "$#" "$@" >> "$__LOG"; }
+for __p in ${programs}; do eval "$__p() { __log $__p \\"\\$@\\"; }"; done
+PATH=/nonexistent
+__i=1
+while [ "$__i" -le "$__N" ]; do
+  __MARK=$__i
+  ( builtin cd "$__WORK/$__i" && builtin source "$__DIR/cmd.$__i" ) </dev/null >/dev/null 2>"$__DIR/err.$__i"
+  __i=$((__i+1))
+done
+`,
+  },
+  fish: {
+    argv: ['--no-config', '-c'],
+    // fish has no subshell: each command runs in a block, from its own working directory.
+    script: `
+function __log; builtin printf '%s\\0' $__MARK (count $argv) $argv >> $__LOG; end
+for __p in ${programs}; eval "function $__p; __log $__p \\$argv; end"; end
+set -gx PATH /nonexistent
+set -l __i 1
+while test $__i -le $__N
+  set -g __MARK $__i
+  begin; builtin cd $__WORK/$__i; and source $__DIR/cmd.$__i; end </dev/null >/dev/null 2>$__DIR/err.$__i
+  set __i (math $__i + 1)
+end
+`,
+  },
+  dash: {
+    argv: ['-c'],
+    // export is a special builtin in sh: no function stands in for it (and it changes nothing outside the subshell).
+    script: `
+__log() { command printf '%s\\0' "$__MARK" "$#" "$@" >> "$__LOG"; }
+for __p in ${programs}; do [ "$__p" = export ] || eval "$__p() { __log $__p \\"\\$@\\"; }"; done
+PATH=/nonexistent
+__i=1
+while [ "$__i" -le "$__N" ]; do
+  __MARK=$__i
+  ( cd "$__WORK/$__i" && . "$__DIR/cmd.$__i" ) </dev/null >/dev/null 2>"$__DIR/err.$__i"
+  __i=$((__i+1))
+done
+`,
+  },
+};
 
-/** Pastes each command into its own bash subshell (one bash process for all of them). */
-export async function pasteIntoBash(commands: readonly string[]): Promise<PastedRun[]> {
-  const dir = mkdtempSync(join(tmpdir(), 'dbdoctor-paste-'));
+/** What each shell says about a command it could not parse, or a program it could not find. */
+const SYNTAX_ERROR: Record<Shell, RegExp> = {
+  bash: /syntax error|unexpected EOF/,
+  zsh: /parse error|unmatched|bad substitution/,
+  fish: /Unexpected|Missing end|unsupported|not supported|Expected|unbalanced|Mismatched/i,
+  dash: /Syntax error|unterminated|missing/i,
+};
+const NOT_FOUND: Record<Shell, RegExp> = {
+  bash: /: ([^:\n]*): command not found/g,
+  zsh: /command not found: ([^\n]*)/g,
+  fish: /Unknown command: ([^\n]*)/g,
+  dash: /: ([^:\n]*): not found/g,
+};
+
+/** Pastes each command into `shell`, each in its own subshell (one shell process for all of them). */
+export async function pasteInto(shell: Shell, commands: readonly string[]): Promise<PastedRun[]> {
+  const dir = mkdtempSync(join(tmpdir(), `dbdoctor-paste-${shell}-`));
   try {
     const work = join(dir, 'work');
-    commands.forEach((_, index) => mkdirSync(join(work, String(index + 1)), { recursive: true }));
-    writeFileSync(join(dir, 'commands'), commands.map((command) => `${command}\0`).join(''));
+    commands.forEach((command, index) => {
+      mkdirSync(join(work, String(index + 1)), { recursive: true });
+      writeFileSync(join(dir, `cmd.${index + 1}`), `${command}\n`);
+    });
     const log = join(dir, 'log');
     writeFileSync(log, '');
-    await run('bash', ['--norc', '--noprofile', '-c', SCRIPT], { env: { __DIR: dir, __WORK: work, __LOG: log, HOME: dir, LANG: 'C.UTF-8' }, cwd: dir, maxBuffer: 64 * 1024 * 1024 });
+    const driver = DRIVERS[shell];
+    await run(shell, [...driver.argv, driver.script], { env: { __DIR: dir, __WORK: work, __LOG: log, __N: String(commands.length), HOME: dir, LANG: 'C.UTF-8' }, cwd: dir, maxBuffer: 64 * 1024 * 1024 });
     const byMark = parseLog(readFileSync(log));
     return commands.map((command, index) => {
       const stderr = readFileSync(join(dir, `err.${index + 1}`), 'utf8');
       return {
+        shell,
         command,
         invocations: byMark.get(index + 1) ?? [],
         stderr,
-        syntaxError: /syntax error|unexpected EOF/.test(stderr),
-        notFound: [...stderr.matchAll(/: ([^:\n]*): command not found/g)].map((match) => match[1] ?? ''),
+        syntaxError: SYNTAX_ERROR[shell].test(stderr),
+        notFound: [...stderr.matchAll(NOT_FOUND[shell])].map((match) => match[1] ?? ''),
         createdFiles: readdirSync(join(work, String(index + 1))),
       };
     });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Pastes each command into every shell (the shells in parallel). */
+export async function pasteIntoShells(commands: readonly string[], shells: readonly Shell[] = SHELLS): Promise<Map<Shell, PastedRun[]>> {
+  const runs = await Promise.all(shells.map((shell) => pasteInto(shell, commands)));
+  return new Map(shells.map((shell, index) => [shell, runs[index] ?? []]));
+}
+
+/** Pastes each command into bash only. */
+export function pasteIntoBash(commands: readonly string[]): Promise<PastedRun[]> {
+  return pasteInto('bash', commands);
 }
 
 /** The log: records of (mark, argc, program, args…), each field NUL-terminated. */
@@ -187,9 +276,10 @@ export type Kind = 'shell' | 'url' | 'yaml' | 'config';
 /** What a remedy's command is: a command for a shell, a URL to put in the settings, or a snippet of a file. */
 export function kindOf(command: string): Kind {
   if (/^(initContainers|services):\n/.test(command)) return 'yaml';
-  const first = command.split(/[\s;]/)[0] ?? '';
+  // The program: the first word after any VAR=value assignments (PGHOSTADDR=10.0.0.5 psql …).
+  const first = command.split(/[\s;]/).find((word) => !/^[A-Z_][A-Z0-9_]*=/.test(word)) ?? '';
   if (/^'?[a-z+]+:\/\//.test(first)) return 'url';
-  if ((STUBBED_PROGRAMS as readonly string[]).includes(first) || first === 'until') return 'shell';
+  if ((STUBBED_PROGRAMS as readonly string[]).includes(first)) return 'shell';
   return 'config';
 }
 
@@ -209,19 +299,24 @@ const SENTINELS = new Set(['touch', 'rm', 'curl', 'wget', 'bash', 'sh', 'id']);
 
 /**
  * Commands from a real report, built from whatever a hostile server or input said: each holds no
- * control or invisible character, and each shell command, pasted into bash, has no syntax error,
- * runs no program it should not (the sentinel), and creates no file.
+ * control or invisible character, and each shell command, pasted into bash, zsh, fish and dash, has
+ * no syntax error, runs no program it should not (the sentinel), and creates no file.
  */
 export async function unsafeToPaste(commands: readonly string[]): Promise<string[]> {
   const problems: string[] = [];
   for (const command of commands) for (const line of command.split('\n')) if (hasInvisible(line)) problems.push(`an invisible character in ${JSON.stringify(command)}`);
   const shellCommands = commands.map(pastable).filter((command): command is string => command !== undefined);
-  const runs = await pasteIntoBash(shellCommands.map(fillPlaceholders));
-  for (const run of runs) {
-    if (run.syntaxError || run.notFound.length > 0 || run.createdFiles.length > 0) problems.push(`${run.command}: ${run.stderr} ${run.createdFiles.join(' ')}`);
-    for (const call of run.invocations) if (SENTINELS.has(call.program) && !run.command.startsWith(call.program)) problems.push(`${run.command} ran ${call.program}`);
+  const runs = await pasteIntoShells(shellCommands.map(fillPlaceholders));
+  // A loop is a script for `sh -c`: sh reads it again, as dash (Debian's sh) or bash.
+  const scripts = [...new Set([...runs.values()].flat().flatMap((run) => run.invocations.flatMap((call) => (call.program === 'sh' && call.args[0] === '-c' && call.args[1] !== undefined ? [call.args[1]] : []))))];
+  for (const [shell, scriptRuns] of await pasteIntoShells(scripts.map(fillPlaceholders), ['dash', 'bash'])) runs.set(shell, [...(runs.get(shell) ?? []), ...scriptRuns]);
+  for (const [shell, shellRuns] of runs) {
+    for (const run of shellRuns) {
+      if (run.syntaxError || run.notFound.length > 0 || run.createdFiles.length > 0) problems.push(`${shell}: ${run.command}: ${run.stderr} ${run.createdFiles.join(' ')}`);
+      for (const call of run.invocations) if (SENTINELS.has(call.program) && !run.command.startsWith(call.program)) problems.push(`${shell}: ${run.command} ran ${call.program}`);
+    }
   }
   // A URL line printed as it is must be made of URL characters only.
-  for (const command of commands) if (kindOf(command) === 'url' && !SAFE_URL.test(command) && !/^\$?'/.test(command)) problems.push(`a URL line neither plain nor quoted: ${command}`);
+  for (const command of commands) if (kindOf(command) === 'url' && !SAFE_URL.test(command) && !/^['"\\]/.test(command)) problems.push(`a URL line neither plain nor quoted: ${command}`);
   return problems;
 }

@@ -41,7 +41,8 @@ export function dbdoctor(args: readonly string[], options: RunOptions = {}): Pro
   // Entering a mount namespace (nsenter -m) resets the working directory to its root, so inside a
   // prefix we change to the wanted directory ourselves.
   const inside = options.prefix && options.cwd ? ['sh', '-c', 'cd "$0" && exec "$@"', options.cwd] : [];
-  const [command, ...argv] = [...(options.prefix ?? []), ...inside, process.execPath, BIN, ...args];
+  // As the shebang runs it: "--" ends node's options (Node 20 would read a --env-file of dbdoctor's own).
+  const [command, ...argv] = [...(options.prefix ?? []), ...inside, process.execPath, '--', BIN, ...args];
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn(command ?? process.execPath, argv, { env, cwd: options.cwd ?? mkdtempSync(join(tmpdir(), 'dbdoctor-cwd-')), stdio: ['ignore', 'pipe', 'pipe'] });
@@ -70,9 +71,25 @@ export async function diagnoseJson(args: readonly string[], options: RunOptions 
   const report = RunReportSchema.parse(parsed);
   const target = report.targets[0];
   if (!target) throw new Error('the report has no target');
+  unannouncedCommands(report);
   await logVerdict(report, result.wallMs);
   keepReport(report);
   return { ...result, report, target };
+}
+
+/**
+ * Every scenario's fixes, checked as a reader meets them: a text that ends in a colon announces a
+ * command, and one must follow it (a fix that says "Make them match:" and stops is a defect).
+ */
+function unannouncedCommands(report: RunReport): void {
+  for (const target of report.targets) {
+    const findings = [target.verdict, ...target.steps.flatMap((step) => [step, ...(step.also ?? [])])];
+    for (const finding of findings) {
+      for (const fix of finding.remediation) {
+        if (fix.text.trimEnd().endsWith(':') && !fix.command) throw new Error(`a fix announces a command and gives none: "${fix.text}"`);
+      }
+    }
+  }
 }
 
 /** "step/cause" of a report's first target, the form assertions compare. */

@@ -18,11 +18,19 @@ export const ADMIN_USER = 'admin';
 export interface FerretOptions {
   /** The admin user's password; no password: authentication is off. */
   readonly adminPassword?: string;
+  /**
+   * A PostgreSQL backend instead of SQLite (postgres://host:port/database, no user): FerretDB's
+   * own PLAIN authentication, which hands the client's user and password to PostgreSQL, lazily,
+   * when a command first needs the backend. (adminPassword is then not used.)
+   */
+  readonly postgresqlUrl?: string;
   /** host:port to listen on (default 127.0.0.1 and a free port). */
   readonly listen?: string;
   readonly replSetName?: string;
   /** A TLS listener on this address, with this certificate. */
   readonly tls?: { readonly listen: string; readonly certFile: string; readonly keyFile: string };
+  /** A Unix socket to listen on too (a path; FerretDB's --listen-unix). */
+  readonly unix?: string;
   readonly prefix?: readonly string[];
   /** /etc/hosts lines for the server only (a private mount namespace). */
   readonly hosts?: readonly string[];
@@ -53,8 +61,7 @@ export class Ferret {
   private async run(first: boolean): Promise<void> {
     const { options, dir } = this;
     const args = [
-      '--handler=sqlite',
-      `--sqlite-url=file:${dir}/`,
+      ...(options.postgresqlUrl ? ['--handler=postgresql', `--postgresql-url=${options.postgresqlUrl}`] : ['--handler=sqlite', `--sqlite-url=file:${dir}/`]),
       `--state-dir=${dir}`,
       `--listen-addr=${options.listen ?? ''}`,
       '--debug-addr=-',
@@ -63,8 +70,9 @@ export class Ferret {
       '--log-level=info',
       ...(options.replSetName ? [`--repl-set-name=${options.replSetName}`] : []),
       ...(options.tls ? [`--listen-tls=${options.tls.listen}`, `--listen-tls-cert-file=${options.tls.certFile}`, `--listen-tls-key-file=${options.tls.keyFile}`] : []),
-      ...(options.adminPassword !== undefined ? ['--test-enable-new-auth'] : []),
-      ...(options.adminPassword !== undefined && first ? ['--setup-database=admin', `--setup-username=${ADMIN_USER}`, `--setup-password=${options.adminPassword}`] : []),
+      ...(options.unix ? [`--listen-unix=${options.unix}`] : []),
+      ...(options.adminPassword !== undefined && !options.postgresqlUrl ? ['--test-enable-new-auth'] : []),
+      ...(options.adminPassword !== undefined && !options.postgresqlUrl && first ? ['--setup-database=admin', `--setup-username=${ADMIN_USER}`, `--setup-password=${options.adminPassword}`] : []),
     ];
     let command = [FERRETDB, ...args];
     if (options.hosts) {
@@ -85,7 +93,7 @@ export class Ferret {
       });
       child.stderr?.on('data', (chunk: Buffer) => {
         log += chunk.toString();
-        const ready = /Listening on TCP/.test(log) && (!options.tls || /Listening on TLS/.test(log));
+        const ready = /Listening on TCP/.test(log) && (!options.tls || /Listening on TLS/.test(log)) && (!options.unix || /Listening on Unix/.test(log));
         if (ready) {
           clearTimeout(timer);
           resolve();

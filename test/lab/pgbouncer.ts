@@ -5,6 +5,7 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { freePort, labDir, postgresOwner, type Cluster } from './postgres.js';
+import { accepts } from './listeners.js';
 
 /**
  * Throw-away PgBouncer instances in front of the lab's clusters: a pgbouncer.ini and an auth_file
@@ -85,7 +86,7 @@ export class PgBouncer {
     const until = Date.now() + 15_000;
     while (Date.now() < until) {
       if (this.child.exitCode !== null) throw new Error(`pgbouncer exited with ${this.child.exitCode}:\n${log()}`);
-      if (await accepts(this.host, this.port)) return;
+      if (await accepts(this.port, this.host)) return;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     throw new Error(`pgbouncer did not listen on ${this.port} within 15 s:\n${log()}`);
@@ -101,6 +102,14 @@ export class PgBouncer {
     const client = new pg.Client({ host: this.host, port: this.port, user, password, database, application_name: 'dbdoctor-lab' });
     client.on('error', () => undefined);
     return client;
+  }
+
+  /** One client of `user` logs in and runs a query, so that PgBouncer has served the pool (and cached its login). */
+  async serve(user: string, password: string): Promise<void> {
+    const warm = this.client(user, password);
+    await warm.connect();
+    await warm.query('SELECT 1');
+    await warm.end();
   }
 
   /** Runs one command on the admin console as the lab's admin user (PAUSE, RESUME, SHOW …). */
@@ -142,16 +151,6 @@ function writeOwned(path: string, text: string, mode: number): void {
   }
 }
 
-function accepts(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
 
 /** Clients through the pooler, each logged in, held until released. */
 export async function holdPoolerClients(bouncer: PgBouncer, count: number, user: string, password: string, database = 'appdb'): Promise<{ clients: pg.Client[]; release(): Promise<void> }> {

@@ -81,6 +81,8 @@ export interface ClusterOptions {
   readonly prefix?: readonly string[];
   /** A fixed port (inside an isolated host any port is free). */
   readonly port?: number;
+  /** A Linux abstract socket to listen on too ("@name", in the server's network namespace). */
+  readonly abstractSocket?: string;
 }
 
 export class Cluster {
@@ -105,7 +107,7 @@ export class Cluster {
     cluster.configure({
       port,
       listen_addresses: `'${options.listen ?? '127.0.0.1'}'`,
-      unix_socket_directories: `'${socketDir}'`,
+      unix_socket_directories: `'${socketDir}${options.abstractSocket ? `,@${options.abstractSocket}` : ''}'`,
       fsync: 'off',
       synchronous_commit: 'off',
       full_page_writes: 'off',
@@ -120,6 +122,26 @@ export class Cluster {
     writeFileSync(join(dataDir, 'pg_hba.conf'), `${[...(options.hbaFirst ?? []), ...(options.hba ?? [])].join('\n')}\n${hba}`);
     await cluster.start();
     return cluster;
+  }
+
+  /**
+   * A streaming hot standby of `primary`, made as an operator makes one: pg_basebackup -R over TCP
+   * as a replication role (which writes primary_conninfo and standby.signal), on its own port and
+   * socket directory. The role needs REPLICATION and a password; initdb's pg_hba.conf admits
+   * replication connections from 127.0.0.1 with scram-sha-256.
+   */
+  static async standbyOf(primary: Cluster, name: string, replicator: { readonly user: string; readonly password: string }): Promise<Cluster> {
+    const root = labDir(name);
+    const dataDir = join(root, 'data');
+    const socketDir = join(root, 'sock');
+    const conninfo = `host=${primary.host} port=${primary.port} user=${replicator.user} password=${replicator.password} application_name=${name}`;
+    await asPostgres('pg_basebackup', ['-d', conninfo, '-D', dataDir, '-R', '-X', 'stream', '-c', 'fast', '--no-sync']);
+    await run(isRoot() ? 'runuser' : 'mkdir', isRoot() ? ['-u', 'postgres', '--', 'mkdir', '-p', socketDir] : ['-p', socketDir]);
+    const port = await freePort();
+    const standby = new Cluster(name, port, dataDir, socketDir, root, primary.prefix);
+    standby.configure({ port, unix_socket_directories: `'${socketDir}'`, hot_standby: 'on' });
+    await standby.start();
+    return standby;
   }
 
   configure(settings: Readonly<Record<string, string | number>>): void {

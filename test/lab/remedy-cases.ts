@@ -37,6 +37,7 @@ import { poolRemedies as cqlPool } from '../../src/probes/cassandra/steps/pool.j
 import { authRemedies as cqlAuth } from '../../src/probes/cassandra/steps/auth.js';
 import { queriesRemedies as cqlQueries } from '../../src/probes/cassandra/steps/queries.js';
 import type { CqlContext } from '../../src/probes/cassandra/context.js';
+import { printableFix } from '../../src/text/bound.js';
 import { urlHost, urlPart } from '../../src/text/url.js';
 
 /**
@@ -115,12 +116,15 @@ export function pairs(values: Values): [string, string][] {
 
 const libpqQuoted = (value: string): string => `'${value.replace(/[\\']/g, '\\$&')}'`;
 
-async function postgresTargets(values: Values, sandbox: string): Promise<{ tcp: PostgresTarget; socket: PostgresTarget }> {
+async function postgresTargets(values: Values, sandbox: string): Promise<{ tcp: PostgresTarget; socket: PostgresTarget; hostaddr: PostgresTarget }> {
   const env = buildEnvironment({ HOME: sandbox, PGPASSFILE: join(sandbox, values.passfileName) });
   const keywords = `port=5432 user=${libpqQuoted(values.user)} dbname=${libpqQuoted(values.database)}`;
   return {
     tcp: await resolvePostgresTarget({ text: `host=${libpqQuoted(values.host)} ${keywords}`, source: 'url' }, env),
     socket: await resolvePostgresTarget({ text: `host=${libpqQuoted(values.socketDir)} ${keywords}`, source: 'url' }, env),
+    // libpq's hostaddr: the address connected to, the host naming the server.
+    // and a verifying sslmode with its root certificate, which printed commands and URLs keep.
+    hostaddr: await resolvePostgresTarget({ text: `host=${libpqQuoted(values.host)} hostaddr=10.0.0.5 sslmode=verify-ca sslrootcert=${libpqQuoted(values.socketDir)} ${keywords}`, source: 'url' }, env),
   };
 }
 
@@ -159,11 +163,12 @@ function suggestionsFrom(name: string): Suggestion[] {
 
 export async function cases(values: Values, sandbox: string): Promise<Case[]> {
   const [said0, said1, said2, said3] = values.said;
-  const { tcp, socket } = await postgresTargets(values, sandbox);
+  const { tcp, socket, hostaddr } = await postgresTargets(values, sandbox);
   const mongo = await mongoTarget(values);
   const cql = cassandraTarget(values);
   const out: Case[] = [];
-  const add = (engine: Case['engine'], cause: Case['cause'], fixes: readonly Remediation[]): void => void out.push({ engine, cause, fixes });
+  // As printed: every finding's commands pass the same rule (text/bound: printableFix).
+  const add = (engine: Case['engine'], cause: Case['cause'], fixes: readonly Remediation[]): void => void out.push({ engine, cause, fixes: fixes.map(printableFix) });
   const platforms = platformsWith(said2);
   const known = suggestionsFrom(values.host);
 
@@ -181,8 +186,8 @@ export async function cases(values: Values, sandbox: string): Promise<Case[]> {
     add(engine, 'ipv6_mismatch', sharedNetworkRemedies.ipv6_mismatch(values.host, '::1', '127.0.0.1', words, port));
   }
 
-  // PostgreSQL, over TCP and over a socket directory.
-  for (const target of [tcp, socket]) {
+  // PostgreSQL, over TCP, over a socket directory, and to a hostaddr.
+  for (const target of [tcp, socket, hostaddr]) {
     for (const platform of platforms) {
       add('postgres', 'not_running', pgProcess.not_running(target, false, platform));
       add('postgres', 'not_running', pgProcess.not_running(target, true, platform));
@@ -201,6 +206,16 @@ export async function cases(values: Values, sandbox: string): Promise<Case[]> {
     for (const problem of ['expired', 'hostname_mismatch', 'untrusted']) add('postgres', 'tls_verify_failed', pgAccepting.tls_verify_failed(target, problem, said0));
     add('postgres', 'tls_handshake_failed', pgAccepting.tls_handshake_failed());
     add('postgres', 'standby', pgAccepting.standby(target));
+    // Issue 14's standby fixes name the primary the standby reports (a server's value that is no host name is left out of commands, a different branch).
+    for (const host of [values.host]) {
+      const primary = { host, port: 5433, from: 'primary_conninfo' as const };
+      add('postgres', 'standby', pgAccepting.standby(target, primary, 'nothing'));
+      add('postgres', 'standby', pgAccepting.standby(target, primary, 'primary'));
+      add('postgres', 'replication_stopped', pgAccepting.replication_stopped(target, primary));
+    }
+    add('postgres', 'replication_stopped', pgAccepting.replication_stopped(target));
+    for (const paused of [false, true]) add('postgres', 'replication_lag', pgAccepting.replication_lag(target, paused));
+    for (const kind of ['primary', 'read-only primary'] as const) add('postgres', 'role_mismatch', pgAccepting.role_mismatch(target, kind));
     for (const address of ['127.0.0.1', '::1', '[local]', said0]) {
       for (const explicitReject of [false, true]) add('postgres', 'hba_rejected', pgAuth.hba_rejected(target, { host: address, user: said1, database: said2, encryption: said3, explicitReject }));
     }
@@ -246,8 +261,13 @@ export async function cases(values: Values, sandbox: string): Promise<Case[]> {
     for (const remote of [true, false]) add('mongodb', 'not_running', mongoProcess.not_running(mongo, remote, platform));
   }
   add('mongodb', 'wrong_port', mongoProcess.wrong_port(mongo, 27018));
-  add('mongodb', 'not_listening', mongoAccepting.not_listening([said0, said1]));
+  add('mongodb', 'not_listening', mongoAccepting.not_listening([said0, said1], said2));
+  add('mongodb', 'not_listening', mongoAccepting.not_listening([said0, said1], `/${said2}/mongodb-27017.sock`));
   add('mongodb', 'no_response', mongoAccepting.no_response(mongo, true, 27017));
+  add('mongodb', 'connection_reset', mongoAccepting.connection_reset(27017));
+  for (const primary of [`${values.host.includes(':') ? `[${values.host}]` : values.host}:27018`, said0]) add('mongodb', 'replication_stopped', mongoAccepting.replication_stopped(mongo, primary));
+  add('mongodb', 'replication_stopped', mongoAccepting.replication_stopped(mongo));
+  add('mongodb', 'replication_lag', mongoAccepting.replication_lag(mongo));
   add('mongodb', 'wrong_protocol', mongoAccepting.wrong_protocol(said0, 27017));
   add('mongodb', 'tls_required', mongoAccepting.tls_required(mongo));
   add('mongodb', 'tls_unsupported', mongoAccepting.tls_unsupported(mongo));
@@ -287,6 +307,7 @@ export async function cases(values: Values, sandbox: string): Promise<Case[]> {
   for (const withNode of [node, undefined]) add('cassandra', 'starting_up', cqlAccepting.starting_up(cql, withNode));
   for (const byConfig of [true, false]) add('cassandra', 'native_transport_disabled', cqlAccepting.native_transport_disabled(node, byConfig));
   add('cassandra', 'no_response', cqlAccepting.no_response(cql, true));
+  add('cassandra', 'connection_reset', cqlAccepting.connection_reset(9042));
   add('cassandra', 'wrong_protocol', cqlAccepting.wrong_protocol(cql, said0));
   add('cassandra', 'tls_required', cqlAccepting.tls_required(cql));
   add('cassandra', 'tls_unsupported', cqlAccepting.tls_unsupported());

@@ -6,11 +6,20 @@
 #   iproute2    ip netns / veth / routes for the isolated test hosts
 #   util-linux  unshare, nsenter, runuser
 #   iptables    firewall faults (DROP, REJECT) inside the lab's network namespaces
-#   zsh, fish   to check the completion scripts dbdoctor prints for them
+#   zsh, fish, dash   to check the completion scripts dbdoctor prints for them, and that every
+#               printed command pastes the same in bash, zsh, fish and sh (dash)
+#   cmark-gfm   GitHub's Markdown renderer, to check that the Markdown report makes no link
 #   pgbouncer   the connection pooler the pooler scenarios put in front of the clusters
 #   ferretdb    a MongoDB wire-protocol server (FerretDB 1.x, SQLite backend), built once with Go into
 #               .lab/ferretdb/ (ignored by git); golang-go from Debian only when no Go is installed
 #   openjdk-17-jdk-headless, maven   Java 17 to run Apache Cassandra, Maven to fetch it (below)
+#   prometheus  the real Prometheus that scrapes `dbdoctor exporter` in the tests, and promtool to
+#               check its metrics, alerting rules and rule unit tests; the tests start their own
+#               server on a free loopback port, so the package's service is kept from starting
+#   libc-l10n   glibc's message translations: test/explain/catalogs.test.ts checks explain's tables against them
+#   python3     its http.server, and a socket that never answers: listeners that are not a database
+#   dropbear-bin, redis-server   an SSH server (it speaks first) and Redis (it waits for a command) on
+#               the target port, for the "what listens here?" scenarios; they start no service (below)
 set -euo pipefail
 # shellcheck source=test/lab/debian.sh
 source "$(dirname "$0")/debian.sh"
@@ -23,11 +32,37 @@ command -v ip >/dev/null || missing+=(iproute2)
 command -v iptables >/dev/null || missing+=(iptables)
 command -v zsh >/dev/null || missing+=(zsh)
 command -v fish >/dev/null || missing+=(fish)
+command -v dash >/dev/null || missing+=(dash)
+command -v cmark-gfm >/dev/null || missing+=(cmark-gfm)
 [[ -x /usr/sbin/pgbouncer ]] || command -v pgbouncer >/dev/null || missing+=(pgbouncer)
 command -v java >/dev/null || missing+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null || missing+=(maven)
+{ command -v prometheus && command -v promtool; } >/dev/null || missing+=(prometheus)
+[[ -f /usr/share/locale/de/LC_MESSAGES/libc.mo ]] || missing+=(libc-l10n)
+command -v python3 >/dev/null || missing+=(python3)
 
 if ((${#missing[@]} > 0)); then install_from_debian "dbdoctor tests" "${missing[@]}"; fi
+
+# The tests start these daemons themselves, on free loopback ports. Debian's maintainer scripts
+# would start redis-server as a service on 6379: a policy-rc.d that refuses (exit 101) keeps them
+# from it while they install, unless the machine has its own policy already.
+daemons=()
+command -v dropbear >/dev/null || daemons+=(dropbear-bin)
+command -v redis-server >/dev/null || daemons+=(redis-server)
+if ((${#daemons[@]} > 0)); then
+  guard=""
+  if [[ "$(id -u)" == 0 && ! -e /usr/sbin/policy-rc.d ]]; then
+    guard=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\nexit 101\n' > "$guard"
+    chmod 755 "$guard"
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
+  install_from_debian "dbdoctor tests" "${daemons[@]}"
+  if [[ -n "$guard" ]]; then
+    rm -f "$guard"
+    trap - EXIT
+  fi
+fi
 
 # FerretDB's module ships without the version file its build embeds, so it is built from a vendored
 # copy with that file written in (go install of the module alone panics at start).
@@ -69,4 +104,13 @@ if [[ ! -f "$cassandra_lib/.complete" ]]; then
   echo "dbdoctor tests: fetching Apache Cassandra $cassandra_version from Maven Central into $cassandra_lib" >&2
   mvn -q -B -f "$lab/cassandra/pom.xml" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$cassandra_lib"
   touch "$cassandra_lib/.complete"
+fi
+
+# pgjdbc's jar, whose translations explain's catalog tables are checked against
+# (test/explain/catalogs.test.ts; scripts/catalogs/sources.ts reads the same path).
+pgjdbc_version="$(sed -n "s:^export const PGJDBC_VERSION = '\(.*\)';:\1:p" "$lab/../../scripts/catalogs/sources.ts")"
+pgjdbc_jar="${DBDOCTOR_CACHE:-$HOME/.cache/dbdoctor}/catalogs/postgresql-$pgjdbc_version.jar"
+if [[ ! -f "$pgjdbc_jar" ]]; then
+  echo "dbdoctor tests: fetching pgjdbc $pgjdbc_version from Maven Central into $(dirname "$pgjdbc_jar")" >&2
+  mvn -q -B dependency:copy "-Dartifact=org.postgresql:postgresql:$pgjdbc_version" "-DoutputDirectory=$(dirname "$pgjdbc_jar")"
 fi

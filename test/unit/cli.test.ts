@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { diagnoseCommand, type DiagnoseOptions } from '../../src/cli/diagnose.js';
+import { diagnoseCommand, wantsProgress, type DiagnoseOptions } from '../../src/cli/diagnose.js';
 import type { CliIO } from '../../src/cli/io.js';
 import { main } from '../../src/cli/main.js';
 import { fitLine, nextInterval, progressWriter, selectionFor, waitCommand, type WaitOptions } from '../../src/cli/wait.js';
@@ -39,7 +39,7 @@ describe('diagnose: flag parsing', () => {
       verbose: false,
       color: false,
       envFile: { path: '.env', required: false },
-      thresholds: { longRunningMs: 300_000, lockWaitMs: 10_000, idleInTransactionMs: 300_000, idleMs: 1_800_000, nearLimitPercent: 80 },
+      thresholds: { longRunningMs: 300_000, lockWaitMs: 10_000, idleInTransactionMs: 300_000, idleMs: 1_800_000, nearLimitPercent: 80, replicationLagMs: 60_000 },
       platform: undefined,
     });
   });
@@ -66,6 +66,7 @@ describe('diagnose: flag parsing', () => {
     [['--idle', '1h'], { idleMs: 3_600_000 }],
     [['--idle', '45'], { idleMs: 45_000 }],
     [['--near-limit', '90%'], { nearLimitPercent: 90 }],
+    [['--replication-lag', '30s'], { replicationLagMs: 30_000 }],
   ] as const)('thresholds %j', async (args, expected) => {
     const { options } = await parse([...args]);
     expect(options.thresholds).toMatchObject(expected);
@@ -222,5 +223,20 @@ describe('--help fits 80 columns, with examples and the exit codes of each comma
     await main(['node', 'dbdoctor', 'diagnose', '--help'], io);
     const examples = io.stdout.join('').split('\nExamples:\n')[1]?.split('\n\n')[0] ?? '';
     expect(examples).toContain("dbdoctor diagnose --json \\\n    'mongodb://app@mongo:27017/app?authSource=admin'");
+  });
+});
+
+describe('diagnose: the live progress line', () => {
+  test.each([
+    ['a terminal, human output', true, 'human', {}, true],
+    ['a pipe', false, 'human', {}, false],
+    ['--json', true, 'json', {}, false],
+    ['junit', true, 'junit', {}, false],
+    ['CI=true', true, 'human', { CI: 'true' }, false],
+    ['CI=1', true, 'human', { CI: '1' }, false],
+    ['CI=false', true, 'human', { CI: 'false' }, true],
+    ['TERM=dumb', true, 'human', { TERM: 'dumb' }, false],
+  ] as const)('%s', (_name, tty, format, env, shown) => {
+    expect(wantsProgress({ stderrIsTTY: tty, env }, format)).toBe(shown);
   });
 });

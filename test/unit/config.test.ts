@@ -73,6 +73,15 @@ describe('resolving a target as libpq does', () => {
     expect(target.display).toBe('postgresql://app:****@db:6432/appdb');
   });
 
+  test('the header shows the settings the user gave, defaults too (target_session_attrs=any, sslmode=prefer), and connect_timeout; not the defaults nobody gave', async () => {
+    const given = await resolvePostgresTarget({ text: 'postgresql://app@db/appdb?target_session_attrs=any&sslmode=prefer&connect_timeout=3', source: 'url' }, envOf({}));
+    expect(given.display).toBe('postgresql://app@db:5432/appdb?sslmode=prefer&target_session_attrs=any&connect_timeout=3');
+    const fromEnvironment = await resolvePostgresTarget({ text: 'postgresql://app@db/appdb', source: 'url' }, envOf({ PGTARGETSESSIONATTRS: 'any' }));
+    expect(fromEnvironment.display).toBe('postgresql://app@db:5432/appdb?target_session_attrs=any');
+    const plain = await resolvePostgresTarget({ text: 'postgresql://app@db/appdb', source: 'url' }, envOf({}));
+    expect(plain.display).toBe('postgresql://app@db:5432/appdb');
+  });
+
   test('nothing given: the local socket, port 5432, the OS user, a database named like it', async () => {
     const target = await resolvePostgresTarget(undefined, envOf({}));
     expect(target.endpoints[0]?.host.startsWith('/')).toBe(true);

@@ -14,6 +14,19 @@ describe('deadlines', () => {
     await expect(child.race(new Promise(() => undefined))).rejects.toBeInstanceOf(DeadlineExceeded);
   });
 
+  test('a budget is named as it was set: a child asking for no less than what is left is its parent, and time kept back still names the parent\'s figure', async () => {
+    const attempt = Deadline.within(80, 'wait', { name: 'the --timeout' }).limit(10_000, 'run', { name: 'the --attempt-timeout' });
+    await expect(attempt.race(new Promise(() => undefined))).rejects.toMatchObject({ scope: 'wait', budgetMs: 80, source: { name: 'the --timeout' } });
+    const attempts = Deadline.within(5_000, 'wait', { name: 'the --timeout' }).limit(60, 'run', { name: 'the --attempt-timeout' });
+    await expect(attempts.race(new Promise(() => undefined))).rejects.toMatchObject({ scope: 'run', budgetMs: 60, source: { name: 'the --attempt-timeout' } });
+    const kept = Deadline.within(200, 'run').reserving(120);
+    expect(kept.budgetMs).toBeLessThanOrEqual(80);
+    const error = await kept.race(new Promise(() => undefined)).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ scope: 'run', budgetMs: 200 });
+    expect(error).toBeInstanceOf(DeadlineExceeded);
+    if (error instanceof DeadlineExceeded) expect(error.describe((ms) => `${ms} ms`)).toBe('the --timeout of 200 ms');
+  });
+
   test('a child with a shorter budget fires first, with its own scope', async () => {
     const parent = Deadline.within(5_000, 'run');
     const child = parent.limit(30, 'connect');

@@ -23,14 +23,17 @@ describe('/proc parsing', () => {
     expect(parseTcpTable(table, 'tcp')).toEqual([{ transport: 'tcp', address: '127.0.0.1', port: 5432, inode: 31337 }]);
   });
 
-  test('listening Unix sockets with paths', () => {
+  test('listening Unix sockets with paths, and abstract ones (PostgreSQL listens on "@name" when told to)', () => {
     const table = [
       'Num       RefCount Protocol Flags    Type St Inode Path',
       '0000000000000000: 00000002 00000000 00010000 0001 01 23456 /var/run/postgresql/.s.PGSQL.5432',
       '0000000000000000: 00000003 00000000 00000000 0001 03 23457 /var/run/postgresql/.s.PGSQL.5432',
       '0000000000000000: 00000002 00000000 00010000 0001 01 23458 @abstract',
     ].join('\n');
-    expect(parseUnixTable(table)).toEqual([{ transport: 'unix', address: '/var/run/postgresql/.s.PGSQL.5432', port: undefined, inode: 23456 }]);
+    expect(parseUnixTable(table)).toEqual([
+      { transport: 'unix', address: '/var/run/postgresql/.s.PGSQL.5432', port: undefined, inode: 23456 },
+      { transport: 'unix', address: '@abstract', port: undefined, inode: 23458 },
+    ]);
   });
 
   test('postmaster.pid, line by line', () => {

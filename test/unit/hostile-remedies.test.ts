@@ -11,7 +11,7 @@ import { kubernetesName } from '../../src/probes/common/platform.js';
 import { postgresProbe } from '../../src/probes/postgres/index.js';
 import { mongoProbe } from '../../src/probes/mongodb/index.js';
 import { cassandraProbe } from '../../src/probes/cassandra/index.js';
-import { hbaToken, pgpassField } from '../../src/probes/postgres/commands.js';
+import { dbnameOperand, hbaToken, pgpassField } from '../../src/probes/postgres/commands.js';
 import { pgbouncerName, pgbouncerValue } from '../../src/probes/postgres/pooler/commands.js';
 import { jsString, yamlString } from '../../src/text/js.js';
 import { shellWord } from '../../src/text/shell.js';
@@ -19,7 +19,7 @@ import { cqlIdent, cqlLiteral, pgIdent, pgLiteral } from '../../src/text/sql.js'
 import { urlHost, urlPart, urlQueryValue } from '../../src/text/url.js';
 import { hasInvisible } from '../../src/text/visible.js';
 import { cases, hostileValues, pairs, PLAIN, type Case, type Values } from '../lab/remedy-cases.js';
-import { fillPlaceholders, kindOf, pastable, pasteIntoBash, SAFE_URL, sameUpToValues, type Encoder, type Invocation, type PastedRun } from '../lab/commands.js';
+import { fillPlaceholders, kindOf, pastable, pasteIntoShells, SAFE_URL, sameUpToValues, SHELLS, type Encoder, type Invocation, type PastedRun, type Shell } from '../lab/commands.js';
 
 /**
  * Every remedy that prints a command, built twice: once with plain placeholder values, once with
@@ -27,19 +27,35 @@ import { fillPlaceholders, kindOf, pastable, pasteIntoBash, SAFE_URL, sameUpToVa
  * sequences, bidi overrides, very long strings — in every value it takes (user, database, socket
  * directory, password-file path, names a server sent, names from the environment). Then:
  *
- *  - every shell command is pasted into bash (test/lab/commands.ts: every program a stub that
- *    records its argv): no syntax error, no program it should not run (an injected `touch`), no file
- *    created, and exactly the programs and arguments of the plain command, each value in its place,
- *    written in the language of where it sits (SQL after psql -c, JavaScript after mongosh --eval,
- *    a URL part in a URL, a plain word elsewhere);
+ *  - every shell command is pasted into bash, zsh, fish and dash (test/lab/commands.ts: every
+ *    program a stub that records its argv): no syntax error, no program it should not run (an
+ *    injected `touch`), no file created, and in each shell exactly the programs and arguments of
+ *    the plain command, each value in its place, written in the language of where it sits (SQL
+ *    after psql -c, JavaScript after mongosh --eval, a URL part in a URL, a plain word elsewhere);
+ *    a script handed to `sh -c` (a loop) is pasted again, into dash and bash, and compared the same;
+ *  - the plain commands do the same thing in all four shells;
+ *  - only commands are labelled "shell"; a file's line, a snippet, a URL carries no language;
  *  - every SQL or CQL statement is the plain one with identifiers and literals in their place;
  *  - snippets (YAML, pg_hba.conf, pgbouncer.ini lines) parse, with the values in their place;
  *  - no command holds a control or invisible character: each prints on its own visible lines.
  *
  * The catalogue check at the end makes sure every cause a step can produce is built here.
  */
-const RUNS = { numRuns: Number(process.env.PROPERTY_RUNS ?? 20) };
+/**
+ * Each run builds every remedy and pastes a few hundred commands: about a second. A failure is
+ * shrunk, and shrinking reruns the property many times; the time limit stops the whole check
+ * (shrinking included: the failure found so far is reported, with its seed and path to resume) so
+ * that it never takes minutes. FC_SEED and FC_PATH replay a reported failure.
+ */
+const TIME_LIMIT_MS = Number(process.env.PROPERTY_TIME_LIMIT_MS ?? 90_000);
+const RUNS = {
+  numRuns: Number(process.env.PROPERTY_RUNS ?? 20),
+  plugins: [fc.interruptAfterTimeLimit(TIME_LIMIT_MS)],
+  ...(process.env.FC_SEED ? { seed: Number(process.env.FC_SEED), ...(process.env.FC_PATH ? { path: process.env.FC_PATH } : {}) } : {}),
+};
 const SANDBOX = mkdtempSync(join(tmpdir(), 'dbdoctor-remedies-'));
+/** The shells that run a `sh -c` script: dash is Debian's sh, bash is others'. */
+const SCRIPT_SHELLS: readonly Shell[] = ['dash', 'bash'];
 
 // ---------------------------------------------------------------- what a command may differ in
 
@@ -52,6 +68,8 @@ const URL_ENCODERS: Encoder[] = [urlPart, urlHost, (value) => urlHost(value.toLo
 const ANY: Encoder[] = [
   identity, shellWord, jsString, inner(jsString), yamlString, kubernetesName, (value) => pgpassField(value), (value) => hbaToken(value),
   (value) => pgbouncerName(value, 'ini'), (value) => pgbouncerValue(value), (value) => inner(jsString)(shellWord(value)), ...URL_ENCODERS,
+  // psql -d: a name libpq would expand as a connection string is given as dbname='…'.
+  dbnameOperand,
 ];
 const SQL: Encoder[] = [pgLiteral, pgIdent, (value) => pgbouncerName(value)];
 const CQL: Encoder[] = [cqlLiteral, cqlIdent];
@@ -66,11 +84,11 @@ function encodersFor(program: string, args: readonly string[], index: number): E
   return ANY;
 }
 
-function expectSamePasted(plain: PastedRun, hostile: PastedRun, valuePairs: [string, string][], where: string): void {
-  const context = `${where}\n  plain:   ${plain.command}\n  hostile: ${hostile.command}\n  stderr:  ${hostile.stderr}`;
-  expect(hostile.syntaxError, context).toBe(false);
-  expect(hostile.notFound, context).toEqual([]);
-  expect(hostile.createdFiles, context).toEqual([]);
+/** One argument of a call, from plain to hostile, is the same up to the values in their places. */
+function expectSameCalls(plain: PastedRun, hostile: PastedRun, valuePairs: [string, string][], context: string): void {
+  // The same text is the same command: its calls may differ only by what the machine holds at that
+  // moment (a glob such as /var/log/postgresql/*.log, while other tests make and remove clusters).
+  if (plain.command === hostile.command) return;
   // The stages of a pipeline run at once: calls are compared program by program, in order within each.
   const byProgram = (calls: readonly Invocation[]): Invocation[] => [...calls].sort((a, b) => a.program.localeCompare(b.program));
   const plainCalls = byProgram(plain.invocations);
@@ -86,22 +104,50 @@ function expectSamePasted(plain: PastedRun, hostile: PastedRun, valuePairs: [str
   });
 }
 
+function expectSamePasted(plain: PastedRun, hostile: PastedRun, valuePairs: [string, string][], where: string): void {
+  const context = `${where} (${hostile.shell})\n  plain:   ${plain.command}\n  hostile: ${hostile.command}\n  stderr:  ${hostile.stderr}`;
+  expect(hostile.syntaxError, context).toBe(false);
+  expect(hostile.notFound, context).toEqual([]);
+  expect(hostile.createdFiles, context).toEqual([]);
+  // Nothing the plain command does not say: no error from the shell (a glob, a parse error).
+  if (plain.stderr === '') expect(hostile.stderr, context).toBe('');
+  expectSameCalls(plain, hostile, valuePairs, context);
+}
+
+/** The scripts a command hands to `sh -c` (a loop), which sh then reads as shell code of its own. */
+function scriptsOf(run: PastedRun): string[] {
+  return run.invocations.flatMap((call) => (call.program === 'sh' && call.args[0] === '-c' && call.args[1] !== undefined ? [call.args[1]] : []));
+}
+
 /**
- * A value no command can hold (a line break or a control character in a pg_hba.conf or
- * pgbouncer.ini line, a name that is no host): the command may be left out, its text saying why.
+ * Why a command was left out, from its text: only a value that cannot be written there (a line
+ * break in a pg_hba.conf line; a control character, which no quoting writes the same way in every
+ * shell) or a command too long to print whole may drop it.
  */
-function unrepresentable(values: Values): boolean {
-  return [values.user, values.database, ...values.said].some((value) => hasInvisible(value)) || values.said.some((value) => !isHostName(value));
+function leftOutFairly(text: string, values: Values): boolean {
+  const why = /\(the command is left out: (.*)\)$/.exec(text)?.[1];
+  if (why?.startsWith('at ')) return true;
+  return valuesOf(values).some((value) => hasInvisible(value)) || values.said.some((value) => !isHostName(value));
+}
+
+function valuesOf(values: Values): string[] {
+  return [values.user, values.database, values.host, values.socketDir, values.passfileName, values.adminUser, ...values.said];
+}
+
+interface PlainRemedies {
+  readonly cases: Case[];
+  /** Each plain command as pasted, in every shell. */
+  readonly pasted: Map<string, Map<Shell, PastedRun>>;
 }
 
 /** The plain commands, built and pasted once: they are the same in every run. */
-let plainBuilt: Promise<{ cases: Case[]; pasted: Map<string, PastedRun> }> | undefined;
-function plainRemedies(): Promise<{ cases: Case[]; pasted: Map<string, PastedRun> }> {
+let plainBuilt: Promise<PlainRemedies> | undefined;
+function plainRemedies(): Promise<PlainRemedies> {
   plainBuilt ??= (async () => {
     const built = await cases(PLAIN, SANDBOX);
     const commands = [...new Set(built.flatMap((entry) => entry.fixes.flatMap((fix) => (fix.command && fix.language !== 'sql' ? [pastable(fix.command)] : []))).filter((command): command is string => command !== undefined))];
-    const runs = await pasteIntoBash(commands.map(fillPlaceholders));
-    return { cases: built, pasted: new Map(commands.map((command, index) => [command, runs[index] as PastedRun])) };
+    const runs = await pasteIntoShells(commands.map(fillPlaceholders));
+    return { cases: built, pasted: new Map(commands.map((command, index) => [command, new Map(SHELLS.map((shell) => [shell, runs.get(shell)?.[index] as PastedRun]))])) };
   })();
   return plainBuilt;
 }
@@ -113,14 +159,11 @@ function emptySandbox(): void {
 
 async function checkRemedies(values: Values): Promise<void> {
   emptySandbox();
-  const t0 = Date.now();
   const [plain, hostileCases] = await Promise.all([plainRemedies(), cases(values, SANDBOX)]);
-  if (process.env.DEBUG_TIMING) console.log('cases', Date.now() - t0);
   const plainCases = plain.cases;
   expect(hostileCases.length).toBe(plainCases.length);
   const valuePairs = pairs(values);
   const pasted: { plain: string; hostile: string; where: string }[] = [];
-  const statements: { statement: string; hostile: string; encoders: Encoder[]; where: string }[] = [];
   const urls: { statement: string; hostile: string; encoders: Encoder[]; where: string }[] = [];
   plainCases.forEach((plainCase, caseIndex) => {
     const hostileCase = hostileCases[caseIndex];
@@ -130,19 +173,17 @@ async function checkRemedies(values: Values): Promise<void> {
       const fix = hostileCase?.fixes[fixIndex];
       if (!plainFix.command) return;
       if (!fix?.command) {
-        // Only a value that cannot be written there (a line break in a pg_hba.conf line) drops a command.
-        expect(unrepresentable(values), `${where}: the command "${plainFix.command}" was left out`).toBe(true);
+        expect(leftOutFairly(fix?.text ?? '', values), `${where}: the command "${plainFix.command}" was left out: ${fix?.text ?? ''}`).toBe(true);
         return;
       }
       for (const line of fix.command.split('\n')) expect(hasInvisible(line), `${where}: ${JSON.stringify(fix.command)}`).toBe(false);
+      // Only commands are labelled shell; a file's line, a snippet or a URL carries no language (it is not run).
+      expect(fix.language, `${where}: ${fix.command}`).toBe(plainFix.language);
+      if (plainFix.language === 'shell') expect(kindOf(plainFix.command), `${where}: ${plainFix.command}`).toBe('shell');
+      if (plainFix.language === undefined) expect(kindOf(plainFix.command), `${where}: ${plainFix.command}`).not.toBe('shell');
       const language = plainFix.language === 'sql' ? (plainCase.engine === 'cassandra' ? CQL : SQL) : undefined;
       if (language && fix.language === 'sql') {
         expect(sameUpToValues(plainFix.command, fix.command, valuePairs, language), `${where}\n  ${plainFix.command}\n  ${fix.command}`).toBe(true);
-        return;
-      }
-      if (language) {
-        // A CQL statement whose names hold control characters is printed as cqlsh -e instead: the same statement, pasted.
-        statements.push({ statement: plainFix.command, hostile: fix.command, encoders: language, where });
         return;
       }
       switch (kindOf(plainFix.command)) {
@@ -164,31 +205,36 @@ async function checkRemedies(values: Values): Promise<void> {
     });
   });
   const unique = [...new Map(pasted.map((entry) => [`${entry.plain}\0${entry.hostile}`, entry])).values()];
-  const t1 = Date.now();
-  const runs = await pasteIntoBash([...unique.map(({ hostile }) => fillPlaceholders(hostile)), ...statements.map(({ hostile }) => hostile), ...urls.map(({ hostile }) => hostile)]);
-  if (process.env.DEBUG_TIMING) console.log('paste', unique.length, Date.now() - t1);
-  statements.forEach(({ statement, encoders, where }, index) => {
-    const run = runs[unique.length + index];
-    const call = run?.invocations[0];
-    const context = `${where}\n  ${statement}\n  ${run?.command ?? ''}\n  ${run?.stderr ?? ''}`;
-    expect(run?.syntaxError === false && run.notFound.length === 0 && run.invocations.length === 1 && call?.program === 'cqlsh', context).toBe(true);
-    const cql = call?.args[call.args.indexOf('-e') + 1] ?? '';
-    expect(sameUpToValues(statement, cql, valuePairs, encoders), context).toBe(true);
-  });
-  urls.forEach(({ statement, encoders, where }, index) => {
-    const run = runs[unique.length + statements.length + index];
-    const url = run?.invocations[0]?.args[0] ?? '';
-    const context = `${where}\n  ${statement}\n  ${run?.command ?? ''}\n  ${run?.stderr ?? ''}`;
-    expect(run?.syntaxError === false && run.notFound.length === 0 && run.invocations.length === 1 && run.invocations[0]?.args.length === 1, context).toBe(true);
-    expect(sameUpToValues(statement, url, valuePairs, encoders), context).toBe(true);
-  });
-  unique.forEach(({ where, plain: plainCommand }, index) => {
-    const plainRun = plain.pasted.get(plainCommand);
-    const hostile = runs[index];
-    if (!plainRun || !hostile) throw new Error(`a pasted command did not run: ${plainCommand}`);
-    expect(plainRun.syntaxError || plainRun.notFound.length > 0, `the plain command itself must run: ${plainRun.command}\n${plainRun.stderr}`).toBe(false);
-    expectSamePasted(plainRun, hostile, valuePairs, where);
-  });
+  const runs = await pasteIntoShells([...unique.map(({ hostile }) => fillPlaceholders(hostile)), ...urls.map(({ hostile }) => hostile)]);
+  const scripts: { plain: string; hostile: string; where: string }[] = [];
+  for (const shell of SHELLS) {
+    const shellRuns = runs.get(shell) ?? [];
+    urls.forEach(({ statement, encoders, where }, index) => {
+      const run = shellRuns[unique.length + index];
+      const url = run?.invocations[0]?.args[0] ?? '';
+      const context = `${where} (${shell})\n  ${statement}\n  ${run?.command ?? ''}\n  ${run?.stderr ?? ''}`;
+      expect(run?.syntaxError === false && run.notFound.length === 0 && run.invocations.length === 1 && run.invocations[0]?.args.length === 1, context).toBe(true);
+      expect(sameUpToValues(statement, url, valuePairs, encoders), context).toBe(true);
+    });
+    unique.forEach(({ where, plain: plainCommand }, index) => {
+      const plainRun = plain.pasted.get(plainCommand)?.get(shell);
+      const hostile = shellRuns[index];
+      if (!plainRun || !hostile) throw new Error(`a pasted command did not run: ${plainCommand}`);
+      expectSamePasted(plainRun, hostile, valuePairs, where);
+      scriptsOf(plainRun).forEach((script, scriptIndex) => scripts.push({ plain: script, hostile: scriptsOf(hostile)[scriptIndex] ?? '', where: `${where}, its sh -c script` }));
+    });
+  }
+  // A loop is a script for sh: sh reads it as shell code again, and it must hold the values as safely.
+  const uniqueScripts = [...new Map(scripts.map((entry) => [`${entry.plain}\0${entry.hostile}`, entry])).values()];
+  const scriptRuns = await pasteIntoShells([...uniqueScripts.map(({ plain: script }) => fillPlaceholders(script)), ...uniqueScripts.map(({ hostile }) => fillPlaceholders(hostile))], SCRIPT_SHELLS);
+  for (const shell of SCRIPT_SHELLS) {
+    uniqueScripts.forEach(({ where }, index) => {
+      const plainRun = scriptRuns.get(shell)?.[index];
+      const hostile = scriptRuns.get(shell)?.[uniqueScripts.length + index];
+      if (!plainRun || !hostile) throw new Error(`a script did not run: ${where}`);
+      expectSamePasted(plainRun, hostile, valuePairs, where);
+    });
+  }
 }
 
 describe('every printed command, built from hostile values, is the intended command', () => {
@@ -216,10 +262,28 @@ describe('every printed command, built from hostile values, is the intended comm
         examples: [
           [{ user: "x'y\"z$(touch SENTINEL)", database: '`touch SENTINEL`;|&', host: 'db.example.com', socketDir: "/tmp/a b$(touch SENTINEL)'\"", passfileName: "p'q$(touch SENTINEL)", adminUser: '$(touch SENTINEL)', said: ['\u001b]52;c;aGk=\u0007', '\u202eevil', 'a\nb', "'); DROP ROLE x; --"] }],
           [{ user: 'user', database: 'all', host: 'fe80::1%eth0', socketDir: '/tmp/-x', passfileName: '-n', adminUser: '-U', said: ['-e', '--help', '+group', '@file'] }],
+          // Quoting that holds in POSIX shells only: \' inside single quotes is an escape in fish; =word a path in zsh; %self a pid in fish.
+          [{ user: "\\';touch SENTINEL;#", database: '=ls', host: 'db.example.com', socketDir: '/tmp/x\\\\y', passfileName: '%self', adminUser: "\\';touch SENTINEL;#", said: ['=ls', '%self', "a\\'b", '~root'] }],
         ],
       },
     );
-  }, 600_000);
+  }, TIME_LIMIT_MS + 60_000);
+
+  test('every plain command does the same in bash, zsh, fish and dash', async () => {
+    const { pasted } = await plainRemedies();
+    for (const [command, runs] of pasted) {
+      const bash = runs.get('bash');
+      expect(bash?.invocations.length, command).toBeGreaterThan(0);
+      for (const shell of SHELLS) {
+        const run = runs.get(shell);
+        const context = `${shell}: ${command}\n${run?.stderr ?? ''}`;
+        expect(run?.syntaxError === false && run.notFound.length === 0 && run.createdFiles.length === 0, context).toBe(true);
+        // dash's export is a special builtin: no stub records it.
+        const calls = (entry: PastedRun | undefined): Invocation[] => [...(entry?.invocations ?? [])].filter((call) => shell !== 'dash' || call.program !== 'export').sort((a, b) => a.program.localeCompare(b.program));
+        expect(calls(run), context).toEqual(calls(bash));
+      }
+    }
+  });
 
   test('every cause a step can produce is among the cases above', async () => {
     const built = new Set((await cases(PLAIN, SANDBOX)).map((entry) => `${entry.engine}/${entry.cause}`));

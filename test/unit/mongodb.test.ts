@@ -46,6 +46,12 @@ describe('mongodb targets: parsed by the driver', () => {
     ['mongodb://app:p@ss@db.example:27017/app', /unescaped "@"/],
     // Found by the property tests: the parser lets it pass, the masked copy does not (was a crash).
     ['mongodb+srv:// :Pw9Aa00@#@$', /invalid MongoDB connection string/],
+    // Found by the property tests: the URL parser drops "." as a path segment and the driver would use "test".
+    ['mongodb://u@db.example:27017/.?replicaSet=rs0', /invalid database "\." \(from url\): a MongoDB database name cannot hold "\."/],
+    ['mongodb://db.example/..', /invalid database "\.\."/],
+    ['mongodb://db.example/%2E', /invalid database "\."/],
+    // The driver refuses it when the application opens the database.
+    ['mongodb://db.example/shop.v2', /invalid database "shop\.v2"/],
   ])('%s is an input error', async (text, message) => {
     await expect(resolveMongoTarget({ text, source: 'url' })).rejects.toThrow(InputError);
     await expect(resolveMongoTarget({ text, source: 'url' })).rejects.toThrow(message);

@@ -1,10 +1,13 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DockerfileParser } from 'dockerfile-ast';
-import { parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { describe, expect, test } from 'vitest';
 import { validateWorkflow } from '@action-validator/core';
 import { diagnoseCommand } from '../../src/cli/diagnose.js';
+import { EXPORTER_DEFAULTS, exporterCommand } from '../../src/cli/exporter.js';
+import { durationMs } from '../../src/config/duration.js';
+import { Scheduler } from '../../src/exporter/scheduler.js';
 import type { CliIO } from '../../src/cli/io.js';
 import { waitCommand } from '../../src/cli/wait.js';
 import { parseConfigFile } from '../../src/config/file.js';
@@ -29,7 +32,9 @@ async function parsesAsDbdoctor(args: readonly string[]): Promise<string> {
       ? waitCommand(io, [], async () => void (ran = 'wait'))
       : name === 'diagnose'
         ? diagnoseCommand(io, async () => void (ran = 'diagnose'))
-        : undefined;
+        : name === 'exporter'
+          ? exporterCommand(async () => void (ran = 'exporter'))
+          : undefined;
   if (!command) throw new Error(`not a dbdoctor command: ${name ?? ''}`);
   command.exitOverride().configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
   await command.parseAsync(own, { from: 'user' });
@@ -76,7 +81,10 @@ describe('the Kubernetes manifests', () => {
 
   test.each(documents.map((entry) => [`${entry.file} ${entry.object.kind}`, entry.object] as const))('%s is valid against the Kubernetes API schema', async (_name, object) => {
     const group = object.apiVersion.includes('/') ? object.apiVersion : `v1`;
-    const module: Record<string, new (value: unknown) => { validate(): void }> = await import(`kubernetes-models/${group}`);
+    // The Prometheus Operator's resources (ServiceMonitor) against the operator's CRD schemas.
+    const module: Record<string, new (value: unknown) => { validate(): void }> = group.startsWith('monitoring.coreos.com/')
+      ? await import(`@kubernetes-models/prometheus-operator/${group}`)
+      : await import(`kubernetes-models/${group}`);
     const Model = module[object.kind];
     expect(Model, `${object.apiVersion} ${object.kind}`).toBeDefined();
     if (Model) expect(() => new Model(object).validate()).not.toThrow();
@@ -103,7 +111,7 @@ describe('the Kubernetes manifests', () => {
       }
     };
     collect(JSON.parse(containers));
-    expect(invocations.length).toBe(3);
+    expect(invocations.length).toBe(4);
     for (const args of invocations) expect(await parsesAsDbdoctor(args)).toBe(args[0]);
   });
 
@@ -122,5 +130,58 @@ describe('the GitHub Actions example', () => {
   test('its dbdoctor step uses real flags', async () => {
     const run = /npx --yes dbdoctor ([^>\n]+)/.exec(text)?.[1]?.trim().split(/\s+/) ?? [];
     expect(await parsesAsDbdoctor(run)).toBe('wait');
+  });
+});
+
+describe('the exporter manifests', () => {
+  const documents = parseAllDocuments(readFileSync(join(ROOT, 'deploy', 'kubernetes', 'exporter.yaml'), 'utf8')).map((document) => document.toJS() as Record<string, any>);
+  const of = (kind: string): Record<string, any> => documents.find((object) => object.kind === kind) ?? {};
+
+  test('the ServiceMonitor probes exactly the labels of the ConfigMap, in job "dbdoctor", with the target as instance', async () => {
+    const config = await parseConfigFile(of('ConfigMap').data['targets.yaml'], 'targets.yaml');
+    const labels = config.targets.map((target) => target.label);
+    expect(labels.every((label) => label !== undefined)).toBe(true);
+    const endpoints = of('ServiceMonitor').spec.endpoints as Record<string, any>[];
+    const probes = endpoints.filter((endpoint) => endpoint.path === '/probe');
+    expect(probes.map((endpoint) => endpoint.params.target[0])).toEqual(labels);
+    for (const endpoint of probes) {
+      expect(endpoint.relabelings).toEqual([{ targetLabel: 'job', replacement: 'dbdoctor' }, { sourceLabels: ['__param_target'], targetLabel: 'instance' }]);
+      // The scrape timeout is what the exporter gives a diagnosis (less 0.5 s): longer than the config's timeout would be wasted.
+      expect(Number.parseFloat(endpoint.scrapeTimeout)).toBeGreaterThan(config.defaults?.timeout ?? 10);
+    }
+    expect(endpoints.filter((endpoint) => endpoint.path === '/metrics')).toHaveLength(1);
+  });
+
+  test('with the shipped minInterval and scrape intervals, every scrape of a Prometheus gets a fresh diagnosis (not every other one)', async () => {
+    const config = await parseConfigFile(of('ConfigMap').data['targets.yaml'], 'targets.yaml');
+    const probes = (of('ServiceMonitor').spec.endpoints as Record<string, any>[]).filter((endpoint) => endpoint.path === '/probe');
+    for (const endpoint of probes) {
+      const intervalMs = durationMs(String(endpoint.interval)) ?? 0;
+      const minIntervalMs = config.targets.find((target) => target.label === endpoint.params.target[0])?.minInterval ?? config.defaults?.minInterval ?? 15_000;
+      expect(minIntervalMs).toBeLessThanOrEqual(intervalMs);
+      let clock = 0;
+      const scheduler = new Scheduler([{ name: 'x', minIntervalMs }], async () => ((clock += 300), { target: 'x', engine: 'postgres', source: {}, status: 'healthy', verdict: { step: null, cause: 'healthy', message: '', details: {}, remediation: [] }, warnings: [], steps: [], durationMs: 300 }), 1, () => clock);
+      const kinds: string[] = [];
+      for (let scrape = 0; scrape < 8; scrape += 1) {
+        clock = scrape * intervalMs + (scrape % 2 === 0 ? -7 : 5); // a few ms early or late
+        kinds.push((await scheduler.probe('x', 9500)).kind);
+      }
+      expect(kinds, endpoint.params.target[0]).toEqual(Array<string>(8).fill('fresh'));
+    }
+    // The example scrape config against the exporter's default --min-interval.
+    const prometheus = parse(readFileSync(join(ROOT, 'deploy', 'prometheus', 'prometheus.yml'), 'utf8')) as { global: { scrape_interval: string } };
+    expect(durationMs(prometheus.global.scrape_interval)).toBeGreaterThanOrEqual(EXPORTER_DEFAULTS.minIntervalMs);
+  });
+
+  test('the Deployment listens where the Service and probes point, and waits longer than a diagnosis on SIGTERM', () => {
+    const pod = of('Deployment').spec.template.spec;
+    const container = pod.containers[0];
+    expect(container.args[container.args.indexOf('--listen') + 1]).toBe(`:${container.ports[0].containerPort}`);
+    expect(of('Service').spec.ports[0].targetPort).toBe(container.ports[0].name);
+    expect(container.readinessProbe.httpGet.path).toBe('/-/ready');
+    expect(container.livenessProbe.httpGet.path).toBe('/-/healthy');
+    expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(10);
+    expect(of('Service').spec.selector).toEqual(of('Deployment').spec.selector.matchLabels);
+    expect(of('ServiceMonitor').spec.selector.matchLabels).toEqual(of('Service').metadata.labels);
   });
 });

@@ -4,6 +4,10 @@ import { decide } from '../../src/probes/postgres/classify.js';
 import type { DatabaseRow, PoolRow } from '../../src/probes/postgres/pooler/admin.js';
 import { decidePooler, isProcessId, poolerErrorOf, poolerSigns } from '../../src/probes/postgres/pooler/recognise.js';
 import { poolLimits, type PoolerView } from '../../src/probes/postgres/pooler/view.js';
+import { configArgument, lastServerLoginIn, parsePgBouncerIni } from '../../src/probes/postgres/pooler/local.js';
+import { judgeBackend } from '../../src/probes/postgres/pooler/judge.js';
+import { poolerAcceptingRemedies } from '../../src/probes/postgres/pooler/accepting.js';
+import type { PostgresTarget } from '../../src/config/postgres/target.js';
 
 /** PgBouncer's words, as its sources (1.18 to 1.25) write them: SQLSTATE 08P01 and no location fields. */
 describe("layer 1 for poolers: PgBouncer's own errors (SQLSTATE 08P01, no source location)", () => {
@@ -22,6 +26,32 @@ describe("layer 1 for poolers: PgBouncer's own errors (SQLSTATE 08P01, no source
     ['not allowed', 'pooler_auth'],
     ['no such database: nowhere', 'database_missing'],
     ['database "appdb" is disabled', 'pooler_paused'],
+    // The rest of the family, from PgBouncer's sources (1.10 to 1.25): every message it sends a client.
+    ['database does not allow connections: appdb', 'pooler_paused'],
+    ['server login has been failing, cached error: password authentication failed for user "app" (server_login_retry)', 'pooler_backend_auth'],
+    ['server login has been failing, cached error: no pg_hba.conf entry for host "10.0.0.7", user "app", database "appdb", no encryption (server_login_retry)', 'pooler_backend_auth'],
+    ['server login has been failing, cached error: server DNS lookup failed (server_login_retry)', 'pooler_backend_down'],
+    ['server login has been failing, cached error: the database system is starting up (server_login_retry)', 'pooler_backend_down'],
+    ['server conn crashed?', 'pooler_backend_down'],
+    ['query_wait_timeout', 'pooler_pool_exhausted'],
+    ['query_timeout', 'pooler_pool_exhausted'],
+    ['SSL required', 'tls_required'],
+    ['server shutting down', 'shutting_down'],
+    ['pooler is shutting down', 'shutting_down'],
+    ['PAM authentication failed', 'pooler_auth'],
+    ['LDAP authentication failed', 'pooler_auth'],
+    ['certificate authentication failed', 'pooler_auth'],
+    ['"trust" authentication failed', 'pooler_auth'],
+    ['unix socket login rejected', 'pooler_auth'],
+    ['no username supplied', 'pooler_auth'],
+    ['username too long', 'pooler_auth'],
+    ['client selected an invalid SASL authentication mechanism', 'pooler_auth'],
+    ['bouncer config error', 'not_accepting'],
+    ['bouncer resources exhaustion', 'not_accepting'],
+    ['no memory for pool', 'not_accepting'],
+    ['admin forced disconnect', 'not_accepting'],
+    ['suspend_timeout', 'not_accepting'],
+    ['unsupported startup parameter: search_path', 'not_accepting'],
   ])('"%s" → %s', (message, cause) => {
     expect(poolerErrorOf({ code: '08P01', severity: 'FATAL', message, located: false })).toEqual({ cause, origin: 'pooler' });
   });
@@ -115,5 +145,84 @@ describe("which of PgBouncer's limits binds", () => {
     ['none: room left', view([pool(1)], database(5)), undefined],
   ])('%s', (_name, pooler, binding) => {
     expect(poolLimits(pooler)?.binding).toBe(binding);
+  });
+});
+
+/** PgBouncer 1.18's log, as it wrote it in the lab (a fresh pool's first login, then a warm pool's). */
+const LOG_FIRST_LOGIN = `2026-11-29 16:58:11.596 UTC [22213] LOG C-0x55a68a66a880: appdb/other@127.0.0.1:46842 login attempt: db=appdb user=other tls=no
+2026-11-29 16:58:11.621 UTC [22213] LOG S-0x55a68a672100: appdb/other@127.0.0.1:25432 new connection to server (from 127.0.0.1:43448)
+2026-11-29 16:58:11.640 UTC [22213] WARNING server login failed: FATAL password authentication failed for user "other"
+2026-11-29 16:58:11.641 UTC [22213] LOG C-0x55a68a66a880: appdb/other@127.0.0.1:46842 closing because: password authentication failed for user "other" (age=0s)
+2026-11-29 16:58:11.641 UTC [22213] WARNING C-0x55a68a66a880: appdb/other@127.0.0.1:46842 pooler error: password authentication failed for user "other"
+2026-11-29 16:58:11.670 UTC [22213] LOG S-0x55a68a672100: appdb/other@127.0.0.1:25432 closing because: login failed (age=0s)`;
+const LOG_WARM_POOL = `2026-11-29 17:11:45.309 UTC [17841] WARNING S-0x55c8a34dbf60: appdb/other@127.0.0.1:25432 got packet 'E' from server when not linked
+2026-11-29 17:11:45.311 UTC [17841] LOG S-0x55c8a34dbf60: appdb/other@127.0.0.1:25432 closing because: server conn crashed? (age=0s)
+2026-11-29 17:11:45.800 UTC [17841] LOG C-0x55c8a34d4880: appdb/other@127.0.0.1:39610 login attempt: db=appdb user=other tls=no
+2026-11-29 17:11:45.816 UTC [17841] LOG S-0x55c8a34dbf60: appdb/other@127.0.0.1:25432 new connection to server (from 127.0.0.1:33306)
+2026-11-29 17:11:45.832 UTC [17841] ERROR S: login failed: FATAL: password authentication failed for user "other"
+2026-11-29 17:11:45.832 UTC [17841] LOG S-0x55c8a34dbf60: appdb/other@127.0.0.1:25432 closing because: login failed (age=0s)`;
+const LOG_DOWN = `2026-11-29 16:58:59.768 UTC [29104] LOG S-0x56430f8ebf20: appdb/app@127.0.0.1:25432 closing because: connect failed (age=0s)`;
+
+describe("PgBouncer on this machine: its configuration file and its log (pooler/local.ts)", () => {
+  const at = Date.parse('2026-11-29T17:05:00Z');
+  test.each([
+    ["a fresh pool's first login, refused", LOG_FIRST_LOGIN, 'appdb', 'other', { kind: 'login-failed', words: 'password authentication failed for user "other"' }],
+    ["a warm pool's login, refused (a crashed server connection before it is no login)", LOG_WARM_POOL, 'appdb', 'other', { kind: 'login-failed', words: 'password authentication failed for user "other"' }],
+    ['a database that is down', LOG_DOWN, 'appdb', 'app', { kind: 'connect-failed' }],
+    ["another pool's lines say nothing about this one", LOG_DOWN, 'appdb', 'other', undefined],
+  ])('%s', (_name, log, database, user, expected) => {
+    const event = lastServerLoginIn(log, database, user, at);
+    if (expected === undefined) expect(event).toBeUndefined();
+    else expect(event).toMatchObject(expected);
+  });
+
+  test('a failure older than ten minutes explains nothing now', () => {
+    expect(lastServerLoginIn(LOG_DOWN, 'appdb', 'app', at + 20 * 60_000)).toBeUndefined();
+  });
+
+  test('the configuration file is the argument that is no option, and [databases] lines drop their passwords', () => {
+    expect(configArgument(['/usr/sbin/pgbouncer', '-d', '/etc/pgbouncer/pgbouncer.ini'])).toBe('/etc/pgbouncer/pgbouncer.ini');
+    expect(configArgument(['pgbouncer', 'pgbouncer.ini', '-u', 'postgres'])).toBe('pgbouncer.ini');
+    const parsed = parsePgBouncerIni("[databases]\nappdb = host=db port=6543 dbname=app password=s3cret max_db_connections=3\n* = host=fallback\n\n[pgbouncer]\n; a comment\nLogFile = /var/log/pgbouncer.log\nauth_query = SELECT usename, passwd FROM pg_shadow WHERE usename=$1\n");
+    expect(parsed.databases.appdb).toEqual({ host: 'db', port: '6543', dbname: 'app', max_db_connections: '3' });
+    expect(parsed.settings).toMatchObject({ logfile: '/var/log/pgbouncer.log', auth_query: 'SELECT usename, passwd FROM pg_shadow WHERE usename=$1' });
+  });
+});
+
+const baseTarget: PostgresTarget = {
+  engine: 'postgres',
+  display: 'postgresql://app@pooler.example:6432/appdb',
+  sources: {},
+  endpoints: [{ host: 'pooler.example', port: 6432 }],
+  user: 'app',
+  database: 'appdb',
+  passfile: { state: 'not-consulted', path: '' },
+  sslmode: 'prefer',
+  targetSessionAttrs: 'any',
+  ignoredParams: [],
+};
+
+describe('judging the database behind the pooler from the client side alone (pooler/judge.ts)', () => {
+  const trace = { ...emptyTrace(1000), phase: 'ready' as const };
+  const remote = (said: string): PoolerView => ({
+    name: 'PgBouncer',
+    signs: ['pooler-error'],
+    admin: { state: 'refused', error: { code: '08P01', severity: 'FATAL', message: 'not allowed', located: false } },
+    local: { state: 'not-here', reason: 'the pooler runs on another host' },
+    confirmation: { kind: 'turned-away', error: { code: '08P01', severity: 'FATAL', message: said, located: false }, by: 'the query', waitedMs: 3 },
+  });
+
+  test('"server login has been failing" from a remote PgBouncer, no console: down or refusing, said as such, and no fix tells to start a database that may run', () => {
+    const view = remote('server login has been failing, try again later (server_login_retry)');
+    const judged = judgeBackend(view, trace);
+    expect(judged).toMatchObject({ kind: 'down', how: 'unknown' });
+    expect(judged.kind === 'down' ? judged.reasons.join('; ') : '').toContain('not confirmed from here: the database is down, or refuses PgBouncer\'s login');
+    const fixes = poolerAcceptingRemedies.pooler_backend_down({ ...baseTarget }, view, 'unknown');
+    expect(fixes.map((fix) => fix.text).join('\n')).not.toMatch(/Start it/);
+  });
+
+  test('"pgbouncer cannot connect to server" says the database is out of reach: down, with "start it"', () => {
+    const view = remote('pgbouncer cannot connect to server');
+    expect(judgeBackend(view, trace)).toMatchObject({ kind: 'down', how: 'broke' });
   });
 });

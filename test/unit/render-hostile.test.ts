@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { RunReportSchema, type RunReport } from '../../src/engine/schema.js';
@@ -36,6 +37,9 @@ const hostile = fc.oneof(
     "'| x=1",
     '```\n# heading',
     '`code`',
+    // GitHub's Markdown makes links of bare URLs, www. names and e-mail addresses (escaped or not).
+    'mail evil@attacker.example or www.attacker.example, see http://evil.example/x (mailto:x@y.example)',
+    'user\\@example.com and https\\://evil.example | x@y.z|www.a.b',
   ),
   fc.string({ unit: 'grapheme', maxLength: 10 }),
 );
@@ -73,9 +77,12 @@ const hostileReport: fc.Arbitrary<RunReport> = fc.array(hostile, { minLength: 12
 });
 
 // eslint-disable-next-line no-control-regex
-const RAW = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\p{Cf}]/u;
+const RAW = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\p{Cf}\p{Default_Ignorable_Code_Point}]/u;
 /** The output's control characters, dbdoctor's own colours aside. */
 const foreignControls = (text: string): string => text.replace(/\u001b\[[0-9;]*m/g, '').replace(/[\n\t]/g, '');
+
+/** The elements dbdoctor's own Markdown makes: headings, paragraphs, emphasis, code, the steps table, the list of fixes, the folded evidence. */
+const MARKDOWN_OWN_TAGS = new Set(['h2', 'h3', 'p', 'em', 'strong', 'code', 'pre', 'table', 'thead', 'tbody', 'tr', 'th', 'td', 'ol', 'li', 'details', 'summary']);
 
 /** Markdown without its fenced blocks and code spans (CommonMark: a span ends at a run of as many backticks). */
 function outsideCode(markdown: string): string {
@@ -126,8 +133,21 @@ describe('renderers, given hostile text everywhere', () => {
       }),
       RUNS,
     );
-    expect(markdownText('![x](http://e) <b> a|b &amp;')).toBe('!\\[x\\](http://e) \\<b\\> a\\|b \\&amp;');
+    // A word that could become a link (GitHub autolinks URLs, www. names and e-mail addresses) is a code span.
+    expect(markdownText('![x](http://e) <b> a|b &amp;')).toBe('`![x](http://e)` \\<b\\> a\\|b \\&amp;');
+    expect(markdownText('[x](y) mail evil@attacker.example')).toBe('\\[x\\](y) mail `evil@attacker.example`');
     expect(codeSpan('a`b')).toBe('``a`b``');
+  });
+
+  test("Markdown through GitHub's own renderer (cmark-gfm): no link, image or element from the text", () => {
+    fc.assert(
+      fc.property(hostileReport, (report) => {
+        const html = execFileSync('cmark-gfm', ['--unsafe', '-e', 'autolink', '-e', 'table', '-e', 'strikethrough', '-e', 'tasklist'], { input: renderMarkdown(report, new Date(0)), encoding: 'utf8' });
+        const tags = new Set([...html.matchAll(/<([a-zA-Z][a-zA-Z0-9]*)/g)].map((match) => (match[1] ?? '').toLowerCase()));
+        expect([...tags].filter((tag) => !MARKDOWN_OWN_TAGS.has(tag)), html).toEqual([]);
+      }),
+      { numRuns: Math.ceil(RUNS.numRuns / 4) },
+    );
   });
 
   test('JUnit: no control character, no element from the text', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { buildEnvironment } from '../../src/config/environment.js';
-import { maskUrlPasswords, Secrets } from '../../src/config/secrets.js';
+import { COMMAND_LEFT_OUT, maskUrlPasswords, Secrets } from '../../src/config/secrets.js';
 
 describe('redaction', () => {
   test.each([
@@ -41,5 +41,62 @@ describe('redaction', () => {
     const { secrets } = await import('../../src/config/secrets.js');
     buildEnvironment({ APP_DB_PASSWORD: 'envsecret-1', DATABASE_URL: 'postgres://u:urlsecret-2@h/d', OTHER: 'plain-value' });
     expect(secrets.redact('envsecret-1 urlsecret-2 plain-value')).toBe('**** **** plain-value');
+  });
+
+  test('a secret followed by a quote and a colon is masked too: values are text, not JSON', () => {
+    const secrets = new Secrets();
+    secrets.add('hunter22');
+    expect(secrets.redact('the server said "hunter22": no')).toBe('the server said "****": no');
+  });
+});
+
+describe('documents: masked as structures, commands never rewritten', () => {
+  test('string values and keys are masked; numbers, booleans and nulls kept; a command is kept exactly', () => {
+    const secrets = new Secrets();
+    secrets.add('hunter22');
+    secrets.add('false,');
+    const document = {
+      message: 'login as hunter22 failed',
+      count: 3,
+      ok: false,
+      none: null,
+      evidence: { hunter22: 'key', list: ['a hunter22', 1, true] },
+      remediation: [{ text: 'Run:', command: "psql -U app -c 'SELECT 1;'", language: 'shell' }],
+    };
+    expect(secrets.redactDocument(document)).toEqual({
+      message: 'login as **** failed',
+      count: 3,
+      ok: false,
+      none: null,
+      evidence: { '****': 'key', list: ['a ****', 1, true] },
+      remediation: [{ text: 'Run:', command: "psql -U app -c 'SELECT 1;'", language: 'shell' }],
+    });
+  });
+
+  test('a command that would show a secret is left out, its text saying why; it is never rewritten', () => {
+    const secrets = new Secrets();
+    secrets.add("''\\''");
+    secrets.add('s3cret-pw');
+    const shown = "psql -c 'SELECT 1 WHERE x = '\\''a .'\\'''\\''$(touch x)'\\'';'";
+    expect(secrets.commandShowsSecret(shown)).toBe(true);
+    expect(secrets.commandShowsSecret('mongosh "mongodb://app:s3cret-pw@db/"')).toBe(true);
+    expect(secrets.commandShowsSecret('mongosh mongodb://app@db/')).toBe(false);
+    expect(secrets.redactDocument({ remediation: [{ text: 'Check:', command: shown, language: 'shell' }, { text: 'Then:', command: 'pg_isready -h db', language: 'shell' }] })).toEqual({
+      remediation: [{ text: `Check: ${COMMAND_LEFT_OUT}` }, { text: 'Then:', command: 'pg_isready -h db', language: 'shell' }],
+    });
+  });
+
+  test('"-" joins words in a command: a password "password" is not shown by dbdoctor\'s own placeholder', () => {
+    const secrets = new Secrets();
+    secrets.add('password');
+    expect(secrets.commandShowsSecret("ALTER ROLE app WITH PASSWORD 'new-password';")).toBe(false);
+    expect(secrets.commandShowsSecret('export PGPASSWORD=password')).toBe(true);
+  });
+
+  test("explain's confirm command is kept, or null when it would show a secret", () => {
+    const secrets = new Secrets();
+    secrets.add('s3cret-pw');
+    expect(secrets.redactDocument({ confirm: 'dbdoctor diagnose postgresql://db/app', nested: { confirm: 's3cret-pw' } }, ['confirm'])).toEqual({ confirm: 'dbdoctor diagnose postgresql://db/app', nested: { confirm: '****' } });
+    expect(secrets.redactDocument({ confirm: 'dbdoctor diagnose s3cret-pw' }, ['confirm'])).toEqual({ confirm: null });
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { identifyProtocol } from '../../src/net/sniff.js';
+import { identifyProtocol, isVague } from '../../src/net/sniff.js';
 
 describe('what answered on a port', () => {
   const mysqlGreeting = Buffer.concat([Buffer.from([0x4a, 0, 0, 0, 0x0a]), Buffer.from('8.0.36\0'), Buffer.alloc(60, 1)]);
@@ -16,6 +16,8 @@ describe('what answered on a port', () => {
     [mongoReply, 'mongodb'],
     [Buffer.from([0x45, 0, 0, 0, 0x10, 0x53, 0x46, 0x41, 0x54, 0x41, 0x4c, 0]), 'postgres'],
     [Buffer.from([0xde, 0xad, 0xbe, 0xef, 0x00, 0x01]), 'binary'],
+    // python's http.server answering a request line it read as HTTP/0.9: the page, no status line.
+    [Buffer.from('<!DOCTYPE HTML>\n<html lang="en">\n    <head>\n        <meta charset="utf-8">\n        <title>Error response</title>'), 'http'],
   ])('%#: %s', (bytes, protocol) => {
     expect(identifyProtocol(bytes).protocol).toBe(protocol);
   });
@@ -23,5 +25,11 @@ describe('what answered on a port', () => {
     const guess = identifyProtocol(Buffer.concat([Buffer.from('HTTP/1.1 200 OK\r\n'), Buffer.alloc(200, 0x41)]));
     expect(guess.sample.length).toBeLessThanOrEqual(80);
     expect(guess.description).toBe('an HTTP server (HTTP/1.1 200 OK)');
+  });
+  test('a guess that names no program is vague, and another opening is tried for a better name', () => {
+    expect(isVague(identifyProtocol(Buffer.from('<!DOCTYPE HTML>\n<html>')))).toBe(true);
+    expect(isVague(identifyProtocol(Buffer.from('HTTP/1.0 200 OK\r\nServer: SimpleHTTP/0.6 Python/3.11.7\r\n\r\n')))).toBe(false);
+    expect(isVague(identifyProtocol(Buffer.from('some text line\r\n')))).toBe(true);
+    expect(isVague(identifyProtocol(Buffer.from('SSH-2.0-OpenSSH_9.2p1\r\n')))).toBe(false);
   });
 });

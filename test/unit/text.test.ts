@@ -13,7 +13,8 @@ import { parsePostgresUri } from '../../src/config/postgres/conninfo.js';
 import { hostProblem } from '../../src/net/hostname.js';
 import { bounded, boundedDeep, boundFinding, COMMAND_CHARS, LIST_ITEMS } from '../../src/text/bound.js';
 import { jsString, yamlString } from '../../src/text/js.js';
-import { pathOperand, raw, sh, shellWord } from '../../src/text/shell.js';
+import { pathOperand, raw, sh, shellWord, UNQUOTABLE, unprintable, viaSh } from '../../src/text/shell.js';
+import { pasteIntoShells } from '../lab/commands.js';
 import { cqlIdent, cqlLiteral, pgIdent, pgLiteral } from '../../src/text/sql.js';
 import { urlHost, urlLine, urlPart, urlQueryValue } from '../../src/text/url.js';
 import { hasInvisible, terminalSafe, visible } from '../../src/text/visible.js';
@@ -40,7 +41,7 @@ const wordText = anyText.map((value) => value.replace(/\u0000/g, ''));
 const wellFormed = (value: string): boolean => !/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(value);
 
 // eslint-disable-next-line no-control-regex
-const RAW_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\p{Cf}]/u;
+const RAW_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\p{Cf}\p{Default_Ignorable_Code_Point}]/u;
 
 describe('visible: untrusted text shows its control characters escaped', () => {
   test.each([
@@ -51,6 +52,9 @@ describe('visible: untrusted text shows its control characters escaped', () => {
     ['\u202egnp.exe', '\\u202egnp.exe'],
     ['zero\u200bwidth\ufeff', 'zero\\u200bwidth\\ufeff'],
     ['tag\u{e0041}', 'tag\\u{e0041}'],
+    // Default_Ignorable_Code_Point, assigned or not: Hangul fillers, variation selectors, CGJ, Mongolian FVS, Khmer vowels, U+2065, U+E0080.
+    ['a\u3164b\u115f\u1160\uffa0', 'a\\u3164b\\u115f\\u1160\\uffa0'],
+    ['\u2714\ufe0f\u{e0100}\u034f\u180b\u17b4\u2065\u{e0080}', '\u2714\\ufe0f\\u{e0100}\\u034f\\u180b\\u17b4\\u2065\\u{e0080}'],
     ['tab\tstays', 'tab\tstays'],
     ['café 数据库 ✔', 'café 数据库 ✔'],
   ])('%j → %j', (input, shown) => {
@@ -105,7 +109,7 @@ describe("terminalSafe: the writers' net lets only dbdoctor's own codes through"
   });
 });
 
-describe('shellWord and sh: every value is one word, exactly', () => {
+describe('shellWord and sh: every value is one word, exactly, in bash, zsh, fish and dash', () => {
   test.each([
     ['db.example.com', 'db.example.com'],
     ['postgresql://app@db:5432/app', 'postgresql://app@db:5432/app'],
@@ -113,33 +117,52 @@ describe('shellWord and sh: every value is one word, exactly', () => {
     ["SELECT 1 WHERE x = 'a';", `"SELECT 1 WHERE x = 'a';"`],
     ["it's $HOME", `'it'\\''s $HOME'`],
     ['', "''"],
-    ['a\u001bb\nc', "$'a\\033b\\012c'"],
-    ['\u202e', "$'\\342\\200\\256'"],
+    // fish reads \\ and \' inside single quotes as escapes: both are written outside the quotes.
+    ['a\\b', `'a'\\\\'b'`],
+    ["\\';touch /tmp/x;#", "\\\\" + "\\'" + "';touch /tmp/x;#'"],
+    // zsh expands a bare =word to a program's path, fish a bare %word to a process id.
+    ['=ls', `'=ls'`],
+    ['%self', `'%self'`],
+    ['a=b', 'a=b'],
+    ['50%', '50%'],
+    // No quoting writes a control or invisible character the same way in every shell ($'…' is not fish).
+    ['a\u001bb\nc', UNQUOTABLE],
+    ['\u202e', UNQUOTABLE],
   ])('%j → %s', (value, word) => {
     expect(shellWord(value)).toBe(word);
   });
 
-  test('sh quotes each value as a word, lists as words, raw fragments as they are', () => {
+  test('sh quotes each value as a word, lists as words, raw fragments as they are; a loop is a script for sh -c', () => {
     const check = sh`pg_isready -h ${'/tmp/a b'} -p ${5432}`;
     expect(check).toBe("pg_isready -h '/tmp/a b' -p 5432");
-    expect(sh`until ${raw(check)}; do sleep 1; done`).toBe("until pg_isready -h '/tmp/a b' -p 5432; do sleep 1; done");
+    expect(viaSh(sh`until ${raw(check)}; do sleep 1; done`)).toBe(`sh -c "until pg_isready -h '/tmp/a b' -p 5432; do sleep 1; done"`);
     expect(sh`ls ${['a b', 'c']}`).toBe("ls 'a b' c");
     expect(sh`printf '%s\n' ${'x'}`).toBe("printf '%s\\n' x");
     expect(sh`chmod 0600 ${pathOperand('-rf')}`).toBe('chmod 0600 ./-rf');
   });
 
-  test('bash reads every word back as the very value, and nothing in it runs', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'dbdoctor-words-'));
+  test('a command holding an unquotable value, a control character, or too many characters is not printable', () => {
+    expect(unprintable(sh`psql -U ${'a\nb'}`, COMMAND_CHARS)).toMatch(/no quoting writes the same way in every shell/);
+    expect(unprintable('cqlsh -e \'SELECT "a\u001bb"\'', COMMAND_CHARS)).toMatch(/would not print as itself/);
+    expect(unprintable('services:\n  db:', COMMAND_CHARS)).toBeUndefined();
+    expect(unprintable(`echo ${'x'.repeat(COMMAND_CHARS)}`, COMMAND_CHARS)).toMatch(/too long/);
+  });
+
+  test('every shell reads every word back as the very value, and nothing in it runs', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(wordText, { minLength: 1, maxLength: 30 }), async (values) => {
-        const script = `PATH=/nonexistent; touch() { builtin printf 'RAN' >&2; }; ${values.map((value) => `printf '%s\\0' ${shellWord(value)}`).join('; ')}`;
-        const { stdout, stderr } = await run('bash', ['--norc', '--noprofile', '-c', script], { cwd: dir, encoding: 'buffer', env: { LANG: 'C.UTF-8' } });
-        expect(stderr.toString()).toBe('');
-        expect(stdout.toString('utf8').split('\0').slice(0, -1)).toEqual(values.map((value) => Buffer.from(value, 'utf8').toString('utf8')));
-        expect(readdirSync(dir)).toEqual([]);
-        for (const value of values) expect(hasInvisible(shellWord(value))).toBe(false);
+        const quotable = values.filter((value) => shellWord(value) !== UNQUOTABLE);
+        for (const value of values) if (shellWord(value) === UNQUOTABLE) expect(hasInvisible(value)).toBe(true);
+        fc.pre(quotable.length > 0);
+        const runs = await pasteIntoShells([`psql ${quotable.map(shellWord).join(' ')}`]);
+        for (const [shell, [pasted]] of runs) {
+          expect(pasted?.stderr, shell).toBe('');
+          expect(pasted?.createdFiles, shell).toEqual([]);
+          expect(pasted?.invocations, shell).toEqual([{ program: 'psql', args: quotable.map((value) => Buffer.from(value, 'utf8').toString('utf8')) }]);
+        }
+        for (const value of quotable) expect(hasInvisible(shellWord(value))).toBe(false);
       }),
-      { numRuns: Math.ceil(RUNS.numRuns / 10) },
+      { numRuns: Math.ceil(RUNS.numRuns / 10), examples: [[["\\';touch SENTINEL;#", '=ls', '%self', '~root', '#x', '{a,b}', '(x)', 'a?b', '*', '!!', '^x', "a'b\"c", 'x\\\\y']]] },
     );
   });
 });
@@ -216,6 +239,15 @@ describe('JavaScript strings (mongosh) and YAML scalars', () => {
     expect(yamlString('yes')).toBe('"yes"');
     expect(yamlString('db-1')).toBe('db-1');
   });
+
+  test('a value some YAML reads as a number, a boolean or a date is quoted: read back as the string in YAML 1.1 and 1.2', () => {
+    for (const value of ['0123', '1e3', '1E3', '0x1F', '0o17', '0b101', '1_000', '12:30', '2001-12-14', '.5', '-1', '+1', '.inf', 'yes', 'No', 'on', 'TRUE', 'null', '~', 'y']) {
+      const scalar = yamlString(value);
+      expect(scalar).toBe(jsString(value));
+      for (const version of ['1.1', '1.2'] as const) expect(parseYaml(`key: ${scalar}\n`, { version })).toEqual({ key: value });
+    }
+    expect(yamlString('db1e3')).toBe('db1e3');
+  });
 });
 
 describe('URL parts', () => {
@@ -275,6 +307,11 @@ describe('host names: what no client could resolve is refused, what some client 
     ['/var/run/postgresql', 'socket path'],
     ["db'", `"'"`],
     ['db/x', '"/"'],
+    // Letters and marks drawn as nothing (Default_Ignorable_Code_Point): a Hangul filler, a variation selector.
+    ['a\u3164b', 'an invisible character (\\u3164)'],
+    ['a\ufe0fb', 'an invisible character (\\ufe0f)'],
+    ['a\u115fb.example', 'an invisible character'],
+    ['a\u034fb', 'an invisible character'],
   ])('%j is refused: %s', (host, reason) => {
     expect(hostProblem(host)).toContain(reason);
   });

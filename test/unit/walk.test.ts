@@ -96,6 +96,22 @@ describe('the tree walk', () => {
     expect(report.verdict.step).toBe('auth');
   });
 
+  test('deadline_exceeded names the budget that ran out as it was set, with its own figure (not the steps\' share after the time kept to close)', async () => {
+    const cli = await diagnoseTarget(probeOf({ ...all('pass'), auth: 'hang' }), target, run(400));
+    expect(cli.verdict.message).toBe('still waiting when the --timeout of 400 ms ran out');
+    expect(cli.verdict.details).toMatchObject({ deadline: 'run', budgetMs: 400, budgetFrom: 'the --timeout' });
+    // A budget shorter than the time kept back to close connections: the steps get none, and the
+    // message still gives the budget that was set (it once said "the --timeout of 0 ms").
+    const tiny = await diagnoseTarget(probeOf(all('pass')), target, run(50));
+    expect(tiny.verdict).toMatchObject({ cause: 'deadline_exceeded', message: 'still waiting when the --timeout of 50 ms ran out' });
+    // Another budget, named by whoever set it (the exporter: the scrape's own deadline).
+    const scrape = { name: "the scrape's deadline", detail: 'X-Prometheus-Scrape-Timeout-Seconds 1, less --timeout-offset 0.5' };
+    const scraped = await diagnoseTarget(probeOf({ ...all('pass'), pool: 'hang' }), target, { ...run(), deadline: Deadline.within(500, 'run', scrape) });
+    expect(scraped.verdict.message).toBe("still waiting when the scrape's deadline of 500 ms (X-Prometheus-Scrape-Timeout-Seconds 1, less --timeout-offset 0.5) ran out");
+    expect(scraped.verdict.remediation[0]?.text).toContain("Allow more time than the scrape's deadline of 500 ms");
+    expect(scraped.verdict.message).not.toContain('--timeout of');
+  });
+
   test('a step missing for an engine is a skip that says so', async () => {
     const report = await diagnoseTarget(probeOf({ process: 'pass', accepting: 'pass', network: 'pass', auth: 'pass' }), target, run());
     expect(report.steps.find((step) => step.id === 'pool')).toMatchObject({ status: 'skip', summary: 'not checked for scripted' });

@@ -1,8 +1,10 @@
 import { z } from 'zod';
-import { checkHost, checkNoNul } from '../checks.js';
+import { checkHost, checkNoNul, checkSocketLength } from '../checks.js';
 import { InputError } from '../errors.js';
 import { MASK, maskUrlPasswords, secrets } from '../secrets.js';
 import type { ConnectionString } from 'mongodb-connection-string-url';
+import { bounded } from '../../text/bound.js';
+import { visible } from '../../text/visible.js';
 
 /**
  * A MongoDB target, parsed by the official driver itself: `mongodb-connection-string-url` (the
@@ -106,6 +108,7 @@ export async function resolveMongoTarget(input: { readonly text: string; readonl
     sources.password = source;
     secrets.add(password);
   }
+  checkDatabaseName(text, input.source);
   const database = written.pathname.replace(/^\//, '') ? safeDecode(written.pathname.replace(/^\//, '')) : 'test';
   sources.database = written.pathname.replace(/^\//, '') ? source : 'default (test, as the driver does)';
   const authSource = credentials?.source ?? (explicit('authSource') ? (params.get('authSource') ?? 'admin') : written.pathname.replace(/^\//, '') ? database : 'admin');
@@ -117,7 +120,10 @@ export async function resolveMongoTarget(input: { readonly text: string; readonl
 
   const hosts = written.isSRV ? [{ host: written.hosts[0] ?? '', port: 27017 }] : options.hosts.map((address) => hostOf(address.toString(), shown, source));
   // A seed is a DNS name, an IP address or a socket file; a +srv host only a DNS name the SRV record hangs from.
-  for (const entry of hosts) checkHost(entry.host, source, written.isSRV ? {} : { socketPaths: true, socketExample: '/tmp/mongodb-27017.sock' });
+  for (const entry of hosts) {
+    checkHost(entry.host, source, written.isSRV ? {} : { socketPaths: true, socketExample: '/tmp/mongodb-27017.sock' });
+    if (entry.host.startsWith('/')) checkSocketLength(entry.host, entry.host, source, 'use a shorter socket path (net.unixDomainSocket.pathPrefix on the server)');
+  }
   checkNoNul({ user, database, authSource: credentials?.source, replicaSet: options.replicaSet }, () => source);
   for (const shownName of [user, database, ...hosts.map((entry) => entry.host)]) secrets.addPublic(shownName);
   const mechanism = credentials?.mechanism && credentials.mechanism !== 'DEFAULT' ? credentials.mechanism : undefined;
@@ -164,7 +170,7 @@ function parseWithDriver(driver: Driver, text: string, ignored: string[], shown:
     } catch (error) {
       const unknown = unsupportedOptions(errorText(error));
       if (unknown.length === 0 || !(error instanceof driver.MongoParseError)) {
-        throw new InputError(`invalid MongoDB connection string ${shown} (from ${source}): ${maskUrlPasswords(errorText(error))}`, hintFor(errorText(error)));
+        throw new InputError(`invalid MongoDB connection string ${shown} (from ${source}): ${maskUrlPasswords(errorText(error))}`, hintFor(errorText(error), text));
       }
       uri = withoutOptions(uri, unknown);
       ignored.push(...unknown);
@@ -192,7 +198,9 @@ function splitQuery(uri: string): [string, string] {
   return index < 0 ? [uri, ''] : [uri.slice(0, index), uri.slice(index + 1)];
 }
 
-function hintFor(message: string): string {
+function hintFor(message: string, text: string): string {
+  // The driver cannot read a zone id in an IPv6 address ([fe80::1%25eth0]): "Unable to parse … with URL".
+  if (/\[[^\]]*%25[^\]]*\]/.test(text)) return 'the MongoDB driver cannot read an IPv6 address with a zone id (%25eth0): use a global or unique-local address, or a host name that resolves to it';
   if (/directConnection/i.test(message)) return 'directConnection=true takes exactly one host; list several hosts without it (or with replicaSet=…)';
   if (/Unable to parse .* with URL|port/i.test(message)) return 'a port is a whole number from 1 to 65535, e.g. 27017';
   if (/srv/i.test(message)) return 'mongodb+srv:// takes one host name and no port: mongodb+srv://user:password@cluster.example.com/database';
@@ -200,6 +208,8 @@ function hintFor(message: string): string {
 }
 
 function hostOf(address: string, shown: string, source: string): MongoHost {
+  // A Unix socket (mongodb://%2Ftmp%2Fmongodb-27017.sock): the driver gives its path, no port.
+  if (address.startsWith('/')) return { host: address, port: Number(/-(\d+)\.sock$/.exec(address)?.[1] ?? 27017) };
   const match = /^\[?(.*?)\]?:(\d+)$/.exec(address);
   const port = Number(match?.[2] ?? 27017);
   // A blank host ("mongodb:// @ /") passes the driver's parser and fails only at lookup time.
@@ -207,6 +217,20 @@ function hostOf(address: string, shown: string, source: string): MongoHost {
     throw new InputError(`invalid host "${address}" in ${shown} (from ${source})`, 'a host is name:port, e.g. mongo-0.example.com:27017');
   }
   return { host: match[1], port };
+}
+
+/**
+ * The database as written in the URL's path. The driver refuses a name holding "." when the
+ * application opens it ("Database names cannot contain the character '.'"), and the URL parser
+ * drops "." and ".." (or %2E, %2E%2E) as path segments before the driver sees them, leaving the
+ * default "test": either way the database the user wrote is not the one anything would use.
+ */
+function checkDatabaseName(text: string, source: string): void {
+  const path = /^mongodb(?:\+srv)?:\/\/[^/?#]*\/([^?#]*)/i.exec(text)?.[1];
+  if (path === undefined || path === '') return;
+  const name = safeDecode(path);
+  if (!name.includes('.')) return;
+  throw new InputError(`invalid database "${bounded(visible(name), 120)}" (from ${source}): a MongoDB database name cannot hold "." (the driver refuses it; "." or ".." alone is dropped from the URL, leaving "test"); write the database's real name`);
 }
 
 /** The connection string as people should see it: the password (and secret options) masked. */

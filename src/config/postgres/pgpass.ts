@@ -43,7 +43,8 @@ export function parsePassfileLine(line: string): string[] | undefined {
 }
 
 export function findInPassfile(text: string, query: PassfileQuery): { line: number; password: string } | undefined {
-  const host = query.host.startsWith('/') ? 'localhost' : query.host;
+  // libpq looks a socket (a directory, or an abstract "@name") up as "localhost".
+  const host = query.host.startsWith('/') || query.host.startsWith('@') ? 'localhost' : query.host;
   const wanted = [host, String(query.port), query.database, query.user];
   const lines = text.replace(/\r\n?/g, '\n').split('\n');
   for (let index = 0; index < lines.length; index += 1) {

@@ -1,23 +1,32 @@
 import { existsSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { checkHost, checkNoNul } from '../checks.js';
+import { checkHost, checkNoNul, checkSocketLength } from '../checks.js';
 import type { Environment } from '../environment.js';
 import { InputError } from '../errors.js';
 import { MASK, secrets } from '../secrets.js';
 import { isKeywordValueString, parseKeywordValue, parsePostgresUri, type ConnOptions } from './conninfo.js';
 import { lookupPassfile, type PassfileStatus } from './pgpass.js';
+import { abstractSocketSupport } from '../../net/tcp.js';
+import { bounded } from '../../text/bound.js';
 import { urlHost, urlQueryValue } from '../../text/url.js';
+import { visible } from '../../text/visible.js';
 
 export const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'] as const;
 export const SESSION_ATTRS = ['any', 'read-write', 'read-only', 'primary', 'standby', 'prefer-standby'] as const;
 export const TLS_VERSIONS = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'] as const;
 
 export const PostgresEndpointSchema = z.object({
-  /** A host name, an IP address, or a socket directory (starts with "/"). */
+  /** A host name, an IP address, a socket directory ("/…") or an abstract socket ("@…"). */
   host: z.string().min(1),
   port: z.number().int().min(1).max(65535),
+  /**
+   * libpq's hostaddr: the numeric address connected to, with no name lookup. The host then only
+   * names the server (TLS verify-full, the password file); with no host, it is the hostaddr.
+   */
+  hostaddr: z.string().optional(),
 });
 export type PostgresEndpoint = z.infer<typeof PostgresEndpointSchema>;
 
@@ -57,6 +66,19 @@ export interface ConnStringInput {
   readonly text: string;
   /** "url" for the command line, else e.g. "env DATABASE_URL" or "./.env DATABASE_URL". */
   readonly source: string;
+}
+
+/**
+ * A Unix socket rather than a TCP host: a socket directory ("/var/run/postgresql") or, since
+ * libpq 14, an abstract socket ("@name", Linux: no file, the kernel's name space).
+ */
+export function isSocketHost(host: string): boolean {
+  return host.startsWith('/') || host.startsWith('@');
+}
+
+/** The socket a server listens on for `host` and `port`, named as libpq names it: "<dir>/.s.PGSQL.<port>", "@name/.s.PGSQL.<port>". */
+export function socketPathOf(host: string, port: number): string {
+  return `${host.replace(/\/+$/, '')}/.s.PGSQL.${port}`;
 }
 
 /** Socket directories libpq builds use by default: Debian's, then the upstream default. */
@@ -120,7 +142,7 @@ export async function resolvePostgresTarget(input: ConnStringInput | undefined, 
 
   const first = endpoints[0];
   if (!first) throw new InputError('no host to connect to', 'give a host in the URL or set PGHOST');
-  for (const shown of [user, database, ...endpoints.map((endpoint) => endpoint.host)]) secrets.addPublic(shown);
+  for (const shown of [user, database, ...endpoints.flatMap((endpoint) => [endpoint.host, endpoint.hostaddr])]) secrets.addPublic(shown);
   const passfilePath = options.passfile ?? join(env.get('HOME') || homedir(), '.pgpass');
   let password = options.password;
   let passfile: PassfileStatus | { state: 'not-consulted'; path: string } = { state: 'not-consulted', path: passfilePath };
@@ -166,7 +188,12 @@ function parseConnString(text: string): { options: ConnOptions; ignored: readonl
 
 function resolveEndpoints(options: ConnOptions, sources: Record<string, string>): PostgresEndpoint[] {
   const hostList = (options.host ?? '').split(',').map((host) => host.trim());
-  if (!options.host) {
+  const addresses = options.hostaddr ? hostaddrs(options.hostaddr, options.host ? hostList.length : undefined, sources) : undefined;
+  if (addresses && !options.host) {
+    // Only hostaddr: each address is the host too, as libpq shows it (an empty one: the default socket).
+    hostList.splice(0, hostList.length, ...addresses);
+    sources.host = sources.hostaddr ?? 'url';
+  } else if (!options.host) {
     const socketDir = DEFAULT_SOCKET_DIRS.find((dir) => existsSync(dir)) ?? DEFAULT_SOCKET_DIRS[0] ?? '/tmp';
     hostList.splice(0, hostList.length, socketDir);
     sources.host = `default (the socket directory ${socketDir}, as libpq does)`;
@@ -181,7 +208,29 @@ function resolveEndpoints(options: ConnOptions, sources: Record<string, string>)
       'give one port for all hosts, or one port per host: postgresql://h1:5432,h2:5433/db',
     );
   }
-  return hosts.map((host, index) => ({ host, port: parsePort(portList.length === 1 ? portList[0] : portList[index], sources.port) }));
+  return hosts.map((host, index) => {
+    const hostaddr = addresses?.[index];
+    return { host, port: parsePort(portList.length === 1 ? portList[0] : portList[index], sources.port), ...(hostaddr ? { hostaddr } : {}) };
+  });
+}
+
+/**
+ * hostaddr, as libpq reads it: a list of numeric addresses, one per host when hosts are given (an
+ * empty one: look that host up). libpq refuses a name here ("could not parse network address"):
+ * it connects to the address as written, so anything else is bad input, never a lookup.
+ */
+function hostaddrs(text: string, hostCount: number | undefined, sources: Record<string, string>): string[] {
+  const source = sources.hostaddr ?? 'url';
+  const list = text.split(',').map((address) => address.trim());
+  if (hostCount !== undefined && list.length !== hostCount) {
+    throw new InputError(`could not match ${hostCount} host names to ${list.length} hostaddr values (from ${source}): give one hostaddr per host, or leave one empty to look that host up`);
+  }
+  for (const address of list) {
+    if (address !== '' && isIP(address) === 0) {
+      throw new InputError(`invalid hostaddr "${bounded(visible(address), 120)}" (from ${source}): libpq takes a numeric IPv4 or IPv6 address there (10.0.0.5, ::1), never a name; put a name in host`);
+    }
+  }
+  return list;
 }
 
 /**
@@ -191,14 +240,14 @@ function resolveEndpoints(options: ConnOptions, sources: Record<string, string>)
  */
 function checkEndpoint(endpoint: PostgresEndpoint, source: string): void {
   checkHost(endpoint.host, source, { socketPaths: true, abstractSockets: true, socketExample: '/var/run/postgresql' });
-  const socket = endpoint.host.startsWith('/') ? `${endpoint.host.replace(/\/+$/, '')}/.s.PGSQL.${endpoint.port}` : undefined;
-  if (socket !== undefined && Buffer.byteLength(socket) > SOCKET_PATH_BYTES) {
-    throw new InputError(`invalid host "${endpoint.host}" (from ${source}): the socket path ${socket} is longer than ${SOCKET_PATH_BYTES} bytes`, 'use a shorter socket directory (unix_socket_directories on the server)');
+  if (endpoint.host.startsWith('@') && !endpoint.hostaddr) {
+    const support = abstractSocketSupport();
+    if (support.state === 'unsupported') {
+      throw new InputError(`cannot reach the abstract socket "${endpoint.host}" (from ${source}): ${support.reason}`, 'connect over TCP or through a socket directory (unix_socket_directories), or run dbdoctor with a newer Node.js');
+    }
   }
+  if (isSocketHost(endpoint.host)) checkSocketLength(endpoint.host, socketPathOf(endpoint.host, endpoint.port), source, 'use a shorter socket directory (unix_socket_directories on the server)');
 }
-
-/** sun_path holds 108 bytes on Linux, the last one for the terminating NUL. */
-const SOCKET_PATH_BYTES = 107;
 
 function parsePort(text: string | undefined, source: string | undefined): number {
   if (text === undefined || text === '') return 5432;
@@ -257,7 +306,7 @@ function summarisePassfile(status: PassfileStatus | { state: 'not-consulted'; pa
 /** A canonical libpq URI for people to read: password masked, socket directories as ?host=. */
 export function displayOf(target: Omit<PostgresTarget, 'display'>): string {
   const user = encodeURIComponent(target.user) + (target.password !== undefined ? `:${MASK}` : '');
-  const tcp = target.endpoints.filter((endpoint) => !endpoint.host.startsWith('/') && !endpoint.host.startsWith('@'));
+  const tcp = target.endpoints.filter((endpoint) => !isSocketHost(endpoint.host));
   const params: string[] = [];
   let authority = '';
   if (tcp.length === target.endpoints.length) {
@@ -266,8 +315,12 @@ export function displayOf(target: Omit<PostgresTarget, 'display'>): string {
     params.push(`host=${target.endpoints.map((endpoint) => urlQueryValue(endpoint.host)).join(',')}`);
     params.push(`port=${target.endpoints.map((endpoint) => endpoint.port).join(',')}`);
   }
-  if (target.sslmode !== 'prefer') params.push(`sslmode=${target.sslmode}`);
-  if (target.targetSessionAttrs !== 'any') params.push(`target_session_attrs=${target.targetSessionAttrs}`);
+  // Defaults are left out, unless a setting gave them: the header shows what the user asked for.
+  const given = (keyword: string): boolean => target.sources[keyword] !== undefined && !target.sources[keyword]?.startsWith('default');
+  if (target.sslmode !== 'prefer' || given('sslmode')) params.push(`sslmode=${target.sslmode}`);
+  if (target.targetSessionAttrs !== 'any' || given('target_session_attrs')) params.push(`target_session_attrs=${target.targetSessionAttrs}`);
+  if (target.connectTimeoutMs !== undefined) params.push(`connect_timeout=${target.connectTimeoutMs / 1000}`);
+  if (target.endpoints.some((endpoint) => endpoint.hostaddr)) params.push(`hostaddr=${target.endpoints.map((endpoint) => urlQueryValue(endpoint.hostaddr ?? '')).join(',')}`);
   const query = params.length > 0 ? `?${params.join('&')}` : '';
   return `postgresql://${user}@${authority}/${encodeURIComponent(target.database)}${query}`;
 }

@@ -27,6 +27,8 @@ export const BY_ERROR_CODE: Readonly<Record<number, CauseCode>> = {
   [ERROR_CODES.isBootstrapping]: 'starting_up',
   [ERROR_CODES.readTimeout]: 'unavailable',
   [ERROR_CODES.readFailure]: 'unavailable',
+  [ERROR_CODES.writeTimeout]: 'unavailable',
+  [ERROR_CODES.writeFailure]: 'unavailable',
   [ERROR_CODES.unauthorized]: 'permission_denied',
 };
 
@@ -47,9 +49,12 @@ export const BY_DRIVER_MESSAGE: ByMessage = [
   [/EHOSTUNREACH|ENETUNREACH/i, 'host_unreachable'],
 ];
 
-const BY_DRIVER_NAME: Readonly<Record<string, CauseCode>> = {
+/** The drivers' names for errors with no code of their own (a client-side timeout, a login refused). */
+export const BY_DRIVER_NAME: Readonly<Record<string, CauseCode>> = {
   AuthenticationError: 'auth_failed',
   OperationTimedOutError: 'no_response',
+  OperationTimedOut: 'no_response',
+  OperationTimedOutException: 'no_response',
 };
 
 export function causeOfCqlError(error: Pick<CqlError, 'code' | 'message'>): CauseCode {
@@ -79,6 +84,7 @@ export function decideHost(trace: HostTrace): HostDecision {
   if (trace.tlsOnly) return failure('tls_required');
   if (trace.serverError) return failure(causeOfCqlError(trace.serverError));
   if (trace.startup) return { kind: 'ok' };
+  if (trace.resetByPeer) return failure('connection_reset');
   return failure('no_response');
 }
 

@@ -4,9 +4,9 @@ import type { Evidence } from '../../engine/schema.js';
 import { reachEvidence } from '../common/network.js';
 import type { HostOutcome } from './context.js';
 import type { CassandraNode } from './local.js';
-import { raw, sh, tcpCheck, waitUpTo } from '../../text/shell.js';
+import { hostAndPort } from '../common/listener.js';
+import { raw, sh, tcpCheck, viaSh, waitUpTo } from '../../text/shell.js';
 import { cqlIdent } from '../../text/sql.js';
-import { isInvisible } from '../../text/visible.js';
 
 /**
  * Building blocks for copy-paste remediation. Commands never carry a password: cqlsh prompts for
@@ -22,16 +22,6 @@ export function cqlsh(target: CassandraTarget, cql?: string, host = target.conta
 
 /** A CQL identifier, double-quoted when it is not a plain lower-case name (or is a reserved word). */
 export const quoteName = cqlIdent;
-
-/**
- * A CQL statement to run as a superuser, as a remedy prints it: on its own, to paste at the cqlsh
- * prompt. CQL strings and quoted names have no escapes, so a name holding a control or invisible
- * character cannot be printed there and copied back; the statement is then a cqlsh -e command,
- * whose shell quoting ($'…') rebuilds those bytes exactly.
- */
-export function cqlStatement(target: CassandraTarget, cql: string): { command: string; language: 'sql' | 'shell' } {
-  return [...cql].some(isInvisible) ? { command: cqlsh(target, cql), language: 'shell' } : { command: cql, language: 'sql' };
-}
 
 /** The target's URL with one part changed, password left out (displayOf percent-encodes every part). */
 export function urlWith(target: CassandraTarget, change: { host?: string; port?: number; localDc?: string; tls?: boolean; protocolVersion?: 'negotiate' }): string {
@@ -61,7 +51,7 @@ export function reachEvidenceOf(hosts: readonly HostOutcome[]): Evidence {
 /** One line per contact point: NoHostAvailableError's map, made readable. */
 export function hostsEvidence(hosts: readonly HostOutcome[]): Evidence[] {
   return hosts.map(({ trace, decision }) => ({
-    host: `${trace.host}:${trace.port}`,
+    host: hostAndPort(trace.host, trace.port),
     outcome: decision.kind === 'failure' ? decision.cause : decision.kind,
     phase: trace.phase,
     ...(trace.versionsOffered ? { protocolVersionsOffered: trace.versionsOffered } : {}),

@@ -12,6 +12,8 @@ import { closeSession, openSession, type DriverError, type HostError, type Sessi
 import { handshake, type HostTrace } from './handshake.js';
 import { explainRefusal, type CassandraRefusal } from './refusal.js';
 import { scanLocalCassandra } from './local.js';
+import { hostAndPort } from '../common/listener.js';
+import { firstReach, type Connected } from '../../net/reach.js';
 
 /**
  * Evidence the Cassandra steps share, each piece gathered once and only when a step asks: a raw
@@ -45,6 +47,8 @@ export interface CqlContext {
   hosts(): Promise<readonly HostOutcome[]>;
   /** The contact point the diagnosis follows: one that answered, else the most telling failure. */
   primary(): Promise<HostOutcome>;
+  /** The first contact point that took a TCP connection, as soon as one did, or the handshakes when none did (the process step's question). */
+  reached(): Promise<{ readonly kind: 'connected'; readonly connected: Connected } | { readonly kind: 'settled' }>;
   refusal(): Promise<CassandraRefusal | undefined>;
   session(): Promise<SessionView>;
   /** Tables this role could not read (reported as a limited view, not as a failure). */
@@ -64,6 +68,8 @@ export function createContext(target: CassandraTarget, run: RunContext): CqlCont
   let hosts: Promise<HostOutcome[]> | undefined;
   let refusal: Promise<CassandraRefusal | undefined> | undefined;
   let session: Promise<SessionView> | undefined;
+  const first = firstReach();
+  const waiting = (what: string | undefined): void => run.observer?.waitingOn?.(target.display, what);
   const context: CqlContext = {
     target,
     run,
@@ -72,10 +78,15 @@ export function createContext(target: CassandraTarget, run: RunContext): CqlCont
       hosts ??= (async () => {
         const deadline = connectDeadline(run.deadline);
         const options = { tls: target.tls, pinnedVersion: target.protocolVersion, driverVersion };
-        const traces = await Promise.all(target.contactPoints.map((point) => handshake(point, options, deadline)));
+        const traces = await Promise.all(target.contactPoints.map((point) => handshake(point, options, deadline, { ...first.hooks, waiting })));
+        waiting(undefined);
         return traces.map((trace) => ({ trace, decision: decideHost(trace) }));
       })();
       return hosts;
+    },
+    reached() {
+      const settled = context.hosts();
+      return Promise.race([first.promise.then((connected) => ({ kind: 'connected' as const, connected })), settled.then(() => ({ kind: 'settled' as const }))]);
     },
     async primary() {
       const all = await context.hosts();
@@ -89,7 +100,7 @@ export function createContext(target: CassandraTarget, run: RunContext): CqlCont
         if (decision.kind !== 'refused') return undefined;
         const addresses = trace.entry.connects.map((attempt) => attempt.address);
         const local = addresses.some((address) => isLocalAddress(address));
-        return explainRefusal({ addresses, port: trace.port, attempted: `${trace.host}:${trace.port}` }, local ? await scanLocalCassandra() : undefined, { inContainer: run.environment.platform.inContainer });
+        return explainRefusal({ addresses, port: trace.port, attempted: hostAndPort(trace.host, trace.port) }, local ? await scanLocalCassandra() : undefined, { inContainer: run.environment.platform.inContainer });
       })();
       return refusal;
     },

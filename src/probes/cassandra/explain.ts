@@ -1,6 +1,8 @@
 import type { Remediation } from '../../engine/schema.js';
-import type { EngineExplainer, Explained, ExplainRule, FieldPattern, Fields } from '../../explain/rule.js';
+import type { ConnectingSigns, EngineExplainer, Explained, ExplainRule, FieldPattern, Fields, HostSplitter, Reader } from '../../engine/explainer.js';
+import { splitterAt } from '../common/hosts.js';
 import { remediationInWords } from '../common/explain.js';
+import { hostPort } from '../../text/address.js';
 import type { EngineWords } from '../common/platform.js';
 import { resolveCassandraTarget } from '../../config/cassandra/target.js';
 import { buildEnvironment } from '../../config/environment.js';
@@ -40,7 +42,7 @@ export const cassandraRules: readonly ExplainRule[] = [
     engines: CQL,
     clients: DRIVERS,
     rank: 'server',
-    pattern: /(?<user>[^\s'"]+) is not permitted to log in/,
+    pattern: /(?<![^\s'"])(?<user>[^\s'"]{1,256}) is not permitted to log in/,
     cause: 'permission_denied',
     fields: ['user'],
     examples: ["server replied with 'reporting is not permitted to log in' to AuthResponse request"],
@@ -50,7 +52,7 @@ export const cassandraRules: readonly ExplainRule[] = [
     engines: CQL,
     clients: DRIVERS,
     rank: 'server',
-    pattern: /Keyspace '[^']+' does not exist|InvalidKeyspaceException: Invalid keyspace \S+|Unable to connect to any servers using keyspace '[^']+'/,
+    pattern: /Keyspace '?(?<database>[\w"]+)'? does not exist|InvalidKeyspaceException: Invalid keyspace \S+|Unable to connect to any servers using keyspace '[^']+'/,
     cause: 'database_missing',
     fields: ['database'],
     examples: ["ResponseError: Keyspace 'no_such_keyspace' does not exist"],
@@ -70,7 +72,7 @@ export const cassandraRules: readonly ExplainRule[] = [
     clients: DRIVERS,
     rank: 'server',
     // Error 0x1000 Unavailable: the coordinator knows too few replicas alive for the consistency level.
-    pattern: /Not enough replicas available for query at consistency (?<consistency>\w+)|Cannot achieve consistency level (?<level>\w+)/,
+    pattern: /Not enough replicas? available for query at consistency (?<consistency>\w+)|Cannot achieve consistency level (?<level>\w+)/,
     cause: 'unavailable',
     examples: ['Not enough replicas available for query at consistency LOCAL_QUORUM (2 required but only 1 alive)'],
   },
@@ -81,7 +83,7 @@ export const cassandraRules: readonly ExplainRule[] = [
     clients: DRIVERS,
     rank: 'client',
     // The node sent AUTHENTICATE and the driver has no credentials to answer with.
-    pattern: /requires authentication(?: \([^)]*\))?, but no authenticator|Remote end requires authentication|authentication required \(using "[^"]*"\)/,
+    pattern: /requires authentication(?: \([^)]*\))?, but no authenticator|Remote end requires authentication|authentication required \(using "[^"]*"\)|Authentication provider not set/,
     cause: 'password_missing',
     examples: ['gocql: unable to create session: unable to discover protocol version: authentication required (using "org.apache.cassandra.auth.PasswordAuthenticator")'],
   },
@@ -155,4 +157,34 @@ function url(fields: Fields): string {
   return `cassandra://${user}${fields.host ? urlHost(fields.host) : '<host>'}:${fields.port ?? 9042}/${fields.database ? urlPart(fields.database) : ''}`;
 }
 
-export const cassandraExplainer: EngineExplainer = { engine: 'cassandra', rules: cassandraRules, fieldPatterns: cassandraFieldPatterns, remediation, url };
+/**
+ * How the drivers list the hosts they tried: the Python driver's NoHostAvailable map
+ * ({'10.0.0.1:9042': ConnectionRefusedError(…), …}), the Node.js driver's innerErrors (the same
+ * keys), the Java driver's "tried: /10.0.0.1:9042 (…)" (3.x) and "Node(endPoint=/10.0.0.1:9042, …)"
+ * (4.x).
+ */
+const cassandraHosts: readonly HostSplitter[] = [
+  splitterAt('cassandra-map', /(?<=[{,]\s*)'(?<host>[^'\s:]+|\[[^\]]+\])(?::(?<port>\d+))?':\s/g),
+  splitterAt('cassandra-java3', /(?:tried: |\), )\/(?<host>[^\s:/]+):(?<port>\d+) \(/g),
+  splitterAt('cassandra-java4', /Node\(endPoint=[^/\s]*\/(?<host>[^\s:,]+):(?<port>\d+)/g),
+];
+
+/** The native protocol's error codes, the drivers' class names and fixed sentences for them, loaded when a text is read. */
+async function readers(): Promise<readonly Reader[]> {
+  return [(await import('./codes.js')).cqlCodeReader];
+}
+
+/**
+ * How the Cassandra drivers show a connection attempt (for a request timeout, which decides only
+ * then): their words for a session that could not be made, and the frames of the control
+ * connection or the session's start.
+ */
+const cassandraConnecting: ConnectingSigns = {
+  words: /Unable to connect to any servers|Could not reach any contact point|unable to create session|no connections were made when creating the session|Error during connection|\bCannot connect\b/i,
+  frame: /\bControlConnection[._]|\bClient\._?connect\b|\bCluster\.(?:init|connect)\b|\bSessionBuilder\.build|\bDefaultSession\.init\b|, in (?:connect|_connect|_new_session|_reconnect_internal)\s*$/,
+};
+
+/** What only a working session hears: a query's own error, or a driver that connected. */
+const CASSANDRA_WORKING = /\bunconfigured table\b|\bline \d+:\d+ (?:no viable alternative|mismatched input)\b|\bUndefined column name\b/i;
+
+export const cassandraExplainer: EngineExplainer = { engine: 'cassandra', rules: cassandraRules, fieldPatterns: cassandraFieldPatterns, readers, hostSplitters: cassandraHosts, connecting: cassandraConnecting, working: CASSANDRA_WORKING, remediation, url };

@@ -2,10 +2,12 @@ import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { CassandraEndpoint } from '../../config/cassandra/target.js';
 import type { Deadline } from '../../engine/deadline.js';
-import { reachEndpoint, type Connected, type EndpointTrace } from '../../net/reach.js';
-import { identifyProtocol, type ProtocolGuess } from '../../net/sniff.js';
+import { reachEndpoint, type Connected, type EndpointTrace, type ReachHooks } from '../../net/reach.js';
+import { hostAndPort } from '../common/listener.js';
+import { identifyProtocol, isVague, type ProtocolGuess } from '../../net/sniff.js';
 import { connectTcp } from '../../net/tcp.js';
 import { upgradeToTls } from '../../net/tls.js';
+import { isForeign, watchForSilence, type SilenceWatch, type ListenerIdentity } from '../../net/identify.js';
 import { BodyReader, ERROR_CODES, looksLikeCqlResponse, OPCODES, parseError, readFrame, request, supportedVersionsIn, versionsOf, type CqlError, type Frame } from './frame.js';
 import { bounded, boundedDeep, MESSAGE_CHARS, NAME_CHARS } from '../../text/bound.js';
 
@@ -33,7 +35,11 @@ export interface HostTrace {
   answeredBy?: ProtocolGuess;
   /** Hung up on CQL, but a second connection completed a TLS handshake: the port is TLS-only. */
   tlsOnly?: boolean;
+  /** What answered other openings on new connections, when CQL got silence or a hang-up. */
+  listener?: ListenerIdentity;
   closedByPeer: boolean;
+  /** The peer reset the connection (RST, ECONNRESET) rather than closing it. */
+  resetByPeer?: boolean;
   timedOut: boolean;
   bytesReceived: number;
   durationMs: number;
@@ -49,18 +55,51 @@ export interface HandshakeOptions {
   readonly driverVersion: string;
 }
 
-export async function handshake(point: CassandraEndpoint, options: HandshakeOptions, deadline: Deadline): Promise<HostTrace> {
+export async function handshake(point: CassandraEndpoint, options: HandshakeOptions, deadline: Deadline, hooks: ReachHooks = {}): Promise<HostTrace> {
   const started = performance.now();
   const reached = await reachEndpoint(point, deadline);
   const trace: HostTrace = { host: point.host, port: point.port, entry: reached.entry, phase: 'connect', closedByPeer: false, timedOut: reached.timedOut, bytesReceived: 0, durationMs: 0 };
-  const finish = (socket?: Socket): HostTrace => {
-    socket?.destroy();
+  if (!reached.socket || !reached.connected) {
     trace.durationMs = Math.round((performance.now() - started) * 10) / 10;
     return trace;
-  };
-  if (!reached.socket || !reached.connected) return finish();
+  }
+  hooks.reached?.(reached.connected);
+  hooks.waiting?.(`the CQL handshake with ${hostAndPort(point.host, point.port)}`);
   trace.connected = reached.connected;
-  let socket: Socket = reached.socket;
+  const watch = watchForSilence(reached.socket, reached.connected, deadline, 'cassandra');
+  try {
+    await speakCql(point, options, reached.socket, watch?.deadline ?? deadline, deadline, trace);
+    await nameTheListener(watch, trace);
+  } finally {
+    watch?.stop();
+  }
+  trace.durationMs = Math.round((performance.now() - started) * 10) / 10;
+  return trace;
+}
+
+/** Silence, or a hang-up, with no CQL word and no TLS behind: what answers other openings names the listener. */
+async function nameTheListener(watch: SilenceWatch | undefined, trace: HostTrace): Promise<void> {
+  if (watch && isVague(trace.answeredBy)) {
+    // A vague answer (text, an HTML page without headers) may be named better by another opening.
+    trace.listener = await (watch.result() ?? watch.identify());
+    if (isForeign(trace.listener, 'cassandra') && !isVague(trace.listener.answeredBy)) trace.answeredBy = trace.listener.answeredBy;
+    return;
+  }
+  if (!watch || trace.answeredBy || trace.serverError || trace.tlsOnly || trace.bytesReceived > 0 || !(trace.timedOut || trace.closedByPeer)) return;
+  trace.listener = await (watch.result() ?? watch.identify());
+  if (isForeign(trace.listener, 'cassandra')) {
+    trace.answeredBy = trace.listener.answeredBy;
+    trace.timedOut = false;
+    trace.closedByPeer = false;
+  }
+}
+
+/** OPTIONS then STARTUP on the contact point's socket; `outer` is the point's own deadline, for second tries. */
+async function speakCql(point: CassandraEndpoint, options: HandshakeOptions, raw: Socket, deadline: Deadline, outer: Deadline, trace: HostTrace): Promise<void> {
+  const finish = (socket?: Socket): void => {
+    socket?.destroy();
+  };
+  let socket: Socket = raw;
   if (options.tls) {
     trace.phase = 'tls';
     const secured = await upgradeToTls(socket, { host: point.host, verify: 'none' }, deadline);
@@ -84,7 +123,7 @@ export async function handshake(point: CassandraEndpoint, options: HandshakeOpti
     const lower = offered.filter((candidate) => DRIVER_VERSIONS.includes(candidate) && candidate < version).sort((a, b) => b - a)[0];
     if (error.code === ERROR_CODES.protocolError && options.pinnedVersion === undefined && lower !== undefined && trace.connected) {
       socket.destroy();
-      const again = await connectTcp(trace.connected.address, point.port, deadline);
+      const again = await connectTcp(trace.connected.address, point.port, outer);
       if (again.outcome !== 'connected') return finish();
       socket = again.socket;
       version = lower;
@@ -95,7 +134,7 @@ export async function handshake(point: CassandraEndpoint, options: HandshakeOpti
     }
   }
   if (!reply) {
-    if (trace.closedByPeer && trace.bytesReceived === 0 && !options.tls && trace.connected) trace.tlsOnly = await completesTls(trace.connected.address, point, deadline);
+    if (trace.closedByPeer && trace.bytesReceived === 0 && !options.tls && trace.connected) trace.tlsOnly = await completesTls(trace.connected.address, point, outer);
     return finish(socket);
   }
   if (reply.opcode === OPCODES.ERROR) {
@@ -158,7 +197,10 @@ function exchange(socket: Socket, frame: Buffer, deadline: Deadline, trace: Host
       trace.closedByPeer = true;
       done(undefined);
     };
-    const onError = (): void => onClose();
+    const onError = (error: NodeJS.ErrnoException): void => {
+      if (error.code === 'ECONNRESET') trace.resetByPeer = true;
+      onClose();
+    };
     const onAbort = (): void => {
       trace.timedOut = true;
       done(undefined);

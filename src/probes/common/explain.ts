@@ -1,12 +1,15 @@
 import type { CauseCode } from '../../engine/causes.js';
 import type { Remediation } from '../../engine/schema.js';
 import type { PlatformInfo } from '../../host/platform.js';
-import type { Alternative, Explained, ExplainRule, FieldPattern, Fields } from '../../explain/rule.js';
-import { ENGINES } from '../../explain/rule.js';
+import type { Alternative, Explained, ExplainRule, FieldPattern, Fields } from '../../engine/explainer.js';
+import { ENGINE_NAMES, type NetworkExplainer } from '../registry.js';
+import { errnoReader, refusedAlso, timeoutAlso } from './errno.js';
 import { networkRemedies } from './network.js';
 import { isHostName } from '../../net/hostname.js';
 import { sh, sudoUnlessRoot } from '../../text/shell.js';
 import { platformFixes, type EngineWords } from './platform.js';
+import { hostPort } from '../../text/address.js';
+import { shellQuote } from '../../text/shell.js';
 
 /**
  * `dbdoctor explain`'s rules for what the network and the operating system say, whatever the
@@ -14,21 +17,11 @@ import { platformFixes, type EngineWords } from './platform.js';
  * client's (libpq, Python's socket errors, Node's errno codes, Go's net package, Java's exceptions);
  * the examples are real messages, captured in test/explain/corpus with their provenance.
  */
-const ALL = ENGINES;
+const ALL = ENGINE_NAMES;
 
-const refusedAlso: readonly Alternative[] = [
-  { cause: 'wrong_port', why: 'a server may be listening on another port' },
-  { cause: 'not_listening', why: 'a server may run there but listen only on other addresses (PostgreSQL listen_addresses, MongoDB bindIp, Cassandra rpc_address)' },
-  { cause: 'localhost_in_container', why: 'if the client runs in a container and the host is localhost, localhost is the container itself' },
-  { cause: 'firewall_rejected', why: 'a firewall rule that answers with a TCP reset looks the same to the client' },
-];
 
 const eitherDns: readonly Alternative[] = [{ cause: 'dns_temporary', why: 'this client reports "name does not exist" and "resolver did not answer" with the same words' }];
 
-const timeoutAlso: readonly Alternative[] = [
-  { cause: 'no_response', why: 'a server (or proxy) that accepted the connection and never answered gives the same message' },
-  { cause: 'dns_temporary', why: 'a resolver that never answers uses up the same timeout in some clients' },
-];
 
 export const networkRules: readonly ExplainRule[] = [
   // ── names ──────────────────────────────────────────────────────────────────
@@ -119,7 +112,8 @@ export const networkRules: readonly ExplainRule[] = [
     engines: ['postgres'],
     clients: ['psql', 'psycopg2', 'psycopg', 'sqlalchemy'],
     rank: 'errno',
-    pattern: /failed: Connection refused|could not connect to server: Connection refused/,
+    // A Unix socket file that is not there is libpq's refusal: no server has created it.
+    pattern: /failed: Connection refused|could not connect to server: Connection refused|could not connect to server: No such file or directory\s+Is the server running locally|on socket "[^"]+" failed: No such file or directory/,
     cause: 'not_running',
     also: refusedAlso,
     examples: ['psycopg2.OperationalError: connection to server at "127.0.0.1", port 44571 failed: Connection refused'],
@@ -129,7 +123,8 @@ export const networkRules: readonly ExplainRule[] = [
     engines: ALL,
     clients: ['node-postgres', 'mongodb-node', 'cassandra-node'],
     rank: 'errno',
-    pattern: /connect ECONNREFUSED (?<host>[0-9a-fA-F.:]+?):(?<port>\d+)/,
+    // The port is the last number: Node prints an IPv6 address bare ("connect ECONNREFUSED ::1:5432").
+    pattern: /connect ECONNREFUSED (?<host>[0-9a-fA-F.:]+):(?<port>\d+)(?![\d:.])|connect ENOENT \S+\.(?:s\.PGSQL\.\d+|sock)\b/,
     cause: 'not_running',
     also: refusedAlso,
     fields: ['host', 'port'],
@@ -174,6 +169,8 @@ export const networkRules: readonly ExplainRule[] = [
     clients: ['any'],
     rank: 'errno',
     pattern: /\bConnection refused\b|\berrno 111\b/,
+    // As captured: Go's lower-case "connection refused" is often its resolver's (rule net.dns-temporary.go).
+    caseSensitive: true,
     cause: 'not_running',
     also: refusedAlso,
     examples: ['"Connection refused" errors (errno 111)'],
@@ -203,7 +200,7 @@ export const networkRules: readonly ExplainRule[] = [
     engines: ['mongodb', 'cassandra'],
     clients: ['pymongo', 'cassandra-python'],
     rank: 'symptom',
-    pattern: /[\w.-]+:\d+: timed out \(configured timeouts|Last error: timed out/,
+    pattern: /(?<![\w.-])[\w.-]{1,253}:\d{1,5}: timed out\b|Last error: timed out/,
     cause: 'connect_timeout',
     also: [{ cause: 'no_response', why: 'Python\'s socket says "timed out" both when nothing answers the connection and when a connected server never replies' }],
     examples: ["cassandra.cluster.NoHostAvailable: ('Unable to connect to any servers', {'10.99.0.3:9042': OSError(None, \"Tried connecting to [('10.99.0.3', 9042)]. Last error: timed out\")})"],
@@ -226,7 +223,9 @@ export const networkRules: readonly ExplainRule[] = [
     engines: ALL,
     clients: ['psql', 'psycopg2', 'psycopg', 'sqlalchemy', 'asyncpg', 'node-postgres'],
     rank: 'symptom',
-    pattern: /timeout expired|ConnectionTimeout|^TimeoutError\s*$/m,
+    pattern: /timeout expired|ConnectionTimeout|^TimeoutError\s*$|Connection terminated due to connection timeout/m,
+    // Class names as captured: in another case ("connectionTimeout=30000") they are a setting, not an error.
+    caseSensitive: true,
     cause: 'connect_timeout',
     also: timeoutAlso,
     examples: ['psycopg2.OperationalError: connection to server at "10.99.0.3", port 5432 failed: timeout expired', 'Error: timeout expired'],
@@ -265,7 +264,7 @@ export const networkRules: readonly ExplainRule[] = [
     engines: ALL,
     clients: ['psql', 'psycopg2', 'psycopg', 'sqlalchemy'],
     rank: 'client',
-    pattern: /alert protocol version|unsupported protocol|no protocols available|ERR_SSL_UNSUPPORTED_PROTOCOL/,
+    pattern: /alert protocol version|unsupported protocol|no protocols available|ERR_SSL_UNSUPPORTED_PROTOCOL|alert (?:internal error|handshake failure)|SSL alert number \d+/,
     cause: 'tls_handshake_failed',
     examples: ['connection to server at "127.0.0.1", port 45063 failed: SSL error: tlsv1 alert protocol version'],
   },
@@ -273,13 +272,13 @@ export const networkRules: readonly ExplainRule[] = [
 
 /** Where clients name host and port in network errors. */
 export const networkFieldPatterns: readonly FieldPattern[] = [
-  { clients: ['node-postgres', 'mongodb-node', 'cassandra-node'], pattern: /connect E[A-Z]+ (?<host>[0-9a-fA-F.:]+?):(?<port>\d+)/ },
+  { clients: ['node-postgres', 'mongodb-node', 'cassandra-node'], pattern: /connect E[A-Z]+ (?<host>[0-9a-fA-F.:]+):(?<port>\d+)(?![\d:.])/ },
   { clients: ['node-postgres', 'mongodb-node'], pattern: /getaddrinfo E[A-Z_]+ (?<host>[^\s'"]+)/ },
   { clients: ['pgx', 'lib-pq', 'mongo-go-driver', 'gocql'], pattern: /dial tcp (?<host>[^\s:]+|\[[^\]]+\]):(?<port>\d+)/ },
   { clients: ['pgx', 'lib-pq', 'mongo-go-driver', 'gocql'], pattern: /lookup (?<host>[^\s]+) on / },
   { clients: ['lib-pq', 'pgx'], pattern: /read tcp [^\s]+->(?<host>[^\s:]+):(?<port>\d+)/ },
   { clients: ['asyncpg'], pattern: /Connect call failed \('(?<host>[^']+)', (?<port>\d+)\)/ },
-  { clients: ['pymongo'], pattern: /(?<host>[\w.-]+):(?<port>\d+): (?:\[Errno|\[SSL|timed out)/ },
+  { clients: ['pymongo'], pattern: /(?<![\w.-])(?<host>[\w.-]{1,253}):(?<port>\d{1,5}): (?:\[Errno|\[SSL|timed out)/ },
   { clients: ['cassandra-python'], pattern: /Tried connecting to \[\('(?<host>[^']+)', (?<port>\d+)\)\]/ },
   { clients: ['mongo-go-driver'], pattern: /Addr: (?<host>[^\s,:]+):(?<port>\d+)/ },
   { clients: ['cassandra-java'], pattern: /endPoint=(?<host>[^/\s]+)\/[^:\s]*:(?<port>\d+)/ },
@@ -300,7 +299,8 @@ function hostOf(fields: Fields): string {
 export interface NetworkWords {
   readonly words: EngineWords;
   readonly recheck: Remediation;
-  readonly defaultPort: number;
+  /** The engine's port; none when the engine is not known (then a port the text does not name is "<port>", never a number made up). */
+  readonly defaultPort: number | undefined;
 }
 
 /** A platform that adds nothing: explain does not know where the pasted text came from. */
@@ -309,10 +309,12 @@ export const UNKNOWN_PLATFORM: PlatformInfo = { platform: 'host', chosen: 'detec
 /** The shared network remedies (the network step's own), for a cause read from text. */
 export function networkRemediation(cause: CauseCode, fields: Fields, network: NetworkWords): Remediation[] | undefined {
   const host = hostOf(fields);
-  const port = Number(fields.port ?? network.defaultPort);
+  const known = fields.port !== undefined ? Number(fields.port) : network.defaultPort;
+  const port = known ?? '<port>';
   switch (cause) {
     case 'dns_not_found':
-      return networkRemedies.dns_not_found(host, 'the application’s settings', [], network.words, port);
+      // No suggestions from a pasted text: the port would only go into one.
+      return networkRemedies.dns_not_found(host, 'the application’s settings', [], network.words, known ?? 0);
     case 'dns_temporary':
       return networkRemedies.dns_temporary(host);
     case 'connect_timeout':
@@ -323,8 +325,8 @@ export function networkRemediation(cause: CauseCode, fields: Fields, network: Ne
       return networkRemedies.firewall_rejected(port, network.recheck);
     case 'not_running':
       return [
-        { text: `Nothing accepted the connection at ${host}:${port}. Check that ${network.words.name} runs there, and on which port (on that host):`, command: sudoUnlessRoot(sh`sudo ss -tlnp | grep -i ${network.words.unit}`), language: 'shell' },
-        ...platformFixes('not_running', UNKNOWN_PLATFORM, network.words, { host, port }),
+        { text: `Nothing accepted the connection at ${hostPort(host, port)}. Check that ${network.words.name} runs there, and on which port (on that host):`, command: sudoUnlessRoot(sh`sudo ss -tlnp | grep -i ${network.words.unit}`), language: 'shell' },
+        ...platformFixes('not_running', UNKNOWN_PLATFORM, network.words, { host, port: known ?? 0 }),
         network.recheck,
       ];
     default:
@@ -336,9 +338,13 @@ export function networkRemediation(cause: CauseCode, fields: Fields, network: Ne
  * The fix for an engine that has no explain remedies of its own yet (MongoDB, Cassandra): the
  * shared network remedies, then the TLS and silence fixes below, in the engine's words.
  */
-export function remediationInWords(explained: Explained, words: EngineWords, defaultPort: number, trustSetting: string): Remediation[] | undefined {
+export function remediationInWords(explained: Explained, words: EngineWords, defaultPort: number | undefined, trustSetting: string): Remediation[] | undefined {
   const { cause, fields } = explained;
-  const recheck: Remediation = { text: 'Then check again:', command: words.readyCheck(hostOf(fields), Number(fields.port ?? defaultPort)), language: 'shell' };
+  const port = fields.port !== undefined ? Number(fields.port) : defaultPort;
+  const recheck: Remediation =
+    fields.host !== undefined && port !== undefined
+      ? { text: 'Then check again:', command: words.readyCheck(hostOf(fields), port), language: 'shell' }
+      : { text: 'Then check again with the command below, given the connection URL the application uses.' };
   return networkRemediation(cause, fields, { words, recheck, defaultPort }) ?? tlsRemediation(cause, words, trustSetting);
 }
 
@@ -362,3 +368,29 @@ export function tlsRemediation(cause: CauseCode, words: EngineWords, trustSettin
       return undefined;
   }
 }
+
+/** A database that is not known: the shared fixes, in words that fit any. */
+const ANY_DATABASE: EngineWords = {
+  name: 'the database server',
+  unit: '<database-service>',
+  readyCheck: (host, port) => `nc -vz -w 3 ${shellQuote(host)} ${port}`,
+  urlVariable: 'DATABASE_URL',
+  urlFor: (host, port) => `<scheme>://${hostPort(host, port)}`,
+};
+
+/**
+ * What any client logs once it is connected: in a log stream, a record after the newest error
+ * that says so makes that error history (EngineExplainer.working). "not connected to" and
+ * "disconnected" are not it.
+ */
+const CONNECTED = /(?<!\bnot |dis)\bconnected to (?:the )?(?:database|db|server|postgres(?:ql)?|mongo(?:db)?|cassandra|cluster)\b|\b(?:database )?connection (?:established|successful)\b|\bsuccessfully connected\b/i;
+
+/** The network's part of explain, loaded through the registry: its rules, the errno reader, the fixes for any engine. */
+export const networkExplainer: NetworkExplainer = {
+  rules: networkRules,
+  fieldPatterns: networkFieldPatterns,
+  // A library's fixed sentence before the errno words inside it ("The DNS operation timed out" is the resolver's).
+  readers: async () => [(await import('./libraries.js')).libraryPhrases, errnoReader],
+  remediation: (explained) => remediationInWords(explained, ANY_DATABASE, undefined, "the client's TLS settings"),
+  working: CONNECTED,
+};

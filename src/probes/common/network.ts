@@ -2,14 +2,14 @@ import type { CauseCode } from '../../engine/causes.js';
 import { urlLine } from '../../text/url.js';
 import type { RunContext, StepIO, StepOutcome } from '../../engine/probe.js';
 import type { Evidence, Finding, Remediation } from '../../engine/schema.js';
-import { formatMs } from '../../engine/walk.js';
+import { formatMs } from '../../text/duration.js';
 import { suggestNames, type Suggestion } from '../../host/names.js';
 import type { ReachFailure } from '../../net/classify.js';
 import type { Connected, EndpointTrace } from '../../net/reach.js';
 import { isHostName } from '../../net/hostname.js';
 import { resolverContext, type ResolverContext } from '../../net/resolver.js';
 import { spokenSource } from '../../config/source.js';
-import { raw, sh, sudoUnlessRoot, tcpCheck, waitUpTo } from '../../text/shell.js';
+import { raw, sh, sudoUnlessRoot, tcpCheck, viaSh, waitUpTo } from '../../text/shell.js';
 import { platformFixes, type EngineWords } from './platform.js';
 import { connectShareNote } from '../../engine/budget.js';
 
@@ -66,7 +66,6 @@ export const networkRemedies = {
     ...suggestions.filter((suggestion) => suggestion.name !== host).slice(0, 1).map((suggestion) => ({
       text: `This environment knows "${suggestion.name}" (${suggestion.origin}). If that is the database, use it:`,
       command: urlLine(engine.urlFor(suggestion.name, suggestion.port ?? port)),
-      language: 'shell' as const,
     })),
     { text: `The name "${host}" does not exist for this machine's resolver. Check its spelling, and where it came from (${spokenSource(source, 'the connection URL')}).` },
     { text: 'See what this machine resolves (it reads /etc/hosts, then DNS, as your application does):', command: sh`getent ahosts ${hostOperand(host)}`, language: 'shell' },
@@ -96,7 +95,7 @@ export const networkRemedies = {
       { text: 'Wait for the name before starting the application (e.g. in an init container), at most 60 s:', command: waitUpTo(60, sh`getent hosts ${hostOperand(host)} >/dev/null`), language: 'shell' },
     ];
   },
-  connect_timeout: (host: string, port: number): Remediation[] => [
+  connect_timeout: (host: string, port: number | string): Remediation[] => [
     { text: 'Nothing answered, not even a refusal: packets are being dropped by a firewall, a cloud security group or network policy, or the host is down.' },
     { text: 'Test the path from this machine:', command: sh`${raw(tcpCheck(hostOperand(host), port))} && echo open`, language: 'shell' },
     { text: `Check that the firewall or security group admits this machine on port ${port}, and that the host is up.` },
@@ -106,13 +105,13 @@ export const networkRemedies = {
     { text: 'See the route this machine would use:', command: sh`ip route get ${hostOperand(host)}`, language: 'shell' },
     recheck,
   ],
-  firewall_rejected: (port: number, recheck: Remediation): Remediation[] => [
+  firewall_rejected: (port: number | string, recheck: Remediation): Remediation[] => [
     { text: `The server listens, but a firewall rule answers in its place. List the rules that match port ${port}:`, command: sudoUnlessRoot(sh`sudo iptables -S | grep -- ${`--dport ${port}`}; sudo nft list ruleset | grep -n ${`dport ${port}`}`), language: 'shell' },
     { text: 'Remove or narrow the REJECT rule for this client, then check again.' },
     recheck,
   ],
   ipv6_mismatch: (host: string, refused: string, working: string, engine: EngineWords, port: number): Remediation[] => [
-    { text: `Use the address that works, so clients that try only the first one succeed:`, command: urlLine(engine.urlFor(working, port)), language: 'shell' },
+    { text: `Use the address that works, so clients that try only the first one succeed:`, command: urlLine(engine.urlFor(working, port)) },
     { text: `Or make the server listen on ${refused} too, or stop "${host}" resolving to it first (/etc/hosts, or Node's --dns-result-order=ipv4first).` },
   ],
 } satisfies Record<NetworkCause, (...input: never[]) => Remediation[]>;
@@ -123,6 +122,8 @@ export function endpointEvidence(entry: EndpointTrace): Evidence {
     port: entry.port,
     transport: entry.transport,
     ...(entry.socketPath ? { socketPath: entry.socketPath } : {}),
+    // libpq's hostaddr: the address connected to as written; the host only names the server.
+    ...(entry.hostaddr ? { hostaddr: entry.hostaddr } : {}),
     ...(entry.dns
       ? {
           dns:
@@ -204,7 +205,11 @@ export async function judgeNetwork(view: NetworkView, io: StepIO<NetworkCause>, 
   if (view.connected.transport === 'unix') return io.pass('a local Unix socket: no network involved', evidence);
   // The endpoint that connected (several may share a host name, on other ports).
   const used = view.entries.find((candidate) => candidate.port === view.connected?.port && candidate.connects.some((attempt) => attempt.outcome === 'connected'));
-  const resolved = used?.dns?.outcome === 'resolved' && !used.dns.literal ? `${used.host} resolved to ${used.dns.addresses.map((address) => address.address).join(', ')} in ${formatMs(used.dns.durationMs)}; ` : '';
+  const resolved = used?.hostaddr
+    ? `hostaddr ${used.hostaddr} given, no name lookup ("${used.host}" only names the server); `
+    : used?.dns?.outcome === 'resolved' && !used.dns.literal
+      ? `${used.host} resolved to ${used.dns.addresses.map((address) => address.address).join(', ')} in ${formatMs(used.dns.durationMs)}; `
+      : '';
   const connect = used?.connects.find((attempt) => attempt.outcome === 'connected');
   const pass = io.pass(`${resolved}TCP connected to ${view.connected.address} in ${formatMs(connect?.durationMs ?? 0)}`, evidence);
   const refusedFirst = used?.connects.filter((attempt) => attempt.outcome === 'refused') ?? [];

@@ -72,7 +72,6 @@ function kubernetes(cause: PlatformCause, platform: PlatformInfo, engine: Engine
       '    image: dbdoctor:latest',
       `    args: ["wait", "--timeout", "300", ${jsString(engine.urlFor(service, port))}]`,
     ].join('\n'),
-    language: 'shell',
   };
   switch (cause) {
     case 'dns_not_found':
@@ -80,7 +79,7 @@ function kubernetes(cause: PlatformCause, platform: PlatformInfo, engine: Engine
       return [
         { text: `List the services of namespace ${ns}: a service's DNS name is <service>.${ns}.svc.cluster.local.`, command: sh`kubectl get svc -n ${nsWord}`, language: 'shell' },
         { text: `Check that the service has ready endpoints:`, command: sh`kubectl get endpoints ${serviceWord} -n ${nsWord}`, language: 'shell' },
-        { text: `Point the deployment at the service (replace <deployment>):`, command: sh`kubectl set env deployment/<deployment> -n ${nsWord} ${raw(`${engine.urlVariable}=${urlLine(engine.urlFor(service, port))}`)}`, language: 'shell' },
+        { text: `Point the deployment at the service (replace <deployment>):`, command: sh`kubectl set env deployment/<deployment> -n ${nsWord} ${raw(`${engine.urlVariable}=`)}${engine.urlFor(service, port)}`, language: 'shell' },
       ];
     case 'dns_temporary':
       return [
@@ -122,17 +121,16 @@ function compose(cause: PlatformCause, platform: PlatformInfo, engine: EngineWor
       `      ${serviceKey}:`,
       '        condition: service_healthy',
     ].join('\n'),
-    language: 'shell',
   };
   switch (cause) {
     case 'dns_not_found':
       if (!platform.inContainer && suggested?.kind === 'compose-service' && suggested.name === details.host) {
-        return [{ text: `"${details.host}" is a service in ${file}: that name resolves only inside the compose network. From this host use the published port:`, command: urlLine(engine.urlFor('localhost', suggested.publishedPort ?? details.port)), language: 'shell' }];
+        return [{ text: `"${details.host}" is a service in ${file}: that name resolves only inside the compose network. From this host use the published port:`, command: urlLine(engine.urlFor('localhost', suggested.publishedPort ?? details.port)) }];
       }
       return [{ text: `The services of ${file}, whose names resolve inside the compose network:`, command: 'docker compose config --services', language: 'shell' }];
     case 'localhost_in_container':
       return [
-        { text: `Use the database's service name, not localhost: in ${file} set ${engine.urlVariable} for the application to`, command: urlLine(engine.urlFor(service, suggested?.port ?? details.port)), language: 'shell' },
+        { text: `Use the database's service name, not localhost: in ${file} set ${engine.urlVariable} for the application to`, command: urlLine(engine.urlFor(service, suggested?.port ?? details.port)) },
         { text: 'Check the name resolves from the application container:', command: sh`docker compose exec <app> getent hosts ${serviceWord}`, language: 'shell' },
       ];
     case 'dns_temporary':

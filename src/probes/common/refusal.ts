@@ -59,7 +59,7 @@ export function localhostInContainerRemedies(engine: EngineWords, platform: Plat
   return [
     {
       text: `Inside a container, localhost is the container itself. ${engine.name} runs in another container or host: connect to its service name${service ? ` ("${service.name}", from ${service.origin})` : ''}. (Unless it is a sidecar in this pod, which shares localhost: then it is not up yet.)`,
-      ...(service ? { command: urlLine(engine.urlFor(service.name, service.port ?? port)), language: 'shell' as const } : {}),
+      ...(service ? { command: urlLine(engine.urlFor(service.name, service.port ?? port)) } : {}),
     },
     ...platformFixes('localhost_in_container', platform, engine, { host: 'localhost', port, suggestions }),
   ];

@@ -2,7 +2,8 @@ import type { Document } from 'bson';
 import type { MongoTarget } from '../../config/mongodb/target.js';
 import type { CauseCode } from '../../engine/causes.js';
 import { decideUnreached } from '../../net/classify.js';
-import { identifyProtocol, type ProtocolGuess } from '../../net/sniff.js';
+import { identifyProtocol, isVague, type ProtocolGuess } from '../../net/sniff.js';
+import { isForeign } from '../../net/identify.js';
 import { advertisedMembers, answeringSeed, isWritablePrimary, memberKey, parseMember, type MemberProbe, type SeedProbe, type Survey } from './survey.js';
 
 /**
@@ -20,20 +21,35 @@ export type Decision =
   | { readonly kind: 'answered'; readonly seed: SeedProbe; readonly reply: Document };
 
 /** MongoDB error codes a server may answer hello (or any command) with before it serves. */
-const BY_CODE: Readonly<Record<number, CauseCode>> = {
+export const BY_CODE: Readonly<Record<number, CauseCode>> = {
   91: 'shutting_down', // ShutdownInProgress
   11600: 'shutting_down', // InterruptedAtShutdown
   18: 'auth_failed', // AuthenticationFailed
   334: 'auth_mechanism', // MechanismUnavailable
   13: 'permission_denied', // Unauthorized
+  11: 'role_missing', // UserNotFound
+  10107: 'standby', // NotWritablePrimary (NotMaster): a write reached a secondary
+  13435: 'standby', // NotPrimaryNoSecondaryOk (NotMasterNoSlaveOk): a read reached a secondary without secondaryOk
+  189: 'no_primary', // PrimarySteppedDown
+  11602: 'no_primary', // InterruptedDueToReplStateChange
+  133: 'no_primary', // FailedToSatisfyReadPreference
 };
 
-const BY_CODE_NAME: Readonly<Record<string, CauseCode>> = {
+/** The same codes by name, with the names older servers used (NotMaster, NotMasterNoSlaveOk). */
+export const BY_CODE_NAME: Readonly<Record<string, CauseCode>> = {
   ShutdownInProgress: 'shutting_down',
   InterruptedAtShutdown: 'shutting_down',
   AuthenticationFailed: 'auth_failed',
   MechanismUnavailable: 'auth_mechanism',
   Unauthorized: 'permission_denied',
+  UserNotFound: 'role_missing',
+  NotWritablePrimary: 'standby',
+  NotMaster: 'standby',
+  NotPrimaryNoSecondaryOk: 'standby',
+  NotMasterNoSlaveOk: 'standby',
+  PrimarySteppedDown: 'no_primary',
+  InterruptedDueToReplStateChange: 'no_primary',
+  FailedToSatisfyReadPreference: 'no_primary',
 };
 
 /** For servers and proxies whose errors carry no (or a generic) code. */
@@ -85,10 +101,13 @@ export function judgeConnectedSeed(seed: SeedProbe): { cause: CauseCode; answere
   if (tls?.outcome === 'verify_failed') return { cause: 'tls_verify_failed' };
   if (tls && tls.outcome !== 'established') {
     if (otherWay?.answer === 'mongodb') return { cause: 'tls_unsupported' };
+    if (isForeign(seed.listener, 'mongodb')) return { cause: 'wrong_protocol', answeredBy: seed.listener.answeredBy };
     if (otherWay?.answeredBy) return { cause: 'wrong_protocol', answeredBy: otherWay.answeredBy };
     return { cause: tls.outcome === 'timeout' ? 'no_response' : 'tls_handshake_failed' };
   }
   if (otherWay?.tried === 'tls' && otherWay.answer === 'mongodb') return { cause: 'tls_required' };
+  // Silence, a hang-up or a vague answer on hello, and another protocol named on a new connection.
+  if (isForeign(seed.listener, 'mongodb') && !(hello?.outcome === 'foreign' && isVague(seed.listener.answeredBy))) return { cause: 'wrong_protocol', answeredBy: seed.listener.answeredBy };
   if (otherWay?.tried === 'tls' && otherWay.answer === 'tls-only') {
     return { cause: 'wrong_protocol', answeredBy: { protocol: 'tls', description: 'a TLS-only endpoint that does not answer MongoDB’s hello even over TLS', sample: '' } };
   }
@@ -103,6 +122,8 @@ export function judgeConnectedSeed(seed: SeedProbe): { cause: CauseCode; answere
       return { cause: 'wrong_protocol', answeredBy: identifyProtocol(hello.bytes) };
     case 'closed':
       return hello.bytes.length > 0 ? { cause: 'wrong_protocol', answeredBy: identifyProtocol(hello.bytes) } : { cause: 'no_response' };
+    case 'error':
+      return { cause: hello.code === 'ECONNRESET' ? 'connection_reset' : 'no_response' };
     default:
       return { cause: 'no_response' };
   }
@@ -112,6 +133,7 @@ export function judgeConnectedSeed(seed: SeedProbe): { cause: CauseCode; answere
 export type TopologyProblem =
   | { readonly cause: 'replica_set_mismatch'; readonly expected: string; readonly found: string }
   | { readonly cause: 'no_primary'; readonly setName: string }
+  /** A direct connection to a secondary while the read preference wants the primary: reads work, writes fail. */
   | { readonly cause: 'standby'; readonly setName: string; readonly primary?: string };
 
 export function describeServer(reply: Document): string {
@@ -136,6 +158,38 @@ export function judgeTopology(target: MongoTarget, survey: Survey): TopologyProb
   }
   if (!replies.some((reply) => isWritablePrimary(reply) || typeof reply.primary === 'string')) return { cause: 'no_primary', setName };
   return undefined;
+}
+
+/** Read preferences that accept a secondary: a secondary reached with one of them was asked for. */
+export const SECONDARY_OK = new Set(['secondary', 'secondaryPreferred', 'nearest', 'primaryPreferred']);
+
+export type MongoReplicationProblem =
+  | { readonly cause: 'replication_stopped'; readonly summary: string }
+  | { readonly cause: 'replication_lag'; readonly summary: string; readonly lagSeconds: number };
+
+/**
+ * A secondary's own health, from hello: a set that names no primary receives no writes at all;
+ * a secondary whose last write is older than the primary's by more than the threshold lags
+ * (both dates from hello's lastWrite, the same clock: the primary's).
+ */
+export function judgeSecondary(reply: Document, primaryReply: Document | undefined, lagThresholdMs: number): MongoReplicationProblem | undefined {
+  if (isWritablePrimary(reply) || typeof reply.setName !== 'string') return undefined;
+  if (typeof reply.primary !== 'string') {
+    return { cause: 'replication_stopped', summary: `replica set "${reply.setName}" names no primary: this secondary receives no new writes (an election is under way, or too few members are up to elect one)` };
+  }
+  const own = lastWriteDate(reply);
+  const primaries = primaryReply ? lastWriteDate(primaryReply) : undefined;
+  if (own === undefined || primaries === undefined) return undefined;
+  const lagSeconds = Math.max(0, (primaries.getTime() - own.getTime()) / 1000);
+  if (lagSeconds * 1000 <= lagThresholdMs) return undefined;
+  return { cause: 'replication_lag', lagSeconds, summary: `this secondary's last write is ${Math.round(lagSeconds)} s behind its primary ${reply.primary}'s (hello lastWrite.lastWriteDate; threshold ${Math.round(lagThresholdMs / 1000)} s)` };
+}
+
+function lastWriteDate(reply: Document): Date | undefined {
+  const lastWrite: unknown = reply.lastWrite;
+  if (typeof lastWrite !== 'object' || lastWrite === null || !('lastWriteDate' in lastWrite)) return undefined;
+  const date = lastWrite.lastWriteDate;
+  return date instanceof Date ? date : undefined;
 }
 
 /** The primary a replica set names: from `primary`, else the writable seed's own name (`me`). */

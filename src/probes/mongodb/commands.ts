@@ -3,7 +3,8 @@ import type { MongoTarget } from '../../config/mongodb/target.js';
 import { isHostName } from '../../net/hostname.js';
 import { jsString } from '../../text/js.js';
 import { sh } from '../../text/shell.js';
-import { urlHost } from '../../text/url.js';
+import { urlHost, urlPart } from '../../text/url.js';
+import { isSocketPath } from './evidence.js';
 
 /**
  * Building blocks for copy-paste remediation. Commands never carry a password: mongosh asks for
@@ -15,7 +16,7 @@ export { jsString };
 
 /** A seed as a connection string writes it: host:port, an IPv6 address in brackets, a socket path percent-encoded. */
 export function hostPort(host: string, port: number): string {
-  return `${urlHost(host)}:${port}`;
+  return isSocketPath(host) ? urlPart(host) : `${urlHost(host)}:${port}`;
 }
 
 export interface UrlChange {

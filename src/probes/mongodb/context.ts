@@ -7,6 +7,7 @@ import { decide, type Decision } from './classify.js';
 import { explainMongoRefusal, type MongoRefusal } from './local.js';
 import { closeSession, openSession, type Session } from './session.js';
 import { answeringSeed, survey, type Survey } from './survey.js';
+import { firstReach, type Connected } from '../../net/reach.js';
 
 /**
  * Evidence the MongoDB steps share, each piece gathered at most once and only when a step asks:
@@ -18,6 +19,8 @@ export interface MongoContext {
   target: MongoTarget;
   readonly run: RunContext;
   survey(): Promise<Survey>;
+  /** The first seed that took a TCP connection, as soon as one did, or the survey when none did (the process step's question). */
+  reached(): Promise<{ readonly kind: 'connected'; readonly connected: Connected } | { readonly kind: 'settled'; readonly survey: Survey }>;
   decision(): Promise<Decision>;
   refusal(): Promise<MongoRefusal | undefined>;
   /** The driver session, when a seed answered; undefined when none did. */
@@ -41,16 +44,23 @@ export function createContext(target: MongoTarget, run: RunContext): MongoContex
   let surveyed: Promise<Survey> | undefined;
   let refusal: Promise<MongoRefusal | undefined> | undefined;
   let session: Promise<Session | undefined> | undefined;
+  const first = firstReach();
+  const waiting = (what: string | undefined): void => run.observer?.waitingOn?.(target.display, what);
   const context: MongoContext = {
     target,
     run,
     limitedView: undefined,
     survey() {
-      surveyed ??= survey(target, connectDeadline(run.deadline), VERSION).then((result) => {
+      surveyed ??= survey(target, connectDeadline(run.deadline), VERSION, { ...first.hooks, waiting }).then((result) => {
         context.target = result.target;
+        waiting(undefined);
         return result;
       });
       return surveyed;
+    },
+    reached() {
+      const settled = context.survey();
+      return Promise.race([first.promise.then((connected) => ({ kind: 'connected' as const, connected })), settled.then((result) => ({ kind: 'settled' as const, survey: result }))]);
     },
     async decision() {
       return decide(await context.survey());

@@ -11,9 +11,16 @@ export function seedsEvidence(survey: Survey): Evidence {
   );
 }
 
+/** A seed as people read it: host:port, [v6]:port, or a Unix socket's path (which has no port). */
 export function whereOf(seed: { host: string; port: number } | undefined): string {
   if (!seed) return 'the server';
+  if (isSocketPath(seed.host)) return seed.host;
   return `${seed.host.includes(':') ? `[${seed.host}]` : seed.host}:${seed.port}`;
+}
+
+/** A seed that is a Unix socket: the driver gives its path (mongodb://%2Ftmp%2Fmongodb-27017.sock). */
+export function isSocketPath(host: string): boolean {
+  return host.startsWith('/');
 }
 
 /** What hello said, in the fields an operator reads. */

@@ -1,12 +1,14 @@
 import type { MongoTarget } from '../../config/mongodb/target.js';
 import type { Remediation } from '../../engine/schema.js';
-import type { EngineExplainer, Explained, ExplainRule, FieldPattern, Fields } from '../../explain/rule.js';
+import type { EngineExplainer, Explained, ExplainRule, FieldPattern, Fields, HostSplitter, Reader } from '../../engine/explainer.js';
+import { splitterAt } from '../common/hosts.js';
 import { remediationInWords } from '../common/explain.js';
+import { hostPort } from '../../text/address.js';
 import type { EngineWords } from '../common/platform.js';
-import { acceptingRemedies } from './steps/accepting.js';
+import { showSetName, withoutReplicaSet } from './steps/accepting.js';
 import { authRemedies } from './steps/auth.js';
-import { sh } from '../../text/shell.js';
-import { urlHost, urlPart } from '../../text/url.js';
+import { sh, shellQuote } from '../../text/shell.js';
+import { urlHost, urlLine, urlPart } from '../../text/url.js';
 import { isHostName } from '../../net/hostname.js';
 
 /**
@@ -139,8 +141,8 @@ function remediation(explained: Explained): Remediation[] | undefined {
       const expected = setName?.[1] ?? setName?.[2] ?? 'NAME';
       const target = targetOf(fields, { replicaSet: expected });
       return [
-        { text: `No server the driver reached is a member of replica set "${expected}": each answered as a standalone server, a mongos, or a member of another set, and was dropped. Fix the name, or drop replicaSet for a standalone server:`, command: acceptingRemedies.replica_set_mismatch(target, expected, undefined)[0]?.command ?? '', language: 'shell' },
-        ...acceptingRemedies.replica_set_mismatch(target, expected, undefined).slice(1),
+        { text: `No server the driver reached is a member of replica set "${expected}": each answered as a standalone server, a mongos, or a member of another set, and was dropped. Fix the name, or drop replicaSet for a standalone server:`, command: urlLine(withoutReplicaSet(target)) },
+        showSetName(target),
       ];
     }
     default:
@@ -152,4 +154,25 @@ function url(fields: Fields): string {
   return `mongodb://${fields.host ? urlHost(fields.host) : '<host>'}:${fields.port ?? 27017}/`;
 }
 
-export const mongodbExplainer: EngineExplainer = { engine: 'mongodb', rules: mongodbRules, fieldPatterns: mongodbFieldPatterns, remediation, url };
+/**
+ * How the drivers list the servers of a topology they could not select from: Go's "{ Addr:
+ * a:27017, Type: Unknown, Last error: … }", Node.js's "'a:27017' => ServerDescription { … }",
+ * pymongo's "<ServerDescription ('a', 27017) … error=…>", Java's "{address=a:27017, … exception=…}".
+ */
+const mongoHosts: readonly HostSplitter[] = [
+  splitterAt('mongo-go', /\{ Addr: (?<host>[^\s,:]+|\[[^\]]+\]):(?<port>\d+)/g),
+  splitterAt('mongo-node', /'(?<host>[^'\s:]+|\[[^\]]+\]):(?<port>\d+)' => ServerDescription/g),
+  splitterAt('mongo-python', /<ServerDescription \('(?<host>[^']+)', (?<port>\d+)\)/g),
+  splitterAt('mongo-java', /\{address=(?<host>[^\s,:]+|\[[^\]]+\]):(?<port>\d+)/g),
+];
+
+/** MongoDB's codes and code names in every driver's spelling, loaded when a text is read. */
+async function readers(): Promise<readonly Reader[]> {
+  const [{ mongodbPhrases }, { mongoCodeReader }] = await Promise.all([import('./phrases.js'), import('./codes.js')]);
+  return [mongodbPhrases, mongoCodeReader];
+}
+
+/** What only a working connection hears: a write's own error. */
+const MONGODB_WORKING = /\bE11000 duplicate key error\b|\bDocument failed validation\b/;
+
+export const mongodbExplainer: EngineExplainer = { engine: 'mongodb', rules: mongodbRules, fieldPatterns: mongodbFieldPatterns, readers, hostSplitters: mongoHosts, working: MONGODB_WORKING, remediation, url };

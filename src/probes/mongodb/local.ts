@@ -1,6 +1,7 @@
 import { findLocalServers, type LocalServer } from '../../host/servers.js';
 import { isLocalAddress } from '../../host/local.js';
 import { explainTcpRefusal, type TcpRefusal } from '../common/refusal.js';
+import { isSocketPath, whereOf } from './evidence.js';
 import type { SeedProbe } from './survey.js';
 
 /**
@@ -18,9 +19,12 @@ export type MongoRefusal = TcpRefusal & {
 
 export async function explainMongoRefusal(seed: SeedProbe, where: { readonly inContainer: boolean } = { inContainer: false }): Promise<MongoRefusal> {
   const addresses = seed.entry.connects.map((attempt) => attempt.address);
-  const attempted = `${seed.host}:${seed.port}`;
-  if (!addresses.some((address) => isLocalAddress(address))) return { cause: 'not_running', attempted, where: 'remote', servers: [] };
+  const attempted = whereOf(seed);
+  const socket = isSocketPath(seed.host);
+  if (!socket && !addresses.some((address) => isLocalAddress(address))) return { cause: 'not_running', attempted, where: 'remote', servers: [] };
   const { servers } = await findLocalServers({ comm: (comm) => MONGODB_PROCESSES.includes(comm), topLevelOnly: true });
+  // A socket is on this machine: a server runs, but not at this path; or none runs.
+  if (socket) return { ...(servers.length > 0 ? { cause: 'not_listening', listening: servers.flatMap((server) => server.unix) } : { cause: 'not_running' }), attempted, where: 'local', servers };
   const refusal = explainTcpRefusal({ addresses, port: seed.port }, { running: servers.length > 0, tcp: servers.flatMap((server) => server.tcp) }, where);
   return { ...refusal, attempted, where: 'local', servers };
 }
@@ -29,7 +33,7 @@ export function describeLocalServer(server: LocalServer): Record<string, unknown
   return {
     pid: server.pid,
     process: server.comm,
-    listensOn: server.tcp.map((listener) => `${listener.address.includes(':') ? `[${listener.address}]` : listener.address}:${listener.port}`),
+    listensOn: [...server.tcp.map((listener) => `${listener.address.includes(':') ? `[${listener.address}]` : listener.address}:${listener.port}`), ...server.unix],
     seenVia: server.seenVia,
   };
 }

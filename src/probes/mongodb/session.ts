@@ -3,6 +3,7 @@ import type { Document } from 'bson';
 import type { MongoClient } from 'mongodb';
 import { withoutOptions, type MongoTarget } from '../../config/mongodb/target.js';
 import { isDeadlineExceeded, type Deadline } from '../../engine/deadline.js';
+import { hostPort } from './commands.js';
 import type { SrvLookup } from './srv.js';
 import { bounded, MESSAGE_CHARS, NAME_CHARS } from '../../text/bound.js';
 
@@ -33,7 +34,7 @@ const PASSWORD_MECHANISMS = new Set([undefined, 'SCRAM-SHA-1', 'SCRAM-SHA-256', 
 
 export async function openSession(target: MongoTarget, server: { host: string; port: number }, srv: SrvLookup | undefined, deadline: Deadline): Promise<Session> {
   if (target.user !== undefined && target.password === undefined && PASSWORD_MECHANISMS.has(target.authMechanism)) return { kind: 'password_missing' };
-  const address = `${server.host.includes(':') ? `[${server.host}]` : server.host}:${server.port}`;
+  const address = hostPort(server.host, server.port);
   const started = performance.now();
   const [{ MongoClient }, { ConnectionString }] = await Promise.all([import('mongodb'), import('mongodb-connection-string-url')]);
   const budget = Math.max(100, Math.floor(deadline.remainingMs()));

@@ -4,10 +4,12 @@ import { performance } from 'node:perf_hooks';
 import type { Document } from 'bson';
 import type { MongoTarget } from '../../config/mongodb/target.js';
 import type { Deadline } from '../../engine/deadline.js';
-import { reachEndpoint, type Connected, type EndpointTrace } from '../../net/reach.js';
-import { identifyProtocol, type ProtocolGuess } from '../../net/sniff.js';
+import { reachEndpoint, type Connected, type EndpointTrace, type Reached, type ReachHooks } from '../../net/reach.js';
+import { hostAndPort } from '../common/listener.js';
+import { identifyProtocol, isVague, type ProtocolGuess } from '../../net/sniff.js';
 import { connectTcp } from '../../net/tcp.js';
 import { upgradeToTls, type CertificateSummary, type TlsUpgrade, type VerifyMode } from '../../net/tls.js';
+import { watchForSilence, type ListenerIdentity, type SilenceWatch } from '../../net/identify.js';
 import { lookupSeedList, type SrvLookup } from './srv.js';
 import { WireConversation, type Exchange } from './wire.js';
 
@@ -48,6 +50,8 @@ export interface SeedProbe {
   /** hello's saslSupportedMechs for admin.<user>, asked when the user is looked up elsewhere. */
   readonly adminMechanisms?: readonly string[] | 'none';
   readonly otherWay?: OtherWay;
+  /** What answered other openings on new connections, when hello got silence or a hang-up. */
+  readonly listener?: ListenerIdentity;
 }
 
 export interface MemberProbe {
@@ -67,11 +71,16 @@ export interface Survey {
   readonly srv?: SrvLookup;
   readonly seeds: readonly SeedProbe[];
   readonly members: readonly MemberProbe[];
+  /**
+   * The primary a secondary seed names, when no seed is that primary: asked hello too, so that the
+   * secondary's last write can be compared with the primary's (replication lag).
+   */
+  readonly namedPrimary?: SeedProbe;
   readonly budgetMs: number;
   readonly durationMs: number;
 }
 
-export async function survey(given: MongoTarget, deadline: Deadline, version: string): Promise<Survey> {
+export async function survey(given: MongoTarget, deadline: Deadline, version: string, hooks: ReachHooks = {}): Promise<Survey> {
   const started = performance.now();
   let srv: SrvLookup | undefined;
   let specs = given.hosts;
@@ -84,9 +93,17 @@ export async function survey(given: MongoTarget, deadline: Deadline, version: st
     specs = srv.srv.records.map((record) => ({ host: record.name.replace(/\.$/, ''), port: record.port }));
     target = withTxtOptions(given, srv);
   }
-  const seeds = await Promise.all(specs.map((spec) => probeSeed(target, spec, deadline, version)));
-  const members = await probeMembers(target, seeds, deadline);
-  return { target, ...(srv ? { srv } : {}), seeds, members, budgetMs: deadline.budgetMs, durationMs: elapsedSince(started) };
+  const seeds = await Promise.all(specs.map((spec) => probeSeed(target, spec, deadline, version, hooks)));
+  const [members, namedPrimary] = await Promise.all([probeMembers(target, seeds, deadline), probeNamedPrimary(target, seeds, deadline, version)]);
+  return { target, ...(srv ? { srv } : {}), seeds, members, ...(namedPrimary ? { namedPrimary } : {}), budgetMs: deadline.budgetMs, durationMs: elapsedSince(started) };
+}
+
+/** hello on the primary a secondary names, when the seeds do not include it (a direct connection to a secondary). */
+async function probeNamedPrimary(target: MongoTarget, seeds: readonly SeedProbe[], deadline: Deadline, version: string): Promise<SeedProbe | undefined> {
+  const answering = answeringSeed(seeds);
+  const named = answering && !isWritablePrimary(answering.hello.reply) && typeof answering.hello.reply.primary === 'string' ? parseMember(answering.hello.reply.primary) : undefined;
+  if (!named || seeds.some((seed) => memberKey(seed.host, seed.port) === memberKey(named.host, named.port))) return undefined;
+  return probeSeed(target, named, deadline.limit(Math.min(1500, deadline.remainingMs() / 2), 'primary'), version);
 }
 
 /** The driver takes authSource and replicaSet from the TXT record when the URL does not set them. */
@@ -121,10 +138,38 @@ export function helloCommand(target: MongoTarget, version: string, first: boolea
   };
 }
 
-async function probeSeed(target: MongoTarget, spec: { host: string; port: number }, deadline: Deadline, version: string): Promise<SeedProbe> {
-  const reached = await reachEndpoint(spec, deadline);
+async function probeSeed(target: MongoTarget, spec: { host: string; port: number }, deadline: Deadline, version: string, hooks: ReachHooks = {}): Promise<SeedProbe> {
+  // A seed may be a Unix socket (its path, as the driver gives it).
+  const reached = await reachEndpoint(spec.host.startsWith('/') ? { ...spec, socketPath: spec.host } : spec, deadline);
   const base = { host: spec.host, port: spec.port, entry: reached.entry };
   if (!reached.socket || !reached.connected) return base;
+  hooks.reached?.(reached.connected);
+  hooks.waiting?.(`MongoDB's hello at ${hostAndPort(spec.host, spec.port)}`);
+  const watch = watchForSilence(reached.socket, reached.connected, deadline, 'mongodb');
+  try {
+    return await withListener(await speakTo(target, spec, { ...reached, socket: reached.socket, connected: reached.connected }, watch?.deadline ?? deadline, deadline, version), watch);
+  } finally {
+    watch?.stop();
+  }
+}
+
+/** hello got silence or a hang-up, and nothing else answered: what answers other openings names the listener. */
+async function withListener(seed: SeedProbe, watch: SilenceWatch | undefined): Promise<SeedProbe> {
+  if (!watch || seed.otherWay?.answer === 'mongodb' || seed.otherWay?.answer === 'tls-only' || seed.otherWay?.answeredBy) return seed;
+  const hello = seed.hello;
+  const wordless = hello === undefined ? seed.tls?.outcome === 'timeout' : (hello.outcome === 'silent' || hello.outcome === 'closed') && hello.bytes.length === 0;
+  // A vague answer (text, an HTML page without headers) may be named better by another opening.
+  const vague = hello?.outcome === 'foreign' && isVague(identifyProtocol(hello.bytes));
+  if (!wordless && !vague) return seed;
+  return { ...seed, listener: await (watch.result() ?? watch.identify()) };
+}
+
+/**
+ * TLS when asked for, then hello on the seed's own socket. `deadline` ends early when the
+ * listener was named on another connection; `outer` is the seed's own, for the second tries.
+ */
+async function speakTo(target: MongoTarget, spec: { host: string; port: number }, reached: Reached & { socket: Socket; connected: Connected }, deadline: Deadline, outer: Deadline, version: string): Promise<SeedProbe> {
+  const base = { host: spec.host, port: spec.port, entry: reached.entry };
   const connected = reached.connected;
   let socket: Socket = reached.socket;
   let tls: TlsTrace | undefined;
@@ -139,7 +184,7 @@ async function probeSeed(target: MongoTarget, spec: { host: string; port: number
         outcome.outcome === 'verify_failed'
           ? { outcome: outcome.outcome, verify, problem: outcome.problem, code: outcome.code, message: outcome.message, ...(outcome.certificate ? { certificate: outcome.certificate } : {}) }
           : { outcome: outcome.outcome, verify, code: outcome.code, message: outcome.message };
-      const otherWay = outcome.outcome === 'verify_failed' ? undefined : await askOtherWay('plain', connected, spec.host, target, deadline, version);
+      const otherWay = outcome.outcome === 'verify_failed' ? undefined : await askOtherWay('plain', connected, spec.host, target, outer, version);
       return { ...base, connected, tls, ...(otherWay ? { otherWay } : {}) };
     }
     tls = { outcome: 'established', verify, protocol: outcome.protocol, ...(outcome.certificate ? { certificate: outcome.certificate } : {}) };
@@ -157,7 +202,7 @@ async function probeSeed(target: MongoTarget, spec: { host: string; port: number
     // A plain hello that gets hung up on (or a TLS alert back) is what a TLS-only port does:
     // one TLS handshake on a second connection tells it from a proxy with nothing behind it.
     const looksLikeTls = hello.outcome === 'closed' || (hello.outcome === 'foreign' && (hello.bytes[0] === 0x15 || hello.bytes[0] === 0x16));
-    const otherWay = !target.tls && looksLikeTls ? await askOtherWay('tls', connected, spec.host, target, deadline, version) : undefined;
+    const otherWay = !target.tls && looksLikeTls ? await askOtherWay('tls', connected, spec.host, target, outer, version) : undefined;
     return { ...base, connected, ...(tls ? { tls } : {}), hello, ...(otherWay ? { otherWay } : {}) };
   } finally {
     socket.destroy();

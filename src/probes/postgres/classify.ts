@@ -30,9 +30,17 @@ const INVALID_AUTHORIZATION: ByMessage = [
   [/not permitted to log in/i, 'permission_denied'],
 ];
 
+/** SQLSTATE 57014 (query_canceled): only a statement timeout is a cause; a user's cancel is not. */
+const QUERY_CANCELED: ByMessage = [[/statement timeout/i, 'long_running']];
+
 export const BY_SQLSTATE: Readonly<Record<string, CauseCode | ByMessage>> = {
   '57P03': CANNOT_CONNECT_NOW,
   '57P01': 'shutting_down',
+  '57P02': 'recovery',
+  '57014': QUERY_CANCELED,
+  '55P03': 'blocked',
+  '25P03': 'idle_in_transaction',
+  '25006': 'standby',
   '53300': 'too_many_connections',
   '28P01': 'auth_failed',
   '28000': INVALID_AUTHORIZATION,
@@ -56,6 +64,17 @@ export const BY_MESSAGE: ByMessage = [
 
 function byMessage(table: ByMessage, text: string): CauseCode | undefined {
   return table.find(([pattern]) => pattern.test(text))?.[1];
+}
+
+/**
+ * A SQLSTATE read from a pasted text (explain's code layer): its cause, or "ambiguous" when the
+ * code has several and the words beside it do not say which (a translated message, a bare code).
+ */
+export function causeOfSqlstate(code: string, words: string): CauseCode | 'ambiguous' | undefined {
+  const entry = BY_SQLSTATE[code];
+  if (entry === undefined) return undefined;
+  if (typeof entry === 'string') return entry;
+  return byMessage(entry, words) ?? 'ambiguous';
 }
 
 export function causeOfServerError(error: ServerError): CauseCode {

@@ -15,22 +15,61 @@ import { urlHost, urlLine, urlPart, urlQueryValue } from '../../text/url.js';
 /** Kept for the callers that name it so (dbdoctor explain); new code uses shellWord from text/shell. */
 export { shellWord as shellQuote } from '../../text/shell.js';
 
+/** The names the probes merged from issues 13 and 14 use for text/sql's PostgreSQL quoting. */
+export { pgIdent as quoteIdent, pgLiteral as quoteLiteral } from '../../text/sql.js';
+
 function endpointFlags(target: PostgresTarget): string {
   const endpoint = target.endpoints[0];
   if (!endpoint) return '';
   return sh`-h ${endpoint.host} -p ${endpoint.port}`;
 }
 
+/**
+ * A libpq program for the target's first endpoint, connecting as the diagnosis did: -h and -p,
+ * and before it the settings that decide where it connects and whom it trusts, as libpq's own
+ * variables — PGHOSTADDR (the address connected to; -h then only names the server), and for a
+ * verifying sslmode (verify-ca, verify-full) PGSSLMODE with the root certificate, and the client
+ * certificate and key when the target has them. Without them the pasted command would look the
+ * name up, or trust any certificate, or fail where the application succeeds.
+ */
+export function libpqProgram(target: PostgresTarget, program: string): string {
+  const endpoint = target.endpoints[0];
+  const settings: [string, string | undefined][] = [
+    ['PGHOSTADDR', endpoint?.hostaddr],
+    ['PGSSLMODE', target.sslmode === 'verify-ca' || target.sslmode === 'verify-full' ? target.sslmode : undefined],
+    ['PGSSLROOTCERT', target.sslrootcert],
+    ['PGSSLCERT', target.sslcert],
+    ['PGSSLKEY', target.sslkey],
+  ];
+  const prefix = settings.map(([name, value]) => (value ? sh`${raw(name)}=${value} ` : '')).join('');
+  return `${prefix}${program} ${endpointFlags(target)}`;
+}
+
+/**
+ * A database name as psql's -d reads it. libpq takes a -d value holding "=", or starting with
+ * postgresql:// or postgres://, as a whole connection string (expand_dbname): a database named
+ * "host=elsewhere" would connect elsewhere. Such a name is given as a connection string naming only
+ * it, dbname='…' (' and \ escaped with \, libpq's rule). A leading "-" needs nothing: -d takes the
+ * next word whatever it starts with.
+ */
+export function dbnameOperand(database: string): string {
+  return database.includes('=') || /^postgres(ql)?:\/\//.test(database) ? `dbname='${database.replace(/[\\']/g, '\\$&')}'` : database;
+}
+
+/** psql as `user`, to `database`. */
+export function psqlAs(target: PostgresTarget, user: string, database: string, sql?: string): string {
+  const base = sh`${raw(libpqProgram(target, 'psql'))} -U ${user} -d ${dbnameOperand(database)}`;
+  return sql ? sh`${raw(base)} -c ${sql}` : base;
+}
+
 /** psql as the diagnosed user, to the diagnosed database. */
 export function psqlAsUser(target: PostgresTarget, sql?: string): string {
-  const base = sh`psql ${raw(endpointFlags(target))} -U ${target.user} -d ${target.database}`;
-  return sql ? sh`${raw(base)} -c ${sql}` : base;
+  return psqlAs(target, target.user, target.database, sql);
 }
 
 /** psql as a superuser (the conventional "postgres" role), for fixes that need one. */
 export function psqlAsAdmin(target: PostgresTarget, sql?: string, database = 'postgres'): string {
-  const base = sh`psql ${raw(endpointFlags(target))} -U postgres -d ${database}`;
-  return sql ? sh`${raw(base)} -c ${sql}` : base;
+  return psqlAs(target, 'postgres', database, sql);
 }
 
 /**
@@ -65,7 +104,7 @@ export function setPassword(target: PostgresTarget, role: string, before: readon
 }
 
 export function pgIsReady(target: PostgresTarget): string {
-  return sh`pg_isready ${raw(endpointFlags(target))}`;
+  return libpqProgram(target, 'pg_isready');
 }
 
 /**
@@ -75,7 +114,17 @@ export function pgIsReady(target: PostgresTarget): string {
  */
 export function urlWith(
   target: PostgresTarget,
-  change: { port?: number; host?: string; sslmode?: string; database?: string; user?: string; sslrootcert?: string },
+  change: {
+    port?: number;
+    host?: string;
+    sslmode?: string;
+    database?: string;
+    user?: string;
+    sslrootcert?: string;
+    /** Several hosts, in order (libpq tries each); replaces host and port. */
+    hosts?: readonly { readonly host: string; readonly port: number }[];
+    targetSessionAttrs?: string;
+  },
 ): string {
   const endpoint = target.endpoints[0];
   const host = change.host ?? endpoint?.host ?? 'localhost';
@@ -85,7 +134,21 @@ export function urlWith(
   const params: string[] = [];
   const sslmode = change.sslmode ?? (target.sslmode !== 'prefer' ? target.sslmode : undefined);
   if (sslmode) params.push(`sslmode=${urlQueryValue(sslmode)}`);
-  if (change.sslrootcert) params.push(`sslrootcert=${urlQueryValue(change.sslrootcert)}`);
+  // The certificates the target verifies and authenticates with stay (verify-ca without its root
+  // certificate would fail, or, for require, stop verifying), unless TLS is what is turned off.
+  const tls = sslmode !== 'disable';
+  const sslrootcert = change.sslrootcert ?? (tls ? target.sslrootcert : undefined);
+  if (sslrootcert) params.push(`sslrootcert=${urlQueryValue(sslrootcert)}`);
+  if (tls && target.sslcert) params.push(`sslcert=${urlQueryValue(target.sslcert)}`);
+  if (tls && target.sslkey) params.push(`sslkey=${urlQueryValue(target.sslkey)}`);
+  if (change.targetSessionAttrs) params.push(`target_session_attrs=${urlQueryValue(change.targetSessionAttrs)}`);
+  const hosts = change.hosts?.filter((entry, index, all) => !entry.host.startsWith('/') && !entry.host.startsWith('@') && all.findIndex((other) => other.host === entry.host && other.port === entry.port) === index);
+  if (hosts && hosts.length > 0) {
+    const authorities = hosts.map((entry) => `${urlHost(entry.host)}:${entry.port}`);
+    return `postgresql://${user}@${authorities.join(',')}/${database}${params.length > 0 ? `?${params.join('&')}` : ''}`;
+  }
+  // The address connected to stays with its host (libpq's hostaddr), unless the host is what changes.
+  if (change.host === undefined && endpoint?.hostaddr) params.push(`hostaddr=${urlQueryValue(endpoint.hostaddr)}`);
   if (host.startsWith('/') || host.startsWith('@')) return `postgresql://${user}@/${database}?${[`host=${urlQueryValue(host)}`, `port=${port}`, ...params].join('&')}`;
   return `postgresql://${user}@${urlHost(host)}:${port}/${database}${params.length > 0 ? `?${params.join('&')}` : ''}`;
 }

@@ -4,13 +4,15 @@ import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Client } from 'pg';
-import type { PostgresTarget } from '../../config/postgres/target.js';
+import { isSocketHost, socketPathOf, type PostgresTarget } from '../../config/postgres/target.js';
 import { isDeadlineExceeded, type Deadline } from '../../engine/deadline.js';
-import { reachFirst, type Connected, type EndpointTrace } from '../../net/reach.js';
-import { identifyProtocol, type ProtocolGuess } from '../../net/sniff.js';
+import type { Connected, EndpointTrace } from '../../net/reach.js';
+import { identifyProtocol, isVague, type ProtocolGuess } from '../../net/sniff.js';
+import { isForeign, watchForSilence, type ListenerIdentity, type SilenceWatch } from '../../net/identify.js';
 import { connectTcp } from '../../net/tcp.js';
 import { upgradeToTls, type CertificateSummary, type VerifyMode } from '../../net/tls.js';
 import { requestSsl, WireObserver } from './wire.js';
+import type { HostTried } from './hosts.js';
 import { bounded, MESSAGE_CHARS, NAME_CHARS } from '../../text/bound.js';
 
 /**
@@ -48,6 +50,11 @@ export interface TlsTrace {
 
 export interface ConnectionTrace {
   readonly endpoints: EndpointTrace[];
+  /**
+   * Every host (and address) libpq's walk tried before settling on this one, and this one, in
+   * order (hosts.ts); only when the target lists several hosts, or one took several addresses.
+   */
+  hosts?: readonly HostTried[];
   /** Where the TCP (or socket) connection was made, once it was. */
   connected?: Connected;
   /** The furthest phase reached. */
@@ -57,6 +64,8 @@ export interface ConnectionTrace {
   tls?: TlsTrace;
   /** What came back, when it was not PostgreSQL speaking. */
   answeredBy?: ProtocolGuess;
+  /** What answered other openings on new connections, when this one stayed silent or hung up. */
+  listener?: ListenerIdentity;
   bytesReceived: number;
   closedByPeer: boolean;
   /** The authentication the server asked for: SCRAM-SHA-256, md5, password, or none. */
@@ -110,11 +119,26 @@ class PasswordMissing extends Error {
 
 type Encryption = 'plain' | 'tls-if-offered' | 'tls-required';
 
-export async function openConnection(target: PostgresTarget, deadline: Deadline): Promise<Connection> {
-  const first = await attempt(target, deadline, initialEncryption(target.sslmode));
+/** One address of one host, its TCP connection (or Unix socket) made. */
+export interface OpenedSocket {
+  readonly socket: Socket;
+  readonly host: string;
+  readonly transport: 'tcp' | 'unix';
+  readonly connected: Connected;
+  /** Told what the handshake waits on once the password was accepted (the progress line's words). */
+  readonly waiting?: (what: string) => void;
+}
+
+/**
+ * libpq's whole handshake on one address, whose socket is open: SSLRequest, TLS, startup, auth,
+ * and the second connection libpq makes to the same address to settle TLS (sslmode allow and
+ * prefer), through `reconnect`. The walk over hosts and addresses is hosts.ts's.
+ */
+export async function connectAt(target: PostgresTarget, opened: OpenedSocket, reconnect: () => Promise<OpenedSocket | undefined>, deadline: Deadline): Promise<Connection> {
+  const first = await attempt(target, opened, deadline, initialEncryption(target.sslmode));
   const retry = secondAttemptFor(target, first.trace);
   if (!retry) return first;
-  const second = await attempt(target, deadline, retry);
+  const second = await attempt(target, await reconnect(), deadline, retry);
   if (target.sslmode === 'disable') {
     // The second connection only proves that TLS would have been admitted: close it and keep
     // the first attempt's rejection as the evidence, marked with what the probe found.
@@ -158,7 +182,7 @@ function passesHba(trace: ConnectionTrace): boolean {
   return trace.phase === 'ready' || (trace.serverError !== undefined && !isHbaRejection(trace.serverError)) || trace.authMethod !== undefined;
 }
 
-async function attempt(target: PostgresTarget, deadline: Deadline, encryption: Encryption): Promise<Connection> {
+async function attempt(target: PostgresTarget, opened: OpenedSocket | undefined, deadline: Deadline, encryption: Encryption): Promise<Connection> {
   const started = performance.now();
   // Load the driver while the network work happens: it is needed as soon as the socket is up.
   const driver = loadDriver();
@@ -167,10 +191,44 @@ async function attempt(target: PostgresTarget, deadline: Deadline, encryption: E
     trace.durationMs = Math.round((performance.now() - started) * 10) / 10;
     return { trace, ...connection };
   };
-
-  const opened = await openSocket(target, deadline, trace);
+  trace.phase = 'tcp';
   if (!opened) return done();
+  trace.connected = opened.connected;
+  const watch = opened.transport === 'tcp' ? watchForSilence(opened.socket, opened.connected, deadline, 'postgres') : undefined;
+  try {
+    const connection = await handshake(target, opened, driver, encryption, watch?.deadline ?? deadline, trace);
+    await nameTheListener(watch, trace);
+    return done(connection);
+  } finally {
+    watch?.stop();
+  }
+}
 
+/**
+ * Silence, or a hang-up, with no PostgreSQL word: what answers other openings on new connections
+ * names the listener (an HTTP server, MongoDB, …). A TLS-only port was named already.
+ */
+async function nameTheListener(watch: SilenceWatch | undefined, trace: ConnectionTrace): Promise<void> {
+  if (watch && isVague(trace.answeredBy)) {
+    // A vague answer (text, an HTML page without headers) may be named better by another opening.
+    trace.listener = await (watch.result() ?? watch.identify());
+    if (isForeign(trace.listener, 'postgres') && !isVague(trace.listener.answeredBy)) trace.answeredBy = trace.listener.answeredBy;
+    return;
+  }
+  if (!watch || trace.answeredBy || trace.serverError || trace.authMethod !== undefined || trace.bytesReceived > 0 || trace.sslReply === 'S' || trace.sslReply === 'N') return;
+  if (!trace.timedOut && !trace.closedByPeer) return;
+  trace.listener = await (watch.result() ?? watch.identify());
+  if (isForeign(trace.listener, 'postgres')) {
+    trace.answeredBy = trace.listener.answeredBy;
+    trace.timedOut = false;
+  }
+}
+
+/**
+ * The driver is awaited only once the SSLRequest has been answered: awaiting it earlier gives a
+ * server that hangs up at once time to close the socket before anything listens to it.
+ */
+async function handshake(target: PostgresTarget, opened: OpenedSocket, driver: Promise<Driver>, encryption: Encryption, deadline: Deadline, trace: ConnectionTrace): Promise<Omit<Connection, 'trace'>> {
   let stream: Socket = opened.socket;
   if (encryption !== 'plain' && opened.transport === 'tcp') {
     trace.phase = 'ssl';
@@ -191,19 +249,19 @@ async function attempt(target: PostgresTarget, deadline: Deadline, encryption: E
     if (reply.reply === 'error') trace.clientError = { name: 'SocketError', message: reply.message, code: reply.code };
     if (reply.reply !== 'S' && !(reply.reply === 'N' && encryption === 'tls-if-offered')) {
       stream.destroy();
-      return done();
+      return {};
     }
     if (reply.reply === 'S') {
       trace.phase = 'tls';
       const secured = await secure(stream, target, opened.host, deadline, trace);
-      if (!secured) return done();
+      if (!secured) return {};
       stream = secured;
     }
   }
 
   trace.phase = 'startup';
   const client = await startSession(await driver, stream, target, opened, deadline, trace);
-  return done(client ? { client, stream } : {});
+  return client ? { client, stream } : {};
 }
 
 async function directTlsAnswer(address: string, port: number, host: string, deadline: Deadline): Promise<ProtocolGuess | undefined> {
@@ -218,27 +276,6 @@ async function directTlsAnswer(address: string, port: number, host: string, dead
     description: `a TLS-only endpoint (it hangs up on PostgreSQL's SSLRequest but completes a direct ${tls.protocol} handshake${alpn ? `, ALPN ${alpn}` : ''})`,
     sample: '',
   };
-}
-
-interface OpenedSocket {
-  readonly socket: Socket;
-  readonly host: string;
-  readonly transport: 'tcp' | 'unix';
-}
-
-async function openSocket(target: PostgresTarget, deadline: Deadline, trace: ConnectionTrace): Promise<OpenedSocket | undefined> {
-  trace.phase = 'tcp';
-  const specs = target.endpoints.map((endpoint) => (endpoint.host.startsWith('/') ? { ...endpoint, socketPath: join(endpoint.host, `.s.PGSQL.${endpoint.port}`) } : endpoint));
-  // DNS happens inside; the phase says "dns" until something was resolved or connected.
-  const { entries, reached, timedOut } = await reachFirst(specs, deadline, { perHostLimitMs: target.connectTimeoutMs });
-  trace.endpoints.push(...entries);
-  trace.timedOut ||= timedOut;
-  if (!reached?.socket || !reached.connected) {
-    if (entries.every((entry) => entry.dns && entry.dns.outcome !== 'resolved')) trace.phase = 'dns';
-    return undefined;
-  }
-  trace.connected = reached.connected;
-  return { socket: reached.socket, host: reached.connected.host, transport: reached.connected.transport };
 }
 
 function verifyMode(target: PostgresTarget): VerifyMode {
@@ -357,9 +394,14 @@ async function startSession(pg: Driver, stream: Socket, target: PostgresTarget, 
     trace.authMethod = offered.includes('SCRAM-SHA-256') ? 'SCRAM-SHA-256' : (offered[0] ?? 'SASL');
     trace.phase = 'auth';
   });
-  connection.on('authenticationSASLFinal', () => (trace.authAccepted = true));
-  connection.on('authenticationOk', () => {
+  // A pooler that has no server connection yet holds the login right here, after the password.
+  const accepted = (): void => {
+    if (!trace.authAccepted) opened.waiting?.('the answer to the login (a pooler holds it until it has a server connection)');
     trace.authAccepted = true;
+  };
+  connection.on('authenticationSASLFinal', accepted);
+  connection.on('authenticationOk', () => {
+    accepted();
     trace.authMethod ??= 'none (trust, peer or certificate)';
     trace.phase = 'auth';
   });

@@ -3,10 +3,16 @@ import { connectDeadline } from '../../engine/budget.js';
 import type { Deadline } from '../../engine/deadline.js';
 import type { RunContext } from '../../engine/probe.js';
 import { decide, type Decision } from './classify.js';
-import { closeConnection, openConnection, type Connection } from './connect.js';
+import { closeConnection, type Connection } from './connect.js';
+import { firstReach, type Connected } from '../../net/reach.js';
+import { decisiveEndpoint, focusOn, openConnection } from './hosts.js';
 import { scanLocalPostgres } from './local.js';
-import { decidePooler, poolerSigns, type PoolerSign } from './pooler/recognise.js';
+import { decidePooler, decidePoolerError, heldBeforeAuthentication, poolerSigns, type PoolerSign } from './pooler/recognise.js';
+import { confirmThroughPooler, type Confirmation } from './pooler/confirm.js';
 import { gatherPoolerView, type PoolerView } from './pooler/view.js';
+import { findLocalPgBouncer } from './pooler/local.js';
+import { judgeBackend, type BackendJudgement } from './pooler/judge.js';
+import { readServerState, type ServerState } from './replication.js';
 import { explainRefusal, isLocalEndpoint, refusedEndpoint, type Refusal } from './refusal.js';
 import { majorVersionOf, ReadOnlySession } from './session.js';
 
@@ -15,13 +21,32 @@ import { majorVersionOf, ReadOnlySession } from './session.js';
  * asks for it: the one connection, what it means, and (only after a refusal) a look at /proc.
  */
 export interface PgContext {
+  /**
+   * The target, with the host the diagnosis is about first once the connection has settled on
+   * one (libpq's walk over several hosts, hosts.ts): the fixes and commands name that server.
+   */
   readonly target: PostgresTarget;
+  /** The target as given, its hosts in their order. */
+  readonly requested: PostgresTarget;
   readonly run: RunContext;
   connection(): Promise<Connection>;
+  /**
+   * The first server that took a TCP connection, as soon as one did (before its handshake), or,
+   * when none did, the connection's outcome: the process step's question, answered without
+   * waiting for the handshake, which is the accepting step's.
+   */
+  reached(): Promise<{ readonly kind: 'connected'; readonly connected: Connected } | { readonly kind: 'settled'; readonly connection: Connection }>;
   decision(): Promise<Decision>;
   /** Why the connection was refused; undefined when it was not refused. */
   refusal(): Promise<Refusal | undefined>;
   session(): Promise<ReadOnlySession | undefined>;
+  /**
+   * The server's role (primary or standby) and a standby's replication, asked live through the
+   * session, once (under the first caller's deadline); undefined without a session. Rejects when
+   * the session ends under the query. Behind a pooler, ask the pooler view instead (it decides
+   * whether a query may be sent at all).
+   */
+  serverState(deadline: Deadline): Promise<ServerState | undefined>;
   /**
    * The pooler in front of the database, when the connection shows one (pooler/recognise.ts);
    * undefined for PostgreSQL itself. Gathered once, under the first caller's deadline.
@@ -45,18 +70,41 @@ export function createContext(target: PostgresTarget, run: RunContext): PgContex
   let refusal: Promise<Refusal | undefined> | undefined;
   let session: Promise<ReadOnlySession | undefined> | undefined;
   let pooler: Promise<PoolerView | undefined> | undefined;
+  let serverState: Promise<ServerState | undefined> | undefined;
   const laterSigns: PoolerSign[] = [];
+  let focused: PostgresTarget | undefined;
+  const first = firstReach();
+  const waiting = (what: string | undefined): void => run.observer?.waitingOn?.(target.display, what);
   const context: PgContext = {
-    target,
+    get target() {
+      return focused ?? target;
+    },
+    requested: target,
     run,
     visibility: undefined,
     connection() {
-      connection ??= openConnection(target, connectDeadline(run.deadline));
+      connection ??= openConnection(target, connectDeadline(run.deadline), { ...first.hooks, waiting }).then((opened) => {
+        focused = focusOn(target, decisiveEndpoint(target, opened.trace));
+        waiting(undefined);
+        return opened;
+      });
       return connection;
+    },
+    async reached() {
+      const settled = context.connection();
+      return Promise.race([first.promise.then((connected) => ({ kind: 'connected' as const, connected })), settled.then((opened) => ({ kind: 'settled' as const, connection: opened }))]);
     },
     async decision() {
       const { trace } = await context.connection();
-      return decidePooler(trace) ?? decide(trace);
+      // A pooler that let the login in may turn the first query away: its words decide then, as
+      // they would have at login (only once the pooler has been looked at, by the accepting step).
+      const view = pooler ? await pooler.catch(() => undefined) : undefined;
+      const turnedAway = view?.confirmation?.kind === 'turned-away' ? decidePoolerError(view.confirmation.error) : undefined;
+      // What the rest of the evidence makes of it (pooler/judge.ts): a limit other pools hold, or
+      // the database's refusal in PgBouncer's log, outweighs PgBouncer's ambiguous words.
+      const judged = view ? decisionOf(judgeBackend(view, trace)) : undefined;
+      if (judged && judged.cause !== 'pooler_backend_down') return judged;
+      return decidePooler(trace) ?? turnedAway ?? judged ?? decide(trace);
     },
     refusal() {
       refusal ??= (async () => {
@@ -73,14 +121,32 @@ export function createContext(target: PostgresTarget, run: RunContext): PgContex
         const { client, stream, trace } = await context.connection();
         return client ? new ReadOnlySession(client, stream, majorVersionOf(trace.serverParams.server_version)) : undefined;
       })();
-      return session;
+      // A session that ended (turned away by a pooler, or given up in its queue) takes no query.
+      return session.then((live) => (live?.lost ? undefined : live));
+    },
+    serverState(deadline) {
+      serverState ??= (async () => {
+        const live = await context.session();
+        return live ? readServerState(live, deadline) : undefined;
+      })();
+      return serverState;
     },
     pooler(deadline) {
       pooler ??= (async () => {
         const { trace } = await context.connection();
         const signs = [...poolerSigns(trace), ...laterSigns];
-        return signs.length > 0 ? gatherPoolerView(target, trace, signs, deadline) : undefined;
-      })();
+        // A login held before any password was asked for shows no pooler on the wire; on this
+        // machine, the port's owner may still be PgBouncer (auth_query waiting on the database).
+        const local = signs.length === 0 && heldBeforeAuthentication(trace) ? await findLocalPgBouncer(trace.connected, deadline.limit(deadline.remainingMs() / 2, 'the port owner')) : undefined;
+        if (local?.state === 'found') signs.push('held-before-authentication');
+        const confirm = async (within: Deadline): Promise<Confirmation> => {
+          const live = await context.session();
+          return live ? confirmThroughPooler(live, context.target, within) : { kind: 'not-asked', reason: 'no session' };
+        };
+        if (signs.length === 0) return undefined;
+        waiting('the pooler: its console, a query through it, the database behind it');
+        return gatherPoolerView(context.target, trace, signs, deadline, confirm, local);
+      })().finally(() => waiting(undefined));
       return pooler;
     },
     notePooler(sign) {
@@ -95,4 +161,17 @@ export function createContext(target: PostgresTarget, run: RunContext): PgContex
     },
   };
   return context;
+}
+
+function decisionOf(judged: BackendJudgement): Extract<Decision, { kind: 'failure' }> | undefined {
+  switch (judged.kind) {
+    case 'at-limit':
+      return { kind: 'failure', step: 'pool', cause: 'pooler_pool_exhausted' };
+    case 'refuses-login':
+      return { kind: 'failure', step: 'auth', cause: 'pooler_backend_auth' };
+    case 'down':
+      return { kind: 'failure', step: 'accepting', cause: 'pooler_backend_down' };
+    default:
+      return undefined;
+  }
 }

@@ -1,14 +1,17 @@
 import type { PostgresTarget } from '../../config/postgres/target.js';
 import type { Remediation } from '../../engine/schema.js';
-import type { Alternative, EngineExplainer, Explained, ExplainRule, FieldPattern, Fields } from '../../explain/rule.js';
+import type { ConnectingSigns, EngineExplainer, Explained, ExplainRule, FieldPattern, Fields, Reader } from '../../engine/explainer.js';
+import { libpqHosts } from './catalog/hosts.js';
+import { hostPort } from '../../text/address.js';
 import { isLoopback } from '../../host/local.js';
 import { networkRemediation, UNKNOWN_PLATFORM } from '../common/explain.js';
-import { pgIsReady } from './commands.js';
+import { closedAlso, passwordFailedAlso, statementTimeoutAlso } from './alternatives.js';
+import { pgIsReady, urlWith } from './commands.js';
 import { acceptingRemedies } from './steps/accepting.js';
 import { authRemedies, parseHbaRejection } from './steps/auth.js';
-import { poolRemedies } from './steps/pool.js';
+import { poolRemedies, preventIdleInTransaction } from './steps/pool.js';
 import { processRemedies } from './steps/process.js';
-import { queriesRemedies } from './steps/queries.js';
+import { preventLongRunning, preventLongWaits } from './steps/queries.js';
 import { postgresWords } from './words.js';
 import { poolerAcceptingRemedies } from './pooler/accepting.js';
 import { poolerAuthRemedies } from './pooler/auth.js';
@@ -29,13 +32,6 @@ const PG = ['postgres'] as const;
 const SERVER_CLIENTS = ['psql', 'psycopg2', 'psycopg', 'sqlalchemy', 'asyncpg', 'node-postgres', 'pgjdbc', 'pgx', 'lib-pq'];
 const LIBPQ = ['psql', 'psycopg2', 'psycopg', 'sqlalchemy'];
 
-const closedAlso: readonly Alternative[] = [
-  { cause: 'connection_reset', why: 'a proxy or firewall resetting the connection looks the same to this client' },
-  { cause: 'wrong_protocol', why: 'something that is not PostgreSQL (an HTTP server, another database) hangs up on the startup message the same way' },
-  { cause: 'idle_in_transaction', why: 'if it happened in the middle of a session, the server may have ended a session left idle in a transaction (idle_in_transaction_session_timeout)' },
-  { cause: 'pooler_pool_exhausted', why: 'behind PgBouncer, a client whose query waited longer than query_wait_timeout for a server connection is disconnected; psycopg2 and lib/pq show only the closed connection' },
-  { cause: 'pooler_backend_down', why: 'and one PgBouncer turns away because its logins to the database behind it keep failing ("server login has been failing")' },
-];
 
 const prisma = (code: string): RegExp => new RegExp(`\\b${code}\\b`);
 
@@ -79,7 +75,7 @@ export const postgresRules: readonly ExplainRule[] = [
     engines: PG,
     clients: SERVER_CLIENTS,
     rank: 'server',
-    pattern: /client_login_timeout \(server down\)/,
+    pattern: /client_login_timeout \(server down\)|pgbouncer cannot connect to server/,
     cause: 'pooler_backend_down',
     sqlstate: '08P01',
     examples: ['FATAL:  client_login_timeout (server down)'],
@@ -107,6 +103,29 @@ export const postgresRules: readonly ExplainRule[] = [
     examples: ['FATAL:  query_wait_timeout', 'asyncpg.exceptions.ProtocolViolationError: query_wait_timeout'],
   },
   {
+    // client_tls_sslmode = require (or verify-*) at PgBouncer, a client without TLS. PostgreSQL's own refusal of a plaintext login is pg_hba.conf's words.
+    id: 'pgbouncer.tls-required',
+    engines: PG,
+    clients: SERVER_CLIENTS,
+    rank: 'server',
+    pattern: /(?:FATAL:\s+|\berror: |\bpq: |ProtocolViolation(?:Error)?: |^)SSL required\b/m,
+    cause: 'tls_required',
+    sqlstate: '08P01',
+    examples: ['psql: error: connection to server at "127.0.0.1", port 6432 failed: FATAL:  SSL required', 'pq: SSL required (08P01)'],
+  },
+  {
+    // DISABLE <db> on PgBouncer's console (PAUSE makes clients wait instead: query_wait_timeout).
+    id: 'pgbouncer.database-disabled',
+    engines: PG,
+    clients: SERVER_CLIENTS,
+    rank: 'server',
+    pattern: /(?:authentication )?database "(?<database>[^"]+)" is disabled/,
+    cause: 'pooler_paused',
+    sqlstate: '08P01',
+    fields: ['database'],
+    examples: ['FATAL:  database "appdb" is disabled'],
+  },
+  {
     id: 'pgbouncer.no-such-database',
     engines: PG,
     clients: SERVER_CLIENTS,
@@ -127,11 +146,7 @@ export const postgresRules: readonly ExplainRule[] = [
     pattern: /password authentication failed(?: for user "(?<user>[^"]+)")?/,
     cause: 'auth_failed',
     sqlstate: '28P01',
-    also: [
-      { cause: 'role_missing', why: 'under password authentication PostgreSQL answers a role that does not exist with these same words' },
-      { cause: 'password_missing', why: 'some clients (asyncpg, lib/pq, pgx) send an empty password when none is configured, and get this answer' },
-      { cause: 'pooler_backend_auth', why: 'behind PgBouncer, these are PostgreSQL\'s words to PgBouncer\'s own login (the password in its auth_file), relayed to the client: with SQLSTATE 08P01 up to PgBouncer 1.19, with 28P01 from 1.20' },
-    ],
+    also: passwordFailedAlso,
     fields: ['user'],
     examples: ['FATAL:  password authentication failed for user "app"'],
   },
@@ -282,7 +297,7 @@ export const postgresRules: readonly ExplainRule[] = [
     pattern: /canceling statement due to statement timeout/,
     cause: 'long_running',
     sqlstate: '57014',
-    also: [{ cause: 'blocked', why: 'a statement that waits on a lock past statement_timeout is cancelled with these same words' }],
+    also: statementTimeoutAlso,
     examples: ['ERROR:  canceling statement due to statement timeout'],
   },
   {
@@ -321,7 +336,7 @@ export const postgresRules: readonly ExplainRule[] = [
     engines: PG,
     clients: [...LIBPQ, 'asyncpg', 'node-postgres', 'pgjdbc', 'pgx', 'lib-pq'],
     rank: 'client',
-    pattern: /server does not support SSL, but SSL was required|The server does not support SSL|SSL is not enabled on the server|rejected SSL upgrade|server refused TLS connection/,
+    pattern: /\bserver does not support (?:SSL|TLS)\b|SSL is not enabled on the server|rejected SSL upgrade|server refused TLS connection/,
     cause: 'tls_unsupported',
     examples: ['server does not support SSL, but SSL was required', 'pq: SSL is not enabled on the server'],
   },
@@ -360,8 +375,12 @@ export const postgresRules: readonly ExplainRule[] = [
     clients: [...LIBPQ, 'asyncpg', 'node-postgres', 'pgjdbc', 'pgx', 'lib-pq'],
     rank: 'symptom',
     pattern: /server closed the connection unexpectedly|Connection terminated unexpectedly|connection was closed in the middle of operation|failed to receive message: unexpected EOF|^(?:unexpected )?EOF$|java\.io\.EOFException|^driver: bad connection$/m,
+    // As captured: a bare "EOF" line and Go's "driver: bad connection" mean this only in these cases.
+    caseSensitive: true,
     cause: 'no_response',
     also: closedAlso,
+    // The same words end a session that broke mid-query (a restart, a terminated backend, a proxy's idle timeout).
+    whileConnecting: true,
     examples: ['server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally\n\tbefore or while processing the request.', 'Error: Connection terminated unexpectedly'],
   },
 
@@ -444,6 +463,7 @@ export const postgresRules: readonly ExplainRule[] = [
     pattern: /\bP1017\b|Server has closed the connection/,
     cause: 'no_response',
     also: closedAlso,
+    whileConnecting: true,
     examples: ['Error: P1017: Server has closed the connection.'],
   },
 ];
@@ -462,6 +482,24 @@ export const postgresFieldPatterns: readonly FieldPattern[] = [
   { clients: SERVER_CLIENTS, pattern: /for user "(?<user>[^"]+)"/ },
   { clients: SERVER_CLIENTS, pattern: /user "(?<user>[^"]+)", database "(?<database>[^"]+)"/ },
 ];
+
+/**
+ * How PostgreSQL's clients show a connection attempt, for words that decide only then (the closed
+ * connection, 57P01): libpq's frames are read in every language by the catalog reader
+ * (Reader.attempts); these are the other clients' words, and the stack frames of a connect call.
+ */
+export const postgresConnecting: ConnectingSigns = {
+  words: /\bconnection failed:|\bcould not connect to server\b|\bunable to connect\b|\bfailed to connect\b|\bThe connection attempt failed\b|\bException while connecting\b|\bError connecting to\b/i,
+  // Python's innermost frame is a driver's connect function; Java's frames pass through pgjdbc's or a pool's connection factory.
+  frame: /, in _{0,2}(?:connect|connect_addr|create_ssl_connection|_create_ssl_connection)\s*$|\bConnectionFactoryImpl\.|\bPgConnection\.<init>|\borg\.postgresql\.Driver\.(?:connect|makeConnection)\b|\bNpgsqlConnector\.<?(?:Connect|Open|RawOpen)|\bHikariPool\.createPoolEntry\b|\bPoolBase\.newConnection\b/,
+};
+
+/**
+ * Words only a working connection hears: a query's own error (a missing table or column, a syntax
+ * error, a constraint), or the server's log saying it is ready. In a log stream, earlier errors
+ * are history.
+ */
+const POSTGRES_WORKING = /\brelation "[^"\n]+" does not exist|\bcolumn "[^"\n]+"(?: of relation "[^"\n]+")? does not exist|\bsyntax error at or near\b|\bduplicate key value violates unique constraint\b|\bviolates (?:foreign key|not-null|check) constraint\b|\bdatabase system is ready to accept connections\b/i;
 
 /** A PostgreSQL target from what a message names; what it does not name is a placeholder. */
 function targetOf(fields: Fields, defaultPort = 5432): PostgresTarget {
@@ -503,6 +541,8 @@ function remediation({ cause, fields, matched, text, rule }: Explained): Remedia
       return poolerPoolRemedies.pooler_pool_exhausted(target, PGBOUNCER_FROM_TEXT, undefined);
     case 'pooler_backend_down':
       return poolerAcceptingRemedies.pooler_backend_down(target, PGBOUNCER_FROM_TEXT);
+    case 'pooler_paused':
+      return poolerAcceptingRemedies.pooler_paused(target, PGBOUNCER_FROM_TEXT, /is disabled/.test(matched));
     case 'pooler_auth':
       return poolerAuthRemedies.pooler_auth(target, undefined);
     case 'pooler_backend_auth':
@@ -516,10 +556,16 @@ function remediation({ cause, fields, matched, text, rule }: Explained): Remedia
       return authRemedies.permission_denied(target, /not permitted to log in/.test(matched));
     case 'starting_up':
       return acceptingRemedies.starting_up(target, UNKNOWN_PLATFORM);
+    case 'tls_required':
+      return pgbouncer
+        ? [
+            { text: 'PgBouncer admits clients only over TLS (client_tls_sslmode in pgbouncer.ini). Connect with TLS:', command: urlWith(target, { sslmode: 'require' }), language: 'shell' },
+            { text: 'Or, if plaintext is acceptable on this network, set client_tls_sslmode = prefer (or allow) in pgbouncer.ini and reload PgBouncer.' },
+          ]
+        : acceptingRemedies.tls_required(target);
     case 'shutting_down':
     case 'recovery':
     case 'connection_reset':
-    case 'tls_required':
     case 'tls_unsupported':
     case 'standby':
       return acceptingRemedies[cause](target);
@@ -539,14 +585,14 @@ function remediation({ cause, fields, matched, text, rule }: Explained): Remedia
     case 'idle_in_transaction':
       return [
         { text: 'The server ended this session because it sat idle inside an open transaction longer than idle_in_transaction_session_timeout. Find the code path that does not COMMIT or ROLLBACK promptly.' },
-        ...poolRemedies.idle_in_transaction([]).slice(2),
+        preventIdleInTransaction,
       ];
     case 'long_running':
     case 'blocked':
       // Which sessions to cancel is only known on the server: the confirming diagnosis lists them.
       return [
         { text: cause === 'blocked' ? 'A statement waited on a lock longer than lock_timeout: another session holds it. See who blocks whom (as a superuser):' : 'A statement ran longer than statement_timeout. See what is running and for how long (as a superuser):', command: "SELECT pid, usename, state, now() - query_start AS running_for, pg_blocking_pids(pid) AS blocked_by, left(query, 80) FROM pg_stat_activity WHERE state <> 'idle' ORDER BY query_start;", language: 'sql' },
-        ...(cause === 'blocked' ? queriesRemedies.blocked([], []).slice(-1) : queriesRemedies.long_running([]).slice(-1)),
+        cause === 'blocked' ? preventLongWaits : preventLongRunning,
       ];
     default:
       return network;
@@ -561,4 +607,10 @@ function url(fields: Fields): string {
   return `postgresql://${user}${host}:${fields.port ?? 5432}/${fields.database ? urlPart(fields.database) : ''}${socket}`;
 }
 
-export const postgresExplainer: EngineExplainer = { engine: 'postgres', rules: postgresRules, fieldPatterns: postgresFieldPatterns, remediation, url };
+/** The catalogs (every language PostgreSQL, libpq and pgjdbc ship) and SQLSTATE in every client's spelling, loaded when a text is read. */
+async function readers(): Promise<readonly Reader[]> {
+  const [{ catalogReader }, { sqlstateReader }, { postgresPhrases }] = await Promise.all([import('./catalog/reader.js'), import('./codes.js'), import('./phrases.js')]);
+  return [catalogReader, postgresPhrases, sqlstateReader];
+}
+
+export const postgresExplainer: EngineExplainer = { engine: 'postgres', rules: postgresRules, fieldPatterns: postgresFieldPatterns, readers, hostSplitters: [libpqHosts], connecting: postgresConnecting, working: POSTGRES_WORKING, remediation, url };

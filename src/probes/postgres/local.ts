@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cwdOf } from '../../host/proc.js';
 import { findLocalServers } from '../../host/servers.js';
@@ -18,6 +18,8 @@ export interface PgLocalServer {
   readonly status?: string;
   /** postmaster.pid's port: the port it uses, even before (or after) it listens. */
   readonly port?: number;
+  /** Its data directory holds standby.signal (PostgreSQL 12+): a standby, until promoted. */
+  readonly standby?: boolean;
   readonly tcp: readonly { readonly address: string; readonly port: number }[];
   readonly sockets: readonly string[];
   /** How we learned where it listens. */
@@ -68,6 +70,7 @@ export async function scanLocalPostgres(env: Readonly<Record<string, string | un
         ...(version ? { version } : {}),
         ...(pidFile?.status ? { status: pidFile.status } : {}),
         ...(pidFile?.port ? { port: pidFile.port } : {}),
+        ...(dataDir && (await exists(join(dataDir, 'standby.signal'))) ? { standby: true } : {}),
       };
       if (server.seenVia === 'file descriptors') return { ...base, tcp: server.tcp, sockets: server.unix, seenVia: 'file descriptors' };
       if (pidFile?.port) {
@@ -140,4 +143,11 @@ async function readPostmasterPid(dataDir: string): Promise<PostmasterPid | undef
   } catch {
     return undefined;
   }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
 }

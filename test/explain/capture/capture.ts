@@ -196,11 +196,12 @@ async function postgresFaults(): Promise<Fault[]> {
   await pool.sql(`CREATE ROLE app LOGIN PASSWORD '${SECRET}'`);
 
   const on = (cluster: Cluster, c: Partial<Case>): Case => ({ host: cluster.host, port: cluster.port, user: 'app', password: SECRET, database: 'postgres', ...c });
-  const peerFault = (id: string, cause: string, description: string, start: () => Promise<Peer>): Fault => ({
+  const peerFault = (id: string, cause: string, description: string, start: () => Promise<Peer>, readsAs?: Readonly<Record<string, string>>): Fault => ({
     id,
     engine: 'postgres',
     cause,
     description,
+    ...(readsAs ? { readsAs } : {}),
     build: async (after) => {
       const peer = await start();
       after(() => peer.close());
@@ -261,9 +262,10 @@ async function postgresFaults(): Promise<Fault[]> {
     { id: 'pg-tls-hostname-mismatch', engine: 'postgres', cause: 'accepting/tls_verify_failed', description: 'sslmode=verify-full: the certificate is for db.example, the client connects to 127.0.0.1', build: async () => ({ case: on(main, { database: 'appdb', params: { sslmode: 'verify-full', sslrootcert: cert.certFile } }) }) },
     { id: 'pg-tls-untrusted', engine: 'postgres', cause: 'accepting/tls_verify_failed', description: 'sslmode=verify-ca with a root certificate that did not sign the server’s (self-signed) certificate', build: async () => ({ case: on(main, { database: 'appdb', params: { sslmode: 'verify-ca', sslrootcert: stranger.certFile } }) }) },
     { id: 'pg-tls-protocol-version', engine: 'postgres', cause: 'accepting/tls_handshake_failed', description: 'client capped at TLS 1.2 (ssl_max_protocol_version), server requires TLS 1.3', clients: LIBPQ, build: async () => ({ case: on(main, { database: 'appdb', params: { sslmode: 'require', ssl_max_protocol_version: 'TLSv1.2' } }) }) },
-    peerFault('pg-http-server', 'accepting/wrong_protocol', 'an HTTP server on the port (sslmode=disable)', httpPeer),
+    // Clients whose words for a closed connection do not show that it was being made: guesses (lib/pq's "EOF", node-postgres's "Connection terminated unexpectedly").
+    peerFault('pg-http-server', 'accepting/wrong_protocol', 'an HTTP server on the port (sslmode=disable)', httpPeer, { 'lib-pq': 'guesses accepting/wrong_protocol', 'node-postgres': 'guesses accepting/wrong_protocol' }),
     peerFault('pg-silent-peer', 'accepting/no_response', 'a peer that accepts the TCP connection and never answers (client timeout 2-3 s)', silentPeer),
-    peerFault('pg-hang-up', 'accepting/no_response', 'a peer that accepts the TCP connection and closes it at once', hangUpPeer),
+    peerFault('pg-hang-up', 'accepting/no_response', 'a peer that accepts the TCP connection and closes it at once', hangUpPeer, { 'lib-pq': 'guesses accepting/no_response', 'node-postgres': 'guesses accepting/no_response' }),
     peerFault('pg-reset', 'accepting/connection_reset', 'a peer that resets the connection (RST) on the first bytes', resetPeer),
     { id: 'pg-statement-timeout', engine: 'postgres', cause: 'queries/long_running', description: 'statement_timeout (200 ms) cancels pg_sleep(2)', build: async () => ({ case: on(plain, { params: { sslmode: 'disable' }, sql: ['SET statement_timeout = 200', 'SELECT pg_sleep(2)'] }) }) },
     {
@@ -284,6 +286,8 @@ async function postgresFaults(): Promise<Fault[]> {
       id: 'pg-idle-in-transaction-timeout',
       engine: 'postgres',
       cause: 'pool/idle_in_transaction',
+      // libpq 15 loses the server's FATAL and shows only the closed connection.
+      readsAs: { psycopg2: 'guesses pool/idle_in_transaction', sqlalchemy: 'guesses pool/idle_in_transaction' },
       description: 'idle_in_transaction_session_timeout (200 ms) ends a session left idle in a transaction',
       build: async () => ({ case: on(plain, { params: { sslmode: 'disable' }, sql: ['SET idle_in_transaction_session_timeout = 200', 'BEGIN', 'SELECT 1', '@sleep 800', 'SELECT 1'] }) }),
     },
@@ -385,7 +389,7 @@ async function pgbouncerFaults(): Promise<Fault[]> {
       engine: 'postgres',
       cause: 'accepting/pooler_backend_down',
       description: 'the database stops after PgBouncer had logged in to it: PgBouncer still logs clients in, and their query waits for a server connection until query_wait_timeout (1 s); server_login_retry 1 s',
-      readsAs: { psycopg2: 'accepting/no_response', sqlalchemy: 'accepting/no_response', 'lib-pq': 'accepting/no_response' },
+      readsAs: { psycopg2: 'guesses accepting/pooler_backend_down', sqlalchemy: 'guesses accepting/pooler_backend_down', 'lib-pq': 'guesses accepting/pooler_backend_down' },
       build: async (after) => {
         const bouncer = await through(after, { settings: { server_login_retry: 1, query_wait_timeout: 1 } });
         const warm = await holdPoolerClients(bouncer, 1, 'app', SECRET);
@@ -425,7 +429,7 @@ async function pgbouncerFaults(): Promise<Fault[]> {
       engine: 'postgres',
       cause: 'pool/pooler_pool_exhausted',
       description: 'default_pool_size 1 (transaction mode), its server connection held in an open transaction; query_wait_timeout 1 s',
-      readsAs: { psycopg2: 'accepting/no_response', sqlalchemy: 'accepting/no_response', 'lib-pq': 'accepting/no_response' },
+      readsAs: { psycopg2: 'guesses pool/pooler_pool_exhausted', sqlalchemy: 'guesses pool/pooler_pool_exhausted', 'lib-pq': 'guesses pool/pooler_pool_exhausted' },
       build: async (after) => {
         const bouncer = await through(after, { settings: { default_pool_size: 1, query_wait_timeout: 1 } });
         const held = await holdPoolerClients(bouncer, 1, 'app', SECRET);
@@ -435,6 +439,28 @@ async function pgbouncerFaults(): Promise<Fault[]> {
       },
     },
     { id: 'pgb-no-such-database', engine: 'postgres', cause: 'auth/database_missing', description: 'a database PgBouncer has no [databases] entry for (and no "*" fallback)', build: async (after) => ({ case: on(await through(after), { database: 'nowhere' }) }) },
+    {
+      id: 'pgb-tls-required',
+      engine: 'postgres',
+      cause: 'accepting/tls_required',
+      description: 'PgBouncer with client_tls_sslmode = require (a self-signed certificate); the client connects with sslmode=disable',
+      build: async (after) => {
+        const cert = await selfSignedCertificate('pgbouncer.example');
+        const bouncer = await through(after, { settings: { client_tls_sslmode: 'require', client_tls_cert_file: cert.certFile, client_tls_key_file: cert.keyFile } });
+        return { case: on(bouncer) };
+      },
+    },
+    {
+      id: 'pgb-disabled',
+      engine: 'postgres',
+      cause: 'accepting/pooler_paused',
+      description: 'an operator ran DISABLE appdb on PgBouncer\'s console: new clients of that database are rejected',
+      build: async (after) => {
+        const bouncer = await through(after);
+        await bouncer.admin('DISABLE appdb');
+        return { case: on(bouncer) };
+      },
+    },
   ];
 }
 

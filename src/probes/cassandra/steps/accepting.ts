@@ -1,11 +1,13 @@
 import type { CassandraTarget } from '../../../config/cassandra/target.js';
 import { defineStep } from '../../../engine/probe.js';
 import type { Evidence, Remediation } from '../../../engine/schema.js';
-import { formatMs } from '../../../engine/walk.js';
+import { formatMs } from '../../../text/duration.js';
 import { DRIVER_MAX_VERSION, type HostTrace } from '../handshake.js';
 import { cqlsh, environmentEvidence, hostsEvidence, nodeSummary, urlWith, waitForCql } from '../commands.js';
 import type { CqlContext } from '../context.js';
-import type { CassandraNode, TransportState } from '../local.js';
+import { scanLocalCassandra, type CassandraNode, type TransportState } from '../local.js';
+import type { ProtocolGuess } from '../../../net/sniff.js';
+import { connectionResetRemedies, hostAndPort, listenerViewEvidence, lookAtListener, ownerNote, wrongProtocolRemedies, wrongProtocolSummary, type EngineIdentity, type EngineListener, type ListenerView } from '../../common/listener.js';
 import { urlLine } from '../../../text/url.js';
 import { pathOperand, raw, sh, sudoUnlessRoot } from '../../../text/shell.js';
 
@@ -14,6 +16,7 @@ const whoOwns = (target: CassandraTarget): Remediation => ({ text: 'On the host,
 const nodetool = (command: string): string => `nodetool ${command}`;
 
 const remedies = {
+  connection_reset: (port: number): Remediation[] => connectionResetRemedies('CQL', port),
   not_listening: (listening: readonly string[]): Remediation[] => [
     { text: `Cassandra listens for CQL clients on ${listening.join(', ') || 'another address'}. Connect there, or set rpc_address (or rpc_interface) in cassandra.yaml to an address clients can reach, then restart the node.` },
     { text: 'See what the node binds to:', command: 'nodetool info | grep -i -E "native|rpc"; grep -E "^(rpc_address|native_transport_port)" /etc/cassandra/cassandra.yaml', language: 'shell' },
@@ -39,12 +42,10 @@ const remedies = {
     whoOwns(target),
     { text: 'On the node, check its state and the client limits:', command: 'nodetool info; nodetool tpstats | head -30; grep -E "native_transport_max_concurrent_connections" /etc/cassandra/cassandra.yaml', language: 'shell' },
   ],
-  wrong_protocol: (target: CassandraTarget, what: string): Remediation[] => [
-    { text: `Port ${portOf(target)} is served by ${what}. Check the port: Cassandra takes CQL clients on 9042 by default (7000 is its inter-node port, 7199 JMX).` },
-    whoOwns(target),
-  ],
+  wrong_protocol: (target: CassandraTarget, what: string, seen?: { readonly guess?: ProtocolGuess; readonly view?: ListenerView }): Remediation[] =>
+    wrongProtocolRemedies(cassandraIdentity(target), target.contactPoints[0]?.host ?? 'localhost', portOf(target), seen?.guess ?? { protocol: 'unknown', description: what, sample: '' }, seen?.view),
   tls_required: (target: CassandraTarget): Remediation[] => [
-    { text: 'The port only speaks TLS (client_encryption_options enabled, not optional). Connect with TLS:', command: urlLine(urlWith(target, { tls: true })), language: 'shell' },
+    { text: 'The port only speaks TLS (client_encryption_options enabled, not optional). Connect with TLS:', command: urlLine(urlWith(target, { tls: true })) },
     { text: 'cqlsh needs --ssl too:', command: sh`${raw(cqlsh({ ...target, tls: false }))} --ssl`, language: 'shell' },
   ],
   tls_unsupported: (): Remediation[] => [
@@ -57,7 +58,7 @@ const remedies = {
     const common = offered.filter((version) => version <= DRIVER_MAX_VERSION).sort((a, b) => b - a)[0];
     return [
       target.protocolVersion !== undefined && common !== undefined
-        ? { text: `The client is pinned to protocol v${target.protocolVersion}; the server offers ${offered.map((version) => `v${version}`).join(', ')}. Pin a version both speak, or let the driver negotiate (remove the pin):`, command: urlLine(urlWith(target, { protocolVersion: 'negotiate' })), language: 'shell' }
+        ? { text: `The client is pinned to protocol v${target.protocolVersion}; the server offers ${offered.map((version) => `v${version}`).join(', ')}. Pin a version both speak, or let the driver negotiate (remove the pin):`, command: urlLine(urlWith(target, { protocolVersion: 'negotiate' })) }
         : { text: `The server offers ${offered.map((version) => `v${version}`).join(', ') || 'no version this client knows'}; this driver speaks v1–v${DRIVER_MAX_VERSION}. Upgrade the driver (or the server) so that they share a version.` },
     ];
   },
@@ -102,7 +103,7 @@ export const acceptingStep = defineStep<CqlContext, keyof typeof remedies>({
     const { trace, decision } = await ctx.primary();
     io.evidence.contactPoints = hostsEvidence(hosts);
     Object.assign(io.evidence, environmentEvidence(target));
-    const where = `${trace.host}:${trace.port}`;
+    const where = hostAndPort(trace.host, trace.port);
     if (decision.kind === 'refused') {
       const refusal = await ctx.refusal();
       if (refusal?.cause === 'not_listening') {
@@ -124,11 +125,17 @@ export const acceptingStep = defineStep<CqlContext, keyof typeof remedies>({
       switch (decision.cause) {
         case 'starting_up':
           return io.found('starting_up', `${where} is bootstrapping and does not take queries yet${serverWords(trace)}`, remedies.starting_up(target, undefined));
-        case 'no_response':
-          return io.found('no_response', trace.closedByPeer ? `${where} accepted the TCP connection, then closed it without a CQL answer` : `${where} accepted the TCP connection but sent no CQL answer within ${formatMs(io.deadline.budgetMs)}`, remedies.no_response(target, trace.closedByPeer));
+        case 'connection_reset':
+          return io.found('connection_reset', `${where} accepted the TCP connection, then reset it (RST) before a CQL answer (ECONNRESET)`, remedies.connection_reset(trace.port));
+        case 'no_response': {
+          const view = await lookAtListener(trace.connected, localCassandraListeners, io.deadline);
+          const summary = trace.closedByPeer ? `${where} accepted the TCP connection, then closed it without a CQL answer` : `${where} accepted the TCP connection but sent no CQL answer within ${formatMs(trace.durationMs)}`;
+          return io.found('no_response', `${summary}${ownerNote(view)}`, remedies.no_response(target, trace.closedByPeer), listenerViewEvidence(view, trace.listener));
+        }
         case 'wrong_protocol': {
+          const view = await lookAtListener(trace.connected, localCassandraListeners, io.deadline);
           const what = trace.answeredBy?.description ?? 'something that does not speak CQL';
-          return io.found('wrong_protocol', `${where} is answered by ${what}, not Cassandra's CQL native protocol`, remedies.wrong_protocol(target, what));
+          return io.found('wrong_protocol', wrongProtocolSummary(cassandraIdentity(target), where, trace.answeredBy, view), remedies.wrong_protocol(target, what, { ...(trace.answeredBy ? { guess: trace.answeredBy } : {}), view }), { ...(trace.answeredBy ? { answeredBy: { ...trace.answeredBy } } : {}), ...listenerViewEvidence(view, trace.listener) });
         }
         case 'tls_required':
           return io.found('tls_required', `${where} speaks TLS only${trace.tlsOnly ? ' (it hung up on a plain CQL frame, then completed a TLS handshake)' : ' (it answered a plain CQL frame with TLS)'}, and the client does not use TLS`, remedies.tls_required(target));
@@ -166,4 +173,12 @@ export const acceptingStep = defineStep<CqlContext, keyof typeof remedies>({
     });
   },
 });
+function cassandraIdentity(target: CassandraTarget): EngineIdentity {
+  return { name: 'Cassandra', protocol: 'cassandra', defaultPort: 9042, portNote: ' for CQL clients (7000 is its inter-node port, 7199 JMX)', urlFor: (host, port) => urlWith(target, { host, port }) };
+}
+
+async function localCassandraListeners(): Promise<EngineListener[]> {
+  return (await scanLocalCassandra()).nodes.flatMap((node) => node.tcp.filter((listener) => listener.port === node.nativePort).map((listener) => ({ ...listener, pid: node.pid })));
+}
+
 export { remedies as acceptingRemedies };

@@ -2,7 +2,7 @@ import type { CassandraTarget } from '../../../config/cassandra/target.js';
 import { DeadlineExceeded } from '../../../engine/deadline.js';
 import { defineStep } from '../../../engine/probe.js';
 import type { Remediation } from '../../../engine/schema.js';
-import { cqlsh, cqlStatement, quoteName } from '../commands.js';
+import { cqlsh, quoteName } from '../commands.js';
 import type { CqlContext } from '../context.js';
 import { query } from '../driver.js';
 import { spokenSource } from '../../../config/source.js';
@@ -14,10 +14,10 @@ const remedies = {
   ],
   auth_failed: (target: CassandraTarget): Remediation[] => [
     { text: `Check the password for role "${target.username ?? ''}"; it came from ${spokenSource(target.sources.password, 'nowhere (none was given)')}. Cassandra gives the same answer when the role does not exist.` },
-    { text: 'As a superuser, check the role, and set a new password if needed (then update it where the application reads it):', ...cqlStatement(target, `LIST ROLES; ALTER ROLE ${quoteName(target.username ?? 'app')} WITH PASSWORD = 'new-password';`) },
+    { text: 'As a superuser, check the role, and set a new password if needed (then update it where the application reads it):', command: `LIST ROLES; ALTER ROLE ${quoteName(target.username ?? 'app')} WITH PASSWORD = 'new-password';`, language: 'sql' as const },
   ],
   permission_denied: (target: CassandraTarget): Remediation[] => [
-    { text: `The role "${target.username ?? ''}" exists and its password is right, but it may not log in. As a superuser:`, ...cqlStatement(target, `ALTER ROLE ${quoteName(target.username ?? 'app')} WITH LOGIN = true;`) },
+    { text: `The role "${target.username ?? ''}" exists and its password is right, but it may not log in. As a superuser:`, command: `ALTER ROLE ${quoteName(target.username ?? 'app')} WITH LOGIN = true;`, language: 'sql' },
   ],
   database_missing: (target: CassandraTarget): Remediation[] => [
     { text: `The keyspace came from ${spokenSource(target.sources.keyspace, 'the URL')}; check its spelling (names are case-sensitive when quoted). Existing keyspaces:`, command: cqlsh(target, 'SELECT keyspace_name FROM system_schema.keyspaces;'), language: 'shell' },

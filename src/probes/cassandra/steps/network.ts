@@ -13,12 +13,12 @@ import { sudoUnlessRoot } from '../../../text/shell.js';
 const remedies = {
   ...networkRemedies,
   local_dc_mismatch: (target: CassandraTarget, dataCenters: readonly string[]): Remediation[] => [
-    ...(dataCenters[0] ? [{ text: `Use a data centre the cluster has (${dataCenters.join(', ')}):`, command: urlLine(urlWith(target, { localDc: dataCenters[0] })), language: 'shell' as const }] : []),
+    ...(dataCenters[0] ? [{ text: `Use a data centre the cluster has (${dataCenters.join(', ')}):`, command: urlLine(urlWith(target, { localDc: dataCenters[0] })) }] : []),
     { text: `The local data centre came from ${spokenSource(target.sources.localDc, 'the URL')}; it must match the node's data centre exactly (case included). See the names:`, command: cqlsh(target, 'SELECT data_center FROM system.local; SELECT peer, data_center FROM system.peers;'), language: 'shell' },
   ],
   peer_unreachable: (nodes: readonly NodeView[]): Remediation[] => [
     { text: `The driver connects to each node at the address it advertises (${nodes.map((node) => `${node.advertised}:${node.port}`).join(', ')}), not at the contact point. Make each node advertise an address clients can reach: set broadcast_rpc_address (with rpc_address: 0.0.0.0) in cassandra.yaml and restart it; in containers, publish or route that address.` },
-    { text: 'See what the nodes advertise:', command: 'SELECT peer, native_address, native_port, data_center FROM system.peers_v2;', language: 'shell' },
+    { text: 'See what the nodes advertise:', command: 'SELECT peer, native_address, native_port, data_center FROM system.peers_v2;', language: 'sql' },
   ],
   nodes_down: (nodes: readonly NodeView[]): Remediation[] => [
     { text: `See the ring as the cluster sees it (${nodes.map((node) => node.node).join(', ')} refused or are marked down):`, command: 'nodetool status', language: 'shell' },

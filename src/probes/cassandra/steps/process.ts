@@ -9,6 +9,7 @@ import { cassandraWords, CASSANDRA_SERVICE_WORDS } from '../words.js';
 import { cqlsh, environmentEvidence, nodeSummary, reachEvidenceOf, urlWith } from '../commands.js';
 import { raw, sh, sudoUnlessRoot } from '../../../text/shell.js';
 import type { CqlContext } from '../context.js';
+import { hostAndPort } from '../../common/listener.js';
 
 /**
  * Seed 002: an application inside a container connected to localhost, which is the container
@@ -63,7 +64,7 @@ const remedies = {
   wrong_port: (target: CassandraTarget, ports: readonly number[]): Remediation[] => {
     const port = ports[0] ?? 9042;
     return [
-      { text: `Connect to port ${port}, where Cassandra listens for CQL clients:`, command: urlLine(urlWith(target, { port })), language: 'shell' },
+      { text: `Connect to port ${port}, where Cassandra listens for CQL clients:`, command: urlLine(urlWith(target, { port })) },
       { text: 'Or set the port in the environment your application reads:', command: sh`export CASSANDRA_PORT=${port}`, language: 'shell' },
       { text: `Or, if the node should listen on ${target.contactPoints[0]?.port ?? 9042}, set native_transport_port in cassandra.yaml and restart it.` },
     ];
@@ -81,6 +82,11 @@ export const processStep = defineStep<CqlContext, keyof typeof remedies>({
     { text: 'In docker compose or Kubernetes:', command: 'docker compose ps cassandra; kubectl get pods -l app=cassandra -o wide', language: 'shell' },
   ],
   async run(ctx, io) {
+    // One contact point: its TCP connection answers this step's question; the CQL handshake is the accepting step's wait.
+    if (ctx.target.contactPoints.length === 1) {
+      const early = await ctx.reached();
+      if (early.kind === 'connected') return io.pass(`a server accepted the connection at ${hostAndPort(early.connected.host, early.connected.port)}`, { connectedTo: early.connected.address });
+    }
     const hosts = await ctx.hosts();
     const refusal = await ctx.refusal();
     const evidence = { ...reachEvidenceOf(hosts), ...environmentEvidence(ctx.target) };
@@ -116,7 +122,7 @@ export const processStep = defineStep<CqlContext, keyof typeof remedies>({
       return io.pass(`a Cassandra JVM runs on this machine (pid ${nodes.map((node) => node.pid).join(', ')})`, { localNodes: nodes.map(nodeSummary) });
     }
     const connected = hosts.find((outcome) => outcome.trace.connected);
-    if (connected?.trace.connected) return io.pass(`a server accepted the connection at ${connected.trace.host}:${connected.trace.port}`, { connectedTo: connected.trace.connected.address });
+    if (connected?.trace.connected) return io.pass(`a server accepted the connection at ${hostAndPort(connected.trace.host, connected.trace.port)}`, { connectedTo: connected.trace.connected.address });
     return io.skip('cannot tell: no contact point could be reached (see network)', evidence);
   },
 });

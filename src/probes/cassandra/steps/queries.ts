@@ -1,9 +1,9 @@
 import type { CassandraTarget } from '../../../config/cassandra/target.js';
 import { defineStep } from '../../../engine/probe.js';
 import type { Finding, Remediation } from '../../../engine/schema.js';
-import { formatMs } from '../../../engine/walk.js';
+import { formatMs } from '../../../text/duration.js';
 import { causeOfDriverError, replicasRequired } from '../classify.js';
-import { cqlsh, cqlStatement, quoteName } from '../commands.js';
+import { cqlsh, quoteName } from '../commands.js';
 import type { CqlContext } from '../context.js';
 import { flatten, hostErrorsOf, loadDriver, query } from '../driver.js';
 import { readPerNode, upHosts } from '../views.js';
@@ -17,7 +17,7 @@ const remedies = {
   unavailable: (target: CassandraTarget, keyspace: string): Remediation[] => [
     { text: 'See which replicas are down, for this keyspace:', command: sh`nodetool status ${keyspace}`, language: 'shell' },
     { text: 'Bring the down nodes back (start Cassandra on them); until then, a lower consistency level may serve reads:', command: cqlsh(target, 'CONSISTENCY LOCAL_ONE;'), language: 'shell' },
-    { text: 'If the replication factor is larger than the data centre has nodes, lower it (as a superuser), then repair:', ...cqlStatement(target, `ALTER KEYSPACE ${quoteName(keyspace)} WITH replication = {'class': 'NetworkTopologyStrategy', '<dc>': <nodes>};`) },
+    { text: 'If the replication factor is larger than the data centre has nodes, lower it (as a superuser), then repair:', command: `ALTER KEYSPACE ${quoteName(keyspace)} WITH replication = {'class': 'NetworkTopologyStrategy', '<dc>': <nodes>};`, language: 'sql' },
   ],
 };
 

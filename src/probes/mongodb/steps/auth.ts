@@ -37,11 +37,11 @@ const createUser = (target: MongoTarget, database: string): Remediation => ({
 const remedies = {
   auth_failed: (target: MongoTarget, users: UserLookup): Remediation[] => {
     if (target.authSource !== 'admin' && Array.isArray(users.inAdmin)) {
-      return [{ text: `The user "${target.user ?? ''}" exists in the admin database, but the driver looked for it in "${target.authSource}" (authSource ← ${spokenSource(target.sources.authSource, 'default')}). Add authSource=admin:`, command: urlLine(urlWith(target, { set: { authSource: 'admin' } })), language: 'shell' }];
+      return [{ text: `The user "${target.user ?? ''}" exists in the admin database, but the driver looked for it in "${target.authSource}" (authSource ← ${spokenSource(target.sources.authSource, 'default')}). Add authSource=admin:`, command: urlLine(urlWith(target, { set: { authSource: 'admin' } })) }];
     }
     const fixes: Remediation[] = [{ text: `Check the password for "${target.user ?? ''}"; it came from ${spokenSource(target.sources.password, 'nowhere (none was given)')}.` }];
     if (target.authSource !== 'admin' && !target.sources.authSource?.startsWith('url') && !target.sources.authSource?.startsWith('env') && !target.sources.authSource?.startsWith('.')) {
-      fixes.push({ text: `The connection string gives no authSource, so the driver looks the user up in "${target.authSource}" (the database in the URL). Users are usually created in admin:`, command: urlLine(urlWith(target, { set: { authSource: 'admin' } })), language: 'shell' });
+      fixes.push({ text: `The connection string gives no authSource, so the driver looks the user up in "${target.authSource}" (the database in the URL). Users are usually created in admin:`, command: urlLine(urlWith(target, { set: { authSource: 'admin' } })) });
     }
     fixes.push(
       { text: `See where the user is defined (as an administrator):`, command: mongoshAsAdmin(target, `db.getSiblingDB("admin").system.users.find({ user: ${jsString(target.user ?? '')} }, { user: 1, db: 1, mechanisms: 1 })`), language: 'shell' },
@@ -51,15 +51,15 @@ const remedies = {
   },
   auth_mechanism: (target: MongoTarget, offered: readonly string[] | undefined): Remediation[] => [
     offered && offered.length > 0
-      ? { text: `Use a mechanism the user has (${offered.join(', ')}), or leave authMechanism out and let the driver negotiate:`, command: urlLine(urlWith(target, { remove: ['authMechanism'] })), language: 'shell' }
-      : { text: 'Leave authMechanism out and let the driver negotiate SCRAM-SHA-256 / SCRAM-SHA-1:', command: urlLine(urlWith(target, { remove: ['authMechanism'] })), language: 'shell' },
+      ? { text: `Use a mechanism the user has (${offered.join(', ')}), or leave authMechanism out and let the driver negotiate:`, command: urlLine(urlWith(target, { remove: ['authMechanism'] })) }
+      : { text: 'Leave authMechanism out and let the driver negotiate SCRAM-SHA-256 / SCRAM-SHA-1:', command: urlLine(urlWith(target, { remove: ['authMechanism'] })) },
     { text: 'To give the user credentials for another mechanism (as an administrator), set its password again with the mechanisms listed:', command: mongoshAsAdmin(target, `db.getSiblingDB(${jsString(target.authSource)}).updateUser(${jsString(target.user ?? 'app')}, { pwd: passwordPrompt(), mechanisms: ["SCRAM-SHA-256", "SCRAM-SHA-1"] })`), language: 'shell' },
   ],
   password_missing: (target: MongoTarget): Remediation[] =>
     target.user
       ? [{ text: `The connection string names the user "${target.user}" but gives no password. Put it in the URL (percent-encoded) or in the variable your application reads (MONGODB_URI).` }]
       : [
-          { text: 'The server requires authentication, and the connection string names no user. Add the user and password (percent-encoded):', command: urlLine(urlWith(target).replace('://', '://USER:PASSWORD@')), language: 'shell' },
+          { text: 'The server requires authentication, and the connection string names no user. Add the user and password (percent-encoded):', command: urlLine(urlWith(target).replace('://', '://USER:PASSWORD@')) },
         ],
   permission_denied: (target: MongoTarget): Remediation[] => [
     { text: `Grant the user a role on "${target.database}" (as an administrator):`, command: mongoshAsAdmin(target, `db.getSiblingDB(${jsString(target.authSource)}).grantRolesToUser(${jsString(target.user ?? '')}, [{ role: "readWrite", db: ${jsString(target.database)} }])`), language: 'shell' },
@@ -95,6 +95,21 @@ export const authStep = defineStep<MongoContext, keyof typeof remedies>({
       }
       return io.pass('no credentials given, and the server lets this client in without them', evidence);
     }
+    // A login may be taken on trust and checked only when a command first needs the data: FerretDB
+    // with PLAIN hands the user and password to its PostgreSQL backend then, and answers that first
+    // command with PostgreSQL's "password authentication failed". One command that reaches the data
+    // (allowed to any user that logged in) makes the login real.
+    const reach = await adminCommand(session.client, { listCollections: 1, nameOnly: true, authorizedCollections: true }, io.deadline, target.database);
+    if (reach.kind === 'error' && causeOfServerError(reach.error) === 'auth_failed') {
+      // The user is known where the password is checked: no advice about where users are defined.
+      const [checkPassword = { text: 'Check the password.' }] = remedies.auth_failed(target, { inAuthSource: 'unknown', inAdmin: 'unknown' });
+      return io.found(
+        'auth_failed',
+        `the server took the login of "${target.user}" (${target.authMechanism ?? 'negotiated'}), then refused its credentials when a command first used them: "${refusalIn(reach.error.message)}"`,
+        [checkPassword, { text: `This server checks the password only when a command first needs the data, where the data is. FerretDB with PLAIN, for one, hands it to its PostgreSQL backend: there it must be the password of the PostgreSQL role "${target.user ?? ''}".` }],
+        { ...evidence, serverError: { ...reach.error }, refusedOnFirstCommand: 'listCollections' },
+      );
+    }
     const status = await adminCommand(session.client, { connectionStatus: 1, showPrivileges: true }, io.deadline);
     const authInfo: unknown = status.kind === 'ok' ? status.reply.authInfo : undefined;
     const privileges: unknown = typeof authInfo === 'object' && authInfo !== null && 'authenticatedUserPrivileges' in authInfo ? authInfo.authenticatedUserPrivileges : undefined;
@@ -127,6 +142,13 @@ function judgeFailure(target: MongoTarget, error: DriverError, users: UserLookup
     return io.found('auth_failed', `authentication failed for "${target.user ?? ''}" (authSource ${target.authSource})${where}; the server said ${said}`, remedies.auth_failed(target, users), withError);
   }
   return io.found('auth_failed', `the login did not complete: ${said}`, remedies.auth_failed(target, users), withError);
+}
+
+/** The refusal in a server's error: FerretDB wraps PostgreSQL's words in its call stack and the tried addresses. */
+function refusalIn(message: string): string {
+  const line = message.split('\n').map((part) => part.trim()).reverse().find((part) => /authentication failed|auth failed/i.test(part)) ?? message.split('\n')[0] ?? '';
+  const fatal = line.indexOf('FATAL:');
+  return (fatal >= 0 ? line.slice(fatal) : line.replace(/^(\[[^\]]*\]\s*)+/, '')).slice(0, 300);
 }
 
 function reachesDatabase(privilege: unknown, database: string): boolean {

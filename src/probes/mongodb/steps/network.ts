@@ -3,6 +3,7 @@ import { defineStep, type StepIO } from '../../../engine/probe.js';
 import type { Evidence, Finding, Remediation } from '../../../engine/schema.js';
 import { endpointEvidence, judgeNetwork, NETWORK_CHECKS, networkFailureOf, networkRemedies } from '../../common/network.js';
 import { unreachableMember } from '../classify.js';
+import { isLocalAddress } from '../../../host/local.js';
 import { hostPort, mongoshPing, urlWith } from '../commands.js';
 import type { MongoContext } from '../context.js';
 import { mongoWords } from '../words.js';
@@ -29,15 +30,21 @@ const srvRecordRemedies = (lookup: SrvLookup, record: 'SRV' | 'TXT'): Remediatio
 
 const remedies = {
   ...networkRemedies,
-  member_unreachable: (target: MongoTarget, member: MemberProbe): Remediation[] => [
+  member_unreachable: (target: MongoTarget, member: MemberProbe): Remediation[] =>
+    refusedMember(member)
+      ? [
+          { text: `"${member.name}" resolves and its host answers, but nothing listens on port ${member.port} there: that member (mongod) is stopped, or listens on another port. Start it (on that host); while a majority of the set is up, the others elect a new primary.`, command: 'sudo systemctl status mongod; sudo ss -tlnp | grep -E "mongo"', language: 'shell' },
+          { text: 'See which member the set now takes as primary (on any member that runs, as an administrator):', command: 'rs.status().members.map(m => m.name + " " + m.stateStr)' },
+        ]
+      : [
     { text: `The driver connects to the members under the names the replica set advertises (its rs.conf() "host" fields), not under the seed names. "${member.name}" must resolve and be reachable from here, as from every client.` },
     // The member's name is what the server advertised: a command names it only when it is a host.
     isHostName(member.host)
       ? { text: 'Either make those names resolvable here (DNS, or /etc/hosts for a test):', command: sh`getent ahosts ${member.host}`, language: 'shell' }
       : { text: 'Either make those names resolvable here (DNS, or /etc/hosts for a test), or, since this one is not a host name at all, correct it in the replica set configuration.' },
-    { text: 'Or, to reach this one server only (administration, a port-forward), connect directly: the driver then skips discovery:', command: urlLine(urlWith(target, { set: { directConnection: 'true' }, remove: ['replicaSet'], hosts: [hostPort(target.hosts[0]?.host ?? 'localhost', target.hosts[0]?.port ?? 27017)] })), language: 'shell' },
+    { text: 'Or, to reach this one server only (administration, a port-forward), connect directly: the driver then skips discovery:', command: urlLine(urlWith(target, { set: { directConnection: 'true' }, remove: ['replicaSet'], hosts: [hostPort(target.hosts[0]?.host ?? 'localhost', target.hosts[0]?.port ?? 27017)] })) },
     { text: 'Or change the advertised names to ones every client can resolve (on the primary, as an administrator): cfg = rs.conf(); cfg.members[0].host = "db0.example.com:27017"; rs.reconfig(cfg)' },
-  ],
+        ],
   srv_invalid: (lookup: SrvLookup, record: 'SRV' | 'TXT'): Remediation[] => [
     ...srvRecordRemedies(lookup, record),
     record === 'SRV'
@@ -79,7 +86,7 @@ export const networkStep = defineStep<MongoContext, keyof typeof remedies>({
     const unreachable = unreachableMember(target, surveyed);
     if (unreachable) {
       const { member, role } = unreachable;
-      return [io.found('member_unreachable', `the replica set advertises ${role === 'primary' ? 'its primary as ' : ''}${member.name}, which ${whyUnreachable(member)} from here${role === 'every member' ? ' (nor does any other member)' : ''}: the driver connects to that name, not to the seed`, remedies.member_unreachable(target, member), evidence), ...also];
+      return [io.found('member_unreachable', `the replica set advertises ${role === 'primary' ? 'its primary as ' : ''}${member.name}, which ${whyUnreachable(member)}${refusedMember(member) ? '' : ' from here'}${role === 'every member' ? ' (nor does any other member)' : ''}${refusedMember(member) ? '' : ': the driver connects to that name, not to the seed'}`, remedies.member_unreachable(target, member), evidence), ...also];
     }
     const members = surveyed.members.length > 0 ? `; ${surveyed.members.filter((member) => member.reachable).length} of ${surveyed.members.length} advertised members reachable` : '';
     const pass = seeds.status === 'pass' ? io.pass(`${seeds.summary}${members}`, evidence) : { ...seeds, evidence };
@@ -102,9 +109,19 @@ function judgeSrv(lookup: SrvLookup, cause: 'dns_not_found' | 'dns_temporary' | 
   }
 }
 
+/** Every address of the member refused: the name and the host are fine, nothing listens on the port. */
+function refusedMember(member: MemberProbe): boolean {
+  const connects = member.entry?.connects ?? [];
+  return member.entry?.dns?.outcome === 'resolved' && connects.length > 0 && connects.every((attempt) => attempt.outcome === 'refused');
+}
+
 function whyUnreachable(member: MemberProbe): string {
   const dns = member.entry?.dns;
   if (dns && dns.outcome !== 'resolved') return dns.outcome === 'not_found' ? `does not resolve (${dns.code})` : `cannot be resolved right now (${dns.code})`;
+  if (refusedMember(member)) {
+    const local = member.entry?.connects.some((attempt) => isLocalAddress(attempt.address));
+    return `refuses connections (ECONNREFUSED): nothing listens on port ${member.port}${local ? ' on this machine' : ' there'}, so that member is stopped (or listens elsewhere)`;
+  }
   const attempt = member.entry?.connects.find((candidate) => candidate.outcome !== 'connected');
   return attempt ? `cannot be reached (${attempt.outcome}, ${attempt.code ?? ''})`.replace(', )', ')') : 'cannot be reached';
 }

@@ -31,7 +31,7 @@ const remedies = {
   wrong_port: (target: MongoTarget, port: number): Remediation[] => {
     const host = target.hosts[0]?.host ?? 'localhost';
     return [
-      { text: `Connect to port ${port}, where the MongoDB server listens:`, command: urlLine(urlWith(target, { hosts: [hostPort(host, port)] })), language: 'shell' },
+      { text: `Connect to port ${port}, where the MongoDB server listens:`, command: urlLine(urlWith(target, { hosts: [hostPort(host, port)] })) },
       { text: `Or, if the server should listen on ${target.hosts[0]?.port ?? 27017}, set net.port in mongod.conf and restart it.` },
     ];
   },
@@ -48,6 +48,11 @@ export const processStep = defineStep<MongoContext, keyof typeof remedies>({
     { text: 'In docker compose or Kubernetes:', command: 'docker compose ps mongodb; kubectl get pods -l app=mongodb -o wide', language: 'shell' },
   ],
   async run(ctx, io) {
+    // One seed: its TCP connection answers this step's question; hello is the accepting step's wait.
+    if (ctx.target.hosts.length === 1 && !ctx.target.srv) {
+      const early = await ctx.reached();
+      if (early.kind === 'connected') return io.pass(`a server accepted the connection at ${whereOf({ host: early.connected.host, port: early.connected.port })}`, { connectedTo: early.connected.address });
+    }
     const decision = await ctx.decision();
     const surveyed = await ctx.survey();
     if (decision.kind === 'refused') {

@@ -3,7 +3,7 @@ import type { MongoTarget } from '../../../config/mongodb/target.js';
 import { DeadlineExceeded } from '../../../engine/deadline.js';
 import { defineStep } from '../../../engine/probe.js';
 import type { Evidence, Finding, Remediation } from '../../../engine/schema.js';
-import { formatMs } from '../../../engine/walk.js';
+import { formatMs } from '../../../text/duration.js';
 import { causeOfServerError } from '../classify.js';
 import { jsString, mongoshAsAdmin } from '../commands.js';
 import type { MongoContext } from '../context.js';

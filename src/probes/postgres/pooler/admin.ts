@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { PostgresTarget } from '../../../config/postgres/target.js';
 import { isDeadlineExceeded, type Deadline } from '../../../engine/deadline.js';
-import { closeConnection, openConnection, type ServerError } from '../connect.js';
+import { closeConnection, type ServerError } from '../connect.js';
+import { openConnection, pinnedTo } from '../hosts.js';
 import { bounded, NAME_CHARS } from '../../../text/bound.js';
 import { mapStrings } from '../../../text/visible.js';
 
@@ -76,7 +77,10 @@ export const CONFIG_KEYS = [
   'auth_type',
   'auth_file',
   'auth_user',
+  'auth_query',
   'auth_hba_file',
+  'logfile',
+  'client_tls_sslmode',
   'admin_users',
   'stats_users',
   'server_login_retry',
@@ -114,7 +118,8 @@ export const ADMIN_DATABASE = 'pgbouncer';
 
 /** One connection to the console with the target's own credentials; SHOW commands only. */
 export async function readAdminConsole(target: PostgresTarget, deadline: Deadline): Promise<AdminOutcome> {
-  const connection = await openConnection({ ...target, database: ADMIN_DATABASE }, deadline);
+  // The console of the pooler the diagnosis connected to (the target's first host, once focused).
+  const connection = await openConnection({ ...pinnedTo(target), database: ADMIN_DATABASE }, deadline);
   const { client, trace } = connection;
   try {
     if (!client) {

@@ -1,10 +1,10 @@
 import type { PostgresTarget } from '../../../config/postgres/target.js';
 import type { Remediation } from '../../../engine/schema.js';
-import { raw, sh } from '../../../text/shell.js';
+import { raw, sh, shellQuote } from '../../../text/shell.js';
 import { pgLiteral } from '../../../text/sql.js';
 import { isInvisible } from '../../../text/visible.js';
 import { ADMIN_DATABASE } from './admin.js';
-import type { PoolerView } from './view.js';
+import { localOf, logFileOf, settingOf, type PoolerView } from './view.js';
 
 /**
  * Copy-paste remediation for PgBouncer. Its admin commands (RELOAD, RESUME, RECONNECT, …) change
@@ -20,7 +20,8 @@ export function adminPsql(target: PostgresTarget, view: PoolerView | undefined, 
   // The console takes one command per query: one -c each. A list is taken as it is (a command
   // may name a database with a ";" in it); fixed text is split at its semicolons.
   const commands = typeof sql === 'string' ? sql.split(/(?<=;)\s*/).filter((command) => command.length > 0) : sql;
-  return sh`psql -h ${endpoint?.host ?? 'localhost'} -p ${endpoint?.port ?? 6432} -U ${user} ${ADMIN_DATABASE} ${raw(commands.map((command) => sh`-c ${command}`).join(' '))}`;
+  const hostaddr = endpoint?.hostaddr ? sh`PGHOSTADDR=${endpoint.hostaddr} ` : '';
+  return sh`${raw(hostaddr)}psql -h ${endpoint?.host ?? 'localhost'} -p ${endpoint?.port ?? 6432} -U ${user} ${ADMIN_DATABASE} ${raw(commands.map((command) => sh`-c ${command}`).join(' '))}`;
 }
 
 /**
@@ -48,10 +49,35 @@ export function showOnConsole(target: PostgresTarget, view: PoolerView | undefin
   return { text: `${text} (PgBouncer's admin console; admin_users or stats_users may read it):`, command: adminPsql(target, view, sql), language: 'shell' };
 }
 
+/** Where PgBouncer's files are when nothing says: Debian's package. */
 export const CONFIG_FILE = 'pgbouncer.ini (/etc/pgbouncer/pgbouncer.ini on Debian)';
+const DEBIAN_LOG = '/var/log/postgresql/pgbouncer.log';
 
+/**
+ * The files of this PgBouncer, named as it has them when dbdoctor could see: its configuration
+ * file from its command line on this machine, its log and auth_file from SHOW CONFIG (or that
+ * file); Debian's paths otherwise.
+ */
+export function configFileOf(view: PoolerView | undefined): string {
+  const local = localOf(view);
+  return local ? local.configFile : CONFIG_FILE;
+}
+
+/** The auth_file the console showed; without the console, the setting to look for and Debian's default (a made-up path would send someone to the wrong file). */
 export function authFileOf(view: PoolerView | undefined): string {
-  return view?.admin.state === 'read' && view.admin.console.config.auth_file ? view.admin.console.config.auth_file : '/etc/pgbouncer/userlist.txt';
+  return settingOf(view, 'auth_file') || 'the file auth_file names in pgbouncer.ini, by default /etc/pgbouncer/userlist.txt on Debian';
+}
+
+/** PgBouncer's failed logins to the database, from its log (or the journal, when it logs there only). */
+export function serverLoginLog(view: PoolerView | undefined): Remediation {
+  const logFile = logFileOf(view);
+  const grep = 'grep -E "server login|login failed|connect failed|closing because"';
+  const known = logFile !== undefined || view?.admin.state === 'read' || localOf(view) !== undefined;
+  return {
+    text: "PgBouncer's log names each failed login to the database (\"connect failed\", or the database's own words, e.g. a password or pg_hba.conf refusal):",
+    command: logFile ? `sudo ${grep} ${shellQuote(logFile)} | tail -n 20` : known ? `sudo journalctl -t pgbouncer --since "-30min" --no-pager | ${grep} | tail -n 20` : `sudo ${grep} ${DEBIAN_LOG} | tail -n 20`,
+    language: 'shell',
+  };
 }
 
 /**

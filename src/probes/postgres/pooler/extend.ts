@@ -1,6 +1,6 @@
 import { CAUSES, type CauseCode } from '../../../engine/causes.js';
-import type { Remedy, StepDefinition, StepIO, StepOutcome } from '../../../engine/probe.js';
-import type { Evidence, Finding } from '../../../engine/schema.js';
+import { findingsOf, outcomeOf, type Remedy, type StepDefinition, type StepIO, type StepOutcome } from '../../../engine/probe.js';
+import type { Evidence } from '../../../engine/schema.js';
 import type { PgContext } from '../context.js';
 
 /**
@@ -26,16 +26,6 @@ export function poolerAware<C extends CauseCode>(base: StepDefinition<PgContext>
   };
 }
 
-export function findingsOf(outcome: StepOutcome): Finding[] {
-  return 'status' in outcome ? [outcome] : [...outcome];
-}
-
-export function outcomeOf(findings: readonly Finding[]): StepOutcome {
-  const [first, ...rest] = findings;
-  if (!first) throw new Error('a step returned no finding');
-  return rest.length === 0 ? first : [first, ...rest];
-}
-
 /** The base step's findings with the pooler's evidence added, and its pass summary reworded. */
 export function withPooler(outcome: StepOutcome, pooler: Evidence, passSummary?: (summary: string) => string): StepOutcome {
   return outcomeOf(
@@ -46,3 +36,5 @@ export function withPooler(outcome: StepOutcome, pooler: Evidence, passSummary?:
     })),
   );
 }
+
+export { findingsOf, outcomeOf };

@@ -1,14 +1,16 @@
 import type { PostgresTarget } from '../../../config/postgres/target.js';
 import type { StepIO } from '../../../engine/probe.js';
 import type { Evidence, Finding, Remediation } from '../../../engine/schema.js';
-import { formatMs } from '../../../engine/walk.js';
+import { formatMs } from '../../../text/duration.js';
 import { pidsOf } from '../commands.js';
 import type { PgContext } from '../context.js';
 import { serverErrorEvidence } from '../evidence.js';
-import { poolStep } from '../steps/pool.js';
-import { CONFIG_FILE, onConsole, pgbouncerName, showOnConsole } from './commands.js';
+import { poolRemedies, poolStep } from '../steps/pool.js';
+import { judgeBackend, poolerSaid } from './judge.js';
+import { describeConfirmation } from './confirm.js';
+import { configFileOf, CONFIG_FILE, onConsole, pgbouncerName, showOnConsole } from './commands.js';
 import { findingsOf, outcomeOf, poolerAware, withPooler, type StepExtension } from './extend.js';
-import { consoleOf, poolerEvidence, poolEvidence, poolLimits, poolModeOf, queryWouldQueue, type PoolerView, type PoolLimit } from './view.js';
+import { configuredPoolMode, consoleOf, poolerEvidence, poolEvidence, poolLimits, poolModeOf, queryWouldQueue, type PoolerView, type PoolLimit } from './view.js';
 
 /**
  * Session state a transaction-pooled server connection can carry from one client to the next,
@@ -46,26 +48,22 @@ const LIMIT_KEYS = {
 
 const remedies = {
   pooler_client_limit: (target: PostgresTarget, view: PoolerView | undefined): Remediation[] => [
-    { text: `PgBouncer admits at most max_client_conn clients in all (its console included). Raise max_client_conn in ${CONFIG_FILE}; PgBouncer needs a file descriptor per client and per server connection, so raise its limit too (LimitNOFILE in its systemd unit, or ulimit -n).` },
+    { text: `PgBouncer admits at most max_client_conn clients in all (its console included). Raise max_client_conn in ${configFileOf(view)}; PgBouncer needs a file descriptor per client and per server connection, so raise its limit too (LimitNOFILE in its systemd unit, or ulimit -n).` },
     onConsole(target, view, 'Then reload it', 'RELOAD;'),
     showOnConsole(target, view, 'See which applications hold the client connections (a leak shows as many idle clients from one address)', 'SHOW CLIENTS;'),
     { text: 'Clients of a pooler may stay connected for ever; it is the server connections that are scarce. An application pool far larger than needed is the usual cause.' },
   ],
   pooler_pool_exhausted: (target: PostgresTarget, view: PoolerView, limit: PoolLimit | undefined): Remediation[] => [
     showOnConsole(target, view, 'See the queue and what holds the server connections: cl_waiting and maxwait per pool, then each server connection with its client', 'SHOW POOLS; SHOW SERVERS;'),
-    {
-      text: 'In transaction pool mode a server connection is held for a whole transaction: transactions left open by an application (idle in transaction) hold the pool. Find them on the database:',
-      command: "SELECT pid, usename, application_name, state, now() - xact_start AS in_transaction_for, left(query, 80) AS last_query FROM pg_stat_activity WHERE backend_type = 'client backend' AND state LIKE 'idle in transaction%' ORDER BY xact_start;",
-      language: 'sql',
-    },
+    whatHoldsThePool(view, target.database),
     onConsole(
       target,
       view,
       limit
-        ? `The limit that binds is ${LIMIT_KEYS[limit]} in ${CONFIG_FILE}. Raise it only if PostgreSQL's max_connections leaves room for the sum of all pools, then reload`
-        : view.admin.state === 'not-tried'
-          ? `SHOW POOLS tells which limit binds (sv_active against it): ${Object.values(LIMIT_KEYS).join('; ')}, in ${CONFIG_FILE}. Raise one only if PostgreSQL's max_connections leaves room for the sum of all pools, then reload`
-          : `Clients wait although the pool is below its limits: PgBouncer is still opening server connections, slowly (sv_login). Check how fast the database accepts connections, and the limits in ${CONFIG_FILE}; after a change, reload`,
+        ? `The limit that binds is ${LIMIT_KEYS[limit]} in ${configFileOf(view)}. Raise it only if PostgreSQL's max_connections leaves room for the sum of all pools, then reload`
+        : view.admin.state !== 'read'
+          ? `SHOW POOLS tells which limit binds (sv_active against it): ${Object.values(LIMIT_KEYS).join('; ')}, in ${configFileOf(view)}. Raise one only if PostgreSQL's max_connections leaves room for the sum of all pools, then reload`
+          : `Clients wait although the pool is below its limits: PgBouncer is still opening server connections, slowly (sv_login). Check how fast the database accepts connections, and the limits in ${configFileOf(view)}; after a change, reload`,
       'RELOAD;',
     ),
     { text: 'Keep waits bounded for the applications: query_wait_timeout makes a waiting client fail instead of hanging (120 s by default).' },
@@ -74,11 +72,11 @@ const remedies = {
     what === 'servers'
       ? [
           showOnConsole(target, view, 'Every server connection of the pool is busy: the next query will wait. Watch cl_waiting and maxwait', 'SHOW POOLS;'),
-          { text: `If clients start to wait, see which limit binds in ${CONFIG_FILE} (default_pool_size, max_db_connections, max_user_connections) and look for long transactions on the database.` },
+          { text: `If clients start to wait, see which limit binds in ${configFileOf(view)} (default_pool_size, max_db_connections, max_user_connections) and look for long transactions on the database.` },
         ]
       : [
           showOnConsole(target, view, 'Most of max_client_conn is in use; see who holds the client connections', 'SHOW CLIENTS;'),
-          { text: `Raise max_client_conn in ${CONFIG_FILE} (and the file-descriptor limit) before it is reached, or shrink the application pools.` },
+          { text: `Raise max_client_conn in ${configFileOf(view)} (and the file-descriptor limit) before it is reached, or shrink the application pools.` },
         ],
   pooler_session_state: (target: PostgresTarget, view: PoolerView, lockPids: readonly number[]): Remediation[] => [
     { text: `PgBouncer runs "${target.database}" in ${poolModeOf(view) ?? 'transaction'} pool mode: after each transaction the server connection goes to another client, with whatever the last one left on it. Keep session state inside the transaction: pg_advisory_xact_lock instead of pg_advisory_lock, SET LOCAL instead of SET, unnamed or protocol-level prepared statements (PgBouncer 1.21+ with max_prepared_statements) instead of PREPARE.` },
@@ -92,13 +90,42 @@ const remedies = {
   ],
 };
 
-type PoolCause = keyof typeof remedies;
+type PoolCause = keyof typeof remedies | 'too_many_connections';
+
+/**
+ * What holds a server connection depends on the pool mode: a session in session mode, a
+ * transaction in transaction mode, a statement in statement mode. Unknown without the console:
+ * transaction mode, PgBouncer's most used, is named as such.
+ */
+function whatHoldsThePool(view: PoolerView, database: string): Remediation {
+  const mode = poolModeOf(view) ?? configuredPoolMode(view, database);
+  switch (mode) {
+    case 'session':
+      return {
+        text: 'In session pool mode a server connection is held for a client\'s whole session, idle or not: clients that stay connected (an application pool\'s idle connections) hold the pool. Find the longest-connected sessions on the database:',
+        command: "SELECT pid, usename, application_name, client_addr, state, now() - backend_start AS connected_for, now() - state_change AS in_state_for FROM pg_stat_activity WHERE backend_type = 'client backend' ORDER BY backend_start;",
+        language: 'sql',
+      };
+    case 'statement':
+      return {
+        text: 'In statement pool mode a server connection is held only while a statement runs: long-running statements hold the pool. Find them on the database:',
+        command: "SELECT pid, usename, application_name, now() - query_start AS running_for, left(query, 80) AS query FROM pg_stat_activity WHERE backend_type = 'client backend' AND state = 'active' ORDER BY query_start;",
+        language: 'sql',
+      };
+    default:
+      return {
+        text: `${mode === 'transaction' ? 'In transaction pool mode (this pool\'s)' : 'In transaction pool mode (the usual; the console would say which mode this pool runs in)'} a server connection is held for a whole transaction: transactions left open by an application (idle in transaction) hold the pool. Find them on the database:`,
+        command: "SELECT pid, usename, application_name, state, now() - xact_start AS in_transaction_for, left(query, 80) AS last_query FROM pg_stat_activity WHERE backend_type = 'client backend' AND state LIKE 'idle in transaction%' ORDER BY xact_start;",
+        language: 'sql',
+      };
+  }
+}
 
 /** Step 4 behind a pooler: a slot at the pooler, a server connection from its pool, and session state in it. */
 export const poolerPoolStep = poolerAware(poolStep, {
   checks:
     "Behind PgBouncer: its client limit (max_client_conn), its pool for this database and user (SHOW POOLS: waiting clients, server connections against default_pool_size, max_db_connections and max_user_connections), and session state left on transaction-pooled server connections.",
-  remedies,
+  remedies: { ...remedies, too_many_connections: poolRemedies.too_many_connections },
   async run(ctx, io, base) {
     const decision = await ctx.decision();
     const { trace } = await ctx.connection();
@@ -114,6 +141,48 @@ export const poolerPoolStep = poolerAware(poolStep, {
     const pooler = poolEvidence(view);
     const { pool } = view;
     const limits = poolLimits(view);
+    const said = poolerSaid(trace, view);
+    if (decision.kind === 'failure' && said && said.to !== 'login') {
+      const words = `"${said.error.message}" [${said.error.code}]`;
+      if (decision.cause === 'pooler_pool_exhausted') {
+        return io.found(
+          'pooler_pool_exhausted',
+          `${view.name} disconnected the query that waited in its queue for ${pool ? `${pool.database}/${pool.user}` : 'a server connection'}: ${words}. Every server connection it may open was busy, or it could not open a new one to a database that does not answer`,
+          remedies.pooler_pool_exhausted(ctx.target, view, limits?.binding),
+          { pooler, serverMessage: said.error.message, sqlstate: said.error.code },
+        );
+      }
+      if (decision.cause === 'too_many_connections') {
+        return io.found('too_many_connections', `the database behind ${view.name} refused its login for lack of connection slots: ${words} (relayed by the pooler)`, poolRemedies.too_many_connections(/for role/.test(said.error.message) ? 'role' : /for database/.test(said.error.message) ? 'database' : 'server'), { pooler, serverMessage: said.error.message, sqlstate: said.error.code });
+      }
+    }
+    const judged = judgeBackend(view, trace);
+    // Clients wait because the database refuses PgBouncer's logins, not for lack of room: the auth step says so.
+    if (judged.kind === 'refuses-login') return io.skip(`not checked: ${view.name}'s logins to the database are refused (see auth); its clients wait for that, not for room`, { pooler });
+    if (judged.kind === 'at-limit') {
+      // A limit across pools, held by the others: this pool's clients wait for a connection PgBouncer may not open.
+      return io.found(
+        'pooler_pool_exhausted',
+        `${view.name} opens no server connection for ${pool ? `${pool.database}/${pool.user}` : `"${ctx.target.database}"`}, whose clients wait: ${judged.reasons.join('; ')}`,
+        remedies.pooler_pool_exhausted(ctx.target, view, judged.limit),
+        { pooler, limit: judged.limit, limitKnownFrom: judged.known },
+      );
+    }
+    const confirmation = view.confirmation;
+    if (confirmation?.kind === 'statement-mode') return io.skip(statementModeSkip(view.name), { pooler });
+    if (confirmation?.kind === 'queued' && confirmation.second?.outcome !== 'login-held') {
+      // Without the console, the queue is all there is to see: the query waited, a second
+      // client was let in (PgBouncer's logins to the database are not failing), and waited too.
+      const answeredMeanwhile = confirmation.second?.outcome === 'answered';
+      return answeredMeanwhile
+        ? io.found('near_limit', `queries wait in ${view.name}'s queue: ours waited ${formatMs(confirmation.waitedMs)} while a second client's was answered`, remedies.near_limit(ctx.target, view, 'servers'), { pooler })
+        : io.found(
+            'pooler_pool_exhausted',
+            `a query through ${view.name} waited ${formatMs(confirmation.waitedMs)} in its queue without a server connection, and a second client's query waited too, while PgBouncer did not turn clients away (its logins to the database are not failing): every server connection it may open is busy. Not confirmed without its console: which limit binds, and whether it is instead holding the database paused (PAUSE) or still opening a connection to a database that does not answer (SHOW POOLS: sv_active against sv_login; SHOW DATABASES: paused)`,
+            remedies.pooler_pool_exhausted(ctx.target, view, limits?.binding),
+            { pooler, databaseBehind: describeConfirmation(confirmation) },
+          );
+    }
     if (pool && pool.cl_waiting > 0) {
       const bound = limits?.binding ? `all ${limits.held} server connections it may open are busy (${limits.binding} = ${limits.allowed})` : `only ${limits?.held ?? 0} server connections are open, below the pool size of ${limits?.allowed ?? '?'}`;
       return io.found(
@@ -128,7 +197,8 @@ export const poolerPoolStep = poolerAware(poolStep, {
       return io.found('near_limit', `every server connection ${view.name} may open for ${pool.database}/${pool.user} is busy (${limits.held} of ${limits.binding} = ${limits.allowed}); no client waits yet`, remedies.near_limit(ctx.target, view, 'servers'), { pooler, limit: limits.binding });
     }
     const findings: Finding[] = [...(await sessionStateFindings(ctx, io, view)), ...clientLimitFindings(ctx, io, view)];
-    const poolSummary = pool ? `${view.name} pool ${pool.database}/${pool.user}: ${pool.sv_active} of ${limits?.allowed ?? '?'} server connections busy, none waiting; PostgreSQL: ` : `${view.name} in front; PostgreSQL: `;
+    const unread = consoleOf(view) ? '' : " (its console is not open to this user: its pool's size and mode, and session state left on its server connections, are not checked)";
+    const poolSummary = pool ? `${view.name} pool ${pool.database}/${pool.user}: ${pool.sv_active} of ${limits?.allowed ?? '?'} server connections busy, none waiting; PostgreSQL: ` : `${view.name} in front${unread}; PostgreSQL: `;
     const baseFindings = findingsOf(withPooler(await base(), pooler, (summary) => `${poolSummary}${summary}`));
     const problems = baseFindings.filter((finding) => finding.status !== 'pass');
     return outcomeOf(problems.length > 0 || findings.length > 0 ? [...problems, ...findings, ...baseFindings.filter((finding) => finding.status === 'pass')] : baseFindings);
@@ -178,6 +248,11 @@ function clientLimitFindings(ctx: PgContext, io: StepIO<PoolCause>, view: Pooler
   const percent = Math.round((used / max) * 1000) / 10;
   if (percent < ctx.run.thresholds.nearLimitPercent) return [];
   return [io.found('near_limit', `${used} of max_client_conn = ${max} client connections in use at ${view.name} (${percent} %)`, remedies.near_limit(ctx.target, view, 'clients'), { pooler: poolEvidence(view), usedClients: used, maxClientConn: max })];
+}
+
+/** Statement pool mode ended the diagnosis's session at its first transaction. */
+export function statementModeSkip(name: string): string {
+  return `not checked: ${name} runs this database in statement pool mode, which allows no transaction, and this check runs in one`;
 }
 
 /** For `dbdoctor explain`, which names the same fixes from a pasted message. */

@@ -1,6 +1,7 @@
 import { queriesStep } from '../steps/queries.js';
 import { poolerAware, withPooler, type StepExtension } from './extend.js';
 import { queryWouldQueue } from './view.js';
+import { statementModeSkip } from './pool.js';
 
 /** Step 6 behind a pooler: skipped when every server connection is busy, as our query would only queue. */
 export const poolerQueriesStep = poolerAware(queriesStep, {
@@ -8,6 +9,7 @@ export const poolerQueriesStep = poolerAware(queriesStep, {
   remedies: {},
   async run(ctx, io, base) {
     const view = await ctx.pooler(io.deadline);
+    if (view?.confirmation?.kind === 'statement-mode') return io.skip(statementModeSkip(view.name), { pooler: { name: view.name } });
     if (view && queryWouldQueue(view)) {
       return io.skip(`not checked: every server connection of ${view.name}'s pool is busy, and a query would wait in its queue`, { pooler: { name: view.name } });
     }

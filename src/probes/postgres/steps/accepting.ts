@@ -1,7 +1,9 @@
 import type { PostgresTarget } from '../../../config/postgres/target.js';
-import { formatMs } from '../../../engine/walk.js';
-import { defineStep } from '../../../engine/probe.js';
-import type { Remediation } from '../../../engine/schema.js';
+import { isHostName } from '../../../net/hostname.js';
+import { formatMs } from '../../../text/duration.js';
+import type { Deadline } from '../../../engine/deadline.js';
+import { defineStep, type StepIO } from '../../../engine/probe.js';
+import type { Evidence, Finding, Remediation } from '../../../engine/schema.js';
 import { pgIsReady, psqlAsAdmin, urlCommand, urlWith } from '../commands.js';
 import { connectShareNote } from '../../../engine/budget.js';
 import type { ConnectionTrace } from '../connect.js';
@@ -11,7 +13,13 @@ import type { PgContext } from '../context.js';
 import { postgresWords } from '../words.js';
 import { describeServers, protocolEvidence, serverErrorEvidence, serverSummary, whereOf } from '../evidence.js';
 import type { Refusal } from '../refusal.js';
-import { raw, sh, sudoUnlessRoot, waitUpTo } from '../../../text/shell.js';
+import { lookAtListener, listenerViewEvidence, ownerNote, wrongProtocolRemedies, wrongProtocolSummary, type EngineIdentity, type EngineListener, type ListenerView } from '../../common/listener.js';
+import type { ProtocolGuess } from '../../../net/sniff.js';
+import { scanLocalPostgres } from '../local.js';
+import { majorVersionOf } from '../session.js';
+import { describePrimary, judgeReplication, replicationEvidence, type PrimaryAddress, type Replication, type ServerState } from '../replication.js';
+import { authority, hostsEvidence, roleWords, slowPassedOver, type HostTried } from '../hosts.js';
+import { raw, sh, sudoUnlessRoot, viaSh, waitUpTo } from '../../../text/shell.js';
 
 const waitForIt = (target: PostgresTarget): Remediation => ({
   text: 'Wait until it accepts connections (or use this as a readiness check):',
@@ -56,7 +64,7 @@ const remedies = {
       const directory = socketElsewhere.replace(/\/\.s\.PGSQL\.\d+$/, '');
       const port = Number(/\.s\.PGSQL\.(\d+)$/.exec(socketElsewhere)?.[1] ?? endpoint.port);
       return [
-        { text: `Connect through the socket the server uses (${socketElsewhere}):`, command: urlCommand(urlWith(target, { host: directory, port })), language: 'shell' },
+        { text: `Connect through the socket the server uses (${socketElsewhere}):`, command: urlCommand(urlWith(target, { host: directory, port })) },
         { text: 'Or make the server create its socket where clients look: set unix_socket_directories in postgresql.conf and restart it.' },
       ];
     }
@@ -76,17 +84,15 @@ const remedies = {
     { text: 'If it is PostgreSQL itself, look for a stuck postmaster or exhausted resources in its log and with top.' },
     { text: 'Check again once it answers:', command: pgIsReady(target), language: 'shell' },
   ],
-  wrong_protocol: (target: PostgresTarget, what: string): Remediation[] => [
-    { text: `Port ${target.endpoints[0]?.port ?? 5432} is served by ${what}. Check the port in your connection settings: PostgreSQL usually listens on 5432.` },
-    { text: 'On the host, see which process owns the port:', command: sudoUnlessRoot(sh`sudo ss -tlnp ${`sport = :${target.endpoints[0]?.port ?? 5432}`}`), language: 'shell' },
-  ],
+  wrong_protocol: (target: PostgresTarget, what: string, seen?: { readonly guess?: ProtocolGuess; readonly view?: ListenerView }): Remediation[] =>
+    wrongProtocolRemedies(postgresIdentity(target), target.endpoints[0]?.host ?? 'localhost', target.endpoints[0]?.port ?? 5432, seen?.guess ?? { protocol: 'unknown', description: what, sample: '' }, seen?.view),
   tls_required: (target: PostgresTarget): Remediation[] => [
-    { text: 'The server only admits this connection over TLS. Connect with TLS:', command: urlCommand(urlWith(target, { sslmode: 'require' })), language: 'shell' },
+    { text: 'The server only admits this connection over TLS. Connect with TLS:', command: urlCommand(urlWith(target, { sslmode: 'require' })) },
     { text: 'Or, if plaintext is acceptable on this network, add a "host" (not "hostssl") line for this client to pg_hba.conf and reload:', command: 'SELECT pg_reload_conf();', language: 'sql' },
   ],
   tls_unsupported: (target: PostgresTarget): Remediation[] => [
     { text: 'Turn TLS on at the server: in postgresql.conf set ssl = on with ssl_cert_file and ssl_key_file, then reload:', command: 'SELECT pg_reload_conf();', language: 'sql' },
-    { text: 'Or, on a trusted network only, connect without requiring TLS:', command: urlCommand(urlWith(target, { sslmode: 'prefer' })), language: 'shell' },
+    { text: 'Or, on a trusted network only, connect without requiring TLS:', command: urlCommand(urlWith(target, { sslmode: 'prefer' })) },
   ],
   tls_verify_failed: (target: PostgresTarget, problem: string, altNames: string): Remediation[] => {
     switch (problem) {
@@ -94,16 +100,16 @@ const remedies = {
       case 'not_yet_valid':
         return [
           { text: 'The server certificate is outside its validity period: renew it, replace ssl_cert_file / ssl_key_file, then reload:', command: 'SELECT pg_reload_conf();', language: 'sql' },
-          { text: 'Check its dates on the server:', command: 'openssl x509 -noout -dates -in "$(psql -Atc "SHOW ssl_cert_file")"', language: 'shell' },
+          { text: 'Check its dates on the server:', command: "psql -Atc 'SHOW ssl_cert_file' | xargs openssl x509 -noout -dates -in", language: 'shell' },
         ];
       case 'hostname_mismatch':
         return [
           { text: `The certificate is for ${altNames || 'another name'}. Connect using a name it carries, or reissue it with this host name in subjectAltName.` },
-          { text: 'Or verify only the issuing authority, not the name:', command: urlCommand(urlWith(target, { sslmode: 'verify-ca' })), language: 'shell' },
+          { text: 'Or verify only the issuing authority, not the name:', command: urlCommand(urlWith(target, { sslmode: 'verify-ca' })) },
         ];
       default:
         return [
-          { text: 'The certificate is not signed by an authority this client trusts. Give the CA that signed the server certificate with sslrootcert, or use the system store:', command: urlCommand(urlWith(target, { sslrootcert: '/path/to/root.crt' })), language: 'shell' },
+          { text: 'The certificate is not signed by an authority this client trusts. Give the CA that signed the server certificate with sslrootcert, or use the system store:', command: urlCommand(urlWith(target, { sslrootcert: '/path/to/root.crt' })) },
         ];
     }
   },
@@ -111,9 +117,74 @@ const remedies = {
     { text: 'Compare the TLS versions and ciphers both sides allow (server: ssl_min_protocol_version, ssl_ciphers; client: ssl_min_protocol_version), and read the server log for the handshake error.' },
     readTheLog,
   ],
-  standby: (target: PostgresTarget): Remediation[] => [
-    { text: 'This server is a read-only standby. Point the application at the primary, or list every node and let libpq pick the primary:', command: 'postgresql://user@primary:5432,standby:5432/db?target_session_attrs=read-write', language: 'shell' },
-    { text: 'To see which node is the primary, on each node:', command: psqlAsAdmin(target, 'SELECT pg_is_in_recovery();'), language: 'shell' },
+  standby: (target: PostgresTarget, reported?: PrimaryAddress, asked: 'primary' | 'nothing' = 'primary', hosts?: readonly HostTried[], unknown?: string): Remediation[] => {
+    // The primary is what the standby reported (primary_conninfo, its WAL receiver): commands name it only when it is a host.
+    const primary = reported && isHostName(reported.host) ? reported : undefined;
+    const listed = primary ? target.endpoints.some((endpoint) => endpoint.host === primary.host && endpoint.port === primary.port) : false;
+    const several = target.endpoints.length > 1;
+    const passedOver = primary ? hosts?.find((entry) => entry.host === primary.host && entry.port === primary.port) : undefined;
+    const pointAt: Remediation = {
+      text:
+        asked === 'nothing'
+          ? `This server is a read-only standby: reads work, every write fails (SQLSTATE 25006, "cannot execute … in a read-only transaction"). Point the application at the primary${whichPrimary(primary, unknown)}`
+          : `This server is a read-only standby. Point the application at the primary${whichPrimary(primary, unknown)}`,
+      ...(primary ? { command: urlCommand(urlWith(target, { host: primary.host, port: primary.port })) } : {}),
+    };
+    // The primary is in the list already: it is not a question of listing it, but of why libpq passed it over.
+    const listedFixes: Remediation[] = listed && primary
+      ? [
+          {
+            text: `The primary the standby replicates from, ${describePrimary(primary)}, is already in the host list${passedOver ? `, and libpq passed it over: ${passedOver.said}` : ''}. Bring it back, or, if it is gone for good, promote a standby and list it instead. Check the primary:`,
+            command: sh`pg_isready -h ${primary.host} -p ${primary.port}`,
+            language: 'shell',
+          },
+        ]
+      : [];
+    const listEvery: Remediation[] = listed
+      ? []
+      : several && asked === 'primary'
+        ? [
+            {
+              text: `None of the hosts listed is a primary: add the primary's host to the list${primary ? ` (${describePrimary(primary)}, which the standby replicates from)` : ''}, or, if the primary is gone for good, promote a standby:`,
+              command: urlCommand(urlWith(target, { hosts: [...(primary ? [{ host: primary.host, port: primary.port }] : [{ host: 'primary-host', port: 5432 }]), ...target.endpoints], targetSessionAttrs: target.targetSessionAttrs })),
+            },
+          ]
+        : [
+            {
+              text: 'Or list every node and let libpq pick the primary (target_session_attrs=read-write):',
+              command: primary
+                ? urlCommand(urlWith(target, { hosts: [{ host: primary.host, port: primary.port }, ...target.endpoints], targetSessionAttrs: 'read-write' }))
+                : urlCommand(urlWith(target, { hosts: [{ host: 'primary-host', port: 5432 }, ...target.endpoints], targetSessionAttrs: 'read-write' })),
+            },
+          ];
+    return [
+      ...(listed ? listedFixes : [pointAt]),
+      ...listEvery,
+      ...(asked === 'nothing'
+        ? [{ text: 'If this application only reads, say so, and a standby is what it should get:', command: urlCommand(urlWith(target, { targetSessionAttrs: 'prefer-standby' })) }]
+        : []),
+      { text: 'To see which node is the primary, on each node:', command: psqlAsAdmin(target, 'SELECT pg_is_in_recovery();'), language: 'shell' },
+    ];
+  },
+  role_mismatch: (target: PostgresTarget, kind: 'primary' | 'read-only primary'): Remediation[] => [
+    ...(kind === 'read-only primary'
+      ? [
+          { text: 'The primary runs with default_transaction_read_only = on (set in postgresql.conf, or for the role or database with ALTER … SET), so libpq sees a read-only session and target_session_attrs=read-write refuses it. See where it is set:', command: psqlAsAdmin(target, "SELECT source, sourcefile, setting FROM pg_settings WHERE name = 'default_transaction_read_only'; SELECT setdatabase::regdatabase, setrole::regrole, setconfig FROM pg_db_role_setting;"), language: 'shell' as const },
+          { text: 'If writes should be allowed again, reset it where it is set (e.g. ALTER DATABASE … RESET default_transaction_read_only, or in postgresql.conf and reload).' },
+        ]
+      : [
+          {
+            text: `target_session_attrs=${target.targetSessionAttrs} asks for ${target.targetSessionAttrs === 'read-only' ? 'a read-only session' : 'a standby'}, and ${target.endpoints.length > 1 ? 'no host listed is one' : 'this server is a primary'}: libpq refuses it. Add the standby's host to the list, or, if the application may use the primary when no standby is up, ask for prefer-standby:`,
+            command: urlCommand(urlWith(target, { hosts: target.endpoints, targetSessionAttrs: 'prefer-standby' })),
+          },
+          { text: 'To see which node is a standby, on each node:', command: psqlAsAdmin(target, 'SELECT pg_is_in_recovery();'), language: 'shell' as const },
+        ]),
+  ],
+  replication_stopped: (target: PostgresTarget, reported?: PrimaryAddress): Remediation[] => replicationStopped(target, reported && isHostName(reported.host) ? reported : undefined),
+  replication_lag: (target: PostgresTarget, paused: boolean): Remediation[] => [
+    ...(paused ? [{ text: 'Replay is paused on the standby. Resume it (as a superuser):', command: psqlAsAdmin(target, 'SELECT pg_wal_replay_resume();'), language: 'shell' as const }] : []),
+    { text: 'On the primary, each standby\'s lag:', command: 'SELECT application_name, client_addr, state, write_lag, flush_lag, replay_lag FROM pg_stat_replication;', language: 'sql' },
+    { text: 'On the standby, what replay waits on (queries conflicting with it, up to max_standby_streaming_delay, or I/O):', command: psqlAsAdmin(target, "SELECT pid, wait_event_type, wait_event FROM pg_stat_activity WHERE backend_type = 'startup';"), language: 'shell' },
   ],
 };
 
@@ -133,7 +204,7 @@ export const acceptingStep = defineStep<PgContext, keyof typeof remedies>({
     const decision = await ctx.decision();
     const target = ctx.target;
     const where = whereOf(trace);
-    const protocol = protocolEvidence(trace);
+    const protocol = { ...protocolEvidence(trace), ...hostsEvidence(trace.hosts) };
     if (decision.kind === 'refused') {
       const refusal = await ctx.refusal();
       if (refusal?.cause === 'firewall_rejected') return io.skip('the connection was rejected before it reached the server (see network)');
@@ -166,11 +237,14 @@ export const acceptingStep = defineStep<PgContext, keyof typeof remedies>({
           return io.found('shutting_down', `the server is shutting down${serverWords}`, remedies.shutting_down(target), evidence);
         case 'recovery':
           return io.found('recovery', `the server is in recovery and refuses connections${serverWords}`, remedies.recovery(target), evidence);
-        case 'no_response':
-          return io.found('no_response', noResponseSummary(trace, where), remedies.no_response(target, trace.closedByPeer || trace.sslReply === 'closed'), evidence);
+        case 'no_response': {
+          const view = await lookAtListener(trace.connected, localPostgresListeners, io.deadline);
+          return io.found('no_response', `${noResponseSummary(trace, where)}${ownerNote(view)}`, remedies.no_response(target, trace.closedByPeer || trace.sslReply === 'closed'), { ...evidence, ...listenerViewEvidence(view, trace.listener) });
+        }
         case 'wrong_protocol': {
+          const view = await lookAtListener(trace.connected, localPostgresListeners, io.deadline);
           const what = trace.answeredBy?.description ?? 'a server that does not speak this PostgreSQL protocol';
-          return io.found('wrong_protocol', `${where} is answered by ${what}, not PostgreSQL`, remedies.wrong_protocol(target, what), evidence);
+          return io.found('wrong_protocol', wrongProtocolSummary(postgresIdentity(target), where, trace.answeredBy, view), remedies.wrong_protocol(target, what, { ...(trace.answeredBy ? { guess: trace.answeredBy } : {}), view }), { ...evidence, ...listenerViewEvidence(view, trace.listener) });
         }
         case 'tls_required':
           return io.found('tls_required', `the server requires TLS for this connection, but sslmode=${target.sslmode}${serverWords}`, remedies.tls_required(target), { ...evidence, tlsWouldBeAdmitted: true });
@@ -192,24 +266,148 @@ export const acceptingStep = defineStep<PgContext, keyof typeof remedies>({
       }
     }
     if (decision.kind === 'failure' && decision.step === 'network') return io.skip('no connection was made (see network)');
-    const version = trace.serverParams.server_version;
-    const standby = trace.serverParams.in_hot_standby === 'on';
-    if (standby && (target.targetSessionAttrs === 'read-write' || target.targetSessionAttrs === 'primary')) {
-      return io.found('standby', `the server is a read-only hot standby, but target_session_attrs=${target.targetSessionAttrs} requires a primary`, remedies.standby(target), { ...protocol, inHotStandby: true });
-    }
+    const state = await askRole(ctx, trace, io.deadline);
+    const version = state?.serverVersion ?? trace.serverParams.server_version;
+    const standby = state ? state.inRecovery : trace.serverParams.in_hot_standby === 'on';
+    const readOnlyByDefault = state?.defaultReadOnly ?? trace.serverParams.default_transaction_read_only === 'on';
     const tls = trace.encryption === 'tls' ? `TLS ${trace.tls?.protocol ?? ''}`.trim() : trace.connected?.transport === 'unix' ? 'Unix socket' : 'no TLS';
-    const role = standby ? ', read-only standby' : '';
-    return io.pass(`${version ? `PostgreSQL ${version.split(' ')[0]}` : 'the server'} answers the PostgreSQL protocol (${tls}${role})`, {
-      ...protocol,
-      ...(standby ? { inHotStandby: true } : {}),
-    });
+    const evidence = { ...protocol, ...(state ? replicationEvidence(state) : standby ? { inHotStandby: true } : {}), ...(readOnlyByDefault ? { defaultTransactionReadOnly: true } : {}) };
+    const answers = `${version ? `PostgreSQL ${version.split(' ')[0]}` : 'the server'} answers the PostgreSQL protocol (${tls}`;
+    const attrs = `target_session_attrs=${target.targetSessionAttrs}`;
+    const others = otherHosts(trace, where);
+    // A silent host libpq gave up on after connect_timeout: the connection works, slowly.
+    const slow = silentHosts(io, trace, target);
+    if (!standby) {
+      const refused = refusedPrimary(target.targetSessionAttrs, readOnlyByDefault);
+      if (refused) {
+        const what = refused === 'read-only primary' ? 'a primary that runs with default_transaction_read_only = on, so every session is read-only' : 'a primary (read-write), not a standby';
+        const words = refused === 'read-only primary' ? 'session is read-only' : target.targetSessionAttrs === 'read-only' ? 'session is not read-only' : 'server is not in hot standby mode';
+        return [io.found('role_mismatch', `${others ? `no host listed is what ${attrs} asks for: ${others}; ${where}` : 'the server'} is ${what}, and ${attrs} refuses it (libpq: "${words}")`, remedies.role_mismatch(target, refused), evidence), ...slow];
+      }
+      const fallback = target.targetSessionAttrs === 'prefer-standby' && target.endpoints.length > 1 ? '; no host listed is a standby, so prefer-standby settles on this primary' : '';
+      return [io.pass(`${answers})${fallback}${others ? `; libpq passed over ${others}` : ''}`, evidence), ...slow];
+    }
+    const primary = state?.replication?.primary;
+    const replication = state?.replication ? replicationFindings(ctx, io, state.replication, evidence) : [];
+    const named = primary ? `; it replicates from ${describePrimary(primary)}` : '';
+    switch (ASKED_ROLE[target.targetSessionAttrs]) {
+      case 'primary': {
+        const summary = others
+          ? `no host listed is a primary, which ${attrs} requires: ${others}; ${where} is a read-only hot standby${named}`
+          : `the server is a read-only hot standby, but ${attrs} requires a primary${named}`;
+        return [io.found('standby', summary, remedies.standby(target, primary, 'primary', trace.hosts, state?.replication?.primaryUnknown ?? state?.replicationUnknown), evidence), ...replication, ...slow];
+      }
+      case 'standby':
+        return [io.pass(`${answers}, a read-only standby, as ${attrs} asks${named})${others ? `; libpq passed over ${others}` : ''}`, evidence), ...replication, ...slow];
+      default:
+        return [
+          io.warn(
+            'standby',
+            `the server is a read-only standby (in hot standby), and the connection settings do not ask for one (${attrs}${target.sources.target_session_attrs ? ` from ${target.sources.target_session_attrs}` : ', the default'}): reads work, every write fails with SQLSTATE 25006${named}${others ? `; libpq passed over ${others}` : ''}`,
+            remedies.standby(target, primary, 'nothing', trace.hosts, state?.replication?.primaryUnknown ?? state?.replicationUnknown),
+            evidence,
+          ),
+          ...replication,
+          ...slow,
+        ];
+    }
   },
 });
+
+/** Warnings for silent hosts libpq passed over after connect_timeout (black-holed ones are the network step's). */
+function silentHosts(io: StepIO<keyof typeof remedies>, trace: ConnectionTrace, target: PostgresTarget): Finding[] {
+  const { silent } = slowPassedOver(trace);
+  const first = silent[0];
+  if (!first || !trace.connected) return [];
+  const wait = formatMs(target.connectTimeoutMs ?? 0);
+  const names = silent.map((entry) => authority(entry.address ?? entry.host, entry.port)).join(', ');
+  return [
+    io.warn(
+      'no_response',
+      `${names} accepted the TCP connection but sent no PostgreSQL answer within connect_timeout (${wait}); libpq gave ${silent.length > 1 ? 'them' : 'it'} up and moved on to ${authority(trace.connected.host, trace.connected.port)}, so every new connection waits ${wait} first`,
+      [
+        { text: `Every connection the application opens waits ${wait} for ${names} before libpq tries the next host. Take ${silent.length > 1 ? 'them' : 'it'} out of the host list, or find out what listens there and why it does not answer.` },
+        { text: 'On that host, see which process owns the port:', command: `sudo ss -tlnp 'sport = :${first.port}'`, language: 'shell' },
+      ],
+      hostsEvidence(trace.hosts),
+    ),
+  ];
+}
+
+/**
+ * The other hosts libpq's walk tried, in a clause: "127.0.0.1:5433 (a standby: "session is
+ * read-only"), 127.0.0.1:5432 (connection refused)". Empty for a single host.
+ */
+function otherHosts(trace: ConnectionTrace, where: string): string {
+  const passed = (trace.hosts ?? []).filter((entry) => entry.outcome !== 'chosen' && authority(entry.host, entry.port) !== where);
+  return passed.map((entry) => `${authority(entry.host, entry.port)} (${entry.outcome === 'role' ? `${roleWords(entry.role)}: "${entry.said}"` : entry.said})`).join(', ');
+}
+
+/** A primary that libpq refuses for this target_session_attrs, and why; undefined when it takes it. */
+function refusedPrimary(attrs: PostgresTarget['targetSessionAttrs'], readOnlyByDefault: boolean): 'primary' | 'read-only primary' | undefined {
+  switch (attrs) {
+    case 'standby':
+      return 'primary';
+    case 'read-only':
+      return readOnlyByDefault ? undefined : 'primary';
+    case 'read-write':
+      return readOnlyByDefault ? 'read-only primary' : undefined;
+    default:
+      return undefined;
+  }
+}
+
+function whichPrimary(primary: PrimaryAddress | undefined, unknown: string | undefined): string {
+  return primary ? `, ${describePrimary(primary)} (the standby replicates from it):` : ` (${unknown ?? 'the standby does not show which host that is'}).`;
+}
+
+/** What target_session_attrs asks of the server's role (libpq's meanings). */
+const ASKED_ROLE = {
+  any: 'nothing',
+  'read-write': 'primary',
+  primary: 'primary',
+  'read-only': 'standby',
+  standby: 'standby',
+  'prefer-standby': 'standby',
+} as const satisfies Record<PostgresTarget['targetSessionAttrs'], 'nothing' | 'primary' | 'standby'>;
+
+/**
+ * The role, from the login's in_hot_standby (PostgreSQL reports it since 14) when it comes
+ * straight from PostgreSQL; asked live when a pooler replays it from an earlier server connection
+ * (the pooler step asked already: its answer is in the view) and when the server is older than
+ * 14, or a standby, whose replication is then read too.
+ */
+async function askRole(ctx: PgContext, trace: ConnectionTrace, deadline: Deadline): Promise<ServerState | undefined> {
+  const view = await ctx.pooler(deadline);
+  if (view) return view.confirmation?.kind === 'answered' ? view.confirmation.state : undefined;
+  const reported = trace.serverParams.in_hot_standby;
+  if (reported === 'off' || (reported === undefined && majorVersionOf(trace.serverParams.server_version) >= 14)) return undefined;
+  return ctx.serverState(deadline);
+}
+
+function replicationFindings(ctx: PgContext, io: StepIO<keyof typeof remedies>, replication: Replication, evidence: Evidence): Finding[] {
+  const problem = judgeReplication(replication, ctx.run.thresholds.replicationLagMs);
+  if (!problem) return [];
+  return problem.cause === 'replication_stopped'
+    ? [io.found('replication_stopped', problem.summary, remedies.replication_stopped(ctx.target, replication.primary), evidence)]
+    : [io.found('replication_lag', problem.summary, remedies.replication_lag(ctx.target, replication.replayPaused), evidence)];
+}
+
+/** PostgreSQL, for the listener's words shared with the other engines. */
+function postgresIdentity(target: PostgresTarget): EngineIdentity {
+  return { name: 'PostgreSQL', protocol: 'postgres', defaultPort: 5432, urlFor: (host, port) => urlWith(target, { host, port }) };
+}
+
+async function localPostgresListeners(): Promise<EngineListener[]> {
+  // A standby (standby.signal in its data directory) takes no writes: the fix says so.
+  return (await scanLocalPostgres()).servers.flatMap((server) => server.tcp.map((listener) => ({ ...listener, pid: server.pid, ...(server.standby ? { note: 'a read-only standby: writes fail there' } : {}) })));
+}
 
 function noResponseSummary(trace: ConnectionTrace, where: string): string {
   if (trace.closedByPeer || trace.sslReply === 'closed') return `${where} accepted the TCP connection, then closed it without a PostgreSQL answer`;
   if (trace.clientError && !trace.timedOut) return `${where} accepted the TCP connection, then the connection failed: ${trace.clientError.message}`;
-  return `${where} accepted the TCP connection but sent no PostgreSQL answer within ${formatMs(trace.budgetMs)} (${WAITING_FOR[trace.phase]}) ${connectShareNote(trace.budgetMs)}`;
+  // What was waited, not the budget the wait had: a deadline can end it sooner (a shorter --timeout, connect_timeout).
+  return `${where} accepted the TCP connection but sent no PostgreSQL answer within ${formatMs(trace.durationMs)} (${WAITING_FOR[trace.phase]}) ${connectShareNote(trace.budgetMs)}`;
 }
 
 /** What the server was last asked for when it went silent, in the protocol's own terms. */
@@ -242,3 +440,16 @@ function describeProblem(problem: string): string {
 
 /** The remedies, for `dbdoctor explain` (the same fixes for a cause read from an error message). */
 export { remedies as acceptingRemedies };
+
+function replicationStopped(target: PostgresTarget, primary: PrimaryAddress | undefined): Remediation[] {
+  return [
+    {
+      text: `The standby receives nothing new: its primary${primary ? ` (${describePrimary(primary)})` : ''} is down or unreachable from the standby, or refuses its replication login. Check the primary:`,
+      command: primary ? sh`pg_isready -h ${primary.host} -p ${primary.port}` : 'pg_isready -h PRIMARY_HOST -p 5432',
+      language: 'shell',
+    },
+    { text: 'On the standby, see its WAL receiver (as a superuser: the state and sender need pg_read_all_stats):', command: psqlAsAdmin(target, 'SELECT status, sender_host, sender_port, last_msg_receipt_time FROM pg_stat_wal_receiver;'), language: 'shell' },
+    { text: 'Its log says why it cannot stream ("could not connect to the primary server", an authentication error, a missing WAL segment):', command: 'sudo journalctl -u postgresql --since "-30min" --no-pager | grep -i -E "primary|walreceiver|replication"', language: 'shell' },
+    { text: 'If the primary is gone for good, promote this standby (only once the old primary cannot come back; dbdoctor never runs this):', command: 'SELECT pg_promote();', language: 'sql' },
+  ];
+}

@@ -1,13 +1,14 @@
 import { isIP } from 'node:net';
 import { userInfo } from 'node:os';
-import type { PostgresTarget } from '../../../config/postgres/target.js';
+import { isSocketHost, type PostgresTarget } from '../../../config/postgres/target.js';
 import { defineStep } from '../../../engine/probe.js';
 import type { Evidence, Remediation } from '../../../engine/schema.js';
-import { hbaToken, pgpassField, psqlAsAdmin, setPassword, urlCommand, urlWith } from '../commands.js';
+import { shellQuote } from '../../../text/shell.js';
+import { hbaToken, pgpassField, psqlAs, psqlAsAdmin, quoteIdent, quoteLiteral, setPassword, urlCommand, urlWith } from '../commands.js';
 import type { ServerError } from '../connect.js';
 import type { PgContext } from '../context.js';
 import { serverErrorEvidence } from '../evidence.js';
-import { pathOperand, sh } from '../../../text/shell.js';
+import { pathOperand, raw, sh } from '../../../text/shell.js';
 import { pgIdent, pgLiteral } from '../../../text/sql.js';
 import { spokenSource } from '../../../config/source.js';
 
@@ -65,7 +66,7 @@ const remedies = {
       ...(rejection
         ? [
             line
-              ? { text: 'Add a line that admits this client, above any broader reject line:', command: line, language: 'shell' as const }
+              ? { text: 'Add a line that admits this client to pg_hba.conf, above any broader reject line:', command: line }
               : { text: 'Add a line that admits this client, above any broader reject line (the names the server reported cannot be written in pg_hba.conf as they are: match them with all, or with a group role, +role).' },
           ]
         : []),
@@ -76,7 +77,7 @@ const remedies = {
   auth_failed: (target: PostgresTarget, method: string | undefined): Remediation[] => {
     if (method === 'peer' || method === 'ident') {
       return [
-        { text: `${method} authentication lets the operating-system user "${osUser()}" in only as the database role of the same name. Run as that OS user, map it in pg_ident.conf, or connect over TCP with a password:`, command: urlCommand(urlWith(target, { host: '127.0.0.1' })), language: 'shell' },
+        { text: `${method} authentication lets the operating-system user "${osUser()}" in only as the database role of the same name. Run as that OS user, map it in pg_ident.conf, or connect over TCP with a password:`, command: urlCommand(urlWith(target, { host: '127.0.0.1' })) },
       ];
     }
     return [
@@ -94,14 +95,14 @@ const remedies = {
   database_missing: (target: PostgresTarget): Remediation[] => [
     ...(target.sources.database?.startsWith('default')
       ? [{ text: `No database was given, so libpq used one named like the user ("${target.database}"). Set the database in the URL or with PGDATABASE.` }]
-      : [{ text: `The database name came from ${spokenSource(target.sources.database, 'the URL')}; check its spelling. Existing databases:`, command: sh`psql -h ${target.endpoints[0]?.host ?? 'localhost'} -p ${target.endpoints[0]?.port ?? 5432} -U ${target.user} -d postgres -l`, language: 'shell' as const }]),
+      : [{ text: `The database name came from ${spokenSource(target.sources.database, 'the URL')}; check its spelling. Existing databases:`, command: sh`${raw(psqlAs(target, target.user, 'postgres'))} -l`, language: 'shell' as const }]),
     { text: 'Or create it (as a superuser or a role with CREATEDB):', command: `CREATE DATABASE ${pgIdent(target.database)} OWNER ${pgIdent(target.user)};`, language: 'sql' },
   ],
   password_missing: (target: PostgresTarget): Remediation[] => {
     const passfile = target.passfile;
     const endpoint = target.endpoints[0];
     // Each field escaped as libpq reads the file; printf, not echo, which may read "-n" or "\c" in it.
-    const fields = [endpoint?.host.startsWith('/') ? 'localhost' : (endpoint?.host ?? '*'), String(endpoint?.port ?? '*'), target.database, target.user].map(pgpassField);
+    const fields = [endpoint && isSocketHost(endpoint.host) ? 'localhost' : (endpoint?.host ?? '*'), String(endpoint?.port ?? '*'), target.database, target.user].map(pgpassField);
     const line = fields.every((field) => field !== undefined) ? `${fields.join(':')}:your-password` : undefined;
     const file = pathOperand(passfile.path);
     if (passfile.state === 'ignored-permissions') {

@@ -1,6 +1,6 @@
 import { defineStep, type StepIO } from '../../../engine/probe.js';
 import type { Finding, Remediation, SessionEvidence } from '../../../engine/schema.js';
-import { formatMs } from '../../../engine/walk.js';
+import { formatMs } from '../../../text/duration.js';
 import { pidsOf } from '../commands.js';
 import type { PgContext } from '../context.js';
 import { serverErrorEvidence } from '../evidence.js';
@@ -66,6 +66,13 @@ function idleSession(stuck: PoolRow['stuck'][number]): SessionEvidence {
   };
 }
 
+/** The lasting fix for sessions idle in a transaction; explain reuses it by name. */
+export const preventIdleInTransaction: Remediation = {
+  text: 'Prevent it: let the server end such sessions by itself (one minute is a common choice):',
+  command: "ALTER SYSTEM SET idle_in_transaction_session_timeout = '1min'; SELECT pg_reload_conf();",
+  language: 'sql',
+};
+
 const remedies = {
   too_many_connections: (limitKind: 'server' | 'role' | 'database'): Remediation[] => [
     { text: 'See who holds the connections (as a superuser: superusers keep reserved slots):', command: WHO_HOLDS_CONNECTIONS, language: 'sql' },
@@ -87,7 +94,7 @@ const remedies = {
     ...(pidsOf(pids).length > 0
       ? [{ text: 'To end them now (review first: their transactions are rolled back):', command: `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid IN (${pidsOf(pids).join(', ')});`, language: 'sql' as const }]
       : []),
-    { text: 'Prevent it: let the server end such sessions by itself (one minute is a common choice):', command: "ALTER SYSTEM SET idle_in_transaction_session_timeout = '1min'; SELECT pg_reload_conf();", language: 'sql' },
+    preventIdleInTransaction,
   ],
   idle_connections: (): Remediation[] => [
     { text: 'Many sessions have been idle for a long time: a client pool that is too large or never releases connections. Lower the pool size or its idle timeout.' },

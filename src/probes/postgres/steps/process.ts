@@ -16,6 +16,8 @@ import { describeHolder, describeServers, holderEvidence, holderName, reachEvide
 import type { PgLocalServer, PgStandalone } from '../local.js';
 import { spokenSource } from '../../../config/source.js';
 import { raw, sh, sudoUnlessRoot } from '../../../text/shell.js';
+import { hostsEvidence } from '../hosts.js';
+import { hostAndPort } from '../../common/listener.js';
 
 const remedies = { not_running: notRunning, wrong_port: wrongPort, localhost_in_container: localhostInContainerRemedies };
 
@@ -31,6 +33,15 @@ export const processStep = defineStep<PgContext, keyof typeof remedies>({
     { text: 'In docker compose or Kubernetes:', command: 'docker compose ps postgres; kubectl get pods -l app=postgres -o wide', language: 'shell' },
   ],
   async run(ctx, io) {
+    // One host: a TCP connection answers this step's question; the handshake that follows is the
+    // accepting step's wait (and its time). Several hosts: which one libpq settles on decides.
+    if (ctx.requested.endpoints.length === 1) {
+      const early = await ctx.reached();
+      if (early.kind === 'connected') {
+        const at = early.connected.transport === 'unix' ? early.connected.address : hostAndPort(early.connected.host, early.connected.port);
+        return io.pass(`a server accepted the connection at ${at}`, { connectedTo: early.connected.address });
+      }
+    }
     const { trace } = await ctx.connection();
     const refusal = await ctx.refusal();
     const where = whereOf(trace);
@@ -82,7 +93,13 @@ export const processStep = defineStep<PgContext, keyof typeof remedies>({
     if (refusal?.cause === 'not_listening' || refusal?.cause === 'firewall_rejected') {
       return io.pass(`PostgreSQL runs on this machine${describeServers(refusal.servers)}`, { localServers: refusal.servers.map(serverSummary) });
     }
-    if (trace.connected) return io.pass(`a server accepted the connection at ${where}`, { connectedTo: trace.connected.address });
+    if (trace.connected) {
+      // Several hosts: which one libpq's walk settled on (hosts.ts); the others are in the evidence.
+      const count = ctx.requested.endpoints.length;
+      const index = ctx.requested.endpoints.findIndex((endpoint) => endpoint.host === trace.connected?.host && endpoint.port === trace.connected.port);
+      const which = count > 1 && index >= 0 ? ` (host ${index + 1} of the ${count} listed)` : '';
+      return io.pass(`a server accepted the connection at ${where}${which}`, { connectedTo: trace.connected.address, ...hostsEvidence(trace.hosts) });
+    }
     return io.skip(`cannot tell: ${where} could not be reached (see network)`);
   },
 });
@@ -130,9 +147,9 @@ function wrongPort(target: PostgresTarget, ports: readonly number[], servers: re
     ports.length > 1
       ? ports.slice(0, 3).map((candidate) => {
           const server = servers.find((entry) => entry.tcp.some((listener) => listener.port === candidate) || entry.port === candidate);
-          return { text: `If your database is the cluster on port ${candidate}${server?.dataDir ? ` (${server.dataDir})` : ''}, connect there:`, command: urlCommand(urlWith(target, { port: candidate })), language: 'shell' as const };
+          return { text: `If your database is the cluster on port ${candidate}${server?.dataDir ? ` (${server.dataDir})` : ''}, connect there:`, command: urlCommand(urlWith(target, { port: candidate })) };
         })
-      : [{ text: `Connect to port ${port}, where PostgreSQL listens:`, command: urlCommand(urlWith(target, { port })), language: 'shell' }];
+      : [{ text: `Connect to port ${port}, where PostgreSQL listens:`, command: urlCommand(urlWith(target, { port })) }];
   // PGPORT only moves a client whose port is not written elsewhere (a URL's port wins over it).
   const setting: Remediation = /^env PGPORT|^default/.test(from)
     ? { text: 'Or set the port in the environment your application reads:', command: sh`export PGPORT=${port}`, language: 'shell' }
@@ -198,13 +215,11 @@ function stoppedClusterRemedies(target: PostgresTarget, stopped: readonly PgClus
     fixes.push({
       text: `Another cluster listens at ${socket}${describeServers(others)}. Only if your database lives there, connect to it instead:`,
       command: urlCommand(urlWith(target, { host: dirname(socket), port: socketPort })),
-      language: 'shell',
     });
   } else if (others.length > 0 && port) {
     fixes.push({
       text: `Another cluster listens on port ${port}${describeServers(others)}. Only if your database lives there, connect to it instead:`,
       command: urlCommand(urlWith(target, { port: Number(port) })),
-      language: 'shell',
     });
   }
   fixes.push({ text: 'Then confirm it accepts connections:', command: pgIsReady(target), language: 'shell' });

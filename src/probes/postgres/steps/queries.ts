@@ -1,6 +1,6 @@
 import { defineStep } from '../../../engine/probe.js';
 import type { Finding, Remediation, SessionEvidence } from '../../../engine/schema.js';
-import { formatMs } from '../../../engine/walk.js';
+import { formatMs } from '../../../text/duration.js';
 import { perPid } from '../commands.js';
 import type { PgContext } from '../context.js';
 
@@ -64,11 +64,15 @@ export interface BlockedRow {
   blockers: { pid: number; user: string; applicationName: string; state: string; transactionSeconds: number | null; query: string }[];
 }
 
+/** The lasting fixes, reused by name by explain (which cannot know the sessions to cancel). */
+export const preventLongRunning: Remediation = { text: 'Prevent it: set a statement_timeout for the application role (ALTER ROLE … SET statement_timeout = \'30s\').' };
+export const preventLongWaits: Remediation = { text: 'Prevent long waits: set lock_timeout for the application role, and idle_in_transaction_session_timeout on the server.' };
+
 const remedies = {
   long_running: (pids: readonly number[]): Remediation[] => [
     { text: 'Look at what they run (evidence has the queries) before acting. To cancel the statements but keep the sessions:', ...perPid(pids, (pid) => `SELECT pg_cancel_backend(${pid});`) },
     { text: 'If a statement will not cancel, end its session:', ...perPid(pids, (pid) => `SELECT pg_terminate_backend(${pid});`) },
-    { text: 'Prevent it: set a statement_timeout for the application role (ALTER ROLE … SET statement_timeout = \'30s\').' },
+    preventLongRunning,
   ],
   blocked: (blockers: readonly number[], idleBlockers: readonly number[]): Remediation[] => [
     ...(idleBlockers.length > 0
@@ -76,7 +80,7 @@ const remedies = {
       : [{ text: 'The blocking sessions are running statements; cancelling them releases the locks when their transactions roll back.' }]),
     { text: 'Cancel the blocking statements first:', ...perPid(blockers, (pid) => `SELECT pg_cancel_backend(${pid});`) },
     { text: 'If the locks are still held (e.g. an idle transaction), end the blocking sessions:', ...perPid(blockers, (pid) => `SELECT pg_terminate_backend(${pid});`) },
-    { text: 'Prevent long waits: set lock_timeout for the application role, and idle_in_transaction_session_timeout on the server.' },
+    preventLongWaits,
   ],
 };
 

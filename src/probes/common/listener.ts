@@ -1,0 +1,129 @@
+import type { Deadline } from '../../engine/deadline.js';
+import type { Evidence, Remediation } from '../../engine/schema.js';
+import { describeOwner, ownerOfListener, type ListenerOwner, type OwnerLookup } from '../../host/owner.js';
+import { listenerEvidence, type ListenerIdentity } from '../../net/identify.js';
+import type { Connected } from '../../net/reach.js';
+import type { ProtocolGuess } from '../../net/sniff.js';
+
+/**
+ * A port that does not speak the engine's protocol, named for the operator: which program owns it
+ * (on this machine, from /proc), what answers on it (the engine's own handshake, or the openings
+ * tried on new connections), and where the engine really listens. Shared by every engine's
+ * accepting step, for wrong_protocol and no_response.
+ */
+export interface EngineIdentity {
+  /** "PostgreSQL" */
+  readonly name: string;
+  /** The protocol name a ProtocolGuess gives this engine: postgres, mongodb, cassandra. */
+  readonly protocol: string;
+  readonly defaultPort: number;
+  /** Said after the default port, e.g. Cassandra's other ports that are not for clients. */
+  readonly portNote?: string;
+  /** A URL for this engine at another host and port (no password). */
+  readonly urlFor: (host: string, port: number) => string;
+}
+
+/** The other engines, so that "MongoDB answers here" can say which port and scheme it needs. */
+const ENGINES: Readonly<Record<string, { readonly name: string; readonly defaultPort: number; readonly scheme: string }>> = {
+  postgres: { name: 'PostgreSQL', defaultPort: 5432, scheme: 'postgresql://' },
+  mongodb: { name: 'MongoDB', defaultPort: 27017, scheme: 'mongodb://' },
+  cassandra: { name: 'Cassandra', defaultPort: 9042, scheme: 'cassandra://' },
+};
+
+/** Where this engine listens on this machine (its servers' TCP sockets), for the fix. */
+export interface EngineListener {
+  readonly address: string;
+  readonly port: number;
+  readonly pid: number;
+  /** What the fix should say about it: "a read-only standby" (its postmaster.pid says so). */
+  readonly note?: string;
+}
+
+export interface ListenerView {
+  readonly owner: OwnerLookup | undefined;
+  readonly elsewhere: readonly EngineListener[];
+}
+
+/**
+ * The owner of the port and the engine's own listeners; nothing is looked at for a remote host.
+ * Reading /proc takes a moment on a busy machine: what is not read within most of what is left of
+ * the step's deadline is left out, so that the verdict itself is never cut off.
+ */
+export async function lookAtListener(connected: Connected | undefined, engineListeners: () => Promise<readonly EngineListener[]>, deadline: Deadline): Promise<ListenerView> {
+  if (!connected || connected.transport !== 'tcp') return { owner: undefined, elsewhere: [] };
+  const within = deadline.limit(deadline.remainingMs() * 0.7, 'look at the listener');
+  const late: OwnerLookup = { state: 'unknown', reason: 'not looked up: no time left under --timeout' };
+  const owner = await within.race(ownerOfListener(connected.address, connected.port)).catch(() => late);
+  if (owner.state === 'remote') return { owner, elsewhere: [] };
+  const elsewhere = await within.race(engineListeners()).catch(() => []);
+  // A listener with a note (a standby) is offered after the plain ones.
+  const others = elsewhere.filter((listener) => listener.port !== connected.port);
+  return { owner, elsewhere: [...others.filter((listener) => !listener.note), ...others.filter((listener) => listener.note)] };
+}
+
+function foundOwner(view: ListenerView | undefined): ListenerOwner | undefined {
+  return view?.owner?.state === 'found' ? view.owner.owner : undefined;
+}
+
+/** "python3 (pid 4242) listens on 127.0.0.1:5432, not PostgreSQL: an HTTP server (Server: …) answers on this port" */
+export function wrongProtocolSummary(engine: EngineIdentity, where: string, what: ProtocolGuess | undefined, view: ListenerView | undefined): string {
+  const described = what?.description ?? `a server that does not speak ${engine.name}'s protocol`;
+  const other = what ? ENGINES[what.protocol] : undefined;
+  const question = other && other.name !== engine.name ? `: is this the ${other.name} port?` : '';
+  const owner = foundOwner(view);
+  if (owner) return `${describeOwner(owner)} listens on ${owner.listensOn}, not ${engine.name}: ${described} answers on this port${question}`;
+  return `${where} is answered by ${described}, not ${engine.name}${question}`;
+}
+
+/** The owner, for a port that answered nothing: "; python3 (pid 4242) owns the port". */
+export function ownerNote(view: ListenerView | undefined): string {
+  const owner = foundOwner(view);
+  return owner ? `; ${describeOwner(owner)} owns the port (${owner.listensOn})` : '';
+}
+
+export function wrongProtocolRemedies(engine: EngineIdentity, host: string, port: number, what: ProtocolGuess | undefined, view: ListenerView | undefined): Remediation[] {
+  const described = what?.description ?? `a server that does not speak ${engine.name}'s protocol`;
+  const other = what ? ENGINES[what.protocol] : undefined;
+  const owner = foundOwner(view);
+  const right = view?.elsewhere[0];
+  const fixes: Remediation[] = [];
+  if (right) {
+    fixes.push({ text: `${engine.name} listens on ${right.address.includes(':') ? `[${right.address}]` : right.address}:${right.port} on this machine (pid ${right.pid}${right.note ? `, ${right.note}` : ''}): connect there${right.note ? ' if that is the server you mean' : ''}:`, command: engine.urlFor(host, right.port), language: 'shell' });
+  }
+  if (other && other.name !== engine.name) {
+    fixes.push({ text: `${other.name} answers on port ${port}: it is probably the ${other.name} port. ${engine.name} listens on ${engine.defaultPort} by default; if you meant ${other.name}, use a ${other.scheme} URL.` });
+  } else if (!right) {
+    fixes.push({ text: `Port ${port} is served by ${described}. Check the port in your connection settings: ${engine.name} usually listens on ${engine.defaultPort}${engine.portNote ?? ''}.` });
+  }
+  fixes.push(
+    owner
+      ? { text: `${describeOwner(owner)} owns port ${port}; see what it is (it may have taken the port ${engine.name} should have):`, command: `ps -o pid,user,args -p ${owner.pid}`, language: 'shell' }
+      : { text: 'On the host, see which process owns the port:', command: `sudo ss -tlnp 'sport = :${port}'`, language: 'shell' },
+  );
+  return fixes;
+}
+
+export function listenerViewEvidence(view: ListenerView | undefined, identity: ListenerIdentity | undefined): Evidence {
+  const owner = view?.owner;
+  return {
+    ...(owner && owner.state !== 'remote' ? { portOwner: owner.state === 'found' ? { pid: owner.owner.pid, process: owner.owner.comm, commandLine: owner.owner.cmdline.join(' ').slice(0, 200), listensOn: owner.owner.listensOn } : owner.reason } : {}),
+    ...(view && view.elsewhere.length > 0 ? { engineListensOn: view.elsewhere.map((listener) => ({ ...listener })) } : {}),
+    ...(identity ? { otherOpenings: listenerEvidence(identity) } : {}),
+  };
+}
+
+/**
+ * A connection accepted, then reset (RST) before the engine's handshake finished: the same for
+ * every engine (PostgreSQL's accepting step words its own).
+ */
+export function connectionResetRemedies(engine: string, port: number): Remediation[] {
+  return [
+    { text: `Something reset the connection during the ${engine} handshake: a proxy or firewall that kills connections (check its log and idle/connect rules), or a server process crashing on connect (check the server log).` },
+    { text: 'On the database host, see which process owns the port:', command: `sudo ss -tlnp 'sport = :${port}'`, language: 'shell' },
+  ];
+}
+
+/** "127.0.0.1:5432", "[::1]:5432": a host and port as a person writes them. */
+export function hostAndPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
