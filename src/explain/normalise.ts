@@ -22,6 +22,8 @@ export interface NormalisedLine {
   readonly text: string;
   /** The line began with a log prefix (a timestamp, syslog header, …) or a shell prompt: it starts a log record. */
   readonly record: boolean;
+  /** The line is part of the line before it (a structured log line's further values): it never starts an error record. */
+  readonly continues?: true;
 }
 
 export interface Normalised {
@@ -81,7 +83,7 @@ export function normalise(raw: string): Normalised {
   for (const { line: pasted, json: parsed } of pastedLines) {
     if (parsed !== undefined) {
       const json = withoutControls(ESCAPED.test(parsed) ? unescape(parsed) : parsed);
-      for (const [index, part] of json.split('\n').entries()) lines.push({ text: part, record: index === 0 });
+      for (const [index, part] of json.split('\n').entries()) lines.push({ text: part, record: index === 0, ...(index > 0 ? { continues: true as const } : {}) });
       skipIndentedAfter = -1;
       continue;
     }
