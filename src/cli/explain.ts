@@ -77,9 +77,11 @@ export async function runExplain(options: ExplainOptions, io: CliIO, version: st
     const { ExplainReportSchema } = await import('../explain/schema.js');
     await io.out(`${JSON.stringify(ExplainReportSchema.parse(report), null, 2)}\n`);
   } else {
-    const { renderExplainHuman } = await import('../explain/render.js');
-    await io.out(renderExplainHuman(report, { verbose: options.verbose, color: options.color }));
+    const [{ renderExplainHuman }, { terminalWidth }] = await Promise.all([import('../explain/render.js'), import('../text/wrap.js')]);
+    await io.out(renderExplainHuman(report, { verbose: options.verbose, color: options.color, width: terminalWidth(io.stdoutColumns, io.env) }));
   }
   if (!report.verdict) return EXIT_NOT_RECOGNISED;
-  return report.verdict.severity === 'warn' ? EXIT_CODES.degraded : EXIT_CODES.unhealthy;
+  // Several errors: the worst of them decides (a failure over a warning), whichever is newest.
+  const verdicts = report.findings && report.findings.length > 0 ? report.findings.map((finding) => finding.verdict) : [report.verdict];
+  return verdicts.some((verdict) => verdict.severity === 'fail') ? EXIT_CODES.unhealthy : EXIT_CODES.degraded;
 }

@@ -10,6 +10,8 @@ export interface CliIO {
   readonly stderrIsTTY: boolean;
   /** The terminal's width on stderr, when it is one. */
   readonly stderrColumns?: number;
+  /** The terminal's width on stdout, when it is one. */
+  readonly stdoutColumns?: number;
   readonly cwd: string;
   out(text: string): Promise<void>;
   err(text: string): Promise<void>;
@@ -21,6 +23,7 @@ export function processIO(): CliIO {
     stdoutIsTTY: process.stdout.isTTY === true,
     stderrIsTTY: process.stderr.isTTY === true,
     ...(process.stderr.isTTY === true && process.stderr.columns ? { stderrColumns: process.stderr.columns } : {}),
+    ...(process.stdout.isTTY === true && process.stdout.columns ? { stdoutColumns: process.stdout.columns } : {}),
     cwd: process.cwd(),
     out: (text) => write(process.stdout, text),
     err: (text) => write(process.stderr, text),

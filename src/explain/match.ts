@@ -611,7 +611,7 @@ function alternativesOf(best: Ranked, readings: readonly Ranked[]): CauseRef[] {
   for (const other of readings) {
     // A code with several causes that allows the verdict's (28000 beside "role … does not exist") adds nothing.
     if (other.basis === 'code' && (other.also ?? []).some((alternative) => alternative.cause === best.cause)) continue;
-    if (other.rank === best.rank) add(other.cause, `the text also says "${maskUrlPasswords(other.words).slice(0, 120)}" (rule ${other.id})`);
+    if (other.rank === best.rank) add(other.cause, `the text also says "${maskUrlPasswords(other.words).slice(0, 120)}"`);
   }
   return refs;
 }
