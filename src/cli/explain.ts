@@ -19,7 +19,12 @@ export interface StdinSource {
   read(): Promise<string>;
 }
 
-/** Exit code when no rule recognises the text: not healthy, not a failure, not bad input. */
+/**
+ * Exit code when no connection cause is recognised in the text: not healthy, not a failure, not bad
+ * input. A statement the server rejected (not a connection problem) exits 4 too: what tells it apart
+ * is the report's `statement` (JSON) and its words (human), not the exit code, so that scripts that
+ * treat 4 as "explain could not name a connection cause" stay right.
+ */
 export const EXIT_NOT_RECOGNISED = 4;
 
 interface RawFlags {

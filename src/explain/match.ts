@@ -139,6 +139,9 @@ export async function explainText(raw: string, options: ExplainOptions): Promise
     ...(normalised.truncated ? { truncated: normalised.truncated } : {}),
   };
   if (!best) {
+    // Not a connection error at all: the server rejected a statement on a connection that worked.
+    const statement = working ? undefined : statementOf(recordText, engine ? explainers.filter((candidate) => candidate.engine === engine) : explainers);
+    if (statement) return { ...base, status: 'not_recognised', verdict: null, alternatives: [], guesses: [], statement, remediation: [], confirm: null, durationMs: performance.now() - started };
     const guesses = working ? [] : chosen.conflict.length > 0 ? conflictGuesses(chosen.conflict) : guess(recordText);
     return { ...base, status: 'not_recognised', verdict: null, alternatives: [], guesses, remediation: [], confirm: engine && explainer ? confirmCommand(explainer, fields) : null, durationMs: performance.now() - started };
   }
@@ -153,6 +156,15 @@ export async function explainText(raw: string, options: ExplainOptions): Promise
     confirm: described.confirm,
     durationMs: performance.now() - started,
   };
+}
+
+/** The first engine (of those the text points at) that reads a rejected statement in it. */
+function statementOf(text: string, explainers: readonly EngineExplainer[]): ExplainReport['statement'] {
+  for (const explainer of explainers) {
+    const found = explainer.statementRejected?.(text);
+    if (found && isEngineName(explainer.engine)) return { engine: explainer.engine, code: found.code, meaning: found.meaning, words: maskUrlPasswords(found.words) };
+  }
+  return undefined;
 }
 
 function reportFields(fields: Fields): Finding['fields'] {

@@ -38,6 +38,13 @@ export function renderExplainHuman(report: ExplainReport, options: RenderOptions
   } else if (report.verdict) {
     const finding: Finding = { engine: report.engine, verdict: report.verdict, fields: report.fields, alternatives: report.alternatives, remediation: report.remediation, confirm: report.confirm, occurrences: report.findings?.at(-1)?.occurrences ?? 1, lastLine: 1 };
     renderFinding(finding, '', source, lines, para, ref);
+  } else if (report.statement) {
+    const { statement } = report;
+    para(`${kleur.yellow('? NOT RECOGNISED as a connection error: not a connection problem.')} The connection worked; the server rejected the statement${source ? kleur.dim(` (${source})`) : ''}`, '', '  ');
+    para(statement.words, `  ${kleur.dim('the text says:')} `, '    ');
+    lines.push('', kleur.bold('  What it means'));
+    para(`${statement.code} ${statement.meaning}.`);
+    para('Nothing is wrong with reaching the database: look at the statement (and the data it was given) in the application, not at the server\'s address, credentials or limits.');
   } else if (report.working) {
     para(`${kleur.yellow('? NOT RECOGNISED')}  the newest lines show a working connection${source ? kleur.dim(`  (${source})`) : ''}`, '', '  ');
     para(`line ${report.working.line} says: ${report.working.words}`, '  ', '    ');

@@ -109,6 +109,12 @@ export const ExplainReportSchema = z.object({
   /** When the text is a log stream with several different errors: each once, oldest first, newest last (the verdict is the newest). */
   diagnoses: z.array(DiagnosisSchema).optional(),
   /**
+   * When the text is not a connection error: the connection worked and the server rejected a
+   * statement (a missing table, a duplicate key, a deadlock). No verdict: no cause of the
+   * connection catalogue fits; the server's code and what it means.
+   */
+  statement: z.object({ engine: z.enum(ENGINE_NAMES), code: z.string(), meaning: z.string(), words: z.string() }).optional(),
+  /**
    * Every distinct error the paste holds, oldest first, newest last (the top-level verdict, fields,
    * remediation and confirm are the newest's): each with the names from its own text and its own fix.
    */

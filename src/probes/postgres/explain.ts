@@ -1,4 +1,5 @@
 import type { PostgresTarget } from '../../config/postgres/target.js';
+import { postgresStatementRejected } from './statements.js';
 import type { Remediation } from '../../engine/schema.js';
 import type { ConnectingSigns, EngineExplainer, Explained, ExplainRule, FieldPattern, Fields, Reader } from '../../engine/explainer.js';
 import { libpqHosts } from './catalog/hosts.js';
@@ -612,4 +613,4 @@ async function readers(): Promise<readonly Reader[]> {
   return [catalogReader, postgresPhrases, sqlstateReader];
 }
 
-export const postgresExplainer: EngineExplainer = { engine: 'postgres', rules: postgresRules, fieldPatterns: postgresFieldPatterns, readers, hostSplitters: [libpqHosts], connecting: postgresConnecting, working: POSTGRES_WORKING, remediation, url };
+export const postgresExplainer: EngineExplainer = { engine: 'postgres', statementRejected: postgresStatementRejected, rules: postgresRules, fieldPatterns: postgresFieldPatterns, readers, hostSplitters: [libpqHosts], connecting: postgresConnecting, working: POSTGRES_WORKING, remediation, url };
