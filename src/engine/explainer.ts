@@ -207,6 +207,11 @@ export interface EngineExplainer {
   readonly working?: RegExp;
   /** A statement the server rejected on a working connection, when the text says one (codes and message families). */
   statementRejected?(text: string): StatementRejected | undefined;
+  /**
+   * What the cause means when a pasted text says it, where that differs from what a diagnosis
+   * measures (a statement_timeout that fired is not "active longer than dbdoctor's threshold").
+   */
+  meaning?(explained: Explained): string | undefined;
   /** The remediation for a cause, or undefined to fall back to the shared network remedies. */
   remediation(explained: Explained): Remediation[] | undefined;
   /** The URL `dbdoctor diagnose` would take for these fields (never a password). */

@@ -176,6 +176,7 @@ function describe(entry: Judged, text: string, fields: Fields, engine: EngineNam
   const best = entry.best as Ranked;
   const matched = maskUrlPasswords(entry.host ? excerpt(text, entry.focus) : linesOf(text, best.index, best.end));
   const meta = CAUSES[best.cause];
+  const explained = { cause: best.cause, rule: { id: best.id, rank: best.rank }, fields, matched, text: text.slice(entry.start, entry.end) };
   return {
     engine,
     verdict: {
@@ -183,7 +184,7 @@ function describe(entry: Judged, text: string, fields: Fields, engine: EngineNam
       cause: best.cause,
       severity: meta.severity === 'warn' ? 'warn' : 'fail',
       title: meta.title,
-      meaning: meta.meaning,
+      meaning: explainer?.meaning?.(explained) ?? meta.meaning,
       rule: best.id,
       rank: best.rank,
       matched,
@@ -191,7 +192,7 @@ function describe(entry: Judged, text: string, fields: Fields, engine: EngineNam
     },
     fields: reportFields(fields),
     alternatives: alternativesOf(best, entry.readings),
-    remediation: remediationOf(best.cause, explainer, network, { cause: best.cause, rule: { id: best.id, rank: best.rank }, fields, matched, text: text.slice(entry.start, entry.end) }),
+    remediation: remediationOf(best.cause, explainer, network, explained),
     confirm: explainer ? confirmCommand(explainer, fields) : 'dbdoctor diagnose <your connection URL>',
   };
 }
