@@ -145,10 +145,12 @@ export async function explainText(raw: string, options: ExplainOptions): Promise
     const guesses = working ? [] : chosen.conflict.length > 0 ? conflictGuesses(chosen.conflict) : guess(recordText);
     return { ...base, status: 'not_recognised', verdict: null, alternatives: [], guesses, remediation: [], confirm: engine && explainer ? confirmCommand(explainer, fields) : null, durationMs: performance.now() - started };
   }
-  const described = describe(chosen, text, fields, engine ?? null, explainer, network);
+  // The newest finding is the chosen record's: its own engine's words when the paste names several.
+  const described = findings.at(-1) ?? describe(chosen, text, fields, engine ?? null, explainer, network);
   return {
     ...base,
     status: 'recognised',
+    fields: described.fields,
     verdict: described.verdict,
     alternatives: described.alternatives,
     guesses: [],
