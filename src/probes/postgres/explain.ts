@@ -565,6 +565,8 @@ function remediation({ cause, fields, matched, text, rule }: Explained): Remedia
           ]
         : acceptingRemedies.tls_required(target);
     case 'shutting_down':
+      if (/administrator command|57P01/i.test(matched)) return terminatedRemedies(target);
+      return acceptingRemedies[cause](target);
     case 'recovery':
     case 'connection_reset':
     case 'tls_unsupported':
@@ -650,7 +652,19 @@ function serverLimitOf(cause: CauseCode, matched: string): { meaning: string; re
   return undefined;
 }
 
+/** 57P01 "terminating connection due to administrator command": the server ended the session, and the text cannot tell how. */
+const TERMINATED_MEANING =
+  'PostgreSQL ended this session (SQLSTATE 57P01): either the server is shutting down or restarting (a fast shutdown: systemctl stop or restart, a failover, an upgrade), or the server stays up and something ended this one session with pg_terminate_backend() (an administrator, a script that kills idle or long sessions, a pooler or failover manager). The words are the same for both: whether the server accepts connections now tells them apart.';
+
+function terminatedRemedies(target: PostgresTarget): Remediation[] {
+  return [
+    { text: 'See whether the server accepts connections now: if it does, the session was ended on purpose and a reconnect (or a retry of the transaction) is the fix; if it does not, it is shutting down or restarting:', command: pgIsReady(target), language: 'shell' },
+    { text: 'Find out which: the server log has "received fast shutdown request" for a shutdown; for pg_terminate_backend() it logs nothing unless log_connections/log_disconnections are on, so look for the tool or the person who ran it (an idle-session killer, a pooler, a failover manager).' },
+  ];
+}
+
 function meaning(explained: Explained): string | undefined {
+  if (explained.cause === 'shutting_down' && /administrator command|57P01/i.test(explained.matched)) return TERMINATED_MEANING;
   return serverLimitOf(explained.cause, explained.matched)?.meaning;
 }
 
