@@ -122,7 +122,7 @@ export async function explainText(raw: string, options: ExplainOptions): Promise
     const own = hinted.length > 1 ? enginesHinted(text.slice(entry.start, entry.end)) : [];
     const ownEngine = options.engine ?? (own.length === 1 ? own[0] : engineOf(entry.best));
     const ownExplainer = explainers.find((candidate) => candidate.engine === ownEngine);
-    return describe(entry, text, fieldsOfRecord(entry), ownEngine ?? null, ownExplainer, network);
+    return { ...describe(entry, text, fieldsOfRecord(entry), ownEngine ?? null, ownExplainer, network), client: clientOf(text.slice(entry.start, entry.end)) ?? null };
   });
   const base = {
     schemaVersion: EXPLAIN_SCHEMA_VERSION,

@@ -33,7 +33,7 @@ export function renderExplainHuman(report: ExplainReport, options: RenderOptions
     para(`${kleur.red('✖')} Different errors in the text, each once, newest last (${findings.length}): each with its own names and fix`, '', '  ');
     for (const [index, finding] of findings.entries()) {
       lines.push('');
-      renderFinding(finding, `${index + 1}. `, sourceOf(finding.engine, null), lines, para, ref);
+      renderFinding(finding, `${index + 1}. `, sourceOf(finding.engine, finding.client ?? null), lines, para, ref);
     }
   } else if (report.verdict) {
     const finding: Finding = { engine: report.engine, verdict: report.verdict, fields: report.fields, alternatives: report.alternatives, remediation: report.remediation, confirm: report.confirm, occurrences: report.findings?.at(-1)?.occurrences ?? 1, lastLine: 1 };

@@ -72,6 +72,8 @@ const FieldsSchema = z.object({ host: z.string().optional(), port: z.number().in
  */
 const FindingSchema = z.object({
   engine: z.enum(ENGINE_NAMES).nullable(),
+  /** The client its own words come from, when they say. */
+  client: z.string().nullable().optional(),
   verdict: VerdictSchema,
   fields: FieldsSchema,
   alternatives: z.array(CauseRefSchema),
