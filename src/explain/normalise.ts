@@ -151,7 +151,8 @@ const RECORD_PREFIXES: readonly RegExp[] = [
   /^[IWEF]\d{4} \d{2}:\d{2}:\d{2}\.\d+\s+\d+ [\w./-]+:\d+\]\s*/,
   /^\s*\[?\d{2}:\d{2}:\d{2}(?:[.,]\d+)?\]?\s+/,
 ];
-const AFTER_PREFIX: readonly RegExp[] = [/^\[\d+\](?:[-:]\d+)?:?\s*/, /^[\w./-]+\s+(?=\[?(?:ERROR|ERR|WARN(?:ING)?|INFO|DEBUG|TRACE|CRITICAL|SEVERE|FATAL|error|warn(?:ing)?|info)\b)/, /^\[?(?:ERROR|ERR|WARN(?:ING)?|INFO|DEBUG|TRACE|CRITICAL|CRIT|SEVERE|error|warn(?:ing)?|info|debug)\]?:?\s+/, /^\[[\w .:/-]{1,60}\]\s+/];
+/** After the prefix: a process id, a logger before its level, the level, a bracketed thread, logback's "%logger - " (o.p.Driver - ). */
+const AFTER_PREFIX: readonly RegExp[] = [/^\[\d+\](?:[-:]\d+)?:?\s*/, /^[\w./-]+\s+(?=\[?(?:ERROR|ERR|WARN(?:ING)?|INFO|DEBUG|TRACE|CRITICAL|SEVERE|FATAL|error|warn(?:ing)?|info)\b)/, /^\[?(?:ERROR|ERR|WARN(?:ING)?|INFO|DEBUG|TRACE|CRITICAL|CRIT|SEVERE|error|warn(?:ing)?|info|debug)\]?:?\s+/, /^\[[\w .:/-]{1,60}\]\s+/, /^[\w$]+(?:\.[\w$]+)+\s+-\s+/];
 
 function stripPrefix(line: string): { rest: string; record: boolean } {
   let rest = line;
