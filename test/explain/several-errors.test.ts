@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { runExplain, toExplainOptions, type StdinSource } from '../../src/cli/explain.js';
 import type { CliIO } from '../../src/cli/io.js';
@@ -94,18 +93,6 @@ describe('several different errors in one paste: one finding each, newest last',
     const { out } = await human(MIXED, 100);
     expect(out).toMatch(/Different errors in the text, each once, newest last \(4\)[\s\S]*1\. ✖ auth\/auth_failed[\s\S]*2\. ✖ process\/not_running[\s\S]*3\. ✖ pool\/too_many_connections[\s\S]*4\. ✖ network\/dns_not_found/);
     expect(out).not.toMatch(/RECOGNISED/);
-  });
-
-  test('the scratch pastes the tester used, when present, give several findings', async () => {
-    for (const name of ['paste1.txt', 'paste2.txt']) {
-      let text: string;
-      try {
-        text = readFileSync(`.scratch/${name}`, 'utf8');
-      } catch {
-        continue;
-      }
-      expect((await explain(text)).findings?.length, name).toBeGreaterThan(1);
-    }
   });
 });
 
