@@ -19,7 +19,12 @@ export interface StdinSource {
   read(): Promise<string>;
 }
 
-/** Exit code when no rule recognises the text: not healthy, not a failure, not bad input. */
+/**
+ * Exit code when no connection cause is recognised in the text: not healthy, not a failure, not bad
+ * input. A statement the server rejected (not a connection problem) exits 4 too: what tells it apart
+ * is the report's `statement` (JSON) and its words (human), not the exit code, so that scripts that
+ * treat 4 as "explain could not name a connection cause" stay right.
+ */
 export const EXIT_NOT_RECOGNISED = 4;
 
 interface RawFlags {
@@ -91,10 +96,11 @@ export async function runExplain(options: ExplainOptions, io: CliIO, version: st
     const { ExplainReportSchema } = await import('../explain/schema.js');
     await io.out(`${JSON.stringify(ExplainReportSchema.parse(report), null, 2)}\n`);
   } else {
-    const { renderExplainHuman } = await import('../explain/render.js');
-    await io.out(renderExplainHuman(report, { verbose: options.verbose, color: options.color }));
+    const [{ renderExplainHuman }, { terminalWidth }] = await Promise.all([import('../explain/render.js'), import('../text/wrap.js')]);
+    await io.out(renderExplainHuman(report, { verbose: options.verbose, color: options.color, width: terminalWidth(io.stdoutColumns, io.env) }));
   }
-  // An error from a query: nothing is wrong with the connection (0), which is what explain judges.
-  if (!report.verdict) return report.queryError ? EXIT_CODES.healthy : EXIT_NOT_RECOGNISED;
-  return report.verdict.severity === 'warn' ? EXIT_CODES.degraded : EXIT_CODES.unhealthy;
+  if (!report.verdict) return EXIT_NOT_RECOGNISED;
+  // Several errors: the worst of them decides (a failure over a warning), whichever is newest.
+  const verdicts = report.findings && report.findings.length > 0 ? report.findings.map((finding) => finding.verdict) : [report.verdict];
+  return verdicts.some((verdict) => verdict.severity === 'fail') ? EXIT_CODES.unhealthy : EXIT_CODES.degraded;
 }

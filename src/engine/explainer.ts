@@ -169,6 +169,27 @@ export interface Explained {
   readonly text: string;
 }
 
+/**
+ * Words a server says about a statement on a connection that worked (a missing table, a duplicate
+ * key, a deadlock): not a connection problem, and never a cause of the connection catalogue.
+ */
+export interface StatementFamily {
+  /** The server's words (its catalog's message, in English). */
+  readonly pattern: RegExp;
+  /** The server's code for it (a SQLSTATE, a MongoDB code name, a Cassandra error code). */
+  readonly code: string;
+  /** What the server says was wrong with the statement. */
+  readonly meaning: string;
+}
+
+/** What `explain` read as a statement the server rejected. */
+export interface StatementRejected {
+  readonly code: string;
+  readonly meaning: string;
+  readonly words: string;
+  readonly index: number;
+}
+
 /** One engine's part: what its texts say and how to say the fix and the confirming command in its words. */
 export interface EngineExplainer {
   readonly engine: string;
@@ -184,6 +205,13 @@ export interface EngineExplainer {
    * stream, such a record after the newest error makes that error history.
    */
   readonly working?: RegExp;
+  /** A statement the server rejected on a working connection, when the text says one (codes and message families). */
+  statementRejected?(text: string): StatementRejected | undefined;
+  /**
+   * What the cause means when a pasted text says it, where that differs from what a diagnosis
+   * measures (a statement_timeout that fired is not "active longer than dbdoctor's threshold").
+   */
+  meaning?(explained: Explained): string | undefined;
   /** The remediation for a cause, or undefined to fall back to the shared network remedies. */
   remediation(explained: Explained): Remediation[] | undefined;
   /** The URL `dbdoctor diagnose` would take for these fields (never a password). */

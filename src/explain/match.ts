@@ -8,7 +8,7 @@ import { shellQuote, unprintable } from '../text/shell.js';
 import { COMMAND_CHARS, printableFix } from '../text/bound.js';
 import { GUESSES } from './guesses.js';
 import { flatten, normalise } from './normalise.js';
-import { EXPLAIN_SCHEMA_VERSION, type CauseRef, type Diagnosis, type ExplainReport, type HostFinding } from './schema.js';
+import { EXPLAIN_SCHEMA_VERSION, type CauseRef, type Diagnosis, type ExplainReport, type Finding, type HostFinding } from './schema.js';
 
 /**
  * Reads a pasted error message, stack trace or log stream. The text is normalised first (escapes,
@@ -92,61 +92,147 @@ export async function explainText(raw: string, options: ExplainOptions): Promise
   const readings = covered(inSession(read, { text, records, frames: normalised.frames, attempts: sources.flatMap((source) => source.attempts?.(text) ?? []), signs: explainers.flatMap((explainer) => (explainer.connecting ? [explainer.connecting] : [])) }));
   readings.sort(byDecisiveness);
 
-  const judged = records.map((record) => judgeRecord(record, readings, text, explainers));
+  // A paste of several errors: each error record (a line and its continuation lines) is judged on
+  // its own when that tells more different errors apart than the log prefixes alone do.
+  const judge = (ranges: readonly Range[]): Judged[] => ranges.map((record) => judgeRecord(record, readings, text, explainers));
+  const engineOf = (reading: Ranked | undefined): EngineName | undefined => options.engine ?? (hinted.length === 1 ? hinted[0] : reading && reading.engines.length === 1 && isEngineName(reading.engines[0]) ? reading.engines[0] : undefined);
+  const patternsOf = (best: Ranked | undefined): readonly FieldPattern[] => {
+    const own = explainers.find((candidate) => candidate.engine === engineOf(best));
+    return [...(own?.fieldPatterns ?? explainers.flatMap((candidate) => candidate.fieldPatterns)), ...network.fieldPatterns];
+  };
+  // Secrets the paste carries are masked in every value a command is built from, before it is built.
+  const mask = options.mask ?? ((value: string) => value);
+  const fieldsOfRecord = (entry: Judged): Fields => {
+    const hostFields: Fields = entry.host ? { host: entry.host.host, ...(entry.host.port ? { port: entry.host.port } : {}) } : {};
+    return maskedFields(extractFields(text.slice(entry.focus.start, entry.focus.end), [...(entry.best ? [entry.best] : []), ...entry.readings], patternsOf(entry.best), sources, hostFields), mask);
+  };
+  const keyOf = (entry: Judged): FindingKey => ({ cause: entry.best?.cause, fields: fieldsOfRecord(entry) });
+  const distinctKeys = (entries: readonly Judged[]): number => grouped(entries.filter((entry) => entry.best), keyOf).length;
+  let judged = judge(records);
+  const segments = errorRecordsOf(normalised.lines, text, (before, line) => hostPartsOf(`${before}\n${line}`, explainers).length > Math.max(1, hostPartsOf(before, explainers).length));
+  if (segments.length > 1) {
+    const split = judge(segments);
+    if (distinctKeys(split) > Math.max(1, distinctKeys(judged))) judged = split;
+  }
   const recognised = judged.filter((entry) => entry.best !== undefined);
   // The newest record that says something decides; earlier distinct diagnoses are listed.
   const newest = recognised.at(-1);
   const chosen = newest ?? judged.find((entry) => entry.readings.length > 0) ?? judged[0] ?? judgeRecord({ start: 0, end: text.length }, readings, text, explainers);
   // A log stream whose later records show a working connection: the errors before are history.
-  const working = newest ? workingAfter(newest, records, text, [...explainers.map((explainer) => explainer.working), network.working]) : undefined;
+  const working = newest ? workingAfter(newest, judged, text, [...explainers.map((explainer) => explainer.working), network.working]) : undefined;
   const best = working ? undefined : chosen.best;
-  const engine = options.engine ?? (hinted.length === 1 ? hinted[0] : best && best.engines.length === 1 && isEngineName(best.engines[0]) ? best.engines[0] : undefined);
+  const engine = engineOf(best);
   const explainer = explainers.find((candidate) => candidate.engine === engine);
   const recordText = text.slice(chosen.start, chosen.end);
-  const focusText = text.slice(chosen.focus.start, chosen.focus.end);
-  const hostFields: Fields = chosen.host ? { host: chosen.host.host, ...(chosen.host.port ? { port: chosen.host.port } : {}) } : {};
-  const mask = options.mask ?? ((value: string) => value);
-  const fields = working ? {} : maskedFields(extractFields(focusText, [...(best ? [best] : []), ...chosen.readings], [...(explainer?.fieldPatterns ?? explainers.flatMap((candidate) => candidate.fieldPatterns)), ...network.fieldPatterns], sources, hostFields), mask);
+  const fields = working ? {} : fieldsOfRecord(chosen);
   const diagnoses = distinctDiagnoses(recognised, text);
+  const findings = working ? [] : findingsOf(text, recognised, keyOf, (entry) => {
+    // A finding's engine: the one its own record names, when the paste names several.
+    const own = hinted.length > 1 ? enginesHinted(text.slice(entry.start, entry.end)) : [];
+    const ownEngine = options.engine ?? (own.length === 1 ? own[0] : engineOf(entry.best));
+    const ownExplainer = explainers.find((candidate) => candidate.engine === ownEngine);
+    return { ...describe(entry, text, fieldsOfRecord(entry), ownEngine ?? null, ownExplainer, network, mask), client: clientOf(text.slice(entry.start, entry.end)) ?? null };
+  });
   const base = {
     schemaVersion: EXPLAIN_SCHEMA_VERSION,
     tool: { name: 'dbdoctor' as const, version: options.version },
     command: 'explain' as const,
     engine: engine ?? null,
     client: clientOf(pasted) ?? null,
-    fields: { ...(fields.host ? { host: fields.host } : {}), ...(fields.port ? { port: Number(fields.port) } : {}), ...(fields.user ? { user: fields.user } : {}), ...(fields.database ? { database: fields.database } : {}) },
+    fields: reportFields(fields),
     matches: working ? [] : dedupe(chosen.readings).map((reading) => ({ rule: reading.id, cause: reading.cause, rank: reading.rank, basis: reading.basis })),
     ...(!working && chosen.hosts.length > 1 ? { hosts: [...chosen.hosts] } : {}),
     ...(diagnoses.length > 1 || (working && diagnoses.length > 0) ? { diagnoses } : {}),
+    ...(findings.length > 0 ? { findings } : {}),
     ...(working ? { working } : {}),
     ...(normalised.truncated ? { truncated: normalised.truncated } : {}),
   };
   if (!best) {
+    // Not a connection error at all: the server rejected a statement on a connection that worked.
+    const statement = working ? undefined : statementOf(recordText, engine ? explainers.filter((candidate) => candidate.engine === engine) : explainers);
+    if (statement) return { ...base, status: 'not_recognised', verdict: null, alternatives: [], guesses: [], statement, remediation: [], confirm: null, durationMs: performance.now() - started };
     const guesses = working ? [] : chosen.conflict.length > 0 ? conflictGuesses(chosen.conflict) : guess(recordText);
     return { ...base, status: 'not_recognised', verdict: null, alternatives: [], guesses, remediation: [], confirm: engine && explainer ? confirmCommand(explainer, fields) : null, durationMs: performance.now() - started };
   }
-  const matched = mask(maskUrlPasswords(chosen.host ? excerpt(text, chosen.focus) : linesOf(text, best.index, best.end)));
-  const meta = CAUSES[best.cause];
+  // The newest finding is the chosen record's: its own engine's words when the paste names several.
+  const described = findings.at(-1) ?? describe(chosen, text, fields, engine ?? null, explainer, network, mask);
   return {
     ...base,
     status: 'recognised',
+    fields: described.fields,
+    verdict: described.verdict,
+    alternatives: described.alternatives,
+    guesses: [],
+    remediation: described.remediation,
+    confirm: described.confirm,
+    durationMs: performance.now() - started,
+  };
+}
+
+/** The first engine (of those the text points at) that reads a rejected statement in it. */
+function statementOf(text: string, explainers: readonly EngineExplainer[]): ExplainReport['statement'] {
+  for (const explainer of explainers) {
+    const found = explainer.statementRejected?.(text);
+    if (found && isEngineName(explainer.engine)) return { engine: explainer.engine, code: found.code, meaning: found.meaning, words: maskUrlPasswords(found.words) };
+  }
+  return undefined;
+}
+
+function reportFields(fields: Fields): Finding['fields'] {
+  return { ...(fields.host ? { host: fields.host } : {}), ...(fields.port ? { port: Number(fields.port) } : {}), ...(fields.user ? { user: fields.user } : {}), ...(fields.database ? { database: fields.database } : {}) };
+}
+
+/** One record's verdict, its names (from its own text only), its fix and the command that confirms it. */
+function describe(entry: Judged, text: string, fields: Fields, engine: EngineName | null, explainer: EngineExplainer | undefined, network: NetworkExplainer, mask: (value: string) => string): Omit<Finding, 'occurrences' | 'lastLine'> {
+  const best = entry.best as Ranked;
+  const matched = mask(maskUrlPasswords(entry.host ? excerpt(text, entry.focus) : linesOf(text, best.index, best.end)));
+  const meta = CAUSES[best.cause];
+  const explained = { cause: best.cause, rule: { id: best.id, rank: best.rank }, fields, matched, text: mask(text.slice(entry.start, entry.end)) };
+  return {
+    engine,
     verdict: {
       step: stepOfCause(best.cause) ?? null,
       cause: best.cause,
       severity: meta.severity === 'warn' ? 'warn' : 'fail',
       title: meta.title,
-      meaning: meta.meaning,
+      meaning: explainer?.meaning?.(explained) ?? meta.meaning,
       rule: best.id,
       rank: best.rank,
       matched,
       basis: best.basis,
     },
-    alternatives: alternativesOf(best, chosen.readings),
-    guesses: [],
-    remediation: remediationOf(best.cause, explainer, network, { cause: best.cause, rule: { id: best.id, rank: best.rank }, fields, matched, text: mask(recordText) }),
-    confirm: explainer ? confirmCommand(explainer, fields) : 'dbdoctor diagnose <your connection URL>',
-    durationMs: performance.now() - started,
+    fields: reportFields(fields),
+    alternatives: alternativesOf(best, entry.readings),
+    remediation: remediationOf(best.cause, explainer, network, explained),
+    confirm: explainer ? confirmCommand(explainer, fields) : 'dbdoctor diagnose "$DATABASE_URL"',
   };
+}
+
+interface FindingKey {
+  readonly cause: CauseCode | undefined;
+  readonly fields: Fields;
+}
+
+/** The same error said again: the same cause, and no name that differs (a repeat may name less). */
+function sameError(a: FindingKey, b: FindingKey): boolean {
+  return a.cause === b.cause && FIELD_NAMES.every((name) => a.fields[name] === undefined || b.fields[name] === undefined || a.fields[name] === b.fields[name]);
+}
+
+/** Records grouped by error, ordered by each error's newest record. */
+function grouped(entries: readonly Judged[], keyOf: (entry: Judged) => FindingKey): { entry: Judged; key: FindingKey; count: number }[] {
+  const groups: { entry: Judged; key: FindingKey; count: number }[] = [];
+  for (const entry of entries) {
+    const key = keyOf(entry);
+    const at = groups.findIndex((group) => sameError(group.key, key));
+    const seen = at === -1 ? undefined : groups.splice(at, 1)[0];
+    groups.push({ entry, key: seen ? { cause: key.cause, fields: { ...seen.key.fields, ...key.fields } } : key, count: (seen?.count ?? 0) + 1 });
+  }
+  return groups;
+}
+
+/** Each distinct error once (the same cause with the same names), ordered by its newest occurrence, with how often it was said. */
+function findingsOf(text: string, recognised: readonly Judged[], keyOf: (entry: Judged) => FindingKey, describeEntry: (entry: Judged) => Omit<Finding, 'occurrences' | 'lastLine'>): Finding[] {
+  return grouped(recognised, keyOf).map(({ entry, count }) => ({ ...describeEntry(entry), occurrences: count, lastLine: lineOf(text, entry.best as Ranked) }));
 }
 
 // ── words that decide only while connecting ───────────────────────────────────
@@ -358,6 +444,43 @@ function recordsOf(recordStarts: readonly boolean[], text: string): Range[] {
   return ranges;
 }
 
+/**
+ * A paste's error records: a record starts at a log prefix, a shell prompt, or a line that starts
+ * at the margin; the lines that continue it stay in it (indented lines, "Caused by:", libpq's "Is
+ * the server running…" and its one line per host, DETAIL/HINT, Python's chained exceptions, a
+ * structured log line's further values).
+ */
+function errorRecordsOf(lines: readonly { readonly text: string; readonly record: boolean; readonly continues?: true }[], text: string, listsHosts: (before: string, line: string) => boolean): Range[] {
+  const ranges: Range[] = [];
+  let offset = 0;
+  let start = 0;
+  let chained = false;
+  for (const line of lines) {
+    // One client report's next host (libpq's line per address, in any language) continues it.
+    const head = line.record || (!line.continues && !chained && !CONTINUES.test(line.text) && !(offset > start && !PROGRAM.test(line.text) && listsHosts(text.slice(start, offset - 1), line.text)));
+    if (head && offset > start && text.slice(start, offset).trim() !== '') {
+      ranges.push({ start, end: offset });
+      start = offset;
+    }
+    if (line.text.trim() !== '') chained = CHAINED.test(line.text) || /:\s*$/.test(line.text);
+    offset += line.text.length + 1;
+  }
+  ranges.push({ start, end: text.length });
+  return ranges;
+}
+
+/** A line that continues the error before it. */
+const CONTINUES = /^(?:\s|$|Caused by\b|Suppressed:|\[cause\]|Is the server running|(?:DETAIL|HINT|CONTEXT|LINE \d+|STATEMENT|QUERY|WHERE|TIP|DETALLE|PISTA|DÉTAIL|ASTUCE):|The above exception|During handling of the above|\(Background on this error|connection to server (?:at|on)\b|could not connect to server\b|[\^}\])])/;
+/** A program's name before its message ("psql: error:", "pg_dump:"): a new report, not a report's next host. */
+const PROGRAM = /^[\w.-]+:\s/;
+/** A line after which the next exception (or a message a terminal wrapped after its colon) belongs to the same report. */
+const CHAINED = /^(?:The above exception was the direct cause|During handling of the above exception|Caused by:?\s*$)/;
+
+/** The 1-based line of a record's deciding words in the normalised text. */
+function lineOf(text: string, best: Ranked): number {
+  return text.slice(0, best.index).split('\n').length;
+}
+
 interface Judged extends Range {
   /** The text the verdict was read from: the record, or the verdict's host's part of it. */
   readonly focus: Range;
@@ -512,7 +635,7 @@ function alternativesOf(best: Ranked, readings: readonly Ranked[]): CauseRef[] {
   for (const other of readings) {
     // A code with several causes that allows the verdict's (28000 beside "role … does not exist") adds nothing.
     if (other.basis === 'code' && (other.also ?? []).some((alternative) => alternative.cause === best.cause)) continue;
-    if (other.rank === best.rank) add(other.cause, `the text also says "${maskUrlPasswords(other.words).slice(0, 120)}" (rule ${other.id})`);
+    if (other.rank === best.rank) add(other.cause, `the text also says "${maskUrlPasswords(other.words).slice(0, 120)}"`);
   }
   return refs;
 }

@@ -37,6 +37,8 @@ export interface NormalisedLine {
   readonly text: string;
   /** The line began with a log prefix (a timestamp, syslog header, …) or a shell prompt: it starts a log record. */
   readonly record: boolean;
+  /** The line is part of the line before it (a structured log line's further values): it never starts an error record. */
+  readonly continues?: true;
 }
 
 export interface Normalised {
@@ -96,7 +98,7 @@ export function normalise(raw: string): Normalised {
   for (const { line: pasted, json: parsed } of pastedLines) {
     if (parsed !== undefined) {
       const json = withoutControls(ESCAPED.test(parsed) ? unescape(parsed) : parsed);
-      for (const [index, part] of json.split('\n').entries()) lines.push({ text: elided(part), record: index === 0 });
+      for (const [index, part] of json.split('\n').entries()) lines.push({ text: elided(part), record: index === 0, ...(index > 0 ? { continues: true as const } : {}) });
       skipIndentedAfter = -1;
       continue;
     }
@@ -164,7 +166,8 @@ const RECORD_PREFIXES: readonly RegExp[] = [
   /^[IWEF]\d{4} \d{2}:\d{2}:\d{2}\.\d+\s+\d+ [\w./-]+:\d+\]\s*/,
   /^\s*\[?\d{2}:\d{2}:\d{2}(?:[.,]\d+)?\]?\s+/,
 ];
-const AFTER_PREFIX: readonly RegExp[] = [/^\[\d+\](?:[-:]\d+)?:?\s*/, /^[\w./-]+\s+(?=\[?(?:ERROR|ERR|WARN(?:ING)?|INFO|DEBUG|TRACE|CRITICAL|SEVERE|FATAL|error|warn(?:ing)?|info)\b)/, /^\[?(?:ERROR|ERR|WARN(?:ING)?|INFO|DEBUG|TRACE|CRITICAL|CRIT|SEVERE|error|warn(?:ing)?|info|debug)\]?:?\s+/, /^\[[\w .:/-]{1,60}\]\s+/];
+/** After the prefix: a process id, a logger before its level, the level, a bracketed thread, logback's "%logger - " (o.p.Driver - ). */
+const AFTER_PREFIX: readonly RegExp[] = [/^\[\d+\](?:[-:]\d+)?:?\s*/, /^[\w./-]+\s+(?=\[?(?:ERROR|ERR|WARN(?:ING)?|INFO|DEBUG|TRACE|CRITICAL|SEVERE|FATAL|error|warn(?:ing)?|info)\b)/, /^\[?(?:ERROR|ERR|WARN(?:ING)?|INFO|DEBUG|TRACE|CRITICAL|CRIT|SEVERE|error|warn(?:ing)?|info|debug)\]?:?\s+/, /^\[[\w .:/-]{1,60}\]\s+/, /^[\w$]+(?:\.[\w$]+)+\s+-\s+/];
 
 function stripPrefix(line: string): { rest: string; record: boolean } {
   let rest = line;

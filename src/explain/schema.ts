@@ -50,6 +50,41 @@ const DiagnosisSchema = z.object({
 });
 export type Diagnosis = z.infer<typeof DiagnosisSchema>;
 
+const VerdictSchema = z.object({
+  step: StepIdSchema.nullable(),
+  cause: CauseCodeSchema,
+  severity: z.enum(['warn', 'fail']),
+  title: z.string(),
+  /** The catalogue's meaning of the cause. */
+  meaning: z.string(),
+  rule: z.string(),
+  rank: z.enum(RANKS),
+  /** The words that matched, passwords masked. */
+  matched: z.string(),
+  basis: BasisSchema.optional(),
+});
+
+const FieldsSchema = z.object({ host: z.string().optional(), port: z.number().int().optional(), user: z.string().optional(), database: z.string().optional() });
+
+/**
+ * One distinct error of the paste (the same cause with the same names is one finding, counted):
+ * its own verdict, the names its own text gives, its own fix and confirming command.
+ */
+const FindingSchema = z.object({
+  engine: z.enum(ENGINE_NAMES).nullable(),
+  /** The client its own words come from, when they say. */
+  client: z.string().nullable().optional(),
+  verdict: VerdictSchema,
+  fields: FieldsSchema,
+  alternatives: z.array(CauseRefSchema),
+  remediation: z.array(RemediationSchema),
+  confirm: z.string().nullable(),
+  /** How many error records said it, and the line of the last (1-based, in the normalised text). */
+  occurrences: z.number().int().positive(),
+  lastLine: z.number().int().positive(),
+});
+export type Finding = z.infer<typeof FindingSchema>;
+
 export const ExplainReportSchema = z.object({
   schemaVersion: z.literal(EXPLAIN_SCHEMA_VERSION),
   tool: z.object({ name: z.literal('dbdoctor'), version: z.string() }),
@@ -59,26 +94,13 @@ export const ExplainReportSchema = z.object({
   engine: z.enum(ENGINE_NAMES).nullable(),
   /** The client the text comes from, when it says (psycopg2, pgjdbc, pymongo, …). */
   client: z.string().nullable(),
-  verdict: z
-    .object({
-      step: StepIdSchema.nullable(),
-      cause: CauseCodeSchema,
-      severity: z.enum(['warn', 'fail']),
-      title: z.string(),
-      /** The catalogue's meaning of the cause. */
-      meaning: z.string(),
-      rule: z.string(),
-      rank: z.enum(RANKS),
-      /** The words that matched, passwords masked. */
-      matched: z.string(),
-      basis: BasisSchema.optional(),
-    })
-    .nullable(),
+  /** The newest finding's verdict (see `findings` for every distinct error of the paste). */
+  verdict: VerdictSchema.nullable(),
   /** Causes the same words also fit: the text alone cannot tell them apart. */
   alternatives: z.array(CauseRefSchema),
   /** Only when not recognised: the closest causes, and why they are only guesses. */
   guesses: z.array(CauseRefSchema),
-  fields: z.object({ host: z.string().optional(), port: z.number().int().optional(), user: z.string().optional(), database: z.string().optional() }),
+  fields: FieldsSchema,
   remediation: z.array(RemediationSchema),
   /** The command that confirms the verdict against the server (never with a password). */
   confirm: z.string().nullable(),
@@ -93,6 +115,17 @@ export const ExplainReportSchema = z.object({
   hosts: z.array(HostFindingSchema).optional(),
   /** When the text is a log stream with several different errors: each once, oldest first, newest last (the verdict is the newest). */
   diagnoses: z.array(DiagnosisSchema).optional(),
+  /**
+   * When the text is not a connection error: the connection worked and the server rejected a
+   * statement (a missing table, a duplicate key, a deadlock). No verdict: no cause of the
+   * connection catalogue fits; the server's code and what it means.
+   */
+  statement: z.object({ engine: z.enum(ENGINE_NAMES), code: z.string(), meaning: z.string(), words: z.string() }).optional(),
+  /**
+   * Every distinct error the paste holds, oldest first, newest last (the top-level verdict, fields,
+   * remediation and confirm are the newest's): each with the names from its own text and its own fix.
+   */
+  findings: z.array(FindingSchema).optional(),
   /**
    * When a log stream shows a working connection after its newest error (a query's own error, a
    * "connected" line): the words and their line. The errors before are history: no verdict.

@@ -1,4 +1,5 @@
 import type { Remediation } from '../../engine/schema.js';
+import { cassandraStatementRejected } from './statements.js';
 import type { ConnectingSigns, EngineExplainer, Explained, ExplainRule, FieldPattern, Fields, HostSplitter, Reader } from '../../engine/explainer.js';
 import { splitterAt } from '../common/hosts.js';
 import { remediationInWords } from '../common/explain.js';
@@ -187,4 +188,4 @@ const cassandraConnecting: ConnectingSigns = {
 /** What only a working session hears: a query's own error, or a driver that connected. */
 const CASSANDRA_WORKING = /\bunconfigured table\b|\bline \d+:\d+ (?:no viable alternative|mismatched input)\b|\bUndefined column name\b/i;
 
-export const cassandraExplainer: EngineExplainer = { engine: 'cassandra', rules: cassandraRules, fieldPatterns: cassandraFieldPatterns, readers, hostSplitters: cassandraHosts, connecting: cassandraConnecting, working: CASSANDRA_WORKING, remediation, url };
+export const cassandraExplainer: EngineExplainer = { engine: 'cassandra', statementRejected: cassandraStatementRejected, rules: cassandraRules, fieldPatterns: cassandraFieldPatterns, readers, hostSplitters: cassandraHosts, connecting: cassandraConnecting, working: CASSANDRA_WORKING, remediation, url };

@@ -1,4 +1,5 @@
 import type { MongoTarget } from '../../config/mongodb/target.js';
+import { mongodbStatementRejected } from './statements.js';
 import type { Remediation } from '../../engine/schema.js';
 import type { EngineExplainer, Explained, ExplainRule, FieldPattern, Fields, HostSplitter, Reader } from '../../engine/explainer.js';
 import { splitterAt } from '../common/hosts.js';
@@ -175,4 +176,4 @@ async function readers(): Promise<readonly Reader[]> {
 /** What only a working connection hears: a write's own error. */
 const MONGODB_WORKING = /\bE11000 duplicate key error\b|\bDocument failed validation\b/;
 
-export const mongodbExplainer: EngineExplainer = { engine: 'mongodb', rules: mongodbRules, fieldPatterns: mongodbFieldPatterns, readers, hostSplitters: mongoHosts, working: MONGODB_WORKING, remediation, url };
+export const mongodbExplainer: EngineExplainer = { engine: 'mongodb', statementRejected: mongodbStatementRejected, rules: mongodbRules, fieldPatterns: mongodbFieldPatterns, readers, hostSplitters: mongoHosts, working: MONGODB_WORKING, remediation, url };

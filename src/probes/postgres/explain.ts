@@ -1,5 +1,7 @@
 import type { PostgresTarget } from '../../config/postgres/target.js';
+import { postgresStatementRejected } from './statements.js';
 import type { Remediation } from '../../engine/schema.js';
+import type { CauseCode } from '../../engine/causes.js';
 import type { ConnectingSigns, EngineExplainer, Explained, ExplainRule, FieldPattern, Fields, Reader } from '../../engine/explainer.js';
 import { libpqHosts } from './catalog/hosts.js';
 import { hostPort } from '../../text/address.js';
@@ -564,6 +566,8 @@ function remediation({ cause, fields, matched, text, rule }: Explained): Remedia
           ]
         : acceptingRemedies.tls_required(target);
     case 'shutting_down':
+      if (/administrator command|57P01/i.test(matched)) return terminatedRemedies(target);
+      return acceptingRemedies[cause](target);
     case 'recovery':
     case 'connection_reset':
     case 'tls_unsupported':
@@ -583,20 +587,86 @@ function remediation({ cause, fields, matched, text, rule }: Explained): Remedia
     case 'too_many_connections':
       return poolRemedies.too_many_connections(/for role/.test(matched) ? 'role' : /for database/.test(matched) ? 'database' : 'server');
     case 'idle_in_transaction':
-      return [
-        { text: 'The server ended this session because it sat idle inside an open transaction longer than idle_in_transaction_session_timeout. Find the code path that does not COMMIT or ROLLBACK promptly.' },
-        preventIdleInTransaction,
-      ];
     case 'long_running':
-    case 'blocked':
-      // Which sessions to cancel is only known on the server: the confirming diagnosis lists them.
+    case 'blocked': {
+      // A limit the server enforces fired: say which, where it may be set, and how to find the statement.
+      const limit = serverLimitOf(cause, matched);
+      if (limit) return limit.remedies;
       return [
-        { text: cause === 'blocked' ? 'A statement waited on a lock longer than lock_timeout: another session holds it. See who blocks whom (as a superuser):' : 'A statement ran longer than statement_timeout. See what is running and for how long (as a superuser):', command: "SELECT pid, usename, state, now() - query_start AS running_for, pg_blocking_pids(pid) AS blocked_by, left(query, 80) FROM pg_stat_activity WHERE state <> 'idle' ORDER BY query_start;", language: 'sql' },
-        cause === 'blocked' ? preventLongWaits : preventLongRunning,
+        { text: cause === 'blocked' ? 'A statement waited on a lock: another session holds it. See who blocks whom (as a superuser):' : 'See what is running and for how long (as a superuser):', command: ACTIVITY, language: 'sql' },
+        cause === 'blocked' ? preventLongWaits : cause === 'long_running' ? preventLongRunning : preventIdleInTransaction,
       ];
+    }
     default:
       return network;
   }
+}
+
+const ACTIVITY = "SELECT pid, usename, application_name, state, now() - xact_start AS in_transaction_for, now() - query_start AS running_for, pg_blocking_pids(pid) AS blocked_by, left(query, 80) FROM pg_stat_activity WHERE state <> 'idle' AND pid <> pg_backend_pid() ORDER BY xact_start;";
+
+/** Where a server-enforced limit can be set: the session, the role, the database (both in pg_db_role_setting), postgresql.conf. */
+const whereSet = (setting: string): Remediation => ({
+  text: `See what ${setting} is and where it comes from: it may be set in postgresql.conf, for the role or the database (ALTER ROLE/DATABASE … SET), or by the application for its session or transaction (its connection options, SET ${setting}); behind PgBouncer, query_timeout cancels statements too. Run as the application's role:`,
+  command: `SHOW ${setting}; SELECT coalesce(r.rolname, 'every role') AS role, coalesce(d.datname, 'every database') AS database, s.setconfig FROM pg_db_role_setting s LEFT JOIN pg_roles r ON r.oid = s.setrole LEFT JOIN pg_database d ON d.oid = s.setdatabase WHERE array_to_string(s.setconfig, ',') LIKE '%${setting}%';`,
+  language: 'sql',
+});
+
+/**
+ * The limits PostgreSQL enforces on a statement or a session (statement_timeout 57014,
+ * lock_timeout 55P03, NOWAIT's 55P03, idle_in_transaction_session_timeout 25P03): pasted, they say a
+ * limit fired, not that something is still running. The meaning and fix say which limit, where it
+ * may be set, and how to find the statement; never "set a timeout", which is what just fired.
+ */
+function serverLimitOf(cause: CauseCode, matched: string): { meaning: string; remedies: Remediation[] } | undefined {
+  if (cause === 'long_running' && /statement timeout|57014/i.test(matched)) {
+    return {
+      meaning: 'The server cancelled a statement because it ran longer than statement_timeout (SQLSTATE 57014): the limit fired and the statement did not finish. It was slow, or it waited on a lock held by another session; the session itself is still usable.',
+      remedies: [
+        whereSet('statement_timeout'),
+        { text: 'Find the slow statement: the server log names it when log_min_duration_statement is set; pg_stat_statements (if installed) ranks statements by their longest run:', command: 'SELECT calls, round(mean_exec_time) AS mean_ms, round(max_exec_time) AS max_ms, left(query, 80) FROM pg_stat_statements ORDER BY max_exec_time DESC LIMIT 10;', language: 'sql' },
+        { text: 'Then make that statement faster (EXPLAIN (ANALYZE, BUFFERS) it: a missing index, a lock it waits on), or give only that work a longer limit (SET LOCAL statement_timeout inside its transaction) rather than raising it for everything.' },
+      ],
+    };
+  }
+  if (cause === 'blocked' && /lock timeout|could not obtain lock|55P03/i.test(matched)) {
+    const nowait = /could not obtain lock/i.test(matched);
+    return {
+      meaning: nowait
+        ? 'The statement asked for a lock without waiting (NOWAIT) and another session held it (SQLSTATE 55P03): the statement was cancelled at once.'
+        : 'The server cancelled a statement because it waited for a lock longer than lock_timeout (SQLSTATE 55P03): another session held the lock (often a transaction left open, or a migration\'s ALTER TABLE).',
+      remedies: [
+        { text: 'See who holds locks that others wait for, and how long their transactions have been open (as a superuser):', command: ACTIVITY, language: 'sql' },
+        ...(nowait ? [] : [whereSet('lock_timeout')]),
+        { text: 'Retry the statement once the holder has finished; if the holder sits idle in a transaction, fix the code path that leaves it open.' },
+      ],
+    };
+  }
+  if (cause === 'idle_in_transaction' && /idle-in-transaction timeout|idle_in_transaction|25P03/i.test(matched)) {
+    return {
+      meaning: 'The server ended this session because it sat idle inside an open transaction longer than idle_in_transaction_session_timeout (SQLSTATE 25P03): the application opened a transaction and neither committed nor rolled back in time. The transaction\'s work was rolled back.',
+      remedies: [
+        { text: 'Find the code path that keeps a transaction open while it does something else (a network call, user input, a long computation) and COMMIT or ROLLBACK promptly. Sessions in that state now (as a superuser):', command: "SELECT pid, usename, application_name, now() - state_change AS idle_for, left(query, 80) AS last_query FROM pg_stat_activity WHERE state LIKE 'idle in transaction%' ORDER BY state_change;", language: 'sql' },
+        whereSet('idle_in_transaction_session_timeout'),
+      ],
+    };
+  }
+  return undefined;
+}
+
+/** 57P01 "terminating connection due to administrator command": the server ended the session, and the text cannot tell how. */
+const TERMINATED_MEANING =
+  'PostgreSQL ended this session (SQLSTATE 57P01): either the server is shutting down or restarting (a fast shutdown: systemctl stop or restart, a failover, an upgrade), or the server stays up and something ended this one session with pg_terminate_backend() (an administrator, a script that kills idle or long sessions, a pooler or failover manager). The words are the same for both: whether the server accepts connections now tells them apart.';
+
+function terminatedRemedies(target: PostgresTarget): Remediation[] {
+  return [
+    { text: 'See whether the server accepts connections now: if it does, the session was ended on purpose and a reconnect (or a retry of the transaction) is the fix; if it does not, it is shutting down or restarting:', command: pgIsReady(target), language: 'shell' },
+    { text: 'Find out which: the server log has "received fast shutdown request" for a shutdown; for pg_terminate_backend() it logs nothing unless log_connections/log_disconnections are on, so look for the tool or the person who ran it (an idle-session killer, a pooler, a failover manager).' },
+  ];
+}
+
+function meaning(explained: Explained): string | undefined {
+  if (explained.cause === 'shutting_down' && /administrator command|57P01/i.test(explained.matched)) return TERMINATED_MEANING;
+  return serverLimitOf(explained.cause, explained.matched)?.meaning;
 }
 
 /** The URL `dbdoctor diagnose` takes for these fields, password left out. */
@@ -613,4 +683,4 @@ async function readers(): Promise<readonly Reader[]> {
   return [catalogReader, postgresPhrases, sqlstateReader];
 }
 
-export const postgresExplainer: EngineExplainer = { engine: 'postgres', rules: postgresRules, fieldPatterns: postgresFieldPatterns, readers, hostSplitters: [libpqHosts], connecting: postgresConnecting, working: POSTGRES_WORKING, remediation, url };
+export const postgresExplainer: EngineExplainer = { engine: 'postgres', statementRejected: postgresStatementRejected, rules: postgresRules, fieldPatterns: postgresFieldPatterns, readers, hostSplitters: [libpqHosts], connecting: postgresConnecting, working: POSTGRES_WORKING, meaning, remediation, url };

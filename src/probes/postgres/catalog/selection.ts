@@ -44,8 +44,6 @@ export interface CatalogMessage {
   readonly undecided?: string;
 }
 
-/** 57P01 on an established session: a fast shutdown and pg_terminate_backend() say the same. */
-const TERMINATED = 'on an established session PostgreSQL says this both when the server shuts down (a fast shutdown or restart) and when an administrator or a tool ends that one session with pg_terminate_backend(): the words cannot tell which';
 /** 25006: a standby, or a read-only transaction on a primary. */
 const READ_ONLY = 'PostgreSQL says this on a hot standby, and on a primary wherever the transaction is read-only (default_transaction_read_only set for the role or the database, SET TRANSACTION READ ONLY, a provider that made the database read-only); the words cannot tell them apart, and dbdoctor has no cause for the second';
 
@@ -94,7 +92,9 @@ export const SERVER_MESSAGES: readonly CatalogMessage[] = [
   { key: 'recovery-mode', msgid: 'the database system is in recovery mode', cause: 'recovery', rank: 'server', sqlstate: '57P03' },
   { key: 'not-accepting', msgid: 'the database system is not accepting connections', cause: 'recovery', rank: 'server', also: cannotConnectNowAlso, sqlstate: '57P03' },
   { key: 'not-yet-accepting', msgid: 'the database system is not yet accepting connections', cause: 'recovery', rank: 'server', sqlstate: '57P03' },
-  { key: 'admin-shutdown', msgid: 'terminating connection due to administrator command', cause: 'shutting_down', rank: 'server', sqlstate: '57P01', unframedIsSession: true, undecided: TERMINATED },
+  // 57P01 decides on an established session too (issue 19): the server ended the session, by a fast
+  // shutdown or by pg_terminate_backend(); explain's meaning and fix for it name both (postgres/explain.ts).
+  { key: 'admin-shutdown', msgid: 'terminating connection due to administrator command', cause: 'shutting_down', rank: 'server', sqlstate: '57P01' },
   { key: 'immediate-shutdown', msgid: 'terminating connection due to immediate shutdown command', cause: 'shutting_down', rank: 'server', sqlstate: '57P01' },
   { key: 'crash-of-another', msgid: 'terminating connection because of crash of another server process', cause: 'recovery', rank: 'server', sqlstate: '57P02' },
   // ── sessions and statements (postgres.c, heapam.c, lockcmds.c, utility.c) ───
