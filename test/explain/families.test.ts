@@ -448,7 +448,8 @@ describe('what explain prints is safe to print and to paste', () => {
     const { out } = await human('Error: Connection timed out');
     expect(out).toMatch(/network\/connect_timeout/);
     expect(out).not.toMatch(/port 0\b|:0\b| 0$/m);
-    // Placeholders are quoted (issue 20): unquoted, bash reads <host> as a redirection (issue 19).
-    expect(out).toContain("nc -vz -w 3 '<host>' '<port>'");
+    // Placeholders are quoted (issue 20): unquoted, bash reads <host> as a redirection; and no nc,
+    // which many images lack (issue 19): bash's /dev/tcp under timeout.
+    expect(out).toContain(`timeout 3 bash -c 'exec 3<>"/dev/tcp/$0/$1"' '<host>' '<port>'`);
   });
 });

@@ -54,10 +54,6 @@ const DRIVERS: Record<Shell, { readonly argv: readonly string[]; readonly script
     script: `
 __log() { builtin printf '%s\\0' "$__MARK" "$#" "$@" >> "$__LOG"; }
 for __p in ${programs}; do eval "$__p() { __log $__p \\"\\$@\\"; }"; done
-# A bounded wait (timeout N sh -c 'until …; do sleep …; done'): the script is run here, so that
-# what it runs is logged (and a value escaping its quotes in it runs the sentinel); anything else
-# timeout runs (bash -c with a fixed script and its values as arguments) is logged as its words.
-timeout() { if [ "$2" = sh ] && [ "$3" = -c ]; then __log timeout "$1" sh -c; eval "$4"; else __log timeout "$@"; fi; }
 PATH=/nonexistent
 __i=1
 while [ "$__i" -le "$__N" ]; do

@@ -114,9 +114,15 @@ function expectSamePasted(plain: PastedRun, hostile: PastedRun, valuePairs: [str
   expectSameCalls(plain, hostile, valuePairs, context);
 }
 
-/** The scripts a command hands to `sh -c` (a loop), which sh then reads as shell code of its own. */
+/**
+ * The scripts a command hands to `sh -c` (a loop), which sh then reads as shell code of its own:
+ * directly, or through a bounded wait (`timeout N sh -c SCRIPT`).
+ */
 function scriptsOf(run: PastedRun): string[] {
-  return run.invocations.flatMap((call) => (call.program === 'sh' && call.args[0] === '-c' && call.args[1] !== undefined ? [call.args[1]] : []));
+  return run.invocations.flatMap((call) => {
+    const args = call.program === 'timeout' && call.args[1] === 'sh' ? call.args.slice(2) : call.program === 'sh' ? call.args : [];
+    return args[0] === '-c' && args[1] !== undefined ? [args[1]] : [];
+  });
 }
 
 /**
