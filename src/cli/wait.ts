@@ -146,12 +146,15 @@ export async function runWait(inputs: readonly string[], options: WaitOptions, i
   let slowestAttemptMs = 0;
   for (let attempt = 1; ; attempt += 1) {
     const attemptStarted = performance.now();
+    // When --timeout ends before --attempt-timeout would, a deadline_exceeded from this attempt is
+    // --timeout cutting it short (the walk keeps time back to close, so it comes a little before).
+    const boundByTimeout = deadline.remainingMs() <= options.attemptTimeoutMs;
     const attemptDeadline = deadline.limit(options.attemptTimeoutMs, 'run', { name: 'the --attempt-timeout' });
     const reports = await diagnoseAll({ ...prepared, targets: pending }, attemptDeadline, selection);
     slowestAttemptMs = Math.max(slowestAttemptMs, performance.now() - attemptStarted);
     // An attempt that --timeout itself cut short says only that time ran out: the diagnosis printed
     // on giving up stays the last one that finished (a wrong password, a refused port).
-    last = merge(last, reports, deadline.remainingMs() < LAST_MOMENT_MS);
+    last = merge(last, reports, boundByTimeout || deadline.remainingMs() < LAST_MOMENT_MS);
     const stillPending = pending.filter((_, index) => reports[index]?.status === 'unhealthy');
     // Times shown count as --timeout does: from this process's start.
     const elapsed = performance.now() - options.originMs;
@@ -234,7 +237,9 @@ export async function runWait(inputs: readonly string[], options: WaitOptions, i
  * deadline's origin), so that it reads as the deadline kept, not as giving up early.
  */
 function gaveUp(attempts: number, options: Pick<WaitOptions, 'originMs' | 'timeoutMs'>): string {
-  return `gave up at ${formatMs(performance.now() - options.originMs)}: timed out after ${attempts} attempt${attempts > 1 ? 's' : ''} (--timeout ${formatMs(options.timeoutMs)} from start)`;
+  // It gave up because the deadline came: never read as earlier than it (a timer may fire a little early).
+  const elapsed = Math.max(performance.now() - options.originMs, options.timeoutMs);
+  return `gave up at ${(elapsed / 1000).toFixed(2)} s: timed out after ${attempts} attempt${attempts > 1 ? 's' : ''} (--timeout ${formatMs(options.timeoutMs)} from start)`;
 }
 
 /**

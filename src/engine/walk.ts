@@ -167,6 +167,12 @@ function runnable(steps: StepReport[], command: (statement: string, cause: Cause
   const withRun = (finding: Finding): Finding => ({
     ...finding,
     remediation: finding.remediation.map((fix) => {
+      // A probe may mark a statement as having no run line ({ run: undefined }: e.g. the database behind
+      // a pooler is unknown); the mark goes, so the report holds no undefined value (JSON drops it).
+      if ('run' in fix && fix.run === undefined) {
+        const { run: _none, ...rest } = fix;
+        return rest;
+      }
       if (fix.language !== 'sql' || fix.command === undefined || 'run' in fix) return fix;
       const run = command(fix.command, finding.cause);
       return run !== undefined && run.length <= COMMAND_CHARS ? { ...fix, run } : fix;

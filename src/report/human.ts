@@ -37,7 +37,7 @@ export function renderHuman(untrusted: RunReport, options: HumanOptions): string
   // and the ones that need attention follow in full.
   const blocks = report.targets.map((target, index) =>
     numbered && target.status === 'healthy' && !options.verbose
-      ? headline(target, index + 1, sameAs(report.targets, index))
+      ? headline(target, index + 1, sameAs(report.targets, index), width)
       : renderTarget(target, { ...options, width }, numbered ? index + 1 : undefined, sameAs(report.targets, index)),
   );
   if (numbered) {
@@ -91,17 +91,22 @@ function renderEnvironment(environment: EnvironmentReport | undefined, verbose: 
 }
 
 /** "✔ HEALTHY  #1 orders  postgresql://app@db:5432/orders": the whole report of a healthy one among several. */
-function headline(target: TargetReport, number: number | undefined, twin?: number): string {
+function headline(target: TargetReport, number: number | undefined, twin?: number, width = DEFAULT_WIDTH): string {
   // Two targets may differ only in a masked password: the number and label tell them apart.
   const name = [number !== undefined ? `#${number}` : undefined, target.label].filter(Boolean).join(' ');
-  return `${paint(target.status, `${statusMark(target.status)} ${HEADLINE[target.status]}`)}  ${name ? `${kleur.bold(name)}  ` : ''}${kleur.bold(target.target)}${twin !== undefined ? kleur.dim(`  (same as #${twin} but for the masked password)`) : ''}`;
+  const head = `${statusMark(target.status)} ${HEADLINE[target.status]}  ${name ? `${name}  ` : ''}`;
+  const same = twin !== undefined ? kleur.dim(`  (same as #${twin} but for the masked password)`) : '';
+  const first = `${paint(target.status, `${statusMark(target.status)} ${HEADLINE[target.status]}`)}  ${name ? `${kleur.bold(name)}  ` : ''}`;
+  // A URL that does not fit after the verdict goes on its own line, whole: it is copied as one word.
+  if ([...head].length + [...target.target].length > width) return `${first.trimEnd()}\n  ${kleur.bold(target.target)}${same}`;
+  return `${first}${kleur.bold(target.target)}${same}`;
 }
 
 function renderTarget(target: TargetReport, options: HumanOptions & { readonly width: number }, number: number | undefined, twin?: number): string {
   const { width } = options;
   const { verdict } = target;
   const lines: string[] = [];
-  lines.push(headline(target, number, twin));
+  lines.push(headline(target, number, twin, width));
   if (verdict.step !== null) {
     const head = `${verdict.step}: ${verdict.cause}`;
     // The cause and the first word of its message stay on one line, however long that word is.

@@ -43,7 +43,7 @@ describe('FerretDB with PLAIN authentication against its PostgreSQL backend', ()
     expect(code).toBe(2);
     expect(target.verdict.message).toBe('the server took the login of "ferret" (PLAIN), then refused its credentials when a command first used them: "FATAL: password authentication failed for user "ferret" (SQLSTATE 28P01)"');
     expect(target.verdict.details).toMatchObject({ refusedOnFirstCommand: 'listCollections' });
-    expect(target.verdict.remediation[0]?.text).toMatch(/^Check the password for "ferret"; it came from url/);
+    expect(target.verdict.remediation[0]?.text).toMatch(/^Check the password for "ferret"; it came from the connection URL/);
     expect(`${stdout}${stderr}`).not.toContain(WRONG);
   });
 

@@ -130,7 +130,8 @@ describe('secrets are masked in values, never in commands or JSON syntax', () =>
         const written = safeDocument(await render(report, { format: 'json', verbose: false, color: false }));
         const parsed: unknown = JSON.parse(written);
         expect(RunReportSchema.parse(parsed)).toEqual(JSON.parse(JSON.stringify(redacted)));
-        expect(shape(parsed)).toEqual(shape(report));
+        // The report as any writer sees it: a key whose value is undefined is no part of a document.
+        expect(shape(parsed)).toEqual(shape(JSON.parse(JSON.stringify(report))));
         // Every other format shows each kept command verbatim.
         const kept = after.flat().flatMap((fix) => (fix.command ? [fix.command] : []));
         for (const format of ['human', 'markdown'] as const) {

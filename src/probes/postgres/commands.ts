@@ -98,9 +98,10 @@ export function psqlStatement(target: PostgresTarget, sql: string, cause: CauseC
  * behind a pooler).
  */
 export function setPassword(target: PostgresTarget, role: string, before: readonly string[] = [], server?: { host: string; port: number; database: string }): string {
-  const endpoint = server ?? { host: target.endpoints[0]?.host ?? 'localhost', port: target.endpoints[0]?.port ?? 5432, database: 'postgres' };
   const commands = [...before, `\\password ${pgIdent(role)}`].map((command) => sh`-c ${command}`).join(' ');
-  return sh`psql -h ${endpoint.host} -p ${endpoint.port} -U postgres -d ${endpoint.database} ${raw(commands)}`;
+  // At the diagnosed endpoint, psql connects as the diagnosis did (hostaddr, TLS files: libpqProgram).
+  if (!server) return sh`${raw(psqlAs(target, 'postgres', 'postgres'))} ${raw(commands)}`;
+  return sh`psql -h ${server.host} -p ${server.port} -U postgres -d ${server.database} ${raw(commands)}`;
 }
 
 export function pgIsReady(target: PostgresTarget): string {
