@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -31,9 +31,13 @@ export function emptyHome(): string {
 }
 
 export function dbdoctor(args: readonly string[], options: RunOptions = {}): Promise<Run> {
+  // The HOME and working directory made here are removed when the run ends (a suite makes
+  // thousands; a /tmp that large hides clusters from the search one level up of a data directory).
+  const made: string[] = [];
+  const fresh = (dir: string): string => (made.push(dir), dir);
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
-    HOME: options.env?.HOME ?? emptyHome(),
+    HOME: options.env?.HOME ?? fresh(emptyHome()),
     LANG: 'C.UTF-8',
     NO_COLOR: '1',
     ...options.env,
@@ -45,7 +49,7 @@ export function dbdoctor(args: readonly string[], options: RunOptions = {}): Pro
   const [command, ...argv] = [...(options.prefix ?? []), ...inside, process.execPath, '--', BIN, ...args];
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(command ?? process.execPath, argv, { env, cwd: options.cwd ?? mkdtempSync(join(tmpdir(), 'dbdoctor-cwd-')), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command ?? process.execPath, argv, { env, cwd: options.cwd ?? fresh(mkdtempSync(join(tmpdir(), 'dbdoctor-cwd-'))), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -54,6 +58,7 @@ export function dbdoctor(args: readonly string[], options: RunOptions = {}): Pro
     child.once('error', reject);
     child.once('close', (code, signal) => {
       clearTimeout(killer);
+      for (const dir of made) rmSync(dir, { recursive: true, force: true });
       resolve({ code: code ?? (signal ? 128 : -1), stdout, stderr, wallMs: performance.now() - started });
     });
   });
