@@ -1,5 +1,5 @@
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
-import { dirname, isAbsolute, join } from 'node:path';
+import { dirname, isAbsolute, join, basename } from 'node:path';
 
 /**
  * PostgreSQL clusters configured on this machine, running or not: a data directory (PG_VERSION in
@@ -113,7 +113,7 @@ async function conventionalDataDirs(options: { readonly runningDataDirs: readonl
     // Beside a running cluster, and one level up: /srv/pg/main beside /srv/pg/reporting, and
     // /var/lib/pgsql/15/data beside /var/lib/pgsql/16/data (where clusters of one machine live).
     ...options.runningDataDirs.map((dir) => children(dirname(dir), () => true)),
-    ...options.runningDataDirs.map((dir) => grandchildren(dirname(dirname(dir)))),
+    ...options.runningDataDirs.map((dir) => grandchildren(dirname(dirname(dir)), basename(dirname(dir)))),
   ]);
   const fromEnv = options.env.PGDATA && isAbsolute(options.env.PGDATA) ? [options.env.PGDATA] : [];
   return [...fromEnv, ...fixed, ...globbed.flat()].map((dataDir) => ({ dataDir }));
@@ -245,10 +245,18 @@ async function list(dir: string): Promise<string[]> {
   return readdir(dir).catch(() => []);
 }
 
-/** Directories two levels under `dir`, looked at only when it is not the root and holds few entries. */
-async function grandchildren(dir: string): Promise<string[]> {
+/**
+ * Directories two levels under `dir`, looked at only when it is not the root. A crowded `dir` (a
+ * busy /tmp) is searched only among the entries named like the running cluster's own directory
+ * (its name less the last part: "pg-main" → "pg…", "app-db-7f3k" → "app-db…"), still capped.
+ */
+async function grandchildren(dir: string, near?: string): Promise<string[]> {
   if (dirname(dir) === dir) return [];
-  const parents = await children(dir, () => true);
+  // The name without its last part ("pg-main" → "pg", "app-db-7f3k" → "app-db"): siblings made alike share it.
+  const stem = near ? (near.replace(/[-_.][^-_.]*$/, '') || /^[A-Za-z]+/.exec(near)?.[0]) : undefined;
+  const crowded = (await list(dir)).length > MAX_ENTRIES;
+  if (crowded && (!stem || stem.length < 2)) return [];
+  const parents = await children(dir, (name) => !crowded || (stem !== undefined && name.startsWith(stem)));
   if (parents.length > MAX_ENTRIES) return [];
   return (await Promise.all(parents.map((parent) => children(parent, () => true)))).flat();
 }
