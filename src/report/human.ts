@@ -37,7 +37,7 @@ export function renderHuman(untrusted: RunReport, options: HumanOptions): string
   // and the ones that need attention follow in full.
   const blocks = report.targets.map((target, index) =>
     numbered && target.status === 'healthy' && !options.verbose
-      ? headline(target, index + 1, sameAs(report.targets, index), width)
+      ? headlineLines(target, index + 1, sameAs(report.targets, index), width)
       : renderTarget(target, { ...options, width }, numbered ? index + 1 : undefined, sameAs(report.targets, index)),
   );
   if (numbered) {
@@ -91,22 +91,33 @@ function renderEnvironment(environment: EnvironmentReport | undefined, verbose: 
 }
 
 /** "✔ HEALTHY  #1 orders  postgresql://app@db:5432/orders": the whole report of a healthy one among several. */
-function headline(target: TargetReport, number: number | undefined, twin?: number, width = DEFAULT_WIDTH): string {
+/**
+ * "✔ HEALTHY  #1 orders  postgresql://app@db:5432/orders", and the URL's own line when it does not
+ * fit after the verdict word: that line comes after the verdict (the answer stays on line 2), and
+ * holds the URL whole, which is copied as one word.
+ */
+function headline(target: TargetReport, number: number | undefined, twin?: number, width = DEFAULT_WIDTH): { readonly first: string; readonly url?: string } {
   // Two targets may differ only in a masked password: the number and label tell them apart.
   const name = [number !== undefined ? `#${number}` : undefined, target.label].filter(Boolean).join(' ');
   const head = `${statusMark(target.status)} ${HEADLINE[target.status]}  ${name ? `${name}  ` : ''}`;
   const same = twin !== undefined ? kleur.dim(`  (same as #${twin} but for the masked password)`) : '';
   const first = `${paint(target.status, `${statusMark(target.status)} ${HEADLINE[target.status]}`)}  ${name ? `${kleur.bold(name)}  ` : ''}`;
-  // A URL that does not fit after the verdict goes on its own line, whole: it is copied as one word.
-  if ([...head].length + [...target.target].length > width) return `${first.trimEnd()}\n  ${kleur.bold(target.target)}${same}`;
-  return `${first}${kleur.bold(target.target)}${same}`;
+  if ([...head].length + [...target.target].length > width) return { first: `${first.trimEnd()}${same}`, url: `  ${kleur.bold(target.target)}` };
+  return { first: `${first}${kleur.bold(target.target)}${same}` };
+}
+
+/** A healthy target among several: its headline (and the URL's own line when it does not fit). */
+function headlineLines(target: TargetReport, number: number | undefined, twin: number | undefined, width: number): string {
+  const { first, url } = headline(target, number, twin, width);
+  return url ? `${first}\n${url}` : first;
 }
 
 function renderTarget(target: TargetReport, options: HumanOptions & { readonly width: number }, number: number | undefined, twin?: number): string {
   const { width } = options;
   const { verdict } = target;
   const lines: string[] = [];
-  lines.push(headline(target, number, twin, width));
+  const top = headline(target, number, twin, width);
+  lines.push(top.first);
   if (verdict.step !== null) {
     const head = `${verdict.step}: ${verdict.cause}`;
     // The cause and the first word of its message stay on one line, however long that word is.
@@ -114,6 +125,7 @@ function renderTarget(target: TargetReport, options: HumanOptions & { readonly w
     const wrapped = wrapText(glued, width, '  ', '    ').map((line) => line.replaceAll(NBSP, ' '));
     lines.push(...wrapped.map((line, index) => (index === 0 ? line.replace(head, kleur.bold(head)) : line)));
   }
+  if (top.url) lines.push(top.url);
   const sessions = sessionsOf(verdict.details);
   if (sessions.length > 0) lines.push('', ...sessionLines(sessions, width));
   lines.push('');

@@ -184,9 +184,12 @@ function stoppedSummary(cluster: PgCluster): Evidence {
  * Start the cluster that is configured for this port, the way it is managed; the other cluster's
  * port comes last, as a possibility: connecting there reaches another cluster's databases.
  */
-function stoppedClusterRemedies(target: PostgresTarget, stopped: readonly PgCluster[], others: readonly PgLocalServer[]): Remediation[] {
+function stoppedClusterRemedies(target: PostgresTarget, stopped: readonly PgCluster[], running: readonly PgLocalServer[]): Remediation[] {
   const cluster = stopped[0];
   if (!cluster) return [];
+  // The possibility offered is the running cluster nearest the stopped one (the longest shared
+  // path: /srv/pg/main beside /srv/pg/reporting), not whichever the process table lists first.
+  const others = [...running].sort((a, b) => sharedPrefix(b.dataDir ?? '', cluster.dataDir) - sharedPrefix(a.dataDir ?? '', cluster.dataDir));
   const fixes: Remediation[] = [];
   if (cluster.debian) {
     const { version, cluster: name } = cluster.debian;
@@ -240,3 +243,10 @@ function currentUser(): string | undefined {
 
 /** The remedies, for `dbdoctor explain` (the same fixes for a cause read from an error message). */
 export { remedies as processRemedies };
+
+/** How many leading characters two paths share. */
+function sharedPrefix(a: string, b: string): number {
+  let index = 0;
+  while (index < a.length && index < b.length && a[index] === b[index]) index += 1;
+  return index;
+}
