@@ -91,6 +91,27 @@ describe('postgres pool and queries', () => {
     expect(target.verdict.remediation.some((fix) => fix.command?.includes(`pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid IN (${pid})`))).toBe(true);
   });
 
+  test('a session idle in a transaction that holds a lock another waits on: idle_in_transaction names the waiter and says ending it releases it', async () => {
+    const [holder, waiter] = await hold(2, { database: 'appdb' });
+    await holder?.query('BEGIN');
+    await holder?.query('UPDATE accounts SET balance = balance + 1 WHERE id = 1');
+    const holderPid = (await holder?.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'))?.rows[0]?.pid;
+    const waiterPid = (await waiter?.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'))?.rows[0]?.pid;
+    const waiting = waiter?.query('UPDATE accounts SET balance = balance + 2 WHERE id = 1').catch(() => undefined);
+    await pause(1300);
+    const { report, target } = await diagnoseJson(['--idle-in-transaction', '1s', url()]);
+    expect(verdictOf(report)).toBe('pool/idle_in_transaction');
+    expect(target.verdict.message).toContain(`wait on their locks (pid ${waiterPid})`);
+    expect(target.verdict.details.sessions).toEqual([
+      expect.objectContaining({ pid: holderPid, role: 'idle in transaction', detail: expect.stringContaining(`blocking pid ${waiterPid}`) }),
+      expect.objectContaining({ pid: waiterPid, role: 'waiting', query: 'UPDATE accounts SET balance = balance + 2 WHERE id = 1' }),
+    ]);
+    const terminate = target.verdict.remediation.find((fix) => fix.command?.includes(`WHERE pid IN (${holderPid})`));
+    expect(terminate?.text).toContain(`the waiting session(s) ${waiterPid} carry on`);
+    await holder?.query('ROLLBACK');
+    await waiting;
+  });
+
   test('many sessions idle past the idle threshold: idle_connections, degraded', async () => {
     await hold(5);
     await pause(1300);

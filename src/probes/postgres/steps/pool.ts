@@ -13,6 +13,10 @@ import { serverErrorEvidence } from '../evidence.js';
  * NULL; only datid stays visible. We count such rows that are connected to a database as hidden
  * sessions (which may include an autovacuum worker or two: an upper bound, not an exact count),
  * so that a limited role does not under-report how full the server is.
+ *
+ * An idle transaction's harm is usually the locks it keeps: for each one the sessions waiting on it
+ * are listed (`blocks`). pg_blocking_pids is only called for sessions already waiting on a lock,
+ * as the queries step does, so a quiet server pays nothing for it.
  */
 export const POOL_SQL = `SELECT current_setting('max_connections')::int AS max_connections,
        current_setting('superuser_reserved_connections')::int AS superuser_reserved,
@@ -30,10 +34,16 @@ export const POOL_SQL = `SELECT current_setting('max_connections')::int AS max_c
            'client', client_addr::text, 'state', state,
            'idleSeconds', round(extract(epoch FROM now() - state_change)::numeric, 1),
            'transactionSeconds', round(extract(epoch FROM now() - xact_start)::numeric, 1),
-           'lastQuery', left(query, 300))
+           'lastQuery', left(query, 300),
+           'blocks', (SELECT coalesce(json_agg(json_build_object(
+                 'pid', w.pid, 'user', w.usename, 'applicationName', w.application_name,
+                 'waitingSeconds', round(extract(epoch FROM now() - coalesce(w.state_change, w.query_start))::numeric, 1),
+                 'query', left(w.query, 300)) ORDER BY w.pid), '[]')
+              FROM pg_stat_activity w
+              WHERE w.wait_event_type = 'Lock' AND w.pid <> pg_backend_pid() AND a.pid = ANY (pg_blocking_pids(w.pid))))
          ORDER BY state_change)
          FILTER (WHERE state LIKE 'idle in transaction%' AND state_change < now() - make_interval(secs => $2)), '[]') AS stuck
-FROM pg_stat_activity`;
+FROM pg_stat_activity a`;
 
 /** Who holds the connections: the first thing to look at when the pool is exhausted. */
 const WHO_HOLDS_CONNECTIONS =
@@ -51,19 +61,52 @@ export interface PoolRow {
   idle: number;
   idle_long: number;
   idle_in_transaction: number;
-  stuck: { pid: number; user: string; database: string; applicationName: string; state: string; idleSeconds: number; transactionSeconds: number; lastQuery: string }[];
+  stuck: {
+    pid: number;
+    user: string;
+    database: string;
+    applicationName: string;
+    state: string;
+    idleSeconds: number;
+    transactionSeconds: number;
+    lastQuery: string;
+    /** The sessions waiting on a lock this one holds. */
+    blocks: { pid: number; user: string | null; applicationName: string | null; waitingSeconds: number | null; query: string | null }[];
+  }[];
 }
 
 /** The neutral fields the human report lists (engine/schema.ts: SessionEvidence), beside the row's own. */
 function idleSession(stuck: PoolRow['stuck'][number]): SessionEvidence {
+  const blocks = stuck.blocks ?? [];
   return {
     role: 'idle in transaction',
     pid: stuck.pid,
     user: stuck.user,
     ...(stuck.applicationName ? { application: stuck.applicationName } : {}),
-    detail: `idle ${formatMs(stuck.idleSeconds * 1000)}, transaction open ${formatMs(stuck.transactionSeconds * 1000)}`,
+    detail: `idle ${formatMs(stuck.idleSeconds * 1000)}, transaction open ${formatMs(stuck.transactionSeconds * 1000)}${blocks.length > 0 ? `, blocking ${blocks.map((waiter) => `pid ${waiter.pid}`).join(', ')}` : ''}`,
     query: stuck.lastQuery,
   };
+}
+
+/** The sessions an idle transaction keeps waiting, each once, listed after the idle ones. */
+function waitingOn(stuck: readonly PoolRow['stuck'][number][]): SessionEvidence[] {
+  const seen = new Set<number>(stuck.map((session) => session.pid));
+  return stuck.flatMap((holder) =>
+    (holder.blocks ?? []).flatMap((waiter): SessionEvidence[] => {
+      if (seen.has(waiter.pid)) return [];
+      seen.add(waiter.pid);
+      return [
+        {
+          role: 'waiting',
+          pid: waiter.pid,
+          ...(waiter.user ? { user: waiter.user } : {}),
+          ...(waiter.applicationName ? { application: waiter.applicationName } : {}),
+          detail: `waiting${waiter.waitingSeconds !== null ? ` ${formatMs(waiter.waitingSeconds * 1000)}` : ''} on a lock held by pid ${holder.pid}`,
+          ...(waiter.query ? { query: waiter.query } : {}),
+        },
+      ];
+    }),
+  );
 }
 
 /** The lasting fix for sessions idle in a transaction; explain reuses it by name. */
@@ -89,10 +132,10 @@ const remedies = {
     { text: 'See who holds the connections:', command: WHO_HOLDS_CONNECTIONS, language: 'sql' },
     { text: 'Shrink the application pools, close leaked connections, or put PgBouncer in front before the limit is hit.' },
   ],
-  idle_in_transaction: (pids: readonly number[]): Remediation[] => [
+  idle_in_transaction: (pids: readonly number[], waiting: readonly unknown[] = []): Remediation[] => [
     { text: 'These sessions opened a transaction and stopped talking: they hold locks and connections. Find the code path that does not COMMIT/ROLLBACK (the last query is in the evidence).' },
     ...(pidsOf(pids).length > 0
-      ? [{ text: 'To end them now (review first: their transactions are rolled back):', command: `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid IN (${pidsOf(pids).join(', ')});`, language: 'sql' as const }]
+      ? [{ text: `To end them now (review first: their transactions are rolled back)${pidsOf(waiting).length > 0 ? `; this releases their locks, and the waiting session(s) ${pidsOf(waiting).join(', ')} carry on` : ''}:`, command: `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid IN (${pidsOf(pids).join(', ')});`, language: 'sql' as const }]
       : []),
     preventIdleInTransaction,
   ],
@@ -160,12 +203,17 @@ function judge(row: PoolRow, ctx: PgContext, io: StepIO<keyof typeof remedies>):
   }
   if (row.stuck.length > 0) {
     const oldest = row.stuck[0];
+    const waiting = waitingOn(row.stuck);
+    const blockingNote = waiting.length > 0 ? `; ${waiting.length} session(s) wait on their locks (pid ${waiting.map((session) => session.pid).join(', ')})` : '';
     findings.push(
       io.found(
         'idle_in_transaction',
-        `${row.stuck.length} session(s) idle in a transaction for more than ${formatMs(thresholds.idleInTransactionMs)}${oldest ? ` (oldest: pid ${oldest.pid}, ${oldest.user}, ${formatMs(oldest.idleSeconds * 1000)})` : ''}`,
-        remedies.idle_in_transaction(row.stuck.map((session) => session.pid)),
-        { ...evidence, sessions: row.stuck.map((stuck) => ({ ...stuck, ...idleSession(stuck) })) },
+        `${row.stuck.length} session(s) idle in a transaction for more than ${formatMs(thresholds.idleInTransactionMs)}${oldest ? ` (oldest: pid ${oldest.pid}, ${oldest.user}, ${formatMs(oldest.idleSeconds * 1000)})` : ''}${blockingNote}`,
+        remedies.idle_in_transaction(
+          row.stuck.map((session) => session.pid),
+          waiting.map((session) => session.pid),
+        ),
+        { ...evidence, sessions: [...row.stuck.map((stuck) => ({ ...stuck, ...idleSession(stuck) })), ...waiting] },
       ),
     );
   }
