@@ -167,6 +167,69 @@ describe('postgres pool and queries', () => {
     await waiting;
   });
 
+  test('blocked by a session idle in a transaction: straight to pg_terminate_backend, no cancel (there is no statement to cancel)', async () => {
+    const [holder, waiter] = await hold(2, { database: 'appdb' });
+    await holder?.query('BEGIN');
+    await holder?.query('UPDATE accounts SET balance = balance + 1 WHERE id = 1');
+    const holderPid = (await holder?.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'))?.rows[0]?.pid;
+    const waiting = waiter?.query('UPDATE accounts SET balance = balance + 2 WHERE id = 1').catch(() => undefined);
+    await pause(1300);
+    // The idle threshold above the wait, so the pool step passes and the lock wait is the verdict.
+    const { report, target } = await diagnoseJson(['--lock-wait', '1s', '--idle-in-transaction', '1h', url()]);
+    expect(verdictOf(report)).toBe('queries/blocked');
+    const commands = target.verdict.remediation.map((fix) => fix.command ?? '');
+    expect(commands).toContain(`SELECT pg_terminate_backend(${holderPid});`);
+    expect(commands.some((command) => command.includes('pg_cancel_backend'))).toBe(false);
+    await holder?.query('ROLLBACK');
+    await waiting;
+  });
+
+  test('blocked by a running statement: cancel first, then terminate', async () => {
+    const [holder, waiter] = await hold(2, { database: 'appdb' });
+    await holder?.query('BEGIN');
+    await holder?.query('UPDATE accounts SET balance = balance + 1 WHERE id = 1');
+    const holderPid = (await holder?.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'))?.rows[0]?.pid;
+    const sleeping = holder?.query('SELECT pg_sleep(30)').catch(() => undefined);
+    const waiting = waiter?.query('UPDATE accounts SET balance = balance + 2 WHERE id = 1').catch(() => undefined);
+    await pause(1300);
+    const { report, target } = await diagnoseJson(['--lock-wait', '1s', '--long-running', '1h', url()]);
+    expect(verdictOf(report)).toBe('queries/blocked');
+    const commands = target.verdict.remediation.map((fix) => fix.command ?? '');
+    const cancel = commands.indexOf(`SELECT pg_cancel_backend(${holderPid});`);
+    expect(cancel).toBeGreaterThanOrEqual(0);
+    expect(commands.indexOf(`SELECT pg_terminate_backend(${holderPid});`)).toBeGreaterThan(cancel);
+    await cluster.sql(`SELECT pg_cancel_backend(${holderPid})`);
+    await sleeping;
+    await holder?.query('ROLLBACK');
+    await waiting;
+  });
+
+  test('blocked by a superuser session an ordinary role cannot see: says so, lists the waiter, and the fix is for a superuser', async () => {
+    await cluster.sql('GRANT SELECT, UPDATE ON accounts TO limited', 'appdb');
+    const [holder] = await hold(1, { user: 'postgres', password: PASSWORD, database: 'appdb' });
+    const [waiter] = await hold(1, { user: 'limited', password: PASSWORD, database: 'appdb' });
+    await holder?.query('BEGIN');
+    await holder?.query('UPDATE accounts SET balance = balance + 1 WHERE id = 1');
+    const holderPid = (await holder?.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'))?.rows[0]?.pid;
+    const waiterPid = (await waiter?.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'))?.rows[0]?.pid;
+    const waiting = waiter?.query('UPDATE accounts SET balance = balance + 2 WHERE id = 1').catch(() => undefined);
+    await pause(1300);
+    const { report, target } = await diagnoseJson(['--lock-wait', '1s', url('', 'limited')]);
+    expect(verdictOf(report)).toBe('queries/blocked');
+    expect(target.verdict.message).toContain(`the blocker(s) ${holderPid} are another role's sessions this role cannot see`);
+    expect(target.verdict.details.sessions).toEqual([
+      expect.objectContaining({ role: 'waiting', pid: waiterPid, user: 'limited' }),
+      expect.objectContaining({ role: 'blocking', pid: holderPid, user: 'postgres', state: 'not visible to this role' }),
+    ]);
+    const texts = target.verdict.remediation.map((fix) => fix.text).join('\n');
+    expect(texts).not.toContain('are running statements');
+    expect(texts).toContain('A superuser or postgres must look');
+    const cancel = target.verdict.remediation.find((fix) => fix.command === `SELECT pg_cancel_backend(${holderPid});`);
+    expect(cancel?.run).toContain('-U postgres');
+    await holder?.query('ROLLBACK');
+    await waiting;
+  });
+
   test('pg_stat_activity revoked from PUBLIC (a hardened server): check_error on the checks, degraded, the rest carries on', async () => {
     // Catalog views are per database: revoke where the diagnosis connects.
     await cluster.sql('REVOKE SELECT ON pg_catalog.pg_stat_activity FROM PUBLIC', 'appdb');

@@ -232,7 +232,9 @@ export async function cases(values: Values, sandbox: string): Promise<Case[]> {
     add('postgres', 'idle_in_transaction', pgPool.idle_in_transaction([42, said0 as unknown as number]));
     add('postgres', 'idle_connections', pgPool.idle_connections());
     add('postgres', 'long_running', pgQueries.long_running([42, said0 as unknown as number]));
-    add('postgres', 'blocked', pgQueries.blocked([42, said0 as unknown as number], [42]));
+    add('postgres', 'blocked', pgQueries.blocked({ running: [43, said0 as unknown as number], idle: [42], hidden: [] }));
+    add('postgres', 'blocked', pgQueries.blocked({ running: [], idle: [], hidden: [{ pid: 44, user: said1 }, { pid: said0 as unknown as number, user: null }] }));
+    add('postgres', 'idle_in_transaction', pgPool.idle_in_transaction([42], [43, said0]));
     // PgBouncer: names from its console (admin_users, auth_file, the database's address).
     const view: PoolerView = {
       name: said3,
