@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { readFileSync } from 'node:fs';
 import type pg from 'pg';
-import { diagnoseJson, verdictOf } from '../lab/dbdoctor.js';
+import { dbdoctor, diagnoseJson, verdictOf } from '../lab/dbdoctor.js';
 import { Cluster, holdConnections } from '../lab/postgres.js';
 
 /**
@@ -119,6 +119,39 @@ describe('postgres pool and queries', () => {
     expect(verdictOf(report)).toBe('pool/idle_connections');
     expect(code).toBe(1);
     expect(target.verdict.details.idlePastThreshold).toBe(5);
+  });
+
+  test('idle past --idle 1s: the printed terminate uses the 1 s actually applied, and the warning is said once in the human report', async () => {
+    const [inTransaction] = await hold(6);
+    await inTransaction?.query('BEGIN');
+    await inTransaction?.query('SELECT 1');
+    await pause(1300);
+    const { report, target } = await diagnoseJson(['--idle', '1s', '--idle-in-transaction', '1s', url()]);
+    expect(verdictOf(report)).toBe('pool/idle_in_transaction');
+    const idle = target.steps.find((step) => step.id === 'pool')?.also?.find((finding) => finding.cause === 'idle_connections');
+    const terminate = idle?.remediation.find((fix) => fix.command?.includes('pg_terminate_backend'));
+    expect(terminate?.command).toContain("state_change < now() - interval '1 seconds'");
+    expect(terminate?.text).toContain('1 s');
+    expect(target.steps.flatMap((step) => [step, ...(step.also ?? [])]).flatMap((finding) => finding.remediation).some((fix) => fix.command?.includes('30 minutes'))).toBe(false);
+    const human = await dbdoctor(['diagnose', '--idle', '1s', '--idle-in-transaction', '1s', url()]);
+    expect(human.stdout.split('idle_connections').length - 1).toBe(1);
+  });
+
+  test("a role's own CONNECTION LIMIT reached: the role's fix comes first, not the server's", async () => {
+    await cluster.sql('ALTER ROLE limited CONNECTION LIMIT 1');
+    try {
+      await hold(1, { user: 'limited', password: PASSWORD });
+      const { report, target } = await diagnoseJson(['--idle', '1s', url('', 'limited')]);
+      expect(verdictOf(report)).toBe('pool/too_many_connections');
+      expect(String(target.verdict.details.serverMessage)).toContain('too many connections for role "limited"');
+      const [first, second, third] = target.verdict.remediation;
+      expect(first?.text).toContain('ALTER ROLE limited CONNECTION LIMIT n');
+      expect(first?.command).toBe("SELECT rolname, rolconnlimit FROM pg_roles WHERE rolname = 'limited';");
+      expect(second?.command).toContain("WHERE usename = 'limited'");
+      expect(third?.command).toContain("usename = 'limited' AND state = 'idle' AND state_change < now() - interval '1 seconds'");
+    } finally {
+      await cluster.sql('ALTER ROLE limited CONNECTION LIMIT -1');
+    }
   });
 
   test('a statement active past the threshold: long_running with its pid and query', async () => {

@@ -227,6 +227,7 @@ export async function cases(values: Values, sandbox: string): Promise<Case[]> {
     add('postgres', 'password_missing', pgAuth.password_missing({ ...target, passfile: { state: 'ignored-permissions', path: join(sandbox, values.passfileName), mode: '0644' } }));
     for (const cannotLogin of [true, false]) add('postgres', 'permission_denied', pgAuth.permission_denied(target, cannotLogin));
     for (const kind of ['server', 'role', 'database'] as const) add('postgres', 'too_many_connections', pgPool.too_many_connections(kind));
+    for (const kind of ['role', 'database'] as const) add('postgres', 'too_many_connections', pgPool.too_many_connections(kind, 1500, said1));
     add('postgres', 'near_limit', pgPool.near_limit());
     // Pids are what a server reported: numbers by type, anything at run time.
     add('postgres', 'idle_in_transaction', pgPool.idle_in_transaction([42, said0 as unknown as number]));
