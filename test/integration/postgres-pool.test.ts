@@ -283,6 +283,20 @@ describe('postgres pool and queries', () => {
     expect(code).toBe(2);
   });
 
+  test('the parameters the user gave (application_name, connect_timeout) stay in the headline and in every URL a fix prints', async () => {
+    const { report, target } = await diagnoseJson([url('?sslmode=require&application_name=billing-api&connect_timeout=5')]);
+    expect(verdictOf(report)).toBe('accepting/tls_unsupported');
+    expect(target.target).toContain('application_name=billing-api');
+    expect(target.target).toContain('connect_timeout=5');
+    const urls = target.verdict.remediation.flatMap((fix) => [fix.command ?? '', fix.run ?? '']).filter((line) => line.includes('postgresql://'));
+    expect(urls.length).toBeGreaterThan(0);
+    for (const line of urls) {
+      expect(line).toContain('application_name=billing-api');
+      expect(line).toContain('connect_timeout=5');
+      expect(line).not.toContain(PASSWORD);
+    }
+  });
+
   test('dbdoctor opens one connection and runs only read-only statements', async () => {
     await cluster.sql("ALTER SYSTEM SET log_statement = 'all'");
     await cluster.reload();
