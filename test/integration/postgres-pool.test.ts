@@ -21,6 +21,12 @@ describe('postgres pool and queries', () => {
     return holding.clients;
   };
   const url = (query = '', user = 'app'): string => cluster.url(user, PASSWORD, 'appdb', query);
+  /** Opens a transaction on `holder` that keeps a row lock (UPDATE of accounts id 1), and returns its pid. */
+  const lockRow = async (holder: pg.Client | undefined): Promise<number | undefined> => {
+    await holder?.query('BEGIN');
+    await holder?.query('UPDATE accounts SET balance = balance + 1 WHERE id = 1');
+    return (await holder?.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'))?.rows[0]?.pid;
+  };
 
   beforeAll(async () => {
     cluster = await Cluster.create('pool', { settings: { max_connections: 20, superuser_reserved_connections: 3 } });
@@ -93,9 +99,7 @@ describe('postgres pool and queries', () => {
 
   test('a session idle in a transaction that holds a lock another waits on: idle_in_transaction names the waiter and says ending it releases it', async () => {
     const [holder, waiter] = await hold(2, { database: 'appdb' });
-    await holder?.query('BEGIN');
-    await holder?.query('UPDATE accounts SET balance = balance + 1 WHERE id = 1');
-    const holderPid = (await holder?.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'))?.rows[0]?.pid;
+    const holderPid = await lockRow(holder);
     const waiterPid = (await waiter?.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'))?.rows[0]?.pid;
     const waiting = waiter?.query('UPDATE accounts SET balance = balance + 2 WHERE id = 1').catch(() => undefined);
     await pause(1300);
@@ -202,9 +206,7 @@ describe('postgres pool and queries', () => {
 
   test('blocked by a session idle in a transaction: straight to pg_terminate_backend, no cancel (there is no statement to cancel)', async () => {
     const [holder, waiter] = await hold(2, { database: 'appdb' });
-    await holder?.query('BEGIN');
-    await holder?.query('UPDATE accounts SET balance = balance + 1 WHERE id = 1');
-    const holderPid = (await holder?.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'))?.rows[0]?.pid;
+    const holderPid = await lockRow(holder);
     const waiting = waiter?.query('UPDATE accounts SET balance = balance + 2 WHERE id = 1').catch(() => undefined);
     await pause(1300);
     // The idle threshold above the wait, so the pool step passes and the lock wait is the verdict.
@@ -219,9 +221,7 @@ describe('postgres pool and queries', () => {
 
   test('blocked by a running statement: cancel first, then terminate', async () => {
     const [holder, waiter] = await hold(2, { database: 'appdb' });
-    await holder?.query('BEGIN');
-    await holder?.query('UPDATE accounts SET balance = balance + 1 WHERE id = 1');
-    const holderPid = (await holder?.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'))?.rows[0]?.pid;
+    const holderPid = await lockRow(holder);
     const sleeping = holder?.query('SELECT pg_sleep(30)').catch(() => undefined);
     const waiting = waiter?.query('UPDATE accounts SET balance = balance + 2 WHERE id = 1').catch(() => undefined);
     await pause(1300);
@@ -241,9 +241,7 @@ describe('postgres pool and queries', () => {
     await cluster.sql('GRANT SELECT, UPDATE ON accounts TO limited', 'appdb');
     const [holder] = await hold(1, { user: 'postgres', password: PASSWORD, database: 'appdb' });
     const [waiter] = await hold(1, { user: 'limited', password: PASSWORD, database: 'appdb' });
-    await holder?.query('BEGIN');
-    await holder?.query('UPDATE accounts SET balance = balance + 1 WHERE id = 1');
-    const holderPid = (await holder?.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'))?.rows[0]?.pid;
+    const holderPid = await lockRow(holder);
     const waiterPid = (await waiter?.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'))?.rows[0]?.pid;
     const waiting = waiter?.query('UPDATE accounts SET balance = balance + 2 WHERE id = 1').catch(() => undefined);
     await pause(1300);
