@@ -98,8 +98,10 @@ export function psqlStatement(target: PostgresTarget, sql: string, cause: CauseC
  * behind a pooler).
  */
 export function setPassword(target: PostgresTarget, role: string, before: readonly string[] = [], server?: { host: string; port: number; database: string }): string {
-  const endpoint = server ?? { host: target.endpoints[0]?.host ?? 'localhost', port: target.endpoints[0]?.port ?? 5432, database: 'postgres' };
   const commands = [...before, `\\password ${pgIdent(role)}`].map((command) => sh`-c ${command}`).join(' ');
+  // The diagnosed endpoint is reached as the diagnosis reached it (its hostaddr, its TLS trust).
+  if (!server && target.endpoints[0]) return sh`${raw(libpqProgram(target, 'psql'))} -U postgres -d postgres ${raw(commands)}`;
+  const endpoint = server ?? { host: 'localhost', port: 5432, database: 'postgres' };
   return sh`psql -h ${endpoint.host} -p ${endpoint.port} -U postgres -d ${endpoint.database} ${raw(commands)}`;
 }
 
