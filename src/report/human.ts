@@ -133,7 +133,10 @@ function renderTarget(target: TargetReport, options: HumanOptions & { readonly w
   lines.push(...stepLines(target.steps, verdict, idWidth, width, options.verbose));
   const fixes = remediationFor(target);
   if (fixes.length > 0) lines.push('', kleur.bold('  What to do'), ...remediationLines(fixes, width));
-  const otherWarnings = target.warnings.filter((warning) => !(warning.step === verdict.step && warning.cause === verdict.cause));
+  // A warning already on its step's line (the step's own finding or one of its `also`) is not said again here.
+  const onStepLines = (warning: TargetReport['warnings'][number]): boolean =>
+    target.steps.some((step) => step.id === warning.step && [step, ...(step.also ?? [])].some((finding) => finding.cause === warning.cause && finding.summary === warning.summary));
+  const otherWarnings = target.warnings.filter((warning) => !(warning.step === verdict.step && warning.cause === verdict.cause) && !onStepLines(warning));
   if (otherWarnings.length > 0) {
     lines.push('', kleur.bold('  Also'));
     for (const warning of otherWarnings) lines.push(...wrapText(`${kleur.yellow('!')} ${warning.step}: ${warning.cause} — ${warning.summary}`, width, '  ', '    '));

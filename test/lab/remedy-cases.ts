@@ -227,12 +227,15 @@ export async function cases(values: Values, sandbox: string): Promise<Case[]> {
     add('postgres', 'password_missing', pgAuth.password_missing({ ...target, passfile: { state: 'ignored-permissions', path: join(sandbox, values.passfileName), mode: '0644' } }));
     for (const cannotLogin of [true, false]) add('postgres', 'permission_denied', pgAuth.permission_denied(target, cannotLogin));
     for (const kind of ['server', 'role', 'database'] as const) add('postgres', 'too_many_connections', pgPool.too_many_connections(kind));
+    for (const kind of ['role', 'database'] as const) add('postgres', 'too_many_connections', pgPool.too_many_connections(kind, 1500, said1));
     add('postgres', 'near_limit', pgPool.near_limit());
     // Pids are what a server reported: numbers by type, anything at run time.
     add('postgres', 'idle_in_transaction', pgPool.idle_in_transaction([42, said0 as unknown as number]));
     add('postgres', 'idle_connections', pgPool.idle_connections());
     add('postgres', 'long_running', pgQueries.long_running([42, said0 as unknown as number]));
-    add('postgres', 'blocked', pgQueries.blocked([42, said0 as unknown as number], [42]));
+    add('postgres', 'blocked', pgQueries.blocked({ running: [43, said0 as unknown as number], idle: [42], hidden: [] }));
+    add('postgres', 'blocked', pgQueries.blocked({ running: [], idle: [], hidden: [{ pid: 44, user: said1 }, { pid: said0 as unknown as number, user: null }] }));
+    add('postgres', 'idle_in_transaction', pgPool.idle_in_transaction([42], [43, said0]));
     // PgBouncer: names from its console (admin_users, auth_file, the database's address).
     const view: PoolerView = {
       name: said3,

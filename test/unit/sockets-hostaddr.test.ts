@@ -108,3 +108,28 @@ describe('sockets', () => {
     await expect(resolveMongoTarget({ text: `mongodb://${encodeURIComponent(long)}/`, source: 'url' })).rejects.toThrow(/is longer than 107 bytes/);
   });
 });
+
+describe('a URL the report prints keeps the parameters the user gave', () => {
+  test('application_name, connect_timeout, options, target_session_attrs, sslrootcert and others stay in the headline and in every changed URL; the password never', async () => {
+    const target = await pg(
+      'postgresql://u:secret-pw@127.0.0.1:55499/db?sslmode=require&application_name=billing-api&connect_timeout=5&options=-c%20search_path%3Dbilling&target_session_attrs=read-write&sslrootcert=/etc/ca.pem&keepalives_idle=30&sslpassword=key-pw',
+    );
+    for (const url of [target.display, urlWith(target, {}), urlWith(target, { port: 5432 }), urlWith(target, { host: 'db.example.com' })]) {
+      expect(url).toContain('application_name=billing-api');
+      expect(url).toContain('connect_timeout=5');
+      expect(url).toContain('options=-c%20search_path%3Dbilling');
+      expect(url).toContain('target_session_attrs=read-write');
+      expect(decodeURIComponent(url)).toContain('sslrootcert=/etc/ca.pem');
+      expect(url).toContain('keepalives_idle=30');
+      expect(url).not.toContain('secret-pw');
+      expect(url).not.toContain('key-pw');
+    }
+    expect(urlWith(target, { port: 5432 })).toBe(
+      'postgresql://u@127.0.0.1:5432/db?sslmode=require&sslrootcert=/etc/ca.pem&target_session_attrs=read-write&connect_timeout=5&application_name=billing-api&options=-c%20search_path%3Dbilling&keepalives_idle=30',
+    );
+    // TLS turned off: the TLS-only settings go with it, the rest stays.
+    const plain = urlWith(target, { sslmode: 'disable' });
+    expect(plain).not.toContain('sslrootcert');
+    expect(plain).toContain('application_name=billing-api');
+  });
+});

@@ -58,6 +58,12 @@ export const PostgresTargetSchema = z.object({
   targetSessionAttrs: z.enum(SESSION_ATTRS),
   /** URL query keywords libpq does not know; reported so a typo does not pass silently. */
   ignoredParams: z.array(z.string()),
+  /**
+   * The other libpq keywords the connection string gave (application_name, options,
+   * keepalives, sslcrl, …), in its order, so that a URL the report prints connects as the user's
+   * does. Never the password or sslpassword; not the keywords modelled above (host, port, sslmode, …).
+   */
+  otherParams: z.array(z.tuple([z.string(), z.string()])).optional(),
 });
 export type PostgresTarget = z.infer<typeof PostgresTargetSchema>;
 
@@ -177,6 +183,7 @@ export async function resolvePostgresTarget(input: ConnStringInput | undefined, 
     ...connectTimeout(options.connect_timeout, sources.connect_timeout),
     targetSessionAttrs,
     ignoredParams: [...parsed.ignored],
+    otherParams: Object.entries(parsed.options).filter(([keyword, value]) => value !== '' && !MODELLED_KEYWORDS.has(keyword)),
   };
   return PostgresTargetSchema.parse({ ...target, display: displayOf(target) });
 }
@@ -303,6 +310,11 @@ function summarisePassfile(status: PassfileStatus | { state: 'not-consulted'; pa
   }
 }
 
+/** Keywords a target models in fields of its own (or, for secrets, never repeats): not in otherParams. */
+const MODELLED_KEYWORDS: ReadonlySet<string> = new Set([
+  'host', 'hostaddr', 'port', 'dbname', 'user', 'password', 'sslpassword', 'sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'target_session_attrs', 'connect_timeout',
+]);
+
 /** A canonical libpq URI for people to read: password masked, socket directories as ?host=. */
 export function displayOf(target: Omit<PostgresTarget, 'display'>): string {
   const user = encodeURIComponent(target.user) + (target.password !== undefined ? `:${MASK}` : '');
@@ -318,9 +330,11 @@ export function displayOf(target: Omit<PostgresTarget, 'display'>): string {
   // Defaults are left out, unless a setting gave them: the header shows what the user asked for.
   const given = (keyword: string): boolean => target.sources[keyword] !== undefined && !target.sources[keyword]?.startsWith('default');
   if (target.sslmode !== 'prefer' || given('sslmode')) params.push(`sslmode=${target.sslmode}`);
+  for (const [keyword, value] of [['sslrootcert', target.sslrootcert], ['sslcert', target.sslcert], ['sslkey', target.sslkey]] as const) if (value) params.push(`${keyword}=${urlQueryValue(value)}`);
   if (target.targetSessionAttrs !== 'any' || given('target_session_attrs')) params.push(`target_session_attrs=${target.targetSessionAttrs}`);
   if (target.connectTimeoutMs !== undefined) params.push(`connect_timeout=${target.connectTimeoutMs / 1000}`);
   if (target.endpoints.some((endpoint) => endpoint.hostaddr)) params.push(`hostaddr=${target.endpoints.map((endpoint) => urlQueryValue(endpoint.hostaddr ?? '')).join(',')}`);
+  for (const [keyword, value] of target.otherParams ?? []) params.push(`${keyword}=${urlQueryValue(value)}`);
   const query = params.length > 0 ? `?${params.join('&')}` : '';
   return `postgresql://${user}@${authority}/${encodeURIComponent(target.database)}${query}`;
 }

@@ -142,7 +142,12 @@ export function urlWith(
   if (sslrootcert) params.push(`sslrootcert=${urlQueryValue(sslrootcert)}`);
   if (tls && target.sslcert) params.push(`sslcert=${urlQueryValue(target.sslcert)}`);
   if (tls && target.sslkey) params.push(`sslkey=${urlQueryValue(target.sslkey)}`);
-  if (change.targetSessionAttrs) params.push(`target_session_attrs=${urlQueryValue(change.targetSessionAttrs)}`);
+  const targetSessionAttrs = change.targetSessionAttrs ?? (target.targetSessionAttrs !== 'any' ? target.targetSessionAttrs : undefined);
+  if (targetSessionAttrs) params.push(`target_session_attrs=${urlQueryValue(targetSessionAttrs)}`);
+  if (target.connectTimeoutMs !== undefined) params.push(`connect_timeout=${target.connectTimeoutMs / 1000}`);
+  // The rest the user gave (application_name, options, keepalives, …) stays, so the URL connects as
+  // theirs does; TLS-only settings go with TLS (sslnegotiation=direct is an error with sslmode=disable).
+  for (const [keyword, value] of target.otherParams ?? []) if (tls || !/^ssl/.test(keyword)) params.push(`${keyword}=${urlQueryValue(value)}`);
   const hosts = change.hosts?.filter((entry, index, all) => !entry.host.startsWith('/') && !entry.host.startsWith('@') && all.findIndex((other) => other.host === entry.host && other.port === entry.port) === index);
   if (hosts && hosts.length > 0) {
     const authorities = hosts.map((entry) => `${urlHost(entry.host)}:${entry.port}`);

@@ -1,6 +1,8 @@
 import { defineStep, type StepIO } from '../../../engine/probe.js';
 import type { Finding, Remediation, SessionEvidence } from '../../../engine/schema.js';
+import { DEFAULT_THRESHOLDS } from '../../../engine/thresholds.js';
 import { formatMs } from '../../../text/duration.js';
+import { pgIdent, pgLiteral } from '../../../text/sql.js';
 import { pidsOf } from '../commands.js';
 import type { PgContext } from '../context.js';
 import { serverErrorEvidence } from '../evidence.js';
@@ -13,6 +15,10 @@ import { serverErrorEvidence } from '../evidence.js';
  * NULL; only datid stays visible. We count such rows that are connected to a database as hidden
  * sessions (which may include an autovacuum worker or two: an upper bound, not an exact count),
  * so that a limited role does not under-report how full the server is.
+ *
+ * An idle transaction's harm is usually the locks it keeps: for each one the sessions waiting on it
+ * are listed (`blocks`). pg_blocking_pids is only called for sessions already waiting on a lock,
+ * as the queries step does, so a quiet server pays nothing for it.
  */
 export const POOL_SQL = `SELECT current_setting('max_connections')::int AS max_connections,
        current_setting('superuser_reserved_connections')::int AS superuser_reserved,
@@ -30,10 +36,16 @@ export const POOL_SQL = `SELECT current_setting('max_connections')::int AS max_c
            'client', client_addr::text, 'state', state,
            'idleSeconds', round(extract(epoch FROM now() - state_change)::numeric, 1),
            'transactionSeconds', round(extract(epoch FROM now() - xact_start)::numeric, 1),
-           'lastQuery', left(query, 300))
+           'lastQuery', left(query, 300),
+           'blocks', (SELECT coalesce(json_agg(json_build_object(
+                 'pid', w.pid, 'user', w.usename, 'applicationName', w.application_name,
+                 'waitingSeconds', round(extract(epoch FROM now() - coalesce(w.state_change, w.query_start))::numeric, 1),
+                 'query', left(w.query, 300)) ORDER BY w.pid), '[]')
+              FROM pg_stat_activity w
+              WHERE w.wait_event_type = 'Lock' AND w.pid <> pg_backend_pid() AND a.pid = ANY (pg_blocking_pids(w.pid))))
          ORDER BY state_change)
          FILTER (WHERE state LIKE 'idle in transaction%' AND state_change < now() - make_interval(secs => $2)), '[]') AS stuck
-FROM pg_stat_activity`;
+FROM pg_stat_activity a`;
 
 /** Who holds the connections: the first thing to look at when the pool is exhausted. */
 const WHO_HOLDS_CONNECTIONS =
@@ -51,19 +63,52 @@ export interface PoolRow {
   idle: number;
   idle_long: number;
   idle_in_transaction: number;
-  stuck: { pid: number; user: string; database: string; applicationName: string; state: string; idleSeconds: number; transactionSeconds: number; lastQuery: string }[];
+  stuck: {
+    pid: number;
+    user: string;
+    database: string;
+    applicationName: string;
+    state: string;
+    idleSeconds: number;
+    transactionSeconds: number;
+    lastQuery: string;
+    /** The sessions waiting on a lock this one holds. */
+    blocks: { pid: number; user: string | null; applicationName: string | null; waitingSeconds: number | null; query: string | null }[];
+  }[];
 }
 
 /** The neutral fields the human report lists (engine/schema.ts: SessionEvidence), beside the row's own. */
 function idleSession(stuck: PoolRow['stuck'][number]): SessionEvidence {
+  const blocks = stuck.blocks ?? [];
   return {
     role: 'idle in transaction',
     pid: stuck.pid,
     user: stuck.user,
     ...(stuck.applicationName ? { application: stuck.applicationName } : {}),
-    detail: `idle ${formatMs(stuck.idleSeconds * 1000)}, transaction open ${formatMs(stuck.transactionSeconds * 1000)}`,
+    detail: `idle ${formatMs(stuck.idleSeconds * 1000)}, transaction open ${formatMs(stuck.transactionSeconds * 1000)}${blocks.length > 0 ? `, blocking ${blocks.map((waiter) => `pid ${waiter.pid}`).join(', ')}` : ''}`,
     query: stuck.lastQuery,
   };
+}
+
+/** The sessions an idle transaction keeps waiting, each once, listed after the idle ones. */
+function waitingOn(stuck: readonly PoolRow['stuck'][number][]): SessionEvidence[] {
+  const seen = new Set<number>(stuck.map((session) => session.pid));
+  return stuck.flatMap((holder) =>
+    (holder.blocks ?? []).flatMap((waiter): SessionEvidence[] => {
+      if (seen.has(waiter.pid)) return [];
+      seen.add(waiter.pid);
+      return [
+        {
+          role: 'waiting',
+          pid: waiter.pid,
+          ...(waiter.user ? { user: waiter.user } : {}),
+          ...(waiter.applicationName ? { application: waiter.applicationName } : {}),
+          detail: `waiting${waiter.waitingSeconds !== null ? ` ${formatMs(waiter.waitingSeconds * 1000)}` : ''} on a lock held by pid ${holder.pid}`,
+          ...(waiter.query ? { query: waiter.query } : {}),
+        },
+      ];
+    }),
+  );
 }
 
 /** The lasting fix for sessions idle in a transaction; explain reuses it by name. */
@@ -73,34 +118,78 @@ export const preventIdleInTransaction: Remediation = {
   language: 'sql',
 };
 
+/**
+ * "idle for longer than the threshold" as SQL: the threshold the diagnosis applied (--idle), so the
+ * sessions a printed statement ends are the ones the report counted, not a fixed 30 minutes.
+ */
+function idleLongerThan(idleMs: number): string {
+  return `state = 'idle' AND state_change < now() - interval '${idleMs / 1000} seconds'`;
+}
+
+/** The role or database a "too many connections for role \"x\"" message names, when it does. */
+export function limitOf(message: string): { kind: 'server' | 'role' | 'database'; name?: string } {
+  const named = /for (role|database) "((?:[^"]|"")*)"/.exec(message);
+  if (named?.[1] === 'role' || named?.[1] === 'database') return { kind: named[1], ...(named[2] !== undefined ? { name: named[2].replace(/""/g, '"') } : {}) };
+  return { kind: /for role/.test(message) ? 'role' : /for database/.test(message) ? 'database' : 'server' };
+}
+
 const remedies = {
-  too_many_connections: (limitKind: 'server' | 'role' | 'database'): Remediation[] => [
-    { text: 'See who holds the connections (as a superuser: superusers keep reserved slots):', command: WHO_HOLDS_CONNECTIONS, language: 'sql' },
-    {
-      text: 'Free the slots held by sessions idle for more than 30 minutes (review the list above first):',
-      command: "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE state = 'idle' AND state_change < now() - interval '30 minutes' AND pid <> pg_backend_pid();",
-      language: 'sql',
-    },
-    limitKind === 'server'
-      ? { text: 'Lasting fix: size the application pools so their sum stays below max_connections, or put PgBouncer in front. Raising max_connections needs a restart.' }
-      : { text: `The ${limitKind}'s own CONNECTION LIMIT is reached: raise it (ALTER ${limitKind === 'role' ? 'ROLE' : 'DATABASE'} … CONNECTION LIMIT n) or shrink the pools using it.` },
-  ],
+  /**
+   * The server's limit: who holds the slots, the idle ones to free, then sizing. A role's or a
+   * database's own CONNECTION LIMIT: that one first (its sessions, its idle ones, the limit), since
+   * server-wide fixes would not let this role in.
+   */
+  too_many_connections: (limitKind: 'server' | 'role' | 'database', idleMs: number = DEFAULT_THRESHOLDS.idleMs, name?: string): Remediation[] => {
+    const idleText = formatMs(idleMs);
+    if (limitKind === 'server') {
+      return [
+        { text: 'See who holds the connections (as a superuser: superusers keep reserved slots):', command: WHO_HOLDS_CONNECTIONS, language: 'sql' },
+        {
+          text: `Free the slots held by sessions idle for more than ${idleText} (review the list above first):`,
+          command: `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE ${idleLongerThan(idleMs)} AND pid <> pg_backend_pid();`,
+          language: 'sql',
+        },
+        { text: 'Lasting fix: size the application pools so their sum stays below max_connections, or put PgBouncer in front. Raising max_connections needs a restart.' },
+      ];
+    }
+    const column = limitKind === 'role' ? 'usename' : 'datname';
+    const keyword = limitKind === 'role' ? 'ROLE' : 'DATABASE';
+    const catalog = limitKind === 'role' ? `SELECT rolname, rolconnlimit FROM pg_roles WHERE rolname = ${pgLiteral(name ?? '')};` : `SELECT datname, datconnlimit FROM pg_database WHERE datname = ${pgLiteral(name ?? '')};`;
+    const own = name !== undefined ? `${limitKind} ${name}` : `the ${limitKind}`;
+    return [
+      {
+        text: `The ${limitKind}'s own CONNECTION LIMIT is reached, not the server's: raise it (${name !== undefined ? `ALTER ${keyword} ${pgIdent(name)} CONNECTION LIMIT n` : `ALTER ${keyword} … CONNECTION LIMIT n`}; -1 for none) or shrink the pools using it. Its limit now:`,
+        ...(name !== undefined ? { command: catalog, language: 'sql' as const } : {}),
+      },
+      ...(name !== undefined
+        ? [
+            { text: `The sessions of ${own} that hold it:`, command: `SELECT pid, usename, datname, application_name, client_addr, state, state_change FROM pg_stat_activity WHERE ${column} = ${pgLiteral(name)} ORDER BY state_change;`, language: 'sql' as const },
+            {
+              text: `Free the ones idle for more than ${idleText} (review the list above first):`,
+              command: `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE ${column} = ${pgLiteral(name)} AND ${idleLongerThan(idleMs)} AND pid <> pg_backend_pid();`,
+              language: 'sql' as const,
+            },
+          ]
+        : []),
+      { text: 'Server-wide, who holds the connections:', command: WHO_HOLDS_CONNECTIONS, language: 'sql' },
+    ];
+  },
   near_limit: (): Remediation[] => [
     { text: 'See who holds the connections:', command: WHO_HOLDS_CONNECTIONS, language: 'sql' },
     { text: 'Shrink the application pools, close leaked connections, or put PgBouncer in front before the limit is hit.' },
   ],
-  idle_in_transaction: (pids: readonly number[]): Remediation[] => [
+  idle_in_transaction: (pids: readonly number[], waiting: readonly unknown[] = []): Remediation[] => [
     { text: 'These sessions opened a transaction and stopped talking: they hold locks and connections. Find the code path that does not COMMIT/ROLLBACK (the last query is in the evidence).' },
     ...(pidsOf(pids).length > 0
-      ? [{ text: 'To end them now (review first: their transactions are rolled back):', command: `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid IN (${pidsOf(pids).join(', ')});`, language: 'sql' as const }]
+      ? [{ text: `To end them now (review first: their transactions are rolled back)${pidsOf(waiting).length > 0 ? `; this releases their locks, and the waiting session(s) ${pidsOf(waiting).join(', ')} carry on` : ''}:`, command: `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid IN (${pidsOf(pids).join(', ')});`, language: 'sql' as const }]
       : []),
     preventIdleInTransaction,
   ],
-  idle_connections: (): Remediation[] => [
+  idle_connections: (idleMs: number = DEFAULT_THRESHOLDS.idleMs): Remediation[] => [
     { text: 'Many sessions have been idle for a long time: a client pool that is too large or never releases connections. Lower the pool size or its idle timeout.' },
     {
-      text: 'To free them now:',
-      command: "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE state = 'idle' AND state_change < now() - interval '30 minutes' AND pid <> pg_backend_pid();",
+      text: `To free the ones idle for more than ${formatMs(idleMs)} now:`,
+      command: `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE ${idleLongerThan(idleMs)} AND pid <> pg_backend_pid();`,
       language: 'sql',
     },
   ],
@@ -121,8 +210,9 @@ export const poolStep = defineStep<PgContext, keyof typeof remedies>({
     const { trace } = await ctx.connection();
     if (decision.kind === 'failure' && decision.cause === 'too_many_connections') {
       const message = trace.serverError?.message ?? 'too many connections';
-      const limitKind = /for role/.test(message) ? 'role' : /for database/.test(message) ? 'database' : 'server';
-      return io.found('too_many_connections', `the server refused the connection: "${message}"`, remedies.too_many_connections(limitKind), serverErrorEvidence(trace));
+      const limit = limitOf(message);
+      const name = limit.name ?? (limit.kind === 'role' ? ctx.target.user : limit.kind === 'database' ? ctx.target.database : undefined);
+      return io.found('too_many_connections', `the server refused the connection: "${message}"`, remedies.too_many_connections(limit.kind, ctx.run.thresholds.idleMs, name), serverErrorEvidence(trace));
     }
     const session = await ctx.session();
     if (!session) return io.skip('not checked: the login failed, and the sessions are read through a login');
@@ -155,17 +245,22 @@ function judge(row: PoolRow, ctx: PgContext, io: StepIO<keyof typeof remedies>):
   if (row.in_use >= usable) {
     // We got in through a superuser-reserved slot: ordinary roles are being refused right now.
     findings.push(
-      io.found('too_many_connections', `${row.in_use} of ${row.max_connections} connections are in use: only reserved slots are left, so ordinary roles are refused`, remedies.too_many_connections('server'), evidence),
+      io.found('too_many_connections', `${row.in_use} of ${row.max_connections} connections are in use: only reserved slots are left, so ordinary roles are refused`, remedies.too_many_connections('server', thresholds.idleMs), evidence),
     );
   }
   if (row.stuck.length > 0) {
     const oldest = row.stuck[0];
+    const waiting = waitingOn(row.stuck);
+    const blockingNote = waiting.length > 0 ? `; ${waiting.length} session(s) wait on their locks (pid ${waiting.map((session) => session.pid).join(', ')})` : '';
     findings.push(
       io.found(
         'idle_in_transaction',
-        `${row.stuck.length} session(s) idle in a transaction for more than ${formatMs(thresholds.idleInTransactionMs)}${oldest ? ` (oldest: pid ${oldest.pid}, ${oldest.user}, ${formatMs(oldest.idleSeconds * 1000)})` : ''}`,
-        remedies.idle_in_transaction(row.stuck.map((session) => session.pid)),
-        { ...evidence, sessions: row.stuck.map((stuck) => ({ ...stuck, ...idleSession(stuck) })) },
+        `${row.stuck.length} session(s) idle in a transaction for more than ${formatMs(thresholds.idleInTransactionMs)}${oldest ? ` (oldest: pid ${oldest.pid}, ${oldest.user}, ${formatMs(oldest.idleSeconds * 1000)})` : ''}${blockingNote}`,
+        remedies.idle_in_transaction(
+          row.stuck.map((session) => session.pid),
+          waiting.map((session) => session.pid),
+        ),
+        { ...evidence, sessions: [...row.stuck.map((stuck) => ({ ...stuck, ...idleSession(stuck) })), ...waiting] },
       ),
     );
   }
@@ -174,7 +269,7 @@ function judge(row: PoolRow, ctx: PgContext, io: StepIO<keyof typeof remedies>):
   }
   if (row.idle_long > 0 && row.idle_long >= row.max_connections * 0.2) {
     findings.push(
-      io.found('idle_connections', `${row.idle_long} sessions idle for more than ${formatMs(thresholds.idleMs)} hold ${Math.round((row.idle_long / row.max_connections) * 100)} % of max_connections`, remedies.idle_connections(), evidence),
+      io.found('idle_connections', `${row.idle_long} sessions idle for more than ${formatMs(thresholds.idleMs)} hold ${Math.round((row.idle_long / row.max_connections) * 100)} % of max_connections`, remedies.idle_connections(thresholds.idleMs), evidence),
     );
   }
   const hidden = ctx.visibility && !ctx.visibility.allSessions ? ` (limited view: the role lacks pg_read_all_stats${row.hidden > 0 ? `; ${row.hidden} sessions of other roles hidden` : ''})` : '';

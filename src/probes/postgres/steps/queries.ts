@@ -1,7 +1,7 @@
 import { defineStep } from '../../../engine/probe.js';
 import type { Finding, Remediation, SessionEvidence } from '../../../engine/schema.js';
 import { formatMs } from '../../../text/duration.js';
-import { perPid } from '../commands.js';
+import { perPid, pidsOf } from '../commands.js';
 import type { PgContext } from '../context.js';
 
 /**
@@ -61,12 +61,42 @@ export interface BlockedRow {
   query: string;
   waiting_seconds: number;
   blocked_by: number[];
-  blockers: { pid: number; user: string; applicationName: string; state: string; transactionSeconds: number | null; query: string }[];
+  /** A row per blocker pg_stat_activity shows; another role's shows user and pid only (state, query null or "<insufficient privilege>"). */
+  blockers: { pid: number; user: string | null; applicationName: string | null; state: string | null; transactionSeconds: number | null; query: string | null }[];
 }
 
 /** The lasting fixes, reused by name by explain (which cannot know the sessions to cancel). */
 export const preventLongRunning: Remediation = { text: 'Prevent it: set a statement_timeout for the application role (ALTER ROLE … SET statement_timeout = \'30s\').' };
 export const preventLongWaits: Remediation = { text: 'Prevent long waits: set lock_timeout for the application role, and idle_in_transaction_session_timeout on the server.' };
+
+/**
+ * The blocking sessions sorted by what ends their hold. A statement that runs can be cancelled; a
+ * session idle in a transaction has no statement to cancel (pg_cancel_backend does nothing to it),
+ * only ending the session releases its locks; and a session of another role this role may not see
+ * (pg_stat_activity shows no state, query "<insufficient privilege>") is known only by its pid, and
+ * signalling it needs a superuser or that role (a plain role cannot cancel a superuser's query).
+ */
+export interface Blockers {
+  running: readonly number[];
+  idle: readonly number[];
+  hidden: readonly { pid: number; user: string | null }[];
+}
+
+/** Sorts the pids pg_blocking_pids named by what the blockers' rows show (see Blockers). */
+export function sortBlockers(rows: readonly BlockedRow[]): Blockers {
+  const byPid = new Map<number, BlockedRow['blockers'][number]>();
+  for (const blocker of rows.flatMap((row) => row.blockers)) byPid.set(blocker.pid, blocker);
+  const running: number[] = [];
+  const idle: number[] = [];
+  const hidden: { pid: number; user: string | null }[] = [];
+  for (const pid of new Set(rows.flatMap((row) => row.blocked_by))) {
+    const blocker = byPid.get(pid);
+    if (!blocker || !blocker.state) hidden.push({ pid, user: blocker?.user ?? null });
+    else if (blocker.state.startsWith('idle in transaction')) idle.push(pid);
+    else running.push(pid);
+  }
+  return { running, idle, hidden };
+}
 
 const remedies = {
   long_running: (pids: readonly number[]): Remediation[] => [
@@ -74,14 +104,37 @@ const remedies = {
     { text: 'If a statement will not cancel, end its session:', ...perPid(pids, (pid) => `SELECT pg_terminate_backend(${pid});`) },
     preventLongRunning,
   ],
-  blocked: (blockers: readonly number[], idleBlockers: readonly number[]): Remediation[] => [
-    ...(idleBlockers.length > 0
-      ? [{ text: `The blocking session(s) ${idleBlockers.join(', ')} are idle in a transaction: an application opened a transaction and stopped. Ending them rolls that transaction back and releases the locks.` }]
-      : [{ text: 'The blocking sessions are running statements; cancelling them releases the locks when their transactions roll back.' }]),
-    { text: 'Cancel the blocking statements first:', ...perPid(blockers, (pid) => `SELECT pg_cancel_backend(${pid});`) },
-    { text: 'If the locks are still held (e.g. an idle transaction), end the blocking sessions:', ...perPid(blockers, (pid) => `SELECT pg_terminate_backend(${pid});`) },
-    preventLongWaits,
-  ],
+  blocked: ({ running, idle, hidden }: Blockers): Remediation[] => {
+    const fixes: Remediation[] = [];
+    if (idle.length > 0) {
+      fixes.push({
+        text: `The blocking session(s) ${pidsOf(idle).join(', ')} are idle in a transaction: an application opened a transaction and stopped. There is no statement to cancel; ending the session rolls that transaction back and releases the locks (review first):`,
+        ...perPid(idle, (pid) => `SELECT pg_terminate_backend(${pid});`),
+      });
+    }
+    if (running.length > 0) {
+      fixes.push(
+        { text: `The blocking session(s) ${pidsOf(running).join(', ')} are running statements; cancelling them releases the locks when their transactions roll back:`, ...perPid(running, (pid) => `SELECT pg_cancel_backend(${pid});`) },
+        { text: 'If the locks are still held, end those sessions:', ...perPid(running, (pid) => `SELECT pg_terminate_backend(${pid});`) },
+      );
+    }
+    if (hidden.length > 0) {
+      const roles = [...new Set(hidden.flatMap((blocker) => (blocker.user ? [blocker.user] : [])))];
+      fixes.push(
+        {
+          text: `The blocking session(s) ${pidsOf(hidden.map((blocker) => blocker.pid)).join(', ')} belong to ${roles.length > 0 ? `role ${roles.join(', ')}` : 'another role'}, whose statements and state this role may not see (pg_stat_activity shows <insufficient privilege>): what they run is unknown here. A superuser${roles.length > 0 ? ` or ${roles.join(', ')}` : ' or the blocker\'s own role'} must look, and cancel or end them (this role's pg_cancel_backend is refused for another role's session):`,
+          ...perPid(
+            hidden.map((blocker) => blocker.pid),
+            (pid) => `SELECT pid, usename, state, xact_start, left(query, 200) FROM pg_stat_activity WHERE pid = ${pid};`,
+          ),
+        },
+        { text: 'Then, as that superuser, if the state is active: cancel the statement:', ...perPid(hidden.map((blocker) => blocker.pid), (pid) => `SELECT pg_cancel_backend(${pid});`) },
+        { text: 'If it is idle in a transaction (nothing to cancel), or the locks are still held: end the session:', ...perPid(hidden.map((blocker) => blocker.pid), (pid) => `SELECT pg_terminate_backend(${pid});`) },
+      );
+    }
+    fixes.push(preventLongWaits);
+    return fixes;
+  },
 };
 
 /** Who waits and who holds the lock, each once, waiters first: what the human report lists. */
@@ -102,11 +155,12 @@ function blockedSessions(rows: readonly BlockedRow[]): SessionEvidence[] {
       {
         role: 'blocking',
         pid: blocker.pid,
-        user: blocker.user,
+        ...(blocker.user ? { user: blocker.user } : {}),
         ...(blocker.applicationName ? { application: blocker.applicationName } : {}),
-        state: blocker.state,
-        ...(blocker.transactionSeconds !== null ? { detail: `transaction open ${formatMs(blocker.transactionSeconds * 1000)}` } : {}),
-        query: blocker.query,
+        // Another role's session, unseen without pg_read_all_stats: no state, no query; say so.
+        ...(blocker.state ? { state: blocker.state } : { state: 'not visible to this role' }),
+        ...(blocker.transactionSeconds !== null && blocker.transactionSeconds !== undefined ? { detail: `transaction open ${formatMs(blocker.transactionSeconds * 1000)}` } : {}),
+        ...(blocker.query ? { query: blocker.query } : {}),
       },
     ];
   });
@@ -145,14 +199,14 @@ export const queriesStep = defineStep<PgContext, keyof typeof remedies>({
     const visibility = ctx.visibility && !ctx.visibility.allSessions ? { visibility: ctx.visibility.reason } : {};
     const findings: Finding[] = [];
     if (blocked.length > 0) {
-      const blockers = [...new Set(blocked.flatMap((row) => row.blocked_by))];
-      const idleBlockers = blocked.flatMap((row) => row.blockers).filter((blocker) => blocker.state?.startsWith('idle in transaction')).map((blocker) => blocker.pid);
+      const blockers = sortBlockers(blocked);
       const worst = blocked[0];
+      const unseen = blockers.hidden.length > 0 ? `; the blocker(s) ${blockers.hidden.map((blocker) => blocker.pid).join(', ')} are another role's sessions this role cannot see` : '';
       findings.push(
         io.found(
           'blocked',
-          `${blocked.length} session(s) waiting on a lock for more than ${formatMs(thresholds.lockWaitMs)}${worst ? ` (pid ${worst.pid} has waited ${formatMs(worst.waiting_seconds * 1000)}, blocked by ${worst.blocked_by.join(', ')})` : ''}`,
-          remedies.blocked(blockers, [...new Set(idleBlockers)]),
+          `${blocked.length} session(s) waiting on a lock for more than ${formatMs(thresholds.lockWaitMs)}${worst ? ` (pid ${worst.pid} has waited ${formatMs(worst.waiting_seconds * 1000)}, blocked by ${worst.blocked_by.join(', ')})` : ''}${unseen}`,
+          remedies.blocked(blockers),
           { blocked, sessions: blockedSessions(blocked), ...visibility },
         ),
       );
