@@ -1,5 +1,6 @@
 import kleur from 'kleur';
 import { displayable } from '../report/display.js';
+import { wrapCommand } from '../report/wrap.js';
 import type { Remediation } from '../engine/schema.js';
 import { ENGINES } from '../probes/registry.js';
 import { hostPort } from '../text/address.js';
@@ -11,7 +12,7 @@ import type { CauseRef, ExplainReport, Finding } from './schema.js';
  * what the text names, the fix, and the command that confirms it against the server; a paste of
  * several different errors gets one such block per error, newest last. Text nothing recognises gets
  * "not recognised" and guesses that say they are guesses. Every line is wrapped to the terminal's
- * width with a hanging indent; commands are never broken (a long one runs past the width).
+ * width with a hanging indent; commands break only where the shell still reads them the same.
  */
 export interface RenderOptions {
   readonly verbose: boolean;
@@ -36,11 +37,11 @@ export function renderExplainHuman(untrusted: ExplainReport, options: RenderOpti
     para(`${kleur.red('✖')} Different errors in the text, each once, newest last (${findings.length}): each with its own names and fix`, '', '  ');
     for (const [index, finding] of findings.entries()) {
       lines.push('');
-      renderFinding(finding, `${index + 1}. `, sourceOf(finding.engine, finding.client ?? null), lines, para, ref);
+      renderFinding(finding, `${index + 1}. `, sourceOf(finding.engine, finding.client ?? null), lines, para, ref, width);
     }
   } else if (report.verdict) {
     const finding: Finding = { engine: report.engine, verdict: report.verdict, fields: report.fields, alternatives: report.alternatives, remediation: report.remediation, confirm: report.confirm, occurrences: report.findings?.at(-1)?.occurrences ?? 1, lastLine: 1 };
-    renderFinding(finding, '', source, lines, para, ref);
+    renderFinding(finding, '', source, lines, para, ref, width);
   } else if (report.statement) {
     const { statement } = report;
     para(`${kleur.yellow('? NOT RECOGNISED as a connection error: not a connection problem.')} The connection worked; the server rejected the statement${source ? kleur.dim(` (${source})`) : ''}`, '', '  ');
@@ -73,7 +74,7 @@ export function renderExplainHuman(untrusted: ExplainReport, options: RenderOpti
   if (!findings && !report.verdict) {
     const fields = fieldWords(report.fields);
     if (fields) para(`${kleur.dim('named in the text:')} ${fields}`, '  ', '    ');
-    if (report.confirm) lines.push('', kleur.bold('  Diagnose it against the server'), `       ${kleur.cyan(report.confirm)}`);
+    if (report.confirm) lines.push('', kleur.bold('  Diagnose it against the server'), ...commandLines(report.confirm, width, 'shell'));
   }
   if (report.truncated) para(kleur.dim(`The paste has ${report.truncated.total} characters: only its last ${report.truncated.read} (its newest lines) were read.`));
   if (options.verbose) {
@@ -84,7 +85,7 @@ export function renderExplainHuman(untrusted: ExplainReport, options: RenderOpti
 }
 
 /** One error: the fault and where the words came from, the words, what it means, what else it may be, its names, its fix. */
-function renderFinding(finding: Finding, number: string, source: string, lines: string[], para: (text: string, first?: string, hanging?: string) => void, ref: (entry: CauseRef) => string): void {
+function renderFinding(finding: Finding, number: string, source: string, lines: string[], para: (text: string, first?: string, hanging?: string) => void, ref: (entry: CauseRef) => string, width: number): void {
   const { verdict } = finding;
   const mark = verdict.severity === 'warn' ? kleur.yellow('!') : kleur.red('✖');
   const count = finding.occurrences > 1 ? kleur.dim(`  · said ${finding.occurrences}×`) : '';
@@ -103,17 +104,22 @@ function renderFinding(finding: Finding, number: string, source: string, lines: 
   }
   if (finding.remediation.length > 0) {
     lines.push('', kleur.bold('  What to do'));
-    fixLines(finding.remediation, lines, para);
+    fixLines(finding.remediation, lines, para, width);
   }
-  if (finding.confirm) lines.push('', kleur.bold('  Confirm it against the server'), `       ${kleur.cyan(finding.confirm)}`);
+  if (finding.confirm) lines.push('', kleur.bold('  Confirm it against the server'), ...commandLines(finding.confirm, width, 'shell'));
 }
 
-/** Numbered fixes, the text wrapped under its number, each command line as it is (a copy must run). */
-function fixLines(fixes: readonly Remediation[], lines: string[], para: (text: string, first?: string, hanging?: string) => void): void {
+/** Numbered fixes, the text wrapped under its number, each command broken only where it still runs the same. */
+function fixLines(fixes: readonly Remediation[], lines: string[], para: (text: string, first?: string, hanging?: string) => void, width: number): void {
   for (const [index, fix] of fixes.entries()) {
     para(fix.text, `  ${index + 1}. `, '     ');
-    if (fix.command) lines.push(...fix.command.split('\n').map((line) => `       ${kleur.cyan(line)}`));
+    if (fix.command) lines.push(...commandLines(fix.command, width, fix.language));
   }
+}
+
+/** A command as diagnose's report prints it (report/wrap: a shell line continues with " \\", SQL breaks inside its quotes). */
+function commandLines(command: string, width: number, language: Remediation['language']): string[] {
+  return wrapCommand(command, width, '       ', language).map((line) => kleur.cyan(line));
 }
 
 function fieldWords(fields: Finding['fields']): string {
