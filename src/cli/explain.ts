@@ -96,8 +96,9 @@ export async function runExplain(options: ExplainOptions, io: CliIO, version: st
     const { ExplainReportSchema } = await import('../explain/schema.js');
     await io.out(`${JSON.stringify(ExplainReportSchema.parse(report), null, 2)}\n`);
   } else {
-    const [{ renderExplainHuman }, { terminalWidth }] = await Promise.all([import('../explain/render.js'), import('../text/wrap.js')]);
-    await io.out(renderExplainHuman(report, { verbose: options.verbose, color: options.color, width: terminalWidth(io.stdoutColumns, io.env) }));
+    const [{ renderExplainHuman }, { widthFor }] = await Promise.all([import('../explain/render.js'), import('./render.js')]);
+    // The same width as diagnose's report: the terminal's, $COLUMNS, or 100; never under 40.
+    await io.out(renderExplainHuman(report, { verbose: options.verbose, color: options.color, width: Math.max(40, widthFor({ columns: io.columns ?? io.stdoutColumns, env: io.env })) }));
   }
   if (!report.verdict) return EXIT_NOT_RECOGNISED;
   // Several errors: the worst of them decides (a failure over a warning), whichever is newest.

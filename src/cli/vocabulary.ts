@@ -1,3 +1,6 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { LIBPQ_KEYWORDS } from '../config/postgres/conninfo.js';
 import { secrets } from '../config/secrets.js';
 import { CAUSE_CODES } from '../engine/causes.js';
@@ -30,6 +33,32 @@ export function registerVocabulary(): void {
     ...schemaKeys(ExplainReportSchema),
   ];
   for (const word of words) secrets.addPublic(word);
+  secrets.useOwnWords(ownWords);
+}
+
+/**
+ * The words dbdoctor's own code writes (its sentences, names and commands), read from its own
+ * files (dist/, or src/ under the tests), lower-cased; the generated message catalogs, which hold
+ * servers' words in every language, are not dbdoctor's.
+ */
+function ownWords(): ReadonlySet<string> {
+  const root = dirname(dirname(fileURLToPath(import.meta.url)));
+  const words = new Set<string>();
+  const visit = (dir: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) visit(path);
+      else if (/\.(js|ts)$/.test(entry.name) && !entry.name.endsWith('.d.ts') && !entry.name.includes('.generated.')) {
+        for (const word of readFileSync(path, 'utf8').match(/[A-Za-z]{4,}/g) ?? []) words.add(word.toLowerCase());
+      }
+    }
+  };
+  try {
+    visit(root);
+  } catch {
+    // Unreadable: no word counts as dbdoctor's own, and every secret stays masked.
+  }
+  return words;
 }
 
 /** Every object key a zod schema declares, at any depth. */

@@ -144,7 +144,33 @@ export class Secrets {
 
   /** The secrets the nets look for, longest first (a secret that contains another is replaced whole). */
   private searched(): string[] {
-    return [...this.values].filter((value) => !this.publicValues.has(value) && !BARE_VALUE.test(value)).sort((a, b) => b.length - a.length);
+    return [...this.values].filter((value) => !this.publicValues.has(value) && !BARE_VALUE.test(value) && !this.isOwnWord(value)).sort((a, b) => b.length - a.length);
+  }
+
+  /**
+   * Where dbdoctor's own words are read from, when a secret is a plain word (see `isOwnWord`).
+   * The CLI sets it (cli/vocabulary.ts); without it, no word is dbdoctor's own.
+   */
+  useOwnWords(load: () => ReadonlySet<string>): void {
+    this.loadOwnWords = load;
+    this.pattern = undefined;
+    this.commandRegExp = undefined;
+  }
+
+  private loadOwnWords: (() => ReadonlySet<string>) | undefined;
+  private ownWords: ReadonlySet<string> | undefined;
+
+  /**
+   * A password that is a plain word dbdoctor itself writes ("wrong", "connection", "password") is
+   * not masked in text: masking it in dbdoctor's own sentence ("the password is ****") would tell
+   * every reader what the password is, and hides nothing (the sentence is the same for every
+   * password). It stays masked where dbdoctor shows it as a value: in URLs and settings, which are
+   * masked by their structure. Loaded only when such a secret exists.
+   */
+  private isOwnWord(value: string): boolean {
+    if (!/^[A-Za-z]+$/.test(value) || !this.loadOwnWords) return false;
+    this.ownWords ??= this.loadOwnWords();
+    return this.ownWords.has(value.toLowerCase());
   }
 
   /**

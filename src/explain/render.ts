@@ -1,10 +1,9 @@
 import kleur from 'kleur';
 import { displayable } from '../report/display.js';
-import { wrapCommand } from '../report/wrap.js';
 import type { Remediation } from '../engine/schema.js';
 import { ENGINES } from '../probes/registry.js';
 import { hostPort } from '../text/address.js';
-import { wrap } from '../text/wrap.js';
+import { wrapCommand, wrapText as wrap } from '../report/wrap.js';
 import type { CauseRef, ExplainReport, Finding } from './schema.js';
 
 /**

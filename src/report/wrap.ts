@@ -8,9 +8,12 @@
  * it stands on a line of its own, the one kind of line allowed past the width.
  */
 
-/** Display width of a string: code points (what dbdoctor prints is Latin text, digits and symbols). */
+// eslint-disable-next-line no-control-regex
+const COLOUR = /\u001b\[[0-9;]*m/g;
+
+/** Display width of a string: code points (what dbdoctor prints is Latin text, digits and symbols); colour escapes take none. */
 export function displayWidth(text: string): number {
-  return [...text].length;
+  return [...text.replace(COLOUR, '')].length;
 }
 
 /** Prose: `first` starts the first line (e.g. "  1. "), `rest` every following one. */

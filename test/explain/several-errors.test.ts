@@ -3,7 +3,7 @@ import { runExplain, toExplainOptions, type StdinSource } from '../../src/cli/ex
 import type { CliIO } from '../../src/cli/io.js';
 import { explainText } from '../../src/explain/match.js';
 import { ExplainReportSchema, type ExplainReport } from '../../src/explain/schema.js';
-import { visibleLength } from '../../src/text/wrap.js';
+import { displayWidth as visibleLength } from '../../src/report/wrap.js';
 
 /**
  * Issue 19: a paste of several different errors is several findings, each with its own names and

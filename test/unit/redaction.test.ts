@@ -183,15 +183,16 @@ describe('secrets are masked in values, never in commands or JSON syntax', () =>
 });
 
 /** The CLI's writers, as the real process has them. */
-function captureIO(cwd: string): CliIO & { stdout: string[]; stderr: string[] } {
+function captureIO(cwd: string, columns?: number): CliIO & { stdout: string[]; stderr: string[] } {
   const stdout: string[] = [];
   const stderr: string[] = [];
-  return { env: { HOME: cwd, NO_COLOR: '1' }, stdoutIsTTY: false, stderrIsTTY: false, cwd, stdout, stderr, out: async (text) => void stdout.push(safeDocument(text)), err: async (text) => void stderr.push(safeOutput(text)) };
+  return { env: { HOME: cwd, NO_COLOR: '1', ...(columns ? { COLUMNS: String(columns) } : {}) }, stdoutIsTTY: false, stderrIsTTY: false, cwd, stdout, stderr, out: async (text) => void stdout.push(safeDocument(text)), err: async (text) => void stderr.push(safeOutput(text)) };
 }
 
 async function explain(paste: string, format: 'json' | 'human'): Promise<{ code: number; stdout: string }> {
   freshProcess();
-  const io = captureIO(SANDBOX);
+  // Wide enough that no command is wrapped: wrapping is the renderer's own concern (the goldens).
+  const io = captureIO(SANDBOX, format === 'human' ? 100_000 : undefined);
   const code = await main(['node', 'dbdoctor', 'explain', ...(format === 'json' ? ['--json'] : []), paste], io);
   return { code, stdout: io.stdout.join('') };
 }

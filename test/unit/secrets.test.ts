@@ -16,6 +16,32 @@ describe('redaction', () => {
     expect(maskUrlPasswords(input)).toBe(output);
   });
 
+  test("a password that is one of dbdoctor's own words is not masked in its sentences (that would tell it), only where it is a value", () => {
+    const secrets = new Secrets();
+    secrets.useOwnWords(() => new Set(['wrong', 'password']));
+    secrets.add('wrong');
+    secrets.add('Hunter');
+    expect(secrets.redact('the password is wrong, or the role does not exist')).toBe('the password is wrong, or the role does not exist');
+    expect(secrets.redact('postgresql://app:wrong@db/app')).toBe('postgresql://app:****@db/app');
+    expect(secrets.commandShowsSecret("psql -c '\\password app'")).toBe(false);
+    // A word dbdoctor never writes stays a secret everywhere.
+    expect(secrets.redact('login as Hunter')).toBe('login as ****');
+  });
+
+  test("dbdoctor's own words are read from its own files: a word of its sentences, not a server's catalog", async () => {
+    const { registerVocabulary } = await import('../../src/cli/vocabulary.js');
+    const { secrets } = await import('../../src/config/secrets.js');
+    registerVocabulary();
+    secrets.add('wrong');
+    secrets.add('Zqxvbnmwk');
+    try {
+      expect(secrets.redact('the password is wrong')).toBe('the password is wrong');
+      expect(secrets.redact('not Zqxvbnmwk')).toBe('not ****');
+    } finally {
+      secrets.forget();
+    }
+  });
+
   test('known secrets are replaced as whole tokens, in plain and URL-encoded form', () => {
     const secrets = new Secrets();
     secrets.add('s3cr3t/pw');
