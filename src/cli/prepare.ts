@@ -2,7 +2,6 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { Environment } from '../config/environment.js';
 import type { ConfigFile } from '../config/file.js';
 import type { LabelledTarget } from '../config/targets.js';
-import { secrets } from '../config/secrets.js';
 import type { BudgetSource, Deadline } from '../engine/deadline.js';
 import type { EnvironmentView, RunContext, StepObserver, StepSelection } from '../engine/probe.js';
 import type { EnvironmentReport, TargetReport } from '../engine/schema.js';

@@ -99,7 +99,7 @@ export async function discoverTargets(env: Environment): Promise<LabelledTarget[
   // Cassandra's contact-point variables, in either spelling, name a Cassandra target (unless a
   // *DATABASE_URL already named one: they fill its gaps then).
   if (SPELLINGS.hosts.some((name) => (env.get(name) ?? '').trim() !== '') && !found.some((entry) => entry.target.engine === 'cassandra')) {
-    found.push({ target: await resolveCassandraTarget(undefined, env), label: 'CASSANDRA_* environment' });
+    found.push({ target: resolveCassandraTarget(undefined, env), label: 'CASSANDRA_* environment' });
   }
   if (!found.some((entry) => entry.label === 'DATABASE_URL')) {
     const libpq = env.names().some((name) => /^PG(HOST|HOSTADDR|PORT|USER|DATABASE|SERVICE)$/.test(name));

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { maskUrlPasswords } from '../config/secrets.js';
 import { CAUSES, stepOfCause, type CauseCode } from '../engine/causes.js';
-import { FIELD_NAMES, RANKS, type EngineExplainer, type ExplainRule, type FieldPattern, type Fields, type HostPart, type Rank, type Reader, type Reading, type StackFrame } from '../engine/explainer.js';
+import { FIELD_NAMES, RANKS, type EngineExplainer, type ExplainRule, type FieldPattern, type Fields, type HostPart, type Reader, type Reading, type StackFrame } from '../engine/explainer.js';
 import type { Remediation } from '../engine/schema.js';
 import { CLIENT_HINTS, ENGINE_HINTS, ENGINE_NAMES, loadExplainer, loadNetworkExplainer, type EngineName, type NetworkExplainer } from '../probes/registry.js';
 import { shellQuote, unprintable } from '../text/shell.js';

@@ -86,7 +86,6 @@ export function normalise(raw: string): Normalised {
   const { text: read, truncated } = tail(raw);
   let text = withoutControls(read.replace(/\r\n?/g, '\n'));
   text = text.replace(/[\u00a0\u2007\u202f]/g, ' ').replace(/[\u200b\u200e\u200f\ufeff]/g, '');
-  // eslint-disable-next-line no-control-regex
   text = undoMojibake(text).replace(/[\u0080-\u009f]/g, '');
   text = decodeEntities(text);
   const lines: NormalisedLine[] = [];
@@ -221,6 +220,7 @@ function unescape(text: string): string {
     .replace(/(?:\\x[0-9a-fA-F]{2})+/g, (run) => {
       const bytes = Buffer.from(run.split('\\x').slice(1).map((hex) => Number.parseInt(hex, 16)));
       const decoded = bytes.toString('utf8');
+      // eslint-disable-next-line no-control-regex
       return decoded.includes('\ufffd') || /[\u0000-\u001f]/.test(decoded) ? run : decoded;
     })
     .replace(/\\u([0-9a-fA-F]{4})/g, (_whole, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)))
@@ -232,6 +232,7 @@ function unescape(text: string): string {
 
 /** UTF-8 shown as Latin-1 ("autentificaciÃ³n"): read back as UTF-8 when that gives clean text. */
 function undoMojibake(text: string): string {
+  // eslint-disable-next-line no-control-regex
   if (!/[\u00c2-\u00f4][\u0080-\u00bf]/.test(text) || /[^\u0000-\u00ff]/.test(text)) return text;
   const decoded = Buffer.from(text, 'latin1').toString('utf8');
   return decoded.includes('\ufffd') ? text : decoded;

@@ -41,6 +41,7 @@ function logfmt(record: Readonly<Record<string, string | number | boolean>>): st
 
 /** A bare word when it can be one; else double-quoted with JSON's escapes (control characters visible). */
 function quoted(value: string): string {
+  // eslint-disable-next-line no-control-regex
   return /^[^\s"=\\\u0000-\u001f\u007f]+$/.test(value) ? value : JSON.stringify(value);
 }
 

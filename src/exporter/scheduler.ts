@@ -178,6 +178,7 @@ export class Scheduler {
       return { kind: 'too_short', entry: last, reason: `the scrape allows ${budgetMs} ms for a diagnosis of ${name}, less than the ${floorMs} ms one needs; raise its scrape_timeout` };
     }
     // Assigned just below; the diagnosis reads it only when it ends.
+    // eslint-disable-next-line prefer-const -- declared before the closure that reads it, so the closure never meets it uninitialised
     let running: Running | undefined;
     const promise = this.run(slot, budgetMs, source, () => slot.running === running);
     running = { promise, budgetMs };

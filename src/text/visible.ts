@@ -86,6 +86,7 @@ export function mapStrings<T>(value: T, map: (text: string) => string): T {
  * code (a cursor movement, a new colour) adds it here, or the writers will show it escaped.
  */
 const OWN_SGR_PARAMETERS = new Set(['0', '1', '2', '22', '31', '32', '33', '36', '39']);
+// eslint-disable-next-line no-control-regex
 const OWN_SEQUENCES = /\r?\u001b\[(?:2K|K|0K)|\u001b\[([0-9;]*)m/y;
 
 /**
@@ -95,6 +96,7 @@ const OWN_SEQUENCES = /\r?\u001b\[(?:2K|K|0K)|\u001b\[([0-9;]*)m/y;
  * character: JSON.stringify leaves DEL, C1 and format characters raw). Line feeds and tabs pass.
  */
 export function terminalSafe(text: string): string {
+  // eslint-disable-next-line no-control-regex
   if (!/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\p{Cf}\p{Default_Ignorable_Code_Point}]/u.test(text)) return text;
   let out = '';
   let index = 0;

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { diagnoseJson, emptyHome, verdictOf } from '../lab/dbdoctor.js';
-import { APP, CassandraNode, DC, exclusive, holdConnections, KEYSPACES, MAX_CONNECTIONS, NOLOGIN, recordNode, sharedCassandra, SUPERUSER } from '../lab/cassandra.js';
+import { APP, type CassandraNode, DC, exclusive, holdConnections, KEYSPACES, MAX_CONNECTIONS, NOLOGIN, recordNode, sharedCassandra, SUPERUSER } from '../lab/cassandra.js';
 import { isAlive } from '../lab/global-setup.js';
 
 /**

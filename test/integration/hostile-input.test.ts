@@ -33,6 +33,7 @@ const FORMATS = [['--json'], [], ['--verbose'], ['--format', 'markdown'], ['--fo
 const RAW = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\p{Cf}\p{Default_Ignorable_Code_Point}]/u;
 
 /** No NUL here: a NUL is refused as input (its own test below). */
+// eslint-disable-next-line no-control-regex
 const value = hostileText.map((text) => text.replace(/\u0000/g, '')).filter((text) => text !== '');
 
 /** The CLI's writers, as the real process has them (documents escaped; prose also has its secrets masked). */

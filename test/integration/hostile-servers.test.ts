@@ -30,7 +30,7 @@ const MAX_OUTPUT = 200 * 1024;
 
 const peers: { close(): Promise<void> | void }[] = [];
 afterAll(async () => {
-  await Promise.all(peers.map((peer) => peer.close()));
+  await Promise.all(peers.map(async (peer) => peer.close()));
 });
 async function track(started: Promise<Peer>): Promise<Peer> {
   const peer = await started;

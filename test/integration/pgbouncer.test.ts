@@ -14,7 +14,6 @@ import { pgBinDir } from '../lab/postgres.js';
  */
 const PASSWORD = 'bouncer-Pa55-word';
 const run = promisify(execFile);
-const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 function lab(name: string): PgBouncerLab {
   return pgbouncerLab(name, PASSWORD);

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { Ajv } from 'ajv';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { RunReportSchema } from '../../src/engine/schema.js';
-import { dbdoctor, diagnoseJson, emptyHome, ROOT, verdictOf } from '../lab/dbdoctor.js';
+import { dbdoctor, diagnoseJson, emptyHome, ROOT } from '../lab/dbdoctor.js';
 import { BLACK_HOLE, IsolatedHost } from '../lab/isolated.js';
 import { ADMIN_USER, Ferret } from '../lab/mongo.js';
 import { PgBouncer } from '../lab/pgbouncer.js';

@@ -150,7 +150,11 @@ function descendants(root: number): Set<number> {
     } catch {
       children = [];
     }
-    for (const child of children) if (!found.has(child)) (found.add(child), queue.push(child));
+    for (const child of children) {
+      if (found.has(child)) continue;
+      found.add(child);
+      queue.push(child);
+    }
   }
   return found;
 }

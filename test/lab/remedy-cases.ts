@@ -67,6 +67,7 @@ export const hostileText = fc
     fc.string({ unit: 'grapheme', minLength: 1, maxLength: 8 }),
     fc.constant('x'.repeat(3000)),
   )
+  // eslint-disable-next-line no-control-regex
   .map((value) => value.replace(/\u0000/g, '') || 'x');
 
 /** A host that is valid (anything else is refused as input) but as odd as names get. */

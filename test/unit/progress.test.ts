@@ -38,6 +38,7 @@ describe('the progress line', () => {
       expect(text.length - 5).toBeLessThanOrEqual(59);
     }
     // The step and the times first: the narrow terminal (60 columns) cuts the target's tail.
+    // eslint-disable-next-line no-control-regex
     expect(written.at(-1)).toMatch(/^\r\u001b\[2K\S accepting: waiting [\d.]+ ms · [\d.]+ ms of --timeout 10 s · p…$/);
     line.observer.stepFinished('postgresql://app@a-very-long-host-name.example.com:5432/app', 'accepting');
     await line.clear();
@@ -51,9 +52,11 @@ describe('the progress line', () => {
     vi.advanceTimersByTime(200);
     line.observer.waitingOn?.('postgresql://db/app', 'the PostgreSQL handshake with db:5432');
     vi.advanceTimersByTime(SHOW_AFTER_MS);
+    // eslint-disable-next-line no-control-regex
     expect(written.at(-1)).toMatch(/^\r\u001b\[2K\S accepting: waiting 300 ms · 500 ms of --timeout 10 s · for the PostgreSQL handshake with db:5432 · postgresql:\/\/db\/app$/);
     line.observer.waitingOn?.('postgresql://db/app', undefined);
     vi.advanceTimersByTime(100);
+    // eslint-disable-next-line no-control-regex
     expect(written.at(-1)).toMatch(/^\r\u001b\[2K\S accepting: waiting 600 ms · 600 ms of --timeout 10 s · postgresql:\/\/db\/app$/);
     await line.clear();
   });

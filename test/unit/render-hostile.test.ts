@@ -79,6 +79,7 @@ const hostileReport: fc.Arbitrary<RunReport> = fc.array(hostile, { minLength: 12
 // eslint-disable-next-line no-control-regex
 const RAW = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\p{Cf}\p{Default_Ignorable_Code_Point}]/u;
 /** The output's control characters, dbdoctor's own colours aside. */
+// eslint-disable-next-line no-control-regex
 const foreignControls = (text: string): string => text.replace(/\u001b\[[0-9;]*m/g, '').replace(/[\n\t]/g, '');
 
 /** The elements dbdoctor's own Markdown makes: headings, paragraphs, emphasis, code, the steps table, the list of fixes, the folded evidence. */
@@ -116,7 +117,9 @@ describe('renderers, given hostile text everywhere', () => {
           expect(foreignControls(text)).not.toMatch(RAW);
           // The verdict stays the second line: no value can start a line of its own.
           const lines = text.split('\n');
+          // eslint-disable-next-line no-control-regex
           expect(lines[1]?.replace(/\u001b\[[0-9;]*m/g, '')).toMatch(/^ {2}auth: auth_failed — /);
+          // eslint-disable-next-line no-control-regex
           expect(lines.filter((line) => /^\S/.test(line.replace(/\u001b\[[0-9;]*m/g, '')))).toHaveLength(1);
         }
       }),

@@ -50,7 +50,9 @@ describe('human output', () => {
     expect(text).toContain('  What to do\n  1. Check the name:\n       getent ahosts db\n  2. Use the service name.');
   });
   test('no colour codes when colour is off; colour codes when on', () => {
+    // eslint-disable-next-line no-control-regex
     expect(text).not.toMatch(/\u001b\[/);
+    // eslint-disable-next-line no-control-regex
     expect(renderHuman(report, { verbose: false, color: true })).toMatch(/\u001b\[/);
   });
   test('--verbose adds the evidence', () => {

@@ -1,8 +1,3 @@
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
 import kleur from 'kleur';
@@ -26,7 +21,6 @@ import { hasInvisible, terminalSafe, visible } from '../../src/text/visible.js';
  * test/integration/quoting-postgres.test.ts.)
  */
 const RUNS = { numRuns: Number(process.env.PROPERTY_RUNS ?? 300) };
-const run = promisify(execFile);
 
 /** Text of every kind: any code point, control characters and attacks among them. */
 const anyText = fc.oneof(
@@ -35,6 +29,7 @@ const anyText = fc.oneof(
   fc.array(fc.constantFrom('$(touch SENTINEL)', '`x`', "'", '"', '\\', '\n', '\r', '\t', '\u001b]52;c;eA==\u0007', '\u001b[2J', '\u009b', '\u202e', '\u2028', '\ufeff', '\u{e0041}', '%41', ';', '|', '&', '>x', '!', ' ', 'é', '数'), { maxLength: 8 }).map((parts) => parts.join('')),
 );
 /** What a shell word can hold: anything but NUL (no shell keeps a NUL in a word). */
+// eslint-disable-next-line no-control-regex
 const wordText = anyText.map((value) => value.replace(/\u0000/g, ''));
 
 /** No lone surrogate: a string UTF-8 (and so any file, URL or shell) can carry. */

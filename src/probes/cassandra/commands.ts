@@ -5,7 +5,7 @@ import { reachEvidence } from '../common/network.js';
 import type { HostOutcome } from './context.js';
 import type { CassandraNode } from './local.js';
 import { hostAndPort } from '../common/listener.js';
-import { raw, sh, tcpCheck, viaSh, waitUpTo } from '../../text/shell.js';
+import { raw, sh, tcpCheck, waitUpTo } from '../../text/shell.js';
 import { cqlIdent } from '../../text/sql.js';
 
 /**

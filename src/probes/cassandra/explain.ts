@@ -3,7 +3,6 @@ import { cassandraStatementRejected } from './statements.js';
 import type { ConnectingSigns, EngineExplainer, Explained, ExplainRule, FieldPattern, Fields, HostSplitter, Reader } from '../../engine/explainer.js';
 import { splitterAt } from '../common/hosts.js';
 import { remediationInWords } from '../common/explain.js';
-import { hostPort } from '../../text/address.js';
 import type { EngineWords } from '../common/platform.js';
 import { resolveCassandraTarget } from '../../config/cassandra/target.js';
 import { buildEnvironment } from '../../config/environment.js';

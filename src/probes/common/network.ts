@@ -9,7 +9,7 @@ import type { Connected, EndpointTrace } from '../../net/reach.js';
 import { isHostName } from '../../net/hostname.js';
 import { resolverContext, type ResolverContext } from '../../net/resolver.js';
 import { spokenSource } from '../../config/source.js';
-import { raw, sh, sudoUnlessRoot, tcpCheck, viaSh, waitUpTo } from '../../text/shell.js';
+import { raw, sh, sudoUnlessRoot, tcpCheck, waitUpTo } from '../../text/shell.js';
 import { platformFixes, type EngineWords } from './platform.js';
 import { connectShareNote } from '../../engine/budget.js';
 

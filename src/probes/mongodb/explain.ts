@@ -4,11 +4,10 @@ import type { Remediation } from '../../engine/schema.js';
 import type { EngineExplainer, Explained, ExplainRule, FieldPattern, Fields, HostSplitter, Reader } from '../../engine/explainer.js';
 import { splitterAt } from '../common/hosts.js';
 import { remediationInWords } from '../common/explain.js';
-import { hostPort } from '../../text/address.js';
 import type { EngineWords } from '../common/platform.js';
 import { showSetName, withoutReplicaSet } from './steps/accepting.js';
 import { authRemedies } from './steps/auth.js';
-import { sh, shellQuote } from '../../text/shell.js';
+import { sh } from '../../text/shell.js';
 import { urlHost, urlLine, urlPart } from '../../text/url.js';
 import { isHostName } from '../../net/hostname.js';
 

@@ -1,6 +1,6 @@
 import type { PostgresTarget } from '../../config/postgres/target.js';
 import type { CauseCode } from '../../engine/causes.js';
-import { asOsUser, raw, sh, shellWord } from '../../text/shell.js';
+import { asOsUser, raw, sh } from '../../text/shell.js';
 import { pgIdent } from '../../text/sql.js';
 import { isInvisible } from '../../text/visible.js';
 import { urlHost, urlLine, urlPart, urlQueryValue } from '../../text/url.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Client } from 'pg';
-import { isSocketHost, socketPathOf, type PostgresTarget } from '../../config/postgres/target.js';
+import { type PostgresTarget } from '../../config/postgres/target.js';
 import { isDeadlineExceeded, type Deadline } from '../../engine/deadline.js';
 import type { Connected, EndpointTrace } from '../../net/reach.js';
 import { identifyProtocol, isVague, type ProtocolGuess } from '../../net/sniff.js';

@@ -4,7 +4,6 @@ import type { Remediation } from '../../engine/schema.js';
 import type { CauseCode } from '../../engine/causes.js';
 import type { ConnectingSigns, EngineExplainer, Explained, ExplainRule, FieldPattern, Fields, Reader } from '../../engine/explainer.js';
 import { libpqHosts } from './catalog/hosts.js';
-import { hostPort } from '../../text/address.js';
 import { isLoopback } from '../../host/local.js';
 import { networkRemediation, UNKNOWN_PLATFORM } from '../common/explain.js';
 import { closedAlso, passwordFailedAlso, statementTimeoutAlso } from './alternatives.js';
@@ -34,8 +33,6 @@ const PG = ['postgres'] as const;
 const SERVER_CLIENTS = ['psql', 'psycopg2', 'psycopg', 'sqlalchemy', 'asyncpg', 'node-postgres', 'pgjdbc', 'pgx', 'lib-pq'];
 const LIBPQ = ['psql', 'psycopg2', 'psycopg', 'sqlalchemy'];
 
-
-const prisma = (code: string): RegExp => new RegExp(`\\b${code}\\b`);
 
 export const postgresRules: readonly ExplainRule[] = [
   // ── PgBouncer's words (SQLSTATE 08P01; captured through PgBouncer 1.18) ───

@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { isSocketHost, socketPathOf, type PostgresEndpoint, type PostgresTarget } from '../../config/postgres/target.js';
 import type { Deadline } from '../../engine/deadline.js';
 import { formatMs } from '../../text/duration.js';

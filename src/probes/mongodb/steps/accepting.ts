@@ -13,7 +13,7 @@ import { connectionResetRemedies, listenerViewEvidence, lookAtListener, ownerNot
 import { advertisedMembers, isWritablePrimary, memberKey, parseMember, type SeedProbe, type Survey } from '../survey.js';
 import type { Document } from 'bson';
 import { urlLine } from '../../../text/url.js';
-import { raw, sh, sudoUnlessRoot, viaSh, waitUpTo } from '../../../text/shell.js';
+import { raw, sh, sudoUnlessRoot, waitUpTo } from '../../../text/shell.js';
 import { connectShareNote } from '../../../engine/budget.js';
 
 const whoOwnsThePort = (port: number): Remediation => ({ text: 'On the server, see which process owns the port:', command: sudoUnlessRoot(sh`sudo ss -tlnp ${`sport = :${port}`}`), language: 'shell' });

@@ -1,4 +1,3 @@
-import type { Document } from 'bson';
 import type { MongoTarget } from '../../../config/mongodb/target.js';
 import { DeadlineExceeded } from '../../../engine/deadline.js';
 import { defineStep, type StepIO } from '../../../engine/probe.js';

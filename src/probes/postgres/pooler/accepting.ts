@@ -1,8 +1,6 @@
 import type { PostgresTarget } from '../../../config/postgres/target.js';
 import type { Remediation } from '../../../engine/schema.js';
-import { formatMs } from '../../../text/duration.js';
-import type { ConnectionTrace } from '../connect.js';
-import { protocolEvidence, serverErrorEvidence, whereOf } from '../evidence.js';
+import { protocolEvidence, whereOf } from '../evidence.js';
 import { urlCommand, urlWith } from '../commands.js';
 import { describeBackend } from './backend.js';
 import { authFileLine, authFileOf, configFileOf, onConsole, pgbouncerName, serverLoginLog, showOnConsole } from './commands.js';

@@ -1,8 +1,7 @@
 import type { PostgresTarget } from '../../../config/postgres/target.js';
 import type { Remediation } from '../../../engine/schema.js';
 import { shellQuote } from '../../../text/shell.js';
-import { quoteIdent, urlCommand, urlWith } from '../commands.js';
-import { serverErrorEvidence } from '../evidence.js';
+import { urlCommand, urlWith } from '../commands.js';
 import { authStep } from '../steps/auth.js';
 import { authFileLine, authFileOf, configFileOf, onConsole, pgbouncerName, pgbouncerValue, showOnConsole } from './commands.js';
 import { poolerAware, withPooler, type StepExtension } from './extend.js';
@@ -12,7 +11,6 @@ import { setPassword } from '../commands.js';
 import { spokenSource } from '../../../config/source.js';
 import { judgeBackend, poolerSaid } from './judge.js';
 import { describeConfirmation } from './confirm.js';
-import { pgIdent } from '../../../text/sql.js';
 
 const reload = (target: PostgresTarget, view: PoolerView | undefined): Remediation => onConsole(target, view, 'PgBouncer re-reads its auth_file and pgbouncer.ini on reload', 'RELOAD;');
 

@@ -8,7 +8,7 @@ import { serverErrorEvidence } from '../evidence.js';
 import { poolRemedies, poolStep } from '../steps/pool.js';
 import { judgeBackend, poolerSaid } from './judge.js';
 import { describeConfirmation } from './confirm.js';
-import { configFileOf, CONFIG_FILE, onConsole, pgbouncerName, showOnConsole } from './commands.js';
+import { configFileOf, onConsole, pgbouncerName, showOnConsole } from './commands.js';
 import { findingsOf, outcomeOf, poolerAware, withPooler, type StepExtension } from './extend.js';
 import { configuredPoolMode, consoleOf, poolerEvidence, poolEvidence, poolLimits, poolModeOf, queryWouldQueue, type PoolerView, type PoolLimit } from './view.js';
 

@@ -19,7 +19,7 @@ import { scanLocalPostgres } from '../local.js';
 import { majorVersionOf } from '../session.js';
 import { describePrimary, judgeReplication, replicationEvidence, type PrimaryAddress, type Replication, type ServerState } from '../replication.js';
 import { authority, hostsEvidence, roleWords, slowPassedOver, type HostTried } from '../hosts.js';
-import { raw, sh, sudoUnlessRoot, viaSh, waitUpTo } from '../../../text/shell.js';
+import { raw, sh, sudoUnlessRoot, waitUpTo } from '../../../text/shell.js';
 
 const waitForIt = (target: PostgresTarget): Remediation => ({
   text: 'Wait until it accepts connections (or use this as a readiness check):',
