@@ -98,7 +98,7 @@ export async function runExplain(options: ExplainOptions, io: CliIO, version: st
   } else {
     const [{ renderExplainHuman }, { widthFor }] = await Promise.all([import('../explain/render.js'), import('./render.js')]);
     // The same width as diagnose's report: the terminal's, $COLUMNS, or 100; never under 40.
-    await io.out(renderExplainHuman(report, { verbose: options.verbose, color: options.color, width: Math.max(40, widthFor({ columns: io.columns ?? io.stdoutColumns, env: io.env })) }));
+    await io.out(renderExplainHuman(report, { verbose: options.verbose, color: options.color, width: Math.max(40, widthFor(io)) }));
   }
   if (!report.verdict) return EXIT_NOT_RECOGNISED;
   // Several errors: the worst of them decides (a failure over a warning), whichever is newest.

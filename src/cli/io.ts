@@ -19,8 +19,6 @@ export interface CliIO {
   readonly columns?: number;
   /** The terminal's width, when standard error is one (wait's live progress line). */
   readonly stderrColumns?: number;
-  /** The terminal's width on stdout, when it is one. */
-  readonly stdoutColumns?: number;
   readonly cwd: string;
   out(text: string): Promise<void>;
   err(text: string): Promise<void>;
@@ -33,7 +31,6 @@ export function processIO(): CliIO {
     stderrIsTTY: process.stderr.isTTY === true,
     ...(process.stdout.isTTY && process.stdout.columns > 0 ? { columns: process.stdout.columns } : {}),
     ...(process.stderr.isTTY && process.stderr.columns > 0 ? { stderrColumns: process.stderr.columns } : {}),
-    ...(process.stdout.isTTY === true && process.stdout.columns ? { stdoutColumns: process.stdout.columns } : {}),
     cwd: process.cwd(),
     out: (text) => write(process.stdout, safeDocument(text)),
     err: (text) => write(process.stderr, safeOutput(text)),

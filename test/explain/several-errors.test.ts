@@ -14,7 +14,7 @@ const explain = (text: string): Promise<ExplainReport> => explainText(text, { ve
 
 async function human(text: string, columns?: number, json = false): Promise<{ code: number; out: string }> {
   const stdout: string[] = [];
-  const io: CliIO = { env: {}, stdoutIsTTY: true, stderrIsTTY: false, ...(columns ? { stdoutColumns: columns } : {}), cwd: process.cwd(), out: async (chunk) => void stdout.push(chunk), err: async () => undefined };
+  const io: CliIO = { env: {}, stdoutIsTTY: true, stderrIsTTY: false, ...(columns ? { columns } : {}), cwd: process.cwd(), out: async (chunk) => void stdout.push(chunk), err: async () => undefined };
   const stdin: StdinSource = { isTTY: false, read: async () => text };
   const code = await runExplain(toExplainOptions(['-'], { color: false, json }, io), io, 'test', stdin);
   return { code, out: stdout.join('') };

@@ -4,7 +4,7 @@ import type { Evidence } from '../../engine/schema.js';
 import { reachEvidence } from '../common/network.js';
 import type { HostOutcome } from './context.js';
 import type { CassandraNode } from './local.js';
-import { hostAndPort } from '../common/listener.js';
+import { hostPort } from '../../text/address.js';
 import { raw, sh, tcpCheck, waitUpTo } from '../../text/shell.js';
 import { cqlIdent } from '../../text/sql.js';
 
@@ -51,7 +51,7 @@ export function reachEvidenceOf(hosts: readonly HostOutcome[]): Evidence {
 /** One line per contact point: NoHostAvailableError's map, made readable. */
 export function hostsEvidence(hosts: readonly HostOutcome[]): Evidence[] {
   return hosts.map(({ trace, decision }) => ({
-    host: hostAndPort(trace.host, trace.port),
+    host: hostPort(trace.host, trace.port),
     outcome: decision.kind === 'failure' ? decision.cause : decision.kind,
     phase: trace.phase,
     ...(trace.versionsOffered ? { protocolVersionsOffered: trace.versionsOffered } : {}),

@@ -12,7 +12,7 @@ import { closeSession, openSession, type DriverError, type HostError, type Sessi
 import { handshake, type HostTrace } from './handshake.js';
 import { explainRefusal, type CassandraRefusal } from './refusal.js';
 import { scanLocalCassandra } from './local.js';
-import { hostAndPort } from '../common/listener.js';
+import { hostPort } from '../../text/address.js';
 import { firstReach, type Connected } from '../../net/reach.js';
 
 /**
@@ -100,7 +100,7 @@ export function createContext(target: CassandraTarget, run: RunContext): CqlCont
         if (decision.kind !== 'refused') return undefined;
         const addresses = trace.entry.connects.map((attempt) => attempt.address);
         const local = addresses.some((address) => isLocalAddress(address));
-        return explainRefusal({ addresses, port: trace.port, attempted: hostAndPort(trace.host, trace.port) }, local ? await scanLocalCassandra() : undefined, { inContainer: run.environment.platform.inContainer });
+        return explainRefusal({ addresses, port: trace.port, attempted: hostPort(trace.host, trace.port) }, local ? await scanLocalCassandra() : undefined, { inContainer: run.environment.platform.inContainer });
       })();
       return refusal;
     },

@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { CassandraEndpoint } from '../../config/cassandra/target.js';
 import type { Deadline } from '../../engine/deadline.js';
 import { reachEndpoint, type Connected, type EndpointTrace, type ReachHooks } from '../../net/reach.js';
-import { hostAndPort } from '../common/listener.js';
+import { hostPort } from '../../text/address.js';
 import { identifyProtocol, isVague, type ProtocolGuess } from '../../net/sniff.js';
 import { connectTcp } from '../../net/tcp.js';
 import { upgradeToTls } from '../../net/tls.js';
@@ -64,7 +64,7 @@ export async function handshake(point: CassandraEndpoint, options: HandshakeOpti
     return trace;
   }
   hooks.reached?.(reached.connected);
-  hooks.waiting?.(`the CQL handshake with ${hostAndPort(point.host, point.port)}`);
+  hooks.waiting?.(`the CQL handshake with ${hostPort(point.host, point.port)}`);
   trace.connected = reached.connected;
   const watch = watchForSilence(reached.socket, reached.connected, deadline, 'cassandra');
   try {

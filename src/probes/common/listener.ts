@@ -123,7 +123,3 @@ export function connectionResetRemedies(engine: string, port: number): Remediati
   ];
 }
 
-/** "127.0.0.1:5432", "[::1]:5432": a host and port as a person writes them. */
-export function hostAndPort(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}

@@ -5,7 +5,7 @@ import type { Document } from 'bson';
 import type { MongoTarget } from '../../config/mongodb/target.js';
 import type { Deadline } from '../../engine/deadline.js';
 import { reachEndpoint, type Connected, type EndpointTrace, type Reached, type ReachHooks } from '../../net/reach.js';
-import { hostAndPort } from '../common/listener.js';
+import { hostPort } from '../../text/address.js';
 import { identifyProtocol, isVague, type ProtocolGuess } from '../../net/sniff.js';
 import { connectTcp } from '../../net/tcp.js';
 import { upgradeToTls, type CertificateSummary, type TlsUpgrade, type VerifyMode } from '../../net/tls.js';
@@ -144,7 +144,7 @@ async function probeSeed(target: MongoTarget, spec: { host: string; port: number
   const base = { host: spec.host, port: spec.port, entry: reached.entry };
   if (!reached.socket || !reached.connected) return base;
   hooks.reached?.(reached.connected);
-  hooks.waiting?.(`MongoDB's hello at ${hostAndPort(spec.host, spec.port)}`);
+  hooks.waiting?.(`MongoDB's hello at ${hostPort(spec.host, spec.port)}`);
   const watch = watchForSilence(reached.socket, reached.connected, deadline, 'mongodb');
   try {
     return await withListener(await speakTo(target, spec, { ...reached, socket: reached.socket, connected: reached.connected }, watch?.deadline ?? deadline, deadline, version), watch);

@@ -1,7 +1,7 @@
 import type { Evidence } from '../../engine/schema.js';
 import type { ConnectionTrace } from './connect.js';
 import { reachEvidence } from '../common/network.js';
-import { hostAndPort } from '../common/listener.js';
+import { hostPort } from '../../text/address.js';
 import type { PgLocalServer, PgStandalone } from './local.js';
 
 /** Slices of the connection trace, shaped as evidence for the step that talks about them. */
@@ -51,10 +51,10 @@ export function serverSummary(server: PgLocalServer): Evidence {
 
 /** "127.0.0.1:5432" or "/var/run/postgresql/.s.PGSQL.5432": where we connected or tried to. */
 export function whereOf(trace: ConnectionTrace): string {
-  if (trace.connected) return trace.connected.transport === 'unix' ? trace.connected.address : hostAndPort(trace.connected.host, trace.connected.port);
+  if (trace.connected) return trace.connected.transport === 'unix' ? trace.connected.address : hostPort(trace.connected.host, trace.connected.port);
   const entry = trace.endpoints[0];
   if (!entry) return 'the server';
-  return entry.transport === 'unix' ? (entry.socketPath ?? entry.host) : hostAndPort(entry.host, entry.port);
+  return entry.transport === 'unix' ? (entry.socketPath ?? entry.host) : hostPort(entry.host, entry.port);
 }
 
 /** "; a single-user postgres (pid 42, /srv/pg) holds the data directory for port 5432 …": why that server cannot start. */

@@ -2,7 +2,7 @@ import { isSocketHost, socketPathOf, type PostgresEndpoint, type PostgresTarget 
 import type { Deadline } from '../../engine/deadline.js';
 import { formatMs } from '../../text/duration.js';
 import { connectAddress, lookUpEndpoint, type EndpointSpec, type EndpointTrace, type ReachHooks } from '../../net/reach.js';
-import { hostAndPort } from '../common/listener.js';
+import { hostPort } from '../../text/address.js';
 import { closeConnection, connectAt, emptyTrace, type Connection, type ConnectionTrace, type OpenedSocket } from './connect.js';
 
 /**
@@ -269,7 +269,7 @@ export function roleWords(role: ServerRole | undefined): string {
 }
 
 export function authority(host: string, port: number): string {
-  return isSocketHost(host) ? socketPathOf(host, port) : hostAndPort(host, port);
+  return isSocketHost(host) ? socketPathOf(host, port) : hostPort(host, port);
 }
 
 export function hostsEvidence(hosts: readonly HostTried[] | undefined): Record<string, unknown> {

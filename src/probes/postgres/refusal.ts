@@ -4,7 +4,7 @@ import { explainTcpRefusal, unique } from '../common/refusal.js';
 import type { ConnectionTrace } from './connect.js';
 import type { PgCluster } from './clusters.js';
 import type { LocalScan, PgLocalServer, PgStandalone } from './local.js';
-import { hostAndPort } from '../common/listener.js';
+import { hostPort } from '../../text/address.js';
 
 /**
  * Why a connection was refused, told from what runs on this machine:
@@ -56,7 +56,7 @@ export function refusedEndpoint(trace: ConnectionTrace): RefusedEndpoint | undef
   const endpoint = trace.endpoints[0];
   if (!endpoint) return undefined;
   const addresses = endpoint.connects.map((entry) => entry.address);
-  const attempted = endpoint.transport === 'unix' ? (endpoint.socketPath ?? endpoint.host) : hostAndPort(endpoint.host, endpoint.port);
+  const attempted = endpoint.transport === 'unix' ? (endpoint.socketPath ?? endpoint.host) : hostPort(endpoint.host, endpoint.port);
   return { transport: endpoint.transport, addresses, port: endpoint.port, attempted };
 }
 

@@ -1,4 +1,5 @@
 import type { CassandraTarget } from '../../../config/cassandra/target.js';
+import { hostPort } from '../../../text/address.js';
 import { defineStep } from '../../../engine/probe.js';
 import type { Evidence, Remediation } from '../../../engine/schema.js';
 import { formatMs } from '../../../text/duration.js';
@@ -7,7 +8,7 @@ import { cqlsh, environmentEvidence, hostsEvidence, nodeSummary, urlWith, waitFo
 import type { CqlContext } from '../context.js';
 import { scanLocalCassandra, type CassandraNode, type TransportState } from '../local.js';
 import type { ProtocolGuess } from '../../../net/sniff.js';
-import { connectionResetRemedies, hostAndPort, listenerViewEvidence, lookAtListener, ownerNote, wrongProtocolRemedies, wrongProtocolSummary, type EngineIdentity, type EngineListener, type ListenerView } from '../../common/listener.js';
+import { connectionResetRemedies, listenerViewEvidence, lookAtListener, ownerNote, wrongProtocolRemedies, wrongProtocolSummary, type EngineIdentity, type EngineListener, type ListenerView } from '../../common/listener.js';
 import { urlLine } from '../../../text/url.js';
 import { pathOperand, raw, sh, sudoUnlessRoot } from '../../../text/shell.js';
 
@@ -103,7 +104,7 @@ export const acceptingStep = defineStep<CqlContext, keyof typeof remedies>({
     const { trace, decision } = await ctx.primary();
     io.evidence.contactPoints = hostsEvidence(hosts);
     Object.assign(io.evidence, environmentEvidence(target));
-    const where = hostAndPort(trace.host, trace.port);
+    const where = hostPort(trace.host, trace.port);
     if (decision.kind === 'refused') {
       const refusal = await ctx.refusal();
       if (refusal?.cause === 'not_listening') {

@@ -9,7 +9,7 @@ import { cassandraWords, CASSANDRA_SERVICE_WORDS } from '../words.js';
 import { cqlsh, environmentEvidence, nodeSummary, reachEvidenceOf, urlWith } from '../commands.js';
 import { raw, sh, sudoUnlessRoot } from '../../../text/shell.js';
 import type { CqlContext } from '../context.js';
-import { hostAndPort } from '../../common/listener.js';
+import { hostPort } from '../../../text/address.js';
 
 /**
  * Seed 002: an application inside a container connected to localhost, which is the container
@@ -85,7 +85,7 @@ export const processStep = defineStep<CqlContext, keyof typeof remedies>({
     // One contact point: its TCP connection answers this step's question; the CQL handshake is the accepting step's wait.
     if (ctx.target.contactPoints.length === 1) {
       const early = await ctx.reached();
-      if (early.kind === 'connected') return io.pass(`a server accepted the connection at ${hostAndPort(early.connected.host, early.connected.port)}`, { connectedTo: early.connected.address });
+      if (early.kind === 'connected') return io.pass(`a server accepted the connection at ${hostPort(early.connected.host, early.connected.port)}`, { connectedTo: early.connected.address });
     }
     const hosts = await ctx.hosts();
     const refusal = await ctx.refusal();
@@ -122,7 +122,7 @@ export const processStep = defineStep<CqlContext, keyof typeof remedies>({
       return io.pass(`a Cassandra JVM runs on this machine (pid ${nodes.map((node) => node.pid).join(', ')})`, { localNodes: nodes.map(nodeSummary) });
     }
     const connected = hosts.find((outcome) => outcome.trace.connected);
-    if (connected?.trace.connected) return io.pass(`a server accepted the connection at ${hostAndPort(connected.trace.host, connected.trace.port)}`, { connectedTo: connected.trace.connected.address });
+    if (connected?.trace.connected) return io.pass(`a server accepted the connection at ${hostPort(connected.trace.host, connected.trace.port)}`, { connectedTo: connected.trace.connected.address });
     return io.skip('cannot tell: no contact point could be reached (see network)', evidence);
   },
 });

@@ -17,7 +17,7 @@ import type { PgLocalServer, PgStandalone } from '../local.js';
 import { spokenSource } from '../../../config/source.js';
 import { raw, sh, sudoUnlessRoot } from '../../../text/shell.js';
 import { hostsEvidence } from '../hosts.js';
-import { hostAndPort } from '../../common/listener.js';
+import { hostPort } from '../../../text/address.js';
 
 const remedies = { not_running: notRunning, wrong_port: wrongPort, localhost_in_container: localhostInContainerRemedies };
 
@@ -38,7 +38,7 @@ export const processStep = defineStep<PgContext, keyof typeof remedies>({
     if (ctx.requested.endpoints.length === 1) {
       const early = await ctx.reached();
       if (early.kind === 'connected') {
-        const at = early.connected.transport === 'unix' ? early.connected.address : hostAndPort(early.connected.host, early.connected.port);
+        const at = early.connected.transport === 'unix' ? early.connected.address : hostPort(early.connected.host, early.connected.port);
         return io.pass(`a server accepted the connection at ${at}`, { connectedTo: early.connected.address });
       }
     }
