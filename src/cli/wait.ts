@@ -5,6 +5,7 @@ import { Deadline } from '../engine/deadline.js';
 import type { StepSelection } from '../engine/probe.js';
 import type { TargetReport } from '../engine/schema.js';
 import { EXIT_CODES } from '../engine/exit.js';
+import { TEARDOWN_RESERVE_MS } from '../engine/walk.js';
 import { formatMs } from '../text/duration.js';
 import { colorWanted } from './diagnose.js';
 import { parseCount, parseDuration, parseSeconds } from './duration.js';
@@ -154,7 +155,10 @@ export async function runWait(inputs: readonly string[], options: WaitOptions, i
     slowestAttemptMs = Math.max(slowestAttemptMs, performance.now() - attemptStarted);
     // An attempt that --timeout itself cut short says only that time ran out: the diagnosis printed
     // on giving up stays the last one that finished (a wrong password, a refused port).
-    last = merge(last, reports, boundByTimeout || deadline.remainingMs() < LAST_MOMENT_MS);
+    // An attempt that ran into the time kept for closing was cut short by --timeout, whatever cause
+    // the cut produced (deadline_exceeded, or a no_response after a few milliseconds).
+    const cutShort = boundByTimeout && deadline.remainingMs() < TEARDOWN_RESERVE_MS + LAST_MOMENT_MS;
+    last = merge(last, reports, boundByTimeout || deadline.remainingMs() < LAST_MOMENT_MS, cutShort);
     const stillPending = pending.filter((_, index) => reports[index]?.status === 'unhealthy');
     // Times shown count as --timeout does: from this process's start.
     const elapsed = performance.now() - options.originMs;
@@ -332,11 +336,11 @@ async function sleepUntilListening(deadline: Deadline, sleepMs: number, endpoint
 }
 
 /** The latest report for each target, in the order the targets were given. */
-function merge(previous: TargetReport[], latest: TargetReport[], cutByTimeout: boolean): TargetReport[] {
+function merge(previous: TargetReport[], latest: TargetReport[], cutByTimeout: boolean, cutShort = false): TargetReport[] {
   const key = (report: TargetReport): string => `${report.label ?? ''}|${report.target}`;
   const byKey = new Map(previous.map((report) => [key(report), report]));
   for (const report of latest) {
-    if (cutByTimeout && report.verdict.cause === 'deadline_exceeded' && byKey.has(key(report))) continue;
+    if (byKey.has(key(report)) && ((cutByTimeout && report.verdict.cause === 'deadline_exceeded') || (cutShort && report.status === 'unhealthy'))) continue;
     byKey.set(key(report), report);
   }
   return [...byKey.values()];
