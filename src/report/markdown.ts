@@ -50,8 +50,17 @@ export function markdownText(text: string): string {
     .replace(/\n/g, ' ')
     .split(/([^\s|]+)/)
     .map((part, index) => (index % 2 === 1 && LINK_SHAPED.test(part) ? codeSpan(part) : part.replace(/[\\`<>[\]|&]/g, '\\$&')))
-    .join('');
+    .join('')
+    .replace(BLOCK_START, (_whole, marker: string | undefined, number: string | undefined, dot: string | undefined) => (marker ? `\\${marker}` : `${number ?? ''}\\${dot ?? ''}`));
 }
+
+/**
+ * What would open a block where the text starts a line or a list item: a bullet (`*`, `-`, `+`), an
+ * ordered item's number (`1.`, `1)`), a heading, a quote, a fence or a thematic break. Leading blanks
+ * go first (four of them would make code); the marker gets a backslash, which CommonMark allows
+ * before any ASCII punctuation, so the text reads the same wherever it lands.
+ */
+const BLOCK_START = /^\s*(?:([-*+#>=~_])|(\d{1,9})([.)]))/;
 
 /** A word GitHub's autolink extension could turn into a link (a wider net than its rules). */
 const LINK_SHAPED = /@|:\/\/|www\.|^(?:mailto|xmpp):/i;
