@@ -1,13 +1,12 @@
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { InputError } from '../config/errors.js';
 import { maskUrlPasswords } from '../config/secrets.js';
 import { EXIT_CODES } from '../engine/exit.js';
+import { toolVersion } from '../engine/tool.js';
 import { diagnoseCommand, EXIT_CODES_HELP, runDiagnose } from './diagnose.js';
 import { explainCommand, runExplain } from './explain.js';
 import { exporterCommand, runExporter } from './exporter.js';
 import { processIO, type CliIO } from './io.js';
-import { registerVocabulary } from './vocabulary.js';
 import { completionCommand } from './completion.js';
 import { runbookCommand } from './runbook.js';
 import { schemaCommand } from './schema.js';
@@ -15,18 +14,12 @@ import { runWait, waitCommand } from './wait.js';
 import { bounded } from '../text/bound.js';
 import { visible } from '../text/visible.js';
 
-export function toolVersion(): string {
-  const pkg: unknown = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
-  return typeof pkg === 'object' && pkg !== null && 'version' in pkg && typeof pkg.version === 'string' ? pkg.version : '0.0.0';
-}
-
 /**
  * Parses argv, runs the command, and returns the exit code: 0 healthy, 1 degraded, 2 unhealthy,
  * 3 bad input (or dbdoctor could not run). Errors are one line, never a stack trace.
  */
 export async function main(argv: readonly string[], io: CliIO = processIO()): Promise<number> {
   const version = toolVersion();
-  registerVocabulary();
   // `dbdoctor wait <target> -- <command…>`: what follows "--" is the command, not targets.
   const separator = argv.indexOf('--');
   const command = separator >= 0 ? argv.slice(separator + 1) : [];
@@ -73,6 +66,9 @@ ${EXIT_CODES_HELP}`,
   program.addCommand(runbookCommand(io));
   program.addCommand(completionCommand(io, () => program));
   for (const command of program.commands) command.exitOverride().showSuggestionAfterError(true).configureOutput(output);
+  // dbdoctor's own words are registered before a command runs (none is a secret, see vocabulary.ts);
+  // they take the report's schemas to list, which `--version`, `--help` and a usage error never load.
+  program.hook('preAction', async () => (await import('./vocabulary.js')).registerVocabulary());
 
   try {
     await program.parseAsync([...args]);

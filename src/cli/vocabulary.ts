@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LIBPQ_KEYWORDS } from '../config/postgres/conninfo.js';
 import { secrets } from '../config/secrets.js';
@@ -42,12 +42,16 @@ export function registerVocabulary(): void {
  * servers' words in every language, are not dbdoctor's.
  */
 function ownWords(): ReadonlySet<string> {
-  const root = dirname(dirname(fileURLToPath(import.meta.url)));
+  // src/ or dist/ above this module (dist/cli/, or dist/bundle/chunks/ in the command line's
+  // bundle). dist/bundle/ itself is left out: it holds the bundled libraries' code too, whose words
+  // are not dbdoctor's, and dist/'s own files hold every word the bundle has of dbdoctor's.
+  let root = dirname(fileURLToPath(import.meta.url));
+  while (!['src', 'dist'].includes(basename(root)) && dirname(root) !== root) root = dirname(root);
   const words = new Set<string>();
   const visit = (dir: string): void => {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
       const path = join(dir, entry.name);
-      if (entry.isDirectory()) visit(path);
+      if (entry.isDirectory() && path !== join(root, 'bundle')) visit(path);
       else if (/\.(js|ts)$/.test(entry.name) && !entry.name.endsWith('.d.ts') && !entry.name.includes('.generated.')) {
         for (const word of readFileSync(path, 'utf8').match(/[A-Za-z]{4,}/g) ?? []) words.add(word.toLowerCase());
       }

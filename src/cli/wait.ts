@@ -5,7 +5,7 @@ import { Deadline } from '../engine/deadline.js';
 import type { StepSelection } from '../engine/probe.js';
 import type { TargetReport } from '../engine/schema.js';
 import { EXIT_CODES } from '../engine/exit.js';
-import { TEARDOWN_RESERVE_MS } from '../engine/walk.js';
+import { TEARDOWN_RESERVE_MS } from '../engine/budget.js';
 import { formatMs } from '../text/duration.js';
 import { colorWanted } from './diagnose.js';
 import { parseCount, parseDuration, parseSeconds } from './duration.js';

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { StepIdSchema } from '../engine/steps.js';
+import { StepIdSchema } from '../engine/schema.js';
 import { durationMs } from './duration.js';
 import { InputError } from './errors.js';
 

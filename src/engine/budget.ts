@@ -8,6 +8,12 @@ import type { Deadline } from './deadline.js';
  */
 export const CONNECT_SHARE = 0.6;
 
+/**
+ * Time kept back from the steps so that closing connections never runs past the run's deadline.
+ * Closing is tiny (a Terminate message) and falls back to destroying the socket.
+ */
+export const TEARDOWN_RESERVE_MS = 120;
+
 export function connectDeadline(run: Deadline): Deadline {
   return run.limit(run.remainingMs() * CONNECT_SHARE, 'connect');
 }

@@ -2,7 +2,9 @@ import { z } from 'zod';
 import { PLATFORMS } from '../host/platform.js';
 import { CauseCodeSchema } from './causes.js';
 import type { TargetStatus } from './status.js';
-import { StepIdSchema } from './steps.js';
+import { STEP_ORDER } from './steps.js';
+
+export const StepIdSchema = z.enum(STEP_ORDER);
 
 /**
  * The output contract. TypeScript types are inferred from these schemas so that what we

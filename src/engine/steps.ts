@@ -1,5 +1,3 @@
-import { z } from 'zod';
-
 /**
  * The decision tree, in the order an operator walks it (seed 003's runbook):
  * is a server running → does it accept connections → can we reach it → is there a free
@@ -7,8 +5,7 @@ import { z } from 'zod';
  */
 export const STEP_ORDER = ['process', 'accepting', 'network', 'pool', 'auth', 'queries'] as const;
 
-export const StepIdSchema = z.enum(STEP_ORDER);
-export type StepId = z.infer<typeof StepIdSchema>;
+export type StepId = (typeof STEP_ORDER)[number];
 
 export const STEP_TITLES = {
   process: 'Is a server process running?',

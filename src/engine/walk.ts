@@ -1,17 +1,12 @@
 import { performance } from 'node:perf_hooks';
 import { CAUSES, type CauseCode } from './causes.js';
+import { TEARDOWN_RESERVE_MS } from './budget.js';
 import { isDeadlineExceeded, type Deadline, type DeadlineExceeded } from './deadline.js';
 import type { DiagnosisTarget, Hint, Probe, RunContext, StepDefinition, StepIO, StepOutcome, StepSelection } from './probe.js';
 import type { Evidence, Finding, Remediation, StepReport, TargetReport, TargetStatus, Verdict } from './schema.js';
 import { STEP_ORDER, type StepId } from './steps.js';
 import { formatMs } from '../text/duration.js';
 import { boundFinding, COMMAND_CHARS } from '../text/bound.js';
-
-/**
- * Time kept back from the steps so that closing connections never runs past the run's deadline.
- * Closing is tiny (a Terminate message) and falls back to destroying the socket.
- */
-export const TEARDOWN_RESERVE_MS = 120;
 
 const SEVERITY_RANK = { fail: 3, warn: 2, pass: 1, skip: 0 } as const;
 

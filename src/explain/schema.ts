@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { CauseCodeSchema } from '../engine/causes.js';
 import { RANKS } from '../engine/explainer.js';
 import { RemediationSchema } from '../engine/schema.js';
-import { StepIdSchema } from '../engine/steps.js';
+import { StepIdSchema } from '../engine/schema.js';
 import { ENGINE_NAMES } from '../probes/registry.js';
 
 /**

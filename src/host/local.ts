@@ -1,5 +1,5 @@
 import { networkInterfaces } from 'node:os';
-import { isIP } from 'node:net';
+import { ipFamily } from '../text/ip.js';
 
 /** Is this address one of this machine's own (loopback, or bound to a local interface)? */
 export function isLocalAddress(address: string): boolean {
@@ -10,13 +10,13 @@ export function isLocalAddress(address: string): boolean {
 
 export function isLoopback(address: string): boolean {
   const normalised = address.replace(/^::ffff:/, '');
-  if (isIP(normalised) === 4) return normalised.startsWith('127.');
+  if (ipFamily(normalised) === 4) return normalised.startsWith('127.');
   return normalised === '::1';
 }
 
 /** Does a socket bound to `bound` accept connections addressed to `target`? */
 export function bindingCovers(bound: string, target: string): boolean {
-  if (bound === '0.0.0.0') return isIP(target.replace(/^::ffff:/, '')) === 4;
+  if (bound === '0.0.0.0') return ipFamily(target.replace(/^::ffff:/, '')) === 4;
   // A socket on :: accepts IPv4 too unless IPV6_V6ONLY is set (Linux default: off).
   if (bound === '::') return true;
   return bound.replace(/^::ffff:/, '') === target.replace(/^::ffff:/, '');

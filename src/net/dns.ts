@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { Resolver } from 'node:dns/promises';
-import { isIP } from 'node:net';
+import { ipFamily } from '../text/ip.js';
 import { networkInterfaces } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { Deadline } from '../engine/deadline.js';
@@ -57,7 +57,7 @@ const ABSENT = new Set(['ENOTFOUND', 'ENODATA']);
 export async function resolveHost(host: string, deadline: Deadline, files: ResolverFiles = {}): Promise<Resolution> {
   const started = performance.now();
   const elapsed = (): number => Math.round((performance.now() - started) * 10) / 10;
-  const family = isIP(host);
+  const family = ipFamily(host);
   if (family === 4 || family === 6) {
     return { outcome: 'resolved', host, addresses: [{ address: host, family }], literal: true, source: 'literal', durationMs: 0 };
   }
@@ -85,7 +85,7 @@ type Untimed<T> = T extends unknown ? Omit<T, 'durationMs'> : never;
 async function queryDns(host: string, config: ReturnType<typeof parseResolvConf>, deadline: Deadline): Promise<Untimed<Resolution>> {
   const servers = config.nameservers.length > 0 ? config.nameservers : ['127.0.0.1'];
   const resolver = new Resolver({ timeout: config.timeoutSeconds * 1000, tries: Math.max(1, config.attempts) });
-  resolver.setServers(servers.map((server) => (isIP(server) === 6 ? `[${server}]:53` : `${server}:53`)));
+  resolver.setServers(servers.map((server) => (ipFamily(server) === 6 ? `[${server}]:53` : `${server}:53`)));
   const tried: DnsAttempt[] = [];
   const onAbort = (): void => resolver.cancel();
   deadline.signal.addEventListener('abort', onAbort, { once: true });
@@ -154,7 +154,7 @@ function isLocalhostName(name: string): boolean {
 
 function toAddresses(addresses: readonly string[]): ResolvedAddress[] {
   return addresses.flatMap((address): ResolvedAddress[] => {
-    const family = isIP(address);
+    const family = ipFamily(address);
     return family === 4 || family === 6 ? [{ address, family }] : [];
   });
 }

@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { ipFamily } from '../text/ip.js';
 import { isInvisible } from '../text/visible.js';
 
 /**
@@ -29,7 +29,7 @@ export function hostProblem(host: string, rules: HostRules = {}): string | undef
   if (host.startsWith('/')) return rules.socketPaths ? undefined : 'a socket path is not a host here';
   if (host.startsWith('@')) return rules.abstractSockets ? (host.length > 1 ? undefined : 'an abstract socket needs a name after "@"') : 'it starts with "@"';
   const bare = host.replace(/^\[(.*)\]$/, '$1');
-  if (isIP(bare) !== 0) return undefined;
+  if (ipFamily(bare) !== 0) return undefined;
   if (bare.includes(':')) return 'it is not a valid IPv6 address (a zone id is letters, digits, "-", "_" and ".")';
   if (bare.startsWith('-')) return 'it starts with "-"';
   const name = bare.endsWith('.') ? bare.slice(0, -1) : bare;

@@ -1,4 +1,5 @@
-import { isIP, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
+import { ipFamily } from '../text/ip.js';
 import { performance } from 'node:perf_hooks';
 import { checkServerIdentity, connect, type PeerCertificate, type SecureVersion, type TLSSocket } from 'node:tls';
 import type { Deadline } from '../engine/deadline.js';
@@ -78,7 +79,7 @@ export function upgradeToTls(socket: Socket, options: TlsUpgrade, deadline: Dead
     const secure = connect({
       socket,
       // SNI must not carry an IP address (RFC 6066 §3).
-      ...(isIP(options.host) === 0 ? { servername: options.host } : {}),
+      ...(ipFamily(options.host) === 0 ? { servername: options.host } : {}),
       rejectUnauthorized: false,
       ...(options.ca ? { ca: options.ca } : {}),
       ...(options.cert ? { cert: options.cert } : {}),

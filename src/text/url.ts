@@ -1,4 +1,4 @@
-import { isIPv6 } from 'node:net';
+import { ipFamily } from './ip.js';
 import { shellWord } from './shell.js';
 
 /**
@@ -21,7 +21,7 @@ export function urlPart(value: string): string {
  */
 export function urlHost(host: string): string {
   const bare = host.replace(/^\[(.*)\]$/, '$1');
-  if (isIPv6(bare)) return `[${bare.replace(/%/g, '%25')}]`;
+  if (ipFamily(bare) === 6) return `[${bare.replace(/%/g, '%25')}]`;
   return urlPart(host);
 }
 

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { isIP } from 'node:net';
+import { ipFamily } from '../../text/ip.js';
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -233,7 +233,7 @@ function hostaddrs(text: string, hostCount: number | undefined, sources: Record<
     throw new InputError(`could not match ${hostCount} host names to ${list.length} hostaddr values (from ${source}): give one hostaddr per host, or leave one empty to look that host up`);
   }
   for (const address of list) {
-    if (address !== '' && isIP(address) === 0) {
+    if (address !== '' && ipFamily(address) === 0) {
       throw new InputError(`invalid hostaddr "${bounded(visible(address), 120)}" (from ${source}): libpq takes a numeric IPv4 or IPv6 address there (10.0.0.5, ::1), never a name; put a name in host`);
     }
   }

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { toolVersion } from '../../engine/tool.js';
 import type { MongoTarget } from '../../config/mongodb/target.js';
 import { connectDeadline } from '../../engine/budget.js';
 import type { Deadline } from '../../engine/deadline.js';
@@ -31,14 +31,7 @@ export interface MongoContext {
 }
 
 /** dbdoctor's version, for the client metadata in hello (the server logs who connected). */
-const VERSION = ((): string => {
-  try {
-    const pkg: unknown = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'));
-    return typeof pkg === 'object' && pkg !== null && 'version' in pkg && typeof pkg.version === 'string' ? pkg.version : 'unknown';
-  } catch {
-    return 'unknown';
-  }
-})();
+const VERSION = toolVersion();
 
 export function createContext(target: MongoTarget, run: RunContext): MongoContext {
   let surveyed: Promise<Survey> | undefined;

@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { ipFamily } from '../../../text/ip.js';
 import { userInfo } from 'node:os';
 import { isSocketHost, type PostgresTarget } from '../../../config/postgres/target.js';
 import { defineStep } from '../../../engine/probe.js';
@@ -43,7 +43,7 @@ function hbaLine(rejection: HbaRejection): string | undefined {
   const user = hbaToken(rejection.user);
   if (database === undefined || user === undefined) return undefined;
   if (rejection.host === '[local]') return `local   ${database}   ${user}   scram-sha-256`;
-  const family = isIP(rejection.host);
+  const family = ipFamily(rejection.host);
   if (family === 0) return undefined;
   return `host    ${database}   ${user}   ${rejection.host}/${family === 6 ? '128' : '32'}   scram-sha-256`;
 }
