@@ -5,7 +5,10 @@
 // of a hundred module resolutions is most of what a start-up costs (bench/RESULTS.md, "Cold start").
 //
 // The drivers, bson and bcryptjs stay in node_modules (external): they are loaded lazily already, a
-// driver and dbdoctor must share one bson, and a user may upgrade a driver without rebuilding.
+// driver and dbdoctor must share one bson, and a user may upgrade a driver without rebuilding. So
+// does yaml, for another reason: it is CommonJS loaded by import(), and esbuild makes such a chunk
+// `export default` only, which loses the named exports config/file.ts takes (a fleet file failed
+// with "LineCounter is not a constructor"); Node's own CommonJS interop gives them.
 // dist/ (tsc's output, one file per module) stays as it is, for library use and the tests.
 // test/unit/bundle.test.ts builds with these same options (and a metafile) to keep the start-up path small.
 import { rmSync } from 'node:fs';
@@ -16,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 
 /** What stays a package import at run time (see above). */
-export const EXTERNAL = ['pg', 'pg-native', 'mongodb', 'bson', 'mongodb-connection-string-url', 'cassandra-driver', 'bcryptjs'];
+export const EXTERNAL = ['pg', 'pg-native', 'mongodb', 'bson', 'mongodb-connection-string-url', 'cassandra-driver', 'bcryptjs', 'yaml'];
 
 export function bundleOptions(outdir = join(ROOT, 'dist', 'bundle')): BuildOptions & { outdir: string } {
   return {

@@ -13,11 +13,13 @@ import { bundleOptions } from '../../scripts/bundle.js';
  * place fails a test instead of quietly costing every run its parse time.
  */
 let meta: Metafile;
+let texts: { path: string; text: string }[] = [];
 const dir = mkdtempSync(join(tmpdir(), 'dbdoctor-bundle-'));
 
 beforeAll(async () => {
   const result = await build({ ...bundleOptions(dir), write: false, metafile: true });
   meta = result.metafile;
+  texts = result.outputFiles.map((file) => ({ path: file.path, text: file.text }));
 }, 60_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -70,6 +72,10 @@ describe('the command line bundle', () => {
     }
     const mongo = staticClosure(outputOf('src/probes/mongodb/index.ts'));
     expect(offending(mongo, [/^src\/probes\/(postgres|cassandra)\//])).toEqual([]);
+  });
+
+  test('no chunk is a CommonJS package reached by import(): esbuild would export only its default, and lose the names the code takes', () => {
+    expect(texts.filter((file) => /export default require_\w+\(\);?\s*$/.test(file.text)).map((file) => file.path)).toEqual([]);
   });
 
   test('the drivers stay packages of their own, loaded by import() when an engine needs them', () => {
