@@ -105,10 +105,13 @@ function loadSampler(): { stop(): string } {
  * from their last full run.
  */
 const PARTS = {
-  exporter: { headline: 'Exporter:', run: exporterCost, lab: true },
+  exporter: { headline: ['Exporter:'], run: exporterCost, lab: true },
+  coldstart: { headline: ['Cold start', 'Lazy drivers'], run: (lab: Lab) => coldStart(lab), lab: true },
+  fleet: { headline: ['Fleet in one run'], run: (lab: Lab) => fleet(lab), lab: true },
+  engines: { headline: ['Other engines'], run: (lab: Lab) => engines(lab), lab: true },
   // explain is offline: it needs no lab (and so no root).
-  explain: { headline: 'Explain', run: () => explainPastes(), lab: false },
-} as const satisfies Record<string, { headline: string; run: (lab: Lab) => Promise<Section>; lab: boolean }>;
+  explain: { headline: ['Explain'], run: () => explainPastes(), lab: false },
+} as const satisfies Record<string, { headline: readonly string[]; run: (lab: Lab) => Promise<Section>; lab: boolean }>;
 
 async function only(name: string): Promise<number> {
   const part = Object.entries(PARTS).find(([key]) => key === name)?.[1];
@@ -117,16 +120,18 @@ async function only(name: string): Promise<number> {
     return 3;
   }
   let result: Section & { failed?: boolean };
+  const run: (lab: Lab) => Promise<Section> = part.run;
   if (part.lab) {
     log('setting up the lab (a PostgreSQL cluster, a network namespace, a silent peer)');
     const lab: Lab = await createLab();
     try {
-      result = await section(name, () => part.run(lab));
+      result = await section(name, () => run(lab));
     } finally {
       await lab.destroy();
     }
   } else {
-    result = await section(name, () => explainPastes());
+    // An offline part is given no lab.
+    result = await section(name, () => run(undefined as never));
   }
   const load = Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
   const when = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
@@ -138,11 +143,11 @@ async function only(name: string): Promise<number> {
 }
 
 /** RESULTS.md with one section (and its headline lines) replaced, or added at the end. */
-export function spliceSection(document: string, section: Section, headlinePrefix: string): string {
+export function spliceSection(document: string, section: Section, headlinePrefixes: readonly string[]): string {
   const lines = document.split('\n');
   const headlineAt = lines.indexOf('## Headline');
   const headlineEnd = lines.findIndex((line, index) => index > headlineAt && line.startsWith('## '));
-  const kept = lines.slice(headlineAt + 1, headlineEnd).filter((line) => !line.startsWith(`- ${headlinePrefix}`) && line.trim() !== '');
+  const kept = lines.slice(headlineAt + 1, headlineEnd).filter((line) => !headlinePrefixes.some((prefix) => line.startsWith(`- ${prefix}`)) && line.trim() !== '');
   const headline = [...kept, ...section.headline.map((line) => `- ${line}`)];
   const withHeadline = [...lines.slice(0, headlineAt + 1), '', ...headline, '', ...lines.slice(headlineEnd)];
   const start = withHeadline.indexOf(`## ${section.title}`);
