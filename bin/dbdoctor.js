@@ -5,6 +5,6 @@
 import module from 'node:module';
 // Node >= 22.1 keeps compiled code between runs (a no-op on Node 20, which has no such cache).
 module.enableCompileCache?.();
-// The command line's bundle (scripts/bundle.mjs): one file for what every command needs, chunks for the rest.
+// The command line's bundle (scripts/bundle.ts): one file for what every command needs, chunks for the rest.
 const { main } = await import('../dist/bundle/main.js');
 process.exit(await main(process.argv));

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { readdir, readlink } from 'node:fs/promises';
+import { readdir, readFile, readlink } from 'node:fs/promises';
 
 /**
  * What /proc says about this machine: processes, and the sockets listening on it. Everything
@@ -55,7 +55,9 @@ export async function processInfo(pid: number, select: (comm: string) => boolean
   // A zombie (exited, not yet reaped: common under a container init that never reaps) is
   // not a running server.
   if (/^State:\s+[ZX]/m.test(status)) return undefined;
-  const cmdline = ((await readText(`/proc/${pid}/cmdline`)) ?? '').split('\0').filter((part) => part !== '');
+  // cmdline is read from the process's own memory, under its memory map's lock: a process stuck
+  // with that lock held (what makes `ps` hang) must block a thread of the pool, never the event loop.
+  const cmdline = ((await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => undefined)) ?? '').split('\0').filter((part) => part !== '');
   return {
     pid,
     ppid: Number(/^PPid:\s+(\d+)/m.exec(status)?.[1] ?? 0),
@@ -183,10 +185,11 @@ function compressIPv6(full: string): string {
 }
 
 /**
- * A file of /proc, read synchronously: procfs answers from the kernel's memory and never waits on
- * a disk, and a small file read at once costs ~10 µs where the asynchronous path costs four trips
- * through libuv's thread pool (open, stat, read, close) — a scan of a hundred processes' `comm`
- * took ~50 ms that way, most of a refused port's verdict (issue 15).
+ * A file of /proc that the kernel answers from its own records (comm, status, the socket tables),
+ * read synchronously: procfs never waits on a disk for these, and a small file read at once costs
+ * ~10 µs where the asynchronous path costs four trips through libuv's thread pool (open, stat, read,
+ * close) — a scan of a hundred processes' `comm` took ~50 ms that way, most of a refused port's
+ * verdict (issue 15). Not for cmdline or environ, which read the process's memory (see processInfo).
  */
 async function readText(path: string): Promise<string | undefined> {
   try {

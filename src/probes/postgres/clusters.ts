@@ -112,8 +112,9 @@ async function conventionalDataDirs(options: { readonly runningDataDirs: readonl
     children('/opt/homebrew/var', (name) => name.startsWith('postgres')),
     // Beside a running cluster, and one level up: /srv/pg/main beside /srv/pg/reporting, and
     // /var/lib/pgsql/15/data beside /var/lib/pgsql/16/data (where clusters of one machine live).
-    ...options.runningDataDirs.map((dir) => children(dirname(dir), () => true)),
-    ...options.runningDataDirs.map((dir) => grandchildren(dirname(dirname(dir)), basename(dirname(dir)))),
+    // Each directory once: many processes can name one data directory (a crowded host had 300).
+    ...[...new Set(options.runningDataDirs)].map((dir) => children(dirname(dir), () => true)),
+    ...[...new Set(options.runningDataDirs)].map((dir) => grandchildren(dirname(dirname(dir)), basename(dirname(dir)))),
   ]);
   const fromEnv = options.env.PGDATA && isAbsolute(options.env.PGDATA) ? [options.env.PGDATA] : [];
   return [...fromEnv, ...fixed, ...globbed.flat()].map((dataDir) => ({ dataDir }));
