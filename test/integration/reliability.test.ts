@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -7,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { RunReportSchema, type RunReport } from '../../src/engine/schema.js';
 import { diagnoseJson, emptyHome } from '../lab/dbdoctor.js';
 import { BLACK_HOLE, IsolatedHost } from '../lab/isolated.js';
-import { Cluster, holdConnections, pgBinDir } from '../lab/postgres.js';
+import { Cluster, freePort, holdConnections, pgBinDir } from '../lab/postgres.js';
 import { dripPeer, endlessPeer, garbagePeer, hangUpPeer, httpPeer, midHandshakePeer, resetPeer, silentPeer, tlsPlaintextPeer, type Peer } from '../lab/servers.js';
 
 /**
@@ -217,5 +218,39 @@ describe('under load: pgbench on loopback, the diagnosis still ends within its d
     expect(pool?.evidence.inUse).toBeGreaterThanOrEqual(CLIENTS + 1);
     expect(pool?.summary).toMatch(/^\d+ of 60 connections in use/);
     expect(target?.steps.find((step) => step.id === 'queries')?.status).toBe('pass');
+  });
+});
+
+describe('a crowded host: hundreds of processes named like the server, the verdict still within --timeout', () => {
+  // 300 copies of sleep(1) named "postgres", all in one directory (a container host, a build farm, a
+  // test that forks): the process step reads each one, and must still name the PostgreSQL that
+  // really listens, on its own port, before --timeout. (Reading each directory once per process
+  // once took 3.3 s here; a scan through the thread pool held the deadline past 4 s.)
+  const COUNT = 300;
+  let cluster: Cluster;
+  let dir: string;
+  const fakes: ReturnType<typeof spawn>[] = [];
+  beforeAll(async () => {
+    cluster = await Cluster.create('crowded');
+    dir = mkdtempSync(join(tmpdir(), 'dbdoctor-crowded-'));
+    copyFileSync('/bin/sleep', join(dir, 'postgres'));
+    chmodSync(join(dir, 'postgres'), 0o755);
+    for (let index = 0; index < COUNT; index += 1) fakes.push(spawn(join(dir, 'postgres'), ['120'], { cwd: dir, stdio: 'ignore' }));
+    await Promise.all(fakes.map((fake) => new Promise((resolve, reject) => fake.once('spawn', resolve).once('error', reject))));
+  }, 60_000);
+  afterAll(async () => {
+    for (const fake of fakes) fake.kill('SIGKILL');
+    await cluster?.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test(`${COUNT} processes named postgres: wrong_port, naming the real server's port, within --timeout 1`, async () => {
+    const free = await freePort();
+    const result = await drained(['--timeout', '1', `postgresql://app@127.0.0.1:${free}/app`]);
+    const target = result.report.targets[0];
+    expect(target?.verdict?.cause).toBe('wrong_port');
+    expect(target?.verdict?.message).toContain(String(cluster.port));
+    expect(result.report.durationMs).toBeLessThanOrEqual(1000);
+    expect(result.wallMs).toBeLessThan(1000 + MARGIN_MS);
   });
 });
