@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { toolVersion } from '../api/version.js';
 import { InputError } from '../config/errors.js';
 import { maskUrlPasswords } from '../config/secrets.js';
 import { EXIT_CODES } from '../engine/exit.js';
@@ -15,10 +15,7 @@ import { runWait, waitCommand } from './wait.js';
 import { bounded } from '../text/bound.js';
 import { visible } from '../text/visible.js';
 
-export function toolVersion(): string {
-  const pkg: unknown = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
-  return typeof pkg === 'object' && pkg !== null && 'version' in pkg && typeof pkg.version === 'string' ? pkg.version : '0.0.0';
-}
+export { toolVersion };
 
 /**
  * Parses argv, runs the command, and returns the exit code: 0 healthy, 1 degraded, 2 unhealthy,
