@@ -211,7 +211,10 @@ function lineOf(error: object, options: { message: boolean; strings: string[] })
   for (const value of [name, message, sentence, host, ...secretBearing(error)]) if (value) options.strings.push(value);
   const said = options.message && message ? bounded(message, MAX_MESSAGE) : undefined;
   const words = [said, sentence && !said?.includes(sentence) ? sentence : undefined].filter((part) => part !== undefined).join(' ');
-  return `${name ? `${name}: ` : ''}${words}${fields.length > 0 ? `${words ? ' ' : ''}{ ${fields.join(', ')} }` : ''}`;
+  // The stack's frames name the client's modules (node_modules/pg-protocol, …) and show a connect
+  // in progress; read with the words, never alone.
+  const frames = options.message ? framesOf(error) : [];
+  return `${name ? `${name}: ` : ''}${words}${fields.length > 0 ? `${words ? ' ' : ''}{ ${fields.join(', ')} }` : ''}${frames.map((frame) => `\n    ${frame}`).join('')}`;
 }
 
 /**
@@ -230,6 +233,20 @@ function secretBearing(error: object): string[] {
     const value = field(error, key);
     return typeof value === 'string' && (/:\/\/[^\s/@]*:[^\s@]*@|\bpassword\s*=/i.test(value) || /pass(word)?|secret|token/i.test(key)) ? [key.match(/pass(word)?|secret|token/i) ? `${key}=${value}` : bounded(value, MAX_MESSAGE)] : [];
   });
+}
+
+/** At most this many frames of a stack: the innermost, where the client's modules are. */
+const MAX_FRAMES = 12;
+
+function framesOf(error: object): string[] {
+  const stack = stringField(error, 'stack');
+  if (!stack) return [];
+  return stack
+    .slice(0, 20_000)
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => /^at \S/.test(line))
+    .slice(0, MAX_FRAMES);
 }
 
 function labelsOf(error: object): string[] {
