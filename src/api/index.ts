@@ -17,12 +17,13 @@ import type { StepId } from '../engine/steps.js';
 import type { Thresholds } from '../engine/thresholds.js';
 import type { ExplainReport } from '../explain/schema.js';
 import type { Platform } from '../host/platform.js';
+import type { EngineName } from '../probes/registry.js';
 import { DbdoctorError, type DbdoctorErrorReason } from './errors.js';
 import type { PreparedRun, TargetEntry, TargetInput } from './run.js';
 import type { Until } from './wait.js';
 
 export { DbdoctorError, type DbdoctorErrorReason };
-export type { CauseCode, Platform, StepId, Thresholds, Until };
+export type { CauseCode, EngineName, Platform, StepId, Thresholds, Until };
 
 /** The report of a run: what `dbdoctor diagnose --json` prints (schema version 1, `schema/report.schema.json`). */
 export type Report = RunReport;
@@ -96,7 +97,7 @@ export interface WaitForOptions extends RunOptions {
 /** Options of {@link explain}. */
 export interface ExplainOptions {
   /** The database engine, when the input does not say (as `--engine`). */
-  readonly engine?: 'postgres' | 'mongodb' | 'cassandra';
+  readonly engine?: EngineName;
 }
 
 const DIAGNOSE_TIMEOUT_MS = 10_000;

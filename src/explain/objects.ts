@@ -1,4 +1,5 @@
 import type { HostPart, HostSplitter } from '../engine/explainer.js';
+import { ENGINE_NAMES, ERROR_SHAPES, type EngineName } from '../probes/registry.js';
 import { bounded } from '../text/bound.js';
 
 /**
@@ -23,7 +24,7 @@ import { bounded } from '../text/bound.js';
  */
 export interface ErrorObjectReading {
   /** The engine the shape belongs to, when it says (a SQLSTATE with a severity, a codeName, innerErrors…). */
-  readonly engine: 'postgres' | 'mongodb' | 'cassandra' | undefined;
+  readonly engine: EngineName | undefined;
   /** The fields and the messages, one part per host when the object names several. */
   readonly text: string;
   /** The fields alone, without any message: what decides when the messages contradict them. */
@@ -169,12 +170,15 @@ function addressOf(error: object): { host?: string; port?: string } {
 function engineOf(error: unknown, seen: Set<object>, depth: number): ErrorObjectReading['engine'] {
   if (!isObject(error) || seen.has(error) || depth > MAX_DEPTH) return undefined;
   seen.add(error);
-  const name = stringField(error, 'name') ?? '';
-  const code = field(error, 'code');
-  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && (field(error, 'severity') !== undefined || field(error, 'routine') !== undefined)) return 'postgres';
-  if (name === 'DatabaseError' && typeof code === 'string') return 'postgres';
-  if (/^Mongo[A-Z]\w*Error$/.test(name) || field(error, 'codeName') !== undefined || field(error, 'errorLabelSet') !== undefined || isObject(field(field(error, 'reason'), 'servers'))) return 'mongodb';
-  if (field(error, 'innerErrors') !== undefined || name === 'NoHostAvailableError' || (name === 'ResponseError' && typeof code === 'number')) return 'cassandra';
+  const read = (...path: string[]): unknown => path.reduce<unknown>((value, key) => field(value, key), error);
+  const own = ENGINE_NAMES.find((engine) => {
+    try {
+      return ERROR_SHAPES[engine](read);
+    } catch {
+      return false;
+    }
+  });
+  if (own) return own;
   for (const inner of [causeOf(error), ...perHost(error).map((entry) => entry.error)]) {
     const found = engineOf(inner, seen, depth + 1);
     if (found) return found;
