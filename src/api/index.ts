@@ -157,6 +157,7 @@ export async function waitFor(targets?: Target | readonly Target[], options: Wai
         failFast: options.failFast ?? true,
         retries: positive(options.retries, 'retries') ?? WAIT_DEFAULTS.retries,
         originMs: started,
+        timeoutSaid: { name: 'timeoutMs', from: 'the call' },
         ...(options.signal ? { signal: options.signal } : {}),
       },
       deadline,

@@ -28,6 +28,8 @@ export interface WaitLoopOptions {
   readonly originMs: number;
   /** Ends the wait at once (the API's AbortSignal); the deadline is tied to it too. */
   readonly signal?: AbortSignal;
+  /** How the give-up line names the timeout and where it counts from: the CLI's "--timeout … from start" unless said. */
+  readonly timeoutSaid?: { readonly name: string; readonly from: string };
 }
 
 /** What the loop says while it waits: one line per attempt, and the line it ends with. */
@@ -186,10 +188,11 @@ export async function waitUntilReady(prepared: PreparedRun, options: WaitLoopOpt
  * The give-up line, with the time counted as --timeout counts it (from the process's start, the
  * deadline's origin), so that it reads as the deadline kept, not as giving up early.
  */
-function gaveUp(attempts: number, options: Pick<WaitLoopOptions, 'originMs' | 'timeoutMs'>): string {
+function gaveUp(attempts: number, options: Pick<WaitLoopOptions, 'originMs' | 'timeoutMs' | 'timeoutSaid'>): string {
   // It gave up because the deadline came: never read as earlier than it (a timer may fire a little early).
   const elapsed = Math.max(performance.now() - options.originMs, options.timeoutMs);
-  return `gave up at ${(elapsed / 1000).toFixed(2)} s: timed out after ${attempts} attempt${attempts > 1 ? 's' : ''} (--timeout ${formatMs(options.timeoutMs)} from start)`;
+  const said = options.timeoutSaid ?? { name: '--timeout', from: 'start' };
+  return `gave up at ${(elapsed / 1000).toFixed(2)} s: timed out after ${attempts} attempt${attempts > 1 ? 's' : ''} (${said.name} ${formatMs(options.timeoutMs)} from ${said.from})`;
 }
 
 /**

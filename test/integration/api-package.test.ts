@@ -265,7 +265,7 @@ describe('diagnose and waitFor from the package, against the real servers', () =
       const [aborted] = await calls([{ call: 'diagnose', targets: `postgresql://app@127.0.0.1:${silent.port}/x`, options: { timeoutMs: 30_000, abortAfterMs: 500 } }]);
       expect(aborted?.error?.reason).toBe('aborted');
       // The 30 s deadline never came: the abort ended the run (margin for a loaded machine).
-      expect(aborted?.ms).toBeLessThan(5_000);
+      expect(aborted?.ms).toBeLessThan(10_000);
       expect(silent.connections).toBeGreaterThan(0);
       // The process has exited (calls waits for it): nothing was left open to keep it alive.
     } finally {
@@ -296,12 +296,20 @@ describe('diagnose and waitFor from the package, against the real servers', () =
     expect(packages(probe.afterDiagnose)).toContain('pg');
     for (const driver of ['mongodb', 'cassandra-driver', 'bson', 'commander', 'kleur']) expect(packages(probe.afterDiagnose)).not.toContain(driver);
   });
-  test('in process: an abort closes every connection the run opened, and ends diagnose and waitFor within a second or two', async () => {
+  test('in process: an abort closes every connection the run opened, and ends diagnose and waitFor long before their deadline', async () => {
     const { diagnose, waitFor } = await import('../../src/api/index.js');
     const open = new Set<Socket>();
     let accepted = 0;
+    // Aborted once the run is connected and waiting on this silent server (not on a timer: a loaded
+    // machine may take longer than any fixed delay to get there).
+    const controller = new AbortController();
+    let abortedAt = 0;
     const server = createServer((socket) => {
       accepted += 1;
+      setTimeout(() => {
+        abortedAt = performance.now();
+        controller.abort(new Error('the application is shutting down'));
+      }, 200);
       open.add(socket);
       socket.on('close', () => open.delete(socket));
       socket.on('error', () => undefined);
@@ -310,22 +318,35 @@ describe('diagnose and waitFor from the package, against the real servers', () =
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : 0;
     try {
-      const started = performance.now();
-      const error = await diagnose(`postgresql://app@127.0.0.1:${port}/x`, { env: {}, timeoutMs: 30_000, signal: AbortSignal.timeout(400) }).catch((rejected: unknown) => rejected);
-      const tookMs = performance.now() - started;
+      const error = await diagnose(`postgresql://app@127.0.0.1:${port}/x`, { env: {}, timeoutMs: 30_000, signal: controller.signal }).catch((rejected: unknown) => rejected);
       expect(error).toMatchObject({ name: 'DbdoctorError', reason: 'aborted' });
-      expect(tookMs).toBeLessThan(3_000);
-      // The server saw the run's connections, and sees them closed.
+      // The server saw the run's connection; the abort, not the 30 s deadline, ended the run
+      // (within a few seconds, with room for a loaded machine).
       expect(accepted).toBeGreaterThan(0);
-      for (let waited = 0; open.size > 0 && waited < 2_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
-      expect(open.size).toBe(0);
+      expect(performance.now() - abortedAt).toBeLessThan(5_000);
+      // And the connection is closed.
+      for (let waited = 0; open.size > 0 && waited < 5_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(open.size, `${open.size} of the ${accepted} connections the run made still open 5 s after it ended`).toBe(0);
       const waitStarted = performance.now();
       const waitError = await waitFor(`postgresql://app@127.0.0.1:${closedPort}/x`, { env: {}, timeoutMs: 30_000, signal: AbortSignal.timeout(400) }).catch((rejected: unknown) => rejected);
       expect(waitError).toMatchObject({ name: 'DbdoctorError', reason: 'aborted' });
-      expect(performance.now() - waitStarted).toBeLessThan(3_000);
+      expect(performance.now() - waitStarted).toBeLessThan(10_000);
     } finally {
+      // Whatever was left open is ended here, so that a failed check is reported, not a hung close.
+      for (const socket of open) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
+  });
+
+  test('in process: waitFor tells each attempt to onProgress, passwords masked, and gives up at its timeoutMs', async () => {
+    const { waitFor } = await import('../../src/api/index.js');
+    const lines: string[] = [];
+    const error = await waitFor(`postgresql://app:progress-secret-pw@127.0.0.1:${closedPort}/x`, { env: {}, timeoutMs: 1_200, intervalMs: 100, onProgress: (line) => lines.push(line) }).catch((rejected: unknown) => rejected);
+    expect(error).toMatchObject({ name: 'DbdoctorError', reason: 'timed_out' });
+    expect(lines.length).toBeGreaterThanOrEqual(2);
+    expect(lines[0]).toMatch(/^\[1\] /);
+    expect(lines.at(-1)).toMatch(/^gave up at 1\.\d\d s: timed out after \d+ attempts? \(timeoutMs 1\.2 s from the call\)$/);
+    expect(lines.join('\n')).not.toContain('progress-secret-pw');
   });
 
   test("diagnose()'s report is what `dbdoctor diagnose --json` prints for the same target, but for timings", { timeout: 120_000 }, async () => {
