@@ -58,8 +58,8 @@ export interface RunOptions {
   /** Thresholds that turn measurements into findings, in milliseconds (`nearLimitPercent` in percent). */
   readonly thresholds?: Partial<Thresholds>;
   /**
-   * Ends the call at once: every connection is closed, and the promise rejects with a
-   * {@link DbdoctorError} whose reason is `aborted`.
+   * Ends the call at once: every step's deadline is cut (its connections are closed as the step
+   * ends), and the promise rejects with a {@link DbdoctorError} whose reason is `aborted`.
    */
   readonly signal?: AbortSignal;
 }
