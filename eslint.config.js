@@ -19,6 +19,9 @@ const ARROWS = [
   { from: 'text', onlyWithin: ['text'], why: 'src/text is the neutral bottom layer; it imports only src/text' },
   { from: 'explain', forbid: ['probes'], allow: ['probes/registry'], why: 'explain reaches probes only through src/probes/registry.ts' },
   { from: 'cli', forbid: ENGINE_PARTS, allow: ['probes/registry'], why: 'the CLI talks to engines only through src/probes/registry.ts' },
+  // The public API (issue 18) sits where the CLI sits, below it: the CLI is a thin user of it.
+  // Like the CLI it reaches engines only through the registry; it never renders, prints or parses flags.
+  { from: 'api', forbid: [...ENGINE_PARTS, 'cli', 'report'], allow: ['probes/registry'], why: 'the API talks to engines only through src/probes/registry.ts, and knows nothing of the CLI or its renderers' },
 ];
 
 // Known exceptions: the code as it stands breaks these arrows. Each one is the to-do list of issue 16
@@ -28,12 +31,12 @@ const ARROWS = [
 //   src/engine/schema.ts → src/host/platform.ts          (PLATFORMS, for the report schema's platform enum)
 //   src/engine/probe.ts  → src/host/names.ts             (type KnownName, in the probe contract)
 //   src/engine/probe.ts  → src/host/platform.ts          (type PlatformInfo, in the probe contract)
-//   src/cli/vocabulary.ts → src/config/postgres/conninfo.ts (LIBPQ_KEYWORDS, for completion words)
+//   src/api/vocabulary.ts → src/config/postgres/conninfo.ts (LIBPQ_KEYWORDS, dbdoctor's own words)
 const EXCEPTIONS = [
   ['src/engine/schema.ts', 'src/host/platform.ts'],
   ['src/engine/probe.ts', 'src/host/names.ts'],
   ['src/engine/probe.ts', 'src/host/platform.ts'],
-  ['src/cli/vocabulary.ts', 'src/config/postgres/conninfo.ts'],
+  ['src/api/vocabulary.ts', 'src/config/postgres/conninfo.ts'],
 ];
 
 // An exception naming a file that is gone would hide nothing and never be reported stale: refuse it.

@@ -90,12 +90,12 @@ export async function runDiagnose(inputs: readonly string[], options: DiagnoseOp
   const started = performance.now();
   // The run's one deadline starts before anything is read, so nothing can wait past --timeout.
   const deadline = Deadline.within(options.timeoutMs, 'run');
-  const { prepareRun, diagnoseAll } = await import('./prepare.js');
+  // The API's path (api/run.ts, api/diagnose.ts); the CLI adds the progress line, the format and the exit code.
+  const [{ prepareRun }, { diagnoseRun }] = await Promise.all([import('../api/run.js'), import('../api/diagnose.js')]);
   const prepared = await prepareRun(inputs, options, io);
   const progress = wantsProgress(io, options.format) ? (await import('./progress.js')).progressLine(io, options.timeoutMs) : undefined;
-  const reports = await diagnoseAll(prepared, deadline, undefined, progress?.observer).finally(() => progress?.clear());
-  const [{ exitCodeFor, runReport }, { render }] = await Promise.all([import('../engine/run.js'), import('./render.js')]);
-  const report = runReport(reports, performance.now() - started, version, prepared.environmentReport);
+  const report = await diagnoseRun(prepared, { deadline, version, started, ...(progress ? { observer: progress.observer } : {}) }).finally(() => progress?.clear());
+  const [{ exitCodeFor }, { render }] = await Promise.all([import('../engine/run.js'), import('./render.js')]);
   await io.out(await render(report, { ...options, width: widthFor(io) }));
   return exitCodeFor(report);
 }

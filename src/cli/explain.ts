@@ -87,11 +87,9 @@ export async function runExplain(options: ExplainOptions, io: CliIO, version: st
   if (options.input.from === 'stdin' && stdin.isTTY) throw new InputError('no error text to explain', 'paste it as an argument in quotes, or pipe it: … | dbdoctor explain -');
   const text = options.input.from === 'stdin' ? await stdin.read() : options.input.text;
   if (text.trim() === '') throw new InputError('no error text to explain (the input is empty)', 'paste it as an argument in quotes, or pipe it: … | dbdoctor explain -');
-  const [{ explainText }, { registerPastedSecrets }, { secrets }] = await Promise.all([import('../explain/match.js'), import('../explain/secrets.js'), import('../config/secrets.js')]);
-  registerPastedSecrets(text);
-  // The fields commands are built from are masked as they are read (explainText); the answer is
-  // then redacted as a structure, its commands (and `confirm`) kept as built.
-  const report = secrets.redactDocument(await explainText(text, { version, mask: (value) => secrets.maskKnown(value), ...(options.engine ? { engine: options.engine } : {}) }), ['confirm']);
+  // The API's path (api/explain.ts): the secrets the text carries masked, as a structure.
+  const { explainTextRun } = await import('../api/explain.js');
+  const report = await explainTextRun(text, { version, ...(options.engine ? { engine: options.engine } : {}) });
   if (options.format === 'json') {
     const { ExplainReportSchema } = await import('../explain/schema.js');
     await io.out(`${JSON.stringify(ExplainReportSchema.parse(report), null, 2)}\n`);

@@ -1,29 +1,11 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import type { Environment } from '../config/environment.js';
-import type { ConfigFile } from '../config/file.js';
-import type { LabelledTarget } from '../config/targets.js';
-import type { BudgetSource, Deadline } from '../engine/deadline.js';
-import type { EnvironmentView, RunContext, StepObserver, StepSelection } from '../engine/probe.js';
-import type { EnvironmentReport, TargetReport } from '../engine/schema.js';
+import type { RunOptions } from '../api/run.js';
 import { STEP_ORDER, type StepId } from '../engine/steps.js';
-import { DEFAULT_THRESHOLDS, type Thresholds } from '../engine/thresholds.js';
-import { knownNames, type KnownName } from '../host/names.js';
-import { detectPlatform, PLATFORMS, type Platform, type PlatformInfo } from '../host/platform.js';
+import { DEFAULT_THRESHOLDS } from '../engine/thresholds.js';
+import { PLATFORMS } from '../host/platform.js';
 import { parseDuration, parsePercent } from './duration.js';
-import type { CliIO } from './io.js';
 
-/**
- * What diagnose and wait share: where targets come from (arguments, a config file, or everything
- * the environment points at), the environment, the thresholds and step selection, and running
- * every target concurrently under one deadline.
- */
-export interface RunOptions {
-  readonly envFile: { readonly path: string; readonly required: boolean } | undefined;
-  readonly platform: Platform | undefined;
-  readonly configFile: string | undefined;
-  readonly thresholds: Thresholds;
-  readonly steps: StepSelection | undefined;
-}
+export { diagnoseAll, prepareRun, timeoutSourceOf, type PlannedTarget, type PreparedRun, type RunOptions } from '../api/run.js';
 
 export interface RunFlags {
   envFile: string | false | undefined;
@@ -82,137 +64,5 @@ export function addRunFlags(command: Command, options: { stepFlags: boolean }): 
       .addOption(new Option('--skip <steps>', 'skip these steps (comma-separated)').argParser(parseSteps));
   }
   return command;
-}
-
-export interface PlannedTarget extends LabelledTarget {
-  readonly timeoutMs?: number;
-  /** Where timeoutMs was set, as a message names it when the budget runs out. */
-  readonly timeoutFrom?: string;
-  readonly thresholds: Thresholds;
-  readonly steps?: StepSelection;
-  /** `dbdoctor exporter`: the config file's minInterval for this target, when it gives one. */
-  readonly minIntervalMs?: number;
-}
-
-export interface PreparedRun {
-  readonly targets: readonly PlannedTarget[];
-  readonly env: Environment;
-  readonly environment: EnvironmentView;
-  readonly environmentReport: EnvironmentReport;
-}
-
-export async function prepareRun(inputs: readonly string[], options: RunOptions, io: CliIO): Promise<PreparedRun> {
-  const [{ loadDotEnv }, { buildEnvironment }, { resolveTarget, discoverTargets }, { databaseVariables }] = await Promise.all([
-    import('../config/dotenv.js'),
-    import('../config/environment.js'),
-    import('../config/targets.js'),
-    import('../config/inventory.js'),
-  ]);
-  const dotenv = options.envFile ? await loadDotEnv(options.envFile.path, options.envFile.required) : undefined;
-  const env = buildEnvironment(io.env, dotenv);
-  const config = options.configFile ? await (await import('../config/file.js')).loadConfigFile(options.configFile) : undefined;
-  const [fromArguments, fromConfig, platform] = await Promise.all([
-    Promise.all(inputs.map(async (input): Promise<PlannedTarget> => ({ target: await resolveTarget(input, env), thresholds: options.thresholds, ...stepsOf(options.steps) }))),
-    config ? configTargets(config, options, env, resolveTarget) : Promise.resolve([]),
-    detectPlatform({ env: env.toRecord(), cwd: io.cwd, override: options.platform }),
-  ]);
-  const targets =
-    fromArguments.length + fromConfig.length > 0
-      ? [...fromConfig, ...fromArguments]
-      : (await discoverTargets(env)).map((entry): PlannedTarget => ({ ...entry, thresholds: options.thresholds, ...stepsOf(options.steps) }));
-  return {
-    targets,
-    env,
-    environment: environmentView(platform, env.toRecord(), io.cwd),
-    environmentReport: { ...platform, signals: [...platform.signals], configuration: databaseVariables(env) },
-  };
-}
-
-function stepsOf(steps: StepSelection | undefined): { steps?: StepSelection } {
-  return steps ? { steps } : {};
-}
-
-async function configTargets(
-  config: ConfigFile,
-  options: RunOptions,
-  env: Environment,
-  resolveTarget: (input: string, env: Environment, source?: string) => Promise<LabelledTarget['target']>,
-): Promise<PlannedTarget[]> {
-  const { InputError } = await import('../config/errors.js');
-  const { durationsToThresholds } = await import('./thresholds.js');
-  const defaults = config.defaults ?? {};
-  return Promise.all(
-    config.targets.map(async (entry, index): Promise<PlannedTarget> => {
-      const name = entry.label ?? `targets[${index}]`;
-      let url = entry.url;
-      if (entry.urlFrom) {
-        url = env.get(entry.urlFrom);
-        if (!url) throw new InputError(`${options.configFile ?? 'config'}: ${name}: the variable ${entry.urlFrom} is not set`, `set ${entry.urlFrom}, or give url: instead of urlFrom:`);
-      }
-      let target: LabelledTarget['target'];
-      try {
-        target = await resolveTarget(url ?? '', env, entry.urlFrom ? (env.sourceOf(entry.urlFrom) ?? `env ${entry.urlFrom}`) : `config ${name}`);
-      } catch (error) {
-        // A URL's problem, said with where the URL is: the file and the target (its label), or the variable.
-        if (error instanceof InputError) throw new InputError(`${options.configFile ?? 'config'}: ${name}${entry.urlFrom ? ` (${entry.urlFrom})` : ''}: ${error.message}`, error.hint);
-        throw error;
-      }
-      if (entry.engine && entry.engine !== target.engine) throw new InputError(`${options.configFile ?? 'config'}: ${name}: engine ${entry.engine} does not match the URL (${target.engine})`, 'remove engine:, or fix the URL');
-      const only = entry.only ?? defaults.only ?? options.steps?.only;
-      const skip = entry.skip ?? defaults.skip ?? options.steps?.skip;
-      const steps = only || skip ? { ...(only ? { only } : {}), ...(skip ? { skip } : {}) } : undefined;
-      const timeout = entry.timeout ?? defaults.timeout;
-      const minInterval = entry.minInterval ?? defaults.minInterval;
-      return {
-        target,
-        ...(entry.label ? { label: entry.label } : {}),
-        ...(timeout ? { timeoutMs: timeout * 1000, timeoutFrom: `${options.configFile ?? 'config'}: ${entry.timeout ? `timeout of ${name}` : 'defaults.timeout'}` } : {}),
-        ...(minInterval !== undefined ? { minIntervalMs: minInterval } : {}),
-        thresholds: durationsToThresholds(options.thresholds, defaults.thresholds, entry.thresholds),
-        ...(steps ? { steps } : {}),
-      };
-    }),
-  );
-}
-
-/** A target's own timeout as a message names it when it runs out. */
-export function timeoutSourceOf(planned: Pick<PlannedTarget, 'timeoutFrom'>): BudgetSource {
-  return { name: 'the timeout', ...(planned.timeoutFrom ? { detail: planned.timeoutFrom } : {}) };
-}
-
-/** Diagnoses every planned target concurrently, each under its own limit within the run's deadline. */
-export async function diagnoseAll(prepared: PreparedRun, deadline: Deadline, override?: StepSelection, observer?: StepObserver): Promise<TargetReport[]> {
-  const [{ diagnose }, { configMismatches }] = await Promise.all([import('../probes/registry.js'), import('../config/inventory.js')]);
-  return Promise.all(
-    prepared.targets.map(async (planned) => {
-      const context: RunContext = {
-        deadline: planned.timeoutMs ? deadline.limit(planned.timeoutMs, 'run', timeoutSourceOf(planned)) : deadline,
-        thresholds: planned.thresholds,
-        env: prepared.env.toRecord(),
-        environment: prepared.environment,
-        hints: configMismatches(prepared.env, planned.target),
-        ...((override ?? planned.steps) ? { steps: mergeSelection(planned.steps, override) } : {}),
-        ...(observer ? { observer } : {}),
-      };
-      const report = await diagnose(planned.target, context);
-      return planned.label ? { ...report, label: planned.label } : report;
-    }),
-  );
-}
-
-function mergeSelection(planned: StepSelection | undefined, override: StepSelection | undefined): StepSelection {
-  return { ...planned, ...override, ...(planned?.skip || override?.skip ? { skip: [...(planned?.skip ?? []), ...(override?.skip ?? [])] } : {}) };
-}
-
-/** The environment as probes see it; known names are gathered only if a step asks. */
-function environmentView(platform: PlatformInfo, env: Readonly<Record<string, string | undefined>>, cwd: string): EnvironmentView {
-  let names: Promise<readonly KnownName[]> | undefined;
-  return {
-    platform,
-    knownNames: () => {
-      names ??= knownNames({ env, cwd, composeFile: platform.composeFile });
-      return names;
-    },
-  };
 }
 

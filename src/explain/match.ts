@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { maskUrlPasswords } from '../config/secrets.js';
 import { CAUSES, stepOfCause, type CauseCode } from '../engine/causes.js';
-import { FIELD_NAMES, RANKS, type EngineExplainer, type ExplainRule, type FieldPattern, type Fields, type HostPart, type Reader, type Reading, type StackFrame } from '../engine/explainer.js';
+import { FIELD_NAMES, RANKS, type EngineExplainer, type HostSplitter, type ExplainRule, type FieldPattern, type Fields, type HostPart, type Reader, type Reading, type StackFrame } from '../engine/explainer.js';
 import type { Remediation } from '../engine/schema.js';
 import { CLIENT_HINTS, ENGINE_HINTS, ENGINE_NAMES, loadExplainer, loadNetworkExplainer, type EngineName, type NetworkExplainer } from '../probes/registry.js';
 import { shellQuote, unprintable } from '../text/shell.js';
@@ -33,6 +33,11 @@ export interface ExplainOptions {
    * a command is never rewritten afterwards.
    */
   readonly mask?: (value: string) => string;
+  /**
+   * Where the text's hosts are, when the caller knows better than any pattern: an error object's
+   * per-host structure (explain/objects.ts). Tried before the engines' own splitters.
+   */
+  readonly hostSplitters?: readonly HostSplitter[];
 }
 
 /** A reading with its place in the tables (lower first within a rank) and the engines its source serves. */
@@ -94,7 +99,8 @@ export async function explainText(raw: string, options: ExplainOptions): Promise
 
   // A paste of several errors: each error record (a line and its continuation lines) is judged on
   // its own when that tells more different errors apart than the log prefixes alone do.
-  const judge = (ranges: readonly Range[]): Judged[] => ranges.map((record) => judgeRecord(record, readings, text, explainers));
+  const splitters = [...(options.hostSplitters ?? []), ...explainers.flatMap((explainer) => explainer.hostSplitters ?? [])];
+  const judge = (ranges: readonly Range[]): Judged[] => ranges.map((record) => judgeRecord(record, readings, text, explainers, splitters));
   const engineOf = (reading: Ranked | undefined): EngineName | undefined => options.engine ?? (hinted.length === 1 ? hinted[0] : reading && reading.engines.length === 1 && isEngineName(reading.engines[0]) ? reading.engines[0] : undefined);
   const patternsOf = (best: Ranked | undefined): readonly FieldPattern[] => {
     const own = explainers.find((candidate) => candidate.engine === engineOf(best));
@@ -109,7 +115,7 @@ export async function explainText(raw: string, options: ExplainOptions): Promise
   const keyOf = (entry: Judged): FindingKey => ({ cause: entry.best?.cause, fields: fieldsOfRecord(entry) });
   const distinctKeys = (entries: readonly Judged[]): number => grouped(entries.filter((entry) => entry.best), keyOf).length;
   let judged = judge(records);
-  const segments = errorRecordsOf(normalised.lines, text, (before, line) => hostPartsOf(`${before}\n${line}`, explainers).length > Math.max(1, hostPartsOf(before, explainers).length));
+  const segments = errorRecordsOf(normalised.lines, text, (before, line) => hostPartsOf(`${before}\n${line}`, splitters).length > Math.max(1, hostPartsOf(before, splitters).length));
   if (segments.length > 1) {
     const split = judge(segments);
     if (distinctKeys(split) > Math.max(1, distinctKeys(judged))) judged = split;
@@ -117,7 +123,7 @@ export async function explainText(raw: string, options: ExplainOptions): Promise
   const recognised = judged.filter((entry) => entry.best !== undefined);
   // The newest record that says something decides; earlier distinct diagnoses are listed.
   const newest = recognised.at(-1);
-  const chosen = newest ?? judged.find((entry) => entry.readings.length > 0) ?? judged[0] ?? judgeRecord({ start: 0, end: text.length }, readings, text, explainers);
+  const chosen = newest ?? judged.find((entry) => entry.readings.length > 0) ?? judged[0] ?? judgeRecord({ start: 0, end: text.length }, readings, text, explainers, splitters);
   // A log stream whose later records show a working connection: the errors before are history.
   const working = newest ? workingAfter(newest, judged, text, [...explainers.map((explainer) => explainer.working), network.working]) : undefined;
   const best = working ? undefined : chosen.best;
@@ -495,9 +501,9 @@ interface Judged extends Range {
 
 const within = (range: Range) => (reading: Ranked): boolean => reading.index >= range.start && reading.index < range.end;
 
-function judgeRecord(record: Range, all: readonly Ranked[], text: string, explainers: readonly EngineExplainer[]): Judged {
+function judgeRecord(record: Range, all: readonly Ranked[], text: string, explainers: readonly EngineExplainer[], splitters: readonly HostSplitter[]): Judged {
   const readings = said(all.filter(within(record)), text);
-  const parts = hostPartsOf(text.slice(record.start, record.end), explainers).map((part) => ({ ...part, start: part.start + record.start, end: part.end + record.start }));
+  const parts = hostPartsOf(text.slice(record.start, record.end), splitters).map((part) => ({ ...part, start: part.start + record.start, end: part.end + record.start }));
   const hosts: HostFinding[] = parts.map((part) => {
     const best = decide(readings.filter(within(part))).best;
     const port = part.port !== undefined && /^\d{1,5}$/.test(part.port) ? { port: Number(part.port) } : {};
@@ -545,8 +551,8 @@ function quotedInProse(reading: Ranked, text: string): boolean {
   return at !== -1 && !/[\n"“”«»]/.test(after.slice(0, at)) && /^(?:\s|[.,;:!?)]|$)/.test(after.slice(at + 1));
 }
 
-function hostPartsOf(text: string, explainers: readonly EngineExplainer[]): HostPart[] {
-  for (const splitter of explainers.flatMap((explainer) => explainer.hostSplitters ?? [])) {
+function hostPartsOf(text: string, splitters: readonly HostSplitter[]): HostPart[] {
+  for (const splitter of splitters) {
     const parts = splitter.split(text);
     if (parts.length > 1) return [...parts];
   }

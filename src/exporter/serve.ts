@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ExporterOptions } from '../cli/exporter.js';
 import type { CliIO } from '../cli/io.js';
-import { diagnoseAll, prepareRun, timeoutSourceOf, type PlannedTarget, type PreparedRun } from '../cli/prepare.js';
+import { diagnoseAll, prepareRun, timeoutSourceOf, type PlannedTarget, type PreparedRun } from '../api/run.js';
 import { InputError } from '../config/errors.js';
 import { endpointOf } from './metrics.js';
 import { createLogger, type Logger } from './log.js';

@@ -58,6 +58,21 @@ export const ENGINE_HINTS: Readonly<Record<EngineName, RegExp>> = {
   cassandra: /cassandra|datastax|gocql|NoHostAvailable|AllNodesFailedException|UnresolvableContactPoints|contact point|:9042\b|\bcqlsh\b|\bscylla|\bCQL\b|consistency level|\bcode=[0-9a-f]{4} \[/i,
 };
 
+/**
+ * Which engine a driver's error object comes from, told by its shape (explain/objects.ts reads the
+ * fields; never `instanceof`, so that a driver need not be installed): node-postgres' SQLSTATE with
+ * a severity or routine, the MongoDB driver's Mongo…Error names, codeName, error labels and
+ * topology description, cassandra-driver's per-host innerErrors and numeric ResponseError codes.
+ */
+export const ERROR_SHAPES: Readonly<Record<EngineName, (read: (...path: string[]) => unknown) => boolean>> = {
+  postgres: (read) => {
+    const code = read('code');
+    return typeof code === 'string' && ((/^[0-9A-Z]{5}$/.test(code) && (read('severity') !== undefined || read('routine') !== undefined)) || read('name') === 'DatabaseError');
+  },
+  mongodb: (read) => /^Mongo[A-Z]\w*Error$/.test(typeof read('name') === 'string' ? String(read('name')) : '') || read('codeName') !== undefined || read('errorLabelSet') !== undefined || read('reason', 'servers') instanceof Map,
+  cassandra: (read) => read('innerErrors') !== undefined || read('name') === 'NoHostAvailableError' || (read('name') === 'ResponseError' && typeof read('code') === 'number'),
+};
+
 /** The client a text comes from, most specific first (the same ids as the corpus' folders). */
 export const CLIENT_HINTS: readonly (readonly [string, RegExp])[] = [
   ['sqlalchemy', /sqlalchemy\.exc|sqlalche\.me/],

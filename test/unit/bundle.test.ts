@@ -61,7 +61,7 @@ describe('the command line bundle', () => {
   });
 
   test('a PostgreSQL diagnosis loads no other engine, no explain table and no other format', () => {
-    const closure = new Set([...staticClosure(outputOf('src/cli/prepare.ts')), ...staticClosure(outputOf('src/probes/postgres/index.ts')), ...staticClosure(outputOf('src/engine/walk.ts')), ...staticClosure(outputOf('src/report/human.ts'))]);
+    const closure = new Set([...staticClosure(outputOf('src/api/run.ts')), ...staticClosure(outputOf('src/api/diagnose.ts')), ...staticClosure(outputOf('src/probes/postgres/index.ts')), ...staticClosure(outputOf('src/engine/walk.ts')), ...staticClosure(outputOf('src/report/human.ts'))]);
     expect(closure.has('src/probes/postgres/steps/process.ts')).toBe(true);
     expect(offending(closure, [/^src\/probes\/(mongodb|cassandra)\//, /^src\/config\/(mongodb|cassandra)\//, /\.generated\.ts$/, /^src\/explain\//, /^src\/probes\/[^/]+\/explain\.ts$/, /^src\/report\/(json|junit|markdown|nagios|prometheus)\.ts$/, /^src\/exporter\//, pkg('yaml'), pkg('zod-to-json-schema')])).toEqual([]);
   });
