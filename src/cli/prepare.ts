@@ -124,7 +124,7 @@ export async function prepareRun(inputs: readonly string[], options: RunOptions,
     targets,
     env,
     environment: environmentView(platform, env.toRecord(), io.cwd),
-    environmentReport: { ...platform, signals: [...platform.signals], configuration: databaseVariables(env) },
+    environmentReport: { ...withoutOs(platform), signals: [...platform.signals], configuration: databaseVariables(env) },
   };
 }
 
@@ -205,6 +205,12 @@ function mergeSelection(planned: StepSelection | undefined, override: StepSelect
 }
 
 /** The environment as probes see it; known names are gathered only if a step asks. */
+/** The report keeps its shape: the OS is this machine's, or the platform chosen with --platform. */
+function withoutOs(platform: PlatformInfo): Omit<PlatformInfo, 'os'> {
+  const { os: _os, ...rest } = platform;
+  return rest;
+}
+
 function environmentView(platform: PlatformInfo, env: Readonly<Record<string, string | undefined>>, cwd: string): EnvironmentView {
   let names: Promise<readonly KnownName[]> | undefined;
   return {

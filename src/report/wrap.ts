@@ -51,8 +51,11 @@ interface Piece {
  * continuation lines by two more. Lines of a multi-line command (a YAML snippet) are kept as they
  * are: indentation is their meaning.
  */
-export function wrapCommand(command: string, width: number, indent: string, language: 'shell' | 'sql' | undefined): string[] {
+export function wrapCommand(command: string, width: number, indent: string, language: 'shell' | 'sql' | 'powershell' | undefined): string[] {
   if (command.includes('\n')) return command.split('\n').map((line) => `${indent}${line}`);
+  // PowerShell continues a line with a backtick and quotes unlike the POSIX shells: a PowerShell
+  // command is printed on one line, long or not, so that it pastes as it runs.
+  if (language === 'powershell') return [`${indent}${command}`];
   if (displayWidth(indent) + displayWidth(command) <= width) return [`${indent}${command}`];
   const pieces = language === 'sql' ? sqlPieces(command) : shellPieces(command);
   const lines: string[] = [];

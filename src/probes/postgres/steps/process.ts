@@ -9,6 +9,9 @@ import type { PgCluster } from '../clusters.js';
 import { pgIsReady, urlCommand, urlWith } from '../commands.js';
 import type { PlatformInfo } from '../../../host/platform.js';
 import { platformFixes } from '../../common/platform.js';
+import { lookByHandFixes } from '../../common/oscommands.js';
+import { HOMEBREW_PREFIXES, installedManagers, type ServiceManager } from '../../../host/managers.js';
+import type { HostSight } from '../../../host/servers.js';
 import { localhostInContainerRemedies, serviceSuggestions } from '../../common/refusal.js';
 import type { PgContext } from '../context.js';
 import { POSTGRES_SERVICE_WORDS, postgresWords } from '../words.js';
@@ -56,6 +59,17 @@ export const processStep = defineStep<PgContext, keyof typeof remedies>({
         { ...reachEvidenceOf(trace), inContainer: true, platformSignals: [...platform.signals], suggestions: suggestions.map(({ name, origin, port }) => ({ name, origin, ...(port ? { port } : {}) })) },
       );
     }
+    if (refusal?.cause === 'not_running' && refusal.where === 'unseen') {
+      // The look did not happen: say what was seen (the refusal) and how to look (issue 21).
+      const port = ctx.target.endpoints[0]?.port ?? 5432;
+      const managers = platform.os === 'linux' ? [] : await installedManagers(platform.os, 'postgres', ctx.run.env);
+      return io.found(
+        'not_running',
+        `nothing listens at ${where}; whether a PostgreSQL server runs elsewhere on this machine is not known: dbdoctor could not read its processes (${unseenReason(refusal.sight)})`,
+        [...lookByHandFixes(platform.os, 'postgres', port), ...remedies.not_running(ctx.target, false, platform, managers)],
+        { ...reachEvidenceOf(trace), localServers: `not inspected: ${unseenReason(refusal.sight)}`, ...(refusal.sight ? { hostView: sightEvidence(refusal.sight) } : {}) },
+      );
+    }
     if (refusal?.cause === 'not_running') {
       const remote = refusal.where === 'remote';
       const stopped = refusal.stopped ?? [];
@@ -68,7 +82,8 @@ export const processStep = defineStep<PgContext, keyof typeof remedies>({
       // In compose or Kubernetes the database is started through the orchestrator, whatever data
       // directory this machine shows: the platform's fixes stay.
       const orchestrated = platform.platform === 'kubernetes' || platform.platform === 'compose';
-      const fixes = stopped.length > 0 && !orchestrated ? stoppedClusterRemedies(ctx.target, stopped, others) : remedies.not_running(ctx.target, remote, platform);
+      const managers = platform.os === 'linux' || remote ? [] : await installedManagers(platform.os, 'postgres', ctx.run.env);
+      const fixes = stopped.length > 0 && !orchestrated ? stoppedClusterRemedies(ctx.target, stopped, others, platform) : remedies.not_running(ctx.target, remote, platform, managers);
       return io.found('not_running', summary, [...holderRemedies(refusal.heldBy), ...fixes], {
         ...reachEvidenceOf(trace),
         localServers: remote ? 'not inspected (remote host)' : others.map(serverSummary),
@@ -117,10 +132,12 @@ function holderRemedies(heldBy: PgStandalone | undefined): Remediation[] {
   ];
 }
 
-function notRunning(target: PostgresTarget, remote: boolean, platform: PlatformInfo): Remediation[] {
+function notRunning(target: PostgresTarget, remote: boolean, platform: PlatformInfo, managers: readonly ServiceManager[] = []): Remediation[] {
   const endpoint = target.endpoints[0];
-  const onPlatform = platformFixes('not_running', platform, postgresWords(target), { host: endpoint?.host ?? 'localhost', port: endpoint?.port ?? 5432 });
+  const onPlatform = platformFixes('not_running', platform, postgresWords(target), { host: endpoint?.host ?? 'localhost', port: endpoint?.port ?? 5432, managers });
   if (platform.platform === 'kubernetes' || platform.platform === 'compose') return [...onPlatform, { text: 'Then confirm it accepts connections:', command: pgIsReady(target), language: 'shell' }];
+  // A macOS or Windows desktop: Homebrew, Postgres.app or a Windows service, never systemctl.
+  if (!remote && (platform.platform === 'macos' || platform.platform === 'windows')) return [...onPlatform, { text: 'Then confirm it accepts connections:', command: pgIsReady(target), language: 'shell' }];
   if (remote) {
     return [
       { text: `Check that PostgreSQL runs on ${endpoint?.host ?? 'the server'} and on which port (on that host):`, command: sudoUnlessRoot('sudo systemctl status postgresql; sudo ss -tlnp | grep -i postgres'), language: 'shell' },
@@ -184,13 +201,20 @@ function stoppedSummary(cluster: PgCluster): Evidence {
  * Start the cluster that is configured for this port, the way it is managed; the other cluster's
  * port comes last, as a possibility: connecting there reaches another cluster's databases.
  */
-function stoppedClusterRemedies(target: PostgresTarget, stopped: readonly PgCluster[], running: readonly PgLocalServer[]): Remediation[] {
+function stoppedClusterRemedies(target: PostgresTarget, stopped: readonly PgCluster[], running: readonly PgLocalServer[], platform: PlatformInfo): Remediation[] {
   const cluster = stopped[0];
   if (!cluster) return [];
   // The possibility offered is the running cluster nearest the stopped one (the longest shared
   // path: /srv/pg/main beside /srv/pg/reporting), not whichever the process table lists first.
   const others = [...running].sort((a, b) => sharedPrefix(b.dataDir ?? '', cluster.dataDir) - sharedPrefix(a.dataDir ?? '', cluster.dataDir));
   const fixes: Remediation[] = [];
+  // Homebrew keeps a formula's cluster in <prefix>/var/postgresql@16 (postgres for the unversioned
+  // formula, before 15): its service starts it, with launchd keeping it up.
+  const brew = /^(.*)\/var\/(postgresql@\d+|postgres(?:ql)?)$/.exec(cluster.dataDir);
+  if (platform.os === 'macos' && brew?.[1] && brew[2] && HOMEBREW_PREFIXES.some((prefix) => prefix === brew[1])) {
+    const formula = brew[2] === 'postgres' || brew[2] === 'postgresql' ? 'postgresql' : brew[2];
+    fixes.push({ text: `Start it with Homebrew's service for ${formula} (launchd keeps it up):`, command: sh`brew services start ${formula}`, language: 'shell' });
+  }
   if (cluster.debian) {
     const { version, cluster: name } = cluster.debian;
     fixes.push(
@@ -249,4 +273,13 @@ function sharedPrefix(a: string, b: string): number {
   let index = 0;
   while (index < a.length && index < b.length && a[index] === b[index]) index += 1;
   return index;
+}
+
+/** Why the processes could not be read, in one clause. */
+function unseenReason(sight: HostSight | undefined): string {
+  return sight?.unread.join('; ') ?? 'nothing readable';
+}
+
+function sightEvidence(sight: HostSight): Evidence {
+  return { backend: sight.backend, read: [...sight.read], unread: [...sight.unread] };
 }
