@@ -24,8 +24,8 @@ const FORMULA: Readonly<Record<ManagedEngine, RegExp>> = {
 
 /** The manager an executable's path shows, if any. */
 export function managerOfExecutable(path: string): ServiceManager | undefined {
-  const brew = /^(.*?)\/(?:Cellar|opt)\/([^/]+)\//.exec(path);
-  if (brew?.[1] && brew[2] && /homebrew|linuxbrew|^\/usr\/local$/.test(brew[1])) return { kind: 'homebrew', formula: brew[2], prefix: brew[1] };
+  const brew = HOMEBREW_PREFIXES.map((prefix) => ({ prefix, match: new RegExp(`^${prefix.replace(/\./g, '\\.')}/(?:Cellar|opt)/([^/]+)/`).exec(path) })).find((entry) => entry.match?.[1]);
+  if (brew?.match?.[1]) return { kind: 'homebrew', formula: brew.match[1], prefix: brew.prefix };
   const app = /\/Postgres\.app\/Contents\/Versions\/([^/]+)\//.exec(path);
   if (app) return { kind: 'postgres.app', ...(app[1] && app[1] !== 'latest' ? { version: app[1] } : {}) };
   const edb = /^([A-Za-z]:\\.*\\PostgreSQL\\(\d+(?:\.\d+)?))\\bin\\postgres\.exe$/i.exec(path);

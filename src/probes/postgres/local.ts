@@ -2,6 +2,7 @@ import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { findLocalServers, processCwd, type HostSight } from '../../host/servers.js';
 import { findClusters, type PgCluster } from './clusters.js';
+import { managerOfExecutable, type ServiceManager } from '../../host/managers.js';
 
 /**
  * PostgreSQL servers running on this machine: each postmaster (a postgres process whose parent is
@@ -23,6 +24,8 @@ export interface PgLocalServer {
   readonly sockets: readonly string[];
   /** How we learned where it listens. */
   readonly seenVia: 'file descriptors' | 'postmaster.pid' | 'nothing readable';
+  /** What starts it, from its executable's path: a Homebrew formula, Postgres.app, the EDB service. */
+  readonly startedBy?: ServiceManager;
 }
 
 /**
@@ -65,8 +68,10 @@ export async function scanLocalPostgres(env: Readonly<Record<string, string | un
       const pidFile = dataDir ? await readPostmasterPid(dataDir) : undefined;
       const mode = standaloneMode(server.cmdline, pidFile?.pid === -server.pid);
       if (mode) return { pid: server.pid, mode, ...(dataDir ? { dataDir } : {}), ...(pidFile?.port ? { port: pidFile.port } : {}) };
+      const startedBy = managerOfExecutable(server.cmdline[0] ?? '');
       const base = {
         pid: server.pid,
+        ...(startedBy ? { startedBy } : {}),
         ...(dataDir ? { dataDir } : {}),
         ...(version ? { version } : {}),
         ...(pidFile?.status ? { status: pidFile.status } : {}),
