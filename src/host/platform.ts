@@ -17,14 +17,19 @@ export type Platform = (typeof PLATFORMS)[number];
 export const HOST_OSES = ['linux', 'macos', 'windows'] as const;
 export type HostOs = (typeof HOST_OSES)[number];
 
+/** The OS a platform's fixes are written for. */
+export function osOf(platform: Pick<PlatformInfo, 'os'>): HostOs {
+  return platform.os ?? 'linux';
+}
+
 export function hostOsOf(platform: NodeJS.Platform): HostOs {
   return platform === 'darwin' ? 'macos' : platform === 'win32' ? 'windows' : 'linux';
 }
 
 export interface PlatformInfo {
   readonly platform: Platform;
-  /** Whose commands the fixes print (see HOST_OSES). */
-  readonly os: HostOs;
+  /** Whose commands the fixes print (see HOST_OSES); detection always sets it, Linux when absent. */
+  readonly os?: HostOs;
   /** "detected", or "--platform" when the user chose it. */
   readonly chosen: 'detected' | 'flag';
   readonly inContainer: boolean;

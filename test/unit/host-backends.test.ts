@@ -175,3 +175,53 @@ describe('PowerShell quoting', () => {
     expect(ps`Resolve-DnsName -Name ${'db.example.com'}`).toBe('Resolve-DnsName -Name db.example.com');
   });
 });
+
+describe('PowerShell commands with hostile values', () => {
+  /**
+   * A command's shape for PowerShell: each single-quoted string (its quotes doubled inside, the
+   * typographic ones too) one Q, each bare word one W. A value that changed the shape would be
+   * syntax, not data: a quote that closes, a ; or $( outside quotes.
+   */
+  const shape = (command: string): string =>
+    command
+      .replace(/['\u2018\u2019\u201a\u201b](?:[^'\u2018\u2019\u201a\u201b]|['\u2018\u2019\u201a\u201b]{2})*['\u2018\u2019\u201a\u201b]/g, '\u00a7')
+      .replace(/[A-Za-z0-9_.:\\/<>-]+/g, 'W')
+      .replace(/\u00a7/g, 'Q');
+
+  const HOSTILE = ["db'; Remove-Item C:\\ -Recurse #", '$(Start-Process calc)', 'db\u2019; calc', '-Force', 'db`n', 'a b', '@args', 'db.example.com'];
+
+  test('every Windows command built from a host keeps the shape of the same command built from a plain host', async () => {
+    const { networkRemedies } = await import('../../src/probes/common/network.js');
+    const { connectCheckCommand, resolveCommand, routeCommand } = await import('../../src/probes/common/oscommands.js');
+    const words = { name: 'PostgreSQL', unit: 'postgresql', managed: 'postgres' as const, readyCheck: () => 'pg_isready', urlVariable: 'DATABASE_URL', urlFor: () => 'postgresql://x' };
+    const commands = (fixes: readonly { command?: string; language?: string }[]): string[] => fixes.filter((fix) => fix.language === 'powershell').map((fix) => fix.command ?? '');
+    const build = (host: string): string[] => [
+      resolveCommand('windows', host).command ?? '',
+      routeCommand('windows', host).command ?? '',
+      connectCheckCommand('windows', host, 5432).command ?? '',
+      ...commands(networkRemedies.dns_not_found(host, 'url', [], words, 5432, 'windows')),
+      ...commands(networkRemedies.dns_temporary(host, undefined, 'windows')),
+      ...commands(networkRemedies.connect_timeout(host, 5432, 'windows')),
+      ...commands(networkRemedies.host_unreachable(host, { text: 'again' }, 'windows')),
+    ];
+    // One word is one word, quoted or bare: a value that adds words, a ; or a pipe shows.
+    const words1 = (command: string): string => shape(command).replace(/Q/g, 'W');
+    const plain = build('db.example.com').map(words1);
+    expect(plain.length).toBeGreaterThan(5);
+    for (const host of HOSTILE) expect(build(host).map(words1), host).toEqual(plain);
+  });
+
+  test('any value is one PowerShell word: bare when safe, else single-quoted with its quotes doubled, which reads back as the value', () => {
+    const unquote = (word: string): string => word.slice(1, -1).replace(/(['\u2018\u2019\u201a\u201b])\1/g, '$1');
+    for (const value of [...HOSTILE, "it's", "''", '\u2018x\u2019', 'C:\\Program Files\\PostgreSQL\\16', '']) {
+      const word = powershellWord(value);
+      if (/^'/.test(word)) {
+        expect(unquote(word), value).toBe(value);
+        expect(shape(word), value).toBe('Q');
+      } else {
+        expect(word).toBe(value);
+        expect(shape(word), value).toBe('W');
+      }
+    }
+  });
+});

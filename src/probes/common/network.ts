@@ -12,7 +12,7 @@ import { spokenSource } from '../../config/source.js';
 import { sh, waitUpTo } from '../../text/shell.js';
 import { platformFixes, type EngineWords } from './platform.js';
 import { connectCheckCommand, firewallCommand, resolveCommand, resolverConfigCommand, routeCommand } from './oscommands.js';
-import type { HostOs } from '../../host/platform.js';
+import { osOf, type HostOs } from '../../host/platform.js';
 import { connectShareNote } from '../../engine/budget.js';
 
 /**
@@ -94,7 +94,10 @@ export const networkRemedies = {
     return [
       { text: 'The DNS server did not answer in time (or answered SERVFAIL): it is overloaded, not ready yet (common at pod start), or its upstream is failing. This often passes; clients should retry with backoff.' },
       check,
-      { text: 'Wait for the name before starting the application (e.g. in an init container), at most 60 s:', command: waitUpTo(60, sh`getent hosts ${hostOperand(host)} >/dev/null`), language: 'shell' },
+      // timeout and getent are Linux's (and every container's); a Mac or a Windows desktop retries instead.
+      os === 'linux'
+        ? { text: 'Wait for the name before starting the application (e.g. in an init container), at most 60 s:', command: waitUpTo(60, sh`getent hosts ${hostOperand(host)} >/dev/null`), language: 'shell' }
+        : { text: 'Have the application retry the lookup with a backoff, or wait for the name before starting it (dbdoctor wait does, bounded by --timeout).' },
     ];
   },
   connect_timeout: (host: string, port: number | string, os: HostOs = 'linux'): Remediation[] => [
@@ -173,30 +176,30 @@ export async function judgeNetwork(view: NetworkView, io: StepIO<NetworkCause>, 
       return io.found(
         'dns_not_found',
         `the host name "${host}" does not resolve${dns ? ` (${dns.code})` : ''}${searched}${known}`,
-        [...networkRemedies.dns_not_found(host, context.hostSource, suggestions, context.engine, port, platform.os), ...platformFixes('dns_not_found', platform, context.engine, { host, port, suggestions })],
+        [...networkRemedies.dns_not_found(host, context.hostSource, suggestions, context.engine, port, osOf(platform)), ...platformFixes('dns_not_found', platform, context.engine, { host, port, suggestions })],
         { ...evidence, resolver: resolverEvidence(resolver), suggestions: suggestions.map(({ name, origin, port: known }) => ({ name, origin, ...(known ? { port: known } : {}) })) },
       );
     }
     case 'dns_temporary': {
       const resolver = await resolverContext(host);
       const summary = `name resolution for "${host}" failed temporarily: ${dns?.message ?? 'the resolver did not answer'}`;
-      return io.found('dns_temporary', summary, [...networkRemedies.dns_temporary(host, dns?.code, platform.os), ...platformFixes('dns_temporary', platform, context.engine, { host, port })], {
+      return io.found('dns_temporary', summary, [...networkRemedies.dns_temporary(host, dns?.code, osOf(platform)), ...platformFixes('dns_temporary', platform, context.engine, { host, port })], {
         ...evidence,
         resolver: resolverEvidence(resolver),
       });
     }
     case 'connect_timeout':
-      return io.found('connect_timeout', timeoutSummary(view.entries), [...networkRemedies.connect_timeout(host, port, platform.os), ...platformFixes('connect_timeout', platform, context.engine, { host, port })], evidence);
+      return io.found('connect_timeout', timeoutSummary(view.entries), [...networkRemedies.connect_timeout(host, port, osOf(platform)), ...platformFixes('connect_timeout', platform, context.engine, { host, port })], evidence);
     case 'host_unreachable': {
       const failed = entry?.connects.find((attempt) => attempt.outcome !== 'connected');
-      return io.found('host_unreachable', `no route to ${failed?.address ?? host} (${failed?.code ?? 'unreachable'})`, networkRemedies.host_unreachable(host, context.recheck, platform.os), evidence);
+      return io.found('host_unreachable', `no route to ${failed?.address ?? host} (${failed?.code ?? 'unreachable'})`, networkRemedies.host_unreachable(host, context.recheck, osOf(platform)), evidence);
     }
     case 'firewall_rejected': {
       const refused = entry?.connects.find((attempt) => attempt.outcome === 'refused');
       return io.found(
         'firewall_rejected',
         `${refused?.address ?? host}:${port} refused the connection although ${context.engine.name} listens there: a firewall rule rejects it`,
-        networkRemedies.firewall_rejected(port, context.recheck, platform.os),
+        networkRemedies.firewall_rejected(port, context.recheck, osOf(platform)),
         evidence,
       );
     }

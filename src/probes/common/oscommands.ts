@@ -105,7 +105,7 @@ export function connectCheckCommand(os: HostOs, host: string, port: number | str
 export function firewallCommand(os: HostOs, port: number | string): Command {
   switch (os) {
     case 'macos':
-      return shell(sudoUnlessRoot(sh`sudo pfctl -sr | grep -- ${`port = ${port}`}; /usr/libexec/ApplicationFirewall/socketfilterfw --getglobalstate`));
+      return shell(sudoUnlessRoot(sh`sudo pfctl -sr | grep -- ${`port = ${port}`}`));
     case 'windows':
       return powershell(typeof port === 'number' ? ps`Get-NetFirewallPortFilter -Protocol TCP | Where-Object LocalPort -eq ${port} | Get-NetFirewallRule | Select-Object DisplayName, Direction, Action, Enabled` : 'Get-NetFirewallPortFilter -Protocol TCP | Where-Object LocalPort -eq <port> | Get-NetFirewallRule | Select-Object DisplayName, Direction, Action, Enabled');
     default:

@@ -8,7 +8,7 @@ import { localhostInContainerRemedies, serviceSuggestions } from '../../common/r
 import { platformFixes } from '../../common/platform.js';
 import { lookByHandFixes } from '../../common/oscommands.js';
 import { installedManagers, type ServiceManager } from '../../../host/managers.js';
-import type { PlatformInfo } from '../../../host/platform.js';
+import { osOf, type PlatformInfo } from '../../../host/platform.js';
 import { cassandraWords, CASSANDRA_SERVICE_WORDS } from '../words.js';
 import { cqlsh, environmentEvidence, nodeSummary, reachEvidenceOf, urlWith } from '../commands.js';
 import { raw, sh, sudoUnlessRoot } from '../../../text/shell.js';
@@ -100,14 +100,14 @@ export const processStep = defineStep<CqlContext, keyof typeof remedies>({
       const remote = refusal.where === 'remote';
       const notes = ctx.target.environmentNotes.length > 0 ? ` (${ctx.target.environmentNotes.join('; ')})` : '';
       const { platform } = ctx.run.environment;
-      const managers = platform.os === 'linux' || remote ? [] : await installedManagers(platform.os, 'cassandra', ctx.run.env);
+      const managers = osOf(platform) === 'linux' || remote ? [] : await installedManagers(osOf(platform), 'cassandra', ctx.run.env);
       if (refusal.where === 'unseen') {
         // The look did not happen: what was seen (the refusal), and how to look, per OS (issue 21).
         const why = refusal.sight?.unread.join('; ') ?? 'nothing readable';
         return io.found(
           'not_running',
           `nothing listens at ${refusal.attempted}; whether a Cassandra node runs elsewhere on this machine is not known: dbdoctor could not read its processes (${why})${notes}`,
-          [...lookByHandFixes(platform.os, 'cassandra', ctx.target.contactPoints[0]?.port ?? 9042), ...remedies.not_running(ctx.target, false, ctx.run.env, platform, managers)],
+          [...lookByHandFixes(osOf(platform), 'cassandra', ctx.target.contactPoints[0]?.port ?? 9042), ...remedies.not_running(ctx.target, false, ctx.run.env, platform, managers)],
           { ...evidence, localNodes: `not inspected: ${why}`, ...(refusal.sight ? { hostView: { backend: refusal.sight.backend, read: [...refusal.sight.read], unread: [...refusal.sight.unread] } } : {}) },
         );
       }

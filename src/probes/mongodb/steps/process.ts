@@ -5,7 +5,7 @@ import { hostPort, mongoshPing, urlWith } from '../commands.js';
 import type { MongoContext } from '../context.js';
 import { seedsEvidence, whereOf } from '../evidence.js';
 import { describeLocalServer } from '../local.js';
-import type { PlatformInfo } from '../../../host/platform.js';
+import { osOf, type PlatformInfo } from '../../../host/platform.js';
 import { platformFixes } from '../../common/platform.js';
 import { lookByHandFixes } from '../../common/oscommands.js';
 import { installedManagers, type ServiceManager } from '../../../host/managers.js';
@@ -84,11 +84,11 @@ export const processStep = defineStep<MongoContext, keyof typeof remedies>({
       const { platform } = ctx.run.environment;
       if (refusal?.where === 'unseen') {
         // The look did not happen: what was seen (the refusal), and how to look, per OS (issue 21).
-        const managers = platform.os === 'linux' ? [] : await installedManagers(platform.os, 'mongodb', ctx.run.env);
+        const managers = osOf(platform) === 'linux' ? [] : await installedManagers(osOf(platform), 'mongodb', ctx.run.env);
         return io.found(
           'not_running',
           `nothing listens at ${attempted}; whether a MongoDB server runs elsewhere on this machine is not known: dbdoctor could not read its processes (${refusal.sight?.unread.join('; ') ?? 'nothing readable'})`,
-          [...lookByHandFixes(platform.os, 'mongodb', ctx.target.hosts[0]?.port ?? 27017), ...remedies.not_running(ctx.target, false, platform, managers)],
+          [...lookByHandFixes(osOf(platform), 'mongodb', ctx.target.hosts[0]?.port ?? 27017), ...remedies.not_running(ctx.target, false, platform, managers)],
           evidence,
         );
       }
@@ -96,7 +96,7 @@ export const processStep = defineStep<MongoContext, keyof typeof remedies>({
       const summary = remote
         ? `${attempted} refused the connection: nothing listens there (processes on a remote host cannot be inspected from here)`
         : `nothing listens at ${attempted}, and no MongoDB server (mongod, mongos, ferretdb) runs on this machine`;
-      const managers = platform.os === 'linux' || remote ? [] : await installedManagers(platform.os, 'mongodb', ctx.run.env);
+      const managers = osOf(platform) === 'linux' || remote ? [] : await installedManagers(osOf(platform), 'mongodb', ctx.run.env);
       return io.found('not_running', summary, remedies.not_running(ctx.target, remote, platform, managers), evidence);
     }
     const connected = surveyed.seeds.find((seed) => seed.connected);

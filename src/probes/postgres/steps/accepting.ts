@@ -7,7 +7,7 @@ import type { Evidence, Finding, Remediation } from '../../../engine/schema.js';
 import { pgIsReady, psqlAsAdmin, urlCommand, urlWith } from '../commands.js';
 import { connectShareNote } from '../../../engine/budget.js';
 import type { ConnectionTrace } from '../connect.js';
-import type { PlatformInfo } from '../../../host/platform.js';
+import { osOf, type PlatformInfo } from '../../../host/platform.js';
 import { platformFixes } from '../../common/platform.js';
 import type { PgContext } from '../context.js';
 import { postgresWords } from '../words.js';
@@ -238,11 +238,11 @@ export const acceptingStep = defineStep<PgContext, keyof typeof remedies>({
         case 'recovery':
           return io.found('recovery', `the server is in recovery and refuses connections${serverWords}`, remedies.recovery(target), evidence);
         case 'no_response': {
-          const view = await lookAtListener(trace.connected, localPostgresListeners, io.deadline, ctx.run.environment.platform.os);
+          const view = await lookAtListener(trace.connected, localPostgresListeners, io.deadline, osOf(ctx.run.environment.platform));
           return io.found('no_response', `${noResponseSummary(trace, where)}${ownerNote(view)}`, remedies.no_response(target, trace.closedByPeer || trace.sslReply === 'closed'), { ...evidence, ...listenerViewEvidence(view, trace.listener) });
         }
         case 'wrong_protocol': {
-          const view = await lookAtListener(trace.connected, localPostgresListeners, io.deadline, ctx.run.environment.platform.os);
+          const view = await lookAtListener(trace.connected, localPostgresListeners, io.deadline, osOf(ctx.run.environment.platform));
           const what = trace.answeredBy?.description ?? 'a server that does not speak this PostgreSQL protocol';
           return io.found('wrong_protocol', wrongProtocolSummary(postgresIdentity(target), where, trace.answeredBy, view), remedies.wrong_protocol(target, what, { ...(trace.answeredBy ? { guess: trace.answeredBy } : {}), view }), { ...evidence, ...listenerViewEvidence(view, trace.listener) });
         }

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import type { Evidence } from '../../../engine/schema.js';
 import type { PgCluster } from '../clusters.js';
 import { pgIsReady, urlCommand, urlWith } from '../commands.js';
-import type { PlatformInfo } from '../../../host/platform.js';
+import { osOf, type PlatformInfo } from '../../../host/platform.js';
 import { platformFixes } from '../../common/platform.js';
 import { lookByHandFixes } from '../../common/oscommands.js';
 import { HOMEBREW_PREFIXES, installedManagers, type ServiceManager } from '../../../host/managers.js';
@@ -62,11 +62,11 @@ export const processStep = defineStep<PgContext, keyof typeof remedies>({
     if (refusal?.cause === 'not_running' && refusal.where === 'unseen') {
       // The look did not happen: say what was seen (the refusal) and how to look (issue 21).
       const port = ctx.target.endpoints[0]?.port ?? 5432;
-      const managers = platform.os === 'linux' ? [] : await installedManagers(platform.os, 'postgres', ctx.run.env);
+      const managers = osOf(platform) === 'linux' ? [] : await installedManagers(osOf(platform), 'postgres', ctx.run.env);
       return io.found(
         'not_running',
         `nothing listens at ${where}; whether a PostgreSQL server runs elsewhere on this machine is not known: dbdoctor could not read its processes (${unseenReason(refusal.sight)})`,
-        [...lookByHandFixes(platform.os, 'postgres', port), ...remedies.not_running(ctx.target, false, platform, managers)],
+        [...lookByHandFixes(osOf(platform), 'postgres', port), ...remedies.not_running(ctx.target, false, platform, managers)],
         { ...reachEvidenceOf(trace), localServers: `not inspected: ${unseenReason(refusal.sight)}`, ...(refusal.sight ? { hostView: sightEvidence(refusal.sight) } : {}) },
       );
     }
@@ -82,7 +82,7 @@ export const processStep = defineStep<PgContext, keyof typeof remedies>({
       // In compose or Kubernetes the database is started through the orchestrator, whatever data
       // directory this machine shows: the platform's fixes stay.
       const orchestrated = platform.platform === 'kubernetes' || platform.platform === 'compose';
-      const managers = platform.os === 'linux' || remote ? [] : await installedManagers(platform.os, 'postgres', ctx.run.env);
+      const managers = osOf(platform) === 'linux' || remote ? [] : await installedManagers(osOf(platform), 'postgres', ctx.run.env);
       const fixes = stopped.length > 0 && !orchestrated ? stoppedClusterRemedies(ctx.target, stopped, others, platform) : remedies.not_running(ctx.target, remote, platform, managers);
       return io.found('not_running', summary, [...holderRemedies(refusal.heldBy), ...fixes], {
         ...reachEvidenceOf(trace),
@@ -211,7 +211,7 @@ function stoppedClusterRemedies(target: PostgresTarget, stopped: readonly PgClus
   // Homebrew keeps a formula's cluster in <prefix>/var/postgresql@16 (postgres for the unversioned
   // formula, before 15): its service starts it, with launchd keeping it up.
   const brew = /^(.*)\/var\/(postgresql@\d+|postgres(?:ql)?)$/.exec(cluster.dataDir);
-  if (platform.os === 'macos' && brew?.[1] && brew[2] && HOMEBREW_PREFIXES.some((prefix) => prefix === brew[1])) {
+  if (osOf(platform) === 'macos' && brew?.[1] && brew[2] && HOMEBREW_PREFIXES.some((prefix) => prefix === brew[1])) {
     const formula = brew[2] === 'postgres' || brew[2] === 'postgresql' ? 'postgresql' : brew[2];
     fixes.push({ text: `Start it with Homebrew's service for ${formula} (launchd keeps it up):`, command: sh`brew services start ${formula}`, language: 'shell' });
   }
