@@ -138,7 +138,7 @@ describe('the honest fallback', () => {
     const sight = { backend: 'none', processes: 'unseen', read: [], unread: ['x'] } as const;
     const cluster = { dataDir: '/opt/homebrew/var/postgresql@16', port: 5432, portFrom: 'default', live: false };
     const refusal = explainRefusal({ transport: 'tcp', addresses: ['127.0.0.1'], port: 5432, attempted: '127.0.0.1:5432' }, { servers: [], standalone: [], strayPorts: [], clusters: [cluster], sight, durationMs: 1 });
-    expect(refusal).toMatchObject({ cause: 'not_running', where: 'local', stopped: [cluster] });
+    expect(refusal).toMatchObject({ cause: 'not_running', where: 'local', stopped: [cluster], sight });
   });
 });
 
@@ -223,5 +223,17 @@ describe('PowerShell commands with hostile values', () => {
         expect(shape(word), value).toBe('W');
       }
     }
+  });
+});
+
+describe('PowerShell commands wrapped to the terminal', () => {
+  test('each break is a backtick that ends the line, never inside a quoted word; the joined lines are the command', async () => {
+    const { wrapCommand } = await import('../../src/report/wrap.js');
+    const command = "Get-ChildItem 'C:\\Program Files\\PostgreSQL\\16\\data\\log' | Sort-Object LastWriteTime | Select-Object -Last 1 | Get-Content -Tail 50";
+    const lines = wrapCommand(command, 60, '    ', 'powershell');
+    expect(lines.length).toBeGreaterThan(1);
+    lines.slice(0, -1).forEach((line) => expect(line.endsWith(' `')).toBe(true));
+    expect(lines.map((line) => line.trim().replace(/ `$/, '')).join(' ')).toBe(command);
+    expect(lines.some((line) => line.includes("'C:\\Program Files\\PostgreSQL\\16\\data\\log'"))).toBe(true);
   });
 });

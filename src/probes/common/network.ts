@@ -84,11 +84,18 @@ export const networkRemedies = {
         {
           text:
             code === 'ECONNREFUSED'
-              ? 'Nothing answers DNS at the server this machine is configured to ask: it is not running there, or /etc/resolv.conf names the wrong address. This does not heal by waiting.'
+              ? `Nothing answers DNS at the server this machine is configured to ask: it is not running there, or ${os === 'linux' ? '/etc/resolv.conf names' : 'the network settings name'} the wrong address. This does not heal by waiting.`
               : 'The DNS server refuses to answer this machine (its access rules). This does not heal by waiting.',
         },
         check,
-        { text: 'Fix the resolver configuration: point the nameserver line of /etc/resolv.conf (or the DHCP/systemd-resolved/container setting that writes it) at a DNS server that answers, or start the local resolver it names.' },
+        {
+          text:
+            os === 'macos'
+              ? 'Fix the resolver configuration: the DNS servers of the active network service (System Settings › Network › Details › DNS, or networksetup -setdnsservers), or the VPN client that sets them, or start the local resolver they name.'
+              : os === 'windows'
+                ? 'Fix the resolver configuration: the DNS servers of the active adapter (Get-DnsClientServerAddress shows them; Set-DnsClientServerAddress sets them), or the VPN client that sets them.'
+                : 'Fix the resolver configuration: point the nameserver line of /etc/resolv.conf (or the DHCP/systemd-resolved/container setting that writes it) at a DNS server that answers, or start the local resolver it names.',
+        },
       ];
     }
     return [

@@ -120,18 +120,22 @@ interface Desktop {
   readonly formula: string;
   /** The process name lsof and Get-Process show. */
   readonly process: string;
+  /** A word in its launchd label and command line: "postgres", "mongo", "cassandra" (a JVM's process is java). */
+  readonly launchdWord: string;
   /** Its log under Homebrew's var/log, from the formula. */
   readonly brewLog: (formula: string) => string;
   /** Get-Service's name (a pattern), and the name to start when none was found installed. */
   readonly windowsServices: string;
   readonly windowsService: string;
+  /** Which installer names its service so: "the EDB installer's PostgreSQL 16". */
+  readonly windowsInstaller: string;
   readonly windowsLog?: string;
 }
 
 const DESKTOP: Readonly<Record<ManagedEngine, Desktop>> = {
-  postgres: { name: 'PostgreSQL', formula: 'postgresql@16', process: 'postgres', brewLog: (formula) => `log/${formula}.log`, windowsServices: 'postgresql*', windowsService: 'postgresql-x64-16' },
-  mongodb: { name: 'MongoDB', formula: 'mongodb-community', process: 'mongod', brewLog: () => 'log/mongodb/mongo.log', windowsServices: 'MongoDB', windowsService: 'MongoDB', windowsLog: 'C:\\Program Files\\MongoDB\\Server\\7.0\\log\\mongod.log' },
-  cassandra: { name: 'Cassandra', formula: 'cassandra', process: 'java', brewLog: () => 'log/cassandra/system.log', windowsServices: 'cassandra*', windowsService: 'cassandra' },
+  postgres: { name: 'PostgreSQL', formula: 'postgresql@16', process: 'postgres', launchdWord: 'postgres', brewLog: (formula) => `log/${formula}.log`, windowsServices: 'postgresql*', windowsService: 'postgresql-x64-16', windowsInstaller: "the EDB installer's PostgreSQL 16" },
+  mongodb: { name: 'MongoDB', formula: 'mongodb-community', process: 'mongod', launchdWord: 'mongo', brewLog: () => 'log/mongodb/mongo.log', windowsServices: 'MongoDB', windowsService: 'MongoDB', windowsInstaller: "MongoDB's MSI installer", windowsLog: 'C:\\Program Files\\MongoDB\\Server\\7.0\\log\\mongod.log' },
+  cassandra: { name: 'Cassandra', formula: 'cassandra', process: 'java', launchdWord: 'cassandra', brewLog: () => 'log/cassandra/system.log', windowsServices: 'cassandra*', windowsService: 'cassandra', windowsInstaller: 'a service wrapper you installed' },
 };
 
 export function desktopProcessName(engine: ManagedEngine): string {
@@ -159,13 +163,14 @@ export function desktopServiceFixes(os: 'macos' | 'windows', engine: ManagedEngi
     if (engine === 'postgres') {
       fixes.push({ text: `${app ? 'Postgres.app is installed' : 'With Postgres.app'}: open it and press Start (its servers are listed in the app, each with its port):`, ...shell('open -a Postgres') });
     }
-    fixes.push({ text: 'Any launchd job that runs it:', ...shell(sh`launchctl list | grep -i ${desktop.process}`) });
+    // Homebrew's launchd labels are homebrew.mxcl.<formula>: the engine's word finds them, not the process name (java).
+    fixes.push({ text: 'Any launchd job that runs it:', ...shell(sh`launchctl list | grep -i ${desktop.launchdWord}`) });
     return fixes;
   }
   const service = managers.find((manager): manager is Extract<ServiceManager, { kind: 'windows-service' }> => manager.kind === 'windows-service');
   const fixes: Remediation[] = [
     { text: `The ${desktop.name} Windows services and their state (in PowerShell):`, ...powershell(ps`Get-Service -Name ${psRaw(`'${desktop.windowsServices}'`)}`) },
-    { text: `Start it (as Administrator; the name is the one Get-Service lists${service ? '' : `, e.g. ${desktop.windowsService} for the EDB installer's ${desktop.name} 16`}):`, ...powershell(ps`Start-Service -Name ${service?.service ?? desktop.windowsService}`) },
+    { text: `Start it (as Administrator; the name is the one Get-Service lists${service ? '' : `, e.g. ${desktop.windowsService} for ${desktop.windowsInstaller}`}):`, ...powershell(ps`Start-Service -Name ${service?.service ?? desktop.windowsService}`) },
   ];
   if (engine === 'postgres') {
     const root = service?.root ?? 'C:\\Program Files\\PostgreSQL\\16';
@@ -193,7 +198,7 @@ export function lookByHandFixes(os: HostOs, engine: ManagedEngine, port: number)
     case 'macos':
       return [
         { text: `Is ${desktop.name} running, and on which port? (lsof needs sudo to see other users' processes)`, ...listeners },
-        { text: 'Its processes, with their command lines (Homebrew runs them from /opt/homebrew or /usr/local, Postgres.app from /Applications/Postgres.app):', ...shell(sh`pgrep -fl ${desktop.process}`) },
+        { text: `Its processes, with their command lines (Homebrew runs them from /opt/homebrew or /usr/local${engine === 'postgres' ? ', Postgres.app from /Applications/Postgres.app' : ''}):`, ...shell(sh`pgrep -fl ${desktop.launchdWord}`) },
       ];
     case 'windows':
       return [

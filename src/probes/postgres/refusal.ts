@@ -86,7 +86,7 @@ export function explainRefusal(endpoint: RefusedEndpoint, scan: LocalScan | unde
   const replaced = explained.cause === 'wrong_port' || explained.cause === 'not_running' || (endpoint.transport === 'unix' && explained.cause === 'not_listening');
   const refusal: Refusal =
     stopped.length > 0 && replaced
-      ? { cause: 'not_running', where: 'local', attempted: endpoint.attempted, stopped, others: settled.servers }
+      ? { cause: 'not_running', where: 'local', attempted: endpoint.attempted, stopped, others: settled.servers, ...(scan.sight?.processes === 'unseen' ? { sight: scan.sight } : {}) }
       : explained;
   const heldBy = scan.standalone.find((backend) => backend.port === endpoint.port);
   if (heldBy && (refusal.cause === 'not_running' || refusal.cause === 'wrong_port')) return { ...refusal, heldBy };

@@ -77,7 +77,7 @@ export const processStep = defineStep<PgContext, keyof typeof remedies>({
       const summary = remote
         ? `${where} refused the connection: nothing listens there (processes on a remote host cannot be inspected from here)`
         : stopped.length > 0
-          ? `nothing listens at ${where}: ${describeStopped(stopped)}, configured for port ${stopped[0]?.port ?? '?'}, is not running${others.length === 0 ? ', and no other PostgreSQL server runs on this machine' : others.length === 1 ? `; another PostgreSQL cluster runs here on port ${otherPorts(others)}${describeServers(others)}` : `; other PostgreSQL clusters run here on ports ${otherPorts(others)}${describeServers(others)}`}${describeHolder(refusal.heldBy)}`
+          ? `nothing listens at ${where}: ${describeStopped(stopped)}, configured for port ${stopped[0]?.port ?? '?'}, is not running${refusal.sight ? `; whether another PostgreSQL server runs on this machine is not known (its processes could not be read: ${unseenReason(refusal.sight)})` : others.length === 0 ? ', and no other PostgreSQL server runs on this machine' : others.length === 1 ? `; another PostgreSQL cluster runs here on port ${otherPorts(others)}${describeServers(others)}` : `; other PostgreSQL clusters run here on ports ${otherPorts(others)}${describeServers(others)}`}${describeHolder(refusal.heldBy)}`
           : `nothing listens at ${where}, and no PostgreSQL server runs on this machine${describeHolder(refusal.heldBy)}`;
       // In compose or Kubernetes the database is started through the orchestrator, whatever data
       // directory this machine shows: the platform's fixes stay.
@@ -86,7 +86,7 @@ export const processStep = defineStep<PgContext, keyof typeof remedies>({
       const fixes = stopped.length > 0 && !orchestrated ? stoppedClusterRemedies(ctx.target, stopped, others, platform) : remedies.not_running(ctx.target, remote, platform, managers);
       return io.found('not_running', summary, [...holderRemedies(refusal.heldBy), ...fixes], {
         ...reachEvidenceOf(trace),
-        localServers: remote ? 'not inspected (remote host)' : others.map(serverSummary),
+        localServers: remote ? 'not inspected (remote host)' : refusal.sight ? `not inspected: ${unseenReason(refusal.sight)}` : others.map(serverSummary),
         ...(stopped.length > 0 ? { stoppedClusters: stopped.map(stoppedSummary) } : {}),
         ...holderEvidence(refusal.heldBy),
       });
