@@ -114,7 +114,8 @@ describe('choosing a backend', () => {
 
   test('a program that does not answer in time is stopped at its timeout', async () => {
     const started = Date.now();
-    const slow = await runHostCommand('sleep', ['10'], { timeoutMs: 200 });
+    // Node itself as the slow program: it is there on every OS the workflow runs on.
+    const slow = await runHostCommand(process.execPath, ['-e', 'setTimeout(() => {}, 10000)'], { timeoutMs: 200 });
     expect(slow.state).toBe('failed');
     expect(Date.now() - started).toBeLessThan(5000);
   });
@@ -122,8 +123,8 @@ describe('choosing a backend', () => {
   test('a program stopped by the run\'s signal', async () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 100);
-    const cut = await runHostCommand('sleep', ['10'], { signal: controller.signal });
-    expect(cut).toEqual({ state: 'failed', reason: 'sleep was stopped: no time left under --timeout' });
+    const cut = await runHostCommand(process.execPath, ['-e', 'setTimeout(() => {}, 10000)'], { signal: controller.signal });
+    expect(cut).toEqual({ state: 'failed', reason: `${process.execPath} was stopped: no time left under --timeout` });
   });
 });
 
