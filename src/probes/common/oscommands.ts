@@ -148,43 +148,55 @@ export function desktopProcessName(engine: ManagedEngine): string {
  * on an Intel Mac), Postgres.app, a Windows service (the EDB installer's data directory and
  * pg_ctl), and WSL2's localhost forwarding when the server runs inside WSL.
  */
-export function desktopServiceFixes(os: 'macos' | 'windows', engine: ManagedEngine, managers: readonly ServiceManager[] = []): Remediation[] {
+export function desktopServiceFixes(os: 'macos' | 'windows', engine: ManagedEngine, managers: readonly ServiceManager[] = [], purpose: 'start' | 'watch' = 'start'): Remediation[] {
+  // A server that is starting up needs watching, not starting: its service's state and its log.
+  return desktopFixes(os, engine, managers)
+    .filter((entry) => purpose === 'start' || entry.role === 'look')
+    .map((entry) => entry.fix);
+}
+
+/** A desktop fix, and whether it looks (state, log) or acts (starts, reconfigures). */
+interface DesktopFix {
+  readonly role: 'look' | 'act';
+  readonly fix: Remediation;
+}
+
+const look = (fix: Remediation): DesktopFix => ({ role: 'look', fix });
+const act = (fix: Remediation): DesktopFix => ({ role: 'act', fix });
+
+function desktopFixes(os: 'macos' | 'windows', engine: ManagedEngine, managers: readonly ServiceManager[]): DesktopFix[] {
   const desktop = DESKTOP[engine];
   if (os === 'macos') {
     const brew = managers.find((manager): manager is Extract<ServiceManager, { kind: 'homebrew' }> => manager.kind === 'homebrew');
     const app = managers.find((manager) => manager.kind === 'postgres.app');
     const formula = brew?.formula ?? desktop.formula;
     const prefix = brew?.prefix ?? HOMEBREW_PREFIXES[0];
-    const fixes: Remediation[] = [
-      { text: `Homebrew's services and their state (launchd runs them):${brew ? ` ${formula} is installed under ${prefix}.` : ''}`, ...shell('brew services list') },
-      { text: `Start ${desktop.name} with Homebrew${brew ? '' : ` (the formula you installed: ${desktop.formula} here)`}:`, ...shell(sh`brew services start ${formula}`) },
-      { text: `If it does not stay up, its log says why${brew ? '' : ' (under /usr/local instead of /opt/homebrew on an Intel Mac)'}:`, ...shell(sh`tail -n 50 ${`${prefix}/var/${desktop.brewLog(formula)}`}`) },
+    return [
+      look({ text: `Homebrew's services and their state (launchd runs them):${brew ? ` ${formula} is installed under ${prefix}.` : ''}`, ...shell('brew services list') }),
+      act({ text: `Start ${desktop.name} with Homebrew${brew ? '' : ` (the formula you installed: ${desktop.formula} here)`}:`, ...shell(sh`brew services start ${formula}`) }),
+      look({ text: `If it does not stay up, its log says why${brew ? '' : ' (under /usr/local instead of /opt/homebrew on an Intel Mac)'}:`, ...shell(sh`tail -n 50 ${`${prefix}/var/${desktop.brewLog(formula)}`}`) }),
+      ...(engine === 'postgres' ? [act({ text: `${app ? 'Postgres.app is installed' : 'With Postgres.app'}: open it and press Start (its servers are listed in the app, each with its port):`, ...shell('open -a Postgres') })] : []),
+      // Homebrew's launchd labels are homebrew.mxcl.<formula>: the engine's word finds them, not the process name (java).
+      look({ text: 'Any launchd job that runs it:', ...shell(sh`launchctl list | grep -i ${desktop.launchdWord}`) }),
     ];
-    if (engine === 'postgres') {
-      fixes.push({ text: `${app ? 'Postgres.app is installed' : 'With Postgres.app'}: open it and press Start (its servers are listed in the app, each with its port):`, ...shell('open -a Postgres') });
-    }
-    // Homebrew's launchd labels are homebrew.mxcl.<formula>: the engine's word finds them, not the process name (java).
-    fixes.push({ text: 'Any launchd job that runs it:', ...shell(sh`launchctl list | grep -i ${desktop.launchdWord}`) });
-    return fixes;
   }
   const service = managers.find((manager): manager is Extract<ServiceManager, { kind: 'windows-service' }> => manager.kind === 'windows-service');
-  const fixes: Remediation[] = [
-    { text: `The ${desktop.name} Windows services and their state (in PowerShell):`, ...powershell(ps`Get-Service -Name ${psRaw(`'${desktop.windowsServices}'`)}`) },
-    { text: `Start it (as Administrator; the name is the one Get-Service lists${service ? '' : `, e.g. ${desktop.windowsService} for ${desktop.windowsInstaller}`}):`, ...powershell(ps`Start-Service -Name ${service?.service ?? desktop.windowsService}`) },
+  const root = service?.root ?? 'C:\\Program Files\\PostgreSQL\\16';
+  const logs: DesktopFix[] =
+    engine === 'postgres'
+      ? [
+          look({ text: `If it does not stay up, the server log in its data directory says why (${root}\\data\\log for the EDB installer):`, ...powershell(ps`Get-ChildItem ${`${root}\\data\\log`} | Sort-Object LastWriteTime | Select-Object -Last 1 | Get-Content -Tail 50`) }),
+          look({ text: 'Or ask pg_ctl about that data directory:', ...powershell(ps`& ${`${root}\\bin\\pg_ctl.exe`} status -D ${`${root}\\data`}`) }),
+        ]
+      : desktop.windowsLog
+        ? [look({ text: 'If it does not stay up, its log says why:', ...powershell(ps`Get-Content -Tail 50 ${desktop.windowsLog}`) })]
+        : [act({ text: `${desktop.name} 4 and later do not run on Windows itself: run it in WSL2 or a container, and see the WSL note below.` })];
+  return [
+    look({ text: `The ${desktop.name} Windows services and their state (in PowerShell):`, ...powershell(ps`Get-Service -Name ${psRaw(`'${desktop.windowsServices}'`)}`) }),
+    act({ text: `Start it (as Administrator; the name is the one Get-Service lists${service ? '' : `, e.g. ${desktop.windowsService} for ${desktop.windowsInstaller}`}):`, ...powershell(ps`Start-Service -Name ${service?.service ?? desktop.windowsService}`) }),
+    ...logs,
+    act({ text: `If ${desktop.name} runs inside WSL2, Windows reaches it at localhost only with WSL's localhost forwarding (on by default; check localhostForwarding or networkingMode=mirrored in %UserProfile%\\.wslconfig, then wsl --shutdown), and it must listen on more than 127.0.0.1 inside WSL.` }),
   ];
-  if (engine === 'postgres') {
-    const root = service?.root ?? 'C:\\Program Files\\PostgreSQL\\16';
-    fixes.push(
-      { text: `If it does not stay up, the server log in its data directory says why (${root}\\data\\log for the EDB installer):`, ...powershell(ps`Get-ChildItem ${`${root}\\data\\log`} | Sort-Object LastWriteTime | Select-Object -Last 1 | Get-Content -Tail 50`) },
-      { text: 'Or ask pg_ctl about that data directory:', ...powershell(ps`& ${`${root}\\bin\\pg_ctl.exe`} status -D ${`${root}\\data`}`) },
-    );
-  } else if (desktop.windowsLog) {
-    fixes.push({ text: 'If it does not stay up, its log says why:', ...powershell(ps`Get-Content -Tail 50 ${desktop.windowsLog}`) });
-  } else {
-    fixes.push({ text: `${desktop.name} 4 and later do not run on Windows itself: run it in WSL2 or a container, and see the WSL note below.` });
-  }
-  fixes.push({ text: `If ${desktop.name} runs inside WSL2, Windows reaches it at localhost only with WSL's localhost forwarding (on by default; check localhostForwarding or networkingMode=mirrored in %UserProfile%\\.wslconfig, then wsl --shutdown), and it must listen on more than 127.0.0.1 inside WSL.` });
-  return fixes;
 }
 
 /**

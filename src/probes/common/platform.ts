@@ -159,7 +159,7 @@ function systemd(engine: EngineWords): Remediation[] {
 
 /** A macOS or Windows desktop: the service the server is installed as; Windows' firewall for a silent port. */
 function desktop(cause: PlatformCause, os: 'macos' | 'windows', engine: EngineWords, details: PlatformDetails): Remediation[] {
-  if ((cause === 'not_running' || cause === 'starting_up') && engine.managed) return desktopServiceFixes(os, engine.managed, details.managers);
+  if ((cause === 'not_running' || cause === 'starting_up') && engine.managed) return desktopServiceFixes(os, engine.managed, details.managers, cause === 'starting_up' ? 'watch' : 'start');
   if (cause === 'connect_timeout' && os === 'windows') {
     return [{ text: `On the database's Windows host, Windows Defender Firewall drops what no rule admits: list the rules for port ${details.port}, and add one for ${engine.name} if none allows it (as Administrator: New-NetFirewallRule -DisplayName '${engine.name} ${details.port}' -Direction Inbound -Protocol TCP -LocalPort ${details.port} -Action Allow).`, ...firewallCommand('windows', details.port) }];
   }

@@ -37,7 +37,8 @@ const remedies = {
   starting_up: (target: PostgresTarget, platform: PlatformInfo): Remediation[] => [
     { text: 'The server is replaying its write-ahead log before it opens for connections; this heals by itself. Clients should retry with backoff instead of failing at start.' },
     waitForIt(target),
-    readTheLog,
+    // journalctl is Linux's; on a Mac or a Windows desktop the platform's fixes say where the log is.
+    ...(platform.platform === 'macos' || platform.platform === 'windows' ? [] : [readTheLog]),
     ...platformFixes('starting_up', platform, postgresWords(target), { host: target.endpoints[0]?.host ?? 'localhost', port: target.endpoints[0]?.port ?? 5432 }),
   ],
   connection_reset: (target: PostgresTarget): Remediation[] => [
