@@ -98,3 +98,32 @@ export function topLevel(processes: readonly ProcessInfo[]): ProcessInfo[] {
   const pids = new Set(processes.map((info) => info.pid));
   return processes.filter((info) => !pids.has(info.ppid));
 }
+
+/** One listing a backend took: what it read, or why it could not. */
+export type Listed<T> = { readonly state: 'read'; readonly items: readonly T[] } | { readonly state: 'unread'; readonly reason: string };
+
+/** What a look at processes and sockets read and could not, in the words of the programs that read them. */
+export function sightOf(backend: HostBackendName, processes: Listed<ProcessInfo>, sockets: Listed<HostListener>, words: { readonly processes: string; readonly sockets: string }): HostSight {
+  const read: string[] = [];
+  const unread: string[] = [];
+  if (processes.state === 'read') read.push(words.processes);
+  else unread.push(`processes: ${processes.reason}`);
+  if (sockets.state === 'read') read.push(words.sockets);
+  else unread.push(`listening TCP sockets: ${sockets.reason}`);
+  return { backend, processes: processes.state === 'read' ? 'seen' : 'unseen', read, unread };
+}
+
+/** The processes a selector picks from a listing (none from a listing that was not read). */
+export function selectedProcesses(processes: Listed<ProcessInfo>, selector: ServerSelector): ProcessInfo[] {
+  const named = processes.state === 'read' ? processes.items.filter((info) => selector.comm(info.comm)) : [];
+  return selector.match ? named.filter(selector.match) : named;
+}
+
+/** The owner of the listening socket that covers address:port, from a listing of sockets with their process ids. */
+export function ownerAmong(sockets: Listed<HostListener>, processes: Listed<ProcessInfo>, address: string, port: number, covers: (bound: string, target: string) => boolean, notFound: string): OwnerLookup {
+  if (sockets.state === 'unread') return { state: 'unknown', reason: `the listening sockets could not be read: ${sockets.reason}` };
+  const socket = sockets.items.find((listener) => listener.port === port && covers(listener.address, address));
+  if (socket?.pid === undefined) return { state: 'unknown', reason: notFound };
+  const info = processes.state === 'read' ? processes.items.find((candidate) => candidate.pid === socket.pid) : undefined;
+  return { state: 'found', owner: { pid: socket.pid, comm: info?.comm ?? '?', cmdline: info?.cmdline ?? [], listensOn: boundAt(socket.address, port) } };
+}

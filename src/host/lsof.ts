@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import { bindingCovers } from './local.js';
-import { boundAt, topLevel, type HostBackend, type HostListener, type LocalServer, type LocalServers, type OwnerLookup, type ServerSelector } from './backend.js';
+import { ownerAmong, selectedProcesses, sightOf, topLevel, type HostBackend, type HostListener, type Listed, type LocalServer, type LocalServers, type OwnerLookup, type ServerSelector } from './backend.js';
 import { runHostCommand } from './command.js';
 import type { ProcessInfo } from './proc.js';
 
@@ -71,7 +71,7 @@ export function parsePsArgs(text: string): Map<number, string[]> {
   return args;
 }
 
-async function listProcesses(signal: AbortSignal | undefined): Promise<{ readonly state: 'read'; readonly processes: ProcessInfo[] } | { readonly state: 'unread'; readonly reason: string }> {
+async function listProcesses(signal: AbortSignal | undefined): Promise<Listed<ProcessInfo>> {
   const [table, args] = await Promise.all([
     runHostCommand(PS, ['-A', '-ww', '-o', 'pid=,ppid=,uid=,stat=,comm='], { signal }),
     runHostCommand(PS, ['-A', '-ww', '-o', 'pid=,args='], { signal }),
@@ -81,13 +81,13 @@ async function listProcesses(signal: AbortSignal | undefined): Promise<{ readonl
   const processes = parsePsTable(table.stdout).map((row): ProcessInfo => ({ ...row, cmdline: commandLines.get(row.pid) ?? [row.comm] }));
   // ps that ran and listed nothing has not seen this machine (it always lists itself).
   if (processes.length === 0) return { state: 'unread', reason: 'ps listed no process at all' };
-  return { state: 'read', processes };
+  return { state: 'read', items: processes };
 }
 
-async function listTcpListeners(signal: AbortSignal | undefined, port?: number): Promise<{ readonly state: 'read'; readonly listeners: HostListener[] } | { readonly state: 'unread'; readonly reason: string }> {
+async function listTcpListeners(signal: AbortSignal | undefined, port?: number): Promise<Listed<HostListener>> {
   const selection = port === undefined ? '-iTCP' : `-iTCP:${port}`;
   const output = await runHostCommand(LSOF, ['-w', '-nP', selection, '-sTCP:LISTEN', '-F', 'pctn'], { signal, okExitCodes: [1] });
-  return output.state === 'ran' ? { state: 'read', listeners: parseLsofListeners(output.stdout) } : { state: 'unread', reason: output.reason };
+  return output.state === 'ran' ? { state: 'read', items: parseLsofListeners(output.stdout) } : { state: 'unread', reason: output.reason };
 }
 
 export const lsofBackend: HostBackend = {
@@ -102,20 +102,13 @@ export const lsofBackend: HostBackend = {
   async findServers(selector: ServerSelector, signal?: AbortSignal): Promise<LocalServers> {
     const started = Date.now();
     const [listed, tcp] = await Promise.all([listProcesses(signal), listTcpListeners(signal)]);
-    const read: string[] = [];
-    const unread: string[] = [];
-    if (listed.state === 'read') read.push('processes (ps)');
-    else unread.push(`processes: ${listed.reason}`);
-    if (tcp.state === 'read') read.push('listening TCP sockets and their processes (lsof)');
-    else unread.push(`listening TCP sockets: ${tcp.reason}`);
-    const processes = listed.state === 'read' ? listed.processes.filter((info) => selector.comm(info.comm)) : [];
-    const selected = selector.match ? processes.filter(selector.match) : processes;
+    const sight = sightOf('lsof', listed, tcp, { processes: 'processes (ps)', sockets: 'listening TCP sockets and their processes (lsof)' });
+    const selected = selectedProcesses(listed, selector);
     const roots = selector.topLevelOnly ? topLevel(selected) : selected;
     // Unix sockets: only the servers' own (lsof -U for every process is slow on a busy machine).
     const unixOutput = roots.length > 0 ? await runHostCommand(LSOF, ['-w', '-nP', '-a', '-p', roots.map((info) => info.pid).join(','), '-U', '-F', 'pctn'], { signal, okExitCodes: [1] }) : undefined;
     const unix = unixOutput?.state === 'ran' ? parseLsofListeners(unixOutput.stdout).filter((listener) => listener.transport === 'unix') : [];
-    if (unixOutput?.state === 'failed') unread.push(`the servers' Unix sockets: ${unixOutput.reason}`);
-    const tcpListeners = tcp.state === 'read' ? tcp.listeners : [];
+    const tcpListeners = tcp.state === 'read' ? tcp.items : [];
     const servers = roots.map((info): LocalServer => {
       const own = tcpListeners.filter((listener) => listener.pid === info.pid);
       return {
@@ -130,19 +123,15 @@ export const lsofBackend: HostBackend = {
     return {
       servers,
       listeners: [...tcpListeners, ...unix],
-      sight: { backend: 'lsof', processes: listed.state === 'read' ? 'seen' : 'unseen', read, unread },
+      sight: unixOutput?.state === 'failed' ? { ...sight, unread: [...sight.unread, `the servers' Unix sockets: ${unixOutput.reason}`] } : sight,
       durationMs: Date.now() - started,
     };
   },
 
   async ownerOf(address: string, port: number, signal?: AbortSignal): Promise<OwnerLookup> {
-    const tcp = await listTcpListeners(signal, port);
-    if (tcp.state === 'unread') return { state: 'unknown', reason: `the listening sockets could not be read: ${tcp.reason}` };
-    const socket = tcp.listeners.find((listener) => listener.port === port && bindingCovers(listener.address, address));
-    if (!socket?.pid) return { state: 'unknown', reason: tcp.listeners.length === 0 ? `lsof shows no socket listening on port ${port} (a port forward, another namespace or container, or another user's process: run as root to see it)` : `lsof names no process for port ${port}` };
-    const listed = await listProcesses(signal);
-    const info = listed.state === 'read' ? listed.processes.find((candidate) => candidate.pid === socket.pid) : undefined;
-    return { state: 'found', owner: { pid: socket.pid, comm: info?.comm ?? '?', cmdline: info?.cmdline ?? [], listensOn: boundAt(socket.address, port) } };
+    const [tcp, listed] = await Promise.all([listTcpListeners(signal, port), listProcesses(signal)]);
+    const notFound = `lsof shows no process listening on port ${port} (a port forward, another namespace or container, or another user's process: run as root to see it)`;
+    return ownerAmong(tcp, listed, address, port, bindingCovers, notFound);
   },
 
   async cwdOf(pid: number, signal?: AbortSignal) {

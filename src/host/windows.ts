@@ -1,5 +1,5 @@
 import { bindingCovers } from './local.js';
-import { boundAt, type HostBackend, type HostListener, type LocalServer, type LocalServers, type OwnerLookup, type ServerSelector } from './backend.js';
+import { ownerAmong, selectedProcesses, sightOf, type HostBackend, type HostListener, type Listed, type LocalServer, type LocalServers, type OwnerLookup, type ServerSelector } from './backend.js';
 import { runHostCommand } from './command.js';
 import type { ProcessInfo } from './proc.js';
 
@@ -78,16 +78,16 @@ export function commOfImage(image: string): string {
   return image.replace(/\.exe$/i, '').toLowerCase();
 }
 
-async function listProcesses(signal: AbortSignal | undefined): Promise<{ readonly state: 'read'; readonly processes: ProcessInfo[] } | { readonly state: 'unread'; readonly reason: string }> {
+async function listProcesses(signal: AbortSignal | undefined): Promise<Listed<ProcessInfo>> {
   const output = await runHostCommand('tasklist', ['/fo', 'csv'], { signal });
   if (output.state === 'failed') return { state: 'unread', reason: output.reason };
   const processes = parseTasklistCsv(output.stdout).map((entry): ProcessInfo => ({ pid: entry.pid, ppid: 0, comm: commOfImage(entry.image), cmdline: [entry.image], uid: -1 }));
-  return processes.length === 0 ? { state: 'unread', reason: 'tasklist listed no process at all' } : { state: 'read', processes };
+  return processes.length === 0 ? { state: 'unread', reason: 'tasklist listed no process at all' } : { state: 'read', items: processes };
 }
 
-async function listTcpListeners(signal: AbortSignal | undefined): Promise<{ readonly state: 'read'; readonly listeners: HostListener[] } | { readonly state: 'unread'; readonly reason: string }> {
+async function listTcpListeners(signal: AbortSignal | undefined): Promise<Listed<HostListener>> {
   const output = await runHostCommand('netstat', ['-ano'], { signal });
-  return output.state === 'ran' ? { state: 'read', listeners: parseNetstatListeners(output.stdout) } : { state: 'unread', reason: output.reason };
+  return output.state === 'ran' ? { state: 'read', items: parseNetstatListeners(output.stdout) } : { state: 'unread', reason: output.reason };
 }
 
 export const windowsBackend: HostBackend = {
@@ -101,15 +101,9 @@ export const windowsBackend: HostBackend = {
   async findServers(selector: ServerSelector, signal?: AbortSignal): Promise<LocalServers> {
     const started = Date.now();
     const [listed, tcp] = await Promise.all([listProcesses(signal), listTcpListeners(signal)]);
-    const read: string[] = [];
-    const unread: string[] = [];
-    if (listed.state === 'read') read.push('processes (tasklist)');
-    else unread.push(`processes: ${listed.reason}`);
-    if (tcp.state === 'read') read.push('listening TCP sockets and their process ids (netstat -ano)');
-    else unread.push(`listening TCP sockets: ${tcp.reason}`);
-    const listeners = tcp.state === 'read' ? tcp.listeners : [];
-    const processes = listed.state === 'read' ? listed.processes.filter((info) => selector.comm(info.comm)) : [];
-    const selected = selector.match ? processes.filter(selector.match) : processes;
+    const sight = sightOf('windows', listed, tcp, { processes: 'processes (tasklist)', sockets: 'listening TCP sockets and their process ids (netstat -ano)' });
+    const listeners = tcp.state === 'read' ? tcp.items : [];
+    const selected = selectedProcesses(listed, selector);
     // No parent ids: the server is the process holding listening sockets; its workers hold none.
     const holding = selected.filter((info) => listeners.some((listener) => listener.pid === info.pid));
     const roots = selector.topLevelOnly ? (holding.length > 0 ? holding : selected.slice(0, 1)) : selected;
@@ -121,16 +115,12 @@ export const windowsBackend: HostBackend = {
       unix: [],
       seenVia: tcp.state === 'read' ? 'file descriptors' : 'nothing readable',
     }));
-    return { servers, listeners, sight: { backend: 'windows', processes: listed.state === 'read' ? 'seen' : 'unseen', read, unread }, durationMs: Date.now() - started };
+    return { servers, listeners, sight, durationMs: Date.now() - started };
   },
 
   async ownerOf(address: string, port: number, signal?: AbortSignal): Promise<OwnerLookup> {
     const [tcp, listed] = await Promise.all([listTcpListeners(signal), listProcesses(signal)]);
-    if (tcp.state === 'unread') return { state: 'unknown', reason: `the listening sockets could not be read: ${tcp.reason}` };
-    const socket = tcp.listeners.find((listener) => listener.port === port && bindingCovers(listener.address, address));
-    if (!socket?.pid) return { state: 'unknown', reason: `netstat shows no socket listening on port ${port} (a port forward, WSL2 or a container)` };
-    const info = listed.state === 'read' ? listed.processes.find((candidate) => candidate.pid === socket.pid) : undefined;
-    return { state: 'found', owner: { pid: socket.pid, comm: info?.comm ?? '?', cmdline: info?.cmdline ?? [], listensOn: boundAt(socket.address, port) } };
+    return ownerAmong(tcp, listed, address, port, bindingCovers, `netstat shows no socket listening on port ${port} (a port forward, WSL2 or a container)`);
   },
 
   async cwdOf() {
