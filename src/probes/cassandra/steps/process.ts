@@ -86,6 +86,7 @@ export const processStep = defineStep<CqlContext, keyof typeof remedies>({
     { text: 'Is Cassandra running, and on which ports (CQL is 9042 unless native_transport_port says otherwise)?', command: sudoUnlessRoot('sudo systemctl status cassandra --no-pager; sudo ss -tlnp | grep java'), language: 'shell' },
     { text: 'Its recent log:', command: sudoUnlessRoot('sudo tail -n 50 /var/log/cassandra/system.log'), language: 'shell' },
     { text: 'In docker compose or Kubernetes:', command: 'docker compose ps cassandra; kubectl get pods -l app=cassandra -o wide', language: 'shell' },
+    { text: "On macOS (Homebrew's cassandra):", command: 'lsof -nP -iTCP -sTCP:LISTEN | grep -i java; brew services list', language: 'shell' },
   ],
   async run(ctx, io) {
     // One contact point: its TCP connection answers this step's question; the CQL handshake is the accepting step's wait.

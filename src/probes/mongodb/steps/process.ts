@@ -48,6 +48,8 @@ export const processStep = defineStep<MongoContext, keyof typeof remedies>({
     { text: 'Is mongod (or mongos) running, and on which port?', command: sudoUnlessRoot('sudo systemctl status mongod --no-pager; sudo ss -tlnp | grep -E "mongo|ferretdb"'), language: 'shell' },
     { text: 'Its recent log:', command: sudoUnlessRoot('sudo journalctl -u mongod -n 50 --no-pager; sudo tail -n 50 /var/log/mongodb/mongod.log'), language: 'shell' },
     { text: 'In docker compose or Kubernetes:', command: 'docker compose ps mongodb; kubectl get pods -l app=mongodb -o wide', language: 'shell' },
+    { text: 'On macOS (Homebrew\'s mongodb-community):', command: 'lsof -nP -iTCP -sTCP:LISTEN | grep -i mongo; brew services list', language: 'shell' },
+    { text: 'On Windows (PowerShell):', command: "Get-Service -Name 'MongoDB'; Get-NetTCPConnection -State Listen -LocalPort 27017", language: 'powershell' },
   ],
   async run(ctx, io) {
     // One seed: its TCP connection answers this step's question; hello is the accepting step's wait.

@@ -34,6 +34,8 @@ export const processStep = defineStep<PgContext, keyof typeof remedies>({
     { text: 'Is PostgreSQL running, and on which port? (Debian/Ubuntu clusters; any host; compose; Kubernetes)', command: sudoUnlessRoot('pg_lsclusters; sudo ss -tlnp | grep -i postgres; ps -C postgres -o pid,args'), language: 'shell' },
     { text: 'The service and its recent log:', command: sudoUnlessRoot('sudo systemctl status postgresql --no-pager; sudo journalctl -u postgresql -n 50 --no-pager | grep -E "FATAL|PANIC|ERROR"'), language: 'shell' },
     { text: 'In docker compose or Kubernetes:', command: 'docker compose ps postgres; kubectl get pods -l app=postgres -o wide', language: 'shell' },
+    { text: 'On macOS (Homebrew, Postgres.app):', command: 'lsof -nP -iTCP -sTCP:LISTEN | grep -i postgres; brew services list', language: 'shell' },
+    { text: 'On Windows (PowerShell; the EDB installer\'s service is postgresql-x64-<version>):', command: "Get-Service -Name 'postgresql*'; Get-NetTCPConnection -State Listen -LocalPort 5432", language: 'powershell' },
   ],
   async run(ctx, io) {
     // One host: a TCP connection answers this step's question; the handshake that follows is the
