@@ -1,3 +1,6 @@
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { dbdoctor, diagnoseJson, verdictOf } from '../lab/dbdoctor.js';
 import { IsolatedHost } from '../lab/isolated.js';
@@ -174,5 +177,42 @@ describe('a host command that is missing', () => {
     const target = JSON.parse(stdout).targets[0];
     expect(target.verdict.cause).toBe('not_running');
     expect(target.verdict.details.hostView.unread.join('\n')).toContain('lsof: lsof is not installed (not found on PATH)');
+  });
+});
+
+/**
+ * The Windows backend end to end, on this Linux machine: netstat and tasklist are programs on PATH
+ * that print outputs recorded in Windows' documented formats (test/fixtures/host, English and
+ * German), and the port dbdoctor connects to is really refused, on an isolated host's loopback.
+ * Everything but the two programs' output is the real CLI.
+ */
+describe('the Windows backend, with netstat and tasklist printing recorded outputs', () => {
+  let host: IsolatedHost;
+  let bin: string;
+  const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'host');
+
+  beforeAll(async () => {
+    host = await IsolatedHost.create();
+    bin = mkdtempSync(join(tmpdir(), 'dbdoctor-windows-stubs-'));
+  });
+  afterAll(async () => {
+    if (bin) rmSync(bin, { recursive: true, force: true });
+    await host?.destroy();
+  });
+
+  test.each([
+    ['en', 5432],
+    ['de', 5433],
+  ] as const)('%s: postgres.exe listening on %i, seen through netstat -ano and tasklist: wrong_port', async (language, port) => {
+    const dir = join(bin, language);
+    mkdirSync(dir, { recursive: true });
+    for (const [program, fixture] of [['netstat', `netstat-ano.${language}.txt`], ['tasklist', `tasklist-csv.${language}.txt`]] as const) {
+      writeFileSync(join(dir, program), `#!/bin/sh\nexec cat ${JSON.stringify(join(FIXTURES, fixture))}\n`);
+      chmodSync(join(dir, program), 0o755);
+    }
+    const { report, target } = await diagnoseJson(['--platform', 'windows', 'postgresql://postgres@127.0.0.1:5499/postgres'], { prefix: host.prefix, env: { DBDOCTOR_HOST_BACKEND: 'windows', PATH: `${dir}:${process.env.PATH ?? '/usr/bin:/bin'}` } });
+    expect(verdictOf(report)).toBe('process/wrong_port');
+    expect(target.verdict.details.listeningPorts).toEqual([port]);
+    expect(target.verdict.details.localServers).toMatchObject([{ listensOn: expect.arrayContaining([`0.0.0.0:${port}`]) }]);
   });
 });
