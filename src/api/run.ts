@@ -86,7 +86,7 @@ export async function prepareRun(inputs: readonly TargetInput[], options: RunOpt
     targets,
     env,
     environment: environmentView(platform, env.toRecord(), io.cwd),
-    environmentReport: { ...platform, signals: [...platform.signals], configuration: databaseVariables(env) },
+    environmentReport: { ...withoutOs(platform), signals: [...platform.signals], configuration: databaseVariables(env) },
   };
 }
 
@@ -187,6 +187,12 @@ function mergeSelection(planned: StepSelection | undefined, override: StepSelect
 }
 
 /** The environment as probes see it; known names are gathered only if a step asks. */
+/** The report keeps its shape: the OS is this machine's, or the platform chosen with --platform. */
+function withoutOs(platform: PlatformInfo): Omit<PlatformInfo, 'os'> {
+  const { os: _os, ...rest } = platform;
+  return rest;
+}
+
 function environmentView(platform: PlatformInfo, env: Readonly<Record<string, string | undefined>>, cwd: string): EnvironmentView {
   let names: Promise<readonly KnownName[]> | undefined;
   return {

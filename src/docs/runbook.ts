@@ -32,7 +32,7 @@ export function renderRunbook(engine: string, name: string, steps: readonly Step
       lines.push(md ? '**By hand.**' : 'By hand.', '');
       for (const check of step.manual) {
         lines.push(...prose(check.text, '- '));
-        if (check.command) lines.push(...(md ? [`\n  \`\`\`${check.language === 'sql' ? 'sql' : 'sh'}\n  ${check.command}\n  \`\`\``] : wrapCommand(check.command, width, '    ', check.language)));
+        if (check.command) lines.push(...(md ? [`\n  \`\`\`${check.language === 'sql' ? 'sql' : check.language === 'powershell' ? 'powershell' : 'sh'}\n  ${check.command}\n  \`\`\``] : wrapCommand(check.command, width, '    ', check.language)));
       }
       lines.push('');
     }

@@ -46,12 +46,13 @@ export const RemediationSchema = z.object({
   text: z.string(),
   /**
    * What to copy and paste. `language` says where it runs: "shell" (bash, zsh, fish or sh: every
-   * value is quoted the same way for all four) or "sql" (psql, cqlsh). Without `language` it is not
+   * value is quoted the same way for all four), "powershell" (Windows; PowerShell quoting) or "sql"
+   * (psql, cqlsh). Without `language` it is not
    * run at all: a line for a file or a setting — a pg_hba.conf or pgbouncer.ini line, a compose or
    * Kubernetes snippet, a connection URL — pasted where the text says.
    */
   command: z.string().optional(),
-  language: z.enum(['shell', 'sql']).optional(),
+  language: z.enum(['shell', 'sql', 'powershell']).optional(),
   /**
    * For a statement (language "sql": SQL, or CQL for Cassandra): the shell command that runs it
    * against the same server the diagnosis reached (psql -h … -c '…', cqlsh … -e '…'), never with

@@ -374,7 +374,8 @@ function processFigures(): { cpuSeconds: number; rssBytes: number; heapUsedBytes
   const cpu = process.cpuUsage();
   let openFds: number | undefined;
   try {
-    openFds = readdirSync('/proc/self/fd').length - 1;
+    // Linux's /proc, or /dev/fd (macOS and the BSDs list this process's descriptors there).
+    openFds = readdirSync(process.platform === 'linux' ? '/proc/self/fd' : '/dev/fd').length - 1;
   } catch {
     openFds = undefined;
   }

@@ -6,11 +6,30 @@ import { join } from 'node:path';
  * container itself; a Kubernetes service name resolves only inside the cluster; a compose service
  * name only inside its network. Detection reads the usual markers and says which ones it saw.
  */
-export const PLATFORMS = ['kubernetes', 'compose', 'container', 'systemd', 'host'] as const;
+export const PLATFORMS = ['kubernetes', 'compose', 'container', 'systemd', 'host', 'macos', 'windows'] as const;
 export type Platform = (typeof PLATFORMS)[number];
+
+/**
+ * The operating system the fixes are written for: the commands that look at a port's owner, a
+ * name's resolution or a service differ between them (lsof and dscacheutil on macOS, PowerShell on
+ * Windows). It is this machine's (process.platform), or the one --platform macos|windows names.
+ */
+export const HOST_OSES = ['linux', 'macos', 'windows'] as const;
+export type HostOs = (typeof HOST_OSES)[number];
+
+/** The OS a platform's fixes are written for. */
+export function osOf(platform: Pick<PlatformInfo, 'os'>): HostOs {
+  return platform.os ?? 'linux';
+}
+
+export function hostOsOf(platform: NodeJS.Platform): HostOs {
+  return platform === 'darwin' ? 'macos' : platform === 'win32' ? 'windows' : 'linux';
+}
 
 export interface PlatformInfo {
   readonly platform: Platform;
+  /** Whose commands the fixes print (see HOST_OSES); detection always sets it, Linux when absent. */
+  readonly os?: HostOs;
   /** "detected", or "--platform" when the user chose it. */
   readonly chosen: 'detected' | 'flag';
   readonly inContainer: boolean;
@@ -44,6 +63,8 @@ export interface PlatformProbe {
   readonly override?: Platform | undefined;
   /** For tests: the filesystem root markers are read under (default "/"). */
   readonly root?: string;
+  /** For tests: the operating system (default process.platform). */
+  readonly system?: NodeJS.Platform;
 }
 
 export async function detectPlatform(probe: PlatformProbe): Promise<PlatformInfo> {
@@ -84,9 +105,15 @@ export async function detectPlatform(probe: PlatformProbe): Promise<PlatformInfo
   if (systemd) signals.push('PID 1 is systemd');
   if (probe.env.INVOCATION_ID) signals.push('started by systemd (INVOCATION_ID is set)');
 
-  const detected: Platform = kubernetes ? 'kubernetes' : composeFile || probe.env.COMPOSE_PROJECT_NAME ? 'compose' : inContainer ? 'container' : systemd ? 'systemd' : 'host';
+  const machine = hostOsOf(probe.system ?? process.platform);
+  // On macOS and Windows "the host" is the desktop itself: Homebrew or Postgres.app, a Windows
+  // service. Kubernetes and compose still win: the database is started through them there.
+  const bare: Platform = machine === 'macos' ? 'macos' : machine === 'windows' ? 'windows' : systemd ? 'systemd' : 'host';
+  const detected: Platform = kubernetes ? 'kubernetes' : composeFile || probe.env.COMPOSE_PROJECT_NAME ? 'compose' : inContainer ? 'container' : bare;
+  const os: HostOs = probe.override === 'macos' || probe.override === 'windows' ? probe.override : machine;
   return {
     platform: probe.override ?? detected,
+    os,
     chosen: probe.override ? 'flag' : 'detected',
     inContainer,
     ...(namespace?.trim() ? { kubernetesNamespace: namespace.trim() } : {}),

@@ -1,56 +1,80 @@
-import { listListeners, listProcesses, socketInodesOf, type Listener, type ProcessInfo } from './proc.js';
+import { HOST_BACKEND_VARIABLE, HOST_BACKENDS, type HostBackend, type HostBackendName, type LocalServers, type ServerSelector } from './backend.js';
+import { lsofBackend } from './lsof.js';
+import { procBackend } from './procfs.js';
+import { windowsBackend } from './windows.js';
+
+export type { HostSight, LocalServer, LocalServers, ServerSelector } from './backend.js';
 
 /**
- * Database servers running on this machine, found through /proc: the processes a probe selects,
- * and the TCP and Unix sockets each listens on. With root we read each process's sockets from its
- * file descriptors; without, `seenVia` says we could not, and the probe falls back on what it can
- * read itself (PostgreSQL's postmaster.pid, a server's command line).
+ * Database servers running on this machine, through the first backend that can read it (see
+ * backend.ts): on Linux /proc, then lsof and ps; on macOS and the BSDs lsof and ps; on Windows
+ * netstat and tasklist. DBDOCTOR_HOST_BACKEND=proc|lsof|windows|none forces one (the tests run
+ * the same faults under /proc and lsof; "none" shows what a machine that cannot be read gets).
+ * When none can read the processes, the answer says so (`sight.processes: 'unseen'`), and
+ * probes say they could not look instead of "no server runs here".
  */
-export interface LocalServer {
-  readonly pid: number;
-  readonly comm: string;
-  readonly cmdline: readonly string[];
-  readonly tcp: readonly { readonly address: string; readonly port: number }[];
-  readonly unix: readonly string[];
-  readonly seenVia: 'file descriptors' | 'nothing readable';
+const BACKENDS: Readonly<Record<Exclude<HostBackendName, 'none'>, HostBackend>> = { proc: procBackend, lsof: lsofBackend, windows: windowsBackend };
+
+export interface BackendChoice {
+  readonly order: readonly HostBackend[];
+  /** Said in the evidence: "forced with DBDOCTOR_HOST_BACKEND=lsof", "no backend for aix". */
+  readonly notes: readonly string[];
 }
 
-export interface LocalServers {
-  readonly servers: readonly LocalServer[];
-  /** Every listening socket of this network namespace, for probes that recognise their own. */
-  readonly listeners: readonly Listener[];
-  readonly durationMs: number;
+export function backendOrder(env: Readonly<Record<string, string | undefined>> = process.env, platform: NodeJS.Platform = process.platform): BackendChoice {
+  const forced = env[HOST_BACKEND_VARIABLE]?.trim().toLowerCase();
+  if (forced && forced !== 'auto') {
+    const known = HOST_BACKENDS.find((name) => name === forced);
+    if (known === 'none') return { order: [], notes: [`${HOST_BACKEND_VARIABLE}=none: this machine is not read`] };
+    if (known) return { order: [BACKENDS[known]], notes: [] };
+    return { ...backendOrder({}, platform), notes: [`${HOST_BACKEND_VARIABLE}=${forced} is not one of ${HOST_BACKENDS.join(', ')}, auto: ignored`] };
+  }
+  if (platform === 'linux' || platform === 'android') return { order: [procBackend, lsofBackend], notes: [] };
+  if (platform === 'win32') return { order: [windowsBackend], notes: [] };
+  // macOS, FreeBSD, OpenBSD, NetBSD, illumos, AIX: lsof and ps where installed.
+  return { order: [lsofBackend], notes: [] };
 }
 
-export interface ServerSelector {
-  /** A cheap first filter on the kernel's process name (e.g. "postgres", "mongod", "java"). */
-  readonly comm: (comm: string) => boolean;
-  /** A finer one on the whole process (e.g. a JVM whose command line runs CassandraDaemon). */
-  readonly match?: (info: ProcessInfo) => boolean;
-  /** Keep only processes whose parent is not also selected (a server, not its workers). */
-  readonly topLevelOnly?: boolean;
+const usability = new Map<HostBackendName, ReturnType<HostBackend['usable']>>();
+
+/** The backends in order, each asked once per process whether it can read this machine. */
+async function usableBackends(signal: AbortSignal | undefined): Promise<{ readonly backends: HostBackend[]; readonly unread: string[] }> {
+  const { order, notes } = backendOrder();
+  const backends: HostBackend[] = [];
+  const unread = [...notes];
+  for (const backend of order) {
+    let check = usability.get(backend.name);
+    if (!check) {
+      check = backend.usable(signal);
+      usability.set(backend.name, check);
+    }
+    const answer = await check;
+    if (answer.state === 'usable') backends.push(backend);
+    else unread.push(`${backend.name}: ${answer.reason}`);
+  }
+  return { backends, unread };
 }
 
-export async function findLocalServers(selector: ServerSelector): Promise<LocalServers> {
+export async function findLocalServers(selector: ServerSelector, options: { readonly signal?: AbortSignal | undefined } = {}): Promise<LocalServers> {
   const started = Date.now();
-  const [processes, listeners] = await Promise.all([listProcesses(selector.comm), listListeners()]);
-  const selected = selector.match ? processes.filter(selector.match) : processes;
-  const pids = new Set(selected.map((info) => info.pid));
-  // A server's workers are its children (PostgreSQL backends): keep only the parent.
-  const roots = selector.topLevelOnly ? selected.filter((info) => !pids.has(info.ppid)) : selected;
-  const servers = await Promise.all(
-    roots.map(async (info): Promise<LocalServer> => {
-      const inodes = await socketInodesOf(info.pid);
-      const own = inodes ? listeners.filter((listener) => inodes.has(listener.inode)) : [];
-      return {
-        pid: info.pid,
-        comm: info.comm,
-        cmdline: info.cmdline,
-        tcp: own.filter((listener) => listener.transport !== 'unix').map((listener) => ({ address: listener.address, port: listener.port ?? 0 })),
-        unix: own.filter((listener) => listener.transport === 'unix').map((listener) => listener.address),
-        seenVia: inodes ? 'file descriptors' : 'nothing readable',
-      };
-    }),
-  );
-  return { servers, listeners, durationMs: Date.now() - started };
+  const { backends, unread } = await usableBackends(options.signal);
+  for (const backend of backends) {
+    const found = await backend.findServers(selector, options.signal);
+    if (found.sight.processes === 'seen') return unread.length > 0 ? { ...found, sight: { ...found.sight, unread: [...unread, ...found.sight.unread] } } : found;
+    unread.push(...found.sight.unread.map((reason) => `${backend.name}: ${reason}`));
+  }
+  return { servers: [], listeners: [], sight: { backend: 'none', processes: 'unseen', read: [], unread: unread.length > 0 ? unread : ['no way to read this machine'] }, durationMs: Date.now() - started };
+}
+
+/** The backend that reads this machine, for one question (a port's owner, a process's directory). */
+export async function hostBackend(signal?: AbortSignal): Promise<{ readonly state: 'usable'; readonly backend: HostBackend } | { readonly state: 'none'; readonly reason: string }> {
+  const { backends, unread } = await usableBackends(signal);
+  const backend = backends[0];
+  return backend ? { state: 'usable', backend } : { state: 'none', reason: unread.join('; ') || 'no way to read this machine' };
+}
+
+/** The working directory of a process (a PostgreSQL postmaster's is its data directory). */
+export async function processCwd(pid: number, signal?: AbortSignal): Promise<string | undefined> {
+  const chosen = await hostBackend(signal);
+  return chosen.state === 'usable' ? chosen.backend.cwdOf(pid, signal) : undefined;
 }

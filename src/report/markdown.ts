@@ -28,7 +28,7 @@ function section(target: TargetReport): string {
   if (target.verdict.remediation.length > 0) {
     parts.push(
       '### What to do',
-      target.verdict.remediation.map((fix, index) => `${index + 1}. ${markdownText(fix.text)}${fix.command ? `\n\n${fenced(fix.command, fix.language === 'sql' ? 'sql' : fix.language === 'shell' ? 'sh' : '', '   ')}` : ''}`).join('\n'),
+      target.verdict.remediation.map((fix, index) => `${index + 1}. ${markdownText(fix.text)}${fix.command ? `\n\n${fenced(fix.command, fix.language === 'sql' ? 'sql' : fix.language === 'shell' ? 'sh' : fix.language === 'powershell' ? 'powershell' : '', '   ')}` : ''}`).join('\n'),
     );
   }
   if (target.warnings.length > 0) parts.push(`**Also:** ${target.warnings.map((warning) => `\`${warning.step}/${warning.cause}\` ${markdownText(warning.summary)}`).join('; ')}`);

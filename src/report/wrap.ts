@@ -41,7 +41,7 @@ export function wrapText(text: string, width: number, first: string, rest: strin
 interface Piece {
   readonly text: string;
   /** What ends the line when breaking after this piece: " \" in the shell, nothing inside SQL. */
-  readonly breakWith?: ' \\' | '';
+  readonly breakWith?: ' \\' | ' `' | '';
   /** The first piece of a word split further (quoted SQL): the whole word's width, to move it whole when it fits a line. */
   readonly wordWidth?: number;
 }
@@ -51,10 +51,10 @@ interface Piece {
  * continuation lines by two more. Lines of a multi-line command (a YAML snippet) are kept as they
  * are: indentation is their meaning.
  */
-export function wrapCommand(command: string, width: number, indent: string, language: 'shell' | 'sql' | undefined): string[] {
+export function wrapCommand(command: string, width: number, indent: string, language: 'shell' | 'sql' | 'powershell' | undefined): string[] {
   if (command.includes('\n')) return command.split('\n').map((line) => `${indent}${line}`);
   if (displayWidth(indent) + displayWidth(command) <= width) return [`${indent}${command}`];
-  const pieces = language === 'sql' ? sqlPieces(command) : shellPieces(command);
+  const pieces = language === 'sql' ? sqlPieces(command) : language === 'powershell' ? powershellPieces(command) : shellPieces(command);
   const lines: string[] = [];
   const next = `${indent}  `;
   let line = indent;
@@ -73,6 +73,30 @@ export function wrapCommand(command: string, width: number, indent: string, lang
   });
   lines.push(line);
   return lines;
+}
+
+/**
+ * PowerShell words, broken with PowerShell's line continuation (a backtick that ends the line),
+ * which holds anywhere outside a string, script blocks included. The words dbdoctor prints are
+ * bare or single-quoted ('' inside for a quote: two toggles, still inside), split at spaces
+ * outside quotes.
+ */
+function powershellPieces(command: string): Piece[] {
+  // No backslash escapes in PowerShell (C:\ is a path); its single quotes include the typographic ones.
+  const words: string[] = [];
+  let word = '';
+  let quoted = false;
+  for (const char of command) {
+    if (char === ' ' && !quoted) {
+      if (word !== '') words.push(word);
+      word = '';
+      continue;
+    }
+    word += char;
+    if (/['\u2018\u2019\u201a\u201b]/.test(char)) quoted = !quoted;
+  }
+  if (word !== '') words.push(word);
+  return words.map((text, index) => ({ text: `${index === 0 ? '' : ' '}${text}`, breakWith: ' `' }));
 }
 
 /**

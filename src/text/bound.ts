@@ -54,7 +54,7 @@ export function boundedDeep<T>(value: T, chars: number = EVIDENCE_CHARS): T {
 interface Fix {
   readonly text: string;
   readonly command?: string | undefined;
-  readonly language?: 'shell' | 'sql' | undefined;
+  readonly language?: 'shell' | 'sql' | 'powershell' | undefined;
 }
 
 interface BoundableFinding {

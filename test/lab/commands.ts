@@ -42,6 +42,8 @@ export const STUBBED_PROGRAMS = [
   'cat', 'chmod', 'cqlsh', 'dbdoctor', 'df', 'dig', 'docker', 'echo', 'export', 'getent', 'grep', 'head', 'iptables', 'ip', 'journalctl',
   'kubectl', 'ls', 'mongosh', 'nc', 'nft', 'nodetool', 'openssl', 'pg_isready', 'pg_lsclusters', 'printf', 'ps', 'psql', 'rm', 'sh', 'sleep',
   'ss', 'sudo', 'systemctl', 'tail', 'touch', 'curl', 'wget', 'bash', 'id', 'true', 'false', 'xargs', 'tee', 'sed', 'timeout', 'runuser',
+  // macOS (issue 21): Homebrew, launchd, Postgres.app, and the look-ups that replace ss, getent and ip there.
+  'brew', 'launchctl', 'open', 'lsof', 'dscacheutil', 'scutil', 'route', 'pfctl', 'pgrep',
 ] as const;
 
 const run = promisify(execFile);

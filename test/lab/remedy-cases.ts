@@ -145,6 +145,8 @@ const PLATFORMS: readonly PlatformInfo[] = [
   { platform: 'systemd', chosen: 'detected', inContainer: false, signals: [] },
   { platform: 'kubernetes', chosen: 'detected', inContainer: true, kubernetesNamespace: 'ZqANq', signals: [] },
   { platform: 'compose', chosen: 'detected', inContainer: true, composeFile: 'compose.yaml', signals: [] },
+  // A Mac (issue 21): Homebrew and Postgres.app fixes, lsof and dscacheutil, all POSIX shell.
+  { platform: 'macos', os: 'macos', chosen: 'flag', inContainer: false, signals: [] },
 ];
 
 export interface Case {
@@ -185,6 +187,12 @@ export async function cases(values: Values, sandbox: string): Promise<Case[]> {
     add(engine, 'host_unreachable', sharedNetworkRemedies.host_unreachable(values.host, { text: 'again', command: words.readyCheck(values.host, port), language: 'shell' }));
     add(engine, 'firewall_rejected', sharedNetworkRemedies.firewall_rejected(port, { text: 'again', command: words.readyCheck(values.host, port), language: 'shell' }));
     add(engine, 'ipv6_mismatch', sharedNetworkRemedies.ipv6_mismatch(values.host, '::1', '127.0.0.1', words, port));
+    // The same network causes in macOS's commands (dscacheutil, scutil, nc -G, route, pfctl).
+    add(engine, 'dns_not_found', sharedNetworkRemedies.dns_not_found(values.host, said0, known, words, port, 'macos'));
+    add(engine, 'dns_temporary', sharedNetworkRemedies.dns_temporary(values.host, undefined, 'macos'));
+    add(engine, 'connect_timeout', sharedNetworkRemedies.connect_timeout(values.host, port, 'macos'));
+    add(engine, 'host_unreachable', sharedNetworkRemedies.host_unreachable(values.host, { text: 'again', command: words.readyCheck(values.host, port), language: 'shell' }, 'macos'));
+    add(engine, 'firewall_rejected', sharedNetworkRemedies.firewall_rejected(port, { text: 'again', command: words.readyCheck(values.host, port), language: 'shell' }, 'macos'));
   }
 
   // PostgreSQL, over TCP, over a socket directory, and to a hostaddr.

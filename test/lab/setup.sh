@@ -40,6 +40,8 @@ command -v mvn >/dev/null || missing+=(maven)
 { command -v prometheus && command -v promtool; } >/dev/null || missing+=(prometheus)
 [[ -f /usr/share/locale/de/LC_MESSAGES/libc.mo ]] || missing+=(libc-l10n)
 command -v python3 >/dev/null || missing+=(python3)
+# The portable host backend (issue 21) is tested on Linux with Debian's lsof, forced on.
+command -v lsof >/dev/null || missing+=(lsof)
 
 if ((${#missing[@]} > 0)); then install_from_debian "dbdoctor tests" "${missing[@]}"; fi
 

@@ -56,7 +56,7 @@ function collapseOutsideQuotes(sql: string): string {
 
 describe('wrapped commands run as the unwrapped ones', () => {
   test('every shell command of every golden report, wrapped at 80 and 100 columns, pastes into bash as the same programs and arguments', async () => {
-    const commands = [...new Set(reports.flatMap(({ report }) => report.targets.flatMap((target) => [target.verdict.remediation, ...target.steps.map((step) => step.remediation)].flat())).filter((fix) => fix.command && fix.language !== 'sql').map((fix) => fix.command ?? ''))];
+    const commands = [...new Set(reports.flatMap(({ report }) => report.targets.flatMap((target) => [target.verdict.remediation, ...target.steps.map((step) => step.remediation)].flat())).filter((fix) => fix.command && fix.language !== 'sql' && fix.language !== 'powershell').map((fix) => fix.command ?? ''))];
     const shell = commands.map((command) => pastable(command)).filter((command): command is string => command !== undefined && !command.includes('\n'));
     expect(shell.length).toBeGreaterThan(20);
     // Pasted as printed, indentation included.

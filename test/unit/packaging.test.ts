@@ -133,6 +133,39 @@ describe('the GitHub Actions example', () => {
   });
 });
 
+describe('the cross-platform workflow (issue 21)', () => {
+  const text = readFileSync(join(ROOT, '.github', 'workflows', 'cross-platform.yml'), 'utf8');
+  const workflow = parse(text) as { jobs: Record<string, { 'runs-on': string; strategy: { matrix: { os: string[] } }; steps: { run?: string; if?: string; shell?: string }[] }> };
+  const job = Object.values(workflow.jobs)[0];
+
+  test('is a valid workflow, on Linux, macOS and Windows', () => {
+    expect(validateWorkflow(text).errors).toEqual([]);
+    expect(job?.strategy.matrix.os).toEqual(['ubuntu-latest', 'macos-latest', 'windows-latest']);
+  });
+
+  test('installs PostgreSQL as each OS\'s users do: Debian\'s service, Homebrew\'s postgresql@16, the EDB installer through Chocolatey', () => {
+    const runs = (job?.steps ?? []).map((step) => step.run ?? '').join('\n');
+    expect(runs).toContain('systemctl start postgresql');
+    expect(runs).toContain('brew install postgresql@16');
+    expect(runs).toContain('brew services start postgresql@16');
+    expect(runs).toContain('choco install postgresql16');
+  });
+
+  test('every dbdoctor command in it parses with the real commands', async () => {
+    const invocations = [...text.matchAll(/node bin\/dbdoctor\.js ([^|\n]+)/g)].map((match) => (match[1] ?? '').replace(/\s*\|\|.*$/, '').trim().split(/\s+/).map((word) => word.replace(/^"(.*)"$/, '$1')));
+    expect(invocations.length).toBeGreaterThanOrEqual(5);
+    for (const args of invocations) expect(await parsesAsDbdoctor(args)).toBe(args[0]);
+  });
+
+  test('its smoke checks name causes of the catalogue, and the script they run exists', async () => {
+    const { CAUSES } = await import('../../src/engine/causes.js');
+    const checks = [...text.matchAll(/node scripts\/smoke-check\.mjs (\w+)/g)].map((match) => match[1] ?? '');
+    expect(checks.length).toBeGreaterThanOrEqual(4);
+    for (const cause of checks) expect(Object.keys(CAUSES)).toContain(cause);
+    expect(existsSync(join(ROOT, 'scripts', 'smoke-check.mjs'))).toBe(true);
+  });
+});
+
 describe('the exporter manifests', () => {
   const documents = parseAllDocuments(readFileSync(join(ROOT, 'deploy', 'kubernetes', 'exporter.yaml'), 'utf8')).map((document) => document.toJS() as Record<string, any>);
   const of = (kind: string): Record<string, any> => documents.find((object) => object.kind === kind) ?? {};

@@ -100,7 +100,7 @@ export function createContext(target: CassandraTarget, run: RunContext): CqlCont
         if (decision.kind !== 'refused') return undefined;
         const addresses = trace.entry.connects.map((attempt) => attempt.address);
         const local = addresses.some((address) => isLocalAddress(address));
-        return explainRefusal({ addresses, port: trace.port, attempted: hostPort(trace.host, trace.port) }, local ? await scanLocalCassandra() : undefined, { inContainer: run.environment.platform.inContainer });
+        return explainRefusal({ addresses, port: trace.port, attempted: hostPort(trace.host, trace.port) }, local ? await scanLocalCassandra(run.deadline.signal) : undefined, { inContainer: run.environment.platform.inContainer });
       })();
       return refusal;
     },

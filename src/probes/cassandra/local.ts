@@ -1,7 +1,7 @@
 import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findLocalServers } from '../../host/servers.js';
+import { findLocalServers, type HostSight } from '../../host/servers.js';
 import { DEFAULT_CQL_PORT } from '../../config/cassandra/target.js';
 
 /**
@@ -25,14 +25,16 @@ export interface CassandraNode {
 
 export interface CassandraScan {
   readonly nodes: readonly CassandraNode[];
+  /** What the host backend could read: without the process list, absence is not known. */
+  readonly sight?: HostSight;
   readonly durationMs: number;
 }
 
 export const isCassandraJvm = (cmdline: readonly string[]): boolean => cmdline.some((part) => part.includes('org.apache.cassandra.service.CassandraDaemon') || part.endsWith('CassandraDaemon'));
 
-export async function scanLocalCassandra(): Promise<CassandraScan> {
+export async function scanLocalCassandra(signal?: AbortSignal): Promise<CassandraScan> {
   const started = Date.now();
-  const found = await findLocalServers({ comm: (comm) => comm === 'java', match: (info) => isCassandraJvm(info.cmdline) });
+  const found = await findLocalServers({ comm: (comm) => comm === 'java', match: (info) => isCassandraJvm(info.cmdline) }, { signal });
   const nodes = await Promise.all(
     found.servers.map(async (server): Promise<CassandraNode> => {
       const configFile = configPathOf(server.cmdline);
@@ -50,7 +52,7 @@ export async function scanLocalCassandra(): Promise<CassandraScan> {
       };
     }),
   );
-  return { nodes, durationMs: Date.now() - started };
+  return { nodes, sight: found.sight, durationMs: Date.now() - started };
 }
 
 export function systemProperty(cmdline: readonly string[], name: string): string | undefined {

@@ -1,4 +1,5 @@
 import { explainTcpRefusal, type RefusedTcp } from '../common/refusal.js';
+import type { HostSight } from '../../host/servers.js';
 import { processStartedAt, readLogTail, transportStateFromLog, type CassandraNode, type CassandraScan, type TransportState } from './local.js';
 
 /**
@@ -12,7 +13,7 @@ import { processStartedAt, readLogTail, transportStateFromLog, type CassandraNod
  *   firewall_rejected  a node listens on exactly this address and port: something else refused
  */
 export type CassandraRefusal =
-  | { readonly cause: 'not_running'; readonly where: 'remote' | 'local'; readonly attempted: string }
+  | { readonly cause: 'not_running'; readonly where: 'remote' | 'local' | 'unseen'; readonly attempted: string; readonly sight?: HostSight }
   | { readonly cause: 'localhost_in_container'; readonly attempted: string }
   | { readonly cause: 'firewall_rejected'; readonly attempted: string; readonly listening: readonly string[]; readonly nodes: readonly CassandraNode[] }
   | { readonly cause: 'wrong_port'; readonly attempted: string; readonly ports: readonly number[]; readonly nodes: readonly CassandraNode[] }
@@ -25,7 +26,9 @@ export async function explainRefusal(refused: RefusedTcp & { readonly attempted:
   const { nodes } = scan;
   if (nodes.length === 0) {
     const alone = explainTcpRefusal(refused, { running: false, tcp: [] }, where);
-    return alone.cause === 'localhost_in_container' ? { cause: 'localhost_in_container', attempted } : { cause: 'not_running', where: 'local', attempted };
+    if (alone.cause === 'localhost_in_container') return { cause: 'localhost_in_container', attempted };
+    // Processes not read: whether a node runs elsewhere here is not known (issue 21).
+    return scan.sight?.processes === 'unseen' ? { cause: 'not_running', where: 'unseen', attempted, sight: scan.sight } : { cause: 'not_running', where: 'local', attempted };
   }
   const native = nodes.flatMap((node) => node.tcp.filter((listener) => listener.port === node.nativePort));
   const closed = nodes.find((node) => node.nativePort === refused.port && !native.some((listener) => listener.port === node.nativePort));

@@ -7,6 +7,7 @@ export function cassandraWords(target: CassandraTarget): EngineWords {
   return {
     name: 'Cassandra',
     unit: 'cassandra',
+    managed: 'cassandra',
     readyCheck: (host, port) => cqlsh({ ...target, contactPoints: [{ host, port }] }, 'SELECT release_version FROM system.local'),
     urlVariable: 'CASSANDRA_CONTACT_POINTS',
     urlFor: (host, port) => urlWith(target, { host, port }),

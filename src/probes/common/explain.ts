@@ -304,7 +304,7 @@ export interface NetworkWords {
 }
 
 /** A platform that adds nothing: explain does not know where the pasted text came from. */
-export const UNKNOWN_PLATFORM: PlatformInfo = { platform: 'host', chosen: 'detected', inContainer: false, signals: [] };
+export const UNKNOWN_PLATFORM: PlatformInfo = { platform: 'host', os: 'linux', chosen: 'detected', inContainer: false, signals: [] };
 
 /** The shared network remedies (the network step's own), for a cause read from text. */
 export function networkRemediation(cause: CauseCode, fields: Fields, network: NetworkWords): Remediation[] | undefined {

@@ -4,6 +4,8 @@ import { describeOwner, ownerOfListener, type ListenerOwner, type OwnerLookup } 
 import { listenerEvidence, type ListenerIdentity } from '../../net/identify.js';
 import type { Connected } from '../../net/reach.js';
 import type { ProtocolGuess } from '../../net/sniff.js';
+import type { HostOs } from '../../host/platform.js';
+import { portOwnerCommand, processCommand } from './oscommands.js';
 
 /**
  * A port that does not speak the engine's protocol, named for the operator: which program owns it
@@ -42,6 +44,8 @@ export interface EngineListener {
 export interface ListenerView {
   readonly owner: OwnerLookup | undefined;
   readonly elsewhere: readonly EngineListener[];
+  /** This machine's OS, for the commands that look at its ports (looked at only when local). */
+  readonly os?: HostOs;
 }
 
 /**
@@ -49,16 +53,16 @@ export interface ListenerView {
  * Reading /proc takes a moment on a busy machine: what is not read within most of what is left of
  * the step's deadline is left out, so that the verdict itself is never cut off.
  */
-export async function lookAtListener(connected: Connected | undefined, engineListeners: () => Promise<readonly EngineListener[]>, deadline: Deadline): Promise<ListenerView> {
+export async function lookAtListener(connected: Connected | undefined, engineListeners: () => Promise<readonly EngineListener[]>, deadline: Deadline, os: HostOs = 'linux'): Promise<ListenerView> {
   if (!connected || connected.transport !== 'tcp') return { owner: undefined, elsewhere: [] };
   const within = deadline.limit(deadline.remainingMs() * 0.7, 'look at the listener');
   const late: OwnerLookup = { state: 'unknown', reason: 'not looked up: no time left under --timeout' };
-  const owner = await within.race(ownerOfListener(connected.address, connected.port)).catch(() => late);
+  const owner = await within.race(ownerOfListener(connected.address, connected.port, within.signal)).catch(() => late);
   if (owner.state === 'remote') return { owner, elsewhere: [] };
   const elsewhere = await within.race(engineListeners()).catch(() => []);
   // A listener with a note (a standby) is offered after the plain ones.
   const others = elsewhere.filter((listener) => listener.port !== connected.port);
-  return { owner, elsewhere: [...others.filter((listener) => !listener.note), ...others.filter((listener) => listener.note)] };
+  return { owner, elsewhere: [...others.filter((listener) => !listener.note), ...others.filter((listener) => listener.note)], os };
 }
 
 function foundOwner(view: ListenerView | undefined): ListenerOwner | undefined {
@@ -95,10 +99,12 @@ export function wrongProtocolRemedies(engine: EngineIdentity, host: string, port
   } else if (!right) {
     fixes.push({ text: `Port ${port} is served by ${described}. Check the port in your connection settings: ${engine.name} usually listens on ${engine.defaultPort}${engine.portNote ?? ''}.` });
   }
+  // The port was looked at on this machine: its OS's commands (lsof on macOS, PowerShell on Windows).
+  const os = view?.owner && view.owner.state !== 'remote' ? (view.os ?? 'linux') : 'linux';
   fixes.push(
     owner
-      ? { text: `${describeOwner(owner)} owns port ${port}; see what it is (it may have taken the port ${engine.name} should have):`, command: `ps -o pid,user,args -p ${owner.pid}`, language: 'shell' }
-      : { text: 'On the host, see which process owns the port:', command: `sudo ss -tlnp 'sport = :${port}'`, language: 'shell' },
+      ? { text: `${describeOwner(owner)} owns port ${port}; see what it is (it may have taken the port ${engine.name} should have):`, ...processCommand(os, owner.pid) }
+      : { text: 'On the host, see which process owns the port:', ...(os === 'linux' ? { command: `sudo ss -tlnp 'sport = :${port}'`, language: 'shell' as const } : portOwnerCommand(os, port)) },
   );
   return fixes;
 }

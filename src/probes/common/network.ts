@@ -9,8 +9,10 @@ import type { Connected, EndpointTrace } from '../../net/reach.js';
 import { isHostName } from '../../net/hostname.js';
 import { resolverContext, type ResolverContext } from '../../net/resolver.js';
 import { spokenSource } from '../../config/source.js';
-import { raw, sh, sudoUnlessRoot, tcpCheck, waitUpTo } from '../../text/shell.js';
+import { sh, waitUpTo } from '../../text/shell.js';
 import { platformFixes, type EngineWords } from './platform.js';
+import { connectCheckCommand, firewallCommand, resolveCommand, resolverConfigCommand, routeCommand } from './oscommands.js';
+import { osOf, type HostOs } from '../../host/platform.js';
 import { connectShareNote } from '../../engine/budget.js';
 
 /**
@@ -62,51 +64,61 @@ export const NETWORK_CHECKS =
 const hostOperand = (host: string): string => (isHostName(host) ? host : '<host>');
 
 export const networkRemedies = {
-  dns_not_found: (host: string, source: string, suggestions: readonly Suggestion[], engine: EngineWords, port: number): Remediation[] => [
+  dns_not_found: (host: string, source: string, suggestions: readonly Suggestion[], engine: EngineWords, port: number, os: HostOs = 'linux'): Remediation[] => [
     ...suggestions.filter((suggestion) => suggestion.name !== host).slice(0, 1).map((suggestion) => ({
       text: `This environment knows "${suggestion.name}" (${suggestion.origin}). If that is the database, use it:`,
       command: urlLine(engine.urlFor(suggestion.name, suggestion.port ?? port)),
     })),
     { text: `The name "${host}" does not exist for this machine's resolver. Check its spelling, and where it came from (${spokenSource(source, 'the connection URL')}).` },
-    { text: 'See what this machine resolves (it reads /etc/hosts, then DNS, as your application does):', command: sh`getent ahosts ${hostOperand(host)}`, language: 'shell' },
+    { text: `See what this machine resolves (it reads ${os === 'windows' ? 'the hosts file' : '/etc/hosts'}, then DNS, as your application does):`, ...resolveCommand(os, hostOperand(host)) },
   ],
   /**
    * The advice follows what the resolver did: nothing answering DNS at the configured server
    * (ECONNREFUSED) or a refusal to serve this client (REFUSED) is configuration, and waiting does
    * not change it; a timeout or SERVFAIL may pass (a resolver starting, an upstream outage).
    */
-  dns_temporary: (host: string, code?: string): Remediation[] => {
-    const check: Remediation = { text: 'See which DNS server this machine is configured with, and retry the lookup:', command: sh`cat /etc/resolv.conf; getent ahosts ${hostOperand(host)}`, language: 'shell' };
+  dns_temporary: (host: string, code?: string, os: HostOs = 'linux'): Remediation[] => {
+    const check: Remediation = { text: 'See which DNS server this machine is configured with, and retry the lookup:', ...resolverConfigCommand(os, hostOperand(host)) };
     if (code === 'ECONNREFUSED' || code === 'EREFUSED') {
       return [
         {
           text:
             code === 'ECONNREFUSED'
-              ? 'Nothing answers DNS at the server this machine is configured to ask: it is not running there, or /etc/resolv.conf names the wrong address. This does not heal by waiting.'
+              ? `Nothing answers DNS at the server this machine is configured to ask: it is not running there, or ${os === 'linux' ? '/etc/resolv.conf names' : 'the network settings name'} the wrong address. This does not heal by waiting.`
               : 'The DNS server refuses to answer this machine (its access rules). This does not heal by waiting.',
         },
         check,
-        { text: 'Fix the resolver configuration: point the nameserver line of /etc/resolv.conf (or the DHCP/systemd-resolved/container setting that writes it) at a DNS server that answers, or start the local resolver it names.' },
+        {
+          text:
+            os === 'macos'
+              ? 'Fix the resolver configuration: the DNS servers of the active network service (System Settings › Network › Details › DNS, or networksetup -setdnsservers), or the VPN client that sets them, or start the local resolver they name.'
+              : os === 'windows'
+                ? 'Fix the resolver configuration: the DNS servers of the active adapter (Get-DnsClientServerAddress shows them; Set-DnsClientServerAddress sets them), or the VPN client that sets them.'
+                : 'Fix the resolver configuration: point the nameserver line of /etc/resolv.conf (or the DHCP/systemd-resolved/container setting that writes it) at a DNS server that answers, or start the local resolver it names.',
+        },
       ];
     }
     return [
       { text: 'The DNS server did not answer in time (or answered SERVFAIL): it is overloaded, not ready yet (common at pod start), or its upstream is failing. This often passes; clients should retry with backoff.' },
       check,
-      { text: 'Wait for the name before starting the application (e.g. in an init container), at most 60 s:', command: waitUpTo(60, sh`getent hosts ${hostOperand(host)} >/dev/null`), language: 'shell' },
+      // timeout and getent are Linux's (and every container's); a Mac or a Windows desktop retries instead.
+      os === 'linux'
+        ? { text: 'Wait for the name before starting the application (e.g. in an init container), at most 60 s:', command: waitUpTo(60, sh`getent hosts ${hostOperand(host)} >/dev/null`), language: 'shell' }
+        : { text: 'Have the application retry the lookup with a backoff, or wait for the name before starting it (dbdoctor wait does, bounded by --timeout).' },
     ];
   },
-  connect_timeout: (host: string, port: number | string): Remediation[] => [
+  connect_timeout: (host: string, port: number | string, os: HostOs = 'linux'): Remediation[] => [
     { text: 'Nothing answered, not even a refusal: packets are being dropped by a firewall, a cloud security group or network policy, or the host is down.' },
-    { text: 'Test the path from this machine:', command: sh`${raw(tcpCheck(hostOperand(host), port))} && echo open`, language: 'shell' },
+    { text: 'Test the path from this machine:', ...connectCheckCommand(os, hostOperand(host), port) },
     { text: `Check that the firewall or security group admits this machine on port ${port}, and that the host is up.` },
   ],
-  host_unreachable: (host: string, recheck: Remediation): Remediation[] => [
+  host_unreachable: (host: string, recheck: Remediation, os: HostOs = 'linux'): Remediation[] => [
     { text: 'The network reported that no route leads to the host: a wrong address, a missing route or VPN, or the host is down.' },
-    { text: 'See the route this machine would use:', command: sh`ip route get ${hostOperand(host)}`, language: 'shell' },
+    { text: 'See the route this machine would use:', ...routeCommand(os, hostOperand(host)) },
     recheck,
   ],
-  firewall_rejected: (port: number | string, recheck: Remediation): Remediation[] => [
-    { text: `The server listens, but a firewall rule answers in its place. List the rules that match port ${port}:`, command: sudoUnlessRoot(sh`sudo iptables -S | grep -- ${`--dport ${port}`}; sudo nft list ruleset | grep -n ${`dport ${port}`}`), language: 'shell' },
+  firewall_rejected: (port: number | string, recheck: Remediation, os: HostOs = 'linux'): Remediation[] => [
+    { text: `The server listens, but a firewall rule answers in its place. List the rules that match port ${port}:`, ...firewallCommand(os, port) },
     { text: 'Remove or narrow the REJECT rule for this client, then check again.' },
     recheck,
   ],
@@ -171,30 +183,30 @@ export async function judgeNetwork(view: NetworkView, io: StepIO<NetworkCause>, 
       return io.found(
         'dns_not_found',
         `the host name "${host}" does not resolve${dns ? ` (${dns.code})` : ''}${searched}${known}`,
-        [...networkRemedies.dns_not_found(host, context.hostSource, suggestions, context.engine, port), ...platformFixes('dns_not_found', platform, context.engine, { host, port, suggestions })],
+        [...networkRemedies.dns_not_found(host, context.hostSource, suggestions, context.engine, port, osOf(platform)), ...platformFixes('dns_not_found', platform, context.engine, { host, port, suggestions })],
         { ...evidence, resolver: resolverEvidence(resolver), suggestions: suggestions.map(({ name, origin, port: known }) => ({ name, origin, ...(known ? { port: known } : {}) })) },
       );
     }
     case 'dns_temporary': {
       const resolver = await resolverContext(host);
       const summary = `name resolution for "${host}" failed temporarily: ${dns?.message ?? 'the resolver did not answer'}`;
-      return io.found('dns_temporary', summary, [...networkRemedies.dns_temporary(host, dns?.code), ...platformFixes('dns_temporary', platform, context.engine, { host, port })], {
+      return io.found('dns_temporary', summary, [...networkRemedies.dns_temporary(host, dns?.code, osOf(platform)), ...platformFixes('dns_temporary', platform, context.engine, { host, port })], {
         ...evidence,
         resolver: resolverEvidence(resolver),
       });
     }
     case 'connect_timeout':
-      return io.found('connect_timeout', timeoutSummary(view.entries), [...networkRemedies.connect_timeout(host, port), ...platformFixes('connect_timeout', platform, context.engine, { host, port })], evidence);
+      return io.found('connect_timeout', timeoutSummary(view.entries), [...networkRemedies.connect_timeout(host, port, osOf(platform)), ...platformFixes('connect_timeout', platform, context.engine, { host, port })], evidence);
     case 'host_unreachable': {
       const failed = entry?.connects.find((attempt) => attempt.outcome !== 'connected');
-      return io.found('host_unreachable', `no route to ${failed?.address ?? host} (${failed?.code ?? 'unreachable'})`, networkRemedies.host_unreachable(host, context.recheck), evidence);
+      return io.found('host_unreachable', `no route to ${failed?.address ?? host} (${failed?.code ?? 'unreachable'})`, networkRemedies.host_unreachable(host, context.recheck, osOf(platform)), evidence);
     }
     case 'firewall_rejected': {
       const refused = entry?.connects.find((attempt) => attempt.outcome === 'refused');
       return io.found(
         'firewall_rejected',
         `${refused?.address ?? host}:${port} refused the connection although ${context.engine.name} listens there: a firewall rule rejects it`,
-        networkRemedies.firewall_rejected(port, context.recheck),
+        networkRemedies.firewall_rejected(port, context.recheck, osOf(platform)),
         evidence,
       );
     }

@@ -2,6 +2,8 @@ import type { Remediation } from '../../engine/schema.js';
 import { urlLine } from '../../text/url.js';
 import type { Suggestion } from '../../host/names.js';
 import type { PlatformInfo } from '../../host/platform.js';
+import type { ManagedEngine, ServiceManager } from '../../host/managers.js';
+import { desktopServiceFixes, firewallCommand } from './oscommands.js';
 import { isHostName } from '../../net/hostname.js';
 import { jsString, yamlString } from '../../text/js.js';
 import { raw, sh, shellWord } from '../../text/shell.js';
@@ -22,6 +24,8 @@ export interface EngineWords {
   readonly urlVariable: string;
   /** The URL for another host (password left out), its parts percent-encoded; unquoted: callers quote it for where it goes. */
   readonly urlFor: (host: string, port: number) => string;
+  /** Which engine, for the macOS and Windows service fixes (Homebrew formula, Windows service); none for "any database". */
+  readonly managed?: ManagedEngine;
 }
 
 export type PlatformCause = 'dns_not_found' | 'dns_temporary' | 'connect_timeout' | 'not_running' | 'starting_up' | 'localhost_in_container';
@@ -30,6 +34,8 @@ export interface PlatformDetails {
   readonly host: string;
   readonly port: number;
   readonly suggestions?: readonly Suggestion[];
+  /** How the server is installed on this desktop (Homebrew, Postgres.app, a Windows service), when seen. */
+  readonly managers?: readonly ServiceManager[];
 }
 
 export function platformFixes(cause: PlatformCause, platform: PlatformInfo, engine: EngineWords, details: PlatformDetails): Remediation[] {
@@ -41,6 +47,9 @@ export function platformFixes(cause: PlatformCause, platform: PlatformInfo, engi
     case 'systemd':
     case 'host':
       return cause === 'not_running' || cause === 'starting_up' ? systemd(engine) : [];
+    case 'macos':
+    case 'windows':
+      return desktop(cause, platform.platform, engine, details);
     default:
       return [];
   }
@@ -146,4 +155,13 @@ function systemd(engine: EngineWords): Remediation[] {
   return [
     { text: `Its systemd unit's state and recent log:`, command: sh`systemctl status ${engine.unit} --no-pager; journalctl -u ${engine.unit} -n 50 --no-pager`, language: 'shell' },
   ];
+}
+
+/** A macOS or Windows desktop: the service the server is installed as; Windows' firewall for a silent port. */
+function desktop(cause: PlatformCause, os: 'macos' | 'windows', engine: EngineWords, details: PlatformDetails): Remediation[] {
+  if ((cause === 'not_running' || cause === 'starting_up') && engine.managed) return desktopServiceFixes(os, engine.managed, details.managers, cause === 'starting_up' ? 'watch' : 'start');
+  if (cause === 'connect_timeout' && os === 'windows') {
+    return [{ text: `On the database's Windows host, Windows Defender Firewall drops what no rule admits: list the rules for port ${details.port}, and add one for ${engine.name} if none allows it (as Administrator: New-NetFirewallRule -DisplayName '${engine.name} ${details.port}' -Direction Inbound -Protocol TCP -LocalPort ${details.port} -Action Allow).`, ...firewallCommand('windows', details.port) }];
+  }
+  return [];
 }

@@ -62,7 +62,7 @@ export function createContext(target: MongoTarget, run: RunContext): MongoContex
       refusal ??= (async () => {
         if ((await context.decision()).kind !== 'refused') return undefined;
         const seed = (await context.survey()).seeds[0];
-        return seed ? explainMongoRefusal(seed, { inContainer: run.environment.platform.inContainer }) : undefined;
+        return seed ? explainMongoRefusal(seed, { inContainer: run.environment.platform.inContainer }, run.deadline.signal) : undefined;
       })();
       return refusal;
     },

@@ -90,6 +90,7 @@ export function mongodbWords(): EngineWords {
   return {
     name: 'MongoDB',
     unit: 'mongod',
+    managed: 'mongodb',
     readyCheck: (host, port) => sh`mongosh --quiet ${`mongodb://${urlHost(host)}:${port}/`} --eval ${'db.runCommand({ ping: 1 })'}`,
     urlVariable: 'MONGODB_URI',
     urlFor: (host, port) => `mongodb://${urlHost(host)}:${port}/`,

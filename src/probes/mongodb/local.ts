@@ -1,4 +1,4 @@
-import { findLocalServers, type LocalServer } from '../../host/servers.js';
+import { findLocalServers, type HostSight, type LocalServer } from '../../host/servers.js';
 import { isLocalAddress } from '../../host/local.js';
 import { explainTcpRefusal, type TcpRefusal } from '../common/refusal.js';
 import { isSocketPath, whereOf } from './evidence.js';
@@ -13,20 +13,24 @@ export const MONGODB_PROCESSES: readonly string[] = ['mongod', 'mongos', 'ferret
 export type MongoRefusal = TcpRefusal & {
   /** "host:port" that refused. */
   readonly attempted: string;
-  readonly where: 'local' | 'remote';
+  /** unseen: this machine, whose processes could not be read (sight says why). */
+  readonly where: 'local' | 'remote' | 'unseen';
   readonly servers: readonly LocalServer[];
+  readonly sight?: HostSight;
 };
 
-export async function explainMongoRefusal(seed: SeedProbe, where: { readonly inContainer: boolean } = { inContainer: false }): Promise<MongoRefusal> {
+export async function explainMongoRefusal(seed: SeedProbe, where: { readonly inContainer: boolean } = { inContainer: false }, signal?: AbortSignal): Promise<MongoRefusal> {
   const addresses = seed.entry.connects.map((attempt) => attempt.address);
   const attempted = whereOf(seed);
   const socket = isSocketPath(seed.host);
   if (!socket && !addresses.some((address) => isLocalAddress(address))) return { cause: 'not_running', attempted, where: 'remote', servers: [] };
-  const { servers } = await findLocalServers({ comm: (comm) => MONGODB_PROCESSES.includes(comm), topLevelOnly: true });
+  const { servers, sight } = await findLocalServers({ comm: (comm) => MONGODB_PROCESSES.includes(comm), topLevelOnly: true }, { signal });
+  // Processes not read: nothing may be concluded about a server elsewhere on this machine.
+  const seen = sight.processes === 'seen' ? 'local' : 'unseen';
   // A socket is on this machine: a server runs, but not at this path; or none runs.
-  if (socket) return { ...(servers.length > 0 ? { cause: 'not_listening', listening: servers.flatMap((server) => server.unix) } : { cause: 'not_running' }), attempted, where: 'local', servers };
+  if (socket) return { ...(servers.length > 0 ? { cause: 'not_listening', listening: servers.flatMap((server) => server.unix) } : { cause: 'not_running' }), attempted, where: seen, servers, sight };
   const refusal = explainTcpRefusal({ addresses, port: seed.port }, { running: servers.length > 0, tcp: servers.flatMap((server) => server.tcp) }, where);
-  return { ...refusal, attempted, where: 'local', servers };
+  return { ...refusal, attempted, where: seen, servers, sight };
 }
 
 export function describeLocalServer(server: LocalServer): Record<string, unknown> {

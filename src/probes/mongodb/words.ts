@@ -7,6 +7,7 @@ export function mongoWords(target: MongoTarget): EngineWords {
   return {
     name: 'MongoDB',
     unit: 'mongod',
+    managed: 'mongodb',
     readyCheck: (host, port) => mongoshPing(target, [hostPort(host, port)]),
     urlVariable: 'MONGODB_URI',
     urlFor: (host, port) => urlWith(target, { hosts: [hostPort(host, port)] }),

@@ -112,7 +112,7 @@ export function createContext(target: PostgresTarget, run: RunContext): PgContex
         if (decide(trace).kind !== 'refused') return undefined;
         const endpoint = refusedEndpoint(trace);
         if (!endpoint) return undefined;
-        return explainRefusal(endpoint, isLocalEndpoint(endpoint) ? await scanLocalPostgres(run.env) : undefined, { inContainer: run.environment.platform.inContainer });
+        return explainRefusal(endpoint, isLocalEndpoint(endpoint) ? await scanLocalPostgres(run.env, run.deadline.signal) : undefined, { inContainer: run.environment.platform.inContainer });
       })();
       return refusal;
     },

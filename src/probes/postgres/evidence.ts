@@ -1,3 +1,4 @@
+import type { ServiceManager } from '../../host/managers.js';
 import type { Evidence } from '../../engine/schema.js';
 import type { ConnectionTrace } from './connect.js';
 import { reachEvidence } from '../common/network.js';
@@ -46,7 +47,20 @@ export function serverSummary(server: PgLocalServer): Evidence {
     ...(server.status ? { status: server.status } : {}),
     listensOn: [...server.tcp.map((listener) => `${listener.address}:${listener.port}`), ...server.sockets],
     seenVia: server.seenVia,
+    ...(server.startedBy ? { startedBy: describeManager(server.startedBy) } : {}),
   };
+}
+
+/** "Homebrew postgresql@16 (/opt/homebrew)", "Postgres.app 16", "Windows service postgresql-x64-16". */
+export function describeManager(manager: ServiceManager): string {
+  switch (manager.kind) {
+    case 'homebrew':
+      return `Homebrew ${manager.formula} (${manager.prefix})`;
+    case 'postgres.app':
+      return `Postgres.app${manager.version ? ` ${manager.version}` : ''}`;
+    default:
+      return `Windows service ${manager.service}`;
+  }
 }
 
 /** "127.0.0.1:5432" or "/var/run/postgresql/.s.PGSQL.5432": where we connected or tried to. */

@@ -1,8 +1,8 @@
 import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { cwdOf } from '../../host/proc.js';
-import { findLocalServers } from '../../host/servers.js';
+import { findLocalServers, processCwd, type HostSight } from '../../host/servers.js';
 import { findClusters, type PgCluster } from './clusters.js';
+import { managerOfExecutable, type ServiceManager } from '../../host/managers.js';
 
 /**
  * PostgreSQL servers running on this machine: each postmaster (a postgres process whose parent is
@@ -24,6 +24,8 @@ export interface PgLocalServer {
   readonly sockets: readonly string[];
   /** How we learned where it listens. */
   readonly seenVia: 'file descriptors' | 'postmaster.pid' | 'nothing readable';
+  /** What starts it, from its executable's path: a Homebrew formula, Postgres.app, the EDB service. */
+  readonly startedBy?: ServiceManager;
 }
 
 /**
@@ -48,24 +50,28 @@ export interface LocalScan {
   readonly strayPorts: readonly { readonly path: string; readonly port: number }[];
   /** Clusters configured on this machine, running or not, with the port each uses or would use. */
   readonly clusters?: readonly PgCluster[];
+  /** What the host backend could read: without the process list, absence is not known. */
+  readonly sight?: HostSight;
   readonly durationMs: number;
 }
 
 const PG_SOCKET = /\/\.s\.PGSQL\.(\d+)$/;
 
-export async function scanLocalPostgres(env: Readonly<Record<string, string | undefined>> = {}): Promise<LocalScan> {
+export async function scanLocalPostgres(env: Readonly<Record<string, string | undefined>> = {}, signal?: AbortSignal): Promise<LocalScan> {
   const started = Date.now();
-  const found = await findLocalServers({ comm: (comm) => comm === 'postgres' || comm === 'postmaster', topLevelOnly: true });
+  const found = await findLocalServers({ comm: (comm) => comm === 'postgres' || comm === 'postmaster', topLevelOnly: true }, { signal });
   const processes = await Promise.all(
     found.servers.filter((server) => !isUtilityRun(server.cmdline)).map(async (server): Promise<PgLocalServer | PgStandalone> => {
       const dataFlag = server.cmdline.indexOf('-D');
-      const dataDir = (dataFlag >= 0 ? server.cmdline[dataFlag + 1] : undefined) ?? (await cwdOf(server.pid));
+      const dataDir = (dataFlag >= 0 ? server.cmdline[dataFlag + 1] : undefined) ?? (await processCwd(server.pid, signal));
       const version = /\/postgresql\/([\d.]+)\/bin\//.exec(server.cmdline[0] ?? '')?.[1];
       const pidFile = dataDir ? await readPostmasterPid(dataDir) : undefined;
       const mode = standaloneMode(server.cmdline, pidFile?.pid === -server.pid);
       if (mode) return { pid: server.pid, mode, ...(dataDir ? { dataDir } : {}), ...(pidFile?.port ? { port: pidFile.port } : {}) };
+      const startedBy = managerOfExecutable(server.cmdline[0] ?? '');
       const base = {
         pid: server.pid,
+        ...(startedBy ? { startedBy } : {}),
         ...(dataDir ? { dataDir } : {}),
         ...(version ? { version } : {}),
         ...(pidFile?.status ? { status: pidFile.status } : {}),
@@ -95,7 +101,7 @@ export async function scanLocalPostgres(env: Readonly<Record<string, string | un
     });
   const runningDataDirs = [...servers, ...standalone].flatMap((server) => (server.dataDir ? [server.dataDir] : []));
   const clusters = await findClusters({ runningDataDirs, env });
-  return { servers, standalone, strayPorts, clusters, durationMs: Date.now() - started };
+  return { servers, standalone, strayPorts, clusters, sight: found.sight, durationMs: Date.now() - started };
 }
 
 /** `postgres -C setting`, `--describe-config`, `-V`: a command that prints and exits, not a server. */

@@ -1,5 +1,6 @@
 import { dirname } from 'node:path';
 import { isLocalAddress } from '../../host/local.js';
+import type { HostSight } from '../../host/servers.js';
 import { explainTcpRefusal, unique } from '../common/refusal.js';
 import type { ConnectionTrace } from './connect.js';
 import type { PgCluster } from './clusters.js';
@@ -30,7 +31,13 @@ import { hostPort } from '../../text/address.js';
 export type Refusal =
   | {
       readonly cause: 'not_running';
-      readonly where: 'remote' | 'local';
+      /**
+       * remote: another host, not looked at; local: this machine, looked at; unseen: this
+       * machine, but its processes could not be read (sight says why): nothing listens at the
+       * address, and whether a server runs elsewhere here is not known.
+       */
+      readonly where: 'remote' | 'local' | 'unseen';
+      readonly sight?: HostSight;
       readonly attempted: string;
       readonly heldBy?: PgStandalone;
       /** Stopped clusters configured for this port: the server that is not running, by name. */
@@ -79,10 +86,14 @@ export function explainRefusal(endpoint: RefusedEndpoint, scan: LocalScan | unde
   const replaced = explained.cause === 'wrong_port' || explained.cause === 'not_running' || (endpoint.transport === 'unix' && explained.cause === 'not_listening');
   const refusal: Refusal =
     stopped.length > 0 && replaced
-      ? { cause: 'not_running', where: 'local', attempted: endpoint.attempted, stopped, others: settled.servers }
+      ? { cause: 'not_running', where: 'local', attempted: endpoint.attempted, stopped, others: settled.servers, ...(scan.sight?.processes === 'unseen' ? { sight: scan.sight } : {}) }
       : explained;
   const heldBy = scan.standalone.find((backend) => backend.port === endpoint.port);
-  return heldBy && (refusal.cause === 'not_running' || refusal.cause === 'wrong_port') ? { ...refusal, heldBy } : refusal;
+  if (heldBy && (refusal.cause === 'not_running' || refusal.cause === 'wrong_port')) return { ...refusal, heldBy };
+  // A look that did not happen proves no absence: a stopped cluster's files were read (clusters.ts
+  // needs no process list), but "no server runs here" would be a guess.
+  if (refusal.cause === 'not_running' && refusal.where === 'local' && (refusal.stopped ?? []).length === 0 && scan.sight?.processes === 'unseen') return { cause: 'not_running', where: 'unseen', attempted: endpoint.attempted, sight: scan.sight };
+  return refusal;
 }
 
 function socketDirOf(endpoint: RefusedEndpoint): string {

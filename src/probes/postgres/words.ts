@@ -8,6 +8,7 @@ export function postgresWords(target: PostgresTarget): EngineWords {
   return {
     name: 'PostgreSQL',
     unit: 'postgresql',
+    managed: 'postgres',
     readyCheck: (host, port) => sh`pg_isready -h ${host} -p ${port}`,
     urlVariable: 'DATABASE_URL',
     urlFor: (host, port) => urlWith(target, { host, port }),

@@ -1,4 +1,5 @@
 import type { CassandraTarget } from '../../../config/cassandra/target.js';
+import { osOf } from '../../../host/platform.js';
 import { hostPort } from '../../../text/address.js';
 import { defineStep } from '../../../engine/probe.js';
 import type { Evidence, Remediation } from '../../../engine/schema.js';
@@ -129,12 +130,12 @@ export const acceptingStep = defineStep<CqlContext, keyof typeof remedies>({
         case 'connection_reset':
           return io.found('connection_reset', `${where} accepted the TCP connection, then reset it (RST) before a CQL answer (ECONNRESET)`, remedies.connection_reset(trace.port));
         case 'no_response': {
-          const view = await lookAtListener(trace.connected, localCassandraListeners, io.deadline);
+          const view = await lookAtListener(trace.connected, localCassandraListeners, io.deadline, osOf(ctx.run.environment.platform));
           const summary = trace.closedByPeer ? `${where} accepted the TCP connection, then closed it without a CQL answer` : `${where} accepted the TCP connection but sent no CQL answer within ${formatMs(trace.durationMs)}`;
           return io.found('no_response', `${summary}${ownerNote(view)}`, remedies.no_response(target, trace.closedByPeer), listenerViewEvidence(view, trace.listener));
         }
         case 'wrong_protocol': {
-          const view = await lookAtListener(trace.connected, localCassandraListeners, io.deadline);
+          const view = await lookAtListener(trace.connected, localCassandraListeners, io.deadline, osOf(ctx.run.environment.platform));
           const what = trace.answeredBy?.description ?? 'something that does not speak CQL';
           return io.found('wrong_protocol', wrongProtocolSummary(cassandraIdentity(target), where, trace.answeredBy, view), remedies.wrong_protocol(target, what, { ...(trace.answeredBy ? { guess: trace.answeredBy } : {}), view }), { ...(trace.answeredBy ? { answeredBy: { ...trace.answeredBy } } : {}), ...listenerViewEvidence(view, trace.listener) });
         }

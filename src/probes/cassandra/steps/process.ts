@@ -5,6 +5,10 @@ import { defineStep } from '../../../engine/probe.js';
 import type { Remediation } from '../../../engine/schema.js';
 import { isLoopback } from '../../../host/local.js';
 import { localhostInContainerRemedies, serviceSuggestions } from '../../common/refusal.js';
+import { platformFixes } from '../../common/platform.js';
+import { lookByHandFixes } from '../../common/oscommands.js';
+import { installedManagers, type ServiceManager } from '../../../host/managers.js';
+import { osOf, type PlatformInfo } from '../../../host/platform.js';
 import { cassandraWords, CASSANDRA_SERVICE_WORDS } from '../words.js';
 import { cqlsh, environmentEvidence, nodeSummary, reachEvidenceOf, urlWith } from '../commands.js';
 import { raw, sh, sudoUnlessRoot } from '../../../text/shell.js';
@@ -45,7 +49,7 @@ const remedies = {
     ...spellingFix(ctx.run.env),
     ...localhostInContainerRemedies(cassandraWords(target), ctx.run.environment.platform, suggestions, target.contactPoints[0]?.port ?? 9042),
   ],
-  not_running: (target: CassandraTarget, remote: boolean, env: Readonly<Record<string, string | undefined>>): Remediation[] => {
+  not_running: (target: CassandraTarget, remote: boolean, env: Readonly<Record<string, string | undefined>>, platform?: PlatformInfo, managers: readonly ServiceManager[] = []): Remediation[] => {
     const point = target.contactPoints[0];
     const fixes: Remediation[] = [];
     if (point && isLoopbackName(point.host)) {
@@ -54,6 +58,8 @@ const remedies = {
     }
     if (remote) {
       fixes.push({ text: `Check that Cassandra runs on ${point?.host ?? 'the server'} and listens for CQL clients (on that host):`, command: sudoUnlessRoot('nodetool status; nodetool statusbinary; sudo ss -tlnp | grep 9042'), language: 'shell' });
+    } else if (platform && (platform.platform === 'macos' || platform.platform === 'windows')) {
+      fixes.push(...platformFixes('not_running', platform, cassandraWords(target), { host: point?.host ?? 'localhost', port: point?.port ?? 9042, managers }));
     } else {
       fixes.push({ text: 'Start Cassandra (packages; or start the container you use):', command: sudoUnlessRoot('sudo systemctl start cassandra'), language: 'shell' });
       fixes.push({ text: 'If it does not stay up, read why in its log:', command: sudoUnlessRoot('sudo tail -n 50 /var/log/cassandra/system.log'), language: 'shell' });
@@ -80,6 +86,7 @@ export const processStep = defineStep<CqlContext, keyof typeof remedies>({
     { text: 'Is Cassandra running, and on which ports (CQL is 9042 unless native_transport_port says otherwise)?', command: sudoUnlessRoot('sudo systemctl status cassandra --no-pager; sudo ss -tlnp | grep java'), language: 'shell' },
     { text: 'Its recent log:', command: sudoUnlessRoot('sudo tail -n 50 /var/log/cassandra/system.log'), language: 'shell' },
     { text: 'In docker compose or Kubernetes:', command: 'docker compose ps cassandra; kubectl get pods -l app=cassandra -o wide', language: 'shell' },
+    { text: "On macOS (Homebrew's cassandra):", command: 'lsof -nP -iTCP -sTCP:LISTEN | grep -i java; brew services list', language: 'shell' },
   ],
   async run(ctx, io) {
     // One contact point: its TCP connection answers this step's question; the CQL handshake is the accepting step's wait.
@@ -93,10 +100,22 @@ export const processStep = defineStep<CqlContext, keyof typeof remedies>({
     if (refusal?.cause === 'not_running') {
       const remote = refusal.where === 'remote';
       const notes = ctx.target.environmentNotes.length > 0 ? ` (${ctx.target.environmentNotes.join('; ')})` : '';
+      const { platform } = ctx.run.environment;
+      const managers = osOf(platform) === 'linux' || remote ? [] : await installedManagers(osOf(platform), 'cassandra', ctx.run.env);
+      if (refusal.where === 'unseen') {
+        // The look did not happen: what was seen (the refusal), and how to look, per OS (issue 21).
+        const why = refusal.sight?.unread.join('; ') ?? 'nothing readable';
+        return io.found(
+          'not_running',
+          `nothing listens at ${refusal.attempted}; whether a Cassandra node runs elsewhere on this machine is not known: dbdoctor could not read its processes (${why})${notes}`,
+          [...lookByHandFixes(osOf(platform), 'cassandra', ctx.target.contactPoints[0]?.port ?? 9042), ...remedies.not_running(ctx.target, false, ctx.run.env, platform, managers)],
+          { ...evidence, localNodes: `not inspected: ${why}`, ...(refusal.sight ? { hostView: { backend: refusal.sight.backend, read: [...refusal.sight.read], unread: [...refusal.sight.unread] } } : {}) },
+        );
+      }
       const summary = remote
         ? `${refusal.attempted} refused the connection: nothing listens there${notes}`
         : `nothing listens at ${refusal.attempted}, and no Cassandra node runs on this machine${notes}`;
-      return io.found('not_running', summary, remedies.not_running(ctx.target, remote, ctx.run.env), { ...evidence, localNodes: remote ? 'not inspected (remote host)' : [] });
+      return io.found('not_running', summary, remedies.not_running(ctx.target, remote, ctx.run.env, platform, managers), { ...evidence, localNodes: remote ? 'not inspected (remote host)' : [] });
     }
     if (refusal?.cause === 'localhost_in_container') {
       const suggestions = serviceSuggestions(await ctx.run.environment.knownNames(), CASSANDRA_SERVICE_WORDS);

@@ -1,4 +1,5 @@
 import type { MongoTarget } from '../../../config/mongodb/target.js';
+import { osOf } from '../../../host/platform.js';
 import { defineStep, type StepIO } from '../../../engine/probe.js';
 import type { Evidence, Finding, Remediation } from '../../../engine/schema.js';
 import { formatMs } from '../../../text/duration.js';
@@ -137,7 +138,7 @@ export const acceptingStep = defineStep<MongoContext, keyof typeof remedies>({
       const what = decision.answeredBy?.description ?? 'a server that does not speak the MongoDB protocol';
       switch (decision.cause) {
         case 'wrong_protocol': {
-          const view = await lookAtListener(seed?.connected, localMongoListeners, io.deadline);
+          const view = await lookAtListener(seed?.connected, localMongoListeners, io.deadline, osOf(ctx.run.environment.platform));
           return io.found(
             'wrong_protocol',
             wrongProtocolSummary(mongoIdentity(target), where, decision.answeredBy, view),
@@ -163,7 +164,7 @@ export const acceptingStep = defineStep<MongoContext, keyof typeof remedies>({
           return io.found('connection_reset', `${where} accepted the TCP connection, then reset it (RST) before answering hello (ECONNRESET)`, remedies.connection_reset(port), evidence);
         default: {
           const closed = seed?.hello?.outcome === 'closed' || seed?.hello?.outcome === 'error';
-          const view = await lookAtListener(seed?.connected, localMongoListeners, io.deadline);
+          const view = await lookAtListener(seed?.connected, localMongoListeners, io.deadline, osOf(ctx.run.environment.platform));
           const summary = closed
             ? `${where} accepted the TCP connection, then closed it without answering hello`
             : `${where} accepted the TCP connection but did not answer hello within ${formatMs(seed?.hello?.durationMs ?? surveyed.durationMs)} ${connectShareNote(surveyed.budgetMs)}`;

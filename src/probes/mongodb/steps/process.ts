@@ -5,8 +5,10 @@ import { hostPort, mongoshPing, urlWith } from '../commands.js';
 import type { MongoContext } from '../context.js';
 import { seedsEvidence, whereOf } from '../evidence.js';
 import { describeLocalServer } from '../local.js';
-import type { PlatformInfo } from '../../../host/platform.js';
+import { osOf, type PlatformInfo } from '../../../host/platform.js';
 import { platformFixes } from '../../common/platform.js';
+import { lookByHandFixes } from '../../common/oscommands.js';
+import { installedManagers, type ServiceManager } from '../../../host/managers.js';
 import { localhostInContainerRemedies, serviceSuggestions } from '../../common/refusal.js';
 import { MONGO_SERVICE_WORDS, mongoWords } from '../words.js';
 import { urlLine } from '../../../text/url.js';
@@ -14,9 +16,9 @@ import { sudoUnlessRoot } from '../../../text/shell.js';
 
 const remedies = {
   localhost_in_container: localhostInContainerRemedies,
-  not_running: (target: MongoTarget, remote: boolean, platform: PlatformInfo): Remediation[] =>
-    platform.platform === 'kubernetes' || platform.platform === 'compose'
-      ? [...platformFixes('not_running', platform, mongoWords(target), { host: target.hosts[0]?.host ?? 'localhost', port: target.hosts[0]?.port ?? 27017 }), { text: 'Then confirm it answers:', command: mongoshPing(target), language: 'shell' }]
+  not_running: (target: MongoTarget, remote: boolean, platform: PlatformInfo, managers: readonly ServiceManager[] = []): Remediation[] =>
+    platform.platform === 'kubernetes' || platform.platform === 'compose' || (!remote && (platform.platform === 'macos' || platform.platform === 'windows'))
+      ? [...platformFixes('not_running', platform, mongoWords(target), { host: target.hosts[0]?.host ?? 'localhost', port: target.hosts[0]?.port ?? 27017, managers }), { text: 'Then confirm it answers:', command: mongoshPing(target), language: 'shell' }]
       : remote
       ? [
           { text: `Check that mongod (or mongos) runs on ${target.hosts[0]?.host ?? 'the server'} and on which port (on that host):`, command: sudoUnlessRoot('sudo systemctl status mongod; sudo ss -tlnp | grep -E "mongo|ferretdb"'), language: 'shell' },
@@ -46,6 +48,8 @@ export const processStep = defineStep<MongoContext, keyof typeof remedies>({
     { text: 'Is mongod (or mongos) running, and on which port?', command: sudoUnlessRoot('sudo systemctl status mongod --no-pager; sudo ss -tlnp | grep -E "mongo|ferretdb"'), language: 'shell' },
     { text: 'Its recent log:', command: sudoUnlessRoot('sudo journalctl -u mongod -n 50 --no-pager; sudo tail -n 50 /var/log/mongodb/mongod.log'), language: 'shell' },
     { text: 'In docker compose or Kubernetes:', command: 'docker compose ps mongodb; kubectl get pods -l app=mongodb -o wide', language: 'shell' },
+    { text: 'On macOS (Homebrew\'s mongodb-community):', command: 'lsof -nP -iTCP -sTCP:LISTEN | grep -i mongo; brew services list', language: 'shell' },
+    { text: 'On Windows (PowerShell):', command: "Get-Service -Name 'MongoDB'; Get-NetTCPConnection -State Listen -LocalPort 27017", language: 'powershell' },
   ],
   async run(ctx, io) {
     // One seed: its TCP connection answers this step's question; hello is the accepting step's wait.
@@ -57,7 +61,12 @@ export const processStep = defineStep<MongoContext, keyof typeof remedies>({
     const surveyed = await ctx.survey();
     if (decision.kind === 'refused') {
       const refusal = await ctx.refusal();
-      const evidence = { ...seedsEvidence(surveyed), localServers: refusal?.where === 'remote' ? 'not inspected (remote host)' : (refusal?.servers ?? []).map(describeLocalServer) };
+      const unseen = refusal?.where === 'unseen' ? `not inspected: ${refusal.sight?.unread.join('; ') ?? 'nothing readable'}` : undefined;
+      const evidence = {
+        ...seedsEvidence(surveyed),
+        localServers: refusal?.where === 'remote' ? 'not inspected (remote host)' : (unseen ?? (refusal?.servers ?? []).map(describeLocalServer)),
+        ...(refusal?.sight && refusal.where === 'unseen' ? { hostView: { backend: refusal.sight.backend, read: [...refusal.sight.read], unread: [...refusal.sight.unread] } } : {}),
+      };
       if (refusal?.cause === 'wrong_port') {
         const ports = refusal.ports.join(', ');
         return io.found('wrong_port', `nothing listens at ${refusal.attempted}, but a MongoDB server listens on port ${ports}${serverNote(refusal.servers)}`, remedies.wrong_port(ctx.target, refusal.ports[0] ?? 27017), { ...evidence, listeningPorts: [...refusal.ports] });
@@ -73,12 +82,24 @@ export const processStep = defineStep<MongoContext, keyof typeof remedies>({
         );
       }
       if (refusal?.cause === 'not_listening' || refusal?.cause === 'firewall_rejected') return io.pass(`a MongoDB server runs on this machine${serverNote(refusal.servers)}`, evidence);
-      const remote = refusal?.where !== 'local';
       const attempted = refusal?.attempted ?? whereOf(ctx.target.hosts[0]);
+      const { platform } = ctx.run.environment;
+      if (refusal?.where === 'unseen') {
+        // The look did not happen: what was seen (the refusal), and how to look, per OS (issue 21).
+        const managers = osOf(platform) === 'linux' ? [] : await installedManagers(osOf(platform), 'mongodb', ctx.run.env);
+        return io.found(
+          'not_running',
+          `nothing listens at ${attempted}; whether a MongoDB server runs elsewhere on this machine is not known: dbdoctor could not read its processes (${refusal.sight?.unread.join('; ') ?? 'nothing readable'})`,
+          [...lookByHandFixes(osOf(platform), 'mongodb', ctx.target.hosts[0]?.port ?? 27017), ...remedies.not_running(ctx.target, false, platform, managers)],
+          evidence,
+        );
+      }
+      const remote = refusal?.where !== 'local';
       const summary = remote
         ? `${attempted} refused the connection: nothing listens there (processes on a remote host cannot be inspected from here)`
         : `nothing listens at ${attempted}, and no MongoDB server (mongod, mongos, ferretdb) runs on this machine`;
-      return io.found('not_running', summary, remedies.not_running(ctx.target, remote, ctx.run.environment.platform), evidence);
+      const managers = osOf(platform) === 'linux' || remote ? [] : await installedManagers(osOf(platform), 'mongodb', ctx.run.env);
+      return io.found('not_running', summary, remedies.not_running(ctx.target, remote, platform, managers), evidence);
     }
     const connected = surveyed.seeds.find((seed) => seed.connected);
     if (connected) return io.pass(`a server accepted the connection at ${whereOf(connected)}`, { connectedTo: connected.connected?.address });

@@ -2,7 +2,7 @@ import { readFile, open } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import type { Deadline } from '../../../engine/deadline.js';
 import { ownerOfListener } from '../../../host/owner.js';
-import { cwdOf } from '../../../host/proc.js';
+import { processCwd as cwdOf } from '../../../host/servers.js';
 import type { Connected } from '../../../net/reach.js';
 
 /**

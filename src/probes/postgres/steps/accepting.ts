@@ -7,7 +7,7 @@ import type { Evidence, Finding, Remediation } from '../../../engine/schema.js';
 import { pgIsReady, psqlAsAdmin, urlCommand, urlWith } from '../commands.js';
 import { connectShareNote } from '../../../engine/budget.js';
 import type { ConnectionTrace } from '../connect.js';
-import type { PlatformInfo } from '../../../host/platform.js';
+import { osOf, type PlatformInfo } from '../../../host/platform.js';
 import { platformFixes } from '../../common/platform.js';
 import type { PgContext } from '../context.js';
 import { postgresWords } from '../words.js';
@@ -37,7 +37,8 @@ const remedies = {
   starting_up: (target: PostgresTarget, platform: PlatformInfo): Remediation[] => [
     { text: 'The server is replaying its write-ahead log before it opens for connections; this heals by itself. Clients should retry with backoff instead of failing at start.' },
     waitForIt(target),
-    readTheLog,
+    // journalctl is Linux's; on a Mac or a Windows desktop the platform's fixes say where the log is.
+    ...(platform.platform === 'macos' || platform.platform === 'windows' ? [] : [readTheLog]),
     ...platformFixes('starting_up', platform, postgresWords(target), { host: target.endpoints[0]?.host ?? 'localhost', port: target.endpoints[0]?.port ?? 5432 }),
   ],
   connection_reset: (target: PostgresTarget): Remediation[] => [
@@ -238,11 +239,11 @@ export const acceptingStep = defineStep<PgContext, keyof typeof remedies>({
         case 'recovery':
           return io.found('recovery', `the server is in recovery and refuses connections${serverWords}`, remedies.recovery(target), evidence);
         case 'no_response': {
-          const view = await lookAtListener(trace.connected, localPostgresListeners, io.deadline);
+          const view = await lookAtListener(trace.connected, localPostgresListeners, io.deadline, osOf(ctx.run.environment.platform));
           return io.found('no_response', `${noResponseSummary(trace, where)}${ownerNote(view)}`, remedies.no_response(target, trace.closedByPeer || trace.sslReply === 'closed'), { ...evidence, ...listenerViewEvidence(view, trace.listener) });
         }
         case 'wrong_protocol': {
-          const view = await lookAtListener(trace.connected, localPostgresListeners, io.deadline);
+          const view = await lookAtListener(trace.connected, localPostgresListeners, io.deadline, osOf(ctx.run.environment.platform));
           const what = trace.answeredBy?.description ?? 'a server that does not speak this PostgreSQL protocol';
           return io.found('wrong_protocol', wrongProtocolSummary(postgresIdentity(target), where, trace.answeredBy, view), remedies.wrong_protocol(target, what, { ...(trace.answeredBy ? { guess: trace.answeredBy } : {}), view }), { ...evidence, ...listenerViewEvidence(view, trace.listener) });
         }

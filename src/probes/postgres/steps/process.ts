@@ -7,8 +7,11 @@ import { dirname, join } from 'node:path';
 import type { Evidence } from '../../../engine/schema.js';
 import type { PgCluster } from '../clusters.js';
 import { pgIsReady, urlCommand, urlWith } from '../commands.js';
-import type { PlatformInfo } from '../../../host/platform.js';
+import { osOf, type PlatformInfo } from '../../../host/platform.js';
 import { platformFixes } from '../../common/platform.js';
+import { lookByHandFixes } from '../../common/oscommands.js';
+import { HOMEBREW_PREFIXES, installedManagers, type ServiceManager } from '../../../host/managers.js';
+import type { HostSight } from '../../../host/servers.js';
 import { localhostInContainerRemedies, serviceSuggestions } from '../../common/refusal.js';
 import type { PgContext } from '../context.js';
 import { POSTGRES_SERVICE_WORDS, postgresWords } from '../words.js';
@@ -31,6 +34,8 @@ export const processStep = defineStep<PgContext, keyof typeof remedies>({
     { text: 'Is PostgreSQL running, and on which port? (Debian/Ubuntu clusters; any host; compose; Kubernetes)', command: sudoUnlessRoot('pg_lsclusters; sudo ss -tlnp | grep -i postgres; ps -C postgres -o pid,args'), language: 'shell' },
     { text: 'The service and its recent log:', command: sudoUnlessRoot('sudo systemctl status postgresql --no-pager; sudo journalctl -u postgresql -n 50 --no-pager | grep -E "FATAL|PANIC|ERROR"'), language: 'shell' },
     { text: 'In docker compose or Kubernetes:', command: 'docker compose ps postgres; kubectl get pods -l app=postgres -o wide', language: 'shell' },
+    { text: 'On macOS (Homebrew, Postgres.app):', command: 'lsof -nP -iTCP -sTCP:LISTEN | grep -i postgres; brew services list', language: 'shell' },
+    { text: 'On Windows (PowerShell; the EDB installer\'s service is postgresql-x64-<version>):', command: "Get-Service -Name 'postgresql*'; Get-NetTCPConnection -State Listen -LocalPort 5432", language: 'powershell' },
   ],
   async run(ctx, io) {
     // One host: a TCP connection answers this step's question; the handshake that follows is the
@@ -56,6 +61,17 @@ export const processStep = defineStep<PgContext, keyof typeof remedies>({
         { ...reachEvidenceOf(trace), inContainer: true, platformSignals: [...platform.signals], suggestions: suggestions.map(({ name, origin, port }) => ({ name, origin, ...(port ? { port } : {}) })) },
       );
     }
+    if (refusal?.cause === 'not_running' && refusal.where === 'unseen') {
+      // The look did not happen: say what was seen (the refusal) and how to look (issue 21).
+      const port = ctx.target.endpoints[0]?.port ?? 5432;
+      const managers = osOf(platform) === 'linux' ? [] : await installedManagers(osOf(platform), 'postgres', ctx.run.env);
+      return io.found(
+        'not_running',
+        `nothing listens at ${where}; whether a PostgreSQL server runs elsewhere on this machine is not known: dbdoctor could not read its processes (${unseenReason(refusal.sight)})`,
+        [...lookByHandFixes(osOf(platform), 'postgres', port), ...remedies.not_running(ctx.target, false, platform, managers)],
+        { ...reachEvidenceOf(trace), localServers: `not inspected: ${unseenReason(refusal.sight)}`, ...(refusal.sight ? { hostView: sightEvidence(refusal.sight) } : {}) },
+      );
+    }
     if (refusal?.cause === 'not_running') {
       const remote = refusal.where === 'remote';
       const stopped = refusal.stopped ?? [];
@@ -63,15 +79,16 @@ export const processStep = defineStep<PgContext, keyof typeof remedies>({
       const summary = remote
         ? `${where} refused the connection: nothing listens there (processes on a remote host cannot be inspected from here)`
         : stopped.length > 0
-          ? `nothing listens at ${where}: ${describeStopped(stopped)}, configured for port ${stopped[0]?.port ?? '?'}, is not running${others.length === 0 ? ', and no other PostgreSQL server runs on this machine' : others.length === 1 ? `; another PostgreSQL cluster runs here on port ${otherPorts(others)}${describeServers(others)}` : `; other PostgreSQL clusters run here on ports ${otherPorts(others)}${describeServers(others)}`}${describeHolder(refusal.heldBy)}`
+          ? `nothing listens at ${where}: ${describeStopped(stopped)}, configured for port ${stopped[0]?.port ?? '?'}, is not running${refusal.sight ? `; whether another PostgreSQL server runs on this machine is not known (its processes could not be read: ${unseenReason(refusal.sight)})` : others.length === 0 ? ', and no other PostgreSQL server runs on this machine' : others.length === 1 ? `; another PostgreSQL cluster runs here on port ${otherPorts(others)}${describeServers(others)}` : `; other PostgreSQL clusters run here on ports ${otherPorts(others)}${describeServers(others)}`}${describeHolder(refusal.heldBy)}`
           : `nothing listens at ${where}, and no PostgreSQL server runs on this machine${describeHolder(refusal.heldBy)}`;
       // In compose or Kubernetes the database is started through the orchestrator, whatever data
       // directory this machine shows: the platform's fixes stay.
       const orchestrated = platform.platform === 'kubernetes' || platform.platform === 'compose';
-      const fixes = stopped.length > 0 && !orchestrated ? stoppedClusterRemedies(ctx.target, stopped, others) : remedies.not_running(ctx.target, remote, platform);
+      const managers = osOf(platform) === 'linux' || remote ? [] : await installedManagers(osOf(platform), 'postgres', ctx.run.env);
+      const fixes = stopped.length > 0 && !orchestrated ? stoppedClusterRemedies(ctx.target, stopped, others, platform) : remedies.not_running(ctx.target, remote, platform, managers);
       return io.found('not_running', summary, [...holderRemedies(refusal.heldBy), ...fixes], {
         ...reachEvidenceOf(trace),
-        localServers: remote ? 'not inspected (remote host)' : others.map(serverSummary),
+        localServers: remote ? 'not inspected (remote host)' : refusal.sight ? `not inspected: ${unseenReason(refusal.sight)}` : others.map(serverSummary),
         ...(stopped.length > 0 ? { stoppedClusters: stopped.map(stoppedSummary) } : {}),
         ...holderEvidence(refusal.heldBy),
       });
@@ -117,10 +134,12 @@ function holderRemedies(heldBy: PgStandalone | undefined): Remediation[] {
   ];
 }
 
-function notRunning(target: PostgresTarget, remote: boolean, platform: PlatformInfo): Remediation[] {
+function notRunning(target: PostgresTarget, remote: boolean, platform: PlatformInfo, managers: readonly ServiceManager[] = []): Remediation[] {
   const endpoint = target.endpoints[0];
-  const onPlatform = platformFixes('not_running', platform, postgresWords(target), { host: endpoint?.host ?? 'localhost', port: endpoint?.port ?? 5432 });
+  const onPlatform = platformFixes('not_running', platform, postgresWords(target), { host: endpoint?.host ?? 'localhost', port: endpoint?.port ?? 5432, managers });
   if (platform.platform === 'kubernetes' || platform.platform === 'compose') return [...onPlatform, { text: 'Then confirm it accepts connections:', command: pgIsReady(target), language: 'shell' }];
+  // A macOS or Windows desktop: Homebrew, Postgres.app or a Windows service, never systemctl.
+  if (!remote && (platform.platform === 'macos' || platform.platform === 'windows')) return [...onPlatform, { text: 'Then confirm it accepts connections:', command: pgIsReady(target), language: 'shell' }];
   if (remote) {
     return [
       { text: `Check that PostgreSQL runs on ${endpoint?.host ?? 'the server'} and on which port (on that host):`, command: sudoUnlessRoot('sudo systemctl status postgresql; sudo ss -tlnp | grep -i postgres'), language: 'shell' },
@@ -184,13 +203,20 @@ function stoppedSummary(cluster: PgCluster): Evidence {
  * Start the cluster that is configured for this port, the way it is managed; the other cluster's
  * port comes last, as a possibility: connecting there reaches another cluster's databases.
  */
-function stoppedClusterRemedies(target: PostgresTarget, stopped: readonly PgCluster[], running: readonly PgLocalServer[]): Remediation[] {
+function stoppedClusterRemedies(target: PostgresTarget, stopped: readonly PgCluster[], running: readonly PgLocalServer[], platform: PlatformInfo): Remediation[] {
   const cluster = stopped[0];
   if (!cluster) return [];
   // The possibility offered is the running cluster nearest the stopped one (the longest shared
   // path: /srv/pg/main beside /srv/pg/reporting), not whichever the process table lists first.
   const others = [...running].sort((a, b) => sharedPrefix(b.dataDir ?? '', cluster.dataDir) - sharedPrefix(a.dataDir ?? '', cluster.dataDir));
   const fixes: Remediation[] = [];
+  // Homebrew keeps a formula's cluster in <prefix>/var/postgresql@16 (postgres for the unversioned
+  // formula, before 15): its service starts it, with launchd keeping it up.
+  const brew = /^(.*)\/var\/(postgresql@\d+|postgres(?:ql)?)$/.exec(cluster.dataDir);
+  if (osOf(platform) === 'macos' && brew?.[1] && brew[2] && HOMEBREW_PREFIXES.some((prefix) => prefix === brew[1])) {
+    const formula = brew[2] === 'postgres' || brew[2] === 'postgresql' ? 'postgresql' : brew[2];
+    fixes.push({ text: `Start it with Homebrew's service for ${formula} (launchd keeps it up):`, command: sh`brew services start ${formula}`, language: 'shell' });
+  }
   if (cluster.debian) {
     const { version, cluster: name } = cluster.debian;
     fixes.push(
@@ -249,4 +275,13 @@ function sharedPrefix(a: string, b: string): number {
   let index = 0;
   while (index < a.length && index < b.length && a[index] === b[index]) index += 1;
   return index;
+}
+
+/** Why the processes could not be read, in one clause. */
+function unseenReason(sight: HostSight | undefined): string {
+  return sight?.unread.join('; ') ?? 'nothing readable';
+}
+
+function sightEvidence(sight: HostSight): Evidence {
+  return { backend: sight.backend, read: [...sight.read], unread: [...sight.unread] };
 }
