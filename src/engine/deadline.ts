@@ -88,6 +88,17 @@ export class Deadline {
   }
 
   /** A sub-deadline of at most `ms` from now that never outlives this one. */
+  /**
+   * Calls `fn` once when this deadline ends, or in a microtask when it has ended already: a
+   * listener added to a signal that has already fired never runs, and whatever it was to release
+   * (a socket connected just before an abort) would stay open. Every wait on a socket ties its
+   * release here, not to `signal` directly.
+   */
+  onExpired(fn: () => void): void {
+    if (this.signal.aborted) queueMicrotask(fn);
+    else this.signal.addEventListener('abort', fn, { once: true });
+  }
+
   limit(ms: number, scope: string, source?: BudgetSource): Deadline {
     // Asked for no less than what is left, it is this budget that binds, and the one to name.
     if (ms >= this.remainingMs()) return this.reserving(0);

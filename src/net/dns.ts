@@ -88,7 +88,7 @@ async function queryDns(host: string, config: ReturnType<typeof parseResolvConf>
   resolver.setServers(servers.map((server) => (ipFamily(server) === 6 ? `[${server}]:53` : `${server}:53`)));
   const tried: DnsAttempt[] = [];
   const onAbort = (): void => resolver.cancel();
-  deadline.signal.addEventListener('abort', onAbort, { once: true });
+  deadline.onExpired(onAbort);
   try {
     let temporary: DnsAttempt | undefined;
     for (const candidate of namesTried(host, config)) {

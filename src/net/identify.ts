@@ -153,7 +153,7 @@ function collect(socket: Socket): { wait(deadline: Deadline): Promise<{ bytes: B
       if (bytes.length === 0 && !closed) {
         await new Promise<void>((resolve) => {
           wake = resolve;
-          deadline.signal.addEventListener('abort', () => resolve(), { once: true });
+          deadline.onExpired(() => resolve());
         });
         wake = undefined;
       }
@@ -189,7 +189,7 @@ export class SilenceWatch {
       if (!this.heard) void this.identify();
     }, Math.min(afterMs, parent.remainingMs() / 3));
     this.timer.unref();
-    parent.signal.addEventListener('abort', () => clearTimeout(this.timer), { once: true });
+    parent.onExpired(() => clearTimeout(this.timer));
   }
 
   /** Identifies the listener (once): now, if the handshake ended without a word before the watch began. */

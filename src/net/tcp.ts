@@ -96,7 +96,7 @@ function attempt(open: () => Socket, deadline: Deadline): Promise<ConnectOutcome
       const code = error.code ?? 'EUNKNOWN';
       finish({ outcome: OUTCOME_BY_CODE[code] ?? 'error', code, message: error.message, durationMs: elapsed() });
     };
-    deadline.signal.addEventListener('abort', onAbort, { once: true });
+    deadline.onExpired(onAbort);
     socket.once('connect', onConnect);
     socket.once('error', onError);
   });

@@ -117,7 +117,7 @@ export function upgradeToTls(socket: Socket, options: TlsUpgrade, deadline: Dead
         durationMs: elapsed(),
       });
     };
-    deadline.signal.addEventListener('abort', onAbort, { once: true });
+    deadline.onExpired(onAbort);
     secure.once('secureConnect', onSecure);
     secure.once('error', onError);
   });

@@ -58,3 +58,19 @@ describe('deadlines', () => {
     expect(Date.now() - started).toBeLessThan(1000);
   });
 });
+
+describe('onExpired', () => {
+  test('runs once when the deadline ends, and also when it had ended before the call (a listener on a fired signal never runs)', async () => {
+    const calls: string[] = [];
+    const live = Deadline.within(30, 'live');
+    live.onExpired(() => calls.push('live'));
+    const ended = Deadline.within(10_000, 'ended').until(AbortSignal.abort(), 'ended');
+    expect(ended.signal.aborted).toBe(true);
+    ended.onExpired(() => calls.push('ended'));
+    expect(calls).toEqual([]); // never inside the caller's own code: a microtask later
+    await Promise.resolve();
+    expect(calls).toEqual(['ended']);
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect(calls).toEqual(['ended', 'live']);
+  });
+});

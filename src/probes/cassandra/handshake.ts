@@ -209,7 +209,7 @@ function exchange(socket: Socket, frame: Buffer, deadline: Deadline, trace: Host
     socket.on('data', onData);
     socket.once('close', onClose);
     socket.once('error', onError);
-    deadline.signal.addEventListener('abort', onAbort, { once: true });
+    deadline.onExpired(onAbort);
     socket.write(frame);
   });
 }

@@ -53,7 +53,7 @@ async function ask<T>(deadline: Deadline, query: (resolver: Resolver) => Promise
   const elapsed = (): number => Math.round((performance.now() - started) * 10) / 10;
   const resolver = new Resolver({ timeout: Math.max(1, deadline.remainingMs()), tries: 1 });
   const cancel = (): void => resolver.cancel();
-  deadline.signal.addEventListener('abort', cancel, { once: true });
+  deadline.onExpired(cancel);
   try {
     return { outcome: 'found', records: await query(resolver), durationMs: elapsed() };
   } catch (error) {

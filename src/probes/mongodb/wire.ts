@@ -135,7 +135,7 @@ export class WireConversation {
         resolve();
       };
       this.wake = done;
-      deadline.signal.addEventListener('abort', done, { once: true });
+      deadline.onExpired(done);
     });
   }
 }

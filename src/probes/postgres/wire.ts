@@ -49,7 +49,7 @@ export function requestSsl(socket: Socket, deadline: Deadline): Promise<SslReply
     socket.on('data', onData);
     socket.once('close', onClose);
     socket.once('error', onError);
-    deadline.signal.addEventListener('abort', onAbort, { once: true });
+    deadline.onExpired(onAbort);
     socket.write(SSL_REQUEST);
   });
 }
