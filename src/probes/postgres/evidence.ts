@@ -33,7 +33,9 @@ export function protocolEvidence(trace: ConnectionTrace): Evidence {
 
 /** " (pid 123, /var/lib/postgresql/15/main and 2 more)": the servers a summary line names. */
 export function describeServers(servers: readonly PgLocalServer[]): string {
-  const first = servers[0];
+  // The one named is one that listens: a process named postgres without a socket (a stopped
+  // cluster's leftover, or anything else called so) is no answer to "which server is that port".
+  const first = servers.find((server) => server.tcp.length > 0 || server.sockets.length > 0) ?? servers[0];
   if (!first) return '';
   const more = servers.length > 1 ? ` and ${servers.length - 1} more` : '';
   return ` (pid ${first.pid}${first.dataDir ? `, ${first.dataDir}` : ''}${more})`;
