@@ -37,12 +37,28 @@ export async function explainErrorRun(error: object, run: ExplainRun): Promise<E
   for (const said of reading.strings) registerPastedSecrets(said);
   registerPastedSecrets(reading.text);
   const engine = run.engine ?? reading.engine;
-  const explain = (text: string): Promise<ExplainReport> =>
-    explainText(text, { version: run.version, mask: (value) => secrets.maskKnown(value), ...(engine ? { engine } : {}), ...(reading.hosts ? { hostSplitters: [reading.hosts] } : {}) });
+  const explain = (text: string, as: EngineName | null | undefined = engine): Promise<ExplainReport> =>
+    explainText(text, { version: run.version, mask: (value) => secrets.maskKnown(value), ...(as ? { engine: as } : {}), ...(reading.hosts ? { hostSplitters: [reading.hosts] } : {}) });
   let report = await explain(reading.text);
   if (reading.codes !== reading.text && reading.codes.trim() !== '' && report.verdict?.basis !== 'code') {
     const byCodes = await explain(reading.codes);
     if (byCodes.verdict && byCodes.verdict.basis === 'code' && byCodes.verdict.cause !== report.verdict?.cause && !report.statement) report = byCodes;
+  }
+  // Never worse than its text: when the whole object says nothing recognisable (a wrapper's words
+  // drowning a cause, a server's generic code over a message that names the fault), each message
+  // is read on its own, outermost first, as a paste of it would be.
+  if (report.status === 'not_recognised') {
+    // A message may be another engine's words carried through (FerretDB passing on PostgreSQL's
+    // pg_hba FATAL): read as the object's engine first, then as whatever engine it names.
+    search: for (const message of reading.messages.slice(0, 8)) {
+      for (const as of engine && !run.engine ? [engine, null] : [engine]) {
+        const alone = await explain(message, as);
+        if (alone.status !== 'not_recognised') {
+          report = alone;
+          break search;
+        }
+      }
+    }
   }
   return secrets.redactDocument(report, ['confirm']);
 }

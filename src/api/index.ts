@@ -114,6 +114,7 @@ const DIAGNOSE_TIMEOUT_MS = 10_000;
  */
 export async function diagnose(targets?: Target | readonly Target[], options: DiagnoseOptions = {}): Promise<Report> {
   const started = performance.now();
+  checkCall(targets, options, { steps: true });
   return guarded(options.signal, async () => {
     const { Deadline } = await import('../engine/deadline.js');
     const deadline = bound(Deadline.within(positive(options.timeoutMs, 'timeoutMs') ?? DIAGNOSE_TIMEOUT_MS, 'run', { name: 'the timeoutMs option' }), options.signal);
@@ -139,6 +140,7 @@ export async function diagnose(targets?: Target | readonly Target[], options: Di
  */
 export async function waitFor(targets?: Target | readonly Target[], options: WaitForOptions = {}): Promise<Report> {
   const started = performance.now();
+  checkCall(targets, options, { until: true });
   return guarded(options.signal, async () => {
     const [{ Deadline }, { waitUntilReady, WAIT_DEFAULTS }, { secrets }] = await Promise.all([import('../engine/deadline.js'), import('./wait.js'), import('../config/secrets.js')]);
     const timeoutMs = positive(options.timeoutMs, 'timeoutMs') ?? WAIT_DEFAULTS.timeoutSeconds * 1000;
@@ -188,6 +190,7 @@ export async function waitFor(targets?: Target | readonly Target[], options: Wai
  * catch (err) { console.error((await explain(err)).verdict?.title ?? err); }
  */
 export async function explain(input: unknown, options: ExplainOptions = {}): Promise<Explanation> {
+  checkCall(undefined, options, { engine: true });
   return guarded(undefined, async () => {
     const [{ registerVocabulary }, { ExplainReportSchema }] = await Promise.all([import('./vocabulary.js'), import('../explain/schema.js')]);
     registerVocabulary();
@@ -248,10 +251,60 @@ async function published(report: RunReport): Promise<Report> {
   return RunReportSchema.parse(secrets.redactDocument(report));
 }
 
+/**
+ * The values the options take, spelled here so that checking a call loads nothing (importing the
+ * package loads this file and errors.js only); the compiler keeps each list equal to its type.
+ */
+const PLATFORM_NAMES = ['kubernetes', 'compose', 'container', 'systemd', 'host', 'macos', 'windows'] as const satisfies readonly Platform[];
+const STEP_NAMES = ['process', 'accepting', 'network', 'pool', 'auth', 'queries'] as const satisfies readonly StepId[];
+const UNTIL_LEVELS = ['accepting', 'auth', 'ready'] as const satisfies readonly Until[];
+const ENGINE_NAMES = ['postgres', 'mongodb', 'cassandra'] as const satisfies readonly EngineName[];
+type Exhaustive<Union, Listed> = [Exclude<Union, Listed>] extends [never] ? true : never;
+const LISTS_COMPLETE: [Exhaustive<Platform, (typeof PLATFORM_NAMES)[number]>, Exhaustive<StepId, (typeof STEP_NAMES)[number]>, Exhaustive<Until, (typeof UNTIL_LEVELS)[number]>, Exhaustive<EngineName, (typeof ENGINE_NAMES)[number]>] = [true, true, true, true];
+void LISTS_COMPLETE;
+
+/** The longest time a timer can wait (2^31 − 1 ms, ~24.8 days): Node fires a longer one at once. */
+const LONGEST_TIMER_MS = 2 ** 31 - 1;
+
 function positive(value: number | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
-  if (!Number.isFinite(value) || value <= 0) throw new DbdoctorError('bad_input', `dbdoctor: ${name} must be a positive number of ${name === 'retries' ? 'attempts' : 'milliseconds'}, not ${String(value)}`);
+  const unit = name === 'retries' ? 'attempts' : 'milliseconds';
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new DbdoctorError('bad_input', `dbdoctor: ${name} must be a positive number of ${unit}, not ${describe(value)}`);
+  if (unit === 'milliseconds' && value > LONGEST_TIMER_MS) throw new DbdoctorError('bad_input', `dbdoctor: ${name} must be at most ${LONGEST_TIMER_MS} ms (about 24 days), not ${value}`);
   return value;
+}
+
+function describe(value: unknown): string {
+  return value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value === 'object' ? 'an object' : typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : String(value);
+}
+
+/**
+ * The call's arguments, checked as the CLI checks its flags: anything else is `bad_input`, one
+ * sentence, before anything runs (a wrong value must never reach a timer, a listener or a schema).
+ */
+function checkCall(targets: unknown, options: unknown, allowed: { readonly steps?: boolean; readonly until?: boolean; readonly engine?: boolean } = {}): void {
+  const bad = (message: string, hint?: string): never => {
+    throw new DbdoctorError('bad_input', `dbdoctor: ${message}`, hint ? { hint } : {});
+  };
+  const isTarget = (value: unknown): boolean => typeof value === 'string' || (value !== null && typeof value === 'object' && !Array.isArray(value));
+  if (targets !== undefined && !(isTarget(targets) || (Array.isArray(targets) && targets.every(isTarget)))) bad(`targets must be a URL, a connection string, a target object or a list of them, not ${describe(targets)}`);
+  if (options === undefined) return;
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) bad(`options must be an object, not ${describe(options)}`);
+  const given = options as Record<string, unknown>;
+  const signal = given.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) bad(`signal must be an AbortSignal, not ${describe(signal)}`, 'pass controller.signal (new AbortController()), or AbortSignal.timeout(ms)');
+  if (given.platform !== undefined && !(PLATFORM_NAMES as readonly unknown[]).includes(given.platform)) bad(`platform must be one of ${PLATFORM_NAMES.join(', ')}, not ${describe(given.platform)}`);
+  if (allowed.until && given.until !== undefined && !(UNTIL_LEVELS as readonly unknown[]).includes(given.until)) bad(`until must be one of ${UNTIL_LEVELS.join(', ')}, not ${describe(given.until)}`);
+  if (allowed.engine && given.engine !== undefined && !(ENGINE_NAMES as readonly unknown[]).includes(given.engine)) bad(`engine must be one of ${ENGINE_NAMES.join(', ')}, not ${describe(given.engine)}`);
+  for (const key of allowed.steps ? (['only', 'skip'] as const) : []) {
+    const list = given[key];
+    if (list !== undefined && !(Array.isArray(list) && list.every((step) => (STEP_NAMES as readonly unknown[]).includes(step)))) bad(`${key} must be a list of steps (${STEP_NAMES.join(', ')}), not ${describe(list)}`);
+  }
+  const thresholds = given.thresholds;
+  if (thresholds !== undefined) {
+    if (thresholds === null || typeof thresholds !== 'object' || Array.isArray(thresholds)) bad(`thresholds must be an object, not ${describe(thresholds)}`);
+    for (const [name, value] of Object.entries(thresholds as Record<string, unknown>)) positive(value as number, `thresholds.${name}`);
+  }
 }
 
 async function version(): Promise<string> {

@@ -37,7 +37,7 @@ export const CAUSES = {
     severity: 'fail',
     title: 'No server is running',
     meaning:
-      'The connection was refused (or the socket file is missing) and, when the host is this machine, no server process of this engine is listening anywhere.',
+      'The connection was refused (or the socket file is missing) and, when the host is this machine, no server process of this engine was found listening anywhere; where this machine\'s processes could not be read (no /proc, lsof or netstat to read them), none could be looked for, and the finding says so.',
   },
   wrong_port: {
     steps: ['process'],

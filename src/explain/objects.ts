@@ -33,6 +33,8 @@ export interface ErrorObjectReading {
   readonly hosts: HostSplitter | undefined;
   /** Every string read from the object, so that the passwords they carry can be registered as secrets. */
   readonly strings: readonly string[];
+  /** Every message of the object and of what it wraps, outermost first: read one by one when the whole says nothing. */
+  readonly messages: readonly string[];
 }
 
 /** Whether a value is worth reading as an error object: an object with a message, a code or inner errors. */
@@ -57,20 +59,21 @@ interface Leaf {
 
 export function readErrorObject(error: object): ErrorObjectReading {
   const strings: string[] = [];
+  const messages: string[] = [];
   const leaves = leavesOf(error, undefined, undefined, new Set(), 0);
   const engine = engineOf(error, new Set(), 0);
   const several = leaves.length > 1;
-  const head = several ? lineOf(error, { message: false, strings }).replace(/: $/, '') : '';
+  const head = several ? lineOf(error, { message: false, strings, messages }).replace(/: $/, '') : '';
   const render = (withMessages: boolean): string => {
     const parts = leaves.map((leaf) => {
-      const lines = leaf.chain.map((level, index) => `${index > 0 ? 'Caused by: ' : ''}${lineOf(level, { message: withMessages, strings })}`);
+      const lines = leaf.chain.map((level, index) => `${index > 0 ? 'Caused by: ' : ''}${lineOf(level, { message: withMessages, strings, messages })}`);
       const body = lines.filter((line) => line.trim() !== '' && line !== 'Caused by: ').join('\n');
       return several ? `${HOST_MARK(leaf.host ?? 'unknown', leaf.port)}${body}` : body;
     });
     return [head, ...parts].filter((part) => part !== '').join('\n');
   };
   const text = render(true);
-  return { engine, text, codes: render(false), hosts: several ? hostSplitter() : undefined, strings };
+  return { engine, text, codes: render(false), hosts: several ? hostSplitter() : undefined, strings, messages: [...new Set(messages)] };
 }
 
 /**
@@ -190,7 +193,7 @@ function engineOf(error: unknown, seen: Set<object>, depth: number): ErrorObject
  * One level of an error as one line of text: its name and the fields explain's readers read, in
  * Node.js' own spelling; then its message, unless only the fields are asked for.
  */
-function lineOf(error: object, options: { message: boolean; strings: string[] }): string {
+function lineOf(error: object, options: { message: boolean; strings: string[]; messages: string[] }): string {
   const name = stringField(error, 'name');
   const message = stringField(error, 'message');
   const code = field(error, 'code');
@@ -213,6 +216,7 @@ function lineOf(error: object, options: { message: boolean; strings: string[] })
   if (host) fields.push(`address: '${host}'`);
   if (port) fields.push(`port: ${port}`);
   for (const value of [name, message, sentence, host, ...secretBearing(error)]) if (value) options.strings.push(value);
+  if (message) options.messages.push(bounded(message, MAX_MESSAGE));
   const said = options.message && message ? bounded(message, MAX_MESSAGE) : undefined;
   const words = [said, sentence && !said?.includes(sentence) ? sentence : undefined].filter((part) => part !== undefined).join(' ');
   // The stack's frames name the client's modules (node_modules/pg-protocol, …) and show a connect

@@ -109,6 +109,11 @@ export const lsofBackend: HostBackend = {
     const unixOutput = roots.length > 0 ? await runHostCommand(LSOF, ['-w', '-nP', '-a', '-p', roots.map((info) => info.pid).join(','), '-U', '-F', 'pctn'], { signal, okExitCodes: [1] }) : undefined;
     const unix = unixOutput?.state === 'ran' ? parseLsofListeners(unixOutput.stdout).filter((listener) => listener.transport === 'unix') : [];
     const tcpListeners = tcp.state === 'read' ? tcp.items : [];
+    // lsof shows a user the sockets of their own processes only (it exits 1, saying nothing): the
+    // sockets of a server another user runs are unread, not absent.
+    const me = process.getuid?.();
+    const socketsVisible = (info: ProcessInfo): boolean => tcp.state === 'read' && (me === undefined || me === 0 || info.uid === me);
+    const hidden = roots.filter((info) => !socketsVisible(info));
     const servers = roots.map((info): LocalServer => {
       const own = tcpListeners.filter((listener) => listener.pid === info.pid);
       return {
@@ -117,13 +122,18 @@ export const lsofBackend: HostBackend = {
         cmdline: info.cmdline,
         tcp: own.map((listener) => ({ address: listener.address, port: listener.port ?? 0 })),
         unix: unix.filter((listener) => listener.pid === info.pid).map((listener) => listener.address),
-        seenVia: tcp.state === 'read' ? 'file descriptors' : 'nothing readable',
+        seenVia: socketsVisible(info) ? 'file descriptors' : 'nothing readable',
       };
     });
+    const unread = [
+      ...sight.unread,
+      ...(unixOutput?.state === 'failed' ? [`the servers' Unix sockets: ${unixOutput.reason}`] : []),
+      ...(tcp.state === 'read' && hidden.length > 0 ? [`the sockets of ${hidden.length === 1 ? 'a server' : `${hidden.length} servers`} another user runs (pid ${hidden.map((info) => info.pid).join(', ')}): lsof shows a user only their own; run as root to see them`] : []),
+    ];
     return {
       servers,
       listeners: [...tcpListeners, ...unix],
-      sight: unixOutput?.state === 'failed' ? { ...sight, unread: [...sight.unread, `the servers' Unix sockets: ${unixOutput.reason}`] } : sight,
+      sight: { ...sight, unread },
       durationMs: Date.now() - started,
     };
   },

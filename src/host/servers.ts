@@ -37,7 +37,11 @@ export function backendOrder(env: Readonly<Record<string, string | undefined>> =
 
 const usability = new Map<HostBackendName, ReturnType<HostBackend['usable']>>();
 
-/** The backends in order, each asked once per process whether it can read this machine. */
+/**
+ * The backends in order, each asked whether it can read this machine: a yes is kept for the
+ * process; a no is asked again next time (a check cut short by one run's deadline, or a program
+ * that hung once, must not blind a long-running exporter or wait for good).
+ */
 async function usableBackends(signal: AbortSignal | undefined): Promise<{ readonly backends: HostBackend[]; readonly unread: string[] }> {
   const { order, notes } = backendOrder();
   const backends: HostBackend[] = [];
@@ -49,6 +53,7 @@ async function usableBackends(signal: AbortSignal | undefined): Promise<{ readon
       usability.set(backend.name, check);
     }
     const answer = await check;
+    if (answer.state !== 'usable') usability.delete(backend.name);
     if (answer.state === 'usable') backends.push(backend);
     else unread.push(`${backend.name}: ${answer.reason}`);
   }

@@ -198,3 +198,44 @@ describe('explain: its input, its document', () => {
     await expect(waitFor('postgresql://127.0.0.1:1/x', { env: {}, signal: controller.signal })).rejects.toMatchObject({ reason: 'aborted' });
   });
 });
+
+describe('the API checks its arguments as the CLI checks its flags (found by a fresh-eyes tester)', () => {
+  const url = 'postgresql://app@127.0.0.1:1/x';
+  const badInputs: [string, () => Promise<unknown>][] = [
+    ['a signal that is no AbortSignal', () => diagnose(url, { env: {}, signal: {} as AbortSignal, timeoutMs: 2000 })],
+    ['options null', () => diagnose(url, null as never)],
+    ['targets a number', () => diagnose(5 as never, { env: {} })],
+    ['targets null', () => diagnose(null as never, { env: {} })],
+    ['a timeoutMs no timer can wait (2^31 ms and more)', () => diagnose(url, { env: {}, timeoutMs: 1e12 })],
+    ['waitFor with a timeoutMs no timer can wait', () => waitFor(url, { env: {}, timeoutMs: 1e10 })],
+    ['an unknown platform', () => diagnose(url, { env: {}, platform: 'amiga' as never })],
+    ['an unknown step to skip', () => diagnose(url, { env: {}, skip: ['nope' as never] })],
+    ['an unknown until', () => waitFor(url, { env: {}, until: 'forever' as never })],
+    ['a negative threshold', () => diagnose(url, { env: {}, thresholds: { longRunningMs: -5 } })],
+    ['explain with an unknown engine', () => explain('x', { engine: 'mysql' as never })],
+    ['explain with options null', () => explain('x', null as never)],
+  ];
+  test.each(badInputs)('%s: DbdoctorError bad_input at once, one sentence, nothing left running', async (_name, call) => {
+    const error = await call().catch((rejected: unknown) => rejected);
+    expect(error).toBeInstanceOf(DbdoctorError);
+    expect(error).toMatchObject({ reason: 'bad_input' });
+    expect((error as Error).message).not.toContain('\n');
+  });
+});
+
+describe('explain(error object) is never worse than its text', () => {
+  test("pg.Pool's connection timeout (a wrapper whose cause is another message): connect_timeout, as its message says", async () => {
+    const error = new Error('Connection terminated due to connection timeout', { cause: new Error('Connection terminated unexpectedly') });
+    const [fromObject, fromText] = await Promise.all([explain(error), explain(error.message)]);
+    expect(fromText.verdict?.cause).toBe('connect_timeout');
+    expect(fromObject.verdict?.cause).toBe(fromText.verdict?.cause);
+  });
+
+  test("a server's generic code over a message that names the fault (FerretDB's InternalError carrying PostgreSQL's pg_hba FATAL)", async () => {
+    const message = 'FATAL: no pg_hba.conf entry for host "127.0.0.1", user "ferret", database "ferretdb", no encryption (SQLSTATE 28000)';
+    const error = Object.assign(new Error(message), { name: 'MongoServerError', code: 1, codeName: 'InternalError' });
+    const [fromObject, fromText] = await Promise.all([explain(error), explain(message)]);
+    expect(fromText.verdict?.cause).toBe('hba_rejected');
+    expect(fromObject.verdict?.cause).toBe('hba_rejected');
+  });
+});

@@ -152,9 +152,14 @@ describe('the cross-platform workflow (issue 21)', () => {
   });
 
   test('every dbdoctor command in it parses with the real commands', async () => {
-    const invocations = [...text.matchAll(/node bin\/dbdoctor\.js ([^|\n]+)/g)].map((match) => (match[1] ?? '').replace(/\s*\|\|.*$/, '').trim().split(/\s+/).map((word) => word.replace(/^"(.*)"$/, '$1')));
+    const invocations = [...text.matchAll(/node bin\/dbdoctor\.js ([^|\n]+)/g)].map((match) => (match[1] ?? '').replace(/\s*\|\|.*$/, '').replace(/\s*>\s*\S+\s*$/, '').trim().split(/\s+/).map((word) => word.replace(/^"(.*)"$/, '$1')));
     expect(invocations.length).toBeGreaterThanOrEqual(5);
     for (const args of invocations) expect(await parsesAsDbdoctor(args)).toBe(args[0]);
+  });
+
+  test('no step pipes dbdoctor into another command: GitHub runs bash with -o pipefail, and an unhealthy verdict exits 2', () => {
+    const runs = (job?.steps ?? []).map((step) => step.run ?? '').join('\n');
+    expect(runs).not.toMatch(/node bin\/dbdoctor\.js [^\n]*[^|]\|(?!\|)/);
   });
 
   test('its smoke checks name causes of the catalogue, and the script they run exists', async () => {

@@ -82,7 +82,11 @@ export function explainRefusal(endpoint: RefusedEndpoint, scan: LocalScan | unde
   // Over a Unix socket, a stopped cluster is the one refused when its sockets would be in that
   // directory too: the other cluster's socket elsewhere is then a possibility, as over TCP, and
   // not_listening is left for a socket no cluster here is configured for.
-  const stopped = (scan.clusters ?? []).filter((cluster) => cluster.port === endpoint.port && !cluster.live && (endpoint.transport === 'tcp' || usesSocketDir(cluster, socketDirOf(endpoint))));
+  // The newest version first: after an upgrade (Homebrew's postgresql@14 and @16, Debian's 15 and
+  // 16 on one port) the new cluster is the one to start, and the one the fixes name.
+  const stopped = (scan.clusters ?? [])
+    .filter((cluster) => cluster.port === endpoint.port && !cluster.live && (endpoint.transport === 'tcp' || usesSocketDir(cluster, socketDirOf(endpoint))))
+    .sort((a, b) => Number.parseFloat(b.version ?? '0') - Number.parseFloat(a.version ?? '0'));
   const replaced = explained.cause === 'wrong_port' || explained.cause === 'not_running' || (endpoint.transport === 'unix' && explained.cause === 'not_listening');
   const refusal: Refusal =
     stopped.length > 0 && replaced

@@ -79,7 +79,7 @@ export const processStep = defineStep<PgContext, keyof typeof remedies>({
       const summary = remote
         ? `${where} refused the connection: nothing listens there (processes on a remote host cannot be inspected from here)`
         : stopped.length > 0
-          ? `nothing listens at ${where}: ${describeStopped(stopped)}, configured for port ${stopped[0]?.port ?? '?'}, is not running${refusal.sight ? `; whether another PostgreSQL server runs on this machine is not known (its processes could not be read: ${unseenReason(refusal.sight)})` : others.length === 0 ? ', and no other PostgreSQL server runs on this machine' : others.length === 1 ? `; another PostgreSQL cluster runs here on port ${otherPorts(others)}${describeServers(others)}` : `; other PostgreSQL clusters run here on ports ${otherPorts(others)}${describeServers(others)}`}${describeHolder(refusal.heldBy)}`
+          ? `nothing listens at ${where}: ${describeStopped(stopped)}, configured for port ${stopped[0]?.port ?? '?'}, ${stopped.length > 1 ? 'are' : 'is'} not running${refusal.sight ? `; whether another PostgreSQL server runs on this machine is not known (its processes could not be read: ${unseenReason(refusal.sight)})` : others.length === 0 ? ', and no other PostgreSQL server runs on this machine' : others.length === 1 ? `; another PostgreSQL cluster runs here on port ${otherPorts(others)}${describeServers(others)}` : `; other PostgreSQL clusters run here on ports ${otherPorts(others)}${describeServers(others)}`}${describeHolder(refusal.heldBy)}`
           : `nothing listens at ${where}, and no PostgreSQL server runs on this machine${describeHolder(refusal.heldBy)}`;
       // In compose or Kubernetes the database is started through the orchestrator, whatever data
       // directory this machine shows: the platform's fixes stay.
@@ -225,7 +225,9 @@ function stoppedClusterRemedies(target: PostgresTarget, stopped: readonly PgClus
     );
   } else {
     const pgCtl = cluster.version && existsSync(`/usr/lib/postgresql/${cluster.version}/bin/pg_ctl`) ? `/usr/lib/postgresql/${cluster.version}/bin/pg_ctl` : 'pg_ctl';
-    const asOwner = !cluster.owner || cluster.owner === currentUser() ? '' : process.getuid?.() === 0 ? sh`runuser -u ${cluster.owner} -- ` : sh`sudo -u ${cluster.owner} `;
+    // runuser is Linux's (util-linux); a Mac has sudo -u; Windows has no owner to become.
+    const os = osOf(platform);
+    const asOwner = !cluster.owner || cluster.owner === currentUser() || os === 'windows' ? '' : process.getuid?.() === 0 && os === 'linux' ? sh`runuser -u ${cluster.owner} -- ` : sh`sudo -u ${cluster.owner} `;
     fixes.push({
       text: `Start the cluster in ${cluster.dataDir}${cluster.owner ? ` as its owner, ${cluster.owner}` : ''} (or through the service that manages it); -l keeps its start-up messages:`,
       command: sh`${raw(asOwner)}${pgCtl} -D ${cluster.dataDir} -l ${join(cluster.dataDir, 'startup.log')} start`,
