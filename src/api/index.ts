@@ -221,7 +221,7 @@ async function guarded<T>(signal: AbortSignal | undefined, call: () => Promise<T
 
 /** The run's deadline, ended early by the caller's signal. */
 function bound(deadline: Deadline, signal: AbortSignal | undefined): Deadline {
-  return signal ? deadline.until(signal, deadline.scope) : deadline;
+  return signal ? deadline.until(signal, deadline.scope, { name: "the caller's AbortSignal" }) : deadline;
 }
 
 async function prepare(targets: Target | readonly Target[] | undefined, options: RunOptions, steps: { only?: StepId[]; skip?: StepId[] } | undefined): Promise<PreparedRun> {

@@ -14,8 +14,10 @@ export class DeadlineExceeded extends Error {
     readonly budgetMs: number,
     /** What set that budget, as a person knows it (e.g. "the --timeout"); see `Deadline.source`. */
     readonly source: BudgetSource = defaultSource(scope),
+    /** Stopped by whoever ran it (the API caller's AbortSignal) before the budget ran out: `source` names who. */
+    readonly stopped = false,
   ) {
-    super(`${scope}: no result within ${budgetMs} ms`);
+    super(stopped ? `${scope}: stopped by ${source.name}` : `${scope}: no result within ${budgetMs} ms`);
   }
 
   /** "the --timeout of 1.5 s", "the scrape's deadline of 1.5 s (X-Prometheus-Scrape-Timeout-Seconds …)". */
@@ -53,6 +55,8 @@ export class Deadline {
     readonly source: BudgetSource = defaultSource(scope),
     /** Set by `reserving`: the budget this one is carved from, which is the one to name. */
     private readonly reported?: { readonly scope: string; readonly budgetMs: number; readonly source: BudgetSource },
+    /** Set by `until` with a name: the signal that may stop it early, and who that is. */
+    private readonly stop?: { readonly signal: AbortSignal; readonly by: BudgetSource },
   ) {}
 
   /** A root deadline `ms` from now. Its timer is unref'd: it never keeps the process alive. */
@@ -118,11 +122,11 @@ export class Deadline {
    * This deadline, ended early when `signal` fires: for a wait that something found elsewhere
    * makes pointless (another connection already said what answers on a port).
    */
-  until(signal: AbortSignal, scope: string): Deadline {
-    return this.child(this.remainingMs(), scope, this.source, undefined, signal);
+  until(signal: AbortSignal, scope: string, stoppedBy?: BudgetSource): Deadline {
+    return this.child(this.remainingMs(), scope, this.source, undefined, signal, stoppedBy);
   }
 
-  private child(ms: number, scope: string, source: BudgetSource | undefined, reported?: Deadline['reported'], cut?: AbortSignal): Deadline {
+  private child(ms: number, scope: string, source: BudgetSource | undefined, reported?: Deadline['reported'], cut?: AbortSignal, stoppedBy?: BudgetSource): Deadline {
     const budget = Math.max(0, Math.floor(Math.min(ms, this.remainingMs())));
     const controller = new AbortController();
     setMaxListeners(0, controller.signal);
@@ -138,12 +142,14 @@ export class Deadline {
       this.signal.addEventListener('abort', abort, { once: true });
       cut?.addEventListener('abort', abort, { once: true });
     }
-    return new Deadline(Date.now() + budget, budget, controller.signal, scope, this, timer, source, reported);
+    return new Deadline(Date.now() + budget, budget, controller.signal, scope, this, timer, source, reported, cut && stoppedBy ? { signal: cut, by: stoppedBy } : undefined);
   }
 
   /** The error describing which budget ran out: the innermost expired one. */
   exceeded(): DeadlineExceeded {
     if (this.parent?.expired) return this.parent.exceeded();
+    // Stopped by the one who ran it before its time was up: no budget ran out, and none is named.
+    if (this.stop?.signal.aborted && Date.now() < this.at) return new DeadlineExceeded(this.scope, this.budgetMs, this.stop.by, true);
     const named = this.reported ?? this;
     return new DeadlineExceeded(named.scope, named.budgetMs, named.source);
   }

@@ -88,6 +88,15 @@ function stepIO(deadline: Deadline): StepIO<CauseCode> {
 // Remediation for the runner's own causes lives here, beside the code that decides them.
 function cutOff(evidence: Evidence, exceeded: DeadlineExceeded): Finding {
   const { scope, budgetMs, source } = exceeded;
+  if (exceeded.stopped) {
+    return {
+      status: 'fail',
+      cause: 'deadline_exceeded',
+      summary: `stopped by ${source.name} before an answer came`,
+      evidence: { ...evidence, deadline: scope, stoppedBy: source.name },
+      remediation: [{ text: `The run was stopped by ${source.name} before this step had an answer, with time left; nothing is known of the server beyond what the steps before it found.` }],
+    };
+  }
   return {
     status: 'fail',
     cause: 'deadline_exceeded',

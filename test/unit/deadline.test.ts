@@ -74,3 +74,19 @@ describe('onExpired', () => {
     expect(calls).toEqual(['ended', 'live']);
   });
 });
+
+describe('a deadline stopped by its caller', () => {
+  test('names who stopped it, and no budget as run out, when the signal fires with time left; the budget when time ran out first', async () => {
+    const controller = new AbortController();
+    const run = Deadline.within(10_000, 'run', { name: 'the timeoutMs option' }).until(controller.signal, 'run', { name: "the caller's AbortSignal" });
+    const step = run.limit(5_000, 'connect');
+    controller.abort();
+    const stopped = step.exceeded();
+    expect(stopped.stopped).toBe(true);
+    expect(stopped.source.name).toBe("the caller's AbortSignal");
+    const timed = Deadline.within(20, 'run', { name: 'the timeoutMs option' }).until(new AbortController().signal, 'run', { name: "the caller's AbortSignal" });
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(timed.exceeded().stopped).toBe(false);
+    expect(timed.exceeded().source.name).toBe('the timeoutMs option');
+  });
+});
