@@ -38,32 +38,32 @@ export function backendOrder(env: Readonly<Record<string, string | undefined>> =
 const usability = new Map<HostBackendName, ReturnType<HostBackend['usable']>>();
 
 /**
- * The backends in order, each asked whether it can read this machine: a yes is kept for the
- * process; a no is asked again next time (a check cut short by one run's deadline, or a program
- * that hung once, must not blind a long-running exporter or wait for good).
+ * Whether a backend can read this machine, asked only when the one before it could not (on Linux,
+ * /proc answers and lsof is never started): a yes is kept for the process; a no is asked again
+ * next time (a check cut short by one run's deadline, or a program that hung once, must not blind
+ * a long-running exporter or wait for good).
  */
-async function usableBackends(signal: AbortSignal | undefined): Promise<{ readonly backends: HostBackend[]; readonly unread: string[] }> {
-  const { order, notes } = backendOrder();
-  const backends: HostBackend[] = [];
-  const unread = [...notes];
-  for (const backend of order) {
-    let check = usability.get(backend.name);
-    if (!check) {
-      check = backend.usable(signal);
-      usability.set(backend.name, check);
-    }
-    const answer = await check;
-    if (answer.state !== 'usable') usability.delete(backend.name);
-    if (answer.state === 'usable') backends.push(backend);
-    else unread.push(`${backend.name}: ${answer.reason}`);
+async function usableNow(backend: HostBackend, signal: AbortSignal | undefined): Promise<Awaited<ReturnType<HostBackend['usable']>>> {
+  let check = usability.get(backend.name);
+  if (!check) {
+    check = backend.usable(signal);
+    usability.set(backend.name, check);
   }
-  return { backends, unread };
+  const answer = await check;
+  if (answer.state !== 'usable') usability.delete(backend.name);
+  return answer;
 }
 
 export async function findLocalServers(selector: ServerSelector, options: { readonly signal?: AbortSignal | undefined } = {}): Promise<LocalServers> {
   const started = Date.now();
-  const { backends, unread } = await usableBackends(options.signal);
-  for (const backend of backends) {
+  const { order, notes } = backendOrder();
+  const unread = [...notes];
+  for (const backend of order) {
+    const answer = await usableNow(backend, options.signal);
+    if (answer.state !== 'usable') {
+      unread.push(`${backend.name}: ${answer.reason}`);
+      continue;
+    }
     const found = await backend.findServers(selector, options.signal);
     if (found.sight.processes === 'seen') return unread.length > 0 ? { ...found, sight: { ...found.sight, unread: [...unread, ...found.sight.unread] } } : found;
     unread.push(...found.sight.unread.map((reason) => `${backend.name}: ${reason}`));
@@ -71,11 +71,16 @@ export async function findLocalServers(selector: ServerSelector, options: { read
   return { servers: [], listeners: [], sight: { backend: 'none', processes: 'unseen', read: [], unread: unread.length > 0 ? unread : ['no way to read this machine'] }, durationMs: Date.now() - started };
 }
 
-/** The backend that reads this machine, for one question (a port's owner, a process's directory). */
+/** The backend that reads this machine, for one question (a port's owner, a process's directory): the first that can. */
 export async function hostBackend(signal?: AbortSignal): Promise<{ readonly state: 'usable'; readonly backend: HostBackend } | { readonly state: 'none'; readonly reason: string }> {
-  const { backends, unread } = await usableBackends(signal);
-  const backend = backends[0];
-  return backend ? { state: 'usable', backend } : { state: 'none', reason: unread.join('; ') || 'no way to read this machine' };
+  const { order, notes } = backendOrder();
+  const unread = [...notes];
+  for (const backend of order) {
+    const answer = await usableNow(backend, signal);
+    if (answer.state === 'usable') return { state: 'usable', backend };
+    unread.push(`${backend.name}: ${answer.reason}`);
+  }
+  return { state: 'none', reason: unread.join('; ') || 'no way to read this machine' };
 }
 
 /** The working directory of a process (a PostgreSQL postmaster's is its data directory). */
