@@ -268,7 +268,7 @@ const LONGEST_TIMER_MS = 2 ** 31 - 1;
 
 function positive(value: number | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
-  const unit = name === 'retries' ? 'attempts' : 'milliseconds';
+  const unit = name === 'retries' ? 'attempts' : name.endsWith('Percent') ? 'percent' : 'milliseconds';
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new DbdoctorError('bad_input', `dbdoctor: ${name} must be a positive number of ${unit}, not ${describe(value)}`);
   if (unit === 'milliseconds' && value > LONGEST_TIMER_MS) throw new DbdoctorError('bad_input', `dbdoctor: ${name} must be at most ${LONGEST_TIMER_MS} ms (about 24 days), not ${value}`);
   return value;

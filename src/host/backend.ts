@@ -1,3 +1,4 @@
+import { hostPort } from '../text/address.js';
 import type { ProcessInfo } from './proc.js';
 
 /**
@@ -88,11 +89,6 @@ export interface HostBackend {
   cwdOf(pid: number, signal?: AbortSignal): Promise<string | undefined>;
 }
 
-/** "[::1]:5432", "127.0.0.1:5432". */
-export function boundAt(address: string, port: number): string {
-  return `${address.includes(':') ? `[${address}]` : address}:${port}`;
-}
-
 /** Keep only the processes whose parent is not selected too: the server, not its workers. */
 export function topLevel(processes: readonly ProcessInfo[]): ProcessInfo[] {
   const pids = new Set(processes.map((info) => info.pid));
@@ -125,5 +121,5 @@ export function ownerAmong(sockets: Listed<HostListener>, processes: Listed<Proc
   const socket = sockets.items.find((listener) => listener.port === port && covers(listener.address, address));
   if (socket?.pid === undefined) return { state: 'unknown', reason: notFound };
   const info = processes.state === 'read' ? processes.items.find((candidate) => candidate.pid === socket.pid) : undefined;
-  return { state: 'found', owner: { pid: socket.pid, comm: info?.comm ?? '?', cmdline: info?.cmdline ?? [], listensOn: boundAt(socket.address, port) } };
+  return { state: 'found', owner: { pid: socket.pid, comm: info?.comm ?? '?', cmdline: info?.cmdline ?? [], listensOn: hostPort(socket.address, port) } };
 }

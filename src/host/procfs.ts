@@ -1,6 +1,7 @@
 import { access, readdir } from 'node:fs/promises';
 import { bindingCovers } from './local.js';
-import { boundAt, topLevel, type HostBackend, type LocalServer, type OwnerLookup, type ServerSelector } from './backend.js';
+import { hostPort } from '../text/address.js';
+import { topLevel, type HostBackend, type LocalServer, type OwnerLookup, type ServerSelector } from './backend.js';
 import { cwdOf, listListeners, listProcesses, processInfo, socketInodesOf } from './proc.js';
 
 /**
@@ -78,7 +79,7 @@ export const procBackend: HostBackend = {
       if (hit) {
         const info = await processInfo(hit.pid);
         const socket = inodes.get(hit.inode);
-        return { state: 'found', owner: { pid: hit.pid, comm: info?.comm ?? '?', cmdline: info?.cmdline ?? [], listensOn: boundAt(socket?.address ?? address, port) } };
+        return { state: 'found', owner: { pid: hit.pid, comm: info?.comm ?? '?', cmdline: info?.cmdline ?? [], listensOn: hostPort(socket?.address ?? address, port) } };
       }
     }
     return { state: 'unknown', reason: unreadable > 0 ? `the socket's process is not readable to this user (${unreadable} processes' file descriptors are not: run as root to see it)` : 'no process holds the socket (it closed meanwhile)' };

@@ -2,6 +2,8 @@ import type { Remediation } from '../../engine/schema.js';
 import { bindingCovers, isLoopback } from '../../host/local.js';
 import type { KnownName, Suggestion } from '../../host/names.js';
 import type { PlatformInfo } from '../../host/platform.js';
+import type { HostOs } from '../../host/platform.js';
+import { listenersOfCommand } from './oscommands.js';
 import { platformFixes, type EngineWords } from './platform.js';
 import { urlLine } from '../../text/url.js';
 
@@ -19,6 +21,23 @@ export type TcpRefusal =
   | { readonly cause: 'wrong_port'; readonly ports: readonly number[] }
   | { readonly cause: 'not_listening'; readonly listening: readonly string[] }
   | { readonly cause: 'firewall_rejected'; readonly listening: readonly string[] };
+
+/**
+ * Where a running server that refused listens, for a not_listening finding: the addresses seen,
+ * or — when the host backend could not read its sockets (another user's server under lsof, netstat
+ * refused) — that this was not seen, and how to look. A server whose sockets were not read is not
+ * one that listens nowhere.
+ */
+export function whereItListens(
+  listening: readonly string[],
+  servers: readonly { readonly seenVia: string }[],
+  look: { readonly os: HostOs; readonly processName: string; readonly none: string },
+): { readonly words: string; readonly fixes: Remediation[]; readonly listeningOn: readonly string[] | 'not read' } {
+  const unread = listening.length === 0 && servers.some((server) => server.seenVia === 'nothing readable');
+  return unread
+    ? { words: 'where it listens could not be read (its sockets are not visible to this user: run as root, or look by hand)', fixes: [{ text: 'See where it listens:', ...listenersOfCommand(look.os, look.processName) }], listeningOn: 'not read' }
+    : { words: `it listens on ${listening.join(', ') || look.none}`, fixes: [], listeningOn: [...listening] };
+}
 
 export interface RefusedTcp {
   /** The addresses that refused. */

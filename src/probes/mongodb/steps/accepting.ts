@@ -1,6 +1,6 @@
 import type { MongoTarget } from '../../../config/mongodb/target.js';
 import { osOf } from '../../../host/platform.js';
-import { listenersOfCommand } from '../../common/oscommands.js';
+import { whereItListens } from '../../common/refusal.js';
 import { defineStep, type StepIO } from '../../../engine/probe.js';
 import type { Evidence, Finding, Remediation } from '../../../engine/schema.js';
 import { formatMs } from '../../../text/duration.js';
@@ -124,11 +124,10 @@ export const acceptingStep = defineStep<MongoContext, keyof typeof remedies>({
       const refusal = await ctx.refusal();
       if (refusal?.cause === 'firewall_rejected') return io.skip('the connection was rejected before it reached the server (see network)');
       if (refusal?.cause !== 'not_listening') return io.skip('no connection was made (see process)');
-      const unread = refusal.listening.length === 0 && refusal.servers.some((server) => server.seenVia === 'nothing readable');
-      const look = unread ? [{ text: 'See where it listens:', ...listenersOfCommand(osOf(ctx.run.environment.platform), 'mongo') }] : [];
-      return io.found('not_listening', `a MongoDB server runs here but does not listen at ${refusal.attempted}; ${unread ? 'where it listens could not be read (its sockets are not visible to this user: run as root, or look by hand)' : `it listens on ${refusal.listening.join(', ') || 'no address'}`}`, [...look, ...remedies.not_listening(refusal.listening, refusal.attempted)], {
+      const listens = whereItListens(refusal.listening, refusal.servers, { os: osOf(ctx.run.environment.platform), processName: 'mongo', none: 'no address' });
+      return io.found('not_listening', `a MongoDB server runs here but does not listen at ${refusal.attempted}; ${listens.words}`, [...listens.fixes, ...remedies.not_listening(refusal.listening, refusal.attempted)], {
         attempted: refusal.attempted,
-        listeningOn: unread ? 'not read' : [...refusal.listening],
+        listeningOn: listens.listeningOn,
         localServers: refusal.servers.map(describeLocalServer),
       });
     }

@@ -9,7 +9,7 @@ import { connectShareNote } from '../../../engine/budget.js';
 import type { ConnectionTrace } from '../connect.js';
 import { osOf, type PlatformInfo } from '../../../host/platform.js';
 import { platformFixes } from '../../common/platform.js';
-import { listenersOfCommand } from '../../common/oscommands.js';
+import { whereItListens } from '../../common/refusal.js';
 import type { PgContext } from '../context.js';
 import { postgresWords } from '../words.js';
 import { describeServers, protocolEvidence, serverErrorEvidence, serverSummary, whereOf } from '../evidence.js';
@@ -220,15 +220,12 @@ export const acceptingStep = defineStep<PgContext, keyof typeof remedies>({
           : io.found('shutting_down', `the server for ${refusal.attempted} is shutting down${server} and has closed its sockets`, remedies.shutting_down(target), evidence);
       }
       if (refusal?.cause !== 'not_listening') return io.skip('no connection was made (see process)');
-      // A server whose sockets could not be read (another user's, with lsof; netstat refused) is
-      // not one that listens nowhere: say what was not seen, and how to look.
-      const unread = refusal.listening.length === 0 && refusal.servers.some((server) => server.seenVia === 'nothing readable');
-      const os = osOf(ctx.run.environment.platform);
+      const listens = whereItListens(refusal.listening, refusal.servers, { os: osOf(ctx.run.environment.platform), processName: 'postgres', none: 'no TCP address' });
       return io.found(
         'not_listening',
-        `PostgreSQL runs here but does not listen at ${refusal.attempted}; ${unread ? 'where it listens could not be read (its sockets are not visible to this user: run as root, or look by hand)' : `it listens on ${refusal.listening.join(', ') || 'no TCP address'}`}`,
-        [...(unread ? [{ text: 'See where it listens:', ...listenersOfCommand(os, 'postgres') }] : []), ...remedies.not_listening(target, refusal)],
-        { attempted: refusal.attempted, listeningOn: unread ? 'not read' : [...refusal.listening], localServers: refusal.servers.map(serverSummary) },
+        `PostgreSQL runs here but does not listen at ${refusal.attempted}; ${listens.words}`,
+        [...listens.fixes, ...remedies.not_listening(target, refusal)],
+        { attempted: refusal.attempted, listeningOn: listens.listeningOn, localServers: refusal.servers.map(serverSummary) },
       );
     }
     if (decision.kind === 'failure' && decision.step === 'accepting') {
