@@ -200,9 +200,35 @@ describe('PgBouncer from the client side, the database up', () => {
     }
   });
 
+  /**
+   * Until an application's query has made PgBouncer try the database and fail: a new client's
+   * query is turned away with "server login has been failing". As in an incident, where clients
+   * keep knocking; without it the diagnosis's own query is the first to make PgBouncer try, and
+   * on a loaded machine PgBouncer may still be logging in when the second client comes.
+   */
+  const untilLoginsFail = async (pooler: PgBouncer, user: string): Promise<void> => {
+    for (let attempt = 0; attempt < 40; attempt += 1) {
+      const client = pooler.client(user, PASSWORD);
+      const stream = (client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream;
+      try {
+        await client.connect();
+        const said = await Promise.race([client.query('SELECT 1').then(() => 'answered', (error: Error) => error.message), pause(250).then(() => 'waiting')]);
+        if (said.startsWith('server login has been failing')) return;
+        if (said === 'answered') throw new Error('the database still serves PgBouncer');
+      } catch (error) {
+        if (error instanceof Error && error.message.startsWith('server login has been failing')) return;
+        if (error instanceof Error && error.message === 'the database still serves PgBouncer') throw error;
+      } finally {
+        stream.destroy();
+      }
+    }
+    throw new Error('PgBouncer never said "server login has been failing"');
+  };
+
   test.each(USERS)("the same without PgBouncer's log (logfile unset) ($user, console: $console): pooler_backend_down, and what is and is not known: PostgreSQL answers at the database address, so PgBouncer's logins fail or it just came back; never \"start it\"", async ({ user, console }) => {
     const pooler = await lab.bouncer({ settings: { logfile: '' } });
     await refuseAfterServing(pooler, user);
+    await untilLoginsFail(pooler, user);
     try {
       const { code, report, target } = await diagnoseJson([pooler.url(user, PASSWORD)]);
       expect(verdictOf(report)).toBe('accepting/pooler_backend_down');

@@ -225,4 +225,19 @@ describe('judging the database behind the pooler from the client side alone (poo
     const view = remote('pgbouncer cannot connect to server');
     expect(judgeBackend(view, trace)).toMatchObject({ kind: 'down', how: 'broke' });
   });
+
+  // PgBouncer still opening its first server connection after the database began refusing it: the
+  // query waits, and so does a second client's login. Not a pool that serves (a later step would
+  // only queue its own query until --timeout ran out).
+  test('the query queued and a second client\'s login held too: not serving, and said as such', () => {
+    const view: PoolerView = { ...remote('unused'), signs: ['backend-key-not-a-pid'], confirmation: { kind: 'queued', waitedMs: 2500, second: { outcome: 'login-held' } } };
+    const judged = judgeBackend(view, trace);
+    expect(judged).toMatchObject({ kind: 'down', how: 'unknown' });
+    expect(judged.kind === 'down' ? judged.reasons.join('; ') : '').toContain("held the first query in its queue (2.5 s); a second client's login was held too");
+  });
+
+  test('the query queued and a second client was let in and queued too: a busy pool, judged by the pool step', () => {
+    const view: PoolerView = { ...remote('unused'), signs: ['backend-key-not-a-pid'], confirmation: { kind: 'queued', waitedMs: 2500, second: { outcome: 'queued' } } };
+    expect(judgeBackend(view, trace)).toEqual({ kind: 'serving' });
+  });
 });

@@ -63,14 +63,18 @@ export function judgeBackend(view: PoolerView, trace: ConnectionTrace): BackendJ
   const { pool } = view;
   const noServer = !pool || workingServers(pool) === 0;
   const reach = view.backendReach?.outcome;
-  const held = view.signs.includes('silent-after-authentication');
+  // Held: the login was let in and then held; or our query waited in the queue and a second
+  // client's login was held as well (PgBouncer had not failed a login yet when the second came,
+  // so it neither turned it away nor let it in). A pool merely busy lets a second client log in.
+  const secondHeld = view.confirmation?.kind === 'queued' && view.confirmation.second?.outcome === 'login-held';
+  const held = view.signs.includes('silent-after-authentication') || secondHeld;
   const heldBefore = view.signs.includes('held-before-authentication');
   const lost = view.confirmation?.kind === 'lost';
   const pgbouncer = view.admin.state === 'read' || view.name.startsWith('PgBouncer') || heldBefore || localOf(view) !== undefined;
   const unreached = noServer && reach !== undefined && reach !== 'answers';
   if (!saysDown && !unreached && !(held && pgbouncer) && !heldBefore && !lost) return { kind: 'serving' };
 
-  const told = toldByTheClient(view, trace, said, held, heldBefore, lost);
+  const told = toldByTheClient(view, trace, said, heldBefore, lost);
   const limit = limitHeldByOthers(view);
   if (limit && noServer && (!saysDown || ambiguous) && reach !== 'refused' && reach !== 'unreachable') {
     return { kind: 'at-limit', limit: limit.limit, known: limit.known, reasons: [...told, limit.words] };
@@ -121,16 +125,19 @@ export function judgeBackend(view: PoolerView, trace: ConnectionTrace): BackendJ
 }
 
 /** The pooler's side of the story, as the client saw it. */
-function toldByTheClient(view: PoolerView, trace: ConnectionTrace, said: PoolerSaid | undefined, held: boolean, heldBefore: boolean, lost: boolean): string[] {
+function toldByTheClient(view: PoolerView, trace: ConnectionTrace, said: PoolerSaid | undefined, heldBefore: boolean, lost: boolean): string[] {
   const reasons: string[] = [];
   if (said) reasons.push(saidWords(said, view));
   if (heldBefore) {
     const authQuery = settingOf(view, 'auth_query');
     reasons.push(`it held the login for ${formatMs(trace.durationMs)} before asking for a password${authQuery ? ' (auth_query, run as auth_user, needs the database to check the password)' : ''}`);
   }
-  if (held) reasons.push(`it accepted the login, then held it without a server connection for ${formatMs(trace.budgetMs)}`);
+  if (view.signs.includes('silent-after-authentication')) reasons.push(`it accepted the login, then held it without a server connection for ${formatMs(trace.budgetMs)}`);
   if (lost && view.confirmation?.kind === 'lost') reasons.push(`it closed the session under the first query without a word (${view.confirmation.message}): the server connection it had given the query broke`);
-  if (view.confirmation?.kind === 'queued' && view.confirmation.second?.outcome === 'login-held') reasons.push("a second client's login was held too");
+  if (view.confirmation?.kind === 'queued' && view.confirmation.second?.outcome === 'login-held') {
+    const first = view.signs.includes('silent-after-authentication') ? '' : `it let the login in from its cache and held the first query in its queue (${formatMs(view.confirmation.waitedMs)}); `;
+    reasons.push(`${first}a second client's login was held too`);
+  }
   const { pool } = view;
   if (pool) {
     const loggingIn = pool.sv_login > 0 ? `; ${pool.sv_login} server connection(s) still logging in (sv_login)` : '';
