@@ -34,8 +34,7 @@ function main(): void {
   const releases = postgres.map((release) => String(release.major));
   writeFileSync(
     OUT_POSTGRES,
-    `${HEADER}/* eslint-disable */
-/** Where each table comes from; a translation's number is a bit mask of the releases (in this order) whose catalog has it. */
+    `${HEADER}/** Where each table comes from; a translation's number is a bit mask of the releases (in this order) whose catalog has it. */
 export const SOURCES = ${JSON.stringify({ server: { releases, packages: postgres.map((release) => release.package) }, libpq: { releases, packages: postgres.map((release) => release.package) }, pgjdbc: { releases: ['pgjdbc'], packages: [pgjdbc.package] } }, null, 2)} as const;
 
 /** catalog → message key (selection.ts) → language → [translation, releases]; "en" is the message id. */
@@ -51,8 +50,7 @@ export const TRANSLATIONS: Readonly<Record<'server' | 'libpq' | 'pgjdbc', Readon
   const codes = [...new Map(postgres.flatMap((release) => parseErrcodes(release.errcodes))).entries()].sort(([a], [b]) => a.localeCompare(b));
   writeFileSync(
     OUT_SQLSTATES,
-    `${HEADER}/* eslint-disable */
-/** PostgreSQL's SQLSTATE codes and their condition names (errcodes.txt of PostgreSQL ${releases.join(', ')}): clients name their exception classes after them. */
+    `${HEADER}/** PostgreSQL's SQLSTATE codes and their condition names (errcodes.txt of PostgreSQL ${releases.join(', ')}): clients name their exception classes after them. */
 export const SQLSTATES: readonly (readonly [string, string])[] = [
 ${codes.map((entry) => `  ${JSON.stringify(entry)},`).join('\n')}
 ];
@@ -64,8 +62,7 @@ ${codes.map((entry) => `  ${JSON.stringify(entry)},`).join('\n')}
   const socketMissing = collectPlain([...SOCKET_FILE_MISSING.messages], glibc.catalogs);
   writeFileSync(
     OUT_ERRNO,
-    `${HEADER}/* eslint-disable */
-/** glibc's own translations of the socket and resolver messages in src/net/errno.ts (${glibc.package}): English message → language → translation. */
+    `${HEADER}/** glibc's own translations of the socket and resolver messages in src/net/errno.ts (${glibc.package}): English message → language → translation. */
 export const ERRNO_TRANSLATIONS: Readonly<Record<string, Readonly<Record<string, string>>>> = ${JSON.stringify(errno, null, 2)};
 
 /** The same for a missing Unix socket file (ENOENT, src/net/errno.ts: SOCKET_FILE_MISSING). */
