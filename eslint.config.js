@@ -21,7 +21,12 @@ const ARROWS = [
   { from: 'cli', forbid: ENGINE_PARTS, allow: ['probes/registry'], why: 'the CLI talks to engines only through src/probes/registry.ts' },
   // The public API (issue 18) sits where the CLI sits, below it: the CLI is a thin user of it.
   // Like the CLI it reaches engines only through the registry; it never renders, prints or parses flags.
-  { from: 'api', forbid: [...ENGINE_PARTS, 'cli', 'report'], allow: ['probes/registry'], why: 'the API talks to engines only through src/probes/registry.ts, and knows nothing of the CLI or its renderers' },
+  {
+    from: 'api',
+    forbid: [...ENGINE_PARTS, 'cli', 'report'],
+    allow: ['probes/registry'],
+    why: 'the API talks to engines only through src/probes/registry.ts, and knows nothing of the CLI or its renderers',
+  },
 ];
 
 // Known exceptions: the code as it stands breaks these arrows. Each one is the to-do list of issue 16
@@ -41,7 +46,8 @@ const EXCEPTIONS = [
 
 // An exception naming a file that is gone would hide nothing and never be reported stale: refuse it.
 for (const [file, to] of EXCEPTIONS) {
-  for (const named of [file, to]) if (!existsSync(path.join(root, named))) throw new Error(`eslint.config.js: boundary exception names ${named}, which does not exist`);
+  for (const named of [file, to])
+    if (!existsSync(path.join(root, named))) throw new Error(`eslint.config.js: boundary exception names ${named}, which does not exist`);
 }
 
 export default tseslint.config(
@@ -64,7 +70,10 @@ export default tseslint.config(
       // (drivers load lazily, BRIEF: "Fast").
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports', disallowTypeAnnotations: false }],
       // A leading underscore marks a value left out on purpose (`{ password: _password, ...rest }`).
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_', ignoreRestSiblings: true }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_', ignoreRestSiblings: true },
+      ],
       eqeqeq: ['error', 'always', { null: 'ignore' }],
       'dbdoctor/boundaries': ['error', { srcRoot: path.join(root, 'src'), arrows: ARROWS, exceptions: EXCEPTIONS }],
     },

@@ -48,12 +48,21 @@ export async function coldStart(lab: Lab, runs = 20): Promise<Section> {
     { name: '`dbdoctor diagnose --json` (refused port)', command: diagnose(lab, [refused]), goal: GOALS.refused },
     { name: '`dbdoctor diagnose --json` (healthy PostgreSQL, full tree)', command: diagnose(lab, [lab.url]), goal: GOALS.healthy },
   ];
-  const stats = await interleaved(commands.map((entry) => entry.command), { runs, warmup: 2 });
+  const stats = await interleaved(
+    commands.map((entry) => entry.command),
+    { runs, warmup: 2 },
+  );
   const [node, version, help, refusedRun, healthyRun] = stats as [Stats, Stats, Stats, Stats, Stats];
   const rows = commands.map((entry, index) => {
     const entryStats = stats[index] as Stats;
     const times = entryStats.median / node.median;
-    return [entry.name, describe(entryStats), ratio(entryStats.median, node.median), `+${ms(entryStats.median - node.median)}`, entry.goal === undefined ? '' : goal(times, entry.goal)];
+    return [
+      entry.name,
+      describe(entryStats),
+      ratio(entryStats.median, node.median),
+      `+${ms(entryStats.median - node.median)}`,
+      entry.goal === undefined ? '' : goal(times, entry.goal),
+    ];
   });
   const refusedVerdict = verdict(refusedRun.samples[0]?.stdout ?? '');
 

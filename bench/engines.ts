@@ -35,15 +35,31 @@ interface Measured {
 /** dbdoctor on the healthy server and on a refused port, and the bare driver script (bench/bare/) on the healthy server, round-robin. */
 async function measurePair(lab: Lab, healthyUrl: string, refusedUrl: string, bareScript: string, runs: number): Promise<Measured> {
   const bare = { argv: [process.execPath, join(ROOT, 'bench', 'bare', bareScript), healthyUrl], env: baseEnv({ HOME: lab.home }) };
-  const [healthy, refused, bareStats] = (await interleaved([diagnose(lab, [healthyUrl]), diagnose(lab, [refusedUrl]), bare], { runs, warmup: 1 })) as [Stats, Stats, Stats];
+  const [healthy, refused, bareStats] = (await interleaved([diagnose(lab, [healthyUrl]), diagnose(lab, [refusedUrl]), bare], { runs, warmup: 1 })) as [
+    Stats,
+    Stats,
+    Stats,
+  ];
   return { healthy, refused, bare: bareStats };
 }
 
 function rowsOf(engine: string, pair: Measured, bareScript: string): string[][] {
   const times = pair.healthy.median / pair.bare.median;
   return [
-    [engine, 'healthy (dbdoctor, whole tree)', describe(pair.healthy), `${verdict(pair.healthy.samples[0]?.stdout ?? '')}, exit ${pair.healthy.codes.join('/')}`, `${ratio(pair.healthy.median, pair.bare.median)} — ${times <= BARE_GOAL ? 'met' : '**not met**'} (goal ≤ ${BARE_GOAL}×)`],
-    [engine, `healthy (bench/bare/${bareScript}: connect, ping, close)`, describe(pair.bare), `${(pair.bare.samples[0]?.stdout ?? '').trim() || '(no output)'}, exit ${pair.bare.codes.join('/')}`, '1.00×'],
+    [
+      engine,
+      'healthy (dbdoctor, whole tree)',
+      describe(pair.healthy),
+      `${verdict(pair.healthy.samples[0]?.stdout ?? '')}, exit ${pair.healthy.codes.join('/')}`,
+      `${ratio(pair.healthy.median, pair.bare.median)} — ${times <= BARE_GOAL ? 'met' : '**not met**'} (goal ≤ ${BARE_GOAL}×)`,
+    ],
+    [
+      engine,
+      `healthy (bench/bare/${bareScript}: connect, ping, close)`,
+      describe(pair.bare),
+      `${(pair.bare.samples[0]?.stdout ?? '').trim() || '(no output)'}, exit ${pair.bare.codes.join('/')}`,
+      '1.00×',
+    ],
     [engine, 'refused port', describe(pair.refused), `${verdict(pair.refused.samples[0]?.stdout ?? '')}, exit ${pair.refused.codes.join('/')}`, ''],
   ];
 }
@@ -54,9 +70,19 @@ async function mongo(lab: Lab, runs: number): Promise<EngineResult> {
   try {
     server = await Ferret.start({ adminPassword: PASSWORD });
     const pair = await measurePair(lab, server.url(ADMIN_USER, PASSWORD), `mongodb://127.0.0.1:${await freePort()}/app`, 'mongodb-ping.mjs', runs);
-    return { engine: 'MongoDB', server: `FerretDB ${FERRETDB_VERSION} (SQLite backend, SCRAM), started in ${ms(server.startMs)}`, rows: rowsOf('MongoDB', pair, 'mongodb-ping.mjs'), ...pair };
+    return {
+      engine: 'MongoDB',
+      server: `FerretDB ${FERRETDB_VERSION} (SQLite backend, SCRAM), started in ${ms(server.startMs)}`,
+      rows: rowsOf('MongoDB', pair, 'mongodb-ping.mjs'),
+      ...pair,
+    };
   } catch (error) {
-    return { engine: 'MongoDB', server: `FerretDB ${FERRETDB_VERSION}`, rows: [], note: `not measured: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}` };
+    return {
+      engine: 'MongoDB',
+      server: `FerretDB ${FERRETDB_VERSION}`,
+      rows: [],
+      note: `not measured: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`,
+    };
   } finally {
     await server?.destroy();
   }
@@ -67,10 +93,26 @@ async function cassandra(lab: Lab, runs: number): Promise<EngineResult> {
   let node: CassandraNode | undefined;
   try {
     node = await CassandraNode.create();
-    const pair = await measurePair(lab, node.url(SUPERUSER, KEYSPACES.healthy), `cassandra://127.0.0.1:${await freePort()}/?dc=datacenter1`, 'cassandra-ping.mjs', runs);
-    return { engine: 'Cassandra', server: `Apache Cassandra ${cassandraVersion()} (one node, Java 17, 512 MiB heap), started in ${ms(node.info.startMs)} (JVM spawn to first login)`, rows: rowsOf('Cassandra', pair, 'cassandra-ping.mjs'), ...pair };
+    const pair = await measurePair(
+      lab,
+      node.url(SUPERUSER, KEYSPACES.healthy),
+      `cassandra://127.0.0.1:${await freePort()}/?dc=datacenter1`,
+      'cassandra-ping.mjs',
+      runs,
+    );
+    return {
+      engine: 'Cassandra',
+      server: `Apache Cassandra ${cassandraVersion()} (one node, Java 17, 512 MiB heap), started in ${ms(node.info.startMs)} (JVM spawn to first login)`,
+      rows: rowsOf('Cassandra', pair, 'cassandra-ping.mjs'),
+      ...pair,
+    };
   } catch (error) {
-    return { engine: 'Cassandra', server: `Apache Cassandra ${cassandraVersion()}`, rows: [], note: `not measured: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}` };
+    return {
+      engine: 'Cassandra',
+      server: `Apache Cassandra ${cassandraVersion()}`,
+      rows: [],
+      note: `not measured: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`,
+    };
   } finally {
     if (node) {
       await node.stop();
@@ -95,7 +137,10 @@ export async function engines(lab: Lab, runs = 10): Promise<Section> {
     '',
     ...results.map((result) => `- ${result.engine}: ${result.server}${result.note ? ` — **${result.note}**` : ''}`),
     '',
-    table(['engine', 'target', 'wall: median (min–max, n)', 'verdict', '÷ the bare script'], results.flatMap((result) => result.rows)),
+    table(
+      ['engine', 'target', 'wall: median (min–max, n)', 'verdict', '÷ the bare script'],
+      results.flatMap((result) => result.rows),
+    ),
     '',
     "No comparison tool is measured here: neither `mongosh` nor `cqlsh` is in Debian's archive (they come from npm and PyPI), and the benchmark installs only Debian packages; `wait-for-it` would only check the port, as in the PostgreSQL table.",
   ].join('\n');

@@ -20,14 +20,21 @@ export async function explainPastes(options: { bin?: string; runs?: number } = {
   const dir = mkdtempSync(join(tmpdir(), 'dbdoctor-bench-explain-'));
   const home = emptyHome();
   try {
-    const pastes: Paste[] = [{ name: 'one error line', text: 'FATAL:  password authentication failed for user "app"\n' }, ...ordinaryPastes(), ...adversarialPastes()];
+    const pastes: Paste[] = [
+      { name: 'one error line', text: 'FATAL:  password authentication failed for user "app"\n' },
+      ...ordinaryPastes(),
+      ...adversarialPastes(),
+    ];
     const rows: string[][] = [];
     const measured: { paste: Paste; stats: Stats }[] = [];
     for (const [index, paste] of pastes.entries()) {
       const file = join(dir, `paste-${index}.txt`);
       writeFileSync(file, paste.text);
       log(`explain: ${paste.name} (${kib(paste.text.length)})`);
-      const stats = await measure({ argv: [process.execPath, bin, 'explain', '--json', '-'], env: baseEnv({ HOME: home, NO_COLOR: '1' }), stdin: file, killAfterMs: KILL_AFTER_MS }, { runs, warmup: 1, budgetMs: 60_000 });
+      const stats = await measure(
+        { argv: [process.execPath, bin, 'explain', '--json', '-'], env: baseEnv({ HOME: home, NO_COLOR: '1' }), stdin: file, killAfterMs: KILL_AFTER_MS },
+        { runs, warmup: 1, budgetMs: 60_000 },
+      );
       measured.push({ paste, stats });
       rows.push([paste.name, kib(paste.text.length), describe(stats, KILL_AFTER_MS), answer(stats)]);
     }
@@ -36,7 +43,9 @@ export async function explainPastes(options: { bin?: string; runs?: number } = {
     const figure = (name: string): string => ms(measured.find((entry) => entry.paste.name === name)?.stats.median ?? Number.NaN);
     return {
       title: 'Explain on long pastes',
-      headline: [`Explain (median, whole process): one error line ${figure('one error line')}; logs of 1 KB ${figure('1 KB log + error')}, 50 KB ${figure('50 KB log + error')}, 200 KB ${figure('200 KB log + error')}; the slowest of ${adversarial.length} adversarial 200 KB pastes ("${slowest.paste.name}") ${ms(slowest.stats.median)}.`],
+      headline: [
+        `Explain (median, whole process): one error line ${figure('one error line')}; logs of 1 KB ${figure('1 KB log + error')}, 50 KB ${figure('50 KB log + error')}, 200 KB ${figure('200 KB log + error')}; the slowest of ${adversarial.length} adversarial 200 KB pastes ("${slowest.paste.name}") ${ms(slowest.stats.median)}.`,
+      ],
       body: [
         `Each paste is piped to \`dbdoctor explain --json -\` (whole process, ${runs} runs after 1 warm-up); every paste ends in the same psql error, so the answer should always be auth/auth_failed. The adversarial pastes (bench/pastes.ts) are 200 KB of characters explain's patterns repeat: before the fix of the super-linear patterns, 200 KB of them took minutes.`,
         '',

@@ -81,7 +81,9 @@ async function perProbe(exporter: ExporterProcess, names: readonly string[]): Pr
  */
 async function round(exporter: ExporterProcess, names: readonly string[]): Promise<{ ms: number; timedOut: number }> {
   const started = performance.now();
-  const answers = await Promise.all(names.map((name) => get(`${exporter.url}/probe?target=${name}`, { headers: { 'X-Prometheus-Scrape-Timeout-Seconds': String(SCRAPE_TIMEOUT_S) } })));
+  const answers = await Promise.all(
+    names.map((name) => get(`${exporter.url}/probe?target=${name}`, { headers: { 'X-Prometheus-Scrape-Timeout-Seconds': String(SCRAPE_TIMEOUT_S) } })),
+  );
   const unexpected = answers.find((answer) => answer.status !== 200 && answer.status !== 503);
   if (unexpected) throw new Error(`HTTP ${unexpected.status}: ${unexpected.body}`);
   return { ms: performance.now() - started, timedOut: answers.filter((answer) => answer.status === 503).length };
@@ -107,8 +109,18 @@ export async function exporterCost(lab: Lab): Promise<Section> {
     const healthy = await perProbe(exporter, repeat(fleet.healthy, 1));
     const refused = await perProbe(exporter, repeat(fleet.refused, 2));
     rows.push(
-      ['healthy PostgreSQL (full tree, one connection)', String(healthy.wall.length), `${ms(median(healthy.wall))} (${ms(Math.min(...healthy.wall))}–${ms(Math.max(...healthy.wall))})`, `${healthy.cpuMs.toFixed(1)} ms`],
-      ['refused port (process step)', String(refused.wall.length), `${ms(median(refused.wall))} (${ms(Math.min(...refused.wall))}–${ms(Math.max(...refused.wall))})`, `${refused.cpuMs.toFixed(1)} ms`],
+      [
+        'healthy PostgreSQL (full tree, one connection)',
+        String(healthy.wall.length),
+        `${ms(median(healthy.wall))} (${ms(Math.min(...healthy.wall))}–${ms(Math.max(...healthy.wall))})`,
+        `${healthy.cpuMs.toFixed(1)} ms`,
+      ],
+      [
+        'refused port (process step)',
+        String(refused.wall.length),
+        `${ms(median(refused.wall))} (${ms(Math.min(...refused.wall))}–${ms(Math.max(...refused.wall))})`,
+        `${refused.cpuMs.toFixed(1)} ms`,
+      ],
     );
     log(`exporter: ${ROUNDS} rounds of all ${TARGETS} targets at once (--max-concurrent 16)`);
     const rounds: number[] = [];
@@ -123,12 +135,21 @@ export async function exporterCost(lab: Lab): Promise<Section> {
         const heap = /^nodejs_heap_size_used_bytes (\S+)$/m.exec((await get(`${exporter.url}/metrics`)).body)?.[1];
         const now = usage(exporter.pid);
         heaps.push(Math.round(Number(heap) / 2 ** 20));
-        trend.push([String(index), String(2 + healthy.wall.length + refused.wall.length + index * TARGETS - timedOut), `${now.rssMiB.toFixed(0)} MiB`, `${(Number(heap) / 2 ** 20).toFixed(0)} MiB`]);
+        trend.push([
+          String(index),
+          String(2 + healthy.wall.length + refused.wall.length + index * TARGETS - timedOut),
+          `${now.rssMiB.toFixed(0)} MiB`,
+          `${(Number(heap) / 2 ** 20).toFixed(0)} MiB`,
+        ]);
       }
     }
     const afterRounds = usage(exporter.pid);
     diagnoses = 2 + healthy.wall.length + refused.wall.length + rounds.length * TARGETS - timedOut;
-    memory.push([`after ${ROUNDS} rounds of all ${TARGETS} targets at once, every scrape a diagnosis (${diagnoses} diagnoses in all)`, `${afterRounds.rssMiB.toFixed(0)} MiB`, `${afterRounds.peakMiB.toFixed(0)} MiB`]);
+    memory.push([
+      `after ${ROUNDS} rounds of all ${TARGETS} targets at once, every scrape a diagnosis (${diagnoses} diagnoses in all)`,
+      `${afterRounds.rssMiB.toFixed(0)} MiB`,
+      `${afterRounds.peakMiB.toFixed(0)} MiB`,
+    ]);
     await exporter.stop();
 
     // The default minimum interval (15 s): scrapes within it are answered from the cache.
@@ -140,7 +161,12 @@ export async function exporterCost(lab: Lab): Promise<Section> {
     for (let index = 0; index < 50; index += 1) await Promise.all(all.map((name) => get(`${exporter?.url ?? ''}/probe?target=${name}`)));
     const cachedWall = (performance.now() - cachedStarted) / (50 * TARGETS);
     const cached = usage(exporter.pid);
-    rows.push(['answered from the cache (within --min-interval)', String(50 * TARGETS), `${ms(cachedWall)} (mean, 100 at a time)`, `${((cached.cpuMs - cachedBefore.cpuMs) / (50 * TARGETS)).toFixed(2)} ms`]);
+    rows.push([
+      'answered from the cache (within --min-interval)',
+      String(50 * TARGETS),
+      `${ms(cachedWall)} (mean, 100 at a time)`,
+      `${((cached.cpuMs - cachedBefore.cpuMs) / (50 * TARGETS)).toFixed(2)} ms`,
+    ]);
     memory.push(['default --min-interval 15s: one round, then 5000 cached scrapes', `${cached.rssMiB.toFixed(0)} MiB`, `${cached.peakMiB.toFixed(0)} MiB`]);
     await exporter.stop();
     exporter = undefined;

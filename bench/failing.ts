@@ -23,11 +23,39 @@ interface Target {
 
 function targets(lab: Lab): Target[] {
   return [
-    { name: 'refused (nothing listening)', short: 'refused', host: '127.0.0.1', port: lab.refusedPort, prefix: [], where: 'a free loopback port (the lab cluster listens on another local port, which dbdoctor sees and names: wrong_port)' },
-    { name: 'black-holed (SYN dropped)', short: 'black hole', host: BLACK_HOLE, port: 5432, prefix: lab.host.prefix, where: `${BLACK_HOLE} inside the lab namespace: frames go to a MAC nobody has` },
-    { name: 'silent server (accepts, never answers)', short: 'silent server', host: '127.0.0.1', port: lab.silent.port, prefix: [], where: 'a loopback TCP server that accepts and sends nothing' },
+    {
+      name: 'refused (nothing listening)',
+      short: 'refused',
+      host: '127.0.0.1',
+      port: lab.refusedPort,
+      prefix: [],
+      where: 'a free loopback port (the lab cluster listens on another local port, which dbdoctor sees and names: wrong_port)',
+    },
+    {
+      name: 'black-holed (SYN dropped)',
+      short: 'black hole',
+      host: BLACK_HOLE,
+      port: 5432,
+      prefix: lab.host.prefix,
+      where: `${BLACK_HOLE} inside the lab namespace: frames go to a MAC nobody has`,
+    },
+    {
+      name: 'silent server (accepts, never answers)',
+      short: 'silent server',
+      host: '127.0.0.1',
+      port: lab.silent.port,
+      prefix: [],
+      where: 'a loopback TCP server that accepts and sends nothing',
+    },
     { name: 'unresolvable (NXDOMAIN)', short: 'NXDOMAIN', host: 'gone.lab', port: 5432, prefix: lab.host.prefix, where: 'the lab DNS server answers NXDOMAIN' },
-    { name: 'unresolvable (silent resolver)', short: 'silent resolver', host: 'slow.lab', port: 5432, prefix: lab.host.prefix, where: "the lab DNS server never answers; glibc's default resolv.conf options (timeout 5 s, 2 attempts)" },
+    {
+      name: 'unresolvable (silent resolver)',
+      short: 'silent resolver',
+      host: 'slow.lab',
+      port: 5432,
+      prefix: lab.host.prefix,
+      where: "the lab DNS server never answers; glibc's default resolv.conf options (timeout 5 s, 2 attempts)",
+    },
   ];
 }
 
@@ -49,21 +77,45 @@ const TOOLS: readonly Tool[] = [
   },
   {
     name: 'pg_isready',
-    command: (lab, target) => ({ argv: [...target.prefix, 'pg_isready', '-h', target.host, '-p', String(target.port), '-U', APP.user, '-d', APP.database], env: baseEnv({ HOME: lab.home }), killAfterMs: KILL_AFTER_MS }),
+    command: (lab, target) => ({
+      argv: [...target.prefix, 'pg_isready', '-h', target.host, '-p', String(target.port), '-U', APP.user, '-d', APP.database],
+      env: baseEnv({ HOME: lab.home }),
+      killAfterMs: KILL_AFTER_MS,
+    }),
     outcome: (sample) => `exit ${sample.code} (${PG_ISREADY_CODES[sample.code] ?? '?'})`,
   },
   {
     name: 'psql (libpq defaults)',
-    command: (lab, target) => ({ argv: [...target.prefix, 'psql', '-X', '-w', '-d', `host=${target.host} port=${target.port} user=${APP.user} dbname=${APP.database}`, '-c', 'SELECT 1'], env: baseEnv({ HOME: lab.home }), killAfterMs: KILL_AFTER_MS }),
+    command: (lab, target) => ({
+      argv: [...target.prefix, 'psql', '-X', '-w', '-d', `host=${target.host} port=${target.port} user=${APP.user} dbname=${APP.database}`, '-c', 'SELECT 1'],
+      env: baseEnv({ HOME: lab.home }),
+      killAfterMs: KILL_AFTER_MS,
+    }),
     outcome: (sample) => {
-      const line = (sample.stderr.trim().split('\n').find((entry) => entry.trim() !== '') ?? '').replace(/^psql: error: /, '').replace(/^connection to server at "[^"]*"(?: \([^)]*\))?, port \d+ failed: /, '');
+      const line = (
+        sample.stderr
+          .trim()
+          .split('\n')
+          .find((entry) => entry.trim() !== '') ?? ''
+      )
+        .replace(/^psql: error: /, '')
+        .replace(/^connection to server at "[^"]*"(?: \([^)]*\))?, port \d+ failed: /, '');
       return `exit ${sample.code}: ${line.slice(0, 80)}`;
     },
   },
   {
     name: `wait-for-it -t ${WAIT_FOR_IT_TIMEOUT}`,
-    command: (lab, target) => ({ argv: [...target.prefix, 'wait-for-it', '-t', String(WAIT_FOR_IT_TIMEOUT), `${target.host}:${target.port}`], env: baseEnv({ HOME: lab.home }), killAfterMs: KILL_AFTER_MS }),
-    outcome: (sample) => (sample.code === 0 ? 'exit 0: "is available" (the port is open; nothing checks that a database answers)' : sample.code === 124 ? `exit 124: timeout after ${WAIT_FOR_IT_TIMEOUT} s` : `exit ${sample.code}`),
+    command: (lab, target) => ({
+      argv: [...target.prefix, 'wait-for-it', '-t', String(WAIT_FOR_IT_TIMEOUT), `${target.host}:${target.port}`],
+      env: baseEnv({ HOME: lab.home }),
+      killAfterMs: KILL_AFTER_MS,
+    }),
+    outcome: (sample) =>
+      sample.code === 0
+        ? 'exit 0: "is available" (the port is open; nothing checks that a database answers)'
+        : sample.code === 124
+          ? `exit 124: timeout after ${WAIT_FOR_IT_TIMEOUT} s`
+          : `exit ${sample.code}`,
   },
 ];
 
@@ -136,7 +188,10 @@ export async function failing(lab: Lab, options: { fastRuns?: number; slowRuns?:
   const doctor = TOOLS[0] as Tool;
   const headline = [
     `Failing targets, median time to verdict (dbdoctor / pg_isready / psql / wait-for-it -t ${WAIT_FOR_IT_TIMEOUT}):`,
-    ...all.map((target) => `  - ${target.short}: ${TOOLS.map((tool) => short(at(target, tool))).join(' / ')} (dbdoctor: ${at(target, doctor).samples[0] ? verdict((at(target, doctor).samples[0] as Sample).stdout) : '?'})`),
+    ...all.map(
+      (target) =>
+        `  - ${target.short}: ${TOOLS.map((tool) => short(at(target, tool))).join(' / ')} (dbdoctor: ${at(target, doctor).samples[0] ? verdict((at(target, doctor).samples[0] as Sample).stdout) : '?'})`,
+    ),
     ...overshoot.headline,
   ];
   const body = [
@@ -193,8 +248,13 @@ async function deadlineOvershoot(lab: Lab, all: readonly Target[]): Promise<{ bo
     '',
     table(['deadline', 'target', 'wall: median (min–max, n)', 'overshoot: median (max)', '≤ 0.2 s?', 'verdict'], rows),
   ].join('\n');
-  const summary = worst < 0 ? `every run ended before T (the latest ${Math.round(-worst)} ms before it; median overshoot at most ${signedMs(worstMedian)})` : `median overshoot at most ${signedMs(worstMedian)}, worst run ${signedMs(worst)}`;
-  const headline = [`Global deadline overshoot (whole-process wall − \`--timeout\` T, black hole / silent server / silent resolver, T = 1 s and 3 s): ${summary} — ${worst <= 200 ? 'within' : '**over**'} the ≤ 0.2 s goal.`];
+  const summary =
+    worst < 0
+      ? `every run ended before T (the latest ${Math.round(-worst)} ms before it; median overshoot at most ${signedMs(worstMedian)})`
+      : `median overshoot at most ${signedMs(worstMedian)}, worst run ${signedMs(worst)}`;
+  const headline = [
+    `Global deadline overshoot (whole-process wall − \`--timeout\` T, black hole / silent server / silent resolver, T = 1 s and 3 s): ${summary} — ${worst <= 200 ? 'within' : '**over**'} the ≤ 0.2 s goal.`,
+  ];
   return { body, headline };
 }
 

@@ -33,7 +33,10 @@ async function fleetFile(lab: Lab, size: number, composition: Composition, dir: 
   for (let index = 0; index < healthy; index += 1) urls.push(lab.fleetUrls[index % lab.fleetUrls.length] ?? lab.url);
   for (let index = 0; index < refused; index += 1) urls.push(`postgresql://app@127.0.0.1:${await freePort()}/refused${index}`);
   for (let index = 0; index < silent; index += 1) urls.push(`postgresql://app@127.0.0.1:${lab.silent.port}/silent${index}`);
-  const lines = ['targets:', ...urls.slice(0, size).flatMap((url, index) => [`  - label: t${String(index + 1).padStart(3, '0')}`, `    url: ${JSON.stringify(url)}`])];
+  const lines = [
+    'targets:',
+    ...urls.slice(0, size).flatMap((url, index) => [`  - label: t${String(index + 1).padStart(3, '0')}`, `    url: ${JSON.stringify(url)}`]),
+  ];
   const file = join(dir, `fleet-${size}-${composition.shares[2] > 0 ? 'mixed' : 'fast'}.yaml`);
   writeFileSync(file, `${lines.join('\n')}\n`);
   return file;
@@ -95,7 +98,13 @@ export async function fleet(lab: Lab, runs = 3): Promise<Section> {
       '',
       table(
         ['targets', 'wall: median (min–max)', 'CPU user+sys (median)', 'peak RSS (median)', 'statuses (first run)'],
-        points.map((entry) => [String(entry.size), `${ms(entry.wallMs)} (${entry.wallRange})`, `${entry.cpuS.toFixed(2)} s`, `${entry.rssMiB.toFixed(0)} MiB`, entry.statuses]),
+        points.map((entry) => [
+          String(entry.size),
+          `${ms(entry.wallMs)} (${entry.wallRange})`,
+          `${entry.cpuS.toFixed(2)} s`,
+          `${entry.rssMiB.toFixed(0)} MiB`,
+          entry.statuses,
+        ]),
       ),
       '',
       `Each target past the 10th adds ${ms(extra.wallMs)} wall, ${ms(extra.cpuMs)} CPU and ${extra.rssMiB.toFixed(2)} MiB peak RSS ((100 − 10) ÷ 90).`,

@@ -25,7 +25,9 @@ async function footprint(lab: Lab, command: Command): Promise<Footprint & { stdo
   return {
     received: lines.filter((line) => / LOG: {2}connection received: /.test(line)).length,
     authorized: lines.filter((line) => / LOG: {2}connection authorized: /.test(line)).length,
-    statements: lines.filter((line) => / LOG: {2}(statement|execute [^:]*): /.test(line)).map((line) => line.replace(/^.* LOG: {2}(statement|execute [^:]*): /, '').trim()),
+    statements: lines
+      .filter((line) => / LOG: {2}(statement|execute [^:]*): /.test(line))
+      .map((line) => line.replace(/^.* LOG: {2}(statement|execute [^:]*): /, '').trim()),
     stdout: sample.stdout,
   };
 }
@@ -40,7 +42,11 @@ export async function load(lab: Lab, runs = 3): Promise<Section> {
       { name: 'dbdoctor diagnose: wrong password', command: diagnose(lab, [lab.url.replace(APP.password, 'not-the-password')]), doctor: true },
       { name: 'dbdoctor diagnose: missing database', command: diagnose(lab, [lab.url.replace(`/${APP.database}`, '/nosuchdb')]), doctor: true },
       { name: 'pg_isready', command: pgIsReady(lab), doctor: false },
-      ...CHECK_POSTGRES_ACTIONS.map(({ action, args }) => ({ name: `check_postgres --action=${action}`, command: checkPostgres(lab, action, args), doctor: false })),
+      ...CHECK_POSTGRES_ACTIONS.map(({ action, args }) => ({
+        name: `check_postgres --action=${action}`,
+        command: checkPostgres(lab, action, args),
+        doctor: false,
+      })),
     ];
     const rows: string[][] = [];
     let healthyStatements: readonly string[] = [];
@@ -66,10 +72,15 @@ export async function load(lab: Lab, runs = 3): Promise<Section> {
         set.received += received;
         set.statements += statements;
       }
-      if (entry.doctor) headlineParts.push(`${entry.name.replace('dbdoctor diagnose: ', '').replace(' (full tree)', '')} ${received} connection${received === 1 ? '' : 's'} / ${statements} statement${statements === 1 ? '' : 's'}`);
+      if (entry.doctor)
+        headlineParts.push(
+          `${entry.name.replace('dbdoctor diagnose: ', '').replace(' (full tree)', '')} ${received} connection${received === 1 ? '' : 's'} / ${statements} statement${statements === 1 ? '' : 's'}`,
+        );
       if (entry.name.includes('healthy')) healthyStatements = first.statements;
     }
-    const headline = [`Load on the server per dbdoctor diagnosis (server log): ${headlineParts.join('; ')} (pg_isready + the 4 check_postgres actions together: ${set.received} connections / ${set.statements} statements).`];
+    const headline = [
+      `Load on the server per dbdoctor diagnosis (server log): ${headlineParts.join('; ')} (pg_isready + the 4 check_postgres actions together: ${set.received} connections / ${set.statements} statements).`,
+    ];
     const body = [
       `Counted in the cluster's own log with \`log_connections = on\` and \`log_statement = 'all'\` (switched on for this part only): "connection received" (TCP connections the server accepted), "connection authorized" (the server accepted the credentials; a missing database is refused after it) and "statement:"/"execute:" lines; ${runs} runs of each, median (range when runs differed). check_postgres runs with the thresholds of the healthy comparison.`,
       '',

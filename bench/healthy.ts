@@ -20,7 +20,15 @@ export function pgIsReady(lab: Lab): Command {
 
 export function checkPostgres(lab: Lab, action: string, extra: readonly string[]): Command {
   return {
-    argv: ['check_postgres', `--action=${action}`, `--host=${lab.cluster.host}`, `--port=${lab.cluster.port}`, `--dbuser=${APP.user}`, `--dbname=${APP.database}`, ...extra],
+    argv: [
+      'check_postgres',
+      `--action=${action}`,
+      `--host=${lab.cluster.host}`,
+      `--port=${lab.cluster.port}`,
+      `--dbuser=${APP.user}`,
+      `--dbname=${APP.database}`,
+      ...extra,
+    ],
     env: baseEnv({ HOME: lab.home, PGPASSWORD: APP.password }),
   };
 }
@@ -32,7 +40,10 @@ function shellQuote(value: string): string {
 /** The comparison set as one process: sh running each tool in turn (as a cron job would). */
 function wholeSet(lab: Lab): Command {
   const commands = [pgIsReady(lab), ...CHECK_POSTGRES_ACTIONS.map(({ action, args }) => checkPostgres(lab, action, args))];
-  return { argv: ['sh', '-c', commands.map((command) => command.argv.map(shellQuote).join(' ')).join('; ')], env: baseEnv({ HOME: lab.home, PGPASSWORD: APP.password }) };
+  return {
+    argv: ['sh', '-c', commands.map((command) => command.argv.map(shellQuote).join(' ')).join('; ')],
+    env: baseEnv({ HOME: lab.home, PGPASSWORD: APP.password }),
+  };
 }
 
 export async function healthy(lab: Lab, runs = 10): Promise<Section> {
@@ -43,7 +54,10 @@ export async function healthy(lab: Lab, runs = 10): Promise<Section> {
     { name: 'pg_isready', command: pgIsReady(lab) },
     ...CHECK_POSTGRES_ACTIONS.map(({ action, args }) => ({ name: `check_postgres --action=${action}`, command: checkPostgres(lab, action, args) })),
   ];
-  const stats = await interleaved(tools.map((tool) => tool.command), { runs, warmup: 1 });
+  const stats = await interleaved(
+    tools.map((tool) => tool.command),
+    { runs, warmup: 1 },
+  );
   const [doctor, set] = stats as [Stats, Stats, ...Stats[]];
   const sumOfParts = stats.slice(2).reduce((sum, entry) => sum + entry.median, 0);
   const outcome = (index: number): string => {
@@ -51,11 +65,26 @@ export async function healthy(lab: Lab, runs = 10): Promise<Section> {
     if (!sample) return '';
     if (index === 0) return `${verdict(sample.stdout)}, exit ${stats[index]?.codes.join('/')}`;
     const first = sample.stdout.trim().split('\n')[0] ?? '';
-    return `exit ${stats[index]?.codes.join('/')}${first && index > 1 ? `: ${first.replace(/\(host:[^)]*\) \(port=\d+\) /, '').replace(/ \|.*$/, '').slice(0, 70)}` : ''}`;
+    return `exit ${stats[index]?.codes.join('/')}${
+      first && index > 1
+        ? `: ${first
+            .replace(/\(host:[^)]*\) \(port=\d+\) /, '')
+            .replace(/ \|.*$/, '')
+            .slice(0, 70)}`
+        : ''
+    }`;
   };
-  const rows = tools.map((tool, index) => [tool.name, describe(stats[index] as Stats), `${ratio(doctor.median, (stats[index] as Stats).median)}`, outcome(index)]);
+  const rows = tools.map((tool, index) => [
+    tool.name,
+    describe(stats[index] as Stats),
+    `${ratio(doctor.median, (stats[index] as Stats).median)}`,
+    outcome(index),
+  ]);
   const headline = [
-    `Healthy PostgreSQL, full tree: dbdoctor ${ms(doctor.median)} vs ${ms(set.median)} for pg_isready + 4 check_postgres actions run in sequence: **${ratio(doctor.median, set.median)}** (dbdoctor ÷ the set); per tool: ${tools.slice(2).map((tool, index) => `${tool.name.replace('check_postgres --action=', '')} ${ratio(doctor.median, (stats[index + 2] as Stats).median)}`).join(', ')}.`,
+    `Healthy PostgreSQL, full tree: dbdoctor ${ms(doctor.median)} vs ${ms(set.median)} for pg_isready + 4 check_postgres actions run in sequence: **${ratio(doctor.median, set.median)}** (dbdoctor ÷ the set); per tool: ${tools
+      .slice(2)
+      .map((tool, index) => `${tool.name.replace('check_postgres --action=', '')} ${ratio(doctor.median, (stats[index + 2] as Stats).median)}`)
+      .join(', ')}.`,
   ];
   const body = [
     `Target: \`postgresql://${APP.user}:****@127.0.0.1:PORT/${APP.database}\` on a local PostgreSQL 15 (the role has \`pg_monitor\`, so check_postgres sees the same server views). Every tool is a whole process; ${runs} measured runs each after one warm-up, run round-robin (one run of each tool in turn) so that drift in the machine's load affects all alike. check_postgres gets dbdoctor's default thresholds where it needs one (\`--critical='5 minutes'\` for txn_idle and query_time).`,

@@ -73,7 +73,11 @@ export function dbdoctorEnv(lab: Pick<Lab, 'home'>, extra: Readonly<Record<strin
 }
 
 /** `dbdoctor diagnose --json …` as a whole process (inside `prefix`, if given). */
-export function diagnose(lab: Pick<Lab, 'home'>, args: readonly string[], options: { prefix?: readonly string[]; env?: Readonly<Record<string, string>>; killAfterMs?: number } = {}): Command {
+export function diagnose(
+  lab: Pick<Lab, 'home'>,
+  args: readonly string[],
+  options: { prefix?: readonly string[]; env?: Readonly<Record<string, string>>; killAfterMs?: number } = {},
+): Command {
   return {
     argv: [...(options.prefix ?? []), process.execPath, BIN, 'diagnose', '--json', ...args],
     env: dbdoctorEnv(lab, options.env),

@@ -91,9 +91,19 @@ export function runOnce(command: Command): Promise<Sample> {
 export function summarise(samples: readonly Sample[]): Stats {
   const walls = samples.map((sample) => sample.wallMs).sort((a, b) => a - b);
   const at = (q: number): number => walls[Math.min(walls.length - 1, Math.max(0, Math.ceil(q * walls.length) - 1))] ?? Number.NaN;
-  const median = walls.length % 2 === 1 ? (walls[(walls.length - 1) / 2] ?? Number.NaN) : ((walls[walls.length / 2 - 1] ?? 0) + (walls[walls.length / 2] ?? 0)) / 2;
+  const median =
+    walls.length % 2 === 1 ? (walls[(walls.length - 1) / 2] ?? Number.NaN) : ((walls[walls.length / 2 - 1] ?? 0) + (walls[walls.length / 2] ?? 0)) / 2;
   const codes = [...new Set(samples.map((sample) => (sample.killed ? 'killed' : String(sample.code))))];
-  return { runs: samples.length, median, min: walls[0] ?? Number.NaN, max: walls[walls.length - 1] ?? Number.NaN, p90: at(0.9), killed: samples.filter((sample) => sample.killed).length, codes, samples };
+  return {
+    runs: samples.length,
+    median,
+    min: walls[0] ?? Number.NaN,
+    max: walls[walls.length - 1] ?? Number.NaN,
+    p90: at(0.9),
+    killed: samples.filter((sample) => sample.killed).length,
+    codes,
+    samples,
+  };
 }
 
 export interface MeasureOptions {
@@ -156,7 +166,9 @@ export async function resources(command: Command): Promise<Resources> {
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   if (sorted.length === 0) return Number.NaN;
-  return sorted.length % 2 === 1 ? (sorted[(sorted.length - 1) / 2] ?? Number.NaN) : ((sorted[sorted.length / 2 - 1] ?? 0) + (sorted[sorted.length / 2] ?? 0)) / 2;
+  return sorted.length % 2 === 1
+    ? (sorted[(sorted.length - 1) / 2] ?? Number.NaN)
+    : ((sorted[sorted.length / 2 - 1] ?? 0) + (sorted[sorted.length / 2] ?? 0)) / 2;
 }
 
 // ── formatting ───────────────────────────────────────────────────────────────

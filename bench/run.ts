@@ -64,7 +64,7 @@ const HOW_TO_READ = [
   '- **Ratios are dbdoctor ÷ the other**: below 1× dbdoctor took less time, above 1× more.',
   '- dbdoctor does more than the tools it is compared with: one verdict over six steps (process, accepting, network, pool, auth, queries), its evidence and the fix. The comparison set (pg_isready plus four check_postgres actions) is the nearest you can assemble from standard tools.',
   '- Failing targets are the point of a diagnosis tool: "time to verdict" is how long until the tool exits with an answer; "≥30 s (killed)" means it had not answered when the benchmark killed it.',
-  '- All servers are local (loopback or a network namespace on this machine), so network latency is near zero: the figures are the tools\' own costs and timers.',
+  "- All servers are local (loopback or a network namespace on this machine), so network latency is near zero: the figures are the tools' own costs and timers.",
   '- Regenerate with `npm run bench` (root, Debian; about 6–8 minutes). It asserts nothing: slow figures are reported, not failed.',
 ];
 
@@ -77,7 +77,12 @@ async function section(name: string, work: () => Promise<Section>): Promise<Sect
   } catch (error) {
     const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
     log(`${name}: FAILED: ${message}`);
-    return { title: name, body: `**Not measured: this part failed.**\n\n\`\`\`text\n${message}\n\`\`\``, headline: [`${name}: not measured (failed; see its section).`], failed: true };
+    return {
+      title: name,
+      body: `**Not measured: this part failed.**\n\n\`\`\`text\n${message}\n\`\`\``,
+      headline: [`${name}: not measured (failed; see its section).`],
+      failed: true,
+    };
   }
 }
 
@@ -147,7 +152,9 @@ export function spliceSection(document: string, section: Section, headlinePrefix
   const lines = document.split('\n');
   const headlineAt = lines.indexOf('## Headline');
   const headlineEnd = lines.findIndex((line, index) => index > headlineAt && line.startsWith('## '));
-  const kept = lines.slice(headlineAt + 1, headlineEnd).filter((line) => !headlinePrefixes.some((prefix) => line.startsWith(`- ${prefix}`)) && line.trim() !== '');
+  const kept = lines
+    .slice(headlineAt + 1, headlineEnd)
+    .filter((line) => !headlinePrefixes.some((prefix) => line.startsWith(`- ${prefix}`)) && line.trim() !== '');
   const headline = [...kept, ...section.headline.map((line) => `- ${line}`)];
   const withHeadline = [...lines.slice(0, headlineAt + 1), '', ...headline, '', ...lines.slice(headlineEnd)];
   const start = withHeadline.indexOf(`## ${section.title}`);

@@ -18,8 +18,10 @@ const target = report.targets?.[0];
 const problems = [];
 if (target?.verdict?.cause !== cause) problems.push(`verdict ${target?.verdict?.cause}: ${target?.verdict?.message}`);
 const details = target?.verdict?.details ?? {};
-if (!Array.isArray(details.localServers)) problems.push(`this machine was not read: localServers is ${JSON.stringify(details.localServers)} (${JSON.stringify(details.hostView ?? {})})`);
-for (const port of wantedPorts) if (!(details.listeningPorts ?? []).includes(port)) problems.push(`port ${port} not among ${JSON.stringify(details.listeningPorts)}`);
+if (!Array.isArray(details.localServers))
+  problems.push(`this machine was not read: localServers is ${JSON.stringify(details.localServers)} (${JSON.stringify(details.hostView ?? {})})`);
+for (const port of wantedPorts)
+  if (!(details.listeningPorts ?? []).includes(port)) problems.push(`port ${port} not among ${JSON.stringify(details.listeningPorts)}`);
 const commands = (target?.verdict?.remediation ?? []).map((fix) => fix.command ?? '').join('\n');
 for (const fix of wantedFixes) if (!commands.includes(fix)) problems.push(`no fix with "${fix}" in:\n${commands}`);
 process.stdout.write(`${target?.verdict?.step}/${target?.verdict?.cause}: ${target?.verdict?.message}\n`);

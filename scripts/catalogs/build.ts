@@ -37,7 +37,11 @@ export function collect(selection: readonly CatalogMessage[], releases: readonly
       }
     });
     if (byLang.size === 0) missing.push(message.msgid);
-    translations[message.key] = Object.fromEntries([...byLang.entries()].sort(([a], [b]) => (a === 'en' ? -1 : b === 'en' ? 1 : a.localeCompare(b))).map(([lang, texts]) => [lang, [...texts.entries()].sort(([a], [b]) => a.localeCompare(b))]));
+    translations[message.key] = Object.fromEntries(
+      [...byLang.entries()]
+        .sort(([a], [b]) => (a === 'en' ? -1 : b === 'en' ? 1 : a.localeCompare(b)))
+        .map(([lang, texts]) => [lang, [...texts.entries()].sort(([a], [b]) => a.localeCompare(b))]),
+    );
   }
   return { translations, missing };
 }

@@ -25,8 +25,14 @@ function main(): void {
   const pgjdbc = fetchPgjdbc();
   const glibc = fetchGlibc();
 
-  const server = collect(CATALOG_MESSAGES.server, postgres.map((release) => release.server));
-  const libpq = collect(CATALOG_MESSAGES.libpq, postgres.map((release) => release.libpq));
+  const server = collect(
+    CATALOG_MESSAGES.server,
+    postgres.map((release) => release.server),
+  );
+  const libpq = collect(
+    CATALOG_MESSAGES.libpq,
+    postgres.map((release) => release.libpq),
+  );
   const jdbc = collect(CATALOG_MESSAGES.pgjdbc, [pgjdbc.catalogs]);
   const missing = [...server.missing.map((id) => `server: ${id}`), ...libpq.missing.map((id) => `libpq: ${id}`), ...jdbc.missing.map((id) => `pgjdbc: ${id}`)];
   if (missing.length > 0) throw new Error(`selected messages no catalog has:\n  ${missing.join('\n  ')}`);
@@ -69,13 +75,18 @@ export const ERRNO_TRANSLATIONS: Readonly<Record<string, Readonly<Record<string,
 export const SOCKET_MISSING_TRANSLATIONS: Readonly<Record<string, Readonly<Record<string, string>>>> = ${JSON.stringify(socketMissing, null, 2)};
 `,
   );
-  const count = (translations: Translations): number => Object.values(translations).reduce((sum, byLang) => sum + Object.values(byLang).reduce((inner, texts) => inner + texts.length, 0), 0);
-  console.log(`catalogs: server ${count(server.translations)} translations, libpq ${count(libpq.translations)}, pgjdbc ${count(jdbc.translations)}; ${codes.length} SQLSTATEs; glibc ${Object.values(errno).reduce((sum, byLang) => sum + Object.keys(byLang).length, 0)} errno translations`);
+  const count = (translations: Translations): number =>
+    Object.values(translations).reduce((sum, byLang) => sum + Object.values(byLang).reduce((inner, texts) => inner + texts.length, 0), 0);
+  console.log(
+    `catalogs: server ${count(server.translations)} translations, libpq ${count(libpq.translations)}, pgjdbc ${count(jdbc.translations)}; ${codes.length} SQLSTATEs; glibc ${Object.values(errno).reduce((sum, byLang) => sum + Object.keys(byLang).length, 0)} errno translations`,
+  );
 }
 
 function render(translations: Translations): string {
   const keys = Object.entries(translations).map(([key, byLang]) => {
-    const langs = Object.entries(byLang).map(([lang, texts]) => `      ${JSON.stringify(lang)}: [${texts.map(([text, mask]) => `[${JSON.stringify(text)}, ${mask}]`).join(', ')}],`);
+    const langs = Object.entries(byLang).map(
+      ([lang, texts]) => `      ${JSON.stringify(lang)}: [${texts.map(([text, mask]) => `[${JSON.stringify(text)}, ${mask}]`).join(', ')}],`,
+    );
     return `    ${JSON.stringify(key)}: {\n${langs.join('\n')}\n    },`;
   });
   return `{\n${keys.join('\n')}\n  }`;

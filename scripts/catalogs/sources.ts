@@ -31,11 +31,16 @@ export const PGJDBC_LANGUAGES = ['bg', 'cs', 'de', 'es', 'fr', 'it', 'ja', 'ko',
 
 const APT_DIR = join(CACHE, 'apt');
 const aptOptions = (): string[] => [
-  '-o', `Dir::Etc::sourcelist=${join(APT_DIR, 'sources.list')}`,
-  '-o', 'Dir::Etc::sourceparts=-',
-  '-o', `Dir::State::Lists=${join(APT_DIR, 'lists')}`,
-  '-o', `Dir::Cache=${join(APT_DIR, 'cache')}`,
-  '-o', 'APT::Sandbox::User=root',
+  '-o',
+  `Dir::Etc::sourcelist=${join(APT_DIR, 'sources.list')}`,
+  '-o',
+  'Dir::Etc::sourceparts=-',
+  '-o',
+  `Dir::State::Lists=${join(APT_DIR, 'lists')}`,
+  '-o',
+  `Dir::Cache=${join(APT_DIR, 'cache')}`,
+  '-o',
+  'APT::Sandbox::User=root',
   '-q',
 ];
 
@@ -43,7 +48,10 @@ function prepareApt(): void {
   mkdirSync(join(APT_DIR, 'lists', 'partial'), { recursive: true });
   mkdirSync(join(APT_DIR, 'cache', 'archives', 'partial'), { recursive: true });
   const suites = [...new Set(POSTGRES_RELEASES.map((release) => release.suite))];
-  writeFileSync(join(APT_DIR, 'sources.list'), suites.map((suite) => `deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian ${suite} main\n`).join(''));
+  writeFileSync(
+    join(APT_DIR, 'sources.list'),
+    suites.map((suite) => `deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian ${suite} main\n`).join(''),
+  );
   execFileSync('apt-get', [...aptOptions(), 'update'], { stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
@@ -111,7 +119,9 @@ export function fetchGlibc(): { package: string; catalogs: Map<string, Map<strin
 export function fetchPgjdbc(): { package: string; catalogs: Map<string, Map<string, string>> } {
   const jar = pgjdbcJar();
   if (!existsSync(jar)) {
-    execFileSync('mvn', ['-q', '-B', 'dependency:copy', `-Dartifact=org.postgresql:postgresql:${PGJDBC_VERSION}`, `-DoutputDirectory=${CACHE}`], { stdio: ['ignore', 'inherit', 'inherit'] });
+    execFileSync('mvn', ['-q', '-B', 'dependency:copy', `-Dartifact=org.postgresql:postgresql:${PGJDBC_VERSION}`, `-DoutputDirectory=${CACHE}`], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
   }
   return { package: `org.postgresql:postgresql ${PGJDBC_VERSION} (Maven Central)`, catalogs: readPgjdbc(jar) };
 }
@@ -122,7 +132,9 @@ export function pgjdbcJar(): string {
 
 export function readPgjdbc(jar: string): Map<string, Map<string, string>> {
   const program = join(import.meta.dirname, 'PgjdbcMessages.java');
-  const lines = execFileSync('java', ['-cp', jar, program, ...PGJDBC_LANGUAGES], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }).split('\n').filter(Boolean);
+  const lines = execFileSync('java', ['-cp', jar, program, ...PGJDBC_LANGUAGES], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 })
+    .split('\n')
+    .filter(Boolean);
   const catalogs = new Map<string, Map<string, string>>();
   for (const line of lines) {
     const { lang, msgid, msgstr } = JSON.parse(line) as { lang: string; msgid: string; msgstr: string };

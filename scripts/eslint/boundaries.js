@@ -34,7 +34,7 @@ export const boundaries = {
       },
     ],
     messages: {
-      forbidden: "{{from}} may not import {{to}}: {{why}}",
+      forbidden: '{{from}} may not import {{to}}: {{why}}',
       staleException: "Known boundary exception '{{from}} → {{to}}' is no longer needed: remove it from eslint.config.js.",
     },
   },
@@ -53,10 +53,10 @@ export const boundaries = {
       const to = relative ? underSrc(srcRoot, path.resolve(path.dirname(context.filename), specifier)) : undefined;
       for (const arrow of rules) {
         const allowed = to !== undefined && arrow.allow !== undefined && matches(arrow.allow, to);
-        const forbidden = to === undefined
-          ? arrow.onlyWithin !== undefined && relative // outside src/ altogether
-          : (arrow.forbid !== undefined && matches(arrow.forbid, to) && !allowed)
-            || (arrow.onlyWithin !== undefined && !matches(arrow.onlyWithin, to));
+        const forbidden =
+          to === undefined
+            ? arrow.onlyWithin !== undefined && relative // outside src/ altogether
+            : (arrow.forbid !== undefined && matches(arrow.forbid, to) && !allowed) || (arrow.onlyWithin !== undefined && !matches(arrow.onlyWithin, to));
         if (!forbidden) continue;
         const target = to === undefined ? specifier : `src/${to}.ts`;
         if (expected.includes(target)) {

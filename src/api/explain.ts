@@ -14,7 +14,11 @@ export interface ExplainRun {
  * redacted as a structure, its commands (and `confirm`) kept as built.
  */
 export async function explainTextRun(text: string, run: ExplainRun): Promise<ExplainReport> {
-  const [{ explainText }, { registerPastedSecrets }, { secrets }] = await Promise.all([import('../explain/match.js'), import('../explain/secrets.js'), import('../config/secrets.js')]);
+  const [{ explainText }, { registerPastedSecrets }, { secrets }] = await Promise.all([
+    import('../explain/match.js'),
+    import('../explain/secrets.js'),
+    import('../config/secrets.js'),
+  ]);
   registerPastedSecrets(text);
   const report = await explainText(text, { version: run.version, mask: (value) => secrets.maskKnown(value), ...(run.engine ? { engine: run.engine } : {}) });
   return secrets.redactDocument(report, ['confirm']);
@@ -38,7 +42,12 @@ export async function explainErrorRun(error: object, run: ExplainRun): Promise<E
   registerPastedSecrets(reading.text);
   const engine = run.engine ?? reading.engine;
   const explain = (text: string, as: EngineName | null | undefined = engine): Promise<ExplainReport> =>
-    explainText(text, { version: run.version, mask: (value) => secrets.maskKnown(value), ...(as ? { engine: as } : {}), ...(reading.hosts ? { hostSplitters: [reading.hosts] } : {}) });
+    explainText(text, {
+      version: run.version,
+      mask: (value) => secrets.maskKnown(value),
+      ...(as ? { engine: as } : {}),
+      ...(reading.hosts ? { hostSplitters: [reading.hosts] } : {}),
+    });
   let report = await explain(reading.text);
   if (reading.codes !== reading.text && reading.codes.trim() !== '' && report.verdict?.basis !== 'code') {
     const byCodes = await explain(reading.codes);

@@ -117,8 +117,12 @@ export async function diagnose(targets?: Target | readonly Target[], options: Di
   checkCall(targets, options, { steps: true });
   return guarded(options.signal, async () => {
     const { Deadline } = await import('../engine/deadline.js');
-    const deadline = bound(Deadline.within(positive(options.timeoutMs, 'timeoutMs') ?? DIAGNOSE_TIMEOUT_MS, 'run', { name: 'the timeoutMs option' }), options.signal);
-    const steps = options.only || options.skip ? { ...(options.only ? { only: [...options.only] } : {}), ...(options.skip ? { skip: [...options.skip] } : {}) } : undefined;
+    const deadline = bound(
+      Deadline.within(positive(options.timeoutMs, 'timeoutMs') ?? DIAGNOSE_TIMEOUT_MS, 'run', { name: 'the timeoutMs option' }),
+      options.signal,
+    );
+    const steps =
+      options.only || options.skip ? { ...(options.only ? { only: [...options.only] } : {}), ...(options.skip ? { skip: [...options.skip] } : {}) } : undefined;
     const prepared = await prepare(targets, options, steps);
     const { diagnoseRun } = await import('./diagnose.js');
     const report = await diagnoseRun(prepared, { deadline, version: await version(), started });
@@ -142,7 +146,11 @@ export async function waitFor(targets?: Target | readonly Target[], options: Wai
   const started = performance.now();
   checkCall(targets, options, { until: true });
   return guarded(options.signal, async () => {
-    const [{ Deadline }, { waitUntilReady, WAIT_DEFAULTS }, { secrets }] = await Promise.all([import('../engine/deadline.js'), import('./wait.js'), import('../config/secrets.js')]);
+    const [{ Deadline }, { waitUntilReady, WAIT_DEFAULTS }, { secrets }] = await Promise.all([
+      import('../engine/deadline.js'),
+      import('./wait.js'),
+      import('../config/secrets.js'),
+    ]);
     const timeoutMs = positive(options.timeoutMs, 'timeoutMs') ?? WAIT_DEFAULTS.timeoutSeconds * 1000;
     const deadline = bound(Deadline.within(timeoutMs, 'wait', { name: 'the timeoutMs option' }), options.signal);
     const prepared = await prepare(targets, options, undefined);
@@ -168,7 +176,10 @@ export async function waitFor(targets?: Target | readonly Target[], options: Wai
     );
     const document = await published(report);
     if (outcome === 'ready') return document;
-    throw new DbdoctorError(outcome, `dbdoctor: ${notReady(outcome, attempts, document)}`, { report: document, ...(outcome === 'aborted' ? { cause: options.signal?.reason } : {}) });
+    throw new DbdoctorError(outcome, `dbdoctor: ${notReady(outcome, attempts, document)}`, {
+      report: document,
+      ...(outcome === 'aborted' ? { cause: options.signal?.reason } : {}),
+    });
   });
 }
 
@@ -196,11 +207,17 @@ export async function explain(input: unknown, options: ExplainOptions = {}): Pro
     registerVocabulary();
     const run = { version: await version(), ...(options.engine ? { engine: options.engine } : {}) };
     if (typeof input === 'string') {
-      if (input.trim() === '') throw new DbdoctorError('bad_input', 'dbdoctor: no error text to explain (the input is empty)', { hint: 'pass the error message, or the error object itself' });
+      if (input.trim() === '')
+        throw new DbdoctorError('bad_input', 'dbdoctor: no error text to explain (the input is empty)', {
+          hint: 'pass the error message, or the error object itself',
+        });
       return ExplainReportSchema.parse(await (await import('./explain.js')).explainTextRun(input, run));
     }
     const { isErrorLike } = await import('../explain/objects.js');
-    if (!isErrorLike(input)) throw new DbdoctorError('bad_input', `dbdoctor: cannot explain a ${input === null ? 'null' : typeof input}: explain reads a text or an error object`, { hint: 'pass the error a driver threw, or its message' });
+    if (!isErrorLike(input))
+      throw new DbdoctorError('bad_input', `dbdoctor: cannot explain a ${input === null ? 'null' : typeof input}: explain reads a text or an error object`, {
+        hint: 'pass the error a driver threw, or its message',
+      });
     return ExplainReportSchema.parse(await (await import('./explain.js')).explainErrorRun(input, run));
   });
 }
@@ -224,8 +241,16 @@ function bound(deadline: Deadline, signal: AbortSignal | undefined): Deadline {
   return signal ? deadline.until(signal, deadline.scope, { name: "the caller's AbortSignal" }) : deadline;
 }
 
-async function prepare(targets: Target | readonly Target[] | undefined, options: RunOptions, steps: { only?: StepId[]; skip?: StepId[] } | undefined): Promise<PreparedRun> {
-  const [{ prepareRun }, { registerVocabulary }, { DEFAULT_THRESHOLDS }] = await Promise.all([import('./run.js'), import('./vocabulary.js'), import('../engine/thresholds.js')]);
+async function prepare(
+  targets: Target | readonly Target[] | undefined,
+  options: RunOptions,
+  steps: { only?: StepId[]; skip?: StepId[] } | undefined,
+): Promise<PreparedRun> {
+  const [{ prepareRun }, { registerVocabulary }, { DEFAULT_THRESHOLDS }] = await Promise.all([
+    import('./run.js'),
+    import('./vocabulary.js'),
+    import('../engine/thresholds.js'),
+  ]);
   registerVocabulary();
   const list: readonly Target[] = targets === undefined ? [] : typeof targets === 'string' || !isList(targets) ? [targets] : targets;
   return prepareRun(
@@ -260,7 +285,12 @@ const STEP_NAMES = ['process', 'accepting', 'network', 'pool', 'auth', 'queries'
 const UNTIL_LEVELS = ['accepting', 'auth', 'ready'] as const satisfies readonly Until[];
 const ENGINE_NAMES = ['postgres', 'mongodb', 'cassandra'] as const satisfies readonly EngineName[];
 type Exhaustive<Union, Listed> = [Exclude<Union, Listed>] extends [never] ? true : never;
-const LISTS_COMPLETE: [Exhaustive<Platform, (typeof PLATFORM_NAMES)[number]>, Exhaustive<StepId, (typeof STEP_NAMES)[number]>, Exhaustive<Until, (typeof UNTIL_LEVELS)[number]>, Exhaustive<EngineName, (typeof ENGINE_NAMES)[number]>] = [true, true, true, true];
+const LISTS_COMPLETE: [
+  Exhaustive<Platform, (typeof PLATFORM_NAMES)[number]>,
+  Exhaustive<StepId, (typeof STEP_NAMES)[number]>,
+  Exhaustive<Until, (typeof UNTIL_LEVELS)[number]>,
+  Exhaustive<EngineName, (typeof ENGINE_NAMES)[number]>,
+] = [true, true, true, true];
 void LISTS_COMPLETE;
 
 /** The longest time a timer can wait (2^31 − 1 ms, ~24.8 days): Node fires a longer one at once. */
@@ -269,13 +299,23 @@ const LONGEST_TIMER_MS = 2 ** 31 - 1;
 function positive(value: number | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
   const unit = name === 'retries' ? 'attempts' : name.endsWith('Percent') ? 'percent' : 'milliseconds';
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new DbdoctorError('bad_input', `dbdoctor: ${name} must be a positive number of ${unit}, not ${describe(value)}`);
-  if (unit === 'milliseconds' && value > LONGEST_TIMER_MS) throw new DbdoctorError('bad_input', `dbdoctor: ${name} must be at most ${LONGEST_TIMER_MS} ms (about 24 days), not ${value}`);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
+    throw new DbdoctorError('bad_input', `dbdoctor: ${name} must be a positive number of ${unit}, not ${describe(value)}`);
+  if (unit === 'milliseconds' && value > LONGEST_TIMER_MS)
+    throw new DbdoctorError('bad_input', `dbdoctor: ${name} must be at most ${LONGEST_TIMER_MS} ms (about 24 days), not ${value}`);
   return value;
 }
 
 function describe(value: unknown): string {
-  return value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value === 'object' ? 'an object' : typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : String(value);
+  return value === null
+    ? 'null'
+    : Array.isArray(value)
+      ? 'an array'
+      : typeof value === 'object'
+        ? 'an object'
+        : typeof value === 'string'
+          ? JSON.stringify(value.slice(0, 40))
+          : String(value);
 }
 
 /**
@@ -287,18 +327,24 @@ function checkCall(targets: unknown, options: unknown, allowed: { readonly steps
     throw new DbdoctorError('bad_input', `dbdoctor: ${message}`, hint ? { hint } : {});
   };
   const isTarget = (value: unknown): boolean => typeof value === 'string' || (value !== null && typeof value === 'object' && !Array.isArray(value));
-  if (targets !== undefined && !(isTarget(targets) || (Array.isArray(targets) && targets.every(isTarget)))) bad(`targets must be a URL, a connection string, a target object or a list of them, not ${describe(targets)}`);
+  if (targets !== undefined && !(isTarget(targets) || (Array.isArray(targets) && targets.every(isTarget))))
+    bad(`targets must be a URL, a connection string, a target object or a list of them, not ${describe(targets)}`);
   if (options === undefined) return;
   if (options === null || typeof options !== 'object' || Array.isArray(options)) bad(`options must be an object, not ${describe(options)}`);
   const given = options as Record<string, unknown>;
   const signal = given.signal;
-  if (signal !== undefined && !(signal instanceof AbortSignal)) bad(`signal must be an AbortSignal, not ${describe(signal)}`, 'pass controller.signal (new AbortController()), or AbortSignal.timeout(ms)');
-  if (given.platform !== undefined && !(PLATFORM_NAMES as readonly unknown[]).includes(given.platform)) bad(`platform must be one of ${PLATFORM_NAMES.join(', ')}, not ${describe(given.platform)}`);
-  if (allowed.until && given.until !== undefined && !(UNTIL_LEVELS as readonly unknown[]).includes(given.until)) bad(`until must be one of ${UNTIL_LEVELS.join(', ')}, not ${describe(given.until)}`);
-  if (allowed.engine && given.engine !== undefined && !(ENGINE_NAMES as readonly unknown[]).includes(given.engine)) bad(`engine must be one of ${ENGINE_NAMES.join(', ')}, not ${describe(given.engine)}`);
+  if (signal !== undefined && !(signal instanceof AbortSignal))
+    bad(`signal must be an AbortSignal, not ${describe(signal)}`, 'pass controller.signal (new AbortController()), or AbortSignal.timeout(ms)');
+  if (given.platform !== undefined && !(PLATFORM_NAMES as readonly unknown[]).includes(given.platform))
+    bad(`platform must be one of ${PLATFORM_NAMES.join(', ')}, not ${describe(given.platform)}`);
+  if (allowed.until && given.until !== undefined && !(UNTIL_LEVELS as readonly unknown[]).includes(given.until))
+    bad(`until must be one of ${UNTIL_LEVELS.join(', ')}, not ${describe(given.until)}`);
+  if (allowed.engine && given.engine !== undefined && !(ENGINE_NAMES as readonly unknown[]).includes(given.engine))
+    bad(`engine must be one of ${ENGINE_NAMES.join(', ')}, not ${describe(given.engine)}`);
   for (const key of allowed.steps ? (['only', 'skip'] as const) : []) {
     const list = given[key];
-    if (list !== undefined && !(Array.isArray(list) && list.every((step) => (STEP_NAMES as readonly unknown[]).includes(step)))) bad(`${key} must be a list of steps (${STEP_NAMES.join(', ')}), not ${describe(list)}`);
+    if (list !== undefined && !(Array.isArray(list) && list.every((step) => (STEP_NAMES as readonly unknown[]).includes(step))))
+      bad(`${key} must be a list of steps (${STEP_NAMES.join(', ')}), not ${describe(list)}`);
   }
   const thresholds = given.thresholds;
   if (thresholds !== undefined) {
@@ -313,7 +359,14 @@ async function version(): Promise<string> {
 
 /** One line for a wait that ended unready: how, and each unready target's verdict. */
 function notReady(outcome: Exclude<DbdoctorErrorReason, 'bad_input'>, attempts: number, report: Report): string {
-  const how = outcome === 'timed_out' ? `not ready: timed out after ${attempts} attempt${attempts === 1 ? '' : 's'}` : outcome === 'not_healing' ? 'not ready: waiting will not heal it' : 'the wait was aborted';
-  const causes = report.targets.filter((target) => target.status === 'unhealthy').map((target) => `${target.label ?? target.target}: ${target.verdict.cause} — ${target.verdict.message}`);
+  const how =
+    outcome === 'timed_out'
+      ? `not ready: timed out after ${attempts} attempt${attempts === 1 ? '' : 's'}`
+      : outcome === 'not_healing'
+        ? 'not ready: waiting will not heal it'
+        : 'the wait was aborted';
+  const causes = report.targets
+    .filter((target) => target.status === 'unhealthy')
+    .map((target) => `${target.label ?? target.target}: ${target.verdict.cause} — ${target.verdict.message}`);
   return [how, ...causes].join('; ').replace(/[\r\n]+/g, ' ');
 }

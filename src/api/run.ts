@@ -72,7 +72,9 @@ export async function prepareRun(inputs: readonly TargetInput[], options: RunOpt
   const [fromArguments, fromConfig, platform] = await Promise.all([
     Promise.all(
       inputs.map(async (input, index): Promise<PlannedTarget> =>
-        typeof input === 'string' ? { target: await resolveTarget(input, env), thresholds: options.thresholds, ...stepsOf(options.steps) } : objectTarget(input, index, options, env, resolveTarget),
+        typeof input === 'string'
+          ? { target: await resolveTarget(input, env), thresholds: options.thresholds, ...stepsOf(options.steps) }
+          : objectTarget(input, index, options, env, resolveTarget),
       ),
     ),
     config ? configTargets(config, options, env, resolveTarget) : Promise.resolve([]),
@@ -129,17 +131,26 @@ async function configTargets(
       let url = entry.url;
       if (entry.urlFrom) {
         url = env.get(entry.urlFrom);
-        if (!url) throw new InputError(`${options.configFile ?? 'config'}: ${name}: the variable ${entry.urlFrom} is not set`, `set ${entry.urlFrom}, or give url: instead of urlFrom:`);
+        if (!url)
+          throw new InputError(
+            `${options.configFile ?? 'config'}: ${name}: the variable ${entry.urlFrom} is not set`,
+            `set ${entry.urlFrom}, or give url: instead of urlFrom:`,
+          );
       }
       let target: LabelledTarget['target'];
       try {
         target = await resolveTarget(url ?? '', env, entry.urlFrom ? (env.sourceOf(entry.urlFrom) ?? `env ${entry.urlFrom}`) : `config ${name}`);
       } catch (error) {
         // A URL's problem, said with where the URL is: the file and the target (its label), or the variable.
-        if (error instanceof InputError) throw new InputError(`${options.configFile ?? 'config'}: ${name}${entry.urlFrom ? ` (${entry.urlFrom})` : ''}: ${error.message}`, error.hint);
+        if (error instanceof InputError)
+          throw new InputError(`${options.configFile ?? 'config'}: ${name}${entry.urlFrom ? ` (${entry.urlFrom})` : ''}: ${error.message}`, error.hint);
         throw error;
       }
-      if (entry.engine && entry.engine !== target.engine) throw new InputError(`${options.configFile ?? 'config'}: ${name}: engine ${entry.engine} does not match the URL (${target.engine})`, 'remove engine:, or fix the URL');
+      if (entry.engine && entry.engine !== target.engine)
+        throw new InputError(
+          `${options.configFile ?? 'config'}: ${name}: engine ${entry.engine} does not match the URL (${target.engine})`,
+          'remove engine:, or fix the URL',
+        );
       const only = entry.only ?? defaults.only ?? options.steps?.only;
       const skip = entry.skip ?? defaults.skip ?? options.steps?.skip;
       const steps = only || skip ? { ...(only ? { only } : {}), ...(skip ? { skip } : {}) } : undefined;
@@ -148,7 +159,9 @@ async function configTargets(
       return {
         target,
         ...(entry.label ? { label: entry.label } : {}),
-        ...(timeout ? { timeoutMs: timeout * 1000, timeoutFrom: `${options.configFile ?? 'config'}: ${entry.timeout ? `timeout of ${name}` : 'defaults.timeout'}` } : {}),
+        ...(timeout
+          ? { timeoutMs: timeout * 1000, timeoutFrom: `${options.configFile ?? 'config'}: ${entry.timeout ? `timeout of ${name}` : 'defaults.timeout'}` }
+          : {}),
         ...(minInterval !== undefined ? { minIntervalMs: minInterval } : {}),
         thresholds: durationsToThresholds(options.thresholds, defaults.thresholds, entry.thresholds),
         ...(steps ? { steps } : {}),
@@ -203,4 +216,3 @@ function environmentView(platform: PlatformInfo, env: Readonly<Record<string, st
     },
   };
 }
-

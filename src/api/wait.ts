@@ -66,7 +66,11 @@ export function selectionFor(until: Until): StepSelection {
 }
 
 /** Exponential backoff with ±20 % jitter, so a fleet of init containers does not poll in step. */
-export function nextInterval(previousMs: number, options: Pick<WaitLoopOptions, 'maxIntervalMs'>, random: () => number = Math.random): { readonly sleepMs: number; readonly nextMs: number } {
+export function nextInterval(
+  previousMs: number,
+  options: Pick<WaitLoopOptions, 'maxIntervalMs'>,
+  random: () => number = Math.random,
+): { readonly sleepMs: number; readonly nextMs: number } {
   const jitter = 0.8 + random() * 0.4;
   return { sleepMs: Math.round(previousMs * jitter), nextMs: Math.min(previousMs * 2, options.maxIntervalMs) };
 }
@@ -77,7 +81,13 @@ export function nextInterval(previousMs: number, options: Pick<WaitLoopOptions, 
  * when the deadline comes, or on a cause that waiting cannot heal; says which, with the last whole
  * diagnosis of every target. `dbdoctor wait` and the API's `waitFor` are this one loop.
  */
-export async function waitUntilReady(prepared: PreparedRun, options: WaitLoopOptions, deadline: Deadline, version: string, progress: WaitProgress): Promise<WaitOutcome> {
+export async function waitUntilReady(
+  prepared: PreparedRun,
+  options: WaitLoopOptions,
+  deadline: Deadline,
+  version: string,
+  progress: WaitProgress,
+): Promise<WaitOutcome> {
   const started = performance.now();
   const { diagnoseAll } = await import('./run.js');
   const { runReport } = await import('../engine/run.js');
@@ -97,7 +107,8 @@ export async function waitUntilReady(prepared: PreparedRun, options: WaitLoopOpt
     const attemptDeadline = deadline.limit(options.attemptTimeoutMs, 'run', { name: 'the --attempt-timeout' });
     const reports = await diagnoseAll({ ...prepared, targets: pending }, attemptDeadline, selection);
     // Aborted (the API's AbortSignal): the attempt ended at once and closed what it opened.
-    if (options.signal?.aborted) return { outcome: 'aborted', attempts: attempt, report: reportOf(last.length > 0 ? last : reports, performance.now() - started) };
+    if (options.signal?.aborted)
+      return { outcome: 'aborted', attempts: attempt, report: reportOf(last.length > 0 ? last : reports, performance.now() - started) };
     slowestAttemptMs = Math.max(slowestAttemptMs, performance.now() - attemptStarted);
     // An attempt that --timeout itself cut short says only that time ran out: the diagnosis printed
     // on giving up stays the last one that finished (a wrong password, a refused port).
@@ -123,9 +134,16 @@ export async function waitUntilReady(prepared: PreparedRun, options: WaitLoopOpt
       return kind === 'permanent' || (kind === 'retries' && count >= options.retries);
     });
     // Server words and names from the settings: made visible, one line per attempt.
-    const summary = visible(reports.filter((report) => report.status === 'unhealthy').map((report) => `${report.label ?? report.target}: ${report.verdict.step ?? 'none'}/${report.verdict.cause} — ${bounded(report.verdict.message, 500)}`).join('; '));
+    const summary = visible(
+      reports
+        .filter((report) => report.status === 'unhealthy')
+        .map((report) => `${report.label ?? report.target}: ${report.verdict.step ?? 'none'}/${report.verdict.cause} — ${bounded(report.verdict.message, 500)}`)
+        .join('; '),
+    );
     if (options.failFast && final.length > 0) {
-      progress.done(`giving up after ${attempt} attempt${attempt > 1 ? 's' : ''}: waiting will not heal ${final.map((report) => report.verdict.cause).join(', ')} (use --no-fail-fast to wait anyway)`);
+      progress.done(
+        `giving up after ${attempt} attempt${attempt > 1 ? 's' : ''}: waiting will not heal ${final.map((report) => report.verdict.cause).join(', ')} (use --no-fail-fast to wait anyway)`,
+      );
       return { outcome: 'not_healing', attempts: attempt, report: reportOf(last, performance.now() - started) };
     }
     if (deadline.remainingMs() < LAST_MOMENT_MS) {
@@ -217,7 +235,10 @@ const MIN_PAUSE_MS = 50;
 const TEN_YEARS_MS = 10 * 365 * 24 * 3600 * 1000;
 
 function readinessOnly(prepared: PreparedRun): PreparedRun {
-  return { ...prepared, targets: prepared.targets.map((planned) => ({ ...planned, thresholds: { ...planned.thresholds, idleInTransactionMs: TEN_YEARS_MS } })) };
+  return {
+    ...prepared,
+    targets: prepared.targets.map((planned) => ({ ...planned, thresholds: { ...planned.thresholds, idleInTransactionMs: TEN_YEARS_MS } })),
+  };
 }
 
 /**
@@ -248,10 +269,13 @@ function refusedEndpoints(reports: readonly TargetReport[]): { address: string; 
     const endpoints = report.verdict.details.endpoints;
     if (!Array.isArray(endpoints)) return [];
     return endpoints.flatMap((endpoint: unknown) => {
-      if (typeof endpoint !== 'object' || endpoint === null || !('port' in endpoint) || !('connects' in endpoint) || !Array.isArray(endpoint.connects)) return [];
+      if (typeof endpoint !== 'object' || endpoint === null || !('port' in endpoint) || !('connects' in endpoint) || !Array.isArray(endpoint.connects))
+        return [];
       const port = Number(endpoint.port);
       return endpoint.connects.flatMap((attempt: unknown) =>
-        typeof attempt === 'object' && attempt !== null && 'address' in attempt && typeof attempt.address === 'string' && !attempt.address.startsWith('/') ? [{ address: attempt.address, port }] : [],
+        typeof attempt === 'object' && attempt !== null && 'address' in attempt && typeof attempt.address === 'string' && !attempt.address.startsWith('/')
+          ? [{ address: attempt.address, port }]
+          : [],
       );
     });
   });

@@ -32,12 +32,14 @@ function describe(program: Command): CommandInfo[] {
   return program.commands.map((command) => ({
     name: command.name(),
     description: command.description().split('\n')[0] ?? '',
-    flags: command.options.filter((option: Option) => option.long !== undefined).map((option: Option) => ({
-      long: option.long ?? '',
-      description: option.description,
-      takesValue: option.required || option.optional,
-      choices: option.argChoices ?? [],
-    })),
+    flags: command.options
+      .filter((option: Option) => option.long !== undefined)
+      .map((option: Option) => ({
+        long: option.long ?? '',
+        description: option.description,
+        takesValue: option.required || option.optional,
+        choices: option.argChoices ?? [],
+      })),
   }));
 }
 
@@ -131,6 +133,7 @@ export function completionCommand(io: CliIO, program: () => Command): Command {
       if (!shell) throw new InvalidArgumentError(`expected one of ${SHELLS.join(', ')}`);
       return shell;
     })
-    
-    .addHelpText('after', COMPLETION_HELP).action(async (shell: Shell) => io.out(completionScript(shell, program())));
+
+    .addHelpText('after', COMPLETION_HELP)
+    .action(async (shell: Shell) => io.out(completionScript(shell, program())));
 }

@@ -75,7 +75,9 @@ ${DIAGNOSE_EXIT_CODES}`;
 
 export function diagnoseCommand(io: CliIO, onRun: (inputs: string[], options: DiagnoseOptions) => Promise<void>): Command {
   const command = new Command('diagnose')
-    .description('find out why an application cannot reach its database: is the server running, accepting connections, reachable, is a connection slot free, may the user log in, is anything stuck; one verdict, its evidence and the fix')
+    .description(
+      'find out why an application cannot reach its database: is the server running, accepting connections, reachable, is a connection slot free, may the user log in, is anything stuck; one verdict, its evidence and the fix',
+    )
     .argument('[targets...]', 'postgres://, mongodb:// or cassandra:// URLs, or libpq "key=value" strings; none: everything the environment points at')
     .addOption(new Option('-t, --timeout <seconds>', 'deadline for the whole run').argParser(parseSeconds).default(DEFAULT_TIMEOUT_SECONDS))
     .option('--json', 'print the JSON report (same as --format json)')
@@ -94,7 +96,9 @@ export async function runDiagnose(inputs: readonly string[], options: DiagnoseOp
   const [{ prepareRun }, { diagnoseRun }] = await Promise.all([import('../api/run.js'), import('../api/diagnose.js')]);
   const prepared = await prepareRun(inputs, options, io);
   const progress = wantsProgress(io, options.format) ? (await import('./progress.js')).progressLine(io, options.timeoutMs) : undefined;
-  const report = await diagnoseRun(prepared, { deadline, version, started, ...(progress ? { observer: progress.observer } : {}) }).finally(() => progress?.clear());
+  const report = await diagnoseRun(prepared, { deadline, version, started, ...(progress ? { observer: progress.observer } : {}) }).finally(() =>
+    progress?.clear(),
+  );
   const [{ exitCodeFor }, { render }] = await Promise.all([import('../engine/run.js'), import('./render.js')]);
   await io.out(await render(report, { ...options, width: widthFor(io) }));
   return exitCodeFor(report);

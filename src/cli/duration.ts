@@ -20,7 +20,8 @@ export function parseCount(text: string): number {
 
 export function parseSeconds(text: string): number {
   const seconds = /^\s*\d+(?:\.\d+)?\s*$/.test(text) ? Number(text) : Number.NaN;
-  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 86_400) throw new InvalidArgumentError('expected a number of seconds greater than 0, e.g. 10 or 2.5');
+  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 86_400)
+    throw new InvalidArgumentError('expected a number of seconds greater than 0, e.g. 10 or 2.5');
   return seconds;
 }
 

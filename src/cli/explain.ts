@@ -84,9 +84,11 @@ export function processStdin(): StdinSource {
 }
 
 export async function runExplain(options: ExplainOptions, io: CliIO, version: string, stdin: StdinSource = processStdin()): Promise<number> {
-  if (options.input.from === 'stdin' && stdin.isTTY) throw new InputError('no error text to explain', 'paste it as an argument in quotes, or pipe it: … | dbdoctor explain -');
+  if (options.input.from === 'stdin' && stdin.isTTY)
+    throw new InputError('no error text to explain', 'paste it as an argument in quotes, or pipe it: … | dbdoctor explain -');
   const text = options.input.from === 'stdin' ? await stdin.read() : options.input.text;
-  if (text.trim() === '') throw new InputError('no error text to explain (the input is empty)', 'paste it as an argument in quotes, or pipe it: … | dbdoctor explain -');
+  if (text.trim() === '')
+    throw new InputError('no error text to explain (the input is empty)', 'paste it as an argument in quotes, or pipe it: … | dbdoctor explain -');
   // The API's path (api/explain.ts): the secrets the text carries masked, as a structure.
   const { explainTextRun } = await import('../api/explain.js');
   const report = await explainTextRun(text, { version, ...(options.engine ? { engine: options.engine } : {}) });

@@ -45,13 +45,18 @@ interface ExporterFlags extends RunFlags {
 export function parseListen(text: string): ListenAddress {
   const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]\s]*)):(\d{1,5})$/.exec(text.trim());
   const port = Number(match?.[3]);
-  if (!match || !Number.isInteger(port) || port > 65535) throw new InvalidArgumentError('expected host:port, [ipv6]:port or :port (every interface), e.g. 127.0.0.1:9187');
+  if (!match || !Number.isInteger(port) || port > 65535)
+    throw new InvalidArgumentError('expected host:port, [ipv6]:port or :port (every interface), e.g. 127.0.0.1:9187');
   const host = match[1] ?? match[2];
   return { host: host === '' ? undefined : host, port };
 }
 
 export function toExporterOptions(flags: ExporterFlags): ExporterOptions {
-  if (flags.config === undefined) throw new InputError('dbdoctor exporter needs --config <file>: the targets it may diagnose, each with a label', 'write a config file (see "Fleet monitoring" in the README) and pass it with --config');
+  if (flags.config === undefined)
+    throw new InputError(
+      'dbdoctor exporter needs --config <file>: the targets it may diagnose, each with a label',
+      'write a config file (see "Fleet monitoring" in the README) and pass it with --config',
+    );
   return {
     ...runOptions(flags),
     listen: flags.listen,
@@ -67,13 +72,33 @@ export function toExporterOptions(flags: ExporterFlags): ExporterOptions {
 
 export function exporterCommand(onRun: (options: ExporterOptions) => Promise<void>): Command {
   const command = new Command('exporter')
-    .description('serve Prometheus metrics: /probe?target=<name> diagnoses a target named in --config; /metrics is the exporter\'s own health')
-    .addOption(new Option('--listen <address>', 'where to listen (loopback unless told otherwise; :9187 is every interface)').argParser(parseListen).default(parseListen(EXPORTER_DEFAULTS.listen), EXPORTER_DEFAULTS.listen))
+    .description("serve Prometheus metrics: /probe?target=<name> diagnoses a target named in --config; /metrics is the exporter's own health")
+    .addOption(
+      new Option('--listen <address>', 'where to listen (loopback unless told otherwise; :9187 is every interface)')
+        .argParser(parseListen)
+        .default(parseListen(EXPORTER_DEFAULTS.listen), EXPORTER_DEFAULTS.listen),
+    )
     .option('--web.config.file <file>', 'TLS and basic authentication, in the Prometheus exporter-toolkit web config format')
-    .addOption(new Option('-t, --timeout <seconds>', "the longest one diagnosis may take (a scrape's own timeout lowers it)").argParser(parseSeconds).default(DEFAULT_TIMEOUT_SECONDS))
-    .addOption(new Option('--timeout-offset <seconds>', "taken off the scrape's timeout (X-Prometheus-Scrape-Timeout-Seconds) for the answer's way back; 0 for none").argParser(parseSecondsOrZero).default(EXPORTER_DEFAULTS.timeoutOffsetSeconds))
-    .addOption(new Option('--min-interval <duration>', 'diagnose a target at most this often; scrapes in between get the last result (config: minInterval)').argParser(parseDuration).default(EXPORTER_DEFAULTS.minIntervalMs, '15s'))
-    .addOption(new Option('--max-concurrent <count>', 'diagnoses running at once, across all targets (one per target at most)').argParser(parseCount).default(EXPORTER_DEFAULTS.maxConcurrent))
+    .addOption(
+      new Option('-t, --timeout <seconds>', "the longest one diagnosis may take (a scrape's own timeout lowers it)")
+        .argParser(parseSeconds)
+        .default(DEFAULT_TIMEOUT_SECONDS),
+    )
+    .addOption(
+      new Option('--timeout-offset <seconds>', "taken off the scrape's timeout (X-Prometheus-Scrape-Timeout-Seconds) for the answer's way back; 0 for none")
+        .argParser(parseSecondsOrZero)
+        .default(EXPORTER_DEFAULTS.timeoutOffsetSeconds),
+    )
+    .addOption(
+      new Option('--min-interval <duration>', 'diagnose a target at most this often; scrapes in between get the last result (config: minInterval)')
+        .argParser(parseDuration)
+        .default(EXPORTER_DEFAULTS.minIntervalMs, '15s'),
+    )
+    .addOption(
+      new Option('--max-concurrent <count>', 'diagnoses running at once, across all targets (one per target at most)')
+        .argParser(parseCount)
+        .default(EXPORTER_DEFAULTS.maxConcurrent),
+    )
     .addOption(new Option('--log-format <format>', 'log lines as').choices(LOG_FORMATS).default('logfmt'))
     .addOption(new Option('--log-level <level>', 'the least important log lines to write').choices(LOG_LEVELS).default('info'));
   return addRunFlags(command, { stepFlags: true }).action(async (flags: ExporterFlags) => onRun(toExporterOptions(flags)));

@@ -52,12 +52,34 @@ export function addRunFlags(command: Command, options: { stepFlags: boolean }): 
     .option('--env-file <path>', 'read settings from this .env file (default: ./.env when present)')
     .option('--no-env-file', 'do not read any .env file')
     .addOption(new Option('--platform <platform>', 'tailor fixes to this platform instead of the detected one').choices(['k8s', ...PLATFORMS]))
-    .addOption(new Option('--long-running <duration>', 'statements active longer than this are long_running').argParser(parseDuration).default(DEFAULT_THRESHOLDS.longRunningMs, '5m'))
-    .addOption(new Option('--lock-wait <duration>', 'lock waits longer than this are blocked').argParser(parseDuration).default(DEFAULT_THRESHOLDS.lockWaitMs, '10s'))
-    .addOption(new Option('--idle-in-transaction <duration>', 'sessions idle in a transaction longer than this are idle_in_transaction').argParser(parseDuration).default(DEFAULT_THRESHOLDS.idleInTransactionMs, '5m'))
-    .addOption(new Option('--idle <duration>', 'sessions idle longer than this count towards idle_connections').argParser(parseDuration).default(DEFAULT_THRESHOLDS.idleMs, '30m'))
-    .addOption(new Option('--near-limit <percent>', 'share of the connection limit in use that makes near_limit').argParser(parsePercent).default(DEFAULT_THRESHOLDS.nearLimitPercent))
-    .addOption(new Option('--replication-lag <duration>', 'a standby replaying changes older than this is replication_lag').argParser(parseDuration).default(DEFAULT_THRESHOLDS.replicationLagMs, '1m'));
+    .addOption(
+      new Option('--long-running <duration>', 'statements active longer than this are long_running')
+        .argParser(parseDuration)
+        .default(DEFAULT_THRESHOLDS.longRunningMs, '5m'),
+    )
+    .addOption(
+      new Option('--lock-wait <duration>', 'lock waits longer than this are blocked').argParser(parseDuration).default(DEFAULT_THRESHOLDS.lockWaitMs, '10s'),
+    )
+    .addOption(
+      new Option('--idle-in-transaction <duration>', 'sessions idle in a transaction longer than this are idle_in_transaction')
+        .argParser(parseDuration)
+        .default(DEFAULT_THRESHOLDS.idleInTransactionMs, '5m'),
+    )
+    .addOption(
+      new Option('--idle <duration>', 'sessions idle longer than this count towards idle_connections')
+        .argParser(parseDuration)
+        .default(DEFAULT_THRESHOLDS.idleMs, '30m'),
+    )
+    .addOption(
+      new Option('--near-limit <percent>', 'share of the connection limit in use that makes near_limit')
+        .argParser(parsePercent)
+        .default(DEFAULT_THRESHOLDS.nearLimitPercent),
+    )
+    .addOption(
+      new Option('--replication-lag <duration>', 'a standby replaying changes older than this is replication_lag')
+        .argParser(parseDuration)
+        .default(DEFAULT_THRESHOLDS.replicationLagMs, '1m'),
+    );
   if (options.stepFlags) {
     command
       .addOption(new Option('--only <steps>', `run only these steps (comma-separated: ${STEP_ORDER.join(',')})`).argParser(parseSteps))
@@ -65,4 +87,3 @@ export function addRunFlags(command: Command, options: { stepFlags: boolean }): 
   }
   return command;
 }
-

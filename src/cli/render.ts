@@ -39,6 +39,10 @@ export async function render(untrusted: RunReport, options: RenderOptions): Prom
     case 'prometheus':
       return (await import('../report/prometheus.js')).renderPrometheus(report);
     default:
-      return (await import('../report/human.js')).renderHuman(report, { verbose: options.verbose, color: options.color, ...(options.width ? { width: options.width } : {}) });
+      return (await import('../report/human.js')).renderHuman(report, {
+        verbose: options.verbose,
+        color: options.color,
+        ...(options.width ? { width: options.width } : {}),
+      });
   }
 }

@@ -17,8 +17,9 @@ export function runbookCommand(io: CliIO): Command {
     .description('print the decision tree for an engine as a runbook: each step, what dbdoctor checks, and the commands to check it by hand')
     .argument('[engine]', 'postgres, mongodb or cassandra', 'postgres')
     .addOption(new Option('-f, --format <format>', 'runbook format').choices(['markdown', 'human']).default('markdown'))
-    
-    .addHelpText('after', RUNBOOK_HELP).action(async (engine: string, flags: { format: 'markdown' | 'human' }) => {
+
+    .addHelpText('after', RUNBOOK_HELP)
+    .action(async (engine: string, flags: { format: 'markdown' | 'human' }) => {
       const [{ ENGINES, isEngine, stepsOf }, { renderRunbook }] = await Promise.all([import('../probes/registry.js'), import('../docs/runbook.js')]);
       if (!isEngine(engine)) throw new InputError(`no runbook for "${engine}"`, `engines: ${Object.keys(ENGINES).join(', ')}`);
       await io.out(renderRunbook(engine, ENGINES[engine], await stepsOf(engine), flags.format, widthFor(io)));

@@ -10,9 +10,11 @@ Exit codes:
 
 /** `dbdoctor schema`: the JSON Schema of the --json output. */
 export function schemaCommand(io: CliIO): Command {
-  return new Command('schema').description('print the JSON Schema of the --json report')
-    .addHelpText('after', SCHEMA_HELP).action(async () => {
-    const { reportJsonSchema } = await import('../docs/schema.js');
-    await io.out(reportJsonSchema());
-  });
+  return new Command('schema')
+    .description('print the JSON Schema of the --json report')
+    .addHelpText('after', SCHEMA_HELP)
+    .action(async () => {
+      const { reportJsonSchema } = await import('../docs/schema.js');
+      await io.out(reportJsonSchema());
+    });
 }

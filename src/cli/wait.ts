@@ -28,7 +28,6 @@ export interface WaitOptions extends RunOptions, WaitLoopOptions {
   readonly command: readonly string[];
 }
 
-
 interface WaitFlags extends RunFlags {
   until: Until;
   timeout: number;
@@ -82,13 +81,25 @@ export function waitCommand(io: CliIO, command: readonly string[], onRun: (input
   const wait = new Command('wait')
     .description('wait until every target is ready (an init container, a CI job), then exit 0 or run a command: dbdoctor wait <target> -- <command…>')
     .argument('[targets...]', 'URLs as for diagnose; none: everything the environment points at')
-    .addOption(new Option('--until <step>', 'ready means: accepting (answers its protocol), auth (logs in), ready (logs in and runs a query)').choices(UNTIL).default('ready'))
+    .addOption(
+      new Option('--until <step>', 'ready means: accepting (answers its protocol), auth (logs in), ready (logs in and runs a query)')
+        .choices(UNTIL)
+        .default('ready'),
+    )
     .addOption(new Option('-t, --timeout <seconds>', 'give up after this long').argParser(parseSeconds).default(WAIT_DEFAULTS.timeoutSeconds))
-    .addOption(new Option('--interval <duration>', 'first wait between attempts (then doubling, with jitter)').argParser(parseDuration).default(WAIT_DEFAULTS.intervalMs, '500ms'))
+    .addOption(
+      new Option('--interval <duration>', 'first wait between attempts (then doubling, with jitter)')
+        .argParser(parseDuration)
+        .default(WAIT_DEFAULTS.intervalMs, '500ms'),
+    )
     .addOption(new Option('--max-interval <duration>', 'longest wait between attempts').argParser(parseDuration).default(WAIT_DEFAULTS.maxIntervalMs, '5s'))
     .addOption(new Option('--attempt-timeout <duration>', 'deadline of each attempt').argParser(parseDuration).default(WAIT_DEFAULTS.attemptTimeoutMs, '10s'))
     .option('--no-fail-fast', 'keep waiting through causes that waiting cannot heal (a wrong password, another protocol…)')
-    .addOption(new Option('--retries <count>', 'attempts in a row before a cause such as dns_not_found is taken as final').argParser(parseCount).default(WAIT_DEFAULTS.retries))
+    .addOption(
+      new Option('--retries <count>', 'attempts in a row before a cause such as dns_not_found is taken as final')
+        .argParser(parseCount)
+        .default(WAIT_DEFAULTS.retries),
+    )
     .option('-q, --quiet', 'no progress lines on stderr')
     .option('--json', 'print the last diagnosis as JSON when giving up (same as --format json)')
     .addOption(new Option('-f, --format <format>', 'format of the diagnosis printed when giving up').choices(FORMATS))
@@ -96,7 +107,6 @@ export function waitCommand(io: CliIO, command: readonly string[], onRun: (input
   wait.addHelpText('after', WAIT_HELP);
   return addRunFlags(wait, { stepFlags: false }).action(async (inputs: string[], flags: WaitFlags) => onRun(inputs, toWaitOptions(flags, command, io)));
 }
-
 
 export async function runWait(inputs: readonly string[], options: WaitOptions, io: CliIO, version: string): Promise<number> {
   // --timeout is a promise to the caller (an init container, a CI step): it counts from the moment
@@ -107,7 +117,10 @@ export async function runWait(inputs: readonly string[], options: WaitOptions, i
   // The report handed over before the last watch is rendered while the port is watched, so that
   // it is out the moment the deadline comes.
   let rendered: { report: RunReport; text: Promise<string> } | undefined;
-  const progress: WaitProgress = { ...progressWriter(io, options.quiet), lastReport: (report) => void (rendered = { report, text: renderLast(report, options, io) }) };
+  const progress: WaitProgress = {
+    ...progressWriter(io, options.quiet),
+    lastReport: (report) => void (rendered = { report, text: renderLast(report, options, io) }),
+  };
   const { outcome, report } = await waitUntilReady(prepared, options, deadline, version, progress);
   if (outcome === 'ready') {
     // With --format or --json, the final diagnosis is kept on success too (a CI artifact).

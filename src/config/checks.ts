@@ -27,14 +27,24 @@ const SOCKET_PATH_BYTES = 107;
  */
 export function checkSocketLength(host: string, socket: string, source: string, hint: string): void {
   if (Buffer.byteLength(socket) <= SOCKET_PATH_BYTES) return;
-  throw new InputError(`invalid host "${bounded(host, 120)}" (from ${source}): the socket path ${bounded(socket, 160)} is longer than ${SOCKET_PATH_BYTES} bytes`, hint);
+  throw new InputError(
+    `invalid host "${bounded(host, 120)}" (from ${source}): the socket path ${bounded(socket, 160)} is longer than ${SOCKET_PATH_BYTES} bytes`,
+    hint,
+  );
 }
 
 /** Refuses a NUL byte in any of `settings`; a secret is named, never shown. */
-export function checkNoNul(settings: Readonly<Record<string, string | undefined>>, sourceOf: (name: string) => string | undefined, secret: (name: string) => boolean = () => false): void {
+export function checkNoNul(
+  settings: Readonly<Record<string, string | undefined>>,
+  sourceOf: (name: string) => string | undefined,
+  secret: (name: string) => boolean = () => false,
+): void {
   for (const [name, value] of Object.entries(settings)) {
     if (value === undefined || !value.includes('\u0000')) continue;
     const shown = secret(name) ? '' : ` "${bounded(value, 120)}"`;
-    throw new InputError(`invalid ${name}${shown} (from ${sourceOf(name) ?? 'url'}): it holds a NUL byte, which no client can send`, `remove the NUL byte (%00 in a URL) from ${name}`);
+    throw new InputError(
+      `invalid ${name}${shown} (from ${sourceOf(name) ?? 'url'}): it holds a NUL byte, which no client can send`,
+      `remove the NUL byte (%00 in a URL) from ${name}`,
+    );
   }
 }

@@ -26,7 +26,10 @@ const Duration = z.union([z.number().positive(), z.string()]).transform((value, 
   if (ms === undefined) {
     // "0s" is a duration, just not one that can be used: say that, not that it is not one.
     const zero = typeof value === 'string' && /^\s*0+(?:\.0+)?\s*(ms|s|sec|m|min|h)?\s*$/i.test(value);
-    context.addIssue({ code: z.ZodIssueCode.custom, message: zero ? 'must be greater than 0, e.g. 30s' : 'expected a duration such as 500ms, 30s, 5m or 1h (a bare number is seconds)' });
+    context.addIssue({
+      code: z.ZodIssueCode.custom,
+      message: zero ? 'must be greater than 0, e.g. 30s' : 'expected a duration such as 500ms, 30s, 5m or 1h (a bare number is seconds)',
+    });
     return z.NEVER;
   }
   return ms;
@@ -68,7 +71,13 @@ const TargetEntrySchema = z
 export const ConfigFileSchema = z
   .object({
     defaults: z
-      .object({ timeout: z.number().positive().max(3600).optional(), thresholds: ThresholdsSchema.optional(), only: Steps.optional(), skip: Steps.optional(), minInterval: Duration.optional() })
+      .object({
+        timeout: z.number().positive().max(3600).optional(),
+        thresholds: ThresholdsSchema.optional(),
+        only: Steps.optional(),
+        skip: Steps.optional(),
+        minInterval: Duration.optional(),
+      })
       .strict()
       .optional(),
     targets: z.array(TargetEntrySchema).min(1, 'list at least one target'),
@@ -97,7 +106,10 @@ export async function parseConfigFile(text: string, path: string): Promise<Confi
   const syntax = document.errors[0];
   if (syntax) {
     const at = lines.linePos(syntax.pos[0]);
-    throw new InputError(`${path}:${at.line}:${at.col}: ${syntax.message.split('\n')[0] ?? 'not valid YAML or JSON'}`, 'fix the syntax; the file is YAML (JSON is accepted too)');
+    throw new InputError(
+      `${path}:${at.line}:${at.col}: ${syntax.message.split('\n')[0] ?? 'not valid YAML or JSON'}`,
+      'fix the syntax; the file is YAML (JSON is accepted too)',
+    );
   }
   let value: unknown;
   try {
@@ -107,15 +119,25 @@ export async function parseConfigFile(text: string, path: string): Promise<Confi
     let offset = 0;
     visit(document, { Alias: (_key, node) => ((offset = node.range?.[0] ?? 0), visit.BREAK) });
     const at = lines.linePos(offset);
-    throw new InputError(`${path}:${at.line}:${at.col}: ${error instanceof Error ? error.message.split('\n')[0] : 'invalid alias'}`, 'fix the YAML anchor (&name) or alias (*name)');
+    throw new InputError(
+      `${path}:${at.line}:${at.col}: ${error instanceof Error ? error.message.split('\n')[0] : 'invalid alias'}`,
+      'fix the YAML anchor (&name) or alias (*name)',
+    );
   }
   const parsed = ConfigFileSchema.safeParse(value);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
-  const field = (issue?.path ?? []).map((key) => (typeof key === 'number' ? `[${key}]` : `.${key}`)).join('').replace(/^\./, '') || '(top level)';
+  const field =
+    (issue?.path ?? [])
+      .map((key) => (typeof key === 'number' ? `[${key}]` : `.${key}`))
+      .join('')
+      .replace(/^\./, '') || '(top level)';
   const node: unknown = document.getIn(issue?.path ?? [], true);
   const range: unknown = typeof node === 'object' && node !== null && 'range' in node ? node.range : undefined;
   const offset = Array.isArray(range) && typeof range[0] === 'number' ? range[0] : 0;
   const at = lines.linePos(offset);
-  throw new InputError(`${path}:${at.line}:${at.col}: ${field}: ${issue?.message ?? 'invalid'}`, 'see "Config files" in the README for the fields a config file may have');
+  throw new InputError(
+    `${path}:${at.line}:${at.col}: ${field}: ${issue?.message ?? 'invalid'}`,
+    'see "Config files" in the README for the fields a config file may have',
+  );
 }

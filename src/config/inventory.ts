@@ -63,7 +63,13 @@ export function configMismatches(env: Environment, target: Target): Hint[] {
   const distinct = [...new Set(settings.map((setting) => setting.host))];
   if (distinct.length > 1) {
     const described = settings.map((setting) => `${setting.variable}=${setting.host}`).join(', ');
-    hints.push(hint(`the environment names different PostgreSQL hosts: ${described}; the application may read another one than dbdoctor did`, { settings: [...settings] }, remedyFor(settings)));
+    hints.push(
+      hint(
+        `the environment names different PostgreSQL hosts: ${described}; the application may read another one than dbdoctor did`,
+        { settings: [...settings] },
+        remedyFor(settings),
+      ),
+    );
   }
   const fromEnvironment = settings.some((setting) => hostSource === setting.source);
   const elsewhere = settings.filter((setting) => setting.host !== targetHost);
@@ -77,10 +83,15 @@ export function configMismatches(env: Environment, target: Target): Hint[] {
           [
             {
               text: `Diagnose what ${first.variable} points at too:`,
-              command: first.variable === 'DATABASE_URL' ? 'dbdoctor diagnose' : sh`dbdoctor diagnose ${`postgresql://${urlPart(target.user)}@${urlHost(first.host)}:${endpoint?.port ?? 5432}/${urlPart(target.database)}`}`,
+              command:
+                first.variable === 'DATABASE_URL'
+                  ? 'dbdoctor diagnose'
+                  : sh`dbdoctor diagnose ${`postgresql://${urlPart(target.user)}@${urlHost(first.host)}:${endpoint?.port ?? 5432}/${urlPart(target.database)}`}`,
               language: 'shell',
             },
-            { text: `If the code reads a host variable with a localhost default (e.g. os.getenv("POSTGRES_HOST", "localhost")), make it read ${first.variable}, or set that variable too.` },
+            {
+              text: `If the code reads a host variable with a localhost default (e.g. os.getenv("POSTGRES_HOST", "localhost")), make it read ${first.variable}, or set that variable too.`,
+            },
           ],
         ),
       );
@@ -95,7 +106,9 @@ function hint(summary: string, evidence: Record<string, unknown>, remediation: R
 
 function remedyFor(settings: readonly HostSetting[]): Remediation[] {
   return [
-    { text: `Make every setting name the same host, or remove the ones the application does not read (${settings.map((setting) => `${setting.variable} from ${setting.source}`).join('; ')}).` },
+    {
+      text: `Make every setting name the same host, or remove the ones the application does not read (${settings.map((setting) => `${setting.variable} from ${setting.source}`).join('; ')}).`,
+    },
     { text: 'Check which variable the application actually reads (a default such as os.getenv("POSTGRES_HOST", "localhost") hides a missing one).' },
   ];
 }

@@ -117,7 +117,8 @@ export class Secrets {
    */
   redactDocument<T>(document: T, commandKeys: readonly string[] = []): T {
     const walk = (item: unknown, key: string | undefined, depth: number): unknown => {
-      if (typeof item === 'string') return depth === 1 && key !== undefined && commandKeys.includes(key) ? (this.commandShowsSecret(item) ? null : item) : this.redact(item);
+      if (typeof item === 'string')
+        return depth === 1 && key !== undefined && commandKeys.includes(key) ? (this.commandShowsSecret(item) ? null : item) : this.redact(item);
       if (Array.isArray(item)) return item.map((entry) => (key === 'remediation' && isRemedy(entry) ? this.redactRemedy(entry) : walk(entry, key, depth + 1)));
       if (item !== null && typeof item === 'object' && Object.getPrototypeOf(item) === Object.prototype) {
         const out: Record<string, unknown> = {};
@@ -144,7 +145,9 @@ export class Secrets {
 
   /** The secrets the nets look for, longest first (a secret that contains another is replaced whole). */
   private searched(): string[] {
-    return [...this.values].filter((value) => !this.publicValues.has(value) && !BARE_VALUE.test(value) && !this.isOwnWord(value)).sort((a, b) => b.length - a.length);
+    return [...this.values]
+      .filter((value) => !this.publicValues.has(value) && !BARE_VALUE.test(value) && !this.isOwnWord(value))
+      .sort((a, b) => b.length - a.length);
   }
 
   /**
@@ -180,14 +183,16 @@ export class Secrets {
   private literalPattern(): RegExp | null {
     if (this.pattern !== undefined) return this.pattern;
     const masked = this.searched();
-    this.pattern = masked.length === 0 ? null : new RegExp(`(?:(?<![A-Za-z0-9_])|(?<=%[0-9A-Fa-f]{2}))(?:${masked.map(escapeRegExp).join('|')})(?![A-Za-z0-9_])`, 'g');
+    this.pattern =
+      masked.length === 0 ? null : new RegExp(`(?:(?<![A-Za-z0-9_])|(?<=%[0-9A-Fa-f]{2}))(?:${masked.map(escapeRegExp).join('|')})(?![A-Za-z0-9_])`, 'g');
     return this.pattern;
   }
 
   private commandPattern(): RegExp | null {
     if (this.commandRegExp !== undefined) return this.commandRegExp;
     const searched = this.searched();
-    this.commandRegExp = searched.length === 0 ? null : new RegExp(`(?:(?<![A-Za-z0-9_-])|(?<=%[0-9A-Fa-f]{2}))(?:${searched.map(escapeRegExp).join('|')})(?![A-Za-z0-9_-])`);
+    this.commandRegExp =
+      searched.length === 0 ? null : new RegExp(`(?:(?<![A-Za-z0-9_-])|(?<=%[0-9A-Fa-f]{2}))(?:${searched.map(escapeRegExp).join('|')})(?![A-Za-z0-9_-])`);
     return this.commandRegExp;
   }
 }

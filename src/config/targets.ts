@@ -75,7 +75,10 @@ const DATABASE_URL_VARIABLE = /^([A-Z0-9_]+_)?DATABASE_URL$/;
  */
 export async function discoverTargets(env: Environment): Promise<LabelledTarget[]> {
   const found: LabelledTarget[] = [];
-  const urlVariables = env.names().filter((name) => DATABASE_URL_VARIABLE.test(name)).sort((a, b) => (a === 'DATABASE_URL' ? -1 : b === 'DATABASE_URL' ? 1 : a.localeCompare(b)));
+  const urlVariables = env
+    .names()
+    .filter((name) => DATABASE_URL_VARIABLE.test(name))
+    .sort((a, b) => (a === 'DATABASE_URL' ? -1 : b === 'DATABASE_URL' ? 1 : a.localeCompare(b)));
   for (const name of urlVariables) {
     const value = env.get(name)?.trim() ?? '';
     if (value === '') continue;
@@ -87,14 +90,20 @@ export async function discoverTargets(env: Environment): Promise<LabelledTarget[
     } else if (isCassandraUri(value)) {
       found.push({ target: await withoutPasswords(value, () => resolveCassandraTarget({ text: value, source }, env)), label: name });
     } else if (name === 'DATABASE_URL') {
-      throw new InputError(`${source} is not a URL dbdoctor knows: ${scrubLiterals(maskUrlPasswords(value), passwordsIn(value))}`, `dbdoctor diagnoses ${SUPPORTED_SCHEMES.join(', ')} URLs; pass a target explicitly`);
+      throw new InputError(
+        `${source} is not a URL dbdoctor knows: ${scrubLiterals(maskUrlPasswords(value), passwordsIn(value))}`,
+        `dbdoctor diagnoses ${SUPPORTED_SCHEMES.join(', ')} URLs; pass a target explicitly`,
+      );
     }
   }
   // MongoDB's own variables: the first of MONGODB_URI / MONGO_URL / MONGO_URI that is set.
   const mongoVariable = MONGODB_URL_VARIABLES.find((name) => (env.get(name) ?? '').trim() !== '');
   if (mongoVariable) {
     const text = env.get(mongoVariable) ?? '';
-    found.push({ target: await withoutPasswords(text, () => resolveMongo({ text, source: env.sourceOf(mongoVariable) ?? `env ${mongoVariable}` })), label: mongoVariable });
+    found.push({
+      target: await withoutPasswords(text, () => resolveMongo({ text, source: env.sourceOf(mongoVariable) ?? `env ${mongoVariable}` })),
+      label: mongoVariable,
+    });
   }
   // Cassandra's contact-point variables, in either spelling, name a Cassandra target (unless a
   // *DATABASE_URL already named one: they fill its gaps then).
@@ -103,7 +112,8 @@ export async function discoverTargets(env: Environment): Promise<LabelledTarget[
   }
   if (!found.some((entry) => entry.label === 'DATABASE_URL')) {
     const libpq = env.names().some((name) => /^PG(HOST|HOSTADDR|PORT|USER|DATABASE|SERVICE)$/.test(name));
-    if (libpq || found.length === 0) found.unshift({ target: await resolvePostgresTarget(undefined, env), label: libpq ? 'PG* environment' : 'libpq defaults' });
+    if (libpq || found.length === 0)
+      found.unshift({ target: await resolvePostgresTarget(undefined, env), label: libpq ? 'PG* environment' : 'libpq defaults' });
   }
   return found;
 }

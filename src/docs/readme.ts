@@ -31,5 +31,9 @@ export interface LabRow {
 
 /** The README's lab table, from the scenarios the tests run. */
 export function labTable(rows: readonly LabRow[]): string {
-  return ['| scenario | what it builds | dbdoctor says |', '| --- | --- | --- |', ...rows.map((row) => `| \`${row.name}\` | ${row.title.replace(/\|/g, '\\|')} | ${row.verdicts.map((verdict) => `\`${verdict}\``).join(', then ')} |`)].join('\n');
+  return [
+    '| scenario | what it builds | dbdoctor says |',
+    '| --- | --- | --- |',
+    ...rows.map((row) => `| \`${row.name}\` | ${row.title.replace(/\|/g, '\\|')} | ${row.verdicts.map((verdict) => `\`${verdict}\``).join(', then ')} |`),
+  ].join('\n');
 }

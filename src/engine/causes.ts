@@ -37,7 +37,7 @@ export const CAUSES = {
     severity: 'fail',
     title: 'No server is running',
     meaning:
-      'The connection was refused (or the socket file is missing) and, when the host is this machine, no server process of this engine was found listening anywhere; where this machine\'s processes could not be read (no /proc, lsof or netstat to read them), none could be looked for, and the finding says so.',
+      "The connection was refused (or the socket file is missing) and, when the host is this machine, no server process of this engine was found listening anywhere; where this machine's processes could not be read (no /proc, lsof or netstat to read them), none could be looked for, and the finding says so.",
   },
   wrong_port: {
     steps: ['process'],
@@ -90,7 +90,8 @@ export const CAUSES = {
     steps: ['accepting'],
     severity: 'fail',
     title: 'Reset during the handshake',
-    meaning: 'The TCP connection was accepted, then reset (RST) before the protocol handshake finished: a proxy or firewall killing the connection, or a server crashing on connect.',
+    meaning:
+      'The TCP connection was accepted, then reset (RST) before the protocol handshake finished: a proxy or firewall killing the connection, or a server crashing on connect.',
   },
   no_response: {
     steps: ['accepting'],
@@ -104,7 +105,8 @@ export const CAUSES = {
     steps: ['accepting'],
     severity: 'fail',
     title: 'Something else answers on this port',
-    meaning: 'Whatever listens on the port does not speak this engine’s protocol (an HTTP server, another database, a TLS-only endpoint); what answered is in the evidence.',
+    meaning:
+      'Whatever listens on the port does not speak this engine’s protocol (an HTTP server, another database, a TLS-only endpoint); what answered is in the evidence.',
   },
   tls_required: {
     steps: ['accepting'],
@@ -208,7 +210,8 @@ export const CAUSES = {
     steps: ['pool'],
     severity: 'warn',
     title: 'Many long-idle connections',
-    meaning: 'Sessions idle for longer than the idle threshold (default 30 min) take at least 20 % of the connection limit: a leaking or oversized client pool.',
+    meaning:
+      'Sessions idle for longer than the idle threshold (default 30 min) take at least 20 % of the connection limit: a leaking or oversized client pool.',
   },
 
   // ── auth ───────────────────────────────────────────────────────────────────
@@ -235,7 +238,8 @@ export const CAUSES = {
     steps: ['auth'],
     severity: 'fail',
     title: 'Database does not exist',
-    meaning: 'The server, or the pooler in front of it, said the requested database (a Cassandra keyspace) does not exist (PostgreSQL: 3D000; PgBouncer: "no such database").',
+    meaning:
+      'The server, or the pooler in front of it, said the requested database (a Cassandra keyspace) does not exist (PostgreSQL: 3D000; PgBouncer: "no such database").',
   },
   password_missing: {
     steps: ['auth'],
@@ -335,7 +339,7 @@ export const CAUSES = {
     severity: 'fail',
     title: 'Pooler pool exhausted: clients wait',
     meaning:
-      'Clients wait in the pooler\'s queue (PgBouncer SHOW POOLS: cl_waiting, maxwait) because every server connection it may open for this database and user is busy. The limit that binds is named: the pool size (default_pool_size / pool_size), max_db_connections or max_user_connections. PostgreSQL itself may look idle.',
+      "Clients wait in the pooler's queue (PgBouncer SHOW POOLS: cl_waiting, maxwait) because every server connection it may open for this database and user is busy. The limit that binds is named: the pool size (default_pool_size / pool_size), max_db_connections or max_user_connections. PostgreSQL itself may look idle.",
   },
   pooler_session_state: {
     steps: ['pool'],
@@ -349,14 +353,14 @@ export const CAUSES = {
     severity: 'fail',
     title: 'The pooler rejected the login',
     meaning:
-      'The pooler itself rejected the client\'s credentials (PgBouncer: auth_file, auth_query run as auth_user, or its auth_hba_file), before any database was asked. The database never saw this login.',
+      "The pooler itself rejected the client's credentials (PgBouncer: auth_file, auth_query run as auth_user, or its auth_hba_file), before any database was asked. The database never saw this login.",
   },
   pooler_backend_auth: {
     steps: ['auth'],
     severity: 'fail',
-    title: 'The database rejected the pooler\'s login',
+    title: "The database rejected the pooler's login",
     meaning:
-      'The pooler accepted the client, but the database rejected the pooler\'s own login to it (the pooler → database hop): a password in the pooler\'s auth_file or [databases] line that does not match the role\'s, a pg_hba.conf without a line for the pooler\'s host, or a missing role. The server\'s own words, relayed by the pooler, are in the evidence.',
+      "The pooler accepted the client, but the database rejected the pooler's own login to it (the pooler → database hop): a password in the pooler's auth_file or [databases] line that does not match the role's, a pg_hba.conf without a line for the pooler's host, or a missing role. The server's own words, relayed by the pooler, are in the evidence.",
   },
 
   // ── hints from the environment, beside any verdict ────────────────────────
@@ -373,13 +377,15 @@ export const CAUSES = {
     steps: 'any',
     severity: 'fail',
     title: 'Cut off by the deadline',
-    meaning: 'The step was still waiting when the run’s budget expired (--timeout, a target’s timeout in the config file, or, in the exporter, the scrape’s deadline; the message names which, with its figure); the evidence gathered so far is kept.',
+    meaning:
+      'The step was still waiting when the run’s budget expired (--timeout, a target’s timeout in the config file, or, in the exporter, the scrape’s deadline; the message names which, with its figure); the evidence gathered so far is kept.',
   },
   check_error: {
     steps: 'any',
     severity: 'warn',
     title: 'The check itself failed',
-    meaning: 'dbdoctor’s own check failed unexpectedly (for example a catalogue query the server does not support). The error is in the evidence; the other steps carried on.',
+    meaning:
+      'dbdoctor’s own check failed unexpectedly (for example a catalogue query the server does not support). The error is in the evidence; the other steps carried on.',
   },
   // ── added with the Cassandra probe ─────────────────────────────────────────
   protocol_version: {

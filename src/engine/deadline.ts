@@ -126,7 +126,14 @@ export class Deadline {
     return this.child(this.remainingMs(), scope, this.source, undefined, signal, stoppedBy);
   }
 
-  private child(ms: number, scope: string, source: BudgetSource | undefined, reported?: Deadline['reported'], cut?: AbortSignal, stoppedBy?: BudgetSource): Deadline {
+  private child(
+    ms: number,
+    scope: string,
+    source: BudgetSource | undefined,
+    reported?: Deadline['reported'],
+    cut?: AbortSignal,
+    stoppedBy?: BudgetSource,
+  ): Deadline {
     const budget = Math.max(0, Math.floor(Math.min(ms, this.remainingMs())));
     const controller = new AbortController();
     setMaxListeners(0, controller.signal);
@@ -142,7 +149,17 @@ export class Deadline {
       this.signal.addEventListener('abort', abort, { once: true });
       cut?.addEventListener('abort', abort, { once: true });
     }
-    return new Deadline(Date.now() + budget, budget, controller.signal, scope, this, timer, source, reported, cut && stoppedBy ? { signal: cut, by: stoppedBy } : undefined);
+    return new Deadline(
+      Date.now() + budget,
+      budget,
+      controller.signal,
+      scope,
+      this,
+      timer,
+      source,
+      reported,
+      cut && stoppedBy ? { signal: cut, by: stoppedBy } : undefined,
+    );
   }
 
   /** The error describing which budget ran out: the innermost expired one. */

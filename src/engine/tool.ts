@@ -9,7 +9,7 @@ let cached: string | undefined;
  */
 export function toolVersion(): string {
   if (cached !== undefined) return cached;
-  for (let dir = new URL('./', import.meta.url); ; ) {
+  for (let dir = new URL('./', import.meta.url); ;) {
     try {
       const pkg: unknown = JSON.parse(readFileSync(new URL('package.json', dir), 'utf8'));
       if (typeof pkg === 'object' && pkg !== null && 'name' in pkg && pkg.name === 'dbdoctor') {

@@ -11,11 +11,7 @@ import { boundFinding, COMMAND_CHARS } from '../text/bound.js';
 const SEVERITY_RANK = { fail: 3, warn: 2, pass: 1, skip: 0 } as const;
 
 /** Walks the tree for one target: each step in order, stopping at the first failure. */
-export async function diagnoseTarget<T extends DiagnosisTarget, Ctx>(
-  probe: Probe<T, Ctx>,
-  target: T,
-  run: RunContext,
-): Promise<TargetReport> {
+export async function diagnoseTarget<T extends DiagnosisTarget, Ctx>(probe: Probe<T, Ctx>, target: T, run: RunContext): Promise<TargetReport> {
   const started = performance.now();
   const stepsDeadline = run.deadline.reserving(TEARDOWN_RESERVE_MS);
   const ctx = probe.open(target, { ...run, deadline: stepsDeadline });
@@ -42,7 +38,12 @@ export async function diagnoseTarget<T extends DiagnosisTarget, Ctx>(
   } finally {
     await closeQuietly(probe, ctx, run.deadline);
   }
-  return summarise(target, probe.engine, runnable(withHints(steps, run.hints ?? []), (statement, cause) => probe.statementCommand?.(target, statement, cause)), performance.now() - started);
+  return summarise(
+    target,
+    probe.engine,
+    runnable(withHints(steps, run.hints ?? []), (statement, cause) => probe.statementCommand?.(target, statement, cause)),
+    performance.now() - started,
+  );
 }
 
 async function closeQuietly<Ctx>(probe: Probe<DiagnosisTarget, Ctx>, ctx: Ctx, deadline: Deadline): Promise<void> {
@@ -54,8 +55,7 @@ async function closeQuietly<Ctx>(probe: Probe<DiagnosisTarget, Ctx>, ctx: Ctx, d
 }
 
 async function runStep<Ctx>(definition: StepDefinition<Ctx>, ctx: Ctx, runDeadline: Deadline): Promise<StepReport> {
-  const deadline =
-    definition.limitMs === undefined ? runDeadline : runDeadline.limit(definition.limitMs, definition.id);
+  const deadline = definition.limitMs === undefined ? runDeadline : runDeadline.limit(definition.limitMs, definition.id);
   const io = stepIO(deadline);
   const started = performance.now();
   let outcome: StepOutcome;
@@ -94,7 +94,11 @@ function cutOff(evidence: Evidence, exceeded: DeadlineExceeded): Finding {
       cause: 'deadline_exceeded',
       summary: `stopped by ${source.name} before an answer came`,
       evidence: { ...evidence, deadline: scope, stoppedBy: source.name },
-      remediation: [{ text: `The run was stopped by ${source.name} before this step had an answer, with time left; nothing is known of the server beyond what the steps before it found.` }],
+      remediation: [
+        {
+          text: `The run was stopped by ${source.name} before this step had an answer, with time left; nothing is known of the server beyond what the steps before it found.`,
+        },
+      ],
     };
   }
   return {
@@ -118,9 +122,7 @@ function crashed(evidence: Evidence, error: unknown): Finding {
     cause: 'check_error',
     summary: `the check itself failed: ${message}`,
     evidence: { ...evidence, error: message },
-    remediation: [
-      { text: 'This is a limit of dbdoctor, not necessarily of the server. Run again with --verbose and report the evidence if it persists.' },
-    ],
+    remediation: [{ text: 'This is a limit of dbdoctor, not necessarily of the server. Run again with --verbose and report the evidence if it persists.' }],
   };
 }
 
@@ -229,4 +231,3 @@ function healthyVerdict(steps: StepReport[]): Verdict {
     remediation: [] satisfies Remediation[],
   };
 }
-

@@ -1,7 +1,19 @@
 import { performance } from 'node:perf_hooks';
 import { maskUrlPasswords } from '../config/secrets.js';
 import { CAUSES, stepOfCause, type CauseCode } from '../engine/causes.js';
-import { FIELD_NAMES, RANKS, type EngineExplainer, type HostSplitter, type ExplainRule, type FieldPattern, type Fields, type HostPart, type Reader, type Reading, type StackFrame } from '../engine/explainer.js';
+import {
+  FIELD_NAMES,
+  RANKS,
+  type EngineExplainer,
+  type HostSplitter,
+  type ExplainRule,
+  type FieldPattern,
+  type Fields,
+  type HostPart,
+  type Reader,
+  type Reading,
+  type StackFrame,
+} from '../engine/explainer.js';
 import type { Remediation } from '../engine/schema.js';
 import { CLIENT_HINTS, ENGINE_HINTS, ENGINE_NAMES, loadExplainer, loadNetworkExplainer, type EngineName, type NetworkExplainer } from '../probes/registry.js';
 import { shellQuote, unprintable } from '../text/shell.js';
@@ -92,16 +104,29 @@ export async function explainText(raw: string, options: ExplainOptions): Promise
   const [explainers, network] = await Promise.all([Promise.all((hinted.length > 0 ? hinted : ENGINE_NAMES).map(loadExplainer)), loadNetworkExplainer()]);
   const sources = await sourcesOf(explainers, network);
   const flat = flatten(text);
-  const records = recordsOf(normalised.lines.map((line) => line.record), text);
+  const records = recordsOf(
+    normalised.lines.map((line) => line.record),
+    text,
+  );
   const read = sources.flatMap((source, order) => source.read(text, flat).map((reading): Ranked => ({ ...reading, order, engines: source.engines })));
-  const readings = covered(inSession(read, { text, records, frames: normalised.frames, attempts: sources.flatMap((source) => source.attempts?.(text) ?? []), signs: explainers.flatMap((explainer) => (explainer.connecting ? [explainer.connecting] : [])) }));
+  const readings = covered(
+    inSession(read, {
+      text,
+      records,
+      frames: normalised.frames,
+      attempts: sources.flatMap((source) => source.attempts?.(text) ?? []),
+      signs: explainers.flatMap((explainer) => (explainer.connecting ? [explainer.connecting] : [])),
+    }),
+  );
   readings.sort(byDecisiveness);
 
   // A paste of several errors: each error record (a line and its continuation lines) is judged on
   // its own when that tells more different errors apart than the log prefixes alone do.
   const splitters = [...(options.hostSplitters ?? []), ...explainers.flatMap((explainer) => explainer.hostSplitters ?? [])];
   const judge = (ranges: readonly Range[]): Judged[] => ranges.map((record) => judgeRecord(record, readings, text, explainers, splitters));
-  const engineOf = (reading: Ranked | undefined): EngineName | undefined => options.engine ?? (hinted.length === 1 ? hinted[0] : reading && reading.engines.length === 1 && isEngineName(reading.engines[0]) ? reading.engines[0] : undefined);
+  const engineOf = (reading: Ranked | undefined): EngineName | undefined =>
+    options.engine ??
+    (hinted.length === 1 ? hinted[0] : reading && reading.engines.length === 1 && isEngineName(reading.engines[0]) ? reading.engines[0] : undefined);
   const patternsOf = (best: Ranked | undefined): readonly FieldPattern[] => {
     const own = explainers.find((candidate) => candidate.engine === engineOf(best));
     return [...(own?.fieldPatterns ?? explainers.flatMap((candidate) => candidate.fieldPatterns)), ...network.fieldPatterns];
@@ -110,12 +135,29 @@ export async function explainText(raw: string, options: ExplainOptions): Promise
   const mask = options.mask ?? ((value: string) => value);
   const fieldsOfRecord = (entry: Judged): Fields => {
     const hostFields: Fields = entry.host ? { host: entry.host.host, ...(entry.host.port ? { port: entry.host.port } : {}) } : {};
-    return maskedFields(extractFields(text.slice(entry.focus.start, entry.focus.end), [...(entry.best ? [entry.best] : []), ...entry.readings], patternsOf(entry.best), sources, hostFields), mask);
+    return maskedFields(
+      extractFields(
+        text.slice(entry.focus.start, entry.focus.end),
+        [...(entry.best ? [entry.best] : []), ...entry.readings],
+        patternsOf(entry.best),
+        sources,
+        hostFields,
+      ),
+      mask,
+    );
   };
   const keyOf = (entry: Judged): FindingKey => ({ cause: entry.best?.cause, fields: fieldsOfRecord(entry) });
-  const distinctKeys = (entries: readonly Judged[]): number => grouped(entries.filter((entry) => entry.best), keyOf).length;
+  const distinctKeys = (entries: readonly Judged[]): number =>
+    grouped(
+      entries.filter((entry) => entry.best),
+      keyOf,
+    ).length;
   let judged = judge(records);
-  const segments = errorRecordsOf(normalised.lines, text, (before, line) => hostPartsOf(`${before}\n${line}`, splitters).length > Math.max(1, hostPartsOf(before, splitters).length));
+  const segments = errorRecordsOf(
+    normalised.lines,
+    text,
+    (before, line) => hostPartsOf(`${before}\n${line}`, splitters).length > Math.max(1, hostPartsOf(before, splitters).length),
+  );
   if (segments.length > 1) {
     const split = judge(segments);
     if (distinctKeys(split) > Math.max(1, distinctKeys(judged))) judged = split;
@@ -123,7 +165,11 @@ export async function explainText(raw: string, options: ExplainOptions): Promise
   const recognised = judged.filter((entry) => entry.best !== undefined);
   // The newest record that says something decides; earlier distinct diagnoses are listed.
   const newest = recognised.at(-1);
-  const chosen = newest ?? judged.find((entry) => entry.readings.length > 0) ?? judged[0] ?? judgeRecord({ start: 0, end: text.length }, readings, text, explainers, splitters);
+  const chosen =
+    newest ??
+    judged.find((entry) => entry.readings.length > 0) ??
+    judged[0] ??
+    judgeRecord({ start: 0, end: text.length }, readings, text, explainers, splitters);
   // A log stream whose later records show a working connection: the errors before are history.
   const working = newest ? workingAfter(newest, judged, text, [...explainers.map((explainer) => explainer.working), network.working]) : undefined;
   const best = working ? undefined : chosen.best;
@@ -132,13 +178,18 @@ export async function explainText(raw: string, options: ExplainOptions): Promise
   const recordText = text.slice(chosen.start, chosen.end);
   const fields = working ? {} : fieldsOfRecord(chosen);
   const diagnoses = distinctDiagnoses(recognised, text);
-  const findings = working ? [] : findingsOf(text, recognised, keyOf, (entry) => {
-    // A finding's engine: the one its own record names, when the paste names several.
-    const own = hinted.length > 1 ? enginesHinted(text.slice(entry.start, entry.end)) : [];
-    const ownEngine = options.engine ?? (own.length === 1 ? own[0] : engineOf(entry.best));
-    const ownExplainer = explainers.find((candidate) => candidate.engine === ownEngine);
-    return { ...describe(entry, text, fieldsOfRecord(entry), ownEngine ?? null, ownExplainer, network, mask), client: clientOf(text.slice(entry.start, entry.end)) ?? null };
-  });
+  const findings = working
+    ? []
+    : findingsOf(text, recognised, keyOf, (entry) => {
+        // A finding's engine: the one its own record names, when the paste names several.
+        const own = hinted.length > 1 ? enginesHinted(text.slice(entry.start, entry.end)) : [];
+        const ownEngine = options.engine ?? (own.length === 1 ? own[0] : engineOf(entry.best));
+        const ownExplainer = explainers.find((candidate) => candidate.engine === ownEngine);
+        return {
+          ...describe(entry, text, fieldsOfRecord(entry), ownEngine ?? null, ownExplainer, network, mask),
+          client: clientOf(text.slice(entry.start, entry.end)) ?? null,
+        };
+      });
   const base = {
     schemaVersion: EXPLAIN_SCHEMA_VERSION,
     tool: { name: 'dbdoctor' as const, version: options.version },
@@ -156,9 +207,29 @@ export async function explainText(raw: string, options: ExplainOptions): Promise
   if (!best) {
     // Not a connection error at all: the server rejected a statement on a connection that worked.
     const statement = working ? undefined : statementOf(recordText, engine ? explainers.filter((candidate) => candidate.engine === engine) : explainers);
-    if (statement) return { ...base, status: 'not_recognised', verdict: null, alternatives: [], guesses: [], statement, remediation: [], confirm: null, durationMs: performance.now() - started };
+    if (statement)
+      return {
+        ...base,
+        status: 'not_recognised',
+        verdict: null,
+        alternatives: [],
+        guesses: [],
+        statement,
+        remediation: [],
+        confirm: null,
+        durationMs: performance.now() - started,
+      };
     const guesses = working ? [] : chosen.conflict.length > 0 ? conflictGuesses(chosen.conflict) : guess(recordText);
-    return { ...base, status: 'not_recognised', verdict: null, alternatives: [], guesses, remediation: [], confirm: engine && explainer ? confirmCommand(explainer, fields) : null, durationMs: performance.now() - started };
+    return {
+      ...base,
+      status: 'not_recognised',
+      verdict: null,
+      alternatives: [],
+      guesses,
+      remediation: [],
+      confirm: engine && explainer ? confirmCommand(explainer, fields) : null,
+      durationMs: performance.now() - started,
+    };
   }
   // The newest finding is the chosen record's: its own engine's words when the paste names several.
   const described = findings.at(-1) ?? describe(chosen, text, fields, engine ?? null, explainer, network, mask);
@@ -179,17 +250,31 @@ export async function explainText(raw: string, options: ExplainOptions): Promise
 function statementOf(text: string, explainers: readonly EngineExplainer[]): ExplainReport['statement'] {
   for (const explainer of explainers) {
     const found = explainer.statementRejected?.(text);
-    if (found && isEngineName(explainer.engine)) return { engine: explainer.engine, code: found.code, meaning: found.meaning, words: maskUrlPasswords(found.words) };
+    if (found && isEngineName(explainer.engine))
+      return { engine: explainer.engine, code: found.code, meaning: found.meaning, words: maskUrlPasswords(found.words) };
   }
   return undefined;
 }
 
 function reportFields(fields: Fields): Finding['fields'] {
-  return { ...(fields.host ? { host: fields.host } : {}), ...(fields.port ? { port: Number(fields.port) } : {}), ...(fields.user ? { user: fields.user } : {}), ...(fields.database ? { database: fields.database } : {}) };
+  return {
+    ...(fields.host ? { host: fields.host } : {}),
+    ...(fields.port ? { port: Number(fields.port) } : {}),
+    ...(fields.user ? { user: fields.user } : {}),
+    ...(fields.database ? { database: fields.database } : {}),
+  };
 }
 
 /** One record's verdict, its names (from its own text only), its fix and the command that confirms it. */
-function describe(entry: Judged, text: string, fields: Fields, engine: EngineName | null, explainer: EngineExplainer | undefined, network: NetworkExplainer, mask: (value: string) => string): Omit<Finding, 'occurrences' | 'lastLine'> {
+function describe(
+  entry: Judged,
+  text: string,
+  fields: Fields,
+  engine: EngineName | null,
+  explainer: EngineExplainer | undefined,
+  network: NetworkExplainer,
+  mask: (value: string) => string,
+): Omit<Finding, 'occurrences' | 'lastLine'> {
   const best = entry.best as Ranked;
   const matched = mask(maskUrlPasswords(entry.host ? excerpt(text, entry.focus) : linesOf(text, best.index, best.end)));
   const meta = CAUSES[best.cause];
@@ -237,7 +322,12 @@ function grouped(entries: readonly Judged[], keyOf: (entry: Judged) => FindingKe
 }
 
 /** Each distinct error once (the same cause with the same names), ordered by its newest occurrence, with how often it was said. */
-function findingsOf(text: string, recognised: readonly Judged[], keyOf: (entry: Judged) => FindingKey, describeEntry: (entry: Judged) => Omit<Finding, 'occurrences' | 'lastLine'>): Finding[] {
+function findingsOf(
+  text: string,
+  recognised: readonly Judged[],
+  keyOf: (entry: Judged) => FindingKey,
+  describeEntry: (entry: Judged) => Omit<Finding, 'occurrences' | 'lastLine'>,
+): Finding[] {
   return grouped(recognised, keyOf).map(({ entry, count }) => ({ ...describeEntry(entry), occurrences: count, lastLine: lineOf(text, entry.best as Ranked) }));
 }
 
@@ -246,7 +336,8 @@ function findingsOf(text: string, recognised: readonly Judged[], keyOf: (entry: 
 /** The causes a session that broke shows in the socket's words: a reset, a closed or silent peer, a read that timed out. */
 const BREAKS: ReadonlySet<CauseCode> = new Set(['connection_reset', 'no_response', 'connect_timeout']);
 
-const SESSION_UNDECIDED = 'the text shows no connection attempt (no "connection to server … failed", no connect call in the stack), so these words fit a session that broke after it was established as well as a handshake that failed';
+const SESSION_UNDECIDED =
+  'the text shows no connection attempt (no "connection to server … failed", no connect call in the stack), so these words fit a session that broke after it was established as well as a handshake that failed';
 
 interface SessionContext {
   readonly text: string;
@@ -264,7 +355,8 @@ interface SessionContext {
  */
 function inSession(readings: readonly Ranked[], context: SessionContext): Ranked[] {
   const broken = new Set<Range>();
-  const recordOf = (reading: Ranked): Range => context.records.find((range) => reading.index >= range.start && reading.index < range.end) ?? { start: 0, end: context.text.length };
+  const recordOf = (reading: Ranked): Range =>
+    context.records.find((range) => reading.index >= range.start && reading.index < range.end) ?? { start: 0, end: context.text.length };
   const judged = readings.map((reading) => {
     if (reading.session) broken.add(recordOf(reading));
     if (!reading.whileConnecting || reading.tentative) return reading;
@@ -278,7 +370,11 @@ function inSession(readings: readonly Ranked[], context: SessionContext): Ranked
     if (reading.tentative || (reading.rank !== 'errno' && reading.rank !== 'symptom') || !BREAKS.has(reading.cause)) return reading;
     const record = [...broken].find((range) => reading.index >= range.start && reading.index < range.end);
     if (!record || connecting(reading, record, context)) return reading;
-    return { ...reading, tentative: true as const, undecided: 'the same text says an established session broke, so these words say how it broke, not why a connection could not be made' };
+    return {
+      ...reading,
+      tentative: true as const,
+      undecided: 'the same text says an established session broke, so these words say how it broke, not why a connection could not be made',
+    };
   });
 }
 
@@ -300,7 +396,12 @@ function connecting(reading: Ranked, record: Range, context: SessionContext): bo
 }
 
 /** Words that show a connection works, in a record after the newest error: that error is history. */
-function workingAfter(newest: Range, records: readonly Range[], text: string, patterns: readonly (RegExp | undefined)[]): { words: string; line: number } | undefined {
+function workingAfter(
+  newest: Range,
+  records: readonly Range[],
+  text: string,
+  patterns: readonly (RegExp | undefined)[],
+): { words: string; line: number } | undefined {
   for (const record of records.filter((range) => range.start >= newest.end)) {
     const part = text.slice(record.start, record.end);
     for (const pattern of patterns) {
@@ -320,7 +421,8 @@ function covered(readings: readonly Ranked[]): Ranked[] {
   const frames = readings.filter((reading) => reading.tentative && reading.basis === 'catalog');
   if (frames.length === 0) return [...readings];
   return readings.map((reading) => {
-    const frame = reading.rank === 'errno' && !reading.tentative ? frames.find((candidate) => candidate.index <= reading.index && candidate.end >= reading.end) : undefined;
+    const frame =
+      reading.rank === 'errno' && !reading.tentative ? frames.find((candidate) => candidate.index <= reading.index && candidate.end >= reading.end) : undefined;
     return frame ? { ...reading, tentative: true as const, ...(frame.undecided ? { undecided: frame.undecided } : {}) } : reading;
   });
 }
@@ -383,7 +485,8 @@ function ruleSource(rule: ExplainRule): Source {
       for (const match of matchAll(globalPattern(rule), text)) found.push(reading(match, match.index, match.index + match[0].length));
       if (found.length > 0) return found;
       // A message a terminal or a log collector wrapped over several lines.
-      for (const match of matchAll(globalPattern(rule), flat.text)) found.push(reading(match, flat.origin(match.index), flat.origin(match.index + Math.max(match[0].length - 1, 0)) + 1));
+      for (const match of matchAll(globalPattern(rule), flat.text))
+        found.push(reading(match, flat.origin(match.index), flat.origin(match.index + Math.max(match[0].length - 1, 0)) + 1));
       return found;
     },
   };
@@ -407,7 +510,9 @@ function readerSource(reader: Reader, engines: readonly string[]): Source {
     read(text, flat) {
       const found = [...reader.read(text)];
       if (found.length > 0) return found;
-      return reader.read(flat.text).map((reading) => ({ ...reading, index: flat.origin(reading.index), end: flat.origin(Math.max(reading.end - 1, reading.index)) + 1 }));
+      return reader
+        .read(flat.text)
+        .map((reading) => ({ ...reading, index: flat.origin(reading.index), end: flat.origin(Math.max(reading.end - 1, reading.index)) + 1 }));
     },
   };
 }
@@ -456,14 +561,23 @@ function recordsOf(recordStarts: readonly boolean[], text: string): Range[] {
  * the server running…" and its one line per host, DETAIL/HINT, Python's chained exceptions, a
  * structured log line's further values).
  */
-function errorRecordsOf(lines: readonly { readonly text: string; readonly record: boolean; readonly continues?: true }[], text: string, listsHosts: (before: string, line: string) => boolean): Range[] {
+function errorRecordsOf(
+  lines: readonly { readonly text: string; readonly record: boolean; readonly continues?: true }[],
+  text: string,
+  listsHosts: (before: string, line: string) => boolean,
+): Range[] {
   const ranges: Range[] = [];
   let offset = 0;
   let start = 0;
   let chained = false;
   for (const line of lines) {
     // One client report's next host (libpq's line per address, in any language) continues it.
-    const head = line.record || (!line.continues && !chained && !CONTINUES.test(line.text) && !(offset > start && !PROGRAM.test(line.text) && listsHosts(text.slice(start, offset - 1), line.text)));
+    const head =
+      line.record ||
+      (!line.continues &&
+        !chained &&
+        !CONTINUES.test(line.text) &&
+        !(offset > start && !PROGRAM.test(line.text) && listsHosts(text.slice(start, offset - 1), line.text)));
     if (head && offset > start && text.slice(start, offset).trim() !== '') {
       ranges.push({ start, end: offset });
       start = offset;
@@ -476,7 +590,8 @@ function errorRecordsOf(lines: readonly { readonly text: string; readonly record
 }
 
 /** A line that continues the error before it. */
-const CONTINUES = /^(?:\s|$|Caused by\b|Suppressed:|\[cause\]|Is the server running|(?:DETAIL|HINT|CONTEXT|LINE \d+|STATEMENT|QUERY|WHERE|TIP|DETALLE|PISTA|DÉTAIL|ASTUCE):|The above exception|During handling of the above|\(Background on this error|connection to server (?:at|on)\b|could not connect to server\b|[\^}\])])/;
+const CONTINUES =
+  /^(?:\s|$|Caused by\b|Suppressed:|\[cause\]|Is the server running|(?:DETAIL|HINT|CONTEXT|LINE \d+|STATEMENT|QUERY|WHERE|TIP|DETALLE|PISTA|DÉTAIL|ASTUCE):|The above exception|During handling of the above|\(Background on this error|connection to server (?:at|on)\b|could not connect to server\b|[\^}\])])/;
 /** A program's name before its message ("psql: error:", "pg_dump:"): a new report, not a report's next host. */
 const PROGRAM = /^[\w.-]+:\s/;
 /** A line after which the next exception (or a message a terminal wrapped after its colon) belongs to the same report. */
@@ -499,28 +614,54 @@ interface Judged extends Range {
   readonly hosts: readonly HostFinding[];
 }
 
-const within = (range: Range) => (reading: Ranked): boolean => reading.index >= range.start && reading.index < range.end;
+const within =
+  (range: Range) =>
+  (reading: Ranked): boolean =>
+    reading.index >= range.start && reading.index < range.end;
 
 function judgeRecord(record: Range, all: readonly Ranked[], text: string, explainers: readonly EngineExplainer[], splitters: readonly HostSplitter[]): Judged {
   const readings = said(all.filter(within(record)), text);
-  const parts = hostPartsOf(text.slice(record.start, record.end), splitters).map((part) => ({ ...part, start: part.start + record.start, end: part.end + record.start }));
+  const parts = hostPartsOf(text.slice(record.start, record.end), splitters).map((part) => ({
+    ...part,
+    start: part.start + record.start,
+    end: part.end + record.start,
+  }));
   const hosts: HostFinding[] = parts.map((part) => {
     const best = decide(readings.filter(within(part))).best;
     const port = part.port !== undefined && /^\d{1,5}$/.test(part.port) ? { port: Number(part.port) } : {};
     return best
-      ? { host: part.host, ...port, step: stepOfCause(best.cause) ?? null, cause: best.cause, rule: best.id, rank: best.rank, matched: maskUrlPasswords(excerpt(text, part)) }
+      ? {
+          host: part.host,
+          ...port,
+          step: stepOfCause(best.cause) ?? null,
+          cause: best.cause,
+          rule: best.id,
+          rank: best.rank,
+          matched: maskUrlPasswords(excerpt(text, part)),
+        }
       : { host: part.host, ...port, step: null, cause: null, rule: null, rank: null, matched: null };
   });
   if (parts.length > 1) {
     // Each host's reading stands for itself: the verdict is the most specific host's, and what the
     // other hosts say is listed beside it, not counted as a contradiction.
-    const perHost = parts.map((part) => decide(readings.filter(within(part))).best).filter((reading): reading is Ranked => reading !== undefined).sort(byDecisiveness);
+    const perHost = parts
+      .map((part) => decide(readings.filter(within(part))).best)
+      .filter((reading): reading is Ranked => reading !== undefined)
+      .sort(byDecisiveness);
     const outside = readings.filter((reading) => !parts.some((part) => within(part)(reading)));
     const { best, conflict } = decide([...(perHost[0] ? [perHost[0]] : []), ...outside].sort(byDecisiveness));
     const chosen = best && perHost[0] && byDecisiveness(perHost[0], best) <= 0 ? perHost[0] : best;
     const hostOf = chosen ? parts.find((part) => within(part)(chosen)) : undefined;
     const local = hostOf ? readings.filter(within(hostOf)) : readings;
-    return { ...record, focus: hostOf ?? record, ...(hostOf ? { host: { host: hostOf.host.replace(/ \(.*\)$/, ''), ...(hostOf.port ? { port: hostOf.port } : {}) } } : {}), readings: local, best: chosen, conflict: chosen ? [] : conflict, hosts };
+    return {
+      ...record,
+      focus: hostOf ?? record,
+      ...(hostOf ? { host: { host: hostOf.host.replace(/ \(.*\)$/, ''), ...(hostOf.port ? { port: hostOf.port } : {}) } } : {}),
+      readings: local,
+      best: chosen,
+      conflict: chosen ? [] : conflict,
+      hosts,
+    };
   }
   const { best, conflict } = decide(readings);
   return { ...record, focus: record, readings, best, conflict, hosts };
@@ -573,9 +714,17 @@ function decide(readings: readonly Ranked[]): { best: Ranked | undefined; confli
   const veto = readings.find((reading) => reading.tentative && reading.basis === 'words' && reading.rank === best.rank && reading.cause === best.cause);
   if (veto) return { best: undefined, conflict: [veto] };
   const top = readings.filter((reading) => reading.rank === best.rank);
-  const allows = (a: Ranked, b: Ranked): boolean => a.cause === b.cause || (a.also ?? []).some((alternative) => alternative.cause === b.cause) || (b.also ?? []).some((alternative) => alternative.cause === a.cause);
+  const allows = (a: Ranked, b: Ranked): boolean =>
+    a.cause === b.cause ||
+    (a.also ?? []).some((alternative) => alternative.cause === b.cause) ||
+    (b.also ?? []).some((alternative) => alternative.cause === a.cause);
   // Only the server's own evidence can contradict itself: a SQLSTATE or a MongoDB code against the server's words.
-  const against = best.rank !== 'server' ? [] : top.filter((reading) => (reading.basis === 'code' || best.basis === 'code') && reading.basis !== best.basis && !reading.tentative && !allows(best, reading));
+  const against =
+    best.rank !== 'server'
+      ? []
+      : top.filter(
+          (reading) => (reading.basis === 'code' || best.basis === 'code') && reading.basis !== best.basis && !reading.tentative && !allows(best, reading),
+        );
   if (against.length > 0) return { best: undefined, conflict: [best, ...against] };
   return { best, conflict: [] };
 }
@@ -614,7 +763,11 @@ function distinctDiagnoses(recognised: readonly Judged[], text: string): Diagnos
 
 /** A host's part of a one-line host list, as shown beside its finding. */
 function excerpt(text: string, part: Range): string {
-  return text.slice(part.start, part.end).replace(/\s+/g, ' ').replace(/^[\s,{(]+|[\s,})]+$/g, '').slice(0, 300);
+  return text
+    .slice(part.start, part.end)
+    .replace(/\s+/g, ' ')
+    .replace(/^[\s,{(]+|[\s,})]+$/g, '')
+    .slice(0, 300);
 }
 
 /** The whole lines a match sits on (a short match like "[Errno -3]" reads better in its sentence). */
@@ -690,11 +843,21 @@ function maskedFields(fields: Fields, mask: (value: string) => string): Fields {
 }
 
 /** The fixes for the cause, each command as printed or left out with the reason (as every finding's: text/bound). */
-function remediationOf(cause: CauseCode, explainer: EngineExplainer | undefined, network: NetworkExplainer, explained: Parameters<EngineExplainer['remediation']>[0]): Remediation[] {
+function remediationOf(
+  cause: CauseCode,
+  explainer: EngineExplainer | undefined,
+  network: NetworkExplainer,
+  explained: Parameters<EngineExplainer['remediation']>[0],
+): Remediation[] {
   return fixesOf(cause, explainer, network, explained).map(printableFix);
 }
 
-function fixesOf(cause: CauseCode, explainer: EngineExplainer | undefined, network: NetworkExplainer, explained: Parameters<EngineExplainer['remediation']>[0]): Remediation[] {
+function fixesOf(
+  cause: CauseCode,
+  explainer: EngineExplainer | undefined,
+  network: NetworkExplainer,
+  explained: Parameters<EngineExplainer['remediation']>[0],
+): Remediation[] {
   const own = explainer?.remediation(explained) ?? network.remediation(explained);
   if (own) return own;
   return [{ text: `Run the command below against the server: it checks the whole tree and names the fix for ${cause}.` }];
@@ -720,12 +883,21 @@ function conflictGuesses(conflict: readonly Ranked[]): CauseRef[] {
     // Each reading that does not decide, most decisive first: its cause, then the causes its words also fit.
     for (const reading of conflict) {
       const words = `the text says "${maskUrlPasswords(reading.words).slice(0, 120)}" (${reading.id})`;
-      add(reading.cause, reading.undecided ? `${words}, and ${reading.undecided}: a guess, not a diagnosis` : `${words}, which does not tell which cause: a guess, not a diagnosis`);
+      add(
+        reading.cause,
+        reading.undecided
+          ? `${words}, and ${reading.undecided}: a guess, not a diagnosis`
+          : `${words}, which does not tell which cause: a guess, not a diagnosis`,
+      );
       for (const alternative of reading.also ?? []) add(alternative.cause, `${alternative.why}: a guess, not a diagnosis`);
     }
     return refs.slice(0, 6);
   }
-  for (const reading of conflict) add(reading.cause, `the text says "${maskUrlPasswords(reading.words).slice(0, 120)}" (${reading.id}), which other evidence in it contradicts: a guess, not a diagnosis`);
+  for (const reading of conflict)
+    add(
+      reading.cause,
+      `the text says "${maskUrlPasswords(reading.words).slice(0, 120)}" (${reading.id}), which other evidence in it contradicts: a guess, not a diagnosis`,
+    );
   return refs.slice(0, 3);
 }
 

@@ -92,12 +92,18 @@ export function normalise(raw: string): Normalised {
   const frames: { line: number; text: string }[] = [];
   // A structured log line is parsed as pasted (its escapes are JSON's); the rest is unescaped as a whole.
   const pastedLines = text.split('\n').map((line) => ({ line, json: jsonLine(line) }));
-  const escaped = ESCAPED.test(pastedLines.filter(({ json }) => json === undefined).map(({ line }) => line).join('\n'));
+  const escaped = ESCAPED.test(
+    pastedLines
+      .filter(({ json }) => json === undefined)
+      .map(({ line }) => line)
+      .join('\n'),
+  );
   let skipIndentedAfter = -1;
   for (const { line: pasted, json: parsed } of pastedLines) {
     if (parsed !== undefined) {
       const json = withoutControls(ESCAPED.test(parsed) ? unescape(parsed) : parsed);
-      for (const [index, part] of json.split('\n').entries()) lines.push({ text: elided(part), record: index === 0, ...(index > 0 ? { continues: true as const } : {}) });
+      for (const [index, part] of json.split('\n').entries())
+        lines.push({ text: elided(part), record: index === 0, ...(index > 0 ? { continues: true as const } : {}) });
       skipIndentedAfter = -1;
       continue;
     }
@@ -144,10 +150,12 @@ export function normalise(raw: string): Normalised {
  * records. POSIX shells ("$ ", "user@host:~/app$ ", "root@db:~# ", a "(venv) " before), PowerShell
  * ("PS C:\\app> "), cmd ("C:\\app>"), Python's ">>> ", psql's "appdb=# ", cqlsh's "cqlsh:ks> ".
  */
-const SHELL_PROMPT = /^\s*(?:\([\w.-]+\)\s+)?(?:\$|[\w.-]+@[\w.-]+(?::[^\s$#]*)?\s?[$#]|\[[\w.-]+@[\w.-]+[^\]]*\][$#]|PS [A-Za-z]:\\[^>]*>|[A-Za-z]:\\[^>\s]*>|>>>|[\w-]+=[#>]|cqlsh(?::[\w-]+)?>)\s+\S/;
+const SHELL_PROMPT =
+  /^\s*(?:\([\w.-]+\)\s+)?(?:\$|[\w.-]+@[\w.-]+(?::[^\s$#]*)?\s?[$#]|\[[\w.-]+@[\w.-]+[^\]]*\][$#]|PS [A-Za-z]:\\[^>]*>|[A-Za-z]:\\[^>\s]*>|>>>|[\w-]+=[#>]|cqlsh(?::[\w-]+)?>)\s+\S/;
 
 /** A frame names code: a Java/JS "at …", .NET's "at Type.Method(args)" and its "--- End of … ---" lines, Python's File "…", line n, Go's file.go:n and goroutines, Ruby's "from …:n:in". */
-const STACK_FRAME = /^\s+(?:at|bei) [\w.`<>|$+]+(?:\[[^\]]*\])?\([^()]*\)(?: in \S.*:(?:line|Zeile) \d+)?\s*$|^\s*--- (?:End of|Ende der) [^-]*---\s*$|^\s+at \S.*(?:\.(?:java|kt|scala|groovy|js|mjs|cjs|ts):\d+|Native Method|Unknown Source|<anonymous>|:\d+:\d+)\)?\]?(?:\s+~?\[[^\]]*\])?\s*$|^\s*File "[^"]+", line \d+|^\s*\.\.\. \d+ (?:more|common frames omitted)\s*$|^\s+\^+\s*$|^\s*(?:\/|[A-Za-z]:\\)[^\s:]+\.go:\d+(?: \+0x[0-9a-f]+)?\s*$|^goroutine \d+ \[[^\]]*\]:\s*$|^\s*from \S+:\d+:in `/;
+const STACK_FRAME =
+  /^\s+(?:at|bei) [\w.`<>|$+]+(?:\[[^\]]*\])?\([^()]*\)(?: in \S.*:(?:line|Zeile) \d+)?\s*$|^\s*--- (?:End of|Ende der) [^-]*---\s*$|^\s+at \S.*(?:\.(?:java|kt|scala|groovy|js|mjs|cjs|ts):\d+|Native Method|Unknown Source|<anonymous>|:\d+:\d+)\)?\]?(?:\s+~?\[[^\]]*\])?\s*$|^\s*File "[^"]+", line \d+|^\s*\.\.\. \d+ (?:more|common frames omitted)\s*$|^\s+\^+\s*$|^\s*(?:\/|[A-Za-z]:\\)[^\s:]+\.go:\d+(?: \+0x[0-9a-f]+)?\s*$|^goroutine \d+ \[[^\]]*\]:\s*$|^\s*from \S+:\d+:in `/;
 /** Ruby prints the message after the first frame's location ("db.rb:83:in `connect': FATAL: …"): the location goes, the message stays. */
 const RUBY_LOCATION = /^\s*\S+\.rb:\d+:in `[^']*': /;
 
@@ -166,7 +174,13 @@ const RECORD_PREFIXES: readonly RegExp[] = [
   /^\s*\[?\d{2}:\d{2}:\d{2}(?:[.,]\d+)?\]?\s+/,
 ];
 /** After the prefix: a process id, a logger before its level, the level, a bracketed thread, logback's "%logger - " (o.p.Driver - ). */
-const AFTER_PREFIX: readonly RegExp[] = [/^\[\d+\](?:[-:]\d+)?:?\s*/, /^[\w./-]+\s+(?=\[?(?:ERROR|ERR|WARN(?:ING)?|INFO|DEBUG|TRACE|CRITICAL|SEVERE|FATAL|error|warn(?:ing)?|info)\b)/, /^\[?(?:ERROR|ERR|WARN(?:ING)?|INFO|DEBUG|TRACE|CRITICAL|CRIT|SEVERE|error|warn(?:ing)?|info|debug)\]?:?\s+/, /^\[[\w .:/-]{1,60}\]\s+/, /^[\w$]+(?:\.[\w$]+)+\s+-\s+/];
+const AFTER_PREFIX: readonly RegExp[] = [
+  /^\[\d+\](?:[-:]\d+)?:?\s*/,
+  /^[\w./-]+\s+(?=\[?(?:ERROR|ERR|WARN(?:ING)?|INFO|DEBUG|TRACE|CRITICAL|SEVERE|FATAL|error|warn(?:ing)?|info)\b)/,
+  /^\[?(?:ERROR|ERR|WARN(?:ING)?|INFO|DEBUG|TRACE|CRITICAL|CRIT|SEVERE|error|warn(?:ing)?|info|debug)\]?:?\s+/,
+  /^\[[\w .:/-]{1,60}\]\s+/,
+  /^[\w$]+(?:\.[\w$]+)+\s+-\s+/,
+];
 
 function stripPrefix(line: string): { rest: string; record: boolean } {
   let rest = line;
@@ -218,7 +232,12 @@ function decodeEntities(text: string): string {
 function unescape(text: string): string {
   return text
     .replace(/(?:\\x[0-9a-fA-F]{2})+/g, (run) => {
-      const bytes = Buffer.from(run.split('\\x').slice(1).map((hex) => Number.parseInt(hex, 16)));
+      const bytes = Buffer.from(
+        run
+          .split('\\x')
+          .slice(1)
+          .map((hex) => Number.parseInt(hex, 16)),
+      );
       const decoded = bytes.toString('utf8');
       // eslint-disable-next-line no-control-regex
       return decoded.includes('\ufffd') || /[\u0000-\u001f]/.test(decoded) ? run : decoded;

@@ -105,7 +105,9 @@ function leavesOf(error: object, host: string | undefined, port: string | undefi
     seen.add(level);
     const inner = perHost(level);
     if (inner.length > 0) {
-      const leaves = inner.slice(0, MAX_HOSTS).flatMap((entry) => leavesOf(entry.error, entry.host ?? host, entry.port ?? port, seen, depth + chain.length + 1));
+      const leaves = inner
+        .slice(0, MAX_HOSTS)
+        .flatMap((entry) => leavesOf(entry.error, entry.host ?? host, entry.port ?? port, seen, depth + chain.length + 1));
       // The levels above the split (a wrapper's name) lead every host's part; nothing is lost.
       const [only] = leaves;
       if (only && leaves.length === 1) return [{ ...only, chain: [...chain, ...only.chain] }];
@@ -212,7 +214,10 @@ function lineOf(error: object, options: { message: boolean; strings: string[]; m
   if (labels.length > 0) fields.push(`errorLabels: [ ${labels.map((label) => `'${label}'`).join(', ')} ]`);
   // Node.js' own sentence for a socket or resolver error, from its fields: what its message says
   // when there is one, and all there is to read when an object carries only the fields.
-  const sentence = syscall && typeof code === 'string' && /^E[A-Z_]+$/.test(code) ? `${syscall} ${code}${host ? ` ${host}${port && syscall === 'connect' ? `:${port}` : ''}` : ''}` : undefined;
+  const sentence =
+    syscall && typeof code === 'string' && /^E[A-Z_]+$/.test(code)
+      ? `${syscall} ${code}${host ? ` ${host}${port && syscall === 'connect' ? `:${port}` : ''}` : ''}`
+      : undefined;
   if (host) fields.push(`address: '${host}'`);
   if (port) fields.push(`port: ${port}`);
   for (const value of [name, message, sentence, host, ...secretBearing(error)]) if (value) options.strings.push(value);
@@ -239,7 +244,9 @@ function secretBearing(error: object): string[] {
   }
   return keys.flatMap((key) => {
     const value = field(error, key);
-    return typeof value === 'string' && (/:\/\/[^\s/@]*:[^\s@]*@|\bpassword\s*=/i.test(value) || /pass(word)?|secret|token/i.test(key)) ? [key.match(/pass(word)?|secret|token/i) ? `${key}=${value}` : bounded(value, MAX_MESSAGE)] : [];
+    return typeof value === 'string' && (/:\/\/[^\s/@]*:[^\s@]*@|\bpassword\s*=/i.test(value) || /pass(word)?|secret|token/i.test(key))
+      ? [key.match(/pass(word)?|secret|token/i) ? `${key}=${value}` : bounded(value, MAX_MESSAGE)]
+      : [];
   });
 }
 

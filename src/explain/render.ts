@@ -39,15 +39,30 @@ export function renderExplainHuman(untrusted: ExplainReport, options: RenderOpti
       renderFinding(finding, `${index + 1}. `, sourceOf(finding.engine, finding.client ?? null), lines, para, ref, width);
     }
   } else if (report.verdict) {
-    const finding: Finding = { engine: report.engine, verdict: report.verdict, fields: report.fields, alternatives: report.alternatives, remediation: report.remediation, confirm: report.confirm, occurrences: report.findings?.at(-1)?.occurrences ?? 1, lastLine: 1 };
+    const finding: Finding = {
+      engine: report.engine,
+      verdict: report.verdict,
+      fields: report.fields,
+      alternatives: report.alternatives,
+      remediation: report.remediation,
+      confirm: report.confirm,
+      occurrences: report.findings?.at(-1)?.occurrences ?? 1,
+      lastLine: 1,
+    };
     renderFinding(finding, '', source, lines, para, ref, width);
   } else if (report.statement) {
     const { statement } = report;
-    para(`${kleur.yellow('? NOT RECOGNISED as a connection error: not a connection problem.')} The connection worked; the server rejected the statement${source ? kleur.dim(` (${source})`) : ''}`, '', '  ');
+    para(
+      `${kleur.yellow('? NOT RECOGNISED as a connection error: not a connection problem.')} The connection worked; the server rejected the statement${source ? kleur.dim(` (${source})`) : ''}`,
+      '',
+      '  ',
+    );
     para(statement.words, `  ${kleur.dim('the text says:')} `, '    ');
     lines.push('', kleur.bold('  What it means'));
     para(`${statement.code} ${statement.meaning}.`);
-    para('Nothing is wrong with reaching the database: look at the statement (and the data it was given) in the application, not at the server\'s address, credentials or limits.');
+    para(
+      "Nothing is wrong with reaching the database: look at the statement (and the data it was given) in the application, not at the server's address, credentials or limits.",
+    );
   } else if (report.working) {
     para(`${kleur.yellow('? NOT RECOGNISED')}  the newest lines show a working connection${source ? kleur.dim(`  (${source})`) : ''}`, '', '  ');
     para(`line ${report.working.line} says: ${report.working.words}`, '  ', '    ');
@@ -63,19 +78,36 @@ export function renderExplainHuman(untrusted: ExplainReport, options: RenderOpti
   if (!findings && report.hosts && report.hosts.length > 1) {
     lines.push('', kleur.bold(`  Each host the text lists (${report.hosts.length})`));
     for (const host of report.hosts) {
-      para(`${host.port !== undefined ? hostPort(host.host, host.port) : host.host} — ${host.cause ? `${host.step ?? 'any'}/${host.cause}` : 'not recognised'}${host.matched ? kleur.dim(`  (${host.matched.replace(/\s+/g, ' ').slice(0, 120)})`) : ''}`, '  · ', '    ');
+      para(
+        `${host.port !== undefined ? hostPort(host.host, host.port) : host.host} — ${host.cause ? `${host.step ?? 'any'}/${host.cause}` : 'not recognised'}${host.matched ? kleur.dim(`  (${host.matched.replace(/\s+/g, ' ').slice(0, 120)})`) : ''}`,
+        '  · ',
+        '    ',
+      );
     }
   }
   if (!findings && report.diagnoses && (report.diagnoses.length > 1 || report.working)) {
-    lines.push('', kleur.bold(report.working ? '  Errors in the text before it, each once, newest last' : '  Different errors in the text, each once, newest last (the verdict is the newest)'));
-    for (const diagnosis of report.diagnoses) para(`${diagnosis.step ?? 'any'}/${diagnosis.cause} — ${diagnosis.title}${kleur.dim(`  (${diagnosis.occurrences}×, last at line ${diagnosis.lastLine})`)}`, '  · ', '    ');
+    lines.push(
+      '',
+      kleur.bold(
+        report.working
+          ? '  Errors in the text before it, each once, newest last'
+          : '  Different errors in the text, each once, newest last (the verdict is the newest)',
+      ),
+    );
+    for (const diagnosis of report.diagnoses)
+      para(
+        `${diagnosis.step ?? 'any'}/${diagnosis.cause} — ${diagnosis.title}${kleur.dim(`  (${diagnosis.occurrences}×, last at line ${diagnosis.lastLine})`)}`,
+        '  · ',
+        '    ',
+      );
   }
   if (!findings && !report.verdict) {
     const fields = fieldWords(report.fields);
     if (fields) para(`${kleur.dim('named in the text:')} ${fields}`, '  ', '    ');
     if (report.confirm) lines.push('', kleur.bold('  Diagnose it against the server'), ...commandLines(report.confirm, width, 'shell'));
   }
-  if (report.truncated) para(kleur.dim(`The paste has ${report.truncated.total} characters: only its last ${report.truncated.read} (its newest lines) were read.`));
+  if (report.truncated)
+    para(kleur.dim(`The paste has ${report.truncated.total} characters: only its last ${report.truncated.read} (its newest lines) were read.`));
   if (options.verbose) {
     lines.push('');
     para(kleur.dim(`rules matched: ${report.matches.map((match) => `${match.rule} (${match.rank}: ${match.cause})`).join(', ') || 'none'}`));
@@ -84,11 +116,23 @@ export function renderExplainHuman(untrusted: ExplainReport, options: RenderOpti
 }
 
 /** One error: the fault and where the words came from, the words, what it means, what else it may be, its names, its fix. */
-function renderFinding(finding: Finding, number: string, source: string, lines: string[], para: (text: string, first?: string, hanging?: string) => void, ref: (entry: CauseRef) => string, width: number): void {
+function renderFinding(
+  finding: Finding,
+  number: string,
+  source: string,
+  lines: string[],
+  para: (text: string, first?: string, hanging?: string) => void,
+  ref: (entry: CauseRef) => string,
+  width: number,
+): void {
   const { verdict } = finding;
   const mark = verdict.severity === 'warn' ? kleur.yellow('!') : kleur.red('✖');
   const count = finding.occurrences > 1 ? kleur.dim(`  · said ${finding.occurrences}×`) : '';
-  para(`${number}${mark} ${kleur.bold(`${verdict.step ?? 'any'}/${verdict.cause}`)} — ${verdict.title}${source ? kleur.dim(` (${source})`) : ''}${count}`, '', ' '.repeat(number.length + 2));
+  para(
+    `${number}${mark} ${kleur.bold(`${verdict.step ?? 'any'}/${verdict.cause}`)} — ${verdict.title}${source ? kleur.dim(` (${source})`) : ''}${count}`,
+    '',
+    ' '.repeat(number.length + 2),
+  );
   para(verdict.matched.replace(/\s+/g, ' '), `  ${kleur.dim('the text says:')} `, '    ');
   lines.push('', kleur.bold('  What it means'));
   para(verdict.meaning);
@@ -129,13 +173,11 @@ function fieldWords(fields: Finding['fields']): string {
 
 /** "(PostgreSQL, via psql)": the system and the client the words came from. */
 function sourceOf(engine: string | null, client: string | null): string {
-  const name = engine ? (ENGINES as Readonly<Record<string, string>>)[engine] ?? engine : undefined;
+  const name = engine ? ((ENGINES as Readonly<Record<string, string>>)[engine] ?? engine) : undefined;
   return [name, client ? `via ${client}` : undefined].filter(Boolean).join(', ');
 }
 
 /** A reason in the system's words: not the tool's table entries. */
 function plainWhy(why: string): string {
-  return why
-    .replace(/, but no rule knows its wording/, ', in a wording dbdoctor does not know')
-    .replace(/ \((?:rule )?[a-z]+(?:\.[\w-]+)+\)/g, '');
+  return why.replace(/, but no rule knows its wording/, ', in a wording dbdoctor does not know').replace(/ \((?:rule )?[a-z]+(?:\.[\w-]+)+\)/g, '');
 }

@@ -25,7 +25,11 @@ export interface Sample {
 /** Text-format lines for one family; a family without samples writes nothing (not even HELP). */
 export function family(spec: MetricSpec, samples: readonly Sample[]): string[] {
   if (samples.length === 0) return [];
-  return [`# HELP ${spec.name} ${escapeHelp(spec.help)}`, `# TYPE ${spec.name} ${spec.type}`, ...samples.map((sample) => `${spec.name}${labelText(sample.labels)} ${numberText(sample.value)}`)];
+  return [
+    `# HELP ${spec.name} ${escapeHelp(spec.help)}`,
+    `# TYPE ${spec.name} ${spec.type}`,
+    ...samples.map((sample) => `${spec.name}${labelText(sample.labels)} ${numberText(sample.value)}`),
+  ];
 }
 
 export function exposition(families: readonly string[][]): string {
@@ -55,12 +59,17 @@ function numberText(value: number): string {
   return String(value);
 }
 
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/g;
+
 /**
  * Free text meant for a label (a verdict's message, a remediation line): one line, control
  * characters shown as \xNN, at most `max` characters (cut with "…").
  */
 export function labelSafeText(text: string, max = 300): string {
-  // eslint-disable-next-line no-control-regex
-  const line = text.replace(/\s*\n\s*/g, ' ').replace(/[\u0000-\u001f\u007f]/g, (ch) => (ch === '\t' ? ' ' : `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`)).trim();
+  const line = text
+    .replace(/\s*\n\s*/g, ' ')
+    .replace(CONTROL_CHARACTERS, (ch) => (ch === '\t' ? ' ' : `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`))
+    .trim();
   return line.length > max ? `${line.slice(0, max - 1).trimEnd()}…` : line;
 }

@@ -53,7 +53,10 @@ function quoted(value: string): string {
  * 20,000, and nothing is lost silently.
  */
 export class ThrottledLog {
-  private readonly kinds = new Map<string, { windowStart: number; written: number; suppressed: number; examples: Set<string>; timer?: NodeJS.Timeout; msg: string }>();
+  private readonly kinds = new Map<
+    string,
+    { windowStart: number; written: number; suppressed: number; examples: Set<string>; timer?: NodeJS.Timeout; msg: string }
+  >();
 
   constructor(
     private readonly log: Logger,
@@ -97,6 +100,10 @@ export class ThrottledLog {
     clearTimeout(kind.timer);
     this.kinds.delete(key);
     if (kind.suppressed === 0) return;
-    this.log.warn(`${kind.msg} (more, not logged one by one)`, { suppressed: kind.suppressed, window_s: Math.round(this.windowMs / 1000), examples: [...kind.examples].join(',') || undefined });
+    this.log.warn(`${kind.msg} (more, not logged one by one)`, {
+      suppressed: kind.suppressed,
+      window_s: Math.round(this.windowMs / 1000),
+      examples: [...kind.examples].join(',') || undefined,
+    });
   }
 }

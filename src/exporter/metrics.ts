@@ -21,7 +21,11 @@ import { exposition, family, labelSafeText, type Labels, type MetricSpec, type S
 export const PROBE_METRICS = {
   up: { name: 'dbdoctor_up', type: 'gauge', help: 'Whether the target is usable: 1 when the diagnosis found it healthy or degraded, 0 when unhealthy.' },
   status: { name: 'dbdoctor_target_status', type: 'gauge', help: "The target's status, one series per status: 1 for the current one, 0 for the others." },
-  verdict: { name: 'dbdoctor_verdict', type: 'gauge', help: 'The verdict: the step that decided it (none when healthy) and its cause code from the catalogue; always 1.' },
+  verdict: {
+    name: 'dbdoctor_verdict',
+    type: 'gauge',
+    help: 'The verdict: the step that decided it (none when healthy) and its cause code from the catalogue; always 1.',
+  },
   verdictInfo: {
     name: 'dbdoctor_verdict_info',
     type: 'gauge',
@@ -29,13 +33,33 @@ export const PROBE_METRICS = {
   },
   warning: { name: 'dbdoctor_warning', type: 'gauge', help: 'Each warning the diagnosis found (a degraded finding), by step and cause; always 1.' },
   stepDuration: { name: 'dbdoctor_step_duration_seconds', type: 'gauge', help: 'How long each step of the decision tree took (steps that ran).' },
-  inUse: { name: 'dbdoctor_connections_in_use', type: 'gauge', help: 'Connections in use on the server, as the pool step read them (PgBouncer: its clients; Cassandra: the fullest node).' },
-  maxConnections: { name: 'dbdoctor_max_connections', type: 'gauge', help: "The server's connection limit, as the pool step read it (PgBouncer: max_client_conn; Cassandra: the fullest node's)." },
-  lockWaits: { name: 'dbdoctor_lock_waits', type: 'gauge', help: 'Sessions or operations waiting on a lock for longer than the lock-wait threshold (at most 20 are read).' },
+  inUse: {
+    name: 'dbdoctor_connections_in_use',
+    type: 'gauge',
+    help: 'Connections in use on the server, as the pool step read them (PgBouncer: its clients; Cassandra: the fullest node).',
+  },
+  maxConnections: {
+    name: 'dbdoctor_max_connections',
+    type: 'gauge',
+    help: "The server's connection limit, as the pool step read it (PgBouncer: max_client_conn; Cassandra: the fullest node's).",
+  },
+  lockWaits: {
+    name: 'dbdoctor_lock_waits',
+    type: 'gauge',
+    help: 'Sessions or operations waiting on a lock for longer than the lock-wait threshold (at most 20 are read).',
+  },
   lockWaitLongest: { name: 'dbdoctor_lock_wait_longest_seconds', type: 'gauge', help: 'The longest of those lock waits.' },
-  longRunning: { name: 'dbdoctor_long_running_queries', type: 'gauge', help: 'Statements or operations active for longer than the long-running threshold (at most 20 are read).' },
+  longRunning: {
+    name: 'dbdoctor_long_running_queries',
+    type: 'gauge',
+    help: 'Statements or operations active for longer than the long-running threshold (at most 20 are read).',
+  },
   duration: { name: 'dbdoctor_probe_duration_seconds', type: 'gauge', help: 'How long the diagnosis took.' },
-  timestamp: { name: 'dbdoctor_probe_timestamp_seconds', type: 'gauge', help: 'When the diagnosis these figures come from ended (Unix time): older than the scrape when served from the cache.' },
+  timestamp: {
+    name: 'dbdoctor_probe_timestamp_seconds',
+    type: 'gauge',
+    help: 'When the diagnosis these figures come from ended (Unix time): older than the scrape when served from the cache.',
+  },
 } as const satisfies Record<string, MetricSpec>;
 
 export const TARGET_STATUSES = TargetStatusSchema.options;
@@ -70,10 +94,20 @@ export function renderProbe(result: ProbeResult): string {
     ),
     family(PROBE_METRICS.verdict, [one(verdict)]),
     family(PROBE_METRICS.verdictInfo, [
-      one({ ...verdict, message: CAUSES[report.verdict.cause].title, remediation: first ? labelSafeText(first.command ? `${first.text} ${first.command}` : first.text) : '' }),
+      one({
+        ...verdict,
+        message: CAUSES[report.verdict.cause].title,
+        remediation: first ? labelSafeText(first.command ? `${first.text} ${first.command}` : first.text) : '',
+      }),
     ]),
-    family(PROBE_METRICS.warning, [...warnings.values()].map((warning) => one(warning))),
-    family(PROBE_METRICS.stepDuration, ran.map((step) => one({ step: step.id }, seconds(step.durationMs)))),
+    family(
+      PROBE_METRICS.warning,
+      [...warnings.values()].map((warning) => one(warning)),
+    ),
+    family(
+      PROBE_METRICS.stepDuration,
+      ran.map((step) => one({ step: step.id }, seconds(step.durationMs))),
+    ),
     figure(PROBE_METRICS.inUse, figures.inUse),
     figure(PROBE_METRICS.maxConnections, figures.maxConnections),
     figure(PROBE_METRICS.lockWaits, figures.lockWaits),
@@ -107,7 +141,9 @@ export function figuresOf(report: TargetReport): Figures {
   const connections = poolFigures(pool);
   const blocked = Array.isArray(queries?.blocked) ? (queries.blocked as unknown[]) : undefined;
   const longRunning = Array.isArray(queries?.longRunning) ? (queries.longRunning as unknown[]) : undefined;
-  const waits = (blocked ?? []).map((row) => numberIn(row, 'waiting_seconds') ?? msToSeconds(numberIn(row, 'lockWaitMs'))).filter((value): value is number => value !== undefined);
+  const waits = (blocked ?? [])
+    .map((row) => numberIn(row, 'waiting_seconds') ?? msToSeconds(numberIn(row, 'lockWaitMs')))
+    .filter((value): value is number => value !== undefined);
   return {
     ...connections,
     ...(blocked ? { lockWaits: blocked.length } : {}),
@@ -144,7 +180,9 @@ function poolFigures(evidence: Record<string, unknown> | undefined): Pick<Figure
   if (pooler.inUse !== undefined) return { inUse: pooler.inUse, ...(pooler.max !== undefined ? { maxConnections: pooler.max } : {}) };
   // Cassandra: per node; the limit is per node, so the fullest node is the one that refuses first.
   if (Array.isArray(evidence.nodes)) {
-    const nodes = (evidence.nodes as unknown[]).map((node) => ({ connected: numberIn(node, 'connected'), limit: numberIn(node, 'limit') })).filter((node): node is { connected: number; limit: number | undefined } => node.connected !== undefined);
+    const nodes = (evidence.nodes as unknown[])
+      .map((node) => ({ connected: numberIn(node, 'connected'), limit: numberIn(node, 'limit') }))
+      .filter((node): node is { connected: number; limit: number | undefined } => node.connected !== undefined);
     const limited = nodes.filter((node): node is { connected: number; limit: number } => node.limit !== undefined && node.limit > 0);
     if (limited.length > 0) {
       const fullest = limited.reduce((worst, node) => (node.connected / node.limit > worst.connected / worst.limit ? node : worst));
@@ -174,7 +212,11 @@ export function metricNames(): string[] {
 export const SELF_METRICS = {
   build: { name: 'dbdoctor_exporter_build_info', type: 'gauge', help: 'The dbdoctor version and Node.js version the exporter runs; always 1.' },
   targets: { name: 'dbdoctor_exporter_targets', type: 'gauge', help: 'Targets named in the config file.' },
-  requests: { name: 'dbdoctor_exporter_probe_requests_total', type: 'counter', help: 'Probe requests, by how they were answered: fresh (a diagnosis ran), cached (within the minimum interval), shared (joined a diagnosis in flight), or why not (too_short: the scrape timeout leaves less than a diagnosis needs).' },
+  requests: {
+    name: 'dbdoctor_exporter_probe_requests_total',
+    type: 'counter',
+    help: 'Probe requests, by how they were answered: fresh (a diagnosis ran), cached (within the minimum interval), shared (joined a diagnosis in flight), or why not (too_short: the scrape timeout leaves less than a diagnosis needs).',
+  },
   diagnoses: { name: 'dbdoctor_exporter_diagnoses_total', type: 'counter', help: 'Diagnoses run, by target.' },
   inFlight: { name: 'dbdoctor_exporter_diagnoses_in_flight', type: 'gauge', help: 'Diagnoses running now.' },
   waiting: { name: 'dbdoctor_exporter_diagnoses_waiting', type: 'gauge', help: 'Diagnoses waiting for a free slot (--max-concurrent).' },
@@ -195,7 +237,13 @@ export interface SelfState {
   readonly diagnoses: ReadonlyMap<string, number>;
   readonly inFlight: number;
   readonly waiting: number;
-  readonly process: { readonly cpuSeconds: number; readonly rssBytes: number; readonly heapUsedBytes: number; readonly startSeconds: number; readonly openFds: number | undefined };
+  readonly process: {
+    readonly cpuSeconds: number;
+    readonly rssBytes: number;
+    readonly heapUsedBytes: number;
+    readonly startSeconds: number;
+    readonly openFds: number | undefined;
+  };
 }
 
 export function renderSelf(state: SelfState): string {

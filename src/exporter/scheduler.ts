@@ -175,7 +175,11 @@ export class Scheduler {
     const last = slot.last;
     if (last && started - last.startedAt < reusableFor(slot.target.minIntervalMs) && servable(last, budgetMs)) return { kind: 'cached', entry: last };
     if (budgetMs < floorMs) {
-      return { kind: 'too_short', entry: last, reason: `the scrape allows ${budgetMs} ms for a diagnosis of ${name}, less than the ${floorMs} ms one needs; raise its scrape_timeout` };
+      return {
+        kind: 'too_short',
+        entry: last,
+        reason: `the scrape allows ${budgetMs} ms for a diagnosis of ${name}, less than the ${floorMs} ms one needs; raise its scrape_timeout`,
+      };
     }
     // Assigned just below; the diagnosis reads it only when it ends.
     // eslint-disable-next-line prefer-const -- declared before the closure that reads it, so the closure never meets it uninitialised
@@ -206,8 +210,15 @@ export class Scheduler {
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<'expired'>((resolve) => (timer = setTimeout(() => resolve('expired'), Math.max(0, waitMs))));
     try {
-      const settled = await Promise.race([running.then((entry) => ({ entry }), (error: unknown) => ({ error })), expired]);
-      if (settled === 'expired') return { kind: 'timed_out', entry: slot.last, reason: `the diagnosis of ${slot.target.name} did not end within the scrape's ${waitMs} ms` };
+      const settled = await Promise.race([
+        running.then(
+          (entry) => ({ entry }),
+          (error: unknown) => ({ error }),
+        ),
+        expired,
+      ]);
+      if (settled === 'expired')
+        return { kind: 'timed_out', entry: slot.last, reason: `the diagnosis of ${slot.target.name} did not end within the scrape's ${waitMs} ms` };
       if ('error' in settled) {
         if (settled.error instanceof QueueTimeout) return { kind: 'timed_out', entry: slot.last, reason: settled.error.message };
         throw settled.error;
@@ -250,11 +261,14 @@ export class Scheduler {
         this.active += 1;
         resolve();
       };
-      const timer = setTimeout(() => {
-        const index = this.queue.indexOf(turn);
-        if (index >= 0) this.queue.splice(index, 1);
-        reject(new QueueTimeout(`no diagnosis slot for ${name} within ${budgetMs} ms: ${this.maxConcurrent} diagnoses were running (--max-concurrent)`));
-      }, Math.max(0, budgetMs));
+      const timer = setTimeout(
+        () => {
+          const index = this.queue.indexOf(turn);
+          if (index >= 0) this.queue.splice(index, 1);
+          reject(new QueueTimeout(`no diagnosis slot for ${name} within ${budgetMs} ms: ${this.maxConcurrent} diagnoses were running (--max-concurrent)`));
+        },
+        Math.max(0, budgetMs),
+      );
       this.queue.push(turn);
     });
   }

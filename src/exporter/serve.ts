@@ -34,7 +34,10 @@ export async function serveExporter(options: ExporterOptions, io: CliIO, version
   const log = createLogger((line) => void io.err(line), options.logFormat, options.logLevel);
   const configFile = options.configFile ?? '';
   const load = async (): Promise<Loaded> => {
-    const [prepared, web] = await Promise.all([prepareRun([], options, io), options.webConfigFile ? loadWebConfig(options.webConfigFile) : Promise.resolve<WebConfig>({ headers: {} })]);
+    const [prepared, web] = await Promise.all([
+      prepareRun([], options, io),
+      options.webConfigFile ? loadWebConfig(options.webConfigFile) : Promise.resolve<WebConfig>({ headers: {} }),
+    ]);
     return { prepared, byName: namedTargets(prepared.targets, configFile), web };
   };
   let current = await load();
@@ -74,7 +77,13 @@ export async function serveExporter(options: ExporterOptions, io: CliIO, version
     version,
   });
   const describeTargets = (byName: Loaded['byName']): void => {
-    for (const planned of byName.values()) log.debug('target', { target: planned.label, engine: planned.target.engine, endpoint: endpointOf({ target: planned.target.display }), min_interval_ms: planned.minIntervalMs ?? options.minIntervalMs });
+    for (const planned of byName.values())
+      log.debug('target', {
+        target: planned.label,
+        engine: planned.target.engine,
+        endpoint: endpointOf({ target: planned.target.display }),
+        min_interval_ms: planned.minIntervalMs ?? options.minIntervalMs,
+      });
   };
   describeTargets(current.byName);
 
@@ -119,8 +128,16 @@ function namedTargets(targets: readonly PlannedTarget[], configFile: string): Ma
   const byName = new Map<string, NamedTarget>();
   targets.forEach((planned, index) => {
     const { label } = planned;
-    if (label === undefined) throw new InputError(`${configFile}: targets[${index}] (${planned.target.display}) has no label: the exporter probes targets by label`, 'give every target a label: it is the name in /probe?target=<label>');
-    if (byName.has(label)) throw new InputError(`${configFile}: the label "${label}" is given to more than one target`, 'give every target its own label: /probe?target=<label> must name one target');
+    if (label === undefined)
+      throw new InputError(
+        `${configFile}: targets[${index}] (${planned.target.display}) has no label: the exporter probes targets by label`,
+        'give every target a label: it is the name in /probe?target=<label>',
+      );
+    if (byName.has(label))
+      throw new InputError(
+        `${configFile}: the label "${label}" is given to more than one target`,
+        'give every target its own label: /probe?target=<label> must name one target',
+      );
     byName.set(label, { ...planned, label });
   });
   return byName;
@@ -131,15 +148,20 @@ function namedTargets(targets: readonly PlannedTarget[], configFile: string): Ma
  * is compared as a hash and never shown), other thresholds, steps, timeout or interval. A changed
  * target's last result was about the old one, so it is dropped.
  */
-export function compareTargets(before: ReadonlyMap<string, PlannedTarget>, after: ReadonlyMap<string, PlannedTarget>): { added: string[]; removed: string[]; changed: string[] } {
+export function compareTargets(
+  before: ReadonlyMap<string, PlannedTarget>,
+  after: ReadonlyMap<string, PlannedTarget>,
+): { added: string[]; removed: string[]; changed: string[] } {
   const fingerprint = (planned: PlannedTarget): string => createHash('sha256').update(JSON.stringify(planned)).digest('hex');
   return {
     added: [...after.keys()].filter((name) => !before.has(name)),
     removed: [...before.keys()].filter((name) => !after.has(name)),
-    changed: [...after.entries()].filter(([name, planned]) => {
-      const old = before.get(name);
-      return old !== undefined && fingerprint(old) !== fingerprint(planned);
-    }).map(([name]) => name),
+    changed: [...after.entries()]
+      .filter(([name, planned]) => {
+        const old = before.get(name);
+        return old !== undefined && fingerprint(old) !== fingerprint(planned);
+      })
+      .map(([name]) => name),
   };
 }
 

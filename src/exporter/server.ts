@@ -77,7 +77,16 @@ const SETTLE_MS = 250;
 const NAME_SHOWN = 80;
 
 export async function startServer(options: ServerOptions, scheduler: Scheduler, log: Logger): Promise<RunningServer> {
-  const requests: Record<RequestOutcome, number> = { fresh: 0, cached: 0, shared: 0, unknown_target: 0, invalid: 0, timed_out: 0, too_short: 0, shutting_down: 0 };
+  const requests: Record<RequestOutcome, number> = {
+    fresh: 0,
+    cached: 0,
+    shared: 0,
+    unknown_target: 0,
+    invalid: 0,
+    timed_out: 0,
+    too_short: 0,
+    shutting_down: 0,
+  };
   let state: 'starting' | 'ready' | 'stopping' = 'starting';
   // Lines that any client can cause are rate-limited (log.ts).
   const throttled = new ThrottledLog(log);
@@ -90,19 +99,38 @@ export async function startServer(options: ServerOptions, scheduler: Scheduler, 
     const url = requestUrl(request.url);
     if (!url) return send(response, 400, 'a request path must start with /\n');
     const path = url.pathname;
-    if (request.method !== 'GET' && request.method !== 'HEAD') return send(response, 405, `${request.method ?? '?'} is not supported: use GET\n`, { Allow: 'GET, HEAD' });
+    if (request.method !== 'GET' && request.method !== 'HEAD')
+      return send(response, 405, `${request.method ?? '?'} is not supported: use GET\n`, { Allow: 'GET, HEAD' });
     if (path === '/-/healthy') return send(response, 200, 'Healthy\n');
-    if (path === '/-/ready') return state === 'ready' ? send(response, 200, 'Ready\n') : send(response, 503, state === 'stopping' ? 'Shutting down\n' : 'Starting\n');
+    if (path === '/-/ready')
+      return state === 'ready' ? send(response, 200, 'Ready\n') : send(response, 503, state === 'stopping' ? 'Shutting down\n' : 'Starting\n');
     const certificate = clientCertificateProblem(request, web.tls?.verify);
     if (certificate) return send(response, 403, `${certificate}\n`);
     if (web.users) {
       const outcome = await web.users.verify(request.headers.authorization);
       // Too many password checks already wait (a flood of wrong ones): answer at once, not later.
       if (outcome.kind === 'busy') return send(response, 429, 'Too many password checks in progress: try again\n', { 'Retry-After': '1' });
-      if (outcome.kind === 'refused') return send(response, 401, 'Unauthorized: this exporter requires basic authentication\n', { 'WWW-Authenticate': 'Basic realm="dbdoctor exporter", charset="UTF-8"' });
+      if (outcome.kind === 'refused')
+        return send(response, 401, 'Unauthorized: this exporter requires basic authentication\n', {
+          'WWW-Authenticate': 'Basic realm="dbdoctor exporter", charset="UTF-8"',
+        });
     }
     if (path === '/probe') return probe(request, response, url);
-    if (path === '/metrics') return send(response, 200, renderSelf({ version: options.version, targets: scheduler.names, requests, diagnoses: new Map(scheduler.names.map((name) => [name, scheduler.diagnosesOf(name)])), inFlight: scheduler.inFlight, waiting: scheduler.waiting, process: processFigures() }), { 'Content-Type': CONTENT_TYPE });
+    if (path === '/metrics')
+      return send(
+        response,
+        200,
+        renderSelf({
+          version: options.version,
+          targets: scheduler.names,
+          requests,
+          diagnoses: new Map(scheduler.names.map((name) => [name, scheduler.diagnosesOf(name)])),
+          inFlight: scheduler.inFlight,
+          waiting: scheduler.waiting,
+          process: processFigures(),
+        }),
+        { 'Content-Type': CONTENT_TYPE },
+      );
     if (path === '/') return send(response, 200, landing(options, scheduler.names));
     return send(response, 404, `no such page: ${shown(path)}; the exporter serves /probe?target=<name>, /metrics, /-/healthy and /-/ready\n`);
   };
@@ -117,9 +145,11 @@ export async function startServer(options: ServerOptions, scheduler: Scheduler, 
       throttled.warn('probe refused', { reason: message, remote, subject: remote });
       send(response, 400, `${message}\n`);
     };
-    if (unknownParameter !== undefined) return invalid(`unknown parameter "${shown(unknownParameter)}": /probe takes one parameter, target=<name of a target in ${options.configFile}>`);
+    if (unknownParameter !== undefined)
+      return invalid(`unknown parameter "${shown(unknownParameter)}": /probe takes one parameter, target=<name of a target in ${options.configFile}>`);
     const [name] = names;
-    if (names.length !== 1 || name === undefined || name === '') return invalid(`give one target: /probe?target=<name>, with a name from ${options.configFile} (${listed(scheduler.names)})`);
+    if (names.length !== 1 || name === undefined || name === '')
+      return invalid(`give one target: /probe?target=<name>, with a name from ${options.configFile} (${listed(scheduler.names)})`);
     if (!scheduler.has(name)) {
       requests.unknown_target += 1;
       const looksLikeAddress = /:\/\/|@|^[\w.-]+:\d+$|=/.test(name);
@@ -147,11 +177,27 @@ export async function startServer(options: ServerOptions, scheduler: Scheduler, 
     if (answer.kind === 'fresh' && entry) {
       const { report } = entry;
       // The verdict's own words (with what was measured) are here, not in a label: they change from one diagnosis to the next.
-      log.info('diagnosed', { target: name, engine: report.engine, status: report.status, step: report.verdict.step ?? 'none', cause: report.verdict.cause, duration_ms: report.durationMs, budget_ms: entry.budgetMs, endpoint: endpointOf(report), message: report.verdict.message });
+      log.info('diagnosed', {
+        target: name,
+        engine: report.engine,
+        status: report.status,
+        step: report.verdict.step ?? 'none',
+        cause: report.verdict.cause,
+        duration_ms: report.durationMs,
+        budget_ms: entry.budgetMs,
+        endpoint: endpointOf(report),
+        message: report.verdict.message,
+      });
     }
     // Per target (they are the config file's): a short timeout sent on purpose cannot flood the log.
-    if (answer.kind === 'timed_out') throttled.warn('no result in time', { target: name, reason: answer.reason, served: entry ? 'last result' : 'nothing' }, `no result in time ${name}`);
-    if (answer.kind === 'too_short') throttled.warn('scrape timeout too short', { target: name, reason: answer.reason, served: entry ? 'last result' : 'nothing', remote }, `too short ${name}`);
+    if (answer.kind === 'timed_out')
+      throttled.warn('no result in time', { target: name, reason: answer.reason, served: entry ? 'last result' : 'nothing' }, `no result in time ${name}`);
+    if (answer.kind === 'too_short')
+      throttled.warn(
+        'scrape timeout too short',
+        { target: name, reason: answer.reason, served: entry ? 'last result' : 'nothing', remote },
+        `too short ${name}`,
+      );
     log.debug('probe', { target: name, served: answer.kind, remote, ms: Math.round(performance.now() - started) });
     if (!entry) return send(response, 503, `${answer.kind === 'timed_out' || answer.kind === 'too_short' ? answer.reason : 'no result'}\n`);
     return send(response, 200, entry.text, { 'Content-Type': CONTENT_TYPE });
@@ -243,9 +289,16 @@ export async function startServer(options: ServerOptions, scheduler: Scheduler, 
   };
   const reconfigure = (next: WebConfig): string | undefined => {
     if ((web.tls === undefined) !== (next.tls === undefined)) return `turning TLS ${next.tls ? 'on' : 'off'} needs a restart`;
-    if (web.tls && next.tls && (web.tls.requestCert !== next.tls.requestCert || web.tls.verify !== next.tls.verify)) return 'a change of client_auth_type needs a restart';
+    if (web.tls && next.tls && (web.tls.requestCert !== next.tls.requestCert || web.tls.verify !== next.tls.verify))
+      return 'a change of client_auth_type needs a restart';
     if (next.tls && server instanceof HttpsServer) {
-      server.setSecureContext({ cert: next.tls.cert, key: next.tls.key, ...(next.tls.ca ? { ca: next.tls.ca } : {}), minVersion: next.tls.minVersion, maxVersion: next.tls.maxVersion });
+      server.setSecureContext({
+        cert: next.tls.cert,
+        key: next.tls.key,
+        ...(next.tls.ca ? { ca: next.tls.ca } : {}),
+        minVersion: next.tls.minVersion,
+        maxVersion: next.tls.maxVersion,
+      });
     }
     const previous = web.users;
     // The same users: the same checker, with what it remembers.
@@ -270,7 +323,11 @@ export async function startServer(options: ServerOptions, scheduler: Scheduler, 
  * leave nothing). So a 10 s scrape gives 9.5 s with the default offset of 0.5 s, a 2 s one 1.5 s,
  * and a 0.5 s one 250 ms, which is less than a diagnosis needs (MIN_DIAGNOSIS_MS).
  */
-export function scrapeBudget(header: string | string[] | undefined, timeoutMs: number, offsetMs: number): { readonly ms: number; readonly source: BudgetSource } {
+export function scrapeBudget(
+  header: string | string[] | undefined,
+  timeoutMs: number,
+  offsetMs: number,
+): { readonly ms: number; readonly source: BudgetSource } {
   const text = Array.isArray(header) ? header[0] : header;
   const seconds = text === undefined || text.trim() === '' ? Number.NaN : Number(text);
   const exporter: BudgetSource = { name: "the exporter's --timeout" };
@@ -279,7 +336,9 @@ export function scrapeBudget(header: string | string[] | undefined, timeoutMs: n
   const offset = scrapeMs - offsetMs >= scrapeMs / 2;
   const ms = Math.round(offset ? scrapeMs - offsetMs : scrapeMs / 2);
   if (ms >= timeoutMs) return { ms: timeoutMs, source: exporter };
-  const detail = offset ? `X-Prometheus-Scrape-Timeout-Seconds ${seconds} less --timeout-offset ${offsetMs / 1000}` : `half of X-Prometheus-Scrape-Timeout-Seconds ${seconds}, as --timeout-offset ${offsetMs / 1000} is more than half`;
+  const detail = offset
+    ? `X-Prometheus-Scrape-Timeout-Seconds ${seconds} less --timeout-offset ${offsetMs / 1000}`
+    : `half of X-Prometheus-Scrape-Timeout-Seconds ${seconds}, as --timeout-offset ${offsetMs / 1000} is more than half`;
   return { ms, source: { name: "the scrape's deadline", detail } };
 }
 
@@ -306,16 +365,28 @@ export function listenError(error: Error, host: string | undefined, port: number
   const shown = host ?? 'every interface';
   switch (code) {
     case 'EADDRINUSE':
-      return new InputError(`${where}: the address is already in use: another process listens on port ${port}${host === undefined ? '' : ` of ${host}`}`, `stop it, or choose another port with --listen; to see which process: ss -ltnp 'sport = :${port}'`);
+      return new InputError(
+        `${where}: the address is already in use: another process listens on port ${port}${host === undefined ? '' : ` of ${host}`}`,
+        `stop it, or choose another port with --listen; to see which process: ss -ltnp 'sport = :${port}'`,
+      );
     case 'EADDRNOTAVAIL':
-      return new InputError(`${where}: ${shown} is not an address of this machine`, `listen on one of its addresses (ip -brief address), on 127.0.0.1, or on every interface with --listen :${port}`);
+      return new InputError(
+        `${where}: ${shown} is not an address of this machine`,
+        `listen on one of its addresses (ip -brief address), on 127.0.0.1, or on every interface with --listen :${port}`,
+      );
     case 'EACCES':
     case 'EPERM':
-      return new InputError(`${where}: not permitted to listen on port ${port}${port < 1024 ? ' (ports below 1024 need root or CAP_NET_BIND_SERVICE)' : ''}`, `choose a port above 1023, e.g. --listen ${host === undefined ? '' : host.includes(':') ? `[${host}]` : host}:9187`);
+      return new InputError(
+        `${where}: not permitted to listen on port ${port}${port < 1024 ? ' (ports below 1024 need root or CAP_NET_BIND_SERVICE)' : ''}`,
+        `choose a port above 1023, e.g. --listen ${host === undefined ? '' : host.includes(':') ? `[${host}]` : host}:9187`,
+      );
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
     case 'EAI_NONAME':
-      return new InputError(`${where}: the name ${shown} does not resolve to an address of this machine (${code})`, 'give an IP address, or :PORT for every interface');
+      return new InputError(
+        `${where}: the name ${shown} does not resolve to an address of this machine (${code})`,
+        'give an IP address, or :PORT for every interface',
+      );
     case 'EAFNOSUPPORT':
       return new InputError(`${where}: this machine has no IPv6 (${code})`, `listen on an IPv4 address, or on every interface with --listen :${port}`);
     default:
@@ -347,7 +418,7 @@ function landing(options: ServerOptions, names: readonly string[]): string {
     `dbdoctor exporter ${options.version}: diagnoses on scrape`,
     '',
     '  /probe?target=<name>  one diagnosis of a target named in the config file, as metrics',
-    '  /metrics              the exporter\'s own health',
+    "  /metrics              the exporter's own health",
     '  /-/healthy, /-/ready  liveness and readiness',
     '',
     `Targets (${options.configFile}):`,
@@ -366,7 +437,8 @@ function clientCertificateProblem(request: IncomingMessage, verify: ClientCertif
   if (!(socket instanceof TLSSocket)) return undefined;
   const presented = Object.keys(socket.getPeerCertificate() ?? {}).length > 0;
   if (verify === 'any' && !presented) return 'Forbidden: this exporter requires a client certificate';
-  if (verify === 'if_given' && presented && !socket.authorized) return `Forbidden: the client certificate does not verify (${String(socket.authorizationError)})`;
+  if (verify === 'if_given' && presented && !socket.authorized)
+    return `Forbidden: the client certificate does not verify (${String(socket.authorizationError)})`;
   return undefined;
 }
 

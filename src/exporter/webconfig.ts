@@ -54,7 +54,9 @@ export const WebConfigSchema = z
       .object({ headers: z.record(z.string(), z.string()).optional(), http2: z.unknown().optional() })
       .strict()
       .optional(),
-    basic_auth_users: z.record(z.string().min(1), z.string().regex(BCRYPT, 'expected a bcrypt hash such as htpasswd -nBC 10 USER prints ($2y$10$…)')).optional(),
+    basic_auth_users: z
+      .record(z.string().min(1), z.string().regex(BCRYPT, 'expected a bcrypt hash such as htpasswd -nBC 10 USER prints ($2y$10$…)'))
+      .optional(),
   })
   .strict();
 
@@ -84,25 +86,42 @@ export async function loadWebConfig(path: string): Promise<WebConfig> {
   const { parseDocument } = await import('yaml');
   const text = await readText(path, 'the web config file');
   const document = parseDocument(text, { prettyErrors: false });
-  if (document.errors[0]) throw new InputError(`${path}: ${document.errors[0].message.split('\n')[0] ?? 'not valid YAML'}`, 'fix the YAML of --web.config.file');
+  if (document.errors[0])
+    throw new InputError(`${path}: ${document.errors[0].message.split('\n')[0] ?? 'not valid YAML'}`, 'fix the YAML of --web.config.file');
   const parsed = WebConfigSchema.safeParse(document.toJS() ?? {});
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const field = (issue?.path ?? []).join('.') || '(top level)';
-    throw new InputError(`${path}: ${field}: ${issue?.message ?? 'invalid'}`, 'the file has the Prometheus exporter-toolkit format: tls_server_config, http_server_config, basic_auth_users');
+    throw new InputError(
+      `${path}: ${field}: ${issue?.message ?? 'invalid'}`,
+      'the file has the Prometheus exporter-toolkit format: tls_server_config, http_server_config, basic_auth_users',
+    );
   }
   const config = parsed.data;
   const tlsConfig = config.tls_server_config;
   const unsupported = tlsConfig ? UNSUPPORTED.find((key) => tlsConfig[key] !== undefined) : undefined;
-  if (unsupported) throw new InputError(`${path}: tls_server_config.${unsupported} is not supported by dbdoctor (Node.js chooses cipher suites and curves itself)`, `remove ${unsupported}; use min_version: TLS13 to restrict the protocol instead`);
-  if (config.http_server_config?.http2 !== undefined) throw new InputError(`${path}: http_server_config.http2 is not supported by dbdoctor (it serves HTTP/1.1)`, 'remove http2');
+  if (unsupported)
+    throw new InputError(
+      `${path}: tls_server_config.${unsupported} is not supported by dbdoctor (Node.js chooses cipher suites and curves itself)`,
+      `remove ${unsupported}; use min_version: TLS13 to restrict the protocol instead`,
+    );
+  if (config.http_server_config?.http2 !== undefined)
+    throw new InputError(`${path}: http_server_config.http2 is not supported by dbdoctor (it serves HTTP/1.1)`, 'remove http2');
   const headers = config.http_server_config?.headers ?? {};
   checkHeaders(path, headers);
   let tls: TlsFiles | undefined;
   if (tlsConfig) {
     const needsCa = tlsConfig.client_auth_type === 'VerifyClientCertIfGiven' || tlsConfig.client_auth_type === 'RequireAndVerifyClientCert';
-    if (needsCa && !tlsConfig.client_ca_file) throw new InputError(`${path}: tls_server_config.client_auth_type ${tlsConfig.client_auth_type} needs client_ca_file`, 'give client_ca_file: the CA that signs the client certificates');
-    if (tlsVersionRank(tlsConfig.min_version) > tlsVersionRank(tlsConfig.max_version)) throw new InputError(`${path}: tls_server_config.min_version ${tlsConfig.min_version} is above max_version ${tlsConfig.max_version}`, 'make min_version no higher than max_version (TLS13 is the highest)');
+    if (needsCa && !tlsConfig.client_ca_file)
+      throw new InputError(
+        `${path}: tls_server_config.client_auth_type ${tlsConfig.client_auth_type} needs client_ca_file`,
+        'give client_ca_file: the CA that signs the client certificates',
+      );
+    if (tlsVersionRank(tlsConfig.min_version) > tlsVersionRank(tlsConfig.max_version))
+      throw new InputError(
+        `${path}: tls_server_config.min_version ${tlsConfig.min_version} is above max_version ${tlsConfig.max_version}`,
+        'make min_version no higher than max_version (TLS13 is the highest)',
+      );
     const [cert, key, ca] = await Promise.all([
       readBytes(tlsConfig.cert_file, 'tls_server_config.cert_file'),
       readBytes(tlsConfig.key_file, 'tls_server_config.key_file'),
@@ -115,7 +134,8 @@ export async function loadWebConfig(path: string): Promise<WebConfig> {
       key,
       ...(ca ? { ca } : {}),
       requestCert: type !== 'NoClientCert',
-      verify: type === 'RequireAndVerifyClientCert' ? 'required' : type === 'VerifyClientCertIfGiven' ? 'if_given' : type === 'RequireAnyClientCert' ? 'any' : 'none',
+      verify:
+        type === 'RequireAndVerifyClientCert' ? 'required' : type === 'VerifyClientCertIfGiven' ? 'if_given' : type === 'RequireAnyClientCert' ? 'any' : 'none',
       minVersion: TLS_VERSIONS[tlsConfig.min_version],
       maxVersion: TLS_VERSIONS[tlsConfig.max_version],
     };
@@ -144,14 +164,24 @@ export const ALLOWED_HEADERS: Readonly<Record<string, readonly string[] | undefi
 function checkHeaders(path: string, headers: Readonly<Record<string, string>>): void {
   for (const [name, value] of Object.entries(headers)) {
     if (!Object.hasOwn(ALLOWED_HEADERS, name)) {
-      throw new InputError(`${path}: http_server_config.headers: ${JSON.stringify(name)} cannot be set (the exporter-toolkit format allows ${Object.keys(ALLOWED_HEADERS).join(', ')})`, 'remove it, or spell an allowed header exactly as listed');
+      throw new InputError(
+        `${path}: http_server_config.headers: ${JSON.stringify(name)} cannot be set (the exporter-toolkit format allows ${Object.keys(ALLOWED_HEADERS).join(', ')})`,
+        'remove it, or spell an allowed header exactly as listed',
+      );
     }
     // eslint-disable-next-line no-control-regex
     if (/[\u0000-\u0008\u000a-\u001f\u007f]/.test(value)) {
-      throw new InputError(`${path}: http_server_config.headers.${name}: the value ${JSON.stringify(value)} has a line break or control character, which no HTTP header may carry`, 'write the value on one line');
+      throw new InputError(
+        `${path}: http_server_config.headers.${name}: the value ${JSON.stringify(value)} has a line break or control character, which no HTTP header may carry`,
+        'write the value on one line',
+      );
     }
     const allowed = ALLOWED_HEADERS[name];
-    if (allowed && !allowed.includes(value)) throw new InputError(`${path}: http_server_config.headers.${name}: ${JSON.stringify(value)} is not one of ${allowed.map((entry) => JSON.stringify(entry)).join(', ')}`, `use ${allowed.join(' or ')}`);
+    if (allowed && !allowed.includes(value))
+      throw new InputError(
+        `${path}: http_server_config.headers.${name}: ${JSON.stringify(value)} is not one of ${allowed.map((entry) => JSON.stringify(entry)).join(', ')}`,
+        `use ${allowed.join(' or ')}`,
+      );
   }
 }
 
@@ -167,20 +197,34 @@ const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE
  * holds no certificate (or a key instead: cert_file and key_file swapped), a key that is not the
  * certificate's, an encrypted key, a CA file with nothing in it.
  */
-async function checkTlsFiles(path: string, config: { cert_file: string; key_file: string; client_ca_file?: string | undefined; min_version: TlsVersionName; max_version: TlsVersionName }, files: { cert: Buffer; key: Buffer; ca: Buffer | undefined }): Promise<void> {
+async function checkTlsFiles(
+  path: string,
+  config: { cert_file: string; key_file: string; client_ca_file?: string | undefined; min_version: TlsVersionName; max_version: TlsVersionName },
+  files: { cert: Buffer; key: Buffer; ca: Buffer | undefined },
+): Promise<void> {
   const [{ X509Certificate, createPrivateKey }, { createSecureContext }] = await Promise.all([import('node:crypto'), import('node:tls')]);
   const certificates = (field: string, file: string, bytes: Buffer): InstanceType<typeof X509Certificate>[] => {
     const text = bytes.toString('latin1');
     const blocks = text.match(PEM_CERTIFICATE) ?? [];
     if (blocks.length === 0) {
-      if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text)) throw new InputError(`${path}: tls_server_config.${field} ${file} holds a private key, not a certificate`, 'are cert_file and key_file swapped? cert_file is the certificate (-----BEGIN CERTIFICATE-----), key_file its private key');
-      throw new InputError(`${path}: tls_server_config.${field} ${file} is not a PEM certificate (no -----BEGIN CERTIFICATE----- block)`, `give ${field === 'client_ca_file' ? 'the CA certificate(s) that sign the client certificates' : 'the server certificate'} in PEM (a DER file converts with: openssl x509 -inform der -in FILE -out FILE.pem)`);
+      if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text))
+        throw new InputError(
+          `${path}: tls_server_config.${field} ${file} holds a private key, not a certificate`,
+          'are cert_file and key_file swapped? cert_file is the certificate (-----BEGIN CERTIFICATE-----), key_file its private key',
+        );
+      throw new InputError(
+        `${path}: tls_server_config.${field} ${file} is not a PEM certificate (no -----BEGIN CERTIFICATE----- block)`,
+        `give ${field === 'client_ca_file' ? 'the CA certificate(s) that sign the client certificates' : 'the server certificate'} in PEM (a DER file converts with: openssl x509 -inform der -in FILE -out FILE.pem)`,
+      );
     }
     return blocks.map((block, index) => {
       try {
         return new X509Certificate(block);
       } catch (error) {
-        throw new InputError(`${path}: tls_server_config.${field} ${file}: certificate ${index + 1} does not parse (${opensslWords(error)})`, `check it with: openssl x509 -noout -text -in ${file}`);
+        throw new InputError(
+          `${path}: tls_server_config.${field} ${file}: certificate ${index + 1} does not parse (${opensslWords(error)})`,
+          `check it with: openssl x509 -noout -text -in ${file}`,
+        );
       }
     });
   };
@@ -191,17 +235,43 @@ async function checkTlsFiles(path: string, config: { cert_file: string; key_file
     key = createPrivateKey(files.key);
   } catch (error) {
     const text = files.key.toString('latin1');
-    if (/-----BEGIN CERTIFICATE-----/.test(text) && !/PRIVATE KEY-----/.test(text)) throw new InputError(`${path}: tls_server_config.key_file ${config.key_file} holds a certificate, not a private key`, 'are cert_file and key_file swapped? key_file is the private key (-----BEGIN PRIVATE KEY-----)');
-    if (/-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/.test(text) || (error instanceof Error && 'code' in error && error.code === 'ERR_MISSING_PASSPHRASE')) throw new InputError(`${path}: tls_server_config.key_file ${config.key_file} is encrypted with a passphrase, which the web config cannot give`, `write it unencrypted (readable by the exporter only): openssl pkey -in ${config.key_file} -out tls.key`);
-    throw new InputError(`${path}: tls_server_config.key_file ${config.key_file} is not a PEM private key (${opensslWords(error)})`, 'give the private key of cert_file, in PEM (-----BEGIN PRIVATE KEY-----)');
+    if (/-----BEGIN CERTIFICATE-----/.test(text) && !/PRIVATE KEY-----/.test(text))
+      throw new InputError(
+        `${path}: tls_server_config.key_file ${config.key_file} holds a certificate, not a private key`,
+        'are cert_file and key_file swapped? key_file is the private key (-----BEGIN PRIVATE KEY-----)',
+      );
+    if (
+      /-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/.test(text) ||
+      (error instanceof Error && 'code' in error && error.code === 'ERR_MISSING_PASSPHRASE')
+    )
+      throw new InputError(
+        `${path}: tls_server_config.key_file ${config.key_file} is encrypted with a passphrase, which the web config cannot give`,
+        `write it unencrypted (readable by the exporter only): openssl pkey -in ${config.key_file} -out tls.key`,
+      );
+    throw new InputError(
+      `${path}: tls_server_config.key_file ${config.key_file} is not a PEM private key (${opensslWords(error)})`,
+      'give the private key of cert_file, in PEM (-----BEGIN PRIVATE KEY-----)',
+    );
   }
   if (leaf && !leaf.checkPrivateKey(key)) {
-    throw new InputError(`${path}: tls_server_config.key_file ${config.key_file} is not the private key of cert_file ${config.cert_file} (${leaf.subject.replace(/\n/g, ', ')})`, 'give the key the certificate was issued for (openssl x509 -noout -pubkey -in CERT and openssl pkey -pubout -in KEY print the same public key)');
+    throw new InputError(
+      `${path}: tls_server_config.key_file ${config.key_file} is not the private key of cert_file ${config.cert_file} (${leaf.subject.replace(/\n/g, ', ')})`,
+      'give the key the certificate was issued for (openssl x509 -noout -pubkey -in CERT and openssl pkey -pubout -in KEY print the same public key)',
+    );
   }
   try {
-    createSecureContext({ cert: files.cert, key: files.key, ...(files.ca ? { ca: files.ca } : {}), minVersion: TLS_VERSIONS[config.min_version], maxVersion: TLS_VERSIONS[config.max_version] });
+    createSecureContext({
+      cert: files.cert,
+      key: files.key,
+      ...(files.ca ? { ca: files.ca } : {}),
+      minVersion: TLS_VERSIONS[config.min_version],
+      maxVersion: TLS_VERSIONS[config.max_version],
+    });
   } catch (error) {
-    throw new InputError(`${path}: tls_server_config: Node cannot use these files (${opensslWords(error)})`, 'check cert_file, key_file and client_ca_file with openssl');
+    throw new InputError(
+      `${path}: tls_server_config: Node cannot use these files (${opensslWords(error)})`,
+      'check cert_file, key_file and client_ca_file with openssl',
+    );
   }
 }
 
@@ -281,7 +351,13 @@ export class BasicAuth {
     const user = decoded.slice(0, colon);
     const password = decoded.slice(colon + 1);
     const hash = Object.hasOwn(this.users, user) ? this.users[user] : undefined;
-    const remembered = createHmac('sha256', this.key).update(user).update('\0').update(password).update('\0').update(hash ?? '').digest('hex');
+    const remembered = createHmac('sha256', this.key)
+      .update(user)
+      .update('\0')
+      .update(password)
+      .update('\0')
+      .update(hash ?? '')
+      .digest('hex');
     if (this.allowed.has(remembered)) return { kind: 'allowed', user };
     if (this.refused.has(remembered)) return { kind: 'refused' };
     const compared = await this.worker.compare(password, hash !== undefined ? { hash } : { decoyCost: this.decoyCost });

@@ -75,9 +75,7 @@ export interface ListenerOwner {
 }
 
 export type OwnerLookup =
-  | { readonly state: 'found'; readonly owner: ListenerOwner }
-  | { readonly state: 'unknown'; readonly reason: string }
-  | { readonly state: 'remote' };
+  { readonly state: 'found'; readonly owner: ListenerOwner } | { readonly state: 'unknown'; readonly reason: string } | { readonly state: 'remote' };
 
 export interface HostBackend {
   readonly name: HostBackendName;
@@ -99,7 +97,12 @@ export function topLevel(processes: readonly ProcessInfo[]): ProcessInfo[] {
 export type Listed<T> = { readonly state: 'read'; readonly items: readonly T[] } | { readonly state: 'unread'; readonly reason: string };
 
 /** What a look at processes and sockets read and could not, in the words of the programs that read them. */
-export function sightOf(backend: HostBackendName, processes: Listed<ProcessInfo>, sockets: Listed<HostListener>, words: { readonly processes: string; readonly sockets: string }): HostSight {
+export function sightOf(
+  backend: HostBackendName,
+  processes: Listed<ProcessInfo>,
+  sockets: Listed<HostListener>,
+  words: { readonly processes: string; readonly sockets: string },
+): HostSight {
   const read: string[] = [];
   const unread: string[] = [];
   if (processes.state === 'read') read.push(words.processes);
@@ -116,7 +119,14 @@ export function selectedProcesses(processes: Listed<ProcessInfo>, selector: Serv
 }
 
 /** The owner of the listening socket that covers address:port, from a listing of sockets with their process ids. */
-export function ownerAmong(sockets: Listed<HostListener>, processes: Listed<ProcessInfo>, address: string, port: number, covers: (bound: string, target: string) => boolean, notFound: string): OwnerLookup {
+export function ownerAmong(
+  sockets: Listed<HostListener>,
+  processes: Listed<ProcessInfo>,
+  address: string,
+  port: number,
+  covers: (bound: string, target: string) => boolean,
+  notFound: string,
+): OwnerLookup {
   if (sockets.state === 'unread') return { state: 'unknown', reason: `the listening sockets could not be read: ${sockets.reason}` };
   const socket = sockets.items.find((listener) => listener.port === port && covers(listener.address, address));
   if (socket?.pid === undefined) return { state: 'unknown', reason: notFound };

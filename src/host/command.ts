@@ -12,14 +12,25 @@ export type CommandOutput = { readonly state: 'ran'; readonly stdout: string; re
 /** The longest any one host command may take, whatever is left of the run. */
 export const HOST_COMMAND_TIMEOUT_MS = 3000;
 
-export async function runHostCommand(file: string, args: readonly string[], options: { readonly signal?: AbortSignal | undefined; readonly timeoutMs?: number; readonly okExitCodes?: readonly number[] } = {}): Promise<CommandOutput> {
+export async function runHostCommand(
+  file: string,
+  args: readonly string[],
+  options: { readonly signal?: AbortSignal | undefined; readonly timeoutMs?: number; readonly okExitCodes?: readonly number[] } = {},
+): Promise<CommandOutput> {
   if (options.signal?.aborted) return { state: 'failed', reason: `${file} not run: no time left` };
   return new Promise((resolve) => {
     try {
       execFile(
         file,
         [...args],
-        { timeout: options.timeoutMs ?? HOST_COMMAND_TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024, windowsHide: true, encoding: 'utf8', ...(options.signal ? { signal: options.signal } : {}) },
+        {
+          timeout: options.timeoutMs ?? HOST_COMMAND_TIMEOUT_MS,
+          killSignal: 'SIGKILL',
+          maxBuffer: 16 * 1024 * 1024,
+          windowsHide: true,
+          encoding: 'utf8',
+          ...(options.signal ? { signal: options.signal } : {}),
+        },
         (error, stdout, stderr) => {
           if (!error) return resolve({ state: 'ran', stdout, stderr });
           const code = (error as NodeJS.ErrnoException & { code?: unknown }).code;

@@ -1,6 +1,18 @@
 import { basename } from 'node:path';
 import { bindingCovers } from './local.js';
-import { ownerAmong, selectedProcesses, sightOf, topLevel, type HostBackend, type HostListener, type Listed, type LocalServer, type LocalServers, type OwnerLookup, type ServerSelector } from './backend.js';
+import {
+  ownerAmong,
+  selectedProcesses,
+  sightOf,
+  topLevel,
+  type HostBackend,
+  type HostListener,
+  type Listed,
+  type LocalServer,
+  type LocalServers,
+  type OwnerLookup,
+  type ServerSelector,
+} from './backend.js';
 import { runHostCommand } from './command.js';
 import type { ProcessInfo } from './proc.js';
 
@@ -66,7 +78,11 @@ export function parsePsArgs(text: string): Map<number, string[]> {
   const args = new Map<number, string[]>();
   for (const line of text.split('\n')) {
     const match = /^\s*(\d+)\s+(.*?)\s*$/.exec(line);
-    if (match?.[2] !== undefined) args.set(Number(match[1]), match[2].split(/\s+/).filter((part) => part !== ''));
+    if (match?.[2] !== undefined)
+      args.set(
+        Number(match[1]),
+        match[2].split(/\s+/).filter((part) => part !== ''),
+      );
   }
   return args;
 }
@@ -106,7 +122,10 @@ export const lsofBackend: HostBackend = {
     const selected = selectedProcesses(listed, selector);
     const roots = selector.topLevelOnly ? topLevel(selected) : selected;
     // Unix sockets: only the servers' own (lsof -U for every process is slow on a busy machine).
-    const unixOutput = roots.length > 0 ? await runHostCommand(LSOF, ['-w', '-nP', '-a', '-p', roots.map((info) => info.pid).join(','), '-U', '-F', 'pctn'], { signal, okExitCodes: [1] }) : undefined;
+    const unixOutput =
+      roots.length > 0
+        ? await runHostCommand(LSOF, ['-w', '-nP', '-a', '-p', roots.map((info) => info.pid).join(','), '-U', '-F', 'pctn'], { signal, okExitCodes: [1] })
+        : undefined;
     const unix = unixOutput?.state === 'ran' ? parseLsofListeners(unixOutput.stdout).filter((listener) => listener.transport === 'unix') : [];
     const tcpListeners = tcp.state === 'read' ? tcp.items : [];
     // lsof shows a user the sockets of their own processes only (it exits 1, saying nothing): the
@@ -128,7 +147,11 @@ export const lsofBackend: HostBackend = {
     const unread = [
       ...sight.unread,
       ...(unixOutput?.state === 'failed' ? [`the servers' Unix sockets: ${unixOutput.reason}`] : []),
-      ...(tcp.state === 'read' && hidden.length > 0 ? [`the sockets of ${hidden.length === 1 ? 'a server' : `${hidden.length} servers`} another user runs (pid ${hidden.map((info) => info.pid).join(', ')}): lsof shows a user only their own; run as root to see them`] : []),
+      ...(tcp.state === 'read' && hidden.length > 0
+        ? [
+            `the sockets of ${hidden.length === 1 ? 'a server' : `${hidden.length} servers`} another user runs (pid ${hidden.map((info) => info.pid).join(', ')}): lsof shows a user only their own; run as root to see them`,
+          ]
+        : []),
     ];
     return {
       servers,
@@ -147,6 +170,9 @@ export const lsofBackend: HostBackend = {
   async cwdOf(pid: number, signal?: AbortSignal) {
     const output = await runHostCommand(LSOF, ['-w', '-a', '-p', String(pid), '-d', 'cwd', '-F', 'n'], { signal, okExitCodes: [1] });
     if (output.state === 'failed') return undefined;
-    return output.stdout.split('\n').find((line) => line.startsWith('n'))?.slice(1);
+    return output.stdout
+      .split('\n')
+      .find((line) => line.startsWith('n'))
+      ?.slice(1);
   },
 };

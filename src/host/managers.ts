@@ -24,7 +24,9 @@ const FORMULA: Readonly<Record<ManagedEngine, RegExp>> = {
 
 /** The manager an executable's path shows, if any. */
 export function managerOfExecutable(path: string): ServiceManager | undefined {
-  const brew = HOMEBREW_PREFIXES.map((prefix) => ({ prefix, match: new RegExp(`^${prefix.replace(/\./g, '\\.')}/(?:Cellar|opt)/([^/]+)/`).exec(path) })).find((entry) => entry.match?.[1]);
+  const brew = HOMEBREW_PREFIXES.map((prefix) => ({ prefix, match: new RegExp(`^${prefix.replace(/\./g, '\\.')}/(?:Cellar|opt)/([^/]+)/`).exec(path) })).find(
+    (entry) => entry.match?.[1],
+  );
   if (brew?.match?.[1]) return { kind: 'homebrew', formula: brew.match[1], prefix: brew.prefix };
   const app = /\/Postgres\.app\/Contents\/Versions\/([^/]+)\//.exec(path);
   if (app) return { kind: 'postgres.app', ...(app[1] && app[1] !== 'latest' ? { version: app[1] } : {}) };
@@ -36,10 +38,18 @@ export function managerOfExecutable(path: string): ServiceManager | undefined {
 /** Homebrew's prefixes: Apple silicon, then Intel (and Linuxbrew). */
 export const HOMEBREW_PREFIXES = ['/opt/homebrew', '/usr/local', '/home/linuxbrew/.linuxbrew'] as const;
 
-export async function installedManagers(os: HostOs, engine: ManagedEngine, env: Readonly<Record<string, string | undefined>> = process.env): Promise<ServiceManager[]> {
+export async function installedManagers(
+  os: HostOs,
+  engine: ManagedEngine,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Promise<ServiceManager[]> {
   if (os === 'macos') {
     const formulae = await Promise.all(
-      HOMEBREW_PREFIXES.map(async (prefix) => (await list(join(prefix, 'opt'))).filter((name) => FORMULA[engine].test(name)).map((formula): ServiceManager => ({ kind: 'homebrew', formula, prefix }))),
+      HOMEBREW_PREFIXES.map(async (prefix) =>
+        (await list(join(prefix, 'opt')))
+          .filter((name) => FORMULA[engine].test(name))
+          .map((formula): ServiceManager => ({ kind: 'homebrew', formula, prefix })),
+      ),
     );
     const app = engine === 'postgres' && (await exists('/Applications/Postgres.app')) ? [{ kind: 'postgres.app' } as const] : [];
     // The newest formula first: postgresql@17 before postgresql@14.
@@ -48,7 +58,12 @@ export async function installedManagers(os: HostOs, engine: ManagedEngine, env: 
   if (os === 'windows' && engine === 'postgres') {
     const root = win32.join(env.ProgramFiles ?? 'C:\\Program Files', 'PostgreSQL');
     const versions = (await list(root)).filter((name) => /^\d+(\.\d+)?$/.test(name)).sort((a, b) => Number(b) - Number(a));
-    return versions.map((version): ServiceManager => ({ kind: 'windows-service', service: `postgresql-x64-${version}`, root: win32.join(root, version), version }));
+    return versions.map((version): ServiceManager => ({
+      kind: 'windows-service',
+      service: `postgresql-x64-${version}`,
+      root: win32.join(root, version),
+      version,
+    }));
   }
   return [];
 }

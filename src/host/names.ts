@@ -35,7 +35,12 @@ export async function knownNames(probe: NamesProbe): Promise<KnownName[]> {
     const service = /^([A-Z0-9_]+)_SERVICE_HOST$/.exec(variable)?.[1];
     if (service) {
       const port = Number(probe.env[`${service}_SERVICE_PORT`]);
-      names.push({ name: service.toLowerCase().replace(/_/g, '-'), origin: `Kubernetes service variable ${variable}`, kind: 'kubernetes-service', ...(Number.isInteger(port) && port > 0 ? { port } : {}) });
+      names.push({
+        name: service.toLowerCase().replace(/_/g, '-'),
+        origin: `Kubernetes service variable ${variable}`,
+        kind: 'kubernetes-service',
+        ...(Number.isInteger(port) && port > 0 ? { port } : {}),
+      });
     } else if (HOST_VALUED.test(variable) && !/_PORT_\d+_TCP/.test(variable)) {
       for (const host of hostsIn(value)) names.push({ name: host, origin: `variable ${variable}`, kind: 'variable' });
     }
@@ -55,11 +60,16 @@ export async function knownNames(probe: NamesProbe): Promise<KnownName[]> {
 export function hostsIn(value: string, options: { includeLocalhost?: boolean } = {}): string[] {
   const text = value.trim();
   const url = /^[a-z][a-z0-9+.-]*:\/\/(?:[^@/]*@)?([^/?#]*)/i.exec(text);
-  const hostPart = url ? url[1] ?? '' : text;
+  const hostPart = url ? (url[1] ?? '') : text;
   if (!url && /\s/.test(hostPart)) return [];
   return hostPart
     .split(',')
-    .map((spec) => spec.trim().replace(/^\[([^\]]*)\].*$/, '$1').replace(/:\d+$/, ''))
+    .map((spec) =>
+      spec
+        .trim()
+        .replace(/^\[([^\]]*)\].*$/, '$1')
+        .replace(/:\d+$/, ''),
+    )
     .filter((host) => /^[A-Za-z][A-Za-z0-9.-]*$/.test(host) && (options.includeLocalhost === true || host !== 'localhost'));
 }
 
@@ -72,7 +82,10 @@ async function hostsFileNames(path: string): Promise<KnownName[]> {
   }
   return text.split('\n').flatMap((line) => {
     const fields = line.replace(/#.*/, '').trim().split(/\s+/);
-    return fields.slice(1).filter((name) => name !== '' && !/^(localhost|ip6-)/.test(name)).map((name): KnownName => ({ name, origin: path, kind: 'hosts-file' }));
+    return fields
+      .slice(1)
+      .filter((name) => name !== '' && !/^(localhost|ip6-)/.test(name))
+      .map((name): KnownName => ({ name, origin: path, kind: 'hosts-file' }));
   });
 }
 
@@ -98,7 +111,8 @@ export async function composeNames(path: string, label: string): Promise<KnownNa
     if (isRecord(spec.networks)) {
       for (const network of Object.values(spec.networks)) {
         const aliases = isRecord(network) && Array.isArray(network.aliases) ? network.aliases : [];
-        for (const alias of aliases) if (typeof alias === 'string') names.push({ name: alias, origin: `${label} service ${service} (alias)`, kind: 'compose-service', ...ports });
+        for (const alias of aliases)
+          if (typeof alias === 'string') names.push({ name: alias, origin: `${label} service ${service} (alias)`, kind: 'compose-service', ...ports });
       }
     }
   }

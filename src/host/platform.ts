@@ -94,7 +94,8 @@ export async function detectPlatform(probe: PlatformProbe): Promise<PlatformInfo
   if (dockerenv && (overlayRoot || strong.length > 0)) strong.push('/.dockerenv exists');
   if (overlayRoot && strong.length > 0) strong.push(`the root filesystem is ${rootFs}`);
   signals.push(...strong);
-  if (dockerenv && !strong.includes('/.dockerenv exists')) signals.push(`/.dockerenv exists but the root filesystem is ${rootFs ?? 'unknown'}, not a container's overlay: not counted as a container`);
+  if (dockerenv && !strong.includes('/.dockerenv exists'))
+    signals.push(`/.dockerenv exists but the root filesystem is ${rootFs ?? 'unknown'}, not a container's overlay: not counted as a container`);
   const inContainer = strong.length > 0;
   const kubernetes = probe.env.KUBERNETES_SERVICE_HOST !== undefined || namespace !== undefined;
   if (probe.env.KUBERNETES_SERVICE_HOST !== undefined) signals.push('KUBERNETES_SERVICE_HOST is set');

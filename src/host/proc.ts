@@ -165,7 +165,7 @@ function compressIPv6(full: string): string {
   const groups = full.split(':');
   let bestStart = -1;
   let bestLength = 0;
-  for (let i = 0; i < groups.length; ) {
+  for (let i = 0; i < groups.length;) {
     if (groups[i] !== '0') {
       i += 1;
       continue;

@@ -16,7 +16,13 @@ export const procBackend: HostBackend = {
     // A tmpfs (or nothing) over /proc — and every macOS or Windows machine — has neither.
     const missing: string[] = [];
     for (const path of ['/proc/self/stat', '/proc/net/tcp']) {
-      if (!(await access(path).then(() => true, () => false))) missing.push(path);
+      if (
+        !(await access(path).then(
+          () => true,
+          () => false,
+        ))
+      )
+        missing.push(path);
     }
     return missing.length === 0 ? { state: 'usable' } : { state: 'unusable', reason: `/proc is not readable here (${missing.join(', ')} missing)` };
   },
@@ -49,15 +55,23 @@ export const procBackend: HostBackend = {
         backend: 'proc',
         processes: 'seen',
         read: ['processes and listening sockets (/proc)'],
-        unread: unreadable > 0 ? [`the file descriptors of ${unreadable} server process${unreadable === 1 ? '' : 'es'} (another user's: run as root to see where ${unreadable === 1 ? 'it listens' : 'they listen'})`] : [],
+        unread:
+          unreadable > 0
+            ? [
+                `the file descriptors of ${unreadable} server process${unreadable === 1 ? '' : 'es'} (another user's: run as root to see where ${unreadable === 1 ? 'it listens' : 'they listen'})`,
+              ]
+            : [],
       },
       durationMs: Date.now() - started,
     };
   },
 
   async ownerOf(address: string, port: number): Promise<OwnerLookup> {
-    const sockets = (await listListeners()).filter((listener) => listener.transport !== 'unix' && listener.port === port && bindingCovers(listener.address, address));
-    if (sockets.length === 0) return { state: 'unknown', reason: `no socket of this network namespace listens on port ${port} (a port forward, or another namespace or container)` };
+    const sockets = (await listListeners()).filter(
+      (listener) => listener.transport !== 'unix' && listener.port === port && bindingCovers(listener.address, address),
+    );
+    if (sockets.length === 0)
+      return { state: 'unknown', reason: `no socket of this network namespace listens on port ${port} (a port forward, or another namespace or container)` };
     const inodes = new Map(sockets.map((listener) => [listener.inode, listener]));
     let unreadable = 0;
     // In batches, stopping at the first process that holds one of the inodes.
@@ -79,10 +93,19 @@ export const procBackend: HostBackend = {
       if (hit) {
         const info = await processInfo(hit.pid);
         const socket = inodes.get(hit.inode);
-        return { state: 'found', owner: { pid: hit.pid, comm: info?.comm ?? '?', cmdline: info?.cmdline ?? [], listensOn: hostPort(socket?.address ?? address, port) } };
+        return {
+          state: 'found',
+          owner: { pid: hit.pid, comm: info?.comm ?? '?', cmdline: info?.cmdline ?? [], listensOn: hostPort(socket?.address ?? address, port) },
+        };
       }
     }
-    return { state: 'unknown', reason: unreadable > 0 ? `the socket's process is not readable to this user (${unreadable} processes' file descriptors are not: run as root to see it)` : 'no process holds the socket (it closed meanwhile)' };
+    return {
+      state: 'unknown',
+      reason:
+        unreadable > 0
+          ? `the socket's process is not readable to this user (${unreadable} processes' file descriptors are not: run as root to see it)`
+          : 'no process holds the socket (it closed meanwhile)',
+    };
   },
 
   cwdOf: (pid: number) => cwdOf(pid),

@@ -65,14 +65,22 @@ export async function findLocalServers(selector: ServerSelector, options: { read
       continue;
     }
     const found = await backend.findServers(selector, options.signal);
-    if (found.sight.processes === 'seen') return unread.length > 0 ? { ...found, sight: { ...found.sight, unread: [...unread, ...found.sight.unread] } } : found;
+    if (found.sight.processes === 'seen')
+      return unread.length > 0 ? { ...found, sight: { ...found.sight, unread: [...unread, ...found.sight.unread] } } : found;
     unread.push(...found.sight.unread.map((reason) => `${backend.name}: ${reason}`));
   }
-  return { servers: [], listeners: [], sight: { backend: 'none', processes: 'unseen', read: [], unread: unread.length > 0 ? unread : ['no way to read this machine'] }, durationMs: Date.now() - started };
+  return {
+    servers: [],
+    listeners: [],
+    sight: { backend: 'none', processes: 'unseen', read: [], unread: unread.length > 0 ? unread : ['no way to read this machine'] },
+    durationMs: Date.now() - started,
+  };
 }
 
 /** The backend that reads this machine, for one question (a port's owner, a process's directory): the first that can. */
-export async function hostBackend(signal?: AbortSignal): Promise<{ readonly state: 'usable'; readonly backend: HostBackend } | { readonly state: 'none'; readonly reason: string }> {
+export async function hostBackend(
+  signal?: AbortSignal,
+): Promise<{ readonly state: 'usable'; readonly backend: HostBackend } | { readonly state: 'none'; readonly reason: string }> {
   const { order, notes } = backendOrder();
   const unread = [...notes];
   for (const backend of order) {

@@ -1,5 +1,16 @@
 import { bindingCovers } from './local.js';
-import { ownerAmong, selectedProcesses, sightOf, type HostBackend, type HostListener, type Listed, type LocalServer, type LocalServers, type OwnerLookup, type ServerSelector } from './backend.js';
+import {
+  ownerAmong,
+  selectedProcesses,
+  sightOf,
+  type HostBackend,
+  type HostListener,
+  type Listed,
+  type LocalServer,
+  type LocalServers,
+  type OwnerLookup,
+  type ServerSelector,
+} from './backend.js';
 import { runHostCommand } from './command.js';
 import type { ProcessInfo } from './proc.js';
 
@@ -81,7 +92,13 @@ export function commOfImage(image: string): string {
 async function listProcesses(signal: AbortSignal | undefined): Promise<Listed<ProcessInfo>> {
   const output = await runHostCommand('tasklist', ['/fo', 'csv'], { signal });
   if (output.state === 'failed') return { state: 'unread', reason: output.reason };
-  const processes = parseTasklistCsv(output.stdout).map((entry): ProcessInfo => ({ pid: entry.pid, ppid: 0, comm: commOfImage(entry.image), cmdline: [entry.image], uid: -1 }));
+  const processes = parseTasklistCsv(output.stdout).map((entry): ProcessInfo => ({
+    pid: entry.pid,
+    ppid: 0,
+    comm: commOfImage(entry.image),
+    cmdline: [entry.image],
+    uid: -1,
+  }));
   return processes.length === 0 ? { state: 'unread', reason: 'tasklist listed no process at all' } : { state: 'read', items: processes };
 }
 

@@ -61,18 +61,24 @@ export async function resolveHost(host: string, deadline: Deadline, files: Resol
   if (family === 4 || family === 6) {
     return { outcome: 'resolved', host, addresses: [{ address: host, family }], literal: true, source: 'literal', durationMs: 0 };
   }
-  const [hostsText, resolvConfText, nsswitchText] = await Promise.all([read(files.hosts ?? '/etc/hosts'), read(files.resolvConf ?? '/etc/resolv.conf'), read(files.nsswitch ?? '/etc/nsswitch.conf')]);
+  const [hostsText, resolvConfText, nsswitchText] = await Promise.all([
+    read(files.hosts ?? '/etc/hosts'),
+    read(files.resolvConf ?? '/etc/resolv.conf'),
+    read(files.nsswitch ?? '/etc/nsswitch.conf'),
+  ]);
   const name = host.replace(/\.$/, '');
   for (const database of hostsDatabases(nsswitchText)) {
     if (database === 'files') {
       const listed = hostsFileAddresses(hostsText, name);
-      if (listed.length > 0) return { outcome: 'resolved', host, addresses: ordered(toAddresses(listed)), literal: false, source: 'hosts-file', durationMs: elapsed() };
+      if (listed.length > 0)
+        return { outcome: 'resolved', host, addresses: ordered(toAddresses(listed)), literal: false, source: 'hosts-file', durationMs: elapsed() };
     }
     if (database === 'dns') {
       const answer = await queryDns(host, parseResolvConf(resolvConfText), deadline);
       if (answer.outcome === 'resolved' || answer.outcome === 'temporary') return { ...answer, durationMs: elapsed() };
       // Like systemd's nss-myhostname and RFC 6761: localhost is always the loopback.
-      if (isLocalhostName(name)) return { outcome: 'resolved', host, addresses: ordered(toAddresses(['::1', '127.0.0.1'])), literal: false, source: 'builtin', durationMs: elapsed() };
+      if (isLocalhostName(name))
+        return { outcome: 'resolved', host, addresses: ordered(toAddresses(['::1', '127.0.0.1'])), literal: false, source: 'builtin', durationMs: elapsed() };
       return { ...answer, durationMs: elapsed() };
     }
   }
@@ -94,7 +100,10 @@ async function queryDns(host: string, config: ReturnType<typeof parseResolvConf>
     for (const candidate of namesTried(host, config)) {
       if (deadline.expired) break;
       const [v6, v4] = await Promise.all([resolver.resolve6(candidate).then(ok, failed), resolver.resolve4(candidate).then(ok, failed)]);
-      const addresses = [...v6.addresses.map((address): ResolvedAddress => ({ address, family: 6 })), ...v4.addresses.map((address): ResolvedAddress => ({ address, family: 4 }))];
+      const addresses = [
+        ...v6.addresses.map((address): ResolvedAddress => ({ address, family: 6 })),
+        ...v4.addresses.map((address): ResolvedAddress => ({ address, family: 4 })),
+      ];
       if (addresses.length > 0) {
         tried.push({ name: candidate, answer: 'addresses' });
         return { outcome: 'resolved', host, addresses: ordered(addresses), literal: false, source: 'dns', tried };
@@ -107,10 +116,22 @@ async function queryDns(host: string, config: ReturnType<typeof parseResolvConf>
       if (!ABSENT.has(attempt.answer)) temporary ??= attempt;
     }
     if (deadline.expired) {
-      return { outcome: 'temporary', host, code: 'ETIMEOUT', message: `the resolver (${servers.join(', ')}) gave no answer within ${deadline.budgetMs} ms`, tried };
+      return {
+        outcome: 'temporary',
+        host,
+        code: 'ETIMEOUT',
+        message: `the resolver (${servers.join(', ')}) gave no answer within ${deadline.budgetMs} ms`,
+        tried,
+      };
     }
     if (temporary) return { outcome: 'temporary', host, code: temporary.answer, message: describeFailure(temporary, servers), tried };
-    return { outcome: 'not_found', host, code: 'ENOTFOUND', message: `no such name: ${tried.map((attempt) => attempt.name).join(', ')} (asked ${servers.join(', ')})`, tried };
+    return {
+      outcome: 'not_found',
+      host,
+      code: 'ENOTFOUND',
+      message: `no such name: ${tried.map((attempt) => attempt.name).join(', ')} (asked ${servers.join(', ')})`,
+      tried,
+    };
   } finally {
     deadline.signal.removeEventListener('abort', onAbort);
     resolver.cancel();
@@ -168,12 +189,15 @@ export function ordered(addresses: readonly ResolvedAddress[]): ResolvedAddress[
   const v6 = addresses.filter((entry) => entry.family === 6);
   const v4 = addresses.filter((entry) => entry.family === 4);
   const v6First = v6.length > 0 && (v6.every((entry) => entry.address === '::1') || hasGlobalIPv6());
-  const unique = (list: ResolvedAddress[]): ResolvedAddress[] => list.filter((entry, index) => list.findIndex((other) => other.address === entry.address) === index);
+  const unique = (list: ResolvedAddress[]): ResolvedAddress[] =>
+    list.filter((entry, index) => list.findIndex((other) => other.address === entry.address) === index);
   return unique(v6First ? [...v6, ...v4] : [...v4, ...v6]);
 }
 
 function hasGlobalIPv6(): boolean {
-  return Object.values(networkInterfaces()).some((entries) => (entries ?? []).some((entry) => entry.family === 'IPv6' && !entry.internal && !entry.address.startsWith('fe80')));
+  return Object.values(networkInterfaces()).some((entries) =>
+    (entries ?? []).some((entry) => entry.family === 'IPv6' && !entry.internal && !entry.address.startsWith('fe80')),
+  );
 }
 
 async function read(path: string): Promise<string> {

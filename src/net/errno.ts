@@ -47,7 +47,16 @@ export const ERRNO_TABLE: readonly ErrnoEntry[] = [
   },
   {
     failure: 'unreachable',
-    names: ['EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'WSAEHOSTUNREACH', 'WSAENETUNREACH', 'WSAEHOSTDOWN', 'ERROR_NETWORK_UNREACHABLE', 'ERROR_HOST_UNREACHABLE'],
+    names: [
+      'EHOSTUNREACH',
+      'ENETUNREACH',
+      'EHOSTDOWN',
+      'WSAEHOSTUNREACH',
+      'WSAENETUNREACH',
+      'WSAEHOSTDOWN',
+      'ERROR_NETWORK_UNREACHABLE',
+      'ERROR_HOST_UNREACHABLE',
+    ],
     numbers: [113, -113, 101, -101, 112, 10065, 10051, 10064, -4065, -4062, 1231, 1232],
     messages: [
       'No route to host',
@@ -95,11 +104,7 @@ export const ERRNO_TABLE: readonly ErrnoEntry[] = [
     names: ['EAI_AGAIN', 'WSATRY_AGAIN', 'ESERVFAIL', 'ETIMEOUT', 'EREFUSED'],
     numbers: [11002, -3001],
     gai: [-3],
-    messages: [
-      'Temporary failure in name resolution',
-      'This is usually a temporary error during hostname resolution',
-      'server misbehaving',
-    ],
+    messages: ['Temporary failure in name resolution', 'This is usually a temporary error during hostname resolution', 'server misbehaving'],
   },
 ];
 

@@ -39,7 +39,16 @@ const SSL_REQUEST = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
 
 /** hello as one OP_MSG: { hello: 1, $db: "admin" }, its BSON written out by hand (no driver loaded). */
 const MONGO_HELLO = ((): Buffer => {
-  const body = Buffer.concat([Buffer.from([0x10]), Buffer.from('hello\0'), Buffer.from([1, 0, 0, 0]), Buffer.from([0x02]), Buffer.from('$db\0'), Buffer.from([6, 0, 0, 0]), Buffer.from('admin\0'), Buffer.from([0])]);
+  const body = Buffer.concat([
+    Buffer.from([0x10]),
+    Buffer.from('hello\0'),
+    Buffer.from([1, 0, 0, 0]),
+    Buffer.from([0x02]),
+    Buffer.from('$db\0'),
+    Buffer.from([6, 0, 0, 0]),
+    Buffer.from('admin\0'),
+    Buffer.from([0]),
+  ]);
   const document = Buffer.concat([Buffer.alloc(4), body]);
   document.writeInt32LE(document.length, 0);
   const header = Buffer.alloc(21);
@@ -59,7 +68,11 @@ const OPENINGS = {
     bytes: SSL_REQUEST,
     read: (bytes: Buffer): ProtocolGuess | undefined =>
       bytes.length === 1 && (bytes[0] === 0x53 || bytes[0] === 0x4e)
-        ? { protocol: 'postgres', description: `PostgreSQL, or a pooler such as PgBouncer (it answered PostgreSQL's SSLRequest with "${String.fromCharCode(bytes[0])}")`, sample: String.fromCharCode(bytes[0]) }
+        ? {
+            protocol: 'postgres',
+            description: `PostgreSQL, or a pooler such as PgBouncer (it answered PostgreSQL's SSLRequest with "${String.fromCharCode(bytes[0])}")`,
+            sample: String.fromCharCode(bytes[0]),
+          }
         : undefined,
   },
   mongodb: { name: "MongoDB's hello", bytes: MONGO_HELLO },
@@ -121,7 +134,11 @@ async function tryOpening(address: string, port: number, opening: Opening, deadl
     const listening = collect(socket);
     if (opening.greetMs) {
       const greeting = await listening.wait(deadline.limit(opening.greetMs, 'greeting'));
-      if (greeting.bytes.length > 0) return { entry: { opening: 'a server-first greeting', outcome: 'answered', bytes: greeting.bytes.length, durationMs: elapsed() }, answer: identifyProtocol(greeting.bytes) };
+      if (greeting.bytes.length > 0)
+        return {
+          entry: { opening: 'a server-first greeting', outcome: 'answered', bytes: greeting.bytes.length, durationMs: elapsed() },
+          answer: identifyProtocol(greeting.bytes),
+        };
       if (greeting.closed) return { entry: { opening: opening.name, outcome: 'closed', bytes: 0, durationMs: elapsed() } };
     }
     socket.write(opening.bytes);
@@ -185,9 +202,12 @@ export class SilenceWatch {
     // Whether the server said anything is read from the socket's byte count, not from a 'data'
     // listener: one would set the socket flowing before the handshake listens, and an early
     // hang-up would then go unseen. Under a short deadline, early enough to still fit after it.
-    this.timer = setTimeout(() => {
-      if (!this.heard) void this.identify();
-    }, Math.min(afterMs, parent.remainingMs() / 3));
+    this.timer = setTimeout(
+      () => {
+        if (!this.heard) void this.identify();
+      },
+      Math.min(afterMs, parent.remainingMs() / 3),
+    );
     this.timer.unref();
     parent.onExpired(() => clearTimeout(this.timer));
   }

@@ -77,11 +77,24 @@ export async function reachEndpoint(spec: EndpointSpec, deadline: Deadline, opti
  * resolved ones, or its Unix socket). A caller that does more than connect on each address
  * (libpq's whole handshake per address, under connect_timeout) walks them itself.
  */
-export async function lookUpEndpoint(spec: EndpointSpec, deadline: Deadline): Promise<{ readonly entry: EndpointTrace; readonly addresses: readonly string[]; readonly timedOut: boolean }> {
+export async function lookUpEndpoint(
+  spec: EndpointSpec,
+  deadline: Deadline,
+): Promise<{ readonly entry: EndpointTrace; readonly addresses: readonly string[]; readonly timedOut: boolean }> {
   if (spec.socketPath !== undefined) {
-    return { entry: { host: spec.host, port: spec.port, transport: 'unix', socketPath: spec.socketPath, connects: [] }, addresses: [spec.socketPath], timedOut: false };
+    return {
+      entry: { host: spec.host, port: spec.port, transport: 'unix', socketPath: spec.socketPath, connects: [] },
+      addresses: [spec.socketPath],
+      timedOut: false,
+    };
   }
-  const entry: EndpointTrace = { host: spec.host, port: spec.port, transport: 'tcp', ...(spec.address !== undefined ? { hostaddr: spec.address } : {}), connects: [] };
+  const entry: EndpointTrace = {
+    host: spec.host,
+    port: spec.port,
+    transport: 'tcp',
+    ...(spec.address !== undefined ? { hostaddr: spec.address } : {}),
+    connects: [],
+  };
   // With a hostaddr there is no lookup: the literal "resolves" to itself.
   entry.dns = await resolveHost(spec.address ?? spec.host, deadline);
   if (entry.dns.outcome !== 'resolved') return { entry, addresses: [], timedOut: entry.dns.code === 'ETIMEOUT' };
@@ -89,7 +102,11 @@ export async function lookUpEndpoint(spec: EndpointSpec, deadline: Deadline): Pr
 }
 
 /** One connect to one of an endpoint's addresses (or its socket), recorded in the endpoint's trace. */
-export async function connectAddress(entry: EndpointTrace, address: string, deadline: Deadline): Promise<{ readonly outcome: ConnectOutcome['outcome']; readonly socket?: Socket; readonly connected?: Connected }> {
+export async function connectAddress(
+  entry: EndpointTrace,
+  address: string,
+  deadline: Deadline,
+): Promise<{ readonly outcome: ConnectOutcome['outcome']; readonly socket?: Socket; readonly connected?: Connected }> {
   const outcome = entry.transport === 'unix' ? await connectUnix(address, deadline) : await connectTcp(address, entry.port, deadline);
   entry.connects.push(summarise(address, outcome));
   if (outcome.outcome !== 'connected') return { outcome: outcome.outcome };
@@ -97,7 +114,11 @@ export async function connectAddress(entry: EndpointTrace, address: string, dead
 }
 
 /** Endpoints in order until one connects (libpq's multi-host behaviour). */
-export async function reachFirst(specs: readonly EndpointSpec[], deadline: Deadline, options: ReachOptions = {}): Promise<{ readonly entries: EndpointTrace[]; readonly reached?: Reached; readonly timedOut: boolean }> {
+export async function reachFirst(
+  specs: readonly EndpointSpec[],
+  deadline: Deadline,
+  options: ReachOptions = {},
+): Promise<{ readonly entries: EndpointTrace[]; readonly reached?: Reached; readonly timedOut: boolean }> {
   const entries: EndpointTrace[] = [];
   let timedOut = false;
   for (const spec of specs) {

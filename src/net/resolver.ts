@@ -29,7 +29,10 @@ export function parseResolvConf(text: string): ResolverConfig {
   let timeoutSeconds = 5;
   let attempts = 2;
   for (const raw of text.split('\n')) {
-    const [keyword, ...values] = raw.replace(/[#;].*/, '').trim().split(/\s+/);
+    const [keyword, ...values] = raw
+      .replace(/[#;].*/, '')
+      .trim()
+      .split(/\s+/);
     if (keyword === 'nameserver' && values[0]) nameservers.push(values[0]);
     // The last of "search" and "domain" wins, as in glibc.
     if (keyword === 'search' || keyword === 'domain') search = values;

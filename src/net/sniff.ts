@@ -22,13 +22,18 @@ export function identifyProtocol(bytes: Buffer): ProtocolGuess {
   const guess = (protocol: string, description: string): ProtocolGuess => ({ protocol, description, sample });
   if (/^HTTP\/\d/.test(ascii)) {
     // mongod answers an HTTP request on its driver port with a page of its own.
-    if (/trying to access MongoDB over HTTP/i.test(bytes.toString('latin1'))) return guess('mongodb', 'MongoDB (it answered an HTTP request with "It looks like you are trying to access MongoDB over HTTP on the native driver port")');
+    if (/trying to access MongoDB over HTTP/i.test(bytes.toString('latin1')))
+      return guess(
+        'mongodb',
+        'MongoDB (it answered an HTTP request with "It looks like you are trying to access MongoDB over HTTP on the native driver port")',
+      );
     const server = headerOf(bytes, 'server');
     return guess('http', `an HTTP server (${server ? `Server: ${server}` : firstLine(bytes)})`);
   }
   // An HTML page without a status line: a web server answering a request line it read as HTTP/0.9
   // (python's http.server does so for an engine's opening bytes that happen to hold a newline).
-  if (/^\s*<(!doctype html|html)\b/i.test(bytes.subarray(0, 64).toString('latin1'))) return guess('http', 'an HTTP server (it answered with an HTML page and no headers)');
+  if (/^\s*<(!doctype html|html)\b/i.test(bytes.subarray(0, 64).toString('latin1')))
+    return guess('http', 'an HTTP server (it answered with an HTML page and no headers)');
   if (bytes[0] === 0x15 && bytes[1] === 0x03) return guess('tls', 'a TLS endpoint (it answered with a TLS alert)');
   if (bytes[0] === 0x16 && bytes[1] === 0x03) return guess('tls', 'a TLS endpoint (it sent a TLS handshake record)');
   if (ascii.startsWith('SSH-')) return guess('ssh', `an SSH server (${firstLine(bytes)})`);
@@ -36,7 +41,8 @@ export function identifyProtocol(bytes: Buffer): ProtocolGuess {
   if (/^\* (OK|PREAUTH)\b/.test(ascii)) return guess('imap', `an IMAP mail server (${firstLine(bytes)})`);
   if (/^[-+](ERR|OK|NOAUTH|WRONGPASS|DENIED|PONG)/.test(ascii)) return guess('redis', `a Redis server (it answered "${firstLine(bytes)}")`);
   if (/^(ERROR|CLIENT_ERROR|SERVER_ERROR)\r?\n/.test(ascii)) return guess('memcached', 'a memcached server');
-  if (ascii.startsWith('AMQP') && bytes.length >= 8) return guess('amqp', `an AMQP message broker such as RabbitMQ (it offers AMQP ${bytes[5] ?? '?'}-${bytes[6] ?? '?'}-${bytes[7] ?? '?'})`);
+  if (ascii.startsWith('AMQP') && bytes.length >= 8)
+    return guess('amqp', `an AMQP message broker such as RabbitMQ (it offers AMQP ${bytes[5] ?? '?'}-${bytes[6] ?? '?'}-${bytes[7] ?? '?'})`);
   if (ascii.startsWith('RFB ')) return guess('vnc', `a VNC server (${firstLine(bytes)})`);
   if (/^220[ -]/.test(ascii)) {
     const line = firstLine(bytes);
@@ -45,7 +51,8 @@ export function identifyProtocol(bytes: Buffer): ProtocolGuess {
   }
   if (/^2\d\d[ -]/.test(ascii)) return guess('smtp', `a text protocol server such as SMTP or FTP (${firstLine(bytes)})`);
   const mysql = mysqlVersion(bytes);
-  if (mysql !== undefined) return guess('mysql', /mariadb/i.test(mysql) ? `a MariaDB server (${mysql.replace(/^5\.5\.5-/, '')})` : `a MySQL server${mysql ? ` (${mysql})` : ''}`);
+  if (mysql !== undefined)
+    return guess('mysql', /mariadb/i.test(mysql) ? `a MariaDB server (${mysql.replace(/^5\.5\.5-/, '')})` : `a MySQL server${mysql ? ` (${mysql})` : ''}`);
   if (isMongoReply(bytes)) {
     const version = mongoVersionOf(bytes);
     return guess('mongodb', version ? `MongoDB ${version} (or a server speaking its protocol)` : 'a MongoDB server');
@@ -86,7 +93,10 @@ function mongoVersionOf(bytes: Buffer): string | undefined {
   const at = bytes.indexOf(key);
   if (at < 0 || at + key.length + 4 > bytes.length) return undefined;
   const wire = bytes.readInt32LE(at + key.length);
-  const known = Object.keys(MONGODB_BY_WIRE_VERSION).map(Number).filter((candidate) => candidate <= wire).sort((a, b) => b - a)[0];
+  const known = Object.keys(MONGODB_BY_WIRE_VERSION)
+    .map(Number)
+    .filter((candidate) => candidate <= wire)
+    .sort((a, b) => b - a)[0];
   return known === undefined ? undefined : `${MONGODB_BY_WIRE_VERSION[known] ?? '?'}${known === wire ? '' : '+'}`;
 }
 
@@ -126,7 +136,11 @@ function isMostlyText(bytes: Buffer): boolean {
 
 /** An HTTP response header's value, e.g. Server: nginx/1.25.3. */
 function headerOf(bytes: Buffer, name: string): string | undefined {
-  const head = bytes.subarray(0, 2048).toString('latin1').split(/\r?\n\r?\n/)[0] ?? '';
+  const head =
+    bytes
+      .subarray(0, 2048)
+      .toString('latin1')
+      .split(/\r?\n\r?\n/)[0] ?? '';
   const line = head.split(/\r?\n/).find((candidate) => candidate.toLowerCase().startsWith(`${name}:`));
   const value = line?.slice(name.length + 1).trim();
   return value ? printable(Buffer.from(value, 'latin1')).slice(0, 60) : undefined;

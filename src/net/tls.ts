@@ -96,7 +96,8 @@ export function upgradeToTls(socket: Socket, options: TlsUpgrade, deadline: Dead
       if (outcome.outcome !== 'established') secure.destroy();
       resolve(outcome);
     };
-    const onAbort = (): void => finish({ outcome: 'timeout', code: 'ETIMEOUT', message: `no TLS handshake within ${deadline.budgetMs} ms`, durationMs: elapsed() });
+    const onAbort = (): void =>
+      finish({ outcome: 'timeout', code: 'ETIMEOUT', message: `no TLS handshake within ${deadline.budgetMs} ms`, durationMs: elapsed() });
     const onError = (error: NodeJS.ErrnoException): void =>
       finish({ outcome: 'handshake_failed', code: error.code ?? 'EUNKNOWN', message: error.message, durationMs: elapsed() });
     const onSecure = (): void => {

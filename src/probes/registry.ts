@@ -53,9 +53,12 @@ export async function stepsOf(engine: EngineName): Promise<readonly StepDescript
  * URL schemes, default ports, code spellings only that engine's clients print).
  */
 export const ENGINE_HINTS: Readonly<Record<EngineName, RegExp>> = {
-  postgres: /psycopg|asyncpg|PSQLException|node_modules\/pg\/|org\.postgresql|\bpq: |\bpgx\b|pgconn|SQLSTATE|pg_hba|pg-protocol|postgres(?:ql)?:\/\/|libpq|\bpsql\b|connection to server (?:at|on socket)|\bP10\d\d\b|:5432\b|, port 5432\b|pgbouncer|max_client_conn|query_wait_timeout|client_login_timeout|server_login_retry|no such database: |\bPG::|Postgrex|Npgsql|PostgresException|\bpg_connect\b|PDOException|sqlx?::postgres|tokio[-_]postgres|\bPostgreSQL\b/i,
-  mongodb: /pymongo|Mongo[A-Z]\w*(?:Error|Exception)|mongodb(?:\+srv)?:\/\/|mongo-driver|server selection|:27017\b|\bmongo(?:d|s|sh|ose|id)?\b|\bcodeName\b|querySrv|_mongodb\._tcp/i,
-  cassandra: /cassandra|datastax|gocql|NoHostAvailable|AllNodesFailedException|UnresolvableContactPoints|contact point|:9042\b|\bcqlsh\b|\bscylla|\bCQL\b|consistency level|\bcode=[0-9a-f]{4} \[/i,
+  postgres:
+    /psycopg|asyncpg|PSQLException|node_modules\/pg\/|org\.postgresql|\bpq: |\bpgx\b|pgconn|SQLSTATE|pg_hba|pg-protocol|postgres(?:ql)?:\/\/|libpq|\bpsql\b|connection to server (?:at|on socket)|\bP10\d\d\b|:5432\b|, port 5432\b|pgbouncer|max_client_conn|query_wait_timeout|client_login_timeout|server_login_retry|no such database: |\bPG::|Postgrex|Npgsql|PostgresException|\bpg_connect\b|PDOException|sqlx?::postgres|tokio[-_]postgres|\bPostgreSQL\b/i,
+  mongodb:
+    /pymongo|Mongo[A-Z]\w*(?:Error|Exception)|mongodb(?:\+srv)?:\/\/|mongo-driver|server selection|:27017\b|\bmongo(?:d|s|sh|ose|id)?\b|\bcodeName\b|querySrv|_mongodb\._tcp/i,
+  cassandra:
+    /cassandra|datastax|gocql|NoHostAvailable|AllNodesFailedException|UnresolvableContactPoints|contact point|:9042\b|\bcqlsh\b|\bscylla|\bCQL\b|consistency level|\bcode=[0-9a-f]{4} \[/i,
 };
 
 /**
@@ -67,10 +70,18 @@ export const ENGINE_HINTS: Readonly<Record<EngineName, RegExp>> = {
 export const ERROR_SHAPES: Readonly<Record<EngineName, (read: (...path: string[]) => unknown) => boolean>> = {
   postgres: (read) => {
     const code = read('code');
-    return typeof code === 'string' && ((/^[0-9A-Z]{5}$/.test(code) && (read('severity') !== undefined || read('routine') !== undefined)) || read('name') === 'DatabaseError');
+    return (
+      typeof code === 'string' &&
+      ((/^[0-9A-Z]{5}$/.test(code) && (read('severity') !== undefined || read('routine') !== undefined)) || read('name') === 'DatabaseError')
+    );
   },
-  mongodb: (read) => /^Mongo[A-Z]\w*Error$/.test(typeof read('name') === 'string' ? String(read('name')) : '') || read('codeName') !== undefined || read('errorLabelSet') !== undefined || read('reason', 'servers') instanceof Map,
-  cassandra: (read) => read('innerErrors') !== undefined || read('name') === 'NoHostAvailableError' || (read('name') === 'ResponseError' && typeof read('code') === 'number'),
+  mongodb: (read) =>
+    /^Mongo[A-Z]\w*Error$/.test(typeof read('name') === 'string' ? String(read('name')) : '') ||
+    read('codeName') !== undefined ||
+    read('errorLabelSet') !== undefined ||
+    read('reason', 'servers') instanceof Map,
+  cassandra: (read) =>
+    read('innerErrors') !== undefined || read('name') === 'NoHostAvailableError' || (read('name') === 'ResponseError' && typeof read('code') === 'number'),
 };
 
 /** The client a text comes from, most specific first (the same ids as the corpus' folders). */
@@ -93,7 +104,10 @@ export const CLIENT_HINTS: readonly (readonly [string, RegExp])[] = [
   ['mongodb-node', /Mongo(?:ServerSelection|Network|Server|Parse|Api|Topology)\w*Error/],
   ['mongo-go-driver', /server selection error|mongo-driver/],
   ['mongo-java', /com\.mongodb\./],
-  ['cassandra-python', /cassandra\.cluster|cassandra\.UnresolvableContactPoints|cassandra\.(?:protocol|Unavailable|Overloaded|ReadTimeout|WriteTimeout|AuthenticationFailed)/],
+  [
+    'cassandra-python',
+    /cassandra\.cluster|cassandra\.UnresolvableContactPoints|cassandra\.(?:protocol|Unavailable|Overloaded|ReadTimeout|WriteTimeout|AuthenticationFailed)/,
+  ],
   ['cassandra-java', /com\.datastax/],
   ['cassandra-node', /NoHostAvailableError|cassandra-driver/],
   ['gocql', /gocql/],

@@ -1,5 +1,16 @@
 import kleur from 'kleur';
-import { SessionEvidenceSchema, type EnvironmentReport, type Evidence, type Remediation, type RunReport, type SessionEvidence, type StepReport, type StepStatus, type TargetReport, type TargetStatus } from '../engine/schema.js';
+import {
+  SessionEvidenceSchema,
+  type EnvironmentReport,
+  type Evidence,
+  type Remediation,
+  type RunReport,
+  type SessionEvidence,
+  type StepReport,
+  type StepStatus,
+  type TargetReport,
+  type TargetStatus,
+} from '../engine/schema.js';
 import { formatMs } from '../text/duration.js';
 import { displayable, jsonBlock } from './display.js';
 import { displayWidth, wrapCommand, wrapText } from './wrap.js';
@@ -62,7 +73,8 @@ function sameAs(targets: readonly TargetReport[], index: number): number | undef
 /** "✖ 3 of 4 unhealthy: #2 auth_failed, #3 dns_not_found, #4 wrong_port · 226 ms" */
 function overall(report: RunReport, width: number): string {
   const count = report.targets.length;
-  const of = (status: TargetStatus): string[] => report.targets.flatMap((target, index) => (target.status === status ? [`#${index + 1} ${target.verdict.cause}`] : []));
+  const of = (status: TargetStatus): string[] =>
+    report.targets.flatMap((target, index) => (target.status === status ? [`#${index + 1} ${target.verdict.cause}`] : []));
   const unhealthy = of('unhealthy');
   const degraded = of('degraded');
   const parts = [
@@ -85,7 +97,8 @@ function renderEnvironment(environment: EnvironmentReport | undefined, verbose: 
   const lines = wrapText(`running on: ${where}${signals.length > 0 ? ` — ${signals.join('; ')}` : ''}`, width, '  ', '    ');
   if (verbose && environment.configuration.length > 0) {
     lines.push('  database settings in the environment:');
-    for (const variable of environment.configuration) lines.push(...wrapText(`${variable.name}=${variable.value}  (${variable.source})`, width, '    ', '      '));
+    for (const variable of environment.configuration)
+      lines.push(...wrapText(`${variable.name}=${variable.value}  (${variable.source})`, width, '    ', '      '));
   }
   return lines.map((line) => kleur.dim(line)).join('\n');
 }
@@ -121,7 +134,10 @@ function renderTarget(target: TargetReport, options: HumanOptions & { readonly w
   if (verdict.step !== null) {
     const head = `${verdict.step}: ${verdict.cause}`;
     // The cause and the first word of its message stay on one line, however long that word is.
-    const glued = `${head} — ${verdict.message}`.replace(/^(\S+) (\S+) — (\S*)/, (_, step: string, cause: string, word: string) => `${step}${NBSP}${cause}${NBSP}—${NBSP}${word}`);
+    const glued = `${head} — ${verdict.message}`.replace(
+      /^(\S+) (\S+) — (\S*)/,
+      (_, step: string, cause: string, word: string) => `${step}${NBSP}${cause}${NBSP}—${NBSP}${word}`,
+    );
     const wrapped = wrapText(glued, width, '  ', '    ').map((line) => line.replaceAll(NBSP, ' '));
     lines.push(...wrapped.map((line, index) => (index === 0 ? line.replace(head, kleur.bold(head)) : line)));
   }
@@ -135,13 +151,21 @@ function renderTarget(target: TargetReport, options: HumanOptions & { readonly w
   if (fixes.length > 0) lines.push('', kleur.bold('  What to do'), ...remediationLines(fixes, width));
   // A warning already on its step's line (the step's own finding or one of its `also`) is not said again here.
   const onStepLines = (warning: TargetReport['warnings'][number]): boolean =>
-    target.steps.some((step) => step.id === warning.step && [step, ...(step.also ?? [])].some((finding) => finding.cause === warning.cause && finding.summary === warning.summary));
+    target.steps.some(
+      (step) =>
+        step.id === warning.step && [step, ...(step.also ?? [])].some((finding) => finding.cause === warning.cause && finding.summary === warning.summary),
+    );
   const otherWarnings = target.warnings.filter((warning) => !(warning.step === verdict.step && warning.cause === verdict.cause) && !onStepLines(warning));
   if (otherWarnings.length > 0) {
     lines.push('', kleur.bold('  Also'));
-    for (const warning of otherWarnings) lines.push(...wrapText(`${kleur.yellow('!')} ${warning.step}: ${warning.cause} — ${warning.summary}`, width, '  ', '    '));
+    for (const warning of otherWarnings)
+      lines.push(...wrapText(`${kleur.yellow('!')} ${warning.step}: ${warning.cause} — ${warning.summary}`, width, '  ', '    '));
   }
-  lines.push('', ...wrapText(`settings: ${describeSources(target.source)}`, width, '  ', '    ').map((line) => kleur.dim(line)), kleur.dim(`  ${target.engine} · diagnosed in ${formatMs(target.durationMs)}`));
+  lines.push(
+    '',
+    ...wrapText(`settings: ${describeSources(target.source)}`, width, '  ', '    ').map((line) => kleur.dim(line)),
+    kleur.dim(`  ${target.engine} · diagnosed in ${formatMs(target.durationMs)}`),
+  );
   return lines.join('\n');
 }
 
@@ -172,10 +196,16 @@ function stepLines(steps: readonly StepReport[], verdict: TargetReport['verdict'
     const isVerdict = step.id === verdict.step && step.cause === verdict.cause;
     const body = isVerdict ? `${step.cause ?? ''} (see above)` : `${step.cause && step.status !== 'pass' ? `${step.cause}: ` : ''}${step.summary}`;
     const wrapped = wrapText(body, width, column, ' '.repeat(displayWidth(column)));
-    lines.push(...wrapped.map((line, at) => (at === 0 ? `  ${mark()}  ${paintBody(step.status, line.slice(displayWidth(column)), isVerdict)}` : step.status === 'skip' ? kleur.dim(line) : line)));
+    lines.push(
+      ...wrapped.map((line, at) =>
+        at === 0 ? `  ${mark()}  ${paintBody(step.status, line.slice(displayWidth(column)), isVerdict)}` : step.status === 'skip' ? kleur.dim(line) : line,
+      ),
+    );
     for (const extra of step.also ?? []) {
       const extraText = `${STATUS_MARK[extra.status]} ${extra.cause ?? ''} ${extra.summary}`;
-      lines.push(...wrapText(extraText, width, ' '.repeat(displayWidth(column)), ' '.repeat(displayWidth(column) + 2)).map((line) => paintStep(extra.status, line)));
+      lines.push(
+        ...wrapText(extraText, width, ' '.repeat(displayWidth(column)), ' '.repeat(displayWidth(column) + 2)).map((line) => paintStep(extra.status, line)),
+      );
     }
     if (verbose && Object.keys(step.evidence).length > 0) lines.push(indent(renderEvidence(step.evidence), 6 + idWidth));
   }
@@ -208,7 +238,10 @@ function remediationFor(target: TargetReport): Remediation[] {
   if (target.status === 'healthy') return [];
   const seen = new Set<string>();
   const fixes: Remediation[] = [];
-  const ordered = [target.verdict.remediation, ...target.steps.flatMap((step) => [step, ...(step.also ?? [])].filter((finding) => finding.status === 'warn').map((finding) => finding.remediation))];
+  const ordered = [
+    target.verdict.remediation,
+    ...target.steps.flatMap((step) => [step, ...(step.also ?? [])].filter((finding) => finding.status === 'warn').map((finding) => finding.remediation)),
+  ];
   for (const list of ordered) {
     for (const fix of list) {
       const key = `${fix.text}|${fix.command ?? ''}`;
@@ -239,7 +272,11 @@ function sessionLines(sessions: readonly SessionEvidence[], width: number): stri
     const who = session.user && session.application ? `${session.user} (${session.application})` : (session.user ?? session.application);
     const facts = [`pid ${session.pid}`, who, session.state, session.detail].filter(Boolean).join(' · ');
     const lead = `  ${session.role.padEnd(kindWidth)}  `;
-    lines.push(...wrapText(facts, width, lead, ' '.repeat(displayWidth(lead))).map((line, index) => (index === 0 ? line.replace(session.role, kleur.bold(session.role)) : line)));
+    lines.push(
+      ...wrapText(facts, width, lead, ' '.repeat(displayWidth(lead))).map((line, index) =>
+        index === 0 ? line.replace(session.role, kleur.bold(session.role)) : line,
+      ),
+    );
     if (session.query) lines.push(kleur.dim(truncate(`${' '.repeat(displayWidth(lead))}${session.query.replace(/\s+/g, ' ').trim()}`, width)));
   }
   if (sessions.length > MAX_SESSIONS) lines.push(kleur.dim(`  … and ${sessions.length - MAX_SESSIONS} more (all of them with --json or -v)`));
@@ -255,7 +292,9 @@ export function describeSources(source: Record<string, string>): string {
   const groups = new Map<string, string[]>();
   for (const [key, from] of Object.entries(source)) groups.set(from, [...(groups.get(from) ?? []), key]);
   if (groups.size === 0) return 'defaults';
-  return [...groups.entries()].map(([from, keys]) => (from.startsWith('default') ? `${keys.join(', ')} ${from}` : `${keys.join(', ')} from ${sourceName(from)}`)).join('; ');
+  return [...groups.entries()]
+    .map(([from, keys]) => (from.startsWith('default') ? `${keys.join(', ')} ${from}` : `${keys.join(', ')} from ${sourceName(from)}`))
+    .join('; ');
 }
 
 function sourceName(from: string): string {

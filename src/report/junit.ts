@@ -10,7 +10,8 @@ import { targetName } from './names.js';
 export function renderJunit(untrusted: RunReport): string {
   // Untrusted text made visible first (a control character is not even allowed in XML 1.0), then XML-escaped.
   const report = displayable(untrusted);
-  const count = (status: StepReport['status']): number => report.targets.reduce((sum, target) => sum + target.steps.filter((step) => step.status === status).length, 0);
+  const count = (status: StepReport['status']): number =>
+    report.targets.reduce((sum, target) => sum + target.steps.filter((step) => step.status === status).length, 0);
   const tests = report.targets.reduce((sum, target) => sum + target.steps.length, 0);
   const suites = report.targets.map(suite).join('\n');
   return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="dbdoctor" tests="${tests}" failures="${count('fail')}" skipped="${count('skip')}" time="${seconds(report.durationMs)}">\n${suites}\n</testsuites>\n`;
@@ -44,12 +45,14 @@ function seconds(ms: number): string {
 }
 
 export function xml(text: string): string {
-  return text
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    // What XML 1.0 cannot carry at all, not even as a character reference (made visible earlier; a net).
-    // eslint-disable-next-line no-control-regex
-    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
+  return (
+    text
+      .replace(/&/g, '&amp;')
+      .replace(/</g, '&lt;')
+      .replace(/>/g, '&gt;')
+      .replace(/"/g, '&quot;')
+      // What XML 1.0 cannot carry at all, not even as a character reference (made visible earlier; a net).
+      // eslint-disable-next-line no-control-regex
+      .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd')
+  );
 }

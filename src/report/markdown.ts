@@ -12,7 +12,9 @@ import { STATUS_WORD } from './names.js';
  */
 export function renderMarkdown(untrusted: RunReport, now: Date = new Date()): string {
   const report = displayable(untrusted);
-  const where = report.environment ? `, on ${report.environment.platform}${report.environment.kubernetesNamespace ? ` (namespace ${markdownText(report.environment.kubernetesNamespace)})` : ''}` : '';
+  const where = report.environment
+    ? `, on ${report.environment.platform}${report.environment.kubernetesNamespace ? ` (namespace ${markdownText(report.environment.kubernetesNamespace)})` : ''}`
+    : '';
   const header = `_Diagnosed ${now.toISOString().replace(/\.\d+Z$/, 'Z')} by dbdoctor ${markdownText(report.tool.version)} in ${formatMs(report.durationMs)}${where}. Overall: **${report.status.toUpperCase()}**._`;
   return `${[header, ...report.targets.map(section)].join('\n\n')}\n`;
 }
@@ -23,16 +25,30 @@ function section(target: TargetReport): string {
     target.verdict.step === null
       ? `**Verdict:** healthy — ${markdownText(target.verdict.message)}`
       : `**Verdict:** \`${target.verdict.step}/${target.verdict.cause}\` — ${markdownText(target.verdict.message)}`;
-  const steps = ['| step | status | finding |', '| --- | --- | --- |', ...target.steps.map((step) => `| ${step.id} | ${step.status}${step.cause && step.status !== 'pass' ? ` (\`${step.cause}\`)` : ''} | ${markdownText(step.summary)} |`)];
+  const steps = [
+    '| step | status | finding |',
+    '| --- | --- | --- |',
+    ...target.steps.map(
+      (step) => `| ${step.id} | ${step.status}${step.cause && step.status !== 'pass' ? ` (\`${step.cause}\`)` : ''} | ${markdownText(step.summary)} |`,
+    ),
+  ];
   const parts = [title, verdict, steps.join('\n')];
   if (target.verdict.remediation.length > 0) {
     parts.push(
       '### What to do',
-      target.verdict.remediation.map((fix, index) => `${index + 1}. ${markdownText(fix.text)}${fix.command ? `\n\n${fenced(fix.command, fix.language === 'sql' ? 'sql' : fix.language === 'shell' ? 'sh' : fix.language === 'powershell' ? 'powershell' : '', '   ')}` : ''}`).join('\n'),
+      target.verdict.remediation
+        .map(
+          (fix, index) =>
+            `${index + 1}. ${markdownText(fix.text)}${fix.command ? `\n\n${fenced(fix.command, fix.language === 'sql' ? 'sql' : fix.language === 'shell' ? 'sh' : fix.language === 'powershell' ? 'powershell' : '', '   ')}` : ''}`,
+        )
+        .join('\n'),
     );
   }
-  if (target.warnings.length > 0) parts.push(`**Also:** ${target.warnings.map((warning) => `\`${warning.step}/${warning.cause}\` ${markdownText(warning.summary)}`).join('; ')}`);
-  const settings = Object.entries(target.source).map(([key, from]) => `${markdownText(key)} from ${markdownText(from)}`).join(', ');
+  if (target.warnings.length > 0)
+    parts.push(`**Also:** ${target.warnings.map((warning) => `\`${warning.step}/${warning.cause}\` ${markdownText(warning.summary)}`).join('; ')}`);
+  const settings = Object.entries(target.source)
+    .map(([key, from]) => `${markdownText(key)} from ${markdownText(from)}`)
+    .join(', ');
   parts.push(`<details><summary>Evidence</summary>\n\n${fenced(jsonBlock(target.verdict.details), 'json', '')}\n\nSettings: ${settings}.\n</details>`);
   return parts.join('\n\n');
 }
@@ -51,7 +67,9 @@ export function markdownText(text: string): string {
     .split(/([^\s|]+)/)
     .map((part, index) => (index % 2 === 1 && LINK_SHAPED.test(part) ? codeSpan(part) : part.replace(/[\\`<>[\]|&]/g, '\\$&')))
     .join('')
-    .replace(BLOCK_START, (_whole, marker: string | undefined, number: string | undefined, dot: string | undefined) => (marker ? `\\${marker}` : `${number ?? ''}\\${dot ?? ''}`));
+    .replace(BLOCK_START, (_whole, marker: string | undefined, number: string | undefined, dot: string | undefined) =>
+      marker ? `\\${marker}` : `${number ?? ''}\\${dot ?? ''}`,
+    );
 }
 
 /**

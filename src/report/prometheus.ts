@@ -19,12 +19,19 @@ export function renderPrometheus(untrusted: RunReport): string {
   family(
     'dbdoctor_target_up',
     'Whether the target is usable: 1 when healthy or degraded, 0 when unhealthy.',
-    report.targets.map((target) => `dbdoctor_target_up${labels(target, { status: target.status, step: target.verdict.step ?? '', cause: target.verdict.cause })} ${target.status === 'unhealthy' ? 0 : 1}`),
+    report.targets.map(
+      (target) =>
+        `dbdoctor_target_up${labels(target, { status: target.status, step: target.verdict.step ?? '', cause: target.verdict.cause })} ${target.status === 'unhealthy' ? 0 : 1}`,
+    ),
   );
   family(
     'dbdoctor_step_status',
     'Each tree step: 0 skip, 1 pass, 2 warn, 3 fail.',
-    report.targets.flatMap((target) => target.steps.map((step) => `dbdoctor_step_status${labels(target, { step: step.id, status: step.status, cause: step.cause ?? '' })} ${STEP_VALUE[step.status]}`)),
+    report.targets.flatMap((target) =>
+      target.steps.map(
+        (step) => `dbdoctor_step_status${labels(target, { step: step.id, status: step.status, cause: step.cause ?? '' })} ${STEP_VALUE[step.status]}`,
+      ),
+    ),
   );
   const ratios = report.targets.flatMap((target) => {
     const ratio = connectionsUsedRatio(target);
@@ -41,7 +48,9 @@ export function renderPrometheus(untrusted: RunReport): string {
 
 function labels(target: TargetReport, extra: Record<string, string> = {}): string {
   const all = { target: targetName(target), engine: target.engine, ...extra };
-  return `{${Object.entries(all).map(([key, value]) => `${key}="${escape(value)}"`).join(',')}}`;
+  return `{${Object.entries(all)
+    .map(([key, value]) => `${key}="${escape(value)}"`)
+    .join(',')}}`;
 }
 
 function escape(value: string): string {

@@ -64,7 +64,8 @@ function singleQuoted(text: string): string {
 export function unprintable(command: string, maxChars: number): string | undefined {
   if (command.includes(UNQUOTABLE)) return 'a value in it holds a control or invisible character, which no quoting writes the same way in every shell';
   // A line break separates the lines of a snippet; any other such character would not print as itself.
-  if ([...command].some((character) => character !== '\n' && isInvisible(character))) return 'it holds a control or invisible character, which would not print as itself';
+  if ([...command].some((character) => character !== '\n' && isInvisible(character)))
+    return 'it holds a control or invisible character, which would not print as itself';
   if (command.length > maxChars) return `at ${command.length} characters it is too long to print safely`;
   return undefined;
 }
@@ -92,7 +93,12 @@ export function sh(strings: TemplateStringsArray, ...values: readonly ShellValue
   const literal = strings.raw;
   let out = literal[0] ?? '';
   values.forEach((value, index) => {
-    out += typeof value === 'object' && !Array.isArray(value) && 'shell' in value ? value.shell : Array.isArray(value) ? value.map((item) => shellWord(item)).join(' ') : shellWord(value as string | number);
+    out +=
+      typeof value === 'object' && !Array.isArray(value) && 'shell' in value
+        ? value.shell
+        : Array.isArray(value)
+          ? value.map((item) => shellWord(item)).join(' ')
+          : shellWord(value as string | number);
     out += literal[index + 1] ?? '';
   });
   return out;

@@ -35,7 +35,8 @@ function inRelease(catalog: CatalogName, bit: number): Map<string, Set<string>> 
 
 function asEntries(translations: ReturnType<typeof collect>['translations']): Map<string, Set<string>> {
   const entries = new Map<string, Set<string>>();
-  for (const [key, byLang] of Object.entries(translations)) for (const [lang, texts] of Object.entries(byLang)) entries.set(`${key}\u0000${lang}`, new Set(texts.map(([text]) => text)));
+  for (const [key, byLang] of Object.entries(translations))
+    for (const [lang, texts] of Object.entries(byLang)) entries.set(`${key}\u0000${lang}`, new Set(texts.map(([text]) => text)));
   return entries;
 }
 
@@ -53,7 +54,12 @@ describe('the catalog tables match the catalogs installed here (no drift)', () =
   test("glibc's translations of the socket and resolver errors", () => {
     const catalogs = installed('libc');
     expect(catalogs.size, 'no libc.mo: the lab installs libc-l10n').toBeGreaterThan(20);
-    expect(collectPlain(ERRNO_TABLE.flatMap((entry) => entry.messages), catalogs)).toEqual(ERRNO_TRANSLATIONS);
+    expect(
+      collectPlain(
+        ERRNO_TABLE.flatMap((entry) => entry.messages),
+        catalogs,
+      ),
+    ).toEqual(ERRNO_TRANSLATIONS);
   });
 
   test('SQLSTATE condition names: every code of the installed errcodes.txt', () => {
@@ -71,12 +77,18 @@ describe('the catalog tables match the catalogs installed here (no drift)', () =
 
   test('the tables cover PostgreSQL 13, 15 and 17 and the languages they ship', () => {
     expect(SOURCES.server.releases).toEqual(['13', '15', '17']);
-    const languages = (catalog: CatalogName): Set<string> => new Set(Object.values(TRANSLATIONS[catalog]).flatMap((byLang) => Object.keys(byLang)).filter((lang) => lang !== 'en'));
+    const languages = (catalog: CatalogName): Set<string> =>
+      new Set(
+        Object.values(TRANSLATIONS[catalog])
+          .flatMap((byLang) => Object.keys(byLang))
+          .filter((lang) => lang !== 'en'),
+      );
     expect(languages('server').size).toBeGreaterThanOrEqual(15);
     expect(languages('libpq').size).toBeGreaterThanOrEqual(17);
     expect(languages('pgjdbc').size).toBeGreaterThanOrEqual(15);
     // Every language Debian's PostgreSQL 15 installs here is in the tables.
-    for (const lang of readdirSync('/usr/share/locale').filter((entry) => existsSync(join('/usr/share/locale', entry, 'LC_MESSAGES', 'postgres-15.mo')))) expect(languages('server'), lang).toContain(lang);
+    for (const lang of readdirSync('/usr/share/locale').filter((entry) => existsSync(join('/usr/share/locale', entry, 'LC_MESSAGES', 'postgres-15.mo'))))
+      expect(languages('server'), lang).toContain(lang);
   });
 
   test('every selected message has its English id and at least eight translations (pgjdbc, which translates less: two)', () => {
@@ -107,12 +119,15 @@ function fill(template: string, catalog: CatalogName, message: CatalogMessage): 
     return 'x';
   };
   if (catalog === 'pgjdbc') return template.replace(/''/g, "'").replace(/\{(\d+)(?:,[^}]*)?\}/g, (_whole, index: string) => value(Number(index), 's'));
-  return template.replace(/%(?:(\d+)\$)?[-+ #0]*\d*(?:\.\d+)?(?:hh|h|ll|l|z|j|t|L)?([sdiuxXcmfgp%])/g, (_whole, position: string | undefined, conversion: string) => {
-    if (conversion === '%') return '%';
-    const index = position ? Number(position) - 1 : ordinal;
-    ordinal++;
-    return value(index, conversion);
-  });
+  return template.replace(
+    /%(?:(\d+)\$)?[-+ #0]*\d*(?:\.\d+)?(?:hh|h|ll|l|z|j|t|L)?([sdiuxXcmfgp%])/g,
+    (_whole, position: string | undefined, conversion: string) => {
+      if (conversion === '%') return '%';
+      const index = position ? Number(position) - 1 : ordinal;
+      ordinal++;
+      return value(index, conversion);
+    },
+  );
 }
 
 const PREFIX: Readonly<Record<CatalogName, string>> = { server: 'FATAL:  ', libpq: 'psql: ', pgjdbc: 'org.postgresql.util.PSQLException: ' };
@@ -135,7 +150,16 @@ function frameIn(lang: string): string {
 const cases: Case[] = (Object.keys(CATALOG_MESSAGES) as CatalogName[]).flatMap((catalog) =>
   CATALOG_MESSAGES[catalog]
     .filter((message) => message.cause !== null)
-    .flatMap((message) => Object.entries(TRANSLATIONS[catalog][message.key] ?? {}).flatMap(([lang, texts]) => texts.map(([template]) => ({ catalog, message, lang, text: `${PREFIX[catalog]}${message.unframedIsSession ? frameIn(lang) : ''}${fill(template, catalog, message)}` })))),
+    .flatMap((message) =>
+      Object.entries(TRANSLATIONS[catalog][message.key] ?? {}).flatMap(([lang, texts]) =>
+        texts.map(([template]) => ({
+          catalog,
+          message,
+          lang,
+          text: `${PREFIX[catalog]}${message.unframedIsSession ? frameIn(lang) : ''}${fill(template, catalog, message)}`,
+        })),
+      ),
+    ),
 );
 const byLanguage = new Map<string, Case[]>();
 for (const entry of cases) byLanguage.set(entry.lang, [...(byLanguage.get(entry.lang) ?? []), entry]);
@@ -153,14 +177,19 @@ describe('every message of every shipped language comes back as its cause (round
       const want = entry.message.cause;
       const got = entry.message.tentative ? report.guesses.map((guess) => guess.cause) : [report.verdict?.cause];
       if (!want || !got.includes(want)) {
-        misses.push(`${entry.catalog}/${entry.message.key}: ${entry.text} → ${report.verdict?.cause ?? 'not recognised'} (${report.verdict?.rule ?? report.guesses.map((guess) => guess.cause).join(', ')})`);
+        misses.push(
+          `${entry.catalog}/${entry.message.key}: ${entry.text} → ${report.verdict?.cause ?? 'not recognised'} (${report.verdict?.rule ?? report.guesses.map((guess) => guess.cause).join(', ')})`,
+        );
         continue;
       }
       if (entry.message.tentative) continue;
       // The names the message carries come out as fields.
       for (const kind of entry.message.args ?? []) {
-        if (kind === 'user' || kind === 'database') if (report.fields[kind] !== SAMPLE[kind]) misses.push(`${entry.catalog}/${entry.message.key}: ${kind} ${String(report.fields[kind])} in ${entry.text}`);
-        if (kind === 'host' && report.fields.host !== SAMPLE.host) misses.push(`${entry.catalog}/${entry.message.key}: host ${String(report.fields.host)} in ${entry.text}`);
+        if (kind === 'user' || kind === 'database')
+          if (report.fields[kind] !== SAMPLE[kind])
+            misses.push(`${entry.catalog}/${entry.message.key}: ${kind} ${String(report.fields[kind])} in ${entry.text}`);
+        if (kind === 'host' && report.fields.host !== SAMPLE.host)
+          misses.push(`${entry.catalog}/${entry.message.key}: host ${String(report.fields.host)} in ${entry.text}`);
       }
     }
     expect(misses).toEqual([]);
@@ -171,7 +200,10 @@ describe('every message of every shipped language comes back as its cause (round
       const text = entry.text.replace(`${PREFIX[entry.catalog]}${frameIn(entry.lang)}`, 'psycopg2.OperationalError: ');
       const report = await explainText(text, { version: 'test' });
       expect(report.verdict, text).toBeNull();
-      expect(report.guesses.map((guess) => guess.cause), text).toContain(entry.message.cause);
+      expect(
+        report.guesses.map((guess) => guess.cause),
+        text,
+      ).toContain(entry.message.cause);
     }
   });
 

@@ -23,7 +23,8 @@ const explain = async (message: CorpusMessage): Promise<ExplainReport> => {
   reports.set(message.id, report);
   return report;
 };
-const named = (report: ExplainReport): string[] => [report.verdict, ...report.alternatives].filter((entry) => entry !== null).map((entry) => `${entry.step}/${entry.cause}`);
+const named = (report: ExplainReport): string[] =>
+  [report.verdict, ...report.alternatives].filter((entry) => entry !== null).map((entry) => `${entry.step}/${entry.cause}`);
 const sameHost = (found: string, given: string): boolean => found === given || (given === 'localhost' && ['127.0.0.1', '::1'].includes(found));
 
 describe('the explain corpus', () => {
@@ -39,7 +40,10 @@ describe('the explain corpus', () => {
       // Words that cannot decide (reads-as: guesses …): no verdict, and the fault's cause among the labelled guesses.
       expect(report.status, message.text.slice(0, 300)).toBe('not_recognised');
       expect(report.verdict).toBeNull();
-      expect(report.guesses.map((guess) => `${guess.step}/${guess.cause}`), `guesses of ${message.id}`).toContain(message.guesses);
+      expect(
+        report.guesses.map((guess) => `${guess.step}/${guess.cause}`),
+        `guesses of ${message.id}`,
+      ).toContain(message.guesses);
       return;
     }
     expect(report.status, message.text.slice(0, 300)).toBe('recognised');
@@ -75,14 +79,16 @@ describe('every rule, against its real messages', () => {
     // message that shows none, and the corpus must say so (reads-as: guesses …). Such a rule is
     // held to its real messages either way: a verdict where one shows the attempt, guesses where
     // none does (Prisma's P1017, whose documented text never shows it).
-    for (const message of guessedBy) expect(message.guesses, `${message.id}: ${rule.id} gave guesses; the corpus must say so (reads-as: guesses …)`).toBeDefined();
+    for (const message of guessedBy)
+      expect(message.guesses, `${message.id}: ${rule.id} gave guesses; the corpus must say so (reads-as: guesses …)`).toBeDefined();
     if (rule.whileConnecting) expect(won.length + guessedBy.length, `no corpus message is explained by ${rule.id}, or given its guesses`).toBeGreaterThan(0);
     else expect(won.length, `no corpus message is explained by ${rule.id}`).toBeGreaterThan(0);
     for (const message of won) {
       const report = await explain(message);
       expect(report.verdict?.cause).toBe(rule.cause);
       // Seeds are quotes from incident reports (the client is in their header); the rest must be a rule's listed client.
-      if (message.client !== 'seeds') expect(rule.clients.includes(message.client) || rule.clients.includes('any'), `${message.client} is not among ${rule.id}'s clients`).toBe(true);
+      if (message.client !== 'seeds')
+        expect(rule.clients.includes(message.client) || rule.clients.includes('any'), `${message.client} is not among ${rule.id}'s clients`).toBe(true);
       for (const field of rule.fields ?? []) if (message.fields[field] !== undefined) expect(report.fields[field], `${message.id}: ${field}`).toBeDefined();
     }
     for (const example of rule.examples) expect(rule.pattern.test(example), `example of ${rule.id}: ${example}`).toBe(true);

@@ -42,8 +42,18 @@ export function loadCorpus(): CorpusMessage[] {
       for (const file of readdirSync(join(CORPUS_DIR, engine.name, client)).filter((name) => name.endsWith('.txt'))) {
         const raw = readFileSync(join(CORPUS_DIR, engine.name, client, file), 'utf8');
         const split = raw.indexOf('\n----\n');
-        const header = Object.fromEntries(raw.slice(0, split).split('\n').map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 1).trim()]));
-        const fields = Object.fromEntries((header.fields ?? '').split(' ').filter(Boolean).map((pair) => pair.split('=') as [string, string]));
+        const header = Object.fromEntries(
+          raw
+            .slice(0, split)
+            .split('\n')
+            .map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 1).trim()]),
+        );
+        const fields = Object.fromEntries(
+          (header.fields ?? '')
+            .split(' ')
+            .filter(Boolean)
+            .map((pair) => pair.split('=') as [string, string]),
+        );
         messages.push({
           id: `${engine.name}/${client}/${file.replace(/\.txt$/, '')}`,
           engine: engine.name,

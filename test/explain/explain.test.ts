@@ -12,7 +12,16 @@ import { loadCorpus } from './corpus.js';
 function fakeIO(tty = false): CliIO & { stdout: string[]; stderr: string[] } {
   const stdout: string[] = [];
   const stderr: string[] = [];
-  return { env: {}, stdoutIsTTY: tty, stderrIsTTY: false, cwd: process.cwd(), stdout, stderr, out: async (text) => void stdout.push(text), err: async (text) => void stderr.push(text) };
+  return {
+    env: {},
+    stdoutIsTTY: tty,
+    stderrIsTTY: false,
+    cwd: process.cwd(),
+    stdout,
+    stderr,
+    out: async (text) => void stdout.push(text),
+    err: async (text) => void stderr.push(text),
+  };
 }
 const stdinOf = (text: string, isTTY = false): StdinSource => ({ isTTY, read: async () => text });
 const explain = (text: string) => explainText(text, { version: 'test' });
@@ -26,7 +35,9 @@ const message = (id: string): string => {
 describe('explain: flag parsing', () => {
   async function parse(args: string[]): Promise<ExplainOptions> {
     let captured: ExplainOptions | undefined;
-    await explainCommand(fakeIO(), async (options) => void (captured = options)).exitOverride().parseAsync(args, { from: 'user' });
+    await explainCommand(fakeIO(), async (options) => void (captured = options))
+      .exitOverride()
+      .parseAsync(args, { from: 'user' });
     if (!captured) throw new Error('the command did not run');
     return captured;
   }
@@ -89,10 +100,16 @@ describe('explain: behaviour', () => {
     const code = await runExplain(toExplainOptions(['x'], { color: false, json: true }, io), io, 'test', stdinOf(''));
     expect(code).toBe(4);
     const json = fakeIO();
-    const text = 'sqlalchemy.exc.OperationalError: (psycopg2.OperationalError) connection to server at "db.internal" (10.0.0.7), port 6432 failed: FATAL:  database "orders" does not exist\n(url: postgresql://app:hunter2secret@db.internal:6432/orders)';
+    const text =
+      'sqlalchemy.exc.OperationalError: (psycopg2.OperationalError) connection to server at "db.internal" (10.0.0.7), port 6432 failed: FATAL:  database "orders" does not exist\n(url: postgresql://app:hunter2secret@db.internal:6432/orders)';
     expect(await runExplain(toExplainOptions([text], { color: false, json: true }, json), json, 'test', stdinOf(''))).toBe(2);
     const report = ExplainReportSchema.parse(JSON.parse(json.stdout.join('')));
-    expect(report).toMatchObject({ status: 'recognised', engine: 'postgres', client: 'sqlalchemy', verdict: { step: 'auth', cause: 'database_missing', rule: 'pg.database-missing' } });
+    expect(report).toMatchObject({
+      status: 'recognised',
+      engine: 'postgres',
+      client: 'sqlalchemy',
+      verdict: { step: 'auth', cause: 'database_missing', rule: 'pg.database-missing' },
+    });
     expect(report.fields).toEqual({ host: 'db.internal', port: 6432, user: 'app', database: 'orders' });
     expect(report.confirm).toBe('dbdoctor diagnose postgresql://app@db.internal:6432/orders');
     expect(report.remediation.some((fix) => fix.command?.includes('CREATE DATABASE orders OWNER app'))).toBe(true);
@@ -112,7 +129,7 @@ describe('explain: behaviour', () => {
     expect(report.confirm).toBe('dbdoctor diagnose postgresql://db:5432/');
   });
 
-  test('seed 004: pymongo\'s temporary failure is dns_temporary, not dns_not_found', async () => {
+  test("seed 004: pymongo's temporary failure is dns_temporary, not dns_not_found", async () => {
     const report = await explain(message('mongodb/seeds/seed-004'));
     expect(report).toMatchObject({ engine: 'mongodb', client: 'pymongo', verdict: { cause: 'dns_temporary' }, fields: { host: 'mongodb', port: 27017 } });
     expect(report.confirm).toBe('dbdoctor diagnose mongodb://mongodb:27017/');
@@ -166,13 +183,16 @@ describe('explain: unknown text gets "not recognised", never a confident verdict
   });
 });
 
-describe('the PostgreSQL rules agree with the probe\'s classifier (one source of truth)', () => {
-  test.each(postgresRules.filter((rule) => rule.sqlstate !== undefined && rule.sqlstate in BY_SQLSTATE).map((rule) => [rule.id, rule] as const))('%s', (_id, rule) => {
-    const serverMessage = rule.examples[0].replace(/^[^:]*:\s+/, '').split('\n')[0] ?? '';
-    expect(causeOfServerError({ code: rule.sqlstate ?? '', severity: 'FATAL', message: serverMessage })).toBe(rule.cause);
-  });
+describe("the PostgreSQL rules agree with the probe's classifier (one source of truth)", () => {
+  test.each(postgresRules.filter((rule) => rule.sqlstate !== undefined && rule.sqlstate in BY_SQLSTATE).map((rule) => [rule.id, rule] as const))(
+    '%s',
+    (_id, rule) => {
+      const serverMessage = rule.examples[0].replace(/^[^:]*:\s+/, '').split('\n')[0] ?? '';
+      expect(causeOfServerError({ code: rule.sqlstate ?? '', severity: 'FATAL', message: serverMessage })).toBe(rule.cause);
+    },
+  );
 
-  test('every rule\'s cause is in the catalogue and belongs to one step', () => {
+  test("every rule's cause is in the catalogue and belongs to one step", () => {
     for (const rule of postgresRules) expect(Array.isArray(CAUSES[rule.cause].steps)).toBe(true);
   });
 });
@@ -181,7 +201,10 @@ describe('explain stays light', () => {
   test('no database driver is loaded (pg, mongodb, cassandra-driver)', async () => {
     const { spawnSync } = await import('node:child_process');
     const { BIN } = await import('../lab/dbdoctor.js');
-    const run = spawnSync(process.execPath, [BIN, 'explain', message('postgres/psycopg2/pg-wrong-password')], { env: { ...process.env, NODE_DEBUG: 'module' }, encoding: 'utf8' });
+    const run = spawnSync(process.execPath, [BIN, 'explain', message('postgres/psycopg2/pg-wrong-password')], {
+      env: { ...process.env, NODE_DEBUG: 'module' },
+      encoding: 'utf8',
+    });
     expect(run.status).toBe(2);
     // NODE_DEBUG=module logs every CommonJS load; the drivers are CommonJS. The control that the
     // witness sees such loads: commander's own requires (it is bundled into the CLI since issue 15,

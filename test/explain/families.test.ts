@@ -20,7 +20,14 @@ const guessesOf = (report: ExplainReport): string[] => report.guesses.map((guess
 
 async function human(text: string): Promise<{ code: number; out: string }> {
   const stdout: string[] = [];
-  const io: CliIO = { env: {}, stdoutIsTTY: false, stderrIsTTY: false, cwd: process.cwd(), out: async (chunk) => void stdout.push(chunk), err: async () => undefined };
+  const io: CliIO = {
+    env: {},
+    stdoutIsTTY: false,
+    stderrIsTTY: false,
+    cwd: process.cwd(),
+    out: async (chunk) => void stdout.push(chunk),
+    err: async () => undefined,
+  };
   const stdin: StdinSource = { isTTY: false, read: async () => text };
   const code = await runExplain(toExplainOptions(['-'], { color: false }, io), io, 'test', stdin);
   return { code, out: stdout.join('') };
@@ -157,12 +164,24 @@ describe('words that decide only inside a connection attempt: on an established 
     ['pgjdbc, an I/O error mid-query and its "Connection reset"', PGJDBC_RESET_MID_QUERY, 'accepting/connection_reset'],
     ['node-postgres, ECONNRESET on a connected client', NODE_RESET_MID_QUERY, 'accepting/connection_reset'],
     ['node-postgres, bare', 'Error: Connection terminated unexpectedly', 'accepting/no_response'],
-    ['libpq, bare', 'server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally\n\tbefore or while processing the request.', 'accepting/no_response'],
+    [
+      'libpq, bare',
+      'server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally\n\tbefore or while processing the request.',
+      'accepting/no_response',
+    ],
     ['Prisma P1017', 'Error: P1017: Server has closed the connection.', 'accepting/no_response'],
     ['lib/pq', 'driver: bad connection', 'accepting/no_response'],
-    ['pgjdbc, "This connection has been closed." after a reset', 'org.postgresql.util.PSQLException: An I/O error occurred while sending to the backend.\nCaused by: java.io.EOFException', 'accepting/no_response'],
+    [
+      'pgjdbc, "This connection has been closed." after a reset',
+      'org.postgresql.util.PSQLException: An I/O error occurred while sending to the backend.\nCaused by: java.io.EOFException',
+      'accepting/no_response',
+    ],
     ['a bare 57P01 code', 'FATAL:  57P01: x', 'accepting/shutting_down'],
-    ['Cassandra (Java 3.x): a query timed out', 'com.datastax.driver.core.exceptions.NoHostAvailableException: All host(s) tried for query failed (tried: /127.0.0.1:9042 (com.datastax.driver.core.exceptions.OperationTimedOutException: [/127.0.0.1:9042] Timed out waiting for server response))\n\tat com.datastax.driver.core.exceptions.NoHostAvailableException.copy(NoHostAvailableException.java:84)\n\tat com.datastax.driver.core.DefaultResultSetFuture.extractCauseFromExecutionException(DefaultResultSetFuture.java:265)', 'accepting/no_response'],
+    [
+      'Cassandra (Java 3.x): a query timed out',
+      'com.datastax.driver.core.exceptions.NoHostAvailableException: All host(s) tried for query failed (tried: /127.0.0.1:9042 (com.datastax.driver.core.exceptions.OperationTimedOutException: [/127.0.0.1:9042] Timed out waiting for server response))\n\tat com.datastax.driver.core.exceptions.NoHostAvailableException.copy(NoHostAvailableException.java:84)\n\tat com.datastax.driver.core.DefaultResultSetFuture.extractCauseFromExecutionException(DefaultResultSetFuture.java:265)',
+      'accepting/no_response',
+    ],
   ])('%s: not recognised, %s among the guesses', async (_name, text, guess) => {
     const report = await explain(text);
     expect(report.verdict).toBeNull();
@@ -187,25 +206,61 @@ describe('words that decide only inside a connection attempt: on an established 
 
   test('a session that broke names the handshake causes among its guesses too (the text cannot tell them apart)', async () => {
     const guesses = guessesOf(await explain(PSYCOPG2_SESSION_CLOSED));
-    expect(guesses).toEqual(expect.arrayContaining(['accepting/no_response', 'accepting/connection_reset', 'accepting/wrong_protocol', 'pool/idle_in_transaction']));
+    expect(guesses).toEqual(
+      expect.arrayContaining(['accepting/no_response', 'accepting/connection_reset', 'accepting/wrong_protocol', 'pool/idle_in_transaction']),
+    );
     expect((await explain(PSYCOPG2_SESSION_CLOSED)).guesses[0]?.why).toMatch(/no connection attempt/);
   });
 
   test.each([
-    ['libpq\'s frame (psycopg2)', 'psycopg2.OperationalError: connection to server at "127.0.0.1", port 46541 failed: server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally\n\tbefore or while processing the request.', 'accepting/no_response'],
-    ['libpq\'s frame in German', 'psql: Fehler: Verbindung zum Server auf »db« (10.0.0.5), Port 5432 fehlgeschlagen: server closed the connection unexpectedly', 'accepting/no_response'],
-    ['57P01 inside libpq\'s frame: a shutdown', 'psql: error: connection to server at "db" (10.0.0.5), port 5432 failed: FATAL:  terminating connection due to administrator command', 'accepting/shutting_down'],
-    ['pgjdbc: "The connection attempt failed."', 'org.postgresql.util.PSQLException: The connection attempt failed.\n\tat org.postgresql.core.v3.ConnectionFactoryImpl.openConnectionImpl(ConnectionFactoryImpl.java:364)\nCaused by: java.io.EOFException\n\tat org.postgresql.core.PGStream.receiveChar(PGStream.java:478)', 'accepting/no_response'],
-    ['pgjdbc: a reset under its connection factory', 'org.postgresql.util.PSQLException: The connection attempt failed.\nCaused by: java.net.SocketException: Connection reset\n\tat org.postgresql.core.v3.ConnectionFactoryImpl.enableSSL(ConnectionFactoryImpl.java:512)', 'accepting/connection_reset'],
-    ['pgx: "failed to connect to"', 'failed to connect to `user=app database=appdb`: 127.0.0.1:46541 (127.0.0.1): failed to receive message: unexpected EOF', 'accepting/no_response'],
-    ['asyncpg: its connect function innermost', 'Traceback (most recent call last):\n  File "/app/venv/lib/python3.11/site-packages/asyncpg/connection.py", line 2498, in connect\n    return await connect_utils._connect(\n  File "/app/venv/lib/python3.11/site-packages/asyncpg/connect_utils.py", line 1173, in __connect_addr\n    await connected\nasyncpg.exceptions.ConnectionDoesNotExistError: connection was closed in the middle of operation', 'accepting/no_response'],
-    ['Npgsql: a read that timed out while opening', 'Npgsql.NpgsqlException (0x80004005): Exception while reading from stream\n ---> System.TimeoutException: Timeout during reading attempt\n   at Npgsql.Internal.NpgsqlReadBuffer.<Ensure>g__EnsureLong|55_0(NpgsqlReadBuffer buffer, Int32 count, Boolean async, Boolean readingNotifications)\n   at Npgsql.Internal.NpgsqlConnector.<Open>g__OpenCore|213_1(NpgsqlConnector conn, SslMode sslMode, NpgsqlTimeout timeout, Boolean async, CancellationToken cancellationToken, Boolean isFirstAttempt)', 'accepting/no_response'],
+    [
+      "libpq's frame (psycopg2)",
+      'psycopg2.OperationalError: connection to server at "127.0.0.1", port 46541 failed: server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally\n\tbefore or while processing the request.',
+      'accepting/no_response',
+    ],
+    [
+      "libpq's frame in German",
+      'psql: Fehler: Verbindung zum Server auf »db« (10.0.0.5), Port 5432 fehlgeschlagen: server closed the connection unexpectedly',
+      'accepting/no_response',
+    ],
+    [
+      "57P01 inside libpq's frame: a shutdown",
+      'psql: error: connection to server at "db" (10.0.0.5), port 5432 failed: FATAL:  terminating connection due to administrator command',
+      'accepting/shutting_down',
+    ],
+    [
+      'pgjdbc: "The connection attempt failed."',
+      'org.postgresql.util.PSQLException: The connection attempt failed.\n\tat org.postgresql.core.v3.ConnectionFactoryImpl.openConnectionImpl(ConnectionFactoryImpl.java:364)\nCaused by: java.io.EOFException\n\tat org.postgresql.core.PGStream.receiveChar(PGStream.java:478)',
+      'accepting/no_response',
+    ],
+    [
+      'pgjdbc: a reset under its connection factory',
+      'org.postgresql.util.PSQLException: The connection attempt failed.\nCaused by: java.net.SocketException: Connection reset\n\tat org.postgresql.core.v3.ConnectionFactoryImpl.enableSSL(ConnectionFactoryImpl.java:512)',
+      'accepting/connection_reset',
+    ],
+    [
+      'pgx: "failed to connect to"',
+      'failed to connect to `user=app database=appdb`: 127.0.0.1:46541 (127.0.0.1): failed to receive message: unexpected EOF',
+      'accepting/no_response',
+    ],
+    [
+      'asyncpg: its connect function innermost',
+      'Traceback (most recent call last):\n  File "/app/venv/lib/python3.11/site-packages/asyncpg/connection.py", line 2498, in connect\n    return await connect_utils._connect(\n  File "/app/venv/lib/python3.11/site-packages/asyncpg/connect_utils.py", line 1173, in __connect_addr\n    await connected\nasyncpg.exceptions.ConnectionDoesNotExistError: connection was closed in the middle of operation',
+      'accepting/no_response',
+    ],
+    [
+      'Npgsql: a read that timed out while opening',
+      'Npgsql.NpgsqlException (0x80004005): Exception while reading from stream\n ---> System.TimeoutException: Timeout during reading attempt\n   at Npgsql.Internal.NpgsqlReadBuffer.<Ensure>g__EnsureLong|55_0(NpgsqlReadBuffer buffer, Int32 count, Boolean async, Boolean readingNotifications)\n   at Npgsql.Internal.NpgsqlConnector.<Open>g__OpenCore|213_1(NpgsqlConnector conn, SslMode sslMode, NpgsqlTimeout timeout, Boolean async, CancellationToken cancellationToken, Boolean isFirstAttempt)',
+      'accepting/no_response',
+    ],
   ])('%s: the text shows the connection attempt, so the words decide (%s)', async (_name, text, expected) => {
     expect(verdictOf(await explain(text))).toBe(expected);
   });
 
   test('Npgsql: the same timed-out read on an established session is a guess', async () => {
-    const report = await explain('Npgsql.NpgsqlException (0x80004005): Exception while reading from stream\n ---> System.TimeoutException: Timeout during reading attempt\n   at Npgsql.Internal.NpgsqlReadBuffer.<Ensure>g__EnsureLong|55_0(NpgsqlReadBuffer buffer, Int32 count, Boolean async, Boolean readingNotifications)\n   at Npgsql.NpgsqlDataReader.NextResult()');
+    const report = await explain(
+      'Npgsql.NpgsqlException (0x80004005): Exception while reading from stream\n ---> System.TimeoutException: Timeout during reading attempt\n   at Npgsql.Internal.NpgsqlReadBuffer.<Ensure>g__EnsureLong|55_0(NpgsqlReadBuffer buffer, Int32 count, Boolean async, Boolean readingNotifications)\n   at Npgsql.NpgsqlDataReader.NextResult()',
+    );
     expect(report.verdict).toBeNull();
     expect(guessesOf(report)).toContain('queries/long_running');
   });
@@ -245,7 +300,10 @@ describe("an application's own connection pool is not the network", () => {
 
   test.each([
     ['Knex', 'KnexTimeoutError: Knex: Timeout acquiring a connection. The pool is probably full. Are you missing a .transacting(trx) call?'],
-    ['HikariCP with no connection opened', 'java.sql.SQLTransientConnectionException: HikariPool-1 - Connection is not available, request timed out after 30000ms (total=0, active=0, idle=0, waiting=2)'],
+    [
+      'HikariCP with no connection opened',
+      'java.sql.SQLTransientConnectionException: HikariPool-1 - Connection is not available, request timed out after 30000ms (total=0, active=0, idle=0, waiting=2)',
+    ],
     ['pg-pool', 'Error: timeout exceeded when trying to connect'],
     ['sqlx, debug-printed', 'Error: PoolTimedOut'],
   ])('%s: a pool that cannot tell "busy" from "cannot connect" names both', async (_name, text) => {
@@ -261,7 +319,7 @@ describe("an application's own connection pool is not the network", () => {
   });
 });
 
-describe('translated socket and refusal errors (glibc in every language, beside libpq\'s frame)', () => {
+describe("translated socket and refusal errors (glibc in every language, beside libpq's frame)", () => {
   test.each(SOCKET_MISSING)('%s: no socket file is a server that is not running there', async (_lang, text) => {
     const report = await explain(text);
     expect(verdictOf(report)).toBe('process/not_running');
@@ -294,20 +352,34 @@ describe('PgBouncer, resolvers, drivers, hints', () => {
 
   test('PgBouncer issue 239: the same in an older log', async () => {
     // https://github.com/pgbouncer/pgbouncer/issues/239
-    const report = await explain('2017-09-29 05:04:30.159 2756 WARNING lookup failed: myhostname: result=11003\n2017-09-29 05:04:30.159 2756 LOG S-01022ce0: test/test@(bad-af):0 closing because: server dns lookup failed (age=3)\n2017-09-29 05:04:30.159 2756 DEBUG launch_new_connection: last failed, wait');
+    const report = await explain(
+      '2017-09-29 05:04:30.159 2756 WARNING lookup failed: myhostname: result=11003\n2017-09-29 05:04:30.159 2756 LOG S-01022ce0: test/test@(bad-af):0 closing because: server dns lookup failed (age=3)\n2017-09-29 05:04:30.159 2756 DEBUG launch_new_connection: last failed, wait',
+    );
     expect(verdictOf(report)).toBe('accepting/pooler_backend_down');
   });
 
   test('pymongo: an SRV name that does not exist (dnspython)', async () => {
     expect(verdictOf(await explain(PYMONGO_SRV_NXDOMAIN))).toBe('network/dns_not_found');
-    expect(verdictOf(await explain('dns.resolver.LifetimeTimeout: The resolution lifetime expired after 20.003 seconds: Server 10.0.0.2 UDP port 53 answered The DNS operation timed out.'))).toBe('network/dns_temporary');
+    expect(
+      verdictOf(
+        await explain(
+          'dns.resolver.LifetimeTimeout: The resolution lifetime expired after 20.003 seconds: Server 10.0.0.2 UDP port 53 answered The DNS operation timed out.',
+        ),
+      ),
+    ).toBe('network/dns_temporary');
   });
 
   test('Npgsql: a connect timeout', async () => {
-    expect(verdictOf(await explain('Npgsql.NpgsqlException (0x80004005): Exception while connecting\n ---> System.TimeoutException: Timeout during connection attempt\n   at Npgsql.Internal.NpgsqlConnector.Connect(NpgsqlTimeout timeout)'))).toBe('network/connect_timeout');
+    expect(
+      verdictOf(
+        await explain(
+          'Npgsql.NpgsqlException (0x80004005): Exception while connecting\n ---> System.TimeoutException: Timeout during connection attempt\n   at Npgsql.Internal.NpgsqlConnector.Connect(NpgsqlTimeout timeout)',
+        ),
+      ),
+    ).toBe('network/connect_timeout');
   });
 
-  test('mongoose\'s Atlas hint: not recognised; the access list is the first guess', async () => {
+  test("mongoose's Atlas hint: not recognised; the access list is the first guess", async () => {
     // https://github.com/hiteshchoudhary/apihub/issues/97 (abridged: the topology's servers and the stack)
     const report = await explain(
       "MongoDB connection error:  MongooseServerSelectionError: Could not connect to any servers in your MongoDB Atlas cluster. One common reason is that you're trying to access the database from an IP that isn't whitelisted. Make sure your current IP address is on your Atlas cluster's IP whitelist: https://www.mongodb.com/docs/atlas/security-whitelist/\n  reason: TopologyDescription {\n    type: 'ReplicaSetNoPrimary',\n    setName: 'atlas-ppkt0r-shard-0',\n    commonWireVersion: 0,\n  }",
@@ -335,8 +407,15 @@ describe('pastes: the newest, the real, the separate', () => {
   const stream = (lines: readonly string[]): string => lines.join('\n');
 
   test('a paste longer than explain reads keeps its end (the newest error), and says so', async () => {
-    const noise = Array.from({ length: 6000 }, (_unused, index) => `2024-05-02T10:00:${String(index % 60).padStart(2, '0')}.000Z INFO req GET /api/items/${index} 200 12ms`);
-    const text = stream(['2024-05-02T09:59:59.000Z ERROR connect ECONNREFUSED 10.0.0.7:5432', ...noise, '2024-05-02T11:00:00.000Z ERROR error: password authentication failed for user "orders"']);
+    const noise = Array.from(
+      { length: 6000 },
+      (_unused, index) => `2024-05-02T10:00:${String(index % 60).padStart(2, '0')}.000Z INFO req GET /api/items/${index} 200 12ms`,
+    );
+    const text = stream([
+      '2024-05-02T09:59:59.000Z ERROR connect ECONNREFUSED 10.0.0.7:5432',
+      ...noise,
+      '2024-05-02T11:00:00.000Z ERROR error: password authentication failed for user "orders"',
+    ]);
     expect(text.length).toBeGreaterThan(MAX_TEXT);
     const report = await explain(text);
     expect(verdictOf(report)).toBe('auth/auth_failed');
@@ -378,13 +457,14 @@ describe('pastes: the newest, the real, the separate', () => {
     expect(report.verdict?.matched).not.toMatch(/sudo|systemctl/);
   });
 
-  test('an error quoted in the user\'s own sentence loses to the error the program printed', async () => {
-    const text = 'I already fixed the earlier "password authentication failed" problem by resetting the password, but now I get this when the app starts:\n\nError: connect ECONNREFUSED 127.0.0.1:5432\n    at TCPConnectWrap.afterConnect [as oncomplete] (node:net:1555:16)';
+  test("an error quoted in the user's own sentence loses to the error the program printed", async () => {
+    const text =
+      'I already fixed the earlier "password authentication failed" problem by resetting the password, but now I get this when the app starts:\n\nError: connect ECONNREFUSED 127.0.0.1:5432\n    at TCPConnectWrap.afterConnect [as oncomplete] (node:net:1555:16)';
     expect(verdictOf(await explain(text))).toBe('process/not_running');
     // Alone, the quoted words are all there is to read.
     expect(verdictOf(await explain('My app says "password authentication failed" when it starts, what does it mean?'))).toBe('auth/auth_failed');
     // A program's own quotes are not prose: Cassandra's message="…", Python's repr.
-    expect(verdictOf(await explain("psycopg2.OperationalError: ('FATAL:  password authentication failed for user \"app\"',)"))).toBe('auth/auth_failed');
+    expect(verdictOf(await explain('psycopg2.OperationalError: (\'FATAL:  password authentication failed for user "app"\',)'))).toBe('auth/auth_failed');
   });
 
   test('a working connection after the newest error makes the errors history: no verdict, and why', async () => {
@@ -419,7 +499,8 @@ describe('pastes: the newest, the real, the separate', () => {
 
 describe('what explain prints is safe to print and to paste', () => {
   test('escape sequences, a bell, a backspace and a carriage return in the paste reach neither the terminal nor a command', async () => {
-    const text = 'psql: error: connection to server at "db" (10.0.0.5), port 5432 failed: FATAL:  role "ab\rc\u001b]0;owned\u0007\bx" does not exist\n\u001b]8;;http://evil.example\u001b\\link\u001b]8;;\u001b\\';
+    const text =
+      'psql: error: connection to server at "db" (10.0.0.5), port 5432 failed: FATAL:  role "ab\rc\u001b]0;owned\u0007\bx" does not exist\n\u001b]8;;http://evil.example\u001b\\link\u001b]8;;\u001b\\';
     const { out } = await human(text);
     // eslint-disable-next-line no-control-regex
     expect(out).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/);
@@ -441,7 +522,9 @@ describe('what explain prints is safe to print and to paste', () => {
     const report = await explain(text);
     expect(report.fields).toMatchObject(fields);
     expect(report.confirm).toBe(`dbdoctor diagnose '${url}'`);
-    await expect(resolveTarget(url, buildEnvironment({ HOME: '/nonexistent' }))).resolves.toMatchObject({ engine: url.startsWith('mongodb') ? 'mongodb' : 'postgres' });
+    await expect(resolveTarget(url, buildEnvironment({ HOME: '/nonexistent' }))).resolves.toMatchObject({
+      engine: url.startsWith('mongodb') ? 'mongodb' : 'postgres',
+    });
   });
 
   test('no engine and no port in the text: no made-up port 0 in the fix', async () => {

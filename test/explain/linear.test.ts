@@ -25,7 +25,43 @@ const MAX_RATIO = 8;
 /** Below this a whole explain on 64 KiB is fast enough whatever its growth. */
 const PIPELINE_FLOOR_MS = 250;
 
-const GENERIC_UNITS = ['a', '7', ' ', '\t', 'a:', '1.', 'a.', 'a-', 'ab1.c-d', 'a ', ' :', '"', "'", '\\', '\\"', 'a@', 'a=', ':', '/', 'a/', 'a\n', '%', '(', '[', ']', 'a,', 'x1', '0x', 'E', 'at ', '1.1.1.1.', 'a://b:c', '{"a":', '«', '\u00e9'];
+const GENERIC_UNITS = [
+  'a',
+  '7',
+  ' ',
+  '\t',
+  'a:',
+  '1.',
+  'a.',
+  'a-',
+  'ab1.c-d',
+  'a ',
+  ' :',
+  '"',
+  "'",
+  '\\',
+  '\\"',
+  'a@',
+  'a=',
+  ':',
+  '/',
+  'a/',
+  'a\n',
+  '%',
+  '(',
+  '[',
+  ']',
+  'a,',
+  'x1',
+  '0x',
+  'E',
+  'at ',
+  '1.1.1.1.',
+  'a://b:c',
+  '{"a":',
+  '«',
+  '\u00e9',
+];
 
 interface Named {
   readonly name: string;
@@ -73,7 +109,8 @@ function superLinear(named: Named): string | undefined {
       const [small, large] = [fill(unit, N), fill(unit, 4 * N)];
       if (time(pattern, large, 1) < FLOOR_MS) continue;
       const [before, after] = [Math.max(time(pattern, small, 3), 0.05), time(pattern, large, 3)];
-      if (after >= FLOOR_MS && after / before > MAX_RATIO) return `${JSON.stringify(unit.slice(0, 40))}: ${before.toFixed(1)} ms at ${N} characters, ${after.toFixed(1)} ms at ${4 * N}`;
+      if (after >= FLOOR_MS && after / before > MAX_RATIO)
+        return `${JSON.stringify(unit.slice(0, 40))}: ${before.toFixed(1)} ms at ${N} characters, ${after.toFixed(1)} ms at ${4 * N}`;
     }
   }
   return undefined;
@@ -85,8 +122,13 @@ async function everyPattern(): Promise<Named[]> {
   const explainers = await Promise.all(ENGINE_NAMES.map(loadExplainer));
   for (const explainer of [...explainers, { engine: 'network', ...network, connecting: undefined }]) {
     for (const rule of explainer.rules) patterns.push({ name: `rule ${rule.id}`, pattern: rule.pattern, examples: rule.examples });
-    for (const [index, field] of explainer.fieldPatterns.entries()) patterns.push({ name: `${explainer.engine} field pattern ${index} (${field.clients.join(', ')})`, pattern: field.pattern });
-    if (explainer.connecting) patterns.push({ name: `${explainer.engine} connecting words`, pattern: explainer.connecting.words }, { name: `${explainer.engine} connecting frame`, pattern: explainer.connecting.frame });
+    for (const [index, field] of explainer.fieldPatterns.entries())
+      patterns.push({ name: `${explainer.engine} field pattern ${index} (${field.clients.join(', ')})`, pattern: field.pattern });
+    if (explainer.connecting)
+      patterns.push(
+        { name: `${explainer.engine} connecting words`, pattern: explainer.connecting.words },
+        { name: `${explainer.engine} connecting frame`, pattern: explainer.connecting.frame },
+      );
     if (explainer.working) patterns.push({ name: `${explainer.engine} working`, pattern: explainer.working });
   }
   for (const [engine, pattern] of Object.entries(ENGINE_HINTS)) patterns.push({ name: `engine hint ${engine}`, pattern });

@@ -13,7 +13,11 @@ const fromSource: Explainer = async (text) => ({ document: await explainText(tex
 
 async function score(split: Split): Promise<{ right: number; wrong: number; total: number }> {
   const results = await scoreEntries(loadPublicCorpus([split]), fromSource, 4);
-  return { right: results.filter((result) => result.outcome === 'right').length, wrong: results.filter((result) => result.outcome === 'wrong').length, total: results.length };
+  return {
+    right: results.filter((result) => result.outcome === 'right').length,
+    wrong: results.filter((result) => result.outcome === 'wrong').length,
+    total: results.length,
+  };
 }
 
 describe('explain on the public corpus keeps its ground', () => {

@@ -26,7 +26,8 @@ describe('the public corpus', () => {
     expect(corpus.length).toBeGreaterThanOrEqual(300);
     expect(new Set(corpus.map((entry) => threadOf(entry.source))).size).toBeGreaterThanOrEqual(300);
     for (const split of SPLITS) {
-      for (const engine of ENGINES) expect(corpus.filter((entry) => entry.split === split && entry.engine === engine).length, `${split}/${engine}`).toBeGreaterThan(0);
+      for (const engine of ENGINES)
+        expect(corpus.filter((entry) => entry.split === split && entry.engine === engine).length, `${split}/${engine}`).toBeGreaterThan(0);
     }
   });
 
@@ -48,14 +49,18 @@ describe('the public corpus', () => {
       expect(entry.guesses, 'a cause label takes also, not guesses').toBeUndefined();
       expect(entry.also ?? []).not.toContain(entry.label);
     }
-    for (const ref of [...(entry.also ?? []), ...(entry.guesses ?? [])]) expect(isCatalogueRef(ref), `${ref} is not a step/cause of src/engine/causes.ts`).toBe(true);
+    for (const ref of [...(entry.also ?? []), ...(entry.guesses ?? [])])
+      expect(isCatalogueRef(ref), `${ref} is not a step/cause of src/engine/causes.ts`).toBe(true);
   });
 
-  test.each(corpus.map((entry) => [entry.id, entry] as const))('%s: sits in the split its thread hashes to, in its engine’s file', (_id, entry: LoadedEntry) => {
-    expect(basename(dirname(entry.file))).toBe(entry.split);
-    expect(entry.split).toBe(splitOf(entry.source));
-    expect(basename(entry.file)).toBe(`${entry.engine}.yaml`);
-  });
+  test.each(corpus.map((entry) => [entry.id, entry] as const))(
+    '%s: sits in the split its thread hashes to, in its engine’s file',
+    (_id, entry: LoadedEntry) => {
+      expect(basename(dirname(entry.file))).toBe(entry.split);
+      expect(entry.split).toBe(splitOf(entry.source));
+      expect(basename(entry.file)).toBe(`${entry.engine}.yaml`);
+    },
+  );
 
   test('a thread never straddles the splits', () => {
     const splitOfThread = new Map<string, string>();
@@ -81,7 +86,18 @@ describe('the public corpus', () => {
 });
 
 describe('scoring', () => {
-  const entry = (label: string, also?: string[]): LoadedEntry => ({ id: 'pg-999', source: 'https://example.org/t/1', engine: 'postgres', client: 'psql', label, ...(also ? { also } : {}), why: 'test', text: 'x', split: 'tune', file: 'x' });
+  const entry = (label: string, also?: string[]): LoadedEntry => ({
+    id: 'pg-999',
+    source: 'https://example.org/t/1',
+    engine: 'postgres',
+    client: 'psql',
+    label,
+    ...(also ? { also } : {}),
+    why: 'test',
+    text: 'x',
+    split: 'tune',
+    file: 'x',
+  });
 
   test.each([
     ['auth/auth_failed', undefined, 'auth/auth_failed', 'right'],

@@ -14,7 +14,15 @@ const explain = (text: string): Promise<ExplainReport> => explainText(text, { ve
 
 async function human(text: string, columns?: number, json = false): Promise<{ code: number; out: string }> {
   const stdout: string[] = [];
-  const io: CliIO = { env: {}, stdoutIsTTY: true, stderrIsTTY: false, ...(columns ? { columns } : {}), cwd: process.cwd(), out: async (chunk) => void stdout.push(chunk), err: async () => undefined };
+  const io: CliIO = {
+    env: {},
+    stdoutIsTTY: true,
+    stderrIsTTY: false,
+    ...(columns ? { columns } : {}),
+    cwd: process.cwd(),
+    out: async (chunk) => void stdout.push(chunk),
+    err: async () => undefined,
+  };
   const stdin: StdinSource = { isTTY: false, read: async () => text };
   const code = await runExplain(toExplainOptions(['-'], { color: false, json }, io), io, 'test', stdin);
   return { code, out: stdout.join('') };
@@ -36,7 +44,7 @@ const TWO_PSQL = [
 ].join('\n');
 
 describe('several different errors in one paste: one finding each, newest last', () => {
-  test('each error keeps its own names; none is merged into another\'s command', async () => {
+  test("each error keeps its own names; none is merged into another's command", async () => {
     const report = await explain(MIXED);
     expect(report.findings?.map((finding) => [finding.engine, finding.verdict.cause, finding.fields])).toEqual([
       ['postgres', 'auth_failed', { user: 'billing' }],
@@ -66,8 +74,16 @@ describe('several different errors in one paste: one finding each, newest last',
   });
 
   test('the same error said again is one finding with a count; a repeat that names less is still the same', async () => {
-    const line = 'psql: error: connection to server at "db2" (10.0.0.6), port 6543 failed: Connection refused\n\tIs the server running on that host and accepting TCP/IP connections?';
-    const report = await explain([line, 'psql: error: connection to server at "db1" (10.0.0.5), port 5432 failed: FATAL:  password authentication failed for user "alice"', line, line].join('\n'));
+    const line =
+      'psql: error: connection to server at "db2" (10.0.0.6), port 6543 failed: Connection refused\n\tIs the server running on that host and accepting TCP/IP connections?';
+    const report = await explain(
+      [
+        line,
+        'psql: error: connection to server at "db1" (10.0.0.5), port 5432 failed: FATAL:  password authentication failed for user "alice"',
+        line,
+        line,
+      ].join('\n'),
+    );
     expect(report.findings?.map((finding) => [finding.verdict.cause, finding.occurrences])).toEqual([
       ['auth_failed', 1],
       ['not_running', 3],
@@ -75,13 +91,17 @@ describe('several different errors in one paste: one finding each, newest last',
   });
 
   test('one libpq report that lists several hosts stays one report, split per host', async () => {
-    const report = await explain('psql: error: connection to server at "db" (10.0.0.1), port 5432 failed: Connection refused\n\tIs the server running on that host and accepting TCP/IP connections?\nconnection to server at "db" (10.0.0.2), port 5432 failed: FATAL:  too many connections for role "app"');
+    const report = await explain(
+      'psql: error: connection to server at "db" (10.0.0.1), port 5432 failed: Connection refused\n\tIs the server running on that host and accepting TCP/IP connections?\nconnection to server at "db" (10.0.0.2), port 5432 failed: FATAL:  too many connections for role "app"',
+    );
     expect(report.hosts).toHaveLength(2);
     expect(report.findings).toHaveLength(1);
   });
 
   test('a Java trace with its "Caused by" is one error', async () => {
-    const report = await explain('org.postgresql.util.PSQLException: Connection to db:5432 refused. Check that the hostname and port are correct and that the postmaster is accepting TCP/IP connections.\n\tat org.postgresql.core.v3.ConnectionFactoryImpl.openConnectionImpl(ConnectionFactoryImpl.java:342)\nCaused by: java.net.ConnectException: Connection refused\n\tat java.base/sun.nio.ch.Net.pollConnect(Native Method)');
+    const report = await explain(
+      'org.postgresql.util.PSQLException: Connection to db:5432 refused. Check that the hostname and port are correct and that the postmaster is accepting TCP/IP connections.\n\tat org.postgresql.core.v3.ConnectionFactoryImpl.openConnectionImpl(ConnectionFactoryImpl.java:342)\nCaused by: java.net.ConnectException: Connection refused\n\tat java.base/sun.nio.ch.Net.pollConnect(Native Method)',
+    );
     expect(report.findings).toHaveLength(1);
     expect(report.verdict?.cause).toBe('not_running');
   });
@@ -91,7 +111,9 @@ describe('several different errors in one paste: one finding each, newest last',
     expect(json.code).toBe(2);
     expect(ExplainReportSchema.parse(JSON.parse(json.out)).findings).toHaveLength(4);
     const { out } = await human(MIXED, 100);
-    expect(out).toMatch(/Different errors in the text, each once, newest last \(4\)[\s\S]*1\. ✖ auth\/auth_failed[\s\S]*2\. ✖ process\/not_running[\s\S]*3\. ✖ pool\/too_many_connections[\s\S]*4\. ✖ network\/dns_not_found/);
+    expect(out).toMatch(
+      /Different errors in the text, each once, newest last \(4\)[\s\S]*1\. ✖ auth\/auth_failed[\s\S]*2\. ✖ process\/not_running[\s\S]*3\. ✖ pool\/too_many_connections[\s\S]*4\. ✖ network\/dns_not_found/,
+    );
     expect(out).not.toMatch(/RECOGNISED/);
   });
 });
@@ -122,11 +144,31 @@ describe('a statement the server rejected is not a connection problem', () => {
   });
 
   test.each([
-    ['MongoDB 11000', 'MongoServerError: E11000 duplicate key error collection: shop.users index: email_1 dup key: { email: "a@example.com" }', 'mongodb', /11000/],
+    [
+      'MongoDB 11000',
+      'MongoServerError: E11000 duplicate key error collection: shop.users index: email_1 dup key: { email: "a@example.com" }',
+      'mongodb',
+      /11000/,
+    ],
     ['MongoDB 121', 'MongoServerError: Document failed validation', 'mongodb', /121/],
-    ['MongoDB BadValue', "MongoServerError: unknown operator: $foo, full error: { ok: 0, errmsg: 'unknown operator: $foo', code: 2, codeName: 'BadValue' }", 'mongodb', /BadValue/],
-    ['Cassandra unconfigured table', 'cassandra.InvalidRequest: Error from server: code=2200 [Invalid query] message="unconfigured table users"', 'cassandra', /0x2200/],
-    ['Cassandra syntax', 'cassandra.protocol.SyntaxException: <Error from server: code=2000 [Syntax error in CQL query] message="line 1:7 no viable alternative at input \'FORM\'">', 'cassandra', /0x2000/],
+    [
+      'MongoDB BadValue',
+      "MongoServerError: unknown operator: $foo, full error: { ok: 0, errmsg: 'unknown operator: $foo', code: 2, codeName: 'BadValue' }",
+      'mongodb',
+      /BadValue/,
+    ],
+    [
+      'Cassandra unconfigured table',
+      'cassandra.InvalidRequest: Error from server: code=2200 [Invalid query] message="unconfigured table users"',
+      'cassandra',
+      /0x2200/,
+    ],
+    [
+      'Cassandra syntax',
+      'cassandra.protocol.SyntaxException: <Error from server: code=2000 [Syntax error in CQL query] message="line 1:7 no viable alternative at input \'FORM\'">',
+      'cassandra',
+      /0x2000/,
+    ],
   ])('%s', async (_name, text, engine, code) => {
     const report = await explain(text);
     expect(report.verdict).toBeNull();
@@ -135,7 +177,9 @@ describe('a statement the server rejected is not a connection problem', () => {
   });
 
   test('permission denied for a database (CONNECT privilege) stays a connection error', async () => {
-    const report = await explain('psql: error: connection to server on socket "/tmp/.s.PGSQL.5432" failed: FATAL:  permission denied for database "shop"\nDETAIL:  User does not have CONNECT privilege.');
+    const report = await explain(
+      'psql: error: connection to server on socket "/tmp/.s.PGSQL.5432" failed: FATAL:  permission denied for database "shop"\nDETAIL:  User does not have CONNECT privilege.',
+    );
     expect(report.verdict?.cause).toBe('permission_denied');
     expect(report.statement).toBeUndefined();
   });
@@ -153,7 +197,11 @@ describe('a limit the server enforces that fired is said as such', () => {
   test.each([
     ['statement_timeout', 'ERROR:  canceling statement due to statement timeout', /statement_timeout \(SQLSTATE 57014\)/],
     ['lock_timeout', 'ERROR:  canceling statement due to lock timeout', /lock_timeout \(SQLSTATE 55P03\)/],
-    ['idle_in_transaction_session_timeout', 'FATAL:  terminating connection due to idle-in-transaction timeout', /idle_in_transaction_session_timeout \(SQLSTATE 25P03\)/],
+    [
+      'idle_in_transaction_session_timeout',
+      'FATAL:  terminating connection due to idle-in-transaction timeout',
+      /idle_in_transaction_session_timeout \(SQLSTATE 25P03\)/,
+    ],
   ])('%s: which limit, where it is set, no "set a timeout", no diagnose threshold', async (setting, text, meaning) => {
     const report = await explain(text);
     expect(report.verdict?.meaning).toMatch(meaning);
@@ -178,7 +226,7 @@ describe('the human output fits the terminal and names the fault', () => {
     }
   });
 
-  test('the header names the fault and where the words came from, not the tool\'s state; no rule ids', async () => {
+  test("the header names the fault and where the words came from, not the tool's state; no rule ids", async () => {
     const { out } = await human('psql: error: connection to server at "db" (10.0.0.5), port 5432 failed: FATAL:  sorry, too many clients already', 100);
     expect(out.split('\n')[0]).toBe('✖ pool/too_many_connections — No connection slot is free (PostgreSQL, via psql)');
     expect(out).not.toMatch(/RECOGNISED|\(rule |pg\.too-many/);

@@ -52,7 +52,9 @@ function valid(answer: Explanation): Explanation {
 }
 
 function causesOf(answer: Explanation): string[] {
-  return [...new Set([answer.verdict?.cause, ...(answer.hosts ?? []).map((host) => host.cause)].filter((cause): cause is NonNullable<typeof cause> => cause != null))].sort();
+  return [
+    ...new Set([answer.verdict?.cause, ...(answer.hosts ?? []).map((host) => host.cause)].filter((cause): cause is NonNullable<typeof cause> => cause != null)),
+  ].sort();
 }
 
 describe('explain on node-postgres errors from a real PostgreSQL', () => {

@@ -82,7 +82,11 @@ interface Answer {
 
 async function calls(list: readonly { call: 'diagnose' | 'waitFor' | 'explain'; targets?: unknown; options?: Record<string, unknown> }[]): Promise<Answer[]> {
   // The consumer's own environment: no DATABASE_URL or PG* variables of the machine leak in.
-  const { stdout } = await run(process.execPath, ['call.mjs', JSON.stringify(list)], { cwd: consumer, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME, LANG: 'C.UTF-8' }, maxBuffer: 64 * 1024 * 1024 });
+  const { stdout } = await run(process.execPath, ['call.mjs', JSON.stringify(list)], {
+    cwd: consumer,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME, LANG: 'C.UTF-8' },
+    maxBuffer: 64 * 1024 * 1024,
+  });
   const answers = JSON.parse(stdout) as Answer[];
   for (const answer of answers) expect(answer.crash).toBeUndefined();
   return answers;
@@ -95,7 +99,16 @@ describe('the published package, from a project outside the repository', () => {
     writeFileSync(
       join(consumer, 'tsconfig.json'),
       JSON.stringify({
-        compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', strict: true, noEmit: true, skipLibCheck: false, types: ['node'], typeRoots: [join(ROOT, 'node_modules', '@types')] },
+        compilerOptions: {
+          module: 'nodenext',
+          moduleResolution: 'nodenext',
+          target: 'es2022',
+          strict: true,
+          noEmit: true,
+          skipLibCheck: false,
+          types: ['node'],
+          typeRoots: [join(ROOT, 'node_modules', '@types')],
+        },
         files: ['app.ts'],
       }),
     );
@@ -193,7 +206,12 @@ describe('diagnose and waitFor from the package, against the real servers', () =
   let closedPort: number;
 
   beforeAll(async () => {
-    [cluster, ferret, node, closedPort] = await Promise.all([Cluster.create('api-consumer'), Ferret.start({ adminPassword: MONGO_PASSWORD }), sharedCassandra(), freePort()]);
+    [cluster, ferret, node, closedPort] = await Promise.all([
+      Cluster.create('api-consumer'),
+      Ferret.start({ adminPassword: MONGO_PASSWORD }),
+      sharedCassandra(),
+      freePort(),
+    ]);
     await cluster.sql(`CREATE ROLE app LOGIN PASSWORD '${PG_PASSWORD}'`);
     await cluster.sql('CREATE DATABASE appdb OWNER app');
   }, 240_000);
@@ -220,49 +238,62 @@ describe('diagnose and waitFor from the package, against the real servers', () =
     },
   });
 
-  test('diagnose: healthy, stopped and wrong password on each engine, each a valid report (the CLI\'s schema and version), passwords masked', { timeout: 120_000 }, async () => {
-    const cases = Object.entries(targets()).flatMap(([engine, byCase]) => Object.entries(byCase).map(([name, url]) => ({ engine, name, url })));
-    const answers = await calls(cases.map(({ url }) => ({ call: 'diagnose', targets: url, options: { timeoutMs: 20_000 } })));
-    // Nothing listens on a stopped server's port: not_running, or wrong_port when another server of
-    // the engine runs on this machine (the lab's others do) — both say so, with the port.
-    const stoppedCause = (cause: string | undefined): string | undefined => (cause === 'wrong_port' ? 'not_running' : cause);
-    const expected: Record<string, string> = { healthy: 'healthy', stopped: 'not_running', wrong_password: 'auth_failed' };
-    const seen = cases.map((entry, index) => `${entry.engine}/${entry.name}: ${stoppedCause(causeOf(answers[index]?.value)) ?? JSON.stringify(answers[index])}`);
-    expect(seen).toEqual(cases.map((entry) => `${entry.engine}/${entry.name}: ${expected[entry.name]}`));
-    for (const [index, entry] of cases.entries()) if (entry.name === 'stopped') expect(answers[index]?.value?.targets[0]?.verdict.message).toContain(String(closedPort));
-    for (const answer of answers) {
-      const report = RunReportSchema.parse(answer.value);
-      expect(report.schemaVersion).toBe(1);
-      expect(JSON.stringify(report)).not.toMatch(/api-consumer-Pw1|api-consumer-mongo-2|not-the-(pg|mongo|cass)-pw/);
-    }
-  });
+  test(
+    "diagnose: healthy, stopped and wrong password on each engine, each a valid report (the CLI's schema and version), passwords masked",
+    { timeout: 120_000 },
+    async () => {
+      const cases = Object.entries(targets()).flatMap(([engine, byCase]) => Object.entries(byCase).map(([name, url]) => ({ engine, name, url })));
+      const answers = await calls(cases.map(({ url }) => ({ call: 'diagnose', targets: url, options: { timeoutMs: 20_000 } })));
+      // Nothing listens on a stopped server's port: not_running, or wrong_port when another server of
+      // the engine runs on this machine (the lab's others do) — both say so, with the port.
+      const stoppedCause = (cause: string | undefined): string | undefined => (cause === 'wrong_port' ? 'not_running' : cause);
+      const expected: Record<string, string> = { healthy: 'healthy', stopped: 'not_running', wrong_password: 'auth_failed' };
+      const seen = cases.map(
+        (entry, index) => `${entry.engine}/${entry.name}: ${stoppedCause(causeOf(answers[index]?.value)) ?? JSON.stringify(answers[index])}`,
+      );
+      expect(seen).toEqual(cases.map((entry) => `${entry.engine}/${entry.name}: ${expected[entry.name]}`));
+      for (const [index, entry] of cases.entries())
+        if (entry.name === 'stopped') expect(answers[index]?.value?.targets[0]?.verdict.message).toContain(String(closedPort));
+      for (const answer of answers) {
+        const report = RunReportSchema.parse(answer.value);
+        expect(report.schemaVersion).toBe(1);
+        expect(JSON.stringify(report)).not.toMatch(/api-consumer-Pw1|api-consumer-mongo-2|not-the-(pg|mongo|cass)-pw/);
+      }
+    },
+  );
 
-  test('waitFor: resolves with the report when ready; a wrong password rejects at once with not_healing and the last report; a stopped server with timed_out', { timeout: 120_000 }, async () => {
-    const all = targets();
-    const [ready, wrong, stopped, many] = await calls([
-      { call: 'waitFor', targets: all.postgres.healthy, options: { timeoutMs: 20_000 } },
-      { call: 'waitFor', targets: all.mongodb.wrong_password, options: { timeoutMs: 30_000 } },
-      { call: 'waitFor', targets: all.cassandra.stopped, options: { timeoutMs: 1500, intervalMs: 100 } },
-      { call: 'waitFor', targets: [all.postgres.healthy, all.mongodb.healthy, all.cassandra.healthy], options: { timeoutMs: 30_000 } },
-    ]);
-    expect(ready?.value?.status).toBe('healthy');
-    expect(many?.value?.targets.map((target) => target.status)).toEqual(['healthy', 'healthy', 'healthy']);
-    expect(wrong?.error).toMatchObject({ name: 'DbdoctorError', reason: 'not_healing' });
-    expect(causeOf(wrong?.error?.report)).toBe('auth_failed');
-    // Fail-fast: the first attempt says it, long before the 30 s deadline.
-    expect(wrong?.ms).toBeLessThan(15_000);
-    expect(wrong?.error?.message).toContain('auth_failed');
-    expect(wrong?.error?.message).not.toContain('not-the-mongo-pw');
-    expect(stopped?.error).toMatchObject({ reason: 'timed_out' });
-    expect(['not_running', 'wrong_port']).toContain(causeOf(stopped?.error?.report));
-    expect(stopped?.ms).toBeGreaterThanOrEqual(1400);
-    for (const answer of [wrong, stopped]) RunReportSchema.parse(answer?.error?.report);
-  });
+  test(
+    'waitFor: resolves with the report when ready; a wrong password rejects at once with not_healing and the last report; a stopped server with timed_out',
+    { timeout: 120_000 },
+    async () => {
+      const all = targets();
+      const [ready, wrong, stopped, many] = await calls([
+        { call: 'waitFor', targets: all.postgres.healthy, options: { timeoutMs: 20_000 } },
+        { call: 'waitFor', targets: all.mongodb.wrong_password, options: { timeoutMs: 30_000 } },
+        { call: 'waitFor', targets: all.cassandra.stopped, options: { timeoutMs: 1500, intervalMs: 100 } },
+        { call: 'waitFor', targets: [all.postgres.healthy, all.mongodb.healthy, all.cassandra.healthy], options: { timeoutMs: 30_000 } },
+      ]);
+      expect(ready?.value?.status).toBe('healthy');
+      expect(many?.value?.targets.map((target) => target.status)).toEqual(['healthy', 'healthy', 'healthy']);
+      expect(wrong?.error).toMatchObject({ name: 'DbdoctorError', reason: 'not_healing' });
+      expect(causeOf(wrong?.error?.report)).toBe('auth_failed');
+      // Fail-fast: the first attempt says it, long before the 30 s deadline.
+      expect(wrong?.ms).toBeLessThan(15_000);
+      expect(wrong?.error?.message).toContain('auth_failed');
+      expect(wrong?.error?.message).not.toContain('not-the-mongo-pw');
+      expect(stopped?.error).toMatchObject({ reason: 'timed_out' });
+      expect(['not_running', 'wrong_port']).toContain(causeOf(stopped?.error?.report));
+      expect(stopped?.ms).toBeGreaterThanOrEqual(1400);
+      for (const answer of [wrong, stopped]) RunReportSchema.parse(answer?.error?.report);
+    },
+  );
 
   test('an AbortSignal ends a diagnosis stuck on a silent server at once, and the process then ends', async () => {
     const silent = await silentPeer();
     try {
-      const [aborted] = await calls([{ call: 'diagnose', targets: `postgresql://app@127.0.0.1:${silent.port}/x`, options: { timeoutMs: 30_000, abortAfterMs: 500 } }]);
+      const [aborted] = await calls([
+        { call: 'diagnose', targets: `postgresql://app@127.0.0.1:${silent.port}/x`, options: { timeoutMs: 30_000, abortAfterMs: 500 } },
+      ]);
       expect(aborted?.error?.reason).toBe('aborted');
       // The 30 s deadline never came: the abort ended the run (margin for a loaded machine).
       expect(aborted?.ms).toBeLessThan(10_000);
@@ -275,18 +306,29 @@ describe('diagnose and waitFor from the package, against the real servers', () =
 
   test('importing it prints nothing, reads no environment variable, and loads no driver (nor anything a call does not need)', async () => {
     const out = join(work, 'import-probe.json');
-    const child = spawn(process.execPath, ['import-probe.mjs', out, targets().postgres.healthy], { cwd: consumer, stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '', DATABASE_URL: 'postgresql://app:env-secret-pw@db/x', NO_COLOR: '1', CI: 'true' } });
+    const child = spawn(process.execPath, ['import-probe.mjs', out, targets().postgres.healthy], {
+      cwd: consumer,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { PATH: process.env.PATH ?? '', DATABASE_URL: 'postgresql://app:env-secret-pw@db/x', NO_COLOR: '1', CI: 'true' },
+    });
     let printed = '';
     child.stdout.on('data', (chunk: Buffer) => (printed += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (printed += chunk.toString()));
     const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
     expect(printed).toBe('');
     expect(code).toBe(0);
-    const probe = JSON.parse(readFileSync(out, 'utf8')) as { exports: string[]; accesses: string[][]; loaded: string[]; afterExplain: string[]; afterDiagnose: string[] };
+    const probe = JSON.parse(readFileSync(out, 'utf8')) as {
+      exports: string[];
+      accesses: string[][];
+      loaded: string[];
+      afterExplain: string[];
+      afterDiagnose: string[];
+    };
     expect(probe.exports).toEqual(['DbdoctorError', 'diagnose', 'explain', 'waitFor']);
     // process.env was a Proxy recording every get, has, ownKeys and descriptor read while importing.
     expect(probe.accesses).toEqual([]);
-    const packages = (urls: readonly string[]): string[] => [...new Set(urls.flatMap((url) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)?.[1] ?? []))].sort();
+    const packages = (urls: readonly string[]): string[] =>
+      [...new Set(urls.flatMap((url) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)?.[1] ?? []))].sort();
     // Only dbdoctor's own entry module (and what it names for its types and error class): no dependency at all.
     expect(packages(probe.loaded)).toEqual(['dbdoctor']);
     expect(probe.loaded.filter((url) => url.includes('/dbdoctor/dist/')).length).toBeLessThanOrEqual(3);
@@ -321,7 +363,9 @@ describe('diagnose and waitFor from the package, against the real servers', () =
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : 0;
     try {
-      const error = await diagnose(`postgresql://app@127.0.0.1:${port}/x`, { env: {}, timeoutMs: 30_000, signal: controller.signal }).catch((rejected: unknown) => rejected);
+      const error = await diagnose(`postgresql://app@127.0.0.1:${port}/x`, { env: {}, timeoutMs: 30_000, signal: controller.signal }).catch(
+        (rejected: unknown) => rejected,
+      );
       expect(error).toMatchObject({ name: 'DbdoctorError', reason: 'aborted' });
       // The server saw the run's connection; the abort, not the 30 s deadline, ended the run
       // (within a few seconds, with room for a loaded machine).
@@ -331,7 +375,9 @@ describe('diagnose and waitFor from the package, against the real servers', () =
       for (let waited = 0; open.size > 0 && waited < 3_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
       expect(open.size).toBe(0);
       const waitStarted = performance.now();
-      const waitError = await waitFor(`postgresql://app@127.0.0.1:${closedPort}/x`, { env: {}, timeoutMs: 30_000, signal: AbortSignal.timeout(400) }).catch((rejected: unknown) => rejected);
+      const waitError = await waitFor(`postgresql://app@127.0.0.1:${closedPort}/x`, { env: {}, timeoutMs: 30_000, signal: AbortSignal.timeout(400) }).catch(
+        (rejected: unknown) => rejected,
+      );
       expect(waitError).toMatchObject({ name: 'DbdoctorError', reason: 'aborted' });
       expect(performance.now() - waitStarted).toBeLessThan(10_000);
     } finally {
@@ -344,7 +390,12 @@ describe('diagnose and waitFor from the package, against the real servers', () =
   test('in process: waitFor tells each attempt to onProgress, passwords masked, and gives up at its timeoutMs', async () => {
     const { waitFor } = await import('../../src/api/index.js');
     const lines: string[] = [];
-    const error = await waitFor(`postgresql://app:progress-secret-pw@127.0.0.1:${closedPort}/x`, { env: {}, timeoutMs: 1_200, intervalMs: 100, onProgress: (line) => lines.push(line) }).catch((rejected: unknown) => rejected);
+    const error = await waitFor(`postgresql://app:progress-secret-pw@127.0.0.1:${closedPort}/x`, {
+      env: {},
+      timeoutMs: 1_200,
+      intervalMs: 100,
+      onProgress: (line) => lines.push(line),
+    }).catch((rejected: unknown) => rejected);
     expect(error).toMatchObject({ name: 'DbdoctorError', reason: 'timed_out' });
     expect(lines.length).toBeGreaterThanOrEqual(2);
     expect(lines[0]).toMatch(/^\[1\] /);

@@ -2,7 +2,19 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { diagnoseJson, emptyHome, verdictOf } from '../lab/dbdoctor.js';
-import { APP, type CassandraNode, DC, exclusive, holdConnections, KEYSPACES, MAX_CONNECTIONS, NOLOGIN, recordNode, sharedCassandra, SUPERUSER } from '../lab/cassandra.js';
+import {
+  APP,
+  type CassandraNode,
+  DC,
+  exclusive,
+  holdConnections,
+  KEYSPACES,
+  MAX_CONNECTIONS,
+  NOLOGIN,
+  recordNode,
+  sharedCassandra,
+  SUPERUSER,
+} from '../lab/cassandra.js';
 import { isAlive } from '../lab/global-setup.js';
 
 /**
@@ -33,7 +45,13 @@ describe('cassandra against a real Apache Cassandra', () => {
 
   test('healthy from the environment alone (CASSANDRA_* variables, no target), sources recorded', async () => {
     const { code, report, target } = await diagnoseJson([], {
-      env: { CASSANDRA_CONTACT_POINTS: `127.0.0.1:${node.port}`, CASSANDRA_LOCAL_DC: DC, CASSANDRA_USERNAME: SUPERUSER.user, CASSANDRA_PASSWORD: SUPERUSER.password, CASSANDRA_KEYSPACE: KEYSPACES.healthy },
+      env: {
+        CASSANDRA_CONTACT_POINTS: `127.0.0.1:${node.port}`,
+        CASSANDRA_LOCAL_DC: DC,
+        CASSANDRA_USERNAME: SUPERUSER.user,
+        CASSANDRA_PASSWORD: SUPERUSER.password,
+        CASSANDRA_KEYSPACE: KEYSPACES.healthy,
+      },
     });
     expect(verdictOf(report)).toBe('none/healthy');
     expect(code).toBe(0);
@@ -43,7 +61,10 @@ describe('cassandra against a real Apache Cassandra', () => {
 
   test('healthy from a .env file with the other spellings (CASSANDRA_HOSTS, CASSANDRA_DC), which are named', async () => {
     const cwd = emptyHome();
-    writeFileSync(join(cwd, '.env'), `CASSANDRA_HOSTS=127.0.0.1\nCASSANDRA_PORT=${node.port}\nCASSANDRA_DC=${DC}\nCASSANDRA_USERNAME=${SUPERUSER.user}\nCASSANDRA_PASSWORD=${SUPERUSER.password}\n`);
+    writeFileSync(
+      join(cwd, '.env'),
+      `CASSANDRA_HOSTS=127.0.0.1\nCASSANDRA_PORT=${node.port}\nCASSANDRA_DC=${DC}\nCASSANDRA_USERNAME=${SUPERUSER.user}\nCASSANDRA_PASSWORD=${SUPERUSER.password}\n`,
+    );
     const { code, report, target } = await diagnoseJson([], { cwd });
     expect(verdictOf(report)).toBe('none/healthy');
     expect(code).toBe(0);
@@ -51,7 +72,9 @@ describe('cassandra against a real Apache Cassandra', () => {
   });
 
   test('wrong port: names the port Cassandra takes CQL clients on', async () => {
-    const { code, report, target } = await diagnoseJson([`cassandra://${SUPERUSER.user}:${SUPERUSER.password}@127.0.0.1:${node.port + 1 === node.info.storagePort ? node.port + 2 : node.port + 1}/?dc=${DC}`]);
+    const { code, report, target } = await diagnoseJson([
+      `cassandra://${SUPERUSER.user}:${SUPERUSER.password}@127.0.0.1:${node.port + 1 === node.info.storagePort ? node.port + 2 : node.port + 1}/?dc=${DC}`,
+    ]);
     expect(verdictOf(report)).toBe('process/wrong_port');
     expect(code).toBe(2);
     expect(target.verdict.details.listeningPorts).toContain(node.port);
@@ -62,7 +85,9 @@ describe('cassandra against a real Apache Cassandra', () => {
     const { code, report, target } = await diagnoseJson([node.url({ user: SUPERUSER.user, password: 'not-the-password' })]);
     expect(verdictOf(report)).toBe('auth/auth_failed');
     expect(code).toBe(2);
-    expect(target.verdict.details.hosts).toEqual([expect.objectContaining({ host: `127.0.0.1:${node.port}`, name: 'AuthenticationError', cause: 'auth_failed' })]);
+    expect(target.verdict.details.hosts).toEqual([
+      expect.objectContaining({ host: `127.0.0.1:${node.port}`, name: 'AuthenticationError', cause: 'auth_failed' }),
+    ]);
   });
 
   test('no credentials for a node that requires a login: password_missing, before any driver is used', async () => {
@@ -109,7 +134,11 @@ describe('cassandra against a real Apache Cassandra', () => {
     const { code, report, target } = await diagnoseJson([node.url(SUPERUSER, KEYSPACES.overReplicated, `?dc=${DC}&consistency=LOCAL_QUORUM`)]);
     expect(verdictOf(report)).toBe('queries/unavailable');
     expect(code).toBe(2);
-    expect(target.verdict.details).toMatchObject({ replicationFactor: 3, replicasRequired: 2, driverError: expect.objectContaining({ required: 2, alive: 1 }) });
+    expect(target.verdict.details).toMatchObject({
+      replicationFactor: 3,
+      replicasRequired: 2,
+      driverError: expect.objectContaining({ required: 2, alive: 1 }),
+    });
   });
 
   test('the same keyspace at LOCAL_ONE is readable', async () => {

@@ -20,7 +20,9 @@ function hookFile(): string {
 describe('the MongoDB and Cassandra drivers are loaded lazily', () => {
   const hook = hookFile();
   test('a PostgreSQL-only run loads no MongoDB or Cassandra package', async () => {
-    const { stderr } = await dbdoctor(['diagnose', '--json', '--timeout', '2', 'postgresql://app@127.0.0.1:1/app'], { env: { NODE_OPTIONS: `--import ${hook}` } });
+    const { stderr } = await dbdoctor(['diagnose', '--json', '--timeout', '2', 'postgresql://app@127.0.0.1:1/app'], {
+      env: { NODE_OPTIONS: `--import ${hook}` },
+    });
     expect(stderr).not.toContain('LOADED');
   });
 
@@ -38,7 +40,9 @@ describe('the MongoDB and Cassandra drivers are loaded lazily', () => {
   test('a Cassandra node that answers: cassandra-driver is loaded, and no MongoDB package', async () => {
     const peer = await startCqlPeer({ dc: 'dc1' });
     try {
-      const { stderr } = await dbdoctor(['diagnose', '--json', '--timeout', '5', `cassandra://127.0.0.1:${peer.port}/?dc=dc1`], { env: { NODE_OPTIONS: `--import ${hook}` } });
+      const { stderr } = await dbdoctor(['diagnose', '--json', '--timeout', '5', `cassandra://127.0.0.1:${peer.port}/?dc=dc1`], {
+        env: { NODE_OPTIONS: `--import ${hook}` },
+      });
       expect(stderr).toContain('LOADED cassandra-driver');
       expect(stderr).not.toMatch(/LOADED (mongodb|bson)/);
     } finally {

@@ -93,8 +93,23 @@ describe('a real Prometheus scrapes dbdoctor exporter in front of PostgreSQL, Fe
     // Cassandra into the pod; Prometheus's API and the exporter out of it.
     const [promPort, exporterPort] = [await freePort(), await freePort()];
     const sock = (name: string): string => join(dir, `${name}.sock`);
-    relays.push(await relay([`unix:${sock('cassandra')}=tcp:127.0.0.1:${cassandra.port}`, `tcp:127.0.0.1:${promPort}=unix:${sock('prometheus')}`, `tcp:127.0.0.1:${exporterPort}=unix:${sock('exporter')}`]));
-    relays.push(await relay([`tcp:127.0.0.1:${cassandra.port}=unix:${sock('cassandra')}`, `unix:${sock('prometheus')}=tcp:${PROMETHEUS}`, `unix:${sock('exporter')}=tcp:${EXPORTER}`], pod.prefix));
+    relays.push(
+      await relay([
+        `unix:${sock('cassandra')}=tcp:127.0.0.1:${cassandra.port}`,
+        `tcp:127.0.0.1:${promPort}=unix:${sock('prometheus')}`,
+        `tcp:127.0.0.1:${exporterPort}=unix:${sock('exporter')}`,
+      ]),
+    );
+    relays.push(
+      await relay(
+        [
+          `tcp:127.0.0.1:${cassandra.port}=unix:${sock('cassandra')}`,
+          `unix:${sock('prometheus')}=tcp:${PROMETHEUS}`,
+          `unix:${sock('exporter')}=tcp:${EXPORTER}`,
+        ],
+        pod.prefix,
+      ),
+    );
     exporterUrl = `http://127.0.0.1:${exporterPort}`;
 
     const urls: Record<Name, string> = {
@@ -114,15 +129,27 @@ describe('a real Prometheus scrapes dbdoctor exporter in front of PostgreSQL, Fe
     };
     writeFileSync(join(dir, 'targets.yaml'), stringify(config));
     const cert = await selfSignedCertificate('localhost');
-    writeFileSync(join(dir, 'web.yaml'), stringify({ tls_server_config: { cert_file: cert.certFile, key_file: cert.keyFile }, basic_auth_users: { [SCRAPE.user]: (await import('bcryptjs')).default.hashSync(SCRAPE.password, 10) } }));
+    writeFileSync(
+      join(dir, 'web.yaml'),
+      stringify({
+        tls_server_config: { cert_file: cert.certFile, key_file: cert.keyFile },
+        basic_auth_users: { [SCRAPE.user]: (await import('bcryptjs')).default.hashSync(SCRAPE.password, 10) },
+      }),
+    );
     const env = { ORDERS_DATABASE_URL: urls['pg-orders'] };
     [exporter, secured] = await Promise.all([
       ExporterProcess.start(['--config', join(dir, 'targets.yaml'), '--listen', EXPORTER, '--log-level', 'debug'], { prefix: pod.prefix, env }),
-      ExporterProcess.start(['--config', join(dir, 'targets.yaml'), '--listen', SECURED, '--web.config.file', join(dir, 'web.yaml')], { prefix: pod.prefix, env }),
+      ExporterProcess.start(['--config', join(dir, 'targets.yaml'), '--listen', SECURED, '--web.config.file', join(dir, 'web.yaml')], {
+        prefix: pod.prefix,
+        env,
+      }),
     ]);
 
     // The shipped scrape config and rules, with short intervals; alerts fire at once ("for: 0s").
-    const shipped = parse(readFileSync(join(ROOT, 'deploy', 'prometheus', 'prometheus.yml'), 'utf8')) as { global: Record<string, string>; scrape_configs: Record<string, unknown>[] };
+    const shipped = parse(readFileSync(join(ROOT, 'deploy', 'prometheus', 'prometheus.yml'), 'utf8')) as {
+      global: Record<string, string>;
+      scrape_configs: Record<string, unknown>[];
+    };
     shipped.global = { scrape_interval: '5s', scrape_timeout: '5s', evaluation_interval: '1s' };
     const probeJob = shipped.scrape_configs.find((job) => job.job_name === 'dbdoctor') as { static_configs: { targets: string[] }[] };
     probeJob.static_configs = [{ targets: NAMES }];
@@ -136,11 +163,21 @@ describe('a real Prometheus scrapes dbdoctor exporter in front of PostgreSQL, Fe
     shipped.scrape_configs.push(secureJob('dbdoctor-secured', SCRAPE.password), secureJob('dbdoctor-secured-wrong-password', SCRAPE.wrong));
     const rules = parse(readFileSync(join(ROOT, 'deploy', 'prometheus', 'rules.yaml'), 'utf8')) as { groups: { rules: { for?: string }[] }[] };
     for (const group of rules.groups) for (const rule of group.rules) rule.for = '0s';
-    prometheus = await PrometheusServer.start({ config: stringify(shipped), files: { 'rules.yaml': stringify(rules) }, listen: PROMETHEUS, apiUrl: `http://127.0.0.1:${promPort}`, prefix: pod.prefix });
+    prometheus = await PrometheusServer.start({
+      config: stringify(shipped),
+      files: { 'rules.yaml': stringify(rules) },
+      listen: PROMETHEUS,
+      apiUrl: `http://127.0.0.1:${promPort}`,
+      prefix: pod.prefix,
+    });
     const configCheck = await promtool(['check', 'config', join(ROOT, 'deploy', 'prometheus', 'prometheus.yml')]);
     expect(configCheck.code, configCheck.output).toBe(0);
     // Every target scraped at least once.
-    await prometheus.until('a dbdoctor_up series for every target', async () => ((await prometheus.query('dbdoctor_up')).length === NAMES.length ? true : undefined), 90_000);
+    await prometheus.until(
+      'a dbdoctor_up series for every target',
+      async () => ((await prometheus.query('dbdoctor_up')).length === NAMES.length ? true : undefined),
+      90_000,
+    );
   }, 300_000);
 
   afterAll(async () => {
@@ -156,7 +193,8 @@ describe('a real Prometheus scrapes dbdoctor exporter in front of PostgreSQL, Fe
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  const byTarget = (vector: readonly PromVector[]): Record<string, PromVector> => Object.fromEntries(vector.map((sample) => [sample.metric.target ?? '', sample]));
+  const byTarget = (vector: readonly PromVector[]): Record<string, PromVector> =>
+    Object.fromEntries(vector.map((sample) => [sample.metric.target ?? '', sample]));
 
   test('dbdoctor_up and dbdoctor_verdict{step,cause} for every target, labelled with its name, engine and endpoint (no password)', async () => {
     const up = byTarget(await prometheus.query('dbdoctor_up'));
@@ -164,15 +202,33 @@ describe('a real Prometheus scrapes dbdoctor exporter in front of PostgreSQL, Fe
     for (const name of NAMES) {
       const expected = TARGETS[name];
       expect(up[name]?.value[1], name).toBe(String(expected.up));
-      expect(up[name]?.metric, name).toEqual({ __name__: 'dbdoctor_up', job: 'dbdoctor', instance: name, target: name, engine: expected.engine, endpoint: endpoints[name] });
+      expect(up[name]?.metric, name).toEqual({
+        __name__: 'dbdoctor_up',
+        job: 'dbdoctor',
+        instance: name,
+        target: name,
+        engine: expected.engine,
+        endpoint: endpoints[name],
+      });
       const [step, cause] = expected.verdict.split('/');
-      expect(verdicts[name]?.metric, name).toEqual({ __name__: 'dbdoctor_verdict', job: 'dbdoctor', instance: name, target: name, engine: expected.engine, endpoint: endpoints[name], step, cause });
+      expect(verdicts[name]?.metric, name).toEqual({
+        __name__: 'dbdoctor_verdict',
+        job: 'dbdoctor',
+        instance: name,
+        target: name,
+        engine: expected.engine,
+        endpoint: endpoints[name],
+        step,
+        cause,
+      });
     }
   });
 
   test('dbdoctor_target_status{status} is a state set: one status at 1 per target', async () => {
     const current = await prometheus.query('dbdoctor_target_status == 1');
-    expect(Object.fromEntries(current.map((sample) => [sample.metric.target, sample.metric.status]))).toEqual(Object.fromEntries(NAMES.map((name) => [name, TARGETS[name].up === 1 ? 'healthy' : 'unhealthy'])));
+    expect(Object.fromEntries(current.map((sample) => [sample.metric.target, sample.metric.status]))).toEqual(
+      Object.fromEntries(NAMES.map((name) => [name, TARGETS[name].up === 1 ? 'healthy' : 'unhealthy'])),
+    );
     expect((await prometheus.query('count by (target) (dbdoctor_target_status)')).every((sample) => sample.value[1] === '3')).toBe(true);
   });
 
@@ -180,7 +236,7 @@ describe('a real Prometheus scrapes dbdoctor exporter in front of PostgreSQL, Fe
     expect((await prometheus.query('dbdoctor_max_connections{target="pg-orders"}'))[0]?.value[1]).toBe('50');
     expect(Number((await prometheus.query('dbdoctor_connections_in_use{target="pg-orders"}'))[0]?.value[1])).toBeGreaterThanOrEqual(1);
     expect((await prometheus.query('dbdoctor_lock_waits{target="pg-orders"}'))[0]?.value[1]).toBe('0');
-    expect((await prometheus.query('dbdoctor_connections_in_use{target="pg-stopped"}'))).toEqual([]);
+    expect(await prometheus.query('dbdoctor_connections_in_use{target="pg-stopped"}')).toEqual([]);
     const steps = await prometheus.query('dbdoctor_step_duration_seconds{target="pg-orders"}');
     expect(steps.map((sample) => sample.metric.step).sort()).toEqual(['accepting', 'auth', 'network', 'pool', 'process', 'queries']);
     const stoppedSteps = await prometheus.query('dbdoctor_step_duration_seconds{target="pg-stopped"}');
@@ -191,9 +247,21 @@ describe('a real Prometheus scrapes dbdoctor exporter in front of PostgreSQL, Fe
   });
 
   test('the stopped PostgreSQL fires DatabaseUnhealthy, its annotations carrying the cause, what was measured, and the first fix', async () => {
-    const alert = await prometheus.until('DatabaseUnhealthy firing for pg-stopped', async () => (await prometheus.alerts()).find((entry) => entry.labels.alertname === 'DatabaseUnhealthy' && entry.labels.target === 'pg-stopped' && entry.state === 'firing'));
+    const alert = await prometheus.until('DatabaseUnhealthy firing for pg-stopped', async () =>
+      (await prometheus.alerts()).find(
+        (entry) => entry.labels.alertname === 'DatabaseUnhealthy' && entry.labels.target === 'pg-stopped' && entry.state === 'firing',
+      ),
+    );
     // The alert is the target's; the verdict's step and cause are read into its annotations.
-    expect(alert.labels).toEqual({ alertname: 'DatabaseUnhealthy', severity: 'critical', job: 'dbdoctor', instance: 'pg-stopped', target: 'pg-stopped', engine: 'postgres', endpoint: endpoints['pg-stopped'] });
+    expect(alert.labels).toEqual({
+      alertname: 'DatabaseUnhealthy',
+      severity: 'critical',
+      job: 'dbdoctor',
+      instance: 'pg-stopped',
+      target: 'pg-stopped',
+      engine: 'postgres',
+      endpoint: endpoints['pg-stopped'],
+    });
     expect(alert.annotations).toMatchObject({ step: 'process', cause: 'not_running' });
     expect(alert.annotations.summary).toBe('pg-stopped (postgres) is unhealthy: not_running at the process step');
     expect(alert.annotations.description).toBe('No server is running');
@@ -202,10 +270,20 @@ describe('a real Prometheus scrapes dbdoctor exporter in front of PostgreSQL, Fe
     // Each target's alert becomes active at the first rule evaluation after its own first scrape
     // (a second apart): wait for the unusable ones, then assert the whole set.
     const unusable = NAMES.filter((name) => TARGETS[name].up === 0);
-    const firingNow = async (): Promise<typeof alert[]> => (await prometheus.alerts()).filter((entry) => entry.labels.alertname === 'DatabaseUnhealthy' && entry.state === 'firing');
-    await prometheus.until('DatabaseUnhealthy firing for every unusable target', async () => ((await firingNow()).length >= unusable.length ? true : undefined), 30_000);
+    const firingNow = async (): Promise<(typeof alert)[]> =>
+      (await prometheus.alerts()).filter((entry) => entry.labels.alertname === 'DatabaseUnhealthy' && entry.state === 'firing');
+    await prometheus.until(
+      'DatabaseUnhealthy firing for every unusable target',
+      async () => ((await firingNow()).length >= unusable.length ? true : undefined),
+      30_000,
+    );
     const firing = await firingNow();
-    expect(firing.map((entry) => `${entry.labels.target} ${entry.annotations.cause}`).sort()).toEqual(['cassandra-wrong-password auth_failed', 'mongo-wrong-password auth_failed', 'pg-stopped not_running', 'pg-wrong-password auth_failed']);
+    expect(firing.map((entry) => `${entry.labels.target} ${entry.annotations.cause}`).sort()).toEqual([
+      'cassandra-wrong-password auth_failed',
+      'mongo-wrong-password auth_failed',
+      'pg-stopped not_running',
+      'pg-wrong-password auth_failed',
+    ]);
     const wrongPassword = firing.find((entry) => entry.labels.target === 'pg-wrong-password');
     expect(wrongPassword?.annotations.description).toBe('Authentication failed');
     expect(wrongPassword?.annotations.remediation).toMatch(/^Check the password for role "app"/);
@@ -241,24 +319,28 @@ describe('a real Prometheus scrapes dbdoctor exporter in front of PostgreSQL, Fe
   });
 
   test('every query of the Grafana dashboard runs in this Prometheus, and its verdict panels have data', async () => {
-    const dashboard = JSON.parse(readFileSync(join(ROOT, 'deploy', 'grafana', 'dbdoctor-exporter.json'), 'utf8')) as { panels: { title: string; targets: { expr: string }[] }[] };
+    const dashboard = JSON.parse(readFileSync(join(ROOT, 'deploy', 'grafana', 'dbdoctor-exporter.json'), 'utf8')) as {
+      panels: { title: string; targets: { expr: string }[] }[];
+    };
     for (const panel of dashboard.panels) {
       for (const target of panel.targets) {
         const expr = target.expr.replaceAll('$job', 'dbdoctor').replaceAll('$target', '.*').replaceAll('$__rate_interval', '1m');
         const result = await prometheus.query(expr);
-        if (/^(Verdicts|Unhealthy targets|Usable|Diagnosis time|Step durations|Connection slots)/.test(panel.title)) expect(result.length, panel.title).toBeGreaterThan(0);
+        if (/^(Verdicts|Unhealthy targets|Usable|Diagnosis time|Step durations|Connection slots)/.test(panel.title))
+          expect(result.length, panel.title).toBeGreaterThan(0);
       }
     }
     expect((await prometheus.query('count(dbdoctor_up{job=~"dbdoctor",target=~".*"} == 0) or vector(0)'))[0]?.value[1]).toBe('4');
   });
 
-  test('no password in any series Prometheus stored, any answer, or any line of the exporter\'s log', async () => {
+  test("no password in any series Prometheus stored, any answer, or any line of the exporter's log", async () => {
     const stored = JSON.stringify(await prometheus.series('{__name__=~"dbdoctor_.+"}'));
     const answers = (await Promise.all(NAMES.map((name) => get(`${exporterUrl}/probe?target=${name}`)))).map((answer) => answer.body).join('\n');
     const alerts = JSON.stringify(await prometheus.alerts());
     expect(exporter.log).toMatch(/msg=diagnosed target=pg-stopped engine=postgres status=unhealthy step=process cause=not_running/);
     for (const secret of [PG_PASSWORD, FERRET_PASSWORD, CASSANDRA_APP.password, SCRAPE.password, ...Object.values(WRONG)]) {
-      for (const [where, text] of Object.entries({ stored, answers, alerts, log: exporter.log, securedLog: secured.log })) expect(text, `${where} holds a password`).not.toContain(secret);
+      for (const [where, text] of Object.entries({ stored, answers, alerts, log: exporter.log, securedLog: secured.log }))
+        expect(text, `${where} holds a password`).not.toContain(secret);
     }
   });
 });

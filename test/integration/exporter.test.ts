@@ -47,7 +47,11 @@ describe('dbdoctor exporter against a real PostgreSQL', () => {
   };
   /** Connections the server accepted over TCP since `offset` bytes of its log. */
   const connectionsSince = (offset: number): number =>
-    readFileSync(cluster.logFile).subarray(offset).toString('utf8').split('\n').filter((line) => /connection received: host=127\.0\.0\.1/.test(line)).length;
+    readFileSync(cluster.logFile)
+      .subarray(offset)
+      .toString('utf8')
+      .split('\n')
+      .filter((line) => /connection received: host=127\.0\.0\.1/.test(line)).length;
 
   beforeAll(async () => {
     cluster = await Cluster.create('exporter', { settings: { log_connections: 'on', max_connections: 40 } });
@@ -71,7 +75,10 @@ describe('dbdoctor exporter against a real PostgreSQL', () => {
         '',
       ].join('\n'),
     );
-    exporter = await ExporterProcess.start(['--config', 'targets.yaml', '--listen', '127.0.0.1:0', '--log-level', 'debug'], { cwd: dir, env: { WRONG_DATABASE_URL: cluster.url('app', WRONG, 'appdb') } });
+    exporter = await ExporterProcess.start(['--config', 'targets.yaml', '--listen', '127.0.0.1:0', '--log-level', 'debug'], {
+      cwd: dir,
+      env: { WRONG_DATABASE_URL: cluster.url('app', WRONG, 'appdb') },
+    });
   });
   afterAll(async () => {
     await exporter?.stop();
@@ -128,7 +135,9 @@ describe('dbdoctor exporter against a real PostgreSQL', () => {
 
     let self = samples((await get(`${exporter.url}/metrics`)).body, 'dbdoctor_exporter_diagnoses_total');
     expect(self.find((sample) => sample.labels.target === 'burst')?.value).toBe(1);
-    const outcomes = Object.fromEntries(samples((await get(`${exporter.url}/metrics`)).body, 'dbdoctor_exporter_probe_requests_total').map((sample) => [sample.labels.outcome, sample.value]));
+    const outcomes = Object.fromEntries(
+      samples((await get(`${exporter.url}/metrics`)).body, 'dbdoctor_exporter_probe_requests_total').map((sample) => [sample.labels.outcome, sample.value]),
+    );
     expect(outcomes).toMatchObject({ fresh: 1, shared: 39, cached: 20 });
 
     await new Promise((resolve) => setTimeout(resolve, MIN_INTERVAL_S * 1000));
@@ -156,7 +165,14 @@ describe('dbdoctor exporter against a real PostgreSQL', () => {
     expect(samples(answer.body, 'dbdoctor_max_connections')).toEqual([{ labels, value: 40 }]);
     expect(samples(answer.body, 'dbdoctor_connections_in_use')[0]?.value).toBeGreaterThanOrEqual(1);
     expect(samples(answer.body, 'dbdoctor_lock_waits')).toEqual([{ labels, value: 0 }]);
-    expect(samples(answer.body, 'dbdoctor_step_duration_seconds').map((sample) => sample.labels.step)).toEqual(['process', 'accepting', 'network', 'pool', 'auth', 'queries']);
+    expect(samples(answer.body, 'dbdoctor_step_duration_seconds').map((sample) => sample.labels.step)).toEqual([
+      'process',
+      'accepting',
+      'network',
+      'pool',
+      'auth',
+      'queries',
+    ]);
     const check = await promtool(['check', 'metrics'], answer.body);
     expect(check.output).toBe('');
     expect(check.code).toBe(0);
@@ -165,11 +181,15 @@ describe('dbdoctor exporter against a real PostgreSQL', () => {
     expect(self.code).toBe(0);
   });
 
-  test('a wrong password (its URL from a variable): auth/auth_failed, with the server\'s words and the first fix', async () => {
+  test("a wrong password (its URL from a variable): auth/auth_failed, with the server's words and the first fix", async () => {
     const answer = await probe('target=wrong-password');
     expect(answer.status).toBe(200);
     expect(samples(answer.body, 'dbdoctor_up')[0]?.value).toBe(0);
-    expect(samples(answer.body, 'dbdoctor_verdict')[0]?.labels).toMatchObject({ step: 'auth', cause: 'auth_failed', endpoint: `postgresql://app@127.0.0.1:${cluster.port}/appdb` });
+    expect(samples(answer.body, 'dbdoctor_verdict')[0]?.labels).toMatchObject({
+      step: 'auth',
+      cause: 'auth_failed',
+      endpoint: `postgresql://app@127.0.0.1:${cluster.port}/appdb`,
+    });
     const info = samples(answer.body, 'dbdoctor_verdict_info')[0]?.labels;
     // The label is the cause's title (it must not churn); the server's words are in the log line.
     expect(info?.message).toBe('Authentication failed');
@@ -177,7 +197,7 @@ describe('dbdoctor exporter against a real PostgreSQL', () => {
     expect(exporter.log).toMatch(/msg=diagnosed target=wrong-password .*message="[^"]*password authentication failed for user \\"app\\"/);
   });
 
-  test('the scrape\'s X-Prometheus-Scrape-Timeout-Seconds caps the deadline: a silent server, 2 s scrape, a verdict within 1.5 s', async () => {
+  test("the scrape's X-Prometheus-Scrape-Timeout-Seconds caps the deadline: a silent server, 2 s scrape, a verdict within 1.5 s", async () => {
     const started = performance.now();
     const answer = await probe('target=silent', { 'X-Prometheus-Scrape-Timeout-Seconds': '2' });
     const wallMs = performance.now() - started;
@@ -188,11 +208,24 @@ describe('dbdoctor exporter against a real PostgreSQL', () => {
     expect(samples(answer.body, 'dbdoctor_verdict')[0]?.labels.step).toBe('accepting');
   });
 
-  test('a scrape\'s own short timeout cannot poison what other scrapers see: 0.1 s starts no diagnosis (503, saying why, or the last result); a verdict decided by a short deadline is not served to a scrape that allows more', async () => {
+  test("a scrape's own short timeout cannot poison what other scrapers see: 0.1 s starts no diagnosis (503, saying why, or the last result); a verdict decided by a short deadline is not served to a scrape that allows more", async () => {
     const slow = await pgPeer({ kind: 'silent-after-login' });
-    writeFileSync(join(dir, 'short.yaml'), ['targets:', '  - label: orders', `    url: ${cluster.url('app', PASSWORD, 'appdb')}`, '    minInterval: 60s', '  - label: slow', `    url: postgresql://app:${PASSWORD}@127.0.0.1:${slow.port}/appdb`, '    minInterval: 60s', ''].join('\n'));
+    writeFileSync(
+      join(dir, 'short.yaml'),
+      [
+        'targets:',
+        '  - label: orders',
+        `    url: ${cluster.url('app', PASSWORD, 'appdb')}`,
+        '    minInterval: 60s',
+        '  - label: slow',
+        `    url: postgresql://app:${PASSWORD}@127.0.0.1:${slow.port}/appdb`,
+        '    minInterval: 60s',
+        '',
+      ].join('\n'),
+    );
     const other = await ExporterProcess.start(['--config', 'short.yaml', '--listen', '127.0.0.1:0'], { cwd: dir });
-    const diagnosesOf = async (target: string): Promise<number | undefined> => samples((await get(`${other.url}/metrics`)).body, 'dbdoctor_exporter_diagnoses_total').find((sample) => sample.labels.target === target)?.value;
+    const diagnosesOf = async (target: string): Promise<number | undefined> =>
+      samples((await get(`${other.url}/metrics`)).body, 'dbdoctor_exporter_diagnoses_total').find((sample) => sample.labels.target === target)?.value;
     const scrape = async (target: string, seconds?: string): Promise<HttpAnswer> => {
       const answer = await get(`${other.url}/probe?target=${target}`, { headers: seconds ? { 'X-Prometheus-Scrape-Timeout-Seconds': seconds } : {} });
       answers.push(answer);
@@ -214,14 +247,18 @@ describe('dbdoctor exporter against a real PostgreSQL', () => {
       expect(await diagnosesOf('orders')).toBe(1);
       // The first was counted apart from timeouts under load (DbdoctorProbesTimingOut): a scrape config to fix;
       // the second, within the interval, was served from the cache like any other.
-      const outcomes = Object.fromEntries(samples((await get(`${other.url}/metrics`)).body, 'dbdoctor_exporter_probe_requests_total').map((sample) => [sample.labels.outcome, sample.value]));
+      const outcomes = Object.fromEntries(
+        samples((await get(`${other.url}/metrics`)).body, 'dbdoctor_exporter_probe_requests_total').map((sample) => [sample.labels.outcome, sample.value]),
+      );
       expect(outcomes).toMatchObject({ too_short: 1, timed_out: 0, fresh: 1, cached: 1 });
 
       // A server that logs in and never answers, first scraped with a 2 s timeout: cut off by the
       // scrape's own deadline, named as such with its figure.
       const short = await scrape('slow', '2');
       expect(samples(short.body, 'dbdoctor_verdict')[0]?.labels).toMatchObject({ step: 'pool', cause: 'deadline_exceeded' });
-      expect(other.log).toMatch(/msg=diagnosed target=slow .*budget_ms=1500 .*message="still waiting when the scrape's deadline of 1\.5 s \(X-Prometheus-Scrape-Timeout-Seconds 2 less --timeout-offset 0\.5\) ran out"/);
+      expect(other.log).toMatch(
+        /msg=diagnosed target=slow .*budget_ms=1500 .*message="still waiting when the scrape's deadline of 1\.5 s \(X-Prometheus-Scrape-Timeout-Seconds 2 less --timeout-offset 0\.5\) ran out"/,
+      );
       // Then a scraper that allows 4 s, within the minimum interval: a diagnosis of its own, not the 1.5 s verdict.
       const longer = await scrape('slow', '4');
       expect(samples(longer.body, 'dbdoctor_verdict')[0]?.labels).toMatchObject({ step: 'pool', cause: 'deadline_exceeded' });
@@ -241,20 +278,28 @@ describe('dbdoctor exporter against a real PostgreSQL', () => {
 
   test('memory is bounded: 300 scrapes of made-up names add no series to /metrics', async () => {
     const before = (await get(`${exporter.url}/metrics`)).body.split('\n').length;
-    for (let index = 0; index < 300; index += 10) await Promise.all(Array.from({ length: 10 }, (_, offset) => get(`${exporter.url}/probe?target=made-up-${index + offset}`)));
+    for (let index = 0; index < 300; index += 10)
+      await Promise.all(Array.from({ length: 10 }, (_, offset) => get(`${exporter.url}/probe?target=made-up-${index + offset}`)));
     const after = (await get(`${exporter.url}/metrics`)).body;
     expect(after.split('\n').length).toBe(before);
-    expect(samples(after, 'dbdoctor_exporter_probe_requests_total').find((sample) => sample.labels.outcome === 'unknown_target')?.value).toBeGreaterThanOrEqual(300);
+    expect(samples(after, 'dbdoctor_exporter_probe_requests_total').find((sample) => sample.labels.outcome === 'unknown_target')?.value).toBeGreaterThanOrEqual(
+      300,
+    );
   });
 
   test('2000 scrapes of unknown names write 5 log lines and one that counts the rest, not 2000', async () => {
-    const quiet = await ExporterProcess.start(['--config', 'targets.yaml', '--listen', '127.0.0.1:0'], { cwd: dir, env: { WRONG_DATABASE_URL: cluster.url('app', WRONG, 'appdb') } });
+    const quiet = await ExporterProcess.start(['--config', 'targets.yaml', '--listen', '127.0.0.1:0'], {
+      cwd: dir,
+      env: { WRONG_DATABASE_URL: cluster.url('app', WRONG, 'appdb') },
+    });
     try {
       for (let index = 0; index < 2000; index += 50) {
         const batch = await Promise.all(Array.from({ length: 50 }, (_, offset) => get(`${quiet.url}/probe?target=typo-${index + offset}`)));
         expect(batch.every((answer) => answer.status === 400)).toBe(true);
       }
-      const counted = samples((await get(`${quiet.url}/metrics`)).body, 'dbdoctor_exporter_probe_requests_total').find((sample) => sample.labels.outcome === 'unknown_target');
+      const counted = samples((await get(`${quiet.url}/metrics`)).body, 'dbdoctor_exporter_probe_requests_total').find(
+        (sample) => sample.labels.outcome === 'unknown_target',
+      );
       expect(counted?.value).toBe(2000);
     } finally {
       expect(await quiet.stop()).toBe(0);
@@ -262,11 +307,18 @@ describe('dbdoctor exporter against a real PostgreSQL', () => {
     }
     const lines = quiet.log.split('\n');
     expect(lines.filter((line) => /msg="unknown target" target=typo-/.test(line))).toHaveLength(5);
-    expect(lines.filter((line) => /msg="unknown target \(more, not logged one by one\)" suppressed=1995 window_s=60 examples=typo-\d+,typo-\d+,typo-\d+,typo-\d+,typo-\d+$/.test(line))).toHaveLength(1);
+    expect(
+      lines.filter((line) =>
+        /msg="unknown target \(more, not logged one by one\)" suppressed=1995 window_s=60 examples=typo-\d+,typo-\d+,typo-\d+,typo-\d+,typo-\d+$/.test(line),
+      ),
+    ).toHaveLength(1);
   });
 
   test('SIGTERM: not ready any more, new probes refused, the diagnosis in flight still answered, exit 0', async () => {
-    const other = await ExporterProcess.start(['--config', 'targets.yaml', '--listen', '127.0.0.1:0'], { cwd: dir, env: { WRONG_DATABASE_URL: cluster.url('app', WRONG, 'appdb') } });
+    const other = await ExporterProcess.start(['--config', 'targets.yaml', '--listen', '127.0.0.1:0'], {
+      cwd: dir,
+      env: { WRONG_DATABASE_URL: cluster.url('app', WRONG, 'appdb') },
+    });
     try {
       expect((await get(`${other.url}/-/ready`)).status).toBe(200);
       const inFlight = get(`${other.url}/probe?target=silent`, { headers: { 'X-Prometheus-Scrape-Timeout-Seconds': '3' } });
@@ -293,11 +345,19 @@ describe('dbdoctor exporter against a real PostgreSQL', () => {
 
   test('SIGHUP reads the config file and the web config again: targets added, removed and changed (its old result dropped), the TLS certificate rotated; a file that no longer reads is logged and the running config kept', async () => {
     const [first, second] = await Promise.all([selfSignedCertificate('localhost'), selfSignedCertificate('localhost')]);
-    const config = (targets: Record<string, string>): void => writeFileSync(join(dir, 'reload.yaml'), ['targets:', ...Object.entries(targets).flatMap(([label, url]) => [`  - label: ${label}`, `    url: ${url}`]), ''].join('\n'));
-    const webConfig = (cert: { certFile: string; keyFile: string }): void => writeFileSync(join(dir, 'reload-web.yaml'), `tls_server_config:\n  cert_file: ${cert.certFile}\n  key_file: ${cert.keyFile}\n`);
+    const config = (targets: Record<string, string>): void =>
+      writeFileSync(
+        join(dir, 'reload.yaml'),
+        ['targets:', ...Object.entries(targets).flatMap(([label, url]) => [`  - label: ${label}`, `    url: ${url}`]), ''].join('\n'),
+      );
+    const webConfig = (cert: { certFile: string; keyFile: string }): void =>
+      writeFileSync(join(dir, 'reload-web.yaml'), `tls_server_config:\n  cert_file: ${cert.certFile}\n  key_file: ${cert.keyFile}\n`);
     config({ orders: cluster.url('app', PASSWORD, 'appdb'), legacy: cluster.url('app', PASSWORD, 'appdb') });
     webConfig(first);
-    const reloading = await ExporterProcess.start(['--config', 'reload.yaml', '--listen', '127.0.0.1:0', '--web.config.file', 'reload-web.yaml', '--min-interval', '1m'], { cwd: dir });
+    const reloading = await ExporterProcess.start(
+      ['--config', 'reload.yaml', '--listen', '127.0.0.1:0', '--web.config.file', 'reload-web.yaml', '--min-interval', '1m'],
+      { cwd: dir },
+    );
     const tlsOptions = { ca: `${readFileSync(first.certFile, 'utf8')}${readFileSync(second.certFile, 'utf8')}`, servername: 'localhost' };
     const peerCertificate = async (): Promise<string> => {
       const { port } = new URL(reloading.url);
@@ -313,7 +373,8 @@ describe('dbdoctor exporter against a real PostgreSQL', () => {
     const hangUp = async (marker: RegExp): Promise<void> => {
       const before = reloading.log.length;
       process.kill(reloading.pid, 'SIGHUP');
-      for (let waited = 0; waited < 10_000 && !marker.test(reloading.log.slice(before)); waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
+      for (let waited = 0; waited < 10_000 && !marker.test(reloading.log.slice(before)); waited += 100)
+        await new Promise((resolve) => setTimeout(resolve, 100));
       expect(reloading.log.slice(before)).toMatch(marker);
     };
     try {
@@ -353,7 +414,10 @@ describe('dbdoctor exporter against a real PostgreSQL', () => {
   });
 
   test('a second SIGTERM while draining stops at once, saying so (exit 143)', async () => {
-    const draining = await ExporterProcess.start(['--config', 'targets.yaml', '--listen', '127.0.0.1:0'], { cwd: dir, env: { WRONG_DATABASE_URL: cluster.url('app', WRONG, 'appdb') } });
+    const draining = await ExporterProcess.start(['--config', 'targets.yaml', '--listen', '127.0.0.1:0'], {
+      cwd: dir,
+      env: { WRONG_DATABASE_URL: cluster.url('app', WRONG, 'appdb') },
+    });
     try {
       const inFlight = get(`${draining.url}/probe?target=silent`, { headers: { 'X-Prometheus-Scrape-Timeout-Seconds': '8' } }).catch(() => undefined);
       await new Promise((resolve) => setTimeout(resolve, 300));
@@ -374,8 +438,14 @@ describe('dbdoctor exporter against a real PostgreSQL', () => {
 
   test('--web.config.file: TLS, and basic auth against an htpasswd-style bcrypt hash; health endpoints open', async () => {
     const cert = await selfSignedCertificate('localhost');
-    writeFileSync(join(dir, 'web.yaml'), `tls_server_config:\n  cert_file: ${cert.certFile}\n  key_file: ${cert.keyFile}\nbasic_auth_users:\n  prometheus: '${SCRAPE_HASH}'\n`);
-    const secured = await ExporterProcess.start(['--config', 'targets.yaml', '--listen', '127.0.0.1:0', '--web.config.file', 'web.yaml'], { cwd: dir, env: { WRONG_DATABASE_URL: cluster.url('app', WRONG, 'appdb') } });
+    writeFileSync(
+      join(dir, 'web.yaml'),
+      `tls_server_config:\n  cert_file: ${cert.certFile}\n  key_file: ${cert.keyFile}\nbasic_auth_users:\n  prometheus: '${SCRAPE_HASH}'\n`,
+    );
+    const secured = await ExporterProcess.start(['--config', 'targets.yaml', '--listen', '127.0.0.1:0', '--web.config.file', 'web.yaml'], {
+      cwd: dir,
+      env: { WRONG_DATABASE_URL: cluster.url('app', WRONG, 'appdb') },
+    });
     try {
       expect(secured.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
       expect(secured.log).toMatch(/tls=true basic_auth=true/);
@@ -401,7 +471,10 @@ describe('dbdoctor exporter against a real PostgreSQL', () => {
 
   test('basic auth under a flood of wrong passwords: health checks and a scrape with the right password still answer at once (bcrypt is off the event loop, bounded)', async () => {
     writeFileSync(join(dir, 'auth.yaml'), `basic_auth_users:\n  prometheus: '${SCRAPE_HASH}'\n`);
-    const guarded = await ExporterProcess.start(['--config', 'targets.yaml', '--listen', '127.0.0.1:0', '--web.config.file', 'auth.yaml'], { cwd: dir, env: { WRONG_DATABASE_URL: cluster.url('app', WRONG, 'appdb') } });
+    const guarded = await ExporterProcess.start(['--config', 'targets.yaml', '--listen', '127.0.0.1:0', '--web.config.file', 'auth.yaml'], {
+      cwd: dir,
+      env: { WRONG_DATABASE_URL: cluster.url('app', WRONG, 'appdb') },
+    });
     try {
       // Prometheus's scrape: its credentials are checked once, then remembered.
       expect((await get(`${guarded.url}/metrics`, { auth: `prometheus:${SCRAPE_PASSWORD}` })).status).toBe(200);
@@ -412,7 +485,11 @@ describe('dbdoctor exporter against a real PostgreSQL', () => {
         const answer = await request;
         return { answer, ms: performance.now() - started };
       };
-      const [healthy, ready, scrape] = await Promise.all([timed(get(`${guarded.url}/-/healthy`)), timed(get(`${guarded.url}/-/ready`)), timed(get(`${guarded.url}/metrics`, { auth: `prometheus:${SCRAPE_PASSWORD}` }))]);
+      const [healthy, ready, scrape] = await Promise.all([
+        timed(get(`${guarded.url}/-/healthy`)),
+        timed(get(`${guarded.url}/-/ready`)),
+        timed(get(`${guarded.url}/metrics`, { auth: `prometheus:${SCRAPE_PASSWORD}` })),
+      ]);
       // Bounds with a wide margin (a liveness probe's own timeout is 1 s), not speeds: with bcrypt
       // on the event loop these took 10 s and 9 s.
       expect(healthy.answer.status).toBe(200);
@@ -446,15 +523,17 @@ describe('dbdoctor exporter against a real PostgreSQL', () => {
       const { hostname, port } = new URL(url);
       const closedAt: number[] = [];
       const sockets = await Promise.all(
-        Array.from({ length: count }, () =>
-          new Promise<Socket>((resolve) => {
-            const socket = connect({ host: hostname, port: Number(port), localAddress: from });
-            idle.push(socket);
-            socket.on('error', () => undefined);
-            socket.once('close', () => closedAt.push(performance.now()));
-            socket.once('connect', () => resolve(socket));
-            socket.once('close', () => resolve(socket));
-          }),
+        Array.from(
+          { length: count },
+          () =>
+            new Promise<Socket>((resolve) => {
+              const socket = connect({ host: hostname, port: Number(port), localAddress: from });
+              idle.push(socket);
+              socket.on('error', () => undefined);
+              socket.once('close', () => closedAt.push(performance.now()));
+              socket.once('connect', () => resolve(socket));
+              socket.once('close', () => resolve(socket));
+            }),
         ),
       );
       return { sockets, closedAt };
@@ -494,7 +573,9 @@ describe('dbdoctor exporter against a real PostgreSQL', () => {
     writeFileSync(join(dir, 'unlabelled.yaml'), `targets:\n  - url: ${cluster.url('app', PASSWORD, 'appdb')}\n`);
     const unlabelled = await dbdoctor(['exporter', '--config', 'unlabelled.yaml'], { cwd: dir });
     expect(unlabelled.code).toBe(3);
-    expect(unlabelled.stderr).toMatch(/^dbdoctor: unlabelled\.yaml: targets\[0\] \(postgresql:\/\/app:\*\*\*\*@127\.0\.0\.1:\d+\/appdb\) has no label: the exporter probes targets by label\n {2}give every target a label/);
+    expect(unlabelled.stderr).toMatch(
+      /^dbdoctor: unlabelled\.yaml: targets\[0\] \(postgresql:\/\/app:\*\*\*\*@127\.0\.0\.1:\d+\/appdb\) has no label: the exporter probes targets by label\n {2}give every target a label/,
+    );
     writeFileSync(join(dir, 'ciphers.yaml'), 'tls_server_config:\n  cert_file: a\n  key_file: b\n  cipher_suites: [TLS_AES_128_GCM_SHA256]\n');
     const ciphers = await dbdoctor(['exporter', '--config', 'targets.yaml', '--web.config.file', 'ciphers.yaml'], { cwd: dir });
     expect(ciphers.code).toBe(3);
@@ -510,24 +591,96 @@ describe('dbdoctor exporter against a real PostgreSQL', () => {
     const file = (name: string, text: string): string => (writeFileSync(join(dir, name), text), name);
     const garbage = file('garbage.pem', 'this is not a certificate\n');
     await execFileAsync('openssl', ['pkey', '-in', cert.keyFile, '-aes256', '-passout', 'pass:not-given', '-out', join(dir, 'encrypted.key')]);
-    const web = (name: string, tls: Record<string, string>, extra = ''): string => file(name, `tls_server_config:\n${Object.entries(tls).map(([key, value]) => `  ${key}: ${value}\n`).join('')}${extra}`);
+    const web = (name: string, tls: Record<string, string>, extra = ''): string =>
+      file(
+        name,
+        `tls_server_config:\n${Object.entries(tls)
+          .map(([key, value]) => `  ${key}: ${value}\n`)
+          .join('')}${extra}`,
+      );
     const port = new URL(exporter.url).port;
     const cases: [string, string[], RegExp, RegExp][] = [
-      ['the port in use', ['--listen', `127.0.0.1:${port}`], new RegExp(`^dbdoctor: --listen 127\\.0\\.0\\.1:${port}: the address is already in use: another process listens on port ${port} of 127\\.0\\.0\\.1$`), /ss -ltnp 'sport = :\d+'/],
-      ['an address not on this machine', ['--listen', '192.0.2.1:9187'], /^dbdoctor: --listen 192\.0\.2\.1:9187: 192\.0\.2\.1 is not an address of this machine$/, /--listen :9187/],
-      ['certificate and key swapped', ['--web.config.file', web('swapped.yaml', { cert_file: cert.keyFile, key_file: cert.certFile })], /^dbdoctor: swapped\.yaml: tls_server_config\.cert_file \S+ holds a private key, not a certificate$/, /swapped/],
-      ['a key that is not the certificate\'s', ['--web.config.file', web('mismatch.yaml', { cert_file: cert.certFile, key_file: other.keyFile })], /^dbdoctor: mismatch\.yaml: tls_server_config\.key_file \S+ is not the private key of cert_file \S+ \(CN=localhost\)$/, /issued for/],
-      ['a garbage certificate', ['--web.config.file', web('garbage-cert.yaml', { cert_file: garbage, key_file: cert.keyFile })], /^dbdoctor: garbage-cert\.yaml: tls_server_config\.cert_file garbage\.pem is not a PEM certificate/, /in PEM/],
-      ['a garbage key', ['--web.config.file', web('garbage-key.yaml', { cert_file: cert.certFile, key_file: garbage })], /^dbdoctor: garbage-key\.yaml: tls_server_config\.key_file garbage\.pem is not a PEM private key/, /private key of cert_file/],
-      ['an encrypted key', ['--web.config.file', web('encrypted.yaml', { cert_file: cert.certFile, key_file: 'encrypted.key' })], /^dbdoctor: encrypted\.yaml: tls_server_config\.key_file encrypted\.key is encrypted with a passphrase/, /openssl pkey/],
-      ['a CA file with no certificate', ['--web.config.file', web('garbage-ca.yaml', { cert_file: cert.certFile, key_file: cert.keyFile, client_auth_type: 'RequireAndVerifyClientCert', client_ca_file: garbage })], /^dbdoctor: garbage-ca\.yaml: tls_server_config\.client_ca_file garbage\.pem is not a PEM certificate/, /sign the client certificates/],
-      ['a header value with a line break', ['--web.config.file', file('crlf.yaml', 'http_server_config:\n  headers:\n    Content-Security-Policy: "default-src \'none\'\\r\\nX-Injected: 1"\n')], /^dbdoctor: crlf\.yaml: http_server_config\.headers\.Content-Security-Policy: the value .* has a line break or control character/, /one line/],
-      ['a header the format does not allow', ['--web.config.file', file('x-foo.yaml', 'http_server_config:\n  headers:\n    X-Foo: bar\n')], /^dbdoctor: x-foo\.yaml: http_server_config\.headers: "X-Foo" cannot be set \(the exporter-toolkit format allows Strict-Transport-Security, X-Content-Type-Options, X-Frame-Options, X-XSS-Protection, Content-Security-Policy\)$/, /allowed header/],
-      ['Content-Type, which the exporter sets itself', ['--web.config.file', file('content-type.yaml', 'http_server_config:\n  headers:\n    Content-Type: text/html\n')], /"Content-Type" cannot be set/, /allowed header/],
-      ['a value outside the allowed set', ['--web.config.file', file('frame.yaml', 'http_server_config:\n  headers:\n    X-Frame-Options: allow-from x\n')], /^dbdoctor: frame\.yaml: http_server_config\.headers\.X-Frame-Options: "allow-from x" is not one of "deny", "sameorigin"$/, /deny or sameorigin/],
+      [
+        'the port in use',
+        ['--listen', `127.0.0.1:${port}`],
+        new RegExp(`^dbdoctor: --listen 127\\.0\\.0\\.1:${port}: the address is already in use: another process listens on port ${port} of 127\\.0\\.0\\.1$`),
+        /ss -ltnp 'sport = :\d+'/,
+      ],
+      [
+        'an address not on this machine',
+        ['--listen', '192.0.2.1:9187'],
+        /^dbdoctor: --listen 192\.0\.2\.1:9187: 192\.0\.2\.1 is not an address of this machine$/,
+        /--listen :9187/,
+      ],
+      [
+        'certificate and key swapped',
+        ['--web.config.file', web('swapped.yaml', { cert_file: cert.keyFile, key_file: cert.certFile })],
+        /^dbdoctor: swapped\.yaml: tls_server_config\.cert_file \S+ holds a private key, not a certificate$/,
+        /swapped/,
+      ],
+      [
+        "a key that is not the certificate's",
+        ['--web.config.file', web('mismatch.yaml', { cert_file: cert.certFile, key_file: other.keyFile })],
+        /^dbdoctor: mismatch\.yaml: tls_server_config\.key_file \S+ is not the private key of cert_file \S+ \(CN=localhost\)$/,
+        /issued for/,
+      ],
+      [
+        'a garbage certificate',
+        ['--web.config.file', web('garbage-cert.yaml', { cert_file: garbage, key_file: cert.keyFile })],
+        /^dbdoctor: garbage-cert\.yaml: tls_server_config\.cert_file garbage\.pem is not a PEM certificate/,
+        /in PEM/,
+      ],
+      [
+        'a garbage key',
+        ['--web.config.file', web('garbage-key.yaml', { cert_file: cert.certFile, key_file: garbage })],
+        /^dbdoctor: garbage-key\.yaml: tls_server_config\.key_file garbage\.pem is not a PEM private key/,
+        /private key of cert_file/,
+      ],
+      [
+        'an encrypted key',
+        ['--web.config.file', web('encrypted.yaml', { cert_file: cert.certFile, key_file: 'encrypted.key' })],
+        /^dbdoctor: encrypted\.yaml: tls_server_config\.key_file encrypted\.key is encrypted with a passphrase/,
+        /openssl pkey/,
+      ],
+      [
+        'a CA file with no certificate',
+        [
+          '--web.config.file',
+          web('garbage-ca.yaml', { cert_file: cert.certFile, key_file: cert.keyFile, client_auth_type: 'RequireAndVerifyClientCert', client_ca_file: garbage }),
+        ],
+        /^dbdoctor: garbage-ca\.yaml: tls_server_config\.client_ca_file garbage\.pem is not a PEM certificate/,
+        /sign the client certificates/,
+      ],
+      [
+        'a header value with a line break',
+        ['--web.config.file', file('crlf.yaml', 'http_server_config:\n  headers:\n    Content-Security-Policy: "default-src \'none\'\\r\\nX-Injected: 1"\n')],
+        /^dbdoctor: crlf\.yaml: http_server_config\.headers\.Content-Security-Policy: the value .* has a line break or control character/,
+        /one line/,
+      ],
+      [
+        'a header the format does not allow',
+        ['--web.config.file', file('x-foo.yaml', 'http_server_config:\n  headers:\n    X-Foo: bar\n')],
+        /^dbdoctor: x-foo\.yaml: http_server_config\.headers: "X-Foo" cannot be set \(the exporter-toolkit format allows Strict-Transport-Security, X-Content-Type-Options, X-Frame-Options, X-XSS-Protection, Content-Security-Policy\)$/,
+        /allowed header/,
+      ],
+      [
+        'Content-Type, which the exporter sets itself',
+        ['--web.config.file', file('content-type.yaml', 'http_server_config:\n  headers:\n    Content-Type: text/html\n')],
+        /"Content-Type" cannot be set/,
+        /allowed header/,
+      ],
+      [
+        'a value outside the allowed set',
+        ['--web.config.file', file('frame.yaml', 'http_server_config:\n  headers:\n    X-Frame-Options: allow-from x\n')],
+        /^dbdoctor: frame\.yaml: http_server_config\.headers\.X-Frame-Options: "allow-from x" is not one of "deny", "sameorigin"$/,
+        /deny or sameorigin/,
+      ],
     ];
     for (const [name, args, line, hint] of cases) {
-      const run = await dbdoctor(['exporter', '--config', 'targets.yaml', '--listen', '127.0.0.1:0', ...args], { cwd: dir, env: { WRONG_DATABASE_URL: cluster.url('app', WRONG, 'appdb') } });
+      const run = await dbdoctor(['exporter', '--config', 'targets.yaml', '--listen', '127.0.0.1:0', ...args], {
+        cwd: dir,
+        env: { WRONG_DATABASE_URL: cluster.url('app', WRONG, 'appdb') },
+      });
       logs.push(run.stderr, run.stdout);
       expect(run.code, name).toBe(3);
       const [first, second, ...rest] = run.stderr.trimEnd().split('\n');
@@ -537,7 +690,17 @@ describe('dbdoctor exporter against a real PostgreSQL', () => {
       expect(run.stderr, name).not.toMatch(/internal error|please report/);
     }
     // The allowed headers, as allowed, are sent.
-    const headed = await ExporterProcess.start(['--config', 'targets.yaml', '--listen', '127.0.0.1:0', '--web.config.file', file('headers.yaml', "http_server_config:\n  headers:\n    X-Frame-Options: deny\n    Content-Security-Policy: \"default-src 'none'\"\n")], { cwd: dir, env: { WRONG_DATABASE_URL: cluster.url('app', WRONG, 'appdb') } });
+    const headed = await ExporterProcess.start(
+      [
+        '--config',
+        'targets.yaml',
+        '--listen',
+        '127.0.0.1:0',
+        '--web.config.file',
+        file('headers.yaml', 'http_server_config:\n  headers:\n    X-Frame-Options: deny\n    Content-Security-Policy: "default-src \'none\'"\n'),
+      ],
+      { cwd: dir, env: { WRONG_DATABASE_URL: cluster.url('app', WRONG, 'appdb') } },
+    );
     try {
       const answer = await get(`${headed.url}/metrics`);
       expect(answer.status).toBe(200);
@@ -547,9 +710,19 @@ describe('dbdoctor exporter against a real PostgreSQL', () => {
     }
   });
 
-  test('through a real PgBouncer: dbdoctor_max_connections is its max_client_conn and in use its clients (not PostgreSQL\'s max_connections behind it); a wrong password is pooler_auth, whose fix names the auth_file setting when the console cannot be read', async () => {
+  test("through a real PgBouncer: dbdoctor_max_connections is its max_client_conn and in use its clients (not PostgreSQL's max_connections behind it); a wrong password is pooler_auth, whose fix names the auth_file setting when the console cannot be read", async () => {
     const bouncer = await PgBouncer.start(cluster, { users: { app: PASSWORD }, settings: { stats_users: 'app', max_client_conn: 60 } });
-    writeFileSync(join(dir, 'bouncer.yaml'), ['targets:', '  - label: pooled', `    url: postgresql://app:${PASSWORD}@127.0.0.1:${bouncer.port}/appdb`, '  - label: pooled-wrong', `    url: postgresql://app:${WRONG}@127.0.0.1:${bouncer.port}/appdb`, ''].join('\n'));
+    writeFileSync(
+      join(dir, 'bouncer.yaml'),
+      [
+        'targets:',
+        '  - label: pooled',
+        `    url: postgresql://app:${PASSWORD}@127.0.0.1:${bouncer.port}/appdb`,
+        '  - label: pooled-wrong',
+        `    url: postgresql://app:${WRONG}@127.0.0.1:${bouncer.port}/appdb`,
+        '',
+      ].join('\n'),
+    );
     const pooled = await ExporterProcess.start(['--config', 'bouncer.yaml', '--listen', '127.0.0.1:0'], { cwd: dir });
     try {
       const answer = await get(`${pooled.url}/probe?target=pooled`);
@@ -570,7 +743,9 @@ describe('dbdoctor exporter against a real PostgreSQL', () => {
       try {
         const { report, target } = await diagnoseJson([`postgresql://app:${WRONG}@127.0.0.1:${stale.port}/appdb`]);
         expect(verdictOf(report)).toBe('auth/pooler_backend_auth');
-        expect(target.verdict.remediation.map((fix) => fix.text).join('\n')).toContain(`then put it in ${join(stale.root, 'userlist.txt')} in place of the old one`);
+        expect(target.verdict.remediation.map((fix) => fix.text).join('\n')).toContain(
+          `then put it in ${join(stale.root, 'userlist.txt')} in place of the old one`,
+        );
       } finally {
         await stale.stop();
       }
@@ -589,8 +764,13 @@ describe('dbdoctor exporter against a real PostgreSQL', () => {
     writeFileSync(join(dir, 'escape.yaml'), ['targets:', '  - label: orders', '    url: postgresql://app:50%zz-off@127.0.0.1:5432/appdb', ''].join('\n'));
     const escape = await dbdoctor(['exporter', '--config', 'escape.yaml', '--listen', '127.0.0.1:0'], { cwd: dir });
     expect(escape.code).toBe(3);
-    expect(escape.stderr).toMatch(/^dbdoctor: escape\.yaml: orders: cannot parse postgresql:\/\/app:\*\*\*\*@127\.0\.0\.1:5432\/appdb: the password has a malformed percent-escape\n {2}a literal "%" must be written %25\n$/);
-    writeFileSync(join(dir, 'zero.yaml'), ['defaults:', '  minInterval: 0s', 'targets:', '  - label: orders', `    url: ${cluster.url('app', PASSWORD, 'appdb')}`, ''].join('\n'));
+    expect(escape.stderr).toMatch(
+      /^dbdoctor: escape\.yaml: orders: cannot parse postgresql:\/\/app:\*\*\*\*@127\.0\.0\.1:5432\/appdb: the password has a malformed percent-escape\n {2}a literal "%" must be written %25\n$/,
+    );
+    writeFileSync(
+      join(dir, 'zero.yaml'),
+      ['defaults:', '  minInterval: 0s', 'targets:', '  - label: orders', `    url: ${cluster.url('app', PASSWORD, 'appdb')}`, ''].join('\n'),
+    );
     const zero = await dbdoctor(['exporter', '--config', 'zero.yaml', '--listen', '127.0.0.1:0'], { cwd: dir });
     expect(zero.code).toBe(3);
     expect(zero.stderr).toMatch(/^dbdoctor: zero\.yaml:2:\d+: defaults\.minInterval: must be greater than 0, e\.g\. 30s\n/);

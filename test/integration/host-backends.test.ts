@@ -34,7 +34,8 @@ describe('host backends on an isolated host: /proc and lsof give the same verdic
     await host?.destroy();
   });
 
-  const diagnose = (backend: string, url: string, prefix: readonly string[] = host.prefix) => diagnoseJson([url], { prefix, env: { DBDOCTOR_HOST_BACKEND: backend } });
+  const diagnose = (backend: string, url: string, prefix: readonly string[] = host.prefix) =>
+    diagnoseJson([url], { prefix, env: { DBDOCTOR_HOST_BACKEND: backend } });
 
   test.each(BACKENDS)('wrong port, read with %s: names the port postgres listens on', async (backend) => {
     const { code, report, target } = await diagnose(backend, `postgresql://postgres@127.0.0.1:6543/postgres`);
@@ -42,7 +43,13 @@ describe('host backends on an isolated host: /proc and lsof give the same verdic
     expect(code).toBe(2);
     expect(target.verdict.details.listeningPorts).toEqual([PORT]);
     expect(target.verdict.message).toContain(`PostgreSQL listens on port ${PORT}`);
-    expect(target.verdict.details.localServers).toMatchObject([{ dataDir: cluster.dataDir, listensOn: expect.arrayContaining([`127.0.0.1:${PORT}`, `${cluster.socketDir}/.s.PGSQL.${PORT}`]), seenVia: 'file descriptors' }]);
+    expect(target.verdict.details.localServers).toMatchObject([
+      {
+        dataDir: cluster.dataDir,
+        listensOn: expect.arrayContaining([`127.0.0.1:${PORT}`, `${cluster.socketDir}/.s.PGSQL.${PORT}`]),
+        seenVia: 'file descriptors',
+      },
+    ]);
   });
 
   test.each(BACKENDS)('wrong port over the Unix socket, read with %s: names the socket port', async (backend) => {
@@ -59,7 +66,10 @@ describe('host backends on an isolated host: /proc and lsof give the same verdic
   });
 
   test('the two backends word the same verdict the same way', async () => {
-    const [proc, lsof] = await Promise.all([diagnose('proc', `postgresql://postgres@127.0.0.1:6543/postgres`), diagnose('lsof', `postgresql://postgres@127.0.0.1:6543/postgres`)]);
+    const [proc, lsof] = await Promise.all([
+      diagnose('proc', `postgresql://postgres@127.0.0.1:6543/postgres`),
+      diagnose('lsof', `postgresql://postgres@127.0.0.1:6543/postgres`),
+    ]);
     expect(lsof.target.verdict.message).toBe(proc.target.verdict.message);
     expect(lsof.target.verdict.remediation).toEqual(proc.target.verdict.remediation);
   });
@@ -68,7 +78,9 @@ describe('host backends on an isolated host: /proc and lsof give the same verdic
     const { code, report, target } = await diagnoseJson([`postgresql://postgres@127.0.0.1:6543/postgres`], { prefix: [...host.prefix, ...PROC_HIDDEN] });
     expect(verdictOf(report)).toBe('process/not_running');
     expect(code).toBe(2);
-    expect(target.verdict.message).toMatch(/^nothing listens at 127\.0\.0\.1:6543; whether a PostgreSQL server runs elsewhere on this machine is not known: dbdoctor could not read its processes \(proc: \/proc is not readable here/);
+    expect(target.verdict.message).toMatch(
+      /^nothing listens at 127\.0\.0\.1:6543; whether a PostgreSQL server runs elsewhere on this machine is not known: dbdoctor could not read its processes \(proc: \/proc is not readable here/,
+    );
     expect(target.verdict.message).not.toContain('no PostgreSQL server runs');
     expect(target.verdict.details.localServers).toMatch(/^not inspected: /);
     expect(target.verdict.details.hostView).toMatchObject({ backend: 'none', read: [] });
@@ -84,7 +96,9 @@ describe('host backends on an isolated host: /proc and lsof give the same verdic
     expect(macCommands).toContain('lsof -nP -iTCP -sTCP:LISTEN | grep -i postgres');
     expect(macCommands).toContain('brew services start postgresql@16');
     expect(macCommands.join('\n')).not.toMatch(/systemctl|journalctl|\bss -/);
-    const windows = await diagnoseJson([`postgresql://postgres@127.0.0.1:6543/postgres`, '--platform', 'windows'], { prefix: [...host.prefix, ...PROC_HIDDEN] });
+    const windows = await diagnoseJson([`postgresql://postgres@127.0.0.1:6543/postgres`, '--platform', 'windows'], {
+      prefix: [...host.prefix, ...PROC_HIDDEN],
+    });
     const powershell = windows.target.verdict.remediation.filter((fix) => fix.language === 'powershell').map((fix) => fix.command ?? '');
     expect(powershell).toContain("Get-Service -Name 'postgresql*'");
     expect(powershell).toContain("Start-Service -Name 'postgresql-x64-16'");
@@ -137,7 +151,7 @@ describe('MongoDB (a real FerretDB) on an isolated host: /proc and lsof give the
     expect(target.verdict.details.listeningOn).toContain(`127.0.0.1:${PORT}`);
   });
 
-  test('/proc hidden: not_running said as not known; for macOS the fixes name Homebrew\'s mongodb-community', async () => {
+  test("/proc hidden: not_running said as not known; for macOS the fixes name Homebrew's mongodb-community", async () => {
     const { report, target } = await diagnoseJson(['mongodb://127.0.0.1:27018/app', '--platform', 'macos'], { prefix: [...host.prefix, ...PROC_HIDDEN] });
     expect(verdictOf(report)).toBe('process/not_running');
     expect(target.verdict.message).toContain('whether a MongoDB server runs elsewhere on this machine is not known');
@@ -156,7 +170,9 @@ describe('a foreign listener, read with each backend', () => {
   });
 
   test.each(BACKENDS)("python's http.server on the port, read with %s: wrong_protocol names python3 and its pid", async (backend) => {
-    const { report, target } = await diagnoseJson(['--timeout', '6', `postgresql://app:pw@127.0.0.1:${http.port}/app`], { env: { DBDOCTOR_HOST_BACKEND: backend } });
+    const { report, target } = await diagnoseJson(['--timeout', '6', `postgresql://app:pw@127.0.0.1:${http.port}/app`], {
+      env: { DBDOCTOR_HOST_BACKEND: backend },
+    });
     expect(verdictOf(report)).toBe('accepting/wrong_protocol');
     expect(target.verdict.message).toMatch(new RegExp(`^${http.comm} \\(pid ${http.pid}\\) listens on 127\\.0\\.0\\.1:${http.port}, not PostgreSQL`));
     expect(target.verdict.details).toMatchObject({ portOwner: { pid: http.pid, process: http.comm } });
@@ -165,13 +181,20 @@ describe('a foreign listener, read with each backend', () => {
 
   test('rendered for Windows: the owner is looked at with Get-CimInstance, in PowerShell', async () => {
     const { target } = await diagnoseJson(['--timeout', '6', '--platform', 'windows', `postgresql://app:pw@127.0.0.1:${http.port}/app`]);
-    expect(target.verdict.remediation).toContainEqual(expect.objectContaining({ command: `Get-CimInstance Win32_Process -Filter 'ProcessId = ${http.pid}' | Select-Object ProcessId, Name, CommandLine`, language: 'powershell' }));
+    expect(target.verdict.remediation).toContainEqual(
+      expect.objectContaining({
+        command: `Get-CimInstance Win32_Process -Filter 'ProcessId = ${http.pid}' | Select-Object ProcessId, Name, CommandLine`,
+        language: 'powershell',
+      }),
+    );
   });
 });
 
 describe('a host command that is missing', () => {
   test('lsof forced where it is not installed: "could not read", a not_running that says not known, no stack trace', async () => {
-    const { code, stdout, stderr } = await dbdoctor(['diagnose', '--format', 'json', 'postgresql://u@127.0.0.1:1/db'], { env: { DBDOCTOR_HOST_BACKEND: 'lsof', PATH: '/nonexistent' } });
+    const { code, stdout, stderr } = await dbdoctor(['diagnose', '--format', 'json', 'postgresql://u@127.0.0.1:1/db'], {
+      env: { DBDOCTOR_HOST_BACKEND: 'lsof', PATH: '/nonexistent' },
+    });
     expect(code).toBe(2);
     expect(stderr).toBe('');
     const target = JSON.parse(stdout).targets[0];
@@ -206,11 +229,17 @@ describe('the Windows backend, with netstat and tasklist printing recorded outpu
   ] as const)('%s: postgres.exe listening on %i, seen through netstat -ano and tasklist: wrong_port', async (language, port) => {
     const dir = join(bin, language);
     mkdirSync(dir, { recursive: true });
-    for (const [program, fixture] of [['netstat', `netstat-ano.${language}.txt`], ['tasklist', `tasklist-csv.${language}.txt`]] as const) {
+    for (const [program, fixture] of [
+      ['netstat', `netstat-ano.${language}.txt`],
+      ['tasklist', `tasklist-csv.${language}.txt`],
+    ] as const) {
       writeFileSync(join(dir, program), `#!/bin/sh\nexec cat ${JSON.stringify(join(FIXTURES, fixture))}\n`);
       chmodSync(join(dir, program), 0o755);
     }
-    const { report, target } = await diagnoseJson(['--platform', 'windows', 'postgresql://postgres@127.0.0.1:5499/postgres'], { prefix: host.prefix, env: { DBDOCTOR_HOST_BACKEND: 'windows', PATH: `${dir}:${process.env.PATH ?? '/usr/bin:/bin'}` } });
+    const { report, target } = await diagnoseJson(['--platform', 'windows', 'postgresql://postgres@127.0.0.1:5499/postgres'], {
+      prefix: host.prefix,
+      env: { DBDOCTOR_HOST_BACKEND: 'windows', PATH: `${dir}:${process.env.PATH ?? '/usr/bin:/bin'}` },
+    });
     expect(verdictOf(report)).toBe('process/wrong_port');
     expect(target.verdict.details.listeningPorts).toEqual([port]);
     expect(target.verdict.details.localServers).toMatchObject([{ listensOn: expect.arrayContaining([`0.0.0.0:${port}`]) }]);

@@ -40,7 +40,16 @@ const value = hostileText.map((text) => text.replace(/\u0000/g, '')).filter((tex
 function captureIO(env: Record<string, string>, cwd: string): CliIO & { stdout: string[]; stderr: string[] } {
   const stdout: string[] = [];
   const stderr: string[] = [];
-  return { env, stdoutIsTTY: false, stderrIsTTY: false, cwd, stdout, stderr, out: async (text) => void stdout.push(safeDocument(text)), err: async (text) => void stderr.push(safeOutput(text)) };
+  return {
+    env,
+    stdoutIsTTY: false,
+    stderrIsTTY: false,
+    cwd,
+    stdout,
+    stderr,
+    out: async (text) => void stdout.push(safeDocument(text)),
+    err: async (text) => void stderr.push(safeOutput(text)),
+  };
 }
 
 interface Outcome {
@@ -75,7 +84,12 @@ async function expectSafe(outcome: Outcome, format: readonly string[]): Promise<
   }
   if (format[0] === '--json') {
     const report = RunReportSchema.parse(JSON.parse(outcome.stdout));
-    const commands = report.targets.flatMap((target) => [...target.verdict.remediation, ...target.steps.flatMap((step) => [...step.remediation, ...(step.also ?? []).flatMap((also) => also.remediation)])]).flatMap((fix) => (fix.command ? [fix.command] : []));
+    const commands = report.targets
+      .flatMap((target) => [
+        ...target.verdict.remediation,
+        ...target.steps.flatMap((step) => [...step.remediation, ...(step.also ?? []).flatMap((also) => also.remediation)]),
+      ])
+      .flatMap((fix) => (fix.command ? [fix.command] : []));
     expect(await unsafeToPaste(commands), context).toEqual([]);
   }
 }
@@ -102,8 +116,21 @@ describe('hostile input, through the CLI', () => {
       fc.asyncProperty(value, value, value, fc.boolean(), format, async (user, database, socketName, viaEnv, chosen) => {
         const socketDir = `/tmp/dbdoctor-nowhere/${socketName.replace(/[/,]/g, '_').slice(0, 40)}`;
         const outcome = viaEnv
-          ? await run(['diagnose', '--no-env-file', '--timeout', '3', ...chosen], { PGHOST: socketDir, PGPORT: String(port), PGUSER: user, PGDATABASE: database, PGAPPNAME: user })
-          : await run(['diagnose', '--no-env-file', '--timeout', '3', ...chosen, `host=${libpq(socketDir)} port=${port} user=${libpq(user)} dbname=${libpq(database)} application_name=${libpq(database)}`]);
+          ? await run(['diagnose', '--no-env-file', '--timeout', '3', ...chosen], {
+              PGHOST: socketDir,
+              PGPORT: String(port),
+              PGUSER: user,
+              PGDATABASE: database,
+              PGAPPNAME: user,
+            })
+          : await run([
+              'diagnose',
+              '--no-env-file',
+              '--timeout',
+              '3',
+              ...chosen,
+              `host=${libpq(socketDir)} port=${port} user=${libpq(user)} dbname=${libpq(database)} application_name=${libpq(database)}`,
+            ]);
         await expectSafe(outcome, chosen);
       }),
       RUNS,
@@ -115,8 +142,19 @@ describe('hostile input, through the CLI', () => {
     await fc.assert(
       fc.asyncProperty(value, value, value, format, async (label, user, database, chosen) => {
         const dir = mkdtempSync(join(tmpdir(), 'dbdoctor-hostile-files-'));
-        writeFileSync(join(dir, '.env'), `ORDERS_DATABASE_URL=${jsString(`postgresql://${urlPart(user)}@127.0.0.1:${port}/${urlPart(database)}`)}\nPGUSER=${jsString(user)}\n`);
-        writeFileSync(join(dir, 'fleet.json'), JSON.stringify({ targets: [{ label, url: `postgresql://${urlPart(user)}@127.0.0.1:${port}/${urlPart(database)}` }, { label: `${label}-env`, urlFrom: 'ORDERS_DATABASE_URL' }] }));
+        writeFileSync(
+          join(dir, '.env'),
+          `ORDERS_DATABASE_URL=${jsString(`postgresql://${urlPart(user)}@127.0.0.1:${port}/${urlPart(database)}`)}\nPGUSER=${jsString(user)}\n`,
+        );
+        writeFileSync(
+          join(dir, 'fleet.json'),
+          JSON.stringify({
+            targets: [
+              { label, url: `postgresql://${urlPart(user)}@127.0.0.1:${port}/${urlPart(database)}` },
+              { label: `${label}-env`, urlFrom: 'ORDERS_DATABASE_URL' },
+            ],
+          }),
+        );
         await expectSafe(await run(['diagnose', '--timeout', '3', '--config', join(dir, 'fleet.json'), ...chosen], {}, dir), chosen);
         await expectSafe(await run(['diagnose', '--timeout', '3', ...chosen], {}, dir), chosen);
       }),
@@ -128,18 +166,47 @@ describe('hostile input, through the CLI', () => {
     const port = await freePort();
     await fc.assert(
       fc.asyncProperty(value, value, value, format, async (user, database, name, chosen) => {
-        await expectSafe(await run(['diagnose', '--no-env-file', '--timeout', '3', ...chosen, `mongodb://${urlPart(user)}@127.0.0.1:${port}/${urlPart(database)}?replicaSet=${urlPart(name)}&appName=${urlPart(name)}`]), chosen);
-        await expectSafe(await run(['diagnose', '--no-env-file', '--timeout', '3', ...chosen, `cassandra://${urlPart(user)}@127.0.0.1:${port}/${urlPart(database)}?dc=${urlPart(name)}`]), chosen);
+        await expectSafe(
+          await run([
+            'diagnose',
+            '--no-env-file',
+            '--timeout',
+            '3',
+            ...chosen,
+            `mongodb://${urlPart(user)}@127.0.0.1:${port}/${urlPart(database)}?replicaSet=${urlPart(name)}&appName=${urlPart(name)}`,
+          ]),
+          chosen,
+        );
+        await expectSafe(
+          await run([
+            'diagnose',
+            '--no-env-file',
+            '--timeout',
+            '3',
+            ...chosen,
+            `cassandra://${urlPart(user)}@127.0.0.1:${port}/${urlPart(database)}?dc=${urlPart(name)}`,
+          ]),
+          chosen,
+        );
       }),
       { numRuns: Math.ceil(RUNS.numRuns / 2) },
     );
   }, 300_000);
 
-  test('a password that is JSON syntax or a piece of a command\'s quoting (.env): the JSON parses, its literals stay, every command is safe', async () => {
+  test("a password that is JSON syntax or a piece of a command's quoting (.env): the JSON parses, its literals stay, every command is safe", async () => {
     const port = await freePort();
-    for (const [user, password] of [['app', 'false,'], ['app', 'null,'], ['app', '"inContainer": '], ["ab'; touch PWN #", '"ab\''], ["a .'$(touch PWN)", "''\\''"]] as const) {
+    for (const [user, password] of [
+      ['app', 'false,'],
+      ['app', 'null,'],
+      ['app', '"inContainer": '],
+      ["ab'; touch PWN #", '"ab\''],
+      ["a .'$(touch PWN)", "''\\''"],
+    ] as const) {
       const dir = mkdtempSync(join(tmpdir(), 'dbdoctor-secret-syntax-'));
-      writeFileSync(join(dir, '.env'), `DATABASE_URL=${jsString(`postgresql://${urlPart(user)}:${urlPart(password)}@127.0.0.1:${port}/app`)}\nCASSANDRA_CONTACT_POINTS=127.0.0.1:${port}\nCASSANDRA_USERNAME=${jsString(user)}\nCASSANDRA_PASSWORD=${jsString(password)}\n`);
+      writeFileSync(
+        join(dir, '.env'),
+        `DATABASE_URL=${jsString(`postgresql://${urlPart(user)}:${urlPart(password)}@127.0.0.1:${port}/app`)}\nCASSANDRA_CONTACT_POINTS=127.0.0.1:${port}\nCASSANDRA_USERNAME=${jsString(user)}\nCASSANDRA_PASSWORD=${jsString(password)}\n`,
+      );
       for (const chosen of FORMATS) {
         const outcome = await run(['diagnose', '--timeout', '3', ...chosen], {}, dir);
         await expectSafe(outcome, chosen);
@@ -158,7 +225,9 @@ describe('hostile input, through the CLI', () => {
         const json = await run(['explain', '--json', pasted]);
         if (json.code !== 3) {
           const report = JSON.parse(json.stdout) as { remediation: { command?: string }[]; confirm: string | null };
-          expect(await unsafeToPaste([...report.remediation.flatMap((fix) => (fix.command ? [fix.command] : [])), ...(report.confirm ? [report.confirm] : [])])).toEqual([]);
+          expect(
+            await unsafeToPaste([...report.remediation.flatMap((fix) => (fix.command ? [fix.command] : [])), ...(report.confirm ? [report.confirm] : [])]),
+          ).toEqual([]);
         }
       }),
       RUNS,
@@ -211,7 +280,9 @@ describe('invalid names are bad input, said before any network call', () => {
     const dir = mkdtempSync(join(tmpdir(), 'dbdoctor-env-file-'));
     const env = { PATH: `${dirname(process.execPath)}:${process.env.PATH ?? '/usr/bin:/bin'}`, HOME: dir, NO_COLOR: '1' };
     const missing = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      execFile(BIN, ['diagnose', '--env-file', join(dir, 'no\u001b]0;T\u0007such')], { cwd: dir, env }, (error, _stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stderr }));
+      execFile(BIN, ['diagnose', '--env-file', join(dir, 'no\u001b]0;T\u0007such')], { cwd: dir, env }, (error, _stdout, stderr) =>
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : null) : 0, stderr }),
+      );
     });
     expect(missing.code).toBe(3);
     expect(missing.stderr).toMatch(/^dbdoctor: cannot read env file .*no\\x1b\]0;T\\x07such/);
@@ -227,7 +298,9 @@ describe('invalid names are bad input, said before any network call', () => {
     const dir = mkdtempSync(join(tmpdir(), 'dbdoctor-issue-'));
     const result = await dbdoctor(['diagnose', "host='db$(touch /tmp/x);x' dbname=app"], { cwd: dir });
     expect(result.code).toBe(3);
-    expect(result.stderr).toMatch(/^dbdoctor: invalid host "db\$\(touch \/tmp\/x\);x" \(from connection string\): it holds "\$", which no host name has\n {2}a host is /);
+    expect(result.stderr).toMatch(
+      /^dbdoctor: invalid host "db\$\(touch \/tmp\/x\);x" \(from connection string\): it holds "\$", which no host name has\n {2}a host is /,
+    );
     expect(result.stdout).toBe('');
   });
 });

@@ -43,9 +43,15 @@ async function diagnoseEveryFormat(target: string, expected: string | RegExp): P
   let report: ReturnType<typeof RunReportSchema.parse> | undefined;
   for (const format of FORMATS) {
     const run = await dbdoctor(['diagnose', '--timeout', '4', ...format, target], { env: { NO_COLOR: '1' } });
-    for (const [stream, text] of [['stdout', run.stdout], ['stderr', run.stderr]] as const) {
+    for (const [stream, text] of [
+      ['stdout', run.stdout],
+      ['stderr', run.stderr],
+    ] as const) {
       const shown = text.replace(/[\n\t]/g, '');
-      expect(RAW.exec(shown)?.[0], `${format.join(' ') || 'human'} ${stream} holds a control character: ${JSON.stringify(text.slice(Math.max(0, (RAW.exec(shown)?.index ?? 0) - 80), (RAW.exec(shown)?.index ?? 0) + 80))}`).toBeUndefined();
+      expect(
+        RAW.exec(shown)?.[0],
+        `${format.join(' ') || 'human'} ${stream} holds a control character: ${JSON.stringify(text.slice(Math.max(0, (RAW.exec(shown)?.index ?? 0) - 80), (RAW.exec(shown)?.index ?? 0) + 80))}`,
+      ).toBeUndefined();
       expect(text.length, `${format.join(' ') || 'human'} ${stream} is ${text.length} characters`).toBeLessThan(MAX_OUTPUT);
     }
     // A line break in a server's words cannot start a line of the report (in JSON it is an escape anyway).
@@ -54,7 +60,9 @@ async function diagnoseEveryFormat(target: string, expected: string | RegExp): P
   }
   if (!report) throw new Error('no JSON report');
   expect(verdictOf(report)).toMatch(expected);
-  const commands = report.targets.flatMap((target) => [...target.verdict.remediation, ...target.steps.flatMap((step) => step.remediation)]).flatMap((fix) => (fix.command ? [fix.command] : []));
+  const commands = report.targets
+    .flatMap((target) => [...target.verdict.remediation, ...target.steps.flatMap((step) => step.remediation)])
+    .flatMap((fix) => (fix.command ? [fix.command] : []));
   expect(await unsafeToPaste(commands)).toEqual([]);
   return report;
 }
@@ -70,20 +78,41 @@ describe('hostile PostgreSQL servers', () => {
   });
 
   test('startup parameters and an error of a megabyte each, escape sequences in every field', async () => {
-    const params: [string, string][] = [['server_version', `15.0 ${ATTACK}`], ['application_name', HUGE], ...Array.from({ length: 300 }, (_, index): [string, string] => [`x_${index}${OSC52}`, ATTACK])];
-    const peer = await track(pgPeer({ kind: 'hostile', login: true, params, error: { sqlstate: '3D000', message: `database "${ATTACK}" does not exist ${HUGE}`, detail: HUGE, hint: ATTACK, severity: `FATAL${OSC52}` } }));
+    const params: [string, string][] = [
+      ['server_version', `15.0 ${ATTACK}`],
+      ['application_name', HUGE],
+      ...Array.from({ length: 300 }, (_, index): [string, string] => [`x_${index}${OSC52}`, ATTACK]),
+    ];
+    const peer = await track(
+      pgPeer({
+        kind: 'hostile',
+        login: true,
+        params,
+        error: { sqlstate: '3D000', message: `database "${ATTACK}" does not exist ${HUGE}`, detail: HUGE, hint: ATTACK, severity: `FATAL${OSC52}` },
+      }),
+    );
     const report = await diagnoseEveryFormat(`postgresql://app@127.0.0.1:${peer.port}/db?sslmode=disable`, /^(auth|accepting)\//);
     expect(JSON.stringify(report).length).toBeLessThan(MAX_OUTPUT);
   });
 
   test('"starting up" with escape sequences in its message and detail', async () => {
-    const peer = await track(pgPeer({ kind: 'hostile', login: false, params: [], error: { sqlstate: '57P03', message: `the database system is starting up ${ATTACK}`, detail: ATTACK } }));
+    const peer = await track(
+      pgPeer({
+        kind: 'hostile',
+        login: false,
+        params: [],
+        error: { sqlstate: '57P03', message: `the database system is starting up ${ATTACK}`, detail: ATTACK },
+      }),
+    );
     await diagnoseEveryFormat(`postgresql://app@127.0.0.1:${peer.port}/db?sslmode=disable`, 'accepting/starting_up');
   });
 
   test('an error the tree does not know, its message a megabyte', async () => {
     const peer = await track(pgPeer({ kind: 'reject', sqlstate: '08004', message: HUGE }));
-    await diagnoseEveryFormat(`postgresql://${encodeURIComponent("us'er$(x)")}@127.0.0.1:${peer.port}/${encodeURIComponent('d b`x`')}?sslmode=disable`, 'accepting/not_accepting');
+    await diagnoseEveryFormat(
+      `postgresql://${encodeURIComponent("us'er$(x)")}@127.0.0.1:${peer.port}/${encodeURIComponent('d b`x`')}?sslmode=disable`,
+      'accepting/not_accepting',
+    );
   });
 });
 
@@ -101,13 +130,39 @@ describe('hostile MongoDB servers', () => {
   });
 
   test('a secondary naming a primary that is no host name', async () => {
-    const peer = await track(mongoPeer({ hello: { isWritablePrimary: false, ismaster: false, secondary: true, setName: 'rs0', hosts: ['127.0.0.1:1'], primary: `db$(touch SENTINEL)${OSC52}:27017`, me: ATTACK } }));
+    const peer = await track(
+      mongoPeer({
+        hello: {
+          isWritablePrimary: false,
+          ismaster: false,
+          secondary: true,
+          setName: 'rs0',
+          hosts: ['127.0.0.1:1'],
+          primary: `db$(touch SENTINEL)${OSC52}:27017`,
+          me: ATTACK,
+        },
+      }),
+    );
     await diagnoseEveryFormat(`mongodb://127.0.0.1:${peer.port}/app?directConnection=true`, 'accepting/standby');
   });
 
   test('currentOp: an opid, a client and a command written to attack', async () => {
     const peer = await track(
-      mongoPeer({ inprog: [{ desc: `conn42${ATTACK}`, opid: `shard01:1' }); db.dropDatabase(); ({ '${OSC52}`, active: true, op: 'query', ns: `shop.${ATTACK}`, secs_running: 3600, microsecs_running: 3_600_000_000, client: ATTACK, command: { find: HUGE } }] }),
+      mongoPeer({
+        inprog: [
+          {
+            desc: `conn42${ATTACK}`,
+            opid: `shard01:1' }); db.dropDatabase(); ({ '${OSC52}`,
+            active: true,
+            op: 'query',
+            ns: `shop.${ATTACK}`,
+            secs_running: 3600,
+            microsecs_running: 3_600_000_000,
+            client: ATTACK,
+            command: { find: HUGE },
+          },
+        ],
+      }),
     );
     const opid = `shard01:1' }); db.dropDatabase(); ({ '${OSC52}`;
     const report = await diagnoseEveryFormat(`mongodb://127.0.0.1:${peer.port}/shop`, 'queries/long_running');
@@ -115,7 +170,15 @@ describe('hostile MongoDB servers', () => {
     for (const [shell, [pasted]] of await pasteIntoShells([report.targets[0]?.verdict.remediation[0]?.command ?? ''])) {
       const args = pasted?.invocations[0]?.args ?? [];
       const calls: unknown[] = [];
-      const db = new Proxy({}, { get: (_target, name) => (...given: unknown[]) => void calls.push({ [String(name)]: given }) });
+      const db = new Proxy(
+        {},
+        {
+          get:
+            (_target, name) =>
+            (...given: unknown[]) =>
+              void calls.push({ [String(name)]: given }),
+        },
+      );
       runInNewContext(args[args.indexOf('--eval') + 1] ?? '', { db });
       expect(calls, shell).toEqual([{ adminCommand: [{ killOp: 1, op: opid }] }]);
     }
@@ -124,7 +187,10 @@ describe('hostile MongoDB servers', () => {
 
 describe('hostile Cassandra nodes', () => {
   test('an ERROR for STARTUP and SUPPORTED options written to attack', async () => {
-    const peer = await startCqlPeer({ supported: { [`X${OSC52}`]: [ATTACK, HUGE.slice(0, 60_000)], CQL_VERSION: [`3.4.7${OSC52}`] }, startupError: { code: 0x0000, message: `server error ${ATTACK}${'y'.repeat(60_000)}` } });
+    const peer = await startCqlPeer({
+      supported: { [`X${OSC52}`]: [ATTACK, HUGE.slice(0, 60_000)], CQL_VERSION: [`3.4.7${OSC52}`] },
+      startupError: { code: 0x0000, message: `server error ${ATTACK}${'y'.repeat(60_000)}` },
+    });
     peers.push({ close: () => peer.stop() });
     await diagnoseEveryFormat(`cassandra://127.0.0.1:${peer.port}/`, /^accepting\//);
   });
@@ -150,7 +216,12 @@ describe('an HTTP server on the database port, its status line and Server header
     ['mongodb', 'mongodb://127.0.0.1:PORT/'],
     ['cassandra', 'cassandra://127.0.0.1:PORT/'],
   ])('%s', async (_engine, url) => {
-    const peer = await track(rawHttpPeer(`200 OK${OSC52}\u001b[2J`, [['Server', `nginx${OSC52}\u001b]0;pwned\u0007`], ['X-Note', ATTACK.replace(/[\r\n]/g, ' ')]]));
+    const peer = await track(
+      rawHttpPeer(`200 OK${OSC52}\u001b[2J`, [
+        ['Server', `nginx${OSC52}\u001b]0;pwned\u0007`],
+        ['X-Note', ATTACK.replace(/[\r\n]/g, ' ')],
+      ]),
+    );
     await diagnoseEveryFormat(url.replace('PORT', String(peer.port)), 'accepting/wrong_protocol');
   });
 });

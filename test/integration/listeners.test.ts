@@ -34,7 +34,11 @@ describe('another program on the port', () => {
     const { code, report, target, wallMs } = await diagnoseJson(['--timeout', '6', url(http.port)]);
     expect(verdictOf(report)).toBe('accepting/wrong_protocol');
     expect(code).toBe(2);
-    expect(target.verdict.message).toMatch(new RegExp(`^${http.comm} \\(pid ${http.pid}\\) listens on 127\\.0\\.0\\.1:${http.port}, not ${name}: an HTTP server \\(Server: SimpleHTTP/[\\d.]+ Python/[\\d.]+\\) answers on this port$`));
+    expect(target.verdict.message).toMatch(
+      new RegExp(
+        `^${http.comm} \\(pid ${http.pid}\\) listens on 127\\.0\\.0\\.1:${http.port}, not ${name}: an HTTP server \\(Server: SimpleHTTP/[\\d.]+ Python/[\\d.]+\\) answers on this port$`,
+      ),
+    );
     expect(target.verdict.details).toMatchObject({ portOwner: { pid: http.pid, process: http.comm }, answeredBy: { protocol: 'http' } });
     expect(target.verdict.remediation.some((fix) => fix.command === `ps -o pid,user,args -p ${http.pid}`)).toBe(true);
     // The listener is named well before the silence would have run out (a deadline bound, with a margin).
@@ -46,7 +50,9 @@ describe('another program on the port', () => {
     const { code, report, target } = await diagnoseJson([url(ssh.port)]);
     expect(verdictOf(report)).toBe('accepting/wrong_protocol');
     expect(code).toBe(2);
-    expect(target.verdict.message).toMatch(new RegExp(`^dropbear \\(pid ${ssh.pid}\\) listens on 127\\.0\\.0\\.1:${ssh.port}, not ${name}: an SSH server \\(SSH-2\\.0-dropbear`));
+    expect(target.verdict.message).toMatch(
+      new RegExp(`^dropbear \\(pid ${ssh.pid}\\) listens on 127\\.0\\.0\\.1:${ssh.port}, not ${name}: an SSH server \\(SSH-2\\.0-dropbear`),
+    );
   });
 
   test.each(ENGINES)('Redis, which waits for a command, as $name: wrong_protocol names redis-server', async ({ name, url }) => {
@@ -57,24 +63,27 @@ describe('another program on the port', () => {
     expect(target.verdict.message).toContain(`redis-server (pid ${redis.pid}) listens on 127.0.0.1:${redis.port}, not ${name}: a Redis server`);
   });
 
-  test.each(ENGINES)('a program that accepts and never answers anything, as $name: still no_response, within --timeout, naming the program', async ({ url }) => {
-    const silent = await track(pythonSilentServer());
-    const { code, report, target, wallMs } = await diagnoseJson(['--timeout', '3', url(silent.port)]);
-    expect(verdictOf(report)).toBe('accepting/no_response');
-    expect(code).toBe(2);
-    expect(target.verdict.message).toContain(`; ${silent.comm} (pid ${silent.pid}) owns the port (127.0.0.1:${silent.port})`);
-    expect(target.verdict.details.otherOpenings).toMatchObject({ answeredBy: 'nothing recognisable' });
-    expect(wallMs).toBeLessThan(3000 + 2000);
-    // The figure said is what was waited, never more than the run took (not the budget the wait had).
-    const waited = /within ([\d.]+) (ms|s)\b/.exec(target.verdict.message);
-    expect(waited).not.toBeNull();
-    const said = Number(waited?.[1]) * (waited?.[2] === 's' ? 1000 : 1);
-    expect(said).toBeLessThanOrEqual(report.durationMs + 100);
-    expect(said).toBeGreaterThan(300);
-    // The wait is the handshake's, timed on the accepting step, not on the process step that only needed the TCP connection.
-    const timed = (id: string): number => target.steps.find((step) => step.id === id)?.durationMs ?? 0;
-    expect(timed('accepting')).toBeGreaterThan(timed('process'));
-  });
+  test.each(ENGINES)(
+    'a program that accepts and never answers anything, as $name: still no_response, within --timeout, naming the program',
+    async ({ url }) => {
+      const silent = await track(pythonSilentServer());
+      const { code, report, target, wallMs } = await diagnoseJson(['--timeout', '3', url(silent.port)]);
+      expect(verdictOf(report)).toBe('accepting/no_response');
+      expect(code).toBe(2);
+      expect(target.verdict.message).toContain(`; ${silent.comm} (pid ${silent.pid}) owns the port (127.0.0.1:${silent.port})`);
+      expect(target.verdict.details.otherOpenings).toMatchObject({ answeredBy: 'nothing recognisable' });
+      expect(wallMs).toBeLessThan(3000 + 2000);
+      // The figure said is what was waited, never more than the run took (not the budget the wait had).
+      const waited = /within ([\d.]+) (ms|s)\b/.exec(target.verdict.message);
+      expect(waited).not.toBeNull();
+      const said = Number(waited?.[1]) * (waited?.[2] === 's' ? 1000 : 1);
+      expect(said).toBeLessThanOrEqual(report.durationMs + 100);
+      expect(said).toBeGreaterThan(300);
+      // The wait is the handshake's, timed on the accepting step, not on the process step that only needed the TCP connection.
+      const timed = (id: string): number => target.steps.find((step) => step.id === id)?.durationMs ?? 0;
+      expect(timed('accepting')).toBeGreaterThan(timed('process'));
+    },
+  );
 
   test.each(ENGINES)('the same silent program on [::1], as $name: the address is written with brackets', async ({ url }) => {
     const silent = await track(pythonSilentServer('::1'));
@@ -83,17 +92,20 @@ describe('another program on the port', () => {
     expect(target.verdict.message.startsWith(`[::1]:${silent.port} accepted the TCP connection`)).toBe(true);
   });
 
-  test.each(ENGINES)('a peer that resets the connection (RST) on its first bytes, as a killing proxy does, as $name: connection_reset, not "closed"', async ({ url }) => {
-    const peer = await resetPeer();
-    try {
-      const { code, report, target } = await diagnoseJson(['--timeout', '3', url(peer.port)]);
-      expect(verdictOf(report)).toBe('accepting/connection_reset');
-      expect(code).toBe(2);
-      expect(target.verdict.message).toContain('then reset it');
-    } finally {
-      await peer.close();
-    }
-  });
+  test.each(ENGINES)(
+    'a peer that resets the connection (RST) on its first bytes, as a killing proxy does, as $name: connection_reset, not "closed"',
+    async ({ url }) => {
+      const peer = await resetPeer();
+      try {
+        const { code, report, target } = await diagnoseJson(['--timeout', '3', url(peer.port)]);
+        expect(verdictOf(report)).toBe('accepting/connection_reset');
+        expect(code).toBe(2);
+        expect(target.verdict.message).toContain('then reset it');
+      } finally {
+        await peer.close();
+      }
+    },
+  );
 
   test('a MongoDB hello that python\'s http.server reads as an HTTP/0.9 request line (it holds a newline: user "uuu") gets a bare HTML page back; the listener is named as from any other URL (its Server header)', async () => {
     const http = await track(pythonHttpServer());
@@ -130,7 +142,11 @@ describe("another engine's server on the port", () => {
     const { code, report, target } = await diagnoseJson([url]);
     expect(verdictOf(report)).toBe('accepting/wrong_protocol');
     expect(code).toBe(2);
-    expect(target.verdict.message).toMatch(new RegExp(`^postgres \\(pid \\d+\\) listens on 127\\.0\\.0\\.1:${cluster.port}, not \\w+: PostgreSQL, or a pooler such as PgBouncer \\(it answered PostgreSQL's SSLRequest with "N"\\) answers on this port: is this the PostgreSQL port\\?$`));
+    expect(target.verdict.message).toMatch(
+      new RegExp(
+        `^postgres \\(pid \\d+\\) listens on 127\\.0\\.0\\.1:${cluster.port}, not \\w+: PostgreSQL, or a pooler such as PgBouncer \\(it answered PostgreSQL's SSLRequest with "N"\\) answers on this port: is this the PostgreSQL port\\?$`,
+      ),
+    );
   });
 
   test.each(['postgres', 'mongodb'] as const)('Cassandra on a %s URL: wrong_protocol, "is this the Cassandra port?"', async (engine) => {
@@ -139,7 +155,9 @@ describe("another engine's server on the port", () => {
       const { code, report, target } = await diagnoseJson([url]);
       expect(verdictOf(report)).toBe('accepting/wrong_protocol');
       expect(code).toBe(2);
-      expect(target.verdict.message).toMatch(/: Cassandra or another CQL server \(CQL native protocol; it offers [^)]*\) answers on this port: is this the Cassandra port\?$/);
+      expect(target.verdict.message).toMatch(
+        /: Cassandra or another CQL server \(CQL native protocol; it offers [^)]*\) answers on this port: is this the Cassandra port\?$/,
+      );
     });
   });
 

@@ -37,11 +37,13 @@ describe('FerretDB with PLAIN authentication against its PostgreSQL backend', ()
     expect(target.steps.find((step) => step.id === 'auth')?.summary).toMatch(/^logged in as "ferret" \(authSource ferretdb, PLAIN\)/);
   });
 
-  test('a wrong password, which FerretDB accepts at login: auth/auth_failed with PostgreSQL\'s words, not healthy', async () => {
+  test("a wrong password, which FerretDB accepts at login: auth/auth_failed with PostgreSQL's words, not healthy", async () => {
     const { code, report, target, stdout, stderr } = await diagnoseJson([ferret.url('ferret', WRONG, 'ferretdb', '?authMechanism=PLAIN')]);
     expect(verdictOf(report)).toBe('auth/auth_failed');
     expect(code).toBe(2);
-    expect(target.verdict.message).toBe('the server took the login of "ferret" (PLAIN), then refused its credentials when a command first used them: "FATAL: password authentication failed for user "ferret" (SQLSTATE 28P01)"');
+    expect(target.verdict.message).toBe(
+      'the server took the login of "ferret" (PLAIN), then refused its credentials when a command first used them: "FATAL: password authentication failed for user "ferret" (SQLSTATE 28P01)"',
+    );
     expect(target.verdict.details).toMatchObject({ refusedOnFirstCommand: 'listCollections' });
     expect(target.verdict.remediation[0]?.text).toMatch(/^Check the password for "ferret"; it came from the connection URL/);
     expect(`${stdout}${stderr}`).not.toContain(WRONG);
@@ -49,7 +51,10 @@ describe('FerretDB with PLAIN authentication against its PostgreSQL backend', ()
 
   test('the exporter says the same: dbdoctor_up 0, auth/auth_failed', async () => {
     const dir = emptyHome();
-    writeFileSync(join(dir, 'targets.yaml'), ['targets:', '  - label: sessions', `    url: ${ferret.url('ferret', WRONG, 'ferretdb', '?authMechanism=PLAIN')}`, ''].join('\n'));
+    writeFileSync(
+      join(dir, 'targets.yaml'),
+      ['targets:', '  - label: sessions', `    url: ${ferret.url('ferret', WRONG, 'ferretdb', '?authMechanism=PLAIN')}`, ''].join('\n'),
+    );
     const exporter = await ExporterProcess.start(['--config', 'targets.yaml', '--listen', '127.0.0.1:0'], { cwd: dir });
     try {
       const answer = await get(`${exporter.url}/probe?target=sessions`);

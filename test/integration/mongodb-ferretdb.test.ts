@@ -23,7 +23,11 @@ describe('mongodb against a real FerretDB', () => {
     const cert = await selfSignedCertificate('localhost');
     caFile = cert.certFile;
     tlsPort = await freePort();
-    tlsServer = await Ferret.start({ adminPassword: PASSWORD, listen: `127.0.0.1:${await freePort()}`, tls: { listen: `127.0.0.1:${tlsPort}`, certFile: cert.certFile, keyFile: cert.keyFile } });
+    tlsServer = await Ferret.start({
+      adminPassword: PASSWORD,
+      listen: `127.0.0.1:${await freePort()}`,
+      tls: { listen: `127.0.0.1:${tlsPort}`, certFile: cert.certFile, keyFile: cert.keyFile },
+    });
     console.log(`FerretDB started in ${server.startMs} ms (plain) and ${tlsServer.startMs} ms (with TLS)`);
   });
   afterAll(async () => {
@@ -119,7 +123,9 @@ describe('mongodb against a real FerretDB', () => {
   });
 
   test('TLS with the right tlsCAFile and host name: healthy', async () => {
-    const { code, report, target } = await diagnoseJson([`mongodb://${ADMIN_USER}:${PASSWORD}@localhost:${tlsPort}/?tls=true&tlsCAFile=${encodeURIComponent(caFile)}`]);
+    const { code, report, target } = await diagnoseJson([
+      `mongodb://${ADMIN_USER}:${PASSWORD}@localhost:${tlsPort}/?tls=true&tlsCAFile=${encodeURIComponent(caFile)}`,
+    ]);
     expect(verdictOf(report)).toBe('none/healthy');
     expect(code).toBe(0);
     expect(target.steps.find((step) => step.id === 'accepting')?.summary).toContain('TLS');

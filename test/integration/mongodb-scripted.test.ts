@@ -49,8 +49,17 @@ describe('mongodb: scripted replica-set, pool and query faults', () => {
 
   test('a secondary asked for (readPreference=secondary, directConnection=true), its primary 5 min ahead: healthy but for replication_lag', async () => {
     const now = Date.now();
-    const primaryPeer = await start({ hello: { isWritablePrimary: true, ismaster: true, secondary: false, setName: 'rs0', lastWrite: { lastWriteDate: new Date(now) } } });
-    const secondary = await start({ hello: { ...SECONDARY, hosts: [`127.0.0.1:${primaryPeer.port}`], primary: `127.0.0.1:${primaryPeer.port}`, lastWrite: { lastWriteDate: new Date(now - 300_000) } } });
+    const primaryPeer = await start({
+      hello: { isWritablePrimary: true, ismaster: true, secondary: false, setName: 'rs0', lastWrite: { lastWriteDate: new Date(now) } },
+    });
+    const secondary = await start({
+      hello: {
+        ...SECONDARY,
+        hosts: [`127.0.0.1:${primaryPeer.port}`],
+        primary: `127.0.0.1:${primaryPeer.port}`,
+        lastWrite: { lastWriteDate: new Date(now - 300_000) },
+      },
+    });
     const { code, report, target } = await diagnoseJson([`mongodb://127.0.0.1:${secondary.port}/app?directConnection=true&readPreference=secondary`]);
     expect(verdictOf(report)).toBe('accepting/replication_lag');
     expect(code).toBe(1);
@@ -60,12 +69,18 @@ describe('mongodb: scripted replica-set, pool and query faults', () => {
 
   test('a secondary asked for, in sync with its primary: healthy', async () => {
     const now = new Date();
-    const primaryPeer = await start({ hello: { isWritablePrimary: true, ismaster: true, secondary: false, setName: 'rs0', lastWrite: { lastWriteDate: now } } });
-    const secondary = await start({ hello: { ...SECONDARY, hosts: [`127.0.0.1:${primaryPeer.port}`], primary: `127.0.0.1:${primaryPeer.port}`, lastWrite: { lastWriteDate: now } } });
+    const primaryPeer = await start({
+      hello: { isWritablePrimary: true, ismaster: true, secondary: false, setName: 'rs0', lastWrite: { lastWriteDate: now } },
+    });
+    const secondary = await start({
+      hello: { ...SECONDARY, hosts: [`127.0.0.1:${primaryPeer.port}`], primary: `127.0.0.1:${primaryPeer.port}`, lastWrite: { lastWriteDate: now } },
+    });
     const { code, report, target } = await diagnoseJson([`mongodb://127.0.0.1:${secondary.port}/app?directConnection=true&readPreference=secondaryPreferred`]);
     expect(verdictOf(report)).toBe('none/healthy');
     expect(code).toBe(0);
-    expect(target.steps.find((step) => step.id === 'accepting')?.summary).toContain('secondary of replica set "rs0" (1 members), as readPreference=secondaryPreferred allows');
+    expect(target.steps.find((step) => step.id === 'accepting')?.summary).toContain(
+      'secondary of replica set "rs0" (1 members), as readPreference=secondaryPreferred allows',
+    );
   });
 
   test('a secondary whose set names no primary, read with readPreference=secondary: replication_stopped', async () => {
@@ -77,29 +92,45 @@ describe('mongodb: scripted replica-set, pool and query faults', () => {
 
   test('a secondary asked for, whose named primary is stopped (nothing listens at its address): replication_stopped, a warning that says the primary is down and the lag cannot be measured', async () => {
     const stopped = await freePort();
-    const secondary = await start({ hello: { ...SECONDARY, hosts: [`127.0.0.1:${stopped}`], primary: `127.0.0.1:${stopped}`, lastWrite: { lastWriteDate: new Date() } } });
+    const secondary = await start({
+      hello: { ...SECONDARY, hosts: [`127.0.0.1:${stopped}`], primary: `127.0.0.1:${stopped}`, lastWrite: { lastWriteDate: new Date() } },
+    });
     const { code, report, target } = await diagnoseJson([`mongodb://127.0.0.1:${secondary.port}/app?directConnection=true&readPreference=secondary`]);
     expect(verdictOf(report)).toBe('accepting/replication_stopped');
     expect(code).toBe(1);
-    expect(target.verdict.message).toContain(`names 127.0.0.1:${stopped} as its primary, which refuses connections from here: nothing listens there, the primary is stopped`);
+    expect(target.verdict.message).toContain(
+      `names 127.0.0.1:${stopped} as its primary, which refuses connections from here: nothing listens there, the primary is stopped`,
+    );
     expect(target.verdict.remediation[0]?.text).toContain(`The primary this secondary follows, 127.0.0.1:${stopped}, refuses connections: start it`);
   });
 
   test('a secondary asked for, whose named primary does not answer hello: healthy, and the summary says its lag was not measured', async () => {
     const silent = await track(silentPeer());
-    const secondary = await start({ hello: { ...SECONDARY, hosts: [`127.0.0.1:${silent.port}`], primary: `127.0.0.1:${silent.port}`, lastWrite: { lastWriteDate: new Date() } } });
-    const { report, target } = await diagnoseJson(['--timeout', '6', `mongodb://127.0.0.1:${secondary.port}/app?directConnection=true&readPreference=secondary`]);
+    const secondary = await start({
+      hello: { ...SECONDARY, hosts: [`127.0.0.1:${silent.port}`], primary: `127.0.0.1:${silent.port}`, lastWrite: { lastWriteDate: new Date() } },
+    });
+    const { report, target } = await diagnoseJson([
+      '--timeout',
+      '6',
+      `mongodb://127.0.0.1:${secondary.port}/app?directConnection=true&readPreference=secondary`,
+    ]);
     expect(verdictOf(report)).toBe('none/healthy');
-    expect(target.steps.find((step) => step.id === 'accepting')?.summary).toContain(`its lag was not measured: its primary 127.0.0.1:${silent.port} does not answer from here`);
+    expect(target.steps.find((step) => step.id === 'accepting')?.summary).toContain(
+      `its lag was not measured: its primary 127.0.0.1:${silent.port} does not answer from here`,
+    );
   });
 
   test('replicaSet=rs0, the primary the set advertises stopped (a refused loopback address): member_unreachable that says the member is stopped, not that its name must resolve', async () => {
     const stopped = await freePort();
-    const secondary = await start({ hello: { ...SECONDARY, hosts: [`127.0.0.1:${stopped}`], primary: `127.0.0.1:${stopped}`, lastWrite: { lastWriteDate: new Date() } } });
+    const secondary = await start({
+      hello: { ...SECONDARY, hosts: [`127.0.0.1:${stopped}`], primary: `127.0.0.1:${stopped}`, lastWrite: { lastWriteDate: new Date() } },
+    });
     const { code, report, target } = await diagnoseJson([`mongodb://127.0.0.1:${secondary.port}/app?replicaSet=rs0`]);
     expect(verdictOf(report)).toBe('network/member_unreachable');
     expect(code).toBe(2);
-    expect(target.verdict.message).toContain(`its primary as 127.0.0.1:${stopped}, which refuses connections (ECONNREFUSED): nothing listens on port ${stopped} on this machine, so that member is stopped`);
+    expect(target.verdict.message).toContain(
+      `its primary as 127.0.0.1:${stopped}, which refuses connections (ECONNREFUSED): nothing listens on port ${stopped} on this machine, so that member is stopped`,
+    );
     const fixes = target.verdict.remediation.map((fix) => fix.text).join('\n');
     expect(fixes).toContain('that member (mongod) is stopped');
     expect(fixes).not.toContain('must resolve and be reachable');
@@ -153,7 +184,17 @@ describe('mongodb: scripted replica-set, pool and query faults', () => {
   test('an operation running for an hour: long_running, with the killOp command printed (never run)', async () => {
     const peer = await start({
       inprog: [
-        { desc: 'conn42', opid: 4242, active: true, op: 'query', ns: 'shop.orders', secs_running: 3600, microsecs_running: 3_600_000_000, client: '10.0.0.7:51234', command: { find: 'orders', filter: { total: { $gt: 0 } } } },
+        {
+          desc: 'conn42',
+          opid: 4242,
+          active: true,
+          op: 'query',
+          ns: 'shop.orders',
+          secs_running: 3600,
+          microsecs_running: 3_600_000_000,
+          client: '10.0.0.7:51234',
+          command: { find: 'orders', filter: { total: { $gt: 0 } } },
+        },
         { desc: 'ReplBatcher', opid: 7, active: true, op: 'none', ns: '', secs_running: 99_999 },
       ],
     });
@@ -168,8 +209,28 @@ describe('mongodb: scripted replica-set, pool and query faults', () => {
   test('an operation waiting 40 s for a lock: blocked, naming the running operation that holds it', async () => {
     const peer = await start({
       inprog: [
-        { desc: 'conn7', opid: 700, active: true, op: 'command', ns: 'shop.orders', secs_running: 45, microsecs_running: 45_000_000, waitingForLock: false, command: { collMod: 'orders' } },
-        { desc: 'conn9', opid: 900, active: true, op: 'update', ns: 'shop.orders', secs_running: 40, microsecs_running: 40_000_000, waitingForLock: true, lockStats: { Collection: { timeAcquiringMicros: { w: 40_000_000 } } } },
+        {
+          desc: 'conn7',
+          opid: 700,
+          active: true,
+          op: 'command',
+          ns: 'shop.orders',
+          secs_running: 45,
+          microsecs_running: 45_000_000,
+          waitingForLock: false,
+          command: { collMod: 'orders' },
+        },
+        {
+          desc: 'conn9',
+          opid: 900,
+          active: true,
+          op: 'update',
+          ns: 'shop.orders',
+          secs_running: 40,
+          microsecs_running: 40_000_000,
+          waitingForLock: true,
+          lockStats: { Collection: { timeAcquiringMicros: { w: 40_000_000 } } },
+        },
       ],
     });
     const { code, report, target } = await diagnoseJson([`mongodb://127.0.0.1:${peer.port}/shop`]);
@@ -180,7 +241,11 @@ describe('mongodb: scripted replica-set, pool and query faults', () => {
   });
 
   test('a user that logs in but has no role on the database: permission_denied; serverStatus denied is only a limited view', async () => {
-    const peer = await start({ users: { 'admin.app': 'app-pass-1234' }, privileges: [{ resource: { db: 'reports', collection: '' }, actions: ['find'] }], unauthorized: ['serverStatus'] });
+    const peer = await start({
+      users: { 'admin.app': 'app-pass-1234' },
+      privileges: [{ resource: { db: 'reports', collection: '' }, actions: ['find'] }],
+      unauthorized: ['serverStatus'],
+    });
     const { code, report, target } = await diagnoseJson([`mongodb://app:app-pass-1234@127.0.0.1:${peer.port}/shop?authSource=admin`]);
     expect(verdictOf(report)).toBe('auth/permission_denied');
     expect(code).toBe(2);
@@ -190,7 +255,10 @@ describe('mongodb: scripted replica-set, pool and query faults', () => {
   });
 
   test('the same user with a role on its database: healthy, over SCRAM-SHA-256', async () => {
-    const peer = await start({ users: { 'admin.app': 'app-pass-1234' }, privileges: [{ resource: { db: 'shop', collection: '' }, actions: ['find', 'insert'] }] });
+    const peer = await start({
+      users: { 'admin.app': 'app-pass-1234' },
+      privileges: [{ resource: { db: 'shop', collection: '' }, actions: ['find', 'insert'] }],
+    });
     const { code, report, target } = await diagnoseJson([`mongodb://app:app-pass-1234@127.0.0.1:${peer.port}/shop?authSource=admin`]);
     expect(verdictOf(report)).toBe('none/healthy');
     expect(code).toBe(0);
@@ -226,7 +294,12 @@ describe('mongodb: protocol faults from hostile peers on loopback', () => {
   test('a TLS server that shares no cipher with the client: tls_handshake_failed', async () => {
     const cert = await selfSignedCertificate('localhost');
     // TLS 1.2 with a cipher suite no client offers: the handshake ends in a handshake_failure alert.
-    const server = createTlsServer({ cert: readFileSync(cert.certFile), key: readFileSync(cert.keyFile), maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES256-SHA' });
+    const server = createTlsServer({
+      cert: readFileSync(cert.certFile),
+      key: readFileSync(cert.keyFile),
+      maxVersion: 'TLSv1.2',
+      ciphers: 'ECDHE-ECDSA-AES256-SHA',
+    });
     server.on('tlsClientError', () => undefined);
     const peer = await track(servePeer(server, () => undefined));
     const { code, report } = await diagnoseJson(['--timeout', '3', `mongodb://localhost:${peer.port}/?tls=true&tlsAllowInvalidCertificates=true`]);

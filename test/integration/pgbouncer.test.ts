@@ -19,7 +19,8 @@ function lab(name: string): PgBouncerLab {
   return pgbouncerLab(name, PASSWORD);
 }
 
-const stepOf = (target: { steps: { id: string; evidence: Record<string, unknown>; summary: string; status: string }[] }, id: string) => target.steps.find((step) => step.id === id);
+const stepOf = (target: { steps: { id: string; evidence: Record<string, unknown>; summary: string; status: string }[] }, id: string) =>
+  target.steps.find((step) => step.id === id);
 
 describe('through PgBouncer, the database up', () => {
   const { cluster, bouncer, hold, queueBehindTwoTransactions } = lab('bouncer');
@@ -31,7 +32,11 @@ describe('through PgBouncer, the database up', () => {
     expect(code).toBe(0);
     const accepting = stepOf(target, 'accepting');
     expect(accepting?.summary).toMatch(/^PgBouncer \d+\.\d+\.\d+ \(a connection pooler\) answers; behind it, PostgreSQL \d+/);
-    expect(accepting?.evidence.pooler).toMatchObject({ poolMode: 'transaction', adminConsole: expect.stringMatching(/^read/), database: { port: cluster().port, database: 'appdb' } });
+    expect(accepting?.evidence.pooler).toMatchObject({
+      poolMode: 'transaction',
+      adminConsole: expect.stringMatching(/^read/),
+      database: { port: cluster().port, database: 'appdb' },
+    });
     expect(stepOf(target, 'pool')?.summary).toMatch(/^PgBouncer [\d.]+ pool appdb\/app: \d+ of 5 server connections busy, none waiting; PostgreSQL: /);
   });
 
@@ -41,13 +46,20 @@ describe('through PgBouncer, the database up', () => {
     const poolerLog = pooler.logSize();
     const { code } = await diagnoseJson([pooler.url('app', PASSWORD)]);
     expect(code).toBe(0);
-    const logins = pooler.logSince(poolerLog).split('\n').filter((line) => / login attempt: /.test(line));
+    const logins = pooler
+      .logSince(poolerLog)
+      .split('\n')
+      .filter((line) => / login attempt: /.test(line));
     expect(logins).toHaveLength(2);
     expect(logins.some((line) => /db=appdb user=app/.test(line))).toBe(true);
     expect(logins.some((line) => /db=pgbouncer user=app/.test(line))).toBe(true);
     // PgBouncer drops a server connection whose client leaves inside a transaction: dbdoctor ends its own.
     expect(pooler.logSince(poolerLog)).not.toContain('client disconnect while server was not ready');
-    const serverConnections = readFileSync(cluster().logFile).subarray(serverLog).toString('utf8').split('\n').filter((line) => /connection received: host=127\.0\.0\.1/.test(line));
+    const serverConnections = readFileSync(cluster().logFile)
+      .subarray(serverLog)
+      .toString('utf8')
+      .split('\n')
+      .filter((line) => /connection received: host=127\.0\.0\.1/.test(line));
     expect(serverConnections.length).toBeLessThanOrEqual(1);
   });
 
@@ -64,7 +76,10 @@ describe('through PgBouncer, the database up', () => {
     const { code, report, target } = await diagnoseJson([pooler.url('app', PASSWORD)]);
     expect(verdictOf(report)).toBe('pool/pooler_pool_exhausted');
     expect(code).toBe(2);
-    expect(target.verdict.details).toMatchObject({ limit: 'pool_size', pooler: { pool: { clientsWaiting: 1, serversActive: 2 }, limits: { poolSize: 2, serverConnections: 2 } } });
+    expect(target.verdict.details).toMatchObject({
+      limit: 'pool_size',
+      pooler: { pool: { clientsWaiting: 1, serversActive: 2 }, limits: { poolSize: 2, serverConnections: 2 } },
+    });
     expect(target.verdict.message).toMatch(/^1 client\(s\) wait in PgBouncer [\d.]+'s queue for appdb\/app .*\(pool_size = 2\)/);
     expect(target.verdict.remediation.some((fix) => fix.command?.endsWith("pgbouncer -c 'RELOAD;'"))).toBe(true);
     expect(stepOf(target, 'queries')?.status).toBe('skip');
@@ -101,7 +116,7 @@ describe('through PgBouncer, the database up', () => {
     for (const client of clients) await client.query('ROLLBACK');
   });
 
-  test('max_client_conn reached: pooler_client_limit with PgBouncer\'s words, exit 2', async () => {
+  test("max_client_conn reached: pooler_client_limit with PgBouncer's words, exit 2", async () => {
     const pooler = await bouncer({ settings: { max_client_conn: 3 } });
     await hold(pooler, 3);
     const { code, report, target } = await diagnoseJson([pooler.url('app', PASSWORD)]);
@@ -123,7 +138,7 @@ describe('through PgBouncer, the database up', () => {
     expect(received).not.toMatch(/connection authorized: user=app/);
   });
 
-  test('wrong password from the pooler to the database: pooler_backend_auth, with the server\'s words relayed', async () => {
+  test("wrong password from the pooler to the database: pooler_backend_auth, with the server's words relayed", async () => {
     // The client and PgBouncer agree on the password; PostgreSQL's role has another one.
     const pooler = await bouncer({ users: { app: 'stale-password' } });
     const { code, report, target } = await diagnoseJson([pooler.url('app', 'stale-password')]);
@@ -133,7 +148,7 @@ describe('through PgBouncer, the database up', () => {
     expect(target.verdict.message).toContain('rejected PgBouncer');
   });
 
-  test('a database PgBouncer has no [databases] entry for: database_missing, with the pooler\'s fix', async () => {
+  test("a database PgBouncer has no [databases] entry for: database_missing, with the pooler's fix", async () => {
     const pooler = await bouncer();
     const { code, report, target } = await diagnoseJson([pooler.url('app', PASSWORD, 'nowhere')]);
     expect(verdictOf(report)).toBe('auth/database_missing');
@@ -168,14 +183,16 @@ describe('through PgBouncer, the database up', () => {
     expect(verdictOf(report)).toBe('pool/pooler_session_state');
     expect(code).toBe(1);
     expect(target.verdict.details.advisoryLocks).toEqual([expect.objectContaining({ pid: holder, objid: 4242 })]);
-    expect(target.verdict.remediation.some((fix) => fix.command === `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid IN (${holder});`)).toBe(true);
+    expect(target.verdict.remediation.some((fix) => fix.command === `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid IN (${holder});`)).toBe(
+      true,
+    );
   });
 });
 
 describe('through PgBouncer, the database behind it down', () => {
   const { cluster, bouncer } = lab('bouncer-down');
 
-  test("database stopped while PgBouncer runs: pg_isready says \"accepting connections\", dbdoctor says pooler_backend_down", async () => {
+  test('database stopped while PgBouncer runs: pg_isready says "accepting connections", dbdoctor says pooler_backend_down', async () => {
     const pooler = await bouncer();
     const warm = pooler.client('app', PASSWORD);
     await warm.connect();

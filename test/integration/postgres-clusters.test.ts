@@ -33,20 +33,34 @@ describe('Debian clusters: one runs, one is stopped', () => {
     requireRoot('pg_createcluster');
     runningPort = await freePort();
     stoppedPort = await freePort();
-    await run('pg_createcluster', [version, running, '-p', String(runningPort), '--start', '--', '--auth-local=trust', '--auth-host=scram-sha-256', '--no-sync']);
+    await run('pg_createcluster', [
+      version,
+      running,
+      '-p',
+      String(runningPort),
+      '--start',
+      '--',
+      '--auth-local=trust',
+      '--auth-host=scram-sha-256',
+      '--no-sync',
+    ]);
     await run('pg_createcluster', [version, stopped, '-p', String(stoppedPort), '--', '--auth-local=trust', '--auth-host=scram-sha-256', '--no-sync']);
   });
   afterAll(async () => {
     for (const name of [running, stopped]) await run('pg_dropcluster', [version, name, '--stop']).catch(() => undefined);
   });
 
-  test('the stopped cluster\'s port: not_running, the cluster named, pg_ctlcluster first, the other port only as a possibility', async () => {
+  test("the stopped cluster's port: not_running, the cluster named, pg_ctlcluster first, the other port only as a possibility", async () => {
     const { code, report, target } = await diagnoseJson([`postgresql://app@127.0.0.1:${stoppedPort}/app`]);
     expect(verdictOf(report)).toBe('process/not_running');
     expect(code).toBe(2);
-    expect(target.verdict.message).toContain(`cluster ${version}/${stopped} (/var/lib/postgresql/${version}/${stopped}), configured for port ${stoppedPort}, is not running`);
+    expect(target.verdict.message).toContain(
+      `cluster ${version}/${stopped} (/var/lib/postgresql/${version}/${stopped}), configured for port ${stoppedPort}, is not running`,
+    );
     // Other tests' clusters may run on this machine at the same time: ours is among those named.
-    expect(target.verdict.message).toMatch(new RegExp(`(another PostgreSQL cluster runs|other PostgreSQL clusters run) here on ports? [\\d, ]*\\b${runningPort}\\b`));
+    expect(target.verdict.message).toMatch(
+      new RegExp(`(another PostgreSQL cluster runs|other PostgreSQL clusters run) here on ports? [\\d, ]*\\b${runningPort}\\b`),
+    );
     const fixes = commands(target.verdict.remediation);
     expect(fixes[0]).toMatch(new RegExp(`pg_ctlcluster ${version} ${stopped} start$`));
     expect(fixes[0]).not.toContain(String(runningPort));
@@ -83,9 +97,15 @@ describe('data directories side by side, one stopped', () => {
     root = labDir('siblings');
     runningPort = await freePort();
     stoppedPort = await freePort();
-    for (const [name, port] of [['main', runningPort], ['reporting', stoppedPort]] as const) {
+    for (const [name, port] of [
+      ['main', runningPort],
+      ['reporting', stoppedPort],
+    ] as const) {
       await asPostgres('initdb', ['-D', dir(name), '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', '--no-sync', '--no-instructions']);
-      appendFileSync(join(dir(name), 'postgresql.conf'), `\nport = ${port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '${dir(name)}'\ncluster_name = '${name}'\n`);
+      appendFileSync(
+        join(dir(name), 'postgresql.conf'),
+        `\nport = ${port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '${dir(name)}'\ncluster_name = '${name}'\n`,
+      );
     }
     await asPostgres('pg_ctl', ['-D', dir('main'), '-l', join(dir('main'), 'server.log'), '-w', 'start']);
   });
@@ -98,7 +118,9 @@ describe('data directories side by side, one stopped', () => {
     const { report, target } = await diagnoseJson([`postgresql://app@127.0.0.1:${stoppedPort}/app`]);
     expect(verdictOf(report)).toBe('process/not_running');
     expect(target.verdict.message).toContain(`cluster reporting (${dir('reporting')}), configured for port ${stoppedPort}, is not running`);
-    expect(target.verdict.message).toMatch(new RegExp(`(another PostgreSQL cluster runs|other PostgreSQL clusters run) here on ports? [\\d, ]*\\b${runningPort}\\b`));
+    expect(target.verdict.message).toMatch(
+      new RegExp(`(another PostgreSQL cluster runs|other PostgreSQL clusters run) here on ports? [\\d, ]*\\b${runningPort}\\b`),
+    );
     const start = commands(target.verdict.remediation)[0] ?? '';
     expect(start).toContain(`-D ${dir('reporting')}`);
     // Runs as printed (dbdoctor runs as root here, so it names runuser for the owner, not sudo).
@@ -107,7 +129,7 @@ describe('data directories side by side, one stopped', () => {
     expect(again.target.steps.find((step) => step.id === 'process')?.status).toBe('pass');
   });
 
-  test('PGDATA names a stopped cluster elsewhere: the same verdict from the operator\'s own variable', async () => {
+  test("PGDATA names a stopped cluster elsewhere: the same verdict from the operator's own variable", async () => {
     await asPostgres('pg_ctl', ['-D', dir('reporting'), '-m', 'fast', '-w', 'stop']);
     const elsewhere = labDir('pgdata');
     await asPostgres('initdb', ['-D', join(elsewhere, 'pg'), '-U', 'postgres', '--no-sync', '--no-instructions']);
@@ -122,7 +144,7 @@ describe('data directories side by side, one stopped', () => {
     }
   });
 
-  test('over a Unix socket, the stopped cluster\'s socket directory and port: not_running as over TCP, the other cluster\'s socket only a possibility', async () => {
+  test("over a Unix socket, the stopped cluster's socket directory and port: not_running as over TCP, the other cluster's socket only a possibility", async () => {
     await asPostgres('pg_ctl', ['-D', dir('reporting'), '-m', 'fast', '-w', 'stop']).catch(() => undefined);
     const { code, report, target } = await diagnoseJson([`postgresql://app@/app?host=${dir('reporting')}&port=${stoppedPort}`]);
     expect(verdictOf(report)).toBe('process/not_running');
@@ -136,7 +158,7 @@ describe('data directories side by side, one stopped', () => {
     expect(target.verdict.details.stoppedClusters).toEqual([expect.objectContaining({ name: 'reporting', port: stoppedPort })]);
   });
 
-  test('over a Unix socket no cluster here is configured for: not_listening, naming where PostgreSQL\'s sockets are', async () => {
+  test("over a Unix socket no cluster here is configured for: not_listening, naming where PostgreSQL's sockets are", async () => {
     const nowhere = labDir('nosocket');
     const { report, target } = await diagnoseJson([`postgresql://app@/app?host=${nowhere}&port=${stoppedPort}`]);
     expect(verdictOf(report)).toBe('accepting/not_listening');

@@ -25,7 +25,9 @@ describe('network faults, on an isolated host with its own DNS server', () => {
     expect(verdictOf(report)).toBe('network/dns_not_found');
     expect(code).toBe(2);
     expect(JSON.stringify(target.verdict.details)).toContain('ENOTFOUND');
-    expect(target.verdict.details.endpoints).toEqual([expect.objectContaining({ dns: expect.objectContaining({ tried: [{ name: 'db.invalid', answer: 'ENOTFOUND' }] }) })]);
+    expect(target.verdict.details.endpoints).toEqual([
+      expect.objectContaining({ dns: expect.objectContaining({ tried: [{ name: 'db.invalid', answer: 'ENOTFOUND' }] }) }),
+    ]);
     expect(target.steps.find((step) => step.id === 'process')?.status).toBe('skip');
   });
 

@@ -88,7 +88,10 @@ describe('postgres hostaddr (libpq): connect to the address, the host only names
     const list = commands.find((command) => command.includes(' -l'));
     expect(list).toBe(`PGHOSTADDR=127.0.0.1 psql -h ${NAME} -p ${cluster.port} -U app -d postgres -l`);
     // Run it as an operator would paste it: psql looks no name up and reaches this server.
-    const ran = spawnSync('bash', ['-c', list ?? 'false'], { env: { PATH: `${pgBinDir()}:${process.env.PATH ?? ''}`, PGPASSWORD: PASSWORD, HOME: emptyHome() }, encoding: 'utf8' });
+    const ran = spawnSync('bash', ['-c', list ?? 'false'], {
+      env: { PATH: `${pgBinDir()}:${process.env.PATH ?? ''}`, PGPASSWORD: PASSWORD, HOME: emptyHome() },
+      encoding: 'utf8',
+    });
     expect(ran.stderr).toBe('');
     expect(ran.status).toBe(0);
     expect(ran.stdout).toContain('appdb');
@@ -96,7 +99,9 @@ describe('postgres hostaddr (libpq): connect to the address, the host only names
 
   test('a URL in a remedy keeps the hostaddr next to its host', async () => {
     // Wrong password: auth_failed prints the URL with the password to change.
-    const { report, target } = await diagnoseJson([`host=${NAME} hostaddr=127.0.0.1 port=${cluster.port} user=app password=not-it dbname=appdb sslmode=require`]);
+    const { report, target } = await diagnoseJson([
+      `host=${NAME} hostaddr=127.0.0.1 port=${cluster.port} user=app password=not-it dbname=appdb sslmode=require`,
+    ]);
     expect(verdictOf(report)).toBe('auth/auth_failed');
     const printed = target.verdict.remediation.map((fix) => fix.command ?? '').filter((command) => command.includes(NAME));
     expect(printed.length).toBeGreaterThan(0);
@@ -121,10 +126,16 @@ describe('postgres hostaddr (libpq): connect to the address, the host only names
 
   test('an empty hostaddr in a list looks that host up; the next host is reached by its address', async () => {
     const closed = await freePort();
-    const { code, target } = await diagnoseJson([`host=localhost,${NAME} hostaddr=,127.0.0.1 port=${closed},${cluster.port} user=app password=${PASSWORD} dbname=appdb`]);
+    const { code, target } = await diagnoseJson([
+      `host=localhost,${NAME} hostaddr=,127.0.0.1 port=${closed},${cluster.port} user=app password=${PASSWORD} dbname=appdb`,
+    ]);
     expect(code).toBe(0);
     expect(target.target).toContain('hostaddr=,127.0.0.1');
-    const endpoints = target.steps.find((step) => step.id === 'network')?.evidence.endpoints as { host: string; hostaddr?: string; dns?: { literal?: boolean } }[];
+    const endpoints = target.steps.find((step) => step.id === 'network')?.evidence.endpoints as {
+      host: string;
+      hostaddr?: string;
+      dns?: { literal?: boolean };
+    }[];
     expect(endpoints[0]).toMatchObject({ host: 'localhost', dns: { literal: false } });
     expect(endpoints[0]?.hostaddr).toBeUndefined();
     expect(endpoints[1]).toMatchObject({ host: NAME, hostaddr: '127.0.0.1', dns: { literal: true } });
@@ -146,7 +157,9 @@ describe('postgres hostaddr (libpq): connect to the address, the host only names
   });
 
   test('verify-full against a certificate for another name: the verify-ca URL it prints keeps the root certificate and the hostaddr, and connects', async () => {
-    const { report, target } = await diagnoseJson([`host=other-name.invalid hostaddr=127.0.0.1 port=${cluster.port} user=app password=${PASSWORD} dbname=appdb sslmode=verify-full sslrootcert=${cert.certFile}`]);
+    const { report, target } = await diagnoseJson([
+      `host=other-name.invalid hostaddr=127.0.0.1 port=${cluster.port} user=app password=${PASSWORD} dbname=appdb sslmode=verify-full sslrootcert=${cert.certFile}`,
+    ]);
     expect(verdictOf(report)).toMatch(/^accepting\/tls_/);
     const url = target.verdict.remediation.map((fix) => fix.command ?? '').find((command) => command.includes('sslmode=verify-ca'));
     expect(url).toBe(`postgresql://app@other-name.invalid:${cluster.port}/appdb?sslmode=verify-ca&sslrootcert=${cert.certFile}&hostaddr=127.0.0.1`);
@@ -156,7 +169,10 @@ describe('postgres hostaddr (libpq): connect to the address, the host only names
   });
 
   test.each(['-db', 'host=elsewhere.invalid dbname=appdb'])('a database named %j: the printed psql connects to that very database, here', async (database) => {
-    const target = await resolvePostgresTarget({ text: `host=${NAME} hostaddr=127.0.0.1 port=${cluster.port} user=app dbname='${database}'`, source: 'url' }, buildEnvironment({ HOME: emptyHome() }));
+    const target = await resolvePostgresTarget(
+      { text: `host=${NAME} hostaddr=127.0.0.1 port=${cluster.port} user=app dbname='${database}'`, source: 'url' },
+      buildEnvironment({ HOME: emptyHome() }),
+    );
     const ran = paste(psqlAsUser(target, 'SELECT current_database()') + ' -At');
     expect(ran.stderr).toBe('');
     expect(ran.stdout.trim()).toBe(database);

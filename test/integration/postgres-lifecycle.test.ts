@@ -58,7 +58,9 @@ describe('postgres lifecycle states', () => {
       // wait asks a starting server again every second or so, instead of backing off to 5 s.
       const waited = await dbdoctor(['wait', '--timeout', '4', '--until', 'accepting', url()]);
       expect(waited.code).toBe(2);
-      const pauses = [...waited.stderr.matchAll(/accepting\/starting_up .*; next try in ([\d.]+) (ms|s)/g)].map((match) => Number(match[1]) * (match[2] === 's' ? 1000 : 1));
+      const pauses = [...waited.stderr.matchAll(/accepting\/starting_up .*; next try in ([\d.]+) (ms|s)/g)].map(
+        (match) => Number(match[1]) * (match[2] === 's' ? 1000 : 1),
+      );
       expect(pauses.length).toBeGreaterThanOrEqual(3);
       for (const pause of pauses) expect(pause).toBeLessThanOrEqual(1200);
     } finally {

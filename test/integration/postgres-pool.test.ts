@@ -136,7 +136,12 @@ describe('postgres pool and queries', () => {
     const terminate = idle?.remediation.find((fix) => fix.command?.includes('pg_terminate_backend'));
     expect(terminate?.command).toContain("state_change < now() - interval '1 seconds'");
     expect(terminate?.text).toContain('1 s');
-    expect(target.steps.flatMap((step) => [step, ...(step.also ?? [])]).flatMap((finding) => finding.remediation).some((fix) => fix.command?.includes('30 minutes'))).toBe(false);
+    expect(
+      target.steps
+        .flatMap((step) => [step, ...(step.also ?? [])])
+        .flatMap((finding) => finding.remediation)
+        .some((fix) => fix.command?.includes('30 minutes')),
+    ).toBe(false);
     const human = await dbdoctor(['diagnose', '--idle', '1s', '--idle-in-transaction', '1s', url()]);
     expect(human.stdout.split('idle_connections').length - 1).toBe(1);
   });
@@ -268,7 +273,14 @@ describe('postgres pool and queries', () => {
       const { code, report, target } = await diagnoseJson([url('', 'limited')]);
       expect(verdictOf(report)).toBe('pool/check_error');
       expect(code).toBe(1);
-      expect(target.steps.map((step) => `${step.id}:${step.status}`)).toEqual(['process:pass', 'accepting:pass', 'network:pass', 'pool:warn', 'auth:pass', 'queries:warn']);
+      expect(target.steps.map((step) => `${step.id}:${step.status}`)).toEqual([
+        'process:pass',
+        'accepting:pass',
+        'network:pass',
+        'pool:warn',
+        'auth:pass',
+        'queries:warn',
+      ]);
       expect(String(target.verdict.details.error)).toContain('permission denied');
     } finally {
       await cluster.sql('GRANT SELECT ON pg_catalog.pg_stat_activity TO PUBLIC', 'appdb');

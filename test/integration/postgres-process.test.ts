@@ -70,7 +70,9 @@ describe('postgres process step, on an isolated host', () => {
       const result = await dbdoctor(['diagnose', ...args], { prefix: host.prefix });
       expect(result.code).toBe(3);
       expect(result.stdout).toBe('');
-      expect(result.stderr).toMatch(/^dbdoctor: cannot reach the abstract socket "@dbdoctor-process" \(from connection string\): Node\.js v\S+ \(libuv [\d.]+\) pads/);
+      expect(result.stderr).toMatch(
+        /^dbdoctor: cannot reach the abstract socket "@dbdoctor-process" \(from connection string\): Node\.js v\S+ \(libuv [\d.]+\) pads/,
+      );
       expect(result.stderr.trimEnd().split('\n').length).toBeLessThanOrEqual(2);
     }
   });
@@ -111,12 +113,32 @@ describe('postgres process step, on an isolated host', () => {
     // `postgres --single` (initdb runs two of these; operators run it for maintenance) listens on
     // nothing and keeps running while its standard input is open.
     const single = (port: number): ReturnType<typeof spawn> => {
-      const [file, ...rest] = [...host.prefix, 'runuser', '-u', 'postgres', '--', join(pgBinDir(), 'postgres'), '--single', '-D', cluster.dataDir, '-c', `port=${port}`, 'postgres'];
+      const [file, ...rest] = [
+        ...host.prefix,
+        'runuser',
+        '-u',
+        'postgres',
+        '--',
+        join(pgBinDir(), 'postgres'),
+        '--single',
+        '-D',
+        cluster.dataDir,
+        '-c',
+        `port=${port}`,
+        'postgres',
+      ];
       return spawn(file ?? 'runuser', rest, { stdio: ['pipe', 'ignore', 'ignore'] });
     };
-    const ended = (child: ReturnType<typeof spawn>): Promise<void> => new Promise((resolve) => { child.once('exit', () => resolve()); child.stdin?.end(); });
+    const ended = (child: ReturnType<typeof spawn>): Promise<void> =>
+      new Promise((resolve) => {
+        child.once('exit', () => resolve());
+        child.stdin?.end();
+      });
     try {
-      for (const [port, holds] of [[PORT, true], [6000, false]] as const) {
+      for (const [port, holds] of [
+        [PORT, true],
+        [6000, false],
+      ] as const) {
         const child = single(port);
         try {
           const pidFile = join(cluster.dataDir, 'postmaster.pid');

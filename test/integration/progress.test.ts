@@ -13,7 +13,10 @@ const CLEAR = '\r\u001b[2K';
 function underTerminal(args: readonly string[], env: Record<string, string> = {}): Promise<{ code: number; output: string }> {
   const command = [process.execPath, BIN, ...args].map((word) => `'${word.replace(/'/g, `'\\''`)}'`).join(' ');
   return new Promise((resolve, reject) => {
-    const child = spawn('script', ['-qec', command, '/dev/null'], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: emptyHome(), LANG: 'C.UTF-8', NO_COLOR: '1', TERM: 'xterm', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('script', ['-qec', command, '/dev/null'], {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: emptyHome(), LANG: 'C.UTF-8', NO_COLOR: '1', TERM: 'xterm', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -49,7 +52,10 @@ describe('the progress line on a terminal', () => {
 
   test('Ctrl-C while the line is up: the line is erased before the process ends', async () => {
     const command = [process.execPath, BIN, '--timeout', '8', url()].map((word) => `'${word}'`).join(' ');
-    const child = spawn('script', ['-qec', command, '/dev/null'], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: emptyHome(), LANG: 'C.UTF-8', NO_COLOR: '1', TERM: 'xterm' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('script', ['-qec', command, '/dev/null'], {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: emptyHome(), LANG: 'C.UTF-8', NO_COLOR: '1', TERM: 'xterm' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let output = '';
     const closed = new Promise<number>((resolve) => child.once('close', (code) => resolve(code ?? -1)));
     await new Promise<void>((resolve) => {

@@ -72,14 +72,17 @@ describe('quoting, checked by a real PostgreSQL', () => {
 
   test('every identifier names exactly its value', async () => {
     // PostgreSQL cuts names at 63 bytes (NAMEDATALEN): values that fit.
-    const values = fc.sample(serverText.filter((value) => Buffer.byteLength(value) <= 63), SAMPLES);
+    const values = fc.sample(
+      serverText.filter((value) => Buffer.byteLength(value) <= 63),
+      SAMPLES,
+    );
     for (const value of values) {
       const result = await client.query(`SELECT 1 AS ${pgIdent(value)}`);
       expect(result.fields[0]?.name, `${JSON.stringify(value)} as ${pgIdent(value)}`).toBe(value);
     }
   });
 
-  test("every PostgreSQL statement a remedy prints, with hostile values in it, is one statement the server parses", async () => {
+  test('every PostgreSQL statement a remedy prints, with hostile values in it, is one statement the server parses', async () => {
     // The check itself: Parse refuses two statements and a syntax error, and accepts a statement it cannot run.
     expect((await parseOnly(client, 'SELECT 1; SELECT 2')).message).toMatch(/multiple commands/);
     expect((await parseOnly(client, "ALTER ROLE x' WITH LOGIN")).code).toBe('42601');
@@ -104,7 +107,8 @@ describe('quoting, checked by a real PostgreSQL', () => {
           const plainFix = plain[caseIndex]?.fixes[fixIndex];
           if (!fix.command || !plainFix?.command) return;
           if (fix.language === 'sql') statements.push({ plain: plainFix.command, hostile: fix.command });
-          else if (/^psql .* -c /.test(plainFix.command) && !/ pgbouncer -c /.test(plainFix.command)) shell.push({ plain: plainFix.command, hostile: fix.command });
+          else if (/^psql .* -c /.test(plainFix.command) && !/ pgbouncer -c /.test(plainFix.command))
+            shell.push({ plain: plainFix.command, hostile: fix.command });
         });
       });
       const runs = await pasteIntoBash(shell.flatMap(({ plain: plainCommand, hostile }) => [plainCommand, hostile]));
@@ -123,7 +127,9 @@ describe('quoting, checked by a real PostgreSQL', () => {
         // Remedies that print several statements print fixed ones (pids, settings): one at a time is what holds values.
         if (plainSql.replace(/;\s*$/, '').includes(';')) continue;
         const said = await parseOnly(client, hostile);
-        expect(said.code === '42601' || /multiple commands/.test(said.message ?? ''), `${hostile}\n  → ${said.code ?? 'parsed'} ${said.message ?? ''}`).toBe(false);
+        expect(said.code === '42601' || /multiple commands/.test(said.message ?? ''), `${hostile}\n  → ${said.code ?? 'parsed'} ${said.message ?? ''}`).toBe(
+          false,
+        );
         checked += 1;
       }
     }

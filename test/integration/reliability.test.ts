@@ -9,7 +9,18 @@ import { RunReportSchema, type RunReport } from '../../src/engine/schema.js';
 import { diagnoseJson, emptyHome } from '../lab/dbdoctor.js';
 import { BLACK_HOLE, IsolatedHost } from '../lab/isolated.js';
 import { Cluster, freePort, holdConnections, pgBinDir } from '../lab/postgres.js';
-import { dripPeer, endlessPeer, garbagePeer, hangUpPeer, httpPeer, midHandshakePeer, resetPeer, silentPeer, tlsPlaintextPeer, type Peer } from '../lab/servers.js';
+import {
+  dripPeer,
+  endlessPeer,
+  garbagePeer,
+  hangUpPeer,
+  httpPeer,
+  midHandshakePeer,
+  resetPeer,
+  silentPeer,
+  tlsPlaintextPeer,
+  type Peer,
+} from '../lab/servers.js';
 
 /**
  * Never hangs, never pushes a server over, never writes. Hostile peers and real faults, each with
@@ -30,7 +41,10 @@ function drained(args: readonly string[], prefix: readonly string[] = []): Promi
   const started = performance.now();
   const [command, ...argv] = [...prefix, process.execPath, DRAIN, 'diagnose', '--json', ...args];
   return new Promise((resolve, reject) => {
-    const child = spawn(command ?? process.execPath, argv, { env: { PATH: process.env.PATH ?? '', HOME: emptyHome(), NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command ?? process.execPath, argv, {
+      env: { PATH: process.env.PATH ?? '', HOME: emptyHome(), NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -112,7 +126,7 @@ describe('never hangs: real network faults, every engine', () => {
   }
 });
 
-describe('read-only and gentle: every statement and connection, from the server\'s own log', () => {
+describe("read-only and gentle: every statement and connection, from the server's own log", () => {
   const PASSWORD = 'gentle-Pa55-word';
   let cluster: Cluster;
   beforeAll(async () => {
@@ -139,7 +153,9 @@ describe('read-only and gentle: every statement and connection, from the server\
     const lines = readFileSync(cluster.logFile).subarray(offset).toString('utf8').split('\n');
     return {
       connections: lines.filter((line) => /connection received: host=127\.0\.0\.1/.test(line)).length,
-      statements: lines.filter((line) => / LOG: {2}(statement|execute [^:]*): /.test(line) && !/application_name/.test(line)).map((line) => line.replace(/^.* LOG: {2}(statement|execute [^:]*): /, '')),
+      statements: lines
+        .filter((line) => / LOG: {2}(statement|execute [^:]*): /.test(line) && !/application_name/.test(line))
+        .map((line) => line.replace(/^.* LOG: {2}(statement|execute [^:]*): /, '')),
     };
   }
 
@@ -150,7 +166,10 @@ describe('read-only and gentle: every statement and connection, from the server\
     ['a wrong password', (url: string) => [url.replace(PASSWORD, 'not-it')]],
     ['a missing database', (url: string) => [url.replace('/appdb', '/nosuch')]],
     ['sslmode=prefer against a server without TLS', (url: string) => [`${url}?sslmode=prefer`]],
-    ['every threshold at its lowest (all checks run their queries)', (url: string) => ['--long-running', '1ms', '--lock-wait', '1ms', '--idle', '1ms', '--idle-in-transaction', '1ms', url]],
+    [
+      'every threshold at its lowest (all checks run their queries)',
+      (url: string) => ['--long-running', '1ms', '--lock-wait', '1ms', '--idle', '1ms', '--idle-in-transaction', '1ms', url],
+    ],
   ])('%s: at most 2 connections, and only read-only statements', async (_name, args) => {
     const { connections, statements } = await footprint(args(cluster.url('app', PASSWORD, 'appdb')));
     expect(connections).toBeGreaterThanOrEqual(1);
@@ -180,7 +199,10 @@ describe('under load: pgbench on loopback, the diagnosis still ends within its d
     await cluster.sql('CREATE DATABASE appdb OWNER app');
     const env = { ...process.env, PGPASSWORD: PASSWORD };
     const pgbench = (args: readonly string[]): ReturnType<typeof spawn> =>
-      spawn(join(pgBinDir(), 'pgbench'), ['-h', '127.0.0.1', '-p', String(cluster.port), '-U', 'app', ...args, 'appdb'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+      spawn(join(pgBinDir(), 'pgbench'), ['-h', '127.0.0.1', '-p', String(cluster.port), '-U', 'app', ...args, 'appdb'], {
+        env,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
     await new Promise<void>((resolve, reject) => {
       const init = pgbench(['-i', '-q', '-s', '4']);
       let stderr = '';

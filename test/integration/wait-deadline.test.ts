@@ -106,7 +106,9 @@ describe('wait keeps trying a server that answers "starting up" until the deadli
     await cluster.sql('CREATE TABLE filler (id int, pad text)');
   });
   afterAll(async () => {
-    console.log(`wait through crash recovery (--timeout, ready at, exit, wall):\n${runs.map((run) => `  -t ${run.seconds}: ready ${(run.readyMs / 1000).toFixed(2)} s, exit ${run.code} at ${(run.wallMs / 1000).toFixed(2)} s`).join('\n')}`);
+    console.log(
+      `wait through crash recovery (--timeout, ready at, exit, wall):\n${runs.map((run) => `  -t ${run.seconds}: ready ${(run.readyMs / 1000).toFixed(2)} s, exit ${run.code} at ${(run.wallMs / 1000).toFixed(2)} s`).join('\n')}`,
+    );
     await cluster?.destroy();
   });
 

@@ -77,12 +77,14 @@ describe('workflows', () => {
       expect(result.code).toBe(0);
     });
 
-    test('through PgBouncer: waits for the database behind the pooler, not for the pooler\'s port', async () => {
+    test("through PgBouncer: waits for the database behind the pooler, not for the pooler's port", async () => {
       const bouncer = await PgBouncer.start(cluster, { users: { app: PASSWORD }, settings: { stats_users: 'app', server_login_retry: 1 } });
       try {
         await cluster.stop('fast');
         // pg_isready against the pooler says "accepting connections" all along: it is no readiness check.
-        const ready = await new Promise<number>((resolve) => execFile('pg_isready', ['-h', '127.0.0.1', '-p', String(bouncer.port)], (error) => resolve(error ? Number(error.code) : 0)));
+        const ready = await new Promise<number>((resolve) =>
+          execFile('pg_isready', ['-h', '127.0.0.1', '-p', String(bouncer.port)], (error) => resolve(error ? Number(error.code) : 0)),
+        );
         expect(ready).toBe(0);
         let started = 0;
         const starting = pause(2500).then(async () => {
@@ -132,7 +134,10 @@ describe('workflows', () => {
       const mongo = await Ferret.start({ listen: '10.99.0.1:27017', adminPassword: 'focus-pw-1', prefix: host.prefix });
       try {
         const resolverComesUp = pause(1500).then(() => host.startDns({ mongodb: { A: [mongo.host] } }));
-        const result = await dbdoctor(['wait', '--timeout', '30', `mongodb://${ADMIN_USER}:focus-pw-1@mongodb:27017/focus?authSource=admin`, '--', 'sh', '-c', 'echo started'], { prefix: host.prefix });
+        const result = await dbdoctor(
+          ['wait', '--timeout', '30', `mongodb://${ADMIN_USER}:focus-pw-1@mongodb:27017/focus?authSource=admin`, '--', 'sh', '-c', 'echo started'],
+          { prefix: host.prefix },
+        );
         await resolverComesUp;
         expect(result.code).toBe(0);
         expect(result.stderr).toContain('network/dns_temporary');
@@ -145,7 +150,9 @@ describe('workflows', () => {
     test('a name that does not exist is final after --retries attempts', async () => {
       const host = await newHost();
       await host.startDns({});
-      const result = await dbdoctor(['wait', '--timeout', '60', '--retries', '2', '--interval', '100ms', 'postgresql://app@nosuch.lab:5432/app'], { prefix: host.prefix });
+      const result = await dbdoctor(['wait', '--timeout', '60', '--retries', '2', '--interval', '100ms', 'postgresql://app@nosuch.lab:5432/app'], {
+        prefix: host.prefix,
+      });
       expect(result.code).toBe(2);
       expect(result.stderr).toContain('[1]');
       expect(result.stderr).not.toContain('[3]');
@@ -157,7 +164,9 @@ describe('workflows', () => {
     test('diagnosed concurrently under one deadline: a black hole does not delay the refused one', async () => {
       const host = await IsolatedHost.create({ pid: true });
       try {
-        const { code, report } = await diagnoseJson(['--timeout', '2', `postgresql://app@${BLACK_HOLE}:5432/app`, 'postgresql://app@127.0.0.1:1/app'], { prefix: host.prefix });
+        const { code, report } = await diagnoseJson(['--timeout', '2', `postgresql://app@${BLACK_HOLE}:5432/app`, 'postgresql://app@127.0.0.1:1/app'], {
+          prefix: host.prefix,
+        });
         expect(code).toBe(2);
         expect(report.targets.map((target) => target.verdict.cause)).toEqual(['connect_timeout', 'not_running']);
         expect(report.durationMs).toBeLessThanOrEqual(2000);
@@ -177,7 +186,18 @@ describe('workflows', () => {
       const file = join(dir, 'dbdoctor.yaml');
       writeFileSync(
         file,
-        ['defaults:', '  timeout: 5', 'targets:', '  - label: main', `    url: ${url()}`, '  - label: from-env', '    urlFrom: APP_DB', '    only: [process, accepting, network]', '    thresholds: { nearLimit: 1 }', ''].join('\n'),
+        [
+          'defaults:',
+          '  timeout: 5',
+          'targets:',
+          '  - label: main',
+          `    url: ${url()}`,
+          '  - label: from-env',
+          '    urlFrom: APP_DB',
+          '    only: [process, accepting, network]',
+          '    thresholds: { nearLimit: 1 }',
+          '',
+        ].join('\n'),
       );
       const { code, report } = await diagnoseJson(['--config', file], { env: { APP_DB: url() } });
       expect(code).toBe(0);
@@ -210,7 +230,9 @@ describe('workflows', () => {
       expect(code).toBe(2);
       expect(stdout).toMatch(/^<\?xml version="1.0" encoding="UTF-8"\?>\n<testsuites name="dbdoctor" tests="6" failures="1" skipped="2"/);
       expect(stdout).toContain('<testcase classname="dbdoctor.postgres.postgresql://app:****@127.0.0.1:');
-      expect(stdout).toMatch(/<testcase [^>]*name="auth"[^>]*>\n\s*<failure type="auth_failed" message="password authentication failed for user &quot;app&quot;/);
+      expect(stdout).toMatch(
+        /<testcase [^>]*name="auth"[^>]*>\n\s*<failure type="auth_failed" message="password authentication failed for user &quot;app&quot;/,
+      );
     });
 
     test('Markdown: a paste-ready note with the verdict, the steps and the fix', async () => {
@@ -225,7 +247,9 @@ describe('workflows', () => {
     test('Nagios: one status line with perfdata, and the plugin exit code', async () => {
       const healthy = await dbdoctor(['diagnose', '--format', 'nagios', url()]);
       expect(healthy.code).toBe(0);
-      expect(healthy.stdout).toMatch(/^DBDOCTOR OK - postgresql:\/\/app:\*\*\*\*@127\.0\.0\.1:\d+\/appdb healthy \| '.*up'=1;;1:;0;1 '.*seconds'=\d+\.\d{3}s '.*connections used'=[\d.]+%;80;100;0;100\n$/);
+      expect(healthy.stdout).toMatch(
+        /^DBDOCTOR OK - postgresql:\/\/app:\*\*\*\*@127\.0\.0\.1:\d+\/appdb healthy \| '.*up'=1;;1:;0;1 '.*seconds'=\d+\.\d{3}s '.*connections used'=[\d.]+%;80;100;0;100\n$/,
+      );
       const failing = await dbdoctor(['diagnose', '--format', 'nagios', url('', 'not-the-password')]);
       expect(failing.code).toBe(2);
       expect(failing.stdout).toMatch(/^DBDOCTOR CRITICAL - .* auth\/auth_failed: /);
@@ -235,7 +259,9 @@ describe('workflows', () => {
       const { stdout } = await dbdoctor(['diagnose', '--format', 'prometheus', url()]);
       const samples = stdout.split('\n').filter((line) => line !== '' && !line.startsWith('#'));
       for (const sample of samples) expect(sample).toMatch(/^dbdoctor_[a-z_]+\{([a-z_]+="(?:[^"\\]|\\.)*",?)+\} -?\d+(\.\d+)?$/);
-      expect(stdout).toMatch(/dbdoctor_target_up\{target="postgresql:\/\/app:\*\*\*\*@127\.0\.0\.1:\d+\/appdb",engine="postgres",status="healthy",step="",cause="healthy"\} 1/);
+      expect(stdout).toMatch(
+        /dbdoctor_target_up\{target="postgresql:\/\/app:\*\*\*\*@127\.0\.0\.1:\d+\/appdb",engine="postgres",status="healthy",step="",cause="healthy"\} 1/,
+      );
       expect(samples.filter((line) => line.startsWith('dbdoctor_step_status{'))).toHaveLength(6);
       expect(stdout).toMatch(/dbdoctor_connections_used_ratio\{[^}]*\} 0\.\d+/);
       expect(stdout).toMatch(/# TYPE dbdoctor_diagnosis_seconds gauge\ndbdoctor_diagnosis_seconds\{[^}]*\} \d+\.\d{3}/);

@@ -38,14 +38,20 @@ export function cassandraVersion(): string {
 
 export function cassandraLib(): string {
   const lib = join(process.env.DBDOCTOR_CACHE ?? join(homedir(), '.cache', 'dbdoctor'), `cassandra-${cassandraVersion()}`, 'lib');
-  if (!existsSync(join(lib, '.complete'))) throw new Error(`Apache Cassandra's jars are not in ${lib}: run the test command from the README (test/lab/setup.sh fetches them with Maven)`);
+  if (!existsSync(join(lib, '.complete')))
+    throw new Error(`Apache Cassandra's jars are not in ${lib}: run the test command from the README (test/lab/setup.sh fetches them with Maven)`);
   return lib;
 }
 
 function jvmOptions(): string[] {
-  return readFileSync(join(LAB, 'jvm17.options'), 'utf8').split('\n').map((line) => line.trim()).filter((line) => line !== '' && !line.startsWith('#'))
-    // As Cassandra's start script does: "--add-exports a=b" is two arguments.
-    .flatMap((line) => line.split(/\s+/));
+  return (
+    readFileSync(join(LAB, 'jvm17.options'), 'utf8')
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line !== '' && !line.startsWith('#'))
+      // As Cassandra's start script does: "--add-exports a=b" is two arguments.
+      .flatMap((line) => line.split(/\s+/))
+  );
 }
 
 export interface NodeInfo {
@@ -131,7 +137,22 @@ export class CassandraNode {
 
   /** nodetool over the node's local JMX port: Cassandra's own NodeTool class from the same jars. */
   async nodetool(...args: string[]): Promise<string> {
-    const { stdout } = await run('java', [...jvmOptions(), '-Dlogback.configurationFile=/dev/null', '-cp', `${cassandraLib()}/*`, 'org.apache.cassandra.tools.NodeTool', '-h', '127.0.0.1', '-p', String(this.info.jmxPort), ...args], { maxBuffer: 8 * 1024 * 1024 });
+    const { stdout } = await run(
+      'java',
+      [
+        ...jvmOptions(),
+        '-Dlogback.configurationFile=/dev/null',
+        '-cp',
+        `${cassandraLib()}/*`,
+        'org.apache.cassandra.tools.NodeTool',
+        '-h',
+        '127.0.0.1',
+        '-p',
+        String(this.info.jmxPort),
+        ...args,
+      ],
+      { maxBuffer: 8 * 1024 * 1024 },
+    );
     return stdout;
   }
 
@@ -153,7 +174,12 @@ export class CassandraNode {
 
   /** Runs statements as the superuser, through cassandra-driver. */
   async cql(...statements: string[]): Promise<cassandra.types.Row[]> {
-    const client = new cassandra.Client({ contactPoints: [`127.0.0.1:${this.port}`], localDataCenter: DC, credentials: { username: SUPERUSER.user, password: SUPERUSER.password }, socketOptions: { connectTimeout: 2000 } });
+    const client = new cassandra.Client({
+      contactPoints: [`127.0.0.1:${this.port}`],
+      localDataCenter: DC,
+      credentials: { username: SUPERUSER.user, password: SUPERUSER.password },
+      socketOptions: { connectTimeout: 2000 },
+    });
     try {
       await client.connect();
       let rows: cassandra.types.Row[] = [];
@@ -178,7 +204,9 @@ export class CassandraNode {
   }
 
   url(credentials: { user: string; password?: string } | undefined, keyspace = '', query = `?dc=${DC}`): string {
-    const auth = credentials ? `${encodeURIComponent(credentials.user)}${credentials.password !== undefined ? `:${encodeURIComponent(credentials.password)}` : ''}@` : '';
+    const auth = credentials
+      ? `${encodeURIComponent(credentials.user)}${credentials.password !== undefined ? `:${encodeURIComponent(credentials.password)}` : ''}@`
+      : '';
     return `cassandra://${auth}127.0.0.1:${this.port}/${keyspace}${query}`;
   }
 }

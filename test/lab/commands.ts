@@ -39,11 +39,62 @@ export interface PastedRun {
 
 /** Every program a remedy names (and "touch", which the hostile values try to run). */
 export const STUBBED_PROGRAMS = [
-  'cat', 'chmod', 'cqlsh', 'dbdoctor', 'df', 'dig', 'docker', 'echo', 'export', 'getent', 'grep', 'head', 'iptables', 'ip', 'journalctl',
-  'kubectl', 'ls', 'mongosh', 'nc', 'nft', 'nodetool', 'openssl', 'pg_isready', 'pg_lsclusters', 'printf', 'ps', 'psql', 'rm', 'sh', 'sleep',
-  'ss', 'sudo', 'systemctl', 'tail', 'touch', 'curl', 'wget', 'bash', 'id', 'true', 'false', 'xargs', 'tee', 'sed', 'timeout', 'runuser',
+  'cat',
+  'chmod',
+  'cqlsh',
+  'dbdoctor',
+  'df',
+  'dig',
+  'docker',
+  'echo',
+  'export',
+  'getent',
+  'grep',
+  'head',
+  'iptables',
+  'ip',
+  'journalctl',
+  'kubectl',
+  'ls',
+  'mongosh',
+  'nc',
+  'nft',
+  'nodetool',
+  'openssl',
+  'pg_isready',
+  'pg_lsclusters',
+  'printf',
+  'ps',
+  'psql',
+  'rm',
+  'sh',
+  'sleep',
+  'ss',
+  'sudo',
+  'systemctl',
+  'tail',
+  'touch',
+  'curl',
+  'wget',
+  'bash',
+  'id',
+  'true',
+  'false',
+  'xargs',
+  'tee',
+  'sed',
+  'timeout',
+  'runuser',
   // macOS (issue 21): Homebrew, launchd, Postgres.app, and the look-ups that replace ss, getent and ip there.
-  'brew', 'launchctl', 'open', 'lsof', 'dscacheutil', 'scutil', 'route', 'pfctl', 'pgrep',
+  'brew',
+  'launchctl',
+  'open',
+  'lsof',
+  'dscacheutil',
+  'scutil',
+  'route',
+  'pfctl',
+  'pgrep',
 ] as const;
 
 const run = promisify(execFile);
@@ -139,7 +190,11 @@ export async function pasteInto(shell: Shell, commands: readonly string[]): Prom
     const log = join(dir, 'log');
     writeFileSync(log, '');
     const driver = DRIVERS[shell];
-    await run(shell, [...driver.argv, driver.script], { env: { __DIR: dir, __WORK: work, __LOG: log, __N: String(commands.length), HOME: dir, LANG: 'C.UTF-8' }, cwd: dir, maxBuffer: 64 * 1024 * 1024 });
+    await run(shell, [...driver.argv, driver.script], {
+      env: { __DIR: dir, __WORK: work, __LOG: log, __N: String(commands.length), HOME: dir, LANG: 'C.UTF-8' },
+      cwd: dir,
+      maxBuffer: 64 * 1024 * 1024,
+    });
     const byMark = parseLog(readFileSync(log));
     return commands.map((command, index) => {
       const stderr = readFileSync(join(dir, `err.${index + 1}`), 'utf8');
@@ -302,19 +357,32 @@ const SENTINELS = new Set(['touch', 'rm', 'curl', 'wget', 'bash', 'sh', 'id']);
  */
 export async function unsafeToPaste(commands: readonly string[]): Promise<string[]> {
   const problems: string[] = [];
-  for (const command of commands) for (const line of command.split('\n')) if (hasInvisible(line)) problems.push(`an invisible character in ${JSON.stringify(command)}`);
+  for (const command of commands)
+    for (const line of command.split('\n')) if (hasInvisible(line)) problems.push(`an invisible character in ${JSON.stringify(command)}`);
   const shellCommands = commands.map(pastable).filter((command): command is string => command !== undefined);
   const runs = await pasteIntoShells(shellCommands.map(fillPlaceholders));
   // A loop is a script for `sh -c`: sh reads it again, as dash (Debian's sh) or bash.
-  const scripts = [...new Set([...runs.values()].flat().flatMap((run) => run.invocations.flatMap((call) => (call.program === 'sh' && call.args[0] === '-c' && call.args[1] !== undefined ? [call.args[1]] : []))))];
-  for (const [shell, scriptRuns] of await pasteIntoShells(scripts.map(fillPlaceholders), ['dash', 'bash'])) runs.set(shell, [...(runs.get(shell) ?? []), ...scriptRuns]);
+  const scripts = [
+    ...new Set(
+      [...runs.values()]
+        .flat()
+        .flatMap((run) =>
+          run.invocations.flatMap((call) => (call.program === 'sh' && call.args[0] === '-c' && call.args[1] !== undefined ? [call.args[1]] : [])),
+        ),
+    ),
+  ];
+  for (const [shell, scriptRuns] of await pasteIntoShells(scripts.map(fillPlaceholders), ['dash', 'bash']))
+    runs.set(shell, [...(runs.get(shell) ?? []), ...scriptRuns]);
   for (const [shell, shellRuns] of runs) {
     for (const run of shellRuns) {
-      if (run.syntaxError || run.notFound.length > 0 || run.createdFiles.length > 0) problems.push(`${shell}: ${run.command}: ${run.stderr} ${run.createdFiles.join(' ')}`);
-      for (const call of run.invocations) if (SENTINELS.has(call.program) && !run.command.startsWith(call.program)) problems.push(`${shell}: ${run.command} ran ${call.program}`);
+      if (run.syntaxError || run.notFound.length > 0 || run.createdFiles.length > 0)
+        problems.push(`${shell}: ${run.command}: ${run.stderr} ${run.createdFiles.join(' ')}`);
+      for (const call of run.invocations)
+        if (SENTINELS.has(call.program) && !run.command.startsWith(call.program)) problems.push(`${shell}: ${run.command} ran ${call.program}`);
     }
   }
   // A URL line printed as it is must be made of URL characters only.
-  for (const command of commands) if (kindOf(command) === 'url' && !SAFE_URL.test(command) && !/^['"\\]/.test(command)) problems.push(`a URL line neither plain nor quoted: ${command}`);
+  for (const command of commands)
+    if (kindOf(command) === 'url' && !SAFE_URL.test(command) && !/^['"\\]/.test(command)) problems.push(`a URL line neither plain nor quoted: ${command}`);
   return problems;
 }

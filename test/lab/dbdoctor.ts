@@ -49,7 +49,11 @@ export function dbdoctor(args: readonly string[], options: RunOptions = {}): Pro
   const [command, ...argv] = [...(options.prefix ?? []), ...inside, process.execPath, '--', BIN, ...args];
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(command ?? process.execPath, argv, { env, cwd: options.cwd ?? fresh(mkdtempSync(join(tmpdir(), 'dbdoctor-cwd-'))), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command ?? process.execPath, argv, {
+      env,
+      cwd: options.cwd ?? fresh(mkdtempSync(join(tmpdir(), 'dbdoctor-cwd-'))),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

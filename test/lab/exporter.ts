@@ -20,7 +20,10 @@ export class ExporterProcess {
     child.stderr?.on('data', (chunk: Buffer) => (this.log += chunk.toString()));
   }
 
-  static async start(args: readonly string[], options: { prefix?: readonly string[]; env?: Record<string, string>; cwd?: string } = {}): Promise<ExporterProcess> {
+  static async start(
+    args: readonly string[],
+    options: { prefix?: readonly string[]; env?: Record<string, string>; cwd?: string } = {},
+  ): Promise<ExporterProcess> {
     const [command, ...argv] = [...(options.prefix ?? []), process.execPath, BIN, 'exporter', ...args];
     const child = spawn(command ?? process.execPath, argv, {
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: emptyHome(), LANG: 'C.UTF-8', NO_COLOR: '1', ...options.env },
@@ -75,7 +78,10 @@ export interface HttpAnswer {
 }
 
 /** One GET (a fresh connection each time), with optional headers, basic auth and CA. */
-export function get(url: string, options: { headers?: Record<string, string>; auth?: string; ca?: Buffer | string; servername?: string; timeoutMs?: number } = {}): Promise<HttpAnswer> {
+export function get(
+  url: string,
+  options: { headers?: Record<string, string>; auth?: string; ca?: Buffer | string; servername?: string; timeoutMs?: number } = {},
+): Promise<HttpAnswer> {
   const target = new URL(url);
   const request = target.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
@@ -109,7 +115,8 @@ export function samples(text: string, name: string): { labels: Record<string, st
     .map((line) => {
       const match = /^[^{ ]+(?:\{(.*)\})? (\S+)$/.exec(line);
       const labels: Record<string, string> = {};
-      for (const pair of (match?.[1] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[pair[1] ?? ''] = (pair[2] ?? '').replace(/\\(.)/g, (_all, ch: string) => (ch === 'n' ? '\n' : ch));
+      for (const pair of (match?.[1] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g))
+        labels[pair[1] ?? ''] = (pair[2] ?? '').replace(/\\(.)/g, (_all, ch: string) => (ch === 'n' ? '\n' : ch));
       return { labels, value: Number(match?.[2]) };
     });
 }

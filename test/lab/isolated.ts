@@ -45,7 +45,9 @@ export interface SrvRecord {
   readonly target: string;
 }
 
-export type DnsTable = Readonly<Record<string, { A?: readonly string[]; AAAA?: readonly string[]; SRV?: readonly SrvRecord[]; TXT?: readonly string[] } | 'NXDOMAIN' | 'SERVFAIL' | 'SILENT'>>;
+export type DnsTable = Readonly<
+  Record<string, { A?: readonly string[]; AAAA?: readonly string[]; SRV?: readonly SrvRecord[]; TXT?: readonly string[] } | 'NXDOMAIN' | 'SERVFAIL' | 'SILENT'>
+>;
 
 const DNS_SERVER = join(dirname(fileURLToPath(import.meta.url)), 'dns-server.mjs');
 
@@ -103,7 +105,9 @@ export class IsolatedHost {
   }
 
   private async isolateProcesses(): Promise<void> {
-    const sleeper = spawn('ip', ['netns', 'exec', this.name, 'unshare', '--pid', '--fork', '--mount-proc', '--kill-child', 'sleep', 'infinity'], { stdio: 'ignore' });
+    const sleeper = spawn('ip', ['netns', 'exec', this.name, 'unshare', '--pid', '--fork', '--mount-proc', '--kill-child', 'sleep', 'infinity'], {
+      stdio: 'ignore',
+    });
     this.sleeper = sleeper;
     const parent = sleeper.pid;
     if (parent === undefined) throw new Error('could not start the PID namespace');

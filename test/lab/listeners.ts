@@ -89,7 +89,9 @@ export async function dropbearServer(): Promise<Listener> {
   const dir = mkdtempSync(join(tmpdir(), 'dbdoctor-ssh-'));
   const key = join(dir, 'host_key');
   execFileSync('dropbearkey', ['-t', 'ed25519', '-f', key], { stdio: 'ignore' });
-  const child = spawn('dropbear', ['-F', '-E', '-s', '-p', `127.0.0.1:${port}`, '-r', key, '-P', join(dir, 'dropbear.pid')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('dropbear', ['-F', '-E', '-s', '-p', `127.0.0.1:${port}`, '-r', key, '-P', join(dir, 'dropbear.pid')], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   return started(child, port, 'dropbear', () => rmSync(dir, { recursive: true, force: true }));
 }
 
@@ -97,7 +99,9 @@ export async function dropbearServer(): Promise<Listener> {
 export async function redisServer(): Promise<Listener> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'dbdoctor-redis-'));
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   return started(child, port, 'redis-server', () => rmSync(dir, { recursive: true, force: true }));
 }
 

@@ -100,8 +100,27 @@ export function mongoPeer(script: MongoPeerScript): Promise<Peer> {
         case 'hello':
         case 'ismaster': {
           if (script.helloError) return { ok: 0, ...script.helloError };
-          const mechanisms = typeof command.saslSupportedMechs === 'string' && script.users?.[command.saslSupportedMechs] !== undefined ? { saslSupportedMechs: ['SCRAM-SHA-256'] } : {};
-          return { isWritablePrimary: true, ismaster: true, helloOk: true, maxBsonObjectSize: 16_777_216, maxMessageSizeBytes: 48_000_000, maxWriteBatchSize: 100_000, localTime: new Date(), logicalSessionTimeoutMinutes: 30, connectionId: id, minWireVersion: 0, maxWireVersion: 17, readOnly: false, ...script.hello, ...mechanisms, ok: 1 };
+          const mechanisms =
+            typeof command.saslSupportedMechs === 'string' && script.users?.[command.saslSupportedMechs] !== undefined
+              ? { saslSupportedMechs: ['SCRAM-SHA-256'] }
+              : {};
+          return {
+            isWritablePrimary: true,
+            ismaster: true,
+            helloOk: true,
+            maxBsonObjectSize: 16_777_216,
+            maxMessageSizeBytes: 48_000_000,
+            maxWriteBatchSize: 100_000,
+            localTime: new Date(),
+            logicalSessionTimeoutMinutes: 30,
+            connectionId: id,
+            minWireVersion: 0,
+            maxWireVersion: 17,
+            readOnly: false,
+            ...script.hello,
+            ...mechanisms,
+            ok: 1,
+          };
         }
         case 'buildinfo':
           return { version: '6.0.0-scripted', versionArray: [6, 0, 0, 0], ok: 1 };
@@ -113,7 +132,14 @@ export function mongoPeer(script: MongoPeerScript): Promise<Peer> {
         case 'currentop':
           return { inprog: [...(script.inprog ?? [])], ok: 1 };
         case 'connectionstatus':
-          return { authInfo: { authenticatedUsers: authenticated && conversation ? [{ user: conversation.user.split('.')[1], db: conversation.user.split('.')[0] }] : [], authenticatedUserRoles: [], ...(authenticated && script.privileges ? { authenticatedUserPrivileges: [...script.privileges] } : {}) }, ok: 1 };
+          return {
+            authInfo: {
+              authenticatedUsers: authenticated && conversation ? [{ user: conversation.user.split('.')[1], db: conversation.user.split('.')[0] }] : [],
+              authenticatedUserRoles: [],
+              ...(authenticated && script.privileges ? { authenticatedUserPrivileges: [...script.privileges] } : {}),
+            },
+            ok: 1,
+          };
         case 'listcollections':
           return { cursor: { id: 0n, ns: `${String(command.$db)}.$cmd.listCollections`, firstBatch: [] }, ok: 1 };
         case 'saslstart':
@@ -132,7 +158,8 @@ export function mongoPeer(script: MongoPeerScript): Promise<Peer> {
       const nonce = /r=([^,]*)/.exec(clientFirstBare)?.[1] ?? '';
       const key = `${String(command.$db)}.${user}`;
       const password = script.users?.[key];
-      if (command.mechanism !== 'SCRAM-SHA-256' || password === undefined) return { ok: 0, code: 18, codeName: 'AuthenticationFailed', errmsg: 'Authentication failed.' };
+      if (command.mechanism !== 'SCRAM-SHA-256' || password === undefined)
+        return { ok: 0, code: 18, codeName: 'AuthenticationFailed', errmsg: 'Authentication failed.' };
       const salt = randomBytes(16);
       const serverFirst = `r=${nonce}${randomBytes(18).toString('base64')},s=${salt.toString('base64')},i=${ITERATIONS}`;
       conversation = { user: key, password, clientFirstBare, serverFirst, salt };
@@ -151,7 +178,8 @@ export function mongoPeer(script: MongoPeerScript): Promise<Peer> {
       const signature = hmac(sha256(clientKey), authMessage);
       const expected = Buffer.from(clientKey.map((byte, index) => byte ^ (signature[index] ?? 0)));
       const given = Buffer.from(proof, 'base64');
-      if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: 0, code: 18, codeName: 'AuthenticationFailed', errmsg: 'Authentication failed.' };
+      if (given.length !== expected.length || !timingSafeEqual(given, expected))
+        return { ok: 0, code: 18, codeName: 'AuthenticationFailed', errmsg: 'Authentication failed.' };
       authenticated = true;
       const serverSignature = hmac(hmac(salted, 'Server Key'), authMessage).toString('base64');
       return { conversationId: 1, done: true, payload: new Binary(Buffer.from(`v=${serverSignature}`)), ok: 1 };

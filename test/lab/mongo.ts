@@ -69,10 +69,14 @@ export class Ferret {
       '--log-format=text',
       '--log-level=info',
       ...(options.replSetName ? [`--repl-set-name=${options.replSetName}`] : []),
-      ...(options.tls ? [`--listen-tls=${options.tls.listen}`, `--listen-tls-cert-file=${options.tls.certFile}`, `--listen-tls-key-file=${options.tls.keyFile}`] : []),
+      ...(options.tls
+        ? [`--listen-tls=${options.tls.listen}`, `--listen-tls-cert-file=${options.tls.certFile}`, `--listen-tls-key-file=${options.tls.keyFile}`]
+        : []),
       ...(options.unix ? [`--listen-unix=${options.unix}`] : []),
       ...(options.adminPassword !== undefined && !options.postgresqlUrl ? ['--test-enable-new-auth'] : []),
-      ...(options.adminPassword !== undefined && !options.postgresqlUrl && first ? ['--setup-database=admin', `--setup-username=${ADMIN_USER}`, `--setup-password=${options.adminPassword}`] : []),
+      ...(options.adminPassword !== undefined && !options.postgresqlUrl && first
+        ? ['--setup-database=admin', `--setup-username=${ADMIN_USER}`, `--setup-password=${options.adminPassword}`]
+        : []),
     ];
     let command = [FERRETDB, ...args];
     if (options.hosts) {
@@ -104,7 +108,8 @@ export class Ferret {
   }
 
   url(user: string | undefined, password: string | undefined, database = '', query = ''): string {
-    const auth = user === undefined ? '' : password === undefined ? `${encodeURIComponent(user)}@` : `${encodeURIComponent(user)}:${encodeURIComponent(password)}@`;
+    const auth =
+      user === undefined ? '' : password === undefined ? `${encodeURIComponent(user)}@` : `${encodeURIComponent(user)}:${encodeURIComponent(password)}@`;
     return `mongodb://${auth}${this.host}:${this.port}/${database}${query}`;
   }
 

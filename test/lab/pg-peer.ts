@@ -15,7 +15,13 @@ export type PgPeerBehaviour =
    * detail, hint and severity it writes too (escape sequences, megabytes). `login` first sends
    * AuthenticationOk, as after a successful login.
    */
-  | { readonly kind: 'hostile'; readonly login: boolean; readonly params: readonly (readonly [string, string])[]; readonly error?: ErrorFields; readonly pid?: number };
+  | {
+      readonly kind: 'hostile';
+      readonly login: boolean;
+      readonly params: readonly (readonly [string, string])[];
+      readonly error?: ErrorFields;
+      readonly pid?: number;
+    };
 
 export interface ErrorFields {
   readonly sqlstate: string;
@@ -53,7 +59,14 @@ export const backend = {
     message(
       'E',
       Buffer.concat([
-        Buffer.from('S'), cstring(severity), Buffer.from('V'), cstring(severity), Buffer.from('C'), cstring(sqlstate), Buffer.from('M'), cstring(text),
+        Buffer.from('S'),
+        cstring(severity),
+        Buffer.from('V'),
+        cstring(severity),
+        Buffer.from('C'),
+        cstring(sqlstate),
+        Buffer.from('M'),
+        cstring(text),
         ...(more.detail !== undefined ? [Buffer.from('D'), cstring(more.detail)] : []),
         ...(more.hint !== undefined ? [Buffer.from('H'), cstring(more.hint)] : []),
         ...(more.located ? [Buffer.from('F'), cstring('auth.c'), Buffer.from('L'), cstring('539'), Buffer.from('R'), cstring('ClientAuthentication')] : []),
@@ -89,7 +102,14 @@ export function pgPeer(behaviour: PgPeerBehaviour): Promise<Peer> {
             if (error) socket.end(Buffer.concat([...said, backend.error(error.sqlstate, error.message, error.severity, error)]));
             else socket.write(Buffer.concat([...said, backend.readyForQuery()]));
           } else {
-            socket.write(Buffer.concat([backend.authenticationOk(), backend.parameterStatus('server_version', '15.0 (scripted)'), backend.backendKeyData(4242), backend.readyForQuery()]));
+            socket.write(
+              Buffer.concat([
+                backend.authenticationOk(),
+                backend.parameterStatus('server_version', '15.0 (scripted)'),
+                backend.backendKeyData(4242),
+                backend.readyForQuery(),
+              ]),
+            );
           }
         }
       }

@@ -54,7 +54,11 @@ export function pgbouncerLab(name: string, password: string): PgBouncerLab {
   return {
     cluster: current,
     bouncer: async (options = {}) => {
-      const bouncer = await PgBouncer.start(current(), { users: { app: password, other: password, third: password }, ...options, settings: { stats_users: 'app', ...options.settings } });
+      const bouncer = await PgBouncer.start(current(), {
+        users: { app: password, other: password, third: password },
+        ...options,
+        settings: { stats_users: 'app', ...options.settings },
+      });
       bouncers.push(bouncer);
       return bouncer;
     },

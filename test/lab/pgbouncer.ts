@@ -43,7 +43,8 @@ export class PgBouncer {
   }
 
   static async start(cluster: Cluster, options: PgBouncerOptions): Promise<PgBouncer> {
-    if (!PGBOUNCER_BIN) throw new Error('pgbouncer not found in /usr/sbin or /usr/bin: run the test command from the README (it installs the pgbouncer package)');
+    if (!PGBOUNCER_BIN)
+      throw new Error('pgbouncer not found in /usr/sbin or /usr/bin: run the test command from the README (it installs the pgbouncer package)');
     const root = labDir('pgbouncer');
     const port = await freePort();
     const databases = options.databases ?? { appdb: `host=${cluster.host} port=${cluster.port} dbname=appdb` };
@@ -65,14 +66,30 @@ export class PgBouncer {
       ...options.settings,
     };
     const quote = (text: string): string => `"${text.replace(/"/g, '""')}"`;
-    writeOwned(join(root, 'userlist.txt'), Object.entries(users).map(([user, password]) => `${quote(user)} ${quote(password)}`).join('\n') + '\n', 0o600);
+    writeOwned(
+      join(root, 'userlist.txt'),
+      Object.entries(users)
+        .map(([user, password]) => `${quote(user)} ${quote(password)}`)
+        .join('\n') + '\n',
+      0o600,
+    );
     writeOwned(
       join(root, 'pgbouncer.ini'),
-      ['[databases]', ...Object.entries(databases).map(([name, conn]) => `${name} = ${conn}`), '', '[pgbouncer]', ...Object.entries(settings).map(([key, value]) => `${key} = ${value}`), ''].join('\n'),
+      [
+        '[databases]',
+        ...Object.entries(databases).map(([name, conn]) => `${name} = ${conn}`),
+        '',
+        '[pgbouncer]',
+        ...Object.entries(settings).map(([key, value]) => `${key} = ${value}`),
+        '',
+      ].join('\n'),
       0o644,
     );
     const owner = userInfo().uid === 0 ? postgresOwner() : undefined;
-    const child = spawn(PGBOUNCER_BIN, [join(root, 'pgbouncer.ini')], { stdio: ['ignore', 'pipe', 'pipe'], ...(owner ? { uid: owner.uid, gid: owner.gid } : {}) });
+    const child = spawn(PGBOUNCER_BIN, [join(root, 'pgbouncer.ini')], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(owner ? { uid: owner.uid, gid: owner.gid } : {}),
+    });
     let output = '';
     child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -150,9 +167,14 @@ function writeOwned(path: string, text: string, mode: number): void {
   }
 }
 
-
 /** Clients through the pooler, each logged in, held until released. */
-export async function holdPoolerClients(bouncer: PgBouncer, count: number, user: string, password: string, database = 'appdb'): Promise<{ clients: pg.Client[]; release(): Promise<void> }> {
+export async function holdPoolerClients(
+  bouncer: PgBouncer,
+  count: number,
+  user: string,
+  password: string,
+  database = 'appdb',
+): Promise<{ clients: pg.Client[]; release(): Promise<void> }> {
   const clients: pg.Client[] = [];
   for (let index = 0; index < count; index += 1) {
     const client = bouncer.client(user, password, database);

@@ -18,7 +18,8 @@ export const SUPERUSER = 'postgres';
 
 export function pgBinDir(): string {
   const root = '/usr/lib/postgresql';
-  if (!existsSync(root)) throw new Error(`PostgreSQL server binaries not found under ${root}: run the test command from the README (it installs the postgresql package)`);
+  if (!existsSync(root))
+    throw new Error(`PostgreSQL server binaries not found under ${root}: run the test command from the README (it installs the postgresql package)`);
   const versions = readdirSync(root)
     .filter((name) => existsSync(join(root, name, 'bin', 'initdb')))
     .sort((a, b) => Number(b) - Number(a));
@@ -30,7 +31,11 @@ export function pgBinDir(): string {
 const isRoot = (): boolean => userInfo().uid === 0;
 
 /** Runs a server-side command as the postgres user when we are root (inside `prefix`, if any). */
-export async function asPostgres(command: string, args: readonly string[], options: { prefix?: readonly string[] } = {}): Promise<{ stdout: string; stderr: string }> {
+export async function asPostgres(
+  command: string,
+  args: readonly string[],
+  options: { prefix?: readonly string[] } = {},
+): Promise<{ stdout: string; stderr: string }> {
   const full = join(pgBinDir(), command);
   const argv = [...(options.prefix ?? []), ...(isRoot() ? ['runuser', '-u', 'postgres', '--', full] : [full]), ...args];
   const [file, ...rest] = argv;
@@ -61,10 +66,14 @@ export function labDir(prefix: string): string {
 }
 
 export function postgresOwner(): { uid: number; gid: number } {
-  const fields = readFileSync('/etc/passwd', 'utf8').split('\n').find((line) => line.startsWith('postgres:'))?.split(':');
+  const fields = readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((line) => line.startsWith('postgres:'))
+    ?.split(':');
   const uid = Number(fields?.[2]);
   const gid = Number(fields?.[3]);
-  if (!Number.isInteger(uid) || !Number.isInteger(gid)) throw new Error('no postgres user on this machine: install the postgresql package (the test command does)');
+  if (!Number.isInteger(uid) || !Number.isInteger(gid))
+    throw new Error('no postgres user on this machine: install the postgresql package (the test command does)');
   return { uid, gid };
 }
 
@@ -100,7 +109,19 @@ export class Cluster {
     const root = labDir(name);
     const dataDir = join(root, 'data');
     const socketDir = join(root, 'sock');
-    await asPostgres('initdb', ['-D', dataDir, '-U', SUPERUSER, '--auth-local=trust', '--auth-host=scram-sha-256', '-E', 'UTF8', '--locale=C', '--no-sync', '--no-instructions']);
+    await asPostgres('initdb', [
+      '-D',
+      dataDir,
+      '-U',
+      SUPERUSER,
+      '--auth-local=trust',
+      '--auth-host=scram-sha-256',
+      '-E',
+      'UTF8',
+      '--locale=C',
+      '--no-sync',
+      '--no-instructions',
+    ]);
     await run(isRoot() ? 'runuser' : 'mkdir', isRoot() ? ['-u', 'postgres', '--', 'mkdir', '-p', socketDir] : ['-p', socketDir]);
     const port = options.port ?? (await freePort());
     const cluster = new Cluster(name, port, dataDir, socketDir, root, options.prefix ?? []);
@@ -145,7 +166,12 @@ export class Cluster {
   }
 
   configure(settings: Readonly<Record<string, string | number>>): void {
-    appendFileSync(join(this.dataDir, 'postgresql.conf'), `\n${Object.entries(settings).map(([key, value]) => `${key} = ${value}`).join('\n')}\n`);
+    appendFileSync(
+      join(this.dataDir, 'postgresql.conf'),
+      `\n${Object.entries(settings)
+        .map(([key, value]) => `${key} = ${value}`)
+        .join('\n')}\n`,
+    );
   }
 
   get logFile(): string {
@@ -162,9 +188,11 @@ export class Cluster {
   }
 
   async stop(mode: 'fast' | 'immediate' | 'smart' = 'fast', wait = true): Promise<void> {
-    await asPostgres('pg_ctl', ['-D', this.dataDir, '-m', mode, ...(wait ? ['-w', '-t', '60'] : ['-W']), 'stop'], { prefix: this.prefix }).catch((error: unknown) => {
-      if (!/Is server running\?|no server running|PID file .* does not exist/i.test(String(error))) throw error;
-    });
+    await asPostgres('pg_ctl', ['-D', this.dataDir, '-m', mode, ...(wait ? ['-w', '-t', '60'] : ['-W']), 'stop'], { prefix: this.prefix }).catch(
+      (error: unknown) => {
+        if (!/Is server running\?|no server running|PID file .* does not exist/i.test(String(error))) throw error;
+      },
+    );
   }
 
   async reload(): Promise<void> {
@@ -218,7 +246,11 @@ export class Cluster {
 }
 
 /** Holds `count` idle sessions open (to fill connection slots) until released. */
-export async function holdConnections(cluster: Cluster, count: number, options: { user?: string; password?: string; database?: string } = {}): Promise<{ release(): Promise<void>; clients: pg.Client[] }> {
+export async function holdConnections(
+  cluster: Cluster,
+  count: number,
+  options: { user?: string; password?: string; database?: string } = {},
+): Promise<{ release(): Promise<void>; clients: pg.Client[] }> {
   const clients: pg.Client[] = [];
   for (let index = 0; index < count; index += 1) {
     const client = cluster.client(options);

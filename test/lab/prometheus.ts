@@ -51,7 +51,13 @@ export class PrometheusServer {
    * Starts Prometheus with `config` (YAML text) and `files` beside it, listening on `listen`
    * (host:port); `apiUrl` is where the test reaches that address.
    */
-  static async start(options: { config: string; files?: Record<string, string>; listen: string; apiUrl: string; prefix?: readonly string[] }): Promise<PrometheusServer> {
+  static async start(options: {
+    config: string;
+    files?: Record<string, string>;
+    listen: string;
+    apiUrl: string;
+    prefix?: readonly string[];
+  }): Promise<PrometheusServer> {
     const dir = mkdtempSync(join(tmpdir(), 'dbdoctor-prometheus-'));
     writeFileSync(join(dir, 'prometheus.yml'), options.config);
     for (const [name, text] of Object.entries(options.files ?? {})) writeFileSync(join(dir, name), text);

@@ -83,7 +83,19 @@ function directory(files: Readonly<Record<string, string>> = {}): string {
 }
 
 /** A PostgreSQL cluster with an application role and database, inside a lab host. */
-async function databaseIn(stack: Stack, host: IsolatedHost, options: { listen: string; port?: number; user: string; password: string; database: string; settings?: Record<string, string | number>; hbaFirst?: readonly string[] }): Promise<Cluster> {
+async function databaseIn(
+  stack: Stack,
+  host: IsolatedHost,
+  options: {
+    listen: string;
+    port?: number;
+    user: string;
+    password: string;
+    database: string;
+    settings?: Record<string, string | number>;
+    hbaFirst?: readonly string[];
+  },
+): Promise<Cluster> {
   const cluster = stack.push(
     await Cluster.create('lab', {
       prefix: host.prefix,
@@ -117,16 +129,32 @@ export const SCENARIOS: readonly LabScenario[] = [
         const pod = await host(stack);
         await pod.startDns({ 'mes-db': { A: ['10.99.0.1'] } });
         await databaseIn(stack, pod, { listen: '127.0.0.1,10.99.0.1', user: 'user', password: 'password', database: 'mes_db' });
-        const env = { ...KUBERNETES_ENV, MES_DB_SERVICE_HOST: '10.99.0.1', MES_DB_SERVICE_PORT: '5432', MES_API_SERVICE_HOST: '10.96.0.20', MES_API_SERVICE_PORT: '8000' };
+        const env = {
+          ...KUBERNETES_ENV,
+          MES_DB_SERVICE_HOST: '10.99.0.1',
+          MES_DB_SERVICE_PORT: '5432',
+          MES_API_SERVICE_HOST: '10.96.0.20',
+          MES_API_SERVICE_PORT: '8000',
+        };
         return [
           {
             title: "app.py's hard-coded URL",
             args: ['postgresql://user:password@db:5432/mes_db'],
             env,
             prefix: pod.prefix,
-            expect: { verdict: 'network/dns_not_found', exit: 2, mentions: ['this environment knows "mes-db"', 'MES_DB_SERVICE_HOST', 'kubectl set env', 'postgresql://user@mes-db:5432/mes_db'] },
+            expect: {
+              verdict: 'network/dns_not_found',
+              exit: 2,
+              mentions: ['this environment knows "mes-db"', 'MES_DB_SERVICE_HOST', 'kubectl set env', 'postgresql://user@mes-db:5432/mes_db'],
+            },
           },
-          { title: 'the service name it suggests', args: ['postgresql://user:password@mes-db:5432/mes_db'], env, prefix: pod.prefix, expect: { verdict: 'none/healthy', exit: 0 } },
+          {
+            title: 'the service name it suggests',
+            args: ['postgresql://user:password@mes-db:5432/mes_db'],
+            env,
+            prefix: pod.prefix,
+            expect: { verdict: 'none/healthy', exit: 0 },
+          },
         ];
       }),
   },
@@ -141,11 +169,19 @@ export const SCENARIOS: readonly LabScenario[] = [
         await cluster.stop('fast');
         const fifo = join(cluster.root, 'restore.fifo');
         const cwd = directory({
-          'docker-compose.yml': 'services:\n  user-service:\n    image: flow/user-service\n    depends_on: [postgres]\n  postgres:\n    image: postgres:15\n    ports: ["5432:5432"]\n',
+          'docker-compose.yml':
+            'services:\n  user-service:\n    image: flow/user-service\n    depends_on: [postgres]\n  postgres:\n    image: postgres:15\n    ports: ["5432:5432"]\n',
         });
         const env = { DATABASE_URL: 'postgresql://user:password@localhost:5432/oxygen_platform' };
         return [
-          { title: 'before PostgreSQL started', args: [], env, cwd, prefix: machine.prefix, expect: { verdict: 'process/not_running', exit: 2, mentions: ['docker compose ps', 'condition: service_healthy'] } },
+          {
+            title: 'before PostgreSQL started',
+            args: [],
+            env,
+            cwd,
+            prefix: machine.prefix,
+            expect: { verdict: 'process/not_running', exit: 2, mentions: ['docker compose ps', 'condition: service_healthy'] },
+          },
           {
             title: 'while it replays WAL',
             args: [],
@@ -195,12 +231,17 @@ export const SCENARIOS: readonly LabScenario[] = [
         const env = { DATABASE_URL: 'postgresql://user:pass@postgresql:5432/main_db', COMPOSE_PROJECT_NAME: 'tools-dashboard' };
         return [
           {
-            title: 'the URL the code built from POSTGRES_HOST\'s default',
+            title: "the URL the code built from POSTGRES_HOST's default",
             args: ['postgresql://user:pass@localhost:5432/main_db'],
             env,
             cwd,
             prefix: app.prefix,
-            expect: { verdict: 'process/localhost_in_container', exit: 2, mentions: ['localhost there is the container itself', '"postgresql"', 'postgresql://user@postgresql:5432/main_db'], warnings: ['config_mismatch'] },
+            expect: {
+              verdict: 'process/localhost_in_container',
+              exit: 2,
+              mentions: ['localhost there is the container itself', '"postgresql"', 'postgresql://user@postgresql:5432/main_db'],
+              warnings: ['config_mismatch'],
+            },
           },
           { title: 'DATABASE_URL, as compose provides it', args: [], env, cwd, prefix: app.prefix, expect: { verdict: 'none/healthy', exit: 0 } },
         ];
@@ -262,7 +303,14 @@ export const SCENARIOS: readonly LabScenario[] = [
         const machine = await host(stack);
         await databaseIn(stack, machine, { listen: '127.0.0.1', user: 'app', password: 'app-pw-1', database: 'app' });
         await machine.iptables(['-A', 'INPUT', '-p', 'tcp', '--dport', '5432', '-j', 'REJECT', '--reject-with', 'icmp-host-unreachable']);
-        return [{ title: 'connect through the firewall', args: ['postgresql://app:app-pw-1@127.0.0.1:5432/app'], prefix: machine.prefix, expect: { verdict: 'network/host_unreachable', exit: 2, mentions: ['EHOSTUNREACH'] } }];
+        return [
+          {
+            title: 'connect through the firewall',
+            args: ['postgresql://app:app-pw-1@127.0.0.1:5432/app'],
+            prefix: machine.prefix,
+            expect: { verdict: 'network/host_unreachable', exit: 2, mentions: ['EHOSTUNREACH'] },
+          },
+        ];
       }),
   },
   {
@@ -274,7 +322,14 @@ export const SCENARIOS: readonly LabScenario[] = [
         const machine = await host(stack, { pid: true });
         await databaseIn(stack, machine, { listen: '127.0.0.1', user: 'app', password: 'app-pw-1', database: 'app' });
         await machine.iptables(['-A', 'INPUT', '-p', 'tcp', '--dport', '5432', '-j', 'REJECT', '--reject-with', 'tcp-reset']);
-        return [{ title: 'connect through the firewall', args: ['postgresql://app:app-pw-1@127.0.0.1:5432/app'], prefix: machine.prefix, expect: { verdict: 'network/firewall_rejected', exit: 2, mentions: ['a firewall rule rejects it', 'iptables -S'] } }];
+        return [
+          {
+            title: 'connect through the firewall',
+            args: ['postgresql://app:app-pw-1@127.0.0.1:5432/app'],
+            prefix: machine.prefix,
+            expect: { verdict: 'network/firewall_rejected', exit: 2, mentions: ['a firewall rule rejects it', 'iptables -S'] },
+          },
+        ];
       }),
   },
   {
@@ -287,7 +342,14 @@ export const SCENARIOS: readonly LabScenario[] = [
         // returns ::1 first (RFC 6724 precedence).
         const machine = await host(stack);
         await databaseIn(stack, machine, { listen: '127.0.0.1', user: 'app', password: 'app-pw-1', database: 'app' });
-        return [{ title: 'localhost', args: ['postgresql://app:app-pw-1@localhost:5432/app'], prefix: machine.prefix, expect: { verdict: 'network/ipv6_mismatch', exit: 1, mentions: ['::1', 'ECONNREFUSED ::1:5432', 'postgresql://app@127.0.0.1:5432/app'] } }];
+        return [
+          {
+            title: 'localhost',
+            args: ['postgresql://app:app-pw-1@localhost:5432/app'],
+            prefix: machine.prefix,
+            expect: { verdict: 'network/ipv6_mismatch', exit: 1, mentions: ['::1', 'ECONNREFUSED ::1:5432', 'postgresql://app@127.0.0.1:5432/app'] },
+          },
+        ];
       }),
   },
   {
@@ -298,7 +360,14 @@ export const SCENARIOS: readonly LabScenario[] = [
       new Stack().build(async (stack) => {
         const machine = await host(stack, { resolvConf: 'nameserver 127.0.0.53\noptions timeout:5 attempts:2\n' });
         await machine.startDns({ 'db.lab': 'SILENT' });
-        return [{ title: 'a name the resolver sits on', args: ['--timeout', '1.5', 'postgresql://app@db.lab:5432/app'], prefix: machine.prefix, expect: { verdict: 'network/dns_temporary', exit: 2, mentions: ['gave no answer', '127.0.0.53'], withinTimeoutSeconds: 1.5 } }];
+        return [
+          {
+            title: 'a name the resolver sits on',
+            args: ['--timeout', '1.5', 'postgresql://app@db.lab:5432/app'],
+            prefix: machine.prefix,
+            expect: { verdict: 'network/dns_temporary', exit: 2, mentions: ['gave no answer', '127.0.0.53'], withinTimeoutSeconds: 1.5 },
+          },
+        ];
       }),
   },
   {
@@ -309,7 +378,14 @@ export const SCENARIOS: readonly LabScenario[] = [
       new Stack().build(async (stack) => {
         const machine = await host(stack, { hosts: ['10.99.0.1 orders-postgres'] });
         await machine.startDns({});
-        return [{ title: 'orders-db', args: ['postgresql://app@orders-db:5432/orders'], prefix: machine.prefix, expect: { verdict: 'network/dns_not_found', exit: 2, mentions: ['this environment knows "orders-postgres"', '/etc/hosts'] } }];
+        return [
+          {
+            title: 'orders-db',
+            args: ['postgresql://app@orders-db:5432/orders'],
+            prefix: machine.prefix,
+            expect: { verdict: 'network/dns_not_found', exit: 2, mentions: ['this environment knows "orders-postgres"', '/etc/hosts'] },
+          },
+        ];
       }),
   },
   {
@@ -320,8 +396,22 @@ export const SCENARIOS: readonly LabScenario[] = [
       new Stack().build(async (stack) => {
         const machine = await host(stack);
         await machine.startDns({});
-        const cwd = directory({ 'compose.yaml': 'services:\n  db:\n    image: postgres:16\n    ports:\n      - "5433:5432"\n  api:\n    image: example/api\n' });
-        return [{ title: 'the service name', args: ['postgresql://app@db:5432/app'], cwd, prefix: machine.prefix, expect: { verdict: 'network/dns_not_found', exit: 2, mentions: ['resolves only inside the compose network', 'postgresql://app@localhost:5433/app'] } }];
+        const cwd = directory({
+          'compose.yaml': 'services:\n  db:\n    image: postgres:16\n    ports:\n      - "5433:5432"\n  api:\n    image: example/api\n',
+        });
+        return [
+          {
+            title: 'the service name',
+            args: ['postgresql://app@db:5432/app'],
+            cwd,
+            prefix: machine.prefix,
+            expect: {
+              verdict: 'network/dns_not_found',
+              exit: 2,
+              mentions: ['resolves only inside the compose network', 'postgresql://app@localhost:5433/app'],
+            },
+          },
+        ];
       }),
   },
   {
@@ -331,7 +421,14 @@ export const SCENARIOS: readonly LabScenario[] = [
     setup: () =>
       new Stack().build(async (stack) => {
         const machine = await host(stack, { pid: true });
-        return [{ title: 'nothing running', args: ['--platform', 'systemd', 'postgresql://app@127.0.0.1:5432/app'], prefix: machine.prefix, expect: { verdict: 'process/not_running', exit: 2, mentions: ['systemctl status postgresql', 'journalctl -u postgresql'] } }];
+        return [
+          {
+            title: 'nothing running',
+            args: ['--platform', 'systemd', 'postgresql://app@127.0.0.1:5432/app'],
+            prefix: machine.prefix,
+            expect: { verdict: 'process/not_running', exit: 2, mentions: ['systemctl status postgresql', 'journalctl -u postgresql'] },
+          },
+        ];
       }),
   },
   {
@@ -341,7 +438,13 @@ export const SCENARIOS: readonly LabScenario[] = [
     setup: () =>
       new Stack().build(async (stack) => {
         const peer = await loopbackPeer(stack, resetPeer);
-        return [{ title: 'a killing proxy', args: [`postgresql://app@127.0.0.1:${peer.port}/app`], expect: { verdict: 'accepting/connection_reset', exit: 2, mentions: ['ECONNRESET'] } }];
+        return [
+          {
+            title: 'a killing proxy',
+            args: [`postgresql://app@127.0.0.1:${peer.port}/app`],
+            expect: { verdict: 'accepting/connection_reset', exit: 2, mentions: ['ECONNRESET'] },
+          },
+        ];
       }),
   },
   {
@@ -351,7 +454,13 @@ export const SCENARIOS: readonly LabScenario[] = [
     setup: () =>
       new Stack().build(async (stack) => {
         const peer = await loopbackPeer(stack, () => dripPeer());
-        return [{ title: 'the drip', args: ['--timeout', '2', `postgresql://app@127.0.0.1:${peer.port}/app`], expect: { verdict: 'accepting/wrong_protocol', exit: 2, withinTimeoutSeconds: 2 } }];
+        return [
+          {
+            title: 'the drip',
+            args: ['--timeout', '2', `postgresql://app@127.0.0.1:${peer.port}/app`],
+            expect: { verdict: 'accepting/wrong_protocol', exit: 2, withinTimeoutSeconds: 2 },
+          },
+        ];
       }),
   },
   {
@@ -362,13 +471,24 @@ export const SCENARIOS: readonly LabScenario[] = [
       new Stack().build(async (stack) => {
         const machine = await host(stack);
         const cert = await expiredCertificate('localhost');
-        await databaseIn(stack, machine, { listen: '127.0.0.1,::1', user: 'app', password: 'app-pw-1', database: 'app', settings: { ssl: 'on', ssl_cert_file: `'${cert.certFile}'`, ssl_key_file: `'${cert.keyFile}'` }, hbaFirst: ['host all all ::1/128 scram-sha-256'] });
+        await databaseIn(stack, machine, {
+          listen: '127.0.0.1,::1',
+          user: 'app',
+          password: 'app-pw-1',
+          database: 'app',
+          settings: { ssl: 'on', ssl_cert_file: `'${cert.certFile}'`, ssl_key_file: `'${cert.keyFile}'` },
+          hbaFirst: ['host all all ::1/128 scram-sha-256'],
+        });
         return [
           {
             title: 'verify-full',
             args: [`postgresql://app:app-pw-1@localhost:5432/app?sslmode=verify-full&sslrootcert=${cert.caFile}`],
             prefix: machine.prefix,
-            expect: { verdict: 'accepting/tls_verify_failed', exit: 2, mentions: ['the certificate has expired', 'CERT_HAS_EXPIRED', 'Feb  1 00:00:00 2020 GMT'] },
+            expect: {
+              verdict: 'accepting/tls_verify_failed',
+              exit: 2,
+              mentions: ['the certificate has expired', 'CERT_HAS_EXPIRED', 'Feb  1 00:00:00 2020 GMT'],
+            },
           },
         ];
       }),

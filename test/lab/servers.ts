@@ -81,7 +81,10 @@ export function httpPeer(): Promise<Peer> {
  * refuses control characters in them; a hostile one does not): answers whatever arrives first.
  */
 export function rawHttpPeer(status: string, headers: readonly (readonly [string, string])[], body = 'hello\n'): Promise<Peer> {
-  const response = Buffer.from(`HTTP/1.1 ${status}\r\n${headers.map(([name, value]) => `${name}: ${value}\r\n`).join('')}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`, 'utf8');
+  const response = Buffer.from(
+    `HTTP/1.1 ${status}\r\n${headers.map(([name, value]) => `${name}: ${value}\r\n`).join('')}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    'utf8',
+  );
   return peer(createServer(), (socket) => socket.once('data', () => socket.end(response)));
 }
 

@@ -21,7 +21,23 @@ export async function selfSignedCertificate(name: string, options: { days?: numb
   chmodSync(dir, 0o755);
   const certFile = join(dir, 'server.crt');
   const keyFile = join(dir, 'server.key');
-  await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', String(options.days ?? 30), '-subj', `/CN=${name}`, '-addext', `subjectAltName=DNS:${name}`]);
+  await run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    keyFile,
+    '-out',
+    certFile,
+    '-days',
+    String(options.days ?? 30),
+    '-subj',
+    `/CN=${name}`,
+    '-addext',
+    `subjectAltName=DNS:${name}`,
+  ]);
   chmodSync(keyFile, 0o600);
   chmodSync(certFile, 0o644);
   if (userInfo().uid === 0) {
@@ -43,10 +59,57 @@ export async function expiredCertificate(name: string): Promise<Certificate & { 
   const file = (base: string): string => join(dir, base);
   writeFileSync(file('index.txt'), '');
   writeFileSync(file('serial'), '01\n');
-  writeFileSync(file('ca.cnf'), `[ca]\ndefault_ca=lab\n[lab]\ndatabase=${file('index.txt')}\nserial=${file('serial')}\nnew_certs_dir=${dir}\ndefault_md=sha256\npolicy=any\ncopy_extensions=copy\n[any]\ncommonName=supplied\n`);
-  await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', file('ca.key'), '-out', file('ca.crt'), '-days', '3650', '-subj', '/CN=dbdoctor-lab-ca']);
-  await run('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', file('server.key'), '-out', file('server.csr'), '-subj', `/CN=${name}`, '-addext', `subjectAltName=DNS:${name},IP:127.0.0.1`]);
-  await run('openssl', ['ca', '-batch', '-config', file('ca.cnf'), '-cert', file('ca.crt'), '-keyfile', file('ca.key'), '-in', file('server.csr'), '-out', file('server.crt'), '-startdate', '20200101000000Z', '-enddate', '20200201000000Z']);
+  writeFileSync(
+    file('ca.cnf'),
+    `[ca]\ndefault_ca=lab\n[lab]\ndatabase=${file('index.txt')}\nserial=${file('serial')}\nnew_certs_dir=${dir}\ndefault_md=sha256\npolicy=any\ncopy_extensions=copy\n[any]\ncommonName=supplied\n`,
+  );
+  await run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    file('ca.key'),
+    '-out',
+    file('ca.crt'),
+    '-days',
+    '3650',
+    '-subj',
+    '/CN=dbdoctor-lab-ca',
+  ]);
+  await run('openssl', [
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    file('server.key'),
+    '-out',
+    file('server.csr'),
+    '-subj',
+    `/CN=${name}`,
+    '-addext',
+    `subjectAltName=DNS:${name},IP:127.0.0.1`,
+  ]);
+  await run('openssl', [
+    'ca',
+    '-batch',
+    '-config',
+    file('ca.cnf'),
+    '-cert',
+    file('ca.crt'),
+    '-keyfile',
+    file('ca.key'),
+    '-in',
+    file('server.csr'),
+    '-out',
+    file('server.crt'),
+    '-startdate',
+    '20200101000000Z',
+    '-enddate',
+    '20200201000000Z',
+  ]);
   chmodSync(file('server.key'), 0o600);
   if (userInfo().uid === 0) {
     const owner = postgresOwner();

@@ -13,7 +13,8 @@ function nodeError(message: string, fields: Record<string, unknown>): Error {
   return Object.assign(new Error(message), fields);
 }
 
-const refused = (address: string, port: number): Error => nodeError(`connect ECONNREFUSED ${address}:${port}`, { errno: -111, code: 'ECONNREFUSED', syscall: 'connect', address, port });
+const refused = (address: string, port: number): Error =>
+  nodeError(`connect ECONNREFUSED ${address}:${port}`, { errno: -111, code: 'ECONNREFUSED', syscall: 'connect', address, port });
 
 describe('explain(error object): the structure first', () => {
   test('a plain Error with only errno/code fields (no telling message): not_running, read from the code', async () => {
@@ -32,12 +33,20 @@ describe('explain(error object): the structure first', () => {
   });
 
   test('EAI_AGAIN is dns_temporary, not dns_not_found', async () => {
-    const answer = await explain(nodeError('getaddrinfo EAI_AGAIN db.internal', { code: 'EAI_AGAIN', errno: -3001, syscall: 'getaddrinfo', hostname: 'db.internal' }));
+    const answer = await explain(
+      nodeError('getaddrinfo EAI_AGAIN db.internal', { code: 'EAI_AGAIN', errno: -3001, syscall: 'getaddrinfo', hostname: 'db.internal' }),
+    );
     expect(answer.verdict?.cause).toBe('dns_temporary');
   });
 
   test('an AggregateError of two addresses: one entry per address in hosts, each with its own cause', async () => {
-    const error = new AggregateError([refused('::1', 5432), nodeError('connect ETIMEDOUT 127.0.0.1:5432', { errno: -110, code: 'ETIMEDOUT', syscall: 'connect', address: '127.0.0.1', port: 5432 })], '');
+    const error = new AggregateError(
+      [
+        refused('::1', 5432),
+        nodeError('connect ETIMEDOUT 127.0.0.1:5432', { errno: -110, code: 'ETIMEDOUT', syscall: 'connect', address: '127.0.0.1', port: 5432 }),
+      ],
+      '',
+    );
     const answer = await explain(error);
     expect(answer.status).toBe('recognised');
     expect(answer.hosts?.map((host) => [host.host, host.port, host.cause])).toEqual([
@@ -50,14 +59,21 @@ describe('explain(error object): the structure first', () => {
   });
 
   test('a SQLSTATE with severity and routine is PostgreSQL, and the code decides where the words are another language', async () => {
-    const error = nodeError('Passwort-Authentifizierung für Benutzer »app« fehlgeschlagen', { name: 'error', severity: 'FATAL', code: '28P01', routine: 'auth_failed' });
+    const error = nodeError('Passwort-Authentifizierung für Benutzer »app« fehlgeschlagen', {
+      name: 'error',
+      severity: 'FATAL',
+      code: '28P01',
+      routine: 'auth_failed',
+    });
     const answer = await explain(error);
     expect(answer.engine).toBe('postgres');
     expect(answer.verdict?.cause).toBe('auth_failed');
   });
 
   test('a MongoDB server error by its codeName, whatever the message says', async () => {
-    const answer = await explain(nodeError('nope', { name: 'MongoServerError', code: 18, codeName: 'AuthenticationFailed', errorLabelSet: new Set(['HandshakeError']) }));
+    const answer = await explain(
+      nodeError('nope', { name: 'MongoServerError', code: 18, codeName: 'AuthenticationFailed', errorLabelSet: new Set(['HandshakeError']) }),
+    );
     expect(answer.engine).toBe('mongodb');
     expect(answer.verdict?.cause).toBe('auth_failed');
   });
@@ -104,7 +120,11 @@ describe('explain(error object): hostile and secret-bearing objects', () => {
 
   test('getters that throw and a Proxy whose every trap throws are read as absent, never thrown', async () => {
     const error = refused('127.0.0.1', 5432);
-    Object.defineProperty(error, 'cause', { get: () => { throw new Error('boom from a getter'); } });
+    Object.defineProperty(error, 'cause', {
+      get: () => {
+        throw new Error('boom from a getter');
+      },
+    });
     expect((await explain(error)).verdict?.cause).toBe('not_running');
     const hostile = new Proxy(new Error('x'), {
       get: () => {
@@ -157,7 +177,15 @@ describe('explain(error object): hostile and secret-bearing objects', () => {
 
 describe('explain: its input, its document', () => {
   const fakeIO = (): CliIO & { stdout: string } => {
-    const io = { env: {}, stdoutIsTTY: false, stderrIsTTY: false, cwd: process.cwd(), stdout: '', out: async (text: string) => void (io.stdout += text), err: async () => undefined };
+    const io = {
+      env: {},
+      stdoutIsTTY: false,
+      stderrIsTTY: false,
+      cwd: process.cwd(),
+      stdout: '',
+      out: async (text: string) => void (io.stdout += text),
+      err: async () => undefined,
+    };
     return io;
   };
 

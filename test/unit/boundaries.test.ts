@@ -10,15 +10,17 @@ RuleTester.it = it;
 RuleTester.itOnly = it.only;
 
 const srcRoot = '/repo/src';
-const options = [{
-  srcRoot,
-  arrows: [
-    { from: 'engine', forbid: ['probes', 'host'], why: 'engine stays generic' },
-    { from: 'text', onlyWithin: ['text'], why: 'text is the bottom layer' },
-    { from: 'cli', forbid: ['probes', 'config/postgres'], allow: ['probes/registry'], why: 'through the registry' },
-  ],
-  exceptions: [['src/engine/probe.ts', 'src/host/names.ts']],
-}];
+const options = [
+  {
+    srcRoot,
+    arrows: [
+      { from: 'engine', forbid: ['probes', 'host'], why: 'engine stays generic' },
+      { from: 'text', onlyWithin: ['text'], why: 'text is the bottom layer' },
+      { from: 'cli', forbid: ['probes', 'config/postgres'], allow: ['probes/registry'], why: 'through the registry' },
+    ],
+    exceptions: [['src/engine/probe.ts', 'src/host/names.ts']],
+  },
+];
 const at = (file: string): string => `${srcRoot}/${file}`;
 
 new RuleTester({ languageOptions: { parser: tseslint.parser, ecmaVersion: 2022, sourceType: 'module' } }).run('dbdoctor/boundaries', boundaries, {
@@ -35,9 +37,19 @@ new RuleTester({ languageOptions: { parser: tseslint.parser, ecmaVersion: 2022, 
     { filename: at('engine/run.ts'), code: "const h = await import('../host/proc.js');", options, errors: [{ messageId: 'forbidden' }] },
     { filename: at('engine/run.ts'), code: "export { q } from '../probes/registry.js';", options, errors: [{ messageId: 'forbidden' }] },
     { filename: at('text/url.ts'), code: "import { f } from '../engine/walk.js';", options, errors: [{ messageId: 'forbidden' }] },
-    { filename: at('cli/wait.ts'), code: "import { g } from '../probes/postgres/index.js'; import { h } from '../config/postgres/conninfo.js';", options, errors: [{ messageId: 'forbidden' }, { messageId: 'forbidden' }] },
+    {
+      filename: at('cli/wait.ts'),
+      code: "import { g } from '../probes/postgres/index.js'; import { h } from '../config/postgres/conninfo.js';",
+      options,
+      errors: [{ messageId: 'forbidden' }, { messageId: 'forbidden' }],
+    },
     // The exception names one import of one file: another host import of that file still fails.
-    { filename: at('engine/probe.ts'), code: "import type { KnownName } from '../host/names.js'; import { x } from '../host/proc.js';", options, errors: [{ messageId: 'forbidden' }] },
+    {
+      filename: at('engine/probe.ts'),
+      code: "import type { KnownName } from '../host/names.js'; import { x } from '../host/proc.js';",
+      options,
+      errors: [{ messageId: 'forbidden' }],
+    },
     // An exception the file no longer needs is reported, so the to-do list cannot go stale.
     { filename: at('engine/probe.ts'), code: "import { a } from './deadline.js';", options, errors: [{ messageId: 'staleException' }] },
   ],

@@ -7,7 +7,19 @@ import { InputError } from '../../src/config/errors.js';
 import { parseCassandraUri, parseContactPoints, resolveCassandraTarget, spellingNotes } from '../../src/config/cassandra/target.js';
 import { resolveTargets } from '../../src/config/targets.js';
 import { causeOfCqlError, causeOfDriverError, replicasRequired } from '../../src/probes/cassandra/classify.js';
-import { encodeError, encodeFrame, ERROR_CODES, looksLikeCqlResponse, OPCODES, parseError, readFrame, request, supportedVersionsIn, versionsOf, write } from '../../src/probes/cassandra/frame.js';
+import {
+  encodeError,
+  encodeFrame,
+  ERROR_CODES,
+  looksLikeCqlResponse,
+  OPCODES,
+  parseError,
+  readFrame,
+  request,
+  supportedVersionsIn,
+  versionsOf,
+  write,
+} from '../../src/probes/cassandra/frame.js';
 import { isCassandraJvm, logTime, readYamlSettings, transportStateFromLog } from '../../src/probes/cassandra/local.js';
 import { replicationOf } from '../../src/probes/cassandra/steps/queries.js';
 
@@ -15,39 +27,79 @@ const envOf = (values: Record<string, string>) => buildEnvironment({ HOME: mkdte
 
 describe('Cassandra URLs', () => {
   test.each([
-    ['cassandra://app:s3cret@h1:9042,h2:9043/shop?dc=dc1', { username: 'app', password: 's3cret', hosts: 'h1:9042,h2:9043', keyspace: 'shop', params: { dc: 'dc1' } }],
+    [
+      'cassandra://app:s3cret@h1:9042,h2:9043/shop?dc=dc1',
+      { username: 'app', password: 's3cret', hosts: 'h1:9042,h2:9043', keyspace: 'shop', params: { dc: 'dc1' } },
+    ],
     ['cassandra://db', { hosts: 'db', params: {} }],
     ['cassandra://', { params: {} }],
-    ['cassandra://u:p%40ss@db/ks?consistency=LOCAL_QUORUM&protocolVersion=4', { username: 'u', password: 'p@ss', hosts: 'db', keyspace: 'ks', params: { consistency: 'LOCAL_QUORUM', protocolVersion: '4' } }],
+    [
+      'cassandra://u:p%40ss@db/ks?consistency=LOCAL_QUORUM&protocolVersion=4',
+      { username: 'u', password: 'p@ss', hosts: 'db', keyspace: 'ks', params: { consistency: 'LOCAL_QUORUM', protocolVersion: '4' } },
+    ],
   ])('%s', (uri, expected) => {
     const { params, ...rest } = parseCassandraUri(uri);
     expect({ ...rest, params: Object.fromEntries(params) }).toEqual(expected);
   });
 
   test.each([
-    ['h1,h2', [{ host: 'h1', port: 9042 }, { host: 'h2', port: 9042 }]],
-    ['h1:9043, h2', [{ host: 'h1', port: 9043 }, { host: 'h2', port: 9042 }]],
-    ['[::1]:9044,::1', [{ host: '::1', port: 9044 }, { host: '::1', port: 9042 }]],
+    [
+      'h1,h2',
+      [
+        { host: 'h1', port: 9042 },
+        { host: 'h2', port: 9042 },
+      ],
+    ],
+    [
+      'h1:9043, h2',
+      [
+        { host: 'h1', port: 9043 },
+        { host: 'h2', port: 9042 },
+      ],
+    ],
+    [
+      '[::1]:9044,::1',
+      [
+        { host: '::1', port: 9044 },
+        { host: '::1', port: 9042 },
+      ],
+    ],
   ])('contact points %s', (list, expected) => {
     expect(parseContactPoints(list, 9042, 'url')).toEqual(expected);
   });
 
-  test.each([['cassandra://db:notaport/'], ['cassandra://db/?consistency=SOME'], ['cassandra://db/?protocolVersion=9'], ['cassandra://db/?dc']])('bad input: %s', (uri) => {
-    expect(() => resolveCassandraTarget({ text: uri, source: 'url' }, envOf({}))).toThrow(InputError);
-  });
+  test.each([['cassandra://db:notaport/'], ['cassandra://db/?consistency=SOME'], ['cassandra://db/?protocolVersion=9'], ['cassandra://db/?dc']])(
+    'bad input: %s',
+    (uri) => {
+      expect(() => resolveCassandraTarget({ text: uri, source: 'url' }, envOf({}))).toThrow(InputError);
+    },
+  );
 });
 
 describe('Cassandra targets from the environment', () => {
   test('the URL wins, the environment fills the rest, defaults last', () => {
-    const target = resolveCassandraTarget({ text: 'cassandra://app@db1/shop', source: 'url' }, envOf({ CASSANDRA_PASSWORD: 'pw-from-env', CASSANDRA_LOCAL_DC: 'dc1', CASSANDRA_HOSTS: 'other' }));
-    expect(target).toMatchObject({ contactPoints: [{ host: 'db1', port: 9042 }], username: 'app', password: 'pw-from-env', keyspace: 'shop', localDc: 'dc1', consistency: 'LOCAL_ONE' });
+    const target = resolveCassandraTarget(
+      { text: 'cassandra://app@db1/shop', source: 'url' },
+      envOf({ CASSANDRA_PASSWORD: 'pw-from-env', CASSANDRA_LOCAL_DC: 'dc1', CASSANDRA_HOSTS: 'other' }),
+    );
+    expect(target).toMatchObject({
+      contactPoints: [{ host: 'db1', port: 9042 }],
+      username: 'app',
+      password: 'pw-from-env',
+      keyspace: 'shop',
+      localDc: 'dc1',
+      consistency: 'LOCAL_ONE',
+    });
     expect(target.sources).toMatchObject({ host: 'url', port: 'default (9042)', password: 'env CASSANDRA_PASSWORD', localDc: 'env CASSANDRA_LOCAL_DC' });
     expect(target.display).toBe('cassandra://app:****@db1:9042/shop?dc=dc1');
   });
 
   test('CASSANDRA_CONTACT_POINTS wins over CASSANDRA_HOSTS; CASSANDRA_PORT applies to hosts without one', () => {
     const target = resolveCassandraTarget(undefined, envOf({ CASSANDRA_CONTACT_POINTS: 'a,b:9999', CASSANDRA_HOSTS: 'c', CASSANDRA_PORT: '19042' }));
-    expect(target.contactPoints).toEqual([{ host: 'a', port: 19042 }, { host: 'b', port: 9999 }]);
+    expect(target.contactPoints).toEqual([
+      { host: 'a', port: 19042 },
+      { host: 'b', port: 9999 },
+    ]);
     expect(target.environmentNotes).toEqual(['CASSANDRA_CONTACT_POINTS=a,b:9999 and CASSANDRA_HOSTS=c differ; dbdoctor used CASSANDRA_CONTACT_POINTS']);
   });
 
@@ -86,7 +138,13 @@ describe('the CQL native protocol framing', () => {
   });
 
   test('Unavailable carries consistency, required and alive', () => {
-    expect(parseError(encodeError({ code: ERROR_CODES.unavailable, message: 'x', consistency: 6, required: 2, alive: 1 }))).toEqual({ code: ERROR_CODES.unavailable, message: 'x', consistency: 6, required: 2, alive: 1 });
+    expect(parseError(encodeError({ code: ERROR_CODES.unavailable, message: 'x', consistency: 6, required: 2, alive: 1 }))).toEqual({
+      code: ERROR_CODES.unavailable,
+      message: 'x',
+      consistency: 6,
+      required: 2,
+      alive: 1,
+    });
   });
 
   test('versions, from an error message and from SUPPORTED', () => {
@@ -94,9 +152,12 @@ describe('the CQL native protocol framing', () => {
     expect(versionsOf(['3/v3', '5/v5-beta'])).toEqual([3, 5]);
   });
 
-  test.each([[Buffer.from('HTTP/1.1 400 Bad Request\r\n')], [Buffer.from([0x15, 0x03, 0x03, 0x00, 0x02])], [Buffer.from('SSH-2.0-OpenSSH')]])('not CQL: %s', (bytes) => {
-    expect(looksLikeCqlResponse(bytes)).toBe(false);
-  });
+  test.each([[Buffer.from('HTTP/1.1 400 Bad Request\r\n')], [Buffer.from([0x15, 0x03, 0x03, 0x00, 0x02])], [Buffer.from('SSH-2.0-OpenSSH')]])(
+    'not CQL: %s',
+    (bytes) => {
+      expect(looksLikeCqlResponse(bytes)).toBe(false);
+    },
+  );
 });
 
 describe('classification tables', () => {
@@ -148,10 +209,14 @@ describe('a local Cassandra node: its command line, config and log', () => {
   });
 
   test('top-level settings of cassandra.yaml', () => {
-    expect(readYamlSettings('native_transport_port: 9142 # CQL\nstart_native_transport: false\nseed_provider:\n  - x: y\n')).toEqual({ native_transport_port: '9142', start_native_transport: 'false' });
+    expect(readYamlSettings('native_transport_port: 9142 # CQL\nstart_native_transport: false\nseed_provider:\n  - x: y\n')).toEqual({
+      native_transport_port: '9142',
+      start_native_transport: 'false',
+    });
   });
 
-  const log = (lines: string[]): string => lines.map((line, index) => `INFO  [main] 2026-11-23 09:44:${String(10 + index).padStart(2, '0')},000 ${line}`).join('\n');
+  const log = (lines: string[]): string =>
+    lines.map((line, index) => `INFO  [main] 2026-11-23 09:44:${String(10 + index).padStart(2, '0')},000 ${line}`).join('\n');
   const start = 'CassandraDaemon.java:602 - Hostname: vm:7000:7001';
   const listening = 'PipelineConfigurator.java:148 - Starting listening for CQL clients on /127.0.0.1:9042 (unencrypted)...';
   const stopped = 'Server.java:203 - Stop listening for CQL clients';
@@ -159,7 +224,13 @@ describe('a local Cassandra node: its command line, config and log', () => {
   test.each([
     [[start, listening, stopped], 'disabled_by_nodetool'],
     [[start, listening, stopped, start, listening], 'starting'],
-    [[start, 'CassandraDaemon.java:700 - Not starting native transport as requested. Use JMX (StorageService->startNativeTransport()) or nodetool (enablebinary) to start it'], 'disabled_by_config'],
+    [
+      [
+        start,
+        'CassandraDaemon.java:700 - Not starting native transport as requested. Use JMX (StorageService->startNativeTransport()) or nodetool (enablebinary) to start it',
+      ],
+      'disabled_by_config',
+    ],
     [[start, 'StorageService.java:957 - Cassandra version: 5.0.5'], 'starting'],
     [['nothing of interest'], 'unknown'],
   ])('transport state from the log %#', (lines, state) => {

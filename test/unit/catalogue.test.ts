@@ -25,7 +25,8 @@ function testSources(): string {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
       if (entry.isDirectory()) walk(join(dir, entry.name));
       // Lab scenarios are tests too: test/integration/lab.test.ts runs each and checks its expectation.
-      else if ((entry.name.endsWith('.test.ts') && entry.name !== 'catalogue.test.ts') || entry.name === 'scenarios.ts') files.push(readFileSync(join(dir, entry.name), 'utf8'));
+      else if ((entry.name.endsWith('.test.ts') && entry.name !== 'catalogue.test.ts') || entry.name === 'scenarios.ts')
+        files.push(readFileSync(join(dir, entry.name), 'utf8'));
     }
   };
   walk(join(ROOT, 'test'));

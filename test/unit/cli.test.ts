@@ -39,7 +39,14 @@ describe('diagnose: flag parsing', () => {
       verbose: false,
       color: false,
       envFile: { path: '.env', required: false },
-      thresholds: { longRunningMs: 300_000, lockWaitMs: 10_000, idleInTransactionMs: 300_000, idleMs: 1_800_000, nearLimitPercent: 80, replicationLagMs: 60_000 },
+      thresholds: {
+        longRunningMs: 300_000,
+        lockWaitMs: 10_000,
+        idleInTransactionMs: 300_000,
+        idleMs: 1_800_000,
+        nearLimitPercent: 80,
+        replicationLagMs: 60_000,
+      },
       platform: undefined,
     });
   });
@@ -129,7 +136,18 @@ describe('wait: flag parsing', () => {
 
   test('defaults: ready, 60 s, 500 ms doubling to 5 s, fail fast, 5 retries', async () => {
     const { options } = await parseWait(['postgresql://db/app']);
-    expect(options).toMatchObject({ until: 'ready', timeoutMs: 60_000, intervalMs: 500, maxIntervalMs: 5000, attemptTimeoutMs: 10_000, failFast: true, retries: 5, quiet: false, formatChosen: false, command: [] });
+    expect(options).toMatchObject({
+      until: 'ready',
+      timeoutMs: 60_000,
+      intervalMs: 500,
+      maxIntervalMs: 5000,
+      attemptTimeoutMs: 10_000,
+      failFast: true,
+      retries: 5,
+      quiet: false,
+      formatChosen: false,
+      command: [],
+    });
   });
 
   test.each([

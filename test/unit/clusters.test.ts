@@ -3,7 +3,7 @@ import { lastSetting, portFromCommandLine, type PgCluster } from '../../src/prob
 import type { LocalScan, PgLocalServer } from '../../src/probes/postgres/local.js';
 import { explainRefusal, type RefusedEndpoint } from '../../src/probes/postgres/refusal.js';
 
-describe('reading a stopped cluster\'s port', () => {
+describe("reading a stopped cluster's port", () => {
   test.each([
     ['port = 5433', '5433'],
     ["port='5434' # comment", '5434'],
@@ -33,11 +33,21 @@ describe('reading a stopped cluster\'s port', () => {
 describe('a refusal when clusters are configured on this machine', () => {
   const endpoint: RefusedEndpoint = { transport: 'tcp', addresses: ['127.0.0.1'], port: 5432, attempted: '127.0.0.1:5432' };
   const other: PgLocalServer = { pid: 10, dataDir: '/srv/pg/other', tcp: [{ address: '127.0.0.1', port: 5433 }], sockets: [], seenVia: 'file descriptors' };
-  const cluster = (overrides: Partial<PgCluster>): PgCluster => ({ dataDir: '/srv/pg/main', port: 5432, portFrom: 'postgresql.conf', live: false, ...overrides });
+  const cluster = (overrides: Partial<PgCluster>): PgCluster => ({
+    dataDir: '/srv/pg/main',
+    port: 5432,
+    portFrom: 'postgresql.conf',
+    live: false,
+    ...overrides,
+  });
   const scan = (servers: PgLocalServer[], clusters: PgCluster[]): LocalScan => ({ servers, standalone: [], strayPorts: [], clusters, durationMs: 1 });
 
   test('another cluster runs on another port, the one for this port is stopped: not_running, naming both', () => {
-    expect(explainRefusal(endpoint, scan([other], [cluster({})]))).toMatchObject({ cause: 'not_running', stopped: [{ dataDir: '/srv/pg/main' }], others: [other] });
+    expect(explainRefusal(endpoint, scan([other], [cluster({})]))).toMatchObject({
+      cause: 'not_running',
+      stopped: [{ dataDir: '/srv/pg/main' }],
+      others: [other],
+    });
   });
 
   test('no cluster is configured for this port: wrong_port, as before', () => {
@@ -45,15 +55,25 @@ describe('a refusal when clusters are configured on this machine', () => {
   });
 
   test('the cluster for this port has a live postmaster with no socket yet: starting, whatever its pid file says so far', () => {
-    expect(explainRefusal(endpoint, scan([other], [cluster({ live: true, postmasterPid: 42 })]))).toMatchObject({ cause: 'in_transition', state: 'starting', server: { pid: 42, port: 5432 } });
+    expect(explainRefusal(endpoint, scan([other], [cluster({ live: true, postmasterPid: 42 })]))).toMatchObject({
+      cause: 'in_transition',
+      state: 'starting',
+      server: { pid: 42, port: 5432 },
+    });
   });
 
   test('a cluster for this port that listens elsewhere is not "starting": the usual judgement stands', () => {
-    const elsewhere: PgLocalServer = { pid: 42, dataDir: '/srv/pg/main', tcp: [{ address: '127.0.0.1', port: 5439 }], sockets: [], seenVia: 'file descriptors' };
+    const elsewhere: PgLocalServer = {
+      pid: 42,
+      dataDir: '/srv/pg/main',
+      tcp: [{ address: '127.0.0.1', port: 5439 }],
+      sockets: [],
+      seenVia: 'file descriptors',
+    };
     expect(explainRefusal(endpoint, scan([elsewhere], [cluster({ live: true, postmasterPid: 42 })]))).toMatchObject({ cause: 'wrong_port', ports: [5439] });
   });
 
-  test('a remote host is never judged from this machine\'s clusters', () => {
+  test("a remote host is never judged from this machine's clusters", () => {
     expect(explainRefusal(endpoint, undefined)).toEqual({ cause: 'not_running', where: 'remote', attempted: '127.0.0.1:5432' });
   });
 });

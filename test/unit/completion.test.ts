@@ -13,11 +13,13 @@ function bashComplete(words: string[]): string[] {
   const file = join(mkdtempSync(join(tmpdir(), 'dbdoctor-completion-')), 'dbdoctor.bash');
   writeFileSync(file, script('bash'));
   const program = `source ${file}; COMP_WORDS=(${words.map((word) => `'${word}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _dbdoctor; printf '%s\\n' "\${COMPREPLY[@]}"`;
-  return execFileSync('bash', ['-c', program], { encoding: 'utf8' }).split('\n').filter((line) => line !== '');
+  return execFileSync('bash', ['-c', program], { encoding: 'utf8' })
+    .split('\n')
+    .filter((line) => line !== '');
 }
 
 describe('shell completion', () => {
-  test('bash: commands, then each command\'s flags, then a flag\'s choices', () => {
+  test("bash: commands, then each command's flags, then a flag's choices", () => {
     expect(bashComplete(['dbdoctor', 'di'])).toEqual(['diagnose']);
     expect(bashComplete(['dbdoctor', 'wait', '--un'])).toEqual(['--until']);
     expect(bashComplete(['dbdoctor', 'wait', '--until', ''])).toEqual(['accepting', 'auth', 'ready']);

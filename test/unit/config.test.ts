@@ -23,7 +23,10 @@ describe('libpq URIs', () => {
     ['postgresql://%2Fvar%2Frun%2Fpostgresql/app', { host: '/var/run/postgresql', dbname: 'app' }],
     ['postgresql:///app?host=/tmp&port=5433', { host: '/tmp', port: '5433', dbname: 'app' }],
     ['postgresql://u:p%40ss@db/app', { user: 'u', password: 'p@ss', host: 'db', dbname: 'app' }],
-    ['postgresql://db/app?sslmode=require&connect_timeout=5&application_name=web', { host: 'db', dbname: 'app', sslmode: 'require', connect_timeout: '5', application_name: 'web' }],
+    [
+      'postgresql://db/app?sslmode=require&connect_timeout=5&application_name=web',
+      { host: 'db', dbname: 'app', sslmode: 'require', connect_timeout: '5', application_name: 'web' },
+    ],
     ['postgresql://db/app?ssl=true', { host: 'db', dbname: 'app', sslmode: 'require' }],
   ])('%s', (uri, expected) => {
     expect(parsePostgresUri(uri).options).toEqual(expected);
@@ -56,7 +59,13 @@ describe('libpq URIs', () => {
 
 describe('libpq keyword/value strings', () => {
   test('quoted values and escapes', () => {
-    expect(parseKeywordValue("host=db port=5432 dbname = app user='my user' password='it\\'s'").options).toEqual({ host: 'db', port: '5432', dbname: 'app', user: 'my user', password: "it's" });
+    expect(parseKeywordValue("host=db port=5432 dbname = app user='my user' password='it\\'s'").options).toEqual({
+      host: 'db',
+      port: '5432',
+      dbname: 'app',
+      user: 'my user',
+      password: "it's",
+    });
   });
   test('an unterminated quote is an input error that masks the password', () => {
     expect(() => parseKeywordValue("host=db password='secret")).toThrow(InputError);
@@ -65,7 +74,10 @@ describe('libpq keyword/value strings', () => {
 
 describe('resolving a target as libpq does', () => {
   test('the URL wins over the environment; the environment fills the gaps; sources say which', async () => {
-    const target = await resolvePostgresTarget({ text: 'postgresql://app@db/appdb', source: 'url' }, envOf({ PGPORT: '6432', PGUSER: 'ignored', PGPASSWORD: 'from-env-pw' }));
+    const target = await resolvePostgresTarget(
+      { text: 'postgresql://app@db/appdb', source: 'url' },
+      envOf({ PGPORT: '6432', PGUSER: 'ignored', PGPASSWORD: 'from-env-pw' }),
+    );
     expect(target.endpoints).toEqual([{ host: 'db', port: 6432 }]);
     expect(target.user).toBe('app');
     expect(target.password).toBe('from-env-pw');
@@ -74,7 +86,10 @@ describe('resolving a target as libpq does', () => {
   });
 
   test('the header shows the settings the user gave, defaults too (target_session_attrs=any, sslmode=prefer), and connect_timeout; not the defaults nobody gave', async () => {
-    const given = await resolvePostgresTarget({ text: 'postgresql://app@db/appdb?target_session_attrs=any&sslmode=prefer&connect_timeout=3', source: 'url' }, envOf({}));
+    const given = await resolvePostgresTarget(
+      { text: 'postgresql://app@db/appdb?target_session_attrs=any&sslmode=prefer&connect_timeout=3', source: 'url' },
+      envOf({}),
+    );
     expect(given.display).toBe('postgresql://app@db:5432/appdb?sslmode=prefer&target_session_attrs=any&connect_timeout=3');
     const fromEnvironment = await resolvePostgresTarget({ text: 'postgresql://app@db/appdb', source: 'url' }, envOf({ PGTARGETSESSIONATTRS: 'any' }));
     expect(fromEnvironment.display).toBe('postgresql://app@db:5432/appdb?target_session_attrs=any');
@@ -93,8 +108,13 @@ describe('resolving a target as libpq does', () => {
 
   test('one port for many hosts applies to each; mismatched counts are an input error', async () => {
     const target = await resolvePostgresTarget({ text: 'postgresql://a,b:5433/x', source: 'url' }, envOf({}));
-    expect(target.endpoints).toEqual([{ host: 'a', port: 5432 }, { host: 'b', port: 5433 }]);
-    await expect(resolvePostgresTarget({ text: 'host=a,b,c port=1,2', source: 'connection string' }, envOf({}))).rejects.toThrow(/could not match 2 port numbers to 3 hosts/);
+    expect(target.endpoints).toEqual([
+      { host: 'a', port: 5432 },
+      { host: 'b', port: 5433 },
+    ]);
+    await expect(resolvePostgresTarget({ text: 'host=a,b,c port=1,2', source: 'connection string' }, envOf({}))).rejects.toThrow(
+      /could not match 2 port numbers to 3 hosts/,
+    );
   });
 
   test.each([
@@ -149,7 +169,19 @@ describe('the password file', () => {
 describe('.env files', () => {
   test('the forms docker compose and dotenv accept', () => {
     expect(
-      parseDotEnv(['# comment', 'export A=1', 'B = two words # trailing comment', "C='single $literal'", 'D="line\\nbreak"', 'E="multi', 'line"', 'not a line', 'F='].join('\n')),
+      parseDotEnv(
+        [
+          '# comment',
+          'export A=1',
+          'B = two words # trailing comment',
+          "C='single $literal'",
+          'D="line\\nbreak"',
+          'E="multi',
+          'line"',
+          'not a line',
+          'F=',
+        ].join('\n'),
+      ),
     ).toEqual({ A: '1', B: 'two words', C: 'single $literal', D: 'line\nbreak', E: 'multi\nline', F: '' });
   });
   test('the real environment wins over the file, and sources say which', () => {

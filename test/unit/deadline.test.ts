@@ -14,7 +14,7 @@ describe('deadlines', () => {
     await expect(child.race(new Promise(() => undefined))).rejects.toBeInstanceOf(DeadlineExceeded);
   });
 
-  test('a budget is named as it was set: a child asking for no less than what is left is its parent, and time kept back still names the parent\'s figure', async () => {
+  test("a budget is named as it was set: a child asking for no less than what is left is its parent, and time kept back still names the parent's figure", async () => {
     const attempt = Deadline.within(80, 'wait', { name: 'the --timeout' }).limit(10_000, 'run', { name: 'the --attempt-timeout' });
     await expect(attempt.race(new Promise(() => undefined))).rejects.toMatchObject({ scope: 'wait', budgetMs: 80, source: { name: 'the --timeout' } });
     const attempts = Deadline.within(5_000, 'wait', { name: 'the --timeout' }).limit(60, 'run', { name: 'the --attempt-timeout' });

@@ -32,7 +32,13 @@ describe('where dbdoctor runs', () => {
     ['a VM image built from a container (/.dockerenv on ext4): not a container', { '.dockerenv': '', 'proc/self/mountinfo': ext4 }, {}, 'host', false],
     ['podman (/run/.containerenv)', { 'run/.containerenv': '' }, {}, 'container', true],
     ['a cgroup naming a runtime', { 'proc/self/cgroup': '0::/kubepods/burstable/pod1234/abcd\n' }, {}, 'container', true],
-    ['a Kubernetes pod', { 'run/.containerenv': '', 'var/run/secrets/kubernetes.io/serviceaccount/namespace': 'shop' }, { KUBERNETES_SERVICE_HOST: '10.96.0.1' }, 'kubernetes', true],
+    [
+      'a Kubernetes pod',
+      { 'run/.containerenv': '', 'var/run/secrets/kubernetes.io/serviceaccount/namespace': 'shop' },
+      { KUBERNETES_SERVICE_HOST: '10.96.0.1' },
+      'kubernetes',
+      true,
+    ],
     ['systemd as PID 1', { 'proc/1/comm': 'systemd\n' }, {}, 'systemd', false],
   ] as const)('%s', async (_name, files, env, platform, inContainer) => {
     const info = await detectPlatform({ env, cwd: dir(), root: root(files) });
@@ -59,7 +65,11 @@ describe('where dbdoctor runs', () => {
 
 describe('names this environment knows, and "did you mean"', () => {
   test('seed 000: db does not resolve; this environment knows mes-db from its service variables', async () => {
-    const names = await knownNames({ env: { MES_DB_SERVICE_HOST: '10.0.0.202', MES_DB_SERVICE_PORT: '5432', KUBERNETES_SERVICE_HOST: '10.96.0.1' }, cwd: dir(), hostsFile: '/nonexistent' });
+    const names = await knownNames({
+      env: { MES_DB_SERVICE_HOST: '10.0.0.202', MES_DB_SERVICE_PORT: '5432', KUBERNETES_SERVICE_HOST: '10.96.0.1' },
+      cwd: dir(),
+      hostsFile: '/nonexistent',
+    });
     expect(suggestNames('db', names)[0]).toMatchObject({ name: 'mes-db', kind: 'kubernetes-service', port: 5432 });
   });
 
@@ -73,12 +83,19 @@ describe('names this environment knows, and "did you mean"', () => {
     expect(suggestNames(wanted, [{ name: known, origin: 'test', kind: 'hosts-file' }])[0]?.name).toBe(known);
   });
 
-  test.each([['orders-db', 'payments-api'], ['db', 'redis'], ['cassandra', 'kafka']])('%s does not suggest %s', (wanted, known) => {
+  test.each([
+    ['orders-db', 'payments-api'],
+    ['db', 'redis'],
+    ['cassandra', 'kafka'],
+  ])('%s does not suggest %s', (wanted, known) => {
     expect(suggestNames(wanted, [{ name: known, origin: 'test', kind: 'hosts-file' }])).toEqual([]);
   });
 
   test('the very name, known as a compose service, is reported first', () => {
-    const suggestions = suggestNames('db', [{ name: 'dbx', origin: 'hosts', kind: 'hosts-file' }, { name: 'db', origin: 'compose.yaml service', kind: 'compose-service', publishedPort: 5433 }]);
+    const suggestions = suggestNames('db', [
+      { name: 'dbx', origin: 'hosts', kind: 'hosts-file' },
+      { name: 'db', origin: 'compose.yaml service', kind: 'compose-service', publishedPort: 5433 },
+    ]);
     expect(suggestions[0]).toMatchObject({ name: 'db', kind: 'compose-service' });
   });
 
@@ -115,7 +132,13 @@ describe('names this environment knows, and "did you mean"', () => {
 describe('the resolver, as glibc reads it', () => {
   const kubernetes = parseResolvConf('search shop.svc.cluster.local svc.cluster.local cluster.local\nnameserver 10.96.0.10\noptions ndots:5 timeout:2\n');
   test('resolv.conf', () => {
-    expect(kubernetes).toEqual({ nameservers: ['10.96.0.10'], search: ['shop.svc.cluster.local', 'svc.cluster.local', 'cluster.local'], ndots: 5, timeoutSeconds: 2, attempts: 2 });
+    expect(kubernetes).toEqual({
+      nameservers: ['10.96.0.10'],
+      search: ['shop.svc.cluster.local', 'svc.cluster.local', 'cluster.local'],
+      ndots: 5,
+      timeoutSeconds: 2,
+      attempts: 2,
+    });
   });
   test('fewer dots than ndots: the search domains first', () => {
     expect(namesTried('mes-db', kubernetes)).toEqual(['mes-db.shop.svc.cluster.local', 'mes-db.svc.cluster.local', 'mes-db.cluster.local', 'mes-db']);
@@ -129,7 +152,12 @@ describe('the resolver, as glibc reads it', () => {
     expect(hostsDatabases('')).toEqual(['files', 'dns']);
   });
   test('address order: the loopback ::1 first, like getaddrinfo', () => {
-    expect(ordered([{ address: '127.0.0.1', family: 4 }, { address: '::1', family: 6 }]).map((entry) => entry.address)).toEqual(['::1', '127.0.0.1']);
+    expect(
+      ordered([
+        { address: '127.0.0.1', family: 4 },
+        { address: '::1', family: 6 },
+      ]).map((entry) => entry.address),
+    ).toEqual(['::1', '127.0.0.1']);
   });
 });
 
@@ -140,7 +168,9 @@ describe('settings that disagree', () => {
   };
 
   test('seed 002: diagnosing localhost while DATABASE_URL points at postgresql', async () => {
-    const { environment, target: resolved } = await target('postgresql://user:pass@localhost:5432/main_db', { DATABASE_URL: 'postgresql://user:pass@postgresql:5432/main_db' });
+    const { environment, target: resolved } = await target('postgresql://user:pass@localhost:5432/main_db', {
+      DATABASE_URL: 'postgresql://user:pass@postgresql:5432/main_db',
+    });
     const [hint] = configMismatches(environment, resolved);
     expect(hint).toMatchObject({ step: 'network', finding: { status: 'warn', cause: 'config_mismatch' } });
     expect(hint?.finding.summary).toContain('DATABASE_URL in this environment points at postgresql');
@@ -157,7 +187,15 @@ describe('settings that disagree', () => {
   });
 
   test('every database-looking variable is listed, secrets masked', () => {
-    const environment = buildEnvironment({ DATABASE_URL: 'postgresql://u:hunter2x@db/app', POSTGRES_PASSWORD: 'hunter2x', PGHOST: 'db', CASSANDRA_HOSTS: 'c1', MONGO_URL: 'mongodb://m', HOME: '/root', PATH: '/bin' });
+    const environment = buildEnvironment({
+      DATABASE_URL: 'postgresql://u:hunter2x@db/app',
+      POSTGRES_PASSWORD: 'hunter2x',
+      PGHOST: 'db',
+      CASSANDRA_HOSTS: 'c1',
+      MONGO_URL: 'mongodb://m',
+      HOME: '/root',
+      PATH: '/bin',
+    });
     expect(databaseVariables(environment).map((variable) => `${variable.name}=${variable.value}`)).toEqual([
       'CASSANDRA_HOSTS=c1',
       'DATABASE_URL=postgresql://u:****@db/app',
@@ -170,10 +208,14 @@ describe('settings that disagree', () => {
 
 describe('a refusal, told from what listens here', () => {
   test('a listener on exactly this address and port: a firewall rejected it', () => {
-    expect(explainTcpRefusal({ addresses: ['127.0.0.1'], port: 5432 }, { running: true, tcp: [{ address: '0.0.0.0', port: 5432 }] })).toMatchObject({ cause: 'firewall_rejected' });
+    expect(explainTcpRefusal({ addresses: ['127.0.0.1'], port: 5432 }, { running: true, tcp: [{ address: '0.0.0.0', port: 5432 }] })).toMatchObject({
+      cause: 'firewall_rejected',
+    });
   });
   test('loopback refused inside a container with nothing running: localhost_in_container', () => {
-    expect(explainTcpRefusal({ addresses: ['::1', '127.0.0.1'], port: 5432 }, { running: false, tcp: [] }, { inContainer: true })).toEqual({ cause: 'localhost_in_container' });
+    expect(explainTcpRefusal({ addresses: ['::1', '127.0.0.1'], port: 5432 }, { running: false, tcp: [] }, { inContainer: true })).toEqual({
+      cause: 'localhost_in_container',
+    });
     expect(explainTcpRefusal({ addresses: ['10.0.0.5'], port: 5432 }, { running: false, tcp: [] }, { inContainer: true })).toEqual({ cause: 'not_running' });
     expect(explainTcpRefusal({ addresses: ['127.0.0.1'], port: 5432 }, { running: false, tcp: [] }, { inContainer: false })).toEqual({ cause: 'not_running' });
   });

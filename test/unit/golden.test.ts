@@ -30,7 +30,11 @@ describe('golden human reports', () => {
         const text = goldenText(report, width);
         expect(text).toBe(readFileSync(file, 'utf8'));
         // A snippet (file lines, a manifest) is printed verbatim, as it must be pasted: its lines are not wrapped.
-        const snippetLines = new Set(report.targets.flatMap((target) => [target.verdict.remediation, ...target.steps.map((step) => step.remediation)].flat()).flatMap((fix) => (fix.command && fix.language === undefined ? fix.command.split('\n').map((part) => part.trim()) : [])));
+        const snippetLines = new Set(
+          report.targets
+            .flatMap((target) => [target.verdict.remediation, ...target.steps.map((step) => step.remediation)].flat())
+            .flatMap((fix) => (fix.command && fix.language === undefined ? fix.command.split('\n').map((part) => part.trim()) : [])),
+        );
         for (const line of text.split('\n')) {
           if ([...line].length <= width || snippetLines.has(line.trim())) continue;
           // Only one word that cannot be broken may pass the edge (a URL, a path, a quoted SQL with no space outside its literals).
@@ -51,12 +55,22 @@ function sqlWhitespace(invocation: { program: string; args: readonly string[] })
 }
 
 function collapseOutsideQuotes(sql: string): string {
-  return sql.split(/('(?:[^']|'')*'|"(?:[^"]|"")*")/).map((part, index) => (index % 2 === 1 ? part : part.replace(/\s+/g, ' '))).join('');
+  return sql
+    .split(/('(?:[^']|'')*'|"(?:[^"]|"")*")/)
+    .map((part, index) => (index % 2 === 1 ? part : part.replace(/\s+/g, ' ')))
+    .join('');
 }
 
 describe('wrapped commands run as the unwrapped ones', () => {
   test('every shell command of every golden report, wrapped at 80 and 100 columns, pastes into bash as the same programs and arguments', async () => {
-    const commands = [...new Set(reports.flatMap(({ report }) => report.targets.flatMap((target) => [target.verdict.remediation, ...target.steps.map((step) => step.remediation)].flat())).filter((fix) => fix.command && fix.language !== 'sql' && fix.language !== 'powershell').map((fix) => fix.command ?? ''))];
+    const commands = [
+      ...new Set(
+        reports
+          .flatMap(({ report }) => report.targets.flatMap((target) => [target.verdict.remediation, ...target.steps.map((step) => step.remediation)].flat()))
+          .filter((fix) => fix.command && fix.language !== 'sql' && fix.language !== 'powershell')
+          .map((fix) => fix.command ?? ''),
+      ),
+    ];
     const shell = commands.map((command) => pastable(command)).filter((command): command is string => command !== undefined && !command.includes('\n'));
     expect(shell.length).toBeGreaterThan(20);
     // Pasted as printed, indentation included.
@@ -68,7 +82,8 @@ describe('wrapped commands run as the unwrapped ones', () => {
       const wrapped = runs[shell.length + index];
       expect(wrapped?.syntaxError, variant.wrapped).toBe(false);
       // The stages of a pipeline run at once: calls are compared program by program, in order within each.
-      const byProgram = (calls: readonly { program: string; args: readonly string[] }[] | undefined): { program: string; args: string[] }[] => [...(calls ?? [])].sort((a, b) => a.program.localeCompare(b.program)).map(sqlWhitespace);
+      const byProgram = (calls: readonly { program: string; args: readonly string[] }[] | undefined): { program: string; args: string[] }[] =>
+        [...(calls ?? [])].sort((a, b) => a.program.localeCompare(b.program)).map(sqlWhitespace);
       expect(byProgram(wrapped?.invocations), variant.wrapped).toEqual(byProgram(original?.invocations));
     });
   }, 120_000);

@@ -68,7 +68,30 @@ describe('Windows: tasklist /fo csv, read by position in any language', () => {
 
 describe('lsof and ps: the machine-readable forms', () => {
   test('lsof -F pctn: IPv4, IPv6 and wildcard listeners with their process; Unix socket paths without Linux lsof\'s " type=STREAM"', () => {
-    const text = ['p4242', 'cpostgres', 'f6', 'tIPv4', 'n127.0.0.1:5433', 'f7', 'tIPv6', 'n[::1]:5433', 'p512', 'cnginx', 'tIPv4', 'n*:8080', 'tIPv6', 'n*:8080', 'p4242', 'cpostgres', 'tunix', 'n/tmp/.s.PGSQL.5433 type=STREAM', 'tunix', 'n@dbdoctor/.s.PGSQL.5433', 'tunix', 'ntype=STREAM'].join('\n');
+    const text = [
+      'p4242',
+      'cpostgres',
+      'f6',
+      'tIPv4',
+      'n127.0.0.1:5433',
+      'f7',
+      'tIPv6',
+      'n[::1]:5433',
+      'p512',
+      'cnginx',
+      'tIPv4',
+      'n*:8080',
+      'tIPv6',
+      'n*:8080',
+      'p4242',
+      'cpostgres',
+      'tunix',
+      'n/tmp/.s.PGSQL.5433 type=STREAM',
+      'tunix',
+      'n@dbdoctor/.s.PGSQL.5433',
+      'tunix',
+      'ntype=STREAM',
+    ].join('\n');
     expect(parseLsofListeners(text)).toEqual([
       { transport: 'tcp', address: '127.0.0.1', port: 5433, pid: 4242 },
       { transport: 'tcp6', address: '::1', port: 5433, pid: 4242 },
@@ -80,14 +103,24 @@ describe('lsof and ps: the machine-readable forms', () => {
   });
 
   test('ps: macOS gives the executable path as comm (with spaces), Linux the short name; zombies left out', () => {
-    const table = ['  812     1   501 Ss   /opt/homebrew/Cellar/postgresql@16/16.4/bin/postgres', '  900   812   501 Ss   /opt/homebrew/Cellar/postgresql@16/16.4/bin/postgres', '  950     1   501 S    /Applications/Visual Studio Code.app/Contents/MacOS/Electron', '  999     1     0 Z    defunct-thing', '   77     1    26 Ss   postgres'].join('\n');
+    const table = [
+      '  812     1   501 Ss   /opt/homebrew/Cellar/postgresql@16/16.4/bin/postgres',
+      '  900   812   501 Ss   /opt/homebrew/Cellar/postgresql@16/16.4/bin/postgres',
+      '  950     1   501 S    /Applications/Visual Studio Code.app/Contents/MacOS/Electron',
+      '  999     1     0 Z    defunct-thing',
+      '   77     1    26 Ss   postgres',
+    ].join('\n');
     expect(parsePsTable(table)).toEqual([
       { pid: 812, ppid: 1, uid: 501, comm: 'postgres' },
       { pid: 900, ppid: 812, uid: 501, comm: 'postgres' },
       { pid: 950, ppid: 1, uid: 501, comm: 'Electron' },
       { pid: 77, ppid: 1, uid: 26, comm: 'postgres' },
     ]);
-    expect(parsePsArgs('  812 /opt/homebrew/opt/postgresql@16/bin/postgres -D /opt/homebrew/var/postgresql@16\n').get(812)).toEqual(['/opt/homebrew/opt/postgresql@16/bin/postgres', '-D', '/opt/homebrew/var/postgresql@16']);
+    expect(parsePsArgs('  812 /opt/homebrew/opt/postgresql@16/bin/postgres -D /opt/homebrew/var/postgresql@16\n').get(812)).toEqual([
+      '/opt/homebrew/opt/postgresql@16/bin/postgres',
+      '-D',
+      '/opt/homebrew/var/postgresql@16',
+    ]);
   });
 });
 
@@ -120,7 +153,7 @@ describe('choosing a backend', () => {
     expect(Date.now() - started).toBeLessThan(5000);
   });
 
-  test('a program stopped by the run\'s signal', async () => {
+  test("a program stopped by the run's signal", async () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 100);
     const cut = await runHostCommand(process.execPath, ['-e', 'setTimeout(() => {}, 10000)'], { signal: controller.signal });
@@ -131,24 +164,43 @@ describe('choosing a backend', () => {
 describe('the honest fallback', () => {
   test('a refusal on a machine whose processes could not be read: not_running "unseen", never "none runs here"', () => {
     const sight = { backend: 'none', processes: 'unseen', read: [], unread: ['proc: /proc is not readable here'] } as const;
-    const refusal = explainRefusal({ transport: 'tcp', addresses: ['127.0.0.1'], port: 5432, attempted: '127.0.0.1:5432' }, { servers: [], standalone: [], strayPorts: [], clusters: [], sight, durationMs: 1 });
+    const refusal = explainRefusal(
+      { transport: 'tcp', addresses: ['127.0.0.1'], port: 5432, attempted: '127.0.0.1:5432' },
+      { servers: [], standalone: [], strayPorts: [], clusters: [], sight, durationMs: 1 },
+    );
     expect(refusal).toEqual({ cause: 'not_running', where: 'unseen', attempted: '127.0.0.1:5432', sight });
   });
 
   test('a stopped cluster read from its files is still named when the processes were not read', () => {
     const sight = { backend: 'none', processes: 'unseen', read: [], unread: ['x'] } as const;
     const cluster = { dataDir: '/opt/homebrew/var/postgresql@16', port: 5432, portFrom: 'default', live: false };
-    const refusal = explainRefusal({ transport: 'tcp', addresses: ['127.0.0.1'], port: 5432, attempted: '127.0.0.1:5432' }, { servers: [], standalone: [], strayPorts: [], clusters: [cluster], sight, durationMs: 1 });
+    const refusal = explainRefusal(
+      { transport: 'tcp', addresses: ['127.0.0.1'], port: 5432, attempted: '127.0.0.1:5432' },
+      { servers: [], standalone: [], strayPorts: [], clusters: [cluster], sight, durationMs: 1 },
+    );
     expect(refusal).toMatchObject({ cause: 'not_running', where: 'local', stopped: [cluster], sight });
   });
 });
 
 describe('service managers, from an executable path', () => {
   test('Homebrew (Apple silicon, Intel), Postgres.app, the EDB installer', () => {
-    expect(managerOfExecutable('/opt/homebrew/Cellar/postgresql@16/16.4/bin/postgres')).toEqual({ kind: 'homebrew', formula: 'postgresql@16', prefix: '/opt/homebrew' });
-    expect(managerOfExecutable('/usr/local/opt/mongodb-community/bin/mongod')).toEqual({ kind: 'homebrew', formula: 'mongodb-community', prefix: '/usr/local' });
+    expect(managerOfExecutable('/opt/homebrew/Cellar/postgresql@16/16.4/bin/postgres')).toEqual({
+      kind: 'homebrew',
+      formula: 'postgresql@16',
+      prefix: '/opt/homebrew',
+    });
+    expect(managerOfExecutable('/usr/local/opt/mongodb-community/bin/mongod')).toEqual({
+      kind: 'homebrew',
+      formula: 'mongodb-community',
+      prefix: '/usr/local',
+    });
     expect(managerOfExecutable('/Applications/Postgres.app/Contents/Versions/16/bin/postgres')).toEqual({ kind: 'postgres.app', version: '16' });
-    expect(managerOfExecutable('C:\\Program Files\\PostgreSQL\\16\\bin\\postgres.exe')).toEqual({ kind: 'windows-service', service: 'postgresql-x64-16', root: 'C:\\Program Files\\PostgreSQL\\16', version: '16' });
+    expect(managerOfExecutable('C:\\Program Files\\PostgreSQL\\16\\bin\\postgres.exe')).toEqual({
+      kind: 'windows-service',
+      service: 'postgresql-x64-16',
+      root: 'C:\\Program Files\\PostgreSQL\\16',
+      version: '16',
+    });
     expect(managerOfExecutable('/usr/lib/postgresql/15/bin/postgres')).toBeUndefined();
   });
 });
@@ -159,7 +211,10 @@ describe('the OS the fixes are written for', () => {
     expect(await detectPlatform({ ...base, system: 'darwin' })).toMatchObject({ platform: 'macos', os: 'macos' });
     expect(await detectPlatform({ ...base, system: 'win32' })).toMatchObject({ platform: 'windows', os: 'windows' });
     expect(await detectPlatform({ ...base, system: 'linux', override: 'windows' })).toMatchObject({ platform: 'windows', os: 'windows', chosen: 'flag' });
-    expect(await detectPlatform({ ...base, system: 'darwin', env: { KUBERNETES_SERVICE_HOST: '10.0.0.1' } })).toMatchObject({ platform: 'kubernetes', os: 'macos' });
+    expect(await detectPlatform({ ...base, system: 'darwin', env: { KUBERNETES_SERVICE_HOST: '10.0.0.1' } })).toMatchObject({
+      platform: 'kubernetes',
+      os: 'macos',
+    });
   });
 });
 
@@ -194,8 +249,16 @@ describe('PowerShell commands with hostile values', () => {
   test('every Windows command built from a host keeps the shape of the same command built from a plain host', async () => {
     const { networkRemedies } = await import('../../src/probes/common/network.js');
     const { connectCheckCommand, resolveCommand, routeCommand } = await import('../../src/probes/common/oscommands.js');
-    const words = { name: 'PostgreSQL', unit: 'postgresql', managed: 'postgres' as const, readyCheck: () => 'pg_isready', urlVariable: 'DATABASE_URL', urlFor: () => 'postgresql://x' };
-    const commands = (fixes: readonly { command?: string; language?: string }[]): string[] => fixes.filter((fix) => fix.language === 'powershell').map((fix) => fix.command ?? '');
+    const words = {
+      name: 'PostgreSQL',
+      unit: 'postgresql',
+      managed: 'postgres' as const,
+      readyCheck: () => 'pg_isready',
+      urlVariable: 'DATABASE_URL',
+      urlFor: () => 'postgresql://x',
+    };
+    const commands = (fixes: readonly { command?: string; language?: string }[]): string[] =>
+      fixes.filter((fix) => fix.language === 'powershell').map((fix) => fix.command ?? '');
     const build = (host: string): string[] => [
       resolveCommand('windows', host).command ?? '',
       routeCommand('windows', host).command ?? '',

@@ -46,7 +46,7 @@ describe('/proc parsing', () => {
     });
   });
 
-  test("postmaster.pid of a standalone backend: its pid negated, no socket lines", () => {
+  test('postmaster.pid of a standalone backend: its pid negated, no socket lines', () => {
     expect(parsePostmasterPid('-27114\n/tmp/idb/d2\n1795438567\n5432\n\n\n 10478553   1146914\n')).toEqual({ pid: -27114, port: 5432 });
   });
 
@@ -61,7 +61,12 @@ describe('/proc parsing', () => {
 
 describe('why a connection was refused', () => {
   const server = (tcp: { address: string; port: number }[], sockets: string[] = []): PgLocalServer => ({ pid: 100, tcp, sockets, seenVia: 'file descriptors' });
-  const scan = (servers: PgLocalServer[], strayPorts: LocalScan['strayPorts'] = [], standalone: LocalScan['standalone'] = []): LocalScan => ({ servers, standalone, strayPorts, durationMs: 1 });
+  const scan = (servers: PgLocalServer[], strayPorts: LocalScan['strayPorts'] = [], standalone: LocalScan['standalone'] = []): LocalScan => ({
+    servers,
+    standalone,
+    strayPorts,
+    durationMs: 1,
+  });
   const tcpEndpoint: RefusedEndpoint = { transport: 'tcp', addresses: ['127.0.0.1'], port: 5432, attempted: '127.0.0.1:5432' };
 
   test('remote host: not_running, nothing inspected', () => {
@@ -77,15 +82,25 @@ describe('why a connection was refused', () => {
     expect(explainRefusal(tcpEndpoint, scan([server([{ address: '0.0.0.0', port: 6543 }])]))).toMatchObject({ cause: 'wrong_port', ports: [6543] });
   });
   test('same port, another address: not_listening', () => {
-    expect(explainRefusal({ ...tcpEndpoint, addresses: ['10.0.0.5'], attempted: '10.0.0.5:5432' }, scan([server([{ address: '127.0.0.1', port: 5432 }])]))).toMatchObject({ cause: 'not_listening' });
+    expect(
+      explainRefusal({ ...tcpEndpoint, addresses: ['10.0.0.5'], attempted: '10.0.0.5:5432' }, scan([server([{ address: '127.0.0.1', port: 5432 }])])),
+    ).toMatchObject({ cause: 'not_listening' });
   });
   test('no fd access, but a socket file names another port: wrong_port', () => {
-    expect(explainRefusal(tcpEndpoint, scan([{ pid: 1, tcp: [], sockets: [], seenVia: 'nothing readable' }], [{ path: '/run/postgresql/.s.PGSQL.5433', port: 5433 }]))).toMatchObject({ cause: 'wrong_port', ports: [5433] });
+    expect(
+      explainRefusal(
+        tcpEndpoint,
+        scan([{ pid: 1, tcp: [], sockets: [], seenVia: 'nothing readable' }], [{ path: '/run/postgresql/.s.PGSQL.5433', port: 5433 }]),
+      ),
+    ).toMatchObject({ cause: 'wrong_port', ports: [5433] });
   });
   test('socket in the same directory, another port: wrong_port', () => {
     const socketEndpoint: RefusedEndpoint = { transport: 'unix', addresses: ['/run/pg/.s.PGSQL.5432'], port: 5432, attempted: '/run/pg/.s.PGSQL.5432' };
     expect(explainRefusal(socketEndpoint, scan([server([], ['/run/pg/.s.PGSQL.5433'])]))).toMatchObject({ cause: 'wrong_port', ports: [5433] });
-    expect(explainRefusal(socketEndpoint, scan([server([], ['/tmp/.s.PGSQL.5432'])]))).toMatchObject({ cause: 'not_listening', listening: ['/tmp/.s.PGSQL.5432'] });
+    expect(explainRefusal(socketEndpoint, scan([server([], ['/tmp/.s.PGSQL.5432'])]))).toMatchObject({
+      cause: 'not_listening',
+      listening: ['/tmp/.s.PGSQL.5432'],
+    });
   });
   test('the server for this port is starting or stopping, sockets not open: in_transition', () => {
     const starting: PgLocalServer = { ...server([]), status: 'starting', port: 5432 };
@@ -99,15 +114,28 @@ describe('why a connection was refused', () => {
   test('another cluster starting, with no socket open yet, is no evidence about this port', () => {
     const otherStarting: PgLocalServer = { ...server([]), pid: 200, status: 'starting', port: 6000 };
     expect(explainRefusal(tcpEndpoint, scan([otherStarting]))).toMatchObject({ cause: 'not_running', where: 'local' });
-    expect(explainRefusal(tcpEndpoint, scan([otherStarting, server([{ address: '127.0.0.1', port: 5433 }])]))).toMatchObject({ cause: 'wrong_port', ports: [5433] });
+    expect(explainRefusal(tcpEndpoint, scan([otherStarting, server([{ address: '127.0.0.1', port: 5433 }])]))).toMatchObject({
+      cause: 'wrong_port',
+      ports: [5433],
+    });
     // Once it listens, it counts like any other.
-    expect(explainRefusal(tcpEndpoint, scan([{ ...otherStarting, tcp: [{ address: '127.0.0.1', port: 6000 }] }]))).toMatchObject({ cause: 'wrong_port', ports: [6000] });
+    expect(explainRefusal(tcpEndpoint, scan([{ ...otherStarting, tcp: [{ address: '127.0.0.1', port: 6000 }] }]))).toMatchObject({
+      cause: 'wrong_port',
+      ports: [6000],
+    });
   });
   test('a single-user backend holding the data directory for this port: not_running, and it is named', () => {
     const single = { pid: 300, mode: 'single-user' as const, dataDir: '/srv/pg', port: 5432 };
     expect(explainRefusal(tcpEndpoint, scan([], [], [single]))).toEqual({ cause: 'not_running', where: 'local', attempted: '127.0.0.1:5432', heldBy: single });
-    expect(explainRefusal(tcpEndpoint, scan([server([{ address: '127.0.0.1', port: 5433 }])], [], [single]))).toMatchObject({ cause: 'wrong_port', heldBy: single });
+    expect(explainRefusal(tcpEndpoint, scan([server([{ address: '127.0.0.1', port: 5433 }])], [], [single]))).toMatchObject({
+      cause: 'wrong_port',
+      heldBy: single,
+    });
     // One for another port (initdb creating another cluster) is no evidence about this one.
-    expect(explainRefusal(tcpEndpoint, scan([], [], [{ ...single, port: 6000 }]))).toEqual({ cause: 'not_running', where: 'local', attempted: '127.0.0.1:5432' });
+    expect(explainRefusal(tcpEndpoint, scan([], [], [{ ...single, port: 6000 }]))).toEqual({
+      cause: 'not_running',
+      where: 'local',
+      attempted: '127.0.0.1:5432',
+    });
   });
 });

@@ -19,7 +19,19 @@ import { cqlIdent, cqlLiteral, pgIdent, pgLiteral } from '../../src/text/sql.js'
 import { urlHost, urlPart, urlQueryValue } from '../../src/text/url.js';
 import { hasInvisible } from '../../src/text/visible.js';
 import { cases, hostileValues, pairs, PLAIN, type Case, type Values } from '../lab/remedy-cases.js';
-import { fillPlaceholders, kindOf, pastable, pasteIntoShells, SAFE_URL, sameUpToValues, SHELLS, type Encoder, type Invocation, type PastedRun, type Shell } from '../lab/commands.js';
+import {
+  fillPlaceholders,
+  kindOf,
+  pastable,
+  pasteIntoShells,
+  SAFE_URL,
+  sameUpToValues,
+  SHELLS,
+  type Encoder,
+  type Invocation,
+  type PastedRun,
+  type Shell,
+} from '../lab/commands.js';
 
 /**
  * Every remedy that prints a command, built twice: once with plain placeholder values, once with
@@ -60,14 +72,34 @@ const SCRIPT_SHELLS: readonly Shell[] = ['dash', 'bash'];
 // ---------------------------------------------------------------- what a command may differ in
 
 const identity: Encoder = (value) => value;
-const inner = (encode: Encoder): Encoder => (value) => encode(value)?.slice(1, -1);
+const inner =
+  (encode: Encoder): Encoder =>
+  (value) =>
+    encode(value)?.slice(1, -1);
 const formEncoded: Encoder = (value) => new URLSearchParams({ v: value }).toString().slice(2);
 /** Where a value lands in a URL: a part, a host, a query value (ours, or the MongoDB driver's form encoding). */
-const URL_ENCODERS: Encoder[] = [urlPart, urlHost, (value) => urlHost(value.toLowerCase()), urlQueryValue, formEncoded, (value) => (value.includes(':') ? `[${value}]` : undefined)];
+const URL_ENCODERS: Encoder[] = [
+  urlPart,
+  urlHost,
+  (value) => urlHost(value.toLowerCase()),
+  urlQueryValue,
+  formEncoded,
+  (value) => (value.includes(':') ? `[${value}]` : undefined),
+];
 /** Anywhere in a shell command's argument or a snippet: the value itself, or as a URL, YAML, config-file or shell word. */
 const ANY: Encoder[] = [
-  identity, shellWord, jsString, inner(jsString), yamlString, kubernetesName, (value) => pgpassField(value), (value) => hbaToken(value),
-  (value) => pgbouncerName(value, 'ini'), (value) => pgbouncerValue(value), (value) => inner(jsString)(shellWord(value)), ...URL_ENCODERS,
+  identity,
+  shellWord,
+  jsString,
+  inner(jsString),
+  yamlString,
+  kubernetesName,
+  (value) => pgpassField(value),
+  (value) => hbaToken(value),
+  (value) => pgbouncerName(value, 'ini'),
+  (value) => pgbouncerValue(value),
+  (value) => inner(jsString)(shellWord(value)),
+  ...URL_ENCODERS,
   // psql -d: a name libpq would expand as a connection string is given as dbname='…'.
   dbnameOperand,
 ];
@@ -93,13 +125,20 @@ function expectSameCalls(plain: PastedRun, hostile: PastedRun, valuePairs: [stri
   const byProgram = (calls: readonly Invocation[]): Invocation[] => [...calls].sort((a, b) => a.program.localeCompare(b.program));
   const plainCalls = byProgram(plain.invocations);
   const hostileCalls = byProgram(hostile.invocations);
-  expect(hostileCalls.map((call) => call.program), context).toEqual(plainCalls.map((call) => call.program));
+  expect(
+    hostileCalls.map((call) => call.program),
+    context,
+  ).toEqual(plainCalls.map((call) => call.program));
   hostileCalls.forEach((call, index) => {
     const plainCall = plainCalls[index];
     expect(call.args.length, context).toBe(plainCall?.args.length);
     call.args.forEach((arg, position) => {
       const plainArg = plainCall?.args[position] ?? '';
-      if (arg !== plainArg) expect(sameUpToValues(plainArg, arg, valuePairs, encodersFor(call.program, call.args, position)), `${context}\n  argument ${position} of ${call.program}: ${JSON.stringify(plainArg)} → ${JSON.stringify(arg)}`).toBe(true);
+      if (arg !== plainArg)
+        expect(
+          sameUpToValues(plainArg, arg, valuePairs, encodersFor(call.program, call.args, position)),
+          `${context}\n  argument ${position} of ${call.program}: ${JSON.stringify(plainArg)} → ${JSON.stringify(arg)}`,
+        ).toBe(true);
     });
   });
 }
@@ -151,9 +190,18 @@ let plainBuilt: Promise<PlainRemedies> | undefined;
 function plainRemedies(): Promise<PlainRemedies> {
   plainBuilt ??= (async () => {
     const built = await cases(PLAIN, SANDBOX);
-    const commands = [...new Set(built.flatMap((entry) => entry.fixes.flatMap((fix) => (fix.command && fix.language !== 'sql' ? [pastable(fix.command)] : []))).filter((command): command is string => command !== undefined))];
+    const commands = [
+      ...new Set(
+        built
+          .flatMap((entry) => entry.fixes.flatMap((fix) => (fix.command && fix.language !== 'sql' ? [pastable(fix.command)] : [])))
+          .filter((command): command is string => command !== undefined),
+      ),
+    ];
     const runs = await pasteIntoShells(commands.map(fillPlaceholders));
-    return { cases: built, pasted: new Map(commands.map((command, index) => [command, new Map(SHELLS.map((shell) => [shell, runs.get(shell)?.[index] as PastedRun]))])) };
+    return {
+      cases: built,
+      pasted: new Map(commands.map((command, index) => [command, new Map(SHELLS.map((shell) => [shell, runs.get(shell)?.[index] as PastedRun]))])),
+    };
   })();
   return plainBuilt;
 }
@@ -198,7 +246,8 @@ async function checkRemedies(values: Values): Promise<void> {
           break;
         case 'url':
           // A URL line: as it is when made of URL characters only, else one quoted word (pasted as the argument of echo).
-          if (SAFE_URL.test(fix.command)) expect(sameUpToValues(plainFix.command, fix.command, valuePairs, ANY), `${where}\n  ${plainFix.command}\n  ${fix.command}`).toBe(true);
+          if (SAFE_URL.test(fix.command))
+            expect(sameUpToValues(plainFix.command, fix.command, valuePairs, ANY), `${where}\n  ${plainFix.command}\n  ${fix.command}`).toBe(true);
           else urls.push({ statement: plainFix.command, hostile: `echo ${fix.command}`, encoders: ANY, where });
           break;
         case 'yaml':
@@ -219,7 +268,9 @@ async function checkRemedies(values: Values): Promise<void> {
       const run = shellRuns[unique.length + index];
       const url = run?.invocations[0]?.args[0] ?? '';
       const context = `${where} (${shell})\n  ${statement}\n  ${run?.command ?? ''}\n  ${run?.stderr ?? ''}`;
-      expect(run?.syntaxError === false && run.notFound.length === 0 && run.invocations.length === 1 && run.invocations[0]?.args.length === 1, context).toBe(true);
+      expect(run?.syntaxError === false && run.notFound.length === 0 && run.invocations.length === 1 && run.invocations[0]?.args.length === 1, context).toBe(
+        true,
+      );
       expect(sameUpToValues(statement, url, valuePairs, encoders), context).toBe(true);
     });
     unique.forEach(({ where, plain: plainCommand }, index) => {
@@ -227,12 +278,17 @@ async function checkRemedies(values: Values): Promise<void> {
       const hostile = shellRuns[index];
       if (!plainRun || !hostile) throw new Error(`a pasted command did not run: ${plainCommand}`);
       expectSamePasted(plainRun, hostile, valuePairs, where);
-      scriptsOf(plainRun).forEach((script, scriptIndex) => scripts.push({ plain: script, hostile: scriptsOf(hostile)[scriptIndex] ?? '', where: `${where}, its sh -c script` }));
+      scriptsOf(plainRun).forEach((script, scriptIndex) =>
+        scripts.push({ plain: script, hostile: scriptsOf(hostile)[scriptIndex] ?? '', where: `${where}, its sh -c script` }),
+      );
     });
   }
   // A loop is a script for sh: sh reads it as shell code again, and it must hold the values as safely.
   const uniqueScripts = [...new Map(scripts.map((entry) => [`${entry.plain}\0${entry.hostile}`, entry])).values()];
-  const scriptRuns = await pasteIntoShells([...uniqueScripts.map(({ plain: script }) => fillPlaceholders(script)), ...uniqueScripts.map(({ hostile }) => fillPlaceholders(hostile))], SCRIPT_SHELLS);
+  const scriptRuns = await pasteIntoShells(
+    [...uniqueScripts.map(({ plain: script }) => fillPlaceholders(script)), ...uniqueScripts.map(({ hostile }) => fillPlaceholders(hostile))],
+    SCRIPT_SHELLS,
+  );
   for (const shell of SCRIPT_SHELLS) {
     uniqueScripts.forEach(({ where }, index) => {
       const plainRun = scriptRuns.get(shell)?.[index];
@@ -249,31 +305,65 @@ describe('every printed command, built from hostile values, is the intended comm
     for (const placeholder of [PLAIN.user, PLAIN.database, ...PLAIN.said]) expect(pgIdent(placeholder)).toBe(`"${placeholder}"`);
   });
 
-  test('hostile values in every slot of every remedy', async () => {
-    await fc.assert(
-      fc.asyncProperty(hostileValues, async (values) => {
-        secrets.forget();
-        const t0 = Date.now();
-        try {
-          await checkRemedies(values);
-          if (process.env.DEBUG_TIMING) console.log(Date.now() - t0, JSON.stringify(values).slice(0, 300));
-        } catch (error) {
-          // A value the parsers refuse is bad input (exit 3), not a remedy to print.
-          if (error instanceof InputError) return;
-          throw error;
-        }
-      }),
-      {
-        ...RUNS,
-        examples: [
-          [{ user: "x'y\"z$(touch SENTINEL)", database: '`touch SENTINEL`;|&', host: 'db.example.com', socketDir: "/tmp/a b$(touch SENTINEL)'\"", passfileName: "p'q$(touch SENTINEL)", adminUser: '$(touch SENTINEL)', said: ['\u001b]52;c;aGk=\u0007', '\u202eevil', 'a\nb', "'); DROP ROLE x; --"] }],
-          [{ user: 'user', database: 'all', host: 'fe80::1%eth0', socketDir: '/tmp/-x', passfileName: '-n', adminUser: '-U', said: ['-e', '--help', '+group', '@file'] }],
-          // Quoting that holds in POSIX shells only: \' inside single quotes is an escape in fish; =word a path in zsh; %self a pid in fish.
-          [{ user: "\\';touch SENTINEL;#", database: '=ls', host: 'db.example.com', socketDir: '/tmp/x\\\\y', passfileName: '%self', adminUser: "\\';touch SENTINEL;#", said: ['=ls', '%self', "a\\'b", '~root'] }],
-        ],
-      },
-    );
-  }, TIME_LIMIT_MS + 60_000);
+  test(
+    'hostile values in every slot of every remedy',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(hostileValues, async (values) => {
+          secrets.forget();
+          const t0 = Date.now();
+          try {
+            await checkRemedies(values);
+            if (process.env.DEBUG_TIMING) console.log(Date.now() - t0, JSON.stringify(values).slice(0, 300));
+          } catch (error) {
+            // A value the parsers refuse is bad input (exit 3), not a remedy to print.
+            if (error instanceof InputError) return;
+            throw error;
+          }
+        }),
+        {
+          ...RUNS,
+          examples: [
+            [
+              {
+                user: 'x\'y"z$(touch SENTINEL)',
+                database: '`touch SENTINEL`;|&',
+                host: 'db.example.com',
+                socketDir: '/tmp/a b$(touch SENTINEL)\'"',
+                passfileName: "p'q$(touch SENTINEL)",
+                adminUser: '$(touch SENTINEL)',
+                said: ['\u001b]52;c;aGk=\u0007', '\u202eevil', 'a\nb', "'); DROP ROLE x; --"],
+              },
+            ],
+            [
+              {
+                user: 'user',
+                database: 'all',
+                host: 'fe80::1%eth0',
+                socketDir: '/tmp/-x',
+                passfileName: '-n',
+                adminUser: '-U',
+                said: ['-e', '--help', '+group', '@file'],
+              },
+            ],
+            // Quoting that holds in POSIX shells only: \' inside single quotes is an escape in fish; =word a path in zsh; %self a pid in fish.
+            [
+              {
+                user: "\\';touch SENTINEL;#",
+                database: '=ls',
+                host: 'db.example.com',
+                socketDir: '/tmp/x\\\\y',
+                passfileName: '%self',
+                adminUser: "\\';touch SENTINEL;#",
+                said: ['=ls', '%self', "a\\'b", '~root'],
+              },
+            ],
+          ],
+        },
+      );
+    },
+    TIME_LIMIT_MS + 60_000,
+  );
 
   test('every plain command does the same in bash, zsh, fish and dash', async () => {
     const { pasted } = await plainRemedies();
@@ -285,7 +375,8 @@ describe('every printed command, built from hostile values, is the intended comm
         const context = `${shell}: ${command}\n${run?.stderr ?? ''}`;
         expect(run?.syntaxError === false && run.notFound.length === 0 && run.createdFiles.length === 0, context).toBe(true);
         // dash's export is a special builtin: no stub records it.
-        const calls = (entry: PastedRun | undefined): Invocation[] => [...(entry?.invocations ?? [])].filter((call) => shell !== 'dash' || call.program !== 'export').sort((a, b) => a.program.localeCompare(b.program));
+        const calls = (entry: PastedRun | undefined): Invocation[] =>
+          [...(entry?.invocations ?? [])].filter((call) => shell !== 'dash' || call.program !== 'export').sort((a, b) => a.program.localeCompare(b.program));
         expect(calls(run), context).toEqual(calls(bash));
       }
     }

@@ -11,8 +11,14 @@ import type { SeedProbe } from '../../src/probes/mongodb/survey.js';
 
 describe('mongodb targets: parsed by the driver', () => {
   test('a seed list with a replica set, credentials and pool settings; password masked', async () => {
-    const target = await resolveMongoTarget({ text: 'mongodb://app:s%40cret-99@db0:27017,db1:27018/shop?replicaSet=rs0&authSource=admin&maxPoolSize=20', source: 'url' });
-    expect(target.hosts).toEqual([{ host: 'db0', port: 27017 }, { host: 'db1', port: 27018 }]);
+    const target = await resolveMongoTarget({
+      text: 'mongodb://app:s%40cret-99@db0:27017,db1:27018/shop?replicaSet=rs0&authSource=admin&maxPoolSize=20',
+      source: 'url',
+    });
+    expect(target.hosts).toEqual([
+      { host: 'db0', port: 27017 },
+      { host: 'db1', port: 27018 },
+    ]);
     expect(target).toMatchObject({ user: 'app', password: 's@cret-99', database: 'shop', authSource: 'admin', replicaSet: 'rs0', maxPoolSize: 20, tls: false });
     expect(target.display).toBe('mongodb://app:****@db0:27017,db1:27018/shop?replicaSet=rs0&authSource=admin&maxPoolSize=20');
     expect(target.sources).toMatchObject({ hosts: 'url', password: 'url', authSource: 'url', replicaSet: 'url' });
@@ -87,7 +93,14 @@ describe('mongodb classification tables', () => {
   test.each([
     [{ code: 18, codeName: 'AuthenticationFailed', message: 'Authentication failed.' }, 'auth_failed'],
     [{ code: 18, codeName: 'AuthenticationFailed', message: 'Unsupported authentication mechanism "PLAIN".' }, 'auth_mechanism'],
-    [{ code: 334, codeName: 'MechanismUnavailable', message: 'Unable to use SCRAM-SHA-1 based authentication for user without any SCRAM-SHA-1 credentials registered' }, 'auth_mechanism'],
+    [
+      {
+        code: 334,
+        codeName: 'MechanismUnavailable',
+        message: 'Unable to use SCRAM-SHA-1 based authentication for user without any SCRAM-SHA-1 credentials registered',
+      },
+      'auth_mechanism',
+    ],
     [{ code: 13, codeName: 'Unauthorized', message: 'Command serverStatus requires authentication' }, 'password_missing'],
     [{ code: 13, codeName: 'Unauthorized', message: 'not authorized on admin to execute command' }, 'permission_denied'],
     [{ code: 91, codeName: 'ShutdownInProgress', message: 'The server is in quiesce mode and will shut down' }, 'shutting_down'],
@@ -101,9 +114,17 @@ describe('mongodb classification tables', () => {
   test.each([
     ['silence', seed({ hello: { outcome: 'silent', bytes: Buffer.alloc(0), durationMs: 1 } }), 'no_response'],
     ['a hang-up', seed({ hello: { outcome: 'closed', bytes: Buffer.alloc(0), durationMs: 1 } }), 'no_response'],
-    ['a hang-up, TLS answering hello', seed({ hello: { outcome: 'closed', bytes: Buffer.alloc(0), durationMs: 1 }, otherWay: { tried: 'tls', answer: 'mongodb' } }), 'tls_required'],
+    [
+      'a hang-up, TLS answering hello',
+      seed({ hello: { outcome: 'closed', bytes: Buffer.alloc(0), durationMs: 1 }, otherWay: { tried: 'tls', answer: 'mongodb' } }),
+      'tls_required',
+    ],
     ['HTTP bytes', seed({ hello: { outcome: 'foreign', bytes: Buffer.from('HTTP/1.1 400 Bad Request\r\n'), durationMs: 1 } }), 'wrong_protocol'],
-    ['a failed handshake, plain answering', seed({ tls: { outcome: 'handshake_failed', verify: 'full' }, otherWay: { tried: 'plain', answer: 'mongodb' } }), 'tls_unsupported'],
+    [
+      'a failed handshake, plain answering',
+      seed({ tls: { outcome: 'handshake_failed', verify: 'full' }, otherWay: { tried: 'plain', answer: 'mongodb' } }),
+      'tls_unsupported',
+    ],
     ['a rejected certificate', seed({ tls: { outcome: 'verify_failed', verify: 'full', problem: 'self_signed' } }), 'tls_verify_failed'],
   ])('a connected seed with %s → %s', (_name, probe, cause) => {
     expect(judgeConnectedSeed(probe).cause).toBe(cause);

@@ -48,20 +48,28 @@ describe('the Dockerfile', () => {
   const finalStage = instructions.slice(finalFrom);
 
   test('builds on Node 20', () => {
-    const images = instructions.filter((instruction) => instruction.getKeyword() === 'FROM').map((instruction) => instruction.getArgumentsContent()?.split(/\s+/)[0] ?? '');
+    const images = instructions
+      .filter((instruction) => instruction.getKeyword() === 'FROM')
+      .map((instruction) => instruction.getArgumentsContent()?.split(/\s+/)[0] ?? '');
     expect(images.length).toBeGreaterThan(0);
     for (const image of images) expect(image).toMatch(/^node:20[-.\w]*$/);
   });
 
   test('runs as a non-root user, with dbdoctor as its entrypoint', () => {
-    const user = finalStage.filter((instruction) => instruction.getKeyword() === 'USER').at(-1)?.getArgumentsContent();
+    const user = finalStage
+      .filter((instruction) => instruction.getKeyword() === 'USER')
+      .at(-1)
+      ?.getArgumentsContent();
     expect(user).toBeDefined();
     expect(user).not.toMatch(/^(root|0)(:|$)/);
     expect(finalStage.find((instruction) => instruction.getKeyword() === 'ENTRYPOINT')?.getArgumentsContent()).toBe('["dbdoctor"]');
   });
 
   test('copies only paths that exist and that .dockerignore lets through', () => {
-    const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n').map((line) => line.trim()).filter((line) => line !== '' && !line.startsWith('#'));
+    const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8')
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line !== '' && !line.startsWith('#'));
     const sources = instructions
       .filter((instruction) => instruction.getKeyword() === 'COPY' && !/--from=/.test(instruction.getTextContent()))
       .flatMap((instruction) => (instruction.getArgumentsContent() ?? '').split(/\s+/).slice(0, -1));
@@ -77,18 +85,26 @@ describe('the Dockerfile', () => {
 
 describe('the Kubernetes manifests', () => {
   const dir = join(ROOT, 'deploy', 'kubernetes');
-  const documents = readdirSync(dir).flatMap((file) => parseAllDocuments(readFileSync(join(dir, file), 'utf8')).map((document) => ({ file, object: document.toJS() as { apiVersion: string; kind: string; data?: Record<string, string> } })));
+  const documents = readdirSync(dir).flatMap((file) =>
+    parseAllDocuments(readFileSync(join(dir, file), 'utf8')).map((document) => ({
+      file,
+      object: document.toJS() as { apiVersion: string; kind: string; data?: Record<string, string> },
+    })),
+  );
 
-  test.each(documents.map((entry) => [`${entry.file} ${entry.object.kind}`, entry.object] as const))('%s is valid against the Kubernetes API schema', async (_name, object) => {
-    const group = object.apiVersion.includes('/') ? object.apiVersion : `v1`;
-    // The Prometheus Operator's resources (ServiceMonitor) against the operator's CRD schemas.
-    const module: Record<string, new (value: unknown) => { validate(): void }> = group.startsWith('monitoring.coreos.com/')
-      ? await import(`@kubernetes-models/prometheus-operator/${group}`)
-      : await import(`kubernetes-models/${group}`);
-    const Model = module[object.kind];
-    expect(Model, `${object.apiVersion} ${object.kind}`).toBeDefined();
-    if (Model) expect(() => new Model(object).validate()).not.toThrow();
-  });
+  test.each(documents.map((entry) => [`${entry.file} ${entry.object.kind}`, entry.object] as const))(
+    '%s is valid against the Kubernetes API schema',
+    async (_name, object) => {
+      const group = object.apiVersion.includes('/') ? object.apiVersion : `v1`;
+      // The Prometheus Operator's resources (ServiceMonitor) against the operator's CRD schemas.
+      const module: Record<string, new (value: unknown) => { validate(): void }> = group.startsWith('monitoring.coreos.com/')
+        ? await import(`@kubernetes-models/prometheus-operator/${group}`)
+        : await import(`kubernetes-models/${group}`);
+      const Model = module[object.kind];
+      expect(Model, `${object.apiVersion} ${object.kind}`).toBeDefined();
+      if (Model) expect(() => new Model(object).validate()).not.toThrow();
+    },
+  );
 
   test('every dbdoctor container runs a real dbdoctor command with real flags', async () => {
     const containers = JSON.stringify(documents.map((entry) => entry.object));
@@ -135,7 +151,9 @@ describe('the GitHub Actions example', () => {
 
 describe('the cross-platform workflow (issue 21)', () => {
   const text = readFileSync(join(ROOT, '.github', 'workflows', 'cross-platform.yml'), 'utf8');
-  const workflow = parse(text) as { jobs: Record<string, { 'runs-on': string; strategy: { matrix: { os: string[] } }; steps: { run?: string; if?: string; shell?: string }[] }> };
+  const workflow = parse(text) as {
+    jobs: Record<string, { 'runs-on': string; strategy: { matrix: { os: string[] } }; steps: { run?: string; if?: string; shell?: string }[] }>;
+  };
   const job = Object.values(workflow.jobs)[0];
 
   test('is a valid workflow, on Linux, macOS and Windows', () => {
@@ -143,7 +161,7 @@ describe('the cross-platform workflow (issue 21)', () => {
     expect(job?.strategy.matrix.os).toEqual(['ubuntu-latest', 'macos-latest', 'windows-latest']);
   });
 
-  test('installs PostgreSQL as each OS\'s users do: Debian\'s service, Homebrew\'s postgresql@16, the EDB installer through Chocolatey', () => {
+  test("installs PostgreSQL as each OS's users do: Debian's service, Homebrew's postgresql@16, the EDB installer through Chocolatey", () => {
     const runs = (job?.steps ?? []).map((step) => step.run ?? '').join('\n');
     expect(runs).toContain('systemctl start postgresql');
     expect(runs).toContain('brew install postgresql@16');
@@ -152,7 +170,14 @@ describe('the cross-platform workflow (issue 21)', () => {
   });
 
   test('every dbdoctor command in it parses with the real commands', async () => {
-    const invocations = [...text.matchAll(/node bin\/dbdoctor\.js ([^|\n]+)/g)].map((match) => (match[1] ?? '').replace(/\s*\|\|.*$/, '').replace(/\s*>\s*\S+\s*$/, '').trim().split(/\s+/).map((word) => word.replace(/^"(.*)"$/, '$1')));
+    const invocations = [...text.matchAll(/node bin\/dbdoctor\.js ([^|\n]+)/g)].map((match) =>
+      (match[1] ?? '')
+        .replace(/\s*\|\|.*$/, '')
+        .replace(/\s*>\s*\S+\s*$/, '')
+        .trim()
+        .split(/\s+/)
+        .map((word) => word.replace(/^"(.*)"$/, '$1')),
+    );
     expect(invocations.length).toBeGreaterThanOrEqual(5);
     for (const args of invocations) expect(await parsesAsDbdoctor(args)).toBe(args[0]);
   });
@@ -172,7 +197,9 @@ describe('the cross-platform workflow (issue 21)', () => {
 });
 
 describe('the exporter manifests', () => {
-  const documents = parseAllDocuments(readFileSync(join(ROOT, 'deploy', 'kubernetes', 'exporter.yaml'), 'utf8')).map((document) => document.toJS() as Record<string, any>);
+  const documents = parseAllDocuments(readFileSync(join(ROOT, 'deploy', 'kubernetes', 'exporter.yaml'), 'utf8')).map(
+    (document) => document.toJS() as Record<string, any>,
+  );
   const of = (kind: string): Record<string, any> => documents.find((object) => object.kind === kind) ?? {};
 
   test('the ServiceMonitor probes exactly the labels of the ConfigMap, in job "dbdoctor", with the target as instance', async () => {
@@ -183,7 +210,10 @@ describe('the exporter manifests', () => {
     const probes = endpoints.filter((endpoint) => endpoint.path === '/probe');
     expect(probes.map((endpoint) => endpoint.params.target[0])).toEqual(labels);
     for (const endpoint of probes) {
-      expect(endpoint.relabelings).toEqual([{ targetLabel: 'job', replacement: 'dbdoctor' }, { sourceLabels: ['__param_target'], targetLabel: 'instance' }]);
+      expect(endpoint.relabelings).toEqual([
+        { targetLabel: 'job', replacement: 'dbdoctor' },
+        { sourceLabels: ['__param_target'], targetLabel: 'instance' },
+      ]);
       // The scrape timeout is what the exporter gives a diagnosis (less 0.5 s): longer than the config's timeout would be wasted.
       expect(Number.parseFloat(endpoint.scrapeTimeout)).toBeGreaterThan(config.defaults?.timeout ?? 10);
     }
@@ -198,7 +228,24 @@ describe('the exporter manifests', () => {
       const minIntervalMs = config.targets.find((target) => target.label === endpoint.params.target[0])?.minInterval ?? config.defaults?.minInterval ?? 15_000;
       expect(minIntervalMs).toBeLessThanOrEqual(intervalMs);
       let clock = 0;
-      const scheduler = new Scheduler([{ name: 'x', minIntervalMs }], async () => ((clock += 300), { target: 'x', engine: 'postgres', source: {}, status: 'healthy', verdict: { step: null, cause: 'healthy', message: '', details: {}, remediation: [] }, warnings: [], steps: [], durationMs: 300 }), 1, () => clock);
+      const scheduler = new Scheduler(
+        [{ name: 'x', minIntervalMs }],
+        async () => (
+          (clock += 300),
+          {
+            target: 'x',
+            engine: 'postgres',
+            source: {},
+            status: 'healthy',
+            verdict: { step: null, cause: 'healthy', message: '', details: {}, remediation: [] },
+            warnings: [],
+            steps: [],
+            durationMs: 300,
+          }
+        ),
+        1,
+        () => clock,
+      );
       const kinds: string[] = [];
       for (let scrape = 0; scrape < 8; scrape += 1) {
         clock = scrape * intervalMs + (scrape % 2 === 0 ? -7 : 5); // a few ms early or late

@@ -29,7 +29,10 @@ describe("layer 1 for poolers: PgBouncer's own errors (SQLSTATE 08P01, no source
     // The rest of the family, from PgBouncer's sources (1.10 to 1.25): every message it sends a client.
     ['database does not allow connections: appdb', 'pooler_paused'],
     ['server login has been failing, cached error: password authentication failed for user "app" (server_login_retry)', 'pooler_backend_auth'],
-    ['server login has been failing, cached error: no pg_hba.conf entry for host "10.0.0.7", user "app", database "appdb", no encryption (server_login_retry)', 'pooler_backend_auth'],
+    [
+      'server login has been failing, cached error: no pg_hba.conf entry for host "10.0.0.7", user "app", database "appdb", no encryption (server_login_retry)',
+      'pooler_backend_auth',
+    ],
     ['server login has been failing, cached error: server DNS lookup failed (server_login_retry)', 'pooler_backend_down'],
     ['server login has been failing, cached error: the database system is starting up (server_login_retry)', 'pooler_backend_down'],
     ['server conn crashed?', 'pooler_backend_down'],
@@ -68,7 +71,10 @@ describe("layer 1 for poolers: PgBouncer's own errors (SQLSTATE 08P01, no source
   });
 
   test.each([
-    ['PostgreSQL itself, with its location fields', { code: '28P01', severity: 'FATAL', message: 'password authentication failed for user "app"', located: true }],
+    [
+      'PostgreSQL itself, with its location fields',
+      { code: '28P01', severity: 'FATAL', message: 'password authentication failed for user "app"', located: true },
+    ],
     ['unknown origin (no record of the fields)', { code: '28P01', severity: 'FATAL', message: 'password authentication failed for user "app"' }],
     ["another proxy's own refusal", { code: '08004', severity: 'FATAL', message: 'server rejected the connection: maintenance window', located: false }],
   ])('not a pooler: %s', (_name, error) => {
@@ -76,7 +82,12 @@ describe("layer 1 for poolers: PgBouncer's own errors (SQLSTATE 08P01, no source
   });
 
   test("a pooler's decision overrides PostgreSQL's message rules (max_client_conn is not the database's too_many_connections)", () => {
-    const trace = { ...emptyTrace(1000), phase: 'startup' as const, connected: { host: '127.0.0.1', port: 6432, address: '127.0.0.1', transport: 'tcp' as const }, serverError: { code: '08P01', severity: 'FATAL', message: 'no more connections allowed (max_client_conn)', located: false } };
+    const trace = {
+      ...emptyTrace(1000),
+      phase: 'startup' as const,
+      connected: { host: '127.0.0.1', port: 6432, address: '127.0.0.1', transport: 'tcp' as const },
+      serverError: { code: '08P01', severity: 'FATAL', message: 'no more connections allowed (max_client_conn)', located: false },
+    };
     expect(decide(trace)).toMatchObject({ step: 'pool', cause: 'too_many_connections' });
     expect(decidePooler(trace)).toEqual({ kind: 'failure', step: 'pool', cause: 'pooler_client_limit' });
   });
@@ -133,7 +144,19 @@ describe("which of PgBouncer's limits binds", () => {
   const view = (pools: PoolRow[], row: DatabaseRow, maxUser = 0): PoolerView => ({
     name: 'PgBouncer 1.18.0',
     signs: ['backend-key-not-a-pid'],
-    admin: { state: 'read', console: { version: 'PgBouncer 1.18.0', config: { max_user_connections: String(maxUser) }, databases: [row], pools, servers: [], stats: [], lists: {}, unanswered: [] } },
+    admin: {
+      state: 'read',
+      console: {
+        version: 'PgBouncer 1.18.0',
+        config: { max_user_connections: String(maxUser) },
+        databases: [row],
+        pools,
+        servers: [],
+        stats: [],
+        lists: {},
+        unanswered: [],
+      },
+    },
     ...(pools[0] ? { pool: pools[0] } : {}),
     database: row,
   });
@@ -163,11 +186,23 @@ const LOG_WARM_POOL = `2026-11-29 17:11:45.309 UTC [17841] WARNING S-0x55c8a34db
 2026-11-29 17:11:45.832 UTC [17841] LOG S-0x55c8a34dbf60: appdb/other@127.0.0.1:25432 closing because: login failed (age=0s)`;
 const LOG_DOWN = `2026-11-29 16:58:59.768 UTC [29104] LOG S-0x56430f8ebf20: appdb/app@127.0.0.1:25432 closing because: connect failed (age=0s)`;
 
-describe("PgBouncer on this machine: its configuration file and its log (pooler/local.ts)", () => {
+describe('PgBouncer on this machine: its configuration file and its log (pooler/local.ts)', () => {
   const at = Date.parse('2026-11-29T17:05:00Z');
   test.each([
-    ["a fresh pool's first login, refused", LOG_FIRST_LOGIN, 'appdb', 'other', { kind: 'login-failed', words: 'password authentication failed for user "other"' }],
-    ["a warm pool's login, refused (a crashed server connection before it is no login)", LOG_WARM_POOL, 'appdb', 'other', { kind: 'login-failed', words: 'password authentication failed for user "other"' }],
+    [
+      "a fresh pool's first login, refused",
+      LOG_FIRST_LOGIN,
+      'appdb',
+      'other',
+      { kind: 'login-failed', words: 'password authentication failed for user "other"' },
+    ],
+    [
+      "a warm pool's login, refused (a crashed server connection before it is no login)",
+      LOG_WARM_POOL,
+      'appdb',
+      'other',
+      { kind: 'login-failed', words: 'password authentication failed for user "other"' },
+    ],
     ['a database that is down', LOG_DOWN, 'appdb', 'app', { kind: 'connect-failed' }],
     ["another pool's lines say nothing about this one", LOG_DOWN, 'appdb', 'other', undefined],
   ])('%s', (_name, log, database, user, expected) => {
@@ -183,7 +218,9 @@ describe("PgBouncer on this machine: its configuration file and its log (pooler/
   test('the configuration file is the argument that is no option, and [databases] lines drop their passwords', () => {
     expect(configArgument(['/usr/sbin/pgbouncer', '-d', '/etc/pgbouncer/pgbouncer.ini'])).toBe('/etc/pgbouncer/pgbouncer.ini');
     expect(configArgument(['pgbouncer', 'pgbouncer.ini', '-u', 'postgres'])).toBe('pgbouncer.ini');
-    const parsed = parsePgBouncerIni("[databases]\nappdb = host=db port=6543 dbname=app password=s3cret max_db_connections=3\n* = host=fallback\n\n[pgbouncer]\n; a comment\nLogFile = /var/log/pgbouncer.log\nauth_query = SELECT usename, passwd FROM pg_shadow WHERE usename=$1\n");
+    const parsed = parsePgBouncerIni(
+      '[databases]\nappdb = host=db port=6543 dbname=app password=s3cret max_db_connections=3\n* = host=fallback\n\n[pgbouncer]\n; a comment\nLogFile = /var/log/pgbouncer.log\nauth_query = SELECT usename, passwd FROM pg_shadow WHERE usename=$1\n',
+    );
     expect(parsed.databases.appdb).toEqual({ host: 'db', port: '6543', dbname: 'app', max_db_connections: '3' });
     expect(parsed.settings).toMatchObject({ logfile: '/var/log/pgbouncer.log', auth_query: 'SELECT usename, passwd FROM pg_shadow WHERE usename=$1' });
   });
@@ -216,7 +253,7 @@ describe('judging the database behind the pooler from the client side alone (poo
     const view = remote('server login has been failing, try again later (server_login_retry)');
     const judged = judgeBackend(view, trace);
     expect(judged).toMatchObject({ kind: 'down', how: 'unknown' });
-    expect(judged.kind === 'down' ? judged.reasons.join('; ') : '').toContain('not confirmed from here: the database is down, or refuses PgBouncer\'s login');
+    expect(judged.kind === 'down' ? judged.reasons.join('; ') : '').toContain("not confirmed from here: the database is down, or refuses PgBouncer's login");
     const fixes = poolerAcceptingRemedies.pooler_backend_down({ ...baseTarget }, view, 'unknown');
     expect(fixes.map((fix) => fix.text).join('\n')).not.toMatch(/Start it/);
   });
@@ -229,15 +266,25 @@ describe('judging the database behind the pooler from the client side alone (poo
   // PgBouncer still opening its first server connection after the database began refusing it: the
   // query waits, and so does a second client's login. Not a pool that serves (a later step would
   // only queue its own query until --timeout ran out).
-  test('the query queued and a second client\'s login held too: not serving, and said as such', () => {
-    const view: PoolerView = { ...remote('unused'), signs: ['backend-key-not-a-pid'], confirmation: { kind: 'queued', waitedMs: 2500, second: { outcome: 'login-held' } } };
+  test("the query queued and a second client's login held too: not serving, and said as such", () => {
+    const view: PoolerView = {
+      ...remote('unused'),
+      signs: ['backend-key-not-a-pid'],
+      confirmation: { kind: 'queued', waitedMs: 2500, second: { outcome: 'login-held' } },
+    };
     const judged = judgeBackend(view, trace);
     expect(judged).toMatchObject({ kind: 'down', how: 'unknown' });
-    expect(judged.kind === 'down' ? judged.reasons.join('; ') : '').toContain("held the first query in its queue (2.5 s); a second client's login was held too");
+    expect(judged.kind === 'down' ? judged.reasons.join('; ') : '').toContain(
+      "held the first query in its queue (2.5 s); a second client's login was held too",
+    );
   });
 
   test('the query queued and a second client was let in and queued too: a busy pool, judged by the pool step', () => {
-    const view: PoolerView = { ...remote('unused'), signs: ['backend-key-not-a-pid'], confirmation: { kind: 'queued', waitedMs: 2500, second: { outcome: 'queued' } } };
+    const view: PoolerView = {
+      ...remote('unused'),
+      signs: ['backend-key-not-a-pid'],
+      confirmation: { kind: 'queued', waitedMs: 2500, second: { outcome: 'queued' } },
+    };
     expect(judgeBackend(view, trace)).toEqual({ kind: 'serving' });
   });
 });

@@ -80,26 +80,78 @@ describe('deciding what an attempt means', () => {
     expect(decide(trace({ phase: 'ready' }))).toEqual({ kind: 'session' });
   });
   test('DNS failures go to network', () => {
-    expect(decide(trace({ phase: 'dns', endpoints: [{ ...tcp, dns: { outcome: 'not_found', host: 'db', code: 'ENOTFOUND', message: '', durationMs: 1 }, connects: [] }] }))).toEqual({ kind: 'failure', step: 'network', cause: 'dns_not_found' });
+    expect(
+      decide(
+        trace({
+          phase: 'dns',
+          endpoints: [{ ...tcp, dns: { outcome: 'not_found', host: 'db', code: 'ENOTFOUND', message: '', durationMs: 1 }, connects: [] }],
+        }),
+      ),
+    ).toEqual({ kind: 'failure', step: 'network', cause: 'dns_not_found' });
   });
   test('every address refused: the process step decides why', () => {
-    expect(decide(trace({ phase: 'tcp', endpoints: [{ ...tcp, connects: [{ address: '::1', outcome: 'refused', durationMs: 1 }, { address: '127.0.0.1', outcome: 'refused', durationMs: 1 }] }] }))).toEqual({ kind: 'refused' });
+    expect(
+      decide(
+        trace({
+          phase: 'tcp',
+          endpoints: [
+            {
+              ...tcp,
+              connects: [
+                { address: '::1', outcome: 'refused', durationMs: 1 },
+                { address: '127.0.0.1', outcome: 'refused', durationMs: 1 },
+              ],
+            },
+          ],
+        }),
+      ),
+    ).toEqual({ kind: 'refused' });
   });
   test('one address refused, another timed out: the timeout is the more telling', () => {
-    expect(decide(trace({ phase: 'tcp', endpoints: [{ ...tcp, connects: [{ address: '::1', outcome: 'refused', durationMs: 1 }, { address: '10.0.0.1', outcome: 'timeout', durationMs: 1 }] }] }))).toEqual({ kind: 'failure', step: 'network', cause: 'connect_timeout' });
+    expect(
+      decide(
+        trace({
+          phase: 'tcp',
+          endpoints: [
+            {
+              ...tcp,
+              connects: [
+                { address: '::1', outcome: 'refused', durationMs: 1 },
+                { address: '10.0.0.1', outcome: 'timeout', durationMs: 1 },
+              ],
+            },
+          ],
+        }),
+      ),
+    ).toEqual({ kind: 'failure', step: 'network', cause: 'connect_timeout' });
   });
   test('a socket file we may not open: permission_denied', () => {
-    expect(decide(trace({ phase: 'tcp', endpoints: [{ host: '/run/pg', port: 5432, transport: 'unix', connects: [{ address: '/run/pg/.s.PGSQL.5432', outcome: 'denied', durationMs: 1 }] }] }))).toEqual({ kind: 'failure', step: 'auth', cause: 'permission_denied' });
+    expect(
+      decide(
+        trace({
+          phase: 'tcp',
+          endpoints: [{ host: '/run/pg', port: 5432, transport: 'unix', connects: [{ address: '/run/pg/.s.PGSQL.5432', outcome: 'denied', durationMs: 1 }] }],
+        }),
+      ),
+    ).toEqual({ kind: 'failure', step: 'auth', cause: 'permission_denied' });
   });
   const connected = { connected: { host: 'db', port: 5432, address: '10.0.0.1', transport: 'tcp' as const } };
   test('connected and silent: no_response', () => {
-    expect(decide(trace({ ...connected, phase: 'ssl', sslReply: 'none', timedOut: true }))).toEqual({ kind: 'failure', step: 'accepting', cause: 'no_response' });
+    expect(decide(trace({ ...connected, phase: 'ssl', sslReply: 'none', timedOut: true }))).toEqual({
+      kind: 'failure',
+      step: 'accepting',
+      cause: 'no_response',
+    });
   });
   test('"N" to SSLRequest when TLS is required: tls_unsupported', () => {
     expect(decide(trace({ ...connected, phase: 'ssl', sslReply: 'N' }))).toEqual({ kind: 'failure', step: 'accepting', cause: 'tls_unsupported' });
   });
   test('an hba rejection that a TLS connection gets past: tls_required', () => {
-    const serverError = { code: '28000', severity: 'FATAL', message: 'pg_hba.conf rejects connection for host "127.0.0.1", user "u", database "d", no encryption' };
+    const serverError = {
+      code: '28000',
+      severity: 'FATAL',
+      message: 'pg_hba.conf rejects connection for host "127.0.0.1", user "u", database "d", no encryption',
+    };
     expect(decide(trace({ ...connected, serverError, tlsWouldBeAdmitted: true }))).toEqual({ kind: 'failure', step: 'accepting', cause: 'tls_required' });
     expect(decide(trace({ ...connected, serverError, tlsWouldBeAdmitted: false }))).toEqual({ kind: 'failure', step: 'auth', cause: 'hba_rejected' });
   });
@@ -107,6 +159,10 @@ describe('deciding what an attempt means', () => {
     expect(decide(trace({ ...connected, phase: 'auth', passwordMissing: true }))).toEqual({ kind: 'failure', step: 'auth', cause: 'password_missing' });
   });
   test('something else answered: wrong_protocol', () => {
-    expect(decide(trace({ ...connected, answeredBy: { protocol: 'http', description: 'HTTP', sample: 'HTTP/1.1' } }))).toEqual({ kind: 'failure', step: 'accepting', cause: 'wrong_protocol' });
+    expect(decide(trace({ ...connected, answeredBy: { protocol: 'http', description: 'HTTP', sample: 'HTTP/1.1' } }))).toEqual({
+      kind: 'failure',
+      step: 'accepting',
+      cause: 'wrong_protocol',
+    });
   });
 });

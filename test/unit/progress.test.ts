@@ -52,8 +52,10 @@ describe('the progress line', () => {
     vi.advanceTimersByTime(200);
     line.observer.waitingOn?.('postgresql://db/app', 'the PostgreSQL handshake with db:5432');
     vi.advanceTimersByTime(SHOW_AFTER_MS);
-    // eslint-disable-next-line no-control-regex
-    expect(written.at(-1)).toMatch(/^\r\u001b\[2K\S accepting: waiting 300 ms · 500 ms of --timeout 10 s · for the PostgreSQL handshake with db:5432 · postgresql:\/\/db\/app$/);
+    expect(written.at(-1)).toMatch(
+      // eslint-disable-next-line no-control-regex
+      /^\r\u001b\[2K\S accepting: waiting 300 ms · 500 ms of --timeout 10 s · for the PostgreSQL handshake with db:5432 · postgresql:\/\/db\/app$/,
+    );
     line.observer.waitingOn?.('postgresql://db/app', undefined);
     vi.advanceTimersByTime(100);
     // eslint-disable-next-line no-control-regex

@@ -37,24 +37,87 @@ const password = fc
 const piece = fc.oneof(
   fc.string({ maxLength: 12 }),
   fc.string({ unit: 'grapheme', maxLength: 8 }),
-  fc.constantFrom('', '%', '%zz', '%00', '[', ']', '[::1]', '[fe80::1%eth0]', ':', '@', '/', '?', '#', ',', '\\', '\n', '\u0000', 'localhost', 'db.invalid', '127.0.0.1', '0', '65536', '-1', '99999999999999999999'),
+  fc.constantFrom(
+    '',
+    '%',
+    '%zz',
+    '%00',
+    '[',
+    ']',
+    '[::1]',
+    '[fe80::1%eth0]',
+    ':',
+    '@',
+    '/',
+    '?',
+    '#',
+    ',',
+    '\\',
+    '\n',
+    '\u0000',
+    'localhost',
+    'db.invalid',
+    '127.0.0.1',
+    '0',
+    '65536',
+    '-1',
+    '99999999999999999999',
+  ),
 );
 const scheme = fc.constantFrom('postgresql', 'postgres', 'mongodb', 'mongodb+srv', 'cassandra', 'mysql', 'PostgreSQL', 'http', 'x');
 const optionName = fc.oneof(
-  fc.constantFrom('sslmode', 'connect_timeout', 'target_session_attrs', 'application_name', 'options', 'host', 'port', 'password', 'user', 'replicaSet', 'authSource', 'authMechanism', 'tls', 'directConnection', 'maxPoolSize', 'serverSelectionTimeoutMS', 'readPreference', 'sslrootcert', 'hostaddr', 'service', 'localDataCenter', 'consistency'),
+  fc.constantFrom(
+    'sslmode',
+    'connect_timeout',
+    'target_session_attrs',
+    'application_name',
+    'options',
+    'host',
+    'port',
+    'password',
+    'user',
+    'replicaSet',
+    'authSource',
+    'authMechanism',
+    'tls',
+    'directConnection',
+    'maxPoolSize',
+    'serverSelectionTimeoutMS',
+    'readPreference',
+    'sslrootcert',
+    'hostaddr',
+    'service',
+    'localDataCenter',
+    'consistency',
+  ),
   fc.string({ maxLength: 8 }),
 );
 const query = fc.array(fc.tuple(optionName, piece), { maxLength: 4 }).map((pairs) => (pairs.length ? `?${pairs.map(([k, v]) => `${k}=${v}`).join('&')}` : ''));
-const hosts = fc.array(fc.tuple(piece, fc.option(piece, { nil: undefined })), { minLength: 0, maxLength: 3 }).map((list) => list.map(([host, port]) => (port === undefined ? host : `${host}:${port}`)).join(','));
+const hosts = fc
+  .array(fc.tuple(piece, fc.option(piece, { nil: undefined })), { minLength: 0, maxLength: 3 })
+  .map((list) => list.map(([host, port]) => (port === undefined ? host : `${host}:${port}`)).join(','));
 
 /** URL-shaped input, right or wrong in every part, with a known password. */
-const urlInput = fc.record({ scheme, user: piece, password, hosts, path: fc.oneof(fc.constant(''), piece.map((p) => `/${p}`)), query, encode: fc.boolean() }).map((u) => ({
-  text: `${u.scheme}://${u.user}:${u.encode ? encodeURIComponent(u.password) : u.password}@${u.hosts}${u.path}${u.query}`,
-  password: u.password,
-  // With a "/", "?", "#" or "@" in the user name, what follows is a path or a query, not a password,
-  // to libpq and to the MongoDB driver alike: a valid target may then show it (as a database name).
-  unambiguous: !/[/?#@]/.test(u.user),
-}));
+const urlInput = fc
+  .record({
+    scheme,
+    user: piece,
+    password,
+    hosts,
+    path: fc.oneof(
+      fc.constant(''),
+      piece.map((p) => `/${p}`),
+    ),
+    query,
+    encode: fc.boolean(),
+  })
+  .map((u) => ({
+    text: `${u.scheme}://${u.user}:${u.encode ? encodeURIComponent(u.password) : u.password}@${u.hosts}${u.path}${u.query}`,
+    password: u.password,
+    // With a "/", "?", "#" or "@" in the user name, what follows is a path or a query, not a password,
+    // to libpq and to the MongoDB driver alike: a valid target may then show it (as a database name).
+    unambiguous: !/[/?#@]/.test(u.user),
+  }));
 
 /** libpq keyword/value strings, quoted and not, with a known password. */
 const keywordInput = fc
@@ -64,7 +127,10 @@ const keywordInput = fc
     quote: fc.boolean(),
   })
   .map(({ pairs, password: secret, quote }) => ({
-    text: [...pairs.map(([k, v, q]) => (q ? `${k}='${v.replace(/['\\]/g, '\\$&')}'` : `${k}=${v}`)), quote ? `password='${secret.replace(/['\\]/g, '\\$&')}'` : `password=${secret.replace(/\s/g, '')}`].join(' '),
+    text: [
+      ...pairs.map(([k, v, q]) => (q ? `${k}='${v.replace(/['\\]/g, '\\$&')}'` : `${k}=${v}`)),
+      quote ? `password='${secret.replace(/['\\]/g, '\\$&')}'` : `password=${secret.replace(/\s/g, '')}`,
+    ].join(' '),
     password: quote ? secret : secret.replace(/\s/g, ''),
   }));
 
@@ -145,8 +211,33 @@ describe('target parsing: a target or an InputError, and errors never hold the p
 });
 
 describe('environment: discovery from any variables ends in targets or an InputError', () => {
-  const names = fc.constantFrom('DATABASE_URL', 'ORDERS_DATABASE_URL', 'PGHOST', 'PGHOSTADDR', 'PGPORT', 'PGUSER', 'PGDATABASE', 'PGSSLMODE', 'PGCONNECT_TIMEOUT', 'PGTARGETSESSIONATTRS', 'PGAPPNAME', 'PGPASSWORD', 'PGSERVICE', 'MONGODB_URI', 'MONGO_URL', 'MONGO_URI', 'CASSANDRA_CONTACT_POINTS', 'CASSANDRA_PORT', 'CASSANDRA_LOCAL_DC', 'CASSANDRA_URL');
-  const value = fc.oneof(piece, urlInput.map((u) => u.text), keywordInput.map((k) => k.text));
+  const names = fc.constantFrom(
+    'DATABASE_URL',
+    'ORDERS_DATABASE_URL',
+    'PGHOST',
+    'PGHOSTADDR',
+    'PGPORT',
+    'PGUSER',
+    'PGDATABASE',
+    'PGSSLMODE',
+    'PGCONNECT_TIMEOUT',
+    'PGTARGETSESSIONATTRS',
+    'PGAPPNAME',
+    'PGPASSWORD',
+    'PGSERVICE',
+    'MONGODB_URI',
+    'MONGO_URL',
+    'MONGO_URI',
+    'CASSANDRA_CONTACT_POINTS',
+    'CASSANDRA_PORT',
+    'CASSANDRA_LOCAL_DC',
+    'CASSANDRA_URL',
+  );
+  const value = fc.oneof(
+    piece,
+    urlInput.map((u) => u.text),
+    keywordInput.map((k) => k.text),
+  );
 
   test('any mix of the variables dbdoctor reads', async () => {
     await fc.assert(
@@ -199,7 +290,23 @@ describe('config files: a config or an InputError naming file:line:column', () =
       defaults: fc.anything(),
       targets: fc.oneof(
         fc.anything(),
-        fc.array(fc.record({ label: fc.anything(), url: fc.oneof(fc.anything(), urlInput.map((u) => u.text)), urlFrom: fc.anything(), timeout: fc.anything(), only: fc.anything(), thresholds: fc.anything() }, { requiredKeys: [] }), { maxLength: 3 }),
+        fc.array(
+          fc.record(
+            {
+              label: fc.anything(),
+              url: fc.oneof(
+                fc.anything(),
+                urlInput.map((u) => u.text),
+              ),
+              urlFrom: fc.anything(),
+              timeout: fc.anything(),
+              only: fc.anything(),
+              thresholds: fc.anything(),
+            },
+            { requiredKeys: [] },
+          ),
+          { maxLength: 3 },
+        ),
       ),
     },
     { requiredKeys: [] },
@@ -309,16 +416,34 @@ describe('the CLI on invalid input: one clear message, exit code 3', () => {
   });
 
   test('invalid flag values', async () => {
-    const flag = fc.constantFrom('--timeout', '--format', '--long-running', '--lock-wait', '--idle-in-transaction', '--idle', '--near-limit', '--platform', '--until', '--only', '--skip', '--config');
+    const flag = fc.constantFrom(
+      '--timeout',
+      '--format',
+      '--long-running',
+      '--lock-wait',
+      '--idle-in-transaction',
+      '--idle',
+      '--near-limit',
+      '--platform',
+      '--until',
+      '--only',
+      '--skip',
+      '--config',
+    );
     const command = fc.constantFrom('diagnose', 'wait');
     await fc.assert(
-      fc.asyncProperty(command, flag, fc.oneof(piece, fc.constantFrom('0', '-5', '1e9', 'NaN', 'Infinity', '5 m', '101', 'json,human', 'auth,bogus', '/nonexistent.yaml')), async (name, option, value) => {
-        freshProcess();
-        const io = captureIO();
-        // An invalid target after the flag: if the value is accepted, the target is what is rejected.
-        const code = await main(['node', 'dbdoctor', name, '--no-env-file', option, value, 'nosuchengine://db/app'], io);
-        expectOneClearError(io, code);
-      }),
+      fc.asyncProperty(
+        command,
+        flag,
+        fc.oneof(piece, fc.constantFrom('0', '-5', '1e9', 'NaN', 'Infinity', '5 m', '101', 'json,human', 'auth,bogus', '/nonexistent.yaml')),
+        async (name, option, value) => {
+          freshProcess();
+          const io = captureIO();
+          // An invalid target after the flag: if the value is accepted, the target is what is rejected.
+          const code = await main(['node', 'dbdoctor', name, '--no-env-file', option, value, 'nosuchengine://db/app'], io);
+          expectOneClearError(io, code);
+        },
+      ),
       { numRuns: 150 },
     );
   });
@@ -326,9 +451,28 @@ describe('the CLI on invalid input: one clear message, exit code 3', () => {
 
 describe('explain: any pasted text gets an answer, never a crash', () => {
   const words = fc.constantFrom(
-    'FATAL:', 'password authentication failed for user', 'connection refused', 'ECONNREFUSED', 'ETIMEDOUT', 'getaddrinfo ENOTFOUND', 'EAI_AGAIN',
-    'could not translate host name', 'SQLSTATE 28P01', 'P1001', 'MongoServerSelectionError', 'NoHostAvailableError', 'timeout expired', 'SSL',
-    'pg_hba.conf', 'too many clients', 'the database system is starting up', 'Traceback (most recent call last):', '\tat org.postgresql.', ':5432', '\n', '"',
+    'FATAL:',
+    'password authentication failed for user',
+    'connection refused',
+    'ECONNREFUSED',
+    'ETIMEDOUT',
+    'getaddrinfo ENOTFOUND',
+    'EAI_AGAIN',
+    'could not translate host name',
+    'SQLSTATE 28P01',
+    'P1001',
+    'MongoServerSelectionError',
+    'NoHostAvailableError',
+    'timeout expired',
+    'SSL',
+    'pg_hba.conf',
+    'too many clients',
+    'the database system is starting up',
+    'Traceback (most recent call last):',
+    '\tat org.postgresql.',
+    ':5432',
+    '\n',
+    '"',
   );
   const pasted = fc
     .tuple(fc.array(fc.oneof(words, piece), { maxLength: 12 }), fc.option(urlInput, { nil: undefined }), fc.array(fc.oneof(words, piece), { maxLength: 6 }))
@@ -339,7 +483,12 @@ describe('explain: any pasted text gets an answer, never a crash', () => {
       fc.asyncProperty(pasted, fc.constantFrom('human' as const, 'json' as const), async ({ text, password: secret }, format) => {
         freshProcess();
         const io = captureIO();
-        const result = await outcome(() => runExplain({ format, verbose: true, color: false, engine: undefined, input: { from: 'stdin' } }, io, 'test', { isTTY: false, read: async () => text }));
+        const result = await outcome(() =>
+          runExplain({ format, verbose: true, color: false, engine: undefined, input: { from: 'stdin' } }, io, 'test', {
+            isTTY: false,
+            read: async () => text,
+          }),
+        );
         if (text.trim() === '') {
           expect('error' in result).toBe(true);
           return;

@@ -29,14 +29,31 @@ const RUNS = { numRuns: Number(process.env.PROPERTY_RUNS ?? 25) };
 const SANDBOX = mkdtempSync(join(tmpdir(), 'dbdoctor-redaction-'));
 
 /** Secrets an attacker would choose: JSON and shell syntax, dbdoctor's own words, quotes. */
-const SYNTAX_SECRETS = ['false,', 'null,', 'true}', '"inContainer": ', "''\\''", "'\\''", '\\"ab\'', '"ab\'', '"; touch X #', '", "', '": {', '},\n', 'PASSWORD =', "'new-password';", ' -U ', '&apos;'];
+const SYNTAX_SECRETS = [
+  'false,',
+  'null,',
+  'true}',
+  '"inContainer": ',
+  "''\\''",
+  "'\\''",
+  '\\"ab\'',
+  '"ab\'',
+  '"; touch X #',
+  '", "',
+  '": {',
+  '},\n',
+  'PASSWORD =',
+  "'new-password';",
+  ' -U ',
+  '&apos;',
+];
 
 /** Values with shell, SQL and terminal syntax in every slot (as the remedy property's first example). */
 const HOSTILE: Values = {
-  user: "x'y\"z$(touch SENTINEL)",
+  user: 'x\'y"z$(touch SENTINEL)',
   database: '`touch SENTINEL`;|&',
   host: 'db.example.com',
-  socketDir: "/tmp/a b$(touch SENTINEL)'\"",
+  socketDir: '/tmp/a b$(touch SENTINEL)\'"',
   passfileName: "p'q$(touch SENTINEL)",
   adminUser: '$(touch SENTINEL)',
   said: ['\u001b]52;c;aGk=\u0007', '\u202eevil', "a'\\'b", "'); DROP ROLE x; --"],
@@ -49,16 +66,39 @@ function reportOf(all: readonly Case[], said: string): RunReport {
     tool: { name: 'dbdoctor', version: '0.1.0' },
     status: 'unhealthy',
     durationMs: 12,
-    environment: { platform: 'kubernetes', chosen: 'detected', inContainer: true, kubernetesNamespace: said, signals: [said], configuration: [{ name: 'DATABASE_URL', value: said, source: 'env' }] },
+    environment: {
+      platform: 'kubernetes',
+      chosen: 'detected',
+      inContainer: true,
+      kubernetesNamespace: said,
+      signals: [said],
+      configuration: [{ name: 'DATABASE_URL', value: said, source: 'env' }],
+    },
     targets: [
       {
         target: 'postgresql://app@db:5432/app',
         engine: 'postgres',
         source: { host: 'url' },
         status: 'unhealthy',
-        verdict: { step: 'auth', cause: 'auth_failed', message: said, details: { serverMessage: said, count: 3, ok: false, none: null, list: [said, 1, true] }, remediation },
+        verdict: {
+          step: 'auth',
+          cause: 'auth_failed',
+          message: said,
+          details: { serverMessage: said, count: 3, ok: false, none: null, list: [said, 1, true] },
+          remediation,
+        },
         warnings: [],
-        steps: [{ id: 'auth', status: 'fail', cause: 'auth_failed', summary: said, evidence: { serverMessage: said, port: 5432 }, remediation: remediation.slice(0, 5), durationMs: 1 }],
+        steps: [
+          {
+            id: 'auth',
+            status: 'fail',
+            cause: 'auth_failed',
+            summary: said,
+            evidence: { serverMessage: said, port: 5432 },
+            remediation: remediation.slice(0, 5),
+            durationMs: 1,
+          },
+        ],
         durationMs: 10,
       },
     ],
@@ -74,13 +114,18 @@ function remedyLists(report: RunReport): Remediation[][] {
 function shape(value: unknown): unknown {
   if (typeof value === 'string') return 'S';
   if (Array.isArray(value)) return value.map(shape);
-  if (value !== null && typeof value === 'object') return Object.entries(value).filter(([key]) => key !== 'command' && key !== 'language').map(([, entry]) => shape(entry));
+  if (value !== null && typeof value === 'object')
+    return Object.entries(value)
+      .filter(([key]) => key !== 'command' && key !== 'language')
+      .map(([, entry]) => shape(entry));
   return value;
 }
 
 /** Attacker-chosen secrets: slices of the commands and of the JSON about to be printed, and syntax. */
 function secretsFrom(report: RunReport): fc.Arbitrary<string[]> {
-  const commands = remedyLists(report).flat().flatMap((fix) => (fix.command ? [fix.command] : []));
+  const commands = remedyLists(report)
+    .flat()
+    .flatMap((fix) => (fix.command ? [fix.command] : []));
   const json = JSON.stringify(report, null, 2);
   const slice = (texts: readonly string[]): fc.Arbitrary<string> =>
     fc.tuple(fc.nat({ max: Math.max(0, texts.length - 1) }), fc.nat(), fc.integer({ min: 4, max: 12 })).map(([which, start, length]) => {
@@ -88,7 +133,10 @@ function secretsFrom(report: RunReport): fc.Arbitrary<string[]> {
       const from = text.length === 0 ? 0 : start % text.length;
       return text.slice(from, from + length);
     });
-  return fc.array(fc.oneof(slice(commands.length > 0 ? commands : ['none']), slice([json]), fc.constantFrom(...SYNTAX_SECRETS), hostileText), { minLength: 1, maxLength: 8 });
+  return fc.array(fc.oneof(slice(commands.length > 0 ? commands : ['none']), slice([json]), fc.constantFrom(...SYNTAX_SECRETS), hostileText), {
+    minLength: 1,
+    maxLength: 8,
+  });
 }
 
 function freshProcess(): void {
@@ -186,7 +234,16 @@ describe('secrets are masked in values, never in commands or JSON syntax', () =>
 function captureIO(cwd: string, columns?: number): CliIO & { stdout: string[]; stderr: string[] } {
   const stdout: string[] = [];
   const stderr: string[] = [];
-  return { env: { HOME: cwd, NO_COLOR: '1', ...(columns ? { COLUMNS: String(columns) } : {}) }, stdoutIsTTY: false, stderrIsTTY: false, cwd, stdout, stderr, out: async (text) => void stdout.push(safeDocument(text)), err: async (text) => void stderr.push(safeOutput(text)) };
+  return {
+    env: { HOME: cwd, NO_COLOR: '1', ...(columns ? { COLUMNS: String(columns) } : {}) },
+    stdoutIsTTY: false,
+    stderrIsTTY: false,
+    cwd,
+    stdout,
+    stderr,
+    out: async (text) => void stdout.push(safeDocument(text)),
+    err: async (text) => void stderr.push(safeOutput(text)),
+  };
 }
 
 async function explain(paste: string, format: 'json' | 'human'): Promise<{ code: number; stdout: string }> {
@@ -203,7 +260,10 @@ function commandsOf(report: { remediation: readonly Remediation[]; confirm: stri
 
 describe('explain: a paste that carries a password and a hostile name', () => {
   const user = hostileText.filter((text) => !/["\n\r]/.test(text) && text.trim() === text && text.length < 200);
-  const password = fc.oneof(hostileText.filter((text) => !/[\s@]/.test(text) && text.length >= 4 && text.length < 60), fc.constantFrom("''\\''", "'\\''", 'false,', 'null,', '"ab\''));
+  const password = fc.oneof(
+    hostileText.filter((text) => !/[\s@]/.test(text) && text.length >= 4 && text.length < 60),
+    fc.constantFrom("''\\''", "'\\''", 'false,', 'null,', '"ab\''),
+  );
 
   test('the commands are the ones built without the password, or left out; the JSON parses; none shows the password', async () => {
     await fc.assert(

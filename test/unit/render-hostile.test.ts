@@ -38,7 +38,16 @@ const hostile = fc.oneof(
     '```\n# heading',
     '`code`',
     // Text that starts a line or a list item could open a block of its own: a list, a heading, a quote, code.
-    '*', '- item', '+ x', '1. one', '7) seven', '# heading', '> quote', '    indented code', '***', '~~~',
+    '*',
+    '- item',
+    '+ x',
+    '1. one',
+    '7) seven',
+    '# heading',
+    '> quote',
+    '    indented code',
+    '***',
+    '~~~',
     // GitHub's Markdown makes links of bare URLs, www. names and e-mail addresses (escaped or not).
     'mail evil@attacker.example or www.attacker.example, see http://evil.example/x (mailto:x@y.example)',
     'user\\@example.com and https\\://evil.example | x@y.z|www.a.b',
@@ -53,7 +62,14 @@ const hostileReport: fc.Arbitrary<RunReport> = fc.array(hostile, { minLength: 12
     tool: { name: 'dbdoctor', version: '0.1.0' },
     status: 'unhealthy',
     durationMs: 12,
-    environment: { platform: 'kubernetes', chosen: 'detected', inContainer: true, kubernetesNamespace: at(10), signals: [at(11)], configuration: [{ name: 'DATABASE_URL', value: at(0), source: at(1) }] },
+    environment: {
+      platform: 'kubernetes',
+      chosen: 'detected',
+      inContainer: true,
+      kubernetesNamespace: at(10),
+      signals: [at(11)],
+      configuration: [{ name: 'DATABASE_URL', value: at(0), source: at(1) }],
+    },
     targets: [
       {
         target: `postgresql://app@db:5432/${at(0)}`,
@@ -62,13 +78,36 @@ const hostileReport: fc.Arbitrary<RunReport> = fc.array(hostile, { minLength: 12
         // A setting's name is dbdoctor's own; any text but __proto__, which no object keeps as a key.
         source: { host: at(2), [at(3) === '__proto__' ? 'proto' : at(3)]: 'url' },
         status: 'unhealthy',
-        verdict: { step: 'auth', cause: 'auth_failed', message: at(4), details: { serverMessage: at(5) }, remediation: [{ text: at(6), command: `psql -c ${at(7)}`, language: 'shell' }, { text: at(8) }] },
+        verdict: {
+          step: 'auth',
+          cause: 'auth_failed',
+          message: at(4),
+          details: { serverMessage: at(5) },
+          remediation: [{ text: at(6), command: `psql -c ${at(7)}`, language: 'shell' }, { text: at(8) }],
+        },
         warnings: [{ step: 'pool', cause: 'near_limit', summary: at(9) }],
         steps: [
           { id: 'process', status: 'pass', cause: null, summary: at(10), evidence: { message: at(11) }, remediation: [], durationMs: 1 },
           { id: 'accepting', status: 'skip', cause: null, summary: at(0), evidence: {}, remediation: [], durationMs: 0 },
-          { id: 'network', status: 'pass', cause: null, summary: at(1), evidence: {}, remediation: [], durationMs: 2, also: [{ status: 'warn', cause: 'config_mismatch', summary: at(2), evidence: {}, remediation: [{ text: at(3) }] }] },
-          { id: 'pool', status: 'warn', cause: 'near_limit', summary: at(9), evidence: { usedPercent: 90 }, remediation: [{ text: at(5), command: at(6), language: 'sql' }], durationMs: 3 },
+          {
+            id: 'network',
+            status: 'pass',
+            cause: null,
+            summary: at(1),
+            evidence: {},
+            remediation: [],
+            durationMs: 2,
+            also: [{ status: 'warn', cause: 'config_mismatch', summary: at(2), evidence: {}, remediation: [{ text: at(3) }] }],
+          },
+          {
+            id: 'pool',
+            status: 'warn',
+            cause: 'near_limit',
+            summary: at(9),
+            evidence: { usedPercent: 90 },
+            remediation: [{ text: at(5), command: at(6), language: 'sql' }],
+            durationMs: 3,
+          },
           { id: 'auth', status: 'fail', cause: 'auth_failed', summary: at(4), evidence: { serverMessage: at(5) }, remediation: [], durationMs: 1 },
           { id: 'queries', status: 'skip', cause: null, summary: at(7), evidence: {}, remediation: [], durationMs: 0 },
         ],
@@ -85,13 +124,31 @@ const RAW = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\p{Cf}\p{Defaul
 const foreignControls = (text: string): string => text.replace(/\u001b\[[0-9;]*m/g, '').replace(/[\n\t]/g, '');
 
 /** The elements dbdoctor's own Markdown makes: headings, paragraphs, emphasis, code, the steps table, the list of fixes, the folded evidence. */
-const MARKDOWN_OWN_TAGS = new Set(['h2', 'h3', 'p', 'em', 'strong', 'code', 'pre', 'table', 'thead', 'tbody', 'tr', 'th', 'td', 'ol', 'li', 'details', 'summary']);
+const MARKDOWN_OWN_TAGS = new Set([
+  'h2',
+  'h3',
+  'p',
+  'em',
+  'strong',
+  'code',
+  'pre',
+  'table',
+  'thead',
+  'tbody',
+  'tr',
+  'th',
+  'td',
+  'ol',
+  'li',
+  'details',
+  'summary',
+]);
 
 /** Markdown without its fenced blocks and code spans (CommonMark: a span ends at a run of as many backticks). */
 function outsideCode(markdown: string): string {
   const withoutFences = markdown.replace(/^( *)(`{3,})[^\n]*\n[\s\S]*?\n\1\2$/gm, '');
   let out = '';
-  for (let index = 0; index < withoutFences.length; ) {
+  for (let index = 0; index < withoutFences.length;) {
     if (withoutFences[index] === '\\') {
       // An escaped character (an escaped backtick opens no span).
       out += withoutFences.slice(index, index + 2);
@@ -147,9 +204,15 @@ describe('renderers, given hostile text everywhere', () => {
   test("Markdown through GitHub's own renderer (cmark-gfm): no link, image or element from the text", () => {
     fc.assert(
       fc.property(hostileReport, (report) => {
-        const html = execFileSync('cmark-gfm', ['--unsafe', '-e', 'autolink', '-e', 'table', '-e', 'strikethrough', '-e', 'tasklist'], { input: renderMarkdown(report, new Date(0)), encoding: 'utf8' });
+        const html = execFileSync('cmark-gfm', ['--unsafe', '-e', 'autolink', '-e', 'table', '-e', 'strikethrough', '-e', 'tasklist'], {
+          input: renderMarkdown(report, new Date(0)),
+          encoding: 'utf8',
+        });
         const tags = new Set([...html.matchAll(/<([a-zA-Z][a-zA-Z0-9]*)/g)].map((match) => (match[1] ?? '').toLowerCase()));
-        expect([...tags].filter((tag) => !MARKDOWN_OWN_TAGS.has(tag)), html).toEqual([]);
+        expect(
+          [...tags].filter((tag) => !MARKDOWN_OWN_TAGS.has(tag)),
+          html,
+        ).toEqual([]);
       }),
       { numRuns: Math.ceil(RUNS.numRuns / 4), ...(process.env.FC_SEED ? { seed: Number(process.env.FC_SEED), path: process.env.FC_PATH } : {}) },
     );
@@ -184,7 +247,8 @@ describe('renderers, given hostile text everywhere', () => {
       fc.property(hostileReport, (report) => {
         const text = renderPrometheus(report);
         expect(text).not.toMatch(RAW);
-        for (const line of text.split('\n').filter((entry) => entry !== '' && !entry.startsWith('#'))) expect(line).toMatch(/^dbdoctor_[a-z_]+\{([a-z_]+="(?:[^"\\\n]|\\.)*",?)+\} -?\d+(\.\d+)?$/);
+        for (const line of text.split('\n').filter((entry) => entry !== '' && !entry.startsWith('#')))
+          expect(line).toMatch(/^dbdoctor_[a-z_]+\{([a-z_]+="(?:[^"\\\n]|\\.)*",?)+\} -?\d+(\.\d+)?$/);
       }),
       RUNS,
     );
@@ -211,7 +275,16 @@ describe('renderers, given hostile text everywhere', () => {
           status: 'recognised',
           engine: 'postgres',
           client: null,
-          verdict: { step: 'auth', cause: 'auth_failed', severity: 'fail', title: 'Authentication failed', meaning: 'm', rule: 'r', rank: 'server', matched: pasted },
+          verdict: {
+            step: 'auth',
+            cause: 'auth_failed',
+            severity: 'fail',
+            title: 'Authentication failed',
+            meaning: 'm',
+            rule: 'r',
+            rank: 'server',
+            matched: pasted,
+          },
           alternatives: [{ step: 'auth', cause: 'role_missing', why: pasted }],
           guesses: [],
           fields: { host: field, user: pasted },

@@ -25,7 +25,15 @@ const report: RunReport = {
       steps: [
         { id: 'process', status: 'skip', cause: null, summary: 'cannot tell', evidence: {}, remediation: [], durationMs: 0 },
         { id: 'accepting', status: 'skip', cause: null, summary: 'no connection was made', evidence: {}, remediation: [], durationMs: 0 },
-        { id: 'network', status: 'fail', cause: 'dns_not_found', summary: 'the host name "db" does not resolve (ENOTFOUND)', evidence: { host: 'db' }, remediation: [], durationMs: 12 },
+        {
+          id: 'network',
+          status: 'fail',
+          cause: 'dns_not_found',
+          summary: 'the host name "db" does not resolve (ENOTFOUND)',
+          evidence: { host: 'db' },
+          remediation: [],
+          durationMs: 12,
+        },
         { id: 'pool', status: 'skip', cause: null, summary: 'not checked: network failed (dns_not_found)', evidence: {}, remediation: [], durationMs: 0 },
         { id: 'auth', status: 'skip', cause: null, summary: 'not checked: network failed (dns_not_found)', evidence: {}, remediation: [], durationMs: 0 },
         { id: 'queries', status: 'skip', cause: null, summary: 'not checked: network failed (dns_not_found)', evidence: {}, remediation: [], durationMs: 0 },
@@ -81,7 +89,15 @@ describe('human output, several targets', () => {
     verdict: { step: null, cause: 'healthy', message: 'all checks passed', details: {}, remediation: [] },
     steps: unhealthy.steps.map((step) => ({ ...step, status: 'pass', cause: null, summary: `${step.id} ok` })),
   };
-  const several: RunReport = { ...report, targets: [healthy, unhealthy, { ...healthy, label: 'billing', target: 'postgresql://app:****@billing:5432/app' }, { ...unhealthy, target: 'postgresql://app:****@db2:5432/app' }] };
+  const several: RunReport = {
+    ...report,
+    targets: [
+      healthy,
+      unhealthy,
+      { ...healthy, label: 'billing', target: 'postgresql://app:****@billing:5432/app' },
+      { ...unhealthy, target: 'postgresql://app:****@db2:5432/app' },
+    ],
+  };
   const text = renderHuman(several, { verbose: false, color: false, width: 80 });
   const lines = text.trimEnd().split('\n');
 

@@ -107,7 +107,14 @@ describe('documents: masked as structures, commands never rewritten', () => {
     expect(secrets.commandShowsSecret(shown)).toBe(true);
     expect(secrets.commandShowsSecret('mongosh "mongodb://app:s3cret-pw@db/"')).toBe(true);
     expect(secrets.commandShowsSecret('mongosh mongodb://app@db/')).toBe(false);
-    expect(secrets.redactDocument({ remediation: [{ text: 'Check:', command: shown, language: 'shell' }, { text: 'Then:', command: 'pg_isready -h db', language: 'shell' }] })).toEqual({
+    expect(
+      secrets.redactDocument({
+        remediation: [
+          { text: 'Check:', command: shown, language: 'shell' },
+          { text: 'Then:', command: 'pg_isready -h db', language: 'shell' },
+        ],
+      }),
+    ).toEqual({
       remediation: [{ text: `Check: ${COMMAND_LEFT_OUT}` }, { text: 'Then:', command: 'pg_isready -h db', language: 'shell' }],
     });
   });
@@ -122,7 +129,10 @@ describe('documents: masked as structures, commands never rewritten', () => {
   test("explain's confirm command is kept, or null when it would show a secret", () => {
     const secrets = new Secrets();
     secrets.add('s3cret-pw');
-    expect(secrets.redactDocument({ confirm: 'dbdoctor diagnose postgresql://db/app', nested: { confirm: 's3cret-pw' } }, ['confirm'])).toEqual({ confirm: 'dbdoctor diagnose postgresql://db/app', nested: { confirm: '****' } });
+    expect(secrets.redactDocument({ confirm: 'dbdoctor diagnose postgresql://db/app', nested: { confirm: 's3cret-pw' } }, ['confirm'])).toEqual({
+      confirm: 'dbdoctor diagnose postgresql://db/app',
+      nested: { confirm: '****' },
+    });
     expect(secrets.redactDocument({ confirm: 'dbdoctor diagnose s3cret-pw' }, ['confirm'])).toEqual({ confirm: null });
   });
 });

@@ -26,7 +26,37 @@ const RUNS = { numRuns: Number(process.env.PROPERTY_RUNS ?? 300) };
 const anyText = fc.oneof(
   fc.string({ unit: 'binary', maxLength: 40 }),
   fc.string({ unit: 'grapheme', maxLength: 20 }),
-  fc.array(fc.constantFrom('$(touch SENTINEL)', '`x`', "'", '"', '\\', '\n', '\r', '\t', '\u001b]52;c;eA==\u0007', '\u001b[2J', '\u009b', '\u202e', '\u2028', '\ufeff', '\u{e0041}', '%41', ';', '|', '&', '>x', '!', ' ', 'é', '数'), { maxLength: 8 }).map((parts) => parts.join('')),
+  fc
+    .array(
+      fc.constantFrom(
+        '$(touch SENTINEL)',
+        '`x`',
+        "'",
+        '"',
+        '\\',
+        '\n',
+        '\r',
+        '\t',
+        '\u001b]52;c;eA==\u0007',
+        '\u001b[2J',
+        '\u009b',
+        '\u202e',
+        '\u2028',
+        '\ufeff',
+        '\u{e0041}',
+        '%41',
+        ';',
+        '|',
+        '&',
+        '>x',
+        '!',
+        ' ',
+        'é',
+        '数',
+      ),
+      { maxLength: 8 },
+    )
+    .map((parts) => parts.join('')),
 );
 /** What a shell word can hold: anything but NUL (no shell keeps a NUL in a word). */
 // eslint-disable-next-line no-control-regex
@@ -114,7 +144,7 @@ describe('shellWord and sh: every value is one word, exactly, in bash, zsh, fish
     ['', "''"],
     // fish reads \\ and \' inside single quotes as escapes: both are written outside the quotes.
     ['a\\b', `'a'\\\\'b'`],
-    ["\\';touch /tmp/x;#", "\\\\" + "\\'" + "';touch /tmp/x;#'"],
+    ["\\';touch /tmp/x;#", '\\\\' + "\\'" + "';touch /tmp/x;#'"],
     // zsh expands a bare =word to a program's path, fish a bare %word to a process id.
     ['=ls', `'=ls'`],
     ['%self', `'%self'`],
@@ -157,7 +187,10 @@ describe('shellWord and sh: every value is one word, exactly, in bash, zsh, fish
         }
         for (const value of quotable) expect(hasInvisible(shellWord(value))).toBe(false);
       }),
-      { numRuns: Math.ceil(RUNS.numRuns / 10), examples: [[["\\';touch SENTINEL;#", '=ls', '%self', '~root', '#x', '{a,b}', '(x)', 'a?b', '*', '!!', '^x', "a'b\"c", 'x\\\\y']]] },
+      {
+        numRuns: Math.ceil(RUNS.numRuns / 10),
+        examples: [[["\\';touch SENTINEL;#", '=ls', '%self', '~root', '#x', '{a,b}', '(x)', 'a?b', '*', '!!', '^x', 'a\'b"c', 'x\\\\y']]],
+      },
     );
   });
 });
@@ -201,7 +234,12 @@ describe('SQL and CQL names and literals', () => {
         const ident = pgIdent(value);
         if (ident.startsWith('"') || ident.startsWith('U&"')) expect(ident.replace(/^U&"|^"|"$/g, '').replace(/""/g, '')).not.toContain('"');
         const literal = pgLiteral(value);
-        expect(literal.replace(/^E?'|'$/g, '').replace(/''/g, '').replace(/\\\\/g, '')).not.toMatch(/'/);
+        expect(
+          literal
+            .replace(/^E?'|'$/g, '')
+            .replace(/''/g, '')
+            .replace(/\\\\/g, ''),
+        ).not.toMatch(/'/);
         expect(hasInvisible(ident) || hasInvisible(literal)).toBe(false);
         expect(cqlLiteral(value).slice(1, -1).replace(/''/g, '')).not.toContain("'");
       }),
@@ -236,7 +274,28 @@ describe('JavaScript strings (mongosh) and YAML scalars', () => {
   });
 
   test('a value some YAML reads as a number, a boolean or a date is quoted: read back as the string in YAML 1.1 and 1.2', () => {
-    for (const value of ['0123', '1e3', '1E3', '0x1F', '0o17', '0b101', '1_000', '12:30', '2001-12-14', '.5', '-1', '+1', '.inf', 'yes', 'No', 'on', 'TRUE', 'null', '~', 'y']) {
+    for (const value of [
+      '0123',
+      '1e3',
+      '1E3',
+      '0x1F',
+      '0o17',
+      '0b101',
+      '1_000',
+      '12:30',
+      '2001-12-14',
+      '.5',
+      '-1',
+      '+1',
+      '.inf',
+      'yes',
+      'No',
+      'on',
+      'TRUE',
+      'null',
+      '~',
+      'y',
+    ]) {
       const scalar = yamlString(value);
       expect(scalar).toBe(jsString(value));
       for (const version of ['1.1', '1.2'] as const) expect(parseYaml(`key: ${scalar}\n`, { version })).toEqual({ key: value });
@@ -248,18 +307,23 @@ describe('JavaScript strings (mongosh) and YAML scalars', () => {
 describe('URL parts', () => {
   test('percent-encoded parts hold only unreserved characters and escapes, and parse back', () => {
     fc.assert(
-      fc.property(wordText.filter((value) => value !== ''), wordText.filter((value) => value !== ''), (user, database) => {
-        expect(urlPart(user)).toMatch(/^(?:[A-Za-z0-9._~-]|%[0-9A-F]{2})*$/);
-        const parsed = parsePostgresUri(`postgresql://${urlPart(user)}@db:5432/${urlPart(database)}?host=${urlQueryValue(`/tmp/${database}`)}`);
-        // libpq, and so dbdoctor, reads a well-formed UTF-16 string back; a lone surrogate is not one.
-        if (wellFormed(user) && wellFormed(database)) {
-          expect(parsed.options.user).toBe(user);
-          expect(parsed.options.dbname).toBe(database);
-          expect(parsed.options.host).toBe(`/tmp/${database}`);
-        }
-        const cassandra = parseCassandraUri(`cassandra://${urlPart(user)}@db:9042/${urlPart(database)}?dc=${urlPart(user)}`);
-        if (wellFormed(user) && wellFormed(database)) expect([cassandra.username, cassandra.keyspace, cassandra.params.get('dc')]).toEqual([user, database, user]);
-      }),
+      fc.property(
+        wordText.filter((value) => value !== ''),
+        wordText.filter((value) => value !== ''),
+        (user, database) => {
+          expect(urlPart(user)).toMatch(/^(?:[A-Za-z0-9._~-]|%[0-9A-F]{2})*$/);
+          const parsed = parsePostgresUri(`postgresql://${urlPart(user)}@db:5432/${urlPart(database)}?host=${urlQueryValue(`/tmp/${database}`)}`);
+          // libpq, and so dbdoctor, reads a well-formed UTF-16 string back; a lone surrogate is not one.
+          if (wellFormed(user) && wellFormed(database)) {
+            expect(parsed.options.user).toBe(user);
+            expect(parsed.options.dbname).toBe(database);
+            expect(parsed.options.host).toBe(`/tmp/${database}`);
+          }
+          const cassandra = parseCassandraUri(`cassandra://${urlPart(user)}@db:9042/${urlPart(database)}?dc=${urlPart(user)}`);
+          if (wellFormed(user) && wellFormed(database))
+            expect([cassandra.username, cassandra.keyspace, cassandra.params.get('dc')]).toEqual([user, database, user]);
+        },
+      ),
       RUNS,
     );
   });
@@ -281,8 +345,22 @@ describe('URL parts', () => {
 
 describe('host names: what no client could resolve is refused, what some client resolves is not', () => {
   test.each([
-    'db', 'db.example.com', 'db.example.com.', 'db_1', 'my_service', 'dbé.example', '数据库.example', 'xn--db-jla.example', '127.0.0.1', '127.1', '::1', 'fe80::1%eth0',
-    '2001:db8::1', '[::1]', 'a'.repeat(63), `${'a'.repeat(60)}.${'b'.repeat(60)}.${'c'.repeat(60)}.${'d'.repeat(60)}`,
+    'db',
+    'db.example.com',
+    'db.example.com.',
+    'db_1',
+    'my_service',
+    'dbé.example',
+    '数据库.example',
+    'xn--db-jla.example',
+    '127.0.0.1',
+    '127.1',
+    '::1',
+    'fe80::1%eth0',
+    '2001:db8::1',
+    '[::1]',
+    'a'.repeat(63),
+    `${'a'.repeat(60)}.${'b'.repeat(60)}.${'c'.repeat(60)}.${'d'.repeat(60)}`,
   ])('%s is a host', (host) => {
     expect(hostProblem(host)).toBeUndefined();
   });
@@ -333,7 +411,14 @@ describe('bounded: what a server sends cannot grow a report', () => {
   });
 
   test('a finding: summary and evidence bounded; a command too long to print is left out, never cut', () => {
-    const finding = boundFinding({ summary: 's'.repeat(100_000), evidence: { message: 'm'.repeat(100_000) }, remediation: [{ text: 'run:', command: `echo ${'c'.repeat(COMMAND_CHARS)}`, language: 'shell' }, { text: 'ok', command: 'echo ok', language: 'shell' }] });
+    const finding = boundFinding({
+      summary: 's'.repeat(100_000),
+      evidence: { message: 'm'.repeat(100_000) },
+      remediation: [
+        { text: 'run:', command: `echo ${'c'.repeat(COMMAND_CHARS)}`, language: 'shell' },
+        { text: 'ok', command: 'echo ok', language: 'shell' },
+      ],
+    });
     expect(finding.summary.length).toBeLessThan(5000);
     expect(String(finding.evidence.message).length).toBeLessThan(5000);
     expect(finding.remediation[0]?.command).toBeUndefined();

@@ -7,7 +7,10 @@ import type { StepId } from '../../src/engine/steps.js';
 /** A probe made of scripted steps, to test the tree walk without any database. */
 type Script = Partial<Record<StepId, 'pass' | 'fail' | 'warn' | 'throw' | 'hang' | 'skip'>>;
 
-function probeOf(script: Script, order: StepId[] = ['queries', 'auth', 'pool', 'network', 'accepting', 'process']): Probe<{ engine: string; display: string; sources: Record<string, string> }, { closed: boolean }> {
+function probeOf(
+  script: Script,
+  order: StepId[] = ['queries', 'auth', 'pool', 'network', 'accepting', 'process'],
+): Probe<{ engine: string; display: string; sources: Record<string, string> }, { closed: boolean }> {
   const steps: StepDefinition<{ closed: boolean }>[] = order
     .filter((id) => script[id] !== undefined)
     .map((id) =>
@@ -96,7 +99,7 @@ describe('the tree walk', () => {
     expect(report.verdict.step).toBe('auth');
   });
 
-  test('deadline_exceeded names the budget that ran out as it was set, with its own figure (not the steps\' share after the time kept to close)', async () => {
+  test("deadline_exceeded names the budget that ran out as it was set, with its own figure (not the steps' share after the time kept to close)", async () => {
     const cli = await diagnoseTarget(probeOf({ ...all('pass'), auth: 'hang' }), target, run(400));
     expect(cli.verdict.message).toBe('still waiting when the --timeout of 400 ms ran out');
     expect(cli.verdict.details).toMatchObject({ deadline: 'run', budgetMs: 400, budgetFrom: 'the --timeout' });
@@ -107,7 +110,9 @@ describe('the tree walk', () => {
     // Another budget, named by whoever set it (the exporter: the scrape's own deadline).
     const scrape = { name: "the scrape's deadline", detail: 'X-Prometheus-Scrape-Timeout-Seconds 1, less --timeout-offset 0.5' };
     const scraped = await diagnoseTarget(probeOf({ ...all('pass'), pool: 'hang' }), target, { ...run(), deadline: Deadline.within(500, 'run', scrape) });
-    expect(scraped.verdict.message).toBe("still waiting when the scrape's deadline of 500 ms (X-Prometheus-Scrape-Timeout-Seconds 1, less --timeout-offset 0.5) ran out");
+    expect(scraped.verdict.message).toBe(
+      "still waiting when the scrape's deadline of 500 ms (X-Prometheus-Scrape-Timeout-Seconds 1, less --timeout-offset 0.5) ran out",
+    );
     expect(scraped.verdict.remediation[0]?.text).toContain("Allow more time than the scrape's deadline of 500 ms");
     expect(scraped.verdict.message).not.toContain('--timeout of');
   });

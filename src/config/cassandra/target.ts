@@ -76,7 +76,10 @@ interface UrlParts {
 export function parseCassandraUri(text: string): UrlParts {
   const match = /^cassandra:\/\/(?:([^@/?#]*)@)?([^/?#]*)(?:\/([^?#]*))?(?:\?([^#]*))?$/i.exec(text.trim());
   if (!match) {
-    throw new InputError(`cannot read the Cassandra URL ${maskUrlPasswords(text)}`, 'write it as cassandra://user:password@host1:9042,host2:9042/keyspace?dc=datacenter1');
+    throw new InputError(
+      `cannot read the Cassandra URL ${maskUrlPasswords(text)}`,
+      'write it as cassandra://user:password@host1:9042,host2:9042/keyspace?dc=datacenter1',
+    );
   }
   const [, userinfo, hosts, keyspace, query] = match;
   const parts: UrlParts = { params: new Map() };
@@ -192,11 +195,18 @@ export function resolveCassandraTarget(input: { text: string; source: string } |
   const protocolText = url.params.get('protocolVersion');
   const protocolVersion = protocolText === undefined ? undefined : Number(protocolText);
   if (protocolVersion !== undefined && !(Number.isInteger(protocolVersion) && protocolVersion >= 1 && protocolVersion <= 6)) {
-    throw new InputError(`invalid protocolVersion "${protocolText ?? ''}" (from ${from})`, 'the CQL native protocol versions are 1 to 6, e.g. protocolVersion=4');
+    throw new InputError(
+      `invalid protocolVersion "${protocolText ?? ''}" (from ${from})`,
+      'the CQL native protocol versions are 1 to 6, e.g. protocolVersion=4',
+    );
   }
   const tls = ['true', '1', 'require'].includes((url.params.get('ssl') ?? url.params.get('tls') ?? '').toLowerCase());
 
-  checkNoNul({ username, password, keyspace, localDc }, (name) => sources[name], (name) => name === 'password');
+  checkNoNul(
+    { username, password, keyspace, localDc },
+    (name) => sources[name],
+    (name) => name === 'password',
+  );
   for (const point of contactPoints) checkHost(point.host, sources.host ?? from);
   for (const shown of [username, keyspace, localDc, ...contactPoints.map((point) => point.host)]) secrets.addPublic(shown);
   const target: CassandraTarget = {

@@ -85,7 +85,10 @@ export async function resolveMongoTarget(input: { readonly text: string; readonl
     // original pass (an unescaped "@" or "#" in the password): the driver would refuse it too.
     display = displayOf(written);
   } catch (error) {
-    throw new InputError(`invalid MongoDB connection string ${shown} (from ${input.source}): ${errorText(error)}`, 'the form is mongodb://user:password@host:27017,host2:27017/database?option=value or mongodb+srv://user:password@cluster.example.com/database');
+    throw new InputError(
+      `invalid MongoDB connection string ${shown} (from ${input.source}): ${errorText(error)}`,
+      'the form is mongodb://user:password@host:27017,host2:27017/database?option=value or mongodb+srv://user:password@cluster.example.com/database',
+    );
   }
   if (written.password) {
     secrets.add(written.password);
@@ -111,8 +114,13 @@ export async function resolveMongoTarget(input: { readonly text: string; readonl
   checkDatabaseName(text, input.source);
   const database = written.pathname.replace(/^\//, '') ? safeDecode(written.pathname.replace(/^\//, '')) : 'test';
   sources.database = written.pathname.replace(/^\//, '') ? source : 'default (test, as the driver does)';
-  const authSource = credentials?.source ?? (explicit('authSource') ? (params.get('authSource') ?? 'admin') : written.pathname.replace(/^\//, '') ? database : 'admin');
-  sources.authSource = explicit('authSource') ? source : written.isSRV ? 'default (the database in the URL, else admin), unless the TXT record sets it' : `default (${written.pathname.replace(/^\//, '') ? 'the database in the URL' : 'admin'}, as the driver does)`;
+  const authSource =
+    credentials?.source ?? (explicit('authSource') ? (params.get('authSource') ?? 'admin') : written.pathname.replace(/^\//, '') ? database : 'admin');
+  sources.authSource = explicit('authSource')
+    ? source
+    : written.isSRV
+      ? 'default (the database in the URL, else admin), unless the TXT record sets it'
+      : `default (${written.pathname.replace(/^\//, '') ? 'the database in the URL' : 'admin'}, as the driver does)`;
   for (const name of ['replicaSet', 'authMechanism', 'directConnection', 'tls', 'readPreference', 'maxPoolSize', 'waitQueueTimeoutMS']) {
     if (explicit(name) || (name === 'tls' && explicit('ssl'))) sources[name] = source;
   }
@@ -122,7 +130,8 @@ export async function resolveMongoTarget(input: { readonly text: string; readonl
   // A seed is a DNS name, an IP address or a socket file; a +srv host only a DNS name the SRV record hangs from.
   for (const entry of hosts) {
     checkHost(entry.host, source, written.isSRV ? {} : { socketPaths: true, socketExample: '/tmp/mongodb-27017.sock' });
-    if (entry.host.startsWith('/')) checkSocketLength(entry.host, entry.host, source, 'use a shorter socket path (net.unixDomainSocket.pathPrefix on the server)');
+    if (entry.host.startsWith('/'))
+      checkSocketLength(entry.host, entry.host, source, 'use a shorter socket path (net.unixDomainSocket.pathPrefix on the server)');
   }
   checkNoNul({ user, database, authSource: credentials?.source, replicaSet: options.replicaSet }, () => source);
   for (const shownName of [user, database, ...hosts.map((entry) => entry.host)]) secrets.addPublic(shownName);
@@ -170,7 +179,10 @@ function parseWithDriver(driver: Driver, text: string, ignored: string[], shown:
     } catch (error) {
       const unknown = unsupportedOptions(errorText(error));
       if (unknown.length === 0 || !(error instanceof driver.MongoParseError)) {
-        throw new InputError(`invalid MongoDB connection string ${shown} (from ${source}): ${maskUrlPasswords(errorText(error))}`, hintFor(errorText(error), text));
+        throw new InputError(
+          `invalid MongoDB connection string ${shown} (from ${source}): ${maskUrlPasswords(errorText(error))}`,
+          hintFor(errorText(error), text),
+        );
       }
       uri = withoutOptions(uri, unknown);
       ignored.push(...unknown);
@@ -200,7 +212,8 @@ function splitQuery(uri: string): [string, string] {
 
 function hintFor(message: string, text: string): string {
   // The driver cannot read a zone id in an IPv6 address ([fe80::1%25eth0]): "Unable to parse … with URL".
-  if (/\[[^\]]*%25[^\]]*\]/.test(text)) return 'the MongoDB driver cannot read an IPv6 address with a zone id (%25eth0): use a global or unique-local address, or a host name that resolves to it';
+  if (/\[[^\]]*%25[^\]]*\]/.test(text))
+    return 'the MongoDB driver cannot read an IPv6 address with a zone id (%25eth0): use a global or unique-local address, or a host name that resolves to it';
   if (/directConnection/i.test(message)) return 'directConnection=true takes exactly one host; list several hosts without it (or with replicaSet=…)';
   if (/Unable to parse .* with URL|port/i.test(message)) return 'a port is a whole number from 1 to 65535, e.g. 27017';
   if (/srv/i.test(message)) return 'mongodb+srv:// takes one host name and no port: mongodb+srv://user:password@cluster.example.com/database';
@@ -230,7 +243,9 @@ function checkDatabaseName(text: string, source: string): void {
   if (path === undefined || path === '') return;
   const name = safeDecode(path);
   if (!name.includes('.')) return;
-  throw new InputError(`invalid database "${bounded(visible(name), 120)}" (from ${source}): a MongoDB database name cannot hold "." (the driver refuses it; "." or ".." alone is dropped from the URL, leaving "test"); write the database's real name`);
+  throw new InputError(
+    `invalid database "${bounded(visible(name), 120)}" (from ${source}): a MongoDB database name cannot hold "." (the driver refuses it; "." or ".." alone is dropped from the URL, leaving "test"); write the database's real name`,
+  );
 }
 
 /** The connection string as people should see it: the password (and secret options) masked. */

@@ -18,13 +18,47 @@ export interface ParsedConnString {
 }
 
 export const LIBPQ_KEYWORDS = new Set([
-  'host', 'hostaddr', 'port', 'dbname', 'user', 'password', 'passfile', 'channel_binding',
-  'connect_timeout', 'client_encoding', 'options', 'application_name', 'fallback_application_name',
-  'keepalives', 'keepalives_idle', 'keepalives_interval', 'keepalives_count', 'tcp_user_timeout',
-  'replication', 'gssencmode', 'sslmode', 'sslnegotiation', 'sslcompression', 'sslcert', 'sslkey',
-  'sslpassword', 'sslcertmode', 'sslrootcert', 'sslcrl', 'sslcrldir', 'sslsni', 'requirepeer',
-  'ssl_min_protocol_version', 'ssl_max_protocol_version', 'krbsrvname', 'gsslib', 'gssdelegation',
-  'service', 'target_session_attrs', 'load_balance_hosts', 'require_auth',
+  'host',
+  'hostaddr',
+  'port',
+  'dbname',
+  'user',
+  'password',
+  'passfile',
+  'channel_binding',
+  'connect_timeout',
+  'client_encoding',
+  'options',
+  'application_name',
+  'fallback_application_name',
+  'keepalives',
+  'keepalives_idle',
+  'keepalives_interval',
+  'keepalives_count',
+  'tcp_user_timeout',
+  'replication',
+  'gssencmode',
+  'sslmode',
+  'sslnegotiation',
+  'sslcompression',
+  'sslcert',
+  'sslkey',
+  'sslpassword',
+  'sslcertmode',
+  'sslrootcert',
+  'sslcrl',
+  'sslcrldir',
+  'sslsni',
+  'requirepeer',
+  'ssl_min_protocol_version',
+  'ssl_max_protocol_version',
+  'krbsrvname',
+  'gsslib',
+  'gssdelegation',
+  'service',
+  'target_session_attrs',
+  'load_balance_hosts',
+  'require_auth',
 ]);
 
 export function isPostgresUri(text: string): boolean {
@@ -133,7 +167,8 @@ function splitHostPort(spec: string, shown: string): { host: string; port: strin
     host = spec.slice(1, close);
     const after = spec.slice(close + 1);
     if (after.startsWith(':')) port = after.slice(1);
-    else if (after !== '') throw new InputError(`cannot parse ${shown}: unexpected "${after}" after an IPv6 host`, 'write IPv6 hosts in brackets, e.g. postgresql://[::1]:5432/db');
+    else if (after !== '')
+      throw new InputError(`cannot parse ${shown}: unexpected "${after}" after an IPv6 host`, 'write IPv6 hosts in brackets, e.g. postgresql://[::1]:5432/db');
   } else {
     const colon = spec.lastIndexOf(':');
     if (colon >= 0) {
@@ -167,7 +202,10 @@ export function parseKeywordValue(input: string): ParsedConnString {
     const key = text.slice(keyStart, i);
     while (i < text.length && /\s/.test(text[i] ?? '')) i += 1;
     if (key === '' || text[i] !== '=') {
-      throw new InputError(`cannot parse connection string ${shown}: expected keyword=value near "${text.slice(keyStart, keyStart + 12)}"`, 'write it as host=… port=… dbname=… user=…, or use a postgresql:// URL');
+      throw new InputError(
+        `cannot parse connection string ${shown}: expected keyword=value near "${text.slice(keyStart, keyStart + 12)}"`,
+        'write it as host=… port=… dbname=… user=…, or use a postgresql:// URL',
+      );
     }
     i += 1;
     const valueStart = i;
@@ -176,7 +214,10 @@ export function parseKeywordValue(input: string): ParsedConnString {
     // always an empty value that was meant, and a password that would be shown as a user name.
     const swallowed = /^([A-Za-z0-9_]+)\s*=/.exec(text.slice(i))?.[1];
     if (i > valueStart && swallowed !== undefined && LIBPQ_KEYWORDS.has(swallowed)) {
-      throw new InputError(`cannot parse connection string ${shown}: ${key} has no value, so libpq would read "${swallowed}=…" as its value`, `write an empty value as ${key}='' or leave ${key} out`);
+      throw new InputError(
+        `cannot parse connection string ${shown}: ${key} has no value, so libpq would read "${swallowed}=…" as its value`,
+        `write an empty value as ${key}='' or leave ${key} out`,
+      );
     }
     let value = '';
     if (text[i] === "'") {
@@ -196,7 +237,11 @@ export function parseKeywordValue(input: string): ParsedConnString {
           i += 1;
         }
       }
-      if (!closed) throw new InputError(`cannot parse connection string ${shown}: unterminated quoted value for ${key}`, "close the value with a single quote, e.g. password='a b'");
+      if (!closed)
+        throw new InputError(
+          `cannot parse connection string ${shown}: unterminated quoted value for ${key}`,
+          "close the value with a single quote, e.g. password='a b'",
+        );
     } else {
       while (i < text.length && !/\s/.test(text[i] ?? '')) {
         if (text[i] === '\\' && i + 1 < text.length) i += 1;
@@ -205,7 +250,10 @@ export function parseKeywordValue(input: string): ParsedConnString {
       }
     }
     if (key !== 'password' && /\bpassword\s*=/i.test(value)) {
-      throw new InputError(`cannot parse connection string ${shown}: the value of ${key} holds "password=…", a quoting mistake`, `quote values with spaces or backslashes: ${key}='…' password='…'`);
+      throw new InputError(
+        `cannot parse connection string ${shown}: the value of ${key} holds "password=…", a quoting mistake`,
+        `quote values with spaces or backslashes: ${key}='…' password='…'`,
+      );
     }
     if (LIBPQ_KEYWORDS.has(key)) options[key] = value;
     else ignored.push(key);

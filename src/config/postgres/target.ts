@@ -137,7 +137,11 @@ export async function resolvePostgresTarget(input: ConnStringInput | undefined, 
     sources[keyword] = input?.source ?? 'url';
   }
   if (options.password !== undefined) secrets.add(options.password);
-  checkNoNul(options, (keyword) => sources[keyword], (keyword) => keyword === 'password' || keyword === 'sslpassword');
+  checkNoNul(
+    options,
+    (keyword) => sources[keyword],
+    (keyword) => keyword === 'password' || keyword === 'sslpassword',
+  );
 
   const endpoints = resolveEndpoints(options, sources);
   for (const endpoint of endpoints) checkEndpoint(endpoint, sources.host ?? 'url');
@@ -178,8 +182,12 @@ export async function resolvePostgresTarget(input: ConnStringInput | undefined, 
     ...(options.sslrootcert ? { sslrootcert: options.sslrootcert } : {}),
     ...(options.sslcert ? { sslcert: options.sslcert } : {}),
     ...(options.sslkey ? { sslkey: options.sslkey } : {}),
-    ...(options.ssl_min_protocol_version ? { sslMinProtocolVersion: pick(options.ssl_min_protocol_version, TLS_VERSIONS, 'ssl_min_protocol_version', sources.ssl_min_protocol_version) } : {}),
-    ...(options.ssl_max_protocol_version ? { sslMaxProtocolVersion: pick(options.ssl_max_protocol_version, TLS_VERSIONS, 'ssl_max_protocol_version', sources.ssl_max_protocol_version) } : {}),
+    ...(options.ssl_min_protocol_version
+      ? { sslMinProtocolVersion: pick(options.ssl_min_protocol_version, TLS_VERSIONS, 'ssl_min_protocol_version', sources.ssl_min_protocol_version) }
+      : {}),
+    ...(options.ssl_max_protocol_version
+      ? { sslMaxProtocolVersion: pick(options.ssl_max_protocol_version, TLS_VERSIONS, 'ssl_max_protocol_version', sources.ssl_max_protocol_version) }
+      : {}),
     ...connectTimeout(options.connect_timeout, sources.connect_timeout),
     targetSessionAttrs,
     ignoredParams: [...parsed.ignored],
@@ -230,11 +238,15 @@ function hostaddrs(text: string, hostCount: number | undefined, sources: Record<
   const source = sources.hostaddr ?? 'url';
   const list = text.split(',').map((address) => address.trim());
   if (hostCount !== undefined && list.length !== hostCount) {
-    throw new InputError(`could not match ${hostCount} host names to ${list.length} hostaddr values (from ${source}): give one hostaddr per host, or leave one empty to look that host up`);
+    throw new InputError(
+      `could not match ${hostCount} host names to ${list.length} hostaddr values (from ${source}): give one hostaddr per host, or leave one empty to look that host up`,
+    );
   }
   for (const address of list) {
     if (address !== '' && ipFamily(address) === 0) {
-      throw new InputError(`invalid hostaddr "${bounded(visible(address), 120)}" (from ${source}): libpq takes a numeric IPv4 or IPv6 address there (10.0.0.5, ::1), never a name; put a name in host`);
+      throw new InputError(
+        `invalid hostaddr "${bounded(visible(address), 120)}" (from ${source}): libpq takes a numeric IPv4 or IPv6 address there (10.0.0.5, ::1), never a name; put a name in host`,
+      );
     }
   }
   return list;
@@ -250,10 +262,19 @@ function checkEndpoint(endpoint: PostgresEndpoint, source: string): void {
   if (endpoint.host.startsWith('@') && !endpoint.hostaddr) {
     const support = abstractSocketSupport();
     if (support.state === 'unsupported') {
-      throw new InputError(`cannot reach the abstract socket "${endpoint.host}" (from ${source}): ${support.reason}`, 'connect over TCP or through a socket directory (unix_socket_directories), or run dbdoctor with a newer Node.js');
+      throw new InputError(
+        `cannot reach the abstract socket "${endpoint.host}" (from ${source}): ${support.reason}`,
+        'connect over TCP or through a socket directory (unix_socket_directories), or run dbdoctor with a newer Node.js',
+      );
     }
   }
-  if (isSocketHost(endpoint.host)) checkSocketLength(endpoint.host, socketPathOf(endpoint.host, endpoint.port), source, 'use a shorter socket directory (unix_socket_directories on the server)');
+  if (isSocketHost(endpoint.host))
+    checkSocketLength(
+      endpoint.host,
+      socketPathOf(endpoint.host, endpoint.port),
+      source,
+      'use a shorter socket directory (unix_socket_directories on the server)',
+    );
 }
 
 function parsePort(text: string | undefined, source: string | undefined): number {
@@ -312,7 +333,19 @@ function summarisePassfile(status: PassfileStatus | { state: 'not-consulted'; pa
 
 /** Keywords a target models in fields of its own (or, for secrets, never repeats): not in otherParams. */
 const MODELLED_KEYWORDS: ReadonlySet<string> = new Set([
-  'host', 'hostaddr', 'port', 'dbname', 'user', 'password', 'sslpassword', 'sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'target_session_attrs', 'connect_timeout',
+  'host',
+  'hostaddr',
+  'port',
+  'dbname',
+  'user',
+  'password',
+  'sslpassword',
+  'sslmode',
+  'sslrootcert',
+  'sslcert',
+  'sslkey',
+  'target_session_attrs',
+  'connect_timeout',
 ]);
 
 /** A canonical libpq URI for people to read: password masked, socket directories as ?host=. */
@@ -330,10 +363,16 @@ export function displayOf(target: Omit<PostgresTarget, 'display'>): string {
   // Defaults are left out, unless a setting gave them: the header shows what the user asked for.
   const given = (keyword: string): boolean => target.sources[keyword] !== undefined && !target.sources[keyword]?.startsWith('default');
   if (target.sslmode !== 'prefer' || given('sslmode')) params.push(`sslmode=${target.sslmode}`);
-  for (const [keyword, value] of [['sslrootcert', target.sslrootcert], ['sslcert', target.sslcert], ['sslkey', target.sslkey]] as const) if (value) params.push(`${keyword}=${urlQueryValue(value)}`);
+  for (const [keyword, value] of [
+    ['sslrootcert', target.sslrootcert],
+    ['sslcert', target.sslcert],
+    ['sslkey', target.sslkey],
+  ] as const)
+    if (value) params.push(`${keyword}=${urlQueryValue(value)}`);
   if (target.targetSessionAttrs !== 'any' || given('target_session_attrs')) params.push(`target_session_attrs=${target.targetSessionAttrs}`);
   if (target.connectTimeoutMs !== undefined) params.push(`connect_timeout=${target.connectTimeoutMs / 1000}`);
-  if (target.endpoints.some((endpoint) => endpoint.hostaddr)) params.push(`hostaddr=${target.endpoints.map((endpoint) => urlQueryValue(endpoint.hostaddr ?? '')).join(',')}`);
+  if (target.endpoints.some((endpoint) => endpoint.hostaddr))
+    params.push(`hostaddr=${target.endpoints.map((endpoint) => urlQueryValue(endpoint.hostaddr ?? '')).join(',')}`);
   for (const [keyword, value] of target.otherParams ?? []) params.push(`${keyword}=${urlQueryValue(value)}`);
   const query = params.length > 0 ? `?${params.join('&')}` : '';
   return `postgresql://${user}@${authority}/${encodeURIComponent(target.database)}${query}`;

@@ -31,15 +31,23 @@ const CLASS_NAMES: Readonly<Partial<Record<CodeName, readonly string[]>>> = {
 
 /** The sentence a driver (or the server) prints for a code, when the code itself is not shown. */
 const SENTENCES: readonly (readonly [RegExp, CodeName])[] = [
-  [/Cassandra timeout during (?:\w+ )?read query at consistency|received only \d+ responses? from \d+ CL=|Operation timed out - received only \d+ responses?|Coordinator node timed out waiting for replica nodes' responses|Not enough nodes responded to the read request in time/gi, 'readTimeout'],
+  [
+    /Cassandra timeout during (?:\w+ )?read query at consistency|received only \d+ responses? from \d+ CL=|Operation timed out - received only \d+ responses?|Coordinator node timed out waiting for replica nodes' responses|Not enough nodes responded to the read request in time/gi,
+    'readTimeout',
+  ],
   [/Cassandra timeout during (?:\w+ )?write query at consistency|Not enough nodes responded to the write request in time/gi, 'writeTimeout'],
-  [/Not enough replicas? (?:were )?available for query at consistency|Cannot achieve consistency level|Not enough nodes are alive to satisfy required consistency level/gi, 'unavailable'],
+  [
+    /Not enough replicas? (?:were )?available for query at consistency|Cannot achieve consistency level|Not enough nodes are alive to satisfy required consistency level/gi,
+    'unavailable',
+  ],
   [/\bHost \S+ is overloaded\b|Queried host \(?\S+\)? was overloaded|\[Coordinator node overloaded\]|\bServer is overloaded\b/gi, 'overloaded'],
   [/Cannot perform this operation because the node is bootstrapping|Host \S+ is bootstrapping/gi, 'isBootstrapping'],
 ];
 
 const NAME_OF_CODE = new Map<number, CodeName>(Object.entries(ERROR_CODES).map(([name, code]) => [code, name as CodeName]));
-const CODE_OF_CLASS = new Map<string, CodeName>(Object.entries(CLASS_NAMES).flatMap(([name, classes]) => (classes ?? []).map((entry) => [entry, name as CodeName] as const)));
+const CODE_OF_CLASS = new Map<string, CodeName>(
+  Object.entries(CLASS_NAMES).flatMap(([name, classes]) => (classes ?? []).map((entry) => [entry, name as CodeName] as const)),
+);
 const CLASSES = new RegExp(`\\b(${[...CODE_OF_CLASS.keys(), ...Object.keys(BY_DRIVER_NAME)].sort((a, b) => b.length - a.length).join('|')})\\b`, 'g');
 /** A short class name ("Unavailable", "ReadTimeout") counts only as a class: with its module, or as an exception ("…: "). */
 const AS_CLASS = /(?:cassandra\.(?:\w+\.)?|exceptions\.|servererrors\.)$/;
@@ -51,7 +59,7 @@ const ALSO: Readonly<Partial<Record<CauseCode, readonly Alternative[]>>> = {
   no_response: [
     { cause: 'nodes_down', why: 'a node that stopped answering (down, or cut off from the network) while others serve times out the same way' },
     { cause: 'tls_verify_failed', why: 'the Node.js driver reports a TLS handshake that failed as a timeout' },
-    { cause: 'long_running', why: 'a query that ran longer than the client\'s read timeout ends the same way' },
+    { cause: 'long_running', why: "a query that ran longer than the client's read timeout ends the same way" },
   ],
   unavailable: [{ cause: 'overloaded', why: 'replicas that are alive but too busy to answer in time time out the same way' }],
   // Bad credentials (0x0100) is the code of every refused login; the server's words say which.

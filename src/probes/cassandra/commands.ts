@@ -24,9 +24,15 @@ export function cqlsh(target: CassandraTarget, cql?: string, host = target.conta
 export const quoteName = cqlIdent;
 
 /** The target's URL with one part changed, password left out (displayOf percent-encodes every part). */
-export function urlWith(target: CassandraTarget, change: { host?: string; port?: number; localDc?: string; tls?: boolean; protocolVersion?: 'negotiate' }): string {
+export function urlWith(
+  target: CassandraTarget,
+  change: { host?: string; port?: number; localDc?: string; tls?: boolean; protocolVersion?: 'negotiate' },
+): string {
   const first = target.contactPoints[0];
-  const contactPoints = change.host !== undefined || change.port !== undefined ? [{ host: change.host ?? first?.host ?? 'localhost', port: change.port ?? first?.port ?? 9042 }] : target.contactPoints;
+  const contactPoints =
+    change.host !== undefined || change.port !== undefined
+      ? [{ host: change.host ?? first?.host ?? 'localhost', port: change.port ?? first?.port ?? 9042 }]
+      : target.contactPoints;
   const { password: _password, protocolVersion, ...rest } = target;
   return displayOf({
     ...rest,
@@ -45,7 +51,10 @@ export function waitForCql(target: CassandraTarget): string {
 
 export function reachEvidenceOf(hosts: readonly HostOutcome[]): Evidence {
   const connected = hosts.find((outcome) => outcome.trace.connected)?.trace.connected;
-  return reachEvidence(hosts.map((outcome) => outcome.trace.entry), connected);
+  return reachEvidence(
+    hosts.map((outcome) => outcome.trace.entry),
+    connected,
+  );
 }
 
 /** One line per contact point: NoHostAvailableError's map, made readable. */

@@ -100,7 +100,11 @@ export function createContext(target: CassandraTarget, run: RunContext): CqlCont
         if (decision.kind !== 'refused') return undefined;
         const addresses = trace.entry.connects.map((attempt) => attempt.address);
         const local = addresses.some((address) => isLocalAddress(address));
-        return explainRefusal({ addresses, port: trace.port, attempted: hostPort(trace.host, trace.port) }, local ? await scanLocalCassandra(run.deadline.signal) : undefined, { inContainer: run.environment.platform.inContainer });
+        return explainRefusal(
+          { addresses, port: trace.port, attempted: hostPort(trace.host, trace.port) },
+          local ? await scanLocalCassandra(run.deadline.signal) : undefined,
+          { inContainer: run.environment.platform.inContainer },
+        );
       })();
       return refusal;
     },
@@ -108,7 +112,8 @@ export function createContext(target: CassandraTarget, run: RunContext): CqlCont
       session ??= (async (): Promise<SessionView> => {
         const { trace, decision } = await context.primary();
         if (decision.kind !== 'ok') return { kind: 'not-attempted', reason: 'no contact point completed the CQL handshake' };
-        if (trace.startup === 'authenticate' && target.username === undefined) return { kind: 'not-attempted', reason: 'the server requires a login and no credentials were given' };
+        if (trace.startup === 'authenticate' && target.username === undefined)
+          return { kind: 'not-attempted', reason: 'the server requires a login and no credentials were given' };
         const outcome: SessionOutcome = await openSession(target, connectDeadline(run.deadline), trace.port);
         if (outcome.kind !== 'failed') return outcome;
         return { kind: 'failed', failure: unwrap(outcome.error, outcome.hostErrors) };

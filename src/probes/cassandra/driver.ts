@@ -50,7 +50,16 @@ export function flatten(error: unknown): DriverError {
   // Keep the first line: the driver appends stack traces of inner errors to its messages.
   // A node's own words (ERROR frames carry them): bounded (text/bound).
   const message = bounded(error.message.split('\n')[0] ?? error.message, MESSAGE_CHARS);
-  return { name: error.name, message, ...code, ...(typeof fields.consistencies === 'number' ? { consistency: fields.consistencies } : {}), ...numeric('required'), ...numeric('alive'), ...numeric('received'), ...numeric('blockFor') };
+  return {
+    name: error.name,
+    message,
+    ...code,
+    ...(typeof fields.consistencies === 'number' ? { consistency: fields.consistencies } : {}),
+    ...numeric('required'),
+    ...numeric('alive'),
+    ...numeric('received'),
+    ...numeric('blockFor'),
+  };
 }
 
 /** NoHostAvailableError carries one error per host tried: one finding each. */
@@ -100,7 +109,13 @@ export async function openSession(target: CassandraTarget, deadline: Deadline, p
 export type Row = Record<string, unknown>;
 
 /** One read-only statement under `deadline`, optionally on one node (virtual tables are per node). */
-export async function query(client: Client, cql: string, params: unknown[], deadline: Deadline, options: { host?: Host | undefined; consistency?: number } = {}): Promise<Row[]> {
+export async function query(
+  client: Client,
+  cql: string,
+  params: unknown[],
+  deadline: Deadline,
+  options: { host?: Host | undefined; consistency?: number } = {},
+): Promise<Row[]> {
   const result = await deadline.race(
     client.execute(cql, params, {
       prepare: false,

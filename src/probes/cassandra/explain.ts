@@ -52,7 +52,8 @@ export const cassandraRules: readonly ExplainRule[] = [
     engines: CQL,
     clients: DRIVERS,
     rank: 'server',
-    pattern: /Keyspace '?(?<database>[\w"]+)'? does not exist|InvalidKeyspaceException: Invalid keyspace \S+|Unable to connect to any servers using keyspace '[^']+'/,
+    pattern:
+      /Keyspace '?(?<database>[\w"]+)'? does not exist|InvalidKeyspaceException: Invalid keyspace \S+|Unable to connect to any servers using keyspace '[^']+'/,
     cause: 'database_missing',
     fields: ['database'],
     examples: ["ResponseError: Keyspace 'no_such_keyspace' does not exist"],
@@ -62,7 +63,8 @@ export const cassandraRules: readonly ExplainRule[] = [
     engines: CQL,
     clients: ['cassandra-python', 'cassandra-node', 'gocql'],
     rank: 'server',
-    pattern: /Invalid or unsupported protocol version \(\d+\)|unable to STARTUP using protocol version \d+|ProtocolError returned from server while using explicitly set client protocol_version \d+|Beta version of the protocol used \([^)]*\), but USE_BETA flag is unset|unsupported protocol response version: \d+/,
+    pattern:
+      /Invalid or unsupported protocol version \(\d+\)|unable to STARTUP using protocol version \d+|ProtocolError returned from server while using explicitly set client protocol_version \d+|Beta version of the protocol used \([^)]*\), but USE_BETA flag is unset|unsupported protocol response version: \d+/,
     cause: 'protocol_version',
     examples: ['Invalid or unsupported protocol version (2); supported versions are (3/v3, 4/v4, 5/v5, 6/v6-beta)'],
   },
@@ -83,9 +85,12 @@ export const cassandraRules: readonly ExplainRule[] = [
     clients: DRIVERS,
     rank: 'client',
     // The node sent AUTHENTICATE and the driver has no credentials to answer with.
-    pattern: /requires authentication(?: \([^)]*\))?, but no authenticator|Remote end requires authentication|authentication required \(using "[^"]*"\)|Authentication provider not set/,
+    pattern:
+      /requires authentication(?: \([^)]*\))?, but no authenticator|Remote end requires authentication|authentication required \(using "[^"]*"\)|Authentication provider not set/,
     cause: 'password_missing',
-    examples: ['gocql: unable to create session: unable to discover protocol version: authentication required (using "org.apache.cassandra.auth.PasswordAuthenticator")'],
+    examples: [
+      'gocql: unable to create session: unable to discover protocol version: authentication required (using "org.apache.cassandra.auth.PasswordAuthenticator")',
+    ],
   },
   {
     id: 'cql.local-dc',
@@ -138,12 +143,22 @@ function remediation(explained: Explained): Remediation[] | undefined {
     case 'database_missing':
       return authRemedies[cause](targetFor(fields));
     case 'protocol_version': {
-      const offered = /supported versions are \(([^)]*)\)/.exec(text)?.[1]?.match(/(\d+)\/v\d+(?!-beta)/g)?.map((version) => Number(version.split('/')[0])) ?? [];
+      const offered =
+        /supported versions are \(([^)]*)\)/
+          .exec(text)?.[1]
+          ?.match(/(\d+)\/v\d+(?!-beta)/g)
+          ?.map((version) => Number(version.split('/')[0])) ?? [];
       return acceptingRemedies.protocol_version(targetFor(fields), offered);
     }
     case 'local_dc_mismatch': {
       const list = /only found hosts in data centers: \[([^\]]*)\]/.exec(text)?.[1] ?? '';
-      return networkRemedies.local_dc_mismatch(targetFor(fields), list.split(',').map((name) => name.trim()).filter((name) => name !== ''));
+      return networkRemedies.local_dc_mismatch(
+        targetFor(fields),
+        list
+          .split(',')
+          .map((name) => name.trim())
+          .filter((name) => name !== ''),
+      );
     }
     case 'unavailable':
       return queriesRemedies.unavailable(targetFor(fields), fields.database ?? '<keyspace>');
@@ -180,11 +195,24 @@ async function readers(): Promise<readonly Reader[]> {
  * connection or the session's start.
  */
 const cassandraConnecting: ConnectingSigns = {
-  words: /Unable to connect to any servers|Could not reach any contact point|unable to create session|no connections were made when creating the session|Error during connection|\bCannot connect\b/i,
-  frame: /\bControlConnection[._]|\bClient\._?connect\b|\bCluster\.(?:init|connect)\b|\bSessionBuilder\.build|\bDefaultSession\.init\b|, in (?:connect|_connect|_new_session|_reconnect_internal)\s*$/,
+  words:
+    /Unable to connect to any servers|Could not reach any contact point|unable to create session|no connections were made when creating the session|Error during connection|\bCannot connect\b/i,
+  frame:
+    /\bControlConnection[._]|\bClient\._?connect\b|\bCluster\.(?:init|connect)\b|\bSessionBuilder\.build|\bDefaultSession\.init\b|, in (?:connect|_connect|_new_session|_reconnect_internal)\s*$/,
 };
 
 /** What only a working session hears: a query's own error, or a driver that connected. */
 const CASSANDRA_WORKING = /\bunconfigured table\b|\bline \d+:\d+ (?:no viable alternative|mismatched input)\b|\bUndefined column name\b/i;
 
-export const cassandraExplainer: EngineExplainer = { engine: 'cassandra', statementRejected: cassandraStatementRejected, rules: cassandraRules, fieldPatterns: cassandraFieldPatterns, readers, hostSplitters: cassandraHosts, connecting: cassandraConnecting, working: CASSANDRA_WORKING, remediation, url };
+export const cassandraExplainer: EngineExplainer = {
+  engine: 'cassandra',
+  statementRejected: cassandraStatementRejected,
+  rules: cassandraRules,
+  fieldPatterns: cassandraFieldPatterns,
+  readers,
+  hostSplitters: cassandraHosts,
+  connecting: cassandraConnecting,
+  working: CASSANDRA_WORKING,
+  remediation,
+  url,
+};

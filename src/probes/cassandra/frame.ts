@@ -209,7 +209,9 @@ export interface CqlError {
 
 export function encodeError(error: CqlError): Buffer {
   const extra =
-    error.code === ERROR_CODES.unavailable ? Buffer.concat([write.short(error.consistency ?? 0), write.int(error.required ?? 0), write.int(error.alive ?? 0)]) : Buffer.alloc(0);
+    error.code === ERROR_CODES.unavailable
+      ? Buffer.concat([write.short(error.consistency ?? 0), write.int(error.required ?? 0), write.int(error.alive ?? 0)])
+      : Buffer.alloc(0);
   return Buffer.concat([write.int(error.code), write.string(error.message), extra]);
 }
 
@@ -236,5 +238,6 @@ export function versionsOf(entries: readonly string[]): number[] {
 
 export const request = {
   options: (version: number): Buffer => encodeFrame(version, OPCODES.OPTIONS, Buffer.alloc(0)),
-  startup: (version: number, options: Readonly<Record<string, string>>): Buffer => encodeFrame(version, OPCODES.STARTUP, write.stringMap(options), { stream: 1 }),
+  startup: (version: number, options: Readonly<Record<string, string>>): Buffer =>
+    encodeFrame(version, OPCODES.STARTUP, write.stringMap(options), { stream: 1 }),
 };

@@ -8,7 +8,19 @@ import { identifyProtocol, isVague, type ProtocolGuess } from '../../net/sniff.j
 import { connectTcp } from '../../net/tcp.js';
 import { upgradeToTls } from '../../net/tls.js';
 import { isForeign, watchForSilence, type SilenceWatch, type ListenerIdentity } from '../../net/identify.js';
-import { BodyReader, ERROR_CODES, looksLikeCqlResponse, OPCODES, parseError, readFrame, request, supportedVersionsIn, versionsOf, type CqlError, type Frame } from './frame.js';
+import {
+  BodyReader,
+  ERROR_CODES,
+  looksLikeCqlResponse,
+  OPCODES,
+  parseError,
+  readFrame,
+  request,
+  supportedVersionsIn,
+  versionsOf,
+  type CqlError,
+  type Frame,
+} from './frame.js';
 import { bounded, boundedDeep, MESSAGE_CHARS, NAME_CHARS } from '../../text/bound.js';
 
 /**
@@ -58,7 +70,16 @@ export interface HandshakeOptions {
 export async function handshake(point: CassandraEndpoint, options: HandshakeOptions, deadline: Deadline, hooks: ReachHooks = {}): Promise<HostTrace> {
   const started = performance.now();
   const reached = await reachEndpoint(point, deadline);
-  const trace: HostTrace = { host: point.host, port: point.port, entry: reached.entry, phase: 'connect', closedByPeer: false, timedOut: reached.timedOut, bytesReceived: 0, durationMs: 0 };
+  const trace: HostTrace = {
+    host: point.host,
+    port: point.port,
+    entry: reached.entry,
+    phase: 'connect',
+    closedByPeer: false,
+    timedOut: reached.timedOut,
+    bytesReceived: 0,
+    durationMs: 0,
+  };
   if (!reached.socket || !reached.connected) {
     trace.durationMs = Math.round((performance.now() - started) * 10) / 10;
     return trace;
@@ -95,7 +116,14 @@ async function nameTheListener(watch: SilenceWatch | undefined, trace: HostTrace
 }
 
 /** OPTIONS then STARTUP on the contact point's socket; `outer` is the point's own deadline, for second tries. */
-async function speakCql(point: CassandraEndpoint, options: HandshakeOptions, raw: Socket, deadline: Deadline, outer: Deadline, trace: HostTrace): Promise<void> {
+async function speakCql(
+  point: CassandraEndpoint,
+  options: HandshakeOptions,
+  raw: Socket,
+  deadline: Deadline,
+  outer: Deadline,
+  trace: HostTrace,
+): Promise<void> {
   const finish = (socket?: Socket): void => {
     socket?.destroy();
   };
@@ -134,7 +162,8 @@ async function speakCql(point: CassandraEndpoint, options: HandshakeOptions, raw
     }
   }
   if (!reply) {
-    if (trace.closedByPeer && trace.bytesReceived === 0 && !options.tls && trace.connected) trace.tlsOnly = await completesTls(trace.connected.address, point, outer);
+    if (trace.closedByPeer && trace.bytesReceived === 0 && !options.tls && trace.connected)
+      trace.tlsOnly = await completesTls(trace.connected.address, point, outer);
     return finish(socket);
   }
   if (reply.opcode === OPCODES.ERROR) {
@@ -149,7 +178,12 @@ async function speakCql(point: CassandraEndpoint, options: HandshakeOptions, raw
 
   trace.phase = 'startup';
   const cqlVersion = trace.supported?.CQL_VERSION?.[0] ?? '3.0.0';
-  const startup = await exchange(socket, request.startup(version, { CQL_VERSION: cqlVersion, DRIVER_NAME: 'dbdoctor', DRIVER_VERSION: options.driverVersion }), deadline, trace);
+  const startup = await exchange(
+    socket,
+    request.startup(version, { CQL_VERSION: cqlVersion, DRIVER_NAME: 'dbdoctor', DRIVER_VERSION: options.driverVersion }),
+    deadline,
+    trace,
+  );
   if (!startup) return finish(socket);
   trace.version = version;
   if (startup.opcode === OPCODES.READY) trace.startup = 'ready';

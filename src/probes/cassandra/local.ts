@@ -30,7 +30,8 @@ export interface CassandraScan {
   readonly durationMs: number;
 }
 
-export const isCassandraJvm = (cmdline: readonly string[]): boolean => cmdline.some((part) => part.includes('org.apache.cassandra.service.CassandraDaemon') || part.endsWith('CassandraDaemon'));
+export const isCassandraJvm = (cmdline: readonly string[]): boolean =>
+  cmdline.some((part) => part.includes('org.apache.cassandra.service.CassandraDaemon') || part.endsWith('CassandraDaemon'));
 
 export async function scanLocalCassandra(signal?: AbortSignal): Promise<CassandraScan> {
   const started = Date.now();

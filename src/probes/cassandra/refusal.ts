@@ -20,7 +20,11 @@ export type CassandraRefusal =
   | { readonly cause: 'not_listening'; readonly attempted: string; readonly listening: readonly string[]; readonly nodes: readonly CassandraNode[] }
   | { readonly cause: 'transport_closed'; readonly attempted: string; readonly node: CassandraNode; readonly transport: TransportState };
 
-export async function explainRefusal(refused: RefusedTcp & { readonly attempted: string }, scan: CassandraScan | undefined, where: { readonly inContainer: boolean } = { inContainer: false }): Promise<CassandraRefusal> {
+export async function explainRefusal(
+  refused: RefusedTcp & { readonly attempted: string },
+  scan: CassandraScan | undefined,
+  where: { readonly inContainer: boolean } = { inContainer: false },
+): Promise<CassandraRefusal> {
   const { attempted } = refused;
   if (!scan) return { cause: 'not_running', where: 'remote', attempted };
   const { nodes } = scan;
@@ -28,14 +32,17 @@ export async function explainRefusal(refused: RefusedTcp & { readonly attempted:
     const alone = explainTcpRefusal(refused, { running: false, tcp: [] }, where);
     if (alone.cause === 'localhost_in_container') return { cause: 'localhost_in_container', attempted };
     // Processes not read: whether a node runs elsewhere here is not known (issue 21).
-    return scan.sight?.processes === 'unseen' ? { cause: 'not_running', where: 'unseen', attempted, sight: scan.sight } : { cause: 'not_running', where: 'local', attempted };
+    return scan.sight?.processes === 'unseen'
+      ? { cause: 'not_running', where: 'unseen', attempted, sight: scan.sight }
+      : { cause: 'not_running', where: 'local', attempted };
   }
   const native = nodes.flatMap((node) => node.tcp.filter((listener) => listener.port === node.nativePort));
   const closed = nodes.find((node) => node.nativePort === refused.port && !native.some((listener) => listener.port === node.nativePort));
   if (closed) {
     const log = closed.logFile ? await readLogTail(closed.logFile) : undefined;
     let transport: TransportState = log ? transportStateFromLog(log, await processStartedAt(closed.pid)) : { state: 'unknown' };
-    if (transport.state === 'unknown' && !closed.startNativeTransport) transport = { state: 'disabled_by_config', line: `start_native_transport: false in ${closed.configFile ?? 'cassandra.yaml'}` };
+    if (transport.state === 'unknown' && !closed.startNativeTransport)
+      transport = { state: 'disabled_by_config', line: `start_native_transport: false in ${closed.configFile ?? 'cassandra.yaml'}` };
     return { cause: 'transport_closed', attempted, node: closed, transport };
   }
   const explained = explainTcpRefusal(refused, { running: true, tcp: native, portHints: nodes.map((node) => node.nativePort) });

@@ -11,9 +11,7 @@ import { ERROR_CODES } from './frame.js';
  */
 export type NodeRows = { readonly node: string; readonly rows: Row[] };
 
-export type ViewResult =
-  | { readonly kind: 'rows'; readonly perNode: readonly NodeRows[] }
-  | { readonly kind: 'hidden'; readonly reason: string };
+export type ViewResult = { readonly kind: 'rows'; readonly perNode: readonly NodeRows[] } | { readonly kind: 'hidden'; readonly reason: string };
 
 export function upHosts(client: Client): Host[] {
   return client.hosts.values().filter((host) => host.isUp());
@@ -27,7 +25,8 @@ export async function readPerNode(client: Client, table: string, cql: string, de
     } catch (error) {
       const code = error instanceof Error && 'code' in error ? error.code : undefined;
       if (code === ERROR_CODES.unauthorized) return { kind: 'hidden', reason: `this role may not read ${table}` };
-      if (code === ERROR_CODES.invalid || code === ERROR_CODES.syntaxError) return { kind: 'hidden', reason: `${table} does not exist on this Cassandra version (4.0+ has it)` };
+      if (code === ERROR_CODES.invalid || code === ERROR_CODES.syntaxError)
+        return { kind: 'hidden', reason: `${table} does not exist on this Cassandra version (4.0+ has it)` };
       throw error;
     }
   }

@@ -12,7 +12,10 @@ import { ERRNO_TRANSLATIONS, SOCKET_MISSING_TRANSLATIONS } from './errno-catalog
  */
 export const refusedAlso: readonly Alternative[] = [
   { cause: 'wrong_port', why: 'a server may be listening on another port' },
-  { cause: 'not_listening', why: 'a server may run there but listen only on other addresses (PostgreSQL listen_addresses, MongoDB bindIp, Cassandra rpc_address)' },
+  {
+    cause: 'not_listening',
+    why: 'a server may run there but listen only on other addresses (PostgreSQL listen_addresses, MongoDB bindIp, Cassandra rpc_address)',
+  },
   { cause: 'localhost_in_container', why: 'if the client runs in a container and the host is localhost, localhost is the container itself' },
   { cause: 'firewall_rejected', why: 'a firewall rule that answers with a TCP reset looks the same to the client' },
 ];
@@ -26,7 +29,10 @@ const MEANING: Readonly<Record<SocketFailure, { readonly cause: CauseCode; reado
   refused: { cause: 'not_running', also: refusedAlso },
   timeout: { cause: 'connect_timeout', also: timeoutAlso },
   unreachable: { cause: 'host_unreachable' },
-  reset: { cause: 'connection_reset', also: [{ cause: 'no_response', why: 'a server that crashed or a proxy that gave up closes the connection the same way' }] },
+  reset: {
+    cause: 'connection_reset',
+    also: [{ cause: 'no_response', why: 'a server that crashed or a proxy that gave up closes the connection the same way' }],
+  },
   name_not_found: { cause: 'dns_not_found' },
   name_temporary: { cause: 'dns_temporary' },
 };
@@ -45,7 +51,11 @@ function sayable(text: string): boolean {
 const spellings = (message: string, translations: Readonly<Record<string, Readonly<Record<string, string>>>>): string[] =>
   [message, ...Object.values(translations[message] ?? {}).filter(sayable)].map((text) => text.toLowerCase().replace(/\s+/g, ' '));
 
-const BY_MESSAGE = new Map<string, ErrnoEntry>(ERRNO_TABLE.flatMap((entry) => entry.messages.flatMap((message) => spellings(message, ERRNO_TRANSLATIONS).map((text) => [text, entry] as const))).sort(([a], [b]) => b.length - a.length));
+const BY_MESSAGE = new Map<string, ErrnoEntry>(
+  ERRNO_TABLE.flatMap((entry) => entry.messages.flatMap((message) => spellings(message, ERRNO_TRANSLATIONS).map((text) => [text, entry] as const))).sort(
+    ([a], [b]) => b.length - a.length,
+  ),
+);
 
 /** A missing socket file (ENOENT, SOCKET_FILE_MISSING), in every language: read only beside a socket path. */
 const SOCKET_MISSING = SOCKET_FILE_MISSING.messages.flatMap((message) => spellings(message, SOCKET_MISSING_TRANSLATIONS));
@@ -59,7 +69,8 @@ const socketMissingAlso: readonly Alternative[] = [
 const DNS_QUERY = /\b(?:query(?:Srv|Txt|A|Aaaa|Any|Cname|Mx|Ns|Ptr)|getaddrinfo|getHostByName|lookup)\s+(E[A-Z_]+)\b/gi;
 const DNS_NOT_FOUND_CODES = new Set(['ENOTFOUND', 'ENODATA', 'EAI_NONAME', 'EAI_NODATA', 'NXDOMAIN']);
 const NAMES = new RegExp(`\\b(${[...BY_NAME.keys()].filter((name) => !['ETIMEOUT', 'EREFUSED', 'ESERVFAIL'].includes(name)).join('|')})\\b`, 'g');
-const NUMBERS = /(?:\[Errno |\berrno[:=]?\s*|\(os error |\[WinError |\(0x[0-9A-Fa-f]{8}\/|SocketException \(|\bsocket error\s*#?\s*|\berror code[:=]?\s*|\bWSA error\s*)(-?\d{1,5})\b/gi;
+const NUMBERS =
+  /(?:\[Errno |\berrno[:=]?\s*|\(os error |\[WinError |\(0x[0-9A-Fa-f]{8}\/|SocketException \(|\bsocket error\s*#?\s*|\berror code[:=]?\s*|\bWSA error\s*)(-?\d{1,5})\b/gi;
 /** Messages are found by substring (hundreds of them, in every language), then checked to stand as words. */
 const WORD_CHAR = /[\p{L}\p{N}_-]/u;
 function* messagesIn(text: string): Generator<{ index: number; words: string; entry: ErrnoEntry }> {
@@ -80,7 +91,16 @@ const RESOLVER_CONTEXT = /lookup \S+ on \S+:[^\n]*$|\b(?:querySrv|queryTxt|getad
 
 function reading(entry: ErrnoEntry, failure: SocketFailure, index: number, words: string, basis: Reading['basis']): Reading {
   const meaning = MEANING[failure];
-  return { id: `errno.${failure === entry.failure ? entry.names[0] : `${entry.names[0]}.resolver`}`, basis, rank: 'errno', cause: meaning.cause, ...(meaning.also ? { also: meaning.also } : {}), index, end: index + words.length, words };
+  return {
+    id: `errno.${failure === entry.failure ? entry.names[0] : `${entry.names[0]}.resolver`}`,
+    basis,
+    rank: 'errno',
+    cause: meaning.cause,
+    ...(meaning.also ? { also: meaning.also } : {}),
+    index,
+    end: index + words.length,
+    words,
+  };
 }
 
 /** A refusal or timeout that happened to the name lookup: the resolver could not answer. */
@@ -96,7 +116,8 @@ function socketMissing(text: string): Reading[] {
   const found: Reading[] = [];
   const near = (index: number, length: number): boolean => SOCKET_PATH.test(text.slice(Math.max(0, index - 300), index + length + 300));
   const push = (index: number, words: string, basis: Reading['basis']): void => {
-    if (near(index, words.length)) found.push({ id: 'errno.ENOENT.socket', basis, rank: 'errno', cause: 'not_running', also: socketMissingAlso, index, end: index + words.length, words });
+    if (near(index, words.length))
+      found.push({ id: 'errno.ENOENT.socket', basis, rank: 'errno', cause: 'not_running', also: socketMissingAlso, index, end: index + words.length, words });
   };
   for (const message of SOCKET_MISSING) {
     for (let index = lower.indexOf(message); index !== -1; index = lower.indexOf(message, index + message.length)) {

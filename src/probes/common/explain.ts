@@ -19,9 +19,9 @@ import { shellQuote } from '../../text/shell.js';
  */
 const ALL = ENGINE_NAMES;
 
-
-const eitherDns: readonly Alternative[] = [{ cause: 'dns_temporary', why: 'this client reports "name does not exist" and "resolver did not answer" with the same words' }];
-
+const eitherDns: readonly Alternative[] = [
+  { cause: 'dns_temporary', why: 'this client reports "name does not exist" and "resolver did not answer" with the same words' },
+];
 
 export const networkRules: readonly ExplainRule[] = [
   // ── names ──────────────────────────────────────────────────────────────────
@@ -91,7 +91,7 @@ export const networkRules: readonly ExplainRule[] = [
     rank: 'errno',
     pattern: /java\.net\.UnknownHostException: (?<host>[^\s:]+)\s*$/m,
     cause: 'dns_not_found',
-    also: [{ cause: 'dns_temporary', why: 'Java\'s UnknownHostException does not say whether the name does not exist or the resolver could not answer' }],
+    also: [{ cause: 'dns_temporary', why: "Java's UnknownHostException does not say whether the name does not exist or the resolver could not answer" }],
     fields: ['host'],
     examples: ['Caused by: java.net.UnknownHostException: postgres.lab'],
   },
@@ -113,7 +113,8 @@ export const networkRules: readonly ExplainRule[] = [
     clients: ['psql', 'psycopg2', 'psycopg', 'sqlalchemy'],
     rank: 'errno',
     // A Unix socket file that is not there is libpq's refusal: no server has created it.
-    pattern: /failed: Connection refused|could not connect to server: Connection refused|could not connect to server: No such file or directory\s+Is the server running locally|on socket "[^"]+" failed: No such file or directory/,
+    pattern:
+      /failed: Connection refused|could not connect to server: Connection refused|could not connect to server: No such file or directory\s+Is the server running locally|on socket "[^"]+" failed: No such file or directory/,
     cause: 'not_running',
     also: refusedAlso,
     examples: ['psycopg2.OperationalError: connection to server at "127.0.0.1", port 44571 failed: Connection refused'],
@@ -159,7 +160,9 @@ export const networkRules: readonly ExplainRule[] = [
     pattern: /java\.net\.ConnectException: Connection refused|Connection refused: \/|Connection to (?<host>[^\s:]+):(?<port>\d+) refused/,
     cause: 'not_running',
     also: refusedAlso,
-    examples: ['org.postgresql.util.PSQLException: Connection to 127.0.0.1:44571 refused. Check that the hostname and port are correct and that the postmaster is accepting TCP/IP connections.'],
+    examples: [
+      'org.postgresql.util.PSQLException: Connection to 127.0.0.1:44571 refused. Check that the hostname and port are correct and that the postmaster is accepting TCP/IP connections.',
+    ],
   },
 
   {
@@ -180,7 +183,24 @@ export const networkRules: readonly ExplainRule[] = [
   {
     id: 'net.no-route',
     engines: ALL,
-    clients: ['psql', 'psycopg2', 'psycopg', 'sqlalchemy', 'asyncpg', 'node-postgres', 'pgjdbc', 'pgx', 'lib-pq', 'pymongo', 'mongodb-node', 'mongo-go-driver', 'cassandra-python', 'cassandra-node', 'cassandra-java', 'gocql'],
+    clients: [
+      'psql',
+      'psycopg2',
+      'psycopg',
+      'sqlalchemy',
+      'asyncpg',
+      'node-postgres',
+      'pgjdbc',
+      'pgx',
+      'lib-pq',
+      'pymongo',
+      'mongodb-node',
+      'mongo-go-driver',
+      'cassandra-python',
+      'cassandra-node',
+      'cassandra-java',
+      'gocql',
+    ],
     rank: 'errno',
     pattern: /No route to host|no route to host|EHOSTUNREACH|\[Errno 113\]|Network is unreachable|network is unreachable|ENETUNREACH|\[Errno 101\]/,
     cause: 'host_unreachable',
@@ -191,7 +211,8 @@ export const networkRules: readonly ExplainRule[] = [
     engines: ALL,
     clients: ['pgjdbc', 'pgx', 'lib-pq', 'mongodb-node', 'cassandra-java', 'cassandra-node', 'gocql'],
     rank: 'errno',
-    pattern: /SocketTimeoutException: Connect timed out|ConnectTimeoutException: connection timed out|dial tcp [^\s]+: i\/o timeout|Socket 'connect' timed out|connect ETIMEDOUT|DriverError: Connection timeout/,
+    pattern:
+      /SocketTimeoutException: Connect timed out|ConnectTimeoutException: connection timed out|dial tcp [^\s]+: i\/o timeout|Socket 'connect' timed out|connect ETIMEDOUT|DriverError: Connection timeout/,
     cause: 'connect_timeout',
     examples: ['dial tcp 10.99.0.3:5432: i/o timeout', "MongoServerSelectionError: Socket 'connect' timed out after 3000ms (connectTimeoutMS: 3000)"],
   },
@@ -202,8 +223,12 @@ export const networkRules: readonly ExplainRule[] = [
     rank: 'symptom',
     pattern: /(?<![\w.-])[\w.-]{1,253}:\d{1,5}: timed out\b|Last error: timed out/,
     cause: 'connect_timeout',
-    also: [{ cause: 'no_response', why: 'Python\'s socket says "timed out" both when nothing answers the connection and when a connected server never replies' }],
-    examples: ["cassandra.cluster.NoHostAvailable: ('Unable to connect to any servers', {'10.99.0.3:9042': OSError(None, \"Tried connecting to [('10.99.0.3', 9042)]. Last error: timed out\")})"],
+    also: [
+      { cause: 'no_response', why: 'Python\'s socket says "timed out" both when nothing answers the connection and when a connected server never replies' },
+    ],
+    examples: [
+      "cassandra.cluster.NoHostAvailable: ('Unable to connect to any servers', {'10.99.0.3:9042': OSError(None, \"Tried connecting to [('10.99.0.3', 9042)]. Last error: timed out\")})",
+    ],
   },
   {
     id: 'net.read-timeout',
@@ -213,7 +238,7 @@ export const networkRules: readonly ExplainRule[] = [
     pattern: /SocketTimeoutException: Read timed out|read tcp [^\s]+->[^\s]+: i\/o timeout|failed to receive message: timeout|did not reply before timeout/,
     cause: 'no_response',
     also: [
-      { cause: 'long_running', why: 'if it happened during a query, the statement ran longer than the client\'s read timeout' },
+      { cause: 'long_running', why: "if it happened during a query, the statement ran longer than the client's read timeout" },
       { cause: 'tls_verify_failed', why: 'some clients (the Node.js Cassandra driver) report a TLS failure as a timeout' },
     ],
     examples: ['Caused by: java.net.SocketTimeoutException: Read timed out'],
@@ -246,25 +271,49 @@ export const networkRules: readonly ExplainRule[] = [
     engines: ALL,
     clients: ['asyncpg', 'pgjdbc', 'pgx', 'lib-pq', 'node-postgres'],
     rank: 'client',
-    pattern: /IP address mismatch, certificate is not valid for|Hostname\/IP does not match certificate's altnames|because it doesn't contain any IP SANs|certificate is valid for [^\n]*, not |could not be verified by hostname ?verifier|hostname mismatch/,
+    pattern:
+      /IP address mismatch, certificate is not valid for|Hostname\/IP does not match certificate's altnames|because it doesn't contain any IP SANs|certificate is valid for [^\n]*, not |could not be verified by hostname ?verifier|hostname mismatch/,
     cause: 'tls_verify_failed',
-    examples: ["ssl.SSLCertVerificationError: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: IP address mismatch, certificate is not valid for '127.0.0.1'. (_ssl.c:1006)"],
+    examples: [
+      "ssl.SSLCertVerificationError: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: IP address mismatch, certificate is not valid for '127.0.0.1'. (_ssl.c:1006)",
+    ],
   },
   {
     id: 'net.tls.untrusted',
     engines: ALL,
-    clients: ['psql', 'psycopg2', 'psycopg', 'sqlalchemy', 'asyncpg', 'node-postgres', 'pgjdbc', 'pgx', 'lib-pq', 'pymongo', 'mongodb-node', 'mongo-go-driver', 'cassandra-python', 'cassandra-java', 'gocql'],
+    clients: [
+      'psql',
+      'psycopg2',
+      'psycopg',
+      'sqlalchemy',
+      'asyncpg',
+      'node-postgres',
+      'pgjdbc',
+      'pgx',
+      'lib-pq',
+      'pymongo',
+      'mongodb-node',
+      'mongo-go-driver',
+      'cassandra-python',
+      'cassandra-java',
+      'gocql',
+    ],
     rank: 'client',
-    pattern: /certificate verify failed|CERTIFICATE_VERIFY_FAILED|self[- ]signed certificate|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|unable to verify the first certificate|certificate signed by unknown authority|PKIX path building failed|unable to find valid certification path/,
+    pattern:
+      /certificate verify failed|CERTIFICATE_VERIFY_FAILED|self[- ]signed certificate|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|unable to verify the first certificate|certificate signed by unknown authority|PKIX path building failed|unable to find valid certification path/,
     cause: 'tls_verify_failed',
-    examples: ['psycopg2.OperationalError: connection to server at "127.0.0.1", port 45063 failed: SSL error: certificate verify failed', 'x509: certificate signed by unknown authority'],
+    examples: [
+      'psycopg2.OperationalError: connection to server at "127.0.0.1", port 45063 failed: SSL error: certificate verify failed',
+      'x509: certificate signed by unknown authority',
+    ],
   },
   {
     id: 'net.tls.protocol-version',
     engines: ALL,
     clients: ['psql', 'psycopg2', 'psycopg', 'sqlalchemy'],
     rank: 'client',
-    pattern: /alert protocol version|unsupported protocol|no protocols available|ERR_SSL_UNSUPPORTED_PROTOCOL|alert (?:internal error|handshake failure)|SSL alert number \d+/,
+    pattern:
+      /alert protocol version|unsupported protocol|no protocols available|ERR_SSL_UNSUPPORTED_PROTOCOL|alert (?:internal error|handshake failure)|SSL alert number \d+/,
     cause: 'tls_handshake_failed',
     examples: ['connection to server at "127.0.0.1", port 45063 failed: SSL error: tlsv1 alert protocol version'],
   },
@@ -284,7 +333,11 @@ export const networkFieldPatterns: readonly FieldPattern[] = [
   { clients: ['cassandra-java'], pattern: /endPoint=(?<host>[^/\s]+)\/[^:\s]*:(?<port>\d+)/ },
   { clients: ['cassandra-node'], pattern: /First host tried, (?<host>[^\s:]+):(?<port>\d+)/ },
   { clients: ['pgjdbc', 'cassandra-java'], pattern: /UnknownHostException: (?<host>[^\s:]+)/ },
-  { clients: ['any'], pattern: /\b(?:postgres(?:ql)?|mongodb(?:\+srv)?|cassandra):\/\/(?:(?<user>[^:@/\s]+)(?::[^@\s]*)?@)?(?<host>[^:/?\s,@]+)(?::(?<port>\d+))?(?:\/(?<database>[^?\s/'"]+))?/ },
+  {
+    clients: ['any'],
+    pattern:
+      /\b(?:postgres(?:ql)?|mongodb(?:\+srv)?|cassandra):\/\/(?:(?<user>[^:@/\s]+)(?::[^@\s]*)?@)?(?<host>[^:/?\s,@]+)(?::(?<port>\d+))?(?:\/(?<database>[^?\s/'"]+))?/,
+  },
 ];
 
 /**
@@ -325,7 +378,11 @@ export function networkRemediation(cause: CauseCode, fields: Fields, network: Ne
       return networkRemedies.firewall_rejected(port, network.recheck);
     case 'not_running':
       return [
-        { text: `Nothing accepted the connection at ${hostPort(host, port)}. Check that ${network.words.name} runs there, and on which port (on that host):`, command: sudoUnlessRoot(sh`sudo ss -tlnp | grep -i ${network.words.unit}`), language: 'shell' },
+        {
+          text: `Nothing accepted the connection at ${hostPort(host, port)}. Check that ${network.words.name} runs there, and on which port (on that host):`,
+          command: sudoUnlessRoot(sh`sudo ss -tlnp | grep -i ${network.words.unit}`),
+          language: 'shell',
+        },
         ...platformFixes('not_running', UNKNOWN_PLATFORM, network.words, { host, port: known ?? 0 }),
         network.recheck,
       ];
@@ -353,15 +410,23 @@ export function tlsRemediation(cause: CauseCode, words: EngineWords, trustSettin
   switch (cause) {
     case 'tls_verify_failed':
       return [
-        { text: `The client does not trust the server's certificate (expired, for another name, or signed by an authority it does not know). Give the client the CA that signed it: ${trustSetting}.` },
-        { text: 'See the certificate the server presents:', command: 'openssl s_client -connect <host>:<port> -showcerts </dev/null | openssl x509 -noout -subject -issuer -dates -ext subjectAltName', language: 'shell' },
+        {
+          text: `The client does not trust the server's certificate (expired, for another name, or signed by an authority it does not know). Give the client the CA that signed it: ${trustSetting}.`,
+        },
+        {
+          text: 'See the certificate the server presents:',
+          command: 'openssl s_client -connect <host>:<port> -showcerts </dev/null | openssl x509 -noout -subject -issuer -dates -ext subjectAltName',
+          language: 'shell',
+        },
       ];
     case 'tls_handshake_failed':
       return [{ text: `Compare the TLS versions and ciphers the client and ${words.name} allow, and read the server log for the handshake error.` }];
     case 'no_response':
     case 'connection_reset':
       return [
-        { text: `Something accepted the TCP connection but did not answer as ${words.name}: a hung server, a proxy with nothing healthy behind it, or TLS expected on one side only.` },
+        {
+          text: `Something accepted the TCP connection but did not answer as ${words.name}: a hung server, a proxy with nothing healthy behind it, or TLS expected on one side only.`,
+        },
         { text: 'On the database host, see which process owns the port:', command: sudoUnlessRoot("sudo ss -tlnp 'sport = :<port>'"), language: 'shell' },
       ];
     default:
@@ -383,7 +448,8 @@ const ANY_DATABASE: EngineWords = {
  * that says so makes that error history (EngineExplainer.working). "not connected to" and
  * "disconnected" are not it.
  */
-const CONNECTED = /(?<!\bnot |dis)\bconnected to (?:the )?(?:database|db|server|postgres(?:ql)?|mongo(?:db)?|cassandra|cluster)\b|\b(?:database )?connection (?:established|successful)\b|\bsuccessfully connected\b/i;
+const CONNECTED =
+  /(?<!\bnot |dis)\bconnected to (?:the )?(?:database|db|server|postgres(?:ql)?|mongo(?:db)?|cassandra|cluster)\b|\b(?:database )?connection (?:established|successful)\b|\bsuccessfully connected\b/i;
 
 /** The network's part of explain, loaded through the registry: its rules, the errno reader, the fixes for any engine. */
 export const networkExplainer: NetworkExplainer = {

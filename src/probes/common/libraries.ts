@@ -15,11 +15,15 @@ import { phraseReader, type Phrase } from './phrases.js';
  * not open a connection at all (Knex, pg-pool, sqlx, HikariCP) points at both.
  */
 const BUSY = 'the application’s own connection pool waited for a free connection and gave up: every connection it may open was checked out the whole time';
-const BUSY_OR_BROKEN = 'the application’s own connection pool gave up waiting for a connection: either every connection was checked out, or it could not open a new one';
+const BUSY_OR_BROKEN =
+  'the application’s own connection pool gave up waiting for a connection: either every connection was checked out, or it could not open a new one';
 
 const held: readonly Alternative[] = [
   { cause: 'blocked', why: 'statements waiting on locks hold their connections too (dbdoctor diagnose lists who blocks whom)' },
-  { cause: 'idle_in_transaction', why: 'sessions left idle in an open transaction, or connections the application checks out and never returns (a leak), keep the pool full' },
+  {
+    cause: 'idle_in_transaction',
+    why: 'sessions left idle in an open transaction, or connections the application checks out and never returns (a leak), keep the pool full',
+  },
 ];
 const heldOrBroken: readonly Alternative[] = [
   ...held,
@@ -29,24 +33,117 @@ const heldOrBroken: readonly Alternative[] = [
 ];
 
 const POOLS: readonly Phrase[] = [
-  { text: 'QueuePool limit of size', cause: 'long_running', rank: 'client', also: held, tentative: true, undecided: BUSY, source: 'SQLAlchemy (pool/impl.py: "QueuePool limit of size N overflow M reached, connection timed out, timeout T")' },
-  { text: 'The connection pool has been exhausted', cause: 'long_running', rank: 'client', also: held, tentative: true, undecided: BUSY, source: "Npgsql (ConnectorPool: \"… either raise 'Max Pool Size' … or 'Timeout' …\")" },
-  { text: 'Timed out fetching a new connection from the connection pool', cause: 'long_running', rank: 'client', also: held, tentative: true, undecided: BUSY, source: 'Prisma P2024' },
-  { text: 'Timed out while checking out a connection from connection pool', cause: 'long_running', rank: 'client', also: held, tentative: true, undecided: BUSY, source: 'MongoDB drivers (Node.js MongoWaitQueueTimeoutError, pymongo WaitQueueTimeoutError)' },
-  { text: 'Timeout acquiring a connection. The pool is probably full', cause: 'long_running', rank: 'client', also: heldOrBroken, tentative: true, undecided: BUSY_OR_BROKEN, source: 'Knex (client.js: KnexTimeoutError)' },
-  { text: 'timeout exceeded when trying to connect', cause: 'long_running', rank: 'client', also: heldOrBroken, tentative: true, undecided: BUSY_OR_BROKEN, source: 'pg-pool (connectionTimeoutMillis)' },
-  { text: 'pool timed out while waiting for an open connection', cause: 'long_running', rank: 'client', also: heldOrBroken, tentative: true, undecided: BUSY_OR_BROKEN, source: 'sqlx (Error::PoolTimedOut, as displayed)' },
-  { text: 'PoolTimedOut', cause: 'long_running', rank: 'client', also: heldOrBroken, tentative: true, undecided: BUSY_OR_BROKEN, source: 'sqlx (Error::PoolTimedOut, as debug-printed)' },
-  { text: 'ConnectionAcquireTimeoutError', cause: 'long_running', rank: 'client', also: heldOrBroken, tentative: true, undecided: BUSY_OR_BROKEN, source: 'Sequelize (pool acquire timeout)' },
-  { text: 'Connection is not available, request timed out after', cause: 'long_running', rank: 'client', also: heldOrBroken, tentative: true, undecided: BUSY_OR_BROKEN, source: 'HikariCP (HikariPool.createTimeoutException; "total=0" means it opened none)' },
+  {
+    text: 'QueuePool limit of size',
+    cause: 'long_running',
+    rank: 'client',
+    also: held,
+    tentative: true,
+    undecided: BUSY,
+    source: 'SQLAlchemy (pool/impl.py: "QueuePool limit of size N overflow M reached, connection timed out, timeout T")',
+  },
+  {
+    text: 'The connection pool has been exhausted',
+    cause: 'long_running',
+    rank: 'client',
+    also: held,
+    tentative: true,
+    undecided: BUSY,
+    source: "Npgsql (ConnectorPool: \"… either raise 'Max Pool Size' … or 'Timeout' …\")",
+  },
+  {
+    text: 'Timed out fetching a new connection from the connection pool',
+    cause: 'long_running',
+    rank: 'client',
+    also: held,
+    tentative: true,
+    undecided: BUSY,
+    source: 'Prisma P2024',
+  },
+  {
+    text: 'Timed out while checking out a connection from connection pool',
+    cause: 'long_running',
+    rank: 'client',
+    also: held,
+    tentative: true,
+    undecided: BUSY,
+    source: 'MongoDB drivers (Node.js MongoWaitQueueTimeoutError, pymongo WaitQueueTimeoutError)',
+  },
+  {
+    text: 'Timeout acquiring a connection. The pool is probably full',
+    cause: 'long_running',
+    rank: 'client',
+    also: heldOrBroken,
+    tentative: true,
+    undecided: BUSY_OR_BROKEN,
+    source: 'Knex (client.js: KnexTimeoutError)',
+  },
+  {
+    text: 'timeout exceeded when trying to connect',
+    cause: 'long_running',
+    rank: 'client',
+    also: heldOrBroken,
+    tentative: true,
+    undecided: BUSY_OR_BROKEN,
+    source: 'pg-pool (connectionTimeoutMillis)',
+  },
+  {
+    text: 'pool timed out while waiting for an open connection',
+    cause: 'long_running',
+    rank: 'client',
+    also: heldOrBroken,
+    tentative: true,
+    undecided: BUSY_OR_BROKEN,
+    source: 'sqlx (Error::PoolTimedOut, as displayed)',
+  },
+  {
+    text: 'PoolTimedOut',
+    cause: 'long_running',
+    rank: 'client',
+    also: heldOrBroken,
+    tentative: true,
+    undecided: BUSY_OR_BROKEN,
+    source: 'sqlx (Error::PoolTimedOut, as debug-printed)',
+  },
+  {
+    text: 'ConnectionAcquireTimeoutError',
+    cause: 'long_running',
+    rank: 'client',
+    also: heldOrBroken,
+    tentative: true,
+    undecided: BUSY_OR_BROKEN,
+    source: 'Sequelize (pool acquire timeout)',
+  },
+  {
+    text: 'Connection is not available, request timed out after',
+    cause: 'long_running',
+    rank: 'client',
+    also: heldOrBroken,
+    tentative: true,
+    undecided: BUSY_OR_BROKEN,
+    source: 'HikariCP (HikariPool.createTimeoutException; "total=0" means it opened none)',
+  },
 ];
 
-const srvAlso: readonly Alternative[] = [{ cause: 'srv_invalid', why: 'for a mongodb+srv:// name: the name exists but has no SRV (or TXT) record the driver can use' }];
+const srvAlso: readonly Alternative[] = [
+  { cause: 'srv_invalid', why: 'for a mongodb+srv:// name: the name exists but has no SRV (or TXT) record the driver can use' },
+];
 
 const RESOLVERS: readonly Phrase[] = [
-  { text: 'The DNS query name does not exist', cause: 'dns_not_found', rank: 'errno', source: 'dnspython (resolver.NXDOMAIN), e.g. pymongo resolving mongodb+srv://' },
+  {
+    text: 'The DNS query name does not exist',
+    cause: 'dns_not_found',
+    rank: 'errno',
+    source: 'dnspython (resolver.NXDOMAIN), e.g. pymongo resolving mongodb+srv://',
+  },
   { text: 'None of DNS query names exist', cause: 'dns_not_found', rank: 'errno', source: 'dnspython (resolver.NXDOMAIN, several names tried)' },
-  { text: 'The DNS response does not contain an answer to the question', cause: 'dns_not_found', rank: 'errno', also: srvAlso, source: 'dnspython (resolver.NoAnswer)' },
+  {
+    text: 'The DNS response does not contain an answer to the question',
+    cause: 'dns_not_found',
+    rank: 'errno',
+    also: srvAlso,
+    source: 'dnspython (resolver.NoAnswer)',
+  },
   { text: 'All nameservers failed to answer the query', cause: 'dns_temporary', rank: 'errno', source: 'dnspython (resolver.NoNameservers)' },
   { text: 'The resolution lifetime expired', cause: 'dns_temporary', rank: 'errno', source: 'dnspython (resolver.LifetimeTimeout)' },
 ];

@@ -53,7 +53,12 @@ export interface ListenerView {
  * Reading /proc takes a moment on a busy machine: what is not read within most of what is left of
  * the step's deadline is left out, so that the verdict itself is never cut off.
  */
-export async function lookAtListener(connected: Connected | undefined, engineListeners: () => Promise<readonly EngineListener[]>, deadline: Deadline, os: HostOs = 'linux'): Promise<ListenerView> {
+export async function lookAtListener(
+  connected: Connected | undefined,
+  engineListeners: () => Promise<readonly EngineListener[]>,
+  deadline: Deadline,
+  os: HostOs = 'linux',
+): Promise<ListenerView> {
   if (!connected || connected.transport !== 'tcp') return { owner: undefined, elsewhere: [] };
   const within = deadline.limit(deadline.remainingMs() * 0.7, 'look at the listener');
   const late: OwnerLookup = { state: 'unknown', reason: 'not looked up: no time left under --timeout' };
@@ -85,26 +90,46 @@ export function ownerNote(view: ListenerView | undefined): string {
   return owner ? `; ${describeOwner(owner)} owns the port (${owner.listensOn})` : '';
 }
 
-export function wrongProtocolRemedies(engine: EngineIdentity, host: string, port: number, what: ProtocolGuess | undefined, view: ListenerView | undefined): Remediation[] {
+export function wrongProtocolRemedies(
+  engine: EngineIdentity,
+  host: string,
+  port: number,
+  what: ProtocolGuess | undefined,
+  view: ListenerView | undefined,
+): Remediation[] {
   const described = what?.description ?? `a server that does not speak ${engine.name}'s protocol`;
   const other = what ? ENGINES[what.protocol] : undefined;
   const owner = foundOwner(view);
   const right = view?.elsewhere[0];
   const fixes: Remediation[] = [];
   if (right) {
-    fixes.push({ text: `${engine.name} listens on ${right.address.includes(':') ? `[${right.address}]` : right.address}:${right.port} on this machine (pid ${right.pid}${right.note ? `, ${right.note}` : ''}): connect there${right.note ? ' if that is the server you mean' : ''}:`, command: engine.urlFor(host, right.port), language: 'shell' });
+    fixes.push({
+      text: `${engine.name} listens on ${right.address.includes(':') ? `[${right.address}]` : right.address}:${right.port} on this machine (pid ${right.pid}${right.note ? `, ${right.note}` : ''}): connect there${right.note ? ' if that is the server you mean' : ''}:`,
+      command: engine.urlFor(host, right.port),
+      language: 'shell',
+    });
   }
   if (other && other.name !== engine.name) {
-    fixes.push({ text: `${other.name} answers on port ${port}: it is probably the ${other.name} port. ${engine.name} listens on ${engine.defaultPort} by default; if you meant ${other.name}, use a ${other.scheme} URL.` });
+    fixes.push({
+      text: `${other.name} answers on port ${port}: it is probably the ${other.name} port. ${engine.name} listens on ${engine.defaultPort} by default; if you meant ${other.name}, use a ${other.scheme} URL.`,
+    });
   } else if (!right) {
-    fixes.push({ text: `Port ${port} is served by ${described}. Check the port in your connection settings: ${engine.name} usually listens on ${engine.defaultPort}${engine.portNote ?? ''}.` });
+    fixes.push({
+      text: `Port ${port} is served by ${described}. Check the port in your connection settings: ${engine.name} usually listens on ${engine.defaultPort}${engine.portNote ?? ''}.`,
+    });
   }
   // The port was looked at on this machine: its OS's commands (lsof on macOS, PowerShell on Windows).
   const os = view?.owner && view.owner.state !== 'remote' ? (view.os ?? 'linux') : 'linux';
   fixes.push(
     owner
-      ? { text: `${describeOwner(owner)} owns port ${port}; see what it is (it may have taken the port ${engine.name} should have):`, ...processCommand(os, owner.pid) }
-      : { text: 'On the host, see which process owns the port:', ...(os === 'linux' ? { command: `sudo ss -tlnp 'sport = :${port}'`, language: 'shell' as const } : portOwnerCommand(os, port)) },
+      ? {
+          text: `${describeOwner(owner)} owns port ${port}; see what it is (it may have taken the port ${engine.name} should have):`,
+          ...processCommand(os, owner.pid),
+        }
+      : {
+          text: 'On the host, see which process owns the port:',
+          ...(os === 'linux' ? { command: `sudo ss -tlnp 'sport = :${port}'`, language: 'shell' as const } : portOwnerCommand(os, port)),
+        },
   );
   return fixes;
 }
@@ -112,7 +137,14 @@ export function wrongProtocolRemedies(engine: EngineIdentity, host: string, port
 export function listenerViewEvidence(view: ListenerView | undefined, identity: ListenerIdentity | undefined): Evidence {
   const owner = view?.owner;
   return {
-    ...(owner && owner.state !== 'remote' ? { portOwner: owner.state === 'found' ? { pid: owner.owner.pid, process: owner.owner.comm, commandLine: owner.owner.cmdline.join(' ').slice(0, 200), listensOn: owner.owner.listensOn } : owner.reason } : {}),
+    ...(owner && owner.state !== 'remote'
+      ? {
+          portOwner:
+            owner.state === 'found'
+              ? { pid: owner.owner.pid, process: owner.owner.comm, commandLine: owner.owner.cmdline.join(' ').slice(0, 200), listensOn: owner.owner.listensOn }
+              : owner.reason,
+        }
+      : {}),
     ...(view && view.elsewhere.length > 0 ? { engineListensOn: view.elsewhere.map((listener) => ({ ...listener })) } : {}),
     ...(identity ? { otherOpenings: listenerEvidence(identity) } : {}),
   };
@@ -124,8 +156,9 @@ export function listenerViewEvidence(view: ListenerView | undefined, identity: L
  */
 export function connectionResetRemedies(engine: string, port: number): Remediation[] {
   return [
-    { text: `Something reset the connection during the ${engine} handshake: a proxy or firewall that kills connections (check its log and idle/connect rules), or a server process crashing on connect (check the server log).` },
+    {
+      text: `Something reset the connection during the ${engine} handshake: a proxy or firewall that kills connections (check its log and idle/connect rules), or a server process crashing on connect (check the server log).`,
+    },
     { text: 'On the database host, see which process owns the port:', command: `sudo ss -tlnp 'sport = :${port}'`, language: 'shell' },
   ];
 }
-

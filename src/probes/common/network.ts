@@ -65,12 +65,20 @@ const hostOperand = (host: string): string => (isHostName(host) ? host : '<host>
 
 export const networkRemedies = {
   dns_not_found: (host: string, source: string, suggestions: readonly Suggestion[], engine: EngineWords, port: number, os: HostOs = 'linux'): Remediation[] => [
-    ...suggestions.filter((suggestion) => suggestion.name !== host).slice(0, 1).map((suggestion) => ({
-      text: `This environment knows "${suggestion.name}" (${suggestion.origin}). If that is the database, use it:`,
-      command: urlLine(engine.urlFor(suggestion.name, suggestion.port ?? port)),
-    })),
-    { text: `The name "${host}" does not exist for this machine's resolver. Check its spelling, and where it came from (${spokenSource(source, 'the connection URL')}).` },
-    { text: `See what this machine resolves (it reads ${os === 'windows' ? 'the hosts file' : '/etc/hosts'}, then DNS, as your application does):`, ...resolveCommand(os, hostOperand(host)) },
+    ...suggestions
+      .filter((suggestion) => suggestion.name !== host)
+      .slice(0, 1)
+      .map((suggestion) => ({
+        text: `This environment knows "${suggestion.name}" (${suggestion.origin}). If that is the database, use it:`,
+        command: urlLine(engine.urlFor(suggestion.name, suggestion.port ?? port)),
+      })),
+    {
+      text: `The name "${host}" does not exist for this machine's resolver. Check its spelling, and where it came from (${spokenSource(source, 'the connection URL')}).`,
+    },
+    {
+      text: `See what this machine resolves (it reads ${os === 'windows' ? 'the hosts file' : '/etc/hosts'}, then DNS, as your application does):`,
+      ...resolveCommand(os, hostOperand(host)),
+    },
   ],
   /**
    * The advice follows what the resolver did: nothing answering DNS at the configured server
@@ -78,7 +86,10 @@ export const networkRemedies = {
    * not change it; a timeout or SERVFAIL may pass (a resolver starting, an upstream outage).
    */
   dns_temporary: (host: string, code?: string, os: HostOs = 'linux'): Remediation[] => {
-    const check: Remediation = { text: 'See which DNS server this machine is configured with, and retry the lookup:', ...resolverConfigCommand(os, hostOperand(host)) };
+    const check: Remediation = {
+      text: 'See which DNS server this machine is configured with, and retry the lookup:',
+      ...resolverConfigCommand(os, hostOperand(host)),
+    };
     if (code === 'ECONNREFUSED' || code === 'EREFUSED') {
       return [
         {
@@ -99,11 +110,17 @@ export const networkRemedies = {
       ];
     }
     return [
-      { text: 'The DNS server did not answer in time (or answered SERVFAIL): it is overloaded, not ready yet (common at pod start), or its upstream is failing. This often passes; clients should retry with backoff.' },
+      {
+        text: 'The DNS server did not answer in time (or answered SERVFAIL): it is overloaded, not ready yet (common at pod start), or its upstream is failing. This often passes; clients should retry with backoff.',
+      },
       check,
       // timeout and getent are Linux's (and every container's); a Mac or a Windows desktop retries instead.
       os === 'linux'
-        ? { text: 'Wait for the name before starting the application (e.g. in an init container), at most 60 s:', command: waitUpTo(60, sh`getent hosts ${hostOperand(host)} >/dev/null`), language: 'shell' }
+        ? {
+            text: 'Wait for the name before starting the application (e.g. in an init container), at most 60 s:',
+            command: waitUpTo(60, sh`getent hosts ${hostOperand(host)} >/dev/null`),
+            language: 'shell',
+          }
         : { text: 'Have the application retry the lookup with a backoff, or wait for the name before starting it (dbdoctor wait does, bounded by --timeout).' },
     ];
   },
@@ -147,7 +164,13 @@ export function endpointEvidence(entry: EndpointTrace): Evidence {
                   ...(entry.dns.tried ? { tried: entry.dns.tried.map((attempt) => ({ ...attempt })) } : {}),
                   durationMs: entry.dns.durationMs,
                 }
-              : { outcome: entry.dns.outcome, code: entry.dns.code, message: entry.dns.message, ...(entry.dns.tried ? { tried: entry.dns.tried.map((attempt) => ({ ...attempt })) } : {}), durationMs: entry.dns.durationMs },
+              : {
+                  outcome: entry.dns.outcome,
+                  code: entry.dns.code,
+                  message: entry.dns.message,
+                  ...(entry.dns.tried ? { tried: entry.dns.tried.map((attempt) => ({ ...attempt })) } : {}),
+                  durationMs: entry.dns.durationMs,
+                },
         }
       : {}),
     connects: entry.connects.map((attempt) => ({ ...attempt })),
@@ -183,23 +206,45 @@ export async function judgeNetwork(view: NetworkView, io: StepIO<NetworkCause>, 
       return io.found(
         'dns_not_found',
         `the host name "${host}" does not resolve${dns ? ` (${dns.code})` : ''}${searched}${known}`,
-        [...networkRemedies.dns_not_found(host, context.hostSource, suggestions, context.engine, port, osOf(platform)), ...platformFixes('dns_not_found', platform, context.engine, { host, port, suggestions })],
-        { ...evidence, resolver: resolverEvidence(resolver), suggestions: suggestions.map(({ name, origin, port: known }) => ({ name, origin, ...(known ? { port: known } : {}) })) },
+        [
+          ...networkRemedies.dns_not_found(host, context.hostSource, suggestions, context.engine, port, osOf(platform)),
+          ...platformFixes('dns_not_found', platform, context.engine, { host, port, suggestions }),
+        ],
+        {
+          ...evidence,
+          resolver: resolverEvidence(resolver),
+          suggestions: suggestions.map(({ name, origin, port: known }) => ({ name, origin, ...(known ? { port: known } : {}) })),
+        },
       );
     }
     case 'dns_temporary': {
       const resolver = await resolverContext(host);
       const summary = `name resolution for "${host}" failed temporarily: ${dns?.message ?? 'the resolver did not answer'}`;
-      return io.found('dns_temporary', summary, [...networkRemedies.dns_temporary(host, dns?.code, osOf(platform)), ...platformFixes('dns_temporary', platform, context.engine, { host, port })], {
-        ...evidence,
-        resolver: resolverEvidence(resolver),
-      });
+      return io.found(
+        'dns_temporary',
+        summary,
+        [...networkRemedies.dns_temporary(host, dns?.code, osOf(platform)), ...platformFixes('dns_temporary', platform, context.engine, { host, port })],
+        {
+          ...evidence,
+          resolver: resolverEvidence(resolver),
+        },
+      );
     }
     case 'connect_timeout':
-      return io.found('connect_timeout', timeoutSummary(view.entries), [...networkRemedies.connect_timeout(host, port, osOf(platform)), ...platformFixes('connect_timeout', platform, context.engine, { host, port })], evidence);
+      return io.found(
+        'connect_timeout',
+        timeoutSummary(view.entries),
+        [...networkRemedies.connect_timeout(host, port, osOf(platform)), ...platformFixes('connect_timeout', platform, context.engine, { host, port })],
+        evidence,
+      );
     case 'host_unreachable': {
       const failed = entry?.connects.find((attempt) => attempt.outcome !== 'connected');
-      return io.found('host_unreachable', `no route to ${failed?.address ?? host} (${failed?.code ?? 'unreachable'})`, networkRemedies.host_unreachable(host, context.recheck, osOf(platform)), evidence);
+      return io.found(
+        'host_unreachable',
+        `no route to ${failed?.address ?? host} (${failed?.code ?? 'unreachable'})`,
+        networkRemedies.host_unreachable(host, context.recheck, osOf(platform)),
+        evidence,
+      );
     }
     case 'firewall_rejected': {
       const refused = entry?.connects.find((attempt) => attempt.outcome === 'refused');
@@ -213,10 +258,13 @@ export async function judgeNetwork(view: NetworkView, io: StepIO<NetworkCause>, 
     default:
       break;
   }
-  if (!view.connected) return io.skip(view.failure?.kind === 'refused' ? 'the host answered (it refused the connection): see process' : 'no connection was attempted', evidence);
+  if (!view.connected)
+    return io.skip(view.failure?.kind === 'refused' ? 'the host answered (it refused the connection): see process' : 'no connection was attempted', evidence);
   if (view.connected.transport === 'unix') return io.pass('a local Unix socket: no network involved', evidence);
   // The endpoint that connected (several may share a host name, on other ports).
-  const used = view.entries.find((candidate) => candidate.port === view.connected?.port && candidate.connects.some((attempt) => attempt.outcome === 'connected'));
+  const used = view.entries.find(
+    (candidate) => candidate.port === view.connected?.port && candidate.connects.some((attempt) => attempt.outcome === 'connected'),
+  );
   const resolved = used?.hostaddr
     ? `hostaddr ${used.hostaddr} given, no name lookup ("${used.host}" only names the server); `
     : used?.dns?.outcome === 'resolved' && !used.dns.literal

@@ -26,7 +26,11 @@ export function portOwnerCommand(os: HostOs, port: number | string): Command {
     case 'macos':
       return shell(known ? sudoUnlessRoot(sh`sudo lsof -nP ${`-iTCP:${port}`} -sTCP:LISTEN`) : 'sudo lsof -nP -iTCP:<port> -sTCP:LISTEN');
     case 'windows':
-      return powershell(known ? ps`Get-NetTCPConnection -State Listen -LocalPort ${Number(port)} | ForEach-Object { Get-Process -Id $_.OwningProcess }` : 'Get-NetTCPConnection -State Listen -LocalPort <port> | ForEach-Object { Get-Process -Id $_.OwningProcess }');
+      return powershell(
+        known
+          ? ps`Get-NetTCPConnection -State Listen -LocalPort ${Number(port)} | ForEach-Object { Get-Process -Id $_.OwningProcess }`
+          : 'Get-NetTCPConnection -State Listen -LocalPort <port> | ForEach-Object { Get-Process -Id $_.OwningProcess }',
+      );
     default:
       return shell(known ? sudoUnlessRoot(sh`sudo ss -tlnp ${`sport = :${port}`}`) : sudoUnlessRoot("sudo ss -tlnp 'sport = :<port>'"));
   }
@@ -34,7 +38,9 @@ export function portOwnerCommand(os: HostOs, port: number | string): Command {
 
 /** What a process is (its owner, its whole command line). */
 export function processCommand(os: HostOs, pid: number): Command {
-  return os === 'windows' ? powershell(ps`Get-CimInstance Win32_Process -Filter ${`ProcessId = ${pid}`} | Select-Object ProcessId, Name, CommandLine`) : shell(sh`ps -o pid,user,args -p ${pid}`);
+  return os === 'windows'
+    ? powershell(ps`Get-CimInstance Win32_Process -Filter ${`ProcessId = ${pid}`} | Select-Object ProcessId, Name, CommandLine`)
+    : shell(sh`ps -o pid,user,args -p ${pid}`);
 }
 
 /** Where processes named like `name` listen, on this machine. */
@@ -43,7 +49,9 @@ export function listenersOfCommand(os: HostOs, name: string): Command {
     case 'macos':
       return shell(sudoUnlessRoot(sh`sudo lsof -nP -iTCP -sTCP:LISTEN | grep -i ${name}`));
     case 'windows':
-      return powershell(ps`Get-NetTCPConnection -State Listen | Where-Object { (Get-Process -Id $_.OwningProcess).ProcessName -like ${`${name}*`} } | Select-Object LocalAddress, LocalPort, OwningProcess`);
+      return powershell(
+        ps`Get-NetTCPConnection -State Listen | Where-Object { (Get-Process -Id $_.OwningProcess).ProcessName -like ${`${name}*`} } | Select-Object LocalAddress, LocalPort, OwningProcess`,
+      );
     default:
       return shell(sudoUnlessRoot(sh`sudo ss -tlnp | grep -i ${name}`));
   }
@@ -95,7 +103,11 @@ export function connectCheckCommand(os: HostOs, host: string, port: number | str
       // macOS has no timeout(1); its BSD nc bounds the connect with -G.
       return shell(host === '<host>' ? `nc -vz -G 3 <host> ${port}` : sh`nc -vz -G 3 ${host} ${port}`);
     case 'windows':
-      return powershell(host === '<host>' || typeof port !== 'number' ? `Test-NetConnection -ComputerName ${host} -Port ${port}` : ps`Test-NetConnection -ComputerName ${host} -Port ${port}`);
+      return powershell(
+        host === '<host>' || typeof port !== 'number'
+          ? `Test-NetConnection -ComputerName ${host} -Port ${port}`
+          : ps`Test-NetConnection -ComputerName ${host} -Port ${port}`,
+      );
     default:
       return shell(host === '<host>' ? sh`${raw(tcpCheck('<host>', port))} && echo open` : sh`${raw(tcpCheck(host, port))} && echo open`);
   }
@@ -107,7 +119,11 @@ export function firewallCommand(os: HostOs, port: number | string): Command {
     case 'macos':
       return shell(sudoUnlessRoot(sh`sudo pfctl -sr | grep -- ${`port = ${port}`}`));
     case 'windows':
-      return powershell(typeof port === 'number' ? ps`Get-NetFirewallPortFilter -Protocol TCP | Where-Object LocalPort -eq ${port} | Get-NetFirewallRule | Select-Object DisplayName, Direction, Action, Enabled` : 'Get-NetFirewallPortFilter -Protocol TCP | Where-Object LocalPort -eq <port> | Get-NetFirewallRule | Select-Object DisplayName, Direction, Action, Enabled');
+      return powershell(
+        typeof port === 'number'
+          ? ps`Get-NetFirewallPortFilter -Protocol TCP | Where-Object LocalPort -eq ${port} | Get-NetFirewallRule | Select-Object DisplayName, Direction, Action, Enabled`
+          : 'Get-NetFirewallPortFilter -Protocol TCP | Where-Object LocalPort -eq <port> | Get-NetFirewallRule | Select-Object DisplayName, Direction, Action, Enabled',
+      );
     default:
       return shell(sudoUnlessRoot(sh`sudo iptables -S | grep -- ${`--dport ${port}`}; sudo nft list ruleset | grep -n ${`dport ${port}`}`));
   }
@@ -133,9 +149,37 @@ interface Desktop {
 }
 
 const DESKTOP: Readonly<Record<ManagedEngine, Desktop>> = {
-  postgres: { name: 'PostgreSQL', formula: 'postgresql@16', process: 'postgres', launchdWord: 'postgres', brewLog: (formula) => `log/${formula}.log`, windowsServices: 'postgresql*', windowsService: 'postgresql-x64-16', windowsInstaller: "the EDB installer's PostgreSQL 16" },
-  mongodb: { name: 'MongoDB', formula: 'mongodb-community', process: 'mongod', launchdWord: 'mongo', brewLog: () => 'log/mongodb/mongo.log', windowsServices: 'MongoDB', windowsService: 'MongoDB', windowsInstaller: "MongoDB's MSI installer", windowsLog: 'C:\\Program Files\\MongoDB\\Server\\7.0\\log\\mongod.log' },
-  cassandra: { name: 'Cassandra', formula: 'cassandra', process: 'java', launchdWord: 'cassandra', brewLog: () => 'log/cassandra/system.log', windowsServices: 'cassandra*', windowsService: 'cassandra', windowsInstaller: 'a service wrapper you installed' },
+  postgres: {
+    name: 'PostgreSQL',
+    formula: 'postgresql@16',
+    process: 'postgres',
+    launchdWord: 'postgres',
+    brewLog: (formula) => `log/${formula}.log`,
+    windowsServices: 'postgresql*',
+    windowsService: 'postgresql-x64-16',
+    windowsInstaller: "the EDB installer's PostgreSQL 16",
+  },
+  mongodb: {
+    name: 'MongoDB',
+    formula: 'mongodb-community',
+    process: 'mongod',
+    launchdWord: 'mongo',
+    brewLog: () => 'log/mongodb/mongo.log',
+    windowsServices: 'MongoDB',
+    windowsService: 'MongoDB',
+    windowsInstaller: "MongoDB's MSI installer",
+    windowsLog: 'C:\\Program Files\\MongoDB\\Server\\7.0\\log\\mongod.log',
+  },
+  cassandra: {
+    name: 'Cassandra',
+    formula: 'cassandra',
+    process: 'java',
+    launchdWord: 'cassandra',
+    brewLog: () => 'log/cassandra/system.log',
+    windowsServices: 'cassandra*',
+    windowsService: 'cassandra',
+    windowsInstaller: 'a service wrapper you installed',
+  },
 };
 
 export function desktopProcessName(engine: ManagedEngine): string {
@@ -148,7 +192,12 @@ export function desktopProcessName(engine: ManagedEngine): string {
  * on an Intel Mac), Postgres.app, a Windows service (the EDB installer's data directory and
  * pg_ctl), and WSL2's localhost forwarding when the server runs inside WSL.
  */
-export function desktopServiceFixes(os: 'macos' | 'windows', engine: ManagedEngine, managers: readonly ServiceManager[] = [], purpose: 'start' | 'watch' = 'start'): Remediation[] {
+export function desktopServiceFixes(
+  os: 'macos' | 'windows',
+  engine: ManagedEngine,
+  managers: readonly ServiceManager[] = [],
+  purpose: 'start' | 'watch' = 'start',
+): Remediation[] {
   // A server that is starting up needs watching, not starting: its service's state and its log.
   return desktopFixes(os, engine, managers)
     .filter((entry) => purpose === 'start' || entry.role === 'look')
@@ -172,10 +221,26 @@ function desktopFixes(os: 'macos' | 'windows', engine: ManagedEngine, managers: 
     const formula = brew?.formula ?? desktop.formula;
     const prefix = brew?.prefix ?? HOMEBREW_PREFIXES[0];
     return [
-      look({ text: `Homebrew's services and their state (launchd runs them):${brew ? ` ${formula} is installed under ${prefix}.` : ''}`, ...shell('brew services list') }),
-      act({ text: `Start ${desktop.name} with Homebrew${brew ? '' : ` (the formula you installed: ${desktop.formula} here)`}:`, ...shell(sh`brew services start ${formula}`) }),
-      look({ text: `If it does not stay up, its log says why${brew ? '' : ' (under /usr/local instead of /opt/homebrew on an Intel Mac)'}:`, ...shell(sh`tail -n 50 ${`${prefix}/var/${desktop.brewLog(formula)}`}`) }),
-      ...(engine === 'postgres' ? [act({ text: `${app ? 'Postgres.app is installed' : 'With Postgres.app'}: open it and press Start (its servers are listed in the app, each with its port):`, ...shell('open -a Postgres') })] : []),
+      look({
+        text: `Homebrew's services and their state (launchd runs them):${brew ? ` ${formula} is installed under ${prefix}.` : ''}`,
+        ...shell('brew services list'),
+      }),
+      act({
+        text: `Start ${desktop.name} with Homebrew${brew ? '' : ` (the formula you installed: ${desktop.formula} here)`}:`,
+        ...shell(sh`brew services start ${formula}`),
+      }),
+      look({
+        text: `If it does not stay up, its log says why${brew ? '' : ' (under /usr/local instead of /opt/homebrew on an Intel Mac)'}:`,
+        ...shell(sh`tail -n 50 ${`${prefix}/var/${desktop.brewLog(formula)}`}`),
+      }),
+      ...(engine === 'postgres'
+        ? [
+            act({
+              text: `${app ? 'Postgres.app is installed' : 'With Postgres.app'}: open it and press Start (its servers are listed in the app, each with its port):`,
+              ...shell('open -a Postgres'),
+            }),
+          ]
+        : []),
       // Homebrew's launchd labels are homebrew.mxcl.<formula>: the engine's word finds them, not the process name (java).
       look({ text: 'Any launchd job that runs it:', ...shell(sh`launchctl list | grep -i ${desktop.launchdWord}`) }),
     ];
@@ -185,17 +250,28 @@ function desktopFixes(os: 'macos' | 'windows', engine: ManagedEngine, managers: 
   const logs: DesktopFix[] =
     engine === 'postgres'
       ? [
-          look({ text: `If it does not stay up, the server log in its data directory says why (${root}\\data\\log for the EDB installer):`, ...powershell(ps`Get-ChildItem ${`${root}\\data\\log`} | Sort-Object LastWriteTime | Select-Object -Last 1 | Get-Content -Tail 50`) }),
+          look({
+            text: `If it does not stay up, the server log in its data directory says why (${root}\\data\\log for the EDB installer):`,
+            ...powershell(ps`Get-ChildItem ${`${root}\\data\\log`} | Sort-Object LastWriteTime | Select-Object -Last 1 | Get-Content -Tail 50`),
+          }),
           look({ text: 'Or ask pg_ctl about that data directory:', ...powershell(ps`& ${`${root}\\bin\\pg_ctl.exe`} status -D ${`${root}\\data`}`) }),
         ]
       : desktop.windowsLog
         ? [look({ text: 'If it does not stay up, its log says why:', ...powershell(ps`Get-Content -Tail 50 ${desktop.windowsLog}`) })]
         : [act({ text: `${desktop.name} 4 and later do not run on Windows itself: run it in WSL2 or a container, and see the WSL note below.` })];
   return [
-    look({ text: `The ${desktop.name} Windows services and their state (in PowerShell):`, ...powershell(ps`Get-Service -Name ${psRaw(`'${desktop.windowsServices}'`)}`) }),
-    act({ text: `Start it (as Administrator; the name is the one Get-Service lists${service ? '' : `, e.g. ${desktop.windowsService} for ${desktop.windowsInstaller}`}):`, ...powershell(ps`Start-Service -Name ${service?.service ?? desktop.windowsService}`) }),
+    look({
+      text: `The ${desktop.name} Windows services and their state (in PowerShell):`,
+      ...powershell(ps`Get-Service -Name ${psRaw(`'${desktop.windowsServices}'`)}`),
+    }),
+    act({
+      text: `Start it (as Administrator; the name is the one Get-Service lists${service ? '' : `, e.g. ${desktop.windowsService} for ${desktop.windowsInstaller}`}):`,
+      ...powershell(ps`Start-Service -Name ${service?.service ?? desktop.windowsService}`),
+    }),
     ...logs,
-    act({ text: `If ${desktop.name} runs inside WSL2, Windows reaches it at localhost only with WSL's localhost forwarding (on by default; check localhostForwarding or networkingMode=mirrored in %UserProfile%\\.wslconfig, then wsl --shutdown), and it must listen on more than 127.0.0.1 inside WSL.` }),
+    act({
+      text: `If ${desktop.name} runs inside WSL2, Windows reaches it at localhost only with WSL's localhost forwarding (on by default; check localhostForwarding or networkingMode=mirrored in %UserProfile%\\.wslconfig, then wsl --shutdown), and it must listen on more than 127.0.0.1 inside WSL.`,
+    }),
   ];
 }
 
@@ -210,7 +286,10 @@ export function lookByHandFixes(os: HostOs, engine: ManagedEngine, port: number)
     case 'macos':
       return [
         { text: `Is ${desktop.name} running, and on which port? (lsof needs sudo to see other users' processes)`, ...listeners },
-        { text: `Its processes, with their command lines (Homebrew runs them from /opt/homebrew or /usr/local${engine === 'postgres' ? ', Postgres.app from /Applications/Postgres.app' : ''}):`, ...shell(sh`pgrep -fl ${desktop.launchdWord}`) },
+        {
+          text: `Its processes, with their command lines (Homebrew runs them from /opt/homebrew or /usr/local${engine === 'postgres' ? ', Postgres.app from /Applications/Postgres.app' : ''}):`,
+          ...shell(sh`pgrep -fl ${desktop.launchdWord}`),
+        },
       ];
     case 'windows':
       return [
@@ -219,7 +298,10 @@ export function lookByHandFixes(os: HostOs, engine: ManagedEngine, port: number)
       ];
     default:
       return [
-        { text: `Is ${desktop.name} running, and on which port? dbdoctor reads /proc for this; run it where /proc is mounted (and as root to see other users' sockets), or look by hand:`, ...listeners },
+        {
+          text: `Is ${desktop.name} running, and on which port? dbdoctor reads /proc for this; run it where /proc is mounted (and as root to see other users' sockets), or look by hand:`,
+          ...listeners,
+        },
         { text: 'Its processes:', ...shell(sh`ps -eo pid,args | grep -i ${desktop.process}`) },
       ];
   }

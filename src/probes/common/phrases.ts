@@ -33,7 +33,20 @@ export function phraseReader(id: string, phrases: readonly Phrase[]): Reader {
       const found: Reading[] = [];
       for (const { phrase, index, pattern } of compiled) {
         for (const match of text.matchAll(pattern)) {
-          found.push({ id: `${id}.${index}`, basis: 'words', rank: phrase.rank, cause: phrase.cause, ...(phrase.also ? { also: phrase.also } : {}), ...(phrase.tentative ? { tentative: true as const } : {}), ...(phrase.undecided ? { undecided: phrase.undecided } : {}), ...(phrase.session ? { session: true as const } : {}), ...(phrase.whileConnecting ? { whileConnecting: true as const } : {}), index: match.index, end: match.index + match[0].length, words: match[0] });
+          found.push({
+            id: `${id}.${index}`,
+            basis: 'words',
+            rank: phrase.rank,
+            cause: phrase.cause,
+            ...(phrase.also ? { also: phrase.also } : {}),
+            ...(phrase.tentative ? { tentative: true as const } : {}),
+            ...(phrase.undecided ? { undecided: phrase.undecided } : {}),
+            ...(phrase.session ? { session: true as const } : {}),
+            ...(phrase.whileConnecting ? { whileConnecting: true as const } : {}),
+            index: match.index,
+            end: match.index + match[0].length,
+            words: match[0],
+          });
         }
       }
       return found;

@@ -60,7 +60,11 @@ export function platformFixes(cause: PlatformCause, platform: PlatformInfo, engi
  * first label of a DNS name), for an init container's name.
  */
 export function kubernetesName(host: string): string {
-  const name = host.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 50);
+  const name = host
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 50);
   return name === '' ? 'database' : name;
 }
 
@@ -86,23 +90,43 @@ function kubernetes(cause: PlatformCause, platform: PlatformInfo, engine: Engine
     case 'dns_not_found':
     case 'localhost_in_container':
       return [
-        { text: `List the services of namespace ${ns}: a service's DNS name is <service>.${ns}.svc.cluster.local.`, command: sh`kubectl get svc -n ${nsWord}`, language: 'shell' },
+        {
+          text: `List the services of namespace ${ns}: a service's DNS name is <service>.${ns}.svc.cluster.local.`,
+          command: sh`kubectl get svc -n ${nsWord}`,
+          language: 'shell',
+        },
         { text: `Check that the service has ready endpoints:`, command: sh`kubectl get endpoints ${serviceWord} -n ${nsWord}`, language: 'shell' },
-        { text: `Point the deployment at the service (replace <deployment>):`, command: sh`kubectl set env deployment/<deployment> -n ${nsWord} ${raw(`${engine.urlVariable}=`)}${engine.urlFor(service, port)}`, language: 'shell' },
+        {
+          text: `Point the deployment at the service (replace <deployment>):`,
+          command: sh`kubectl set env deployment/<deployment> -n ${nsWord} ${raw(`${engine.urlVariable}=`)}${engine.urlFor(service, port)}`,
+          language: 'shell',
+        },
       ];
     case 'dns_temporary':
       return [
-        { text: 'Check the cluster DNS (CoreDNS) pods and their logs:', command: 'kubectl -n kube-system get pods -l k8s-app=kube-dns; kubectl -n kube-system logs -l k8s-app=kube-dns --tail=20', language: 'shell' },
+        {
+          text: 'Check the cluster DNS (CoreDNS) pods and their logs:',
+          command: 'kubectl -n kube-system get pods -l k8s-app=kube-dns; kubectl -n kube-system logs -l k8s-app=kube-dns --tail=20',
+          language: 'shell',
+        },
         waitFor,
       ];
     case 'connect_timeout':
       return [
-        { text: `Check for a NetworkPolicy that drops this traffic, and that the service has endpoints:`, command: sh`kubectl get networkpolicy -n ${nsWord}; kubectl get endpoints ${serviceWord} -n ${nsWord}`, language: 'shell' },
+        {
+          text: `Check for a NetworkPolicy that drops this traffic, and that the service has endpoints:`,
+          command: sh`kubectl get networkpolicy -n ${nsWord}; kubectl get endpoints ${serviceWord} -n ${nsWord}`,
+          language: 'shell',
+        },
       ];
     default:
       return [
         { text: `See the ${engine.name} pods and why they are not ready:`, command: sh`kubectl get pods -n ${nsWord} -o wide`, language: 'shell' },
-        { text: `Then, with POD set to the name of the ${engine.name} pod from that list (POD=…):`, command: sh`kubectl describe pod -n ${nsWord} "$POD"; kubectl logs -n ${nsWord} "$POD" --tail=50`, language: 'shell' },
+        {
+          text: `Then, with POD set to the name of the ${engine.name} pod from that list (POD=…):`,
+          command: sh`kubectl describe pod -n ${nsWord} "$POD"; kubectl logs -n ${nsWord} "$POD" --tail=50`,
+          language: 'shell',
+        },
         waitFor,
       ];
   }
@@ -134,18 +158,39 @@ function compose(cause: PlatformCause, platform: PlatformInfo, engine: EngineWor
   switch (cause) {
     case 'dns_not_found':
       if (!platform.inContainer && suggested?.kind === 'compose-service' && suggested.name === details.host) {
-        return [{ text: `"${details.host}" is a service in ${file}: that name resolves only inside the compose network. From this host use the published port:`, command: urlLine(engine.urlFor('localhost', suggested.publishedPort ?? details.port)) }];
+        return [
+          {
+            text: `"${details.host}" is a service in ${file}: that name resolves only inside the compose network. From this host use the published port:`,
+            command: urlLine(engine.urlFor('localhost', suggested.publishedPort ?? details.port)),
+          },
+        ];
       }
-      return [{ text: `The services of ${file}, whose names resolve inside the compose network:`, command: 'docker compose config --services', language: 'shell' }];
+      return [
+        { text: `The services of ${file}, whose names resolve inside the compose network:`, command: 'docker compose config --services', language: 'shell' },
+      ];
     case 'localhost_in_container':
       return [
-        { text: `Use the database's service name, not localhost: in ${file} set ${engine.urlVariable} for the application to`, command: urlLine(engine.urlFor(service, suggested?.port ?? details.port)) },
-        { text: 'Check the name resolves from the application container:', command: sh`docker compose exec <app> getent hosts ${serviceWord}`, language: 'shell' },
+        {
+          text: `Use the database's service name, not localhost: in ${file} set ${engine.urlVariable} for the application to`,
+          command: urlLine(engine.urlFor(service, suggested?.port ?? details.port)),
+        },
+        {
+          text: 'Check the name resolves from the application container:',
+          command: sh`docker compose exec <app> getent hosts ${serviceWord}`,
+          language: 'shell',
+        },
       ];
     case 'dns_temporary':
     case 'not_running':
     case 'starting_up':
-      return [{ text: `See the state and log of the database service:`, command: sh`docker compose ps; docker compose logs --tail=50 ${serviceWord}`, language: 'shell' }, healthy];
+      return [
+        {
+          text: `See the state and log of the database service:`,
+          command: sh`docker compose ps; docker compose logs --tail=50 ${serviceWord}`,
+          language: 'shell',
+        },
+        healthy,
+      ];
     default:
       return [];
   }
@@ -153,15 +198,25 @@ function compose(cause: PlatformCause, platform: PlatformInfo, engine: EngineWor
 
 function systemd(engine: EngineWords): Remediation[] {
   return [
-    { text: `Its systemd unit's state and recent log:`, command: sh`systemctl status ${engine.unit} --no-pager; journalctl -u ${engine.unit} -n 50 --no-pager`, language: 'shell' },
+    {
+      text: `Its systemd unit's state and recent log:`,
+      command: sh`systemctl status ${engine.unit} --no-pager; journalctl -u ${engine.unit} -n 50 --no-pager`,
+      language: 'shell',
+    },
   ];
 }
 
 /** A macOS or Windows desktop: the service the server is installed as; Windows' firewall for a silent port. */
 function desktop(cause: PlatformCause, os: 'macos' | 'windows', engine: EngineWords, details: PlatformDetails): Remediation[] {
-  if ((cause === 'not_running' || cause === 'starting_up') && engine.managed) return desktopServiceFixes(os, engine.managed, details.managers, cause === 'starting_up' ? 'watch' : 'start');
+  if ((cause === 'not_running' || cause === 'starting_up') && engine.managed)
+    return desktopServiceFixes(os, engine.managed, details.managers, cause === 'starting_up' ? 'watch' : 'start');
   if (cause === 'connect_timeout' && os === 'windows') {
-    return [{ text: `On the database's Windows host, Windows Defender Firewall drops what no rule admits: list the rules for port ${details.port}, and add one for ${engine.name} if none allows it (as Administrator: New-NetFirewallRule -DisplayName '${engine.name} ${details.port}' -Direction Inbound -Protocol TCP -LocalPort ${details.port} -Action Allow).`, ...firewallCommand('windows', details.port) }];
+    return [
+      {
+        text: `On the database's Windows host, Windows Defender Firewall drops what no rule admits: list the rules for port ${details.port}, and add one for ${engine.name} if none allows it (as Administrator: New-NetFirewallRule -DisplayName '${engine.name} ${details.port}' -Direction Inbound -Protocol TCP -LocalPort ${details.port} -Action Allow).`,
+        ...firewallCommand('windows', details.port),
+      },
+    ];
   }
   return [];
 }

@@ -35,7 +35,11 @@ export function whereItListens(
 ): { readonly words: string; readonly fixes: Remediation[]; readonly listeningOn: readonly string[] | 'not read' } {
   const unread = listening.length === 0 && servers.some((server) => server.seenVia === 'nothing readable');
   return unread
-    ? { words: 'where it listens could not be read (its sockets are not visible to this user: run as root, or look by hand)', fixes: [{ text: 'See where it listens:', ...listenersOfCommand(look.os, look.processName) }], listeningOn: 'not read' }
+    ? {
+        words: 'where it listens could not be read (its sockets are not visible to this user: run as root, or look by hand)',
+        fixes: [{ text: 'See where it listens:', ...listenersOfCommand(look.os, look.processName) }],
+        listeningOn: 'not read',
+      }
     : { words: `it listens on ${listening.join(', ') || look.none}`, fixes: [], listeningOn: [...listening] };
 }
 

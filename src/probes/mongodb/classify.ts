@@ -16,7 +16,13 @@ export type Decision =
   | { readonly kind: 'srv'; readonly cause: 'dns_not_found' | 'dns_temporary' | 'srv_invalid'; readonly record: 'SRV' | 'TXT' }
   /** Every seed refused: the process step looks at this machine to say why. */
   | { readonly kind: 'refused' }
-  | { readonly kind: 'failure'; readonly step: 'network' | 'accepting'; readonly cause: CauseCode; readonly seed?: SeedProbe; readonly answeredBy?: ProtocolGuess }
+  | {
+      readonly kind: 'failure';
+      readonly step: 'network' | 'accepting';
+      readonly cause: CauseCode;
+      readonly seed?: SeedProbe;
+      readonly answeredBy?: ProtocolGuess;
+    }
   /** A seed answered hello as MongoDB. */
   | { readonly kind: 'answered'; readonly seed: SeedProbe; readonly reply: Document };
 
@@ -54,7 +60,10 @@ export const BY_CODE_NAME: Readonly<Record<string, CauseCode>> = {
 
 /** For servers and proxies whose errors carry no (or a generic) code. */
 export const BY_MESSAGE: readonly (readonly [RegExp, CauseCode])[] = [
-  [/unsupported authentication mechanism|mechanism .* (is )?not (supported|enabled)|without any SCRAM-SHA-\S+ credentials|Unable to use SCRAM|auth mechanism .* not supported/i, 'auth_mechanism'],
+  [
+    /unsupported authentication mechanism|mechanism .* (is )?not (supported|enabled)|without any SCRAM-SHA-\S+ credentials|Unable to use SCRAM|auth mechanism .* not supported/i,
+    'auth_mechanism',
+  ],
   [/requires authentication/i, 'password_missing'],
   [/authentication failed|auth failed|bad auth/i, 'auth_failed'],
   [/not authorized|unauthorized/i, 'permission_denied'],
@@ -107,9 +116,13 @@ export function judgeConnectedSeed(seed: SeedProbe): { cause: CauseCode; answere
   }
   if (otherWay?.tried === 'tls' && otherWay.answer === 'mongodb') return { cause: 'tls_required' };
   // Silence, a hang-up or a vague answer on hello, and another protocol named on a new connection.
-  if (isForeign(seed.listener, 'mongodb') && !(hello?.outcome === 'foreign' && isVague(seed.listener.answeredBy))) return { cause: 'wrong_protocol', answeredBy: seed.listener.answeredBy };
+  if (isForeign(seed.listener, 'mongodb') && !(hello?.outcome === 'foreign' && isVague(seed.listener.answeredBy)))
+    return { cause: 'wrong_protocol', answeredBy: seed.listener.answeredBy };
   if (otherWay?.tried === 'tls' && otherWay.answer === 'tls-only') {
-    return { cause: 'wrong_protocol', answeredBy: { protocol: 'tls', description: 'a TLS-only endpoint that does not answer MongoDB’s hello even over TLS', sample: '' } };
+    return {
+      cause: 'wrong_protocol',
+      answeredBy: { protocol: 'tls', description: 'a TLS-only endpoint that does not answer MongoDB’s hello even over TLS', sample: '' },
+    };
   }
   if (!hello) return { cause: 'no_response' };
   switch (hello.outcome) {
@@ -175,14 +188,21 @@ export type MongoReplicationProblem =
 export function judgeSecondary(reply: Document, primaryReply: Document | undefined, lagThresholdMs: number): MongoReplicationProblem | undefined {
   if (isWritablePrimary(reply) || typeof reply.setName !== 'string') return undefined;
   if (typeof reply.primary !== 'string') {
-    return { cause: 'replication_stopped', summary: `replica set "${reply.setName}" names no primary: this secondary receives no new writes (an election is under way, or too few members are up to elect one)` };
+    return {
+      cause: 'replication_stopped',
+      summary: `replica set "${reply.setName}" names no primary: this secondary receives no new writes (an election is under way, or too few members are up to elect one)`,
+    };
   }
   const own = lastWriteDate(reply);
   const primaries = primaryReply ? lastWriteDate(primaryReply) : undefined;
   if (own === undefined || primaries === undefined) return undefined;
   const lagSeconds = Math.max(0, (primaries.getTime() - own.getTime()) / 1000);
   if (lagSeconds * 1000 <= lagThresholdMs) return undefined;
-  return { cause: 'replication_lag', lagSeconds, summary: `this secondary's last write is ${Math.round(lagSeconds)} s behind its primary ${reply.primary}'s (hello lastWrite.lastWriteDate; threshold ${Math.round(lagThresholdMs / 1000)} s)` };
+  return {
+    cause: 'replication_lag',
+    lagSeconds,
+    summary: `this secondary's last write is ${Math.round(lagSeconds)} s behind its primary ${reply.primary}'s (hello lastWrite.lastWriteDate; threshold ${Math.round(lagThresholdMs / 1000)} s)`,
+  };
 }
 
 function lastWriteDate(reply: Document): Date | undefined {

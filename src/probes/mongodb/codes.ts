@@ -11,14 +11,25 @@ import { BY_CODE, BY_CODE_NAME, causeOfServerError } from './classify.js';
  * drivers' own fixed sentences for a replica set without a primary.
  */
 const NUMBERS = /["']?\bcode["']?\s*[:=]\s*(\d{1,5})\b|\berror (\d{1,5}) \(\w+\)|\bcode (\d{1,5}),? codeName/g;
-const NAMES = new RegExp(`["']?\\bcodeName["']?\\s*[:=]\\s*["']?(\\w+)|\\((${Object.keys(BY_CODE_NAME).join('|')})\\)|\\[(${Object.keys(BY_CODE_NAME).join('|')})\\]|\\b(${Object.keys(BY_CODE_NAME).filter((name) => /[a-z][A-Z]/.test(name)).join('|')})\\b`, 'g');
+const NAMES = new RegExp(
+  `["']?\\bcodeName["']?\\s*[:=]\\s*["']?(\\w+)|\\((${Object.keys(BY_CODE_NAME).join('|')})\\)|\\[(${Object.keys(BY_CODE_NAME).join('|')})\\]|\\b(${Object.keys(
+    BY_CODE_NAME,
+  )
+    .filter((name) => /[a-z][A-Z]/.test(name))
+    .join('|')})\\b`,
+  'g',
+);
 
 /** The server's fixed words for a code, and the drivers' for no primary. */
 const WORDS: readonly (readonly [RegExp, CauseCode, Reading['rank']])[] = [
   [/\bnot (?:master|primary) and (?:slaveOk|secondaryOk)=false\b/gi, 'standby', 'server'],
   [/\bnot authorized on \S+ to execute command\b/gi, 'permission_denied', 'server'],
   [/\bCould not find user "?\S+?"? for db\b/gi, 'role_missing', 'server'],
-  [/\bno primary found in replica ?set\b|\bNo primary server available\b|\bNo replica set primary available\b|["']?type["']?\s*:\s*["']ReplicaSetNoPrimary["']/gi, 'no_primary', 'client'],
+  [
+    /\bno primary found in replica ?set\b|\bNo primary server available\b|\bNo replica set primary available\b|["']?type["']?\s*:\s*["']ReplicaSetNoPrimary["']/gi,
+    'no_primary',
+    'client',
+  ],
 ];
 
 /** The line around a code: the server's words beside it can be more precise (classify.ts). */
@@ -30,7 +41,9 @@ function lineAround(text: string, index: number): string {
 
 const ALSO: Readonly<Partial<Record<CauseCode, readonly Alternative[]>>> = {
   standby: [{ cause: 'no_primary', why: 'during an election no member is primary and every member answers this way' }],
-  no_primary: [{ cause: 'member_unreachable', why: 'a primary that exists but that this client cannot reach (its advertised name does not resolve here) looks the same' }],
+  no_primary: [
+    { cause: 'member_unreachable', why: 'a primary that exists but that this client cannot reach (its advertised name does not resolve here) looks the same' },
+  ],
 };
 
 function reading(id: string, cause: CauseCode, index: number, words: string): Reading {

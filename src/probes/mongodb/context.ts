@@ -53,7 +53,10 @@ export function createContext(target: MongoTarget, run: RunContext): MongoContex
     },
     reached() {
       const settled = context.survey();
-      return Promise.race([first.promise.then((connected) => ({ kind: 'connected' as const, connected })), settled.then((result) => ({ kind: 'settled' as const, survey: result }))]);
+      return Promise.race([
+        first.promise.then((connected) => ({ kind: 'connected' as const, connected })),
+        settled.then((result) => ({ kind: 'settled' as const, survey: result })),
+      ]);
     },
     async decision() {
       return decide(await context.survey());

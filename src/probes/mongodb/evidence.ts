@@ -25,7 +25,24 @@ export function isSocketPath(host: string): boolean {
 
 /** What hello said, in the fields an operator reads. */
 export function helloEvidence(reply: Document): Evidence {
-  const pick = ['setName', 'hosts', 'passives', 'arbiters', 'primary', 'me', 'isWritablePrimary', 'ismaster', 'secondary', 'msg', 'maxWireVersion', 'saslSupportedMechs', 'ok', 'code', 'codeName', 'errmsg'];
+  const pick = [
+    'setName',
+    'hosts',
+    'passives',
+    'arbiters',
+    'primary',
+    'me',
+    'isWritablePrimary',
+    'ismaster',
+    'secondary',
+    'msg',
+    'maxWireVersion',
+    'saslSupportedMechs',
+    'ok',
+    'code',
+    'codeName',
+    'errmsg',
+  ];
   const out: Evidence = {};
   for (const key of pick) if (reply[key] !== undefined) out[key] = reply[key];
   return out;
@@ -40,7 +57,14 @@ export function protocolEvidence(seed: SeedProbe): Evidence {
     ...(hello
       ? hello.outcome === 'reply'
         ? { hello: helloEvidence(hello.reply), helloMs: hello.durationMs }
-        : { hello: { outcome: hello.outcome, ...('bytes' in hello ? { bytesReceived: hello.bytes.length } : {}), ...('code' in hello ? { code: hello.code, message: hello.message } : {}), durationMs: hello.durationMs } }
+        : {
+            hello: {
+              outcome: hello.outcome,
+              ...('bytes' in hello ? { bytesReceived: hello.bytes.length } : {}),
+              ...('code' in hello ? { code: hello.code, message: hello.message } : {}),
+              durationMs: hello.durationMs,
+            },
+          }
       : {}),
     ...(otherWay ? { secondAttempt: { ...otherWay } } : {}),
     ...(seed.buildInfo?.version ? { serverVersion: seed.buildInfo.version } : {}),

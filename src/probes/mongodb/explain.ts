@@ -40,7 +40,9 @@ export const mongodbRules: readonly ExplainRule[] = [
     rank: 'server',
     pattern: /Command \w+ requires authentication/,
     cause: 'password_missing',
-    also: [{ cause: 'auth_failed', why: 'a client that logs in lazily (or against another authSource) and carries on after a failed login gets the same answer' }],
+    also: [
+      { cause: 'auth_failed', why: 'a client that logs in lazily (or against another authSource) and carries on after a failed login gets the same answer' },
+    ],
     examples: ['MongoServerError: Command listDatabases requires authentication'],
   },
   {
@@ -51,7 +53,9 @@ export const mongodbRules: readonly ExplainRule[] = [
     // Code 18; Atlas prefixes "bad auth :". The words are MongoDB's and FerretDB's alike.
     pattern: /\bAuthentication failed\b/,
     cause: 'auth_failed',
-    examples: ["pymongo.errors.OperationFailure: Authentication failed., full error: {'ok': 0.0, 'errmsg': 'Authentication failed.', 'code': 18, 'codeName': 'AuthenticationFailed'}"],
+    examples: [
+      "pymongo.errors.OperationFailure: Authentication failed., full error: {'ok': 0.0, 'errmsg': 'Authentication failed.', 'code': 18, 'codeName': 'AuthenticationFailed'}",
+    ],
   },
   // ── the drivers' words ─────────────────────────────────────────────────────
   {
@@ -62,7 +66,8 @@ export const mongodbRules: readonly ExplainRule[] = [
     engines: MONGO,
     clients: DRIVERS,
     rank: 'client',
-    pattern: /No replica set members available for replica set name "(?<setName>[^"]+)"|Type: ReplicaSetNoPrimary, Servers: \[\] \}|type: 'ReplicaSetNoPrimary',\s+servers: Map\(0\) \{\}[\s\S]*?setName: '(?<setName2>[^']+)'/,
+    pattern:
+      /No replica set members available for replica set name "(?<setName>[^"]+)"|Type: ReplicaSetNoPrimary, Servers: \[\] \}|type: 'ReplicaSetNoPrimary',\s+servers: Map\(0\) \{\}[\s\S]*?setName: '(?<setName2>[^']+)'/,
     cause: 'replica_set_mismatch',
     examples: ['server selection error: server selection timeout, current topology: { Type: ReplicaSetNoPrimary, Servers: [] }'],
   },
@@ -72,7 +77,8 @@ export const mongodbRules: readonly ExplainRule[] = [
     clients: ['mongo-go-driver'],
     rank: 'symptom',
     // Server selection gave up and the topology holds no "Last error": nothing ever answered.
-    pattern: /server selection (?:timeout|error: context deadline exceeded), current topology: \{ Type: \w+, Servers: \[\{ Addr: (?<host>[^\s,:]+):(?<port>\d+), Type: Unknown \}/,
+    pattern:
+      /server selection (?:timeout|error: context deadline exceeded), current topology: \{ Type: \w+, Servers: \[\{ Addr: (?<host>[^\s,:]+):(?<port>\d+), Type: Unknown \}/,
     cause: 'connect_timeout',
     also: [
       { cause: 'no_response', why: 'a server that accepted the connection and never answered leaves the same topology' },
@@ -142,7 +148,10 @@ function remediation(explained: Explained): Remediation[] | undefined {
       const expected = setName?.[1] ?? setName?.[2] ?? 'NAME';
       const target = targetOf(fields, { replicaSet: expected });
       return [
-        { text: `No server the driver reached is a member of replica set "${expected}": each answered as a standalone server, a mongos, or a member of another set, and was dropped. Fix the name, or drop replicaSet for a standalone server:`, command: urlLine(withoutReplicaSet(target)) },
+        {
+          text: `No server the driver reached is a member of replica set "${expected}": each answered as a standalone server, a mongos, or a member of another set, and was dropped. Fix the name, or drop replicaSet for a standalone server:`,
+          command: urlLine(withoutReplicaSet(target)),
+        },
         showSetName(target),
       ];
     }
@@ -176,4 +185,14 @@ async function readers(): Promise<readonly Reader[]> {
 /** What only a working connection hears: a write's own error. */
 const MONGODB_WORKING = /\bE11000 duplicate key error\b|\bDocument failed validation\b/;
 
-export const mongodbExplainer: EngineExplainer = { engine: 'mongodb', statementRejected: mongodbStatementRejected, rules: mongodbRules, fieldPatterns: mongodbFieldPatterns, readers, hostSplitters: mongoHosts, working: MONGODB_WORKING, remediation, url };
+export const mongodbExplainer: EngineExplainer = {
+  engine: 'mongodb',
+  statementRejected: mongodbStatementRejected,
+  rules: mongodbRules,
+  fieldPatterns: mongodbFieldPatterns,
+  readers,
+  hostSplitters: mongoHosts,
+  working: MONGODB_WORKING,
+  remediation,
+  url,
+};

@@ -19,7 +19,11 @@ export type MongoRefusal = TcpRefusal & {
   readonly sight?: HostSight;
 };
 
-export async function explainMongoRefusal(seed: SeedProbe, where: { readonly inContainer: boolean } = { inContainer: false }, signal?: AbortSignal): Promise<MongoRefusal> {
+export async function explainMongoRefusal(
+  seed: SeedProbe,
+  where: { readonly inContainer: boolean } = { inContainer: false },
+  signal?: AbortSignal,
+): Promise<MongoRefusal> {
   const addresses = seed.entry.connects.map((attempt) => attempt.address);
   const attempted = whereOf(seed);
   const socket = isSocketPath(seed.host);
@@ -28,7 +32,14 @@ export async function explainMongoRefusal(seed: SeedProbe, where: { readonly inC
   // Processes not read: nothing may be concluded about a server elsewhere on this machine.
   const seen = sight.processes === 'seen' ? 'local' : 'unseen';
   // A socket is on this machine: a server runs, but not at this path; or none runs.
-  if (socket) return { ...(servers.length > 0 ? { cause: 'not_listening', listening: servers.flatMap((server) => server.unix) } : { cause: 'not_running' }), attempted, where: seen, servers, sight };
+  if (socket)
+    return {
+      ...(servers.length > 0 ? { cause: 'not_listening', listening: servers.flatMap((server) => server.unix) } : { cause: 'not_running' }),
+      attempted,
+      where: seen,
+      servers,
+      sight,
+    };
   const refusal = explainTcpRefusal({ addresses, port: seed.port }, { running: servers.length > 0, tcp: servers.flatMap((server) => server.tcp) }, where);
   return { ...refusal, attempted, where: seen, servers, sight };
 }
@@ -37,7 +48,10 @@ export function describeLocalServer(server: LocalServer): Record<string, unknown
   return {
     pid: server.pid,
     process: server.comm,
-    listensOn: [...server.tcp.map((listener) => `${listener.address.includes(':') ? `[${listener.address}]` : listener.address}:${listener.port}`), ...server.unix],
+    listensOn: [
+      ...server.tcp.map((listener) => `${listener.address.includes(':') ? `[${listener.address}]` : listener.address}:${listener.port}`),
+      ...server.unix,
+    ],
     seenVia: server.seenVia,
   };
 }

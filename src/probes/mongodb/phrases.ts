@@ -12,12 +12,19 @@ const PHRASES: readonly Phrase[] = [
     cause: 'connect_timeout',
     rank: 'client',
     also: [
-      { cause: 'tls_handshake_failed', why: 'Atlas ends the TLS handshake of an address that is not on the project’s IP access list (TLS alert 80), which drivers report as a failed handshake or a closed connection' },
-      { cause: 'member_unreachable', why: 'or the members’ names resolve, but their addresses are not reachable from this network (a VPC, a corporate proxy, a blocked port 27017)' },
+      {
+        cause: 'tls_handshake_failed',
+        why: 'Atlas ends the TLS handshake of an address that is not on the project’s IP access list (TLS alert 80), which drivers report as a failed handshake or a closed connection',
+      },
+      {
+        cause: 'member_unreachable',
+        why: 'or the members’ names resolve, but their addresses are not reachable from this network (a VPC, a corporate proxy, a blocked port 27017)',
+      },
       { cause: 'dns_temporary', why: 'or the cluster’s names could not be resolved in time' },
     ],
     tentative: true,
-    undecided: 'mongoose says this whenever no server of an Atlas cluster answered: an IP address missing from the Atlas access list (the reason it names) is the usual cause, and the first to check, but a network path or a paused cluster look the same',
+    undecided:
+      'mongoose says this whenever no server of an Atlas cluster answered: an IP address missing from the Atlas access list (the reason it names) is the usual cause, and the first to check, but a network path or a paused cluster look the same',
     source: 'mongoose (lib/error/serverSelection.js, when isAtlas() and allServersUnknown())',
   },
 ];

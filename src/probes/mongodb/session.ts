@@ -32,7 +32,12 @@ export type Session =
 /** Mechanisms that take a password; the others (X.509, AWS, Kerberos, OIDC) bring their own credentials. */
 const PASSWORD_MECHANISMS = new Set([undefined, 'SCRAM-SHA-1', 'SCRAM-SHA-256', 'PLAIN']);
 
-export async function openSession(target: MongoTarget, server: { host: string; port: number }, srv: SrvLookup | undefined, deadline: Deadline): Promise<Session> {
+export async function openSession(
+  target: MongoTarget,
+  server: { host: string; port: number },
+  srv: SrvLookup | undefined,
+  deadline: Deadline,
+): Promise<Session> {
   if (target.user !== undefined && target.password === undefined && PASSWORD_MECHANISMS.has(target.authMechanism)) return { kind: 'password_missing' };
   const address = hostPort(server.host, server.port);
   const started = performance.now();
@@ -72,7 +77,8 @@ export function directUri(ConnectionString: ConnectionStringClass, target: Mongo
   for (const name of ['directConnection', 'loadBalanced', 'srvMaxHosts', 'srvServiceName']) url.searchParams.delete(name);
   if (target.srv) {
     if (!url.searchParams.has('tls') && !url.searchParams.has('ssl')) url.searchParams.set('tls', 'true');
-    for (const [name, value] of Object.entries(srv?.txtOptions ?? {})) if (name !== 'loadBalanced' && !url.searchParams.has(name)) url.searchParams.set(name, value);
+    for (const [name, value] of Object.entries(srv?.txtOptions ?? {}))
+      if (name !== 'loadBalanced' && !url.searchParams.has(name)) url.searchParams.set(name, value);
   }
   return url.toString();
 }
@@ -82,7 +88,12 @@ export function driverError(error: unknown): DriverError {
   if (!(error instanceof Error)) return { name: 'Error', message: bounded(String(error), MESSAGE_CHARS) };
   const code = 'code' in error && typeof error.code === 'number' ? error.code : undefined;
   const codeName = 'codeName' in error && typeof error.codeName === 'string' ? bounded(error.codeName, NAME_CHARS) : undefined;
-  return { name: bounded(error.name, NAME_CHARS), message: bounded(error.message, MESSAGE_CHARS), ...(code !== undefined ? { code } : {}), ...(codeName ? { codeName } : {}) };
+  return {
+    name: bounded(error.name, NAME_CHARS),
+    message: bounded(error.message, MESSAGE_CHARS),
+    ...(code !== undefined ? { code } : {}),
+    ...(codeName ? { codeName } : {}),
+  };
 }
 
 export type CommandOutcome = { readonly kind: 'ok'; readonly reply: Document } | { readonly kind: 'error'; readonly error: DriverError };

@@ -58,7 +58,8 @@ async function ask<T>(deadline: Deadline, query: (resolver: Resolver) => Promise
     return { outcome: 'found', records: await query(resolver), durationMs: elapsed() };
   } catch (error) {
     const code = error instanceof Error && 'code' in error ? String(error.code) : 'EUNKNOWN';
-    const message = code === 'ECANCELLED' ? `the resolver gave no answer within ${deadline.budgetMs} ms` : error instanceof Error ? error.message : String(error);
+    const message =
+      code === 'ECANCELLED' ? `the resolver gave no answer within ${deadline.budgetMs} ms` : error instanceof Error ? error.message : String(error);
     return { outcome: NOT_FOUND.has(code) ? 'not_found' : 'temporary', code: code === 'ECANCELLED' ? 'ETIMEOUT' : code, message, durationMs: elapsed() };
   } finally {
     deadline.signal.removeEventListener('abort', cancel);

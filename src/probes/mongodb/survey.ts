@@ -95,13 +95,24 @@ export async function survey(given: MongoTarget, deadline: Deadline, version: st
   }
   const seeds = await Promise.all(specs.map((spec) => probeSeed(target, spec, deadline, version, hooks)));
   const [members, namedPrimary] = await Promise.all([probeMembers(target, seeds, deadline), probeNamedPrimary(target, seeds, deadline, version)]);
-  return { target, ...(srv ? { srv } : {}), seeds, members, ...(namedPrimary ? { namedPrimary } : {}), budgetMs: deadline.budgetMs, durationMs: elapsedSince(started) };
+  return {
+    target,
+    ...(srv ? { srv } : {}),
+    seeds,
+    members,
+    ...(namedPrimary ? { namedPrimary } : {}),
+    budgetMs: deadline.budgetMs,
+    durationMs: elapsedSince(started),
+  };
 }
 
 /** hello on the primary a secondary names, when the seeds do not include it (a direct connection to a secondary). */
 async function probeNamedPrimary(target: MongoTarget, seeds: readonly SeedProbe[], deadline: Deadline, version: string): Promise<SeedProbe | undefined> {
   const answering = answeringSeed(seeds);
-  const named = answering && !isWritablePrimary(answering.hello.reply) && typeof answering.hello.reply.primary === 'string' ? parseMember(answering.hello.reply.primary) : undefined;
+  const named =
+    answering && !isWritablePrimary(answering.hello.reply) && typeof answering.hello.reply.primary === 'string'
+      ? parseMember(answering.hello.reply.primary)
+      : undefined;
   if (!named || seeds.some((seed) => memberKey(seed.host, seed.port) === memberKey(named.host, named.port))) return undefined;
   return probeSeed(target, named, deadline.limit(Math.min(1500, deadline.remainingMs() / 2), 'primary'), version);
 }
@@ -132,13 +143,27 @@ export function helloCommand(target: MongoTarget, version: string, first: boolea
   return {
     hello: 1,
     helloOk: true,
-    ...(first ? { client: { application: { name: 'dbdoctor' }, driver: { name: 'dbdoctor', version }, os: { type: process.platform === 'linux' ? 'Linux' : process.platform } } } : {}),
+    ...(first
+      ? {
+          client: {
+            application: { name: 'dbdoctor' },
+            driver: { name: 'dbdoctor', version },
+            os: { type: process.platform === 'linux' ? 'Linux' : process.platform },
+          },
+        }
+      : {}),
     ...(mechanismsFor ? { saslSupportedMechs: mechanismsFor } : target.user ? { saslSupportedMechs: `${target.authSource}.${target.user}` } : {}),
     $db: 'admin',
   };
 }
 
-async function probeSeed(target: MongoTarget, spec: { host: string; port: number }, deadline: Deadline, version: string, hooks: ReachHooks = {}): Promise<SeedProbe> {
+async function probeSeed(
+  target: MongoTarget,
+  spec: { host: string; port: number },
+  deadline: Deadline,
+  version: string,
+  hooks: ReachHooks = {},
+): Promise<SeedProbe> {
   // A seed may be a Unix socket (its path, as the driver gives it).
   const reached = await reachEndpoint(spec.host.startsWith('/') ? { ...spec, socketPath: spec.host } : spec, deadline);
   const base = { host: spec.host, port: spec.port, entry: reached.entry };
@@ -147,7 +172,10 @@ async function probeSeed(target: MongoTarget, spec: { host: string; port: number
   hooks.waiting?.(`MongoDB's hello at ${hostPort(spec.host, spec.port)}`);
   const watch = watchForSilence(reached.socket, reached.connected, deadline, 'mongodb');
   try {
-    return await withListener(await speakTo(target, spec, { ...reached, socket: reached.socket, connected: reached.connected }, watch?.deadline ?? deadline, deadline, version), watch);
+    return await withListener(
+      await speakTo(target, spec, { ...reached, socket: reached.socket, connected: reached.connected }, watch?.deadline ?? deadline, deadline, version),
+      watch,
+    );
   } finally {
     watch?.stop();
   }
@@ -157,7 +185,8 @@ async function probeSeed(target: MongoTarget, spec: { host: string; port: number
 async function withListener(seed: SeedProbe, watch: SilenceWatch | undefined): Promise<SeedProbe> {
   if (!watch || seed.otherWay?.answer === 'mongodb' || seed.otherWay?.answer === 'tls-only' || seed.otherWay?.answeredBy) return seed;
   const hello = seed.hello;
-  const wordless = hello === undefined ? seed.tls?.outcome === 'timeout' : (hello.outcome === 'silent' || hello.outcome === 'closed') && hello.bytes.length === 0;
+  const wordless =
+    hello === undefined ? seed.tls?.outcome === 'timeout' : (hello.outcome === 'silent' || hello.outcome === 'closed') && hello.bytes.length === 0;
   // A vague answer (text, an HTML page without headers) may be named better by another opening.
   const vague = hello?.outcome === 'foreign' && isVague(identifyProtocol(hello.bytes));
   if (!wordless && !vague) return seed;
@@ -168,7 +197,14 @@ async function withListener(seed: SeedProbe, watch: SilenceWatch | undefined): P
  * TLS when asked for, then hello on the seed's own socket. `deadline` ends early when the
  * listener was named on another connection; `outer` is the seed's own, for the second tries.
  */
-async function speakTo(target: MongoTarget, spec: { host: string; port: number }, reached: Reached & { socket: Socket; connected: Connected }, deadline: Deadline, outer: Deadline, version: string): Promise<SeedProbe> {
+async function speakTo(
+  target: MongoTarget,
+  spec: { host: string; port: number },
+  reached: Reached & { socket: Socket; connected: Connected },
+  deadline: Deadline,
+  outer: Deadline,
+  version: string,
+): Promise<SeedProbe> {
   const base = { host: spec.host, port: spec.port, entry: reached.entry };
   const connected = reached.connected;
   let socket: Socket = reached.socket;
@@ -182,7 +218,14 @@ async function speakTo(target: MongoTarget, spec: { host: string; port: number }
       socket.destroy();
       tls =
         outcome.outcome === 'verify_failed'
-          ? { outcome: outcome.outcome, verify, problem: outcome.problem, code: outcome.code, message: outcome.message, ...(outcome.certificate ? { certificate: outcome.certificate } : {}) }
+          ? {
+              outcome: outcome.outcome,
+              verify,
+              problem: outcome.problem,
+              code: outcome.code,
+              message: outcome.message,
+              ...(outcome.certificate ? { certificate: outcome.certificate } : {}),
+            }
           : { outcome: outcome.outcome, verify, code: outcome.code, message: outcome.message };
       const otherWay = outcome.outcome === 'verify_failed' ? undefined : await askOtherWay('plain', connected, spec.host, target, outer, version);
       return { ...base, connected, tls, ...(otherWay ? { otherWay } : {}) };
@@ -209,14 +252,26 @@ async function speakTo(target: MongoTarget, spec: { host: string; port: number }
   }
 }
 
-async function mechanismsIn(conversation: WireConversation, target: MongoTarget, version: string, deadline: Deadline): Promise<readonly string[] | 'none' | undefined> {
+async function mechanismsIn(
+  conversation: WireConversation,
+  target: MongoTarget,
+  version: string,
+  deadline: Deadline,
+): Promise<readonly string[] | 'none' | undefined> {
   const exchange = await conversation.command(helloCommand(target, version, false, `admin.${target.user ?? ''}`), deadline);
   if (exchange.outcome !== 'reply' || exchange.reply.ok !== 1) return undefined;
   const mechanisms: unknown = exchange.reply.saslSupportedMechs;
   return Array.isArray(mechanisms) ? mechanisms.map(String) : 'none';
 }
 
-async function askOtherWay(tried: 'tls' | 'plain', connected: Connected, host: string, target: MongoTarget, deadline: Deadline, version: string): Promise<OtherWay> {
+async function askOtherWay(
+  tried: 'tls' | 'plain',
+  connected: Connected,
+  host: string,
+  target: MongoTarget,
+  deadline: Deadline,
+  version: string,
+): Promise<OtherWay> {
   const tcp = await connectTcp(connected.address, connected.port, deadline);
   if (tcp.outcome !== 'connected') return { tried, answer: 'nothing' };
   let socket: Socket = tcp.socket;
@@ -270,7 +325,9 @@ export function advertisedMembers(reply: Document): string[] {
 
 /** The first seed that answered hello as MongoDB; the primary among them when there is one. */
 export function answeringSeed(seeds: readonly SeedProbe[]): (SeedProbe & { hello: Extract<Exchange, { outcome: 'reply' }> }) | undefined {
-  const answered = seeds.filter((seed): seed is SeedProbe & { hello: Extract<Exchange, { outcome: 'reply' }> } => seed.hello?.outcome === 'reply' && seed.hello.reply.ok === 1);
+  const answered = seeds.filter(
+    (seed): seed is SeedProbe & { hello: Extract<Exchange, { outcome: 'reply' }> } => seed.hello?.outcome === 'reply' && seed.hello.reply.ok === 1,
+  );
   return answered.find((seed) => isWritablePrimary(seed.hello.reply)) ?? answered[0];
 }
 

@@ -48,7 +48,10 @@ interface Candidate {
 
 const DEFAULT_PORT = 5432;
 
-export async function findClusters(options: { readonly runningDataDirs: readonly string[]; readonly env: Readonly<Record<string, string | undefined>> }): Promise<PgCluster[]> {
+export async function findClusters(options: {
+  readonly runningDataDirs: readonly string[];
+  readonly env: Readonly<Record<string, string | undefined>>;
+}): Promise<PgCluster[]> {
   const candidates = [...(await debianClusters()), ...(await conventionalDataDirs(options))];
   const seen = new Set<string>();
   const found = await Promise.all(
@@ -104,7 +107,10 @@ async function debianClusters(): Promise<Candidate[]> {
   return nested.flat().filter((candidate): candidate is Candidate => candidate !== undefined);
 }
 
-async function conventionalDataDirs(options: { readonly runningDataDirs: readonly string[]; readonly env: Readonly<Record<string, string | undefined>> }): Promise<Candidate[]> {
+async function conventionalDataDirs(options: {
+  readonly runningDataDirs: readonly string[];
+  readonly env: Readonly<Record<string, string | undefined>>;
+}): Promise<Candidate[]> {
   const fixed = ['/var/lib/pgsql/data', '/usr/local/pgsql/data', '/var/lib/postgresql/data'];
   const globbed = await Promise.all([
     children('/var/lib/pgsql', (name) => /^\d/.test(name)).then((dirs) => dirs.map((dir) => join(dir, 'data'))),
@@ -134,7 +140,11 @@ interface Settings {
  */
 async function readSettings(candidate: Candidate): Promise<Settings> {
   const configFile = candidate.configFile ?? join(candidate.dataDir, 'postgresql.conf');
-  const [opts, auto, conf] = await Promise.all([readText(join(candidate.dataDir, 'postmaster.opts')), readText(join(candidate.dataDir, 'postgresql.auto.conf')), readConfig(configFile)]);
+  const [opts, auto, conf] = await Promise.all([
+    readText(join(candidate.dataDir, 'postmaster.opts')),
+    readText(join(candidate.dataDir, 'postgresql.auto.conf')),
+    readConfig(configFile),
+  ]);
   const fromOpts = opts ? portFromCommandLine(opts) : undefined;
   const autoPort = auto ? lastSetting(auto, 'port') : undefined;
   const confPort = conf ? lastSetting(conf, 'port') : undefined;
@@ -148,8 +158,14 @@ async function readSettings(candidate: Candidate): Promise<Settings> {
           : undefined;
   const clusterName = (auto ? lastSetting(auto, 'cluster_name') : undefined) ?? (conf ? lastSetting(conf, 'cluster_name') : undefined);
   // The same order for the socket directories: -k on the command line, ALTER SYSTEM, the file.
-  const sockets = (opts ? socketDirsFromCommandLine(opts) : undefined) ?? (auto ? lastSetting(auto, 'unix_socket_directories') : undefined) ?? (conf ? lastSetting(conf, 'unix_socket_directories') : undefined);
-  const socketDirs = sockets?.split(',').map((dir) => dir.trim()).filter((dir) => dir.length > 0);
+  const sockets =
+    (opts ? socketDirsFromCommandLine(opts) : undefined) ??
+    (auto ? lastSetting(auto, 'unix_socket_directories') : undefined) ??
+    (conf ? lastSetting(conf, 'unix_socket_directories') : undefined);
+  const socketDirs = sockets
+    ?.split(',')
+    .map((dir) => dir.trim())
+    .filter((dir) => dir.length > 0);
   return { ...(port ? { port } : {}), ...(clusterName ? { clusterName } : {}), ...(socketDirs ? { socketDirs } : {}) };
 }
 
@@ -198,7 +214,14 @@ export function socketDirsFromCommandLine(text: string): string | undefined {
   for (let index = 0; index < args.length; index += 1) {
     const arg = args[index] ?? '';
     const next = args[index + 1] ?? '';
-    const value = arg === '-k' ? next : arg.startsWith('-k') ? arg.slice(2) : arg === '-c' && next.startsWith('unix_socket_directories=') ? next.slice('unix_socket_directories='.length) : undefined;
+    const value =
+      arg === '-k'
+        ? next
+        : arg.startsWith('-k')
+          ? arg.slice(2)
+          : arg === '-c' && next.startsWith('unix_socket_directories=')
+            ? next.slice('unix_socket_directories='.length)
+            : undefined;
     if (value !== undefined) dirs = value.replace(/^'(.*)'$/, '$1');
   }
   return dirs;
@@ -211,7 +234,15 @@ export function portFromCommandLine(text: string): number | undefined {
   for (let index = 0; index < args.length; index += 1) {
     const arg = args[index] ?? '';
     const value =
-      arg === '-p' ? args[index + 1] : /^-p\d+$/.test(arg) ? arg.slice(2) : arg.startsWith('--port=') ? arg.slice('--port='.length) : arg === '-c' && /^port=/.test(args[index + 1] ?? '') ? args[index + 1]?.slice(5) : undefined;
+      arg === '-p'
+        ? args[index + 1]
+        : /^-p\d+$/.test(arg)
+          ? arg.slice(2)
+          : arg.startsWith('--port=')
+            ? arg.slice('--port='.length)
+            : arg === '-c' && /^port=/.test(args[index + 1] ?? '')
+              ? args[index + 1]?.slice(5)
+              : undefined;
     if (value !== undefined && Number(value) > 0) port = Number(value);
   }
   return port;
@@ -231,7 +262,12 @@ async function ownerOf(dir: string): Promise<string | undefined> {
   const uid = (await stat(dir).catch(() => undefined))?.uid;
   if (uid === undefined) return undefined;
   const passwd = (await readText('/etc/passwd')) ?? '';
-  return passwd.split('\n').find((line) => line.split(':')[2] === String(uid))?.split(':')[0] ?? String(uid);
+  return (
+    passwd
+      .split('\n')
+      .find((line) => line.split(':')[2] === String(uid))
+      ?.split(':')[0] ?? String(uid)
+  );
 }
 
 async function canonical(path: string): Promise<string> {
@@ -254,7 +290,7 @@ async function list(dir: string): Promise<string[]> {
 async function grandchildren(dir: string, near?: string): Promise<string[]> {
   if (dirname(dir) === dir) return [];
   // The name without its last part ("pg-main" → "pg", "app-db-7f3k" → "app-db"): siblings made alike share it.
-  const stem = near ? (near.replace(/[-_.][^-_.]*$/, '') || /^[A-Za-z]+/.exec(near)?.[0]) : undefined;
+  const stem = near ? near.replace(/[-_.][^-_.]*$/, '') || /^[A-Za-z]+/.exec(near)?.[0] : undefined;
   const crowded = (await list(dir)).length > MAX_ENTRIES;
   if (crowded && (!stem || stem.length < 2)) return [];
   const parents = await children(dir, (name) => !crowded || (stem !== undefined && name.startsWith(stem)));
@@ -268,6 +304,8 @@ const MAX_ENTRIES = 256;
 async function children(dir: string, keep: (name: string) => boolean): Promise<string[]> {
   const names = (await list(dir)).filter(keep);
   if (names.length > MAX_ENTRIES) return [];
-  const dirs = await Promise.all(names.map(async (name) => ((await stat(join(dir, name)).catch(() => undefined))?.isDirectory() ? join(dir, name) : undefined)));
+  const dirs = await Promise.all(
+    names.map(async (name) => ((await stat(join(dir, name)).catch(() => undefined))?.isDirectory() ? join(dir, name) : undefined)),
+  );
   return dirs.filter((dir): dir is string => dir !== undefined);
 }

@@ -45,7 +45,9 @@ const UNDECIDED: Readonly<Record<string, { readonly decidedBy: RegExp; readonly 
   '25006': { decidedBy: /during recovery/i },
   '57P01': { decidedBy: /immediate shutdown/i, whileConnecting: true },
 };
-const UNDECIDED_WHY = new Map(SERVER_MESSAGES.filter((message) => message.sqlstate && message.undecided).map((message) => [message.sqlstate as string, message.undecided as string]));
+const UNDECIDED_WHY = new Map(
+  SERVER_MESSAGES.filter((message) => message.sqlstate && message.undecided).map((message) => [message.sqlstate as string, message.undecided as string]),
+);
 
 const SPELLINGS: readonly RegExp[] = [
   /\bSQL\s?STATE\s*(?:\[|=|:|\(|is\b)?\s*['"]?([0-9A-Z]{5})\b/gi,

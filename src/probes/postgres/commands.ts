@@ -77,7 +77,17 @@ export function psqlAsAdmin(target: PostgresTarget, sql?: string, database = 'po
  * refuses new ones): a statement for them is run on the database host, over its own socket, as the
  * operating-system user that owns the cluster (peer authentication, Debian's default).
  */
-const NO_SESSION_HERE: ReadonlySet<CauseCode> = new Set<CauseCode>(['not_running', 'wrong_port', 'not_listening', 'shutting_down', 'no_response', 'connection_reset', 'starting_up', 'recovery', 'not_accepting']);
+const NO_SESSION_HERE: ReadonlySet<CauseCode> = new Set<CauseCode>([
+  'not_running',
+  'wrong_port',
+  'not_listening',
+  'shutting_down',
+  'no_response',
+  'connection_reset',
+  'starting_up',
+  'recovery',
+  'not_accepting',
+]);
 
 /**
  * The psql line that runs a remedy's statement against the server the diagnosis reached, as a
@@ -97,7 +107,12 @@ export function psqlStatement(target: PostgresTarget, sql: string, cause: CauseC
  * first (CREATE ROLE …). `server` is where, when it is not the diagnosed endpoint (the database
  * behind a pooler).
  */
-export function setPassword(target: PostgresTarget, role: string, before: readonly string[] = [], server?: { host: string; port: number; database: string }): string {
+export function setPassword(
+  target: PostgresTarget,
+  role: string,
+  before: readonly string[] = [],
+  server?: { host: string; port: number; database: string },
+): string {
   const commands = [...before, `\\password ${pgIdent(role)}`].map((command) => sh`-c ${command}`).join(' ');
   // At the diagnosed endpoint, psql connects as the diagnosis did (hostaddr, TLS files: libpqProgram).
   if (!server) return sh`${raw(psqlAs(target, 'postgres', 'postgres'))} ${raw(commands)}`;
@@ -148,14 +163,18 @@ export function urlWith(
   // The rest the user gave (application_name, options, keepalives, …) stays, so the URL connects as
   // theirs does; TLS-only settings go with TLS (sslnegotiation=direct is an error with sslmode=disable).
   for (const [keyword, value] of target.otherParams ?? []) if (tls || !/^ssl/.test(keyword)) params.push(`${keyword}=${urlQueryValue(value)}`);
-  const hosts = change.hosts?.filter((entry, index, all) => !entry.host.startsWith('/') && !entry.host.startsWith('@') && all.findIndex((other) => other.host === entry.host && other.port === entry.port) === index);
+  const hosts = change.hosts?.filter(
+    (entry, index, all) =>
+      !entry.host.startsWith('/') && !entry.host.startsWith('@') && all.findIndex((other) => other.host === entry.host && other.port === entry.port) === index,
+  );
   if (hosts && hosts.length > 0) {
     const authorities = hosts.map((entry) => `${urlHost(entry.host)}:${entry.port}`);
     return `postgresql://${user}@${authorities.join(',')}/${database}${params.length > 0 ? `?${params.join('&')}` : ''}`;
   }
   // The address connected to stays with its host (libpq's hostaddr), unless the host is what changes.
   if (change.host === undefined && endpoint?.hostaddr) params.push(`hostaddr=${urlQueryValue(endpoint.hostaddr)}`);
-  if (host.startsWith('/') || host.startsWith('@')) return `postgresql://${user}@/${database}?${[`host=${urlQueryValue(host)}`, `port=${port}`, ...params].join('&')}`;
+  if (host.startsWith('/') || host.startsWith('@'))
+    return `postgresql://${user}@/${database}?${[`host=${urlQueryValue(host)}`, `port=${port}`, ...params].join('&')}`;
   return `postgresql://${user}@${urlHost(host)}:${port}/${database}${params.length > 0 ? `?${params.join('&')}` : ''}`;
 }
 

@@ -134,7 +134,12 @@ export interface OpenedSocket {
  * and the second connection libpq makes to the same address to settle TLS (sslmode allow and
  * prefer), through `reconnect`. The walk over hosts and addresses is hosts.ts's.
  */
-export async function connectAt(target: PostgresTarget, opened: OpenedSocket, reconnect: () => Promise<OpenedSocket | undefined>, deadline: Deadline): Promise<Connection> {
+export async function connectAt(
+  target: PostgresTarget,
+  opened: OpenedSocket,
+  reconnect: () => Promise<OpenedSocket | undefined>,
+  deadline: Deadline,
+): Promise<Connection> {
   const first = await attempt(target, opened, deadline, initialEncryption(target.sslmode));
   const retry = secondAttemptFor(target, first.trace);
   if (!retry) return first;
@@ -215,7 +220,16 @@ async function nameTheListener(watch: SilenceWatch | undefined, trace: Connectio
     if (isForeign(trace.listener, 'postgres') && !isVague(trace.listener.answeredBy)) trace.answeredBy = trace.listener.answeredBy;
     return;
   }
-  if (!watch || trace.answeredBy || trace.serverError || trace.authMethod !== undefined || trace.bytesReceived > 0 || trace.sslReply === 'S' || trace.sslReply === 'N') return;
+  if (
+    !watch ||
+    trace.answeredBy ||
+    trace.serverError ||
+    trace.authMethod !== undefined ||
+    trace.bytesReceived > 0 ||
+    trace.sslReply === 'S' ||
+    trace.sslReply === 'N'
+  )
+    return;
   if (!trace.timedOut && !trace.closedByPeer) return;
   trace.listener = await (watch.result() ?? watch.identify());
   if (isForeign(trace.listener, 'postgres')) {
@@ -228,7 +242,14 @@ async function nameTheListener(watch: SilenceWatch | undefined, trace: Connectio
  * The driver is awaited only once the SSLRequest has been answered: awaiting it earlier gives a
  * server that hangs up at once time to close the socket before anything listens to it.
  */
-async function handshake(target: PostgresTarget, opened: OpenedSocket, driver: Promise<Driver>, encryption: Encryption, deadline: Deadline, trace: ConnectionTrace): Promise<Omit<Connection, 'trace'>> {
+async function handshake(
+  target: PostgresTarget,
+  opened: OpenedSocket,
+  driver: Promise<Driver>,
+  encryption: Encryption,
+  deadline: Deadline,
+  trace: ConnectionTrace,
+): Promise<Omit<Connection, 'trace'>> {
   let stream: Socket = opened.socket;
   if (encryption !== 'plain' && opened.transport === 'tcp') {
     trace.phase = 'ssl';
@@ -322,13 +343,26 @@ async function secure(stream: Socket, target: PostgresTarget, host: string, dead
   );
   if (outcome.outcome === 'established') {
     trace.encryption = 'tls';
-    trace.tls = { outcome: outcome.outcome, verify, protocol: outcome.protocol, cipher: outcome.cipher, ...(outcome.certificate ? { certificate: outcome.certificate } : {}) };
+    trace.tls = {
+      outcome: outcome.outcome,
+      verify,
+      protocol: outcome.protocol,
+      cipher: outcome.cipher,
+      ...(outcome.certificate ? { certificate: outcome.certificate } : {}),
+    };
     return outcome.socket;
   }
   if (outcome.outcome === 'timeout') trace.timedOut = true;
   trace.tls =
     outcome.outcome === 'verify_failed'
-      ? { outcome: outcome.outcome, verify, problem: outcome.problem, code: outcome.code, message: outcome.message, ...(outcome.certificate ? { certificate: outcome.certificate } : {}) }
+      ? {
+          outcome: outcome.outcome,
+          verify,
+          problem: outcome.problem,
+          code: outcome.code,
+          message: outcome.message,
+          ...(outcome.certificate ? { certificate: outcome.certificate } : {}),
+        }
       : { outcome: outcome.outcome, verify, code: outcome.code, message: outcome.message };
   stream.destroy();
   return undefined;
@@ -357,7 +391,14 @@ async function importPg(): Promise<Driver> {
   }
 }
 
-async function startSession(pg: Driver, stream: Socket, target: PostgresTarget, opened: OpenedSocket, deadline: Deadline, trace: ConnectionTrace): Promise<Client | undefined> {
+async function startSession(
+  pg: Driver,
+  stream: Socket,
+  target: PostgresTarget,
+  opened: OpenedSocket,
+  deadline: Deadline,
+  trace: ConnectionTrace,
+): Promise<Client | undefined> {
   const observer = new WireObserver(stream);
   // pg connects its own socket; ours is connected already, so its connect() just reports success.
   Object.defineProperty(stream, 'connect', {
@@ -434,7 +475,11 @@ async function startSession(pg: Driver, stream: Socket, target: PostgresTarget, 
       };
     } else if (!(error instanceof PasswordMissing)) {
       const code = error instanceof Error && 'code' in error ? String(error.code) : undefined;
-      trace.clientError = { name: error instanceof Error ? error.name : 'Error', message: bounded(error instanceof Error ? error.message : String(error), MESSAGE_CHARS), ...(code ? { code: bounded(code, NAME_CHARS) } : {}) };
+      trace.clientError = {
+        name: error instanceof Error ? error.name : 'Error',
+        message: bounded(error instanceof Error ? error.message : String(error), MESSAGE_CHARS),
+        ...(code ? { code: bounded(code, NAME_CHARS) } : {}),
+      };
     }
     // Bytes that are not a PostgreSQL message mean something else answered.
     const bytes = observer.firstBytes();

@@ -92,7 +92,10 @@ export function createContext(target: PostgresTarget, run: RunContext): PgContex
     },
     async reached() {
       const settled = context.connection();
-      return Promise.race([first.promise.then((connected) => ({ kind: 'connected' as const, connected })), settled.then((opened) => ({ kind: 'settled' as const, connection: opened }))]);
+      return Promise.race([
+        first.promise.then((connected) => ({ kind: 'connected' as const, connected })),
+        settled.then((opened) => ({ kind: 'settled' as const, connection: opened })),
+      ]);
     },
     async decision() {
       const { trace } = await context.connection();
@@ -112,7 +115,9 @@ export function createContext(target: PostgresTarget, run: RunContext): PgContex
         if (decide(trace).kind !== 'refused') return undefined;
         const endpoint = refusedEndpoint(trace);
         if (!endpoint) return undefined;
-        return explainRefusal(endpoint, isLocalEndpoint(endpoint) ? await scanLocalPostgres(run.env, run.deadline.signal) : undefined, { inContainer: run.environment.platform.inContainer });
+        return explainRefusal(endpoint, isLocalEndpoint(endpoint) ? await scanLocalPostgres(run.env, run.deadline.signal) : undefined, {
+          inContainer: run.environment.platform.inContainer,
+        });
       })();
       return refusal;
     },
@@ -137,7 +142,10 @@ export function createContext(target: PostgresTarget, run: RunContext): PgContex
         const signs = [...poolerSigns(trace), ...laterSigns];
         // A login held before any password was asked for shows no pooler on the wire; on this
         // machine, the port's owner may still be PgBouncer (auth_query waiting on the database).
-        const local = signs.length === 0 && heldBeforeAuthentication(trace) ? await findLocalPgBouncer(trace.connected, deadline.limit(deadline.remainingMs() / 2, 'the port owner')) : undefined;
+        const local =
+          signs.length === 0 && heldBeforeAuthentication(trace)
+            ? await findLocalPgBouncer(trace.connected, deadline.limit(deadline.remainingMs() / 2, 'the port owner'))
+            : undefined;
         if (local?.state === 'found') signs.push('held-before-authentication');
         const confirm = async (within: Deadline): Promise<Confirmation> => {
           const live = await context.session();

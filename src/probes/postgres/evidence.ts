@@ -85,5 +85,7 @@ export function holderName(heldBy: PgStandalone): string {
 }
 
 export function holderEvidence(heldBy: PgStandalone | undefined): Evidence {
-  return heldBy ? { heldBy: { pid: heldBy.pid, mode: heldBy.mode, ...(heldBy.dataDir ? { dataDir: heldBy.dataDir } : {}), ...(heldBy.port ? { port: heldBy.port } : {}) } } : {};
+  return heldBy
+    ? { heldBy: { pid: heldBy.pid, mode: heldBy.mode, ...(heldBy.dataDir ? { dataDir: heldBy.dataDir } : {}), ...(heldBy.port ? { port: heldBy.port } : {}) } }
+    : {};
 }

@@ -33,7 +33,6 @@ const PG = ['postgres'] as const;
 const SERVER_CLIENTS = ['psql', 'psycopg2', 'psycopg', 'sqlalchemy', 'asyncpg', 'node-postgres', 'pgjdbc', 'pgx', 'lib-pq'];
 const LIBPQ = ['psql', 'psycopg2', 'psycopg', 'sqlalchemy'];
 
-
 export const postgresRules: readonly ExplainRule[] = [
   // ── PgBouncer's words (SQLSTATE 08P01; captured through PgBouncer 1.18) ───
   {
@@ -63,11 +62,15 @@ export const postgresRules: readonly ExplainRule[] = [
     engines: PG,
     clients: ['asyncpg', 'lib-pq', 'pgx'],
     rank: 'server',
-    pattern: /(?:(?<=ProtocolViolation(?:Error)?: )|(?=password authentication failed for user "[^"]+" \((?:SQLSTATE )?08P01\)))password authentication failed for user "(?<user>[^"]+)"/,
+    pattern:
+      /(?:(?<=ProtocolViolation(?:Error)?: )|(?=password authentication failed for user "[^"]+" \((?:SQLSTATE )?08P01\)))password authentication failed for user "(?<user>[^"]+)"/,
     cause: 'pooler_backend_auth',
     sqlstate: '08P01',
     fields: ['user'],
-    examples: ['pq: password authentication failed for user "app" (08P01)', 'asyncpg.exceptions.ProtocolViolationError: password authentication failed for user "app"'],
+    examples: [
+      'pq: password authentication failed for user "app" (08P01)',
+      'asyncpg.exceptions.ProtocolViolationError: password authentication failed for user "app"',
+    ],
   },
   {
     id: 'pgbouncer.server-down',
@@ -86,7 +89,12 @@ export const postgresRules: readonly ExplainRule[] = [
     rank: 'server',
     pattern: /server login has been failing, try again later/,
     cause: 'pooler_backend_down',
-    also: [{ cause: 'pooler_backend_auth', why: 'PgBouncer says this for server_login_retry after any failed login to the database: one the database refused (a wrong password in its auth_file) as well as one it could not connect for' }],
+    also: [
+      {
+        cause: 'pooler_backend_auth',
+        why: 'PgBouncer says this for server_login_retry after any failed login to the database: one the database refused (a wrong password in its auth_file) as well as one it could not connect for',
+      },
+    ],
     sqlstate: '08P01',
     examples: ['FATAL:  server login has been failing, try again later (server_login_retry)'],
   },
@@ -97,7 +105,12 @@ export const postgresRules: readonly ExplainRule[] = [
     rank: 'server',
     pattern: /\bquery_wait_timeout\b/,
     cause: 'pooler_pool_exhausted',
-    also: [{ cause: 'pooler_backend_down', why: 'PgBouncer also disconnects with query_wait_timeout a client that waited for a server connection it could not open: a database that is down or does not answer' }],
+    also: [
+      {
+        cause: 'pooler_backend_down',
+        why: 'PgBouncer also disconnects with query_wait_timeout a client that waited for a server connection it could not open: a database that is down or does not answer',
+      },
+    ],
     sqlstate: '08P01',
     examples: ['FATAL:  query_wait_timeout', 'asyncpg.exceptions.ProtocolViolationError: query_wait_timeout'],
   },
@@ -213,7 +226,12 @@ export const postgresRules: readonly ExplainRule[] = [
     pattern: /no pg_hba\.conf entry for host "[^"]*", user "(?<user>[^"]+)", database "(?<database>[^"]+)", (?:no encryption|SSL off)/,
     cause: 'hba_rejected',
     sqlstate: '28000',
-    also: [{ cause: 'tls_required', why: 'the connection was not encrypted: a hostssl line may admit it over TLS (sslmode=require); dbdoctor diagnose tries TLS to tell' }],
+    also: [
+      {
+        cause: 'tls_required',
+        why: 'the connection was not encrypted: a hostssl line may admit it over TLS (sslmode=require); dbdoctor diagnose tries TLS to tell',
+      },
+    ],
     fields: ['user', 'database'],
     examples: ['FATAL:  no pg_hba.conf entry for host "127.0.0.1", user "tlsonly", database "appdb", no encryption'],
   },
@@ -354,7 +372,8 @@ export const postgresRules: readonly ExplainRule[] = [
     engines: PG,
     clients: [...LIBPQ, 'asyncpg', 'pgjdbc', 'pgx'],
     rank: 'client',
-    pattern: /session is read-only|ValidateConnect failed: read only connection|Could not find a server with specified targetServerType: primary|None of the hosts match the target attribute requirement <SessionAttribute\.read_write/,
+    pattern:
+      /session is read-only|ValidateConnect failed: read only connection|Could not find a server with specified targetServerType: primary|None of the hosts match the target attribute requirement <SessionAttribute\.read_write/,
     cause: 'standby',
     examples: ['connection to server at "127.0.0.1", port 39215 failed: session is read-only'],
   },
@@ -364,7 +383,8 @@ export const postgresRules: readonly ExplainRule[] = [
     clients: [...LIBPQ, 'pgjdbc', 'pgx'],
     rank: 'client',
     // pgx reads an HTTP reply's "HTTP/1" as a message length: 1414811691 is "TP/1".
-    pattern: /expected authentication request from server, but received|received invalid response to SSL negotiation|unexpected response to SSL negotiation|Protocol error\.\s+Session setup failed|invalid body length: expected at most \d+, but got/,
+    pattern:
+      /expected authentication request from server, but received|received invalid response to SSL negotiation|unexpected response to SSL negotiation|Protocol error\.\s+Session setup failed|invalid body length: expected at most \d+, but got/,
     cause: 'wrong_protocol',
     examples: ['expected authentication request from server, but received H', 'org.postgresql.util.PSQLException: Protocol error.  Session setup failed.'],
   },
@@ -373,14 +393,18 @@ export const postgresRules: readonly ExplainRule[] = [
     engines: PG,
     clients: [...LIBPQ, 'asyncpg', 'node-postgres', 'pgjdbc', 'pgx', 'lib-pq'],
     rank: 'symptom',
-    pattern: /server closed the connection unexpectedly|Connection terminated unexpectedly|connection was closed in the middle of operation|failed to receive message: unexpected EOF|^(?:unexpected )?EOF$|java\.io\.EOFException|^driver: bad connection$/m,
+    pattern:
+      /server closed the connection unexpectedly|Connection terminated unexpectedly|connection was closed in the middle of operation|failed to receive message: unexpected EOF|^(?:unexpected )?EOF$|java\.io\.EOFException|^driver: bad connection$/m,
     // As captured: a bare "EOF" line and Go's "driver: bad connection" mean this only in these cases.
     caseSensitive: true,
     cause: 'no_response',
     also: closedAlso,
     // The same words end a session that broke mid-query (a restart, a terminated backend, a proxy's idle timeout).
     whileConnecting: true,
-    examples: ['server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally\n\tbefore or while processing the request.', 'Error: Connection terminated unexpectedly'],
+    examples: [
+      'server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally\n\tbefore or while processing the request.',
+      'Error: Connection terminated unexpectedly',
+    ],
   },
 
   // ── Prisma's documented codes (https://www.prisma.io/docs/orm/reference/error-reference) ──
@@ -389,7 +413,8 @@ export const postgresRules: readonly ExplainRule[] = [
     engines: PG,
     clients: ['prisma'],
     rank: 'client',
-    pattern: /(?:P1000:?\s*)?Authentication failed against database server at `(?<host>[^`]+)`, the provided database credentials for `(?<user>[^`]+)` are not valid|\bP1000\b/,
+    pattern:
+      /(?:P1000:?\s*)?Authentication failed against database server at `(?<host>[^`]+)`, the provided database credentials for `(?<user>[^`]+)` are not valid|\bP1000\b/,
     cause: 'auth_failed',
     also: [{ cause: 'role_missing', why: 'Prisma reports a role that does not exist with the same code' }],
     fields: ['host', 'user'],
@@ -488,9 +513,11 @@ export const postgresFieldPatterns: readonly FieldPattern[] = [
  * (Reader.attempts); these are the other clients' words, and the stack frames of a connect call.
  */
 export const postgresConnecting: ConnectingSigns = {
-  words: /\bconnection failed:|\bcould not connect to server\b|\bunable to connect\b|\bfailed to connect\b|\bThe connection attempt failed\b|\bException while connecting\b|\bError connecting to\b/i,
+  words:
+    /\bconnection failed:|\bcould not connect to server\b|\bunable to connect\b|\bfailed to connect\b|\bThe connection attempt failed\b|\bException while connecting\b|\bError connecting to\b/i,
   // Python's innermost frame is a driver's connect function; Java's frames pass through pgjdbc's or a pool's connection factory.
-  frame: /, in _{0,2}(?:connect|connect_addr|create_ssl_connection|_create_ssl_connection)\s*$|\bConnectionFactoryImpl\.|\bPgConnection\.<init>|\borg\.postgresql\.Driver\.(?:connect|makeConnection)\b|\bNpgsqlConnector\.<?(?:Connect|Open|RawOpen)|\bHikariPool\.createPoolEntry\b|\bPoolBase\.newConnection\b/,
+  frame:
+    /, in _{0,2}(?:connect|connect_addr|create_ssl_connection|_create_ssl_connection)\s*$|\bConnectionFactoryImpl\.|\bPgConnection\.<init>|\borg\.postgresql\.Driver\.(?:connect|makeConnection)\b|\bNpgsqlConnector\.<?(?:Connect|Open|RawOpen)|\bHikariPool\.createPoolEntry\b|\bPoolBase\.newConnection\b/,
 };
 
 /**
@@ -498,7 +525,8 @@ export const postgresConnecting: ConnectingSigns = {
  * error, a constraint), or the server's log saying it is ready. In a log stream, earlier errors
  * are history.
  */
-const POSTGRES_WORKING = /\brelation "[^"\n]+" does not exist|\bcolumn "[^"\n]+"(?: of relation "[^"\n]+")? does not exist|\bsyntax error at or near\b|\bduplicate key value violates unique constraint\b|\bviolates (?:foreign key|not-null|check) constraint\b|\bdatabase system is ready to accept connections\b/i;
+const POSTGRES_WORKING =
+  /\brelation "[^"\n]+" does not exist|\bcolumn "[^"\n]+"(?: of relation "[^"\n]+")? does not exist|\bsyntax error at or near\b|\bduplicate key value violates unique constraint\b|\bviolates (?:foreign key|not-null|check) constraint\b|\bdatabase system is ready to accept connections\b/i;
 
 /** A PostgreSQL target from what a message names; what it does not name is a placeholder. */
 function targetOf(fields: Fields, defaultPort = 5432): PostgresTarget {
@@ -526,7 +554,11 @@ const PGBOUNCER_FROM_TEXT: PoolerView = { name: 'PgBouncer', signs: [], admin: {
 function remediation({ cause, fields, matched, text, rule }: Explained): Remediation[] | undefined {
   const pgbouncer = rule.id.startsWith('pgbouncer.');
   const target = targetOf(fields, pgbouncer ? 6432 : 5432);
-  const network = networkRemediation(cause, fields, { words: postgresWords(target), recheck: { text: 'Then check again:', command: pgIsReady(target), language: 'shell' }, defaultPort: 5432 });
+  const network = networkRemediation(cause, fields, {
+    words: postgresWords(target),
+    recheck: { text: 'Then check again:', command: pgIsReady(target), language: 'shell' },
+    defaultPort: 5432,
+  });
   switch (cause) {
     case 'not_running':
       return processRemedies.not_running(target, fields.host === undefined || !isLoopback(fields.host), UNKNOWN_PLATFORM);
@@ -558,7 +590,11 @@ function remediation({ cause, fields, matched, text, rule }: Explained): Remedia
     case 'tls_required':
       return pgbouncer
         ? [
-            { text: 'PgBouncer admits clients only over TLS (client_tls_sslmode in pgbouncer.ini). Connect with TLS:', command: urlWith(target, { sslmode: 'require' }), language: 'shell' },
+            {
+              text: 'PgBouncer admits clients only over TLS (client_tls_sslmode in pgbouncer.ini). Connect with TLS:',
+              command: urlWith(target, { sslmode: 'require' }),
+              language: 'shell',
+            },
             { text: 'Or, if plaintext is acceptable on this network, set client_tls_sslmode = prefer (or allow) in pgbouncer.ini and reload PgBouncer.' },
           ]
         : acceptingRemedies.tls_required(target);
@@ -578,7 +614,11 @@ function remediation({ cause, fields, matched, text, rule }: Explained): Remedia
     case 'wrong_protocol':
       return acceptingRemedies.wrong_protocol(target, 'something that does not speak PostgreSQL');
     case 'tls_verify_failed': {
-      const problem = /expired/i.test(matched) ? 'expired' : /host ?name|IP SANs|IP address mismatch|altnames/i.test(matched) ? 'hostname_mismatch' : 'untrusted';
+      const problem = /expired/i.test(matched)
+        ? 'expired'
+        : /host ?name|IP SANs|IP address mismatch|altnames/i.test(matched)
+          ? 'hostname_mismatch'
+          : 'untrusted';
       return acceptingRemedies.tls_verify_failed(target, problem, /server certificate for "([^"]+)"/.exec(matched)?.[1] ?? '');
     }
     case 'too_many_connections':
@@ -590,7 +630,14 @@ function remediation({ cause, fields, matched, text, rule }: Explained): Remedia
       const limit = serverLimitOf(cause, matched);
       if (limit) return limit.remedies;
       return [
-        { text: cause === 'blocked' ? 'A statement waited on a lock: another session holds it. See who blocks whom (as a superuser):' : 'See what is running and for how long (as a superuser):', command: ACTIVITY, language: 'sql' },
+        {
+          text:
+            cause === 'blocked'
+              ? 'A statement waited on a lock: another session holds it. See who blocks whom (as a superuser):'
+              : 'See what is running and for how long (as a superuser):',
+          command: ACTIVITY,
+          language: 'sql',
+        },
         cause === 'blocked' ? preventLongWaits : cause === 'long_running' ? preventLongRunning : preventIdleInTransaction,
       ];
     }
@@ -599,7 +646,8 @@ function remediation({ cause, fields, matched, text, rule }: Explained): Remedia
   }
 }
 
-const ACTIVITY = "SELECT pid, usename, application_name, state, now() - xact_start AS in_transaction_for, now() - query_start AS running_for, pg_blocking_pids(pid) AS blocked_by, left(query, 80) FROM pg_stat_activity WHERE state <> 'idle' AND pid <> pg_backend_pid() ORDER BY xact_start;";
+const ACTIVITY =
+  "SELECT pid, usename, application_name, state, now() - xact_start AS in_transaction_for, now() - query_start AS running_for, pg_blocking_pids(pid) AS blocked_by, left(query, 80) FROM pg_stat_activity WHERE state <> 'idle' AND pid <> pg_backend_pid() ORDER BY xact_start;";
 
 /** Where a server-enforced limit can be set: the session, the role, the database (both in pg_db_role_setting), postgresql.conf. */
 const whereSet = (setting: string): Remediation => ({
@@ -617,11 +665,19 @@ const whereSet = (setting: string): Remediation => ({
 function serverLimitOf(cause: CauseCode, matched: string): { meaning: string; remedies: Remediation[] } | undefined {
   if (cause === 'long_running' && /statement timeout|57014/i.test(matched)) {
     return {
-      meaning: 'The server cancelled a statement because it ran longer than statement_timeout (SQLSTATE 57014): the limit fired and the statement did not finish. It was slow, or it waited on a lock held by another session; the session itself is still usable.',
+      meaning:
+        'The server cancelled a statement because it ran longer than statement_timeout (SQLSTATE 57014): the limit fired and the statement did not finish. It was slow, or it waited on a lock held by another session; the session itself is still usable.',
       remedies: [
         whereSet('statement_timeout'),
-        { text: 'Find the slow statement: the server log names it when log_min_duration_statement is set; pg_stat_statements (if installed) ranks statements by their longest run:', command: 'SELECT calls, round(mean_exec_time) AS mean_ms, round(max_exec_time) AS max_ms, left(query, 80) FROM pg_stat_statements ORDER BY max_exec_time DESC LIMIT 10;', language: 'sql' },
-        { text: 'Then make that statement faster (EXPLAIN (ANALYZE, BUFFERS) it: a missing index, a lock it waits on), or give only that work a longer limit (SET LOCAL statement_timeout inside its transaction) rather than raising it for everything.' },
+        {
+          text: 'Find the slow statement: the server log names it when log_min_duration_statement is set; pg_stat_statements (if installed) ranks statements by their longest run:',
+          command:
+            'SELECT calls, round(mean_exec_time) AS mean_ms, round(max_exec_time) AS max_ms, left(query, 80) FROM pg_stat_statements ORDER BY max_exec_time DESC LIMIT 10;',
+          language: 'sql',
+        },
+        {
+          text: 'Then make that statement faster (EXPLAIN (ANALYZE, BUFFERS) it: a missing index, a lock it waits on), or give only that work a longer limit (SET LOCAL statement_timeout inside its transaction) rather than raising it for everything.',
+        },
       ],
     };
   }
@@ -630,9 +686,13 @@ function serverLimitOf(cause: CauseCode, matched: string): { meaning: string; re
     return {
       meaning: nowait
         ? 'The statement asked for a lock without waiting (NOWAIT) and another session held it (SQLSTATE 55P03): the statement was cancelled at once.'
-        : 'The server cancelled a statement because it waited for a lock longer than lock_timeout (SQLSTATE 55P03): another session held the lock (often a transaction left open, or a migration\'s ALTER TABLE).',
+        : "The server cancelled a statement because it waited for a lock longer than lock_timeout (SQLSTATE 55P03): another session held the lock (often a transaction left open, or a migration's ALTER TABLE).",
       remedies: [
-        { text: 'See who holds locks that others wait for, and how long their transactions have been open (as a superuser):', command: ACTIVITY, language: 'sql' },
+        {
+          text: 'See who holds locks that others wait for, and how long their transactions have been open (as a superuser):',
+          command: ACTIVITY,
+          language: 'sql',
+        },
         ...(nowait ? [] : [whereSet('lock_timeout')]),
         { text: 'Retry the statement once the holder has finished; if the holder sits idle in a transaction, fix the code path that leaves it open.' },
       ],
@@ -640,9 +700,15 @@ function serverLimitOf(cause: CauseCode, matched: string): { meaning: string; re
   }
   if (cause === 'idle_in_transaction' && /idle-in-transaction timeout|idle_in_transaction|25P03/i.test(matched)) {
     return {
-      meaning: 'The server ended this session because it sat idle inside an open transaction longer than idle_in_transaction_session_timeout (SQLSTATE 25P03): the application opened a transaction and neither committed nor rolled back in time. The transaction\'s work was rolled back.',
+      meaning:
+        "The server ended this session because it sat idle inside an open transaction longer than idle_in_transaction_session_timeout (SQLSTATE 25P03): the application opened a transaction and neither committed nor rolled back in time. The transaction's work was rolled back.",
       remedies: [
-        { text: 'Find the code path that keeps a transaction open while it does something else (a network call, user input, a long computation) and COMMIT or ROLLBACK promptly. Sessions in that state now (as a superuser):', command: "SELECT pid, usename, application_name, now() - state_change AS idle_for, left(query, 80) AS last_query FROM pg_stat_activity WHERE state LIKE 'idle in transaction%' ORDER BY state_change;", language: 'sql' },
+        {
+          text: 'Find the code path that keeps a transaction open while it does something else (a network call, user input, a long computation) and COMMIT or ROLLBACK promptly. Sessions in that state now (as a superuser):',
+          command:
+            "SELECT pid, usename, application_name, now() - state_change AS idle_for, left(query, 80) AS last_query FROM pg_stat_activity WHERE state LIKE 'idle in transaction%' ORDER BY state_change;",
+          language: 'sql',
+        },
         whereSet('idle_in_transaction_session_timeout'),
       ],
     };
@@ -656,8 +722,14 @@ const TERMINATED_MEANING =
 
 function terminatedRemedies(target: PostgresTarget): Remediation[] {
   return [
-    { text: 'See whether the server accepts connections now: if it does, the session was ended on purpose and a reconnect (or a retry of the transaction) is the fix; if it does not, it is shutting down or restarting:', command: pgIsReady(target), language: 'shell' },
-    { text: 'Find out which: the server log has "received fast shutdown request" for a shutdown; for pg_terminate_backend() it logs nothing unless log_connections/log_disconnections are on, so look for the tool or the person who ran it (an idle-session killer, a pooler, a failover manager).' },
+    {
+      text: 'See whether the server accepts connections now: if it does, the session was ended on purpose and a reconnect (or a retry of the transaction) is the fix; if it does not, it is shutting down or restarting:',
+      command: pgIsReady(target),
+      language: 'shell',
+    },
+    {
+      text: 'Find out which: the server log has "received fast shutdown request" for a shutdown; for pg_terminate_backend() it logs nothing unless log_connections/log_disconnections are on, so look for the tool or the person who ran it (an idle-session killer, a pooler, a failover manager).',
+    },
   ];
 }
 
@@ -676,8 +748,24 @@ function url(fields: Fields): string {
 
 /** The catalogs (every language PostgreSQL, libpq and pgjdbc ship) and SQLSTATE in every client's spelling, loaded when a text is read. */
 async function readers(): Promise<readonly Reader[]> {
-  const [{ catalogReader }, { sqlstateReader }, { postgresPhrases }] = await Promise.all([import('./catalog/reader.js'), import('./codes.js'), import('./phrases.js')]);
+  const [{ catalogReader }, { sqlstateReader }, { postgresPhrases }] = await Promise.all([
+    import('./catalog/reader.js'),
+    import('./codes.js'),
+    import('./phrases.js'),
+  ]);
   return [catalogReader, postgresPhrases, sqlstateReader];
 }
 
-export const postgresExplainer: EngineExplainer = { engine: 'postgres', statementRejected: postgresStatementRejected, rules: postgresRules, fieldPatterns: postgresFieldPatterns, readers, hostSplitters: [libpqHosts], connecting: postgresConnecting, working: POSTGRES_WORKING, meaning, remediation, url };
+export const postgresExplainer: EngineExplainer = {
+  engine: 'postgres',
+  statementRejected: postgresStatementRejected,
+  rules: postgresRules,
+  fieldPatterns: postgresFieldPatterns,
+  readers,
+  hostSplitters: [libpqHosts],
+  connecting: postgresConnecting,
+  working: POSTGRES_WORKING,
+  meaning,
+  remediation,
+  url,
+};

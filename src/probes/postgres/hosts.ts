@@ -26,15 +26,7 @@ import { closeConnection, connectAt, emptyTrace, type Connection, type Connectio
  * A host passed over for its role is closed, except the first, which is kept as the one to
  * diagnose when no host matches (and as prefer-standby's fallback): no host is connected twice.
  */
-export type HostOutcome =
-  | 'chosen'
-  | 'unresolved'
-  | 'refused'
-  | 'unreachable'
-  | 'connect_timeout'
-  | 'cannot connect now'
-  | 'role'
-  | 'failed';
+export type HostOutcome = 'chosen' | 'unresolved' | 'refused' | 'unreachable' | 'connect_timeout' | 'cannot connect now' | 'role' | 'failed';
 
 export interface HostTried {
   readonly host: string;
@@ -91,7 +83,8 @@ export async function openConnection(target: PostgresTarget, deadline: Deadline,
       const role = await roleOf(connection, asked, deadline);
       if (role === undefined) return finish(connection, { outcome: 'chosen', said: 'logged in; its role could not be asked in time' });
       const refusal = refusedFor(asked, role);
-      if (refusal === undefined) return finish(connection, { outcome: 'chosen', said: `logged in, ${roleWords(role)}, as target_session_attrs=${target.targetSessionAttrs} asks` });
+      if (refusal === undefined)
+        return finish(connection, { outcome: 'chosen', said: `logged in, ${roleWords(role)}, as target_session_attrs=${target.targetSessionAttrs} asks` });
       tried.push({ ...hostTried(connection.trace, 'role', refusal), role });
       if (kept) await closeConnection(connection, deadline).catch(() => undefined);
       else kept = connection;
@@ -108,7 +101,12 @@ export async function openConnection(target: PostgresTarget, deadline: Deadline,
     const fallback = target.targetSessionAttrs === 'prefer-standby';
     const index = tried.findIndex((entry) => entry.outcome === 'role');
     const entry = tried[index];
-    if (entry) tried[index] = { ...entry, outcome: fallback ? 'chosen' : 'role', said: fallback ? `no host is a standby: prefer-standby takes the first that logged in (${entry.said})` : entry.said };
+    if (entry)
+      tried[index] = {
+        ...entry,
+        outcome: fallback ? 'chosen' : 'role',
+        said: fallback ? `no host is a standby: prefer-standby takes the first that logged in (${entry.said})` : entry.said,
+      };
     return finish(kept);
   }
   return finish(spoke ?? first ?? unreached(deadline));
@@ -143,7 +141,14 @@ function specOf(endpoint: PostgresEndpoint): EndpointSpec {
  * One host: its name resolved, then each address until one gives a connection that decides.
  * `next` says whether libpq would go on to the next host after this one's outcome.
  */
-async function connectHost(target: PostgresTarget, endpoint: PostgresEndpoint, deadline: Deadline, entries: EndpointTrace[], tried: HostTried[], hooks: ReachHooks): Promise<{ connection: Connection; next: boolean }> {
+async function connectHost(
+  target: PostgresTarget,
+  endpoint: PostgresEndpoint,
+  deadline: Deadline,
+  entries: EndpointTrace[],
+  tried: HostTried[],
+  hooks: ReachHooks,
+): Promise<{ connection: Connection; next: boolean }> {
   const limitOf = (): Deadline => (target.connectTimeoutMs ? deadline.limit(target.connectTimeoutMs, 'connect_timeout') : deadline);
   const lookup = await lookUpEndpoint(specOf(endpoint), limitOf());
   entries.push(lookup.entry);
@@ -155,23 +160,51 @@ async function connectHost(target: PostgresTarget, endpoint: PostgresEndpoint, d
     const reached = await connectAddress(lookup.entry, address, within);
     if (!reached.socket || !reached.connected) {
       const last = lookup.entry.connects.at(-1);
-      tried.push({ host: endpoint.host, port: endpoint.port, address, connected: false, outcome: reached.outcome === 'refused' || reached.outcome === 'missing' ? 'refused' : reached.outcome === 'timeout' ? 'connect_timeout' : 'unreachable', said: connectWords(last?.code, last?.message, within, target), durationMs: last?.durationMs ?? 0 });
+      tried.push({
+        host: endpoint.host,
+        port: endpoint.port,
+        address,
+        connected: false,
+        outcome: reached.outcome === 'refused' || reached.outcome === 'missing' ? 'refused' : reached.outcome === 'timeout' ? 'connect_timeout' : 'unreachable',
+        said: connectWords(last?.code, last?.message, within, target),
+        durationMs: last?.durationMs ?? 0,
+      });
       continue;
     }
-    const opened: OpenedSocket = { socket: reached.socket, host: reached.connected.host, transport: reached.connected.transport, connected: reached.connected, ...(hooks.waiting ? { waiting: hooks.waiting } : {}) };
+    const opened: OpenedSocket = {
+      socket: reached.socket,
+      host: reached.connected.host,
+      transport: reached.connected.transport,
+      connected: reached.connected,
+      ...(hooks.waiting ? { waiting: hooks.waiting } : {}),
+    };
     hooks.reached?.(reached.connected);
     hooks.waiting?.(`the PostgreSQL handshake with ${authority(reached.connected.host, reached.connected.port)}`);
     const again = async (): Promise<OpenedSocket | undefined> => {
       // The second connection libpq makes to settle TLS goes to the same address, under the same limit.
       const copy: EndpointTrace = { ...lookup.entry, connects: [] };
       const retry = await connectAddress(copy, address, within);
-      return retry.socket && retry.connected ? { socket: retry.socket, host: retry.connected.host, transport: retry.connected.transport, connected: retry.connected, ...(hooks.waiting ? { waiting: hooks.waiting } : {}) } : undefined;
+      return retry.socket && retry.connected
+        ? {
+            socket: retry.socket,
+            host: retry.connected.host,
+            transport: retry.connected.transport,
+            connected: retry.connected,
+            ...(hooks.waiting ? { waiting: hooks.waiting } : {}),
+          }
+        : undefined;
     };
     const connection = await connectAt(target, opened, again, within);
     const { trace } = connection;
     // connect_timeout ran out (not the run's own deadline): libpq gives this address up and moves on.
     if (!connection.client && trace.timedOut && within !== deadline && within.expired && !deadline.expired) {
-      tried.push(hostTried(trace, 'connect_timeout', `no answer within connect_timeout (${formatMs(target.connectTimeoutMs ?? 0)}) during the ${trace.phase === 'auth' ? 'login' : trace.phase === 'ssl' || trace.phase === 'tls' ? 'TLS negotiation' : 'startup'}`));
+      tried.push(
+        hostTried(
+          trace,
+          'connect_timeout',
+          `no answer within connect_timeout (${formatMs(target.connectTimeoutMs ?? 0)}) during the ${trace.phase === 'auth' ? 'login' : trace.phase === 'ssl' || trace.phase === 'tls' ? 'TLS negotiation' : 'startup'}`,
+        ),
+      );
       timedOut ??= connection;
       continue;
     }
@@ -183,7 +216,14 @@ async function connectHost(target: PostgresTarget, endpoint: PostgresEndpoint, d
   }
   if (timedOut) return { connection: timedOut, next: true };
   if (lookup.entry.dns && lookup.entry.dns.outcome !== 'resolved') {
-    tried.push({ host: endpoint.host, port: endpoint.port, connected: false, outcome: 'unresolved', said: `could not translate host name "${endpoint.host}" to address (${lookup.entry.dns.code})`, durationMs: lookup.entry.dns.durationMs });
+    tried.push({
+      host: endpoint.host,
+      port: endpoint.port,
+      connected: false,
+      outcome: 'unresolved',
+      said: `could not translate host name "${endpoint.host}" to address (${lookup.entry.dns.code})`,
+      durationMs: lookup.entry.dns.durationMs,
+    });
   }
   const failed = unreached(deadline);
   failed.trace.timedOut ||= lookup.timedOut || lookup.entry.connects.some((attempt) => attempt.outcome === 'timeout');
@@ -197,7 +237,8 @@ function unreached(deadline: Deadline): Connection {
 function connectWords(code: string | undefined, message: string | undefined, within: Deadline, target: PostgresTarget): string {
   if (code === 'ECONNREFUSED') return 'connection refused';
   if (code === 'ENOENT') return 'no such socket file';
-  if (code === 'ETIMEOUT' || code === 'ETIMEDOUT') return target.connectTimeoutMs && within.expired ? `no answer within connect_timeout (${formatMs(target.connectTimeoutMs)})` : 'no answer';
+  if (code === 'ETIMEOUT' || code === 'ETIMEDOUT')
+    return target.connectTimeoutMs && within.expired ? `no answer within connect_timeout (${formatMs(target.connectTimeoutMs)})` : 'no answer';
   return message ?? code ?? 'failed';
 }
 
@@ -225,7 +266,8 @@ async function roleOf(connection: Connection, asked: AskedRole, deadline: Deadli
   const hot = params.in_hot_standby === undefined ? undefined : params.in_hot_standby === 'on';
   const defaultReadOnly = params.default_transaction_read_only === undefined ? undefined : params.default_transaction_read_only === 'on';
   const wantsReadOnly = asked === 'read-write' || asked === 'read-only';
-  if (hot !== undefined && (!wantsReadOnly || defaultReadOnly !== undefined)) return { inHotStandby: hot, readOnly: hot || defaultReadOnly === true, from: 'login' };
+  if (hot !== undefined && (!wantsReadOnly || defaultReadOnly !== undefined))
+    return { inHotStandby: hot, readOnly: hot || defaultReadOnly === true, from: 'login' };
   const client = connection.client;
   if (!client) return undefined;
   const within = deadline.limit(Math.min(2000, deadline.remainingMs() / 2), 'target_session_attrs');
@@ -258,7 +300,9 @@ function refusedFor(asked: AskedRole, role: ServerRole): string | undefined {
 
 /** "127.0.0.1:5433: session is read-only" for each host passed over, for summaries. */
 export function describePassedOver(hosts: readonly HostTried[] | undefined): string[] {
-  return (hosts ?? []).filter((entry) => entry.outcome !== 'chosen').map((entry) => `${authority(entry.host, entry.port)} ${entry.outcome === 'role' ? `(${roleWords(entry.role)}): "${entry.said}"` : `: ${entry.said}`}`);
+  return (hosts ?? [])
+    .filter((entry) => entry.outcome !== 'chosen')
+    .map((entry) => `${authority(entry.host, entry.port)} ${entry.outcome === 'role' ? `(${roleWords(entry.role)}): "${entry.said}"` : `: ${entry.said}`}`);
 }
 
 export function roleWords(role: ServerRole | undefined): string {

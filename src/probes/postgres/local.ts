@@ -61,34 +61,36 @@ export async function scanLocalPostgres(env: Readonly<Record<string, string | un
   const started = Date.now();
   const found = await findLocalServers({ comm: (comm) => comm === 'postgres' || comm === 'postmaster', topLevelOnly: true }, { signal });
   const processes = await Promise.all(
-    found.servers.filter((server) => !isUtilityRun(server.cmdline)).map(async (server): Promise<PgLocalServer | PgStandalone> => {
-      const dataFlag = server.cmdline.indexOf('-D');
-      const dataDir = (dataFlag >= 0 ? server.cmdline[dataFlag + 1] : undefined) ?? (await processCwd(server.pid, signal));
-      const version = /\/postgresql\/([\d.]+)\/bin\//.exec(server.cmdline[0] ?? '')?.[1];
-      const pidFile = dataDir ? await readPostmasterPid(dataDir) : undefined;
-      const mode = standaloneMode(server.cmdline, pidFile?.pid === -server.pid);
-      if (mode) return { pid: server.pid, mode, ...(dataDir ? { dataDir } : {}), ...(pidFile?.port ? { port: pidFile.port } : {}) };
-      const startedBy = managerOfExecutable(server.cmdline[0] ?? '');
-      const base = {
-        pid: server.pid,
-        ...(startedBy ? { startedBy } : {}),
-        ...(dataDir ? { dataDir } : {}),
-        ...(version ? { version } : {}),
-        ...(pidFile?.status ? { status: pidFile.status } : {}),
-        ...(pidFile?.port ? { port: pidFile.port } : {}),
-        ...(dataDir && (await exists(join(dataDir, 'standby.signal'))) ? { standby: true } : {}),
-      };
-      if (server.seenVia === 'file descriptors') return { ...base, tcp: server.tcp, sockets: server.unix, seenVia: 'file descriptors' };
-      if (pidFile?.port) {
-        return {
-          ...base,
-          tcp: pidFile.listenAddress ? [{ address: pidFile.listenAddress, port: pidFile.port }] : [],
-          sockets: pidFile.socketDir ? [join(pidFile.socketDir, `.s.PGSQL.${pidFile.port}`)] : [],
-          seenVia: 'postmaster.pid',
+    found.servers
+      .filter((server) => !isUtilityRun(server.cmdline))
+      .map(async (server): Promise<PgLocalServer | PgStandalone> => {
+        const dataFlag = server.cmdline.indexOf('-D');
+        const dataDir = (dataFlag >= 0 ? server.cmdline[dataFlag + 1] : undefined) ?? (await processCwd(server.pid, signal));
+        const version = /\/postgresql\/([\d.]+)\/bin\//.exec(server.cmdline[0] ?? '')?.[1];
+        const pidFile = dataDir ? await readPostmasterPid(dataDir) : undefined;
+        const mode = standaloneMode(server.cmdline, pidFile?.pid === -server.pid);
+        if (mode) return { pid: server.pid, mode, ...(dataDir ? { dataDir } : {}), ...(pidFile?.port ? { port: pidFile.port } : {}) };
+        const startedBy = managerOfExecutable(server.cmdline[0] ?? '');
+        const base = {
+          pid: server.pid,
+          ...(startedBy ? { startedBy } : {}),
+          ...(dataDir ? { dataDir } : {}),
+          ...(version ? { version } : {}),
+          ...(pidFile?.status ? { status: pidFile.status } : {}),
+          ...(pidFile?.port ? { port: pidFile.port } : {}),
+          ...(dataDir && (await exists(join(dataDir, 'standby.signal'))) ? { standby: true } : {}),
         };
-      }
-      return { ...base, tcp: [], sockets: [], seenVia: 'nothing readable' };
-    }),
+        if (server.seenVia === 'file descriptors') return { ...base, tcp: server.tcp, sockets: server.unix, seenVia: 'file descriptors' };
+        if (pidFile?.port) {
+          return {
+            ...base,
+            tcp: pidFile.listenAddress ? [{ address: pidFile.listenAddress, port: pidFile.port }] : [],
+            sockets: pidFile.socketDir ? [join(pidFile.socketDir, `.s.PGSQL.${pidFile.port}`)] : [],
+            seenVia: 'postmaster.pid',
+          };
+        }
+        return { ...base, tcp: [], sockets: [], seenVia: 'nothing readable' };
+      }),
   );
   const servers = processes.filter((entry): entry is PgLocalServer => !('mode' in entry));
   const standalone = processes.filter((entry): entry is PgStandalone => 'mode' in entry);

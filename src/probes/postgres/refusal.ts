@@ -47,7 +47,13 @@ export type Refusal =
     }
   | { readonly cause: 'localhost_in_container'; readonly attempted: string }
   | { readonly cause: 'firewall_rejected'; readonly attempted: string; readonly listening: readonly string[]; readonly servers: readonly PgLocalServer[] }
-  | { readonly cause: 'wrong_port'; readonly attempted: string; readonly ports: readonly number[]; readonly servers: readonly PgLocalServer[]; readonly heldBy?: PgStandalone }
+  | {
+      readonly cause: 'wrong_port';
+      readonly attempted: string;
+      readonly ports: readonly number[];
+      readonly servers: readonly PgLocalServer[];
+      readonly heldBy?: PgStandalone;
+    }
   | { readonly cause: 'not_listening'; readonly attempted: string; readonly listening: readonly string[]; readonly servers: readonly PgLocalServer[] }
   | { readonly cause: 'in_transition'; readonly state: 'starting' | 'stopping'; readonly attempted: string; readonly server: PgLocalServer };
 
@@ -72,7 +78,11 @@ export function isLocalEndpoint(endpoint: RefusedEndpoint): boolean {
   return endpoint.transport === 'unix' || endpoint.addresses.some((address) => isLocalAddress(address));
 }
 
-export function explainRefusal(endpoint: RefusedEndpoint, scan: LocalScan | undefined, where: { readonly inContainer: boolean } = { inContainer: false }): Refusal {
+export function explainRefusal(
+  endpoint: RefusedEndpoint,
+  scan: LocalScan | undefined,
+  where: { readonly inContainer: boolean } = { inContainer: false },
+): Refusal {
   if (!scan) return { cause: 'not_running', where: 'remote', attempted: endpoint.attempted };
   const inTransition = scan.servers.filter(isInTransition);
   const ours = inTransition.find((server) => server.port === endpoint.port) ?? startingCluster(endpoint, scan);
@@ -87,16 +97,25 @@ export function explainRefusal(endpoint: RefusedEndpoint, scan: LocalScan | unde
   const stopped = (scan.clusters ?? [])
     .filter((cluster) => cluster.port === endpoint.port && !cluster.live && (endpoint.transport === 'tcp' || usesSocketDir(cluster, socketDirOf(endpoint))))
     .sort((a, b) => Number.parseFloat(b.version ?? '0') - Number.parseFloat(a.version ?? '0'));
-  const replaced = explained.cause === 'wrong_port' || explained.cause === 'not_running' || (endpoint.transport === 'unix' && explained.cause === 'not_listening');
+  const replaced =
+    explained.cause === 'wrong_port' || explained.cause === 'not_running' || (endpoint.transport === 'unix' && explained.cause === 'not_listening');
   const refusal: Refusal =
     stopped.length > 0 && replaced
-      ? { cause: 'not_running', where: 'local', attempted: endpoint.attempted, stopped, others: settled.servers, ...(scan.sight?.processes === 'unseen' ? { sight: scan.sight } : {}) }
+      ? {
+          cause: 'not_running',
+          where: 'local',
+          attempted: endpoint.attempted,
+          stopped,
+          others: settled.servers,
+          ...(scan.sight?.processes === 'unseen' ? { sight: scan.sight } : {}),
+        }
       : explained;
   const heldBy = scan.standalone.find((backend) => backend.port === endpoint.port);
   if (heldBy && (refusal.cause === 'not_running' || refusal.cause === 'wrong_port')) return { ...refusal, heldBy };
   // A look that did not happen proves no absence: a stopped cluster's files were read (clusters.ts
   // needs no process list), but "no server runs here" would be a guess.
-  if (refusal.cause === 'not_running' && refusal.where === 'local' && (refusal.stopped ?? []).length === 0 && scan.sight?.processes === 'unseen') return { cause: 'not_running', where: 'unseen', attempted: endpoint.attempted, sight: scan.sight };
+  if (refusal.cause === 'not_running' && refusal.where === 'local' && (refusal.stopped ?? []).length === 0 && scan.sight?.processes === 'unseen')
+    return { cause: 'not_running', where: 'unseen', attempted: endpoint.attempted, sight: scan.sight };
   return refusal;
 }
 
@@ -125,7 +144,9 @@ function startingCluster(endpoint: RefusedEndpoint, scan: LocalScan): PgLocalSer
   if (!cluster) return undefined;
   const server = scan.servers.find((candidate) => candidate.pid === cluster.postmasterPid);
   if (server && (server.tcp.length > 0 || server.sockets.length > 0)) return undefined;
-  return server ? { ...server, port: cluster.port, status: server.status ?? 'starting' } : { pid: cluster.postmasterPid ?? 0, dataDir: cluster.dataDir, port: cluster.port, status: 'starting', tcp: [], sockets: [], seenVia: 'postmaster.pid' };
+  return server
+    ? { ...server, port: cluster.port, status: server.status ?? 'starting' }
+    : { pid: cluster.postmasterPid ?? 0, dataDir: cluster.dataDir, port: cluster.port, status: 'starting', tcp: [], sockets: [], seenVia: 'postmaster.pid' };
 }
 
 /**
@@ -180,4 +201,3 @@ function explainSocket(endpoint: RefusedEndpoint, scan: LocalScan): Refusal {
   if (sockets.length === 0 && tcp.length === 0) return { cause: 'not_running', where: 'local', attempted: endpoint.attempted };
   return { cause: 'not_listening', attempted: endpoint.attempted, listening: unique([...sockets, ...tcp]), servers };
 }
-

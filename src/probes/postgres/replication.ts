@@ -62,7 +62,10 @@ export interface Replication {
    * The WAL receiver: `absent` when none runs (not streaming at all), `hidden` when one runs but
    * this role may not see its state, else its status ("streaming", "waiting", …).
    */
-  readonly receiver: { readonly state: 'absent' } | { readonly state: 'hidden' } | { readonly state: 'visible'; readonly status: string; readonly lastMessageSeconds: number | null };
+  readonly receiver:
+    | { readonly state: 'absent' }
+    | { readonly state: 'hidden' }
+    | { readonly state: 'visible'; readonly status: string; readonly lastMessageSeconds: number | null };
   /** Seconds since the last replayed transaction committed on the primary; null before any. */
   readonly replayAgeSeconds: number | null;
   /** WAL received but not replayed yet, in bytes; null when nothing was ever streamed. */
@@ -110,7 +113,9 @@ function replicationOf(row: ReplicationRow): Replication {
       : row.receiver.status === null
         ? { state: 'hidden' }
         : { state: 'visible', status: row.receiver.status, lastMessageSeconds: row.receiver.lastMessageSeconds };
-  const sender = row.receiver?.senderHost ? { host: row.receiver.senderHost, port: row.receiver.senderPort ?? 5432, from: 'pg_stat_wal_receiver' as const } : undefined;
+  const sender = row.receiver?.senderHost
+    ? { host: row.receiver.senderHost, port: row.receiver.senderPort ?? 5432, from: 'pg_stat_wal_receiver' as const }
+    : undefined;
   const primary = sender ?? primaryFromConninfo(row.primary_conninfo);
   return {
     receiver,
@@ -128,8 +133,13 @@ function replicationOf(row: ReplicationRow): Replication {
 function whyPrimaryUnknown(receiver: Replication['receiver'], row: ReplicationRow): string {
   const stats = row.reads_stats === true;
   const settings = row.reads_settings === true;
-  if (!stats && !settings) return "the standby does not show where its primary is: its WAL receiver's sender needs pg_read_all_stats and its primary_conninfo pg_read_all_settings, and this role has neither";
-  const sender = stats ? (receiver.state === 'absent' ? 'no WAL receiver runs to name its sender' : 'its WAL receiver names no sender') : "its WAL receiver's sender needs pg_read_all_stats, which this role lacks";
+  if (!stats && !settings)
+    return "the standby does not show where its primary is: its WAL receiver's sender needs pg_read_all_stats and its primary_conninfo pg_read_all_settings, and this role has neither";
+  const sender = stats
+    ? receiver.state === 'absent'
+      ? 'no WAL receiver runs to name its sender'
+      : 'its WAL receiver names no sender'
+    : "its WAL receiver's sender needs pg_read_all_stats, which this role lacks";
   const conninfo = settings ? 'it has no primary_conninfo' : 'primary_conninfo needs pg_read_all_settings, which this role lacks';
   return `the standby does not show where its primary is: ${sender}, and ${conninfo}`;
 }
@@ -164,16 +174,18 @@ export function describePrimary(primary: PrimaryAddress): string {
 }
 
 export type ReplicationProblem =
-  | { readonly cause: 'replication_stopped'; readonly summary: string }
-  | { readonly cause: 'replication_lag'; readonly summary: string };
+  { readonly cause: 'replication_stopped'; readonly summary: string } | { readonly cause: 'replication_lag'; readonly summary: string };
 
 /** The standby's own health: not receiving at all, or applying late. */
 export function judgeReplication(replication: Replication, lagThresholdMs: number): ReplicationProblem | undefined {
   const { receiver, replayAgeSeconds, replayPendingBytes } = replication;
-  const age = replayAgeSeconds === null ? 'it has replayed no transaction since it started' : `its last replayed transaction is ${formatSeconds(replayAgeSeconds)} old`;
+  const age =
+    replayAgeSeconds === null ? 'it has replayed no transaction since it started' : `its last replayed transaction is ${formatSeconds(replayAgeSeconds)} old`;
   if (receiver.state === 'absent' || (receiver.state === 'visible' && receiver.status !== 'streaming')) {
     const what = receiver.state === 'absent' ? 'no WAL receiver runs' : `its WAL receiver is "${receiver.status}", not streaming`;
-    const primary = replication.primary ? primaryWords(replication.primary, replication.primaryReach) : (replication.primaryUnknown ?? 'the standby does not show where its primary is');
+    const primary = replication.primary
+      ? primaryWords(replication.primary, replication.primaryReach)
+      : (replication.primaryUnknown ?? 'the standby does not show where its primary is');
     return { cause: 'replication_stopped', summary: `the standby receives nothing from its primary: ${what}; ${primary}; ${age}` };
   }
   const pending = replayPendingBytes ?? 0;
@@ -182,7 +194,10 @@ export function judgeReplication(replication: Replication, lagThresholdMs: numbe
   const late = replayAgeSeconds !== null && replayAgeSeconds * 1000 > lagThresholdMs;
   if (pending > 0 && (late || replication.replayPaused)) {
     const paused = replication.replayPaused ? ' (replay is paused: pg_wal_replay_pause() was called)' : '';
-    return { cause: 'replication_lag', summary: `the standby applies changes late: ${age}, with ${formatBytes(pending)} of WAL received and not replayed yet${paused} (threshold ${formatSeconds(lagThresholdMs / 1000)})` };
+    return {
+      cause: 'replication_lag',
+      summary: `the standby applies changes late: ${age}, with ${formatBytes(pending)} of WAL received and not replayed yet${paused} (threshold ${formatSeconds(lagThresholdMs / 1000)})`,
+    };
   }
   return undefined;
 }
@@ -210,7 +225,12 @@ export function replicationEvidence(state: ServerState): Evidence {
     ...(replication
       ? {
           replication: {
-            walReceiver: replication.receiver.state === 'visible' ? { status: replication.receiver.status, lastMessageSeconds: replication.receiver.lastMessageSeconds } : replication.receiver.state === 'hidden' ? 'running (its state needs pg_read_all_stats)' : 'none',
+            walReceiver:
+              replication.receiver.state === 'visible'
+                ? { status: replication.receiver.status, lastMessageSeconds: replication.receiver.lastMessageSeconds }
+                : replication.receiver.state === 'hidden'
+                  ? 'running (its state needs pg_read_all_stats)'
+                  : 'none',
             replayAgeSeconds: replication.replayAgeSeconds,
             replayPendingBytes: replication.replayPendingBytes,
             replayPaused: replication.replayPaused,

@@ -33,39 +33,84 @@ const CLASSES: Readonly<Record<string, string>> = {
 const EXCLUDED = new Set(['42501:database', '25006', '25P03', '25P04']);
 
 const FAMILIES: readonly StatementFamily[] = [
-  { pattern: /\brelation "[^"\n]+" does not exist/, code: '42P01', meaning: 'the table (or view, sequence) does not exist in the schemas on the search_path of this database' },
+  {
+    pattern: /\brelation "[^"\n]+" does not exist/,
+    code: '42P01',
+    meaning: 'the table (or view, sequence) does not exist in the schemas on the search_path of this database',
+  },
   { pattern: /\bcolumn "?[\w.$]+"? (?:of relation "[^"\n]+" )?does not exist/, code: '42703', meaning: 'the column does not exist in that table' },
-  { pattern: /\b(?:function|operator|procedure) [^\n]{1,200}? does not exist/, code: '42883', meaning: 'no function or operator with that name takes these argument types' },
+  {
+    pattern: /\b(?:function|operator|procedure) [^\n]{1,200}? does not exist/,
+    code: '42883',
+    meaning: 'no function or operator with that name takes these argument types',
+  },
   { pattern: /\btype "[^"\n]+" does not exist/, code: '42704', meaning: 'the type does not exist' },
   { pattern: /\bschema "[^"\n]+" does not exist/, code: '3F000', meaning: 'the schema does not exist in this database' },
   { pattern: /\bsyntax error at or near|syntax error at end of input/, code: '42601', meaning: 'the statement is not valid SQL' },
   { pattern: /\bcolumn reference "[^"\n]+" is ambiguous/, code: '42702', meaning: 'two tables of the query have a column of that name' },
   { pattern: /\b(?:relation|table|index|type|schema) "[^"\n]+" already exists/, code: '42P07', meaning: 'an object of that name already exists' },
-  { pattern: /\bpermission denied for (?:table|relation|sequence|schema|function|procedure|view|materialized view|column|type|language|large object|tablespace|foreign|routine)\b/, code: '42501', meaning: 'the role has no privilege on that object (a GRANT is missing); the connection itself was allowed' },
-  { pattern: /\bmust be (?:owner of|superuser|a member of)/, code: '42501', meaning: 'only the object\'s owner (or a superuser) may do this' },
+  {
+    pattern:
+      /\bpermission denied for (?:table|relation|sequence|schema|function|procedure|view|materialized view|column|type|language|large object|tablespace|foreign|routine)\b/,
+    code: '42501',
+    meaning: 'the role has no privilege on that object (a GRANT is missing); the connection itself was allowed',
+  },
+  { pattern: /\bmust be (?:owner of|superuser|a member of)/, code: '42501', meaning: "only the object's owner (or a superuser) may do this" },
   { pattern: /\bduplicate key value violates unique constraint/, code: '23505', meaning: 'a row with the same key already exists' },
   { pattern: /\bviolates foreign key constraint/, code: '23503', meaning: 'the row refers to a row that does not exist (or is still referred to)' },
   { pattern: /\bnull value in column "[^"\n]+"[^\n]*violates not-null constraint/, code: '23502', meaning: 'a required column was given no value' },
   { pattern: /\bviolates check constraint/, code: '23514', meaning: 'a value breaks a CHECK constraint of the table' },
   { pattern: /\bconflicting key value violates exclusion constraint/, code: '23P01', meaning: 'the row overlaps another under an exclusion constraint' },
-  { pattern: /\bdeadlock detected/, code: '40P01', meaning: 'two transactions waited on each other; the server rolled one back (this one): retry it, and take locks in the same order everywhere' },
-  { pattern: /\bcould not serialize access due to/, code: '40001', meaning: 'a concurrent transaction changed the same rows (REPEATABLE READ or SERIALIZABLE): retry the transaction' },
-  { pattern: /\bcurrent transaction is aborted, commands ignored until end of transaction block/, code: '25P02', meaning: 'an earlier statement of the same transaction failed: the error to look for is that one; ROLLBACK before going on' },
-  { pattern: /\binvalid input (?:syntax|value) for/, code: '22P02', meaning: 'a value cannot be read as the column\'s type' },
+  {
+    pattern: /\bdeadlock detected/,
+    code: '40P01',
+    meaning: 'two transactions waited on each other; the server rolled one back (this one): retry it, and take locks in the same order everywhere',
+  },
+  {
+    pattern: /\bcould not serialize access due to/,
+    code: '40001',
+    meaning: 'a concurrent transaction changed the same rows (REPEATABLE READ or SERIALIZABLE): retry the transaction',
+  },
+  {
+    pattern: /\bcurrent transaction is aborted, commands ignored until end of transaction block/,
+    code: '25P02',
+    meaning: 'an earlier statement of the same transaction failed: the error to look for is that one; ROLLBACK before going on',
+  },
+  { pattern: /\binvalid input (?:syntax|value) for/, code: '22P02', meaning: "a value cannot be read as the column's type" },
   { pattern: /\bdivision by zero/, code: '22012', meaning: 'the statement divided by zero' },
   { pattern: /\bvalue too long for type/, code: '22001', meaning: 'a string is longer than the column allows' },
-  { pattern: /\b(?:integer|bigint|smallint|numeric field|value "[^"\n]+" is) out of range/, code: '22003', meaning: 'a number does not fit the column\'s type' },
+  { pattern: /\b(?:integer|bigint|smallint|numeric field|value "[^"\n]+" is) out of range/, code: '22003', meaning: "a number does not fit the column's type" },
   { pattern: /\bdate\/time field value out of range|invalid input syntax for type (?:date|timestamp)/, code: '22008', meaning: 'a date or time is not valid' },
-  { pattern: /\bthere is no unique or exclusion constraint matching the ON CONFLICT/, code: '42P10', meaning: 'ON CONFLICT names columns without a unique index' },
-  { pattern: /\bprepared statement "[^"\n]+" (?:does not exist|already exists)/, code: '26000', meaning: 'the prepared statement is unknown to this session (behind PgBouncer in transaction mode, each transaction may get another server connection)' },
+  {
+    pattern: /\bthere is no unique or exclusion constraint matching the ON CONFLICT/,
+    code: '42P10',
+    meaning: 'ON CONFLICT names columns without a unique index',
+  },
+  {
+    pattern: /\bprepared statement "[^"\n]+" (?:does not exist|already exists)/,
+    code: '26000',
+    meaning: 'the prepared statement is unknown to this session (behind PgBouncer in transaction mode, each transaction may get another server connection)',
+  },
   { pattern: /\bcursor "[^"\n]+" does not exist/, code: '34000', meaning: 'the cursor does not exist (it ended with its transaction)' },
 ];
 
-const SPELLED = [/\bSQL\s?STATE\s*(?:\[|=|:|\(|is\b)?\s*['"]?([0-9A-Z]{5})\b/i, /\b(?:pg)?code["']?\s*[:=]\s*["']([0-9A-Z]{5})["']/i, /\b(?:ERROR|FEHLER|ERREUR)\s+([0-9A-Z]{5})\s+\(/];
+const SPELLED = [
+  /\bSQL\s?STATE\s*(?:\[|=|:|\(|is\b)?\s*['"]?([0-9A-Z]{5})\b/i,
+  /\b(?:pg)?code["']?\s*[:=]\s*["']([0-9A-Z]{5})["']/i,
+  /\b(?:ERROR|FEHLER|ERREUR)\s+([0-9A-Z]{5})\s+\(/,
+];
 
 const NAMES = new Map(SQLSTATES.map(([code, name]) => [code, name]));
 /** Exception classes named after the condition (psycopg's UndefinedTable, Ruby's PG::UndefinedTable, asyncpg's UndefinedTableError). */
-const BY_CLASS_NAME = new Map(SQLSTATES.map(([code, name]) => [name.split('_').map((word) => word.charAt(0).toUpperCase() + word.slice(1)).join(''), code]));
+const BY_CLASS_NAME = new Map(
+  SQLSTATES.map(([code, name]) => [
+    name
+      .split('_')
+      .map((word) => word.charAt(0).toUpperCase() + word.slice(1))
+      .join(''),
+    code,
+  ]),
+);
 const CLASS_NAME = /\b(?:psycopg2?\.errors\.|psycopg\.errors\.|asyncpg\.exceptions\.|PG::)([A-Z]\w+?)(?:Error)?\b/;
 
 function statementClass(code: string, text: string): string | undefined {
@@ -78,7 +123,13 @@ function statementClass(code: string, text: string): string | undefined {
 export function postgresStatementRejected(text: string): StatementRejected | undefined {
   for (const family of FAMILIES) {
     const found = family.pattern.exec(text);
-    if (found) return { code: family.code, meaning: `${NAMES.get(family.code) ?? CLASSES[family.code.slice(0, 2)] ?? ''}: ${family.meaning}`, words: lineAt(text, found.index), index: found.index };
+    if (found)
+      return {
+        code: family.code,
+        meaning: `${NAMES.get(family.code) ?? CLASSES[family.code.slice(0, 2)] ?? ''}: ${family.meaning}`,
+        words: lineAt(text, found.index),
+        index: found.index,
+      };
   }
   for (const spelling of SPELLED) {
     const found = spelling.exec(text);

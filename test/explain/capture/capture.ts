@@ -78,7 +78,8 @@ const query = (params: Readonly<Record<string, string>> | undefined): string => 
 const authority = (c: Case): string => `${c.host.includes(':') ? `[${c.host}]` : c.host}:${c.port}`;
 const userinfo = (c: Case): string => (c.user ? `${encodeURIComponent(c.user)}${c.password !== undefined ? `:${encodeURIComponent(c.password)}` : ''}@` : '');
 const pgUrl = (c: Case): string => `postgresql://${userinfo(c)}${authority(c)}/${c.database ?? 'postgres'}${query(c.params)}`;
-const mongoUrl = (c: Case): string => `mongodb://${userinfo(c)}${authority(c)}/${query({ directConnection: 'true', ...(c.tls ? { tls: 'true', ...(c.caFile ? { tlsCAFile: c.caFile } : {}) } : {}), ...c.params })}`;
+const mongoUrl = (c: Case): string =>
+  `mongodb://${userinfo(c)}${authority(c)}/${query({ directConnection: 'true', ...(c.tls ? { tls: 'true', ...(c.caFile ? { tlsCAFile: c.caFile } : {}) } : {}), ...c.params })}`;
 const json = (c: Case, url: string): string => JSON.stringify({ ...c, url, timeoutMs: c.timeoutMs ?? 3000 });
 
 function versionOf(command: string, args: readonly string[], cwd?: string): string {
@@ -107,21 +108,46 @@ const jarVersion = (prefix: string): string => {
 };
 const javaClasspath = (): string => `${join(HERE, 'java', 'target', 'classes')}:${join(HERE, 'java', 'target', 'lib', '*')}`;
 
-const py = (client: string, toUrl: (c: Case) => string) => (c: Case): string[] => [python, join(HERE, 'python', 'clients.py'), client, json(c, toUrl(c))];
-const node = (client: string, toUrl: (c: Case) => string) => (c: Case): string[] => [process.execPath, join(TOOLS, 'node', 'clients.mjs'), client, json(c, toUrl(c))];
-const go = (client: string, toUrl: (c: Case) => string) => (c: Case): string[] => [join(TOOLS, 'capture-go'), client, json(c, toUrl(c))];
+const py =
+  (client: string, toUrl: (c: Case) => string) =>
+  (c: Case): string[] => [python, join(HERE, 'python', 'clients.py'), client, json(c, toUrl(c))];
+const node =
+  (client: string, toUrl: (c: Case) => string) =>
+  (c: Case): string[] => [process.execPath, join(TOOLS, 'node', 'clients.mjs'), client, json(c, toUrl(c))];
+const go =
+  (client: string, toUrl: (c: Case) => string) =>
+  (c: Case): string[] => [join(TOOLS, 'capture-go'), client, json(c, toUrl(c))];
 
 const CLIENTS: Readonly<Record<string, Client>> = {
   psql: {
     engine: 'postgres',
     version: `psql (libpq) ${versionOf('psql', ['--version']).replace(/^psql \(PostgreSQL\) /, '')}`,
     // psql runs each -c in the same session; "\! sleep" pauses it.
-    argv: (c) => ['env', `PGCONNECT_TIMEOUT=${Math.ceil((c.timeoutMs ?? 3000) / 1000)}`, 'psql', '--no-password', pgUrl(c), ...(c.sql ?? ['SELECT 1']).flatMap((statement) => ['-c', statement.startsWith('@sleep ') ? `\\! sleep ${Number(statement.slice(7)) / 1000}` : statement])],
+    argv: (c) => [
+      'env',
+      `PGCONNECT_TIMEOUT=${Math.ceil((c.timeoutMs ?? 3000) / 1000)}`,
+      'psql',
+      '--no-password',
+      pgUrl(c),
+      ...(c.sql ?? ['SELECT 1']).flatMap((statement) => ['-c', statement.startsWith('@sleep ') ? `\\! sleep ${Number(statement.slice(7)) / 1000}` : statement]),
+    ],
   },
-  psycopg2: { engine: 'postgres', version: `psycopg2-binary ${pyVersion('psycopg2-binary')}`, argv: (c) => py('psycopg2', pgUrl)({ ...c, params: { connect_timeout: '3', ...c.params } }) },
-  psycopg: { engine: 'postgres', version: `psycopg ${pyVersion('psycopg')} (binary)`, argv: (c) => py('psycopg', pgUrl)({ ...c, params: { connect_timeout: '3', ...c.params } }) },
+  psycopg2: {
+    engine: 'postgres',
+    version: `psycopg2-binary ${pyVersion('psycopg2-binary')}`,
+    argv: (c) => py('psycopg2', pgUrl)({ ...c, params: { connect_timeout: '3', ...c.params } }),
+  },
+  psycopg: {
+    engine: 'postgres',
+    version: `psycopg ${pyVersion('psycopg')} (binary)`,
+    argv: (c) => py('psycopg', pgUrl)({ ...c, params: { connect_timeout: '3', ...c.params } }),
+  },
   asyncpg: { engine: 'postgres', version: `asyncpg ${pyVersion('asyncpg')}`, argv: py('asyncpg', pgUrl) },
-  sqlalchemy: { engine: 'postgres', version: `SQLAlchemy ${pyVersion('SQLAlchemy')} with psycopg2-binary ${pyVersion('psycopg2-binary')}`, argv: (c) => py('sqlalchemy', pgUrl)({ ...c, params: { connect_timeout: '3', ...c.params } }) },
+  sqlalchemy: {
+    engine: 'postgres',
+    version: `SQLAlchemy ${pyVersion('SQLAlchemy')} with psycopg2-binary ${pyVersion('psycopg2-binary')}`,
+    argv: (c) => py('sqlalchemy', pgUrl)({ ...c, params: { connect_timeout: '3', ...c.params } }),
+  },
   'node-postgres': { engine: 'postgres', version: `pg ${nodeVersion('pg')} (Node.js ${process.versions.node})`, argv: node('pg', pgUrl) },
   pgjdbc: {
     engine: 'postgres',
@@ -133,21 +159,52 @@ const CLIENTS: Readonly<Record<string, Client>> = {
         delete params.target_session_attrs;
         params.targetServerType = 'primary';
       }
-      return ['java', '-cp', javaClasspath(), 'capture.Main', 'pgjdbc', `jdbc:postgresql://${authority(c)}/${c.database ?? 'postgres'}${query(params)}`, c.user ?? '', c.password ?? '', ...(c.sql ?? [])];
+      return [
+        'java',
+        '-cp',
+        javaClasspath(),
+        'capture.Main',
+        'pgjdbc',
+        `jdbc:postgresql://${authority(c)}/${c.database ?? 'postgres'}${query(params)}`,
+        c.user ?? '',
+        c.password ?? '',
+        ...(c.sql ?? []),
+      ];
     },
   },
-  pgx: { engine: 'postgres', version: `github.com/jackc/pgx/v5 ${goVersion('github.com/jackc/pgx/v5')}`, argv: (c) => go('pgx', pgUrl)({ ...c, params: { connect_timeout: '3', ...c.params } }) },
-  'lib-pq': { engine: 'postgres', version: `github.com/lib/pq ${goVersion('github.com/lib/pq')}`, argv: (c) => go('pq', pgUrl)({ ...c, params: { connect_timeout: '3', ...c.params } }) },
+  pgx: {
+    engine: 'postgres',
+    version: `github.com/jackc/pgx/v5 ${goVersion('github.com/jackc/pgx/v5')}`,
+    argv: (c) => go('pgx', pgUrl)({ ...c, params: { connect_timeout: '3', ...c.params } }),
+  },
+  'lib-pq': {
+    engine: 'postgres',
+    version: `github.com/lib/pq ${goVersion('github.com/lib/pq')}`,
+    argv: (c) => go('pq', pgUrl)({ ...c, params: { connect_timeout: '3', ...c.params } }),
+  },
   pymongo: { engine: 'mongodb', version: `pymongo ${pyVersion('pymongo')}`, argv: py('pymongo', mongoUrl) },
   'mongodb-node': { engine: 'mongodb', version: `mongodb ${nodeVersion('mongodb')} (Node.js ${process.versions.node})`, argv: node('mongodb', mongoUrl) },
   'mongo-go-driver': { engine: 'mongodb', version: `go.mongodb.org/mongo-driver ${goVersion('go.mongodb.org/mongo-driver')}`, argv: go('mongo', mongoUrl) },
   'cassandra-python': { engine: 'cassandra', version: `cassandra-driver ${pyVersion('cassandra-driver')} (Python)`, argv: py('cassandra', () => '') },
-  'cassandra-node': { engine: 'cassandra', version: `cassandra-driver ${nodeVersion('cassandra-driver')} (Node.js ${process.versions.node})`, argv: node('cassandra', () => '') },
+  'cassandra-node': {
+    engine: 'cassandra',
+    version: `cassandra-driver ${nodeVersion('cassandra-driver')} (Node.js ${process.versions.node})`,
+    argv: node('cassandra', () => ''),
+  },
   'cassandra-java': {
     engine: 'cassandra',
     version: `com.datastax.oss:java-driver-core ${jarVersion('java-driver-core')} (Java 17)`,
     argv: (c) => [
-      'java', '-cp', javaClasspath(), 'capture.Main', 'cassandra', c.host, String(c.port), c.user ?? '', c.password ?? '', String(c.timeoutMs ?? 3000),
+      'java',
+      '-cp',
+      javaClasspath(),
+      'capture.Main',
+      'cassandra',
+      c.host,
+      String(c.port),
+      c.user ?? '',
+      c.password ?? '',
+      String(c.timeoutMs ?? 3000),
       ...(c.tls ? ['tls'] : []),
       ...(c.keyspace ? [`keyspace=${c.keyspace}`] : []),
       ...(c.dc ? [`dc=${c.dc}`] : []),
@@ -195,7 +252,14 @@ async function postgresFaults(): Promise<Fault[]> {
   teardown.push(() => pool.destroy());
   await pool.sql(`CREATE ROLE app LOGIN PASSWORD '${SECRET}'`);
 
-  const on = (cluster: Cluster, c: Partial<Case>): Case => ({ host: cluster.host, port: cluster.port, user: 'app', password: SECRET, database: 'postgres', ...c });
+  const on = (cluster: Cluster, c: Partial<Case>): Case => ({
+    host: cluster.host,
+    port: cluster.port,
+    user: 'app',
+    password: SECRET,
+    database: 'postgres',
+    ...c,
+  });
   const peerFault = (id: string, cause: string, description: string, start: () => Promise<Peer>, readsAs?: Readonly<Record<string, string>>): Fault => ({
     id,
     engine: 'postgres',
@@ -205,7 +269,9 @@ async function postgresFaults(): Promise<Fault[]> {
     build: async (after) => {
       const peer = await start();
       after(() => peer.close());
-      return { case: { host: '127.0.0.1', port: peer.port, user: 'app', password: SECRET, database: 'appdb', params: { sslmode: 'disable' }, timeoutMs: 2000 } };
+      return {
+        case: { host: '127.0.0.1', port: peer.port, user: 'app', password: SECRET, database: 'appdb', params: { sslmode: 'disable' }, timeoutMs: 2000 },
+      };
     },
   });
   const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -225,16 +291,76 @@ async function postgresFaults(): Promise<Fault[]> {
   };
 
   return [
-    { id: 'pg-wrong-password', engine: 'postgres', cause: 'auth/auth_failed', description: 'wrong password for an existing role (scram-sha-256)', build: async () => ({ case: on(main, { password: `${SECRET}x`, database: 'appdb' }) }) },
-    { id: 'pg-missing-role-password-auth', engine: 'postgres', cause: 'auth/auth_failed', description: 'a role that does not exist, under scram-sha-256 (PostgreSQL answers as for a wrong password)', build: async () => ({ case: on(main, { user: 'nobody', database: 'appdb' }) }) },
-    { id: 'pg-missing-role-trust', engine: 'postgres', cause: 'auth/role_missing', description: 'a role that does not exist, under a trust line (the server says so)', build: async () => ({ case: on(main, { user: 'ghost', database: 'appdb' }) }) },
-    { id: 'pg-missing-database', engine: 'postgres', cause: 'auth/database_missing', description: 'a database that does not exist', build: async () => ({ case: on(main, { database: 'nope' }) }) },
-    { id: 'pg-hba-reject-line', engine: 'postgres', cause: 'auth/hba_rejected', description: 'a pg_hba.conf "reject" line matches the role', build: async () => ({ case: on(main, { user: 'rejected', database: 'appdb' }) }) },
-    { id: 'pg-hba-no-entry', engine: 'postgres', cause: 'auth/hba_rejected', description: 'no pg_hba.conf line admits the role', build: async () => ({ case: on(main, { user: 'stranger', database: 'appdb' }) }) },
-    { id: 'pg-no-password', engine: 'postgres', cause: 'auth/password_missing', description: 'no password given; the server asks for one (scram-sha-256)', build: async () => ({ case: { ...on(main, { database: 'appdb' }), password: undefined } }) },
-    { id: 'pg-role-nologin', engine: 'postgres', cause: 'auth/permission_denied', description: 'the role exists with NOLOGIN', build: async () => ({ case: on(main, { user: 'locked', database: 'appdb' }) }) },
-    { id: 'pg-no-connect-privilege', engine: 'postgres', cause: 'auth/permission_denied', description: 'CONNECT on the database revoked from PUBLIC', build: async () => ({ case: on(main, { database: 'private' }) }) },
-    { id: 'pg-role-connection-limit', engine: 'postgres', cause: 'pool/too_many_connections', description: 'the role’s CONNECTION LIMIT (0) is reached', build: async () => ({ case: on(main, { user: 'limited', database: 'appdb' }) }) },
+    {
+      id: 'pg-wrong-password',
+      engine: 'postgres',
+      cause: 'auth/auth_failed',
+      description: 'wrong password for an existing role (scram-sha-256)',
+      build: async () => ({ case: on(main, { password: `${SECRET}x`, database: 'appdb' }) }),
+    },
+    {
+      id: 'pg-missing-role-password-auth',
+      engine: 'postgres',
+      cause: 'auth/auth_failed',
+      description: 'a role that does not exist, under scram-sha-256 (PostgreSQL answers as for a wrong password)',
+      build: async () => ({ case: on(main, { user: 'nobody', database: 'appdb' }) }),
+    },
+    {
+      id: 'pg-missing-role-trust',
+      engine: 'postgres',
+      cause: 'auth/role_missing',
+      description: 'a role that does not exist, under a trust line (the server says so)',
+      build: async () => ({ case: on(main, { user: 'ghost', database: 'appdb' }) }),
+    },
+    {
+      id: 'pg-missing-database',
+      engine: 'postgres',
+      cause: 'auth/database_missing',
+      description: 'a database that does not exist',
+      build: async () => ({ case: on(main, { database: 'nope' }) }),
+    },
+    {
+      id: 'pg-hba-reject-line',
+      engine: 'postgres',
+      cause: 'auth/hba_rejected',
+      description: 'a pg_hba.conf "reject" line matches the role',
+      build: async () => ({ case: on(main, { user: 'rejected', database: 'appdb' }) }),
+    },
+    {
+      id: 'pg-hba-no-entry',
+      engine: 'postgres',
+      cause: 'auth/hba_rejected',
+      description: 'no pg_hba.conf line admits the role',
+      build: async () => ({ case: on(main, { user: 'stranger', database: 'appdb' }) }),
+    },
+    {
+      id: 'pg-no-password',
+      engine: 'postgres',
+      cause: 'auth/password_missing',
+      description: 'no password given; the server asks for one (scram-sha-256)',
+      build: async () => ({ case: { ...on(main, { database: 'appdb' }), password: undefined } }),
+    },
+    {
+      id: 'pg-role-nologin',
+      engine: 'postgres',
+      cause: 'auth/permission_denied',
+      description: 'the role exists with NOLOGIN',
+      build: async () => ({ case: on(main, { user: 'locked', database: 'appdb' }) }),
+    },
+    {
+      id: 'pg-no-connect-privilege',
+      engine: 'postgres',
+      cause: 'auth/permission_denied',
+      description: 'CONNECT on the database revoked from PUBLIC',
+      build: async () => ({ case: on(main, { database: 'private' }) }),
+    },
+    {
+      id: 'pg-role-connection-limit',
+      engine: 'postgres',
+      cause: 'pool/too_many_connections',
+      description: 'the role’s CONNECTION LIMIT (0) is reached',
+      build: async () => ({ case: on(main, { user: 'limited', database: 'appdb' }) }),
+    },
     {
       id: 'pg-reserved-slots',
       engine: 'postgres',
@@ -257,17 +383,60 @@ async function postgresFaults(): Promise<Fault[]> {
         return { case: on(pool, { params: { sslmode: 'disable' } }) };
       },
     },
-    { id: 'pg-tls-required', engine: 'postgres', cause: 'accepting/tls_required', description: 'a hostssl-only role connecting with sslmode=disable', build: async () => ({ case: on(main, { user: 'tlsonly', database: 'appdb', params: { sslmode: 'disable' } }) }) },
-    { id: 'pg-tls-unsupported', engine: 'postgres', cause: 'accepting/tls_unsupported', description: 'sslmode=require against a server with ssl = off', build: async () => ({ case: on(plain, { params: { sslmode: 'require' } }) }) },
-    { id: 'pg-tls-hostname-mismatch', engine: 'postgres', cause: 'accepting/tls_verify_failed', description: 'sslmode=verify-full: the certificate is for db.example, the client connects to 127.0.0.1', build: async () => ({ case: on(main, { database: 'appdb', params: { sslmode: 'verify-full', sslrootcert: cert.certFile } }) }) },
-    { id: 'pg-tls-untrusted', engine: 'postgres', cause: 'accepting/tls_verify_failed', description: 'sslmode=verify-ca with a root certificate that did not sign the server’s (self-signed) certificate', build: async () => ({ case: on(main, { database: 'appdb', params: { sslmode: 'verify-ca', sslrootcert: stranger.certFile } }) }) },
-    { id: 'pg-tls-protocol-version', engine: 'postgres', cause: 'accepting/tls_handshake_failed', description: 'client capped at TLS 1.2 (ssl_max_protocol_version), server requires TLS 1.3', clients: LIBPQ, build: async () => ({ case: on(main, { database: 'appdb', params: { sslmode: 'require', ssl_max_protocol_version: 'TLSv1.2' } }) }) },
+    {
+      id: 'pg-tls-required',
+      engine: 'postgres',
+      cause: 'accepting/tls_required',
+      description: 'a hostssl-only role connecting with sslmode=disable',
+      build: async () => ({ case: on(main, { user: 'tlsonly', database: 'appdb', params: { sslmode: 'disable' } }) }),
+    },
+    {
+      id: 'pg-tls-unsupported',
+      engine: 'postgres',
+      cause: 'accepting/tls_unsupported',
+      description: 'sslmode=require against a server with ssl = off',
+      build: async () => ({ case: on(plain, { params: { sslmode: 'require' } }) }),
+    },
+    {
+      id: 'pg-tls-hostname-mismatch',
+      engine: 'postgres',
+      cause: 'accepting/tls_verify_failed',
+      description: 'sslmode=verify-full: the certificate is for db.example, the client connects to 127.0.0.1',
+      build: async () => ({ case: on(main, { database: 'appdb', params: { sslmode: 'verify-full', sslrootcert: cert.certFile } }) }),
+    },
+    {
+      id: 'pg-tls-untrusted',
+      engine: 'postgres',
+      cause: 'accepting/tls_verify_failed',
+      description: 'sslmode=verify-ca with a root certificate that did not sign the server’s (self-signed) certificate',
+      build: async () => ({ case: on(main, { database: 'appdb', params: { sslmode: 'verify-ca', sslrootcert: stranger.certFile } }) }),
+    },
+    {
+      id: 'pg-tls-protocol-version',
+      engine: 'postgres',
+      cause: 'accepting/tls_handshake_failed',
+      description: 'client capped at TLS 1.2 (ssl_max_protocol_version), server requires TLS 1.3',
+      clients: LIBPQ,
+      build: async () => ({ case: on(main, { database: 'appdb', params: { sslmode: 'require', ssl_max_protocol_version: 'TLSv1.2' } }) }),
+    },
     // Clients whose words for a closed connection do not show that it was being made: guesses (lib/pq's "EOF", node-postgres's "Connection terminated unexpectedly").
-    peerFault('pg-http-server', 'accepting/wrong_protocol', 'an HTTP server on the port (sslmode=disable)', httpPeer, { 'lib-pq': 'guesses accepting/wrong_protocol', 'node-postgres': 'guesses accepting/wrong_protocol' }),
+    peerFault('pg-http-server', 'accepting/wrong_protocol', 'an HTTP server on the port (sslmode=disable)', httpPeer, {
+      'lib-pq': 'guesses accepting/wrong_protocol',
+      'node-postgres': 'guesses accepting/wrong_protocol',
+    }),
     peerFault('pg-silent-peer', 'accepting/no_response', 'a peer that accepts the TCP connection and never answers (client timeout 2-3 s)', silentPeer),
-    peerFault('pg-hang-up', 'accepting/no_response', 'a peer that accepts the TCP connection and closes it at once', hangUpPeer, { 'lib-pq': 'guesses accepting/no_response', 'node-postgres': 'guesses accepting/no_response' }),
+    peerFault('pg-hang-up', 'accepting/no_response', 'a peer that accepts the TCP connection and closes it at once', hangUpPeer, {
+      'lib-pq': 'guesses accepting/no_response',
+      'node-postgres': 'guesses accepting/no_response',
+    }),
     peerFault('pg-reset', 'accepting/connection_reset', 'a peer that resets the connection (RST) on the first bytes', resetPeer),
-    { id: 'pg-statement-timeout', engine: 'postgres', cause: 'queries/long_running', description: 'statement_timeout (200 ms) cancels pg_sleep(2)', build: async () => ({ case: on(plain, { params: { sslmode: 'disable' }, sql: ['SET statement_timeout = 200', 'SELECT pg_sleep(2)'] }) }) },
+    {
+      id: 'pg-statement-timeout',
+      engine: 'postgres',
+      cause: 'queries/long_running',
+      description: 'statement_timeout (200 ms) cancels pg_sleep(2)',
+      build: async () => ({ case: on(plain, { params: { sslmode: 'disable' }, sql: ['SET statement_timeout = 200', 'SELECT pg_sleep(2)'] }) }),
+    },
     {
       id: 'pg-lock-timeout',
       engine: 'postgres',
@@ -289,7 +458,12 @@ async function postgresFaults(): Promise<Fault[]> {
       // libpq 15 loses the server's FATAL and shows only the closed connection.
       readsAs: { psycopg2: 'guesses pool/idle_in_transaction', sqlalchemy: 'guesses pool/idle_in_transaction' },
       description: 'idle_in_transaction_session_timeout (200 ms) ends a session left idle in a transaction',
-      build: async () => ({ case: on(plain, { params: { sslmode: 'disable' }, sql: ['SET idle_in_transaction_session_timeout = 200', 'BEGIN', 'SELECT 1', '@sleep 800', 'SELECT 1'] }) }),
+      build: async () => ({
+        case: on(plain, {
+          params: { sslmode: 'disable' },
+          sql: ['SET idle_in_transaction_session_timeout = 200', 'BEGIN', 'SELECT 1', '@sleep 800', 'SELECT 1'],
+        }),
+      }),
     },
     {
       id: 'pg-starting-up',
@@ -357,30 +531,62 @@ async function pgbouncerFaults(): Promise<Fault[]> {
   teardown.push(() => cluster.destroy());
   await cluster.sql(`CREATE ROLE app LOGIN PASSWORD '${SECRET}'`);
   await cluster.sql('CREATE DATABASE appdb OWNER app');
-  const through = async (after: (undo: () => Promise<unknown>) => void, options: { users?: Record<string, string>; settings?: Record<string, string | number>; databases?: Record<string, string> } = {}): Promise<PgBouncer> => {
+  const through = async (
+    after: (undo: () => Promise<unknown>) => void,
+    options: { users?: Record<string, string>; settings?: Record<string, string | number>; databases?: Record<string, string> } = {},
+  ): Promise<PgBouncer> => {
     // pgjdbc sends extra_float_digits, which PgBouncer refuses unless told to ignore it (as deployments for Java do).
-    const bouncer = await PgBouncer.start(cluster, { users: { app: SECRET }, ...options, settings: { ignore_startup_parameters: 'extra_float_digits', ...options.settings } });
+    const bouncer = await PgBouncer.start(cluster, {
+      users: { app: SECRET },
+      ...options,
+      settings: { ignore_startup_parameters: 'extra_float_digits', ...options.settings },
+    });
     after(() => bouncer.stop());
     return bouncer;
   };
-  const on = (bouncer: PgBouncer, c: Partial<Case> = {}): Case => ({ host: bouncer.host, port: bouncer.port, user: 'app', password: SECRET, database: 'appdb', params: { sslmode: 'disable' }, ...c });
+  const on = (bouncer: PgBouncer, c: Partial<Case> = {}): Case => ({
+    host: bouncer.host,
+    port: bouncer.port,
+    user: 'app',
+    password: SECRET,
+    database: 'appdb',
+    params: { sslmode: 'disable' },
+    ...c,
+  });
   return [
-    { id: 'pgb-wrong-password', engine: 'postgres', cause: 'auth/pooler_auth', description: 'PgBouncer (auth_type scram-sha-256, auth_file) refuses a wrong password', build: async (after) => ({ case: on(await through(after), { password: `${SECRET}x` }) }) },
+    {
+      id: 'pgb-wrong-password',
+      engine: 'postgres',
+      cause: 'auth/pooler_auth',
+      description: 'PgBouncer (auth_type scram-sha-256, auth_file) refuses a wrong password',
+      build: async (after) => ({ case: on(await through(after), { password: `${SECRET}x` }) }),
+    },
     {
       id: 'pgb-backend-auth',
       engine: 'postgres',
       cause: 'auth/pooler_backend_auth',
-      description: 'PgBouncer’s auth_file holds a stale password for app: the client logs in to PgBouncer with it, PgBouncer cannot log in to PostgreSQL with it (server_login_retry 1 s)',
-      build: async (after) => ({ case: on(await through(after, { users: { app: 'stale-Pa55' }, settings: { server_login_retry: 1 } }), { password: 'stale-Pa55', secrets: ['stale-Pa55'], sql: ['SELECT 1'] }) }),
+      description:
+        'PgBouncer’s auth_file holds a stale password for app: the client logs in to PgBouncer with it, PgBouncer cannot log in to PostgreSQL with it (server_login_retry 1 s)',
+      build: async (after) => ({
+        case: on(await through(after, { users: { app: 'stale-Pa55' }, settings: { server_login_retry: 1 } }), {
+          password: 'stale-Pa55',
+          secrets: ['stale-Pa55'],
+          sql: ['SELECT 1'],
+        }),
+      }),
     },
     {
       id: 'pgb-backend-down',
       engine: 'postgres',
       cause: 'accepting/pooler_backend_down',
-      description: 'PgBouncer’s [databases] entry points at a port where nothing listens (the database is down) and it never logged in there, so it cannot finish a client’s login; server_login_retry 1 s, client_login_timeout 1 s (60 s by default: a client with a shorter timeout sees only its own timeout)',
+      description:
+        'PgBouncer’s [databases] entry points at a port where nothing listens (the database is down) and it never logged in there, so it cannot finish a client’s login; server_login_retry 1 s, client_login_timeout 1 s (60 s by default: a client with a shorter timeout sees only its own timeout)',
       build: async (after) => {
         const down = await freePort();
-        const bouncer = await through(after, { databases: { appdb: `host=127.0.0.1 port=${down} dbname=appdb` }, settings: { server_login_retry: 1, client_login_timeout: 1 } });
+        const bouncer = await through(after, {
+          databases: { appdb: `host=127.0.0.1 port=${down} dbname=appdb` },
+          settings: { server_login_retry: 1, client_login_timeout: 1 },
+        });
         return { case: on(bouncer, { sql: ['SELECT 1'] }) };
       },
     },
@@ -388,8 +594,13 @@ async function pgbouncerFaults(): Promise<Fault[]> {
       id: 'pgb-backend-gone',
       engine: 'postgres',
       cause: 'accepting/pooler_backend_down',
-      description: 'the database stops after PgBouncer had logged in to it: PgBouncer still logs clients in, and their query waits for a server connection until query_wait_timeout (1 s); server_login_retry 1 s',
-      readsAs: { psycopg2: 'guesses accepting/pooler_backend_down', sqlalchemy: 'guesses accepting/pooler_backend_down', 'lib-pq': 'guesses accepting/pooler_backend_down' },
+      description:
+        'the database stops after PgBouncer had logged in to it: PgBouncer still logs clients in, and their query waits for a server connection until query_wait_timeout (1 s); server_login_retry 1 s',
+      readsAs: {
+        psycopg2: 'guesses accepting/pooler_backend_down',
+        sqlalchemy: 'guesses accepting/pooler_backend_down',
+        'lib-pq': 'guesses accepting/pooler_backend_down',
+      },
       build: async (after) => {
         const bouncer = await through(after, { settings: { server_login_retry: 1, query_wait_timeout: 1 } });
         const warm = await holdPoolerClients(bouncer, 1, 'app', SECRET);
@@ -404,7 +615,8 @@ async function pgbouncerFaults(): Promise<Fault[]> {
       id: 'pgb-backend-silent',
       engine: 'postgres',
       cause: 'accepting/pooler_backend_down',
-      description: 'PgBouncer’s [databases] entry points at a host that accepts TCP and never answers (a hung database): clients wait for a server connection until query_wait_timeout (1 s; server_connect_timeout is 15 s)',
+      description:
+        'PgBouncer’s [databases] entry points at a host that accepts TCP and never answers (a hung database): clients wait for a server connection until query_wait_timeout (1 s; server_connect_timeout is 15 s)',
       build: async (after) => {
         const hung = await silentPeer();
         after(() => hung.close());
@@ -429,7 +641,11 @@ async function pgbouncerFaults(): Promise<Fault[]> {
       engine: 'postgres',
       cause: 'pool/pooler_pool_exhausted',
       description: 'default_pool_size 1 (transaction mode), its server connection held in an open transaction; query_wait_timeout 1 s',
-      readsAs: { psycopg2: 'guesses pool/pooler_pool_exhausted', sqlalchemy: 'guesses pool/pooler_pool_exhausted', 'lib-pq': 'guesses pool/pooler_pool_exhausted' },
+      readsAs: {
+        psycopg2: 'guesses pool/pooler_pool_exhausted',
+        sqlalchemy: 'guesses pool/pooler_pool_exhausted',
+        'lib-pq': 'guesses pool/pooler_pool_exhausted',
+      },
       build: async (after) => {
         const bouncer = await through(after, { settings: { default_pool_size: 1, query_wait_timeout: 1 } });
         const held = await holdPoolerClients(bouncer, 1, 'app', SECRET);
@@ -438,7 +654,13 @@ async function pgbouncerFaults(): Promise<Fault[]> {
         return { case: on(bouncer, { sql: ['SELECT 1'] }) };
       },
     },
-    { id: 'pgb-no-such-database', engine: 'postgres', cause: 'auth/database_missing', description: 'a database PgBouncer has no [databases] entry for (and no "*" fallback)', build: async (after) => ({ case: on(await through(after), { database: 'nowhere' }) }) },
+    {
+      id: 'pgb-no-such-database',
+      engine: 'postgres',
+      cause: 'auth/database_missing',
+      description: 'a database PgBouncer has no [databases] entry for (and no "*" fallback)',
+      build: async (after) => ({ case: on(await through(after), { database: 'nowhere' }) }),
+    },
     {
       id: 'pgb-tls-required',
       engine: 'postgres',
@@ -446,7 +668,9 @@ async function pgbouncerFaults(): Promise<Fault[]> {
       description: 'PgBouncer with client_tls_sslmode = require (a self-signed certificate); the client connects with sslmode=disable',
       build: async (after) => {
         const cert = await selfSignedCertificate('pgbouncer.example');
-        const bouncer = await through(after, { settings: { client_tls_sslmode: 'require', client_tls_cert_file: cert.certFile, client_tls_key_file: cert.keyFile } });
+        const bouncer = await through(after, {
+          settings: { client_tls_sslmode: 'require', client_tls_cert_file: cert.certFile, client_tls_key_file: cert.keyFile },
+        });
         return { case: on(bouncer) };
       },
     },
@@ -454,7 +678,7 @@ async function pgbouncerFaults(): Promise<Fault[]> {
       id: 'pgb-disabled',
       engine: 'postgres',
       cause: 'accepting/pooler_paused',
-      description: 'an operator ran DISABLE appdb on PgBouncer\'s console: new clients of that database are rejected',
+      description: "an operator ran DISABLE appdb on PgBouncer's console: new clients of that database are rejected",
       build: async (after) => {
         const bouncer = await through(after);
         await bouncer.admin('DISABLE appdb');
@@ -470,10 +694,34 @@ async function mongodbFaults(): Promise<Fault[]> {
   teardown.push(() => server.destroy());
   const on = (c: Partial<Case> = {}): Case => ({ host: server.host, port: server.port, user: ADMIN_USER, password: SECRET, ...c });
   return [
-    { id: 'mongo-wrong-password', engine: 'mongodb', cause: 'auth/auth_failed', description: 'wrong password for the admin user (SCRAM-SHA-256, FerretDB answers AuthenticationFailed, code 18)', build: async () => ({ case: on({ password: `${SECRET}x` }) }) },
-    { id: 'mongo-auth-mechanism', engine: 'mongodb', cause: 'auth/auth_mechanism', description: 'authMechanism=PLAIN, a mechanism FerretDB does not support', build: async () => ({ case: on({ params: { authMechanism: 'PLAIN' } }) }) },
-    { id: 'mongo-no-credentials', engine: 'mongodb', cause: 'auth/password_missing', description: 'no credentials; the server requires authentication (listDatabases; ping needs no login)', build: async () => ({ case: on({ user: undefined, password: undefined, command: 'listDatabases' }) }) },
-    { id: 'mongo-replica-set-mismatch', engine: 'mongodb', cause: 'accepting/replica_set_mismatch', description: 'replicaSet=rs0 (directConnection=false) against a standalone server', build: async () => ({ case: on({ params: { directConnection: 'false', replicaSet: 'rs0' } }) }) },
+    {
+      id: 'mongo-wrong-password',
+      engine: 'mongodb',
+      cause: 'auth/auth_failed',
+      description: 'wrong password for the admin user (SCRAM-SHA-256, FerretDB answers AuthenticationFailed, code 18)',
+      build: async () => ({ case: on({ password: `${SECRET}x` }) }),
+    },
+    {
+      id: 'mongo-auth-mechanism',
+      engine: 'mongodb',
+      cause: 'auth/auth_mechanism',
+      description: 'authMechanism=PLAIN, a mechanism FerretDB does not support',
+      build: async () => ({ case: on({ params: { authMechanism: 'PLAIN' } }) }),
+    },
+    {
+      id: 'mongo-no-credentials',
+      engine: 'mongodb',
+      cause: 'auth/password_missing',
+      description: 'no credentials; the server requires authentication (listDatabases; ping needs no login)',
+      build: async () => ({ case: on({ user: undefined, password: undefined, command: 'listDatabases' }) }),
+    },
+    {
+      id: 'mongo-replica-set-mismatch',
+      engine: 'mongodb',
+      cause: 'accepting/replica_set_mismatch',
+      description: 'replicaSet=rs0 (directConnection=false) against a standalone server',
+      build: async () => ({ case: on({ params: { directConnection: 'false', replicaSet: 'rs0' } }) }),
+    },
   ];
 }
 
@@ -483,16 +731,73 @@ async function cassandraFaults(): Promise<Fault[]> {
   teardown.push(() => node.stop());
   // The lab's ordinary role (not the superuser, whose password "cassandra" cannot be told from the word); it may read both keyspaces.
   await node.cql(`GRANT SELECT ON KEYSPACE ${KEYSPACES.overReplicated} TO ${APP.user}`);
-  const on = (c: Partial<Case> = {}): Case => ({ host: '127.0.0.1', port: node.port, user: APP.user, password: APP.password, secrets: [APP.password, NOLOGIN.password], timeoutMs: 5000, ...c });
+  const on = (c: Partial<Case> = {}): Case => ({
+    host: '127.0.0.1',
+    port: node.port,
+    user: APP.user,
+    password: APP.password,
+    secrets: [APP.password, NOLOGIN.password],
+    timeoutMs: 5000,
+    ...c,
+  });
   return [
-    { id: 'cql-wrong-password', engine: 'cassandra', cause: 'auth/auth_failed', description: 'wrong password for an existing role (PasswordAuthenticator)', build: async () => ({ case: on({ password: SECRET }) }) },
-    { id: 'cql-no-credentials', engine: 'cassandra', cause: 'auth/password_missing', description: 'no credentials for a node with PasswordAuthenticator', build: async () => ({ case: on({ user: undefined, password: undefined }) }) },
-    { id: 'cql-role-nologin', engine: 'cassandra', cause: 'auth/permission_denied', description: 'a role with LOGIN = false, its right password', build: async () => ({ case: on({ user: NOLOGIN.user, password: NOLOGIN.password }) }) },
-    { id: 'cql-missing-keyspace', engine: 'cassandra', cause: 'auth/database_missing', description: 'a keyspace that does not exist', build: async () => ({ case: on({ keyspace: 'no_such_keyspace' }) }) },
-    { id: 'cql-protocol-v2', engine: 'cassandra', cause: 'accepting/protocol_version', description: 'protocol version 2, which Cassandra 5 no longer speaks', clients: ['cassandra-python', 'cassandra-node', 'gocql'], build: async () => ({ case: on({ protocolVersion: 2 }) }) },
-    { id: 'cql-protocol-v6', engine: 'cassandra', cause: 'accepting/protocol_version', description: 'protocol version 6 (beta), which Cassandra 5 does not offer without allow_beta', build: async () => ({ case: on({ protocolVersion: 6 }) }) },
-    { id: 'cql-wrong-dc', engine: 'cassandra', cause: 'network/local_dc_mismatch', description: `local data centre "dc-east"; the node is in "${DC}"`, build: async () => ({ case: on({ dc: 'dc-east', cql: 'SELECT release_version FROM system.local' }) }) },
-    { id: 'cql-unavailable', engine: 'cassandra', cause: 'queries/unavailable', description: `a read at LOCAL_QUORUM of keyspace ${KEYSPACES.overReplicated} (RF 3 on a one-node data centre: 2 replicas required, 1 alive)`, build: async () => ({ case: on({ cql: `SELECT * FROM ${KEYSPACES.overReplicated}.items`, consistency: 'LOCAL_QUORUM' }) }) },
+    {
+      id: 'cql-wrong-password',
+      engine: 'cassandra',
+      cause: 'auth/auth_failed',
+      description: 'wrong password for an existing role (PasswordAuthenticator)',
+      build: async () => ({ case: on({ password: SECRET }) }),
+    },
+    {
+      id: 'cql-no-credentials',
+      engine: 'cassandra',
+      cause: 'auth/password_missing',
+      description: 'no credentials for a node with PasswordAuthenticator',
+      build: async () => ({ case: on({ user: undefined, password: undefined }) }),
+    },
+    {
+      id: 'cql-role-nologin',
+      engine: 'cassandra',
+      cause: 'auth/permission_denied',
+      description: 'a role with LOGIN = false, its right password',
+      build: async () => ({ case: on({ user: NOLOGIN.user, password: NOLOGIN.password }) }),
+    },
+    {
+      id: 'cql-missing-keyspace',
+      engine: 'cassandra',
+      cause: 'auth/database_missing',
+      description: 'a keyspace that does not exist',
+      build: async () => ({ case: on({ keyspace: 'no_such_keyspace' }) }),
+    },
+    {
+      id: 'cql-protocol-v2',
+      engine: 'cassandra',
+      cause: 'accepting/protocol_version',
+      description: 'protocol version 2, which Cassandra 5 no longer speaks',
+      clients: ['cassandra-python', 'cassandra-node', 'gocql'],
+      build: async () => ({ case: on({ protocolVersion: 2 }) }),
+    },
+    {
+      id: 'cql-protocol-v6',
+      engine: 'cassandra',
+      cause: 'accepting/protocol_version',
+      description: 'protocol version 6 (beta), which Cassandra 5 does not offer without allow_beta',
+      build: async () => ({ case: on({ protocolVersion: 6 }) }),
+    },
+    {
+      id: 'cql-wrong-dc',
+      engine: 'cassandra',
+      cause: 'network/local_dc_mismatch',
+      description: `local data centre "dc-east"; the node is in "${DC}"`,
+      build: async () => ({ case: on({ dc: 'dc-east', cql: 'SELECT release_version FROM system.local' }) }),
+    },
+    {
+      id: 'cql-unavailable',
+      engine: 'cassandra',
+      cause: 'queries/unavailable',
+      description: `a read at LOCAL_QUORUM of keyspace ${KEYSPACES.overReplicated} (RF 3 on a one-node data centre: 2 replicas required, 1 alive)`,
+      build: async () => ({ case: on({ cql: `SELECT * FROM ${KEYSPACES.overReplicated}.items`, consistency: 'LOCAL_QUORUM' }) }),
+    },
   ];
 }
 
@@ -570,7 +875,12 @@ async function networkFaults(engine: Engine): Promise<Fault[]> {
 function run(argv: readonly string[], prefix: readonly string[]): Promise<string> {
   const [command, ...args] = [...prefix, ...argv];
   return new Promise((resolve) => {
-    execFile(command ?? 'false', args, { timeout: 30_000, env: { ...process.env, HOME: TOOLS, LC_ALL: 'C.UTF-8', PGPASSWORD: '', NO_COLOR: '1' } }, (_error, stdout, stderr) => resolve(`${stdout}${stderr}`));
+    execFile(
+      command ?? 'false',
+      args,
+      { timeout: 30_000, env: { ...process.env, HOME: TOOLS, LC_ALL: 'C.UTF-8', PGPASSWORD: '', NO_COLOR: '1' } },
+      (_error, stdout, stderr) => resolve(`${stdout}${stderr}`),
+    );
   });
 }
 
@@ -603,7 +913,12 @@ async function captureBuilt(fault: Fault, built: { readonly case: Case; readonly
       // The user and database (a Cassandra keyspace) only where the fault gives them; the network faults name neither.
       const named = !fault.id.startsWith('net-');
       const database = fault.engine === 'postgres' ? c.database : fault.engine === 'cassandra' ? c.keyspace : undefined;
-      const fields = [`host=${c.host}`, `port=${c.port}`, ...(c.user && (named || fault.engine === 'postgres') ? [`user=${c.user}`] : []), ...(database && (named || fault.engine === 'postgres') ? [`database=${database}`] : [])];
+      const fields = [
+        `host=${c.host}`,
+        `port=${c.port}`,
+        ...(c.user && (named || fault.engine === 'postgres') ? [`user=${c.user}`] : []),
+        ...(database && (named || fault.engine === 'postgres') ? [`database=${database}`] : []),
+      ];
       mkdirSync(dirname(file), { recursive: true });
       writeFileSync(
         file,
@@ -620,7 +935,14 @@ async function captureBuilt(fault: Fault, built: { readonly case: Case; readonly
           '',
         ].join('\n'),
       );
-      console.log(`  ${fault.id} ${id}: ${output.split('\n').find((line) => /error|exception|fail|refused|timeout/i.test(line))?.slice(0, 100) ?? output.slice(0, 100)}`);
+      console.log(
+        `  ${fault.id} ${id}: ${
+          output
+            .split('\n')
+            .find((line) => /error|exception|fail|refused|timeout/i.test(line))
+            ?.slice(0, 100) ?? output.slice(0, 100)
+        }`,
+      );
     }),
   );
 }
@@ -642,7 +964,8 @@ async function main(): Promise<void> {
       ['cql-', 'cassandra', cassandraFaults],
     ];
     const faults: Fault[] = [];
-    for (const [prefix, engine, build] of groups) if (only.length === 0 || only.some((want) => want.startsWith(prefix) || prefix.startsWith(want) || want === engine)) faults.push(...(await build()));
+    for (const [prefix, engine, build] of groups)
+      if (only.length === 0 || only.some((want) => want.startsWith(prefix) || prefix.startsWith(want) || want === engine)) faults.push(...(await build()));
     for (const fault of faults.filter((candidate) => wanted(candidate.id, candidate.engine))) {
       console.log(`${fault.engine} ${fault.id} (${fault.cause})`);
       await capture(fault, when);

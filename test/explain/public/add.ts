@@ -26,23 +26,31 @@ function main(): void {
   }
   const files = new Map<string, Entry[]>();
   for (const split of SPLITS) {
-    for (const engine of ENGINES) files.set(`${split}/${engine}`, existing.filter((entry) => entry.split === split && entry.engine === engine).map(({ split: _s, file: _f, ...entry }) => entry));
+    for (const engine of ENGINES)
+      files.set(
+        `${split}/${engine}`,
+        existing.filter((entry) => entry.split === split && entry.engine === engine).map(({ split: _s, file: _f, ...entry }) => entry),
+      );
   }
   let added = 0;
   for (const input of inputs) {
-    readFileSync(input, 'utf8').split('\n').filter((line) => line.trim() !== '').forEach((line, index) => {
-      const parsed = InputSchema.safeParse(JSON.parse(line));
-      if (!parsed.success) throw new Error(`${input}:${index + 1}: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
-      const { src, ...rest } = parsed.data;
-      if (texts.has(rest.text)) throw new Error(`${input}:${index + 1}: this text is already in the corpus`);
-      texts.add(rest.text);
-      const number = nextNumber.get(rest.engine) ?? 1;
-      nextNumber.set(rest.engine, number + 1);
-      const entry: Entry = { id: `${ID_PREFIX[rest.engine]}-${String(number).padStart(3, '0')}`, source: src, ...rest };
-      const split: Split = splitOf(src);
-      files.get(`${split}/${rest.engine}`)?.push(EntrySchema.parse(entry));
-      added += 1;
-    });
+    readFileSync(input, 'utf8')
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .forEach((line, index) => {
+        const parsed = InputSchema.safeParse(JSON.parse(line));
+        if (!parsed.success)
+          throw new Error(`${input}:${index + 1}: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
+        const { src, ...rest } = parsed.data;
+        if (texts.has(rest.text)) throw new Error(`${input}:${index + 1}: this text is already in the corpus`);
+        texts.add(rest.text);
+        const number = nextNumber.get(rest.engine) ?? 1;
+        nextNumber.set(rest.engine, number + 1);
+        const entry: Entry = { id: `${ID_PREFIX[rest.engine]}-${String(number).padStart(3, '0')}`, source: src, ...rest };
+        const split: Split = splitOf(src);
+        files.get(`${split}/${rest.engine}`)?.push(EntrySchema.parse(entry));
+        added += 1;
+      });
   }
   writeCorpusFiles(files);
   process.stdout.write(`added ${added} messages\n`);

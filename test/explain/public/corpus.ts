@@ -48,7 +48,10 @@ export const EntrySchema = z
     /** Only when the text shows it: the platform's own wording is part of the test. */
     os: z.enum(['windows', 'macos', 'alpine', 'android']).optional(),
     /** Only when the database's or driver's own message is translated (gettext language code). */
-    lang: z.string().regex(/^[a-z]{2}(_[A-Z]{2})?$/).optional(),
+    lang: z
+      .string()
+      .regex(/^[a-z]{2}(_[A-Z]{2})?$/)
+      .optional(),
     label: z.union([CauseRefSchema, z.enum(SPECIAL_LABELS)]),
     /** Other causes that are as right as the label: the text cannot tell them apart. */
     also: z.array(CauseRefSchema).optional(),
@@ -79,7 +82,9 @@ export function threadOf(source: string): string {
  * them cannot leak into the held-out score through its neighbour.
  */
 export function splitOf(source: string): Split {
-  const digest = createHash('sha256').update(`dbdoctor explain public corpus v1\n${threadOf(source)}`).digest();
+  const digest = createHash('sha256')
+    .update(`dbdoctor explain public corpus v1\n${threadOf(source)}`)
+    .digest();
   return (digest[0] ?? 0) % 2 === 0 ? 'tune' : 'heldout';
 }
 
@@ -92,7 +97,9 @@ export function loadPublicCorpus(splits: readonly Split[] = SPLITS): LoadedEntry
   const entries: LoadedEntry[] = [];
   for (const split of splits) {
     const dir = join(PUBLIC_DIR, split);
-    for (const name of readdirSync(dir).filter((file) => file.endsWith('.yaml')).sort()) {
+    for (const name of readdirSync(dir)
+      .filter((file) => file.endsWith('.yaml'))
+      .sort()) {
       const file = join(dir, name);
       const parsed = z.array(EntrySchema).safeParse(parse(readFileSync(file, 'utf8')) ?? []);
       if (!parsed.success) throw new Error(`${file}: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
@@ -109,35 +116,83 @@ export function loadPublicCorpus(splits: readonly Split[] = SPLITS): LoadedEntry
  */
 export const CLIENT_FAMILIES: Record<string, string> = {
   // PostgreSQL through libpq (C, Python psycopg, Ruby pg, PHP, Perl, Rust diesel, GUI tools).
-  psql: 'libpq', libpq: 'libpq', pg_dump: 'libpq', pgbackrest: 'libpq', pgadmin: 'libpq', tableplus: 'libpq',
-  psycopg2: 'libpq', psycopg3: 'libpq', sqlalchemy: 'libpq', django: 'libpq', peewee: 'libpq', hasura: 'libpq',
-  rails: 'libpq', 'ruby-pg': 'libpq', 'ruby-dbi': 'libpq', 'php-pdo': 'libpq', 'php-pgsql': 'libpq', 'perl-dbd-pg': 'libpq', diesel: 'libpq',
+  psql: 'libpq',
+  libpq: 'libpq',
+  pg_dump: 'libpq',
+  pgbackrest: 'libpq',
+  pgadmin: 'libpq',
+  tableplus: 'libpq',
+  psycopg2: 'libpq',
+  psycopg3: 'libpq',
+  sqlalchemy: 'libpq',
+  django: 'libpq',
+  peewee: 'libpq',
+  hasura: 'libpq',
+  rails: 'libpq',
+  'ruby-pg': 'libpq',
+  'ruby-dbi': 'libpq',
+  'php-pdo': 'libpq',
+  'php-pgsql': 'libpq',
+  'perl-dbd-pg': 'libpq',
+  diesel: 'libpq',
   // PostgreSQL, other drivers.
-  'node-postgres': 'node-postgres', sequelize: 'node-postgres', typeorm: 'node-postgres', knex: 'node-postgres',
+  'node-postgres': 'node-postgres',
+  sequelize: 'node-postgres',
+  typeorm: 'node-postgres',
+  knex: 'node-postgres',
   'postgres-js': 'postgres.js',
   prisma: 'prisma',
-  pgjdbc: 'jdbc', hikari: 'jdbc', flyway: 'jdbc',
+  pgjdbc: 'jdbc',
+  hikari: 'jdbc',
+  flyway: 'jdbc',
   npgsql: 'npgsql',
   asyncpg: 'asyncpg',
-  pgx: 'go', 'lib-pq': 'go', 'go-pg': 'go', gorm: 'go', 'go-sql': 'go', banbot: 'go',
-  sqlx: 'rust', 'tokio-postgres': 'rust', 'rust-postgres': 'rust', dbx: 'rust',
+  pgx: 'go',
+  'lib-pq': 'go',
+  'go-pg': 'go',
+  gorm: 'go',
+  'go-sql': 'go',
+  banbot: 'go',
+  sqlx: 'rust',
+  'tokio-postgres': 'rust',
+  'rust-postgres': 'rust',
+  dbx: 'rust',
   'postgres-log': 'server log',
   'pgbouncer-log': 'pgbouncer log',
-  postgresclientkit: 'other', 'postgresql-typed': 'other', pgpool: 'other', unknown: 'other',
+  postgresclientkit: 'other',
+  'postgresql-typed': 'other',
+  pgpool: 'other',
+  unknown: 'other',
   // MongoDB.
-  'mongodb-node': 'mongo node', mongoose: 'mongo node', payload: 'mongo node', compass: 'mongo node',
-  pymongo: 'mongo python', motor: 'mongo python',
+  'mongodb-node': 'mongo node',
+  mongoose: 'mongo node',
+  payload: 'mongo node',
+  compass: 'mongo node',
+  pymongo: 'mongo python',
+  motor: 'mongo python',
   'mongodb-java': 'mongo java',
-  'mongo-go': 'mongo go', mgo: 'mongo go',
-  'mongo-shell': 'mongo shell', mongosh: 'mongo shell',
+  'mongo-go': 'mongo go',
+  mgo: 'mongo go',
+  'mongo-shell': 'mongo shell',
+  mongosh: 'mongo shell',
   'mongodb-php': 'mongo php',
-  'deno-mongo': 'mongo other', mongokitten: 'mongo other', 'mongo-dart': 'mongo other', 'mongodb-rust': 'mongo other',
+  'deno-mongo': 'mongo other',
+  mongokitten: 'mongo other',
+  'mongo-dart': 'mongo other',
+  'mongodb-rust': 'mongo other',
   // Cassandra.
-  'cassandra-python': 'cassandra python', cqlsh: 'cassandra python',
-  'cassandra-java': 'cassandra java', 'cassandra-stress': 'cassandra java', 'cassandra-thrift': 'cassandra java',
+  'cassandra-python': 'cassandra python',
+  cqlsh: 'cassandra python',
+  'cassandra-java': 'cassandra java',
+  'cassandra-stress': 'cassandra java',
+  'cassandra-thrift': 'cassandra java',
   'cassandra-node': 'cassandra node',
   gocql: 'gocql',
-  cqlsharp: 'cassandra other', phpcassa: 'cassandra other', kong: 'cassandra other', 'scylla-rust': 'cassandra other', 'cassandra-server-log': 'cassandra other',
+  cqlsharp: 'cassandra other',
+  phpcassa: 'cassandra other',
+  kong: 'cassandra other',
+  'scylla-rust': 'cassandra other',
+  'cassandra-server-log': 'cassandra other',
 };
 
 export function familyOf(client: string): string {

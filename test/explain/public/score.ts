@@ -165,15 +165,27 @@ export function report(name: string, results: readonly Scored[]): string {
     '',
     table('all', new Map([['all', [...results]]])),
     '',
-    table('engine', groupBy(results, (result) => result.entry.engine)),
+    table(
+      'engine',
+      groupBy(results, (result) => result.entry.engine),
+    ),
     '',
     table('label', groupBy(results, labelKind)),
     '',
-    table('client family', groupBy(results, (result) => familyOf(result.entry.client))),
+    table(
+      'client family',
+      groupBy(results, (result) => familyOf(result.entry.client)),
+    ),
     '',
-    table('client', groupBy(results, (result) => result.entry.client)),
+    table(
+      'client',
+      groupBy(results, (result) => result.entry.client),
+    ),
     '',
-    table('translated message (lang)', groupBy(results, (result) => result.entry.lang ?? null)),
+    table(
+      'translated message (lang)',
+      groupBy(results, (result) => result.entry.lang ?? null),
+    ),
     '',
   ].join('\n');
 }
@@ -191,7 +203,9 @@ export function sideBySide(results: readonly Scored[]): string {
       '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ];
     for (const [name, group] of [...groups.entries()].sort(([a], [b]) => a.localeCompare(b))) {
-      lines.push(`| ${name} | ${cell(group.filter((result) => result.entry.split === 'tune'))} | ${cell(group.filter((result) => result.entry.split === 'heldout'))} |`);
+      lines.push(
+        `| ${name} | ${cell(group.filter((result) => result.entry.split === 'tune'))} | ${cell(group.filter((result) => result.entry.split === 'heldout'))} |`,
+      );
     }
     return lines.join('\n');
   };
@@ -207,10 +221,13 @@ export function sideBySide(results: readonly Scored[]): string {
 }
 
 function listing(results: readonly Scored[], which: string): string {
-  const wanted = (outcome: Outcome): boolean => which === 'all' ? outcome !== 'right' : outcome === which || (which === 'wrong' && outcome === 'error');
+  const wanted = (outcome: Outcome): boolean => (which === 'all' ? outcome !== 'right' : outcome === which || (which === 'wrong' && outcome === 'error'));
   return results
     .filter((result) => wanted(result.outcome))
-    .map((result) => `${result.outcome.padEnd(6)} ${result.entry.id.padEnd(9)} ${result.entry.split.padEnd(7)} label ${result.entry.label}${result.entry.also ? ` (also ${result.entry.also.join(', ')})` : ''}, got ${result.got ?? `nothing (${result.detail})`}\n       ${result.entry.text.split('\n')[0]?.slice(0, 140)}`)
+    .map(
+      (result) =>
+        `${result.outcome.padEnd(6)} ${result.entry.id.padEnd(9)} ${result.entry.split.padEnd(7)} label ${result.entry.label}${result.entry.also ? ` (also ${result.entry.also.join(', ')})` : ''}, got ${result.got ?? `nothing (${result.detail})`}\n       ${result.entry.text.split('\n')[0]?.slice(0, 140)}`,
+    )
     .join('\n');
 }
 
@@ -237,7 +254,22 @@ async function main(): Promise<void> {
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
 
   if (args.includes('--json')) {
-    process.stdout.write(`${JSON.stringify(results.map((result) => ({ id: result.entry.id, split: result.entry.split, engine: result.entry.engine, client: result.entry.client, label: result.entry.label, also: result.entry.also ?? [], got: result.got, outcome: result.outcome })), null, 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify(
+        results.map((result) => ({
+          id: result.entry.id,
+          split: result.entry.split,
+          engine: result.entry.engine,
+          client: result.entry.client,
+          label: result.entry.label,
+          also: result.entry.also ?? [],
+          got: result.got,
+          outcome: result.outcome,
+        })),
+        null,
+        2,
+      )}\n`,
+    );
     return;
   }
   if (args.includes('--side-by-side')) {
@@ -245,7 +277,12 @@ async function main(): Promise<void> {
     if (list) process.stdout.write(`\n${listing(results, list)}\n`);
     return;
   }
-  const sections = splits.map((split) => report(split === 'tune' ? 'tune split' : 'held-out split', results.filter((result) => result.entry.split === split)));
+  const sections = splits.map((split) =>
+    report(
+      split === 'tune' ? 'tune split' : 'held-out split',
+      results.filter((result) => result.entry.split === split),
+    ),
+  );
   if (splits.length > 1) sections.push(report('both splits', results));
   process.stdout.write(`${sections.join('\n')}\n_${entries.length} messages scored with ${bin} (${used}) in ${seconds} s._\n`);
   if (list) process.stdout.write(`\n${listing(results, list)}\n`);

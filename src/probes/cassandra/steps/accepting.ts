@@ -9,29 +9,61 @@ import { cqlsh, environmentEvidence, hostsEvidence, nodeSummary, urlWith, waitFo
 import type { CqlContext } from '../context.js';
 import { scanLocalCassandra, type CassandraNode, type TransportState } from '../local.js';
 import type { ProtocolGuess } from '../../../net/sniff.js';
-import { connectionResetRemedies, listenerViewEvidence, lookAtListener, ownerNote, wrongProtocolRemedies, wrongProtocolSummary, type EngineIdentity, type EngineListener, type ListenerView } from '../../common/listener.js';
+import {
+  connectionResetRemedies,
+  listenerViewEvidence,
+  lookAtListener,
+  ownerNote,
+  wrongProtocolRemedies,
+  wrongProtocolSummary,
+  type EngineIdentity,
+  type EngineListener,
+  type ListenerView,
+} from '../../common/listener.js';
 import { urlLine } from '../../../text/url.js';
 import { pathOperand, raw, sh, sudoUnlessRoot } from '../../../text/shell.js';
 
 const portOf = (target: CassandraTarget): number => target.contactPoints[0]?.port ?? 9042;
-const whoOwns = (target: CassandraTarget): Remediation => ({ text: 'On the host, see which process owns the port:', command: sudoUnlessRoot(sh`sudo ss -tlnp ${`sport = :${portOf(target)}`}`), language: 'shell' });
+const whoOwns = (target: CassandraTarget): Remediation => ({
+  text: 'On the host, see which process owns the port:',
+  command: sudoUnlessRoot(sh`sudo ss -tlnp ${`sport = :${portOf(target)}`}`),
+  language: 'shell',
+});
 const nodetool = (command: string): string => `nodetool ${command}`;
 
 const remedies = {
   connection_reset: (port: number): Remediation[] => connectionResetRemedies('CQL', port),
   not_listening: (listening: readonly string[]): Remediation[] => [
-    { text: `Cassandra listens for CQL clients on ${listening.join(', ') || 'another address'}. Connect there, or set rpc_address (or rpc_interface) in cassandra.yaml to an address clients can reach, then restart the node.` },
-    { text: 'See what the node binds to:', command: 'nodetool info | grep -i -E "native|rpc"; grep -E "^(rpc_address|native_transport_port)" /etc/cassandra/cassandra.yaml', language: 'shell' },
+    {
+      text: `Cassandra listens for CQL clients on ${listening.join(', ') || 'another address'}. Connect there, or set rpc_address (or rpc_interface) in cassandra.yaml to an address clients can reach, then restart the node.`,
+    },
+    {
+      text: 'See what the node binds to:',
+      command: 'nodetool info | grep -i -E "native|rpc"; grep -E "^(rpc_address|native_transport_port)" /etc/cassandra/cassandra.yaml',
+      language: 'shell',
+    },
   ],
   starting_up: (target: CassandraTarget, node: CassandraNode | undefined): Remediation[] => [
-    { text: 'The node is starting: it opens its CQL port last, after replaying the commit log and joining the ring. Clients should retry with backoff. Wait for it:', command: waitForCql(target), language: 'shell' },
+    {
+      text: 'The node is starting: it opens its CQL port last, after replaying the commit log and joining the ring. Clients should retry with backoff. Wait for it:',
+      command: waitForCql(target),
+      language: 'shell',
+    },
     { text: 'Follow its progress in the log:', command: sh`tail -f ${pathOperand(node?.logFile ?? '/var/log/cassandra/system.log')}`, language: 'shell' },
-    { text: 'If it stays closed long after start, the native transport may have been switched off: check, and turn it on:', command: `${nodetool('statusbinary')}; ${nodetool('enablebinary')}`, language: 'shell' },
+    {
+      text: 'If it stays closed long after start, the native transport may have been switched off: check, and turn it on:',
+      command: `${nodetool('statusbinary')}; ${nodetool('enablebinary')}`,
+      language: 'shell',
+    },
   ],
   native_transport_disabled: (node: CassandraNode | undefined, byConfig: boolean): Remediation[] => [
     { text: 'Turn the native transport (the CQL port) back on, on that node:', command: nodetool('enablebinary'), language: 'shell' },
     ...(byConfig
-      ? [{ text: `It is off in the configuration: set start_native_transport: true in ${node?.configFile ?? 'cassandra.yaml'} so that it stays on after a restart.` }]
+      ? [
+          {
+            text: `It is off in the configuration: set start_native_transport: true in ${node?.configFile ?? 'cassandra.yaml'} so that it stays on after a restart.`,
+          },
+        ]
       : [{ text: 'Someone ran nodetool disablebinary (often before maintenance or a drain). Check that the maintenance is over before turning it on.' }]),
     { text: 'Check:', command: nodetool('statusbinary'), language: 'shell' },
   ],
@@ -42,29 +74,54 @@ const remedies = {
         : 'Something accepted the TCP connection but never answered: a hung or overloaded node (long GC pauses), or a proxy whose backend does not answer.',
     },
     whoOwns(target),
-    { text: 'On the node, check its state and the client limits:', command: 'nodetool info; nodetool tpstats | head -30; grep -E "native_transport_max_concurrent_connections" /etc/cassandra/cassandra.yaml', language: 'shell' },
+    {
+      text: 'On the node, check its state and the client limits:',
+      command: 'nodetool info; nodetool tpstats | head -30; grep -E "native_transport_max_concurrent_connections" /etc/cassandra/cassandra.yaml',
+      language: 'shell',
+    },
   ],
   wrong_protocol: (target: CassandraTarget, what: string, seen?: { readonly guess?: ProtocolGuess; readonly view?: ListenerView }): Remediation[] =>
-    wrongProtocolRemedies(cassandraIdentity(target), target.contactPoints[0]?.host ?? 'localhost', portOf(target), seen?.guess ?? { protocol: 'unknown', description: what, sample: '' }, seen?.view),
+    wrongProtocolRemedies(
+      cassandraIdentity(target),
+      target.contactPoints[0]?.host ?? 'localhost',
+      portOf(target),
+      seen?.guess ?? { protocol: 'unknown', description: what, sample: '' },
+      seen?.view,
+    ),
   tls_required: (target: CassandraTarget): Remediation[] => [
     { text: 'The port only speaks TLS (client_encryption_options enabled, not optional). Connect with TLS:', command: urlLine(urlWith(target, { tls: true })) },
     { text: 'cqlsh needs --ssl too:', command: sh`${raw(cqlsh({ ...target, tls: false }))} --ssl`, language: 'shell' },
   ],
   tls_unsupported: (): Remediation[] => [
-    { text: 'The node answers in plain CQL: client encryption is off. Either connect without TLS, or enable client_encryption_options in cassandra.yaml (with a keystore) and restart the node.' },
+    {
+      text: 'The node answers in plain CQL: client encryption is off. Either connect without TLS, or enable client_encryption_options in cassandra.yaml (with a keystore) and restart the node.',
+    },
   ],
   tls_handshake_failed: (): Remediation[] => [
-    { text: 'Compare the TLS versions and cipher suites both sides allow (client_encryption_options: protocol, cipher_suites), and read the node log for the handshake error.' },
+    {
+      text: 'Compare the TLS versions and cipher suites both sides allow (client_encryption_options: protocol, cipher_suites), and read the node log for the handshake error.',
+    },
   ],
   protocol_version: (target: CassandraTarget, offered: readonly number[]): Remediation[] => {
     const common = offered.filter((version) => version <= DRIVER_MAX_VERSION).sort((a, b) => b - a)[0];
     return [
       target.protocolVersion !== undefined && common !== undefined
-        ? { text: `The client is pinned to protocol v${target.protocolVersion}; the server offers ${offered.map((version) => `v${version}`).join(', ')}. Pin a version both speak, or let the driver negotiate (remove the pin):`, command: urlLine(urlWith(target, { protocolVersion: 'negotiate' })) }
-        : { text: `The server offers ${offered.map((version) => `v${version}`).join(', ') || 'no version this client knows'}; this driver speaks v1–v${DRIVER_MAX_VERSION}. Upgrade the driver (or the server) so that they share a version.` },
+        ? {
+            text: `The client is pinned to protocol v${target.protocolVersion}; the server offers ${offered.map((version) => `v${version}`).join(', ')}. Pin a version both speak, or let the driver negotiate (remove the pin):`,
+            command: urlLine(urlWith(target, { protocolVersion: 'negotiate' })),
+          }
+        : {
+            text: `The server offers ${offered.map((version) => `v${version}`).join(', ') || 'no version this client knows'}; this driver speaks v1–v${DRIVER_MAX_VERSION}. Upgrade the driver (or the server) so that they share a version.`,
+          },
     ];
   },
-  not_accepting: (): Remediation[] => [{ text: 'The node answered the handshake with an error dbdoctor does not recognise; its words are in the evidence. Read the node log:', command: sudoUnlessRoot('sudo tail -n 50 /var/log/cassandra/system.log'), language: 'shell' }],
+  not_accepting: (): Remediation[] => [
+    {
+      text: 'The node answered the handshake with an error dbdoctor does not recognise; its words are in the evidence. Read the node log:',
+      command: sudoUnlessRoot('sudo tail -n 50 /var/log/cassandra/system.log'),
+      language: 'shell',
+    },
+  ],
 };
 
 function describeTransport(transport: TransportState): string {
@@ -96,7 +153,11 @@ export const acceptingStep = defineStep<CqlContext, keyof typeof remedies>({
     'Sends the CQL native protocol OPTIONS and STARTUP on a raw connection to each contact point, and tells apart: accepting, starting up, native transport switched off, silent, another protocol, TLS mismatches, no common protocol version.',
   remedies,
   manual: [
-    { text: 'Does the node take CQL clients (the binary protocol may be switched off, or still starting)?', command: 'nodetool statusbinary; nodetool info | grep -E "Native Transport|Gossip"', language: 'shell' },
+    {
+      text: 'Does the node take CQL clients (the binary protocol may be switched off, or still starting)?',
+      command: 'nodetool statusbinary; nodetool info | grep -E "Native Transport|Gossip"',
+      language: 'shell',
+    },
     { text: 'Switch the binary protocol back on, if it was switched off:', command: 'nodetool enablebinary', language: 'shell' },
   ],
   async run(ctx, io) {
@@ -109,13 +170,23 @@ export const acceptingStep = defineStep<CqlContext, keyof typeof remedies>({
     if (decision.kind === 'refused') {
       const refusal = await ctx.refusal();
       if (refusal?.cause === 'not_listening') {
-        return io.found('not_listening', `Cassandra runs here but does not take CQL clients at ${where}; it listens on ${refusal.listening.join(', ')}`, remedies.not_listening(refusal.listening), { listeningOn: [...refusal.listening], localNodes: refusal.nodes.map(nodeSummary) });
+        return io.found(
+          'not_listening',
+          `Cassandra runs here but does not take CQL clients at ${where}; it listens on ${refusal.listening.join(', ')}`,
+          remedies.not_listening(refusal.listening),
+          { listeningOn: [...refusal.listening], localNodes: refusal.nodes.map(nodeSummary) },
+        );
       }
       if (refusal?.cause === 'transport_closed') {
         const evidence: Evidence = { localNodes: [nodeSummary(refusal.node)], nativeTransport: { ...refusal.transport } };
         const summary = `a Cassandra JVM runs here (pid ${refusal.node.pid}) but nothing listens on its CQL port ${where}: ${describeTransport(refusal.transport)}`;
         if (refusal.transport.state === 'disabled_by_nodetool' || refusal.transport.state === 'disabled_by_config') {
-          return io.found('native_transport_disabled', summary, remedies.native_transport_disabled(refusal.node, refusal.transport.state === 'disabled_by_config'), evidence);
+          return io.found(
+            'native_transport_disabled',
+            summary,
+            remedies.native_transport_disabled(refusal.node, refusal.transport.state === 'disabled_by_config'),
+            evidence,
+          );
         }
         return io.found('starting_up', summary, remedies.starting_up(target, refusal.node), evidence);
       }
@@ -126,29 +197,66 @@ export const acceptingStep = defineStep<CqlContext, keyof typeof remedies>({
     if (decision.kind === 'failure' && decision.step === 'accepting') {
       switch (decision.cause) {
         case 'starting_up':
-          return io.found('starting_up', `${where} is bootstrapping and does not take queries yet${serverWords(trace)}`, remedies.starting_up(target, undefined));
+          return io.found(
+            'starting_up',
+            `${where} is bootstrapping and does not take queries yet${serverWords(trace)}`,
+            remedies.starting_up(target, undefined),
+          );
         case 'connection_reset':
-          return io.found('connection_reset', `${where} accepted the TCP connection, then reset it (RST) before a CQL answer (ECONNRESET)`, remedies.connection_reset(trace.port));
+          return io.found(
+            'connection_reset',
+            `${where} accepted the TCP connection, then reset it (RST) before a CQL answer (ECONNRESET)`,
+            remedies.connection_reset(trace.port),
+          );
         case 'no_response': {
           const view = await lookAtListener(trace.connected, localCassandraListeners, io.deadline, osOf(ctx.run.environment.platform));
-          const summary = trace.closedByPeer ? `${where} accepted the TCP connection, then closed it without a CQL answer` : `${where} accepted the TCP connection but sent no CQL answer within ${formatMs(trace.durationMs)}`;
-          return io.found('no_response', `${summary}${ownerNote(view)}`, remedies.no_response(target, trace.closedByPeer), listenerViewEvidence(view, trace.listener));
+          const summary = trace.closedByPeer
+            ? `${where} accepted the TCP connection, then closed it without a CQL answer`
+            : `${where} accepted the TCP connection but sent no CQL answer within ${formatMs(trace.durationMs)}`;
+          return io.found(
+            'no_response',
+            `${summary}${ownerNote(view)}`,
+            remedies.no_response(target, trace.closedByPeer),
+            listenerViewEvidence(view, trace.listener),
+          );
         }
         case 'wrong_protocol': {
           const view = await lookAtListener(trace.connected, localCassandraListeners, io.deadline, osOf(ctx.run.environment.platform));
           const what = trace.answeredBy?.description ?? 'something that does not speak CQL';
-          return io.found('wrong_protocol', wrongProtocolSummary(cassandraIdentity(target), where, trace.answeredBy, view), remedies.wrong_protocol(target, what, { ...(trace.answeredBy ? { guess: trace.answeredBy } : {}), view }), { ...(trace.answeredBy ? { answeredBy: { ...trace.answeredBy } } : {}), ...listenerViewEvidence(view, trace.listener) });
+          return io.found(
+            'wrong_protocol',
+            wrongProtocolSummary(cassandraIdentity(target), where, trace.answeredBy, view),
+            remedies.wrong_protocol(target, what, { ...(trace.answeredBy ? { guess: trace.answeredBy } : {}), view }),
+            { ...(trace.answeredBy ? { answeredBy: { ...trace.answeredBy } } : {}), ...listenerViewEvidence(view, trace.listener) },
+          );
         }
         case 'tls_required':
-          return io.found('tls_required', `${where} speaks TLS only${trace.tlsOnly ? ' (it hung up on a plain CQL frame, then completed a TLS handshake)' : ' (it answered a plain CQL frame with TLS)'}, and the client does not use TLS`, remedies.tls_required(target));
+          return io.found(
+            'tls_required',
+            `${where} speaks TLS only${trace.tlsOnly ? ' (it hung up on a plain CQL frame, then completed a TLS handshake)' : ' (it answered a plain CQL frame with TLS)'}, and the client does not use TLS`,
+            remedies.tls_required(target),
+          );
         case 'tls_unsupported':
-          return io.found('tls_unsupported', `the client requires TLS (ssl=true), but ${where} answers in plain CQL (${tlsReason(trace.tls?.message)})`, remedies.tls_unsupported());
+          return io.found(
+            'tls_unsupported',
+            `the client requires TLS (ssl=true), but ${where} answers in plain CQL (${tlsReason(trace.tls?.message)})`,
+            remedies.tls_unsupported(),
+          );
         case 'tls_handshake_failed':
-          return io.found('tls_handshake_failed', `the TLS handshake with ${where} failed: ${trace.tls?.message ?? 'unknown error'}`, remedies.tls_handshake_failed());
+          return io.found(
+            'tls_handshake_failed',
+            `the TLS handshake with ${where} failed: ${trace.tls?.message ?? 'unknown error'}`,
+            remedies.tls_handshake_failed(),
+          );
         case 'protocol_version': {
           const offered = trace.versionsOffered ?? [];
           const asked = target.protocolVersion ?? DRIVER_MAX_VERSION;
-          return io.found('protocol_version', `${where} does not speak CQL native protocol v${asked}${offered.length > 0 ? `; it offers ${offered.map((version) => `v${version}`).join(', ')}` : ''}${serverWords(trace)}`, remedies.protocol_version(target, offered), { versionAsked: asked, versionsOffered: offered });
+          return io.found(
+            'protocol_version',
+            `${where} does not speak CQL native protocol v${asked}${offered.length > 0 ? `; it offers ${offered.map((version) => `v${version}`).join(', ')}` : ''}${serverWords(trace)}`,
+            remedies.protocol_version(target, offered),
+            { versionAsked: asked, versionsOffered: offered },
+          );
         }
         default:
           return io.found('not_accepting', `${where} refused the CQL handshake${serverWords(trace)}`, remedies.not_accepting());
@@ -161,7 +269,12 @@ export const acceptingStep = defineStep<CqlContext, keyof typeof remedies>({
       const { failure } = session;
       const hostsEvidence = { driverError: failure.error, hosts: failure.hosts };
       if (failure.cause === 'protocol_version') {
-        return io.found('protocol_version', `the driver could not agree a protocol version with ${where}: ${failure.telling.message}`, remedies.protocol_version(target, trace.versionsOffered ?? []), hostsEvidence);
+        return io.found(
+          'protocol_version',
+          `the driver could not agree a protocol version with ${where}: ${failure.telling.message}`,
+          remedies.protocol_version(target, trace.versionsOffered ?? []),
+          hostsEvidence,
+        );
       }
       return io.found('not_accepting', `the driver could not open a session: ${failure.telling.message}`, remedies.not_accepting(), hostsEvidence);
     }
@@ -176,11 +289,19 @@ export const acceptingStep = defineStep<CqlContext, keyof typeof remedies>({
   },
 });
 function cassandraIdentity(target: CassandraTarget): EngineIdentity {
-  return { name: 'Cassandra', protocol: 'cassandra', defaultPort: 9042, portNote: ' for CQL clients (7000 is its inter-node port, 7199 JMX)', urlFor: (host, port) => urlWith(target, { host, port }) };
+  return {
+    name: 'Cassandra',
+    protocol: 'cassandra',
+    defaultPort: 9042,
+    portNote: ' for CQL clients (7000 is its inter-node port, 7199 JMX)',
+    urlFor: (host, port) => urlWith(target, { host, port }),
+  };
 }
 
 async function localCassandraListeners(): Promise<EngineListener[]> {
-  return (await scanLocalCassandra()).nodes.flatMap((node) => node.tcp.filter((listener) => listener.port === node.nativePort).map((listener) => ({ ...listener, pid: node.pid })));
+  return (await scanLocalCassandra()).nodes.flatMap((node) =>
+    node.tcp.filter((listener) => listener.port === node.nativePort).map((listener) => ({ ...listener, pid: node.pid })),
+  );
 }
 
 export { remedies as acceptingRemedies };

@@ -21,11 +21,20 @@ import { spokenSource } from '../../../config/source.js';
  */
 const waitInInitContainer = (host: string): Remediation => ({
   text: 'In Kubernetes, let an init container wait for the name before the application starts (instead of crash-looping on it):',
-  command: ['initContainers:', '  - name: wait-for-mongodb', '    image: busybox:1.36', `    command: ["sh", "-c", ${jsString(waitUpTo(120, sh`nslookup ${host}`))}]`].join('\n'),
+  command: [
+    'initContainers:',
+    '  - name: wait-for-mongodb',
+    '    image: busybox:1.36',
+    `    command: ["sh", "-c", ${jsString(waitUpTo(120, sh`nslookup ${host}`))}]`,
+  ].join('\n'),
 });
 
 const srvRecordRemedies = (lookup: SrvLookup, record: 'SRV' | 'TXT'): Remediation[] => [
-  { text: `Look at the ${record} record${record === 'SRV' ? 's' : ''} as this machine's resolver sees ${record === 'SRV' ? 'them' : 'it'}:`, command: record === 'SRV' ? sh`dig +short SRV ${lookup.srvName}` : sh`dig +short TXT ${lookup.host}`, language: 'shell' },
+  {
+    text: `Look at the ${record} record${record === 'SRV' ? 's' : ''} as this machine's resolver sees ${record === 'SRV' ? 'them' : 'it'}:`,
+    command: record === 'SRV' ? sh`dig +short SRV ${lookup.srvName}` : sh`dig +short TXT ${lookup.host}`,
+    language: 'shell',
+  },
 ];
 
 const remedies = {
@@ -33,22 +42,46 @@ const remedies = {
   member_unreachable: (target: MongoTarget, member: MemberProbe): Remediation[] =>
     refusedMember(member)
       ? [
-          { text: `"${member.name}" resolves and its host answers, but nothing listens on port ${member.port} there: that member (mongod) is stopped, or listens on another port. Start it (on that host); while a majority of the set is up, the others elect a new primary.`, command: 'sudo systemctl status mongod; sudo ss -tlnp | grep -E "mongo"', language: 'shell' },
-          { text: 'See which member the set now takes as primary (on any member that runs, as an administrator):', command: 'rs.status().members.map(m => m.name + " " + m.stateStr)' },
+          {
+            text: `"${member.name}" resolves and its host answers, but nothing listens on port ${member.port} there: that member (mongod) is stopped, or listens on another port. Start it (on that host); while a majority of the set is up, the others elect a new primary.`,
+            command: 'sudo systemctl status mongod; sudo ss -tlnp | grep -E "mongo"',
+            language: 'shell',
+          },
+          {
+            text: 'See which member the set now takes as primary (on any member that runs, as an administrator):',
+            command: 'rs.status().members.map(m => m.name + " " + m.stateStr)',
+          },
         ]
       : [
-    { text: `The driver connects to the members under the names the replica set advertises (its rs.conf() "host" fields), not under the seed names. "${member.name}" must resolve and be reachable from here, as from every client.` },
-    // The member's name is what the server advertised: a command names it only when it is a host.
-    isHostName(member.host)
-      ? { text: 'Either make those names resolvable here (DNS, or /etc/hosts for a test):', command: sh`getent ahosts ${member.host}`, language: 'shell' }
-      : { text: 'Either make those names resolvable here (DNS, or /etc/hosts for a test), or, since this one is not a host name at all, correct it in the replica set configuration.' },
-    { text: 'Or, to reach this one server only (administration, a port-forward), connect directly: the driver then skips discovery:', command: urlLine(urlWith(target, { set: { directConnection: 'true' }, remove: ['replicaSet'], hosts: [hostPort(target.hosts[0]?.host ?? 'localhost', target.hosts[0]?.port ?? 27017)] })) },
-    { text: 'Or change the advertised names to ones every client can resolve (on the primary, as an administrator): cfg = rs.conf(); cfg.members[0].host = "db0.example.com:27017"; rs.reconfig(cfg)' },
+          {
+            text: `The driver connects to the members under the names the replica set advertises (its rs.conf() "host" fields), not under the seed names. "${member.name}" must resolve and be reachable from here, as from every client.`,
+          },
+          // The member's name is what the server advertised: a command names it only when it is a host.
+          isHostName(member.host)
+            ? { text: 'Either make those names resolvable here (DNS, or /etc/hosts for a test):', command: sh`getent ahosts ${member.host}`, language: 'shell' }
+            : {
+                text: 'Either make those names resolvable here (DNS, or /etc/hosts for a test), or, since this one is not a host name at all, correct it in the replica set configuration.',
+              },
+          {
+            text: 'Or, to reach this one server only (administration, a port-forward), connect directly: the driver then skips discovery:',
+            command: urlLine(
+              urlWith(target, {
+                set: { directConnection: 'true' },
+                remove: ['replicaSet'],
+                hosts: [hostPort(target.hosts[0]?.host ?? 'localhost', target.hosts[0]?.port ?? 27017)],
+              }),
+            ),
+          },
+          {
+            text: 'Or change the advertised names to ones every client can resolve (on the primary, as an administrator): cfg = rs.conf(); cfg.members[0].host = "db0.example.com:27017"; rs.reconfig(cfg)',
+          },
         ],
   srv_invalid: (lookup: SrvLookup, record: 'SRV' | 'TXT'): Remediation[] => [
     ...srvRecordRemedies(lookup, record),
     record === 'SRV'
-      ? { text: `Every host in the SRV record must be in the domain of "${lookup.host}" (the driver refuses others, so that DNS cannot send a client elsewhere). Fix the record, or list the hosts in a mongodb:// string instead.` }
+      ? {
+          text: `Every host in the SRV record must be in the domain of "${lookup.host}" (the driver refuses others, so that DNS cannot send a client elsewhere). Fix the record, or list the hosts in a mongodb:// string instead.`,
+        }
       : { text: 'Keep one TXT record, setting only authSource, replicaSet or loadBalanced; other options belong in the connection string.' },
   ],
 };
@@ -59,8 +92,16 @@ export const networkStep = defineStep<MongoContext, keyof typeof remedies>({
   checks: `${NETWORK_CHECKS} For mongodb+srv://, first the SRV and TXT records. For a replica set, then every member it advertises, under the name it advertises.`,
   remedies,
   manual: [
-    { text: 'Do the seeds (and, for mongodb+srv, the SRV and TXT records) resolve here?', command: 'getent ahosts <host>; dig +short SRV _mongodb._tcp.<cluster-domain>; dig +short TXT <cluster-domain>', language: 'shell' },
-    { text: 'Does every member the set advertises resolve and answer from here?', command: 'timeout 3 bash -c \'exec 3<>"/dev/tcp/$0/$1"\' MEMBER_HOST MEMBER_PORT && echo open', language: 'shell' },
+    {
+      text: 'Do the seeds (and, for mongodb+srv, the SRV and TXT records) resolve here?',
+      command: 'getent ahosts <host>; dig +short SRV _mongodb._tcp.<cluster-domain>; dig +short TXT <cluster-domain>',
+      language: 'shell',
+    },
+    {
+      text: 'Does every member the set advertises resolve and answer from here?',
+      command: 'timeout 3 bash -c \'exec 3<>"/dev/tcp/$0/$1"\' MEMBER_HOST MEMBER_PORT && echo open',
+      language: 'shell',
+    },
   ],
   async run(ctx, io) {
     const decision = await ctx.decision();
@@ -69,12 +110,16 @@ export const networkStep = defineStep<MongoContext, keyof typeof remedies>({
     if (decision.kind === 'srv' && surveyed.srv) return judgeSrv(surveyed.srv, decision.cause, decision.record, io, target);
     const refusal = decision.kind === 'refused' ? await ctx.refusal() : undefined;
     const failure = networkFailureOf(decision, refusal);
-    const outcome = await judgeNetwork({ entries: surveyed.seeds.map((seed) => seed.entry), connected: surveyed.seeds.find((seed) => seed.connected)?.connected, failure }, io, {
-      run: ctx.run,
-      engine: mongoWords(target),
-      hostSource: target.sources.hosts ?? 'the URL',
-      recheck: { text: 'Then check again:', command: mongoshPing(target), language: 'shell' },
-    });
+    const outcome = await judgeNetwork(
+      { entries: surveyed.seeds.map((seed) => seed.entry), connected: surveyed.seeds.find((seed) => seed.connected)?.connected, failure },
+      io,
+      {
+        run: ctx.run,
+        engine: mongoWords(target),
+        hostSource: target.sources.hosts ?? 'the URL',
+        recheck: { text: 'Then check again:', command: mongoshPing(target), language: 'shell' },
+      },
+    );
     const [seeds, ...also] = 'status' in outcome ? [outcome] : outcome;
     // Seed 004: pods crash-looping on a resolver not ready yet. The shared step gives Kubernetes its
     // init container; elsewhere the same advice, in MongoDB's words.
@@ -86,26 +131,67 @@ export const networkStep = defineStep<MongoContext, keyof typeof remedies>({
     const unreachable = unreachableMember(target, surveyed);
     if (unreachable) {
       const { member, role } = unreachable;
-      return [io.found('member_unreachable', `the replica set advertises ${role === 'primary' ? 'its primary as ' : ''}${member.name}, which ${whyUnreachable(member)}${refusedMember(member) ? '' : ' from here'}${role === 'every member' ? ' (nor does any other member)' : ''}${refusedMember(member) ? '' : ': the driver connects to that name, not to the seed'}`, remedies.member_unreachable(target, member), evidence), ...also];
+      return [
+        io.found(
+          'member_unreachable',
+          `the replica set advertises ${role === 'primary' ? 'its primary as ' : ''}${member.name}, which ${whyUnreachable(member)}${refusedMember(member) ? '' : ' from here'}${role === 'every member' ? ' (nor does any other member)' : ''}${refusedMember(member) ? '' : ': the driver connects to that name, not to the seed'}`,
+          remedies.member_unreachable(target, member),
+          evidence,
+        ),
+        ...also,
+      ];
     }
-    const members = surveyed.members.length > 0 ? `; ${surveyed.members.filter((member) => member.reachable).length} of ${surveyed.members.length} advertised members reachable` : '';
+    const members =
+      surveyed.members.length > 0
+        ? `; ${surveyed.members.filter((member) => member.reachable).length} of ${surveyed.members.length} advertised members reachable`
+        : '';
     const pass = seeds.status === 'pass' ? io.pass(`${seeds.summary}${members}`, evidence) : { ...seeds, evidence };
     return [pass, ...also];
   },
 });
 
-function judgeSrv(lookup: SrvLookup, cause: 'dns_not_found' | 'dns_temporary' | 'srv_invalid', record: 'SRV' | 'TXT', io: StepIO<keyof typeof remedies>, target: MongoTarget): Finding {
-  const evidence: Evidence = { srv: { name: lookup.srvName, ...lookup.srv }, txt: { name: lookup.host, ...lookup.txt }, ...(lookup.problem ? { problem: { ...lookup.problem } } : {}) };
+function judgeSrv(
+  lookup: SrvLookup,
+  cause: 'dns_not_found' | 'dns_temporary' | 'srv_invalid',
+  record: 'SRV' | 'TXT',
+  io: StepIO<keyof typeof remedies>,
+  target: MongoTarget,
+): Finding {
+  const evidence: Evidence = {
+    srv: { name: lookup.srvName, ...lookup.srv },
+    txt: { name: lookup.host, ...lookup.txt },
+    ...(lookup.problem ? { problem: { ...lookup.problem } } : {}),
+  };
   const answer = record === 'SRV' ? lookup.srv : lookup.txt;
   const code = answer.outcome === 'found' ? '' : ` (${answer.code})`;
   const name = record === 'SRV' ? lookup.srvName : lookup.host;
   switch (cause) {
     case 'dns_not_found':
-      return io.found('dns_not_found', `mongodb+srv://${lookup.host}: the SRV record ${lookup.srvName} does not exist${code}`, [{ text: `mongodb+srv:// looks up the hosts in the SRV record ${lookup.srvName}; it does not exist for this machine's resolver. Check the cluster name (it came from ${spokenSource(target.sources.hosts, 'the URL')}).` }, ...srvRecordRemedies(lookup, 'SRV')], evidence);
+      return io.found(
+        'dns_not_found',
+        `mongodb+srv://${lookup.host}: the SRV record ${lookup.srvName} does not exist${code}`,
+        [
+          {
+            text: `mongodb+srv:// looks up the hosts in the SRV record ${lookup.srvName}; it does not exist for this machine's resolver. Check the cluster name (it came from ${spokenSource(target.sources.hosts, 'the URL')}).`,
+          },
+          ...srvRecordRemedies(lookup, 'SRV'),
+        ],
+        evidence,
+      );
     case 'dns_temporary':
-      return io.found('dns_temporary', `the ${record} lookup for ${name} failed temporarily${code}`, [...networkRemedies.dns_temporary(lookup.host).slice(0, 1), ...srvRecordRemedies(lookup, record), waitInInitContainer(lookup.host)], evidence);
+      return io.found(
+        'dns_temporary',
+        `the ${record} lookup for ${name} failed temporarily${code}`,
+        [...networkRemedies.dns_temporary(lookup.host).slice(0, 1), ...srvRecordRemedies(lookup, record), waitInInitContainer(lookup.host)],
+        evidence,
+      );
     default:
-      return io.found('srv_invalid', `the ${record} record${record === 'SRV' ? 's' : ''} for mongodb+srv://${lookup.host} would be refused by the driver: ${lookup.problem?.reason ?? 'malformed'}`, remedies.srv_invalid(lookup, record), evidence);
+      return io.found(
+        'srv_invalid',
+        `the ${record} record${record === 'SRV' ? 's' : ''} for mongodb+srv://${lookup.host} would be refused by the driver: ${lookup.problem?.reason ?? 'malformed'}`,
+        remedies.srv_invalid(lookup, record),
+        evidence,
+      );
   }
 }
 
@@ -128,7 +214,14 @@ function whyUnreachable(member: MemberProbe): string {
 
 function membersEvidence(surveyed: Survey): Evidence {
   if (surveyed.members.length === 0) return {};
-  return { members: surveyed.members.map((member) => ({ name: member.name, reachable: member.reachable, ...(member.viaSeed ? { viaSeed: true } : {}), ...(member.entry ? endpointEvidence(member.entry) : {}) })) };
+  return {
+    members: surveyed.members.map((member) => ({
+      name: member.name,
+      reachable: member.reachable,
+      ...(member.viaSeed ? { viaSeed: true } : {}),
+      ...(member.entry ? endpointEvidence(member.entry) : {}),
+    })),
+  };
 }
 
 /** The remedies, for `dbdoctor explain` and the tests that check every printed command. */

@@ -13,7 +13,8 @@ export const DRIVER_DEFAULT_MAX_POOL_SIZE = 100;
 /** A URL that caps the driver's pool at this or fewer connections makes the client the likely limit. */
 const SMALL_CLIENT_POOL = 5;
 
-const WHO_HOLDS_CONNECTIONS = 'db.currentOp(true).inprog.reduce((by, op) => { const k = (op.client || "internal") + " " + ((op.clientMetadata && op.clientMetadata.application && op.clientMetadata.application.name) || ""); by[k] = (by[k] || 0) + 1; return by; }, {})';
+const WHO_HOLDS_CONNECTIONS =
+  'db.currentOp(true).inprog.reduce((by, op) => { const k = (op.client || "internal") + " " + ((op.clientMetadata && op.clientMetadata.application && op.clientMetadata.application.name) || ""); by[k] = (by[k] || 0) + 1; return by; }, {})';
 
 const clientPoolNote = (target: MongoTarget): Remediation => ({
   text: `Each application instance opens up to maxPoolSize connections (${target.maxPoolSize !== undefined ? `${target.maxPoolSize}, from the connection string` : `${DRIVER_DEFAULT_MAX_POOL_SIZE}, the driver default`}): instances × maxPoolSize must stay below the server's limit. Lower maxPoolSize, or raise net.maxIncomingConnections (and the open-files limit) on the server.`,
@@ -21,7 +22,11 @@ const clientPoolNote = (target: MongoTarget): Remediation => ({
 
 const remedies = {
   too_many_connections: (target: MongoTarget): Remediation[] => [
-    { text: 'See who holds the connections, by client address and application name (as an administrator):', command: mongoshAsAdmin(target, WHO_HOLDS_CONNECTIONS), language: 'shell' },
+    {
+      text: 'See who holds the connections, by client address and application name (as an administrator):',
+      command: mongoshAsAdmin(target, WHO_HOLDS_CONNECTIONS),
+      language: 'shell',
+    },
     clientPoolNote(target),
   ],
   near_limit: (target: MongoTarget): Remediation[] => [
@@ -33,7 +38,8 @@ const remedies = {
 /** Step 4: is a connection slot free? serverStatus().connections, and the client's own pool settings. */
 export const poolStep = defineStep<MongoContext, keyof typeof remedies>({
   id: 'pool',
-  checks: 'Reads serverStatus().connections (current, available, totalCreated) and the driver pool settings in the connection string (maxPoolSize, waitQueueTimeoutMS).',
+  checks:
+    'Reads serverStatus().connections (current, available, totalCreated) and the driver pool settings in the connection string (maxPoolSize, waitQueueTimeoutMS).',
   remedies,
   manual: [
     { text: 'Connections in use and available:', command: "mongosh '<url>' --quiet --eval 'JSON.stringify(db.serverStatus().connections)'", language: 'shell' },
@@ -48,7 +54,11 @@ export const poolStep = defineStep<MongoContext, keyof typeof remedies>({
     if (status.kind === 'error') {
       const cause = causeOfServerError(status.error);
       ctx.limitedView = `serverStatus is not permitted for this user (${status.error.codeName ?? status.error.code ?? status.error.name}: ${status.error.message})`;
-      if (cause === 'permission_denied' || cause === 'password_missing') return io.pass(`connection counts not visible: ${ctx.limitedView} (limited view)`, { permissionDenied: { command: 'serverStatus', ...status.error }, clientPool });
+      if (cause === 'permission_denied' || cause === 'password_missing')
+        return io.pass(`connection counts not visible: ${ctx.limitedView} (limited view)`, {
+          permissionDenied: { command: 'serverStatus', ...status.error },
+          clientPool,
+        });
       return io.pass(`connection counts not available: ${status.error.message}`, { serverStatusError: { ...status.error }, clientPool });
     }
     return judge(ctx.target, status.reply, clientPool, ctx.run.thresholds.nearLimitPercent, io);
@@ -67,10 +77,20 @@ function judge(target: MongoTarget, reply: Document, clientPool: Evidence, nearL
   const percent = limit > 0 ? Math.round((current / limit) * 1000) / 10 : 100;
   const evidence: Evidence = { current, available, ...(totalCreated !== undefined ? { totalCreated } : {}), limit, usedPercent: percent, clientPool };
   if (available <= 0) {
-    return io.found('too_many_connections', `${current} of ${limit} connections in use and none available: new connections are refused (the server closes them at once)`, remedies.too_many_connections(target), evidence);
+    return io.found(
+      'too_many_connections',
+      `${current} of ${limit} connections in use and none available: new connections are refused (the server closes them at once)`,
+      remedies.too_many_connections(target),
+      evidence,
+    );
   }
   if (percent >= nearLimitPercent) {
-    return io.found('near_limit', `${current} of ${limit} connections in use (${percent} %, warning at ${nearLimitPercent} %); ${available} available`, remedies.near_limit(target), evidence);
+    return io.found(
+      'near_limit',
+      `${current} of ${limit} connections in use (${percent} %, warning at ${nearLimitPercent} %); ${available} available`,
+      remedies.near_limit(target),
+      evidence,
+    );
   }
   const small = target.maxPoolSize !== undefined && target.maxPoolSize > 0 && target.maxPoolSize <= SMALL_CLIENT_POOL;
   const note = small

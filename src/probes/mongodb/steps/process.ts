@@ -18,18 +18,41 @@ const remedies = {
   localhost_in_container: localhostInContainerRemedies,
   not_running: (target: MongoTarget, remote: boolean, platform: PlatformInfo, managers: readonly ServiceManager[] = []): Remediation[] =>
     platform.platform === 'kubernetes' || platform.platform === 'compose' || (!remote && (platform.platform === 'macos' || platform.platform === 'windows'))
-      ? [...platformFixes('not_running', platform, mongoWords(target), { host: target.hosts[0]?.host ?? 'localhost', port: target.hosts[0]?.port ?? 27017, managers }), { text: 'Then confirm it answers:', command: mongoshPing(target), language: 'shell' }]
-      : remote
       ? [
-          { text: `Check that mongod (or mongos) runs on ${target.hosts[0]?.host ?? 'the server'} and on which port (on that host):`, command: sudoUnlessRoot('sudo systemctl status mongod; sudo ss -tlnp | grep -E "mongo|ferretdb"'), language: 'shell' },
-          { text: 'If it runs in a container or a pod, check that it is up and that the port is published or the service has endpoints:', command: 'docker ps --filter "ancestor=mongo"; kubectl get endpoints', language: 'shell' },
-          { text: 'Then confirm from here:', command: mongoshPing(target), language: 'shell' },
-        ]
-      : [
-          { text: 'Start MongoDB (packages: the mongod service; or start the container you use):', command: sudoUnlessRoot('sudo systemctl start mongod'), language: 'shell' },
-          { text: 'If it does not stay up, read why in its log (disk full, permissions, a lock file left behind, a bad setting):', command: sudoUnlessRoot('sudo journalctl -u mongod --since "-1h" --no-pager | tail -n 50; sudo tail -n 50 /var/log/mongodb/mongod.log'), language: 'shell' },
+          ...platformFixes('not_running', platform, mongoWords(target), {
+            host: target.hosts[0]?.host ?? 'localhost',
+            port: target.hosts[0]?.port ?? 27017,
+            managers,
+          }),
           { text: 'Then confirm it answers:', command: mongoshPing(target), language: 'shell' },
-        ],
+        ]
+      : remote
+        ? [
+            {
+              text: `Check that mongod (or mongos) runs on ${target.hosts[0]?.host ?? 'the server'} and on which port (on that host):`,
+              command: sudoUnlessRoot('sudo systemctl status mongod; sudo ss -tlnp | grep -E "mongo|ferretdb"'),
+              language: 'shell',
+            },
+            {
+              text: 'If it runs in a container or a pod, check that it is up and that the port is published or the service has endpoints:',
+              command: 'docker ps --filter "ancestor=mongo"; kubectl get endpoints',
+              language: 'shell',
+            },
+            { text: 'Then confirm from here:', command: mongoshPing(target), language: 'shell' },
+          ]
+        : [
+            {
+              text: 'Start MongoDB (packages: the mongod service; or start the container you use):',
+              command: sudoUnlessRoot('sudo systemctl start mongod'),
+              language: 'shell',
+            },
+            {
+              text: 'If it does not stay up, read why in its log (disk full, permissions, a lock file left behind, a bad setting):',
+              command: sudoUnlessRoot('sudo journalctl -u mongod --since "-1h" --no-pager | tail -n 50; sudo tail -n 50 /var/log/mongodb/mongod.log'),
+              language: 'shell',
+            },
+            { text: 'Then confirm it answers:', command: mongoshPing(target), language: 'shell' },
+          ],
   wrong_port: (target: MongoTarget, port: number): Remediation[] => {
     const host = target.hosts[0]?.host ?? 'localhost';
     return [
@@ -45,17 +68,28 @@ export const processStep = defineStep<MongoContext, keyof typeof remedies>({
   checks: 'Connects to each seed. If every seed refuses on this machine, reads /proc for mongod, mongos and FerretDB processes and the ports they listen on.',
   remedies,
   manual: [
-    { text: 'Is mongod (or mongos) running, and on which port?', command: sudoUnlessRoot('sudo systemctl status mongod --no-pager; sudo ss -tlnp | grep -E "mongo|ferretdb"'), language: 'shell' },
-    { text: 'Its recent log:', command: sudoUnlessRoot('sudo journalctl -u mongod -n 50 --no-pager; sudo tail -n 50 /var/log/mongodb/mongod.log'), language: 'shell' },
+    {
+      text: 'Is mongod (or mongos) running, and on which port?',
+      command: sudoUnlessRoot('sudo systemctl status mongod --no-pager; sudo ss -tlnp | grep -E "mongo|ferretdb"'),
+      language: 'shell',
+    },
+    {
+      text: 'Its recent log:',
+      command: sudoUnlessRoot('sudo journalctl -u mongod -n 50 --no-pager; sudo tail -n 50 /var/log/mongodb/mongod.log'),
+      language: 'shell',
+    },
     { text: 'In docker compose or Kubernetes:', command: 'docker compose ps mongodb; kubectl get pods -l app=mongodb -o wide', language: 'shell' },
-    { text: 'On macOS (Homebrew\'s mongodb-community):', command: 'lsof -nP -iTCP -sTCP:LISTEN | grep -i mongo; brew services list', language: 'shell' },
+    { text: "On macOS (Homebrew's mongodb-community):", command: 'lsof -nP -iTCP -sTCP:LISTEN | grep -i mongo; brew services list', language: 'shell' },
     { text: 'On Windows (PowerShell):', command: "Get-Service -Name 'MongoDB'; Get-NetTCPConnection -State Listen -LocalPort 27017", language: 'powershell' },
   ],
   async run(ctx, io) {
     // One seed: its TCP connection answers this step's question; hello is the accepting step's wait.
     if (ctx.target.hosts.length === 1 && !ctx.target.srv) {
       const early = await ctx.reached();
-      if (early.kind === 'connected') return io.pass(`a server accepted the connection at ${whereOf({ host: early.connected.host, port: early.connected.port })}`, { connectedTo: early.connected.address });
+      if (early.kind === 'connected')
+        return io.pass(`a server accepted the connection at ${whereOf({ host: early.connected.host, port: early.connected.port })}`, {
+          connectedTo: early.connected.address,
+        });
     }
     const decision = await ctx.decision();
     const surveyed = await ctx.survey();
@@ -65,15 +99,28 @@ export const processStep = defineStep<MongoContext, keyof typeof remedies>({
       const evidence = {
         ...seedsEvidence(surveyed),
         localServers: refusal?.where === 'remote' ? 'not inspected (remote host)' : (unseen ?? (refusal?.servers ?? []).map(describeLocalServer)),
-        ...(refusal?.sight && refusal.where === 'unseen' ? { hostView: { backend: refusal.sight.backend, read: [...refusal.sight.read], unread: [...refusal.sight.unread] } } : {}),
+        ...(refusal?.sight && refusal.where === 'unseen'
+          ? { hostView: { backend: refusal.sight.backend, read: [...refusal.sight.read], unread: [...refusal.sight.unread] } }
+          : {}),
       };
       if (refusal?.cause === 'wrong_port') {
         const ports = refusal.ports.join(', ');
-        return io.found('wrong_port', `nothing listens at ${refusal.attempted}, but a MongoDB server listens on port ${ports}${serverNote(refusal.servers)}`, remedies.wrong_port(ctx.target, refusal.ports[0] ?? 27017), { ...evidence, listeningPorts: [...refusal.ports] });
+        return io.found(
+          'wrong_port',
+          `nothing listens at ${refusal.attempted}, but a MongoDB server listens on port ${ports}${serverNote(refusal.servers)}`,
+          remedies.wrong_port(ctx.target, refusal.ports[0] ?? 27017),
+          { ...evidence, listeningPorts: [...refusal.ports] },
+        );
       }
       if (refusal?.cause === 'localhost_in_container') {
         const suggestions = serviceSuggestions(await ctx.run.environment.knownNames(), MONGO_SERVICE_WORDS);
-        const names = suggestions.length > 0 ? `; this environment knows ${suggestions.slice(0, 3).map((suggestion) => `"${suggestion.name}"`).join(', ')}` : '';
+        const names =
+          suggestions.length > 0
+            ? `; this environment knows ${suggestions
+                .slice(0, 3)
+                .map((suggestion) => `"${suggestion.name}"`)
+                .join(', ')}`
+            : '';
         return io.found(
           'localhost_in_container',
           `${refusal.attempted} refused the connection inside a container: localhost there is the container itself, not the database${names}`,
@@ -81,7 +128,8 @@ export const processStep = defineStep<MongoContext, keyof typeof remedies>({
           { ...evidence, inContainer: true, suggestions: suggestions.map(({ name, origin }) => ({ name, origin })) },
         );
       }
-      if (refusal?.cause === 'not_listening' || refusal?.cause === 'firewall_rejected') return io.pass(`a MongoDB server runs on this machine${serverNote(refusal.servers)}`, evidence);
+      if (refusal?.cause === 'not_listening' || refusal?.cause === 'firewall_rejected')
+        return io.pass(`a MongoDB server runs on this machine${serverNote(refusal.servers)}`, evidence);
       const attempted = refusal?.attempted ?? whereOf(ctx.target.hosts[0]);
       const { platform } = ctx.run.environment;
       if (refusal?.where === 'unseen') {

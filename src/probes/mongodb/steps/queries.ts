@@ -29,7 +29,12 @@ export interface Operation {
 
 /** currentOp's own filter: long-running or lock-waiting operations only, to keep the reply small. */
 export function currentOpCommand(longRunningMs: number, ownOps: boolean): Document {
-  return { currentOp: 1, active: true, ...(ownOps ? { $ownOps: true } : {}), $or: [{ secs_running: { $gte: Math.floor(longRunningMs / 1000) } }, { waitingForLock: true }] };
+  return {
+    currentOp: 1,
+    active: true,
+    ...(ownOps ? { $ownOps: true } : {}),
+    $or: [{ secs_running: { $gte: Math.floor(longRunningMs / 1000) } }, { waitingForLock: true }],
+  };
 }
 
 /** Client operations only: internal threads and tailing cursors (oplog, change streams) run forever by design. */
@@ -75,17 +80,38 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 /** One killOp per operation; an opid is a number, or (mongos) a "shard:number" string: a JavaScript string then. */
 const killOps = (target: MongoTarget, opids: readonly (number | string)[]): string =>
-  mongoshAsAdmin(target, opids.map((opid) => `db.adminCommand({ killOp: 1, op: ${typeof opid === 'number' && Number.isFinite(opid) ? opid : jsString(String(opid))} })`).join('; '));
+  mongoshAsAdmin(
+    target,
+    opids.map((opid) => `db.adminCommand({ killOp: 1, op: ${typeof opid === 'number' && Number.isFinite(opid) ? opid : jsString(String(opid))} })`).join('; '),
+  );
 
 const remedies = {
   long_running: (target: MongoTarget, opids: readonly (number | string)[]): Remediation[] => [
-    { text: 'Look at what they run (the evidence has each command) before acting. To stop them (as an administrator; dbdoctor never does this itself):', command: killOps(target, opids), language: 'shell' },
-    { text: 'Prevent it: give the application’s operations a time limit (maxTimeMS, or timeoutMS in the connection string), and index the filters these operations scan with.' },
+    {
+      text: 'Look at what they run (the evidence has each command) before acting. To stop them (as an administrator; dbdoctor never does this itself):',
+      command: killOps(target, opids),
+      language: 'shell',
+    },
+    {
+      text: 'Prevent it: give the application’s operations a time limit (maxTimeMS, or timeoutMS in the connection string), and index the filters these operations scan with.',
+    },
   ],
   blocked: (target: MongoTarget, opids: readonly (number | string)[], holders: readonly (number | string)[]): Remediation[] => [
     ...(holders.length > 0
-      ? [{ text: `Operations ${holders.join(', ')} are running and not waiting: they probably hold the lock. Stopping them releases it (review first):`, command: killOps(target, holders), language: 'shell' as const }]
-      : [{ text: 'See which operations hold locks (as an administrator):', command: mongoshAsAdmin(target, 'db.currentOp({ active: true, waitingForLock: false, locks: { $exists: true } })'), language: 'shell' as const }]),
+      ? [
+          {
+            text: `Operations ${holders.join(', ')} are running and not waiting: they probably hold the lock. Stopping them releases it (review first):`,
+            command: killOps(target, holders),
+            language: 'shell' as const,
+          },
+        ]
+      : [
+          {
+            text: 'See which operations hold locks (as an administrator):',
+            command: mongoshAsAdmin(target, 'db.currentOp({ active: true, waitingForLock: false, locks: { $exists: true } })'),
+            language: 'shell' as const,
+          },
+        ]),
     { text: 'Or stop the waiting operations themselves:', command: killOps(target, opids), language: 'shell' },
     { text: 'Exclusive locks come from index builds on old versions, collMod, renames, or fsyncLock: find the one that started when the waits did.' },
   ],
@@ -94,15 +120,21 @@ const remedies = {
 /** Step 6: is anything long-running or waiting for a lock? */
 export const queriesStep = defineStep<MongoContext, keyof typeof remedies>({
   id: 'queries',
-  checks: 'Runs currentOp for client operations active past the long-running threshold, and those waiting for a lock past the lock-wait threshold (never killOp: the command is printed).',
+  checks:
+    'Runs currentOp for client operations active past the long-running threshold, and those waiting for a lock past the lock-wait threshold (never killOp: the command is printed).',
   remedies,
   manual: [
-    { text: 'Operations running for more than 5 minutes, and those waiting for a lock:', command: "mongosh '<url>' --quiet --eval 'db.currentOp({ $or: [{ secs_running: { $gt: 300 } }, { waitingForLock: true }] }).inprog'", language: 'shell' },
+    {
+      text: 'Operations running for more than 5 minutes, and those waiting for a lock:',
+      command: "mongosh '<url>' --quiet --eval 'db.currentOp({ $or: [{ secs_running: { $gt: 300 } }, { waitingForLock: true }] }).inprog'",
+      language: 'shell',
+    },
     { text: 'End one (never run by dbdoctor):', command: "mongosh '<url>' --eval 'db.killOp(<opid>)'", language: 'shell' },
   ],
   async run(ctx, io) {
     const session = await ctx.session();
-    if (!session || session.kind === 'failed' || session.kind === 'password_missing') return io.skip('not checked: the login failed, and running operations are read through a login');
+    if (!session || session.kind === 'failed' || session.kind === 'password_missing')
+      return io.skip('not checked: the login failed, and running operations are read through a login');
     if (session.kind === 'timed_out') throw new DeadlineExceeded('connect', session.budgetMs);
     const { thresholds } = ctx.run;
     let view: string | undefined;
@@ -122,16 +154,40 @@ export const queriesStep = defineStep<MongoContext, keyof typeof remedies>({
     if (blocked.length > 0) {
       const worst = blocked[0];
       const holders = ops.filter((op) => !op.waitingForLock).map((op) => op.opid);
-      findings.push(io.found('blocked', `${blocked.length} operation(s) waiting for a lock for more than ${formatMs(thresholds.lockWaitMs)}${worst ? ` (opid ${String(worst.opid)} on ${worst.ns || 'an unknown namespace'} has waited ${formatMs(worst.lockWaitMs)})` : ''}`, remedies.blocked(ctx.target, blocked.map((op) => op.opid), holders), evidence));
+      findings.push(
+        io.found(
+          'blocked',
+          `${blocked.length} operation(s) waiting for a lock for more than ${formatMs(thresholds.lockWaitMs)}${worst ? ` (opid ${String(worst.opid)} on ${worst.ns || 'an unknown namespace'} has waited ${formatMs(worst.lockWaitMs)})` : ''}`,
+          remedies.blocked(
+            ctx.target,
+            blocked.map((op) => op.opid),
+            holders,
+          ),
+          evidence,
+        ),
+      );
     }
     if (longRunning.length > 0) {
       const oldest = longRunning[0];
-      findings.push(io.found('long_running', `${longRunning.length} operation(s) running for more than ${formatMs(thresholds.longRunningMs)}${oldest ? ` (oldest: opid ${String(oldest.opid)}, ${oldest.op} on ${oldest.ns || 'an unknown namespace'}, ${formatMs(oldest.runningMs)})` : ''}`, remedies.long_running(ctx.target, longRunning.map((op) => op.opid)), evidence));
+      findings.push(
+        io.found(
+          'long_running',
+          `${longRunning.length} operation(s) running for more than ${formatMs(thresholds.longRunningMs)}${oldest ? ` (oldest: opid ${String(oldest.opid)}, ${oldest.op} on ${oldest.ns || 'an unknown namespace'}, ${formatMs(oldest.runningMs)})` : ''}`,
+          remedies.long_running(
+            ctx.target,
+            longRunning.map((op) => op.opid),
+          ),
+          evidence,
+        ),
+      );
     }
     const [first, ...rest] = findings;
     if (first) return [first, ...rest];
     const limited = view ?? ctx.limitedView;
-    return io.pass(`nothing running past ${formatMs(thresholds.longRunningMs)} and no lock wait past ${formatMs(thresholds.lockWaitMs)}${limited ? ` (limited view: ${limited})` : ''}`, evidence);
+    return io.pass(
+      `nothing running past ${formatMs(thresholds.longRunningMs)} and no lock wait past ${formatMs(thresholds.lockWaitMs)}${limited ? ` (limited view: ${limited})` : ''}`,
+      evidence,
+    );
   },
 });
 

@@ -185,7 +185,14 @@ export function findCatalogMessages(text: string, only?: (message: CompiledMessa
     pattern.lastIndex = 0;
     for (let match = pattern.exec(text), count = 0; match && count < 500; match = pattern.exec(text), count++) {
       if (match[0].length === 0) pattern.lastIndex++;
-      hits.push({ compiled, index: match.index, end: match.index + match[0].length, words: match[0], fields: fieldsOf(match.groups), ...(match.groups?.address ? { address: match.groups.address } : {}) });
+      hits.push({
+        compiled,
+        index: match.index,
+        end: match.index + match[0].length,
+        words: match[0],
+        fields: fieldsOf(match.groups),
+        ...(match.groups?.address ? { address: match.groups.address } : {}),
+      });
     }
   }
   return hits;
@@ -196,7 +203,17 @@ export function findCatalogMessages(text: string, only?: (message: CompiledMessa
  * in Italian starts with the whole of "… statement timeout" in Italian.
  */
 function longestAt(hits: readonly CatalogHit[]): CatalogHit[] {
-  return hits.filter((hit) => !hits.some((other) => other !== hit && other.compiled.message.key !== hit.compiled.message.key && other.index <= hit.index && other.end >= hit.end && other.end - other.index > hit.end - hit.index));
+  return hits.filter(
+    (hit) =>
+      !hits.some(
+        (other) =>
+          other !== hit &&
+          other.compiled.message.key !== hit.compiled.message.key &&
+          other.index <= hit.index &&
+          other.end >= hit.end &&
+          other.end - other.index > hit.end - hit.index,
+      ),
+  );
 }
 
 export const catalogReader: Reader = {
@@ -231,7 +248,8 @@ export const catalogReader: Reader = {
   fields(text) {
     const fields: Fields = {};
     for (const hit of findCatalogMessages(text, (compiled) => compiled.message.cause === null)) {
-      for (const name of ['host', 'port', 'user', 'database'] as const) if (fields[name] === undefined && hit.fields[name] !== undefined) fields[name] = hit.fields[name];
+      for (const name of ['host', 'port', 'user', 'database'] as const)
+        if (fields[name] === undefined && hit.fields[name] !== undefined) fields[name] = hit.fields[name];
     }
     return fields;
   },

@@ -128,7 +128,10 @@ export async function readAdminConsole(target: PostgresTarget, deadline: Deadlin
     }
     // The console announces itself: server_version "1.18.0/bouncer".
     if (!/\/bouncer$/.test(trace.serverParams.server_version ?? '')) {
-      return { state: 'unavailable', reason: `database "${ADMIN_DATABASE}" is not PgBouncer's console (server_version ${trace.serverParams.server_version ?? 'unknown'})` };
+      return {
+        state: 'unavailable',
+        reason: `database "${ADMIN_DATABASE}" is not PgBouncer's console (server_version ${trace.serverParams.server_version ?? 'unknown'})`,
+      };
     }
     const unanswered: string[] = [];
     const show = async (command: string): Promise<Record<string, unknown>[]> => {

@@ -12,7 +12,8 @@ import { spokenSource } from '../../../config/source.js';
 import { judgeBackend, poolerSaid } from './judge.js';
 import { describeConfirmation } from './confirm.js';
 
-const reload = (target: PostgresTarget, view: PoolerView | undefined): Remediation => onConsole(target, view, 'PgBouncer re-reads its auth_file and pgbouncer.ini on reload', 'RELOAD;');
+const reload = (target: PostgresTarget, view: PoolerView | undefined): Remediation =>
+  onConsole(target, view, 'PgBouncer re-reads its auth_file and pgbouncer.ini on reload', 'RELOAD;');
 
 const remedies = {
   pooler_auth: (target: PostgresTarget, view: PoolerView | undefined, words = ''): Remediation[] => {
@@ -31,13 +32,20 @@ const remedies = {
     if (/^(PAM|LDAP) authentication failed$/.test(words)) {
       const pam = words.startsWith('PAM');
       return [
-        { text: pam ? `PgBouncer asked PAM (its "pgbouncer" service, /etc/pam.d/pgbouncer) about "${target.user}", and PAM said no: check the user's password there and the PAM stack; PgBouncer's log has PAM's reason.` : `PgBouncer asked LDAP about "${target.user}" (auth_ldap_options in ${configFileOf(view)}), and the directory said no: check the user's password in the directory and the bind settings; PgBouncer's log has the reason.` },
+        {
+          text: pam
+            ? `PgBouncer asked PAM (its "pgbouncer" service, /etc/pam.d/pgbouncer) about "${target.user}", and PAM said no: check the user's password there and the PAM stack; PgBouncer's log has PAM's reason.`
+            : `PgBouncer asked LDAP about "${target.user}" (auth_ldap_options in ${configFileOf(view)}), and the directory said no: check the user's password in the directory and the bind settings; PgBouncer's log has the reason.`,
+        },
         reload(target, view),
       ];
     }
     if (/^certificate authentication failed$/.test(words)) {
       return [
-        { text: `PgBouncer checks a client certificate for "${target.user}" (auth_type = cert, or a cert line of its auth_hba_file): the certificate's common name must be the user name, signed by client_tls_ca_file in ${configFileOf(view)}. Give the certificate with sslcert and sslkey:`, command: urlCommand(urlWith(target, { sslmode: 'require' })) },
+        {
+          text: `PgBouncer checks a client certificate for "${target.user}" (auth_type = cert, or a cert line of its auth_hba_file): the certificate's common name must be the user name, signed by client_tls_ca_file in ${configFileOf(view)}. Give the certificate with sslcert and sslkey:`,
+          command: urlCommand(urlWith(target, { sslmode: 'require' })),
+        },
         reload(target, view),
       ];
     }
@@ -47,7 +55,9 @@ const remedies = {
       },
       authFileLine(target, view),
       reload(target, view),
-      { text: `If auth_query is used: check auth_user in ${configFileOf(view)}, that it may log in to the database, and that the query finds "${target.user}".` },
+      {
+        text: `If auth_query is used: check auth_user in ${configFileOf(view)}, that it may log in to the database, and that the query finds "${target.user}".`,
+      },
     ];
   },
   pooler_backend_auth: (target: PostgresTarget, view: PoolerView | undefined, hba: boolean, words = ''): Remediation[] => [
@@ -56,13 +66,24 @@ const remedies = {
         ? [
             {
               text: "A reject line in PostgreSQL's pg_hba.conf matches PgBouncer's login (its host, user and database, as the database's words say): PgBouncer logs in from its own address, not the application's. Find the line and narrow it, or put a line that admits the pooler before it, then reload PostgreSQL:",
-              command: "SELECT line_number, type, database, user_name, address, auth_method FROM pg_hba_file_rules WHERE auth_method = 'reject' ORDER BY line_number;",
+              command:
+                "SELECT line_number, type, database, user_name, address, auth_method FROM pg_hba_file_rules WHERE auth_method = 'reject' ORDER BY line_number;",
               language: 'sql' as const,
-              ...onBackend(view, "SELECT line_number, type, database, user_name, address, auth_method FROM pg_hba_file_rules WHERE auth_method = 'reject' ORDER BY line_number;"),
+              ...onBackend(
+                view,
+                "SELECT line_number, type, database, user_name, address, auth_method FROM pg_hba_file_rules WHERE auth_method = 'reject' ORDER BY line_number;",
+              ),
             },
             { text: 'Then reload PostgreSQL:', command: 'SELECT pg_reload_conf();', language: 'sql' as const, ...onBackend(view, 'SELECT pg_reload_conf();') },
           ]
-        : [{ text: "PostgreSQL's pg_hba.conf has no line for PgBouncer's address: add one for the pooler's host (PgBouncer logs in from its own address, not the application's), then reload PostgreSQL:", command: 'SELECT pg_reload_conf();', language: 'sql' as const, ...onBackend(view, 'SELECT pg_reload_conf();') }]
+        : [
+            {
+              text: "PostgreSQL's pg_hba.conf has no line for PgBouncer's address: add one for the pooler's host (PgBouncer logs in from its own address, not the application's), then reload PostgreSQL:",
+              command: 'SELECT pg_reload_conf();',
+              language: 'sql' as const,
+              ...onBackend(view, 'SELECT pg_reload_conf();'),
+            },
+          ]
       : [
           {
             text: `PgBouncer logs in to PostgreSQL as "${target.user}" with the password it holds: the "${target.user}" line of its auth_file (plain text, or the SCRAM secret copied from PostgreSQL), or the password keyword on the [databases] line. The role's password in PostgreSQL is different. Make them match, with one of the two fixes that follow.`,
@@ -75,7 +96,9 @@ const remedies = {
           },
         ]),
     reload(target, view),
-    { text: `PgBouncer waits server_login_retry (${settingOf(view, 'server_login_retry') ?? 15} s${settingOf(view, 'server_login_retry') ? '' : ' by default'}) before it tries the database again.` },
+    {
+      text: `PgBouncer waits server_login_retry (${settingOf(view, 'server_login_retry') ?? 15} s${settingOf(view, 'server_login_retry') ? '' : ' by default'}) before it tries the database again.`,
+    },
   ],
   database_missing: (target: PostgresTarget, view: PoolerView | undefined): Remediation[] => [
     databasesLine(target, view),
@@ -106,7 +129,8 @@ function databasesLine(target: PostgresTarget, view: PoolerView | undefined): Re
   const text = `PgBouncer has no [databases] entry named "${target.database}" (and no "*" fallback). Add one in ${configFileOf(view)}`;
   const key = pgbouncerName(target.database, 'ini');
   const dbname = pgbouncerValue(target.database);
-  if (key === undefined || dbname === undefined) return { text: `${text} (this name holds a line break or a control character, which a line of pgbouncer.ini cannot hold: rename the database).` };
+  if (key === undefined || dbname === undefined)
+    return { text: `${text} (this name holds a line break or a control character, which a line of pgbouncer.ini cannot hold: rename the database).` };
   return { text: `${text}, e.g.:`, command: `${key} = host=db.example port=5432 dbname=${dbname}` };
 }
 
@@ -144,16 +168,26 @@ export const poolerAuthStep = poolerAware(authStep, {
     if (decision.kind === 'failure' && error) {
       switch (decision.cause) {
         case 'pooler_auth':
-          return io.found('pooler_auth', `${view.name} itself rejected the login of "${target.user}": "${error.message}" [${error.code}]; the database was not asked`, remedies.pooler_auth(target, view, error.message), { ...evidence, rejectedBy: 'pooler' });
+          return io.found(
+            'pooler_auth',
+            `${view.name} itself rejected the login of "${target.user}": "${error.message}" [${error.code}]; the database was not asked`,
+            remedies.pooler_auth(target, view, error.message),
+            { ...evidence, rejectedBy: 'pooler' },
+          );
         case 'pooler_backend_auth':
           return io.found(
             'pooler_backend_auth',
             `${view.name} accepted "${target.user}", but the database behind it rejected ${view.name}'s own login: "${error.message}" (${said?.to === 'login' ? 'relayed by the pooler' : `said by the pooler to ${said?.to ?? 'the client'}`} [${error.code}])`,
             remedies.pooler_backend_auth(target, view, /pg_hba\.conf/.test(error.message), error.message),
-            { ...evidence, rejectedBy: 'database, at the pooler\'s login' },
+            { ...evidence, rejectedBy: "database, at the pooler's login" },
           );
         case 'database_missing':
-          return io.found('database_missing', `${view.name} knows no database "${target.database}": "${error.message}" [${error.code}]`, remedies.database_missing(target, view), { ...evidence, rejectedBy: 'pooler' });
+          return io.found(
+            'database_missing',
+            `${view.name} knows no database "${target.database}": "${error.message}" [${error.code}]`,
+            remedies.database_missing(target, view),
+            { ...evidence, rejectedBy: 'pooler' },
+          );
         default:
           break;
       }
@@ -170,7 +204,8 @@ function backendLogin(view: PoolerView): string {
   const confirmation = view.confirmation;
   if (confirmation?.kind === 'answered') return `${view.name}'s own login to the database confirmed (a query was answered)`;
   if (confirmation?.kind === 'statement-mode') return `${view.name}'s own login to the database confirmed (a query reached it)`;
-  if (view.pool && workingServers(view.pool) > 0) return `${view.name}'s own logins to the database confirmed by its console (${workingServers(view.pool)} server connection(s) logged in)`;
+  if (view.pool && workingServers(view.pool) > 0)
+    return `${view.name}'s own logins to the database confirmed by its console (${workingServers(view.pool)} server connection(s) logged in)`;
   return `${view.name}'s own login to the database not confirmed${confirmation ? ` (${describeConfirmation(confirmation)})` : ''}`;
 }
 

@@ -59,7 +59,9 @@ export async function reachBackend(address: BackendAddress, deadline: Deadline):
     .map((host) => (isSocketHost(host) ? { host, port: address.port, socketPath: socketPathOf(host, address.port) } : { host, port: address.port }));
   const { entries, reached } = await reachFirst(specs, deadline);
   if (!reached?.socket || !reached.connected) {
-    const refused = entries.length > 0 && entries.every((entry) => entry.connects.length > 0 && entry.connects.every((attempt) => attempt.outcome === 'refused' || attempt.outcome === 'missing'));
+    const refused =
+      entries.length > 0 &&
+      entries.every((entry) => entry.connects.length > 0 && entry.connects.every((attempt) => attempt.outcome === 'refused' || attempt.outcome === 'missing'));
     return { address, outcome: refused ? 'refused' : 'unreachable', entries };
   }
   const connected = reached.connected;
@@ -72,7 +74,10 @@ export async function reachBackend(address: BackendAddress, deadline: Deadline):
   }
   // Silence or a hang-up: other openings on new connections may name what listens (a Redis waits
   // for a newline, a web server for its request line); the port's owner is looked up meanwhile.
-  const [identity, owner] = await Promise.all([connected.transport === 'tcp' ? identifyListener(connected.address, connected.port, 'postgres', deadline) : undefined, ownerOf(connected, deadline)]);
+  const [identity, owner] = await Promise.all([
+    connected.transport === 'tcp' ? identifyListener(connected.address, connected.port, 'postgres', deadline) : undefined,
+    ownerOf(connected, deadline),
+  ]);
   const named = isForeign(identity, 'postgres') ? identity.answeredBy : undefined;
   return {
     address,
@@ -96,7 +101,9 @@ export function backendEvidence(reach: BackendReach): Evidence {
     seenFromHere: reach.outcome,
     ...reachEvidence(reach.entries, undefined),
     ...(reach.answeredBy ? { answeredBy: { ...reach.answeredBy } } : {}),
-    ...(reach.owner?.state === 'found' ? { portOwner: { pid: reach.owner.owner.pid, process: reach.owner.owner.comm, listensOn: reach.owner.owner.listensOn } } : {}),
+    ...(reach.owner?.state === 'found'
+      ? { portOwner: { pid: reach.owner.owner.pid, process: reach.owner.owner.comm, listensOn: reach.owner.owner.listensOn } }
+      : {}),
     ...(reach.identity ? { otherOpenings: listenerEvidence(reach.identity) } : {}),
   };
 }

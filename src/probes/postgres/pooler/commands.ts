@@ -15,7 +15,10 @@ export function adminPsql(target: PostgresTarget, view: PoolerView | undefined, 
   const endpoint = target.endpoints[0];
   // The diagnosed user may read the console when it just did; changes need one of admin_users,
   // named when the console showed them; else the console's own user, "pgbouncer".
-  const admins = (view?.admin.state === 'read' ? (view.admin.console.config.admin_users ?? '') : '').split(',').map((name) => name.trim()).filter((name) => name.length > 0);
+  const admins = (view?.admin.state === 'read' ? (view.admin.console.config.admin_users ?? '') : '')
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name.length > 0);
   const user = needs === 'stats' && view?.admin.state === 'read' ? target.user : (admins[0] ?? 'pgbouncer');
   // The console takes one command per query: one -c each. A list is taken as it is (a command
   // may name a database with a ";" in it); fixed text is split at its semicolons.
@@ -74,8 +77,12 @@ export function serverLoginLog(view: PoolerView | undefined): Remediation {
   const grep = 'grep -E "server login|login failed|connect failed|closing because"';
   const known = logFile !== undefined || view?.admin.state === 'read' || localOf(view) !== undefined;
   return {
-    text: "PgBouncer's log names each failed login to the database (\"connect failed\", or the database's own words, e.g. a password or pg_hba.conf refusal):",
-    command: logFile ? `sudo ${grep} ${shellQuote(logFile)} | tail -n 20` : known ? `sudo journalctl -t pgbouncer --since "-30min" --no-pager | ${grep} | tail -n 20` : `sudo ${grep} ${DEBIAN_LOG} | tail -n 20`,
+    text: 'PgBouncer\'s log names each failed login to the database ("connect failed", or the database\'s own words, e.g. a password or pg_hba.conf refusal):',
+    command: logFile
+      ? `sudo ${grep} ${shellQuote(logFile)} | tail -n 20`
+      : known
+        ? `sudo journalctl -t pgbouncer --since "-30min" --no-pager | ${grep} | tail -n 20`
+        : `sudo ${grep} ${DEBIAN_LOG} | tail -n 20`,
     language: 'shell',
   };
 }

@@ -68,9 +68,15 @@ export async function confirmThroughPooler(session: ReadOnlySession, target: Pos
       if (error instanceof SessionLost && STATEMENT_MODE.test(error.serverError?.message ?? '')) return { kind: 'statement-mode', waitedMs: waited() };
       // disable_pqexec: PgBouncer refuses the simple query protocol the checks use; the database was not asked.
       if (error instanceof SessionLost && /^PQexec disallowed$/.test(error.serverError?.message ?? '')) {
-        return { kind: 'refused-our-query', reason: "PgBouncer refuses the simple query protocol dbdoctor's checks use (disable_pqexec = 1: \"PQexec disallowed\")" };
+        return {
+          kind: 'refused-our-query',
+          reason: 'PgBouncer refuses the simple query protocol dbdoctor\'s checks use (disable_pqexec = 1: "PQexec disallowed")',
+        };
       }
-      if (error instanceof SessionLost) return error.serverError ? { kind: 'turned-away', error: error.serverError, by: 'the query', waitedMs: waited() } : { kind: 'lost', message: error.message, waitedMs: waited() };
+      if (error instanceof SessionLost)
+        return error.serverError
+          ? { kind: 'turned-away', error: error.serverError, by: 'the query', waitedMs: waited() }
+          : { kind: 'lost', message: error.message, waitedMs: waited() };
       throw error;
     },
   );
@@ -101,7 +107,9 @@ export async function confirmWithSecondClient(target: PostgresTarget, deadline: 
   const started = performance.now();
   const second = await secondClient(target, deadline.limit(Math.min(1500, deadline.remainingMs() * CONFIRM_SHARE), 'second client'));
   const waitedMs = Math.round(performance.now() - started);
-  return second.outcome === 'turned-away' ? { kind: 'turned-away', error: second.error, by: 'a second client', waitedMs } : { kind: 'queued', waitedMs, second };
+  return second.outcome === 'turned-away'
+    ? { kind: 'turned-away', error: second.error, by: 'a second client', waitedMs }
+    : { kind: 'queued', waitedMs, second };
 }
 
 async function secondClient(target: PostgresTarget, deadline: Deadline): Promise<SecondClient> {
@@ -123,7 +131,11 @@ async function secondClient(target: PostgresTarget, deadline: Deadline): Promise
       }
       const fields = error as Error & { code?: unknown; severity?: unknown; routine?: unknown };
       if (error instanceof Error && typeof fields.code === 'string') {
-        return { outcome: 'turned-away', at: 'query', error: { code: fields.code, severity: String(fields.severity ?? 'FATAL'), message: error.message, located: Boolean(fields.routine) } };
+        return {
+          outcome: 'turned-away',
+          at: 'query',
+          error: { code: fields.code, severity: String(fields.severity ?? 'FATAL'), message: error.message, located: Boolean(fields.routine) },
+        };
       }
       return { outcome: 'failed', message: error instanceof Error ? error.message : String(error) };
     }

@@ -82,7 +82,13 @@ export function judgeBackend(view: PoolerView, trace: ConnectionTrace): BackendJ
   const last = view.lastLogin;
   const logFile = logFileOf(view);
   if (last?.kind === 'login-failed' && logFile && reach !== 'refused' && reach !== 'unreachable' && (!saysDown || ambiguous)) {
-    return { kind: 'refuses-login', words: last.words, at: last.at, logFile, reasons: [...told, `PgBouncer's log (${logFile}) says its last login to the database for this pool, at ${last.at}, was refused: "${last.words}"`] };
+    return {
+      kind: 'refuses-login',
+      words: last.words,
+      at: last.at,
+      logFile,
+      reasons: [...told, `PgBouncer's log (${logFile}) says its last login to the database for this pool, at ${last.at}, was refused: "${last.words}"`],
+    };
   }
   const addressed = view.backend ? `${view.backendReach?.address.host ?? view.backend.host}:${view.backend.port}` : 'the database address';
   const from = view.admin.state === 'read' ? '' : localOf(view) ? ` (from ${localOf(view)?.configFile})` : '';
@@ -95,7 +101,11 @@ export function judgeBackend(view: PoolerView, trace: ConnectionTrace): BackendJ
     case 'silent':
     case 'closed':
       if (view.backendReach) {
-        return { kind: 'down', how: reach === 'foreign' ? 'not-postgres' : 'not-answering', reasons: [...told, `at ${addressed}, where PgBouncer sends the database${from}, ${describeBackendListener(view.backendReach)}`] };
+        return {
+          kind: 'down',
+          how: reach === 'foreign' ? 'not-postgres' : 'not-answering',
+          reasons: [...told, `at ${addressed}, where PgBouncer sends the database${from}, ${describeBackendListener(view.backendReach)}`],
+        };
       }
       break;
     default:
@@ -105,7 +115,14 @@ export function judgeBackend(view: PoolerView, trace: ConnectionTrace): BackendJ
   if (lost) return { kind: 'down', how: 'broke', reasons: told };
   if (last?.kind === 'connect-failed') {
     return reach === 'answers'
-      ? { kind: 'down', how: 'came-back', reasons: [...told, `the database answers at ${addressed} now, but PgBouncer's last login to it failed to connect (its log, at ${last.at}): it tries again server_login_retry (${retryWords(view)}) after a failure, and heals by itself once it does`] }
+      ? {
+          kind: 'down',
+          how: 'came-back',
+          reasons: [
+            ...told,
+            `the database answers at ${addressed} now, but PgBouncer's last login to it failed to connect (its log, at ${last.at}): it tries again server_login_retry (${retryWords(view)}) after a failure, and heals by itself once it does`,
+          ],
+        }
       : { kind: 'down', how: 'unreachable', reasons: [...told, `PgBouncer's log says its last login to the database failed to connect (at ${last.at})`] };
   }
   // PgBouncer's words alone fit a database that is down and one that refuses it alike (before 1.24).
@@ -113,12 +130,24 @@ export function judgeBackend(view: PoolerView, trace: ConnectionTrace): BackendJ
   if (reach === 'answers') {
     const configured = configuredLimit(view);
     if (configured && (held || view.confirmation?.kind === 'queued') && !ambiguous) {
-      return { kind: 'at-limit', limit: configured.limit, known: 'configuration', reasons: [...told, `PostgreSQL answers at ${addressed}${from} and PgBouncer is not failing its logins, so a limit is likely what holds it: ${configured.words} (its console would say whether other pools hold it)`] };
+      return {
+        kind: 'at-limit',
+        limit: configured.limit,
+        known: 'configuration',
+        reasons: [
+          ...told,
+          `PostgreSQL answers at ${addressed}${from} and PgBouncer is not failing its logins, so a limit is likely what holds it: ${configured.words} (its console would say whether other pools hold it)`,
+        ],
+      };
     }
     return {
       kind: 'down',
       how: 'logins-fail',
-      reasons: [...told, ...both, `PostgreSQL answers at ${addressed}${from} (it answered an SSLRequest from here), so PgBouncer's logins to it fail — refused (PgBouncer's log says why), or it came back less than server_login_retry (${retryWords(view)}) ago`],
+      reasons: [
+        ...told,
+        ...both,
+        `PostgreSQL answers at ${addressed}${from} (it answered an SSLRequest from here), so PgBouncer's logins to it fail — refused (PgBouncer's log says why), or it came back less than server_login_retry (${retryWords(view)}) ago`,
+      ],
     };
   }
   return { kind: 'down', how: 'unknown', reasons: [...told, ...both, unknownWords(view, held || heldBefore)] };
@@ -130,18 +159,28 @@ function toldByTheClient(view: PoolerView, trace: ConnectionTrace, said: PoolerS
   if (said) reasons.push(saidWords(said, view));
   if (heldBefore) {
     const authQuery = settingOf(view, 'auth_query');
-    reasons.push(`it held the login for ${formatMs(trace.durationMs)} before asking for a password${authQuery ? ' (auth_query, run as auth_user, needs the database to check the password)' : ''}`);
+    reasons.push(
+      `it held the login for ${formatMs(trace.durationMs)} before asking for a password${authQuery ? ' (auth_query, run as auth_user, needs the database to check the password)' : ''}`,
+    );
   }
-  if (view.signs.includes('silent-after-authentication')) reasons.push(`it accepted the login, then held it without a server connection for ${formatMs(trace.budgetMs)}`);
-  if (lost && view.confirmation?.kind === 'lost') reasons.push(`it closed the session under the first query without a word (${view.confirmation.message}): the server connection it had given the query broke`);
+  if (view.signs.includes('silent-after-authentication'))
+    reasons.push(`it accepted the login, then held it without a server connection for ${formatMs(trace.budgetMs)}`);
+  if (lost && view.confirmation?.kind === 'lost')
+    reasons.push(
+      `it closed the session under the first query without a word (${view.confirmation.message}): the server connection it had given the query broke`,
+    );
   if (view.confirmation?.kind === 'queued' && view.confirmation.second?.outcome === 'login-held') {
-    const first = view.signs.includes('silent-after-authentication') ? '' : `it let the login in from its cache and held the first query in its queue (${formatMs(view.confirmation.waitedMs)}); `;
+    const first = view.signs.includes('silent-after-authentication')
+      ? ''
+      : `it let the login in from its cache and held the first query in its queue (${formatMs(view.confirmation.waitedMs)}); `;
     reasons.push(`${first}a second client's login was held too`);
   }
   const { pool } = view;
   if (pool) {
     const loggingIn = pool.sv_login > 0 ? `; ${pool.sv_login} server connection(s) still logging in (sv_login)` : '';
-    reasons.push(`it holds no working server connection for ${pool.database}/${pool.user}${pool.cl_waiting > 0 ? ` and ${pool.cl_waiting} client(s) wait` : ''}${loggingIn}`);
+    reasons.push(
+      `it holds no working server connection for ${pool.database}/${pool.user}${pool.cl_waiting > 0 ? ` and ${pool.cl_waiting} client(s) wait` : ''}${loggingIn}`,
+    );
   }
   return reasons;
 }
@@ -191,6 +230,9 @@ function retryWords(view: PoolerView): string {
 
 function unknownWords(view: PoolerView, held: boolean): string {
   const limit = held ? ', or (its logins held) a limit such as max_db_connections that other pools hold keeps it from opening a connection for this pool' : '';
-  const console = view.admin.state === 'read' ? '' : `its console is not open to this user${localOf(view) ? '' : ', and PgBouncer does not run on this machine (or is not readable) for its configuration and log'}`;
+  const console =
+    view.admin.state === 'read'
+      ? ''
+      : `its console is not open to this user${localOf(view) ? '' : ', and PgBouncer does not run on this machine (or is not readable) for its configuration and log'}`;
   return `not confirmed from here: the database is down, or refuses PgBouncer's login${limit}${console ? ` (${console})` : ''}`;
 }

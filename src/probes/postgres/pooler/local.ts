@@ -30,7 +30,8 @@ export type LocalLookup = { readonly state: 'found'; readonly pooler: LocalPgBou
 export async function findLocalPgBouncer(connected: Connected | undefined, deadline: Deadline): Promise<LocalLookup> {
   if (!connected || connected.transport !== 'tcp') return { state: 'not-here', reason: 'not a TCP connection on this machine' };
   const owner = await deadline.race(ownerOfListener(connected.address, connected.port)).catch(() => undefined);
-  if (!owner || owner.state !== 'found') return { state: 'not-here', reason: owner?.state === 'remote' ? 'the pooler runs on another host' : (owner?.reason ?? 'no time left to look') };
+  if (!owner || owner.state !== 'found')
+    return { state: 'not-here', reason: owner?.state === 'remote' ? 'the pooler runs on another host' : (owner?.reason ?? 'no time left to look') };
   if (owner.owner.comm !== 'pgbouncer') return { state: 'not-here', reason: `the port belongs to ${owner.owner.comm} (pid ${owner.owner.pid})` };
   const argument = configArgument(owner.owner.cmdline);
   if (!argument) return { state: 'not-here', reason: `pgbouncer (pid ${owner.owner.pid}) names no configuration file on its command line` };
@@ -131,11 +132,18 @@ export function lastServerLoginIn(text: string, database: string, user: string, 
       // The database's words come in the warning PgBouncer logs between this server connection's
       // "new connection to server" and its closing (other clients' lines may come in between).
       const id = / (S-0x[0-9a-f]+): /.exec(line)?.[1] ?? '';
-      const opened = lines.slice(Math.max(0, index - 200), index).map((earlier, offset) => ({ earlier, offset })).reverse().find(({ earlier }) => earlier.includes(`${id}: `) && / new connection to server/.test(earlier));
+      const opened = lines
+        .slice(Math.max(0, index - 200), index)
+        .map((earlier, offset) => ({ earlier, offset }))
+        .reverse()
+        .find(({ earlier }) => earlier.includes(`${id}: `) && / new connection to server/.test(earlier));
       const from = opened ? Math.max(0, index - 200) + opened.offset : Math.max(0, index - 20);
       // PgBouncer 1.18 words it "WARNING server login failed: FATAL <words>" for a pool's first
       // login and "ERROR S: login failed: FATAL: <words>" for later ones.
-      const warning = lines.slice(from, index).reverse().find((earlier) => LOGIN_FAILED.test(earlier));
+      const warning = lines
+        .slice(from, index)
+        .reverse()
+        .find((earlier) => LOGIN_FAILED.test(earlier));
       const words = warning ? (LOGIN_FAILED.exec(warning)?.[1] ?? 'login failed') : 'login failed';
       return { kind: 'login-failed', words, at, line };
     }

@@ -11,7 +11,9 @@ export const poolerQueriesStep = poolerAware(queriesStep, {
     const view = await ctx.pooler(io.deadline);
     if (view?.confirmation?.kind === 'statement-mode') return io.skip(statementModeSkip(view.name), { pooler: { name: view.name } });
     if (view && queryWouldQueue(view)) {
-      return io.skip(`not checked: every server connection of ${view.name}'s pool is busy, and a query would wait in its queue`, { pooler: { name: view.name } });
+      return io.skip(`not checked: every server connection of ${view.name}'s pool is busy, and a query would wait in its queue`, {
+        pooler: { name: view.name },
+      });
     }
     return view ? withPooler(await base(), { name: view.name }) : base();
   },

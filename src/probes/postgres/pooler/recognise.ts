@@ -58,7 +58,10 @@ const PGBOUNCER_WORDS: Words = [
   [/^server login has been failing|^client_login_timeout \(server down\)|^pgbouncer cannot connect to server/, 'pooler_backend_down'],
   [/^server login failed: /, 'pooler_backend_auth'],
   // A server connection that broke under a linked client, for reasons on the database's side.
-  [/^(server conn crashed\?|server DNS lookup failed|connect failed|cannot connect|connect timeout|TLS startup failed|server refused SSL|unexpected eof)/, 'pooler_backend_down'],
+  [
+    /^(server conn crashed\?|server DNS lookup failed|connect failed|cannot connect|connect timeout|TLS startup failed|server refused SSL|unexpected eof)/,
+    'pooler_backend_down',
+  ],
   [
     /^(password|SASL|PAM|LDAP|certificate|"trust") authentication failed$|^(unix socket )?login rejected$|^no such user$|^not allowed$|^no username supplied$|^(username|password) too long$|^client selected an invalid SASL authentication mechanism$|^empty password returned by client$|^no authentication method is found$/,
     'pooler_auth',
@@ -92,7 +95,14 @@ function cachedErrorCause(message: string): CauseCode | undefined {
 }
 
 /** Causes the database gives for a login it refuses; relayed by a pooler, they are the pooler's login. */
-const LOGIN_REFUSALS: ReadonlySet<CauseCode> = new Set(['auth_failed', 'role_missing', 'hba_rejected', 'database_missing', 'permission_denied', 'password_missing']);
+const LOGIN_REFUSALS: ReadonlySet<CauseCode> = new Set([
+  'auth_failed',
+  'role_missing',
+  'hba_rejected',
+  'database_missing',
+  'permission_denied',
+  'password_missing',
+]);
 
 export interface PoolerError {
   readonly cause: CauseCode;
@@ -149,5 +159,7 @@ export function poolerSigns(trace: ConnectionTrace): PoolerSign[] {
  * PgBouncer that must run auth_query on the database first waits for it.
  */
 export function heldBeforeAuthentication(trace: ConnectionTrace): boolean {
-  return trace.timedOut && (trace.sslReply === 'N' || trace.sslReply === 'S') && trace.phase === 'startup' && trace.authMethod === undefined && !trace.serverError;
+  return (
+    trace.timedOut && (trace.sslReply === 'N' || trace.sslReply === 'S') && trace.phase === 'startup' && trace.authMethod === undefined && !trace.serverError
+  );
 }

@@ -44,7 +44,14 @@ const ADMIN_CAP_MS = 3000;
 /** Sends the confirming query through the session (the context owns the session). */
 export type Confirm = (deadline: Deadline) => Promise<Confirmation>;
 
-export async function gatherPoolerView(target: PostgresTarget, trace: ConnectionTrace, signs: readonly PoolerSign[], deadline: Deadline, confirm: Confirm, known?: LocalLookup): Promise<PoolerView> {
+export async function gatherPoolerView(
+  target: PostgresTarget,
+  trace: ConnectionTrace,
+  signs: readonly PoolerSign[],
+  deadline: Deadline,
+  confirm: Confirm,
+  known?: LocalLookup,
+): Promise<PoolerView> {
   const rejected = trace.serverError ? poolerErrorOf(trace.serverError) : undefined;
   // The console checks the same credentials against the same limits: after the pooler refused
   // them, or refused a client for lack of room, asking again would only be refused again.
@@ -58,7 +65,8 @@ export async function gatherPoolerView(target: PostgresTarget, trace: Connection
   const console = admin.state === 'read' ? admin.console : undefined;
   const here = local.state === 'found' ? local.pooler : undefined;
   // "not allowed" from the console is PgBouncer's own answer too.
-  const saidByPgBouncer = signs.includes('pooler-error') || signs.includes('relayed-error') || (admin.state === 'refused' && poolerErrorOf(admin.error)?.origin === 'pooler');
+  const saidByPgBouncer =
+    signs.includes('pooler-error') || signs.includes('relayed-error') || (admin.state === 'refused' && poolerErrorOf(admin.error)?.origin === 'pooler');
   const name = console?.version ?? (saidByPgBouncer || local.state === 'found' ? 'PgBouncer' : 'a connection pooler');
   const database = console?.databases.find((row) => row.name === target.database);
   const line = here ? databaseLine(here, target.database) : undefined;
@@ -68,7 +76,15 @@ export async function gatherPoolerView(target: PostgresTarget, trace: Connection
   const backend = database
     ? backendAddress(database, console?.config.unix_socket_dir)
     : line
-      ? backendAddress({ name: target.database, host: line.fields.host ?? null, port: Number(line.fields.port ?? 5432), database: line.fields.dbname ?? (line.name === '*' ? target.database : line.name) }, here?.settings.unix_socket_dir || undefined)
+      ? backendAddress(
+          {
+            name: target.database,
+            host: line.fields.host ?? null,
+            port: Number(line.fields.port ?? 5432),
+            database: line.fields.dbname ?? (line.name === '*' ? target.database : line.name),
+          },
+          here?.settings.unix_socket_dir || undefined,
+        )
       : undefined;
   const view: PoolerView = { name, signs, admin, local, ...(pool ? { pool } : {}), ...(database ? { database } : {}), ...(backend ? { backend } : {}) };
   const serving = pool !== undefined && workingServers(pool) > 0;
@@ -77,7 +93,10 @@ export async function gatherPoolerView(target: PostgresTarget, trace: Connection
   // any query, which would only wait); without it, once the query through it was not answered.
   const probeAddress = async (seen: PoolerView): Promise<PoolerView> => {
     if (serving || (database?.paused ?? 0) > 0 || !backend) return seen;
-    const backendReach = await reachBackend(backend, deadline.limit(Math.min(ADMIN_CAP_MS, deadline.remainingMs() * ADMIN_SHARE), 'database behind the pooler'));
+    const backendReach = await reachBackend(
+      backend,
+      deadline.limit(Math.min(ADMIN_CAP_MS, deadline.remainingMs() * ADMIN_SHARE), 'database behind the pooler'),
+    );
     return { ...seen, backendReach };
   };
   // The log is read last: the query through the pooler may have made PgBouncer try (and fail) a login.
@@ -108,7 +127,12 @@ function mayNotServe(view: PoolerView, trace: ConnectionTrace): boolean {
   const confirmation = view.confirmation;
   const words = trace.serverError ?? (confirmation?.kind === 'turned-away' ? confirmation.error : undefined);
   if (words) return poolerErrorOf(words)?.cause === 'pooler_backend_down';
-  return confirmation?.kind === 'queued' || confirmation?.kind === 'lost' || view.signs.includes('silent-after-authentication') || view.signs.includes('held-before-authentication');
+  return (
+    confirmation?.kind === 'queued' ||
+    confirmation?.kind === 'lost' ||
+    view.signs.includes('silent-after-authentication') ||
+    view.signs.includes('held-before-authentication')
+  );
 }
 
 /** When a query through the pooler would tell nothing new, or only join a queue. */
@@ -117,7 +141,8 @@ function reasonNotToAsk(view: PoolerView, trace: ConnectionTrace): string | unde
   if ((view.database?.paused ?? 0) > 0) return 'the pooler holds the database paused: a query would wait until RESUME';
   if (queryWouldQueue(view)) return "every server connection of the pool is busy and at its limit (the pooler's console): a query would only join the queue";
   const outcome = view.backendReach?.outcome;
-  if (view.pool && workingServers(view.pool) === 0 && outcome !== undefined && outcome !== 'answers') return "the pooler holds no server connection and no PostgreSQL answers at the database's address from here";
+  if (view.pool && workingServers(view.pool) === 0 && outcome !== undefined && outcome !== 'answers')
+    return "the pooler holds no server connection and no PostgreSQL answers at the database's address from here";
   return undefined;
 }
 
@@ -202,7 +227,8 @@ export function poolLimits(view: PoolerView): PoolLimits | undefined {
     ...(maxDb > 0 ? { maxDbConnections: maxDb, databaseConnections: database.current_connections } : {}),
     ...(maxUser > 0 ? { maxUserConnections: maxUser, userConnections: userHeld } : {}),
   };
-  if (maxDb > 0 && database.current_connections >= maxDb) return { binding: 'max_db_connections', allowed: maxDb, held: database.current_connections, evidence };
+  if (maxDb > 0 && database.current_connections >= maxDb)
+    return { binding: 'max_db_connections', allowed: maxDb, held: database.current_connections, evidence };
   if (maxUser > 0 && userHeld >= maxUser) return { binding: 'max_user_connections', allowed: maxUser, held: userHeld, evidence };
   if (held >= poolSize) return { binding: 'pool_size', allowed: poolSize, held, evidence };
   return { allowed: poolSize, held, evidence };
@@ -226,7 +252,11 @@ export function poolerEvidence(view: PoolerView): Evidence {
     ...(console ? { config: { ...console.config }, ...(stats ? { stats: { ...stats } } : {}) } : {}),
     ...(view.backend ? { database: view.backendReach ? backendEvidence(view.backendReach) : { ...view.backend } } : {}),
     ...(view.confirmation ? { databaseBehind: confirmationEvidence(view.confirmation) } : {}),
-    ...(view.local?.state === 'found' ? { onThisMachine: { pid: view.local.pooler.pid, configFile: view.local.pooler.configFile } } : view.local && view.admin.state !== 'read' ? { onThisMachine: `not read: ${view.local.reason}` } : {}),
+    ...(view.local?.state === 'found'
+      ? { onThisMachine: { pid: view.local.pooler.pid, configFile: view.local.pooler.configFile } }
+      : view.local && view.admin.state !== 'read'
+        ? { onThisMachine: `not read: ${view.local.reason}` }
+        : {}),
     ...(view.lastLogin ? { lastServerLogin: { ...view.lastLogin, logFile: logFileOf(view) } } : {}),
   };
 }

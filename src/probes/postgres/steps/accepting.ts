@@ -14,7 +14,16 @@ import type { PgContext } from '../context.js';
 import { postgresWords } from '../words.js';
 import { describeServers, protocolEvidence, serverErrorEvidence, serverSummary, whereOf } from '../evidence.js';
 import type { Refusal } from '../refusal.js';
-import { lookAtListener, listenerViewEvidence, ownerNote, wrongProtocolRemedies, wrongProtocolSummary, type EngineIdentity, type EngineListener, type ListenerView } from '../../common/listener.js';
+import {
+  lookAtListener,
+  listenerViewEvidence,
+  ownerNote,
+  wrongProtocolRemedies,
+  wrongProtocolSummary,
+  type EngineIdentity,
+  type EngineListener,
+  type ListenerView,
+} from '../../common/listener.js';
 import type { ProtocolGuess } from '../../../net/sniff.js';
 import { scanLocalPostgres } from '../local.js';
 import { majorVersionOf } from '../session.js';
@@ -36,26 +45,52 @@ const readTheLog: Remediation = {
 
 const remedies = {
   starting_up: (target: PostgresTarget, platform: PlatformInfo): Remediation[] => [
-    { text: 'The server is replaying its write-ahead log before it opens for connections; this heals by itself. Clients should retry with backoff instead of failing at start.' },
+    {
+      text: 'The server is replaying its write-ahead log before it opens for connections; this heals by itself. Clients should retry with backoff instead of failing at start.',
+    },
     waitForIt(target),
     // journalctl is Linux's; on a Mac or a Windows desktop the platform's fixes say where the log is.
     ...(platform.platform === 'macos' || platform.platform === 'windows' ? [] : [readTheLog]),
-    ...platformFixes('starting_up', platform, postgresWords(target), { host: target.endpoints[0]?.host ?? 'localhost', port: target.endpoints[0]?.port ?? 5432 }),
+    ...platformFixes('starting_up', platform, postgresWords(target), {
+      host: target.endpoints[0]?.host ?? 'localhost',
+      port: target.endpoints[0]?.port ?? 5432,
+    }),
   ],
   connection_reset: (target: PostgresTarget): Remediation[] => [
-    { text: 'Something reset the connection during the handshake: a proxy or firewall that kills connections (check its log and idle/connect rules), or a server process crashing on connect (check the server log).' },
-    { text: 'On the database host, see which process owns the port:', command: sudoUnlessRoot(sh`sudo ss -tlnp ${`sport = :${target.endpoints[0]?.port ?? 5432}`}`), language: 'shell' },
+    {
+      text: 'Something reset the connection during the handshake: a proxy or firewall that kills connections (check its log and idle/connect rules), or a server process crashing on connect (check the server log).',
+    },
+    {
+      text: 'On the database host, see which process owns the port:',
+      command: sudoUnlessRoot(sh`sudo ss -tlnp ${`sport = :${target.endpoints[0]?.port ?? 5432}`}`),
+      language: 'shell',
+    },
     readTheLog,
   ],
   shutting_down: (target: PostgresTarget): Remediation[] => [
-    { text: 'A shutdown is in progress. A "smart" shutdown waits for every session to end; see who is still connected (as a superuser, through a session that is already open):', command: 'SELECT pid, usename, application_name, state, now() - backend_start AS connected_for FROM pg_stat_activity WHERE backend_type = \'client backend\';', language: 'sql' },
-    { text: 'Find out who asked for the shutdown:', command: sudoUnlessRoot('sudo journalctl -u postgresql --since "-30min" --no-pager | grep -i -E "shutdown|terminat"'), language: 'shell' },
+    {
+      text: 'A shutdown is in progress. A "smart" shutdown waits for every session to end; see who is still connected (as a superuser, through a session that is already open):',
+      command:
+        "SELECT pid, usename, application_name, state, now() - backend_start AS connected_for FROM pg_stat_activity WHERE backend_type = 'client backend';",
+      language: 'sql',
+    },
+    {
+      text: 'Find out who asked for the shutdown:',
+      command: sudoUnlessRoot('sudo journalctl -u postgresql --since "-30min" --no-pager | grep -i -E "shutdown|terminat"'),
+      language: 'shell',
+    },
     { text: 'Once it has stopped, start it again:', command: sudoUnlessRoot('sudo systemctl start postgresql'), language: 'shell' },
     waitForIt(target),
   ],
   recovery: (target: PostgresTarget): Remediation[] => [
-    { text: 'The server is replaying WAL. If it is a standby with hot_standby = off it will never accept connections: connect to the primary, or set hot_standby = on in postgresql.conf and restart it.' },
-    { text: 'If it is crash recovery, it heals by itself; follow its progress in the log:', command: sudoUnlessRoot('sudo journalctl -u postgresql -f'), language: 'shell' },
+    {
+      text: 'The server is replaying WAL. If it is a standby with hot_standby = off it will never accept connections: connect to the primary, or set hot_standby = on in postgresql.conf and restart it.',
+    },
+    {
+      text: 'If it is crash recovery, it heals by itself; follow its progress in the log:',
+      command: sudoUnlessRoot('sudo journalctl -u postgresql -f'),
+      language: 'shell',
+    },
     waitForIt(target),
   ],
   not_accepting: (): Remediation[] => [readTheLog],
@@ -72,8 +107,16 @@ const remedies = {
     }
     return [
       { text: 'See where the server listens (as a superuser, e.g. over its Unix socket):', command: 'SHOW listen_addresses;', language: 'sql' },
-      { text: `Make it listen on ${endpoint?.host ?? 'this address'} too: in postgresql.conf set listen_addresses = '*' (or list the address), then restart (a reload is not enough for this setting):`, command: sudoUnlessRoot('sudo systemctl restart postgresql'), language: 'shell' },
-      { text: 'Remote clients also need a pg_hba.conf line for their network; check them:', command: 'SELECT line_number, type, database, user_name, address, auth_method FROM pg_hba_file_rules;', language: 'sql' },
+      {
+        text: `Make it listen on ${endpoint?.host ?? 'this address'} too: in postgresql.conf set listen_addresses = '*' (or list the address), then restart (a reload is not enough for this setting):`,
+        command: sudoUnlessRoot('sudo systemctl restart postgresql'),
+        language: 'shell',
+      },
+      {
+        text: 'Remote clients also need a pg_hba.conf line for their network; check them:',
+        command: 'SELECT line_number, type, database, user_name, address, auth_method FROM pg_hba_file_rules;',
+        language: 'sql',
+      },
     ];
   },
   no_response: (target: PostgresTarget, closed: boolean): Remediation[] => [
@@ -82,18 +125,36 @@ const remedies = {
         ? 'Something accepted the TCP connection and hung up without a word: typically a proxy, load balancer or port-forward (kubectl port-forward, docker-proxy) with nothing healthy behind it.'
         : 'Something accepted the TCP connection but never answered: a hung server, a proxy whose backend does not answer, or a server too overloaded to start a backend.',
     },
-    { text: 'On the database host, see which process owns the port:', command: sudoUnlessRoot(sh`sudo ss -tlnp ${`sport = :${target.endpoints[0]?.port ?? 5432}`}`), language: 'shell' },
+    {
+      text: 'On the database host, see which process owns the port:',
+      command: sudoUnlessRoot(sh`sudo ss -tlnp ${`sport = :${target.endpoints[0]?.port ?? 5432}`}`),
+      language: 'shell',
+    },
     { text: 'If it is PostgreSQL itself, look for a stuck postmaster or exhausted resources in its log and with top.' },
     { text: 'Check again once it answers:', command: pgIsReady(target), language: 'shell' },
   ],
   wrong_protocol: (target: PostgresTarget, what: string, seen?: { readonly guess?: ProtocolGuess; readonly view?: ListenerView }): Remediation[] =>
-    wrongProtocolRemedies(postgresIdentity(target), target.endpoints[0]?.host ?? 'localhost', target.endpoints[0]?.port ?? 5432, seen?.guess ?? { protocol: 'unknown', description: what, sample: '' }, seen?.view),
+    wrongProtocolRemedies(
+      postgresIdentity(target),
+      target.endpoints[0]?.host ?? 'localhost',
+      target.endpoints[0]?.port ?? 5432,
+      seen?.guess ?? { protocol: 'unknown', description: what, sample: '' },
+      seen?.view,
+    ),
   tls_required: (target: PostgresTarget): Remediation[] => [
     { text: 'The server only admits this connection over TLS. Connect with TLS:', command: urlCommand(urlWith(target, { sslmode: 'require' })) },
-    { text: 'Or, if plaintext is acceptable on this network, add a "host" (not "hostssl") line for this client to pg_hba.conf and reload:', command: 'SELECT pg_reload_conf();', language: 'sql' },
+    {
+      text: 'Or, if plaintext is acceptable on this network, add a "host" (not "hostssl") line for this client to pg_hba.conf and reload:',
+      command: 'SELECT pg_reload_conf();',
+      language: 'sql',
+    },
   ],
   tls_unsupported: (target: PostgresTarget): Remediation[] => [
-    { text: 'Turn TLS on at the server: in postgresql.conf set ssl = on with ssl_cert_file and ssl_key_file, then reload:', command: 'SELECT pg_reload_conf();', language: 'sql' },
+    {
+      text: 'Turn TLS on at the server: in postgresql.conf set ssl = on with ssl_cert_file and ssl_key_file, then reload:',
+      command: 'SELECT pg_reload_conf();',
+      language: 'sql',
+    },
     { text: 'Or, on a trusted network only, connect without requiring TLS:', command: urlCommand(urlWith(target, { sslmode: 'prefer' })) },
   ],
   tls_verify_failed: (target: PostgresTarget, problem: string, altNames: string): Remediation[] => {
@@ -101,25 +162,42 @@ const remedies = {
       case 'expired':
       case 'not_yet_valid':
         return [
-          { text: 'The server certificate is outside its validity period: renew it, replace ssl_cert_file / ssl_key_file, then reload:', command: 'SELECT pg_reload_conf();', language: 'sql' },
+          {
+            text: 'The server certificate is outside its validity period: renew it, replace ssl_cert_file / ssl_key_file, then reload:',
+            command: 'SELECT pg_reload_conf();',
+            language: 'sql',
+          },
           { text: 'Check its dates on the server:', command: "psql -Atc 'SHOW ssl_cert_file' | xargs openssl x509 -noout -dates -in", language: 'shell' },
         ];
       case 'hostname_mismatch':
         return [
-          { text: `The certificate is for ${altNames || 'another name'}. Connect using a name it carries, or reissue it with this host name in subjectAltName.` },
+          {
+            text: `The certificate is for ${altNames || 'another name'}. Connect using a name it carries, or reissue it with this host name in subjectAltName.`,
+          },
           { text: 'Or verify only the issuing authority, not the name:', command: urlCommand(urlWith(target, { sslmode: 'verify-ca' })) },
         ];
       default:
         return [
-          { text: 'The certificate is not signed by an authority this client trusts. Give the CA that signed the server certificate with sslrootcert, or use the system store:', command: urlCommand(urlWith(target, { sslrootcert: '/path/to/root.crt' })) },
+          {
+            text: 'The certificate is not signed by an authority this client trusts. Give the CA that signed the server certificate with sslrootcert, or use the system store:',
+            command: urlCommand(urlWith(target, { sslrootcert: '/path/to/root.crt' })),
+          },
         ];
     }
   },
   tls_handshake_failed: (): Remediation[] => [
-    { text: 'Compare the TLS versions and ciphers both sides allow (server: ssl_min_protocol_version, ssl_ciphers; client: ssl_min_protocol_version), and read the server log for the handshake error.' },
+    {
+      text: 'Compare the TLS versions and ciphers both sides allow (server: ssl_min_protocol_version, ssl_ciphers; client: ssl_min_protocol_version), and read the server log for the handshake error.',
+    },
     readTheLog,
   ],
-  standby: (target: PostgresTarget, reported?: PrimaryAddress, asked: 'primary' | 'nothing' = 'primary', hosts?: readonly HostTried[], unknown?: string): Remediation[] => {
+  standby: (
+    target: PostgresTarget,
+    reported?: PrimaryAddress,
+    asked: 'primary' | 'nothing' = 'primary',
+    hosts?: readonly HostTried[],
+    unknown?: string,
+  ): Remediation[] => {
     // The primary is what the standby reported (primary_conninfo, its WAL receiver): commands name it only when it is a host.
     const primary = reported && isHostName(reported.host) ? reported : undefined;
     const listed = primary ? target.endpoints.some((endpoint) => endpoint.host === primary.host && endpoint.port === primary.port) : false;
@@ -133,22 +211,28 @@ const remedies = {
       ...(primary ? { command: urlCommand(urlWith(target, { host: primary.host, port: primary.port })) } : {}),
     };
     // The primary is in the list already: it is not a question of listing it, but of why libpq passed it over.
-    const listedFixes: Remediation[] = listed && primary
-      ? [
-          {
-            text: `The primary the standby replicates from, ${describePrimary(primary)}, is already in the host list${passedOver ? `, and libpq passed it over: ${passedOver.said}` : ''}. Bring it back, or, if it is gone for good, promote a standby and list it instead. Check the primary:`,
-            command: sh`pg_isready -h ${primary.host} -p ${primary.port}`,
-            language: 'shell',
-          },
-        ]
-      : [];
+    const listedFixes: Remediation[] =
+      listed && primary
+        ? [
+            {
+              text: `The primary the standby replicates from, ${describePrimary(primary)}, is already in the host list${passedOver ? `, and libpq passed it over: ${passedOver.said}` : ''}. Bring it back, or, if it is gone for good, promote a standby and list it instead. Check the primary:`,
+              command: sh`pg_isready -h ${primary.host} -p ${primary.port}`,
+              language: 'shell',
+            },
+          ]
+        : [];
     const listEvery: Remediation[] = listed
       ? []
       : several && asked === 'primary'
         ? [
             {
               text: `None of the hosts listed is a primary: add the primary's host to the list${primary ? ` (${describePrimary(primary)}, which the standby replicates from)` : ''}, or, if the primary is gone for good, promote a standby:`,
-              command: urlCommand(urlWith(target, { hosts: [...(primary ? [{ host: primary.host, port: primary.port }] : [{ host: 'primary-host', port: 5432 }]), ...target.endpoints], targetSessionAttrs: target.targetSessionAttrs })),
+              command: urlCommand(
+                urlWith(target, {
+                  hosts: [...(primary ? [{ host: primary.host, port: primary.port }] : [{ host: 'primary-host', port: 5432 }]), ...target.endpoints],
+                  targetSessionAttrs: target.targetSessionAttrs,
+                }),
+              ),
             },
           ]
         : [
@@ -163,7 +247,12 @@ const remedies = {
       ...(listed ? listedFixes : [pointAt]),
       ...listEvery,
       ...(asked === 'nothing'
-        ? [{ text: 'If this application only reads, say so, and a standby is what it should get:', command: urlCommand(urlWith(target, { targetSessionAttrs: 'prefer-standby' })) }]
+        ? [
+            {
+              text: 'If this application only reads, say so, and a standby is what it should get:',
+              command: urlCommand(urlWith(target, { targetSessionAttrs: 'prefer-standby' })),
+            },
+          ]
         : []),
       { text: 'To see which node is the primary, on each node:', command: psqlAsAdmin(target, 'SELECT pg_is_in_recovery();'), language: 'shell' },
     ];
@@ -171,8 +260,17 @@ const remedies = {
   role_mismatch: (target: PostgresTarget, kind: 'primary' | 'read-only primary'): Remediation[] => [
     ...(kind === 'read-only primary'
       ? [
-          { text: 'The primary runs with default_transaction_read_only = on (set in postgresql.conf, or for the role or database with ALTER … SET), so libpq sees a read-only session and target_session_attrs=read-write refuses it. See where it is set:', command: psqlAsAdmin(target, "SELECT source, sourcefile, setting FROM pg_settings WHERE name = 'default_transaction_read_only'; SELECT setdatabase::regdatabase, setrole::regrole, setconfig FROM pg_db_role_setting;"), language: 'shell' as const },
-          { text: 'If writes should be allowed again, reset it where it is set (e.g. ALTER DATABASE … RESET default_transaction_read_only, or in postgresql.conf and reload).' },
+          {
+            text: 'The primary runs with default_transaction_read_only = on (set in postgresql.conf, or for the role or database with ALTER … SET), so libpq sees a read-only session and target_session_attrs=read-write refuses it. See where it is set:',
+            command: psqlAsAdmin(
+              target,
+              "SELECT source, sourcefile, setting FROM pg_settings WHERE name = 'default_transaction_read_only'; SELECT setdatabase::regdatabase, setrole::regrole, setconfig FROM pg_db_role_setting;",
+            ),
+            language: 'shell' as const,
+          },
+          {
+            text: 'If writes should be allowed again, reset it where it is set (e.g. ALTER DATABASE … RESET default_transaction_read_only, or in postgresql.conf and reload).',
+          },
         ]
       : [
           {
@@ -182,11 +280,28 @@ const remedies = {
           { text: 'To see which node is a standby, on each node:', command: psqlAsAdmin(target, 'SELECT pg_is_in_recovery();'), language: 'shell' as const },
         ]),
   ],
-  replication_stopped: (target: PostgresTarget, reported?: PrimaryAddress): Remediation[] => replicationStopped(target, reported && isHostName(reported.host) ? reported : undefined),
+  replication_stopped: (target: PostgresTarget, reported?: PrimaryAddress): Remediation[] =>
+    replicationStopped(target, reported && isHostName(reported.host) ? reported : undefined),
   replication_lag: (target: PostgresTarget, paused: boolean): Remediation[] => [
-    ...(paused ? [{ text: 'Replay is paused on the standby. Resume it (as a superuser):', command: psqlAsAdmin(target, 'SELECT pg_wal_replay_resume();'), language: 'shell' as const }] : []),
-    { text: 'On the primary, each standby\'s lag:', command: 'SELECT application_name, client_addr, state, write_lag, flush_lag, replay_lag FROM pg_stat_replication;', language: 'sql' },
-    { text: 'On the standby, what replay waits on (queries conflicting with it, up to max_standby_streaming_delay, or I/O):', command: psqlAsAdmin(target, "SELECT pid, wait_event_type, wait_event FROM pg_stat_activity WHERE backend_type = 'startup';"), language: 'shell' },
+    ...(paused
+      ? [
+          {
+            text: 'Replay is paused on the standby. Resume it (as a superuser):',
+            command: psqlAsAdmin(target, 'SELECT pg_wal_replay_resume();'),
+            language: 'shell' as const,
+          },
+        ]
+      : []),
+    {
+      text: "On the primary, each standby's lag:",
+      command: 'SELECT application_name, client_addr, state, write_lag, flush_lag, replay_lag FROM pg_stat_replication;',
+      language: 'sql',
+    },
+    {
+      text: 'On the standby, what replay waits on (queries conflicting with it, up to max_standby_streaming_delay, or I/O):',
+      command: psqlAsAdmin(target, "SELECT pid, wait_event_type, wait_event FROM pg_stat_activity WHERE backend_type = 'startup';"),
+      language: 'shell',
+    },
   ],
 };
 
@@ -198,8 +313,16 @@ export const acceptingStep = defineStep<PgContext, keyof typeof remedies>({
   remedies,
   manual: [
     { text: 'Does it accept connections?', command: 'pg_isready -h <host> -p <port>', language: 'shell' },
-    { text: 'Where it listens, and which hosts pg_hba.conf admits (as a superuser):', command: "SHOW listen_addresses; SELECT line_number, type, database, user_name, address, auth_method FROM pg_hba_file_rules;", language: 'sql' },
-    { text: 'Why it refuses (startup, recovery, shutdown) is in its log:', command: sudoUnlessRoot('sudo journalctl -u postgresql -n 100 --no-pager | grep -E "ready to accept|starting up|recovery|shutting down"'), language: 'shell' },
+    {
+      text: 'Where it listens, and which hosts pg_hba.conf admits (as a superuser):',
+      command: 'SHOW listen_addresses; SELECT line_number, type, database, user_name, address, auth_method FROM pg_hba_file_rules;',
+      language: 'sql',
+    },
+    {
+      text: 'Why it refuses (startup, recovery, shutdown) is in its log:',
+      command: sudoUnlessRoot('sudo journalctl -u postgresql -n 100 --no-pager | grep -E "ready to accept|starting up|recovery|shutting down"'),
+      language: 'shell',
+    },
   ],
   async run(ctx, io) {
     const { trace } = await ctx.connection();
@@ -216,11 +339,25 @@ export const acceptingStep = defineStep<PgContext, keyof typeof remedies>({
         const evidence = { attempted: refusal.attempted, postmasterStatus: refusal.state, localServers: [serverSummary(refusal.server)] };
         const server = describeServers([refusal.server]);
         return refusal.state === 'starting'
-          ? io.found('starting_up', `the server for ${refusal.attempted} is starting up${server} and has not opened its sockets yet`, remedies.starting_up(target, ctx.run.environment.platform), evidence)
-          : io.found('shutting_down', `the server for ${refusal.attempted} is shutting down${server} and has closed its sockets`, remedies.shutting_down(target), evidence);
+          ? io.found(
+              'starting_up',
+              `the server for ${refusal.attempted} is starting up${server} and has not opened its sockets yet`,
+              remedies.starting_up(target, ctx.run.environment.platform),
+              evidence,
+            )
+          : io.found(
+              'shutting_down',
+              `the server for ${refusal.attempted} is shutting down${server} and has closed its sockets`,
+              remedies.shutting_down(target),
+              evidence,
+            );
       }
       if (refusal?.cause !== 'not_listening') return io.skip('no connection was made (see process)');
-      const listens = whereItListens(refusal.listening, refusal.servers, { os: osOf(ctx.run.environment.platform), processName: 'postgres', none: 'no TCP address' });
+      const listens = whereItListens(refusal.listening, refusal.servers, {
+        os: osOf(ctx.run.environment.platform),
+        processName: 'postgres',
+        none: 'no TCP address',
+      });
       return io.found(
         'not_listening',
         `PostgreSQL runs here but does not listen at ${refusal.attempted}; ${listens.words}`,
@@ -229,30 +366,62 @@ export const acceptingStep = defineStep<PgContext, keyof typeof remedies>({
       );
     }
     if (decision.kind === 'failure' && decision.step === 'accepting') {
-      const serverWords = trace.serverError ? `: "${trace.serverError.message}"${trace.serverError.detail ? ` (${trace.serverError.detail})` : ''} [${trace.serverError.code}]` : '';
+      const serverWords = trace.serverError
+        ? `: "${trace.serverError.message}"${trace.serverError.detail ? ` (${trace.serverError.detail})` : ''} [${trace.serverError.code}]`
+        : '';
       const evidence = { ...protocol, ...serverErrorEvidence(trace) };
       switch (decision.cause) {
         case 'starting_up':
-          return io.found('starting_up', `the server is starting up and does not accept connections yet${serverWords}`, remedies.starting_up(target, ctx.run.environment.platform), evidence);
+          return io.found(
+            'starting_up',
+            `the server is starting up and does not accept connections yet${serverWords}`,
+            remedies.starting_up(target, ctx.run.environment.platform),
+            evidence,
+          );
         case 'connection_reset':
-          return io.found('connection_reset', `${where} accepted the TCP connection, then reset it during the ${trace.phase === 'ssl' ? 'TLS negotiation' : 'startup'} (${trace.clientError?.code ?? 'ECONNRESET'})`, remedies.connection_reset(target), evidence);
+          return io.found(
+            'connection_reset',
+            `${where} accepted the TCP connection, then reset it during the ${trace.phase === 'ssl' ? 'TLS negotiation' : 'startup'} (${trace.clientError?.code ?? 'ECONNRESET'})`,
+            remedies.connection_reset(target),
+            evidence,
+          );
         case 'shutting_down':
           return io.found('shutting_down', `the server is shutting down${serverWords}`, remedies.shutting_down(target), evidence);
         case 'recovery':
           return io.found('recovery', `the server is in recovery and refuses connections${serverWords}`, remedies.recovery(target), evidence);
         case 'no_response': {
           const view = await lookAtListener(trace.connected, localPostgresListeners, io.deadline, osOf(ctx.run.environment.platform));
-          return io.found('no_response', `${noResponseSummary(trace, where)}${ownerNote(view)}`, remedies.no_response(target, trace.closedByPeer || trace.sslReply === 'closed'), { ...evidence, ...listenerViewEvidence(view, trace.listener) });
+          return io.found(
+            'no_response',
+            `${noResponseSummary(trace, where)}${ownerNote(view)}`,
+            remedies.no_response(target, trace.closedByPeer || trace.sslReply === 'closed'),
+            { ...evidence, ...listenerViewEvidence(view, trace.listener) },
+          );
         }
         case 'wrong_protocol': {
           const view = await lookAtListener(trace.connected, localPostgresListeners, io.deadline, osOf(ctx.run.environment.platform));
           const what = trace.answeredBy?.description ?? 'a server that does not speak this PostgreSQL protocol';
-          return io.found('wrong_protocol', wrongProtocolSummary(postgresIdentity(target), where, trace.answeredBy, view), remedies.wrong_protocol(target, what, { ...(trace.answeredBy ? { guess: trace.answeredBy } : {}), view }), { ...evidence, ...listenerViewEvidence(view, trace.listener) });
+          return io.found(
+            'wrong_protocol',
+            wrongProtocolSummary(postgresIdentity(target), where, trace.answeredBy, view),
+            remedies.wrong_protocol(target, what, { ...(trace.answeredBy ? { guess: trace.answeredBy } : {}), view }),
+            { ...evidence, ...listenerViewEvidence(view, trace.listener) },
+          );
         }
         case 'tls_required':
-          return io.found('tls_required', `the server requires TLS for this connection, but sslmode=${target.sslmode}${serverWords}`, remedies.tls_required(target), { ...evidence, tlsWouldBeAdmitted: true });
+          return io.found(
+            'tls_required',
+            `the server requires TLS for this connection, but sslmode=${target.sslmode}${serverWords}`,
+            remedies.tls_required(target),
+            { ...evidence, tlsWouldBeAdmitted: true },
+          );
         case 'tls_unsupported':
-          return io.found('tls_unsupported', `sslmode=${target.sslmode} requires TLS, but the server does not support it (it answered "N" to SSLRequest)`, remedies.tls_unsupported(target), evidence);
+          return io.found(
+            'tls_unsupported',
+            `sslmode=${target.sslmode} requires TLS, but the server does not support it (it answered "N" to SSLRequest)`,
+            remedies.tls_unsupported(target),
+            evidence,
+          );
         case 'tls_verify_failed': {
           const problem = trace.tls?.problem ?? 'other';
           return io.found(
@@ -263,7 +432,12 @@ export const acceptingStep = defineStep<PgContext, keyof typeof remedies>({
           );
         }
         case 'tls_handshake_failed':
-          return io.found('tls_handshake_failed', `the TLS handshake failed: ${trace.tls?.message ?? 'unknown error'}`, remedies.tls_handshake_failed(), evidence);
+          return io.found(
+            'tls_handshake_failed',
+            `the TLS handshake failed: ${trace.tls?.message ?? 'unknown error'}`,
+            remedies.tls_handshake_failed(),
+            evidence,
+          );
         default:
           return io.found('not_accepting', `the server refuses connections${serverWords}`, remedies.not_accepting(), evidence);
       }
@@ -274,7 +448,11 @@ export const acceptingStep = defineStep<PgContext, keyof typeof remedies>({
     const standby = state ? state.inRecovery : trace.serverParams.in_hot_standby === 'on';
     const readOnlyByDefault = state?.defaultReadOnly ?? trace.serverParams.default_transaction_read_only === 'on';
     const tls = trace.encryption === 'tls' ? `TLS ${trace.tls?.protocol ?? ''}`.trim() : trace.connected?.transport === 'unix' ? 'Unix socket' : 'no TLS';
-    const evidence = { ...protocol, ...(state ? replicationEvidence(state) : standby ? { inHotStandby: true } : {}), ...(readOnlyByDefault ? { defaultTransactionReadOnly: true } : {}) };
+    const evidence = {
+      ...protocol,
+      ...(state ? replicationEvidence(state) : standby ? { inHotStandby: true } : {}),
+      ...(readOnlyByDefault ? { defaultTransactionReadOnly: true } : {}),
+    };
     const answers = `${version ? `PostgreSQL ${version.split(' ')[0]}` : 'the server'} answers the PostgreSQL protocol (${tls}`;
     const attrs = `target_session_attrs=${target.targetSessionAttrs}`;
     const others = otherHosts(trace, where);
@@ -283,11 +461,30 @@ export const acceptingStep = defineStep<PgContext, keyof typeof remedies>({
     if (!standby) {
       const refused = refusedPrimary(target.targetSessionAttrs, readOnlyByDefault);
       if (refused) {
-        const what = refused === 'read-only primary' ? 'a primary that runs with default_transaction_read_only = on, so every session is read-only' : 'a primary (read-write), not a standby';
-        const words = refused === 'read-only primary' ? 'session is read-only' : target.targetSessionAttrs === 'read-only' ? 'session is not read-only' : 'server is not in hot standby mode';
-        return [io.found('role_mismatch', `${others ? `no host listed is what ${attrs} asks for: ${others}; ${where}` : 'the server'} is ${what}, and ${attrs} refuses it (libpq: "${words}")`, remedies.role_mismatch(target, refused), evidence), ...slow];
+        const what =
+          refused === 'read-only primary'
+            ? 'a primary that runs with default_transaction_read_only = on, so every session is read-only'
+            : 'a primary (read-write), not a standby';
+        const words =
+          refused === 'read-only primary'
+            ? 'session is read-only'
+            : target.targetSessionAttrs === 'read-only'
+              ? 'session is not read-only'
+              : 'server is not in hot standby mode';
+        return [
+          io.found(
+            'role_mismatch',
+            `${others ? `no host listed is what ${attrs} asks for: ${others}; ${where}` : 'the server'} is ${what}, and ${attrs} refuses it (libpq: "${words}")`,
+            remedies.role_mismatch(target, refused),
+            evidence,
+          ),
+          ...slow,
+        ];
       }
-      const fallback = target.targetSessionAttrs === 'prefer-standby' && target.endpoints.length > 1 ? '; no host listed is a standby, so prefer-standby settles on this primary' : '';
+      const fallback =
+        target.targetSessionAttrs === 'prefer-standby' && target.endpoints.length > 1
+          ? '; no host listed is a standby, so prefer-standby settles on this primary'
+          : '';
       return [io.pass(`${answers})${fallback}${others ? `; libpq passed over ${others}` : ''}`, evidence), ...slow];
     }
     const primary = state?.replication?.primary;
@@ -298,10 +495,23 @@ export const acceptingStep = defineStep<PgContext, keyof typeof remedies>({
         const summary = others
           ? `no host listed is a primary, which ${attrs} requires: ${others}; ${where} is a read-only hot standby${named}`
           : `the server is a read-only hot standby, but ${attrs} requires a primary${named}`;
-        return [io.found('standby', summary, remedies.standby(target, primary, 'primary', trace.hosts, state?.replication?.primaryUnknown ?? state?.replicationUnknown), evidence), ...replication, ...slow];
+        return [
+          io.found(
+            'standby',
+            summary,
+            remedies.standby(target, primary, 'primary', trace.hosts, state?.replication?.primaryUnknown ?? state?.replicationUnknown),
+            evidence,
+          ),
+          ...replication,
+          ...slow,
+        ];
       }
       case 'standby':
-        return [io.pass(`${answers}, a read-only standby, as ${attrs} asks${named})${others ? `; libpq passed over ${others}` : ''}`, evidence), ...replication, ...slow];
+        return [
+          io.pass(`${answers}, a read-only standby, as ${attrs} asks${named})${others ? `; libpq passed over ${others}` : ''}`, evidence),
+          ...replication,
+          ...slow,
+        ];
       default:
         return [
           io.warn(
@@ -329,7 +539,9 @@ function silentHosts(io: StepIO<keyof typeof remedies>, trace: ConnectionTrace, 
       'no_response',
       `${names} accepted the TCP connection but sent no PostgreSQL answer within connect_timeout (${wait}); libpq gave ${silent.length > 1 ? 'them' : 'it'} up and moved on to ${authority(trace.connected.host, trace.connected.port)}, so every new connection waits ${wait} first`,
       [
-        { text: `Every connection the application opens waits ${wait} for ${names} before libpq tries the next host. Take ${silent.length > 1 ? 'them' : 'it'} out of the host list, or find out what listens there and why it does not answer.` },
+        {
+          text: `Every connection the application opens waits ${wait} for ${names} before libpq tries the next host. Take ${silent.length > 1 ? 'them' : 'it'} out of the host list, or find out what listens there and why it does not answer.`,
+        },
         { text: 'On that host, see which process owns the port:', command: `sudo ss -tlnp 'sport = :${first.port}'`, language: 'shell' },
       ],
       hostsEvidence(trace.hosts),
@@ -343,7 +555,9 @@ function silentHosts(io: StepIO<keyof typeof remedies>, trace: ConnectionTrace, 
  */
 function otherHosts(trace: ConnectionTrace, where: string): string {
   const passed = (trace.hosts ?? []).filter((entry) => entry.outcome !== 'chosen' && authority(entry.host, entry.port) !== where);
-  return passed.map((entry) => `${authority(entry.host, entry.port)} (${entry.outcome === 'role' ? `${roleWords(entry.role)}: "${entry.said}"` : entry.said})`).join(', ');
+  return passed
+    .map((entry) => `${authority(entry.host, entry.port)} (${entry.outcome === 'role' ? `${roleWords(entry.role)}: "${entry.said}"` : entry.said})`)
+    .join(', ');
 }
 
 /** A primary that libpq refuses for this target_session_attrs, and why; undefined when it takes it. */
@@ -403,7 +617,9 @@ function postgresIdentity(target: PostgresTarget): EngineIdentity {
 
 async function localPostgresListeners(): Promise<EngineListener[]> {
   // A standby (standby.signal in its data directory) takes no writes: the fix says so.
-  return (await scanLocalPostgres()).servers.flatMap((server) => server.tcp.map((listener) => ({ ...listener, pid: server.pid, ...(server.standby ? { note: 'a read-only standby: writes fail there' } : {}) })));
+  return (await scanLocalPostgres()).servers.flatMap((server) =>
+    server.tcp.map((listener) => ({ ...listener, pid: server.pid, ...(server.standby ? { note: 'a read-only standby: writes fail there' } : {}) })),
+  );
 }
 
 function noResponseSummary(trace: ConnectionTrace, where: string): string {
@@ -451,8 +667,20 @@ function replicationStopped(target: PostgresTarget, primary: PrimaryAddress | un
       command: primary ? sh`pg_isready -h ${primary.host} -p ${primary.port}` : 'pg_isready -h PRIMARY_HOST -p 5432',
       language: 'shell',
     },
-    { text: 'On the standby, see its WAL receiver (as a superuser: the state and sender need pg_read_all_stats):', command: psqlAsAdmin(target, 'SELECT status, sender_host, sender_port, last_msg_receipt_time FROM pg_stat_wal_receiver;'), language: 'shell' },
-    { text: 'Its log says why it cannot stream ("could not connect to the primary server", an authentication error, a missing WAL segment):', command: 'sudo journalctl -u postgresql --since "-30min" --no-pager | grep -i -E "primary|walreceiver|replication"', language: 'shell' },
-    { text: 'If the primary is gone for good, promote this standby (only once the old primary cannot come back; dbdoctor never runs this):', command: 'SELECT pg_promote();', language: 'sql' },
+    {
+      text: 'On the standby, see its WAL receiver (as a superuser: the state and sender need pg_read_all_stats):',
+      command: psqlAsAdmin(target, 'SELECT status, sender_host, sender_port, last_msg_receipt_time FROM pg_stat_wal_receiver;'),
+      language: 'shell',
+    },
+    {
+      text: 'Its log says why it cannot stream ("could not connect to the primary server", an authentication error, a missing WAL segment):',
+      command: 'sudo journalctl -u postgresql --since "-30min" --no-pager | grep -i -E "primary|walreceiver|replication"',
+      language: 'shell',
+    },
+    {
+      text: 'If the primary is gone for good, promote this standby (only once the old primary cannot come back; dbdoctor never runs this):',
+      command: 'SELECT pg_promote();',
+      language: 'sql',
+    },
   ];
 }

@@ -54,7 +54,11 @@ const remedies = {
   hba_rejected: (target: PostgresTarget, rejection: HbaRejection | undefined): Remediation[] => {
     if (rejection?.explicitReject) {
       return [
-        { text: 'A "reject" line in pg_hba.conf matches this connection. Find it (lines are read top to bottom; the first match wins):', command: "SELECT line_number, type, database, user_name, address, auth_method FROM pg_hba_file_rules WHERE auth_method = 'reject';", language: 'sql' },
+        {
+          text: 'A "reject" line in pg_hba.conf matches this connection. Find it (lines are read top to bottom; the first match wins):',
+          command: "SELECT line_number, type, database, user_name, address, auth_method FROM pg_hba_file_rules WHERE auth_method = 'reject';",
+          language: 'sql',
+        },
         { text: 'Remove or narrow that line, or put an allowing line above it, in the file SHOW hba_file; names.' },
         reload,
       ];
@@ -66,69 +70,146 @@ const remedies = {
         ? [
             line
               ? { text: 'Add a line that admits this client to pg_hba.conf, above any broader reject line:', command: line }
-              : { text: 'Add a line that admits this client, above any broader reject line (the names the server reported cannot be written in pg_hba.conf as they are: match them with all, or with a group role, +role).' },
+              : {
+                  text: 'Add a line that admits this client, above any broader reject line (the names the server reported cannot be written in pg_hba.conf as they are: match them with all, or with a group role, +role).',
+                },
           ]
         : []),
       reload,
-      { text: 'Check that the line parsed (errors show in the error column):', command: 'SELECT line_number, type, database, user_name, address, auth_method, error FROM pg_hba_file_rules;', language: 'sql' },
+      {
+        text: 'Check that the line parsed (errors show in the error column):',
+        command: 'SELECT line_number, type, database, user_name, address, auth_method, error FROM pg_hba_file_rules;',
+        language: 'sql',
+      },
     ];
   },
   auth_failed: (target: PostgresTarget, method: string | undefined): Remediation[] => {
     if (method === 'peer' || method === 'ident') {
       return [
-        { text: `${method} authentication lets the operating-system user "${osUser()}" in only as the database role of the same name. Run as that OS user, map it in pg_ident.conf, or connect over TCP with a password:`, command: urlCommand(urlWith(target, { host: '127.0.0.1' })) },
+        {
+          text: `${method} authentication lets the operating-system user "${osUser()}" in only as the database role of the same name. Run as that OS user, map it in pg_ident.conf, or connect over TCP with a password:`,
+          command: urlCommand(urlWith(target, { host: '127.0.0.1' })),
+        },
       ];
     }
     return [
       { text: `Check the password for role "${target.user}"; it came from ${spokenSource(target.sources.password, 'nowhere (none was given)')}.` },
-      { text: 'PostgreSQL gives this same answer when the role does not exist. Check the role (as a superuser):', command: psqlAsAdmin(target, `SELECT rolname, rolcanlogin, rolvaliduntil FROM pg_roles WHERE rolname = ${pgLiteral(target.user)};`), language: 'shell' },
-      { text: 'To set a new password (as a superuser; psql asks for it twice, so it stays out of shell history and the server log), then update it where the application reads it:', command: setPassword(target, target.user), language: 'shell' },
+      {
+        text: 'PostgreSQL gives this same answer when the role does not exist. Check the role (as a superuser):',
+        command: psqlAsAdmin(target, `SELECT rolname, rolcanlogin, rolvaliduntil FROM pg_roles WHERE rolname = ${pgLiteral(target.user)};`),
+        language: 'shell',
+      },
+      {
+        text: 'To set a new password (as a superuser; psql asks for it twice, so it stays out of shell history and the server log), then update it where the application reads it:',
+        command: setPassword(target, target.user),
+        language: 'shell',
+      },
     ];
   },
   role_missing: (target: PostgresTarget): Remediation[] => [
     ...(target.sources.user?.startsWith('default')
       ? [{ text: `No user was given, so libpq used the operating-system user "${target.user}". Set the user in the URL or with PGUSER.` }]
-      : [{ text: `The role "${target.user}" came from ${spokenSource(target.sources.user, 'the URL')}; check its spelling. Existing roles:`, command: psqlAsAdmin(target, 'SELECT rolname FROM pg_roles WHERE rolcanlogin ORDER BY 1;'), language: 'shell' as const }]),
-    { text: 'Or create the role and give it a password (as a superuser; psql asks for the password twice):', command: setPassword(target, target.user, [`CREATE ROLE ${pgIdent(target.user)} LOGIN;`]), language: 'shell' },
+      : [
+          {
+            text: `The role "${target.user}" came from ${spokenSource(target.sources.user, 'the URL')}; check its spelling. Existing roles:`,
+            command: psqlAsAdmin(target, 'SELECT rolname FROM pg_roles WHERE rolcanlogin ORDER BY 1;'),
+            language: 'shell' as const,
+          },
+        ]),
+    {
+      text: 'Or create the role and give it a password (as a superuser; psql asks for the password twice):',
+      command: setPassword(target, target.user, [`CREATE ROLE ${pgIdent(target.user)} LOGIN;`]),
+      language: 'shell',
+    },
   ],
   database_missing: (target: PostgresTarget): Remediation[] => [
     ...(target.sources.database?.startsWith('default')
       ? [{ text: `No database was given, so libpq used one named like the user ("${target.database}"). Set the database in the URL or with PGDATABASE.` }]
-      : [{ text: `The database name came from ${spokenSource(target.sources.database, 'the URL')}; check its spelling. Existing databases:`, command: sh`${raw(psqlAs(target, target.user, 'postgres'))} -l`, language: 'shell' as const }]),
-    { text: 'Or create it (as a superuser or a role with CREATEDB):', command: `CREATE DATABASE ${pgIdent(target.database)} OWNER ${pgIdent(target.user)};`, language: 'sql' },
+      : [
+          {
+            text: `The database name came from ${spokenSource(target.sources.database, 'the URL')}; check its spelling. Existing databases:`,
+            command: sh`${raw(psqlAs(target, target.user, 'postgres'))} -l`,
+            language: 'shell' as const,
+          },
+        ]),
+    {
+      text: 'Or create it (as a superuser or a role with CREATEDB):',
+      command: `CREATE DATABASE ${pgIdent(target.database)} OWNER ${pgIdent(target.user)};`,
+      language: 'sql',
+    },
   ],
   password_missing: (target: PostgresTarget): Remediation[] => {
     const passfile = target.passfile;
     const endpoint = target.endpoints[0];
     // Each field escaped as libpq reads the file; printf, not echo, which may read "-n" or "\c" in it.
-    const fields = [endpoint && isSocketHost(endpoint.host) ? 'localhost' : (endpoint?.host ?? '*'), String(endpoint?.port ?? '*'), target.database, target.user].map(pgpassField);
+    const fields = [
+      endpoint && isSocketHost(endpoint.host) ? 'localhost' : (endpoint?.host ?? '*'),
+      String(endpoint?.port ?? '*'),
+      target.database,
+      target.user,
+    ].map(pgpassField);
     const line = fields.every((field) => field !== undefined) ? `${fields.join(':')}:your-password` : undefined;
     const file = pathOperand(passfile.path);
     if (passfile.state === 'ignored-permissions') {
-      return [{ text: `${passfile.path} exists but libpq ignores it: its mode is ${passfile.mode ?? 'too open'}, and it must not be readable by group or others.`, command: sh`chmod 0600 ${file}`, language: 'shell' }];
+      return [
+        {
+          text: `${passfile.path} exists but libpq ignores it: its mode is ${passfile.mode ?? 'too open'}, and it must not be readable by group or others.`,
+          command: sh`chmod 0600 ${file}`,
+          language: 'shell',
+        },
+      ];
     }
     return [
       line
-        ? { text: 'Give the password in the URL, in PGPASSWORD, or in the password file. A password-file line for this target:', command: sh`printf '%s\n' ${line} >> ${file} && chmod 0600 ${file}`, language: 'shell' }
+        ? {
+            text: 'Give the password in the URL, in PGPASSWORD, or in the password file. A password-file line for this target:',
+            command: sh`printf '%s\n' ${line} >> ${file} && chmod 0600 ${file}`,
+            language: 'shell',
+          }
         : { text: 'Give the password in the URL or in PGPASSWORD (a password-file line cannot hold a line break, which the user or database name has).' },
       ...(passfile.state === 'no-match' ? [{ text: `${passfile.path} exists but has no line matching host, port, database and user (fields may be *).` }] : []),
     ];
   },
   permission_denied: (target: PostgresTarget, cannotLogin: boolean): Remediation[] =>
     cannotLogin
-      ? [{ text: `The role "${target.user}" exists but has NOLOGIN. Allow it to log in (as a superuser):`, command: `ALTER ROLE ${pgIdent(target.user)} LOGIN;`, language: 'sql' }]
-      : [{ text: `Grant the role the right to connect to the database (as its owner or a superuser):`, command: `GRANT CONNECT ON DATABASE ${pgIdent(target.database)} TO ${pgIdent(target.user)};`, language: 'sql' }],
+      ? [
+          {
+            text: `The role "${target.user}" exists but has NOLOGIN. Allow it to log in (as a superuser):`,
+            command: `ALTER ROLE ${pgIdent(target.user)} LOGIN;`,
+            language: 'sql',
+          },
+        ]
+      : [
+          {
+            text: `Grant the role the right to connect to the database (as its owner or a superuser):`,
+            command: `GRANT CONNECT ON DATABASE ${pgIdent(target.database)} TO ${pgIdent(target.user)};`,
+            language: 'sql',
+          },
+        ],
 };
 
 /** Step 5: may this user log in to this database? */
 export const authStep = defineStep<PgContext, keyof typeof remedies>({
   id: 'auth',
-  checks: 'Completes the startup handshake as the given user and database, and tells apart: wrong password, missing role, pg_hba.conf rejection, missing database, no password given, no permission.',
+  checks:
+    'Completes the startup handshake as the given user and database, and tells apart: wrong password, missing role, pg_hba.conf rejection, missing database, no password given, no permission.',
   remedies,
   manual: [
-    { text: 'Log in as the application does (psql asks for the password):', command: 'psql -h <host> -p <port> -U <user> -d <database> -c "SELECT 1"', language: 'shell' },
-    { text: 'Does the role exist and may it log in? (as a superuser)', command: "SELECT rolname, rolcanlogin, rolvaliduntil FROM pg_roles WHERE rolname = '<user>';", language: 'sql' },
-    { text: 'The pg_hba.conf rules in force:', command: 'SELECT line_number, type, database, user_name, address, auth_method, error FROM pg_hba_file_rules;', language: 'sql' },
+    {
+      text: 'Log in as the application does (psql asks for the password):',
+      command: 'psql -h <host> -p <port> -U <user> -d <database> -c "SELECT 1"',
+      language: 'shell',
+    },
+    {
+      text: 'Does the role exist and may it log in? (as a superuser)',
+      command: "SELECT rolname, rolcanlogin, rolvaliduntil FROM pg_roles WHERE rolname = '<user>';",
+      language: 'sql',
+    },
+    {
+      text: 'The pg_hba.conf rules in force:',
+      command: 'SELECT line_number, type, database, user_name, address, auth_method, error FROM pg_hba_file_rules;',
+      language: 'sql',
+    },
   ],
   async run(ctx, io) {
     const decision = await ctx.decision();
@@ -144,23 +225,45 @@ export const authStep = defineStep<PgContext, keyof typeof remedies>({
     }
     if (decision.kind !== 'failure' || decision.step !== 'auth') return io.skip('the server was not reached far enough to log in');
     const error = trace.serverError;
-    const evidence: Evidence = { user: target.user, database: target.database, authMethod: trace.authMethod ?? 'unknown', ...serverErrorEvidence(trace), passwordSource: target.sources.password ?? 'none', passfile: { ...target.passfile } };
+    const evidence: Evidence = {
+      user: target.user,
+      database: target.database,
+      authMethod: trace.authMethod ?? 'unknown',
+      ...serverErrorEvidence(trace),
+      passwordSource: target.sources.password ?? 'none',
+      passfile: { ...target.passfile },
+    };
     const said = error ? `: "${error.message}" [${error.code}]` : '';
     switch (decision.cause) {
       case 'hba_rejected': {
         const rejection = parseHbaRejection(error?.message ?? '');
         const what = rejection ? `host ${rejection.host}, user ${rejection.user}, database ${rejection.database}, ${rejection.encryption}` : 'this connection';
-        return io.found('hba_rejected', `pg_hba.conf ${rejection?.explicitReject ? 'rejects' : 'has no line admitting'} ${what}`, remedies.hba_rejected(target, rejection), { ...evidence, ...(rejection ? { hba: { ...rejection } } : {}) });
+        return io.found(
+          'hba_rejected',
+          `pg_hba.conf ${rejection?.explicitReject ? 'rejects' : 'has no line admitting'} ${what}`,
+          remedies.hba_rejected(target, rejection),
+          { ...evidence, ...(rejection ? { hba: { ...rejection } } : {}) },
+        );
       }
       case 'role_missing':
         return io.found('role_missing', `the role "${target.user}" does not exist${said}`, remedies.role_missing(target), evidence);
       case 'database_missing':
         return io.found('database_missing', `the database "${target.database}" does not exist${said}`, remedies.database_missing(target), evidence);
       case 'password_missing':
-        return io.found('password_missing', `the server asked for a password (${trace.authMethod ?? 'password'}) and none was given${passfileNote(target)}`, remedies.password_missing(target), evidence);
+        return io.found(
+          'password_missing',
+          `the server asked for a password (${trace.authMethod ?? 'password'}) and none was given${passfileNote(target)}`,
+          remedies.password_missing(target),
+          evidence,
+        );
       case 'permission_denied': {
         const cannotLogin = /not permitted to log in/.test(error?.message ?? '');
-        return io.found('permission_denied', `"${target.user}" may not connect to "${target.database}"${said}`, remedies.permission_denied(target, cannotLogin), evidence);
+        return io.found(
+          'permission_denied',
+          `"${target.user}" may not connect to "${target.database}"${said}`,
+          remedies.permission_denied(target, cannotLogin),
+          evidence,
+        );
       }
       default: {
         const method = methodOf(error);

@@ -36,7 +36,9 @@ export const networkStep = defineStep<PgContext, keyof typeof networkRemedies>({
       'connect_timeout',
       `${names} did not answer at all within connect_timeout (${wait}); libpq gave ${blackHoled.length > 1 ? 'them' : 'it'} up and moved on to ${authority(trace.connected.host, trace.connected.port)}, so every new connection waits ${wait} first`,
       [
-        { text: `Every connection the application opens waits ${wait} for ${names} before libpq tries the next host. Take ${blackHoled.length > 1 ? 'them' : 'it'} out of the host list if ${blackHoled.length > 1 ? 'they are' : 'it is'} gone, or make ${blackHoled.length > 1 ? 'them' : 'it'} answer.` },
+        {
+          text: `Every connection the application opens waits ${wait} for ${names} before libpq tries the next host. Take ${blackHoled.length > 1 ? 'them' : 'it'} out of the host list if ${blackHoled.length > 1 ? 'they are' : 'it is'} gone, or make ${blackHoled.length > 1 ? 'them' : 'it'} answer.`,
+        },
         ...networkRemedies.connect_timeout(first.address ?? first.host, first.port),
       ],
       hostsEvidence(trace.hosts),

@@ -149,12 +149,17 @@ const remedies = {
           command: `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE ${idleLongerThan(idleMs)} AND pid <> pg_backend_pid();`,
           language: 'sql',
         },
-        { text: 'Lasting fix: size the application pools so their sum stays below max_connections, or put PgBouncer in front. Raising max_connections needs a restart.' },
+        {
+          text: 'Lasting fix: size the application pools so their sum stays below max_connections, or put PgBouncer in front. Raising max_connections needs a restart.',
+        },
       ];
     }
     const column = limitKind === 'role' ? 'usename' : 'datname';
     const keyword = limitKind === 'role' ? 'ROLE' : 'DATABASE';
-    const catalog = limitKind === 'role' ? `SELECT rolname, rolconnlimit FROM pg_roles WHERE rolname = ${pgLiteral(name ?? '')};` : `SELECT datname, datconnlimit FROM pg_database WHERE datname = ${pgLiteral(name ?? '')};`;
+    const catalog =
+      limitKind === 'role'
+        ? `SELECT rolname, rolconnlimit FROM pg_roles WHERE rolname = ${pgLiteral(name ?? '')};`
+        : `SELECT datname, datconnlimit FROM pg_database WHERE datname = ${pgLiteral(name ?? '')};`;
     const own = name !== undefined ? `${limitKind} ${name}` : `the ${limitKind}`;
     return [
       {
@@ -163,7 +168,11 @@ const remedies = {
       },
       ...(name !== undefined
         ? [
-            { text: `The sessions of ${own} that hold it:`, command: `SELECT pid, usename, datname, application_name, client_addr, state, state_change FROM pg_stat_activity WHERE ${column} = ${pgLiteral(name)} ORDER BY state_change;`, language: 'sql' as const },
+            {
+              text: `The sessions of ${own} that hold it:`,
+              command: `SELECT pid, usename, datname, application_name, client_addr, state, state_change FROM pg_stat_activity WHERE ${column} = ${pgLiteral(name)} ORDER BY state_change;`,
+              language: 'sql' as const,
+            },
             {
               text: `Free the ones idle for more than ${idleText} (review the list above first):`,
               command: `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE ${column} = ${pgLiteral(name)} AND ${idleLongerThan(idleMs)} AND pid <> pg_backend_pid();`,
@@ -179,14 +188,24 @@ const remedies = {
     { text: 'Shrink the application pools, close leaked connections, or put PgBouncer in front before the limit is hit.' },
   ],
   idle_in_transaction: (pids: readonly number[], waiting: readonly unknown[] = []): Remediation[] => [
-    { text: 'These sessions opened a transaction and stopped talking: they hold locks and connections. Find the code path that does not COMMIT/ROLLBACK (the last query is in the evidence).' },
+    {
+      text: 'These sessions opened a transaction and stopped talking: they hold locks and connections. Find the code path that does not COMMIT/ROLLBACK (the last query is in the evidence).',
+    },
     ...(pidsOf(pids).length > 0
-      ? [{ text: `To end them now (review first: their transactions are rolled back)${pidsOf(waiting).length > 0 ? `; this releases their locks, and the waiting session(s) ${pidsOf(waiting).join(', ')} carry on` : ''}:`, command: `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid IN (${pidsOf(pids).join(', ')});`, language: 'sql' as const }]
+      ? [
+          {
+            text: `To end them now (review first: their transactions are rolled back)${pidsOf(waiting).length > 0 ? `; this releases their locks, and the waiting session(s) ${pidsOf(waiting).join(', ')} carry on` : ''}:`,
+            command: `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid IN (${pidsOf(pids).join(', ')});`,
+            language: 'sql' as const,
+          },
+        ]
       : []),
     preventIdleInTransaction,
   ],
   idle_connections: (idleMs: number = DEFAULT_THRESHOLDS.idleMs): Remediation[] => [
-    { text: 'Many sessions have been idle for a long time: a client pool that is too large or never releases connections. Lower the pool size or its idle timeout.' },
+    {
+      text: 'Many sessions have been idle for a long time: a client pool that is too large or never releases connections. Lower the pool size or its idle timeout.',
+    },
     {
       text: `To free the ones idle for more than ${formatMs(idleMs)} now:`,
       command: `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE ${idleLongerThan(idleMs)} AND pid <> pg_backend_pid();`,
@@ -201,9 +220,23 @@ export const poolStep = defineStep<PgContext, keyof typeof remedies>({
   checks: 'Reads max_connections and pg_stat_activity: slots in use, sessions idle past the idle threshold, sessions idle in a transaction past its threshold.',
   remedies,
   manual: [
-    { text: 'Connections by state, and the limit ', command: "SELECT state, count(*) FROM pg_stat_activity GROUP BY state; SHOW max_connections;", language: 'sql' },
-    { text: 'Utilisation (alert above 80 %):', command: "SELECT count(*) AS in_use, current_setting('max_connections')::int AS max, round(100.0 * count(*) / current_setting('max_connections')::int, 1) AS percent FROM pg_stat_activity WHERE backend_type = 'client backend';", language: 'sql' },
-    { text: 'Sessions idle for more than 30 minutes, and those idle in a transaction:', command: "SELECT pid, usename, application_name, state, state_change FROM pg_stat_activity WHERE (state = 'idle' AND state_change < now() - interval '30 minutes') OR state LIKE 'idle in transaction%' ORDER BY state_change;", language: 'sql' },
+    {
+      text: 'Connections by state, and the limit ',
+      command: 'SELECT state, count(*) FROM pg_stat_activity GROUP BY state; SHOW max_connections;',
+      language: 'sql',
+    },
+    {
+      text: 'Utilisation (alert above 80 %):',
+      command:
+        "SELECT count(*) AS in_use, current_setting('max_connections')::int AS max, round(100.0 * count(*) / current_setting('max_connections')::int, 1) AS percent FROM pg_stat_activity WHERE backend_type = 'client backend';",
+      language: 'sql',
+    },
+    {
+      text: 'Sessions idle for more than 30 minutes, and those idle in a transaction:',
+      command:
+        "SELECT pid, usename, application_name, state, state_change FROM pg_stat_activity WHERE (state = 'idle' AND state_change < now() - interval '30 minutes') OR state LIKE 'idle in transaction%' ORDER BY state_change;",
+      language: 'sql',
+    },
   ],
   async run(ctx, io) {
     const decision = await ctx.decision();
@@ -212,16 +245,26 @@ export const poolStep = defineStep<PgContext, keyof typeof remedies>({
       const message = trace.serverError?.message ?? 'too many connections';
       const limit = limitOf(message);
       const name = limit.name ?? (limit.kind === 'role' ? ctx.target.user : limit.kind === 'database' ? ctx.target.database : undefined);
-      return io.found('too_many_connections', `the server refused the connection: "${message}"`, remedies.too_many_connections(limit.kind, ctx.run.thresholds.idleMs, name), serverErrorEvidence(trace));
+      return io.found(
+        'too_many_connections',
+        `the server refused the connection: "${message}"`,
+        remedies.too_many_connections(limit.kind, ctx.run.thresholds.idleMs, name),
+        serverErrorEvidence(trace),
+      );
     }
     const session = await ctx.session();
     if (!session) return io.skip('not checked: the login failed, and the sessions are read through a login');
     const { thresholds } = ctx.run;
     const [row] = await session.query<PoolRow>(POOL_SQL, [thresholds.idleMs / 1000, thresholds.idleInTransactionMs / 1000], io.deadline);
     if (!row) return io.skip('pg_stat_activity returned nothing');
-    ctx.visibility = row.reads_all_stats || row.is_superuser === true
-      ? { allSessions: true, hiddenSessions: 0 }
-      : { allSessions: false, hiddenSessions: row.hidden, reason: `role "${ctx.target.user}" is not a superuser and lacks pg_read_all_stats: other roles' sessions show no state or query` };
+    ctx.visibility =
+      row.reads_all_stats || row.is_superuser === true
+        ? { allSessions: true, hiddenSessions: 0 }
+        : {
+            allSessions: false,
+            hiddenSessions: row.hidden,
+            reason: `role "${ctx.target.user}" is not a superuser and lacks pg_read_all_stats: other roles' sessions show no state or query`,
+          };
     return judge(row, ctx, io);
   },
 });
@@ -245,13 +288,19 @@ function judge(row: PoolRow, ctx: PgContext, io: StepIO<keyof typeof remedies>):
   if (row.in_use >= usable) {
     // We got in through a superuser-reserved slot: ordinary roles are being refused right now.
     findings.push(
-      io.found('too_many_connections', `${row.in_use} of ${row.max_connections} connections are in use: only reserved slots are left, so ordinary roles are refused`, remedies.too_many_connections('server', thresholds.idleMs), evidence),
+      io.found(
+        'too_many_connections',
+        `${row.in_use} of ${row.max_connections} connections are in use: only reserved slots are left, so ordinary roles are refused`,
+        remedies.too_many_connections('server', thresholds.idleMs),
+        evidence,
+      ),
     );
   }
   if (row.stuck.length > 0) {
     const oldest = row.stuck[0];
     const waiting = waitingOn(row.stuck);
-    const blockingNote = waiting.length > 0 ? `; ${waiting.length} session(s) wait on their locks (pid ${waiting.map((session) => session.pid).join(', ')})` : '';
+    const blockingNote =
+      waiting.length > 0 ? `; ${waiting.length} session(s) wait on their locks (pid ${waiting.map((session) => session.pid).join(', ')})` : '';
     findings.push(
       io.found(
         'idle_in_transaction',
@@ -265,14 +314,29 @@ function judge(row: PoolRow, ctx: PgContext, io: StepIO<keyof typeof remedies>):
     );
   }
   if (percent >= thresholds.nearLimitPercent && row.in_use < usable) {
-    findings.push(io.found('near_limit', `${row.in_use} of ${row.max_connections} connections in use (${percent} %, warning at ${thresholds.nearLimitPercent} %)`, remedies.near_limit(), evidence));
+    findings.push(
+      io.found(
+        'near_limit',
+        `${row.in_use} of ${row.max_connections} connections in use (${percent} %, warning at ${thresholds.nearLimitPercent} %)`,
+        remedies.near_limit(),
+        evidence,
+      ),
+    );
   }
   if (row.idle_long > 0 && row.idle_long >= row.max_connections * 0.2) {
     findings.push(
-      io.found('idle_connections', `${row.idle_long} sessions idle for more than ${formatMs(thresholds.idleMs)} hold ${Math.round((row.idle_long / row.max_connections) * 100)} % of max_connections`, remedies.idle_connections(thresholds.idleMs), evidence),
+      io.found(
+        'idle_connections',
+        `${row.idle_long} sessions idle for more than ${formatMs(thresholds.idleMs)} hold ${Math.round((row.idle_long / row.max_connections) * 100)} % of max_connections`,
+        remedies.idle_connections(thresholds.idleMs),
+        evidence,
+      ),
     );
   }
-  const hidden = ctx.visibility && !ctx.visibility.allSessions ? ` (limited view: the role lacks pg_read_all_stats${row.hidden > 0 ? `; ${row.hidden} sessions of other roles hidden` : ''})` : '';
+  const hidden =
+    ctx.visibility && !ctx.visibility.allSessions
+      ? ` (limited view: the role lacks pg_read_all_stats${row.hidden > 0 ? `; ${row.hidden} sessions of other roles hidden` : ''})`
+      : '';
   const pass = io.pass(`${row.in_use} of ${row.max_connections} connections in use (${percent} %)${hidden}`, evidence);
   const [first, ...rest] = findings;
   return first ? [first, ...rest] : pass;

@@ -27,15 +27,26 @@ const remedies = { not_running: notRunning, wrong_port: wrongPort, localhost_in_
 /** Step 1 of the runbook: is PostgreSQL running at all? */
 export const processStep = defineStep<PgContext, keyof typeof remedies>({
   id: 'process',
-  checks:
-    'Connects once. If the connection is refused on this machine, reads /proc for PostgreSQL processes and the ports and sockets they listen on.',
+  checks: 'Connects once. If the connection is refused on this machine, reads /proc for PostgreSQL processes and the ports and sockets they listen on.',
   remedies,
   manual: [
-    { text: 'Is PostgreSQL running, and on which port? (Debian/Ubuntu clusters; any host; compose; Kubernetes)', command: sudoUnlessRoot('pg_lsclusters; sudo ss -tlnp | grep -i postgres; ps -C postgres -o pid,args'), language: 'shell' },
-    { text: 'The service and its recent log:', command: sudoUnlessRoot('sudo systemctl status postgresql --no-pager; sudo journalctl -u postgresql -n 50 --no-pager | grep -E "FATAL|PANIC|ERROR"'), language: 'shell' },
+    {
+      text: 'Is PostgreSQL running, and on which port? (Debian/Ubuntu clusters; any host; compose; Kubernetes)',
+      command: sudoUnlessRoot('pg_lsclusters; sudo ss -tlnp | grep -i postgres; ps -C postgres -o pid,args'),
+      language: 'shell',
+    },
+    {
+      text: 'The service and its recent log:',
+      command: sudoUnlessRoot('sudo systemctl status postgresql --no-pager; sudo journalctl -u postgresql -n 50 --no-pager | grep -E "FATAL|PANIC|ERROR"'),
+      language: 'shell',
+    },
     { text: 'In docker compose or Kubernetes:', command: 'docker compose ps postgres; kubectl get pods -l app=postgres -o wide', language: 'shell' },
     { text: 'On macOS (Homebrew, Postgres.app):', command: 'lsof -nP -iTCP -sTCP:LISTEN | grep -i postgres; brew services list', language: 'shell' },
-    { text: 'On Windows (PowerShell; the EDB installer\'s service is postgresql-x64-<version>):', command: "Get-Service -Name 'postgresql*'; Get-NetTCPConnection -State Listen -LocalPort 5432", language: 'powershell' },
+    {
+      text: "On Windows (PowerShell; the EDB installer's service is postgresql-x64-<version>):",
+      command: "Get-Service -Name 'postgresql*'; Get-NetTCPConnection -State Listen -LocalPort 5432",
+      language: 'powershell',
+    },
   ],
   async run(ctx, io) {
     // One host: a TCP connection answers this step's question; the handshake that follows is the
@@ -53,12 +64,23 @@ export const processStep = defineStep<PgContext, keyof typeof remedies>({
     const { platform } = ctx.run.environment;
     if (refusal?.cause === 'localhost_in_container') {
       const suggestions = serviceSuggestions(await ctx.run.environment.knownNames(), POSTGRES_SERVICE_WORDS);
-      const names = suggestions.length > 0 ? `; this environment knows ${suggestions.slice(0, 3).map((suggestion) => `"${suggestion.name}"`).join(', ')}` : '';
+      const names =
+        suggestions.length > 0
+          ? `; this environment knows ${suggestions
+              .slice(0, 3)
+              .map((suggestion) => `"${suggestion.name}"`)
+              .join(', ')}`
+          : '';
       return io.found(
         'localhost_in_container',
         `${where} refused the connection inside a container: localhost there is the container itself, not the database${names}`,
         remedies.localhost_in_container(postgresWords(ctx.target), platform, suggestions, ctx.target.endpoints[0]?.port ?? 5432),
-        { ...reachEvidenceOf(trace), inContainer: true, platformSignals: [...platform.signals], suggestions: suggestions.map(({ name, origin, port }) => ({ name, origin, ...(port ? { port } : {}) })) },
+        {
+          ...reachEvidenceOf(trace),
+          inContainer: true,
+          platformSignals: [...platform.signals],
+          suggestions: suggestions.map(({ name, origin, port }) => ({ name, origin, ...(port ? { port } : {}) })),
+        },
       );
     }
     if (refusal?.cause === 'not_running' && refusal.where === 'unseen') {
@@ -69,7 +91,11 @@ export const processStep = defineStep<PgContext, keyof typeof remedies>({
         'not_running',
         `nothing listens at ${where}; whether a PostgreSQL server runs elsewhere on this machine is not known: dbdoctor could not read its processes (${unseenReason(refusal.sight)})`,
         [...lookByHandFixes(osOf(platform), 'postgres', port), ...remedies.not_running(ctx.target, false, platform, managers)],
-        { ...reachEvidenceOf(trace), localServers: `not inspected: ${unseenReason(refusal.sight)}`, ...(refusal.sight ? { hostView: sightEvidence(refusal.sight) } : {}) },
+        {
+          ...reachEvidenceOf(trace),
+          localServers: `not inspected: ${unseenReason(refusal.sight)}`,
+          ...(refusal.sight ? { hostView: sightEvidence(refusal.sight) } : {}),
+        },
       );
     }
     if (refusal?.cause === 'not_running') {
@@ -85,7 +111,10 @@ export const processStep = defineStep<PgContext, keyof typeof remedies>({
       // directory this machine shows: the platform's fixes stay.
       const orchestrated = platform.platform === 'kubernetes' || platform.platform === 'compose';
       const managers = osOf(platform) === 'linux' || remote ? [] : await installedManagers(osOf(platform), 'postgres', ctx.run.env);
-      const fixes = stopped.length > 0 && !orchestrated ? stoppedClusterRemedies(ctx.target, stopped, others, platform) : remedies.not_running(ctx.target, remote, platform, managers);
+      const fixes =
+        stopped.length > 0 && !orchestrated
+          ? stoppedClusterRemedies(ctx.target, stopped, others, platform)
+          : remedies.not_running(ctx.target, remote, platform, managers);
       return io.found('not_running', summary, [...holderRemedies(refusal.heldBy), ...fixes], {
         ...reachEvidenceOf(trace),
         localServers: remote ? 'not inspected (remote host)' : refusal.sight ? `not inspected: ${unseenReason(refusal.sight)}` : others.map(serverSummary),
@@ -136,20 +165,42 @@ function holderRemedies(heldBy: PgStandalone | undefined): Remediation[] {
 
 function notRunning(target: PostgresTarget, remote: boolean, platform: PlatformInfo, managers: readonly ServiceManager[] = []): Remediation[] {
   const endpoint = target.endpoints[0];
-  const onPlatform = platformFixes('not_running', platform, postgresWords(target), { host: endpoint?.host ?? 'localhost', port: endpoint?.port ?? 5432, managers });
-  if (platform.platform === 'kubernetes' || platform.platform === 'compose') return [...onPlatform, { text: 'Then confirm it accepts connections:', command: pgIsReady(target), language: 'shell' }];
+  const onPlatform = platformFixes('not_running', platform, postgresWords(target), {
+    host: endpoint?.host ?? 'localhost',
+    port: endpoint?.port ?? 5432,
+    managers,
+  });
+  if (platform.platform === 'kubernetes' || platform.platform === 'compose')
+    return [...onPlatform, { text: 'Then confirm it accepts connections:', command: pgIsReady(target), language: 'shell' }];
   // A macOS or Windows desktop: Homebrew, Postgres.app or a Windows service, never systemctl.
-  if (!remote && (platform.platform === 'macos' || platform.platform === 'windows')) return [...onPlatform, { text: 'Then confirm it accepts connections:', command: pgIsReady(target), language: 'shell' }];
+  if (!remote && (platform.platform === 'macos' || platform.platform === 'windows'))
+    return [...onPlatform, { text: 'Then confirm it accepts connections:', command: pgIsReady(target), language: 'shell' }];
   if (remote) {
     return [
-      { text: `Check that PostgreSQL runs on ${endpoint?.host ?? 'the server'} and on which port (on that host):`, command: sudoUnlessRoot('sudo systemctl status postgresql; sudo ss -tlnp | grep -i postgres'), language: 'shell' },
-      { text: 'If it runs in a container, check that it is up and that the port is published:', command: 'docker ps --filter "ancestor=postgres"', language: 'shell' },
+      {
+        text: `Check that PostgreSQL runs on ${endpoint?.host ?? 'the server'} and on which port (on that host):`,
+        command: sudoUnlessRoot('sudo systemctl status postgresql; sudo ss -tlnp | grep -i postgres'),
+        language: 'shell',
+      },
+      {
+        text: 'If it runs in a container, check that it is up and that the port is published:',
+        command: 'docker ps --filter "ancestor=postgres"',
+        language: 'shell',
+      },
       { text: 'Then confirm from here:', command: pgIsReady(target), language: 'shell' },
     ];
   }
   return [
-    { text: 'Start PostgreSQL (Debian/Ubuntu packages; or start the container or pg_ctl cluster you use):', command: sudoUnlessRoot('sudo systemctl start postgresql'), language: 'shell' },
-    { text: 'If it does not stay up, read why in its log (disk full, permissions, a bad setting):', command: sudoUnlessRoot('sudo journalctl -u postgresql --since "-1h" --no-pager | tail -n 50; ls /var/log/postgresql/'), language: 'shell' },
+    {
+      text: 'Start PostgreSQL (Debian/Ubuntu packages; or start the container or pg_ctl cluster you use):',
+      command: sudoUnlessRoot('sudo systemctl start postgresql'),
+      language: 'shell',
+    },
+    {
+      text: 'If it does not stay up, read why in its log (disk full, permissions, a bad setting):',
+      command: sudoUnlessRoot('sudo journalctl -u postgresql --since "-1h" --no-pager | tail -n 50; ls /var/log/postgresql/'),
+      language: 'shell',
+    },
     { text: 'Check there is free disk space for the data directory:', command: 'df -h /var/lib/postgresql', language: 'shell' },
     ...onPlatform.filter(() => platform.platform === 'systemd'),
     { text: 'Then confirm it accepts connections:', command: pgIsReady(target), language: 'shell' },
@@ -166,7 +217,10 @@ function wrongPort(target: PostgresTarget, ports: readonly number[], servers: re
     ports.length > 1
       ? ports.slice(0, 3).map((candidate) => {
           const server = servers.find((entry) => entry.tcp.some((listener) => listener.port === candidate) || entry.port === candidate);
-          return { text: `If your database is the cluster on port ${candidate}${server?.dataDir ? ` (${server.dataDir})` : ''}, connect there:`, command: urlCommand(urlWith(target, { port: candidate })) };
+          return {
+            text: `If your database is the cluster on port ${candidate}${server?.dataDir ? ` (${server.dataDir})` : ''}, connect there:`,
+            command: urlCommand(urlWith(target, { port: candidate })),
+          };
         })
       : [{ text: `Connect to port ${port}, where PostgreSQL listens:`, command: urlCommand(urlWith(target, { port })) }];
   // PGPORT only moves a client whose port is not written elsewhere (a URL's port wins over it).
@@ -183,7 +237,11 @@ function describeStopped(stopped: readonly PgCluster[]): string {
 }
 
 function otherPorts(servers: readonly PgLocalServer[]): string {
-  const ports = [...new Set(servers.flatMap((server) => server.tcp.map((listener) => listener.port)).concat(servers.flatMap((server) => (server.port ? [server.port] : []))))];
+  const ports = [
+    ...new Set(
+      servers.flatMap((server) => server.tcp.map((listener) => listener.port)).concat(servers.flatMap((server) => (server.port ? [server.port] : []))),
+    ),
+  ];
   return ports.join(', ');
 }
 
@@ -203,7 +261,12 @@ function stoppedSummary(cluster: PgCluster): Evidence {
  * Start the cluster that is configured for this port, the way it is managed; the other cluster's
  * port comes last, as a possibility: connecting there reaches another cluster's databases.
  */
-function stoppedClusterRemedies(target: PostgresTarget, stopped: readonly PgCluster[], running: readonly PgLocalServer[], platform: PlatformInfo): Remediation[] {
+function stoppedClusterRemedies(
+  target: PostgresTarget,
+  stopped: readonly PgCluster[],
+  running: readonly PgLocalServer[],
+  platform: PlatformInfo,
+): Remediation[] {
   const cluster = stopped[0];
   if (!cluster) return [];
   // The possibility offered is the running cluster nearest the stopped one (the longest shared
@@ -215,19 +278,37 @@ function stoppedClusterRemedies(target: PostgresTarget, stopped: readonly PgClus
   const brew = /^(.*)\/var\/(postgresql@\d+|postgres(?:ql)?)$/.exec(cluster.dataDir);
   if (osOf(platform) === 'macos' && brew?.[1] && brew[2] && HOMEBREW_PREFIXES.some((prefix) => prefix === brew[1])) {
     const formula = brew[2] === 'postgres' || brew[2] === 'postgresql' ? 'postgresql' : brew[2];
-    fixes.push({ text: `Start it with Homebrew's service for ${formula} (launchd keeps it up):`, command: sh`brew services start ${formula}`, language: 'shell' });
+    fixes.push({
+      text: `Start it with Homebrew's service for ${formula} (launchd keeps it up):`,
+      command: sh`brew services start ${formula}`,
+      language: 'shell',
+    });
   }
   if (cluster.debian) {
     const { version, cluster: name } = cluster.debian;
     fixes.push(
-      { text: `Start cluster ${version}/${name} (Debian/Ubuntu's cluster tools; pg_lsclusters lists them all):`, command: sh`${raw(asRoot())}pg_ctlcluster ${version} ${name} start`, language: 'shell' },
-      { text: 'If it does not stay up, its log says why:', command: sh`${raw(asRoot())}tail -n 50 ${`/var/log/postgresql/postgresql-${version}-${name}.log`}`, language: 'shell' },
+      {
+        text: `Start cluster ${version}/${name} (Debian/Ubuntu's cluster tools; pg_lsclusters lists them all):`,
+        command: sh`${raw(asRoot())}pg_ctlcluster ${version} ${name} start`,
+        language: 'shell',
+      },
+      {
+        text: 'If it does not stay up, its log says why:',
+        command: sh`${raw(asRoot())}tail -n 50 ${`/var/log/postgresql/postgresql-${version}-${name}.log`}`,
+        language: 'shell',
+      },
     );
   } else {
-    const pgCtl = cluster.version && existsSync(`/usr/lib/postgresql/${cluster.version}/bin/pg_ctl`) ? `/usr/lib/postgresql/${cluster.version}/bin/pg_ctl` : 'pg_ctl';
+    const pgCtl =
+      cluster.version && existsSync(`/usr/lib/postgresql/${cluster.version}/bin/pg_ctl`) ? `/usr/lib/postgresql/${cluster.version}/bin/pg_ctl` : 'pg_ctl';
     // runuser is Linux's (util-linux); a Mac has sudo -u; Windows has no owner to become.
     const os = osOf(platform);
-    const asOwner = !cluster.owner || cluster.owner === currentUser() || os === 'windows' ? '' : process.getuid?.() === 0 && os === 'linux' ? sh`runuser -u ${cluster.owner} -- ` : sh`sudo -u ${cluster.owner} `;
+    const asOwner =
+      !cluster.owner || cluster.owner === currentUser() || os === 'windows'
+        ? ''
+        : process.getuid?.() === 0 && os === 'linux'
+          ? sh`runuser -u ${cluster.owner} -- `
+          : sh`sudo -u ${cluster.owner} `;
     fixes.push({
       text: `Start the cluster in ${cluster.dataDir}${cluster.owner ? ` as its owner, ${cluster.owner}` : ''} (or through the service that manages it); -l keeps its start-up messages:`,
       command: sh`${raw(asOwner)}${pgCtl} -D ${cluster.dataDir} -l ${join(cluster.dataDir, 'startup.log')} start`,
@@ -235,7 +316,9 @@ function stoppedClusterRemedies(target: PostgresTarget, stopped: readonly PgClus
     });
   }
   if (cluster.postmasterPid !== undefined) {
-    fixes.push({ text: `Its postmaster.pid still names pid ${cluster.postmasterPid}, a server that is gone (a crash, or a killed container): pg_ctl start checks that pid and replaces the file; do not delete it by hand while any postgres of that directory runs.` });
+    fixes.push({
+      text: `Its postmaster.pid still names pid ${cluster.postmasterPid}, a server that is gone (a crash, or a killed container): pg_ctl start checks that pid and replaces the file; do not delete it by hand while any postgres of that directory runs.`,
+    });
   }
   const port = otherPorts(others).split(', ')[0];
   // Over a Unix socket, the other cluster is reached at its own socket, in its own directory.

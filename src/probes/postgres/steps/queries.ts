@@ -62,12 +62,23 @@ export interface BlockedRow {
   waiting_seconds: number;
   blocked_by: number[];
   /** A row per blocker pg_stat_activity shows; another role's shows user and pid only (state, query null or "<insufficient privilege>"). */
-  blockers: { pid: number; user: string | null; applicationName: string | null; state: string | null; transactionSeconds: number | null; query: string | null }[];
+  blockers: {
+    pid: number;
+    user: string | null;
+    applicationName: string | null;
+    state: string | null;
+    transactionSeconds: number | null;
+    query: string | null;
+  }[];
 }
 
 /** The lasting fixes, reused by name by explain (which cannot know the sessions to cancel). */
-export const preventLongRunning: Remediation = { text: 'Prevent it: set a statement_timeout for the application role (ALTER ROLE … SET statement_timeout = \'30s\').' };
-export const preventLongWaits: Remediation = { text: 'Prevent long waits: set lock_timeout for the application role, and idle_in_transaction_session_timeout on the server.' };
+export const preventLongRunning: Remediation = {
+  text: "Prevent it: set a statement_timeout for the application role (ALTER ROLE … SET statement_timeout = '30s').",
+};
+export const preventLongWaits: Remediation = {
+  text: 'Prevent long waits: set lock_timeout for the application role, and idle_in_transaction_session_timeout on the server.',
+};
 
 /**
  * The blocking sessions sorted by what ends their hold. A statement that runs can be cancelled; a
@@ -100,7 +111,10 @@ export function sortBlockers(rows: readonly BlockedRow[]): Blockers {
 
 const remedies = {
   long_running: (pids: readonly number[]): Remediation[] => [
-    { text: 'Look at what they run (evidence has the queries) before acting. To cancel the statements but keep the sessions:', ...perPid(pids, (pid) => `SELECT pg_cancel_backend(${pid});`) },
+    {
+      text: 'Look at what they run (evidence has the queries) before acting. To cancel the statements but keep the sessions:',
+      ...perPid(pids, (pid) => `SELECT pg_cancel_backend(${pid});`),
+    },
     { text: 'If a statement will not cancel, end its session:', ...perPid(pids, (pid) => `SELECT pg_terminate_backend(${pid});`) },
     preventLongRunning,
   ],
@@ -114,7 +128,10 @@ const remedies = {
     }
     if (running.length > 0) {
       fixes.push(
-        { text: `The blocking session(s) ${pidsOf(running).join(', ')} are running statements; cancelling them releases the locks when their transactions roll back:`, ...perPid(running, (pid) => `SELECT pg_cancel_backend(${pid});`) },
+        {
+          text: `The blocking session(s) ${pidsOf(running).join(', ')} are running statements; cancelling them releases the locks when their transactions roll back:`,
+          ...perPid(running, (pid) => `SELECT pg_cancel_backend(${pid});`),
+        },
         { text: 'If the locks are still held, end those sessions:', ...perPid(running, (pid) => `SELECT pg_terminate_backend(${pid});`) },
       );
     }
@@ -122,14 +139,26 @@ const remedies = {
       const roles = [...new Set(hidden.flatMap((blocker) => (blocker.user ? [blocker.user] : [])))];
       fixes.push(
         {
-          text: `The blocking session(s) ${pidsOf(hidden.map((blocker) => blocker.pid)).join(', ')} belong to ${roles.length > 0 ? `role ${roles.join(', ')}` : 'another role'}, whose statements and state this role may not see (pg_stat_activity shows <insufficient privilege>): what they run is unknown here. A superuser${roles.length > 0 ? ` or ${roles.join(', ')}` : ' or the blocker\'s own role'} must look, and cancel or end them (this role's pg_cancel_backend is refused for another role's session):`,
+          text: `The blocking session(s) ${pidsOf(hidden.map((blocker) => blocker.pid)).join(', ')} belong to ${roles.length > 0 ? `role ${roles.join(', ')}` : 'another role'}, whose statements and state this role may not see (pg_stat_activity shows <insufficient privilege>): what they run is unknown here. A superuser${roles.length > 0 ? ` or ${roles.join(', ')}` : " or the blocker's own role"} must look, and cancel or end them (this role's pg_cancel_backend is refused for another role's session):`,
           ...perPid(
             hidden.map((blocker) => blocker.pid),
             (pid) => `SELECT pid, usename, state, xact_start, left(query, 200) FROM pg_stat_activity WHERE pid = ${pid};`,
           ),
         },
-        { text: 'Then, as that superuser, if the state is active: cancel the statement:', ...perPid(hidden.map((blocker) => blocker.pid), (pid) => `SELECT pg_cancel_backend(${pid});`) },
-        { text: 'If it is idle in a transaction (nothing to cancel), or the locks are still held: end the session:', ...perPid(hidden.map((blocker) => blocker.pid), (pid) => `SELECT pg_terminate_backend(${pid});`) },
+        {
+          text: 'Then, as that superuser, if the state is active: cancel the statement:',
+          ...perPid(
+            hidden.map((blocker) => blocker.pid),
+            (pid) => `SELECT pg_cancel_backend(${pid});`,
+          ),
+        },
+        {
+          text: 'If it is idle in a transaction (nothing to cancel), or the locks are still held: end the session:',
+          ...perPid(
+            hidden.map((blocker) => blocker.pid),
+            (pid) => `SELECT pg_terminate_backend(${pid});`,
+          ),
+        },
       );
     }
     fixes.push(preventLongWaits);
@@ -148,22 +177,26 @@ function blockedSessions(rows: readonly BlockedRow[]): SessionEvidence[] {
     query: row.query,
   }));
   const seen = new Set<number>(rows.map((row) => row.pid));
-  const blocking = rows.flatMap((row) => row.blockers).flatMap((blocker): SessionEvidence[] => {
-    if (seen.has(blocker.pid)) return [];
-    seen.add(blocker.pid);
-    return [
-      {
-        role: 'blocking',
-        pid: blocker.pid,
-        ...(blocker.user ? { user: blocker.user } : {}),
-        ...(blocker.applicationName ? { application: blocker.applicationName } : {}),
-        // Another role's session, unseen without pg_read_all_stats: no state, no query; say so.
-        ...(blocker.state ? { state: blocker.state } : { state: 'not visible to this role' }),
-        ...(blocker.transactionSeconds !== null && blocker.transactionSeconds !== undefined ? { detail: `transaction open ${formatMs(blocker.transactionSeconds * 1000)}` } : {}),
-        ...(blocker.query ? { query: blocker.query } : {}),
-      },
-    ];
-  });
+  const blocking = rows
+    .flatMap((row) => row.blockers)
+    .flatMap((blocker): SessionEvidence[] => {
+      if (seen.has(blocker.pid)) return [];
+      seen.add(blocker.pid);
+      return [
+        {
+          role: 'blocking',
+          pid: blocker.pid,
+          ...(blocker.user ? { user: blocker.user } : {}),
+          ...(blocker.applicationName ? { application: blocker.applicationName } : {}),
+          // Another role's session, unseen without pg_read_all_stats: no state, no query; say so.
+          ...(blocker.state ? { state: blocker.state } : { state: 'not visible to this role' }),
+          ...(blocker.transactionSeconds !== null && blocker.transactionSeconds !== undefined
+            ? { detail: `transaction open ${formatMs(blocker.transactionSeconds * 1000)}` }
+            : {}),
+          ...(blocker.query ? { query: blocker.query } : {}),
+        },
+      ];
+    });
   return [...waiting, ...blocking];
 }
 
@@ -181,12 +214,27 @@ function runningSession(row: LongRunningRow): SessionEvidence {
 /** Step 6: is anything long-running or blocked? */
 export const queriesStep = defineStep<PgContext, keyof typeof remedies>({
   id: 'queries',
-  checks: 'Reads pg_stat_activity for statements active past the long-running threshold, and pg_blocking_pids for sessions waiting on a lock past the lock-wait threshold.',
+  checks:
+    'Reads pg_stat_activity for statements active past the long-running threshold, and pg_blocking_pids for sessions waiting on a lock past the lock-wait threshold.',
   remedies,
   manual: [
-    { text: 'Statements active for more than 5 minutes:', command: "SELECT pid, now() - query_start AS duration, state, left(query, 200) FROM pg_stat_activity WHERE state <> 'idle' AND query_start < now() - interval '5 minutes' ORDER BY query_start;", language: 'sql' },
-    { text: 'Who waits on whom:', command: "SELECT pid, pg_blocking_pids(pid) AS blocked_by, now() - query_start AS waiting, left(query, 200) FROM pg_stat_activity WHERE wait_event_type = 'Lock';", language: 'sql' },
-    { text: 'Cancel a statement, or end its session (never run by dbdoctor):', command: 'SELECT pg_cancel_backend(<pid>); SELECT pg_terminate_backend(<pid>);', language: 'sql' },
+    {
+      text: 'Statements active for more than 5 minutes:',
+      command:
+        "SELECT pid, now() - query_start AS duration, state, left(query, 200) FROM pg_stat_activity WHERE state <> 'idle' AND query_start < now() - interval '5 minutes' ORDER BY query_start;",
+      language: 'sql',
+    },
+    {
+      text: 'Who waits on whom:',
+      command:
+        "SELECT pid, pg_blocking_pids(pid) AS blocked_by, now() - query_start AS waiting, left(query, 200) FROM pg_stat_activity WHERE wait_event_type = 'Lock';",
+      language: 'sql',
+    },
+    {
+      text: 'Cancel a statement, or end its session (never run by dbdoctor):',
+      command: 'SELECT pg_cancel_backend(<pid>); SELECT pg_terminate_backend(<pid>);',
+      language: 'sql',
+    },
   ],
   async run(ctx, io) {
     const session = await ctx.session();
@@ -201,7 +249,10 @@ export const queriesStep = defineStep<PgContext, keyof typeof remedies>({
     if (blocked.length > 0) {
       const blockers = sortBlockers(blocked);
       const worst = blocked[0];
-      const unseen = blockers.hidden.length > 0 ? `; the blocker(s) ${blockers.hidden.map((blocker) => blocker.pid).join(', ')} are another role's sessions this role cannot see` : '';
+      const unseen =
+        blockers.hidden.length > 0
+          ? `; the blocker(s) ${blockers.hidden.map((blocker) => blocker.pid).join(', ')} are another role's sessions this role cannot see`
+          : '';
       findings.push(
         io.found(
           'blocked',
@@ -225,7 +276,9 @@ export const queriesStep = defineStep<PgContext, keyof typeof remedies>({
     const [first, ...rest] = findings;
     if (first) return [first, ...rest];
     const limited = ctx.visibility && !ctx.visibility.allSessions ? ' (limited view: only this role’s sessions are visible)' : '';
-    return io.pass(`nothing active past ${formatMs(thresholds.longRunningMs)} and no lock wait past ${formatMs(thresholds.lockWaitMs)}${limited}`, { ...visibility });
+    return io.pass(`nothing active past ${formatMs(thresholds.longRunningMs)} and no lock wait past ${formatMs(thresholds.lockWaitMs)}${limited}`, {
+      ...visibility,
+    });
   },
 });
 
