@@ -14,18 +14,25 @@ const ENGINE_PARTS = ['probes', 'config/postgres', 'config/mongodb', 'config/cas
 // STYLE.md: cli → config / engine → probes → net / host. The engine never imports a probe;
 // renderers never import a probe; a probe never prints.
 const ARROWS = [
-  { from: 'engine', forbid: ['probes', 'host', 'cli', 'report'], why: 'the engine knows nothing about any engine, host or output (STYLE.md)' },
-  { from: 'report', forbid: ['probes'], why: 'renderers never import a probe (STYLE.md)' },
+  { from: 'engine', forbid: ['probes', 'engines', 'host', 'cli', 'report'], why: 'the engine knows nothing about any engine, host or output (STYLE.md)' },
+  { from: 'report', forbid: ['probes', 'engines'], why: 'renderers never import a probe (STYLE.md)' },
   { from: 'text', onlyWithin: ['text'], why: 'src/text is the neutral bottom layer; it imports only src/text' },
-  { from: 'explain', forbid: ['probes'], allow: ['probes/registry'], why: 'explain reaches probes only through src/probes/registry.ts' },
-  { from: 'cli', forbid: ENGINE_PARTS, allow: ['probes/registry'], why: 'the CLI talks to engines only through src/probes/registry.ts' },
+  // The engines' registry (src/engines/registry.ts) is the one door to them: each engine's record
+  // loads its probe, explainer and target parser lazily.
+  {
+    from: 'explain',
+    forbid: ['probes', ...ENGINE_PARTS, 'engines'],
+    allow: ['engines/registry'],
+    why: 'explain reaches the engines only through src/engines/registry.ts',
+  },
+  { from: 'cli', forbid: [...ENGINE_PARTS, 'engines'], allow: ['engines/registry'], why: 'the CLI talks to engines only through src/engines/registry.ts' },
   // The public API (issue 18) sits where the CLI sits, below it: the CLI is a thin user of it.
   // Like the CLI it reaches engines only through the registry; it never renders, prints or parses flags.
   {
     from: 'api',
-    forbid: [...ENGINE_PARTS, 'cli', 'report'],
-    allow: ['probes/registry'],
-    why: 'the API talks to engines only through src/probes/registry.ts, and knows nothing of the CLI or its renderers',
+    forbid: [...ENGINE_PARTS, 'engines', 'cli', 'report'],
+    allow: ['engines/registry'],
+    why: 'the API talks to engines only through src/engines/registry.ts, and knows nothing of the CLI or its renderers',
   },
 ];
 

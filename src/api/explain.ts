@@ -1,5 +1,5 @@
 import type { ExplainReport } from '../explain/schema.js';
-import type { EngineName } from '../probes/registry.js';
+import type { EngineName } from '../engines/registry.js';
 
 /** What explain needs besides its input: the version for the document, and the engine when the input does not say. */
 export interface ExplainRun {

@@ -177,19 +177,23 @@ export function timeoutSourceOf(planned: Pick<PlannedTarget, 'timeoutFrom'>): Bu
 
 /** Diagnoses every planned target concurrently, each under its own limit within the run's deadline. */
 export async function diagnoseAll(prepared: PreparedRun, deadline: Deadline, override?: StepSelection, observer?: StepObserver): Promise<TargetReport[]> {
-  const [{ diagnose }, { configMismatches }] = await Promise.all([import('../probes/registry.js'), import('../config/inventory.js')]);
+  const [{ engineOf }, { diagnoseTarget }] = await Promise.all([import('../engines/registry.js'), import('../engine/walk.js')]);
   return Promise.all(
     prepared.targets.map(async (planned) => {
+      // The registry names the target's engine; its module loads the probe (and nothing of another
+      // engine) and its hints; the engine's runner drives the walk.
+      const engine = engineOf(planned.target);
+      const [probe, hints] = await Promise.all([engine.probe(), engine.hints?.(prepared.env, planned.target) ?? []]);
       const context: RunContext = {
         deadline: planned.timeoutMs ? deadline.limit(planned.timeoutMs, 'run', timeoutSourceOf(planned)) : deadline,
         thresholds: planned.thresholds,
         env: prepared.env.toRecord(),
         environment: prepared.environment,
-        hints: configMismatches(prepared.env, planned.target),
+        hints,
         ...((override ?? planned.steps) ? { steps: mergeSelection(planned.steps, override) } : {}),
         ...(observer ? { observer } : {}),
       };
-      const report = await diagnose(planned.target, context);
+      const report = await diagnoseTarget(probe, planned.target, context);
       return planned.label ? { ...report, label: planned.label } : report;
     }),
   );

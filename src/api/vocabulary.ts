@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { LIBPQ_KEYWORDS } from '../config/postgres/conninfo.js';
 import { secrets } from '../config/secrets.js';
 import { CAUSE_CODES } from '../engine/causes.js';
+import { ENGINE_NAMES } from '../engines/registry.js';
 import { STEP_ORDER } from '../engine/steps.js';
 import { PLATFORMS } from '../host/platform.js';
 import { RunReportSchema } from '../engine/schema.js';
@@ -21,7 +22,8 @@ export function registerVocabulary(): void {
     ...['pass', 'warn', 'fail', 'skip', 'healthy', 'degraded', 'unhealthy', 'dbdoctor', 'true', 'false', 'null'],
     ...CAUSE_CODES,
     ...PLATFORMS,
-    ...['postgres', 'mongodb', 'cassandra', 'shell', 'sql', 'detected', 'flag'],
+    ...ENGINE_NAMES,
+    ...['shell', 'sql', 'detected', 'flag'],
     // explain's words: its command, statuses and rule ranks.
     ...['explain', 'recognised', 'not_recognised', 'server', 'client', 'errno', 'symptom'],
     // Setting names are keys of the report's "source" object.

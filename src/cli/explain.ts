@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { InputError } from '../config/errors.js';
 import { EXIT_CODES } from '../engine/exit.js';
+import { ENGINE_NAMES, type EngineName } from '../engines/registry.js';
 import type { CliIO } from './io.js';
 
 /** `dbdoctor explain [text…]`: the options, as a plain struct, then the run. */
@@ -8,7 +9,7 @@ export interface ExplainOptions {
   readonly format: 'human' | 'json';
   readonly verbose: boolean;
   readonly color: boolean;
-  readonly engine: 'postgres' | 'mongodb' | 'cassandra' | undefined;
+  readonly engine: EngineName | undefined;
   /** The text from the command line, or "stdin" ("-", or no argument with a pipe). */
   readonly input: { readonly from: 'argument'; readonly text: string } | { readonly from: 'stdin' };
 }
@@ -32,7 +33,7 @@ interface RawFlags {
   format?: 'human' | 'json';
   verbose?: boolean;
   color: boolean;
-  engine?: 'postgres' | 'mongodb' | 'cassandra';
+  engine?: EngineName;
 }
 
 export function toExplainOptions(words: readonly string[], flags: RawFlags, io: Pick<CliIO, 'env' | 'stdoutIsTTY'>): ExplainOptions {
@@ -67,7 +68,7 @@ export function explainCommand(io: CliIO, onRun: (options: ExplainOptions) => Pr
     .addOption(new Option('-f, --format <format>', 'output format').choices(['human', 'json']))
     .option('-v, --verbose', 'list every rule that matched')
     .option('--no-color', 'no colours (also: NO_COLOR=1)')
-    .addOption(new Option('--engine <engine>', 'the database engine, when the text does not say').choices(['postgres', 'mongodb', 'cassandra']))
+    .addOption(new Option('--engine <engine>', 'the database engine, when the text does not say').choices(ENGINE_NAMES))
     .addHelpText('after', EXPLAIN_HELP)
     .action(async (words: string[], flags: RawFlags) => onRun(toExplainOptions(words, flags, io)));
 }

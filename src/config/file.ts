@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { StepIdSchema } from '../engine/schema.js';
+import { ENGINE_NAMES } from '../engines/registry.js';
 import { durationMs } from './duration.js';
 import { InputError } from './errors.js';
 
@@ -57,7 +58,7 @@ const TargetEntrySchema = z
       .string()
       .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected the name of an environment variable')
       .optional(),
-    engine: z.enum(['postgres', 'mongodb', 'cassandra']).optional(),
+    engine: z.enum(ENGINE_NAMES).optional(),
     timeout: z.number().positive().max(3600).optional(),
     thresholds: ThresholdsSchema.optional(),
     only: Steps.optional(),

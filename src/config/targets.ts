@@ -1,13 +1,10 @@
 import type { Environment } from './environment.js';
 import { InputError } from './errors.js';
 import { maskUrlPasswords, passwordsIn, scrubLiterals } from './secrets.js';
-import { isKeywordValueString, isPostgresUri } from './postgres/conninfo.js';
-import { resolvePostgresTarget, type PostgresTarget } from './postgres/target.js';
-import { isMongoUri, MONGODB_URL_VARIABLES, type MongoTarget } from './mongodb/target.js';
-import { isCassandraUri, resolveCassandraTarget, SPELLINGS, type CassandraTarget } from './cassandra/target.js';
+import { ENGINE_MODULES, type Target } from '../engines/registry.js';
 
-/** Every engine's target; the `engine` field tells them apart. */
-export type Target = PostgresTarget | MongoTarget | CassandraTarget;
+/** Every engine's target; the `engine` field tells them apart (the registry derives it from the engines). */
+export type { Target } from '../engines/registry.js';
 
 /** A target and, when it came from a config file or the environment, the name it goes by. */
 export interface LabelledTarget {
@@ -15,7 +12,24 @@ export interface LabelledTarget {
   readonly label?: string;
 }
 
-export const SUPPORTED_SCHEMES = ['postgres://', 'postgresql://', 'mongodb://', 'mongodb+srv://', 'cassandra://'] as const;
+export const SUPPORTED_SCHEMES: readonly string[] = ENGINE_MODULES.flatMap((module) => module.schemes);
+
+/** The engine whose scheme starts the text (matched as typed, in any case). */
+function engineOfUrl(text: string) {
+  const lower = text.trim().toLowerCase();
+  return ENGINE_MODULES.find((module) => module.schemes.some((scheme) => lower.startsWith(scheme)));
+}
+
+/** The engine that reads a text with no scheme as its own (libpq's keyword/value strings). */
+function engineOfBareText(text: string) {
+  return ENGINE_MODULES.find((module) => module.bareText?.test(text));
+}
+
+/** An engine's variables are parsed by its own resolver: whatever they seem to hold as a password is scrubbed from its errors. */
+async function withoutEnvironmentPasswords<T>(env: Environment, parse: () => Promise<T>): Promise<T> {
+  const values = env.names().map((name) => env.get(name) ?? '');
+  return withoutPasswords(values.join('\n'), parse);
+}
 
 /**
  * Turns what the user typed (or, with nothing typed, what the environment points at) into
@@ -50,10 +64,10 @@ async function withoutPasswords<T>(input: string, parse: () => Promise<T> | T): 
 async function fromInput(input: string, env: Environment, source = 'url'): Promise<Target> {
   const text = input.trim();
   if (text === '') throw new InputError('the target is empty', 'give a URL such as postgresql://user@host:5432/db');
-  if (isPostgresUri(text)) return resolvePostgresTarget({ text, source }, env);
-  if (isMongoUri(text)) return resolveMongo({ text, source });
-  if (isCassandraUri(text)) return resolveCassandraTarget({ text, source }, env);
-  if (isKeywordValueString(text)) return resolvePostgresTarget({ text, source: source === 'url' ? 'connection string' : source }, env);
+  const byScheme = engineOfUrl(text);
+  if (byScheme) return await byScheme.resolve({ text, source }, env);
+  const bare = engineOfBareText(text);
+  if (bare?.bareText) return bare.resolve({ text, source: source === 'url' ? bare.bareText.source : source }, env);
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(text)?.[1];
   if (scheme) {
     throw new InputError(`unknown engine "${scheme}" in ${maskUrlPasswords(text)}`, `dbdoctor diagnoses ${SUPPORTED_SCHEMES.join(', ')} URLs`);
@@ -83,12 +97,9 @@ export async function discoverTargets(env: Environment): Promise<LabelledTarget[
     const value = env.get(name)?.trim() ?? '';
     if (value === '') continue;
     const source = env.sourceOf(name) ?? `env ${name}`;
-    if (isPostgresUri(value) || isKeywordValueString(value)) {
-      found.push({ target: await withoutPasswords(value, () => resolvePostgresTarget({ text: value, source }, env)), label: name });
-    } else if (isMongoUri(value)) {
-      found.push({ target: await withoutPasswords(value, () => resolveMongo({ text: value, source })), label: name });
-    } else if (isCassandraUri(value)) {
-      found.push({ target: await withoutPasswords(value, () => resolveCassandraTarget({ text: value, source }, env)), label: name });
+    const engine = engineOfUrl(value) ?? engineOfBareText(value);
+    if (engine) {
+      found.push({ target: await withoutPasswords<Target>(value, () => engine.resolve({ text: value, source }, env)), label: name });
     } else if (name === 'DATABASE_URL') {
       throw new InputError(
         `${source} is not a URL dbdoctor knows: ${scrubLiterals(maskUrlPasswords(value), passwordsIn(value))}`,
@@ -96,30 +107,18 @@ export async function discoverTargets(env: Environment): Promise<LabelledTarget[
       );
     }
   }
-  // MongoDB's own variables: the first of MONGODB_URI / MONGO_URL / MONGO_URI that is set.
-  const mongoVariable = MONGODB_URL_VARIABLES.find((name) => (env.get(name) ?? '').trim() !== '');
-  if (mongoVariable) {
-    const text = env.get(mongoVariable) ?? '';
-    found.push({
-      target: await withoutPasswords(text, () => resolveMongo({ text, source: env.sourceOf(mongoVariable) ?? `env ${mongoVariable}` })),
-      label: mongoVariable,
-    });
+  // Each engine's own variables (MONGODB_URI, CASSANDRA_CONTACT_POINTS, PGHOST, …), in the registry's order.
+  const first: LabelledTarget[] = [];
+  for (const module of ENGINE_MODULES) {
+    const entries = await withoutEnvironmentPasswords(env, async () => (await module.discover?.(env, [...first, ...found])) ?? []);
+    for (const entry of entries) (entry.first ? first : found).push({ target: entry.target, label: entry.label });
   }
-  // Cassandra's contact-point variables, in either spelling, name a Cassandra target (unless a
-  // *DATABASE_URL already named one: they fill its gaps then).
-  if (SPELLINGS.hosts.some((name) => (env.get(name) ?? '').trim() !== '') && !found.some((entry) => entry.target.engine === 'cassandra')) {
-    found.push({ target: resolveCassandraTarget(undefined, env), label: 'CASSANDRA_* environment' });
-  }
-  if (!found.some((entry) => entry.label === 'DATABASE_URL')) {
-    const libpq = env.names().some((name) => /^PG(HOST|HOSTADDR|PORT|USER|DATABASE|SERVICE)$/.test(name));
-    if (libpq || found.length === 0)
-      found.unshift({ target: await resolvePostgresTarget(undefined, env), label: libpq ? 'PG* environment' : 'libpq defaults' });
+  found.unshift(...first);
+  // Nothing at all: the default engine's own defaults (libpq's).
+  const fallback = ENGINE_MODULES[0];
+  if (found.length === 0 && fallback.defaultTarget) {
+    const entry = await fallback.defaultTarget(env);
+    found.push({ target: entry.target, label: entry.label });
   }
   return found;
-}
-
-/** MongoDB's resolver loads the driver's URL parser: only for MongoDB targets. */
-async function resolveMongo(input: { text: string; source: string }): Promise<Target> {
-  const { resolveMongoTarget } = await import('./mongodb/target.js');
-  return resolveMongoTarget(input);
 }

@@ -7,7 +7,7 @@ import type { Remediation } from './schema.js';
  * like this means this cause", as an ESLint rule is meta + a matcher), readers for what is not one
  * pattern per rule (codes, the servers' message catalogs), how its clients list several hosts,
  * and its remediation. src/explain/ only normalises, matches, ranks and renders; it reaches an
- * engine's explainer through the lazy registry (src/probes/registry.ts), never by importing it.
+ * engine's explainer through the lazy registry (src/engines/registry.ts), never by importing it.
  * Like the rest of src/engine/, nothing here knows a database: engines are named by id.
  */
 

@@ -15,7 +15,7 @@ import {
   type StackFrame,
 } from '../engine/explainer.js';
 import type { Remediation } from '../engine/schema.js';
-import { CLIENT_HINTS, ENGINE_HINTS, ENGINE_NAMES, loadExplainer, loadNetworkExplainer, type EngineName, type NetworkExplainer } from '../probes/registry.js';
+import { CLIENT_HINTS, ENGINE_HINTS, ENGINE_NAMES, loadExplainer, loadNetworkExplainer, type EngineName, type NetworkExplainer } from '../engines/registry.js';
 import { shellQuote, unprintable } from '../text/shell.js';
 import { COMMAND_CHARS, printableFix } from '../text/bound.js';
 import { GUESSES } from './guesses.js';

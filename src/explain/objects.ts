@@ -1,5 +1,5 @@
 import type { HostPart, HostSplitter } from '../engine/explainer.js';
-import { ENGINE_NAMES, ERROR_SHAPES, type EngineName } from '../probes/registry.js';
+import { ENGINE_NAMES, ERROR_SHAPES, type EngineName } from '../engines/registry.js';
 import { bounded } from '../text/bound.js';
 
 /**

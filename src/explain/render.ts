@@ -1,7 +1,7 @@
 import kleur from 'kleur';
 import { displayable } from '../report/display.js';
 import type { Remediation } from '../engine/schema.js';
-import { ENGINES } from '../probes/registry.js';
+import { ENGINES } from '../engines/registry.js';
 import { hostPort } from '../text/address.js';
 import { wrapCommand, wrapText as wrap } from '../report/wrap.js';
 import type { CauseRef, ExplainReport, Finding } from './schema.js';

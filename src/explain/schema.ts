@@ -3,7 +3,7 @@ import { CauseCodeSchema } from '../engine/causes.js';
 import { RANKS } from '../engine/explainer.js';
 import { RemediationSchema } from '../engine/schema.js';
 import { StepIdSchema } from '../engine/schema.js';
-import { ENGINE_NAMES } from '../probes/registry.js';
+import { ENGINE_NAMES } from '../engines/registry.js';
 
 /**
  * `dbdoctor explain --json`: its own document, versioned like the diagnosis report. Types are

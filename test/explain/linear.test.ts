@@ -4,7 +4,7 @@ import { explainText } from '../../src/explain/match.js';
 import { GUESSES } from '../../src/explain/guesses.js';
 import { LINE_PATTERNS, MAX_TOKEN, normalise } from '../../src/explain/normalise.js';
 import { PASTED_SECRET_FORMS } from '../../src/explain/secrets.js';
-import { CLIENT_HINTS, ENGINE_HINTS, ENGINE_NAMES, loadExplainer, loadNetworkExplainer } from '../../src/probes/registry.js';
+import { CLIENT_HINTS, ENGINE_HINTS, ENGINE_NAMES, loadExplainer, loadNetworkExplainer } from '../../src/engines/registry.js';
 import { adversarialPastes } from '../../bench/pastes.js';
 
 /**

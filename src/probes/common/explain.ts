@@ -2,7 +2,7 @@ import type { CauseCode } from '../../engine/causes.js';
 import type { Remediation } from '../../engine/schema.js';
 import type { PlatformInfo } from '../../host/platform.js';
 import type { Alternative, Explained, ExplainRule, FieldPattern, Fields } from '../../engine/explainer.js';
-import { ENGINE_NAMES, type NetworkExplainer } from '../registry.js';
+import { ENGINE_NAMES, type NetworkExplainer } from '../../engines/registry.js';
 import { errnoReader, refusedAlso, timeoutAlso } from './errno.js';
 import { networkRemedies } from './network.js';
 import { isHostName } from '../../net/hostname.js';
