@@ -3,16 +3,15 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { generatedReadme } from '../lab/readme.js';
 import { CAUSE_CODES, CAUSES, type CauseCode } from '../../src/engine/causes.js';
-import { postgresProbe } from '../../src/probes/postgres/index.js';
-import { mongoProbe } from '../../src/probes/mongodb/index.js';
-import { cassandraProbe } from '../../src/probes/cassandra/index.js';
+import { ENGINE_MODULES } from '../../src/engines/registry.js';
 import { ROOT } from '../lab/dbdoctor.js';
 
 /**
  * The catalogue's own test, as ESLint checks every rule: every cause code has a meaning, a
  * remediation beside the step that produces it, a README entry, and a test that produces it.
  */
-const PROBES = [postgresProbe, mongoProbe, cassandraProbe];
+/** Every registered engine's probe: a new engine's causes are checked with no edit here. */
+const PROBES = await Promise.all(ENGINE_MODULES.map((engine) => engine.probe()));
 /**
  * Causes not produced by a probe's steps: the engine's own (remediation in engine/walk.ts) and
  * hints from the environment (remediation in config/inventory.ts).
