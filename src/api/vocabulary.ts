@@ -1,10 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LIBPQ_KEYWORDS } from '../config/postgres/conninfo.js';
 import { secrets } from '../config/secrets.js';
 import { CAUSE_CODES } from '../engine/causes.js';
-import { ENGINE_NAMES } from '../engines/registry.js';
+import { ENGINE_MODULES, ENGINE_NAMES } from '../engines/registry.js';
 import { STEP_ORDER } from '../engine/steps.js';
 import { PLATFORMS } from '../host/platform.js';
 import { RunReportSchema } from '../engine/schema.js';
@@ -27,7 +26,7 @@ export function registerVocabulary(): void {
     // explain's words: its command, statuses and rule ranks.
     ...['explain', 'recognised', 'not_recognised', 'server', 'client', 'errno', 'symptom'],
     // Setting names are keys of the report's "source" object.
-    ...LIBPQ_KEYWORDS,
+    ...ENGINE_MODULES.flatMap((engine) => engine.settingNames ?? []),
     'database',
     // The documents' own field names ("name", "text", "command", …): a secret equal to one must not
     // mask a key, or the JSON would no longer be the schema's.

@@ -25,6 +25,3 @@ export function databaseVariables(env: Environment): ConfigVariable[] {
       return { name, value: isSecretName(name) ? MASK : maskUrlPasswords(value), source: env.sourceOf(name) ?? `env ${name}` };
     });
 }
-
-/** PostgreSQL's own contradictions between those variables (engine hints: src/engines/postgres.ts). */
-export { configMismatches } from './postgres/mismatches.js';

@@ -22,6 +22,8 @@ export interface EngineModule<Id extends string = string, T extends DiagnosisTar
   readonly schemes: readonly string[];
   /** The prefix dbdoctor writes in the URLs it suggests. */
   readonly scheme: string;
+  /** The names of its settings, as keys of a target's `sources` in the report (never masked as secrets). */
+  readonly settingNames?: readonly string[];
   /** The port a server of this engine listens on by default. */
   readonly defaultPort: number;
   /**

@@ -1,4 +1,4 @@
-import { isKeywordValueString } from '../config/postgres/conninfo.js';
+import { isKeywordValueString, LIBPQ_KEYWORDS } from '../config/postgres/conninfo.js';
 import type { PostgresTarget } from '../config/postgres/target.js';
 import { defineEngine } from './module.js';
 
@@ -11,6 +11,7 @@ export const postgresEngine = defineEngine<'postgres', PostgresTarget>({
   name: 'PostgreSQL',
   schemes: ['postgres://', 'postgresql://'],
   scheme: 'postgresql://',
+  settingNames: [...LIBPQ_KEYWORDS],
   defaultPort: 5432,
   bareText: { test: isKeywordValueString, source: 'connection string' },
   resolve: async (input, env) => (await import('../config/postgres/target.js')).resolvePostgresTarget(input, env),

@@ -14,13 +14,19 @@ export type ServiceManager =
   | { readonly kind: 'postgres.app'; readonly version?: string }
   | { readonly kind: 'windows-service'; readonly service: string; readonly root?: string; readonly version?: string };
 
-export type ManagedEngine = 'postgres' | 'mongodb' | 'cassandra';
-
-const FORMULA: Readonly<Record<ManagedEngine, RegExp>> = {
-  postgres: /^postgresql(@\d+)?$/,
-  mongodb: /^mongodb-community(@[\d.]+)?$/,
-  cassandra: /^cassandra$/,
-};
+/**
+ * Where an engine's desktop installs are found (facts from the engine's own folder, e.g. probes/postgres/desktop.ts):
+ * Homebrew's formula names, an app bundle, and an installer's folder under Program Files whose
+ * version folders name Windows services.
+ */
+export interface InstalledBy {
+  /** Homebrew formulae of the engine: /^postgresql(@\d+)?$/. */
+  readonly formula: RegExp;
+  /** An app bundle on macOS whose presence names it ("/Applications/Postgres.app"). */
+  readonly app?: string;
+  /** An installer's folder under Program Files, one folder per version ("PostgreSQL"), and the service it installs for a version. */
+  readonly windows?: { readonly folder: string; readonly service: (version: string) => string };
+}
 
 /** The manager an executable's path shows, if any. */
 export function managerOfExecutable(path: string): ServiceManager | undefined {
@@ -40,27 +46,28 @@ export const HOMEBREW_PREFIXES = ['/opt/homebrew', '/usr/local', '/home/linuxbre
 
 export async function installedManagers(
   os: HostOs,
-  engine: ManagedEngine,
+  installs: InstalledBy,
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): Promise<ServiceManager[]> {
   if (os === 'macos') {
     const formulae = await Promise.all(
       HOMEBREW_PREFIXES.map(async (prefix) =>
         (await list(join(prefix, 'opt')))
-          .filter((name) => FORMULA[engine].test(name))
+          .filter((name) => installs.formula.test(name))
           .map((formula): ServiceManager => ({ kind: 'homebrew', formula, prefix })),
       ),
     );
-    const app = engine === 'postgres' && (await exists('/Applications/Postgres.app')) ? [{ kind: 'postgres.app' } as const] : [];
+    const app = installs.app && (await exists(installs.app)) ? [{ kind: 'postgres.app' } as const] : [];
     // The newest formula first: postgresql@17 before postgresql@14.
     return [...formulae.flat().sort((a, b) => versionOf(b) - versionOf(a)), ...app];
   }
-  if (os === 'windows' && engine === 'postgres') {
-    const root = win32.join(env.ProgramFiles ?? 'C:\\Program Files', 'PostgreSQL');
+  if (os === 'windows' && installs.windows) {
+    const { folder, service } = installs.windows;
+    const root = win32.join(env.ProgramFiles ?? 'C:\\Program Files', folder);
     const versions = (await list(root)).filter((name) => /^\d+(\.\d+)?$/.test(name)).sort((a, b) => Number(b) - Number(a));
     return versions.map((version): ServiceManager => ({
       kind: 'windows-service',
-      service: `postgresql-x64-${version}`,
+      service: service(version),
       root: win32.join(root, version),
       version,
     }));

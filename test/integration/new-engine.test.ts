@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import Ajv from 'ajv';
+import { Ajv } from 'ajv';
 
 /**
  * Issue 16's promise, kept literally: adding an engine is its folder, its record and one line in
@@ -59,7 +59,10 @@ beforeAll(async () => {
     registry,
     before
       .replace(list, 'export const ENGINE_MODULES = [postgresEngine, mongodbEngine, cassandraEngine, fakedbEngine] as const;')
-      .replace("import { cassandraEngine } from './cassandra.js';", "import { cassandraEngine } from './cassandra.js';\nimport { fakedbEngine } from './fakedb.js';"),
+      .replace(
+        "import { cassandraEngine } from './cassandra.js';",
+        "import { cassandraEngine } from './cassandra.js';\nimport { fakedbEngine } from './fakedb.js';",
+      ),
   );
   // The command line, run from the sources (outside src/: not part of the engine).
   writeFileSync(join(copy, 'run.ts'), "import { main } from './src/cli/main.js';\nprocess.exit(await main(process.argv));\n");
@@ -76,7 +79,10 @@ afterAll(async () => {
 
 describe('a new engine: its folder, its record and one registry line', () => {
   test('the tree with FakeDB added type-checks: no list of engines elsewhere needs an edit', async () => {
-    const checked = await run(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', 'tsconfig.json'], { cwd: copy, timeout: 120_000 }).then(
+    const checked = await run(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', 'tsconfig.json'], {
+      cwd: copy,
+      timeout: 120_000,
+    }).then(
       () => ({ ok: true, output: '' }),
       (error: { stdout?: string }) => ({ ok: false, output: error.stdout ?? String(error) }),
     );
@@ -88,7 +94,10 @@ describe('a new engine: its folder, its record and one registry line', () => {
     greeting = 'FAKEDB READY';
     const result = await dbdoctor(['diagnose', '--json', `fakedb://127.0.0.1:${port}`]);
     expect(result.stderr).toBe('');
-    const report = JSON.parse(result.stdout) as { status: string; targets: { engine: string; verdict: { cause: string }; steps: { id: string; status: string; summary: string }[] }[] };
+    const report = JSON.parse(result.stdout) as {
+      status: string;
+      targets: { engine: string; verdict: { cause: string }; steps: { id: string; status: string; summary: string }[] }[];
+    };
     expect(report.targets[0]?.engine).toBe('fakedb');
     expect(report.targets[0]?.verdict.cause).toBe('healthy');
     expect(report.targets[0]?.steps.find((step) => step.id === 'accepting')?.summary).toBe('FakeDB says "FAKEDB READY"');
@@ -131,7 +140,12 @@ describe('a new engine: its folder, its record and one registry line', () => {
 
   test('explain: its hints pick the engine, its rule names the cause; --engine accepts it', async () => {
     const told = await dbdoctor(['explain', '--json', 'fakedb-cli: FakeDB is starting up']);
-    expect(JSON.parse(told.stdout)).toMatchObject({ status: 'recognised', engine: 'fakedb', client: 'fakedb-cli', verdict: { cause: 'starting_up', rule: 'fakedb.starting' } });
+    expect(JSON.parse(told.stdout)).toMatchObject({
+      status: 'recognised',
+      engine: 'fakedb',
+      client: 'fakedb-cli',
+      verdict: { cause: 'starting_up', rule: 'fakedb.starting' },
+    });
     const named = await dbdoctor(['explain', '--json', '--engine', 'fakedb', 'error: FakeDB is starting up']);
     expect(JSON.parse(named.stdout)).toMatchObject({ engine: 'fakedb', verdict: { cause: 'starting_up' } });
   }, 60_000);

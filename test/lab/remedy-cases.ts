@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { join } from 'node:path';
 import { resolveCassandraTarget, type CassandraTarget } from '../../src/config/cassandra/target.js';
 import { buildEnvironment } from '../../src/config/environment.js';
-import { configMismatches } from '../../src/config/inventory.js';
+import { configMismatches } from '../../src/config/postgres/mismatches.js';
 import { resolveMongoTarget, type MongoTarget } from '../../src/config/mongodb/target.js';
 import { resolvePostgresTarget, type PostgresTarget } from '../../src/config/postgres/target.js';
 import type { CauseCode } from '../../src/engine/causes.js';

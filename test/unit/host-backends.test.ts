@@ -10,6 +10,7 @@ import { commOfImage, parseNetstatListeners, parseTasklistCsv } from '../../src/
 import { explainRefusal } from '../../src/probes/postgres/refusal.js';
 import { powershellWord, ps } from '../../src/text/powershell.js';
 import { UNQUOTABLE } from '../../src/text/shell.js';
+import { postgresDesktop } from '../../src/probes/postgres/desktop.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'host');
 const fixture = (name: string): string => readFileSync(join(FIXTURES, name), 'utf8');
@@ -252,7 +253,7 @@ describe('PowerShell commands with hostile values', () => {
     const words = {
       name: 'PostgreSQL',
       unit: 'postgresql',
-      managed: 'postgres' as const,
+      managed: postgresDesktop,
       readyCheck: () => 'pg_isready',
       urlVariable: 'DATABASE_URL',
       urlFor: () => 'postgresql://x',

@@ -1,6 +1,6 @@
 import type { Remediation } from '../../engine/schema.js';
 import type { HostOs } from '../../host/platform.js';
-import { HOMEBREW_PREFIXES, type ManagedEngine, type ServiceManager } from '../../host/managers.js';
+import { HOMEBREW_PREFIXES, type InstalledBy, type ServiceManager } from '../../host/managers.js';
 import { isHostName } from '../../net/hostname.js';
 import { ps, psRaw } from '../../text/powershell.js';
 import { raw, sh, sudoUnlessRoot, tcpCheck } from '../../text/shell.js';
@@ -129,8 +129,11 @@ export function firewallCommand(os: HostOs, port: number | string): Command {
   }
 }
 
-/** Engine facts the desktop fixes need. */
-interface Desktop {
+/**
+ * An engine's facts for the desktop fixes, from its own folder (probes/<engine>/desktop.ts): what
+ * Homebrew, an app, or a Windows installer call it, its process and its logs.
+ */
+export interface Desktop {
   readonly name: string;
   /** Homebrew's formula when none is installed to name. */
   readonly formula: string;
@@ -145,45 +148,14 @@ interface Desktop {
   readonly windowsService: string;
   /** Which installer names its service so: "the EDB installer's PostgreSQL 16". */
   readonly windowsInstaller: string;
+  /** Its log's path on Windows, when its installer has one place for it. */
   readonly windowsLog?: string;
-}
-
-const DESKTOP: Readonly<Record<ManagedEngine, Desktop>> = {
-  postgres: {
-    name: 'PostgreSQL',
-    formula: 'postgresql@16',
-    process: 'postgres',
-    launchdWord: 'postgres',
-    brewLog: (formula) => `log/${formula}.log`,
-    windowsServices: 'postgresql*',
-    windowsService: 'postgresql-x64-16',
-    windowsInstaller: "the EDB installer's PostgreSQL 16",
-  },
-  mongodb: {
-    name: 'MongoDB',
-    formula: 'mongodb-community',
-    process: 'mongod',
-    launchdWord: 'mongo',
-    brewLog: () => 'log/mongodb/mongo.log',
-    windowsServices: 'MongoDB',
-    windowsService: 'MongoDB',
-    windowsInstaller: "MongoDB's MSI installer",
-    windowsLog: 'C:\\Program Files\\MongoDB\\Server\\7.0\\log\\mongod.log',
-  },
-  cassandra: {
-    name: 'Cassandra',
-    formula: 'cassandra',
-    process: 'java',
-    launchdWord: 'cassandra',
-    brewLog: () => 'log/cassandra/system.log',
-    windowsServices: 'cassandra*',
-    windowsService: 'cassandra',
-    windowsInstaller: 'a service wrapper you installed',
-  },
-};
-
-export function desktopProcessName(engine: ManagedEngine): string {
-  return DESKTOP[engine].process;
+  /** Where to read why it stopped on Windows, when that depends on the install (a data directory's log). */
+  readonly windowsLogFixes?: (service: Extract<ServiceManager, { kind: 'windows-service' }> | undefined) => Remediation[];
+  /** A macOS app that runs it (Postgres.app): its name, where it is installed, and the command that opens it. */
+  readonly app?: { readonly name: string; readonly path: string; readonly open: string };
+  /** Where its desktop installs are found (host/managers.ts). */
+  readonly installedBy: InstalledBy;
 }
 
 /**
@@ -194,12 +166,12 @@ export function desktopProcessName(engine: ManagedEngine): string {
  */
 export function desktopServiceFixes(
   os: 'macos' | 'windows',
-  engine: ManagedEngine,
+  desktop: Desktop,
   managers: readonly ServiceManager[] = [],
   purpose: 'start' | 'watch' = 'start',
 ): Remediation[] {
   // A server that is starting up needs watching, not starting: its service's state and its log.
-  return desktopFixes(os, engine, managers)
+  return desktopFixes(os, desktop, managers)
     .filter((entry) => purpose === 'start' || entry.role === 'look')
     .map((entry) => entry.fix);
 }
@@ -213,8 +185,7 @@ interface DesktopFix {
 const look = (fix: Remediation): DesktopFix => ({ role: 'look', fix });
 const act = (fix: Remediation): DesktopFix => ({ role: 'act', fix });
 
-function desktopFixes(os: 'macos' | 'windows', engine: ManagedEngine, managers: readonly ServiceManager[]): DesktopFix[] {
-  const desktop = DESKTOP[engine];
+function desktopFixes(os: 'macos' | 'windows', desktop: Desktop, managers: readonly ServiceManager[]): DesktopFix[] {
   if (os === 'macos') {
     const brew = managers.find((manager): manager is Extract<ServiceManager, { kind: 'homebrew' }> => manager.kind === 'homebrew');
     const app = managers.find((manager) => manager.kind === 'postgres.app');
@@ -233,11 +204,11 @@ function desktopFixes(os: 'macos' | 'windows', engine: ManagedEngine, managers: 
         text: `If it does not stay up, its log says why${brew ? '' : ' (under /usr/local instead of /opt/homebrew on an Intel Mac)'}:`,
         ...shell(sh`tail -n 50 ${`${prefix}/var/${desktop.brewLog(formula)}`}`),
       }),
-      ...(engine === 'postgres'
+      ...(desktop.app
         ? [
             act({
-              text: `${app ? 'Postgres.app is installed' : 'With Postgres.app'}: open it and press Start (its servers are listed in the app, each with its port):`,
-              ...shell('open -a Postgres'),
+              text: `${app ? `${desktop.app.name} is installed` : `With ${desktop.app.name}`}: open it and press Start (its servers are listed in the app, each with its port):`,
+              ...shell(desktop.app.open),
             }),
           ]
         : []),
@@ -246,19 +217,11 @@ function desktopFixes(os: 'macos' | 'windows', engine: ManagedEngine, managers: 
     ];
   }
   const service = managers.find((manager): manager is Extract<ServiceManager, { kind: 'windows-service' }> => manager.kind === 'windows-service');
-  const root = service?.root ?? 'C:\\Program Files\\PostgreSQL\\16';
-  const logs: DesktopFix[] =
-    engine === 'postgres'
-      ? [
-          look({
-            text: `If it does not stay up, the server log in its data directory says why (${root}\\data\\log for the EDB installer):`,
-            ...powershell(ps`Get-ChildItem ${`${root}\\data\\log`} | Sort-Object LastWriteTime | Select-Object -Last 1 | Get-Content -Tail 50`),
-          }),
-          look({ text: 'Or ask pg_ctl about that data directory:', ...powershell(ps`& ${`${root}\\bin\\pg_ctl.exe`} status -D ${`${root}\\data`}`) }),
-        ]
-      : desktop.windowsLog
-        ? [look({ text: 'If it does not stay up, its log says why:', ...powershell(ps`Get-Content -Tail 50 ${desktop.windowsLog}`) })]
-        : [act({ text: `${desktop.name} 4 and later do not run on Windows itself: run it in WSL2 or a container, and see the WSL note below.` })];
+  const logs: DesktopFix[] = desktop.windowsLogFixes
+    ? desktop.windowsLogFixes(service).map(look)
+    : desktop.windowsLog
+      ? [look({ text: 'If it does not stay up, its log says why:', ...powershell(ps`Get-Content -Tail 50 ${desktop.windowsLog}`) })]
+      : [act({ text: `${desktop.name} 4 and later do not run on Windows itself: run it in WSL2 or a container, and see the WSL note below.` })];
   return [
     look({
       text: `The ${desktop.name} Windows services and their state (in PowerShell):`,
@@ -279,15 +242,14 @@ function desktopFixes(os: 'macos' | 'windows', engine: ManagedEngine, managers: 
  * When this machine's processes could not be read: how to look by hand, per OS. The verdict said
  * only what was seen (the refusal); these are the looks dbdoctor could not take.
  */
-export function lookByHandFixes(os: HostOs, engine: ManagedEngine, port: number): Remediation[] {
-  const desktop = DESKTOP[engine];
+export function lookByHandFixes(os: HostOs, desktop: Desktop, port: number): Remediation[] {
   const listeners = listenersOfCommand(os, desktop.process);
   switch (os) {
     case 'macos':
       return [
         { text: `Is ${desktop.name} running, and on which port? (lsof needs sudo to see other users' processes)`, ...listeners },
         {
-          text: `Its processes, with their command lines (Homebrew runs them from /opt/homebrew or /usr/local${engine === 'postgres' ? ', Postgres.app from /Applications/Postgres.app' : ''}):`,
+          text: `Its processes, with their command lines (Homebrew runs them from /opt/homebrew or /usr/local${desktop.app ? `, ${desktop.app.name} from ${desktop.app.path}` : ''}):`,
           ...shell(sh`pgrep -fl ${desktop.launchdWord}`),
         },
       ];

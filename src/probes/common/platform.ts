@@ -2,8 +2,8 @@ import type { Remediation } from '../../engine/schema.js';
 import { urlLine } from '../../text/url.js';
 import type { Suggestion } from '../../host/names.js';
 import type { PlatformInfo } from '../../host/platform.js';
-import type { ManagedEngine, ServiceManager } from '../../host/managers.js';
-import { desktopServiceFixes, firewallCommand } from './oscommands.js';
+import type { ServiceManager } from '../../host/managers.js';
+import { desktopServiceFixes, firewallCommand, type Desktop } from './oscommands.js';
 import { isHostName } from '../../net/hostname.js';
 import { jsString, yamlString } from '../../text/js.js';
 import { raw, sh, shellWord } from '../../text/shell.js';
@@ -25,7 +25,7 @@ export interface EngineWords {
   /** The URL for another host (password left out), its parts percent-encoded; unquoted: callers quote it for where it goes. */
   readonly urlFor: (host: string, port: number) => string;
   /** Which engine, for the macOS and Windows service fixes (Homebrew formula, Windows service); none for "any database". */
-  readonly managed?: ManagedEngine;
+  readonly managed?: Desktop;
 }
 
 export type PlatformCause = 'dns_not_found' | 'dns_temporary' | 'connect_timeout' | 'not_running' | 'starting_up' | 'localhost_in_container';

@@ -10,6 +10,7 @@ import { authRemedies } from './steps/auth.js';
 import { sh } from '../../text/shell.js';
 import { urlHost, urlLine, urlPart } from '../../text/url.js';
 import { isHostName } from '../../net/hostname.js';
+import { mongodbDesktop } from './desktop.js';
 
 /**
  * `dbdoctor explain`'s MongoDB part: the server's errors (the codes and words classify.ts reads:
@@ -96,7 +97,7 @@ export function mongodbWords(): EngineWords {
   return {
     name: 'MongoDB',
     unit: 'mongod',
-    managed: 'mongodb',
+    managed: mongodbDesktop,
     readyCheck: (host, port) => sh`mongosh --quiet ${`mongodb://${urlHost(host)}:${port}/`} --eval ${'db.runCommand({ ping: 1 })'}`,
     urlVariable: 'MONGODB_URI',
     urlFor: (host, port) => `mongodb://${urlHost(host)}:${port}/`,

@@ -1,13 +1,14 @@
 import type { MongoTarget } from '../../config/mongodb/target.js';
 import type { EngineWords } from '../common/platform.js';
 import { hostPort, mongoshPing, urlWith } from './commands.js';
+import { mongodbDesktop } from './desktop.js';
 
 /** MongoDB in the shared steps' and platform fixes' words. */
 export function mongoWords(target: MongoTarget): EngineWords {
   return {
     name: 'MongoDB',
     unit: 'mongod',
-    managed: 'mongodb',
+    managed: mongodbDesktop,
     readyCheck: (host, port) => mongoshPing(target, [hostPort(host, port)]),
     urlVariable: 'MONGODB_URI',
     urlFor: (host, port) => urlWith(target, { hosts: [hostPort(host, port)] }),

@@ -2,13 +2,14 @@ import type { PostgresTarget } from '../../config/postgres/target.js';
 import type { EngineWords } from '../common/platform.js';
 import { urlWith } from './commands.js';
 import { sh } from '../../text/shell.js';
+import { postgresDesktop } from './desktop.js';
 
 /** PostgreSQL in the shared steps' and platform fixes' words. */
 export function postgresWords(target: PostgresTarget): EngineWords {
   return {
     name: 'PostgreSQL',
     unit: 'postgresql',
-    managed: 'postgres',
+    managed: postgresDesktop,
     readyCheck: (host, port) => sh`pg_isready -h ${host} -p ${port}`,
     urlVariable: 'DATABASE_URL',
     urlFor: (host, port) => urlWith(target, { host, port }),

@@ -14,6 +14,7 @@ import { cqlsh, environmentEvidence, nodeSummary, reachEvidenceOf, urlWith } fro
 import { raw, sh, sudoUnlessRoot } from '../../../text/shell.js';
 import type { CqlContext } from '../context.js';
 import { hostPort } from '../../../text/address.js';
+import { cassandraDesktop } from '../desktop.js';
 
 /**
  * Seed 002: an application inside a container connected to localhost, which is the container
@@ -127,7 +128,7 @@ export const processStep = defineStep<CqlContext, keyof typeof remedies>({
       const remote = refusal.where === 'remote';
       const notes = ctx.target.environmentNotes.length > 0 ? ` (${ctx.target.environmentNotes.join('; ')})` : '';
       const { platform } = ctx.run.environment;
-      const managers = osOf(platform) === 'linux' || remote ? [] : await installedManagers(osOf(platform), 'cassandra', ctx.run.env);
+      const managers = osOf(platform) === 'linux' || remote ? [] : await installedManagers(osOf(platform), cassandraDesktop.installedBy, ctx.run.env);
       if (refusal.where === 'unseen') {
         // The look did not happen: what was seen (the refusal), and how to look, per OS (issue 21).
         const why = refusal.sight?.unread.join('; ') ?? 'nothing readable';
@@ -135,7 +136,7 @@ export const processStep = defineStep<CqlContext, keyof typeof remedies>({
           'not_running',
           `nothing listens at ${refusal.attempted}; whether a Cassandra node runs elsewhere on this machine is not known: dbdoctor could not read its processes (${why})${notes}`,
           [
-            ...lookByHandFixes(osOf(platform), 'cassandra', ctx.target.contactPoints[0]?.port ?? 9042),
+            ...lookByHandFixes(osOf(platform), cassandraDesktop, ctx.target.contactPoints[0]?.port ?? 9042),
             ...remedies.not_running(ctx.target, false, ctx.run.env, platform, managers),
           ],
           {

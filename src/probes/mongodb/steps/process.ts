@@ -13,6 +13,7 @@ import { localhostInContainerRemedies, serviceSuggestions } from '../../common/r
 import { MONGO_SERVICE_WORDS, mongoWords } from '../words.js';
 import { urlLine } from '../../../text/url.js';
 import { sudoUnlessRoot } from '../../../text/shell.js';
+import { mongodbDesktop } from '../desktop.js';
 
 const remedies = {
   localhost_in_container: localhostInContainerRemedies,
@@ -134,11 +135,14 @@ export const processStep = defineStep<MongoContext, keyof typeof remedies>({
       const { platform } = ctx.run.environment;
       if (refusal?.where === 'unseen') {
         // The look did not happen: what was seen (the refusal), and how to look, per OS (issue 21).
-        const managers = osOf(platform) === 'linux' ? [] : await installedManagers(osOf(platform), 'mongodb', ctx.run.env);
+        const managers = osOf(platform) === 'linux' ? [] : await installedManagers(osOf(platform), mongodbDesktop.installedBy, ctx.run.env);
         return io.found(
           'not_running',
           `nothing listens at ${attempted}; whether a MongoDB server runs elsewhere on this machine is not known: dbdoctor could not read its processes (${refusal.sight?.unread.join('; ') ?? 'nothing readable'})`,
-          [...lookByHandFixes(osOf(platform), 'mongodb', ctx.target.hosts[0]?.port ?? 27017), ...remedies.not_running(ctx.target, false, platform, managers)],
+          [
+            ...lookByHandFixes(osOf(platform), mongodbDesktop, ctx.target.hosts[0]?.port ?? 27017),
+            ...remedies.not_running(ctx.target, false, platform, managers),
+          ],
           evidence,
         );
       }
@@ -146,7 +150,7 @@ export const processStep = defineStep<MongoContext, keyof typeof remedies>({
       const summary = remote
         ? `${attempted} refused the connection: nothing listens there (processes on a remote host cannot be inspected from here)`
         : `nothing listens at ${attempted}, and no MongoDB server (mongod, mongos, ferretdb) runs on this machine`;
-      const managers = osOf(platform) === 'linux' || remote ? [] : await installedManagers(osOf(platform), 'mongodb', ctx.run.env);
+      const managers = osOf(platform) === 'linux' || remote ? [] : await installedManagers(osOf(platform), mongodbDesktop.installedBy, ctx.run.env);
       return io.found('not_running', summary, remedies.not_running(ctx.target, remote, platform, managers), evidence);
     }
     const connected = surveyed.seeds.find((seed) => seed.connected);

@@ -21,6 +21,7 @@ import { spokenSource } from '../../../config/source.js';
 import { raw, sh, sudoUnlessRoot } from '../../../text/shell.js';
 import { hostsEvidence } from '../hosts.js';
 import { hostPort } from '../../../text/address.js';
+import { postgresDesktop } from '../desktop.js';
 
 const remedies = { not_running: notRunning, wrong_port: wrongPort, localhost_in_container: localhostInContainerRemedies };
 
@@ -86,11 +87,11 @@ export const processStep = defineStep<PgContext, keyof typeof remedies>({
     if (refusal?.cause === 'not_running' && refusal.where === 'unseen') {
       // The look did not happen: say what was seen (the refusal) and how to look (issue 21).
       const port = ctx.target.endpoints[0]?.port ?? 5432;
-      const managers = osOf(platform) === 'linux' ? [] : await installedManagers(osOf(platform), 'postgres', ctx.run.env);
+      const managers = osOf(platform) === 'linux' ? [] : await installedManagers(osOf(platform), postgresDesktop.installedBy, ctx.run.env);
       return io.found(
         'not_running',
         `nothing listens at ${where}; whether a PostgreSQL server runs elsewhere on this machine is not known: dbdoctor could not read its processes (${unseenReason(refusal.sight)})`,
-        [...lookByHandFixes(osOf(platform), 'postgres', port), ...remedies.not_running(ctx.target, false, platform, managers)],
+        [...lookByHandFixes(osOf(platform), postgresDesktop, port), ...remedies.not_running(ctx.target, false, platform, managers)],
         {
           ...reachEvidenceOf(trace),
           localServers: `not inspected: ${unseenReason(refusal.sight)}`,
@@ -110,7 +111,7 @@ export const processStep = defineStep<PgContext, keyof typeof remedies>({
       // In compose or Kubernetes the database is started through the orchestrator, whatever data
       // directory this machine shows: the platform's fixes stay.
       const orchestrated = platform.platform === 'kubernetes' || platform.platform === 'compose';
-      const managers = osOf(platform) === 'linux' || remote ? [] : await installedManagers(osOf(platform), 'postgres', ctx.run.env);
+      const managers = osOf(platform) === 'linux' || remote ? [] : await installedManagers(osOf(platform), postgresDesktop.installedBy, ctx.run.env);
       const fixes =
         stopped.length > 0 && !orchestrated
           ? stoppedClusterRemedies(ctx.target, stopped, others, platform)
