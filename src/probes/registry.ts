@@ -1,7 +1,8 @@
 import type { Target } from '../config/targets.js';
 import type { EngineExplainer, ExplainRule, FieldPattern, Reader } from '../engine/explainer.js';
 import type { RunContext, StepDescription } from '../engine/probe.js';
-import type { TargetReport } from '../engine/schema.js';
+import type { Evidence, TargetReport } from '../engine/schema.js';
+import type { PortWatch } from './common/watch.js';
 
 /**
  * Engines by name, each probe loaded only when a target of its engine is diagnosed: a
@@ -138,4 +139,12 @@ export interface NetworkExplainer {
 
 export async function loadNetworkExplainer(): Promise<NetworkExplainer> {
   return (await import('./common/explain.js')).networkExplainer;
+}
+
+/**
+ * `dbdoctor wait`'s watch on the ports its refused targets were refused at, read from the probes'
+ * own network evidence (common/watch.ts, beside the code that writes it).
+ */
+export async function watchRefusedPorts(refused: readonly Evidence[]): Promise<PortWatch> {
+  return (await import('./common/watch.js')).watchRefused(refused);
 }
