@@ -123,7 +123,7 @@ export async function waitUntilReady(
       progress.done(`ready after ${attempt} attempt${attempt > 1 ? 's' : ''} in ${formatMs(elapsed)}`);
       return { outcome: 'ready', attempts: attempt, report: reportOf(last, performance.now() - started) };
     }
-    const { waitingFor } = await import('../engine/waiting.js');
+    const { waitingFor, answerOf } = await import('../engine/causes.js');
     const final = reports.filter((report) => {
       if (report.status !== 'unhealthy') return false;
       const key = `${report.label ?? ''}|${report.target}`;
@@ -154,13 +154,17 @@ export async function waitUntilReady(
     // A server that answers "starting up" (or is replaying WAL) is seconds from ready: ask again
     // every second at most, as `until pg_isready; do sleep 1; done` does, rather than backing off
     // to --max-interval and returning up to that late. Each try is one refused login.
-    const soon = reports.some((report) => report.status === 'unhealthy' && SOON_READY.has(report.verdict.cause));
+    const soon = reports.some((report) => report.status === 'unhealthy' && answerOf(report.verdict.cause) === 'starting');
     const { sleepMs, nextMs } = soon ? nextInterval(Math.min(interval, SOON_READY_MS), { maxIntervalMs: SOON_READY_MS }) : nextInterval(interval, options);
+    // Where nothing listens yet, the pause is cut short when the port opens (the probes watch it).
+    const { watchRefusedPorts } = await import('../engines/registry.js');
+    const refused = await watchRefusedPorts(
+      reports.filter((report) => report.status === 'unhealthy' && answerOf(report.verdict.cause) === 'refused').map((report) => report.verdict.details),
+    );
     // Never sleep past the last moment an attempt can start and still finish by the deadline: the
     // last attempt is kept for the end of --timeout, not given up a whole backoff interval early.
     const remainingMs = deadline.remainingMs();
     const reserveMs = lastAttemptMs(slowestAttemptMs);
-    const refused = refusedEndpoints(reports);
     if (remainingMs <= reserveMs + MIN_PAUSE_MS) {
       // A port that answered (starting up, replaying WAL, shutting down, full) can be ready the
       // next moment, and only another real attempt can see it: keep asking, spaced as a port is
@@ -169,8 +173,8 @@ export async function waitUntilReady(
       // (This attempt's time is no guide: the first one loads the drivers, and a loaded machine
       // makes any one slow, while a server that answers "starting up" answers at once.)
       const lastStartMs = remainingMs - LAST_ANSWER_MS;
-      const answered = reports.every((report) => report.status !== 'unhealthy' || !UNANSWERED.has(report.verdict.cause));
-      if (refused.length === 0 && answered && lastStartMs >= MIN_PAUSE_MS) {
+      const answered = reports.every((report) => report.status !== 'unhealthy' || answerOf(report.verdict.cause) !== 'silent');
+      if (refused.watched === 0 && answered && lastStartMs >= MIN_PAUSE_MS) {
         const pauseMs = Math.min(ANSWERED_SPACING_MS, lastStartMs);
         progress.line(`[${attempt}] ${formatMs(elapsed)} ${summary}; next try in ${formatMs(pauseMs)}`);
         await deadline.sleep(pauseMs);
@@ -185,7 +189,7 @@ export async function waitUntilReady(
       // and print it the moment the deadline comes.
       const report = reportOf(last, options.originMs + options.timeoutMs - started);
       progress.lastReport?.(report);
-      if (await sleepUntilListening(deadline, remainingMs, refused)) {
+      if (await refused.pause(deadline, remainingMs)) {
         pending = stillPending;
         continue;
       }
@@ -195,7 +199,7 @@ export async function waitUntilReady(
     }
     const pauseMs = Math.max(MIN_PAUSE_MS, Math.min(sleepMs, remainingMs - reserveMs));
     progress.line(`[${attempt}] ${formatMs(elapsed)} ${summary}; next try in ${formatMs(pauseMs)}`);
-    await sleepUntilListening(deadline, pauseMs, refused);
+    await refused.pause(deadline, pauseMs);
     if (options.signal?.aborted) return { outcome: 'aborted', attempts: attempt, report: reportOf(last, performance.now() - started) };
     interval = nextMs;
     pending = stillPending;
@@ -242,71 +246,15 @@ function readinessOnly(prepared: PreparedRun): PreparedRun {
 }
 
 /**
- * Causes of a server on its way up (or restarting), and how long to wait between attempts at most:
- * a quarter second, so that wait returns about that soon after the server is ready. Each try is
- * one connection the server refuses with "the database system is starting up".
+ * A server on its way up (the record's answer `starting`): ask again a quarter second apart at
+ * most, so that wait returns about that soon after the server is ready. Each try is one
+ * connection the server refuses with "the database system is starting up".
  */
-const SOON_READY = new Set(['starting_up', 'recovery', 'shutting_down']);
 const SOON_READY_MS = 250;
 /** Near the deadline, between attempts at a port that answers: as often as a refused port is watched. */
 const ANSWERED_SPACING_MS = 150;
 /** The least time kept for the last attempt at a port that answered: a login and a query. */
 const LAST_ANSWER_MS = 100;
-
-/**
- * Causes where nothing answered: an attempt takes as long as its deadline allows, so near the end
- * another one would only be cut short; the last whole diagnosis is kept and printed at the deadline.
- */
-const UNANSWERED = new Set(['no_response', 'connect_timeout', 'deadline_exceeded', 'host_unreachable', 'dns_temporary']);
-
-/** Causes that mean "nothing listens there yet": worth watching the port during the pause. */
-const REFUSALS = new Set(['not_running', 'wrong_port', 'localhost_in_container', 'not_listening']);
-
-/** Where the refused targets were refused, read from the network evidence in their verdicts. */
-function refusedEndpoints(reports: readonly TargetReport[]): { address: string; port: number }[] {
-  return reports.flatMap((report) => {
-    if (report.status !== 'unhealthy' || !REFUSALS.has(report.verdict.cause)) return [];
-    const endpoints = report.verdict.details.endpoints;
-    if (!Array.isArray(endpoints)) return [];
-    return endpoints.flatMap((endpoint: unknown) => {
-      if (typeof endpoint !== 'object' || endpoint === null || !('port' in endpoint) || !('connects' in endpoint) || !Array.isArray(endpoint.connects))
-        return [];
-      const port = Number(endpoint.port);
-      return endpoint.connects.flatMap((attempt: unknown) =>
-        typeof attempt === 'object' && attempt !== null && 'address' in attempt && typeof attempt.address === 'string' && !attempt.address.startsWith('/')
-          ? [{ address: attempt.address, port }]
-          : [],
-      );
-    });
-  });
-}
-
-/**
- * The pause between attempts, cut short when a refused port starts listening: a TCP connect every
- * 150 ms costs the server nothing while it is down (the kernel refuses it), and brings the wait
- * from "up to one backoff interval late" to about 150 ms after the server opens its port.
- * Says whether a port opened.
- */
-async function sleepUntilListening(deadline: Deadline, sleepMs: number, endpoints: readonly { address: string; port: number }[]): Promise<boolean> {
-  if (endpoints.length === 0) {
-    await deadline.sleep(sleepMs);
-    return false;
-  }
-  const pause = deadline.limit(sleepMs, 'pause');
-  const { connectTcp } = await import('../net/tcp.js');
-  while (!pause.expired) {
-    await pause.sleep(150);
-    if (pause.expired) return false;
-    for (const endpoint of endpoints) {
-      const outcome = await connectTcp(endpoint.address, endpoint.port, pause.limit(500, 'watch'));
-      if (outcome.outcome === 'connected') {
-        outcome.socket.destroy();
-        return true;
-      }
-    }
-  }
-  return false;
-}
 
 /** The latest report for each target, in the order the targets were given. */
 function merge(previous: TargetReport[], latest: TargetReport[], cutByTimeout: boolean, cutShort = false): TargetReport[] {

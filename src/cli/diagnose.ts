@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { Command, Option } from 'commander';
 import { Deadline } from '../engine/deadline.js';
+import { EXIT_CODES } from '../engine/exit.js';
 import { parseSeconds } from './duration.js';
 import type { CliIO } from './io.js';
 import { addRunFlags, runOptions, type RunFlags, type RunOptions } from './prepare.js';
@@ -51,16 +52,13 @@ export function toOptions(flags: DiagnoseFlags, io: Pick<CliIO, 'env' | 'stdoutI
  * command lists its own (explain's 4 and wait's "the command's own code" apply to them only); the
  * top-level help lists them all. Every help text fits 80 columns (test/unit/cli.test.ts).
  */
-export const EXIT_CODES_HELP = `
-Exit codes:
-  0  healthy     1  degraded (a warning)     2  unhealthy
-  3  bad input, or dbdoctor could not run
-  4  explain only: the text was not recognised`;
-
 const DIAGNOSE_EXIT_CODES = `
 Exit codes:
-  0  healthy     1  degraded (a warning)     2  unhealthy
-  3  bad input, or dbdoctor could not run`;
+  ${EXIT_CODES.healthy}  healthy     ${EXIT_CODES.degraded}  degraded (a warning)     ${EXIT_CODES.unhealthy}  unhealthy
+  ${EXIT_CODES.usage}  bad input, or dbdoctor could not run`;
+
+export const EXIT_CODES_HELP = `${DIAGNOSE_EXIT_CODES}
+  ${EXIT_CODES.notRecognised}  explain only: the text was not recognised`;
 
 const DIAGNOSE_HELP = `
 Examples:

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { InputError } from '../config/errors.js';
-import { EXIT_CODES } from '../engine/exit.js';
+import { EXIT_CODES, exitForSeverity } from '../engine/exit.js';
 import { ENGINE_NAMES, type EngineName } from '../engines/registry.js';
 import type { CliIO } from './io.js';
 
@@ -19,14 +19,6 @@ export interface StdinSource {
   readonly isTTY: boolean;
   read(): Promise<string>;
 }
-
-/**
- * Exit code when no connection cause is recognised in the text: not healthy, not a failure, not bad
- * input. A statement the server rejected (not a connection problem) exits 4 too: what tells it apart
- * is the report's `statement` (JSON) and its words (human), not the exit code, so that scripts that
- * treat 4 as "explain could not name a connection cause" stay right.
- */
-export const EXIT_NOT_RECOGNISED = 4;
 
 interface RawFlags {
   json?: boolean;
@@ -56,9 +48,9 @@ Examples:
   dbdoctor explain --engine mongodb < error.txt
 
 Exit codes:
-  2  a cause was recognised (1 when it is only a warning)
-  3  bad input (no text to explain)
-  4  the text was not recognised as a connection error`;
+  ${EXIT_CODES.unhealthy}  a cause was recognised (${EXIT_CODES.degraded} when it is only a warning)
+  ${EXIT_CODES.usage}  bad input (no text to explain)
+  ${EXIT_CODES.notRecognised}  the text was not recognised as a connection error`;
 
 export function explainCommand(io: CliIO, onRun: (options: ExplainOptions) => Promise<void>): Command {
   return new Command('explain')
@@ -101,8 +93,8 @@ export async function runExplain(options: ExplainOptions, io: CliIO, version: st
     // The same width as diagnose's report: the terminal's, $COLUMNS, or 100; never under 40.
     await io.out(renderExplainHuman(report, { verbose: options.verbose, color: options.color, width: Math.max(40, widthFor(io)) }));
   }
-  if (!report.verdict) return EXIT_NOT_RECOGNISED;
+  if (!report.verdict) return EXIT_CODES.notRecognised;
   // Several errors: the worst of them decides (a failure over a warning), whichever is newest.
   const verdicts = report.findings && report.findings.length > 0 ? report.findings.map((finding) => finding.verdict) : [report.verdict];
-  return verdicts.some((verdict) => verdict.severity === 'fail') ? EXIT_CODES.unhealthy : EXIT_CODES.degraded;
+  return Math.max(...verdicts.map((verdict) => exitForSeverity(verdict.severity)));
 }

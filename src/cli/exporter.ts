@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { InputError } from '../config/errors.js';
+import { EXIT_CODES, exitForSignal } from '../engine/exit.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '../exporter/log.js';
 import { DEFAULT_TIMEOUT_SECONDS } from './diagnose.js';
 import { parseCount, parseDuration, parseSeconds, parseSecondsOrZero } from './duration.js';
@@ -121,13 +122,13 @@ export async function runExporter(options: ExporterOptions, io: CliIO, version: 
     process.once('SIGTERM', () => resolve('SIGTERM'));
     process.once('SIGINT', () => resolve('SIGINT'));
   });
-  const again = (second: NodeJS.Signals): void => {
+  const again = (second: 'SIGINT' | 'SIGTERM'): void => {
     running.log.warn('stopping now', { reason: `a second ${second} while shutting down`, diagnoses: 'abandoned' });
-    process.exit(128 + (second === 'SIGINT' ? 2 : 15));
+    process.exit(exitForSignal(second));
   };
   process.on('SIGTERM', () => again('SIGTERM'));
   process.on('SIGINT', () => again('SIGINT'));
   await running.shutdown(signal);
   process.off('SIGHUP', reload);
-  return 0;
+  return EXIT_CODES.stopped;
 }

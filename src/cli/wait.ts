@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import { UNTIL, WAIT_DEFAULTS, type Until, type WaitLoopOptions, type WaitProgress } from '../api/wait.js';
 import { Deadline } from '../engine/deadline.js';
 import type { RunReport } from '../engine/schema.js';
-import { EXIT_CODES } from '../engine/exit.js';
+import { EXIT_CODES, exitOfCommand } from '../engine/exit.js';
 import { colorWanted } from './diagnose.js';
 import { parseCount, parseDuration, parseSeconds } from './duration.js';
 import { safeOutput, type CliIO } from './io.js';
@@ -73,9 +73,9 @@ time has passed, or at once when waiting cannot heal the cause (a wrong
 password; --no-fail-fast waits anyway).
 
 Exit codes:
-  0  ready (with a command after --: the command's own exit code)
-  2  gave up (the last diagnosis is printed)
-  3  bad input`;
+  ${EXIT_CODES.healthy}  ready (with a command after --: the command's own exit code)
+  ${EXIT_CODES.unhealthy}  gave up (the last diagnosis is printed)
+  ${EXIT_CODES.usage}  bad input`;
 
 export function waitCommand(io: CliIO, command: readonly string[], onRun: (inputs: string[], options: WaitOptions) => Promise<void>): Command {
   const wait = new Command('wait')
@@ -125,7 +125,7 @@ export async function runWait(inputs: readonly string[], options: WaitOptions, i
   if (outcome === 'ready') {
     // With --format or --json, the final diagnosis is kept on success too (a CI artifact).
     if (options.formatChosen) await io.out(await renderLast(report, options, io));
-    return options.command.length > 0 ? runCommand(options.command) : 0;
+    return options.command.length > 0 ? runCommand(options.command) : EXIT_CODES.healthy;
   }
   await io.out(await (rendered?.report === report ? rendered.text : renderLast(report, options, io)));
   return EXIT_CODES.unhealthy;
@@ -168,8 +168,8 @@ function runCommand(command: readonly string[]): Promise<number> {
     process.on('SIGTERM', forward);
     child.once('error', (error) => {
       process.stderr.write(safeOutput(visible(`dbdoctor wait: cannot run ${file ?? ''}: ${error.message}`)) + '\n');
-      resolve(127);
+      resolve(EXIT_CODES.commandNotRun);
     });
-    child.once('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
+    child.once('close', (code, signal) => resolve(exitOfCommand(code, signal)));
   });
 }

@@ -1,17 +1,23 @@
-import { CAUSES } from '../engine/causes.js';
+import { CAUSES, type CauseMeta, type Waiting } from '../engine/causes.js';
+import { exitForSeverity } from '../engine/exit.js';
 
 /**
- * Documentation generated from the code: the README's cause table comes from the catalogue, so
- * the two cannot drift apart (scripts/docs.mjs writes it; the catalogue test checks it).
+ * Documentation generated from the code: the README's cause table comes from the catalogue's
+ * records, so the two cannot drift apart (scripts/docs.ts writes it; the catalogue test checks
+ * it). Each row carries the record's anchor (`README.md#cause-…`), the exit code its verdict
+ * gives, and what `wait` does about it.
  */
 export function causesTable(): string {
-  const rows = Object.entries(CAUSES).map(([code, meta]) => {
+  const rows = Object.values(CAUSES).map((meta: CauseMeta) => {
     const steps = meta.steps === 'none' ? '—' : meta.steps === 'any' ? 'any' : meta.steps.join(', ');
-    const status = 'warnWhen' in meta ? `${meta.severity}; warn when ${meta.warnWhen}` : meta.severity;
-    return `| \`${code}\` | ${steps} | ${status} | ${meta.meaning.replace(/\|/g, '\\|')} |`;
+    const status = `${meta.severity} (exit ${meta.exit})${meta.warnWhen ? `; warn (exit ${exitForSeverity('warn')}) when ${meta.warnWhen}` : ''}`;
+    return `| \`${meta.code}\` | <a id="${meta.anchor}"></a>${steps} | ${status} | ${meta.severity === 'fail' ? WAITING_WORDS[meta.waiting] : 'ready'} | ${meta.meaning.replace(/\|/g, '\\|')} |`;
   });
-  return ['| code | step | status | meaning |', '| --- | --- | --- | --- |', ...rows].join('\n');
+  return ['| code | step | status | wait | meaning |', '| --- | --- | --- | --- | --- |', ...rows].join('\n');
 }
+
+/** What `dbdoctor wait` does about a failure, in the README's words (a warning or a pass is ready). */
+const WAITING_WORDS = { heals: 'waits', permanent: 'gives up', retries: 'gives up after --retries' } as const satisfies Record<Waiting, string>;
 
 /** Replaces the text between `<!-- name:start -->` and `<!-- name:end -->`. */
 export function replaceBetween(text: string, name: string, content: string): string {

@@ -1,6 +1,6 @@
 import { SCHEMA_VERSION, type EnvironmentReport, type RunReport, type TargetReport, type TargetStatus } from './schema.js';
 
-import { EXIT_CODES } from './exit.js';
+import { EXIT_CODES, exitForStatus } from './exit.js';
 
 export { EXIT_CODES };
 
@@ -22,5 +22,5 @@ export function runReport(targets: TargetReport[], durationMs: number, version: 
 }
 
 export function exitCodeFor(report: RunReport): number {
-  return EXIT_CODES[report.status];
+  return exitForStatus(report.status);
 }

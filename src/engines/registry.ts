@@ -1,5 +1,7 @@
 import type { EngineExplainer, ExplainRule, FieldPattern, Reader } from '../engine/explainer.js';
 import type { Probe, StepDescription } from '../engine/probe.js';
+import type { Evidence } from '../engine/schema.js';
+import type { PortWatch } from '../probes/common/watch.js';
 import type { EngineModule, TargetOf } from './module.js';
 import { postgresEngine } from './postgres.js';
 import { mongodbEngine } from './mongodb.js';
@@ -85,4 +87,12 @@ export interface NetworkExplainer {
 
 export async function loadNetworkExplainer(): Promise<NetworkExplainer> {
   return (await import('../probes/common/explain.js')).networkExplainer;
+}
+
+/**
+ * `dbdoctor wait`'s watch on the ports its refused targets were refused at, read from the probes'
+ * own network evidence (common/watch.ts, beside the code that writes it).
+ */
+export async function watchRefusedPorts(refused: readonly Evidence[]): Promise<PortWatch> {
+  return (await import('../probes/common/watch.js')).watchRefused(refused);
 }

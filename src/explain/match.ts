@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { maskUrlPasswords } from '../config/secrets.js';
-import { CAUSES, stepOfCause, type CauseCode } from '../engine/causes.js';
+import { CAUSES, stepOfCause, type CauseCode, type CauseMeta } from '../engine/causes.js';
 import {
   FIELD_NAMES,
   RANKS,
@@ -333,8 +333,14 @@ function findingsOf(
 
 // ── words that decide only while connecting ───────────────────────────────────
 
-/** The causes a session that broke shows in the socket's words: a reset, a closed or silent peer, a read that timed out. */
-const BREAKS: ReadonlySet<CauseCode> = new Set(['connection_reset', 'no_response', 'connect_timeout']);
+/**
+ * The causes a session that broke shows in the socket's words (a reset, a closed or silent peer, a
+ * read that timed out): their records say so (`symptom`).
+ */
+function breaksSessions(cause: CauseCode): boolean {
+  const record: CauseMeta = CAUSES[cause];
+  return record.symptom === 'connecting-or-session';
+}
 
 const SESSION_UNDECIDED =
   'the text shows no connection attempt (no "connection to server … failed", no connect call in the stack), so these words fit a session that broke after it was established as well as a handshake that failed';
@@ -367,7 +373,7 @@ function inSession(readings: readonly Ranked[], context: SessionContext): Ranked
   });
   if (broken.size === 0) return judged;
   return judged.map((reading) => {
-    if (reading.tentative || (reading.rank !== 'errno' && reading.rank !== 'symptom') || !BREAKS.has(reading.cause)) return reading;
+    if (reading.tentative || (reading.rank !== 'errno' && reading.rank !== 'symptom') || !breaksSessions(reading.cause)) return reading;
     const record = [...broken].find((range) => reading.index >= range.start && reading.index < range.end);
     if (!record || connecting(reading, record, context)) return reading;
     return {
