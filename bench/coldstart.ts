@@ -14,7 +14,7 @@ const HEAVY = ['mongodb', 'bson', 'mongodb-connection-string-url', 'cassandra-dr
 
 /**
  * Two independent witnesses of what a process loads from node_modules: a module-resolution hook
- * (NODE_OPTIONS=--import, as test/integration/mongodb-lazy.test.ts does) sees every ESM import
+ * (NODE_OPTIONS=--import, as test/integration/drivers-lazy.test.ts does) sees every ESM import
  * and dynamic import(); NODE_DEBUG=module sees every CommonJS require.
  */
 function hookFile(): string {

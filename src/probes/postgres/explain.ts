@@ -22,7 +22,7 @@ import { urlHost, urlPart, urlQueryValue } from '../../text/url.js';
 
 /**
  * `dbdoctor explain`'s PostgreSQL rules: the server's own messages (with the SQLSTATE it sends;
- * test/unit/explain.test.ts checks each against classify.ts, the probe's one source of truth),
+ * test/explain/explain.test.ts checks each against classify.ts, the probe's one source of truth),
  * then the clients' own words (libpq, psycopg, asyncpg, node-postgres, pgjdbc, pgx, lib/pq),
  * then Prisma's documented P1xxx codes. PgBouncer's own words (always SQLSTATE 08P01, see
  * pooler/recognise.ts) come first: where a client shows that SQLSTATE, a relayed PostgreSQL
