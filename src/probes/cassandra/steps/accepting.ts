@@ -11,11 +11,8 @@ import { scanLocalCassandra, type CassandraNode, type TransportState } from '../
 import type { ProtocolGuess } from '../../../net/sniff.js';
 import {
   connectionResetRemedies,
-  listenerViewEvidence,
-  lookAtListener,
-  ownerNote,
+  lookAtPort,
   wrongProtocolRemedies,
-  wrongProtocolSummary,
   type EngineIdentity,
   type EngineListener,
   type ListenerView,
@@ -209,25 +206,20 @@ export const acceptingStep = defineStep<CqlContext, keyof typeof remedies>({
             remedies.connection_reset(trace.port),
           );
         case 'no_response': {
-          const view = await lookAtListener(trace.connected, localCassandraListeners, io.deadline, osOf(ctx.run.environment.platform));
+          const look = await lookAtPort(cassandraIdentity(target), localCassandraListeners, trace, io.deadline, osOf(ctx.run.environment.platform));
           const summary = trace.closedByPeer
             ? `${where} accepted the TCP connection, then closed it without a CQL answer`
             : `${where} accepted the TCP connection but sent no CQL answer within ${formatMs(trace.durationMs)}`;
-          return io.found(
-            'no_response',
-            `${summary}${ownerNote(view)}`,
-            remedies.no_response(target, trace.closedByPeer),
-            listenerViewEvidence(view, trace.listener),
-          );
+          return io.found('no_response', `${summary}${look.ownerNote}`, remedies.no_response(target, trace.closedByPeer), look.evidence);
         }
         case 'wrong_protocol': {
-          const view = await lookAtListener(trace.connected, localCassandraListeners, io.deadline, osOf(ctx.run.environment.platform));
+          const look = await lookAtPort(cassandraIdentity(target), localCassandraListeners, trace, io.deadline, osOf(ctx.run.environment.platform));
           const what = trace.answeredBy?.description ?? 'something that does not speak CQL';
           return io.found(
             'wrong_protocol',
-            wrongProtocolSummary(cassandraIdentity(target), where, trace.answeredBy, view),
-            remedies.wrong_protocol(target, what, { ...(trace.answeredBy ? { guess: trace.answeredBy } : {}), view }),
-            { ...(trace.answeredBy ? { answeredBy: { ...trace.answeredBy } } : {}), ...listenerViewEvidence(view, trace.listener) },
+            look.wrongProtocol(where, trace.answeredBy),
+            remedies.wrong_protocol(target, what, { ...(trace.answeredBy ? { guess: trace.answeredBy } : {}), view: look.view }),
+            { ...(trace.answeredBy ? { answeredBy: { ...trace.answeredBy } } : {}), ...look.evidence },
           );
         }
         case 'tls_required':

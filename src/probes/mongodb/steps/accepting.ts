@@ -13,11 +13,8 @@ import { findLocalServers } from '../../../host/servers.js';
 import type { ProtocolGuess } from '../../../net/sniff.js';
 import {
   connectionResetRemedies,
-  listenerViewEvidence,
-  lookAtListener,
-  ownerNote,
+  lookAtPort,
   wrongProtocolRemedies,
-  wrongProtocolSummary,
   type EngineIdentity,
   type EngineListener,
   type ListenerView,
@@ -238,17 +235,17 @@ export const acceptingStep = defineStep<MongoContext, keyof typeof remedies>({
       const what = decision.answeredBy?.description ?? 'a server that does not speak the MongoDB protocol';
       switch (decision.cause) {
         case 'wrong_protocol': {
-          const view = await lookAtListener(seed?.connected, localMongoListeners, io.deadline, osOf(ctx.run.environment.platform));
+          const look = await lookAtPort(mongoIdentity(target), localMongoListeners, seed ?? {}, io.deadline, osOf(ctx.run.environment.platform));
           return io.found(
             'wrong_protocol',
-            wrongProtocolSummary(mongoIdentity(target), where, decision.answeredBy, view),
+            look.wrongProtocol(where, decision.answeredBy),
             remedies.wrong_protocol(what, port, {
               target,
               host: seed?.host ?? 'localhost',
               ...(decision.answeredBy ? { guess: decision.answeredBy } : {}),
-              view,
+              view: look.view,
             }),
-            { ...evidence, ...(decision.answeredBy ? { answeredBy: { ...decision.answeredBy } } : {}), ...listenerViewEvidence(view, seed?.listener) },
+            { ...evidence, ...(decision.answeredBy ? { answeredBy: { ...decision.answeredBy } } : {}), ...look.evidence },
           );
         }
         case 'tls_required':
@@ -294,14 +291,11 @@ export const acceptingStep = defineStep<MongoContext, keyof typeof remedies>({
           );
         default: {
           const closed = seed?.hello?.outcome === 'closed' || seed?.hello?.outcome === 'error';
-          const view = await lookAtListener(seed?.connected, localMongoListeners, io.deadline, osOf(ctx.run.environment.platform));
+          const look = await lookAtPort(mongoIdentity(target), localMongoListeners, seed ?? {}, io.deadline, osOf(ctx.run.environment.platform));
           const summary = closed
             ? `${where} accepted the TCP connection, then closed it without answering hello`
             : `${where} accepted the TCP connection but did not answer hello within ${formatMs(seed?.hello?.durationMs ?? surveyed.durationMs)} ${connectShareNote(surveyed.budgetMs)}`;
-          return io.found('no_response', `${summary}${ownerNote(view)}`, remedies.no_response(target, closed, port), {
-            ...evidence,
-            ...listenerViewEvidence(view, seed?.listener),
-          });
+          return io.found('no_response', `${summary}${look.ownerNote}`, remedies.no_response(target, closed, port), { ...evidence, ...look.evidence });
         }
       }
     }

@@ -14,16 +14,7 @@ import type { PgContext } from '../context.js';
 import { postgresWords } from '../words.js';
 import { describeServers, protocolEvidence, serverErrorEvidence, serverSummary, whereOf } from '../evidence.js';
 import type { Refusal } from '../refusal.js';
-import {
-  lookAtListener,
-  listenerViewEvidence,
-  ownerNote,
-  wrongProtocolRemedies,
-  wrongProtocolSummary,
-  type EngineIdentity,
-  type EngineListener,
-  type ListenerView,
-} from '../../common/listener.js';
+import { lookAtPort, wrongProtocolRemedies, type EngineIdentity, type EngineListener, type ListenerView } from '../../common/listener.js';
 import type { ProtocolGuess } from '../../../net/sniff.js';
 import { scanLocalPostgres } from '../local.js';
 import { majorVersionOf } from '../session.js';
@@ -390,22 +381,22 @@ export const acceptingStep = defineStep<PgContext, keyof typeof remedies>({
         case 'recovery':
           return io.found('recovery', `the server is in recovery and refuses connections${serverWords}`, remedies.recovery(target), evidence);
         case 'no_response': {
-          const view = await lookAtListener(trace.connected, localPostgresListeners, io.deadline, osOf(ctx.run.environment.platform));
+          const look = await lookAtPort(postgresIdentity(target), localPostgresListeners, trace, io.deadline, osOf(ctx.run.environment.platform));
           return io.found(
             'no_response',
-            `${noResponseSummary(trace, where)}${ownerNote(view)}`,
+            `${noResponseSummary(trace, where)}${look.ownerNote}`,
             remedies.no_response(target, trace.closedByPeer || trace.sslReply === 'closed'),
-            { ...evidence, ...listenerViewEvidence(view, trace.listener) },
+            { ...evidence, ...look.evidence },
           );
         }
         case 'wrong_protocol': {
-          const view = await lookAtListener(trace.connected, localPostgresListeners, io.deadline, osOf(ctx.run.environment.platform));
+          const look = await lookAtPort(postgresIdentity(target), localPostgresListeners, trace, io.deadline, osOf(ctx.run.environment.platform));
           const what = trace.answeredBy?.description ?? 'a server that does not speak this PostgreSQL protocol';
           return io.found(
             'wrong_protocol',
-            wrongProtocolSummary(postgresIdentity(target), where, trace.answeredBy, view),
-            remedies.wrong_protocol(target, what, { ...(trace.answeredBy ? { guess: trace.answeredBy } : {}), view }),
-            { ...evidence, ...listenerViewEvidence(view, trace.listener) },
+            look.wrongProtocol(where, trace.answeredBy),
+            remedies.wrong_protocol(target, what, { ...(trace.answeredBy ? { guess: trace.answeredBy } : {}), view: look.view }),
+            { ...evidence, ...look.evidence },
           );
         }
         case 'tls_required':
