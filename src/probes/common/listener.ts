@@ -41,6 +41,12 @@ export interface EngineListener {
   readonly note?: string;
 }
 
+/** What was seen on a port that answered in another protocol: what answered (when it could be told), and the look at the port. */
+export interface WrongProtocolSeen {
+  readonly guess?: ProtocolGuess;
+  readonly view?: ListenerView;
+}
+
 export interface ListenerView {
   readonly owner: OwnerLookup | undefined;
   readonly elsewhere: readonly EngineListener[];
@@ -80,6 +86,8 @@ export interface PortLook {
   readonly ownerNote: string;
   /** For wrong_protocol: who answers instead, and what (wrongProtocolSummary). */
   readonly wrongProtocol: (where: string, what: ProtocolGuess | undefined) => string;
+  /** For wrong_protocol's remedies: what answered, with this look. */
+  readonly seen: (what: ProtocolGuess | undefined) => WrongProtocolSeen;
   /** Who owns the port, where the engine listens instead, what answered other openings. */
   readonly evidence: Evidence;
 }
@@ -97,6 +105,7 @@ export async function lookAtPort(
     view,
     ownerNote: ownerNote(view),
     wrongProtocol: (where, what) => wrongProtocolSummary(engine, where, what, view),
+    seen: (what) => ({ ...(what ? { guess: what } : {}), view }),
     evidence: listenerViewEvidence(view, attempt.listener),
   };
 }
@@ -121,15 +130,12 @@ function ownerNote(view: ListenerView | undefined): string {
   return owner ? `; ${describeOwner(owner)} owns the port (${owner.listensOn})` : '';
 }
 
-export function wrongProtocolRemedies(
-  engine: EngineIdentity,
-  host: string,
-  port: number,
-  what: ProtocolGuess | undefined,
-  view: ListenerView | undefined,
-): Remediation[] {
-  const described = what?.description ?? `a server that does not speak ${engine.name}'s protocol`;
-  const other = what ? ENGINES[what.protocol] : undefined;
+/** `what`: the words for what answers, when it could not be told by its bytes (no guess was seen). */
+export function wrongProtocolRemedies(engine: EngineIdentity, host: string, port: number, what: string, seen: WrongProtocolSeen | undefined): Remediation[] {
+  const guess = seen?.guess ?? { protocol: 'unknown', description: what, sample: '' };
+  const view = seen?.view;
+  const described = guess.description;
+  const other = ENGINES[guess.protocol];
   const owner = foundOwner(view);
   const right = view?.elsewhere[0];
   const fixes: Remediation[] = [];

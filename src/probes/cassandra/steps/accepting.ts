@@ -8,14 +8,13 @@ import { DRIVER_MAX_VERSION, type HostTrace } from '../handshake.js';
 import { cqlsh, environmentEvidence, hostsEvidence, nodeSummary, urlWith, waitForCql } from '../commands.js';
 import type { CqlContext } from '../context.js';
 import { scanLocalCassandra, type CassandraNode, type TransportState } from '../local.js';
-import type { ProtocolGuess } from '../../../net/sniff.js';
 import {
   connectionResetRemedies,
   lookAtPort,
   wrongProtocolRemedies,
   type EngineIdentity,
   type EngineListener,
-  type ListenerView,
+  type WrongProtocolSeen,
 } from '../../common/listener.js';
 import { urlLine } from '../../../text/url.js';
 import { pathOperand, raw, sh, sudoUnlessRoot } from '../../../text/shell.js';
@@ -77,14 +76,8 @@ const remedies = {
       language: 'shell',
     },
   ],
-  wrong_protocol: (target: CassandraTarget, what: string, seen?: { readonly guess?: ProtocolGuess; readonly view?: ListenerView }): Remediation[] =>
-    wrongProtocolRemedies(
-      cassandraIdentity(target),
-      target.contactPoints[0]?.host ?? 'localhost',
-      portOf(target),
-      seen?.guess ?? { protocol: 'unknown', description: what, sample: '' },
-      seen?.view,
-    ),
+  wrong_protocol: (target: CassandraTarget, what: string, seen?: WrongProtocolSeen): Remediation[] =>
+    wrongProtocolRemedies(cassandraIdentity(target), target.contactPoints[0]?.host ?? 'localhost', portOf(target), what, seen),
   tls_required: (target: CassandraTarget): Remediation[] => [
     { text: 'The port only speaks TLS (client_encryption_options enabled, not optional). Connect with TLS:', command: urlLine(urlWith(target, { tls: true })) },
     { text: 'cqlsh needs --ssl too:', command: sh`${raw(cqlsh({ ...target, tls: false }))} --ssl`, language: 'shell' },
@@ -215,12 +208,10 @@ export const acceptingStep = defineStep<CqlContext, keyof typeof remedies>({
         case 'wrong_protocol': {
           const look = await lookAtPort(cassandraIdentity(target), localCassandraListeners, trace, io.deadline, osOf(ctx.run.environment.platform));
           const what = trace.answeredBy?.description ?? 'something that does not speak CQL';
-          return io.found(
-            'wrong_protocol',
-            look.wrongProtocol(where, trace.answeredBy),
-            remedies.wrong_protocol(target, what, { ...(trace.answeredBy ? { guess: trace.answeredBy } : {}), view: look.view }),
-            { ...(trace.answeredBy ? { answeredBy: { ...trace.answeredBy } } : {}), ...look.evidence },
-          );
+          return io.found('wrong_protocol', look.wrongProtocol(where, trace.answeredBy), remedies.wrong_protocol(target, what, look.seen(trace.answeredBy)), {
+            ...(trace.answeredBy ? { answeredBy: { ...trace.answeredBy } } : {}),
+            ...look.evidence,
+          });
         }
         case 'tls_required':
           return io.found(

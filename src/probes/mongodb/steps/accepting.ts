@@ -10,14 +10,13 @@ import type { MongoContext } from '../context.js';
 import { helloEvidence, isSocketPath, protocolEvidence, whereOf } from '../evidence.js';
 import { describeLocalServer, MONGODB_PROCESSES } from '../local.js';
 import { findLocalServers } from '../../../host/servers.js';
-import type { ProtocolGuess } from '../../../net/sniff.js';
 import {
   connectionResetRemedies,
   lookAtPort,
   wrongProtocolRemedies,
   type EngineIdentity,
   type EngineListener,
-  type ListenerView,
+  type WrongProtocolSeen,
 } from '../../common/listener.js';
 import { advertisedMembers, isWritablePrimary, memberKey, parseMember, type SeedProbe, type Survey } from '../survey.js';
 import type { Document } from 'bson';
@@ -78,13 +77,9 @@ const remedies = {
     whoOwnsThePort(port),
     { text: 'Check again once it answers:', command: mongoshPing(target), language: 'shell' },
   ],
-  wrong_protocol: (
-    what: string,
-    port: number,
-    seen?: { readonly target: MongoTarget; readonly host: string; readonly guess?: ProtocolGuess; readonly view?: ListenerView },
-  ): Remediation[] =>
+  wrong_protocol: (what: string, port: number, seen?: WrongProtocolSeen & { readonly target: MongoTarget; readonly host: string }): Remediation[] =>
     seen
-      ? wrongProtocolRemedies(mongoIdentity(seen.target), seen.host, port, seen.guess ?? { protocol: 'unknown', description: what, sample: '' }, seen.view)
+      ? wrongProtocolRemedies(mongoIdentity(seen.target), seen.host, port, what, seen)
       : [{ text: `Port ${port} is served by ${what}. Check the port in the connection string: MongoDB usually listens on 27017.` }, whoOwnsThePort(port)],
   tls_required: (target: MongoTarget): Remediation[] => [
     {
@@ -239,12 +234,7 @@ export const acceptingStep = defineStep<MongoContext, keyof typeof remedies>({
           return io.found(
             'wrong_protocol',
             look.wrongProtocol(where, decision.answeredBy),
-            remedies.wrong_protocol(what, port, {
-              target,
-              host: seed?.host ?? 'localhost',
-              ...(decision.answeredBy ? { guess: decision.answeredBy } : {}),
-              view: look.view,
-            }),
+            remedies.wrong_protocol(what, port, { target, host: seed?.host ?? 'localhost', ...look.seen(decision.answeredBy) }),
             { ...evidence, ...(decision.answeredBy ? { answeredBy: { ...decision.answeredBy } } : {}), ...look.evidence },
           );
         }
