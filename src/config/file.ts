@@ -50,6 +50,16 @@ const ThresholdsSchema = z
 
 const Steps = z.array(StepIdSchema).min(1);
 
+/** What a target sets for its diagnosis, and `defaults` for every target: the same fields, the same limits. */
+const Settings = {
+  timeout: z.number().positive().max(3600).optional(),
+  thresholds: ThresholdsSchema.optional(),
+  only: Steps.optional(),
+  skip: Steps.optional(),
+  /** `dbdoctor exporter` only: a scrape within this long of the last diagnosis gets its result. */
+  minInterval: Duration.optional(),
+};
+
 const TargetEntrySchema = z
   .object({
     label: z.string().min(1).optional(),
@@ -59,28 +69,14 @@ const TargetEntrySchema = z
       .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected the name of an environment variable')
       .optional(),
     engine: z.enum(ENGINE_NAMES).optional(),
-    timeout: z.number().positive().max(3600).optional(),
-    thresholds: ThresholdsSchema.optional(),
-    only: Steps.optional(),
-    skip: Steps.optional(),
-    /** `dbdoctor exporter` only: a scrape within this long of the last diagnosis gets its result. */
-    minInterval: Duration.optional(),
+    ...Settings,
   })
   .strict()
   .refine((entry) => (entry.url === undefined) !== (entry.urlFrom === undefined), { message: 'give exactly one of url or urlFrom' });
 
 export const ConfigFileSchema = z
   .object({
-    defaults: z
-      .object({
-        timeout: z.number().positive().max(3600).optional(),
-        thresholds: ThresholdsSchema.optional(),
-        only: Steps.optional(),
-        skip: Steps.optional(),
-        minInterval: Duration.optional(),
-      })
-      .strict()
-      .optional(),
+    defaults: z.object(Settings).strict().optional(),
     targets: z.array(TargetEntrySchema).min(1, 'list at least one target'),
   })
   .strict();

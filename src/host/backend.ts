@@ -1,4 +1,5 @@
 import { hostPort } from '../text/address.js';
+import { bindingCovers } from './local.js';
 import type { ProcessInfo } from './proc.js';
 
 /**
@@ -93,6 +94,18 @@ export function topLevel(processes: readonly ProcessInfo[]): ProcessInfo[] {
   return processes.filter((info) => !pids.has(info.ppid));
 }
 
+/** A server process, with the listening sockets it holds (its own, however the backend told them). */
+export function serverOf(info: ProcessInfo, own: readonly HostListener[], seenVia: LocalServer['seenVia']): LocalServer {
+  return {
+    pid: info.pid,
+    comm: info.comm,
+    cmdline: info.cmdline,
+    tcp: own.filter((listener) => listener.transport !== 'unix').map((listener) => ({ address: listener.address, port: listener.port ?? 0 })),
+    unix: own.filter((listener) => listener.transport === 'unix').map((listener) => listener.address),
+    seenVia,
+  };
+}
+
 /** One listing a backend took: what it read, or why it could not. */
 export type Listed<T> = { readonly state: 'read'; readonly items: readonly T[] } | { readonly state: 'unread'; readonly reason: string };
 
@@ -119,16 +132,9 @@ export function selectedProcesses(processes: Listed<ProcessInfo>, selector: Serv
 }
 
 /** The owner of the listening socket that covers address:port, from a listing of sockets with their process ids. */
-export function ownerAmong(
-  sockets: Listed<HostListener>,
-  processes: Listed<ProcessInfo>,
-  address: string,
-  port: number,
-  covers: (bound: string, target: string) => boolean,
-  notFound: string,
-): OwnerLookup {
+export function ownerAmong(sockets: Listed<HostListener>, processes: Listed<ProcessInfo>, address: string, port: number, notFound: string): OwnerLookup {
   if (sockets.state === 'unread') return { state: 'unknown', reason: `the listening sockets could not be read: ${sockets.reason}` };
-  const socket = sockets.items.find((listener) => listener.port === port && covers(listener.address, address));
+  const socket = sockets.items.find((listener) => listener.port === port && bindingCovers(listener.address, address));
   if (socket?.pid === undefined) return { state: 'unknown', reason: notFound };
   const info = processes.state === 'read' ? processes.items.find((candidate) => candidate.pid === socket.pid) : undefined;
   return { state: 'found', owner: { pid: socket.pid, comm: info?.comm ?? '?', cmdline: info?.cmdline ?? [], listensOn: hostPort(socket.address, port) } };

@@ -1,14 +1,13 @@
 import { basename } from 'node:path';
-import { bindingCovers } from './local.js';
 import {
   ownerAmong,
   selectedProcesses,
+  serverOf,
   sightOf,
   topLevel,
   type HostBackend,
   type HostListener,
   type Listed,
-  type LocalServer,
   type LocalServers,
   type OwnerLookup,
   type ServerSelector,
@@ -133,17 +132,14 @@ export const lsofBackend: HostBackend = {
     const me = process.getuid?.();
     const socketsVisible = (info: ProcessInfo): boolean => tcp.state === 'read' && (me === undefined || me === 0 || info.uid === me);
     const hidden = roots.filter((info) => !socketsVisible(info));
-    const servers = roots.map((info): LocalServer => {
-      const own = tcpListeners.filter((listener) => listener.pid === info.pid);
-      return {
-        pid: info.pid,
-        comm: info.comm,
-        cmdline: info.cmdline,
-        tcp: own.map((listener) => ({ address: listener.address, port: listener.port ?? 0 })),
-        unix: unix.filter((listener) => listener.pid === info.pid).map((listener) => listener.address),
-        seenVia: socketsVisible(info) ? 'file descriptors' : 'nothing readable',
-      };
-    });
+    // lsof -iTCP lists TCP sockets only; the Unix ones come from the second call.
+    const servers = roots.map((info) =>
+      serverOf(
+        info,
+        [...tcpListeners, ...unix].filter((listener) => listener.pid === info.pid),
+        socketsVisible(info) ? 'file descriptors' : 'nothing readable',
+      ),
+    );
     const unread = [
       ...sight.unread,
       ...(unixOutput?.state === 'failed' ? [`the servers' Unix sockets: ${unixOutput.reason}`] : []),
@@ -164,7 +160,7 @@ export const lsofBackend: HostBackend = {
   async ownerOf(address: string, port: number, signal?: AbortSignal): Promise<OwnerLookup> {
     const [tcp, listed] = await Promise.all([listTcpListeners(signal, port), listProcesses(signal)]);
     const notFound = `lsof shows no process listening on port ${port} (a port forward, another namespace or container, or another user's process: run as root to see it)`;
-    return ownerAmong(tcp, listed, address, port, bindingCovers, notFound);
+    return ownerAmong(tcp, listed, address, port, notFound);
   },
 
   async cwdOf(pid: number, signal?: AbortSignal) {

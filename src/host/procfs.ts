@@ -1,7 +1,7 @@
 import { access, readdir } from 'node:fs/promises';
 import { bindingCovers } from './local.js';
 import { hostPort } from '../text/address.js';
-import { topLevel, type HostBackend, type LocalServer, type OwnerLookup, type ServerSelector } from './backend.js';
+import { serverOf, topLevel, type HostBackend, type LocalServer, type OwnerLookup, type ServerSelector } from './backend.js';
 import { cwdOf, listListeners, listProcesses, processInfo, socketInodesOf } from './proc.js';
 
 /**
@@ -38,14 +38,7 @@ export const procBackend: HostBackend = {
         const inodes = await socketInodesOf(info.pid);
         if (!inodes) unreadable += 1;
         const own = inodes ? listeners.filter((listener) => inodes.has(listener.inode)) : [];
-        return {
-          pid: info.pid,
-          comm: info.comm,
-          cmdline: info.cmdline,
-          tcp: own.filter((listener) => listener.transport !== 'unix').map((listener) => ({ address: listener.address, port: listener.port ?? 0 })),
-          unix: own.filter((listener) => listener.transport === 'unix').map((listener) => listener.address),
-          seenVia: inodes ? 'file descriptors' : 'nothing readable',
-        };
+        return serverOf(info, own, inodes ? 'file descriptors' : 'nothing readable');
       }),
     );
     return {

@@ -1,12 +1,11 @@
-import { bindingCovers } from './local.js';
 import {
   ownerAmong,
   selectedProcesses,
+  serverOf,
   sightOf,
   type HostBackend,
   type HostListener,
   type Listed,
-  type LocalServer,
   type LocalServers,
   type OwnerLookup,
   type ServerSelector,
@@ -124,20 +123,20 @@ export const windowsBackend: HostBackend = {
     // No parent ids: the server is the process holding listening sockets; its workers hold none.
     const holding = selected.filter((info) => listeners.some((listener) => listener.pid === info.pid));
     const roots = selector.topLevelOnly ? (holding.length > 0 ? holding : selected.slice(0, 1)) : selected;
-    const servers = roots.map((info): LocalServer => ({
-      pid: info.pid,
-      comm: info.comm,
-      cmdline: info.cmdline,
-      tcp: listeners.filter((listener) => listener.pid === info.pid).map((listener) => ({ address: listener.address, port: listener.port ?? 0 })),
-      unix: [],
-      seenVia: tcp.state === 'read' ? 'file descriptors' : 'nothing readable',
-    }));
+    // netstat lists TCP sockets only: a Windows server has no Unix sockets here.
+    const servers = roots.map((info) =>
+      serverOf(
+        info,
+        listeners.filter((listener) => listener.pid === info.pid),
+        tcp.state === 'read' ? 'file descriptors' : 'nothing readable',
+      ),
+    );
     return { servers, listeners, sight, durationMs: Date.now() - started };
   },
 
   async ownerOf(address: string, port: number, signal?: AbortSignal): Promise<OwnerLookup> {
     const [tcp, listed] = await Promise.all([listTcpListeners(signal), listProcesses(signal)]);
-    return ownerAmong(tcp, listed, address, port, bindingCovers, `netstat shows no socket listening on port ${port} (a port forward, WSL2 or a container)`);
+    return ownerAmong(tcp, listed, address, port, `netstat shows no socket listening on port ${port} (a port forward, WSL2 or a container)`);
   },
 
   async cwdOf() {

@@ -55,6 +55,29 @@ export type TlsOutcome =
     }
   | { readonly outcome: 'handshake_failed' | 'timeout'; readonly code: string; readonly message: string; readonly durationMs: number };
 
+/** A TLS upgrade that failed, as a probe's trace keeps it: the problem, the error's code and words, the certificate seen. */
+export interface TlsFailureTrace {
+  readonly outcome: 'verify_failed' | 'handshake_failed' | 'timeout';
+  readonly verify: VerifyMode;
+  readonly problem?: CertificateProblem;
+  readonly code: string;
+  readonly message: string;
+  readonly certificate?: CertificateSummary;
+}
+
+export function tlsFailureTrace(outcome: Exclude<TlsOutcome, { readonly outcome: 'established' }>, verify: VerifyMode): TlsFailureTrace {
+  return outcome.outcome === 'verify_failed'
+    ? {
+        outcome: outcome.outcome,
+        verify,
+        problem: outcome.problem,
+        code: outcome.code,
+        message: outcome.message,
+        ...(outcome.certificate ? { certificate: outcome.certificate } : {}),
+      }
+    : { outcome: outcome.outcome, verify, code: outcome.code, message: outcome.message };
+}
+
 const PROBLEM_BY_CODE: Record<string, CertificateProblem> = {
   CERT_HAS_EXPIRED: 'expired',
   CERT_NOT_YET_VALID: 'not_yet_valid',

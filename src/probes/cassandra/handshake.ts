@@ -7,6 +7,7 @@ import { hostPort } from '../../text/address.js';
 import { identifyProtocol, isVague, type ProtocolGuess } from '../../net/sniff.js';
 import { connectTcp } from '../../net/tcp.js';
 import { upgradeToTls } from '../../net/tls.js';
+import { exchangeOnce, MORE } from '../../net/exchange.js';
 import { isForeign, watchForSilence, type SilenceWatch, type ListenerIdentity } from '../../net/identify.js';
 import {
   BodyReader,
@@ -205,46 +206,33 @@ function boundedError(error: CqlError): CqlError {
  * `answeredBy`; a hang-up or silence is recorded on the trace, and the result is undefined.
  */
 function exchange(socket: Socket, frame: Buffer, deadline: Deadline, trace: HostTrace): Promise<Frame | undefined> {
-  return new Promise((resolve) => {
-    let buffer = Buffer.alloc(0);
-    const done = (result: Frame | undefined): void => {
-      socket.removeListener('data', onData);
-      socket.removeListener('close', onClose);
-      socket.removeListener('error', onError);
-      deadline.signal.removeEventListener('abort', onAbort);
-      resolve(result);
-    };
-    const onData = (chunk: Buffer): void => {
+  const hungUp = (): undefined => {
+    trace.closedByPeer = true;
+    return undefined;
+  };
+  const expired = (): undefined => {
+    trace.timedOut = true;
+    return undefined;
+  };
+  // Nothing is sent once the deadline has passed.
+  if (deadline.expired) return Promise.resolve(expired());
+  return exchangeOnce<Frame | undefined>(socket, frame, deadline, {
+    data: (buffer, chunk) => {
       trace.bytesReceived += chunk.length;
-      buffer = Buffer.concat([buffer, chunk]);
       // A CQL response starts with a version byte with the high bit set: wait for its whole header.
-      if (buffer.length < 5 && ((buffer[0] ?? 0) & 0x80) !== 0) return;
+      if (buffer.length < 5 && ((buffer[0] ?? 0) & 0x80) !== 0) return MORE;
       if (!looksLikeCqlResponse(buffer)) {
         trace.answeredBy = identifyProtocol(buffer);
-        done(undefined);
-        return;
+        return undefined;
       }
-      const read = readFrame(buffer);
-      if (read) done(read.frame);
-    };
-    const onClose = (): void => {
-      trace.closedByPeer = true;
-      done(undefined);
-    };
-    const onError = (error: NodeJS.ErrnoException): void => {
+      return readFrame(buffer)?.frame ?? MORE;
+    },
+    close: hungUp,
+    error: (error) => {
       if (error.code === 'ECONNRESET') trace.resetByPeer = true;
-      onClose();
-    };
-    const onAbort = (): void => {
-      trace.timedOut = true;
-      done(undefined);
-    };
-    if (deadline.expired) return onAbort();
-    socket.on('data', onData);
-    socket.once('close', onClose);
-    socket.once('error', onError);
-    deadline.onExpired(onAbort);
-    socket.write(frame);
+      return hungUp();
+    },
+    expired,
   });
 }
 

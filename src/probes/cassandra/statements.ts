@@ -1,5 +1,5 @@
 import type { StatementFamily, StatementRejected } from '../../engine/explainer.js';
-import { lineAt } from '../../text/lines.js';
+import { firstStatementFamily } from '../common/statements.js';
 
 /**
  * What Cassandra says about a query on a connection that worked: the protocol's request errors
@@ -28,9 +28,5 @@ const FAMILIES: readonly StatementFamily[] = [
 ];
 
 export function cassandraStatementRejected(text: string): StatementRejected | undefined {
-  for (const family of FAMILIES) {
-    const found = family.pattern.exec(text);
-    if (found) return { code: family.code, meaning: family.meaning, words: lineAt(text, found.index), index: found.index };
-  }
-  return undefined;
+  return firstStatementFamily(FAMILIES, text);
 }

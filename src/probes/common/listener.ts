@@ -40,6 +40,12 @@ export interface EngineListener {
   readonly note?: string;
 }
 
+/** What was seen on a port that answered in another protocol: what answered (when it could be told), and the look at the port. */
+export interface WrongProtocolSeen {
+  readonly guess?: ProtocolGuess;
+  readonly view?: ListenerView;
+}
+
 export interface ListenerView {
   readonly owner: OwnerLookup | undefined;
   readonly elsewhere: readonly EngineListener[];
@@ -52,7 +58,7 @@ export interface ListenerView {
  * Reading /proc takes a moment on a busy machine: what is not read within most of what is left of
  * the step's deadline is left out, so that the verdict itself is never cut off.
  */
-export async function lookAtListener(
+async function lookAtListener(
   connected: Connected | undefined,
   engineListeners: () => Promise<readonly EngineListener[]>,
   deadline: Deadline,
@@ -69,12 +75,46 @@ export async function lookAtListener(
   return { owner, elsewhere: [...others.filter((listener) => !listener.note), ...others.filter((listener) => listener.note)], os };
 }
 
+/**
+ * What an accepting step says about a port that answered in another protocol, or not at all: the
+ * same words and evidence for every engine.
+ */
+export interface PortLook {
+  readonly view: ListenerView;
+  /** For no_response: "; python3 (pid 4242) owns the port (127.0.0.1:5432)", or nothing. */
+  readonly ownerNote: string;
+  /** For wrong_protocol: who answers instead, and what (wrongProtocolSummary). */
+  readonly wrongProtocol: (where: string, what: ProtocolGuess | undefined) => string;
+  /** For wrong_protocol's remedies: what answered, with this look. */
+  readonly seen: (what: ProtocolGuess | undefined) => WrongProtocolSeen;
+  /** Who owns the port, where the engine listens instead, what answered other openings. */
+  readonly evidence: Evidence;
+}
+
+/** Looks at the port one attempt reached (lookAtListener), and words what was seen for the finding. */
+export async function lookAtPort(
+  engine: EngineIdentity,
+  engineListeners: () => Promise<readonly EngineListener[]>,
+  attempt: { readonly connected?: Connected | undefined; readonly listener?: ListenerIdentity | undefined },
+  deadline: Deadline,
+  os: HostOs,
+): Promise<PortLook> {
+  const view = await lookAtListener(attempt.connected, engineListeners, deadline, os);
+  return {
+    view,
+    ownerNote: ownerNote(view),
+    wrongProtocol: (where, what) => wrongProtocolSummary(engine, where, what, view),
+    seen: (what) => ({ ...(what ? { guess: what } : {}), view }),
+    evidence: listenerViewEvidence(view, attempt.listener),
+  };
+}
+
 function foundOwner(view: ListenerView | undefined): ListenerOwner | undefined {
   return view?.owner?.state === 'found' ? view.owner.owner : undefined;
 }
 
 /** "python3 (pid 4242) listens on 127.0.0.1:5432, not PostgreSQL: an HTTP server (Server: …) answers on this port" */
-export function wrongProtocolSummary(engine: EngineIdentity, where: string, what: ProtocolGuess | undefined, view: ListenerView | undefined): string {
+function wrongProtocolSummary(engine: EngineIdentity, where: string, what: ProtocolGuess | undefined, view: ListenerView | undefined): string {
   const described = what?.description ?? `a server that does not speak ${engine.name}'s protocol`;
   const other = what ? engineSpeaking(what.protocol) : undefined;
   const question = other && other.name !== engine.name ? `: is this the ${other.name} port?` : '';
@@ -84,20 +124,17 @@ export function wrongProtocolSummary(engine: EngineIdentity, where: string, what
 }
 
 /** The owner, for a port that answered nothing: "; python3 (pid 4242) owns the port". */
-export function ownerNote(view: ListenerView | undefined): string {
+function ownerNote(view: ListenerView | undefined): string {
   const owner = foundOwner(view);
   return owner ? `; ${describeOwner(owner)} owns the port (${owner.listensOn})` : '';
 }
 
-export function wrongProtocolRemedies(
-  engine: EngineIdentity,
-  host: string,
-  port: number,
-  what: ProtocolGuess | undefined,
-  view: ListenerView | undefined,
-): Remediation[] {
-  const described = what?.description ?? `a server that does not speak ${engine.name}'s protocol`;
-  const other = what ? engineSpeaking(what.protocol) : undefined;
+/** `what`: the words for what answers, when it could not be told by its bytes (no guess was seen). */
+export function wrongProtocolRemedies(engine: EngineIdentity, host: string, port: number, what: string, seen: WrongProtocolSeen | undefined): Remediation[] {
+  const guess = seen?.guess ?? { protocol: 'unknown', description: what, sample: '' };
+  const view = seen?.view;
+  const described = guess.description;
+  const other = engineSpeaking(guess.protocol);
   const owner = foundOwner(view);
   const right = view?.elsewhere[0];
   const fixes: Remediation[] = [];
@@ -133,7 +170,7 @@ export function wrongProtocolRemedies(
   return fixes;
 }
 
-export function listenerViewEvidence(view: ListenerView | undefined, identity: ListenerIdentity | undefined): Evidence {
+function listenerViewEvidence(view: ListenerView | undefined, identity: ListenerIdentity | undefined): Evidence {
   const owner = view?.owner;
   return {
     ...(owner && owner.state !== 'remote'

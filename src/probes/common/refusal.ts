@@ -1,6 +1,7 @@
-import type { Remediation } from '../../engine/schema.js';
+import type { Evidence, Remediation } from '../../engine/schema.js';
 import { bindingCovers, isLoopback } from '../../host/local.js';
 import type { KnownName, Suggestion } from '../../host/names.js';
+import type { HostSight } from '../../host/servers.js';
 import type { PlatformInfo } from '../../host/platform.js';
 import type { HostOs } from '../../host/platform.js';
 import { listenersOfCommand } from './oscommands.js';
@@ -95,6 +96,26 @@ export function serviceSuggestions(known: readonly KnownName[], engineWords: rea
     .filter((entry) => words.test(entry.name) || entry.kind === 'compose-service' || entry.kind === 'kubernetes-service')
     .map((entry): Suggestion => ({ ...entry, score: words.test(entry.name) ? 1 : 0.5 }))
     .sort((a, b) => b.score - a.score);
+}
+
+/** The first few suggestions, for a finding's summary: '; this environment knows "db", "postgres"' (nothing when there are none). */
+export function knownServicesNote(suggestions: readonly Suggestion[]): string {
+  return suggestions.length > 0
+    ? `; this environment knows ${suggestions
+        .slice(0, 3)
+        .map((suggestion) => `"${suggestion.name}"`)
+        .join(', ')}`
+    : '';
+}
+
+/** Why this machine's processes could not be read, in one clause. */
+export function unseenReason(sight: HostSight | undefined): string {
+  return sight?.unread.join('; ') ?? 'nothing readable';
+}
+
+/** What the host backend read and could not, as evidence (hostView). */
+export function sightEvidence(sight: HostSight): Evidence {
+  return { backend: sight.backend, read: [...sight.read], unread: [...sight.unread] };
 }
 
 export function unique<T>(values: readonly T[]): T[] {

@@ -8,7 +8,7 @@ import { reachEndpoint, type Connected, type EndpointTrace, type Reached, type R
 import { hostPort } from '../../text/address.js';
 import { identifyProtocol, isVague, type ProtocolGuess } from '../../net/sniff.js';
 import { connectTcp } from '../../net/tcp.js';
-import { upgradeToTls, type CertificateSummary, type TlsUpgrade, type VerifyMode } from '../../net/tls.js';
+import { tlsFailureTrace, upgradeToTls, type CertificateSummary, type TlsUpgrade, type VerifyMode } from '../../net/tls.js';
 import { watchForSilence, type ListenerIdentity, type SilenceWatch } from '../../net/identify.js';
 import { lookupSeedList, type SrvLookup } from './srv.js';
 import { WireConversation, type Exchange } from './wire.js';
@@ -216,17 +216,7 @@ async function speakTo(
     const verify = verifyModeOf(target);
     if (outcome.outcome !== 'established') {
       socket.destroy();
-      tls =
-        outcome.outcome === 'verify_failed'
-          ? {
-              outcome: outcome.outcome,
-              verify,
-              problem: outcome.problem,
-              code: outcome.code,
-              message: outcome.message,
-              ...(outcome.certificate ? { certificate: outcome.certificate } : {}),
-            }
-          : { outcome: outcome.outcome, verify, code: outcome.code, message: outcome.message };
+      tls = tlsFailureTrace(outcome, verify);
       const otherWay = outcome.outcome === 'verify_failed' ? undefined : await askOtherWay('plain', connected, spec.host, target, outer, version);
       return { ...base, connected, tls, ...(otherWay ? { otherWay } : {}) };
     }

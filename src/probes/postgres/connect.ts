@@ -10,7 +10,7 @@ import type { Connected, EndpointTrace } from '../../net/reach.js';
 import { identifyProtocol, isVague, type ProtocolGuess } from '../../net/sniff.js';
 import { isForeign, watchForSilence, type ListenerIdentity, type SilenceWatch } from '../../net/identify.js';
 import { connectTcp } from '../../net/tcp.js';
-import { upgradeToTls, type CertificateSummary, type VerifyMode } from '../../net/tls.js';
+import { tlsFailureTrace, upgradeToTls, type CertificateSummary, type VerifyMode } from '../../net/tls.js';
 import { requestSsl, WireObserver } from './wire.js';
 import type { HostTried } from './hosts.js';
 import { bounded, MESSAGE_CHARS, NAME_CHARS } from '../../text/bound.js';
@@ -353,17 +353,7 @@ async function secure(stream: Socket, target: PostgresTarget, host: string, dead
     return outcome.socket;
   }
   if (outcome.outcome === 'timeout') trace.timedOut = true;
-  trace.tls =
-    outcome.outcome === 'verify_failed'
-      ? {
-          outcome: outcome.outcome,
-          verify,
-          problem: outcome.problem,
-          code: outcome.code,
-          message: outcome.message,
-          ...(outcome.certificate ? { certificate: outcome.certificate } : {}),
-        }
-      : { outcome: outcome.outcome, verify, code: outcome.code, message: outcome.message };
+  trace.tls = tlsFailureTrace(outcome, verify);
   stream.destroy();
   return undefined;
 }

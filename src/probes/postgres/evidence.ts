@@ -1,11 +1,24 @@
 import type { ServiceManager } from '../../host/managers.js';
-import type { Evidence } from '../../engine/schema.js';
+import type { Evidence, SessionEvidence } from '../../engine/schema.js';
 import type { ConnectionTrace } from './connect.js';
 import { reachEvidence } from '../common/network.js';
 import { hostPort } from '../../text/address.js';
 import type { PgLocalServer, PgStandalone } from './local.js';
 
 /** Slices of the connection trace, shaped as evidence for the step that talks about them. */
+/** A session another one names (a waiter, a blocker), as the report lists it: its pid, and its user and application when known. */
+export function namedSession(
+  role: string,
+  session: { readonly pid: number; readonly user?: string | null | undefined; readonly applicationName?: string | null | undefined },
+): SessionEvidence {
+  return {
+    role,
+    pid: session.pid,
+    ...(session.user ? { user: session.user } : {}),
+    ...(session.applicationName ? { application: session.applicationName } : {}),
+  };
+}
+
 export function reachEvidenceOf(trace: ConnectionTrace): Evidence {
   return reachEvidence(trace.endpoints, trace.connected);
 }

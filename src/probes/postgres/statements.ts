@@ -1,5 +1,6 @@
 import type { StatementFamily, StatementRejected } from '../../engine/explainer.js';
 import { lineAt } from '../../text/lines.js';
+import { firstStatementFamily } from '../common/statements.js';
 import { SQLSTATES } from './catalog/sqlstates.generated.js';
 
 /**
@@ -121,16 +122,8 @@ function statementClass(code: string, text: string): string | undefined {
 
 /** A PostgreSQL statement error in the text: a SQLSTATE of a statement class, or one of the server's messages for one. */
 export function postgresStatementRejected(text: string): StatementRejected | undefined {
-  for (const family of FAMILIES) {
-    const found = family.pattern.exec(text);
-    if (found)
-      return {
-        code: family.code,
-        meaning: `${NAMES.get(family.code) ?? CLASSES[family.code.slice(0, 2)] ?? ''}: ${family.meaning}`,
-        words: lineAt(text, found.index),
-        index: found.index,
-      };
-  }
+  const family = firstStatementFamily(FAMILIES, text);
+  if (family) return { ...family, meaning: `${NAMES.get(family.code) ?? CLASSES[family.code.slice(0, 2)] ?? ''}: ${family.meaning}` };
   for (const spelling of SPELLED) {
     const found = spelling.exec(text);
     const code = found?.[1];

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Deadline } from '../../engine/deadline.js';
+import { exchangeOnce } from '../../net/exchange.js';
 
 /**
  * The one piece of the PostgreSQL protocol we speak ourselves: the SSLRequest. Doing it by hand
@@ -19,38 +20,19 @@ export type SslReply =
 export function requestSsl(socket: Socket, deadline: Deadline): Promise<SslReply> {
   const started = performance.now();
   const elapsed = (): number => Math.round((performance.now() - started) * 10) / 10;
-  return new Promise((resolve) => {
-    let received = Buffer.alloc(0);
-    // No pause() on the way out: after 'S' the TLS layer takes over the socket's handle, after
-    // 'N' the driver attaches its listeners before the server has anything more to say.
-    const finish = (reply: SslReply): void => {
-      socket.removeListener('data', onData);
-      socket.removeListener('close', onClose);
-      socket.removeListener('error', onError);
-      deadline.signal.removeEventListener('abort', onAbort);
-      resolve(reply);
-    };
-    const onData = (chunk: Buffer): void => {
-      received = Buffer.concat([received, chunk]);
+  // No pause() on the way out: after 'S' the TLS layer takes over the socket's handle, after
+  // 'N' the driver attaches its listeners before the server has anything more to say.
+  return exchangeOnce<SslReply>(socket, SSL_REQUEST, deadline, {
+    data: (received) => {
       const first = String.fromCharCode(received[0] ?? 0);
       // A real server answers exactly one byte and then waits for us. Anything longer is some
       // other protocol that happens to start with "S" or "N" ("SSH-2.0-…").
-      if (received.length === 1 && (first === 'S' || first === 'N')) {
-        finish({ reply: first, durationMs: elapsed() });
-        return;
-      }
-      finish({ reply: 'other', bytes: received, durationMs: elapsed() });
-    };
-    const onClose = (): void =>
-      finish(received.length > 0 ? { reply: 'other', bytes: received, durationMs: elapsed() } : { reply: 'closed', durationMs: elapsed() });
-    const onError = (error: NodeJS.ErrnoException): void =>
-      finish({ reply: 'error', code: error.code ?? 'EUNKNOWN', message: error.message, durationMs: elapsed() });
-    const onAbort = (): void => finish({ reply: 'none', durationMs: elapsed() });
-    socket.on('data', onData);
-    socket.once('close', onClose);
-    socket.once('error', onError);
-    deadline.onExpired(onAbort);
-    socket.write(SSL_REQUEST);
+      if (received.length === 1 && (first === 'S' || first === 'N')) return { reply: first, durationMs: elapsed() };
+      return { reply: 'other', bytes: received, durationMs: elapsed() };
+    },
+    close: (received) => (received.length > 0 ? { reply: 'other', bytes: received, durationMs: elapsed() } : { reply: 'closed', durationMs: elapsed() }),
+    error: (error) => ({ reply: 'error', code: error.code ?? 'EUNKNOWN', message: error.message, durationMs: elapsed() }),
+    expired: () => ({ reply: 'none', durationMs: elapsed() }),
   });
 }
 

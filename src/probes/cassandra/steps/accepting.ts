@@ -8,17 +8,13 @@ import { DRIVER_MAX_VERSION, type HostTrace } from '../handshake.js';
 import { cqlsh, environmentEvidence, hostsEvidence, nodeSummary, urlWith, waitForCql } from '../commands.js';
 import type { CqlContext } from '../context.js';
 import { scanLocalCassandra, type CassandraNode, type TransportState } from '../local.js';
-import type { ProtocolGuess } from '../../../net/sniff.js';
 import {
   connectionResetRemedies,
-  listenerViewEvidence,
-  lookAtListener,
-  ownerNote,
+  lookAtPort,
   wrongProtocolRemedies,
-  wrongProtocolSummary,
   type EngineIdentity,
   type EngineListener,
-  type ListenerView,
+  type WrongProtocolSeen,
 } from '../../common/listener.js';
 import { urlLine } from '../../../text/url.js';
 import { pathOperand, raw, sh, sudoUnlessRoot } from '../../../text/shell.js';
@@ -80,14 +76,8 @@ const remedies = {
       language: 'shell',
     },
   ],
-  wrong_protocol: (target: CassandraTarget, what: string, seen?: { readonly guess?: ProtocolGuess; readonly view?: ListenerView }): Remediation[] =>
-    wrongProtocolRemedies(
-      cassandraIdentity(target),
-      target.contactPoints[0]?.host ?? 'localhost',
-      portOf(target),
-      seen?.guess ?? { protocol: 'unknown', description: what, sample: '' },
-      seen?.view,
-    ),
+  wrong_protocol: (target: CassandraTarget, what: string, seen?: WrongProtocolSeen): Remediation[] =>
+    wrongProtocolRemedies(cassandraIdentity(target), target.contactPoints[0]?.host ?? 'localhost', portOf(target), what, seen),
   tls_required: (target: CassandraTarget): Remediation[] => [
     { text: 'The port only speaks TLS (client_encryption_options enabled, not optional). Connect with TLS:', command: urlLine(urlWith(target, { tls: true })) },
     { text: 'cqlsh needs --ssl too:', command: sh`${raw(cqlsh({ ...target, tls: false }))} --ssl`, language: 'shell' },
@@ -209,26 +199,19 @@ export const acceptingStep = defineStep<CqlContext, keyof typeof remedies>({
             remedies.connection_reset(trace.port),
           );
         case 'no_response': {
-          const view = await lookAtListener(trace.connected, localCassandraListeners, io.deadline, osOf(ctx.run.environment.platform));
+          const look = await lookAtPort(cassandraIdentity(target), localCassandraListeners, trace, io.deadline, osOf(ctx.run.environment.platform));
           const summary = trace.closedByPeer
             ? `${where} accepted the TCP connection, then closed it without a CQL answer`
             : `${where} accepted the TCP connection but sent no CQL answer within ${formatMs(trace.durationMs)}`;
-          return io.found(
-            'no_response',
-            `${summary}${ownerNote(view)}`,
-            remedies.no_response(target, trace.closedByPeer),
-            listenerViewEvidence(view, trace.listener),
-          );
+          return io.found('no_response', `${summary}${look.ownerNote}`, remedies.no_response(target, trace.closedByPeer), look.evidence);
         }
         case 'wrong_protocol': {
-          const view = await lookAtListener(trace.connected, localCassandraListeners, io.deadline, osOf(ctx.run.environment.platform));
+          const look = await lookAtPort(cassandraIdentity(target), localCassandraListeners, trace, io.deadline, osOf(ctx.run.environment.platform));
           const what = trace.answeredBy?.description ?? 'something that does not speak CQL';
-          return io.found(
-            'wrong_protocol',
-            wrongProtocolSummary(cassandraIdentity(target), where, trace.answeredBy, view),
-            remedies.wrong_protocol(target, what, { ...(trace.answeredBy ? { guess: trace.answeredBy } : {}), view }),
-            { ...(trace.answeredBy ? { answeredBy: { ...trace.answeredBy } } : {}), ...listenerViewEvidence(view, trace.listener) },
-          );
+          return io.found('wrong_protocol', look.wrongProtocol(where, trace.answeredBy), remedies.wrong_protocol(target, what, look.seen(trace.answeredBy)), {
+            ...(trace.answeredBy ? { answeredBy: { ...trace.answeredBy } } : {}),
+            ...look.evidence,
+          });
         }
         case 'tls_required':
           return io.found(

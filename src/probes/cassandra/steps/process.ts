@@ -4,7 +4,7 @@ import { SPELLINGS } from '../../../config/cassandra/target.js';
 import { defineStep } from '../../../engine/probe.js';
 import type { Remediation } from '../../../engine/schema.js';
 import { isLoopback } from '../../../host/local.js';
-import { localhostInContainerRemedies, serviceSuggestions } from '../../common/refusal.js';
+import { knownServicesNote, localhostInContainerRemedies, serviceSuggestions, sightEvidence, unseenReason } from '../../common/refusal.js';
 import { platformFixes } from '../../common/platform.js';
 import { lookByHandFixes } from '../../common/oscommands.js';
 import { installedManagers, type ServiceManager } from '../../../host/managers.js';
@@ -131,7 +131,7 @@ export const processStep = defineStep<CqlContext, keyof typeof remedies>({
       const managers = osOf(platform) === 'linux' || remote ? [] : await installedManagers(osOf(platform), cassandraDesktop.installedBy, ctx.run.env);
       if (refusal.where === 'unseen') {
         // The look did not happen: what was seen (the refusal), and how to look, per OS (issue 21).
-        const why = refusal.sight?.unread.join('; ') ?? 'nothing readable';
+        const why = unseenReason(refusal.sight);
         return io.found(
           'not_running',
           `nothing listens at ${refusal.attempted}; whether a Cassandra node runs elsewhere on this machine is not known: dbdoctor could not read its processes (${why})${notes}`,
@@ -142,7 +142,7 @@ export const processStep = defineStep<CqlContext, keyof typeof remedies>({
           {
             ...evidence,
             localNodes: `not inspected: ${why}`,
-            ...(refusal.sight ? { hostView: { backend: refusal.sight.backend, read: [...refusal.sight.read], unread: [...refusal.sight.unread] } } : {}),
+            ...(refusal.sight ? { hostView: sightEvidence(refusal.sight) } : {}),
           },
         );
       }
@@ -156,13 +156,7 @@ export const processStep = defineStep<CqlContext, keyof typeof remedies>({
     }
     if (refusal?.cause === 'localhost_in_container') {
       const suggestions = serviceSuggestions(await ctx.run.environment.knownNames(), CASSANDRA_SERVICE_WORDS);
-      const names =
-        suggestions.length > 0
-          ? `; this environment knows ${suggestions
-              .slice(0, 3)
-              .map((suggestion) => `"${suggestion.name}"`)
-              .join(', ')}`
-          : '';
+      const names = knownServicesNote(suggestions);
       const notes = ctx.target.environmentNotes.length > 0 ? ` (${ctx.target.environmentNotes.join('; ')})` : '';
       return io.found(
         'localhost_in_container',

@@ -10,17 +10,13 @@ import type { MongoContext } from '../context.js';
 import { helloEvidence, isSocketPath, protocolEvidence, whereOf } from '../evidence.js';
 import { describeLocalServer, MONGODB_PROCESSES } from '../local.js';
 import { findLocalServers } from '../../../host/servers.js';
-import type { ProtocolGuess } from '../../../net/sniff.js';
 import {
   connectionResetRemedies,
-  listenerViewEvidence,
-  lookAtListener,
-  ownerNote,
+  lookAtPort,
   wrongProtocolRemedies,
-  wrongProtocolSummary,
   type EngineIdentity,
   type EngineListener,
-  type ListenerView,
+  type WrongProtocolSeen,
 } from '../../common/listener.js';
 import { advertisedMembers, isWritablePrimary, memberKey, parseMember, type SeedProbe, type Survey } from '../survey.js';
 import type { Document } from 'bson';
@@ -81,13 +77,9 @@ const remedies = {
     whoOwnsThePort(port),
     { text: 'Check again once it answers:', command: mongoshPing(target), language: 'shell' },
   ],
-  wrong_protocol: (
-    what: string,
-    port: number,
-    seen?: { readonly target: MongoTarget; readonly host: string; readonly guess?: ProtocolGuess; readonly view?: ListenerView },
-  ): Remediation[] =>
+  wrong_protocol: (what: string, port: number, seen?: WrongProtocolSeen & { readonly target: MongoTarget; readonly host: string }): Remediation[] =>
     seen
-      ? wrongProtocolRemedies(mongoIdentity(seen.target), seen.host, port, seen.guess ?? { protocol: 'unknown', description: what, sample: '' }, seen.view)
+      ? wrongProtocolRemedies(mongoIdentity(seen.target), seen.host, port, what, seen)
       : [{ text: `Port ${port} is served by ${what}. Check the port in the connection string: MongoDB usually listens on 27017.` }, whoOwnsThePort(port)],
   tls_required: (target: MongoTarget): Remediation[] => [
     {
@@ -238,17 +230,12 @@ export const acceptingStep = defineStep<MongoContext, keyof typeof remedies>({
       const what = decision.answeredBy?.description ?? 'a server that does not speak the MongoDB protocol';
       switch (decision.cause) {
         case 'wrong_protocol': {
-          const view = await lookAtListener(seed?.connected, localMongoListeners, io.deadline, osOf(ctx.run.environment.platform));
+          const look = await lookAtPort(mongoIdentity(target), localMongoListeners, seed ?? {}, io.deadline, osOf(ctx.run.environment.platform));
           return io.found(
             'wrong_protocol',
-            wrongProtocolSummary(mongoIdentity(target), where, decision.answeredBy, view),
-            remedies.wrong_protocol(what, port, {
-              target,
-              host: seed?.host ?? 'localhost',
-              ...(decision.answeredBy ? { guess: decision.answeredBy } : {}),
-              view,
-            }),
-            { ...evidence, ...(decision.answeredBy ? { answeredBy: { ...decision.answeredBy } } : {}), ...listenerViewEvidence(view, seed?.listener) },
+            look.wrongProtocol(where, decision.answeredBy),
+            remedies.wrong_protocol(what, port, { target, host: seed?.host ?? 'localhost', ...look.seen(decision.answeredBy) }),
+            { ...evidence, ...(decision.answeredBy ? { answeredBy: { ...decision.answeredBy } } : {}), ...look.evidence },
           );
         }
         case 'tls_required':
@@ -294,14 +281,11 @@ export const acceptingStep = defineStep<MongoContext, keyof typeof remedies>({
           );
         default: {
           const closed = seed?.hello?.outcome === 'closed' || seed?.hello?.outcome === 'error';
-          const view = await lookAtListener(seed?.connected, localMongoListeners, io.deadline, osOf(ctx.run.environment.platform));
+          const look = await lookAtPort(mongoIdentity(target), localMongoListeners, seed ?? {}, io.deadline, osOf(ctx.run.environment.platform));
           const summary = closed
             ? `${where} accepted the TCP connection, then closed it without answering hello`
             : `${where} accepted the TCP connection but did not answer hello within ${formatMs(seed?.hello?.durationMs ?? surveyed.durationMs)} ${connectShareNote(surveyed.budgetMs)}`;
-          return io.found('no_response', `${summary}${ownerNote(view)}`, remedies.no_response(target, closed, port), {
-            ...evidence,
-            ...listenerViewEvidence(view, seed?.listener),
-          });
+          return io.found('no_response', `${summary}${look.ownerNote}`, remedies.no_response(target, closed, port), { ...evidence, ...look.evidence });
         }
       }
     }

@@ -9,7 +9,7 @@ import { osOf, type PlatformInfo } from '../../../host/platform.js';
 import { platformFixes } from '../../common/platform.js';
 import { lookByHandFixes } from '../../common/oscommands.js';
 import { installedManagers, type ServiceManager } from '../../../host/managers.js';
-import { localhostInContainerRemedies, serviceSuggestions } from '../../common/refusal.js';
+import { knownServicesNote, localhostInContainerRemedies, serviceSuggestions, sightEvidence, unseenReason } from '../../common/refusal.js';
 import { MONGO_SERVICE_WORDS, mongoWords } from '../words.js';
 import { urlLine } from '../../../text/url.js';
 import { sudoUnlessRoot } from '../../../text/shell.js';
@@ -96,13 +96,11 @@ export const processStep = defineStep<MongoContext, keyof typeof remedies>({
     const surveyed = await ctx.survey();
     if (decision.kind === 'refused') {
       const refusal = await ctx.refusal();
-      const unseen = refusal?.where === 'unseen' ? `not inspected: ${refusal.sight?.unread.join('; ') ?? 'nothing readable'}` : undefined;
+      const unseen = refusal?.where === 'unseen' ? `not inspected: ${unseenReason(refusal.sight)}` : undefined;
       const evidence = {
         ...seedsEvidence(surveyed),
         localServers: refusal?.where === 'remote' ? 'not inspected (remote host)' : (unseen ?? (refusal?.servers ?? []).map(describeLocalServer)),
-        ...(refusal?.sight && refusal.where === 'unseen'
-          ? { hostView: { backend: refusal.sight.backend, read: [...refusal.sight.read], unread: [...refusal.sight.unread] } }
-          : {}),
+        ...(refusal?.sight && refusal.where === 'unseen' ? { hostView: sightEvidence(refusal.sight) } : {}),
       };
       if (refusal?.cause === 'wrong_port') {
         const ports = refusal.ports.join(', ');
@@ -115,13 +113,7 @@ export const processStep = defineStep<MongoContext, keyof typeof remedies>({
       }
       if (refusal?.cause === 'localhost_in_container') {
         const suggestions = serviceSuggestions(await ctx.run.environment.knownNames(), MONGO_SERVICE_WORDS);
-        const names =
-          suggestions.length > 0
-            ? `; this environment knows ${suggestions
-                .slice(0, 3)
-                .map((suggestion) => `"${suggestion.name}"`)
-                .join(', ')}`
-            : '';
+        const names = knownServicesNote(suggestions);
         return io.found(
           'localhost_in_container',
           `${refusal.attempted} refused the connection inside a container: localhost there is the container itself, not the database${names}`,
@@ -138,7 +130,7 @@ export const processStep = defineStep<MongoContext, keyof typeof remedies>({
         const managers = osOf(platform) === 'linux' ? [] : await installedManagers(osOf(platform), mongodbDesktop.installedBy, ctx.run.env);
         return io.found(
           'not_running',
-          `nothing listens at ${attempted}; whether a MongoDB server runs elsewhere on this machine is not known: dbdoctor could not read its processes (${refusal.sight?.unread.join('; ') ?? 'nothing readable'})`,
+          `nothing listens at ${attempted}; whether a MongoDB server runs elsewhere on this machine is not known: dbdoctor could not read its processes (${unseenReason(refusal.sight)})`,
           [
             ...lookByHandFixes(osOf(platform), mongodbDesktop, ctx.target.hosts[0]?.port ?? 27017),
             ...remedies.not_running(ctx.target, false, platform, managers),

@@ -14,17 +14,7 @@ import type { PgContext } from '../context.js';
 import { postgresWords } from '../words.js';
 import { describeServers, protocolEvidence, serverErrorEvidence, serverSummary, whereOf } from '../evidence.js';
 import type { Refusal } from '../refusal.js';
-import {
-  lookAtListener,
-  listenerViewEvidence,
-  ownerNote,
-  wrongProtocolRemedies,
-  wrongProtocolSummary,
-  type EngineIdentity,
-  type EngineListener,
-  type ListenerView,
-} from '../../common/listener.js';
-import type { ProtocolGuess } from '../../../net/sniff.js';
+import { lookAtPort, wrongProtocolRemedies, type EngineIdentity, type EngineListener, type WrongProtocolSeen } from '../../common/listener.js';
 import { scanLocalPostgres } from '../local.js';
 import { majorVersionOf } from '../session.js';
 import { describePrimary, judgeReplication, replicationEvidence, type PrimaryAddress, type Replication, type ServerState } from '../replication.js';
@@ -133,14 +123,8 @@ const remedies = {
     { text: 'If it is PostgreSQL itself, look for a stuck postmaster or exhausted resources in its log and with top.' },
     { text: 'Check again once it answers:', command: pgIsReady(target), language: 'shell' },
   ],
-  wrong_protocol: (target: PostgresTarget, what: string, seen?: { readonly guess?: ProtocolGuess; readonly view?: ListenerView }): Remediation[] =>
-    wrongProtocolRemedies(
-      postgresIdentity(target),
-      target.endpoints[0]?.host ?? 'localhost',
-      target.endpoints[0]?.port ?? 5432,
-      seen?.guess ?? { protocol: 'unknown', description: what, sample: '' },
-      seen?.view,
-    ),
+  wrong_protocol: (target: PostgresTarget, what: string, seen?: WrongProtocolSeen): Remediation[] =>
+    wrongProtocolRemedies(postgresIdentity(target), target.endpoints[0]?.host ?? 'localhost', target.endpoints[0]?.port ?? 5432, what, seen),
   tls_required: (target: PostgresTarget): Remediation[] => [
     { text: 'The server only admits this connection over TLS. Connect with TLS:', command: urlCommand(urlWith(target, { sslmode: 'require' })) },
     {
@@ -390,23 +374,21 @@ export const acceptingStep = defineStep<PgContext, keyof typeof remedies>({
         case 'recovery':
           return io.found('recovery', `the server is in recovery and refuses connections${serverWords}`, remedies.recovery(target), evidence);
         case 'no_response': {
-          const view = await lookAtListener(trace.connected, localPostgresListeners, io.deadline, osOf(ctx.run.environment.platform));
+          const look = await lookAtPort(postgresIdentity(target), localPostgresListeners, trace, io.deadline, osOf(ctx.run.environment.platform));
           return io.found(
             'no_response',
-            `${noResponseSummary(trace, where)}${ownerNote(view)}`,
+            `${noResponseSummary(trace, where)}${look.ownerNote}`,
             remedies.no_response(target, trace.closedByPeer || trace.sslReply === 'closed'),
-            { ...evidence, ...listenerViewEvidence(view, trace.listener) },
+            { ...evidence, ...look.evidence },
           );
         }
         case 'wrong_protocol': {
-          const view = await lookAtListener(trace.connected, localPostgresListeners, io.deadline, osOf(ctx.run.environment.platform));
+          const look = await lookAtPort(postgresIdentity(target), localPostgresListeners, trace, io.deadline, osOf(ctx.run.environment.platform));
           const what = trace.answeredBy?.description ?? 'a server that does not speak this PostgreSQL protocol';
-          return io.found(
-            'wrong_protocol',
-            wrongProtocolSummary(postgresIdentity(target), where, trace.answeredBy, view),
-            remedies.wrong_protocol(target, what, { ...(trace.answeredBy ? { guess: trace.answeredBy } : {}), view }),
-            { ...evidence, ...listenerViewEvidence(view, trace.listener) },
-          );
+          return io.found('wrong_protocol', look.wrongProtocol(where, trace.answeredBy), remedies.wrong_protocol(target, what, look.seen(trace.answeredBy)), {
+            ...evidence,
+            ...look.evidence,
+          });
         }
         case 'tls_required':
           return io.found(

@@ -5,7 +5,7 @@ import { formatMs } from '../../../text/duration.js';
 import { pgIdent, pgLiteral } from '../../../text/sql.js';
 import { pidsOf } from '../commands.js';
 import type { PgContext } from '../context.js';
-import { serverErrorEvidence } from '../evidence.js';
+import { namedSession, serverErrorEvidence } from '../evidence.js';
 
 /**
  * Seed 003's step 4, in one read-only query: how many of max_connections are used, by whom,
@@ -99,10 +99,7 @@ function waitingOn(stuck: readonly PoolRow['stuck'][number][]): SessionEvidence[
       seen.add(waiter.pid);
       return [
         {
-          role: 'waiting',
-          pid: waiter.pid,
-          ...(waiter.user ? { user: waiter.user } : {}),
-          ...(waiter.applicationName ? { application: waiter.applicationName } : {}),
+          ...namedSession('waiting', waiter),
           detail: `waiting${waiter.waitingSeconds !== null ? ` ${formatMs(waiter.waitingSeconds * 1000)}` : ''} on a lock held by pid ${holder.pid}`,
           ...(waiter.query ? { query: waiter.query } : {}),
         },

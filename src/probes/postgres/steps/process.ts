@@ -11,8 +11,7 @@ import { osOf, type PlatformInfo } from '../../../host/platform.js';
 import { platformFixes } from '../../common/platform.js';
 import { lookByHandFixes } from '../../common/oscommands.js';
 import { HOMEBREW_PREFIXES, installedManagers, type ServiceManager } from '../../../host/managers.js';
-import type { HostSight } from '../../../host/servers.js';
-import { localhostInContainerRemedies, serviceSuggestions } from '../../common/refusal.js';
+import { knownServicesNote, localhostInContainerRemedies, serviceSuggestions, sightEvidence, unseenReason } from '../../common/refusal.js';
 import type { PgContext } from '../context.js';
 import { POSTGRES_SERVICE_WORDS, postgresWords } from '../words.js';
 import { describeHolder, describeServers, holderEvidence, holderName, reachEvidenceOf, serverSummary, whereOf } from '../evidence.js';
@@ -65,13 +64,7 @@ export const processStep = defineStep<PgContext, keyof typeof remedies>({
     const { platform } = ctx.run.environment;
     if (refusal?.cause === 'localhost_in_container') {
       const suggestions = serviceSuggestions(await ctx.run.environment.knownNames(), POSTGRES_SERVICE_WORDS);
-      const names =
-        suggestions.length > 0
-          ? `; this environment knows ${suggestions
-              .slice(0, 3)
-              .map((suggestion) => `"${suggestion.name}"`)
-              .join(', ')}`
-          : '';
+      const names = knownServicesNote(suggestions);
       return io.found(
         'localhost_in_container',
         `${where} refused the connection inside a container: localhost there is the container itself, not the database${names}`,
@@ -361,13 +354,4 @@ function sharedPrefix(a: string, b: string): number {
   let index = 0;
   while (index < a.length && index < b.length && a[index] === b[index]) index += 1;
   return index;
-}
-
-/** Why the processes could not be read, in one clause. */
-function unseenReason(sight: HostSight | undefined): string {
-  return sight?.unread.join('; ') ?? 'nothing readable';
-}
-
-function sightEvidence(sight: HostSight): Evidence {
-  return { backend: sight.backend, read: [...sight.read], unread: [...sight.unread] };
 }

@@ -1,5 +1,6 @@
 import { defineStep } from '../../../engine/probe.js';
 import type { Finding, Remediation, SessionEvidence } from '../../../engine/schema.js';
+import { namedSession } from '../evidence.js';
 import { formatMs } from '../../../text/duration.js';
 import { perPid, pidsOf } from '../commands.js';
 import type { PgContext } from '../context.js';
@@ -184,10 +185,7 @@ function blockedSessions(rows: readonly BlockedRow[]): SessionEvidence[] {
       seen.add(blocker.pid);
       return [
         {
-          role: 'blocking',
-          pid: blocker.pid,
-          ...(blocker.user ? { user: blocker.user } : {}),
-          ...(blocker.applicationName ? { application: blocker.applicationName } : {}),
+          ...namedSession('blocking', blocker),
           // Another role's session, unseen without pg_read_all_stats: no state, no query; say so.
           ...(blocker.state ? { state: blocker.state } : { state: 'not visible to this role' }),
           ...(blocker.transactionSeconds !== null && blocker.transactionSeconds !== undefined
