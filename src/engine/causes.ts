@@ -70,6 +70,10 @@ export interface CauseDerived {
 
 export type CauseMeta = CauseDeclaration & CauseDerived;
 
+/** A host that did not answer, where a later host of the same connection string did (libpq moves on after connect_timeout). */
+const LATER_HOST_ANSWERED =
+  'a later host or address of the connection string answered: libpq gave this one up after connect_timeout and moved on, so the connection works, and every new one waits that long first';
+
 const DECLARED = {
   healthy: {
     steps: 'none',
@@ -165,8 +169,7 @@ const DECLARED = {
   no_response: {
     steps: ['accepting'],
     severity: 'fail',
-    warnWhen:
-      'a later host or address of the connection string answered: libpq gave this one up after connect_timeout and moved on, so the connection works, and every new one waits that long first',
+    warnWhen: LATER_HOST_ANSWERED,
     waiting: 'heals',
     answer: 'silent',
     symptom: 'connecting-or-session',
@@ -240,8 +243,7 @@ const DECLARED = {
   connect_timeout: {
     steps: ['network'],
     severity: 'fail',
-    warnWhen:
-      'a later host or address of the connection string answered: libpq gave this one up after connect_timeout and moved on, so the connection works, and every new one waits that long first',
+    warnWhen: LATER_HOST_ANSWERED,
     waiting: 'heals',
     answer: 'silent',
     symptom: 'connecting-or-session',
