@@ -47,7 +47,7 @@ export type SessionView =
   | { readonly kind: 'timeout'; readonly budgetMs: number }
   | { readonly kind: 'not-attempted'; readonly reason: string };
 
-export interface CqlContext {
+export interface CqlFacts {
   readonly target: CassandraTarget;
   readonly run: RunContext;
   hosts(): Promise<readonly HostOutcome[]>;
@@ -65,6 +65,9 @@ export interface CqlContext {
   clients(deadline: Deadline): Promise<ViewResult | undefined>;
   close(deadline: Deadline): Promise<void>;
 }
+
+/** Every member readonly: a step asks the context, it never sets or replaces anything on it. */
+export type CqlContext = Readonly<CqlFacts>;
 
 const driverVersion = ((): string => {
   try {

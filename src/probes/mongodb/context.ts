@@ -19,7 +19,7 @@ import { firstReach, type Connected } from '../../net/reach.js';
  * context, computed once by whichever step asks first and the same whichever that is. No step
  * (and no fact) patches a field here for the steps after it: the order of steps is the tree's.
  */
-export interface MongoContext {
+export interface MongoFacts {
   /**
    * The target as given. The one the diagnosis is about, with the options a mongodb+srv TXT
    * record set, is the survey's (`(await ctx.survey()).target`).
@@ -41,6 +41,9 @@ export interface MongoContext {
   serverStatus(deadline: Deadline): Promise<CommandOutcome | undefined>;
   close(deadline: Deadline): Promise<void>;
 }
+
+/** Every member readonly: a step asks the context, it never sets or replaces anything on it. */
+export type MongoContext = Readonly<MongoFacts>;
 
 /** serverStatus refused: this user's view of the server is limited, in words the report prints. */
 export function serverStatusLimit(status: CommandOutcome | undefined): string | undefined {

@@ -26,7 +26,7 @@ import { majorVersionOf, ReadOnlySession } from './session.js';
  * context, computed once by whichever step asks first and the same whichever that is. No step
  * patches a field here for the steps after it: the order of steps is the tree's, not a side effect.
  */
-export interface PgContext {
+export interface PgFacts {
   /**
    * The target, with the host the diagnosis is about first once the connection has settled on
    * one (libpq's walk over several hosts, hosts.ts): the fixes and commands name that server.
@@ -74,6 +74,9 @@ export interface PgContext {
   visibility(deadline: Deadline): Promise<Visibility | undefined>;
   close(deadline: Deadline): Promise<void>;
 }
+
+/** Every member readonly: a step asks the context, it never sets or replaces anything on it. */
+export type PgContext = Readonly<PgFacts>;
 
 export function createContext(target: PostgresTarget, run: RunContext): PgContext {
   let connection: Promise<Connection> | undefined;
