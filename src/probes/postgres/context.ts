@@ -195,6 +195,7 @@ export function createContext(target: PostgresTarget, run: RunContext): PgContex
       await closeConnection(await connection, deadline);
     },
   };
+
   /** The pooler as far as a step has looked (poolerWithSession() after pooler()); nothing is gathered here. */
   async function lookedAtPooler(): Promise<PoolerView | undefined> {
     const looked = poolerWithSession ?? pooler;
