@@ -43,6 +43,19 @@ describe('cassandra against a real Apache Cassandra', () => {
     expect(target.steps.find((step) => step.id === 'auth')?.summary).toContain(`"${APP.user}"`);
   });
 
+  test("an ordinary role, the pool step skipped or not: the queries step's limited view names system_views.clients all the same (a fact, not left behind by the pool step)", async () => {
+    const seen = [];
+    for (const args of [[node.url(APP, KEYSPACES.healthy)], ['--skip', 'pool', node.url(APP, KEYSPACES.healthy)]]) {
+      const { code, report, target } = await diagnoseJson(args);
+      expect(verdictOf(report)).toBe('none/healthy');
+      expect(code).toBe(0);
+      const queries = target.steps.find((step) => step.id === 'queries');
+      expect(queries?.summary).toContain('this role may not read system_views.clients');
+      seen.push(queries?.evidence.visibility);
+    }
+    expect(seen[1]).toEqual(seen[0]);
+  });
+
   test('healthy from the environment alone (CASSANDRA_* variables, no target), sources recorded', async () => {
     const { code, report, target } = await diagnoseJson([], {
       env: {

@@ -254,6 +254,21 @@ describe('mongodb: scripted replica-set, pool and query faults', () => {
     expect(pool?.summary).toContain('limited view');
   });
 
+  test('serverStatus denied to a user with a role on its database: the queries step reports the limited view too, whether or not the pool step ran', async () => {
+    const peer = await start({
+      users: { 'admin.app': 'app-pass-1234' },
+      privileges: [{ resource: { db: 'shop', collection: '' }, actions: ['find', 'insert'] }],
+      unauthorized: ['serverStatus'],
+    });
+    const url = `mongodb://app:app-pass-1234@127.0.0.1:${peer.port}/shop?authSource=admin`;
+    for (const args of [[url], ['--skip', 'pool', url]]) {
+      const { code, report, target } = await diagnoseJson(args);
+      expect(verdictOf(report)).toBe('none/healthy');
+      expect(code).toBe(0);
+      expect(target.steps.find((step) => step.id === 'queries')?.summary).toContain('(limited view: serverStatus is not permitted for this user (');
+    }
+  });
+
   test('the same user with a role on its database: healthy, over SCRAM-SHA-256', async () => {
     const peer = await start({
       users: { 'admin.app': 'app-pass-1234' },

@@ -190,6 +190,15 @@ describe('postgres pool and queries', () => {
     await sleeping;
   });
 
+  test('a role without pg_read_all_stats, the pool step skipped: the queries step still reports the limit of its view (a fact, not left behind by the pool step)', async () => {
+    const { code, target } = await diagnoseJson(['--skip', 'pool', url('', 'limited')]);
+    expect(code).toBe(0);
+    expect(target.steps.find((step) => step.id === 'pool')?.summary).toBe('not checked: --skip');
+    const queries = target.steps.find((step) => step.id === 'queries');
+    expect(queries?.summary).toContain('(limited view: only this role’s sessions are visible)');
+    expect(queries?.evidence.visibility).toContain('role "limited" is not a superuser and lacks pg_read_all_stats');
+  });
+
   test('a transaction holding a lock another waits on: blocked, naming waiter and blocker', async () => {
     const [holder, waiter] = await hold(2, { database: 'appdb' });
     await holder?.query('BEGIN');

@@ -12,13 +12,19 @@ import { closeSession, openSession, type DriverError, type HostError, type Sessi
 import { handshake, type HostTrace } from './handshake.js';
 import { explainRefusal, type CassandraRefusal } from './refusal.js';
 import { scanLocalCassandra } from './local.js';
+import { readPerNode, type ViewResult } from './views.js';
 import { hostPort } from '../../text/address.js';
 import { firstReach, type Connected } from '../../net/reach.js';
 
 /**
  * Evidence the Cassandra steps share, each piece gathered once and only when a step asks: a raw
- * CQL handshake with every contact point, the one driver session, and (after a refusal) a look
- * at this machine's processes.
+ * CQL handshake with every contact point, the one driver session, system_views.clients read
+ * through it, and (after a refusal) a look at this machine's processes.
+ *
+ * The rule (CONTRIBUTING.md, "Writing a step"): facts are memoised, steps do not write back. What
+ * a step learns is its finding's evidence; what a later step needs as well is a fact of this
+ * context, computed once by whichever step asks first and the same whichever that is. No step
+ * patches a field here for the steps after it: the order of steps is the tree's.
  */
 export interface HostOutcome {
   readonly trace: HostTrace;
@@ -41,7 +47,7 @@ export type SessionView =
   | { readonly kind: 'timeout'; readonly budgetMs: number }
   | { readonly kind: 'not-attempted'; readonly reason: string };
 
-export interface CqlContext {
+export interface CqlFacts {
   readonly target: CassandraTarget;
   readonly run: RunContext;
   hosts(): Promise<readonly HostOutcome[]>;
@@ -51,10 +57,17 @@ export interface CqlContext {
   reached(): Promise<{ readonly kind: 'connected'; readonly connected: Connected } | { readonly kind: 'settled' }>;
   refusal(): Promise<CassandraRefusal | undefined>;
   session(): Promise<SessionView>;
-  /** Tables this role could not read (reported as a limited view, not as a failure). */
-  readonly hidden: string[];
+  /**
+   * system_views.clients on every node, read once through the session (under the first caller's
+   * deadline); undefined without one. A role that may not read it sees a limited view, which the
+   * queries step reports too.
+   */
+  clients(deadline: Deadline): Promise<ViewResult | undefined>;
   close(deadline: Deadline): Promise<void>;
 }
+
+/** Every member readonly: a step asks the context, it never sets or replaces anything on it. */
+export type CqlContext = Readonly<CqlFacts>;
 
 const driverVersion = ((): string => {
   try {
@@ -68,12 +81,12 @@ export function createContext(target: CassandraTarget, run: RunContext): CqlCont
   let hosts: Promise<HostOutcome[]> | undefined;
   let refusal: Promise<CassandraRefusal | undefined> | undefined;
   let session: Promise<SessionView> | undefined;
+  let clients: Promise<ViewResult | undefined> | undefined;
   const first = firstReach();
   const waiting = (what: string | undefined): void => run.observer?.waitingOn?.(target.display, what);
   const context: CqlContext = {
     target,
     run,
-    hidden: [],
     hosts() {
       hosts ??= (async () => {
         const deadline = connectDeadline(run.deadline);
@@ -119,6 +132,20 @@ export function createContext(target: CassandraTarget, run: RunContext): CqlCont
         return { kind: 'failed', failure: unwrap(outcome.error, outcome.hostErrors) };
       })();
       return session;
+    },
+    clients(deadline) {
+      clients ??= (async () => {
+        const view = await context.session();
+        return view.kind === 'session'
+          ? readPerNode(
+              view.client,
+              'system_views.clients',
+              'SELECT address, port, username, driver_name, connection_stage FROM system_views.clients',
+              deadline,
+            )
+          : undefined;
+      })();
+      return clients;
     },
     async close(deadline) {
       const view = session ? await session : undefined;

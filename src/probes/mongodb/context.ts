@@ -5,18 +5,26 @@ import type { Deadline } from '../../engine/deadline.js';
 import type { RunContext } from '../../engine/probe.js';
 import { decide, type Decision } from './classify.js';
 import { explainMongoRefusal, type MongoRefusal } from './local.js';
-import { closeSession, openSession, type Session } from './session.js';
+import { adminCommand, closeSession, openSession, type CommandOutcome, type Session } from './session.js';
 import { answeringSeed, survey, type Survey } from './survey.js';
 import { firstReach, type Connected } from '../../net/reach.js';
 
 /**
  * Evidence the MongoDB steps share, each piece gathered at most once and only when a step asks:
  * the survey (DNS, every seed's hello, the advertised members), what it means, (only after a
- * refusal) a look at /proc, and the one driver session.
+ * refusal) a look at /proc, the one driver session, and serverStatus read through it.
+ *
+ * The rule (CONTRIBUTING.md, "Writing a step"): facts are memoised, steps do not write back. What
+ * a step learns is its finding's evidence; what a later step needs as well is a fact of this
+ * context, computed once by whichever step asks first and the same whichever that is. No step
+ * (and no fact) patches a field here for the steps after it: the order of steps is the tree's.
  */
-export interface MongoContext {
-  /** The target; once the survey has run, with the options its TXT record set (mongodb+srv). */
-  target: MongoTarget;
+export interface MongoFacts {
+  /**
+   * The target as given. The one the diagnosis is about, with the options a mongodb+srv TXT
+   * record set, is the survey's (`(await ctx.survey()).target`).
+   */
+  readonly requested: MongoTarget;
   readonly run: RunContext;
   survey(): Promise<Survey>;
   /** The first seed that took a TCP connection, as soon as one did, or the survey when none did (the process step's question). */
@@ -25,10 +33,25 @@ export interface MongoContext {
   refusal(): Promise<MongoRefusal | undefined>;
   /** The driver session, when a seed answered; undefined when none did. */
   session(): Promise<Session | undefined>;
-  /** Set by the pool step: commands this user may not run, so later steps say their view is limited. */
-  limitedView: string | undefined;
+  /**
+   * serverStatus's connections section, asked once through the session (under the first caller's
+   * deadline); undefined without a logged-in session. The pool step reads the counts; a refusal
+   * tells the queries step that its view is limited.
+   */
+  serverStatus(deadline: Deadline): Promise<CommandOutcome | undefined>;
   close(deadline: Deadline): Promise<void>;
 }
+
+/** Every member readonly: a step asks the context, it never sets or replaces anything on it. */
+export type MongoContext = Readonly<MongoFacts>;
+
+/** serverStatus refused: this user's view of the server is limited, in words the report prints. */
+export function serverStatusLimit(status: CommandOutcome | undefined): string | undefined {
+  if (status?.kind !== 'error') return undefined;
+  return `serverStatus is not permitted for this user (${status.error.codeName ?? status.error.code ?? status.error.name}: ${status.error.message})`;
+}
+
+const SERVER_STATUS = { serverStatus: 1, repl: 0, metrics: 0, locks: 0, opcounters: 0, wiredTiger: 0 } as const;
 
 /** dbdoctor's version, for the client metadata in hello (the server logs who connected). */
 const VERSION = toolVersion();
@@ -37,15 +60,14 @@ export function createContext(target: MongoTarget, run: RunContext): MongoContex
   let surveyed: Promise<Survey> | undefined;
   let refusal: Promise<MongoRefusal | undefined> | undefined;
   let session: Promise<Session | undefined> | undefined;
+  let serverStatus: Promise<CommandOutcome | undefined> | undefined;
   const first = firstReach();
   const waiting = (what: string | undefined): void => run.observer?.waitingOn?.(target.display, what);
   const context: MongoContext = {
-    target,
+    requested: target,
     run,
-    limitedView: undefined,
     survey() {
       surveyed ??= survey(target, connectDeadline(run.deadline), VERSION, { ...first.hooks, waiting }).then((result) => {
-        context.target = result.target;
         waiting(undefined);
         return result;
       });
@@ -76,6 +98,13 @@ export function createContext(target: MongoTarget, run: RunContext): MongoContex
         return seed ? openSession(surveyed.target, seed, surveyed.srv, connectDeadline(run.deadline)) : undefined;
       })();
       return session;
+    },
+    serverStatus(deadline) {
+      serverStatus ??= (async () => {
+        const live = await context.session();
+        return live?.kind === 'ready' ? adminCommand(live.client, SERVER_STATUS, deadline) : undefined;
+      })();
+      return serverStatus;
     },
     async close(deadline) {
       if (session) await closeSession(await session, deadline);

@@ -78,14 +78,9 @@ export const poolStep = defineStep<CqlContext, keyof typeof remedies>({
       "SELECT name, value FROM system_views.settings WHERE name = 'native_transport_max_concurrent_connections'",
       io.deadline,
     );
-    const clients = await readPerNode(
-      session.client,
-      'system_views.clients',
-      'SELECT address, port, username, driver_name, connection_stage FROM system_views.clients',
-      io.deadline,
-    );
+    const clients = await ctx.clients(io.deadline);
+    if (!clients) return io.skip('needs a session to read system_views.clients');
     if (clients.kind === 'hidden') {
-      ctx.hidden.push(clients.reason);
       return io.pass(`connection counts not read (limited view: ${clients.reason})`, { visibility: clients.reason });
     }
     const limitOf = (node: string): number => {

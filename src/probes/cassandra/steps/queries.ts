@@ -93,8 +93,10 @@ export const queriesStep = defineStep<CqlContext, keyof typeof remedies>({
             .filter((entry) => entry.runningMs > longRunningMs && !entry.task.includes('system_views.queries'))
             .sort((a, b) => b.runningMs - a.runningMs)
         : [];
-    if (running.kind === 'hidden') ctx.hidden.push(running.reason);
-    const visibility = ctx.hidden.length > 0 ? { visibility: [...ctx.hidden] } : {};
+    // What the pool step could not read (read here when that step was not run), then this step's own.
+    const clients = await ctx.clients(io.deadline);
+    const hidden = [...(clients?.kind === 'hidden' ? [clients.reason] : []), ...(running.kind === 'hidden' ? [running.reason] : [])];
+    const visibility = hidden.length > 0 ? { visibility: hidden } : {};
     if (long.length > 0) {
       const oldest = long[0];
       findings.push(
@@ -110,7 +112,7 @@ export const queriesStep = defineStep<CqlContext, keyof typeof remedies>({
     if (availability) findings.push(availability);
     const [first, ...rest] = findings;
     if (first) return [first, ...rest];
-    const limited = ctx.hidden.length > 0 ? ` (limited view: ${ctx.hidden.join('; ')})` : '';
+    const limited = hidden.length > 0 ? ` (limited view: ${hidden.join('; ')})` : '';
     const keyspace = ctx.target.keyspace ? `; keyspace "${ctx.target.keyspace}" readable at ${ctx.target.consistency}` : '';
     return io.pass(`nothing running past ${formatMs(longRunningMs)}${keyspace}${limited}`, {
       ...visibility,

@@ -204,7 +204,7 @@ export const acceptingStep = defineStep<MongoContext, keyof typeof remedies>({
   async run(ctx, io) {
     const decision = await ctx.decision();
     const surveyed = await ctx.survey();
-    const target = ctx.target;
+    const { target } = surveyed;
     if (decision.kind === 'refused') {
       const refusal = await ctx.refusal();
       if (refusal?.cause === 'firewall_rejected') return io.skip('the connection was rejected before it reached the server (see network)');
@@ -320,7 +320,7 @@ export const acceptingStep = defineStep<MongoContext, keyof typeof remedies>({
             remedies.standby(target, problem.primary),
             evidence,
           ),
-          ...replicationFindings(ctx.target, io, reply, surveyed, ctx.run.thresholds.replicationLagMs, evidence),
+          ...replicationFindings(target, io, reply, surveyed, ctx.run.thresholds.replicationLagMs, evidence),
         ];
       default:
         break;

@@ -138,9 +138,9 @@ export const authStep = defineStep<MongoContext, keyof typeof remedies>({
   ],
   async run(ctx, io) {
     const session = await ctx.session();
-    const target = ctx.target;
     if (!session) return io.skip('the server was not reached far enough to log in');
     const surveyed = await ctx.survey();
+    const { target } = surveyed;
     const users = lookupUser(answeringSeed(surveyed.seeds));
     const evidence: Evidence = {
       user: target.user ?? null,

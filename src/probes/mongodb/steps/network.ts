@@ -106,7 +106,7 @@ export const networkStep = defineStep<MongoContext, keyof typeof remedies>({
   async run(ctx, io) {
     const decision = await ctx.decision();
     const surveyed = await ctx.survey();
-    const target = ctx.target;
+    const { target } = surveyed;
     if (decision.kind === 'srv' && surveyed.srv) return judgeSrv(surveyed.srv, decision.cause, decision.record, io, target);
     const refusal = decision.kind === 'refused' ? await ctx.refusal() : undefined;
     const failure = networkFailureOf(decision, refusal);

@@ -5,8 +5,7 @@ import { defineStep, type StepIO } from '../../../engine/probe.js';
 import type { Evidence, Finding, Remediation } from '../../../engine/schema.js';
 import { causeOfServerError } from '../classify.js';
 import { mongoshAsAdmin } from '../commands.js';
-import type { MongoContext } from '../context.js';
-import { adminCommand } from '../session.js';
+import { serverStatusLimit, type MongoContext } from '../context.js';
 
 /** The driver's default pool size: what each application instance may open when the URL says nothing. */
 export const DRIVER_DEFAULT_MAX_POOL_SIZE = 100;
@@ -49,19 +48,20 @@ export const poolStep = defineStep<MongoContext, keyof typeof remedies>({
     if (!session) return io.skip('needs a server that answers hello (see accepting)');
     if (session.kind === 'timed_out') throw new DeadlineExceeded('connect', session.budgetMs);
     if (session.kind !== 'ready') return io.skip('not checked: the login failed (see auth), and connection counts are read through a login');
-    const clientPool = clientPoolEvidence(ctx.target);
-    const status = await adminCommand(session.client, { serverStatus: 1, repl: 0, metrics: 0, locks: 0, opcounters: 0, wiredTiger: 0 }, io.deadline);
+    const { target } = await ctx.survey();
+    const clientPool = clientPoolEvidence(target);
+    const status = await ctx.serverStatus(io.deadline);
+    if (!status) return io.skip('not checked: the login failed (see auth), and connection counts are read through a login');
     if (status.kind === 'error') {
       const cause = causeOfServerError(status.error);
-      ctx.limitedView = `serverStatus is not permitted for this user (${status.error.codeName ?? status.error.code ?? status.error.name}: ${status.error.message})`;
       if (cause === 'permission_denied' || cause === 'password_missing')
-        return io.pass(`connection counts not visible: ${ctx.limitedView} (limited view)`, {
+        return io.pass(`connection counts not visible: ${serverStatusLimit(status) ?? ''} (limited view)`, {
           permissionDenied: { command: 'serverStatus', ...status.error },
           clientPool,
         });
       return io.pass(`connection counts not available: ${status.error.message}`, { serverStatusError: { ...status.error }, clientPool });
     }
-    return judge(ctx.target, status.reply, clientPool, ctx.run.thresholds.nearLimitPercent, io);
+    return judge(target, status.reply, clientPool, ctx.run.thresholds.nearLimitPercent, io);
   },
 });
 

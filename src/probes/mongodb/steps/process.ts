@@ -85,7 +85,7 @@ export const processStep = defineStep<MongoContext, keyof typeof remedies>({
   ],
   async run(ctx, io) {
     // One seed: its TCP connection answers this step's question; hello is the accepting step's wait.
-    if (ctx.target.hosts.length === 1 && !ctx.target.srv) {
+    if (ctx.requested.hosts.length === 1 && !ctx.requested.srv) {
       const early = await ctx.reached();
       if (early.kind === 'connected')
         return io.pass(`a server accepted the connection at ${whereOf({ host: early.connected.host, port: early.connected.port })}`, {
@@ -94,6 +94,7 @@ export const processStep = defineStep<MongoContext, keyof typeof remedies>({
     }
     const decision = await ctx.decision();
     const surveyed = await ctx.survey();
+    const { target } = surveyed;
     if (decision.kind === 'refused') {
       const refusal = await ctx.refusal();
       const unseen = refusal?.where === 'unseen' ? `not inspected: ${unseenReason(refusal.sight)}` : undefined;
@@ -107,7 +108,7 @@ export const processStep = defineStep<MongoContext, keyof typeof remedies>({
         return io.found(
           'wrong_port',
           `nothing listens at ${refusal.attempted}, but a MongoDB server listens on port ${ports}${serverNote(refusal.servers)}`,
-          remedies.wrong_port(ctx.target, refusal.ports[0] ?? 27017),
+          remedies.wrong_port(target, refusal.ports[0] ?? 27017),
           { ...evidence, listeningPorts: [...refusal.ports] },
         );
       }
@@ -117,13 +118,13 @@ export const processStep = defineStep<MongoContext, keyof typeof remedies>({
         return io.found(
           'localhost_in_container',
           `${refusal.attempted} refused the connection inside a container: localhost there is the container itself, not the database${names}`,
-          remedies.localhost_in_container(mongoWords(ctx.target), ctx.run.environment.platform, suggestions, ctx.target.hosts[0]?.port ?? 27017),
+          remedies.localhost_in_container(mongoWords(target), ctx.run.environment.platform, suggestions, target.hosts[0]?.port ?? 27017),
           { ...evidence, inContainer: true, suggestions: suggestions.map(({ name, origin }) => ({ name, origin })) },
         );
       }
       if (refusal?.cause === 'not_listening' || refusal?.cause === 'firewall_rejected')
         return io.pass(`a MongoDB server runs on this machine${serverNote(refusal.servers)}`, evidence);
-      const attempted = refusal?.attempted ?? whereOf(ctx.target.hosts[0]);
+      const attempted = refusal?.attempted ?? whereOf(target.hosts[0]);
       const { platform } = ctx.run.environment;
       if (refusal?.where === 'unseen') {
         // The look did not happen: what was seen (the refusal), and how to look, per OS (issue 21).
@@ -131,10 +132,7 @@ export const processStep = defineStep<MongoContext, keyof typeof remedies>({
         return io.found(
           'not_running',
           `nothing listens at ${attempted}; whether a MongoDB server runs elsewhere on this machine is not known: dbdoctor could not read its processes (${unseenReason(refusal.sight)})`,
-          [
-            ...lookByHandFixes(osOf(platform), mongodbDesktop, ctx.target.hosts[0]?.port ?? 27017),
-            ...remedies.not_running(ctx.target, false, platform, managers),
-          ],
+          [...lookByHandFixes(osOf(platform), mongodbDesktop, target.hosts[0]?.port ?? 27017), ...remedies.not_running(target, false, platform, managers)],
           evidence,
         );
       }
@@ -143,12 +141,12 @@ export const processStep = defineStep<MongoContext, keyof typeof remedies>({
         ? `${attempted} refused the connection: nothing listens there (processes on a remote host cannot be inspected from here)`
         : `nothing listens at ${attempted}, and no MongoDB server (mongod, mongos, ferretdb) runs on this machine`;
       const managers = osOf(platform) === 'linux' || remote ? [] : await installedManagers(osOf(platform), mongodbDesktop.installedBy, ctx.run.env);
-      return io.found('not_running', summary, remedies.not_running(ctx.target, remote, platform, managers), evidence);
+      return io.found('not_running', summary, remedies.not_running(target, remote, platform, managers), evidence);
     }
     const connected = surveyed.seeds.find((seed) => seed.connected);
     if (connected) return io.pass(`a server accepted the connection at ${whereOf(connected)}`, { connectedTo: connected.connected?.address });
     if (decision.kind === 'srv') return io.skip('cannot tell: the DNS seed list gave no host to connect to (see network)');
-    return io.skip(`cannot tell: ${whereOf(ctx.target.hosts[0])} could not be reached (see network)`);
+    return io.skip(`cannot tell: ${whereOf(target.hosts[0])} could not be reached (see network)`);
   },
 });
 

@@ -6,7 +6,7 @@ import type { Evidence, Finding, Remediation } from '../../../engine/schema.js';
 import { formatMs } from '../../../text/duration.js';
 import { causeOfServerError } from '../classify.js';
 import { jsString, mongoshAsAdmin } from '../commands.js';
-import type { MongoContext } from '../context.js';
+import { serverStatusLimit, type MongoContext } from '../context.js';
 import { adminCommand } from '../session.js';
 
 /**
@@ -137,6 +137,7 @@ export const queriesStep = defineStep<MongoContext, keyof typeof remedies>({
       return io.skip('not checked: the login failed, and running operations are read through a login');
     if (session.kind === 'timed_out') throw new DeadlineExceeded('connect', session.budgetMs);
     const { thresholds } = ctx.run;
+    const { target } = await ctx.survey();
     let view: string | undefined;
     let reply = await adminCommand(session.client, currentOpCommand(thresholds.longRunningMs, false), io.deadline);
     if (reply.kind === 'error' && causeOfServerError(reply.error) === 'permission_denied') {
@@ -159,7 +160,7 @@ export const queriesStep = defineStep<MongoContext, keyof typeof remedies>({
           'blocked',
           `${blocked.length} operation(s) waiting for a lock for more than ${formatMs(thresholds.lockWaitMs)}${worst ? ` (opid ${String(worst.opid)} on ${worst.ns || 'an unknown namespace'} has waited ${formatMs(worst.lockWaitMs)})` : ''}`,
           remedies.blocked(
-            ctx.target,
+            target,
             blocked.map((op) => op.opid),
             holders,
           ),
@@ -174,7 +175,7 @@ export const queriesStep = defineStep<MongoContext, keyof typeof remedies>({
           'long_running',
           `${longRunning.length} operation(s) running for more than ${formatMs(thresholds.longRunningMs)}${oldest ? ` (oldest: opid ${String(oldest.opid)}, ${oldest.op} on ${oldest.ns || 'an unknown namespace'}, ${formatMs(oldest.runningMs)})` : ''}`,
           remedies.long_running(
-            ctx.target,
+            target,
             longRunning.map((op) => op.opid),
           ),
           evidence,
@@ -183,7 +184,8 @@ export const queriesStep = defineStep<MongoContext, keyof typeof remedies>({
     }
     const [first, ...rest] = findings;
     if (first) return [first, ...rest];
-    const limited = view ?? ctx.limitedView;
+    // serverStatus refused to the pool step (or here, when that step was not run) limits the view too.
+    const limited = view ?? serverStatusLimit(await ctx.serverStatus(io.deadline));
     return io.pass(
       `nothing running past ${formatMs(thresholds.longRunningMs)} and no lock wait past ${formatMs(thresholds.lockWaitMs)}${limited ? ` (limited view: ${limited})` : ''}`,
       evidence,

@@ -142,7 +142,7 @@ export const poolerAuthStep = poolerAware(authStep, {
     const decision = await ctx.decision();
     const { trace } = await ctx.connection();
     const target = ctx.target;
-    const view = await ctx.pooler(io.deadline);
+    const view = await ctx.poolerWithSession(io.deadline);
     if (!view) return base();
     const pooler = poolerEvidence(view);
     const said = poolerSaid(trace, view);

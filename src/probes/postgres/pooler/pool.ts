@@ -173,7 +173,7 @@ export const poolerPoolStep = poolerAware(poolStep, {
         },
       );
     }
-    const view = (await ctx.pooler(io.deadline)) ?? (await poolerSeenInSession(ctx, io.deadline));
+    const view = await ctx.poolerWithSession(io.deadline);
     if (!view) return base();
     const pooler = poolEvidence(view);
     const { pool } = view;
@@ -265,21 +265,6 @@ export const poolerPoolStep = poolerAware(poolStep, {
     );
   },
 } satisfies StepExtension<PoolCause>);
-
-/**
- * The login looked like PostgreSQL's own, but the session can still show a pooler: a backend pid
- * that is not the one announced at login (another pooler, or PgBouncer's rare key that looks like
- * a pid). Then the pooler is looked at as if it had shown itself at once.
- */
-async function poolerSeenInSession(ctx: PgContext, deadline: StepIO<PoolCause>['deadline']): Promise<PoolerView | undefined> {
-  const { trace } = await ctx.connection();
-  const session = await ctx.session();
-  if (!session || trace.backendPid === undefined) return undefined;
-  const [row] = await session.query<{ pid: number }>('SELECT pg_backend_pid() AS pid', [], deadline);
-  if (!row || row.pid === trace.backendPid) return undefined;
-  ctx.notePooler('backend-pid-differs');
-  return ctx.pooler(deadline);
-}
 
 async function sessionStateFindings(ctx: PgContext, io: StepIO<PoolCause>, view: PoolerView): Promise<Finding[]> {
   const mode = poolModeOf(view);

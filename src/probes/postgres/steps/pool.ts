@@ -4,81 +4,16 @@ import { DEFAULT_THRESHOLDS } from '../../../engine/thresholds.js';
 import { formatMs } from '../../../text/duration.js';
 import { pgIdent, pgLiteral } from '../../../text/sql.js';
 import { pidsOf } from '../commands.js';
+import type { ActivityRow, Visibility } from '../activity.js';
 import type { PgContext } from '../context.js';
 import { namedSession, serverErrorEvidence } from '../evidence.js';
-
-/**
- * Seed 003's step 4, in one read-only query: how many of max_connections are used, by whom,
- * and which sessions sit idle (or idle inside a transaction) past the thresholds.
- *
- * A role without pg_read_all_stats sees other roles' rows with backend_type, state and query all
- * NULL; only datid stays visible. We count such rows that are connected to a database as hidden
- * sessions (which may include an autovacuum worker or two: an upper bound, not an exact count),
- * so that a limited role does not under-report how full the server is.
- *
- * An idle transaction's harm is usually the locks it keeps: for each one the sessions waiting on it
- * are listed (`blocks`). pg_blocking_pids is only called for sessions already waiting on a lock,
- * as the queries step does, so a quiet server pays nothing for it.
- */
-export const POOL_SQL = `SELECT current_setting('max_connections')::int AS max_connections,
-       current_setting('superuser_reserved_connections')::int AS superuser_reserved,
-       coalesce(nullif(current_setting('reserved_connections', true), '')::int, 0) AS reserved,
-       (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS is_superuser,
-       pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') AS reads_all_stats,
-       count(*) FILTER (WHERE backend_type = 'client backend' OR (backend_type IS NULL AND datid IS NOT NULL))::int AS in_use,
-       count(*) FILTER (WHERE backend_type IS NULL AND datid IS NOT NULL)::int AS hidden,
-       count(*) FILTER (WHERE state = 'active')::int AS active,
-       count(*) FILTER (WHERE state = 'idle')::int AS idle,
-       count(*) FILTER (WHERE state = 'idle' AND state_change < now() - make_interval(secs => $1))::int AS idle_long,
-       count(*) FILTER (WHERE state LIKE 'idle in transaction%')::int AS idle_in_transaction,
-       coalesce(json_agg(json_build_object(
-           'pid', pid, 'user', usename, 'database', datname, 'applicationName', application_name,
-           'client', client_addr::text, 'state', state,
-           'idleSeconds', round(extract(epoch FROM now() - state_change)::numeric, 1),
-           'transactionSeconds', round(extract(epoch FROM now() - xact_start)::numeric, 1),
-           'lastQuery', left(query, 300),
-           'blocks', (SELECT coalesce(json_agg(json_build_object(
-                 'pid', w.pid, 'user', w.usename, 'applicationName', w.application_name,
-                 'waitingSeconds', round(extract(epoch FROM now() - coalesce(w.state_change, w.query_start))::numeric, 1),
-                 'query', left(w.query, 300)) ORDER BY w.pid), '[]')
-              FROM pg_stat_activity w
-              WHERE w.wait_event_type = 'Lock' AND w.pid <> pg_backend_pid() AND a.pid = ANY (pg_blocking_pids(w.pid))))
-         ORDER BY state_change)
-         FILTER (WHERE state LIKE 'idle in transaction%' AND state_change < now() - make_interval(secs => $2)), '[]') AS stuck
-FROM pg_stat_activity a`;
 
 /** Who holds the connections: the first thing to look at when the pool is exhausted. */
 const WHO_HOLDS_CONNECTIONS =
   "SELECT usename, application_name, client_addr, state, count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' GROUP BY 1, 2, 3, 4 ORDER BY count(*) DESC;";
 
-export interface PoolRow {
-  max_connections: number;
-  superuser_reserved: number;
-  reserved: number;
-  is_superuser: boolean | null;
-  reads_all_stats: boolean;
-  in_use: number;
-  hidden: number;
-  active: number;
-  idle: number;
-  idle_long: number;
-  idle_in_transaction: number;
-  stuck: {
-    pid: number;
-    user: string;
-    database: string;
-    applicationName: string;
-    state: string;
-    idleSeconds: number;
-    transactionSeconds: number;
-    lastQuery: string;
-    /** The sessions waiting on a lock this one holds. */
-    blocks: { pid: number; user: string | null; applicationName: string | null; waitingSeconds: number | null; query: string | null }[];
-  }[];
-}
-
 /** The neutral fields the human report lists (engine/schema.ts: SessionEvidence), beside the row's own. */
-function idleSession(stuck: PoolRow['stuck'][number]): SessionEvidence {
+function idleSession(stuck: ActivityRow['stuck'][number]): SessionEvidence {
   const blocks = stuck.blocks ?? [];
   return {
     role: 'idle in transaction',
@@ -91,7 +26,7 @@ function idleSession(stuck: PoolRow['stuck'][number]): SessionEvidence {
 }
 
 /** The sessions an idle transaction keeps waiting, each once, listed after the idle ones. */
-function waitingOn(stuck: readonly PoolRow['stuck'][number][]): SessionEvidence[] {
+function waitingOn(stuck: readonly ActivityRow['stuck'][number][]): SessionEvidence[] {
   const seen = new Set<number>(stuck.map((session) => session.pid));
   return stuck.flatMap((holder) =>
     (holder.blocks ?? []).flatMap((waiter): SessionEvidence[] => {
@@ -251,22 +186,13 @@ export const poolStep = defineStep<PgContext, keyof typeof remedies>({
     }
     const session = await ctx.session();
     if (!session) return io.skip('not checked: the login failed, and the sessions are read through a login');
-    const { thresholds } = ctx.run;
-    const [row] = await session.query<PoolRow>(POOL_SQL, [thresholds.idleMs / 1000, thresholds.idleInTransactionMs / 1000], io.deadline);
+    const row = await ctx.activity(io.deadline);
     if (!row) return io.skip('pg_stat_activity returned nothing');
-    ctx.visibility =
-      row.reads_all_stats || row.is_superuser === true
-        ? { allSessions: true, hiddenSessions: 0 }
-        : {
-            allSessions: false,
-            hiddenSessions: row.hidden,
-            reason: `role "${ctx.target.user}" is not a superuser and lacks pg_read_all_stats: other roles' sessions show no state or query`,
-          };
-    return judge(row, ctx, io);
+    return judge(row, await ctx.visibility(io.deadline), ctx, io);
   },
 });
 
-function judge(row: PoolRow, ctx: PgContext, io: StepIO<keyof typeof remedies>): Finding | [Finding, ...Finding[]] {
+function judge(row: ActivityRow, visibility: Visibility | undefined, ctx: PgContext, io: StepIO<keyof typeof remedies>): Finding | [Finding, ...Finding[]] {
   const { thresholds } = ctx.run;
   const usable = row.max_connections - row.superuser_reserved - row.reserved;
   const percent = Math.round((row.in_use / row.max_connections) * 1000) / 10;
@@ -279,7 +205,7 @@ function judge(row: PoolRow, ctx: PgContext, io: StepIO<keyof typeof remedies>):
     idle: row.idle,
     idleInTransaction: row.idle_in_transaction,
     idlePastThreshold: row.idle_long,
-    ...(ctx.visibility && !ctx.visibility.allSessions ? { hiddenSessions: row.hidden, visibility: ctx.visibility.reason } : {}),
+    ...(visibility && !visibility.allSessions ? { hiddenSessions: row.hidden, visibility: visibility.reason } : {}),
   };
   const findings: Finding[] = [];
   if (row.in_use >= usable) {
@@ -331,7 +257,7 @@ function judge(row: PoolRow, ctx: PgContext, io: StepIO<keyof typeof remedies>):
     );
   }
   const hidden =
-    ctx.visibility && !ctx.visibility.allSessions
+    visibility && !visibility.allSessions
       ? ` (limited view: the role lacks pg_read_all_stats${row.hidden > 0 ? `; ${row.hidden} sessions of other roles hidden` : ''})`
       : '';
   const pass = io.pass(`${row.in_use} of ${row.max_connections} connections in use (${percent} %)${hidden}`, evidence);

@@ -242,7 +242,9 @@ export const queriesStep = defineStep<PgContext, keyof typeof remedies>({
     io.evidence.longRunning = longRunning;
     const blocked = await session.query<BlockedRow>(blockedSql(session.majorVersion), [thresholds.lockWaitMs / 1000], io.deadline);
     io.evidence.blocked = blocked;
-    const visibility = ctx.visibility && !ctx.visibility.allSessions ? { visibility: ctx.visibility.reason } : {};
+    // Read once by the pool step, or here when the pool step was not run (--skip, --only).
+    const seen = await ctx.visibility(io.deadline);
+    const visibility = seen && !seen.allSessions ? { visibility: seen.reason } : {};
     const findings: Finding[] = [];
     if (blocked.length > 0) {
       const blockers = sortBlockers(blocked);
@@ -273,7 +275,7 @@ export const queriesStep = defineStep<PgContext, keyof typeof remedies>({
     }
     const [first, ...rest] = findings;
     if (first) return [first, ...rest];
-    const limited = ctx.visibility && !ctx.visibility.allSessions ? ' (limited view: only this role’s sessions are visible)' : '';
+    const limited = seen && !seen.allSessions ? ' (limited view: only this role’s sessions are visible)' : '';
     return io.pass(`nothing active past ${formatMs(thresholds.longRunningMs)} and no lock wait past ${formatMs(thresholds.lockWaitMs)}${limited}`, {
       ...visibility,
     });
