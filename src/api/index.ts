@@ -17,7 +17,7 @@ import type { StepId } from '../engine/steps.js';
 import type { Thresholds } from '../engine/thresholds.js';
 import type { ExplainReport } from '../explain/schema.js';
 import type { Platform } from '../host/platform.js';
-import { ENGINE_NAMES, type EngineName } from '../engines/registry.js';
+import type { EngineName } from '../engines/registry.js';
 import { DbdoctorError, type DbdoctorErrorReason } from './errors.js';
 import type { PreparedRun, TargetEntry, TargetInput } from './run.js';
 import type { Until } from './wait.js';
@@ -201,7 +201,8 @@ export async function waitFor(targets?: Target | readonly Target[], options: Wai
  * catch (err) { console.error((await explain(err)).verdict?.title ?? err); }
  */
 export async function explain(input: unknown, options: ExplainOptions = {}): Promise<Explanation> {
-  checkCall(undefined, options, { engine: true });
+  checkCall(undefined, options);
+  await checkEngine(options);
   return guarded(undefined, async () => {
     const [{ registerVocabulary }, { ExplainReportSchema }] = await Promise.all([import('./vocabulary.js'), import('../explain/schema.js')]);
     registerVocabulary();
@@ -220,6 +221,18 @@ export async function explain(input: unknown, options: ExplainOptions = {}): Pro
       });
     return ExplainReportSchema.parse(await (await import('./explain.js')).explainErrorRun(input, run));
   });
+}
+
+/**
+ * The engine option, checked against the registry's engines: loaded on the first call, never on
+ * import (importing the package loads this file and errors.js only), before anything runs.
+ */
+async function checkEngine(options: ExplainOptions | undefined): Promise<void> {
+  const engine = (options as Record<string, unknown> | undefined)?.engine;
+  if (engine === undefined) return;
+  const { ENGINE_NAMES } = await import('../engines/registry.js');
+  if (!(ENGINE_NAMES as readonly unknown[]).includes(engine))
+    throw new DbdoctorError('bad_input', `dbdoctor: engine must be one of ${ENGINE_NAMES.join(', ')}, not ${describe(engine)}`);
 }
 
 // ── shared by the calls ───────────────────────────────────────────────────────
@@ -278,8 +291,8 @@ async function published(report: RunReport): Promise<Report> {
 
 /**
  * The values the options take, spelled here so that checking a call loads nothing (importing the
- * package loads this file, errors.js and the engines' registry, which loads no engine); the
- * compiler keeps each list equal to its type. The engines are the registry's own list.
+ * package loads this file and errors.js only); the compiler keeps each list equal to its type.
+ * The engines are the registry's own list, checked by checkEngine on the first call.
  */
 const PLATFORM_NAMES = ['kubernetes', 'compose', 'container', 'systemd', 'host', 'macos', 'windows'] as const satisfies readonly Platform[];
 const STEP_NAMES = ['process', 'accepting', 'network', 'pool', 'auth', 'queries'] as const satisfies readonly StepId[];
@@ -321,7 +334,7 @@ function describe(value: unknown): string {
  * The call's arguments, checked as the CLI checks its flags: anything else is `bad_input`, one
  * sentence, before anything runs (a wrong value must never reach a timer, a listener or a schema).
  */
-function checkCall(targets: unknown, options: unknown, allowed: { readonly steps?: boolean; readonly until?: boolean; readonly engine?: boolean } = {}): void {
+function checkCall(targets: unknown, options: unknown, allowed: { readonly steps?: boolean; readonly until?: boolean } = {}): void {
   const bad = (message: string, hint?: string): never => {
     throw new DbdoctorError('bad_input', `dbdoctor: ${message}`, hint ? { hint } : {});
   };
@@ -338,8 +351,6 @@ function checkCall(targets: unknown, options: unknown, allowed: { readonly steps
     bad(`platform must be one of ${PLATFORM_NAMES.join(', ')}, not ${describe(given.platform)}`);
   if (allowed.until && given.until !== undefined && !(UNTIL_LEVELS as readonly unknown[]).includes(given.until))
     bad(`until must be one of ${UNTIL_LEVELS.join(', ')}, not ${describe(given.until)}`);
-  if (allowed.engine && given.engine !== undefined && !(ENGINE_NAMES as readonly unknown[]).includes(given.engine))
-    bad(`engine must be one of ${ENGINE_NAMES.join(', ')}, not ${describe(given.engine)}`);
   for (const key of allowed.steps ? (['only', 'skip'] as const) : []) {
     const list = given[key];
     if (list !== undefined && !(Array.isArray(list) && list.every((step) => (STEP_NAMES as readonly unknown[]).includes(step))))

@@ -267,3 +267,15 @@ describe('explain(error object) is never worse than its text', () => {
     expect(fromObject.verdict?.cause).toBe('hba_rejected');
   });
 });
+
+describe('explain(…, { engine }): the registry says which engines there are', () => {
+  test('an engine the registry does not have is bad input, naming the ones it has, before anything runs', async () => {
+    const call = explain('FATAL: the database system is starting up', { engine: 'oracle' as never });
+    await expect(call).rejects.toBeInstanceOf(DbdoctorError);
+    await expect(call).rejects.toMatchObject({ reason: 'bad_input', message: 'dbdoctor: engine must be one of postgres, mongodb, cassandra, not "oracle"' });
+  });
+
+  test('a registered engine is taken', async () => {
+    expect((await explain('connection refused', { engine: 'cassandra' })).engine).toBe('cassandra');
+  });
+});
