@@ -135,6 +135,6 @@ export async function parseConfigFile(text: string, path: string): Promise<Confi
   const at = lines.linePos(offset);
   throw new InputError(
     `${path}:${at.line}:${at.col}: ${field}: ${issue?.message ?? 'invalid'}`,
-    'see "Config files" in the README for the fields a config file may have',
+    'see "Several targets, and config files" in the README for the fields a config file may have',
   );
 }

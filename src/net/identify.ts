@@ -24,7 +24,12 @@ import { connectTcp } from './tcp.js';
  * The openings tried are the engine's foreign ones only, and all of them together take at most
  * IDENTIFY_CAP_MS of the caller's deadline.
  */
-export type EngineProtocol = 'postgres' | 'mongodb' | 'cassandra';
+/**
+ * The protocol the caller speaks, by its engine's id ("postgres", "redis"): every other opening
+ * below is tried on a listener that did not answer it. An engine whose protocol has no opening here
+ * gets all of them (and sniff.ts names what answers, when it knows the protocol).
+ */
+export type EngineProtocol = string;
 
 interface Opening {
   readonly name: string;
@@ -79,11 +84,12 @@ const OPENINGS = {
   cassandra: { name: "CQL's OPTIONS", bytes: CQL_OPTIONS },
 } as const satisfies Record<string, Opening>;
 
-const FOREIGN_OPENINGS: Record<EngineProtocol, readonly Opening[]> = {
-  postgres: [OPENINGS.http, OPENINGS.mongodb, OPENINGS.cassandra],
-  mongodb: [OPENINGS.http, OPENINGS.postgres, OPENINGS.cassandra],
-  cassandra: [OPENINGS.http, OPENINGS.postgres, OPENINGS.mongodb],
-};
+/** The openings of every protocol but the caller's own, HTTP's first (it waits for a greeting before it asks). */
+function foreignOpenings(engine: EngineProtocol): readonly Opening[] {
+  return Object.entries(OPENINGS)
+    .filter(([protocol]) => protocol !== engine)
+    .map(([, opening]) => opening);
+}
 
 /** The whole identification, every opening together; and each opening's wait for an answer. */
 export const IDENTIFY_CAP_MS = 1500;
@@ -114,7 +120,7 @@ export async function identifyListener(address: string, port: number, engine: En
   const started = performance.now();
   const within = deadline.limit(IDENTIFY_CAP_MS, 'identify the listener');
   const tried: TriedOpening[] = [];
-  for (const opening of FOREIGN_OPENINGS[engine]) {
+  for (const opening of foreignOpenings(engine)) {
     if (within.expired) break;
     const { entry, answer } = await tryOpening(address, port, opening, within);
     tried.push(entry);

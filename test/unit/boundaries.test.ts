@@ -54,3 +54,36 @@ new RuleTester({ languageOptions: { parser: tseslint.parser, ecmaVersion: 2022, 
     { filename: at('engine/probe.ts'), code: "import { a } from './deadline.js';", options, errors: [{ messageId: 'staleException' }] },
   ],
 });
+
+// The arrows eslint.config.js itself keeps, on src/'s own files: an engine's parts (its probe
+// folder, its record, its target parser under src/config/<engine>/, whatever its name) are reached
+// only through src/engines/registry.ts, and the layers below the probes name no engine.
+describe("eslint.config.js's own arrows", () => {
+  const ROOT = new URL('../..', import.meta.url).pathname;
+  const lint = async (file: string, code: string): Promise<string[]> => {
+    const { ESLint } = await import('eslint');
+    const [result] = await new ESLint({ cwd: ROOT }).lintText(code, { filePath: `${ROOT}${file}` });
+    return (result?.messages ?? []).filter((message) => message.ruleId === 'dbdoctor/boundaries').map((message) => message.message);
+  };
+  it.each([
+    ['src/engine/status.ts', "import type { PostgresTarget } from '../config/postgres/target.js';\nexport type X = PostgresTarget;\n"],
+    ['src/engine/status.ts', "import { ENGINE_NAMES } from '../engines/registry.js';\nexport const X = ENGINE_NAMES;\n"],
+    ['src/net/dns.ts', "import { postgresProbe } from '../probes/postgres/index.js';\nexport const X = postgresProbe;\n"],
+    ['src/host/local.ts', "import { mongodbEngine } from '../engines/mongodb.js';\nexport const X = mongodbEngine;\n"],
+    ['src/cli/runbook.ts', "import { resolveCassandraTarget } from '../config/cassandra/target.js';\nexport const X = resolveCassandraTarget;\n"],
+    ['src/report/json.ts', "import { ENGINES } from '../engines/registry.js';\nexport const X = ENGINES;\n"],
+    ['src/exporter/metrics.ts', "import { postgresProbe } from '../probes/postgres/index.js';\nexport const X = postgresProbe;\n"],
+  ])(
+    '%s may not: %s',
+    async (file, code) => {
+      const messages = await lint(file, code);
+      if (messages.length !== 1) throw new Error(`expected one boundary error, got ${JSON.stringify(messages)}`);
+    },
+    60_000,
+  );
+
+  it('the CLI may read the registry', async () => {
+    const messages = await lint('src/cli/runbook.ts', "import { ENGINE_NAMES } from '../engines/registry.js';\nexport const X = ENGINE_NAMES;\n");
+    if (messages.length !== 0) throw new Error(JSON.stringify(messages));
+  }, 60_000);
+});

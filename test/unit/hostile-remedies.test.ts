@@ -8,9 +8,7 @@ import { InputError } from '../../src/config/errors.js';
 import { secrets } from '../../src/config/secrets.js';
 import { isHostName } from '../../src/net/hostname.js';
 import { kubernetesName } from '../../src/probes/common/platform.js';
-import { postgresProbe } from '../../src/probes/postgres/index.js';
-import { mongoProbe } from '../../src/probes/mongodb/index.js';
-import { cassandraProbe } from '../../src/probes/cassandra/index.js';
+import { ENGINE_MODULES } from '../../src/engines/registry.js';
 import { dbnameOperand, hbaToken, pgpassField } from '../../src/probes/postgres/commands.js';
 import { pgbouncerName, pgbouncerValue } from '../../src/probes/postgres/pooler/commands.js';
 import { jsString, yamlString } from '../../src/text/js.js';
@@ -384,7 +382,8 @@ describe('every printed command, built from hostile values, is the intended comm
 
   test('every cause a step can produce is among the cases above', async () => {
     const built = new Set((await cases(PLAIN, SANDBOX)).map((entry) => `${entry.engine}/${entry.cause}`));
-    for (const probe of [postgresProbe, mongoProbe, cassandraProbe]) {
+    // Every registered engine's probe: a new engine fails here until its remedies have cases.
+    for (const probe of await Promise.all(ENGINE_MODULES.map((engine) => engine.probe()))) {
       for (const step of probe.steps) {
         for (const cause of step.produces) {
           if (cause === 'deadline_exceeded' || cause === 'check_error') continue;
