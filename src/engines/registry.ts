@@ -1,5 +1,5 @@
 import type { EngineExplainer, ExplainRule, FieldPattern, Reader } from '../engine/explainer.js';
-import type { Probe, StepDescription } from '../engine/probe.js';
+import type { StepDescription } from '../engine/probe.js';
 import type { Evidence } from '../engine/schema.js';
 import type { PortWatch } from '../probes/common/watch.js';
 import type { EngineModule, TargetOf } from './module.js';
@@ -28,7 +28,12 @@ export const ENGINE_NAMES = ENGINE_MODULES.map((module) => module.id) as [Engine
 export const ENGINES = Object.fromEntries(ENGINE_MODULES.map((module) => [module.id, module.name])) as Readonly<Record<EngineName, string>>;
 
 export function isEngine(name: string): name is EngineName {
-  return (ENGINE_NAMES as readonly string[]).includes(name);
+  return engineNamed(name) !== undefined;
+}
+
+/** The engine of this id, if one is registered (a protocol id from net/sniff.ts may name none). */
+export function engineNamed(name: string): Registered | undefined {
+  return ENGINE_MODULES.find((module) => module.id === name);
 }
 
 /** An engine's entry, typed by its target: the one place a target's engine meets its module. */
@@ -37,14 +42,9 @@ export function engineOf<T extends Target>(target: T): EngineModule<T['engine'],
 }
 
 export function engineModule(name: EngineName): Registered {
-  const found = ENGINE_MODULES.find((module) => module.id === name);
+  const found = engineNamed(name);
   if (!found) throw new Error(`no engine "${name}" is registered`);
   return found;
-}
-
-/** The probe for a target's engine, loaded now (and with it the engine's code, never another's). */
-export async function probeFor<T extends Target>(target: T): Promise<Probe<T, unknown>> {
-  return engineOf(target).probe();
 }
 
 /** A probe's step definitions, for runbooks and docs (loading the probe, never its driver). */

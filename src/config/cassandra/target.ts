@@ -45,10 +45,6 @@ export const CassandraTargetSchema = z.object({
 });
 export type CassandraTarget = z.infer<typeof CassandraTargetSchema>;
 
-export function isCassandraUri(text: string): boolean {
-  return /^cassandra:\/\//i.test(text.trim());
-}
-
 /** Settings that applications spell two ways: the first spelling wins when both are set. */
 export const SPELLINGS = {
   hosts: ['CASSANDRA_CONTACT_POINTS', 'CASSANDRA_HOSTS'],

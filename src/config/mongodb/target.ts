@@ -53,10 +53,6 @@ export const MongoTargetSchema = z.object({
 });
 export type MongoTarget = z.infer<typeof MongoTargetSchema>;
 
-export function isMongoUri(text: string): boolean {
-  return /^mongodb(\+srv)?:\/\//i.test(text.trim());
-}
-
 /** Option values that are secrets in their own right (besides the password). */
 const SECRET_OPTIONS = ['tlsCertificateKeyFilePassword', 'authMechanismProperties', 'proxyPassword'];
 

@@ -61,10 +61,6 @@ export const LIBPQ_KEYWORDS = new Set([
   'require_auth',
 ]);
 
-export function isPostgresUri(text: string): boolean {
-  return /^postgres(?:ql)?:\/\//i.test(text.trim());
-}
-
 /** A keyword/value string has at least one `keyword=` and no scheme. */
 export function isKeywordValueString(text: string): boolean {
   return !/^[a-z][a-z0-9+.-]*:\/\//i.test(text.trim()) && /^\s*[a-z_]+\s*=/i.test(text);

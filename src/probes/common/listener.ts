@@ -6,7 +6,7 @@ import type { Connected } from '../../net/reach.js';
 import type { ProtocolGuess } from '../../net/sniff.js';
 import type { HostOs } from '../../host/platform.js';
 import { portOwnerCommand, processCommand } from './oscommands.js';
-import { ENGINE_MODULES } from '../../engines/registry.js';
+import { engineNamed } from '../../engines/registry.js';
 
 /**
  * A port that does not speak the engine's protocol, named for the operator: which program owns it
@@ -24,11 +24,6 @@ export interface EngineIdentity {
   readonly portNote?: string;
   /** A URL for this engine at another host and port (no password). */
   readonly urlFor: (host: string, port: number) => string;
-}
-
-/** The other engines (by the protocol that answered), so that "MongoDB answers here" can say which port and scheme it needs. */
-function engineSpeaking(protocol: string): { readonly name: string; readonly defaultPort: number; readonly scheme: string } | undefined {
-  return ENGINE_MODULES.find((module) => module.id === protocol);
 }
 
 /** Where this engine listens on this machine (its servers' TCP sockets), for the fix. */
@@ -116,7 +111,7 @@ function foundOwner(view: ListenerView | undefined): ListenerOwner | undefined {
 /** "python3 (pid 4242) listens on 127.0.0.1:5432, not PostgreSQL: an HTTP server (Server: …) answers on this port" */
 function wrongProtocolSummary(engine: EngineIdentity, where: string, what: ProtocolGuess | undefined, view: ListenerView | undefined): string {
   const described = what?.description ?? `a server that does not speak ${engine.name}'s protocol`;
-  const other = what ? engineSpeaking(what.protocol) : undefined;
+  const other = what ? engineNamed(what.protocol) : undefined;
   const question = other && other.name !== engine.name ? `: is this the ${other.name} port?` : '';
   const owner = foundOwner(view);
   if (owner) return `${describeOwner(owner)} listens on ${owner.listensOn}, not ${engine.name}: ${described} answers on this port${question}`;
@@ -134,7 +129,7 @@ export function wrongProtocolRemedies(engine: EngineIdentity, host: string, port
   const guess = seen?.guess ?? { protocol: 'unknown', description: what, sample: '' };
   const view = seen?.view;
   const described = guess.description;
-  const other = engineSpeaking(guess.protocol);
+  const other = engineNamed(guess.protocol);
   const owner = foundOwner(view);
   const right = view?.elsewhere[0];
   const fixes: Remediation[] = [];

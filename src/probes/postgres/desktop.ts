@@ -1,6 +1,8 @@
 import type { Desktop } from '../common/oscommands.js';
 import { ps } from '../../text/powershell.js';
 
+const POSTGRES_APP = '/Applications/Postgres.app';
+
 /** PostgreSQL on a desktop: Homebrew's postgresql@N, Postgres.app, the EDB installer's Windows service. */
 export const postgresDesktop: Desktop = {
   name: 'PostgreSQL',
@@ -23,10 +25,10 @@ export const postgresDesktop: Desktop = {
       { text: 'Or ask pg_ctl about that data directory:', command: ps`& ${`${root}\\bin\\pg_ctl.exe`} status -D ${`${root}\\data`}`, language: 'powershell' },
     ];
   },
-  app: { name: 'Postgres.app', path: '/Applications/Postgres.app', open: 'open -a Postgres' },
+  app: { name: 'Postgres.app', path: POSTGRES_APP, open: 'open -a Postgres' },
   installedBy: {
     formula: /^postgresql(@\d+)?$/,
-    app: '/Applications/Postgres.app',
+    app: POSTGRES_APP,
     windows: { folder: 'PostgreSQL', service: (version) => `postgresql-x64-${version}` },
   },
 };

@@ -66,8 +66,7 @@ export function judgeBackend(view: PoolerView, trace: ConnectionTrace): BackendJ
   // Held: the login was let in and then held; or our query waited in the queue and a second
   // client's login was held as well (PgBouncer had not failed a login yet when the second came,
   // so it neither turned it away nor let it in). A pool merely busy lets a second client log in.
-  const secondHeld = view.confirmation?.kind === 'queued' && view.confirmation.second?.outcome === 'login-held';
-  const held = view.signs.includes('silent-after-authentication') || secondHeld;
+  const held = view.signs.includes('silent-after-authentication') || secondLoginHeld(view);
   const heldBefore = view.signs.includes('held-before-authentication');
   const lost = view.confirmation?.kind === 'lost';
   const pgbouncer = view.admin.state === 'read' || view.name.startsWith('PgBouncer') || heldBefore || localOf(view) !== undefined;
@@ -153,6 +152,11 @@ export function judgeBackend(view: PoolerView, trace: ConnectionTrace): BackendJ
   return { kind: 'down', how: 'unknown', reasons: [...told, ...both, unknownWords(view, held || heldBefore)] };
 }
 
+/** A second client's login was held too: the pooler neither turned it away nor let it in. */
+function secondLoginHeld(view: PoolerView): boolean {
+  return view.confirmation?.kind === 'queued' && view.confirmation.second?.outcome === 'login-held';
+}
+
 /** The pooler's side of the story, as the client saw it. */
 function toldByTheClient(view: PoolerView, trace: ConnectionTrace, said: PoolerSaid | undefined, heldBefore: boolean, lost: boolean): string[] {
   const reasons: string[] = [];
@@ -169,7 +173,7 @@ function toldByTheClient(view: PoolerView, trace: ConnectionTrace, said: PoolerS
     reasons.push(
       `it closed the session under the first query without a word (${view.confirmation.message}): the server connection it had given the query broke`,
     );
-  if (view.confirmation?.kind === 'queued' && view.confirmation.second?.outcome === 'login-held') {
+  if (secondLoginHeld(view) && view.confirmation?.kind === 'queued') {
     const first = view.signs.includes('silent-after-authentication')
       ? ''
       : `it let the login in from its cache and held the first query in its queue (${formatMs(view.confirmation.waitedMs)}); `;
