@@ -2,9 +2,57 @@
 // "--" before this file's path: Node 20 reads --env-file anywhere on its command line, even after
 // the script (and exits 9 with its own message when that file is missing), so dbdoctor's own
 // --env-file must come after a "--" that ends node's options.
-import module from 'node:module';
-// Node >= 22.1 keeps compiled code between runs (a no-op on Node 20, which has no such cache).
-module.enableCompileCache?.();
-// The command line's bundle (scripts/bundle.ts): one file for what every command needs, chunks for the rest.
-const { main } = await import('../dist/bundle/main.js');
-process.exit(await main(process.argv));
+//
+// A CommonJS file (bin/package.json): Node starts a CommonJS entry without its ES module loader.
+// It runs the command line's bundle (scripts/bundle.ts) with V8's cache of its compiled code, so a
+// run compiles almost nothing. The cache is dist/bundle/main.code-cache, written by `npm run build`
+// for the Node that built it; V8 checks it (its version, its flags, the source's length) and, when it
+// does not fit (another Node, --inspect, a V8 flag in NODE_OPTIONS) or is missing, compiles the bundle
+// as any script: slower by some tens of milliseconds, never different.
+'use strict';
+const { readFileSync } = require('node:fs');
+const { createRequire } = require('node:module');
+const { dirname, join } = require('node:path');
+const { Script } = require('node:vm');
+
+const BUNDLE = join(__dirname, '..', 'dist', 'bundle', 'main.cjs');
+const CODE_CACHE = join(__dirname, '..', 'dist', 'bundle', 'main.code-cache');
+
+/**
+ * The bundle's exports, and its compiled script (whose cache the build writes). The bundle's
+ * `import()` is this file's (see scripts/bundle.ts, `routeImports`): for a package a real dynamic
+ * import, resolved from the package's own node_modules.
+ */
+function load() {
+  let cachedData;
+  try {
+    cachedData = readFileSync(CODE_CACHE);
+  } catch {
+    // No cache: compiled as any script.
+  }
+  // ASCII (scripts/bundle.ts, `asciiOnly`): read as Latin-1, the same text without decoding UTF-8.
+  const source = readFileSync(BUNDLE, 'latin1');
+  // The wrapper is on the bundle's first line, so a stack trace's line numbers are the file's own.
+  const script = new Script(`(function (exports, require, module, __filename, __dirname, __dbdoctorImport) {${source}\n})`, { filename: BUNDLE, cachedData });
+  const bundle = { exports: {} };
+  const require = createRequire(BUNDLE);
+  // A Node module is required (its exports, named as ES modules name them): a first import() would
+  // start Node's ES module loader, ~5 ms, for nothing. A package is imported as in dist/.
+  const load = (specifier) => (specifier.startsWith('node:') ? Promise.resolve().then(() => require(specifier)) : import(specifier));
+  script.runInThisContext().call(bundle.exports, bundle.exports, require, bundle, BUNDLE, dirname(BUNDLE), load);
+  return { main: bundle.exports.main, script, cacheRejected: cachedData === undefined ? undefined : script.cachedDataRejected };
+}
+
+if (require.main !== module) {
+  module.exports = { load, BUNDLE, CODE_CACHE };
+} else if (process.argv.length === 3 && (process.argv[2] === '--version' || process.argv[2] === '-V')) {
+  // `dbdoctor --version` alone is answered here, as commander would answer it (the version and a
+  // newline), without loading the bundle: CI logs and init containers print it on every start.
+  process.stdout.write(`${require('../package.json').version}\n`);
+} else {
+  // Node >= 22.1 keeps compiled code of what this file imports (the drivers) between runs; a no-op on Node 20.
+  require('node:module').enableCompileCache?.();
+  load()
+    .main(process.argv)
+    .then((code) => process.exit(code));
+}

@@ -1,7 +1,5 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { secrets } from '../config/secrets.js';
+import { ownWords } from './own-words.js';
 import { CAUSE_CODES } from '../engine/causes.js';
 import { ENGINE_MODULES, ENGINE_NAMES } from '../engines/registry.js';
 import { STEP_ORDER } from '../engine/steps.js';
@@ -35,35 +33,6 @@ export function registerVocabulary(): void {
   ];
   for (const word of words) secrets.addPublic(word);
   secrets.useOwnWords(ownWords);
-}
-
-/**
- * The words dbdoctor's own code writes (its sentences, names and commands), read from its own
- * files (dist/, or src/ under the tests), lower-cased; the generated message catalogs, which hold
- * servers' words in every language, are not dbdoctor's.
- */
-function ownWords(): ReadonlySet<string> {
-  // src/ or dist/ above this module (dist/api/, or dist/bundle/chunks/ in the command line's
-  // bundle). dist/bundle/ itself is left out: it holds the bundled libraries' code too, whose words
-  // are not dbdoctor's, and dist/'s own files hold every word the bundle has of dbdoctor's.
-  let root = dirname(fileURLToPath(import.meta.url));
-  while (!['src', 'dist'].includes(basename(root)) && dirname(root) !== root) root = dirname(root);
-  const words = new Set<string>();
-  const visit = (dir: string): void => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory() && path !== join(root, 'bundle')) visit(path);
-      else if (/\.(js|ts)$/.test(entry.name) && !entry.name.endsWith('.d.ts') && !entry.name.includes('.generated.')) {
-        for (const word of readFileSync(path, 'utf8').match(/[A-Za-z]{4,}/g) ?? []) words.add(word.toLowerCase());
-      }
-    }
-  };
-  try {
-    visit(root);
-  } catch {
-    // Unreadable: no word counts as dbdoctor's own, and every secret stays masked.
-  }
-  return words;
 }
 
 /** Every object key a zod schema declares, at any depth. */

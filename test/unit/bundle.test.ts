@@ -3,11 +3,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { bundleOptions } from '../../scripts/bundle.js';
+import { boundaryOptions } from '../../scripts/bundle.js';
 
 /**
  * The lazy-loading boundaries of the command line's bundle (scripts/bundle.ts), read from esbuild's
- * own map of it: what a process loads before it knows its command, and what a PostgreSQL diagnosis
+ * own map of it (the same build split at every import(), `boundaryOptions`: the shipped single file
+ * evaluates a module only where the split build would load its chunk): what a process loads before it knows its command, and what a PostgreSQL diagnosis
  * loads, must not hold what only another path needs. Speed itself is measured in bench/ (never
  * asserted here); this keeps the structure that makes it, so a static import added in the wrong
  * place fails a test instead of quietly costing every run its parse time.
@@ -17,7 +18,7 @@ let texts: { path: string; text: string }[] = [];
 const dir = mkdtempSync(join(tmpdir(), 'dbdoctor-bundle-'));
 
 beforeAll(async () => {
-  const result = await build({ ...bundleOptions(dir), write: false, metafile: true });
+  const result = await build({ ...boundaryOptions(dir), write: false, metafile: true });
   meta = result.metafile;
   texts = result.outputFiles.map((file) => ({ path: file.path, text: file.text }));
 }, 60_000);

@@ -1,6 +1,12 @@
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { buildEnvironment } from '../../src/config/environment.js';
 import { COMMAND_LEFT_OUT, maskUrlPasswords, Secrets } from '../../src/config/secrets.js';
+
+const ROOT = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
 
 describe('redaction', () => {
   test.each([
@@ -39,6 +45,29 @@ describe('redaction', () => {
       expect(secrets.redact('not Zqxvbnmwk')).toBe('not ****');
     } finally {
       secrets.forget();
+    }
+  });
+
+  test("the build lists dbdoctor's own words in dist/own-words.txt, and a run from dist/ reads them from it", async () => {
+    const dist = join(ROOT, 'dist');
+    const { OWN_WORDS_FILE, scanOwnWords } = await import('../../src/api/own-words.js');
+    const listed = readFileSync(join(dist, OWN_WORDS_FILE), 'utf8').split('\n');
+    // The list is what reading every file of dist/ finds: nothing added, nothing lost.
+    expect(listed).toEqual([...scanOwnWords(dist)].sort());
+    expect(listed).toEqual(expect.arrayContaining(['password', 'wrong', 'connection']));
+    // dist/'s module reads the list, not the files (a list changed here shows it).
+    const copy = mkdtempSync(join(tmpdir(), 'dbdoctor-own-words-'));
+    try {
+      cpSync(dist, join(copy, 'dist'), { recursive: true });
+      writeFileSync(join(copy, 'dist', OWN_WORDS_FILE), 'zqxvbnmwk\nwrong');
+      const module = (await import(pathToFileURL(join(copy, 'dist', 'api', 'own-words.js')).href)) as { ownWords: () => ReadonlySet<string> };
+      expect([...module.ownWords()].sort()).toEqual(['wrong', 'zqxvbnmwk']);
+      // Without the list, the files themselves.
+      rmSync(join(copy, 'dist', OWN_WORDS_FILE));
+      expect(module.ownWords().has('password')).toBe(true);
+      expect(module.ownWords().has('zqxvbnmwk')).toBe(false);
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
     }
   });
 

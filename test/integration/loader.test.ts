@@ -1,0 +1,105 @@
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import { IMPORT_FUNCTION, routeImports } from '../../scripts/bundle.js';
+import { BIN, ROOT } from '../lab/dbdoctor.js';
+
+/**
+ * bin/dbdoctor.js runs the command line's one-file bundle with V8's cache of its compiled code
+ * (scripts/bundle.ts, scripts/train-code-cache.cjs). The cache only makes a start faster: these
+ * tests hold that V8 takes the one the build wrote, and that without it, or with one that does not
+ * fit, every answer is the same.
+ */
+function node(args: readonly string[], env: Record<string, string> = {}, cwd = ROOT): { code: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, args, {
+    cwd,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tmpdir(), NO_COLOR: '1', ...env },
+    encoding: 'utf8',
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** A loopback port nothing listens on. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return typeof address === 'object' && address ? address.port : 0;
+}
+
+/** A copy of the installed command (bin/, dist/bundle/, package.json; node_modules linked), whose cache a test may change. */
+const copies: string[] = [];
+function installedCopy(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'dbdoctor-loader-'));
+  copies.push(dir);
+  cpSync(join(ROOT, 'bin'), join(dir, 'bin'), { recursive: true });
+  cpSync(join(ROOT, 'dist', 'bundle'), join(dir, 'dist', 'bundle'), { recursive: true });
+  cpSync(join(ROOT, 'package.json'), join(dir, 'package.json'));
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+  return dir;
+}
+afterAll(() => {
+  for (const dir of copies) rmSync(dir, { recursive: true, force: true });
+});
+
+const cacheState = (bin: string, env: Record<string, string> = {}): string =>
+  node(['-e', `process.stdout.write(String(require(${JSON.stringify(bin)}).load().cacheRejected))`], env).stdout;
+
+/** What a run answered: its exit code and its verdict, without the parts that differ between two runs (durations). */
+function answer(run: { code: number | null; stdout: string }): { code: number | null; verdict: unknown } {
+  const report = JSON.parse(run.stdout, (key, value: unknown) => (key === 'durationMs' ? undefined : value)) as { targets: { verdict: unknown }[] };
+  return { code: run.code, verdict: report.targets[0]?.verdict };
+}
+
+describe('the command line loader', () => {
+  test('the build ships one file and the cache of its code, and V8 takes that cache', () => {
+    expect(readdirSync(join(ROOT, 'dist', 'bundle')).sort()).toEqual(['main.cjs', 'main.code-cache']);
+    expect(cacheState(BIN)).toBe('false');
+  });
+
+  test('with no cache, a damaged one, or a V8 flag that makes it unfit, every answer is the same', async () => {
+    const port = await freePort();
+    const target = `postgresql://app@127.0.0.1:${port}/app`;
+    const expected = answer(node([BIN, 'diagnose', '--json', '--timeout', '3', target]));
+    expect(expected).toMatchObject({ code: 2, verdict: { step: 'process' } });
+    const help = node([BIN, '--help']).stdout;
+    expect(help).toContain('Usage: dbdoctor');
+
+    const missing = installedCopy();
+    rmSync(join(missing, 'dist', 'bundle', 'main.code-cache'));
+    const damaged = installedCopy();
+    writeFileSync(join(damaged, 'dist', 'bundle', 'main.code-cache'), Buffer.alloc(4096, 7));
+    const cases: { name: string; bin: string; env: Record<string, string>; rejected: string }[] = [
+      { name: 'no cache', bin: join(missing, 'bin', 'dbdoctor.js'), env: {}, rejected: 'undefined' },
+      { name: 'a damaged cache', bin: join(damaged, 'bin', 'dbdoctor.js'), env: {}, rejected: 'true' },
+      // A V8 flag changes the flags V8 checks a cache against.
+      { name: 'a V8 flag in NODE_OPTIONS', bin: BIN, env: { NODE_OPTIONS: '--max-semi-space-size=32' }, rejected: 'true' },
+    ];
+    for (const { name, bin, env, rejected } of cases) {
+      expect(cacheState(bin, env), name).toBe(rejected);
+      expect(answer(node([bin, 'diagnose', '--json', '--timeout', '3', target], env)), name).toEqual(expected);
+      expect(node([bin, '--help'], env).stdout, name).toBe(help);
+    }
+  });
+
+  test("--version alone is answered without the bundle, in commander's words", () => {
+    const commander = node([
+      '-e',
+      `require(${JSON.stringify(BIN)}).load().main([process.execPath, 'dbdoctor', '--version']).then((code) => process.exit(code))`,
+    ]);
+    expect(commander.code).toBe(0);
+    for (const flag of ['--version', '-V']) expect(node([BIN, flag])).toEqual({ code: 0, stdout: commander.stdout, stderr: '' });
+    // With anything else on the line, commander answers (here: its usage error for an unknown option).
+    const other = node([BIN, '--version', '--no-such-flag']);
+    expect(other.stdout).toBe(commander.stdout);
+  });
+
+  test("the bundle's import() calls are the loader's, and anything else fails the build", () => {
+    expect(routeImports('x = import("pg"); y = import(\'node:tls\');')).toBe(`x = ${IMPORT_FUNCTION}("pg"); y = ${IMPORT_FUNCTION}('node:tls');`);
+    expect(() => routeImports('x = import(name);')).toThrow(/import\(name/);
+  });
+});
