@@ -64,6 +64,11 @@ export interface ServerSelector {
   readonly match?: (info: ProcessInfo) => boolean;
   /** Keep only processes whose parent is not also selected (a server, not its workers). */
   readonly topLevelOnly?: boolean;
+  /**
+   * A name for this selection ("postgres", "mongodb"): askers of the same name at the same moment
+   * share one reading of the machine (host/shared.ts). The same name must mean the same selection.
+   */
+  readonly name?: string;
 }
 
 export interface ListenerOwner {

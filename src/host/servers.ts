@@ -2,6 +2,7 @@ import { HOST_BACKEND_VARIABLE, HOST_BACKENDS, type HostBackend, type HostBacken
 import { lsofBackend } from './lsof.js';
 import { procBackend } from './procfs.js';
 import { windowsBackend } from './windows.js';
+import { askOnce } from './shared.js';
 
 export type { HostSight, LocalServer, LocalServers, ServerSelector } from './backend.js';
 
@@ -55,6 +56,12 @@ async function usableNow(backend: HostBackend, signal: AbortSignal | undefined):
 }
 
 export async function findLocalServers(selector: ServerSelector, options: { readonly signal?: AbortSignal | undefined } = {}): Promise<LocalServers> {
+  if (selector.name === undefined) return readLocalServers(selector, options.signal);
+  return askOnce(`servers:${selector.name}`, options.signal, (signal) => readLocalServers(selector, signal));
+}
+
+async function readLocalServers(selector: ServerSelector, signal: AbortSignal | undefined): Promise<LocalServers> {
+  const options = { signal };
   const started = Date.now();
   const { order, notes } = backendOrder();
   const unread = [...notes];

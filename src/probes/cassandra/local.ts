@@ -35,7 +35,7 @@ export const isCassandraJvm = (cmdline: readonly string[]): boolean =>
 
 export async function scanLocalCassandra(signal?: AbortSignal): Promise<CassandraScan> {
   const started = Date.now();
-  const found = await findLocalServers({ comm: (comm) => comm === 'java', match: (info) => isCassandraJvm(info.cmdline) }, { signal });
+  const found = await findLocalServers({ name: 'cassandra', comm: (comm) => comm === 'java', match: (info) => isCassandraJvm(info.cmdline) }, { signal });
   const nodes = await Promise.all(
     found.servers.map(async (server): Promise<CassandraNode> => {
       const configFile = configPathOf(server.cmdline);

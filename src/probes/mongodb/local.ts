@@ -28,7 +28,7 @@ export async function explainMongoRefusal(
   const attempted = whereOf(seed);
   const socket = isSocketPath(seed.host);
   if (!socket && !addresses.some((address) => isLocalAddress(address))) return { cause: 'not_running', attempted, where: 'remote', servers: [] };
-  const { servers, sight } = await findLocalServers({ comm: (comm) => MONGODB_PROCESSES.includes(comm), topLevelOnly: true }, { signal });
+  const { servers, sight } = await findLocalServers({ name: 'mongodb', comm: (comm) => MONGODB_PROCESSES.includes(comm), topLevelOnly: true }, { signal });
   // Processes not read: nothing may be concluded about a server elsewhere on this machine.
   const seen = sight.processes === 'seen' ? 'local' : 'unseen';
   // A socket is on this machine: a server runs, but not at this path; or none runs.

@@ -1,6 +1,7 @@
 import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { findLocalServers, processCwd, type HostSight } from '../../host/servers.js';
+import { askOnce } from '../../host/shared.js';
 import { findClusters, type PgCluster } from './clusters.js';
 import { managerOfExecutable, type ServiceManager } from '../../host/managers.js';
 
@@ -57,9 +58,18 @@ export interface LocalScan {
 
 const PG_SOCKET = /\/\.s\.PGSQL\.(\d+)$/;
 
-export async function scanLocalPostgres(env: Readonly<Record<string, string | undefined>> = {}, signal?: AbortSignal): Promise<LocalScan> {
+/**
+ * The PostgreSQL servers and clusters on this machine. What it reads does not depend on the target
+ * (only on PGDATA): the refused targets of a fleet, diagnosed at once, share one reading (host/shared.ts).
+ */
+export function scanLocalPostgres(env: Readonly<Record<string, string | undefined>> = {}, signal?: AbortSignal): Promise<LocalScan> {
+  const pgdata = env.PGDATA ?? '';
+  return askOnce(`postgres-scan:${pgdata}`, signal, (shared) => readLocalPostgres(pgdata === '' ? {} : { PGDATA: pgdata }, shared));
+}
+
+async function readLocalPostgres(env: Readonly<Record<string, string | undefined>>, signal: AbortSignal): Promise<LocalScan> {
   const started = Date.now();
-  const found = await findLocalServers({ comm: (comm) => comm === 'postgres' || comm === 'postmaster', topLevelOnly: true }, { signal });
+  const found = await findLocalServers({ name: 'postgres', comm: (comm) => comm === 'postgres' || comm === 'postmaster', topLevelOnly: true }, { signal });
   const processes = await Promise.all(
     found.servers
       .filter((server) => !isUtilityRun(server.cmdline))

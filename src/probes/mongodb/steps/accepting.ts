@@ -401,7 +401,7 @@ function mongoIdentity(target: MongoTarget): EngineIdentity {
 }
 
 async function localMongoListeners(): Promise<EngineListener[]> {
-  const { servers } = await findLocalServers({ comm: (comm) => MONGODB_PROCESSES.includes(comm), topLevelOnly: true });
+  const { servers } = await findLocalServers({ name: 'mongodb', comm: (comm) => MONGODB_PROCESSES.includes(comm), topLevelOnly: true });
   return servers.flatMap((server) => server.tcp.map((listener) => ({ ...listener, pid: server.pid })));
 }
 
