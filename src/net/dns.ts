@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import { Resolver } from 'node:dns/promises';
 import { ipFamily } from '../text/ip.js';
 import { networkInterfaces } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -90,6 +89,8 @@ type Untimed<T> = T extends unknown ? Omit<T, 'durationMs'> : never;
 
 async function queryDns(host: string, config: ReturnType<typeof parseResolvConf>, deadline: Deadline): Promise<Untimed<Resolution>> {
   const servers = config.nameservers.length > 0 ? config.nameservers : ['127.0.0.1'];
+  // Loaded when a name goes to DNS, not by a run for an address or a name in /etc/hosts (issue 15).
+  const { Resolver } = await import('node:dns/promises');
   const resolver = new Resolver({ timeout: config.timeoutSeconds * 1000, tries: Math.max(1, config.attempts) });
   resolver.setServers(servers.map((server) => (ipFamily(server) === 6 ? `[${server}]:53` : `${server}:53`)));
   const tried: DnsAttempt[] = [];

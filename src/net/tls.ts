@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { ipFamily } from '../text/ip.js';
 import { performance } from 'node:perf_hooks';
-import { checkServerIdentity, connect, type PeerCertificate, type SecureVersion, type TLSSocket } from 'node:tls';
+import type { PeerCertificate, SecureVersion, TLSSocket } from 'node:tls';
 import type { Deadline } from '../engine/deadline.js';
 
 /**
@@ -95,7 +95,10 @@ export function certificateProblem(code: string): CertificateProblem {
   return PROBLEM_BY_CODE[code] ?? 'other';
 }
 
-export function upgradeToTls(socket: Socket, options: TlsUpgrade, deadline: Deadline): Promise<TlsOutcome> {
+export async function upgradeToTls(socket: Socket, options: TlsUpgrade, deadline: Deadline): Promise<TlsOutcome> {
+  // node:tls (and the crypto it brings) is loaded when a server is to speak TLS, not by every run
+  // that imports this module: ~5 ms of a refused port's diagnosis (issue 15).
+  const { checkServerIdentity, connect } = await import('node:tls');
   const started = performance.now();
   const elapsed = (): number => Math.round((performance.now() - started) * 10) / 10;
   return new Promise((resolve) => {
@@ -126,7 +129,7 @@ export function upgradeToTls(socket: Socket, options: TlsUpgrade, deadline: Dead
     const onSecure = (): void => {
       const peer = secure.getPeerCertificate();
       const certificate = summarise(peer);
-      const verdict = judge(secure, peer, options);
+      const verdict = judge(secure, peer, options, checkServerIdentity);
       if (verdict) {
         finish({ outcome: 'verify_failed', ...verdict, certificate, durationMs: elapsed() });
         return;
@@ -147,7 +150,12 @@ export function upgradeToTls(socket: Socket, options: TlsUpgrade, deadline: Dead
   });
 }
 
-function judge(secure: TLSSocket, peer: PeerCertificate, options: TlsUpgrade): { problem: CertificateProblem; code: string; message: string } | undefined {
+function judge(
+  secure: TLSSocket,
+  peer: PeerCertificate,
+  options: TlsUpgrade,
+  checkServerIdentity: typeof import('node:tls').checkServerIdentity,
+): { problem: CertificateProblem; code: string; message: string } | undefined {
   if (options.verify === 'none') return undefined;
   if (!secure.authorized) {
     const code = String(secure.authorizationError ?? 'UNKNOWN');

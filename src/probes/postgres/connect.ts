@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -369,13 +370,16 @@ function loadDriver(): Promise<Driver> {
  * pg decides at load time whether it runs on Cloudflare Workers: without a global `navigator`
  * (Node 20 has none) it constructs a `Response`, which loads Node's whole fetch implementation
  * (about 45 ms, measured). A `navigator` present only while pg loads answers the question at once.
+ *
+ * pg is CommonJS, and required as such: `import('pg')` takes its ES module wrapper, which costs a
+ * start of Node's ES module loader and a scan of pg's files for their exports, ~15 ms of a healthy
+ * diagnosis (issue 15), for the same object.
  */
 async function importPg(): Promise<Driver> {
   const shim = !('navigator' in globalThis);
   if (shim) Object.defineProperty(globalThis, 'navigator', { value: { userAgent: 'Node.js' }, configurable: true });
   try {
-    const module = await import('pg');
-    return module.default;
+    return createRequire(import.meta.url)('pg') as Driver;
   } finally {
     if (shim) Reflect.deleteProperty(globalThis, 'navigator');
   }
