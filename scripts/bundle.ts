@@ -20,7 +20,8 @@
 // dist/ (tsc's output, one file per module) stays as it is, for library use and the tests.
 import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import type { BuildOptions } from 'esbuild';
+import type { BuildOptions, Plugin } from 'esbuild';
+import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -48,12 +49,32 @@ export function bundleOptions(outdir = join(ROOT, 'dist', 'bundle')): BuildOptio
     // bundle's own URL: dist/bundle/ is inside dist/, as tsc's files are.
     define: { 'import.meta.url': '__dbdoctorUrl' },
     banner: { js: "const __dbdoctorUrl = require('node:url').pathToFileURL(__filename).href;" },
+    plugins: [commanderSpawnsLazily],
     // Names stay readable in a stack trace or a profile; whitespace is only what a start-up parses for nothing.
     minifyWhitespace: true,
     legalComments: 'none',
     logLevel: 'warning' as const,
   };
 }
+
+/**
+ * commander requires node:child_process when it loads, for a subcommand that is a program of its
+ * own (`git-foo` style), which dbdoctor has none of: ~5 ms of every start (node:child_process brings
+ * dgram and more). Its one use, `childProcess.spawn(…)`, gets the module when it is called. The
+ * build stops if commander's line changes, rather than ship it unchanged and quietly slower.
+ */
+const COMMANDER_REQUIRE = "const childProcess = require('node:child_process');";
+export const commanderSpawnsLazily: Plugin = {
+  name: 'commander-spawns-lazily',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]commander[\\/]lib[\\/]command\.js$/ }, async (args) => {
+      const text = await readFile(args.path, 'utf8');
+      if (!text.includes(COMMANDER_REQUIRE)) throw new Error(`commander's ${args.path} no longer has ${COMMANDER_REQUIRE}: see scripts/bundle.ts`);
+      const lazy = "const childProcess = { spawn: (...args) => require('node:child_process').spawn(...args) };";
+      return { contents: text.replace(COMMANDER_REQUIRE, lazy), loader: 'js' };
+    });
+  },
+};
 
 /**
  * The same build split at every `import()` into chunks (ES modules): esbuild's map of it shows what

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { Command, Option } from 'commander';
 import { UNTIL, WAIT_DEFAULTS, type Until, type WaitLoopOptions, type WaitProgress } from '../api/wait.js';
 import { Deadline } from '../engine/deadline.js';
@@ -159,8 +158,10 @@ export function fitLine(text: string, width: number): string {
 }
 
 /** Runs the command once ready, as wait-for-it does, passing signals on and exiting with its code. */
-function runCommand(command: readonly string[]): Promise<number> {
+async function runCommand(command: readonly string[]): Promise<number> {
   const [file, ...args] = command;
+  // node:child_process only when there is a command to run: every other command's start-up skips it (issue 15).
+  const { spawn } = await import('node:child_process');
   return new Promise((resolve) => {
     const child = spawn(file ?? 'true', args, { stdio: 'inherit' });
     const forward = (signal: NodeJS.Signals): void => void child.kill(signal);
