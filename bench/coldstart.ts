@@ -95,7 +95,7 @@ export async function coldStart(lab: Lab, runs = 20): Promise<Section> {
     moduleLine,
   ];
   const body = [
-    `${runs} measured runs of each after 2 warm-ups, round-robin (one run of each in turn, so that drift in the machine's load touches all alike); the goals are issue 15's. The refused-port diagnosis is the whole tree's first step failing (nothing listens there), so it is start-up plus the process step's look at the host (here ${refusedVerdict}: the lab's PostgreSQL listens on another port). The CLI runs from its bundle (scripts/bundle.ts, dist/bundle/).`,
+    `${runs} measured runs of each after 2 warm-ups, round-robin (one run of each in turn, so that drift in the machine's load touches all alike); the goals are issue 15's. The refused-port diagnosis is the whole tree's first step failing (nothing listens there), so it is start-up plus the process step's look at the host (here ${refusedVerdict}: the lab's PostgreSQL listens on another port). The CLI runs from its bundle (scripts/bundle.ts: one CommonJS file, dist/bundle/main.cjs, with V8's cache of its compiled code trained at build time; \`--version\` alone is answered by bin/dbdoctor.js without it).`,
     '',
     table(['command', 'wall: median (min–max, n)', '÷ node -e 0', 'above node -e 0', "issue 15's goal"], rows),
     '',

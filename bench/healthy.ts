@@ -1,4 +1,6 @@
 import { interleaved, describe, ms, ratio, table, baseEnv, type Command, type Stats } from './measure.js';
+import { join } from 'node:path';
+import { pgBinDir } from '../test/lab/postgres.js';
 import { APP, diagnose, log, verdict, type Lab, type Section } from './lab.js';
 
 /**
@@ -16,6 +18,15 @@ export const CHECK_POSTGRES_ACTIONS: readonly { action: string; args: readonly s
 
 export function pgIsReady(lab: Lab): Command {
   return { argv: ['pg_isready', '-h', lab.cluster.host, '-p', String(lab.cluster.port), '-U', APP.user, '-d', APP.database], env: baseEnv({ HOME: lab.home }) };
+}
+
+/**
+ * pg_isready as PostgreSQL builds it, the C program itself: Debian's `pg_isready` on PATH is its
+ * Perl wrapper (pg_wrapper), which picks a cluster's version first (issue 15 reports both).
+ */
+export function pgIsReadyBinary(lab: Lab): Command {
+  const [, ...args] = pgIsReady(lab).argv;
+  return { argv: [join(pgBinDir(), 'pg_isready'), ...args], env: baseEnv({ HOME: lab.home }) };
 }
 
 export function checkPostgres(lab: Lab, action: string, extra: readonly string[]): Command {
@@ -53,13 +64,16 @@ export async function healthy(lab: Lab, runs = 10): Promise<Section> {
     { name: 'the set, sequentially (sh -c "pg_isready; check_postgres ×4")', command: wholeSet(lab) },
     { name: 'pg_isready', command: pgIsReady(lab) },
     ...CHECK_POSTGRES_ACTIONS.map(({ action, args }) => ({ name: `check_postgres --action=${action}`, command: checkPostgres(lab, action, args) })),
+    // Not one of the set (the set runs the wrapper, as a user on Debian would): beside it for comparison.
+    { name: `pg_isready, the C program (${join(pgBinDir(), 'pg_isready')}; the row "pg_isready" is Debian's Perl wrapper)`, command: pgIsReadyBinary(lab) },
   ];
+  const parts = 1 + CHECK_POSTGRES_ACTIONS.length;
   const stats = await interleaved(
     tools.map((tool) => tool.command),
     { runs, warmup: 1 },
   );
   const [doctor, set] = stats as [Stats, Stats, ...Stats[]];
-  const sumOfParts = stats.slice(2).reduce((sum, entry) => sum + entry.median, 0);
+  const sumOfParts = stats.slice(2, 2 + parts).reduce((sum, entry) => sum + entry.median, 0);
   const outcome = (index: number): string => {
     const sample = stats[index]?.samples[0];
     if (!sample) return '';
@@ -82,9 +96,9 @@ export async function healthy(lab: Lab, runs = 10): Promise<Section> {
   ]);
   const headline = [
     `Healthy PostgreSQL, full tree: dbdoctor ${ms(doctor.median)} vs ${ms(set.median)} for pg_isready + 4 check_postgres actions run in sequence: **${ratio(doctor.median, set.median)}** (dbdoctor ÷ the set); per tool: ${tools
-      .slice(2)
+      .slice(2, 2 + parts)
       .map((tool, index) => `${tool.name.replace('check_postgres --action=', '')} ${ratio(doctor.median, (stats[index + 2] as Stats).median)}`)
-      .join(', ')}.`,
+      .join(', ')} (pg_isready is Debian's wrapper; the C program alone: ${ratio(doctor.median, (stats[2 + parts] as Stats).median)}).`,
   ];
   const body = [
     `Target: \`postgresql://${APP.user}:****@127.0.0.1:PORT/${APP.database}\` on a local PostgreSQL 15 (the role has \`pg_monitor\`, so check_postgres sees the same server views). Every tool is a whole process; ${runs} measured runs each after one warm-up, run round-robin (one run of each tool in turn) so that drift in the machine's load affects all alike. check_postgres gets dbdoctor's default thresholds where it needs one (\`--critical='5 minutes'\` for txn_idle and query_time).`,

@@ -1,5 +1,3 @@
-import { execFile } from 'node:child_process';
-
 /**
  * One external program run for the host layer (lsof, ps, netstat, tasklist): bounded by a
  * timeout and by the run's signal, its output capped, and every failure an answer rather than an
@@ -18,6 +16,8 @@ export async function runHostCommand(
   options: { readonly signal?: AbortSignal | undefined; readonly timeoutMs?: number; readonly okExitCodes?: readonly number[] } = {},
 ): Promise<CommandOutput> {
   if (options.signal?.aborted) return { state: 'failed', reason: `${file} not run: no time left` };
+  // Loaded when a program is run (macOS, Windows, lsof as the chosen backend), not by every run on Linux (issue 15).
+  const { execFile } = await import('node:child_process');
   return new Promise((resolve) => {
     try {
       execFile(

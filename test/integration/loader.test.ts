@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -96,6 +96,28 @@ describe('the command line loader', () => {
     // With anything else on the line, commander answers (here: its usage error for an unknown option).
     const other = node([BIN, '--version', '--no-such-flag']);
     expect(other.stdout).toBe(commander.stdout);
+  });
+
+  test("Node's own modules load where a path needs them: no TLS, crypto, DNS or child processes for --help or a refused port", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dbdoctor-modules-'));
+    copies.push(dir);
+    const preload = join(dir, 'record.cjs');
+    writeFileSync(preload, "process.on('exit', () => require('node:fs').writeFileSync(process.env.RECORD, process.moduleLoadList.join('\\n')));\n");
+    const loaded = (args: readonly string[]): string[] => {
+      const record = join(dir, `modules-${copies.length}-${args.length}.txt`);
+      node(['-r', preload, BIN, ...args], { RECORD: record });
+      return readFileSync(record, 'utf8')
+        .split('\n')
+        .flatMap((line) => (line.startsWith('NativeModule ') ? [line.slice('NativeModule '.length)] : []));
+    };
+    const heavy = ['tls', 'crypto', 'dns', 'dns/promises', 'child_process', 'dgram'];
+    const help = loaded(['--help']);
+    // (net is Node's own here: its stdout is a pipe, a socket.)
+    expect(help.filter((name) => heavy.includes(name))).toEqual([]);
+    const refused = loaded(['diagnose', '--json', '--timeout', '3', `postgresql://app:password@127.0.0.1:${await freePort()}/app`]);
+    // The witness sees what does load: the host scan's os (a refused port's look at this machine).
+    expect(refused).toContain('os');
+    expect(refused.filter((name) => heavy.includes(name))).toEqual([]);
   });
 
   test("the bundle's import() calls are the loader's, and anything else fails the build", () => {
