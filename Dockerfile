@@ -5,7 +5,9 @@ WORKDIR /app
 COPY package.json package-lock.json tsconfig.json ./
 RUN npm ci --ignore-scripts
 COPY src ./src
-COPY scripts/bundle.ts ./scripts/bundle.ts
+COPY scripts/bundle.ts scripts/train-code-cache.cjs ./scripts/
+# The bundle's code cache is trained by running it through bin/dbdoctor.js (scripts/train-code-cache.cjs).
+COPY bin ./bin
 # tsc's dist/ (one file per module) and the command line's bundle in dist/bundle/ (scripts/bundle.ts).
 RUN npm run build && npm prune --omit=dev
 

@@ -6,34 +6,51 @@
 // A CommonJS file (bin/package.json): Node starts a CommonJS entry without its ES module loader.
 // It runs the command line's bundle (scripts/bundle.ts) with V8's cache of its compiled code, so a
 // run compiles almost nothing. The cache is dist/bundle/main.code-cache, written by `npm run build`
-// for the Node that built it; V8 checks it (its version, its flags, the source's length) and, when it
-// does not fit (another Node, --inspect, a V8 flag in NODE_OPTIONS) or is missing, compiles the bundle
-// as any script: slower by some tens of milliseconds, never different.
+// for the Node that built it. V8 checks it (its version, its flags, the source's length) and, when
+// it does not fit (another Node, a V8 flag in NODE_OPTIONS) or is missing, compiles the bundle as
+// any script: slower by some tens of milliseconds, never different. V8 does not compare the source
+// itself, so a bundle changed after the cache was written (patched in place, even at the same
+// length) is run without it: the cache is used only when it is at least as new as the bundle (npm
+// gives every installed file the same time; a build writes the cache last).
 'use strict';
-const { readFileSync } = require('node:fs');
+const { readFileSync, statSync } = require('node:fs');
 const { createRequire } = require('node:module');
 const { dirname, join } = require('node:path');
 const { Script } = require('node:vm');
 
 const BUNDLE = join(__dirname, '..', 'dist', 'bundle', 'main.cjs');
 const CODE_CACHE = join(__dirname, '..', 'dist', 'bundle', 'main.code-cache');
+/**
+ * The bundle's name in a stack trace. V8 keeps the name a cache was made under (the build
+ * machine's path) for the functions it brings, so one name is given everywhere: a trace reads the
+ * same on every installation, with or without the cache.
+ */
+const BUNDLE_NAME = 'dbdoctor/dist/bundle/main.cjs';
+
+/** The cache, when there is one no older than the bundle. */
+function freshCache() {
+  try {
+    if (statSync(CODE_CACHE).mtimeMs < statSync(BUNDLE).mtimeMs) return undefined;
+    return readFileSync(CODE_CACHE);
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * The bundle's exports, and its compiled script (whose cache the build writes). The bundle's
  * `import()` is this file's (see scripts/bundle.ts, `routeImports`): for a package a real dynamic
  * import, resolved from the package's own node_modules.
  */
-function load() {
-  let cachedData;
-  try {
-    cachedData = readFileSync(CODE_CACHE);
-  } catch {
-    // No cache: compiled as any script.
-  }
+function load(options = { cache: true }) {
+  const cachedData = options.cache ? freshCache() : undefined;
   // ASCII (scripts/bundle.ts, `asciiOnly`): read as Latin-1, the same text without decoding UTF-8.
   const source = readFileSync(BUNDLE, 'latin1');
   // The wrapper is on the bundle's first line, so a stack trace's line numbers are the file's own.
-  const script = new Script(`(function (exports, require, module, __filename, __dirname, __dbdoctorImport) {${source}\n})`, { filename: BUNDLE, cachedData });
+  const script = new Script(`(function (exports, require, module, __filename, __dirname, __dbdoctorImport) {${source}\n})`, {
+    filename: BUNDLE_NAME,
+    cachedData,
+  });
   const bundle = { exports: {} };
   const require = createRequire(BUNDLE);
   // A Node module is required (its exports, named as ES modules name them): a first import() would
@@ -43,12 +60,26 @@ function load() {
   return { main: bundle.exports.main, script, cacheRejected: cachedData === undefined ? undefined : script.cachedDataRejected };
 }
 
+/** dbdoctor's own package.json, when this file is dbdoctor's. */
+function ownPackage() {
+  try {
+    const pkg = require('../package.json');
+    return pkg.name === 'dbdoctor' ? pkg : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 if (require.main !== module) {
   module.exports = { load, BUNDLE, CODE_CACHE };
-} else if (process.argv.length === 3 && (process.argv[2] === '--version' || process.argv[2] === '-V')) {
+} else if (!statSync(BUNDLE, { throwIfNoEntry: false })) {
+  // A checkout that was never built (or a package missing its dist/): one line, as for any input dbdoctor cannot run with.
+  process.stderr.write(`dbdoctor: ${BUNDLE} is missing: run \`npm run build\` in ${dirname(__dirname)} (or reinstall dbdoctor)\n`);
+  process.exitCode = 3;
+} else if (process.argv.length === 3 && (process.argv[2] === '--version' || process.argv[2] === '-V') && ownPackage()) {
   // `dbdoctor --version` alone is answered here, as commander would answer it (the version and a
   // newline), without loading the bundle: CI logs and init containers print it on every start.
-  process.stdout.write(`${require('../package.json').version}\n`);
+  process.stdout.write(`${ownPackage().version}\n`);
 } else {
   // Node >= 22.1 keeps compiled code of what this file imports (the drivers) between runs; a no-op on Node 20.
   require('node:module').enableCompileCache?.();

@@ -25,7 +25,7 @@ function freePort() {
 async function train() {
   // Compiled from the source alone: an old cache must not be what is trained.
   rmSync(CODE_CACHE, { force: true });
-  const { main, script } = load();
+  const { main, script } = load({ cache: false });
   const port = await freePort();
   const commands = [
     ['--version'],

@@ -24,7 +24,7 @@ export function ownWords(): ReadonlySet<string> {
   return scanOwnWords(root);
 }
 
-/** src/ or dist/ above this module (dist/api/, or dist/bundle/chunks/ in the command line's bundle). */
+/** src/ or dist/ above this module (dist/api/, or dist/bundle/ for the command line's bundle). */
 function ownRoot(): string {
   let root = dirname(fileURLToPath(import.meta.url));
   while (!['src', 'dist'].includes(basename(root)) && dirname(root) !== root) root = dirname(root);

@@ -4,7 +4,7 @@ let cached: string | undefined;
 
 /**
  * dbdoctor's version, from its package.json: the nearest one named "dbdoctor" above this module,
- * so that it is found from src/ (the tests), dist/ (tsc's files) and dist/bundle/chunks/ (the
+ * so that it is found from src/ (the tests), dist/ (tsc's files) and dist/bundle/ (the
  * command line's bundle) alike. "0.0.0" when none can be read.
  */
 export function toolVersion(): string {

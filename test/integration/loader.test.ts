@@ -37,7 +37,8 @@ function installedCopy(): string {
   const dir = mkdtempSync(join(tmpdir(), 'dbdoctor-loader-'));
   copies.push(dir);
   cpSync(join(ROOT, 'bin'), join(dir, 'bin'), { recursive: true });
-  cpSync(join(ROOT, 'dist', 'bundle'), join(dir, 'dist', 'bundle'), { recursive: true });
+  // The files' times kept: the cache is used only when it is no older than the bundle.
+  cpSync(join(ROOT, 'dist', 'bundle'), join(dir, 'dist', 'bundle'), { recursive: true, preserveTimestamps: true });
   cpSync(join(ROOT, 'package.json'), join(dir, 'package.json'));
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
   return dir;
@@ -86,6 +87,30 @@ describe('the command line loader', () => {
     }
   });
 
+  test('a bundle changed after its cache was written runs as changed, even at the same length (the cache is left unused)', () => {
+    const copy = installedCopy();
+    const bundle = join(copy, 'dist', 'bundle', 'main.cjs');
+    const before = readFileSync(bundle, 'latin1');
+    const sentence = 'one verdict, its evidence, and the fix';
+    expect(before).toContain(sentence);
+    writeFileSync(bundle, before.replace(sentence, sentence.toUpperCase()), 'latin1');
+    const bin = join(copy, 'bin', 'dbdoctor.js');
+    expect(node([bin, '--help']).stdout).toContain(sentence.toUpperCase());
+    expect(cacheState(bin)).toBe('undefined');
+  });
+
+  test('a copy without its bundle (never built): one line saying how to build it, exit 3, for --version too', () => {
+    const copy = installedCopy();
+    rmSync(join(copy, 'dist', 'bundle'), { recursive: true });
+    for (const args of [['--version'], ['diagnose', 'postgresql://app@127.0.0.1:1/app']]) {
+      const run = node([join(copy, 'bin', 'dbdoctor.js'), ...args]);
+      expect(run.code, args.join(' ')).toBe(3);
+      expect(run.stdout).toBe('');
+      expect(run.stderr).toMatch(/^dbdoctor: \S+main\.cjs is missing: run `npm run build` in /);
+      expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
+    }
+  });
+
   test("--version alone is answered without the bundle, in commander's words", () => {
     const commander = node([
       '-e',
@@ -96,6 +121,16 @@ describe('the command line loader', () => {
     // With anything else on the line, commander answers (here: its usage error for an unknown option).
     const other = node([BIN, '--version', '--no-such-flag']);
     expect(other.stdout).toBe(commander.stdout);
+    // A package.json that is not dbdoctor's (a renamed fork): the bundle answers, as for every other version it prints.
+    const fork = installedCopy();
+    const manifest = JSON.parse(readFileSync(join(fork, 'package.json'), 'utf8')) as Record<string, unknown>;
+    writeFileSync(join(fork, 'package.json'), JSON.stringify({ ...manifest, name: '@acme/dbdoctor' }));
+    const forkBin = join(fork, 'bin', 'dbdoctor.js');
+    const forkCommander = node([
+      '-e',
+      `require(${JSON.stringify(forkBin)}).load().main([process.execPath, 'dbdoctor', '--version']).then((code) => process.exit(code))`,
+    ]);
+    expect(node([forkBin, '--version']).stdout).toBe(forkCommander.stdout);
   });
 
   test("Node's own modules load where a path needs them: no TLS, crypto, DNS or child processes for --help or a refused port", async () => {
@@ -118,6 +153,21 @@ describe('the command line loader', () => {
     // The witness sees what does load: the host scan's os (a refused port's look at this machine).
     expect(refused).toContain('os');
     expect(refused.filter((name) => heavy.includes(name))).toEqual([]);
+  });
+
+  test('a reader that stops reading (| head -1) ends the run quietly, with its own exit code', () => {
+    for (const [args, code] of [
+      ['--help', 0],
+      ['diagnose --help', 0],
+      ['explain --help', 0],
+      ['diagnose postgresql://app@127.0.0.1:1/app', 2],
+    ] as const) {
+      const run = spawnSync('bash', ['-c', `"$0" "$1" ${args} 2>&1 | head -c 1 >/dev/null; echo "exit \${PIPESTATUS[0]}"`, process.execPath, BIN], {
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tmpdir(), NO_COLOR: '1' },
+      });
+      expect(run.stdout.trim(), args).toBe(`exit ${code}`);
+    }
   });
 
   test("the bundle's import() calls are the loader's, and anything else fails the build", () => {

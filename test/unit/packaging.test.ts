@@ -1,5 +1,7 @@
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import { DockerfileParser } from 'dockerfile-ast';
 import { parse, parseAllDocuments } from 'yaml';
 import { describe, expect, test } from 'vitest';
@@ -81,6 +83,35 @@ describe('the Dockerfile', () => {
     expect(readFileSync(join(ROOT, 'Dockerfile'), 'utf8')).toContain('/app/bin/dbdoctor.js');
     expect(existsSync(join(ROOT, 'bin', 'dbdoctor.js'))).toBe(true);
   });
+});
+
+describe("the Dockerfile's build stage", () => {
+  // No container engine here: the build stage's own steps, in a directory holding only what it copies.
+  test('builds from what it copies: tsc, the bundle and its code cache', () => {
+    const instructions = DockerfileParser.parse(readFileSync(join(ROOT, 'Dockerfile'), 'utf8')).getInstructions();
+    const finalFrom = instructions.map((instruction) => instruction.getKeyword()).lastIndexOf('FROM');
+    const app = mkdtempSync(join(tmpdir(), 'dbdoctor-docker-build-'));
+    try {
+      for (const instruction of instructions.slice(0, finalFrom)) {
+        if (instruction.getKeyword() !== 'COPY') continue;
+        const parts = (instruction.getArgumentsContent() ?? '').split(/\s+/);
+        const destination = parts.at(-1) ?? '.';
+        const sources = parts.slice(0, -1);
+        for (const source of sources) {
+          const into = sources.length > 1 || destination.endsWith('/') ? join(app, destination, basename(source)) : join(app, destination);
+          cpSync(join(ROOT, source), into, { recursive: true });
+        }
+      }
+      // `npm ci` is the stage's own step; the packages are the same, linked.
+      symlinkSync(join(ROOT, 'node_modules'), join(app, 'node_modules'));
+      const build = spawnSync('npm', ['run', 'build'], { cwd: app, encoding: 'utf8', timeout: 240_000 });
+      expect(build.status, build.stderr).toBe(0);
+      for (const file of ['api/index.js', 'bundle/main.cjs', 'bundle/main.code-cache', 'own-words.txt'])
+        expect(existsSync(join(app, 'dist', file)), file).toBe(true);
+    } finally {
+      rmSync(app, { recursive: true, force: true });
+    }
+  }, 300_000);
 });
 
 describe('the Kubernetes manifests', () => {
