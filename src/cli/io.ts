@@ -25,6 +25,7 @@ export interface CliIO {
 }
 
 export function processIO(): CliIO {
+  watchClosedPipes();
   return {
     env: process.env,
     stdoutIsTTY: process.stdout.isTTY === true,
@@ -35,6 +36,22 @@ export function processIO(): CliIO {
     out: (text) => write(process.stdout, safeDocument(text)),
     err: (text) => write(process.stderr, safeOutput(text)),
   };
+}
+
+/**
+ * A reader that stops reading (`dbdoctor --help | head -1`, `… | grep -q ready`) closes the pipe:
+ * what is left to write is dropped, and the run ends with its own exit code, not with Node's
+ * "Unhandled 'error' event" (EPIPE) and a stack trace. Any other error of the streams still throws.
+ */
+let pipesWatched = false;
+function watchClosedPipes(): void {
+  if (pipesWatched) return;
+  pipesWatched = true;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+    });
+  }
 }
 
 function write(stream: NodeJS.WriteStream, text: string): Promise<void> {
