@@ -32,16 +32,21 @@ export function askOnce<T>(key: string, signal: AbortSignal | undefined, read: (
     inFlight.set(key, reading as Reading<unknown>);
   }
   const current = reading;
+  // A reading cut short is nobody's answer any more: whoever asks next reads afresh.
+  const stop = (): void => {
+    if (current.waiting > 0 || current.unbounded) return;
+    current.stop.abort();
+    if (inFlight.get(key) === current) inFlight.delete(key);
+  };
   if (!signal) current.unbounded = true;
-  else if (signal.aborted) {
-    if (current.waiting === 0 && !current.unbounded) current.stop.abort();
-  } else {
+  else if (signal.aborted) stop();
+  else {
     current.waiting += 1;
     signal.addEventListener(
       'abort',
       () => {
         current.waiting -= 1;
-        if (current.waiting === 0 && !current.unbounded) current.stop.abort();
+        stop();
       },
       { once: true },
     );

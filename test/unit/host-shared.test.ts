@@ -58,6 +58,31 @@ describe('one reading of the host for askers at the same moment (host/shared.ts)
     expect(await answers).toEqual(['x', 'x']);
   });
 
+  test('a reading cut short (every asker gave up) is not handed to the next asker, who reads afresh', async () => {
+    const cut = gate('cut short');
+    const gaveUp = new AbortController();
+    const first = askOnce('k6', gaveUp.signal, cut.read);
+    gaveUp.abort();
+    const fresh = gate('whole');
+    const next = askOnce('k6', new AbortController().signal, fresh.read);
+    cut.open();
+    fresh.open();
+    expect(await first).toBe('cut short');
+    expect(await next).toBe('whole');
+    expect(fresh.reads()).toBe(1);
+    // An asker whose deadline had passed before it asked starts a reading that is stopped at once, and kept by nobody.
+    const late = new AbortController();
+    late.abort();
+    const stopped = gate('stopped');
+    const lateAnswer = askOnce('k7', late.signal, stopped.read);
+    expect(stopped.signals[0]?.aborted).toBe(true);
+    const after = gate('after');
+    const afterAnswer = askOnce('k7', undefined, after.read);
+    stopped.open();
+    after.open();
+    expect([await lateAnswer, await afterAnswer]).toEqual(['stopped', 'after']);
+  });
+
   test('an asker without a deadline keeps the reading going', async () => {
     const reading = gate('y');
     const bounded = new AbortController();
