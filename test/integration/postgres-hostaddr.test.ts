@@ -168,6 +168,17 @@ describe('postgres hostaddr (libpq): connect to the address, the host only names
     expect(ran.stdout.trim()).toBe('t');
   });
 
+  test('sslmode=verify-ca against a certificate for another name: healthy, as libpq (verify-ca checks the chain, not the name)', async () => {
+    const conninfo = `host=other-name.invalid hostaddr=127.0.0.1 port=${cluster.port} user=app password=${PASSWORD} dbname=appdb sslmode=verify-ca sslrootcert=${cert.certFile}`;
+    const { code, report } = await diagnoseJson([conninfo]);
+    expect(verdictOf(report)).toBe('none/healthy');
+    expect(code).toBe(0);
+    // libpq itself connects with these settings.
+    const ran = paste(`psql '${conninfo.replace(/ password=\S+/, '')}' -At -c 'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()'`);
+    expect(ran.stderr).toBe('');
+    expect(ran.stdout.trim()).toBe('t');
+  });
+
   test.each(['-db', 'host=elsewhere.invalid dbname=appdb'])('a database named %j: the printed psql connects to that very database, here', async (database) => {
     const target = await resolvePostgresTarget(
       { text: `host=${NAME} hostaddr=127.0.0.1 port=${cluster.port} user=app dbname='${database}'`, source: 'url' },
