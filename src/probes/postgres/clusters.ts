@@ -52,17 +52,33 @@ export async function findClusters(options: {
   readonly runningDataDirs: readonly string[];
   readonly env: Readonly<Record<string, string | undefined>>;
 }): Promise<PgCluster[]> {
-  const candidates = [...(await debianClusters()), ...(await conventionalDataDirs(options))];
+  return searchClusters(options.env).finish(options.runningDataDirs);
+}
+
+/**
+ * The search in two parts. What does not depend on the running servers (Debian's clusters, the
+ * conventional directories, PGDATA) starts at once, so that its reads run while local.ts finds the
+ * servers; `finish` adds the directories beside each running cluster. Each directory is read once.
+ */
+export function searchClusters(env: Readonly<Record<string, string | undefined>>): { finish(runningDataDirs: readonly string[]): Promise<PgCluster[]> } {
   const seen = new Set<string>();
-  const found = await Promise.all(
-    candidates.map(async (candidate): Promise<PgCluster | undefined> => {
-      const dir = await canonical(candidate.dataDir);
-      if (seen.has(dir)) return undefined;
-      seen.add(dir);
-      return clusterIn(candidate);
-    }),
-  );
-  return found.filter((cluster): cluster is PgCluster => cluster !== undefined);
+  const take = async (candidate: Candidate): Promise<PgCluster | undefined> => {
+    const dir = await canonical(candidate.dataDir);
+    if (seen.has(dir)) return undefined;
+    seen.add(dir);
+    return clusterIn(candidate);
+  };
+  const early = (async () => {
+    const candidates = [...(await debianClusters()), ...(await conventionalDataDirs({ env }))];
+    return Promise.all(candidates.map(take));
+  })();
+  return {
+    async finish(runningDataDirs) {
+      const beside = await besideRunning(runningDataDirs);
+      const found = [...(await early), ...(await Promise.all(beside.map(take)))];
+      return found.filter((cluster): cluster is PgCluster => cluster !== undefined);
+    },
+  };
 }
 
 async function clusterIn(candidate: Candidate): Promise<PgCluster | undefined> {
@@ -107,23 +123,29 @@ async function debianClusters(): Promise<Candidate[]> {
   return nested.flat().filter((candidate): candidate is Candidate => candidate !== undefined);
 }
 
-async function conventionalDataDirs(options: {
-  readonly runningDataDirs: readonly string[];
-  readonly env: Readonly<Record<string, string | undefined>>;
-}): Promise<Candidate[]> {
+async function conventionalDataDirs(options: { readonly env: Readonly<Record<string, string | undefined>> }): Promise<Candidate[]> {
   const fixed = ['/var/lib/pgsql/data', '/usr/local/pgsql/data', '/var/lib/postgresql/data'];
   const globbed = await Promise.all([
     children('/var/lib/pgsql', (name) => /^\d/.test(name)).then((dirs) => dirs.map((dir) => join(dir, 'data'))),
     children('/usr/local/var', (name) => name.startsWith('postgres')),
     children('/opt/homebrew/var', (name) => name.startsWith('postgres')),
-    // Beside a running cluster, and one level up: /srv/pg/main beside /srv/pg/reporting, and
-    // /var/lib/pgsql/15/data beside /var/lib/pgsql/16/data (where clusters of one machine live).
-    // Each directory once: many processes can name one data directory (a crowded host had 300).
-    ...[...new Set(options.runningDataDirs)].map((dir) => children(dirname(dir), () => true)),
-    ...[...new Set(options.runningDataDirs)].map((dir) => grandchildren(dirname(dirname(dir)), basename(dirname(dir)))),
   ]);
   const fromEnv = options.env.PGDATA && isAbsolute(options.env.PGDATA) ? [options.env.PGDATA] : [];
   return [...fromEnv, ...fixed, ...globbed.flat()].map((dataDir) => ({ dataDir }));
+}
+
+/**
+ * Beside a running cluster, and one level up: /srv/pg/main beside /srv/pg/reporting, and
+ * /var/lib/pgsql/15/data beside /var/lib/pgsql/16/data (where clusters of one machine live).
+ * Each directory once: many processes can name one data directory (a crowded host had 300).
+ */
+async function besideRunning(runningDataDirs: readonly string[]): Promise<Candidate[]> {
+  const dirs = [...new Set(runningDataDirs)];
+  const found = await Promise.all([
+    ...dirs.map((dir) => children(dirname(dir), () => true)),
+    ...dirs.map((dir) => grandchildren(dirname(dirname(dir)), basename(dirname(dir)))),
+  ]);
+  return found.flat().map((dataDir) => ({ dataDir }));
 }
 
 interface Settings {

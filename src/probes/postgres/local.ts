@@ -2,7 +2,7 @@ import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { findLocalServers, processCwd, type HostSight } from '../../host/servers.js';
 import { askOnce } from '../../host/shared.js';
-import { findClusters, type PgCluster } from './clusters.js';
+import { searchClusters, type PgCluster } from './clusters.js';
 import { managerOfExecutable, type ServiceManager } from '../../host/managers.js';
 
 /**
@@ -69,6 +69,8 @@ export function scanLocalPostgres(env: Readonly<Record<string, string | undefine
 
 async function readLocalPostgres(env: Readonly<Record<string, string | undefined>>, signal: AbortSignal): Promise<LocalScan> {
   const started = Date.now();
+  // The clusters' files are read while the servers are found (most of the search needs no server).
+  const clusterSearch = searchClusters(env);
   const found = await findLocalServers({ name: 'postgres', comm: (comm) => comm === 'postgres' || comm === 'postmaster', topLevelOnly: true }, { signal });
   const processes = await Promise.all(
     found.servers
@@ -112,7 +114,7 @@ async function readLocalPostgres(env: Readonly<Record<string, string | undefined
       return port ? [{ path: listener.address, port: Number(port) }] : [];
     });
   const runningDataDirs = [...servers, ...standalone].flatMap((server) => (server.dataDir ? [server.dataDir] : []));
-  const clusters = await findClusters({ runningDataDirs, env });
+  const clusters = await clusterSearch.finish(runningDataDirs);
   return { servers, standalone, strayPorts, clusters, sight: found.sight, durationMs: Date.now() - started };
 }
 
