@@ -79,10 +79,21 @@ if (require.main !== module) {
 } else if (process.argv.length === 3 && (process.argv[2] === '--version' || process.argv[2] === '-V') && ownPackage()) {
   // `dbdoctor --version` alone is answered here, as commander would answer it (the version and a
   // newline), without loading the bundle: CI logs and init containers print it on every start.
+  // A reader gone (EPIPE) is no failure; a standard output that cannot be written is (as src/cli/io.ts).
+  process.stdout.on('error', (error) => {
+    if (error.code !== 'EPIPE') {
+      process.stderr.on('error', () => undefined);
+      process.stderr.write(`dbdoctor: could not write to standard output (${error.code ?? error.message})\n`);
+      process.exitCode = 3;
+    }
+  });
   process.stdout.write(`${ownPackage().version}\n`);
 } else {
-  // Node >= 22.1 keeps compiled code of what this file imports (the drivers) between runs; a no-op on Node 20.
-  require('node:module').enableCompileCache?.();
+  // Node >= 22.1 keeps compiled code of what this file imports (the drivers) between runs; a no-op
+  // on Node 20. In the user's own cache directory: Node's default, one directory in /tmp shared by
+  // every user, would let another user plant compiled code that a root run then executes.
+  const home = process.env.XDG_CACHE_HOME || (process.env.HOME ? join(process.env.HOME, '.cache') : undefined);
+  if (home) require('node:module').enableCompileCache?.(join(home, 'dbdoctor', 'node-compile-cache'));
   load()
     .main(process.argv)
     .then((code) => process.exit(code));

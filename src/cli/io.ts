@@ -1,5 +1,6 @@
 import { secrets } from '../config/secrets.js';
 import { terminalSafe } from '../text/visible.js';
+import { EXIT_CODES } from '../engine/exit.js';
 
 /**
  * Where the CLI writes, and what it reads from the process. Every byte written passes
@@ -41,17 +42,20 @@ export function processIO(): CliIO {
 /**
  * A reader that stops reading (`dbdoctor --help | head -1`, `… | grep -q ready`) closes the pipe:
  * what is left to write is dropped, and the run ends with its own exit code, not with Node's
- * "Unhandled 'error' event" (EPIPE) and a stack trace. Any other error of the streams still throws.
+ * "Unhandled 'error' event" (EPIPE) and a stack trace. Standard output that cannot be written for
+ * another reason (a full disk: ENOSPC, EIO) loses the report: one line on standard error, exit 3
+ * (dbdoctor could not run). Standard error that cannot be written is left alone: the exit code
+ * still says what happened.
  */
 let pipesWatched = false;
 function watchClosedPipes(): void {
   if (pipesWatched) return;
   pipesWatched = true;
-  for (const stream of [process.stdout, process.stderr]) {
-    stream.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
-    });
-  }
+  process.stderr.on('error', () => undefined);
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') return;
+    process.stderr.write(`dbdoctor: could not write to standard output (${error.code ?? error.message})\n`, () => process.exit(EXIT_CODES.usage));
+  });
 }
 
 function write(stream: NodeJS.WriteStream, text: string): Promise<void> {

@@ -157,6 +157,7 @@ describe('the command line loader', () => {
 
   test('a reader that stops reading (| head -1) ends the run quietly, with its own exit code', () => {
     for (const [args, code] of [
+      ['--version', 0],
       ['--help', 0],
       ['diagnose --help', 0],
       ['explain --help', 0],
@@ -168,6 +169,20 @@ describe('the command line loader', () => {
       });
       expect(run.stdout.trim(), args).toBe(`exit ${code}`);
     }
+  });
+
+  test('a standard output that cannot be written (a full disk) loses the report: one line, exit 3; a full standard error keeps the exit code', () => {
+    const bash = (script: string) =>
+      spawnSync('bash', ['-c', script, process.execPath, BIN], {
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tmpdir(), NO_COLOR: '1' },
+      });
+    for (const args of ['--version', '--help', 'diagnose postgresql://app@127.0.0.1:1/app']) {
+      const run = bash(`"$0" "$1" ${args} > /dev/full; echo "exit $?" >&2`);
+      expect(run.stderr, args).toBe('dbdoctor: could not write to standard output (ENOSPC)\nexit 3\n');
+    }
+    expect(bash('"$0" "$1" diagnose notaurl://x 2>/dev/full; echo "exit $?"').stdout).toBe('exit 3\n');
+    expect(bash('"$0" "$1" diagnose postgresql://app@127.0.0.1:1/app 2>/dev/full >/dev/null; echo "exit $?"').stdout).toBe('exit 2\n');
   });
 
   test("the bundle's import() calls are the loader's, and anything else fails the build", () => {
