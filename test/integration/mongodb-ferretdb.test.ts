@@ -122,6 +122,22 @@ describe('mongodb against a real FerretDB', () => {
     expect(code).toBe(2);
   });
 
+  test('a self-signed certificate with tlsAllowInvalidCertificates=true: healthy, as the driver connects', async () => {
+    const { code, report } = await diagnoseJson([`mongodb://${ADMIN_USER}:${PASSWORD}@localhost:${tlsPort}/?tls=true&tlsAllowInvalidCertificates=true`]);
+    expect(verdictOf(report)).toBe('none/healthy');
+    expect(code).toBe(0);
+  });
+
+  test('the right tlsCAFile, the server reached by an address its certificate does not name: a host-name mismatch; with tlsAllowInvalidHostnames=true, healthy', async () => {
+    const url = `mongodb://${ADMIN_USER}:${PASSWORD}@127.0.0.1:${tlsPort}/?tls=true&tlsCAFile=${encodeURIComponent(caFile)}`;
+    const strict = await diagnoseJson([url]);
+    expect(verdictOf(strict.report)).toBe('accepting/tls_verify_failed');
+    expect(strict.target.verdict.details.tls).toMatchObject({ problem: 'hostname_mismatch' });
+    const lenient = await diagnoseJson([`${url}&tlsAllowInvalidHostnames=true`]);
+    expect(verdictOf(lenient.report)).toBe('none/healthy');
+    expect(lenient.code).toBe(0);
+  });
+
   test('TLS with the right tlsCAFile and host name: healthy', async () => {
     const { code, report, target } = await diagnoseJson([
       `mongodb://${ADMIN_USER}:${PASSWORD}@localhost:${tlsPort}/?tls=true&tlsCAFile=${encodeURIComponent(caFile)}`,

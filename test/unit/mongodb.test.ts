@@ -34,6 +34,17 @@ describe('mongodb targets: parsed by the driver', () => {
     expect(target.sources.authSource).toBe(source);
   });
 
+  test.each([
+    ['tls=true', false, false],
+    ['tls=true&tlsAllowInvalidCertificates=true', true, false],
+    ['tls=true&tlsAllowInvalidCertificates=false', false, false],
+    ['tls=true&tlsAllowInvalidHostnames=true', false, true],
+    ['tls=true&tlsInsecure=true', true, true],
+  ])('TLS leniency as the driver reads it: %s → invalid certificates %s, invalid host names %s', async (query, certificates, hostnames) => {
+    const target = await resolveMongoTarget({ text: `mongodb://db.example.test/app?${query}`, source: 'url' });
+    expect(target).toMatchObject({ tls: true, tlsAllowInvalidCertificates: certificates, tlsAllowInvalidHostnames: hostnames });
+  });
+
   test('mongodb+srv: one name, TLS on by default', async () => {
     const target = await resolveMongoTarget({ text: 'mongodb+srv://u:p@cluster0.example.com/app', source: 'url' });
     expect(target).toMatchObject({ srv: true, tls: true, hosts: [{ host: 'cluster0.example.com', port: 27017 }] });

@@ -151,8 +151,8 @@ export async function resolveMongoTarget(input: { readonly text: string; readonl
     loadBalanced: options.loadBalanced === true,
     readPreference: options.readPreference.mode,
     tls: options.tls === true,
-    tlsAllowInvalidCertificates: options.tlsAllowInvalidCertificates === true || options.tlsInsecure === true,
-    tlsAllowInvalidHostnames: options.tlsAllowInvalidHostnames === true || options.tlsInsecure === true,
+    tlsAllowInvalidCertificates: allowsInvalidCertificates(options),
+    tlsAllowInvalidHostnames: allowsInvalidHostnames(options),
     ...(options.tlsCAFile ? { tlsCAFile: options.tlsCAFile } : {}),
     ...(options.tlsCertificateKeyFile ? { tlsCertificateKeyFile: options.tlsCertificateKeyFile } : {}),
     ...(explicit('maxPoolSize') ? { maxPoolSize: options.maxPoolSize } : {}),
@@ -160,6 +160,28 @@ export async function resolveMongoTarget(input: { readonly text: string; readonl
     ignoredParams,
   };
   return MongoTargetSchema.parse(target);
+}
+
+/**
+ * What the driver will accept, from its parsed options. It keeps the URL's tlsAllowInvalidCertificates
+ * and tlsAllowInvalidHostnames as Node's TLS options (mongodb 6: `rejectUnauthorized: false`, and a
+ * `checkServerIdentity` that checks nothing), not under their own names: reading the names alone
+ * took both for false and failed TLS the driver accepts (found by a fresh-eyes tester).
+ */
+type TlsLeniency = {
+  readonly tlsAllowInvalidCertificates?: unknown;
+  readonly tlsAllowInvalidHostnames?: unknown;
+  readonly tlsInsecure?: unknown;
+  readonly rejectUnauthorized?: unknown;
+  readonly checkServerIdentity?: unknown;
+};
+
+function allowsInvalidCertificates(options: TlsLeniency): boolean {
+  return options.tlsAllowInvalidCertificates === true || options.tlsInsecure === true || options.rejectUnauthorized === false;
+}
+
+function allowsInvalidHostnames(options: TlsLeniency): boolean {
+  return options.tlsAllowInvalidHostnames === true || options.tlsInsecure === true || typeof options.checkServerIdentity === 'function';
 }
 
 /**
