@@ -1,8 +1,9 @@
+import { spawnSync } from 'node:child_process';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { dbdoctor, diagnoseJson, emptyHome, verdictOf } from '../lab/dbdoctor.js';
-import { Cluster } from '../lab/postgres.js';
+import { Cluster, pgBinDir } from '../lab/postgres.js';
 import { selfSignedCertificate, type Certificate } from '../lab/tls.js';
 
 /**
@@ -186,6 +187,51 @@ describe('postgres authentication and TLS', () => {
     const { report, target } = await diagnoseJson([cluster.url('app', APP_PASSWORD, 'appdb', `?sslmode=verify-ca&sslrootcert=${other.certFile}`)]);
     expect(verdictOf(report)).toBe('accepting/tls_verify_failed');
     expect(target.verdict.details.tls).toMatchObject({ problem: 'self_signed' });
+  });
+
+  /** psql with the same URL, as libpq decides: whether it connected, and over TLS. */
+  const psql = (url: string): { connected: boolean; ssl?: string; stderr: string } => {
+    const run = spawnSync(join(pgBinDir(), 'psql'), [url, '-At', '-c', 'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()'], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: emptyHome() },
+    });
+    return { connected: run.status === 0, ssl: run.stdout.trim(), stderr: run.stderr };
+  };
+
+  // libpq verifies the server's certificate whenever a root certificate file is there, for prefer
+  // and allow too; prefer then retries without TLS, allow had tried without TLS first.
+  test.each(['prefer', 'allow'])(
+    'sslmode=%s with a root certificate that does not verify the server, TLS not required: connects without TLS, as libpq',
+    async (sslmode) => {
+      const other = await selfSignedCertificate('localhost');
+      const url = cluster.url('app', APP_PASSWORD, 'appdb', `?sslmode=${sslmode}&sslrootcert=${other.certFile}`);
+      expect(psql(url)).toMatchObject({ connected: true, ssl: 'f' });
+      const { code, report, target } = await diagnoseJson([url]);
+      expect(verdictOf(report)).toBe('none/healthy');
+      expect(code).toBe(0);
+      expect(target.steps.find((step) => step.id === 'accepting')?.evidence.encryption).toBe('none');
+    },
+  );
+
+  test.each(['prefer', 'allow'])(
+    'sslmode=%s with a root certificate that does not verify the server, TLS required by pg_hba: tls_verify_failed, as libpq fails',
+    async (sslmode) => {
+      const other = await selfSignedCertificate('localhost');
+      const url = cluster.url('tls_only', APP_PASSWORD, 'appdb', `?sslmode=${sslmode}&sslrootcert=${other.certFile}`);
+      const libpq = psql(url);
+      expect(libpq.connected).toBe(false);
+      expect(libpq.stderr).toMatch(/certificate verify failed/);
+      const { code, report, target } = await diagnoseJson([url]);
+      expect(verdictOf(report)).toBe('accepting/tls_verify_failed');
+      expect(code).toBe(2);
+      expect(target.verdict.details.tls).toMatchObject({ verify: 'ca' });
+    },
+  );
+
+  test('sslmode=prefer with the root certificate that signed the server: TLS, verified', async () => {
+    const { code, target } = await diagnoseJson([cluster.url('app', APP_PASSWORD, 'appdb', `?sslmode=prefer&sslrootcert=${cert.certFile}`)]);
+    expect(code).toBe(0);
+    expect(target.steps.find((step) => step.id === 'accepting')?.evidence.encryption).toBe('tls');
   });
 
   test('verify-ca with no root certificate file: tls_verify_failed says which file is missing', async () => {

@@ -145,6 +145,17 @@ export async function connectAt(
   const retry = secondAttemptFor(target, first.trace);
   if (!retry) return first;
   const second = await attempt(target, await reconnect(), deadline, retry);
+  // prefer's TLS failed and the connection without TLS was turned away by pg_hba.conf: the TLS
+  // failure is the cause (libpq reports both), the rejection what followed from it.
+  if (
+    target.sslmode === 'prefer' &&
+    first.trace.tls?.outcome !== undefined &&
+    first.trace.tls.outcome !== 'established' &&
+    isHbaRejection(second.trace.serverError)
+  ) {
+    await closeConnection(second, deadline);
+    return { trace: first.trace, otherAttempt: second.trace };
+  }
   if (target.sslmode === 'disable') {
     // The second connection only proves that TLS would have been admitted: close it and keep
     // the first attempt's rejection as the evidence, marked with what the probe found.
@@ -173,6 +184,8 @@ function initialEncryption(sslmode: PostgresTarget['sslmode']): Encryption {
  * the same second attempt only to tell `tls_required` from a plain pg_hba rejection.
  */
 function secondAttemptFor(target: PostgresTarget, trace: ConnectionTrace): Encryption | undefined {
+  // A TLS handshake or certificate check that failed under prefer: libpq tries again without TLS.
+  if (target.sslmode === 'prefer' && (trace.tls?.outcome === 'verify_failed' || trace.tls?.outcome === 'handshake_failed')) return 'plain';
   if (!isHbaRejection(trace.serverError)) return undefined;
   if (trace.connected?.transport === 'unix') return undefined;
   if ((target.sslmode === 'allow' || target.sslmode === 'disable') && trace.encryption === 'none') return 'tls-required';
@@ -304,8 +317,10 @@ function verifyMode(target: PostgresTarget): VerifyMode {
   if (target.sslmode === 'verify-full') return 'full';
   if (target.sslmode === 'verify-ca') return 'ca';
   // libpq: "if a root CA file exists, the behavior of sslmode=require will be the same as that
-  // of verify-ca".
-  if (target.sslmode === 'require' && rootCertPath(target) !== undefined && existsSync(rootCertPath(target) ?? '')) return 'ca';
+  // of verify-ca" — and libpq verifies with that file for prefer and allow too, whenever it uses TLS
+  // (prefer then retries without TLS; see secondAttemptFor).
+  const root = rootCertPath(target);
+  if ((target.sslmode === 'require' || target.sslmode === 'prefer' || target.sslmode === 'allow') && root !== undefined && existsSync(root)) return 'ca';
   return 'none';
 }
 
