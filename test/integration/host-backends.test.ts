@@ -58,6 +58,16 @@ describe('host backends on an isolated host: /proc and lsof give the same verdic
     expect(target.verdict.details.listeningPorts).toEqual([PORT]);
   });
 
+  test.each(BACKENDS)(
+    'another address and another port (127.0.0.2:6543), read with %s: wrong_port, and its URL names the address the server is bound to',
+    async (backend) => {
+      const { report, target } = await diagnose(backend, `postgresql://postgres@127.0.0.2:6543/postgres`);
+      expect(verdictOf(report)).toBe('process/wrong_port');
+      expect(target.verdict.details.listeningPorts).toEqual([PORT]);
+      expect(target.verdict.remediation[0]?.command).toBe(`postgresql://postgres@127.0.0.1:${PORT}/postgres`);
+    },
+  );
+
   test.each(BACKENDS)('not listening on 127.0.0.2, read with %s: names where it listens', async (backend) => {
     const { report, target } = await diagnose(backend, `postgresql://postgres@127.0.0.2:${PORT}/postgres`);
     expect(verdictOf(report)).toBe('accepting/not_listening');

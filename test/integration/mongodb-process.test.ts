@@ -35,6 +35,13 @@ describe('mongodb process step, on an isolated host with a real FerretDB', () =>
     expect(target.verdict.remediation[0]?.command).toBe(`mongodb://127.0.0.1:${PORT}/app`);
   });
 
+  test('another address and another port: wrong_port, and its URL names the address the server is bound to', async () => {
+    const { report, target } = await diagnoseJson(['mongodb://127.0.0.2:27018/app'], { prefix: host.prefix });
+    expect(verdictOf(report)).toBe('process/wrong_port');
+    expect(target.verdict.details.listeningPorts).toEqual([PORT]);
+    expect(target.verdict.remediation[0]?.command).toBe(`mongodb://127.0.0.1:${PORT}/app`);
+  });
+
   test('not listening on this address: the server is bound to 127.0.0.1 only', async () => {
     const { code, report, target } = await diagnoseJson([`mongodb://127.0.0.2:${PORT}/app`], { prefix: host.prefix });
     expect(verdictOf(report)).toBe('accepting/not_listening');

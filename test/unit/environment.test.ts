@@ -10,7 +10,7 @@ import { composeNames, editDistance, hostsIn, knownNames, suggestNames } from '.
 import { detectPlatform, rootFilesystem } from '../../src/host/platform.js';
 import { hostsDatabases, ordered } from '../../src/net/dns.js';
 import { hostsFileAddresses, namesTried, parseResolvConf } from '../../src/net/resolver.js';
-import { explainTcpRefusal } from '../../src/probes/common/refusal.js';
+import { addressFor, explainTcpRefusal } from '../../src/probes/common/refusal.js';
 
 const dir = (): string => mkdtempSync(join(tmpdir(), 'dbdoctor-env-'));
 
@@ -212,6 +212,29 @@ describe('a refusal, told from what listens here', () => {
     expect(explainTcpRefusal({ addresses: ['127.0.0.1'], port: 5432 }, { running: true, tcp: [{ address: '0.0.0.0', port: 5432 }] })).toMatchObject({
       cause: 'firewall_rejected',
     });
+  });
+  test('another address and another port: a port no server here uses (wrong_port), not not_listening; the same port on another address stays not_listening', () => {
+    const tcp = [{ address: '127.0.0.1', port: 54329 }];
+    expect(explainTcpRefusal({ addresses: ['::1'], port: 5432 }, { running: true, tcp })).toEqual({ cause: 'wrong_port', ports: [54329] });
+    expect(explainTcpRefusal({ addresses: ['127.0.0.2'], port: 5432 }, { running: true, tcp })).toEqual({ cause: 'wrong_port', ports: [54329] });
+    expect(explainTcpRefusal({ addresses: ['::1'], port: 54329 }, { running: true, tcp })).toMatchObject({
+      cause: 'not_listening',
+      listening: ['127.0.0.1:54329'],
+    });
+    // A socket file names the refused port: something of the engine's uses it, somewhere.
+    expect(explainTcpRefusal({ addresses: ['::1'], port: 5432 }, { running: true, tcp, portHints: [5432] })).toMatchObject({ cause: 'not_listening' });
+  });
+  test("a fix names an address the server is bound to, when the target's is not one of them", () => {
+    const tcp = [
+      { address: '127.0.0.1', port: 54329 },
+      { address: '0.0.0.0', port: 6000 },
+    ];
+    expect(addressFor('::1', 54329, tcp)).toBe('127.0.0.1');
+    expect(addressFor('127.0.0.2', 54329, tcp)).toBe('127.0.0.1');
+    expect(addressFor('127.0.0.1', 54329, tcp)).toBe('127.0.0.1');
+    expect(addressFor('127.0.0.2', 6000, tcp)).toBe('127.0.0.2');
+    expect(addressFor('localhost', 54329, tcp)).toBe('localhost');
+    expect(addressFor('::1', 7000, tcp)).toBe('::1');
   });
   test('loopback refused inside a container with nothing running: localhost_in_container', () => {
     expect(explainTcpRefusal({ addresses: ['::1', '127.0.0.1'], port: 5432 }, { running: false, tcp: [] }, { inContainer: true })).toEqual({

@@ -7,6 +7,7 @@ import type { HostOs } from '../../host/platform.js';
 import { listenersOfCommand } from './oscommands.js';
 import { platformFixes, type EngineWords } from './platform.js';
 import { urlLine } from '../../text/url.js';
+import { ipFamily } from '../../text/ip.js';
 
 /**
  * Why a TCP connection was refused, told from where this engine's servers listen on this machine:
@@ -74,7 +75,25 @@ export function explainTcpRefusal(refused: RefusedTcp, engine: EngineListeners, 
   if (otherPorts.length > 0) return { cause: 'wrong_port', ports: otherPorts };
   const hinted = unique((engine.portHints ?? []).filter((port) => port !== refused.port));
   if (engine.tcp.length === 0 && hinted.length > 0 && !(engine.portHints ?? []).includes(refused.port)) return { cause: 'wrong_port', ports: hinted };
+  // Nothing of the engine's uses this port, at any address: a port no server here uses (not
+  // not_listening, which is this port on another address). Its fix names an address the server is
+  // bound to (addressFor).
+  if (engine.tcp.length > 0 && !engine.tcp.some((listener) => listener.port === refused.port) && !(engine.portHints ?? []).includes(refused.port))
+    return { cause: 'wrong_port', ports: unique(engine.tcp.map((listener) => listener.port)) };
   return { cause: 'not_listening', listening: unique([...describe(engine.tcp), ...(engine.elsewhere ?? [])]) };
+}
+
+/**
+ * The host to name with `port` in a fix: the target's own, unless it is an address that no listener
+ * on that port is bound to (127.0.0.2 or ::1 for a server bound to 127.0.0.1), then one the server
+ * is bound to. A name is kept: it may resolve to where the server listens.
+ */
+export function addressFor(host: string, port: number, listeners: readonly { readonly address: string; readonly port: number }[]): string {
+  if (ipFamily(host) === 0) return host;
+  const onPort = listeners.filter((listener) => listener.port === port);
+  const bound = onPort[0];
+  if (!bound || onPort.some((listener) => bindingCovers(listener.address, host))) return host;
+  return bound.address;
 }
 
 /** The fix for localhost inside a container: the database's service name, in the platform's words. */

@@ -4,7 +4,7 @@ import { SPELLINGS } from '../../../config/cassandra/target.js';
 import { defineStep } from '../../../engine/probe.js';
 import type { Remediation } from '../../../engine/schema.js';
 import { isLoopback } from '../../../host/local.js';
-import { knownServicesNote, localhostInContainerRemedies, serviceSuggestions, sightEvidence, unseenReason } from '../../common/refusal.js';
+import { addressFor, knownServicesNote, localhostInContainerRemedies, serviceSuggestions, sightEvidence, unseenReason } from '../../common/refusal.js';
 import { platformFixes } from '../../common/platform.js';
 import { lookByHandFixes } from '../../common/oscommands.js';
 import { installedManagers, type ServiceManager } from '../../../host/managers.js';
@@ -88,10 +88,19 @@ const remedies = {
     fixes.push({ text: 'Then check that it takes CQL clients:', command: cqlsh(target, 'SELECT release_version FROM system.local'), language: 'shell' });
     return fixes;
   },
-  wrong_port: (target: CassandraTarget, ports: readonly number[]): Remediation[] => {
+  wrong_port: (
+    target: CassandraTarget,
+    ports: readonly number[],
+    listeners: readonly { readonly address: string; readonly port: number }[] = [],
+  ): Remediation[] => {
     const port = ports[0] ?? 9042;
+    const host = target.contactPoints[0]?.host;
+    const bound = host !== undefined && target.contactPoints.length === 1 ? addressFor(host, port, listeners) : host;
     return [
-      { text: `Connect to port ${port}, where Cassandra listens for CQL clients:`, command: urlLine(urlWith(target, { port })) },
+      {
+        text: `Connect to port ${port}, where Cassandra listens for CQL clients:`,
+        command: urlLine(urlWith(target, bound !== undefined && bound !== host ? { host: bound, port } : { port })),
+      },
       { text: 'Or set the port in the environment your application reads:', command: sh`export CASSANDRA_PORT=${port}`, language: 'shell' },
       { text: `Or, if the node should listen on ${target.contactPoints[0]?.port ?? 9042}, set native_transport_port in cassandra.yaml and restart it.` },
     ];
@@ -179,7 +188,11 @@ export const processStep = defineStep<CqlContext, keyof typeof remedies>({
       return io.found(
         'wrong_port',
         `nothing listens at ${refusal.attempted}, but Cassandra listens for CQL clients on port ${refusal.ports.join(', ')}${first ? ` (pid ${first.pid})` : ''}`,
-        remedies.wrong_port(ctx.target, refusal.ports),
+        remedies.wrong_port(
+          ctx.target,
+          refusal.ports,
+          refusal.nodes.flatMap((node) => node.tcp),
+        ),
         {
           ...evidence,
           listeningPorts: [...refusal.ports],

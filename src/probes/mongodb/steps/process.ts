@@ -9,7 +9,7 @@ import { osOf, type PlatformInfo } from '../../../host/platform.js';
 import { platformFixes } from '../../common/platform.js';
 import { lookByHandFixes } from '../../common/oscommands.js';
 import { installedManagers, type ServiceManager } from '../../../host/managers.js';
-import { knownServicesNote, localhostInContainerRemedies, serviceSuggestions, sightEvidence, unseenReason } from '../../common/refusal.js';
+import { addressFor, knownServicesNote, localhostInContainerRemedies, serviceSuggestions, sightEvidence, unseenReason } from '../../common/refusal.js';
 import { MONGO_SERVICE_WORDS, mongoWords } from '../words.js';
 import { urlLine } from '../../../text/url.js';
 import { sudoUnlessRoot } from '../../../text/shell.js';
@@ -54,8 +54,8 @@ const remedies = {
             },
             { text: 'Then confirm it answers:', command: mongoshPing(target), language: 'shell' },
           ],
-  wrong_port: (target: MongoTarget, port: number): Remediation[] => {
-    const host = target.hosts[0]?.host ?? 'localhost';
+  wrong_port: (target: MongoTarget, port: number, listeners: readonly { readonly address: string; readonly port: number }[] = []): Remediation[] => {
+    const host = addressFor(target.hosts[0]?.host ?? 'localhost', port, listeners);
     return [
       { text: `Connect to port ${port}, where the MongoDB server listens:`, command: urlLine(urlWith(target, { hosts: [hostPort(host, port)] })) },
       { text: `Or, if the server should listen on ${target.hosts[0]?.port ?? 27017}, set net.port in mongod.conf and restart it.` },
@@ -108,7 +108,11 @@ export const processStep = defineStep<MongoContext, keyof typeof remedies>({
         return io.found(
           'wrong_port',
           `nothing listens at ${refusal.attempted}, but a MongoDB server listens on port ${ports}${serverNote(refusal.servers)}`,
-          remedies.wrong_port(target, refusal.ports[0] ?? 27017),
+          remedies.wrong_port(
+            target,
+            refusal.ports[0] ?? 27017,
+            refusal.servers.flatMap((server) => server.tcp),
+          ),
           { ...evidence, listeningPorts: [...refusal.ports] },
         );
       }

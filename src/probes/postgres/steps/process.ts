@@ -11,7 +11,7 @@ import { osOf, type PlatformInfo } from '../../../host/platform.js';
 import { platformFixes } from '../../common/platform.js';
 import { lookByHandFixes } from '../../common/oscommands.js';
 import { HOMEBREW_PREFIXES, installedManagers, type ServiceManager } from '../../../host/managers.js';
-import { knownServicesNote, localhostInContainerRemedies, serviceSuggestions, sightEvidence, unseenReason } from '../../common/refusal.js';
+import { addressFor, knownServicesNote, localhostInContainerRemedies, serviceSuggestions, sightEvidence, unseenReason } from '../../common/refusal.js';
 import type { PgContext } from '../context.js';
 import { POSTGRES_SERVICE_WORDS, postgresWords } from '../words.js';
 import { describeHolder, describeServers, holderEvidence, holderName, reachEvidenceOf, serverSummary, whereOf } from '../evidence.js';
@@ -203,6 +203,13 @@ function notRunning(target: PostgresTarget, remote: boolean, platform: PlatformI
 
 function wrongPort(target: PostgresTarget, ports: readonly number[], servers: readonly PgLocalServer[] = []): Remediation[] {
   const port = ports[0] ?? 5432;
+  const listeners = servers.flatMap((server) => server.tcp);
+  const host = target.endpoints[0]?.host;
+  // The server's address when the target's is one it is not bound to (only a single host is changed).
+  const at = (candidate: number): { port: number; host?: string } => {
+    const bound = host !== undefined && target.endpoints.length === 1 ? addressFor(host, candidate, listeners) : host;
+    return bound !== undefined && bound !== host ? { port: candidate, host: bound } : { port: candidate };
+  };
   const wanted = target.endpoints[0]?.port ?? 5432;
   const from = target.sources.port ?? 'url';
   // With several clusters on other ports, any one of them is a guess: each is offered as "if
@@ -213,10 +220,10 @@ function wrongPort(target: PostgresTarget, ports: readonly number[], servers: re
           const server = servers.find((entry) => entry.tcp.some((listener) => listener.port === candidate) || entry.port === candidate);
           return {
             text: `If your database is the cluster on port ${candidate}${server?.dataDir ? ` (${server.dataDir})` : ''}, connect there:`,
-            command: urlCommand(urlWith(target, { port: candidate })),
+            command: urlCommand(urlWith(target, at(candidate))),
           };
         })
-      : [{ text: `Connect to port ${port}, where PostgreSQL listens:`, command: urlCommand(urlWith(target, { port })) }];
+      : [{ text: `Connect to port ${port}, where PostgreSQL listens:`, command: urlCommand(urlWith(target, at(port))) }];
   // PGPORT only moves a client whose port is not written elsewhere (a URL's port wins over it).
   const setting: Remediation = /^env PGPORT|^default/.test(from)
     ? { text: 'Or set the port in the environment your application reads:', command: sh`export PGPORT=${port}`, language: 'shell' }
