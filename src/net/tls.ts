@@ -23,6 +23,12 @@ export interface TlsUpgrade {
   readonly alpn?: readonly string[];
   readonly minVersion?: SecureVersion | undefined;
   readonly maxVersion?: SecureVersion | undefined;
+  /**
+   * How verify "full" matches the certificate's names: as Node does (and so the MongoDB and
+   * Cassandra drivers), or as libpq does, which for an IP address with no iPAddress name in the
+   * certificate compares the common name (a certificate with CN=10.0.0.5 passes libpq's check).
+   */
+  readonly names?: 'node' | 'libpq';
 }
 
 export interface CertificateSummary {
@@ -166,12 +172,19 @@ function judge(
   }
   if (options.verify === 'full') {
     const mismatch = checkServerIdentity(options.host, peer);
-    if (mismatch) {
+    if (mismatch && !(options.names === 'libpq' && commonNameServesAddress(options.host, peer))) {
       const code = 'code' in mismatch ? String(mismatch.code) : 'ERR_TLS_CERT_ALTNAME_INVALID';
       return { problem: 'hostname_mismatch', code, message: mismatch.message };
     }
   }
   return undefined;
+}
+
+/** libpq's rule for an IP address host: with no iPAddress subjectAltName, the common name is compared. */
+function commonNameServesAddress(host: string, peer: PeerCertificate): boolean {
+  if (ipFamily(host) === 0) return false;
+  if ((peer.subjectaltname ?? '').split(/,\s*/).some((name) => name.startsWith('IP Address:'))) return false;
+  return [peer.subject?.CN ?? []].flat().some((name) => name.toLowerCase() === host.toLowerCase());
 }
 
 function summarise(peer: PeerCertificate | undefined): CertificateSummary | undefined {

@@ -257,3 +257,44 @@ describe('postgres authentication and TLS', () => {
     expect(stdout).toMatch(/\n {2}1\. /);
   });
 });
+
+describe('verify-full against an IP address, as libpq matches names', () => {
+  let cluster: Cluster;
+  let byAddress: Certificate;
+
+  beforeAll(async () => {
+    // CN=127.0.0.1, and no iPAddress name (its one subjectAltName is DNS:127.0.0.1).
+    byAddress = await selfSignedCertificate('127.0.0.1');
+    cluster = await Cluster.create('ipcn', {
+      settings: { ssl: 'on', ssl_cert_file: `'${byAddress.certFile}'`, ssl_key_file: `'${byAddress.keyFile}'` },
+      hba: ['local all all trust', 'host all app 127.0.0.1/32 scram-sha-256'],
+    });
+    await cluster.sql(`CREATE ROLE app LOGIN PASSWORD '${APP_PASSWORD}'`);
+  });
+  afterAll(async () => cluster?.destroy());
+
+  test('a certificate whose common name is the address, with no iPAddress name: healthy, as psql connects (Node alone would refuse it)', async () => {
+    const url = cluster.url('app', APP_PASSWORD, 'postgres', `?sslmode=verify-full&sslrootcert=${byAddress.certFile}`);
+    const psql = spawnSync(join(pgBinDir(), 'psql'), [url, '-At', '-c', 'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()'], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: emptyHome() },
+    });
+    expect(psql.stderr).toBe('');
+    expect(psql.stdout.trim()).toBe('t');
+    const { code, report } = await diagnoseJson([url]);
+    expect(verdictOf(report)).toBe('none/healthy');
+    expect(code).toBe(0);
+  });
+
+  test('the same certificate reached by another address (127.0.0.2 would be refused; localhost is a name): a host-name mismatch, as psql fails', async () => {
+    const url = `postgresql://app:${APP_PASSWORD}@localhost:${cluster.port}/postgres?sslmode=verify-full&sslrootcert=${byAddress.certFile}`;
+    const psql = spawnSync(join(pgBinDir(), 'psql'), [url, '-c', 'SELECT 1'], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: emptyHome() },
+    });
+    expect(psql.status).not.toBe(0);
+    const { report, target } = await diagnoseJson([url]);
+    expect(verdictOf(report)).toBe('accepting/tls_verify_failed');
+    expect(target.verdict.details.tls).toMatchObject({ problem: 'hostname_mismatch' });
+  });
+});

@@ -350,6 +350,7 @@ async function secure(stream: Socket, target: PostgresTarget, host: string, dead
     {
       host,
       verify,
+      names: 'libpq',
       ca: caPath ? readFileSync(caPath) : undefined,
       minVersion: target.sslMinProtocolVersion,
       maxVersion: target.sslMaxProtocolVersion,
