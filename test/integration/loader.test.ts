@@ -1,5 +1,5 @@
-import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -183,6 +183,37 @@ describe('the command line loader', () => {
     }
     expect(bash('"$0" "$1" diagnose notaurl://x 2>/dev/full; echo "exit $?"').stdout).toBe('exit 3\n');
     expect(bash('"$0" "$1" diagnose postgresql://app@127.0.0.1:1/app 2>/dev/full >/dev/null; echo "exit $?"').stdout).toBe('exit 2\n');
+  });
+
+  test('an installation missing its PostgreSQL driver (pg): the check says so, no stack trace', async () => {
+    const copy = installedCopy();
+    // node_modules without pg: every other package linked one by one.
+    rmSync(join(copy, 'node_modules'));
+    mkdirSync(join(copy, 'node_modules'));
+    for (const name of readdirSync(join(ROOT, 'node_modules')))
+      if (name !== 'pg') symlinkSync(join(ROOT, 'node_modules', name), join(copy, 'node_modules', name));
+    // A server that answers PostgreSQL's SSLRequest with "N" (no TLS): the driver is needed next.
+    const server = createServer((socket) => socket.once('data', () => socket.write('N')));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    try {
+      const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [join(copy, 'bin', 'dbdoctor.js'), 'diagnose', '--timeout', '3', `postgresql://app@127.0.0.1:${port}/app`], {
+          env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tmpdir(), NO_COLOR: '1' },
+        });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+        child.once('close', (code) => resolve({ code, stdout, stderr }));
+      });
+      expect(run.stderr).toBe('');
+      expect(run.stdout).toContain("check_error — the check itself failed: Error: Cannot find module 'pg'");
+      expect(run.stdout).not.toMatch(/\n\s+at /);
+    } finally {
+      server.close();
+    }
   });
 
   test("the bundle's import() calls are the loader's, and anything else fails the build", () => {

@@ -205,6 +205,8 @@ async function attempt(target: PostgresTarget, opened: OpenedSocket | undefined,
   const started = performance.now();
   // Load the driver while the network work happens: it is needed as soon as the socket is up.
   const driver = loadDriver();
+  // Awaited later (handshake): a driver that cannot load (pg missing) fails there, not as an unhandled rejection now.
+  driver.catch(() => undefined);
   const trace = emptyTrace(deadline.budgetMs);
   const done = (connection: Omit<Connection, 'trace'> = {}): Connection => {
     trace.durationMs = Math.round((performance.now() - started) * 10) / 10;
