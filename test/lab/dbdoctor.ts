@@ -27,7 +27,16 @@ export interface RunOptions {
 
 /** A HOME with nothing in it, so no ~/.pgpass or ~/.postgresql leaks in from the machine. */
 export function emptyHome(): string {
-  return mkdtempSync(join(tmpdir(), 'dbdoctor-home-'));
+  const home = mkdtempSync(join(tmpdir(), 'dbdoctor-home-'));
+  homes.push(home);
+  return home;
+}
+
+/** The HOMEs made for a test file's runs: removed after the file (test/lab/after-each-file.ts); a suite left ~120 a run in /tmp. */
+const homes: string[] = [];
+
+export function removeHomes(): void {
+  for (const dir of homes.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
 
 export function dbdoctor(args: readonly string[], options: RunOptions = {}): Promise<Run> {
