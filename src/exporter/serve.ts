@@ -34,11 +34,16 @@ export async function serveExporter(options: ExporterOptions, io: CliIO, version
   const log = createLogger((line) => void io.err(line), options.logFormat, options.logLevel);
   const configFile = options.configFile ?? '';
   const load = async (): Promise<Loaded> => {
-    const [prepared, web] = await Promise.all([
+    const [preparing, loadingWeb] = await Promise.allSettled([
       prepareRun([], options, io),
       options.webConfigFile ? loadWebConfig(options.webConfigFile) : Promise.resolve<WebConfig>({ headers: {} }),
     ]);
-    return { prepared, byName: namedTargets(prepared.targets, configFile), web };
+    // Both read at once; when both are wrong, the web config's problem is said first, whichever was
+    // read first (it was a race: a start with both wrong said one or the other).
+    if (loadingWeb.status === 'rejected') throw loadingWeb.reason;
+    if (preparing.status === 'rejected') throw preparing.reason;
+    const prepared = preparing.value;
+    return { prepared, byName: namedTargets(prepared.targets, configFile), web: loadingWeb.value };
   };
   let current = await load();
   const scheduled = (byName: Loaded['byName']): ScheduledTarget[] =>
