@@ -147,12 +147,7 @@ export async function connectAt(
   const second = await attempt(target, await reconnect(), deadline, retry);
   // prefer's TLS failed and the connection without TLS was turned away by pg_hba.conf: the TLS
   // failure is the cause (libpq reports both), the rejection what followed from it.
-  if (
-    target.sslmode === 'prefer' &&
-    first.trace.tls?.outcome !== undefined &&
-    first.trace.tls.outcome !== 'established' &&
-    isHbaRejection(second.trace.serverError)
-  ) {
+  if (preferTlsFailed(target, first.trace) && isHbaRejection(second.trace.serverError)) {
     await closeConnection(second, deadline);
     return { trace: first.trace, otherAttempt: second.trace };
   }
@@ -184,13 +179,17 @@ function initialEncryption(sslmode: PostgresTarget['sslmode']): Encryption {
  * the same second attempt only to tell `tls_required` from a plain pg_hba rejection.
  */
 function secondAttemptFor(target: PostgresTarget, trace: ConnectionTrace): Encryption | undefined {
-  // A TLS handshake or certificate check that failed under prefer: libpq tries again without TLS.
-  if (target.sslmode === 'prefer' && (trace.tls?.outcome === 'verify_failed' || trace.tls?.outcome === 'handshake_failed')) return 'plain';
+  if (preferTlsFailed(target, trace)) return 'plain';
   if (!isHbaRejection(trace.serverError)) return undefined;
   if (trace.connected?.transport === 'unix') return undefined;
   if ((target.sslmode === 'allow' || target.sslmode === 'disable') && trace.encryption === 'none') return 'tls-required';
   if (target.sslmode === 'prefer' && trace.encryption === 'tls') return 'plain';
   return undefined;
+}
+
+/** A TLS handshake or certificate check that failed under sslmode=prefer: libpq tries again without TLS. */
+function preferTlsFailed(target: PostgresTarget, trace: ConnectionTrace): boolean {
+  return target.sslmode === 'prefer' && (trace.tls?.outcome === 'verify_failed' || trace.tls?.outcome === 'handshake_failed');
 }
 
 export function isHbaRejection(error: ServerError | undefined): boolean {
