@@ -4,8 +4,8 @@
 // reports). V8 keeps in a cache only what it has compiled; what a run needs beyond it (a healthy
 // server's later steps, explain, the exporter) is compiled lazily at run time, as without a cache.
 // It is a trade: V8 reads the whole cache on every start, so a larger one slows --version. With
-// explain's tables too the cache was 1.4 MB and --version ~8 ms slower; without them ~0.8 MB. Nothing here needs a server:
-// the diagnoses knock on loopback ports that nothing listens on.
+// explain's tables too the cache was 1.4 MB and --version ~8 ms slower; without them ~0.8 MB.
+// Nothing here needs a server: the diagnoses knock on loopback ports that nothing listens on.
 'use strict';
 const { rmSync, writeFileSync } = require('node:fs');
 const { createServer } = require('node:net');

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -15,11 +15,12 @@ export const OWN_WORDS_FILE = 'own-words.txt';
 
 export function ownWords(): ReadonlySet<string> {
   const root = ownRoot();
-  const listed = join(root, OWN_WORDS_FILE);
-  try {
-    if (basename(root) === 'dist' && existsSync(listed)) return new Set(readFileSync(listed, 'utf8').split('\n'));
-  } catch {
-    // Unreadable: read the files themselves below.
+  if (basename(root) === 'dist') {
+    try {
+      return new Set(readFileSync(join(root, OWN_WORDS_FILE), 'utf8').split('\n'));
+    } catch {
+      // No list (or an unreadable one): read the files themselves below.
+    }
   }
   return scanOwnWords(root);
 }
