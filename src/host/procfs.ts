@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { access, readdir } from 'node:fs/promises';
 import { bindingCovers } from './local.js';
 import { hostPort } from '../text/address.js';
@@ -33,14 +34,17 @@ export const procBackend: HostBackend = {
     const selected = selector.match ? processes.filter(selector.match) : processes;
     const roots = selector.topLevelOnly ? topLevel(selected) : selected;
     let unreadable = 0;
-    const servers = await Promise.all(
-      roots.map(async (info): Promise<LocalServer> => {
+    const found = await Promise.all(
+      roots.map(async (info): Promise<LocalServer | undefined> => {
         const inodes = await socketInodesOf(info.pid);
+        // Gone between the process list and its descriptors (a postgres -C, a backend that ended): no server.
+        if (!inodes && !existsSync(`/proc/${info.pid}`)) return undefined;
         if (!inodes) unreadable += 1;
         const own = inodes ? listeners.filter((listener) => inodes.has(listener.inode)) : [];
         return serverOf(info, own, inodes ? 'file descriptors' : 'nothing readable');
       }),
     );
+    const servers = found.filter((server): server is LocalServer => server !== undefined);
     return {
       servers,
       listeners,
